@@ -1,0 +1,84 @@
+/**
+ * The typed Config, built once by `loadConfig(env)` in `src/config.ts`. Nothing else reads
+ * process.env. Secrets are kept as `Secret` so they never print by accident.
+ */
+import type { Permission } from './identity/types.js';
+
+/** Wraps a secret so `String()`, JSON and util.inspect print `[redacted]`. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return '[redacted]';
+  }
+}
+
+export type DeploymentMode = 'self-deployed' | 'hosted';
+export type AzureCloud = 'AzurePublic' | 'AzureUSGovernment' | 'AzureUSGovernmentDoD' | 'AzureChina';
+export type GraphAuthFlow = 'client-credentials' | 'authorization-code' | 'on-behalf-of';
+export type CallerAuthMode = 'none' | 'entra' | 'api-key';
+
+export interface ApiKeyEntry {
+  id: string;
+  /** SHA-256 of the key, hex. */
+  sha256: Buffer;
+  permissions: ReadonlySet<Permission>;
+}
+
+export interface Config {
+  listen: { host: string; port: number };
+  /** Embedded emulator tenant (the no-configuration default). */
+  sandbox: { enabled: boolean; seed: number; userCount: number };
+  deploymentMode: DeploymentMode;
+  cloud: AzureCloud;
+  /** e.g. https://login.microsoftonline.com (no trailing slash). */
+  authorityHost: string;
+  /** e.g. https://graph.microsoft.com (no trailing slash, no version). */
+  graphEndpoint: string;
+  selfDeployed?: {
+    tenantId: string;
+    clientId: string;
+    credential: { kind: 'secret'; secret: Secret } | { kind: 'certificate'; path: string };
+    flow: GraphAuthFlow;
+    authCode?: Secret;
+    redirectUri?: string;
+  };
+  hosted?: { brokerUrl: string; registrationId: string; token: Secret; key: Secret };
+  /** Directory for the embedded SQLite cache and emulator certificates. */
+  dataDir: string;
+  cache: { kind: 'default' } | { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
+  tokenCacheKey?: Secret;
+  callerAuth:
+    | { mode: 'none' }
+    | { mode: 'entra'; audience: string; issuer?: string }
+    | { mode: 'api-key'; keys: ApiKeyEntry[] };
+  /** PEM CA bundles trusted for Graph, login and broker calls, on top of the system's. */
+  extraCaPem: string[];
+  httpsProxy?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  introspection: boolean;
+  corsOrigins: string[];
+  limits: {
+    maxDepth: number;
+    maxAliases: number;
+    maxTokens: number;
+    maxDirectives: number;
+    maxBodyBytes: number;
+    /** Upstream request budget per operation (OPERATION_TOO_COMPLEX above it). */
+    maxUpstreamRequests: number;
+    upstreamTimeoutMs: number;
+    operationTimeoutMs: number;
+    maxRetries: number;
+  };
+}

@@ -1,0 +1,122 @@
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:https';
+import path from 'node:path';
+import type { EmulatorContext } from './context.js';
+import { FaultInjector, type FaultSettings } from './faults.js';
+import { TokenSigner } from './keys.js';
+import type { AppCertificate, TenantModel } from './model.js';
+import { listen } from './server.js';
+import { EmulatorStats } from './stats.js';
+import { createTenant } from './tenant.js';
+import { createCertificate, loadOrCreateTls } from './tls.js';
+
+export interface EmulatorOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  seed?: number;
+  userCount?: number;
+  /** Where the CA, server certificate and demo app certificate live (created on first start). */
+  dataDir?: string;
+  faults?: Partial<FaultSettings>;
+  /** Injected clock for expiry tests. */
+  now?: () => number;
+}
+
+export interface RunningEmulator {
+  /** `https://127.0.0.1:PORT`: Graph endpoint and authority host alike. */
+  origin: string;
+  graphEndpoint: string;
+  authorityHost: string;
+  /** Hosted OAuth broker token URL (the seed's "oproxy"). */
+  brokerUrl: string;
+  tenantId: string;
+  caCertPem: string;
+  caFile: string;
+  /** PEM file holding the demo app's certificate and private key (certificate credentials). */
+  demoAppCertificatePath: string;
+  context: EmulatorContext;
+  get tenant(): TenantModel;
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function thumbprints(certPem: string): AppCertificate {
+  const x509 = new X509Certificate(certPem);
+  const hexToB64url = (hex: string) => Buffer.from(hex.replace(/:/g, ''), 'hex').toString('base64url');
+  return { certificatePem: certPem, thumbprintSha256: hexToB64url(x509.fingerprint256), thumbprintSha1: hexToB64url(x509.fingerprint) };
+}
+
+function loadOrCreateDemoAppCertificate(dataDir: string): { path: string; certificate: AppCertificate } {
+  const file = path.join(dataDir, 'demo-app-credential.pem');
+  if (!existsSync(file)) {
+    const { certPem, keyPem } = createCertificate({ commonName: 'msgraph-user-gateway demo app', days: 730 });
+    writeFileSync(file, `${keyPem}${certPem}`, { mode: 0o600 });
+  }
+  const pem = readFileSync(file, 'utf8');
+  const certPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\s*/.exec(pem)?.[0];
+  if (!certPem) throw new Error(`${file} holds no certificate`);
+  return { path: file, certificate: thumbprints(certPem) };
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const dataDir = path.resolve(options.dataDir ?? path.join('.data', 'emulator'));
+  const tls = loadOrCreateTls(dataDir);
+  const demoCert = loadOrCreateDemoAppCertificate(dataDir);
+  const tenantOptions = { seed: options.seed ?? 42, userCount: options.userCount ?? 1000 };
+  const buildTenant = () => {
+    const tenant = createTenant(tenantOptions);
+    tenant.apps.get(tenant.wellKnown.demoAppId)?.certificates.push(demoCert.certificate);
+    return tenant;
+  };
+  const tenant = buildTenant();
+  const faults = new FaultInjector(options.faults);
+  const ctx: EmulatorContext = {
+    tenant,
+    signer: await TokenSigner.create(),
+    stats: new EmulatorStats(),
+    faults,
+    origin: '',
+    issuer: '',
+    graphAudiences: [],
+    now: options.now ?? (() => Date.now()),
+  };
+  const reset = async () => {
+    ctx.tenant = buildTenant();
+    ctx.stats.reset();
+    ctx.faults.reset();
+  };
+  const server: Server = await listen(ctx, tls, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    reset,
+    onOrigin: (origin) => {
+      ctx.origin = origin;
+      ctx.issuer = `${origin}/${tenant.tenantId}/v2.0`;
+      ctx.graphAudiences = [origin, `${origin}/`, '00000003-0000-0000-c000-000000000000', 'https://graph.microsoft.com'];
+    },
+  });
+  return {
+    origin: ctx.origin,
+    graphEndpoint: ctx.origin,
+    authorityHost: ctx.origin,
+    brokerUrl: `${ctx.origin}/broker/obtain-token`,
+    tenantId: tenant.tenantId,
+    caCertPem: tls.caCertPem,
+    caFile: tls.caFile,
+    demoAppCertificatePath: demoCert.path,
+    context: ctx,
+    get tenant() {
+      return ctx.tenant;
+    },
+    reset,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type { FaultSettings } from './faults.js';

@@ -1,0 +1,162 @@
+/**
+ * The emulator tenant's data model: what Entra ID stores. Graph routes project these records to
+ * Graph's JSON; identity routes read apps, users' passwords and session validity from them.
+ * Fields prefixed with `_` are internal to the emulator and never appear in a Graph response.
+ */
+export type AuthMethodType =
+  | 'password'
+  | 'email'
+  | 'phone'
+  | 'fido2'
+  | 'microsoftAuthenticator'
+  | 'softwareOath'
+  | 'windowsHelloForBusiness'
+  | 'temporaryAccessPass';
+
+export interface AuthMethodRecord {
+  id: string;
+  type: AuthMethodType;
+  /** Graph properties of the method resource, without `id` and `@odata.type`. */
+  data: Record<string, unknown>;
+}
+
+export interface UserRecord {
+  id: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  userPrincipalName: string;
+  mail: string | null;
+  mailNickname: string;
+  otherMails: string[];
+  jobTitle: string | null;
+  department: string | null;
+  officeLocation: string | null;
+  mobilePhone: string | null;
+  businessPhones: string[];
+  accountEnabled: boolean;
+  userType: 'Member' | 'Guest';
+  createdDateTime: string;
+  employeeId: string | null;
+  employeeType: string | null;
+  companyName: string | null;
+  city: string | null;
+  country: string | null;
+  preferredLanguage: string | null;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesImmutableId: string | null;
+  signInSessionsValidFromDateTime: string;
+  passwordProfile: { forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean };
+  managerId: string | null;
+  memberOf: string[];
+  ownedDevices: string[];
+  authMethods: AuthMethodRecord[];
+  /** Emulator-internal: the password that signs this user in (ROPC / sandbox consent). */
+  _password: string;
+  /** Emulator-internal: Entra directory roles, e.g. `Global Administrator`, `User Administrator`. */
+  _directoryRoles: string[];
+}
+
+export interface GroupRecord {
+  id: string;
+  displayName: string;
+  description: string | null;
+  mail: string | null;
+  mailEnabled: boolean;
+  securityEnabled: boolean;
+  groupTypes: string[];
+}
+
+export interface DeviceRecord {
+  id: string;
+  deviceId: string;
+  displayName: string;
+  operatingSystem: string;
+  operatingSystemVersion: string;
+  accountEnabled: boolean;
+  trustType: string | null;
+  approximateLastSignInDateTime: string | null;
+}
+
+export interface AppCertificate {
+  /** base64url SHA-256 thumbprint of the DER certificate (x5t#S256). */
+  thumbprintSha256: string;
+  /** base64url SHA-1 thumbprint (x5t), for older clients. */
+  thumbprintSha1: string;
+  certificatePem: string;
+}
+
+export interface AppRegistration {
+  appId: string;
+  /** Service principal object id (the `oid` of app-only tokens). */
+  servicePrincipalId: string;
+  displayName: string;
+  secrets: string[];
+  certificates: AppCertificate[];
+  /** Graph application permissions granted with admin consent (become `roles`). */
+  graphAppRoles: string[];
+  /** Graph delegated permissions consented for the tenant (become `scp`). */
+  graphDelegatedScopes: string[];
+  redirectUris: string[];
+  /** Entra directory roles assigned to the app's service principal. */
+  directoryRoles: string[];
+  /** Roles this app holds on the gateway's own API (`api://...`), for caller tokens. */
+  gatewayApiRoles: string[];
+}
+
+export interface BrokerRegistration {
+  /** The "ID" the operator got from the consent flow. */
+  id: string;
+  /** The "Token": for Graph User it is the tenant id. */
+  token: string;
+  /** The "Key": base64 of a 32-byte AES-256-GCM key. */
+  key: string;
+  /** The app whose tokens the broker hands out (the hosted, multi-tenant app). */
+  appId: string;
+}
+
+/** A change recorded for `/users/delta`. */
+export interface UserChange {
+  seq: number;
+  userId: string;
+  kind: 'changed' | 'removed-soft' | 'removed-hard';
+  at: number;
+}
+
+export interface TenantModel {
+  tenantId: string;
+  /** The verified default domain, e.g. `contoso.example`. */
+  domain: string;
+  users: Map<string, UserRecord>;
+  /** Soft-deleted users (restorable). */
+  deletedUsers: Map<string, UserRecord>;
+  groups: Map<string, GroupRecord>;
+  devices: Map<string, DeviceRecord>;
+  apps: Map<string, AppRegistration>;
+  brokerRegistrations: Map<string, BrokerRegistration>;
+  /** Monotonic change log for delta queries. */
+  changes: UserChange[];
+  changeSeq: number;
+  /** Well-known ids tests and docs rely on. */
+  wellKnown: {
+    /** A Global Administrator who signs in for the sandbox's delegated flows. */
+    adminUserId: string;
+    adminPassword: string;
+    /** The self-deployed demo app: every Graph permission the gateway uses. */
+    demoAppId: string;
+    demoAppSecret: string;
+    /** An app with only User.Read.All (for 403 tests). */
+    readOnlyAppId: string;
+    readOnlyAppSecret: string;
+    /** The hosted (broker) app id and the seeded broker registration. */
+    hostedAppId: string;
+    brokerRegistrationId: string;
+    /** The gateway's own API (audience of caller tokens). */
+    gatewayApiAudience: string;
+    /** A caller service app holding every gateway API role, and one holding only Users.Read. */
+    callerAppId: string;
+    callerAppSecret: string;
+    readerCallerAppId: string;
+    readerCallerAppSecret: string;
+  };
+}

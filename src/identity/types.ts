@@ -1,0 +1,55 @@
+/**
+ * Contracts between caller authentication, Graph token acquisition and the rest of the gateway.
+ * Kept in one small file so the Graph client, resolvers and identity flows depend on shapes, not
+ * on each other's implementations.
+ */
+
+/** Gateway permissions a caller can hold (from Entra app roles / scopes, or an API key). */
+export const Permission = {
+  UsersRead: 'Users.Read',
+  UsersWrite: 'Users.Write',
+  UsersTerminate: 'Users.Terminate',
+  UsersChangePassword: 'Users.ChangePassword',
+  UsersManageAuthMethods: 'Users.ManageAuthMethods',
+} as const;
+export type Permission = (typeof Permission)[keyof typeof Permission];
+export const ALL_PERMISSIONS: readonly Permission[] = Object.values(Permission);
+
+/** Who is calling the gateway, established once per HTTP request. */
+export type Caller =
+  | { kind: 'anonymous'; permissions: ReadonlySet<Permission> } // CALLER_AUTH=none, loopback only
+  | { kind: 'api-key'; keyId: string; permissions: ReadonlySet<Permission> }
+  | {
+      kind: 'entra';
+      /** Object id (`oid`) of the user or service principal in the caller token. */
+      subject: string;
+      tenantId: string;
+      /** `app` for app-only tokens (roles), `user` for delegated tokens (scp). */
+      principal: 'user' | 'app';
+      permissions: ReadonlySet<Permission>;
+      /** The raw bearer token, needed only for the on-behalf-of exchange. Never logged. */
+      assertion: string;
+    };
+
+/**
+ * Hands out Graph access tokens for one caller. `partition` names the Graph identity the token
+ * belongs to: equal partitions may share upstream requests and cached data, different ones never.
+ */
+export interface GraphTokenSource {
+  readonly partition: string;
+  /** A valid access token (cached, single-flight, renewed ahead of expiry). */
+  getAccessToken(signal?: AbortSignal): Promise<string>;
+  /** Drop the cached token (after Graph answered 401 with it). */
+  invalidate?(): void;
+}
+
+/** Builds the token source for a caller; process-wide, created once from Config. */
+export interface GraphIdentity {
+  readonly kind: 'client-credentials' | 'authorization-code' | 'on-behalf-of' | 'hosted-broker';
+  /** True when the Graph identity is a user (delegated): `Query.me` works. */
+  readonly delegated: boolean;
+  tokenSourceFor(caller: Caller): GraphTokenSource;
+  /** Can a token be obtained right now? Used by /readyz. */
+  probe(signal?: AbortSignal): Promise<boolean>;
+  close?(): Promise<void>;
+}
