@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
+import type { StatsSnapshot } from '../../src/emulator/stats.js';
+
+/** A running emulator for a test file, on a free loopback port, with a client that trusts its CA. */
+export interface TestEmulator extends RunningEmulator {
+  /** fetch against the emulator origin (path or absolute URL), trusting the emulator CA. */
+  fetch(pathOrUrl: string, init?: RequestInit): Promise<Response>;
+  stats(): Promise<StatsSnapshot>;
+  resetStats(): Promise<void>;
+  setFaults(settings: Record<string, unknown>): Promise<void>;
+  dispatcher: Agent;
+  dataDir: string;
+}
+
+export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'mgug-emu-'));
+  const emulator = await startEmulator({ userCount: 1000, ...options, dataDir, port: 0 });
+  const dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
+  const doFetch = (pathOrUrl: string, init: RequestInit = {}) =>
+    undiciFetch(pathOrUrl.startsWith('http') ? pathOrUrl : `${emulator.origin}${pathOrUrl}`, { ...init, dispatcher });
+  const close = emulator.close.bind(emulator);
+  return Object.assign(emulator, {
+    dispatcher,
+    dataDir,
+    fetch: doFetch,
+    stats: async () => (await (await doFetch('/_emulator/stats')).json()) as StatsSnapshot,
+    resetStats: async () => {
+      await doFetch('/_emulator/stats', { method: 'DELETE' });
+    },
+    setFaults: async (settings: Record<string, unknown>) => {
+      const res = await doFetch('/_emulator/faults', { method: 'POST', body: JSON.stringify(settings), headers: { 'content-type': 'application/json' } });
+      if (!res.ok) throw new Error(`faults rejected: ${await res.text()}`);
+    },
+    close: async () => {
+      await close();
+      await dispatcher.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  }) as TestEmulator;
+}
