@@ -1,0 +1,61 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics, one registry per gateway instance (tests run several in one process).
+ * Label values are closed sets (routes as templates, status codes, outcomes): never ids, UPNs
+ * or anything a caller controls, so cardinality stays bounded and nothing sensitive leaks.
+ */
+export interface GatewayMetrics {
+  registry: Registry;
+  upstreamRequests: Counter<'route' | 'status'>;
+  upstreamRetries: Counter<'reason'>;
+  batchSize: Histogram<never>;
+  tokenAcquisitions: Counter<'flow' | 'outcome'>;
+  operationDuration: Histogram<'operation_type' | 'outcome'>;
+  auditEvents: Counter<'operation' | 'outcome'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    upstreamRequests: new Counter({
+      name: 'gateway_upstream_requests_total',
+      help: 'Requests sent to Microsoft Graph, by route template and HTTP status ($batch items counted separately under their own route).',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    upstreamRetries: new Counter({
+      name: 'gateway_upstream_retries_total',
+      help: 'Upstream retries, by reason (429, 503, 504, network).',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'gateway_upstream_batch_items',
+      help: 'Items per JSON $batch request.',
+      buckets: [1, 2, 5, 10, 15, 20],
+      registers: [registry],
+    }),
+    tokenAcquisitions: new Counter({
+      name: 'gateway_token_acquisitions_total',
+      help: 'Graph token acquisitions that went to the identity provider or broker, by flow and outcome.',
+      labelNames: ['flow', 'outcome'] as const,
+      registers: [registry],
+    }),
+    operationDuration: new Histogram({
+      name: 'gateway_operation_duration_seconds',
+      help: 'GraphQL operation latency, by operation type and outcome.',
+      labelNames: ['operation_type', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    auditEvents: new Counter({
+      name: 'gateway_audit_events_total',
+      help: 'Audit events for mutations, by operation and outcome.',
+      labelNames: ['operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+  };
+}
