@@ -53,3 +53,15 @@ export interface GraphIdentity {
   probe(signal?: AbortSignal): Promise<boolean>;
   close?(): Promise<void>;
 }
+
+/** Establishes the Caller of one HTTP request; throws GatewayError(UNAUTHENTICATED) on bad credentials. */
+export interface CallerAuthenticator {
+  authenticate(request: { headers: Record<string, string | string[] | undefined>; remoteAddress: string | undefined }): Promise<Caller>;
+}
+
+/** Extra HTTP routes owned by the identity layer (`/auth/login`, `/auth/callback`). */
+export type AuthRouteHandler = (
+  req: import('node:http').IncomingMessage,
+  res: import('node:http').ServerResponse,
+  url: URL,
+) => Promise<boolean>;
