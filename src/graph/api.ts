@@ -1,3 +1,5 @@
+import type DataLoader from 'dataloader';
+
 /**
  * The contract between the GraphQL layer (src/graphql) and the Graph client (src/graph).
  * Resolvers speak in these domain calls; the Graph client owns URLs, auth headers, `$batch`,
@@ -75,4 +77,40 @@ export interface UserChangesPage {
   nextLink: string | null;
   /** Set on the last page: the token for the next round. */
   deltaLink: string | null;
+}
+
+/**
+ * Per-request Graph client bound to one caller's Graph identity. Built by
+ * `createGraphClient(deps)` in src/graph/client.ts. Every method maps Graph failures to
+ * GatewayError (src/errors.ts) carrying Graph's request-id; `null` means Graph said 404.
+ */
+export interface GraphUsersClient {
+  getUser(idOrUpn: string, select: UserProperty[], options?: { expandManager?: UserProperty[] }): Promise<GraphUser | null>;
+  me(select: UserProperty[]): Promise<GraphUser | null>;
+  listUsers(page: PageRequest<UserListQuery>): Promise<GraphPage<GraphUser>>;
+  getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null>;
+  listDirectReports(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphUser>>;
+  listMemberOf(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>>;
+  listOwnedDevices(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery & { filter?: string }>): Promise<GraphPage<GraphDirectoryObject>>;
+  /** Every page of the user's methods of that kind. */
+  listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
+  /** First call when `deltaLink` is absent; follows nextLinks until a deltaLink. */
+  userChanges(input: { deltaLink?: string; select: UserProperty[] }): Promise<UserChangesPage>;
+}
+
+/** Loader key for one user lookup; `select` sorted and deduplicated by the caller. */
+export interface UserLookupKey {
+  /** Object id (GUID) or userPrincipalName. */
+  key: string;
+  select: UserProperty[];
+}
+
+/** Per-request DataLoaders over the client (src/graph/loaders.ts `createGraphLoaders`). */
+export interface GraphLoaders {
+  /** GUIDs through getByIds or $batch (whichever needs fewer round trips), UPNs through $batch. */
+  user: DataLoader<UserLookupKey, GraphUser | null, string>;
+  /** Manager of a user, batched through $batch. */
+  managerOf: DataLoader<UserLookupKey, GraphUser | null, string>;
+  /** First page of direct reports, batched through $batch. */
+  directReportsOf: DataLoader<UserLookupKey & { top: number }, GraphPage<GraphUser>, string>;
 }
