@@ -1,0 +1,98 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * AES-256-GCM sealing of everything the token cache persists. The format is versioned
+ * (`v1.` + base64url(nonce ‖ ciphertext ‖ tag)) so a later key rotation can tell formats apart.
+ */
+export interface TokenCipher {
+  seal(plaintext: string): string;
+  /** Throws TokenCacheDecryptError when the key is wrong or the value was tampered with. */
+  open(sealed: string): string;
+}
+
+export class TokenCacheDecryptError extends Error {
+  constructor(message = 'token cache value does not decrypt with the configured key') {
+    super(message);
+    this.name = 'TokenCacheDecryptError';
+  }
+}
+
+const FORMAT = 'v1.';
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+// A fixed, purpose-bound salt: the derived key must be reproducible from TOKEN_CACHE_KEY alone
+// (several replicas, restarts), and scrypt's cost still makes guessing a weak passphrase slow.
+const KDF_SALT = 'msgraph-user-gateway/token-cache/v1';
+
+/** Derives the 32-byte AES key from TOKEN_CACHE_KEY (any string; a passphrase is acceptable). */
+export function deriveTokenCacheKey(secret: string): Buffer {
+  if (secret.length === 0) throw new Error('TOKEN_CACHE_KEY must not be empty');
+  return scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 });
+}
+
+export function createTokenCipher(key: Buffer): TokenCipher {
+  if (key.length !== 32) throw new Error(`token cache key must be 32 bytes, got ${key.length}`);
+  return {
+    seal(plaintext) {
+      const nonce = randomBytes(NONCE_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return FORMAT + Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url');
+    },
+    open(sealed) {
+      if (!sealed.startsWith(FORMAT)) throw new TokenCacheDecryptError('token cache value is not in the encrypted format (written without encryption?)');
+      const raw = Buffer.from(sealed.slice(FORMAT.length), 'base64url');
+      if (raw.length < NONCE_BYTES + TAG_BYTES) throw new TokenCacheDecryptError('token cache value is truncated');
+      const nonce = raw.subarray(0, NONCE_BYTES);
+      const tag = raw.subarray(raw.length - TAG_BYTES);
+      const body = raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES);
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+        decipher.setAuthTag(tag);
+        return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+      } catch {
+        throw new TokenCacheDecryptError();
+      }
+    },
+  };
+}
+
+/**
+ * Where the AES key comes from: TOKEN_CACHE_KEY when set; a random per-process key when nothing
+ * is persisted (memory store: tokens die with the process anyway); in sandbox mode a generated key
+ * kept beside the cache in the data directory. A persisted production cache without a key is a
+ * configuration error: a key stored next to the data it protects protects nothing.
+ */
+export function resolveTokenCacheKey(input: {
+  tokenCacheKey?: string;
+  persisted: boolean;
+  sandbox: boolean;
+  dataDir: string;
+}): { key: Buffer; source: 'configured' | 'ephemeral' | 'sandbox-key-file' } {
+  if (input.tokenCacheKey !== undefined) return { key: deriveTokenCacheKey(input.tokenCacheKey), source: 'configured' };
+  if (!input.persisted) return { key: randomBytes(32), source: 'ephemeral' };
+  if (!input.sandbox) {
+    throw new Error(
+      'TOKEN_CACHE_KEY is required: the token cache is persisted (SQLite or Redis) and must be encrypted at rest. ' +
+        'Set TOKEN_CACHE_KEY to a long random string (for example `openssl rand -base64 32`), the same on every replica.',
+    );
+  }
+  const file = sandboxKeyFile(input.dataDir);
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      // Another process created it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  chmodSync(file, 0o600);
+  return { key: deriveTokenCacheKey(readFileSync(file, 'utf8').trim()), source: 'sandbox-key-file' };
+}
+
+export function sandboxKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'token-cache.key');
+}

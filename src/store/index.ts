@@ -1,0 +1,33 @@
+import type { Config } from '../config-types.js';
+import { createTokenCipher, resolveTokenCacheKey } from './encryption.js';
+import { createKeyvStore, resolveCacheKind } from './keyv-store.js';
+import { createTokenStore, type TokenStore } from './token-store.js';
+
+export { createKeyvStore, resolveCacheKind, redactUrl, DEFAULT_SQLITE_FILE, type KeyvBackend, type KeyvStoreOptions } from './keyv-store.js';
+export { createTokenStore, TokenCacheKeyMismatchError, type TokenStore, type TokenRecord } from './token-store.js';
+export { createTokenCipher, deriveTokenCacheKey, resolveTokenCacheKey, sandboxKeyFile, TokenCacheDecryptError, type TokenCipher } from './encryption.js';
+export { withLock, createMemoryLock, LockTimeoutError, type DistributedLock, type WithLockOptions } from './lock.js';
+export { createRedisLock } from './redis-lock.js';
+export { SqliteKeyvStore } from './sqlite-keyv-store.js';
+
+/**
+ * Opens the encrypted token store for one Graph identity from Config: picks the backend
+ * (CACHE_URL or the default), resolves the AES key and checks it against what is already stored.
+ */
+export async function openTokenStore(config: Config, options: { identityId: string; keepsRefreshToken: boolean }): Promise<TokenStore> {
+  const storeOptions = { dataDir: config.dataDir, keepsRefreshToken: options.keepsRefreshToken };
+  const kind = resolveCacheKind(config.cache, storeOptions).kind;
+  const { key } = resolveTokenCacheKey({
+    tokenCacheKey: config.tokenCacheKey?.reveal(),
+    persisted: kind !== 'memory',
+    sandbox: config.sandbox.enabled,
+    dataDir: config.dataDir,
+  });
+  const backend = await createKeyvStore(config.cache, storeOptions);
+  try {
+    return await createTokenStore(backend, createTokenCipher(key), options.identityId);
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    throw error;
+  }
+}

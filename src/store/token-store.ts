@@ -1,0 +1,87 @@
+import type { KeyvBackend } from './keyv-store.js';
+import { TokenCacheDecryptError, type TokenCipher } from './encryption.js';
+import { withLock, type WithLockOptions } from './lock.js';
+
+/** Records one Graph identity keeps. A fixed set, so `auth:reset` knows everything to delete. */
+export type TokenRecord = 'msal-cache' | 'broker-refresh-token';
+const ALL_RECORDS: readonly TokenRecord[] = ['msal-cache', 'broker-refresh-token'];
+const KEY_CHECK = 'key-check';
+const KEY_CHECK_PLAINTEXT = 'msgraph-user-gateway token cache key check v1';
+
+/**
+ * The encrypted, per-identity view of a keyv backend. Every value is sealed with AES-256-GCM
+ * before it leaves the process; keys are `<identityId>:<record>` so several identities can share
+ * one Redis without seeing each other's tokens.
+ */
+export interface TokenStore {
+  /** Where the tokens live (for messages), e.g. `SQLite file /data/token-cache.sqlite`. */
+  readonly location: string;
+  readonly persisted: boolean;
+  readonly identityId: string;
+  get(record: TokenRecord): Promise<string | undefined>;
+  set(record: TokenRecord, value: string): Promise<void>;
+  delete(record: TokenRecord): Promise<void>;
+  /** One holder at a time across every process sharing the backend (refresh-token redemption). */
+  withRefreshLock<T>(fn: () => Promise<T>, options?: WithLockOptions): Promise<T>;
+  /** Deletes every record of this identity, including the key check (`npm run auth:reset`). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class TokenCacheKeyMismatchError extends Error {
+  constructor(location: string) {
+    super(`TOKEN_CACHE_KEY does not decrypt the existing token cache at ${location}; restore the key or run npm run auth:reset`);
+    this.name = 'TokenCacheKeyMismatchError';
+  }
+}
+
+/**
+ * Builds the store and proves the key: an existing key-check record (or any existing record) that
+ * does not decrypt is a startup error, never a silent loss of the refresh token.
+ */
+export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
+  const keyOf = (name: string) => `${identityId}:${name}`;
+  const open = (sealed: string) => {
+    try {
+      return cipher.open(sealed);
+    } catch (error) {
+      if (error instanceof TokenCacheDecryptError) throw new TokenCacheKeyMismatchError(backend.location);
+      throw error;
+    }
+  };
+
+  const check = await backend.keyv.get(keyOf(KEY_CHECK));
+  if (check !== undefined) {
+    if (open(check) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
+  } else {
+    for (const record of ALL_RECORDS) {
+      const existing = await backend.keyv.get(keyOf(record));
+      if (existing !== undefined) open(existing);
+    }
+    await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT));
+  }
+
+  return {
+    location: backend.location,
+    persisted: backend.persisted,
+    identityId,
+    async get(record) {
+      const sealed = await backend.keyv.get(keyOf(record));
+      return sealed === undefined ? undefined : open(sealed);
+    },
+    async set(record, value) {
+      await backend.keyv.set(keyOf(record), cipher.seal(value));
+    },
+    async delete(record) {
+      await backend.keyv.delete(keyOf(record));
+    },
+    withRefreshLock(fn, options) {
+      return withLock(backend.lock, `refresh:${identityId}`, fn, options);
+    },
+    async reset() {
+      for (const record of ALL_RECORDS) await backend.keyv.delete(keyOf(record));
+      await backend.keyv.delete(keyOf(KEY_CHECK));
+    },
+    close: () => backend.close(),
+  };
+}

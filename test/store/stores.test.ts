@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createKeyvStore,
+  createTokenCipher,
+  createTokenStore,
+  deriveTokenCacheKey,
+  TokenCacheKeyMismatchError,
+  withLock,
+  type KeyvBackend,
+} from '../../src/store/index.js';
+import type { Config } from '../../src/config-types.js';
+import { redisSkipReason, startTestRedis, type TestRedis } from './redis-server.js';
+
+/**
+ * One suite, every backend (keyv's habit): memory, SQLite file and a real redis-server, so the
+ * adapters cannot drift apart.
+ */
+const skipRedis = redisSkipReason();
+let redis: TestRedis | undefined;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-store-'));
+
+beforeAll(async () => {
+  if (!skipRedis) redis = await startTestRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+type Variant = { name: string; cache: () => Config['cache']; shared: boolean; skip?: string };
+const variants: Variant[] = [
+  { name: 'memory', cache: () => ({ kind: 'memory' }), shared: false },
+  { name: 'sqlite', cache: () => ({ kind: 'sqlite', path: path.join(dataDir, `cache-${randomBytes(4).toString('hex')}.sqlite`) }), shared: true },
+  { name: 'redis', cache: () => ({ kind: 'redis', url: redis!.url }), shared: true, skip: skipRedis },
+];
+
+const key = deriveTokenCacheKey('correct horse battery staple');
+
+describe.each(variants)('token store on $name', (variant) => {
+  const open = async (cache: Config['cache']) => createKeyvStore(cache, { dataDir, keepsRefreshToken: true });
+
+  it.skipIf(!!variant.skip)('round-trips values, encrypted at rest, per identity', async () => {
+    const cache = variant.cache();
+    const backend = await open(cache);
+    const a = await createTokenStore(backend, createTokenCipher(key), `id-a-${randomBytes(3).toString('hex')}`);
+    const b = await createTokenStore(backend, createTokenCipher(key), `id-b-${randomBytes(3).toString('hex')}`);
+    await a.set('msal-cache', '{"RefreshToken":{"x":"secret-refresh-token"}}');
+    expect(await a.get('msal-cache')).toBe('{"RefreshToken":{"x":"secret-refresh-token"}}');
+    expect(await b.get('msal-cache')).toBeUndefined();
+    const raw = await backend.keyv.get(`${a.identityId}:msal-cache`);
+    expect(raw).toMatch(/^v1\./);
+    expect(raw).not.toContain('secret-refresh-token');
+    await a.delete('msal-cache');
+    expect(await a.get('msal-cache')).toBeUndefined();
+    await backend.close();
+  });
+
+  it.skipIf(!!variant.skip || !variant.shared)('survives reopening, and a wrong key is a clear startup error', async () => {
+    const cache = variant.cache();
+    const identityId = `id-${randomBytes(3).toString('hex')}`;
+    const first = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+    await first.set('broker-refresh-token', 'rt-value');
+    await first.close();
+
+    const again = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+    expect(await again.get('broker-refresh-token')).toBe('rt-value');
+    await again.close();
+
+    const wrongBackend = await open(cache);
+    const wrong = createTokenStore(wrongBackend, createTokenCipher(deriveTokenCacheKey('another key')), identityId);
+    await expect(wrong).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
+    await expect(wrong).rejects.toThrow(/TOKEN_CACHE_KEY does not decrypt the existing token cache at .*; restore the key or run npm run auth:reset/);
+    await wrongBackend.close();
+
+    // Nothing was lost: the right key still reads it; reset then accepts a new key.
+    const right = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+    expect(await right.get('broker-refresh-token')).toBe('rt-value');
+    await right.reset();
+    await right.close();
+    const fresh = await createTokenStore(await open(cache), createTokenCipher(deriveTokenCacheKey('another key')), identityId);
+    expect(await fresh.get('broker-refresh-token')).toBeUndefined();
+    await fresh.close();
+  });
+
+  it.skipIf(!!variant.skip)('the lock admits one holder at a time, even from separate connections', async () => {
+    const cache = variant.cache();
+    const backends: KeyvBackend[] = variant.shared ? [await open(cache), await open(cache)] : [await open(cache)];
+    let inside = 0;
+    let maxInside = 0;
+    let runs = 0;
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        withLock(backends[i % backends.length]!.lock, 'refresh:test', async () => {
+          inside += 1;
+          maxInside = Math.max(maxInside, inside);
+          await new Promise((r) => setTimeout(r, 5));
+          runs += 1;
+          inside -= 1;
+        }),
+      ),
+    );
+    expect(runs).toBe(12);
+    expect(maxInside).toBe(1);
+    for (const b of backends) await b.close();
+  });
+
+  it.skipIf(!!variant.skip)('an expired lock can be taken over, and the old owner cannot release the new one', async () => {
+    const backend = await open(variant.cache());
+    expect(await backend.lock.tryAcquire('l', 'owner-1', 50)).toBe(true);
+    expect(await backend.lock.tryAcquire('l', 'owner-2', 50)).toBe(false);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(await backend.lock.tryAcquire('l', 'owner-2', 5_000)).toBe(true);
+    await backend.lock.release('l', 'owner-1');
+    expect(await backend.lock.tryAcquire('l', 'owner-3', 5_000)).toBe(false);
+    await backend.lock.release('l', 'owner-2');
+    expect(await backend.lock.tryAcquire('l', 'owner-3', 5_000)).toBe(true);
+    await backend.close();
+  });
+});
