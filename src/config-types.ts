@@ -39,7 +39,7 @@ export interface ApiKeyEntry {
 export interface Config {
   listen: { host: string; port: number };
   /** Embedded emulator tenant (the no-configuration default). */
-  sandbox: { enabled: boolean; seed: number; userCount: number };
+  sandbox: { enabled: boolean; seed: number; userCount: number; flow: GraphAuthFlow; emulatorPort: number };
   deploymentMode: DeploymentMode;
   cloud: AzureCloud;
   /** e.g. https://login.microsoftonline.com (no trailing slash). */

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { ALL_PERMISSIONS, Permission } from './identity/types.js';
+import {
+  Secret,
+  type ApiKeyEntry,
+  type AzureCloud,
+  type CallerAuthMode,
+  type Config,
+  type DeploymentMode,
+  type GraphAuthFlow,
+} from './config-types.js';
+
+export { Secret } from './config-types.js';
+export type { Config } from './config-types.js';
+
+/** Every problem found in the environment at once, each naming the variable, its purpose and an example. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Login and Graph hosts per national cloud (learn.microsoft.com/graph/deployments). */
+export const CLOUDS: Record<AzureCloud, { authorityHost: string; graphEndpoint: string }> = {
+  AzurePublic: { authorityHost: 'https://login.microsoftonline.com', graphEndpoint: 'https://graph.microsoft.com' },
+  AzureUSGovernment: { authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://graph.microsoft.us' },
+  AzureUSGovernmentDoD: { authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://dod-graph.microsoft.us' },
+  AzureChina: { authorityHost: 'https://login.chinacloudapi.cn', graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' },
+};
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1';
+  return false;
+}
+
+/**
+ * Reads the environment into one validated Config. The only place that reads process.env (it is
+ * passed in, so tests give their own). Collects every problem before failing.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T, purpose: string): T => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`${name}=${JSON.stringify(v)} is not valid: ${purpose}; one of ${allowed.join(', ')} (e.g. ${name}=${allowed[0]})`);
+    return fallback;
+  };
+  const int = (name: string, fallback: number, min: number, max: number, purpose: string): number => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(v)} is not valid: ${purpose}; a whole number from ${min} to ${max} (e.g. ${name}=${fallback})`);
+      return fallback;
+    }
+    return n;
+  };
+  const httpsUrl = (name: string, purpose: string, example: string): string | undefined => {
+    const v = get(name);
+    if (v === undefined) return undefined;
+    try {
+      const u = new URL(v);
+      if (u.protocol !== 'https:') throw new Error('not https');
+      return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      problems.push(`${name}=${JSON.stringify(v)} is not valid: ${purpose}; an https URL (e.g. ${name}=${example})`);
+      return undefined;
+    }
+  };
+
+  const host = get('HOST') ?? '127.0.0.1';
+  const port = int('PORT', 4000, 0, 65535, 'the port the gateway listens on');
+
+  const hasTenantCredentials = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'].some((n) => get(n));
+  const hasBrokerCredentials = ['BROKER_ID', 'BROKER_TOKEN', 'BROKER_KEY'].some((n) => get(n));
+  const sandboxRaw = get('SANDBOX');
+  let sandbox = !hasTenantCredentials && !hasBrokerCredentials;
+  if (sandboxRaw !== undefined) {
+    if (['true', '1', 'yes'].includes(sandboxRaw.toLowerCase())) sandbox = true;
+    else if (['false', '0', 'no'].includes(sandboxRaw.toLowerCase())) sandbox = false;
+    else problems.push(`SANDBOX=${JSON.stringify(sandboxRaw)} is not valid: starts the embedded emulator tenant; true or false (e.g. SANDBOX=true)`);
+  }
+
+  const deploymentMode = oneOf<DeploymentMode>(
+    'DEPLOYMENT_MODE',
+    ['self-deployed', 'hosted'],
+    hasBrokerCredentials && !hasTenantCredentials ? 'hosted' : 'self-deployed',
+    'how the gateway gets Graph tokens (your own Entra app, or the hosted OAuth broker)',
+  );
+  const cloud = oneOf<AzureCloud>('AZURE_CLOUD', ['AzurePublic', 'AzureUSGovernment', 'AzureUSGovernmentDoD', 'AzureChina'], 'AzurePublic', 'the national cloud of your tenant');
+  const authorityHost =
+    httpsUrl('AZURE_AUTHORITY_HOST', 'the Entra ID login host (overrides AZURE_CLOUD)', 'https://login.microsoftonline.com') ?? CLOUDS[cloud].authorityHost;
+  const graphEndpoint = httpsUrl('GRAPH_ENDPOINT', 'the Microsoft Graph base URL without version (overrides AZURE_CLOUD)', 'https://graph.microsoft.com') ?? CLOUDS[cloud].graphEndpoint;
+  const flow = oneOf<GraphAuthFlow>(
+    'GRAPH_AUTH_FLOW',
+    ['client-credentials', 'authorization-code', 'on-behalf-of'],
+    get('AUTH_CODE') ? 'authorization-code' : 'client-credentials',
+    'how a self-deployed app gets Graph tokens',
+  );
+
+  let selfDeployed: Config['selfDeployed'];
+  let hosted: Config['hosted'];
+  if (!sandbox && deploymentMode === 'self-deployed') {
+    const tenantId = get('AZURE_TENANT_ID');
+    const clientId = get('AZURE_CLIENT_ID');
+    const secret = get('AZURE_CLIENT_SECRET');
+    const certPath = get('AZURE_CLIENT_CERTIFICATE_PATH');
+    if (!tenantId) problems.push('AZURE_TENANT_ID is missing: the directory (tenant) id of your Entra app registration, a GUID or a verified domain (e.g. AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47)');
+    else if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase()))
+      problems.push(`AZURE_TENANT_ID=${tenantId} is not valid: app-only Graph tokens need a specific tenant, a GUID or a verified domain (e.g. AZURE_TENANT_ID=contoso.onmicrosoft.com)`);
+    if (!clientId) problems.push('AZURE_CLIENT_ID is missing: the application (client) id of your Entra app registration (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)');
+    else if (!GUID.test(clientId)) problems.push(`AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`);
+    let credential: NonNullable<Config['selfDeployed']>['credential'] | undefined;
+    if (secret && certPath) problems.push('AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: give exactly one app credential (a client secret, or a PEM file with certificate and private key)');
+    else if (secret) credential = { kind: 'secret', secret: new Secret(secret) };
+    else if (certPath) {
+      const resolved = path.resolve(certPath);
+      if (!existsSync(resolved) || !statSync(resolved).isFile())
+        problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${certPath} does not exist: a PEM file holding your app's certificate and its private key (e.g. AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem)`);
+      else {
+        const pem = readFileSync(resolved, 'utf8');
+        if (!pem.includes('-----BEGIN CERTIFICATE-----') || !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem))
+          problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${certPath} must hold both a PEM certificate and its PEM private key (e.g. cat cert.pem key.pem > graph-app.pem)`);
+        else credential = { kind: 'certificate', path: resolved };
+      }
+    } else problems.push('AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: the credential of your Entra app registration (e.g. AZURE_CLIENT_SECRET=<secret value from Certificates & secrets>)');
+    const authCode = get('AUTH_CODE');
+    const redirectUri = get('REDIRECT_URI');
+    if (flow === 'authorization-code') {
+      if (!redirectUri) problems.push('REDIRECT_URI is missing: the authorization-code flow needs the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)');
+      else {
+        try {
+          new URL(redirectUri);
+        } catch {
+          problems.push(`REDIRECT_URI=${JSON.stringify(redirectUri)} is not a URL: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)`);
+        }
+      }
+      if (authCode?.includes('session_state'))
+        problems.push('AUTH_CODE contains "session_state": copy only the value of code= from the redirect URL, without &session_state=...');
+    }
+    if (tenantId && clientId && credential) {
+      selfDeployed = { tenantId, clientId, credential, flow, ...(authCode ? { authCode: new Secret(authCode) } : {}), ...(redirectUri ? { redirectUri } : {}) };
+    }
+  }
+  if (!sandbox && deploymentMode === 'hosted') {
+    const brokerUrl = httpsUrl('BROKER_URL', 'the hosted OAuth broker token URL', 'https://oproxy.example.com/obtain-token');
+    const registrationId = get('BROKER_ID');
+    const token = get('BROKER_TOKEN');
+    const key = get('BROKER_KEY');
+    if (!get('BROKER_URL')) problems.push('BROKER_URL is missing: hosted mode gets Graph tokens from the OAuth broker at this URL (e.g. BROKER_URL=https://oproxy.example.com/obtain-token)');
+    if (!registrationId) problems.push('BROKER_ID is missing: hosted mode needs the "ID" the broker consent flow gave you (e.g. BROKER_ID=3f9a...)');
+    if (!token) problems.push('BROKER_TOKEN is missing: hosted mode needs the "Token" the broker consent flow gave you (your tenant id)');
+    if (!key) problems.push('BROKER_KEY is missing: hosted mode needs the "Key" the broker consent flow gave you (base64, 32 bytes)');
+    else if (Buffer.from(key, 'base64').length !== 32) problems.push('BROKER_KEY is not valid: the "Key" from the broker consent flow is base64 of 32 bytes (e.g. BROKER_KEY=q1w2e3...=)');
+    if (brokerUrl && registrationId && token && key) hosted = { brokerUrl, registrationId, token: new Secret(token), key: new Secret(key) };
+  }
+
+  const dataDir = path.resolve(get('DATA_DIR') ?? '.data');
+  const cacheUrl = get('CACHE_URL');
+  let cache: Config['cache'] = { kind: 'default' };
+  if (cacheUrl) {
+    if (cacheUrl === 'memory' || cacheUrl === 'memory://') cache = { kind: 'memory' };
+    else if (cacheUrl.startsWith('sqlite://')) cache = { kind: 'sqlite', path: path.resolve(cacheUrl.slice('sqlite://'.length)) };
+    else if (/^rediss?:\/\//.test(cacheUrl)) cache = { kind: 'redis', url: cacheUrl };
+    else problems.push(`CACHE_URL=${JSON.stringify(cacheUrl)} is not valid: where tokens are cached; memory, sqlite://path or redis://host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`);
+  }
+  const tokenCacheKeyRaw = get('TOKEN_CACHE_KEY');
+  if (tokenCacheKeyRaw !== undefined && tokenCacheKeyRaw.length < 16)
+    problems.push('TOKEN_CACHE_KEY is too short: it encrypts cached tokens at rest; at least 16 characters, ideally 32 random bytes in base64 (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
+  if (!sandbox && cache.kind !== 'memory' && !tokenCacheKeyRaw && (flow === 'authorization-code' || deploymentMode === 'hosted' || cache.kind === 'redis'))
+    problems.push('TOKEN_CACHE_KEY is missing: refresh tokens are persisted and must be encrypted at rest (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
+
+  const callerMode = oneOf<CallerAuthMode>('CALLER_AUTH', ['none', 'entra', 'api-key'], 'none', 'who may call the gateway');
+  let callerAuth: Config['callerAuth'] = { mode: 'none' };
+  if (callerMode === 'none' && !isLoopbackHost(host))
+    problems.push(`CALLER_AUTH=none with HOST=${host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`);
+  if (callerMode === 'entra') {
+    const audience = get('API_AUDIENCE');
+    if (!audience) problems.push('API_AUDIENCE is missing: with CALLER_AUTH=entra, the audience (Application ID URI or client id) callers\' tokens are issued for (e.g. API_AUDIENCE=api://msgraph-user-gateway)');
+    else callerAuth = { mode: 'entra', audience };
+  }
+  if (callerMode === 'api-key') {
+    const raw = get('API_KEYS');
+    const keys = raw ? parseApiKeys(raw, problems) : [];
+    if (!raw) problems.push('API_KEYS is missing: with CALLER_AUTH=api-key, the accepted keys as name:sha256hex:Permission+Permission, comma separated (e.g. API_KEYS=soar:9f86d08...:Users.Read+Users.Terminate)');
+    callerAuth = { mode: 'api-key', keys };
+  }
+
+  const extraCaPem: string[] = [];
+  const extraCaFile = get('NODE_EXTRA_CA_CERTS');
+  if (extraCaFile) {
+    if (existsSync(extraCaFile)) extraCaPem.push(readFileSync(extraCaFile, 'utf8'));
+    else problems.push(`NODE_EXTRA_CA_CERTS=${extraCaFile} does not exist: a PEM bundle of extra CAs to trust (e.g. NODE_EXTRA_CA_CERTS=/etc/ssl/corp-ca.pem)`);
+  }
+  const httpsProxy = get('HTTPS_PROXY') ?? get('https_proxy');
+  if (httpsProxy) {
+    try {
+      new URL(httpsProxy);
+    } catch {
+      problems.push(`HTTPS_PROXY=${JSON.stringify(httpsProxy)} is not a URL: the proxy for Graph, login and broker calls (e.g. HTTPS_PROXY=http://proxy.corp:3128)`);
+    }
+  }
+
+  const production = get('NODE_ENV') === 'production';
+  const introspectionRaw = get('INTROSPECTION');
+  const config: Config = {
+    listen: { host, port },
+    sandbox: {
+      enabled: sandbox,
+      seed: int('SANDBOX_SEED', 42, 0, 2 ** 31 - 1, 'the seed of the emulator tenant'),
+      userCount: int('SANDBOX_USERS', 1000, 10, 100_000, 'how many users the emulator tenant holds'),
+      flow,
+      emulatorPort: int('EMULATOR_PORT', 0, 0, 65535, 'the port of the embedded emulator tenant (0 picks a free one)'),
+    },
+    deploymentMode,
+    cloud,
+    authorityHost,
+    graphEndpoint,
+    ...(selfDeployed ? { selfDeployed } : {}),
+    ...(hosted ? { hosted } : {}),
+    dataDir,
+    cache,
+    ...(tokenCacheKeyRaw ? { tokenCacheKey: new Secret(tokenCacheKeyRaw) } : {}),
+    callerAuth,
+    extraCaPem,
+    ...(httpsProxy ? { httpsProxy } : {}),
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', 'how much the gateway logs'),
+    introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    corsOrigins: (get('CORS_ORIGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    limits: {
+      maxDepth: int('MAX_QUERY_DEPTH', 10, 2, 100, 'the deepest GraphQL selection allowed'),
+      maxAliases: int('MAX_ALIASES', 100, 1, 1000, 'aliases allowed in one operation'),
+      maxTokens: int('MAX_TOKENS', 5000, 100, 100_000, 'GraphQL tokens allowed in one document'),
+      maxDirectives: int('MAX_DIRECTIVES', 50, 1, 1000, 'directives allowed in one operation'),
+      maxBodyBytes: int('MAX_BODY_BYTES', 1_000_000, 1024, 50_000_000, 'the largest request body accepted'),
+      maxUpstreamRequests: int('MAX_UPSTREAM_REQUESTS', 50, 1, 10_000, 'the upstream request budget of one operation'),
+      upstreamTimeoutMs: int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
+      operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
+      maxRetries: int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [id, hash, perms] = part.split(':');
+    if (!id || !hash || !/^[0-9a-f]{64}$/i.test(hash)) {
+      problems.push(`API_KEYS entry "${id ?? ''}:..." is not valid: each key is name:sha256hex[:Permission+Permission] where sha256hex is the SHA-256 of the key in hex (e.g. API_KEYS=soar:$(printf %s "$KEY" | sha256sum | cut -c1-64):Users.Read+Users.Terminate)`);
+      continue;
+    }
+    const permissions = new Set<Permission>();
+    for (const p of (perms ?? Permission.UsersRead).split('+')) {
+      if ((ALL_PERMISSIONS as readonly string[]).includes(p)) permissions.add(p as Permission);
+      else problems.push(`API_KEYS entry "${id}" names an unknown permission "${p}": one of ${ALL_PERMISSIONS.join(', ')}`);
+    }
+    entries.push({ id, sha256: Buffer.from(hash, 'hex'), permissions });
+  }
+  return entries;
+}
+
+/** SHA-256 hex of an API key, as API_KEYS expects it. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { Config } from './config-types.js';
+import { Secret } from './config-types.js';
+import type { RunningEmulator } from './emulator/index.js';
+
+/**
+ * Points a sandbox Config at a running emulator tenant: its login and Graph hosts, its CA, and the
+ * seeded demo app (self-deployed) or broker registration (hosted). The result is an ordinary
+ * Config, so nothing downstream knows it is talking to an emulator.
+ */
+export function applySandbox(config: Config, emulator: RunningEmulator): Config {
+  const known = emulator.tenant.wellKnown;
+  const registration = emulator.tenant.brokerRegistrations.get(known.brokerRegistrationId);
+  const base = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const redirectUri = `http://${base === '0.0.0.0' ? '127.0.0.1' : base}:${config.listen.port}/auth/callback`;
+  return {
+    ...config,
+    authorityHost: emulator.authorityHost,
+    graphEndpoint: emulator.graphEndpoint,
+    extraCaPem: [...config.extraCaPem, emulator.caCertPem],
+    selfDeployed:
+      config.deploymentMode === 'self-deployed'
+        ? {
+            tenantId: emulator.tenantId,
+            clientId: known.demoAppId,
+            credential: { kind: 'secret', secret: new Secret(known.demoAppSecret) },
+            flow: config.sandbox.flow,
+            redirectUri,
+          }
+        : undefined,
+    hosted:
+      config.deploymentMode === 'hosted' && registration
+        ? { brokerUrl: emulator.brokerUrl, registrationId: registration.id, token: new Secret(registration.token), key: new Secret(registration.key) }
+        : undefined,
+    callerAuth:
+      config.callerAuth.mode === 'entra'
+        ? { ...config.callerAuth, audience: config.callerAuth.audience || known.gatewayApiAudience }
+        : config.callerAuth,
+    dataDir: config.dataDir,
+  };
+}
+
+export function emulatorDataDir(config: Config): string {
+  return path.join(config.dataDir, 'emulator');
+}

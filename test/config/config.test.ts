@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, hashApiKey } from '../../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+const selfDeployed = {
+  AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
+  AZURE_CLIENT_SECRET: 'not-a-real-secret',
+};
+
+describe('loadConfig', () => {
+  it('with no configuration runs the sandbox on loopback:4000, self-deployed, no caller auth', () => {
+    const config = loadConfig({});
+    expect(config.sandbox.enabled).toBe(true);
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.deploymentMode).toBe('self-deployed');
+    expect(config.callerAuth).toEqual({ mode: 'none' });
+    expect(config.graphEndpoint).toBe('https://graph.microsoft.com');
+  });
+
+  it('leaves the sandbox when tenant credentials are given, and picks the cloud hosts', () => {
+    const config = loadConfig({ ...selfDeployed, AZURE_CLOUD: 'AzureUSGovernmentDoD' });
+    expect(config.sandbox.enabled).toBe(false);
+    expect(config.graphEndpoint).toBe('https://dod-graph.microsoft.us');
+    expect(config.authorityHost).toBe('https://login.microsoftonline.us');
+    expect(config.selfDeployed?.credential.kind).toBe('secret');
+    expect(config.selfDeployed?.flow).toBe('client-credentials');
+  });
+
+  it('never prints a secret, even when the whole config is serialised', () => {
+    const config = loadConfig(selfDeployed);
+    expect(JSON.stringify(config)).not.toContain('not-a-real-secret');
+    expect(String(config.selfDeployed?.credential.kind === 'secret' ? config.selfDeployed.credential.secret : '')).toBe('[redacted]');
+  });
+
+  it('explicit hosts override the cloud, and any https host works, loopback included', () => {
+    const config = loadConfig({ ...selfDeployed, AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443/', GRAPH_ENDPOINT: 'https://127.0.0.1:8443' });
+    expect(config.authorityHost).toBe('https://127.0.0.1:8443');
+    expect(config.graphEndpoint).toBe('https://127.0.0.1:8443');
+  });
+
+  it('names the variable, its purpose and an example for every problem, all at once', () => {
+    const problems = problemsOf({ AZURE_TENANT_ID: 'common', PORT: 'eighty', AZURE_CLOUD: 'Mars', GRAPH_ENDPOINT: 'http://graph' });
+    expect(problems.some((p) => p.startsWith('AZURE_TENANT_ID=common') && p.includes('e.g.'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('AZURE_CLIENT_ID is missing') && p.includes('e.g.'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('PORT="eighty"'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('AZURE_CLOUD="Mars"') && p.includes('AzureUSGovernment'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('GRAPH_ENDPOINT=') && p.includes('https'))).toBe(true);
+  });
+
+  it('hosted mode without BROKER_KEY says what the key is', () => {
+    const problems = problemsOf({ DEPLOYMENT_MODE: 'hosted', BROKER_URL: 'https://broker.example/obtain-token', BROKER_ID: 'id', BROKER_TOKEN: 'tenant', TOKEN_CACHE_KEY: 'x'.repeat(32) });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^BROKER_KEY is missing: .*"Key"/);
+  });
+
+  it('refuses a certificate path that does not exist, and one without a private key', () => {
+    expect(problemsOf({ ...selfDeployed, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: '/nonexistent/app.pem' })[0]).toMatch(
+      /^AZURE_CLIENT_CERTIFICATE_PATH=\/nonexistent\/app.pem does not exist/,
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+    const certOnly = path.join(dir, 'cert.pem');
+    writeFileSync(certOnly, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    expect(problemsOf({ ...selfDeployed, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: certOnly })[0]).toMatch(/private key/);
+  });
+
+  it('refuses both a secret and a certificate', () => {
+    expect(problemsOf({ ...selfDeployed, AZURE_CLIENT_CERTIFICATE_PATH: '/x.pem' })[0]).toMatch(/exactly one app credential/);
+  });
+
+  it('refuses CALLER_AUTH=none on a non-loopback HOST', () => {
+    const problems = problemsOf({ HOST: '0.0.0.0' });
+    expect(problems[0]).toMatch(/^CALLER_AUTH=none with HOST=0.0.0.0 is refused/);
+    expect(problemsOf({ HOST: '::1' })).toEqual([]);
+  });
+
+  it('requires API_AUDIENCE for entra caller auth and well-formed API_KEYS', () => {
+    expect(problemsOf({ CALLER_AUTH: 'entra' })[0]).toMatch(/^API_AUDIENCE is missing/);
+    expect(problemsOf({ CALLER_AUTH: 'api-key', API_KEYS: 'bot:nothex' })[0]).toMatch(/^API_KEYS entry "bot:..." is not valid/);
+    expect(problemsOf({ CALLER_AUTH: 'api-key', API_KEYS: `bot:${hashApiKey('k')}:Users.Fly` })[0]).toMatch(/unknown permission "Users.Fly"/);
+    const config = loadConfig({ CALLER_AUTH: 'api-key', API_KEYS: `bot:${hashApiKey('k')}:Users.Read+Users.Terminate` });
+    expect(config.callerAuth.mode === 'api-key' && [...config.callerAuth.keys[0]!.permissions]).toEqual(['Users.Read', 'Users.Terminate']);
+  });
+
+  it('needs TOKEN_CACHE_KEY where refresh tokens are persisted, and refuses an auth code with session_state', () => {
+    const problems = problemsOf({ ...selfDeployed, GRAPH_AUTH_FLOW: 'authorization-code', REDIRECT_URI: 'http://localhost:4000/auth/callback', AUTH_CODE: 'abc&session_state=x' });
+    expect(problems.some((p) => p.startsWith('TOKEN_CACHE_KEY is missing'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('AUTH_CODE contains "session_state"'))).toBe(true);
+    expect(problems.every((p) => !p.includes('abc&session_state'))).toBe(true);
+  });
+
+  it('parses CACHE_URL kinds', () => {
+    expect(loadConfig({ CACHE_URL: 'redis://127.0.0.1:6379' }).cache).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(loadConfig({ CACHE_URL: 'sqlite://./x.db' }).cache).toMatchObject({ kind: 'sqlite' });
+    expect(problemsOf({ CACHE_URL: 'ftp://x' })[0]).toMatch(/^CACHE_URL="ftp:\/\/x" is not valid/);
+  });
+});
