@@ -1,0 +1,43 @@
+import { startEmulator } from './index.js';
+import { faultSettingsFromEnv } from './faults.js';
+
+/**
+ * `npm run emulator`: the emulator tenant on its own, for pointing any Graph client at it.
+ * Reads its own small set of variables (EMULATOR_*), since it is a separate tool from the gateway.
+ */
+async function main(): Promise<void> {
+  const env = process.env;
+  const emulator = await startEmulator({
+    host: env['EMULATOR_HOST'] ?? '127.0.0.1',
+    port: Number(env['EMULATOR_PORT'] ?? 8443),
+    seed: Number(env['EMULATOR_SEED'] ?? 42),
+    userCount: Number(env['EMULATOR_USERS'] ?? 1000),
+    dataDir: env['EMULATOR_DATA_DIR'] ?? '.data/emulator',
+    faults: faultSettingsFromEnv(env),
+  });
+  const known = emulator.tenant.wellKnown;
+  const lines = [
+    'Microsoft Graph + Entra ID emulator tenant is running',
+    `  Graph endpoint     ${emulator.graphEndpoint}/v1.0`,
+    `  Authority          ${emulator.authorityHost}/${emulator.tenantId}`,
+    `  Token endpoint     ${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`,
+    `  Broker token URL   ${emulator.brokerUrl}`,
+    `  Tenant id          ${emulator.tenantId} (${emulator.tenant.domain}, ${emulator.tenant.users.size} users)`,
+    `  Demo client id     ${known.demoAppId}`,
+    `  Demo client secret ${known.demoAppSecret}   (sandbox only: a local, throwaway secret)`,
+    `  Demo certificate   ${emulator.demoAppCertificatePath}`,
+    `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
+    `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  const stop = () => {
+    void emulator.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`emulator failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});
