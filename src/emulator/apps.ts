@@ -1,3 +1,163 @@
-// PLACEHOLDER: owned by the emulator-identity helper, to be replaced.
-import type { TenantModel } from './model.js';
-export function seedApps(_model: TenantModel, _seed: number): void {}
+import { ALL_PERMISSIONS } from '../identity/types.js';
+import type { AppRegistration, TenantModel } from './model.js';
+
+/**
+ * The tenant's app registrations and the hosted broker's registration. Deterministic from the seed
+ * (a salted PRNG, independent of the directory's), so ids and secrets printed in docs or used by a
+ * second process stay valid across restarts with the same seed.
+ */
+
+/** mulberry32: tiny, fast, good enough for fixture ids (not for real secrets). */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomBytes(random: () => number, count: number): Buffer {
+  const bytes = Buffer.alloc(count);
+  for (let i = 0; i < count; i++) bytes[i] = Math.floor(random() * 256);
+  return bytes;
+}
+
+function randomGuid(random: () => number): string {
+  const b = randomBytes(random, 16);
+  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Entra client secrets look like `abc8Q~` followed by 34 characters of a URL-safe alphabet. */
+function randomClientSecret(random: () => number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-';
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  const pick = (set: string) => set[Math.floor(random() * set.length)]!;
+  let secret = `${pick(letters)}${pick(letters)}${pick(letters)}${Math.floor(random() * 10)}Q~`;
+  for (let i = 0; i < 34; i++) secret += pick(alphabet);
+  return secret;
+}
+
+/** Delegated OIDC scopes: consented alongside Graph scopes but never put into `scp`. */
+export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'offline_access', 'email'];
+
+const DEMO_GRAPH_APP_ROLES = [
+  'User.Read.All',
+  'User.ReadWrite.All',
+  'Directory.Read.All',
+  'Directory.ReadWrite.All',
+  'User.RevokeSessions.All',
+  'User.EnableDisableAccount.All',
+  'User-PasswordProfile.ReadWrite.All',
+  'UserAuthenticationMethod.ReadWrite.All',
+  'GroupMember.Read.All',
+  'Device.Read.All',
+];
+
+const DEMO_DELEGATED_SCOPES = [
+  'Directory.AccessAsUser.All',
+  'User.Read',
+  'User.ReadWrite.All',
+  'User.RevokeSessions.All',
+  'UserAuthenticationMethod.ReadWrite.All',
+  'offline_access',
+  'openid',
+  'profile',
+];
+
+const HOSTED_GRAPH_APP_ROLES = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'GroupMember.Read.All', 'Device.Read.All'];
+
+const GATEWAY_API_DISPLAY_NAME = 'msgraph-user-gateway API';
+
+const LOOPBACK_REDIRECTS = ['http://127.0.0.1:4000/auth/callback', 'http://localhost:4000/auth/callback'];
+
+export function seedApps(model: TenantModel, seed: number): void {
+  const random = seededRandom((seed ^ 0x5eed_a995) >>> 0);
+  const app = (fields: Partial<AppRegistration> & Pick<AppRegistration, 'displayName'>): AppRegistration => {
+    const registration: AppRegistration = {
+      appId: randomGuid(random),
+      servicePrincipalId: randomGuid(random),
+      secrets: [],
+      certificates: [],
+      graphAppRoles: [],
+      graphDelegatedScopes: [],
+      redirectUris: [],
+      directoryRoles: [],
+      gatewayApiRoles: [],
+      ...fields,
+    };
+    model.apps.set(registration.appId, registration);
+    return registration;
+  };
+
+  const demo = app({
+    displayName: 'msgraph-user-gateway demo (self-deployed)',
+    secrets: [randomClientSecret(random)],
+    graphAppRoles: [...DEMO_GRAPH_APP_ROLES],
+    graphDelegatedScopes: [...DEMO_DELEGATED_SCOPES],
+    redirectUris: [...LOOPBACK_REDIRECTS],
+    directoryRoles: ['User Administrator', 'Privileged Authentication Administrator'],
+  });
+  const readOnly = app({
+    displayName: 'msgraph-user-gateway read-only',
+    secrets: [randomClientSecret(random)],
+    graphAppRoles: ['User.Read.All'],
+    graphDelegatedScopes: ['User.Read', 'openid', 'profile', 'offline_access'],
+    redirectUris: [...LOOPBACK_REDIRECTS],
+  });
+  const hosted = app({
+    displayName: 'Cortex XSOAR - MS Graph User (hosted)',
+    secrets: [randomClientSecret(random)],
+    graphAppRoles: [...HOSTED_GRAPH_APP_ROLES],
+  });
+  app({
+    displayName: GATEWAY_API_DISPLAY_NAME,
+    // Its identifier URI is wellKnown.gatewayApiAudience; the roles it defines are ALL_PERMISSIONS.
+  });
+  const caller = app({
+    displayName: 'msgraph-user-gateway caller (all roles)',
+    secrets: [randomClientSecret(random)],
+    gatewayApiRoles: [...ALL_PERMISSIONS],
+    graphDelegatedScopes: ['openid', 'profile', 'offline_access'],
+    redirectUris: [...LOOPBACK_REDIRECTS],
+  });
+  const readerCaller = app({
+    displayName: 'msgraph-user-gateway caller (reader)',
+    secrets: [randomClientSecret(random)],
+    gatewayApiRoles: ['Users.Read'],
+    graphDelegatedScopes: ['openid', 'profile', 'offline_access'],
+    redirectUris: [...LOOPBACK_REDIRECTS],
+  });
+
+  const registrationId = randomGuid(random);
+  model.brokerRegistrations.set(registrationId, {
+    id: registrationId,
+    token: model.tenantId,
+    key: randomBytes(random, 32).toString('base64'),
+    appId: hosted.appId,
+  });
+
+  Object.assign(model.wellKnown, {
+    demoAppId: demo.appId,
+    demoAppSecret: demo.secrets[0]!,
+    readOnlyAppId: readOnly.appId,
+    readOnlyAppSecret: readOnly.secrets[0]!,
+    hostedAppId: hosted.appId,
+    brokerRegistrationId: registrationId,
+    callerAppId: caller.appId,
+    callerAppSecret: caller.secrets[0]!,
+    readerCallerAppId: readerCaller.appId,
+    readerCallerAppSecret: readerCaller.secrets[0]!,
+  });
+}
+
+/** The app that owns the gateway's API (its identifier URI is the caller-token audience). */
+export function gatewayApiApp(model: TenantModel): AppRegistration | undefined {
+  for (const app of model.apps.values()) if (app.displayName === GATEWAY_API_DISPLAY_NAME) return app;
+  return undefined;
+}
