@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import type { TestEmulator } from '../../support/emulator.js';
+
+/** Shared helpers for the identity tests: token posts, PKCE, msal's network seam, a fallback user. */
+
+export interface TokenAnswer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+}
+
+export async function postToken(emulator: TestEmulator, form: Record<string, string>, tenant = emulator.tenantId): Promise<TokenAnswer> {
+  const res = await emulator.fetch(`/${tenant}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, text };
+}
+
+export async function verifyWithJwks(emulator: TestEmulator, token: string, audience: string): Promise<JWTPayload> {
+  const jwks = (await (await emulator.fetch(`/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as Parameters<typeof createLocalJWKSet>[0];
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: `${emulator.origin}/${emulator.tenantId}/v2.0`, audience });
+  return payload;
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** msal's default fetch does not trust the emulator CA; this INetworkModule does. */
+export function msalNetworkClient(emulator: TestEmulator): INetworkModule {
+  const send = async <T>(method: 'GET' | 'POST', url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
+    const init: Parameters<TestEmulator['fetch']>[1] = { method, headers: options?.headers ?? {} };
+    if (method === 'POST' && options?.body !== undefined) init.body = options.body;
+    const res = await emulator.fetch(url, init);
+    const headers: Record<string, string> = {};
+    res.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    return { status: res.status, headers, body: (await res.json()) as T };
+  };
+  return {
+    sendGetRequestAsync: (url, options) => send('GET', url, options),
+    sendPostRequestAsync: (url, options) => send('POST', url, options),
+  };
+}
+
+export function demoAppCredential(emulator: TestEmulator): { privateKeyPem: string; certificatePem: string } {
+  const pem = readFileSync(emulator.demoAppCertificatePath, 'utf8');
+  const privateKeyPem = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/.exec(pem)?.[0];
+  const certificatePem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+  if (!privateKeyPem || !certificatePem) throw new Error('demo app credential PEM lacks a key or certificate');
+  return { privateKeyPem, certificatePem };
+}
+
+/**
+ * A signed-in user for the delegated flows. The directory seed provides the admin; this adds a
+ * plain member (so tests can disable or revoke it without touching the admin) directly into the
+ * tenant, and creates the admin as well if the seed provided none.
+ */
+export function addTestUser(emulator: TestEmulator, name: string, password: string): UserRecord {
+  const tenant = emulator.tenant;
+  const id = createHash('sha256').update(`${name}:${tenant.tenantId}`).digest('hex');
+  const guid = `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`;
+  const created = new Date(emulator.context.now() - 86_400_000).toISOString();
+  const user: UserRecord = {
+    id: guid,
+    displayName: `Identity Test ${name}`,
+    givenName: 'Identity',
+    surname: name,
+    userPrincipalName: `${name}@${tenant.domain}`,
+    mail: `${name}@${tenant.domain}`,
+    mailNickname: name,
+    otherMails: [],
+    jobTitle: null,
+    department: null,
+    officeLocation: null,
+    mobilePhone: null,
+    businessPhones: [],
+    accountEnabled: true,
+    userType: 'Member',
+    createdDateTime: created,
+    employeeId: null,
+    employeeType: null,
+    companyName: null,
+    city: null,
+    country: null,
+    preferredLanguage: null,
+    onPremisesSyncEnabled: null,
+    onPremisesImmutableId: null,
+    signInSessionsValidFromDateTime: created,
+    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
+    managerId: null,
+    memberOf: [],
+    ownedDevices: [],
+    authMethods: [],
+    _password: password,
+    _directoryRoles: [],
+  };
+  tenant.users.set(user.id, user);
+  return user;
+}
+
+/** The admin the sandbox signs in as; created here when the directory seed has none. */
+export function ensureAdmin(emulator: TestEmulator): UserRecord {
+  const tenant = emulator.tenant;
+  const seeded = tenant.users.get(tenant.wellKnown.adminUserId);
+  if (seeded) return seeded;
+  const admin = addTestUser(emulator, 'sandbox-admin', 'Adm1n-Passw0rd!');
+  admin._directoryRoles = ['Global Administrator'];
+  tenant.wellKnown.adminUserId = admin.id;
+  tenant.wellKnown.adminPassword = admin._password;
+  return admin;
+}
+
+export function decodeClientInfo(value: unknown): { uid: string; utid: string } {
+  return JSON.parse(Buffer.from(String(value), 'base64url').toString('utf8')) as { uid: string; utid: string };
+}
