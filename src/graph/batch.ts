@@ -1,0 +1,174 @@
+import { ErrorCode, GatewayError } from '../errors.js';
+import { malformedResponse, mapGraphError, transportError } from './errors.js';
+import { graphPaths, relativeUrl } from './paths.js';
+import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
+import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
+import { isIdempotent, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
+
+/**
+ * JSON `$batch` executor (graph-facts §1, §2). Splits at 20, sends batches concurrently up to a
+ * bound, matches answers by id (Graph returns them in any order), turns a failed envelope and
+ * failed items into values, and retries only the failed retryable items (429/503/504, idempotent
+ * ones) together in a new batch after the longest Retry-After. A throttled batch comes in both
+ * documented shapes, an envelope 200 with 429 items or a failed envelope (429/424/503/504): both
+ * are retried per item.
+ */
+
+export const GRAPH_BATCH_LIMIT = 20;
+
+export interface BatchOptions {
+  /** Items per `$batch` POST (Graph allows at most 20). */
+  maxItemsPerBatch?: number;
+  /** `$batch` POSTs in flight at once. */
+  concurrency?: number;
+}
+
+interface ItemOutcome {
+  result: GraphResult;
+  /** Set when the item may be sent again. */
+  retry?: { reason: RetryReason; retryAfterSeconds: number | undefined };
+}
+
+export async function executeBatch(transport: GraphTransport, requests: GraphRequest[], options: BatchOptions = {}): Promise<GraphResult[]> {
+  const perBatch = Math.min(GRAPH_BATCH_LIMIT, Math.max(1, options.maxItemsPerBatch ?? GRAPH_BATCH_LIMIT));
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  if (requests.length === 0) return [];
+  // A batch of one is a plain request: the same round trip, a simpler route, native retries.
+  if (requests.length === 1) return [await transport.request(requests[0]!)];
+
+  const results: Array<GraphResult | undefined> = new Array(requests.length);
+  const budget = new RetryBudget(transport.retryPolicy);
+  let pending = requests.map((_, index) => index);
+  for (;;) {
+    const chunks: number[][] = [];
+    for (let i = 0; i < pending.length; i += perBatch) chunks.push(pending.slice(i, i + perBatch));
+    const outcomes = new Map<number, ItemOutcome>();
+    await runBounded(chunks, concurrency, async (chunk) => {
+      const chunkOutcomes = await sendChunk(transport, requests, chunk);
+      chunk.forEach((index, position) => outcomes.set(index, chunkOutcomes[position]!));
+    });
+
+    const again: number[] = [];
+    let longestRetryAfter: number | undefined;
+    for (const index of pending) {
+      const outcome = outcomes.get(index)!;
+      results[index] = outcome.result;
+      if (outcome.retry && isIdempotent(requests[index]!)) {
+        again.push(index);
+        const ra = outcome.retry.retryAfterSeconds;
+        if (ra !== undefined) longestRetryAfter = Math.max(longestRetryAfter ?? 0, ra);
+      }
+    }
+    if (again.length === 0) break;
+    const delay = budget.next(longestRetryAfter);
+    if (delay === undefined) break; // the failures already recorded are the answer
+    for (const index of again) transport.metrics.upstreamRetries.inc({ reason: outcomes.get(index)!.retry!.reason });
+    try {
+      await transport.retryPolicy.sleep(delay, transport.signal);
+    } catch {
+      for (const index of again) results[index] = { ok: false, status: undefined, scope: 'item', error: transportError('aborted') };
+      break;
+    }
+    pending = again;
+  }
+  return results as GraphResult[];
+}
+
+async function sendChunk(transport: GraphTransport, requests: GraphRequest[], indices: number[]): Promise<ItemOutcome[]> {
+  const items = indices.map((index) => {
+    const req = requests[index]!;
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    return {
+      id: String(index),
+      method: req.method,
+      url: relativeUrl(req.path, req.query),
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      ...(req.body !== undefined ? { body: req.body } : {}),
+    };
+  });
+  transport.metrics.batchSize.observe(items.length);
+  const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } });
+
+  if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {
+    // The envelope failed: every item shares its fate (and its Retry-After).
+    const envelopeThrottled = attempt.kind === 'response' && attempt.status === 424;
+    const failure: GraphFailure = envelopeThrottled
+      ? {
+          ok: false,
+          status: 424,
+          scope: 'batch',
+          error: mapGraphError({ status: 429, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
+        }
+      : (failureOf(attempt, 'batch', transport.timeoutMs) as GraphFailure);
+    const reason = envelopeThrottled ? '429' : attemptRetryReason(attempt);
+    const retryAfterSeconds = attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined;
+    return indices.map(() => ({ result: failure, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) }));
+  }
+
+  const responses = readResponses(attempt.body);
+  if (!responses) {
+    const error = malformedResponse('a $batch answer without a responses array', attempt.requestId);
+    return indices.map(() => ({ result: { ok: false, status: attempt.status, scope: 'batch', error } }));
+  }
+  return indices.map((index) => {
+    const req = requests[index]!;
+    const answer = responses.get(String(index));
+    if (!answer) {
+      return { result: { ok: false, status: undefined, scope: 'item', error: malformedResponse('a $batch answer missing one of its items', attempt.requestId) } };
+    }
+    const status = typeof answer.status === 'number' ? answer.status : 0;
+    const headers = lowerCaseHeaders(answer.headers);
+    transport.metrics.upstreamRequests.inc({ route: routeLabel(req), status: String(status) });
+    const requestId = headers['request-id'];
+    if (status >= 200 && status < 300) {
+      return { result: { ok: true, status, body: answer.body, requestId, headers } };
+    }
+    const retryAfterSeconds = parseRetryAfter(headers['retry-after'], transport.retryPolicy.now());
+    const error = status === 0
+      ? new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent a $batch item without a status.', requestId ? { requestId } : {})
+      : mapGraphError({ status, body: answer.body, requestId, retryAfterSeconds });
+    const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;
+    return { result: { ok: false, status, scope: 'item', error }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
+  });
+}
+
+interface BatchItemAnswer {
+  id?: unknown;
+  status?: unknown;
+  headers?: unknown;
+  body?: unknown;
+}
+
+function readResponses(body: unknown): Map<string, BatchItemAnswer> | undefined {
+  const list = (body as { responses?: unknown } | null)?.responses;
+  if (!Array.isArray(list)) return undefined;
+  const byId = new Map<string, BatchItemAnswer>();
+  for (const item of list as BatchItemAnswer[]) {
+    // Ids are case-insensitive in Graph; ours are decimal, so String() is enough.
+    if (item && (typeof item.id === 'string' || typeof item.id === 'number')) byId.set(String(item.id), item);
+  }
+  return byId;
+}
+
+function lowerCaseHeaders(headers: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof headers !== 'object' || headers === null) return out;
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (typeof value === 'string') out[name.toLowerCase()] = value;
+    else if (typeof value === 'number') out[name.toLowerCase()] = String(value);
+  }
+  return out;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function runBounded<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,242 @@
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { UpstreamHttp } from '../http/upstream.js';
+import type { GraphTokenSource } from '../identity/types.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type {
+  AuthMethodKind,
+  GraphDirectoryObject,
+  GraphGroup,
+  GraphPage,
+  GraphUser,
+  GraphUsersClient,
+  PageRequest,
+  RelationshipPageQuery,
+  UserChangesPage,
+  UserListQuery,
+  UserProperty,
+} from './api.js';
+import { executeBatch, type BatchOptions } from './batch.js';
+import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
+import { graphPaths, type GraphPath } from './paths.js';
+import {
+  EVENTUAL_CONSISTENCY,
+  directReportsRequest,
+  expandManagerParam,
+  managerRequest,
+  selectParam,
+  topParam,
+  userRequest,
+} from './requests.js';
+import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { GraphTransport } from './transport.js';
+import type { GraphRequest, GraphResult } from './types.js';
+
+export interface GraphClientDeps {
+  upstream: UpstreamHttp;
+  tokenSource: GraphTokenSource;
+  /** e.g. `https://graph.microsoft.com`, without a version. */
+  graphEndpoint: string;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  correlationId: string;
+  /** Cancels every upstream call and retry wait (the caller went away). */
+  signal?: AbortSignal;
+  /** Retries after the first attempt for 429/503/504/connection failures (default 3). */
+  maxRetries?: number;
+  /** Per upstream HTTP call (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Fine-tuning of the retry policy (tests inject clock, sleep and jitter). */
+  retry?: Partial<RetryPolicy>;
+  batch?: BatchOptions;
+}
+
+/** The per-request Graph client: domain methods plus the primitives the mutation layer builds on. */
+export interface GraphClient extends GraphUsersClient {
+  /** Token partition of the Graph identity: loaders and caches are never shared across partitions. */
+  readonly partition: string;
+  /** One call with retries; failures come back as values, never thrown. */
+  request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>>;
+  /** Many calls through JSON `$batch`; results in the order of `reqs`. */
+  batch(reqs: GraphRequest[]): Promise<GraphResult[]>;
+}
+
+/** Most pages followed by methods that return "every page" (auth methods, delta rounds). */
+const MAX_FOLLOWED_PAGES = 50;
+
+export function createGraphClient(deps: GraphClientDeps): GraphClient {
+  const transport = new GraphTransport({
+    upstream: deps.upstream,
+    tokenSource: deps.tokenSource,
+    graphEndpoint: deps.graphEndpoint,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    correlationId: deps.correlationId,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    requestTimeoutMs: deps.requestTimeoutMs ?? 15_000,
+    retry: defaultRetryPolicy({ ...(deps.maxRetries !== undefined ? { maxRetries: deps.maxRetries } : {}), ...deps.retry }),
+  });
+
+  /** Success body, `null` for 404 when `nullOn404`, the GatewayError thrown otherwise. */
+  async function call<T>(req: GraphRequest, nullOn404: true): Promise<{ body: T; requestId: string | undefined } | null>;
+  async function call<T>(req: GraphRequest, nullOn404: false): Promise<{ body: T; requestId: string | undefined }>;
+  async function call<T>(req: GraphRequest, nullOn404: boolean): Promise<{ body: T; requestId: string | undefined } | null> {
+    const result = await transport.request<T>(req);
+    if (result.ok) return { body: result.body, requestId: result.requestId };
+    if (nullOn404 && result.status === 404) return null;
+    throw result.error;
+  }
+
+  async function page<T>(req: GraphRequest, withCount: boolean): Promise<GraphPage<T>> {
+    const { body, requestId } = await call<unknown>(req, false);
+    return readPage<T>(body, requestId, withCount);
+  }
+
+  function continuation(nextLink: string, shape: ContinuationShape): GraphPath {
+    return validateContinuationLink(nextLink, transport.endpoint, shape);
+  }
+
+  /** Relationship collections share one paging scheme. */
+  function relationshipPage<T>(
+    userIdOrUpn: string,
+    sub: 'directReports' | 'memberOf' | 'ownedDevices',
+    shape: ContinuationShape,
+    request: PageRequest<RelationshipPageQuery & { filter?: string }>,
+  ): Promise<GraphPage<T>> {
+    if (request.kind === 'next') {
+      return page<T>({ method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) }, false);
+    }
+    const q = request.query;
+    const base = sub === 'directReports' ? directReportsRequest(userIdOrUpn, q.select, q.top) : undefined;
+    return page<T>(
+      base ?? {
+        method: 'GET',
+        path: graphPaths.userSub(userIdOrUpn, sub),
+        query: { $select: selectParam(q.select), $top: topParam(q.top), $filter: q.filter },
+      },
+      false,
+    );
+  }
+
+  async function followAll<T>(first: GraphRequest, shape: ContinuationShape): Promise<T[]> {
+    const items: T[] = [];
+    let req: GraphRequest = first;
+    for (let pages = 0; pages < MAX_FOLLOWED_PAGES; pages++) {
+      const current = await page<T>(req, false);
+      items.push(...current.items);
+      if (!current.nextLink) return items;
+      req = { method: 'GET', path: continuation(current.nextLink, shape) };
+    }
+    throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
+  }
+
+  return {
+    partition: deps.tokenSource.partition,
+
+    request: <T = unknown>(req: GraphRequest) => transport.request<T>(req),
+    batch: (reqs: GraphRequest[]) => executeBatch(transport, reqs, deps.batch),
+
+    async getUser(idOrUpn: string, select: UserProperty[], options?: { expandManager?: UserProperty[] }): Promise<GraphUser | null> {
+      const found = await call<GraphUser>(userRequest(idOrUpn, select, options?.expandManager), true);
+      return found?.body ?? null;
+    },
+
+    async me(select: UserProperty[]): Promise<GraphUser | null> {
+      const found = await call<GraphUser>({ method: 'GET', path: graphPaths.me(), query: { $select: selectParam(select) } }, true);
+      return found?.body ?? null;
+    },
+
+    async listUsers(request: PageRequest<UserListQuery>): Promise<GraphPage<GraphUser>> {
+      if (request.kind === 'next') {
+        // Graph does not carry ConsistencyLevel over to the next page (graph-facts §7): resend it.
+        return page<GraphUser>(
+          { method: 'GET', path: continuation(request.nextLink, continuationShapes.users), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
+          false,
+        );
+      }
+      const q = request.query;
+      // `$search` and `$count` work only as advanced queries; without the header Graph ignores `$count`.
+      const advanced = q.advanced || q.count || q.search !== undefined;
+      return page<GraphUser>(
+        {
+          method: 'GET',
+          path: graphPaths.users(),
+          query: {
+            $select: selectParam(q.select),
+            $top: topParam(q.top),
+            $filter: q.filter,
+            $search: q.search,
+            $orderby: q.orderBy,
+            $expand: expandManagerParam(q.expandManager),
+            $count: advanced ? 'true' : undefined,
+          },
+          ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}),
+        },
+        q.count,
+      );
+    },
+
+    async getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null> {
+      const found = await call<GraphUser>(managerRequest(userIdOrUpn, select), true);
+      return found?.body ?? null;
+    },
+
+    listDirectReports: (userIdOrUpn, request) => relationshipPage<GraphUser>(userIdOrUpn, 'directReports', continuationShapes.directReports, request),
+
+    async listMemberOf(userIdOrUpn: string, request: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>> {
+      const result = await relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request);
+      // memberOf also holds directory roles and administrative units; the field is about groups.
+      const groups = result.items.filter((o) => o['@odata.type'] === undefined || o['@odata.type'] === '#microsoft.graph.group');
+      return { ...result, items: groups };
+    },
+
+    listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
+
+    listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {
+      return followAll<GraphDirectoryObject>({ method: 'GET', path: graphPaths.userAuthMethods(userIdOrUpn, kind) }, continuationShapes.authMethods);
+    },
+
+    async userChanges(input: { deltaLink?: string; select: UserProperty[] }): Promise<UserChangesPage> {
+      let req: GraphRequest = input.deltaLink
+        ? { method: 'GET', path: continuation(input.deltaLink, continuationShapes.usersDelta) }
+        : { method: 'GET', path: graphPaths.usersDelta(), query: { $select: selectParam(input.select) } };
+      const changed: GraphUser[] = [];
+      const removed: UserChangesPage['removed'] = [];
+      for (let pages = 0; pages < MAX_FOLLOWED_PAGES; pages++) {
+        const result = await transport.request<unknown>(req);
+        if (!result.ok) throw deltaError(result.status, result.error);
+        const body = result.body as { value?: unknown; '@odata.nextLink'?: unknown; '@odata.deltaLink'?: unknown } | undefined;
+        if (!body || !Array.isArray(body.value)) {
+          throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent an unexpected response: a delta page without a value array.');
+        }
+        for (const item of body.value as Array<GraphUser & { '@removed'?: { reason?: unknown } }>) {
+          const marker = item['@removed'];
+          if (marker) removed.push({ id: item.id, reason: marker.reason === 'deleted' ? 'deleted' : 'changed' });
+          else changed.push(item);
+        }
+        const next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : null;
+        const delta = typeof body['@odata.deltaLink'] === 'string' ? body['@odata.deltaLink'] : null;
+        if (!next) return { changed, removed, nextLink: null, deltaLink: delta };
+        req = { method: 'GET', path: continuation(next, continuationShapes.usersDelta) };
+        if (pages === MAX_FOLLOWED_PAGES - 1) return { changed, removed, nextLink: next, deltaLink: null };
+      }
+      /* c8 ignore next */
+      throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'unreachable');
+    },
+  };
+}
+
+const RESYNC_CODES = new Set(['syncStateNotFound', 'resyncRequired', 'syncStateInvalid', 'badRequest_ExpiredSyncState']);
+
+/** An expired or unknown delta token tells the caller to resync (graph-facts §8). */
+function deltaError(status: number | undefined, error: GatewayError): GatewayError {
+  const graphCode = typeof error.extensions.graphErrorCode === 'string' ? error.extensions.graphErrorCode : undefined;
+  if (status === 410 || (graphCode !== undefined && RESYNC_CODES.has(graphCode))) {
+    return new GatewayError(
+      ErrorCode.BAD_USER_INPUT,
+      'The change token has expired or is no longer valid: start a full resync by asking for changes without a token.',
+      { ...error.extensions, resyncRequired: true },
+    );
+  }
+  return error;
+}

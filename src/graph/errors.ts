@@ -1,0 +1,115 @@
+import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
+
+/**
+ * Graph failure -> GatewayError (DESIGN.md codes). Graph's `code` and, where it is safe and useful
+ * (400, 403, 409, 412), a trimmed copy of its `message` reach the caller; never a whole body.
+ */
+
+export interface GraphErrorDetail {
+  /** Most specific non-numeric code found walking `innerError`/`innererror`. */
+  code: string | undefined;
+  message: string | undefined;
+  /** `request-id` from inside the error body (Graph repeats it there). */
+  requestId: string | undefined;
+}
+
+const MAX_MESSAGE = 300;
+
+/** Reads Graph's `{error:{code,message,innerError:{...}}}`, tolerating anything else. */
+export function readGraphErrorBody(body: unknown): GraphErrorDetail {
+  const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
+  if (!error) return { code: undefined, message: undefined, requestId: undefined };
+  let code = typeof error.code === 'string' ? error.code : undefined;
+  let requestId: string | undefined;
+  let inner: unknown = error.innerError ?? error.innererror;
+  for (let depth = 0; isRecord(inner) && depth < 10; depth++) {
+    // Numeric inner codes ("429") say less than the outer one ("TooManyRequests").
+    if (typeof inner.code === 'string' && inner.code !== '' && !/^\d+$/.test(inner.code)) code = inner.code;
+    if (typeof inner['request-id'] === 'string') requestId = inner['request-id'];
+    inner = inner.innerError ?? inner.innererror;
+  }
+  return { code, message: typeof error.message === 'string' ? error.message : undefined, requestId };
+}
+
+/** Graph's message made safe to show: printable, one line, bounded. */
+export function safeGraphMessage(message: string | undefined): string {
+  if (!message) return 'no reason given';
+  // eslint-disable-next-line no-control-regex
+  const flat = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+}
+
+export interface UpstreamFailureContext {
+  status: number;
+  body: unknown;
+  /** Graph's `request-id` response header. */
+  requestId: string | undefined;
+  /** Parsed `Retry-After`, in seconds. */
+  retryAfterSeconds: number | undefined;
+}
+
+/** When Graph gives no Retry-After, the hint a caller gets for THROTTLED/UPSTREAM_UNAVAILABLE. */
+export const DEFAULT_RETRY_HINT_SECONDS = 5;
+
+export function mapGraphError(ctx: UpstreamFailureContext): GatewayError {
+  const detail = readGraphErrorBody(ctx.body);
+  const extensions: GatewayErrorExtensions = {};
+  const requestId = ctx.requestId ?? detail.requestId;
+  if (requestId) extensions.requestId = requestId;
+  if (detail.code) extensions.graphErrorCode = detail.code;
+  const reason = `${detail.code ?? `HTTP ${ctx.status}`}: ${safeGraphMessage(detail.message)}`;
+  const retryHint = ctx.retryAfterSeconds ?? DEFAULT_RETRY_HINT_SECONDS;
+  switch (ctx.status) {
+    case 400:
+    case 409:
+    case 412:
+      return new GatewayError(ErrorCode.BAD_USER_INPUT, `Microsoft Graph rejected the request: ${reason}`, extensions);
+    case 401:
+      // Graph refused the gateway's own token: an operator problem, never the caller's.
+      return new GatewayError(ErrorCode.UPSTREAM_ERROR, "Microsoft Graph rejected the gateway's credentials.", extensions);
+    case 403:
+      return new GatewayError(ErrorCode.FORBIDDEN, `Microsoft Graph denied the operation: ${reason}`, extensions);
+    case 404:
+      return new GatewayError(ErrorCode.NOT_FOUND, 'Microsoft Graph has no such resource.', extensions);
+    case 429:
+      return new GatewayError(ErrorCode.THROTTLED, `Microsoft Graph is throttling requests; retry after ${retryHint} seconds.`, {
+        ...extensions,
+        retryAfterSeconds: retryHint,
+      });
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Microsoft Graph is unavailable (HTTP ${ctx.status}); retry after ${retryHint} seconds.`, {
+        ...extensions,
+        retryAfterSeconds: retryHint,
+      });
+    default:
+      return new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph answered HTTP ${ctx.status} (${detail.code ?? 'no error code'}).`, extensions);
+  }
+}
+
+export type TransportFailureKind = 'network' | 'timeout' | 'aborted';
+
+/** No answer from Graph at all. */
+export function transportError(kind: TransportFailureKind, timeoutMs?: number): GatewayError {
+  switch (kind) {
+    case 'network':
+      return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Microsoft Graph could not be reached.', { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS });
+    case 'timeout':
+      return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Microsoft Graph did not answer within ${timeoutMs ?? '?'} ms.`, {
+        retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS,
+      });
+    case 'aborted':
+      return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The request to Microsoft Graph was cancelled.', {});
+  }
+}
+
+/** Malformed answer (not the JSON Graph promises). */
+export function malformedResponse(what: string, requestId: string | undefined): GatewayError {
+  return new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph sent an unexpected response: ${what}.`, requestId ? { requestId } : {});
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,178 @@
+import DataLoader from 'dataloader';
+import { isGatewayError, type GatewayError } from '../errors.js';
+import type { GraphLoaders, GraphPage, GraphUser, UserLookupKey } from './api.js';
+import type { GraphClient } from './client.js';
+import { isGuid } from './odata.js';
+import { readPage } from './paging.js';
+import { GET_BY_IDS_LIMIT, directReportsRequest, getByIdsRequest, managerRequest, userRequest } from './requests.js';
+import type { GraphRequest, GraphResult } from './types.js';
+
+/**
+ * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
+ * operation asked for into the fewest Graph round trips: GUIDs with the same `$select` through
+ * one `POST /directoryObjects/getByIds` (up to 1000 ids), everything else through `$batch`
+ * (20 per POST, POSTs in parallel). Per-key failures are values (only that key rejects); keys
+ * whose whole request failed, or that failed transiently, are dropped from the cache so a later
+ * load in the same operation can try again.
+ */
+
+type Outcome<V> = V | GatewayError;
+
+function sortedSet(values: readonly string[] | undefined): string {
+  return values ? [...new Set(values)].sort().join(',') : '-';
+}
+
+export function userLookupCacheKey(key: UserLookupKey): string {
+  return `${key.key.toLowerCase()}|${sortedSet(key.select)}|${sortedSet(key.expandManager)}`;
+}
+
+/** A key whose failure should not stick in the cache: the envelope failed, or it may pass next time. */
+function isTransient(result: GraphResult): boolean {
+  if (result.ok) return false;
+  if (result.scope === 'batch') return true;
+  const code = result.error.extensions.code;
+  return code === 'THROTTLED' || code === 'UPSTREAM_UNAVAILABLE';
+}
+
+/** Builds a request per key; a key Graph cannot address fails alone, before anything is sent. */
+function buildRequests<K>(keys: readonly K[], build: (key: K) => GraphRequest): Array<GraphRequest | GatewayError> {
+  return keys.map((key) => {
+    try {
+      return build(key);
+    } catch (error) {
+      if (isGatewayError(error)) return error;
+      throw error;
+    }
+  });
+}
+
+/**
+ * Sends the buildable requests as one `$batch` run and maps each answer; `onTransient` hears the
+ * indices whose failure should be evicted from the loader cache.
+ */
+async function batchOutcomes<K, V>(
+  client: GraphClient,
+  keys: readonly K[],
+  build: (key: K) => GraphRequest,
+  onSuccess: (body: unknown, result: Extract<GraphResult, { ok: true }>, key: K) => V,
+  onNotFound: (key: K, error: GatewayError) => Outcome<V>,
+  onTransient: (key: K) => void,
+): Promise<Array<Outcome<V>>> {
+  const built = buildRequests(keys, build);
+  const sendable: number[] = [];
+  built.forEach((r, i) => {
+    if (!isGatewayError(r)) sendable.push(i);
+  });
+  const results = await client.batch(sendable.map((i) => built[i] as GraphRequest));
+  const out: Array<Outcome<V>> = built.map((r) => (isGatewayError(r) ? r : (undefined as never)));
+  results.forEach((result, position) => {
+    const index = sendable[position]!;
+    const key = keys[index]!;
+    if (result.ok) {
+      try {
+        out[index] = onSuccess(result.body, result, key);
+      } catch (error) {
+        if (!isGatewayError(error)) throw error;
+        out[index] = error;
+      }
+    } else if (result.status === 404) {
+      out[index] = onNotFound(key, result.error);
+    } else {
+      out[index] = result.error;
+      if (isTransient(result)) onTransient(key);
+    }
+  });
+  return out;
+}
+
+export function createGraphLoaders(client: GraphClient): GraphLoaders {
+  const user: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
+    async (keys) => {
+      const out: Array<Outcome<GraphUser | null>> = new Array(keys.length);
+      // GUID lookups without an expand, grouped by their select set: one getByIds per group.
+      const groups = new Map<string, number[]>();
+      const viaBatch: number[] = [];
+      keys.forEach((key, index) => {
+        if (isGuid(key.key) && !key.expandManager) {
+          const signature = sortedSet(key.select);
+          groups.set(signature, [...(groups.get(signature) ?? []), index]);
+        } else viaBatch.push(index);
+      });
+      const viaGetByIds: number[][] = [];
+      for (const members of groups.values()) {
+        // One GUID alone is as cheap inside the $batch that runs anyway.
+        if (members.length === 1) viaBatch.push(members[0]!);
+        else for (let i = 0; i < members.length; i += GET_BY_IDS_LIMIT) viaGetByIds.push(members.slice(i, i + GET_BY_IDS_LIMIT));
+      }
+
+      const getByIdsWork = viaGetByIds.map(async (members) => {
+        const first = keys[members[0]!]!;
+        const ids = [...new Set(members.map((i) => keys[i]!.key.toLowerCase()))];
+        const result = await client.request<{ value?: GraphUser[] }>(getByIdsRequest(ids, first.select));
+        if (!result.ok) {
+          for (const i of members) {
+            out[i] = result.error;
+            user.clear(keys[i]!);
+          }
+          return;
+        }
+        const found = new Map<string, GraphUser>();
+        for (const object of result.body?.value ?? []) {
+          if (typeof object?.id === 'string') found.set(object.id.toLowerCase(), object);
+        }
+        for (const i of members) out[i] = found.get(keys[i]!.key.toLowerCase()) ?? null;
+      });
+
+      const batchKeys = viaBatch.map((i) => keys[i]!);
+      const batchWork = batchOutcomes<UserLookupKey, GraphUser | null>(
+        client,
+        batchKeys,
+        (key) => userRequest(key.key, key.select, key.expandManager),
+        (body) => body as GraphUser,
+        () => null,
+        (key) => user.clear(key),
+      ).then((outcomes) => outcomes.forEach((outcome, position) => (out[viaBatch[position]!] = outcome)));
+
+      await Promise.all([...getByIdsWork, batchWork]);
+      // A UPN lookup also answers the same lookup by object id later in the operation.
+      keys.forEach((key, i) => {
+        const value = out[i];
+        if (value && !isGatewayError(value) && value.id.toLowerCase() !== key.key.toLowerCase()) {
+          user.prime({ ...key, key: value.id }, value);
+        }
+      });
+      return out;
+    },
+    { cacheKeyFn: userLookupCacheKey },
+  );
+
+  const managerOf: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
+    (keys) =>
+      batchOutcomes<UserLookupKey, GraphUser | null>(
+        client,
+        keys,
+        (key) => managerRequest(key.key, key.select),
+        (body) => body as GraphUser,
+        () => null,
+        (key) => managerOf.clear(key),
+      ),
+    { cacheKeyFn: userLookupCacheKey },
+  );
+
+  type ReportsKey = UserLookupKey & { top: number };
+  const directReportsOf: DataLoader<ReportsKey, GraphPage<GraphUser>, string> = new DataLoader<ReportsKey, GraphPage<GraphUser>, string>(
+    (keys) =>
+      batchOutcomes<ReportsKey, GraphPage<GraphUser>>(
+        client,
+        keys,
+        (key) => directReportsRequest(key.key, key.select, key.top),
+        (body, result) => readPage<GraphUser>(body, result.requestId, false),
+        // The user itself is missing: that is an error for a list, not an empty page.
+        (_key, error) => error,
+        (key) => directReportsOf.clear(key),
+      ),
+    { cacheKeyFn: (key) => `${userLookupCacheKey(key)}|${key.top}` },
+  );
+
+  return { user, managerOf, directReportsOf };
+}

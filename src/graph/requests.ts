@@ -1,0 +1,71 @@
+import { badInput } from '../errors.js';
+import type { UserProperty } from './api.js';
+import { graphPaths } from './paths.js';
+import type { GraphRequest } from './types.js';
+
+/**
+ * The Graph requests behind each domain call, shared by the client's methods and the loaders so
+ * a lookup is the same request whether it goes alone or inside a `$batch`.
+ */
+
+const PROPERTY = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** `$select` value: `id` first, then the requested properties once each, in order; never `*`. */
+export function selectParam(select: readonly UserProperty[]): string {
+  const out = ['id'];
+  for (const property of select) {
+    if (typeof property !== 'string' || !PROPERTY.test(property)) {
+      throw badInput(`'${String(property).slice(0, 64)}' is not a property the gateway can select.`);
+    }
+    if (!out.includes(property)) out.push(property);
+  }
+  return out.join(',');
+}
+
+/** `$expand=manager($select=...)`: the manager in the same request. */
+export function expandManagerParam(select: readonly UserProperty[] | undefined): string | undefined {
+  return select ? `manager($select=${selectParam(select)})` : undefined;
+}
+
+export const MAX_PAGE_SIZE = 999;
+
+export function topParam(top: number): string {
+  if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE_SIZE) {
+    throw badInput(`The page size must be an integer from 1 to ${MAX_PAGE_SIZE}, received ${String(top)}.`);
+  }
+  return String(top);
+}
+
+/** Header Graph needs for advanced queries, `$search` and `$count` (graph-facts §5). */
+export const EVENTUAL_CONSISTENCY = { ConsistencyLevel: 'eventual' } as const;
+
+export function userRequest(idOrUpn: string, select: readonly UserProperty[], expandManager?: readonly UserProperty[]): GraphRequest {
+  return {
+    method: 'GET',
+    path: graphPaths.user(idOrUpn),
+    query: { $select: selectParam(select), $expand: expandManagerParam(expandManager) },
+  };
+}
+
+export function managerRequest(idOrUpn: string, select: readonly UserProperty[]): GraphRequest {
+  return { method: 'GET', path: graphPaths.userSub(idOrUpn, 'manager'), query: { $select: selectParam(select) } };
+}
+
+export function directReportsRequest(idOrUpn: string, select: readonly UserProperty[], top: number): GraphRequest {
+  return { method: 'GET', path: graphPaths.userSub(idOrUpn, 'directReports'), query: { $select: selectParam(select), $top: topParam(top) } };
+}
+
+/** Graph accepts at most 1000 ids per getByIds call (graph-facts §6). */
+export const GET_BY_IDS_LIMIT = 1000;
+
+export function getByIdsRequest(ids: readonly string[], select: readonly UserProperty[]): GraphRequest {
+  if (ids.length === 0 || ids.length > GET_BY_IDS_LIMIT) throw new RangeError(`getByIds takes 1..${GET_BY_IDS_LIMIT} ids, received ${ids.length}`);
+  // A read despite the POST: repeating it cannot change anything.
+  return {
+    method: 'POST',
+    path: graphPaths.getByIds(),
+    query: { $select: selectParam(select) },
+    body: { ids, types: ['user'] },
+    idempotent: true,
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Retry policy for Graph calls (graph-facts §2, §13): 429, 503, 504 and connection failures, on
+ * idempotent requests only; `Retry-After` (seconds or HTTP date) when Graph sends one, otherwise
+ * exponential backoff with jitter; bounded attempts and a bounded total wait, so a caller under
+ * sustained throttling gets THROTTLED with a hint quickly instead of a hung request.
+ */
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (default 3). */
+  maxRetries: number;
+  /** Budget for all waits of one call (or one `$batch` run), in ms (default 20 s). */
+  maxTotalWaitMs: number;
+  /** First backoff step without Retry-After, in ms (default 500). */
+  baseDelayMs: number;
+  /** Ceiling of one backoff step, in ms (default 10 s). */
+  maxDelayMs: number;
+  /** Injected for deterministic tests. */
+  random: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now: () => number;
+}
+
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
+
+export type RetryReason = '429' | '503' | '504' | 'network' | 'timeout';
+
+export function retryReasonOf(status: number | undefined, transport?: 'network' | 'timeout'): RetryReason | undefined {
+  if (status === undefined) return transport;
+  if (status === 429) return '429';
+  if (status === 503) return '503';
+  if (status === 504) return '504';
+  return undefined;
+}
+
+/** Longest Retry-After the gateway will honour; beyond it the caller is told to come back. */
+const MAX_RETRY_AFTER_SECONDS = 3600;
+
+/** `Retry-After` as seconds: a non-negative integer or an HTTP date; undefined when absent or invalid. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number = Date.now()): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.ceil(Number(text)), MAX_RETRY_AFTER_SECONDS);
+  // HTTP-date (IMF-fixdate and the obsolete forms Date.parse understands); digits-only text is not a date.
+  if (!/[A-Za-z]/.test(text)) return undefined;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(Math.max(0, Math.ceil((at - nowMs) / 1000)), MAX_RETRY_AFTER_SECONDS);
+}
+
+/** Backoff before retry number `retry` (1-based) without Retry-After: base·2^(n-1), jittered to 50–100 %. */
+export function backoffDelayMs(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(ceiling * (0.5 + 0.5 * policy.random()));
+}
+
+/** Wait before retry number `retry`: Retry-After when given (it is a minimum), else backoff. */
+export function retryDelayMs(retry: number, retryAfterSeconds: number | undefined, policy: RetryPolicy): number {
+  if (retryAfterSeconds !== undefined) return retryAfterSeconds * 1000;
+  return backoffDelayMs(retry, policy);
+}
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function defaultRetryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  return {
+    maxRetries: 3,
+    maxTotalWaitMs: 20_000,
+    baseDelayMs: 500,
+    maxDelayMs: 10_000,
+    random: Math.random,
+    sleep: abortableSleep,
+    now: Date.now,
+    ...overrides,
+  };
+}
+
+/**
+ * Tracks one call's (or one `$batch` run's) retry budget. `next` answers how long to wait before
+ * the next attempt, or undefined when no attempt is left or the wait would overrun the budget.
+ */
+export class RetryBudget {
+  private retries = 0;
+  private waitedMs = 0;
+  constructor(private readonly policy: RetryPolicy) {}
+
+  next(retryAfterSeconds: number | undefined): number | undefined {
+    if (this.retries >= this.policy.maxRetries) return undefined;
+    const delay = retryDelayMs(this.retries + 1, retryAfterSeconds, this.policy);
+    if (this.waitedMs + delay > this.policy.maxTotalWaitMs) return undefined;
+    this.retries += 1;
+    this.waitedMs += delay;
+    return delay;
+  }
+
+  get attemptsMade(): number {
+    return this.retries + 1;
+  }
+}

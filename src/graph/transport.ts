@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+import type { UpstreamHttp } from '../http/upstream.js';
+import type { GraphTokenSource } from '../identity/types.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
+import { relativeUrl } from './paths.js';
+import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
+import { isIdempotent, type GraphRequest, type GraphResult } from './types.js';
+
+/**
+ * One upstream Graph call and its retries: token, headers, timeout, body parsing, the debug log
+ * line and the metrics. Everything above (domain methods, `$batch`, loaders) goes through here.
+ */
+export interface GraphTransportDeps {
+  upstream: UpstreamHttp;
+  tokenSource: GraphTokenSource;
+  /** e.g. `https://graph.microsoft.com` (no version). */
+  graphEndpoint: string;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  correlationId: string;
+  signal?: AbortSignal;
+  requestTimeoutMs: number;
+  retry: RetryPolicy;
+}
+
+/** What one HTTP attempt produced, before mapping. */
+export type Attempt =
+  | { kind: 'response'; status: number; body: unknown; headers: Record<string, string>; requestId: string | undefined; retryAfterSeconds: number | undefined }
+  | { kind: 'transport'; failure: TransportFailureKind }
+  | { kind: 'error'; error: GatewayError };
+
+export class GraphTransport {
+  /** `{endpoint}/v1.0`, without a trailing slash. */
+  readonly versionRoot: string;
+  readonly endpoint: URL;
+
+  constructor(private readonly deps: GraphTransportDeps) {
+    this.endpoint = new URL(deps.graphEndpoint);
+    this.versionRoot = `${deps.graphEndpoint.replace(/\/+$/, '')}/v1.0`;
+  }
+
+  get retryPolicy(): RetryPolicy {
+    return this.deps.retry;
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.deps.signal;
+  }
+
+  get timeoutMs(): number {
+    return this.deps.requestTimeoutMs;
+  }
+
+  get metrics(): GatewayMetrics {
+    return this.deps.metrics;
+  }
+
+  /** A call with retries (idempotent requests only). Never throws; failures are values. */
+  async request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>> {
+    const budget = new RetryBudget(this.deps.retry);
+    const retryable = isIdempotent(req);
+    for (;;) {
+      const attempt = await this.attempt(req);
+      if (attempt.kind === 'response' && attempt.status >= 200 && attempt.status < 300) {
+        return { ok: true, status: attempt.status, body: attempt.body as T, requestId: attempt.requestId, headers: attempt.headers };
+      }
+      const reason = attemptRetryReason(attempt);
+      if (retryable && reason !== undefined) {
+        const delay = budget.next(attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined);
+        if (delay !== undefined) {
+          this.deps.metrics.upstreamRetries.inc({ reason });
+          this.deps.logger.debug({ correlationId: this.deps.correlationId, route: routeLabel(req), reason, delayMs: delay }, 'retrying Graph call');
+          try {
+            await this.deps.retry.sleep(delay, this.deps.signal);
+          } catch {
+            return failureOf({ kind: 'transport', failure: 'aborted' }, 'item', this.deps.requestTimeoutMs);
+          }
+          continue;
+        }
+      }
+      return failureOf(attempt, 'item', this.deps.requestTimeoutMs);
+    }
+  }
+
+  /**
+   * Exactly one HTTP exchange (plus one repeat after a 401, with a fresh token): no other retry.
+   * The `$batch` executor uses it for envelopes so that it can retry per item instead.
+   */
+  async attempt(req: GraphRequest): Promise<Attempt> {
+    const first = await this.exchange(req);
+    if (first.kind === 'response' && first.status === 401 && this.deps.tokenSource.invalidate) {
+      // A cached token may have been revoked or rotated; one fresh token, one more try.
+      this.deps.tokenSource.invalidate();
+      return this.exchange(req);
+    }
+    return first;
+  }
+
+  private async exchange(req: GraphRequest): Promise<Attempt> {
+    const { logger, metrics, correlationId } = this.deps;
+    if (this.deps.signal?.aborted) return { kind: 'transport', failure: 'aborted' };
+    let token: string;
+    try {
+      token = await this.deps.tokenSource.getAccessToken(this.deps.signal);
+    } catch (error) {
+      if (isGatewayError(error)) return { kind: 'error', error };
+      logger.warn({ correlationId, err: errorSummary(error) }, 'Graph token acquisition failed');
+      return { kind: 'error', error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'The gateway could not obtain a Microsoft Graph token.', {}) };
+    }
+    const clientRequestId = randomUUID();
+    const headers: Record<string, string> = {
+      ...req.headers,
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      'client-request-id': clientRequestId,
+    };
+    let payload: string | undefined;
+    if (req.body !== undefined) {
+      payload = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+    const url = `${this.versionRoot}${relativeUrl(req.path, req.query)}`;
+    const route = routeLabel(req);
+    const timeout = AbortSignal.timeout(this.deps.requestTimeoutMs);
+    const signal = this.deps.signal ? AbortSignal.any([this.deps.signal, timeout]) : timeout;
+    const started = performance.now();
+    try {
+      const res = await this.deps.upstream.fetch(url, { method: req.method, headers, body: payload, signal });
+      const text = await res.text();
+      const responseHeaders: Record<string, string> = {};
+      res.headers.forEach((value, name) => {
+        responseHeaders[name.toLowerCase()] = value;
+      });
+      const requestId = res.headers.get('request-id') ?? undefined;
+      const durationMs = Math.round(performance.now() - started);
+      metrics.upstreamRequests.inc({ route, status: String(res.status) });
+      logger.debug({ correlationId, method: req.method, route, status: res.status, durationMs, requestId, clientRequestId }, 'Graph call');
+      let body: unknown;
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          if (res.status >= 200 && res.status < 300) {
+            return { kind: 'error', error: malformedResponse('the body is not JSON', requestId) };
+          }
+          body = undefined;
+        }
+      }
+      return {
+        kind: 'response',
+        status: res.status,
+        body,
+        headers: responseHeaders,
+        requestId,
+        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after'), this.deps.retry.now()),
+      };
+    } catch (error) {
+      const failure: TransportFailureKind = this.deps.signal?.aborted ? 'aborted' : isTimeout(error, timeout) ? 'timeout' : 'network';
+      const durationMs = Math.round(performance.now() - started);
+      metrics.upstreamRequests.inc({ route, status: failure });
+      logger.debug({ correlationId, method: req.method, route, status: failure, durationMs, clientRequestId, err: errorSummary(error) }, 'Graph call failed');
+      return { kind: 'transport', failure };
+    }
+  }
+}
+
+/** Metrics and log label: method and route template, never an id. */
+export function routeLabel(req: Pick<GraphRequest, 'method' | 'path'>): string {
+  return `${req.method} ${req.path.template}`;
+}
+
+export function attemptRetryReason(attempt: Attempt): ReturnType<typeof retryReasonOf> {
+  if (attempt.kind === 'response') return RETRYABLE_STATUSES.has(attempt.status) ? retryReasonOf(attempt.status) : undefined;
+  if (attempt.kind === 'transport' && attempt.failure !== 'aborted') return attempt.failure;
+  return undefined;
+}
+
+export function failureOf(attempt: Attempt, scope: 'item' | 'batch', timeoutMs: number): GraphResult<never> {
+  switch (attempt.kind) {
+    case 'response':
+      return {
+        ok: false,
+        status: attempt.status,
+        scope,
+        error: mapGraphError({ status: attempt.status, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
+      };
+    case 'transport':
+      return { ok: false, status: undefined, scope, error: transportError(attempt.failure, timeoutMs) };
+    case 'error':
+      return { ok: false, status: undefined, scope, error: attempt.error };
+  }
+}
+
+function isTimeout(error: unknown, timeout: AbortSignal): boolean {
+  if (timeout.aborted) return true;
+  const names = [error, (error as { cause?: unknown } | null)?.cause];
+  return names.some((e) => {
+    const code = (e as { code?: unknown } | null)?.code;
+    const name = (e as { name?: unknown } | null)?.name;
+    return name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+  });
+}
+
+/** Enough to diagnose a transport failure without logging request data. */
+function errorSummary(error: unknown): { name?: string; code?: string; message?: string } {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
+  return {
+    name: typeof e?.name === 'string' ? e.name : undefined,
+    code: typeof e?.cause?.code === 'string' ? e.cause.code : typeof e?.code === 'string' ? e.code : undefined,
+    message: typeof e?.cause?.message === 'string' ? e.cause.message.slice(0, 200) : typeof e?.message === 'string' ? e.message.slice(0, 200) : undefined,
+  };
+}
