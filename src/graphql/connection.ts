@@ -1,0 +1,118 @@
+import type { GraphPage } from '../graph/api.js';
+import type { CursorCodec, CursorPayload } from './cursor.js';
+import { badInput } from '../errors.js';
+
+/** What connection resolvers receive (codegen mappers point here). */
+export interface EdgeModel<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface PageInfoModel {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+
+export interface ConnectionModel<T> {
+  nodes: T[];
+  edges: EdgeModel<T>[];
+  pageInfo: PageInfoModel;
+  /** Resolved only when `totalCount` is selected (it may cost a request). */
+  totalCount: () => Promise<number | null> | number | null;
+}
+
+export const MAX_PAGE_SIZE = 999;
+
+/** `first` bounded to Graph's page size limit, with a message that says what was received. */
+export function validateFirst(first: number | null | undefined, fallback = 100): number {
+  const value = first ?? fallback;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
+    throw badInput(`\`first\` must be between 1 and ${MAX_PAGE_SIZE}, received ${String(first)}.`, { argument: 'first' });
+  }
+  return value;
+}
+
+/** How one page is fetched: the first page of the query (with a page size) or a Graph link. */
+export type PageFetch<T> = (request: { kind: 'first'; top: number } | { kind: 'next'; nextLink: string; advanced: boolean }) => Promise<GraphPage<T>>;
+
+export interface PageOptions<T> {
+  kind: string;
+  first: number;
+  after: string | null | undefined;
+  cursors: CursorCodec;
+  fetch: PageFetch<T>;
+  /** The first page's query is an advanced one. */
+  advanced: boolean;
+  /** Properties the current selection needs: a cursor whose link selected fewer cannot serve it. */
+  select?: string[];
+  expandManager?: string[] | null;
+  /** Count used when neither the page nor the cursor has one (called only if totalCount is selected). */
+  countFallback?: (page: GraphPage<T>, payload: CursorPayload | null) => Promise<number | null> | number | null;
+}
+
+/**
+ * One Relay page over Graph's link-based paging. Graph can only resume at page boundaries (its
+ * nextLink), so a cursor names the Graph page an edge came from plus how many of its items were
+ * already returned. The end cursor of a fully returned page is simply Graph's nextLink: walking a
+ * collection with the same `first` costs exactly one upstream request per page.
+ */
+export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<ConnectionModel<T> & { expandedManager: string[] | null }> {
+  const payload = options.after == null ? null : options.cursors.decode(options.after, options.kind);
+  if (payload?.nextLink && options.select) assertCursorCovers(payload, options.select);
+  const skip = payload?.skip ?? 0;
+  const sourceLink = payload?.nextLink ?? null;
+  const advanced = payload?.advanced ?? options.advanced;
+  const page = sourceLink
+    ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced })
+    : await options.fetch({ kind: 'first', top: Math.min(MAX_PAGE_SIZE, skip + options.first) });
+  const count = page.count ?? payload?.count ?? null;
+  const base: Omit<CursorPayload, 'nextLink' | 'skip'> = {
+    v: 1,
+    kind: options.kind,
+    advanced,
+    // Links keep the $select/$expand of the request that made the first page, so cursors carry those.
+    ...(sourceLink
+      ? { select: payload?.select ?? [], expandManager: payload?.expandManager ?? null }
+      : options.select
+        ? { select: options.select, expandManager: options.expandManager ?? null }
+        : {}),
+    ...(count !== null ? { count } : {}),
+  };
+  const cursorAfter = (index: number): string =>
+    index === page.items.length - 1 && page.nextLink
+      ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
+      : options.cursors.encode({ ...base, nextLink: sourceLink, skip: index + 1 });
+  const end = Math.min(page.items.length, skip + options.first);
+  const edges: EdgeModel<T>[] = [];
+  for (let index = skip; index < end; index += 1) edges.push({ cursor: cursorAfter(index), node: page.items[index] as T });
+  const hasNextPage = end < page.items.length || page.nextLink !== null;
+  const lastEdge = edges[edges.length - 1];
+  const endCursor = lastEdge
+    ? lastEdge.cursor
+    : page.nextLink
+      ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
+      : null;
+  return {
+    // What the fetched page really expanded: a link carries the expansion of the query that made it.
+    expandedManager: sourceLink ? (payload?.expandManager ?? null) : (options.expandManager ?? null),
+    nodes: edges.map((e) => e.node),
+    edges,
+    pageInfo: { hasNextPage, endCursor },
+    totalCount: () => {
+      if (count !== null) return count;
+      // A first page that holds the whole collection counts it without asking Graph.
+      if (!sourceLink && page.nextLink === null) return page.items.length;
+      return options.countFallback ? options.countFallback(page, payload) : null;
+    },
+  };
+}
+
+function assertCursorCovers(payload: CursorPayload, select: string[]): void {
+  const had = new Set(payload.select ?? []);
+  const missing = select.filter((p) => !had.has(p));
+  if (missing.length > 0) {
+    throw badInput(
+      `This cursor continues a query that did not select ${missing.join(', ')}; select the same fields on every page, or start again without \`after\`.`,
+    );
+  }
+}

@@ -1,0 +1,24 @@
+import type { GraphUser } from '../graph/api.js';
+
+/**
+ * Remembers which user objects were fetched with `$expand=manager($select=...)`, and with which
+ * properties. The `manager` resolver answers from the expansion when it covers the selection (an
+ * absent `manager` then means "no manager"), and goes to the loader otherwise.
+ */
+const expansions = new WeakMap<object, ReadonlySet<string>>();
+
+export function markManagerExpanded(user: GraphUser, select: readonly string[]): void {
+  expansions.set(user, new Set(select));
+}
+
+/** The expanded manager (null = none) when the expansion covers `select`; undefined when the loader must be asked. */
+export function expandedManagerOf(user: GraphUser, select: readonly string[]): GraphUser | null | undefined {
+  const expanded = expansions.get(user);
+  if (!expanded || !select.every((p) => expanded.has(p))) return undefined;
+  const manager = user.manager;
+  return isGraphUser(manager) ? manager : null;
+}
+
+function isGraphUser(value: unknown): value is GraphUser {
+  return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+}

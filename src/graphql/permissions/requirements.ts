@@ -1,0 +1,115 @@
+import {
+  Kind,
+  TypeInfo,
+  getDirectiveValues,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { ALL_PERMISSIONS, type Caller, type Permission } from '../../identity/types.js';
+import { ErrorCode, GatewayError } from '../../errors.js';
+
+/**
+ * Caller permissions per privileged field, declared in the SDL with
+ * `@requiresPermission(permission: "Users.Terminate")` so the requirement is visible where the
+ * field is. Checked for the whole operation before execution (permission plugin) and again by
+ * each resolver (defence in depth: a resolver is never reachable without its check).
+ */
+
+export const PERMISSION_DIRECTIVE = 'requiresPermission';
+
+const KNOWN = new Set<string>(ALL_PERMISSIONS);
+
+export function requiredPermission(field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): Permission | undefined {
+  const directive = schema.getDirective(PERMISSION_DIRECTIVE);
+  if (!directive || !field.astNode) return undefined;
+  const value = getDirectiveValues(directive, field.astNode)?.permission;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !KNOWN.has(value)) {
+    // A typo in the SDL must not silently make a field public.
+    throw new TypeError(`@${PERMISSION_DIRECTIVE} on ${field.name} names ${JSON.stringify(value)}, which is not one of ${ALL_PERMISSIONS.join(', ')}.`);
+  }
+  return value as Permission;
+}
+
+/** Fails at start-up when any field names an unknown permission. */
+export function assertPermissionDirectives(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!('getFields' in type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      if ('args' in field) requiredPermission(field as GraphQLField<unknown, unknown>, schema);
+    }
+  }
+}
+
+export interface MissingPermission {
+  /** `Mutation.terminateSession` */
+  coordinate: string;
+  permission: Permission;
+}
+
+/** Every privileged field the operation selects (through fragments and aliases) that the caller may not use. */
+export function missingPermissions(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Pick<Caller, 'permissions'>): MissingPermission[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  const reachable: Array<OperationDefinitionNode | FragmentDefinitionNode> = [operation];
+  const seen = new Set<string>();
+  for (let i = 0; i < reachable.length; i++) {
+    visit(reachable[i]!, {
+      FragmentSpread(node) {
+        const name = node.name.value;
+        const fragment = fragments.get(name);
+        if (fragment && !seen.has(name)) {
+          seen.add(name);
+          reachable.push(fragment);
+        }
+      },
+    });
+  }
+  const missing = new Map<string, MissingPermission>();
+  for (const node of reachable) {
+    const typeInfo = new TypeInfo(schema);
+    visit(
+      node,
+      visitWithTypeInfo(typeInfo, {
+        Field() {
+          const field = typeInfo.getFieldDef();
+          const parent = typeInfo.getParentType();
+          if (!field || !parent) return;
+          const permission = requiredPermission(field, schema);
+          if (permission && !caller.permissions.has(permission)) {
+            const coordinate = `${parent.name}.${field.name}`;
+            missing.set(coordinate, { coordinate, permission });
+          }
+        },
+      }),
+    );
+  }
+  return [...missing.values()];
+}
+
+export function forbiddenError(missing: MissingPermission[]): GatewayError {
+  const list = missing.map((m) => `${m.coordinate} needs ${m.permission}`).join('; ');
+  return new GatewayError(
+    ErrorCode.FORBIDDEN,
+    `The caller lacks a gateway permission this operation needs (${list}), so nothing was executed. Grant the app role or API key permission named, or leave the field out.`,
+    {
+      requiredPermissions: [...new Set(missing.map((m) => m.permission))],
+      fields: missing.map((m) => m.coordinate),
+      http: { status: 403 },
+    },
+  );
+}
+
+/** Resolver-level check: throws FORBIDDEN unless the caller holds `permission`. */
+export function assertCallerMay(caller: Pick<Caller, 'permissions'> | undefined, permission: Permission, coordinate: string): void {
+  if (!caller || !caller.permissions.has(permission)) {
+    const error = forbiddenError([{ coordinate, permission }]);
+    delete (error.extensions as Record<string, unknown>).http;
+    throw error;
+  }
+}

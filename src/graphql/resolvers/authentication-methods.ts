@@ -1,0 +1,45 @@
+import type { GraphDirectoryObject } from '../../graph/api.js';
+import type { AuthenticationMethodType, Resolvers } from '../../generated/graphql.js';
+
+/** Graph `@odata.type` → schema enum and object type. */
+const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: string }> = {
+  '#microsoft.graph.passwordAuthenticationMethod': { type: 'PASSWORD', typename: 'PasswordAuthenticationMethod' },
+  '#microsoft.graph.emailAuthenticationMethod': { type: 'EMAIL', typename: 'EmailAuthenticationMethod' },
+  '#microsoft.graph.phoneAuthenticationMethod': { type: 'PHONE', typename: 'PhoneAuthenticationMethod' },
+  '#microsoft.graph.fido2AuthenticationMethod': { type: 'FIDO2', typename: 'Fido2AuthenticationMethod' },
+  '#microsoft.graph.microsoftAuthenticatorAuthenticationMethod': { type: 'MICROSOFT_AUTHENTICATOR', typename: 'MicrosoftAuthenticatorAuthenticationMethod' },
+  '#microsoft.graph.softwareOathAuthenticationMethod': { type: 'SOFTWARE_OATH', typename: 'SoftwareOathAuthenticationMethod' },
+  '#microsoft.graph.windowsHelloForBusinessAuthenticationMethod': { type: 'WINDOWS_HELLO_FOR_BUSINESS', typename: 'WindowsHelloForBusinessAuthenticationMethod' },
+  '#microsoft.graph.temporaryAccessPassAuthenticationMethod': { type: 'TEMPORARY_ACCESS_PASS', typename: 'TemporaryAccessPassAuthenticationMethod' },
+};
+
+export function authMethodTypeOf(method: GraphDirectoryObject): AuthenticationMethodType | null {
+  return BY_ODATA_TYPE[method['@odata.type'] ?? '']?.type ?? null;
+}
+
+const typeField = { type: (m: GraphDirectoryObject) => authMethodTypeOf(m) ?? 'PASSWORD' } as const;
+
+export const authenticationMethodResolvers: Pick<
+  Resolvers,
+  | 'AuthenticationMethod'
+  | 'PasswordAuthenticationMethod'
+  | 'EmailAuthenticationMethod'
+  | 'PhoneAuthenticationMethod'
+  | 'Fido2AuthenticationMethod'
+  | 'MicrosoftAuthenticatorAuthenticationMethod'
+  | 'SoftwareOathAuthenticationMethod'
+  | 'WindowsHelloForBusinessAuthenticationMethod'
+  | 'TemporaryAccessPassAuthenticationMethod'
+> = {
+  AuthenticationMethod: {
+    __resolveType: (method) => (BY_ODATA_TYPE[method['@odata.type'] ?? '']?.typename ?? null) as never,
+  },
+  PasswordAuthenticationMethod: typeField,
+  EmailAuthenticationMethod: typeField,
+  PhoneAuthenticationMethod: typeField,
+  Fido2AuthenticationMethod: typeField,
+  MicrosoftAuthenticatorAuthenticationMethod: typeField,
+  SoftwareOathAuthenticationMethod: typeField,
+  WindowsHelloForBusinessAuthenticationMethod: typeField,
+  TemporaryAccessPassAuthenticationMethod: typeField,
+};

@@ -1,0 +1,73 @@
+import { ErrorCode, GatewayError, badInput, isGatewayError } from '../errors.js';
+import type { GraphUser } from '../graph/api.js';
+import type { GatewayContext } from './context.js';
+import type { CursorPayload } from './cursor.js';
+
+export interface RemovedUserModel {
+  id: string;
+  reason: 'changed' | 'deleted';
+}
+
+export interface UserChangesModel {
+  changed: GraphUser[];
+  removed: RemovedUserModel[];
+  nextDeltaToken: string;
+}
+
+const DELTA_KIND = 'userChanges';
+/** Graph keeps directory delta state for 7 days (graph-facts §8). */
+export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const RESYNC = 'Start again without a deltaToken (full resync) and keep the new nextDeltaToken.';
+
+/**
+ * One round of the change feed. The caller's token wraps Graph's deltaLink in a signed cursor, so
+ * a token can only ever continue a delta query this gateway started.
+ */
+export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string | null | undefined, select: string[], now = Date.now()): Promise<UserChangesModel> {
+  let payload: CursorPayload | null = null;
+  if (deltaToken != null) {
+    payload = ctx.cursors.decode(deltaToken, DELTA_KIND, 'deltaToken');
+    if (!payload.nextLink) throw badInput('`deltaToken` is not a change-feed token of this gateway.');
+    if (payload.issuedAt !== undefined && now - payload.issuedAt > DELTA_TOKEN_LIFETIME_MS) {
+      throw badInput(`The delta token has expired (older than 7 days). ${RESYNC}`, { reason: 'DELTA_TOKEN_EXPIRED' });
+    }
+    const tracked = new Set(payload.select ?? []);
+    const missing = select.filter((p) => !tracked.has(p));
+    if (missing.length > 0) {
+      throw badInput(`This delta token tracks other fields (not ${missing.join(', ')}). ${RESYNC}`, { reason: 'DELTA_SELECTION_CHANGED' });
+    }
+  }
+  const deltaLink = payload?.nextLink ?? undefined;
+  let page;
+  try {
+    page = await ctx.graph.userChanges(deltaLink ? { deltaLink, select: payload?.select ?? select } : { select });
+  } catch (error) {
+    if (deltaLink && isExpiredDeltaError(error)) {
+      throw badInput(`Microsoft Graph no longer knows this delta token. ${RESYNC}`, {
+        reason: 'DELTA_TOKEN_EXPIRED',
+        ...(typeof error.extensions.requestId === 'string' ? { requestId: error.extensions.requestId } : {}),
+      });
+    }
+    throw error;
+  }
+  if (!page.deltaLink) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph ended the change feed without a delta link.');
+  return {
+    changed: page.changed,
+    removed: page.removed.map((r) => ({ id: r.id, reason: r.reason })),
+    nextDeltaToken: ctx.cursors.encode({
+      v: 1,
+      kind: DELTA_KIND,
+      nextLink: page.deltaLink,
+      skip: 0,
+      advanced: false,
+      select: payload?.select ?? select,
+      issuedAt: now,
+    }),
+  };
+}
+
+function isExpiredDeltaError(error: unknown): error is GatewayError {
+  if (!isGatewayError(error)) return false;
+  const graphCode = String(error.extensions.graphErrorCode ?? '');
+  return /syncStateNotFound|resyncRequired|syncStateInvalid|Gone/i.test(graphCode) || /HTTP 410/.test(error.message);
+}

@@ -1,0 +1,20 @@
+import { badInput } from '../errors.js';
+import { isGuid } from '../graph/odata.js';
+
+/**
+ * Which strings may address a user: an object id (GUID) or a userPrincipalName made of the
+ * characters Entra allows (graph-facts §3: `A–Z a–z 0–9 ' . - _ ! # ^ ~`, a leading `$` for
+ * service accounts, `#EXT#` for guests). Anything else is refused before a request is built, so a
+ * caller cannot smuggle path segments or query text into a Graph URL.
+ */
+const UPN = /^\$?[A-Za-z0-9'._\-!#^~]{1,113}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$/;
+
+export function normalizeUserKey(id: string, argumentName = 'id'): string {
+  const value = typeof id === 'string' ? id.trim() : '';
+  if (isGuid(value)) return value.toLowerCase();
+  if (value.length <= 256 && UPN.test(value)) return value;
+  throw badInput(
+    `\`${argumentName}\` must be a user object id (GUID) or a userPrincipalName such as adele.vance@contoso.example; received a value with characters a user cannot have.`,
+    { argument: argumentName },
+  );
+}
