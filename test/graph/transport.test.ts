@@ -1,0 +1,282 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createGraphClient, type GraphClientDeps } from '../../src/graph/client.js';
+import { graphPaths } from '../../src/graph/paths.js';
+import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import type { GraphTokenSource } from '../../src/identity/types.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
+
+/**
+ * Transport behaviour the emulator cannot be made to show on demand (a 401 with a stale token,
+ * envelope-level $batch failures, answers out of order, dropped connections, hangs): a scripted
+ * HTTP server on loopback answers, the real client and HTTP layer talk to it over a socket.
+ */
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+type Script = (req: Seen, res: ServerResponse, n: number) => void;
+
+let server: Server;
+let origin: string;
+let upstream: UpstreamHttp;
+let script: Script;
+let seen: Seen[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      seen.push(entry);
+      script(entry, res, seen.length);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  upstream = createUpstreamHttp({ extraCaPem: [] });
+});
+
+afterAll(async () => {
+  await upstream.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen = [];
+});
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'request-id': `rid-${status}`, ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
+
+const graphError = (code: string, message = 'msg') => ({ error: { code, message, innerError: { 'request-id': 'inner-rid' } } });
+
+function harness(overrides: Partial<GraphClientDeps> = {}) {
+  const logLines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(chunk.toString());
+      cb();
+    },
+  });
+  let tokenCount = 0;
+  let invalidations = 0;
+  const tokenSource: GraphTokenSource = {
+    partition: 'test',
+    getAccessToken: async () => `secret-token-${++tokenCount}`,
+    invalidate: () => {
+      invalidations += 1;
+    },
+  };
+  const metrics = createMetrics({ defaultMetrics: false });
+  const sleeps: number[] = [];
+  const client = createGraphClient({
+    upstream,
+    tokenSource,
+    graphEndpoint: origin,
+    logger: createLogger({ level: 'debug', destination }),
+    metrics,
+    correlationId: 'corr-1',
+    requestTimeoutMs: 2000,
+    retry: {
+      random: () => 0.5,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    },
+    ...overrides,
+  });
+  return { client, metrics, logLines, sleeps, invalidations: () => invalidations };
+}
+
+async function metricValue(metrics: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as Array<{ labels: Record<string, string | number>; value: number }>;
+  return values.filter((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val)).reduce((s, v) => s + v.value, 0);
+}
+
+describe('single requests', () => {
+  it('sends bearer, accept and a fresh GUID client-request-id; logs the route template but never the token', async () => {
+    script = (_req, res) => send(res, 200, { id: 'u1', displayName: 'A' }, { 'request-id': 'graph-rid-1' });
+    const { client, logLines, metrics } = harness();
+    await client.getUser('u1@contoso.example', ['displayName']);
+    await client.getUser('u1@contoso.example', ['displayName']);
+    expect(seen).toHaveLength(2);
+    const [a, b] = seen;
+    expect(a!.headers.authorization).toBe('Bearer secret-token-1');
+    expect(a!.headers.accept).toBe('application/json');
+    expect(a!.headers['client-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a!.headers['client-request-id']).not.toBe(b!.headers['client-request-id']);
+    expect(a!.url).toBe('/v1.0/users/u1@contoso.example?$select=id,displayName');
+    const logs = logLines.join('');
+    expect(logs).toContain('"route":"GET /users/{id}"');
+    expect(logs).toContain('"requestId":"graph-rid-1"');
+    expect(logs).toContain('"status":200');
+    expect(logs).toContain('"durationMs"');
+    expect(logs).not.toContain('secret-token');
+    expect(logs).not.toContain('u1@contoso.example');
+    expect(await metricValue(metrics, 'gateway_upstream_requests_total', { route: 'GET /users/{id}', status: '200' })).toBe(2);
+  });
+
+  it('on 401 invalidates the token once and retries once with a new one', async () => {
+    script = (req, res, n) => (n === 1 ? send(res, 401, graphError('InvalidAuthenticationToken')) : send(res, 200, { id: 'u1' }));
+    const h = harness();
+    expect(await h.client.getUser('u1', [])).toEqual({ id: 'u1' });
+    expect(h.invalidations()).toBe(1);
+    expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer secret-token-1', 'Bearer secret-token-2']);
+  });
+
+  it('a second 401 is UPSTREAM_ERROR (the gateway credentials), not the caller', async () => {
+    script = (_req, res) => send(res, 401, graphError('InvalidAuthenticationToken'));
+    const h = harness();
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'UPSTREAM_ERROR', extensions: { requestId: 'rid-401' } });
+    expect(seen).toHaveLength(2);
+  });
+
+  it('retries 429/503/504 honouring Retry-After, counting retries by reason', async () => {
+    const answers = [
+      () => ({ status: 429, headers: { 'retry-after': '2' } }),
+      () => ({ status: 503, headers: { 'retry-after': '1' } }),
+      () => ({ status: 504, headers: {} as Record<string, string> }),
+      () => ({ status: 200, headers: {} as Record<string, string> }),
+    ];
+    script = (_req, res, n) => {
+      const a = answers[n - 1]!();
+      send(res, a.status, a.status === 200 ? { id: 'u1' } : graphError('X'), a.headers);
+    };
+    const h = harness();
+    expect(await h.client.getUser('u1', [])).toEqual({ id: 'u1' });
+    expect(h.sleeps).toEqual([2000, 1000, 1500]); // 504 had no Retry-After: backoff 500·2²·(0.75)
+    for (const reason of ['429', '503', '504']) expect(await metricValue(h.metrics, 'gateway_upstream_retries_total', { reason })).toBe(1);
+  });
+
+  it('gives up after the bounded attempts with THROTTLED and a retry hint', async () => {
+    script = (_req, res) => send(res, 429, graphError('TooManyRequests'), { 'retry-after': '1' });
+    const h = harness({ maxRetries: 2 });
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'THROTTLED', extensions: { retryAfterSeconds: 1, graphErrorCode: 'TooManyRequests' } });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('does not wait past the total wait budget', async () => {
+    script = (_req, res) => send(res, 503, graphError('serviceNotAvailable'), { 'retry-after': '120' });
+    const h = harness();
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', extensions: { retryAfterSeconds: 120 } });
+    expect(seen).toHaveLength(1);
+    expect(h.sleeps).toEqual([]);
+  });
+
+  it('never retries a write not marked idempotent, and retries one that is', async () => {
+    script = (_req, res) => send(res, 503, graphError('serviceNotAvailable'), { 'retry-after': '0' });
+    const h = harness();
+    const create = await h.client.request({ method: 'POST', path: graphPaths.users(), body: { displayName: 'x' } });
+    expect(create.ok).toBe(false);
+    expect(seen).toHaveLength(1);
+    seen = [];
+    const revoke = await h.client.request({ method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions'), idempotent: true });
+    expect(revoke.ok).toBe(false);
+    expect(seen).toHaveLength(4);
+    expect(seen[0]!.headers['content-type']).toBeUndefined();
+  });
+
+  it('retries a dropped connection and maps a persistent one to UPSTREAM_UNAVAILABLE', async () => {
+    script = (_req, res, n) => (n === 1 ? res.socket?.destroy() : send(res, 200, { id: 'u1' }));
+    const h = harness();
+    expect(await h.client.getUser('u1', [])).toEqual({ id: 'u1' });
+    expect(await metricValue(h.metrics, 'gateway_upstream_retries_total', { reason: 'network' })).toBe(1);
+    seen = [];
+    script = (_req, res) => res.socket?.destroy();
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(seen).toHaveLength(4);
+  });
+
+  it('times out a hung call and does not leave it hanging', async () => {
+    script = () => undefined; // never answers
+    const h = harness({ requestTimeoutMs: 150, maxRetries: 1 });
+    const started = Date.now();
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(await metricValue(h.metrics, 'gateway_upstream_retries_total', { reason: 'timeout' })).toBe(1);
+  });
+
+  it('maps 404 to null for get*, 403 to FORBIDDEN with the reason', async () => {
+    script = (req, res) =>
+      req.url.includes('missing') ? send(res, 404, graphError('Request_ResourceNotFound')) : send(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
+    const h = harness();
+    expect(await h.client.getUser('missing', [])).toBeNull();
+    expect(await h.client.getManager('missing', [])).toBeNull();
+    await expect(h.client.getUser('denied', [])).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: 'Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges to complete the operation.',
+    });
+  });
+
+  it('refuses unaddressable ids before any upstream call', async () => {
+    script = (_req, res) => send(res, 200, { id: 'x' });
+    const h = harness();
+    for (const id of ['', '..', 'a\u0000b', 'x'.repeat(300)]) await expect(h.client.getUser(id, [])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(seen).toHaveLength(0);
+  });
+});
+
+describe('$batch envelopes', () => {
+  const itemsOf = (req: Seen) => (JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> }).requests;
+
+  it('matches answers given in any order', async () => {
+    script = (req, res) => {
+      const items = itemsOf(req).reverse();
+      send(res, 200, { responses: items.map((i) => ({ id: i.id, status: 200, headers: {}, body: { url: i.url } })) });
+    };
+    const h = harness();
+    const results = await h.client.batch(['a', 'b', 'c'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
+    expect(results.map((r) => (r.ok ? (r.body as { url: string }).url : 'failed'))).toEqual(['/users/a', '/users/b', '/users/c']);
+  });
+
+  it('retries the items of a 424 envelope in a new batch after its Retry-After', async () => {
+    script = (req, res, n) => {
+      if (n === 1) return send(res, 424, graphError('TooManyRequests'), { 'retry-after': '3' });
+      send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 200, body: { ok: i.url } })) });
+    };
+    const h = harness();
+    const results = await h.client.batch(['a', 'b'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(h.sleeps).toEqual([3000]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a non-retryable envelope failure fails every item as a batch-scoped value', async () => {
+    script = (_req, res) => send(res, 400, graphError('BadRequest', 'Invalid batch payload.'));
+    const h = harness();
+    const results = await h.client.batch(['a', 'b'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
+    expect(results.map((r) => (r.ok ? 'ok' : `${r.scope}:${r.error.code}`))).toEqual(['batch:BAD_USER_INPUT', 'batch:BAD_USER_INPUT']);
+  });
+
+  it('a missing item answer is a per-item error, the rest succeed', async () => {
+    script = (req, res) => send(res, 200, { responses: itemsOf(req).slice(1).map((i) => ({ id: i.id, status: 200, body: {} })) });
+    const h = harness();
+    const results = await h.client.batch(['a', 'b'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['UPSTREAM_ERROR', 'ok']);
+  });
+
+  it('does not retry throttled non-idempotent items', async () => {
+    script = (req, res) => send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 429, headers: { 'Retry-After': '1' }, body: graphError('TooManyRequests') })) });
+    const h = harness();
+    const results = await h.client.batch([
+      { method: 'POST', path: graphPaths.users(), body: { a: 1 } },
+      { method: 'POST', path: graphPaths.users(), body: { a: 2 } },
+    ]);
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['THROTTLED', 'THROTTLED']);
+    expect(seen).toHaveLength(1);
+    expect(itemsOf(seen[0]!)[0]).toMatchObject({ headers: { 'content-type': 'application/json' }, body: { a: 1 } });
+  });
+});
