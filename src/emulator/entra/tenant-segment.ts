@@ -22,6 +22,5 @@ export function tenantEndpoints(ctx: EmulatorContext, tenantPart = ctx.tenant.te
     token: `${base}/oauth2/v2.0/token`,
     logout: `${base}/oauth2/v2.0/logout`,
     jwks: `${base}/discovery/v2.0/keys`,
-    deviceCode: `${base}/oauth2/v2.0/devicecode`,
   };
 }

@@ -82,4 +82,17 @@ describe('Entra discovery', () => {
     expect(Buffer.from(a.brokerRegistrations.get(a.wellKnown.brokerRegistrationId)!.key, 'base64')).toHaveLength(32);
     expect(a.brokerRegistrations.get(a.wellKnown.brokerRegistrationId)?.token).toBe(a.tenantId);
   });
+
+  it('serves the token endpoint under the tenant domain, and refuses app-only tokens from organizations', async () => {
+    const { wellKnown, domain } = emulator.tenant;
+    const form = { grant_type: 'client_credentials', client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret, scope: 'https://graph.microsoft.com/.default' };
+    const byDomain = await postToken(emulator, form, domain);
+    expect(byDomain.status).toBe(200);
+    expect((await verifyWithJwks(emulator, String(byDomain.body.access_token), 'https://graph.microsoft.com')).tid).toBe(emulator.tenantId);
+    const multi = await postToken(emulator, form, 'organizations');
+    expect([multi.status, multi.body.error_codes]).toEqual([400, [50059]]);
+    const get = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`);
+    expect(get.status).toBe(400);
+    expect(((await get.json()) as { error_codes: number[] }).error_codes).toEqual([900561]);
+  });
 });
