@@ -1,4 +1,225 @@
-// PLACEHOLDER: owned by the emulator-graph helper, to be replaced.
+/**
+ * The emulator's Microsoft Graph surface (`/v1.0/*`, `/beta/*`). Every request gets Graph's
+ * request ids and headers, fault injection, token verification, route matching and Graph-shaped
+ * errors. `$batch` items go through the very same `dispatchGraph`, each with its own dice.
+ */
+import { randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
+import type { FaultDecision } from '../faults.js';
 import type { EmuRequest, EmuResponse } from '../http.js';
-export async function handleGraph(_ctx: EmulatorContext, req: EmuRequest): Promise<EmuResponse> { return { status: 501, route: `${req.method} /v1.0` }; }
+import { decodeSegments, parenthesisedKey, resolveUser, type UserKey } from './addressing.js';
+import { METHOD_COLLECTIONS, createTemporaryAccessPass, deleteMethod, getMethod, getOperation, listMethods, resetPassword } from './auth-methods.js';
+import { authenticate, unverifiedClientKey } from './authorization.js';
+import { handleBatch } from './batch.js';
+import type { GraphCall } from './call.js';
+import { userDelta } from './delta.js';
+import { getByIds } from './directory-objects.js';
+import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
+import { getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
+import { settleOperations } from './state.js';
+import { countUsers, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser } from './users.js';
+
+type Handler = (call: GraphCall) => EmuResponse | Promise<EmuResponse>;
+
+/** A matched route: its statistics template, and either a handler or Graph's error for it. */
+export interface RouteMatch {
+  template: string;
+  version: 'v1.0' | 'beta';
+  run?: Handler;
+  error?: GraphError;
+  isBatch?: boolean;
+}
+
+const methodNotAllowed = () => new GraphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request target.');
+const segmentNotFound = (segment: string) => new GraphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
+
+function pick(method: string, table: Partial<Record<string, Handler>>): Handler | GraphError {
+  return table[method] ?? methodNotAllowed();
+}
+
+function userRoutes(method: string, base: string, key: UserKey, rest: string[]): { template: string; handler: Handler | GraphError } {
+  const withUser = (fn: (call: GraphCall, user: ReturnType<typeof resolveUser>) => EmuResponse): Handler => (call) => fn(call, resolveUser(call, key));
+  const [a, b, c, d] = rest;
+  const t = (suffix: string) => `${base}${suffix}`;
+  if (rest.length === 0) {
+    return { template: t(''), handler: pick(method, { GET: withUser(getUser), PATCH: withUser(updateUser), DELETE: withUser(deleteUser) }) };
+  }
+  if (a === 'manager' && rest.length === 1) return { template: t('/manager'), handler: pick(method, { GET: withUser(getManager) }) };
+  if (a === 'manager' && b === '$ref' && rest.length === 2) {
+    return { template: t('/manager/$ref'), handler: pick(method, { PUT: withUser(setManager), DELETE: withUser(removeManager) }) };
+  }
+  if (a === 'directReports' && rest.length === 1) return { template: t('/directReports'), handler: pick(method, { GET: withUser(listDirectReports) }) };
+  if (a === 'memberOf' && rest.length === 1) return { template: t('/memberOf'), handler: pick(method, { GET: withUser(listMemberOf) }) };
+  if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
+  if (a === 'revokeSignInSessions' && rest.length === 1) return { template: t('/revokeSignInSessions'), handler: pick(method, { POST: withUser(revokeSignInSessions) }) };
+  if (a === 'authentication') {
+    if (b === 'methods') {
+      if (rest.length === 2) return { template: t('/authentication/methods'), handler: pick(method, { GET: withUser((call, u) => listMethods(call, u)) }) };
+      if (rest.length === 3) return { template: t('/authentication/methods/{methodId}'), handler: pick(method, { GET: withUser((call, u) => getMethod(call, u, c!)) }) };
+      if (rest.length === 4 && d === 'resetPassword') {
+        return { template: t('/authentication/methods/{methodId}/resetPassword'), handler: pick(method, { POST: withUser((call, u) => resetPassword(call, u, c!)) }) };
+      }
+    }
+    if (b === 'operations' && rest.length === 3) {
+      return { template: t('/authentication/operations/{operationId}'), handler: pick(method, { GET: withUser((call, u) => getOperation(call, u, c!)) }) };
+    }
+    if (b !== undefined && METHOD_COLLECTIONS[b] !== undefined) {
+      if (rest.length === 2) {
+        const table: Partial<Record<string, Handler>> = { GET: withUser((call, u) => listMethods(call, u, b)) };
+        if (b === 'temporaryAccessPassMethods') table.POST = withUser(createTemporaryAccessPass);
+        return { template: t(`/authentication/${b}`), handler: pick(method, table) };
+      }
+      if (rest.length === 3) {
+        return {
+          template: t(`/authentication/${b}/{methodId}`),
+          handler: pick(method, { GET: withUser((call, u) => getMethod(call, u, c!, b)), DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) }),
+        };
+      }
+    }
+  }
+  return { template: t(`/${a ?? ''}`), handler: segmentNotFound(rest[rest.length - 1] ?? '') };
+}
+
+/** Parses the path into a route; never throws (errors are part of the match). */
+export function matchRoute(method: string, rawPath: string): RouteMatch {
+  let segments: string[];
+  try {
+    segments = decodeSegments(rawPath);
+  } catch (error) {
+    return { template: `${method} (invalid path)`, version: 'v1.0', error: error as GraphError };
+  }
+  const version = segments[0] === 'beta' ? 'beta' : 'v1.0';
+  const s = segments.slice(1);
+  const tpl = (path: string) => `${method} /${version}/${path}`;
+  const result = (path: string, handler: Handler | GraphError): RouteMatch =>
+    handler instanceof GraphError ? { template: tpl(path), version, error: handler } : { template: tpl(path), version, run: handler };
+  const [first, second] = s;
+  if (first === undefined) return result('', segmentNotFound(version));
+  if (first === '$batch' && s.length === 1) {
+    return method === 'POST' ? { template: tpl('$batch'), version, isBatch: true } : result('$batch', methodNotAllowed());
+  }
+  if (first === 'users') {
+    if (s.length === 1) return result('users', pick(method, { GET: listUsers, POST: createUser }));
+    if (second === '$count' && s.length === 2) return result('users/$count', pick(method, { GET: countUsers }));
+    if ((second === 'delta' || second === 'delta()' || second === 'microsoft.graph.delta()') && s.length === 2) return result('users/delta', pick(method, { GET: userDelta }));
+    if (second!.startsWith('$')) {
+      // A `$`-prefixed UPN must use the /users('$...') form (graph-facts §3).
+      return result('users/{id}', new GraphError(400, 'BadRequest', `Unsupported segment '${second}': a key starting with '$' must be addressed as users('${second}').`));
+    }
+    const { template, handler } = userRoutes(method, 'users/{id}', { kind: 'key', value: second! }, s.slice(2));
+    return result(template, handler);
+  }
+  const parenthesised = parenthesisedKey(first);
+  if (parenthesised !== undefined) {
+    const { template, handler } = userRoutes(method, 'users/{id}', { kind: 'key', value: parenthesised }, s.slice(1));
+    return result(template, handler);
+  }
+  if (first === 'me') {
+    const { template, handler } = userRoutes(method, 'me', { kind: 'me' }, s.slice(1));
+    return result(template, handler);
+  }
+  if (first === 'directoryObjects' && (second === 'getByIds' || second === 'microsoft.graph.getByIds') && s.length === 2) {
+    return result('directoryObjects/getByIds', pick(method, { POST: getByIds }));
+  }
+  return result(first, segmentNotFound(first));
+}
+
+function newIds(ctx: EmulatorContext, req: EmuRequest): RequestIds {
+  const requestId = randomUUID();
+  return { requestId, clientRequestId: req.headers['client-request-id'] ?? requestId, date: new Date(ctx.now()).toUTCString() };
+}
+
+function withStandardHeaders(response: EmuResponse, ids: RequestIds): EmuResponse {
+  return {
+    ...response,
+    headers: {
+      ...(response.headers ?? {}),
+      'request-id': ids.requestId,
+      'client-request-id': ids.clientRequestId,
+      date: ids.date,
+      'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulator', Slice: 'E', Ring: '1', ScaleUnit: '000', RoleInstance: 'EMU' } }),
+    },
+  };
+}
+
+/** Turns a fault decision into Graph's answer (and counts it). */
+export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecision, { kind: 'none' }>, ids: RequestIds, clientKey: string): EmuResponse {
+  ctx.stats.recordFault(decision.kind);
+  switch (decision.kind) {
+    case 'throttled':
+      return {
+        status: 429,
+        headers: {
+          'content-type': 'application/json',
+          'retry-after': String(decision.retryAfterSeconds),
+          'x-ms-throttle-scope': `Tenant_Application/ReadWrite/${clientKey}/${ctx.tenant.tenantId}`,
+          'x-ms-throttle-information': 'ResourceUnitLimitExceeded',
+        },
+        body: errorBody('TooManyRequests', 'Please retry again later.', ids, '429'),
+      };
+    case 'unavailable':
+      return {
+        status: 503,
+        headers: { 'content-type': 'application/json', 'retry-after': String(decision.retryAfterSeconds) },
+        body: errorBody('serviceNotAvailable', 'Service unavailable, please retry later.', ids),
+      };
+    case 'timeouts':
+      return { status: 504, headers: { 'content-type': 'application/json' }, body: errorBody('GatewayTimeout', 'The request timed out.', ids) };
+    case 'dropped':
+      return { status: 0, destroy: true };
+    default: {
+      const exhaustive: never = decision;
+      return exhaustive;
+    }
+  }
+}
+
+/** Authenticates and runs one matched (non-batch) request; Graph errors become responses. */
+export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match: RouteMatch, ids: RequestIds): Promise<EmuResponse> {
+  try {
+    const principal = await authenticate(ctx, req);
+    if (match.error) throw match.error;
+    if (match.isBatch) throw new GraphError(400, 'BadRequest', 'Nested batch requests are not supported.');
+    if (!match.run) throw new GraphError(404, 'Request_ResourceNotFound', 'No such resource.');
+    const call: GraphCall = { ctx, req, version: match.version, principal, ids };
+    return { ...(await match.run(call)), route: match.template };
+  } catch (error) {
+    if (error instanceof GraphError) return { ...errorResponse(error, ids), route: match.template };
+    return {
+      status: 500,
+      headers: { 'content-type': 'application/json' },
+      body: errorBody('InternalServerError', 'The emulator failed to process the request.', ids),
+      route: match.template,
+    };
+  }
+}
+
+export async function handleGraph(ctx: EmulatorContext, req: EmuRequest): Promise<EmuResponse> {
+  const ids = newIds(ctx, req);
+  settleOperations(ctx.tenant, ctx.now());
+  const match = matchRoute(req.method, req.rawPath);
+  // Latency is per upstream HTTP request: a `$batch` envelope waits once, not per item.
+  await ctx.faults.delay();
+  const clientKey = unverifiedClientKey(req);
+  const decision = ctx.faults.decide(clientKey, ctx.now());
+  if (decision.kind !== 'none') {
+    const faulted = faultResponse(ctx, decision, ids, clientKey);
+    return { ...(faulted.destroy ? faulted : withStandardHeaders(faulted, ids)), route: match.template };
+  }
+  if (match.isBatch) {
+    const response = await handleBatch(ctx, req, match.version, ids, async (itemReq) => {
+      const itemMatch = matchRoute(itemReq.method, itemReq.rawPath);
+      const itemIds = newIds(ctx, itemReq);
+      const itemDecision = ctx.faults.decide(clientKey, ctx.now(), { honourRetryAfter: false });
+      if (itemDecision.kind !== 'none') {
+        // A batch item cannot drop a connection; it times out instead.
+        const decisionForItem = itemDecision.kind === 'dropped' ? ({ kind: 'timeouts' } as const) : itemDecision;
+        return { ...faultResponse(ctx, decisionForItem, itemIds, clientKey), route: itemMatch.template };
+      }
+      return dispatchGraph(ctx, itemReq, itemMatch, itemIds);
+    });
+    return { ...withStandardHeaders(response, ids), route: match.template };
+  }
+  const response = await dispatchGraph(ctx, req, match, ids);
+  return { ...withStandardHeaders(response, ids), route: match.template };
+}

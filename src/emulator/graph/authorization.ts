@@ -1,0 +1,175 @@
+/**
+ * Who is calling Graph (from the bearer token) and what they may do. App-only tokens carry `roles`,
+ * delegated ones `scp`; delegated `Directory.AccessAsUser.All` grants what the signed-in user's
+ * directory roles allow. Sensitive writes also need the actor to outrank the target (graph-facts §9).
+ */
+import type { EmulatorContext } from '../context.js';
+import type { EmuRequest } from '../http.js';
+import type { UserRecord } from '../model.js';
+import { GraphError, forbidden } from './errors.js';
+
+export interface Principal {
+  kind: 'app' | 'user';
+  appId: string;
+  /** The signed-in user (delegated) or the service principal (app-only). */
+  objectId: string;
+  permissions: ReadonlySet<string>;
+  /** Entra directory roles: the user's (delegated) or the service principal's (app-only). */
+  directoryRoles: readonly string[];
+  user?: UserRecord;
+}
+
+export type Capability =
+  | 'users.read'
+  | 'users.write'
+  | 'users.create'
+  | 'users.delete'
+  | 'users.enableDisable'
+  | 'users.password'
+  | 'users.revokeSessions'
+  | 'users.manager'
+  | 'authMethods.read'
+  | 'authMethods.write'
+  | 'authMethods.resetPassword'
+  | 'memberOf.read'
+  | 'devices.read';
+
+const READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const WRITE = ['User.ReadWrite.All', 'User.ReadUpdate.All', 'Directory.ReadWrite.All'];
+
+const PERMISSIONS: Record<Capability, readonly string[]> = {
+  'users.read': READ,
+  'users.write': WRITE,
+  'users.create': ['User.Create', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.delete': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.enableDisable': ['User.EnableDisableAccount.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.password': ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'users.manager': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  'authMethods.read': ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'],
+  'authMethods.write': ['UserAuthenticationMethod.ReadWrite.All'],
+  'authMethods.resetPassword': ['UserAuthenticationMethod.ReadWrite.All', 'UserAuthMethod-Password.ReadWrite.All'],
+  'memberOf.read': ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  'devices.read': ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+};
+
+export const GLOBAL_ADMIN = 'Global Administrator';
+export const PRIVILEGED_AUTH_ADMIN = 'Privileged Authentication Administrator';
+export const USER_ADMIN = 'User Administrator';
+export const HELPDESK_ADMIN = 'Helpdesk Administrator';
+export const AUTH_ADMIN = 'Authentication Administrator';
+const PASSWORD_ADMIN = 'Password Administrator';
+
+/** Roles whose holders count as "S" targets: readers that any user admin may manage. */
+const LOW_ROLES = ['Directory Readers', 'Guest Inviter', 'Message Center Reader', PASSWORD_ADMIN, 'Reports Reader', 'Usage Summary Reports Reader'];
+
+/** What a signed-in user's directory roles allow under `Directory.AccessAsUser.All`. */
+const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
+  'users.read': 'member',
+  'memberOf.read': 'member',
+  'devices.read': 'member',
+  'users.write': [GLOBAL_ADMIN, USER_ADMIN],
+  'users.create': [GLOBAL_ADMIN, USER_ADMIN],
+  'users.delete': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN],
+  'users.enableDisable': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN],
+  'users.password': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
+  'users.revokeSessions': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
+  'users.manager': [GLOBAL_ADMIN, USER_ADMIN],
+  'authMethods.read': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
+  'authMethods.write': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
+  'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN, USER_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
+};
+
+function tokenFrom(req: EmuRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+/** The token's app id without verifying it: only a key for per-client fault bookkeeping. */
+export function unverifiedClientKey(req: EmuRequest): string {
+  const token = tokenFrom(req);
+  if (!token) return 'anonymous';
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const appId = payload.appid ?? payload.azp;
+    return typeof appId === 'string' ? appId : 'anonymous';
+  } catch {
+    return 'anonymous';
+  }
+}
+
+const unauthorized = (message: string) =>
+  new GraphError(401, 'InvalidAuthenticationToken', message, { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' });
+
+export async function authenticate(ctx: EmulatorContext, req: EmuRequest): Promise<Principal> {
+  const token = tokenFrom(req);
+  if (!token) throw unauthorized('Access token is empty.');
+  let claims: Record<string, unknown>;
+  try {
+    claims = (await ctx.signer.verify(token, { issuer: ctx.issuer, audience: ctx.graphAudiences })) as Record<string, unknown>;
+  } catch (error) {
+    const e = error as { code?: string; claim?: string };
+    if (e.code === 'ERR_JWT_EXPIRED' || e.claim === 'nbf' || e.claim === 'exp') throw unauthorized('Access token has expired or is not yet valid.');
+    if (e.claim === 'aud') throw unauthorized('Access token validation failure. Invalid audience.');
+    if (e.claim === 'iss') throw unauthorized('Access token validation failure. Invalid issuer.');
+    throw unauthorized('Access token validation failure.');
+  }
+  const appId = String(claims.appid ?? claims.azp ?? '');
+  const oid = String(claims.oid ?? '');
+  if (typeof claims.scp === 'string') {
+    const user = ctx.tenant.users.get(oid);
+    return {
+      kind: 'user',
+      appId,
+      objectId: oid,
+      permissions: new Set(claims.scp.split(' ').filter(Boolean)),
+      directoryRoles: user?._directoryRoles ?? [],
+      ...(user ? { user } : {}),
+    };
+  }
+  const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+  return {
+    kind: 'app',
+    appId,
+    objectId: oid,
+    permissions: new Set(roles),
+    directoryRoles: ctx.tenant.apps.get(appId)?.directoryRoles ?? [],
+  };
+}
+
+export function can(principal: Principal, capability: Capability): boolean {
+  if (PERMISSIONS[capability].some((p) => principal.permissions.has(p))) return true;
+  if (principal.kind === 'user' && principal.permissions.has('Directory.AccessAsUser.All')) {
+    const grant = ROLE_GRANTS[capability];
+    if (grant === 'member') return principal.user?.userType === 'Member';
+    return principal.directoryRoles.some((r) => grant.includes(r));
+  }
+  return false;
+}
+
+export function requireCapability(principal: Principal, capability: Capability): void {
+  if (!can(principal, capability)) throw forbidden();
+}
+
+/** Can an actor holding `actorRoles` perform a sensitive action on `target`? (graph-facts §9) */
+export function outranks(actorRoles: readonly string[], target: UserRecord): boolean {
+  if (actorRoles.includes(GLOBAL_ADMIN) || actorRoles.includes(PRIVILEGED_AUTH_ADMIN)) return true;
+  const targetRoles = target._directoryRoles;
+  const within = (allowed: string[]) => targetRoles.every((r) => LOW_ROLES.includes(r) || allowed.includes(r));
+  if (actorRoles.includes(USER_ADMIN) && within(['Groups Administrator', HELPDESK_ADMIN, USER_ADMIN])) return true;
+  if (actorRoles.includes(HELPDESK_ADMIN) && within([HELPDESK_ADMIN])) return true;
+  if (actorRoles.includes(AUTH_ADMIN) && within([AUTH_ADMIN])) return true;
+  if (actorRoles.includes(PASSWORD_ADMIN) && within([PASSWORD_ADMIN])) return true;
+  return false;
+}
+
+/**
+ * Sensitive actions on a target: a target holding any directory role needs an actor who outranks
+ * it; `requireRole` (password profile, delete) also needs an admin role for ordinary targets.
+ */
+export function requireAuthorityOver(principal: Principal, target: UserRecord, options: { requireRole: boolean }): void {
+  if (!options.requireRole && target._directoryRoles.length === 0) return;
+  if (!outranks(principal.directoryRoles, target)) throw forbidden();
+}

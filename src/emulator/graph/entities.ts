@@ -1,0 +1,302 @@
+/**
+ * Graph entity types the emulator serves (user, group, device): their JSON projection, property
+ * names, default `$select` set and `$filter` capabilities (graph-facts §4, §5).
+ */
+import type { DeviceRecord, GroupRecord, UserRecord } from '../model.js';
+import { badRequest, unknownProperty, unsupportedQuery } from './errors.js';
+import type { FilterNode } from './odata-filter.js';
+
+/** d = default query, a = advanced query only. */
+type Level = 'd' | 'a';
+export interface FilterCaps {
+  eq?: Level;
+  startsWith?: Level;
+  endsWith?: Level;
+  /** ge/le (gt/lt are always advanced). */
+  range?: Level;
+  /** A collection filtered through `any()`, with the element's capabilities. */
+  element?: FilterCaps;
+}
+
+export interface EntityType<R> {
+  typeName: string;
+  odataType: string;
+  /** Name in Graph's UnsupportedQuery messages ("... of resource 'User'"). */
+  resourceName: string;
+  /** The full JSON object (every property Graph can return). */
+  toGraph(record: R): Record<string, unknown>;
+  /** Canonical property names, selectable with `$select`. */
+  properties: readonly string[];
+  defaultSelect: readonly string[];
+  filterCaps: Readonly<Record<string, FilterCaps>>;
+  /** Properties a list request cannot select (501). */
+  singleGetOnly?: ReadonlySet<string>;
+}
+
+export const USER_DEFAULT_SELECT = [
+  'businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName',
+] as const;
+
+const USER_SINGLE_GET_ONLY = ['aboutMe', 'birthday', 'hireDate', 'interests', 'mySite', 'pastProjects', 'preferredName', 'responsibilities', 'schools', 'skills', 'mailboxSettings'];
+
+function extensionAttributes(): Record<string, null> {
+  const out: Record<string, null> = {};
+  for (let i = 1; i <= 15; i += 1) out[`extensionAttribute${i}`] = null;
+  return out;
+}
+
+export function userToGraph(u: UserRecord): Record<string, unknown> {
+  return {
+    id: u.id,
+    accountEnabled: u.accountEnabled,
+    ageGroup: null,
+    assignedLicenses: [],
+    assignedPlans: [],
+    businessPhones: [...u.businessPhones],
+    city: u.city,
+    companyName: u.companyName,
+    consentProvidedForMinor: null,
+    country: u.country,
+    createdDateTime: u.createdDateTime,
+    creationType: null,
+    deletedDateTime: null,
+    department: u.department,
+    displayName: u.displayName,
+    employeeHireDate: null,
+    employeeId: u.employeeId,
+    employeeLeaveDateTime: null,
+    employeeType: u.employeeType,
+    externalUserState: u.userType === 'Guest' ? 'Accepted' : null,
+    externalUserStateChangeDateTime: null,
+    faxNumber: null,
+    givenName: u.givenName,
+    identities: [
+      u.userType === 'Guest'
+        ? { signInType: 'federated', issuer: 'ExternalAzureAD', issuerAssignedId: null }
+        : { signInType: 'userPrincipalName', issuer: u.userPrincipalName.split('@')[1] ?? '', issuerAssignedId: u.userPrincipalName },
+    ],
+    imAddresses: u.mail ? [u.mail] : [],
+    isResourceAccount: null,
+    jobTitle: u.jobTitle,
+    lastPasswordChangeDateTime: u.createdDateTime,
+    legalAgeGroupClassification: null,
+    licenseAssignmentStates: [],
+    mail: u.mail,
+    mailNickname: u.mailNickname,
+    mobilePhone: u.mobilePhone,
+    officeLocation: u.officeLocation,
+    onPremisesDistinguishedName: null,
+    onPremisesDomainName: null,
+    onPremisesExtensionAttributes: extensionAttributes(),
+    onPremisesImmutableId: u.onPremisesImmutableId,
+    onPremisesLastSyncDateTime: u.onPremisesSyncEnabled ? u.createdDateTime : null,
+    onPremisesSamAccountName: null,
+    onPremisesSecurityIdentifier: null,
+    onPremisesSyncEnabled: u.onPremisesSyncEnabled,
+    onPremisesUserPrincipalName: null,
+    otherMails: [...u.otherMails],
+    passwordPolicies: null,
+    passwordProfile: { password: null, ...u.passwordProfile },
+    postalCode: null,
+    preferredDataLocation: null,
+    preferredLanguage: u.preferredLanguage,
+    provisionedPlans: [],
+    proxyAddresses: u.mail ? [`SMTP:${u.mail}`] : [],
+    securityIdentifier: `S-1-12-1-${parseInt(u.id.slice(0, 8), 16)}`,
+    showInAddressList: null,
+    signInSessionsValidFromDateTime: u.signInSessionsValidFromDateTime,
+    state: null,
+    streetAddress: null,
+    surname: u.surname,
+    usageLocation: u.country ? 'US' : null,
+    userPrincipalName: u.userPrincipalName,
+    userType: u.userType,
+    // Single-GET-only properties (a list that selects them gets 501).
+    aboutMe: null,
+    birthday: '0001-01-01T00:00:00Z',
+    hireDate: '0001-01-01T00:00:00Z',
+    interests: [],
+    mySite: null,
+    pastProjects: [],
+    preferredName: null,
+    responsibilities: [],
+    schools: [],
+    skills: [],
+    mailboxSettings: null,
+  };
+}
+
+const sampleUser = userToGraph({
+  id: '00000000-0000-0000-0000-000000000000', displayName: '', givenName: null, surname: null, userPrincipalName: 'x@y', mail: null, mailNickname: '', otherMails: [],
+  jobTitle: null, department: null, officeLocation: null, mobilePhone: null, businessPhones: [], accountEnabled: true, userType: 'Member', createdDateTime: '', employeeId: null,
+  employeeType: null, companyName: null, city: null, country: null, preferredLanguage: null, onPremisesSyncEnabled: null, onPremisesImmutableId: null,
+  signInSessionsValidFromDateTime: '', passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false }, managerId: null,
+  memberOf: [], ownedDevices: [], authMethods: [], _password: '', _directoryRoles: [],
+});
+
+const D: FilterCaps = { eq: 'd', startsWith: 'd' };
+const A: FilterCaps = { eq: 'a', startsWith: 'a' };
+const extensionCaps: Record<string, FilterCaps> = {};
+for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/extensionAttribute${i}`] = A;
+
+export const userEntity: EntityType<UserRecord> = {
+  typeName: 'microsoft.graph.user',
+  odataType: '#microsoft.graph.user',
+  resourceName: 'User',
+  toGraph: userToGraph,
+  properties: Object.keys(sampleUser),
+  defaultSelect: USER_DEFAULT_SELECT,
+  singleGetOnly: new Set(USER_SINGLE_GET_ONLY),
+  filterCaps: {
+    id: { eq: 'd' },
+    accountEnabled: { eq: 'd' },
+    userType: { eq: 'd' },
+    displayName: D,
+    givenName: D,
+    surname: D,
+    mail: { ...D, endsWith: 'a' },
+    mailNickname: D,
+    userPrincipalName: { ...D, endsWith: 'a' },
+    jobTitle: D,
+    department: D,
+    city: D,
+    country: D,
+    employeeId: D,
+    preferredLanguage: { eq: 'd' },
+    onPremisesImmutableId: { eq: 'd' },
+    usageLocation: { eq: 'd' },
+    state: D,
+    companyName: A,
+    mobilePhone: A,
+    officeLocation: A,
+    employeeType: A,
+    onPremisesSyncEnabled: { eq: 'a' },
+    'passwordProfile/forceChangePasswordNextSignIn': { eq: 'a' },
+    createdDateTime: { eq: 'a', range: 'd' },
+    otherMails: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
+    proxyAddresses: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
+    imAddresses: { element: { eq: 'd', startsWith: 'd' } },
+    businessPhones: { element: { eq: 'a', startsWith: 'a' } },
+    ...extensionCaps,
+  },
+};
+
+export const groupEntity: EntityType<GroupRecord> = {
+  typeName: 'microsoft.graph.group',
+  odataType: '#microsoft.graph.group',
+  resourceName: 'Group',
+  toGraph: (g) => ({ id: g.id, deletedDateTime: null, description: g.description, displayName: g.displayName, groupTypes: [...g.groupTypes], mail: g.mail, mailEnabled: g.mailEnabled, mailNickname: g.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '-'), securityEnabled: g.securityEnabled }),
+  properties: ['id', 'deletedDateTime', 'description', 'displayName', 'groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled'],
+  defaultSelect: ['id', 'deletedDateTime', 'description', 'displayName', 'groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled'],
+  filterCaps: { id: { eq: 'd' }, displayName: D, description: D, mail: D, mailNickname: D, mailEnabled: { eq: 'd' }, securityEnabled: { eq: 'd' }, groupTypes: { element: { eq: 'd' } } },
+};
+
+export const deviceEntity: EntityType<DeviceRecord> = {
+  typeName: 'microsoft.graph.device',
+  odataType: '#microsoft.graph.device',
+  resourceName: 'Device',
+  toGraph: (d) => ({ id: d.id, accountEnabled: d.accountEnabled, approximateLastSignInDateTime: d.approximateLastSignInDateTime, deviceId: d.deviceId, displayName: d.displayName, operatingSystem: d.operatingSystem, operatingSystemVersion: d.operatingSystemVersion, trustType: d.trustType }),
+  properties: ['id', 'accountEnabled', 'approximateLastSignInDateTime', 'deviceId', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'trustType'],
+  defaultSelect: ['id', 'accountEnabled', 'approximateLastSignInDateTime', 'deviceId', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'trustType'],
+  filterCaps: { id: { eq: 'd' }, deviceId: { eq: 'd' }, displayName: D, operatingSystem: D, operatingSystemVersion: D, accountEnabled: { eq: 'd' }, trustType: { eq: 'd' }, approximateLastSignInDateTime: { range: 'd', eq: 'a' } },
+};
+
+/** Canonical spelling of a property (Graph matches names case-insensitively). */
+export function canonicalProperty<R>(entity: EntityType<R>, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return entity.properties.find((p) => p.toLowerCase() === lower);
+}
+
+/** Reads a `/`-separated property path of a Graph JSON object, case-insensitively. */
+export function readPath(obj: Record<string, unknown>, path: string): unknown {
+  let current: unknown = obj;
+  for (const part of path.split('/')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    const lower = part.toLowerCase();
+    const key = Object.keys(current).find((k) => k.toLowerCase() === lower);
+    current = key === undefined ? undefined : (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+function capsFor<R>(entity: EntityType<R>, path: string): FilterCaps | undefined {
+  const lower = path.toLowerCase();
+  const key = Object.keys(entity.filterCaps).find((k) => k.toLowerCase() === lower);
+  return key ? entity.filterCaps[key] : undefined;
+}
+
+/**
+ * Checks a filter against the entity's capabilities and says whether it needs an advanced query.
+ * Throws Graph's errors for unknown properties (Request_BadRequest) and unsupported clauses
+ * (Request_UnsupportedQuery).
+ */
+export function analyzeFilter<R>(entity: EntityType<R>, node: FilterNode): { advanced: boolean; reason?: string } {
+  let advanced = false;
+  let reason: string | undefined;
+  const markAdvanced = (why: string) => {
+    advanced = true;
+    reason ??= why;
+  };
+  const unsupported = (property: string) =>
+    unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${entity.resourceName}'.`);
+  const need = (level: Level | undefined, property: string) => {
+    if (!level) throw unsupported(property);
+    if (level === 'a') markAdvanced(`Property '${property}'`);
+  };
+  const lookup = (property: string, scope: Map<string, FilterCaps>): FilterCaps => {
+    const scoped = scope.get(property);
+    if (scoped) return scoped;
+    const caps = capsFor(entity, property);
+    if (caps) return caps;
+    const root = property.split('/')[0]!;
+    if (!canonicalProperty(entity, root)) throw unknownProperty(root, entity.typeName);
+    throw unsupported(property);
+  };
+  const visit = (n: FilterNode, scope: Map<string, FilterCaps>): void => {
+    switch (n.type) {
+      case 'and':
+      case 'or':
+        visit(n.left, scope);
+        visit(n.right, scope);
+        return;
+      case 'not':
+        markAdvanced("Operator 'not'");
+        visit(n.operand, scope);
+        return;
+      case 'compare': {
+        const caps = lookup(n.property, scope);
+        if (n.op === 'eq' || n.op === 'ne') {
+          need(caps.eq, n.property);
+          if (n.op === 'ne') markAdvanced("Operator 'ne'");
+          else if (n.value === null) markAdvanced("Comparison with 'null'");
+        } else {
+          need(caps.range, n.property);
+          if (n.op === 'gt' || n.op === 'lt') markAdvanced(`Operator '${n.op}'`);
+        }
+        return;
+      }
+      case 'in':
+        need(lookup(n.property, scope).eq, n.property);
+        return;
+      case 'func': {
+        const caps = lookup(n.property, scope);
+        const level = n.name === 'startswith' ? caps.startsWith : caps.endsWith;
+        if (!level) throw unsupported(n.property);
+        if (level === 'a') markAdvanced(`Operator '${n.name === 'startswith' ? 'startsWith' : 'endsWith'}'`);
+        return;
+      }
+      case 'any': {
+        const caps = lookup(n.property, scope);
+        if (!caps.element) throw unsupported(n.property);
+        visit(n.body, new Map([...scope, [n.variable, caps.element]]));
+        return;
+      }
+      default: {
+        const exhaustive: never = n;
+        throw badRequest(`Invalid filter clause ${String(exhaustive)}`);
+      }
+    }
+  };
+  visit(node, new Map());
+  return reason === undefined ? { advanced } : { advanced, reason };
+}

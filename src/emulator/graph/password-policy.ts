@@ -1,0 +1,34 @@
+/** Entra's password complexity rules, as far as the emulator enforces them. */
+import type { UserRecord } from '../model.js';
+import { badRequest } from './errors.js';
+
+export const PASSWORD_COMPLEXITY_MESSAGE =
+  'The specified password does not comply with password complexity requirements. Please provide a different password.';
+
+export function passwordProblem(password: string, user: Pick<UserRecord, 'userPrincipalName' | 'displayName' | 'mailNickname'>): string | undefined {
+  if (password.length < 8 || password.length > 256) return 'length';
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
+  if (classes < 3) return 'classes';
+  const lower = password.toLowerCase();
+  const names = [user.userPrincipalName.split('@')[0] ?? '', user.mailNickname, ...user.displayName.split(/\s+/)]
+    .map((n) => n.toLowerCase())
+    .filter((n) => n.length >= 3);
+  if (names.some((n) => lower.includes(n))) return 'contains-name';
+  return undefined;
+}
+
+export function assertPasswordComplexity(password: unknown, user: Pick<UserRecord, 'userPrincipalName' | 'displayName' | 'mailNickname'>): string {
+  if (typeof password !== 'string') throw badRequest("Invalid value specified for property 'passwordProfile.password' of resource 'User'.");
+  if (passwordProblem(password, user)) throw badRequest(PASSWORD_COMPLEXITY_MESSAGE);
+  return password;
+}
+
+/** A system-generated password (resetPassword without newPassword). */
+export function generatePassword(random: () => number): string {
+  const pick = (chars: string) => chars[Math.floor(random() * chars.length)]!;
+  let out = '';
+  for (let i = 0; i < 4; i += 1) out += pick('BCDFGHJKLMNPQRSTVWXZ');
+  for (let i = 0; i < 4; i += 1) out += pick('bcdfghjkmnpqrstvwxz');
+  for (let i = 0; i < 4; i += 1) out += pick('23456789');
+  return `${out}!`;
+}

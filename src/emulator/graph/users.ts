@@ -1,0 +1,295 @@
+/**
+ * `/users` and `/users/{id}`: list, count, get, create, update, delete, revokeSignInSessions.
+ * Writes validate like Graph (property names, types, password complexity, uniqueness), check
+ * permissions per property, and append to the delta change log.
+ */
+import { randomUUID } from 'node:crypto';
+import type { EmuResponse } from '../http.js';
+import type { UserRecord } from '../model.js';
+import { PASSWORD_METHOD_ID } from '../seed.js';
+import { findUserByUpn } from './addressing.js';
+import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
+import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
+import { userEntity, userToGraph, type EntityType } from './entities.js';
+import { GraphError, badRequest } from './errors.js';
+import { assertPasswordComplexity } from './password-policy.js';
+import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
+import { recordChange } from './state.js';
+
+/** Expanded collections hold at most 20 items and never a nextLink (graph-facts §5). */
+const EXPANDED_COLLECTION_LIMIT = 20;
+const USER_EXPANDABLE = ['manager', 'directReports', 'memberOf'] as const;
+
+export function sortedUsers(call: GraphCall): UserRecord[] {
+  return [...call.ctx.tenant.users.values()];
+}
+
+export function directReportsOf(call: GraphCall, user: UserRecord): UserRecord[] {
+  return [...call.ctx.tenant.users.values()].filter((u) => u.managerId === user.id);
+}
+
+export function managerOf(call: GraphCall, user: UserRecord): UserRecord | undefined {
+  return user.managerId ? call.ctx.tenant.users.get(user.managerId) : undefined;
+}
+
+function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [string, unknown] | undefined {
+  const asItem = (u: UserRecord) => project(userToGraph(u), spec.select ?? userEntity.defaultSelect, userEntity.odataType);
+  switch (spec.property) {
+    case 'manager': {
+      const manager = managerOf(call, user);
+      return manager ? ['manager', asItem(manager)] : undefined;
+    }
+    case 'directReports':
+      return ['directReports', directReportsOf(call, user).slice(0, EXPANDED_COLLECTION_LIMIT).map(asItem)];
+    case 'memberOf':
+      return [
+        'memberOf',
+        user.memberOf
+          .map((id) => call.ctx.tenant.groups.get(id))
+          .filter((g) => g !== undefined)
+          .slice(0, EXPANDED_COLLECTION_LIMIT)
+          .map((g) => ({ '@odata.type': '#microsoft.graph.group', id: g.id, displayName: g.displayName })),
+      ];
+    default:
+      return undefined;
+  }
+}
+
+export function usersCollection(call: GraphCall, records: readonly UserRecord[], contextFragment: string, typedItems: boolean): CollectionOptions<UserRecord> {
+  return {
+    entity: userEntity,
+    records,
+    contextFragment,
+    typedItems,
+    allowSearch: true,
+    allowOrderBy: true,
+    filterIsAdvanced: false,
+    expand: { properties: USER_EXPANDABLE, target: userEntity as EntityType<unknown>, apply: (record, spec) => expandUser(call, record, spec) },
+  };
+}
+
+export function listUsers(call: GraphCall): EmuResponse {
+  requireCapability(call.principal, 'users.read');
+  return listCollection(call, usersCollection(call, sortedUsers(call), 'users', false));
+}
+
+export function countUsers(call: GraphCall): EmuResponse {
+  requireCapability(call.principal, 'users.read');
+  return countCollection(call, usersCollection(call, sortedUsers(call), 'users', false));
+}
+
+export function getUser(call: GraphCall, user: UserRecord): EmuResponse {
+  requireCapability(call.principal, 'users.read');
+  const select = parseSelect(userEntity, queryParam(call, '$select'), { list: false });
+  const expand = parseExpand(call, USER_EXPANDABLE, userEntity as EntityType<unknown>);
+  const body: Record<string, unknown> = {
+    '@odata.context': metadataUrl(call, select ? `users(${select.join(',')})/$entity` : 'users/$entity'),
+    ...project(userToGraph(user), select ?? userEntity.defaultSelect),
+  };
+  if (expand) {
+    const expanded = expandUser(call, user, expand);
+    if (expanded) body[expanded[0]] = expanded[1];
+  }
+  return ok(200, body);
+}
+
+type PropertyKind = 'string' | 'nullableString' | 'boolean' | 'stringArray' | 'passwordProfile';
+
+/** Properties a PATCH/POST may set, their JSON type and the capability each needs. */
+const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sensitive?: boolean }> = {
+  accountEnabled: { kind: 'boolean', capability: 'users.enableDisable', sensitive: true },
+  passwordProfile: { kind: 'passwordProfile', capability: 'users.password', sensitive: true },
+  displayName: { kind: 'string', capability: 'users.write' },
+  givenName: { kind: 'nullableString', capability: 'users.write' },
+  surname: { kind: 'nullableString', capability: 'users.write' },
+  userPrincipalName: { kind: 'string', capability: 'users.write', sensitive: true },
+  mail: { kind: 'nullableString', capability: 'users.write' },
+  mailNickname: { kind: 'string', capability: 'users.write' },
+  otherMails: { kind: 'stringArray', capability: 'users.write', sensitive: true },
+  jobTitle: { kind: 'nullableString', capability: 'users.write' },
+  department: { kind: 'nullableString', capability: 'users.write' },
+  officeLocation: { kind: 'nullableString', capability: 'users.write' },
+  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true },
+  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true },
+  employeeId: { kind: 'nullableString', capability: 'users.write' },
+  employeeType: { kind: 'nullableString', capability: 'users.write' },
+  companyName: { kind: 'nullableString', capability: 'users.write' },
+  city: { kind: 'nullableString', capability: 'users.write' },
+  country: { kind: 'nullableString', capability: 'users.write' },
+  preferredLanguage: { kind: 'nullableString', capability: 'users.write' },
+  onPremisesImmutableId: { kind: 'nullableString', capability: 'users.write', sensitive: true },
+  userType: { kind: 'string', capability: 'users.write' },
+};
+
+const READ_ONLY = new Set(['id', 'createdDateTime', 'signInSessionsValidFromDateTime', 'deletedDateTime', 'onPremisesSyncEnabled', 'lastPasswordChangeDateTime', 'securityIdentifier']);
+
+const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$/;
+
+function typeError(property: string, value: unknown, edmType: string): GraphError {
+  return badRequest(`Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`);
+}
+
+/** Normalises one property value; booleans also arrive as "true"/"false" strings (the XSOAR integration sends them so and Graph accepts them). */
+function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
+  switch (kind) {
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 'false') return value === 'true';
+      throw typeError(property, value, 'Edm.Boolean');
+    case 'string':
+      if (typeof value === 'string' && value.length > 0) return value;
+      throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+    case 'nullableString':
+      if (value === null || typeof value === 'string') return value;
+      throw typeError(property, value, 'Edm.String');
+    case 'stringArray':
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+      throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+    case 'passwordProfile': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+      const known = ['password', 'forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
+      for (const key of Object.keys(value)) if (!known.includes(key)) throw badRequest(`Invalid property '${key}'.`);
+      const v = value as Record<string, unknown>;
+      return {
+        password: v.password,
+        forceChangePasswordNextSignIn: v.forceChangePasswordNextSignIn === undefined ? undefined : coerce('forceChangePasswordNextSignIn', 'boolean', v.forceChangePasswordNextSignIn),
+        forceChangePasswordNextSignInWithMfa:
+          v.forceChangePasswordNextSignInWithMfa === undefined ? undefined : coerce('forceChangePasswordNextSignInWithMfa', 'boolean', v.forceChangePasswordNextSignInWithMfa),
+      };
+    }
+    default: {
+      const exhaustive: never = kind;
+      return exhaustive;
+    }
+  }
+}
+
+function validateBody(body: Record<string, unknown>): Map<string, unknown> {
+  const changes = new Map<string, unknown>();
+  for (const [property, value] of Object.entries(body)) {
+    if (property.startsWith('@odata.')) continue;
+    const spec = WRITABLE[property];
+    if (!spec) {
+      if (READ_ONLY.has(property)) throw badRequest(`Property '${property}' is read-only and cannot be set.`);
+      throw badRequest(`Invalid property '${property}'.`);
+    }
+    changes.set(property, coerce(property, spec.kind, value));
+  }
+  return changes;
+}
+
+function assertUpn(call: GraphCall, upn: string, self?: UserRecord): void {
+  if (!UPN_PATTERN.test(upn)) throw badRequest("Invalid value specified for property 'userPrincipalName' of resource 'User'.");
+  const domain = upn.split('@')[1]!.toLowerCase();
+  if (domain !== call.ctx.tenant.domain) {
+    throw badRequest('The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.');
+  }
+  const existing = findUserByUpn(call.ctx.tenant.users.values(), upn);
+  if (existing && existing !== self) throw badRequest('Another object with the same value for property userPrincipalName already exists.');
+}
+
+type PasswordChange = { password?: unknown; forceChangePasswordNextSignIn?: boolean | undefined; forceChangePasswordNextSignInWithMfa?: boolean | undefined };
+
+function applyChanges(user: UserRecord, changes: Map<string, unknown>): void {
+  for (const [property, value] of changes) {
+    if (property === 'passwordProfile') {
+      const p = value as PasswordChange;
+      if (typeof p.password === 'string') user._password = p.password;
+      if (p.forceChangePasswordNextSignIn !== undefined) user.passwordProfile.forceChangePasswordNextSignIn = p.forceChangePasswordNextSignIn;
+      if (p.forceChangePasswordNextSignInWithMfa !== undefined) user.passwordProfile.forceChangePasswordNextSignInWithMfa = p.forceChangePasswordNextSignInWithMfa;
+    } else {
+      (user as unknown as Record<string, unknown>)[property] = value;
+    }
+  }
+}
+
+export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
+  const changes = validateBody(readJsonObject(call));
+  for (const property of changes.keys()) {
+    const spec = WRITABLE[property]!;
+    requireCapability(call.principal, spec.capability);
+    if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
+    else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
+  }
+  const upn = changes.get('userPrincipalName');
+  if (typeof upn === 'string') assertUpn(call, upn, user);
+  const profile = changes.get('passwordProfile') as PasswordChange | undefined;
+  if (profile?.password !== undefined) {
+    const candidate = { ...user, ...(typeof upn === 'string' ? { userPrincipalName: upn } : {}) };
+    assertPasswordComplexity(profile.password, candidate);
+  }
+  applyChanges(user, changes);
+  if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now());
+  return noContent();
+}
+
+export function createUser(call: GraphCall): EmuResponse {
+  requireCapability(call.principal, 'users.create');
+  const changes = validateBody(readJsonObject(call));
+  for (const required of ['accountEnabled', 'displayName', 'mailNickname', 'userPrincipalName']) {
+    if (!changes.has(required)) throw badRequest(`Invalid value specified for property '${required}' of resource 'User'.`);
+  }
+  const profile = changes.get('passwordProfile') as PasswordChange | undefined;
+  if (!profile || profile.password === undefined) throw badRequest('A password must be specified to create a new user.');
+  const upn = changes.get('userPrincipalName') as string;
+  assertUpn(call, upn);
+  const created = new Date(call.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const user: UserRecord = {
+    id: randomUUID(),
+    displayName: '',
+    givenName: null,
+    surname: null,
+    userPrincipalName: upn,
+    mail: null,
+    mailNickname: '',
+    otherMails: [],
+    jobTitle: null,
+    department: null,
+    officeLocation: null,
+    mobilePhone: null,
+    businessPhones: [],
+    accountEnabled: true,
+    userType: 'Member',
+    createdDateTime: created,
+    employeeId: null,
+    employeeType: null,
+    companyName: null,
+    city: null,
+    country: null,
+    preferredLanguage: null,
+    onPremisesSyncEnabled: null,
+    onPremisesImmutableId: null,
+    signInSessionsValidFromDateTime: created,
+    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
+    managerId: null,
+    memberOf: [],
+    ownedDevices: [],
+    authMethods: [{ id: PASSWORD_METHOD_ID, type: 'password', data: { password: null, createdDateTime: created } }],
+    _password: '',
+    _directoryRoles: [],
+  };
+  const withoutPassword = new Map(changes);
+  withoutPassword.delete('passwordProfile');
+  applyChanges(user, withoutPassword);
+  assertPasswordComplexity(profile.password, user);
+  applyChanges(user, new Map([['passwordProfile', profile]]));
+  call.ctx.tenant.users.set(user.id, user);
+  recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now());
+  return ok(201, { '@odata.context': metadataUrl(call, 'users/$entity'), ...project(userToGraph(user), userEntity.defaultSelect) });
+}
+
+export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
+  requireCapability(call.principal, 'users.delete');
+  requireAuthorityOver(call.principal, user, { requireRole: true });
+  call.ctx.tenant.users.delete(user.id);
+  call.ctx.tenant.deletedUsers.set(user.id, user);
+  recordChange(call.ctx.tenant, user.id, 'removed-soft', call.ctx.now());
+  return noContent();
+}
+
+export function revokeSignInSessions(call: GraphCall, user: UserRecord): EmuResponse {
+  requireCapability(call.principal, 'users.revokeSessions');
+  requireAuthorityOver(call.principal, user, { requireRole: false });
+  user.signInSessionsValidFromDateTime = new Date(call.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return ok(200, { '@odata.context': metadataUrl(call, 'Edm.Boolean'), value: true });
+}
