@@ -4,7 +4,7 @@ import { createKeyvStore, resolveCacheKind } from './keyv-store.js';
 import { createTokenStore, type TokenStore } from './token-store.js';
 
 export { createKeyvStore, resolveCacheKind, redactUrl, DEFAULT_SQLITE_FILE, type KeyvBackend, type KeyvStoreOptions } from './keyv-store.js';
-export { createTokenStore, TokenCacheKeyMismatchError, type TokenStore, type TokenRecord } from './token-store.js';
+export { createTokenStore, resetTokenRecords, TokenCacheKeyMismatchError, type TokenStore, type TokenRecord } from './token-store.js';
 export { createTokenCipher, deriveTokenCacheKey, resolveTokenCacheKey, sandboxKeyFile, TokenCacheDecryptError, type TokenCipher } from './encryption.js';
 export { withLock, createMemoryLock, LockTimeoutError, type DistributedLock, type WithLockOptions } from './lock.js';
 export { createRedisLock } from './redis-lock.js';

@@ -78,10 +78,19 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
     withRefreshLock(fn, options) {
       return withLock(backend.lock, `refresh:${identityId}`, fn, options);
     },
-    async reset() {
-      for (const record of ALL_RECORDS) await backend.keyv.delete(keyOf(record));
-      await backend.keyv.delete(keyOf(KEY_CHECK));
+    reset: async () => {
+      await resetTokenRecords(backend, identityId);
     },
     close: () => backend.close(),
   };
+}
+
+/**
+ * Deletes every record of one identity without needing the key (`auth:reset` must work precisely
+ * when the key was lost). Returns how many records existed.
+ */
+export async function resetTokenRecords(backend: KeyvBackend, identityId: string): Promise<number> {
+  let deleted = 0;
+  for (const name of [...ALL_RECORDS, KEY_CHECK]) if (await backend.keyv.delete(`${identityId}:${name}`)) deleted += 1;
+  return deleted;
 }

@@ -1,0 +1,149 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { Config } from '../config-types.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { UpstreamHttp } from '../http/upstream.js';
+import { ALL_PERMISSIONS, type Caller, type CallerAuthenticator, type Permission } from './types.js';
+import { issuerFor } from './authority.js';
+import { createJwksResolver } from './jwks.js';
+
+export interface CallerAuthenticatorDeps {
+  upstream: UpstreamHttp;
+  logger: Logger;
+  now?: () => number;
+  /** Tenant whose tokens are accepted when Config has no self-deployed tenant (sandbox, hosted). */
+  tenantId?: string;
+}
+
+const ALLOWED_ALGORITHMS = ['RS256', 'PS256'];
+const CLOCK_SKEW_SECONDS = 60;
+
+const unauthenticated = (message: string) => new GatewayError(ErrorCode.UNAUTHENTICATED, message);
+
+type Headers = Record<string, string | string[] | undefined>;
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIP(a) === 4) return a.startsWith('127.');
+  return a === '::1';
+}
+
+/** Gateway permissions named in app roles (`roles`) and delegated scopes (`scp`). */
+export function permissionsFromClaims(payload: JWTPayload): Set<Permission> {
+  const names = new Set<string>();
+  if (Array.isArray(payload.roles)) for (const r of payload.roles) if (typeof r === 'string') names.add(r);
+  if (typeof payload.scp === 'string') for (const s of payload.scp.split(' ')) names.add(s);
+  return new Set(ALL_PERMISSIONS.filter((p) => names.has(p)));
+}
+
+/** Why jose rejected a token, in words a caller can act on, never echoing the token. */
+function describeJoseError(error: unknown, expected: { issuer: string; audience: string }): string {
+  if (error instanceof joseErrors.JWTExpired) return 'the bearer token has expired';
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return `the bearer token was not issued for this API (expected audience ${expected.audience})`;
+    if (error.claim === 'iss') return `the bearer token has the wrong issuer (expected ${expected.issuer})`;
+    if (error.claim === 'nbf') return 'the bearer token is not valid yet';
+    return `the bearer token's "${error.claim}" claim is invalid`;
+  }
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return `the bearer token uses an unsupported algorithm (allowed: ${ALLOWED_ALGORITHMS.join(', ')})`;
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'the bearer token is signed with an unknown key id (kid)';
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the bearer token signature is invalid';
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) return 'the bearer token is not a valid signed JWT';
+  if (error instanceof joseErrors.JOSENotSupported) return 'the bearer token uses an unsupported algorithm or key type';
+  return 'the bearer token could not be verified';
+}
+
+function createEntraAuthenticator(config: Config, audience: string, issuerOverride: string | undefined, deps: CallerAuthenticatorDeps): CallerAuthenticator {
+  const tenantId = config.selfDeployed?.tenantId ?? deps.tenantId;
+  const issuer = issuerOverride ?? (tenantId ? issuerFor(config.authorityHost, tenantId) : undefined);
+  if (!issuer) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuer');
+  const keys = createJwksResolver({ upstream: deps.upstream, issuer, ...(deps.now ? { now: deps.now } : {}) });
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ component: 'caller-auth' });
+  return {
+    async authenticate({ headers }) {
+      const authorization = header(headers, 'authorization');
+      if (!authorization) throw unauthenticated('Authentication required: send an Entra access token for this API as `Authorization: Bearer <token>`.');
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+      if (!match) throw unauthenticated('The Authorization header must be `Bearer <token>`.');
+      const token = match[1]!;
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer,
+          audience,
+          algorithms: ALLOWED_ALGORITHMS,
+          clockTolerance: CLOCK_SKEW_SECONDS,
+          currentDate: new Date(now()),
+          requiredClaims: ['exp'],
+        }));
+      } catch (error) {
+        const reason = describeJoseError(error, { issuer, audience });
+        log.info({ reason }, 'caller token rejected');
+        throw unauthenticated(`Invalid bearer token: ${reason}.`);
+      }
+      const subject = typeof payload.oid === 'string' ? payload.oid : payload.sub;
+      if (!subject) throw unauthenticated('Invalid bearer token: it names no subject (oid).');
+      const principal: 'user' | 'app' = payload.idtyp === 'app' || typeof payload.scp !== 'string' ? 'app' : 'user';
+      return {
+        kind: 'entra',
+        subject,
+        tenantId: typeof payload.tid === 'string' ? payload.tid : (tenantId ?? ''),
+        principal,
+        permissions: permissionsFromClaims(payload),
+        assertion: token,
+      };
+    },
+  };
+}
+
+function createApiKeyAuthenticator(keys: Config['callerAuth'] & { mode: 'api-key' }): CallerAuthenticator {
+  const entries = keys.keys.map((entry) => ({
+    ...entry,
+    digest: entry.sha256.length === 32 ? entry.sha256 : Buffer.from(entry.sha256.toString('utf8'), 'hex'),
+  }));
+  return {
+    async authenticate({ headers }) {
+      const authorization = header(headers, 'authorization');
+      const presented = header(headers, 'x-api-key') ?? (authorization ? /^ApiKey\s+(\S+)$/i.exec(authorization.trim())?.[1] : undefined);
+      if (!presented) throw unauthenticated('Authentication required: send your API key as `x-api-key: <key>` or `Authorization: ApiKey <key>`.');
+      const digest = createHash('sha256').update(presented, 'utf8').digest();
+      // Compare against every entry (no early exit) so timing says nothing about which key matched.
+      let found: (typeof entries)[number] | undefined;
+      for (const entry of entries) if (entry.digest.length === digest.length && timingSafeEqual(entry.digest, digest)) found ??= entry;
+      if (!found) throw unauthenticated('Invalid API key.');
+      return { kind: 'api-key', keyId: found.id, permissions: found.permissions };
+    },
+  };
+}
+
+/** Establishes who calls the gateway, per CALLER_AUTH. */
+export function createCallerAuthenticator(config: Config, deps: CallerAuthenticatorDeps): CallerAuthenticator {
+  const auth = config.callerAuth;
+  switch (auth.mode) {
+    case 'none':
+      return {
+        async authenticate({ remoteAddress }) {
+          if (!isLoopbackAddress(remoteAddress)) {
+            throw unauthenticated('CALLER_AUTH=none only admits callers on loopback; configure CALLER_AUTH=entra or CALLER_AUTH=api-key.');
+          }
+          return { kind: 'anonymous', permissions: new Set(ALL_PERMISSIONS) } satisfies Caller;
+        },
+      };
+    case 'entra':
+      return createEntraAuthenticator(config, auth.audience, auth.issuer, deps);
+    case 'api-key':
+      return createApiKeyAuthenticator(auth);
+    default: {
+      const unreachable: never = auth;
+      throw new Error(`unknown CALLER_AUTH ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import type { Config } from '../config-types.js';
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+import type { GraphIdentity } from './types.js';
+import { instrumentAcquisition } from './acquisition.js';
+import { encryptBrokerToken } from './broker-crypto.js';
+import type { GraphIdentityDeps } from './deps.js';
+import { describeNetworkFailure } from './msal-network.js';
+import { scrubSecrets } from './token-errors.js';
+import { TokenSlot, type AcquiredToken } from './token-slot.js';
+
+export const BROKER_APP_NAME = 'ms-graph-user';
+const DEFAULT_EXPIRES_IN = 3595;
+const MAX_BACKOFF_EXPONENT = 6; // 2**6 = 64 s, as the original
+
+/**
+ * Graph tokens from the hosted OAuth broker (the seed's "ID, token and key"). Unlike the original,
+ * the refresh token the broker returns is kept (encrypted, in the token store) and sent back on
+ * the next request, each rotation persisted under the refresh lock; if the broker no longer
+ * accepts it, the registration token is used instead. After a failure, requests wait 2**n s
+ * (n ≤ 6) before trying again, and fail fast with a clear message meanwhile.
+ */
+export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDeps): GraphIdentity {
+  const hosted = config.hosted!;
+  const now = deps.now ?? Date.now;
+  const secrets = [hosted.token.reveal(), hosted.key.reveal()];
+  const log = deps.logger.child({ component: 'identity', flow: 'hosted-broker' });
+  let failures = 0;
+  let delayedUntil = 0;
+
+  const post = async (content: string): Promise<{ status: number; body: Record<string, unknown>; executionId?: string }> => {
+    const encrypted = encryptBrokerToken(hosted.key.reveal(), content, Math.floor(now() / 1000));
+    let response;
+    try {
+      response = await deps.upstream.fetch(hosted.brokerUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ app_name: BROKER_APP_NAME, registration_id: hosted.registrationId, encrypted_token: encrypted, scope: null, resource: '' }),
+        signal: AbortSignal.timeout(config.limits.upstreamTimeoutMs),
+      });
+    } catch (error) {
+      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (hosted-broker) could not reach the broker at ${new URL(hosted.brokerUrl).host} (${describeNetworkFailure(error)})`);
+    }
+    const text = await response.text();
+    let body: Record<string, unknown> = {};
+    try {
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      body = {};
+    }
+    const executionId = response.headers.get('function-execution-id') ?? undefined;
+    return { status: response.status, body, ...(executionId ? { executionId } : {}) };
+  };
+
+  const brokerError = (status: number, body: Record<string, unknown>): GatewayError => {
+    const serverMessage = ['detail', 'title', 'error_description', 'error', 'message']
+      .map((k) => body[k])
+      .find((v): v is string => typeof v === 'string');
+    const safe = serverMessage ? scrubSecrets(serverMessage, secrets).slice(0, 300) : 'no message';
+    const hint =
+      status === 401 && /decrypt/i.test(safe)
+        ? ' BROKER_KEY does not match this registration: copy the "Key" from the broker consent flow again.'
+        : status === 404
+          ? ' BROKER_ID is unknown to the broker: run the consent flow again.'
+          : '';
+    return new GatewayError(
+      status >= 500 ? ErrorCode.UPSTREAM_UNAVAILABLE : ErrorCode.UPSTREAM_ERROR,
+      `Error in Microsoft authorization (hosted-broker). Status: ${status}. Server message: ${safe}.${hint}`,
+    );
+  };
+
+  const requestToken = async (): Promise<AcquiredToken> =>
+    deps.store.withRefreshLock(async () => {
+      const kept = await deps.store.get('broker-refresh-token');
+      let result = await post(kept ?? hosted.token.reveal());
+      if (kept && result.status === 401 && !/decrypt/i.test(JSON.stringify(result.body))) {
+        // The kept refresh token was refused (spent or expired): the registration token still works.
+        log.warn('the broker refused the kept refresh token; falling back to the registration token');
+        await deps.store.delete('broker-refresh-token');
+        result = await post(hosted.token.reveal());
+      }
+      log.debug({ status: result.status, functionExecutionId: result.executionId }, 'broker answered');
+      if (result.status !== 200 || typeof result.body.access_token !== 'string') throw brokerError(result.status, result.body);
+      if (typeof result.body.refresh_token === 'string' && result.body.refresh_token.length > 0) {
+        await deps.store.set('broker-refresh-token', result.body.refresh_token);
+      }
+      const expiresIn = typeof result.body.expires_in === 'number' ? result.body.expires_in : Number(result.body.expires_in) || DEFAULT_EXPIRES_IN;
+      return { accessToken: result.body.access_token, expiresAt: now() + expiresIn * 1000 };
+    });
+
+  const acquire = async (): Promise<AcquiredToken> => {
+    if (now() < delayedUntil) {
+      throw new GatewayError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `Graph token acquisition (hosted-broker) failed recently; the request will be delayed until ${new Date(delayedUntil).toISOString()}.`,
+        { retryAfterSeconds: Math.ceil((delayedUntil - now()) / 1000) },
+      );
+    }
+    try {
+      const token = await instrumentAcquisition('hosted-broker', { ...deps, secrets }, requestToken);
+      failures = 0;
+      delayedUntil = 0;
+      return token;
+    } catch (error) {
+      delayedUntil = now() + 2 ** Math.min(failures, MAX_BACKOFF_EXPONENT) * 1000;
+      failures += 1;
+      throw isGatewayError(error) ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Graph token acquisition (hosted-broker) failed.');
+    }
+  };
+
+  const slot = new TokenSlot(() => acquire(), now);
+  const source = {
+    partition: `hosted:${hosted.registrationId}`,
+    getAccessToken: (signal?: AbortSignal) => slot.get(signal),
+    invalidate: () => slot.invalidate(),
+  };
+  return {
+    kind: 'hosted-broker',
+    delegated: false,
+    tokenSourceFor: () => source,
+    probe: async (signal) => source.getAccessToken(signal).then(() => true, () => false),
+  };
+}

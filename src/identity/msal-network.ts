@@ -1,0 +1,55 @@
+import { AuthError } from '@azure/msal-node';
+import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import type { UpstreamHttp } from '../http/upstream.js';
+
+/**
+ * msal's network module over our one upstream HTTP layer, so token requests trust the same CAs,
+ * use the same proxy and the same timeouts as Graph calls (msal's default client is bare fetch).
+ * Failures surface as msal `network_error` with only the error code (never the request body,
+ * which carries secrets).
+ */
+export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs = 30_000): INetworkModule {
+  const send = async <T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> => {
+    let response;
+    try {
+      response = await upstream.fetch(url, {
+        method,
+        headers: options?.headers ?? {},
+        body: method === 'POST' ? (options?.body ?? '') : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new AuthError('network_error', `network request to ${new URL(url).host} failed (${describeNetworkFailure(error)})`);
+    }
+    const headers: Record<string, string> = {};
+    response.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text.length > 0 ? JSON.parse(text) : {};
+    } catch {
+      // A proxy's HTML error page: give msal a well-formed OAuth error instead of a parse failure.
+      body = { error: 'invalid_response', error_description: `HTTP ${response.status} with a non-JSON body from ${new URL(url).host}` };
+    }
+    return { headers, body: body as T, status: response.status };
+  };
+  return {
+    sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout ?? defaultTimeoutMs),
+    sendPostRequestAsync: (url, options) => send('POST', url, options, defaultTimeoutMs),
+  };
+}
+
+/** A short, secret-free description of a fetch failure (error codes only). */
+export function describeNetworkFailure(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const e = current as { name?: string; code?: string; cause?: unknown };
+    if (e.code) parts.push(e.code);
+    else if (e.name === 'TimeoutError' || e.name === 'AbortError') parts.push('timeout');
+    current = e.cause;
+  }
+  return parts.length > 0 ? [...new Set(parts)].join(', ') : 'connection failed';
+}

@@ -1,0 +1,62 @@
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+
+/** AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. */
+export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005', '7000222']);
+
+export type FlowName = 'client-credentials' | 'authorization-code' | 'on-behalf-of' | 'hosted-broker';
+
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
+const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
+
+/**
+ * Removes anything token-shaped from a server message before it reaches a log or a caller:
+ * JWTs, long opaque strings (refresh tokens, codes, secrets) and the known secret values.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  return out.replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
+}
+
+function firstSentence(text: string): string {
+  const line = text.split(/\r?\n/)[0] ?? '';
+  const withoutCode = line.replace(/^AADSTS\d+:\s*/, '');
+  const end = withoutCode.search(/\.\s/);
+  return (end >= 0 ? withoutCode.slice(0, end + 1) : withoutCode).slice(0, 200);
+}
+
+/**
+ * Maps an msal error (compared by `errorCode`: v7 does not export its classes for instanceof) to
+ * the GatewayError a caller sees: which flow failed, which AADSTS code, what to do; never a token,
+ * secret or code.
+ */
+export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = []): GatewayError {
+  if (isGatewayError(error)) return error;
+  const e = (error ?? {}) as { errorCode?: string; errorMessage?: string; errorNo?: string; status?: number; subError?: string; message?: string };
+  const errorCode = e.errorCode ?? 'unknown_error';
+  const rawMessage = e.errorMessage ?? e.message ?? '';
+  const aadsts = e.errorNo ?? /AADSTS(\d+)/.exec(rawMessage)?.[1];
+  const detail = scrubSecrets(firstSentence(rawMessage), secrets);
+  const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
+
+  if (errorCode === 'network_error' || errorCode === 'network_request_failed' || /request timeout/i.test(rawMessage)) {
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, { retryAfterSeconds: 5 });
+  }
+  if (aadsts && RESET_REQUIRED_AADSTS.has(aadsts)) {
+    const how = flow === 'authorization-code' ? ' and sign in again at /auth/login' : '';
+    return new GatewayError(
+      ErrorCode.UNAUTHENTICATED,
+      `Graph token acquisition (${flow}) failed with ${codeText}: the stored grant is no longer valid. Run \`npm run auth:reset\`${how}.`,
+    );
+  }
+  if ((e.status !== undefined && e.status >= 500) || errorCode === 'temporarily_unavailable' || errorCode === 'server_error') {
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) failed: Entra ID answered ${codeText}${detail ? ` (${detail})` : ''}`, {
+      retryAfterSeconds: 5,
+    });
+  }
+  if (errorCode === 'invalid_grant' || errorCode === 'interaction_required' || errorCode === 'no_tokens_found' || errorCode === 'no_account_in_silent_request') {
+    const how = flow === 'authorization-code' ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.' : '';
+    return new GatewayError(ErrorCode.UNAUTHENTICATED, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}.${how}`);
+  }
+  return new GatewayError(ErrorCode.UPSTREAM_ERROR, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}`);
+}
