@@ -71,7 +71,6 @@ export async function signDelegatedAccessToken(
     scp: scp.join(' '),
     ver: '2.0',
   };
-  if (user._directoryRoles.length > 0) claims.wids = user._directoryRoles;
   return ctx.signer.sign(claims, ACCESS_TOKEN_LIFETIME_SECONDS, nowSeconds(ctx));
 }
 

@@ -18,8 +18,16 @@ export function signInBlocked(tenant: TenantModel, userId: string): AadError | u
   return undefined;
 }
 
-/** True when the user's sessions were revoked after `issuedAtMs` (revokeSignInSessions, password reset). */
+/**
+ * True when the user's sessions were revoked after `issuedAtMs` (revokeSignInSessions, password
+ * reset). Graph shows `signInSessionsValidFromDateTime` in whole seconds, so a second-precision
+ * value means "revoked at some point in that second": a grant issued in it counts as revoked,
+ * otherwise a token issued a few milliseconds before the revocation would survive it.
+ */
 export function sessionsRevokedSince(user: UserRecord, issuedAtMs: number): boolean {
-  const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
-  return Number.isFinite(validFrom) && validFrom > issuedAtMs;
+  const raw = user.signInSessionsValidFromDateTime;
+  const validFrom = Date.parse(raw);
+  if (!Number.isFinite(validFrom)) return false;
+  const wholeSeconds = !/\.\d+Z?$/.test(raw) && !/\.\d+[+-]/.test(raw);
+  return wholeSeconds ? issuedAtMs < validFrom + 1000 : validFrom > issuedAtMs;
 }

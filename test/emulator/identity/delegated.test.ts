@@ -306,3 +306,22 @@ describe('delegated flows through @azure/msal-node', () => {
     expect(decodeJwt(result!.accessToken)).toMatchObject({ oid: user.id, appid: wellKnown.demoAppId });
   });
 });
+
+describe('session revocation at Graph precision', () => {
+  it('kills a refresh token issued earlier in the same second as a whole-second revocation', async () => {
+    const user = addTestUser(emulator, 'same-second', 'SameSecond-Passw0rd!');
+    const token = await ropc(user, 'SameSecond-Passw0rd!');
+    // What the Graph route writes: now, truncated to whole seconds.
+    user.signInSessionsValidFromDateTime = new Date(emulator.context.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const refresh = await postToken(emulator, { grant_type: 'refresh_token', ...demo(), refresh_token: String(token.body.refresh_token) });
+    expect(refresh.body.error_codes).toEqual([50173]);
+  });
+
+  it('keeps refresh tokens issued after the revocation second', async () => {
+    const user = addTestUser(emulator, 'after-revoke', 'AfterRevoke-Passw0rd!');
+    user.signInSessionsValidFromDateTime = new Date(emulator.context.now() - 5000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const token = await ropc(user, 'AfterRevoke-Passw0rd!');
+    const refresh = await postToken(emulator, { grant_type: 'refresh_token', ...demo(), refresh_token: String(token.body.refresh_token) });
+    expect(refresh.status).toBe(200);
+  });
+});
