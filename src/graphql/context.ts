@@ -24,7 +24,7 @@ export interface GatewayContext {
 }
 
 /** Builds the Graph client and its loaders for one caller (wired to src/graph by the gateway). */
-export type GraphSessionFactory = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger }) => {
+export type GraphSessionFactory = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal }) => {
   graph: GraphUsersClient;
   loaders: GraphLoaders;
 };
@@ -54,11 +54,11 @@ export function correlationIdOf(headers: IncomingRequestInfo['headers']): string
 
 /** Throws GatewayError(UNAUTHENTICATED) when the caller's credentials are bad. */
 export function createRequestContextFactory(deps: RequestContextDeps) {
-  return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers)): Promise<GatewayContext> => {
+  return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers), signal?: AbortSignal): Promise<GatewayContext> => {
     const logger = deps.logger.child({ correlationId });
     const caller = await deps.callerAuthenticator.authenticate(request);
     const tokenSource = deps.identity.tokenSourceFor(caller);
-    const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger });
+    const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger, ...(signal ? { signal } : {}) });
     return {
       correlationId,
       caller,

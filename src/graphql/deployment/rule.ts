@@ -1,6 +1,6 @@
-import { GraphQLError, getDirectiveValues, type ASTVisitor, type GraphQLField, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { getDirectiveValues, type ASTVisitor, type GraphQLField, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
 import type { DeploymentMode } from '../../config-types.js';
-import { ErrorCode } from '../../errors.js';
+import { ErrorCode, GatewayError } from '../../errors.js';
 
 /**
  * Enforces `@deployment(requires: ...)` for a whole document at validation time: when any field an
@@ -38,13 +38,15 @@ export function requiredDeploymentMode(field: GraphQLField<unknown, unknown>, sc
   return undefined;
 }
 
-export function unsupportedDeploymentModeError(coordinate: string, required: DeploymentMode, current: DeploymentMode, nodes?: GraphQLError['nodes']): GraphQLError {
-  return new GraphQLError(
+/**
+ * A GatewayError, so that it keeps its public code through Apollo's ValidationError wrapper
+ * (which puts it in `originalError`) and the gateway's error formatter.
+ */
+export function unsupportedDeploymentModeError(coordinate: string, required: DeploymentMode, current: DeploymentMode): GatewayError {
+  return new GatewayError(
+    ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE,
     `${coordinate} needs the gateway to run in ${required} mode, but it runs in ${current} mode, so the operation was not executed. ${HOW_TO_SWITCH[required]}`,
-    {
-      nodes: nodes ?? undefined,
-      extensions: { code: ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, requiredMode: required, currentMode: current, field: coordinate },
-    },
+    { requiredMode: required, currentMode: current, field: coordinate },
   );
 }
 
@@ -54,7 +56,7 @@ export function deploymentModeRule(mode: DeploymentMode): ValidationRule {
   return (context: ValidationContext): ASTVisitor => {
     const reported = new Set<string>();
     return {
-      Field(node) {
+      Field() {
         const field = context.getFieldDef();
         const parent = context.getParentType();
         if (!field || !parent) return;
@@ -64,8 +66,9 @@ export function deploymentModeRule(mode: DeploymentMode): ValidationRule {
         // One error per field, however many aliases or fragments select it.
         if (reported.has(coordinate)) return;
         reported.add(coordinate);
-        context.reportError(unsupportedDeploymentModeError(coordinate, required, mode, [node]));
+        context.reportError(unsupportedDeploymentModeError(coordinate, required, mode));
       },
     };
   };
 }
+

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { badInput } from '../../errors.js';
-import type { UserListQuery, UserLookupKey, UserProperty } from '../../graph/api.js';
+import type { UserListQuery, UserLookupKey } from '../../graph/api.js';
 import type { QueryResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
 import { markManagerExpanded } from '../manager-expansion.js';
@@ -12,7 +12,7 @@ import { compileUserOrder } from '../user-order.js';
 import { compileUserSearch } from '../user-search.js';
 
 /** Loader key with the manager expansion the Graph client supports on single-user lookups. */
-type UserLookup = UserLookupKey & { expandManager?: UserProperty[] };
+type UserLookup = UserLookupKey;
 
 export const queryResolvers: QueryResolvers = {
   user: async (_parent, args, ctx, info) => {

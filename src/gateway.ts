@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { Config } from './config-types.js';
+import type { Resolvers } from './generated/graphql.js';
+import { createGraphClient } from './graph/client.js';
+import { createGraphLoaders } from './graph/loaders.js';
+import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
+import { CursorCodec } from './graphql/cursor.js';
+import { formatGatewayError } from './graphql/format-error.js';
+import { operationLogPlugin } from './graphql/plugins/operation-log.js';
+import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
+import type { UpstreamHttp } from './http/upstream.js';
+import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { ExampleOptions } from './playground/examples.js';
+import { createPlayground } from './playground/index.js';
+import { createHttpHandler } from './server.js';
+
+/**
+ * Composition of the process-wide parts into a running gateway. All I/O comes in through `deps`
+ * (tests pass real ones wired to the emulator); the per-request parts are built by the one
+ * context factory in src/graphql/context.ts.
+ */
+export interface GatewayDeps {
+  config: Config;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  upstream: UpstreamHttp;
+  identity: GraphIdentity;
+  callerAuthenticator: CallerAuthenticator;
+  authRoutes?: AuthRouteHandler;
+  /** HMAC key of cursors and delta tokens (≥ 32 bytes); random per process when absent. Share one across replicas behind a load balancer. */
+  cursorKey?: Buffer;
+  /** Playground example variables (the sandbox passes a user that has reports). */
+  playground?: ExampleOptions;
+  /** Resolvers of later layers (mutations) merged with the read resolvers. */
+  extraResolvers?: Resolvers[];
+  /** Extra Apollo plugins (e.g. the deployment-mode directive's enforcement). */
+  extraPlugins?: ApolloServerPlugin<GatewayContext>[];
+}
+
+export interface Gateway {
+  server: Server;
+  /** Starts listening on config.listen; resolves to the base URL (`http://host:port`). */
+  listen(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (bounded), then stops Apollo. */
+  close(): Promise<void>;
+}
+
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
+  const { config, logger, metrics } = deps;
+  const schemaSource = loadSchemaSource();
+  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: deps.extraResolvers ?? [] });
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.limits.maxDepth },
+    maxAliases: { n: config.limits.maxAliases },
+    maxTokens: { n: config.limits.maxTokens },
+    maxDirectives: { n: config.limits.maxDirectives },
+    // Upstream cost is bounded by the Graph client's request budget, which knows real costs.
+    costLimit: { enabled: false },
+    blockFieldSuggestion: { enabled: !config.introspection },
+  }).protect();
+
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    csrfPrevention: true,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    formatError: formatGatewayError,
+    validationRules: armor.validationRules,
+    plugins: [
+      ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
+      operationLogPlugin(metrics),
+      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      ...(deps.extraPlugins ?? []),
+    ],
+    logger: {
+      debug: (message) => logger.debug(message),
+      info: (message) => logger.info(message),
+      warn: (message) => logger.warn(message),
+      error: (message) => logger.error(message),
+    },
+  });
+  await apollo.start();
+
+  const graphSession: GraphSessionFactory = ({ tokenSource, correlationId, logger: requestLogger, signal }) => {
+    const graph = createGraphClient({
+      upstream: deps.upstream,
+      tokenSource,
+      graphEndpoint: config.graphEndpoint,
+      logger: requestLogger,
+      metrics,
+      correlationId,
+      maxRetries: config.limits.maxRetries,
+      requestTimeoutMs: config.limits.upstreamTimeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    return { graph, loaders: createGraphLoaders(graph) };
+  };
+  const createContext = createRequestContextFactory({
+    config,
+    logger,
+    identity: deps.identity,
+    callerAuthenticator: deps.callerAuthenticator,
+    cursors: new CursorCodec(deps.cursorKey),
+    graphSession,
+  });
+
+  const handler = createHttpHandler({
+    config,
+    logger,
+    metrics,
+    apollo,
+    identity: deps.identity,
+    playground: createPlayground(deps.playground ?? {}),
+    schemaSource,
+    ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
+    createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
+  });
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: config.limits.operationTimeoutMs + 5_000 }, handler);
+
+  let closing: Promise<void> | null = null;
+  return {
+    server,
+    listen: () =>
+      new Promise<string>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.listen.port, config.listen.host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${host}:${address.port}`);
+        });
+      }),
+    close: () => {
+      closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+        });
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+        timer.unref();
+        await drained;
+        clearTimeout(timer);
+        await apollo.stop();
+      })();
+      return closing;
+    },
+  };
+}

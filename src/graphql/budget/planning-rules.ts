@@ -1,0 +1,155 @@
+/**
+ * How many upstream Graph requests each field costs, mirroring the request planning of the GraphQL
+ * layer and the Graph client (DESIGN.md "Talking to Graph efficiently", issue 3):
+ * - `user(id:)` lookups of one operation go through one DataLoader: GUIDs collapse into one
+ *   `getByIds` (≤ 1000 ids), userPrincipalNames into `$batch` (≤ 20 per POST); a lookup that also
+ *   selects `manager` is sent as a `$batch` item with `$expand=manager`;
+ * - `users(...)` is one list request per page; `manager` under it is `$expand`ed for free unless the
+ *   query is an advanced one (Graph allows no `$expand` there);
+ * - relationship fields (`manager`, `directReports`, `memberOf`, `ownedDevices`) of N parents go
+ *   through `$batch`: ceil(N / 20) requests;
+ * - `userChanges` follows every page of the delta feed.
+ * Every count is an upper bound for one execution without faults (retries come on top).
+ */
+
+/** Where a set of parent objects came from: decides whether `manager` is already there. */
+export type ParentSource = 'expandable-list' | 'manager-expanded' | 'other';
+
+/** One place a field appears, with the number of parent objects it is resolved for. */
+export interface FieldOccurrence {
+  /** Coerced arguments (defaults applied). */
+  args: Record<string, unknown>;
+  /** Parent objects this occurrence is resolved for (upper bound). */
+  parents: number;
+  source: ParentSource;
+  /** Names of the fields selected directly under this field (fragments flattened). */
+  childFieldNames: ReadonlySet<string>;
+}
+
+export interface FieldPlan {
+  /** Upstream requests for all occurrences of the field at this path together. */
+  requests: number;
+  /** Objects each occurrence yields for its own selection, and where they came from. */
+  children(occurrence: FieldOccurrence): { parents: number; source: ParentSource };
+}
+
+export interface PlanningTunables {
+  /** Requests per `$batch` POST (Graph: 20). */
+  batchSize: number;
+  /** Ids per `getByIds` (Graph: 1000). */
+  getByIdsSize: number;
+  /** Largest page the gateway asks for (Graph: 999). */
+  maxPageSize: number;
+  /** Pages a full `userChanges` sync is assumed to take. */
+  deltaPages: number;
+  /** Users a full `userChanges` sync is assumed to return. */
+  directorySize: number;
+  /** Upstream requests of one mutation field (lookup + write(s)). */
+  mutationRequests: number;
+  /** Authentication methods assumed per user. */
+  methodsPerUser: number;
+}
+
+export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.freeze({
+  batchSize: 20,
+  getByIdsSize: 1000,
+  maxPageSize: 999,
+  deltaPages: 10,
+  directorySize: 1000,
+  mutationRequests: 3,
+  methodsPerUser: 10,
+});
+
+export type PlanningRule = (occurrences: FieldOccurrence[], tunables: PlanningTunables) => FieldPlan;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const batches = (items: number, size: number) => (items <= 0 ? 0 : Math.ceil(items / size));
+
+/** `first` as the gateway will use it: the schema default when absent, clamped to Graph's page limits. */
+export function pageSize(args: Record<string, unknown>, tunables: PlanningTunables, fallback = 100): number {
+  const first = typeof args.first === 'number' && Number.isFinite(args.first) ? args.first : fallback;
+  return Math.min(tunables.maxPageSize, Math.max(1, Math.floor(first)));
+}
+
+const userLookup: PlanningRule = (occurrences, t) => {
+  const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
+  const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
+  const guids = sum(plain.filter((o) => typeof o.args.id === 'string' && GUID.test(o.args.id)).map((o) => o.parents));
+  const others = sum(plain.map((o) => o.parents)) - guids;
+  return {
+    requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + batches(guids, t.getByIdsSize) + batches(others, t.batchSize),
+    children: (o) => ({ parents: o.parents, source: o.childFieldNames.has('manager') ? 'manager-expanded' : 'other' }),
+  };
+};
+
+/** Filters and orderings that make Graph treat the query as advanced (no `$expand` there). */
+function isAdvancedListQuery(args: Record<string, unknown>): boolean {
+  if (args.search !== undefined && args.search !== null) return true;
+  const order = args.orderBy as { field?: unknown } | null | undefined;
+  if (order && order.field === 'CREATED_DATE_TIME') return true;
+  const filter = args.filter;
+  if (filter !== undefined && filter !== null && order) return true;
+  const advancedKeys = new Set(['mailEndsWith', 'companyName', 'not']);
+  const walk = (value: unknown): boolean => {
+    if (Array.isArray(value)) return value.some(walk);
+    if (value === null || typeof value !== 'object') return false;
+    return Object.entries(value as Record<string, unknown>).some(([key, inner]) => (advancedKeys.has(key) && inner !== undefined && inner !== null) || walk(inner));
+  };
+  return walk(filter);
+}
+
+const userList: PlanningRule = (occurrences, t) => ({
+  requests: sum(occurrences.map((o) => o.parents)),
+  children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: isAdvancedListQuery(o.args) ? 'other' : 'expandable-list' }),
+});
+
+const single: PlanningRule = (occurrences) => ({
+  requests: sum(occurrences.map((o) => o.parents)),
+  children: (o) => ({ parents: o.parents, source: 'other' }),
+});
+
+const manager: PlanningRule = (occurrences, t) => {
+  const needed = occurrences.filter((o) => o.source === 'other');
+  return {
+    requests: batches(sum(needed.map((o) => o.parents)), t.batchSize),
+    children: (o) => ({ parents: o.parents, source: 'other' }),
+  };
+};
+
+const relationshipPage: PlanningRule = (occurrences, t) => ({
+  requests: batches(sum(occurrences.map((o) => o.parents)), t.batchSize),
+  children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: 'other' }),
+});
+
+const authenticationMethods: PlanningRule = (occurrences, t) => ({
+  requests: sum(occurrences.map((o) => o.parents)),
+  children: (o) => ({ parents: o.parents * t.methodsPerUser, source: 'other' }),
+});
+
+const userChanges: PlanningRule = (occurrences, t) => ({
+  requests: sum(occurrences.map((o) => o.parents)) * t.deltaPages,
+  children: (o) => ({ parents: o.parents * t.directorySize, source: 'other' }),
+});
+
+const mutation: PlanningRule = (occurrences, t) => ({
+  requests: sum(occurrences.map((o) => o.parents)) * t.mutationRequests,
+  children: (o) => ({ parents: o.parents, source: 'other' }),
+});
+
+/** Rules by `Type.field`; fields without a rule cost nothing and pass their parents through. */
+export const PLANNING_RULES: Readonly<Record<string, PlanningRule>> = Object.freeze({
+  'Query.user': userLookup,
+  'Query.users': userList,
+  'Query.me': single,
+  'Query.userChanges': userChanges,
+  'User.manager': manager,
+  'User.directReports': relationshipPage,
+  'User.memberOf': relationshipPage,
+  'User.ownedDevices': relationshipPage,
+  'User.authenticationMethods': authenticationMethods,
+});
+
+/** Every Mutation field costs `mutationRequests` unless a rule says otherwise. */
+export const DEFAULT_MUTATION_RULE: PlanningRule = mutation;

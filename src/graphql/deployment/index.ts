@@ -1,0 +1,1 @@
+export { deploymentModeRule, requiredDeploymentMode, unsupportedDeploymentModeError, DEPLOYMENT_DIRECTIVE } from './rule.js';

@@ -1,0 +1,57 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ErrorCode, isGatewayError } from '../errors.js';
+
+/** Apollo / graphql-js codes for problems in the request itself; callers see them as BAD_USER_INPUT with the original code as `reason`. */
+const REQUEST_PROBLEM_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/** graphql-armor's rejections ("Query depth limit of 10 exceeded, found 12."). */
+const LIMIT_EXCEEDED = /\blimit of \d+ exceeded\b/i;
+const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
+
+export const INTERNAL_ERROR_PLACEHOLDER = 'Internal error';
+
+/**
+ * Apollo `formatError`: the only path from an error to a client. GatewayErrors pass through with
+ * their code and safe extensions; request problems found by graphql-js keep their (query-derived)
+ * message; everything else is masked. The masked message gets its correlation id in the
+ * operation plugin, which also logs the real error (formatError sees no context).
+ */
+export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
+  if (isGatewayError(original)) {
+    return { ...base, message: original.message, extensions: { ...publicExtensions(original.extensions), code: original.code } };
+  }
+  const code = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+  const fromGraphqlJs = !(original instanceof Error) || original === error || (error as { originalError?: unknown }).originalError == null;
+  if (fromGraphqlJs && LIMIT_EXCEEDED.test(formatted.message)) {
+    return { ...base, message: formatted.message.replace(/^Syntax Error:\s*/, ''), extensions: { code: ErrorCode.OPERATION_TOO_COMPLEX } };
+  }
+  if (code && REQUEST_PROBLEM_CODES.has(code) && fromGraphqlJs) {
+    return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } };
+  }
+  // A GraphQLError thrown deliberately with one of our public codes (e.g. by a plugin).
+  if (code && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && fromGraphqlJs) {
+    return { ...base, message: formatted.message, extensions: { code } };
+  }
+  return { ...base, message: INTERNAL_ERROR_PLACEHOLDER, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}
+
+/** Only plain, small values travel to clients: never an upstream body or an Error object. */
+function publicExtensions(extensions: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extensions)) {
+    if (key === 'http' || key === 'exception' || key === 'stacktrace') continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value;
+  }
+  return out;
+}

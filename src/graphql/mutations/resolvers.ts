@@ -1,0 +1,384 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { ErrorCode, GatewayError, badInput } from '../../errors.js';
+import type { AuthMethodKind, GraphUser } from '../../graph/api.js';
+import { isGuid } from '../../graph/odata.js';
+import { createGraphWrites, type GraphPrimitives, type GraphWrites, type WriteOutcome } from '../../graph/writes.js';
+import type { GatewayContext } from '../context.js';
+import { markManagerExpanded } from '../manager-expansion.js';
+import { planUserSelection } from '../select.js';
+import { normalizeUserKey } from '../user-id.js';
+import { auditStep, runAudited, withoutSecret } from './audited.js';
+
+/**
+ * Resolvers of the Mutation type and its payloads. Each mutation: normalise the target, check the
+ * caller (runAudited), call one domain write (src/graph/writes.ts), turn the outcome into a
+ * payload, and leave one audit event. Payloads carry the user's key; the `user` field fetches only
+ * what the caller selected, after the write, so it shows the new state.
+ */
+
+export interface MutationResolverOptions {
+  /** Graph endpoint without version, e.g. `https://graph.microsoft.com` (used in `@odata.id` references). */
+  graphEndpoint: string;
+  /** Upper bound for following an on-premises password reset (default 60 s). */
+  passwordResetTimeoutMs?: number;
+  /** Wait between polls when Graph gives no Retry-After (default 1 s). */
+  pollIntervalMs?: number;
+}
+
+/** What every payload's `user` field resolves from. */
+export interface UserRef {
+  userKey: string;
+  /** A user object Graph already returned (createUser), used when it covers the selection. */
+  known?: GraphUser;
+}
+
+type Args<T> = { input: T };
+type Resolver<TArgs, TResult> = (parent: unknown, args: TArgs, ctx: GatewayContext, info: GraphQLResolveInfo) => Promise<TResult>;
+
+const AUTH_METHOD_KIND: Record<string, Exclude<AuthMethodKind, 'all' | 'password'> | undefined> = {
+  EMAIL: 'email',
+  PHONE: 'phone',
+  FIDO2: 'fido2',
+  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
+  SOFTWARE_OATH: 'softwareOath',
+  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
+  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
+};
+
+/** UpdateUserInput fields, sent as Graph properties of the same name. */
+const UPDATABLE = [
+  'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'officeLocation', 'mobilePhone', 'businessPhones',
+  'employeeId', 'companyName', 'city', 'country', 'preferredLanguage', 'usageLocation', 'employeeType',
+] as const;
+
+const CREATE_OPTIONAL = ['givenName', 'surname', 'jobTitle', 'department', 'officeLocation', 'mobilePhone', 'employeeId', 'companyName', 'usageLocation', 'onPremisesImmutableId'] as const;
+
+const TAP_MIN_MINUTES = 10;
+const TAP_MAX_MINUTES = 43_200;
+
+function requestIdsOf(...outcomes: Array<{ requestId?: string | undefined }>): string[] {
+  return outcomes.map((o) => o.requestId).filter((id): id is string => typeof id === 'string');
+}
+
+/** A single-call write as a payload, or its error thrown (after the audit records it). */
+function single<T>(step: string, outcome: WriteOutcome<T>, secret?: string) {
+  if (!outcome.succeeded) {
+    const error = secret ? withoutSecret(outcome.error, secret) : outcome.error;
+    return { failed: error, steps: [auditStep(step, outcome)], requestIds: requestIdsOf(outcome) };
+  }
+  return { failed: undefined, value: outcome.value, requestId: outcome.requestId, steps: [auditStep(step, outcome)], requestIds: requestIdsOf(outcome) };
+}
+
+/**
+ * Failed single-step writes are still audited with their step and request-id: the audit frame
+ * records the result, then the error is thrown to the caller.
+ */
+async function auditedSingle<T, R>(
+  ctx: GatewayContext,
+  info: GraphQLResolveInfo,
+  target: string,
+  step: string,
+  run: () => Promise<WriteOutcome<T>>,
+  toPayload: (value: T, requestId: string | undefined) => R,
+  secret?: string,
+): Promise<R> {
+  let failure: GatewayError | undefined;
+  const payload = await runAudited(ctx, info, target, async () => {
+    const done = single(step, await run(), secret);
+    if (done.failed) {
+      failure = done.failed;
+      return { result: undefined, steps: done.steps, requestIds: done.requestIds, outcome: 'failed' as const, reason: done.failed.code };
+    }
+    return { result: toPayload(done.value as T, done.requestId), steps: done.steps, requestIds: done.requestIds };
+  });
+  if (failure) throw failure;
+  return payload as R;
+}
+
+export function createMutationResolvers(options: MutationResolverOptions) {
+  const writesByContext = new WeakMap<object, GraphWrites>();
+
+  function writesOf(ctx: GatewayContext): GraphWrites {
+    let writes = writesByContext.get(ctx);
+    if (!writes) {
+      const graph = ctx.graph as unknown as Partial<GraphPrimitives>;
+      if (typeof graph.request !== 'function' || typeof graph.batch !== 'function') {
+        throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'The Graph client of this request offers no write primitives.');
+      }
+      writes = createGraphWrites({
+        graph: graph as GraphPrimitives,
+        graphEndpoint: options.graphEndpoint,
+        ...(options.passwordResetTimeoutMs !== undefined ? { passwordResetTimeoutMs: options.passwordResetTimeoutMs } : {}),
+        ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      });
+      writesByContext.set(ctx, writes);
+    }
+    return writes;
+  }
+
+  const terminateSession: Resolver<Args<{ user: string; disableAccount?: boolean | null }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    const disableAccount = input.disableAccount !== false;
+    return runAudited(ctx, info, user, async () => {
+      const result = await writesOf(ctx).terminateSession(user, { disableAccount });
+      const steps = result.steps.map((s) => ({
+        step: s.step,
+        succeeded: s.succeeded,
+        requestId: s.requestId ?? null,
+        error: s.succeeded ? null : { code: s.error.code, message: s.error.message, requestId: s.requestId ?? null },
+      }));
+      return {
+        result: { userKey: user, steps, succeeded: steps.every((s) => s.succeeded) },
+        steps: result.steps.map((s) => auditStep(s.step, s)),
+        requestIds: requestIdsOf(...result.steps),
+      };
+    });
+  };
+
+  const changePassword: Resolver<Args<{ user: string; password: string; forceChangePasswordNextSignIn?: boolean | null; forceChangePasswordNextSignInWithMfa?: boolean | null }>, unknown> = async (
+    _p,
+    { input },
+    ctx,
+    info,
+  ) => {
+    const user = normalizeUserKey(input.user, 'user');
+    if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
+    const force = input.forceChangePasswordNextSignIn !== false;
+    const withMfa = input.forceChangePasswordNextSignInWithMfa === true;
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      'SET_PASSWORD',
+      () => writesOf(ctx).setPassword(user, { password: input.password, forceChangePasswordNextSignIn: force, forceChangePasswordNextSignInWithMfa: withMfa }),
+      (_v, requestId) => ({ userKey: user, forceChangePasswordNextSignIn: force, forceChangePasswordNextSignInWithMfa: withMfa, requestId: requestId ?? null }),
+      input.password,
+    );
+  };
+
+  const forceResetPassword: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    return auditedSingle(ctx, info, user, 'FORCE_PASSWORD_CHANGE', () => writesOf(ctx).forceResetPassword(user), (_v, requestId) => ({
+      userKey: user,
+      forceChangePasswordNextSignIn: true,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const changePasswordOnPremises: Resolver<Args<{ user: string; password: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
+    let failure: GatewayError | undefined;
+    const payload = await runAudited(ctx, info, user, async () => {
+      const outcome = await writesOf(ctx).resetPasswordOnPremises(user, input.password);
+      const requestIds = 'requestIds' in outcome && Array.isArray(outcome.requestIds) ? outcome.requestIds : [];
+      if (!outcome.succeeded) {
+        failure = withoutSecret(outcome.error, input.password);
+        return { result: undefined, steps: [auditStep('RESET_PASSWORD', outcome)], requestIds, outcome: 'failed' as const, reason: failure.code };
+      }
+      const op = outcome.value;
+      const steps = [auditStep('RESET_PASSWORD', outcome), { step: 'OPERATION', succeeded: op.status === 'SUCCEEDED' }];
+      return {
+        result: { userKey: user, status: op.status, statusDetail: op.statusDetail ?? null, operationId: op.operationId ?? null, polls: op.polls },
+        steps,
+        requestIds: op.requestIds,
+        ...(op.status === 'SUCCEEDED' ? {} : { outcome: 'failed' as const, reason: `OPERATION_${op.status}` }),
+      };
+    });
+    if (failure) throw failure;
+    return payload;
+  };
+
+  const accountStatus = (enabled: boolean): Resolver<Args<{ user: string }>, unknown> => async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    const writes = writesOf(ctx);
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
+      () => (enabled ? writes.enableAccount(user) : writes.disableAccount(user)),
+      (_v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
+    );
+  };
+
+  const revokeSignInSessions: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    return auditedSingle(ctx, info, user, 'REVOKE_SESSIONS', () => writesOf(ctx).revokeSignInSessions(user), (_v, requestId) => ({
+      userKey: user,
+      revoked: true,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const createUser: Resolver<Args<Record<string, unknown>>, unknown> = async (_p, { input }, ctx, info) => {
+    const upn = String(input.userPrincipalName ?? '');
+    normalizeUserKey(upn, 'userPrincipalName');
+    const password = String(input.password ?? '');
+    if (password.length === 0) throw badInput('`password` must not be empty.');
+    const properties: Record<string, unknown> = {};
+    for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
+    return auditedSingle(
+      ctx,
+      info,
+      upn,
+      'CREATE_USER',
+      () =>
+        writesOf(ctx).createUser({
+          userPrincipalName: upn,
+          displayName: String(input.displayName),
+          mailNickname: String(input.mailNickname),
+          password,
+          accountEnabled: input.accountEnabled !== false,
+          forceChangePasswordNextSignIn: input.forceChangePasswordNextSignIn !== false,
+          properties,
+        }),
+      (created, requestId) => ({ userKey: typeof created?.id === 'string' ? created.id : upn, known: created, requestId: requestId ?? null }),
+      password,
+    );
+  };
+
+  const updateUser: Resolver<Args<Record<string, unknown>>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(String(input.user ?? ''), 'user');
+    const changes: Record<string, unknown> = {};
+    for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
+    if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
+    if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
+    return auditedSingle(ctx, info, user, 'UPDATE_USER', () => writesOf(ctx).updateUser(user, changes), (_v, requestId) => ({
+      userKey: user,
+      updatedFields: Object.keys(changes),
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const deleteUser: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    return auditedSingle(ctx, info, user, 'DELETE_USER', () => writesOf(ctx).deleteUser(user), (_v, requestId) => ({
+      deletedUser: user,
+      deleted: true,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const assignManager: Resolver<Args<{ user: string; manager: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    const manager = normalizeUserKey(input.manager, 'manager');
+    if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.');
+    return auditedSingle(ctx, info, user, 'ASSIGN_MANAGER', () => writesOf(ctx).assignManager(user, manager), (_v, requestId) => ({
+      userKey: user,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const removeManager: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
+    const user = normalizeUserKey(input.user, 'user');
+    return auditedSingle(ctx, info, user, 'REMOVE_MANAGER', () => writesOf(ctx).removeManager(user), (_v, requestId) => ({
+      userKey: user,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const deleteMethod = (user: string, type: string, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) => {
+    const kind = AUTH_METHOD_KIND[type];
+    if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
+    return auditedSingle(ctx, info, user, `DELETE_${type}_METHOD`, () => writesOf(ctx).deleteAuthMethod(user, kind, methodId), (_v, requestId) => ({
+      userKey: user,
+      type,
+      methodId,
+      requestId: requestId ?? null,
+    }));
+  };
+
+  const deleteAuthenticationMethod: Resolver<Args<{ user: string; type: string; methodId: string }>, unknown> = async (_p, { input }, ctx, info) =>
+    deleteMethod(normalizeUserKey(input.user, 'user'), input.type, input.methodId, ctx, info);
+
+  const deleteTemporaryAccessPass: Resolver<Args<{ user: string; methodId: string }>, unknown> = async (_p, { input }, ctx, info) =>
+    deleteMethod(normalizeUserKey(input.user, 'user'), 'TEMPORARY_ACCESS_PASS', input.methodId, ctx, info);
+
+  const createTemporaryAccessPass: Resolver<Args<{ user: string; lifetimeInMinutes?: number | null; isUsableOnce?: boolean | null; startDateTime?: string | null }>, unknown> = async (
+    _p,
+    { input },
+    ctx,
+    info,
+  ) => {
+    const user = normalizeUserKey(input.user, 'user');
+    const lifetimeInMinutes = input.lifetimeInMinutes ?? 60;
+    if (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES) {
+      throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, { argument: 'lifetimeInMinutes' });
+    }
+    const isUsableOnce = input.isUsableOnce === true;
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      'CREATE_TEMPORARY_ACCESS_PASS',
+      () => writesOf(ctx).createTemporaryAccessPass(user, { lifetimeInMinutes, isUsableOnce, ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}) }),
+      (created, requestId) => {
+        if (typeof created?.temporaryAccessPass !== 'string' || typeof created.id !== 'string') {
+          throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph created the Temporary Access Pass but did not return it.', requestId ? { requestId } : {});
+        }
+        return {
+          userKey: user,
+          temporaryAccessPass: {
+            id: created.id,
+            temporaryAccessPass: created.temporaryAccessPass,
+            startDateTime: created.startDateTime ?? null,
+            lifetimeInMinutes: typeof created.lifetimeInMinutes === 'number' ? created.lifetimeInMinutes : lifetimeInMinutes,
+            isUsableOnce: typeof created.isUsableOnce === 'boolean' ? created.isUsableOnce : isUsableOnce,
+            isUsable: created.isUsable ?? null,
+            methodUsabilityReason: created.methodUsabilityReason ?? null,
+          },
+          requestId: requestId ?? null,
+        };
+      },
+    );
+  };
+
+  /** Only what the caller selected, fetched after the write (so it shows the new state). */
+  const payloadUser = async (parent: UserRef, _args: unknown, ctx: GatewayContext, info: GraphQLResolveInfo): Promise<GraphUser> => {
+    const plan = planUserSelection(info, info.fieldNodes);
+    const known = parent.known;
+    if (known && !plan.expandManager && plan.select.every((p) => p in known)) return known;
+    // `user { id }` after a write addressed by object id costs nothing more.
+    if (!plan.expandManager && plan.select.length === 1 && isGuid(parent.userKey)) return { id: parent.userKey };
+    const user = await ctx.loaders.user.load({ key: parent.userKey, select: plan.select, ...(plan.expandManager ? { expandManager: plan.expandManager } : {}) } as never);
+    if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
+    // Replication can lag right after a write; the id is still worth returning.
+    return user ?? known ?? { id: parent.userKey };
+  };
+
+  const withUser = { user: payloadUser };
+
+  return {
+    Mutation: {
+      terminateSession,
+      changePassword,
+      forceResetPassword,
+      changePasswordOnPremises,
+      disableAccount: accountStatus(false),
+      enableAccount: accountStatus(true),
+      revokeSignInSessions,
+      createUser,
+      updateUser,
+      deleteUser,
+      assignManager,
+      removeManager,
+      deleteAuthenticationMethod,
+      createTemporaryAccessPass,
+      deleteTemporaryAccessPass,
+    },
+    TerminateSessionPayload: withUser,
+    ChangePasswordPayload: withUser,
+    ForceResetPasswordPayload: withUser,
+    ChangePasswordOnPremisesPayload: withUser,
+    AccountStatusPayload: withUser,
+    RevokeSignInSessionsPayload: withUser,
+    CreateUserPayload: withUser,
+    UpdateUserPayload: withUser,
+    ManagerPayload: withUser,
+    DeleteAuthenticationMethodPayload: withUser,
+    CreateTemporaryAccessPassPayload: withUser,
+  };
+}
+
+export type MutationResolvers = ReturnType<typeof createMutationResolvers>;

@@ -1,0 +1,103 @@
+/** Example operations preloaded as playground tabs: one per main use of the API. */
+export interface PlaygroundExample {
+  title: string;
+  query: string;
+  variables?: Record<string, unknown>;
+}
+
+export interface ExampleOptions {
+  /** A user the profile example opens (sandbox: a manager with reports). */
+  exampleUserId?: string;
+}
+
+export function playgroundExamples(options: ExampleOptions = {}): PlaygroundExample[] {
+  return [
+    {
+      title: 'Directory page',
+      query: `# A page of the directory: only the selected fields are fetched from Graph ($select).
+# Continue with: after: <pageInfo.endCursor>
+query DirectoryPage($first: Int = 25, $after: String) {
+  users(first: $first, after: $after, filter: { accountEnabled: true }, orderBy: { field: DISPLAY_NAME }) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      displayName
+      jobTitle
+      department
+      mail
+      manager { displayName }
+    }
+  }
+}
+`,
+      variables: { first: 25 },
+    },
+    {
+      title: 'Profile card',
+      query: `# One user by object id or userPrincipalName, with manager and direct reports.
+query ProfileCard($id: ID!) {
+  user(id: $id) {
+    id
+    displayName
+    jobTitle
+    department
+    officeLocation
+    mail
+    businessPhones
+    manager { id displayName jobTitle }
+    directReports(first: 10) {
+      nodes { id displayName jobTitle }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+`,
+      variables: { id: options.exampleUserId ?? 'patti.fernandez@contoso.example' },
+    },
+    {
+      title: 'Search',
+      query: `# Graph $search: token matching on displayName, prefix matching on other properties.
+query SearchPeople($text: String!) {
+  users(first: 10, search: { text: $text }) {
+    totalCount
+    nodes { id displayName userPrincipalName department }
+  }
+}
+`,
+      variables: { text: 'adele' },
+    },
+    {
+      title: 'Change feed',
+      query: `# First call without a token (full sync), then pass nextDeltaToken to get only the changes.
+query UserChanges($deltaToken: String) {
+  userChanges(deltaToken: $deltaToken) {
+    changed { id displayName accountEnabled }
+    removed { id reason }
+    nextDeltaToken
+  }
+}
+`,
+      variables: {},
+    },
+    {
+      title: 'Security review',
+      query: `# Groups, devices and registered authentication methods of one user.
+query SecurityReview($id: ID!) {
+  user(id: $id) {
+    displayName
+    memberOf(first: 20) { nodes { displayName securityEnabled } }
+    ownedDevices(first: 10) { nodes { displayName operatingSystem trustType } }
+    authenticationMethods {
+      __typename
+      type
+      ... on PhoneAuthenticationMethod { phoneType }
+      ... on Fido2AuthenticationMethod { model }
+    }
+  }
+}
+`,
+      variables: { id: options.exampleUserId ?? 'patti.fernandez@contoso.example' },
+    },
+  ];
+}
