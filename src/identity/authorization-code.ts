@@ -70,11 +70,16 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     return fromMsalResult(await app.acquireTokenByCode({ code, redirectUri: selfDeployed.redirectUri, scopes }), now());
   };
 
-  const acquire = (forceRefresh: boolean) =>
+  const acquire = (forceRefresh: boolean, rejectedToken?: string) =>
     instrumentAcquisition('authorization-code', { ...deps, secrets: factory.secrets }, () =>
       deps.store.withRefreshLock(async () => {
         const account = await signedInAccount();
         if (!account) return redeemConfiguredCode();
+        if (forceRefresh && rejectedToken) {
+          // Another replica may already have renewed while we waited for the lock: reuse its token.
+          const cached = fromMsalResult(await app.acquireTokenSilent({ account, scopes }), now());
+          if (cached.accessToken !== rejectedToken) return cached;
+        }
         return fromMsalResult(await app.acquireTokenSilent({ account, scopes, forceRefresh }), now());
       }),
     );

@@ -3,6 +3,9 @@ import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 /** AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. */
 export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005', '7000222']);
 
+/** msal codes that mean Entra could not be reached (endpoint discovery fails the same way). */
+const NETWORK_CODES = new Set(['network_error', 'network_request_failed', 'endpoints_resolution_error']);
+
 export type FlowName = 'client-credentials' | 'authorization-code' | 'on-behalf-of' | 'hosted-broker';
 
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
@@ -39,7 +42,7 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
   const detail = scrubSecrets(firstSentence(rawMessage), secrets);
   const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
 
-  if (errorCode === 'network_error' || errorCode === 'network_request_failed' || /request timeout/i.test(rawMessage)) {
+  if (NETWORK_CODES.has(errorCode) || /request timeout/i.test(rawMessage)) {
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, { retryAfterSeconds: 5 });
   }
   if (aadsts && RESET_REQUIRED_AADSTS.has(aadsts)) {

@@ -19,7 +19,7 @@ export class TokenSlot {
   private generation = 0;
 
   constructor(
-    private readonly acquire: (forceRefresh: boolean) => Promise<AcquiredToken>,
+    private readonly acquire: (forceRefresh: boolean, rejectedToken?: string) => Promise<AcquiredToken>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -33,9 +33,11 @@ export class TokenSlot {
   }
 
   private forceNext = false;
+  private rejected: string | undefined;
 
   /** Drops the cached token; the next acquisition bypasses msal's cache too (Graph said 401). */
   invalidate(): void {
+    this.rejected = this.current?.accessToken;
     this.current = undefined;
     this.forceNext = true;
     this.generation += 1;
@@ -54,10 +56,12 @@ export class TokenSlot {
   }
 
   private start(force: boolean): Promise<AcquiredToken> {
+    const rejected = this.rejected;
     this.forceNext = false;
+    this.rejected = undefined;
     const generation = this.generation;
     const obtainedAt = this.now();
-    const promise = this.acquire(force).then((token) => {
+    const promise = this.acquire(force, rejected).then((token) => {
       if (this.generation === generation) this.current = { ...token, obtainedAt };
       return token;
     });

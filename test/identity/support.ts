@@ -1,0 +1,114 @@
+import { Writable } from 'node:stream';
+import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import { Secret, type Config } from '../../src/config-types.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
+import type { TestEmulator } from '../support/emulator.js';
+
+/** A complete Config pointing at the test emulator; tests override what they exercise. */
+export function emulatorConfig(emulator: TestEmulator, dataDir: string, overrides: Partial<Config> = {}): Config {
+  const known = emulator.tenant.wellKnown;
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    sandbox: { enabled: false, seed: 42, userCount: 1000, flow: 'client-credentials', emulatorPort: 0 },
+    deploymentMode: 'self-deployed',
+    cloud: 'AzurePublic',
+    authorityHost: emulator.authorityHost,
+    graphEndpoint: emulator.graphEndpoint,
+    selfDeployed: {
+      tenantId: emulator.tenantId,
+      clientId: known.demoAppId,
+      credential: { kind: 'secret', secret: new Secret(known.demoAppSecret) },
+      flow: 'client-credentials',
+    },
+    dataDir,
+    cache: { kind: 'memory' },
+    tokenCacheKey: new Secret('test token cache key, long enough'),
+    callerAuth: { mode: 'none' },
+    extraCaPem: [emulator.caCertPem],
+    logLevel: 'trace',
+    introspection: false,
+    corsOrigins: [],
+    limits: {
+      maxDepth: 10,
+      maxAliases: 100,
+      maxTokens: 5000,
+      maxDirectives: 50,
+      maxBodyBytes: 1_000_000,
+      maxUpstreamRequests: 50,
+      upstreamTimeoutMs: 15_000,
+      operationTimeoutMs: 30_000,
+      maxRetries: 3,
+    },
+    ...overrides,
+  };
+}
+
+/** Every log line written at trace level, kept to search for leaked secrets. */
+export interface CapturedLogs {
+  logger: Logger;
+  lines: string[];
+  /** Fails with the offending value's description when any secret appears in any line. */
+  assertNoSecrets(secrets: Array<string | undefined>): void;
+}
+
+export function captureLogs(): CapturedLogs {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  const logger = createLogger({ level: 'trace', destination: stream });
+  return {
+    logger,
+    lines,
+    assertNoSecrets(secrets) {
+      const all = lines.join('');
+      for (const [i, secret] of secrets.entries()) {
+        if (!secret || secret.length < 6) continue;
+        if (all.includes(secret)) throw new Error(`secret #${i} (${secret.length} chars, starts ${secret.slice(0, 3)}…) appears in the logs`);
+      }
+    },
+  };
+}
+
+export interface TestDeps {
+  logger: Logger;
+  metrics: GatewayMetrics;
+  upstream: UpstreamHttp;
+}
+
+export function testDeps(emulator: TestEmulator, logger: Logger): TestDeps {
+  return { logger, metrics: createMetrics({ defaultMetrics: false }), upstream: createUpstreamHttp({ extraCaPem: [emulator.caCertPem] }) };
+}
+
+/** A user's token for the gateway's API, by ROPC with a caller app (delegated: `scp`). */
+export async function userCallerToken(emulator: TestEmulator, username: string, password: string, scope = 'api://msgraph-user-gateway/.default'): Promise<string> {
+  const known = emulator.tenant.wellKnown;
+  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', client_id: known.callerAppId, client_secret: known.callerAppSecret, username, password, scope }).toString(),
+  });
+  const body = (await res.json()) as { access_token?: string; error_description?: string };
+  if (!body.access_token) throw new Error(`ROPC failed: ${body.error_description}`);
+  return body.access_token;
+}
+
+/** An app-only caller token for the gateway's API (`roles`). */
+export async function appCallerToken(emulator: TestEmulator, clientId: string, clientSecret: string): Promise<string> {
+  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api://msgraph-user-gateway/.default' }).toString(),
+  });
+  const body = (await res.json()) as { access_token?: string; error_description?: string };
+  if (!body.access_token) throw new Error(`client credentials failed: ${body.error_description}`);
+  return body.access_token;
+}
+
+export function decodeJwtPayload(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
