@@ -108,8 +108,9 @@ export function searchTokens(text: string): string[] {
 const TOKENIZED = new Set(['displayName', 'description']);
 
 export function matchesSearch(node: SearchNode, obj: Record<string, unknown>): boolean {
-  if (node.type === 'and') return matchesSearch(node.left, obj) && matchesSearch(node.right, obj);
-  if (node.type === 'or') return matchesSearch(node.left, obj) || matchesSearch(node.right, obj);
+  if (node.type !== 'clause') {
+    return node.type === 'and' ? matchesSearch(node.left, obj) && matchesSearch(node.right, obj) : matchesSearch(node.left, obj) || matchesSearch(node.right, obj);
+  }
   const clause = node;
   const value = readPath(obj, clause.property);
   const values = Array.isArray(value) ? value : [value];
