@@ -1,0 +1,68 @@
+import type { Caller } from '../identity/types.js';
+
+/**
+ * One audit event per mutation, allowed or refused: who did what to whom, how each Graph step
+ * went and under which Graph request-ids. Shaped for a SIEM (flat JSON, closed vocabularies) and
+ * built only from values that are safe to keep: ids, codes, statuses; never a token, a password,
+ * a pass or an upstream body.
+ */
+
+/** Outcome of the whole mutation. `partial`: some steps succeeded and some failed. */
+export type AuditOutcome = 'succeeded' | 'partial' | 'failed' | 'refused';
+
+/** Who called, as the gateway authenticated them (never the credential itself). */
+export type AuditCaller =
+  | { kind: 'anonymous' }
+  | { kind: 'api-key'; keyId: string }
+  | { kind: 'entra'; subject: string; tenantId: string; principal: 'user' | 'app' }
+  | { kind: 'unknown' };
+
+export interface AuditStep {
+  step: string;
+  succeeded: boolean;
+  /** HTTP status Graph answered, when it answered. */
+  status?: number;
+  /** Gateway error code of a failed step (named `errorCode`: the log redaction owns `code`). */
+  errorCode?: string;
+  requestId?: string;
+}
+
+export interface AuditEvent {
+  /** ISO 8601 time the mutation finished (or was refused). */
+  time: string;
+  /** Mutation field name, e.g. `terminateSession`. */
+  operation: string;
+  /** GraphQL operation name the caller gave, if any. */
+  operationName: string | null;
+  outcome: AuditOutcome;
+  /** Why it was refused or failed: a public error code (`UNSUPPORTED_DEPLOYMENT_MODE`, `FORBIDDEN`, ...). */
+  reason?: string;
+  caller: AuditCaller;
+  /** The user acted on (object id or UPN as given), when known. */
+  targetUser?: string;
+  steps: AuditStep[];
+  /** Every Graph `request-id` the mutation produced, in order. */
+  requestIds: string[];
+  correlationId?: string;
+}
+
+export function auditCaller(caller: Caller | undefined): AuditCaller {
+  if (!caller) return { kind: 'unknown' };
+  switch (caller.kind) {
+    case 'anonymous':
+      return { kind: 'anonymous' };
+    case 'api-key':
+      return { kind: 'api-key', keyId: caller.keyId };
+    case 'entra':
+      // Deliberately field by field: `assertion` (the bearer token) must never be copied.
+      return { kind: 'entra', subject: caller.subject, tenantId: caller.tenantId, principal: caller.principal };
+  }
+}
+
+/** Outcome of a run of steps: all, none or some succeeded. */
+export function outcomeOfSteps(steps: readonly { succeeded: boolean }[]): AuditOutcome {
+  if (steps.length === 0) return 'failed';
+  const ok = steps.filter((s) => s.succeeded).length;
+  if (ok === steps.length) return 'succeeded';
+  return ok === 0 ? 'failed' : 'partial';
+}

@@ -1,0 +1,34 @@
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { AuditEvent } from './event.js';
+
+/**
+ * Writes audit events as JSON lines on the log stream (`audit: true`, `stream: "audit"`, so a
+ * SIEM or a log router can pick them out) and counts them in `gateway_audit_events_total`.
+ * Process-wide: one per gateway.
+ */
+export interface AuditLog {
+  emit(event: Omit<AuditEvent, 'time'> & { time?: string }): AuditEvent;
+}
+
+export interface AuditLogDeps {
+  logger: Logger;
+  metrics: Pick<GatewayMetrics, 'auditEvents'>;
+  now?: () => Date;
+}
+
+export function createAuditLog(deps: AuditLogDeps): AuditLog {
+  const logger = deps.logger.child({ stream: 'audit' });
+  const now = deps.now ?? (() => new Date());
+  return {
+    emit(partial) {
+      const event: AuditEvent = { ...partial, time: partial.time ?? now().toISOString() };
+      // Spread rather than nested so every field is a top-level JSON key; pino adds its own
+      // `time` (log time), ours is kept as `eventTime` to avoid a duplicate key.
+      const { time, ...fields } = event;
+      logger.info({ audit: true, eventTime: time, ...fields }, `audit ${event.operation} ${event.outcome}`);
+      deps.metrics.auditEvents.inc({ operation: event.operation, outcome: event.outcome });
+      return event;
+    },
+  };
+}

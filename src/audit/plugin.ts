@@ -1,0 +1,130 @@
+import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import { GraphQLError, Kind, getOperationAST, type DocumentNode, type SelectionSetNode, type ValueNode } from 'graphql';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { Caller } from '../identity/types.js';
+import { auditCaller } from './event.js';
+import type { AuditLog } from './log.js';
+
+/**
+ * Apollo plugin that makes every mutation leave an audit event:
+ * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE at validation, FORBIDDEN by
+ *   the permission plugin) produce one `refused` event per mutation field they selected;
+ * - executed mutations are audited by their resolvers, which find the audit log bound to the
+ *   request context here (`auditLogOf`) and know every step and Graph request-id.
+ */
+
+/** Refusals that happen before any resolver runs; the resolvers cannot see these. */
+const REFUSALS = new Set<string>([ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, ErrorCode.FORBIDDEN]);
+
+const bound = new WeakMap<object, AuditLog>();
+
+export function bindAuditLog(contextValue: object, log: AuditLog): void {
+  bound.set(contextValue, log);
+}
+
+/** The audit log of this request; mutations refuse to run without one (no unaudited writes). */
+export function auditLogOf(contextValue: object): AuditLog {
+  const log = bound.get(contextValue);
+  if (!log) {
+    throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'Mutations are unavailable: the gateway was started without its audit plugin.');
+  }
+  return log;
+}
+
+export interface AuditPluginDeps {
+  auditLog: AuditLog;
+  /** Defaults to `contextValue.caller`. */
+  callerOf?: (contextValue: unknown) => Caller | undefined;
+  /** Defaults to `contextValue.correlationId`. */
+  correlationIdOf?: (contextValue: unknown) => string | undefined;
+}
+
+/** The public code of an error, looking through Apollo's ValidationError wrapper. */
+export function publicCodeOf(error: GraphQLError): string | undefined {
+  const original = error.originalError;
+  if (original instanceof GraphQLError && typeof original.extensions.code === 'string') return original.extensions.code;
+  return typeof error.extensions.code === 'string' ? error.extensions.code : undefined;
+}
+
+export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): ApolloServerPlugin<TContext> {
+  const callerOf = deps.callerOf ?? ((ctx: unknown) => (ctx as { caller?: Caller }).caller);
+  const correlationIdOf = deps.correlationIdOf ?? ((ctx: unknown) => (ctx as { correlationId?: string }).correlationId);
+  return {
+    async requestDidStart(start) {
+      bindAuditLog(start.contextValue, deps.auditLog);
+      return {
+        async didEncounterErrors(rc: GraphQLRequestContext<TContext>) {
+          // Errors with a path come from execution: the resolver involved audits those itself.
+          const refusal = rc.errors?.find((e) => e.path === undefined && REFUSALS.has(publicCodeOf(e) ?? ''));
+          if (!refusal || !rc.document) return;
+          const operationName = rc.request.operationName ?? null;
+          const operation = getOperationAST(rc.document, operationName);
+          if (!operation || operation.operation !== 'mutation') return;
+          const caller = auditCaller(callerOf(rc.contextValue));
+          const correlationId = correlationIdOf(rc.contextValue);
+          for (const field of rootFields(rc.document, operation.selectionSet)) {
+            const targetUser = targetOf(field.input, rc.request.variables ?? {});
+            deps.auditLog.emit({
+              operation: field.name,
+              operationName,
+              outcome: 'refused',
+              reason: publicCodeOf(refusal)!,
+              caller,
+              ...(targetUser ? { targetUser } : {}),
+              steps: [],
+              requestIds: [],
+              ...(correlationId ? { correlationId } : {}),
+            });
+          }
+        },
+      };
+    },
+  };
+}
+
+interface RootField {
+  name: string;
+  input: ValueNode | undefined;
+}
+
+/** Root mutation fields, through fragments and inline fragments, each once per selection. */
+function rootFields(document: DocumentNode, selectionSet: SelectionSetNode, seen = new Set<string>()): RootField[] {
+  const out: RootField[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value.startsWith('__')) continue;
+      out.push({ name: selection.name.value, input: selection.arguments?.find((a) => a.name.value === 'input')?.value });
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      out.push(...rootFields(document, selection.selectionSet, seen));
+    } else {
+      const name = selection.name.value;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === name);
+      if (fragment && fragment.kind === Kind.FRAGMENT_DEFINITION) out.push(...rootFields(document, fragment.selectionSet, seen));
+    }
+  }
+  return out;
+}
+
+/** `input.user` (or the new user's UPN) as a plain string; nothing else of the input is read. */
+function targetOf(input: ValueNode | undefined, variables: Record<string, unknown>): string | undefined {
+  if (!input) return undefined;
+  const pick = (record: Record<string, unknown> | undefined) => {
+    const value = record?.user ?? record?.userPrincipalName;
+    return typeof value === 'string' && value.length <= 256 ? value : undefined;
+  };
+  if (input.kind === Kind.VARIABLE) {
+    const value = variables[input.name.value];
+    return typeof value === 'object' && value !== null ? pick(value as Record<string, unknown>) : undefined;
+  }
+  if (input.kind !== Kind.OBJECT) return undefined;
+  const field = input.fields.find((f) => f.name.value === 'user' || f.name.value === 'userPrincipalName');
+  if (!field) return undefined;
+  if (field.value.kind === Kind.STRING) return field.value.value.slice(0, 256);
+  if (field.value.kind === Kind.VARIABLE) {
+    const value = variables[field.value.name.value];
+    return typeof value === 'string' ? value.slice(0, 256) : undefined;
+  }
+  return undefined;
+}
