@@ -1,0 +1,406 @@
+/**
+ * `npm run bench`: one emulator tenant (in this process, seeded, 1000 users), the gateway and the
+ * naive server as child processes pointed at it, and the floor's REST calls from this process. Every
+ * scenario of issue 7 runs for every contender at a fixed injected latency; the figures go to a
+ * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
+ *
+ * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
+ * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--no-overhead-pass`.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
+import type { StatsSnapshot } from '../src/emulator/stats.js';
+import { connectFloorClient, type FloorClient } from './floor/client.js';
+import { pickFixtures, type BenchFixtures } from './lib/fixtures.js';
+import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js';
+import { runLoad } from './lib/load.js';
+import { parseBenchOptions, type BenchOptions } from './lib/options.js';
+import { startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
+import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
+import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
+import { countWaves, mode, summarize } from './lib/stats.js';
+import { traceUpstream, type UpstreamTrace } from './lib/upstream-trace.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const DOC = path.join(ROOT, 'docs', 'benchmark.md');
+const DOC_START = '<!-- bench:results:start -->';
+const DOC_END = '<!-- bench:results:end -->';
+
+interface Contender {
+  name: ContenderName;
+  run(scenario: Scenario, i: number): Promise<void>;
+  child?: ChildHandle;
+  close(): Promise<void>;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function machineInfo(): MachineInfo {
+  let cpuModel = cpus()[0]?.model ?? 'unknown';
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // not Linux: keep os.cpus()'s model
+  }
+  return { cpuModel, cpus: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, memoryGb: Math.round(totalmem() / 2 ** 30) };
+}
+
+/** Only what a child needs, so the developer's own AZURE_* or proxy settings cannot leak in. */
+function baseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name];
+  return env;
+}
+
+function graphqlContender(name: 'gateway' | 'naive', url: string, fixtures: BenchFixtures, child: ChildHandle): Contender {
+  const client: GraphqlClient = createGraphqlClient(url);
+  return {
+    name,
+    child,
+    run: async (scenario, i) => scenario.check(await client.execute(scenario.graphql(fixtures, i)), fixtures, i),
+    close: async () => {
+      await client.close();
+      await child.stop();
+    },
+  };
+}
+
+async function startNaive(emulator: RunningEmulator, fixtures: BenchFixtures, tmp: string): Promise<Contender> {
+  const { wellKnown } = emulator.tenant;
+  const child = startChild(
+    'naive',
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'naive', 'main.ts')],
+    {
+      ...baseEnv(),
+      NODE_ENV: 'production',
+      NAIVE_GRAPH_ORIGIN: emulator.graphEndpoint,
+      NAIVE_AUTHORITY_ORIGIN: emulator.authorityHost,
+      NAIVE_TENANT_ID: emulator.tenantId,
+      NAIVE_CLIENT_ID: wellKnown.demoAppId,
+      NAIVE_CLIENT_SECRET: wellKnown.demoAppSecret,
+      NAIVE_CA_FILE: emulator.caFile,
+    },
+    path.join(tmp, 'naive.log'),
+  );
+  try {
+    const url = await child.waitForLine((line) => {
+      try {
+        return (JSON.parse(line) as { listening?: string }).listening;
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    return graphqlContender('naive', url, fixtures, child);
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+async function startGateway(emulator: RunningEmulator, fixtures: BenchFixtures, tmp: string): Promise<{ contender: Contender; command: string }> {
+  const distMain = path.join(ROOT, 'dist', 'src', 'main.js');
+  const srcMain = path.join(ROOT, 'src', 'main.ts');
+  let args: string[];
+  if (existsSync(distMain)) args = [distMain];
+  else if (existsSync(srcMain)) args = ['--import', 'tsx', srcMain];
+  else throw new Error('neither dist/src/main.js nor src/main.ts exists');
+  const port = await freePort();
+  const { wellKnown } = emulator.tenant;
+  const child = startChild(
+    'gateway',
+    process.execPath,
+    args,
+    {
+      ...baseEnv(),
+      NODE_ENV: 'production',
+      SANDBOX: 'false',
+      DEPLOYMENT_MODE: 'self-deployed',
+      GRAPH_AUTH_FLOW: 'client-credentials',
+      AZURE_TENANT_ID: emulator.tenantId,
+      AZURE_CLIENT_ID: wellKnown.demoAppId,
+      AZURE_CLIENT_SECRET: wellKnown.demoAppSecret,
+      GRAPH_ENDPOINT: emulator.graphEndpoint,
+      AZURE_AUTHORITY_HOST: emulator.authorityHost,
+      NODE_EXTRA_CA_CERTS: emulator.caFile,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      CALLER_AUTH: 'none',
+      CACHE_URL: 'memory',
+      DATA_DIR: path.join(tmp, 'gateway-data'),
+      LOG_LEVEL: 'warn',
+    },
+    path.join(tmp, 'gateway.log'),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttpOk(`${base}/readyz`, child, 60_000);
+  } catch (error) {
+    await child.stop();
+    throw new Error(`${(error as Error).message}\n${tail(child.logFile)}`);
+  }
+  return { contender: graphqlContender('gateway', `${base}/graphql`, fixtures, child), command: `node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}` };
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
+  } catch {
+    return '    (no log)';
+  }
+}
+
+interface EmulatorAdmin {
+  stats(): Promise<StatsSnapshot>;
+  setLatency(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function emulatorAdmin(emulator: RunningEmulator): EmulatorAdmin {
+  const dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
+  return {
+    stats: async () => (await (await undiciFetch(`${emulator.origin}/_emulator/stats`, { dispatcher })).json()) as StatsSnapshot,
+    setLatency: async (latencyMs) => {
+      const res = await undiciFetch(`${emulator.origin}/_emulator/faults`, {
+        method: 'POST',
+        dispatcher,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ latencyMs }),
+      });
+      if (!res.ok) throw new Error(`emulator refused latency ${latencyMs}: HTTP ${res.status}`);
+      await res.body?.cancel();
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+async function measureCell(contender: Contender, scenario: Scenario, latencyMs: number, admin: EmulatorAdmin, options: BenchOptions, fixtures: BenchFixtures): Promise<CellResult> {
+  const op = (i: number) => contender.run(scenario, i);
+  // Warm-up: connections, tokens, JIT; not measured.
+  await runLoad(op, { concurrency: scenario.concurrency, maxOps: Math.max(4, scenario.concurrency * 2), budgetMs: 10_000 });
+  const before = await admin.stats();
+  const cpuBefore = contender.child?.cpuMs() ?? null;
+  const load = await runLoad(op, { concurrency: scenario.concurrency, maxOps: options.cellMaxOps, budgetMs: options.cellBudgetMs });
+  const cpuAfter = contender.child?.cpuMs() ?? null;
+  const after = await admin.stats();
+  const latency = summarize(load.latenciesMs);
+  const perOp = (n: number) => (load.ops > 0 ? n / load.ops : null);
+  const documented = contender.name === 'naive' ? scenario.naive(fixtures) : contender.name === 'floor' ? scenario.minimum(fixtures) : null;
+  return {
+    scenario: scenario.key,
+    scenarioNumber: scenario.number,
+    title: scenario.title,
+    contender: contender.name,
+    concurrency: scenario.concurrency,
+    latencyMs,
+    ops: load.ops,
+    errors: load.errors,
+    ...(load.firstError ? { firstError: load.firstError } : {}),
+    upstreamRequestsPerOp: perOp(after.graphRequests - before.graphRequests),
+    batchItemsPerOp: perOp(after.batch.items - before.batch.items),
+    tokenRequests: after.tokenRequests - before.tokenRequests,
+    roundTrips: null,
+    documented,
+    p50Ms: latency.p50Ms,
+    p95Ms: latency.p95Ms,
+    p99Ms: latency.p99Ms,
+    meanMs: latency.meanMs,
+    opsPerSecond: load.elapsedMs > 0 ? (load.ops - load.errors) / (load.elapsedMs / 1000) : 0,
+    cpuMsPerOp: cpuBefore !== null && cpuAfter !== null && load.ops > 0 ? (cpuAfter - cpuBefore) / load.ops : null,
+    peakRssMb: contender.child?.peakRssMb() ?? null,
+  };
+}
+
+/** Round trips of one operation, as waves of upstream completions at the probe latency (mode of 3). */
+async function probeRoundTrips(contender: Contender, scenario: Scenario, trace: UpstreamTrace, probeLatencyMs: number): Promise<number | null> {
+  const waves: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    trace.start();
+    try {
+      await contender.run(scenario, attempt);
+    } catch {
+      trace.stop();
+      continue;
+    }
+    // Let late completions of this operation land (a failed item answered after the response).
+    await new Promise((r) => setTimeout(r, 5));
+    waves.push(countWaves(trace.stop(), probeLatencyMs / 2));
+  }
+  return mode(waves) ?? null;
+}
+
+function writeDoc(report: BenchReport): void {
+  if (!existsSync(DOC)) return;
+  const text = readFileSync(DOC, 'utf8');
+  const start = text.indexOf(DOC_START);
+  const end = text.indexOf(DOC_END);
+  if (start < 0 || end < start) return;
+  const m = report.machine;
+  const section = [
+    DOC_START,
+    '',
+    `Taken ${report.generatedAt} on ${m.cpuModel}, ${m.cpus} CPUs (\`nproc\`), ${m.memoryGb} GB, Node ${m.node} (${m.platform}); ` +
+      `${report.settings.latencyMs} ms injected latency per upstream request${report.settings.quick ? ', quick mode' : ''}; gateway run as \`${report.settings.gatewayCommand ?? 'not run'}\`; ` +
+      `the whole run took ${report.durationSeconds.toFixed(0)} s.`,
+    '',
+    ...(report.problems.length ? ['Problems in this run:', '', ...report.problems.map((p) => `- ${p.split('\n')[0]}`), ''] : []),
+    markdownTable(report.cells),
+    '',
+    'Targets (issue 7, judged on this run):',
+    '',
+    '| target | verdict | detail |',
+    '| --- | --- | --- |',
+    ...report.targets.map((t) => `| ${t.target} | ${t.verdict} | ${t.detail} |`),
+    '',
+    '![benchmark chart](../bench/results/latest.svg)',
+    '',
+    DOC_END,
+  ].join('\n');
+  writeFileSync(DOC, `${text.slice(0, start)}${section}${text.slice(end + DOC_END.length)}`);
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2), process.env);
+  const startedAt = performance.now();
+  const tmp = mkdtempSync(path.join(tmpdir(), 'mgug-bench-'));
+  const cleanups: Array<() => Promise<void>> = [];
+  const problems: string[] = [];
+  let gatewayCommand: string | null = null;
+  try {
+    const emulator = await startEmulator({ dataDir: path.join(tmp, 'emulator'), seed: 42, userCount: 1000, port: 0 });
+    cleanups.push(() => emulator.close());
+    const admin = emulatorAdmin(emulator);
+    cleanups.push(() => admin.close());
+    const trace = traceUpstream(emulator.context.stats);
+    const fixtures = pickFixtures(emulator.tenant);
+    log(`emulator at ${emulator.origin}; org chart root has ${fixtures.orgChartReportIds.length} reports`);
+
+    const contenders: Contender[] = [];
+    if (options.contenders.includes('gateway')) {
+      try {
+        const gateway = await startGateway(emulator, fixtures, tmp);
+        cleanups.push(() => gateway.contender.close());
+        gatewayCommand = gateway.command;
+        contenders.push(gateway.contender);
+        log(`gateway started: ${gateway.command}`);
+      } catch (error) {
+        problems.push(`gateway could not start: ${(error as Error).message}`);
+        log(problems.at(-1)!);
+      }
+    }
+    if (options.contenders.includes('naive')) {
+      try {
+        const naive = await startNaive(emulator, fixtures, tmp);
+        cleanups.push(() => naive.close());
+        contenders.push(naive);
+        log('naive server started');
+      } catch (error) {
+        problems.push(`naive server could not start: ${(error as Error).message}`);
+        log(problems.at(-1)!);
+      }
+    }
+    if (options.contenders.includes('floor')) {
+      const { wellKnown } = emulator.tenant;
+      const floorClient: FloorClient = await connectFloorClient({
+        graphOrigin: emulator.graphEndpoint,
+        authorityOrigin: emulator.authorityHost,
+        tenantId: emulator.tenantId,
+        clientId: wellKnown.demoAppId,
+        clientSecret: wellKnown.demoAppSecret,
+        caPem: emulator.caCertPem,
+      });
+      cleanups.push(() => floorClient.close());
+      contenders.push({ name: 'floor', run: (scenario, i) => scenario.floor(floorClient, fixtures, i), close: () => floorClient.close() });
+    }
+
+    const passes: Array<{ latencyMs: number; scenarios: readonly Scenario[] }> = [{ latencyMs: options.latencyMs, scenarios: SCENARIOS }];
+    if (options.overheadPass) passes.push({ latencyMs: 0, scenarios: SCENARIOS.filter((s) => s.number === 3) });
+    const cells: CellResult[] = [];
+    for (const pass of passes) {
+      await admin.setLatency(pass.latencyMs);
+      for (const scenario of pass.scenarios) {
+        for (const contender of contenders) {
+          const cell = await measureCell(contender, scenario, pass.latencyMs, admin, options, fixtures);
+          cells.push(cell);
+          log(
+            `${scenario.key} @${pass.latencyMs}ms ${contender.name}: ${cell.ops} ops, ${cell.upstreamRequestsPerOp?.toFixed(2)} req/op, p50 ${cell.p50Ms.toFixed(1)} ms` +
+              (cell.errors ? `, ${cell.errors} errors (first: ${cell.firstError})` : ''),
+          );
+        }
+      }
+    }
+
+    await admin.setLatency(options.probeLatencyMs);
+    const probed = new Map<string, number | null>();
+    for (const scenario of SCENARIOS) {
+      for (const contender of contenders) {
+        const key = `${scenario.number}/${contender.name}`;
+        if (!probed.has(key)) probed.set(key, await probeRoundTrips(contender, scenario, trace, options.probeLatencyMs));
+      }
+    }
+    await admin.setLatency(0);
+    for (const cell of cells) cell.roundTrips = probed.get(`${cell.scenarioNumber}/${cell.contender}`) ?? null;
+
+    const peakRssMb: BenchReport['peakRssMb'] = {};
+    for (const c of contenders) if (c.child) peakRssMb[c.name] = c.child.peakRssMb();
+    const report: BenchReport = {
+      generatedAt: new Date().toISOString(),
+      machine: machineInfo(),
+      settings: {
+        latencyMs: options.latencyMs,
+        quick: options.quick,
+        probeLatencyMs: options.probeLatencyMs,
+        cellBudgetMs: options.cellBudgetMs,
+        cellMaxOps: options.cellMaxOps,
+        gatewayCommand,
+      },
+      problems,
+      cells,
+      targets: judgeTargets(cells, options.latencyMs),
+      peakRssMb,
+      durationSeconds: (performance.now() - startedAt) / 1000,
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(path.join(RESULTS_DIR, 'latest.svg'), svgChart(report));
+    writeDoc(report);
+
+    process.stdout.write(`\n${textTable(cells)}\n\nTargets:\n`);
+    for (const t of report.targets) process.stdout.write(`  [${t.verdict}] ${t.target}: ${t.detail}\n`);
+    for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);
+    const errorCells = cells.filter((c) => c.errors > 0);
+    for (const c of errorCells) process.stdout.write(`\nERRORS in ${c.scenario} ${c.contender}: ${c.errors}/${c.ops}, first: ${c.firstError}\n`);
+    process.stdout.write(`\nWrote bench/results/latest.json and latest.svg in ${report.durationSeconds.toFixed(0)} s.\n`);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
