@@ -11,7 +11,8 @@ import { isIdempotent, type GraphFailure, type GraphRequest, type GraphResult } 
  * failed items into values, and retries only the failed retryable items (429/503/504, idempotent
  * ones) together in a new batch after the longest Retry-After. A throttled batch comes in both
  * documented shapes, an envelope 200 with 429 items or a failed envelope (429/424/503/504): both
- * are retried per item.
+ * are retried per item. Rounds that let some items through do not use up the retry attempts;
+ * the total wait budget bounds the run either way.
  */
 
 export const GRAPH_BATCH_LIMIT = 20;
@@ -60,7 +61,10 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
       }
     }
     if (again.length === 0) break;
-    const delay = budget.next(longestRetryAfter);
+    // Under steady throttling each round lets some items through; such a round is progress, not
+    // a failed attempt. The total wait budget still bounds the run.
+    const madeProgress = again.length < pending.length;
+    const delay = budget.next(longestRetryAfter, !madeProgress);
     if (delay === undefined) break; // the failures already recorded are the answer
     for (const index of again) transport.metrics.upstreamRetries.inc({ reason: outcomes.get(index)!.retry!.reason });
     try {

@@ -11,7 +11,7 @@ import type { GraphRequest, GraphResult } from './types.js';
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
  * operation asked for into the fewest Graph round trips: GUIDs with the same `$select` through
  * one `POST /directoryObjects/getByIds` (up to 1000 ids), everything else through `$batch`
- * (20 per POST, POSTs in parallel). Per-key failures are values (only that key rejects); keys
+ * (20 per POST, POSTs in parallel), one `$batch` run shared by all loaders per event-loop turn. Per-key failures are values (only that key rejects); keys
  * whose whole request failed, or that failed transiently, are dropped from the cache so a later
  * load in the same operation can try again.
  */
@@ -46,12 +46,37 @@ function buildRequests<K>(keys: readonly K[], build: (key: K) => GraphRequest): 
   });
 }
 
+/** Hands requests to a `$batch` run shared by every loader of the operation. */
+type BatchQueue = (requests: GraphRequest[]) => Promise<GraphResult[]>;
+
+/**
+ * Collects the requests every loader dispatches in the same turn of the event loop and sends
+ * them as one `$batch` run, so `manager` and `directReports` of the same users share round trips.
+ */
+function createBatchQueue(client: GraphClient): BatchQueue {
+  let queue: Array<{ req: GraphRequest; resolve: (r: GraphResult) => void; reject: (e: unknown) => void }> = [];
+  const flush = () => {
+    const items = queue;
+    queue = [];
+    client.batch(items.map((i) => i.req)).then(
+      (results) => items.forEach((item, i) => item.resolve(results[i]!)),
+      (error: unknown) => items.forEach((item) => item.reject(error)),
+    );
+  };
+  return (requests) => {
+    if (requests.length === 0) return Promise.resolve([]);
+    // DataLoaders dispatch on process.nextTick; setImmediate runs after all of them have.
+    if (queue.length === 0) setImmediate(flush);
+    return Promise.all(requests.map((req) => new Promise<GraphResult>((resolve, reject) => queue.push({ req, resolve, reject }))));
+  };
+}
+
 /**
  * Sends the buildable requests as one `$batch` run and maps each answer; `onTransient` hears the
  * indices whose failure should be evicted from the loader cache.
  */
 async function batchOutcomes<K, V>(
-  client: GraphClient,
+  submit: BatchQueue,
   keys: readonly K[],
   build: (key: K) => GraphRequest,
   onSuccess: (body: unknown, result: Extract<GraphResult, { ok: true }>, key: K) => V,
@@ -63,7 +88,7 @@ async function batchOutcomes<K, V>(
   built.forEach((r, i) => {
     if (!isGatewayError(r)) sendable.push(i);
   });
-  const results = await client.batch(sendable.map((i) => built[i] as GraphRequest));
+  const results = await submit(sendable.map((i) => built[i] as GraphRequest));
   const out: Array<Outcome<V>> = built.map((r) => (isGatewayError(r) ? r : (undefined as never)));
   results.forEach((result, position) => {
     const index = sendable[position]!;
@@ -86,6 +111,7 @@ async function batchOutcomes<K, V>(
 }
 
 export function createGraphLoaders(client: GraphClient): GraphLoaders {
+  const submit = createBatchQueue(client);
   const user: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
     async (keys) => {
       const out: Array<Outcome<GraphUser | null>> = new Array(keys.length);
@@ -125,7 +151,7 @@ export function createGraphLoaders(client: GraphClient): GraphLoaders {
 
       const batchKeys = viaBatch.map((i) => keys[i]!);
       const batchWork = batchOutcomes<UserLookupKey, GraphUser | null>(
-        client,
+        submit,
         batchKeys,
         (key) => userRequest(key.key, key.select, key.expandManager),
         (body) => body as GraphUser,
@@ -149,7 +175,7 @@ export function createGraphLoaders(client: GraphClient): GraphLoaders {
   const managerOf: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
     (keys) =>
       batchOutcomes<UserLookupKey, GraphUser | null>(
-        client,
+        submit,
         keys,
         (key) => managerRequest(key.key, key.select),
         (body) => body as GraphUser,
@@ -163,7 +189,7 @@ export function createGraphLoaders(client: GraphClient): GraphLoaders {
   const directReportsOf: DataLoader<ReportsKey, GraphPage<GraphUser>, string> = new DataLoader<ReportsKey, GraphPage<GraphUser>, string>(
     (keys) =>
       batchOutcomes<ReportsKey, GraphPage<GraphUser>>(
-        client,
+        submit,
         keys,
         (key) => directReportsRequest(key.key, key.select, key.top),
         (body, result) => readPage<GraphUser>(body, result.requestId, false),

@@ -100,11 +100,16 @@ export class RetryBudget {
   private waitedMs = 0;
   constructor(private readonly policy: RetryPolicy) {}
 
-  next(retryAfterSeconds: number | undefined): number | undefined {
-    if (this.retries >= this.policy.maxRetries) return undefined;
+  /**
+   * `chargeAttempt: false` is for a `$batch` round that made progress (some items got through):
+   * it still spends wait budget, which bounds the whole run, but not one of the attempts, which
+   * are meant to stop retrying what keeps failing.
+   */
+  next(retryAfterSeconds: number | undefined, chargeAttempt = true): number | undefined {
+    if (chargeAttempt && this.retries >= this.policy.maxRetries) return undefined;
     const delay = retryDelayMs(this.retries + 1, retryAfterSeconds, this.policy);
     if (this.waitedMs + delay > this.policy.maxTotalWaitMs) return undefined;
-    this.retries += 1;
+    if (chargeAttempt) this.retries += 1;
     this.waitedMs += delay;
     return delay;
   }
