@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { USER_ADMIN_APP_ID, graphCaller, mintToken, registerApp } from './graph-client.js';
+
+let emulator: TestEmulator;
+let token: string;
+let graph: ReturnType<typeof graphCaller>;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+  registerApp(emulator, USER_ADMIN_APP_ID, ['User Administrator']);
+  token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID });
+  graph = graphCaller(emulator, () => token);
+});
+afterAll(async () => {
+  await emulator.close();
+});
+beforeEach(async () => {
+  await emulator.resetStats();
+});
+
+const get = (id: string, url: string, extra: Record<string, unknown> = {}) => ({ id, method: 'GET', url, ...extra });
+
+describe('POST /v1.0/$batch', () => {
+  it('runs items through the router, answers each by id, and counts the items in stats', async () => {
+    const users = [...emulator.tenant.users.values()].slice(0, 6);
+    const requests = users.map((u, i) => get(String(i + 1), `/users/${u.id}?$select=id,displayName`));
+    const res = await graph('POST', '/v1.0/$batch', { body: { requests } });
+    expect(res.status).toBe(200);
+    const responses = res.body.responses as Array<{ id: string; status: number; body: { id: string } }>;
+    expect(responses).toHaveLength(6);
+    expect(responses.map((r) => r.id)).not.toEqual(['1', '2', '3', '4', '5', '6']);
+    for (const r of responses) {
+      expect(r.status).toBe(200);
+      expect(r.body.id).toBe(users[Number(r.id) - 1]!.id);
+    }
+    const stats = await emulator.stats();
+    expect(stats.graphRequests).toBe(1);
+    expect(stats.byRoute['POST /v1.0/$batch']).toBe(1);
+    expect(stats.batch).toMatchObject({ requests: 1, items: 6 });
+    expect(stats.batch.itemsByRoute['GET /v1.0/users/{id}']).toBe(6);
+  });
+
+  it('refuses 21 items, duplicate ids and malformed JSON as a whole', async () => {
+    const tooMany = await graph('POST', '/v1.0/$batch', { body: { requests: Array.from({ length: 21 }, (_, i) => get(String(i), '/users?$top=1')) } });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toContain('20');
+    const dup = await graph('POST', '/v1.0/$batch', { body: { requests: [get('a', '/users?$top=1'), get('A', '/users?$top=1')] } });
+    expect(dup.status).toBe(400);
+    const malformed = await graph('POST', '/v1.0/$batch', { body: '{"requests": [' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('BadRequest');
+  });
+
+  it('dependsOn: a failed dependency gives 424 to its dependants', async () => {
+    const res = await graph('POST', '/v1.0/$batch', {
+      body: {
+        requests: [
+          get('1', '/users/no-such-user@contoso.example'),
+          get('2', '/users?$top=1', { dependsOn: ['1'] }),
+          get('3', '/users?$top=1', { dependsOn: ['2'] }),
+          get('4', '/users?$top=1'),
+        ],
+      },
+    });
+    const byId = Object.fromEntries((res.body.responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]));
+    expect(byId).toEqual({ '1': 404, '2': 424, '3': 424, '4': 200 });
+  });
+
+  it('per-item rules: relative URLs only, Content-Type with a body, per-item ConsistencyLevel, per-item authorization', async () => {
+    const target = [...emulator.tenant.users.values()][50]!;
+    const res = await graph('POST', '/v1.0/$batch', {
+      body: {
+        requests: [
+          get('abs', `${emulator.origin}/v1.0/users?$top=1`),
+          { id: 'nobody', method: 'PATCH', url: `/users/${target.id}`, body: { jobTitle: 'x' } },
+          { id: 'patch', method: 'PATCH', url: `/users/${target.id}`, body: { jobTitle: 'Batch Title' }, headers: { 'Content-Type': 'application/json' } },
+          get('count', "/users?$filter=endsWith(mail,'@contoso.example')&$count=true&$top=1", { headers: { ConsistencyLevel: 'eventual' } }),
+          get('nocount', "/users?$filter=endsWith(mail,'@contoso.example')&$count=true&$top=1"),
+        ],
+      },
+    });
+    const byId = Object.fromEntries((res.body.responses as Array<{ id: string }>).map((r) => [r.id, r]));
+    expect(byId.abs.status).toBe(400);
+    expect(byId.nobody.status).toBe(400);
+    expect(byId.patch.status).toBe(204);
+    expect(target.jobTitle).toBe('Batch Title');
+    expect(byId.count.status).toBe(200);
+    expect(byId.count.body['@odata.count']).toBeGreaterThan(0);
+    expect(byId.nocount.status).toBe(400);
+    expect(byId.nocount.body.error.code).toBe('Request_UnsupportedQuery');
+
+    const readOnly = await mintToken(emulator, { roles: ['User.Read.All'] });
+    const denied = await graph('POST', '/v1.0/$batch', {
+      token: readOnly,
+      body: { requests: [{ id: '1', method: 'PATCH', url: `/users/${target.id}`, body: { accountEnabled: false }, headers: { 'content-type': 'application/json' } }, get('2', `/users/${target.id}`)] },
+    });
+    const statuses = Object.fromEntries((denied.body.responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]));
+    expect(statuses).toEqual({ '1': 403, '2': 200 });
+    const unauthenticated = await graph('POST', '/v1.0/$batch', { token: null, body: { requests: [get('1', '/users')] } });
+    expect(unauthenticated.status).toBe(401);
+  });
+});
+
+describe('POST /v1.0/directoryObjects/getByIds', () => {
+  it('returns up to 1000 users, omits unknown ids, honours $select; refuses 1001', async () => {
+    const ids = [...emulator.tenant.users.keys()].slice(0, 999);
+    ids.push('00000000-0000-4000-8000-000000000000');
+    const res = await graph('POST', '/v1.0/directoryObjects/getByIds?$select=id,displayName,jobTitle', { body: { ids, types: ['user'] } });
+    expect(res.status).toBe(200);
+    expect(res.body.value).toHaveLength(999);
+    expect(Object.keys(res.body.value[0]).sort()).toEqual(['@odata.type', 'displayName', 'id', 'jobTitle']);
+    const limited = await graph('POST', '/v1.0/directoryObjects/getByIds', { body: { ids: ids.slice(0, 2), types: ['user'] } });
+    expect(Object.keys(limited.body.value[0])).not.toContain('jobTitle');
+    const tooMany = await graph('POST', '/v1.0/directoryObjects/getByIds', { body: { ids: [...ids, ...ids].slice(0, 1001) } });
+    expect(tooMany.status).toBe(400);
+  });
+});
