@@ -37,7 +37,9 @@ export class TokenSlot {
 
   /** Drops the cached token; the next acquisition bypasses msal's cache too (Graph said 401). */
   invalidate(): void {
-    this.rejected = this.current?.accessToken;
+    // Nothing cached means nothing to distrust: the next acquisition is an ordinary one.
+    if (!this.current) return;
+    this.rejected = this.current.accessToken;
     this.current = undefined;
     this.forceNext = true;
     this.generation += 1;

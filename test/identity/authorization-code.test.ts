@@ -1,0 +1,221 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fetch as undiciFetch } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret, type Config } from '../../src/config-types.js';
+import { identityState } from '../../src/emulator/entra/state.js';
+import { GatewayError } from '../../src/errors.js';
+import { createAuthRoutes, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
+import type { GraphIdentity } from '../../src/identity/types.js';
+import { openTokenStore } from '../../src/store/index.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
+import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
+
+/**
+ * Refreshes are forced with `invalidate()` (what the Graph client does after a 401): msal then
+ * redeems the refresh token, which the emulator rotates (a spent one answers invalid_grant).
+ */
+const REDIRECT_URI = 'http://127.0.0.1:4000/auth/callback';
+
+let emulator: TestEmulator;
+let dataDir: string;
+let logs: CapturedLogs;
+let deps: TestDeps;
+const seen: string[] = [];
+const anonymous = { kind: 'anonymous', permissions: new Set() } as const;
+const skipRedis = redisSkipReason();
+let redis: TestRedis | undefined;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 20 });
+  dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-ac-'));
+  logs = captureLogs();
+  deps = testDeps(emulator, logs.logger);
+  if (!skipRedis) redis = await startTestRedis();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+  await deps.upstream.close();
+  await emulator.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** What an operator does by hand: open the authorize URL, copy `code` from the redirect. */
+async function obtainCode(redirectUri = REDIRECT_URI): Promise<string> {
+  const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
+  url.searchParams.set('client_id', emulator.tenant.wellKnown.demoAppId);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('redirect_uri', redirectUri);
+  url.searchParams.set('scope', `offline_access openid profile ${emulator.graphEndpoint}/.default`);
+  const res = await emulator.fetch(url.toString(), { redirect: 'manual' });
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}`);
+  const code = new URL(location).searchParams.get('code')!;
+  seen.push(code);
+  return code;
+}
+
+function authCodeConfig(cache: Config['cache'], authCode?: string): Config {
+  const base = emulatorConfig(emulator, dataDir);
+  return emulatorConfig(emulator, dataDir, {
+    cache,
+    selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code', redirectUri: REDIRECT_URI, ...(authCode ? { authCode: new Secret(authCode) } : {}) },
+  });
+}
+
+function refreshTokensIssued(): string[] {
+  return [...identityState(emulator.tenant).refreshTokens.keys()];
+}
+
+describe('authorization code', () => {
+  const sqlite = (): Config['cache'] => ({ kind: 'sqlite', path: path.join(dataDir, 'tokens.sqlite') });
+
+  it('redeems AUTH_CODE, and a restarted instance redeems the persisted rotated refresh token', async () => {
+    const config = authCodeConfig(sqlite(), await obtainCode());
+    const first = await createGraphIdentity(config, deps);
+    expect(first.kind).toBe('authorization-code');
+    expect(first.delegated).toBe(true);
+    const token = await first.tokenSourceFor(anonymous).getAccessToken();
+    seen.push(token);
+    const claims = decodeJwtPayload(token);
+    expect(claims.oid).toBe(emulator.tenant.wellKnown.adminUserId);
+    expect(claims.scp).toMatch(/Directory\.AccessAsUser\.All/);
+    await first.close?.();
+
+    // Restart twice: each start redeems the refresh token persisted by the previous one (AUTH_CODE is spent).
+    for (let restart = 0; restart < 2; restart++) {
+      await emulator.resetStats();
+      const again = await createGraphIdentity(config, deps);
+      const source = again.tokenSourceFor(anonymous);
+      const persisted = await source.getAccessToken(); // the persisted access token, no request
+      expect((await emulator.stats()).tokenRequests).toBe(0);
+      source.invalidate!();
+      const next = await source.getAccessToken();
+      seen.push(persisted, next);
+      expect(next).not.toBe(persisted);
+      expect(decodeJwtPayload(next).oid).toBe(emulator.tenant.wellKnown.adminUserId);
+      const stats = await emulator.stats();
+      expect(stats.tokenRequests).toBe(1);
+      expect(stats.byStatus['400'] ?? 0).toBe(0);
+      await again.close?.();
+    }
+    // The persisted cache is encrypted: no refresh token in the SQLite file's rows.
+    const store = await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: true });
+    const latest = refreshTokensIssued().at(-1)!;
+    expect(await store.get('msal-cache')).toContain(latest);
+    await store.close();
+  });
+
+  it('a spent AUTH_CODE with no stored grant says how to recover, without the code', async () => {
+    const code = await obtainCode();
+    const once = await createGraphIdentity(authCodeConfig({ kind: 'memory' }, code), deps);
+    await once.tokenSourceFor(anonymous).getAccessToken();
+    await once.close?.();
+    const twice = await createGraphIdentity(authCodeConfig({ kind: 'memory' }, code), deps);
+    const error = (await twice.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e)) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(error.message).toMatch(/AADSTS54005/);
+    expect(error.message).toMatch(/npm run auth:reset/);
+    expect(error.message).not.toContain(code);
+    await twice.close?.();
+  });
+
+  it('signs in through /auth/login → emulator → /auth/callback over HTTP', async () => {
+    const base = emulatorConfig(emulator, dataDir);
+    const identity = await createGraphIdentity(
+      emulatorConfig(emulator, dataDir, { cache: { kind: 'memory' }, selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code' } }),
+      deps,
+    );
+    const before = await identity.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e);
+    expect((before as GatewayError).message).toMatch(/sign in at \/auth\/login/);
+
+    const routes = createAuthRoutes(identity, { logger: logs.logger });
+    const server: Server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+      void routes(req, res, url).then((handled) => {
+        if (!handled) res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const login = await undiciFetch(`${origin}/auth/login`, { redirect: 'manual' });
+      expect(login.status).toBe(302);
+      const authorizeUrl = new URL(login.headers.get('location')!);
+      expect(authorizeUrl.origin).toBe(emulator.origin);
+      expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(authorizeUrl.searchParams.get('state')).toBeTruthy();
+      expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`${origin}/auth/callback`);
+
+      const consent = await emulator.fetch(authorizeUrl.toString(), { redirect: 'manual' });
+      const callbackUrl = consent.headers.get('location')!;
+      seen.push(new URL(callbackUrl).searchParams.get('code')!);
+      expect(callbackUrl.startsWith(`${origin}/auth/callback?`)).toBe(true);
+
+      // A forged state is refused; the real callback signs in.
+      const forged = new URL(callbackUrl);
+      forged.searchParams.set('state', 'forged');
+      const refused = await undiciFetch(forged);
+      expect(refused.status).toBe(400);
+      const callback = await undiciFetch(callbackUrl);
+      const body = (await callback.json()) as { ok: boolean; message: string };
+      expect(callback.status).toBe(200);
+      expect(body.ok).toBe(true);
+      expect(body.message).toContain(emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!.userPrincipalName);
+      // Replaying the same callback fails (state is single-use).
+      expect((await undiciFetch(callbackUrl)).status).toBe(400);
+
+      const token = await identity.tokenSourceFor(anonymous).getAccessToken();
+      seen.push(token);
+      expect(decodeJwtPayload(token).idtyp).toBe('user');
+      // Entra's error redirect renders a page without secrets.
+      const denied = await undiciFetch(`${origin}/auth/callback?error=access_denied&error_description=AADSTS50057%3A+The+user+account+is+disabled.%0D%0ATrace+ID%3A+x`, {
+        headers: { accept: 'text/html' },
+      });
+      expect(denied.status).toBe(400);
+      expect(await denied.text()).toContain('access_denied: AADSTS50057: The user account is disabled.');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await identity.close?.();
+    }
+  });
+
+  it('client-credentials identities decline the /auth routes', async () => {
+    const identity = await createGraphIdentity(emulatorConfig(emulator, dataDir), deps);
+    const routes = createAuthRoutes(identity, { logger: logs.logger });
+    expect(await routes({} as never, {} as never, new URL('http://x/auth/login'))).toBe(false);
+    await identity.close?.();
+  });
+
+  it.skipIf(!!skipRedis)('two replicas sharing Redis refresh concurrently and never hit invalid_grant', async () => {
+    const cache: Config['cache'] = { kind: 'redis', url: redis!.url };
+    const a = await createGraphIdentity(authCodeConfig(cache, await obtainCode()), deps);
+    const b = await createGraphIdentity(authCodeConfig(cache, 'unused-by-b-because-a-signed-in'), deps);
+    const replicas: GraphIdentity[] = [a, b];
+    await a.tokenSourceFor(anonymous).getAccessToken();
+    await emulator.resetStats();
+    const rounds = 6;
+    for (let round = 0; round < rounds; round++) {
+      for (const r of replicas) r.tokenSourceFor(anonymous).invalidate!();
+      const tokens = await Promise.all(replicas.flatMap((r) => [r.tokenSourceFor(anonymous).getAccessToken(), r.tokenSourceFor(anonymous).getAccessToken()]));
+      seen.push(...tokens);
+      for (const t of tokens) expect(decodeJwtPayload(t).oid).toBe(emulator.tenant.wellKnown.adminUserId);
+    }
+    const stats = await emulator.stats();
+    expect(stats.byStatus['400'] ?? 0).toBe(0);
+    // One redemption per round: the replica that waited for the lock reuses the other's new token.
+    expect(stats.tokenRequests).toBe(rounds);
+    await a.close?.();
+    await b.close?.();
+  });
+
+  it('logs at trace level carry no token, refresh token, code or secret', () => {
+    logs.assertNoSecrets([emulator.tenant.wellKnown.demoAppSecret, ...seen, ...refreshTokensIssued()]);
+  });
+});
