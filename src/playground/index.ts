@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PLAYGROUND_CLIENT_SCRIPT } from './client-script.js';
 import { playgroundExamples, type ExampleOptions } from './examples.js';
@@ -19,12 +20,19 @@ interface Asset {
 
 const require = createRequire(import.meta.url);
 
-const ASSET_SOURCES: Record<string, { module: string; contentType: string }> = {
-  'react.production.min.js': { module: 'react/umd/react.production.min.js', contentType: 'text/javascript; charset=utf-8' },
-  'react-dom.production.min.js': { module: 'react-dom/umd/react-dom.production.min.js', contentType: 'text/javascript; charset=utf-8' },
-  'graphiql.min.js': { module: 'graphiql/graphiql.min.js', contentType: 'text/javascript; charset=utf-8' },
-  'graphiql.min.css': { module: 'graphiql/graphiql.min.css', contentType: 'text/css; charset=utf-8' },
+const ASSET_SOURCES: Record<string, { pkg: string; file: string; contentType: string }> = {
+  'react.production.min.js': { pkg: 'react', file: 'umd/react.production.min.js', contentType: 'text/javascript; charset=utf-8' },
+  'react-dom.production.min.js': { pkg: 'react-dom', file: 'umd/react-dom.production.min.js', contentType: 'text/javascript; charset=utf-8' },
+  'graphiql.min.js': { pkg: 'graphiql', file: 'graphiql.min.js', contentType: 'text/javascript; charset=utf-8' },
+  'graphiql.min.css': { pkg: 'graphiql', file: 'graphiql.min.css', contentType: 'text/css; charset=utf-8' },
 };
+
+/** The installed package's directory (its "exports" map hides the UMD files from require.resolve). */
+function packageDirectory(pkg: string): string {
+  let dir = path.dirname(require.resolve(pkg));
+  while (path.basename(dir) !== pkg && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
 
 /** CSP of the playground page: everything from this origin; GraphiQL sets inline styles, so styles allow them. */
 export const PLAYGROUND_CSP =
@@ -41,7 +49,7 @@ export function createPlayground(options: ExampleOptions & { endpoint?: string; 
   const assets = new Map<string, Asset>();
   const add = (name: string, body: Buffer, contentType: string) =>
     assets.set(name, { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
-  for (const [name, source] of Object.entries(ASSET_SOURCES)) add(name, readFileSync(require.resolve(source.module)), source.contentType);
+  for (const [name, source] of Object.entries(ASSET_SOURCES)) add(name, readFileSync(path.join(packageDirectory(source.pkg), source.file)), source.contentType);
   add('playground.js', Buffer.from(PLAYGROUND_CLIENT_SCRIPT, 'utf8'), 'text/javascript; charset=utf-8');
 
   const config = {

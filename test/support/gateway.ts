@@ -1,0 +1,123 @@
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.js';
+import type { Config } from '../../src/config-types.js';
+import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
+import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
+import type { GraphIdentity } from '../../src/identity/types.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
+import { applySandbox } from '../../src/sandbox.js';
+import { startTestEmulator, type TestEmulator } from './emulator.js';
+
+export interface TestGatewayOptions {
+  /** Reuse a running emulator (several gateways over one tenant); otherwise one is started and owned. */
+  emulator?: TestEmulator;
+  /** Extra environment for loadConfig (e.g. DEPLOYMENT_MODE, CALLER_AUTH). */
+  env?: Record<string, string>;
+  /** Last word on the Config (e.g. point the gateway at the read-only app). */
+  configure?: (config: Config) => Config;
+  /** Extra dependencies (playground examples, cursor key, mutation resolvers...). */
+  deps?: Partial<Pick<GatewayDeps, 'cursorKey' | 'playground' | 'extraResolvers' | 'extraPlugins'>>;
+}
+
+export interface GraphQLResult<T = Record<string, any>> {
+  status: number;
+  headers: Headers;
+  data: T | null | undefined;
+  errors: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, any> }> | undefined;
+}
+
+export interface TestGateway {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  emulator: TestEmulator;
+  config: Config;
+  gateway: Gateway;
+  identity: GraphIdentity;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Every log line (JSON text) at debug level and above. */
+  logLines: string[];
+  /** Parsed log records whose `msg` is `msg`. */
+  logRecords(msg: string): Array<Record<string, any>>;
+  graphql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResult<T>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real gateway on a loopback port wired to a real emulator tenant over HTTPS, through the same
+ * pieces main.ts uses: loadConfig + applySandbox, the upstream HTTP layer, the msal-backed Graph
+ * identity and the caller authenticator.
+ */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const emulator = options.emulator ?? (await startTestEmulator());
+  const ownsEmulator = options.emulator === undefined;
+  const base = loadConfig({
+    SANDBOX: 'true',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CACHE_URL: 'memory',
+    DATA_DIR: emulator.dataDir,
+    LOG_LEVEL: 'debug',
+    INTROSPECTION: 'true',
+    ...options.env,
+  });
+  const sandboxed = applySandbox(base, emulator);
+  const config = options.configure ? options.configure(sandboxed) : sandboxed;
+
+  const logLines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        logLines.push(chunk.toString('utf8'));
+        callback();
+      },
+    }),
+  });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const upstream: UpstreamHttp = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
+  const identity = await createGraphIdentity(config, { logger, metrics, upstream });
+  const callerAuthenticator = createCallerAuthenticator(config, { upstream, logger, tenantId: emulator.tenantId });
+  const gateway = await createGateway({ config, logger, metrics, upstream, identity, callerAuthenticator, ...options.deps });
+  const url = await gateway.listen();
+
+  return {
+    url,
+    emulator,
+    config,
+    gateway,
+    identity,
+    metrics,
+    logger,
+    logLines,
+    logRecords: (msg) =>
+      logLines
+        .flatMap((line) => line.split('\n'))
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as Record<string, any>)
+        .filter((record) => record.msg === msg),
+    async graphql(query, variables, headers) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
+      });
+      const text = await res.text();
+      let body: { data?: any; errors?: any } = {};
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new Error(`gateway answered ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+      }
+      return { status: res.status, headers: res.headers, data: body.data, errors: body.errors };
+    },
+    async close() {
+      await gateway.close();
+      await identity.close?.();
+      await upstream.close();
+      if (ownsEmulator) await emulator.close();
+    },
+  };
+}
