@@ -1,0 +1,190 @@
+import {
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
+  Kind,
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  isInterfaceType,
+  isObjectType,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLInterfaceType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import {
+  DEFAULT_MUTATION_RULE,
+  DEFAULT_PLANNING_TUNABLES,
+  PLANNING_RULES,
+  type FieldOccurrence,
+  type ParentSource,
+  type PlanningRule,
+  type PlanningTunables,
+} from './planning-rules.js';
+
+/**
+ * Estimates, before execution, how many upstream Graph requests an operation can cause. The
+ * selection is walked level by level; at each level the occurrences of one field (all aliases,
+ * all parents) are costed together, because the gateway's DataLoaders batch them together.
+ */
+
+export interface UpstreamEstimate {
+  /** Upper bound of upstream Graph requests (a `$batch` POST counts as one). */
+  total: number;
+  /** Requests by field path (field names, not aliases), e.g. `users.nodes.directReports`. */
+  byPath: Record<string, number>;
+}
+
+export interface EstimateInput {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  /** Raw variables of the request; coerced here like execution will. */
+  variables?: Record<string, unknown> | null;
+  tunables?: Partial<PlanningTunables>;
+  rules?: Readonly<Record<string, PlanningRule>>;
+}
+
+type CompositeType = GraphQLObjectType | GraphQLInterfaceType;
+
+interface Entry {
+  selectionSets: SelectionSetNode[];
+  type: CompositeType;
+  parents: number;
+  source: ParentSource;
+}
+
+interface CollectedField {
+  node: FieldNode;
+  parentType: CompositeType;
+  def: GraphQLField<unknown, unknown>;
+}
+
+/** Null when the operation cannot be estimated (unknown operation, invalid variables): execution will report that. */
+export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate | null {
+  const { schema, document } = input;
+  const operation = getOperationAST(document, input.operationName ?? undefined);
+  if (!operation) return null;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], input.variables ?? {});
+  if (coerced.errors) return null;
+  const variables = coerced.coerced;
+  const tunables: PlanningTunables = { ...DEFAULT_PLANNING_TUNABLES, ...input.tunables };
+  const rules = input.rules ?? PLANNING_RULES;
+  const rootType = schema.getRootType(operation.operation);
+  if (!rootType) return null;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+
+  const included = (node: { directives?: readonly import('graphql').DirectiveNode[] | undefined }): boolean => {
+    if (!node.directives?.length) return true;
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
+    return true;
+  };
+
+  const typeOf = (name: string | undefined, fallback: CompositeType): CompositeType => {
+    if (!name) return fallback;
+    const type = schema.getType(name);
+    return isObjectType(type) || isInterfaceType(type) ? type : fallback;
+  };
+
+  /** Fields by response key, fragments flattened (every type condition counted: an upper bound). */
+  const collect = (selectionSets: SelectionSetNode[], type: CompositeType): Map<string, CollectedField[]> => {
+    const byKey = new Map<string, CollectedField[]>();
+    const visited = new Set<string>();
+    const walk = (selectionSet: SelectionSetNode, parentType: CompositeType) => {
+      for (const selection of selectionSet.selections) {
+        if (!included(selection)) continue;
+        if (selection.kind === Kind.FIELD) {
+          const def = parentType.getFields()[selection.name.value];
+          if (!def) continue; // __typename and introspection fields cost nothing upstream
+          const key = selection.alias?.value ?? selection.name.value;
+          const list = byKey.get(key) ?? [];
+          list.push({ node: selection, parentType, def });
+          byKey.set(key, list);
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          walk(selection.selectionSet, typeOf(selection.typeCondition?.name.value, parentType));
+        } else {
+          const name = selection.name.value;
+          const fragment = fragments.get(name);
+          if (!fragment || visited.has(name)) continue;
+          visited.add(name);
+          walk(fragment.selectionSet, typeOf(fragment.typeCondition.name.value, parentType));
+        }
+      }
+    };
+    for (const selectionSet of selectionSets) walk(selectionSet, type);
+    return byKey;
+  };
+
+  const childNames = (selectionSets: SelectionSetNode[], type: CompositeType): Set<string> => {
+    const names = new Set<string>();
+    for (const fields of collect(selectionSets, type).values()) for (const field of fields) names.add(field.node.name.value);
+    return names;
+  };
+
+  const byPath: Record<string, number> = {};
+  let total = 0;
+
+  const level = (path: string, entries: Entry[]) => {
+    // Occurrences grouped by `Type.field`: all aliases and all parents of one field batch together.
+    const groups = new Map<string, Array<{ occurrence: FieldOccurrence; entry: Entry; fields: CollectedField[] }>>();
+    for (const entry of entries) {
+      for (const fields of collect(entry.selectionSets, entry.type).values()) {
+        const first = fields[0]!;
+        const ruleKey = `${first.parentType.name}.${first.node.name.value}`;
+        const childType = getNamedType(first.def.type);
+        const childSets = fields.flatMap((f) => (f.node.selectionSet ? [f.node.selectionSet] : []));
+        let args: Record<string, unknown>;
+        try {
+          args = getArgumentValues(first.def, first.node, variables);
+        } catch {
+          continue; // an invalid argument fails at execution before any upstream call
+        }
+        const occurrence: FieldOccurrence = {
+          args,
+          parents: entry.parents,
+          source: entry.source,
+          childFieldNames: isObjectType(childType) || isInterfaceType(childType) ? childNames(childSets, childType) : new Set(),
+        };
+        const list = groups.get(ruleKey) ?? [];
+        list.push({ occurrence, entry, fields });
+        groups.set(ruleKey, list);
+      }
+    }
+    for (const [ruleKey, items] of groups) {
+      const [typeName, fieldName] = ruleKey.split('.') as [string, string];
+      const rule = rules[ruleKey] ?? (typeName === schema.getMutationType()?.name ? DEFAULT_MUTATION_RULE : undefined);
+      const plan = rule
+        ? rule(items.map((i) => i.occurrence), tunables)
+        : { requests: 0, children: (o: FieldOccurrence) => ({ parents: o.parents, source: o.source }) };
+      const fieldPath = path ? `${path}.${fieldName}` : fieldName;
+      if (plan.requests > 0) {
+        byPath[fieldPath] = (byPath[fieldPath] ?? 0) + plan.requests;
+        total += plan.requests;
+      }
+      const childEntries: Entry[] = [];
+      for (const { occurrence, fields } of items) {
+        const childType = getNamedType(fields[0]!.def.type);
+        if (!(isObjectType(childType) || isInterfaceType(childType))) continue;
+        const selectionSets = fields.flatMap((f) => (f.node.selectionSet ? [f.node.selectionSet] : []));
+        if (selectionSets.length === 0) continue;
+        const { parents, source } = plan.children(occurrence);
+        if (parents <= 0) continue;
+        childEntries.push({ selectionSets, type: childType, parents, source });
+      }
+      if (childEntries.length > 0) level(fieldPath, childEntries);
+    }
+  };
+
+  level('', [{ selectionSets: [operation.selectionSet], type: rootType, parents: 1, source: 'other' }]);
+  return { total: Math.min(total, Number.MAX_SAFE_INTEGER), byPath };
+}
