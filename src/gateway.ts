@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -9,7 +10,10 @@ import { createGraphClient } from './graph/client.js';
 import { createGraphLoaders } from './graph/loaders.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
+import { deploymentModeRule } from './graphql/deployment/index.js';
 import { formatGatewayError } from './graphql/format-error.js';
+import { createMutationResolvers } from './graphql/mutations/index.js';
+import { assertPermissionDirectives, permissionPlugin } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import type { UpstreamHttp } from './http/upstream.js';
@@ -56,7 +60,11 @@ const DRAIN_TIMEOUT_MS = 10_000;
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, metrics } = deps;
   const schemaSource = loadSchemaSource();
-  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: deps.extraResolvers ?? [] });
+  // Mutations (issue 5): resolvers, the caller-permission check and the audit trail go together.
+  const mutationResolvers = createMutationResolvers({ graphEndpoint: config.graphEndpoint, passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000) });
+  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers as Resolvers, ...(deps.extraResolvers ?? [])] });
+  assertPermissionDirectives(schema);
+  const auditLog = createAuditLog({ logger, metrics });
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },
     maxAliases: { n: config.limits.maxAliases },
@@ -74,11 +82,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     formatError: formatGatewayError,
-    validationRules: armor.validationRules,
+    // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver.
+    validationRules: [...armor.validationRules, deploymentModeRule(config.deploymentMode)],
     plugins: [
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics),
       ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      permissionPlugin<GatewayContext>(),
+      auditPlugin<GatewayContext>({ auditLog }),
       ...(deps.extraPlugins ?? []),
     ],
     logger: {

@@ -26,7 +26,10 @@ export const INTERNAL_ERROR_PLACEHOLDER = 'Internal error';
  * operation plugin, which also logs the real error (formatError sees no context).
  */
 export function formatGatewayError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // A GatewayError reported by a validation rule (UNSUPPORTED_DEPLOYMENT_MODE) arrives inside Apollo's ValidationError.
+  const inner = (unwrapped as { originalError?: unknown } | null)?.originalError;
+  const original = !formatted.path && isGatewayError(inner) ? inner : unwrapped;
   const base = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
   if (isGatewayError(original)) {
     return { ...base, message: original.message, extensions: { ...publicExtensions(original.extensions), code: original.code } };
