@@ -110,12 +110,14 @@ export class FaultInjector {
     this.prng = createPrng(this.settings.seed);
   }
 
-  /** Replaces the given settings (others keep their value) and restarts the dice. */
+  /**
+   * Replaces the given settings (others keep their value) and restarts the dice. Open Retry-After
+   * windows survive, as they would on a real service whose load changed; `reset()` clears them.
+   */
   configure(input: unknown): FaultSettings {
     const partial = validateFaultSettings(input);
     this.settings = { ...this.settings, ...partial };
     this.prng = createPrng(this.settings.seed);
-    this.throttledUntil.clear();
     return this.settings;
   }
 
