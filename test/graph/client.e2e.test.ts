@@ -52,7 +52,7 @@ beforeEach(async () => {
   await emulator.resetStats();
 });
 
-function newClient(): GraphClient {
+function newClient(options: { maxRetries?: number } = {}): GraphClient {
   const destination = new Writable({
     write(chunk, _e, cb) {
       logText += chunk.toString();
@@ -66,6 +66,7 @@ function newClient(): GraphClient {
     logger: createLogger({ level: 'debug', destination }),
     metrics: createMetrics({ defaultMetrics: false }),
     correlationId: 'e2e',
+    ...options,
   });
 }
 
@@ -148,6 +149,17 @@ describe('user loader', () => {
     }
     expect(succeeded.size).toBe(40);
   }, 30_000);
+
+  it('a failed envelope rejects its keys and clears them from the cache, so a later load retries', async () => {
+    const loaders = createGraphLoaders(newClient({ maxRetries: 0 }));
+    const picked = users().slice(300, 303).map((u) => ({ key: u.userPrincipalName, select: sel('displayName') }));
+    await emulator.setFaults({ unavailableRate: 1, retryAfterSeconds: 0 });
+    const failed = await Promise.allSettled(picked.map((k) => loaders.user.load(k)));
+    expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'))).toEqual(Array(3).fill('UPSTREAM_UNAVAILABLE'));
+    await emulator.setFaults({ unavailableRate: 0 });
+    const again = await Promise.all(picked.map((k) => loaders.user.load(k)));
+    expect(again.map((u) => u?.id)).toEqual(users().slice(300, 303).map((u) => u.id));
+  });
 
   it('managerOf and directReportsOf batch through $batch', async () => {
     const loaders = createGraphLoaders(newClient());

@@ -209,6 +209,18 @@ describe('single requests', () => {
     expect(await metricValue(h.metrics, 'gateway_upstream_retries_total', { reason: 'timeout' })).toBe(1);
   });
 
+  it('a caller who goes away cancels the upstream call and the retry wait', async () => {
+    script = () => undefined; // never answers
+    const controller = new AbortController();
+    const h = harness({ signal: controller.signal, requestTimeoutMs: 10_000 });
+    const started = Date.now();
+    const pending = h.client.getUser('u1', []);
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: 'The request to Microsoft Graph was cancelled.' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(seen).toHaveLength(1);
+  });
+
   it('maps 404 to null for get*, 403 to FORBIDDEN with the reason', async () => {
     script = (req, res) =>
       req.url.includes('missing') ? send(res, 404, graphError('Request_ResourceNotFound')) : send(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
@@ -266,6 +278,21 @@ describe('$batch envelopes', () => {
     const h = harness();
     const results = await h.client.batch(['a', 'b'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['UPSTREAM_ERROR', 'ok']);
+  });
+
+  it('splits at 20, observes batch sizes and counts each item under its own route template', async () => {
+    script = (req, res) => send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: i.url.includes('gone') ? 404 : 200, body: {} })) });
+    const h = harness();
+    const reqs = Array.from({ length: 25 }, (_, i) => ({ method: 'GET' as const, path: graphPaths.userSub(i === 3 ? 'gone' : `u${i}`, 'manager') }));
+    const results = await h.client.batch(reqs);
+    expect(results.filter((r) => !r.ok).map((r) => (r.ok ? '' : `${r.scope}:${r.error.code}`))).toEqual(['item:NOT_FOUND']);
+    expect(seen.map((s) => itemsOf(s).length).sort()).toEqual([20, 5]);
+    expect(await metricValue(h.metrics, 'gateway_upstream_requests_total', { route: 'GET /users/{id}/manager', status: '200' })).toBe(24);
+    expect(await metricValue(h.metrics, 'gateway_upstream_requests_total', { route: 'GET /users/{id}/manager', status: '404' })).toBe(1);
+    expect(await metricValue(h.metrics, 'gateway_upstream_requests_total', { route: 'POST /$batch', status: '200' })).toBe(2);
+    const histogram = (await h.metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'gateway_upstream_batch_items');
+    const count = (histogram?.values as Array<{ metricName?: string; value: number }>).find((v) => v.metricName === 'gateway_upstream_batch_items_count');
+    expect(count?.value).toBe(2);
   });
 
   it('does not retry throttled non-idempotent items', async () => {
