@@ -50,14 +50,16 @@ export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string |
     }
     throw error;
   }
-  if (!page.deltaLink) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph ended the change feed without a delta link.');
+  // A very large round stops at the client's page bound with a nextLink: the caller continues from it like from a deltaLink.
+  const continuation = page.deltaLink ?? page.nextLink;
+  if (!continuation) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph ended the change feed without a delta link.');
   return {
     changed: page.changed,
     removed: page.removed.map((r) => ({ id: r.id, reason: r.reason })),
     nextDeltaToken: ctx.cursors.encode({
       v: 1,
       kind: DELTA_KIND,
-      nextLink: page.deltaLink,
+      nextLink: continuation,
       skip: 0,
       advanced: false,
       select: payload?.select ?? select,
@@ -68,6 +70,7 @@ export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string |
 
 function isExpiredDeltaError(error: unknown): error is GatewayError {
   if (!isGatewayError(error)) return false;
+  if (error.extensions.resyncRequired === true) return true;
   const graphCode = String(error.extensions.graphErrorCode ?? '');
   return /syncStateNotFound|resyncRequired|syncStateInvalid|Gone/i.test(graphCode) || /HTTP 410/.test(error.message);
 }
