@@ -106,6 +106,7 @@ export class GraphTransport {
     try {
       token = await this.deps.tokenSource.getAccessToken(this.deps.signal);
     } catch (error) {
+      if (this.deps.signal?.aborted) return { kind: 'transport', failure: 'aborted' };
       if (isGatewayError(error)) return { kind: 'error', error };
       logger.warn({ correlationId, err: errorSummary(error) }, 'Graph token acquisition failed');
       return { kind: 'error', error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'The gateway could not obtain a Microsoft Graph token.', {}) };
