@@ -26,9 +26,7 @@ const typeDefs = /* GraphQL */ `
     disableAccount: Boolean = true
   }
   type TerminateSessionPayload {
-    userId: ID!
-    sessionsRevoked: Boolean!
-    accountDisabled: Boolean!
+    succeeded: Boolean!
   }
   type Query {
     user(id: ID!): User
@@ -67,9 +65,9 @@ export async function startNaiveServer(options: NaiveGraphOptions & { port?: num
     Mutation: {
       terminateSession: async (_: unknown, args: { input: { user: string; disableAccount: boolean } }) => {
         const path = `/users/${encodeURIComponent(args.input.user)}`;
-        if (args.input.disableAccount) await graph.send('PATCH', path, { accountEnabled: false });
         await graph.send('POST', `${path}/revokeSignInSessions`);
-        return { userId: args.input.user, sessionsRevoked: true, accountDisabled: args.input.disableAccount };
+        if (args.input.disableAccount) await graph.send('PATCH', path, { accountEnabled: false });
+        return { succeeded: true };
       },
     },
   };
