@@ -126,7 +126,8 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     transport.metrics.upstreamRequests.inc({ route: routeLabel(req), status: String(status) });
     const requestId = headers['request-id'];
     if (status >= 200 && status < 300) {
-      return { result: { ok: true, status, body: answer.body, requestId, headers } };
+      // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
+      return { result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers } };
     }
     const retryAfterSeconds = parseRetryAfter(headers['retry-after'], transport.retryPolicy.now());
     const error = status === 0
