@@ -9,7 +9,7 @@ import { Secret, type Config } from '../../src/config-types.js';
 import { identityState } from '../../src/emulator/entra/state.js';
 import { GatewayError } from '../../src/errors.js';
 import { createAuthRoutes, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
-import type { GraphIdentity } from '../../src/identity/types.js';
+import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
@@ -26,7 +26,7 @@ let dataDir: string;
 let logs: CapturedLogs;
 let deps: TestDeps;
 const seen: string[] = [];
-const anonymous = { kind: 'anonymous', permissions: new Set() } as const;
+const anonymous: Caller = { kind: 'anonymous', permissions: new Set() };
 const skipRedis = redisSkipReason();
 let redis: TestRedis | undefined;
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, type Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
 import { createGraphIdentity } from '../../src/identity/index.js';
-import type { GraphIdentity } from '../../src/identity/types.js';
+import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
 
@@ -36,7 +36,7 @@ async function identityFor(overrides: Partial<Config> = {}): Promise<GraphIdenti
   return identity;
 }
 
-const anonymous = { kind: 'anonymous', permissions: new Set() } as const;
+const anonymous: Caller = { kind: 'anonymous', permissions: new Set() };
 
 describe('client credentials', () => {
   it('gets an app-only Graph token with the client secret', async () => {
