@@ -6,13 +6,22 @@
 import type { EmuResponse } from '../http.js';
 import { requireCapability } from './authorization.js';
 import { metadataUrl, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
-import { deviceEntity, groupEntity, userEntity, userToGraph } from './entities.js';
+import { canonicalProperty, deviceEntity, groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { badRequest } from './errors.js';
 import { parseSelect, project } from './query.js';
 
 export const GET_BY_IDS_LIMIT = 1000;
 /** What a user looks like in getByIds without `$select`. */
 const LIMITED_USER_PROPERTIES = ['id', 'displayName', 'userPrincipalName'];
+
+/** A mixed-type `$select` applies to each type as far as it knows the properties. */
+function selectedFor<R>(entity: EntityType<R>, selectRaw: string | undefined): readonly string[] {
+  if (!selectRaw) return entity.defaultSelect;
+  return selectRaw
+    .split(',')
+    .map((name) => canonicalProperty(entity, name.trim()))
+    .filter((p): p is string => p !== undefined);
+}
 
 export function getByIds(call: GraphCall): EmuResponse {
   requireCapability(call.principal, 'users.read');
@@ -42,12 +51,12 @@ export function getByIds(call: GraphCall): EmuResponse {
     }
     const group = tenant.groups.get(id);
     if (group && (all || types.has('group'))) {
-      value.push(project(groupEntity.toGraph(group), selectRaw ? (parseSelect(groupEntity, selectRaw, { list: true }) ?? []) : groupEntity.defaultSelect, groupEntity.odataType));
+      value.push(project(groupEntity.toGraph(group), selectedFor(groupEntity, selectRaw), groupEntity.odataType));
       continue;
     }
     const device = tenant.devices.get(id);
     if (device && (all || types.has('device'))) {
-      value.push(project(deviceEntity.toGraph(device), selectRaw ? (parseSelect(deviceEntity, selectRaw, { list: true }) ?? []) : deviceEntity.defaultSelect, deviceEntity.odataType));
+      value.push(project(deviceEntity.toGraph(device), selectedFor(deviceEntity, selectRaw), deviceEntity.odataType));
     }
   }
   return ok(200, { '@odata.context': metadataUrl(call, 'directoryObjects'), value });

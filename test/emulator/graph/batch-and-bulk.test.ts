@@ -80,7 +80,7 @@ describe('POST /v1.0/$batch', () => {
         ],
       },
     });
-    const byId = Object.fromEntries((res.body.responses as Array<{ id: string }>).map((r) => [r.id, r]));
+    const byId: Record<string, any> = Object.fromEntries((res.body.responses as Array<{ id: string }>).map((r) => [r.id, r]));
     expect(byId.abs.status).toBe(400);
     expect(byId.nobody.status).toBe(400);
     expect(byId.patch.status).toBe(204);
