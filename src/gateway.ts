@@ -11,7 +11,9 @@ import { createGraphLoaders } from './graph/loaders.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
+import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
 import { formatGatewayError } from './graphql/format-error.js';
+import { createOperationLimitsPlugin } from './graphql/limits/index.js';
 import { createMutationResolvers } from './graphql/mutations/index.js';
 import { assertPermissionDirectives, permissionPlugin } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
@@ -81,6 +83,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
+    // The parser itself stops at the token limit, before any validation work.
+    parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: formatGatewayError,
     // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver.
     validationRules: [...armor.validationRules, deploymentModeRule(config.deploymentMode)],
@@ -88,6 +92,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics),
       ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
+      // Depth/alias/directive limits that introspection-looking names cannot bypass, and the
+      // Graph-aware upstream request budget (needs variables, so it runs after validation).
+      createOperationLimitsPlugin<GatewayContext>(config.limits),
+      createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
       permissionPlugin<GatewayContext>(),
       auditPlugin<GatewayContext>({ auditLog }),
       ...(deps.extraPlugins ?? []),

@@ -58,6 +58,7 @@ interface Entry {
   type: CompositeType;
   parents: number;
   source: ParentSource;
+  distinctManagers?: number;
 }
 
 interface CollectedField {
@@ -153,6 +154,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
           args,
           parents: entry.parents,
           source: entry.source,
+          ...(entry.distinctManagers !== undefined ? { distinctManagers: entry.distinctManagers } : {}),
           childFieldNames: isObjectType(childType) || isInterfaceType(childType) ? childNames(childSets, childType) : new Set(),
         };
         const list = groups.get(ruleKey) ?? [];
@@ -165,7 +167,10 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
       const rule = rules[ruleKey] ?? (typeName === schema.getMutationType()?.name ? DEFAULT_MUTATION_RULE : undefined);
       const plan = rule
         ? rule(items.map((i) => i.occurrence), tunables)
-        : { requests: 0, children: (o: FieldOccurrence) => ({ parents: o.parents, source: o.source }) };
+        : {
+            requests: 0,
+            children: (o: FieldOccurrence) => ({ parents: o.parents, source: o.source, ...(o.distinctManagers !== undefined ? { distinctManagers: o.distinctManagers } : {}) }),
+          };
       const fieldPath = path ? `${path}.${fieldName}` : fieldName;
       if (plan.requests > 0) {
         byPath[fieldPath] = (byPath[fieldPath] ?? 0) + plan.requests;
@@ -177,9 +182,9 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
         if (!(isObjectType(childType) || isInterfaceType(childType))) continue;
         const selectionSets = fields.flatMap((f) => (f.node.selectionSet ? [f.node.selectionSet] : []));
         if (selectionSets.length === 0) continue;
-        const { parents, source } = plan.children(occurrence);
-        if (parents <= 0) continue;
-        childEntries.push({ selectionSets, type: childType, parents, source });
+        const child = plan.children(occurrence);
+        if (child.parents <= 0) continue;
+        childEntries.push({ selectionSets, type: childType, ...child });
       }
       if (childEntries.length > 0) level(fieldPath, childEntries);
     }

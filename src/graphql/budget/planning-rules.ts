@@ -6,14 +6,20 @@
  *   selects `manager` is sent as a `$batch` item with `$expand=manager`;
  * - `users(...)` is one list request per page; `manager` under it is `$expand`ed for free unless the
  *   query is an advanced one (Graph allows no `$expand` there);
- * - relationship fields (`manager`, `directReports`, `memberOf`, `ownedDevices`) of N parents go
- *   through `$batch`: ceil(N / 20) requests;
+ * - `manager` and `directReports` of N parents go through `$batch`: ceil(N / 20) requests (the
+ *   managers of direct reports are their N parents, deduplicated by the loader);
+ * - `memberOf`, `ownedDevices` and `authenticationMethods` cost one request per parent (the Graph
+ *   client has no loader for them yet: measured against the emulator);
  * - `userChanges` follows every page of the delta feed.
  * Every count is an upper bound for one execution without faults (retries come on top).
  */
 
-/** Where a set of parent objects came from: decides whether `manager` is already there. */
-export type ParentSource = 'expandable-list' | 'manager-expanded' | 'other';
+/**
+ * Where a set of parent objects came from: decides whether `manager` is already there
+ * (`expandable-list`, `manager-expanded`) or how many distinct managers there can be
+ * (`direct-reports`: the reports of N users have at most those N managers, and the loaders dedupe).
+ */
+export type ParentSource = 'expandable-list' | 'manager-expanded' | 'direct-reports' | 'other';
 
 /** One place a field appears, with the number of parent objects it is resolved for. */
 export interface FieldOccurrence {
@@ -22,6 +28,8 @@ export interface FieldOccurrence {
   /** Parent objects this occurrence is resolved for (upper bound). */
   parents: number;
   source: ParentSource;
+  /** For `direct-reports` parents: the distinct managers they can have. */
+  distinctManagers?: number;
   /** Names of the fields selected directly under this field (fragments flattened). */
   childFieldNames: ReadonlySet<string>;
 }
@@ -30,7 +38,14 @@ export interface FieldPlan {
   /** Upstream requests for all occurrences of the field at this path together. */
   requests: number;
   /** Objects each occurrence yields for its own selection, and where they came from. */
-  children(occurrence: FieldOccurrence): { parents: number; source: ParentSource };
+  children(occurrence: FieldOccurrence): ChildSet;
+}
+
+export interface ChildSet {
+  parents: number;
+  source: ParentSource;
+  /** For `direct-reports`: the distinct managers those objects can have. */
+  distinctManagers?: number;
 }
 
 export interface PlanningTunables {
@@ -111,15 +126,26 @@ const single: PlanningRule = (occurrences) => ({
 });
 
 const manager: PlanningRule = (occurrences, t) => {
-  const needed = occurrences.filter((o) => o.source === 'other');
+  const lookups = occurrences.map((o) => {
+    if (o.source === 'expandable-list' || o.source === 'manager-expanded') return 0;
+    if (o.source === 'direct-reports') return Math.min(o.parents, o.distinctManagers ?? o.parents);
+    return o.parents;
+  });
   return {
-    requests: batches(sum(needed.map((o) => o.parents)), t.batchSize),
+    requests: batches(sum(lookups), t.batchSize),
     children: (o) => ({ parents: o.parents, source: 'other' }),
   };
 };
 
-const relationshipPage: PlanningRule = (occurrences, t) => ({
+/** `directReports` of N users: one `$batch` item each, shared `$batch` POSTs. */
+const directReports: PlanningRule = (occurrences, t) => ({
   requests: batches(sum(occurrences.map((o) => o.parents)), t.batchSize),
+  children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: 'direct-reports', distinctManagers: o.parents }),
+});
+
+/** `memberOf` and `ownedDevices` are one plain request per parent user (the client has no loader for them). */
+const perParentPage: PlanningRule = (occurrences, t) => ({
+  requests: sum(occurrences.map((o) => o.parents)),
   children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: 'other' }),
 });
 
@@ -145,9 +171,9 @@ export const PLANNING_RULES: Readonly<Record<string, PlanningRule>> = Object.fre
   'Query.me': single,
   'Query.userChanges': userChanges,
   'User.manager': manager,
-  'User.directReports': relationshipPage,
-  'User.memberOf': relationshipPage,
-  'User.ownedDevices': relationshipPage,
+  'User.directReports': directReports,
+  'User.memberOf': perParentPage,
+  'User.ownedDevices': perParentPage,
   'User.authenticationMethods': authenticationMethods,
 });
 
