@@ -57,9 +57,9 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
           // Errors with a path come from execution: the resolver involved audits those itself.
           const refusal = rc.errors?.find((e) => e.path === undefined && REFUSALS.has(publicCodeOf(e) ?? ''));
           if (!refusal || !rc.document) return;
-          const operationName = rc.request.operationName ?? null;
-          const operation = getOperationAST(rc.document, operationName);
+          const operation = getOperationAST(rc.document, rc.request.operationName ?? null);
           if (!operation || operation.operation !== 'mutation') return;
+          const operationName = operation.name?.value ?? null;
           const caller = auditCaller(callerOf(rc.contextValue));
           const correlationId = correlationIdOf(rc.contextValue);
           for (const field of rootFields(rc.document, operation.selectionSet)) {

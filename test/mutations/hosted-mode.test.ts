@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/**
+ * A hosted gateway (tokens from the broker) refuses every self-deployed-only field for the whole
+ * document at validation: nothing reaches Graph or the token endpoint, and each refused mutation
+ * is audited.
+ */
+
+let emulator: TestEmulator;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 50 });
+  gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'hosted' } });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await emulator?.close();
+});
+
+const USER = 'adele.vance@contoso.example';
+const REFUSED: Record<string, string> = {
+  terminateSession: `terminateSession(input: {user: "${USER}"}) { succeeded }`,
+  changePassword: `changePassword(input: {user: "${USER}", password: "Sup3r-Secret!pw"}) { forceChangePasswordNextSignIn }`,
+  forceResetPassword: `forceResetPassword(input: {user: "${USER}"}) { forceChangePasswordNextSignIn }`,
+  changePasswordOnPremises: `changePasswordOnPremises(input: {user: "${USER}", password: "Sup3r-Secret!pw"}) { status }`,
+  disableAccount: `disableAccount(input: {user: "${USER}"}) { accountEnabled }`,
+  revokeSignInSessions: `revokeSignInSessions(input: {user: "${USER}"}) { revoked }`,
+};
+
+function auditEvents(): Array<Record<string, any>> {
+  return gw.logLines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((r) => r.audit === true);
+}
+
+describe('hosted mode', () => {
+  it.each(Object.keys(REFUSED))('refuses %s with UNSUPPORTED_DEPLOYMENT_MODE and zero upstream requests', async (field) => {
+    await emulator.resetStats();
+    const result = await gw.graphql(`mutation { ${REFUSED[field]} }`);
+    expect(result.data).toBeUndefined();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'UNSUPPORTED_DEPLOYMENT_MODE', requiredMode: 'self-deployed', currentMode: 'hosted' });
+    expect(result.errors![0]!.message).toContain('DEPLOYMENT_MODE=self-deployed');
+    expect(result.errors![0]!.message).not.toContain('Sup3r-Secret');
+    const stats = await emulator.stats();
+    expect(stats.totalRequests).toBe(0);
+    const event = auditEvents().filter((e) => e.operation === field).pop()!;
+    expect(event).toMatchObject({ outcome: 'refused', reason: 'UNSUPPORTED_DEPLOYMENT_MODE', targetUser: USER, steps: [], requestIds: [] });
+  });
+
+  it('refuses through fragments, inline fragments, aliases and variables, and a document mixing allowed fields sends nothing', async () => {
+    await emulator.resetStats();
+    const result = await gw.graphql(
+      `mutation Contain($u: ID!) {
+        allowed: enableAccount(input: {user: $u}) { accountEnabled }
+        ...Kill
+        ... on Mutation { cut: revokeSignInSessions(input: {user: $u}) { revoked } }
+      }
+      fragment Kill on Mutation { end: terminateSession(input: {user: $u, disableAccount: true}) { succeeded } }`,
+      { u: USER },
+    );
+    expect(result.data).toBeUndefined();
+    expect(result.errors!.map((e) => e.extensions!.code)).toEqual(['UNSUPPORTED_DEPLOYMENT_MODE', 'UNSUPPORTED_DEPLOYMENT_MODE']);
+    expect((await emulator.stats()).totalRequests).toBe(0);
+    // All three mutation fields of the refused document are audited as refused, enableAccount included.
+    const operations = auditEvents().filter((e) => e.operationName === 'Contain').map((e) => e.operation).sort();
+    expect(operations).toEqual(['enableAccount', 'revokeSignInSessions', 'terminateSession']);
+  });
+
+  it('still runs mutations that work in both modes (enableAccount) through the broker', async () => {
+    const target = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.userType === 'Member')!;
+    const result = await gw.graphql(`mutation { enableAccount(input: {user: "${target.id}"}) { accountEnabled } }`);
+    // The hosted app's own Graph permissions decide; either way no deployment refusal.
+    expect(result.errors?.[0]?.extensions?.code).not.toBe('UNSUPPORTED_DEPLOYMENT_MODE');
+  });
+
+  it('serves the SDL with the directives and requirements kept', async () => {
+    const res = await fetch(`${gw.url}/schema.graphql`);
+    const sdl = await res.text();
+    expect(res.status).toBe(200);
+    expect(sdl).toMatch(/terminateSession\(input: TerminateSessionInput!\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/);
+    expect(sdl).toContain('directive @requiresPermission');
+  });
+
+  it('counts audit events in metrics', async () => {
+    const text = await gw.metrics.registry.getSingleMetricAsString('gateway_audit_events_total');
+    expect(text).toMatch(/gateway_audit_events_total\{operation="terminateSession",outcome="refused"\} [1-9]/);
+  });
+});
