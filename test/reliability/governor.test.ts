@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { batchResourceUnitCost, createGraphGovernor, createGraphGovernorRegistry, resourceUnitCost } from '../../src/graph/governor.js';
+
+/** A manual clock: timers fire only when the test advances time. */
+function manualClock() {
+  let now = 0;
+  let timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  let nextId = 1;
+  return {
+    now: () => now,
+    setTimer: (fn: () => void, ms: number) => {
+      const id = nextId++;
+      timers.push({ at: now + ms, fn, id });
+      return id;
+    },
+    clearTimer: (id: unknown) => {
+      timers = timers.filter((t) => t.id !== id);
+    },
+    async advance(ms: number) {
+      now += ms;
+      const due = timers.filter((t) => t.at <= now);
+      timers = timers.filter((t) => t.at > now);
+      for (const t of due) t.fn();
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+describe('resource unit costs (graph-facts §2)', () => {
+  it('prices calls as Graph documents', () => {
+    expect(resourceUnitCost({ method: 'GET', template: '/users' })).toEqual({ resourceUnits: 2, writes: 0 });
+    expect(resourceUnitCost({ method: 'GET', template: '/users', query: { $select: 'id' } }).resourceUnits).toBe(1);
+    expect(resourceUnitCost({ method: 'GET', template: '/users', query: { $select: 'id', $expand: 'manager' } }).resourceUnits).toBe(2);
+    expect(resourceUnitCost({ method: 'GET', template: '/users/{id}', query: { $select: 'id', $top: '5' } }).resourceUnits).toBe(1);
+    expect(resourceUnitCost({ method: 'POST', template: '/directoryObjects/getByIds' }).resourceUnits).toBe(5);
+    expect(resourceUnitCost({ method: 'POST', template: '/directoryObjects/getByIds', query: { $select: 'id' } })).toEqual({ resourceUnits: 2, writes: 0 });
+    expect(resourceUnitCost({ method: 'GET', template: '/groups/{id}/members' }).resourceUnits).toBe(3);
+    expect(resourceUnitCost({ method: 'GET', template: '/groups/{id}/transitiveMembers' }).resourceUnits).toBe(5);
+    expect(resourceUnitCost({ method: 'PATCH', template: '/users/{id}' })).toEqual({ resourceUnits: 1, writes: 1 });
+    expect(resourceUnitCost({ method: 'POST', template: '/users/{id}/revokeSignInSessions' })).toEqual({ resourceUnits: 1, writes: 1 });
+    expect(
+      batchResourceUnitCost([
+        { method: 'GET', template: '/users/{id}/manager' },
+        { method: 'PATCH', template: '/users/{id}' },
+        { method: 'GET', template: '/users' },
+      ]),
+    ).toEqual({ resourceUnits: 4, writes: 1 });
+  });
+});
+
+describe('governor', () => {
+  it('lets calls through while the bucket has room, then queues them until it refills', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ resourceUnitsPer10s: 100, headroom: 1, maxWaitMs: 60_000, ...clock });
+    for (let i = 0; i < 10; i++) (await governor.acquire(10)).release();
+    expect(governor.snapshot().resourceUnits).toBe(0);
+    let granted = false;
+    const pending = governor.acquire(10).then((permit) => {
+      granted = true;
+      return permit;
+    });
+    await clock.advance(500);
+    expect(granted).toBe(false);
+    await clock.advance(600); // 100 RU / 10 s refills 10 RU in 1 s
+    expect(granted).toBe(true);
+    (await pending).release();
+  });
+
+  it('bounds concurrency and hands freed slots on in order', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ maxConcurrent: 2, ...clock });
+    const a = await governor.acquire(1);
+    const b = await governor.acquire(1);
+    const order: string[] = [];
+    const c = governor.acquire(1).then((p) => (order.push('c'), p));
+    const d = governor.acquire(1).then((p) => (order.push('d'), p));
+    await clock.advance(0);
+    expect(governor.snapshot()).toMatchObject({ inFlight: 2, queued: 2 });
+    a.release();
+    a.release(); // idempotent
+    await clock.advance(0);
+    expect(order).toEqual(['c']);
+    b.release();
+    await clock.advance(0);
+    expect(order).toEqual(['c', 'd']);
+    (await c).release();
+    (await d).release();
+    expect(governor.snapshot().inFlight).toBe(0);
+  });
+
+  it('counts writes against their own 150 s window', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ writesPer150s: 2, headroom: 1, maxWaitMs: 1_000, ...clock });
+    (await governor.acquire(1, { write: true })).release();
+    (await governor.acquire(1, { write: true })).release();
+    // The next write would wait 75 s for a token: more than maxWaitMs, so THROTTLED right away.
+    await expect(governor.acquire(1, { write: true })).rejects.toMatchObject({ extensions: { code: 'THROTTLED', retryAfterSeconds: 75 } });
+    // Reads are not held back by the write budget.
+    (await governor.acquire(1)).release();
+  });
+
+  it('answers THROTTLED with a retry hint instead of hanging when the wait would be too long', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 2_000, ...clock });
+    (await governor.acquire(10)).release();
+    await expect(governor.acquire(5)).rejects.toMatchObject({ extensions: { code: 'THROTTLED', retryAfterSeconds: 5 } });
+  });
+
+  it('pauses every call after Graph says Retry-After, and rejects queued calls when the pause is too long', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ maxWaitMs: 5_000, ...clock });
+    governor.pause(2);
+    let granted = false;
+    const pending = governor.acquire(1).then((p) => ((granted = true), p));
+    await clock.advance(1_500);
+    expect(granted).toBe(false);
+    await clock.advance(600);
+    expect(granted).toBe(true);
+    (await pending).release();
+
+    const queued = governor.acquire(1);
+    governor.pause(1);
+    governor.pause(30);
+    await expect(queued).resolves.toBeDefined(); // granted before the pauses
+    const late = governor.acquire(1);
+    await expect(late).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } });
+  });
+
+  it('drops a queued call whose caller went away', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ maxConcurrent: 1, ...clock });
+    const held = await governor.acquire(1);
+    const controller = new AbortController();
+    const waiting = governor.acquire(1, { signal: controller.signal });
+    controller.abort(new Error('caller disconnected'));
+    await expect(waiting).rejects.toThrow('caller disconnected');
+    expect(governor.snapshot().queued).toBe(0);
+    held.release();
+  });
+
+  it('keeps one governor per tenant and validates its options', () => {
+    const registry = createGraphGovernorRegistry({ maxConcurrent: 1 });
+    expect(registry.forTenant('T1')).toBe(registry.forTenant('t1'));
+    expect(registry.forTenant('t1')).not.toBe(registry.forTenant('t2'));
+    registry.close();
+    expect(() => createGraphGovernor({ maxConcurrent: 0 })).toThrow(/maxConcurrent must be a number >= 1, received 0/);
+    expect(() => createGraphGovernor({ headroom: 2 })).toThrow(/headroom/);
+  });
+
+  it('close() rejects queued calls with UPSTREAM_UNAVAILABLE', async () => {
+    const clock = manualClock();
+    const governor = createGraphGovernor({ maxConcurrent: 1, ...clock });
+    await governor.acquire(1);
+    const waiting = governor.acquire(1);
+    governor.close();
+    await expect(waiting).rejects.toMatchObject({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
+  });
+});
