@@ -11,6 +11,8 @@ import { TokenSlot, type AcquiredToken } from './token-slot.js';
 export const BROKER_APP_NAME = 'ms-graph-user';
 const DEFAULT_EXPIRES_IN = 3595;
 const MAX_BACKOFF_EXPONENT = 6; // 2**6 = 64 s, as the original
+/** How the broker says the key does not fit (then a refresh-token fallback cannot help). */
+const KEY_MISMATCH = /decryption failed|could not be decrypted/i;
 
 /**
  * Graph tokens from the hosted OAuth broker (the seed's "ID, token and key"). Unlike the original,
@@ -55,9 +57,9 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
     const serverMessage = ['detail', 'title', 'error_description', 'error', 'message']
       .map((k) => body[k])
       .find((v): v is string => typeof v === 'string');
-    const safe = serverMessage ? scrubSecrets(serverMessage, secrets).slice(0, 300) : 'no message';
+    const safe = serverMessage ? scrubSecrets(serverMessage, secrets).slice(0, 300).replace(/\.+$/, '') : 'no message';
     const hint =
-      status === 401 && /decrypt/i.test(safe)
+      status === 401 && KEY_MISMATCH.test(safe)
         ? ' BROKER_KEY does not match this registration: copy the "Key" from the broker consent flow again.'
         : status === 404
           ? ' BROKER_ID is unknown to the broker: run the consent flow again.'
@@ -72,7 +74,7 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
     deps.store.withRefreshLock(async () => {
       const kept = await deps.store.get('broker-refresh-token');
       let result = await post(kept ?? hosted.token.reveal());
-      if (kept && result.status === 401 && !/decrypt/i.test(JSON.stringify(result.body))) {
+      if (kept && result.status === 401 && !KEY_MISMATCH.test(JSON.stringify(result.body))) {
         // The kept refresh token was refused (spent or expired): the registration token still works.
         log.warn('the broker refused the kept refresh token; falling back to the registration token');
         await deps.store.delete('broker-refresh-token');
