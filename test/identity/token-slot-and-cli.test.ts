@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { authReset } from '../../src/cli/auth-reset.js';
+import { loginUrlReport } from '../../src/cli/login-url.js';
+import { loadConfig } from '../../src/config.js';
+import { graphIdentityId } from '../../src/identity/index.js';
+import { TokenSlot } from '../../src/identity/token-slot.js';
+import { tokenErrorToGatewayError } from '../../src/identity/token-errors.js';
+import { openTokenStore, TokenCacheKeyMismatchError } from '../../src/store/index.js';
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-cli-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe('TokenSlot', () => {
+  it('shares one acquisition, renews 300 s before expiry, and lets a caller abort only its own wait', async () => {
+    let clock = 1_000_000;
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const slot = new TokenSlot(async () => {
+      calls += 1;
+      await new Promise<void>((r) => (release = r));
+      return { accessToken: `t${calls}`, expiresAt: clock + 3600_000 };
+    }, () => clock);
+    const waits = Array.from({ length: 50 }, () => slot.get());
+    const aborter = new AbortController();
+    const aborted = slot.get(aborter.signal);
+    aborter.abort(new Error('caller gave up'));
+    await expect(aborted).rejects.toThrow('caller gave up');
+    release!();
+    expect(new Set(await Promise.all(waits))).toEqual(new Set(['t1']));
+    expect(calls).toBe(1);
+
+    clock += 3600_000 - 301_000; // 301 s left: still fresh
+    expect(await slot.get()).toBe('t1');
+    clock += 2_000; // 299 s left: renew
+    const renewing = slot.get();
+    release!();
+    expect(await renewing).toBe('t2');
+    expect(calls).toBe(2);
+  });
+
+  it('a failed acquisition is not cached: the next call tries again', async () => {
+    let calls = 0;
+    const slot = new TokenSlot(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('boom');
+      return { accessToken: 'ok', expiresAt: Date.now() + 3600_000 };
+    });
+    await expect(slot.get()).rejects.toThrow('boom');
+    expect(await slot.get()).toBe('ok');
+  });
+});
+
+describe('token error mapping', () => {
+  it('AADSTS codes that need a reset say so, and nothing token-shaped survives', () => {
+    for (const code of ['50173', '700082', '70008', '54005', '7000222']) {
+      const error = tokenErrorToGatewayError('authorization-code', { errorCode: 'invalid_grant', errorNo: code, errorMessage: `AADSTS${code}: The grant expired.` });
+      expect(error.code).toBe('UNAUTHENTICATED');
+      expect(error.message).toContain(`AADSTS${code}`);
+      expect(error.message).toContain('npm run auth:reset');
+      expect(error.message).toContain('/auth/login');
+    }
+    const leaky = tokenErrorToGatewayError('client-credentials', {
+      errorCode: 'invalid_client',
+      errorMessage: 'AADSTS7000215: Invalid client secret provided: abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig. Trace ID: x',
+    }, ['abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr']);
+    expect(leaky.message).not.toContain('s3cr3t');
+    expect(leaky.message).not.toContain('eyJ');
+  });
+});
+
+describe('npm run auth:login-url', () => {
+  it('uses the configured cloud and percent-encodes the redirect URI', () => {
+    const config = loadConfig({
+      SANDBOX: 'false',
+      AZURE_CLOUD: 'AzureUSGovernment',
+      AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
+      AZURE_CLIENT_SECRET: 'not-printed-secret-value',
+      GRAPH_AUTH_FLOW: 'authorization-code',
+      REDIRECT_URI: 'https://gw.example.com/auth/callback?x=1&y=2',
+      TOKEN_CACHE_KEY: 'a long enough token cache key',
+      DATA_DIR: dataDir,
+    });
+    const report = loginUrlReport(config).join('\n');
+    const line = report.split('\n').find((l) => l.includes('https://login.microsoftonline.us/'))!.trim();
+    expect(line).toContain('redirect_uri=https%3A%2F%2Fgw.example.com%2Fauth%2Fcallback%3Fx%3D1%26y%3D2');
+    expect(line).toContain('scope=offline_access%20openid%20profile%20https%3A%2F%2Fgraph.microsoft.us%2F.default');
+    expect(new URL(line).searchParams.get('redirect_uri')).toBe('https://gw.example.com/auth/callback?x=1&y=2');
+    expect(report).toMatch(/PKCE/);
+    expect(report).not.toContain('not-printed-secret-value');
+  });
+});
+
+describe('npm run auth:reset', () => {
+  it('clears the identity\'s stored tokens even when TOKEN_CACHE_KEY changed', async () => {
+    const env = {
+      SANDBOX: 'false',
+      AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9',
+      GRAPH_ENDPOINT: 'https://127.0.0.1:9',
+      AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+      AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
+      AZURE_CLIENT_SECRET: 'secret',
+      GRAPH_AUTH_FLOW: 'authorization-code',
+      REDIRECT_URI: 'http://localhost:4000/auth/callback',
+      TOKEN_CACHE_KEY: 'the original token cache key',
+      DATA_DIR: dataDir,
+    };
+    const config = loadConfig(env);
+    const store = await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: true });
+    await store.set('msal-cache', '{"RefreshToken":{}}');
+    await store.close();
+
+    const changed = loadConfig({ ...env, TOKEN_CACHE_KEY: 'a different token cache key' });
+    await expect(openTokenStore(changed, { identityId: graphIdentityId(changed), keepsRefreshToken: true })).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
+
+    const lines: string[] = [];
+    expect(await authReset(changed, (l) => lines.push(l))).toBe(2); // msal-cache + key check
+    expect(lines.join('\n')).toMatch(/\/auth\/login/);
+    const fresh = await openTokenStore(changed, { identityId: graphIdentityId(changed), keepsRefreshToken: true });
+    expect(await fresh.get('msal-cache')).toBeUndefined();
+    await fresh.close();
+  });
+});
