@@ -184,4 +184,27 @@ describe('upstream failures', () => {
     expect(codes(again)).toEqual(['BAD_USER_INPUT']);
     expect(again.errors![0]!.message).toMatch(/without a deltaToken|full resync/i);
   });
+
+  it('masks unexpected errors as INTERNAL_SERVER_ERROR with the correlation id, and logs the cause', async () => {
+    const broken = await startTestGateway({
+      emulator: gw.emulator,
+      deps: { extraResolvers: [{ Query: { me: () => { throw new TypeError('database password is hunter2'); } } }] },
+    });
+    try {
+      const res = await fetch(`${broken.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-correlation-id': 'corr-mask-test-1' },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
+      const body = (await res.json()) as any;
+      expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
+      expect(body.errors[0].message).toBe('Internal error (correlation id corr-mask-test-1)');
+      expect(JSON.stringify(body)).not.toContain('hunter2');
+      const logged = broken.logLines.join('');
+      expect(logged).toContain('hunter2');
+      expect(logged).toContain('corr-mask-test-1');
+    } finally {
+      await broken.close();
+    }
+  });
 });

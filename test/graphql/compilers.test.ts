@@ -1,0 +1,86 @@
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { GatewayError } from '../../src/errors.js';
+import { CursorCodec } from '../../src/graphql/cursor.js';
+import { formatGatewayError } from '../../src/graphql/format-error.js';
+import { compileUserFilter } from '../../src/graphql/user-filter.js';
+import { normalizeUserKey } from '../../src/graphql/user-id.js';
+import { compileUserSearch } from '../../src/graphql/user-search.js';
+
+describe('filter compiler', () => {
+  it('escapes quotes and marks advanced-only conditions', () => {
+    expect(compileUserFilter({ displayNameStartsWith: "O'Brien" })).toEqual({ text: "startsWith(displayName,'O''Brien')", advanced: false });
+    expect(compileUserFilter({ mailEndsWith: '@contoso.example' })).toEqual({ text: "endsWith(mail,'@contoso.example')", advanced: true });
+    expect(compileUserFilter({ companyName: 'Contoso' })?.advanced).toBe(true);
+    expect(compileUserFilter({ department: 'IT', or: [{ jobTitle: 'A' }, { jobTitle: 'B' }] })?.text).toBe("department eq 'IT' and ((jobTitle eq 'A') or (jobTitle eq 'B'))");
+    expect(compileUserFilter({ createdAfter: '2024-01-01T00:00:00+02:00' })?.text).toBe('createdDateTime ge 2023-12-31T22:00:00Z');
+    expect(compileUserFilter({})).toBeNull();
+  });
+
+  it('never lets a value escape its literal (property-based)', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }).filter((s) => !/[\u0000-\u001f\u007f]/.test(s)), (value) => {
+        const compiled = compileUserFilter({ jobTitle: value })!.text;
+        const literal = compiled.slice("jobTitle eq '".length, -1);
+        // Inside the literal every quote is doubled, so the literal cannot end early.
+        expect(literal.replace(/''/g, '')).not.toContain("'");
+        expect(literal.replace(/''/g, "'")).toBe(value);
+      }),
+    );
+  });
+
+  it('rejects empty groups, too many values and non-GUID ids', () => {
+    expect(() => compileUserFilter({ or: [] })).toThrow(GatewayError);
+    expect(() => compileUserFilter({ departmentIn: Array.from({ length: 16 }, (_, i) => `d${i}`) })).toThrow(/1 to 15/);
+    expect(() => compileUserFilter({ ids: ["x' or 1 eq 1"] })).toThrow(/GUID/);
+  });
+});
+
+describe('search compiler', () => {
+  it('quotes clauses and escapes quotes and backslashes', () => {
+    expect(compileUserSearch({ displayName: 'Adele' })).toBe('"displayName:Adele"');
+    expect(compileUserSearch({ text: 'a"b\\c', department: 'IT' })).toBe('("displayName:a\\"b\\\\c" OR "mail:a\\"b\\\\c" OR "userPrincipalName:a\\"b\\\\c") AND "department:IT"');
+    expect(() => compileUserSearch({ displayName: '  ' })).toThrow(GatewayError);
+  });
+});
+
+describe('user keys', () => {
+  it('accepts GUIDs and legal UPNs, refuses everything else', () => {
+    expect(normalizeUserKey('8A2F6C4E-1B3D-4E5F-9A8B-7C6D5E4F3A2B')).toBe('8a2f6c4e-1b3d-4e5f-9a8b-7c6d5e4f3a2b');
+    expect(normalizeUserKey("o'brien@contoso.example")).toBe("o'brien@contoso.example");
+    expect(normalizeUserKey('$svc-backup@contoso.example')).toBe('$svc-backup@contoso.example');
+    expect(normalizeUserKey('adele_fabrikam.example#EXT#@contoso.example')).toBe('adele_fabrikam.example#EXT#@contoso.example');
+    for (const bad of ['', 'me', 'a@b/c', 'a@b?x=1', 'a b@c.example', 'a@b@c', '%2e%2e@x.example']) expect(() => normalizeUserKey(bad)).toThrow(GatewayError);
+  });
+});
+
+describe('cursors', () => {
+  it('round-trips and refuses tampering, other kinds and other keys', () => {
+    const codec = new CursorCodec();
+    const token = codec.encode({ v: 1, kind: 'users:x', nextLink: 'https://graph.example/v1.0/users?$skiptoken=1', skip: 0, advanced: false });
+    expect(codec.decode(token, 'users:x').nextLink).toBe('https://graph.example/v1.0/users?$skiptoken=1');
+    expect(() => codec.decode(token, 'users:y')).toThrow(GatewayError);
+    expect(() => new CursorCodec().decode(token, 'users:x')).toThrow(GatewayError);
+    const [body, sig] = token.split('.') as [string, string];
+    const flipped = `${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}.${sig}`;
+    expect(() => codec.decode(flipped, 'users:x')).toThrow(GatewayError);
+    expect(() => new CursorCodec(Buffer.alloc(8))).toThrow(/32 bytes/);
+  });
+});
+
+describe('error formatting', () => {
+  it('passes GatewayErrors through and masks everything else', () => {
+    const gateway = new GatewayError('THROTTLED', 'Slow down', { retryAfterSeconds: 3, requestId: 'r-1', nested: { body: 'upstream' } });
+    const wrapped = new GraphQLError(gateway.message, { originalError: gateway, path: ['users'] });
+    expect(formatGatewayError({ message: gateway.message, path: ['users'] }, wrapped)).toEqual({
+      message: 'Slow down',
+      path: ['users'],
+      extensions: { code: 'THROTTLED', retryAfterSeconds: 3, requestId: 'r-1' },
+    });
+    const bug = new GraphQLError('Cannot read properties of undefined (secret detail)', { originalError: new TypeError('secret detail'), path: ['user'] });
+    const masked = formatGatewayError({ message: bug.message, path: ['user'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, bug);
+    expect(masked.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(masked.message).not.toContain('secret');
+  });
+});
