@@ -64,13 +64,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const schemaSource = loadSchemaSource();
   // Mutations (issue 5): resolvers, the caller-permission check and the audit trail go together.
   const mutationResolvers = createMutationResolvers({ graphEndpoint: config.graphEndpoint, passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000) });
-  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers as Resolvers, ...(deps.extraResolvers ?? [])] });
+  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] });
   assertPermissionDirectives(schema);
   const auditLog = createAuditLog({ logger, metrics });
   const armor = new ApolloArmor({
     maxDepth: { n: config.limits.maxDepth },
     maxAliases: { n: config.limits.maxAliases },
-    maxTokens: { n: config.limits.maxTokens },
+    // The parser's own token limit (parseOptions below) answers 400; armor's plugin throws from
+    // parsingDidStart, which Apollo turns into a 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: config.limits.maxDirectives },
     // Upstream cost is bounded by the Graph client's request budget, which knows real costs.
     costLimit: { enabled: false },

@@ -7,6 +7,7 @@ import type { UserChangesModel, RemovedUserModel } from '../graphql/user-changes
 import type { GatewayContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -19,6 +20,25 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
   /** An email address (`local@domain`). Inputs are validated; outputs are passed through as Graph returns them. */
   EmailAddress: { input: string; output: string; }
+};
+
+/** Result of `disableAccount` and `enableAccount`. */
+export type AccountStatusPayload = {
+  __typename?: 'AccountStatusPayload';
+  /** The account's sign-in state after the mutation. */
+  accountEnabled: Scalars['Boolean']['output'];
+  /** Graph's `request-id` of the change. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The user acted on. */
+  user: User;
+};
+
+/** Input of `assignManager`. */
+export type AssignManagerInput = {
+  /** Object id (GUID) or userPrincipalName of the new manager. */
+  manager: Scalars['ID']['input'];
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
 };
 
 /** An authentication method registered by a user. Secrets (passwords, pass codes, OATH keys) are never exposed. */
@@ -47,6 +67,183 @@ export type AuthenticationMethodType =
   | 'TEMPORARY_ACCESS_PASS'
   /** Windows Hello for Business. */
   | 'WINDOWS_HELLO_FOR_BUSINESS';
+
+/** Input of `changePassword`. */
+export type ChangePasswordInput = {
+  /** Make the user change it at next sign-in. Default true (best practice). */
+  forceChangePasswordNextSignIn?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Require MFA before that change. Default false. */
+  forceChangePasswordNextSignInWithMfa?: InputMaybe<Scalars['Boolean']['input']>;
+  /** SENSITIVE. The new password; must meet the tenant's complexity rules. Never logged, echoed or kept. */
+  password: Scalars['String']['input'];
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Input of `changePasswordOnPremises`. */
+export type ChangePasswordOnPremisesInput = {
+  /** SENSITIVE. The new password (checked against banned passwords, written back on premises). Never logged, echoed or kept. */
+  password: Scalars['String']['input'];
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of `changePasswordOnPremises`. */
+export type ChangePasswordOnPremisesPayload = {
+  __typename?: 'ChangePasswordOnPremisesPayload';
+  /** Graph's id of the long-running operation. */
+  operationId?: Maybe<Scalars['String']['output']>;
+  /** How many times the operation was checked. */
+  polls: Scalars['Int']['output'];
+  /** Final (or last known) state of the operation. */
+  status: PasswordResetStatus;
+  /** Graph's details for the status, when it gave any. */
+  statusDetail?: Maybe<Scalars['String']['output']>;
+  /** The user acted on. */
+  user: User;
+};
+
+/** Result of `changePassword` (the password itself is never returned). */
+export type ChangePasswordPayload = {
+  __typename?: 'ChangePasswordPayload';
+  /** Whether the user must change the password at next sign-in. */
+  forceChangePasswordNextSignIn: Scalars['Boolean']['output'];
+  /** Whether MFA is required before that change. */
+  forceChangePasswordNextSignInWithMfa: Scalars['Boolean']['output'];
+  /** Graph's `request-id` of the change. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The user acted on. */
+  user: User;
+};
+
+/** Input of `createTemporaryAccessPass`. */
+export type CreateTemporaryAccessPassInput = {
+  /** Whether it can be used only once. Default false. */
+  isUsableOnce?: InputMaybe<Scalars['Boolean']['input']>;
+  /** How long the pass works, 10 to 43200 minutes. Default 60. */
+  lifetimeInMinutes?: InputMaybe<Scalars['Int']['input']>;
+  /** When it starts to work; default now. */
+  startDateTime?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of `createTemporaryAccessPass`. */
+export type CreateTemporaryAccessPassPayload = {
+  __typename?: 'CreateTemporaryAccessPassPayload';
+  /** Graph's `request-id` of the creation. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The pass (returned once). */
+  temporaryAccessPass: CreatedTemporaryAccessPass;
+  /** The user the pass is for. */
+  user: User;
+};
+
+/** Input of `createUser`. */
+export type CreateUserInput = {
+  /** Whether the account can sign in. Default true. */
+  accountEnabled?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Company name. */
+  companyName?: InputMaybe<Scalars['String']['input']>;
+  /** Department. */
+  department?: InputMaybe<Scalars['String']['input']>;
+  /** Name shown in address lists. */
+  displayName: Scalars['String']['input'];
+  /** Employee identifier from HR. */
+  employeeId?: InputMaybe<Scalars['String']['input']>;
+  /** Make the user change the password at first sign-in. Default true. */
+  forceChangePasswordNextSignIn?: InputMaybe<Scalars['Boolean']['input']>;
+  /** First name. */
+  givenName?: InputMaybe<Scalars['String']['input']>;
+  /** Job title. */
+  jobTitle?: InputMaybe<Scalars['String']['input']>;
+  /** Mail alias (the part before @). */
+  mailNickname: Scalars['String']['input'];
+  /** Mobile phone number. */
+  mobilePhone?: InputMaybe<Scalars['String']['input']>;
+  /** Office location. */
+  officeLocation?: InputMaybe<Scalars['String']['input']>;
+  /** Required for users of a federated domain. */
+  onPremisesImmutableId?: InputMaybe<Scalars['String']['input']>;
+  /** SENSITIVE. Initial password. Never logged, echoed or kept. */
+  password: Scalars['String']['input'];
+  /** Last name. */
+  surname?: InputMaybe<Scalars['String']['input']>;
+  /** Two-letter country code for licensing (for example `US`). */
+  usageLocation?: InputMaybe<Scalars['String']['input']>;
+  /** Sign-in name, `alias@verified-domain`. */
+  userPrincipalName: Scalars['String']['input'];
+};
+
+/** Result of `createUser`. */
+export type CreateUserPayload = {
+  __typename?: 'CreateUserPayload';
+  /** Graph's `request-id` of the creation. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The new user. */
+  user: User;
+};
+
+/** A Temporary Access Pass as created. */
+export type CreatedTemporaryAccessPass = {
+  __typename?: 'CreatedTemporaryAccessPass';
+  /** Method id (use it to delete the pass). */
+  id: Scalars['ID']['output'];
+  /** Whether it can be used now. */
+  isUsable?: Maybe<Scalars['Boolean']['output']>;
+  /** Whether it can be used only once. */
+  isUsableOnce: Scalars['Boolean']['output'];
+  /** How long it works, in minutes. */
+  lifetimeInMinutes: Scalars['Int']['output'];
+  /** Why it can or cannot be used now. */
+  methodUsabilityReason?: Maybe<Scalars['String']['output']>;
+  /** When it starts to work. */
+  startDateTime?: Maybe<Scalars['DateTime']['output']>;
+  /** SENSITIVE. The pass itself. Shown only here, only once; the gateway never logs or keeps it. */
+  temporaryAccessPass: Scalars['String']['output'];
+};
+
+/** Input of `deleteAuthenticationMethod`. */
+export type DeleteAuthenticationMethodInput = {
+  /** Id of the method (from `User.authenticationMethods`). */
+  methodId: Scalars['ID']['input'];
+  /** Type of the method (not PASSWORD: the password cannot be deleted). */
+  type: AuthenticationMethodType;
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of deleting an authentication method. */
+export type DeleteAuthenticationMethodPayload = {
+  __typename?: 'DeleteAuthenticationMethodPayload';
+  /** Id of the deleted method. */
+  methodId: Scalars['ID']['output'];
+  /** Graph's `request-id` of the deletion. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** Type of the deleted method. */
+  type: AuthenticationMethodType;
+  /** The user acted on. */
+  user: User;
+};
+
+/** Input of `deleteTemporaryAccessPass`. */
+export type DeleteTemporaryAccessPassInput = {
+  /** Id of the pass (`TemporaryAccessPassAuthenticationMethod.id`). */
+  methodId: Scalars['ID']['input'];
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of `deleteUser`. */
+export type DeleteUserPayload = {
+  __typename?: 'DeleteUserPayload';
+  /** True when Graph deleted it. */
+  deleted: Scalars['Boolean']['output'];
+  /** The id or userPrincipalName that was deleted. */
+  deletedUser: Scalars['ID']['output'];
+  /** Graph's `request-id` of the deletion. */
+  requestId?: Maybe<Scalars['String']['output']>;
+};
 
 /** Where the gateway gets its Microsoft Graph tokens. Some operations need the gateway's own app registration. */
 export type DeploymentMode =
@@ -128,6 +325,17 @@ export type Fido2AuthenticationMethod = AuthenticationMethod & {
   type: AuthenticationMethodType;
 };
 
+/** Result of `forceResetPassword`. */
+export type ForceResetPasswordPayload = {
+  __typename?: 'ForceResetPasswordPayload';
+  /** Always true after success: the user must choose a new password at next sign-in. */
+  forceChangePasswordNextSignIn: Scalars['Boolean']['output'];
+  /** Graph's `request-id` of the change. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The user acted on. */
+  user: User;
+};
+
 /** An Entra ID group the user belongs to. */
 export type Group = {
   __typename?: 'Group';
@@ -169,6 +377,15 @@ export type GroupEdge = {
   node: Group;
 };
 
+/** Result of `assignManager` and `removeManager`. */
+export type ManagerPayload = {
+  __typename?: 'ManagerPayload';
+  /** Graph's `request-id` of the change. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** The user whose manager changed. */
+  user: User;
+};
+
 /** The Microsoft Authenticator app on a device. */
 export type MicrosoftAuthenticatorAuthenticationMethod = AuthenticationMethod & {
   __typename?: 'MicrosoftAuthenticatorAuthenticationMethod';
@@ -185,6 +402,329 @@ export type MicrosoftAuthenticatorAuthenticationMethod = AuthenticationMethod & 
   /** Always MICROSOFT_AUTHENTICATOR. */
   type: AuthenticationMethodType;
 };
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Sets the user's manager (`PUT /users/{id}/manager/$ref`).
+   *
+   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` or `Directory.ReadWrite.All`; Entra role
+   * User Administrator.
+   */
+  assignManager: ManagerPayload;
+  /**
+   * Sets a new password (`passwordProfile` PATCH). The password is sensitive: never logged, echoed or kept.
+   * Graph's complexity or banned-password rejection comes back as BAD_USER_INPUT with Graph's reason.
+   *
+   * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
+   * (older docs: `User.ReadWrite.All` + delegated `Directory.AccessAsUser.All`); Entra role User Administrator
+   * (non-admin targets) or Privileged Authentication Administrator (admins). Not for federated users.
+   */
+  changePassword: ChangePasswordPayload;
+  /**
+   * Resets the password through the user's password authentication method (written back on premises for
+   * hybrid users): looks the method up, starts Graph's `resetPassword` operation and follows it until it
+   * succeeds, fails or the gateway's time budget (60 s by default) runs out, then reports its status.
+   * The password is sensitive: never logged, echoed or kept.
+   *
+   * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `UserAuthenticationMethod.ReadWrite.All`
+   * (delegated, older docs) or `UserAuthMethod-Password.ReadWrite.All`; Entra role Authentication Administrator,
+   * Privileged Authentication Administrator or Global Administrator. Not for your own password.
+   */
+  changePasswordOnPremises: ChangePasswordOnPremisesPayload;
+  /**
+   * Creates a Temporary Access Pass. The pass is returned ONCE, in this payload: it is never logged, stored or
+   * shown again (listing passes shows their settings only). Never retried automatically (each call mints a pass).
+   *
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
+   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator (non-admin targets) or Privileged
+   * Authentication Administrator (admins); the tenant's Temporary Access Pass policy must be enabled.
+   */
+  createTemporaryAccessPass: CreateTemporaryAccessPassPayload;
+  /**
+   * Creates a member user (`POST /users`). The password is sensitive: never logged, echoed or kept. Never
+   * retried automatically (a retry could create the user twice): on a timeout, look the user up before trying again.
+   *
+   * Requires: caller permission `Users.Write`; Graph `User.Create` (older docs: `User.ReadWrite.All`); Entra role
+   * User Administrator.
+   */
+  createUser: CreateUserPayload;
+  /**
+   * Deletes one registered authentication method of the given type (the original's `*-method-delete`
+   * commands). The password method cannot be deleted.
+   *
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer
+   * per-method permissions such as `UserAuthMethod-Phone.ReadWrite.All` also work); Entra role Authentication
+   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   */
+  deleteAuthenticationMethod: DeleteAuthenticationMethodPayload;
+  /**
+   * Deletes a Temporary Access Pass.
+   *
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
+   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator or Privileged Authentication Administrator.
+   */
+  deleteTemporaryAccessPass: DeleteAuthenticationMethodPayload;
+  /**
+   * Deletes the user (restorable for 30 days from deleted items).
+   *
+   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` (delegated `Directory.AccessAsUser.All`);
+   * Entra role User Administrator, or Privileged Authentication Administrator for privileged admins.
+   */
+  deleteUser: DeleteUserPayload;
+  /**
+   * Blocks sign-in (`accountEnabled: false`). Existing sessions keep working until they expire: use
+   * `terminateSession` to end them too. Idempotent.
+   *
+   * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.EnableDisableAccount.All` +
+   * `User.Read.All` (older docs: `User.ReadWrite.All`, delegated `Directory.AccessAsUser.All`); Entra role User
+   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   */
+  disableAccount: AccountStatusPayload;
+  /**
+   * Allows sign-in again (`accountEnabled: true`; the original integration's `unblock`). Idempotent.
+   *
+   * Requires: caller permission `Users.Terminate`; Graph `User.EnableDisableAccount.All` + `User.Read.All`
+   * (older docs: `User.ReadWrite.All`); Entra role User Administrator (non-admin targets) or Privileged
+   * Authentication Administrator (admins). Works in both deployment modes.
+   */
+  enableAccount: AccountStatusPayload;
+  /**
+   * Makes the user choose a new password at next sign-in (`forceChangePasswordNextSignIn: true`). Does not end
+   * existing sessions: use `terminateSession` for that.
+   *
+   * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
+   * (older docs: `User.ReadWrite.All` + delegated `Directory.AccessAsUser.All`); Entra role User Administrator
+   * (non-admin targets) or Privileged Authentication Administrator (admins).
+   */
+  forceResetPassword: ForceResetPasswordPayload;
+  /**
+   * Removes the user's manager (`DELETE /users/{id}/manager/$ref`).
+   *
+   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` or `Directory.ReadWrite.All`; Entra role
+   * User Administrator.
+   */
+  removeManager: ManagerPayload;
+  /**
+   * Revokes every refresh token and session cookie of the user (`revokeSignInSessions`); takes effect within
+   * minutes. Does not block new sign-ins: use `terminateSession` for both. Idempotent.
+   *
+   * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` (older docs:
+   * `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated `Directory.AccessAsUser.All`); Entra role Helpdesk,
+   * Password or User Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   */
+  revokeSignInSessions: RevokeSignInSessionsPayload;
+  /**
+   * Contains a compromised account in one Graph round trip (`$batch`): revokes every sign-in session
+   * (refresh tokens and session cookies stop working within minutes) and, unless `disableAccount: false`,
+   * blocks sign-in (`accountEnabled: false`). Each step is reported; a partial failure is never hidden.
+   *
+   * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` +
+   * `User.EnableDisableAccount.All` (older docs: `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated
+   * `Directory.AccessAsUser.All`); Entra role User Administrator or Helpdesk Administrator for non-admin
+   * targets, Privileged Authentication Administrator for admins.
+   */
+  terminateSession: TerminateSessionPayload;
+  /**
+   * Changes the given profile properties (`PATCH /users/{id}`); properties left out are unchanged, `null` clears one.
+   *
+   * Requires: caller permission `Users.Write`; Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
+   * phones also `User-Phone.ReadWrite.All`); Entra role User Administrator (Privileged Authentication
+   * Administrator for admins' phones).
+   */
+  updateUser: UpdateUserPayload;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationAssignManagerArgs = {
+  input: AssignManagerInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationChangePasswordOnPremisesArgs = {
+  input: ChangePasswordOnPremisesInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationCreateTemporaryAccessPassArgs = {
+  input: CreateTemporaryAccessPassInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationCreateUserArgs = {
+  input: CreateUserInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationDeleteAuthenticationMethodArgs = {
+  input: DeleteAuthenticationMethodInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationDeleteTemporaryAccessPassArgs = {
+  input: DeleteTemporaryAccessPassInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationDeleteUserArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationDisableAccountArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationEnableAccountArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationForceResetPasswordArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationRemoveManagerArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationRevokeSignInSessionsArgs = {
+  input: UserActionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationTerminateSessionArgs = {
+  input: TerminateSessionInput;
+};
+
+
+/**
+ * Incident response and user administration. Every mutation leaves an audit event (who, what, which user,
+ * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
+ * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
+ * gateway's own identity.
+ */
+export type MutationUpdateUserArgs = {
+  input: UpdateUserInput;
+};
+
+/** Outcome of one step. */
+export type MutationStep = {
+  __typename?: 'MutationStep';
+  /** Set when the step failed. */
+  error?: Maybe<StepError>;
+  /** Graph's `request-id` of the call. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** Which step. */
+  step: MutationStepKind;
+  /** True when Graph accepted it. */
+  succeeded: Scalars['Boolean']['output'];
+};
+
+/** A step of a multi-step mutation. */
+export type MutationStepKind =
+  /** `PATCH /users/{id}` with `accountEnabled: false`. */
+  | 'DISABLE_ACCOUNT'
+  /** `POST /users/{id}/revokeSignInSessions`. */
+  | 'REVOKE_SESSIONS';
 
 /** Sort direction of a list. */
 export type OrderDirection =
@@ -212,6 +752,19 @@ export type PasswordAuthenticationMethod = AuthenticationMethod & {
   /** Always PASSWORD. */
   type: AuthenticationMethodType;
 };
+
+/** State of a password reset operation. */
+export type PasswordResetStatus =
+  /** Graph reports that it failed or was cancelled; see `statusDetail`. */
+  | 'FAILED'
+  /** Graph has not started it yet. */
+  | 'NOT_STARTED'
+  /** Still running when last checked. */
+  | 'RUNNING'
+  /** The new password is set. */
+  | 'SUCCEEDED'
+  /** The gateway stopped following it before it ended; check again later with the operation id. */
+  | 'TIMED_OUT';
 
 /** A phone number registered for SMS or voice. */
 export type PhoneAuthenticationMethod = AuthenticationMethod & {
@@ -293,6 +846,17 @@ export type RemovedUser = {
   reason: RemovalReason;
 };
 
+/** Result of `revokeSignInSessions`. */
+export type RevokeSignInSessionsPayload = {
+  __typename?: 'RevokeSignInSessionsPayload';
+  /** Graph's `request-id` of the call. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** True when Graph accepted the revocation. */
+  revoked: Scalars['Boolean']['output'];
+  /** The user acted on. */
+  user: User;
+};
+
 /** A software OATH token (its secret key is never readable). */
 export type SoftwareOathAuthenticationMethod = AuthenticationMethod & {
   __typename?: 'SoftwareOathAuthenticationMethod';
@@ -300,6 +864,17 @@ export type SoftwareOathAuthenticationMethod = AuthenticationMethod & {
   id: Scalars['ID']['output'];
   /** Always SOFTWARE_OATH. */
   type: AuthenticationMethodType;
+};
+
+/** Why a step failed: a public error code, a safe message and Graph's request-id for support cases. */
+export type StepError = {
+  __typename?: 'StepError';
+  /** One of the gateway's error codes (`FORBIDDEN`, `NOT_FOUND`, `THROTTLED`, ...). */
+  code: Scalars['String']['output'];
+  /** What went wrong, including Graph's reason where it is safe to show. */
+  message: Scalars['String']['output'];
+  /** Graph's `request-id` of the failed call. */
+  requestId?: Maybe<Scalars['String']['output']>;
 };
 
 /** A Temporary Access Pass (the pass itself is only shown once, at creation, and never here). */
@@ -321,6 +896,72 @@ export type TemporaryAccessPassAuthenticationMethod = AuthenticationMethod & {
   startDateTime?: Maybe<Scalars['DateTime']['output']>;
   /** Always TEMPORARY_ACCESS_PASS. */
   type: AuthenticationMethodType;
+};
+
+/** Input of `terminateSession`. */
+export type TerminateSessionInput = {
+  /** Also block sign-in (`accountEnabled: false`). Default true. */
+  disableAccount?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of `terminateSession`. */
+export type TerminateSessionPayload = {
+  __typename?: 'TerminateSessionPayload';
+  /** Each step with its outcome, in order. */
+  steps: Array<MutationStep>;
+  /** True only when every step succeeded. */
+  succeeded: Scalars['Boolean']['output'];
+  /** The user acted on. */
+  user: User;
+};
+
+/** Input of `updateUser`: only the properties given are changed; `null` clears a property. */
+export type UpdateUserInput = {
+  /** Business phone numbers (Graph allows at most one). */
+  businessPhones?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** City. */
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** Company name. */
+  companyName?: InputMaybe<Scalars['String']['input']>;
+  /** Country or region. */
+  country?: InputMaybe<Scalars['String']['input']>;
+  /** Department. */
+  department?: InputMaybe<Scalars['String']['input']>;
+  /** Name shown in address lists (cannot be cleared). */
+  displayName?: InputMaybe<Scalars['String']['input']>;
+  /** Employee identifier from HR. */
+  employeeId?: InputMaybe<Scalars['String']['input']>;
+  /** Employee type, e.g. `Employee` or `Contractor`. */
+  employeeType?: InputMaybe<Scalars['String']['input']>;
+  /** First name. */
+  givenName?: InputMaybe<Scalars['String']['input']>;
+  /** Job title. */
+  jobTitle?: InputMaybe<Scalars['String']['input']>;
+  /** Mobile phone number. */
+  mobilePhone?: InputMaybe<Scalars['String']['input']>;
+  /** Office location. */
+  officeLocation?: InputMaybe<Scalars['String']['input']>;
+  /** Preferred language, e.g. `en-US`. */
+  preferredLanguage?: InputMaybe<Scalars['String']['input']>;
+  /** Last name. */
+  surname?: InputMaybe<Scalars['String']['input']>;
+  /** Two-letter country code for licensing. */
+  usageLocation?: InputMaybe<Scalars['String']['input']>;
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
+};
+
+/** Result of `updateUser`. */
+export type UpdateUserPayload = {
+  __typename?: 'UpdateUserPayload';
+  /** Graph's `request-id` of the change. */
+  requestId?: Maybe<Scalars['String']['output']>;
+  /** Names of the properties sent to Graph. */
+  updatedFields: Array<Scalars['String']['output']>;
+  /** The user after the change. */
+  user: User;
 };
 
 /** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
@@ -398,6 +1039,12 @@ export type UserMemberOfArgs = {
 export type UserOwnedDevicesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Names the user a mutation acts on. */
+export type UserActionInput = {
+  /** Object id (GUID) or userPrincipalName of the user. */
+  user: Scalars['ID']['input'];
 };
 
 /** Result of one round of the user change feed. */
@@ -608,10 +1255,25 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  AccountStatusPayload: ResolverTypeWrapper<Omit<AccountStatusPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  AssignManagerInput: AssignManagerInput;
   AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   AuthenticationMethodType: AuthenticationMethodType;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ChangePasswordInput: ChangePasswordInput;
+  ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
+  ChangePasswordOnPremisesPayload: ResolverTypeWrapper<Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ChangePasswordPayload: ResolverTypeWrapper<Omit<ChangePasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
+  CreateTemporaryAccessPassPayload: ResolverTypeWrapper<Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CreateUserInput: CreateUserInput;
+  CreateUserPayload: ResolverTypeWrapper<Omit<CreateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CreatedTemporaryAccessPass: ResolverTypeWrapper<CreatedTemporaryAccessPass>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeleteAuthenticationMethodInput: DeleteAuthenticationMethodInput;
+  DeleteAuthenticationMethodPayload: ResolverTypeWrapper<Omit<DeleteAuthenticationMethodPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  DeleteTemporaryAccessPassInput: DeleteTemporaryAccessPassInput;
+  DeleteUserPayload: ResolverTypeWrapper<DeleteUserPayload>;
   DeploymentMode: DeploymentMode;
   Device: ResolverTypeWrapper<GraphDirectoryObject>;
   DeviceConnection: ResolverTypeWrapper<ConnectionModel<GraphDirectoryObject>>;
@@ -619,23 +1281,36 @@ export type ResolversTypes = ResolversObject<{
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Fido2AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  ForceResetPasswordPayload: ResolverTypeWrapper<Omit<ForceResetPasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
   Group: ResolverTypeWrapper<GraphGroup>;
   GroupConnection: ResolverTypeWrapper<ConnectionModel<GraphGroup>>;
   GroupEdge: ResolverTypeWrapper<EdgeModel<GraphGroup>>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ManagerPayload: ResolverTypeWrapper<Omit<ManagerPayload, 'user'> & { user: ResolversTypes['User'] }>;
   MicrosoftAuthenticatorAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  MutationStep: ResolverTypeWrapper<MutationStep>;
+  MutationStepKind: MutationStepKind;
   OrderDirection: OrderDirection;
   PageInfo: ResolverTypeWrapper<PageInfoModel>;
   PasswordAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  PasswordResetStatus: PasswordResetStatus;
   PhoneAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RemovalReason: RemovalReason;
   RemovedUser: ResolverTypeWrapper<RemovedUserModel>;
+  RevokeSignInSessionsPayload: ResolverTypeWrapper<Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversTypes['User'] }>;
   SoftwareOathAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  StepError: ResolverTypeWrapper<StepError>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   TemporaryAccessPassAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  TerminateSessionInput: TerminateSessionInput;
+  TerminateSessionPayload: ResolverTypeWrapper<Omit<TerminateSessionPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  UpdateUserInput: UpdateUserInput;
+  UpdateUserPayload: ResolverTypeWrapper<Omit<UpdateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
   User: ResolverTypeWrapper<GraphUser>;
+  UserActionInput: UserActionInput;
   UserChanges: ResolverTypeWrapper<UserChangesModel>;
   UserConnection: ResolverTypeWrapper<ConnectionModel<GraphUser>>;
   UserEdge: ResolverTypeWrapper<EdgeModel<GraphUser>>;
@@ -649,30 +1324,56 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  AccountStatusPayload: Omit<AccountStatusPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  AssignManagerInput: AssignManagerInput;
   AuthenticationMethod: GraphDirectoryObject;
   Boolean: Scalars['Boolean']['output'];
+  ChangePasswordInput: ChangePasswordInput;
+  ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
+  ChangePasswordOnPremisesPayload: Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ChangePasswordPayload: Omit<ChangePasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
+  CreateTemporaryAccessPassPayload: Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CreateUserInput: CreateUserInput;
+  CreateUserPayload: Omit<CreateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CreatedTemporaryAccessPass: CreatedTemporaryAccessPass;
   DateTime: Scalars['DateTime']['output'];
+  DeleteAuthenticationMethodInput: DeleteAuthenticationMethodInput;
+  DeleteAuthenticationMethodPayload: Omit<DeleteAuthenticationMethodPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  DeleteTemporaryAccessPassInput: DeleteTemporaryAccessPassInput;
+  DeleteUserPayload: DeleteUserPayload;
   Device: GraphDirectoryObject;
   DeviceConnection: ConnectionModel<GraphDirectoryObject>;
   DeviceEdge: EdgeModel<GraphDirectoryObject>;
   EmailAddress: Scalars['EmailAddress']['output'];
   EmailAuthenticationMethod: GraphDirectoryObject;
   Fido2AuthenticationMethod: GraphDirectoryObject;
+  ForceResetPasswordPayload: Omit<ForceResetPasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
   Group: GraphGroup;
   GroupConnection: ConnectionModel<GraphGroup>;
   GroupEdge: EdgeModel<GraphGroup>;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  ManagerPayload: Omit<ManagerPayload, 'user'> & { user: ResolversParentTypes['User'] };
   MicrosoftAuthenticatorAuthenticationMethod: GraphDirectoryObject;
+  Mutation: Record<PropertyKey, never>;
+  MutationStep: MutationStep;
   PageInfo: PageInfoModel;
   PasswordAuthenticationMethod: GraphDirectoryObject;
   PhoneAuthenticationMethod: GraphDirectoryObject;
   Query: Record<PropertyKey, never>;
   RemovedUser: RemovedUserModel;
+  RevokeSignInSessionsPayload: Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversParentTypes['User'] };
   SoftwareOathAuthenticationMethod: GraphDirectoryObject;
+  StepError: StepError;
   String: Scalars['String']['output'];
   TemporaryAccessPassAuthenticationMethod: GraphDirectoryObject;
+  TerminateSessionInput: TerminateSessionInput;
+  TerminateSessionPayload: Omit<TerminateSessionPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  UpdateUserInput: UpdateUserInput;
+  UpdateUserPayload: Omit<UpdateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
   User: GraphUser;
+  UserActionInput: UserActionInput;
   UserChanges: UserChangesModel;
   UserConnection: ConnectionModel<GraphUser>;
   UserEdge: EdgeModel<GraphUser>;
@@ -688,13 +1389,74 @@ export type DeploymentDirectiveArgs = {
 
 export type DeploymentDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = DeploymentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type RequiresPermissionDirectiveArgs = {
+  permission: Scalars['String']['input'];
+};
+
+export type RequiresPermissionDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = RequiresPermissionDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AccountStatusPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AccountStatusPayload'] = ResolversParentTypes['AccountStatusPayload']> = ResolversObject<{
+  accountEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
 export type AuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AuthenticationMethod'] = ResolversParentTypes['AuthenticationMethod']> = ResolversObject<{
   __resolveType: TypeResolveFn<'EmailAuthenticationMethod' | 'Fido2AuthenticationMethod' | 'MicrosoftAuthenticatorAuthenticationMethod' | 'PasswordAuthenticationMethod' | 'PhoneAuthenticationMethod' | 'SoftwareOathAuthenticationMethod' | 'TemporaryAccessPassAuthenticationMethod' | 'WindowsHelloForBusinessAuthenticationMethod', ParentType, ContextType>;
+}>;
+
+export type ChangePasswordOnPremisesPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ChangePasswordOnPremisesPayload'] = ResolversParentTypes['ChangePasswordOnPremisesPayload']> = ResolversObject<{
+  operationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  polls?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PasswordResetStatus'], ParentType, ContextType>;
+  statusDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type ChangePasswordPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ChangePasswordPayload'] = ResolversParentTypes['ChangePasswordPayload']> = ResolversObject<{
+  forceChangePasswordNextSignIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  forceChangePasswordNextSignInWithMfa?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type CreateTemporaryAccessPassPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreateTemporaryAccessPassPayload'] = ResolversParentTypes['CreateTemporaryAccessPassPayload']> = ResolversObject<{
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  temporaryAccessPass?: Resolver<ResolversTypes['CreatedTemporaryAccessPass'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type CreateUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreateUserPayload'] = ResolversParentTypes['CreateUserPayload']> = ResolversObject<{
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type CreatedTemporaryAccessPassResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreatedTemporaryAccessPass'] = ResolversParentTypes['CreatedTemporaryAccessPass']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  isUsable?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  isUsableOnce?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lifetimeInMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  methodUsabilityReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  startDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  temporaryAccessPass?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DeleteAuthenticationMethodPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DeleteAuthenticationMethodPayload'] = ResolversParentTypes['DeleteAuthenticationMethodPayload']> = ResolversObject<{
+  methodId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type DeleteUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DeleteUserPayload'] = ResolversParentTypes['DeleteUserPayload']> = ResolversObject<{
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  deletedUser?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
 
 export type DeviceResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Device'] = ResolversParentTypes['Device']> = ResolversObject<{
   accountEnabled?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
@@ -741,6 +1503,12 @@ export type Fido2AuthenticationMethodResolvers<ContextType = GatewayContext, Par
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type ForceResetPasswordPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ForceResetPasswordPayload'] = ResolversParentTypes['ForceResetPasswordPayload']> = ResolversObject<{
+  forceChangePasswordNextSignIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
 export type GroupResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = ResolversObject<{
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -763,6 +1531,11 @@ export type GroupEdgeResolvers<ContextType = GatewayContext, ParentType extends 
   node?: Resolver<ResolversTypes['Group'], ParentType, ContextType>;
 }>;
 
+export type ManagerPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ManagerPayload'] = ResolversParentTypes['ManagerPayload']> = ResolversObject<{
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
 export type MicrosoftAuthenticatorAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MicrosoftAuthenticatorAuthenticationMethod'] = ResolversParentTypes['MicrosoftAuthenticatorAuthenticationMethod']> = ResolversObject<{
   createdDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   deviceTag?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -771,6 +1544,31 @@ export type MicrosoftAuthenticatorAuthenticationMethodResolvers<ContextType = Ga
   phoneAppVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type MutationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  assignManager?: Resolver<ResolversTypes['ManagerPayload'], ParentType, ContextType, RequireFields<MutationAssignManagerArgs, 'input'>>;
+  changePassword?: Resolver<ResolversTypes['ChangePasswordPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
+  changePasswordOnPremises?: Resolver<ResolversTypes['ChangePasswordOnPremisesPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordOnPremisesArgs, 'input'>>;
+  createTemporaryAccessPass?: Resolver<ResolversTypes['CreateTemporaryAccessPassPayload'], ParentType, ContextType, RequireFields<MutationCreateTemporaryAccessPassArgs, 'input'>>;
+  createUser?: Resolver<ResolversTypes['CreateUserPayload'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
+  deleteAuthenticationMethod?: Resolver<ResolversTypes['DeleteAuthenticationMethodPayload'], ParentType, ContextType, RequireFields<MutationDeleteAuthenticationMethodArgs, 'input'>>;
+  deleteTemporaryAccessPass?: Resolver<ResolversTypes['DeleteAuthenticationMethodPayload'], ParentType, ContextType, RequireFields<MutationDeleteTemporaryAccessPassArgs, 'input'>>;
+  deleteUser?: Resolver<ResolversTypes['DeleteUserPayload'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'input'>>;
+  disableAccount?: Resolver<ResolversTypes['AccountStatusPayload'], ParentType, ContextType, RequireFields<MutationDisableAccountArgs, 'input'>>;
+  enableAccount?: Resolver<ResolversTypes['AccountStatusPayload'], ParentType, ContextType, RequireFields<MutationEnableAccountArgs, 'input'>>;
+  forceResetPassword?: Resolver<ResolversTypes['ForceResetPasswordPayload'], ParentType, ContextType, RequireFields<MutationForceResetPasswordArgs, 'input'>>;
+  removeManager?: Resolver<ResolversTypes['ManagerPayload'], ParentType, ContextType, RequireFields<MutationRemoveManagerArgs, 'input'>>;
+  revokeSignInSessions?: Resolver<ResolversTypes['RevokeSignInSessionsPayload'], ParentType, ContextType, RequireFields<MutationRevokeSignInSessionsArgs, 'input'>>;
+  terminateSession?: Resolver<ResolversTypes['TerminateSessionPayload'], ParentType, ContextType, RequireFields<MutationTerminateSessionArgs, 'input'>>;
+  updateUser?: Resolver<ResolversTypes['UpdateUserPayload'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'input'>>;
+}>;
+
+export type MutationStepResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MutationStep'] = ResolversParentTypes['MutationStep']> = ResolversObject<{
+  error?: Resolver<Maybe<ResolversTypes['StepError']>, ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  step?: Resolver<ResolversTypes['MutationStepKind'], ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -806,10 +1604,22 @@ export type RemovedUserResolvers<ContextType = GatewayContext, ParentType extend
   reason?: Resolver<ResolversTypes['RemovalReason'], ParentType, ContextType>;
 }>;
 
+export type RevokeSignInSessionsPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RevokeSignInSessionsPayload'] = ResolversParentTypes['RevokeSignInSessionsPayload']> = ResolversObject<{
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  revoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
 export type SoftwareOathAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SoftwareOathAuthenticationMethod'] = ResolversParentTypes['SoftwareOathAuthenticationMethod']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type StepErrorResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['StepError'] = ResolversParentTypes['StepError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type TemporaryAccessPassAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TemporaryAccessPassAuthenticationMethod'] = ResolversParentTypes['TemporaryAccessPassAuthenticationMethod']> = ResolversObject<{
@@ -822,6 +1632,18 @@ export type TemporaryAccessPassAuthenticationMethodResolvers<ContextType = Gatew
   startDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type TerminateSessionPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TerminateSessionPayload'] = ResolversParentTypes['TerminateSessionPayload']> = ResolversObject<{
+  steps?: Resolver<Array<ResolversTypes['MutationStep']>, ParentType, ContextType>;
+  succeeded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type UpdateUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UpdateUserPayload'] = ResolversParentTypes['UpdateUserPayload']> = ResolversObject<{
+  requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updatedFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
@@ -876,25 +1698,41 @@ export type WindowsHelloForBusinessAuthenticationMethodResolvers<ContextType = G
 }>;
 
 export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
+  AccountStatusPayload?: AccountStatusPayloadResolvers<ContextType>;
   AuthenticationMethod?: AuthenticationMethodResolvers<ContextType>;
+  ChangePasswordOnPremisesPayload?: ChangePasswordOnPremisesPayloadResolvers<ContextType>;
+  ChangePasswordPayload?: ChangePasswordPayloadResolvers<ContextType>;
+  CreateTemporaryAccessPassPayload?: CreateTemporaryAccessPassPayloadResolvers<ContextType>;
+  CreateUserPayload?: CreateUserPayloadResolvers<ContextType>;
+  CreatedTemporaryAccessPass?: CreatedTemporaryAccessPassResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  DeleteAuthenticationMethodPayload?: DeleteAuthenticationMethodPayloadResolvers<ContextType>;
+  DeleteUserPayload?: DeleteUserPayloadResolvers<ContextType>;
   Device?: DeviceResolvers<ContextType>;
   DeviceConnection?: DeviceConnectionResolvers<ContextType>;
   DeviceEdge?: DeviceEdgeResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   EmailAuthenticationMethod?: EmailAuthenticationMethodResolvers<ContextType>;
   Fido2AuthenticationMethod?: Fido2AuthenticationMethodResolvers<ContextType>;
+  ForceResetPasswordPayload?: ForceResetPasswordPayloadResolvers<ContextType>;
   Group?: GroupResolvers<ContextType>;
   GroupConnection?: GroupConnectionResolvers<ContextType>;
   GroupEdge?: GroupEdgeResolvers<ContextType>;
+  ManagerPayload?: ManagerPayloadResolvers<ContextType>;
   MicrosoftAuthenticatorAuthenticationMethod?: MicrosoftAuthenticatorAuthenticationMethodResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  MutationStep?: MutationStepResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PasswordAuthenticationMethod?: PasswordAuthenticationMethodResolvers<ContextType>;
   PhoneAuthenticationMethod?: PhoneAuthenticationMethodResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemovedUser?: RemovedUserResolvers<ContextType>;
+  RevokeSignInSessionsPayload?: RevokeSignInSessionsPayloadResolvers<ContextType>;
   SoftwareOathAuthenticationMethod?: SoftwareOathAuthenticationMethodResolvers<ContextType>;
+  StepError?: StepErrorResolvers<ContextType>;
   TemporaryAccessPassAuthenticationMethod?: TemporaryAccessPassAuthenticationMethodResolvers<ContextType>;
+  TerminateSessionPayload?: TerminateSessionPayloadResolvers<ContextType>;
+  UpdateUserPayload?: UpdateUserPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserChanges?: UserChangesResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
@@ -904,4 +1742,5 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
 
 export type DirectiveResolvers<ContextType = GatewayContext> = ResolversObject<{
   deployment?: DeploymentDirectiveResolver<any, any, ContextType>;
+  requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
 }>;

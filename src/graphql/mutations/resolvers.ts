@@ -1,4 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
+import type { Resolvers } from '../../generated/graphql.js';
 import { ErrorCode, GatewayError, badInput } from '../../errors.js';
 import type { AuthMethodKind, GraphUser } from '../../graph/api.js';
 import { isGuid } from '../../graph/odata.js';
@@ -95,7 +96,15 @@ async function auditedSingle<T, R>(
   return payload as R;
 }
 
-export function createMutationResolvers(options: MutationResolverOptions) {
+export function createMutationResolvers(options: MutationResolverOptions): Resolvers {
+  return buildMutationResolvers(options) as unknown as Resolvers;
+}
+
+/**
+ * Typed against the input shapes rather than the generated resolver types: payloads resolve their
+ * `user` from a `UserRef` (see payloadUser), which codegen's mappers do not describe.
+ */
+function buildMutationResolvers(options: MutationResolverOptions) {
   const writesByContext = new WeakMap<object, GraphWrites>();
 
   function writesOf(ctx: GatewayContext): GraphWrites {
@@ -381,4 +390,4 @@ export function createMutationResolvers(options: MutationResolverOptions) {
   };
 }
 
-export type MutationResolvers = ReturnType<typeof createMutationResolvers>;
+export type MutationResolvers = ReturnType<typeof buildMutationResolvers>;
