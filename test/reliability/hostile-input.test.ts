@@ -1,0 +1,282 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { clearAnswerProblems, post, startRecordingGateway, type HttpAnswer, type RecordedCall, type RecordingGateway } from './recording-gateway.js';
+
+/**
+ * A corpus of hostile and malformed requests over real HTTP: each gets a clear 4xx or a GraphQL
+ * error with a public code, never a 500 or a crash, and never an upstream call carrying the raw
+ * input (checked on every request the gateway's HTTP layer sent to the emulator).
+ */
+let emulator: TestEmulator;
+let gw: RecordingGateway;
+const MAX_BODY = 200_000;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 200 });
+  gw = await startRecordingGateway(emulator, { MAX_BODY_BYTES: String(MAX_BODY), MAX_ALIASES: '50', MAX_QUERY_DEPTH: '10' });
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await emulator?.close();
+});
+
+/** Sends, then returns the answer and the upstream calls it caused. */
+async function send(body: string | Buffer, headers?: Record<string, string>): Promise<{ answer: HttpAnswer; calls: RecordedCall[] }> {
+  const before = gw.calls.length;
+  const answer = await post(gw.url, body, headers);
+  return { answer, calls: gw.calls.slice(before) };
+}
+const gql = (query: string, variables?: Record<string, unknown>) => send(JSON.stringify({ query, ...(variables ? { variables } : {}) }));
+
+function expectClear(answer: HttpAnswer) {
+  expect(clearAnswerProblems(answer), answer.text.slice(0, 300)).toEqual([]);
+}
+function firstCode(answer: HttpAnswer) {
+  return answer.json?.errors?.[0]?.extensions?.code;
+}
+/** Every call went to the emulator and none carries `raw` in its URL or a `..` path segment. */
+function expectNoRawUpstream(calls: RecordedCall[], raw: string) {
+  for (const call of calls) {
+    const url = new URL(call.url);
+    expect(url.origin).toBe(emulator.origin);
+    expect(call.url.includes(raw), `raw input reached Graph: ${call.url}`).toBe(false);
+    expect(url.pathname.split('/').some((s) => s === '..' || decodeURIComponent(s) === '..')).toBe(false);
+    if (call.body) {
+      for (const item of (JSON.parse(call.body) as { requests?: Array<{ url: string }> }).requests ?? []) {
+        expect(item.url.includes(raw), `raw input reached Graph in $batch: ${item.url}`).toBe(false);
+      }
+    }
+  }
+}
+
+describe('broken requests at the HTTP level', () => {
+  const cases: Array<[string, string | Buffer, Record<string, string> | undefined, number]> = [
+    ['broken JSON', '{"query": "{ users { nodes { id } } }"', undefined, 400],
+    ['empty JSON body', '', undefined, 400],
+    ['JSON null', 'null', undefined, 400],
+    ['a JSON number', '42', undefined, 400],
+    ['a query that is not a string', JSON.stringify({ query: { users: 1 } }), undefined, 400],
+    ['variables as a JSON string', JSON.stringify({ query: '{ __typename }', variables: '{"a":1}' }), undefined, 400],
+    ['batched operations (a JSON array)', JSON.stringify([{ query: '{ __typename }' }, { query: '{ __typename }' }]), undefined, 400],
+    ['text/plain (CSRF-able)', JSON.stringify({ query: '{ users { nodes { id } } }' }), { 'content-type': 'text/plain' }, 400],
+    ['a form post', 'query=%7Busers%7Bnodes%7Bid%7D%7D%7D', { 'content-type': 'application/x-www-form-urlencoded' }, 400],
+    ['no content type', JSON.stringify({ query: '{ users { nodes { id } } }' }), {}, 400],
+    ['XML', '<query>users</query>', { 'content-type': 'application/xml' }, 400],
+    ['a body over the limit', JSON.stringify({ query: `{ user(id: "${'a'.repeat(MAX_BODY)}") { id } }` }), undefined, 413],
+  ];
+  for (const [name, body, headers, status] of cases) {
+    it(`${name} → ${status} with a code, nothing upstream`, async () => {
+      const { answer, calls } = await send(body, headers);
+      expect(answer.status).toBe(status);
+      expectClear(answer);
+      expect(calls).toEqual([]);
+    });
+  }
+
+  it('invalid UTF-8 bytes in an id → a GraphQL error with a code, nothing upstream', async () => {
+    const body = Buffer.concat([Buffer.from('{"query":"{ user(id: \\"ad'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('@x.example\\") { id } }"}')]);
+    const { answer, calls } = await send(body);
+    expectClear(answer);
+    expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+    expect(calls).toEqual([]);
+  });
+
+  it('a GET mutation is refused (405)', async () => {
+    const res = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('mutation { disableAccount(input: { user: "x@y.example" }) { succeeded } }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    expect([400, 405]).toContain(res.status);
+    expectClear({ status: res.status, text: '', json: (await res.json()) as HttpAnswer['json'] });
+  });
+});
+
+describe('hostile operations', () => {
+  it('a deeply nested query → OPERATION_TOO_COMPLEX, nothing upstream', async () => {
+    let q = '{ id }';
+    for (let i = 0; i < 40; i++) q = `{ manager ${q} }`;
+    const { answer, calls } = await gql(`{ user(id: "x@y.example") ${q} }`);
+    expectClear(answer);
+    expect(answer.status).toBe(400);
+    expect(firstCode(answer)).toBe('OPERATION_TOO_COMPLEX');
+    expect(calls).toEqual([]);
+  });
+
+  it('an alias bomb → OPERATION_TOO_COMPLEX, nothing upstream', async () => {
+    const aliases = Array.from({ length: 400 }, (_, i) => `a${i}: users(first: 999) { nodes { id } }`).join(' ');
+    const { answer, calls } = await gql(`{ ${aliases} }`);
+    expectClear(answer);
+    expect(answer.status).toBe(400);
+    expect(['BAD_USER_INPUT', 'OPERATION_TOO_COMPLEX']).toContain(firstCode(answer));
+    const small = await gql(`{ ${Array.from({ length: 60 }, (_, i) => `a${i}: users(first: 1) { nodes { id } }`).join(' ')} }`);
+    expect(firstCode(small.answer)).toBe('OPERATION_TOO_COMPLEX');
+    expect(small.calls).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
+  it('a document over the token limit → 400 with a code', async () => {
+    const { answer, calls } = await gql(`{ ${Array.from({ length: 6000 }, () => '__typename').join(' ')} }`);
+    expect(answer.status).toBe(400);
+    expectClear(answer);
+    expect(['BAD_USER_INPUT', 'OPERATION_TOO_COMPLEX']).toContain(firstCode(answer));
+    expect(calls).toEqual([]);
+  });
+
+  it('huge and out-of-range `first` → BAD_USER_INPUT, nothing upstream', async () => {
+    for (const first of ['100000', '0', '-5', '2147483647', '99999999999999']) {
+      const { answer, calls } = await gql(`{ users(first: ${first}) { nodes { id } } }`);
+      expectClear(answer);
+      expect(firstCode(answer), first).toBe('BAD_USER_INPUT');
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('wrong variable types → 400 BAD_USER_INPUT, nothing upstream', async () => {
+    const variants: Array<[string, Record<string, unknown>]> = [
+      ['query($n: Int) { users(first: $n) { nodes { id } } }', { n: 'many' }],
+      ['query($n: Int) { users(first: $n) { nodes { id } } }', { n: 1.5 }],
+      ['query($id: ID!) { user(id: $id) { id } }', { id: { $ne: null } }],
+      ['query($id: ID!) { user(id: $id) { id } }', { id: ['a', 'b'] }],
+      ['query($id: ID!) { user(id: $id) { id } }', {}],
+      ['query($f: UserFilter) { users(filter: $f) { nodes { id } } }', { f: { displayNameStartsWith: 5, bogus: true } }],
+    ];
+    for (const [query, variables] of variants) {
+      const { answer, calls } = await gql(query, variables);
+      expectClear(answer);
+      expect(answer.status).toBe(400);
+      expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('tampered and foreign cursors and delta tokens → BAD_USER_INPUT, no call to any other host', async () => {
+    const first = await gql('{ users(first: 2) { pageInfo { endCursor } } }');
+    const cursor = (first.answer.json?.data as { users: { pageInfo: { endCursor: string } } }).users.pageInfo.endCursor;
+    const flipped = cursor.slice(0, -2) + (cursor.at(-2) === 'A' ? 'B' : 'A') + cursor.at(-1);
+    const forged = Buffer.from(JSON.stringify({ nextLink: 'https://evil.example/v1.0/users?$skiptoken=x' })).toString('base64url');
+    for (const after of [flipped, forged, 'not-a-cursor', '', 'a'.repeat(5000), '../../../etc/passwd', '%00']) {
+      const { answer, calls } = await gql('query($a: String) { users(first: 2, after: $a) { nodes { id } } }', { a: after });
+      expectClear(answer);
+      expect(firstCode(answer), after.slice(0, 20)).toBe('BAD_USER_INPUT');
+      expectNoRawUpstream(calls, 'evil.example');
+    }
+    for (const token of [forged, 'garbage', cursor]) {
+      const { answer, calls } = await gql('query($t: String) { userChanges(deltaToken: $t) { nextDeltaToken } }', { t: token });
+      expectClear(answer);
+      expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      expectNoRawUpstream(calls, 'evil.example');
+    }
+  });
+});
+
+describe('ids Graph cannot address', () => {
+  const ids = [
+    'a/b@x.example',
+    '../../groups',
+    'x@y.example/../../../groups',
+    'x?$select=passwordProfile',
+    'x#frag@y.example',
+    'x%2F..%2Fgroups@y.example',
+    '..',
+    'adele\u0000@x.example',
+    '$adele@x.example',
+    "o'neil') or 1 eq 1",
+    ' ',
+    'a'.repeat(100_000),
+  ];
+  for (const id of ids) {
+    it(`user(id: ${JSON.stringify(id.slice(0, 40))}) → null or BAD_USER_INPUT, never the raw id upstream`, async () => {
+      const { answer, calls } = await gql('query($id: ID!) { user(id: $id) { id displayName manager { id } directReports(first: 2) { nodes { id } } } }', { id });
+      expectClear(answer);
+      const code = firstCode(answer);
+      if (code !== undefined) expect(code).toBe('BAD_USER_INPUT');
+      else expect((answer.json?.data as { user: unknown }).user).toBeNull();
+      if (/[/?%\u0000]|\.\./.test(id) || id.length > 1000) expect(calls).toEqual([]);
+      if (id.startsWith('$')) {
+        // graph-facts §3: `/users/$x@y` fails at Graph; the key-in-parentheses form is the documented way.
+        for (const call of calls) expect(call.url.includes(`/users/${id}`)).toBe(false);
+      } else if (id.length > 1) expectNoRawUpstream(calls, id);
+      // `#` is legal in a UPN (B2B `#EXT#`) and must travel as %23, or Graph would never see the rest.
+      if (id.includes('#')) for (const call of calls) expect(new URL(call.url).hash).toBe('');
+    });
+  }
+
+  it('mutation inputs get the same treatment', async () => {
+    for (const id of ['../../groups', 'x?$filter=1', 'a/b@x.example', 'x%2Fy@x.example']) {
+      const { answer, calls } = await gql('mutation($id: ID!) { revokeSignInSessions(input: { user: $id }) { succeeded } }', { id });
+      expectClear(answer);
+      expect(['BAD_USER_INPUT', 'FORBIDDEN', 'UNAUTHENTICATED', 'UNSUPPORTED_DEPLOYMENT_MODE']).toContain(firstCode(answer));
+      expectNoRawUpstream(calls, id);
+    }
+  });
+});
+
+describe('OData injection through every string argument', () => {
+  const payloads = ["' or 1 eq 1", "') or startsWith(displayName,'", "x' or accountEnabled eq true or displayName eq 'y", "&$filter=id eq 'x'", '" OR "displayName:a', '\\"'];
+  const filterFields = ['displayNameStartsWith', 'mailStartsWith', 'userPrincipalNameStartsWith', 'mailEndsWith', 'department', 'jobTitle', 'companyName'];
+  const searchFields = ['text', 'displayName', 'mail', 'userPrincipalName', 'jobTitle', 'department'];
+
+  it('filter strings become escaped OData literals and match nothing', async () => {
+    for (const field of filterFields) {
+      for (const payload of payloads) {
+        const { answer, calls } = await gql(`query($v: String) { users(first: 5, filter: { ${field}: $v }) { nodes { id } } }`, { v: payload });
+        expectClear(answer);
+        if (firstCode(answer) !== undefined) {
+          expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+          continue;
+        }
+        expect((answer.json?.data as { users: { nodes: unknown[] } }).users.nodes, `${field} ${payload}`).toEqual([]);
+        const list = calls.filter((c) => new URL(c.url).pathname.endsWith('/users'));
+        expect(list).toHaveLength(1);
+        const params = new URL(list[0]!.url).searchParams;
+        expect(params.getAll('$filter')).toHaveLength(1);
+        expect(params.get('$filter')).toContain(`'${payload.replace(/'/g, "''")}'`);
+        expect(params.getAll('$top')).toEqual(['5']);
+      }
+    }
+  });
+
+  it('departmentIn and ids lists are escaped too', async () => {
+    const { answer, calls } = await gql('query($v: [String!]) { users(first: 5, filter: { departmentIn: $v }) { nodes { id } } }', { v: payloads });
+    expectClear(answer);
+    if (firstCode(answer) === undefined) {
+      const filter = new URL(calls.at(-1)!.url).searchParams.get('$filter')!;
+      for (const payload of payloads) expect(filter).toContain(`'${payload.replace(/'/g, "''")}'`);
+    }
+    const ids = await gql('query($v: [ID!]) { users(first: 5, filter: { ids: $v }) { nodes { id } } }', { v: ["x' or 1 eq 1"] });
+    expectClear(ids.answer);
+    expect(firstCode(ids.answer)).toBe('BAD_USER_INPUT');
+    expect(ids.calls).toEqual([]);
+  });
+
+  it('search strings become quoted, backslash-escaped clauses', async () => {
+    for (const field of searchFields) {
+      for (const payload of payloads) {
+        const { answer, calls } = await gql(`query($v: String) { users(first: 5, search: { ${field}: $v }) { nodes { id } } }`, { v: payload });
+        expectClear(answer);
+        if (firstCode(answer) !== undefined) {
+          expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+          continue;
+        }
+        const list = calls.filter((c) => new URL(c.url).pathname.endsWith('/users'));
+        expect(list).toHaveLength(1);
+        const search = new URL(list[0]!.url).searchParams.getAll('$search');
+        expect(search).toHaveLength(1);
+        expect(search[0]).toContain(payload.replace(/[\\"]/g, (c) => `\\${c}`));
+      }
+    }
+  });
+
+  it('null bytes and control characters in filter values → BAD_USER_INPUT, nothing upstream', async () => {
+    const { answer, calls } = await gql('query($v: String) { users(filter: { department: $v }) { nodes { id } } }', { v: 'Sales\u0000 or 1 eq 1' });
+    expectClear(answer);
+    expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+    expect(calls).toEqual([]);
+  });
+});
+
+it('the gateway is still healthy after the corpus', async () => {
+  const res = await fetch(`${gw.url}/healthz`);
+  expect(res.status).toBe(200);
+  const ok = await gql('{ users(first: 1) { nodes { id } } }');
+  expect(ok.answer.json?.errors).toBeUndefined();
+});
