@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: one emulator tenant (in this process, seeded, 1000 users), the gateway and the
- * naive server as child processes pointed at it, and the floor's REST calls from this process. Every
+ * `npm run bench`: one emulator tenant (a child process, seeded, 1000 users), the gateway and the
+ * naive server as child processes pointed at it, and the floor's REST calls from this process (which
+ * is otherwise only the load generator). Every
  * scenario of issue 7 runs for every contender at a fixed injected latency; the figures go to a
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
@@ -13,10 +14,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 import type { StatsSnapshot } from '../src/emulator/stats.js';
 import { connectFloorClient, type FloorClient } from './floor/client.js';
-import { pickFixtures, type BenchFixtures } from './lib/fixtures.js';
+import type { BenchFixtures } from './lib/fixtures.js';
 import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js';
 import { runLoad } from './lib/load.js';
 import { parseBenchOptions, type BenchOptions } from './lib/options.js';
@@ -24,7 +24,6 @@ import { startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js'
 import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { countWaves, mode, summarize } from './lib/stats.js';
-import { traceUpstream, type UpstreamTrace } from './lib/upstream-trace.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +31,30 @@ const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const DOC = path.join(ROOT, 'docs', 'benchmark.md');
 const DOC_START = '<!-- bench:results:start -->';
 const DOC_END = '<!-- bench:results:end -->';
+
+/** What the emulator child reports when it is ready. */
+interface EmulatorInfo {
+  origin: string;
+  graphEndpoint: string;
+  authorityHost: string;
+  tenantId: string;
+  caFile: string;
+  caCertPem: string;
+  demoAppId: string;
+  demoAppSecret: string;
+  fixtures: BenchFixtures;
+}
+
+async function startEmulatorChild(tmp: string): Promise<{ child: ChildHandle; info: EmulatorInfo }> {
+  const child = startChild('emulator', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'emulator-child.ts')], { ...baseEnv(), NODE_ENV: 'production' }, path.join(tmp, 'emulator.log'), { ipc: true });
+  try {
+    const info = await child.ask<EmulatorInfo>({ type: 'hello' }, 'ready', 60_000);
+    return { child, info };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
 
 interface Contender {
   name: ContenderName;
@@ -85,8 +108,7 @@ function graphqlContender(name: 'gateway' | 'naive', url: string, fixtures: Benc
   };
 }
 
-async function startNaive(emulator: RunningEmulator, fixtures: BenchFixtures, tmp: string): Promise<Contender> {
-  const { wellKnown } = emulator.tenant;
+async function startNaive(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp: string): Promise<Contender> {
   const child = startChild(
     'naive',
     process.execPath,
@@ -97,8 +119,8 @@ async function startNaive(emulator: RunningEmulator, fixtures: BenchFixtures, tm
       NAIVE_GRAPH_ORIGIN: emulator.graphEndpoint,
       NAIVE_AUTHORITY_ORIGIN: emulator.authorityHost,
       NAIVE_TENANT_ID: emulator.tenantId,
-      NAIVE_CLIENT_ID: wellKnown.demoAppId,
-      NAIVE_CLIENT_SECRET: wellKnown.demoAppSecret,
+      NAIVE_CLIENT_ID: emulator.demoAppId,
+      NAIVE_CLIENT_SECRET: emulator.demoAppSecret,
       NAIVE_CA_FILE: emulator.caFile,
     },
     path.join(tmp, 'naive.log'),
@@ -118,7 +140,7 @@ async function startNaive(emulator: RunningEmulator, fixtures: BenchFixtures, tm
   }
 }
 
-async function startGateway(emulator: RunningEmulator, fixtures: BenchFixtures, tmp: string): Promise<{ contender: Contender; command: string }> {
+async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp: string): Promise<{ contender: Contender; command: string }> {
   const distMain = path.join(ROOT, 'dist', 'src', 'main.js');
   const srcMain = path.join(ROOT, 'src', 'main.ts');
   let args: string[];
@@ -126,7 +148,6 @@ async function startGateway(emulator: RunningEmulator, fixtures: BenchFixtures, 
   else if (existsSync(srcMain)) args = ['--import', 'tsx', srcMain];
   else throw new Error('neither dist/src/main.js nor src/main.ts exists');
   const port = await freePort();
-  const { wellKnown } = emulator.tenant;
   const child = startChild(
     'gateway',
     process.execPath,
@@ -138,8 +159,8 @@ async function startGateway(emulator: RunningEmulator, fixtures: BenchFixtures, 
       DEPLOYMENT_MODE: 'self-deployed',
       GRAPH_AUTH_FLOW: 'client-credentials',
       AZURE_TENANT_ID: emulator.tenantId,
-      AZURE_CLIENT_ID: wellKnown.demoAppId,
-      AZURE_CLIENT_SECRET: wellKnown.demoAppSecret,
+      AZURE_CLIENT_ID: emulator.demoAppId,
+      AZURE_CLIENT_SECRET: emulator.demoAppSecret,
       GRAPH_ENDPOINT: emulator.graphEndpoint,
       AZURE_AUTHORITY_HOST: emulator.authorityHost,
       NODE_EXTRA_CA_CERTS: emulator.caFile,
@@ -176,7 +197,7 @@ interface EmulatorAdmin {
   close(): Promise<void>;
 }
 
-function emulatorAdmin(emulator: RunningEmulator): EmulatorAdmin {
+function emulatorAdmin(emulator: EmulatorInfo): EmulatorAdmin {
   const dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
   return {
     stats: async () => (await (await undiciFetch(`${emulator.origin}/_emulator/stats`, { dispatcher })).json()) as StatsSnapshot,
@@ -232,19 +253,20 @@ async function measureCell(contender: Contender, scenario: Scenario, latencyMs: 
 }
 
 /** Round trips of one operation, as waves of upstream completions at the probe latency (mode of 3). */
-async function probeRoundTrips(contender: Contender, scenario: Scenario, trace: UpstreamTrace, probeLatencyMs: number): Promise<number | null> {
+async function probeRoundTrips(contender: Contender, scenario: Scenario, emulator: ChildHandle, probeLatencyMs: number): Promise<number | null> {
   const waves: number[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
-    trace.start();
+    await emulator.ask({ type: 'trace-start' }, 'trace-started', 10_000);
+    let ok = true;
     try {
       await contender.run(scenario, attempt);
     } catch {
-      trace.stop();
-      continue;
+      ok = false;
     }
     // Let late completions of this operation land (a failed item answered after the response).
     await new Promise((r) => setTimeout(r, 5));
-    waves.push(countWaves(trace.stop(), probeLatencyMs / 2));
+    const { times } = await emulator.ask<{ times: number[] }>({ type: 'trace-stop' }, 'trace', 10_000);
+    if (ok) waves.push(countWaves(times, probeLatencyMs / 2));
   }
   return mode(waves) ?? null;
 }
@@ -287,12 +309,11 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   let gatewayCommand: string | null = null;
   try {
-    const emulator = await startEmulator({ dataDir: path.join(tmp, 'emulator'), seed: 42, userCount: 1000, port: 0 });
-    cleanups.push(() => emulator.close());
+    const { child: emulatorChild, info: emulator } = await startEmulatorChild(tmp);
+    cleanups.push(() => emulatorChild.stop());
     const admin = emulatorAdmin(emulator);
     cleanups.push(() => admin.close());
-    const trace = traceUpstream(emulator.context.stats);
-    const fixtures = pickFixtures(emulator.tenant);
+    const fixtures = emulator.fixtures;
     log(`emulator at ${emulator.origin}; org chart root has ${fixtures.orgChartReportIds.length} reports`);
 
     const contenders: Contender[] = [];
@@ -320,13 +341,12 @@ async function main(): Promise<void> {
       }
     }
     if (options.contenders.includes('floor')) {
-      const { wellKnown } = emulator.tenant;
       const floorClient: FloorClient = await connectFloorClient({
         graphOrigin: emulator.graphEndpoint,
         authorityOrigin: emulator.authorityHost,
         tenantId: emulator.tenantId,
-        clientId: wellKnown.demoAppId,
-        clientSecret: wellKnown.demoAppSecret,
+        clientId: emulator.demoAppId,
+        clientSecret: emulator.demoAppSecret,
         caPem: emulator.caCertPem,
       });
       cleanups.push(() => floorClient.close());
@@ -355,7 +375,7 @@ async function main(): Promise<void> {
     for (const scenario of SCENARIOS) {
       for (const contender of contenders) {
         const key = `${scenario.number}/${contender.name}`;
-        if (!probed.has(key)) probed.set(key, await probeRoundTrips(contender, scenario, trace, options.probeLatencyMs));
+        if (!probed.has(key)) probed.set(key, await probeRoundTrips(contender, scenario, emulatorChild, options.probeLatencyMs));
       }
     }
     await admin.setLatency(0);

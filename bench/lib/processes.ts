@@ -18,6 +18,8 @@ export interface ChildHandle {
   /** Resolves with the first stdout line for which `match` returns a value. */
   waitForLine<T>(match: (line: string) => T | undefined, timeoutMs: number): Promise<T>;
   exited(): boolean;
+  /** Sends `message` over the IPC channel and resolves with the first reply whose `type` is `replyType`. */
+  ask<T>(message: Record<string, unknown>, replyType: string, timeoutMs: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -46,9 +48,9 @@ export function readProc(pid: number, file: 'stat' | 'status'): string | null {
   }
 }
 
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildHandle {
+export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, options: { ipc?: boolean } = {}): ChildHandle {
   installExitHooks();
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env, stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   running.add(child);
   const log = createWriteStream(logFile);
@@ -105,6 +107,25 @@ export function startChild(name: string, command: string, args: string[], env: N
         child.once('exit', onExit);
       }),
     exited: () => hasExited,
+    ask: <T>(message: Record<string, unknown>, replyType: string, timeoutMs: number) =>
+      new Promise<T>((resolve, reject) => {
+        if (!child.send) return reject(new Error(`${name}: started without an IPC channel`));
+        const timer = setTimeout(() => finish(new Error(`${name}: no '${replyType}' reply within ${timeoutMs} ms (log: ${logFile})`)), timeoutMs);
+        const onExit = () => finish(new Error(`${name}: exited before replying (log: ${logFile})`));
+        const onMessage = (reply: unknown) => {
+          if ((reply as { type?: unknown } | null)?.type === replyType) finish(undefined, reply as T);
+        };
+        function finish(error: Error | undefined, value?: T) {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          if (error) reject(error);
+          else resolve(value as T);
+        }
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send(message);
+      }),
     stop: async () => {
       if (hasExited) return;
       child.kill('SIGTERM');
