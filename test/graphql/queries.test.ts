@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
 
 /** Filters, search, ordering, relationships, the change feed and the non-GraphQL routes, end to end. */
 let gw: TestGateway;
@@ -18,7 +18,7 @@ async function allPages(query: string, variables: Record<string, unknown> = {}):
   const out: Array<Record<string, any>> = [];
   let after: string | null = null;
   for (let page = 0; page < 20; page += 1) {
-    const result = await gw.graphql(query, { ...variables, after });
+    const result: GraphQLResult = await gw.graphql(query, { ...variables, after });
     expect(result.errors).toBeUndefined();
     out.push(...result.data!.users.nodes);
     if (!result.data!.users.pageInfo.hasNextPage) return out;

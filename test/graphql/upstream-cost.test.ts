@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
 
 /** What a query costs Graph, counted by the emulator over real sockets. */
 let gw: TestGateway;
@@ -95,7 +95,7 @@ describe('upstream cost', () => {
     let after: string | null = null;
     let pages = 0;
     for (;;) {
-      const result: Awaited<ReturnType<TestGateway['graphql']>> = await gw.graphql(
+      const result: GraphQLResult = await gw.graphql(
         'query Walk($after: String) { users(first: 250, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }',
         { after },
       );
