@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -10,13 +11,20 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 let emulator: TestEmulator;
 let gw: TestGateway;
+let reader: TestGateway;
+const READER_KEY = 'hosted-reader-key-0123456789';
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50 });
   gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'hosted' } });
+  reader = await startTestGateway({
+    emulator,
+    env: { DEPLOYMENT_MODE: 'hosted', CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey(READER_KEY)}:Users.Read` },
+  });
 }, 60_000);
 
 afterAll(async () => {
+  await reader?.close();
   await gw?.close();
   await emulator?.close();
 });
@@ -91,5 +99,16 @@ describe('hosted mode', () => {
   it('counts audit events in metrics', async () => {
     const text = await gw.metrics.registry.getSingleMetricAsString('gateway_audit_events_total');
     expect(text).toMatch(/gateway_audit_events_total\{operation="terminateSession",outcome="refused"\} [1-9]/);
+  });
+
+  it('composes with caller permissions: the deployment refusal comes first, FORBIDDEN applies to fields hosted mode allows', async () => {
+    await emulator.resetStats();
+    const headers = { 'x-api-key': READER_KEY };
+    const refused = await reader.graphql(`mutation { ${REFUSED.terminateSession} }`, undefined, headers);
+    expect(refused.errors![0]!.extensions!.code).toBe('UNSUPPORTED_DEPLOYMENT_MODE');
+    const forbidden = await reader.graphql(`mutation { enableAccount(input: {user: "${USER}"}) { accountEnabled } }`, undefined, headers);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect((await emulator.stats()).graphRequests).toBe(0);
   });
 });

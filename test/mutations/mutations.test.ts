@@ -144,6 +144,26 @@ describe('terminateSession', () => {
   });
 });
 
+describe('Graph refusals', () => {
+  it('Graph 403 for a Global Administrator the app may not touch is FORBIDDEN with Graph reason and request id', async () => {
+    const ga = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
+    const roles = app.directoryRoles;
+    app.directoryRoles = ['User Administrator'];
+    try {
+      const result = await gw.graphql(`mutation { disableAccount(input: {user: "${ga.id}"}) { accountEnabled } }`);
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', requestId: expect.any(String) });
+      expect(result.errors![0]!.message).toContain('Authorization_RequestDenied');
+      expect(ga.accountEnabled).toBe(true);
+      const event = auditEvents(gw).filter((e) => e.operation === 'disableAccount' && e.targetUser === ga.id).pop()!;
+      expect(event).toMatchObject({ outcome: 'failed', reason: 'FORBIDDEN', steps: [{ step: 'DISABLE_ACCOUNT', succeeded: false, status: 403, errorCode: 'FORBIDDEN' }] });
+      expect(event.requestIds).toHaveLength(1);
+    } finally {
+      app.directoryRoles = roles;
+    }
+  });
+});
+
 describe('passwords', () => {
   it('changePassword sets a password that signs in, and the password appears nowhere', async () => {
     const target = ordinaryUser();
