@@ -1,0 +1,99 @@
+import type { Config } from './config-types.js';
+import { startEmulator, type RunningEmulator } from './emulator/index.js';
+import { createGateway, type Gateway } from './gateway.js';
+import { createUpstreamHttp } from './http/upstream.js';
+import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { applySandbox, emulatorDataDir } from './sandbox.js';
+
+/**
+ * Process-wide composition: config → (sandbox: emulator) → upstream HTTP → Graph identity →
+ * caller authentication → gateway. main.ts, the end-to-end tests and the benchmark all start the
+ * gateway through here, so what they exercise is what `npm start` runs.
+ */
+export interface App {
+  url: string;
+  /** The effective config (sandbox hosts and credentials applied). */
+  config: Config;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  emulator?: RunningEmulator;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  logger?: Logger;
+  metrics?: GatewayMetrics;
+  /** Use this emulator instead of starting one (tests share one per file). */
+  emulator?: RunningEmulator;
+}
+
+export async function startApp(baseConfig: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger({ level: baseConfig.logLevel });
+  const metrics = options.metrics ?? createMetrics();
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    let emulator: RunningEmulator | undefined;
+    let config = baseConfig;
+    if (baseConfig.sandbox.enabled) {
+      emulator =
+        options.emulator ??
+        (await startEmulator({
+          port: baseConfig.sandbox.emulatorPort,
+          seed: baseConfig.sandbox.seed,
+          userCount: baseConfig.sandbox.userCount,
+          dataDir: emulatorDataDir(baseConfig),
+        }));
+      if (!options.emulator) closers.push(() => emulator!.close());
+      config = applySandbox(baseConfig, emulator);
+    }
+    const upstream = createUpstreamHttp({
+      extraCaPem: config.extraCaPem,
+      ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
+      requestTimeoutMs: config.limits.upstreamTimeoutMs,
+    });
+    closers.push(() => upstream.close());
+    const identity = await createGraphIdentity(config, { logger, metrics, upstream });
+    closers.push(async () => identity.close?.());
+    const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId;
+    const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
+    const authRoutes = createAuthRoutes(identity, { logger });
+    const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
+    const gateway = await createGateway({
+      config,
+      logger,
+      metrics,
+      upstream,
+      identity,
+      callerAuthenticator,
+      authRoutes,
+      ...(exampleUserId ? { playground: { exampleUserId } } : {}),
+    });
+    const url = await gateway.listen();
+    // Close in reverse order of start: the gateway drains first, the emulator goes last.
+    closers.push(() => gateway.close());
+    return {
+      url,
+      config,
+      logger,
+      metrics,
+      ...(emulator ? { emulator } : {}),
+      gateway,
+      close: async () => {
+        for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing'));
+        logger.flush?.();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A sandbox user with direct reports, so the playground's profile example shows an org chart. */
+function aManagerIn(emulator: RunningEmulator): string | undefined {
+  for (const user of emulator.tenant.users.values()) if (user.managerId) return user.managerId;
+  return undefined;
+}
