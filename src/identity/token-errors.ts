@@ -22,9 +22,11 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
 }
 
 function firstSentence(text: string): string {
-  const line = text.split(/\r?\n/)[0] ?? '';
+  // msal formats server errors as "Error(s): 70008 - Timestamp: ... - Description: AADSTS70008: ...".
+  const described = text.includes('Description: ') ? text.slice(text.indexOf('Description: ') + 'Description: '.length) : text;
+  const line = described.split(/\r?\n/)[0] ?? '';
   const withoutCode = line.replace(/^AADSTS\d+:\s*/, '');
-  const end = withoutCode.search(/\.\s/);
+  const end = withoutCode.search(/\.(\s|$)/);
   return (end >= 0 ? withoutCode.slice(0, end + 1) : withoutCode).slice(0, 200);
 }
 
@@ -35,10 +37,10 @@ function firstSentence(text: string): string {
  */
 export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = []): GatewayError {
   if (isGatewayError(error)) return error;
-  const e = (error ?? {}) as { errorCode?: string; errorMessage?: string; errorNo?: string; status?: number; subError?: string; message?: string };
+  const e = (error ?? {}) as { errorCode?: string; errorMessage?: string; errorNo?: string | number; status?: number; subError?: string; message?: string };
   const errorCode = e.errorCode ?? 'unknown_error';
   const rawMessage = e.errorMessage ?? e.message ?? '';
-  const aadsts = e.errorNo ?? /AADSTS(\d+)/.exec(rawMessage)?.[1];
+  const aadsts = e.errorNo !== undefined && e.errorNo !== null && String(e.errorNo) !== '' ? String(e.errorNo) : /AADSTS(\d+)/.exec(rawMessage)?.[1];
   const detail = scrubSecrets(firstSentence(rawMessage), secrets);
   const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
 

@@ -62,6 +62,15 @@ describe('token error mapping', () => {
       expect(error.message).toContain('npm run auth:reset');
       expect(error.message).toContain('/auth/login');
     }
+    // msal's own formatting, with the code as a number.
+    const formatted = tokenErrorToGatewayError('authorization-code', {
+      errorCode: 'invalid_grant',
+      errorNo: 70008,
+      errorMessage: 'Error(s): 70008 - Timestamp: 2026-01-01 00:00:00Z - Description: AADSTS70008: The refresh token has already been redeemed. Trace ID: x',
+    });
+    expect(formatted.code).toBe('UNAUTHENTICATED');
+    expect(formatted.message).toContain('AADSTS70008');
+    expect(formatted.message).toContain('npm run auth:reset');
     const leaky = tokenErrorToGatewayError('client-credentials', {
       errorCode: 'invalid_client',
       errorMessage: 'AADSTS7000215: Invalid client secret provided: abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig. Trace ID: x',
