@@ -49,7 +49,8 @@ describe.skipIf(!available)('playground in a real browser', () => {
     // The example's default headers hold a placeholder bearer token; CALLER_AUTH=none ignores it.
     const run = page.locator('.graphiql-execute-button');
     await run.click();
-    await page.waitForFunction("document.querySelector('.result-window')?.textContent?.includes('displayName')", undefined, { timeout: 20_000 });
+    // A locator wait, not waitForFunction: the page's CSP (no unsafe-eval) would refuse evaluated strings.
+    await page.locator('.result-window', { hasText: 'displayName' }).waitFor({ timeout: 20_000 });
     const result = (await page.locator('.result-window').textContent()) ?? '';
     const someUser = [...gw.emulator.tenant.users.values()].filter((u) => u.accountEnabled).sort((a, b) => a.displayName.localeCompare(b.displayName))[0]!;
     expect(result).toContain('"users"');
