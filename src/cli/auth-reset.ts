@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig } from '../config.js';
 import type { Config } from '../config-types.js';
 import { graphIdentityId, keepsRefreshToken } from '../identity/identity-id.js';
-import { createKeyvStore, resetTokenRecords } from '../store/index.js';
+import { createKeyvStore, defaultCachePersists, resetTokenRecords } from '../store/index.js';
 
 /**
  * `npm run auth:reset`: deletes the stored tokens of the configured Graph identity (msal cache with
@@ -12,7 +12,7 @@ import { createKeyvStore, resetTokenRecords } from '../store/index.js';
  */
 export async function authReset(config: Config, out: (line: string) => void): Promise<number> {
   const identityId = graphIdentityId(config);
-  const backend = await createKeyvStore(config.cache, { dataDir: config.dataDir, keepsRefreshToken: keepsRefreshToken(config) });
+  const backend = await createKeyvStore(config.cache, { dataDir: config.dataDir, keepsRefreshToken: defaultCachePersists(config, keepsRefreshToken(config)) });
   try {
     const deleted = await resetTokenRecords(backend, identityId);
     out(`Cleared ${deleted} stored token record(s) of identity ${identityId} in ${backend.location}.`);

@@ -15,7 +15,7 @@ export { SqliteKeyvStore } from './sqlite-keyv-store.js';
  * (CACHE_URL or the default), resolves the AES key and checks it against what is already stored.
  */
 export async function openTokenStore(config: Config, options: { identityId: string; keepsRefreshToken: boolean }): Promise<TokenStore> {
-  const storeOptions = { dataDir: config.dataDir, keepsRefreshToken: options.keepsRefreshToken };
+  const storeOptions = { dataDir: config.dataDir, keepsRefreshToken: defaultCachePersists(config, options.keepsRefreshToken) };
   const kind = resolveCacheKind(config.cache, storeOptions).kind;
   const { key } = resolveTokenCacheKey({
     tokenCacheKey: config.tokenCacheKey?.reveal(),
@@ -30,4 +30,13 @@ export async function openTokenStore(config: Config, options: { identityId: stri
     await backend.close().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Whether the `default` cache is the SQLite file: only when a refresh token is kept, and not in
+ * sandbox mode, where the emulator forgets its grants and signing key at every start (a persisted
+ * token would only be refused).
+ */
+export function defaultCachePersists(config: Config, keepsRefreshToken: boolean): boolean {
+  return keepsRefreshToken && !config.sandbox.enabled;
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, type Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
-import { createGraphIdentity } from '../../src/identity/index.js';
+import { createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
+import { openTokenStore } from '../../src/store/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
@@ -112,6 +113,33 @@ describe('client credentials', () => {
     expect(error).toBeInstanceOf(GatewayError);
     expect(error.code).toBe("UPSTREAM_UNAVAILABLE");
     expect(error.message).toMatch(/client-credentials/);
+  });
+
+  it('the msal cache plugin writes to the store only when the cache changed', async () => {
+    const config = emulatorConfig(emulator, dataDir);
+    const store = await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: false });
+    let writes = 0;
+    const counting = { ...store, set: async (record: Parameters<typeof store.set>[0], value: string) => {
+      writes += 1;
+      await store.set(record, value);
+    } };
+    const identity = await createGraphIdentity(config, { ...deps, store: counting });
+    const source = identity.tokenSourceFor(anonymous);
+    await source.getAccessToken();
+    expect(writes).toBe(1);
+    expect(await store.get('msal-cache')).toContain('"AccessToken"');
+    // A second instance on the same store reads the cached token through the plugin: nothing changed, no write.
+    await emulator.resetStats();
+    const second = await createGraphIdentity(config, { ...deps, store: counting });
+    await second.tokenSourceFor(anonymous).getAccessToken();
+    expect((await emulator.stats()).tokenRequests).toBe(0);
+    expect(writes).toBe(1);
+    // A forced renewal gets a new token: one more write.
+    source.invalidate!();
+    await new Promise((r) => setTimeout(r, 1100));
+    await source.getAccessToken();
+    expect(writes).toBe(2);
+    await store.close();
   });
 
   it('logs at trace level carry no secret or token', () => {
