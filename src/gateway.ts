@@ -18,6 +18,7 @@ import { createMutationResolvers } from './graphql/mutations/index.js';
 import { assertPermissionDirectives, permissionPlugin } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
+import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
@@ -144,6 +145,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     schemaSource,
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
+    graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),
   });
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: config.limits.operationTimeoutMs + 5_000 }, handler);
 

@@ -25,6 +25,8 @@ export interface HttpHandlerDeps {
   schemaSource: string;
   authRoutes?: AuthRouteHandler;
   createContext(request: IncomingRequestInfo, correlationId: string, signal: AbortSignal): Promise<GatewayContext>;
+  /** Whether Microsoft Graph answers at all (src/http/reachability.ts); readiness also needs it. */
+  graphReachable?: (signal: AbortSignal) => Promise<boolean>;
 }
 
 class HttpProblem extends Error {
@@ -83,7 +85,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     const signal = AbortSignal.timeout(READY_PROBE_TIMEOUT_MS);
     let ready = false;
     try {
-      ready = await deps.identity.probe(signal);
+      ready = (await deps.identity.probe(signal)) && (deps.graphReachable ? await deps.graphReachable(signal) : true);
     } catch (error) {
       deps.logger.warn({ err: error }, 'readiness probe failed');
     }
