@@ -6,7 +6,7 @@
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
- * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--no-overhead-pass`.
+ * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -353,8 +353,10 @@ async function main(): Promise<void> {
       contenders.push({ name: 'floor', run: (scenario, i) => scenario.floor(floorClient, fixtures, i), close: () => floorClient.close() });
     }
 
-    const passes: Array<{ latencyMs: number; scenarios: readonly Scenario[] }> = [{ latencyMs: options.latencyMs, scenarios: SCENARIOS }];
-    if (options.overheadPass) passes.push({ latencyMs: 0, scenarios: SCENARIOS.filter((s) => s.number === 3) });
+    const selected = options.scenarios.length ? SCENARIOS.filter((s) => options.scenarios.includes(s.key)) : SCENARIOS;
+    if (selected.length === 0) throw new Error(`--scenarios matched none of ${SCENARIOS.map((s) => s.key).join(', ')}`);
+    const passes: Array<{ latencyMs: number; scenarios: readonly Scenario[] }> = [{ latencyMs: options.latencyMs, scenarios: selected }];
+    if (options.overheadPass) passes.push({ latencyMs: 0, scenarios: selected.filter((s) => s.number === 3) });
     const cells: CellResult[] = [];
     for (const pass of passes) {
       await admin.setLatency(pass.latencyMs);
@@ -372,7 +374,7 @@ async function main(): Promise<void> {
 
     await admin.setLatency(options.probeLatencyMs);
     const probed = new Map<string, number | null>();
-    for (const scenario of SCENARIOS) {
+    for (const scenario of selected) {
       for (const contender of contenders) {
         const key = `${scenario.number}/${contender.name}`;
         if (!probed.has(key)) probed.set(key, await probeRoundTrips(contender, scenario, emulatorChild, options.probeLatencyMs));
@@ -403,7 +405,8 @@ async function main(): Promise<void> {
     mkdirSync(RESULTS_DIR, { recursive: true });
     writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(path.join(RESULTS_DIR, 'latest.svg'), svgChart(report));
-    writeDoc(report);
+    // Only a complete run speaks for the project in the README section.
+    if (options.scenarios.length === 0 && options.contenders.length === 3) writeDoc(report);
 
     process.stdout.write(`\n${textTable(cells)}\n\nTargets:\n`);
     for (const t of report.targets) process.stdout.write(`  [${t.verdict}] ${t.target}: ${t.detail}\n`);

@@ -10,6 +10,8 @@ export interface BenchOptions {
   cellMaxOps: number;
   /** Latency used while counting round trips, and the gap that separates two waves. */
   probeLatencyMs: number;
+  /** Scenario keys to run (`s1`, `s3-c64`, ...); empty means all. */
+  scenarios: string[];
   /** Contenders to run (all by default). */
   contenders: Array<'gateway' | 'naive' | 'floor'>;
 }
@@ -33,8 +35,10 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
   for (const c of contenders) {
     if (c !== 'gateway' && c !== 'naive' && c !== 'floor') throw new Error(`--contenders takes gateway, naive and floor, received ${JSON.stringify(c)}`);
   }
+  const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   return {
     latencyMs,
+    scenarios,
     quick,
     overheadPass: latencyMs > 0 && !flag('no-overhead-pass'),
     cellBudgetMs: quick ? 600 : 3_000,
