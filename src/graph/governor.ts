@@ -308,3 +308,28 @@ export function batchResourceUnitCost(items: CostedCall[]): CallCost {
     { resourceUnits: 0, writes: 0 },
   );
 }
+
+/**
+ * Cost of a call as the transport sees it: a plain request, or a `$batch` envelope whose body
+ * carries relative item URLs (`/users/{id}/manager?$select=id`). Ids in item URLs are reduced to
+ * `{id}` so they price like their route template.
+ */
+export function costOfOutgoingCall(call: CostedCall & { body?: unknown }): CallCost {
+  if (call.method.toUpperCase() === 'POST' && /(^|\/)\$batch$/.test(call.template)) {
+    const items = (call.body as { requests?: Array<{ method?: unknown; url?: unknown }> } | undefined)?.requests ?? [];
+    return batchResourceUnitCost(
+      items.map((item) => {
+        const url = new URL(String(item.url ?? '/'), 'https://graph.invalid');
+        const segments = url.pathname.split('/').filter(Boolean);
+        // Collection names and well-known actions stay; anything else in an id position is an id.
+        const template = `/${segments.map((segment, index) => (index % 2 === 1 && !/^(getByIds|getObjectsById|\$ref|\$count|delta)$/.test(segment) ? '{id}' : segment)).join('/')}`;
+        const query: Record<string, string> = {};
+        url.searchParams.forEach((value, name) => {
+          query[name] = value;
+        });
+        return { method: typeof item.method === 'string' ? item.method : 'GET', template, query };
+      }),
+    );
+  }
+  return resourceUnitCost(call);
+}

@@ -156,3 +156,24 @@ describe('governor', () => {
     await expect(waiting).rejects.toMatchObject({ extensions: { code: 'UPSTREAM_UNAVAILABLE' } });
   });
 });
+
+describe('costOfOutgoingCall', () => {
+  it('prices a $batch envelope by its items and a plain call by its route', async () => {
+    const { costOfOutgoingCall } = await import('../../src/graph/governor.js');
+    expect(
+      costOfOutgoingCall({
+        method: 'POST',
+        template: '/$batch',
+        body: {
+          requests: [
+            { id: '0', method: 'GET', url: '/users/0b1c/manager?$select=id,displayName' },
+            { id: '1', method: 'GET', url: '/users?$select=id&$expand=manager' },
+            { id: '2', method: 'PATCH', url: '/users/adele%40x.example' },
+            { id: '3', method: 'POST', url: '/directoryObjects/getByIds?$select=id' },
+          ],
+        },
+      }),
+    ).toEqual({ resourceUnits: 1 + 2 + 1 + 2, writes: 1 });
+    expect(costOfOutgoingCall({ method: 'GET', template: '/users', query: { $top: '999' } })).toEqual({ resourceUnits: 2, writes: 0 });
+  });
+});
