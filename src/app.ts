@@ -57,7 +57,8 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     closers.push(() => upstream.close());
     const identity = await createGraphIdentity(config, { logger, metrics, upstream });
     closers.push(async () => identity.close?.());
-    const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId;
+    // In hosted mode the broker's "Token" is the tenant id (reference/xsoar-parity.md §4.2).
+    const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
     const authRoutes = createAuthRoutes(identity, { logger });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
@@ -69,6 +70,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       identity,
       callerAuthenticator,
       authRoutes,
+      ...(config.cursorKey ? { cursorKey: Buffer.from(config.cursorKey.reveal(), 'base64') } : {}),
       ...(exampleUserId ? { playground: { exampleUserId } } : {}),
     });
     const url = await gateway.listen();

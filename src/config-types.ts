@@ -59,6 +59,8 @@ export interface Config {
   dataDir: string;
   cache: { kind: 'default' } | { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
   tokenCacheKey?: Secret;
+  /** HMAC key of paging cursors and delta tokens; shared by replicas so cursors survive restarts. */
+  cursorKey?: Secret;
   callerAuth:
     | { mode: 'none' }
     | { mode: 'entra'; audience: string; issuer?: string }

@@ -185,6 +185,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!sandbox && cache.kind !== 'memory' && !tokenCacheKeyRaw && (flow === 'authorization-code' || deploymentMode === 'hosted' || cache.kind === 'redis'))
     problems.push('TOKEN_CACHE_KEY is missing: refresh tokens are persisted and must be encrypted at rest (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
 
+  const cursorKeyRaw = get('CURSOR_KEY');
+  if (cursorKeyRaw !== undefined && Buffer.from(cursorKeyRaw, 'base64').length < 32)
+    problems.push('CURSOR_KEY is too short: it signs paging cursors so they survive restarts and work across replicas; base64 of at least 32 random bytes (e.g. CURSOR_KEY=$(openssl rand -base64 32))');
+
   const callerMode = oneOf<CallerAuthMode>('CALLER_AUTH', ['none', 'entra', 'api-key'], 'none', 'who may call the gateway');
   let callerAuth: Config['callerAuth'] = { mode: 'none' };
   if (callerMode === 'none' && !isLoopbackHost(host))
@@ -236,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir,
     cache,
     ...(tokenCacheKeyRaw ? { tokenCacheKey: new Secret(tokenCacheKeyRaw) } : {}),
+    ...(cursorKeyRaw && Buffer.from(cursorKeyRaw, 'base64').length >= 32 ? { cursorKey: new Secret(cursorKeyRaw) } : {}),
     callerAuth,
     extraCaPem,
     ...(httpsProxy ? { httpsProxy } : {}),
