@@ -6,7 +6,8 @@
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
- * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`.
+ * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
+ * BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -147,6 +148,9 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
   if (existsSync(distMain)) args = [distMain];
   else if (existsSync(srcMain)) args = ['--import', 'tsx', srcMain];
   else throw new Error('neither dist/src/main.js nor src/main.ts exists');
+  // For profiling the gateway under load, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  args = [...nodeArgs, ...args];
   const port = await freePort();
   const child = startChild(
     'gateway',
@@ -416,7 +420,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\nWrote bench/results/latest.json and latest.svg in ${report.durationSeconds.toFixed(0)} s.\n`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
-    rmSync(tmp, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_LOGS === '1') log(`logs kept in ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 
