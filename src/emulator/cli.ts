@@ -7,11 +7,20 @@ import { faultSettingsFromEnv } from './faults.js';
  */
 async function main(): Promise<void> {
   const env = process.env;
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(`${name}=${JSON.stringify(raw)} is not valid: a whole number from ${min} to ${max} (e.g. ${name}=${fallback})`);
+    }
+    return n;
+  };
   const emulator = await startEmulator({
     host: env['EMULATOR_HOST'] ?? '127.0.0.1',
-    port: Number(env['EMULATOR_PORT'] ?? 8443),
-    seed: Number(env['EMULATOR_SEED'] ?? 42),
-    userCount: Number(env['EMULATOR_USERS'] ?? 1000),
+    port: int('EMULATOR_PORT', 8443, 0, 65535),
+    seed: int('EMULATOR_SEED', 42, 0, 2 ** 31 - 1),
+    userCount: int('EMULATOR_USERS', 1000, 10, 100_000),
     dataDir: env['EMULATOR_DATA_DIR'] ?? '.data/emulator',
     faults: faultSettingsFromEnv(env),
   });
