@@ -122,4 +122,30 @@ export interface GraphLoaders {
   managerOf: DataLoader<UserLookupKey, GraphUser | null, string>;
   /** First page of direct reports, batched through $batch. */
   directReportsOf: DataLoader<UserLookupKey & { top: number }, GraphPage<GraphUser>, string>;
+  /**
+   * First page of a user's `memberOf` (groups, directory roles, administrative units: the caller
+   * keeps what it shows), batched through the same $batch run. Later pages go through
+   * `GraphUsersClient.listMemberOf` with the page's nextLink. (Additive.)
+   */
+  membershipsOf: DataLoader<RelationshipPageKey, GraphPage<GraphDirectoryObject>, string>;
+  /** First page of a user's owned devices, batched through the same $batch run. (Additive.) */
+  ownedDevicesOf: DataLoader<RelationshipPageKey, GraphPage<GraphDirectoryObject>, string>;
+  /**
+   * Every authentication method of one kind of a user: the first pages of all users in one
+   * $batch run, the rare further pages followed per user. (Additive.)
+   */
+  authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>;
+}
+
+/** Loader key for the first page of a user's relationship collection. */
+export interface RelationshipPageKey extends UserLookupKey {
+  /** Page size (`$top`), part of the key: different sizes are different requests. */
+  top: number;
+}
+
+/** Loader key for a user's authentication methods of one kind. */
+export interface AuthMethodsKey {
+  /** Object id (GUID) or userPrincipalName. */
+  key: string;
+  kind: AuthMethodKind;
 }

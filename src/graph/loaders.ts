@@ -1,17 +1,28 @@
 import DataLoader from 'dataloader';
-import { isGatewayError, type GatewayError } from '../errors.js';
-import type { GraphLoaders, GraphPage, GraphUser, UserLookupKey } from './api.js';
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+import type { AuthMethodsKey, GraphDirectoryObject, GraphLoaders, GraphPage, GraphUser, RelationshipPageKey, UserLookupKey } from './api.js';
 import type { GraphClient } from './client.js';
 import { isGuid } from './odata.js';
-import { readPage } from './paging.js';
-import { GET_BY_IDS_LIMIT, directReportsRequest, getByIdsRequest, managerRequest, userRequest } from './requests.js';
+import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
+import {
+  GET_BY_IDS_LIMIT,
+  authMethodsRequest,
+  directReportsRequest,
+  getByIdsRequest,
+  managerRequest,
+  memberOfRequest,
+  ownedDevicesRequest,
+  userRequest,
+} from './requests.js';
 import type { GraphRequest, GraphResult } from './types.js';
 
 /**
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
  * operation asked for into the fewest Graph round trips: GUIDs with the same `$select` through
  * one `POST /directoryObjects/getByIds` (up to 1000 ids), everything else through `$batch`
- * (20 per POST, POSTs in parallel), one `$batch` run shared by all loaders per event-loop turn. Per-key failures are values (only that key rejects); keys
+ * (20 per POST, POSTs in parallel), one `$batch` run shared by all loaders per event-loop turn:
+ * `manager`, `directReports`, `memberOf`, `ownedDevices` and `authenticationMethods` of the same
+ * parents travel together. Per-key failures are values (only that key rejects); keys
  * whose whole request failed, or that failed transiently, are dropped from the cache so a later
  * load in the same operation can try again.
  */
@@ -185,20 +196,113 @@ export function createGraphLoaders(client: GraphClient): GraphLoaders {
     { cacheKeyFn: userLookupCacheKey },
   );
 
-  type ReportsKey = UserLookupKey & { top: number };
-  const directReportsOf: DataLoader<ReportsKey, GraphPage<GraphUser>, string> = new DataLoader<ReportsKey, GraphPage<GraphUser>, string>(
-    (keys) =>
-      batchOutcomes<ReportsKey, GraphPage<GraphUser>>(
+  const directReportsOf = createFirstPageLoader<GraphUser>(submit, (key) => directReportsRequest(key.key, key.select, key.top));
+  const membershipsOf = createFirstPageLoader<GraphDirectoryObject>(submit, (key) => memberOfRequest(key.key, key.select, key.top));
+  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(submit, (key) => ownedDevicesRequest(key.key, key.select, key.top));
+
+  const authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string> = new DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>(
+    async (keys) => {
+      const firstPages = await batchOutcomes<AuthMethodsKey, GraphPage<GraphDirectoryObject>>(
         submit,
         keys,
-        (key) => directReportsRequest(key.key, key.select, key.top),
-        (body, result) => readPage<GraphUser>(body, result.requestId, false),
-        // The user itself is missing: that is an error for a list, not an empty page.
+        (key) => authMethodsRequest(key.key, key.kind),
+        (body, result) => readPage<GraphDirectoryObject>(body, result.requestId, false),
         (_key, error) => error,
-        (key) => directReportsOf.clear(key),
-      ),
-    { cacheKeyFn: (key) => `${userLookupCacheKey(key)}|${key.top}` },
+        (key) => authMethodsOf.clear(key),
+      );
+      return Promise.all(
+        firstPages.map(async (first, index): Promise<Outcome<GraphDirectoryObject[]>> => {
+          if (isGatewayError(first)) return first;
+          if (!first.nextLink) return first.items;
+          // Rare (a handful of methods per user): the rest of one user's list, page by page.
+          const rest = await followAuthMethodPages(client, first.nextLink);
+          if (rest.ok) return [...first.items, ...rest.items];
+          if (rest.transient) authMethodsOf.clear(keys[index]!);
+          return rest.error;
+        }),
+      );
+    },
+    { cacheKeyFn: (key) => `${key.key.toLowerCase()}|${key.kind}` },
   );
 
-  return { user, managerOf, directReportsOf };
+  return { user, managerOf, directReportsOf, membershipsOf, ownedDevicesOf, authMethodsOf };
+}
+
+function relationshipCacheKey(key: RelationshipPageKey): string {
+  return `${userLookupCacheKey(key)}|${key.top}`;
+}
+
+/**
+ * First page of a user's relationship collection through the shared `$batch` run. A missing user
+ * is an error for a list, not an empty page; later pages go through the client with the nextLink.
+ */
+function createFirstPageLoader<T>(submit: BatchQueue, build: (key: RelationshipPageKey) => GraphRequest): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
+  const loader: DataLoader<RelationshipPageKey, GraphPage<T>, string> = new DataLoader<RelationshipPageKey, GraphPage<T>, string>(
+    (keys) =>
+      batchOutcomes<RelationshipPageKey, GraphPage<T>>(
+        submit,
+        keys,
+        build,
+        (body, result) => readPage<T>(body, result.requestId, false),
+        (_key, error) => error,
+        (key) => loader.clear(key),
+      ),
+    { cacheKeyFn: relationshipCacheKey },
+  );
+  return loader;
+}
+
+/** Most pages of one user's authentication methods followed after the first (as the client's `listAuthMethods`). */
+const MAX_FOLLOWED_AUTH_METHOD_PAGES = 49;
+
+type FollowedPages =
+  | { ok: true; items: GraphDirectoryObject[] }
+  | { ok: false; error: GatewayError; transient: boolean };
+
+/**
+ * Follows Graph's nextLinks of one user's authentication methods. The link came from Graph in
+ * this operation, yet it is still checked for shape like a caller's cursor, and the request is
+ * rebuilt from its path and query: the client sends it to its own configured endpoint.
+ */
+async function followAuthMethodPages(client: GraphClient, firstLink: string): Promise<FollowedPages> {
+  const items: GraphDirectoryObject[] = [];
+  let link: string | null = firstLink;
+  for (let pages = 0; link !== null; pages++) {
+    if (pages === MAX_FOLLOWED_AUTH_METHOD_PAGES) {
+      return { ok: false, error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph kept paging past 50 pages of authentication methods.'), transient: false };
+    }
+    let request: GraphRequest;
+    try {
+      request = { method: 'GET', path: validateContinuationLink(link, graphRootOf(link), continuationShapes.authMethods) };
+    } catch (error) {
+      if (!isGatewayError(error)) throw error;
+      return { ok: false, error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent an unexpected response: a next page link the gateway cannot follow.'), transient: false };
+    }
+    const result: GraphResult = await client.request(request);
+    if (!result.ok) return { ok: false, error: result.error, transient: isTransient(result) };
+    try {
+      const page = readPage<GraphDirectoryObject>(result.body, result.requestId, false);
+      items.push(...page.items);
+      link = page.nextLink;
+    } catch (error) {
+      if (!isGatewayError(error)) throw error;
+      return { ok: false, error, transient: false };
+    }
+  }
+  return { ok: true, items };
+}
+
+/**
+ * The Graph root a nextLink was minted under (origin plus any path before `/v1.0/`), so the
+ * link's shape can be validated with the usual rules. Only its path and query are used: the
+ * request goes to the client's configured endpoint whatever origin the link names.
+ */
+function graphRootOf(link: string): string {
+  try {
+    const url = new URL(link);
+    const at = url.pathname.indexOf('/v1.0/');
+    return `${url.origin}${at > 0 ? url.pathname.slice(0, at) : ''}`;
+  } catch {
+    return 'invalid:';
+  }
 }

@@ -1,5 +1,5 @@
 import { badInput } from '../errors.js';
-import type { UserProperty } from './api.js';
+import type { AuthMethodKind, UserProperty } from './api.js';
 import { graphPaths } from './paths.js';
 import type { GraphRequest } from './types.js';
 
@@ -53,6 +53,27 @@ export function managerRequest(idOrUpn: string, select: readonly UserProperty[])
 
 export function directReportsRequest(idOrUpn: string, select: readonly UserProperty[], top: number): GraphRequest {
   return { method: 'GET', path: graphPaths.userSub(idOrUpn, 'directReports'), query: { $select: selectParam(select), $top: topParam(top) } };
+}
+
+/**
+ * A user's group memberships. Graph's `memberOf` also holds directory roles and administrative
+ * units; callers keep only groups (the cast segment would hide them without saving a request).
+ */
+export function memberOfRequest(idOrUpn: string, select: readonly UserProperty[], top: number): GraphRequest {
+  return { method: 'GET', path: graphPaths.userSub(idOrUpn, 'memberOf'), query: { $select: selectParam(select), $top: topParam(top) } };
+}
+
+export function ownedDevicesRequest(idOrUpn: string, select: readonly UserProperty[], top: number, filter?: string): GraphRequest {
+  return {
+    method: 'GET',
+    path: graphPaths.userSub(idOrUpn, 'ownedDevices'),
+    query: { $select: selectParam(select), $top: topParam(top), $filter: filter },
+  };
+}
+
+/** First page of a user's authentication methods of one kind (Graph takes no `$select` there). */
+export function authMethodsRequest(idOrUpn: string, kind: AuthMethodKind): GraphRequest {
+  return { method: 'GET', path: graphPaths.userAuthMethods(idOrUpn, kind) };
 }
 
 /** Graph accepts at most 1000 ids per getByIds call (graph-facts §6). */

@@ -43,6 +43,9 @@ describe('estimate against the emulator', () => {
     { name: 'an advanced search with manager (no $expand there)', query: () => '{ users(first: 50, search: { displayName: "a" }) { nodes { id manager { id } } } }', exact: false },
     { name: 'a list with directReports and their managers', query: () => '{ users(first: 100) { nodes { id directReports(first: 5) { nodes { id manager { id } } } } } }', exact: false },
     { name: 'a list with memberOf and ownedDevices', query: () => '{ users(first: 15) { nodes { id memberOf(first: 3) { nodes { id } } ownedDevices(first: 2) { nodes { id } } } } }', exact: true },
+    { name: 'a list of 100 with memberOf', query: () => '{ users(first: 100) { nodes { memberOf(first: 5) { nodes { displayName } } } } }', exact: true },
+    { name: 'a list of 40 with memberOf, ownedDevices and authenticationMethods', query: () => '{ users(first: 40) { nodes { id memberOf(first: 5) { nodes { id } } ownedDevices(first: 5) { nodes { id } } authenticationMethods { id type } } } }', exact: true },
+    { name: '30 UPN lookups with authenticationMethods', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id authenticationMethods(type: PHONE) { id } }`).join(' ')} }`, exact: true },
     { name: 'the change feed', query: () => '{ userChanges { changed { id } nextDeltaToken } }', exact: false },
   ];
   for (const shape of shapes) {
@@ -69,11 +72,12 @@ describe('refusal over budget', () => {
   });
 
   it('sees page sizes passed as variables', async () => {
-    const query = 'query($n: Int!) { users(first: 100) { nodes { memberOf(first: $n) { nodes { id } } } } }';
+    // 1 list request + ceil(999 / 20) = 50 `$batch` POSTs for the memberships.
+    const query = 'query($n: Int!) { users(first: $n) { nodes { memberOf(first: 5) { nodes { id } } } } }';
     await gw.emulator.resetStats();
-    const r = await gw.graphql(query, { n: 5 });
+    const r = await gw.graphql(query, { n: 999 });
     expect(r.errors?.[0]?.extensions?.code).toBe('OPERATION_TOO_COMPLEX');
-    expect(r.errors?.[0]?.extensions?.estimatedUpstreamRequests).toBe(101);
+    expect(r.errors?.[0]?.extensions?.estimatedUpstreamRequests).toBe(51);
     expect((await gw.emulator.stats()).graphRequests).toBe(0);
   });
 

@@ -6,10 +6,12 @@
  *   selects `manager` is sent as a `$batch` item with `$expand=manager`;
  * - `users(...)` is one list request per page; `manager` under it is `$expand`ed for free unless the
  *   query is an advanced one (Graph allows no `$expand` there);
- * - `manager` and `directReports` of N parents go through `$batch`: ceil(N / 20) requests (the
- *   managers of direct reports are their N parents, deduplicated by the loader);
- * - `memberOf`, `ownedDevices` and `authenticationMethods` cost one request per parent (the Graph
- *   client has no loader for them yet: measured against the emulator);
+ * - `manager`, `directReports`, `memberOf`, `ownedDevices` and `authenticationMethods` of N parents
+ *   go through DataLoaders over one shared `$batch` queue: ceil(N / 20) requests per field (the
+ *   managers of direct reports are their N parents, deduplicated by the loader). Fields resolved
+ *   in the same turn share POSTs, so the real count can be lower, never higher; a first page the
+ *   caller continues with `after` is one plain request; authentication methods are assumed to
+ *   fit one page (further pages are followed per user, and are rare);
  * - `userChanges` follows every page of the delta feed.
  * Every count is an upper bound for one execution without faults (retries come on top).
  */
@@ -137,20 +139,31 @@ const manager: PlanningRule = (occurrences, t) => {
   };
 };
 
+/** First pages through a loader (`$batch` items), pages continued from a cursor one plain request per parent. */
+function relationshipRequests(occurrences: FieldOccurrence[], t: PlanningTunables): number {
+  const continued = occurrences.filter((o) => typeof o.args.after === 'string');
+  const first = occurrences.filter((o) => typeof o.args.after !== 'string');
+  return batches(sum(first.map((o) => o.parents)), t.batchSize) + sum(continued.map((o) => o.parents));
+}
+
 /** `directReports` of N users: one `$batch` item each, shared `$batch` POSTs. */
 const directReports: PlanningRule = (occurrences, t) => ({
-  requests: batches(sum(occurrences.map((o) => o.parents)), t.batchSize),
+  requests: relationshipRequests(occurrences, t),
   children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: 'direct-reports', distinctManagers: o.parents }),
 });
 
-/** `memberOf` and `ownedDevices` are one plain request per parent user (the client has no loader for them). */
-const perParentPage: PlanningRule = (occurrences, t) => ({
-  requests: sum(occurrences.map((o) => o.parents)),
+/**
+ * `memberOf` and `ownedDevices` of N users: first pages through their loaders, one `$batch` item
+ * each; a page continued from a cursor is one plain request per parent.
+ */
+const relationshipPage: PlanningRule = (occurrences, t) => ({
+  requests: relationshipRequests(occurrences, t),
   children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: 'other' }),
 });
 
+/** Authentication methods of N users: first pages through the loader, one `$batch` item each. */
 const authenticationMethods: PlanningRule = (occurrences, t) => ({
-  requests: sum(occurrences.map((o) => o.parents)),
+  requests: batches(sum(occurrences.map((o) => o.parents)), t.batchSize),
   children: (o) => ({ parents: o.parents * t.methodsPerUser, source: 'other' }),
 });
 
@@ -172,8 +185,8 @@ export const PLANNING_RULES: Readonly<Record<string, PlanningRule>> = Object.fre
   'Query.userChanges': userChanges,
   'User.manager': manager,
   'User.directReports': directReports,
-  'User.memberOf': perParentPage,
-  'User.ownedDevices': perParentPage,
+  'User.memberOf': relationshipPage,
+  'User.ownedDevices': relationshipPage,
   'User.authenticationMethods': authenticationMethods,
 });
 

@@ -17,7 +17,7 @@ const AUTH_METHOD_KIND: Record<AuthenticationMethodType, AuthMethodKind> = {
 };
 
 /** `memberOf` holds directory roles and administrative units too; the Group type only shows groups. */
-function onlyGroups(page: GraphPage<GraphGroup>): GraphPage<GraphGroup> {
+function onlyGroups(page: GraphPage<GraphDirectoryObject>): GraphPage<GraphGroup> {
   return { ...page, items: page.items.filter((item) => !item['@odata.type'] || item['@odata.type'] === '#microsoft.graph.group') };
 }
 
@@ -59,8 +59,11 @@ export const userResolvers: UserResolvers = {
       cursors: ctx.cursors,
       advanced: false,
       select,
+      // The first page of every parent's memberships shares one $batch run; later pages follow the cursor.
       fetch: async (request) =>
-        onlyGroups(await ctx.graph.listMemberOf(user.id, request.kind === 'first' ? { kind: 'first', query: { top: request.top, select } } : request)),
+        request.kind === 'first'
+          ? onlyGroups(await ctx.loaders.membershipsOf.load({ key: user.id, select, top: request.top }))
+          : ctx.graph.listMemberOf(user.id, request),
     });
   },
 
@@ -75,13 +78,17 @@ export const userResolvers: UserResolvers = {
       cursors: ctx.cursors,
       advanced: false,
       select,
-      fetch: (request) => ctx.graph.listOwnedDevices(user.id, request.kind === 'first' ? { kind: 'first', query: { top: request.top, select } } : request),
+      fetch: (request) =>
+        request.kind === 'first'
+          ? ctx.loaders.ownedDevicesOf.load({ key: user.id, select, top: request.top })
+          : ctx.graph.listOwnedDevices(user.id, request),
     });
   },
 
   authenticationMethods: async (user, args, ctx) => {
     const kind = args.type ? AUTH_METHOD_KIND[args.type] : 'all';
-    const methods = await ctx.graph.listAuthMethods(user.id, kind);
+    // Every parent's first page in one $batch run; the rare further pages are followed per user.
+    const methods = await ctx.loaders.authMethodsOf.load({ key: user.id, kind });
     // Types this schema does not model yet (Graph adds new ones) are left out rather than failing.
     return methods.filter((m) => authMethodTypeOf(m) !== null);
   },
