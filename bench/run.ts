@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -79,14 +79,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-function machineInfo(): MachineInfo {
+function machineInfo(loadAtStart: number): MachineInfo {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
     cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
   } catch {
     // not Linux: keep os.cpus()'s model
   }
-  return { cpuModel, cpus: cpus().length, node: process.version, platform: `${process.platform} ${process.arch}`, memoryGb: Math.round(totalmem() / 2 ** 30) };
+  return {
+    cpuModel,
+    cpus: cpus().length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+  };
 }
 
 /** Only what a child needs, so the developer's own AZURE_* or proxy settings cannot leak in. */
@@ -287,7 +294,8 @@ function writeDoc(report: BenchReport): void {
     '',
     `Taken ${report.generatedAt} on ${m.cpuModel}, ${m.cpus} CPUs (\`nproc\`), ${m.memoryGb} GB, Node ${m.node} (${m.platform}); ` +
       `${report.settings.latencyMs} ms injected latency per upstream request${report.settings.quick ? ', quick mode' : ''}; gateway run as \`${report.settings.gatewayCommand ?? 'not run'}\`; ` +
-      `the whole run took ${report.durationSeconds.toFixed(0)} s.`,
+      `the whole run took ${report.durationSeconds.toFixed(0)} s; 1-minute load average ${m.loadAverage.start.toFixed(1)} at the start and ${m.loadAverage.end.toFixed(1)} at the end ` +
+      `(above ${m.cpus} means other work shared the machine and every figure is skewed).`,
     '',
     ...(report.problems.length ? ['Problems in this run:', '', ...report.problems.map((p) => `- ${p.split('\n')[0]}`), ''] : []),
     markdownTable(report.cells),
@@ -308,6 +316,7 @@ function writeDoc(report: BenchReport): void {
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
   const startedAt = performance.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const tmp = mkdtempSync(path.join(tmpdir(), 'mgug-bench-'));
   const cleanups: Array<() => Promise<void>> = [];
   const problems: string[] = [];
@@ -391,7 +400,7 @@ async function main(): Promise<void> {
     for (const c of contenders) if (c.child) peakRssMb[c.name] = c.child.peakRssMb();
     const report: BenchReport = {
       generatedAt: new Date().toISOString(),
-      machine: machineInfo(),
+      machine: machineInfo(loadAtStart),
       settings: {
         latencyMs: options.latencyMs,
         quick: options.quick,

@@ -44,6 +44,8 @@ export interface MachineInfo {
   node: string;
   platform: string;
   memoryGb: number;
+  /** 1-minute load average when the run started and ended: other work on the machine skews every figure. */
+  loadAverage: { start: number; end: number };
 }
 
 export interface BenchReport {
