@@ -796,8 +796,9 @@ export type Query = {
   user?: Maybe<User>;
   /**
    * Incremental change feed of users (Graph delta query). Call without a token for the initial full
-   * sync, then pass `nextDeltaToken` to get only what changed since. An expired token fails with
-   * BAD_USER_INPUT: start again without a token (full resync).
+   * sync, then pass `nextDeltaToken` to get only what changed since. An expired, unknown or altered token
+   * (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not set)
+   * fails with BAD_USER_INPUT: call again without a token (full resync).
    */
   userChanges: UserChanges;
   /**

@@ -18,6 +18,15 @@ const DELTA_KIND = 'userChanges';
 /** Graph keeps directory delta state for 7 days (graph-facts §8). */
 export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 const RESYNC = 'Start again without a deltaToken (full resync) and keep the new nextDeltaToken.';
+/**
+ * Tokens are signed with the cursor key: without CURSOR_KEY that key is random per process, so a
+ * restart (or another replica) turns every outstanding token into an unknown one. The caller's only
+ * way forward is a full resync, so the message says that rather than "invalid cursor".
+ */
+const UNKNOWN_TOKEN =
+  'This deltaToken is unknown to this gateway: it was not issued here, was altered, or was issued before a restart or by another replica. ' +
+  'Resync: call userChanges without a deltaToken (full sync) and keep the new nextDeltaToken. ' +
+  'Operators: setting CURSOR_KEY keeps tokens valid across restarts and replicas.';
 
 /**
  * One round of the change feed. The caller's token wraps Graph's deltaLink in a signed cursor, so
@@ -26,8 +35,7 @@ const RESYNC = 'Start again without a deltaToken (full resync) and keep the new 
 export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string | null | undefined, select: string[], now = Date.now()): Promise<UserChangesModel> {
   let payload: CursorPayload | null = null;
   if (deltaToken != null) {
-    payload = ctx.cursors.decode(deltaToken, DELTA_KIND, 'deltaToken');
-    if (!payload.nextLink) throw badInput('`deltaToken` is not a change-feed token of this gateway.');
+    payload = decodeDeltaToken(ctx, deltaToken);
     if (payload.issuedAt !== undefined && now - payload.issuedAt > DELTA_TOKEN_LIFETIME_MS) {
       throw badInput(`The delta token has expired (older than 7 days). ${RESYNC}`, { reason: 'DELTA_TOKEN_EXPIRED' });
     }
@@ -66,6 +74,18 @@ export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string |
       issuedAt: now,
     }),
   };
+}
+
+function decodeDeltaToken(ctx: GatewayContext, deltaToken: string): CursorPayload {
+  let payload: CursorPayload;
+  try {
+    payload = ctx.cursors.decode(deltaToken, DELTA_KIND, 'deltaToken');
+  } catch (error) {
+    if (isGatewayError(error) && error.code === ErrorCode.BAD_USER_INPUT) throw badInput(UNKNOWN_TOKEN, { reason: 'DELTA_TOKEN_UNKNOWN' });
+    throw error;
+  }
+  if (!payload.nextLink) throw badInput(UNKNOWN_TOKEN, { reason: 'DELTA_TOKEN_UNKNOWN' });
+  return payload;
 }
 
 function isExpiredDeltaError(error: unknown): error is GatewayError {

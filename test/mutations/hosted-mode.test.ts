@@ -92,7 +92,7 @@ describe('hosted mode', () => {
     const res = await fetch(`${gw.url}/schema.graphql`);
     const sdl = await res.text();
     expect(res.status).toBe(200);
-    expect(sdl).toMatch(/terminateSession\(input: TerminateSessionInput!\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/);
+    expect(sdl).toMatch(/terminateSession\(\s+"[^"]+"\s+input: TerminateSessionInput!\s+\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/);
     expect(sdl).toContain('directive @requiresPermission');
   });
 
