@@ -150,10 +150,11 @@ export function svgChart(report: BenchReport): string {
     const y0 = top + p * (panelHeight + 70);
     const values = report.cells.filter((c) => c.latencyMs === report.settings.latencyMs).map(panel.value).filter((v): v is number => v !== null && v > 0);
     const maxLog = Math.log10(Math.max(10, ...values)) + 0.1;
-    const minLog = Math.min(0, Math.floor(Math.log10(Math.min(1, ...values))));
+    // A little below the smallest decade, so a bar of exactly 1 still shows.
+    const minLog = Math.min(0, Math.floor(Math.log10(Math.min(1, ...values)))) - 0.3;
     const yOf = (v: number) => y0 + 20 + panelHeight - ((Math.log10(v) - minLog) / (maxLog - minLog)) * panelHeight;
     parts.push(`<text x="${left}" y="${y0 + 10}" font-weight="bold">${escapeXml(panel.title)}</text>`);
-    for (let e = minLog; e <= Math.floor(maxLog); e++) {
+    for (let e = Math.ceil(minLog); e <= Math.floor(maxLog); e++) {
       const y = yOf(10 ** e);
       parts.push(`<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#e2e8f0"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#4a5568">${10 ** e}</text>`);
     }
