@@ -21,7 +21,7 @@ import type { BenchFixtures } from './lib/fixtures.js';
 import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js';
 import { runLoad } from './lib/load.js';
 import { parseBenchOptions, type BenchOptions } from './lib/options.js';
-import { startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
+import { onExit, startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
 import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { countWaves, mode, summarize } from './lib/stats.js';
@@ -318,6 +318,7 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
   const tmp = mkdtempSync(path.join(tmpdir(), 'mgug-bench-'));
+  if (process.env.BENCH_KEEP_LOGS !== '1') onExit(() => rmSync(tmp, { recursive: true, force: true }));
   const cleanups: Array<() => Promise<void>> = [];
   const problems: string[] = [];
   let gatewayCommand: string | null = null;

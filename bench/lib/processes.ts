@@ -24,18 +24,39 @@ export interface ChildHandle {
 }
 
 const running = new Set<ChildProcess>();
+const exitTasks: Array<() => void> = [];
 let hooksInstalled = false;
+
+/** Runs `task` (synchronous) when the process exits for any reason, interrupts included. */
+export function onExit(task: () => void): void {
+  installExitHooks();
+  exitTasks.push(task);
+}
 
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   process.on('exit', () => {
     for (const child of running) child.kill('SIGKILL');
+    for (const task of exitTasks) {
+      try {
+        task();
+      } catch {
+        // best effort while exiting
+      }
+    }
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      for (const child of running) child.kill('SIGKILL');
-      process.exit(130);
+      // Ask politely first so children clean up after themselves (the emulator removes its data dir).
+      for (const child of running) child.kill('SIGTERM');
+      const deadline = Date.now() + 3_000;
+      const check = setInterval(() => {
+        if (running.size === 0 || Date.now() > deadline) {
+          clearInterval(check);
+          process.exit(130);
+        }
+      }, 50);
     });
   }
 }
