@@ -14,11 +14,13 @@ export function playgroundExamples(options: ExampleOptions = {}): PlaygroundExam
   return [
     {
       title: 'Directory page',
-      query: `# A page of the directory: only the selected fields are fetched from Graph ($select).
+      query: `# A page of the directory: only the selected fields are fetched from Graph ($select),
+# managers in the same request ($expand): one Graph request per page.
+# No totalCount and no filter here: either one together with orderBy makes the list an advanced
+# query, which cannot $expand, so the managers would cost extra requests (see README tips).
 # Continue with: after: <pageInfo.endCursor>
 query DirectoryPage($first: Int = 25, $after: String) {
-  users(first: $first, after: $after, filter: { accountEnabled: true }, orderBy: { field: DISPLAY_NAME }) {
-    totalCount
+  users(first: $first, after: $after, orderBy: { field: DISPLAY_NAME }) {
     pageInfo { hasNextPage endCursor }
     nodes {
       id
@@ -98,6 +100,22 @@ query SecurityReview($id: ID!) {
 }
 `,
       variables: { id: options.exampleUserId ?? 'patti.fernandez@contoso.example' },
+    },
+    {
+      title: 'Contain an account',
+      query: `# Incident response: revoke every sign-in session and block sign-in, in one Graph round trip.
+# Self-deployed mode only (DEPLOYMENT_MODE=self-deployed; refused in hosted mode), and the caller
+# needs the gateway permission Users.Terminate. Set userId to the compromised user's object id or
+# userPrincipalName before running; every step is reported and audited.
+mutation ContainAccount($userId: ID!) {
+  terminateSession(input: { user: $userId, disableAccount: true }) {
+    succeeded
+    steps { step succeeded requestId error { code message } }
+    user { id userPrincipalName accountEnabled }
+  }
+}
+`,
+      variables: { userId: '<object id or userPrincipalName>' },
     },
   ];
 }

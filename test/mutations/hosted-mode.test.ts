@@ -81,11 +81,24 @@ describe('hosted mode', () => {
     expect(operations).toEqual(['enableAccount', 'revokeSignInSessions', 'terminateSession']);
   });
 
-  it('still runs mutations that work in both modes (enableAccount) through the broker', async () => {
-    const target = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.userType === 'Member')!;
-    const result = await gw.graphql(`mutation { enableAccount(input: {user: "${target.id}"}) { accountEnabled } }`);
-    // The hosted app's own Graph permissions decide; either way no deployment refusal.
-    expect(result.errors?.[0]?.extensions?.code).not.toBe('UNSUPPORTED_DEPLOYMENT_MODE');
+  it('still runs mutations that work in both modes (enableAccount) through the broker, and Graph applies them', async () => {
+    // The hosted app holds User.ReadWrite.All (app role), enough to enable a non-admin member.
+    const target = [...emulator.tenant.users.values()].find(
+      (u) => u._directoryRoles.length === 0 && u.userType === 'Member' && u.accountEnabled && u.id !== emulator.tenant.wellKnown.adminUserId,
+    )!;
+    target.accountEnabled = false; // blocked beforehand, so the change is visible in the tenant
+    await emulator.resetStats();
+    const result = await gw.graphql<{ enableAccount: { accountEnabled: boolean; requestId: string | null; user: { id: string; accountEnabled: boolean } } }>(
+      `mutation Unblock($u: ID!) { enableAccount(input: {user: $u}) { accountEnabled requestId user { id accountEnabled } } }`,
+      { u: target.id },
+    );
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    expect(result.data!.enableAccount).toMatchObject({ accountEnabled: true, user: { id: target.id, accountEnabled: true } });
+    expect(result.data!.enableAccount.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(emulator.tenant.users.get(target.id)!.accountEnabled).toBe(true);
+    expect((await emulator.stats()).graphRequests).toBeGreaterThan(0);
+    const event = auditEvents().filter((e) => e.operationName === 'Unblock').pop()!;
+    expect(event).toMatchObject({ operation: 'enableAccount', outcome: 'succeeded', targetUser: target.id });
   });
 
   it('serves the SDL with the directives and requirements kept', async () => {
