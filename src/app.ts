@@ -1,6 +1,7 @@
 import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
-import { createGateway, type Gateway } from './gateway.js';
+import { createGateway, governorOptionsOf, type Gateway } from './gateway.js';
+import { createGraphGovernorRegistry } from './graph/governor.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -62,7 +63,11 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
     const authRoutes = createAuthRoutes(identity, { logger });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
+    // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant.
+    const governors = createGraphGovernorRegistry(governorOptionsOf(config));
+    closers.push(async () => governors.close());
     const gateway = await createGateway({
+      governors,
       config,
       logger,
       metrics,

@@ -83,4 +83,18 @@ export interface Config {
     operationTimeoutMs: number;
     maxRetries: number;
   };
+  /**
+   * Per-tenant upstream governor (src/graph/governor.ts, graph-facts §2). Optional so hand-built
+   * Configs keep compiling; loadConfig always sets it, and absent fields take the governor's defaults.
+   */
+  graphGovernor?: {
+    /** Directory RU per 10 s of the Graph tenant (3,500 / 5,000 / 8,000 by tenant size). */
+    resourceUnitsPer10s: number;
+    /** Directory writes per 150 s. */
+    writesPer150s: number;
+    /** Upstream calls in flight at once per tenant. */
+    maxConcurrent: number;
+    /** Longest a call queues for capacity before the caller gets THROTTLED. */
+    maxWaitMs: number;
+  };
 }

@@ -258,6 +258,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
       maxRetries: int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
     },
+    graphGovernor: {
+      resourceUnitsPer10s: int('GRAPH_RU_PER_10S', 3_500, 1, 10_000_000, "the Graph tenant's directory resource units per 10 s (3500 below 50 users, 5000 up to 500, 8000 above)"),
+      writesPer150s: int('GRAPH_WRITES_PER_150S', 3_000, 1, 10_000_000, "the Graph tenant's directory writes per 150 s"),
+      maxConcurrent: int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
+      maxWaitMs: int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

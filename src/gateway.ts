@@ -7,6 +7,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from './config-types.js';
 import type { Resolvers } from './generated/graphql.js';
 import { createGraphClient } from './graph/client.js';
+import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './graph/governor.js';
 import { createGraphLoaders } from './graph/loaders.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
@@ -48,6 +49,12 @@ export interface GatewayDeps {
   extraResolvers?: Resolvers[];
   /** Extra Apollo plugins (e.g. the deployment-mode directive's enforcement). */
   extraPlugins?: ApolloServerPlugin<GatewayContext>[];
+  /**
+   * Per-tenant Graph rate governors, one registry per process (src/app.ts builds it; gateways
+   * sharing a process and a Graph app should share it). Absent: the gateway builds its own from
+   * config.graphGovernor and closes it with itself.
+   */
+  governors?: GraphGovernorRegistry;
 }
 
 export interface Gateway {
@@ -112,7 +119,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   await apollo.start();
 
-  const graphSession: GraphSessionFactory = ({ tokenSource, correlationId, logger: requestLogger, signal }) => {
+  const governors = deps.governors ?? createGraphGovernorRegistry(governorOptionsOf(config));
+  const ownsGovernors = deps.governors === undefined;
+  const graphSession: GraphSessionFactory = ({ tokenSource, correlationId, logger: requestLogger, signal, graphTenant }) => {
     const graph = createGraphClient({
       upstream: deps.upstream,
       tokenSource,
@@ -122,6 +131,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       correlationId,
       maxRetries: config.limits.maxRetries,
       requestTimeoutMs: config.limits.upstreamTimeoutMs,
+      operationTimeoutMs: config.limits.operationTimeoutMs,
+      governor: governors.forTenant(graphTenant),
       ...(signal ? { signal } : {}),
     });
     return { graph, loaders: createGraphLoaders(graph) };
@@ -173,9 +184,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         timer.unref();
         await drained;
         clearTimeout(timer);
+        if (ownsGovernors) governors.close();
         await apollo.stop();
       })();
       return closing;
     },
   };
+}
+
+/** The governor settings of config.graphGovernor (graph-facts §2 defaults where it is absent). */
+export function governorOptionsOf(config: Config): GraphGovernorOptions {
+  const g = config.graphGovernor;
+  if (!g) return {};
+  return { resourceUnitsPer10s: g.resourceUnitsPer10s, writesPer150s: g.writesPer150s, maxConcurrent: g.maxConcurrent, maxWaitMs: g.maxWaitMs };
 }

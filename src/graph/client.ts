@@ -28,6 +28,7 @@ import {
   topParam,
   userRequest,
 } from './requests.js';
+import type { GraphGovernor } from './governor.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { GraphTransport } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
@@ -49,6 +50,10 @@ export interface GraphClientDeps {
   /** Fine-tuning of the retry policy (tests inject clock, sleep and jitter). */
   retry?: Partial<RetryPolicy>;
   batch?: BatchOptions;
+  /** The Graph tenant's rate governor (one per tenant per process); absent = ungoverned. */
+  governor?: GraphGovernor;
+  /** The deadline behind `signal`, named in the error a caller sees when it passes. */
+  operationTimeoutMs?: number;
 }
 
 /** The per-request Graph client: domain methods plus the primitives the mutation layer builds on. */
@@ -75,6 +80,8 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     ...(deps.signal ? { signal: deps.signal } : {}),
     requestTimeoutMs: deps.requestTimeoutMs ?? 15_000,
     retry: defaultRetryPolicy({ ...(deps.maxRetries !== undefined ? { maxRetries: deps.maxRetries } : {}), ...deps.retry }),
+    ...(deps.governor ? { governor: deps.governor } : {}),
+    ...(deps.operationTimeoutMs !== undefined ? { operationTimeoutMs: deps.operationTimeoutMs } : {}),
   });
 
   /** Success body, `null` for 404 when `nullOn404`, the GatewayError thrown otherwise. */

@@ -4,7 +4,8 @@ import type { UpstreamHttp } from '../http/upstream.js';
 import type { GraphTokenSource } from '../identity/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
+import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
+import { costOfOutgoingCall, type GovernorPermit, type GraphGovernor } from './governor.js';
 import { relativeUrl } from './paths.js';
 import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
 import { isIdempotent, type GraphRequest, type GraphResult } from './types.js';
@@ -24,6 +25,14 @@ export interface GraphTransportDeps {
   signal?: AbortSignal;
   requestTimeoutMs: number;
   retry: RetryPolicy;
+  /**
+   * The Graph tenant's rate governor: every HTTP exchange waits for its resource units (a `$batch`
+   * for the sum of its items) and a concurrency slot, and a 429/503 with Retry-After pauses it.
+   * Absent: calls go out ungoverned (unit tests of the transport alone).
+   */
+  governor?: GraphGovernor;
+  /** The operation deadline behind `signal`, for the error a caller sees when it passes. */
+  operationTimeoutMs?: number;
 }
 
 /** What one HTTP attempt produced, before mapping. */
@@ -62,8 +71,9 @@ export class GraphTransport {
   async request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>> {
     const budget = new RetryBudget(this.deps.retry);
     const retryable = isIdempotent(req);
-    for (;;) {
-      const attempt = await this.attempt(req);
+    for (let retries = 0; ; retries++) {
+      // Like the Graph SDK's RetryHandler (graph-facts §13): a repeat says which one it is.
+      const attempt = await this.attempt(retries === 0 ? req : { ...req, headers: { ...req.headers, 'Retry-Attempt': String(retries) } });
       if (attempt.kind === 'response' && attempt.status >= 200 && attempt.status < 300) {
         return { ok: true, status: attempt.status, body: attempt.body as T, requestId: attempt.requestId, headers: attempt.headers };
       }
@@ -76,7 +86,7 @@ export class GraphTransport {
           try {
             await this.deps.retry.sleep(delay, this.deps.signal);
           } catch {
-            return failureOf({ kind: 'transport', failure: 'aborted' }, 'item', this.deps.requestTimeoutMs);
+            return failureOf(this.cancelled(), 'item', this.deps.requestTimeoutMs);
           }
           continue;
         }
@@ -101,12 +111,12 @@ export class GraphTransport {
 
   private async exchange(req: GraphRequest): Promise<Attempt> {
     const { logger, metrics, correlationId } = this.deps;
-    if (this.deps.signal?.aborted) return { kind: 'transport', failure: 'aborted' };
+    if (this.deps.signal?.aborted) return this.cancelled();
     let token: string;
     try {
       token = await this.deps.tokenSource.getAccessToken(this.deps.signal);
     } catch (error) {
-      if (this.deps.signal?.aborted) return { kind: 'transport', failure: 'aborted' };
+      if (this.deps.signal?.aborted) return this.cancelled();
       if (isGatewayError(error)) return { kind: 'error', error };
       logger.warn({ correlationId, err: errorSummary(error) }, 'Graph token acquisition failed');
       return { kind: 'error', error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'The gateway could not obtain a Microsoft Graph token.', {}) };
@@ -125,6 +135,72 @@ export class GraphTransport {
     }
     const url = `${this.versionRoot}${relativeUrl(req.path, req.query)}`;
     const route = routeLabel(req);
+    const admitted = await this.admit(req);
+    if ('kind' in admitted) return admitted;
+    try {
+      return await this.send(req, url, route, headers, payload, clientRequestId);
+    } finally {
+      admitted.release();
+    }
+  }
+
+  /** Waits for the governor's capacity; a refusal (THROTTLED) or the caller's abort comes back as an Attempt. */
+  private async admit(req: GraphRequest): Promise<GovernorPermit | Attempt> {
+    const governor = this.deps.governor;
+    if (!governor) return { release() {} };
+    const cost = costOfOutgoingCall({ method: req.method, template: req.path.template, query: req.query, body: req.body });
+    try {
+      return await governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+    } catch (error) {
+      if (this.deps.signal?.aborted) return this.cancelled();
+      if (isGatewayError(error)) {
+        this.deps.logger.debug({ correlationId: this.deps.correlationId, route: routeLabel(req), code: error.code }, 'Graph call held back by the rate governor');
+        return { kind: 'error', error };
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The operation's signal fired: either its deadline passed (the caller gets a clear, retryable
+   * error) or the caller went away (nobody reads the answer; any error will do).
+   */
+  private cancelled(): Attempt {
+    const reason = this.deps.signal?.reason as { name?: unknown } | undefined;
+    if (reason?.name === 'TimeoutError') {
+      const limit = this.deps.operationTimeoutMs;
+      return {
+        kind: 'error',
+        error: new GatewayError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          `The operation did not complete within ${limit !== undefined ? `${limit} ms` : 'its time limit'}: Microsoft Graph answered too slowly. Retry later or ask for less.`,
+          { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS, reason: 'OPERATION_TIMEOUT' },
+        ),
+      };
+    }
+    return { kind: 'transport', failure: 'aborted' };
+  }
+
+  /** Retry-After from a throttled answer holds the whole tenant, not just this call (graph-facts §2). */
+  private pauseOnThrottle(status: number, body: unknown, retryAfterSeconds: number | undefined): void {
+    const governor = this.deps.governor;
+    if (!governor) return;
+    let longest = status === 429 || status === 503 ? (retryAfterSeconds ?? 0) : 0;
+    const items = (body as { responses?: unknown } | null | undefined)?.responses;
+    if (status >= 200 && status < 300 && Array.isArray(items)) {
+      for (const item of items as Array<{ status?: unknown; headers?: unknown } | null>) {
+        if (item?.status !== 429 && item?.status !== 503) continue;
+        const headers = (typeof item.headers === 'object' && item.headers !== null ? item.headers : {}) as Record<string, unknown>;
+        const raw = Object.entries(headers).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+        const seconds = parseRetryAfter(typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : undefined, this.deps.retry.now());
+        if (seconds !== undefined) longest = Math.max(longest, seconds);
+      }
+    }
+    if (longest > 0) governor.pause(longest);
+  }
+
+  private async send(req: GraphRequest, url: string, route: string, headers: Record<string, string>, payload: string | undefined, clientRequestId: string): Promise<Attempt> {
+    const { logger, metrics, correlationId } = this.deps;
     const timeout = AbortSignal.timeout(this.deps.requestTimeoutMs);
     const signal = this.deps.signal ? AbortSignal.any([this.deps.signal, timeout]) : timeout;
     const started = performance.now();
@@ -150,16 +226,16 @@ export class GraphTransport {
           body = undefined;
         }
       }
-      return {
-        kind: 'response',
-        status: res.status,
-        body,
-        headers: responseHeaders,
-        requestId,
-        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after'), this.deps.retry.now()),
-      };
+      const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), this.deps.retry.now());
+      this.pauseOnThrottle(res.status, body, retryAfterSeconds);
+      return { kind: 'response', status: res.status, body, headers: responseHeaders, requestId, retryAfterSeconds };
     } catch (error) {
-      const failure: TransportFailureKind = this.deps.signal?.aborted ? 'aborted' : isTimeout(error, timeout) ? 'timeout' : 'network';
+      if (this.deps.signal?.aborted) {
+        metrics.upstreamRequests.inc({ route, status: 'aborted' });
+        logger.debug({ correlationId, method: req.method, route, status: 'aborted', durationMs: Math.round(performance.now() - started), clientRequestId }, 'Graph call cancelled');
+        return this.cancelled();
+      }
+      const failure: TransportFailureKind = isTimeout(error, timeout) ? 'timeout' : 'network';
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: failure });
       logger.debug({ correlationId, method: req.method, route, status: failure, durationMs, clientRequestId, err: errorSummary(error) }, 'Graph call failed');

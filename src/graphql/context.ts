@@ -23,8 +23,12 @@ export interface GatewayContext {
   logger: Logger;
 }
 
-/** Builds the Graph client and its loaders for one caller (wired to src/graph by the gateway). */
-export type GraphSessionFactory = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal }) => {
+/**
+ * Builds the Graph client and its loaders for one caller (wired to src/graph by the gateway).
+ * `graphTenant` partitions the rate governor; `signal` fires at the operation deadline or when the
+ * caller disconnects, and cancels every upstream call and retry wait.
+ */
+export type GraphSessionFactory = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal; graphTenant: string }) => {
   graph: GraphUsersClient;
   loaders: GraphLoaders;
 };
@@ -52,13 +56,52 @@ export function correlationIdOf(headers: IncomingRequestInfo['headers']): string
   return value && SANE_CORRELATION_ID.test(value) ? value : randomUUID();
 }
 
+const NAMELESS_TENANTS = new Set(['common', 'organizations', 'consumers']);
+
+/**
+ * The tenant whose directory the Graph identity reads: Graph's limits are per app and tenant, so
+ * this is the governor's partition. A configured tenant id wins; a multi-tenant authority
+ * (`common`, `organizations`) acts in the Entra caller's tenant; hosted mode's broker "token" is the
+ * tenant id (xsoar-parity §4.2). Otherwise the token partition stands in for it.
+ */
+export function graphTenantOf(config: Config, caller: Caller, tokenSource: GraphTokenSource): string {
+  const configured = config.selfDeployed?.tenantId;
+  if (configured && !NAMELESS_TENANTS.has(configured.toLowerCase())) return configured;
+  if (caller.kind === 'entra') return caller.tenantId;
+  if (config.hosted) return config.hosted.token.reveal();
+  return tokenSource.partition;
+}
+
+/**
+ * The operation's signal: aborts when `timeoutMs` passes (reason: a TimeoutError) or when `parent`
+ * (the caller's connection) aborts. A plain timer instead of AbortSignal.any, so nothing outlives
+ * the operation but one unref'd timer.
+ */
+export function operationSignal(timeoutMs: number, parent?: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')), timeoutMs);
+  timer.unref();
+  if (parent) {
+    const follow = () => {
+      clearTimeout(timer);
+      controller.abort(parent.reason);
+    };
+    if (parent.aborted) follow();
+    else parent.addEventListener('abort', follow, { once: true });
+  }
+  return controller.signal;
+}
+
 /** Throws GatewayError(UNAUTHENTICATED) when the caller's credentials are bad. */
 export function createRequestContextFactory(deps: RequestContextDeps) {
   return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers), signal?: AbortSignal): Promise<GatewayContext> => {
     const logger = deps.logger.child({ correlationId });
     const caller = await deps.callerAuthenticator.authenticate(request);
     const tokenSource = deps.identity.tokenSourceFor(caller);
-    const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger, ...(signal ? { signal } : {}) });
+    // Every upstream call of the operation shares one deadline, and stops when the caller leaves.
+    const deadline = operationSignal(deps.config.limits.operationTimeoutMs, signal);
+    const graphTenant = graphTenantOf(deps.config, caller, tokenSource);
+    const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger, signal: deadline, graphTenant });
     return {
       correlationId,
       caller,

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
+
+/**
+ * Issue 6 §1: the per-tenant rate governor in the running gateway. With a tiny budget a burst is
+ * paced or refused with THROTTLED + retryAfterSeconds (never a hang, never a 500, never an upstream
+ * call for a refused operation); with the defaults the same burst goes through untouched; a Graph
+ * 429 with a long Retry-After holds the whole tenant.
+ */
+
+let emulator: TestEmulator;
+let userIds: string[];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator();
+  userIds = [...emulator.tenant.users.keys()].slice(0, 40);
+});
+
+afterAll(async () => {
+  await emulator?.close();
+});
+
+const ONE_USER = 'query($id: ID!) { user(id: $id) { id displayName } }';
+
+interface Timed {
+  result: GraphQLResult;
+  ms: number;
+}
+
+async function burst(gateway: TestGateway, ids: string[]): Promise<{ answers: Timed[]; totalMs: number }> {
+  const started = performance.now();
+  const answers = await Promise.all(
+    ids.map(async (id) => {
+      const result = await gateway.graphql(ONE_USER, { id });
+      return { result, ms: performance.now() - started };
+    }),
+  );
+  return { answers, totalMs: performance.now() - started };
+}
+
+async function warm(gateway: TestGateway): Promise<void> {
+  const result = await gateway.graphql(ONE_USER, { id: userIds[0]! });
+  expect(result.errors).toBeUndefined();
+}
+
+describe('governor with a tiny budget', () => {
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    // 10 RU per 10 s at 80 % headroom: 8 RU now, one more every 1.25 s; queue at most 2 s.
+    gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '2000' } });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('paces a burst and refuses the rest quickly with THROTTLED and a retry hint, without calling Graph for them', async () => {
+    await emulator.resetStats();
+    const { answers, totalMs } = await burst(gateway, userIds.slice(0, 20));
+    const graphCalls = (await emulator.stats()).graphRequests;
+
+    const served = answers.filter((a) => a.result.errors === undefined);
+    const refused = answers.filter((a) => a.result.errors !== undefined);
+    for (const { result } of answers) expect(result.status).not.toBe(500);
+    for (const { result } of served) expect(userIds).toContain(result.data?.user?.id);
+    for (const { result } of refused) {
+      expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['THROTTLED']);
+      expect(result.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    }
+    // 8 RU at once plus what refills while queueing (≤ 2 s at 0.8 RU/s).
+    expect(served.length).toBeGreaterThanOrEqual(8);
+    expect(served.length).toBeLessThanOrEqual(10);
+    expect(refused.length).toBe(20 - served.length);
+    // Refused operations never reached Graph; the served ones each made one call.
+    expect(graphCalls).toBe(served.length);
+    // Paced, not all at once: the last served answer came after at least one refill step.
+    expect(Math.max(...served.map((a) => a.ms))).toBeGreaterThanOrEqual(1_000);
+    // Refusals are quick: nobody waited past the queueing bound plus a round trip.
+    expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(1_000);
+    expect(totalMs).toBeLessThan(4_000);
+  });
+});
+
+describe('governor with the defaults', () => {
+  it('lets the same burst through untouched: every answer served, one Graph call each', async () => {
+    const gateway = await startTestGateway({ emulator });
+    try {
+      await warm(gateway);
+      await emulator.resetStats();
+      const { answers } = await burst(gateway, userIds.slice(0, 40));
+      for (const { result } of answers) expect(result.errors).toBeUndefined();
+      expect((await emulator.stats()).graphRequests).toBe(40);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe('Graph Retry-After holds the tenant', () => {
+  it('after a 429 with a Retry-After beyond the retry budget, the next operations are refused at once without calling Graph', async () => {
+    const gateway = await startTestGateway({ emulator });
+    try {
+      await warm(gateway);
+      await emulator.setFaults({ throttleRate: 1, retryAfterSeconds: 60 });
+      await emulator.resetStats();
+      const throttled = await gateway.graphql(ONE_USER, { id: userIds[1]! });
+      expect(throttled.errors?.[0]?.extensions?.code).toBe('THROTTLED');
+      expect(throttled.errors?.[0]?.extensions?.retryAfterSeconds).toBe(60);
+      expect((await emulator.stats()).graphRequests).toBe(1);
+
+      // Graph would answer now, but the tenant is paused for the Retry-After Graph gave.
+      await emulator.setFaults({ throttleRate: 0 });
+      const started = performance.now();
+      const held = await gateway.graphql(ONE_USER, { id: userIds[2]! });
+      expect(performance.now() - started).toBeLessThan(500);
+      expect(held.errors?.[0]?.extensions?.code).toBe('THROTTLED');
+      expect(held.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(55);
+      expect((await emulator.stats()).graphRequests).toBe(1);
+    } finally {
+      await gateway.close();
+      // The emulator remembers the client's Retry-After window; start the next file clean.
+      await emulator.fetch('/_emulator/reset', { method: 'POST' });
+    }
+  });
+});
