@@ -259,7 +259,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxRetries: int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
     },
     graphGovernor: {
-      resourceUnitsPer10s: int('GRAPH_RU_PER_10S', 3_500, 1, 10_000_000, "the Graph tenant's directory resource units per 10 s (3500 below 50 users, 5000 up to 500, 8000 above)"),
+      // The sandbox tenant's size is known, so its tier is too (graph-facts §2); a real tenant starts at the smallest.
+      resourceUnitsPer10s: int('GRAPH_RU_PER_10S', sandbox ? directoryTierOf(Number(get('SANDBOX_USERS') ?? 1000) || 1000) : 3_500, 1, 10_000_000, "the Graph tenant's directory resource units per 10 s (3500 below 50 users, 5000 up to 500, 8000 above)"),
       writesPer150s: int('GRAPH_WRITES_PER_150S', 3_000, 1, 10_000_000, "the Graph tenant's directory writes per 150 s"),
       maxConcurrent: int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
       maxWaitMs: int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
@@ -285,6 +286,11 @@ function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
     entries.push({ id, sha256: Buffer.from(hash, 'hex'), permissions });
   }
   return entries;
+}
+
+/** Directory RU per 10 s for an app in a tenant of `users` users (graph-facts §2). */
+export function directoryTierOf(users: number): number {
+  return users < 50 ? 3_500 : users <= 500 ? 5_000 : 8_000;
 }
 
 /** SHA-256 hex of an API key, as API_KEYS expects it. */

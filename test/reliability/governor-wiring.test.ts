@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
 
@@ -121,5 +122,22 @@ describe('Graph Retry-After holds the tenant', () => {
       // The emulator remembers the client's Retry-After window; start the next file clean.
       await emulator.fetch('/_emulator/reset', { method: 'POST' });
     }
+  });
+});
+
+describe('governor configuration', () => {
+  const base = { SANDBOX: 'true', CACHE_URL: 'memory' };
+  it('sizes the sandbox tenant by its tier and takes explicit settings', () => {
+    expect(loadConfig(base).graphGovernor).toEqual({ resourceUnitsPer10s: 8_000, writesPer150s: 3_000, maxConcurrent: 16, maxWaitMs: 10_000 });
+    expect(loadConfig({ ...base, SANDBOX_USERS: '200' }).graphGovernor?.resourceUnitsPer10s).toBe(5_000);
+    expect(loadConfig({ ...base, SANDBOX_USERS: '20' }).graphGovernor?.resourceUnitsPer10s).toBe(3_500);
+    expect(
+      loadConfig({ ...base, GRAPH_RU_PER_10S: '42', GRAPH_WRITES_PER_150S: '7', GRAPH_MAX_CONCURRENCY: '3', GRAPH_MAX_WAIT_MS: '0' }).graphGovernor,
+    ).toEqual({ resourceUnitsPer10s: 42, writesPer150s: 7, maxConcurrent: 3, maxWaitMs: 0 });
+  });
+
+  it('names the variable when a value is not valid', () => {
+    expect(() => loadConfig({ ...base, GRAPH_MAX_CONCURRENCY: '0' })).toThrow(/GRAPH_MAX_CONCURRENCY/);
+    expect(() => loadConfig({ ...base, GRAPH_RU_PER_10S: 'lots' })).toThrow(/GRAPH_RU_PER_10S/);
   });
 });
