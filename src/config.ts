@@ -214,9 +214,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const httpsProxy = get('HTTPS_PROXY') ?? get('https_proxy');
   if (httpsProxy) {
     try {
-      new URL(httpsProxy);
+      if (!['http:', 'https:'].includes(new URL(httpsProxy).protocol)) throw new Error('not http(s)');
     } catch {
-      problems.push(`HTTPS_PROXY=${JSON.stringify(httpsProxy)} is not a URL: the proxy for Graph, login and broker calls (e.g. HTTPS_PROXY=http://proxy.corp:3128)`);
+      // The value is not echoed: a proxy URL may carry credentials.
+      problems.push('HTTPS_PROXY is not an http(s) URL: the proxy for Graph, login and broker calls (e.g. HTTPS_PROXY=http://proxy.corp:3128)');
     }
   }
 

@@ -108,3 +108,11 @@ describe('loadConfig', () => {
     expect(problemsOf({ CACHE_URL: 'ftp://x' })[0]).toMatch(/^CACHE_URL="ftp:\/\/x" is not valid/);
   });
 });
+
+describe('loadConfig and proxy credentials', () => {
+  it('does not echo a malformed HTTPS_PROXY, which may hold credentials', () => {
+    const problems = problemsOf({ HTTPS_PROXY: 'socks://user:s3cret-proxy-pass@proxy' });
+    expect(problems[0]).toMatch(/^HTTPS_PROXY is not a URL/);
+    expect(problems.join('\n')).not.toContain('s3cret-proxy-pass');
+  });
+});
