@@ -112,7 +112,7 @@ describe('loadConfig', () => {
 describe('loadConfig and proxy credentials', () => {
   it('does not echo a malformed HTTPS_PROXY, which may hold credentials', () => {
     const problems = problemsOf({ HTTPS_PROXY: 'socks://user:s3cret-proxy-pass@proxy' });
-    expect(problems[0]).toMatch(/^HTTPS_PROXY is not a URL/);
+    expect(problems[0]).toMatch(/^HTTPS_PROXY is not an http\(s\) URL/);
     expect(problems.join('\n')).not.toContain('s3cret-proxy-pass');
   });
 });
