@@ -63,6 +63,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     if (path === '/playground' && method === 'GET') return deps.playground.servePage(res);
     if (path === '/schema.graphql' && method === 'GET') {
+      // The SDL is the same information introspection gives, so it follows the same switch.
+      if (!deps.config.introspection) return sendText(res, 404, 'Not found: the schema is published only when INTROSPECTION=true\n');
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': schemaBody.length, 'cache-control': 'no-cache' });
       res.end(schemaBody);
       return;

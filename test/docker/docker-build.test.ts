@@ -104,6 +104,8 @@ describe('docker/Dockerfile', () => {
       });
       const introspectionBody = (await introspection.json()) as { errors?: unknown[] };
       expect(introspectionBody.errors?.length).toBeGreaterThan(0);
+      // ... and so is the published SDL, which carries the same information.
+      expect((await fetch(`${base}/schema.graphql`)).status).toBe(404);
     }, 240_000);
   });
 });
