@@ -3,11 +3,12 @@
  * Everything is drawn from one PRNG so the same seed and size always give the same tenant, which
  * tests, docs and benchmarks rely on (ids, UPNs and quirky names stay put between runs).
  */
+import { graphTimestamp, newUserRecord } from './user-record.js';
 import { createPrng, type Prng } from './prng.js';
 import type { AuthMethodRecord, DeviceRecord, GroupRecord, TenantModel, UserRecord } from './model.js';
 
 /** Graph gives every user's password method this same id. */
-export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
+export { PASSWORD_METHOD_ID } from './user-record.js';
 /** Graph's well-known phone method ids (one per phone type). */
 export const PHONE_METHOD_IDS = {
   mobile: '3179e48a-750b-4051-897c-87b9720928f7',
@@ -77,50 +78,14 @@ function passwordFor(prng: Prng): string {
   return `Pw-${core}${prng.int(1000, 9999)}!Q`;
 }
 
-function isoAt(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function phone(prng: Prng): string {
   return `+1 425 555 ${String(prng.int(100, 9999)).padStart(4, '0')}`;
 }
 
 function emptyUser(id: string, displayName: string, upn: string, createdMs: number, password: string): UserRecord {
-  const created = isoAt(createdMs);
-  return {
-    id,
-    displayName,
-    givenName: null,
-    surname: null,
-    userPrincipalName: upn,
-    mail: upn,
-    mailNickname: upn.split('@')[0]!.replace(/[^A-Za-z0-9._-]/g, ''),
-    otherMails: [],
-    jobTitle: null,
-    department: null,
-    officeLocation: null,
-    mobilePhone: null,
-    businessPhones: [],
-    accountEnabled: true,
-    userType: 'Member',
-    createdDateTime: created,
-    employeeId: null,
-    employeeType: null,
-    companyName: 'Contoso',
-    city: null,
-    country: null,
-    preferredLanguage: 'en-US',
-    onPremisesSyncEnabled: null,
-    onPremisesImmutableId: null,
-    signInSessionsValidFromDateTime: created,
-    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
-    managerId: null,
-    memberOf: [],
-    ownedDevices: [],
-    authMethods: [{ id: PASSWORD_METHOD_ID, type: 'password', data: { password: null, createdDateTime: created } }],
-    _password: password,
-    _directoryRoles: [],
-  };
+  // Seeded accounts are tenant members with a mailbox; the rest starts as a new account does.
+  return { ...newUserRecord({ id, displayName, userPrincipalName: upn, createdMs, password }), mail: upn, companyName: 'Contoso', preferredLanguage: 'en-US' };
 }
 
 function seedAuthMethods(prng: Prng, user: UserRecord): void {
@@ -306,7 +271,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
           operatingSystemVersion: os[1],
           accountEnabled: prng.chance(0.95),
           trustType: os[0] === 'Windows' ? prng.pick(['AzureAd', 'ServerAd', 'Workplace']) : 'Workplace',
-          approximateLastSignInDateTime: isoAt(endMs - prng.int(0, 90) * 86_400_000),
+          approximateLastSignInDateTime: graphTimestamp(endMs - prng.int(0, 90) * 86_400_000),
         };
         model.devices.set(device.id, device);
         u.ownedDevices.push(device.id);

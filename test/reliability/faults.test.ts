@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js
 import type { UserRecord } from '../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { clearAnswerProblems, post, startRecordingGateway, type HttpAnswer, type RecordingGateway } from './recording-gateway.js';
+import { freePort } from '../support/net.js';
 
 /**
  * Fault injection against the emulator: throttling with Retry-After, 503s, dropped connections
@@ -139,16 +139,6 @@ describe('mixed workload under faults', () => {
   }, 30_000);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('Graph down entirely, then back', () => {
   let dataDir: string;

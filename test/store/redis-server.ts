@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConnection } from 'node:net';
+import { freePort } from '../support/net.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
@@ -15,16 +15,6 @@ export function redisSkipReason(): string | undefined {
   return reason;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {

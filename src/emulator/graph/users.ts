@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { UserRecord } from '../model.js';
-import { PASSWORD_METHOD_ID } from '../seed.js';
+import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
 import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
@@ -233,41 +233,9 @@ export function createUser(call: GraphCall): EmuResponse {
   if (!profile || profile.password === undefined) throw badRequest('A password must be specified to create a new user.');
   const upn = changes.get('userPrincipalName') as string;
   assertUpn(call, upn);
-  const created = new Date(call.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const user: UserRecord = {
-    id: randomUUID(),
-    displayName: '',
-    givenName: null,
-    surname: null,
-    userPrincipalName: upn,
-    mail: null,
-    mailNickname: '',
-    otherMails: [],
-    jobTitle: null,
-    department: null,
-    officeLocation: null,
-    mobilePhone: null,
-    businessPhones: [],
-    accountEnabled: true,
-    userType: 'Member',
-    createdDateTime: created,
-    employeeId: null,
-    employeeType: null,
-    companyName: null,
-    city: null,
-    country: null,
-    preferredLanguage: null,
-    onPremisesSyncEnabled: null,
-    onPremisesImmutableId: null,
-    signInSessionsValidFromDateTime: created,
-    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
-    managerId: null,
-    memberOf: [],
-    ownedDevices: [],
-    authMethods: [{ id: PASSWORD_METHOD_ID, type: 'password', data: { password: null, createdDateTime: created } }],
-    _password: '',
-    _directoryRoles: [],
-  };
+  const user: UserRecord = newUserRecord({ id: randomUUID(), displayName: '', userPrincipalName: upn, createdMs: call.ctx.now(), password: '' });
+  user.mailNickname = '';
+
   const withoutPassword = new Map(changes);
   withoutPassword.delete('passwordProfile');
   applyChanges(user, withoutPassword);

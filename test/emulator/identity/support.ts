@@ -1,3 +1,4 @@
+import { newUserRecord } from '../../../src/emulator/user-record.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
@@ -69,41 +70,13 @@ export function addTestUser(emulator: TestEmulator, name: string, password: stri
   const tenant = emulator.tenant;
   const id = createHash('sha256').update(`${name}:${tenant.tenantId}`).digest('hex');
   const guid = `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`;
-  const created = new Date(emulator.context.now() - 86_400_000).toISOString();
   const user: UserRecord = {
-    id: guid,
-    displayName: `Identity Test ${name}`,
+    ...newUserRecord({ id: guid, displayName: `Identity Test ${name}`, userPrincipalName: `${name}@${tenant.domain}`, createdMs: emulator.context.now() - 86_400_000, password }),
     givenName: 'Identity',
     surname: name,
-    userPrincipalName: `${name}@${tenant.domain}`,
     mail: `${name}@${tenant.domain}`,
-    mailNickname: name,
-    otherMails: [],
-    jobTitle: null,
-    department: null,
-    officeLocation: null,
-    mobilePhone: null,
-    businessPhones: [],
-    accountEnabled: true,
-    userType: 'Member',
-    createdDateTime: created,
-    employeeId: null,
-    employeeType: null,
-    companyName: null,
-    city: null,
-    country: null,
-    preferredLanguage: null,
-    onPremisesSyncEnabled: null,
-    onPremisesImmutableId: null,
-    signInSessionsValidFromDateTime: created,
-    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
-    managerId: null,
-    memberOf: [],
-    ownedDevices: [],
-    authMethods: [],
-    _password: password,
-    _directoryRoles: [],
   };
+
   tenant.users.set(user.id, user);
   return user;
 }

@@ -1,0 +1,52 @@
+import type { UserRecord } from './model.js';
+
+/** Graph's well-known id of the password authentication method, which every user has. */
+export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
+
+/** Graph writes timestamps to the second. */
+export function graphTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * A user as Entra ID stores a newly created account: every optional property empty, sessions
+ * valid from creation, and the password method. Seeding, `POST /users` and tests start here and
+ * set what they know.
+ */
+export function newUserRecord(init: { id: string; displayName: string; userPrincipalName: string; createdMs: number; password: string }): UserRecord {
+  const created = graphTimestamp(init.createdMs);
+  return {
+    id: init.id,
+    displayName: init.displayName,
+    givenName: null,
+    surname: null,
+    userPrincipalName: init.userPrincipalName,
+    mail: null,
+    mailNickname: init.userPrincipalName.split('@')[0]!.replace(/[^A-Za-z0-9._-]/g, ''),
+    otherMails: [],
+    jobTitle: null,
+    department: null,
+    officeLocation: null,
+    mobilePhone: null,
+    businessPhones: [],
+    accountEnabled: true,
+    userType: 'Member',
+    createdDateTime: created,
+    employeeId: null,
+    employeeType: null,
+    companyName: null,
+    city: null,
+    country: null,
+    preferredLanguage: null,
+    onPremisesSyncEnabled: null,
+    onPremisesImmutableId: null,
+    signInSessionsValidFromDateTime: created,
+    passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
+    managerId: null,
+    memberOf: [],
+    ownedDevices: [],
+    authMethods: [{ id: PASSWORD_METHOD_ID, type: 'password', data: { password: null, createdDateTime: created } }],
+    _password: init.password,
+    _directoryRoles: [],
+  };
+}
