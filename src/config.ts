@@ -266,6 +266,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxConcurrent: int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
       maxWaitMs: int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
     },
+    coalesceWindowMs: int('COALESCE_WINDOW_MS', 1, 0, 10, 'how long a user lookup by id waits for concurrent lookups of other operations to share one Graph call, in ms (0 turns coalescing off)'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -297,4 +298,20 @@ export function directoryTierOf(users: number): number {
 /** SHA-256 hex of an API key, as API_KEYS expects it. */
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/**
+ * For command-line entry points (npm start, auth:*): the Config, or the list of problems on
+ * stderr and exit code 2, the conventional "usage error".
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 }

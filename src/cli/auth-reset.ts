@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import type { Config } from '../config-types.js';
 import { graphIdentityId, keepsRefreshToken } from '../identity/identity-id.js';
 import { createKeyvStore, defaultCachePersists, resetTokenRecords } from '../store/index.js';
@@ -27,16 +27,7 @@ export async function authReset(config: Config, out: (line: string) => void): Pr
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env);
   if (config.sandbox.enabled) {
     process.stdout.write('Sandbox mode: the emulator tenant issues fresh tokens at every start; clearing the sandbox token cache.\n');
   }

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import type { Config } from '../config-types.js';
 import { buildLoginUrl } from '../identity/login-url.js';
 
@@ -23,16 +23,7 @@ export function loginUrlReport(config: Config): string[] {
 }
 
 function main(): void {
-  let config: Config;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(process.env);
   try {
     process.stdout.write(`${loginUrlReport(config).join('\n')}\n`);
   } catch (error) {
