@@ -181,6 +181,12 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       CACHE_URL: 'memory',
       DATA_DIR: path.join(tmp, 'gateway-data'),
       LOG_LEVEL: 'warn',
+      // SANDBOX=false means the governor starts at the smallest tier; the emulator's 1000 users are
+      // the 8000 RU / 10 s tier (graph-facts §2), used at 80 % like a real tenant of that size.
+      // Concurrency: the benchmark's widest cell has 64 operations in flight (20 containment
+      // batches, 5 profile-card batches); 64 keeps the governor from queueing what Graph would serve.
+      GRAPH_RU_PER_10S: '8000',
+      GRAPH_MAX_CONCURRENCY: '64',
     },
     path.join(tmp, 'gateway.log'),
   );

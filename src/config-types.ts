@@ -97,4 +97,9 @@ export interface Config {
     /** Longest a call queues for capacity before the caller gets THROTTLED. */
     maxWaitMs: number;
   };
+  /**
+   * Cross-request coalescing window of user lookups by object id, in ms (0 = off). Applies only to
+   * an app-only Graph identity. Optional so hand-built Configs keep compiling (absent = off).
+   */
+  coalesceWindowMs?: number;
 }

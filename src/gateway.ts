@@ -3,25 +3,25 @@ import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { Config } from './config-types.js';
 import type { Resolvers } from './generated/graphql.js';
 import { createGraphClient } from './graph/client.js';
 import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './graph/governor.js';
 import { createGraphLoaders } from './graph/loaders.js';
+import { boundedBySignal, createUserLookupCoalescing } from './graph/user-coalescing.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
 import { formatGatewayError } from './graphql/format-error.js';
-import { createOperationLimitsPlugin } from './graphql/limits/index.js';
+import { createOperationLimitsPlugin, fieldSuggestionMaskPlugin } from './graphql/limits/index.js';
 import { createMutationResolvers } from './graphql/mutations/index.js';
 import { assertPermissionDirectives, permissionPlugin } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
-import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
+import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity, GraphTokenSource } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
@@ -75,17 +75,6 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] });
   assertPermissionDirectives(schema);
   const auditLog = createAuditLog({ logger, metrics });
-  const armor = new ApolloArmor({
-    maxDepth: { n: config.limits.maxDepth },
-    maxAliases: { n: config.limits.maxAliases },
-    // The parser's own token limit (parseOptions below) answers 400; armor's plugin throws from
-    // parsingDidStart, which Apollo turns into a 500.
-    maxTokens: { enabled: false },
-    maxDirectives: { n: config.limits.maxDirectives },
-    // Upstream cost is bounded by the Graph client's request budget, which knows real costs.
-    costLimit: { enabled: false },
-    blockFieldSuggestion: { enabled: !config.introspection },
-  }).protect();
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
@@ -97,12 +86,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: formatGatewayError,
     // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver.
-    validationRules: [...armor.validationRules, deploymentModeRule(config.deploymentMode)],
+    validationRules: [deploymentModeRule(config.deploymentMode)],
     plugins: [
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics),
-      ...(armor.plugins as ApolloServerPlugin<GatewayContext>[]),
-      // Depth/alias/directive limits that introspection-looking names cannot bypass, and the
+      // With introspection off, "Did you mean ..." suggestions would leak the schema.
+      ...(config.introspection ? [] : [fieldSuggestionMaskPlugin() as ApolloServerPlugin<GatewayContext>]),
+      // The one implementation of the depth/alias/directive limits (graphql-armor's rules, hardened
+      // against introspection-looking names; the parser enforces the token limit), and the
       // Graph-aware upstream request budget (needs variables, so it runs after validation).
       createOperationLimitsPlugin<GatewayContext>(config.limits),
       createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
@@ -121,21 +112,32 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const governors = deps.governors ?? createGraphGovernorRegistry(governorOptionsOf(config));
   const ownsGovernors = deps.governors === undefined;
-  const graphSession: GraphSessionFactory = ({ tokenSource, correlationId, logger: requestLogger, signal, graphTenant }) => {
-    const graph = createGraphClient({
+  const clientOf = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal; graphTenant: string }) =>
+    createGraphClient({
       upstream: deps.upstream,
-      tokenSource,
+      tokenSource: input.tokenSource,
       graphEndpoint: config.graphEndpoint,
-      logger: requestLogger,
+      logger: input.logger,
       metrics,
-      correlationId,
+      correlationId: input.correlationId,
       maxRetries: config.limits.maxRetries,
       requestTimeoutMs: config.limits.upstreamTimeoutMs,
       operationTimeoutMs: config.limits.operationTimeoutMs,
-      governor: governors.forTenant(graphTenant),
-      ...(signal ? { signal } : {}),
+      governor: governors.forTenant(input.graphTenant),
+      ...(input.signal ? { signal: input.signal } : {}),
     });
-    return { graph, loaders: createGraphLoaders(graph) };
+  // Cross-request coalescing (issue 7 §3) only for an app-only Graph identity; lookups are still
+  // partitioned by token partition, so identities could never mix even if that changed.
+  const coalesceWindowMs = config.coalesceWindowMs ?? 0;
+  const userCoalescing = coalesceWindowMs > 0 && !deps.identity.delegated ? createUserLookupCoalescing({ windowMs: coalesceWindowMs }) : undefined;
+  const graphSession: GraphSessionFactory = (input) => {
+    const graph = clientOf(input);
+    const shared = userCoalescing?.forPartition(input.tokenSource.partition, () =>
+      // Dispatches serve several operations: no single caller's deadline or correlation id.
+      clientOf({ tokenSource: input.tokenSource, correlationId: 'coalesced-lookups', logger, graphTenant: input.graphTenant }),
+    );
+    const coalesceUser = shared ? boundedBySignal(shared, input.signal, config.limits.operationTimeoutMs) : undefined;
+    return { graph, loaders: createGraphLoaders(graph, coalesceUser ? { coalesceUser } : {}) };
   };
   const createContext = createRequestContextFactory({
     config,

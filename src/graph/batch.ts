@@ -17,6 +17,13 @@ import { isIdempotent, type GraphFailure, type GraphRequest, type GraphResult } 
 
 export const GRAPH_BATCH_LIMIT = 20;
 
+/**
+ * `$batch` POSTs sent at once by one run: 10 carries 200 items (e.g. 100 profile cards with
+ * their report lists) in one round trip. The tenant's governor (GRAPH_MAX_CONCURRENCY, default 16)
+ * still bounds what is in flight across all operations.
+ */
+export const DEFAULT_BATCH_CONCURRENCY = 10;
+
 export interface BatchOptions {
   /** Items per `$batch` POST (Graph allows at most 20). */
   maxItemsPerBatch?: number;
@@ -32,7 +39,7 @@ interface ItemOutcome {
 
 export async function executeBatch(transport: GraphTransport, requests: GraphRequest[], options: BatchOptions = {}): Promise<GraphResult[]> {
   const perBatch = Math.min(GRAPH_BATCH_LIMIT, Math.max(1, options.maxItemsPerBatch ?? GRAPH_BATCH_LIMIT));
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY);
   if (requests.length === 0) return [];
   // A batch of one is a plain request: the same round trip, a simpler route, native retries.
   if (requests.length === 1) return [await transport.request(requests[0]!)];

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { AuthMethodsKey, GraphDirectoryObject, GraphLoaders, GraphPage, GraphUser, RelationshipPageKey, UserLookupKey } from './api.js';
 import type { GraphClient } from './client.js';
+import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGuid } from './odata.js';
 import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
 import {
@@ -58,7 +59,11 @@ function buildRequests<K>(keys: readonly K[], build: (key: K) => GraphRequest): 
 }
 
 /** Hands requests to a `$batch` run shared by every loader of the operation. */
-type BatchQueue = (requests: GraphRequest[]) => Promise<GraphResult[]>;
+interface BatchQueue {
+  (requests: GraphRequest[]): Promise<GraphResult[]>;
+  /** Requests waiting for this turn's `$batch` run. */
+  pending(): number;
+}
 
 /**
  * Collects the requests every loader dispatches in the same turn of the event loop and sends
@@ -74,12 +79,13 @@ function createBatchQueue(client: GraphClient): BatchQueue {
       (error: unknown) => items.forEach((item) => item.reject(error)),
     );
   };
-  return (requests) => {
+  const submit = (requests: GraphRequest[]) => {
     if (requests.length === 0) return Promise.resolve([]);
     // DataLoaders dispatch on process.nextTick; setImmediate runs after all of them have.
     if (queue.length === 0) setImmediate(flush);
     return Promise.all(requests.map((req) => new Promise<GraphResult>((resolve, reject) => queue.push({ req, resolve, reject }))));
   };
+  return Object.assign(submit, { pending: () => queue.length });
 }
 
 /**
@@ -121,16 +127,30 @@ async function batchOutcomes<K, V>(
   return out;
 }
 
-export function createGraphLoaders(client: GraphClient): GraphLoaders {
+export interface GraphLoaderOptions {
+  /**
+   * Cross-request coalescing of GUID lookups (src/graph/user-coalescing.ts), for this operation's
+   * Graph identity. Used when nothing else of the operation is waiting for the same `$batch` run
+   * (then the lookup would ride it for free).
+   */
+  coalesceUser?: CoalescedUserLoad;
+}
+
+export function createGraphLoaders(client: GraphClient, options: GraphLoaderOptions = {}): GraphLoaders {
   const submit = createBatchQueue(client);
+  const coalesceUser = options.coalesceUser;
   const user: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
     async (keys) => {
       const out: Array<Outcome<GraphUser | null>> = new Array(keys.length);
       // GUID lookups without an expand, grouped by their select set: one getByIds per group.
       const groups = new Map<string, number[]>();
       const viaBatch: number[] = [];
+      const viaCoalescer: number[] = [];
+      // Another loader's requests already wait for this turn's $batch: ride it rather than wait.
+      const coalesce = coalesceUser !== undefined && submit.pending() === 0;
       keys.forEach((key, index) => {
-        if (isGuid(key.key) && !key.expandManager) {
+        if (coalesce && isGuid(key.key) && !key.expandManager) viaCoalescer.push(index);
+        else if (isGuid(key.key) && !key.expandManager) {
           const signature = sortedSet(key.select);
           groups.set(signature, [...(groups.get(signature) ?? []), index]);
         } else viaBatch.push(index);
@@ -170,7 +190,17 @@ export function createGraphLoaders(client: GraphClient): GraphLoaders {
         (key) => user.clear(key),
       ).then((outcomes) => outcomes.forEach((outcome, position) => (out[viaBatch[position]!] = outcome)));
 
-      await Promise.all([...getByIdsWork, batchWork]);
+      const coalescedWork = viaCoalescer.map(async (i) => {
+        const key = keys[i]!;
+        try {
+          out[i] = await coalesceUser!({ id: key.key.toLowerCase(), select: key.select });
+        } catch (error) {
+          out[i] = isGatewayError(error) ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph could not be asked for this user.', {}, { cause: error });
+          user.clear(key);
+        }
+      });
+
+      await Promise.all([...getByIdsWork, batchWork, ...coalescedWork]);
       // A UPN lookup also answers the same lookup by object id later in the operation.
       keys.forEach((key, i) => {
         const value = out[i];

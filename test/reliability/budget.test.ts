@@ -39,7 +39,7 @@ describe('estimate against the emulator', () => {
     { name: '50 aliased GUID lookups', query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName }`).join(' ')} }`, exact: true },
     { name: '50 aliased GUID lookups with manager', query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName manager { displayName } }`).join(' ')} }`, exact: true },
     { name: '30 UPN lookups', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id }`).join(' ')} }`, exact: true },
-    { name: '30 UPN lookups with directReports', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id directReports(first: 3) { nodes { id } } }`).join(' ')} }`, exact: true },
+    { name: '30 UPN lookups with directReports', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id directReports(first: 3) { nodes { id } } }`).join(' ')} }`, exact: false }, // the report pages ride the lookups' $batch POSTs: fewer than the per-field estimate
     { name: 'an advanced search with manager (no $expand there)', query: () => '{ users(first: 50, search: { displayName: "a" }) { nodes { id manager { id } } } }', exact: false },
     { name: 'a list with directReports and their managers', query: () => '{ users(first: 100) { nodes { id directReports(first: 5) { nodes { id manager { id } } } } } }', exact: false },
     { name: 'a list with memberOf and ownedDevices', query: () => '{ users(first: 15) { nodes { id memberOf(first: 3) { nodes { id } } ownedDevices(first: 2) { nodes { id } } } } }', exact: true },

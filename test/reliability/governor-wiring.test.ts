@@ -49,7 +49,7 @@ describe('governor with a tiny budget', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
     // 10 RU per 10 s at 80 % headroom: 8 RU now, one more every 1.25 s; queue at most 2 s.
-    gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '2000' } });
+    gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '2000', COALESCE_WINDOW_MS: '0' } });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -84,7 +84,7 @@ describe('governor with a tiny budget', () => {
 
 describe('governor with the defaults', () => {
   it('lets the same burst through untouched: every answer served, one Graph call each', async () => {
-    const gateway = await startTestGateway({ emulator });
+    const gateway = await startTestGateway({ emulator, env: { COALESCE_WINDOW_MS: '0' } });
     try {
       await warm(gateway);
       await emulator.resetStats();
@@ -99,7 +99,7 @@ describe('governor with the defaults', () => {
 
 describe('Graph Retry-After holds the tenant', () => {
   it('after a 429 with a Retry-After beyond the retry budget, the next operations are refused at once without calling Graph', async () => {
-    const gateway = await startTestGateway({ emulator });
+    const gateway = await startTestGateway({ emulator, env: { COALESCE_WINDOW_MS: '0' } });
     try {
       await warm(gateway);
       await emulator.setFaults({ throttleRate: 1, retryAfterSeconds: 60 });

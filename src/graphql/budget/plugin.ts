@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
+import type { DocumentNode } from 'graphql';
 import { operationTooComplex } from '../limits/limit-error.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
@@ -17,21 +18,68 @@ export interface UpstreamBudgetOptions {
   onEstimate?: (estimate: UpstreamEstimate, operationName: string | null) => void;
 }
 
+const MAX_ESTIMATES_PER_DOCUMENT = 256;
+const MAX_CACHED_VARIABLES_LENGTH = 2_048;
+
+const GUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ENUM_SHAPE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * What of a variable's value the estimate can depend on. The planning rules read numbers
+ * (`first`), presence (`after`, `search`, filter keys), enum values (`orderBy.field`) and whether
+ * an id is a GUID, never the text of other strings: a lookup per user id must not be a cache miss.
+ */
+function shapeOf(value: unknown): unknown {
+  if (typeof value === 'string') return GUID_SHAPE.test(value) ? '\u0001guid' : ENUM_SHAPE.test(value) ? value : '\u0001text';
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) out[key] = shapeOf(inner);
+    return out;
+  }
+  return value;
+}
+
+/** Cache key of an estimate within one document; undefined = too large to be worth keeping. */
+function estimateCacheKey(operationName: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
+  const variablesText = variables ? JSON.stringify(shapeOf(variables)) : '';
+  if (variablesText.length > MAX_CACHED_VARIABLES_LENGTH) return undefined;
+  return `${operationName ?? ''}\u0000${variablesText}`;
+}
+
 export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions): ApolloServerPlugin<TContext> {
   const budget = options.maxUpstreamRequests;
   if (!Number.isInteger(budget) || budget < 1) throw new Error(`createUpstreamBudgetPlugin: maxUpstreamRequests must be an integer >= 1, received ${String(budget)}`);
+  // Estimates per parsed document (Apollo reuses one per query text), then per operation name and
+  // variables: the same document with the same variables always gets the same estimate.
+  const cache = new WeakMap<DocumentNode, Map<string, UpstreamEstimate | null>>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
-          const estimate = estimateUpstreamRequests({
-            schema: requestContext.schema,
-            document: requestContext.document,
-            operationName: requestContext.operationName,
-            variables: requestContext.request.variables ?? null,
-            ...(options.tunables ? { tunables: options.tunables } : {}),
-            ...(options.rules ? { rules: options.rules } : {}),
-          });
+          const document = requestContext.document;
+          const variables = requestContext.request.variables ?? null;
+          const cacheKey = estimateCacheKey(requestContext.operationName, variables);
+          let perDocument = cache.get(document);
+          if (!perDocument) cache.set(document, (perDocument = new Map()));
+          let estimate = cacheKey === undefined ? undefined : perDocument.get(cacheKey);
+          if (estimate === undefined) {
+            estimate = estimateUpstreamRequests({
+              schema: requestContext.schema,
+              document,
+              operationName: requestContext.operationName,
+              variables,
+              ...(options.tunables ? { tunables: options.tunables } : {}),
+              ...(options.rules ? { rules: options.rules } : {}),
+            });
+            // Only estimates are kept: "cannot estimate" (e.g. a variable that fails coercion) may
+            // differ between values of the same shape, and must never excuse a valid one.
+            if (cacheKey !== undefined && estimate !== null) {
+              // Bounded: documents with ever-changing variables (one id per request) must not grow it.
+              if (perDocument.size >= MAX_ESTIMATES_PER_DOCUMENT) perDocument.clear();
+              perDocument.set(cacheKey, estimate);
+            }
+          }
           if (!estimate) return;
           try {
             options.onEstimate?.(estimate, requestContext.operationName);

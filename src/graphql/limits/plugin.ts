@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { validate, type ValidationRule } from 'graphql';
+import { validate, type DocumentNode, type GraphQLError, type ValidationRule } from 'graphql';
 import { isGatewayError } from '../../errors.js';
 import { operationTooComplex } from './limit-error.js';
 import { createLimitRules, type LimitRuleOptions, type OperationLimits } from './rules.js';
@@ -15,12 +15,19 @@ export function createOperationLimitsPlugin<TContext extends BaseContext = BaseC
   options: LimitRuleOptions = {},
 ): ApolloServerPlugin<TContext> {
   const rules: ValidationRule[] = createLimitRules(limits, options);
+  // The rules read only the document, and Apollo hands the same parsed document to every request
+  // with the same query text (its document cache): judge each document once.
+  const verdicts = new WeakMap<DocumentNode, GraphQLError | null>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
-          const errors = validate(requestContext.schema, requestContext.document, rules);
-          const first = errors[0];
+          const document = requestContext.document;
+          let first = verdicts.get(document);
+          if (first === undefined) {
+            first = validate(requestContext.schema, document, rules)[0] ?? null;
+            verdicts.set(document, first);
+          }
           if (!first) return;
           const original = first.originalError ?? first;
           if (isGatewayError(original)) throw original;

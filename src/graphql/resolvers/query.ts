@@ -10,6 +10,7 @@ import { compileUserFilter } from '../user-filter.js';
 import { normalizeUserKey } from '../user-id.js';
 import { compileUserOrder } from '../user-order.js';
 import { compileUserSearch } from '../user-search.js';
+import { plannedFirstPageReportKeys, prefetchReports } from './report-prefetch.js';
 
 /** Loader key with the manager expansion the Graph client supports on single-user lookups. */
 type UserLookup = UserLookupKey;
@@ -19,8 +20,11 @@ export const queryResolvers: QueryResolvers = {
     const key = normalizeUserKey(args.id);
     const plan = planUserSelection(info, info.fieldNodes);
     const lookup: UserLookup = { key, select: plan.select, ...(plan.expandManager ? { expandManager: plan.expandManager } : {}) };
+    // Report lists ride the same $batch round as the user (Graph addresses them by id or UPN).
+    const fileReports = prefetchReports(ctx.loaders, plannedFirstPageReportKeys(info, key));
     const user = await ctx.loaders.user.load(lookup);
     if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
+    await fileReports(user);
     return user;
   },
 

@@ -1,0 +1,116 @@
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { GraphUser, UserProperty } from './api.js';
+import { DEFAULT_RETRY_HINT_SECONDS, transportError } from './errors.js';
+import type { GraphClient } from './client.js';
+import { Coalescer } from './coalescer.js';
+import { GET_BY_IDS_LIMIT, getByIdsRequest, userRequest } from './requests.js';
+
+/**
+ * Cross-request coalescing of user lookups by object id (issue 7 §3): concurrent operations acting
+ * under the same Graph identity share one `getByIds` (or, for a lone lookup, one plain GET). The
+ * process holds one of these; each operation asks it through `forPartition`, naming its token
+ * partition, so different Graph identities never share a dispatch. Lookups with different `$select`
+ * sets are different identities of the coalescer too: one dispatch has one `$select`.
+ */
+
+export interface CoalescedUserLookup {
+  /** Lower-case object id (GUID). */
+  id: string;
+  select: readonly UserProperty[];
+}
+
+/** One operation's view: look a user up, sharing the upstream call with other operations. */
+export type CoalescedUserLoad = (lookup: CoalescedUserLookup) => Promise<GraphUser | null>;
+
+export interface UserLookupCoalescing {
+  /** `client` is used only to send dispatches of its partition when none is cached yet. */
+  forPartition(partition: string, client: () => GraphClient): CoalescedUserLoad;
+  /** Lookups waiting for their window to end. */
+  pendingCount(): number;
+}
+
+export interface UserLookupCoalescingOptions {
+  /** Longest a lookup waits for company (ms, ≤ 10). */
+  windowMs: number;
+  /** Most partitions whose dispatch client is kept (app-only identities: one or a few). */
+  maxPartitions?: number;
+}
+
+const SEPARATOR = '\n';
+
+export function createUserLookupCoalescing(options: UserLookupCoalescingOptions): UserLookupCoalescing {
+  const maxPartitions = options.maxPartitions ?? 16;
+  // The client that sends a partition's dispatches: built without a caller's deadline, since a
+  // dispatch serves several callers; each caller's own deadline still bounds its operation.
+  const clients = new Map<string, GraphClient>();
+  const coalescer = new Coalescer<CoalescedUserLookup, GraphUser | null>({
+    windowMs: options.windowMs,
+    maxBatchSize: GET_BY_IDS_LIMIT,
+    keyOf: (lookup) => lookup.id,
+    dispatch: async (identity, lookups) => {
+      const partition = identity.slice(0, identity.indexOf(SEPARATOR));
+      const client = clients.get(partition);
+      if (!client) throw new Error('no Graph client for this partition');
+      const select = lookups[0]!.select;
+      if (lookups.length === 1) {
+        const result = await client.request<GraphUser>(userRequest(lookups[0]!.id, select));
+        if (result.ok) return [result.body];
+        if (result.status === 404) return [null];
+        return [result.error];
+      }
+      const result = await client.request<{ value?: GraphUser[] }>(getByIdsRequest(lookups.map((l) => l.id), select));
+      // The coalescer retries a failed call key by key, so the failure lands on the lookup that caused it.
+      if (!result.ok) throw result.error;
+      const found = new Map<string, GraphUser>();
+      for (const object of result.body?.value ?? []) {
+        if (typeof object?.id === 'string') found.set(object.id.toLowerCase(), object);
+      }
+      return lookups.map((l) => found.get(l.id) ?? null);
+    },
+  });
+  return {
+    forPartition(partition, client) {
+      if (!clients.has(partition)) {
+        if (clients.size >= maxPartitions) clients.delete(clients.keys().next().value!);
+        clients.set(partition, client());
+      }
+      return (lookup) => coalescer.load(`${partition}${SEPARATOR}${lookup.select.join(',')}`, lookup);
+    },
+    pendingCount: () => coalescer.pendingCount(),
+  };
+}
+
+/**
+ * One operation's coalesced lookups, bounded by its own signal: a shared dispatch outlives any one
+ * caller, so the caller's deadline (or disconnect) ends its wait with the error a direct call
+ * would have given, while the other callers keep theirs.
+ */
+export function boundedBySignal(load: CoalescedUserLoad, signal: AbortSignal | undefined, operationTimeoutMs?: number): CoalescedUserLoad {
+  if (!signal) return load;
+  const cancelled = (): GatewayError => {
+    const reason = signal.reason as { name?: unknown } | undefined;
+    if (reason?.name !== 'TimeoutError') return transportError('aborted');
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `The operation did not complete within ${operationTimeoutMs !== undefined ? `${operationTimeoutMs} ms` : 'its time limit'}: Microsoft Graph answered too slowly. Retry later or ask for less.`,
+      { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS, reason: 'OPERATION_TIMEOUT' },
+    );
+  };
+  return (lookup) => {
+    if (signal.aborted) return Promise.reject(cancelled());
+    return new Promise<GraphUser | null>((resolve, reject) => {
+      const onAbort = () => reject(cancelled());
+      signal.addEventListener('abort', onAbort, { once: true });
+      load(lookup).then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
+    });
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Cross-request coalescing through a running gateway (issue 7 §3): two API-key callers share the
+ * app-only Graph identity, so their concurrent lookups by id share upstream calls; each caller still
+ * gets exactly the users and fields it asked for, and a missing or malformed id stays with the
+ * request that sent it.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const KEY_A = 'coalescing-test-key-alpha-0123456789';
+const KEY_B = 'coalescing-test-key-bravo-9876543210';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+let emulator: TestEmulator;
+let gateway: TestGateway;
+let ids: string[];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ seed: 7, userCount: 200 });
+  gateway = await startTestGateway({
+    emulator,
+    env: {
+      LOG_LEVEL: 'warn',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `alpha:${sha256(KEY_A)}:Users.Read,bravo:${sha256(KEY_B)}:Users.Read`,
+      // The longest window, so that lookups sent together surely meet.
+      COALESCE_WINDOW_MS: '10',
+    },
+  });
+  ids = [...emulator.tenant.users.keys()].sort().slice(0, 40);
+  const warm = await lookupAsA(ids[0]!);
+  expect(warm.errors).toBeUndefined();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await emulator?.close();
+});
+
+const LOOKUP_A = 'query A($id: ID!) { user(id: $id) { id displayName } }';
+const LOOKUP_B = 'query B($id: ID!) { user(id: $id) { id mail jobTitle } }';
+const lookupAsA = (id: string) => gateway.graphql(LOOKUP_A, { id }, { 'x-api-key': KEY_A });
+const lookupAsB = (id: string) => gateway.graphql(LOOKUP_B, { id }, { 'x-api-key': KEY_B });
+
+async function graphRequestsDuring<T>(run: () => Promise<T>): Promise<{ result: T; graph: number }> {
+  const before = await emulator.stats();
+  const result = await run();
+  const after = await emulator.stats();
+  return { result, graph: after.graphRequests - before.graphRequests };
+}
+
+describe('coalesced lookups across callers', () => {
+  it('share upstream calls, and every caller gets its own users with exactly its own fields', async () => {
+    const { result, graph } = await graphRequestsDuring(() =>
+      Promise.all(ids.map((id, i) => (i % 2 === 0 ? lookupAsA(id) : lookupAsB(id)))),
+    );
+    result.forEach((answer, i) => {
+      const id = ids[i]!;
+      const user = emulator.tenant.users.get(id)!;
+      expect(answer.errors).toBeUndefined();
+      if (i % 2 === 0) expect(answer.data).toEqual({ user: { id, displayName: user.displayName } });
+      else expect(answer.data).toEqual({ user: { id, mail: user.mail ?? null, jobTitle: user.jobTitle ?? null } });
+    });
+    // 40 operations, far fewer Graph calls: lookups of one $select travel together.
+    expect(graph).toBeLessThan(ids.length / 2);
+  });
+
+  it('a missing id is null for its caller only; the others sharing the call get their users', async () => {
+    const missing = '00000000-0000-4000-8000-00000000beef';
+    expect(emulator.tenant.users.has(missing)).toBe(false);
+    const answers = await Promise.all([lookupAsA(missing), ...ids.slice(0, 10).map((id) => lookupAsA(id)), ...ids.slice(10, 20).map((id) => lookupAsB(id))]);
+    expect(answers[0]!.errors).toBeUndefined();
+    expect(answers[0]!.data).toEqual({ user: null });
+    answers.slice(1).forEach((answer, i) => {
+      expect(answer.errors).toBeUndefined();
+      expect((answer.data as { user: { id: string } }).user.id).toBe(ids[i]);
+    });
+  });
+
+  it('an id Graph cannot address is BAD_USER_INPUT for its caller only, and never reaches Graph', async () => {
+    const { result, graph } = await graphRequestsDuring(() =>
+      Promise.all([lookupAsB("x'; DROP"), lookupAsA(ids[3]!), lookupAsB(ids[4]!)]),
+    );
+    const [bad, a, b] = result;
+    expect(bad!.data).toEqual({ user: null });
+    expect(bad!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(a!.errors).toBeUndefined();
+    expect((a!.data as { user: { id: string } }).user.id).toBe(ids[3]);
+    expect(b!.errors).toBeUndefined();
+    expect((b!.data as { user: { id: string } }).user.id).toBe(ids[4]);
+    // At most one call per distinct $select (A and B); the malformed id costs nothing.
+    expect(graph).toBeLessThanOrEqual(2);
+  });
+
+  it('a caller without a valid key gets 401 and nothing from the others’ lookups', async () => {
+    const [stranger, own] = await Promise.all([
+      gateway.graphql(LOOKUP_A, { id: ids[5]! }, { 'x-api-key': 'not-a-key-of-this-gateway-000000' }),
+      lookupAsA(ids[5]!),
+    ]);
+    expect(stranger.status).toBe(401);
+    expect(stranger.data ?? null).toBeNull();
+    expect((own.data as { user: { id: string } }).user.id).toBe(ids[5]);
+  });
+});
