@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from './config-types.js';
 import type { Resolvers } from './generated/graphql.js';
 import { createGraphClient } from './graph/client.js';
@@ -89,6 +89,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     validationRules: [deploymentModeRule(config.deploymentMode)],
     plugins: [
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
+      // No HTTP caching of answers (they depend on the caller); Apollo's default cache-control
+      // plugin would otherwise wrap every field resolver of every operation.
+      ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics),
       // With introspection off, "Did you mean ..." suggestions would leak the schema.
       ...(config.introspection ? [] : [fieldSuggestionMaskPlugin() as ApolloServerPlugin<GatewayContext>]),

@@ -2,8 +2,19 @@ import type { AuthMethodKind, GraphDirectoryObject, GraphGroup, GraphPage } from
 import type { AuthenticationMethodType, UserResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
 import { expandedManagerOf } from '../manager-expansion.js';
-import { connectionNodeFields, DEVICE_FIELD_TO_GRAPH, GROUP_FIELD_TO_GRAPH, planUserConnection, planUserSelection, selectProperties } from '../select.js';
+import type { FieldNode } from 'graphql';
+import {
+  connectionNodeFields,
+  DEVICE_FIELD_TO_GRAPH,
+  GROUP_FIELD_TO_GRAPH,
+  planUserConnection,
+  planUserSelection,
+  selectProperties,
+  type ConnectionSelectionPlan,
+  type UserSelectionPlan,
+} from '../select.js';
 import { authMethodTypeOf } from './authentication-methods.js';
+import { memoizedPlan } from './plan-memo.js';
 
 const AUTH_METHOD_KIND: Record<AuthenticationMethodType, AuthMethodKind> = {
   PASSWORD: 'password',
@@ -21,11 +32,14 @@ function onlyGroups(page: GraphPage<GraphDirectoryObject>): GraphPage<GraphGroup
   return { ...page, items: page.items.filter((item) => !item['@odata.type'] || item['@odata.type'] === '#microsoft.graph.group') };
 }
 
+const managerPlans = new WeakMap<FieldNode, { variables: unknown; plan: UserSelectionPlan }>();
+const reportPlans = new WeakMap<FieldNode, { variables: unknown; plan: ConnectionSelectionPlan<UserSelectionPlan> }>();
+
 export const userResolvers: UserResolvers = {
   businessPhones: (user) => (Array.isArray(user.businessPhones) ? (user.businessPhones as string[]) : []),
 
   manager: async (user, _args, ctx, info) => {
-    const { select } = planUserSelection(info, info.fieldNodes);
+    const { select } = memoizedPlan(managerPlans, info, () => planUserSelection(info, info.fieldNodes));
     const expanded = expandedManagerOf(user, select);
     if (expanded !== undefined) return expanded;
     return ctx.loaders.managerOf.load({ key: user.id, select });
@@ -33,7 +47,7 @@ export const userResolvers: UserResolvers = {
 
   directReports: async (user, args, ctx, info) => {
     const first = validateFirst(args.first);
-    const { node } = planUserConnection(info, info.fieldNodes);
+    const { node } = memoizedPlan(reportPlans, info, () => planUserConnection(info, info.fieldNodes));
     return fetchConnectionPage({
       kind: `directReports:${user.id}`,
       first,
