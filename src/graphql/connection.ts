@@ -84,7 +84,8 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
       : options.cursors.encode({ ...base, nextLink: sourceLink, skip: index + 1 });
   const end = Math.min(page.items.length, skip + options.first);
   const edges: EdgeModel<T>[] = [];
-  for (let index = skip; index < end; index += 1) edges.push({ cursor: cursorAfter(index), node: page.items[index] as T });
+  // Cursors are signed only when read: most operations select nodes, not edges' cursors.
+  for (let index = skip; index < end; index += 1) edges.push(lazyEdge(() => cursorAfter(index), page.items[index] as T));
   const hasNextPage = end < page.items.length || page.nextLink !== null;
   const lastEdge = edges[edges.length - 1];
   const endCursor = lastEdge
@@ -103,6 +104,16 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
       // A first page that holds the whole collection counts it without asking Graph.
       if (!sourceLink && page.nextLink === null) return page.items.length;
       return options.countFallback ? options.countFallback(page, payload) : null;
+    },
+  };
+}
+
+function lazyEdge<T>(cursorOf: () => string, node: T): EdgeModel<T> {
+  let cursor: string | undefined;
+  return {
+    node,
+    get cursor() {
+      return (cursor ??= cursorOf());
     },
   };
 }
