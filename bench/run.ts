@@ -189,6 +189,8 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       // Concurrency: the benchmark's widest cell has 64 operations in flight (20 containment
       // batches, 5 profile-card batches); 64 keeps the governor from queueing what Graph would serve.
       GRAPH_RU_PER_10S: process.env.BENCH_GRAPH_RU_PER_10S ?? '8000',
+      // Diagnostics only: the write budget (Graph's 3000 per 150 s by default) paces scenario 5.
+      ...(process.env.BENCH_GRAPH_WRITES_PER_150S ? { GRAPH_WRITES_PER_150S: process.env.BENCH_GRAPH_WRITES_PER_150S } : {}),
       GRAPH_MAX_CONCURRENCY: '64',
     },
     path.join(tmp, 'gateway.log'),

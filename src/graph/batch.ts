@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import { malformedResponse, mapGraphError, transportError } from './errors.js';
+import { batchResourceUnitCost } from './governor.js';
 import { graphPaths, relativeUrl } from './paths.js';
 import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
@@ -99,7 +100,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     };
   });
   transport.metrics.batchSize.observe(items.length);
-  const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } });
+  // Priced from the requests themselves: the envelope's item URLs would have to be parsed back.
+  const cost = batchResourceUnitCost(indices.map((index) => ({ method: requests[index]!.method, template: requests[index]!.path.template, query: requests[index]!.query })));
+  const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } }, cost);
 
   if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {
     // The envelope failed: every item shares its fate (and its Retry-After).

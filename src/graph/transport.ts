@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
-import type { UpstreamHttp } from '../http/upstream.js';
+import { requestVia, type UpstreamHttp } from '../http/upstream.js';
 import type { GraphTokenSource } from '../identity/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
-import { costOfOutgoingCall, type GovernorPermit, type GraphGovernor } from './governor.js';
+import { costOfOutgoingCall, type CallCost, type GovernorPermit, type GraphGovernor } from './governor.js';
 import { relativeUrl } from './paths.js';
 import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
 import { isIdempotent, type GraphRequest, type GraphResult } from './types.js';
@@ -99,17 +99,18 @@ export class GraphTransport {
    * Exactly one HTTP exchange (plus one repeat after a 401, with a fresh token): no other retry.
    * The `$batch` executor uses it for envelopes so that it can retry per item instead.
    */
-  async attempt(req: GraphRequest): Promise<Attempt> {
-    const first = await this.exchange(req);
+  async attempt(req: GraphRequest, cost?: CallCost): Promise<Attempt> {
+    const first = await this.exchange(req, cost);
     if (first.kind === 'response' && first.status === 401 && this.deps.tokenSource.invalidate) {
       // A cached token may have been revoked or rotated; one fresh token, one more try.
       this.deps.tokenSource.invalidate();
-      return this.exchange(req);
+      return this.exchange(req, cost);
     }
     return first;
   }
 
-  private async exchange(req: GraphRequest): Promise<Attempt> {
+  /** `cost`: the governor's price when the caller already knows it (a `$batch` of its own requests). */
+  private async exchange(req: GraphRequest, cost?: CallCost): Promise<Attempt> {
     const { logger, metrics, correlationId } = this.deps;
     if (this.deps.signal?.aborted) return this.cancelled();
     let token: string;
@@ -135,7 +136,7 @@ export class GraphTransport {
     }
     const url = `${this.versionRoot}${relativeUrl(req.path, req.query)}`;
     const route = routeLabel(req);
-    const admitted = await this.admit(req);
+    const admitted = await this.admit(req, cost);
     if ('kind' in admitted) return admitted;
     try {
       return await this.send(req, url, route, headers, payload, clientRequestId);
@@ -145,10 +146,10 @@ export class GraphTransport {
   }
 
   /** Waits for the governor's capacity; a refusal (THROTTLED) or the caller's abort comes back as an Attempt. */
-  private async admit(req: GraphRequest): Promise<GovernorPermit | Attempt> {
+  private async admit(req: GraphRequest, known?: CallCost): Promise<GovernorPermit | Attempt> {
     const governor = this.deps.governor;
     if (!governor) return { release() {} };
-    const cost = costOfOutgoingCall({ method: req.method, template: req.path.template, query: req.query, body: req.body });
+    const cost = known ?? costOfOutgoingCall({ method: req.method, template: req.path.template, query: req.query, body: req.body });
     try {
       return await governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
     } catch (error) {
@@ -205,16 +206,13 @@ export class GraphTransport {
     const signal = this.deps.signal ? AbortSignal.any([this.deps.signal, timeout]) : timeout;
     const started = performance.now();
     try {
-      const res = await this.deps.upstream.fetch(url, { method: req.method, headers, body: payload, signal });
-      const text = await res.text();
-      const responseHeaders: Record<string, string> = {};
-      res.headers.forEach((value, name) => {
-        responseHeaders[name.toLowerCase()] = value;
-      });
-      const requestId = res.headers.get('request-id') ?? undefined;
+      const res = await requestVia(this.deps.upstream, url, { method: req.method, headers, ...(payload !== undefined ? { body: payload } : {}), signal });
+      const text = res.text;
+      const responseHeaders = res.headers;
+      const requestId = responseHeaders['request-id'];
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: String(res.status) });
-      logger.debug({ correlationId, method: req.method, route, status: res.status, durationMs, requestId, clientRequestId }, 'Graph call');
+      if (logger.isLevelEnabled('debug')) logger.debug({ correlationId, method: req.method, route, status: res.status, durationMs, requestId, clientRequestId }, 'Graph call');
       let body: unknown;
       if (text.length > 0) {
         try {
@@ -226,7 +224,7 @@ export class GraphTransport {
           body = undefined;
         }
       }
-      const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), this.deps.retry.now());
+      const retryAfterSeconds = parseRetryAfter(responseHeaders['retry-after'], this.deps.retry.now());
       this.pauseOnThrottle(res.status, body, retryAfterSeconds);
       return { kind: 'response', status: res.status, body, headers: responseHeaders, requestId, retryAfterSeconds };
     } catch (error) {

@@ -1,6 +1,6 @@
 import { AuthError } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
-import type { UpstreamHttp } from '../http/upstream.js';
+import { requestVia, type UpstreamHttp } from '../http/upstream.js';
 
 /**
  * msal's network module over our one upstream HTTP layer, so token requests trust the same CAs,
@@ -12,20 +12,17 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
   const send = async <T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined, timeoutMs: number): Promise<NetworkResponse<T>> => {
     let response;
     try {
-      response = await upstream.fetch(url, {
+      response = await requestVia(upstream, url, {
         method,
         headers: options?.headers ?? {},
-        body: method === 'POST' ? (options?.body ?? '') : undefined,
+        ...(method === 'POST' ? { body: options?.body ?? '' } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       throw new AuthError('network_error', `network request to ${new URL(url).host} failed (${describeNetworkFailure(error)})`);
     }
-    const headers: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const text = await response.text();
+    const headers = response.headers;
+    const text = response.text;
     let body: unknown;
     try {
       body = text.length > 0 ? JSON.parse(text) : {};

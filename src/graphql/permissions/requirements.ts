@@ -54,6 +54,26 @@ export interface MissingPermission {
 
 /** Every privileged field the operation selects (through fragments and aliases) that the caller may not use. */
 export function missingPermissions(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Pick<Caller, 'permissions'>): MissingPermission[] {
+  return requirementsOf(schema, document, operation).filter((required) => !caller.permissions.has(required.permission));
+}
+
+// What an operation requires depends only on the schema and the document, not on the caller: it is
+// worked out once per parsed document (Apollo reuses the DocumentNode of a query it has seen), so
+// a repeated operation costs a filter over a short list instead of a typed walk of the document.
+const requirementsCache = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, WeakMap<OperationDefinitionNode, readonly MissingPermission[]>>>();
+
+function requirementsOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): readonly MissingPermission[] {
+  let byDocument = requirementsCache.get(schema);
+  if (!byDocument) requirementsCache.set(schema, (byDocument = new WeakMap()));
+  let byOperation = byDocument.get(document);
+  if (!byOperation) byDocument.set(document, (byOperation = new WeakMap()));
+  let required = byOperation.get(operation);
+  if (!required) byOperation.set(operation, (required = collectRequirements(schema, document, operation)));
+  return required;
+}
+
+/** Every privileged field the operation selects, with the permission it needs. */
+function collectRequirements(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode): MissingPermission[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
   const reachable: Array<OperationDefinitionNode | FragmentDefinitionNode> = [operation];
@@ -70,7 +90,7 @@ export function missingPermissions(schema: GraphQLSchema, document: DocumentNode
       },
     });
   }
-  const missing = new Map<string, MissingPermission>();
+  const required = new Map<string, MissingPermission>();
   for (const node of reachable) {
     const typeInfo = new TypeInfo(schema);
     visit(
@@ -81,15 +101,15 @@ export function missingPermissions(schema: GraphQLSchema, document: DocumentNode
           const parent = typeInfo.getParentType();
           if (!field || !parent) return;
           const permission = requiredPermission(field, schema);
-          if (permission && !caller.permissions.has(permission)) {
+          if (permission) {
             const coordinate = `${parent.name}.${field.name}`;
-            missing.set(coordinate, { coordinate, permission });
+            required.set(coordinate, { coordinate, permission });
           }
         },
       }),
     );
   }
-  return [...missing.values()];
+  return [...required.values()];
 }
 
 export function forbiddenError(missing: MissingPermission[]): GatewayError {
