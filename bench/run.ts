@@ -191,6 +191,8 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       GRAPH_RU_PER_10S: process.env.BENCH_GRAPH_RU_PER_10S ?? '8000',
       // Diagnostics only: the write budget (Graph's 3000 per 150 s by default) paces scenario 5.
       ...(process.env.BENCH_GRAPH_WRITES_PER_150S ? { GRAPH_WRITES_PER_150S: process.env.BENCH_GRAPH_WRITES_PER_150S } : {}),
+      // Diagnostics only: extra gateway variables, e.g. BENCH_GATEWAY_ENV="COALESCE_WINDOW_MS=0 LOG_LEVEL=info".
+      ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? '').split(' ').filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
       GRAPH_MAX_CONCURRENCY: '64',
     },
     path.join(tmp, 'gateway.log'),

@@ -92,7 +92,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // No HTTP caching of answers (they depend on the caller); Apollo's default cache-control
       // plugin would otherwise wrap every field resolver of every operation.
       ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<GatewayContext>,
-      operationLogPlugin(metrics),
+      operationLogPlugin(metrics, logger),
       // With introspection off, "Did you mean ..." suggestions would leak the schema.
       ...(config.introspection ? [] : [fieldSuggestionMaskPlugin() as ApolloServerPlugin<GatewayContext>]),
       // The one implementation of the depth/alias/directive limits (graphql-armor's rules, hardened

@@ -41,14 +41,23 @@ export type Attempt =
   | { kind: 'transport'; failure: TransportFailureKind }
   | { kind: 'error'; error: GatewayError };
 
+const parsedEndpoints = new Map<string, { url: URL; versionRoot: string }>();
+
 export class GraphTransport {
   /** `{endpoint}/v1.0`, without a trailing slash. */
   readonly versionRoot: string;
   readonly endpoint: URL;
 
   constructor(private readonly deps: GraphTransportDeps) {
-    this.endpoint = new URL(deps.graphEndpoint);
-    this.versionRoot = `${deps.graphEndpoint.replace(/\/+$/, '')}/v1.0`;
+    // One transport per operation, one endpoint per process: parse it once.
+    let parsed = parsedEndpoints.get(deps.graphEndpoint);
+    if (!parsed) {
+      if (parsedEndpoints.size >= 16) parsedEndpoints.clear();
+      parsed = { url: new URL(deps.graphEndpoint), versionRoot: `${deps.graphEndpoint.replace(/\/+$/, '')}/v1.0` };
+      parsedEndpoints.set(deps.graphEndpoint, parsed);
+    }
+    this.endpoint = parsed.url;
+    this.versionRoot = parsed.versionRoot;
   }
 
   get retryPolicy(): RetryPolicy {

@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { ErrorCode, isGatewayError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import type { GatewayMetrics } from '../../metrics.js';
 import type { GatewayContext } from '../context.js';
 import { INTERNAL_ERROR_PLACEHOLDER } from '../format-error.js';
@@ -8,9 +9,12 @@ import { INTERNAL_ERROR_PLACEHOLDER } from '../format-error.js';
 /**
  * One log line and one duration sample per operation (name, type, duration, outcome, correlation
  * id; never variables, which may hold passwords). Also the second half of error masking: it logs
- * the real cause of every masked error and writes the correlation id into the masked message.
+ * the real cause of every masked error and writes the correlation id into the masked message. And,
+ * being the hook that sees every operation end, it ends the operation's deadline timer.
  */
-export function operationLogPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
+export function operationLogPlugin(metrics: GatewayMetrics, logger?: Pick<Logger, 'isLevelEnabled'>): ApolloServerPlugin<GatewayContext> {
+  // The per-operation line is info: at warn and above, neither it nor the context's child logger is built.
+  const logsOperations = () => logger?.isLevelEnabled('info') ?? true;
   return {
     async requestDidStart({ contextValue }) {
       const started = process.hrtime.bigint();
@@ -29,6 +33,7 @@ export function operationLogPlugin(metrics: GatewayMetrics): ApolloServerPlugin<
           }
         },
         async willSendResponse({ response }) {
+          contextValue.endOperation?.();
           const body = response.body;
           const errors = body.kind === 'single' ? body.singleResult.errors : undefined;
           for (const error of errors ?? []) {
@@ -42,10 +47,12 @@ export function operationLogPlugin(metrics: GatewayMetrics): ApolloServerPlugin<
           const hasData = body.kind === 'single' && body.singleResult.data != null;
           const outcome = codes.length === 0 ? 'success' : hasData ? 'partial' : 'error';
           metrics.operationDuration.observe({ operation_type: operationType, outcome }, seconds);
-          contextValue.logger.info(
-            { operationName, operationType, durationMs: Math.round(seconds * 1000), outcome, ...(codes.length > 0 ? { errorCodes: codes } : {}) },
-            'graphql operation',
-          );
+          if (logsOperations()) {
+            contextValue.logger.info(
+              { operationName, operationType, durationMs: Math.round(seconds * 1000), outcome, ...(codes.length > 0 ? { errorCodes: codes } : {}) },
+              'graphql operation',
+            );
+          }
         },
       };
     },
