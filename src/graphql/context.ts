@@ -107,6 +107,7 @@ export function operationSignal(timeoutMs: number, parent?: AbortSignal): { sign
 
 /** Throws GatewayError(UNAUTHENTICATED) when the caller's credentials are bad. */
 export function createRequestContextFactory(deps: RequestContextDeps) {
+  const lazyLogger = lazyLoggerPrototype(deps.logger);
   return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers), signal?: AbortSignal): Promise<GatewayContext> => {
     const caller = await deps.callerAuthenticator.authenticate(request);
     const tokenSource = deps.identity.tokenSourceFor(caller);
@@ -117,8 +118,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
     // process logger; the operation's child logger is built only when something logs through it
     // (a pino child per operation is a measurable share of a single lookup's CPU).
     const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger: deps.logger, signal: deadline.signal, graphTenant });
-    let logger: Logger | undefined;
-    return {
+    const context: Omit<GatewayContext, 'logger'> = {
       correlationId,
       caller,
       graph,
@@ -127,9 +127,23 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       cursors: deps.cursors,
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,
-      get logger() {
-        return (logger ??= deps.logger.child({ correlationId }));
-      },
     };
+    return Object.assign(Object.create(lazyLogger) as GatewayContext, context);
+  };
+}
+
+const CHILD_LOGGER = Symbol('childLogger');
+
+/**
+ * The context's `logger`, built on first use. A getter on the prototype, not on the object:
+ * Apollo clones the context per operation with Object.assign, which would call an own getter
+ * (and build the child) every time; the clone keeps the prototype, so the getter stays lazy.
+ */
+function lazyLoggerPrototype(root: Logger): object {
+  return {
+    get logger(): Logger {
+      const self = this as unknown as { correlationId: string; [CHILD_LOGGER]?: Logger };
+      return (self[CHILD_LOGGER] ??= root.child({ correlationId: self.correlationId }));
+    },
   };
 }
