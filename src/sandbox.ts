@@ -25,7 +25,9 @@ export function applySandbox(config: Config, emulator: RunningEmulator): Config 
             clientId: known.demoAppId,
             credential: { kind: 'secret', secret: new Secret(known.demoAppSecret) },
             flow: config.sandbox.flow,
-            redirectUri,
+            // With PORT=0 the port is known only once listening: /auth/login then derives the
+            // redirect URI from the address the browser used.
+            ...(config.listen.port !== 0 ? { redirectUri } : {}),
           }
         : undefined,
     hosted:

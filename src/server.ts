@@ -53,7 +53,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   };
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    // The Host header names this gateway as the caller reached it; the auth routes build their
+    // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
+    const host = typeof req.headers.host === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(req.headers.host) ? req.headers.host : 'gateway.invalid';
+    const url = new URL(req.url ?? '/', `http://${host}`);
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (path === '/graphql') return graphql(req, res, url);

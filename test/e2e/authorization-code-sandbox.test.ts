@@ -1,0 +1,83 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+
+/**
+ * The seed's delegated set-up end to end on the sandbox tenant, without copying a code by hand:
+ * GET /auth/login → the tenant's sign-in → /auth/callback, then Graph acts as the signed-in
+ * administrator (`me`), and changePassword works as the seed's change-password did.
+ */
+describe('authorization code in the sandbox, through /auth/login', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 100 });
+    const config = loadConfig({ SANDBOX: 'true', HOST: '127.0.0.1', PORT: '0', CACHE_URL: 'memory', DATA_DIR: emulator.dataDir, GRAPH_AUTH_FLOW: 'authorization-code' });
+    const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+    app = await startApp(config, { emulator, logger });
+  }, 60_000);
+
+  afterAll(async () => {
+    await app.close();
+    await emulator.close();
+  });
+
+  it('is not ready before anyone signed in, and says how to sign in', async () => {
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
+    const { errors } = (await (await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) })).json()) as {
+      errors?: Array<{ message: string }>;
+    };
+    expect(errors?.[0]?.message).toMatch(/auth\/login|AUTH_CODE/);
+  });
+
+  it('signs in through /auth/login and the tenant, then acts as the administrator', async () => {
+    const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const authorize = login.headers.get('location')!;
+    expect(authorize.startsWith(`${emulator.origin}/${emulator.tenantId}/oauth2/v2.0/authorize?`)).toBe(true);
+    expect(new URL(authorize).searchParams.get('code_challenge_method')).toBe('S256');
+    const consent = await emulator.fetch(authorize, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const callback = consent.headers.get('location')!;
+    expect(callback.startsWith(`${app.url}/auth/callback?`)).toBe(true);
+    const done = await fetch(callback, { headers: { cookie: login.headers.get('set-cookie') ?? '' } });
+    expect(done.status).toBe(200);
+
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id userPrincipalName } }' }) });
+    const body = (await res.json()) as { data: { me: { id: string; userPrincipalName: string } } };
+    expect(body.data.me.id).toBe(emulator.tenant.wellKnown.adminUserId);
+
+    const code = new URL(callback).searchParams.get('code')!;
+    expect(logLines.join('\n')).not.toContain(code);
+  });
+
+  it('changes a user\'s password as the signed-in administrator; the new one signs in', async () => {
+    const target = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled)!;
+    const password = 'Winter-Harbour-4821!';
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation($id: ID!, $pw: String!) { changePassword(input: { user: $id, password: $pw, forceChangePasswordNextSignIn: false }) { user { id } } }',
+        variables: { id: target.id, pw: password },
+      }),
+    });
+    const body = (await res.json()) as { data?: { changePassword: { user: { id: string } } }; errors?: unknown };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.changePassword.user.id).toBe(target.id);
+    const known = emulator.tenant.wellKnown;
+    const signIn = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'password', client_id: known.demoAppId, client_secret: known.demoAppSecret, username: target.userPrincipalName, password, scope: 'openid' }).toString(),
+    });
+    expect(signIn.status).toBe(200);
+    expect(logLines.join('\n')).not.toContain(password);
+  });
+});
