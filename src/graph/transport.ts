@@ -211,8 +211,8 @@ export class GraphTransport {
 
   private async send(req: GraphRequest, url: string, route: string, headers: Record<string, string>, payload: string | undefined, clientRequestId: string): Promise<Attempt> {
     const { logger, metrics, correlationId } = this.deps;
-    const timeout = AbortSignal.timeout(this.deps.requestTimeoutMs);
-    const signal = this.deps.signal ? AbortSignal.any([this.deps.signal, timeout]) : timeout;
+    const call = callSignal(this.deps.requestTimeoutMs, this.deps.signal);
+    const signal = call.signal;
     const started = performance.now();
     try {
       const res = await requestVia(this.deps.upstream, url, { method: req.method, headers, ...(payload !== undefined ? { body: payload } : {}), signal });
@@ -242,11 +242,13 @@ export class GraphTransport {
         logger.debug({ correlationId, method: req.method, route, status: 'aborted', durationMs: Math.round(performance.now() - started), clientRequestId }, 'Graph call cancelled');
         return this.cancelled();
       }
-      const failure: TransportFailureKind = isTimeout(error, timeout) ? 'timeout' : 'network';
+      const failure: TransportFailureKind = isTimeout(error, call.timedOut()) ? 'timeout' : 'network';
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: failure });
       logger.debug({ correlationId, method: req.method, route, status: failure, durationMs, clientRequestId, err: errorSummary(error) }, 'Graph call failed');
       return { kind: 'transport', failure };
+    } finally {
+      call.end();
     }
   }
 }
@@ -278,8 +280,34 @@ export function failureOf(attempt: Attempt, scope: 'item' | 'batch', timeoutMs: 
   }
 }
 
-function isTimeout(error: unknown, timeout: AbortSignal): boolean {
-  if (timeout.aborted) return true;
+/**
+ * One HTTP exchange's signal: its own time limit, or the operation's signal. A timer and a
+ * listener that `end()` removes, rather than AbortSignal.timeout + AbortSignal.any, whose timer
+ * and dependency tracking outlive every call by the whole timeout.
+ */
+function callSignal(timeoutMs: number, parent: AbortSignal | undefined): { signal: AbortSignal; timedOut(): boolean; end(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`The Graph call exceeded ${timeoutMs} ms.`, 'TimeoutError'));
+  }, timeoutMs);
+  timer.unref();
+  const follow = () => controller.abort(parent!.reason);
+  if (parent?.aborted) follow();
+  else parent?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    end() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', follow);
+    },
+  };
+}
+
+function isTimeout(error: unknown, timedOut: boolean): boolean {
+  if (timedOut) return true;
   const names = [error, (error as { cause?: unknown } | null)?.cause];
   return names.some((e) => {
     const code = (e as { code?: unknown } | null)?.code;

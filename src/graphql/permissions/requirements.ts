@@ -24,7 +24,19 @@ export const PERMISSION_DIRECTIVE = 'requiresPermission';
 
 const KNOWN = new Set<string>(ALL_PERMISSIONS);
 
+// A field object belongs to one schema and never changes: its directive is read once, not per
+// mutation (every audited resolver asks).
+const fieldPermissions = new WeakMap<GraphQLField<unknown, unknown>, Permission | null>();
+
 export function requiredPermission(field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): Permission | undefined {
+  const known = fieldPermissions.get(field);
+  if (known !== undefined) return known ?? undefined;
+  const permission = readRequiredPermission(field, schema);
+  fieldPermissions.set(field, permission ?? null);
+  return permission;
+}
+
+function readRequiredPermission(field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): Permission | undefined {
   const directive = schema.getDirective(PERMISSION_DIRECTIVE);
   if (!directive || !field.astNode) return undefined;
   const value = getDirectiveValues(directive, field.astNode)?.permission;
