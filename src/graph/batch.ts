@@ -125,7 +125,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const error = malformedResponse('a $batch answer without a responses array', attempt.requestId);
     return indices.map(() => ({ result: { ok: false, status: attempt.status, scope: 'batch', error } }));
   }
-  return indices.map((index) => {
+  // One counter update per route and status, not per item: a profile-card run has 100 items.
+  const counted = new Map<string, { route: string; status: string; items: number }>();
+  const outcomes = indices.map((index): ItemOutcome => {
     const req = requests[index]!;
     const answer = responses.get(String(index));
     if (!answer) {
@@ -133,7 +135,10 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     }
     const status = typeof answer.status === 'number' ? answer.status : 0;
     const headers = lowerCaseHeaders(answer.headers);
-    transport.metrics.upstreamRequests.inc({ route: routeLabel(req), status: String(status) });
+    const route = routeLabel(req);
+    const tally = counted.get(`${route} ${status}`);
+    if (tally) tally.items += 1;
+    else counted.set(`${route} ${status}`, { route, status: String(status), items: 1 });
     const requestId = headers['request-id'];
     if (status >= 200 && status < 300) {
       // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
@@ -146,6 +151,8 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;
     return { result: { ok: false, status, scope: 'item', error }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
   });
+  for (const { route, status, items } of counted.values()) transport.metrics.upstreamRequests.inc({ route, status }, items);
+  return outcomes;
 }
 
 interface BatchItemAnswer {
