@@ -322,7 +322,7 @@ function writeDoc(report: BenchReport): void {
     '| --- | --- | --- |',
     ...report.targets.map((t) => `| ${t.target} | ${t.verdict} | ${t.detail} |`),
     '',
-    '![benchmark chart](../bench/results/latest.svg)',
+    '![benchmark chart](bench/results/latest.svg)',
     '',
     DOC_END,
   ].join('\n');
