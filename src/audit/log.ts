@@ -18,7 +18,11 @@ export interface AuditLogDeps {
 }
 
 export function createAuditLog(deps: AuditLogDeps): AuditLog {
-  const logger = deps.logger.child({ stream: 'audit' });
+  // Audit events are written at info even when the log level is warn or error: a SIEM must not
+  // lose them to a quieter log setting. Only LOG_LEVEL=silent turns them off.
+  const parentLevel = deps.logger.level;
+  const quieterThanInfo = parentLevel !== 'silent' && deps.logger.levelVal > deps.logger.levels.values['info']!;
+  const logger = deps.logger.child({ stream: 'audit' }, quieterThanInfo ? { level: 'info' } : {});
   const now = deps.now ?? (() => new Date());
   return {
     emit(partial) {
