@@ -1,8 +1,4 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import type { UpstreamHttp } from '../http/upstream.js';
-import type { GraphTokenSource } from '../identity/types.js';
-import type { Logger } from '../logger.js';
-import type { GatewayMetrics } from '../metrics.js';
 import type {
   AuthMethodKind,
   GraphDirectoryObject,
@@ -28,21 +24,16 @@ import {
   topParam,
   userRequest,
 } from './requests.js';
-import type { GraphGovernor } from './governor.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
-import { GraphTransport } from './transport.js';
+import { GraphTransport, type GraphTransportDeps } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
 
-export interface GraphClientDeps {
-  upstream: UpstreamHttp;
-  tokenSource: GraphTokenSource;
-  /** e.g. `https://graph.microsoft.com`, without a version. */
-  graphEndpoint: string;
-  logger: Logger;
-  metrics: GatewayMetrics;
-  correlationId: string;
-  /** Cancels every upstream call and retry wait (the caller went away). */
-  signal?: AbortSignal;
+/** What the transport needs, plus the knobs the client turns into its `RetryPolicy` and `$batch` options. */
+export interface GraphClientDeps
+  extends Pick<
+    GraphTransportDeps,
+    'upstream' | 'tokenSource' | 'graphEndpoint' | 'logger' | 'metrics' | 'correlationId' | 'signal' | 'governor' | 'operationTimeoutMs'
+  > {
   /** Retries after the first attempt for 429/503/504/connection failures (default 3). */
   maxRetries?: number;
   /** Per upstream HTTP call (default 15 s). */
@@ -50,10 +41,6 @@ export interface GraphClientDeps {
   /** Fine-tuning of the retry policy (tests inject clock, sleep and jitter). */
   retry?: Partial<RetryPolicy>;
   batch?: BatchOptions;
-  /** The Graph tenant's rate governor (one per tenant per process); absent = ungoverned. */
-  governor?: GraphGovernor;
-  /** The deadline behind `signal`, named in the error a caller sees when it passes. */
-  operationTimeoutMs?: number;
 }
 
 /** The per-request Graph client: domain methods plus the primitives the mutation layer builds on. */

@@ -22,6 +22,7 @@ export interface GraphTransportDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   correlationId: string;
+  /** Cancels every upstream call and retry wait (the caller went away). */
   signal?: AbortSignal;
   requestTimeoutMs: number;
   retry: RetryPolicy;
