@@ -22,6 +22,28 @@ function pairwiseSubject(userId: string, appId: string): string {
   return createHash('sha256').update(`${userId}:${appId}`).digest('base64url').slice(0, 43);
 }
 
+/** The claims every access token carries, in Entra's order; callers append their own (`roles`, `scp`, ...). */
+function accessTokenClaims(
+  ctx: EmulatorContext,
+  app: AppRegistration,
+  audience: string,
+  acr: AuthenticatedClient['acr'],
+  principal: { oid: string; sub: string; idtyp: 'app' | 'user' },
+): JWTPayload {
+  return {
+    aud: audience,
+    iss: ctx.issuer,
+    tid: ctx.tenant.tenantId,
+    oid: principal.oid,
+    sub: principal.sub,
+    appid: app.appId,
+    azp: app.appId,
+    appidacr: acr,
+    azpacr: acr,
+    idtyp: principal.idtyp,
+  };
+}
+
 export async function signAppOnlyAccessToken(
   ctx: EmulatorContext,
   app: AppRegistration,
@@ -30,16 +52,7 @@ export async function signAppOnlyAccessToken(
   acr: AuthenticatedClient['acr'],
 ): Promise<string> {
   const claims: JWTPayload = {
-    aud: audience,
-    iss: ctx.issuer,
-    tid: ctx.tenant.tenantId,
-    oid: app.servicePrincipalId,
-    sub: app.servicePrincipalId,
-    appid: app.appId,
-    azp: app.appId,
-    appidacr: acr,
-    azpacr: acr,
-    idtyp: 'app',
+    ...accessTokenClaims(ctx, app, audience, acr, { oid: app.servicePrincipalId, sub: app.servicePrincipalId, idtyp: 'app' }),
     ver: '2.0',
   };
   if (roles.length > 0) claims.roles = roles;
@@ -55,16 +68,7 @@ export async function signDelegatedAccessToken(
   acr: AuthenticatedClient['acr'],
 ): Promise<string> {
   const claims: JWTPayload = {
-    aud: audience,
-    iss: ctx.issuer,
-    tid: ctx.tenant.tenantId,
-    oid: user.id,
-    sub: pairwiseSubject(user.id, app.appId),
-    appid: app.appId,
-    azp: app.appId,
-    appidacr: acr,
-    azpacr: acr,
-    idtyp: 'user',
+    ...accessTokenClaims(ctx, app, audience, acr, { oid: user.id, sub: pairwiseSubject(user.id, app.appId), idtyp: 'user' }),
     name: user.displayName,
     upn: user.userPrincipalName,
     preferred_username: user.userPrincipalName,
