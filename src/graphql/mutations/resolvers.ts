@@ -1,11 +1,12 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Resolvers } from '../../generated/graphql.js';
 import { ErrorCode, GatewayError, badInput } from '../../errors.js';
-import type { AuthMethodKind, GraphUser } from '../../graph/api.js';
+import type { GraphUser } from '../../graph/api.js';
 import { isGuid } from '../../graph/odata.js';
 import { createGraphWrites, type GraphPrimitives, type GraphWrites, type WriteOutcome } from '../../graph/writes.js';
 import type { GatewayContext } from '../context.js';
 import { markManagerExpanded } from '../manager-expansion.js';
+import { deletableAuthMethodKind } from '../resolvers/authentication-methods.js';
 import { planUserSelection } from '../select.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditStep, runAudited, withoutSecret } from './audited.js';
@@ -35,16 +36,6 @@ export interface UserRef {
 
 type Args<T> = { input: T };
 type Resolver<TArgs, TResult> = (parent: unknown, args: TArgs, ctx: GatewayContext, info: GraphQLResolveInfo) => Promise<TResult>;
-
-const AUTH_METHOD_KIND: Record<string, Exclude<AuthMethodKind, 'all' | 'password'> | undefined> = {
-  EMAIL: 'email',
-  PHONE: 'phone',
-  FIDO2: 'fido2',
-  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
-  SOFTWARE_OATH: 'softwareOath',
-  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
-  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
-};
 
 /** UpdateUserInput fields, sent as Graph properties of the same name. */
 const UPDATABLE = [
@@ -125,6 +116,18 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     return writes;
   }
 
+  /** A mutation on one `user` that is one audited write; its payload is `fields` plus the write's request-id. */
+  function singleUserWrite<T>(
+    step: string,
+    write: (writes: GraphWrites, user: string) => Promise<WriteOutcome<T>>,
+    fields: (user: string) => Record<string, unknown>,
+  ): Resolver<Args<{ user: string }>, unknown> {
+    return async (_p, { input }, ctx, info) => {
+      const user = normalizeUserKey(input.user, 'user');
+      return auditedSingle(ctx, info, user, step, () => write(writesOf(ctx), user), (_v, requestId) => ({ ...fields(user), requestId: requestId ?? null }));
+    };
+  }
+
   const terminateSession: Resolver<Args<{ user: string; disableAccount?: boolean | null }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     const disableAccount = input.disableAccount !== false;
@@ -165,14 +168,10 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     );
   };
 
-  const forceResetPassword: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
-    const user = normalizeUserKey(input.user, 'user');
-    return auditedSingle(ctx, info, user, 'FORCE_PASSWORD_CHANGE', () => writesOf(ctx).forceResetPassword(user), (_v, requestId) => ({
-      userKey: user,
-      forceChangePasswordNextSignIn: true,
-      requestId: requestId ?? null,
-    }));
-  };
+  const forceResetPassword = singleUserWrite('FORCE_PASSWORD_CHANGE', (writes, user) => writes.forceResetPassword(user), (user) => ({
+    userKey: user,
+    forceChangePasswordNextSignIn: true,
+  }));
 
   const changePasswordOnPremises: Resolver<Args<{ user: string; password: string }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
@@ -211,14 +210,10 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     );
   };
 
-  const revokeSignInSessions: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
-    const user = normalizeUserKey(input.user, 'user');
-    return auditedSingle(ctx, info, user, 'REVOKE_SESSIONS', () => writesOf(ctx).revokeSignInSessions(user), (_v, requestId) => ({
-      userKey: user,
-      revoked: true,
-      requestId: requestId ?? null,
-    }));
-  };
+  const revokeSignInSessions = singleUserWrite('REVOKE_SESSIONS', (writes, user) => writes.revokeSignInSessions(user), (user) => ({
+    userKey: user,
+    revoked: true,
+  }));
 
   const createUser: Resolver<Args<Record<string, unknown>>, unknown> = async (_p, { input }, ctx, info) => {
     const upn = String(input.userPrincipalName ?? '');
@@ -260,14 +255,10 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     }));
   };
 
-  const deleteUser: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
-    const user = normalizeUserKey(input.user, 'user');
-    return auditedSingle(ctx, info, user, 'DELETE_USER', () => writesOf(ctx).deleteUser(user), (_v, requestId) => ({
-      deletedUser: user,
-      deleted: true,
-      requestId: requestId ?? null,
-    }));
-  };
+  const deleteUser = singleUserWrite('DELETE_USER', (writes, user) => writes.deleteUser(user), (user) => ({
+    deletedUser: user,
+    deleted: true,
+  }));
 
   const assignManager: Resolver<Args<{ user: string; manager: string }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
@@ -279,16 +270,10 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     }));
   };
 
-  const removeManager: Resolver<Args<{ user: string }>, unknown> = async (_p, { input }, ctx, info) => {
-    const user = normalizeUserKey(input.user, 'user');
-    return auditedSingle(ctx, info, user, 'REMOVE_MANAGER', () => writesOf(ctx).removeManager(user), (_v, requestId) => ({
-      userKey: user,
-      requestId: requestId ?? null,
-    }));
-  };
+  const removeManager = singleUserWrite('REMOVE_MANAGER', (writes, user) => writes.removeManager(user), (user) => ({ userKey: user }));
 
   const deleteMethod = (user: string, type: string, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) => {
-    const kind = AUTH_METHOD_KIND[type];
+    const kind = deletableAuthMethodKind(type);
     if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
     return auditedSingle(ctx, info, user, `DELETE_${type}_METHOD`, () => writesOf(ctx).deleteAuthMethod(user, kind, methodId), (_v, requestId) => ({
       userKey: user,

@@ -1,4 +1,4 @@
-import type { GraphDirectoryObject } from '../../graph/api.js';
+import type { AuthMethodKind, GraphDirectoryObject } from '../../graph/api.js';
 import type { AuthenticationMethodType, Resolvers } from '../../generated/graphql.js';
 
 /** Graph `@odata.type` → schema enum and object type. */
@@ -12,6 +12,25 @@ const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: 
   '#microsoft.graph.windowsHelloForBusinessAuthenticationMethod': { type: 'WINDOWS_HELLO_FOR_BUSINESS', typename: 'WindowsHelloForBusinessAuthenticationMethod' },
   '#microsoft.graph.temporaryAccessPassAuthenticationMethod': { type: 'TEMPORARY_ACCESS_PASS', typename: 'TemporaryAccessPassAuthenticationMethod' },
 };
+
+/** Schema enum → the Graph client's method kind (one Graph endpoint family each). */
+export const AUTH_METHOD_KIND: Record<AuthenticationMethodType, Exclude<AuthMethodKind, 'all'>> = {
+  PASSWORD: 'password',
+  EMAIL: 'email',
+  PHONE: 'phone',
+  FIDO2: 'fido2',
+  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
+  SOFTWARE_OATH: 'softwareOath',
+  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
+  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
+};
+
+/** The kind a delete mutation may remove, or undefined (the password cannot be deleted, only reset). */
+export function deletableAuthMethodKind(type: string): Exclude<AuthMethodKind, 'all' | 'password'> | undefined {
+  if (!Object.hasOwn(AUTH_METHOD_KIND, type)) return undefined;
+  const kind = AUTH_METHOD_KIND[type as AuthenticationMethodType];
+  return kind === 'password' ? undefined : kind;
+}
 
 export function authMethodTypeOf(method: GraphDirectoryObject): AuthenticationMethodType | null {
   return BY_ODATA_TYPE[method['@odata.type'] ?? '']?.type ?? null;

@@ -1,5 +1,5 @@
-import type { AuthMethodKind, GraphDirectoryObject, GraphGroup, GraphPage } from '../../graph/api.js';
-import type { AuthenticationMethodType, UserResolvers } from '../../generated/graphql.js';
+import type { GraphDirectoryObject, GraphGroup, GraphPage } from '../../graph/api.js';
+import type { UserResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
 import { expandedManagerOf } from '../manager-expansion.js';
 import type { FieldNode } from 'graphql';
@@ -13,19 +13,8 @@ import {
   type ConnectionSelectionPlan,
   type UserSelectionPlan,
 } from '../select.js';
-import { authMethodTypeOf } from './authentication-methods.js';
+import { AUTH_METHOD_KIND, authMethodTypeOf } from './authentication-methods.js';
 import { memoizedPlan } from './plan-memo.js';
-
-const AUTH_METHOD_KIND: Record<AuthenticationMethodType, AuthMethodKind> = {
-  PASSWORD: 'password',
-  EMAIL: 'email',
-  PHONE: 'phone',
-  FIDO2: 'fido2',
-  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
-  SOFTWARE_OATH: 'softwareOath',
-  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
-  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
-};
 
 /** `memberOf` holds directory roles and administrative units too; the Group type only shows groups. */
 function onlyGroups(page: GraphPage<GraphDirectoryObject>): GraphPage<GraphGroup> {
