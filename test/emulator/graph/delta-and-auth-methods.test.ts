@@ -1,19 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import type { TestEmulator } from '../../support/emulator.js';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
-import { USER_ADMIN_APP_ID, graphCaller, mintToken, registerApp } from './graph-client.js';
+import { graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
 
 let emulator: TestEmulator;
-let token: string;
 let graph: ReturnType<typeof graphCaller>;
 /** The emulator's injected clock: tests move it to expire tokens and finish operations. */
 let clockOffsetMs = 0;
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 450, now: () => Date.now() + clockOffsetMs });
-  registerApp(emulator, USER_ADMIN_APP_ID, ['Privileged Authentication Administrator']);
-  token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID });
-  graph = graphCaller(emulator, () => token);
+  ({ emulator, graph } = await startEmulatorAsApp(['Privileged Authentication Administrator'], { userCount: 450, now: () => Date.now() + clockOffsetMs }));
 });
 afterAll(async () => {
   await emulator.close();

@@ -2,7 +2,7 @@
  * Test helpers: real tokens signed by the running emulator's key (the emulator verifies them like
  * any other), and a small Graph caller over real sockets.
  */
-import type { TestEmulator } from '../../support/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 
 export interface TokenOptions {
   roles?: string[];
@@ -89,6 +89,20 @@ export function graphCaller(emulator: TestEmulator, defaultToken: () => string) 
     }
     return { status: res.status, headers: res.headers as unknown as Headers, body, text };
   };
+}
+
+/**
+ * Test-file setup: a running emulator and a Graph caller signed in as an app with every Graph
+ * permission whose service principal holds `directoryRoles`.
+ */
+export async function startEmulatorAsApp(
+  directoryRoles: string[],
+  options?: Parameters<typeof startTestEmulator>[0],
+): Promise<{ emulator: TestEmulator; graph: ReturnType<typeof graphCaller> }> {
+  const emulator = await startTestEmulator(options);
+  registerApp(emulator, USER_ADMIN_APP_ID, directoryRoles);
+  const token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID });
+  return { emulator, graph: graphCaller(emulator, () => token) };
 }
 
 export const EVENTUAL = { consistencylevel: 'eventual' };

@@ -1,17 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { EVENTUAL, USER_ADMIN_APP_ID, graphCaller, mintToken, registerApp } from './graph-client.js';
+import type { TestEmulator } from '../../support/emulator.js';
+import { EVENTUAL, graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
 
 let emulator: TestEmulator;
-let token: string;
 let graph: ReturnType<typeof graphCaller>;
 
 beforeAll(async () => {
-  emulator = await startTestEmulator();
   // The default caller: an app with every permission whose service principal is a User Administrator.
-  registerApp(emulator, USER_ADMIN_APP_ID, ['User Administrator']);
-  token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID });
-  graph = graphCaller(emulator, () => token);
+  ({ emulator, graph } = await startEmulatorAsApp(['User Administrator']));
 });
 afterAll(async () => {
   await emulator.close();
