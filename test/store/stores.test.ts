@@ -59,32 +59,35 @@ describe.each(variants)('token store on $name', (variant) => {
     await backend.close();
   });
 
-  it.skipIf(!!variant.skip || !variant.shared)('survives reopening, and a wrong key is a clear startup error', async () => {
-    const cache = variant.cache();
-    const identityId = `id-${randomBytes(3).toString('hex')}`;
-    const first = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
-    await first.set('broker-refresh-token', 'rt-value');
-    await first.close();
+  // Only stores that outlive the process can be reopened; the memory store has nothing to reopen.
+  if (variant.shared) {
+    it.skipIf(!!variant.skip)('survives reopening, and a wrong key is a clear startup error', async () => {
+      const cache = variant.cache();
+      const identityId = `id-${randomBytes(3).toString('hex')}`;
+      const first = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+      await first.set('broker-refresh-token', 'rt-value');
+      await first.close();
 
-    const again = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
-    expect(await again.get('broker-refresh-token')).toBe('rt-value');
-    await again.close();
+      const again = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+      expect(await again.get('broker-refresh-token')).toBe('rt-value');
+      await again.close();
 
-    const wrongBackend = await open(cache);
-    const wrong = createTokenStore(wrongBackend, createTokenCipher(deriveTokenCacheKey('another key')), identityId);
-    await expect(wrong).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
-    await expect(wrong).rejects.toThrow(/TOKEN_CACHE_KEY does not decrypt the existing token cache at .*; restore the key or run npm run auth:reset/);
-    await wrongBackend.close();
+      const wrongBackend = await open(cache);
+      const wrong = createTokenStore(wrongBackend, createTokenCipher(deriveTokenCacheKey('another key')), identityId);
+      await expect(wrong).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
+      await expect(wrong).rejects.toThrow(/TOKEN_CACHE_KEY does not decrypt the existing token cache at .*; restore the key or run npm run auth:reset/);
+      await wrongBackend.close();
 
-    // Nothing was lost: the right key still reads it; reset then accepts a new key.
-    const right = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
-    expect(await right.get('broker-refresh-token')).toBe('rt-value');
-    await right.reset();
-    await right.close();
-    const fresh = await createTokenStore(await open(cache), createTokenCipher(deriveTokenCacheKey('another key')), identityId);
-    expect(await fresh.get('broker-refresh-token')).toBeUndefined();
-    await fresh.close();
-  });
+      // Nothing was lost: the right key still reads it; reset then accepts a new key.
+      const right = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+      expect(await right.get('broker-refresh-token')).toBe('rt-value');
+      await right.reset();
+      await right.close();
+      const fresh = await createTokenStore(await open(cache), createTokenCipher(deriveTokenCacheKey('another key')), identityId);
+      expect(await fresh.get('broker-refresh-token')).toBeUndefined();
+      await fresh.close();
+    });
+  }
 
   it.skipIf(!!variant.skip)('the lock admits one holder at a time, even from separate connections', async () => {
     const cache = variant.cache();
