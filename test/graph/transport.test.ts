@@ -1,13 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGraphClient, type GraphClientDeps } from '../../src/graph/client.js';
 import { graphPaths } from '../../src/graph/paths.js';
-import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import type { UpstreamHttp } from '../../src/http/upstream.js';
 import type { GraphTokenSource } from '../../src/identity/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { startScriptedGraph, type ScriptedGraph, type SeenRequest } from '../support/scripted-graph.js';
 
 /**
  * Transport behaviour the emulator cannot be made to show on demand (a 401 with a stale token,
@@ -15,41 +15,23 @@ import { createMetrics } from '../../src/metrics.js';
  * HTTP server on loopback answers, the real client and HTTP layer talk to it over a socket.
  */
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
+type Script = (req: SeenRequest, res: ServerResponse, n: number) => void;
 
-type Script = (req: Seen, res: ServerResponse, n: number) => void;
-
-let server: Server;
+let scripted: ScriptedGraph;
 let origin: string;
 let upstream: UpstreamHttp;
 let script: Script;
-let seen: Seen[] = [];
+let seen: SeenRequest[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      seen.push(entry);
-      script(entry, res, seen.length);
-    });
+  scripted = await startScriptedGraph((entry, res) => {
+    seen.push(entry);
+    script(entry, res, seen.length);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  upstream = createUpstreamHttp({ extraCaPem: [] });
+  ({ origin, upstream } = scripted);
 });
 
-afterAll(async () => {
-  await upstream.close();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => scripted.close());
 
 beforeEach(() => {
   seen = [];
@@ -242,7 +224,7 @@ describe('single requests', () => {
 });
 
 describe('$batch envelopes', () => {
-  const itemsOf = (req: Seen) => (JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> }).requests;
+  const itemsOf = (req: SeenRequest) => (JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> }).requests;
 
   it('matches answers given in any order', async () => {
     script = (req, res) => {

@@ -1,47 +1,29 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstreamHttp, requestVia, type UpstreamHttp } from '../../src/http/upstream.js';
+import { requestVia, type UpstreamHttp } from '../../src/http/upstream.js';
+import { startScriptedGraph, type ScriptedGraph, type SeenRequest } from '../support/scripted-graph.js';
 
 /**
  * The fast request path of the upstream HTTP layer (undici.request on the shared dispatcher) and
  * its fetch fallback for wrappers that only intercept fetch: both give the same answer shape.
  */
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-let server: Server;
+let scripted: ScriptedGraph;
 let origin: string;
 let upstream: UpstreamHttp;
-const seen: Seen[] = [];
+const seen: SeenRequest[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      if (req.url === '/hang') return; // never answers
-      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
-      res.writeHead(req.url === '/empty' ? 204 : 201, { 'Request-Id': 'rid-1', 'content-type': 'application/json' });
-      res.end(req.url === '/empty' ? undefined : JSON.stringify({ echoed: Buffer.concat(chunks).toString('utf8') }));
-    });
+  scripted = await startScriptedGraph((req, res) => {
+    seen.push(req);
+    if (req.url === '/hang') return; // never answers
+    res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+    res.writeHead(req.url === '/empty' ? 204 : 201, { 'Request-Id': 'rid-1', 'content-type': 'application/json' });
+    res.end(req.url === '/empty' ? undefined : JSON.stringify({ echoed: req.body }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  upstream = createUpstreamHttp({ extraCaPem: [] });
+  ({ origin, upstream } = scripted);
 });
 
-afterAll(async () => {
-  await upstream.close();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => scripted.close());
 
 describe('UpstreamHttp.request', () => {
   it('sends method, headers and body, and reads status, lower-case headers and the whole body', async () => {

@@ -1,12 +1,12 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGraphClient, type GraphClientDeps } from '../../src/graph/client.js';
 import { createGraphGovernor, type GraphGovernor } from '../../src/graph/governor.js';
 import { graphPaths } from '../../src/graph/paths.js';
-import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import type { UpstreamHttp } from '../../src/http/upstream.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { startScriptedGraph, type ScriptedGraph, type SeenRequest } from '../support/scripted-graph.js';
 
 /**
  * The transport's side of the governor and retries, over a scripted loopback server (shapes the
@@ -14,39 +14,21 @@ import { createMetrics } from '../../src/metrics.js';
  * `$batch` item pausing the tenant, a refusal that never reaches the wire, and `Retry-Attempt`.
  */
 
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-let server: Server;
+let scripted: ScriptedGraph;
 let origin: string;
 let upstream: UpstreamHttp;
-let script: (req: Seen, res: ServerResponse) => void;
-let seen: Seen[] = [];
+let script: (req: SeenRequest, res: ServerResponse) => void;
+let seen: SeenRequest[] = [];
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const entry = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      seen.push(entry);
-      script(entry, res);
-    });
+  scripted = await startScriptedGraph((entry, res) => {
+    seen.push(entry);
+    script(entry, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  upstream = createUpstreamHttp({ extraCaPem: [] });
+  ({ origin, upstream } = scripted);
 });
 
-afterAll(async () => {
-  await upstream.close();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => scripted.close());
 
 beforeEach(() => {
   seen = [];
