@@ -4,6 +4,7 @@
  * any non-2xx answer (an envelope or an item) is an error, since the floor's calls are known-good.
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import { fetchClientCredentialsToken } from '../lib/client-credentials.js';
 
 export interface FloorClientOptions {
   graphOrigin: string;
@@ -38,22 +39,7 @@ export interface FloorClient {
 
 export async function connectFloorClient(options: FloorClientOptions): Promise<FloorClient> {
   const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, ...(options.caPem ? { connect: { ca: options.caPem } } : {}) });
-  const tokenRes = await request(`${options.authorityOrigin}/${options.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    dispatcher,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
-      scope: 'https://graph.microsoft.com/.default',
-    }).toString(),
-  });
-  if (tokenRes.statusCode !== 200) {
-    await tokenRes.body.dump();
-    throw new Error(`floor: token request failed with HTTP ${tokenRes.statusCode}`);
-  }
-  const token = ((await tokenRes.body.json()) as { access_token: string }).access_token;
+  const token = await fetchClientCredentialsToken(options, dispatcher, 'floor: ');
   const base = `${options.graphOrigin}/v1.0`;
   const auth = { authorization: `Bearer ${token}` };
 

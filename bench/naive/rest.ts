@@ -4,6 +4,7 @@
  * objects (no `$select`), 404 read as null. Deliberately no batching, no caching, no retries.
  */
 import { Agent, fetch, type Dispatcher } from 'undici';
+import { fetchClientCredentialsToken } from '../lib/client-credentials.js';
 
 export interface NaiveGraphOptions {
   /** Graph origin without version, e.g. `https://127.0.0.1:8443`; the token authority shares it. */
@@ -24,19 +25,7 @@ export interface NaiveGraph {
 
 export async function connectNaiveGraph(options: NaiveGraphOptions): Promise<NaiveGraph> {
   const dispatcher: Dispatcher = new Agent(options.caPem ? { connect: { ca: options.caPem } } : {});
-  const tokenResponse = await fetch(`${options.authorityOrigin}/${options.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    dispatcher,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: options.clientId,
-      client_secret: options.clientSecret,
-      scope: 'https://graph.microsoft.com/.default',
-    }).toString(),
-  });
-  if (!tokenResponse.ok) throw new Error(`token request failed with HTTP ${tokenResponse.status}`);
-  const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+  const token = await fetchClientCredentialsToken(options, dispatcher);
   const base = `${options.graphOrigin}/v1.0`;
 
   return {
