@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +9,9 @@ import { GatewayError } from '../../src/errors.js';
 import { createAuthRoutes, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import type { TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
-import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
+import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLogs, type IdentityTestBed, type TestDeps } from './support.js';
 
 /**
  * Refreshes are forced with `invalidate()` (what the Graph client does after a 401): msal then
@@ -25,24 +23,21 @@ let emulator: TestEmulator;
 let dataDir: string;
 let logs: CapturedLogs;
 let deps: TestDeps;
+let bed: IdentityTestBed;
 const seen: string[] = [];
 const anonymous: Caller = { kind: 'anonymous', permissions: new Set() };
 const skipRedis = redisSkipReason();
 let redis: TestRedis | undefined;
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 20 });
-  dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-ac-'));
-  logs = captureLogs();
-  deps = testDeps(emulator, logs.logger);
+  bed = await startIdentityTestBed('mgug-ac-');
+  ({ emulator, dataDir, logs, deps } = bed);
   if (!skipRedis) redis = await startTestRedis();
 });
 
 afterAll(async () => {
   await redis?.stop();
-  await deps.upstream.close();
-  await emulator.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await bed.close();
 });
 
 /** What an operator does by hand: open the authorize URL, copy `code` from the redirect. */

@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, type Config } from '../../src/config-types.js';
@@ -7,28 +5,25 @@ import { GatewayError } from '../../src/errors.js';
 import { createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLogs, type IdentityTestBed, type TestDeps } from './support.js';
 
 let emulator: TestEmulator;
 let dataDir: string;
 let logs: CapturedLogs;
 let deps: TestDeps;
+let bed: IdentityTestBed;
 const seenTokens: string[] = [];
 const identities: GraphIdentity[] = [];
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 20 });
-  dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-cc-'));
-  logs = captureLogs();
-  deps = testDeps(emulator, logs.logger);
+  bed = await startIdentityTestBed('mgug-cc-');
+  ({ emulator, dataDir, logs, deps } = bed);
 });
 
 afterAll(async () => {
   for (const identity of identities) await identity.close?.();
-  await deps.upstream.close();
-  await emulator.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await bed.close();
 });
 
 async function identityFor(overrides: Partial<Config> = {}): Promise<GraphIdentity> {

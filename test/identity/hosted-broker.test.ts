@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,27 +7,24 @@ import { GatewayError } from '../../src/errors.js';
 import { createGraphIdentity, decryptBrokerToken, encryptBrokerToken, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { captureLogs, decodeJwtPayload, emulatorConfig, testDeps, type CapturedLogs, type TestDeps } from './support.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLogs, type IdentityTestBed, type TestDeps } from './support.js';
 
 let emulator: TestEmulator;
 let dataDir: string;
 let logs: CapturedLogs;
 let deps: TestDeps;
+let bed: IdentityTestBed;
 const seen: string[] = [];
 const anonymous: Caller = { kind: 'anonymous', permissions: new Set() };
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 20 });
-  dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-broker-'));
-  logs = captureLogs();
-  deps = testDeps(emulator, logs.logger);
+  bed = await startIdentityTestBed('mgug-broker-');
+  ({ emulator, dataDir, logs, deps } = bed);
 });
 
 afterAll(async () => {
-  await deps.upstream.close();
-  await emulator.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await bed.close();
 });
 
 function hostedConfig(overrides: { key?: string; cache?: Config['cache']; now?: number } = {}): Config {

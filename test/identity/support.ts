@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
 import { Secret, type Config } from '../../src/config-types.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
-import type { TestEmulator } from '../support/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /** A complete Config pointing at the test emulator; tests override what they exercise. */
 export function emulatorConfig(emulator: TestEmulator, dataDir: string, overrides: Partial<Config> = {}): Config {
@@ -111,4 +114,32 @@ export async function appCallerToken(emulator: TestEmulator, clientId: string, c
 
 export function decodeJwtPayload(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+}
+
+/** What an identity test file starts once: a 20-user emulator, a data dir, captured logs, deps. */
+export interface IdentityTestBed {
+  emulator: TestEmulator;
+  dataDir: string;
+  logs: CapturedLogs;
+  deps: TestDeps;
+  /** Closes the upstream HTTP layer and the emulator, then removes the data dir. */
+  close(): Promise<void>;
+}
+
+export async function startIdentityTestBed(dataDirPrefix: string): Promise<IdentityTestBed> {
+  const emulator = await startTestEmulator({ userCount: 20 });
+  const dataDir = mkdtempSync(path.join(tmpdir(), dataDirPrefix));
+  const logs = captureLogs();
+  const deps = testDeps(emulator, logs.logger);
+  return {
+    emulator,
+    dataDir,
+    logs,
+    deps,
+    async close() {
+      await deps.upstream.close();
+      await emulator.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
