@@ -4,14 +4,10 @@
  * any non-2xx answer (an envelope or an item) is an error, since the floor's calls are known-good.
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import { fetchClientCredentialsToken } from '../lib/client-credentials.js';
+import { fetchClientCredentialsToken, type ClientCredentials } from '../lib/client-credentials.js';
 
-export interface FloorClientOptions {
+export interface FloorClientOptions extends ClientCredentials {
   graphOrigin: string;
-  authorityOrigin: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
   caPem?: string;
 }
 

@@ -4,15 +4,11 @@
  * objects (no `$select`), 404 read as null. Deliberately no batching, no caching, no retries.
  */
 import { Agent, fetch, type Dispatcher } from 'undici';
-import { fetchClientCredentialsToken } from '../lib/client-credentials.js';
+import { fetchClientCredentialsToken, type ClientCredentials } from '../lib/client-credentials.js';
 
-export interface NaiveGraphOptions {
+export interface NaiveGraphOptions extends ClientCredentials {
   /** Graph origin without version, e.g. `https://127.0.0.1:8443`; the token authority shares it. */
   graphOrigin: string;
-  authorityOrigin: string;
-  tenantId: string;
-  clientId: string;
-  clientSecret: string;
   /** Extra CA to trust (the emulator's); without it the process's default trust applies. */
   caPem?: string;
 }
