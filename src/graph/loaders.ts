@@ -30,8 +30,30 @@ import type { GraphRequest, GraphResult } from './types.js';
 
 type Outcome<V> = V | GatewayError;
 
+/** The set's members sorted and joined: equal sets, equal keys. Runs once per load. */
 function sortedSet(values: readonly string[] | undefined): string {
-  return values ? [...new Set(values)].sort().join(',') : '-';
+  if (!values) return '-';
+  if (isStrictlyIncreasing(values, 0)) return values.join(',');
+  // Selection plans put `id` first and sort the rest: move it to its place without copying and sorting.
+  if (values[0] === 'id' && isStrictlyIncreasing(values, 1) && !values.includes('id', 1)) {
+    let out = '';
+    let placed = false;
+    for (let i = 1; i < values.length; i += 1) {
+      if (!placed && values[i]! > 'id') {
+        out += out ? ',id' : 'id';
+        placed = true;
+      }
+      out += out ? `,${values[i]!}` : values[i]!;
+    }
+    return placed ? out : out ? `${out},id` : 'id';
+  }
+  return [...new Set(values)].sort().join(',');
+}
+
+/** Sorted without repeats from `from` on. */
+function isStrictlyIncreasing(values: readonly string[], from: number): boolean {
+  for (let i = from + 1; i < values.length; i += 1) if (!(values[i - 1]! < values[i]!)) return false;
+  return true;
 }
 
 export function userLookupCacheKey(key: UserLookupKey): string {
@@ -70,22 +92,33 @@ interface BatchQueue {
  * them as one `$batch` run, so `manager` and `directReports` of the same users share round trips.
  */
 function createBatchQueue(client: GraphClient): BatchQueue {
-  let queue: Array<{ req: GraphRequest; resolve: (r: GraphResult) => void; reject: (e: unknown) => void }> = [];
+  // One entry per loader dispatch (not per request): a profile-card run has 100 requests from 2 loaders.
+  let queue: Array<{ requests: GraphRequest[]; resolve: (r: GraphResult[]) => void; reject: (e: unknown) => void }> = [];
+  let pending = 0;
   const flush = () => {
-    const items = queue;
+    const groups = queue;
     queue = [];
-    client.batch(items.map((i) => i.req)).then(
-      (results) => items.forEach((item, i) => item.resolve(results[i]!)),
-      (error: unknown) => items.forEach((item) => item.reject(error)),
+    pending = 0;
+    const requests = groups.length === 1 ? groups[0]!.requests : groups.flatMap((g) => g.requests);
+    client.batch(requests).then(
+      (results) => {
+        let at = 0;
+        for (const group of groups) {
+          group.resolve(groups.length === 1 ? results : results.slice(at, at + group.requests.length));
+          at += group.requests.length;
+        }
+      },
+      (error: unknown) => groups.forEach((group) => group.reject(error)),
     );
   };
   const submit = (requests: GraphRequest[]) => {
     if (requests.length === 0) return Promise.resolve([]);
     // DataLoaders dispatch on process.nextTick; setImmediate runs after all of them have.
     if (queue.length === 0) setImmediate(flush);
-    return Promise.all(requests.map((req) => new Promise<GraphResult>((resolve, reject) => queue.push({ req, resolve, reject }))));
+    pending += requests.length;
+    return new Promise<GraphResult[]>((resolve, reject) => queue.push({ requests, resolve, reject }));
   };
-  return Object.assign(submit, { pending: () => queue.length });
+  return Object.assign(submit, { pending: () => pending });
 }
 
 /**

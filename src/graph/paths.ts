@@ -112,6 +112,9 @@ export const graphPaths = {
   continuation: (path: string, template: string, rawQuery: string): GraphPath => graphPath(path, template, rawQuery),
 };
 
+/** Characters encodeURIComponent keeps, plus the OData punctuation `encodeQuery` leaves readable. */
+const NOTHING_TO_ENCODE = /^[A-Za-z0-9\-_.!~*'(),$:=;@]*$/;
+
 /**
  * Query string for OData parameters: keys as they are (`$select`), values percent-encoded with
  * the OData punctuation Graph documents left readable (`,` `$` `:` `=` `;` `@`). Anything else a
@@ -122,6 +125,11 @@ export function encodeQuery(query: Record<string, string | undefined> | undefine
   const parts: string[] = [];
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined) continue;
+    // Most values ($select lists, $expand, $top) hold nothing to encode: skip the six replaces.
+    if (NOTHING_TO_ENCODE.test(value)) {
+      parts.push(`${key}=${value}`);
+      continue;
+    }
     const encoded = encodeURIComponent(value)
       .replace(/%2C/g, ',')
       .replace(/%24/g, '$')

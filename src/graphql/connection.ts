@@ -84,21 +84,28 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
       : options.cursors.encode({ ...base, nextLink: sourceLink, skip: index + 1 });
   const end = Math.min(page.items.length, skip + options.first);
   const edges: EdgeModel<T>[] = [];
+  const nodes: T[] = [];
   // Cursors are signed only when read: most operations select nodes, not edges' cursors.
-  for (let index = skip; index < end; index += 1) edges.push(lazyEdge(() => cursorAfter(index), page.items[index] as T));
+  for (let index = skip; index < end; index += 1) {
+    const node = page.items[index] as T;
+    nodes.push(node);
+    edges.push(new LazyEdge(node, index, cursorAfter));
+  }
   const hasNextPage = end < page.items.length || page.nextLink !== null;
   const lastEdge = edges[edges.length - 1];
-  const endCursor = lastEdge
-    ? lastEdge.cursor
-    : page.nextLink
-      ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
-      : null;
+  // The end cursor too is signed only when read (a profile card selects no pageInfo at all).
+  const endCursorOf = (): string | null =>
+    lastEdge
+      ? lastEdge.cursor
+      : page.nextLink
+        ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
+        : null;
   return {
     // What the fetched page really expanded: a link carries the expansion of the query that made it.
     expandedManager: sourceLink ? (payload?.expandManager ?? null) : (options.expandManager ?? null),
-    nodes: edges.map((e) => e.node),
+    nodes,
     edges,
-    pageInfo: { hasNextPage, endCursor },
+    pageInfo: new LazyPageInfo(hasNextPage, endCursorOf),
     totalCount: () => {
       if (count !== null) return count;
       // A first page that holds the whole collection counts it without asking Graph.
@@ -108,14 +115,31 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
   };
 }
 
-function lazyEdge<T>(cursorOf: () => string, node: T): EdgeModel<T> {
-  let cursor: string | undefined;
-  return {
-    node,
-    get cursor() {
-      return (cursor ??= cursorOf());
-    },
-  };
+/** An edge whose cursor is signed on first read (a class: one shape for every edge, no closure each). */
+class LazyEdge<T> implements EdgeModel<T> {
+  #cursor: string | undefined;
+  constructor(
+    readonly node: T,
+    private readonly index: number,
+    private readonly cursorAfter: (index: number) => string,
+  ) {}
+
+  get cursor(): string {
+    return (this.#cursor ??= this.cursorAfter(this.index));
+  }
+}
+
+class LazyPageInfo implements PageInfoModel {
+  #endCursor: string | null | undefined;
+  constructor(
+    readonly hasNextPage: boolean,
+    private readonly endCursorOf: () => string | null,
+  ) {}
+
+  get endCursor(): string | null {
+    if (this.#endCursor === undefined) this.#endCursor = this.endCursorOf();
+    return this.#endCursor;
+  }
 }
 
 function assertCursorCovers(payload: CursorPayload, select: string[]): void {

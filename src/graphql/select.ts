@@ -165,3 +165,21 @@ export function planUserConnection(info: SelectionInfo, connectionFieldNodes: re
   const { nodes, totalCount } = connectionNodeFields(info, connectionFieldNodes, 'UserConnection', 'UserEdge');
   return { node: planUserSelection(info, nodes), totalCount, nodesSelected: nodes.length > 0 };
 }
+
+/**
+ * The selection set that plans exactly like `fieldNode`'s own, seen through fragments: a set that
+ * is nothing but one directive-free spread of a fragment on `typeName` plans as that fragment's
+ * set. Fifty aliased `user(id:) { ...Card }` then share one plan (memoized on the fragment's set)
+ * instead of planning the same fields fifty times. Undefined when the field has no selection set.
+ */
+export function planningSelectionSet(info: SelectionInfo, fieldNode: FieldNode, typeName: string): SelectionSetNode | undefined {
+  let set = fieldNode.selectionSet;
+  for (let depth = 0; set && depth < 8; depth += 1) {
+    const only = set.selections.length === 1 ? set.selections[0]! : undefined;
+    if (only?.kind !== Kind.FRAGMENT_SPREAD || (only.directives?.length ?? 0) > 0) break;
+    const fragment = info.fragments[only.name.value];
+    if (!fragment || fragment.typeCondition.name.value !== typeName) break;
+    set = fragment.selectionSet;
+  }
+  return set;
+}

@@ -1,4 +1,5 @@
-import type { FieldNode, GraphQLResolveInfo } from 'graphql';
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { planningSelectionSet } from '../select.js';
 
 /**
  * Selection plans depend only on the field's nodes and the operation's variables, yet a field of a
@@ -14,5 +15,26 @@ export function memoizedPlan<P>(cache: WeakMap<FieldNode, { variables: unknown; 
   if (hit && hit.variables === info.variableValues) return hit.plan;
   const fresh = plan();
   cache.set(node, { variables: info.variableValues, plan: fresh });
+  return fresh;
+}
+
+/**
+ * As `memoizedPlan`, keyed by the selection set the field plans from (`planningSelectionSet`):
+ * different fields (aliases) that spread the same fragment share one plan. For plans that depend
+ * on the field's selection set and the variables only, not on its arguments.
+ */
+export function memoizedSelectionPlan<P>(
+  cache: WeakMap<SelectionSetNode, { variables: unknown; plan: P }>,
+  info: GraphQLResolveInfo,
+  typeName: string,
+  plan: () => P,
+): P {
+  if (info.fieldNodes.length !== 1) return plan();
+  const set = planningSelectionSet(info, info.fieldNodes[0]!, typeName);
+  if (!set) return plan();
+  const hit = cache.get(set);
+  if (hit && hit.variables === info.variableValues) return hit.plan;
+  const fresh = plan();
+  cache.set(set, { variables: info.variableValues, plan: fresh });
   return fresh;
 }

@@ -1,27 +1,40 @@
 import { createHash } from 'node:crypto';
+import type { SelectionSetNode } from 'graphql';
 import { badInput } from '../../errors.js';
 import type { UserListQuery, UserLookupKey } from '../../graph/api.js';
 import type { QueryResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
 import { markManagerExpanded } from '../manager-expansion.js';
-import { collectSubfields, planUserConnection, planUserSelection } from '../select.js';
+import { collectSubfields, planUserConnection, planUserSelection, type UserSelectionPlan } from '../select.js';
 import { fetchUserChanges } from '../user-changes.js';
 import { compileUserFilter } from '../user-filter.js';
 import { normalizeUserKey } from '../user-id.js';
 import { compileUserOrder } from '../user-order.js';
 import { compileUserSearch } from '../user-search.js';
-import { plannedFirstPageReportKeys, prefetchReports } from './report-prefetch.js';
+import { memoizedSelectionPlan } from './plan-memo.js';
+import { plannedFirstPageReports, prefetchReports, type PlannedReportPage } from './report-prefetch.js';
 
 /** Loader key with the manager expansion the Graph client supports on single-user lookups. */
 type UserLookup = UserLookupKey;
 
+interface UserFieldPlan {
+  plan: UserSelectionPlan;
+  reports: PlannedReportPage[];
+}
+
+/** Per selection set and request: aliased `user(id:) { ...Card }` fields share one plan. */
+const userFieldPlans = new WeakMap<SelectionSetNode, { variables: unknown; plan: UserFieldPlan }>();
+
 export const queryResolvers: QueryResolvers = {
   user: async (_parent, args, ctx, info) => {
     const key = normalizeUserKey(args.id);
-    const plan = planUserSelection(info, info.fieldNodes);
-    const lookup: UserLookup = { key, select: plan.select, ...(plan.expandManager ? { expandManager: plan.expandManager } : {}) };
+    const { plan, reports } = memoizedSelectionPlan(userFieldPlans, info, 'User', () => ({
+      plan: planUserSelection(info, info.fieldNodes),
+      reports: plannedFirstPageReports(info),
+    }));
+    const lookup: UserLookup = plan.expandManager ? { key, select: plan.select, expandManager: plan.expandManager } : { key, select: plan.select };
     // Report lists ride the same $batch round as the user (Graph addresses them by id or UPN).
-    const fileReports = prefetchReports(ctx.loaders, plannedFirstPageReportKeys(info, key));
+    const fileReports = prefetchReports(ctx.loaders, reports.map((page) => ({ key, select: page.select, top: page.top })));
     const user = await ctx.loaders.user.load(lookup);
     if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
     await fileReports(user);

@@ -13,8 +13,19 @@ import { collectSubfields, planUserConnection } from '../select.js';
 
 type ReportsKey = Parameters<GraphLoaders['directReportsOf']['load']>[0];
 
+/** What a planned first page asks for, whoever the user is. */
+export type PlannedReportPage = Pick<ReportsKey, 'select' | 'top'>;
+
 /** First-page loader keys the `directReports` selections under this `user` field will ask for. */
 export function plannedFirstPageReportKeys(info: GraphQLResolveInfo, userKey: string): ReportsKey[] {
+  return plannedFirstPageReports(info).map((page) => ({ key: userKey, select: page.select, top: page.top }));
+}
+
+/**
+ * The first pages (`$select` and `top`) the `directReports` selections under this `user` field will
+ * ask for: a function of the field's selection set and the variables only, so it can be memoized.
+ */
+export function plannedFirstPageReports(info: GraphQLResolveInfo): PlannedReportPage[] {
   const reportNodes = collectSubfields(info, info.fieldNodes, 'User').get('directReports');
   if (!reportNodes) return [];
   const userType = info.schema.getType('User');
@@ -26,7 +37,7 @@ export function plannedFirstPageReportKeys(info: GraphQLResolveInfo, userKey: st
     const responseKey = node.alias?.value ?? node.name.value;
     byResponseKey.set(responseKey, [...(byResponseKey.get(responseKey) ?? []), node]);
   }
-  const keys: ReportsKey[] = [];
+  const pages: PlannedReportPage[] = [];
   for (const nodes of byResponseKey.values()) {
     let args: Record<string, unknown>;
     try {
@@ -38,9 +49,9 @@ export function plannedFirstPageReportKeys(info: GraphQLResolveInfo, userKey: st
     const first = args.first ?? 100;
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) continue;
     const { node } = planUserConnection(info, nodes);
-    keys.push({ key: userKey, select: node.select, top: first });
+    pages.push({ select: node.select, top: first });
   }
-  return keys;
+  return pages;
 }
 
 /**
