@@ -89,15 +89,19 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
 async function sendChunk(transport: GraphTransport, requests: GraphRequest[], indices: number[]): Promise<ItemOutcome[]> {
   const items = indices.map((index) => {
     const req = requests[index]!;
-    const headers: Record<string, string> = { ...req.headers };
-    if (req.body !== undefined) headers['content-type'] = 'application/json';
-    return {
+    const item: { id: string; method: string; url: string; headers?: Record<string, string>; body?: unknown } = {
       id: String(index),
       method: req.method,
       url: relativeUrl(req.path, req.query),
-      ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      ...(req.body !== undefined ? { body: req.body } : {}),
     };
+    // Most items (GETs without headers) carry neither: no header object to build and count.
+    if (req.body !== undefined || (req.headers && Object.keys(req.headers).length > 0)) {
+      const headers: Record<string, string> = { ...req.headers };
+      if (req.body !== undefined) headers['content-type'] = 'application/json';
+      item.headers = headers;
+    }
+    if (req.body !== undefined) item.body = req.body;
+    return item;
   });
   transport.metrics.batchSize.observe(items.length);
   // Priced from the requests themselves: the envelope's item URLs would have to be parsed back.

@@ -66,7 +66,8 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
     ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced })
     : await options.fetch({ kind: 'first', top: Math.min(MAX_PAGE_SIZE, skip + options.first) });
   const count = page.count ?? payload?.count ?? null;
-  const base: Omit<CursorPayload, 'nextLink' | 'skip'> = {
+  // Built on the first cursor signed (most pages sign none).
+  const baseOf = (): Omit<CursorPayload, 'nextLink' | 'skip'> => ({
     v: 1,
     kind: options.kind,
     advanced,
@@ -77,11 +78,12 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
         ? { select: options.select, expandManager: options.expandManager ?? null }
         : {}),
     ...(count !== null ? { count } : {}),
-  };
+  });
+  let base: Omit<CursorPayload, 'nextLink' | 'skip'> | undefined;
   const cursorAfter = (index: number): string =>
     index === page.items.length - 1 && page.nextLink
-      ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
-      : options.cursors.encode({ ...base, nextLink: sourceLink, skip: index + 1 });
+      ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 })
+      : options.cursors.encode({ ...(base ??= baseOf()), nextLink: sourceLink, skip: index + 1 });
   const end = Math.min(page.items.length, skip + options.first);
   const edges: EdgeModel<T>[] = [];
   const nodes: T[] = [];
@@ -98,7 +100,7 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
     lastEdge
       ? lastEdge.cursor
       : page.nextLink
-        ? options.cursors.encode({ ...base, nextLink: page.nextLink, skip: 0 })
+        ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 })
         : null;
   return {
     // What the fetched page really expanded: a link carries the expansion of the query that made it.

@@ -37,7 +37,8 @@ export const queryResolvers: QueryResolvers = {
     const fileReports = prefetchReports(ctx.loaders, reports.map((page) => ({ key, select: page.select, top: page.top })));
     const user = await ctx.loaders.user.load(lookup);
     if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
-    await fileReports(user);
+    const filing = fileReports(user);
+    if (filing) await filing;
     return user;
   },
 

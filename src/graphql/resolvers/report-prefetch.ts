@@ -59,17 +59,21 @@ export function plannedFirstPageReports(info: GraphQLResolveInfo): PlannedReport
  * filed under its object id (the key the `directReports` resolver uses) when that differs (a UPN).
  * Failures are left to the resolver, which loads again.
  */
-export function prefetchReports(loaders: GraphLoaders, keys: readonly ReportsKey[]): (user: GraphUser | null) => Promise<void> {
+export function prefetchReports(loaders: GraphLoaders, keys: readonly ReportsKey[]): (user: GraphUser | null) => Promise<void> | undefined {
   const pages = keys.map((key) => loaders.directReportsOf.load(key).then(
     (page): GraphPage<GraphUser> | undefined => page,
     () => undefined,
   ));
-  return async (user) => {
-    if (!user || keys.every((key) => key.key.toLowerCase() === user.id.toLowerCase())) return;
-    const settled = await Promise.all(pages);
-    keys.forEach((key, i) => {
-      const page = settled[i];
-      if (page && key.key.toLowerCase() !== user.id.toLowerCase()) loaders.directReportsOf.prime({ ...key, key: user.id }, page);
+  // Undefined (nothing to wait for) in the usual case: the user was asked for by its object id.
+  return (user) => {
+    if (!user) return undefined;
+    const id = user.id.toLowerCase();
+    if (keys.every((key) => key.key.toLowerCase() === id)) return undefined;
+    return Promise.all(pages).then((settled) => {
+      keys.forEach((key, i) => {
+        const page = settled[i];
+        if (page && key.key.toLowerCase() !== id) loaders.directReportsOf.prime({ ...key, key: user.id }, page);
+      });
     });
   };
 }
