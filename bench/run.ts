@@ -47,7 +47,14 @@ interface EmulatorInfo {
 }
 
 async function startEmulatorChild(tmp: string): Promise<{ child: ChildHandle; info: EmulatorInfo }> {
-  const child = startChild('emulator', process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'emulator-child.ts')], { ...baseEnv(), NODE_ENV: 'production' }, path.join(tmp, 'emulator.log'), { ipc: true });
+  const child = startChild(
+    'emulator',
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'emulator-child.ts')],
+    { ...baseEnv(), NODE_ENV: 'production' },
+    path.join(tmp, 'emulator.log'),
+    { ipc: true },
+  );
   try {
     const info = await child.ask<EmulatorInfo>({ type: 'hello' }, 'ready', 60_000);
     return { child, info };
@@ -192,7 +199,12 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       // Diagnostics only: the write budget (Graph's 3000 per 150 s by default) paces scenario 5.
       ...(process.env.BENCH_GRAPH_WRITES_PER_150S ? { GRAPH_WRITES_PER_150S: process.env.BENCH_GRAPH_WRITES_PER_150S } : {}),
       // Diagnostics only: extra gateway variables, e.g. BENCH_GATEWAY_ENV="COALESCE_WINDOW_MS=0 LOG_LEVEL=info".
-      ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? '').split(' ').filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)])),
+      ...Object.fromEntries(
+        (process.env.BENCH_GATEWAY_ENV ?? '')
+          .split(' ')
+          .filter((pair) => pair.includes('='))
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      ),
       GRAPH_MAX_CONCURRENCY: '64',
     },
     path.join(tmp, 'gateway.log'),
@@ -202,9 +214,12 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
     await waitForHttpOk(`${base}/readyz`, child, 60_000);
   } catch (error) {
     await child.stop();
-    throw new Error(`${(error as Error).message}\n${tail(child.logFile)}`);
+    throw new Error(`${(error as Error).message}\n${tail(child.logFile)}`, { cause: error });
   }
-  return { contender: graphqlContender('gateway', `${base}/graphql`, fixtures, child), command: `node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}` };
+  return {
+    contender: graphqlContender('gateway', `${base}/graphql`, fixtures, child),
+    command: `node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`,
+  };
 }
 
 /** The V8 old-space cap the gateway runs with here, as in production (see README.md (Benchmark section)). */
@@ -212,7 +227,12 @@ const GATEWAY_HEAP_FLAG = '--max-old-space-size=128';
 
 function tail(file: string, lines = 15): string {
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
+    return readFileSync(file, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(-lines)
+      .map((l) => `    ${l}`)
+      .join('\n');
   } catch {
     return '    (no log)';
   }
@@ -242,7 +262,14 @@ function emulatorAdmin(emulator: EmulatorInfo): EmulatorAdmin {
   };
 }
 
-async function measureCell(contender: Contender, scenario: Scenario, latencyMs: number, admin: EmulatorAdmin, options: BenchOptions, fixtures: BenchFixtures): Promise<CellResult> {
+async function measureCell(
+  contender: Contender,
+  scenario: Scenario,
+  latencyMs: number,
+  admin: EmulatorAdmin,
+  options: BenchOptions,
+  fixtures: BenchFixtures,
+): Promise<CellResult> {
   const op = (i: number) => contender.run(scenario, i);
   // Warm-up: connections, tokens, JIT; not measured.
   await runLoad(op, { concurrency: scenario.concurrency, maxOps: Math.max(4, scenario.concurrency * 2), budgetMs: 10_000 });

@@ -87,7 +87,7 @@ const singleLookup: Omit<Scenario, 'key' | 'concurrency'> = {
 
 const orgChart: Omit<Scenario, 'key' | 'concurrency'> = {
   number: 4,
-  title: 'org chart: a manager, their reports and the reports\' reports',
+  title: "org chart: a manager, their reports and the reports' reports",
   graphql: (fx) => ({
     query:
       'query OrgChart($id: ID!) { user(id: $id) { id displayName directReports(first: 20) { nodes { id displayName directReports(first: 20) { nodes { id displayName } } } } } }',

@@ -61,10 +61,7 @@ export interface Config {
   tokenCacheKey?: Secret;
   /** HMAC key of paging cursors and delta tokens; shared by replicas so cursors survive restarts. */
   cursorKey?: Secret;
-  callerAuth:
-    | { mode: 'none' }
-    | { mode: 'entra'; audience: string; issuer?: string }
-    | { mode: 'api-key'; keys: ApiKeyEntry[] };
+  callerAuth: { mode: 'none' } | { mode: 'entra'; audience: string; issuer?: string } | { mode: 'api-key'; keys: ApiKeyEntry[] };
   /** PEM CA bundles trusted for Graph, login and broker calls, on top of the system's. */
   extraCaPem: string[];
   httpsProxy?: string;

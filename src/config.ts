@@ -3,15 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ALL_PERMISSIONS, Permission } from './identity/types.js';
-import {
-  Secret,
-  type ApiKeyEntry,
-  type AzureCloud,
-  type CallerAuthMode,
-  type Config,
-  type DeploymentMode,
-  type GraphAuthFlow,
-} from './config-types.js';
+import { Secret, type ApiKeyEntry, type AzureCloud, type CallerAuthMode, type Config, type DeploymentMode, type GraphAuthFlow } from './config-types.js';
 
 export { Secret } from './config-types.js';
 export type { Config } from './config-types.js';
@@ -102,10 +94,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     hasBrokerCredentials && !hasTenantCredentials ? 'hosted' : 'self-deployed',
     'how the gateway gets Graph tokens (your own Entra app, or the hosted OAuth broker)',
   );
-  const cloud = oneOf<AzureCloud>('AZURE_CLOUD', ['AzurePublic', 'AzureUSGovernment', 'AzureUSGovernmentDoD', 'AzureChina'], 'AzurePublic', 'the national cloud of your tenant');
+  const cloud = oneOf<AzureCloud>(
+    'AZURE_CLOUD',
+    ['AzurePublic', 'AzureUSGovernment', 'AzureUSGovernmentDoD', 'AzureChina'],
+    'AzurePublic',
+    'the national cloud of your tenant',
+  );
   const authorityHost =
     httpsUrl('AZURE_AUTHORITY_HOST', 'the Entra ID login host (overrides AZURE_CLOUD)', 'https://login.microsoftonline.com') ?? CLOUDS[cloud].authorityHost;
-  const graphEndpoint = httpsUrl('GRAPH_ENDPOINT', 'the Microsoft Graph base URL without version (overrides AZURE_CLOUD)', 'https://graph.microsoft.com') ?? CLOUDS[cloud].graphEndpoint;
+  const graphEndpoint =
+    httpsUrl('GRAPH_ENDPOINT', 'the Microsoft Graph base URL without version (overrides AZURE_CLOUD)', 'https://graph.microsoft.com') ??
+    CLOUDS[cloud].graphEndpoint;
   const flow = oneOf<GraphAuthFlow>(
     'GRAPH_AUTH_FLOW',
     ['client-credentials', 'authorization-code', 'on-behalf-of'],
@@ -120,34 +119,60 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const clientId = get('AZURE_CLIENT_ID');
     const secret = get('AZURE_CLIENT_SECRET');
     const certPath = get('AZURE_CLIENT_CERTIFICATE_PATH');
-    if (!tenantId) problems.push('AZURE_TENANT_ID is missing: the directory (tenant) id of your Entra app registration, a GUID or a verified domain (e.g. AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47)');
+    if (!tenantId)
+      problems.push(
+        'AZURE_TENANT_ID is missing: the directory (tenant) id of your Entra app registration, a GUID or a verified domain (e.g. AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47)',
+      );
     else if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase()))
-      problems.push(`AZURE_TENANT_ID=${tenantId} is not valid: app-only Graph tokens need a specific tenant, a GUID or a verified domain (e.g. AZURE_TENANT_ID=contoso.onmicrosoft.com)`);
-    if (!clientId) problems.push('AZURE_CLIENT_ID is missing: the application (client) id of your Entra app registration (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)');
-    else if (!GUID.test(clientId)) problems.push(`AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`);
+      problems.push(
+        `AZURE_TENANT_ID=${tenantId} is not valid: app-only Graph tokens need a specific tenant, a GUID or a verified domain (e.g. AZURE_TENANT_ID=contoso.onmicrosoft.com)`,
+      );
+    if (!clientId)
+      problems.push(
+        'AZURE_CLIENT_ID is missing: the application (client) id of your Entra app registration (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)',
+      );
+    else if (!GUID.test(clientId))
+      problems.push(
+        `AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`,
+      );
     let credential: NonNullable<Config['selfDeployed']>['credential'] | undefined;
-    if (secret && certPath) problems.push('AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: give exactly one app credential (a client secret, or a PEM file with certificate and private key)');
+    if (secret && certPath)
+      problems.push(
+        'AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: give exactly one app credential (a client secret, or a PEM file with certificate and private key)',
+      );
     else if (secret) credential = { kind: 'secret', secret: new Secret(secret) };
     else if (certPath) {
       const resolved = path.resolve(certPath);
       if (!existsSync(resolved) || !statSync(resolved).isFile())
-        problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${certPath} does not exist: a PEM file holding your app's certificate and its private key (e.g. AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem)`);
+        problems.push(
+          `AZURE_CLIENT_CERTIFICATE_PATH=${certPath} does not exist: a PEM file holding your app's certificate and its private key (e.g. AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem)`,
+        );
       else {
         const pem = readFileSync(resolved, 'utf8');
         if (!pem.includes('-----BEGIN CERTIFICATE-----') || !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem))
-          problems.push(`AZURE_CLIENT_CERTIFICATE_PATH=${certPath} must hold both a PEM certificate and its PEM private key (e.g. cat cert.pem key.pem > graph-app.pem)`);
+          problems.push(
+            `AZURE_CLIENT_CERTIFICATE_PATH=${certPath} must hold both a PEM certificate and its PEM private key (e.g. cat cert.pem key.pem > graph-app.pem)`,
+          );
         else credential = { kind: 'certificate', path: resolved };
       }
-    } else problems.push('AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: the credential of your Entra app registration (e.g. AZURE_CLIENT_SECRET=<secret value from Certificates & secrets>)');
+    } else
+      problems.push(
+        'AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: the credential of your Entra app registration (e.g. AZURE_CLIENT_SECRET=<secret value from Certificates & secrets>)',
+      );
     const authCode = get('AUTH_CODE');
     const redirectUri = get('REDIRECT_URI');
     if (flow === 'authorization-code') {
-      if (!redirectUri) problems.push('REDIRECT_URI is missing: the authorization-code flow needs the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)');
+      if (!redirectUri)
+        problems.push(
+          'REDIRECT_URI is missing: the authorization-code flow needs the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)',
+        );
       else {
         try {
           new URL(redirectUri);
         } catch {
-          problems.push(`REDIRECT_URI=${JSON.stringify(redirectUri)} is not a URL: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)`);
+          problems.push(
+            `REDIRECT_URI=${JSON.stringify(redirectUri)} is not a URL: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)`,
+          );
         }
       }
       if (authCode?.includes('session_state'))
@@ -162,11 +187,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const registrationId = get('BROKER_ID');
     const token = get('BROKER_TOKEN');
     const key = get('BROKER_KEY');
-    if (!get('BROKER_URL')) problems.push('BROKER_URL is missing: hosted mode gets Graph tokens from the OAuth broker at this URL (e.g. BROKER_URL=https://oproxy.example.com/obtain-token)');
+    if (!get('BROKER_URL'))
+      problems.push(
+        'BROKER_URL is missing: hosted mode gets Graph tokens from the OAuth broker at this URL (e.g. BROKER_URL=https://oproxy.example.com/obtain-token)',
+      );
     if (!registrationId) problems.push('BROKER_ID is missing: hosted mode needs the "ID" the broker consent flow gave you (e.g. BROKER_ID=3f9a...)');
     if (!token) problems.push('BROKER_TOKEN is missing: hosted mode needs the "Token" the broker consent flow gave you (your tenant id)');
     if (!key) problems.push('BROKER_KEY is missing: hosted mode needs the "Key" the broker consent flow gave you (base64, 32 bytes)');
-    else if (Buffer.from(key, 'base64').length !== 32) problems.push('BROKER_KEY is not valid: the "Key" from the broker consent flow is base64 of 32 bytes (e.g. BROKER_KEY=q1w2e3...=)');
+    else if (Buffer.from(key, 'base64').length !== 32)
+      problems.push('BROKER_KEY is not valid: the "Key" from the broker consent flow is base64 of 32 bytes (e.g. BROKER_KEY=q1w2e3...=)');
     if (brokerUrl && registrationId && token && key) hosted = { brokerUrl, registrationId, token: new Secret(token), key: new Secret(key) };
   }
 
@@ -177,31 +206,46 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (cacheUrl === 'memory' || cacheUrl === 'memory://') cache = { kind: 'memory' };
     else if (cacheUrl.startsWith('sqlite://')) cache = { kind: 'sqlite', path: path.resolve(cacheUrl.slice('sqlite://'.length)) };
     else if (/^rediss?:\/\//.test(cacheUrl)) cache = { kind: 'redis', url: cacheUrl };
-    else problems.push(`CACHE_URL=${JSON.stringify(cacheUrl)} is not valid: where tokens are cached; memory, sqlite://path or redis://host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`);
+    else
+      problems.push(
+        `CACHE_URL=${JSON.stringify(cacheUrl)} is not valid: where tokens are cached; memory, sqlite://path or redis://host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`,
+      );
   }
   const tokenCacheKeyRaw = get('TOKEN_CACHE_KEY');
   if (tokenCacheKeyRaw !== undefined && tokenCacheKeyRaw.length < 16)
-    problems.push('TOKEN_CACHE_KEY is too short: it encrypts cached tokens at rest; at least 16 characters, ideally 32 random bytes in base64 (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
+    problems.push(
+      'TOKEN_CACHE_KEY is too short: it encrypts cached tokens at rest; at least 16 characters, ideally 32 random bytes in base64 (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))',
+    );
   if (!sandbox && cache.kind !== 'memory' && !tokenCacheKeyRaw && (flow === 'authorization-code' || deploymentMode === 'hosted' || cache.kind === 'redis'))
     problems.push('TOKEN_CACHE_KEY is missing: refresh tokens are persisted and must be encrypted at rest (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
 
   const cursorKeyRaw = get('CURSOR_KEY');
   if (cursorKeyRaw !== undefined && Buffer.from(cursorKeyRaw, 'base64').length < 32)
-    problems.push('CURSOR_KEY is too short: it signs paging cursors so they survive restarts and work across replicas; base64 of at least 32 random bytes (e.g. CURSOR_KEY=$(openssl rand -base64 32))');
+    problems.push(
+      'CURSOR_KEY is too short: it signs paging cursors so they survive restarts and work across replicas; base64 of at least 32 random bytes (e.g. CURSOR_KEY=$(openssl rand -base64 32))',
+    );
 
   const callerMode = oneOf<CallerAuthMode>('CALLER_AUTH', ['none', 'entra', 'api-key'], 'none', 'who may call the gateway');
   let callerAuth: Config['callerAuth'] = { mode: 'none' };
   if (callerMode === 'none' && !isLoopbackHost(host))
-    problems.push(`CALLER_AUTH=none with HOST=${host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`);
+    problems.push(
+      `CALLER_AUTH=none with HOST=${host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`,
+    );
   if (callerMode === 'entra') {
     const audience = get('API_AUDIENCE');
-    if (!audience) problems.push('API_AUDIENCE is missing: with CALLER_AUTH=entra, the audience (Application ID URI or client id) callers\' tokens are issued for (e.g. API_AUDIENCE=api://msgraph-user-gateway)');
+    if (!audience)
+      problems.push(
+        "API_AUDIENCE is missing: with CALLER_AUTH=entra, the audience (Application ID URI or client id) callers' tokens are issued for (e.g. API_AUDIENCE=api://msgraph-user-gateway)",
+      );
     else callerAuth = { mode: 'entra', audience };
   }
   if (callerMode === 'api-key') {
     const raw = get('API_KEYS');
     const keys = raw ? parseApiKeys(raw, problems) : [];
-    if (!raw) problems.push('API_KEYS is missing: with CALLER_AUTH=api-key, the accepted keys as name:sha256hex:Permission+Permission, comma separated (e.g. API_KEYS=soar:9f86d08...:Users.Read+Users.Terminate)');
+    if (!raw)
+      problems.push(
+        'API_KEYS is missing: with CALLER_AUTH=api-key, the accepted keys as name:sha256hex:Permission+Permission, comma separated (e.g. API_KEYS=soar:9f86d08...:Users.Read+Users.Terminate)',
+      );
     callerAuth = { mode: 'api-key', keys };
   }
 
@@ -247,7 +291,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...(httpsProxy ? { httpsProxy } : {}),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', 'how much the gateway logs'),
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
-    corsOrigins: (get('CORS_ORIGINS') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    corsOrigins: (get('CORS_ORIGINS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     limits: {
       maxDepth: int('MAX_QUERY_DEPTH', 10, 2, 100, 'the deepest GraphQL selection allowed'),
       maxAliases: int('MAX_ALIASES', 100, 1, 1000, 'aliases allowed in one operation'),
@@ -261,12 +308,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     graphGovernor: {
       // The sandbox tenant's size is known, so its tier is too (graph-facts §2); a real tenant starts at the smallest.
-      resourceUnitsPer10s: int('GRAPH_RU_PER_10S', sandbox ? directoryTierOf(Number(get('SANDBOX_USERS') ?? 1000) || 1000) : 3_500, 1, 10_000_000, "the Graph tenant's directory resource units per 10 s (3500 below 50 users, 5000 up to 500, 8000 above)"),
+      resourceUnitsPer10s: int(
+        'GRAPH_RU_PER_10S',
+        sandbox ? directoryTierOf(Number(get('SANDBOX_USERS') ?? 1000) || 1000) : 3_500,
+        1,
+        10_000_000,
+        "the Graph tenant's directory resource units per 10 s (3500 below 50 users, 5000 up to 500, 8000 above)",
+      ),
       writesPer150s: int('GRAPH_WRITES_PER_150S', 3_000, 1, 10_000_000, "the Graph tenant's directory writes per 150 s"),
       maxConcurrent: int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
       maxWaitMs: int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
     },
-    coalesceWindowMs: int('COALESCE_WINDOW_MS', 1, 0, 10, 'how long a user lookup by id waits for concurrent lookups of other operations to share one Graph call, in ms (0 turns coalescing off)'),
+    coalesceWindowMs: int(
+      'COALESCE_WINDOW_MS',
+      1,
+      0,
+      10,
+      'how long a user lookup by id waits for concurrent lookups of other operations to share one Graph call, in ms (0 turns coalescing off)',
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -274,10 +333,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
-  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [id, hash, perms] = part.split(':');
     if (!id || !hash || !/^[0-9a-f]{64}$/i.test(hash)) {
-      problems.push(`API_KEYS entry "${id ?? ''}:..." is not valid: each key is name:sha256hex[:Permission+Permission] where sha256hex is the SHA-256 of the key in hex (e.g. API_KEYS=soar:$(printf %s "$KEY" | sha256sum | cut -c1-64):Users.Read+Users.Terminate)`);
+      problems.push(
+        `API_KEYS entry "${id ?? ''}:..." is not valid: each key is name:sha256hex[:Permission+Permission] where sha256hex is the SHA-256 of the key in hex (e.g. API_KEYS=soar:$(printf %s "$KEY" | sha256sum | cut -c1-64):Users.Read+Users.Terminate)`,
+      );
       continue;
     }
     const permissions = new Set<Permission>();

@@ -48,7 +48,7 @@ export interface GatewayErrorExtensions {
 export class GatewayError extends GraphQLError {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, extensions: GatewayErrorExtensions = {}, options?: { cause?: unknown }) {
-    super(message, { extensions: { ...extensions, code } , originalError: options?.cause instanceof Error ? options.cause : undefined });
+    super(message, { extensions: { ...extensions, code }, originalError: options?.cause instanceof Error ? options.cause : undefined });
     this.code = code;
     this.name = 'GatewayError';
   }

@@ -71,7 +71,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, metrics } = deps;
   const schemaSource = loadSchemaSource();
   // Mutations (issue 5): resolvers, the caller-permission check and the audit trail go together.
-  const mutationResolvers = createMutationResolvers({ graphEndpoint: config.graphEndpoint, passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000) });
+  const mutationResolvers = createMutationResolvers({
+    graphEndpoint: config.graphEndpoint,
+    passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000),
+  });
   const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] });
   assertPermissionDirectives(schema);
   const auditLog = createAuditLog({ logger, metrics });

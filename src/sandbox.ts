@@ -35,9 +35,7 @@ export function applySandbox(config: Config, emulator: RunningEmulator): Config 
         ? { brokerUrl: emulator.brokerUrl, registrationId: registration.id, token: new Secret(registration.token), key: new Secret(registration.key) }
         : undefined,
     callerAuth:
-      config.callerAuth.mode === 'entra'
-        ? { ...config.callerAuth, audience: config.callerAuth.audience || known.gatewayApiAudience }
-        : config.callerAuth,
+      config.callerAuth.mode === 'entra' ? { ...config.callerAuth, audience: config.callerAuth.audience || known.gatewayApiAudience } : config.callerAuth,
     dataDir: config.dataDir,
   };
 }

@@ -55,7 +55,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The Host header names this gateway as the caller reached it; the auth routes build their
     // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
-    const host = typeof req.headers.host === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(req.headers.host) ? req.headers.host : 'gateway.invalid';
+    const host =
+      typeof req.headers.host === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(req.headers.host)
+        ? req.headers.host
+        : 'gateway.invalid';
     const url = new URL(req.url ?? '/', `http://${host}`);
     const method = req.method ?? 'GET';
     const path = url.pathname;
@@ -105,7 +108,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     if (method === 'GET' && !url.searchParams.has('query') && acceptsHtml(req)) return deps.playground.servePage(res);
     if (method !== 'GET' && method !== 'POST') {
       res.setHeader('allow', 'GET, POST');
-      return sendProblem(res, new HttpProblem(405, ErrorCode.BAD_USER_INPUT, `Method ${method} is not allowed on /graphql; use POST (or GET for queries).`, 'METHOD_NOT_ALLOWED'));
+      return sendProblem(
+        res,
+        new HttpProblem(405, ErrorCode.BAD_USER_INPUT, `Method ${method} is not allowed on /graphql; use POST (or GET for queries).`, 'METHOD_NOT_ALLOWED'),
+      );
     }
     let body: unknown;
     try {
@@ -207,7 +213,9 @@ function applyCors(req: IncomingMessage, res: ServerResponse, allowed: string[])
 }
 
 function sendProblem(res: ServerResponse, problem: HttpProblem): void {
-  sendJson(res, problem.status, { errors: [{ message: problem.message, extensions: { code: problem.code, ...(problem.reason ? { reason: problem.reason } : {}) } }] });
+  sendJson(res, problem.status, {
+    errors: [{ message: problem.message, extensions: { code: problem.code, ...(problem.reason ? { reason: problem.reason } : {}) } }],
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {

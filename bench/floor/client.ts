@@ -71,7 +71,8 @@ export async function connectFloorClient(options: FloorClientOptions): Promise<F
       return items.map((item, i) => {
         const answer = byId.get(String(i + 1));
         if (!answer) throw new Error(`floor: $batch answer lacks item ${i + 1}`);
-        if (answer.status < 200 || answer.status > 299) throw new Error(`floor: $batch item ${item.method} ${item.url.split('?')[0]} answered HTTP ${answer.status}`);
+        if (answer.status < 200 || answer.status > 299)
+          throw new Error(`floor: $batch item ${item.method} ${item.url.split('?')[0]} answered HTTP ${answer.status}`);
         return { status: answer.status, body: answer.body };
       });
     },

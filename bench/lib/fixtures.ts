@@ -37,7 +37,11 @@ export function pickFixtures(tenant: TenantModel): BenchFixtures {
   }
   if (!root || root.grand === 0) throw new Error('the tenant has no three-level org chart with at most 20 reports per manager');
 
-  const every = (step: number, count: number) => users.filter((_, i) => i % step === 0).slice(0, count).map((u) => u.id);
+  const every = (step: number, count: number) =>
+    users
+      .filter((_, i) => i % step === 0)
+      .slice(0, count)
+      .map((u) => u.id);
   const adminId = tenant.wellKnown.adminUserId;
   const containment = users
     .filter((u) => u.id !== adminId && u._directoryRoles.length === 0 && u.userType === 'Member' && !reportsOf.has(u.id))

@@ -31,11 +31,17 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
   }
   const quick = flag('quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
   const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor';
-  const contenders = contendersText.split(',').map((s) => s.trim()).filter(Boolean);
+  const contenders = contendersText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const c of contenders) {
     if (c !== 'gateway' && c !== 'naive' && c !== 'floor') throw new Error(`--contenders takes gateway, naive and floor, received ${JSON.stringify(c)}`);
   }
-  const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   return {
     latencyMs,
     scenarios,

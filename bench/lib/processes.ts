@@ -69,7 +69,14 @@ export function readProc(pid: number, file: 'stat' | 'status'): string | null {
   }
 }
 
-export function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string, options: { ipc?: boolean } = {}): ChildHandle {
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  options: { ipc?: boolean } = {},
+): ChildHandle {
   installExitHooks();
   const child = spawn(command, args, { env, stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);

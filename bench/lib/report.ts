@@ -18,7 +18,25 @@ function groups(cells: readonly CellResult[]): Array<{ scenario: string; latency
   return [...seen.values()];
 }
 
-const HEADER = ['scenario', 'lat', 'conc', 'contender', 'req/op', 'RT', 'p50 ms', 'p95 ms', 'p99 ms', 'ops/s', 'CPU ms/op', 'RSS MB', 'req ÷naive', 'req ÷floor', 'p50 ÷naive', 'p50 ÷floor', 'errors'];
+const HEADER = [
+  'scenario',
+  'lat',
+  'conc',
+  'contender',
+  'req/op',
+  'RT',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'ops/s',
+  'CPU ms/op',
+  'RSS MB',
+  'req ÷naive',
+  'req ÷floor',
+  'p50 ÷naive',
+  'p50 ÷floor',
+  'errors',
+];
 
 function rows(cells: readonly CellResult[]): string[][] {
   const out: string[][] = [];
@@ -83,7 +101,14 @@ export function judgeTargets(cells: readonly CellResult[], mainLatencyMs: number
 
   const reqMisses = pairs
     .filter((p) => ['s1', 's2', 's4', 's5'].includes(p.g.scenario))
-    .filter((p) => !p.gw || !p.fl || p.gw.upstreamRequestsPerOp === null || p.fl.upstreamRequestsPerOp === null || p.gw.upstreamRequestsPerOp > p.fl.upstreamRequestsPerOp + 1e-9)
+    .filter(
+      (p) =>
+        !p.gw ||
+        !p.fl ||
+        p.gw.upstreamRequestsPerOp === null ||
+        p.fl.upstreamRequestsPerOp === null ||
+        p.gw.upstreamRequestsPerOp > p.fl.upstreamRequestsPerOp + 1e-9,
+    )
     .map((p) => `${p.g.scenario}: ${formatNumber(p.gw?.upstreamRequestsPerOp, 2)} vs ${formatNumber(p.fl?.upstreamRequestsPerOp, 2)}`);
   verdicts.push({ target: requestTarget, verdict: reqMisses.length ? 'fail' : 'pass', detail: reqMisses.join('; ') || 'all equal or lower' });
 
@@ -105,7 +130,11 @@ export function judgeTargets(cells: readonly CellResult[], mainLatencyMs: number
   if (!gw0 || !nv0) na(tputTarget, 'no 0 ms pass of scenario 3 in this run');
   else {
     const r = ratio(gw0.opsPerSecond, nv0.opsPerSecond);
-    verdicts.push({ target: tputTarget, verdict: r !== null && r >= 0.8 ? 'pass' : 'fail', detail: `${formatNumber(gw0.opsPerSecond, 0)} vs ${formatNumber(nv0.opsPerSecond, 0)} ops/s (${formatRatio(r)})` });
+    verdicts.push({
+      target: tputTarget,
+      verdict: r !== null && r >= 0.8 ? 'pass' : 'fail',
+      detail: `${formatNumber(gw0.opsPerSecond, 0)} vs ${formatNumber(nv0.opsPerSecond, 0)} ops/s (${formatRatio(r)})`,
+    });
   }
 
   const peak = Math.max(...cells.filter((c) => c.contender === 'gateway').map((c) => c.peakRssMb ?? 0));
@@ -148,7 +177,10 @@ export function svgChart(report: BenchReport): string {
   });
   panels.forEach((panel, p) => {
     const y0 = top + p * (panelHeight + 70);
-    const values = report.cells.filter((c) => c.latencyMs === report.settings.latencyMs).map(panel.value).filter((v): v is number => v !== null && v > 0);
+    const values = report.cells
+      .filter((c) => c.latencyMs === report.settings.latencyMs)
+      .map(panel.value)
+      .filter((v): v is number => v !== null && v > 0);
     const maxLog = Math.log10(Math.max(10, ...values)) + 0.1;
     // A little below the smallest decade, so a bar of exactly 1 still shows.
     const minLog = Math.min(0, Math.floor(Math.log10(Math.min(1, ...values)))) - 0.3;
@@ -156,7 +188,9 @@ export function svgChart(report: BenchReport): string {
     parts.push(`<text x="${left}" y="${y0 + 10}" font-weight="bold">${escapeXml(panel.title)}</text>`);
     for (let e = Math.ceil(minLog); e <= Math.floor(maxLog); e++) {
       const y = yOf(10 ** e);
-      parts.push(`<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#e2e8f0"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#4a5568">${10 ** e}</text>`);
+      parts.push(
+        `<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#e2e8f0"/><text x="${left - 6}" y="${y + 4}" text-anchor="end" fill="#4a5568">${10 ** e}</text>`,
+      );
     }
     main.forEach((g, gi) => {
       const gx = left + gi * groupWidth + 10;
@@ -167,7 +201,9 @@ export function svgChart(report: BenchReport): string {
         const x = gx + ci * (barWidth + 2);
         const y = yOf(Math.max(v, 10 ** minLog));
         const base = y0 + 20 + panelHeight;
-        parts.push(`<rect x="${x}" y="${y.toFixed(1)}" width="${barWidth}" height="${Math.max(1, base - y).toFixed(1)}" fill="${COLORS[name]}"><title>${name} ${g.scenario}: ${formatNumber(v, 2)}${panel.unit}</title></rect>`);
+        parts.push(
+          `<rect x="${x}" y="${y.toFixed(1)}" width="${barWidth}" height="${Math.max(1, base - y).toFixed(1)}" fill="${COLORS[name]}"><title>${name} ${g.scenario}: ${formatNumber(v, 2)}${panel.unit}</title></rect>`,
+        );
         parts.push(`<text x="${x + barWidth / 2}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9">${formatNumber(v, v < 10 ? 1 : 0)}</text>`);
       });
       parts.push(`<text x="${gx + 48}" y="${y0 + panelHeight + 36}" text-anchor="middle">${escapeXml(g.scenario)}</text>`);

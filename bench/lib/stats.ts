@@ -90,7 +90,10 @@ export function cpuMsFromProcStat(statText: string, clockTicksPerSecond = 100): 
   // The command name (field 2) is in parentheses and may contain spaces: split after the last ')'.
   const close = statText.lastIndexOf(')');
   if (close < 0) throw new Error('not a /proc/<pid>/stat line: no command name in parentheses');
-  const fields = statText.slice(close + 2).trim().split(/\s+/);
+  const fields = statText
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state), so utime (14) is fields[11] and stime (15) is fields[12].
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);

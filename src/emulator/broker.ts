@@ -52,7 +52,11 @@ export async function handleBroker(ctx: EmulatorContext, req: EmuRequest): Promi
 
   const registration = ctx.tenant.brokerRegistrations.get(registrationId);
   if (!registration) {
-    return problem(404, 'Unknown registration', `No registration with id '${registrationId}' exists. Run the consent flow again to get a new ID, token and key.`);
+    return problem(
+      404,
+      'Unknown registration',
+      `No registration with id '${registrationId}' exists. Run the consent flow again to get a new ID, token and key.`,
+    );
   }
   const plaintext = decryptBrokerToken(encryptedToken, registration.key);
   if (plaintext === undefined) {
@@ -64,8 +68,18 @@ export async function handleBroker(ctx: EmulatorContext, req: EmuRequest): Promi
     return problem(400, 'Malformed token', "The decrypted token must be '<epoch seconds>:<content>'.");
   }
   const skew = Math.floor(ctx.now() / 1000) - timestamp;
-  if (skew > MAX_CLOCK_SKEW_SECONDS) return problem(401, 'Stale token', `The token's timestamp is ${skew} s old; at most ${MAX_CLOCK_SKEW_SECONDS} s are accepted. Check the clock of the calling host.`);
-  if (-skew > MAX_CLOCK_SKEW_SECONDS) return problem(401, 'Token from the future', `The token's timestamp is ${-skew} s ahead of the broker's clock; at most ${MAX_CLOCK_SKEW_SECONDS} s are accepted. Check the clock of the calling host.`);
+  if (skew > MAX_CLOCK_SKEW_SECONDS)
+    return problem(
+      401,
+      'Stale token',
+      `The token's timestamp is ${skew} s old; at most ${MAX_CLOCK_SKEW_SECONDS} s are accepted. Check the clock of the calling host.`,
+    );
+  if (-skew > MAX_CLOCK_SKEW_SECONDS)
+    return problem(
+      401,
+      'Token from the future',
+      `The token's timestamp is ${-skew} s ahead of the broker's clock; at most ${MAX_CLOCK_SKEW_SECONDS} s are accepted. Check the clock of the calling host.`,
+    );
 
   const content = plaintext.slice(colon + 1);
   const state = identityState(ctx.tenant);
@@ -86,7 +100,11 @@ export async function handleBroker(ctx: EmulatorContext, req: EmuRequest): Promi
   const refreshToken = opaqueToken('broker.');
   state.brokerRefreshTokens.set(refreshToken, { registrationId: registration.id, issuedAtMs: ctx.now(), spent: false });
   return {
-    ...json(200, { access_token: accessToken, expires_in: BROKER_TOKEN_EXPIRES_IN, refresh_token: refreshToken }, { 'function-execution-id': randomUUID().replace(/-/g, '').slice(0, 12) }),
+    ...json(
+      200,
+      { access_token: accessToken, expires_in: BROKER_TOKEN_EXPIRES_IN, refresh_token: refreshToken },
+      { 'function-execution-id': randomUUID().replace(/-/g, '').slice(0, 12) },
+    ),
     route: ROUTE,
   };
 }

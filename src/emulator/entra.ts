@@ -39,14 +39,27 @@ export async function handleEntra(ctx: EmulatorContext, req: EmuRequest): Promis
   if (!endpoint) return undefined;
   const route = `${req.method} /{tenant}/${rest}`;
   if (!ROUTE_METHODS[endpoint].includes(req.method)) {
-    return aadErrorResponse(ctx, req, { kind: 'invalid_request', code: 900561, message: `The endpoint only accepts ${ROUTE_METHODS[endpoint].join(', ')} requests. Received a ${req.method} request.` }, route);
+    return aadErrorResponse(
+      ctx,
+      req,
+      {
+        kind: 'invalid_request',
+        code: 900561,
+        message: `The endpoint only accepts ${ROUTE_METHODS[endpoint].join(', ')} requests. Received a ${req.method} request.`,
+      },
+      route,
+    );
   }
   const segment = classifyTenantSegment(ctx, tenantSegment);
   if (segment.kind === 'unknown') {
     return aadErrorResponse(
       ctx,
       req,
-      { kind: 'invalid_request', code: 90002, message: `Tenant '${decodeURIComponent(tenantSegment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.` },
+      {
+        kind: 'invalid_request',
+        code: 90002,
+        message: `Tenant '${decodeURIComponent(tenantSegment)}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      },
       route,
     );
   }

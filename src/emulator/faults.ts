@@ -87,7 +87,7 @@ export function faultSettingsFromEnv(env: Record<string, string | undefined>): P
   try {
     return validateFaultSettings(raw);
   } catch (error) {
-    throw new Error(`invalid EMULATOR_* fault settings: ${(error as Error).message}`);
+    throw new Error(`invalid EMULATOR_* fault settings: ${(error as Error).message}`, { cause: error });
   }
 }
 

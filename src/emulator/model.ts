@@ -4,14 +4,7 @@
  * Fields prefixed with `_` are internal to the emulator and never appear in a Graph response.
  */
 export type AuthMethodType =
-  | 'password'
-  | 'email'
-  | 'phone'
-  | 'fido2'
-  | 'microsoftAuthenticator'
-  | 'softwareOath'
-  | 'windowsHelloForBusiness'
-  | 'temporaryAccessPass';
+  'password' | 'email' | 'phone' | 'fido2' | 'microsoftAuthenticator' | 'softwareOath' | 'windowsHelloForBusiness' | 'temporaryAccessPass';
 
 export interface AuthMethodRecord {
   id: string;

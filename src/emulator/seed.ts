@@ -21,16 +21,98 @@ export const GUEST_DOMAIN = 'fabrikam.example';
 export const SERVICE_ACCOUNT_UPN_LOCAL = '$svc-backup';
 
 const FIRST_NAMES = [
-  'Adele', 'Alex', 'Allan', 'Bianca', 'Brian', 'Cameron', 'Christie', 'Debra', 'Diego', 'Emily', 'Enrico', 'Grady',
-  'Henrietta', 'Irvin', 'Isaiah', 'Johanna', 'Joni', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Patti',
-  'Pradeep', 'Raul', 'Sanjay', 'Sofia', 'Tomás', 'Valeria', 'Wei', 'Yuki', 'Zara', 'Kwame', 'Ines', 'Oskar',
-  'Priya', 'Mateo', 'Freya', 'Hamid', 'Leila', 'Ngozi', 'Pablo', 'Rosa', 'Sven', 'Tariq', 'Uma', 'Viktor',
+  'Adele',
+  'Alex',
+  'Allan',
+  'Bianca',
+  'Brian',
+  'Cameron',
+  'Christie',
+  'Debra',
+  'Diego',
+  'Emily',
+  'Enrico',
+  'Grady',
+  'Henrietta',
+  'Irvin',
+  'Isaiah',
+  'Johanna',
+  'Joni',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Patti',
+  'Pradeep',
+  'Raul',
+  'Sanjay',
+  'Sofia',
+  'Tomás',
+  'Valeria',
+  'Wei',
+  'Yuki',
+  'Zara',
+  'Kwame',
+  'Ines',
+  'Oskar',
+  'Priya',
+  'Mateo',
+  'Freya',
+  'Hamid',
+  'Leila',
+  'Ngozi',
+  'Pablo',
+  'Rosa',
+  'Sven',
+  'Tariq',
+  'Uma',
+  'Viktor',
 ];
 const LAST_NAMES = [
-  'Vance', 'Wilber', 'Deyoung', 'Pires', 'Johnson', 'Evans', 'Cline', 'Berger', 'Siciliani', 'Braun', 'Bowen',
-  'Archie', 'Gusev', 'Sayers', 'Lambert', 'Zrinski', 'Gonzalez', 'Tanaka', 'Holloway', 'Lee', 'Bowen', 'Patel',
-  'Okafor', 'Nakamura', 'Schmidt', 'Rossi', 'Novak', 'Kowalski', 'Haddad', 'Mensah', 'Larsen', 'Moreau',
-  'Fischer', 'Silva', 'Chen', 'Kim', 'Singh', 'Ahmed', 'Costa', 'Dubois', 'Eriksen', 'Fernandez',
+  'Vance',
+  'Wilber',
+  'Deyoung',
+  'Pires',
+  'Johnson',
+  'Evans',
+  'Cline',
+  'Berger',
+  'Siciliani',
+  'Braun',
+  'Bowen',
+  'Archie',
+  'Gusev',
+  'Sayers',
+  'Lambert',
+  'Zrinski',
+  'Gonzalez',
+  'Tanaka',
+  'Holloway',
+  'Lee',
+  'Bowen',
+  'Patel',
+  'Okafor',
+  'Nakamura',
+  'Schmidt',
+  'Rossi',
+  'Novak',
+  'Kowalski',
+  'Haddad',
+  'Mensah',
+  'Larsen',
+  'Moreau',
+  'Fischer',
+  'Silva',
+  'Chen',
+  'Kim',
+  'Singh',
+  'Ahmed',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fernandez',
 ];
 /** Surnames with apostrophes: legal in UPNs and a classic `$filter` escaping trap. */
 const APOSTROPHE_SURNAMES = ["O'Brien", "O'Neil", "D'Angelo"];
@@ -66,7 +148,12 @@ export function tenantIdForSeed(seed: number): string {
 
 /** UPN local part: only the characters Entra allows (`A–Z a–z 0–9 ' . - _ ! # ^ ~`), no accents. */
 function upnLocal(first: string, last: string): string {
-  const clean = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9'._!^~-]/g, '').toLowerCase();
+  const clean = (s: string) =>
+    s
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .replace(/[^A-Za-z0-9'._!^~-]/g, '')
+      .toLowerCase();
   return `${clean(first)}.${clean(last)}`;
 }
 
@@ -77,7 +164,6 @@ function passwordFor(prng: Prng): string {
   for (let i = 0; i < 6; i += 1) core += alphabet[prng.int(0, alphabet.length - 1)];
   return `Pw-${core}${prng.int(1000, 9999)}!Q`;
 }
-
 
 function phone(prng: Prng): string {
   return `+1 425 555 ${String(prng.int(100, 9999)).padStart(4, '0')}`;
@@ -92,29 +178,60 @@ function seedAuthMethods(prng: Prng, user: UserRecord): void {
   const created = user.createdDateTime;
   const add = (method: AuthMethodRecord) => user.authMethods.push(method);
   if (prng.chance(0.5)) add({ id: EMAIL_METHOD_ID, type: 'email', data: { emailAddress: `${user.mailNickname}@personal.example` } });
-  if (prng.chance(0.6)) add({ id: PHONE_METHOD_IDS.mobile, type: 'phone', data: { phoneNumber: user.mobilePhone ?? phone(prng), phoneType: 'mobile', smsSignInState: 'notConfigured' } });
-  if (prng.chance(0.1)) add({ id: PHONE_METHOD_IDS.office, type: 'phone', data: { phoneNumber: phone(prng), phoneType: 'office', smsSignInState: 'notSupported' } });
+  if (prng.chance(0.6))
+    add({
+      id: PHONE_METHOD_IDS.mobile,
+      type: 'phone',
+      data: { phoneNumber: user.mobilePhone ?? phone(prng), phoneType: 'mobile', smsSignInState: 'notConfigured' },
+    });
+  if (prng.chance(0.1))
+    add({ id: PHONE_METHOD_IDS.office, type: 'phone', data: { phoneNumber: phone(prng), phoneType: 'office', smsSignInState: 'notSupported' } });
   if (prng.chance(0.55)) {
     add({
       id: prng.guid(),
       type: 'microsoftAuthenticator',
-      data: { displayName: prng.pick(['iPhone 15', 'Pixel 8', 'Galaxy S24', 'iPhone 13']), deviceTag: 'SoftwareTokenActivated', phoneAppVersion: '6.2401.0119', createdDateTime: created },
+      data: {
+        displayName: prng.pick(['iPhone 15', 'Pixel 8', 'Galaxy S24', 'iPhone 13']),
+        deviceTag: 'SoftwareTokenActivated',
+        phoneAppVersion: '6.2401.0119',
+        createdDateTime: created,
+      },
     });
   }
   if (prng.chance(0.12)) {
     add({
       id: prng.guid(),
       type: 'fido2',
-      data: { displayName: 'YubiKey 5 NFC', model: 'YubiKey 5 NFC', aaGuid: 'cb69481e-8ff7-4039-93ec-0a2729a154a8', attestationLevel: 'attested', attestationCertificates: [], createdDateTime: created },
+      data: {
+        displayName: 'YubiKey 5 NFC',
+        model: 'YubiKey 5 NFC',
+        aaGuid: 'cb69481e-8ff7-4039-93ec-0a2729a154a8',
+        attestationLevel: 'attested',
+        attestationCertificates: [],
+        createdDateTime: created,
+      },
     });
   }
   if (prng.chance(0.08)) add({ id: prng.guid(), type: 'softwareOath', data: { secretKey: null } });
-  if (prng.chance(0.15)) add({ id: prng.guid(), type: 'windowsHelloForBusiness', data: { displayName: `DESKTOP-${prng.int(1000, 9999)}`, keyStrength: 'normal', createdDateTime: created } });
+  if (prng.chance(0.15))
+    add({
+      id: prng.guid(),
+      type: 'windowsHelloForBusiness',
+      data: { displayName: `DESKTOP-${prng.int(1000, 9999)}`, keyStrength: 'normal', createdDateTime: created },
+    });
   if (prng.chance(0.02)) {
     add({
       id: prng.guid(),
       type: 'temporaryAccessPass',
-      data: { temporaryAccessPass: null, createdDateTime: created, startDateTime: created, lifetimeInMinutes: 60, isUsableOnce: true, isUsable: false, methodUsabilityReason: 'Expired' },
+      data: {
+        temporaryAccessPass: null,
+        createdDateTime: created,
+        startDateTime: created,
+        lifetimeInMinutes: 60,
+        isUsableOnce: true,
+        isUsable: false,
+        methodUsabilityReason: 'Expired',
+      },
     });
   }
 }
@@ -126,7 +243,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
   const domain = model.domain;
   const startMs = Date.UTC(2016, 0, 4);
   const endMs = Date.UTC(2024, 11, 20);
-  const createdAt = () => startMs + Math.floor(prng.next() * (endMs - startMs) / 1000) * 1000;
+  const createdAt = () => startMs + Math.floor((prng.next() * (endMs - startMs)) / 1000) * 1000;
   const usedUpns = new Set<string>();
   const uniqueUpn = (local: string, host: string) => {
     let candidate = `${local}@${host}`;
@@ -138,7 +255,17 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
 
   // Groups and devices first so users can reference them.
   const groups: GroupRecord[] = [];
-  const groupNames = [...DEPARTMENTS.map((d) => `${d} Team`), 'All Staff', 'VPN Users', 'Privileged Access', 'Contractors', 'Project Falcon', 'Project Orion', 'Book Club', 'Security Champions'];
+  const groupNames = [
+    ...DEPARTMENTS.map((d) => `${d} Team`),
+    'All Staff',
+    'VPN Users',
+    'Privileged Access',
+    'Contractors',
+    'Project Falcon',
+    'Project Orion',
+    'Book Club',
+    'Security Champions',
+  ];
   for (const name of groupNames) {
     const isUnified = prng.chance(0.4);
     const nick = name.toLowerCase().replace(/[^a-z0-9]+/g, '-');
@@ -157,11 +284,26 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
   // Well-known identities first: the Global Administrator, the CEO and the `$` service account.
   const adminPassword = passwordFor(prng);
   const admin = emptyUser(prng.guid(), 'Contoso Administrator', uniqueUpn('admin', domain), startMs, adminPassword);
-  Object.assign(admin, { givenName: 'Contoso', surname: 'Administrator', jobTitle: 'IT Administrator', department: 'IT', _directoryRoles: ['Global Administrator'] });
+  Object.assign(admin, {
+    givenName: 'Contoso',
+    surname: 'Administrator',
+    jobTitle: 'IT Administrator',
+    department: 'IT',
+    _directoryRoles: ['Global Administrator'],
+  });
   users.push(admin);
 
   const ceo = emptyUser(prng.guid(), 'Patti Fernandez', uniqueUpn('patti.fernandez', domain), startMs + 86_400_000, passwordFor(prng));
-  Object.assign(ceo, { givenName: 'Patti', surname: 'Fernandez', jobTitle: 'Chief Executive Officer', department: 'Executive', employeeId: 'E00001', officeLocation: OFFICES[0]!.office, city: 'Redmond', country: 'United States' });
+  Object.assign(ceo, {
+    givenName: 'Patti',
+    surname: 'Fernandez',
+    jobTitle: 'Chief Executive Officer',
+    department: 'Executive',
+    employeeId: 'E00001',
+    officeLocation: OFFICES[0]!.office,
+    city: 'Redmond',
+    country: 'United States',
+  });
   users.push(ceo);
 
   const svc = emptyUser(prng.guid(), 'Backup Service', uniqueUpn(SERVICE_ACCOUNT_UPN_LOCAL, domain), startMs + 2 * 86_400_000, passwordFor(prng));
@@ -176,9 +318,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
     // A few people with apostrophes, spread over the directory, always present in a 1000-user tenant.
     const last = apostrophesLeft > 0 && i % 97 === 13 ? APOSTROPHE_SURNAMES[APOSTROPHE_SURNAMES.length - apostrophesLeft--]! : prng.pick(LAST_NAMES);
     const isGuest = i > 10 && prng.chance(0.03);
-    const upn = isGuest
-      ? uniqueUpn(`${upnLocal(first, last)}_${GUEST_DOMAIN}#EXT#`, domain)
-      : uniqueUpn(upnLocal(first, last), domain);
+    const upn = isGuest ? uniqueUpn(`${upnLocal(first, last)}_${GUEST_DOMAIN}#EXT#`, domain) : uniqueUpn(upnLocal(first, last), domain);
     const user = emptyUser(prng.guid(), `${first} ${last}`, upn, createdAt(), passwordFor(prng));
     user.givenName = first;
     user.surname = last;

@@ -44,7 +44,10 @@ export function createCertificate(options: {
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
-  const subject = [{ name: 'commonName', value: options.commonName }, { name: 'organizationName', value: 'msgraph-user-gateway emulator' }];
+  const subject = [
+    { name: 'commonName', value: options.commonName },
+    { name: 'organizationName', value: 'msgraph-user-gateway emulator' },
+  ];
   cert.setSubject(subject);
   const issuerCert = options.issuer ? forge.pki.certificateFromPem(options.issuer.certPem) : undefined;
   cert.setIssuer(issuerCert ? issuerCert.subject.attributes : subject);

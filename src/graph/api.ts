@@ -60,15 +60,7 @@ export interface RelationshipPageQuery {
 }
 
 export type AuthMethodKind =
-  | 'all'
-  | 'email'
-  | 'phone'
-  | 'fido2'
-  | 'microsoftAuthenticator'
-  | 'softwareOath'
-  | 'windowsHelloForBusiness'
-  | 'temporaryAccessPass'
-  | 'password';
+  'all' | 'email' | 'phone' | 'fido2' | 'microsoftAuthenticator' | 'softwareOath' | 'windowsHelloForBusiness' | 'temporaryAccessPass' | 'password';
 
 export interface UserChangesPage {
   changed: GraphUser[];

@@ -105,7 +105,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   });
   transport.metrics.batchSize.observe(items.length);
   // Priced from the requests themselves: the envelope's item URLs would have to be parsed back.
-  const cost = batchResourceUnitCost(indices.map((index) => ({ method: requests[index]!.method, template: requests[index]!.path.template, query: requests[index]!.query })));
+  const cost = batchResourceUnitCost(
+    indices.map((index) => ({ method: requests[index]!.method, template: requests[index]!.path.template, query: requests[index]!.query })),
+  );
   const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } }, cost);
 
   if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {
@@ -135,7 +137,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const req = requests[index]!;
     const answer = responses.get(String(index));
     if (!answer) {
-      return { result: { ok: false, status: undefined, scope: 'item', error: malformedResponse('a $batch answer missing one of its items', attempt.requestId) } };
+      return {
+        result: { ok: false, status: undefined, scope: 'item', error: malformedResponse('a $batch answer missing one of its items', attempt.requestId) },
+      };
     }
     const status = typeof answer.status === 'number' ? answer.status : 0;
     const headers = lowerCaseHeaders(answer.headers);
@@ -149,9 +153,10 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
       return { result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers } };
     }
     const retryAfterSeconds = parseRetryAfter(headers['retry-after'], transport.retryPolicy.now());
-    const error = status === 0
-      ? new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent a $batch item without a status.', requestId ? { requestId } : {})
-      : mapGraphError({ status, body: answer.body, requestId, retryAfterSeconds });
+    const error =
+      status === 0
+        ? new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent a $batch item without a status.', requestId ? { requestId } : {})
+        : mapGraphError({ status, body: answer.body, requestId, retryAfterSeconds });
     const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;
     return { result: { ok: false, status, scope: 'item', error }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
   });

@@ -15,25 +15,16 @@ import type {
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
-import {
-  EVENTUAL_CONSISTENCY,
-  directReportsRequest,
-  expandManagerParam,
-  managerRequest,
-  selectParam,
-  topParam,
-  userRequest,
-} from './requests.js';
+import { EVENTUAL_CONSISTENCY, directReportsRequest, expandManagerParam, managerRequest, selectParam, topParam, userRequest } from './requests.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { GraphTransport, type GraphTransportDeps } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
 
 /** What the transport needs, plus the knobs the client turns into its `RetryPolicy` and `$batch` options. */
-export interface GraphClientDeps
-  extends Pick<
-    GraphTransportDeps,
-    'upstream' | 'tokenSource' | 'graphEndpoint' | 'logger' | 'metrics' | 'correlationId' | 'signal' | 'governor' | 'operationTimeoutMs'
-  > {
+export interface GraphClientDeps extends Pick<
+  GraphTransportDeps,
+  'upstream' | 'tokenSource' | 'graphEndpoint' | 'logger' | 'metrics' | 'correlationId' | 'signal' | 'governor' | 'operationTimeoutMs'
+> {
   /** Retries after the first attempt for 429/503/504/connection failures (default 3). */
   maxRetries?: number;
   /** Per upstream HTTP call (default 15 s). */
@@ -98,7 +89,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     request: PageRequest<RelationshipPageQuery & { filter?: string }>,
   ): Promise<GraphPage<T>> {
     if (request.kind === 'next') {
-      return page<T>({ method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) }, false);
+      return page<T>(
+        { method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
+        false,
+      );
     }
     const q = request.query;
     const base = sub === 'directReports' ? directReportsRequest(userIdOrUpn, q.select, q.top) : undefined;
@@ -144,7 +138,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       if (request.kind === 'next') {
         // Graph does not carry ConsistencyLevel over to the next page (graph-facts §7): resend it.
         return page<GraphUser>(
-          { method: 'GET', path: continuation(request.nextLink, continuationShapes.users), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
+          {
+            method: 'GET',
+            path: continuation(request.nextLink, continuationShapes.users),
+            ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}),
+          },
           false,
         );
       }

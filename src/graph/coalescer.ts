@@ -59,7 +59,9 @@ export class Coalescer<K, V> {
 
   constructor(options: CoalescerOptions<K, V>) {
     if (!(Number.isFinite(options.windowMs) && options.windowMs >= 0 && options.windowMs <= MAX_COALESCING_WINDOW_MS)) {
-      throw new RangeError(`Coalescer windowMs must be 0 to ${MAX_COALESCING_WINDOW_MS} ms (a lone lookup waits that long at most), received ${String(options.windowMs)}`);
+      throw new RangeError(
+        `Coalescer windowMs must be 0 to ${MAX_COALESCING_WINDOW_MS} ms (a lone lookup waits that long at most), received ${String(options.windowMs)}`,
+      );
     }
     if (!(Number.isInteger(options.maxBatchSize) && options.maxBatchSize >= 1)) {
       throw new RangeError(`Coalescer maxBatchSize must be a positive integer, received ${String(options.maxBatchSize)}`);

@@ -228,7 +228,9 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
         try {
           out[i] = await coalesceUser!({ id: key.key.toLowerCase(), select: key.select });
         } catch (error) {
-          out[i] = isGatewayError(error) ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph could not be asked for this user.', {}, { cause: error });
+          out[i] = isGatewayError(error)
+            ? error
+            : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph could not be asked for this user.', {}, { cause: error });
           user.clear(key);
         }
       });
@@ -299,7 +301,10 @@ function relationshipCacheKey(key: RelationshipPageKey): string {
  * First page of a user's relationship collection through the shared `$batch` run. A missing user
  * is an error for a list, not an empty page; later pages go through the client with the nextLink.
  */
-function createFirstPageLoader<T>(submit: BatchQueue, build: (key: RelationshipPageKey) => GraphRequest): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
+function createFirstPageLoader<T>(
+  submit: BatchQueue,
+  build: (key: RelationshipPageKey) => GraphRequest,
+): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
   const loader: DataLoader<RelationshipPageKey, GraphPage<T>, string> = new DataLoader<RelationshipPageKey, GraphPage<T>, string>(
     (keys) =>
       batchOutcomes<RelationshipPageKey, GraphPage<T>>(
@@ -318,9 +323,7 @@ function createFirstPageLoader<T>(submit: BatchQueue, build: (key: RelationshipP
 /** Most pages of one user's authentication methods followed after the first (as the client's `listAuthMethods`). */
 const MAX_FOLLOWED_AUTH_METHOD_PAGES = 49;
 
-type FollowedPages =
-  | { ok: true; items: GraphDirectoryObject[] }
-  | { ok: false; error: GatewayError; transient: boolean };
+type FollowedPages = { ok: true; items: GraphDirectoryObject[] } | { ok: false; error: GatewayError; transient: boolean };
 
 /**
  * Follows Graph's nextLinks of one user's authentication methods. The link came from Graph in
@@ -332,14 +335,22 @@ async function followAuthMethodPages(client: GraphClient, firstLink: string): Pr
   let link: string | null = firstLink;
   for (let pages = 0; link !== null; pages++) {
     if (pages === MAX_FOLLOWED_AUTH_METHOD_PAGES) {
-      return { ok: false, error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph kept paging past 50 pages of authentication methods.'), transient: false };
+      return {
+        ok: false,
+        error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph kept paging past 50 pages of authentication methods.'),
+        transient: false,
+      };
     }
     let request: GraphRequest;
     try {
       request = { method: 'GET', path: validateContinuationLink(link, graphRootOf(link), continuationShapes.authMethods) };
     } catch (error) {
       if (!isGatewayError(error)) throw error;
-      return { ok: false, error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent an unexpected response: a next page link the gateway cannot follow.'), transient: false };
+      return {
+        ok: false,
+        error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent an unexpected response: a next page link the gateway cannot follow.'),
+        transient: false,
+      };
     }
     const result: GraphResult = await client.request(request);
     if (!result.ok) return { ok: false, error: result.error, transient: isTransient(result) };

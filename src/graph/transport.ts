@@ -121,7 +121,7 @@ export class GraphTransport {
 
   /** `cost`: the governor's price when the caller already knows it (a `$batch` of its own requests). */
   private async exchange(req: GraphRequest, cost?: CallCost): Promise<Attempt> {
-    const { logger, metrics, correlationId } = this.deps;
+    const { logger, correlationId } = this.deps;
     if (this.deps.signal?.aborted) return this.cancelled();
     let token: string;
     try {
@@ -165,7 +165,10 @@ export class GraphTransport {
     } catch (error) {
       if (this.deps.signal?.aborted) return this.cancelled();
       if (isGatewayError(error)) {
-        this.deps.logger.debug({ correlationId: this.deps.correlationId, route: routeLabel(req), code: error.code }, 'Graph call held back by the rate governor');
+        this.deps.logger.debug(
+          { correlationId: this.deps.correlationId, route: routeLabel(req), code: error.code },
+          'Graph call held back by the rate governor',
+        );
         return { kind: 'error', error };
       }
       throw error;
@@ -210,7 +213,14 @@ export class GraphTransport {
     if (longest > 0) governor.pause(longest);
   }
 
-  private async send(req: GraphRequest, url: string, route: string, headers: Record<string, string>, payload: string | undefined, clientRequestId: string): Promise<Attempt> {
+  private async send(
+    req: GraphRequest,
+    url: string,
+    route: string,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    clientRequestId: string,
+  ): Promise<Attempt> {
     const { logger, metrics, correlationId } = this.deps;
     const call = callSignal(this.deps.requestTimeoutMs, this.deps.signal);
     const signal = call.signal;
@@ -222,7 +232,8 @@ export class GraphTransport {
       const requestId = responseHeaders['request-id'];
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: String(res.status) });
-      if (logger.isLevelEnabled('debug')) logger.debug({ correlationId, method: req.method, route, status: res.status, durationMs, requestId, clientRequestId }, 'Graph call');
+      if (logger.isLevelEnabled('debug'))
+        logger.debug({ correlationId, method: req.method, route, status: res.status, durationMs, requestId, clientRequestId }, 'Graph call');
       let body: unknown;
       if (text.length > 0) {
         try {
@@ -240,7 +251,10 @@ export class GraphTransport {
     } catch (error) {
       if (this.deps.signal?.aborted) {
         metrics.upstreamRequests.inc({ route, status: 'aborted' });
-        logger.debug({ correlationId, method: req.method, route, status: 'aborted', durationMs: Math.round(performance.now() - started), clientRequestId }, 'Graph call cancelled');
+        logger.debug(
+          { correlationId, method: req.method, route, status: 'aborted', durationMs: Math.round(performance.now() - started), clientRequestId },
+          'Graph call cancelled',
+        );
         return this.cancelled();
       }
       const failure: TransportFailureKind = isTimeout(error, call.timedOut()) ? 'timeout' : 'network';

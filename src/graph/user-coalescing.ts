@@ -58,7 +58,12 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
         if (result.status === 404) return [null];
         return [result.error];
       }
-      const result = await client.request<{ value?: GraphUser[] }>(getByIdsRequest(lookups.map((l) => l.id), select));
+      const result = await client.request<{ value?: GraphUser[] }>(
+        getByIdsRequest(
+          lookups.map((l) => l.id),
+          select,
+        ),
+      );
       // The coalescer retries a failed call key by key, so the failure lands on the lookup that caused it.
       if (!result.ok) throw result.error;
       const found = new Map<string, GraphUser>();

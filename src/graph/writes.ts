@@ -101,10 +101,16 @@ export interface GraphWrites {
   revokeSignInSessions(user: string): Promise<WriteOutcome>;
   /** revokeSignInSessions (+ accountEnabled:false) in ONE `$batch` round trip, each step reported. */
   terminateSession(user: string, options: { disableAccount: boolean }): Promise<TerminateSessionResult>;
-  setPassword(user: string, input: { password: string; forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean }): Promise<WriteOutcome>;
+  setPassword(
+    user: string,
+    input: { password: string; forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean },
+  ): Promise<WriteOutcome>;
   forceResetPassword(user: string): Promise<WriteOutcome>;
   /** passwordMethods lookup, resetPassword (202 + Location), then the operation followed to its end (bounded). */
-  resetPasswordOnPremises(user: string, password: string): Promise<WriteOutcome<PasswordResetResult> | (WriteOutcome & { succeeded: false; requestIds: string[] })>;
+  resetPasswordOnPremises(
+    user: string,
+    password: string,
+  ): Promise<WriteOutcome<PasswordResetResult> | (WriteOutcome & { succeeded: false; requestIds: string[] })>;
   createUser(input: CreateUserRequest): Promise<WriteOutcome<GraphUser>>;
   updateUser(user: string, changes: Record<string, unknown>): Promise<WriteOutcome>;
   deleteUser(user: string): Promise<WriteOutcome>;
@@ -150,11 +156,16 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     return outcomeOf(await graph.request(req), nothing);
   }
 
-  async function pollOperation(location: GraphPath, requestIds: string[], operationId: string | undefined, firstWaitSeconds: number | undefined): Promise<PasswordResetResult> {
+  async function pollOperation(
+    location: GraphPath,
+    requestIds: string[],
+    operationId: string | undefined,
+    firstWaitSeconds: number | undefined,
+  ): Promise<PasswordResetResult> {
     const deadline = now() + resetTimeoutMs;
     let wait = firstWaitSeconds !== undefined ? firstWaitSeconds * 1000 : pollIntervalMs;
     let polls = 0;
-    let status: PasswordResetStatus = 'NOT_STARTED';
+    let status: PasswordResetStatus;
     let statusDetail: string | undefined;
     for (;;) {
       // Never sleep past the deadline: a Retry-After longer than what is left ends the wait.
@@ -185,11 +196,18 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     if (!location) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph accepted the password reset but gave no operation link to follow.');
     const endpoint = deps.graphEndpoint.replace(/\/+$/, '');
     // Graph sends an absolute link; accept a relative one too, resolved against the configured endpoint only.
-    const absolute = /^https?:\/\//i.test(location) ? location : location.startsWith('/v1.0/') ? `${endpoint}${location}` : `${endpoint}/v1.0${location.startsWith('/') ? '' : '/'}${location}`;
+    const absolute = /^https?:\/\//i.test(location)
+      ? location
+      : location.startsWith('/v1.0/')
+        ? `${endpoint}${location}`
+        : `${endpoint}/v1.0${location.startsWith('/') ? '' : '/'}${location}`;
     try {
       return validateContinuationLink(absolute, deps.graphEndpoint, OPERATION_SHAPE);
     } catch {
-      throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph gave an operation link the gateway will not follow (not a password reset operation on the configured endpoint).');
+      throw new GatewayError(
+        ErrorCode.UPSTREAM_ERROR,
+        'Microsoft Graph gave an operation link the gateway will not follow (not a password reset operation on the configured endpoint).',
+      );
     }
   }
 
@@ -242,7 +260,16 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       if (lookup.requestId) requestIds.push(lookup.requestId);
       const method = pickPasswordMethod(lookup.body?.value);
       if (!method) {
-        return { ...failed(new GatewayError(ErrorCode.NOT_FOUND, 'The user has no password authentication method to reset.', lookup.requestId ? { requestId: lookup.requestId } : {})), requestIds };
+        return {
+          ...failed(
+            new GatewayError(
+              ErrorCode.NOT_FOUND,
+              'The user has no password authentication method to reset.',
+              lookup.requestId ? { requestId: lookup.requestId } : {},
+            ),
+          ),
+          requestIds,
+        };
       }
       const reset = await graph.request({
         method: 'POST',
@@ -259,7 +286,8 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
         const result = await pollOperation(link, requestIds, operationId, parseRetryAfter(reset.headers['retry-after'], now()));
         return { succeeded: true, requestId: reset.requestId, status: reset.status, value: result };
       } catch (error) {
-        const gatewayError = error instanceof GatewayError ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Following the password reset operation failed.');
+        const gatewayError =
+          error instanceof GatewayError ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Following the password reset operation failed.');
         return { ...failed(gatewayError), requestIds };
       }
     },
@@ -305,7 +333,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     async listTemporaryAccessPasses(user) {
       const result = await graph.request<{ value?: GraphDirectoryObject[] }>({ method: 'GET', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass') });
       return outcomeOf(result, (b) => {
-        const items = Array.isArray((b as { value?: unknown } | undefined)?.value) ? ((b as { value: GraphDirectoryObject[] }).value) : [];
+        const items = Array.isArray((b as { value?: unknown } | undefined)?.value) ? (b as { value: GraphDirectoryObject[] }).value : [];
         return items.map(({ temporaryAccessPass: _pass, ...rest }) => rest as GraphDirectoryObject);
       });
     },

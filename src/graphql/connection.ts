@@ -97,11 +97,7 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
   const lastEdge = edges[edges.length - 1];
   // The end cursor too is signed only when read (a profile card selects no pageInfo at all).
   const endCursorOf = (): string | null =>
-    lastEdge
-      ? lastEdge.cursor
-      : page.nextLink
-        ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 })
-        : null;
+    lastEdge ? lastEdge.cursor : page.nextLink ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 }) : null;
   return {
     // What the fetched page really expanded: a link carries the expansion of the query that made it.
     expandedManager: sourceLink ? (payload?.expandManager ?? null) : (options.expandManager ?? null),

@@ -33,7 +33,13 @@ export interface GatewayContext {
  * `graphTenant` partitions the rate governor; `signal` fires at the operation deadline or when the
  * caller disconnects, and cancels every upstream call and retry wait.
  */
-export type GraphSessionFactory = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal; graphTenant: string }) => {
+export type GraphSessionFactory = (input: {
+  tokenSource: GraphTokenSource;
+  correlationId: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  graphTenant: string;
+}) => {
   graph: GraphUsersClient;
   loaders: GraphLoaders;
 };
@@ -86,7 +92,10 @@ export function graphTenantOf(config: Config, caller: Caller, tokenSource: Graph
  */
 export function operationSignal(timeoutMs: number, parent?: AbortSignal): { signal: AbortSignal; end(): void } {
   const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => controller.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')), timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
+    () => controller.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')),
+    timeoutMs,
+  );
   timer.unref();
   const end = () => {
     if (timer === undefined) return;

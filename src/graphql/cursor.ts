@@ -45,7 +45,10 @@ export class CursorCodec {
 
   /** Throws BAD_USER_INPUT for anything this process did not issue for `expectedKind`. */
   decode(token: string, expectedKind: string, argumentName = 'after'): CursorPayload {
-    const invalid = () => badInput(`\`${argumentName}\` is not a cursor this gateway issued for this list; pass a cursor from the same query's pageInfo.endCursor or edges.cursor.`);
+    const invalid = () =>
+      badInput(
+        `\`${argumentName}\` is not a cursor this gateway issued for this list; pass a cursor from the same query's pageInfo.endCursor or edges.cursor.`,
+      );
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_CURSOR_LENGTH) throw invalid();
     const dot = token.indexOf('.');
     if (dot <= 0 || dot !== token.lastIndexOf('.')) throw invalid();

@@ -153,7 +153,12 @@ export interface ConnectionSelectionPlan<P> {
 }
 
 /** Merges what a connection field (`users`, `directReports`, ...) selects under `nodes` and `edges.node`. */
-export function connectionNodeFields(info: SelectionInfo, connectionFieldNodes: readonly FieldNode[], connectionType: string, edgeType: string): { nodes: FieldNode[]; totalCount: boolean } {
+export function connectionNodeFields(
+  info: SelectionInfo,
+  connectionFieldNodes: readonly FieldNode[],
+  connectionType: string,
+  edgeType: string,
+): { nodes: FieldNode[]; totalCount: boolean } {
   const fields = collectSubfields(info, connectionFieldNodes, connectionType);
   const nodes = [...(fields.get('nodes') ?? [])];
   const edges = fields.get('edges');

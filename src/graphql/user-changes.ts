@@ -32,7 +32,12 @@ const UNKNOWN_TOKEN =
  * One round of the change feed. The caller's token wraps Graph's deltaLink in a signed cursor, so
  * a token can only ever continue a delta query this gateway started.
  */
-export async function fetchUserChanges(ctx: GatewayContext, deltaToken: string | null | undefined, select: string[], now = Date.now()): Promise<UserChangesModel> {
+export async function fetchUserChanges(
+  ctx: GatewayContext,
+  deltaToken: string | null | undefined,
+  select: string[],
+  now = Date.now(),
+): Promise<UserChangesModel> {
   let payload: CursorPayload | null = null;
   if (deltaToken != null) {
     payload = decodeDeltaToken(ctx, deltaToken);

@@ -20,7 +20,11 @@ export function createReachabilityProbe(options: ReachabilityProbeOptions): (sig
   return async (signal) => {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      const res = await options.upstream.fetch(url, { method: 'GET', headers: { accept: 'application/json' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      const res = await options.upstream.fetch(url, {
+        method: 'GET',
+        headers: { accept: 'application/json' },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
       await res.body?.cancel().catch(() => undefined);
       return true;
     } catch {

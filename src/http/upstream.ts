@@ -109,4 +109,3 @@ export function createUpstreamHttp(options: UpstreamHttpOptions): UpstreamHttp {
     close: () => dispatcher.close(),
   };
 }
-

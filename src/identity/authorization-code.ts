@@ -100,7 +100,11 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     delegated: true,
     redirectUri: selfDeployed.redirectUri,
     tokenSourceFor: () => source,
-    probe: async (signal) => source.getAccessToken(signal).then(() => true, () => false),
+    probe: async (signal) =>
+      source.getAccessToken(signal).then(
+        () => true,
+        () => false,
+      ),
     async beginLogin(redirectUri) {
       sweep();
       if (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value!);
@@ -113,7 +117,10 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       sweep();
       const login = pending.get(state);
       if (!login) {
-        throw new GatewayError(ErrorCode.BAD_USER_INPUT, 'The sign-in state is unknown or expired (sign-ins must complete within 10 minutes, on the same gateway instance). Start again at /auth/login.');
+        throw new GatewayError(
+          ErrorCode.BAD_USER_INPUT,
+          'The sign-in state is unknown or expired (sign-ins must complete within 10 minutes, on the same gateway instance). Start again at /auth/login.',
+        );
       }
       pending.delete(state);
       try {

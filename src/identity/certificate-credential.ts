@@ -23,7 +23,7 @@ export function loadCertificateCredential(file: string): CertificateCredential {
   try {
     pem = readFileSync(file, 'utf8').replace(/\r\n/g, '\n');
   } catch (error) {
-    throw new Error(`AZURE_CLIENT_CERTIFICATE_PATH ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new Error(`AZURE_CLIENT_CERTIFICATE_PATH ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
   }
   const certs = pem.match(CERT_BLOCK) ?? [];
   const keyPem = KEY_BLOCK.exec(pem)?.[0];

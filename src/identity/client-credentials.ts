@@ -29,6 +29,10 @@ export function createClientCredentialsIdentity(config: Config, factory: MsalApp
     kind: 'client-credentials',
     delegated: false,
     tokenSourceFor: () => source,
-    probe: async (signal) => source.getAccessToken(signal).then(() => true, () => false),
+    probe: async (signal) =>
+      source.getAccessToken(signal).then(
+        () => true,
+        () => false,
+      ),
   };
 }

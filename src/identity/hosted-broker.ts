@@ -40,10 +40,13 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
         signal: AbortSignal.timeout(config.limits.upstreamTimeoutMs),
       });
     } catch (error) {
-      throw new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (hosted-broker) could not reach the broker at ${new URL(hosted.brokerUrl).host} (${describeNetworkFailure(error)})`);
+      throw new GatewayError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `Graph token acquisition (hosted-broker) could not reach the broker at ${new URL(hosted.brokerUrl).host} (${describeNetworkFailure(error)})`,
+      );
     }
     const text = await response.text();
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
@@ -54,9 +57,7 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
   };
 
   const brokerError = (status: number, body: Record<string, unknown>): GatewayError => {
-    const serverMessage = ['detail', 'title', 'error_description', 'error', 'message']
-      .map((k) => body[k])
-      .find((v): v is string => typeof v === 'string');
+    const serverMessage = ['detail', 'title', 'error_description', 'error', 'message'].map((k) => body[k]).find((v): v is string => typeof v === 'string');
     const safe = serverMessage ? scrubSecrets(serverMessage, secrets).slice(0, 300).replace(/\.+$/, '') : 'no message';
     const hint =
       status === 401 && KEY_MISMATCH.test(safe)
@@ -119,6 +120,10 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
     kind: 'hosted-broker',
     delegated: false,
     tokenSourceFor: () => source,
-    probe: async (signal) => source.getAccessToken(signal).then(() => true, () => false),
+    probe: async (signal) =>
+      source.getAccessToken(signal).then(
+        () => true,
+        () => false,
+      ),
   };
 }

@@ -11,7 +11,8 @@ import { authorityUrl, graphDefaultScope } from './authority.js';
 export function buildLoginUrl(config: Config): string {
   const sd = config.selfDeployed;
   if (!sd) throw new Error('the login URL needs a self-deployed app: set AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential');
-  if (!sd.redirectUri) throw new Error('REDIRECT_URI is missing: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)');
+  if (!sd.redirectUri)
+    throw new Error('REDIRECT_URI is missing: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)');
   const url = new URL(`${authorityUrl(config.authorityHost, sd.tenantId)}/oauth2/v2.0/authorize`);
   url.searchParams.set('client_id', sd.clientId);
   url.searchParams.set('response_type', 'code');

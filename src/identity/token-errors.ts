@@ -45,7 +45,9 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
   const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
 
   if (NETWORK_CODES.has(errorCode) || /request timeout/i.test(rawMessage)) {
-    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, { retryAfterSeconds: 5 });
+    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, {
+      retryAfterSeconds: 5,
+    });
   }
   if (aadsts && RESET_REQUIRED_AADSTS.has(aadsts)) {
     const how = flow === 'authorization-code' ? ' and sign in again at /auth/login' : '';
@@ -55,11 +57,20 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     );
   }
   if ((e.status !== undefined && e.status >= 500) || errorCode === 'temporarily_unavailable' || errorCode === 'server_error') {
-    return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) failed: Entra ID answered ${codeText}${detail ? ` (${detail})` : ''}`, {
-      retryAfterSeconds: 5,
-    });
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `Graph token acquisition (${flow}) failed: Entra ID answered ${codeText}${detail ? ` (${detail})` : ''}`,
+      {
+        retryAfterSeconds: 5,
+      },
+    );
   }
-  if (errorCode === 'invalid_grant' || errorCode === 'interaction_required' || errorCode === 'no_tokens_found' || errorCode === 'no_account_in_silent_request') {
+  if (
+    errorCode === 'invalid_grant' ||
+    errorCode === 'interaction_required' ||
+    errorCode === 'no_tokens_found' ||
+    errorCode === 'no_account_in_silent_request'
+  ) {
     const how = flow === 'authorization-code' ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.' : '';
     return new GatewayError(ErrorCode.UNAUTHENTICATED, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}.${how}`);
   }

@@ -3,6 +3,7 @@
  * Kept in one small file so the Graph client, resolvers and identity flows depend on shapes, not
  * on each other's implementations.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Gateway permissions a caller can hold (from Entra app roles / scopes, or an API key). */
 export const Permission = {
@@ -60,8 +61,4 @@ export interface CallerAuthenticator {
 }
 
 /** Extra HTTP routes owned by the identity layer (`/auth/login`, `/auth/callback`). */
-export type AuthRouteHandler = (
-  req: import('node:http').IncomingMessage,
-  res: import('node:http').ServerResponse,
-  url: URL,
-) => Promise<boolean>;
+export type AuthRouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;

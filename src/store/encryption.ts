@@ -65,12 +65,10 @@ export function createTokenCipher(key: Buffer): TokenCipher {
  * kept beside the cache in the data directory. A persisted production cache without a key is a
  * configuration error: a key stored next to the data it protects protects nothing.
  */
-export function resolveTokenCacheKey(input: {
-  tokenCacheKey?: string;
-  persisted: boolean;
-  sandbox: boolean;
-  dataDir: string;
-}): { key: Buffer; source: 'configured' | 'ephemeral' | 'sandbox-key-file' } {
+export function resolveTokenCacheKey(input: { tokenCacheKey?: string; persisted: boolean; sandbox: boolean; dataDir: string }): {
+  key: Buffer;
+  source: 'configured' | 'ephemeral' | 'sandbox-key-file';
+} {
   if (input.tokenCacheKey !== undefined) return { key: deriveTokenCacheKey(input.tokenCacheKey), source: 'configured' };
   if (!input.persisted) return { key: randomBytes(32), source: 'ephemeral' };
   if (!input.sandbox) {

@@ -33,7 +33,11 @@ async function graphRequestsDuring(run: () => Promise<void>): Promise<{ graph: n
   const before = await emulator.stats();
   await run();
   const after = await emulator.stats();
-  return { graph: after.graphRequests - before.graphRequests, batches: after.batch.requests - before.batch.requests, tokens: after.tokenRequests - before.tokenRequests };
+  return {
+    graph: after.graphRequests - before.graphRequests,
+    batches: after.batch.requests - before.batch.requests,
+    tokens: after.tokenRequests - before.tokenRequests,
+  };
 }
 
 async function runOnce(scenario: Scenario, i = 0): Promise<void> {

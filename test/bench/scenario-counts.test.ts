@@ -53,7 +53,10 @@ async function countDuring(run: () => Promise<void>) {
     tokens: after.tokenRequests - before.tokenRequests,
     batches: after.batch.requests - before.batch.requests,
     batchItems: after.batch.items - before.batch.items,
-    errors: Object.entries(after.byStatus).reduce((n, [status, count]) => n + (Number(status) >= 400 && Number(status) !== 404 ? count - (before.byStatus[status] ?? 0) : 0), 0),
+    errors: Object.entries(after.byStatus).reduce(
+      (n, [status, count]) => n + (Number(status) >= 400 && Number(status) !== 404 ? count - (before.byStatus[status] ?? 0) : 0),
+      0,
+    ),
   };
 }
 

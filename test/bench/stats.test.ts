@@ -39,7 +39,12 @@ describe('countWaves', () => {
     expect(countWaves([0, 1, 3, 82, 84, 85, 86, 165], 40)).toBe(3);
   });
   it('treats a long run of close completions as one wave even when its total spread exceeds the gap', () => {
-    expect(countWaves(Array.from({ length: 100 }, (_, i) => i * 2), 40)).toBe(1);
+    expect(
+      countWaves(
+        Array.from({ length: 100 }, (_, i) => i * 2),
+        40,
+      ),
+    ).toBe(1);
   });
   it('is order-independent and 0 for no requests', () => {
     expect(countWaves([165, 0, 82], 40)).toBe(3);

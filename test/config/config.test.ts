@@ -62,7 +62,13 @@ describe('loadConfig', () => {
   });
 
   it('hosted mode without BROKER_KEY says what the key is', () => {
-    const problems = problemsOf({ DEPLOYMENT_MODE: 'hosted', BROKER_URL: 'https://broker.example/obtain-token', BROKER_ID: 'id', BROKER_TOKEN: 'tenant', TOKEN_CACHE_KEY: 'x'.repeat(32) });
+    const problems = problemsOf({
+      DEPLOYMENT_MODE: 'hosted',
+      BROKER_URL: 'https://broker.example/obtain-token',
+      BROKER_ID: 'id',
+      BROKER_TOKEN: 'tenant',
+      TOKEN_CACHE_KEY: 'x'.repeat(32),
+    });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^BROKER_KEY is missing: .*"Key"/);
   });
@@ -96,7 +102,12 @@ describe('loadConfig', () => {
   });
 
   it('needs TOKEN_CACHE_KEY where refresh tokens are persisted, and refuses an auth code with session_state', () => {
-    const problems = problemsOf({ ...selfDeployed, GRAPH_AUTH_FLOW: 'authorization-code', REDIRECT_URI: 'http://localhost:4000/auth/callback', AUTH_CODE: 'abc&session_state=x' });
+    const problems = problemsOf({
+      ...selfDeployed,
+      GRAPH_AUTH_FLOW: 'authorization-code',
+      REDIRECT_URI: 'http://localhost:4000/auth/callback',
+      AUTH_CODE: 'abc&session_state=x',
+    });
     expect(problems.some((p) => p.startsWith('TOKEN_CACHE_KEY is missing'))).toBe(true);
     expect(problems.some((p) => p.startsWith('AUTH_CODE contains "session_state"'))).toBe(true);
     expect(problems.every((p) => !p.includes('abc&session_state'))).toBe(true);

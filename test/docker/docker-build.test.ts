@@ -18,7 +18,6 @@ const compose = readFileSync(path.join(root, 'docker/compose.yaml'), 'utf8');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 const run = promisify(execFile);
 
-
 describe('docker/Dockerfile', () => {
   const stages = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1]!, name: m[2] }));
 
@@ -35,7 +34,10 @@ describe('docker/Dockerfile', () => {
 
   it('copies only paths that exist and runs npm scripts that exist (the same commands CI runs)', () => {
     for (const m of dockerfile.matchAll(/^COPY\s+(?!--from)(.+)$/gim)) {
-      const parts = m[1]!.replace(/--chown=\S+\s*/, '').trim().split(/\s+/);
+      const parts = m[1]!
+        .replace(/--chown=\S+\s*/, '')
+        .trim()
+        .split(/\s+/);
       for (const source of parts.slice(0, -1)) expect(existsSync(path.join(root, source)), source).toBe(true);
     }
     const npmRuns = [...dockerfile.matchAll(/^RUN\s.*?npm run ([\w:-]+)/gm)].map((m) => m[1]!);

@@ -17,7 +17,14 @@ describe('authorization code in the sandbox, through /auth/login', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 100 });
-    const config = loadConfig({ SANDBOX: 'true', HOST: '127.0.0.1', PORT: '0', CACHE_URL: 'memory', DATA_DIR: emulator.dataDir, GRAPH_AUTH_FLOW: 'authorization-code' });
+    const config = loadConfig({
+      SANDBOX: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CACHE_URL: 'memory',
+      DATA_DIR: emulator.dataDir,
+      GRAPH_AUTH_FLOW: 'authorization-code',
+    });
     const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
     app = await startApp(config, { emulator, logger });
   }, 60_000);
@@ -29,7 +36,9 @@ describe('authorization code in the sandbox, through /auth/login', () => {
 
   it('is not ready before anyone signed in, and says how to sign in', async () => {
     expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
-    const { errors } = (await (await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) })).json()) as {
+    const { errors } = (await (
+      await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) })
+    ).json()) as {
       errors?: Array<{ message: string }>;
     };
     expect(errors?.[0]?.message).toMatch(/auth\/login|AUTH_CODE/);
@@ -49,7 +58,11 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     expect(done.status).toBe(200);
 
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
-    const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id userPrincipalName } }' }) });
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { id userPrincipalName } }' }),
+    });
     const body = (await res.json()) as { data: { me: { id: string; userPrincipalName: string } } };
     expect(body.data.me.id).toBe(emulator.tenant.wellKnown.adminUserId);
 
@@ -57,8 +70,10 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     expect(logLines.join('\n')).not.toContain(code);
   });
 
-  it('changes a user\'s password as the signed-in administrator; the new one signs in', async () => {
-    const target = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled)!;
+  it("changes a user's password as the signed-in administrator; the new one signs in", async () => {
+    const target = [...emulator.tenant.users.values()].find(
+      (u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled,
+    )!;
     const password = 'Winter-Harbour-4821!';
     const res = await fetch(`${app.url}/graphql`, {
       method: 'POST',
@@ -75,7 +90,14 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     const signIn = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: known.demoAppId, client_secret: known.demoAppSecret, username: target.userPrincipalName, password, scope: 'openid' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: known.demoAppId,
+        client_secret: known.demoAppSecret,
+        username: target.userPrincipalName,
+        password,
+        scope: 'openid',
+      }).toString(),
     });
     expect(signIn.status).toBe(200);
     expect(logLines.join('\n')).not.toContain(password);

@@ -39,7 +39,16 @@ describe('CALLER_AUTH=entra over HTTP', () => {
 
   function claims(overrides: Record<string, unknown> = {}) {
     const known = gw.emulator.tenant.wellKnown;
-    return { aud: AUDIENCE, iss: gw.emulator.context.issuer, tid: gw.emulator.tenantId, oid: known.callerAppId, appid: known.callerAppId, roles: ['Users.Read', 'Users.Terminate'], ver: '2.0', ...overrides };
+    return {
+      aud: AUDIENCE,
+      iss: gw.emulator.context.issuer,
+      tid: gw.emulator.tenantId,
+      oid: known.callerAppId,
+      appid: known.callerAppId,
+      roles: ['Users.Read', 'Users.Terminate'],
+      ver: '2.0',
+      ...overrides,
+    };
   }
 
   it('accepts a token from the tenant for the API audience', async () => {

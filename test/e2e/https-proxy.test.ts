@@ -83,7 +83,14 @@ describe('HTTPS_PROXY', () => {
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     const port = (refusing.address() as { port: number }).port;
     await emulator.resetStats();
-    const config = loadConfig({ SANDBOX: 'true', HOST: '127.0.0.1', PORT: '0', CACHE_URL: 'memory', DATA_DIR: emulator.dataDir, HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    const config = loadConfig({
+      SANDBOX: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CACHE_URL: 'memory',
+      DATA_DIR: emulator.dataDir,
+      HTTPS_PROXY: `http://127.0.0.1:${port}`,
+    });
     const logger = createLogger({ level: 'silent' });
     let blocked: App | undefined;
     try {

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
 
-
 describe('npm start with no configuration', () => {
   let child: ChildProcess;
   let base: string;
@@ -16,7 +15,13 @@ describe('npm start with no configuration', () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     // Only what a user's shell would have: no Azure variables at all.
-    const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const env: Record<string, string> = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    };
     // Its own process group, so the test can signal it the way a terminal's Ctrl-C does.
     child = spawn('npm', ['start', '--silent'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

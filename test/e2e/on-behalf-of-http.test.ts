@@ -39,7 +39,12 @@ describe('on-behalf-of through the gateway', () => {
     const res = await gw.emulator.fetch(`/${gw.emulator.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: known.callerAppId, client_secret: known.callerAppSecret, scope: 'api://msgraph-user-gateway/.default' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: known.callerAppId,
+        client_secret: known.callerAppSecret,
+        scope: 'api://msgraph-user-gateway/.default',
+      }).toString(),
     });
     const appToken = ((await res.json()) as { access_token: string }).access_token;
     const { errors } = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${appToken}` });

@@ -16,7 +16,12 @@ describe('emulator admin routes', () => {
     const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: known.demoAppId, client_secret: known.demoAppSecret, scope: `${emulator.origin}/.default` }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: known.demoAppId,
+        client_secret: known.demoAppSecret,
+        scope: `${emulator.origin}/.default`,
+      }).toString(),
     });
     return ((await res.json()) as { access_token: string }).access_token;
   }
@@ -35,7 +40,11 @@ describe('emulator admin routes', () => {
   });
 
   it('refuses invalid fault settings with a clear message', async () => {
-    const res = await emulator.fetch('/_emulator/faults', { method: 'POST', body: JSON.stringify({ throttleRate: 2 }), headers: { 'content-type': 'application/json' } });
+    const res = await emulator.fetch('/_emulator/faults', {
+      method: 'POST',
+      body: JSON.stringify({ throttleRate: 2 }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/throttleRate/);
   });

@@ -14,7 +14,13 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 let emulator: TestEmulator;
 let http: UpstreamHttp;
 /** Every URL and header set the client sent (a recording wrapper around the real HTTP layer). */
-let sent: Array<{ method: string; url: string; headers: Record<string, string>; body?: string; batchAnswer?: { responses: Array<{ id: string; status: number }> } }> = [];
+let sent: Array<{
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  batchAnswer?: { responses: Array<{ id: string; status: number }> };
+}> = [];
 let upstream: UpstreamHttp;
 let tokenSource: GraphTokenSource;
 let logText = '';
@@ -26,7 +32,12 @@ beforeAll(async () => {
     dispatcher: http.dispatcher,
     close: () => http.close(),
     fetch: async (url, init = {}) => {
-      const entry: (typeof sent)[number] = { method: init.method ?? 'GET', url: String(url), headers: { ...(init.headers as Record<string, string>) }, body: init.body as string | undefined };
+      const entry: (typeof sent)[number] = {
+        method: init.method ?? 'GET',
+        url: String(url),
+        headers: { ...(init.headers as Record<string, string>) },
+        body: init.body as string | undefined,
+      };
       sent.push(entry);
       const res = await http.fetch(url, init);
       if (entry.url.endsWith('/$batch') && res.ok) entry.batchAnswer = (await res.clone().json()) as typeof entry.batchAnswer;
@@ -35,7 +46,14 @@ beforeAll(async () => {
   };
   const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
   const token = await emulator.context.signer.sign(
-    { aud: emulator.origin, iss: emulator.context.issuer, tid: emulator.tenantId, oid: app.servicePrincipalId, appid: app.appId, roles: [...app.graphAppRoles] },
+    {
+      aud: emulator.origin,
+      iss: emulator.context.issuer,
+      tid: emulator.tenantId,
+      oid: app.servicePrincipalId,
+      appid: app.appId,
+      roles: [...app.graphAppRoles],
+    },
     3600,
   );
   tokenSource = { partition: 'demo-app', getAccessToken: async () => token };
@@ -87,7 +105,9 @@ describe('user loader', () => {
 
   it('50 GUID lookups with the manager expanded cost 3 $batch requests (20+20+10)', async () => {
     const loaders = createGraphLoaders(newClient());
-    const picked = users().filter((u) => u.managerId).slice(0, 50);
+    const picked = users()
+      .filter((u) => u.managerId)
+      .slice(0, 50);
     const results = await Promise.all(picked.map((u) => loaders.user.load({ key: u.id, select: sel('displayName'), expandManager: sel('displayName') })));
     const names = (id: string) => emulator.tenant.users.get(id)!.displayName;
     expect(results.map((r) => (r?.manager as GraphUser | undefined)?.displayName)).toEqual(picked.map((u) => names(u.managerId!)));
@@ -152,18 +172,26 @@ describe('user loader', () => {
 
   it('a failed envelope rejects its keys and clears them from the cache, so a later load retries', async () => {
     const loaders = createGraphLoaders(newClient({ maxRetries: 0 }));
-    const picked = users().slice(300, 303).map((u) => ({ key: u.userPrincipalName, select: sel('displayName') }));
+    const picked = users()
+      .slice(300, 303)
+      .map((u) => ({ key: u.userPrincipalName, select: sel('displayName') }));
     await emulator.setFaults({ unavailableRate: 1, retryAfterSeconds: 0 });
     const failed = await Promise.allSettled(picked.map((k) => loaders.user.load(k)));
     expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as { code: string }).code : 'ok'))).toEqual(Array(3).fill('UPSTREAM_UNAVAILABLE'));
     await emulator.setFaults({ unavailableRate: 0 });
     const again = await Promise.all(picked.map((k) => loaders.user.load(k)));
-    expect(again.map((u) => u?.id)).toEqual(users().slice(300, 303).map((u) => u.id));
+    expect(again.map((u) => u?.id)).toEqual(
+      users()
+        .slice(300, 303)
+        .map((u) => u.id),
+    );
   });
 
   it('managerOf and directReportsOf batch through $batch', async () => {
     const loaders = createGraphLoaders(newClient());
-    const withReports = users().filter((u) => users().some((x) => x.managerId === u.id)).slice(0, 3);
+    const withReports = users()
+      .filter((u) => users().some((x) => x.managerId === u.id))
+      .slice(0, 3);
     const withoutManager = users().find((u) => !u.managerId)!;
     const [m1, m2, ...pages] = await Promise.all([
       loaders.managerOf.load({ key: users().find((u) => u.managerId)!.id, select: sel('displayName') }),
@@ -185,7 +213,11 @@ describe('addressing', () => {
   it("sends $select=id,displayName for ['displayName'] and gets just that", async () => {
     const u = users()[7]!;
     const got = await newClient().getUser(u.id, ['displayName']);
-    expect(Object.keys(got!).filter((k) => !k.startsWith('@')).sort()).toEqual(['displayName', 'id']);
+    expect(
+      Object.keys(got!)
+        .filter((k) => !k.startsWith('@'))
+        .sort(),
+    ).toEqual(['displayName', 'id']);
     expect(new URL(sent[0]!.url).search).toBe('?$select=id,displayName');
   });
 
@@ -218,7 +250,12 @@ describe('addressing', () => {
       expect([null, 'BAD_USER_INPUT']).toContain(result);
     }
     const paths = sent.map((s) => s.url.slice(emulator.origin.length));
-    expect(paths).toEqual(['/v1.0/users/a%2Fb?$select=id', '/v1.0/users/a%3Fb%3D1?$select=id', '/v1.0/users/a%23b?$select=id', '/v1.0/users/a%252Fb?$select=id']);
+    expect(paths).toEqual([
+      '/v1.0/users/a%2Fb?$select=id',
+      '/v1.0/users/a%3Fb%3D1?$select=id',
+      '/v1.0/users/a%23b?$select=id',
+      '/v1.0/users/a%252Fb?$select=id',
+    ]);
     const stats = await emulator.stats();
     expect(Object.keys(stats.byRoute)).toEqual(['GET /v1.0/users/{id}']);
   });
@@ -246,7 +283,10 @@ describe('paging', () => {
     let duplicates = 0;
     let page = await client.listUsers({ kind: 'first', query: { top: 500, select: [], count: false, advanced: false } });
     for (;;) {
-      for (const u of page.items) (seen.has(u.id) ? duplicates++ : seen.add(u.id));
+      for (const u of page.items) {
+        if (seen.has(u.id)) duplicates++;
+        else seen.add(u.id);
+      }
       if (!page.nextLink) break;
       page = await client.listUsers({ kind: 'next', nextLink: page.nextLink, advanced: false });
     }
@@ -272,10 +312,14 @@ describe('paging', () => {
   });
 
   it('lists with the manager expanded in the same request', async () => {
-    const page = await newClient().listUsers({ kind: 'first', query: { top: 100, select: sel('displayName'), expandManager: sel('displayName'), count: false, advanced: false } });
+    const page = await newClient().listUsers({
+      kind: 'first',
+      query: { top: 100, select: sel('displayName'), expandManager: sel('displayName'), count: false, advanced: false },
+    });
     const withManager = page.items.filter((u) => u.manager);
     expect(withManager.length).toBeGreaterThan(0);
-    for (const u of withManager) expect((u.manager as GraphUser).displayName).toBe(emulator.tenant.users.get(emulator.tenant.users.get(u.id)!.managerId!)!.displayName);
+    for (const u of withManager)
+      expect((u.manager as GraphUser).displayName).toBe(emulator.tenant.users.get(emulator.tenant.users.get(u.id)!.managerId!)!.displayName);
     expect((await emulator.stats()).graphRequests).toBe(1);
   });
 
@@ -286,7 +330,9 @@ describe('paging', () => {
     sent = [];
     const tampered = first.nextLink!.replace(new URL(emulator.origin).host, 'evil.example');
     await expect(client.listUsers({ kind: 'next', nextLink: tampered, advanced: false })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(client.listUsers({ kind: 'next', nextLink: first.nextLink!.replace('/v1.0/users', '/v1.0/users/x/authentication/methods'), advanced: false })).rejects.toMatchObject({
+    await expect(
+      client.listUsers({ kind: 'next', nextLink: first.nextLink!.replace('/v1.0/users', '/v1.0/users/x/authentication/methods'), advanced: false }),
+    ).rejects.toMatchObject({
       code: 'BAD_USER_INPUT',
     });
     expect(sent).toHaveLength(0);
@@ -321,7 +367,9 @@ describe('relationships, changes and errors', () => {
     expect(round.deltaLink).not.toBeNull();
     const next = await client.userChanges({ deltaLink: round.deltaLink!, select: [] });
     expect(next.changed).toHaveLength(0);
-    await expect(client.userChanges({ deltaLink: 'https://evil.example/v1.0/users/delta?$deltatoken=x', select: [] })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(client.userChanges({ deltaLink: 'https://evil.example/v1.0/users/delta?$deltatoken=x', select: [] })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
   });
 
   it('maps a 400 with Graph code and request-id; unknown user is null', async () => {

@@ -14,10 +14,11 @@ function manualTimers() {
       return { cancel: () => void (t.cancelled = true) };
     },
     fireAll: () => {
-      for (const t of timers) if (!t.cancelled && !t.fired) {
-        t.fired = true;
-        t.run();
-      }
+      for (const t of timers)
+        if (!t.cancelled && !t.fired) {
+          t.fired = true;
+          t.run();
+        }
     },
   };
 }
@@ -85,7 +86,10 @@ describe('Coalescer', () => {
   it('never lets a caller receive another identity’s data, whatever the interleaving (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ identity: fc.constantFrom<string>('app', 'obo:alice', 'obo:bob'), key: fc.constantFrom<string>('u1', 'u2', 'u3', 'u4') }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ identity: fc.constantFrom<string>('app', 'obo:alice', 'obo:bob'), key: fc.constantFrom<string>('u1', 'u2', 'u3', 'u4') }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
         fc.integer({ min: 1, max: 8 }),
         async (lookups, maxBatchSize) => {
           const t = manualTimers();
@@ -168,7 +172,12 @@ describe('Coalescer against the emulator (getByIds)', () => {
     const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret, scope: 'https://graph.microsoft.com/.default' }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: wellKnown.demoAppId,
+        client_secret: wellKnown.demoAppSecret,
+        scope: 'https://graph.microsoft.com/.default',
+      }).toString(),
     });
     token = ((await res.json()) as { access_token: string }).access_token;
   });

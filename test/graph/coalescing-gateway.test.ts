@@ -53,9 +53,7 @@ async function graphRequestsDuring<T>(run: () => Promise<T>): Promise<{ result: 
 
 describe('coalesced lookups across callers', () => {
   it('share upstream calls, and every caller gets its own users with exactly its own fields', async () => {
-    const { result, graph } = await graphRequestsDuring(() =>
-      Promise.all(ids.map((id, i) => (i % 2 === 0 ? lookupAsA(id) : lookupAsB(id)))),
-    );
+    const { result, graph } = await graphRequestsDuring(() => Promise.all(ids.map((id, i) => (i % 2 === 0 ? lookupAsA(id) : lookupAsB(id)))));
     result.forEach((answer, i) => {
       const id = ids[i]!;
       const user = emulator.tenant.users.get(id)!;
@@ -82,9 +80,7 @@ describe('coalesced lookups across callers', () => {
   });
 
   it('an id Graph cannot address is BAD_USER_INPUT for its caller only, and never reaches Graph', async () => {
-    const { result, graph } = await graphRequestsDuring(() =>
-      Promise.all([lookupAsB("x'; DROP"), lookupAsA(ids[3]!), lookupAsB(ids[4]!)]),
-    );
+    const { result, graph } = await graphRequestsDuring(() => Promise.all([lookupAsB("x'; DROP"), lookupAsA(ids[3]!), lookupAsB(ids[4]!)]));
     const [bad, a, b] = result;
     expect(bad!.data).toEqual({ user: null });
     expect(bad!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

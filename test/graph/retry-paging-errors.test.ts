@@ -84,7 +84,9 @@ describe('continuation links', () => {
     expect(validateContinuationLink(`${endpoint}/v1.0/users/abc/directReports?$skiptoken=1`, endpoint, continuationShapes.directReports).template).toBe(
       '/users/{id}/directReports',
     );
-    expect(() => validateContinuationLink(`${endpoint}/v1.0/users/abc/memberOf?$skiptoken=1`, endpoint, continuationShapes.directReports)).toThrow(GatewayError);
+    expect(() => validateContinuationLink(`${endpoint}/v1.0/users/abc/memberOf?$skiptoken=1`, endpoint, continuationShapes.directReports)).toThrow(
+      GatewayError,
+    );
   });
   it('honours a base path in the endpoint', () => {
     expect(validateContinuationLink('https://h.test/graph/v1.0/users?$skiptoken=1', 'https://h.test/graph', continuationShapes.users).path).toBe('/users');
@@ -95,7 +97,9 @@ describe('continuation links', () => {
 describe('Graph error mapping', () => {
   const body = (code: string, message: string, inner?: unknown) => ({ error: { code, message, innerError: inner } });
   it('walks nested innerError for the most specific code and the request id', () => {
-    const detail = readGraphErrorBody(body('Request_BadRequest', 'outer', { code: 'PasswordPolicy', 'request-id': 'rid-1', innererror: { code: 'PasswordTooShort' } }));
+    const detail = readGraphErrorBody(
+      body('Request_BadRequest', 'outer', { code: 'PasswordPolicy', 'request-id': 'rid-1', innererror: { code: 'PasswordTooShort' } }),
+    );
     expect(detail).toEqual({ code: 'PasswordTooShort', message: 'outer', requestId: 'rid-1' });
     expect(readGraphErrorBody(body('TooManyRequests', 'x', { code: '429' })).code).toBe('TooManyRequests');
     expect(readGraphErrorBody('<html>')).toEqual({ code: undefined, message: undefined, requestId: undefined });

@@ -146,7 +146,10 @@ describe('single requests', () => {
   it('gives up after the bounded attempts with THROTTLED and a retry hint', async () => {
     script = (_req, res) => send(res, 429, graphError('TooManyRequests'), { 'retry-after': '1' });
     const h = harness({ maxRetries: 2 });
-    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({ code: 'THROTTLED', extensions: { retryAfterSeconds: 1, graphErrorCode: 'TooManyRequests' } });
+    await expect(h.client.getUser('u1', [])).rejects.toMatchObject({
+      code: 'THROTTLED',
+      extensions: { retryAfterSeconds: 1, graphErrorCode: 'TooManyRequests' },
+    });
     expect(seen).toHaveLength(3);
   });
 
@@ -205,7 +208,9 @@ describe('single requests', () => {
 
   it('maps 404 to null for get*, 403 to FORBIDDEN with the reason', async () => {
     script = (req, res) =>
-      req.url.includes('missing') ? send(res, 404, graphError('Request_ResourceNotFound')) : send(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
+      req.url.includes('missing')
+        ? send(res, 404, graphError('Request_ResourceNotFound'))
+        : send(res, 403, graphError('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'));
     const h = harness();
     expect(await h.client.getUser('missing', [])).toBeNull();
     expect(await h.client.getManager('missing', [])).toBeNull();
@@ -256,7 +261,12 @@ describe('$batch envelopes', () => {
   });
 
   it('a missing item answer is a per-item error, the rest succeed', async () => {
-    script = (req, res) => send(res, 200, { responses: itemsOf(req).slice(1).map((i) => ({ id: i.id, status: 200, body: {} })) });
+    script = (req, res) =>
+      send(res, 200, {
+        responses: itemsOf(req)
+          .slice(1)
+          .map((i) => ({ id: i.id, status: 200, body: {} })),
+      });
     const h = harness();
     const results = await h.client.batch(['a', 'b'].map((id) => ({ method: 'GET' as const, path: graphPaths.user(id) })));
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['UPSTREAM_ERROR', 'ok']);
@@ -278,7 +288,8 @@ describe('$batch envelopes', () => {
   });
 
   it('does not retry throttled non-idempotent items', async () => {
-    script = (req, res) => send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 429, headers: { 'Retry-After': '1' }, body: graphError('TooManyRequests') })) });
+    script = (req, res) =>
+      send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 429, headers: { 'Retry-After': '1' }, body: graphError('TooManyRequests') })) });
     const h = harness();
     const results = await h.client.batch([
       { method: 'POST', path: graphPaths.users(), body: { a: 1 } },

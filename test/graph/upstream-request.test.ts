@@ -28,7 +28,11 @@ afterAll(() => scripted.close());
 describe('UpstreamHttp.request', () => {
   it('sends method, headers and body, and reads status, lower-case headers and the whole body', async () => {
     expect(upstream.request).toBeTypeOf('function');
-    const answer = await requestVia(upstream, `${origin}/users?$select=id`, { method: 'POST', headers: { 'content-type': 'application/json', 'X-Custom': 'v' }, body: '{"a":1}' });
+    const answer = await requestVia(upstream, `${origin}/users?$select=id`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Custom': 'v' },
+      body: '{"a":1}',
+    });
     expect(answer.status).toBe(201);
     expect(answer.headers['request-id']).toBe('rid-1');
     expect(answer.headers['set-cookie']).toBe('a=1, b=2');

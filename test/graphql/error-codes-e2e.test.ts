@@ -51,7 +51,7 @@ describe('error codes end to end', () => {
     }
   }, 40_000);
 
-  it('UPSTREAM_ERROR: the gateway\'s own rejected credentials are an upstream problem, not the caller\'s, and never echo the secret', async () => {
+  it("UPSTREAM_ERROR: the gateway's own rejected credentials are an upstream problem, not the caller's, and never echo the secret", async () => {
     const { status, errors } = await misconfigured.graphql('{ users(first: 1) { nodes { id } } }');
     expect(status).toBeLessThan(500);
     expect(errors?.[0]?.extensions?.code).toBe('UPSTREAM_ERROR');

@@ -52,17 +52,22 @@ describe('BAD_USER_INPUT before any upstream call', () => {
     const filteredCursor = filtered.data!.users.pageInfo.endCursor;
     await gw.emulator.resetStats();
     const a = await gw.graphql('query($after: String) { users(first: 1, after: $after) { nodes { id } } }', { after: reportsCursor });
-    const b = await gw.graphql('query($after: String) { users(first: 1, after: $after, filter: { accountEnabled: false }) { nodes { id } } }', { after: filteredCursor });
+    const b = await gw.graphql('query($after: String) { users(first: 1, after: $after, filter: { accountEnabled: false }) { nodes { id } } }', {
+      after: filteredCursor,
+    });
     expect(codes(a)).toEqual(['BAD_USER_INPUT']);
     expect(codes(b)).toEqual(['BAD_USER_INPUT']);
     expect((await gw.emulator.stats()).graphRequests).toBe(0);
   });
 
-  it.each(['a/b', 'x y@contoso.example', "robert'); drop", 'users?$top=1', 'ünï@contoso.example', 'a+b@contoso.example', '../me'])('rejects the malformed id %j', async (id) => {
-    const result = await gw.graphql('query($id: ID!) { user(id: $id) { id } }', { id });
-    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
-    expect((await gw.emulator.stats()).graphRequests).toBe(0);
-  });
+  it.each(['a/b', 'x y@contoso.example', "robert'); drop", 'users?$top=1', 'ünï@contoso.example', 'a+b@contoso.example', '../me'])(
+    'rejects the malformed id %j',
+    async (id) => {
+      const result = await gw.graphql('query($id: ID!) { user(id: $id) { id } }', { id });
+      expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+      expect((await gw.emulator.stats()).graphRequests).toBe(0);
+    },
+  );
 
   it('rejects filters Graph cannot take', async () => {
     const tooMany = Array.from({ length: 16 }, () => randomUUID());
@@ -106,14 +111,24 @@ describe('HTTP-level problems', () => {
   it('keeps CSRF prevention on: a simple-request GET without a preflight header is refused', async () => {
     const res = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ users(first: 1) { nodes { id } } }')}`);
     expect(res.status).toBe(400);
-    const ok = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ users(first: 1) { nodes { id } } }')}`, { headers: { 'apollo-require-preflight': 'true' } });
+    const ok = await fetch(`${gw.url}/graphql?query=${encodeURIComponent('{ users(first: 1) { nodes { id } } }')}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect(ok.status).toBe(200);
   });
 
   it('echoes a sane x-correlation-id and replaces an unsafe one', async () => {
-    const sane = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-correlation-id': 'abc-12345678' }, body: '{"query":"{ __typename }"}' });
+    const sane = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-correlation-id': 'abc-12345678' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(sane.headers.get('x-correlation-id')).toBe('abc-12345678');
-    const unsafe = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-correlation-id': 'has spaces "and quotes"' }, body: '{"query":"{ __typename }"}' });
+    const unsafe = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-correlation-id': 'has spaces "and quotes"' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(unsafe.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -190,7 +205,17 @@ describe('upstream failures', () => {
   it('masks unexpected errors as INTERNAL_SERVER_ERROR with the correlation id, and logs the cause', async () => {
     const broken = await startTestGateway({
       emulator: gw.emulator,
-      deps: { extraResolvers: [{ Query: { me: () => { throw new TypeError('database password is hunter2'); } } }] },
+      deps: {
+        extraResolvers: [
+          {
+            Query: {
+              me: () => {
+                throw new TypeError('database password is hunter2');
+              },
+            },
+          },
+        ],
+      },
     });
     try {
       const res = await fetch(`${broken.url}/graphql`, {

@@ -69,10 +69,9 @@ describe('playground examples', () => {
     expect(containment.query).toContain('Users.Terminate');
     expect(Object.keys(containment.variables ?? {})).toEqual(['userId']);
     const target = aNonAdminMember();
-    const result = await gw.graphql<{ terminateSession: { succeeded: boolean; steps: Array<{ step: string; succeeded: boolean }>; user: { id: string; accountEnabled: boolean } } }>(
-      containment.query,
-      { ...containment.variables, userId: target.id },
-    );
+    const result = await gw.graphql<{
+      terminateSession: { succeeded: boolean; steps: Array<{ step: string; succeeded: boolean }>; user: { id: string; accountEnabled: boolean } };
+    }>(containment.query, { ...containment.variables, userId: target.id });
     expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
     const payload = result.data!.terminateSession;
     expect(payload.succeeded).toBe(true);

@@ -29,14 +29,19 @@ async function allPages(query: string, variables: Record<string, unknown> = {}):
 
 describe('filters', () => {
   it('filters by department and enabled state, escaping apostrophes in values', async () => {
-    const expected = users.filter((u) => u.department === 'Engineering' && u.accountEnabled).map((u) => u.id).sort();
+    const expected = users
+      .filter((u) => u.department === 'Engineering' && u.accountEnabled)
+      .map((u) => u.id)
+      .sort();
     const got = await allPages(
       'query($after: String) { users(first: 999, after: $after, filter: { department: "Engineering", accountEnabled: true }) { nodes { id } pageInfo { hasNextPage endCursor } } }',
     );
     expect(got.map((u) => u.id).sort()).toEqual(expected);
     const apostrophe = users.find((u) => u.surname?.includes("'"))!;
     const prefix = apostrophe.displayName.slice(0, apostrophe.displayName.indexOf("'") + 2);
-    const result = await gw.graphql('query($p: String) { users(first: 999, filter: { displayNameStartsWith: $p }) { nodes { id displayName } } }', { p: prefix });
+    const result = await gw.graphql('query($p: String) { users(first: 999, filter: { displayNameStartsWith: $p }) { nodes { id displayName } } }', {
+      p: prefix,
+    });
     expect(result.errors).toBeUndefined();
     const names = result.data!.users.nodes.map((u: { displayName: string }) => u.displayName);
     expect(names).toContain(apostrophe.displayName);
@@ -62,7 +67,10 @@ describe('filters', () => {
     const sorted = [...users].sort((a, b) => a.createdDateTime.localeCompare(b.createdDateTime));
     const from = sorted[100]!.createdDateTime;
     const to = sorted[120]!.createdDateTime;
-    const result = await gw.graphql('query($a: DateTime, $b: DateTime) { users(first: 999, filter: { createdAfter: $a, createdBefore: $b }) { nodes { id } } }', { a: from, b: to });
+    const result = await gw.graphql(
+      'query($a: DateTime, $b: DateTime) { users(first: 999, filter: { createdAfter: $a, createdBefore: $b }) { nodes { id } } }',
+      { a: from, b: to },
+    );
     expect(result.errors).toBeUndefined();
     const expected = users.filter((u) => Date.parse(u.createdDateTime) >= Date.parse(from) && Date.parse(u.createdDateTime) <= Date.parse(to));
     expect(result.data!.users.nodes).toHaveLength(expected.length);
@@ -85,7 +93,10 @@ describe('search and ordering', () => {
     const result = await gw.graphql('{ users(first: 20, orderBy: { field: DISPLAY_NAME, direction: DESC }) { nodes { displayName } } }');
     expect(result.errors).toBeUndefined();
     const names: string[] = result.data!.users.nodes.map((u: { displayName: string }) => u.displayName);
-    const expected = users.map((u) => u.displayName).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, 20);
+    const expected = users
+      .map((u) => u.displayName)
+      .sort((a, b) => (a < b ? 1 : a > b ? -1 : 0))
+      .slice(0, 20);
     expect(names.map((n) => n.toLowerCase())).toEqual(expected.map((n) => n.toLowerCase()));
   });
 });
@@ -95,8 +106,13 @@ describe('user relationships', () => {
 
   it('pages direct reports with edge cursors, resuming mid-page', async () => {
     const manager = managerWithReports();
-    const all = users.filter((r) => r.managerId === manager.id).map((r) => r.id).sort();
-    const firstPage = await gw.graphql(`{ user(id: "${manager.userPrincipalName}") { directReports(first: 2) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }`);
+    const all = users
+      .filter((r) => r.managerId === manager.id)
+      .map((r) => r.id)
+      .sort();
+    const firstPage = await gw.graphql(
+      `{ user(id: "${manager.userPrincipalName}") { directReports(first: 2) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } } }`,
+    );
     expect(firstPage.errors).toBeUndefined();
     const connection = firstPage.data!.user.directReports;
     expect(connection.edges).toHaveLength(2);
@@ -104,10 +120,13 @@ describe('user relationships', () => {
     const seen: string[] = connection.edges.map((e: { node: { id: string } }) => e.node.id);
     let after = connection.pageInfo.endCursor;
     for (let i = 0; i < 20 && after; i += 1) {
-      const next = await gw.graphql('query($id: ID!, $after: String) { user(id: $id) { directReports(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } } }', {
-        id: manager.id,
-        after,
-      });
+      const next = await gw.graphql(
+        'query($id: ID!, $after: String) { user(id: $id) { directReports(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } } }',
+        {
+          id: manager.id,
+          after,
+        },
+      );
       expect(next.errors).toBeUndefined();
       seen.push(...next.data!.user.directReports.nodes.map((n: { id: string }) => n.id));
       after = next.data!.user.directReports.pageInfo.hasNextPage ? next.data!.user.directReports.pageInfo.endCursor : null;
@@ -161,7 +180,9 @@ describe('change feed', () => {
     expect(initial.data!.userChanges.changed.length).toBe(gw.emulator.tenant.users.size);
     const token = initial.data!.userChanges.nextDeltaToken;
 
-    const quiet = await gw.graphql('query($t: String) { userChanges(deltaToken: $t) { changed { id displayName } removed { id } nextDeltaToken } }', { t: token });
+    const quiet = await gw.graphql('query($t: String) { userChanges(deltaToken: $t) { changed { id displayName } removed { id } nextDeltaToken } }', {
+      t: token,
+    });
     expect(quiet.errors).toBeUndefined();
     expect(quiet.data!.userChanges.changed).toEqual([]);
     expect(quiet.data!.userChanges.removed).toEqual([]);

@@ -33,7 +33,14 @@ beforeAll(async () => {
   const emulator = gw.emulator;
   const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
   const token = await emulator.context.signer.sign(
-    { aud: emulator.origin, iss: emulator.context.issuer, tid: emulator.tenantId, oid: app.servicePrincipalId, appid: app.appId, roles: [...app.graphAppRoles] },
+    {
+      aud: emulator.origin,
+      iss: emulator.context.issuer,
+      tid: emulator.tenantId,
+      oid: app.servicePrincipalId,
+      appid: app.appId,
+      roles: [...app.graphAppRoles],
+    },
     3600,
   );
   tokenSource = { partition: 'relationship-batching', getAccessToken: async () => token };
@@ -125,10 +132,19 @@ describe('relationship fields of many parents share $batch POSTs', () => {
       all: authenticationMethods { id }
     } } }`);
     expect(result.errors).toBeUndefined();
-    const nodes = result.data!.users.nodes as Array<{ id: string; phones: Array<{ id: string; type: string; phoneNumber: string }>; all: Array<{ id: string }> }>;
+    const nodes = result.data!.users.nodes as Array<{
+      id: string;
+      phones: Array<{ id: string; type: string; phoneNumber: string }>;
+      all: Array<{ id: string }>;
+    }>;
     for (const node of nodes) {
       const methods = record(node.id).authMethods;
-      expect(node.phones.map((m) => m.id).sort()).toEqual(methods.filter((m) => m.type === 'phone').map((m) => m.id).sort());
+      expect(node.phones.map((m) => m.id).sort()).toEqual(
+        methods
+          .filter((m) => m.type === 'phone')
+          .map((m) => m.id)
+          .sort(),
+      );
       for (const phone of node.phones) expect(phone.type).toBe('PHONE');
       expect(node.all).toHaveLength(methods.length);
     }

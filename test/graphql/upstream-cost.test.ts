@@ -128,7 +128,10 @@ describe('upstream cost', () => {
     const result = await gw.graphql(query);
     expect(result.errors).toBeUndefined();
     managers.forEach((m, i) => {
-      const expected = users.filter((r) => r.managerId === m.id).map((r) => r.id).sort();
+      const expected = users
+        .filter((r) => r.managerId === m.id)
+        .map((r) => r.id)
+        .sort();
       const got = (result.data![`m${i}`].directReports.nodes as Array<{ id: string }>).map((n) => n.id).sort();
       expect(got).toEqual(expected.slice(0, 50));
     });

@@ -112,7 +112,10 @@ describe('authorization code', () => {
     await once.tokenSourceFor(anonymous).getAccessToken();
     await once.close?.();
     const twice = await createGraphIdentity(authCodeConfig({ kind: 'memory' }, code), deps);
-    const error = (await twice.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e)) as GatewayError;
+    const error = (await twice
+      .tokenSourceFor(anonymous)
+      .getAccessToken()
+      .catch((e: unknown) => e)) as GatewayError;
     expect(error).toBeInstanceOf(GatewayError);
     expect(error.code).toBe('UNAUTHENTICATED');
     expect(error.message).toMatch(/AADSTS54005/);
@@ -127,7 +130,10 @@ describe('authorization code', () => {
       emulatorConfig(emulator, dataDir, { cache: { kind: 'memory' }, selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code' } }),
       deps,
     );
-    const before = await identity.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e);
+    const before = await identity
+      .tokenSourceFor(anonymous)
+      .getAccessToken()
+      .catch((e: unknown) => e);
     expect((before as GatewayError).message).toMatch(/sign in at \/auth\/login/);
 
     const routes = createAuthRoutes(identity, { logger: logs.logger });
@@ -170,9 +176,12 @@ describe('authorization code', () => {
       seen.push(token);
       expect(decodeJwtPayload(token).idtyp).toBe('user');
       // Entra's error redirect renders a page without secrets.
-      const denied = await undiciFetch(`${origin}/auth/callback?error=access_denied&error_description=AADSTS50057%3A+The+user+account+is+disabled.%0D%0ATrace+ID%3A+x`, {
-        headers: { accept: 'text/html' },
-      });
+      const denied = await undiciFetch(
+        `${origin}/auth/callback?error=access_denied&error_description=AADSTS50057%3A+The+user+account+is+disabled.%0D%0ATrace+ID%3A+x`,
+        {
+          headers: { accept: 'text/html' },
+        },
+      );
       expect(denied.status).toBe(400);
       expect(await denied.text()).toContain('access_denied: AADSTS50057: The user account is disabled.');
     } finally {

@@ -107,7 +107,11 @@ describe('caller authentication: entra', () => {
     const stranger = await generateKeyPair('RS256');
     cases.push([
       'unknown kid',
-      await new SignJWT(callerClaims()).setProtectedHeader({ alg: 'RS256', kid: 'not-a-published-kid' }).setIssuedAt().setExpirationTime('10m').sign(stranger.privateKey),
+      await new SignJWT(callerClaims())
+        .setProtectedHeader({ alg: 'RS256', kid: 'not-a-published-kid' })
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(stranger.privateKey),
       /unknown key id/,
     ]);
     // alg: none
@@ -207,8 +211,13 @@ describe('on-behalf-of', () => {
     expect((await emulator.stats()).tokenRequests).toBe(2);
 
     // An app-only or non-Entra caller cannot be exchanged.
-    const app = await entra.authenticate(bearer(await appCallerToken(emulator, emulator.tenant.wellKnown.callerAppId, emulator.tenant.wellKnown.callerAppSecret)));
-    const refused = (await identity.tokenSourceFor(app).getAccessToken().catch((e: unknown) => e)) as GatewayError;
+    const app = await entra.authenticate(
+      bearer(await appCallerToken(emulator, emulator.tenant.wellKnown.callerAppId, emulator.tenant.wellKnown.callerAppSecret)),
+    );
+    const refused = (await identity
+      .tokenSourceFor(app)
+      .getAccessToken()
+      .catch((e: unknown) => e)) as GatewayError;
     expect(refused.code).toBe('UNAUTHENTICATED');
     expect(refused.message).toMatch(/on-behalf-of/);
     await identity.close?.();

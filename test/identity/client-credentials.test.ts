@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, type Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
@@ -74,7 +73,7 @@ describe('client credentials', () => {
     expect((await successes()) - before).toBe(1);
   });
 
-  it('invalidate() after a Graph 401 fetches a new token instead of msal\'s cached one', async () => {
+  it("invalidate() after a Graph 401 fetches a new token instead of msal's cached one", async () => {
     const identity = await identityFor();
     const source = identity.tokenSourceFor(anonymous);
     const first = await source.getAccessToken();
@@ -91,7 +90,10 @@ describe('client credentials', () => {
     const sd = emulatorConfig(emulator, dataDir).selfDeployed!;
     const wrongSecret = 'wrong~secret-value-that-must-not-leak-123';
     const identity = await identityFor({ selfDeployed: { ...sd, credential: { kind: 'secret', secret: new Secret(wrongSecret) } } });
-    const error = await identity.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e);
+    const error = await identity
+      .tokenSourceFor(anonymous)
+      .getAccessToken()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayError);
     const ge = error as GatewayError;
     expect(ge.code).toBe('UPSTREAM_ERROR');
@@ -104,9 +106,12 @@ describe('client credentials', () => {
 
   it('an unreachable authority is UPSTREAM_UNAVAILABLE', async () => {
     const identity = await identityFor({ authorityHost: 'https://127.0.0.1:1' });
-    const error = (await identity.tokenSourceFor(anonymous).getAccessToken().catch((e: unknown) => e)) as GatewayError;
+    const error = (await identity
+      .tokenSourceFor(anonymous)
+      .getAccessToken()
+      .catch((e: unknown) => e)) as GatewayError;
     expect(error).toBeInstanceOf(GatewayError);
-    expect(error.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(error.message).toMatch(/client-credentials/);
   });
 
@@ -114,10 +119,13 @@ describe('client credentials', () => {
     const config = emulatorConfig(emulator, dataDir);
     const store = await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: false });
     let writes = 0;
-    const counting = { ...store, set: async (record: Parameters<typeof store.set>[0], value: string) => {
-      writes += 1;
-      await store.set(record, value);
-    } };
+    const counting = {
+      ...store,
+      set: async (record: Parameters<typeof store.set>[0], value: string) => {
+        writes += 1;
+        await store.set(record, value);
+      },
+    };
     const identity = await createGraphIdentity(config, { ...deps, store: counting });
     const source = identity.tokenSourceFor(anonymous);
     await source.getAccessToken();

@@ -48,7 +48,17 @@ const config: Config = {
   logLevel: 'silent',
   introspection: false,
   corsOrigins: [],
-  limits: { maxDepth: 10, maxAliases: 100, maxTokens: 5000, maxDirectives: 50, maxBodyBytes: 1e6, maxUpstreamRequests: 50, upstreamTimeoutMs: 15_000, operationTimeoutMs: 30_000, maxRetries: 3 },
+  limits: {
+    maxDepth: 10,
+    maxAliases: 100,
+    maxTokens: 5000,
+    maxDirectives: 50,
+    maxBodyBytes: 1e6,
+    maxUpstreamRequests: 50,
+    upstreamTimeoutMs: 15_000,
+    operationTimeoutMs: 30_000,
+    maxRetries: 3,
+  },
 };
 
 const upstream = createUpstreamHttp({ extraCaPem: config.extraCaPem });

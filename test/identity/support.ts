@@ -88,12 +88,24 @@ export function testDeps(emulator: TestEmulator, logger: Logger): TestDeps {
 }
 
 /** A user's token for the gateway's API, by ROPC with a caller app (delegated: `scp`). */
-export async function userCallerToken(emulator: TestEmulator, username: string, password: string, scope = 'api://msgraph-user-gateway/.default'): Promise<string> {
+export async function userCallerToken(
+  emulator: TestEmulator,
+  username: string,
+  password: string,
+  scope = 'api://msgraph-user-gateway/.default',
+): Promise<string> {
   const known = emulator.tenant.wellKnown;
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: known.callerAppId, client_secret: known.callerAppSecret, username, password, scope }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: known.callerAppId,
+      client_secret: known.callerAppSecret,
+      username,
+      password,
+      scope,
+    }).toString(),
   });
   const body = (await res.json()) as { access_token?: string; error_description?: string };
   if (!body.access_token) throw new Error(`ROPC failed: ${body.error_description}`);
@@ -105,7 +117,12 @@ export async function appCallerToken(emulator: TestEmulator, clientId: string, c
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api://msgraph-user-gateway/.default' }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: 'api://msgraph-user-gateway/.default',
+    }).toString(),
   });
   const body = (await res.json()) as { access_token?: string; error_description?: string };
   if (!body.access_token) throw new Error(`client credentials failed: ${body.error_description}`);

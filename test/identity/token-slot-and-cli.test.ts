@@ -18,11 +18,14 @@ describe('TokenSlot', () => {
     let clock = 1_000_000;
     let calls = 0;
     let release: (() => void) | undefined;
-    const slot = new TokenSlot(async () => {
-      calls += 1;
-      await new Promise<void>((r) => (release = r));
-      return { accessToken: `t${calls}`, expiresAt: clock + 3600_000 };
-    }, () => clock);
+    const slot = new TokenSlot(
+      async () => {
+        calls += 1;
+        await new Promise<void>((r) => (release = r));
+        return { accessToken: `t${calls}`, expiresAt: clock + 3600_000 };
+      },
+      () => clock,
+    );
     const waits = Array.from({ length: 50 }, () => slot.get());
     const aborter = new AbortController();
     const aborted = slot.get(aborter.signal);
@@ -56,7 +59,11 @@ describe('TokenSlot', () => {
 describe('token error mapping', () => {
   it('AADSTS codes that need a reset say so, and nothing token-shaped survives', () => {
     for (const code of ['50173', '700082', '70008', '54005', '7000222']) {
-      const error = tokenErrorToGatewayError('authorization-code', { errorCode: 'invalid_grant', errorNo: code, errorMessage: `AADSTS${code}: The grant expired.` });
+      const error = tokenErrorToGatewayError('authorization-code', {
+        errorCode: 'invalid_grant',
+        errorNo: code,
+        errorMessage: `AADSTS${code}: The grant expired.`,
+      });
       expect(error.code).toBe('UNAUTHENTICATED');
       expect(error.message).toContain(`AADSTS${code}`);
       expect(error.message).toContain('npm run auth:reset');
@@ -71,10 +78,15 @@ describe('token error mapping', () => {
     expect(formatted.code).toBe('UNAUTHENTICATED');
     expect(formatted.message).toContain('AADSTS70008');
     expect(formatted.message).toContain('npm run auth:reset');
-    const leaky = tokenErrorToGatewayError('client-credentials', {
-      errorCode: 'invalid_client',
-      errorMessage: 'AADSTS7000215: Invalid client secret provided: abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig. Trace ID: x',
-    }, ['abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr']);
+    const leaky = tokenErrorToGatewayError(
+      'client-credentials',
+      {
+        errorCode: 'invalid_client',
+        errorMessage:
+          'AADSTS7000215: Invalid client secret provided: abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig. Trace ID: x',
+      },
+      ['abcQ~s3cr3tvalue0123456789abcdefghijklmnopqr'],
+    );
     expect(leaky.message).not.toContain('s3cr3t');
     expect(leaky.message).not.toContain('eyJ');
   });
@@ -94,7 +106,10 @@ describe('npm run auth:login-url', () => {
       DATA_DIR: dataDir,
     });
     const report = loginUrlReport(config).join('\n');
-    const line = report.split('\n').find((l) => l.includes('https://login.microsoftonline.us/'))!.trim();
+    const line = report
+      .split('\n')
+      .find((l) => l.includes('https://login.microsoftonline.us/'))!
+      .trim();
     expect(line).toContain('redirect_uri=https%3A%2F%2Fgw.example.com%2Fauth%2Fcallback%3Fx%3D1%26y%3D2');
     expect(line).toContain('scope=offline_access%20openid%20profile%20https%3A%2F%2Fgraph.microsoft.us%2F.default');
     expect(new URL(line).searchParams.get('redirect_uri')).toBe('https://gw.example.com/auth/callback?x=1&y=2');
@@ -104,7 +119,7 @@ describe('npm run auth:login-url', () => {
 });
 
 describe('npm run auth:reset', () => {
-  it('clears the identity\'s stored tokens even when TOKEN_CACHE_KEY changed', async () => {
+  it("clears the identity's stored tokens even when TOKEN_CACHE_KEY changed", async () => {
     const env = {
       SANDBOX: 'false',
       AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9',

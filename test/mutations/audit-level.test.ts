@@ -17,8 +17,20 @@ describe('audit events and the log level', () => {
     it(`writes audit events at LOG_LEVEL=${level}, and nothing else below the level`, () => {
       const { lines, audit, logger } = capture(level);
       logger.info('ordinary info line');
-      audit.emit({ operation: 'disableAccount', operationName: null, outcome: 'succeeded', caller: { kind: 'anonymous' }, targetUser: 'u1', steps: [], requestIds: [], correlationId: 'c1' });
-      const records = lines.flatMap((l) => l.split('\n')).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      audit.emit({
+        operation: 'disableAccount',
+        operationName: null,
+        outcome: 'succeeded',
+        caller: { kind: 'anonymous' },
+        targetUser: 'u1',
+        steps: [],
+        requestIds: [],
+        correlationId: 'c1',
+      });
+      const records = lines
+        .flatMap((l) => l.split('\n'))
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(records.filter((r) => r['audit'] === true)).toHaveLength(1);
       const ordinary = records.filter((r) => r['msg'] === 'ordinary info line');
       expect(ordinary).toHaveLength(level === 'warn' || level === 'error' ? 0 : 1);

@@ -27,7 +27,10 @@ describe('deploymentModeRule', () => {
   });
 
   it.each(SELF_DEPLOYED_ONLY)('refuses %s in hosted mode with the contract code, both modes and how to switch', (field) => {
-    const errors = errorsOf(`mutation { ${field}(input: {user: "x@contoso.example"${field.startsWith('change') ? ', password: "p"' : ''}}) { __typename } }`, 'hosted');
+    const errors = errorsOf(
+      `mutation { ${field}(input: {user: "x@contoso.example"${field.startsWith('change') ? ', password: "p"' : ''}}) { __typename } }`,
+      'hosted',
+    );
     expect(errors).toHaveLength(1);
     const error = errors[0]!;
     expect(error.extensions).toMatchObject({ code: 'UNSUPPORTED_DEPLOYMENT_MODE', requiredMode: 'self-deployed', currentMode: 'hosted' });
@@ -59,7 +62,10 @@ describe('deploymentModeRule', () => {
   });
 
   it('refuses a document mixing allowed and refused fields as a whole, and leaves allowed-only documents alone', () => {
-    const mixed = errorsOf(`mutation { enableAccount(input: {user: "a@b.example"}) { accountEnabled } disableAccount(input: {user: "a@b.example"}) { accountEnabled } }`, 'hosted');
+    const mixed = errorsOf(
+      `mutation { enableAccount(input: {user: "a@b.example"}) { accountEnabled } disableAccount(input: {user: "a@b.example"}) { accountEnabled } }`,
+      'hosted',
+    );
     expect(mixed.map((e) => e.extensions.code)).toEqual(['UNSUPPORTED_DEPLOYMENT_MODE']);
     expect(errorsOf(`mutation { enableAccount(input: {user: "a@b.example"}) { accountEnabled } }`, 'hosted')).toEqual([]);
     expect(errorsOf(`{ user(id: "a@b.example") { id displayName } }`, 'hosted')).toEqual([]);
@@ -92,10 +98,21 @@ describe('missingPermissions', () => {
 
   it('requires the documented permission of every mutation', () => {
     const expected: Record<string, string> = {
-      terminateSession: 'Users.Terminate', revokeSignInSessions: 'Users.Terminate', disableAccount: 'Users.Terminate', enableAccount: 'Users.Terminate',
-      changePassword: 'Users.ChangePassword', forceResetPassword: 'Users.ChangePassword', changePasswordOnPremises: 'Users.ChangePassword',
-      createUser: 'Users.Write', updateUser: 'Users.Write', deleteUser: 'Users.Write', assignManager: 'Users.Write', removeManager: 'Users.Write',
-      deleteAuthenticationMethod: 'Users.ManageAuthMethods', createTemporaryAccessPass: 'Users.ManageAuthMethods', deleteTemporaryAccessPass: 'Users.ManageAuthMethods',
+      terminateSession: 'Users.Terminate',
+      revokeSignInSessions: 'Users.Terminate',
+      disableAccount: 'Users.Terminate',
+      enableAccount: 'Users.Terminate',
+      changePassword: 'Users.ChangePassword',
+      forceResetPassword: 'Users.ChangePassword',
+      changePasswordOnPremises: 'Users.ChangePassword',
+      createUser: 'Users.Write',
+      updateUser: 'Users.Write',
+      deleteUser: 'Users.Write',
+      assignManager: 'Users.Write',
+      removeManager: 'Users.Write',
+      deleteAuthenticationMethod: 'Users.ManageAuthMethods',
+      createTemporaryAccessPass: 'Users.ManageAuthMethods',
+      deleteTemporaryAccessPass: 'Users.ManageAuthMethods',
     };
     const fields = schema.getMutationType()!.getFields();
     expect(Object.keys(fields).sort()).toEqual(Object.keys(expected).sort());

@@ -58,7 +58,9 @@ describe('hosted mode', () => {
     expect(result.errors![0]!.message).not.toContain('Sup3r-Secret');
     const stats = await emulator.stats();
     expect(stats.totalRequests).toBe(0);
-    const event = auditEvents().filter((e) => e.operation === field).pop()!;
+    const event = auditEvents()
+      .filter((e) => e.operation === field)
+      .pop()!;
     expect(event).toMatchObject({ outcome: 'refused', reason: 'UNSUPPORTED_DEPLOYMENT_MODE', targetUser: USER, steps: [], requestIds: [] });
   });
 
@@ -77,7 +79,10 @@ describe('hosted mode', () => {
     expect(result.errors!.map((e) => e.extensions!.code)).toEqual(['UNSUPPORTED_DEPLOYMENT_MODE', 'UNSUPPORTED_DEPLOYMENT_MODE']);
     expect((await emulator.stats()).totalRequests).toBe(0);
     // All three mutation fields of the refused document are audited as refused, enableAccount included.
-    const operations = auditEvents().filter((e) => e.operationName === 'Contain').map((e) => e.operation).sort();
+    const operations = auditEvents()
+      .filter((e) => e.operationName === 'Contain')
+      .map((e) => e.operation)
+      .sort();
     expect(operations).toEqual(['enableAccount', 'revokeSignInSessions', 'terminateSession']);
   });
 
@@ -97,7 +102,9 @@ describe('hosted mode', () => {
     expect(result.data!.enableAccount.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(emulator.tenant.users.get(target.id)!.accountEnabled).toBe(true);
     expect((await emulator.stats()).graphRequests).toBeGreaterThan(0);
-    const event = auditEvents().filter((e) => e.operationName === 'Unblock').pop()!;
+    const event = auditEvents()
+      .filter((e) => e.operationName === 'Unblock')
+      .pop()!;
     expect(event).toMatchObject({ operation: 'enableAccount', outcome: 'succeeded', targetUser: target.id });
   });
 
@@ -105,7 +112,9 @@ describe('hosted mode', () => {
     const res = await fetch(`${gw.url}/schema.graphql`);
     const sdl = await res.text();
     expect(res.status).toBe(200);
-    expect(sdl).toMatch(/terminateSession\(\s+"[^"]+"\s+input: TerminateSessionInput!\s+\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/);
+    expect(sdl).toMatch(
+      /terminateSession\(\s+"[^"]+"\s+input: TerminateSessionInput!\s+\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/,
+    );
     expect(sdl).toContain('directive @requiresPermission');
   });
 

@@ -34,7 +34,13 @@ afterAll(async () => {
 const taken = new Set<string>();
 function ordinaryUser(): UserRecord {
   const user = [...emulator.tenant.users.values()].find(
-    (u) => !taken.has(u.id) && u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.userPrincipalName.startsWith('$') && u.id !== emulator.tenant.wellKnown.adminUserId,
+    (u) =>
+      !taken.has(u.id) &&
+      u.accountEnabled &&
+      u.userType === 'Member' &&
+      u._directoryRoles.length === 0 &&
+      !u.userPrincipalName.startsWith('$') &&
+      u.id !== emulator.tenant.wellKnown.adminUserId,
   );
   if (!user) throw new Error('no ordinary user left');
   taken.add(user.id);
@@ -46,7 +52,14 @@ async function signIn(username: string, password: string) {
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: known.demoAppId, client_secret: known.demoAppSecret, username, password, scope: 'openid offline_access https://graph.microsoft.com/User.Read' }),
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: known.demoAppId,
+      client_secret: known.demoAppSecret,
+      username,
+      password,
+      scope: 'openid offline_access https://graph.microsoft.com/User.Read',
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
@@ -56,7 +69,13 @@ async function refresh(refreshToken: string) {
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', client_id: known.demoAppId, client_secret: known.demoAppSecret, refresh_token: refreshToken, scope: 'openid offline_access https://graph.microsoft.com/User.Read' }),
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: known.demoAppId,
+      client_secret: known.demoAppSecret,
+      refresh_token: refreshToken,
+      scope: 'openid offline_access https://graph.microsoft.com/User.Read',
+    }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
@@ -123,7 +142,8 @@ describe('terminateSession', () => {
   });
 
   it('reports a partial failure step by step: a Global Administrator target the app may not disable', async () => {
-    const ga = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.includes('Global Administrator') && u.id !== emulator.tenant.wellKnown.adminUserId) ??
+    const ga =
+      [...emulator.tenant.users.values()].find((u) => u._directoryRoles.includes('Global Administrator') && u.id !== emulator.tenant.wellKnown.adminUserId) ??
       emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
     const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
     const roles = app.directoryRoles;
@@ -155,8 +175,14 @@ describe('Graph refusals', () => {
       expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', requestId: expect.any(String) });
       expect(result.errors![0]!.message).toContain('Authorization_RequestDenied');
       expect(ga.accountEnabled).toBe(true);
-      const event = auditEvents(gw).filter((e) => e.operation === 'disableAccount' && e.targetUser === ga.id).pop()!;
-      expect(event).toMatchObject({ outcome: 'failed', reason: 'FORBIDDEN', steps: [{ step: 'DISABLE_ACCOUNT', succeeded: false, status: 403, errorCode: 'FORBIDDEN' }] });
+      const event = auditEvents(gw)
+        .filter((e) => e.operation === 'disableAccount' && e.targetUser === ga.id)
+        .pop()!;
+      expect(event).toMatchObject({
+        outcome: 'failed',
+        reason: 'FORBIDDEN',
+        steps: [{ step: 'DISABLE_ACCOUNT', succeeded: false, status: 403, errorCode: 'FORBIDDEN' }],
+      });
       expect(event.requestIds).toHaveLength(1);
     } finally {
       app.directoryRoles = roles;
@@ -173,7 +199,11 @@ describe('passwords', () => {
       { input: { user: target.id, password, forceChangePasswordNextSignIn: false } },
     );
     expect(result.errors).toBeUndefined();
-    expect(result.data!.changePassword).toMatchObject({ user: { id: target.id }, forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false });
+    expect(result.data!.changePassword).toMatchObject({
+      user: { id: target.id },
+      forceChangePasswordNextSignIn: false,
+      forceChangePasswordNextSignInWithMfa: false,
+    });
     const signedIn = await signIn(target.userPrincipalName, password);
     expect(signedIn.status).toBe(200);
     expect(JSON.stringify(result)).not.toContain(password);
@@ -183,7 +213,9 @@ describe('passwords', () => {
   it('a password Graph finds too simple is BAD_USER_INPUT with Graph reason, never the password', async () => {
     const target = ordinaryUser();
     const password = 'abc';
-    const result = await gw.graphql(`mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { id } } }`, { input: { user: target.id, password } });
+    const result = await gw.graphql(`mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { id } } }`, {
+      input: { user: target.id, password },
+    });
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors![0]!.message).toMatch(/password/i);
     expect(result.errors![0]!.message).not.toMatch(/\babc\b/);
@@ -242,16 +274,17 @@ describe('users, managers and authentication methods', () => {
   it('createUser (real booleans), updateUser, assignManager, removeManager, deleteUser', async () => {
     const upn = `incident.test.${Date.now()}@${emulator.tenant.domain}`;
     const password = `Cr3ate!${Math.random().toString(36).slice(2, 8)}#Xy`;
-    const created = await gw.graphql(
-      `mutation($input: CreateUserInput!) { createUser(input: $input) { user { id userPrincipalName accountEnabled } } }`,
-      { input: { userPrincipalName: upn, displayName: 'Incident Test', mailNickname: 'incident.test', password, accountEnabled: false } },
-    );
+    const created = await gw.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { user { id userPrincipalName accountEnabled } } }`, {
+      input: { userPrincipalName: upn, displayName: 'Incident Test', mailNickname: 'incident.test', password, accountEnabled: false },
+    });
     expect(created.errors).toBeUndefined();
     const id = created.data!.createUser.user.id as string;
     expect(created.data!.createUser.user).toMatchObject({ userPrincipalName: upn, accountEnabled: false });
     expect(emulator.tenant.users.get(id)!.accountEnabled).toBe(false);
 
-    const updated = await gw.graphql(`mutation { updateUser(input: {user: "${id}", jobTitle: "Responder", department: "Security", businessPhones: ["+1 555 0100"]}) { updatedFields user { jobTitle department businessPhones } } }`);
+    const updated = await gw.graphql(
+      `mutation { updateUser(input: {user: "${id}", jobTitle: "Responder", department: "Security", businessPhones: ["+1 555 0100"]}) { updatedFields user { jobTitle department businessPhones } } }`,
+    );
     expect(updated.errors).toBeUndefined();
     expect(updated.data!.updateUser.user).toEqual({ jobTitle: 'Responder', department: 'Security', businessPhones: ['+1 555 0100'] });
 
@@ -292,16 +325,22 @@ describe('users, managers and authentication methods', () => {
 
   it('a TAP lifetime outside 10..43200 is BAD_USER_INPUT before any upstream call', async () => {
     await emulator.resetStats();
-    const result = await gw.graphql(`mutation { createTemporaryAccessPass(input: {user: "a@b.example", lifetimeInMinutes: 5}) { temporaryAccessPass { id } } }`);
+    const result = await gw.graphql(
+      `mutation { createTemporaryAccessPass(input: {user: "a@b.example", lifetimeInMinutes: 5}) { temporaryAccessPass { id } } }`,
+    );
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
   it('deleteAuthenticationMethod removes a method of the given type; the password method cannot be deleted', async () => {
-    const target = [...emulator.tenant.users.values()].find((u) => !taken.has(u.id) && u._directoryRoles.length === 0 && u.authMethods.some((m) => m.type === 'email'))!;
+    const target = [...emulator.tenant.users.values()].find(
+      (u) => !taken.has(u.id) && u._directoryRoles.length === 0 && u.authMethods.some((m) => m.type === 'email'),
+    )!;
     taken.add(target.id);
     const method = target.authMethods.find((m) => m.type === 'email')!;
-    const result = await gw.graphql(`mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: EMAIL, methodId: "${method.id}"}) { methodId } }`);
+    const result = await gw.graphql(
+      `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: EMAIL, methodId: "${method.id}"}) { methodId } }`,
+    );
     expect(result.errors).toBeUndefined();
     expect(emulator.tenant.users.get(target.id)!.authMethods.some((m) => m.id === method.id)).toBe(false);
     const refused = await gw.graphql(`mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: PASSWORD, methodId: "x"}) { methodId } }`);
@@ -313,11 +352,9 @@ describe('caller permissions', () => {
   it('a caller without the permission gets FORBIDDEN for the whole document, nothing upstream, and an audit event', async () => {
     const target = ordinaryUser();
     await emulator.resetStats();
-    const result = await restricted.graphql(
-      `mutation { enableAccount(input: {user: "${target.id}"}) { accountEnabled } }`,
-      undefined,
-      { 'x-api-key': READER_KEY },
-    );
+    const result = await restricted.graphql(`mutation { enableAccount(input: {user: "${target.id}"}) { accountEnabled } }`, undefined, {
+      'x-api-key': READER_KEY,
+    });
     expect(result.status).toBe(403);
     expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(result.errors![0]!.message).toContain('Users.Terminate');

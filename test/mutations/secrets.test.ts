@@ -17,7 +17,15 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50 });
-  const config = loadConfig({ SANDBOX: 'true', HOST: '127.0.0.1', PORT: '0', CACHE_URL: 'memory', DATA_DIR: emulator.dataDir, LOG_LEVEL: 'trace', DEPLOYMENT_MODE: 'self-deployed' });
+  const config = loadConfig({
+    SANDBOX: 'true',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CACHE_URL: 'memory',
+    DATA_DIR: emulator.dataDir,
+    LOG_LEVEL: 'trace',
+    DEPLOYMENT_MODE: 'self-deployed',
+  });
   const logger = createLogger({
     level: 'trace',
     destination: new Writable({
@@ -36,7 +44,11 @@ afterAll(async () => {
 });
 
 async function graphql(query: string, variables?: Record<string, unknown>) {
-  const res = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -48,18 +60,85 @@ it('no password or pass appears in logs, errors or audit events, whatever the ou
   const createPassword = 'Cre4te-Tr4ce!Secret#3';
   const responses: string[] = [];
 
-  responses.push((await graphql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { forceChangePasswordNextSignIn } }`, { i: { user: users[0]!.id, password: goodPassword } })).text);
-  responses.push((await graphql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { forceChangePasswordNextSignIn } }`, { i: { user: users[1]!.id, password: weakPassword } })).text);
-  // A user that does not exist: the failure path.
-  responses.push((await graphql(`mutation($i: ChangePasswordInput!) { changePassword(input: $i) { forceChangePasswordNextSignIn } }`, { i: { user: `nobody@${emulator.tenant.domain}`, password: goodPassword } })).text);
-  responses.push((await graphql(`mutation($i: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $i) { status } }`, { i: { user: users[2]!.id, password: onPremPassword } })).text);
   responses.push(
-    (await graphql(`mutation($i: CreateUserInput!) { createUser(input: $i) { user { id } } }`, {
-      i: { userPrincipalName: `trace.${Date.now()}@${emulator.tenant.domain}`, displayName: 'Trace', mailNickname: 'trace', password: createPassword },
-    })).text,
+    (
+      await graphql(
+        `
+          mutation ($i: ChangePasswordInput!) {
+            changePassword(input: $i) {
+              forceChangePasswordNextSignIn
+            }
+          }
+        `,
+        { i: { user: users[0]!.id, password: goodPassword } },
+      )
+    ).text,
+  );
+  responses.push(
+    (
+      await graphql(
+        `
+          mutation ($i: ChangePasswordInput!) {
+            changePassword(input: $i) {
+              forceChangePasswordNextSignIn
+            }
+          }
+        `,
+        { i: { user: users[1]!.id, password: weakPassword } },
+      )
+    ).text,
+  );
+  // A user that does not exist: the failure path.
+  responses.push(
+    (
+      await graphql(
+        `
+          mutation ($i: ChangePasswordInput!) {
+            changePassword(input: $i) {
+              forceChangePasswordNextSignIn
+            }
+          }
+        `,
+        { i: { user: `nobody@${emulator.tenant.domain}`, password: goodPassword } },
+      )
+    ).text,
+  );
+  responses.push(
+    (
+      await graphql(
+        `
+          mutation ($i: ChangePasswordOnPremisesInput!) {
+            changePasswordOnPremises(input: $i) {
+              status
+            }
+          }
+        `,
+        { i: { user: users[2]!.id, password: onPremPassword } },
+      )
+    ).text,
+  );
+  responses.push(
+    (
+      await graphql(
+        `
+          mutation ($i: CreateUserInput!) {
+            createUser(input: $i) {
+              user {
+                id
+              }
+            }
+          }
+        `,
+        {
+          i: { userPrincipalName: `trace.${Date.now()}@${emulator.tenant.domain}`, displayName: 'Trace', mailNickname: 'trace', password: createPassword },
+        },
+      )
+    ).text,
   );
   users[3]!.authMethods = users[3]!.authMethods.filter((m) => m.type !== 'temporaryAccessPass');
-  const tapResponse = (await graphql(`mutation { createTemporaryAccessPass(input: {user: "${users[3]!.id}"}) { temporaryAccessPass { temporaryAccessPass } } }`)).text;
+  const tapResponse = (
+    await graphql(`mutation { createTemporaryAccessPass(input: {user: "${users[3]!.id}"}) { temporaryAccessPass { temporaryAccessPass } } }`)
+  ).text;
   const pass = (JSON.parse(tapResponse) as any).data.createTemporaryAccessPass.temporaryAccessPass.temporaryAccessPass as string;
   expect(pass.length).toBeGreaterThan(4);
 

@@ -16,7 +16,7 @@ function scripted(answers: Array<(req: GraphRequest) => GraphResult>): { graph: 
   return {
     sent,
     graph: {
-      request: async <T,>(req: GraphRequest) => {
+      request: async <T>(req: GraphRequest) => {
         sent.push(req);
         const next = answers.shift();
         if (!next) throw new Error(`unexpected call ${req.method} ${req.path.path}`);
@@ -30,7 +30,13 @@ function scripted(answers: Array<(req: GraphRequest) => GraphResult>): { graph: 
   };
 }
 
-const ok = (body: unknown, headers: Record<string, string> = {}, status = 200): GraphResult => ({ ok: true, status, body, requestId: `rid-${Math.random()}`, headers });
+const ok = (body: unknown, headers: Record<string, string> = {}, status = 200): GraphResult => ({
+  ok: true,
+  status,
+  body,
+  requestId: `rid-${Math.random()}`,
+  headers,
+});
 
 function virtualClock() {
   let now = 0;
@@ -42,7 +48,13 @@ describe('resetPasswordOnPremises', () => {
   it('picks the password method by type, not blindly the first, honours Retry-After and reports SUCCEEDED', async () => {
     const clock = virtualClock();
     const { graph, sent } = scripted([
-      () => ok({ value: [{ id: 'other', '@odata.type': '#microsoft.graph.emailAuthenticationMethod' }, { id: PASSWORD_METHOD_ID, '@odata.type': '#microsoft.graph.passwordAuthenticationMethod' }] }),
+      () =>
+        ok({
+          value: [
+            { id: 'other', '@odata.type': '#microsoft.graph.emailAuthenticationMethod' },
+            { id: PASSWORD_METHOD_ID, '@odata.type': '#microsoft.graph.passwordAuthenticationMethod' },
+          ],
+        }),
       () => ok(undefined, { location: OP_LOCATION, 'retry-after': '3' }, 202),
       () => ok({ status: 'running' }, { 'retry-after': '2' }),
       () => ok({ status: 'succeeded' }),
@@ -67,7 +79,14 @@ describe('resetPasswordOnPremises', () => {
       () => ok(undefined, { location: OP_LOCATION }, 202),
       ...Array.from({ length: 20 }, () => running),
     ]);
-    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, now: clock.now, sleep: clock.sleep, passwordResetTimeoutMs: 10_000, pollIntervalMs: 1000 });
+    const writes = createGraphWrites({
+      graph,
+      graphEndpoint: ENDPOINT,
+      now: clock.now,
+      sleep: clock.sleep,
+      passwordResetTimeoutMs: 10_000,
+      pollIntervalMs: 1000,
+    });
     const outcome = await writes.resetPasswordOnPremises('u1', 'pw');
     expect(outcome.succeeded && outcome.value.status).toBe('TIMED_OUT');
     expect(clock.now()).toBeLessThanOrEqual(10_000);
@@ -111,7 +130,14 @@ describe('writes', () => {
     await writes.disableAccount('u1');
     await writes.revokeSignInSessions('u1');
     await writes.setPassword('u1', { password: 'x', forceChangePasswordNextSignIn: true, forceChangePasswordNextSignInWithMfa: false });
-    await writes.createUser({ accountEnabled: true, displayName: 'd', mailNickname: 'm', userPrincipalName: 'm@x.example', password: 'p', forceChangePasswordNextSignIn: true });
+    await writes.createUser({
+      accountEnabled: true,
+      displayName: 'd',
+      mailNickname: 'm',
+      userPrincipalName: 'm@x.example',
+      password: 'p',
+      forceChangePasswordNextSignIn: true,
+    });
     await writes.createTemporaryAccessPass('u1', { lifetimeInMinutes: 60, isUsableOnce: false });
     expect(sent.map((r) => r.idempotent)).toEqual([true, true, true, false, false]);
     expect(sent[0]!.body).toEqual({ accountEnabled: false });
@@ -127,7 +153,9 @@ describe('writes', () => {
   });
 
   it('a failed step keeps its error and request id as a value', async () => {
-    const error = new GatewayError(ErrorCode.FORBIDDEN, 'Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges.', { requestId: 'rid-403' });
+    const error = new GatewayError(ErrorCode.FORBIDDEN, 'Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges.', {
+      requestId: 'rid-403',
+    });
     const { graph } = scripted([() => ({ ok: false, status: 403, error, scope: 'item' })]);
     const outcome = await createGraphWrites({ graph, graphEndpoint: ENDPOINT }).disableAccount('u1');
     expect(outcome).toMatchObject({ succeeded: false, status: 403, requestId: 'rid-403' });

@@ -35,17 +35,51 @@ async function measure(query: string, variables?: Record<string, unknown>) {
 describe('estimate against the emulator', () => {
   const shapes: Array<{ name: string; query: () => string; variables?: Record<string, unknown>; exact: boolean }> = [
     { name: 'a list with manager expanded', query: () => '{ users(first: 100) { nodes { displayName manager { displayName } } } }', exact: true },
-    { name: 'a list through a variable page size', query: () => 'query($n: Int) { users(first: $n) { edges { node { id } } totalCount } }', variables: { n: 250 }, exact: true },
+    {
+      name: 'a list through a variable page size',
+      query: () => 'query($n: Int) { users(first: $n) { edges { node { id } } totalCount } }',
+      variables: { n: 250 },
+      exact: true,
+    },
     { name: '50 aliased GUID lookups', query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName }`).join(' ')} }`, exact: true },
-    { name: '50 aliased GUID lookups with manager', query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName manager { displayName } }`).join(' ')} }`, exact: true },
+    {
+      name: '50 aliased GUID lookups with manager',
+      query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName manager { displayName } }`).join(' ')} }`,
+      exact: true,
+    },
     { name: '30 UPN lookups', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id }`).join(' ')} }`, exact: true },
-    { name: '30 UPN lookups with directReports', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id directReports(first: 3) { nodes { id } } }`).join(' ')} }`, exact: false }, // the report pages ride the lookups' $batch POSTs: fewer than the per-field estimate
-    { name: 'an advanced search with manager (no $expand there)', query: () => '{ users(first: 50, search: { displayName: "a" }) { nodes { id manager { id } } } }', exact: false },
-    { name: 'a list with directReports and their managers', query: () => '{ users(first: 100) { nodes { id directReports(first: 5) { nodes { id manager { id } } } } } }', exact: false },
-    { name: 'a list with memberOf and ownedDevices', query: () => '{ users(first: 15) { nodes { id memberOf(first: 3) { nodes { id } } ownedDevices(first: 2) { nodes { id } } } } }', exact: true },
+    {
+      name: '30 UPN lookups with directReports',
+      query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id directReports(first: 3) { nodes { id } } }`).join(' ')} }`,
+      exact: false,
+    }, // the report pages ride the lookups' $batch POSTs: fewer than the per-field estimate
+    {
+      name: 'an advanced search with manager (no $expand there)',
+      query: () => '{ users(first: 50, search: { displayName: "a" }) { nodes { id manager { id } } } }',
+      exact: false,
+    },
+    {
+      name: 'a list with directReports and their managers',
+      query: () => '{ users(first: 100) { nodes { id directReports(first: 5) { nodes { id manager { id } } } } } }',
+      exact: false,
+    },
+    {
+      name: 'a list with memberOf and ownedDevices',
+      query: () => '{ users(first: 15) { nodes { id memberOf(first: 3) { nodes { id } } ownedDevices(first: 2) { nodes { id } } } } }',
+      exact: true,
+    },
     { name: 'a list of 100 with memberOf', query: () => '{ users(first: 100) { nodes { memberOf(first: 5) { nodes { displayName } } } } }', exact: true },
-    { name: 'a list of 40 with memberOf, ownedDevices and authenticationMethods', query: () => '{ users(first: 40) { nodes { id memberOf(first: 5) { nodes { id } } ownedDevices(first: 5) { nodes { id } } authenticationMethods { id type } } } }', exact: true },
-    { name: '30 UPN lookups with authenticationMethods', query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id authenticationMethods(type: PHONE) { id } }`).join(' ')} }`, exact: true },
+    {
+      name: 'a list of 40 with memberOf, ownedDevices and authenticationMethods',
+      query: () =>
+        '{ users(first: 40) { nodes { id memberOf(first: 5) { nodes { id } } ownedDevices(first: 5) { nodes { id } } authenticationMethods { id type } } } }',
+      exact: true,
+    },
+    {
+      name: '30 UPN lookups with authenticationMethods',
+      query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id authenticationMethods(type: PHONE) { id } }`).join(' ')} }`,
+      exact: true,
+    },
     { name: 'the change feed', query: () => '{ userChanges { changed { id } nextDeltaToken } }', exact: false },
   ];
   for (const shape of shapes) {

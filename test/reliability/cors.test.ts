@@ -14,7 +14,11 @@ describe('CORS allowlist', () => {
   it('answers a preflight from an allowed origin with that origin, the methods and the headers', async () => {
     const res = await fetch(`${gw.url}/graphql`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://app.contoso.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      headers: {
+        origin: 'https://app.contoso.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, authorization',
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.contoso.example');

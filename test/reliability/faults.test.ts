@@ -14,7 +14,8 @@ import { freePort } from '../support/net.js';
  */
 const RETRYABLE = new Set(['THROTTLED', 'UPSTREAM_UNAVAILABLE']);
 
-const gql = (gw: RecordingGateway, query: string, variables?: Record<string, unknown>) => post(gw.url, JSON.stringify({ query, ...(variables ? { variables } : {}) }));
+const gql = (gw: RecordingGateway, query: string, variables?: Record<string, unknown>) =>
+  post(gw.url, JSON.stringify({ query, ...(variables ? { variables } : {}) }));
 
 /** Either every error is a retryable one with a retry hint, or there are none. */
 function retryableProblems(answer: HttpAnswer): string[] {
@@ -42,7 +43,16 @@ describe('mixed workload under faults', () => {
   it('answers every query correctly or with a clear retryable error, applies mutations once, keeps memory flat', async () => {
     const users = [...emulator.tenant.users.values()] as UserRecord[];
     const byId = new Map(users.map((u) => [u.id, u]));
-    const targets = users.filter((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.userPrincipalName.startsWith('$') && u.id !== emulator.tenant.wellKnown.adminUserId).slice(0, 6);
+    const targets = users
+      .filter(
+        (u) =>
+          u.accountEnabled &&
+          u.userType === 'Member' &&
+          u._directoryRoles.length === 0 &&
+          !u.userPrincipalName.startsWith('$') &&
+          u.id !== emulator.tenant.wellKnown.adminUserId,
+      )
+      .slice(0, 6);
     // A fault-free baseline of the first page, to compare answers under faults with.
     const baseline = await gql(gw, '{ users(first: 30) { nodes { id displayName manager { id } } } }');
     expect(baseline.json?.errors).toBeUndefined();
@@ -68,7 +78,10 @@ describe('mixed workload under faults', () => {
         const q = `{ ${sample.map((u, i) => `u${i}: user(id: "${u.id}") { id displayName manager { id } directReports(first: 5) { nodes { id } } }`).join(' ')} }`;
         const r = await gql(gw, q);
         problems.push(...retryableProblems(r));
-        const data = (r.json?.data ?? {}) as Record<string, { id: string; displayName: string; manager: { id: string } | null; directReports: { nodes: Array<{ id: string }> } } | null>;
+        const data = (r.json?.data ?? {}) as Record<
+          string,
+          { id: string; displayName: string; manager: { id: string } | null; directReports: { nodes: Array<{ id: string }> } } | null
+        >;
         sample.forEach((u, i) => {
           const got = data[`u${i}`];
           if (!got) return; // that field failed with a retryable error (checked above)
@@ -138,7 +151,6 @@ describe('mixed workload under faults', () => {
     }
   }, 30_000);
 });
-
 
 describe('Graph down entirely, then back', () => {
   let dataDir: string;

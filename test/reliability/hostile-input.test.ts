@@ -185,12 +185,14 @@ describe('ids Graph cannot address', () => {
   ];
   for (const id of ids) {
     it(`user(id: ${JSON.stringify(id.slice(0, 40))}) → null or BAD_USER_INPUT, never the raw id upstream`, async () => {
-      const { answer, calls } = await gql('query($id: ID!) { user(id: $id) { id displayName manager { id } directReports(first: 2) { nodes { id } } } }', { id });
+      const { answer, calls } = await gql('query($id: ID!) { user(id: $id) { id displayName manager { id } directReports(first: 2) { nodes { id } } } }', {
+        id,
+      });
       expectClear(answer);
       const code = firstCode(answer);
       if (code !== undefined) expect(code).toBe('BAD_USER_INPUT');
       else expect((answer.json?.data as { user: unknown }).user).toBeNull();
-      if (/[/?%\u0000]|\.\./.test(id) || id.length > 1000) expect(calls).toEqual([]);
+      if (/[/?%]|\.\./.test(id) || id.includes(String.fromCharCode(0)) || id.length > 1000) expect(calls).toEqual([]);
       if (id.startsWith('$')) {
         // graph-facts §3: `/users/$x@y` fails at Graph; the key-in-parentheses form is the documented way.
         for (const call of calls) expect(call.url.includes(`/users/${id}`)).toBe(false);
@@ -211,7 +213,14 @@ describe('ids Graph cannot address', () => {
 });
 
 describe('OData injection through every string argument', () => {
-  const payloads = ["' or 1 eq 1", "') or startsWith(displayName,'", "x' or accountEnabled eq true or displayName eq 'y", "&$filter=id eq 'x'", '" OR "displayName:a', '\\"'];
+  const payloads = [
+    "' or 1 eq 1",
+    "') or startsWith(displayName,'",
+    "x' or accountEnabled eq true or displayName eq 'y",
+    "&$filter=id eq 'x'",
+    '" OR "displayName:a',
+    '\\"',
+  ];
   const filterFields = ['displayNameStartsWith', 'mailStartsWith', 'userPrincipalNameStartsWith', 'mailEndsWith', 'department', 'jobTitle', 'companyName'];
   const searchFields = ['text', 'displayName', 'mail', 'userPrincipalName', 'jobTitle', 'department'];
 

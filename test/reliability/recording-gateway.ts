@@ -39,7 +39,16 @@ export async function startRecordingGateway(
   env: Record<string, string> = {},
   configure: (config: Config) => Config = (c) => c,
 ): Promise<RecordingGateway> {
-  const base = loadConfig({ SANDBOX: 'true', HOST: '127.0.0.1', PORT: '0', CACHE_URL: 'memory', DATA_DIR: emulator.dataDir, LOG_LEVEL: 'trace', INTROSPECTION: 'true', ...env });
+  const base = loadConfig({
+    SANDBOX: 'true',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CACHE_URL: 'memory',
+    DATA_DIR: emulator.dataDir,
+    LOG_LEVEL: 'trace',
+    INTROSPECTION: 'true',
+    ...env,
+  });
   const config = configure(applySandbox(base, emulator));
   const lines: string[] = [];
   const logger = createLogger({
@@ -88,7 +97,11 @@ export interface HttpAnswer {
   json: { data?: unknown; errors?: Array<{ message?: string; extensions?: { code?: string; [k: string]: unknown } }> } | undefined;
 }
 
-export async function post(url: string, body: string | Buffer | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<HttpAnswer> {
+export async function post(
+  url: string,
+  body: string | Buffer | Uint8Array,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<HttpAnswer> {
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body });
   const text = await res.text();
   let json: HttpAnswer['json'];

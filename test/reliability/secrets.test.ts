@@ -46,7 +46,12 @@ async function callerToken(): Promise<string> {
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: known.callerAppId, client_secret: known.callerAppSecret, scope: `${known.gatewayApiAudience}/.default` }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: known.callerAppId,
+      client_secret: known.callerAppSecret,
+      scope: `${known.gatewayApiAudience}/.default`,
+    }).toString(),
   });
   const token = ((await res.json()) as { access_token: string }).access_token;
   secrets.push(token);
@@ -70,7 +75,10 @@ const flows: Flow[] = [
   {
     name: 'self-deployed, authorization code',
     env: { DEPLOYMENT_MODE: 'self-deployed' },
-    configure: async (c) => ({ ...c, selfDeployed: { ...c.selfDeployed!, flow: 'authorization-code', redirectUri: REDIRECT_URI, authCode: new Secret(await authorizationCode()) } }),
+    configure: async (c) => ({
+      ...c,
+      selfDeployed: { ...c.selfDeployed!, flow: 'authorization-code', redirectUri: REDIRECT_URI, authCode: new Secret(await authorizationCode()) },
+    }),
   },
   { name: 'hosted, through the OAuth broker', env: { DEPLOYMENT_MODE: 'hosted' } },
   {
@@ -80,59 +88,88 @@ const flows: Flow[] = [
   },
   {
     name: 'API-key callers',
-    env: { DEPLOYMENT_MODE: 'self-deployed', CALLER_AUTH: 'api-key', API_KEYS: `ops:${hashApiKey(API_KEY)}:Users.Read+Users.Write+Users.Terminate+Users.ChangePassword` },
+    env: {
+      DEPLOYMENT_MODE: 'self-deployed',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `ops:${hashApiKey(API_KEY)}:Users.Read+Users.Write+Users.Terminate+Users.ChangePassword`,
+    },
     headers: async () => ({ 'x-api-key': API_KEY }),
   },
 ];
 
 describe('no secret in logs, answers or metrics', () => {
   for (const flow of flows) {
-    it(flow.name, async () => {
-      const gw = await startRecordingGateway(emulator, { LOG_LEVEL: 'trace', ...flow.env }, (c) => c);
-      let configured = gw;
-      if (flow.configure) {
-        await gw.close();
-        const config = await flow.configure(gw.config);
-        configured = await startRecordingGateway(emulator, { LOG_LEVEL: 'trace', ...flow.env }, () => config);
-      }
-      const headers = { 'content-type': 'application/json', ...(flow.headers ? await flow.headers() : {}) };
-      const answers: string[] = [];
-      const run = async (query: string, variables?: Record<string, unknown>) => {
-        const answer = await post(configured.url, JSON.stringify({ query, variables }), headers);
-        answers.push(answer.text);
-        return answer;
-      };
-      const target = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId && !u.userPrincipalName.startsWith('$'))!;
-      try {
-        const list = await run('{ users(first: 3) { nodes { id displayName manager { id } } pageInfo { endCursor } } }');
-        expect(list.json?.errors, list.text).toBeUndefined();
-        await run('query($id: ID!) { user(id: $id) { id directReports(first: 2) { nodes { id } } } }', { id: target.id });
-        await run('query($id: ID!) { user(id: $id) { id } }', { id: "x') or 1 eq 1" });
-        await run('{ users(first: 2, after: "eyJub3QiOiJhIGN1cnNvciJ9") { nodes { id } } }');
-        await run('mutation($i: ChangePasswordInput!) { changePassword(input: $i) { __typename } }', { i: { user: target.id, password: NEW_PASSWORD } });
-        await run('mutation($i: CreateUserInput!) { createUser(input: $i) { __typename } }', {
-          i: { userPrincipalName: `sec-${flow.name.length}-${Date.now()}@${emulator.tenant.domain}`, displayName: 'Secret Test', mailNickname: `sec${Date.now()}`, password: NEW_PASSWORD },
-        });
-        await run('mutation($u: ID!) { terminateSession(input: { user: $u, disableAccount: false }) { __typename } }', { u: target.id });
-        answers.push(await (await fetch(`${configured.url}/readyz`)).text());
-        // A caller sending a bad bearer token: its text must not be echoed back or logged.
-        const forged = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJmb3JnZWQtY2FsbGVyIn0.c2lnbmF0dXJl';
-        secrets.push(forged);
-        answers.push((await post(configured.url, JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'application/json', authorization: `Bearer ${forged}` })).text);
-      } finally {
-        await configured.close();
-      }
-      const metrics = await configured.metrics.registry.metrics();
-      const logs = configured.logText();
-      expect(logs.length).toBeGreaterThan(1000); // trace logging really ran
-      for (const [where, text] of [['logs', logs], ['answers', answers.join('\n')], ['metrics', metrics]] as const) {
-        expect(JWT.exec(text)?.[0], `a JWT in ${where}`).toBeUndefined();
-        expect(text.includes('PRIVATE KEY'), `a private key in ${where}`).toBe(false);
-        for (const secret of secrets) {
-          const at = text.indexOf(secret);
-          expect(at, `a secret (${secret.slice(0, 3)}…) in ${where}: …${text.slice(Math.max(0, at - 200), at).replaceAll(secret, '<SECRET>')}<SECRET>…`).toBe(-1);
+    it(
+      flow.name,
+      async () => {
+        const gw = await startRecordingGateway(emulator, { LOG_LEVEL: 'trace', ...flow.env }, (c) => c);
+        let configured = gw;
+        if (flow.configure) {
+          await gw.close();
+          const config = await flow.configure(gw.config);
+          configured = await startRecordingGateway(emulator, { LOG_LEVEL: 'trace', ...flow.env }, () => config);
         }
-      }
-    }, 60_000);
+        const headers = { 'content-type': 'application/json', ...(flow.headers ? await flow.headers() : {}) };
+        const answers: string[] = [];
+        const run = async (query: string, variables?: Record<string, unknown>) => {
+          const answer = await post(configured.url, JSON.stringify({ query, variables }), headers);
+          answers.push(answer.text);
+          return answer;
+        };
+        const target = [...emulator.tenant.users.values()].find(
+          (u) =>
+            u.accountEnabled &&
+            u.userType === 'Member' &&
+            u._directoryRoles.length === 0 &&
+            u.id !== emulator.tenant.wellKnown.adminUserId &&
+            !u.userPrincipalName.startsWith('$'),
+        )!;
+        try {
+          const list = await run('{ users(first: 3) { nodes { id displayName manager { id } } pageInfo { endCursor } } }');
+          expect(list.json?.errors, list.text).toBeUndefined();
+          await run('query($id: ID!) { user(id: $id) { id directReports(first: 2) { nodes { id } } } }', { id: target.id });
+          await run('query($id: ID!) { user(id: $id) { id } }', { id: "x') or 1 eq 1" });
+          await run('{ users(first: 2, after: "eyJub3QiOiJhIGN1cnNvciJ9") { nodes { id } } }');
+          await run('mutation($i: ChangePasswordInput!) { changePassword(input: $i) { __typename } }', { i: { user: target.id, password: NEW_PASSWORD } });
+          await run('mutation($i: CreateUserInput!) { createUser(input: $i) { __typename } }', {
+            i: {
+              userPrincipalName: `sec-${flow.name.length}-${Date.now()}@${emulator.tenant.domain}`,
+              displayName: 'Secret Test',
+              mailNickname: `sec${Date.now()}`,
+              password: NEW_PASSWORD,
+            },
+          });
+          await run('mutation($u: ID!) { terminateSession(input: { user: $u, disableAccount: false }) { __typename } }', { u: target.id });
+          answers.push(await (await fetch(`${configured.url}/readyz`)).text());
+          // A caller sending a bad bearer token: its text must not be echoed back or logged.
+          const forged = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJmb3JnZWQtY2FsbGVyIn0.c2lnbmF0dXJl';
+          secrets.push(forged);
+          answers.push(
+            (await post(configured.url, JSON.stringify({ query: '{ __typename }' }), { 'content-type': 'application/json', authorization: `Bearer ${forged}` }))
+              .text,
+          );
+        } finally {
+          await configured.close();
+        }
+        const metrics = await configured.metrics.registry.metrics();
+        const logs = configured.logText();
+        expect(logs.length).toBeGreaterThan(1000); // trace logging really ran
+        for (const [where, text] of [
+          ['logs', logs],
+          ['answers', answers.join('\n')],
+          ['metrics', metrics],
+        ] as const) {
+          expect(JWT.exec(text)?.[0], `a JWT in ${where}`).toBeUndefined();
+          expect(text.includes('PRIVATE KEY'), `a private key in ${where}`).toBe(false);
+          for (const secret of secrets) {
+            const at = text.indexOf(secret);
+            expect(at, `a secret (${secret.slice(0, 3)}…) in ${where}: …${text.slice(Math.max(0, at - 200), at).replaceAll(secret, '<SECRET>')}<SECRET>…`).toBe(
+              -1,
+            );
+          }
+        }
+      },
+      60_000,
+    );
   }
 });

@@ -15,7 +15,6 @@ export function redisSkipReason(): string | undefined {
   return reason;
 }
 
-
 async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port }, () => {

@@ -105,7 +105,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
         body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
       });
       const text = await res.text();
-      let body: { data?: any; errors?: any } = {};
+      let body: { data?: any; errors?: any };
       try {
         body = JSON.parse(text);
       } catch {

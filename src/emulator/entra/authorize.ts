@@ -43,7 +43,8 @@ export function redirectUriAllowed(app: AppRegistration, redirectUri: string): b
   });
 }
 
-type RedirectError = 'invalid_request' | 'unsupported_response_type' | 'invalid_scope' | 'consent_required' | 'access_denied' | 'server_error' | 'invalid_resource';
+type RedirectError =
+  'invalid_request' | 'unsupported_response_type' | 'invalid_scope' | 'consent_required' | 'access_denied' | 'server_error' | 'invalid_resource';
 
 function redirectTo(redirectUri: string, responseMode: string, params: Record<string, string>): EmuResponse {
   if (responseMode === 'form_post') {
@@ -65,7 +66,8 @@ export async function authorize(ctx: EmulatorContext, req: EmuRequest): Promise<
   const app = findClientApp(ctx, q.get('client_id'));
   if (isAadError(app)) return showError(app);
   const redirectUri = q.get('redirect_uri');
-  if (!redirectUri) return showError({ kind: 'invalid_request', code: 900144, message: "The request body must contain the following parameter: 'redirect_uri'." });
+  if (!redirectUri)
+    return showError({ kind: 'invalid_request', code: 900144, message: "The request body must contain the following parameter: 'redirect_uri'." });
   if (!redirectUriAllowed(app, redirectUri)) {
     return showError({
       kind: 'invalid_request',
@@ -92,7 +94,8 @@ export async function authorize(ctx: EmulatorContext, req: EmuRequest): Promise<
     return fail('unsupported_response_type', { code: 700054, message: `response_type '${responseType ?? ''}' is not enabled for the application.` });
   }
   const scopes = parseScopes(ctx, q.get('scope'));
-  if (isAadError(scopes)) return fail(scopes.kind === 'invalid_resource' ? 'invalid_resource' : scopes.kind === 'invalid_request' ? 'invalid_request' : 'invalid_scope', scopes);
+  if (isAadError(scopes))
+    return fail(scopes.kind === 'invalid_resource' ? 'invalid_resource' : scopes.kind === 'invalid_request' ? 'invalid_request' : 'invalid_scope', scopes);
   const granted = grantDelegated(app, scopes);
   if (isAadError(granted)) return fail('consent_required', granted);
   const codeChallenge = q.get('code_challenge') ?? undefined;

@@ -81,7 +81,11 @@ export async function authenticateClient(
   }
   if (assertion) {
     if (form.get('client_assertion_type') !== JWT_BEARER_ASSERTION_TYPE) {
-      return aadError('invalid_request', 900144, `The request body must contain the following parameter: 'client_assertion_type' with the value '${JWT_BEARER_ASSERTION_TYPE}'.`);
+      return aadError(
+        'invalid_request',
+        900144,
+        `The request body must contain the following parameter: 'client_assertion_type' with the value '${JWT_BEARER_ASSERTION_TYPE}'.`,
+      );
     }
     const verified = await verifyClientAssertion(ctx, app, assertion, acceptedAssertionAudiences);
     return verified ?? { app, acr: '2' };
@@ -90,12 +94,7 @@ export async function authenticateClient(
 }
 
 /** undefined when the assertion is valid, the AAD refusal otherwise. */
-async function verifyClientAssertion(
-  ctx: EmulatorContext,
-  app: AppRegistration,
-  assertion: string,
-  audiences: string[],
-): Promise<AadError | undefined> {
+async function verifyClientAssertion(ctx: EmulatorContext, app: AppRegistration, assertion: string, audiences: string[]): Promise<AadError | undefined> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(assertion);
@@ -104,7 +103,11 @@ async function verifyClientAssertion(
   }
   const alg = header.alg;
   if (alg !== 'RS256' && alg !== 'PS256') {
-    return aadError('invalid_client', 5002738, `Invalid JWT token. '${String(alg)}' is not a supported signature algorithm. Supported signing algorithms are: 'RS256, PS256'.`);
+    return aadError(
+      'invalid_client',
+      5002738,
+      `Invalid JWT token. '${String(alg)}' is not a supported signature algorithm. Supported signing algorithms are: 'RS256, PS256'.`,
+    );
   }
   const sha256 = typeof header['x5t#S256'] === 'string' ? header['x5t#S256'] : undefined;
   const sha1 = typeof header.x5t === 'string' ? header.x5t : undefined;
@@ -112,7 +115,11 @@ async function verifyClientAssertion(
     (c) => (sha256 !== undefined && c.thumbprintSha256 === sha256) || (sha1 !== undefined && c.thumbprintSha1 === sha1),
   );
   if (!certificate) {
-    return aadError('invalid_client', 700027, `The certificate with identifier used to sign the client assertion is not registered on application '${app.appId}'. [Reason - The key was not found.]`);
+    return aadError(
+      'invalid_client',
+      700027,
+      `The certificate with identifier used to sign the client assertion is not registered on application '${app.appId}'. [Reason - The key was not found.]`,
+    );
   }
   try {
     const key = await importX509(certificate.certificatePem, alg);
@@ -134,7 +141,12 @@ async function verifyClientAssertion(
     if (error instanceof joseErrors.JWTExpired) return aadError('invalid_client', 700024, 'Client assertion is not within its valid time range.');
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) return aadError('invalid_client', 700027, 'Client assertion failed signature validation.');
     if (error instanceof joseErrors.JWTClaimValidationFailed) {
-      if (error.claim === 'aud') return aadError('invalid_client', 700027, `Client assertion audience claim does not match the token endpoint. Expected one of: ${audiences.join(', ')}.`);
+      if (error.claim === 'aud')
+        return aadError(
+          'invalid_client',
+          700027,
+          `Client assertion audience claim does not match the token endpoint. Expected one of: ${audiences.join(', ')}.`,
+        );
       if (error.claim === 'nbf' || error.claim === 'iat') return aadError('invalid_client', 700024, 'Client assertion is not within its valid time range.');
       return aadError('invalid_client', 50027, `Invalid JWT token. Claim '${error.claim}' is invalid or missing.`);
     }

@@ -34,7 +34,10 @@ export function isAadError(value: unknown): value is AadError {
 
 /** `2024-05-01 12:34:56Z`, the timestamp format of AAD error bodies. */
 function aadTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /** The AAD v2.0 error body: `{error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri}`. */
@@ -42,8 +45,7 @@ export function aadErrorResponse(ctx: EmulatorContext, req: EmuRequest, error: A
   const traceId = randomUUID();
   const correlationId = req.headers['client-request-id'] ?? randomUUID();
   const timestamp = aadTimestamp(ctx.now());
-  const description =
-    `AADSTS${error.code}: ${error.message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`;
+  const description = `AADSTS${error.code}: ${error.message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`;
   return {
     status: error.status ?? (error.kind === 'invalid_client' ? 401 : 400),
     route,

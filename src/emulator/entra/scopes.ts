@@ -59,7 +59,11 @@ export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): Re
       );
     }
     if (resource !== undefined && (resource !== tokenResource || resourceUri?.toLowerCase() !== uri.toLowerCase())) {
-      return aadError('invalid_scope', 28000, `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopeParam} is not valid.`);
+      return aadError(
+        'invalid_scope',
+        28000,
+        `Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${scopeParam} is not valid.`,
+      );
     }
     resource = tokenResource;
     resourceUri = uri;
@@ -68,7 +72,11 @@ export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): Re
     else return aadError('invalid_scope', 70011, `The provided value for the input parameter 'scope' is not valid. The scope ${token} is not valid.`);
   }
   if (isDefault && names.length > 0) {
-    return aadError('invalid_scope', 70011, `The provided value for the input parameter 'scope' is not valid. The scope ${scopeParam} is not valid. .default scope can't be combined with resource-specific scopes.`);
+    return aadError(
+      'invalid_scope',
+      70011,
+      `The provided value for the input parameter 'scope' is not valid. The scope ${scopeParam} is not valid. .default scope can't be combined with resource-specific scopes.`,
+    );
   }
   // Only OIDC scopes: Entra answers with a Graph token carrying what is consented.
   return { resource: resource ?? 'graph', resourceUri: resourceUri ?? GRAPH_WELL_KNOWN, isDefault: isDefault || names.length === 0, names, oidc };

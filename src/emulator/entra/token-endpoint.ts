@@ -107,13 +107,25 @@ async function authorizationCode(ctx: EmulatorContext, client: AuthenticatedClie
     return aadError('invalid_grant', 70000, "The provided value for the 'code' parameter is not valid.");
   }
   if (entry.redeemed) {
-    return aadError('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.');
+    return aadError(
+      'invalid_grant',
+      54005,
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    );
   }
   if (ctx.now() - entry.issuedAtMs > AUTHORIZATION_CODE_LIFETIME_MS) {
-    return aadError('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
+    return aadError(
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    );
   }
   if (redirectUri !== entry.redirectUri) {
-    return aadError('invalid_grant', 70000, "The provided value for the 'redirect_uri' is not valid. The value must exactly match the redirect URI used to obtain the authorization code.");
+    return aadError(
+      'invalid_grant',
+      70000,
+      "The provided value for the 'redirect_uri' is not valid. The value must exactly match the redirect URI used to obtain the authorization code.",
+    );
   }
   if (entry.codeChallenge !== undefined) {
     const verifier = form.get('code_verifier');
@@ -140,10 +152,18 @@ async function refreshToken(ctx: EmulatorContext, client: AuthenticatedClient, f
     return aadError('invalid_grant', 70000, 'The provided grant is invalid: the refresh token was issued to a different client.');
   }
   if (entry.spent) {
-    return aadError('invalid_grant', 70008, 'The refresh token has already been redeemed. Refresh tokens rotate: use the refresh token from the latest token response.');
+    return aadError(
+      'invalid_grant',
+      70008,
+      'The refresh token has already been redeemed. Refresh tokens rotate: use the refresh token from the latest token response.',
+    );
   }
   if (refreshTokenExpired(ctx, entry.issuedAtMs)) {
-    return aadError('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.');
+    return aadError(
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    );
   }
   const blocked = signInBlocked(ctx.tenant, entry.userId);
   if (blocked) return blocked;
@@ -178,7 +198,12 @@ async function password(ctx: EmulatorContext, client: AuthenticatedClient, form:
   const scopes = parseScopes(ctx, form.get('scope'));
   if (isAadError(scopes)) return scopes;
   const user = findUserBySignInName(ctx.tenant, username);
-  if (!user) return aadError('invalid_grant', 50034, `The user account does not exist in the ${ctx.tenant.domain} directory. To sign into this application, the account must be added to the directory.`);
+  if (!user)
+    return aadError(
+      'invalid_grant',
+      50034,
+      `The user account does not exist in the ${ctx.tenant.domain} directory. To sign into this application, the account must be added to the directory.`,
+    );
   if (user._password !== secret) return aadError('invalid_grant', 50126, 'Error validating credentials due to invalid username or password.');
   if (!user.accountEnabled) return aadError('invalid_grant', 50057, 'The user account is disabled.');
   const granted = grantDelegated(client.app, scopes);
@@ -199,7 +224,11 @@ async function verifyUserAssertion(ctx: EmulatorContext, assertion: string): Pro
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) return aadError('invalid_grant', 500133, 'Assertion is not within its valid time range.');
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') {
-      return aadError('invalid_grant', 50013, "Assertion failed validation: its audience is not the gateway API ('" + ctx.tenant.wellKnown.gatewayApiAudience + "').");
+      return aadError(
+        'invalid_grant',
+        50013,
+        "Assertion failed validation: its audience is not the gateway API ('" + ctx.tenant.wellKnown.gatewayApiAudience + "').",
+      );
     }
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss') {
       return aadError('invalid_grant', 50013, 'Assertion failed validation: it was not issued by this tenant.');

@@ -88,7 +88,15 @@ export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): Em
   const method: AuthMethodRecord = {
     id: randomUUID(),
     type: 'temporaryAccessPass',
-    data: { temporaryAccessPass: null, createdDateTime: now, startDateTime: start, lifetimeInMinutes: lifetime, isUsableOnce, isUsable: true, methodUsabilityReason: 'EnabledByPolicy' },
+    data: {
+      temporaryAccessPass: null,
+      createdDateTime: now,
+      startDateTime: start,
+      lifetimeInMinutes: lifetime,
+      isUsableOnce,
+      isUsable: true,
+      methodUsabilityReason: 'EnabledByPolicy',
+    },
   };
   user.authMethods.push(method);
   // The pass itself is shown once, in this response only.
@@ -99,7 +107,8 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
   requireCapability(call.principal, 'authMethods.resetPassword');
   requireAuthorityOver(call.principal, user, { requireRole: true });
   const method = findMethod(user, methodId);
-  if (method.type !== 'password' || method.id !== PASSWORD_METHOD_ID) throw badRequest('resetPassword is only supported on the password authentication method.', 'badRequest');
+  if (method.type !== 'password' || method.id !== PASSWORD_METHOD_ID)
+    throw badRequest('resetPassword is only supported on the password authentication method.', 'badRequest');
   const body = (readJson(call) ?? {}) as Record<string, unknown>;
   let newPassword = body.newPassword;
   let generated = false;
@@ -132,13 +141,17 @@ export function getOperation(call: GraphCall, user: UserRecord, opId: string): E
   settleOperations(call.ctx.tenant, call.ctx.now());
   const status = operationStatus(op, call.ctx.now());
   const iso = (ms: number) => new Date(ms).toISOString();
-  return ok(200, {
-    '@odata.context': metadataUrl(call, `users('${user.id}')/authentication/operations/$entity`),
-    id: op.id,
-    createdDateTime: iso(op.createdAt),
-    lastActionDateTime: iso(Math.min(call.ctx.now(), op.createdAt + RESET_DURATION_MS)),
-    resourceLocation: null,
-    status,
-    statusDetail: null,
-  }, status === 'succeeded' ? {} : { 'retry-after': '1' });
+  return ok(
+    200,
+    {
+      '@odata.context': metadataUrl(call, `users('${user.id}')/authentication/operations/$entity`),
+      id: op.id,
+      createdDateTime: iso(op.createdAt),
+      lastActionDateTime: iso(Math.min(call.ctx.now(), op.createdAt + RESET_DURATION_MS)),
+      resourceLocation: null,
+      status,
+      statusDetail: null,
+    },
+    status === 'succeeded' ? {} : { 'retry-after': '1' },
+  );
 }

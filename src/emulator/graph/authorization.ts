@@ -101,7 +101,9 @@ export function unverifiedClientKey(req: EmuRequest): string {
 }
 
 const unauthorized = (message: string) =>
-  new GraphError(401, 'InvalidAuthenticationToken', message, { 'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"' });
+  new GraphError(401, 'InvalidAuthenticationToken', message, {
+    'www-authenticate': 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"',
+  });
 
 export async function authenticate(ctx: EmulatorContext, req: EmuRequest): Promise<Principal> {
   const token = tokenFrom(req);

@@ -114,7 +114,8 @@ function toItemRequest(ctx: EmulatorContext, envelope: EmuRequest, version: stri
 function itemHeaders(response: EmuResponse): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(response.headers ?? {})) {
-    if (['content-type', 'location', 'retry-after', 'cache-control', 'odata-version'].includes(k.toLowerCase())) out[k.toLowerCase() === 'retry-after' ? 'Retry-After' : k] = v;
+    if (['content-type', 'location', 'retry-after', 'cache-control', 'odata-version'].includes(k.toLowerCase()))
+      out[k.toLowerCase() === 'retry-after' ? 'Retry-After' : k] = v;
   }
   return out;
 }
@@ -183,6 +184,9 @@ export async function handleBatch(
     results.set(item.id.toLowerCase(), result);
   }
   ctx.stats.recordBatch(itemRoutes);
-  const responses = shuffle(items.map((i) => results.get(i.id.toLowerCase())!), items.map((i) => i.id).join('\u0000'));
+  const responses = shuffle(
+    items.map((i) => results.get(i.id.toLowerCase())!),
+    items.map((i) => i.id).join('\u0000'),
+  );
   return { status: 200, headers: { 'content-type': 'application/json', 'odata-version': '4.0' }, body: { responses } };
 }

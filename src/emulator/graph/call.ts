@@ -13,7 +13,11 @@ export interface GraphCall {
 }
 
 export function ok(status: number, body: unknown, headers: Record<string, string> = {}): EmuResponse {
-  return { status, body, headers: { 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8', ...headers } };
+  return {
+    status,
+    body,
+    headers: { 'content-type': 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8', ...headers },
+  };
 }
 
 export function noContent(): EmuResponse {

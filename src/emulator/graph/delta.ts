@@ -104,12 +104,22 @@ export function userDelta(call: GraphCall): EmuResponse {
   if (skipToken !== undefined || deltaToken !== undefined) {
     const state = decode(call, (skipToken ?? deltaToken)!);
     if (now - state.t > DELTA_TOKEN_LIFETIME_MS) {
-      throw new GraphError(400, 'syncStateNotFound', 'The sync state generation is not found. Delta tokens expire after 7 days; start a new full synchronization.');
+      throw new GraphError(
+        400,
+        'syncStateNotFound',
+        'The sync state generation is not found. Delta tokens expire after 7 days; start a new full synchronization.',
+      );
     }
     const fragment = state.sel ? `users(${state.sel.join(',')})` : 'users';
     if (state.init) {
       const users = [...tenant.users.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      return page(call, users.map((u) => item(u, state.sel)), state, state.o ?? 0, fragment);
+      return page(
+        call,
+        users.map((u) => item(u, state.sel)),
+        state,
+        state.o ?? 0,
+        fragment,
+      );
     }
     const to = state.to ?? tenant.changeSeq;
     return page(call, changesSince(call, state.s, to, state.sel), { ...state, to }, state.o ?? 0, fragment);
@@ -118,5 +128,11 @@ export function userDelta(call: GraphCall): EmuResponse {
   const select = parseSelect(userEntity, queryParam(call, '$select'), { list: true }) ?? null;
   const users = [...tenant.users.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   const state: DeltaState = { e: epoch, s: tenant.changeSeq, t: now, sel: select, init: true, to: tenant.changeSeq };
-  return page(call, users.map((u) => item(u, select)), state, 0, select ? `users(${select.join(',')})` : 'users');
+  return page(
+    call,
+    users.map((u) => item(u, select)),
+    state,
+    0,
+    select ? `users(${select.join(',')})` : 'users',
+  );
 }

@@ -29,9 +29,11 @@ export function getByIds(call: GraphCall): EmuResponse {
   const ids = body.ids;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw badRequest("The 'ids' property must be an array of strings.");
   if (ids.length === 0) throw badRequest("The 'ids' property must not be empty.");
-  if (ids.length > GET_BY_IDS_LIMIT) throw badRequest(`Too many identifiers: at most ${GET_BY_IDS_LIMIT} ids can be requested at a time, received ${ids.length}.`);
+  if (ids.length > GET_BY_IDS_LIMIT)
+    throw badRequest(`Too many identifiers: at most ${GET_BY_IDS_LIMIT} ids can be requested at a time, received ${ids.length}.`);
   const typesRaw = body.types;
-  if (typesRaw !== undefined && (!Array.isArray(typesRaw) || !typesRaw.every((t) => typeof t === 'string'))) throw badRequest("The 'types' property must be an array of strings.");
+  if (typesRaw !== undefined && (!Array.isArray(typesRaw) || !typesRaw.every((t) => typeof t === 'string')))
+    throw badRequest("The 'types' property must be an array of strings.");
   const types = new Set(((typesRaw as string[] | undefined) ?? ['user', 'group', 'device']).map((t) => t.toLowerCase().replace(/^microsoft\.graph\./, '')));
   for (const t of types) if (!['user', 'group', 'device', 'directoryobject'].includes(t)) throw badRequest(`Unsupported type '${t}'.`);
   const all = types.has('directoryobject');

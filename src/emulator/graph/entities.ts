@@ -34,10 +34,32 @@ export interface EntityType<R> {
 }
 
 export const USER_DEFAULT_SELECT = [
-  'businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName',
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'id',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
 ] as const;
 
-const USER_SINGLE_GET_ONLY = ['aboutMe', 'birthday', 'hireDate', 'interests', 'mySite', 'pastProjects', 'preferredName', 'responsibilities', 'schools', 'skills', 'mailboxSettings'];
+const USER_SINGLE_GET_ONLY = [
+  'aboutMe',
+  'birthday',
+  'hireDate',
+  'interests',
+  'mySite',
+  'pastProjects',
+  'preferredName',
+  'responsibilities',
+  'schools',
+  'skills',
+  'mailboxSettings',
+];
 
 function extensionAttributes(): Record<string, null> {
   const out: Record<string, null> = {};
@@ -127,11 +149,38 @@ export function userToGraph(u: UserRecord): Record<string, unknown> {
 }
 
 const sampleUser = userToGraph({
-  id: '00000000-0000-0000-0000-000000000000', displayName: '', givenName: null, surname: null, userPrincipalName: 'x@y', mail: null, mailNickname: '', otherMails: [],
-  jobTitle: null, department: null, officeLocation: null, mobilePhone: null, businessPhones: [], accountEnabled: true, userType: 'Member', createdDateTime: '', employeeId: null,
-  employeeType: null, companyName: null, city: null, country: null, preferredLanguage: null, onPremisesSyncEnabled: null, onPremisesImmutableId: null,
-  signInSessionsValidFromDateTime: '', passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false }, managerId: null,
-  memberOf: [], ownedDevices: [], authMethods: [], _password: '', _directoryRoles: [],
+  id: '00000000-0000-0000-0000-000000000000',
+  displayName: '',
+  givenName: null,
+  surname: null,
+  userPrincipalName: 'x@y',
+  mail: null,
+  mailNickname: '',
+  otherMails: [],
+  jobTitle: null,
+  department: null,
+  officeLocation: null,
+  mobilePhone: null,
+  businessPhones: [],
+  accountEnabled: true,
+  userType: 'Member',
+  createdDateTime: '',
+  employeeId: null,
+  employeeType: null,
+  companyName: null,
+  city: null,
+  country: null,
+  preferredLanguage: null,
+  onPremisesSyncEnabled: null,
+  onPremisesImmutableId: null,
+  signInSessionsValidFromDateTime: '',
+  passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
+  managerId: null,
+  memberOf: [],
+  ownedDevices: [],
+  authMethods: [],
+  _password: '',
+  _directoryRoles: [],
 });
 
 const D: FilterCaps = { eq: 'd', startsWith: 'd' };
@@ -185,20 +234,57 @@ export const groupEntity: EntityType<GroupRecord> = {
   typeName: 'microsoft.graph.group',
   odataType: '#microsoft.graph.group',
   resourceName: 'Group',
-  toGraph: (g) => ({ id: g.id, deletedDateTime: null, description: g.description, displayName: g.displayName, groupTypes: [...g.groupTypes], mail: g.mail, mailEnabled: g.mailEnabled, mailNickname: g.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '-'), securityEnabled: g.securityEnabled }),
+  toGraph: (g) => ({
+    id: g.id,
+    deletedDateTime: null,
+    description: g.description,
+    displayName: g.displayName,
+    groupTypes: [...g.groupTypes],
+    mail: g.mail,
+    mailEnabled: g.mailEnabled,
+    mailNickname: g.displayName.toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+    securityEnabled: g.securityEnabled,
+  }),
   properties: ['id', 'deletedDateTime', 'description', 'displayName', 'groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled'],
   defaultSelect: ['id', 'deletedDateTime', 'description', 'displayName', 'groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled'],
-  filterCaps: { id: { eq: 'd' }, displayName: D, description: D, mail: D, mailNickname: D, mailEnabled: { eq: 'd' }, securityEnabled: { eq: 'd' }, groupTypes: { element: { eq: 'd' } } },
+  filterCaps: {
+    id: { eq: 'd' },
+    displayName: D,
+    description: D,
+    mail: D,
+    mailNickname: D,
+    mailEnabled: { eq: 'd' },
+    securityEnabled: { eq: 'd' },
+    groupTypes: { element: { eq: 'd' } },
+  },
 };
 
 export const deviceEntity: EntityType<DeviceRecord> = {
   typeName: 'microsoft.graph.device',
   odataType: '#microsoft.graph.device',
   resourceName: 'Device',
-  toGraph: (d) => ({ id: d.id, accountEnabled: d.accountEnabled, approximateLastSignInDateTime: d.approximateLastSignInDateTime, deviceId: d.deviceId, displayName: d.displayName, operatingSystem: d.operatingSystem, operatingSystemVersion: d.operatingSystemVersion, trustType: d.trustType }),
+  toGraph: (d) => ({
+    id: d.id,
+    accountEnabled: d.accountEnabled,
+    approximateLastSignInDateTime: d.approximateLastSignInDateTime,
+    deviceId: d.deviceId,
+    displayName: d.displayName,
+    operatingSystem: d.operatingSystem,
+    operatingSystemVersion: d.operatingSystemVersion,
+    trustType: d.trustType,
+  }),
   properties: ['id', 'accountEnabled', 'approximateLastSignInDateTime', 'deviceId', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'trustType'],
   defaultSelect: ['id', 'accountEnabled', 'approximateLastSignInDateTime', 'deviceId', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'trustType'],
-  filterCaps: { id: { eq: 'd' }, deviceId: { eq: 'd' }, displayName: D, operatingSystem: D, operatingSystemVersion: D, accountEnabled: { eq: 'd' }, trustType: { eq: 'd' }, approximateLastSignInDateTime: { range: 'd', eq: 'a' } },
+  filterCaps: {
+    id: { eq: 'd' },
+    deviceId: { eq: 'd' },
+    displayName: D,
+    operatingSystem: D,
+    operatingSystemVersion: D,
+    accountEnabled: { eq: 'd' },
+    trustType: { eq: 'd' },
+    approximateLastSignInDateTime: { range: 'd', eq: 'a' },
+  },
 };
 
 /** Canonical spelling of a property (Graph matches names case-insensitively). */

@@ -50,5 +50,4 @@ export const unsupportedQuery = (message: string) => new GraphError(400, 'Reques
 export const forbidden = () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 export const notFound = (id: string) =>
   new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
-export const unknownProperty = (name: string, type = 'microsoft.graph.user') =>
-  badRequest(`Could not find a property named '${name}' on type '${type}'.`);
+export const unknownProperty = (name: string, type = 'microsoft.graph.user') => badRequest(`Could not find a property named '${name}' on type '${type}'.`);

@@ -277,7 +277,13 @@ export function evaluateFilter(node: FilterNode, read: PropertyReader): boolean 
       const items = read(node.property);
       if (!Array.isArray(items)) return false;
       return items.some((item) =>
-        evaluateFilter(node.body, (path) => (path === node.variable ? item : path.startsWith(`${node.variable}/`) ? (item as Record<string, unknown>)?.[path.slice(node.variable.length + 1)] : read(path))),
+        evaluateFilter(node.body, (path) =>
+          path === node.variable
+            ? item
+            : path.startsWith(`${node.variable}/`)
+              ? (item as Record<string, unknown>)?.[path.slice(node.variable.length + 1)]
+              : read(path),
+        ),
       );
     }
     default: {

@@ -6,9 +6,7 @@
 import { badRequest } from './errors.js';
 import { readPath } from './entities.js';
 
-export type SearchNode =
-  | { type: 'clause'; property: string; text: string }
-  | { type: 'and' | 'or'; left: SearchNode; right: SearchNode };
+export type SearchNode = { type: 'clause'; property: string; text: string } | { type: 'and' | 'or'; left: SearchNode; right: SearchNode };
 
 type Token = { kind: 'clause'; value: string } | { kind: 'op'; value: 'AND' | 'OR' } | { kind: 'paren'; value: '(' | ')' };
 
@@ -109,7 +107,9 @@ const TOKENIZED = new Set(['displayName', 'description']);
 
 export function matchesSearch(node: SearchNode, obj: Record<string, unknown>): boolean {
   if (node.type !== 'clause') {
-    return node.type === 'and' ? matchesSearch(node.left, obj) && matchesSearch(node.right, obj) : matchesSearch(node.left, obj) || matchesSearch(node.right, obj);
+    return node.type === 'and'
+      ? matchesSearch(node.left, obj) && matchesSearch(node.right, obj)
+      : matchesSearch(node.left, obj) || matchesSearch(node.right, obj);
   }
   const clause = node;
   const value = readPath(obj, clause.property);

@@ -2,8 +2,7 @@
 import type { UserRecord } from '../model.js';
 import { badRequest } from './errors.js';
 
-export const PASSWORD_COMPLEXITY_MESSAGE =
-  'The specified password does not comply with password complexity requirements. Please provide a different password.';
+export const PASSWORD_COMPLEXITY_MESSAGE = 'The specified password does not comply with password complexity requirements. Please provide a different password.';
 
 export function passwordProblem(password: string, user: Pick<UserRecord, 'userPrincipalName' | 'displayName' | 'mailNickname'>): string | undefined {
   if (password.length < 8 || password.length > 256) return 'length';

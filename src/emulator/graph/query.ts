@@ -16,7 +16,10 @@ export const MAX_PAGE_SIZE = 999;
 export function parseSelect<R>(entity: EntityType<R>, raw: string | undefined, options: { list: boolean }): string[] | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   const out: string[] = [];
-  for (const name of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (name === '*') {
       for (const p of entity.properties) if (!entity.singleGetOnly?.has(p) && !out.includes(p)) out.push(p);
       continue;
@@ -80,7 +83,10 @@ export function parseExpand(call: GraphCall, expandable: readonly string[], targ
     throw unknownProperty(name);
   }
   let select: string[] | undefined;
-  for (const option of (m[2] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const option of (m[2] ?? '')
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = option.indexOf('=');
     const key = option.slice(0, eq).trim().toLowerCase();
     const value = option.slice(eq + 1);
@@ -98,7 +104,10 @@ interface OrderSpec {
 
 function parseOrderBy<R>(entity: EntityType<R>, raw: string | undefined): { spec?: OrderSpec; advanced: boolean } {
   if (raw === undefined || raw.trim() === '') return { advanced: false };
-  const clauses = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const clauses = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (clauses.length > 1) throw unsupportedQuery('Sorting by more than one property is not supported.');
   const [name, direction = 'asc'] = clauses[0]!.split(/\s+/);
   const property = canonicalProperty(entity, name!);
@@ -184,8 +193,12 @@ interface PreparedQuery<R> {
 
 function missingAdvancedHeader(call: GraphCall, reason: string): GraphError {
   return isEventual(call)
-    ? unsupportedQuery(`${reason} is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`)
-    : unsupportedQuery(`${reason} is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information`);
+    ? unsupportedQuery(
+        `${reason} is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information`,
+      )
+    : unsupportedQuery(
+        `${reason} is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information`,
+      );
 }
 
 /** Filters, searches and orders a collection, enforcing the default/advanced query rules. */
@@ -225,9 +238,13 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
   }
   if (advancedReason !== undefined && !advancedAllowed) throw missingAdvancedHeader(call, advancedReason);
 
-  const expand = opts.expand ? parseExpand(call, opts.expand.properties, opts.expand.target) : queryParam(call, '$expand') ? (() => {
-    throw badRequest('$expand is not supported on this resource.');
-  })() : undefined;
+  const expand = opts.expand
+    ? parseExpand(call, opts.expand.properties, opts.expand.target)
+    : queryParam(call, '$expand')
+      ? (() => {
+          throw badRequest('$expand is not supported on this resource.');
+        })()
+      : undefined;
   const isAdvancedQuery = advancedReason !== undefined || search !== undefined || (eventual && countRequested);
   if (expand && isAdvancedQuery) throw unsupportedQuery('$expand is not supported with advanced queries (ConsistencyLevel:eventual with $count or $search).');
 

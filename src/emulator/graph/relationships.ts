@@ -93,4 +93,3 @@ export function listOwnedDevices(call: GraphCall, user: UserRecord): EmuResponse
     filterIsAdvanced: true,
   });
 }
-

@@ -38,7 +38,10 @@ function pick(method: string, table: Partial<Record<string, Handler>>): Handler 
 }
 
 function userRoutes(method: string, base: string, key: UserKey, rest: string[]): { template: string; handler: Handler | GraphError } {
-  const withUser = (fn: (call: GraphCall, user: ReturnType<typeof resolveUser>) => EmuResponse): Handler => (call) => fn(call, resolveUser(call, key));
+  const withUser =
+    (fn: (call: GraphCall, user: ReturnType<typeof resolveUser>) => EmuResponse): Handler =>
+    (call) =>
+      fn(call, resolveUser(call, key));
   const [a, b, c, d] = rest;
   const t = (suffix: string) => `${base}${suffix}`;
   if (rest.length === 0) {
@@ -51,13 +54,18 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   if (a === 'directReports' && rest.length === 1) return { template: t('/directReports'), handler: pick(method, { GET: withUser(listDirectReports) }) };
   if (a === 'memberOf' && rest.length === 1) return { template: t('/memberOf'), handler: pick(method, { GET: withUser(listMemberOf) }) };
   if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
-  if (a === 'revokeSignInSessions' && rest.length === 1) return { template: t('/revokeSignInSessions'), handler: pick(method, { POST: withUser(revokeSignInSessions) }) };
+  if (a === 'revokeSignInSessions' && rest.length === 1)
+    return { template: t('/revokeSignInSessions'), handler: pick(method, { POST: withUser(revokeSignInSessions) }) };
   if (a === 'authentication') {
     if (b === 'methods') {
       if (rest.length === 2) return { template: t('/authentication/methods'), handler: pick(method, { GET: withUser((call, u) => listMethods(call, u)) }) };
-      if (rest.length === 3) return { template: t('/authentication/methods/{methodId}'), handler: pick(method, { GET: withUser((call, u) => getMethod(call, u, c!)) }) };
+      if (rest.length === 3)
+        return { template: t('/authentication/methods/{methodId}'), handler: pick(method, { GET: withUser((call, u) => getMethod(call, u, c!)) }) };
       if (rest.length === 4 && d === 'resetPassword') {
-        return { template: t('/authentication/methods/{methodId}/resetPassword'), handler: pick(method, { POST: withUser((call, u) => resetPassword(call, u, c!)) }) };
+        return {
+          template: t('/authentication/methods/{methodId}/resetPassword'),
+          handler: pick(method, { POST: withUser((call, u) => resetPassword(call, u, c!)) }),
+        };
       }
     }
     if (b === 'operations' && rest.length === 3) {
@@ -101,10 +109,14 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (first === 'users') {
     if (s.length === 1) return result('users', pick(method, { GET: listUsers, POST: createUser }));
     if (second === '$count' && s.length === 2) return result('users/$count', pick(method, { GET: countUsers }));
-    if ((second === 'delta' || second === 'delta()' || second === 'microsoft.graph.delta()') && s.length === 2) return result('users/delta', pick(method, { GET: userDelta }));
+    if ((second === 'delta' || second === 'delta()' || second === 'microsoft.graph.delta()') && s.length === 2)
+      return result('users/delta', pick(method, { GET: userDelta }));
     if (second!.startsWith('$')) {
       // A `$`-prefixed UPN must use the /users('$...') form (graph-facts §3).
-      return result('users/{id}', new GraphError(400, 'BadRequest', `Unsupported segment '${second}': a key starting with '$' must be addressed as users('${second}').`));
+      return result(
+        'users/{id}',
+        new GraphError(400, 'BadRequest', `Unsupported segment '${second}': a key starting with '$' must be addressed as users('${second}').`),
+      );
     }
     const { template, handler } = userRoutes(method, 'users/{id}', { kind: 'key', value: second! }, s.slice(2));
     return result(template, handler);

@@ -11,7 +11,7 @@ import { findUserByUpn } from './addressing.js';
 import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { userEntity, userToGraph, type EntityType } from './entities.js';
-import { GraphError, badRequest } from './errors.js';
+import { type GraphError, badRequest } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
@@ -121,7 +121,15 @@ const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sen
   userType: { kind: 'string', capability: 'users.write' },
 };
 
-const READ_ONLY = new Set(['id', 'createdDateTime', 'signInSessionsValidFromDateTime', 'deletedDateTime', 'onPremisesSyncEnabled', 'lastPasswordChangeDateTime', 'securityIdentifier']);
+const READ_ONLY = new Set([
+  'id',
+  'createdDateTime',
+  'signInSessionsValidFromDateTime',
+  'deletedDateTime',
+  'onPremisesSyncEnabled',
+  'lastPasswordChangeDateTime',
+  'securityIdentifier',
+]);
 
 const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$/;
 
@@ -146,15 +154,19 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
     case 'passwordProfile': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
       const known = ['password', 'forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
       for (const key of Object.keys(value)) if (!known.includes(key)) throw badRequest(`Invalid property '${key}'.`);
       const v = value as Record<string, unknown>;
       return {
         password: v.password,
-        forceChangePasswordNextSignIn: v.forceChangePasswordNextSignIn === undefined ? undefined : coerce('forceChangePasswordNextSignIn', 'boolean', v.forceChangePasswordNextSignIn),
+        forceChangePasswordNextSignIn:
+          v.forceChangePasswordNextSignIn === undefined ? undefined : coerce('forceChangePasswordNextSignIn', 'boolean', v.forceChangePasswordNextSignIn),
         forceChangePasswordNextSignInWithMfa:
-          v.forceChangePasswordNextSignInWithMfa === undefined ? undefined : coerce('forceChangePasswordNextSignInWithMfa', 'boolean', v.forceChangePasswordNextSignInWithMfa),
+          v.forceChangePasswordNextSignInWithMfa === undefined
+            ? undefined
+            : coerce('forceChangePasswordNextSignInWithMfa', 'boolean', v.forceChangePasswordNextSignInWithMfa),
       };
     }
     default: {
@@ -196,7 +208,8 @@ function applyChanges(user: UserRecord, changes: Map<string, unknown>): void {
       const p = value as PasswordChange;
       if (typeof p.password === 'string') user._password = p.password;
       if (p.forceChangePasswordNextSignIn !== undefined) user.passwordProfile.forceChangePasswordNextSignIn = p.forceChangePasswordNextSignIn;
-      if (p.forceChangePasswordNextSignInWithMfa !== undefined) user.passwordProfile.forceChangePasswordNextSignInWithMfa = p.forceChangePasswordNextSignInWithMfa;
+      if (p.forceChangePasswordNextSignInWithMfa !== undefined)
+        user.passwordProfile.forceChangePasswordNextSignInWithMfa = p.forceChangePasswordNextSignInWithMfa;
     } else {
       (user as unknown as Record<string, unknown>)[property] = value;
     }

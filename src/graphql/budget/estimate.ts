@@ -9,6 +9,7 @@ import {
   getVariableValues,
   isInterfaceType,
   isObjectType,
+  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -84,7 +85,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
 
-  const included = (node: { directives?: readonly import('graphql').DirectiveNode[] | undefined }): boolean => {
+  const included = (node: { directives?: readonly DirectiveNode[] | undefined }): boolean => {
     if (!node.directives?.length) return true;
     if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
     if (getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if === false) return false;
@@ -166,10 +167,17 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
       const [typeName, fieldName] = ruleKey.split('.') as [string, string];
       const rule = rules[ruleKey] ?? (typeName === schema.getMutationType()?.name ? DEFAULT_MUTATION_RULE : undefined);
       const plan = rule
-        ? rule(items.map((i) => i.occurrence), tunables)
+        ? rule(
+            items.map((i) => i.occurrence),
+            tunables,
+          )
         : {
             requests: 0,
-            children: (o: FieldOccurrence) => ({ parents: o.parents, source: o.source, ...(o.distinctManagers !== undefined ? { distinctManagers: o.distinctManagers } : {}) }),
+            children: (o: FieldOccurrence) => ({
+              parents: o.parents,
+              source: o.source,
+              ...(o.distinctManagers !== undefined ? { distinctManagers: o.distinctManagers } : {}),
+            }),
           };
       const fieldPath = path ? `${path}.${fieldName}` : fieldName;
       if (plan.requests > 0) {

@@ -112,7 +112,9 @@ function isAdvancedListQuery(args: Record<string, unknown>): boolean {
   const walk = (value: unknown): boolean => {
     if (Array.isArray(value)) return value.some(walk);
     if (value === null || typeof value !== 'object') return false;
-    return Object.entries(value as Record<string, unknown>).some(([key, inner]) => (advancedKeys.has(key) && inner !== undefined && inner !== null) || walk(inner));
+    return Object.entries(value as Record<string, unknown>).some(
+      ([key, inner]) => (advancedKeys.has(key) && inner !== undefined && inner !== null) || walk(inner),
+    );
   };
   return walk(filter);
 }

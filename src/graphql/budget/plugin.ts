@@ -49,7 +49,8 @@ function estimateCacheKey(operationName: string | null | undefined, variables: R
 
 export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions): ApolloServerPlugin<TContext> {
   const budget = options.maxUpstreamRequests;
-  if (!Number.isInteger(budget) || budget < 1) throw new Error(`createUpstreamBudgetPlugin: maxUpstreamRequests must be an integer >= 1, received ${String(budget)}`);
+  if (!Number.isInteger(budget) || budget < 1)
+    throw new Error(`createUpstreamBudgetPlugin: maxUpstreamRequests must be an integer >= 1, received ${String(budget)}`);
   // Estimates per parsed document (Apollo reuses one per query text), then per operation name and
   // variables: the same document with the same variables always gets the same estimate.
   const cache = new WeakMap<DocumentNode, Map<string, UpstreamEstimate | null>>();

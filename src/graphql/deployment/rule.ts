@@ -21,7 +21,8 @@ const CONFIG_MODE: Record<string, DeploymentMode> = { SELF_DEPLOYED: 'self-deplo
 const HOW_TO_SWITCH: Record<DeploymentMode, string> = {
   'self-deployed':
     'Run the gateway with DEPLOYMENT_MODE=self-deployed and your own Entra app registration: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH), with the Graph permissions listed for this field; see the README section on the self-deployed set-up.',
-  hosted: 'Run the gateway with DEPLOYMENT_MODE=hosted and the broker settings BROKER_URL, BROKER_ID, BROKER_TOKEN and BROKER_KEY; see the README section on the hosted set-up.',
+  hosted:
+    'Run the gateway with DEPLOYMENT_MODE=hosted and the broker settings BROKER_URL, BROKER_ID, BROKER_TOKEN and BROKER_KEY; see the README section on the hosted set-up.',
 };
 
 /** The mode a field definition requires, or undefined when it works in every mode. */
@@ -71,4 +72,3 @@ export function deploymentModeRule(mode: DeploymentMode): ValidationRule {
     };
   };
 }
-

@@ -51,7 +51,14 @@ interface OperationVisitor {
 
 export function createDepthRule(maxDepth: number, options: LimitRuleOptions = {}): ValidationRule {
   const introspectionMax = Math.max(maxDepth, options.introspectionMaxDepth ?? DEFAULT_INTROSPECTION_MAX_DEPTH);
-  const armor = (n: number) => ({ n, ignoreIntrospection: false, flattenFragments: true, exposeLimits: true, propagateOnRejection: false, onReject: [reporter('maxDepth', n)] });
+  const armor = (n: number) => ({
+    n,
+    ignoreIntrospection: false,
+    flattenFragments: true,
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [reporter('maxDepth', n)],
+  });
   const regularRule = armorValidationRule({ maxDepth: armor(maxDepth) });
   const introspectionRule = armorValidationRule({ maxDepth: armor(introspectionMax) });
   return (context) => {

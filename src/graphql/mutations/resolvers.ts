@@ -39,11 +39,35 @@ type Resolver<TArgs, TResult> = (parent: unknown, args: TArgs, ctx: GatewayConte
 
 /** UpdateUserInput fields, sent as Graph properties of the same name. */
 const UPDATABLE = [
-  'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'officeLocation', 'mobilePhone', 'businessPhones',
-  'employeeId', 'companyName', 'city', 'country', 'preferredLanguage', 'usageLocation', 'employeeType',
+  'displayName',
+  'givenName',
+  'surname',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'mobilePhone',
+  'businessPhones',
+  'employeeId',
+  'companyName',
+  'city',
+  'country',
+  'preferredLanguage',
+  'usageLocation',
+  'employeeType',
 ] as const;
 
-const CREATE_OPTIONAL = ['givenName', 'surname', 'jobTitle', 'department', 'officeLocation', 'mobilePhone', 'employeeId', 'companyName', 'usageLocation', 'onPremisesImmutableId'] as const;
+const CREATE_OPTIONAL = [
+  'givenName',
+  'surname',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'mobilePhone',
+  'employeeId',
+  'companyName',
+  'usageLocation',
+  'onPremisesImmutableId',
+] as const;
 
 const TAP_MIN_MINUTES = 10;
 const TAP_MAX_MINUTES = 43_200;
@@ -124,7 +148,14 @@ function buildMutationResolvers(options: MutationResolverOptions) {
   ): Resolver<Args<{ user: string }>, unknown> {
     return async (_p, { input }, ctx, info) => {
       const user = normalizeUserKey(input.user, 'user');
-      return auditedSingle(ctx, info, user, step, () => write(writesOf(ctx), user), (_v, requestId) => ({ ...fields(user), requestId: requestId ?? null }));
+      return auditedSingle(
+        ctx,
+        info,
+        user,
+        step,
+        () => write(writesOf(ctx), user),
+        (_v, requestId) => ({ ...fields(user), requestId: requestId ?? null }),
+      );
     };
   }
 
@@ -147,12 +178,10 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     });
   };
 
-  const changePassword: Resolver<Args<{ user: string; password: string; forceChangePasswordNextSignIn?: boolean | null; forceChangePasswordNextSignInWithMfa?: boolean | null }>, unknown> = async (
-    _p,
-    { input },
-    ctx,
-    info,
-  ) => {
+  const changePassword: Resolver<
+    Args<{ user: string; password: string; forceChangePasswordNextSignIn?: boolean | null; forceChangePasswordNextSignInWithMfa?: boolean | null }>,
+    unknown
+  > = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
     const force = input.forceChangePasswordNextSignIn !== false;
@@ -168,10 +197,14 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     );
   };
 
-  const forceResetPassword = singleUserWrite('FORCE_PASSWORD_CHANGE', (writes, user) => writes.forceResetPassword(user), (user) => ({
-    userKey: user,
-    forceChangePasswordNextSignIn: true,
-  }));
+  const forceResetPassword = singleUserWrite(
+    'FORCE_PASSWORD_CHANGE',
+    (writes, user) => writes.forceResetPassword(user),
+    (user) => ({
+      userKey: user,
+      forceChangePasswordNextSignIn: true,
+    }),
+  );
 
   const changePasswordOnPremises: Resolver<Args<{ user: string; password: string }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
@@ -197,23 +230,29 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     return payload;
   };
 
-  const accountStatus = (enabled: boolean): Resolver<Args<{ user: string }>, unknown> => async (_p, { input }, ctx, info) => {
-    const user = normalizeUserKey(input.user, 'user');
-    const writes = writesOf(ctx);
-    return auditedSingle(
-      ctx,
-      info,
-      user,
-      enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
-      () => (enabled ? writes.enableAccount(user) : writes.disableAccount(user)),
-      (_v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
-    );
-  };
+  const accountStatus =
+    (enabled: boolean): Resolver<Args<{ user: string }>, unknown> =>
+    async (_p, { input }, ctx, info) => {
+      const user = normalizeUserKey(input.user, 'user');
+      const writes = writesOf(ctx);
+      return auditedSingle(
+        ctx,
+        info,
+        user,
+        enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
+        () => (enabled ? writes.enableAccount(user) : writes.disableAccount(user)),
+        (_v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
+      );
+    };
 
-  const revokeSignInSessions = singleUserWrite('REVOKE_SESSIONS', (writes, user) => writes.revokeSignInSessions(user), (user) => ({
-    userKey: user,
-    revoked: true,
-  }));
+  const revokeSignInSessions = singleUserWrite(
+    'REVOKE_SESSIONS',
+    (writes, user) => writes.revokeSignInSessions(user),
+    (user) => ({
+      userKey: user,
+      revoked: true,
+    }),
+  );
 
   const createUser: Resolver<Args<Record<string, unknown>>, unknown> = async (_p, { input }, ctx, info) => {
     const upn = String(input.userPrincipalName ?? '');
@@ -248,39 +287,68 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
     if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
     if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
-    return auditedSingle(ctx, info, user, 'UPDATE_USER', () => writesOf(ctx).updateUser(user, changes), (_v, requestId) => ({
-      userKey: user,
-      updatedFields: Object.keys(changes),
-      requestId: requestId ?? null,
-    }));
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      'UPDATE_USER',
+      () => writesOf(ctx).updateUser(user, changes),
+      (_v, requestId) => ({
+        userKey: user,
+        updatedFields: Object.keys(changes),
+        requestId: requestId ?? null,
+      }),
+    );
   };
 
-  const deleteUser = singleUserWrite('DELETE_USER', (writes, user) => writes.deleteUser(user), (user) => ({
-    deletedUser: user,
-    deleted: true,
-  }));
+  const deleteUser = singleUserWrite(
+    'DELETE_USER',
+    (writes, user) => writes.deleteUser(user),
+    (user) => ({
+      deletedUser: user,
+      deleted: true,
+    }),
+  );
 
   const assignManager: Resolver<Args<{ user: string; manager: string }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     const manager = normalizeUserKey(input.manager, 'manager');
     if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.');
-    return auditedSingle(ctx, info, user, 'ASSIGN_MANAGER', () => writesOf(ctx).assignManager(user, manager), (_v, requestId) => ({
-      userKey: user,
-      requestId: requestId ?? null,
-    }));
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      'ASSIGN_MANAGER',
+      () => writesOf(ctx).assignManager(user, manager),
+      (_v, requestId) => ({
+        userKey: user,
+        requestId: requestId ?? null,
+      }),
+    );
   };
 
-  const removeManager = singleUserWrite('REMOVE_MANAGER', (writes, user) => writes.removeManager(user), (user) => ({ userKey: user }));
+  const removeManager = singleUserWrite(
+    'REMOVE_MANAGER',
+    (writes, user) => writes.removeManager(user),
+    (user) => ({ userKey: user }),
+  );
 
   const deleteMethod = (user: string, type: string, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) => {
     const kind = deletableAuthMethodKind(type);
     if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
-    return auditedSingle(ctx, info, user, `DELETE_${type}_METHOD`, () => writesOf(ctx).deleteAuthMethod(user, kind, methodId), (_v, requestId) => ({
-      userKey: user,
-      type,
-      methodId,
-      requestId: requestId ?? null,
-    }));
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      `DELETE_${type}_METHOD`,
+      () => writesOf(ctx).deleteAuthMethod(user, kind, methodId),
+      (_v, requestId) => ({
+        userKey: user,
+        type,
+        methodId,
+        requestId: requestId ?? null,
+      }),
+    );
   };
 
   const deleteAuthenticationMethod: Resolver<Args<{ user: string; type: string; methodId: string }>, unknown> = async (_p, { input }, ctx, info) =>
@@ -289,16 +357,16 @@ function buildMutationResolvers(options: MutationResolverOptions) {
   const deleteTemporaryAccessPass: Resolver<Args<{ user: string; methodId: string }>, unknown> = async (_p, { input }, ctx, info) =>
     deleteMethod(normalizeUserKey(input.user, 'user'), 'TEMPORARY_ACCESS_PASS', input.methodId, ctx, info);
 
-  const createTemporaryAccessPass: Resolver<Args<{ user: string; lifetimeInMinutes?: number | null; isUsableOnce?: boolean | null; startDateTime?: string | null }>, unknown> = async (
-    _p,
-    { input },
-    ctx,
-    info,
-  ) => {
+  const createTemporaryAccessPass: Resolver<
+    Args<{ user: string; lifetimeInMinutes?: number | null; isUsableOnce?: boolean | null; startDateTime?: string | null }>,
+    unknown
+  > = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     const lifetimeInMinutes = input.lifetimeInMinutes ?? 60;
     if (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES) {
-      throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, { argument: 'lifetimeInMinutes' });
+      throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, {
+        argument: 'lifetimeInMinutes',
+      });
     }
     const isUsableOnce = input.isUsableOnce === true;
     return auditedSingle(
@@ -306,10 +374,19 @@ function buildMutationResolvers(options: MutationResolverOptions) {
       info,
       user,
       'CREATE_TEMPORARY_ACCESS_PASS',
-      () => writesOf(ctx).createTemporaryAccessPass(user, { lifetimeInMinutes, isUsableOnce, ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}) }),
+      () =>
+        writesOf(ctx).createTemporaryAccessPass(user, {
+          lifetimeInMinutes,
+          isUsableOnce,
+          ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}),
+        }),
       (created, requestId) => {
         if (typeof created?.temporaryAccessPass !== 'string' || typeof created.id !== 'string') {
-          throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph created the Temporary Access Pass but did not return it.', requestId ? { requestId } : {});
+          throw new GatewayError(
+            ErrorCode.UPSTREAM_ERROR,
+            'Microsoft Graph created the Temporary Access Pass but did not return it.',
+            requestId ? { requestId } : {},
+          );
         }
         return {
           userKey: user,
@@ -335,7 +412,11 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     if (known && !plan.expandManager && plan.select.every((p) => p in known)) return known;
     // `user { id }` after a write addressed by object id costs nothing more.
     if (!plan.expandManager && plan.select.length === 1 && isGuid(parent.userKey)) return { id: parent.userKey };
-    const user = await ctx.loaders.user.load({ key: parent.userKey, select: plan.select, ...(plan.expandManager ? { expandManager: plan.expandManager } : {}) } as never);
+    const user = await ctx.loaders.user.load({
+      key: parent.userKey,
+      select: plan.select,
+      ...(plan.expandManager ? { expandManager: plan.expandManager } : {}),
+    } as never);
     if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
     // Replication can lag right after a write; the id is still worth returning.
     return user ?? known ?? { id: parent.userKey };

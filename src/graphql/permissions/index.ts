@@ -1,2 +1,10 @@
 export { permissionPlugin, type PermissionPluginOptions } from './plugin.js';
-export { assertCallerMay, assertPermissionDirectives, forbiddenError, missingPermissions, requiredPermission, PERMISSION_DIRECTIVE, type MissingPermission } from './requirements.js';
+export {
+  assertCallerMay,
+  assertPermissionDirectives,
+  forbiddenError,
+  missingPermissions,
+  requiredPermission,
+  PERMISSION_DIRECTIVE,
+  type MissingPermission,
+} from './requirements.js';

@@ -65,7 +65,12 @@ export interface MissingPermission {
 }
 
 /** Every privileged field the operation selects (through fragments and aliases) that the caller may not use. */
-export function missingPermissions(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Pick<Caller, 'permissions'>): MissingPermission[] {
+export function missingPermissions(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  caller: Pick<Caller, 'permissions'>,
+): MissingPermission[] {
   return requirementsOf(schema, document, operation).filter((required) => !caller.permissions.has(required.permission));
 }
 

@@ -9,7 +9,10 @@ const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: 
   '#microsoft.graph.fido2AuthenticationMethod': { type: 'FIDO2', typename: 'Fido2AuthenticationMethod' },
   '#microsoft.graph.microsoftAuthenticatorAuthenticationMethod': { type: 'MICROSOFT_AUTHENTICATOR', typename: 'MicrosoftAuthenticatorAuthenticationMethod' },
   '#microsoft.graph.softwareOathAuthenticationMethod': { type: 'SOFTWARE_OATH', typename: 'SoftwareOathAuthenticationMethod' },
-  '#microsoft.graph.windowsHelloForBusinessAuthenticationMethod': { type: 'WINDOWS_HELLO_FOR_BUSINESS', typename: 'WindowsHelloForBusinessAuthenticationMethod' },
+  '#microsoft.graph.windowsHelloForBusinessAuthenticationMethod': {
+    type: 'WINDOWS_HELLO_FOR_BUSINESS',
+    typename: 'WindowsHelloForBusinessAuthenticationMethod',
+  },
   '#microsoft.graph.temporaryAccessPassAuthenticationMethod': { type: 'TEMPORARY_ACCESS_PASS', typename: 'TemporaryAccessPassAuthenticationMethod' },
 };
 

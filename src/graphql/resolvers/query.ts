@@ -34,7 +34,10 @@ export const queryResolvers: QueryResolvers = {
     }));
     const lookup: UserLookup = plan.expandManager ? { key, select: plan.select, expandManager: plan.expandManager } : { key, select: plan.select };
     // Report lists ride the same $batch round as the user (Graph addresses them by id or UPN).
-    const fileReports = prefetchReports(ctx.loaders, reports.map((page) => ({ key, select: page.select, top: page.top })));
+    const fileReports = prefetchReports(
+      ctx.loaders,
+      reports.map((page) => ({ key, select: page.select, top: page.top })),
+    );
     const user = await ctx.loaders.user.load(lookup);
     if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
     const filing = fileReports(user);
@@ -69,7 +72,10 @@ export const queryResolvers: QueryResolvers = {
       'graph query plan',
     );
     // Cursors are bound to the query they continue: a cursor of another filter is foreign.
-    const kind = `users:${createHash('sha256').update(JSON.stringify([filter?.text ?? null, search, order?.text ?? null])).digest('base64url').slice(0, 22)}`;
+    const kind = `users:${createHash('sha256')
+      .update(JSON.stringify([filter?.text ?? null, search, order?.text ?? null]))
+      .digest('base64url')
+      .slice(0, 22)}`;
     const connection = await fetchConnectionPage({
       kind,
       first,
@@ -78,8 +84,7 @@ export const queryResolvers: QueryResolvers = {
       advanced,
       select,
       expandManager,
-      fetch: (request) =>
-        ctx.graph.listUsers(request.kind === 'first' ? { kind: 'first', query: queryFor(request.top) } : request),
+      fetch: (request) => ctx.graph.listUsers(request.kind === 'first' ? { kind: 'first', query: queryFor(request.top) } : request),
       countFallback: async () => {
         const counted = await ctx.graph.listUsers({ kind: 'first', query: { ...queryFor(1), top: 1, select: ['id'], count: true, advanced: true } });
         return counted.count;

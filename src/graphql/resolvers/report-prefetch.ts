@@ -60,10 +60,12 @@ export function plannedFirstPageReports(info: GraphQLResolveInfo): PlannedReport
  * Failures are left to the resolver, which loads again.
  */
 export function prefetchReports(loaders: GraphLoaders, keys: readonly ReportsKey[]): (user: GraphUser | null) => Promise<void> | undefined {
-  const pages = keys.map((key) => loaders.directReportsOf.load(key).then(
-    (page): GraphPage<GraphUser> | undefined => page,
-    () => undefined,
-  ));
+  const pages = keys.map((key) =>
+    loaders.directReportsOf.load(key).then(
+      (page): GraphPage<GraphUser> | undefined => page,
+      () => undefined,
+    ),
+  );
   // Undefined (nothing to wait for) in the usual case: the user was asked for by its object id.
   return (user) => {
     if (!user) return undefined;

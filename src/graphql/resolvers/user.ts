@@ -82,9 +82,7 @@ export const userResolvers: UserResolvers = {
       advanced: false,
       select,
       fetch: (request) =>
-        request.kind === 'first'
-          ? ctx.loaders.ownedDevicesOf.load({ key: user.id, select, top: request.top })
-          : ctx.graph.listOwnedDevices(user.id, request),
+        request.kind === 'first' ? ctx.loaders.ownedDevicesOf.load({ key: user.id, select, top: request.top }) : ctx.graph.listOwnedDevices(user.id, request),
     });
   },
 

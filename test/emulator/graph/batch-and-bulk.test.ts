@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../../support/emulator.js';
-import { graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
 
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
@@ -89,7 +89,12 @@ describe('POST /v1.0/$batch', () => {
     const readOnly = await mintToken(emulator, { roles: ['User.Read.All'] });
     const denied = await graph('POST', '/v1.0/$batch', {
       token: readOnly,
-      body: { requests: [{ id: '1', method: 'PATCH', url: `/users/${target.id}`, body: { accountEnabled: false }, headers: { 'content-type': 'application/json' } }, get('2', `/users/${target.id}`)] },
+      body: {
+        requests: [
+          { id: '1', method: 'PATCH', url: `/users/${target.id}`, body: { accountEnabled: false }, headers: { 'content-type': 'application/json' } },
+          get('2', `/users/${target.id}`),
+        ],
+      },
     });
     const statuses = Object.fromEntries((denied.body.responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]));
     expect(statuses).toEqual({ '1': 403, '2': 200 });

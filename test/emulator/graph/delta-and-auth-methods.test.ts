@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../../support/emulator.js';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
-import { graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
 
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
@@ -75,7 +75,10 @@ describe('GET /v1.0/users/delta', () => {
 });
 
 describe('authentication methods', () => {
-  const plainUser = () => [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.userType === 'Member' && !u.onPremisesSyncEnabled && u.authMethods.length > 2)!;
+  const plainUser = () =>
+    [...emulator.tenant.users.values()].find(
+      (u) => u._directoryRoles.length === 0 && u.userType === 'Member' && !u.onPremisesSyncEnabled && u.authMethods.length > 2,
+    )!;
 
   it('lists methods and per-type collections; the password method cannot be deleted', async () => {
     const user = plainUser();
@@ -98,7 +101,9 @@ describe('authentication methods', () => {
     const user = plainUser();
     const tooLong = await graph('POST', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`, { body: { lifetimeInMinutes: 50000 } });
     expect(tooLong.status).toBe(400);
-    const created = await graph('POST', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`, { body: { lifetimeInMinutes: 60, isUsableOnce: true } });
+    const created = await graph('POST', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`, {
+      body: { lifetimeInMinutes: 60, isUsableOnce: true },
+    });
     expect(created.status).toBe(201);
     expect(created.body.temporaryAccessPass).toMatch(/^.{8}$/);
     const again = await graph('GET', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods/${created.body.id}`);
@@ -107,7 +112,9 @@ describe('authentication methods', () => {
 
   it('resetPassword answers 202 + Location; the operation completes after about a second of emulator time', async () => {
     const user = plainUser();
-    const res = await graph('POST', `/v1.0/users/${user.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, { body: { newPassword: 'Rq5!mnb-Tz8w' } });
+    const res = await graph('POST', `/v1.0/users/${user.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+      body: { newPassword: 'Rq5!mnb-Tz8w' },
+    });
     expect(res.status).toBe(202);
     const location = res.headers.get('location')!;
     expect(location).toMatch(new RegExp(`^${emulator.origin}/v1.0/users/${user.id}/authentication/operations/[0-9a-f-]{36}$`));

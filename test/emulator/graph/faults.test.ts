@@ -34,7 +34,9 @@ describe('fault settings', () => {
   });
 
   it('reads EMULATOR_* variables', () => {
-    expect(faultSettingsFromEnv({ EMULATOR_THROTTLE_RATE: '0.2', EMULATOR_RETRY_AFTER_SECONDS: '3', EMULATOR_FAULT_SEED: '9', EMULATOR_LATENCY_MS: '' })).toEqual({
+    expect(
+      faultSettingsFromEnv({ EMULATOR_THROTTLE_RATE: '0.2', EMULATOR_RETRY_AFTER_SECONDS: '3', EMULATOR_FAULT_SEED: '9', EMULATOR_LATENCY_MS: '' }),
+    ).toEqual({
       throttleRate: 0.2,
       retryAfterSeconds: 3,
       seed: 9,

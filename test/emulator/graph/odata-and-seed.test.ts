@@ -14,10 +14,21 @@ describe('$filter parser', () => {
       right: { type: 'and', left: { type: 'compare', op: 'eq', property: 'b', value: 'y' }, right: { type: 'compare', op: 'eq', property: 'c', value: 'z' } },
     });
     expect(parseFilter("surname eq 'O''Brien'")).toEqual({ type: 'compare', op: 'eq', property: 'surname', value: "O'Brien" });
-    expect(parseFilter("not(startsWith(displayName,'a'))")).toEqual({ type: 'not', operand: { type: 'func', name: 'startswith', property: 'displayName', value: 'a' } });
+    expect(parseFilter("not(startsWith(displayName,'a'))")).toEqual({
+      type: 'not',
+      operand: { type: 'func', name: 'startswith', property: 'displayName', value: 'a' },
+    });
     expect(parseFilter("otherMails/any(m:startsWith(m,'x'))")).toMatchObject({ type: 'any', property: 'otherMails', variable: 'm' });
-    expect(parseFilter('createdDateTime ge 2021-01-01T00:00:00Z')).toEqual({ type: 'compare', op: 'ge', property: 'createdDateTime', value: { datetime: '2021-01-01T00:00:00Z' } });
-    expect(parseFilter('passwordProfile/forceChangePasswordNextSignIn eq true')).toMatchObject({ property: 'passwordProfile/forceChangePasswordNextSignIn', value: true });
+    expect(parseFilter('createdDateTime ge 2021-01-01T00:00:00Z')).toEqual({
+      type: 'compare',
+      op: 'ge',
+      property: 'createdDateTime',
+      value: { datetime: '2021-01-01T00:00:00Z' },
+    });
+    expect(parseFilter('passwordProfile/forceChangePasswordNextSignIn eq true')).toMatchObject({
+      property: 'passwordProfile/forceChangePasswordNextSignIn',
+      value: true,
+    });
   });
 
   it.each(["displayName eq 'x", 'displayName eq', "displayName foo 'x'", "(displayName eq 'x'", ''])('rejects %j as BadRequest', (text) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../../support/emulator.js';
-import { EVENTUAL, graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { EVENTUAL, type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
 
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
@@ -13,7 +13,19 @@ afterAll(async () => {
   await emulator.close();
 });
 
-const DEFAULT_PROPERTIES = ['businessPhones', 'displayName', 'givenName', 'id', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName'];
+const DEFAULT_PROPERTIES = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'id',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+];
 
 describe('GET /v1.0/users', () => {
   it('returns the 11 default properties, 100 per page, with Graph headers', async () => {
@@ -82,7 +94,10 @@ describe('$filter', () => {
   it('supports default filters: eq, startsWith, in, and/or/parentheses', async () => {
     const res = await graph('GET', "/v1.0/users?$filter=startsWith(userPrincipalName,'admin')&$select=userPrincipalName");
     expect(res.body.value).toEqual([{ userPrincipalName: 'admin@contoso.example' }]);
-    const dept = await graph('GET', "/v1.0/users?$filter=(department eq 'Sales' or department eq 'Legal') and accountEnabled eq true&$select=department,accountEnabled&$top=999");
+    const dept = await graph(
+      'GET',
+      "/v1.0/users?$filter=(department eq 'Sales' or department eq 'Legal') and accountEnabled eq true&$select=department,accountEnabled&$top=999",
+    );
     expect(dept.body.value.length).toBeGreaterThan(0);
     for (const u of dept.body.value) {
       expect(['Sales', 'Legal']).toContain(u.department);
@@ -111,23 +126,28 @@ describe('$filter', () => {
       const headerOnly = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent(filter)}`, { headers: EVENTUAL });
       expect(headerOnly.status, filter).toBe(400);
     }
-    const ok = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent("endsWith(mail,'@contoso.example')")}&$count=true&$top=5&$select=mail`, { headers: EVENTUAL });
+    const ok = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent("endsWith(mail,'@contoso.example')")}&$count=true&$top=5&$select=mail`, {
+      headers: EVENTUAL,
+    });
     expect(ok.status).toBe(200);
     expect(ok.body['@odata.count']).toBeGreaterThan(500);
     for (const u of ok.body.value) expect(u.mail.endsWith('@contoso.example')).toBe(true);
   });
 
   it('unfilterable properties and syntax errors', async () => {
-    const unfilterable = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent("signInSessionsValidFromDateTime eq 2020-01-01T00:00:00Z")}`);
+    const unfilterable = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent('signInSessionsValidFromDateTime eq 2020-01-01T00:00:00Z')}`);
     expect(unfilterable.body.error.code).toBe('Request_UnsupportedQuery');
-    const syntax = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent("displayName eq")}`);
+    const syntax = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent('displayName eq')}`);
     expect(syntax.status).toBe(400);
     expect(syntax.body.error.code).toBe('BadRequest');
     expect(syntax.body.error.message).toContain('Invalid filter clause');
   });
 
   it('createdDateTime ge/le works by default', async () => {
-    const res = await graph('GET', `/v1.0/users?$filter=${encodeURIComponent('createdDateTime ge 2020-01-01T00:00:00Z and createdDateTime le 2020-12-31T23:59:59Z')}&$select=createdDateTime&$top=999`);
+    const res = await graph(
+      'GET',
+      `/v1.0/users?$filter=${encodeURIComponent('createdDateTime ge 2020-01-01T00:00:00Z and createdDateTime le 2020-12-31T23:59:59Z')}&$select=createdDateTime&$top=999`,
+    );
     expect(res.status).toBe(200);
     expect(res.body.value.length).toBeGreaterThan(10);
     for (const u of res.body.value) expect(u.createdDateTime.startsWith('2020')).toBe(true);
@@ -200,7 +220,7 @@ describe('addressing', () => {
     expect(ap.body.id).toBe(apostrophe.id);
   });
 
-  it('a $-prefixed UPN works only in the users(\'...\') form', async () => {
+  it("a $-prefixed UPN works only in the users('...') form", async () => {
     const bare = await graph('GET', '/v1.0/users/$svc-backup@contoso.example');
     expect(bare.status).toBe(400);
     const parens = await graph('GET', "/v1.0/users('$svc-backup@contoso.example')?$select=userPrincipalName");
@@ -259,8 +279,13 @@ describe('authorization', () => {
     const plainTarget = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.userType === 'Member')!;
     const noRole = await graph('PATCH', `/v1.0/users/${plainTarget.id}`, { token: noRoleApp, body: { passwordProfile: { password: 'Xy7!kq-Vbn2m' } } });
     expect(noRole.status).toBe(403);
-    const plain = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Chief Executive Officer')!;
-    const ok = await graph('PATCH', `/v1.0/users/${plain.id}`, { token: helpdeskToken, body: { passwordProfile: { password: 'Xy7!kq-Vbn2m', forceChangePasswordNextSignIn: true } } });
+    const plain = [...emulator.tenant.users.values()].find(
+      (u) => u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Chief Executive Officer',
+    )!;
+    const ok = await graph('PATCH', `/v1.0/users/${plain.id}`, {
+      token: helpdeskToken,
+      body: { passwordProfile: { password: 'Xy7!kq-Vbn2m', forceChangePasswordNextSignIn: true } },
+    });
     expect(ok.status).toBe(204);
     expect(plain._password).toBe('Xy7!kq-Vbn2m');
     expect(plain.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
@@ -298,7 +323,10 @@ describe('writes', () => {
     expect(emulator.tenant.users.get(created.body.id)?._password).toBe('Gq8#vLz!3mw');
     const dup = await graph('POST', '/v1.0/users', { body });
     expect(dup.status).toBe(400);
-    expect(dup.body.error).toMatchObject({ code: 'Request_BadRequest', message: 'Another object with the same value for property userPrincipalName already exists.' });
+    expect(dup.body.error).toMatchObject({
+      code: 'Request_BadRequest',
+      message: 'Another object with the same value for property userPrincipalName already exists.',
+    });
     const { mailNickname: _omit, ...missing } = body;
     const bad = await graph('POST', '/v1.0/users', { body: { ...missing, userPrincipalName: 'other@contoso.example' } });
     expect(bad.status).toBe(400);

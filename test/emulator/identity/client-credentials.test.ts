@@ -20,7 +20,9 @@ function tokenEndpoint(): string {
   return `${emulator.origin}/${emulator.tenantId}/oauth2/v2.0/token`;
 }
 
-async function assertion(options: { alg?: 'PS256' | 'RS256'; audience?: string; expiresInSeconds?: number; issuer?: string; jti?: boolean } = {}): Promise<string> {
+async function assertion(
+  options: { alg?: 'PS256' | 'RS256'; audience?: string; expiresInSeconds?: number; issuer?: string; jti?: boolean } = {},
+): Promise<string> {
   const alg = options.alg ?? 'PS256';
   const { privateKeyPem } = demoAppCredential(emulator);
   const key = await importPKCS8(privateKeyPem, alg);
@@ -43,20 +45,37 @@ async function assertion(options: { alg?: 'PS256' | 'RS256'; audience?: string; 
 describe('client credentials with a secret', () => {
   it('issues an app-only Graph token whose roles are the app permissions', async () => {
     const { wellKnown } = emulator.tenant;
-    const answer = await postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret, scope: GRAPH_DEFAULT });
+    const answer = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.demoAppId,
+      client_secret: wellKnown.demoAppSecret,
+      scope: GRAPH_DEFAULT,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600 });
     const claims = await verifyWithJwks(emulator, String(answer.body.access_token), 'https://graph.microsoft.com');
     const demo = emulator.tenant.apps.get(wellKnown.demoAppId)!;
     expect(claims.roles).toEqual(expect.arrayContaining(['User.Read.All', 'User.RevokeSessions.All', 'User-PasswordProfile.ReadWrite.All']));
-    expect(claims).toMatchObject({ oid: demo.servicePrincipalId, sub: demo.servicePrincipalId, appid: demo.appId, azp: demo.appId, idtyp: 'app', appidacr: '1' });
+    expect(claims).toMatchObject({
+      oid: demo.servicePrincipalId,
+      sub: demo.servicePrincipalId,
+      appid: demo.appId,
+      azp: demo.appId,
+      idtyp: 'app',
+      appidacr: '1',
+    });
     expect(claims.scp).toBeUndefined();
     expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(3600);
   });
 
   it('accepts the emulator origin as Graph resource (a loopback GRAPH_ENDPOINT), even with a double slash', async () => {
     const { wellKnown } = emulator.tenant;
-    const answer = await postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.readOnlyAppId, client_secret: wellKnown.readOnlyAppSecret, scope: `${emulator.origin}//.default` });
+    const answer = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.readOnlyAppId,
+      client_secret: wellKnown.readOnlyAppSecret,
+      scope: `${emulator.origin}//.default`,
+    });
     expect(answer.status).toBe(200);
     const claims = await verifyWithJwks(emulator, String(answer.body.access_token), emulator.origin);
     expect(claims.roles).toEqual(['User.Read.All']);
@@ -64,8 +83,18 @@ describe('client credentials with a secret', () => {
 
   it('issues caller tokens for the gateway API with the gateway roles', async () => {
     const { wellKnown } = emulator.tenant;
-    const all = await postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.callerAppId, client_secret: wellKnown.callerAppSecret, scope: `${wellKnown.gatewayApiAudience}/.default` });
-    const reader = await postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.readerCallerAppId, client_secret: wellKnown.readerCallerAppSecret, scope: `${wellKnown.gatewayApiAudience}/.default` });
+    const all = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.callerAppId,
+      client_secret: wellKnown.callerAppSecret,
+      scope: `${wellKnown.gatewayApiAudience}/.default`,
+    });
+    const reader = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.readerCallerAppId,
+      client_secret: wellKnown.readerCallerAppSecret,
+      scope: `${wellKnown.gatewayApiAudience}/.default`,
+    });
     const allClaims = await verifyWithJwks(emulator, String(all.body.access_token), 'api://msgraph-user-gateway');
     const readerClaims = await verifyWithJwks(emulator, String(reader.body.access_token), 'api://msgraph-user-gateway');
     expect(allClaims.roles).toEqual(['Users.Read', 'Users.Write', 'Users.Terminate', 'Users.ChangePassword', 'Users.ManageAuthMethods']);
@@ -74,7 +103,12 @@ describe('client credentials with a secret', () => {
 
   it('refuses a wrong secret with invalid_client AADSTS7000215 and does not echo the secret', async () => {
     const wrongSecret = 'not-the-secret-Q~abcdefghijklmnopqrstuvwxyz';
-    const answer = await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_secret: wrongSecret, scope: GRAPH_DEFAULT });
+    const answer = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: emulator.tenant.wellKnown.demoAppId,
+      client_secret: wrongSecret,
+      scope: GRAPH_DEFAULT,
+    });
     expect(answer.status).toBe(401);
     expect(answer.body.error).toBe('invalid_client');
     expect(answer.body.error_codes).toEqual([7000215]);
@@ -91,11 +125,25 @@ describe('client credentials with a secret', () => {
     expect([unknown.status, unknown.body.error, unknown.body.error_codes]).toEqual([400, 'unauthorized_client', [700016]]);
     const noCredential = await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, scope: GRAPH_DEFAULT });
     expect([noCredential.status, noCredential.body.error_codes]).toEqual([401, [7000218]]);
-    const noScope = await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_secret: emulator.tenant.wellKnown.demoAppSecret });
+    const noScope = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: emulator.tenant.wellKnown.demoAppId,
+      client_secret: emulator.tenant.wellKnown.demoAppSecret,
+    });
     expect([noScope.status, noScope.body.error, noScope.body.error_codes]).toEqual([400, 'invalid_request', [900144]]);
-    const named = await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_secret: emulator.tenant.wellKnown.demoAppSecret, scope: 'https://graph.microsoft.com/User.Read.All' });
+    const named = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: emulator.tenant.wellKnown.demoAppId,
+      client_secret: emulator.tenant.wellKnown.demoAppSecret,
+      scope: 'https://graph.microsoft.com/User.Read.All',
+    });
     expect([named.status, named.body.error]).toEqual([400, 'invalid_scope']);
-    const foreign = await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_secret: emulator.tenant.wellKnown.demoAppSecret, scope: 'https://vault.azure.net/.default' });
+    const foreign = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: emulator.tenant.wellKnown.demoAppId,
+      client_secret: emulator.tenant.wellKnown.demoAppSecret,
+      scope: 'https://vault.azure.net/.default',
+    });
     expect([foreign.status, foreign.body.error, foreign.body.error_codes]).toEqual([400, 'invalid_resource', [500011]]);
     const grant = await postToken(emulator, { grant_type: 'device_code', client_id: emulator.tenant.wellKnown.demoAppId });
     expect([grant.status, grant.body.error]).toEqual([400, 'unsupported_grant_type']);
@@ -120,7 +168,13 @@ describe('client credentials with a certificate assertion', () => {
 
   it('refuses assertions with the wrong audience, issuer, expiry or without jti', async () => {
     const post = async (clientAssertion: string) =>
-      postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion, scope: GRAPH_DEFAULT });
+      postToken(emulator, {
+        grant_type: 'client_credentials',
+        client_id: emulator.tenant.wellKnown.demoAppId,
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: clientAssertion,
+        scope: GRAPH_DEFAULT,
+      });
     const wrongAudience = await post(await assertion({ audience: 'https://login.microsoftonline.com/other/oauth2/v2.0/token' }));
     expect([wrongAudience.status, wrongAudience.body.error, wrongAudience.body.error_codes]).toEqual([401, 'invalid_client', [700027]]);
     const wrongIssuer = await post(await assertion({ issuer: randomUUID() }));
@@ -143,7 +197,13 @@ describe('client credentials with a certificate assertion', () => {
       .setExpirationTime(now + 300)
       .setJti(randomUUID())
       .sign(await importPKCS8(privateKeyPem, 'PS256'));
-    const answer = await postToken(emulator, { grant_type: 'client_credentials', client_id: readOnly, client_assertion_type: ASSERTION_TYPE, client_assertion: foreign, scope: GRAPH_DEFAULT });
+    const answer = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: readOnly,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: foreign,
+      scope: GRAPH_DEFAULT,
+    });
     expect([answer.status, answer.body.error_codes]).toEqual([401, [700027]]);
   });
 });
@@ -167,7 +227,10 @@ describe('client credentials through @azure/msal-node', () => {
   it('gets a Graph token with the certificate (PS256, x5t#S256) and serves the second call from its cache', async () => {
     const certificate = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!.certificates[0]!;
     const app = msalApp({
-      clientCertificate: { thumbprintSha256: Buffer.from(certificate.thumbprintSha256, 'base64url').toString('hex'), privateKey: demoAppCredential(emulator).privateKeyPem },
+      clientCertificate: {
+        thumbprintSha256: Buffer.from(certificate.thumbprintSha256, 'base64url').toString('hex'),
+        privateKey: demoAppCredential(emulator).privateKeyPem,
+      },
     });
     await emulator.resetStats();
     const first = await app.acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT] });
@@ -181,7 +244,10 @@ describe('client credentials through @azure/msal-node', () => {
   it('surfaces the AAD error code for a wrong secret', async () => {
     const failure = await msalApp({ clientSecret: 'wrong-secret' })
       .acquireTokenByClientCredential({ scopes: [GRAPH_DEFAULT] })
-      .then(() => undefined, (error: unknown) => error as { errorCode?: string; errorMessage?: string });
+      .then(
+        () => undefined,
+        (error: unknown) => error as { errorCode?: string; errorMessage?: string },
+      );
     expect(failure?.errorCode).toBe('invalid_client');
     expect(failure?.errorMessage).toContain('AADSTS7000215');
   });

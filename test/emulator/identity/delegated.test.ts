@@ -25,7 +25,13 @@ function demo() {
 }
 
 async function authorize(params: Record<string, string>): Promise<{ status: number; location: URL | undefined; text: string }> {
-  const query = new URLSearchParams({ client_id: emulator.tenant.wellKnown.demoAppId, response_type: 'code', redirect_uri: REDIRECT, scope: GRAPH_DELEGATED, ...params });
+  const query = new URLSearchParams({
+    client_id: emulator.tenant.wellKnown.demoAppId,
+    response_type: 'code',
+    redirect_uri: REDIRECT,
+    scope: GRAPH_DELEGATED,
+    ...params,
+  });
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/authorize?${query}`, { redirect: 'manual' });
   const location = res.headers.get('location');
   return { status: res.status, location: location ? new URL(location) : undefined, text: await res.text() };
@@ -52,15 +58,34 @@ describe('authorization code flow', () => {
     expect(answer.location!.searchParams.get('state')).toBe('opaque-state-1');
     const code = answer.location!.searchParams.get('code')!;
 
-    const token = await postToken(emulator, { grant_type: 'authorization_code', ...demo(), code, redirect_uri: REDIRECT, code_verifier: verifier, scope: GRAPH_DELEGATED });
+    const token = await postToken(emulator, {
+      grant_type: 'authorization_code',
+      ...demo(),
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      scope: GRAPH_DELEGATED,
+    });
     expect(token.status).toBe(200);
     expect(token.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, ext_expires_in: 3600 });
     expect(String(token.body.scope)).toContain('https://graph.microsoft.com/Directory.AccessAsUser.All');
     expect(typeof token.body.refresh_token).toBe('string');
     const claims = await verifyWithJwks(emulator, String(token.body.access_token), 'https://graph.microsoft.com');
-    expect(claims).toMatchObject({ oid: admin.id, tid: emulator.tenantId, appid: emulator.tenant.wellKnown.demoAppId, upn: admin.userPrincipalName, idtyp: 'user' });
+    expect(claims).toMatchObject({
+      oid: admin.id,
+      tid: emulator.tenantId,
+      appid: emulator.tenant.wellKnown.demoAppId,
+      upn: admin.userPrincipalName,
+      idtyp: 'user',
+    });
     expect(String(claims.scp).split(' ')).toEqual(
-      expect.arrayContaining(['Directory.AccessAsUser.All', 'User.Read', 'User.ReadWrite.All', 'User.RevokeSessions.All', 'UserAuthenticationMethod.ReadWrite.All']),
+      expect.arrayContaining([
+        'Directory.AccessAsUser.All',
+        'User.Read',
+        'User.ReadWrite.All',
+        'User.RevokeSessions.All',
+        'UserAuthenticationMethod.ReadWrite.All',
+      ]),
     );
     expect(String(claims.scp)).not.toMatch(/openid|offline_access/);
     expect(claims.roles).toBeUndefined();
@@ -81,7 +106,12 @@ describe('authorization code flow', () => {
     const missing = await postToken(emulator, { grant_type: 'authorization_code', ...demo(), code, redirect_uri: REDIRECT });
     expect(missing.body.error_codes).toEqual([501481]);
     const plainCode = await codeFor();
-    const otherRedirect = await postToken(emulator, { grant_type: 'authorization_code', ...demo(), code: plainCode, redirect_uri: 'http://localhost:4000/auth/callback' });
+    const otherRedirect = await postToken(emulator, {
+      grant_type: 'authorization_code',
+      ...demo(),
+      code: plainCode,
+      redirect_uri: 'http://localhost:4000/auth/callback',
+    });
     expect([otherRedirect.body.error, otherRedirect.body.error_codes]).toEqual(['invalid_grant', [70000]]);
   });
 
@@ -247,9 +277,20 @@ describe('caller tokens and on-behalf-of', () => {
 
   it('refuses app-only assertions, foreign audiences and a missing requested_token_use', async () => {
     const { wellKnown } = emulator.tenant;
-    const appOnly = await postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.callerAppId, client_secret: wellKnown.callerAppSecret, scope: `${wellKnown.gatewayApiAudience}/.default` });
+    const appOnly = await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.callerAppId,
+      client_secret: wellKnown.callerAppSecret,
+      scope: `${wellKnown.gatewayApiAudience}/.default`,
+    });
     const obo = (assertion: string, extra: Record<string, string> = { requested_token_use: 'on_behalf_of' }) =>
-      postToken(emulator, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', ...demo(), assertion, scope: 'https://graph.microsoft.com/.default', ...extra });
+      postToken(emulator, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        ...demo(),
+        assertion,
+        scope: 'https://graph.microsoft.com/.default',
+        ...extra,
+      });
     const appOnlyAnswer = await obo(String(appOnly.body.access_token));
     expect([appOnlyAnswer.status, appOnlyAnswer.body.error, appOnlyAnswer.body.error_codes]).toEqual([400, 'invalid_grant', [50013]]);
     const graphToken = await ropc(admin, wellKnown.adminPassword);
@@ -283,7 +324,11 @@ describe('delegated flows through @azure/msal-node', () => {
     const location = new URL(res.headers.get('location')!);
     const result = await app.acquireTokenByCode(
       { code: location.searchParams.get('code')!, scopes, redirectUri: REDIRECT, codeVerifier: verifier, state: 'msal-state' },
-      { code: location.searchParams.get('code')!, state: location.searchParams.get('state')!, client_info: location.searchParams.get('client_info') ?? undefined },
+      {
+        code: location.searchParams.get('code')!,
+        state: location.searchParams.get('state')!,
+        client_info: location.searchParams.get('client_info') ?? undefined,
+      },
     );
     expect(result.account?.homeAccountId).toBe(`${admin.id}.${emulator.tenantId}`);
     expect(result.account?.username).toBe(admin.userPrincipalName);
@@ -301,7 +346,10 @@ describe('delegated flows through @azure/msal-node', () => {
   it('runs on-behalf-of with a user caller token', async () => {
     const user = addTestUser(emulator, 'msal-obo', 'MsalObo-Passw0rd!');
     const { wellKnown } = emulator.tenant;
-    const caller = await ropc(user, 'MsalObo-Passw0rd!', `${wellKnown.gatewayApiAudience}/.default`, { client_id: wellKnown.callerAppId, client_secret: wellKnown.callerAppSecret });
+    const caller = await ropc(user, 'MsalObo-Passw0rd!', `${wellKnown.gatewayApiAudience}/.default`, {
+      client_id: wellKnown.callerAppId,
+      client_secret: wellKnown.callerAppSecret,
+    });
     const result = await msalApp().acquireTokenOnBehalfOf({ oboAssertion: String(caller.body.access_token), scopes: ['https://graph.microsoft.com/.default'] });
     expect(decodeJwt(result!.accessToken)).toMatchObject({ oid: user.id, appid: wellKnown.demoAppId });
   });

@@ -64,7 +64,12 @@ describe('Entra discovery', () => {
 
   it('counts token requests in the emulator statistics', async () => {
     await emulator.resetStats();
-    await postToken(emulator, { grant_type: 'client_credentials', client_id: emulator.tenant.wellKnown.demoAppId, client_secret: 'nope', scope: 'https://graph.microsoft.com/.default' });
+    await postToken(emulator, {
+      grant_type: 'client_credentials',
+      client_id: emulator.tenant.wellKnown.demoAppId,
+      client_secret: 'nope',
+      scope: 'https://graph.microsoft.com/.default',
+    });
     const stats = await emulator.stats();
     expect(stats.tokenRequests).toBe(1);
     expect(stats.byRoute['POST /{tenant}/oauth2/v2.0/token']).toBe(1);
@@ -85,7 +90,12 @@ describe('Entra discovery', () => {
 
   it('serves the token endpoint under the tenant domain, and refuses app-only tokens from organizations', async () => {
     const { wellKnown, domain } = emulator.tenant;
-    const form = { grant_type: 'client_credentials', client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret, scope: 'https://graph.microsoft.com/.default' };
+    const form = {
+      grant_type: 'client_credentials',
+      client_id: wellKnown.demoAppId,
+      client_secret: wellKnown.demoAppSecret,
+      scope: 'https://graph.microsoft.com/.default',
+    };
     const byDomain = await postToken(emulator, form, domain);
     expect(byDomain.status).toBe(200);
     expect((await verifyWithJwks(emulator, String(byDomain.body.access_token), 'https://graph.microsoft.com')).tid).toBe(emulator.tenantId);

@@ -71,7 +71,13 @@ export function addTestUser(emulator: TestEmulator, name: string, password: stri
   const id = createHash('sha256').update(`${name}:${tenant.tenantId}`).digest('hex');
   const guid = `${id.slice(0, 8)}-${id.slice(8, 12)}-4${id.slice(13, 16)}-8${id.slice(17, 20)}-${id.slice(20, 32)}`;
   const user: UserRecord = {
-    ...newUserRecord({ id: guid, displayName: `Identity Test ${name}`, userPrincipalName: `${name}@${tenant.domain}`, createdMs: emulator.context.now() - 86_400_000, password }),
+    ...newUserRecord({
+      id: guid,
+      displayName: `Identity Test ${name}`,
+      userPrincipalName: `${name}@${tenant.domain}`,
+      createdMs: emulator.context.now() - 86_400_000,
+      password,
+    }),
     givenName: 'Identity',
     surname: name,
     mail: `${name}@${tenant.domain}`,
