@@ -3,7 +3,7 @@
  * naive server as child processes pointed at it, and the floor's REST calls from this process (which
  * is otherwise only the load generator). Every
  * scenario of issue 7 runs for every contender at a fixed injected latency; the figures go to a
- * table, bench/results/latest.json, latest.svg and the results section of README.md (Benchmark section).
+ * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
  * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
@@ -29,7 +29,7 @@ import { SCENARIOS, type Scenario } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-const DOC = path.join(ROOT, 'README.md');
+const DOC = path.join(ROOT, 'docs', 'benchmark.md');
 const DOC_START = '<!-- bench:results:start -->';
 const DOC_END = '<!-- bench:results:end -->';
 
@@ -166,7 +166,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
   // The gateway's live heap stays far below this (it runs every scenario with a 96 MB cap); without a
   // cap V8 lets the old space grow lazily under the 0 ms throughput cells (peak RSS 255 MB, all of
-  // it collectable). README.md (Benchmark section) explains; a later flag in BENCH_GATEWAY_NODE_ARGS wins.
+  // it collectable). docs/benchmark.md explains; a later flag in BENCH_GATEWAY_NODE_ARGS wins.
   args = [GATEWAY_HEAP_FLAG, ...nodeArgs, ...args];
   const port = await freePort();
   const child = startChild(
@@ -222,7 +222,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
   };
 }
 
-/** The V8 old-space cap the gateway runs with here, as in production (see README.md (Benchmark section)). */
+/** The V8 old-space cap the gateway runs with here, as in production (see docs/benchmark.md). */
 const GATEWAY_HEAP_FLAG = '--max-old-space-size=128';
 
 function tail(file: string, lines = 15): string {
@@ -343,13 +343,13 @@ function writeDoc(report: BenchReport): void {
     ...(report.problems.length ? ['Problems in this run:', '', ...report.problems.map((p) => `- ${p.split('\n')[0]}`), ''] : []),
     markdownTable(report.cells),
     '',
-    'Targets (issue 7, judged on this run):',
+    'Targets (judged on this run):',
     '',
     '| target | verdict | detail |',
     '| --- | --- | --- |',
     ...report.targets.map((t) => `| ${t.target} | ${t.verdict} | ${t.detail} |`),
     '',
-    '![benchmark chart](bench/results/latest.svg)',
+    '![benchmark chart](../bench/results/latest.svg)',
     '',
     DOC_END,
   ].join('\n');

@@ -17,7 +17,7 @@ export interface CellResult {
   batchItemsPerOp: number | null;
   /** Token endpoint requests during the measured operations (a warm contender makes none). */
   tokenRequests: number | null;
-  /** Observed waves of upstream requests for one operation (see README.md (Benchmark section)). */
+  /** Observed waves of upstream requests for one operation (see docs/benchmark.md). */
   roundTrips: number | null;
   /** What the scenario documents for this contender (naive: by construction; floor: Graph minimum). */
   documented: { requests: number; roundTrips: number } | null;
