@@ -2,7 +2,7 @@
  * `npm run bench`: one emulator tenant (a child process, seeded, 1000 users), the gateway and the
  * naive server as child processes pointed at it, and the floor's REST calls from this process (which
  * is otherwise only the load generator). Every
- * scenario of issue 7 runs for every contender at a fixed injected latency; the figures go to a
+ * scenario (docs/benchmark.md) runs for every contender at a fixed injected latency; the figures go to a
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
@@ -192,7 +192,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       DATA_DIR: path.join(tmp, 'gateway-data'),
       LOG_LEVEL: 'warn',
       // SANDBOX=false means the governor starts at the smallest tier; the emulator's 1000 users are
-      // the 8000 RU / 10 s tier (graph-facts §2), used at 80 % like a real tenant of that size.
+      // the 8000 RU / 10 s tier (docs/graph-facts.md#throttling), used at 80 % like a real tenant of that size.
       // Concurrency: the benchmark's widest cell has 64 operations in flight (20 containment
       // batches, 5 profile-card batches); 64 keeps the governor from queueing what Graph would serve.
       GRAPH_RU_PER_10S: process.env.BENCH_GRAPH_RU_PER_10S ?? '8000',

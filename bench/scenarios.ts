@@ -1,5 +1,5 @@
 /**
- * The benchmark's scenarios (issue 7): the GraphQL operation the gateway and the naive server answer,
+ * The benchmark's scenarios (docs/benchmark.md): the GraphQL operation the gateway and the naive server answer,
  * the floor's hand-written REST equivalent, the Graph minimum (the floor's cost) and what the naive
  * server costs by construction (one REST call per resolver).
  */

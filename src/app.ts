@@ -58,7 +58,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     closers.push(() => upstream.close());
     const identity = await createGraphIdentity(config, { logger, metrics, upstream });
     closers.push(async () => identity.close?.());
-    // In hosted mode the broker's "Token" is the tenant id (reference/xsoar-parity.md §4.2).
+    // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
     const authRoutes = createAuthRoutes(identity, { logger });

@@ -81,7 +81,7 @@ export interface Config {
     maxRetries: number;
   };
   /**
-   * Per-tenant upstream governor (src/graph/governor.ts, graph-facts §2). Optional so hand-built
+   * Per-tenant upstream governor (src/graph/governor.ts, docs/graph-facts.md#throttling). Optional so hand-built
    * Configs keep compiling; loadConfig always sets it, and absent fields take the governor's defaults.
    */
   graphGovernor?: {

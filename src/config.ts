@@ -307,7 +307,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxRetries: int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
     },
     graphGovernor: {
-      // The sandbox tenant's size is known, so its tier is too (graph-facts §2); a real tenant starts at the smallest.
+      // The sandbox tenant's size is known, so its tier is too (docs/graph-facts.md#throttling); a real tenant starts at the smallest.
       resourceUnitsPer10s: int(
         'GRAPH_RU_PER_10S',
         sandbox ? directoryTierOf(Number(get('SANDBOX_USERS') ?? 1000) || 1000) : 3_500,
@@ -354,7 +354,7 @@ function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
   return entries;
 }
 
-/** Directory RU per 10 s for an app in a tenant of `users` users (graph-facts §2). */
+/** Directory RU per 10 s for an app in a tenant of `users` users (docs/graph-facts.md#throttling). */
 export function directoryTierOf(users: number): number {
   return users < 50 ? 3_500 : users <= 500 ? 5_000 : 8_000;
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 
 /**
- * The closed, public set of error codes a caller can see in `extensions.code` (DESIGN.md contract).
+ * The closed, public set of error codes a caller can see in `extensions.code` (a public contract, docs/design.md).
  * Nothing else ever reaches a client: unexpected failures become INTERNAL_SERVER_ERROR with a
  * correlation id, and the detail stays in the log.
  */

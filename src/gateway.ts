@@ -70,7 +70,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, metrics } = deps;
   const schemaSource = loadSchemaSource();
-  // Mutations (issue 5): resolvers, the caller-permission check and the audit trail go together.
+  // Mutations: resolvers, the caller-permission check and the audit trail go together.
   const mutationResolvers = createMutationResolvers({
     graphEndpoint: config.graphEndpoint,
     passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000),
@@ -132,7 +132,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       governor: governors.forTenant(input.graphTenant),
       ...(input.signal ? { signal: input.signal } : {}),
     });
-  // Cross-request coalescing (issue 7 §3) only for an app-only Graph identity; lookups are still
+  // Cross-request coalescing (docs/reliability.md#cross-request-coalescing) only for an app-only Graph identity; lookups are still
   // partitioned by token partition, so identities could never mix even if that changed.
   const coalesceWindowMs = config.coalesceWindowMs ?? 0;
   const userCoalescing = coalesceWindowMs > 0 && !deps.identity.delegated ? createUserLookupCoalescing({ windowMs: coalesceWindowMs }) : undefined;
@@ -200,7 +200,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 }
 
-/** The governor settings of config.graphGovernor (graph-facts §2 defaults where it is absent). */
+/** The governor settings of config.graphGovernor (docs/graph-facts.md#throttling defaults where it is absent). */
 export function governorOptionsOf(config: Config): GraphGovernorOptions {
   const g = config.graphGovernor;
   if (!g) return {};

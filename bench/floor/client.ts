@@ -23,7 +23,7 @@ export interface BatchItemResponse {
   body: unknown;
 }
 
-/** Graph's `$batch` limit (graph-facts §1). */
+/** Graph's `$batch` limit (docs/graph-facts.md#json-batching). */
 export const BATCH_LIMIT = 20;
 
 export interface FloorClient {

@@ -1,6 +1,6 @@
 /**
  * The floor: hand-written optimal REST calls for each scenario's data, the fewest requests and round
- * trips Graph allows with its documented features (graph-facts §1, §5, §6):
+ * trips Graph allows with its documented features (docs/graph-facts.md#json-batching, #listing-users, #manager-and-bulk-lookup):
  * `$select` for only what is shown, `$expand` for one relationship in the same request, `$batch` of
  * at most 20 independent requests, and every independent request sent in the same round trip.
  *

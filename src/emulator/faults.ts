@@ -1,6 +1,6 @@
 /**
  * Fault injection for the emulator's Graph surface, modelled on Dev Proxy's GraphRandomErrorPlugin,
- * RetryAfterPlugin and LatencyPlugin (graph-facts §14). Dice come from a seeded PRNG so a rate gives
+ * RetryAfterPlugin and LatencyPlugin (docs/graph-facts.md#fault-simulation). Dice come from a seeded PRNG so a rate gives
  * the same sequence of faults on every run with the same seed.
  */
 import { createPrng, type Prng } from './prng.js';

@@ -7,7 +7,7 @@ import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from '
 import { isIdempotent, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
 
 /**
- * JSON `$batch` executor (graph-facts §1, §2). Splits at 20, sends batches concurrently up to a
+ * JSON `$batch` executor (docs/graph-facts.md#json-batching, #throttling). Splits at 20, sends batches concurrently up to a
  * bound, matches answers by id (Graph returns them in any order), turns a failed envelope and
  * failed items into values, and retries only the failed retryable items (429/503/504, idempotent
  * ones) together in a new batch after the longest Retry-After. A throttled batch comes in both

@@ -136,7 +136,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     async listUsers(request: PageRequest<UserListQuery>): Promise<GraphPage<GraphUser>> {
       if (request.kind === 'next') {
-        // Graph does not carry ConsistencyLevel over to the next page (graph-facts §7): resend it.
+        // Graph does not carry ConsistencyLevel over to the next page (docs/graph-facts.md#paging): resend it.
         return page<GraphUser>(
           {
             method: 'GET',
@@ -220,7 +220,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
 const RESYNC_CODES = new Set(['syncStateNotFound', 'resyncRequired', 'syncStateInvalid', 'badRequest_ExpiredSyncState']);
 
-/** An expired or unknown delta token tells the caller to resync (graph-facts §8). */
+/** An expired or unknown delta token tells the caller to resync (docs/graph-facts.md#delta-query). */
 function deltaError(status: number | undefined, error: GatewayError): GatewayError {
   const graphCode = typeof error.extensions.graphErrorCode === 'string' ? error.extensions.graphErrorCode : undefined;
   if (status === 410 || (graphCode !== undefined && RESYNC_CODES.has(graphCode))) {

@@ -1,5 +1,5 @@
 /**
- * Cross-request coalescing (issue 7 §3): lookups that arrive from different GraphQL operations within
+ * Cross-request coalescing (docs/reliability.md#cross-request-coalescing): lookups that arrive from different GraphQL operations within
  * a short window share one upstream call (`getByIds` or `$batch`), but only when they act under the
  * same Graph identity. A DataLoader batches within one operation; this batches across operations.
  *

@@ -1,7 +1,7 @@
 import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
 
 /**
- * Graph failure -> GatewayError (DESIGN.md codes). Graph's `code` and, where it is safe and useful
+ * Graph failure -> GatewayError (the closed set in src/errors.ts). Graph's `code` and, where it is safe and useful
  * (400, 403, 409, 412), a trimmed copy of its `message` reach the caller; never a whole body.
  */
 

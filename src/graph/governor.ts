@@ -1,7 +1,7 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 
 /**
- * Per-tenant concurrency and rate governor for upstream Graph calls (graph-facts §2).
+ * Per-tenant concurrency and rate governor for upstream Graph calls (docs/graph-facts.md#throttling).
  *
  * Graph throttles directory traffic per app+tenant with a token bucket of resource units (RU) per
  * 10 s and a separate budget of writes per 2 min 30 s. Provoking a 429 costs more than waiting: the
@@ -275,7 +275,7 @@ export interface CallCost {
 const READ_POSTS = new Set(['/directoryObjects/getByIds', '/directoryObjects/getObjectsById', '/$batch']);
 
 /**
- * Resource units of one call, per graph-facts §2: `GET users` 2; `groups/{id}/members` 3
+ * Resource units of one call, per docs/graph-facts.md#throttling: `GET users` 2; `groups/{id}/members` 3
  * (`transitiveMembers` 5); `getByIds` 5, or 2 with `$select`; other GETs 1; writes 1 RU + 1 write;
  * `$select` −1, `$expand` +1, `$top` < 20 −1, never below 1.
  */

@@ -27,7 +27,7 @@ export function assertODataProperty(property: string): void {
 }
 
 /**
- * One `$search` clause: `"property:text"`, with `"` and `\` escaped by a backslash (graph-facts §5).
+ * One `$search` clause: `"property:text"`, with `"` and `\` escaped by a backslash (docs/graph-facts.md#listing-users).
  * Percent-encoding of the rest happens when the query string is built.
  */
 export function odataSearchClause(property: string, text: string): string {

@@ -4,7 +4,7 @@ import type { AuthMethodKind } from './api.js';
 /**
  * The only place Graph URLs are built. Every id or userPrincipalName goes through
  * `addressSegment`, which refuses what Graph cannot address and percent-encodes the rest
- * (graph-facts §3), so `/`, `?`, `#` and `%` in an id can never change which resource is called.
+ * (docs/graph-facts.md#addressing-users-and-encoding), so `/`, `?`, `#` and `%` in an id can never change which resource is called.
  */
 
 declare const graphPathBrand: unique symbol;

@@ -36,7 +36,7 @@ export function topParam(top: number): string {
   return String(top);
 }
 
-/** Header Graph needs for advanced queries, `$search` and `$count` (graph-facts §5). */
+/** Header Graph needs for advanced queries, `$search` and `$count` (docs/graph-facts.md#listing-users). */
 export const EVENTUAL_CONSISTENCY = { ConsistencyLevel: 'eventual' } as const;
 
 export function userRequest(idOrUpn: string, select: readonly UserProperty[], expandManager?: readonly UserProperty[]): GraphRequest {
@@ -76,7 +76,7 @@ export function authMethodsRequest(idOrUpn: string, kind: AuthMethodKind): Graph
   return { method: 'GET', path: graphPaths.userAuthMethods(idOrUpn, kind) };
 }
 
-/** Graph accepts at most 1000 ids per getByIds call (graph-facts §6). */
+/** Graph accepts at most 1000 ids per getByIds call (docs/graph-facts.md#manager-and-bulk-lookup). */
 export const GET_BY_IDS_LIMIT = 1000;
 
 export function getByIdsRequest(ids: readonly string[], select: readonly UserProperty[]): GraphRequest {

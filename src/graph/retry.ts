@@ -1,5 +1,5 @@
 /**
- * Retry policy for Graph calls (graph-facts §2, §13): 429, 503, 504 and connection failures, on
+ * Retry policy for Graph calls (docs/graph-facts.md#throttling, #retries): 429, 503, 504 and connection failures, on
  * idempotent requests only; `Retry-After` (seconds or HTTP date) when Graph sends one, otherwise
  * exponential backoff with jitter; bounded attempts and a bounded total wait, so a caller under
  * sustained throttling gets THROTTLED with a hint quickly instead of a hung request.

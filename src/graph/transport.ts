@@ -82,7 +82,7 @@ export class GraphTransport {
     const budget = new RetryBudget(this.deps.retry);
     const retryable = isIdempotent(req);
     for (let retries = 0; ; retries++) {
-      // Like the Graph SDK's RetryHandler (graph-facts §13): a repeat says which one it is.
+      // Like the Graph SDK's RetryHandler (docs/graph-facts.md#retries): a repeat says which one it is.
       const attempt = await this.attempt(retries === 0 ? req : { ...req, headers: { ...req.headers, 'Retry-Attempt': String(retries) } });
       if (attempt.kind === 'response' && attempt.status >= 200 && attempt.status < 300) {
         return { ok: true, status: attempt.status, body: attempt.body as T, requestId: attempt.requestId, headers: attempt.headers };
@@ -195,7 +195,7 @@ export class GraphTransport {
     return { kind: 'transport', failure: 'aborted' };
   }
 
-  /** Retry-After from a throttled answer holds the whole tenant, not just this call (graph-facts §2). */
+  /** Retry-After from a throttled answer holds the whole tenant, not just this call (docs/graph-facts.md#throttling). */
   private pauseOnThrottle(status: number, body: unknown, retryAfterSeconds: number | undefined): void {
     const governor = this.deps.governor;
     if (!governor) return;

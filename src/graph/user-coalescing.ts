@@ -6,7 +6,7 @@ import { Coalescer } from './coalescer.js';
 import { GET_BY_IDS_LIMIT, getByIdsRequest, userRequest } from './requests.js';
 
 /**
- * Cross-request coalescing of user lookups by object id (issue 7 §3): concurrent operations acting
+ * Cross-request coalescing of user lookups by object id (docs/reliability.md#cross-request-coalescing): concurrent operations acting
  * under the same Graph identity share one `getByIds` (or, for a lone lookup, one plain GET). The
  * process holds one of these; each operation asks it through `forPartition`, naming its token
  * partition, so different Graph identities never share a dispatch. Lookups with different `$select`

@@ -86,7 +86,7 @@ export interface CreateUserRequest {
   properties?: Record<string, unknown>;
 }
 
-/** Graph's id for every user's password method (graph-facts §9). */
+/** Graph's id for every user's password method (docs/graph-facts.md#writes-and-permissions). */
 export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
 const PASSWORD_METHOD_TYPE = '#microsoft.graph.passwordAuthenticationMethod';
 

@@ -73,7 +73,7 @@ const NAMELESS_TENANTS = new Set(['common', 'organizations', 'consumers']);
  * The tenant whose directory the Graph identity reads: Graph's limits are per app and tenant, so
  * this is the governor's partition. A configured tenant id wins; a multi-tenant authority
  * (`common`, `organizations`) acts in the Entra caller's tenant; hosted mode's broker "token" is the
- * tenant id (xsoar-parity §4.2). Otherwise the token partition stands in for it.
+ * tenant id (docs/identity.md#hosted-broker). Otherwise the token partition stands in for it.
  */
 export function graphTenantOf(config: Config, caller: Caller, tokenSource: GraphTokenSource): string {
   const configured = config.selfDeployed?.tenantId;

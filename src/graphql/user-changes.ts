@@ -15,7 +15,7 @@ export interface UserChangesModel {
 }
 
 const DELTA_KIND = 'userChanges';
-/** Graph keeps directory delta state for 7 days (graph-facts §8). */
+/** Graph keeps directory delta state for 7 days (docs/graph-facts.md#delta-query). */
 export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 const RESYNC = 'Start again without a deltaToken (full resync) and keep the new nextDeltaToken.';
 /**

@@ -3,7 +3,7 @@ import { isGuid, odataString } from '../graph/odata.js';
 import type { UserFilter } from '../generated/graphql.js';
 import { parseDateTime } from './scalars.js';
 
-/** OData `$filter` text plus whether Graph only accepts it as an advanced query (graph-facts §5). */
+/** OData `$filter` text plus whether Graph only accepts it as an advanced query (docs/graph-facts.md#listing-users). */
 export interface CompiledFilter {
   text: string;
   advanced: boolean;

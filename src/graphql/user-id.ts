@@ -3,7 +3,7 @@ import { isGuid } from '../graph/odata.js';
 
 /**
  * Which strings may address a user: an object id (GUID) or a userPrincipalName made of the
- * characters Entra allows (graph-facts §3: `A–Z a–z 0–9 ' . - _ ! # ^ ~`, a leading `$` for
+ * characters Entra allows (docs/graph-facts.md#addressing-users-and-encoding: `A–Z a–z 0–9 ' . - _ ! # ^ ~`, a leading `$` for
  * service accounts, `#EXT#` for guests). Anything else is refused before a request is built, so a
  * caller cannot smuggle path segments or query text into a Graph URL.
  */

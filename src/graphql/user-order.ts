@@ -2,7 +2,7 @@ import type { UserOrder } from '../generated/graphql.js';
 
 export interface CompiledOrder {
   text: string;
-  /** createdDateTime, or any order combined with a filter, is advanced-only (graph-facts §5). */
+  /** createdDateTime, or any order combined with a filter, is advanced-only (docs/graph-facts.md#listing-users). */
   advancedAlone: boolean;
 }
 

@@ -4,7 +4,7 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
 /**
- * The hosted broker's `encrypted_token` (reference/xsoar-parity.md §4.2):
+ * The hosted broker's `encrypted_token` (docs/identity.md#hosted-broker):
  * base64(nonce ‖ AES-256-GCM(key, nonce, "<epoch seconds>:<content>") ‖ tag), 12-byte random
  * nonce, no associated data. `content` is the kept refresh token, or the registration "Token".
  */

@@ -1,5 +1,5 @@
 /**
- * Cross-request coalescing through a running gateway (issue 7 §3): two API-key callers share the
+ * Cross-request coalescing through a running gateway (docs/reliability.md#cross-request-coalescing): two API-key callers share the
  * app-only Graph identity, so their concurrent lookups by id share upstream calls; each caller still
  * gets exactly the users and fields it asked for, and a missing or malformed id stays with the
  * request that sent it.

@@ -4,7 +4,7 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
 
 /**
- * Issue 6 §1: the per-tenant rate governor in the running gateway. With a tiny budget a burst is
+ * The per-tenant rate governor in the running gateway. With a tiny budget a burst is
  * paced or refused with THROTTLED + retryAfterSeconds (never a hang, never a 500, never an upstream
  * call for a refused operation); with the defaults the same burst goes through untouched; a Graph
  * 429 with a long Retry-After holds the whole tenant.

@@ -26,7 +26,7 @@ function manualClock() {
   };
 }
 
-describe('resource unit costs (graph-facts §2)', () => {
+describe('resource unit costs (docs/graph-facts.md#throttling)', () => {
   it('prices calls as Graph documents', () => {
     expect(resourceUnitCost({ method: 'GET', template: '/users' })).toEqual({ resourceUnits: 2, writes: 0 });
     expect(resourceUnitCost({ method: 'GET', template: '/users', query: { $select: 'id' } }).resourceUnits).toBe(1);

@@ -194,7 +194,7 @@ describe('ids Graph cannot address', () => {
       else expect((answer.json?.data as { user: unknown }).user).toBeNull();
       if (/[/?%]|\.\./.test(id) || id.includes(String.fromCharCode(0)) || id.length > 1000) expect(calls).toEqual([]);
       if (id.startsWith('$')) {
-        // graph-facts §3: `/users/$x@y` fails at Graph; the key-in-parentheses form is the documented way.
+        // docs/graph-facts.md#addressing-users-and-encoding: `/users/$x@y` fails at Graph; the key-in-parentheses form is the documented way.
         for (const call of calls) expect(call.url.includes(`/users/${id}`)).toBe(false);
       } else if (id.length > 1) expectNoRawUpstream(calls, id);
       // `#` is legal in a UPN (B2B `#EXT#`) and must travel as %23, or Graph would never see the rest.

@@ -3,7 +3,7 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
- * Issue 6 §1: the operation deadline (OPERATION_TIMEOUT_MS) and cancellation of a caller who went
+ * The operation deadline (OPERATION_TIMEOUT_MS) and cancellation of a caller who went
  * away, end to end over real sockets against the emulator with injected latency.
  */
 

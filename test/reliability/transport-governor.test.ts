@@ -137,7 +137,7 @@ describe('governor in the transport', () => {
 });
 
 describe('Retry-Attempt', () => {
-  it('is absent on the first attempt and counts the repeats (graph-facts §13)', async () => {
+  it('is absent on the first attempt and counts the repeats (docs/graph-facts.md#retries)', async () => {
     let n = 0;
     script = (_req, res) => {
       n += 1;

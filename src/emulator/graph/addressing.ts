@@ -1,7 +1,7 @@
 /**
  * Graph's user addressing: `/users/{id | userPrincipalName}`, `/users('{upn}')`, `/me`. The path
  * is split on the raw `/` before percent-decoding, so `%23EXT%23` and encoded apostrophes work; a
- * key starting with `$` only works in the parenthesised form (graph-facts §3).
+ * key starting with `$` only works in the parenthesised form (docs/graph-facts.md#addressing-users-and-encoding).
  */
 import type { UserRecord } from '../model.js';
 import { badRequest, notFound } from './errors.js';

@@ -1,7 +1,7 @@
 /**
  * Who is calling Graph (from the bearer token) and what they may do. App-only tokens carry `roles`,
  * delegated ones `scp`; delegated `Directory.AccessAsUser.All` grants what the signed-in user's
- * directory roles allow. Sensitive writes also need the actor to outrank the target (graph-facts §9).
+ * directory roles allow. Sensitive writes also need the actor to outrank the target (docs/graph-facts.md#writes-and-permissions).
  */
 import type { EmulatorContext } from '../context.js';
 import type { EmuRequest } from '../http.js';
@@ -155,7 +155,7 @@ export function requireCapability(principal: Principal, capability: Capability):
   if (!can(principal, capability)) throw forbidden();
 }
 
-/** Can an actor holding `actorRoles` perform a sensitive action on `target`? (graph-facts §9) */
+/** Can an actor holding `actorRoles` perform a sensitive action on `target`? (docs/graph-facts.md#writes-and-permissions) */
 export function outranks(actorRoles: readonly string[], target: UserRecord): boolean {
   if (actorRoles.includes(GLOBAL_ADMIN) || actorRoles.includes(PRIVILEGED_AUTH_ADMIN)) return true;
   const targetRoles = target._directoryRoles;

@@ -1,5 +1,5 @@
 /**
- * JSON batching (`POST /$batch`, graph-facts §1): at most 20 items, unique ids, relative URLs,
+ * JSON batching (`POST /$batch`, docs/graph-facts.md#json-batching): at most 20 items, unique ids, relative URLs,
  * `dependsOn` with 424 for failed dependencies, responses in an order that is not the input order.
  * The envelope is 400 when malformed and 200 otherwise; each item carries its own status.
  */

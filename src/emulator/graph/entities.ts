@@ -1,6 +1,6 @@
 /**
  * Graph entity types the emulator serves (user, group, device): their JSON projection, property
- * names, default `$select` set and `$filter` capabilities (graph-facts §4, §5).
+ * names, default `$select` set and `$filter` capabilities (docs/graph-facts.md#user-properties, #listing-users).
  */
 import type { DeviceRecord, GroupRecord, UserRecord } from '../model.js';
 import { badRequest, unknownProperty, unsupportedQuery } from './errors.js';

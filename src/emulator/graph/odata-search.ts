@@ -1,7 +1,7 @@
 /**
  * `$search` for directory objects: `"prop:text"` clauses joined by AND / OR with parentheses.
  * displayName (and description) use token matching; other string properties act like startsWith
- * (graph-facts §5).
+ * (docs/graph-facts.md#listing-users).
  */
 import { badRequest } from './errors.js';
 import { readPath } from './entities.js';

@@ -1,6 +1,6 @@
 /**
  * Collection queries: `$select`, `$filter`, `$search`, `$orderby`, `$top`, `$count`, `$skiptoken`
- * and the default/advanced query rules (graph-facts §5, §7). Paging is keyset-based on the sort
+ * and the default/advanced query rules (docs/graph-facts.md#listing-users, #paging). Paging is keyset-based on the sort
  * order plus id, so following every nextLink visits each record exactly once.
  */
 import type { EmuResponse } from '../http.js';

@@ -112,7 +112,7 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
     if ((second === 'delta' || second === 'delta()' || second === 'microsoft.graph.delta()') && s.length === 2)
       return result('users/delta', pick(method, { GET: userDelta }));
     if (second!.startsWith('$')) {
-      // A `$`-prefixed UPN must use the /users('$...') form (graph-facts §3).
+      // A `$`-prefixed UPN must use the /users('$...') form (docs/graph-facts.md#addressing-users-and-encoding).
       return result(
         'users/{id}',
         new GraphError(400, 'BadRequest', `Unsupported segment '${second}': a key starting with '$' must be addressed as users('${second}').`),

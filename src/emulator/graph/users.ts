@@ -16,7 +16,7 @@ import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
 
-/** Expanded collections hold at most 20 items and never a nextLink (graph-facts §5). */
+/** Expanded collections hold at most 20 items and never a nextLink (docs/graph-facts.md#listing-users). */
 const EXPANDED_COLLECTION_LIMIT = 20;
 const USER_EXPANDABLE = ['manager', 'directReports', 'memberOf'] as const;
 

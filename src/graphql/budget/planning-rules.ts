@@ -1,6 +1,6 @@
 /**
  * How many upstream Graph requests each field costs, mirroring the request planning of the GraphQL
- * layer and the Graph client (DESIGN.md "Talking to Graph efficiently", issue 3):
+ * layer and the Graph client (docs/design.md):
  * - `user(id:)` lookups of one operation go through one DataLoader: GUIDs collapse into one
  *   `getByIds` (≤ 1000 ids), userPrincipalNames into `$batch` (≤ 20 per POST); a lookup that also
  *   selects `manager` is sent as a `$batch` item with `$expand=manager`;

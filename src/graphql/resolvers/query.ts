@@ -51,7 +51,7 @@ export const queryResolvers: QueryResolvers = {
     const search = compileUserSearch(args.search);
     const order = compileUserOrder(args.orderBy);
     const plan = planUserConnection(info, info.fieldNodes);
-    // graph-facts §5: $search, advanced-only filters and orderings, $filter with $orderby, and
+    // docs/graph-facts.md#listing-users: $search, advanced-only filters and orderings, $filter with $orderby, and
     // $count all need ConsistencyLevel: eventual + $count=true; advanced queries cannot $expand.
     const advanced = search !== null || !!filter?.advanced || !!order?.advancedAlone || (order !== null && filter !== null) || plan.totalCount;
     const expandManager = advanced ? null : plan.node.expandManager;
