@@ -69,8 +69,16 @@ function compileLevel(filter: UserFilter, depth: number): CompiledFilter | null 
     advanced = true;
   }
   // OData date-time literals are unquoted; re-printing the parsed instant keeps them canonical.
-  if (filter.createdAfter != null) clauses.push(`createdDateTime ge ${parseDateTime(filter.createdAfter, 'filter.createdAfter')}`);
-  if (filter.createdBefore != null) clauses.push(`createdDateTime le ${parseDateTime(filter.createdBefore, 'filter.createdBefore')}`);
+  // Graph's published filter tables disagree on whether createdDateTime ge/le needs an advanced
+  // query (docs/graph-facts.md#listing-users); as an advanced query it works under either.
+  if (filter.createdAfter != null) {
+    clauses.push(`createdDateTime ge ${parseDateTime(filter.createdAfter, 'filter.createdAfter')}`);
+    advanced = true;
+  }
+  if (filter.createdBefore != null) {
+    clauses.push(`createdDateTime le ${parseDateTime(filter.createdBefore, 'filter.createdBefore')}`);
+    advanced = true;
+  }
 
   const group = (name: 'and' | 'or', parts: readonly UserFilter[] | null | undefined, joiner: ' and ' | ' or ') => {
     if (parts == null) return;

@@ -185,8 +185,59 @@ const sampleUser = userToGraph({
 
 const D: FilterCaps = { eq: 'd', startsWith: 'd' };
 const A: FilterCaps = { eq: 'a', startsWith: 'a' };
+// extensionAttribute1-15: eq needs an advanced query; startsWith is listed as not supported.
 const extensionCaps: Record<string, FilterCaps> = {};
-for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/extensionAttribute${i}`] = A;
+for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/extensionAttribute${i}`] = { eq: 'a' };
+
+/**
+ * Per-property `$filter` support for users, from the user table of the advanced-queries page
+ * (docs/graph-facts.md#listing-users). Two published versions of that table disagree on some
+ * rows (createdDateTime, onPremisesImmutableId, startsWith on jobTitle and employeeId,
+ * businessPhones, imAddresses); where they do, this is the stricter of the two, and the gateway
+ * sends such filters as advanced queries so it works under either.
+ */
+const USER_FILTER_CAPS: Record<string, FilterCaps> = {
+  id: { eq: 'd' },
+  accountEnabled: { eq: 'd' },
+  ageGroup: { eq: 'd' },
+  consentProvidedForMinor: { eq: 'd' },
+  creationType: { eq: 'd' },
+  isResourceAccount: { eq: 'd' },
+  userType: { eq: 'd' },
+  displayName: D,
+  givenName: D,
+  surname: D,
+  mail: { ...D, endsWith: 'a' },
+  mailNickname: D,
+  userPrincipalName: { ...D, endsWith: 'a' },
+  jobTitle: { eq: 'd' },
+  department: D,
+  city: D,
+  country: D,
+  state: D,
+  usageLocation: D,
+  employeeId: { eq: 'd' },
+  employeeType: { eq: 'a' },
+  onPremisesSyncEnabled: { eq: 'd' },
+  onPremisesImmutableId: { eq: 'a' },
+  onPremisesSamAccountName: A,
+  onPremisesLastSyncDateTime: { eq: 'a', range: 'a' },
+  preferredLanguage: A,
+  companyName: A,
+  mobilePhone: A,
+  officeLocation: A,
+  postalCode: A,
+  streetAddress: A,
+  faxNumber: A,
+  showInAddressList: { eq: 'a' },
+  employeeHireDate: { eq: 'a', range: 'a' },
+  'passwordProfile/forceChangePasswordNextSignIn': { eq: 'a' },
+  'passwordProfile/forceChangePasswordNextSignInWithMfa': { eq: 'a' },
+  createdDateTime: { eq: 'a', range: 'a' },
+  otherMails: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
+  proxyAddresses: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
+  ...extensionCaps,
+};
 
 export const userEntity: EntityType<UserRecord> = {
   typeName: 'microsoft.graph.user',
@@ -196,38 +247,7 @@ export const userEntity: EntityType<UserRecord> = {
   properties: Object.keys(sampleUser),
   defaultSelect: USER_DEFAULT_SELECT,
   singleGetOnly: new Set(USER_SINGLE_GET_ONLY),
-  filterCaps: {
-    id: { eq: 'd' },
-    accountEnabled: { eq: 'd' },
-    userType: { eq: 'd' },
-    displayName: D,
-    givenName: D,
-    surname: D,
-    mail: { ...D, endsWith: 'a' },
-    mailNickname: D,
-    userPrincipalName: { ...D, endsWith: 'a' },
-    jobTitle: D,
-    department: D,
-    city: D,
-    country: D,
-    employeeId: D,
-    preferredLanguage: { eq: 'd' },
-    onPremisesImmutableId: { eq: 'd' },
-    usageLocation: { eq: 'd' },
-    state: D,
-    companyName: A,
-    mobilePhone: A,
-    officeLocation: A,
-    employeeType: A,
-    onPremisesSyncEnabled: { eq: 'a' },
-    'passwordProfile/forceChangePasswordNextSignIn': { eq: 'a' },
-    createdDateTime: { eq: 'a', range: 'd' },
-    otherMails: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
-    proxyAddresses: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
-    imAddresses: { element: { eq: 'd', startsWith: 'd' } },
-    businessPhones: { element: { eq: 'a', startsWith: 'a' } },
-    ...extensionCaps,
-  },
+  filterCaps: USER_FILTER_CAPS,
 };
 
 export const groupEntity: EntityType<GroupRecord> = {
