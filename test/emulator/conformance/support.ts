@@ -1,0 +1,43 @@
+/**
+ * Conformance suite setup: one emulator per file, reached over HTTPS on loopback, called either
+ * as an app (every Graph application permission, service principal holding `directoryRoles`)
+ * or with any token minted by the emulator's own key. Each test names the Microsoft source of
+ * the behaviour it pins (see docs/graph-facts.md, one test file per section).
+ */
+import type { TestEmulator } from '../../support/emulator.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { relativeUrl, type GraphPath } from '../../../src/graph/paths.js';
+import { EVENTUAL, graphCaller, mintToken, startEmulatorAsApp, type GraphResult } from '../graph/graph-client.js';
+
+export { EVENTUAL, mintToken, type GraphResult };
+
+export interface Conformance {
+  emulator: TestEmulator;
+  graph: ReturnType<typeof graphCaller>;
+  users: UserRecord[];
+  close(): Promise<void>;
+}
+
+export async function startConformance(directoryRoles: string[] = ['User Administrator'], options: { userCount?: number } = {}): Promise<Conformance> {
+  const { emulator, graph } = await startEmulatorAsApp(directoryRoles, options.userCount ? { userCount: options.userCount } : undefined);
+  return { emulator, graph, users: [...emulator.tenant.users.values()], close: () => emulator.close() };
+}
+
+/** The `/v1.0` URL the gateway would send for a path it built, with its own query encoding. */
+export function gatewayUrl(path: GraphPath, query?: Record<string, string | undefined>): string {
+  return `/v1.0${relativeUrl(path, query)}`;
+}
+
+/** A `$filter` query string, percent-encoded the way the gateway encodes query values. */
+export function filterQuery(filter: string, extra = ''): string {
+  return `?$filter=${encodeURIComponent(filter)}${extra}`;
+}
+
+/** Asserts Graph's error shape (docs/graph-facts.md#errors-and-request-ids) and returns the code. */
+export function graphErrorCode(res: GraphResult): string {
+  const error = res.body?.error;
+  if (!error || typeof error.code !== 'string' || typeof error.message !== 'string') {
+    throw new Error(`not a Graph error body (HTTP ${res.status}): ${res.text.slice(0, 200)}`);
+  }
+  return error.code;
+}
