@@ -1,0 +1,227 @@
+/**
+ * docs/graph-facts.md#listing-users: `GET /users` query options, the advanced-query rules
+ * (`ConsistencyLevel: eventual` + `$count=true`), per-property `$filter` support and `$orderby`
+ * (learn.microsoft.com/graph/api/user-list; learn.microsoft.com/graph/aad-advanced-queries and its
+ * user table; learn.microsoft.com/graph/search-query-parameter). Filters and orders are compiled
+ * with the gateway's own compilers, so every shape the gateway can send is checked against the
+ * emulator as the gateway classifies it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeQuery } from '../../../src/graph/paths.js';
+import { compileUserFilter } from '../../../src/graphql/user-filter.js';
+import { compileUserOrder } from '../../../src/graphql/user-order.js';
+import { compileUserSearch } from '../../../src/graphql/user-search.js';
+import type { UserFilter, UserOrder } from '../../../src/generated/graphql.js';
+import { type Conformance, EVENTUAL, filterQuery, graphErrorCode, startConformance } from './support.js';
+
+let c: Conformance;
+beforeAll(async () => {
+  c = await startConformance(['User Administrator'], { userCount: 300 });
+});
+afterAll(async () => c.close());
+
+const list = (query: Record<string, string | undefined>, headers?: Record<string, string>) =>
+  c.graph('GET', `/v1.0/users${encodeQuery(query)}`, headers ? { headers } : {});
+const advanced = (query: Record<string, string | undefined>) => list({ ...query, $count: 'true' }, EVENTUAL);
+
+describe('query options (user-list)', () => {
+  it('$top runs 1..999; 1000 and 0 are refused', async () => {
+    expect((await list({ $top: '999', $select: 'id' })).status).toBe(200);
+    expect((await list({ $top: '1000', $select: 'id' })).status).toBe(400);
+    expect((await list({ $top: '0', $select: 'id' })).status).toBe(400);
+  });
+
+  it('$skip is not supported', async () => {
+    const res = await list({ $skip: '10' });
+    expect(res.status).toBe(400);
+    graphErrorCode(res);
+  });
+
+  it('the default page size is 100', async () => {
+    const res = await list({ $select: 'id' });
+    expect(res.body.value).toHaveLength(100);
+    expect(res.body['@odata.nextLink']).toBeTruthy();
+  });
+});
+
+describe('advanced queries (aad-advanced-queries)', () => {
+  it('/users/$count without ConsistencyLevel: 400 Request_BadRequest "$count is not currently supported."; with it, a plain-text number', async () => {
+    const refused = await c.graph('GET', '/v1.0/users/$count');
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_BadRequest');
+    expect(refused.body.error.message).toBe('$count is not currently supported.');
+    const counted = await c.graph('GET', '/v1.0/users/$count', { headers: EVENTUAL });
+    expect(counted.status).toBe(200);
+    expect(counted.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(Number(counted.text)).toBe(c.users.length);
+  });
+
+  it('?$count=true without the header is silently ignored (no @odata.count); with it, @odata.count is there', async () => {
+    const ignored = await list({ $count: 'true', $top: '1', $select: 'id' });
+    expect(ignored.status).toBe(200);
+    expect(ignored.body).not.toHaveProperty('@odata.count');
+    const counted = await advanced({ $top: '1', $select: 'id' });
+    expect(counted.body['@odata.count']).toBe(c.users.length);
+  });
+
+  it('$search without the header: 400 Request_UnsupportedQuery with the documented message; the header alone is enough', async () => {
+    const search = compileUserSearch({ displayName: 'patti' })!;
+    const refused = await list({ $search: search });
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    expect(refused.body.error.message).toBe(
+      "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
+    );
+    const found = await list({ $search: search, $select: 'displayName' }, EVENTUAL);
+    expect(found.status).toBe(200);
+    expect(found.body.value.length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["endsWith(mail,'.example')", 'endsWith'],
+    ["accountEnabled ne true", 'ne'],
+    ["not(startsWith(displayName,'A'))", 'not'],
+    ['jobTitle eq null', 'eq null'],
+    ["officeLocation eq '18/2111'", 'advanced-only property'],
+  ])('%s (%s) needs both the header and $count=true', async (filter) => {
+    const none = await c.graph('GET', `/v1.0/users${filterQuery(filter)}`);
+    expect(none.status).toBe(400);
+    expect(graphErrorCode(none)).toBe('Request_UnsupportedQuery');
+    const headerOnly = await c.graph('GET', `/v1.0/users${filterQuery(filter)}`, { headers: EVENTUAL });
+    expect(headerOnly.status).toBe(400);
+    expect(graphErrorCode(headerOnly)).toBe('Request_UnsupportedQuery');
+    const countOnly = await c.graph('GET', `/v1.0/users${filterQuery(filter, '&$count=true')}`);
+    expect(countOnly.status).toBe(400);
+    const both = await c.graph('GET', `/v1.0/users${filterQuery(filter, '&$count=true')}`, { headers: EVENTUAL });
+    expect(both.status).toBe(200);
+  });
+
+  it('a property not indexed for an operator fails even as an advanced query (endsWith on displayName)', async () => {
+    const res = await c.graph('GET', `/v1.0/users${filterQuery("endsWith(displayName,'a')", '&$count=true')}`, { headers: EVENTUAL });
+    expect(res.status).toBe(400);
+    expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
+  });
+
+  it('$expand is not supported in advanced queries', async () => {
+    const res = await advanced({ $expand: 'manager', $select: 'id' });
+    expect(res.status).toBe(400);
+    expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
+    expect((await list({ $expand: 'manager', $select: 'id', $top: '5' })).status).toBe(200);
+  });
+});
+
+describe('per-property $filter support (aad-advanced-queries user table)', () => {
+  it.each([
+    "accountEnabled eq false",
+    "userType eq 'Guest'",
+    "employeeId eq '1'",
+    "onPremisesSyncEnabled eq true",
+    "startsWith(displayName,'A')",
+    "startsWith(mail,'a')",
+    "startsWith(userPrincipalName,'a')",
+    "department eq 'Sales'",
+    "department in ('Sales','IT')",
+    "jobTitle eq 'Engineer'",
+    "otherMails/any(m:startsWith(m,'a'))",
+  ])('works by default: %s', async (filter) => {
+    const res = await c.graph('GET', `/v1.0/users${filterQuery(filter, '&$select=id')}`);
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    "preferredLanguage eq 'en-US'",
+    "companyName eq 'Contoso'",
+    "mobilePhone eq '+1 425 555 0100'",
+    "employeeType eq 'Contractor'",
+    "onPremisesImmutableId eq 'x'",
+    'createdDateTime ge 2020-01-01T00:00:00Z',
+    'createdDateTime le 2020-01-01T00:00:00Z',
+    "onPremisesExtensionAttributes/extensionAttribute1 eq 'x'",
+  ])('advanced only: %s (stricter of the two table versions where they differ)', async (filter) => {
+    const refused = await c.graph('GET', `/v1.0/users${filterQuery(filter)}`);
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    const ok = await c.graph('GET', `/v1.0/users${filterQuery(filter, '&$count=true&$select=id')}`, { headers: EVENTUAL });
+    expect(ok.status).toBe(200);
+  });
+
+  it.each([
+    "startsWith(jobTitle,'Eng')",
+    "startsWith(employeeId,'1')",
+    "businessPhones/any(p:p eq '+1 425 555 0100')",
+    "startsWith(onPremisesExtensionAttributes/extensionAttribute1,'x')",
+  ])('not supported even as an advanced query (a blank or "not supported" cell in one version): %s', async (filter) => {
+    const res = await c.graph('GET', `/v1.0/users${filterQuery(filter, '&$count=true')}`, { headers: EVENTUAL });
+    expect(res.status).toBe(400);
+    expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
+  });
+
+  const GATEWAY_FILTERS: UserFilter[] = [
+    { displayNameStartsWith: "O'" },
+    { mailStartsWith: 'a' },
+    { userPrincipalNameStartsWith: 'a' },
+    { mailEndsWith: '.example' },
+    { department: 'Sales' },
+    { departmentIn: ['Sales', 'IT'] },
+    { jobTitle: 'Engineer' },
+    { accountEnabled: true },
+    { userType: 'Guest' },
+    { ids: ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'] },
+    { companyName: 'Contoso' },
+    { createdAfter: '2020-01-01T00:00:00Z' },
+    { createdBefore: '2024-01-01T00:00:00Z' },
+    { or: [{ department: 'Sales' }, { jobTitle: 'Engineer' }] },
+    { not: { department: 'Sales' } },
+  ];
+  it.each(GATEWAY_FILTERS.map((f) => [JSON.stringify(f), f] as const))('the gateway classifies %s as Graph does', async (_label, filter) => {
+    const compiled = compileUserFilter(filter)!;
+    const plain = await list({ $filter: compiled.text, $select: 'id' });
+    if (compiled.advanced) {
+      expect(plain.status).toBe(400);
+      expect(graphErrorCode(plain)).toBe('Request_UnsupportedQuery');
+      expect((await advanced({ $filter: compiled.text, $select: 'id' })).status).toBe(200);
+    } else {
+      expect(plain.status).toBe(200);
+    }
+  });
+});
+
+describe('$orderby (user-list examples 4 and 5; aad-advanced-queries)', () => {
+  it('displayName and userPrincipalName sort by default, in both directions', async () => {
+    for (const field of ['DISPLAY_NAME', 'USER_PRINCIPAL_NAME'] as const) {
+      for (const direction of ['ASC', 'DESC'] as const) {
+        const order = compileUserOrder({ field, direction } as UserOrder)!;
+        expect(order.advancedAlone).toBe(false);
+        const res = await list({ $orderby: order.text, $select: 'id,displayName,userPrincipalName', $top: '20' });
+        expect(res.status).toBe(200);
+        const key = field === 'DISPLAY_NAME' ? 'displayName' : 'userPrincipalName';
+        const values = res.body.value.map((u: Record<string, string>) => u[key]!.toLowerCase());
+        const sorted = [...values].sort();
+        expect(values).toEqual(direction === 'ASC' ? sorted : sorted.reverse());
+      }
+    }
+  });
+
+  it('createdDateTime sorts only as an advanced query', async () => {
+    const order = compileUserOrder({ field: 'CREATED_DATE_TIME', direction: 'DESC' } as UserOrder)!;
+    expect(order.advancedAlone).toBe(true);
+    const refused = await list({ $orderby: order.text });
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    expect((await advanced({ $orderby: order.text, $select: 'id' })).status).toBe(200);
+  });
+
+  it('$orderby with a $filter needs an advanced query', async () => {
+    const query = { $orderby: 'displayName', $filter: "startsWith(displayName,'A')", $select: 'id' };
+    const refused = await list(query);
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    expect((await advanced(query)).status).toBe(200);
+  });
+
+  it('other properties cannot be sorted on, even in an advanced query', async () => {
+    const res = await advanced({ $orderby: 'jobTitle' });
+    expect(res.status).toBe(400);
+    expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
+  });
+});
