@@ -28,7 +28,7 @@ describe('addressing users (learn.microsoft.com/graph/api/user-get)', () => {
     expect(byUpn.body.id).toBe(byId.body.id);
   });
 
-  it('a UPN starting with $ fails as /users/$x (400) and works as /users(\'$x\') (user-get, tip)', async () => {
+  it("a UPN starting with $ fails as /users/$x (400) and works as /users('$x') (user-get, tip)", async () => {
     const upn = serviceAccount().userPrincipalName;
     const bare = await c.graph('GET', `/v1.0/users/${upn}`);
     expect(bare.status).toBe(400);

@@ -79,7 +79,7 @@ describe('advanced queries (aad-advanced-queries)', () => {
 
   it.each([
     ["endsWith(mail,'.example')", 'endsWith'],
-    ["accountEnabled ne true", 'ne'],
+    ['accountEnabled ne true', 'ne'],
     ["not(startsWith(displayName,'A'))", 'not'],
     ['jobTitle eq null', 'eq null'],
     ["officeLocation eq '18/2111'", 'advanced-only property'],
@@ -112,10 +112,10 @@ describe('advanced queries (aad-advanced-queries)', () => {
 
 describe('per-property $filter support (aad-advanced-queries user table)', () => {
   it.each([
-    "accountEnabled eq false",
+    'accountEnabled eq false',
     "userType eq 'Guest'",
     "employeeId eq '1'",
-    "onPremisesSyncEnabled eq true",
+    'onPremisesSyncEnabled eq true',
     "startsWith(displayName,'A')",
     "startsWith(mail,'a')",
     "startsWith(userPrincipalName,'a')",

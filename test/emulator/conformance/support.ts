@@ -7,7 +7,7 @@
 import type { TestEmulator } from '../../support/emulator.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { relativeUrl, type GraphPath } from '../../../src/graph/paths.js';
-import { EVENTUAL, graphCaller, mintToken, startEmulatorAsApp, type GraphResult } from '../graph/graph-client.js';
+import { EVENTUAL, type graphCaller, mintToken, startEmulatorAsApp, type GraphResult } from '../graph/graph-client.js';
 
 export { EVENTUAL, mintToken, type GraphResult };
 
@@ -18,8 +18,11 @@ export interface Conformance {
   close(): Promise<void>;
 }
 
-export async function startConformance(directoryRoles: string[] = ['User Administrator'], options: { userCount?: number } = {}): Promise<Conformance> {
-  const { emulator, graph } = await startEmulatorAsApp(directoryRoles, options.userCount ? { userCount: options.userCount } : undefined);
+export async function startConformance(
+  directoryRoles: string[] = ['User Administrator'],
+  options: { userCount?: number; now?: () => number } = {},
+): Promise<Conformance> {
+  const { emulator, graph } = await startEmulatorAsApp(directoryRoles, options);
   return { emulator, graph, users: [...emulator.tenant.users.values()], close: () => emulator.close() };
 }
 

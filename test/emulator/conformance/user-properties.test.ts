@@ -25,7 +25,19 @@ const DEFAULT_SET = [
   'surname',
   'userPrincipalName',
 ];
-const SINGLE_GET_ONLY = ['aboutMe', 'birthday', 'hireDate', 'interests', 'mySite', 'pastProjects', 'preferredName', 'responsibilities', 'schools', 'skills', 'mailboxSettings'];
+const SINGLE_GET_ONLY = [
+  'aboutMe',
+  'birthday',
+  'hireDate',
+  'interests',
+  'mySite',
+  'pastProjects',
+  'preferredName',
+  'responsibilities',
+  'schools',
+  'skills',
+  'mailboxSettings',
+];
 
 const ownKeys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => !k.startsWith('@odata.'));
 

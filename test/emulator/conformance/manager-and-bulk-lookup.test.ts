@@ -1,0 +1,88 @@
+/**
+ * docs/graph-facts.md#manager-and-bulk-lookup: a user's manager and direct reports, and
+ * `POST /directoryObjects/getByIds` (learn.microsoft.com/graph/api/user-list-manager,
+ * /user-list-directreports, /directoryobject-getbyids). Requests are built with the gateway's
+ * request builders.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeUrl } from '../../../src/graph/paths.js';
+import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, userRequest } from '../../../src/graph/requests.js';
+import type { GraphRequest } from '../../../src/graph/types.js';
+import { type Conformance, EVENTUAL, graphErrorCode, startConformance } from './support.js';
+
+let c: Conformance;
+beforeAll(async () => {
+  c = await startConformance(['User Administrator'], { userCount: 1000 });
+});
+afterAll(async () => c.close());
+
+const send = (req: GraphRequest) => c.graph(req.method, `/v1.0${relativeUrl(req.path, req.query)}`, req.body === undefined ? {} : { body: req.body });
+
+describe('manager (user-list-manager)', () => {
+  it('GET /users/{id}/manager returns the manager as a typed directory object', async () => {
+    const user = c.users.find((u) => u.managerId)!;
+    const res = await send(managerRequest(user.id, ['displayName']));
+    expect(res.status).toBe(200);
+    expect(res.body['@odata.type']).toBe('#microsoft.graph.user');
+    expect(res.body.id).toBe(user.managerId);
+  });
+
+  it('a user without a manager: 404 Request_ResourceNotFound', async () => {
+    const user = c.users.find((u) => !u.managerId)!;
+    const res = await send(managerRequest(user.id, ['displayName']));
+    expect(res.status).toBe(404);
+    expect(graphErrorCode(res)).toBe('Request_ResourceNotFound');
+  });
+
+  it('$expand=manager leaves manager out when there is none, and carries it when there is one', async () => {
+    const without = c.users.find((u) => !u.managerId)!;
+    const a = await send(userRequest(without.id, ['displayName'], ['displayName']));
+    expect(a.status).toBe(200);
+    expect(a.body).not.toHaveProperty('manager');
+    const withManager = c.users.find((u) => u.managerId)!;
+    const b = await send(userRequest(withManager.id, ['displayName'], ['displayName']));
+    expect(b.body.manager.id).toBe(withManager.managerId);
+  });
+
+  it('directReports is a directoryObject collection; a $filter on it is an advanced query (aad-advanced-queries relationships)', async () => {
+    const manager = c.users.find((u) => c.users.some((r) => r.managerId === u.id))!;
+    const res = await c.graph('GET', `/v1.0/users/${manager.id}/directReports?$select=id`);
+    expect(res.status).toBe(200);
+    for (const item of res.body.value) expect(item['@odata.type']).toBe('#microsoft.graph.user');
+    const filter = `?$filter=${encodeURIComponent("startsWith(displayName,'A')")}`;
+    const refused = await c.graph('GET', `/v1.0/users/${manager.id}/directReports${filter}`);
+    expect(refused.status).toBe(400);
+    expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    expect((await c.graph('GET', `/v1.0/users/${manager.id}/directReports${filter}&$count=true`, { headers: EVENTUAL })).status).toBe(200);
+  });
+});
+
+describe('getByIds (directoryobject-getbyids: "You can specify up to 1000 ids")', () => {
+  it(`answers ${GET_BY_IDS_LIMIT} ids in one call with the selected properties; unknown ids are left out`, async () => {
+    const ids = c.users.slice(0, GET_BY_IDS_LIMIT - 1).map((u) => u.id);
+    const res = await send(getByIdsRequest([...ids, '00000000-0000-4000-8000-00000000dead'], ['displayName', 'department']));
+    expect(res.status).toBe(200);
+    expect(res.body.value).toHaveLength(ids.length);
+    expect(Object.keys(res.body.value[0]).sort()).toEqual(['@odata.type', 'department', 'displayName', 'id']);
+  });
+
+  it(`refuses ${GET_BY_IDS_LIMIT + 1} ids, and an empty list`, async () => {
+    const ids = Array.from({ length: GET_BY_IDS_LIMIT + 1 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const tooMany = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids, types: ['user'] } });
+    expect(tooMany.status).toBe(400);
+    graphErrorCode(tooMany);
+    const empty = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [], types: ['user'] } });
+    expect(empty.status).toBe(400);
+    graphErrorCode(empty);
+  });
+
+  it('the gateway never builds a getByIds request outside 1..1000 ids', () => {
+    expect(() => getByIdsRequest([], ['id'])).toThrow(RangeError);
+    expect(() =>
+      getByIdsRequest(
+        Array.from({ length: GET_BY_IDS_LIMIT + 1 }, () => 'x'),
+        ['id'],
+      ),
+    ).toThrow(RangeError);
+  });
+});
