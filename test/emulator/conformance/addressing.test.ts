@@ -84,7 +84,7 @@ describe('addressing users (learn.microsoft.com/graph/api/user-get)', () => {
     expect(appOnly.status).toBe(400);
     graphErrorCode(appOnly);
     const admin = c.emulator.tenant.wellKnown.adminUserId;
-    // (That `User.Read` alone is enough for /me belongs to #delegated-permissions, covered there.)
+    // That `User.Read` alone is enough for /me is a #delegated-permissions fact, tested with that section.
     const delegated = await mintToken(c.emulator, { scp: 'User.Read.All', oid: admin });
     const me = await c.graph('GET', gatewayUrl(graphPaths.me(), { $select: 'id' }), { token: delegated });
     expect(me.status).toBe(200);
