@@ -2,7 +2,7 @@
  * The typed Config, built once by `loadConfig(env)` in `src/config.ts`. Nothing else reads
  * process.env. Secrets are kept as `Secret` so they never print by accident.
  */
-import type { Permission } from './identity/types.js';
+import type { Permission } from './permissions.js';
 
 /** Wraps a secret so `String()`, JSON and util.inspect print `[redacted]`. */
 export class Secret {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { ALL_PERMISSIONS, Permission } from './identity/types.js';
+import { ALL_PERMISSIONS, DEFAULT_API_KEY_PERMISSIONS, isPermission, type Permission } from './permissions.js';
 import { Secret, type ApiKeyEntry, type AzureCloud, type CallerAuthMode, type Config, type DeploymentMode, type GraphAuthFlow } from './config-types.js';
 
 export { Secret } from './config-types.js';
@@ -344,9 +344,10 @@ function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {
       );
       continue;
     }
+    // A key without a list may read profiles and nothing else (docs/security.md#permissions).
     const permissions = new Set<Permission>();
-    for (const p of (perms ?? Permission.UsersRead).split('+')) {
-      if ((ALL_PERMISSIONS as readonly string[]).includes(p)) permissions.add(p as Permission);
+    for (const p of perms === undefined ? DEFAULT_API_KEY_PERMISSIONS : perms.split('+')) {
+      if (isPermission(p)) permissions.add(p);
       else problems.push(`API_KEYS entry "${id}" names an unknown permission "${p}": one of ${ALL_PERMISSIONS.join(', ')}`);
     }
     entries.push({ id, sha256: Buffer.from(hash, 'hex'), permissions });

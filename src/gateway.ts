@@ -14,10 +14,11 @@ import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
 import { formatGatewayError } from './graphql/format-error.js';
-import { createOperationLimitsPlugin, fieldSuggestionMaskPlugin } from './graphql/limits/index.js';
+import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';
 import { createMutationResolvers } from './graphql/mutations/index.js';
-import { assertPermissionDirectives, permissionPlugin } from './graphql/permissions/index.js';
+import { assertPermissionDirectives, permissionPlugin, withPermissionGuards } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
+import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
@@ -75,7 +76,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     graphEndpoint: config.graphEndpoint,
     passwordResetTimeoutMs: Math.max(1_000, config.limits.operationTimeoutMs - 2_000),
   });
-  const schema = buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] });
+  // Every field that names a permission checks it in its resolver too (the plugin below refuses
+  // the whole operation first); a root field without one stops the start.
+  const schema = withPermissionGuards(buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] }));
   assertPermissionDirectives(schema);
   const auditLog = createAuditLog({ logger, metrics });
 
@@ -91,19 +94,24 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver.
     validationRules: [deploymentModeRule(config.deploymentMode)],
     plugins: [
+      // Error text is cleaned first (hooks run in plugin order), so nothing after it logs or
+      // formats a secret the request sent, or a schema hint: `@sensitive` values are redacted and,
+      // with introspection off, "Did you mean ...?" suggestions of every kind removed.
+      sensitiveDataPlugin<GatewayContext>(),
+      ...(config.introspection ? [] : [suggestionMaskPlugin<GatewayContext>()]),
       ApolloServerPluginLandingPageDisabled() as ApolloServerPlugin<GatewayContext>,
       // No HTTP caching of answers (they depend on the caller); Apollo's default cache-control
       // plugin would otherwise wrap every field resolver of every operation.
       ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics, logger),
-      // With introspection off, "Did you mean ..." suggestions would leak the schema.
-      ...(config.introspection ? [] : [fieldSuggestionMaskPlugin() as ApolloServerPlugin<GatewayContext>]),
+      // Who may do what comes before what it would cost: a caller without the permission learns
+      // nothing from the limits below, and Graph sees nothing of a refused operation.
+      permissionPlugin<GatewayContext>(),
       // The one implementation of the depth/alias/directive limits (graphql-armor's rules, hardened
       // against introspection-looking names; the parser enforces the token limit), and the
       // Graph-aware upstream request budget (needs variables, so it runs after validation).
       createOperationLimitsPlugin<GatewayContext>(config.limits),
       createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
-      permissionPlugin<GatewayContext>(),
       auditPlugin<GatewayContext>({ auditLog }),
       ...(deps.extraPlugins ?? []),
     ],

@@ -1,4 +1,4 @@
-import { ALL_PERMISSIONS } from '../identity/types.js';
+import { ALL_PERMISSIONS } from '../permissions.js';
 import type { AppRegistration, TenantModel } from './model.js';
 
 /**

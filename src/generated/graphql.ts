@@ -29,7 +29,7 @@ export type AccountStatusPayload = {
   accountEnabled: Scalars['Boolean']['output'];
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -74,7 +74,7 @@ export type ChangePasswordInput = {
   forceChangePasswordNextSignIn?: InputMaybe<Scalars['Boolean']['input']>;
   /** Require MFA before that change. Default false. */
   forceChangePasswordNextSignInWithMfa?: InputMaybe<Scalars['Boolean']['input']>;
-  /** SENSITIVE. The new password; must meet the tenant's complexity rules. Never logged, echoed or kept. */
+  /** The new password; must meet the tenant's complexity rules. Sensitive: never logged, echoed or kept. */
   password: Scalars['String']['input'];
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];
@@ -82,7 +82,7 @@ export type ChangePasswordInput = {
 
 /** Input of `changePasswordOnPremises`. */
 export type ChangePasswordOnPremisesInput = {
-  /** SENSITIVE. The new password (checked against banned passwords, written back on premises). Never logged, echoed or kept. */
+  /** The new password (checked against banned passwords, written back on premises). Sensitive: never logged, echoed or kept. */
   password: Scalars['String']['input'];
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];
@@ -99,7 +99,7 @@ export type ChangePasswordOnPremisesPayload = {
   status: PasswordResetStatus;
   /** Graph's details for the status, when it gave any. */
   statusDetail?: Maybe<Scalars['String']['output']>;
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -112,7 +112,7 @@ export type ChangePasswordPayload = {
   forceChangePasswordNextSignInWithMfa: Scalars['Boolean']['output'];
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -135,7 +135,7 @@ export type CreateTemporaryAccessPassPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** The pass (returned once). */
   temporaryAccessPass: CreatedTemporaryAccessPass;
-  /** The user the pass is for. */
+  /** The user the pass is for (needs `Users.Read`). */
   user: User;
 };
 
@@ -165,7 +165,7 @@ export type CreateUserInput = {
   officeLocation?: InputMaybe<Scalars['String']['input']>;
   /** Required for users of a federated domain. */
   onPremisesImmutableId?: InputMaybe<Scalars['String']['input']>;
-  /** SENSITIVE. Initial password. Never logged, echoed or kept. */
+  /** Initial password. Sensitive: never logged, echoed or kept. */
   password: Scalars['String']['input'];
   /** Last name. */
   surname?: InputMaybe<Scalars['String']['input']>;
@@ -180,7 +180,7 @@ export type CreateUserPayload = {
   __typename?: 'CreateUserPayload';
   /** Graph's `request-id` of the creation. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The new user. */
+  /** The new user (needs `Users.Read`). */
   user: User;
 };
 
@@ -199,7 +199,7 @@ export type CreatedTemporaryAccessPass = {
   methodUsabilityReason?: Maybe<Scalars['String']['output']>;
   /** When it starts to work. */
   startDateTime?: Maybe<Scalars['DateTime']['output']>;
-  /** SENSITIVE. The pass itself. Shown only here, only once; the gateway never logs or keeps it. */
+  /** The pass itself. Sensitive: shown only here, only once; the gateway never logs or keeps it. */
   temporaryAccessPass: Scalars['String']['output'];
 };
 
@@ -222,7 +222,7 @@ export type DeleteAuthenticationMethodPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** Type of the deleted method. */
   type: AuthenticationMethodType;
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -332,7 +332,7 @@ export type ForceResetPasswordPayload = {
   forceChangePasswordNextSignIn: Scalars['Boolean']['output'];
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -382,7 +382,7 @@ export type ManagerPayload = {
   __typename?: 'ManagerPayload';
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user whose manager changed. */
+  /** The user whose manager changed (needs `Users.Read`). */
   user: User;
 };
 
@@ -781,7 +781,10 @@ export type PhoneAuthenticationMethod = AuthenticationMethod & {
   type: AuthenticationMethodType;
 };
 
-/** Read-only entry points of the gateway. */
+/**
+ * Read-only entry points of the gateway. Each needs a gateway permission: `Users.Read` for profiles,
+ * `Users.ReadChanges` for the change feed.
+ */
 export type Query = {
   __typename?: 'Query';
   /**
@@ -810,19 +813,28 @@ export type Query = {
 };
 
 
-/** Read-only entry points of the gateway. */
+/**
+ * Read-only entry points of the gateway. Each needs a gateway permission: `Users.Read` for profiles,
+ * `Users.ReadChanges` for the change feed.
+ */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
 };
 
 
-/** Read-only entry points of the gateway. */
+/**
+ * Read-only entry points of the gateway. Each needs a gateway permission: `Users.Read` for profiles,
+ * `Users.ReadChanges` for the change feed.
+ */
 export type QueryUserChangesArgs = {
   deltaToken?: InputMaybe<Scalars['String']['input']>;
 };
 
 
-/** Read-only entry points of the gateway. */
+/**
+ * Read-only entry points of the gateway. Each needs a gateway permission: `Users.Read` for profiles,
+ * `Users.ReadChanges` for the change feed.
+ */
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<UserFilter>;
@@ -854,7 +866,7 @@ export type RevokeSignInSessionsPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** True when Graph accepted the revocation. */
   revoked: Scalars['Boolean']['output'];
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -914,7 +926,7 @@ export type TerminateSessionPayload = {
   steps: Array<MutationStep>;
   /** True only when every step succeeded. */
   succeeded: Scalars['Boolean']['output'];
-  /** The user acted on. */
+  /** The user acted on (needs `Users.Read`). */
   user: User;
 };
 
@@ -961,7 +973,7 @@ export type UpdateUserPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** Names of the properties sent to Graph. */
   updatedFields: Array<Scalars['String']['output']>;
-  /** The user after the change. */
+  /** The user after the change (needs `Users.Read`). */
   user: User;
 };
 
@@ -970,7 +982,7 @@ export type User = {
   __typename?: 'User';
   /** False when sign-in is blocked. */
   accountEnabled?: Maybe<Scalars['Boolean']['output']>;
-  /** Registered authentication methods (MFA and passwordless), optionally of one type only. */
+  /** Registered authentication methods (MFA and passwordless), optionally of one type only. Needs the gateway permission `Users.ReadAuthMethods`. */
   authenticationMethods: Array<AuthenticationMethod>;
   /** Business phone numbers (Graph allows at most one). */
   businessPhones: Array<Scalars['String']['output']>;
@@ -999,13 +1011,13 @@ export type User = {
    * (`$expand=manager`) when the query allows it.
    */
   manager?: Maybe<User>;
-  /** Groups this user is a direct member of. */
+  /** Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`. */
   memberOf: GroupConnection;
   /** Mobile phone number. */
   mobilePhone?: Maybe<Scalars['String']['output']>;
   /** Office location. */
   officeLocation?: Maybe<Scalars['String']['output']>;
-  /** Devices registered as owned by this user. */
+  /** Devices registered as owned by this user. Needs the gateway permission `Users.ReadDevices`. */
   ownedDevices: DeviceConnection;
   /** Last name. */
   surname?: Maybe<Scalars['String']['output']>;
@@ -1396,6 +1408,10 @@ export type RequiresPermissionDirectiveArgs = {
 
 export type RequiresPermissionDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = RequiresPermissionDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type SensitiveDirectiveArgs = { };
+
+export type SensitiveDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = SensitiveDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type AccountStatusPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AccountStatusPayload'] = ResolversParentTypes['AccountStatusPayload']> = ResolversObject<{
   accountEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1744,4 +1760,5 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
 export type DirectiveResolvers<ContextType = GatewayContext> = ResolversObject<{
   deployment?: DeploymentDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
+  sensitive?: SensitiveDirectiveResolver<any, any, ContextType>;
 }>;

@@ -5,7 +5,8 @@ import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamHttp } from '../http/upstream.js';
-import { ALL_PERMISSIONS, type Caller, type CallerAuthenticator, type Permission } from './types.js';
+import { ALL_PERMISSIONS, type Permission } from '../permissions.js';
+import type { Caller, CallerAuthenticator } from './types.js';
 import { issuerFor } from './authority.js';
 import { createJwksResolver } from './jwks.js';
 

@@ -5,16 +5,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Gateway permissions a caller can hold (from Entra app roles / scopes, or an API key). */
-export const Permission = {
-  UsersRead: 'Users.Read',
-  UsersWrite: 'Users.Write',
-  UsersTerminate: 'Users.Terminate',
-  UsersChangePassword: 'Users.ChangePassword',
-  UsersManageAuthMethods: 'Users.ManageAuthMethods',
-} as const;
-export type Permission = (typeof Permission)[keyof typeof Permission];
-export const ALL_PERMISSIONS: readonly Permission[] = Object.values(Permission);
+import type { Permission } from '../permissions.js';
+
+// The permission set lives in src/permissions.ts; re-exported here for modules that still import it from identity.
+export { ALL_PERMISSIONS, Permission } from '../permissions.js';
 
 /** Who is calling the gateway, established once per HTTP request. */
 export type Caller =

@@ -1,5 +1,4 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { ValidationRule } from 'graphql';
 
 /**
@@ -22,12 +21,4 @@ export function armorValidationRule(config: GraphQLArmorConfig): ValidationRule 
   const rule = validationRules[0];
   if (validationRules.length !== 1 || !rule) throw new Error(`expected one graphql-armor validation rule, got ${validationRules.length}`);
   return rule as ValidationRule;
-}
-
-/** graphql-armor's plugin that masks "Did you mean ..." suggestions (schema hints when introspection is off). */
-export function fieldSuggestionMaskPlugin(): ApolloServerPlugin {
-  const { plugins } = new ApolloArmor({ ...ALL_OFF, blockFieldSuggestion: { enabled: true } }).protect();
-  const plugin = plugins[0];
-  if (!plugin) throw new Error('graphql-armor gave no field suggestion plugin');
-  return plugin as ApolloServerPlugin;
 }

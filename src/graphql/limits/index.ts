@@ -2,13 +2,13 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { ParseOptions } from 'graphql';
 import type { Config } from '../../config-types.js';
 import { createUpstreamBudgetPlugin, type UpstreamBudgetOptions } from '../budget/plugin.js';
-import { fieldSuggestionMaskPlugin } from './armor.js';
 import { createOperationLimitsPlugin } from './plugin.js';
+import { suggestionMaskPlugin } from './suggestions.js';
 
 export { createOperationLimitsPlugin } from './plugin.js';
 export { createLimitRules, createDepthRule, createAliasRule, createDirectiveRule, DEFAULT_INTROSPECTION_MAX_DEPTH, type OperationLimits } from './rules.js';
 export { isIntrospectionOnly } from './introspection.js';
-export { fieldSuggestionMaskPlugin } from './armor.js';
+export { suggestionMaskPlugin, withoutSuggestions } from './suggestions.js';
 export { operationTooComplex } from './limit-error.js';
 
 export interface OperationGuards<TContext extends BaseContext> {
@@ -31,6 +31,6 @@ export function createOperationGuards<TContext extends BaseContext = BaseContext
     createOperationLimitsPlugin<TContext>(config.limits),
     createUpstreamBudgetPlugin<TContext>({ ...options, maxUpstreamRequests: config.limits.maxUpstreamRequests }),
   ];
-  if (!config.introspection) plugins.push(fieldSuggestionMaskPlugin() as ApolloServerPlugin<TContext>);
+  if (!config.introspection) plugins.unshift(suggestionMaskPlugin<TContext>());
   return { parseOptions: { maxTokens: config.limits.maxTokens }, plugins };
 }

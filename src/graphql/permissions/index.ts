@@ -1,4 +1,5 @@
 export { permissionPlugin, type PermissionPluginOptions } from './plugin.js';
+export { withPermissionGuards } from './resolver-guard.js';
 export {
   assertCallerMay,
   assertPermissionDirectives,

@@ -2,6 +2,8 @@ import {
   Kind,
   TypeInfo,
   getDirectiveValues,
+  isInterfaceType,
+  isObjectType,
   visit,
   visitWithTypeInfo,
   type DocumentNode,
@@ -10,25 +12,32 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
-import { ALL_PERMISSIONS, type Caller, type Permission } from '../../identity/types.js';
+import type { Caller } from '../../identity/types.js';
+import { ALL_PERMISSIONS, isPermission, type Permission } from '../../permissions.js';
 import { ErrorCode, GatewayError } from '../../errors.js';
 
 /**
- * Caller permissions per privileged field, declared in the SDL with
+ * Caller permissions per field, declared in the SDL with
  * `@requiresPermission(permission: "Users.Terminate")` so the requirement is visible where the
- * field is. Checked for the whole operation before execution (permission plugin) and again by
- * each resolver (defence in depth: a resolver is never reachable without its check).
+ * field is. Every root field declares one (reads included: a valid token or key alone reads
+ * nothing), and so do the User fields that reveal more than a profile. Checked for the whole
+ * operation before execution (permission plugin) and again by each resolver (defence in depth: a
+ * resolver is never reachable without its check).
  */
 
 export const PERMISSION_DIRECTIVE = 'requiresPermission';
 
-const KNOWN = new Set<string>(ALL_PERMISSIONS);
-
 // A field object belongs to one schema and never changes: its directive is read once, not per
 // mutation (every audited resolver asks).
-const fieldPermissions = new WeakMap<GraphQLField<unknown, unknown>, Permission | null>();
+const fieldPermissions = new WeakMap<object, Permission | null>();
 
-export function requiredPermission(field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): Permission | undefined {
+/** A field definition as graphql-js has it: GraphQLField, or a GraphQLFieldConfig with its name. */
+interface FieldLike {
+  name: string;
+  astNode?: GraphQLField<unknown, unknown>['astNode'];
+}
+
+export function requiredPermission(field: FieldLike, schema: GraphQLSchema): Permission | undefined {
   const known = fieldPermissions.get(field);
   if (known !== undefined) return known ?? undefined;
   const permission = readRequiredPermission(field, schema);
@@ -36,25 +45,39 @@ export function requiredPermission(field: GraphQLField<unknown, unknown>, schema
   return permission;
 }
 
-function readRequiredPermission(field: GraphQLField<unknown, unknown>, schema: GraphQLSchema): Permission | undefined {
+function readRequiredPermission(field: FieldLike, schema: GraphQLSchema): Permission | undefined {
   const directive = schema.getDirective(PERMISSION_DIRECTIVE);
   if (!directive || !field.astNode) return undefined;
   const value = getDirectiveValues(directive, field.astNode)?.permission;
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !KNOWN.has(value)) {
+  if (!isPermission(value)) {
     // A typo in the SDL must not silently make a field public.
     throw new TypeError(`@${PERMISSION_DIRECTIVE} on ${field.name} names ${JSON.stringify(value)}, which is not one of ${ALL_PERMISSIONS.join(', ')}.`);
   }
-  return value as Permission;
+  return value;
 }
 
-/** Fails at start-up when any field names an unknown permission. */
+/**
+ * Fails at start-up when any field names an unknown permission, or when a root field (Query,
+ * Mutation, Subscription) declares none: a new entry point cannot be added without saying who may
+ * use it.
+ */
 export function assertPermissionDirectives(schema: GraphQLSchema): void {
   for (const type of Object.values(schema.getTypeMap())) {
-    if (!('getFields' in type) || type.name.startsWith('__')) continue;
-    for (const field of Object.values(type.getFields())) {
-      if ('args' in field) requiredPermission(field as GraphQLField<unknown, unknown>, schema);
+    if (!(isObjectType(type) || isInterfaceType(type)) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) requiredPermission(field, schema);
+  }
+  const undeclared: string[] = [];
+  for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    if (!root) continue;
+    for (const field of Object.values(root.getFields())) {
+      if (!requiredPermission(field, schema)) undeclared.push(`${root.name}.${field.name}`);
     }
+  }
+  if (undeclared.length > 0) {
+    throw new TypeError(
+      `${undeclared.join(', ')} declare${undeclared.length === 1 ? 's' : ''} no @${PERMISSION_DIRECTIVE}: every root field must name the gateway permission a caller needs (one of ${ALL_PERMISSIONS.join(', ')}).`,
+    );
   }
 }
 
