@@ -123,7 +123,8 @@ describe('missingPermissions', () => {
     }
   });
 
-  it('asks nothing of read-only operations', () => {
-    expect(check(`{ users(first: 1) { nodes { id } } }`, [])).toEqual([]);
+  it('asks Users.Read of reads (reads are authorized like writes)', () => {
+    expect(check(`{ users(first: 1) { nodes { id } } }`, [])).toEqual([{ coordinate: 'Query.users', permission: 'Users.Read' }]);
+    expect(check(`{ users(first: 1) { nodes { id } } }`, [Permission.UsersRead])).toEqual([]);
   });
 });

@@ -113,7 +113,7 @@ describe('hosted mode', () => {
     const sdl = await res.text();
     expect(res.status).toBe(200);
     expect(sdl).toMatch(
-      /terminateSession\(\s+"[^"]+"\s+input: TerminateSessionInput!\s+\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/,
+      /terminateSession\(\s*"[^"]+"\s+input: TerminateSessionInput!\s*\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/,
     );
     expect(sdl).toContain('directive @requiresPermission');
   });
