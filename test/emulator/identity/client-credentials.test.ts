@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfidentialClientApplication } from '@azure/msal-node';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_PERMISSIONS } from '../../../src/permissions.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { demoAppCredential, msalNetworkClient, postToken, verifyWithJwks } from './support.js';
 
@@ -97,7 +98,8 @@ describe('client credentials with a secret', () => {
     });
     const allClaims = await verifyWithJwks(emulator, String(all.body.access_token), 'api://msgraph-user-gateway');
     const readerClaims = await verifyWithJwks(emulator, String(reader.body.access_token), 'api://msgraph-user-gateway');
-    expect(allClaims.roles).toEqual(['Users.Read', 'Users.Write', 'Users.Terminate', 'Users.ChangePassword', 'Users.ManageAuthMethods']);
+    // The caller app holds every role the gateway's API defines: every gateway permission.
+    expect(allClaims.roles).toEqual([...ALL_PERMISSIONS]);
     expect(readerClaims.roles).toEqual(['Users.Read']);
   });
 

@@ -2,6 +2,7 @@ import { ConfidentialClientApplication } from '@azure/msal-node';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../../src/emulator/model.js';
+import { ALL_PERMISSIONS } from '../../../src/permissions.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { addTestUser, decodeClientInfo, ensureAdmin, msalNetworkClient, pkcePair, postToken, verifyWithJwks } from './support.js';
 
@@ -244,7 +245,7 @@ describe('caller tokens and on-behalf-of', () => {
   it('issues delegated caller tokens for the gateway API with the caller app scopes', async () => {
     const user = addTestUser(emulator, 'caller', 'Caller-Passw0rd!');
     const all = await verifyWithJwks(emulator, await callerToken(user, 'Caller-Passw0rd!'), 'api://msgraph-user-gateway');
-    expect(all).toMatchObject({ oid: user.id, scp: 'Users.Read Users.Write Users.Terminate Users.ChangePassword Users.ManageAuthMethods' });
+    expect(all).toMatchObject({ oid: user.id, scp: ALL_PERMISSIONS.join(' ') });
     const reader = await verifyWithJwks(emulator, await callerToken(user, 'Caller-Passw0rd!', 'reader'), 'api://msgraph-user-gateway');
     expect(reader.scp).toBe('Users.Read');
     const named = await ropc(user, 'Caller-Passw0rd!', 'api://msgraph-user-gateway/Users.Read', {
