@@ -485,7 +485,7 @@ export function renderPermissionsMarkdown(): string {
     for (const [index, { operation }] of operationsOf(feature).entries()) {
       const first = index === 0;
       lines.push(
-        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | [${operation.call}](${operation.source}) | ${setText(operation.application)} | ${setText(operation.delegated)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
+        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | \`${operation.call}\` | ${setText(operation.application)} | ${setText(operation.delegated)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
       );
     }
   }

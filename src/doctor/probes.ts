@@ -142,23 +142,19 @@ export async function writeProbes(graph: GraphClient, writes: GraphWrites, testU
       .enableAccount(id)
       .catch((error: unknown): WriteOutcome => ({ succeeded: false, requestId: undefined, status: undefined, error: error as GatewayError }));
     const check = writeCheck('write:re-enable', `write PATCH /users/{id} {accountEnabled:true} on ${name}`, enabled);
-    if (check.status === 'ok') {
-      const verify = await graph.request<{ accountEnabled?: boolean }>({ method: 'GET', path: graphPaths.user(id), query: { $select: 'id,accountEnabled' } });
-      if (verify.ok && verify.body?.accountEnabled === true) checks.push(check);
-      else
-        checks.push({
-          ...check,
-          status: 'failed',
-          critical: true,
-          message: `RE-ENABLE NOT CONFIRMED: test user ${name} may be left DISABLED (Graph did not show accountEnabled=true afterwards); enable it now in the Entra admin center (Users → ${user.userPrincipalName ?? id} → Edit properties → Account enabled)`,
-        });
-    } else {
+    // Whatever the PATCH said, what counts is the state the user is left in.
+    const verify = await graph.request<{ accountEnabled?: boolean }>({ method: 'GET', path: graphPaths.user(id), query: { $select: 'id,accountEnabled' } });
+    const isEnabled = verify.ok && verify.body?.accountEnabled === true;
+    const fix = `enable it now in the Entra admin center (Users → ${user.userPrincipalName ?? id} → Edit properties → Account enabled)`;
+    if (isEnabled) checks.push(check.status === 'ok' ? check : { ...check, message: `${check.message}; the user is enabled all the same` });
+    else if (check.status === 'ok')
       checks.push({
         ...check,
+        status: 'failed',
         critical: true,
-        message: `RE-ENABLE FAILED: test user ${name} is left DISABLED: ${check.message}; enable it now in the Entra admin center (Users → ${user.userPrincipalName ?? id} → Edit properties → Account enabled)`,
+        message: `RE-ENABLE NOT CONFIRMED: test user ${name} may be left DISABLED (Graph did not show accountEnabled=true afterwards); ${fix}`,
       });
-    }
+    else checks.push({ ...check, critical: true, message: `RE-ENABLE FAILED: test user ${name} is left DISABLED: ${check.message}; ${fix}` });
   }
   return checks;
 }
