@@ -1,3 +1,4 @@
+import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { ALL_PERMISSIONS } from '../permissions.js';
 import type { AppRegistration, TenantModel } from './model.js';
 
@@ -154,6 +155,33 @@ export function seedApps(model: TenantModel, seed: number): void {
     readerCallerAppId: readerCaller.appId,
     readerCallerAppSecret: readerCaller.secrets[0]!,
   });
+}
+
+/** What a test or an operator chooses for an extra app registration; the rest is generated. */
+export type AppRegistrationRequest = Pick<AppRegistration, 'displayName'> &
+  Partial<Pick<AppRegistration, 'graphAppRoles' | 'graphDelegatedScopes' | 'directoryRoles' | 'redirectUris' | 'gatewayApiRoles'>>;
+
+/**
+ * Adds an app registration (with its service principal and one client secret) to the tenant, with
+ * exactly the Graph permissions, consented scopes and directory roles asked for: how tests model an
+ * operator's app that lacks a permission. Ids and secret are random, not seeded.
+ */
+export function registerApp(model: TenantModel, request: AppRegistrationRequest): AppRegistration {
+  const random = () => cryptoRandomInt(0, 2 ** 32) / 2 ** 32;
+  const registration: AppRegistration = {
+    appId: randomGuid(random),
+    servicePrincipalId: randomGuid(random),
+    displayName: request.displayName,
+    secrets: [randomClientSecret(random)],
+    certificates: [],
+    graphAppRoles: [...(request.graphAppRoles ?? [])],
+    graphDelegatedScopes: [...(request.graphDelegatedScopes ?? [])],
+    redirectUris: [...(request.redirectUris ?? [])],
+    directoryRoles: [...(request.directoryRoles ?? [])],
+    gatewayApiRoles: [...(request.gatewayApiRoles ?? [])],
+  };
+  model.apps.set(registration.appId, registration);
+  return registration;
 }
 
 /** The app that owns the gateway's API (its identifier URI is the caller-token audience). */

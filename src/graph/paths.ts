@@ -108,6 +108,15 @@ export const graphPaths = {
     const tail = action ? `/${action}` : '';
     return graphPath(`${userBase(idOrUpn)}/${sub}/${encodeSegment(methodId)}${tail}`, `/users/{id}/${sub}/{methodId}${tail}`);
   },
+  /** `/servicePrincipals(appId='{appId}')`: an app's service principal in the tenant (`npm run doctor`). */
+  servicePrincipalByAppId: (appId: string): GraphPath => {
+    assertAddressable(appId, 'application id');
+    return graphPath(`/servicePrincipals(appId='${encodeSegment(appId).replace(/'/g, "''")}')`, "/servicePrincipals(appId='{appId}')");
+  },
+  /** Directory role assignments (`npm run doctor` reads the app's own). */
+  directoryRoleAssignments: (): GraphPath => graphPath('/roleManagement/directory/roleAssignments', '/roleManagement/directory/roleAssignments'),
+  /** The signed-in user's directory roles, direct or through groups (an OData cast: an advanced query). */
+  myDirectoryRoles: (): GraphPath => graphPath('/me/transitiveMemberOf/microsoft.graph.directoryRole', '/me/transitiveMemberOf/microsoft.graph.directoryRole'),
   /** Rebuilds a path from a nextLink/deltaLink already checked by `validateContinuationLink`. */
   continuation: (path: string, template: string, rawQuery: string): GraphPath => graphPath(path, template, rawQuery),
 };

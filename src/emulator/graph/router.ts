@@ -14,8 +14,10 @@ import { handleBatch } from './batch.js';
 import type { GraphCall } from './call.js';
 import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
+import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
+import { appIdKey, getServicePrincipal } from './service-principals.js';
 import { settleOperations } from './state.js';
 import { countUsers, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser } from './users.js';
 
@@ -54,6 +56,9 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   if (a === 'directReports' && rest.length === 1) return { template: t('/directReports'), handler: pick(method, { GET: withUser(listDirectReports) }) };
   if (a === 'memberOf' && rest.length === 1) return { template: t('/memberOf'), handler: pick(method, { GET: withUser(listMemberOf) }) };
   if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
+  if (a === 'transitiveMemberOf' && b === 'microsoft.graph.directoryRole' && rest.length === 2) {
+    return { template: t('/transitiveMemberOf/microsoft.graph.directoryRole'), handler: pick(method, { GET: withUser(listTransitiveDirectoryRoles) }) };
+  }
   if (a === 'revokeSignInSessions' && rest.length === 1)
     return { template: t('/revokeSignInSessions'), handler: pick(method, { POST: withUser(revokeSignInSessions) }) };
   if (a === 'authentication') {
@@ -129,6 +134,16 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (first === 'me') {
     const { template, handler } = userRoutes(method, 'me', { kind: 'me' }, s.slice(1));
     return result(template, handler);
+  }
+  const spAppId = appIdKey(first);
+  if (spAppId !== undefined && s.length === 1) {
+    return result("servicePrincipals(appId='{appId}')", pick(method, { GET: (call) => getServicePrincipal(call, { kind: 'appId', value: spAppId }) }));
+  }
+  if (first === 'servicePrincipals' && second !== undefined && s.length === 2) {
+    return result('servicePrincipals/{id}', pick(method, { GET: (call) => getServicePrincipal(call, { kind: 'id', value: second }) }));
+  }
+  if (first === 'roleManagement' && second === 'directory' && s[2] === 'roleAssignments' && s.length === 3) {
+    return result('roleManagement/directory/roleAssignments', pick(method, { GET: listRoleAssignments }));
   }
   if (first === 'directoryObjects' && (second === 'getByIds' || second === 'microsoft.graph.getByIds') && s.length === 2) {
     return result('directoryObjects/getByIds', pick(method, { POST: getByIds }));

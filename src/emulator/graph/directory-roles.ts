@@ -1,0 +1,182 @@
+/**
+ * Directory role reads, as documented (docs/graph-facts.md#writes-and-permissions):
+ * - `GET /roleManagement/directory/roleAssignments` with `$filter` on `principalId` or
+ *   `roleDefinitionId` (`eq`) and `$expand=roleDefinition`: the role assignments of service
+ *   principals (the app's `directoryRoles`) and users (their roles), all at tenant scope `/`.
+ *   Needs RoleManagement.Read.Directory (or a documented higher permission); delegated callers
+ *   must also hold a role that reads role assignments.
+ * - `GET /me/transitiveMemberOf/microsoft.graph.directoryRole` (and `/users/{id}/...`): the
+ *   activated directory roles of a user. An OData cast is an advanced query: it needs
+ *   `ConsistencyLevel: eventual` and `$count=true`.
+ */
+import { createHash } from 'node:crypto';
+import type { EmuResponse } from '../http.js';
+import type { UserRecord } from '../model.js';
+import type { Principal } from './authorization.js';
+import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
+import { badRequest, forbidden, unsupportedQuery } from './errors.js';
+
+/** Built-in role names the emulator tenant uses, with Entra's tenant-independent template ids. */
+export const BUILT_IN_ROLES: Readonly<Record<string, { templateId: string; description: string }>> = {
+  'Global Administrator': {
+    templateId: '62e90394-69f5-4237-9190-012177145e10',
+    description: 'Can manage all aspects of Microsoft Entra ID and Microsoft services that use Microsoft Entra identities.',
+  },
+  'Privileged Authentication Administrator': {
+    templateId: '7be44c8a-adaf-4e2a-84d6-ab2649e08a13',
+    description: 'Can access to view, set and reset authentication method information for any user (admin or non-admin).',
+  },
+  'User Administrator': {
+    templateId: 'fe930be7-5e62-47db-91af-98c3a49a38b1',
+    description: 'Can manage all aspects of users and groups, including resetting passwords for limited admins.',
+  },
+  'Helpdesk Administrator': {
+    templateId: '729827e3-9c14-49f7-bb1b-9608f156bbb8',
+    description: 'Can reset passwords for non-administrators and Helpdesk Administrators.',
+  },
+  'Authentication Administrator': {
+    templateId: 'c4e39bd9-1100-46d3-8c65-fb160da0071f',
+    description: 'Can access to view, set and reset authentication method information for any non-admin user.',
+  },
+  'Password Administrator': {
+    templateId: '966707d0-3269-4727-9be2-8c3a10f19b9d',
+    description: 'Can reset passwords for non-administrators and Password Administrators.',
+  },
+  'Privileged Role Administrator': {
+    templateId: 'e8611ab8-c189-46e8-94e1-60213ab1f814',
+    description: 'Can manage role assignments in Microsoft Entra ID, and all aspects of Privileged Identity Management.',
+  },
+  'Global Reader': {
+    templateId: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
+    description: 'Can read everything that a Global Administrator can, but not update anything.',
+  },
+  'Directory Readers': {
+    templateId: '88d8e3e3-8f55-4a1e-953a-9b9898b8876b',
+    description: 'Can read basic directory information. Commonly used to grant directory read access to applications and guests.',
+  },
+  'Groups Administrator': {
+    templateId: 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
+    description:
+      'Members of this role can create/manage groups, create/manage groups settings like naming and expiration policies, and view groups activity and audit reports.',
+  },
+  'Guest Inviter': {
+    templateId: '95e79109-95c0-4d8e-aee3-d01accf2d47b',
+    description: "Can invite guest users independent of the 'members can invite guests' setting.",
+  },
+  'Message Center Reader': {
+    templateId: '790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b',
+    description: 'Can read messages and updates for their organization in Office 365 Message Center only.',
+  },
+  'Reports Reader': { templateId: '4a5d8f65-41da-4de4-8968-e035b65339cf', description: 'Can read sign-in and audit reports.' },
+  'Usage Summary Reports Reader': {
+    templateId: '75934031-6c7e-415a-99d7-48dbd49e875e',
+    description: "Read Usage reports and Adoption Score, but can't access user details.",
+  },
+};
+
+const ROLE_ASSIGNMENT_READERS = [
+  'RoleManagement.Read.Directory',
+  'RoleManagement.Read.All',
+  'Directory.Read.All',
+  'RoleManagement.ReadWrite.Directory',
+  'Directory.ReadWrite.All',
+];
+/** Least privileged roles that may read role assignments in delegated calls, plus Global Administrator above them. */
+const ROLE_ASSIGNMENT_READER_ROLES = ['Directory Readers', 'Global Reader', 'Privileged Role Administrator', 'Global Administrator'];
+
+const MEMBERSHIP_READERS_APP = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+
+interface RoleAssignment {
+  id: string;
+  principalId: string;
+  roleDefinitionId: string;
+  directoryScopeId: string;
+}
+
+function roleDefinition(name: string): Record<string, unknown> | undefined {
+  const role = BUILT_IN_ROLES[name];
+  if (!role) return undefined;
+  // Built-in role definitions have the template id as their id.
+  return { id: role.templateId, templateId: role.templateId, displayName: name, description: role.description, isBuiltIn: true, isEnabled: true };
+}
+
+function assignmentId(principalId: string, templateId: string): string {
+  return createHash('sha256').update(`${templateId}:${principalId}`).digest('base64url').slice(0, 43);
+}
+
+function allAssignments(call: GraphCall): RoleAssignment[] {
+  const out: RoleAssignment[] = [];
+  const add = (principalId: string, roles: readonly string[]) => {
+    for (const name of roles) {
+      const role = BUILT_IN_ROLES[name];
+      if (role) out.push({ id: assignmentId(principalId, role.templateId), principalId, roleDefinitionId: role.templateId, directoryScopeId: '/' });
+    }
+  };
+  for (const app of call.ctx.tenant.apps.values()) add(app.servicePrincipalId, app.directoryRoles);
+  for (const user of call.ctx.tenant.users.values()) add(user.id, user._directoryRoles);
+  return out;
+}
+
+/** `principalId eq '...'` or `roleDefinitionId eq '...'`, the filters the doctor and the documentation use. */
+function parseAssignmentFilter(raw: string | undefined): ((a: RoleAssignment) => boolean) | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const m = /^\s*(principalId|roleDefinitionId|directoryScopeId)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(raw);
+  if (!m)
+    throw unsupportedQuery(`Unsupported or invalid filter '${raw}' on unifiedRoleAssignment: use principalId, roleDefinitionId or directoryScopeId with eq.`);
+  const property = m[1]!.toLowerCase();
+  const value = m[2]!.replace(/''/g, "'").toLowerCase();
+  if (property === 'principalid') return (a) => a.principalId.toLowerCase() === value;
+  if (property === 'roledefinitionid') return (a) => a.roleDefinitionId.toLowerCase() === value;
+  return (a) => a.directoryScopeId.toLowerCase() === value;
+}
+
+function mayReadRoleAssignments(principal: Principal): boolean {
+  if (!ROLE_ASSIGNMENT_READERS.some((p) => principal.permissions.has(p))) return false;
+  if (principal.kind === 'app') return true;
+  return principal.directoryRoles.some((r) => ROLE_ASSIGNMENT_READER_ROLES.includes(r));
+}
+
+export function listRoleAssignments(call: GraphCall): EmuResponse {
+  if (!mayReadRoleAssignments(call.principal)) throw forbidden();
+  const filter = parseAssignmentFilter(queryParam(call, '$filter'));
+  const expandRaw = (queryParam(call, '$expand') ?? '').trim();
+  if (expandRaw !== '' && expandRaw.toLowerCase() !== 'roledefinition') {
+    throw badRequest(`Expanding '${expandRaw}' is not supported here: only roleDefinition can be expanded on unifiedRoleAssignment.`);
+  }
+  const rolesByTemplate = new Map(Object.entries(BUILT_IN_ROLES).map(([name, role]) => [role.templateId, name]));
+  const value = allAssignments(call)
+    .filter((a) => filter?.(a) ?? true)
+    .map((a) => {
+      const item: Record<string, unknown> = { ...a, resourceScope: a.directoryScopeId };
+      if (expandRaw !== '') item.roleDefinition = roleDefinition(rolesByTemplate.get(a.roleDefinitionId) ?? '') ?? null;
+      return item;
+    });
+  return ok(200, { '@odata.context': metadataUrl(call, `roleManagement/directory/roleAssignments${expandRaw ? '(roleDefinition())' : ''}`), value });
+}
+
+/** A directoryRole object: the tenant's activated instance of a role template (its id differs per tenant). */
+function directoryRole(call: GraphCall, name: string): Record<string, unknown> | undefined {
+  const role = BUILT_IN_ROLES[name];
+  if (!role) return undefined;
+  const h = createHash('sha256').update(`${call.ctx.tenant.tenantId}:${role.templateId}`).digest('hex');
+  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return {
+    '@odata.type': '#microsoft.graph.directoryRole',
+    id,
+    deletedDateTime: null,
+    description: role.description,
+    displayName: name,
+    roleTemplateId: role.templateId,
+  };
+}
+
+export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord): EmuResponse {
+  const principal = call.principal;
+  const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
+  if (!readsSelf && !MEMBERSHIP_READERS_APP.some((p) => principal.permissions.has(p))) throw forbidden();
+  if (!isEventual(call) || (queryParam(call, '$count') ?? '').toLowerCase() !== 'true') {
+    throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
+  }
+  const value = user._directoryRoles.map((name) => directoryRole(call, name)).filter((r): r is Record<string, unknown> => r !== undefined);
+  return ok(200, { '@odata.context': metadataUrl(call, 'directoryRoles'), '@odata.count': value.length, value });
+}
