@@ -1,6 +1,6 @@
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { ALL_PERMISSIONS } from '../permissions.js';
-import type { AppRegistration, TenantModel } from './model.js';
+import type { AppRegistration, ExposedApi, TenantModel } from './model.js';
 
 /**
  * The tenant's app registrations and the hosted broker's registration. Deterministic from the seed
@@ -73,8 +73,6 @@ const DEMO_DELEGATED_SCOPES = [
 
 const HOSTED_GRAPH_APP_ROLES = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'GroupMember.Read.All', 'Device.Read.All'];
 
-const GATEWAY_API_DISPLAY_NAME = 'msgraph-user-gateway API';
-
 const LOOPBACK_REDIRECTS = ['http://127.0.0.1:4000/auth/callback', 'http://localhost:4000/auth/callback'];
 
 export function seedApps(model: TenantModel, seed: number): void {
@@ -103,6 +101,10 @@ export function seedApps(model: TenantModel, seed: number): void {
     graphDelegatedScopes: [...DEMO_DELEGATED_SCOPES],
     redirectUris: [...LOOPBACK_REDIRECTS],
     directoryRoles: ['User Administrator', 'Privileged Authentication Administrator'],
+    // The gateway's own registration exposes its API, as on-behalf-of needs: Entra exchanges only
+    // assertions issued for the app that presents them (docs/graph-facts.md#caller-tokens). A new
+    // registration's manifest has requestedAccessTokenVersion null: v1.0 tokens.
+    api: gatewayApi(model.wellKnown.gatewayApiAudience),
   });
   const readOnly = app({
     displayName: 'msgraph-user-gateway read-only',
@@ -117,8 +119,10 @@ export function seedApps(model: TenantModel, seed: number): void {
     graphAppRoles: [...HOSTED_GRAPH_APP_ROLES],
   });
   app({
-    displayName: GATEWAY_API_DISPLAY_NAME,
-    // Its identifier URI is wellKnown.gatewayApiAudience; the roles it defines are ALL_PERMISSIONS.
+    displayName: 'Contoso directory sync API',
+    // Another API of the tenant, registered for v2.0 tokens: tokens for it are valid Entra tokens
+    // of this tenant that the gateway must still refuse (wrong audience).
+    api: { identifierUris: [model.wellKnown.otherApiAudience], requestedAccessTokenVersion: 2, scopes: ['Sync.Run'], appRoles: ['Sync.Run'] },
   });
   const caller = app({
     displayName: 'msgraph-user-gateway caller (all roles)',
@@ -184,8 +188,23 @@ export function registerApp(model: TenantModel, request: AppRegistrationRequest)
   return registration;
 }
 
-/** The app that owns the gateway's API (its identifier URI is the caller-token audience). */
-export function gatewayApiApp(model: TenantModel): AppRegistration | undefined {
-  for (const app of model.apps.values()) if (app.displayName === GATEWAY_API_DISPLAY_NAME) return app;
+/** The gateway's API: its App ID URI, and scopes and app roles named after the gateway permissions. */
+function gatewayApi(identifierUri: string): ExposedApi {
+  return { identifierUris: [identifierUri], requestedAccessTokenVersion: null, scopes: [...ALL_PERMISSIONS], appRoles: [...ALL_PERMISSIONS] };
+}
+
+/** The app whose API a resource identifier names: one of its App ID URIs, or its client id. */
+export function apiAppFor(model: TenantModel, resource: string): AppRegistration | undefined {
+  const wanted = resource.replace(/\/+$/, '').toLowerCase();
+  for (const app of model.apps.values()) {
+    if (!app.api) continue;
+    if (app.appId.toLowerCase() === wanted) return app;
+    if (app.api.identifierUris.some((uri) => uri.replace(/\/+$/, '').toLowerCase() === wanted)) return app;
+  }
   return undefined;
+}
+
+/** The access token version an API's tokens have (reference-app-manifest: null and 1 mean v1.0). */
+export function accessTokenVersionOf(api: ExposedApi): '1.0' | '2.0' {
+  return api.requestedAccessTokenVersion === 2 ? '2.0' : '1.0';
 }

@@ -1,6 +1,6 @@
 import { createDecipheriv, randomUUID } from 'node:crypto';
 import type { EmulatorContext } from './context.js';
-import { signAppOnlyAccessToken } from './entra/tokens.js';
+import { graphAppOnlyTarget, signAppOnlyAccessToken } from './entra/tokens.js';
 import { identityState, opaqueToken } from './entra/state.js';
 import { json, readJsonBody, type EmuRequest, type EmuResponse } from './http.js';
 
@@ -96,7 +96,7 @@ export async function handleBroker(ctx: EmulatorContext, req: EmuRequest): Promi
   const app = ctx.tenant.apps.get(registration.appId);
   if (!app) return problem(500, 'Broker misconfigured', 'The hosted app of this registration no longer exists.');
 
-  const accessToken = await signAppOnlyAccessToken(ctx, app, 'https://graph.microsoft.com', app.graphAppRoles, '1');
+  const accessToken = await signAppOnlyAccessToken(ctx, app, graphAppOnlyTarget('https://graph.microsoft.com'), app.graphAppRoles, '1');
   const refreshToken = opaqueToken('broker.');
   state.brokerRefreshTokens.set(refreshToken, { registrationId: registration.id, issuedAtMs: ctx.now(), spent: false });
   return {

@@ -16,6 +16,15 @@ async function main(): Promise<void> {
     }
     return n;
   };
+  const bool = (name: string): boolean | undefined => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return undefined;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    throw new Error(`${name}=${JSON.stringify(env[name])} is not valid: true or false (e.g. ${name}=true)`);
+  };
+  const apiTokenVersion = int('EMULATOR_API_TOKEN_VERSION', 1, 1, 2) as 1 | 2;
+  const singleUseRefreshTokens = bool('EMULATOR_SINGLE_USE_REFRESH_TOKENS');
+  const stsHost = env['EMULATOR_STS_HOST'];
   const emulator = await startEmulator({
     host: env['EMULATOR_HOST'] ?? '127.0.0.1',
     port: int('EMULATOR_PORT', 8443, 0, 65535),
@@ -23,6 +32,9 @@ async function main(): Promise<void> {
     userCount: int('EMULATOR_USERS', 1000, 10, 100_000),
     dataDir: env['EMULATOR_DATA_DIR'] ?? '.data/emulator',
     faults: faultSettingsFromEnv(env),
+    ...(apiTokenVersion === 2 ? { apiAccessTokenVersion: 2 as const } : {}),
+    ...(singleUseRefreshTokens !== undefined ? { singleUseRefreshTokens } : {}),
+    ...(stsHost ? { stsHost } : {}),
   });
   const known = emulator.tenant.wellKnown;
   const lines = [
@@ -35,6 +47,7 @@ async function main(): Promise<void> {
     `  Demo client id     ${known.demoAppId}`,
     `  Demo client secret ${known.demoAppSecret}   (sandbox only: a local, throwaway secret)`,
     `  Demo certificate   ${emulator.demoAppCertificatePath}`,
+    `  Gateway API        ${known.gatewayApiAudience} (v${apiTokenVersion}.0 access tokens; API_AUDIENCE=${known.gatewayApiAudience},${known.demoAppId})`,
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
     `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
   ];

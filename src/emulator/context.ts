@@ -3,6 +3,15 @@ import type { TokenSigner } from './keys.js';
 import type { TenantModel } from './model.js';
 import type { EmulatorStats } from './stats.js';
 
+/**
+ * Entra refresh tokens stay valid after use (docs/graph-facts.md#refresh-tokens); with
+ * `singleUseRefreshTokens` a redeemed one answers invalid_grant, which proves that a client
+ * never redeems the same refresh token twice (single-flight refresh, shared refresh lock).
+ */
+export interface IdentitySettings {
+  singleUseRefreshTokens: boolean;
+}
+
 /** Everything the emulator's route modules share. One per running emulator. */
 export interface EmulatorContext {
   /** Replaced wholesale by `POST /_emulator/reset`. */
@@ -12,8 +21,16 @@ export interface EmulatorContext {
   faults: FaultInjector;
   /** `https://127.0.0.1:PORT`: Graph, login and broker are all served on this origin. */
   origin: string;
-  /** Token issuer: `${origin}/${tenantId}/v2.0`. */
+  /**
+   * Issuer of v1.0 access tokens, `${stsHost}/${tenantId}/`: every Graph token, and tokens for
+   * custom APIs whose manifest leaves requestedAccessTokenVersion null or 1. Entra's STS host is
+   * not the login host (https://sts.windows.net/ in the public cloud), so neither is ours.
+   */
   issuer: string;
+  /** Issuer of v2.0 tokens, `${origin}/${tenantId}/v2.0`: id tokens and tokens for v2.0 APIs. */
+  issuerV2: string;
+  /** Switches that make the emulator's Entra ID stricter than the real one for one test. */
+  identity: IdentitySettings;
   /** Audiences Graph accepts in access tokens (`origin` and Graph's well-known app id). */
   graphAudiences: string[];
   /** Injected clock (ms since epoch), so expiry can be tested without waiting. */

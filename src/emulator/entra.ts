@@ -1,21 +1,23 @@
 import type { EmulatorContext } from './context.js';
 import { authorize, logout } from './entra/authorize.js';
-import { instanceDiscovery, jwks, openIdConfiguration } from './entra/discovery.js';
+import { instanceDiscovery, jwks, openIdConfiguration, openIdConfigurationV1 } from './entra/discovery.js';
 import { aadErrorResponse } from './entra/errors.js';
 import { classifyTenantSegment } from './entra/tenant-segment.js';
 import { tokenEndpoint } from './entra/token-endpoint.js';
 import type { EmuRequest, EmuResponse } from './http.js';
 
 /**
- * Entra ID v2.0 endpoints of the emulator tenant, addressed by tenant id or domain (and by
- * `common`/`organizations` where Entra allows it). Unknown paths return undefined so the server
- * answers its generic 404.
+ * Entra ID v2.0 endpoints of the emulator tenant, plus the v1.0 metadata and keys that verifiers
+ * of v1.0 tokens read, addressed by tenant id or domain (and by `common`/`organizations` where
+ * Entra allows it). Unknown paths return undefined so the server answers its generic 404.
  */
-type Endpoint = 'openid-configuration' | 'keys' | 'authorize' | 'token' | 'logout';
+type Endpoint = 'openid-configuration' | 'openid-configuration-v1' | 'keys' | 'keys-v1' | 'authorize' | 'token' | 'logout';
 
 const ENDPOINTS: Record<string, Endpoint> = {
   'v2.0/.well-known/openid-configuration': 'openid-configuration',
+  '.well-known/openid-configuration': 'openid-configuration-v1',
   'discovery/v2.0/keys': 'keys',
+  'discovery/keys': 'keys-v1',
   'oauth2/v2.0/authorize': 'authorize',
   'oauth2/v2.0/token': 'token',
   'oauth2/v2.0/logout': 'logout',
@@ -23,7 +25,9 @@ const ENDPOINTS: Record<string, Endpoint> = {
 
 const ROUTE_METHODS: Record<Endpoint, string[]> = {
   'openid-configuration': ['GET'],
+  'openid-configuration-v1': ['GET'],
   keys: ['GET'],
+  'keys-v1': ['GET'],
   authorize: ['GET'],
   token: ['POST'],
   logout: ['GET'],
@@ -66,8 +70,12 @@ export async function handleEntra(ctx: EmulatorContext, req: EmuRequest): Promis
   switch (endpoint) {
     case 'openid-configuration':
       return openIdConfiguration(ctx, segment);
+    case 'openid-configuration-v1':
+      return openIdConfigurationV1(ctx, segment);
     case 'keys':
       return jwks(ctx);
+    case 'keys-v1':
+      return jwks(ctx, 'GET /{tenant}/discovery/keys');
     case 'authorize':
       return authorize(ctx, req);
     case 'token':

@@ -22,6 +22,18 @@ export interface EmulatorOptions {
   faults?: Partial<FaultSettings>;
   /** Injected clock for expiry tests. */
   now?: () => number;
+  /**
+   * `requestedAccessTokenVersion` of the gateway's API (the demo app): unset as in a new
+   * registration (v1.0 tokens), or 2 for v2.0 tokens (docs/graph-facts.md#caller-tokens).
+   */
+  apiAccessTokenVersion?: 1 | 2;
+  /** A redeemed refresh token answers invalid_grant (Entra keeps it valid); for tests that prove single use. */
+  singleUseRefreshTokens?: boolean;
+  /**
+   * Host in the issuer of v1.0 tokens. Entra's public cloud uses https://sts.windows.net, the
+   * China cloud https://sts.chinacloudapi.cn (docs/graph-facts.md#national-clouds).
+   */
+  stsHost?: string;
 }
 
 export interface RunningEmulator {
@@ -67,9 +79,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const tenantOptions = { seed: options.seed ?? 42, userCount: options.userCount ?? 1000 };
   const buildTenant = () => {
     const tenant = createTenant(tenantOptions);
-    tenant.apps.get(tenant.wellKnown.demoAppId)?.certificates.push(demoCert.certificate);
+    const demo = tenant.apps.get(tenant.wellKnown.demoAppId);
+    demo?.certificates.push(demoCert.certificate);
+    if (demo?.api && options.apiAccessTokenVersion !== undefined) demo.api.requestedAccessTokenVersion = options.apiAccessTokenVersion;
     return tenant;
   };
+  const identityDefaults = () => ({ singleUseRefreshTokens: options.singleUseRefreshTokens ?? false });
+  const stsHost = (options.stsHost ?? 'https://sts.windows.net').replace(/\/+$/, '');
   const tenant = buildTenant();
   const faults = new FaultInjector(options.faults);
   const ctx: EmulatorContext = {
@@ -78,7 +94,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     stats: new EmulatorStats(),
     faults,
     origin: '',
-    issuer: '',
+    issuer: `${stsHost}/${tenant.tenantId}/`,
+    issuerV2: '',
+    identity: identityDefaults(),
     graphAudiences: [],
     now: options.now ?? (() => Date.now()),
   };
@@ -86,6 +104,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ctx.tenant = buildTenant();
     ctx.stats.reset();
     ctx.faults.reset();
+    ctx.identity = identityDefaults();
   };
   const server: Server = await listen(ctx, tls, {
     host: options.host ?? '127.0.0.1',
@@ -93,7 +112,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     reset,
     onOrigin: (origin) => {
       ctx.origin = origin;
-      ctx.issuer = `${origin}/${tenant.tenantId}/v2.0`;
+      ctx.issuerV2 = `${origin}/${tenant.tenantId}/v2.0`;
       ctx.graphAudiences = [origin, `${origin}/`, '00000003-0000-0000-c000-000000000000', 'https://graph.microsoft.com'];
     },
   });

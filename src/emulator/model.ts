@@ -93,8 +93,26 @@ export interface AppRegistration {
   redirectUris: string[];
   /** Entra directory roles assigned to the app's service principal. */
   directoryRoles: string[];
-  /** Roles this app holds on the gateway's own API (`api://...`), for caller tokens. */
+  /**
+   * Permissions this app holds as a client of the tenant's custom APIs (app roles with client
+   * credentials, delegated scopes for a signed-in user), matched by name against what each API
+   * defines (`api.appRoles`, `api.scopes`): the gateway's API defines Users.Read, Users.Write...
+   */
   gatewayApiRoles: string[];
+  /** The web API this registration exposes ("Expose an API"), if any. */
+  api?: ExposedApi;
+}
+
+/**
+ * A custom API of an app registration (docs/graph-facts.md#caller-tokens): its App ID URIs, the
+ * access token version its manifest asks for (`requestedAccessTokenVersion`: null or 1 give v1.0
+ * tokens, 2 gives v2.0 tokens), and the delegated scopes and app roles it defines.
+ */
+export interface ExposedApi {
+  identifierUris: string[];
+  requestedAccessTokenVersion: 1 | 2 | null;
+  scopes: string[];
+  appRoles: string[];
 }
 
 export interface BrokerRegistration {
@@ -144,8 +162,10 @@ export interface TenantModel {
     /** The hosted (broker) app id and the seeded broker registration. */
     hostedAppId: string;
     brokerRegistrationId: string;
-    /** The gateway's own API (audience of caller tokens). */
+    /** The App ID URI of the gateway's own API, exposed by the demo app (audience of v1.0 caller tokens). */
     gatewayApiAudience: string;
+    /** The App ID URI of another API in the tenant (a v2.0 API the caller apps hold no permission on). */
+    otherApiAudience: string;
     /** A caller service app holding every gateway API role, and one holding only Users.Read. */
     callerAppId: string;
     callerAppSecret: string;

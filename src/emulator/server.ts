@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { EmulatorContext } from './context.js';
 import { handleBroker } from './broker.js';
 import { handleEntra } from './entra.js';
+import { handleEntraAdmin } from './entra/admin.js';
 import { handleGraph } from './graph/router.js';
 import { json, type EmuRequest, type EmuResponse } from './http.js';
 import type { EmulatorTls } from './tls.js';
@@ -43,7 +44,7 @@ function send(res: ServerResponse, response: EmuResponse): void {
   res.end(payload);
 }
 
-/** Admin routes (contract): stats, reset, faults. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, identity switches. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -69,6 +70,8 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
       return json(400, { error: (error as Error).message });
     }
   }
+  const identity = handleEntraAdmin(ctx, req);
+  if (identity) return identity;
   if (p === '/_emulator/info' && req.method === 'GET') {
     return json(200, { origin: ctx.origin, tenantId: ctx.tenant.tenantId, domain: ctx.tenant.domain, users: ctx.tenant.users.size });
   }

@@ -32,6 +32,7 @@ export function createTenant(options: TenantOptions): TenantModel {
       hostedAppId: '',
       brokerRegistrationId: '',
       gatewayApiAudience: 'api://msgraph-user-gateway',
+      otherApiAudience: 'api://contoso-directory-sync',
       callerAppId: '',
       callerAppSecret: '',
       readerCallerAppId: '',

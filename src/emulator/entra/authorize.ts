@@ -96,7 +96,7 @@ export async function authorize(ctx: EmulatorContext, req: EmuRequest): Promise<
   const scopes = parseScopes(ctx, q.get('scope'));
   if (isAadError(scopes))
     return fail(scopes.kind === 'invalid_resource' ? 'invalid_resource' : scopes.kind === 'invalid_request' ? 'invalid_request' : 'invalid_scope', scopes);
-  const granted = grantDelegated(app, scopes);
+  const granted = grantDelegated(ctx, app, scopes);
   if (isAadError(granted)) return fail('consent_required', granted);
   const codeChallenge = q.get('code_challenge') ?? undefined;
   const method = q.get('code_challenge_method') ?? (codeChallenge ? 'plain' : undefined);

@@ -3,13 +3,16 @@ import { json, type EmuRequest, type EmuResponse } from '../http.js';
 import { tenantEndpoints, type TenantSegment } from './tenant-segment.js';
 
 /**
- * OpenID Connect discovery, the JWKS and Entra's instance discovery. For `common` and
- * `organizations` the issuer keeps Entra's literal `{tenantid}` placeholder, as the real one does.
+ * OpenID Connect discovery, the JWKS and Entra's instance discovery. Each tenant has two metadata
+ * documents (docs/graph-facts.md#caller-tokens): the v2.0 one (`/{tenant}/v2.0/.well-known/...`)
+ * names the v2.0 issuer, the v1.0 one (`/{tenant}/.well-known/...`) the v1.0 issuer on the STS
+ * host. For `common` and `organizations` the issuer keeps Entra's literal `{tenantid}`
+ * placeholder, as the real one does.
  */
 export function openIdConfiguration(ctx: EmulatorContext, segment: TenantSegment): EmuResponse {
   const tenantPart = segment.kind === 'multi' ? segment.alias : ctx.tenant.tenantId;
   const endpoints = tenantEndpoints(ctx, tenantPart);
-  const issuer = segment.kind === 'multi' ? `${ctx.origin}/{tenantid}/v2.0` : ctx.issuer;
+  const issuer = segment.kind === 'multi' ? `${ctx.origin}/{tenantid}/v2.0` : ctx.issuerV2;
   const host = new URL(ctx.origin).host;
   const body = {
     token_endpoint: endpoints.token,
@@ -54,8 +57,56 @@ export function openIdConfiguration(ctx: EmulatorContext, segment: TenantSegment
   return { ...json(200, body, { 'cache-control': 'max-age=86400, private' }), route: 'GET /{tenant}/v2.0/.well-known/openid-configuration' };
 }
 
-export function jwks(ctx: EmulatorContext): EmuResponse {
-  return { ...json(200, ctx.signer.jwks, { 'cache-control': 'max-age=86400, private' }), route: 'GET /{tenant}/discovery/v2.0/keys' };
+/** The v1.0 document: v1.0 issuer, v1.0 endpoints, and (as Entra's does) the common keys. */
+export function openIdConfigurationV1(ctx: EmulatorContext, segment: TenantSegment): EmuResponse {
+  const tenantPart = segment.kind === 'multi' ? segment.alias : ctx.tenant.tenantId;
+  const base = `${ctx.origin}/${tenantPart}`;
+  const host = new URL(ctx.origin).host;
+  const body = {
+    token_endpoint: `${base}/oauth2/token`,
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    jwks_uri: `${ctx.origin}/common/discovery/keys`,
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    response_types_supported: ['code', 'id_token', 'code id_token', 'token id_token', 'token'],
+    scopes_supported: ['openid'],
+    issuer: segment.kind === 'multi' ? ctx.issuer.replace(ctx.tenant.tenantId, '{tenantid}') : ctx.issuer,
+    microsoft_multi_refresh_token: true,
+    authorization_endpoint: `${base}/oauth2/authorize`,
+    http_logout_supported: true,
+    frontchannel_logout_supported: true,
+    end_session_endpoint: `${base}/oauth2/logout`,
+    claims_supported: [
+      'sub',
+      'iss',
+      'cloud_instance_name',
+      'cloud_instance_host_name',
+      'cloud_graph_host_name',
+      'msgraph_host',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'acr',
+      'amr',
+      'nonce',
+      'email',
+      'given_name',
+      'family_name',
+      'nickname',
+    ],
+    tenant_region_scope: 'EU',
+    cloud_instance_name: host,
+    cloud_graph_host_name: host,
+    msgraph_host: host,
+    rbac_url: ctx.origin,
+  };
+  return { ...json(200, body, { 'cache-control': 'max-age=86400, private' }), route: 'GET /{tenant}/.well-known/openid-configuration' };
+}
+
+export function jwks(ctx: EmulatorContext, route = 'GET /{tenant}/discovery/v2.0/keys'): EmuResponse {
+  return { ...json(200, ctx.signer.jwks, { 'cache-control': 'max-age=86400, private' }), route };
 }
 
 /**

@@ -1,16 +1,19 @@
-import { OIDC_SCOPES, gatewayApiApp } from '../apps.js';
+import { OIDC_SCOPES, accessTokenVersionOf, apiAppFor } from '../apps.js';
 import type { EmulatorContext } from '../context.js';
 import type { AppRegistration } from '../model.js';
 import { aadError, type AadError } from './errors.js';
 
 /**
- * A parsed `scope` parameter: the one resource it names (Graph or the gateway's own API), whether
- * it asked for `.default` (everything consented) or named scopes, and the OIDC scopes beside it.
- * Entra allows one resource per token request; bare names (`User.Read`) mean Graph.
+ * A parsed `scope` parameter: the one resource it names (Graph, or a custom API of the tenant such
+ * as the gateway's), whether it asked for `.default` (everything consented) or named scopes, and
+ * the OIDC scopes beside it. Entra allows one resource per token request; bare names (`User.Read`)
+ * mean Graph. A custom API is named by one of its App ID URIs or by its client id.
  */
 export interface RequestedScopes {
-  resource: 'graph' | 'gateway-api';
-  /** The resource URI as the client wrote it, without trailing slashes; becomes `aud`. */
+  resource: 'graph' | 'api';
+  /** The client id of the custom API (resource `api`). */
+  resourceAppId?: string;
+  /** The resource URI as the client wrote it, without trailing slashes. */
   resourceUri: string;
   isDefault: boolean;
   /** Explicit scope names without the resource prefix (empty for `.default`). */
@@ -25,13 +28,11 @@ function stripTrailingSlashes(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
-function resourceOf(ctx: EmulatorContext, uri: string): RequestedScopes['resource'] | undefined {
+function resourceOf(ctx: EmulatorContext, uri: string): Pick<RequestedScopes, 'resource' | 'resourceAppId'> | undefined {
   const candidate = stripTrailingSlashes(uri).toLowerCase();
-  if (ctx.graphAudiences.some((aud) => stripTrailingSlashes(aud).toLowerCase() === candidate)) return 'graph';
-  const api = gatewayApiApp(ctx.tenant);
-  const apiUris = [ctx.tenant.wellKnown.gatewayApiAudience, api?.appId, api ? `api://${api.appId}` : undefined];
-  if (apiUris.some((u) => u !== undefined && u.toLowerCase() === candidate)) return 'gateway-api';
-  return undefined;
+  if (ctx.graphAudiences.some((aud) => stripTrailingSlashes(aud).toLowerCase() === candidate)) return { resource: 'graph' };
+  const api = apiAppFor(ctx.tenant, uri);
+  return api ? { resource: 'api', resourceAppId: api.appId } : undefined;
 }
 
 export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): RequestedScopes | AadError {
@@ -40,7 +41,7 @@ export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): Re
   const oidc: string[] = [];
   const names: string[] = [];
   let isDefault = false;
-  let resource: RequestedScopes['resource'] | undefined;
+  let resource: Pick<RequestedScopes, 'resource' | 'resourceAppId'> | undefined;
   let resourceUri: string | undefined;
   for (const token of tokens) {
     if (OIDC_SCOPES.includes(token.toLowerCase())) {
@@ -58,7 +59,7 @@ export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): Re
         `The resource principal named ${uri} was not found in the tenant named ${ctx.tenant.tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
       );
     }
-    if (resource !== undefined && (resource !== tokenResource || resourceUri?.toLowerCase() !== uri.toLowerCase())) {
+    if (resource !== undefined && (resource.resourceAppId !== tokenResource.resourceAppId || resourceUri?.toLowerCase() !== uri.toLowerCase())) {
       return aadError(
         'invalid_scope',
         28000,
@@ -79,41 +80,66 @@ export function parseScopes(ctx: EmulatorContext, scopeParam: string | null): Re
     );
   }
   // Only OIDC scopes: Entra answers with a Graph token carrying what is consented.
-  return { resource: resource ?? 'graph', resourceUri: resourceUri ?? GRAPH_WELL_KNOWN, isDefault: isDefault || names.length === 0, names, oidc };
+  return { ...(resource ?? { resource: 'graph' }), resourceUri: resourceUri ?? GRAPH_WELL_KNOWN, isDefault: isDefault || names.length === 0, names, oidc };
 }
 
-/** The `aud` of a token for this resource. */
-export function audienceFor(ctx: EmulatorContext, scopes: RequestedScopes): string {
-  return scopes.resource === 'gateway-api' ? ctx.tenant.wellKnown.gatewayApiAudience : scopes.resourceUri;
+/** The custom API a request names, if it names one that still exists. */
+export function requestedApi(ctx: EmulatorContext, scopes: RequestedScopes): AppRegistration | undefined {
+  if (scopes.resource !== 'api' || scopes.resourceAppId === undefined) return undefined;
+  const app = ctx.tenant.apps.get(scopes.resourceAppId);
+  return app?.api ? app : undefined;
 }
 
-/** Delegated scopes the app may get for the resource: Graph consents, or the gateway API's roles as scopes. */
-function consentedDelegated(app: AppRegistration, scopes: RequestedScopes): string[] {
-  if (scopes.resource === 'gateway-api') return [...app.gatewayApiRoles];
+/**
+ * The version and `aud` of an access token for this resource (docs/graph-facts.md#caller-tokens).
+ * Graph tokens are v1.0 with the resource as requested. A custom API's own manifest picks the
+ * version: v1.0 tokens carry the App ID URI or client id the client asked for, v2.0 tokens always
+ * the API's client id.
+ */
+export function accessTokenShape(ctx: EmulatorContext, scopes: RequestedScopes): { version: '1.0' | '2.0'; audience: string } {
+  const api = requestedApi(ctx, scopes);
+  if (!api?.api) return { version: '1.0', audience: scopes.resourceUri };
+  const version = accessTokenVersionOf(api.api);
+  if (version === '2.0') return { version, audience: api.appId };
+  const wanted = scopes.resourceUri.toLowerCase();
+  const registered = api.api.identifierUris.find((uri) => stripTrailingSlashes(uri).toLowerCase() === wanted);
+  return { version, audience: registered ?? api.appId };
+}
+
+/** Delegated scopes the app may get for the resource: Graph consents, or the API's scopes it holds. */
+function consentedDelegated(ctx: EmulatorContext, app: AppRegistration, scopes: RequestedScopes): string[] {
+  if (scopes.resource === 'api') {
+    const api = requestedApi(ctx, scopes)?.api;
+    return app.gatewayApiRoles.filter((p) => api?.scopes.includes(p));
+  }
   return app.graphDelegatedScopes.filter((s) => !OIDC_SCOPES.includes(s.toLowerCase()));
 }
 
+function consentMissing(app: AppRegistration): AadError {
+  return aadError(
+    'invalid_grant',
+    65001,
+    `The user or administrator has not consented to use the application with ID '${app.appId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`,
+  );
+}
+
 /** The `scp` a delegated token gets, or a consent error when a named scope was never consented. */
-export function grantDelegated(app: AppRegistration, scopes: RequestedScopes): string[] | AadError {
-  const consented = consentedDelegated(app, scopes);
+export function grantDelegated(ctx: EmulatorContext, app: AppRegistration, scopes: RequestedScopes): string[] | AadError {
+  const consented = consentedDelegated(ctx, app, scopes);
+  // A custom API the client holds no delegated permission on has nothing to consent to.
+  if (scopes.isDefault && scopes.resource === 'api' && consented.length === 0) return consentMissing(app);
   if (scopes.isDefault) return consented;
   const granted: string[] = [];
   for (const name of scopes.names) {
     const match = consented.find((c) => c.toLowerCase() === name.toLowerCase());
-    if (!match) {
-      return aadError(
-        'invalid_grant',
-        65001,
-        `The user or administrator has not consented to use the application with ID '${app.appId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`,
-      );
-    }
+    if (!match) return consentMissing(app);
     if (!granted.includes(match)) granted.push(match);
   }
   return granted;
 }
 
 /** The `roles` an app-only token gets; client credentials demand `<resource>/.default`. */
-export function grantApplication(app: AppRegistration, scopes: RequestedScopes, scopeParam: string): string[] | AadError {
+export function grantApplication(ctx: EmulatorContext, app: AppRegistration, scopes: RequestedScopes, scopeParam: string): string[] | AadError {
   if (!scopes.isDefault || scopes.names.length > 0 || scopes.oidc.length > 0) {
     return aadError(
       'invalid_scope',
@@ -121,7 +147,9 @@ export function grantApplication(app: AppRegistration, scopes: RequestedScopes, 
       `The provided value for scope ${scopeParam} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
     );
   }
-  return scopes.resource === 'gateway-api' ? [...app.gatewayApiRoles] : [...app.graphAppRoles];
+  if (scopes.resource === 'graph') return [...app.graphAppRoles];
+  const api = requestedApi(ctx, scopes)?.api;
+  return app.gatewayApiRoles.filter((p) => api?.appRoles.includes(p));
 }
 
 /** The `scope` field of a token response; echoes `.default` so msal's cache finds the token again. */

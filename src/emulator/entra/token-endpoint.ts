@@ -12,8 +12,9 @@ import { findUserBySignInName, sessionsRevokedSince, signInBlocked } from './use
 
 /**
  * `POST /{tenant}/oauth2/v2.0/token`: client credentials, authorization code (with PKCE), refresh
- * token (rotating), password (ROPC) and on-behalf-of. Every grant authenticates the client first:
- * all apps of the tenant are confidential clients.
+ * token, password (ROPC) and on-behalf-of. Every grant authenticates the client first: all apps of
+ * the tenant are confidential clients. A refresh returns a new refresh token and, as Entra, leaves
+ * the redeemed one valid (docs/graph-facts.md#refresh-tokens) unless `singleUseRefreshTokens` is on.
  */
 export const TOKEN_ROUTE = 'POST /{tenant}/oauth2/v2.0/token';
 
@@ -55,7 +56,7 @@ async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment
   if (segment.kind === 'multi' && grant === 'client_credentials') {
     return aadError('invalid_request', 50059, 'No tenant-identifying information found in either the request or implied by any provided credentials.');
   }
-  const endpoints = [tenantEndpoints(ctx).token, tenantEndpoints(ctx, ctx.tenant.domain).token, `${ctx.origin}${req.url.pathname}`, ctx.issuer];
+  const endpoints = [tenantEndpoints(ctx).token, tenantEndpoints(ctx, ctx.tenant.domain).token, `${ctx.origin}${req.url.pathname}`, ctx.issuerV2];
   const client = await authenticateClient(ctx, req, form, endpoints);
   if (isAadError(client)) return client;
   switch (grant) {
@@ -80,7 +81,7 @@ async function clientCredentials(ctx: EmulatorContext, client: AuthenticatedClie
   const scopeParam = form.get('scope');
   const scopes = parseScopes(ctx, scopeParam);
   if (isAadError(scopes)) return scopes;
-  const roles = grantApplication(client.app, scopes, scopeParam ?? '');
+  const roles = grantApplication(ctx, client.app, scopes, scopeParam ?? '');
   if (isAadError(roles)) return roles;
   return appOnlyTokenResponse(ctx, client, scopes, roles);
 }
@@ -138,7 +139,7 @@ async function authorizationCode(ctx: EmulatorContext, client: AuthenticatedClie
   if (blocked) return blocked;
   const user = ctx.tenant.users.get(entry.userId)!;
   const scopes = withRequestOidc(ctx, entry.scopes, form.get('scope'));
-  const granted = grantDelegated(client.app, scopes);
+  const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { nonce: entry.nonce, allowRefreshToken: true });
 }
@@ -151,11 +152,11 @@ async function refreshToken(ctx: EmulatorContext, client: AuthenticatedClient, f
   if (entry.appId !== client.app.appId) {
     return aadError('invalid_grant', 70000, 'The provided grant is invalid: the refresh token was issued to a different client.');
   }
-  if (entry.spent) {
+  if (entry.spent && ctx.identity.singleUseRefreshTokens) {
     return aadError(
       'invalid_grant',
       70008,
-      'The refresh token has already been redeemed. Refresh tokens rotate: use the refresh token from the latest token response.',
+      'The refresh token has already been redeemed (emulator switch singleUseRefreshTokens): use the refresh token from the latest token response.',
     );
   }
   if (refreshTokenExpired(ctx, entry.issuedAtMs)) {
@@ -182,9 +183,9 @@ async function refreshToken(ctx: EmulatorContext, client: AuthenticatedClient, f
     if (isAadError(requested)) return requested;
     scopes = requested;
   }
-  // A refresh always rotates: the response carries a new refresh token whatever the scope says.
+  // A refresh always answers with a new refresh token, whatever the scope says.
   if (!scopes.oidc.includes('offline_access')) scopes = { ...scopes, oidc: [...scopes.oidc, 'offline_access'] };
-  const granted = grantDelegated(client.app, scopes);
+  const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   entry.spent = true;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { allowRefreshToken: true });
@@ -206,35 +207,47 @@ async function password(ctx: EmulatorContext, client: AuthenticatedClient, form:
     );
   if (user._password !== secret) return aadError('invalid_grant', 50126, 'Error validating credentials due to invalid username or password.');
   if (!user.accountEnabled) return aadError('invalid_grant', 50057, 'The user account is disabled.');
-  const granted = grantDelegated(client.app, scopes);
+  const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { allowRefreshToken: true });
 }
 
-async function verifyUserAssertion(ctx: EmulatorContext, assertion: string): Promise<JWTPayload | AadError> {
+/** Claims of a verified on-behalf-of assertion. */
+type Assertion = JWTPayload & { oid?: unknown; scp?: unknown; idtyp?: unknown };
+
+/**
+ * Verifies an on-behalf-of assertion as Entra does: a token this tenant issued (v1.0 or v2.0
+ * issuer, the tenant's key), still valid, and issued for the very app that presents it: its `aud`
+ * is that app's client id or one of its App ID URIs (docs/graph-facts.md#caller-tokens). A token
+ * for another app is AADSTS500131 (older answers used AADSTS50013 for the same case).
+ */
+async function verifyUserAssertion(ctx: EmulatorContext, client: AuthenticatedClient, assertion: string): Promise<Assertion | AadError> {
+  let payload: Assertion;
   try {
-    const { payload } = await jwtVerify(assertion, createLocalJWKSet(ctx.signer.jwks), {
-      issuer: ctx.issuer,
-      audience: ctx.tenant.wellKnown.gatewayApiAudience,
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(ctx.signer.jwks), {
+      issuer: [ctx.issuer, ctx.issuerV2],
       algorithms: ['RS256'],
       currentDate: new Date(ctx.now()),
       clockTolerance: 5,
-    });
-    return payload;
+    }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) return aadError('invalid_grant', 500133, 'Assertion is not within its valid time range.');
-    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') {
-      return aadError(
-        'invalid_grant',
-        50013,
-        "Assertion failed validation: its audience is not the gateway API ('" + ctx.tenant.wellKnown.gatewayApiAudience + "').",
-      );
-    }
     if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'iss') {
       return aadError('invalid_grant', 50013, 'Assertion failed validation: it was not issued by this tenant.');
     }
     return aadError('invalid_grant', 50013, 'Assertion failed signature validation.');
   }
+  const app = client.app;
+  const accepted = [app.appId, ...(app.api?.identifierUris ?? [])];
+  const audience = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
+  if (typeof audience !== 'string' || !accepted.includes(audience)) {
+    return aadError(
+      'invalid_grant',
+      500131,
+      `Assertion audience does not match the Client app presenting the assertion. The audience in the assertion was '${String(audience)}' and the expected audience is '${app.appId}' or one of the Application Uris of this application with App ID '${app.appId}'(${app.displayName}). The downstream client must request a token for the expected audience (the application that made the OBO request) and this application should use that token as the assertion.`,
+    );
+  }
+  return payload;
 }
 
 async function onBehalfOf(ctx: EmulatorContext, client: AuthenticatedClient, form: URLSearchParams): Promise<Body | AadError> {
@@ -243,15 +256,17 @@ async function onBehalfOf(ctx: EmulatorContext, client: AuthenticatedClient, for
   if (form.get('requested_token_use') !== 'on_behalf_of') return missing('requested_token_use');
   const scopes = parseScopes(ctx, form.get('scope'));
   if (isAadError(scopes)) return scopes;
-  const payload = await verifyUserAssertion(ctx, assertion);
+  const payload = await verifyUserAssertion(ctx, client, assertion);
   if (isAadError(payload)) return payload;
-  if (typeof payload.scp !== 'string' || typeof payload.oid !== 'string' || payload.idtyp === 'app') {
+  // A user token has a pairwise `sub`; an app-only token has `sub` = `oid` and no `scp`.
+  if (typeof payload.scp !== 'string' || typeof payload.oid !== 'string' || payload.oid === payload.sub || payload.idtyp === 'app') {
     return aadError('invalid_grant', 50013, 'Assertion is an app-only token; on-behalf-of needs a token issued to a user.');
   }
+  if (payload.tid !== ctx.tenant.tenantId) return aadError('invalid_grant', 50013, 'Assertion failed validation: it was not issued by this tenant.');
   const blocked = signInBlocked(ctx.tenant, payload.oid);
   if (blocked) return blocked;
   const user = ctx.tenant.users.get(payload.oid)!;
-  const granted = grantDelegated(client.app, scopes);
+  const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { allowRefreshToken: true });
 }

@@ -37,7 +37,7 @@ function contextFor(call: GraphCall, user: UserRecord, segment: string): string 
 }
 
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read');
+  requireCapability(call.principal, 'authMethods.read', user);
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
   return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map(toGraph) });
@@ -51,13 +51,13 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 }
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read');
+  requireCapability(call.principal, 'authMethods.read', user);
   const method = findMethod(user, id, collection);
   return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(method) });
 }
 
 export function deleteMethod(call: GraphCall, user: UserRecord, id: string, collection: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write');
+  requireCapability(call.principal, 'authMethods.write', user);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   const method = findMethod(user, id, collection);
   if (method.type === 'password') throw badRequest('The password authentication method cannot be deleted.', 'badRequest');
@@ -66,7 +66,7 @@ export function deleteMethod(call: GraphCall, user: UserRecord, id: string, coll
 }
 
 export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write');
+  requireCapability(call.principal, 'authMethods.write', user);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   const body = (readJson(call) ?? {}) as Record<string, unknown>;
   if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body.', 'badRequest');
@@ -104,7 +104,7 @@ export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): Em
 }
 
 export function resetPassword(call: GraphCall, user: UserRecord, methodId: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.resetPassword');
+  requireCapability(call.principal, 'authMethods.resetPassword', user);
   requireAuthorityOver(call.principal, user, { requireRole: true });
   const method = findMethod(user, methodId);
   if (method.type !== 'password' || method.id !== PASSWORD_METHOD_ID)
@@ -135,7 +135,7 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
 }
 
 export function getOperation(call: GraphCall, user: UserRecord, opId: string): EmuResponse {
-  if (!can(call.principal, 'authMethods.read') && !can(call.principal, 'authMethods.resetPassword')) throw forbidden();
+  if (!can(call.principal, 'authMethods.read', user) && !can(call.principal, 'authMethods.resetPassword', user)) throw forbidden();
   const op = graphState(call.ctx.tenant).operations.get(opId);
   if (!op || op.userId !== user.id) throw notFound(opId);
   settleOperations(call.ctx.tenant, call.ctx.now());

@@ -1,7 +1,11 @@
 /**
  * Who is calling Graph (from the bearer token) and what they may do. App-only tokens carry `roles`,
- * delegated ones `scp`; delegated `Directory.AccessAsUser.All` grants what the signed-in user's
- * directory roles allow. Sensitive writes also need the actor to outrank the target (docs/graph-facts.md#writes-and-permissions).
+ * delegated ones `scp`. An app-only caller may do what its roles allow. A delegated caller may do
+ * only what both the scope and the signed-in user allow: effective permissions are the
+ * intersection of the two (docs/graph-facts.md#delegated-permissions), so `User.ReadWrite.All`
+ * held by a user without an admin role writes nobody, and `Directory.AccessAsUser.All` is exactly
+ * what the user's directory roles allow. Sensitive writes also need the actor to outrank the
+ * target (docs/graph-facts.md#writes-and-permissions).
  */
 import type { EmulatorContext } from '../context.js';
 import type { EmuRequest } from '../http.js';
@@ -63,7 +67,23 @@ const PASSWORD_ADMIN = 'Password Administrator';
 /** Roles whose holders count as "S" targets: readers that any user admin may manage. */
 const LOW_ROLES = ['Directory Readers', 'Guest Inviter', 'Message Center Reader', PASSWORD_ADMIN, 'Reports Reader', 'Usage Summary Reports Reader'];
 
-/** What a signed-in user's directory roles allow under `Directory.AccessAsUser.All`. */
+/**
+ * Delegated scopes that reach the signed-in user's own object only: `User.Read` reads the
+ * profile, manager, reports and memberships of the signed-in user (learn.microsoft.com/graph/api/user-get).
+ */
+const SELF_PERMISSIONS: Partial<Record<Capability, readonly string[]>> = {
+  'users.read': ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All'],
+  'memberOf.read': ['User.Read', 'User.ReadWrite'],
+  'authMethods.read': ['UserAuthenticationMethod.Read', 'UserAuthenticationMethod.ReadWrite'],
+};
+
+/**
+ * What a user may do to their own object without an admin role: read it, and revoke their own
+ * sessions (user: revokeSignInSessions, "performed by the user or an administrator").
+ */
+const SELF_SERVICE: ReadonlySet<Capability> = new Set(['users.read', 'memberOf.read', 'devices.read', 'authMethods.read', 'users.revokeSessions']);
+
+/** What a signed-in user's directory roles allow (`member`: any member of the tenant, no role needed). */
 const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   'users.read': 'member',
   'memberOf.read': 'member',
@@ -141,18 +161,32 @@ export async function authenticate(ctx: EmulatorContext, req: EmuRequest): Promi
   };
 }
 
-export function can(principal: Principal, capability: Capability): boolean {
-  if (PERMISSIONS[capability].some((p) => principal.permissions.has(p))) return true;
-  if (principal.kind === 'user' && principal.permissions.has('Directory.AccessAsUser.All')) {
-    const grant = ROLE_GRANTS[capability];
-    if (grant === 'member') return principal.user?.userType === 'Member';
-    return principal.directoryRoles.some((r) => grant.includes(r));
-  }
-  return false;
+/**
+ * May this caller use `capability` (on `target`, when the operation addresses one user)? App-only:
+ * its roles. Delegated: the scope must cover it, and so must the signed-in user's own rights.
+ */
+export function can(principal: Principal, capability: Capability, target?: UserRecord): boolean {
+  const scoped = PERMISSIONS[capability].some((p) => principal.permissions.has(p));
+  if (principal.kind === 'app') return scoped;
+  const self = target !== undefined && target.id === principal.objectId;
+  const scopeAllows =
+    scoped ||
+    principal.permissions.has('Directory.AccessAsUser.All') ||
+    (self && (SELF_PERMISSIONS[capability] ?? []).some((p) => principal.permissions.has(p)));
+  return scopeAllows && userMay(principal, capability, self);
 }
 
-export function requireCapability(principal: Principal, capability: Capability): void {
-  if (!can(principal, capability)) throw forbidden();
+/** The signed-in user's own rights: self-service on their own object, the rest by directory role. */
+function userMay(principal: Principal, capability: Capability, self: boolean): boolean {
+  if (self && SELF_SERVICE.has(capability)) return true;
+  const grant = ROLE_GRANTS[capability];
+  // Guests get no directory-wide reads by default; members read the directory.
+  if (grant === 'member') return principal.user?.userType === 'Member';
+  return principal.directoryRoles.some((r) => grant.includes(r));
+}
+
+export function requireCapability(principal: Principal, capability: Capability, target?: UserRecord): void {
+  if (!can(principal, capability, target)) throw forbidden();
 }
 
 /** Can an actor holding `actorRoles` perform a sensitive action on `target`? (docs/graph-facts.md#writes-and-permissions) */

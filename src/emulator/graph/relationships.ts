@@ -10,7 +10,7 @@ import { recordChange } from './state.js';
 import { directReportsOf, managerOf } from './users.js';
 
 export function getManager(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.read');
+  requireCapability(call.principal, 'users.read', user);
   const manager = managerOf(call, user);
   if (!manager) throw notFound('manager');
   const select = parseSelect(userEntity, queryParam(call, '$select'), { list: false });
@@ -29,7 +29,7 @@ function referencedId(reference: unknown): string {
 }
 
 export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.manager');
+  requireCapability(call.principal, 'users.manager', user);
   const id = referencedId(readJsonObject(call)['@odata.id']);
   const tenant = call.ctx.tenant;
   const lower = id.toLowerCase();
@@ -46,7 +46,7 @@ export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
 }
 
 export function removeManager(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.manager');
+  requireCapability(call.principal, 'users.manager', user);
   if (!user.managerId) throw notFound('manager');
   user.managerId = null;
   recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now());
@@ -54,7 +54,7 @@ export function removeManager(call: GraphCall, user: UserRecord): EmuResponse {
 }
 
 export function listDirectReports(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.read');
+  requireCapability(call.principal, 'users.read', user);
   return listCollection(call, {
     entity: userEntity,
     records: directReportsOf(call, user),
@@ -67,7 +67,7 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
 }
 
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'memberOf.read');
+  requireCapability(call.principal, 'memberOf.read', user);
   const groups = user.memberOf.map((id) => call.ctx.tenant.groups.get(id)).filter((g): g is GroupRecord => g !== undefined);
   return listCollection(call, {
     entity: groupEntity,
@@ -81,7 +81,7 @@ export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
 }
 
 export function listOwnedDevices(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'devices.read');
+  requireCapability(call.principal, 'devices.read', user);
   const devices = user.ownedDevices.map((id) => call.ctx.tenant.devices.get(id)).filter((d): d is DeviceRecord => d !== undefined);
   return listCollection(call, {
     entity: deviceEntity,

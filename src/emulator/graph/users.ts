@@ -79,7 +79,7 @@ export function countUsers(call: GraphCall): EmuResponse {
 }
 
 export function getUser(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.read');
+  requireCapability(call.principal, 'users.read', user);
   const select = parseSelect(userEntity, queryParam(call, '$select'), { list: false });
   const expand = parseExpand(call, USER_EXPANDABLE, userEntity as EntityType<unknown>);
   const body: Record<string, unknown> = {
@@ -220,7 +220,7 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
   const changes = validateBody(readJsonObject(call));
   for (const property of changes.keys()) {
     const spec = WRITABLE[property]!;
-    requireCapability(call.principal, spec.capability);
+    requireCapability(call.principal, spec.capability, user);
     if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
     else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
   }
@@ -260,7 +260,7 @@ export function createUser(call: GraphCall): EmuResponse {
 }
 
 export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.delete');
+  requireCapability(call.principal, 'users.delete', user);
   requireAuthorityOver(call.principal, user, { requireRole: true });
   call.ctx.tenant.users.delete(user.id);
   call.ctx.tenant.deletedUsers.set(user.id, user);
@@ -269,7 +269,7 @@ export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
 }
 
 export function revokeSignInSessions(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'users.revokeSessions');
+  requireCapability(call.principal, 'users.revokeSessions', user);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   user.signInSessionsValidFromDateTime = new Date(call.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return ok(200, { '@odata.context': metadataUrl(call, 'Edm.Boolean'), value: true });

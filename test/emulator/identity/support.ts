@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { expect } from 'vitest';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import type { TestEmulator } from '../../support/emulator.js';
 
@@ -24,10 +25,28 @@ export async function postToken(emulator: TestEmulator, form: Record<string, str
   return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, text };
 }
 
-export async function verifyWithJwks(emulator: TestEmulator, token: string, audience: string): Promise<JWTPayload> {
-  const jwks = (await (await emulator.fetch(`/${emulator.tenantId}/discovery/v2.0/keys`)).json()) as Parameters<typeof createLocalJWKSet>[0];
-  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: `${emulator.origin}/${emulator.tenantId}/v2.0`, audience });
+/**
+ * Verifies a token as a resource would: with the issuer and keys of the tenant's OpenID metadata
+ * of that token version (v1.0: `/{tenant}/.well-known/...`, v2.0: `/{tenant}/v2.0/.well-known/...`).
+ */
+export async function verifyWithJwks(emulator: TestEmulator, token: string, audience: string, version: '1.0' | '2.0' = '1.0'): Promise<JWTPayload> {
+  const metadataPath =
+    version === '1.0' ? `/${emulator.tenantId}/.well-known/openid-configuration` : `/${emulator.tenantId}/v2.0/.well-known/openid-configuration`;
+  const metadata = (await (await emulator.fetch(metadataPath)).json()) as { issuer: string; jwks_uri: string };
+  const jwks = (await (await emulator.fetch(metadata.jwks_uri)).json()) as Parameters<typeof createLocalJWKSet>[0];
+  const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: metadata.issuer, audience });
+  expect(payload.ver).toBe(version);
   return payload;
+}
+
+/** Sets `requestedAccessTokenVersion` in an app's manifest through the emulator's admin route. */
+export async function setApiTokenVersion(emulator: TestEmulator, appId: string, version: 1 | 2 | null): Promise<void> {
+  const res = await emulator.fetch(`/_emulator/apps/${appId}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ api: { requestedAccessTokenVersion: version } }),
+  });
+  if (!res.ok) throw new Error(`PATCH /_emulator/apps/${appId} answered ${res.status}: ${await res.text()}`);
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {

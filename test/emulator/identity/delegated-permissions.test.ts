@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { postToken } from './support.js';
+
+/**
+ * Delegated Graph calls with real tokens (ROPC through the demo app): what a call may do is the
+ * intersection of the token's scopes and the signed-in user's own rights
+ * (docs/graph-facts.md#delegated-permissions), and sensitive actions on a target need a role
+ * that outranks it (docs/graph-facts.md#writes-and-permissions).
+ */
+let emulator: TestEmulator;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 60 });
+});
+afterAll(async () => {
+  await emulator?.close();
+});
+
+function users(predicate: (u: UserRecord) => boolean): UserRecord[] {
+  return [...emulator.tenant.users.values()].filter((u) => u.accountEnabled && u.userType === 'Member' && predicate(u));
+}
+const withRole = (role: string) => users((u) => u._directoryRoles.includes(role))[0]!;
+const plainUsers = () => users((u) => u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId && !u.userPrincipalName.startsWith('$'));
+
+/** A delegated Graph token for `user` carrying exactly `scopes` (named Graph scopes, no .default). */
+async function delegatedToken(user: UserRecord, scopes: string[]): Promise<string> {
+  const { wellKnown } = emulator.tenant;
+  const answer = await postToken(emulator, {
+    grant_type: 'password',
+    client_id: wellKnown.demoAppId,
+    client_secret: wellKnown.demoAppSecret,
+    username: user.userPrincipalName,
+    password: user._password,
+    scope: scopes.map((s) => `https://graph.microsoft.com/${s}`).join(' '),
+  });
+  expect(answer.status, answer.text).toBe(200);
+  return String(answer.body.access_token);
+}
+
+async function graph(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await emulator.fetch(`/v1.0${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function expectDenied(answer: { status: number; body: any }): void {
+  expect(answer.status).toBe(403);
+  expect(answer.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+}
+
+describe('the signed-in user through User.Read', () => {
+  it('reads /me (and the own manager), but not another user', async () => {
+    const [me, other] = plainUsers();
+    const token = await delegatedToken(me!, ['User.Read']);
+    const profile = await graph(token, 'GET', '/me?$select=id,userPrincipalName');
+    expect(profile.status).toBe(200);
+    expect(profile.body).toMatchObject({ id: me!.id, userPrincipalName: me!.userPrincipalName });
+    expect((await graph(token, 'GET', `/users/${me!.id}?$select=id`)).status).toBe(200);
+    const manager = await graph(token, 'GET', '/me/manager');
+    expect(manager.status).toBe(me!.managerId ? 200 : 404);
+    expectDenied(await graph(token, 'GET', `/users/${other!.id}`));
+    expectDenied(await graph(token, 'GET', '/users'));
+  });
+});
+
+describe('a user without an admin role holding User.ReadWrite.All', () => {
+  it('reads other users, but writes nobody: PATCH, revoke, delete, manager and authentication methods are 403', async () => {
+    const [actor, target, manager] = plainUsers();
+    const token = await delegatedToken(actor!, ['User.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All']);
+    expect((await graph(token, 'GET', `/users/${target!.id}?$select=displayName`)).status).toBe(200);
+    expect((await graph(token, 'GET', '/users?$top=5')).status).toBe(200);
+
+    const before = {
+      jobTitle: target!.jobTitle,
+      accountEnabled: target!.accountEnabled,
+      password: target!._password,
+      sessions: target!.signInSessionsValidFromDateTime,
+    };
+    expectDenied(await graph(token, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Changed by a colleague' }));
+    expectDenied(await graph(token, 'PATCH', `/users/${target!.id}`, { accountEnabled: false }));
+    expectDenied(
+      await graph(token, 'PATCH', `/users/${target!.id}`, { passwordProfile: { password: 'Xy7!kq-Vbn2m-other', forceChangePasswordNextSignIn: true } }),
+    );
+    expectDenied(await graph(token, 'POST', `/users/${target!.id}/revokeSignInSessions`, {}));
+    expectDenied(await graph(token, 'PUT', `/users/${target!.id}/manager/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/users/${manager!.id}` }));
+    expectDenied(await graph(token, 'POST', `/users/${target!.id}/authentication/temporaryAccessPassMethods`, { lifetimeInMinutes: 60 }));
+    const method = target!.authMethods.find((m) => m.type === 'email' || m.type === 'phone');
+    if (method) expectDenied(await graph(token, 'DELETE', `/users/${target!.id}/authentication/${method.type}Methods/${method.id}`));
+    expectDenied(await graph(token, 'DELETE', `/users/${target!.id}`));
+    expect(emulator.tenant.users.get(target!.id)).toMatchObject({
+      jobTitle: before.jobTitle,
+      accountEnabled: before.accountEnabled,
+      _password: before.password,
+    });
+    expect(target!.signInSessionsValidFromDateTime).toBe(before.sessions);
+  });
+
+  it('may revoke its own sessions (self-service), but not edit its own directory properties', async () => {
+    const [, , , actor] = plainUsers();
+    const token = await delegatedToken(actor!, ['User.ReadWrite.All']);
+    expect((await graph(token, 'POST', '/me/revokeSignInSessions', {})).status).toBe(200);
+    expectDenied(await graph(token, 'PATCH', '/me', { jobTitle: 'Self-promoted' }));
+  });
+});
+
+describe('administrators: the role decides, and sensitive actions need a role that outranks the target', () => {
+  it('a User Administrator updates and disables ordinary users, but not a Global Administrator', async () => {
+    const userAdmin = withRole('User Administrator');
+    const [target] = plainUsers().filter((u) => u.id !== userAdmin.id);
+    const globalAdmin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const token = await delegatedToken(userAdmin, ['User.ReadWrite.All']);
+    expect((await graph(token, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Promoted by HR' })).status).toBe(204);
+    expect(target!.jobTitle).toBe('Promoted by HR');
+    expect((await graph(token, 'PATCH', `/users/${target!.id}`, { accountEnabled: false })).status).toBe(204);
+    expect(target!.accountEnabled).toBe(false);
+    target!.accountEnabled = true;
+    expectDenied(await graph(token, 'PATCH', `/users/${globalAdmin.id}`, { accountEnabled: false }));
+    expectDenied(
+      await graph(token, 'PATCH', `/users/${globalAdmin.id}`, { passwordProfile: { password: 'Xy7!kq-Vbn2m-ga', forceChangePasswordNextSignIn: true } }),
+    );
+    expect(globalAdmin.accountEnabled).toBe(true);
+  });
+
+  it('a Privileged Authentication Administrator may disable a Global Administrator; a Helpdesk Administrator may not update profiles', async () => {
+    const paa = withRole('Privileged Authentication Administrator');
+    const otherGlobalAdmin = users((u) => u._directoryRoles.includes('Global Administrator') && u.id !== emulator.tenant.wellKnown.adminUserId)[0]!;
+    const token = await delegatedToken(paa, ['User.ReadWrite.All']);
+    expect((await graph(token, 'PATCH', `/users/${otherGlobalAdmin.id}`, { accountEnabled: false })).status).toBe(204);
+    expect(otherGlobalAdmin.accountEnabled).toBe(false);
+    otherGlobalAdmin.accountEnabled = true;
+
+    const helpdesk = withRole('Helpdesk Administrator');
+    const [target] = plainUsers();
+    const helpdeskToken = await delegatedToken(helpdesk, ['User.ReadWrite.All']);
+    expectDenied(await graph(helpdeskToken, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Not the helpdesk' }));
+  });
+
+  it('the seeded Global Administrator may do everything the gateway sends', async () => {
+    const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const [target, manager] = plainUsers().slice(-2);
+    const token = await delegatedToken(admin, ['Directory.AccessAsUser.All']);
+    expect((await graph(token, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Set by the admin', accountEnabled: true })).status).toBe(204);
+    expect((await graph(token, 'POST', `/users/${target!.id}/revokeSignInSessions`, {})).status).toBe(200);
+    expect(
+      (await graph(token, 'PUT', `/users/${target!.id}/manager/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/users/${manager!.id}` })).status,
+    ).toBe(204);
+    expect((await graph(token, 'POST', `/users/${target!.id}/authentication/temporaryAccessPassMethods`, { lifetimeInMinutes: 60 })).status).toBe(201);
+  });
+});
