@@ -61,7 +61,11 @@ export interface Config {
   tokenCacheKey?: Secret;
   /** HMAC key of paging cursors and delta tokens; shared by replicas so cursors survive restarts. */
   cursorKey?: Secret;
-  callerAuth: { mode: 'none' } | { mode: 'entra'; audience: string; issuer?: string } | { mode: 'api-key'; keys: ApiKeyEntry[] };
+  /**
+   * `entra`: `audiences` are the accepted `aud` values of caller tokens, the API's App ID URI(s)
+   * and/or its client id (docs/identity.md#caller-authentication).
+   */
+  callerAuth: { mode: 'none' } | { mode: 'entra'; audiences: string[] } | { mode: 'api-key'; keys: ApiKeyEntry[] };
   /** PEM CA bundles trusted for Graph, login and broker calls, on top of the system's. */
   extraCaPem: string[];
   httpsProxy?: string;

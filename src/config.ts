@@ -232,12 +232,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       `CALLER_AUTH=none with HOST=${host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`,
     );
   if (callerMode === 'entra') {
-    const audience = get('API_AUDIENCE');
-    if (!audience)
+    const raw = get('API_AUDIENCE');
+    if (!raw)
       problems.push(
-        "API_AUDIENCE is missing: with CALLER_AUTH=entra, the audience (Application ID URI or client id) callers' tokens are issued for (e.g. API_AUDIENCE=api://msgraph-user-gateway)",
+        "API_AUDIENCE is missing: with CALLER_AUTH=entra, the audiences callers' tokens are issued for, comma separated: your API's Application ID URI (v1.0 tokens) and/or its client id (v2.0 tokens) (e.g. API_AUDIENCE=api://msgraph-user-gateway,0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)",
       );
-    else callerAuth = { mode: 'entra', audience };
+    else {
+      const audiences = parseAudiences(raw, problems);
+      if (audiences.length > 0) callerAuth = { mode: 'entra', audiences };
+    }
   }
   if (callerMode === 'api-key') {
     const raw = get('API_KEYS');
@@ -329,6 +332,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * API_AUDIENCE: a comma-separated list of App ID URIs (a URI such as api://contoso-gateway or
+ * https://contoso.com/gateway) and client ids (GUIDs). Which one a token carries depends on the
+ * token version the API's registration asks for (docs/graph-facts.md#caller-tokens).
+ */
+function parseAudiences(raw: string, problems: string[]): string[] {
+  const audiences: string[] = [];
+  for (const value of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (GUID.test(value)) audiences.push(value.toLowerCase());
+    else if (/\/\.default$/i.test(value))
+      problems.push(
+        `API_AUDIENCE entry ${JSON.stringify(value)} is a scope, not an audience: drop "/.default" (e.g. API_AUDIENCE=${value.replace(/\/\.default$/i, '')})`,
+      );
+    else if (/^[a-z][a-z0-9+.-]*:\S+$/i.test(value)) audiences.push(value.replace(/\/+$/, ''));
+    else
+      problems.push(
+        `API_AUDIENCE entry ${JSON.stringify(value)} is not valid: an Application ID URI (e.g. api://msgraph-user-gateway) or an application (client) id GUID`,
+      );
+  }
+  return [...new Set(audiences)];
 }
 
 function parseApiKeys(raw: string, problems: string[]): ApiKeyEntry[] {

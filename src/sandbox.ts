@@ -34,8 +34,11 @@ export function applySandbox(config: Config, emulator: RunningEmulator): Config 
       config.deploymentMode === 'hosted' && registration
         ? { brokerUrl: emulator.brokerUrl, registrationId: registration.id, token: new Secret(registration.token), key: new Secret(registration.key) }
         : undefined,
+    // The demo app exposes the gateway's API: v1.0 tokens carry its App ID URI, v2.0 tokens its client id.
     callerAuth:
-      config.callerAuth.mode === 'entra' ? { ...config.callerAuth, audience: config.callerAuth.audience || known.gatewayApiAudience } : config.callerAuth,
+      config.callerAuth.mode === 'entra' && config.callerAuth.audiences.length === 0
+        ? { ...config.callerAuth, audiences: [known.gatewayApiAudience, known.demoAppId] }
+        : config.callerAuth,
     dataDir: config.dataDir,
   };
 }

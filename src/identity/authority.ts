@@ -6,11 +6,6 @@ export function authorityUrl(authorityHost: string, tenantId: string): string {
   return `${authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}`;
 }
 
-/** The v2.0 token issuer Entra puts in tokens of this tenant. */
-export function issuerFor(authorityHost: string, tenantId: string): string {
-  return `${authorityUrl(authorityHost, tenantId)}/v2.0`;
-}
-
 /** `${graphEndpoint}/.default`: all application permissions (app-only) or consented scopes. */
 export function graphDefaultScope(graphEndpoint: string): string {
   return `${graphEndpoint.replace(/\/+$/, '')}/.default`;

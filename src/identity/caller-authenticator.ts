@@ -1,14 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, type JWTPayload } from 'jose';
 import type { Config } from '../config-types.js';
-import { ErrorCode, GatewayError } from '../errors.js';
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamHttp } from '../http/upstream.js';
 import { ALL_PERMISSIONS, type Permission } from '../permissions.js';
 import type { Caller, CallerAuthenticator } from './types.js';
-import { issuerFor } from './authority.js';
-import { createJwksResolver } from './jwks.js';
+import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
 
 export interface CallerAuthenticatorDeps {
   upstream: UpstreamHttp;
@@ -17,9 +16,6 @@ export interface CallerAuthenticatorDeps {
   /** Tenant whose tokens are accepted when Config has no self-deployed tenant (sandbox, hosted). */
   tenantId?: string;
 }
-
-const ALLOWED_ALGORITHMS = ['RS256', 'PS256'];
-const CLOCK_SKEW_SECONDS = 60;
 
 const unauthenticated = (message: string) => new GatewayError(ErrorCode.UNAUTHENTICATED, message);
 
@@ -45,11 +41,11 @@ export function permissionsFromClaims(payload: JWTPayload): Set<Permission> {
 }
 
 /** Why jose rejected a token, in words a caller can act on, never echoing the token. */
-function describeJoseError(error: unknown, expected: { issuer: string; audience: string }): string {
+function describeJoseError(error: unknown, expected: { audience: string }): string {
   if (error instanceof joseErrors.JWTExpired) return 'the bearer token has expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') return `the bearer token was not issued for this API (expected audience ${expected.audience})`;
-    if (error.claim === 'iss') return `the bearer token has the wrong issuer (expected ${expected.issuer})`;
+    if (error.claim === 'iss') return 'the bearer token has the wrong issuer';
     if (error.claim === 'nbf') return 'the bearer token is not valid yet';
     return `the bearer token's "${error.claim}" claim is invalid`;
   }
@@ -61,12 +57,27 @@ function describeJoseError(error: unknown, expected: { issuer: string; audience:
   return 'the bearer token could not be verified';
 }
 
-function createEntraAuthenticator(config: Config, audience: string, issuerOverride: string | undefined, deps: CallerAuthenticatorDeps): CallerAuthenticator {
-  const tenantId = config.selfDeployed?.tenantId ?? deps.tenantId;
-  const issuer = issuerOverride ?? (tenantId ? issuerFor(config.authorityHost, tenantId) : undefined);
-  if (!issuer) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuer');
-  const keys = createJwksResolver({ upstream: deps.upstream, issuer, ...(deps.now ? { now: deps.now } : {}) });
-  const now = deps.now ?? Date.now;
+/**
+ * App-only or delegated? `idtyp` says so when the API's registration asks for it (an optional
+ * claim); otherwise an app-only token has `oid` equal to `sub` (both the service principal),
+ * while a user's `sub` is pairwise per app (docs/graph-facts.md#caller-tokens). The absence of
+ * `scp` alone proves nothing: a user token may carry only `roles`.
+ */
+export function principalOf(payload: JWTPayload): 'user' | 'app' {
+  if (payload.idtyp === 'app' || payload.idtyp === 'user') return payload.idtyp;
+  return typeof payload.oid === 'string' && payload.oid === payload.sub ? 'app' : 'user';
+}
+
+function createEntraAuthenticator(config: Config, audiences: readonly string[], deps: CallerAuthenticatorDeps): CallerAuthenticator {
+  const tenant = config.selfDeployed?.tenantId ?? deps.tenantId;
+  if (!tenant) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuers');
+  const verifier = createCallerTokenVerifier({
+    upstream: deps.upstream,
+    authorityHost: config.authorityHost,
+    tenant,
+    audiences,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   const log = deps.logger.child({ component: 'caller-auth' });
   return {
     async authenticate({ headers }) {
@@ -76,28 +87,22 @@ function createEntraAuthenticator(config: Config, audience: string, issuerOverri
       if (!match) throw unauthenticated('The Authorization header must be `Bearer <token>`.');
       const token = match[1]!;
       let payload: JWTPayload;
+      let tenantId: string;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
-          issuer,
-          audience,
-          algorithms: ALLOWED_ALGORITHMS,
-          clockTolerance: CLOCK_SKEW_SECONDS,
-          currentDate: new Date(now()),
-          requiredClaims: ['exp'],
-        }));
+        ({ payload, tenantId } = await verifier.verify(token));
       } catch (error) {
-        const reason = describeJoseError(error, { issuer, audience });
+        if (isGatewayError(error)) throw error;
+        const reason = error instanceof CallerTokenRejected ? error.reason : describeJoseError(error, { audience: audiences.join(', ') });
         log.info({ reason }, 'caller token rejected');
         throw unauthenticated(`Invalid bearer token: ${reason}.`);
       }
       const subject = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (!subject) throw unauthenticated('Invalid bearer token: it names no subject (oid).');
-      const principal: 'user' | 'app' = payload.idtyp === 'app' || typeof payload.scp !== 'string' ? 'app' : 'user';
       return {
         kind: 'entra',
         subject,
-        tenantId: typeof payload.tid === 'string' ? payload.tid : (tenantId ?? ''),
-        principal,
+        tenantId,
+        principal: principalOf(payload),
         permissions: permissionsFromClaims(payload),
         assertion: token,
       };
@@ -139,7 +144,7 @@ export function createCallerAuthenticator(config: Config, deps: CallerAuthentica
         },
       };
     case 'entra':
-      return createEntraAuthenticator(config, auth.audience, auth.issuer, deps);
+      return createEntraAuthenticator(config, auth.audiences, deps);
     case 'api-key':
       return createApiKeyAuthenticator(auth);
     default: {

@@ -14,11 +14,11 @@ import type { TokenStore } from '../store/token-store.js';
 export type CreateGraphIdentityDeps = Omit<GraphIdentityDeps, 'store'> & { store?: TokenStore };
 
 export type { GraphIdentityDeps } from './deps.js';
-export { createCallerAuthenticator, isLoopbackAddress, permissionsFromClaims, type CallerAuthenticatorDeps } from './caller-authenticator.js';
+export { createCallerAuthenticator, isLoopbackAddress, permissionsFromClaims, principalOf, type CallerAuthenticatorDeps } from './caller-authenticator.js';
 export { createAuthRoutes } from './auth-routes.js';
 export { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
 export { graphIdentityId, keepsRefreshToken, graphFlowOf } from './identity-id.js';
-export { authorityUrl, issuerFor, graphDefaultScope } from './authority.js';
+export { authorityUrl, graphDefaultScope } from './authority.js';
 export { buildLoginUrl } from './login-url.js';
 export { RESET_REQUIRED_AADSTS, scrubSecrets, tokenErrorToGatewayError } from './token-errors.js';
 export { encryptBrokerToken, decryptBrokerToken } from './broker-crypto.js';

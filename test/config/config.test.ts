@@ -101,6 +101,19 @@ describe('loadConfig', () => {
     expect(config.callerAuth.mode === 'api-key' && [...config.callerAuth.keys[0]!.permissions]).toEqual(['Users.Read', 'Users.Terminate']);
   });
 
+  it('reads API_AUDIENCE as a comma-separated list of App ID URIs and client ids', () => {
+    const config = loadConfig({
+      CALLER_AUTH: 'entra',
+      API_AUDIENCE: ' api://contoso-gateway/ , 0B4C2F5E-1D2A-4C3B-9E8F-7A6B5C4D3E2F,https://contoso.com/gateway,api://contoso-gateway',
+    });
+    expect(config.callerAuth).toEqual({
+      mode: 'entra',
+      audiences: ['api://contoso-gateway', '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f', 'https://contoso.com/gateway'],
+    });
+    expect(problemsOf({ CALLER_AUTH: 'entra', API_AUDIENCE: 'api://contoso-gateway/.default' })[0]).toMatch(/is a scope, not an audience/);
+    expect(problemsOf({ CALLER_AUTH: 'entra', API_AUDIENCE: 'contoso gateway' })[0]).toMatch(/^API_AUDIENCE entry "contoso gateway" is not valid/);
+  });
+
   it('needs TOKEN_CACHE_KEY where refresh tokens are persisted, and refuses an auth code with session_state', () => {
     const problems = problemsOf({
       ...selfDeployed,

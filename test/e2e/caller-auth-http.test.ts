@@ -1,31 +1,44 @@
 import { generateKeyPairSync, createHmac } from 'node:crypto';
 import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { appCallerToken } from '../identity/support.js';
+import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/support.js';
+import { setApiTokenVersion } from '../emulator/identity/support.js';
 
 /**
- * Caller authentication through the gateway's HTTP endpoint with CALLER_AUTH=entra: every bad
- * token is refused with HTTP 401 UNAUTHENTICATED before anything goes upstream, and a valid token
- * without the needed app role gets FORBIDDEN.
+ * Caller authentication through the gateway's HTTP endpoint with CALLER_AUTH=entra and API_AUDIENCE
+ * set as docs/identity.md says (App ID URI and client id): v1.0 and v2.0 tokens from Entra are
+ * accepted; every bad token is refused with HTTP 401 UNAUTHENTICATED before anything goes
+ * upstream, and a valid token without the needed app role gets FORBIDDEN.
  */
-const AUDIENCE = 'api://msgraph-user-gateway';
+const APP_ID_URI = 'api://msgraph-user-gateway';
 const QUERY = '{ users(first: 1) { nodes { id } } }';
 
 describe('CALLER_AUTH=entra over HTTP', () => {
+  let emulator: TestEmulator;
   let gw: TestGateway;
   let goodToken: string;
   let readerToken: string;
+  let v2Token: string;
 
   beforeAll(async () => {
-    gw = await startTestGateway({ env: { CALLER_AUTH: 'entra', API_AUDIENCE: AUDIENCE, LOG_LEVEL: 'debug' } });
-    const known = gw.emulator.tenant.wellKnown;
-    goodToken = await appCallerToken(gw.emulator, known.callerAppId, known.callerAppSecret);
-    readerToken = await appCallerToken(gw.emulator, known.readerCallerAppId, known.readerCallerAppSecret);
+    emulator = await startTestEmulator();
+    const known = emulator.tenant.wellKnown;
+    gw = await startTestGateway({ emulator, env: { CALLER_AUTH: 'entra', API_AUDIENCE: `${APP_ID_URI}, ${known.demoAppId}`, LOG_LEVEL: 'debug' } });
+    goodToken = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+    readerToken = await appCallerToken(emulator, known.readerCallerAppId, known.readerCallerAppSecret);
+    await setApiTokenVersion(emulator, known.demoAppId, 2);
+    try {
+      v2Token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+    } finally {
+      await setApiTokenVersion(emulator, known.demoAppId, null);
+    }
   }, 60_000);
 
   afterAll(async () => {
     await gw.close();
+    await emulator.close();
   });
 
   async function post(token: string | undefined, query = QUERY) {
@@ -37,22 +50,40 @@ describe('CALLER_AUTH=entra over HTTP', () => {
     return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
   }
 
+  /** An app-only v1.0 token as Entra issues it for the API (signed with the tenant's key). */
   function claims(overrides: Record<string, unknown> = {}) {
     const known = gw.emulator.tenant.wellKnown;
+    const servicePrincipal = gw.emulator.tenant.apps.get(known.callerAppId)!.servicePrincipalId;
     return {
-      aud: AUDIENCE,
-      iss: gw.emulator.context.issuer,
+      aud: APP_ID_URI,
+      iss: `https://sts.windows.net/${gw.emulator.tenantId}/`,
       tid: gw.emulator.tenantId,
-      oid: known.callerAppId,
+      oid: servicePrincipal,
+      sub: servicePrincipal,
       appid: known.callerAppId,
       roles: ['Users.Read', 'Users.Terminate'],
-      ver: '2.0',
+      ver: '1.0',
       ...overrides,
     };
   }
 
-  it('accepts a token from the tenant for the API audience', async () => {
+  it('accepts a v1.0 token from the tenant for the App ID URI', async () => {
+    expect(decodeJwtPayload(goodToken)).toMatchObject({ ver: '1.0', aud: APP_ID_URI });
     const { status, body } = await post(goodToken);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it('accepts a v2.0 token from the tenant for the client id', async () => {
+    expect(decodeJwtPayload(v2Token)).toMatchObject({ ver: '2.0', aud: gw.emulator.tenant.wellKnown.demoAppId });
+    const { status, body } = await post(v2Token);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it('accepts a v1.0 user token', async () => {
+    const admin = gw.emulator.tenant.users.get(gw.emulator.tenant.wellKnown.adminUserId)!;
+    const { status, body } = await post(await userCallerToken(gw.emulator, admin.userPrincipalName, admin._password));
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
   });
@@ -62,7 +93,22 @@ describe('CALLER_AUTH=entra over HTTP', () => {
     ['garbage', async () => 'not-a-jwt'],
     ['expired', async () => gw.emulator.context.signer.sign(claims(), 600, Math.floor(Date.now() / 1000) - 7200)],
     ['wrong audience', async () => gw.emulator.context.signer.sign(claims({ aud: 'api://someone-else' }), 600)],
+    [
+      'a token Entra issued for another API of the tenant',
+      async () => {
+        const known = gw.emulator.tenant.wellKnown;
+        return appCallerToken(gw.emulator, known.callerAppId, known.callerAppSecret, `${known.otherApiAudience}/.default`);
+      },
+    ],
     ['wrong issuer', async () => gw.emulator.context.signer.sign(claims({ iss: 'https://login.example/other/v2.0' }), 600)],
+    ['the issuer of another cloud', async () => gw.emulator.context.signer.sign(claims({ iss: `https://sts.chinacloudapi.cn/${gw.emulator.tenantId}/` }), 600)],
+    [
+      'a v2.0 token whose audience is the App ID URI (never issued by Entra)',
+      async () => {
+        const { appid, ...rest } = claims();
+        return gw.emulator.context.signer.sign({ ...rest, azp: appid, iss: `${gw.emulator.origin}/${gw.emulator.tenantId}/v2.0`, ver: '2.0' }, 600);
+      },
+    ],
     [
       'unknown key id',
       async () => {

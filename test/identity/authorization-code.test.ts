@@ -15,7 +15,9 @@ import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLo
 
 /**
  * Refreshes are forced with `invalidate()` (what the Graph client does after a 401): msal then
- * redeems the refresh token, which the emulator rotates (a spent one answers invalid_grant).
+ * redeems the refresh token. Entra keeps a redeemed refresh token valid; the emulator runs here
+ * with its `singleUseRefreshTokens` switch, so a redeemed one answers invalid_grant and the tests
+ * prove the gateway always uses (and persists) the latest one and never redeems one twice.
  */
 const REDIRECT_URI = 'http://127.0.0.1:4000/auth/callback';
 
@@ -30,7 +32,7 @@ const skipRedis = redisSkipReason();
 let redis: TestRedis | undefined;
 
 beforeAll(async () => {
-  bed = await startIdentityTestBed('mgug-ac-');
+  bed = await startIdentityTestBed('mgug-ac-', { singleUseRefreshTokens: true });
   ({ emulator, dataDir, logs, deps } = bed);
   if (!skipRedis) redis = await startTestRedis();
 });

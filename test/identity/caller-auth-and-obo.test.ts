@@ -6,9 +6,10 @@ import { SignJWT, exportSPKI, generateKeyPair, importJWK, type CryptoKey } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
-import { createCallerAuthenticator, createGraphIdentity, issuerFor } from '../../src/identity/index.js';
+import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import { Permission, type Caller, type CallerAuthenticator } from '../../src/identity/types.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { setApiTokenVersion } from '../emulator/identity/support.js';
 import { appCallerToken, captureLogs, decodeJwtPayload, emulatorConfig, testDeps, userCallerToken, type CapturedLogs, type TestDeps } from './support.js';
 
 let emulator: TestEmulator;
@@ -16,7 +17,9 @@ let dataDir: string;
 let logs: CapturedLogs;
 let deps: TestDeps;
 let entra: CallerAuthenticator;
-const AUDIENCE = 'api://msgraph-user-gateway';
+const APP_ID_URI = 'api://msgraph-user-gateway';
+/** API_AUDIENCE as docs/identity.md tells operators: the App ID URI (v1.0 tokens) and the client id (v2.0 tokens). */
+let audiences: string[];
 const seen: string[] = [];
 const loopback = '127.0.0.1';
 
@@ -25,7 +28,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-caller-'));
   logs = captureLogs();
   deps = testDeps(emulator, logs.logger);
-  entra = createCallerAuthenticator(emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audience: AUDIENCE } }), deps);
+  audiences = [APP_ID_URI, emulator.tenant.wellKnown.demoAppId];
+  entra = createCallerAuthenticator(emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences } }), deps);
 });
 
 afterAll(async () => {
@@ -46,18 +50,41 @@ async function rejection(authenticator: CallerAuthenticator, request: Parameters
   return error as GatewayError;
 }
 
-/** Claims the emulator would put in a caller token, signed by the emulator's own key. */
-function callerClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+const v1Issuer = () => `https://sts.windows.net/${emulator.tenantId}/`;
+const v2Issuer = () => `${emulator.origin}/${emulator.tenantId}/v2.0`;
+
+/** A v1.0 delegated token as Entra issues it for the gateway's API, signed by the emulator's own key. */
+function v1Claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    aud: AUDIENCE,
-    iss: issuerFor(emulator.authorityHost, emulator.tenantId),
+    aud: APP_ID_URI,
+    iss: v1Issuer(),
     tid: emulator.tenantId,
     oid: emulator.tenant.wellKnown.adminUserId,
+    sub: 'pairwise-subject-of-the-admin',
+    appid: emulator.tenant.wellKnown.callerAppId,
     scp: 'Users.Read',
-    idtyp: 'user',
+    ver: '1.0',
     ...overrides,
   };
 }
+
+/** The same user as a v2.0 token: `aud` is the API's client id. */
+function v2Claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    aud: emulator.tenant.wellKnown.demoAppId,
+    iss: v2Issuer(),
+    tid: emulator.tenantId,
+    oid: emulator.tenant.wellKnown.adminUserId,
+    sub: 'pairwise-subject-of-the-admin',
+    azp: emulator.tenant.wellKnown.callerAppId,
+    scp: 'Users.Read',
+    ver: '2.0',
+    ...overrides,
+  };
+}
+
+const sign = (claims: Record<string, unknown>, lifetimeSeconds = 600, issuedAt = Math.floor(Date.now() / 1000)) =>
+  emulator.context.signer.sign(claims, lifetimeSeconds, issuedAt);
 
 function admin() {
   const user = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
@@ -69,15 +96,28 @@ function anotherUser() {
   return { upn: user.userPrincipalName, password: user._password, id: user.id };
 }
 
+/** Tokens issued while the gateway's API registration asks for v2.0 tokens. */
+async function withV2Api<T>(fn: () => Promise<T>): Promise<T> {
+  await setApiTokenVersion(emulator, emulator.tenant.wellKnown.demoAppId, 2);
+  try {
+    return await fn();
+  } finally {
+    await setApiTokenVersion(emulator, emulator.tenant.wellKnown.demoAppId, null);
+  }
+}
+
 describe('caller authentication: entra', () => {
-  it('accepts an app caller token and maps its app roles to permissions', async () => {
+  it('accepts a v1.0 app caller token (aud: the App ID URI) and maps its app roles to permissions', async () => {
     const known = emulator.tenant.wellKnown;
     const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
     seen.push(token);
+    expect(decodeJwtPayload(token)).toMatchObject({ ver: '1.0', iss: v1Issuer(), aud: APP_ID_URI });
     const caller = await entra.authenticate(bearer(token));
     expect(caller.kind).toBe('entra');
     if (caller.kind !== 'entra') return;
+    // No idtyp in a custom API's token: app-only is told by oid = sub.
     expect(caller.principal).toBe('app');
+    expect(caller.tenantId).toBe(emulator.tenantId);
     expect([...caller.permissions].sort()).toEqual(Object.values(Permission).sort());
 
     const reader = await entra.authenticate(bearer(await appCallerToken(emulator, known.readerCallerAppId, known.readerCallerAppSecret)));
@@ -86,7 +126,7 @@ describe('caller authentication: entra', () => {
     expect(reader.permissions.has(Permission.UsersTerminate)).toBe(false);
   });
 
-  it('accepts a user token (delegated scp) with the user as subject', async () => {
+  it('accepts a v1.0 user token (delegated scp) with the user as subject', async () => {
     const { upn, password, id } = admin();
     const token = await userCallerToken(emulator, upn, password);
     seen.push(token, password);
@@ -95,19 +135,80 @@ describe('caller authentication: entra', () => {
     expect(caller.kind === 'entra' && caller.subject).toBe(id);
   });
 
+  it('accepts a v1.0 token requested by client id (aud: the client id)', async () => {
+    const { upn, password, id } = admin();
+    const token = await userCallerToken(emulator, upn, password, `${emulator.tenant.wellKnown.demoAppId}/.default`);
+    seen.push(token);
+    expect(decodeJwtPayload(token)).toMatchObject({ ver: '1.0', aud: emulator.tenant.wellKnown.demoAppId });
+    expect(await entra.authenticate(bearer(token))).toMatchObject({ kind: 'entra', principal: 'user', subject: id });
+  });
+
+  it('accepts v2.0 app and user tokens (aud: the client id) once the API registration asks for v2.0', async () => {
+    const known = emulator.tenant.wellKnown;
+    const { upn, password, id } = admin();
+    const [appToken, userToken] = await withV2Api(async () => [
+      await appCallerToken(emulator, known.callerAppId, known.callerAppSecret),
+      await userCallerToken(emulator, upn, password),
+    ]);
+    seen.push(appToken, userToken);
+    expect(decodeJwtPayload(userToken)).toMatchObject({ ver: '2.0', iss: v2Issuer(), aud: known.demoAppId });
+    const app = await entra.authenticate(bearer(appToken));
+    expect(app).toMatchObject({ kind: 'entra', principal: 'app' });
+    expect(app.permissions.size).toBe(Object.values(Permission).length);
+    expect(await entra.authenticate(bearer(userToken))).toMatchObject({ kind: 'entra', principal: 'user', subject: id });
+  });
+
+  it('tells app-only from delegated by idtyp, else by oid = sub, never by the absence of scp', async () => {
+    const userWithRolesOnly = await entra.authenticate(bearer(await sign(v1Claims({ scp: undefined, roles: ['Users.Read'] }))));
+    expect(userWithRolesOnly).toMatchObject({ kind: 'entra', principal: 'user' });
+    const servicePrincipal = emulator.tenant.apps.get(emulator.tenant.wellKnown.callerAppId)!.servicePrincipalId;
+    const appOnly = await entra.authenticate(
+      bearer(await sign(v1Claims({ scp: undefined, roles: ['Users.Read'], oid: servicePrincipal, sub: servicePrincipal }))),
+    );
+    expect(appOnly).toMatchObject({ kind: 'entra', principal: 'app' });
+    const declared = await entra.authenticate(bearer(await sign(v1Claims({ idtyp: 'app', scp: undefined, roles: ['Users.Read'] }))));
+    expect(declared).toMatchObject({ kind: 'entra', principal: 'app' });
+  });
+
+  it('reads the issuers from the tenant metadata once: later tokens cost no request to the authority', async () => {
+    const fresh = createCallerAuthenticator(emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences } }), deps);
+    await emulator.resetStats();
+    for (const claims of [v1Claims(), v2Claims(), v1Claims({ sub: 'another' }), v2Claims({ sub: 'another' })]) {
+      await fresh.authenticate(bearer(await sign(claims)));
+    }
+    const stats = await emulator.stats();
+    expect(stats.byRoute['GET /{tenant}/.well-known/openid-configuration']).toBe(1);
+    expect(stats.byRoute['GET /{tenant}/v2.0/.well-known/openid-configuration']).toBe(1);
+    expect(stats.byRoute['GET /{tenant}/discovery/keys']).toBe(1);
+    expect(stats.byRoute['GET /{tenant}/discovery/v2.0/keys']).toBe(1);
+    expect(stats.totalRequests).toBe(4);
+  });
+
   it('rejects every bad token with a reason and never echoes it', async () => {
     const signer = emulator.context.signer;
     const nowS = Math.floor(Date.now() / 1000);
+    const known = emulator.tenant.wellKnown;
+    const otherApiToken = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret, `${known.otherApiAudience}/.default`);
+    const otherTenant = '0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b';
     const cases: Array<[string, string, RegExp]> = [
-      ['expired', await signer.sign(callerClaims(), 600, nowS - 3600), /expired/],
-      ['wrong audience', await signer.sign(callerClaims({ aud: 'api://someone-else' }), 600, nowS), /audience/],
-      ['wrong issuer', await signer.sign(callerClaims({ iss: 'https://login.example.com/other/v2.0' }), 600, nowS), /issuer/],
+      ['expired', await sign(v1Claims(), 600, nowS - 3600), /expired/],
+      ['wrong audience', await sign(v1Claims({ aud: 'api://someone-else' })), /audience/],
+      // A real Entra token of this tenant, for another API: only the audience is wrong.
+      ['a token for another API of the tenant', otherApiToken, /audience/],
+      ['another tenant (issuer)', await sign(v1Claims({ iss: `https://sts.windows.net/${otherTenant}/`, tid: otherTenant })), /wrong issuer/],
+      ['another tenant (tid)', await sign(v2Claims({ tid: otherTenant })), /another tenant/],
+      ['another cloud', await sign(v1Claims({ iss: `https://sts.chinacloudapi.cn/${emulator.tenantId}/` })), /wrong issuer/],
+      ['a login-host v1 issuer', await sign(v1Claims({ iss: `${emulator.origin}/${emulator.tenantId}/` })), /wrong issuer/],
+      // Entra never issues a v2.0 token for an App ID URI: one is forged or misconfigured.
+      ['v2.0 token with the App ID URI as audience', await sign(v2Claims({ aud: APP_ID_URI })), /v2\.0 token whose audience is not a client id/],
+      ['v1.0 issuer with ver 2.0', await sign(v1Claims({ ver: '2.0' })), /version/],
+      ['v2.0 issuer without ver', await sign(v2Claims({ ver: undefined })), /version/],
     ];
     // Unknown kid: a well-formed RS256 token from a key the authority never published.
     const stranger = await generateKeyPair('RS256');
     cases.push([
       'unknown kid',
-      await new SignJWT(callerClaims())
+      await new SignJWT(v1Claims())
         .setProtectedHeader({ alg: 'RS256', kid: 'not-a-published-kid' })
         .setIssuedAt()
         .setExpirationTime('10m')
@@ -116,10 +217,10 @@ describe('caller authentication: entra', () => {
     ]);
     // alg: none
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-    cases.push(['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...callerClaims(), exp: nowS + 600 })}.`, /algorithm|not a valid/]);
+    cases.push(['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...v1Claims(), exp: nowS + 600 })}.`, /algorithm|not a valid/]);
     // HS256 "signed" with the authority's public key as the HMAC secret (the classic confusion attack).
     const publicPem = await exportSPKI((await importJWK(signer.jwk, 'RS256', { extractable: true })) as CryptoKey);
-    const hs = await new SignJWT(callerClaims())
+    const hs = await new SignJWT(v1Claims())
       .setProtectedHeader({ alg: 'HS256', kid: signer.kid })
       .setIssuedAt()
       .setExpirationTime('10m')
@@ -135,6 +236,54 @@ describe('caller authentication: entra', () => {
     }
     expect((await rejection(entra, { headers: {}, remoteAddress: loopback })).message).toMatch(/Bearer/);
     expect((await rejection(entra, { headers: { authorization: 'Basic abc' }, remoteAddress: loopback })).message).toMatch(/Bearer/);
+  });
+
+  it('accepts a v2.0 token only for an audience API_AUDIENCE lists', async () => {
+    const onlyUri = createCallerAuthenticator(emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences: [APP_ID_URI] } }), deps);
+    expect((await rejection(onlyUri, bearer(await sign(v2Claims())))).message).toMatch(/audience/);
+    expect(await onlyUri.authenticate(bearer(await sign(v1Claims())))).toMatchObject({ kind: 'entra' });
+  });
+
+  it('answers UPSTREAM_UNAVAILABLE, not UNAUTHENTICATED, when the tenant metadata cannot be loaded', async () => {
+    const base = emulatorConfig(emulator, dataDir);
+    const unknownTenant = createCallerAuthenticator(
+      emulatorConfig(emulator, dataDir, {
+        selfDeployed: { ...base.selfDeployed!, tenantId: 'unknown-tenant.example' },
+        callerAuth: { mode: 'entra', audiences },
+      }),
+      deps,
+    );
+    const token = await sign(v1Claims());
+    const error = (await unknownTenant.authenticate(bearer(token)).catch((e: unknown) => e)) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.message).not.toContain(token.slice(0, 30));
+  });
+});
+
+describe('caller authentication: entra in a national cloud', () => {
+  it('takes the v1.0 issuer from the metadata (another STS host) and refuses the public cloud issuer', async () => {
+    const china = await startTestEmulator({ userCount: 10, stsHost: 'https://sts.chinacloudapi.cn', dataDir: emulator.dataDir });
+    const chinaDeps = testDeps(china, logs.logger);
+    try {
+      const authenticator = createCallerAuthenticator(
+        emulatorConfig(china, dataDir, { callerAuth: { mode: 'entra', audiences: [APP_ID_URI, china.tenant.wellKnown.demoAppId] } }),
+        chinaDeps,
+      );
+      const known = china.tenant.wellKnown;
+      const token = await appCallerToken(china, known.callerAppId, known.callerAppSecret);
+      seen.push(token);
+      expect(decodeJwtPayload(token).iss).toBe(`https://sts.chinacloudapi.cn/${china.tenantId}/`);
+      expect(await authenticator.authenticate(bearer(token))).toMatchObject({ kind: 'entra', principal: 'app' });
+      const publicCloud = await china.context.signer.sign({ ...decodeJwtPayload(token), iss: `https://sts.windows.net/${china.tenantId}/` }, 600);
+      expect((await rejection(authenticator, bearer(publicCloud))).message).toMatch(/wrong issuer/);
+      // A token of the public-cloud emulator (same tenant id, other keys and issuer host) is refused too.
+      const fromOtherCloud = await appCallerToken(emulator, emulator.tenant.wellKnown.callerAppId, emulator.tenant.wellKnown.callerAppSecret);
+      expect((await rejection(authenticator, bearer(fromOtherCloud))).message).toMatch(/wrong issuer/);
+    } finally {
+      await chinaDeps.upstream.close();
+      await china.close();
+    }
   });
 });
 
@@ -187,7 +336,7 @@ describe('on-behalf-of', () => {
   it('two different callers get their own Graph tokens, in different partitions', async () => {
     const base = emulatorConfig(emulator, dataDir);
     const identity = await createGraphIdentity(
-      emulatorConfig(emulator, dataDir, { selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' }, callerAuth: { mode: 'entra', audience: AUDIENCE } }),
+      emulatorConfig(emulator, dataDir, { selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' }, callerAuth: { mode: 'entra', audiences } }),
       deps,
     );
     expect(identity.kind).toBe('on-behalf-of');
@@ -220,6 +369,22 @@ describe('on-behalf-of', () => {
       .catch((e: unknown) => e)) as GatewayError;
     expect(refused.code).toBe('UNAUTHENTICATED');
     expect(refused.message).toMatch(/on-behalf-of/);
+    await identity.close?.();
+  });
+
+  it('exchanges a v2.0 caller token (aud: the client id) for a Graph token of the same user', async () => {
+    const base = emulatorConfig(emulator, dataDir);
+    const identity = await createGraphIdentity(
+      emulatorConfig(emulator, dataDir, { selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' }, callerAuth: { mode: 'entra', audiences } }),
+      deps,
+    );
+    const user = anotherUser();
+    const token = await withV2Api(() => userCallerToken(emulator, user.upn, user.password));
+    seen.push(token);
+    const caller = await entra.authenticate(bearer(token));
+    const graphToken = await identity.tokenSourceFor(caller).getAccessToken();
+    seen.push(graphToken);
+    expect(decodeJwtPayload(graphToken)).toMatchObject({ oid: user.id, ver: '1.0', appid: emulator.tenant.wellKnown.demoAppId });
     await identity.close?.();
   });
 

@@ -22,7 +22,9 @@ let dataDir: string;
 
 beforeAll(async () => {
   if (skipRedis) return;
-  emulator = await startTestEmulator({ userCount: 20 });
+  // Single-use refresh tokens (an emulator switch; Entra keeps them valid): a refresh token redeemed
+  // twice, by two replicas racing, would answer invalid_grant.
+  emulator = await startTestEmulator({ userCount: 20, singleUseRefreshTokens: true });
   redis = await startTestRedis();
   dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-replicas-'));
   deps = testDeps(emulator, captureLogs().logger);
@@ -37,7 +39,7 @@ afterAll(async () => {
 });
 
 describe('two gateway processes sharing one Redis', () => {
-  it.skipIf(!!skipRedis)('refresh the rotating refresh token concurrently without ever getting invalid_grant', { timeout: 60_000 }, async () => {
+  it.skipIf(!!skipRedis)('refresh the (single-use) refresh token concurrently without ever getting invalid_grant', { timeout: 60_000 }, async () => {
     // Sign in once (AUTH_CODE) so the shared cache holds an account and its refresh token.
     const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
     url.search = new URLSearchParams({

@@ -6,6 +6,7 @@ import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.j
 import { Secret, type Config } from '../../src/config-types.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
+import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /** A complete Config pointing at the test emulator; tests override what they exercise. */
@@ -112,8 +113,13 @@ export async function userCallerToken(
   return body.access_token;
 }
 
-/** An app-only caller token for the gateway's API (`roles`). */
-export async function appCallerToken(emulator: TestEmulator, clientId: string, clientSecret: string): Promise<string> {
+/** An app-only caller token for the gateway's API (`roles`), or for the API `scope` names. */
+export async function appCallerToken(
+  emulator: TestEmulator,
+  clientId: string,
+  clientSecret: string,
+  scope = 'api://msgraph-user-gateway/.default',
+): Promise<string> {
   const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -121,7 +127,7 @@ export async function appCallerToken(emulator: TestEmulator, clientId: string, c
       grant_type: 'client_credentials',
       client_id: clientId,
       client_secret: clientSecret,
-      scope: 'api://msgraph-user-gateway/.default',
+      scope,
     }).toString(),
   });
   const body = (await res.json()) as { access_token?: string; error_description?: string };
@@ -143,8 +149,8 @@ export interface IdentityTestBed {
   close(): Promise<void>;
 }
 
-export async function startIdentityTestBed(dataDirPrefix: string): Promise<IdentityTestBed> {
-  const emulator = await startTestEmulator({ userCount: 20 });
+export async function startIdentityTestBed(dataDirPrefix: string, emulatorOptions: EmulatorOptions = {}): Promise<IdentityTestBed> {
+  const emulator = await startTestEmulator({ userCount: 20, ...emulatorOptions });
   const dataDir = mkdtempSync(path.join(tmpdir(), dataDirPrefix));
   const logs = captureLogs();
   const deps = testDeps(emulator, logs.logger);

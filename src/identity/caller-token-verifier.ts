@@ -1,0 +1,111 @@
+import { decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { UpstreamHttp } from '../http/upstream.js';
+import { createJwksResolver, type JwksKeyResolver } from './jwks.js';
+import { createTenantMetadataSource, type TenantIssuer, type TokenVersion } from './tenant-metadata.js';
+
+/**
+ * Verifies an Entra access token issued for the gateway's API (docs/graph-facts.md#caller-tokens):
+ *
+ * - the issuer is one the tenant's v1.0 or v2.0 OpenID metadata names, and the signature checks
+ *   against that document's `jwks_uri` (so a token of another tenant, or of another cloud, fails);
+ * - `ver` matches the issuer, and `tid` is the tenant's;
+ * - `aud` is one of API_AUDIENCE, and a v2.0 token's `aud` is a client id: Entra always puts the
+ *   API's client id in v2.0 tokens, so one carrying an App ID URI is not Entra's and is refused;
+ * - RS256/PS256 only, `exp` required, 60 s clock skew.
+ */
+export const ALLOWED_ALGORITHMS = ['RS256', 'PS256'];
+export const CLOCK_SKEW_SECONDS = 60;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A refusal the caller can act on; the message never contains the token. */
+export class CallerTokenRejected extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CallerTokenRejected';
+  }
+}
+
+export interface VerifiedCallerToken {
+  payload: JWTPayload;
+  version: TokenVersion;
+  tenantId: string;
+}
+
+export interface CallerTokenVerifier {
+  /** Throws CallerTokenRejected, a jose error (bad signature, expiry, audience...) or GatewayError(UPSTREAM_UNAVAILABLE). */
+  verify(token: string): Promise<VerifiedCallerToken>;
+  /** The accepted audiences, for messages. */
+  readonly audiences: readonly string[];
+}
+
+export function createCallerTokenVerifier(options: {
+  upstream: UpstreamHttp;
+  authorityHost: string;
+  tenant: string;
+  audiences: readonly string[];
+  now?: () => number;
+}): CallerTokenVerifier {
+  const now = options.now ?? Date.now;
+  const metadata = createTenantMetadataSource({ upstream: options.upstream, authorityHost: options.authorityHost, tenant: options.tenant, now });
+  const resolvers = new Map<string, JwksKeyResolver>();
+  const keysOf = (issuer: TenantIssuer): JwksKeyResolver => {
+    let resolver = resolvers.get(issuer.jwksUri);
+    if (!resolver) {
+      resolver = createJwksResolver({ upstream: options.upstream, jwksUri: issuer.jwksUri, now });
+      resolvers.set(issuer.jwksUri, resolver);
+    }
+    return resolver;
+  };
+  const audiences = [...options.audiences];
+
+  return {
+    audiences,
+    async verify(token) {
+      let claimedIssuer: unknown;
+      try {
+        claimedIssuer = decodeJwt(token).iss;
+      } catch {
+        throw new CallerTokenRejected('the bearer token is not a valid signed JWT');
+      }
+      let tenant;
+      try {
+        tenant = await metadata.get();
+      } catch {
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          "Caller tokens cannot be verified right now: the tenant's OpenID metadata could not be loaded from the authority.",
+          { retryAfterSeconds: 10 },
+        );
+      }
+      const issuer = tenant.issuers.find((i) => i.issuer === claimedIssuer);
+      if (!issuer) {
+        throw new CallerTokenRejected(`the bearer token has the wrong issuer (expected ${tenant.issuers.map((i) => i.issuer).join(' or ')})`);
+      }
+      const { payload } = await jwtVerify(token, keysOf(issuer), {
+        issuer: issuer.issuer,
+        audience: audiences,
+        algorithms: ALLOWED_ALGORITHMS,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        currentDate: new Date(now()),
+        requiredClaims: ['exp'],
+      });
+      if (payload.ver !== issuer.version) {
+        throw new CallerTokenRejected(
+          `the bearer token's version (ver ${JSON.stringify(payload.ver ?? null)}) does not match its issuer (a v${issuer.version} issuer)`,
+        );
+      }
+      if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenant.tenantId) {
+        throw new CallerTokenRejected('the bearer token was issued for another tenant');
+      }
+      const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+      if (issuer.version === '2.0' && !audience.every((a) => typeof a === 'string' && GUID.test(a))) {
+        throw new CallerTokenRejected(
+          "the bearer token is a v2.0 token whose audience is not a client id (Entra puts the API's client id in every v2.0 token)",
+        );
+      }
+      return { payload, version: issuer.version, tenantId: tenant.tenantId };
+    },
+  };
+}

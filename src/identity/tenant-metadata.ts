@@ -1,0 +1,107 @@
+import type { UpstreamHttp } from '../http/upstream.js';
+import { authorityUrl } from './authority.js';
+
+/**
+ * The tenant's two OpenID metadata documents, the only source of the issuers its access tokens
+ * carry (docs/graph-facts.md#caller-tokens): v1.0 tokens name the issuer of
+ * `{authority}/{tenant}/.well-known/openid-configuration` (`https://sts.windows.net/{tid}/` in the
+ * public cloud, another STS host in national clouds), v2.0 tokens the issuer of
+ * `{authority}/{tenant}/v2.0/.well-known/openid-configuration`. Nothing about them is derived
+ * from host names: a national cloud, or an emulator, works the same way.
+ */
+export type TokenVersion = '1.0' | '2.0';
+
+export interface TenantIssuer {
+  version: TokenVersion;
+  issuer: string;
+  jwksUri: string;
+}
+
+export interface TenantMetadata {
+  /** The tenant's id (GUID), read from its issuers: the configured tenant may be a domain name. */
+  tenantId: string;
+  issuers: TenantIssuer[];
+}
+
+export interface TenantMetadataSource {
+  /** The cached metadata; loaded on first use, reloaded after `ttlMs`; throws when never loaded. */
+  get(): Promise<TenantMetadata>;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The tenant id in an Entra issuer: its first path segment (`https://sts.windows.net/{tid}/`, `{authority}/{tid}/v2.0`). */
+function tenantOfIssuer(issuer: string): string | undefined {
+  try {
+    const segment = new URL(issuer).pathname.split('/').filter(Boolean)[0];
+    return segment && GUID.test(segment) ? segment.toLowerCase() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createTenantMetadataSource(options: {
+  upstream: UpstreamHttp;
+  authorityHost: string;
+  /** AZURE_TENANT_ID: a GUID or a verified domain. */
+  tenant: string;
+  now?: () => number;
+  /** How long loaded metadata is used before it is fetched again (Entra suggests daily). */
+  ttlMs?: number;
+  /** After a failed load with nothing cached, how long callers get the failure without a new attempt. */
+  failureBackoffMs?: number;
+}): TenantMetadataSource {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
+  const failureBackoffMs = options.failureBackoffMs ?? 10_000;
+  const authority = authorityUrl(options.authorityHost, options.tenant);
+  let cached: { metadata: TenantMetadata; loadedAt: number } | undefined;
+  let failure: { error: Error; at: number } | undefined;
+  let inFlight: Promise<TenantMetadata> | undefined;
+
+  const fetchDocument = async (version: TokenVersion): Promise<TenantIssuer> => {
+    const url = version === '1.0' ? `${authority}/.well-known/openid-configuration` : `${authority}/v2.0/.well-known/openid-configuration`;
+    const response = await options.upstream.fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+    if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
+    const body = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    if (typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') throw new Error(`${url} names no issuer or jwks_uri`);
+    return { version, issuer: body.issuer, jwksUri: body.jwks_uri };
+  };
+
+  const load = async (): Promise<TenantMetadata> => {
+    const issuers = await Promise.all([fetchDocument('1.0'), fetchDocument('2.0')]);
+    const tenants = new Set(issuers.map((i) => tenantOfIssuer(i.issuer)));
+    const [tenantId] = [...tenants];
+    if (tenants.size !== 1 || !tenantId) {
+      throw new Error(`the OpenID metadata of ${authority} names issuers of no single tenant (${issuers.map((i) => i.issuer).join(', ')})`);
+    }
+    return { tenantId, issuers };
+  };
+
+  return {
+    async get() {
+      const fresh = cached && now() - cached.loadedAt < ttlMs;
+      if (fresh) return cached!.metadata;
+      if (!cached && failure && now() - failure.at < failureBackoffMs) throw failure.error;
+      inFlight ??= load()
+        .then((metadata) => {
+          cached = { metadata, loadedAt: now() };
+          failure = undefined;
+          return metadata;
+        })
+        .catch((error: unknown) => {
+          failure = { error: error instanceof Error ? error : new Error(String(error)), at: now() };
+          // Stale metadata beats none: the issuers of a tenant do not change.
+          if (cached) {
+            cached = { metadata: cached.metadata, loadedAt: now() - ttlMs + failureBackoffMs };
+            return cached.metadata;
+          }
+          throw failure.error;
+        })
+        .finally(() => {
+          inFlight = undefined;
+        });
+      return inFlight;
+    },
+  };
+}
