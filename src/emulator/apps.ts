@@ -204,7 +204,7 @@ export function apiAppFor(model: TenantModel, resource: string): AppRegistration
   return undefined;
 }
 
-/** The access token version an API's tokens have (reference-app-manifest: null and 1 mean v1.0). */
+/** The access token version an API's tokens have: null and 1 mean v1.0 (docs/graph-facts.md#caller-tokens). */
 export function accessTokenVersionOf(api: ExposedApi): '1.0' | '2.0' {
   return api.requestedAccessTokenVersion === 2 ? '2.0' : '1.0';
 }

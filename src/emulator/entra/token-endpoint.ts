@@ -218,8 +218,8 @@ type Assertion = JWTPayload & { oid?: unknown; scp?: unknown; idtyp?: unknown };
 /**
  * Verifies an on-behalf-of assertion as Entra does: a token this tenant issued (v1.0 or v2.0
  * issuer, the tenant's key), still valid, and issued for the very app that presents it: its `aud`
- * is that app's client id or one of its App ID URIs (docs/graph-facts.md#caller-tokens). A token
- * for another app is AADSTS500131 (older answers used AADSTS50013 for the same case).
+ * is that app's client id or one of its App ID URIs. A token for another app is AADSTS500131
+ * (older answers used AADSTS50013 for the same case; docs/graph-facts.md#caller-tokens).
  */
 async function verifyUserAssertion(ctx: EmulatorContext, client: AuthenticatedClient, assertion: string): Promise<Assertion | AadError> {
   let payload: Assertion;

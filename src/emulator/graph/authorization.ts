@@ -69,7 +69,7 @@ const LOW_ROLES = ['Directory Readers', 'Guest Inviter', 'Message Center Reader'
 
 /**
  * Delegated scopes that reach the signed-in user's own object only: `User.Read` reads the
- * profile, manager, reports and memberships of the signed-in user (learn.microsoft.com/graph/api/user-get).
+ * profile, manager, reports and memberships of the signed-in user (docs/graph-facts.md#delegated-permissions).
  */
 const SELF_PERMISSIONS: Partial<Record<Capability, readonly string[]>> = {
   'users.read': ['User.Read', 'User.ReadWrite', 'User.ReadBasic.All'],
@@ -79,7 +79,8 @@ const SELF_PERMISSIONS: Partial<Record<Capability, readonly string[]>> = {
 
 /**
  * What a user may do to their own object without an admin role: read it, and revoke their own
- * sessions (user: revokeSignInSessions, "performed by the user or an administrator").
+ * sessions (revokeSignInSessions is "performed by the user or an administrator",
+ * docs/graph-facts.md#delegated-permissions).
  */
 const SELF_SERVICE: ReadonlySet<Capability> = new Set(['users.read', 'memberOf.read', 'devices.read', 'authMethods.read', 'users.revokeSessions']);
 
