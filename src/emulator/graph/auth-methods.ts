@@ -103,7 +103,16 @@ export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): Em
   return ok(201, { '@odata.context': `${contextFor(call, user, 'temporaryAccessPassMethods')}/$entity`, ...toGraph(method), temporaryAccessPass: pass });
 }
 
+/**
+ * `POST .../methods/{id}/resetPassword`. Graph lists its permissions as Delegated
+ * `UserAuthenticationMethod.ReadWrite.All` and "Application: Not supported", and says it "can't be
+ * performed on a user's own account" (docs/graph-facts.md#writes-and-permissions). What Graph answers
+ * an app-only token is not documented; field reports of app-only callers show 403
+ * Authorization_RequestDenied, which the emulator gives for both refusals.
+ */
 export function resetPassword(call: GraphCall, user: UserRecord, methodId: string): EmuResponse {
+  if (call.principal.kind !== 'user') throw forbidden();
+  if (call.principal.objectId.toLowerCase() === user.id.toLowerCase()) throw forbidden();
   requireCapability(call.principal, 'authMethods.resetPassword', user);
   requireAuthorityOver(call.principal, user, { requireRole: true });
   const method = findMethod(user, methodId);

@@ -1,7 +1,9 @@
 /**
  * JSON batching (`POST /$batch`, docs/graph-facts.md#json-batching): at most 20 items, unique ids, relative URLs,
  * `dependsOn` with 424 for failed dependencies, responses in an order that is not the input order.
- * The envelope is 400 when malformed and 200 otherwise; each item carries its own status.
+ * The envelope is 400 when malformed and 200 otherwise; each item carries its own status. A write
+ * item (POST, PATCH, PUT) must carry a `body` (an empty object where the action takes none) and a
+ * `Content-Type` header: otherwise Graph refuses the WHOLE batch, none of its items run.
  */
 import type { EmulatorContext } from '../context.js';
 import type { EmuRequest, EmuResponse } from '../http.js';
@@ -11,6 +13,8 @@ import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.
 
 export const BATCH_LIMIT = 20;
 const ITEM_METHODS = new Set(['GET', 'POST', 'PATCH', 'PUT', 'DELETE']);
+/** Items that must carry `headers` with Content-Type and a `body` (docs/graph-facts.md#json-batching). */
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT']);
 
 interface BatchItem {
   id: string;
@@ -65,6 +69,13 @@ function parseItems(req: EmuRequest): BatchItem[] {
   for (const item of items) {
     for (const dep of item.dependsOn) {
       if (!ids.has(dep.toLowerCase())) throw new GraphError(400, 'BadRequest', `Request '${item.id}' depends on '${dep}', which is not in the batch.`);
+    }
+  }
+  // Graph's own wording (docs/graph-facts.md#json-batching): a body-less revokeSignInSessions sinks the batch.
+  for (const item of items) {
+    const hasBody = item.body !== undefined && item.body !== null;
+    if (WRITE_METHODS.has(item.method) && (!hasBody || !item.headers['content-type'])) {
+      throw new GraphError(400, 'BadRequest', `Write request id : ${item.id} does not contain Content-Type header or body.`);
     }
   }
   return items;

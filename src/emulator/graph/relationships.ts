@@ -20,21 +20,36 @@ export function getManager(call: GraphCall, user: UserRecord): EmuResponse {
   });
 }
 
-/** The manager id named by an `@odata.id` reference (absolute URL, or a relative one). */
-function referencedId(reference: unknown): string {
+const REFERENCE_PATH = /^\/(?:v1\.0|beta)\/(?:users|directoryObjects)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/**
+ * The object id named by an `@odata.id` reference. Graph documents exactly one form,
+ * `https://graph.microsoft.com/v1.0/users/{id}` on its own host (docs/graph-facts.md#manager-and-bulk-lookup);
+ * the emulator, as strict as Graph where it is unclear, takes only that: its own origin, a version
+ * segment, `users` or `directoryObjects`, and an object id. A userPrincipalName, a `users('...')`
+ * key, a relative URL or another host is Graph's 400.
+ */
+function referencedId(call: GraphCall, reference: unknown): string {
   if (typeof reference !== 'string' || reference.trim() === '') throw badRequest("The request body must name the manager in '@odata.id'.");
-  const m = /(?:users|directoryObjects)(?:\/|\(')([^/()']+)(?:'\))?\/?$/.exec(reference.trim());
-  if (!m) throw badRequest(`Invalid object identifier '${reference}'.`);
-  return decodeURIComponent(m[1]!);
+  const invalid = () => badRequest(`Invalid object identifier '${reference.slice(0, 300)}'.`);
+  let url: URL;
+  try {
+    url = new URL(reference.trim());
+  } catch {
+    throw invalid();
+  }
+  if (url.origin !== new URL(call.ctx.origin).origin || url.search !== '' || url.hash !== '') throw invalid();
+  const m = REFERENCE_PATH.exec(url.pathname);
+  if (!m) throw invalid();
+  return m[1]!.toLowerCase();
 }
 
 export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.manager', user);
-  const id = referencedId(readJsonObject(call)['@odata.id']);
+  const id = referencedId(call, readJsonObject(call)['@odata.id']);
   const tenant = call.ctx.tenant;
-  const lower = id.toLowerCase();
-  const manager = tenant.users.get(lower) ?? [...tenant.users.values()].find((u) => u.userPrincipalName.toLowerCase() === lower);
-  if (!manager) throw badRequest(`Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
+  const manager = tenant.users.get(id);
+  if (!manager) throw notFound(id);
   if (manager.id === user.id) throw badRequest('A user cannot be their own manager.');
   for (let cursor: UserRecord | undefined = manager, hops = 0; cursor && hops <= tenant.users.size; hops += 1) {
     if (cursor.managerId === user.id) throw badRequest('The manager assignment would create a circular reporting chain.');

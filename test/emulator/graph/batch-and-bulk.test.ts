@@ -63,13 +63,12 @@ describe('POST /v1.0/$batch', () => {
     expect(byId).toEqual({ '1': 404, '2': 424, '3': 424, '4': 200 });
   });
 
-  it('per-item rules: relative URLs only, Content-Type with a body, per-item ConsistencyLevel, per-item authorization', async () => {
+  it('per-item rules: relative URLs only, per-item ConsistencyLevel, per-item authorization', async () => {
     const target = [...emulator.tenant.users.values()][50]!;
     const res = await graph('POST', '/v1.0/$batch', {
       body: {
         requests: [
           get('abs', `${emulator.origin}/v1.0/users?$top=1`),
-          { id: 'nobody', method: 'PATCH', url: `/users/${target.id}`, body: { jobTitle: 'x' } },
           { id: 'patch', method: 'PATCH', url: `/users/${target.id}`, body: { jobTitle: 'Batch Title' }, headers: { 'Content-Type': 'application/json' } },
           get('count', "/users?$filter=endsWith(mail,'@contoso.example')&$count=true&$top=1", { headers: { ConsistencyLevel: 'eventual' } }),
           get('nocount', "/users?$filter=endsWith(mail,'@contoso.example')&$count=true&$top=1"),
@@ -78,7 +77,6 @@ describe('POST /v1.0/$batch', () => {
     });
     const byId: Record<string, any> = Object.fromEntries((res.body.responses as Array<{ id: string }>).map((r) => [r.id, r]));
     expect(byId.abs.status).toBe(400);
-    expect(byId.nobody.status).toBe(400);
     expect(byId.patch.status).toBe(204);
     expect(target.jobTitle).toBe('Batch Title');
     expect(byId.count.status).toBe(200);
@@ -100,6 +98,54 @@ describe('POST /v1.0/$batch', () => {
     expect(statuses).toEqual({ '1': 403, '2': 200 });
     const unauthenticated = await graph('POST', '/v1.0/$batch', { token: null, body: { requests: [get('1', '/users')] } });
     expect(unauthenticated.status).toBe(401);
+  });
+});
+
+describe('$batch write items need a body and Content-Type (docs/graph-facts.md#json-batching)', () => {
+  const plainUser = () =>
+    [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Batch')!;
+
+  it.each([
+    ['a body-less POST (revokeSignInSessions as the gateway used to send it)', (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions` })],
+    [
+      'a POST with headers but no body',
+      (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions`, headers: { 'Content-Type': 'application/json' } }),
+    ],
+    ['a POST with a body but no Content-Type', (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions`, body: {} })],
+    ['a PATCH with a body but no Content-Type', (id: string) => ({ method: 'PATCH', url: `/users/${id}`, body: { accountEnabled: false } })],
+  ])('refuses the WHOLE batch for %s: 400 in Graph error shape, no item runs', async (_what, write) => {
+    const target = plainUser();
+    const before = target.signInSessionsValidFromDateTime;
+    const res = await graph('POST', '/v1.0/$batch', {
+      body: {
+        requests: [
+          { id: '0', ...write(target.id) },
+          { id: '1', method: 'PATCH', url: `/users/${target.id}`, body: { jobTitle: 'Batch' }, headers: { 'Content-Type': 'application/json' } },
+        ],
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'BadRequest', message: 'Write request id : 0 does not contain Content-Type header or body.' });
+    expect(res.body.error.innerError['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(target.jobTitle).not.toBe('Batch');
+    expect(target.signInSessionsValidFromDateTime).toBe(before);
+    expect(target.accountEnabled).toBe(true);
+    expect((await emulator.stats()).batch.items).toBe(0);
+  });
+
+  it('accepts the documented shape: body {} and Content-Type on the action, GET and DELETE without either', async () => {
+    const target = plainUser();
+    const res = await graph('POST', '/v1.0/$batch', {
+      body: {
+        requests: [
+          { id: '0', method: 'POST', url: `/users/${target.id}/revokeSignInSessions`, body: {}, headers: { 'Content-Type': 'application/json' } },
+          { id: '1', method: 'GET', url: `/users/${target.id}?$select=id` },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const statuses = Object.fromEntries((res.body.responses as Array<{ id: string; status: number }>).map((r) => [r.id, r.status]));
+    expect(statuses).toEqual({ '0': 200, '1': 200 });
   });
 });
 

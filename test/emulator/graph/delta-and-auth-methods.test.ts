@@ -110,10 +110,15 @@ describe('authentication methods', () => {
     expect(again.body.temporaryAccessPass).toBeNull();
   });
 
+  /** A delegated token of the seeded Global Administrator: resetPassword is delegated-only. */
+  const asAdmin = () => mintToken(emulator, { scp: 'UserAuthenticationMethod.ReadWrite.All', oid: emulator.tenant.wellKnown.adminUserId });
+
   it('resetPassword answers 202 + Location; the operation completes after about a second of emulator time', async () => {
     const user = plainUser();
+    const token = await asAdmin();
     const res = await graph('POST', `/v1.0/users/${user.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
       body: { newPassword: 'Rq5!mnb-Tz8w' },
+      token,
     });
     expect(res.status).toBe(202);
     const location = res.headers.get('location')!;
@@ -131,7 +136,37 @@ describe('authentication methods', () => {
       clockOffsetMs = 0;
     }
     const synced = [...emulator.tenant.users.values()].find((u) => u.onPremisesSyncEnabled && u._directoryRoles.length === 0)!;
-    const needsPassword = await graph('POST', `/v1.0/users/${synced.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, { body: {} });
+    const needsPassword = await graph('POST', `/v1.0/users/${synced.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, { body: {}, token });
     expect(needsPassword.status).toBe(400);
+  });
+
+  it('resetPassword refuses an app-only token ("Application: Not supported") and the signed-in user\'s own account, with 403 in Graph error shape', async () => {
+    const user = plainUser();
+    const before = user._password;
+    // The app of this file holds UserAuthenticationMethod.ReadWrite.All as an application permission and Privileged Authentication Administrator.
+    const appOnly = await graph('POST', `/v1.0/users/${user.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+      body: { newPassword: 'Rq5!mnb-Tz8w-app' },
+    });
+    expect(appOnly.status).toBe(403);
+    expect(appOnly.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+    expect(appOnly.body.error.innerError['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const adminBefore = admin._password;
+    const token = await asAdmin();
+    for (const path of [`/v1.0/users/${admin.id}`, `/v1.0/users/${admin.userPrincipalName}`, '/v1.0/me']) {
+      const own = await graph('POST', `${path}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+        body: { newPassword: 'Rq5!mnb-Tz8w-own' },
+        token,
+      });
+      expect(own.status, path).toBe(403);
+      expect(own.body.error.code).toBe('Authorization_RequestDenied');
+    }
+    clockOffsetMs = 2000;
+    try {
+      expect(user._password).toBe(before);
+      expect(admin._password).toBe(adminBefore);
+    } finally {
+      clockOffsetMs = 0;
+    }
   });
 });
