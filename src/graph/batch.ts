@@ -1,19 +1,21 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import { malformedResponse, mapGraphError, transportError } from './errors.js';
+import { malformedResponse, mapGraphError, readGraphErrorBody, transportError } from './errors.js';
 import { batchResourceUnitCost } from './governor.js';
 import { graphPaths, relativeUrl } from './paths.js';
-import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
+import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
-import { isIdempotent, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
+import { carriesBody, effectOf, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
 
 /**
  * JSON `$batch` executor (docs/graph-facts.md#json-batching, #throttling). Splits at 20, sends batches concurrently up to a
  * bound, matches answers by id (Graph returns them in any order), turns a failed envelope and
- * failed items into values, and retries only the failed retryable items (429/503/504, idempotent
- * ones) together in a new batch after the longest Retry-After. A throttled batch comes in both
- * documented shapes, an envelope 200 with 429 items or a failed envelope (429/424/503/504): both
- * are retried per item. Rounds that let some items through do not use up the retry attempts;
- * the total wait budget bounds the run either way.
+ * failed items into values, and retries only the failed items that may be repeated (`mayRepeat`:
+ * reads on 429/503/504 and transport failures, writes only on 429/503) together in a new batch
+ * after the longest Retry-After. A throttled batch comes in both documented shapes, an envelope
+ * 200 with 429 items or a failed envelope (429/424/503/504): both are retried per item. Rounds that
+ * let some items through do not use up the retry attempts; the total wait budget bounds the run
+ * either way. Write items always carry a body and `Content-Type` (Graph refuses the whole batch
+ * otherwise).
  */
 
 export const GRAPH_BATCH_LIMIT = 20;
@@ -62,7 +64,7 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
     for (const index of pending) {
       const outcome = outcomes.get(index)!;
       results[index] = outcome.result;
-      if (outcome.retry && isIdempotent(requests[index]!)) {
+      if (outcome.retry && mayRepeat(effectOf(requests[index]!), outcome.retry.reason)) {
         again.push(index);
         const ra = outcome.retry.retryAfterSeconds;
         if (ra !== undefined) longestRetryAfter = Math.max(longestRetryAfter ?? 0, ra);
@@ -78,7 +80,8 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
     try {
       await transport.retryPolicy.sleep(delay, transport.signal);
     } catch {
-      for (const index of again) results[index] = { ok: false, status: undefined, scope: 'item', error: transportError('aborted') };
+      // Cancelled while waiting to repeat them: these items were conclusively refused last round.
+      for (const index of again) results[index] = { ok: false, status: undefined, scope: 'item', outcome: 'failed', error: transportError('aborted') };
       break;
     }
     pending = again;
@@ -94,13 +97,17 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
       method: req.method,
       url: relativeUrl(req.path, req.query),
     };
-    // Most items (GETs without headers) carry neither: no header object to build and count.
-    if (req.body !== undefined || (req.headers && Object.keys(req.headers).length > 0)) {
+    // Write items need `headers` with Content-Type and a `body`, `{}` where the action takes none:
+    // without them Graph refuses the WHOLE batch with 400 "Write request id : N does not contain
+    // Content-Type header or body." (docs/graph-facts.md#json-batching). Most items (GETs without
+    // headers) carry neither: no header object to build and count.
+    const withBody = req.body !== undefined || carriesBody(req.method);
+    if (withBody || (req.headers && Object.keys(req.headers).length > 0)) {
       const headers: Record<string, string> = { ...req.headers };
-      if (req.body !== undefined) headers['content-type'] = 'application/json';
+      if (withBody) headers['Content-Type'] = 'application/json';
       item.headers = headers;
     }
-    if (req.body !== undefined) item.body = req.body;
+    if (withBody) item.body = req.body ?? {};
     return item;
   });
   transport.metrics.batchSize.observe(items.length);
@@ -110,17 +117,21 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   );
   const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } }, cost);
 
+  const clientRequestId = attempt.clientRequestId;
+  const sent = clientRequestId ? { clientRequestId } : {};
   if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {
-    // The envelope failed: every item shares its fate (and its Retry-After).
+    // The envelope failed: every item shares its fate (and its Retry-After, and whether it may have been applied).
     const envelopeThrottled = attempt.kind === 'response' && attempt.status === 424;
     const failure: GraphFailure = envelopeThrottled
       ? {
           ok: false,
           status: 424,
           scope: 'batch',
+          outcome: 'failed',
           error: mapGraphError({ status: 429, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
+          ...sent,
         }
-      : (failureOf(attempt, 'batch', transport.timeoutMs) as GraphFailure);
+      : failureOf(attempt, 'batch', transport.timeoutMs);
     const reason = envelopeThrottled ? '429' : attemptRetryReason(attempt);
     const retryAfterSeconds = attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined;
     return indices.map(() => ({ result: failure, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) }));
@@ -128,8 +139,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
 
   const responses = readResponses(attempt.body);
   if (!responses) {
+    // Graph took the batch (2xx) but its answer cannot be read: write items may have been applied.
     const error = malformedResponse('a $batch answer without a responses array', attempt.requestId);
-    return indices.map(() => ({ result: { ok: false, status: attempt.status, scope: 'batch', error } }));
+    return indices.map(() => ({ result: { ok: false, status: attempt.status, scope: 'batch', outcome: 'unknown', error, ...sent } }));
   }
   // One counter update per route and status, not per item: a profile-card run has 100 items.
   const counted = new Map<string, { route: string; status: string; items: number }>();
@@ -138,7 +150,14 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const answer = responses.get(String(index));
     if (!answer) {
       return {
-        result: { ok: false, status: undefined, scope: 'item', error: malformedResponse('a $batch answer missing one of its items', attempt.requestId) },
+        result: {
+          ok: false,
+          status: undefined,
+          scope: 'item',
+          outcome: 'unknown',
+          error: malformedResponse('a $batch answer missing one of its items', attempt.requestId),
+          ...sent,
+        },
       };
     }
     const status = typeof answer.status === 'number' ? answer.status : 0;
@@ -147,18 +166,25 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const tally = counted.get(`${route} ${status}`);
     if (tally) tally.items += 1;
     else counted.set(`${route} ${status}`, { route, status: String(status), items: 1 });
+    // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
     const requestId = headers['request-id'];
     if (status >= 200 && status < 300) {
-      // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
-      return { result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers } };
+      return { result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers, ...sent } };
     }
     const retryAfterSeconds = parseRetryAfter(headers['retry-after'], transport.retryPolicy.now());
     const error =
       status === 0
         ? new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent a $batch item without a status.', requestId ? { requestId } : {})
-        : mapGraphError({ status, body: answer.body, requestId, retryAfterSeconds });
+        : mapGraphError({
+            status,
+            body: answer.body,
+            requestId: requestId ?? readGraphErrorBody(answer.body).requestId ?? attempt.requestId,
+            retryAfterSeconds,
+          });
     const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;
-    return { result: { ok: false, status, scope: 'item', error }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
+    // Like a single call: a 502/504 item (or one without a status) may have been applied.
+    const outcome = status === 0 || status === 502 || status === 504 ? 'unknown' : 'failed';
+    return { result: { ok: false, status, scope: 'item', outcome, error, ...sent }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
   });
   for (const { route, status, items } of counted.values()) transport.metrics.upstreamRequests.inc({ route, status }, items);
   return outcomes;

@@ -89,13 +89,21 @@ export function mapGraphError(ctx: UpstreamFailureContext): GatewayError {
   }
 }
 
-export type TransportFailureKind = 'network' | 'timeout' | 'aborted';
+/**
+ * No answer from Graph at all. `connect`: the connection was never established, so nothing was
+ * sent; `network`: the connection failed after the request may have been sent; `timeout`: no
+ * answer within the per-call limit; `aborted`: the operation was cancelled.
+ */
+export type TransportFailureKind = 'connect' | 'network' | 'timeout' | 'aborted';
 
-/** No answer from Graph at all. */
 export function transportError(kind: TransportFailureKind, timeoutMs?: number): GatewayError {
   switch (kind) {
-    case 'network':
+    case 'connect':
       return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Microsoft Graph could not be reached.', { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS });
+    case 'network':
+      return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'The connection to Microsoft Graph failed before it answered.', {
+        retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS,
+      });
     case 'timeout':
       return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Microsoft Graph did not answer within ${timeoutMs ?? '?'} ms.`, {
         retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS,

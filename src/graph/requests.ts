@@ -87,6 +87,6 @@ export function getByIdsRequest(ids: readonly string[], select: readonly UserPro
     path: graphPaths.getByIds(),
     query: { $select: selectParam(select) },
     body: { ids, types: ['user'] },
-    idempotent: true,
+    effect: 'read',
   };
 }

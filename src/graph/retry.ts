@@ -1,9 +1,13 @@
 /**
- * Retry policy for Graph calls (docs/graph-facts.md#throttling, #retries): 429, 503, 504 and connection failures, on
- * idempotent requests only; `Retry-After` (seconds or HTTP date) when Graph sends one, otherwise
- * exponential backoff with jitter; bounded attempts and a bounded total wait, so a caller under
- * sustained throttling gets THROTTLED with a hint quickly instead of a hung request.
+ * Retry policy for Graph calls (docs/graph-facts.md#throttling, #retries): reads on 429, 503, 504,
+ * timeouts and connection failures; writes only when Graph certainly did not apply them (a 429 or
+ * 503 answer, a connection never established), never after a timeout or a connection lost once the
+ * request was sent (docs/security.md#writes-with-an-unknown-outcome). `Retry-After` (seconds or
+ * HTTP date) when Graph sends one, otherwise exponential backoff with jitter; bounded attempts and a
+ * bounded total wait, so a caller under sustained throttling gets THROTTLED with a hint quickly
+ * instead of a hung request.
  */
+import type { RequestEffect } from './types.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
@@ -22,14 +26,36 @@ export interface RetryPolicy {
 
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503, 504]);
 
-export type RetryReason = '429' | '503' | '504' | 'network' | 'timeout';
+/** Why a call may be sent again; `connect`: the connection was never established (nothing was sent). */
+export type RetryReason = '429' | '503' | '504' | 'connect' | 'network' | 'timeout';
 
-export function retryReasonOf(status: number | undefined, transport?: 'network' | 'timeout'): RetryReason | undefined {
+export function retryReasonOf(status: number | undefined, transport?: 'connect' | 'network' | 'timeout'): RetryReason | undefined {
   if (status === undefined) return transport;
   if (status === 429) return '429';
   if (status === 503) return '503';
   if (status === 504) return '504';
   return undefined;
+}
+
+/**
+ * Whether a call with this effect may be sent again after a failure for `reason`. Reads may always
+ * be. Writes only when Graph certainly did not apply them: it answered 429 or 503 (a throttled or
+ * unavailable service does not process the request), or the connection was never established.
+ * After a 504, a timeout or a connection lost after sending, Graph may have applied the write: it
+ * is not repeated, and its outcome is reported as unknown.
+ */
+export function mayRepeat(effect: RequestEffect, reason: RetryReason): boolean {
+  switch (effect) {
+    case 'read':
+      return true;
+    case 'idempotent-write':
+    case 'write':
+      return reason === '429' || reason === '503' || reason === 'connect';
+    default: {
+      const unreachable: never = effect;
+      return unreachable;
+    }
+  }
 }
 
 /** Longest Retry-After the gateway will honour; beyond it the caller is told to come back. */

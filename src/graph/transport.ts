@@ -7,8 +7,8 @@ import type { GatewayMetrics } from '../metrics.js';
 import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
 import { costOfOutgoingCall, type CallCost, type GovernorPermit, type GraphGovernor } from './governor.js';
 import { relativeUrl } from './paths.js';
-import { RETRYABLE_STATUSES, RetryBudget, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
-import { isIdempotent, type GraphRequest, type GraphResult } from './types.js';
+import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
+import { carriesBody, effectOf, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
 
 /**
  * One upstream Graph call and its retries: token, headers, timeout, body parsing, the debug log
@@ -36,11 +36,23 @@ export interface GraphTransportDeps {
   operationTimeoutMs?: number;
 }
 
-/** What one HTTP attempt produced, before mapping. */
+/**
+ * What one HTTP attempt produced, before mapping. `clientRequestId` is set once a request was
+ * handed to the HTTP layer; `inFlight` marks a failure that happened while it was out (the
+ * operation's deadline or the caller's abort), when Graph may have received it.
+ */
 export type Attempt =
-  | { kind: 'response'; status: number; body: unknown; headers: Record<string, string>; requestId: string | undefined; retryAfterSeconds: number | undefined }
-  | { kind: 'transport'; failure: TransportFailureKind }
-  | { kind: 'error'; error: GatewayError };
+  | {
+      kind: 'response';
+      status: number;
+      body: unknown;
+      headers: Record<string, string>;
+      requestId: string | undefined;
+      retryAfterSeconds: number | undefined;
+      clientRequestId?: string;
+    }
+  | { kind: 'transport'; failure: TransportFailureKind; clientRequestId?: string; inFlight?: boolean }
+  | { kind: 'error'; error: GatewayError; clientRequestId?: string; inFlight?: boolean };
 
 const parsedEndpoints = new Map<string, { url: URL; versionRoot: string }>();
 
@@ -77,18 +89,28 @@ export class GraphTransport {
     return this.deps.metrics;
   }
 
-  /** A call with retries (idempotent requests only). Never throws; failures are values. */
+  /**
+   * A call with retries: reads on any transient failure, writes only when Graph certainly did not
+   * apply them (`mayRepeat`). Never throws; failures are values.
+   */
   async request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>> {
     const budget = new RetryBudget(this.deps.retry);
-    const retryable = isIdempotent(req);
+    const effect = effectOf(req);
     for (let retries = 0; ; retries++) {
       // Like the Graph SDK's RetryHandler (docs/graph-facts.md#retries): a repeat says which one it is.
       const attempt = await this.attempt(retries === 0 ? req : { ...req, headers: { ...req.headers, 'Retry-Attempt': String(retries) } });
       if (attempt.kind === 'response' && attempt.status >= 200 && attempt.status < 300) {
-        return { ok: true, status: attempt.status, body: attempt.body as T, requestId: attempt.requestId, headers: attempt.headers };
+        return {
+          ok: true,
+          status: attempt.status,
+          body: attempt.body as T,
+          requestId: attempt.requestId,
+          headers: attempt.headers,
+          ...(attempt.clientRequestId ? { clientRequestId: attempt.clientRequestId } : {}),
+        };
       }
       const reason = attemptRetryReason(attempt);
-      if (retryable && reason !== undefined) {
+      if (reason !== undefined && mayRepeat(effect, reason)) {
         const delay = budget.next(attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined);
         if (delay !== undefined) {
           this.deps.metrics.upstreamRetries.inc({ reason });
@@ -96,7 +118,8 @@ export class GraphTransport {
           try {
             await this.deps.retry.sleep(delay, this.deps.signal);
           } catch {
-            return failureOf(this.cancelled(), 'item', this.deps.requestTimeoutMs);
+            // Cancelled between attempts: the last one was conclusively refused, nothing is out.
+            return failureOf(this.cancelled(false), 'item', this.deps.requestTimeoutMs);
           }
           continue;
         }
@@ -122,12 +145,12 @@ export class GraphTransport {
   /** `cost`: the governor's price when the caller already knows it (a `$batch` of its own requests). */
   private async exchange(req: GraphRequest, cost?: CallCost): Promise<Attempt> {
     const { logger, correlationId } = this.deps;
-    if (this.deps.signal?.aborted) return this.cancelled();
+    if (this.deps.signal?.aborted) return this.cancelled(false);
     let token: string;
     try {
       token = await this.deps.tokenSource.getAccessToken(this.deps.signal);
     } catch (error) {
-      if (this.deps.signal?.aborted) return this.cancelled();
+      if (this.deps.signal?.aborted) return this.cancelled(false);
       if (isGatewayError(error)) return { kind: 'error', error };
       logger.warn({ correlationId, err: errorSummary(error) }, 'Graph token acquisition failed');
       return { kind: 'error', error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'The gateway could not obtain a Microsoft Graph token.', {}) };
@@ -140,8 +163,11 @@ export class GraphTransport {
       'client-request-id': clientRequestId,
     };
     let payload: string | undefined;
-    if (req.body !== undefined) {
-      payload = JSON.stringify(req.body);
+    // Every POST/PATCH/PUT carries a JSON body and its Content-Type, `{}` for body-less actions such
+    // as revokeSignInSessions: Graph documents Content-Type as required on writes, and refuses a
+    // `$batch` write item without both (docs/graph-facts.md#json-batching); single calls get the same shape.
+    if (req.body !== undefined || carriesBody(req.method)) {
+      payload = JSON.stringify(req.body ?? {});
       headers['content-type'] = 'application/json';
     }
     const url = `${this.versionRoot}${relativeUrl(req.path, req.query)}`;
@@ -163,7 +189,7 @@ export class GraphTransport {
     try {
       return await governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
     } catch (error) {
-      if (this.deps.signal?.aborted) return this.cancelled();
+      if (this.deps.signal?.aborted) return this.cancelled(false);
       if (isGatewayError(error)) {
         this.deps.logger.debug(
           { correlationId: this.deps.correlationId, route: routeLabel(req), code: error.code },
@@ -177,10 +203,12 @@ export class GraphTransport {
 
   /**
    * The operation's signal fired: either its deadline passed (the caller gets a clear, retryable
-   * error) or the caller went away (nobody reads the answer; any error will do).
+   * error) or the caller went away (nobody reads the answer; any error will do). `inFlight`: a
+   * request was out when it fired, so Graph may have received it.
    */
-  private cancelled(): Attempt {
+  private cancelled(inFlight: boolean, clientRequestId?: string): Attempt {
     const reason = this.deps.signal?.reason as { name?: unknown } | undefined;
+    const sent = { ...(clientRequestId ? { clientRequestId } : {}), ...(inFlight ? { inFlight } : {}) };
     if (reason?.name === 'TimeoutError') {
       const limit = this.deps.operationTimeoutMs;
       return {
@@ -190,9 +218,10 @@ export class GraphTransport {
           `The operation did not complete within ${limit !== undefined ? `${limit} ms` : 'its time limit'}: Microsoft Graph answered too slowly. Retry later or ask for less.`,
           { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS, reason: 'OPERATION_TIMEOUT' },
         ),
+        ...sent,
       };
     }
-    return { kind: 'transport', failure: 'aborted' };
+    return { kind: 'transport', failure: 'aborted', ...sent };
   }
 
   /** Retry-After from a throttled answer holds the whole tenant, not just this call (docs/graph-facts.md#throttling). */
@@ -240,28 +269,31 @@ export class GraphTransport {
           body = JSON.parse(text);
         } catch {
           if (res.status >= 200 && res.status < 300) {
-            return { kind: 'error', error: malformedResponse('the body is not JSON', requestId) };
+            // Graph answered 2xx but unreadably: for a write, what it did is not known for sure.
+            return { kind: 'error', error: malformedResponse('the body is not JSON', requestId), clientRequestId, inFlight: true };
           }
           body = undefined;
         }
       }
       const retryAfterSeconds = parseRetryAfter(responseHeaders['retry-after'], this.deps.retry.now());
       this.pauseOnThrottle(res.status, body, retryAfterSeconds);
-      return { kind: 'response', status: res.status, body, headers: responseHeaders, requestId, retryAfterSeconds };
+      return { kind: 'response', status: res.status, body, headers: responseHeaders, requestId, retryAfterSeconds, clientRequestId };
     } catch (error) {
+      // A connection that was never established sent nothing; anything else may have reached Graph.
+      const notSent = neverConnected(error);
       if (this.deps.signal?.aborted) {
         metrics.upstreamRequests.inc({ route, status: 'aborted' });
         logger.debug(
           { correlationId, method: req.method, route, status: 'aborted', durationMs: Math.round(performance.now() - started), clientRequestId },
           'Graph call cancelled',
         );
-        return this.cancelled();
+        return this.cancelled(!notSent, clientRequestId);
       }
-      const failure: TransportFailureKind = isTimeout(error, call.timedOut()) ? 'timeout' : 'network';
+      const failure: TransportFailureKind = notSent ? 'connect' : isTimeout(error, call.timedOut()) ? 'timeout' : 'network';
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: failure });
       logger.debug({ correlationId, method: req.method, route, status: failure, durationMs, clientRequestId, err: errorSummary(error) }, 'Graph call failed');
-      return { kind: 'transport', failure };
+      return { kind: 'transport', failure, clientRequestId };
     } finally {
       call.end();
     }
@@ -279,20 +311,66 @@ export function attemptRetryReason(attempt: Attempt): ReturnType<typeof retryRea
   return undefined;
 }
 
-export function failureOf(attempt: Attempt, scope: 'item' | 'batch', timeoutMs: number): GraphResult<never> {
+/**
+ * Whether Graph may have applied a request that ended in this attempt (docs/security.md#writes-with-an-unknown-outcome):
+ * it was sent and no conclusive answer came back. 502 and 504 come from a gateway in front of the
+ * service that gave up waiting for it, not from the service; 429 and 503 mean it was not processed.
+ */
+export function outcomeUnknown(attempt: Attempt): boolean {
+  switch (attempt.kind) {
+    case 'response':
+      return attempt.status === 502 || attempt.status === 504;
+    case 'transport':
+      return attempt.failure === 'network' || attempt.failure === 'timeout' || attempt.inFlight === true;
+    case 'error':
+      return attempt.inFlight === true;
+  }
+}
+
+export function failureOf(attempt: Attempt, scope: 'item' | 'batch', timeoutMs: number): GraphFailure {
+  const common = {
+    ok: false as const,
+    scope,
+    outcome: outcomeUnknown(attempt) ? ('unknown' as const) : ('failed' as const),
+    ...(attempt.clientRequestId ? { clientRequestId: attempt.clientRequestId } : {}),
+  };
   switch (attempt.kind) {
     case 'response':
       return {
-        ok: false,
+        ...common,
         status: attempt.status,
-        scope,
         error: mapGraphError({ status: attempt.status, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
       };
     case 'transport':
-      return { ok: false, status: undefined, scope, error: transportError(attempt.failure, timeoutMs) };
+      return { ...common, status: undefined, error: transportError(attempt.failure, timeoutMs) };
     case 'error':
-      return { ok: false, status: undefined, scope, error: attempt.error };
+      return { ...common, status: undefined, error: attempt.error };
   }
+}
+
+/** Error codes of a connection that was never established: DNS, refusal, unreachable, connect timeout, TLS handshake. */
+const NOT_CONNECTED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function neverConnected(error: unknown): boolean {
+  const candidates = [error, (error as { cause?: unknown } | null)?.cause];
+  return candidates.some((e) => {
+    const code = (e as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && NOT_CONNECTED_CODES.has(code);
+  });
 }
 
 /**

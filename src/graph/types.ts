@@ -13,14 +13,26 @@ export interface GraphRequest {
   query?: Record<string, string | undefined>;
   /** Extra request headers (`ConsistencyLevel`, `Prefer`). Auth and ids are added by the client. */
   headers?: Record<string, string>;
-  /** JSON body. */
+  /** JSON body. POST, PATCH and PUT always carry one (`{}` when this is undefined). */
   body?: unknown;
-  /**
-   * Whether repeating the call cannot change the outcome. GETs always are; writes are retried on
-   * 429/503/504/connection failures only when marked so (disable, revoke, set the same password).
-   */
-  idempotent?: boolean;
+  /** What repeating the call could do; see `RequestEffect`. Default: `read` for GET, `write` otherwise. */
+  effect?: RequestEffect;
 }
+
+/**
+ * What sending a call twice could do, which decides when the client may repeat it
+ * (docs/reliability.md, docs/security.md#writes-with-an-unknown-outcome):
+ * - `read`: nothing (GET, and POST actions that only read, such as getByIds). Repeated on any
+ *   transient failure: 429/503/504, a timeout, a lost connection.
+ * - `idempotent-write`: a second application leaves the same state (disable, revoke, set the same
+ *   password). Repeated only when Graph certainly did not apply it: a 429 or 503 answer, or a
+ *   connection that was never established. Never after a timeout or a connection lost once the
+ *   request was sent: the outcome is then unknown and is reported as such.
+ * - `write`: a second application would do something again (create a user, mint a pass, start a
+ *   reset). Repeated under the same rule as `idempotent-write`; an unknown outcome carries no
+ *   retry hint, because the caller must look before trying again.
+ */
+export type RequestEffect = 'read' | 'idempotent-write' | 'write';
 
 /** A Graph answer with a 2xx status. */
 export interface GraphSuccess<T = unknown> {
@@ -31,6 +43,8 @@ export interface GraphSuccess<T = unknown> {
   /** Graph's `request-id`. */
   requestId: string | undefined;
   headers: Record<string, string>;
+  /** The `client-request-id` the gateway sent (for a `$batch` item: the envelope's). */
+  clientRequestId?: string;
 }
 
 /** A failed call as a value: what `request` and each `batch` item give back instead of throwing. */
@@ -41,10 +55,24 @@ export interface GraphFailure {
   error: GatewayError;
   /** `item`: this request alone failed; `batch`: the `$batch` envelope carrying it failed. */
   scope: 'item' | 'batch';
+  /**
+   * `failed`: Graph did not apply the request (it refused it, or it was never sent).
+   * `unknown`: the request was sent and no conclusive answer came back (timeout, connection lost
+   * after sending, 502/504 from a gateway in front of Graph, an unreadable `$batch` answer), so
+   * Graph may have applied it. Only meaningful for writes.
+   */
+  outcome: 'failed' | 'unknown';
+  /** The `client-request-id` of the last attempt, when one was sent (for a `$batch` item: the envelope's). */
+  clientRequestId?: string;
 }
 
 export type GraphResult<T = unknown> = GraphSuccess<T> | GraphFailure;
 
-export function isIdempotent(req: GraphRequest): boolean {
-  return req.method === 'GET' || req.idempotent === true;
+export function effectOf(req: Pick<GraphRequest, 'method' | 'effect'>): RequestEffect {
+  return req.effect ?? (req.method === 'GET' ? 'read' : 'write');
+}
+
+/** Methods whose request carries a body (docs/graph-facts.md#json-batching: write items need a body and Content-Type). */
+export function carriesBody(method: GraphRequest['method']): boolean {
+  return method === 'POST' || method === 'PATCH' || method === 'PUT';
 }

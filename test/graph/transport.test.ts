@@ -7,6 +7,7 @@ import type { UpstreamHttp } from '../../src/http/upstream.js';
 import type { GraphTokenSource } from '../../src/identity/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { freePort } from '../support/net.js';
 import { startScriptedGraph, type ScriptedGraph, type SeenRequest } from '../support/scripted-graph.js';
 
 /**
@@ -161,17 +162,77 @@ describe('single requests', () => {
     expect(h.sleeps).toEqual([]);
   });
 
-  it('never retries a write not marked idempotent, and retries one that is', async () => {
-    script = (_req, res) => send(res, 503, graphError('serviceNotAvailable'), { 'retry-after': '0' });
+  it('repeats a write that Graph answered 429 or 503 (it did not apply it), idempotent or not; its outcome is FAILED', async () => {
+    script = (_req, res, n) =>
+      n % 2 === 1
+        ? send(res, 429, graphError('TooManyRequests'), { 'retry-after': '0' })
+        : send(res, 503, graphError('serviceNotAvailable'), { 'retry-after': '0' });
     const h = harness();
     const create = await h.client.request({ method: 'POST', path: graphPaths.users(), body: { displayName: 'x' } });
-    expect(create.ok).toBe(false);
-    expect(seen).toHaveLength(1);
-    seen = [];
-    const revoke = await h.client.request({ method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions'), idempotent: true });
-    expect(revoke.ok).toBe(false);
+    expect(create).toMatchObject({ ok: false, outcome: 'failed', status: 503 });
     expect(seen).toHaveLength(4);
-    expect(seen[0]!.headers['content-type']).toBeUndefined();
+    seen = [];
+    const revoke = await h.client.request({ method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions'), body: {}, effect: 'idempotent-write' });
+    expect(revoke).toMatchObject({ ok: false, outcome: 'failed' });
+    expect(seen).toHaveLength(4);
+  });
+
+  it('sends every POST, PATCH and PUT with a JSON body and Content-Type, {} for a body-less action; GET and DELETE with neither', async () => {
+    script = (_req, res) => send(res, 200, { value: true });
+    const h = harness();
+    await h.client.request({ method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions') });
+    await h.client.request({ method: 'DELETE', path: graphPaths.userSub('u1', 'manager/$ref') });
+    await h.client.request({ method: 'GET', path: graphPaths.user('u1') });
+    expect(seen.map((r) => [r.method, r.headers['content-type'], r.body])).toEqual([
+      ['POST', 'application/json', '{}'],
+      ['DELETE', undefined, ''],
+      ['GET', undefined, ''],
+    ]);
+  });
+
+  it('never repeats a write whose answer did not come in time: one request, outcome UNKNOWN with its client-request-id', async () => {
+    script = () => undefined; // Graph received it and never answered in time
+    const h = harness({ requestTimeoutMs: 150 });
+    const result = await h.client.request({
+      method: 'PATCH',
+      path: graphPaths.user('u1'),
+      body: { passwordProfile: { password: 'x' } },
+      effect: 'idempotent-write',
+    });
+    expect(seen).toHaveLength(1);
+    expect(result).toMatchObject({ ok: false, outcome: 'unknown', status: undefined, clientRequestId: seen[0]!.headers['client-request-id'] });
+    expect(h.sleeps).toEqual([]);
+    // A read in the same situation is repeated as before.
+    seen = [];
+    await h.client.request({ method: 'GET', path: graphPaths.user('u1') });
+    expect(seen).toHaveLength(4);
+  });
+
+  it('never repeats a write whose connection broke after it was sent, nor one answered 502/504: outcome UNKNOWN', async () => {
+    script = (_req, res) => res.socket?.destroy();
+    const h = harness();
+    const dropped = await h.client.request({ method: 'POST', path: graphPaths.users(), body: { displayName: 'x' } });
+    expect(seen).toHaveLength(1);
+    expect(dropped).toMatchObject({ ok: false, outcome: 'unknown' });
+    for (const status of [502, 504]) {
+      seen = [];
+      script = (_req, res) => send(res, status, graphError('GatewayTimeout'));
+      const answered = await h.client.request({ method: 'PATCH', path: graphPaths.user('u1'), body: { accountEnabled: false }, effect: 'idempotent-write' });
+      expect(seen).toHaveLength(1);
+      expect(answered).toMatchObject({ ok: false, outcome: 'unknown', status });
+    }
+    // A 500 is Graph's own answer: the write was not applied.
+    seen = [];
+    script = (_req, res) => send(res, 500, graphError('InternalServerError'));
+    expect(await h.client.request({ method: 'PATCH', path: graphPaths.user('u1'), body: {}, effect: 'idempotent-write' })).toMatchObject({ outcome: 'failed' });
+  });
+
+  it('repeats a write whose connection was refused (nothing was sent), counting the retries as `connect`', async () => {
+    const port = await freePort(); // nothing listens there
+    const h = harness({ graphEndpoint: `http://127.0.0.1:${port}`, maxRetries: 2 });
+    const result = await h.client.request({ method: 'PATCH', path: graphPaths.user('u1'), body: { accountEnabled: false }, effect: 'idempotent-write' });
+    expect(result).toMatchObject({ ok: false, outcome: 'failed', error: { code: 'UPSTREAM_UNAVAILABLE', message: 'Microsoft Graph could not be reached.' } });
+    expect(await metricValue(h.metrics, 'gateway_upstream_retries_total', { reason: 'connect' })).toBe(2);
   });
 
   it('retries a dropped connection and maps a persistent one to UPSTREAM_UNAVAILABLE', async () => {
@@ -287,16 +348,73 @@ describe('$batch envelopes', () => {
     expect(count?.value).toBe(2);
   });
 
-  it('does not retry throttled non-idempotent items', async () => {
+  it('repeats throttled write items (Graph did not apply them) and keeps their Retry-After', async () => {
     script = (req, res) =>
-      send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 429, headers: { 'Retry-After': '1' }, body: graphError('TooManyRequests') })) });
-    const h = harness();
+      send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 429, headers: { 'Retry-After': '7' }, body: graphError('TooManyRequests') })) });
+    const h = harness({ retry: { random: () => 0.5, sleep: async () => undefined, maxTotalWaitMs: 60_000 } });
     const results = await h.client.batch([
       { method: 'POST', path: graphPaths.users(), body: { a: 1 } },
       { method: 'POST', path: graphPaths.users(), body: { a: 2 } },
     ]);
-    expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['THROTTLED', 'THROTTLED']);
-    expect(seen).toHaveLength(1);
-    expect(itemsOf(seen[0]!)[0]).toMatchObject({ headers: { 'content-type': 'application/json' }, body: { a: 1 } });
+    expect(results.map((r) => (r.ok ? 'ok' : `${r.error.code}:${r.outcome}:${String(r.error.extensions.retryAfterSeconds)}`))).toEqual([
+      'THROTTLED:failed:7',
+      'THROTTLED:failed:7',
+    ]);
+    expect(seen).toHaveLength(4);
+  });
+
+  it('every write item carries a body and Content-Type, {} for a body-less action (else Graph refuses the whole batch)', async () => {
+    script = (req, res) => send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 204 })) });
+    const h = harness();
+    await h.client.batch([
+      { method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions') },
+      { method: 'PATCH', path: graphPaths.user('u1'), body: { accountEnabled: false } },
+      { method: 'DELETE', path: graphPaths.userSub('u1', 'manager/$ref') },
+      { method: 'GET', path: graphPaths.user('u1') },
+    ]);
+    const items = JSON.parse(seen[0]!.body).requests as Array<Record<string, unknown>>;
+    expect(items.map((i) => [i.method, i.headers, i.body])).toEqual([
+      ['POST', { 'Content-Type': 'application/json' }, {}],
+      ['PATCH', { 'Content-Type': 'application/json' }, { accountEnabled: false }],
+      ['DELETE', undefined, undefined],
+      ['GET', undefined, undefined],
+    ]);
+  });
+
+  it('an envelope that times out: write items are not repeated and end UNKNOWN with its client-request-id; read items are repeated', async () => {
+    script = (req, res, n) => {
+      if (n === 1) return; // never answers in time
+      send(res, 200, { responses: itemsOf(req).map((i) => ({ id: i.id, status: 200, body: { id: 'u1' } })) });
+    };
+    const h = harness({ requestTimeoutMs: 150 });
+    const results = await h.client.batch([
+      { method: 'POST', path: graphPaths.userSub('u1', 'revokeSignInSessions'), body: {}, effect: 'idempotent-write' },
+      { method: 'GET', path: graphPaths.user('u1') },
+    ]);
+    expect(seen).toHaveLength(2);
+    expect(itemsOf(seen[1]!).map((i) => i.url)).toEqual(['/users/u1']);
+    expect(results[0]).toMatchObject({ ok: false, outcome: 'unknown', scope: 'batch', clientRequestId: seen[0]!.headers['client-request-id'] });
+    expect(results[1]!.ok).toBe(true);
+  });
+
+  it('a 502/504 write item or one missing from the answer ends UNKNOWN and is not repeated; a 503 item is', async () => {
+    script = (req, res, n) =>
+      send(res, 200, {
+        responses: itemsOf(req)
+          .filter((i) => i.url !== '/users/gone')
+          .map((i) => ({ id: i.id, status: n === 1 ? (i.url === '/users/a' ? 504 : i.url === '/users/b' ? 502 : 503) : 204, headers: { 'Retry-After': '0' } })),
+      });
+    const h = harness();
+    const results = await h.client.batch(
+      ['a', 'b', 'c', 'gone'].map((u) => ({
+        method: 'PATCH' as const,
+        path: graphPaths.user(u),
+        body: { accountEnabled: false },
+        effect: 'idempotent-write' as const,
+      })),
+    );
+    expect(results.map((r) => (r.ok ? 'ok' : r.outcome))).toEqual(['unknown', 'unknown', 'ok', 'unknown']);
+    expect(seen).toHaveLength(2);
+    expect(itemsOf(seen[1]!).map((i) => i.url)).toEqual(['/users/c']);
   });
 });
