@@ -12,6 +12,7 @@ import { boundedBySignal, createUserLookupCoalescing } from './graph/user-coales
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
+import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
 import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
 import { formatGatewayError } from './graphql/format-error.js';
 import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';
@@ -91,8 +92,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // The parser itself stops at the token limit, before any validation work.
     parseOptions: { maxTokens: config.limits.maxTokens },
     formatError: formatGatewayError,
-    // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver.
-    validationRules: [deploymentModeRule(config.deploymentMode)],
+    // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver;
+    // so does an app-only Graph identity for fields Graph serves only to a signed-in user.
+    validationRules: [deploymentModeRule(config.deploymentMode), graphIdentityRule(graphIdentityFactsOf(deps.identity), config.deploymentMode)],
     plugins: [
       // Error text is cleaned first (hooks run in plugin order), so nothing after it logs or
       // formats a secret the request sent, or a schema hint: `@sensitive` values are redacted and,

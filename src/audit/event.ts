@@ -7,8 +7,12 @@ import type { Caller } from '../identity/types.js';
  * a pass or an upstream body.
  */
 
-/** Outcome of the whole mutation. `partial`: some steps succeeded and some failed. */
-export type AuditOutcome = 'succeeded' | 'partial' | 'failed' | 'refused';
+/**
+ * Outcome of the whole mutation. `partial`: some steps succeeded and some failed. `unknown`: at
+ * least one write was sent and never conclusively answered, so Graph may have applied it: someone
+ * must look (docs/security.md#writes-with-an-unknown-outcome).
+ */
+export type AuditOutcome = 'succeeded' | 'partial' | 'failed' | 'unknown' | 'refused';
 
 /** Who called, as the gateway authenticated them (never the credential itself). */
 export type AuditCaller =
@@ -20,6 +24,10 @@ export type AuditCaller =
 export interface AuditStep {
   step: string;
   succeeded: boolean;
+  /** SUCCEEDED, FAILED (Graph did not apply it) or UNKNOWN (sent, no conclusive answer). */
+  outcome?: 'SUCCEEDED' | 'FAILED' | 'UNKNOWN';
+  /** The gateway's `client-request-id` of the call, which Graph logs too: the trace of an UNKNOWN step. */
+  clientRequestId?: string;
   /** HTTP status Graph answered, when it answered. */
   status?: number;
   /** Gateway error code of a failed step (named `errorCode`: the log redaction owns `code`). */
@@ -59,9 +67,10 @@ export function auditCaller(caller: Caller | undefined): AuditCaller {
   }
 }
 
-/** Outcome of a run of steps: all, none or some succeeded. */
-export function outcomeOfSteps(steps: readonly { succeeded: boolean }[]): AuditOutcome {
+/** Outcome of a run of steps: all, none or some succeeded; any step of unknown outcome makes it unknown. */
+export function outcomeOfSteps(steps: readonly { succeeded: boolean; outcome?: string }[]): AuditOutcome {
   if (steps.length === 0) return 'failed';
+  if (steps.some((s) => s.outcome === 'UNKNOWN')) return 'unknown';
   const ok = steps.filter((s) => s.succeeded).length;
   if (ok === steps.length) return 'succeeded';
   return ok === 0 ? 'failed' : 'partial';

@@ -7,14 +7,14 @@ import type { AuditLog } from './log.js';
 
 /**
  * Apollo plugin that makes every mutation leave an audit event:
- * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE at validation, FORBIDDEN by
+ * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE or UNSUPPORTED_GRAPH_IDENTITY at validation, FORBIDDEN by
  *   the permission plugin) produce one `refused` event per mutation field they selected;
  * - executed mutations are audited by their resolvers, which find the audit log bound to the
  *   request context here (`auditLogOf`) and know every step and Graph request-id.
  */
 
 /** Refusals that happen before any resolver runs; the resolvers cannot see these. */
-const REFUSALS = new Set<string>([ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, ErrorCode.FORBIDDEN]);
+const REFUSALS = new Set<string>([ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, ErrorCode.UNSUPPORTED_GRAPH_IDENTITY, ErrorCode.FORBIDDEN]);
 
 const bound = new WeakMap<object, AuditLog>();
 

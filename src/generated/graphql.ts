@@ -336,6 +336,13 @@ export type ForceResetPasswordPayload = {
   user: User;
 };
 
+/** The kind of Microsoft Graph identity the gateway acts as (its `GRAPH_AUTH_FLOW`). */
+export type GraphIdentityKind =
+  /** The app itself: client credentials, or the hosted broker. */
+  | 'APP_ONLY'
+  /** A signed-in user: the authorization-code flow (an administrator signed in at /auth/login) or on-behalf-of the calling user. */
+  | 'DELEGATED';
+
 /** An Entra ID group the user belongs to. */
 export type Group = {
   __typename?: 'Group';
@@ -408,11 +415,18 @@ export type MicrosoftAuthenticatorAuthenticationMethod = AuthenticationMethod & 
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type Mutation = {
   __typename?: 'Mutation';
   /**
-   * Sets the user's manager (`PUT /users/{id}/manager/$ref`).
+   * Sets the user's manager (`PUT /users/{id}/manager/$ref`, referencing the manager by object id: a
+   * userPrincipalName is looked up first with one `$select=id` request). A manager that does not exist is
+   * `NOT_FOUND` with `argument: "manager"`.
    *
    * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` or `Directory.ReadWrite.All`; Entra role
    * User Administrator.
@@ -433,9 +447,12 @@ export type Mutation = {
    * succeeds, fails or the gateway's time budget (60 s by default) runs out, then reports its status.
    * The password is sensitive: never logged, echoed or kept.
    *
-   * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `UserAuthenticationMethod.ReadWrite.All`
-   * (delegated, older docs) or `UserAuthMethod-Password.ReadWrite.All`; Entra role Authentication Administrator,
-   * Privileged Authentication Administrator or Global Administrator. Not for your own password.
+   * Requires: self-deployed mode with a DELEGATED Graph identity (`GRAPH_AUTH_FLOW=authorization-code` or
+   * `on-behalf-of`): Microsoft Graph does not support application permissions for resetPassword, so under
+   * client credentials the operation is refused with UNSUPPORTED_GRAPH_IDENTITY before anything is sent.
+   * Caller permission `Users.ChangePassword`; delegated Graph permission `UserAuthenticationMethod.ReadWrite.All`;
+   * the signed-in user needs the Entra role Authentication Administrator, Privileged Authentication
+   * Administrator or Global Administrator. Never the signed-in user's own password (BAD_USER_INPUT).
    */
   changePasswordOnPremises: ChangePasswordOnPremisesPayload;
   /**
@@ -523,7 +540,8 @@ export type Mutation = {
   /**
    * Contains a compromised account in one Graph round trip (`$batch`): revokes every sign-in session
    * (refresh tokens and session cookies stop working within minutes) and, unless `disableAccount: false`,
-   * blocks sign-in (`accountEnabled: false`). Each step is reported; a partial failure is never hidden.
+   * blocks sign-in (`accountEnabled: false`). Each step is reported with its outcome (SUCCEEDED, FAILED or
+   * UNKNOWN); a partial failure is never hidden. A user that does not exist is a `NOT_FOUND` error.
    *
    * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` +
    * `User.EnableDisableAccount.All` (older docs: `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated
@@ -547,6 +565,11 @@ export type Mutation = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationAssignManagerArgs = {
   input: AssignManagerInput;
@@ -558,6 +581,11 @@ export type MutationAssignManagerArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationChangePasswordArgs = {
   input: ChangePasswordInput;
@@ -569,6 +597,11 @@ export type MutationChangePasswordArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationChangePasswordOnPremisesArgs = {
   input: ChangePasswordOnPremisesInput;
@@ -580,6 +613,11 @@ export type MutationChangePasswordOnPremisesArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationCreateTemporaryAccessPassArgs = {
   input: CreateTemporaryAccessPassInput;
@@ -591,6 +629,11 @@ export type MutationCreateTemporaryAccessPassArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationCreateUserArgs = {
   input: CreateUserInput;
@@ -602,6 +645,11 @@ export type MutationCreateUserArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationDeleteAuthenticationMethodArgs = {
   input: DeleteAuthenticationMethodInput;
@@ -613,6 +661,11 @@ export type MutationDeleteAuthenticationMethodArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationDeleteTemporaryAccessPassArgs = {
   input: DeleteTemporaryAccessPassInput;
@@ -624,6 +677,11 @@ export type MutationDeleteTemporaryAccessPassArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationDeleteUserArgs = {
   input: UserActionInput;
@@ -635,6 +693,11 @@ export type MutationDeleteUserArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationDisableAccountArgs = {
   input: UserActionInput;
@@ -646,6 +709,11 @@ export type MutationDisableAccountArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationEnableAccountArgs = {
   input: UserActionInput;
@@ -657,6 +725,11 @@ export type MutationEnableAccountArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationForceResetPasswordArgs = {
   input: UserActionInput;
@@ -668,6 +741,11 @@ export type MutationForceResetPasswordArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationRemoveManagerArgs = {
   input: UserActionInput;
@@ -679,6 +757,11 @@ export type MutationRemoveManagerArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationRevokeSignInSessionsArgs = {
   input: UserActionInput;
@@ -690,6 +773,11 @@ export type MutationRevokeSignInSessionsArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationTerminateSessionArgs = {
   input: TerminateSessionInput;
@@ -701,21 +789,43 @@ export type MutationTerminateSessionArgs = {
  * each Graph step's outcome and request-id). Each field's description states what it needs: the deployment
  * mode, the caller's gateway permission, and the Microsoft Graph permission and Entra admin role of the
  * gateway's own identity.
+ *
+ * A target user that does not exist is a `NOT_FOUND` error (with Graph's `requestId`). A write that was sent
+ * to Microsoft Graph and never conclusively answered (a timeout, a connection lost after sending) is never
+ * repeated by the gateway: its error carries `extensions.outcome = "UNKNOWN"` and the `clientRequestId` to
+ * trace it, because Graph may have applied it. A write Graph did not apply carries `outcome = "FAILED"`.
  */
 export type MutationUpdateUserArgs = {
   input: UpdateUserInput;
 };
 
+/** How a write to Microsoft Graph ended. */
+export type MutationOutcome =
+  /** Graph did not apply it (it refused it, or it was never sent). */
+  | 'FAILED'
+  /** Graph applied it. */
+  | 'SUCCEEDED'
+  /**
+   * It was sent and no conclusive answer came back (a timeout, a connection lost after sending): Graph may
+   * have applied it. The gateway did not repeat it. Check the user's state before trying again, and quote the
+   * `clientRequestId` to trace the call.
+   */
+  | 'UNKNOWN';
+
 /** Outcome of one step. */
 export type MutationStep = {
   __typename?: 'MutationStep';
-  /** Set when the step failed. */
+  /** The gateway's `client-request-id` of the call (Graph logs it too): what to quote to trace a step of UNKNOWN outcome. */
+  clientRequestId?: Maybe<Scalars['String']['output']>;
+  /** Set when the step did not succeed (FAILED or UNKNOWN). */
   error?: Maybe<StepError>;
+  /** How the step ended; UNKNOWN means Graph may have applied it although no answer came. */
+  outcome: MutationOutcome;
   /** Graph's `request-id` of the call. */
   requestId?: Maybe<Scalars['String']['output']>;
   /** Which step. */
   step: MutationStepKind;
-  /** True when Graph accepted it. */
+  /** True when Graph applied it (`outcome` is SUCCEEDED). */
   succeeded: Scalars['Boolean']['output'];
 };
 
@@ -888,6 +998,12 @@ export type StepError = {
   message: Scalars['String']['output'];
   /** Graph's `request-id` of the failed call. */
   requestId?: Maybe<Scalars['String']['output']>;
+  /**
+   * Seconds to wait before trying the step again, when trying again makes sense: Graph's `Retry-After` when it
+   * throttled the step (429) or was unavailable (503), from the `$batch` item's own headers or the envelope's.
+   * Absent when repeating could apply the change twice.
+   */
+  retryAfterSeconds?: Maybe<Scalars['Int']['output']>;
 };
 
 /** A Temporary Access Pass (the pass itself is only shown once, at creation, and never here). */
@@ -1295,6 +1411,7 @@ export type ResolversTypes = ResolversObject<{
   EmailAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Fido2AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   ForceResetPasswordPayload: ResolverTypeWrapper<Omit<ForceResetPasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  GraphIdentityKind: GraphIdentityKind;
   Group: ResolverTypeWrapper<GraphGroup>;
   GroupConnection: ResolverTypeWrapper<ConnectionModel<GraphGroup>>;
   GroupEdge: ResolverTypeWrapper<EdgeModel<GraphGroup>>;
@@ -1303,6 +1420,7 @@ export type ResolversTypes = ResolversObject<{
   ManagerPayload: ResolverTypeWrapper<Omit<ManagerPayload, 'user'> & { user: ResolversTypes['User'] }>;
   MicrosoftAuthenticatorAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  MutationOutcome: MutationOutcome;
   MutationStep: ResolverTypeWrapper<MutationStep>;
   MutationStepKind: MutationStepKind;
   OrderDirection: OrderDirection;
@@ -1401,6 +1519,12 @@ export type DeploymentDirectiveArgs = {
 };
 
 export type DeploymentDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = DeploymentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type GraphIdentityDirectiveArgs = {
+  requires: GraphIdentityKind;
+};
+
+export type GraphIdentityDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = GraphIdentityDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type RequiresPermissionDirectiveArgs = {
   permission: Scalars['String']['input'];
@@ -1582,7 +1706,9 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
 }>;
 
 export type MutationStepResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MutationStep'] = ResolversParentTypes['MutationStep']> = ResolversObject<{
+  clientRequestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['StepError']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['MutationOutcome'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   step?: Resolver<ResolversTypes['MutationStepKind'], ParentType, ContextType>;
   succeeded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1637,6 +1763,7 @@ export type StepErrorResolvers<ContextType = GatewayContext, ParentType extends 
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retryAfterSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
 export type TemporaryAccessPassAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TemporaryAccessPassAuthenticationMethod'] = ResolversParentTypes['TemporaryAccessPassAuthenticationMethod']> = ResolversObject<{
@@ -1759,6 +1886,7 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
 
 export type DirectiveResolvers<ContextType = GatewayContext> = ResolversObject<{
   deployment?: DeploymentDirectiveResolver<any, any, ContextType>;
+  graphIdentity?: GraphIdentityDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   sensitive?: SensitiveDirectiveResolver<any, any, ContextType>;
 }>;

@@ -1,16 +1,23 @@
-import { ErrorCode, GatewayError } from '../errors.js';
+import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
 import type { AuthMethodKind, GraphDirectoryObject, GraphUser } from './api.js';
-import { safeGraphMessage } from './errors.js';
+import { DEFAULT_RETRY_HINT_SECONDS, safeGraphMessage } from './errors.js';
+import { isGuid } from './odata.js';
 import { validateContinuationLink } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
 import { abortableSleep, parseRetryAfter } from './retry.js';
-import type { GraphRequest, GraphResult } from './types.js';
+import { effectOf, type GraphRequest, type GraphResult, type RequestEffect } from './types.js';
 
 /**
  * Domain write methods over the Graph client's primitives (`request`, `batch`). Each method names
- * what it does to a user; URLs, bodies and idempotence live here so resolvers never see them.
- * Failures come back as values (`WriteOutcome`) carrying Graph's request-id, so a caller can
- * report every step of a multi-step write, and audit it, without try/catch archaeology.
+ * what it does to a user; URLs, bodies and what a repeat would do (`effect`) live here so resolvers
+ * never see them. Failures come back as values (`WriteOutcome`) carrying Graph's request-id and the
+ * gateway's client-request-id, so a caller can report every step of a multi-step write, and audit
+ * it, without try/catch archaeology.
+ *
+ * Every write ends SUCCEEDED, FAILED (Graph did not apply it) or UNKNOWN (it was sent and no
+ * conclusive answer came back: Graph may have applied it). An UNKNOWN write is never repeated by
+ * the gateway; its error says so and names the client-request-id to trace it
+ * (docs/security.md#writes-with-an-unknown-outcome).
  *
  * Secrets (passwords, Temporary Access Passes) only ever travel in request bodies, which the
  * transport never logs; nothing here puts them in an error message.
@@ -35,10 +42,20 @@ export interface GraphWritesDeps {
   signal?: AbortSignal;
 }
 
+/** How a write ended: applied, not applied, or possibly applied (sent, no conclusive answer). */
+export type WriteOutcomeKind = 'SUCCEEDED' | 'FAILED' | 'UNKNOWN';
+
 /** One Graph call's outcome, safe to show and to audit (no bodies). */
 export type StepOutcome =
-  | { succeeded: true; requestId: string | undefined; status: number }
-  | { succeeded: false; requestId: string | undefined; status: number | undefined; error: GatewayError };
+  | { outcome: 'SUCCEEDED'; succeeded: true; requestId: string | undefined; clientRequestId: string | undefined; status: number }
+  | {
+      outcome: 'FAILED' | 'UNKNOWN';
+      succeeded: false;
+      requestId: string | undefined;
+      clientRequestId: string | undefined;
+      status: number | undefined;
+      error: GatewayError;
+    };
 
 export type WriteOutcome<T = undefined> = (StepOutcome & { succeeded: false }) | (StepOutcome & { succeeded: true; value: T });
 
@@ -57,7 +74,7 @@ export interface PasswordResetResult {
   operationId: string | undefined;
   /** Graph's `statusDetail` when it gave one (never contains the password). */
   statusDetail: string | undefined;
-  /** Every Graph request-id of the lookup, the reset and each poll. */
+  /** Every Graph request-id of the lookups, the reset and each poll. */
   requestIds: string[];
   /** How many times the operation was polled. */
   polls: number;
@@ -86,6 +103,10 @@ export interface CreateUserRequest {
   properties?: Record<string, unknown>;
 }
 
+/** An object id looked up from a userPrincipalName (or given as one), or why it could not be. */
+export type UserIdResolution =
+  { found: true; id: string; requestId: string | undefined } | { found: false; error: GatewayError; requestId: string | undefined; status: number | undefined };
+
 /** Graph's id for every user's password method (docs/graph-facts.md#writes-and-permissions). */
 export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
 const PASSWORD_METHOD_TYPE = '#microsoft.graph.passwordAuthenticationMethod';
@@ -106,14 +127,18 @@ export interface GraphWrites {
     input: { password: string; forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean },
   ): Promise<WriteOutcome>;
   forceResetPassword(user: string): Promise<WriteOutcome>;
-  /** passwordMethods lookup, resetPassword (202 + Location), then the operation followed to its end (bounded). */
-  resetPasswordOnPremises(
-    user: string,
-    password: string,
-  ): Promise<WriteOutcome<PasswordResetResult> | (WriteOutcome & { succeeded: false; requestIds: string[] })>;
+  /**
+   * One `$batch` of lookups (the signed-in user's id, the target's id when given as a UPN, its
+   * password method), a refusal when the target is the signed-in user, then resetPassword
+   * (202 + Location) and the operation followed to its end (bounded).
+   */
+  resetPasswordOnPremises(user: string, password: string): Promise<WriteOutcome<PasswordResetResult> & { requestIds: string[] }>;
   createUser(input: CreateUserRequest): Promise<WriteOutcome<GraphUser>>;
   updateUser(user: string, changes: Record<string, unknown>): Promise<WriteOutcome>;
   deleteUser(user: string): Promise<WriteOutcome>;
+  /** The object id of `idOrUpn`: no request for a GUID, one `$select=id` GET (remembered for the request) for a UPN. */
+  resolveUserId(idOrUpn: string, argument: string): Promise<UserIdResolution>;
+  /** `managerId` must be an object id (Graph documents `@odata.id` as `.../users/{id}`): resolve UPNs first. */
   assignManager(user: string, managerId: string): Promise<WriteOutcome>;
   removeManager(user: string): Promise<WriteOutcome>;
   deleteAuthMethod(user: string, kind: Exclude<AuthMethodKind, 'all' | 'password'>, methodId: string): Promise<WriteOutcome>;
@@ -122,20 +147,78 @@ export interface GraphWrites {
   listTemporaryAccessPasses(user: string): Promise<WriteOutcome<GraphDirectoryObject[]>>;
 }
 
-function outcomeOf<T>(result: GraphResult<unknown>, value: (body: unknown) => T): WriteOutcome<T> {
-  if (!result.ok) return { succeeded: false, requestId: requestIdOf(result.error), status: result.status, error: result.error };
-  return { succeeded: true, requestId: result.requestId, status: result.status, value: value(result.body) };
-}
-
-const nothing = (): undefined => undefined;
-
 function requestIdOf(error: GatewayError): string | undefined {
   const id = error.extensions.requestId;
   return typeof id === 'string' ? id : undefined;
 }
 
+/** The same error with more public extensions (GraphQLErrors are immutable). */
+function withExtensions(error: GatewayError, extra: GatewayErrorExtensions): GatewayError {
+  const { code: _code, ...extensions } = error.extensions;
+  return new GatewayError(error.code, error.message, { ...extensions, ...extra }, { cause: error.originalError ?? undefined });
+}
+
+/**
+ * The error a caller gets for a write that was sent and never conclusively answered: it keeps
+ * the cause's code (UPSTREAM_UNAVAILABLE for a timeout) and says plainly that the change may have
+ * been applied, that the gateway did not repeat it, and how to trace it. Only a write that is safe
+ * to repeat carries a retry hint: repeating any other must wait until the caller has looked.
+ */
+export function unknownOutcomeError(cause: GatewayError, input: { clientRequestId: string | undefined; effect: RequestEffect }): GatewayError {
+  const { code: _code, retryAfterSeconds, ...extensions } = cause.extensions;
+  const repeatable = input.effect === 'idempotent-write';
+  const trace = input.clientRequestId ? ` Its client-request-id is ${input.clientRequestId}.` : '';
+  const advice = repeatable ? 'Repeating this change is safe.' : 'Check the current state before trying again: repeating it could apply it twice.';
+  return new GatewayError(
+    cause.code,
+    `${cause.message} The outcome is unknown: Microsoft Graph may have applied the change, and the gateway did not repeat it. ${advice}${trace}`,
+    {
+      ...extensions,
+      outcome: 'UNKNOWN',
+      ...(input.clientRequestId ? { clientRequestId: input.clientRequestId } : {}),
+      ...(repeatable ? { retryAfterSeconds: typeof retryAfterSeconds === 'number' ? retryAfterSeconds : DEFAULT_RETRY_HINT_SECONDS } : {}),
+    },
+  );
+}
+
+/**
+ * A Graph result as a write outcome. Only writes can end UNKNOWN: a read that failed did nothing.
+ * Failed writes say so in their error (`outcome: FAILED`), so a caller never has to guess.
+ */
+function outcomeOf<T>(result: GraphResult<unknown>, value: (body: unknown) => T, req: GraphRequest): WriteOutcome<T> {
+  const clientRequestId = result.clientRequestId;
+  if (result.ok)
+    return { outcome: 'SUCCEEDED', succeeded: true, requestId: result.requestId, clientRequestId, status: result.status, value: value(result.body) };
+  const effect = effectOf(req);
+  const requestId = requestIdOf(result.error);
+  if (effect !== 'read' && result.outcome === 'unknown') {
+    return {
+      outcome: 'UNKNOWN',
+      succeeded: false,
+      requestId,
+      clientRequestId,
+      status: result.status,
+      error: unknownOutcomeError(result.error, { clientRequestId, effect }),
+    };
+  }
+  const error = effect === 'read' ? result.error : withExtensions(result.error, { outcome: 'FAILED', ...(clientRequestId ? { clientRequestId } : {}) });
+  return { outcome: 'FAILED', succeeded: false, requestId, clientRequestId, status: result.status, error };
+}
+
+const nothing = (): undefined => undefined;
+
+/** A failure decided by the gateway itself (nothing was sent for it). */
 function failed(error: GatewayError, requestId?: string): WriteOutcome & { succeeded: false } {
-  return { succeeded: false, requestId: requestId ?? requestIdOf(error), status: undefined, error };
+  return { outcome: 'FAILED', succeeded: false, requestId: requestId ?? requestIdOf(error), clientRequestId: undefined, status: undefined, error };
+}
+
+/** The step part of an outcome (no value). */
+function stepOf(outcome: WriteOutcome<unknown>): StepOutcome {
+  if (outcome.succeeded) {
+    const { value: _value, ...step } = outcome;
+    return step;
+  }
+  return outcome;
 }
 
 export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
@@ -144,16 +227,30 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
   const now = deps.now ?? Date.now;
   const resetTimeoutMs = deps.passwordResetTimeoutMs ?? 60_000;
   const pollIntervalMs = deps.pollIntervalMs ?? 1_000;
+  // One GraphWrites lives for one GraphQL request: object ids of UPNs and of the signed-in user
+  // cannot change within it, so each is looked up at most once.
+  const resolvedIds = new Map<string, string>();
+  let signedInUserId: string | undefined;
 
-  const patchUser = (user: string, body: Record<string, unknown>, idempotent: boolean): GraphRequest => ({
+  const patchUser = (user: string, body: Record<string, unknown>, effect: RequestEffect): GraphRequest => ({
     method: 'PATCH',
     path: graphPaths.user(user),
     body,
-    idempotent,
+    effect,
+  });
+
+  const revokeRequest = (user: string): GraphRequest => ({
+    method: 'POST',
+    path: graphPaths.userSub(user, 'revokeSignInSessions'),
+    // The action takes no parameters; the empty object keeps the documented write shape (body +
+    // Content-Type), which a `$batch` item must have (docs/graph-facts.md#json-batching).
+    body: {},
+    // Revoking again moves signInSessionsValidFromDateTime a little later: nothing a caller could notice.
+    effect: 'idempotent-write',
   });
 
   async function send(req: GraphRequest): Promise<WriteOutcome> {
-    return outcomeOf(await graph.request(req), nothing);
+    return outcomeOf(await graph.request(req), nothing, req);
   }
 
   async function pollOperation(
@@ -211,26 +308,120 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     }
   }
 
+  /** The object id of a `$select=id` answer, or an UPSTREAM_ERROR when Graph left it out or sent something else. */
+  function idOf(body: unknown, requestId: string | undefined): string {
+    const id = (body as { id?: unknown } | null | undefined)?.id;
+    // Only a GUID goes on into a path or an `@odata.id`.
+    if (typeof id === 'string' && isGuid(id)) return id.toLowerCase();
+    throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph answered a lookup without a valid object id.', requestId ? { requestId } : {});
+  }
+
+  async function resetPasswordOnPremises(user: string, password: string): Promise<WriteOutcome<PasswordResetResult> & { requestIds: string[] }> {
+    const requestIds: string[] = [];
+    const note = (id: string | undefined) => {
+      if (id && !requestIds.includes(id)) requestIds.push(id);
+    };
+    const fail = (error: GatewayError, status?: number) => ({ ...failed(error), ...(status !== undefined ? { status } : {}), requestIds });
+
+    // Graph refuses resetPassword on the caller's own account (docs/graph-facts.md#writes-and-permissions).
+    // Who the signed-in user is costs no extra round trip: `GET /me?$select=id` rides in the same
+    // `$batch` as the lookups the reset needs anyway (the target's id when given as a UPN, and its
+    // password method), and is remembered for the rest of the request.
+    const targetIsId = isGuid(user);
+    const lookups: GraphRequest[] = [];
+    const meAt = signedInUserId === undefined ? lookups.push({ method: 'GET', path: graphPaths.me(), query: { $select: 'id' } }) - 1 : -1;
+    const targetAt = targetIsId ? -1 : lookups.push({ method: 'GET', path: graphPaths.user(user), query: { $select: 'id' } }) - 1;
+    const methodsAt = lookups.push({ method: 'GET', path: graphPaths.userAuthMethods(user, 'password') }) - 1;
+    const results = await graph.batch(lookups);
+    for (const r of results) note(r.ok ? r.requestId : requestIdOf(r.error));
+
+    let targetId: string;
+    try {
+      if (meAt >= 0) {
+        const me = results[meAt]!;
+        if (!me.ok) return fail(me.error, me.status);
+        signedInUserId = idOf(me.body, me.requestId);
+      }
+      if (targetAt >= 0) {
+        const target = results[targetAt]!;
+        if (!target.ok) return fail(target.error, target.status);
+        targetId = idOf(target.body, target.requestId);
+      } else {
+        targetId = user.toLowerCase();
+      }
+    } catch (error) {
+      if (error instanceof GatewayError) return fail(error);
+      throw error;
+    }
+    if (targetId === signedInUserId) {
+      return fail(
+        new GatewayError(
+          ErrorCode.BAD_USER_INPUT,
+          "changePasswordOnPremises cannot reset the signed-in user's own password: Microsoft Graph refuses resetPassword on the caller's own account. Sign in as another administrator to reset it.",
+          { argument: 'user' },
+        ),
+      );
+    }
+    const lookup = results[methodsAt]!;
+    if (!lookup.ok) return fail(lookup.error, lookup.status);
+    const method = pickPasswordMethod((lookup.body as { value?: GraphDirectoryObject[] } | undefined)?.value);
+    if (!method) {
+      return fail(
+        new GatewayError(
+          ErrorCode.NOT_FOUND,
+          'The user has no password authentication method to reset.',
+          lookup.requestId ? { requestId: lookup.requestId } : {},
+        ),
+      );
+    }
+    const resetRequest: GraphRequest = {
+      method: 'POST',
+      path: graphPaths.userAuthMethod(targetId, 'all', method.id, 'resetPassword'),
+      body: { newPassword: password },
+      // A repeated reset would start a second operation.
+      effect: 'write',
+    };
+    const answer = await graph.request(resetRequest);
+    const reset = outcomeOf(answer, nothing, resetRequest);
+    note(reset.requestId);
+    if (!reset.succeeded) return { ...reset, requestIds };
+    const headers = answer.ok ? answer.headers : {};
+    try {
+      const link = operationLink(headers.location);
+      const operationId = link.path.split('/').filter(Boolean).pop();
+      const result = await pollOperation(link, requestIds, operationId, parseRetryAfter(headers['retry-after'], now()));
+      return { ...reset, value: result, requestIds };
+    } catch (error) {
+      // Graph accepted the reset: it has started, and only following it failed. Whether the
+      // password changed is not known, and starting a second reset is not the answer.
+      const cause = error instanceof GatewayError ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Following the password reset operation failed.');
+      return {
+        outcome: 'UNKNOWN',
+        succeeded: false,
+        requestId: reset.requestId,
+        clientRequestId: reset.clientRequestId,
+        status: reset.status,
+        error: unknownOutcomeError(cause, { clientRequestId: reset.clientRequestId, effect: 'write' }),
+        requestIds,
+      };
+    }
+  }
+
   return {
-    disableAccount: (user) => send(patchUser(user, { accountEnabled: false }, true)),
-    enableAccount: (user) => send(patchUser(user, { accountEnabled: true }, true)),
-    revokeSignInSessions: (user) => send({ method: 'POST', path: graphPaths.userSub(user, 'revokeSignInSessions'), idempotent: true }),
+    disableAccount: (user) => send(patchUser(user, { accountEnabled: false }, 'idempotent-write')),
+    enableAccount: (user) => send(patchUser(user, { accountEnabled: true }, 'idempotent-write')),
+    revokeSignInSessions: (user) => send(revokeRequest(user)),
 
     async terminateSession(user, options) {
-      const plan: Array<{ step: TerminateStep; req: GraphRequest }> = [
-        { step: 'REVOKE_SESSIONS', req: { method: 'POST', path: graphPaths.userSub(user, 'revokeSignInSessions'), idempotent: true } },
-      ];
-      if (options.disableAccount) plan.push({ step: 'DISABLE_ACCOUNT', req: patchUser(user, { accountEnabled: false }, true) });
+      const plan: Array<{ step: TerminateStep; req: GraphRequest }> = [{ step: 'REVOKE_SESSIONS', req: revokeRequest(user) }];
+      if (options.disableAccount) plan.push({ step: 'DISABLE_ACCOUNT', req: patchUser(user, { accountEnabled: false }, 'idempotent-write') });
       // Independent items, no dependsOn: a failed revoke must not keep the account enabled.
       const results = plan.length === 1 ? [await graph.request(plan[0]!.req)] : await graph.batch(plan.map((p) => p.req));
       return {
         steps: plan.map((p, i) => {
           const result = results[i];
           if (!result) return { step: p.step, ...failed(new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph gave no answer for this step.')) };
-          const outcome = outcomeOf(result, nothing);
-          return outcome.succeeded
-            ? { step: p.step, succeeded: true as const, requestId: outcome.requestId, status: outcome.status }
-            : { step: p.step, succeeded: false as const, requestId: outcome.requestId, status: outcome.status, error: outcome.error };
+          return { step: p.step, ...stepOf(outcomeOf(result, nothing, p.req)) };
         }),
       };
     },
@@ -246,51 +437,14 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
               forceChangePasswordNextSignInWithMfa: input.forceChangePasswordNextSignInWithMfa,
             },
           },
-          // Setting the same password twice leaves the same state: safe to retry.
-          true,
+          // Setting the same password twice leaves the same state.
+          'idempotent-write',
         ),
       ),
 
-    forceResetPassword: (user) => send(patchUser(user, { passwordProfile: { forceChangePasswordNextSignIn: true } }, true)),
+    forceResetPassword: (user) => send(patchUser(user, { passwordProfile: { forceChangePasswordNextSignIn: true } }, 'idempotent-write')),
 
-    async resetPasswordOnPremises(user, password) {
-      const requestIds: string[] = [];
-      const lookup = await graph.request<{ value?: GraphDirectoryObject[] }>({ method: 'GET', path: graphPaths.userAuthMethods(user, 'password') });
-      if (!lookup.ok) return { ...failed(lookup.error), status: lookup.status, requestIds };
-      if (lookup.requestId) requestIds.push(lookup.requestId);
-      const method = pickPasswordMethod(lookup.body?.value);
-      if (!method) {
-        return {
-          ...failed(
-            new GatewayError(
-              ErrorCode.NOT_FOUND,
-              'The user has no password authentication method to reset.',
-              lookup.requestId ? { requestId: lookup.requestId } : {},
-            ),
-          ),
-          requestIds,
-        };
-      }
-      const reset = await graph.request({
-        method: 'POST',
-        path: graphPaths.userAuthMethod(user, 'all', method.id, 'resetPassword'),
-        body: { newPassword: password },
-        // A repeated reset would start a second operation: never retried blindly.
-        idempotent: false,
-      });
-      if (!reset.ok) return { ...failed(reset.error), status: reset.status, requestIds };
-      if (reset.requestId) requestIds.push(reset.requestId);
-      try {
-        const link = operationLink(reset.headers.location);
-        const operationId = link.path.split('/').filter(Boolean).pop();
-        const result = await pollOperation(link, requestIds, operationId, parseRetryAfter(reset.headers['retry-after'], now()));
-        return { succeeded: true, requestId: reset.requestId, status: reset.status, value: result };
-      } catch (error) {
-        const gatewayError =
-          error instanceof GatewayError ? error : new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Following the password reset operation failed.');
-        return { ...failed(gatewayError), requestIds };
-      }
-    },
+    resetPasswordOnPremises,
 
     async createUser(input) {
       const body: Record<string, unknown> = {
@@ -301,41 +455,76 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
         userPrincipalName: input.userPrincipalName,
         passwordProfile: { password: input.password, forceChangePasswordNextSignIn: input.forceChangePasswordNextSignIn },
       };
-      // A retried POST /users may create the user twice or fail on the second try with a conflict.
-      return outcomeOf(await graph.request({ method: 'POST', path: graphPaths.users(), body, idempotent: false }), (b) => b as GraphUser);
+      // A second POST /users would create the user twice or fail with a conflict.
+      const req: GraphRequest = { method: 'POST', path: graphPaths.users(), body, effect: 'write' };
+      return outcomeOf(await graph.request(req), (b) => b as GraphUser, req);
     },
 
-    updateUser: (user, changes) => send(patchUser(user, changes, true)),
-    deleteUser: (user) => send({ method: 'DELETE', path: graphPaths.user(user), idempotent: true }),
+    updateUser: (user, changes) => send(patchUser(user, changes, 'idempotent-write')),
+    deleteUser: (user) => send({ method: 'DELETE', path: graphPaths.user(user), effect: 'idempotent-write' }),
+
+    async resolveUserId(idOrUpn, argument) {
+      if (isGuid(idOrUpn)) return { found: true, id: idOrUpn.toLowerCase(), requestId: undefined };
+      const key = idOrUpn.toLowerCase();
+      const known = resolvedIds.get(key);
+      if (known) return { found: true, id: known, requestId: undefined };
+      // The cheapest lookup Graph has: one user, one property (docs/graph-facts.md#throttling: `$select` lowers the cost).
+      const result = await graph.request<{ id?: unknown }>({ method: 'GET', path: graphPaths.user(idOrUpn), query: { $select: 'id' } });
+      if (!result.ok) {
+        const requestId = requestIdOf(result.error);
+        const error =
+          result.status === 404
+            ? new GatewayError(ErrorCode.NOT_FOUND, `No user has the ${argument} ${JSON.stringify(idOrUpn)}.`, {
+                argument,
+                ...(requestId ? { requestId } : {}),
+              })
+            : result.error;
+        return { found: false, error, requestId, status: result.status };
+      }
+      try {
+        const id = idOf(result.body, result.requestId);
+        resolvedIds.set(key, id);
+        return { found: true, id, requestId: result.requestId };
+      } catch (error) {
+        if (error instanceof GatewayError) return { found: false, error, requestId: result.requestId, status: result.status };
+        throw error;
+      }
+    },
 
     assignManager(user, managerId) {
-      const managerPath = graphPaths.user(managerId);
+      // Graph documents the reference as `https://graph.microsoft.com/v1.0/users/{id}` on the
+      // cloud's own Graph host (docs/graph-facts.md#manager-and-bulk-lookup): an object id, never a UPN.
+      if (!isGuid(managerId)) throw new TypeError("assignManager needs the manager's object id; resolve a userPrincipalName first.");
       const endpoint = deps.graphEndpoint.replace(/\/+$/, '');
       return send({
         method: 'PUT',
         path: graphPaths.userSub(user, 'manager/$ref'),
-        body: { '@odata.id': `${endpoint}/v1.0${managerPath.path}` },
-        idempotent: true,
+        body: { '@odata.id': `${endpoint}/v1.0/users/${managerId.toLowerCase()}` },
+        effect: 'idempotent-write',
       });
     },
-    removeManager: (user) => send({ method: 'DELETE', path: graphPaths.userSub(user, 'manager/$ref'), idempotent: true }),
+    removeManager: (user) => send({ method: 'DELETE', path: graphPaths.userSub(user, 'manager/$ref'), effect: 'idempotent-write' }),
 
-    deleteAuthMethod: (user, kind, methodId) => send({ method: 'DELETE', path: graphPaths.userAuthMethod(user, kind, methodId), idempotent: true }),
+    deleteAuthMethod: (user, kind, methodId) => send({ method: 'DELETE', path: graphPaths.userAuthMethod(user, kind, methodId), effect: 'idempotent-write' }),
 
     async createTemporaryAccessPass(user, input) {
       const body: Record<string, unknown> = { lifetimeInMinutes: input.lifetimeInMinutes, isUsableOnce: input.isUsableOnce };
       if (input.startDateTime) body.startDateTime = input.startDateTime;
-      // Each POST mints a new pass: never retried blindly.
-      const result = await graph.request({ method: 'POST', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass'), body, idempotent: false });
-      return outcomeOf(result, (b) => b as CreatedTemporaryAccessPass);
+      // Each POST mints a new pass.
+      const req: GraphRequest = { method: 'POST', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass'), body, effect: 'write' };
+      return outcomeOf(await graph.request(req), (b) => b as CreatedTemporaryAccessPass, req);
     },
 
     async listTemporaryAccessPasses(user) {
-      const result = await graph.request<{ value?: GraphDirectoryObject[] }>({ method: 'GET', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass') });
-      return outcomeOf(result, (b) => {
-        const items = Array.isArray((b as { value?: unknown } | undefined)?.value) ? (b as { value: GraphDirectoryObject[] }).value : [];
-        return items.map(({ temporaryAccessPass: _pass, ...rest }) => rest as GraphDirectoryObject);
-      });
+      const req: GraphRequest = { method: 'GET', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass') };
+      return outcomeOf(
+        await graph.request<{ value?: GraphDirectoryObject[] }>(req),
+        (b) => {
+          const items = Array.isArray((b as { value?: unknown } | undefined)?.value) ? (b as { value: GraphDirectoryObject[] }).value : [];
+          return items.map(({ temporaryAccessPass: _pass, ...rest }) => rest as GraphDirectoryObject);
+        },
+        req,
+      );
     },
   };
 }

@@ -106,11 +106,13 @@ query SecurityReview($id: ID!) {
       query: `# Incident response: revoke every sign-in session and block sign-in, in one Graph round trip.
 # Self-deployed mode only (DEPLOYMENT_MODE=self-deployed; refused in hosted mode), and the caller
 # needs the gateway permission Users.Terminate. Set userId to the compromised user's object id or
-# userPrincipalName before running; every step is reported and audited.
+# userPrincipalName before running; every step is reported and audited. A step whose outcome is
+# UNKNOWN may have been applied although Graph's answer never came: check the user, quote its
+# clientRequestId, and never assume it failed.
 mutation ContainAccount($userId: ID!) {
   terminateSession(input: { user: $userId, disableAccount: true }) {
     succeeded
-    steps { step succeeded requestId error { code message } }
+    steps { step succeeded outcome requestId clientRequestId error { code message retryAfterSeconds } }
     user { id userPrincipalName accountEnabled }
   }
 }

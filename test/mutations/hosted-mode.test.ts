@@ -116,6 +116,10 @@ describe('hosted mode', () => {
       /terminateSession\(\s*"[^"]+"\s+input: TerminateSessionInput!\s*\): TerminateSessionPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@requiresPermission\(permission: "Users.Terminate"\)/,
     );
     expect(sdl).toContain('directive @requiresPermission');
+    expect(sdl).toContain('directive @graphIdentity');
+    expect(sdl).toMatch(
+      /changePasswordOnPremises\([\s\S]*?\): ChangePasswordOnPremisesPayload!\s+@deployment\(requires: SELF_DEPLOYED\)\s+@graphIdentity\(requires: DELEGATED\)/,
+    );
   });
 
   it('counts audit events in metrics', async () => {

@@ -224,20 +224,29 @@ describe('passwords', () => {
     expect(JSON.stringify(event)).not.toContain('"abc"');
   });
 
-  it('changePasswordOnPremises follows the operation to SUCCEEDED and the new password signs in', async () => {
+  it('changePasswordOnPremises under client credentials is refused at validation (Graph: "Application: Not supported"), nothing sent, audited', async () => {
     const target = ordinaryUser();
-    const password = `On!${Math.random().toString(36).slice(2, 10)}-Prem#42`;
+    await emulator.resetStats();
     const result = await gw.graphql(
-      `mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { user { id } status operationId polls } }`,
-      { input: { user: target.id, password } },
+      `mutation OnPrem($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { user { id } status operationId polls } }`,
+      { input: { user: target.id, password: 'On!Prem-unused#42' } },
     );
-    expect(result.errors).toBeUndefined();
-    expect(result.data!.changePasswordOnPremises.status).toBe('SUCCEEDED');
-    expect(result.data!.changePasswordOnPremises.operationId).toEqual(expect.any(String));
-    expect(result.data!.changePasswordOnPremises.polls).toBeGreaterThan(0);
-    expect((await signIn(target.userPrincipalName, password)).status).toBe(200);
-    expect(gw.logLines.join('\n')).not.toContain(password);
-  }, 30_000);
+    expect(result.status).toBe(400);
+    expect(result.data).toBeUndefined();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.extensions).toMatchObject({
+      code: 'UNSUPPORTED_GRAPH_IDENTITY',
+      requiredIdentity: 'delegated',
+      currentIdentity: 'app-only',
+      currentFlow: 'client-credentials',
+      field: 'Mutation.changePasswordOnPremises',
+    });
+    expect(result.errors![0]!.message).toContain('GRAPH_AUTH_FLOW=authorization-code');
+    expect(result.errors![0]!.message).toContain('on-behalf-of');
+    expect((await emulator.stats()).totalRequests).toBe(0);
+    const event = auditEvents(gw).find((e) => e.operationName === 'OnPrem')!;
+    expect(event).toMatchObject({ operation: 'changePasswordOnPremises', outcome: 'refused', reason: 'UNSUPPORTED_GRAPH_IDENTITY', targetUser: target.id });
+  });
 
   it('forceResetPassword sets forceChangePasswordNextSignIn', async () => {
     const target = ordinaryUser();

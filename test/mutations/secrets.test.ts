@@ -4,6 +4,7 @@ import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startDelegatedApp, type DelegatedApp } from './delegated-app.js';
 
 /**
  * Secrets given to or minted by mutations (passwords, Temporary Access Passes) never reach a log
@@ -13,6 +14,8 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 let emulator: TestEmulator;
 let app: App;
+/** resetPassword is delegated-only: changePasswordOnPremises runs through a signed-in administrator, logging into the same lines. */
+let delegated: DelegatedApp;
 const lines: string[] = [];
 
 beforeAll(async () => {
@@ -36,15 +39,17 @@ beforeAll(async () => {
     }),
   });
   app = await startApp(config, { logger, emulator });
+  delegated = await startDelegatedApp(emulator, { logLines: lines, logLevel: 'trace' });
 }, 60_000);
 
 afterAll(async () => {
+  await delegated?.close();
   await app?.close();
   await emulator?.close();
 });
 
-async function graphql(query: string, variables?: Record<string, unknown>) {
-  const res = await fetch(`${app.url}/graphql`, {
+async function graphql(query: string, variables?: Record<string, unknown>, url = app.url) {
+  const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, variables }),
@@ -114,7 +119,16 @@ it('no password or pass appears in logs, errors or audit events, whatever the ou
           }
         `,
         { i: { user: users[2]!.id, password: onPremPassword } },
+        delegated.url,
       )
+    ).text,
+  );
+  // The same under client credentials: refused at validation (Graph has no application permission for resetPassword).
+  responses.push(
+    (
+      await graphql('mutation ($i: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $i) { status } }', {
+        i: { user: users[2]!.id, password: onPremPassword },
+      })
     ).text,
   );
   responses.push(
@@ -146,6 +160,7 @@ it('no password or pass appears in logs, errors or audit events, whatever the ou
   expect(JSON.parse(responses[1]!).errors[0].extensions.code).toBe('BAD_USER_INPUT');
   expect(JSON.parse(responses[2]!).errors[0].extensions.code).toBe('NOT_FOUND');
   expect(JSON.parse(responses[3]!).data.changePasswordOnPremises.status).toBe('SUCCEEDED');
+  expect(JSON.parse(responses[4]!).errors[0].extensions.code).toBe('UNSUPPORTED_GRAPH_IDENTITY');
 
   const everything = lines.join('\n');
   expect(lines.length).toBeGreaterThan(20); // trace logging really happened

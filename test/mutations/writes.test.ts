@@ -11,24 +11,32 @@ import { createGraphWrites, pickPasswordMethod, PASSWORD_METHOD_ID, type GraphPr
 const ENDPOINT = 'https://graph.example';
 const OP_LOCATION = `${ENDPOINT}/v1.0/users/u1/authentication/operations/op-1`;
 
-function scripted(answers: Array<(req: GraphRequest) => GraphResult>): { graph: GraphPrimitives; sent: GraphRequest[] } {
+/** Answers each call in turn; a `$batch` takes one answer per item, in order. */
+function scripted(answers: Array<(req: GraphRequest) => GraphResult>): { graph: GraphPrimitives; sent: GraphRequest[]; batches: GraphRequest[][] } {
   const sent: GraphRequest[] = [];
+  const batches: GraphRequest[][] = [];
+  const next = (req: GraphRequest) => {
+    sent.push(req);
+    const answer = answers.shift();
+    if (!answer) throw new Error(`unexpected call ${req.method} ${req.path.path}`);
+    return answer(req);
+  };
   return {
     sent,
+    batches,
     graph: {
-      request: async <T>(req: GraphRequest) => {
-        sent.push(req);
-        const next = answers.shift();
-        if (!next) throw new Error(`unexpected call ${req.method} ${req.path.path}`);
-        return next(req) as GraphResult<T>;
-      },
+      request: async <T>(req: GraphRequest) => next(req) as GraphResult<T>,
       batch: async (reqs) => {
-        sent.push(...reqs);
-        return reqs.map(() => ({ ok: true, status: 204, body: undefined, requestId: 'batch-rid', headers: {} }) as GraphResult);
+        batches.push(reqs);
+        return reqs.map(next);
       },
     },
   };
 }
+
+const ME = '0f0f0f0f-1111-4222-8333-444444444444';
+const TARGET = '5a5a5a5a-1111-4222-8333-444444444444';
+const me = () => ok({ id: ME });
 
 const ok = (body: unknown, headers: Record<string, string> = {}, status = 200): GraphResult => ({
   ok: true,
@@ -47,7 +55,8 @@ function virtualClock() {
 describe('resetPasswordOnPremises', () => {
   it('picks the password method by type, not blindly the first, honours Retry-After and reports SUCCEEDED', async () => {
     const clock = virtualClock();
-    const { graph, sent } = scripted([
+    const { graph, sent, batches } = scripted([
+      me,
       () =>
         ok({
           value: [
@@ -60,21 +69,56 @@ describe('resetPasswordOnPremises', () => {
       () => ok({ status: 'succeeded' }),
     ]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, now: clock.now, sleep: clock.sleep });
-    const outcome = await writes.resetPasswordOnPremises('u1', 'N3w-Passw0rd!');
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'N3w-Passw0rd!');
     expect(outcome.succeeded).toBe(true);
     if (!outcome.succeeded) return;
     expect(outcome.value).toMatchObject({ status: 'SUCCEEDED', operationId: 'op-1', polls: 2 });
-    expect(outcome.value.requestIds).toHaveLength(4);
+    expect(outcome.value.requestIds).toHaveLength(5);
     expect(clock.waits).toEqual([3000, 2000]);
-    expect(sent[1]!.path.path).toBe(`/users/u1/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`);
-    expect(sent[1]!.idempotent).toBe(false);
-    expect(sent[2]!.path.template).toBe('/users/{id}/authentication/operations/{operationId}');
+    // The signed-in user's id rides in the same $batch as the method lookup: no extra round trip.
+    expect(batches.map((b) => b.map((r) => `${r.method} ${r.path.path}`))).toEqual([['GET /me', `GET /users/${TARGET}/authentication/passwordMethods`]]);
+    expect(sent[2]!.path.path).toBe(`/users/${TARGET}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`);
+    expect(sent[2]!.effect).toBe('write');
+    expect(sent[3]!.path.template).toBe('/users/{id}/authentication/operations/{operationId}');
+  });
+
+  it("refuses the signed-in user's own account with BAD_USER_INPUT before resetPassword, also when given by UPN", async () => {
+    for (const user of [ME, 'me.myself@contoso.example']) {
+      const { graph, sent, batches } = scripted([me, ...(user === ME ? [] : [() => ok({ id: ME })]), () => ok({ value: [{ id: PASSWORD_METHOD_ID }] })]);
+      const outcome = await createGraphWrites({ graph, graphEndpoint: ENDPOINT }).resetPasswordOnPremises(user, 'pw');
+      expect(outcome).toMatchObject({ succeeded: false, outcome: 'FAILED', error: { code: 'BAD_USER_INPUT' } });
+      expect(batches).toHaveLength(1);
+      expect(sent.some((r) => r.path.path.endsWith('/resetPassword'))).toBe(false);
+    }
+  });
+
+  it('a target given by UPN is looked up in the same $batch and reset by object id; the signed-in id is looked up once per request', async () => {
+    const { graph, batches, sent } = scripted([
+      me,
+      () => ok({ id: TARGET }),
+      () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
+      () => ok(undefined, { location: OP_LOCATION }, 202),
+      () => ok({ status: 'succeeded' }),
+      // Second reset in the same request: no /me item any more.
+      () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
+      () => ok(undefined, { location: OP_LOCATION }, 202),
+      () => ok({ status: 'succeeded' }),
+    ]);
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, sleep: async () => undefined });
+    expect((await writes.resetPasswordOnPremises('adele@contoso.example', 'pw')).succeeded).toBe(true);
+    expect(sent[3]!.path.path).toBe(`/users/${TARGET}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`);
+    expect((await writes.resetPasswordOnPremises(TARGET, 'pw')).succeeded).toBe(true);
+    expect(batches.map((b) => b.map((r) => r.path.template))).toEqual([
+      ['/me', '/users/{id}', '/users/{id}/authentication/passwordMethods'],
+      ['/users/{id}/authentication/passwordMethods'],
+    ]);
   });
 
   it('stops at the time budget with TIMED_OUT instead of polling forever', async () => {
     const clock = virtualClock();
     const running = () => ok({ status: 'running' }, { 'retry-after': '4' });
     const { graph } = scripted([
+      me,
       () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
       () => ok(undefined, { location: OP_LOCATION }, 202),
       ...Array.from({ length: 20 }, () => running),
@@ -87,32 +131,37 @@ describe('resetPasswordOnPremises', () => {
       passwordResetTimeoutMs: 10_000,
       pollIntervalMs: 1000,
     });
-    const outcome = await writes.resetPasswordOnPremises('u1', 'pw');
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'pw');
     expect(outcome.succeeded && outcome.value.status).toBe('TIMED_OUT');
     expect(clock.now()).toBeLessThanOrEqual(10_000);
   });
 
-  it('refuses to follow an operation link that is not a password reset operation', async () => {
+  it('refuses to follow an operation link that is not a password reset operation; the reset started, so its outcome is UNKNOWN', async () => {
     const { graph, sent } = scripted([
+      me,
       () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
       () => ok(undefined, { location: `${ENDPOINT}/v1.0/users/u1/manager` }, 202),
     ]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, sleep: async () => undefined });
-    const outcome = await writes.resetPasswordOnPremises('u1', 'pw');
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'pw');
     expect(outcome.succeeded).toBe(false);
     if (outcome.succeeded) return;
+    expect(outcome.outcome).toBe('UNKNOWN');
     expect(outcome.error.code).toBe(ErrorCode.UPSTREAM_ERROR);
-    expect(sent).toHaveLength(2);
+    expect(outcome.error.extensions).toMatchObject({ outcome: 'UNKNOWN' });
+    expect(outcome.error.extensions.retryAfterSeconds).toBeUndefined();
+    expect(sent).toHaveLength(3);
   });
 
   it('reports FAILED with Graph statusDetail', async () => {
     const { graph } = scripted([
+      me,
       () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
       () => ok(undefined, { location: OP_LOCATION }, 202),
       () => ok({ status: 'failed', statusDetail: 'The password does not meet complexity requirements.' }),
     ]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, sleep: async () => undefined });
-    const outcome = await writes.resetPasswordOnPremises('u1', 'pw');
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'pw');
     expect(outcome.succeeded && outcome.value).toMatchObject({ status: 'FAILED', statusDetail: 'The password does not meet complexity requirements.' });
   });
 });
@@ -124,8 +173,8 @@ describe('writes', () => {
     expect(pickPasswordMethod([{ id: 'a' }, { id: PASSWORD_METHOD_ID }])?.id).toBe(PASSWORD_METHOD_ID);
   });
 
-  it('marks idempotent writes retryable and creations not; terminateSession is one batch of two', async () => {
-    const { graph, sent } = scripted(Array.from({ length: 6 }, () => () => ok(undefined, {}, 204)));
+  it('marks which writes are idempotent; revoke carries {}; terminateSession is one batch of two', async () => {
+    const { graph, sent } = scripted(Array.from({ length: 7 }, () => () => ok(undefined, {}, 204)));
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
     await writes.disableAccount('u1');
     await writes.revokeSignInSessions('u1');
@@ -139,16 +188,17 @@ describe('writes', () => {
       forceChangePasswordNextSignIn: true,
     });
     await writes.createTemporaryAccessPass('u1', { lifetimeInMinutes: 60, isUsableOnce: false });
-    expect(sent.map((r) => r.idempotent)).toEqual([true, true, true, false, false]);
+    expect(sent.map((r) => r.effect)).toEqual(['idempotent-write', 'idempotent-write', 'idempotent-write', 'write', 'write']);
     expect(sent[0]!.body).toEqual({ accountEnabled: false });
+    expect(sent[1]!.body).toEqual({});
     expect((sent[3]!.body as Record<string, unknown>).accountEnabled).toBe(true);
 
     sent.length = 0;
     const result = await writes.terminateSession('u1', { disableAccount: true });
     expect(sent.map((r) => `${r.method} ${r.path.template}`)).toEqual(['POST /users/{id}/revokeSignInSessions', 'PATCH /users/{id}']);
-    expect(result.steps.map((s) => [s.step, s.succeeded, s.requestId])).toEqual([
-      ['REVOKE_SESSIONS', true, 'batch-rid'],
-      ['DISABLE_ACCOUNT', true, 'batch-rid'],
+    expect(result.steps.map((s) => [s.step, s.succeeded, s.outcome])).toEqual([
+      ['REVOKE_SESSIONS', true, 'SUCCEEDED'],
+      ['DISABLE_ACCOUNT', true, 'SUCCEEDED'],
     ]);
   });
 
@@ -156,8 +206,72 @@ describe('writes', () => {
     const error = new GatewayError(ErrorCode.FORBIDDEN, 'Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges.', {
       requestId: 'rid-403',
     });
-    const { graph } = scripted([() => ({ ok: false, status: 403, error, scope: 'item' })]);
+    const { graph } = scripted([() => ({ ok: false, status: 403, error, scope: 'item', outcome: 'failed', clientRequestId: 'crid-1' })]);
     const outcome = await createGraphWrites({ graph, graphEndpoint: ENDPOINT }).disableAccount('u1');
-    expect(outcome).toMatchObject({ succeeded: false, status: 403, requestId: 'rid-403' });
+    expect(outcome).toMatchObject({ succeeded: false, outcome: 'FAILED', status: 403, requestId: 'rid-403', clientRequestId: 'crid-1' });
+    if (outcome.succeeded) return;
+    expect(outcome.error.extensions).toMatchObject({ code: 'FORBIDDEN', outcome: 'FAILED', requestId: 'rid-403', clientRequestId: 'crid-1' });
+  });
+
+  it('a write sent without a conclusive answer is UNKNOWN, says so, and hints a retry only when repeating is safe', async () => {
+    const timeout = new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Microsoft Graph did not answer within 300 ms.', { retryAfterSeconds: 5 });
+    const unknown = (): GraphResult => ({ ok: false, status: undefined, error: timeout, scope: 'item', outcome: 'unknown', clientRequestId: 'crid-2' });
+    const { graph } = scripted([unknown, unknown]);
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
+    const disable = await writes.disableAccount('u1');
+    const create = await writes.createUser({
+      accountEnabled: true,
+      displayName: 'd',
+      mailNickname: 'm',
+      userPrincipalName: 'm@x.example',
+      password: 'p',
+      forceChangePasswordNextSignIn: true,
+    });
+    for (const outcome of [disable, create]) {
+      expect(outcome).toMatchObject({ succeeded: false, outcome: 'UNKNOWN', clientRequestId: 'crid-2' });
+      if (outcome.succeeded) continue;
+      expect(outcome.error.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(outcome.error.extensions).toMatchObject({ outcome: 'UNKNOWN', clientRequestId: 'crid-2' });
+      expect(outcome.error.message).toContain('may have applied');
+      expect(outcome.error.message).toContain('crid-2');
+    }
+    expect(!disable.succeeded && disable.error.extensions.retryAfterSeconds).toBe(5);
+    expect(!create.succeeded && create.error.extensions.retryAfterSeconds).toBeUndefined();
+  });
+
+  it('assignManager references the manager by object id on the configured endpoint, and refuses anything else', async () => {
+    const manager = '7e7e7e7e-1111-4222-8333-444444444444';
+    const { graph, sent } = scripted([() => ok(undefined, {}, 204)]);
+    const writes = createGraphWrites({ graph, graphEndpoint: 'https://graph.microsoft.us/' });
+    await writes.assignManager('adele@contoso.example', manager.toUpperCase());
+    expect(sent[0]!.body).toEqual({ '@odata.id': `https://graph.microsoft.us/v1.0/users/${manager}` });
+    expect(() => writes.assignManager('adele@contoso.example', 'boss@contoso.example')).toThrow(TypeError);
+  });
+
+  it('resolveUserId: no request for a GUID, one $select=id GET per UPN per request, NOT_FOUND naming the argument', async () => {
+    const { graph, sent } = scripted([
+      () => ok({ id: TARGET.toUpperCase() }),
+      () => ({
+        ok: false,
+        status: 404,
+        scope: 'item',
+        outcome: 'failed',
+        error: new GatewayError(ErrorCode.NOT_FOUND, 'Microsoft Graph has no such resource.', { requestId: 'rid-404' }),
+      }),
+    ]);
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
+    expect(await writes.resolveUserId(ME.toUpperCase(), 'manager')).toEqual({ found: true, id: ME, requestId: undefined });
+    expect(await writes.resolveUserId('Boss@contoso.example', 'manager')).toMatchObject({ found: true, id: TARGET });
+    expect(await writes.resolveUserId('boss@CONTOSO.example', 'manager')).toMatchObject({ found: true, id: TARGET });
+    const missing = await writes.resolveUserId('nobody@contoso.example', 'manager');
+    expect(missing).toMatchObject({
+      found: false,
+      requestId: 'rid-404',
+      error: { code: 'NOT_FOUND', extensions: { argument: 'manager', requestId: 'rid-404' } },
+    });
+    expect(sent.map((r) => `${r.method} ${r.path.path}?$select=${r.query?.$select}`)).toEqual([
+      'GET /users/Boss@contoso.example?$select=id',
+      'GET /users/nobody@contoso.example?$select=id',
+    ]);
   });
 });

@@ -30,9 +30,11 @@ export function auditStep(step: string, outcome: StepOutcome): AuditStep {
   return {
     step,
     succeeded: outcome.succeeded,
+    outcome: outcome.outcome,
     ...(outcome.status !== undefined ? { status: outcome.status } : {}),
     ...(outcome.succeeded ? {} : { errorCode: outcome.error.code }),
     ...(outcome.requestId ? { requestId: outcome.requestId } : {}),
+    ...(outcome.clientRequestId ? { clientRequestId: outcome.clientRequestId } : {}),
   };
 }
 

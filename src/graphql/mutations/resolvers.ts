@@ -9,6 +9,7 @@ import { markManagerExpanded } from '../manager-expansion.js';
 import { deletableAuthMethodKind } from '../resolvers/authentication-methods.js';
 import { planUserSelection } from '../select.js';
 import { normalizeUserKey } from '../user-id.js';
+import type { AuditStep } from '../../audit/event.js';
 import { auditStep, runAudited, withoutSecret } from './audited.js';
 
 /**
@@ -72,8 +73,9 @@ const CREATE_OPTIONAL = [
 const TAP_MIN_MINUTES = 10;
 const TAP_MAX_MINUTES = 43_200;
 
+/** Graph request-ids in order, each once (the items of one `$batch` share the envelope's). */
 function requestIdsOf(...outcomes: Array<{ requestId?: string | undefined }>): string[] {
-  return outcomes.map((o) => o.requestId).filter((id): id is string => typeof id === 'string');
+  return [...new Set(outcomes.map((o) => o.requestId).filter((id): id is string => typeof id === 'string'))];
 }
 
 /** A single-call write as a payload, or its error thrown (after the audit records it). */
@@ -85,9 +87,21 @@ function single<T>(step: string, outcome: WriteOutcome<T>, secret?: string) {
   return { failed: undefined, value: outcome.value, requestId: outcome.requestId, steps: [auditStep(step, outcome)], requestIds: requestIdsOf(outcome) };
 }
 
+/** A step's error as the schema's StepError: code, safe message, request-id and, when retrying makes sense, when. */
+function stepError(error: GatewayError, requestId: string | undefined) {
+  const retryAfterSeconds = error.extensions.retryAfterSeconds;
+  return {
+    code: error.code,
+    message: error.message,
+    requestId: requestId ?? null,
+    retryAfterSeconds: typeof retryAfterSeconds === 'number' ? retryAfterSeconds : null,
+  };
+}
+
 /**
  * Failed single-step writes are still audited with their step and request-id: the audit frame
- * records the result, then the error is thrown to the caller.
+ * records the result (`failed`, or `unknown` when Graph may have applied it), then the error is
+ * thrown to the caller.
  */
 async function auditedSingle<T, R>(
   ctx: GatewayContext,
@@ -103,7 +117,7 @@ async function auditedSingle<T, R>(
     const done = single(step, await run(), secret);
     if (done.failed) {
       failure = done.failed;
-      return { result: undefined, steps: done.steps, requestIds: done.requestIds, outcome: 'failed' as const, reason: done.failed.code };
+      return { result: undefined, steps: done.steps, requestIds: done.requestIds, reason: done.failed.code };
     }
     return { result: toPayload(done.value as T, done.requestId), steps: done.steps, requestIds: done.requestIds };
   });
@@ -162,20 +176,33 @@ function buildMutationResolvers(options: MutationResolverOptions) {
   const terminateSession: Resolver<Args<{ user: string; disableAccount?: boolean | null }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     const disableAccount = input.disableAccount !== false;
-    return runAudited(ctx, info, user, async () => {
+    let failure: GatewayError | undefined;
+    const payload = await runAudited(ctx, info, user, async () => {
       const result = await writesOf(ctx).terminateSession(user, { disableAccount });
-      const steps = result.steps.map((s) => ({
+      const steps = result.steps.map((s) => auditStep(s.step, s));
+      const requestIds = requestIdsOf(...result.steps);
+      // A user that does not exist is not a partial result: when every step failed (none may have
+      // been applied) and Graph answered 404, the mutation is a NOT_FOUND error (Graph's request-id
+      // in its extensions).
+      const missing = result.steps.every((s) => s.outcome === 'FAILED')
+        ? result.steps.find((s) => !s.succeeded && s.error.code === ErrorCode.NOT_FOUND)
+        : undefined;
+      if (missing && !missing.succeeded) {
+        failure = missing.error;
+        return { result: undefined, steps, requestIds, reason: ErrorCode.NOT_FOUND };
+      }
+      const shown = result.steps.map((s) => ({
         step: s.step,
         succeeded: s.succeeded,
+        outcome: s.outcome,
         requestId: s.requestId ?? null,
-        error: s.succeeded ? null : { code: s.error.code, message: s.error.message, requestId: s.requestId ?? null },
+        clientRequestId: s.clientRequestId ?? null,
+        error: s.succeeded ? null : stepError(s.error, s.requestId),
       }));
-      return {
-        result: { userKey: user, steps, succeeded: steps.every((s) => s.succeeded) },
-        steps: result.steps.map((s) => auditStep(s.step, s)),
-        requestIds: requestIdsOf(...result.steps),
-      };
+      return { result: { userKey: user, steps: shown, succeeded: shown.every((s) => s.succeeded) }, steps, requestIds };
     });
+    if (failure) throw failure;
+    return payload;
   };
 
   const changePassword: Resolver<
@@ -212,18 +239,25 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     let failure: GatewayError | undefined;
     const payload = await runAudited(ctx, info, user, async () => {
       const outcome = await writesOf(ctx).resetPasswordOnPremises(user, input.password);
-      const requestIds = 'requestIds' in outcome && Array.isArray(outcome.requestIds) ? outcome.requestIds : [];
+      const requestIds = outcome.requestIds;
       if (!outcome.succeeded) {
         failure = withoutSecret(outcome.error, input.password);
-        return { result: undefined, steps: [auditStep('RESET_PASSWORD', outcome)], requestIds, outcome: 'failed' as const, reason: failure.code };
+        return { result: undefined, steps: [auditStep('RESET_PASSWORD', outcome)], requestIds, reason: failure.code };
       }
       const op = outcome.value;
-      const steps = [auditStep('RESET_PASSWORD', outcome), { step: 'OPERATION', succeeded: op.status === 'SUCCEEDED' }];
+      // Graph accepted the reset; an operation still running when the gateway stopped following it
+      // may yet succeed: its outcome is unknown, not failed.
+      const operationOutcome = op.status === 'SUCCEEDED' ? 'SUCCEEDED' : op.status === 'FAILED' ? 'FAILED' : 'UNKNOWN';
+      const steps: AuditStep[] = [
+        auditStep('RESET_PASSWORD', outcome),
+        { step: 'OPERATION', succeeded: operationOutcome === 'SUCCEEDED', outcome: operationOutcome },
+      ];
       return {
         result: { userKey: user, status: op.status, statusDetail: op.statusDetail ?? null, operationId: op.operationId ?? null, polls: op.polls },
         steps,
         requestIds: op.requestIds,
-        ...(op.status === 'SUCCEEDED' ? {} : { outcome: 'failed' as const, reason: `OPERATION_${op.status}` }),
+        ...(op.status === 'SUCCEEDED' ? {} : { reason: `OPERATION_${op.status}` }),
+        ...(op.status === 'FAILED' ? { outcome: 'failed' as const } : {}),
       };
     });
     if (failure) throw failure;
@@ -310,21 +344,50 @@ function buildMutationResolvers(options: MutationResolverOptions) {
     }),
   );
 
+  /**
+   * Graph takes the manager as an `@odata.id` naming its object id (docs/graph-facts.md#manager-and-bulk-lookup),
+   * so a userPrincipalName is looked up first: one `$select=id` GET, none for a GUID, and one per
+   * request for a UPN used several times. Both steps are audited.
+   */
   const assignManager: Resolver<Args<{ user: string; manager: string }>, unknown> = async (_p, { input }, ctx, info) => {
     const user = normalizeUserKey(input.user, 'user');
     const manager = normalizeUserKey(input.manager, 'manager');
-    if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.');
-    return auditedSingle(
-      ctx,
-      info,
-      user,
-      'ASSIGN_MANAGER',
-      () => writesOf(ctx).assignManager(user, manager),
-      (_v, requestId) => ({
-        userKey: user,
-        requestId: requestId ?? null,
-      }),
-    );
+    if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.', { argument: 'manager' });
+    let failure: GatewayError | undefined;
+    const payload = await runAudited(ctx, info, user, async () => {
+      const writes = writesOf(ctx);
+      const resolved = await writes.resolveUserId(manager, 'manager');
+      const lookupSteps: AuditStep[] = isGuid(manager)
+        ? []
+        : [
+            {
+              step: 'RESOLVE_MANAGER',
+              succeeded: resolved.found,
+              outcome: resolved.found ? 'SUCCEEDED' : 'FAILED',
+              ...(resolved.found ? {} : { errorCode: resolved.error.code, ...(resolved.status !== undefined ? { status: resolved.status } : {}) }),
+              ...(resolved.requestId ? { requestId: resolved.requestId } : {}),
+            },
+          ];
+      const lookupIds = resolved.requestId ? [resolved.requestId] : [];
+      if (!resolved.found) {
+        failure = resolved.error;
+        return { result: undefined, steps: lookupSteps, requestIds: lookupIds, reason: resolved.error.code };
+      }
+      if (isGuid(user) && user.toLowerCase() === resolved.id) {
+        failure = badInput('A user cannot be their own manager.', { argument: 'manager' });
+        return { result: undefined, steps: lookupSteps, requestIds: lookupIds, reason: failure.code };
+      }
+      const done = single('ASSIGN_MANAGER', await writes.assignManager(user, resolved.id));
+      const steps = [...lookupSteps, ...done.steps];
+      const requestIds = [...lookupIds, ...done.requestIds];
+      if (done.failed) {
+        failure = done.failed;
+        return { result: undefined, steps, requestIds, reason: done.failed.code };
+      }
+      return { result: { userKey: user, requestId: done.requestId ?? null }, steps, requestIds };
+    });
+    if (failure) throw failure;
+    return payload;
   };
 
   const removeManager = singleUserWrite(

@@ -1,0 +1,76 @@
+import { Writable } from 'node:stream';
+import { expect } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { TestEmulator } from '../support/emulator.js';
+
+/**
+ * The gateway as `npm start` composes it with a DELEGATED Graph identity (GRAPH_AUTH_FLOW=authorization-code):
+ * an administrator of the emulator tenant signs in through /auth/login → the tenant's authorize
+ * endpoint → /auth/callback, exactly as an operator would, then Graph acts as that administrator.
+ */
+export interface DelegatedApp {
+  app: App;
+  url: string;
+  /** Object id of the signed-in administrator. */
+  signedInUserId: string;
+  logLines: string[];
+  graphql(query: string, variables?: Record<string, unknown>): Promise<{ status: number; data: any; errors: any[] | undefined }>;
+  auditEvents(): Array<Record<string, any>>;
+  close(): Promise<void>;
+}
+
+export async function startDelegatedApp(
+  emulator: TestEmulator,
+  options: { env?: Record<string, string>; logLines?: string[]; logLevel?: 'debug' | 'trace' } = {},
+): Promise<DelegatedApp> {
+  const logLines = options.logLines ?? [];
+  const level = options.logLevel ?? 'debug';
+  const config = loadConfig({
+    SANDBOX: 'true',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CACHE_URL: 'memory',
+    DATA_DIR: emulator.dataDir,
+    DEPLOYMENT_MODE: 'self-deployed',
+    GRAPH_AUTH_FLOW: 'authorization-code',
+    LOG_LEVEL: level,
+    ...options.env,
+  });
+  const logger = createLogger({ level, destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+  const app = await startApp(config, { emulator, logger });
+
+  const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual' });
+  expect(login.status).toBe(302);
+  const consent = await emulator.fetch(login.headers.get('location')!, { redirect: 'manual' });
+  expect(consent.status).toBe(302);
+  const done = await fetch(consent.headers.get('location')!, { headers: { cookie: login.headers.get('set-cookie') ?? '' } });
+  expect(done.status).toBe(200);
+
+  const graphql: DelegatedApp['graphql'] = async (query, variables) => {
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, ...(variables ? { variables } : {}) }),
+    });
+    const body = (await res.json()) as { data?: any; errors?: any[] };
+    return { status: res.status, data: body.data, errors: body.errors };
+  };
+  const me = await graphql('{ me { id } }');
+  expect(me.errors).toBeUndefined();
+  return {
+    app,
+    url: app.url,
+    signedInUserId: me.data.me.id as string,
+    logLines,
+    graphql,
+    auditEvents: () =>
+      logLines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, any>)
+        .filter((r) => r.audit === true),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD_METHOD_ID } from '../../src/emulator/seed.js';
+import type { UserRecord } from '../../src/emulator/model.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { userCallerToken } from '../identity/support.js';
+import { startDelegatedApp, type DelegatedApp } from './delegated-app.js';
+
+/**
+ * The write path against an emulator as strict as Microsoft Graph (docs/graph-facts.md#json-batching,
+ * #writes-and-permissions): what the gateway sends must be what Graph accepts, counted at the
+ * emulator. A client-credentials gateway and a delegated one (an administrator signed in through
+ * /auth/login) share one tenant.
+ */
+
+let emulator: TestEmulator;
+let gw: TestGateway;
+let delegated: DelegatedApp;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 200 });
+  gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'self-deployed' } });
+  delegated = await startDelegatedApp(emulator);
+}, 60_000);
+
+afterAll(async () => {
+  await delegated?.close();
+  await gw?.close();
+  await emulator?.close();
+});
+
+const taken = new Set<string>();
+function ordinaryUser(extra: (u: UserRecord) => boolean = () => true): UserRecord {
+  const user = [...emulator.tenant.users.values()].find(
+    (u) =>
+      !taken.has(u.id) &&
+      u.accountEnabled &&
+      u.userType === 'Member' &&
+      u._directoryRoles.length === 0 &&
+      !u.userPrincipalName.startsWith('$') &&
+      u.id !== emulator.tenant.wellKnown.adminUserId &&
+      extra(u),
+  );
+  if (!user) throw new Error('no ordinary user left');
+  taken.add(user.id);
+  return user;
+}
+
+function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
+  return gateway.logLines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((r) => r.audit === true);
+}
+
+const MISSING_ID = '00000000-0000-4000-8000-00000000beef';
+const missingUpn = () => `nobody.${Date.now()}@${emulator.tenant.domain}`;
+
+describe('terminateSession: one $batch whose write items Graph accepts', () => {
+  it('revokes the sessions and blocks sign-in in ONE $batch of two write items, each with a body and Content-Type', async () => {
+    const target = ordinaryUser();
+    const before = target.signInSessionsValidFromDateTime;
+    await new Promise((r) => setTimeout(r, 1100)); // revocation has whole-second granularity
+    await emulator.resetStats();
+    const result = await gw.graphql(
+      `mutation($u: ID!) { terminateSession(input: { user: $u }) { succeeded steps { step succeeded outcome requestId clientRequestId error { code } } } }`,
+      { u: target.userPrincipalName },
+    );
+    expect(result.errors).toBeUndefined();
+    const payload = result.data!.terminateSession;
+    expect(payload.succeeded).toBe(true);
+    expect(payload.steps.map((s: any) => [s.step, s.outcome])).toEqual([
+      ['REVOKE_SESSIONS', 'SUCCEEDED'],
+      ['DISABLE_ACCOUNT', 'SUCCEEDED'],
+    ]);
+    expect(payload.steps[0].clientRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    const stats = await emulator.stats();
+    expect(stats.graphRequests).toBe(1);
+    expect(stats.batch).toMatchObject({ requests: 1, items: 2 });
+    expect(stats.batch.itemsByRoute).toEqual({ 'POST /v1.0/users/{id}/revokeSignInSessions': 1, 'PATCH /v1.0/users/{id}': 1 });
+    expect(target.signInSessionsValidFromDateTime > before).toBe(true);
+    expect(target.accountEnabled).toBe(false);
+  });
+
+  it.each([true, false])(
+    'a user that does not exist is a NOT_FOUND error with Graph request id (disableAccount: %s), audited as failed',
+    async (disableAccount) => {
+      const user = disableAccount ? MISSING_ID : missingUpn();
+      await emulator.resetStats();
+      const result = await gw.graphql(
+        `mutation Gone($u: ID!, $d: Boolean) { terminateSession(input: { user: $u, disableAccount: $d }) { succeeded steps { step } } }`,
+        { u: user, d: disableAccount },
+      );
+      expect(result.data?.terminateSession ?? null).toBeNull();
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0]!.path).toEqual(['terminateSession']);
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND', outcome: 'FAILED', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect((await emulator.stats()).graphRequests).toBe(1);
+      const event = auditEvents(gw)
+        .filter((e) => e.operationName === 'Gone' && e.targetUser === user)
+        .pop()!;
+      expect(event).toMatchObject({ outcome: 'failed', reason: 'NOT_FOUND' });
+      expect(event.steps.map((s: any) => [s.step, s.outcome, s.status])).toEqual(
+        disableAccount
+          ? [
+              ['REVOKE_SESSIONS', 'FAILED', 404],
+              ['DISABLE_ACCOUNT', 'FAILED', 404],
+            ]
+          : [['REVOKE_SESSIONS', 'FAILED', 404]],
+      );
+    },
+  );
+});
+
+describe('every user-targeting mutation: a missing user is NOT_FOUND with Graph request id', () => {
+  const cases: Array<[string, (u: string) => string]> = [
+    ['disableAccount', (u) => `disableAccount(input: {user: "${u}"}) { accountEnabled }`],
+    ['enableAccount', (u) => `enableAccount(input: {user: "${u}"}) { accountEnabled }`],
+    ['revokeSignInSessions', (u) => `revokeSignInSessions(input: {user: "${u}"}) { revoked }`],
+    ['changePassword', (u) => `changePassword(input: {user: "${u}", password: "Un-used!Passw0rd#1"}) { forceChangePasswordNextSignIn }`],
+    ['forceResetPassword', (u) => `forceResetPassword(input: {user: "${u}"}) { forceChangePasswordNextSignIn }`],
+    ['updateUser', (u) => `updateUser(input: {user: "${u}", jobTitle: "x"}) { updatedFields }`],
+    ['deleteUser', (u) => `deleteUser(input: {user: "${u}"}) { deleted }`],
+    ['removeManager', (u) => `removeManager(input: {user: "${u}"}) { requestId }`],
+    ['createTemporaryAccessPass', (u) => `createTemporaryAccessPass(input: {user: "${u}"}) { requestId }`],
+    ['deleteAuthenticationMethod', (u) => `deleteAuthenticationMethod(input: {user: "${u}", type: EMAIL, methodId: "${MISSING_ID}"}) { methodId }`],
+  ];
+  it.each(cases)('%s', async (name, field) => {
+    for (const user of [MISSING_ID, missingUpn()]) {
+      const result = await gw.graphql(`mutation { ${field(user)} }`);
+      expect(result.data?.[name] ?? null, `${name} ${user}`).toBeNull();
+      expect(result.errors?.[0]?.extensions, `${name} ${user}`).toMatchObject({ code: 'NOT_FOUND', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    }
+  });
+
+  it('assignManager: a missing user, a missing manager by object id, and a missing manager by UPN', async () => {
+    const manager = ordinaryUser();
+    const user = ordinaryUser();
+    const missingUser = await gw.graphql(`mutation { assignManager(input: {user: "${MISSING_ID}", manager: "${manager.id}"}) { requestId } }`);
+    expect(missingUser.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', requestId: expect.any(String) });
+    const missingById = await gw.graphql(`mutation { assignManager(input: {user: "${user.id}", manager: "${MISSING_ID}"}) { requestId } }`);
+    expect(missingById.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', requestId: expect.any(String) });
+    await emulator.resetStats();
+    const missingByUpn = await gw.graphql(`mutation { assignManager(input: {user: "${user.id}", manager: "${missingUpn()}"}) { requestId } }`);
+    expect(missingByUpn.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', argument: 'manager', requestId: expect.any(String) });
+    // The lookup failed: nothing was written.
+    expect((await emulator.stats()).byRoute).toEqual({ 'GET /v1.0/users/{id}': 1 });
+    expect(user.managerId).not.toBe(MISSING_ID);
+  });
+});
+
+describe('assignManager references the manager by object id, as Graph documents', () => {
+  it('a manager given by UPN is looked up with one $select=id request, then referenced by object id (the emulator refuses a UPN reference)', async () => {
+    const user = ordinaryUser();
+    const manager = ordinaryUser((u) => u.managerId !== user.id);
+    await emulator.resetStats();
+    const result = await gw.graphql(`mutation Boss($u: ID!, $m: ID!) { assignManager(input: { user: $u, manager: $m }) { requestId } }`, {
+      u: user.userPrincipalName,
+      m: manager.userPrincipalName.toUpperCase(),
+    });
+    expect(result.errors).toBeUndefined();
+    expect(user.managerId).toBe(manager.id);
+    const stats = await emulator.stats();
+    expect(stats.byRoute).toEqual({ 'GET /v1.0/users/{id}': 1, 'PUT /v1.0/users/{id}/manager/$ref': 1 });
+    const event = auditEvents(gw)
+      .filter((e) => e.operationName === 'Boss')
+      .pop()!;
+    expect(event).toMatchObject({ outcome: 'succeeded' });
+    expect(event.steps.map((s: any) => s.step)).toEqual(['RESOLVE_MANAGER', 'ASSIGN_MANAGER']);
+    expect(event.requestIds).toHaveLength(2);
+  });
+
+  it('a manager given by object id costs one request; the same UPN twice in one document is looked up once', async () => {
+    const [a, b, boss] = [ordinaryUser(), ordinaryUser(), ordinaryUser()];
+    await emulator.resetStats();
+    const byId = await gw.graphql(`mutation { assignManager(input: {user: "${a.id}", manager: "${boss.id}"}) { requestId } }`);
+    expect(byId.errors).toBeUndefined();
+    expect((await emulator.stats()).byRoute).toEqual({ 'PUT /v1.0/users/{id}/manager/$ref': 1 });
+    await emulator.resetStats();
+    const twice = await gw.graphql(`mutation {
+      first: assignManager(input: {user: "${a.id}", manager: "${boss.userPrincipalName}"}) { requestId }
+      second: assignManager(input: {user: "${b.id}", manager: "${boss.userPrincipalName}"}) { requestId }
+    }`);
+    expect(twice.errors).toBeUndefined();
+    expect((await emulator.stats()).byRoute).toEqual({ 'GET /v1.0/users/{id}': 1, 'PUT /v1.0/users/{id}/manager/$ref': 2 });
+    expect([a.managerId, b.managerId]).toEqual([boss.id, boss.id]);
+  });
+
+  it('a user cannot be their own manager, whichever form names them: refused before any write', async () => {
+    const user = ordinaryUser();
+    await emulator.resetStats();
+    const result = await gw.graphql(`mutation { assignManager(input: {user: "${user.id}", manager: "${user.userPrincipalName}"}) { requestId } }`);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'manager' });
+    expect((await emulator.stats()).byRoute['PUT /v1.0/users/{id}/manager/$ref']).toBeUndefined();
+  });
+});
+
+describe('changePasswordOnPremises needs a delegated Graph identity and never targets the signed-in user', () => {
+  it('as a signed-in administrator: one $batch of lookups, resetPassword addressed by object id, followed to SUCCEEDED; the new password is set', async () => {
+    const target = ordinaryUser((u) => !u.onPremisesSyncEnabled);
+    const password = `On!${Math.random().toString(36).slice(2, 10)}-Prem#42`;
+    await emulator.resetStats();
+    const result = await delegated.graphql(
+      `mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { user { id } status operationId polls } }`,
+      { input: { user: target.userPrincipalName, password } },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data.changePasswordOnPremises).toMatchObject({ user: { id: target.id }, status: 'SUCCEEDED', operationId: expect.any(String) });
+    expect(target._password).toBe(password);
+    const stats = await emulator.stats();
+    expect(stats.batch).toMatchObject({ requests: 1, items: 3 });
+    expect(stats.batch.itemsByRoute).toEqual({ 'GET /v1.0/me': 1, 'GET /v1.0/users/{id}': 1, 'GET /v1.0/users/{id}/authentication/passwordMethods': 1 });
+    expect(stats.byRoute['POST /v1.0/users/{id}/authentication/methods/{methodId}/resetPassword']).toBe(1);
+    expect(delegated.logLines.join('\n')).not.toContain(password);
+  }, 30_000);
+
+  it("the signed-in administrator's own account, by object id or UPN, is BAD_USER_INPUT before resetPassword is called", async () => {
+    const admin = emulator.tenant.users.get(delegated.signedInUserId)!;
+    const before = admin._password;
+    for (const user of [admin.id, admin.userPrincipalName]) {
+      await emulator.resetStats();
+      const result = await delegated.graphql(`mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { status } }`, {
+        input: { user, password: 'Own!Passw0rd-never#1' },
+      });
+      expect(result.errors?.[0]?.extensions, user).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'user' });
+      expect(result.errors![0]!.message).toContain('own password');
+      const stats = await emulator.stats();
+      expect(Object.keys(stats.byRoute).some((r) => r.endsWith('/resetPassword'))).toBe(false);
+      expect(stats.graphRequests).toBe(1);
+    }
+    expect(admin._password).toBe(before);
+    const event = delegated
+      .auditEvents()
+      .filter((e) => e.operation === 'changePasswordOnPremises')
+      .pop()!;
+    expect(event).toMatchObject({ outcome: 'failed', reason: 'BAD_USER_INPUT' });
+  });
+
+  it("on behalf of a calling administrator (GRAPH_AUTH_FLOW=on-behalf-of): resets another user, refuses the caller's own account", async () => {
+    const obo = await startTestGateway({
+      emulator,
+      env: { DEPLOYMENT_MODE: 'self-deployed', CALLER_AUTH: 'entra', API_AUDIENCE: 'api://msgraph-user-gateway', GRAPH_AUTH_FLOW: 'on-behalf-of' },
+    });
+    try {
+      const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+      const token = await userCallerToken(emulator, admin.userPrincipalName, emulator.tenant.wellKnown.adminPassword || admin._password);
+      const headers = { authorization: `Bearer ${token}` };
+      const query = `mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { status } }`;
+      const target = ordinaryUser((u) => !u.onPremisesSyncEnabled);
+      const password = `Ob0!${Math.random().toString(36).slice(2, 10)}-Behalf`;
+      const reset = await obo.graphql(query, { input: { user: target.id, password } }, headers);
+      expect(reset.errors).toBeUndefined();
+      expect(reset.data!.changePasswordOnPremises.status).toBe('SUCCEEDED');
+      expect(target._password).toBe(password);
+      const own = await obo.graphql(query, { input: { user: admin.userPrincipalName, password: 'Own!Passw0rd-never#2' } }, headers);
+      expect(own.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'user' });
+    } finally {
+      await obo.close();
+    }
+  }, 30_000);
+
+  it('the emulator refuses what the gateway now never sends: resetPassword with an app-only token is 403', async () => {
+    const target = ordinaryUser();
+    const token = await gw.identity.tokenSourceFor({ kind: 'anonymous', permissions: new Set() }).getAccessToken();
+    const res = await emulator.fetch(`/v1.0/users/${target.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ newPassword: 'App!Only-Passw0rd#1' }),
+    });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as any).error.code).toBe('Authorization_RequestDenied');
+  });
+});
