@@ -50,12 +50,18 @@ export async function connectFloorClient(options: FloorClientOptions): Promise<F
     },
     async batch(items) {
       if (items.length === 0 || items.length > BATCH_LIMIT) throw new RangeError(`a $batch holds 1 to ${BATCH_LIMIT} requests, received ${items.length}`);
-      const requests = items.map((item, i) => ({
-        id: String(i + 1),
-        method: item.method,
-        url: item.url,
-        ...(item.body === undefined ? {} : { body: item.body, headers: { 'content-type': 'application/json' } }),
-      }));
+      // Write items need a body ({} for a body-less action) and Content-Type, or Graph refuses the
+      // whole batch (docs/graph-facts.md#json-batching).
+      const requests = items.map((item, i) => {
+        const write = item.method !== 'GET';
+        const body = item.body ?? (write ? {} : undefined);
+        return {
+          id: String(i + 1),
+          method: item.method,
+          url: item.url,
+          ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+        };
+      });
       const res = await request(`${base}/$batch`, {
         method: 'POST',
         dispatcher,
