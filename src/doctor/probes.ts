@@ -63,7 +63,7 @@ export async function readProbes(graph: GraphClient): Promise<Check[]> {
       ],
     },
     // Two reads: repeating the envelope changes nothing.
-    idempotent: true,
+    effect: 'read',
   });
   if (batch.ok) {
     const items = (batch.body?.responses ?? []).map((r) => `${r.id ?? '?'}: ${r.status ?? '?'}`).sort();
@@ -138,9 +138,14 @@ export async function writeProbes(graph: GraphClient, writes: GraphWrites, testU
     checks.push(writeCheck('write:revoke', `write POST /users/{id}/revokeSignInSessions on ${name}`, await writes.revokeSignInSessions(id)));
     checks.push(writeCheck('write:disable', `write PATCH /users/{id} {accountEnabled:false} on ${name}`, await writes.disableAccount(id)));
   } finally {
-    const enabled = await writes
-      .enableAccount(id)
-      .catch((error: unknown): WriteOutcome => ({ succeeded: false, requestId: undefined, status: undefined, error: error as GatewayError }));
+    const enabled = await writes.enableAccount(id).catch((error: unknown): WriteOutcome => ({
+      outcome: 'FAILED',
+      succeeded: false,
+      requestId: undefined,
+      clientRequestId: undefined,
+      status: undefined,
+      error: error as GatewayError,
+    }));
     const check = writeCheck('write:re-enable', `write PATCH /users/{id} {accountEnabled:true} on ${name}`, enabled);
     // Whatever the PATCH said, what counts is the state the user is left in.
     const verify = await graph.request<{ accountEnabled?: boolean }>({ method: 'GET', path: graphPaths.user(id), query: { $select: 'id,accountEnabled' } });
