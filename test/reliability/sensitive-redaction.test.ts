@@ -10,8 +10,10 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requiredGraphIdentity } from '../../src/graphql/graph-identity/index.js';
 import { REDACTED, sensitiveFieldsOf } from '../../src/graphql/sensitive/index.js';
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
+import { startDelegatedApp, type DelegatedApp } from '../support/delegated-app.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { rootFields, sampleInput, sampleValue, type SampleValues } from '../support/schema-operations.js';
@@ -30,12 +32,16 @@ let emulator: TestEmulator;
 let schema: GraphQLSchema;
 let samples: SampleValues;
 const gateways: Record<'production' | 'development', TestGateway | undefined> = { production: undefined, development: undefined };
+/** Fields Graph serves only to a signed-in user (`@graphIdentity(requires: DELEGATED)`) go through a delegated gateway. */
+const delegated: Record<'production' | 'development', DelegatedApp | undefined> = { production: undefined, development: undefined };
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 40 });
   const env = { DEPLOYMENT_MODE: 'self-deployed', MAX_RETRIES: '0' };
   gateways.production = await startTestGateway({ emulator, env: { ...env, NODE_ENV: 'production', INTROSPECTION: '' } });
   gateways.development = await startTestGateway({ emulator, env });
+  delegated.production = await startDelegatedApp(emulator, { env: { ...env, NODE_ENV: 'production', INTROSPECTION: '' } });
+  delegated.development = await startDelegatedApp(emulator, { env });
   schema = buildGatewaySchema();
   const target = [...emulator.tenant.users.values()].find(
     (u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId,
@@ -44,6 +50,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await delegated.production?.close();
+  await delegated.development?.close();
   await gateways.production?.close();
   await gateways.development?.close();
   await emulator?.close();
@@ -222,12 +230,12 @@ describe('@sensitive inputs never leave in an answer or a log line', () => {
   for (const mode of ['production', 'development'] as const) {
     describe(`${mode} configuration`, () => {
       it('every sensitive input field, through every kind of failure', { timeout: 120_000 }, async () => {
-        const gw = gateways[mode]!;
         const { inputFields, arguments: args } = sensitiveFieldsOf(schema);
         // No sensitive arguments today; when one appears this test must learn to send it.
         expect(args).toEqual([]);
         for (const coordinate of inputFields) {
           const position = positionOf(coordinate);
+          const gw: { url: string; logLines: string[] } = requiredGraphIdentity(position.field, schema) === 'delegated' ? delegated[mode]! : gateways[mode]!;
           for (const failure of failures) {
             const base = `Zq7-${mode.slice(0, 4)}-${coordinate.replace(/\W/g, '')}-${failures.indexOf(failure)}-Secret!`;
             const secret = failure.secret ? failure.secret(base) : base;

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import type { TestEmulator } from '../support/emulator.js';
+import type { TestEmulator } from './emulator.js';
 
 /**
  * The gateway as `npm start` composes it with a DELEGATED Graph identity (GRAPH_AUTH_FLOW=authorization-code):
