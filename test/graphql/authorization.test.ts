@@ -2,6 +2,7 @@ import { graphql, type GraphQLSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, loadConfig } from '../../src/config.js';
 import type { UserRecord } from '../../src/emulator/model.js';
+import { requiredGraphIdentity } from '../../src/graphql/graph-identity/index.js';
 import { assertPermissionDirectives, requiredPermission, withPermissionGuards } from '../../src/graphql/permissions/index.js';
 import { buildGatewaySchema, loadSchemaSource } from '../../src/graphql/schema.js';
 import { ALL_PERMISSIONS } from '../../src/permissions.js';
@@ -101,6 +102,16 @@ describe('a caller holding no gateway permission', () => {
       const coordinate = `${rootType.name}.${field.name}`;
       const { query, variables } = operationFor(schema, rootType, field, { userId: target.id, domain: emulator.tenant.domain });
       const { result, graphRequests } = await measured(entra, () => entra.graphql(query, variables, withToken(rolelessToken)));
+      // This gateway's Graph identity is app-only: a field Graph serves only to a signed-in user is
+      // refused earlier, at validation, whoever calls (docs/mutations.md#how-requests-are-checked).
+      if (requiredGraphIdentity(field, schema) === 'delegated') {
+        expect(
+          result.errors?.map((e) => e.extensions?.code),
+          coordinate,
+        ).toEqual(['UNSUPPORTED_GRAPH_IDENTITY']);
+        expect(graphRequests, coordinate).toBe(0);
+        continue;
+      }
       expect(result.errors?.[0]?.extensions?.code, `${coordinate}: ${JSON.stringify(result.errors)}`).toBe('FORBIDDEN');
       expectForbidden(result, `${coordinate} needs ${requiredPermission(field, schema)}`);
       expect(graphRequests, coordinate).toBe(0);
