@@ -14,6 +14,7 @@ import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
 import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
+import { createUsersInputPlugin } from './graphql/users-input-plugin.js';
 import { formatGatewayError } from './graphql/format-error.js';
 import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';
 import { createMutationResolvers } from './graphql/mutations/index.js';
@@ -113,6 +114,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // against introspection-looking names; the parser enforces the token limit), and the
       // Graph-aware upstream request budget (needs variables, so it runs after validation).
       createOperationLimitsPlugin<GatewayContext>(config.limits),
+      // Filter, search and URL limits of every users list (src/graphql/query-limits.ts), before any Graph call.
+      createUsersInputPlugin<GatewayContext>({ graphEndpoint: config.graphEndpoint }),
       createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
       auditPlugin<GatewayContext>({ auditLog }),
       ...(deps.extraPlugins ?? []),

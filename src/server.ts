@@ -4,6 +4,7 @@ import type { Config } from './config-types.js';
 import { ErrorCode, isGatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './graphql/context.js';
+import { assertVariablesDepth } from './graphql/variables-depth.js';
 import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -116,8 +117,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     let body: unknown;
     try {
       body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes) : undefined;
+      // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
+      assertVariablesDepth({ body, search: url.searchParams });
     } catch (error) {
       if (error instanceof HttpProblem) return sendProblem(res, error);
+      if (isGatewayError(error)) return sendProblem(res, new HttpProblem(400, error.code, error.message, 'VARIABLES_TOO_DEEP'));
       throw error;
     }
 

@@ -1,6 +1,7 @@
 import type { FaultInjector } from './faults.js';
 import type { TokenSigner } from './keys.js';
 import type { TenantModel } from './model.js';
+import type { EmulatorSettings } from './settings.js';
 import type { EmulatorStats } from './stats.js';
 
 /**
@@ -19,6 +20,8 @@ export interface EmulatorContext {
   signer: TokenSigner;
   stats: EmulatorStats;
   faults: FaultInjector;
+  /** Behaviour switches between readings of Graph's documentation (src/emulator/settings.ts). */
+  settings: EmulatorSettings;
   /** `https://127.0.0.1:PORT`: Graph, login and broker are all served on this origin. */
   origin: string;
   /**

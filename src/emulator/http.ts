@@ -9,6 +9,8 @@ export interface EmuRequest {
   url: URL;
   /** The path exactly as received, before percent-decoding (Graph addressing depends on it). */
   rawPath: string;
+  /** The query string as received (`?` included, still percent-encoded), or '' when there is none. */
+  rawQuery: string;
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
   body: Buffer;

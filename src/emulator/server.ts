@@ -7,6 +7,7 @@ import { handleEntra } from './entra.js';
 import { handleEntraAdmin } from './entra/admin.js';
 import { handleGraph } from './graph/router.js';
 import { json, type EmuRequest, type EmuResponse } from './http.js';
+import { validateEmulatorSettings } from './settings.js';
 import type { EmulatorTls } from './tls.js';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -22,6 +23,7 @@ function toEmuRequest(req: IncomingMessage, body: Buffer, origin: string): EmuRe
     method: (req.method ?? 'GET').toUpperCase(),
     url: new URL(rawUrl, origin),
     rawPath: queryAt >= 0 ? rawUrl.slice(0, queryAt) : rawUrl,
+    rawQuery: queryAt >= 0 ? rawUrl.slice(queryAt) : '',
     headers,
     body,
   };
@@ -44,7 +46,7 @@ function send(res: ServerResponse, response: EmuResponse): void {
   res.end(payload);
 }
 
-/** Admin routes (contract): stats, reset, faults, identity switches. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, settings, identity switches. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -66,6 +68,21 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
     }
     try {
       return json(200, ctx.faults.configure(body));
+    } catch (error) {
+      return json(400, { error: (error as Error).message });
+    }
+  }
+  if (p === '/_emulator/settings' && req.method === 'GET') return json(200, ctx.settings);
+  if (p === '/_emulator/settings' && req.method === 'POST') {
+    let body: unknown;
+    try {
+      body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
+    } catch {
+      return json(400, { error: 'body must be JSON emulator settings' });
+    }
+    try {
+      ctx.settings = { ...ctx.settings, ...validateEmulatorSettings(body) };
+      return json(200, ctx.settings);
     } catch (error) {
       return json(400, { error: (error as Error).message });
     }

@@ -15,7 +15,19 @@ import type {
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
-import { EVENTUAL_CONSISTENCY, directReportsRequest, expandManagerParam, managerRequest, selectParam, topParam, userRequest } from './requests.js';
+import {
+  EVENTUAL_CONSISTENCY,
+  MAX_GRAPH_URL_LENGTH,
+  absoluteUrlLength,
+  urlTooLong,
+  continuationHeaders,
+  directReportsRequest,
+  managerRequest,
+  selectParam,
+  topParam,
+  userRequest,
+  usersListRequest,
+} from './requests.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { GraphTransport, type GraphTransportDeps } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
@@ -136,36 +148,15 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     async listUsers(request: PageRequest<UserListQuery>): Promise<GraphPage<GraphUser>> {
       if (request.kind === 'next') {
-        // Graph does not carry ConsistencyLevel over to the next page (docs/graph-facts.md#paging): resend it.
-        return page<GraphUser>(
-          {
-            method: 'GET',
-            path: continuation(request.nextLink, continuationShapes.users),
-            ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}),
-          },
-          false,
-        );
+        // Graph does not carry ConsistencyLevel (or Prefer) over to the next page (docs/graph-facts.md#paging): resend them.
+        const headers = continuationHeaders(request.nextLink, request.advanced);
+        return page<GraphUser>({ method: 'GET', path: continuation(request.nextLink, continuationShapes.users), ...(headers ? { headers } : {}) }, false);
       }
-      const q = request.query;
-      // `$search` and `$count` work only as advanced queries; without the header Graph ignores `$count`.
-      const advanced = q.advanced || q.count || q.search !== undefined;
-      return page<GraphUser>(
-        {
-          method: 'GET',
-          path: graphPaths.users(),
-          query: {
-            $select: selectParam(q.select),
-            $top: topParam(q.top),
-            $filter: q.filter,
-            $search: q.search,
-            $orderby: q.orderBy,
-            $expand: expandManagerParam(q.expandManager),
-            $count: advanced ? 'true' : undefined,
-          },
-          ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}),
-        },
-        q.count,
-      );
+      const first = usersListRequest(request.query);
+      // Never send what Graph refuses for its length (the GraphQL layer checks the same before execution).
+      const length = absoluteUrlLength(deps.graphEndpoint, first);
+      if (length > MAX_GRAPH_URL_LENGTH) throw urlTooLong(length);
+      return page<GraphUser>(first, request.query.count);
     },
 
     async getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null> {

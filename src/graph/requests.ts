@@ -1,6 +1,6 @@
 import { badInput } from '../errors.js';
-import type { AuthMethodKind, UserProperty } from './api.js';
-import { graphPaths } from './paths.js';
+import type { AuthMethodKind, UserListQuery, UserProperty } from './api.js';
+import { graphPaths, relativeUrl } from './paths.js';
 import type { GraphRequest } from './types.js';
 
 /**
@@ -38,6 +38,77 @@ export function topParam(top: number): string {
 
 /** Header Graph needs for advanced queries, `$search` and `$count` (docs/graph-facts.md#listing-users). */
 export const EVENTUAL_CONSISTENCY = { ConsistencyLevel: 'eventual' } as const;
+
+/**
+ * `Prefer: legacySearch=false`: v1.0 `$search` fails with 400 on a properly encoded `&` (`%26`)
+ * unless the request carries it (docs/graph-facts.md#listing-users). The legacy search decodes
+ * the value twice (double-encoding is the workaround Graph names but does not recommend), so a `%`
+ * in the text goes with the same header.
+ */
+export const MODERN_SEARCH = { Prefer: 'legacySearch=false' } as const;
+
+export function needsModernSearch(search: string | null | undefined): boolean {
+  return typeof search === 'string' && /[&%]/.test(search);
+}
+
+/** The first page of a users list. */
+export function usersListRequest(q: UserListQuery): GraphRequest {
+  // `$search` and `$count` work only as advanced queries; without the header Graph ignores `$count`.
+  const advanced = q.advanced || q.count || q.search !== undefined;
+  const headers: Record<string, string> = {
+    ...(advanced ? EVENTUAL_CONSISTENCY : {}),
+    ...(needsModernSearch(q.search) ? MODERN_SEARCH : {}),
+  };
+  return {
+    method: 'GET',
+    path: graphPaths.users(),
+    query: {
+      $select: selectParam(q.select),
+      $top: topParam(q.top),
+      $filter: q.filter,
+      $search: q.search,
+      $orderby: q.orderBy,
+      $expand: expandManagerParam(q.expandManager),
+      $count: advanced ? 'true' : undefined,
+    },
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
+}
+
+/**
+ * Headers the next page of a list needs: Graph carries none over to the next page
+ * (docs/graph-facts.md#paging), so `ConsistencyLevel` and the search preference are sent again.
+ */
+export function continuationHeaders(nextLink: string, advanced: boolean): Record<string, string> | undefined {
+  let search: string | null;
+  try {
+    search = new URL(nextLink).searchParams.get('$search');
+  } catch {
+    search = null;
+  }
+  const headers: Record<string, string> = { ...(advanced ? EVENTUAL_CONSISTENCY : {}), ...(needsModernSearch(search) ? MODERN_SEARCH : {}) };
+  return Object.keys(headers).length > 0 ? headers : undefined;
+}
+
+/**
+ * Longest request URL (Graph's base included) the gateway sends for a list. Graph documents 2,048
+ * characters for advanced queries, counting the whole URL (docs/graph-facts.md#listing-users), and
+ * no other number, so every list URL built from caller input is held to it.
+ */
+export const MAX_GRAPH_URL_LENGTH = 2048;
+
+export function urlTooLong(length: number) {
+  return badInput(
+    `This list would be a ${length}-character request URL; Microsoft Graph accepts at most ${MAX_GRAPH_URL_LENGTH}. ` +
+      'Use fewer or shorter filter values or search terms; to look up many users by id, use aliased `user(id:)` fields (the gateway sends up to 1,000 ids in one getByIds request).',
+    { limit: 'graphUrlLength', max: MAX_GRAPH_URL_LENGTH, found: length },
+  );
+}
+
+/** Length of the absolute URL `request` becomes on `graphEndpoint` (what Graph's URL limits count). */
+export function absoluteUrlLength(graphEndpoint: string, request: GraphRequest): number {
+  return `${graphEndpoint.replace(/\/+$/, '')}/v1.0${relativeUrl(request.path, request.query)}`.length;
+}
 
 export function userRequest(idOrUpn: string, select: readonly UserProperty[], expandManager?: readonly UserProperty[]): GraphRequest {
   return {

@@ -1,4 +1,5 @@
 import type { GraphPage } from '../graph/api.js';
+import { pageSizeOfLink } from '../graph/paging.js';
 import type { CursorCodec, CursorPayload } from './cursor.js';
 import { badInput } from '../errors.js';
 
@@ -46,15 +47,29 @@ export interface PageOptions<T> {
   /** Properties the current selection needs: a cursor whose link selected fewer cannot serve it. */
   select?: string[];
   expandManager?: string[] | null;
+  /**
+   * Follow Graph's nextLink while a page came back shorter than the size it asked for and fewer
+   * than `first` items are collected, at most `maxFollowed` more requests: Graph may answer fewer
+   * items than `$top` (pages with `$expand`, docs/graph-facts.md#expand-and-page-size). Pages are
+   * sequential, so each followed page is another round trip.
+   */
+  fillShortPages?: { maxFollowed: number };
   /** Count used when neither the page nor the cursor has one (called only if totalCount is selected). */
   countFallback?: (page: GraphPage<T>, payload: CursorPayload | null) => Promise<number | null> | number | null;
+}
+
+/** One Graph page of a connection page: the link it was fetched with (null = the query's first page). */
+interface Segment<T> {
+  link: string | null;
+  page: GraphPage<T>;
 }
 
 /**
  * One Relay page over Graph's link-based paging. Graph can only resume at page boundaries (its
  * nextLink), so a cursor names the Graph page an edge came from plus how many of its items were
  * already returned. The end cursor of a fully returned page is simply Graph's nextLink: walking a
- * collection with the same `first` costs exactly one upstream request per page.
+ * collection with the same `first` costs exactly one upstream request per Graph page. A page
+ * collected over several Graph pages gives each edge the cursor of its own Graph page.
  */
 export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<ConnectionModel<T> & { expandedManager: string[] | null }> {
   const payload = options.after == null ? null : options.cursors.decode(options.after, options.kind);
@@ -62,10 +77,23 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
   const skip = payload?.skip ?? 0;
   const sourceLink = payload?.nextLink ?? null;
   const advanced = payload?.advanced ?? options.advanced;
-  const page = sourceLink
-    ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced })
-    : await options.fetch({ kind: 'first', top: Math.min(MAX_PAGE_SIZE, skip + options.first) });
-  const count = page.count ?? payload?.count ?? null;
+  const firstTop = Math.min(MAX_PAGE_SIZE, skip + options.first);
+  const firstPage = sourceLink ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced }) : await options.fetch({ kind: 'first', top: firstTop });
+  const segments: Segment<T>[] = [{ link: sourceLink, page: firstPage }];
+  let collected = Math.max(0, firstPage.items.length - skip);
+  if (options.fillShortPages) {
+    let asked = sourceLink ? pageSizeOfLink(sourceLink) : firstTop;
+    let last = firstPage;
+    for (let followed = 0; followed < options.fillShortPages.maxFollowed; followed += 1) {
+      const link = last.nextLink;
+      if (collected >= options.first || link === null || asked === null || last.items.length >= asked) break;
+      last = await options.fetch({ kind: 'next', nextLink: link, advanced });
+      segments.push({ link, page: last });
+      collected += last.items.length;
+      asked = pageSizeOfLink(link);
+    }
+  }
+  const count = firstPage.count ?? payload?.count ?? null;
   // Built on the first cursor signed (most pages sign none).
   const baseOf = (): Omit<CursorPayload, 'nextLink' | 'skip'> => ({
     v: 1,
@@ -80,24 +108,35 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
     ...(count !== null ? { count } : {}),
   });
   let base: Omit<CursorPayload, 'nextLink' | 'skip'> | undefined;
-  const cursorAfter = (index: number): string =>
-    index === page.items.length - 1 && page.nextLink
-      ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 })
-      : options.cursors.encode({ ...(base ??= baseOf()), nextLink: sourceLink, skip: index + 1 });
-  const end = Math.min(page.items.length, skip + options.first);
+  const cursorAfter = (segment: Segment<T>, index: number): string =>
+    index === segment.page.items.length - 1 && segment.page.nextLink
+      ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: segment.page.nextLink, skip: 0 })
+      : options.cursors.encode({ ...(base ??= baseOf()), nextLink: segment.link, skip: index + 1 });
   const edges: EdgeModel<T>[] = [];
   const nodes: T[] = [];
+  let hasNextPage = false;
   // Cursors are signed only when read: most operations select nodes, not edges' cursors.
-  for (let index = skip; index < end; index += 1) {
-    const node = page.items[index] as T;
-    nodes.push(node);
-    edges.push(new LazyEdge(node, index, cursorAfter));
-  }
-  const hasNextPage = end < page.items.length || page.nextLink !== null;
+  segments.forEach((segment, position) => {
+    const items = segment.page.items;
+    const after = (index: number) => cursorAfter(segment, index);
+    const from = position === 0 ? skip : 0;
+    const end = Math.min(items.length, from + options.first - nodes.length);
+    for (let index = from; index < end; index += 1) {
+      const node = items[index] as T;
+      nodes.push(node);
+      edges.push(new LazyEdge(node, index, after));
+    }
+    if (position === segments.length - 1) hasNextPage = end < items.length || segment.page.nextLink !== null;
+  });
+  const lastSegment = segments[segments.length - 1]!;
   const lastEdge = edges[edges.length - 1];
   // The end cursor too is signed only when read (a profile card selects no pageInfo at all).
   const endCursorOf = (): string | null =>
-    lastEdge ? lastEdge.cursor : page.nextLink ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: page.nextLink, skip: 0 }) : null;
+    lastEdge
+      ? lastEdge.cursor
+      : lastSegment.page.nextLink
+        ? options.cursors.encode({ ...(base ??= baseOf()), nextLink: lastSegment.page.nextLink, skip: 0 })
+        : null;
   return {
     // What the fetched page really expanded: a link carries the expansion of the query that made it.
     expandedManager: sourceLink ? (payload?.expandManager ?? null) : (options.expandManager ?? null),
@@ -107,8 +146,8 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
     totalCount: () => {
       if (count !== null) return count;
       // A first page that holds the whole collection counts it without asking Graph.
-      if (!sourceLink && page.nextLink === null) return page.items.length;
-      return options.countFallback ? options.countFallback(page, payload) : null;
+      if (!sourceLink && lastSegment.page.nextLink === null) return segments.reduce((sum, s) => sum + s.page.items.length, 0);
+      return options.countFallback ? options.countFallback(firstPage, payload) : null;
     },
   };
 }

@@ -57,7 +57,7 @@ export const DEVICE_FIELD_TO_GRAPH: Readonly<Record<string, string>> = Object.fr
   approximateLastSignInDateTime: 'approximateLastSignInDateTime',
 });
 
-type SelectionInfo = Pick<GraphQLResolveInfo, 'schema' | 'fragments' | 'variableValues'>;
+export type SelectionInfo = Pick<GraphQLResolveInfo, 'schema' | 'fragments' | 'variableValues'>;
 
 /** Sub-fields selected under `fieldNodes` on an object of type `typeName`, grouped by field name (aliases merged). */
 export function collectSubfields(info: SelectionInfo, fieldNodes: readonly FieldNode[], typeName: string): Map<string, FieldNode[]> {
@@ -150,6 +150,12 @@ export interface ConnectionSelectionPlan<P> {
   totalCount: boolean;
   /** Whether any node is selected at all (a `totalCount`-only query needs no items). */
   nodesSelected: boolean;
+  /**
+   * Whether the page's items matter: nodes, edges (their cursors too) or pageInfo is selected.
+   * Only a `totalCount`-only selection can do without them; `pageInfo` alone still needs the
+   * whole page, or its end cursor and hasNextPage would describe a page of one.
+   */
+  itemsNeeded: boolean;
 }
 
 /** Merges what a connection field (`users`, `directReports`, ...) selects under `nodes` and `edges.node`. */
@@ -158,17 +164,17 @@ export function connectionNodeFields(
   connectionFieldNodes: readonly FieldNode[],
   connectionType: string,
   edgeType: string,
-): { nodes: FieldNode[]; totalCount: boolean } {
+): { nodes: FieldNode[]; totalCount: boolean; itemsNeeded: boolean } {
   const fields = collectSubfields(info, connectionFieldNodes, connectionType);
   const nodes = [...(fields.get('nodes') ?? [])];
   const edges = fields.get('edges');
   if (edges) nodes.push(...(collectSubfields(info, edges, edgeType).get('node') ?? []));
-  return { nodes, totalCount: fields.has('totalCount') };
+  return { nodes, totalCount: fields.has('totalCount'), itemsNeeded: fields.has('nodes') || fields.has('edges') || fields.has('pageInfo') };
 }
 
 export function planUserConnection(info: SelectionInfo, connectionFieldNodes: readonly FieldNode[]): ConnectionSelectionPlan<UserSelectionPlan> {
-  const { nodes, totalCount } = connectionNodeFields(info, connectionFieldNodes, 'UserConnection', 'UserEdge');
-  return { node: planUserSelection(info, nodes), totalCount, nodesSelected: nodes.length > 0 };
+  const { nodes, totalCount, itemsNeeded } = connectionNodeFields(info, connectionFieldNodes, 'UserConnection', 'UserEdge');
+  return { node: planUserSelection(info, nodes), totalCount, nodesSelected: nodes.length > 0, itemsNeeded };
 }
 
 /**

@@ -1,104 +1,189 @@
 import { badInput } from '../errors.js';
 import { isGuid, odataString } from '../graph/odata.js';
 import type { UserFilter } from '../generated/graphql.js';
+import { QUERY_LIMITS } from './query-limits.js';
 import { parseDateTime } from './scalars.js';
 
-/** OData `$filter` text plus whether Graph only accepts it as an advanced query (docs/graph-facts.md#listing-users). */
+/** OData `$filter` text plus what decides how Graph must be asked for it (docs/graph-facts.md#listing-users). */
 export interface CompiledFilter {
   text: string;
+  /** Graph accepts the filter only as an advanced query (an advanced-only condition). */
   advanced: boolean;
+  /**
+   * Expressions Graph counts against a default query's limit of 15: every `in` value and every
+   * other operand of an OR, over the whole filter (the stricter reading of the known issue).
+   */
+  expressions: number;
 }
 
-/** Graph's limit on values in one `in (...)`. */
-export const MAX_IN_VALUES = 15;
-const MAX_DEPTH = 5;
+/**
+ * The filter as OData sees it: `level` is the conditions of one UserFilter level (ANDed, printed
+ * without parentheses), `group` an `and`/`or` list of levels (each part in parentheses).
+ */
+type FilterNode =
+  | { kind: 'condition'; text: string }
+  | { kind: 'in'; text: string; values: number }
+  | { kind: 'level'; clauses: FilterNode[] }
+  | { kind: 'group'; operator: 'and' | 'or'; parts: FilterNode[] }
+  | { kind: 'not'; operand: FilterNode };
 
 /**
  * Compiles the typed UserFilter to OData. Every value goes through odataString (quotes doubled), ids
  * must be GUIDs and dates are re-printed from a parsed Date, so no caller text reaches the filter
- * unescaped. Conditions at one level are ANDed; `or`/`not` group with parentheses.
+ * unescaped. Conditions at one level are ANDed; `or`/`not` group with parentheses. The size limits
+ * of QUERY_LIMITS are checked here, before anything is sent.
  */
 export function compileUserFilter(filter: UserFilter | null | undefined): CompiledFilter | null {
   if (!filter) return null;
-  return compileLevel(filter, 0);
+  const state = { advanced: false, conditions: 0 };
+  const root = compileLevel(filter, 0, state);
+  if (!root) return null;
+  return { text: print(root), advanced: state.advanced, expressions: expressionCount(root) };
 }
 
-function compileLevel(filter: UserFilter, depth: number): CompiledFilter | null {
-  if (depth > MAX_DEPTH) throw badInput(`\`filter\` nests and/or/not deeper than ${MAX_DEPTH} levels.`);
-  const clauses: string[] = [];
-  let advanced = false;
-  const nonEmpty = (name: string, value: string): string => {
+function compileLevel(filter: UserFilter, depth: number, state: { advanced: boolean; conditions: number }): FilterNode | null {
+  if (depth > QUERY_LIMITS.filterNesting) throw badInput(`\`filter\` nests and/or/not deeper than ${QUERY_LIMITS.filterNesting} levels.`);
+  const clauses: FilterNode[] = [];
+  const add = (node: FilterNode) => {
+    state.conditions += 1;
+    if (state.conditions > QUERY_LIMITS.filterConditions) {
+      throw badInput(`\`filter\` holds more than ${QUERY_LIMITS.filterConditions} conditions; split the question into several queries.`);
+    }
+    clauses.push(node);
+  };
+  const checked = (name: string, value: string): string => {
     if (value.length === 0) throw badInput(`\`filter.${name}\` must not be empty.`);
+    if (value.length > QUERY_LIMITS.filterValueLength) {
+      throw badInput(
+        `\`filter.${name}\` is ${value.length} characters long; Microsoft Graph compares filter values of at most ${QUERY_LIMITS.filterValueLength} characters.`,
+      );
+    }
     return value;
   };
   const startsWith = (property: string, name: string, value: string | null | undefined) => {
     if (value == null) return;
-    clauses.push(`startsWith(${property},${odataString(nonEmpty(name, value))})`);
+    add({ kind: 'condition', text: `startsWith(${property},${odataString(checked(name, value))})` });
   };
   const equals = (property: string, name: string, value: string | null | undefined) => {
     if (value == null) return;
-    clauses.push(`${property} eq ${odataString(nonEmpty(name, value))}`);
+    add({ kind: 'condition', text: `${property} eq ${odataString(checked(name, value))}` });
   };
   const inList = (property: string, name: string, values: readonly string[] | null | undefined, check?: (v: string) => string) => {
     if (values == null) return;
-    if (values.length === 0 || values.length > MAX_IN_VALUES) {
-      throw badInput(`\`filter.${name}\` takes 1 to ${MAX_IN_VALUES} values, received ${values.length}.`);
-    }
-    const literals = values.map((v) => odataString(check ? check(v) : nonEmpty(name, v)));
-    clauses.push(`${property} in (${literals.join(',')})`);
+    if (values.length === 0) throw badInput(`\`filter.${name}\` takes at least one value.`);
+    const literals = [...new Set(values.map((v) => odataString(check ? check(v) : checked(name, v))))];
+    add({ kind: 'in', text: `${property} in (${literals.join(',')})`, values: literals.length });
   };
 
   startsWith('displayName', 'displayNameStartsWith', filter.displayNameStartsWith);
   startsWith('mail', 'mailStartsWith', filter.mailStartsWith);
   startsWith('userPrincipalName', 'userPrincipalNameStartsWith', filter.userPrincipalNameStartsWith);
   if (filter.mailEndsWith != null) {
-    clauses.push(`endsWith(mail,${odataString(nonEmpty('mailEndsWith', filter.mailEndsWith))})`);
-    advanced = true;
+    add({ kind: 'condition', text: `endsWith(mail,${odataString(checked('mailEndsWith', filter.mailEndsWith))})` });
+    state.advanced = true;
   }
   equals('department', 'department', filter.department);
   inList('department', 'departmentIn', filter.departmentIn);
   equals('jobTitle', 'jobTitle', filter.jobTitle);
-  if (filter.accountEnabled != null) clauses.push(`accountEnabled eq ${filter.accountEnabled ? 'true' : 'false'}`);
-  if (filter.userType != null) clauses.push(`userType eq ${odataString(filter.userType)}`);
+  if (filter.accountEnabled != null) add({ kind: 'condition', text: `accountEnabled eq ${filter.accountEnabled ? 'true' : 'false'}` });
+  if (filter.userType != null) add({ kind: 'condition', text: `userType eq ${odataString(filter.userType)}` });
   inList('id', 'ids', filter.ids, (id) => {
     if (!isGuid(id)) throw badInput('`filter.ids` takes user object ids (GUIDs) only.');
     return id.toLowerCase();
   });
   if (filter.companyName != null) {
     equals('companyName', 'companyName', filter.companyName);
-    advanced = true;
+    state.advanced = true;
   }
   // OData date-time literals are unquoted; re-printing the parsed instant keeps them canonical.
   // Graph's published filter tables disagree on whether createdDateTime ge/le needs an advanced
   // query (docs/graph-facts.md#listing-users); as an advanced query it works under either.
   if (filter.createdAfter != null) {
-    clauses.push(`createdDateTime ge ${parseDateTime(filter.createdAfter, 'filter.createdAfter')}`);
-    advanced = true;
+    add({ kind: 'condition', text: `createdDateTime ge ${parseDateTime(filter.createdAfter, 'filter.createdAfter')}` });
+    state.advanced = true;
   }
   if (filter.createdBefore != null) {
-    clauses.push(`createdDateTime le ${parseDateTime(filter.createdBefore, 'filter.createdBefore')}`);
-    advanced = true;
+    add({ kind: 'condition', text: `createdDateTime le ${parseDateTime(filter.createdBefore, 'filter.createdBefore')}` });
+    state.advanced = true;
   }
 
-  const group = (name: 'and' | 'or', parts: readonly UserFilter[] | null | undefined, joiner: ' and ' | ' or ') => {
+  const group = (operator: 'and' | 'or', parts: readonly UserFilter[] | null | undefined) => {
     if (parts == null) return;
-    if (parts.length === 0) throw badInput(`\`filter.${name}\` must hold at least one filter.`);
-    const compiled = parts.map((p) => compileLevel(p, depth + 1));
-    if (compiled.some((c) => c === null)) throw badInput(`Every filter in \`filter.${name}\` needs at least one condition.`);
-    const texts = (compiled as CompiledFilter[]).map((c) => {
-      advanced ||= c.advanced;
-      return `(${c.text})`;
-    });
-    clauses.push(texts.length === 1 ? (texts[0] as string) : `(${texts.join(joiner)})`);
+    if (parts.length === 0) throw badInput(`\`filter.${operator}\` must hold at least one filter.`);
+    const compiled = parts.map((p) => compileLevel(p, depth + 1, state));
+    if (compiled.some((c) => c === null)) throw badInput(`Every filter in \`filter.${operator}\` needs at least one condition.`);
+    clauses.push({ kind: 'group', operator, parts: compiled as FilterNode[] });
   };
-  group('and', filter.and, ' and ');
-  group('or', filter.or, ' or ');
+  group('and', filter.and);
+  group('or', filter.or);
   if (filter.not != null) {
-    const inner = compileLevel(filter.not, depth + 1);
+    const inner = compileLevel(filter.not, depth + 1, state);
     if (!inner) throw badInput('`filter.not` needs at least one condition.');
-    clauses.push(`not (${inner.text})`);
-    advanced = true;
+    clauses.push({ kind: 'not', operand: inner });
+    state.advanced = true;
   }
   if (clauses.length === 0) return null;
-  return { text: clauses.join(' and '), advanced };
+  return { kind: 'level', clauses };
+}
+
+function print(node: FilterNode): string {
+  switch (node.kind) {
+    case 'condition':
+    case 'in':
+      return node.text;
+    case 'level':
+      return node.clauses.map(print).join(' and ');
+    case 'group': {
+      const texts = node.parts.map((p) => `(${print(p)})`);
+      return texts.length === 1 ? texts[0]! : `(${texts.join(` ${node.operator} `)})`;
+    }
+    case 'not':
+      return `not (${print(node.operand)})`;
+    default: {
+      const exhaustive: never = node;
+      return exhaustive;
+    }
+  }
+}
+
+/**
+ * Expressions as Graph counts them against the default limit: every `in` value, every other
+ * operand of an OR (nested ORs flatten, parentheses and one-clause levels are transparent).
+ */
+function expressionCount(root: FilterNode): number {
+  let total = 0;
+  const visit = (node: FilterNode, operandOfOr: boolean): void => {
+    switch (node.kind) {
+      case 'in':
+        total += node.values;
+        return;
+      case 'condition':
+        if (operandOfOr) total += 1;
+        return;
+      case 'level':
+        if (node.clauses.length === 1) return visit(node.clauses[0]!, operandOfOr);
+        if (operandOfOr) total += 1;
+        for (const clause of node.clauses) visit(clause, false);
+        return;
+      case 'group':
+        if (node.parts.length === 1) return visit(node.parts[0]!, operandOfOr);
+        if (node.operator === 'or') {
+          for (const part of node.parts) visit(part, true);
+          return;
+        }
+        if (operandOfOr) total += 1;
+        for (const part of node.parts) visit(part, false);
+        return;
+      case 'not':
+        if (operandOfOr) total += 1;
+        visit(node.operand, false);
+        return;
+      default: {
+        const exhaustive: never = node;
+        return exhaustive;
+      }
+    }
+  };
+  visit(root, false);
+  return total;
 }

@@ -1,8 +1,7 @@
 import { badInput } from '../errors.js';
 import { odataSearchClause } from '../graph/odata.js';
 import type { UserSearch } from '../generated/graphql.js';
-
-const MAX_SEARCH_LENGTH = 256;
+import { QUERY_LIMITS } from './query-limits.js';
 
 /**
  * UserSearch → Graph `$search` text. Each term becomes a quoted `"property:text"` clause (escaped
@@ -16,7 +15,11 @@ export function compileUserSearch(search: UserSearch | null | undefined): string
     if (value == null) return null;
     const text = value.trim();
     if (text.length === 0) throw badInput(`\`search.${name}\` must not be empty.`);
-    if (text.length > MAX_SEARCH_LENGTH) throw badInput(`\`search.${name}\` is longer than ${MAX_SEARCH_LENGTH} characters.`);
+    if (text.length > QUERY_LIMITS.searchTermLength) {
+      throw badInput(
+        `\`search.${name}\` is ${text.length} characters long; at most ${QUERY_LIMITS.searchTermLength} are searched (the longest searchable property).`,
+      );
+    }
     return text;
   };
   const text = term('text', search.text);

@@ -10,8 +10,8 @@ import { compileUserSearch } from '../../src/graphql/user-search.js';
 
 describe('filter compiler', () => {
   it('escapes quotes and marks advanced-only conditions', () => {
-    expect(compileUserFilter({ displayNameStartsWith: "O'Brien" })).toEqual({ text: "startsWith(displayName,'O''Brien')", advanced: false });
-    expect(compileUserFilter({ mailEndsWith: '@contoso.example' })).toEqual({ text: "endsWith(mail,'@contoso.example')", advanced: true });
+    expect(compileUserFilter({ displayNameStartsWith: "O'Brien" })).toEqual({ text: "startsWith(displayName,'O''Brien')", advanced: false, expressions: 0 });
+    expect(compileUserFilter({ mailEndsWith: '@contoso.example' })).toEqual({ text: "endsWith(mail,'@contoso.example')", advanced: true, expressions: 0 });
     expect(compileUserFilter({ companyName: 'Contoso' })?.advanced).toBe(true);
     expect(compileUserFilter({ department: 'IT', or: [{ jobTitle: 'A' }, { jobTitle: 'B' }] })?.text).toBe(
       "department eq 'IT' and ((jobTitle eq 'A') or (jobTitle eq 'B'))",
@@ -38,10 +38,33 @@ describe('filter compiler', () => {
     );
   });
 
-  it('rejects empty groups, too many values and non-GUID ids', () => {
+  it('rejects empty groups and lists, and non-GUID ids', () => {
     expect(() => compileUserFilter({ or: [] })).toThrow(GatewayError);
-    expect(() => compileUserFilter({ departmentIn: Array.from({ length: 16 }, (_, i) => `d${i}`) })).toThrow(/1 to 15/);
+    expect(() => compileUserFilter({ departmentIn: [] })).toThrow(/at least one value/);
     expect(() => compileUserFilter({ ids: ["x' or 1 eq 1"] })).toThrow(/GUID/);
+  });
+
+  it('counts expressions as Graph does: every `in` value, every other OR operand, nested ORs flattened, over the whole filter', () => {
+    const values = (n: number, prefix = 'd') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+    expect(compileUserFilter({ departmentIn: values(16) })?.expressions).toBe(16);
+    expect(compileUserFilter({ departmentIn: ['a', 'a', 'b'] })).toMatchObject({ text: "department in ('a','b')", expressions: 2 });
+    expect(compileUserFilter({ department: 'IT', jobTitle: 'A' })?.expressions).toBe(0);
+    expect(
+      compileUserFilter({ or: [{ jobTitle: 'A' }, { jobTitle: 'B' }, { or: [{ jobTitle: 'C' }, { department: 'D', jobTitle: 'E' }] }] })?.expressions,
+    ).toBe(4);
+    // Two lists in one clause: 8 + 8 under an OR, 10 + 10 side by side (the whole clause counts).
+    expect(compileUserFilter({ or: [{ departmentIn: values(8) }, { departmentIn: values(8, 'e') }] })?.expressions).toBe(16);
+    expect(compileUserFilter({ departmentIn: values(10), and: [{ departmentIn: values(10, 'e') }] })?.expressions).toBe(20);
+  });
+
+  it('refuses values longer than Graph compares, too many conditions and too deep nesting, naming the limit', () => {
+    expect(() => compileUserFilter({ department: 'x'.repeat(121) })).toThrow(/121 characters long.*at most 120/);
+    expect(compileUserFilter({ department: 'x'.repeat(120) })?.text).toHaveLength("department eq ''".length + 120);
+    expect(() => compileUserFilter({ departmentIn: ['ok', 'y'.repeat(900_000)] })).toThrow(/at most 120/);
+    expect(() => compileUserFilter({ or: Array.from({ length: 33 }, (_, i) => ({ jobTitle: `t${i}` })) })).toThrow(/more than 32 conditions/);
+    let deep: Record<string, unknown> = { jobTitle: 'x' };
+    for (let i = 0; i < 6; i++) deep = { not: deep };
+    expect(() => compileUserFilter(deep)).toThrow(/deeper than 5 levels/);
   });
 });
 

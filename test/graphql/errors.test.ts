@@ -70,9 +70,11 @@ describe('BAD_USER_INPUT before any upstream call', () => {
   );
 
   it('rejects filters Graph cannot take', async () => {
-    const tooMany = Array.from({ length: 16 }, () => randomUUID());
+    // 60 ids make a URL past the 2,048 characters Graph accepts (16 would go as an advanced query).
+    const tooMany = Array.from({ length: 60 }, () => randomUUID());
     const result = await gw.graphql('query($ids: [ID!]) { users(filter: { ids: $ids }) { nodes { id } } }', { ids: tooMany });
     expect(codes(result)).toEqual(['BAD_USER_INPUT']);
+    expect(result.errors![0]!.message).toMatch(/2048/);
     const notGuid = await gw.graphql('{ users(filter: { ids: ["nope"] }) { nodes { id } } }');
     expect(codes(notGuid)).toEqual(['BAD_USER_INPUT']);
     expect((await gw.emulator.stats()).graphRequests).toBe(0);

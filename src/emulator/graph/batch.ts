@@ -116,6 +116,7 @@ function toItemRequest(ctx: EmulatorContext, envelope: EmuRequest, version: stri
     method: item.method,
     url: new URL(rawUrl, ctx.origin),
     rawPath: queryAt >= 0 ? rawUrl.slice(0, queryAt) : rawUrl,
+    rawQuery: queryAt >= 0 ? rawUrl.slice(queryAt) : '',
     headers,
     body,
     batchItemId: item.id,

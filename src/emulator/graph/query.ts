@@ -9,6 +9,7 @@ import { analyzeFilter, canonicalProperty, readPath, type EntityType } from './e
 import { evaluateFilter, parseFilter } from './odata-filter.js';
 import { matchesSearch, parseSearch } from './odata-search.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
+import { assertAdvancedQueryUrlLength, assertDefaultFilterLimits, assertSearchEncodingAccepted } from './query-limits.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 999;
@@ -224,6 +225,7 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     if (!eventual) {
       throw unsupportedQuery("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'");
     }
+    assertSearchEncodingAccepted(call);
     const trimmed = searchText.trim();
     search = parseSearch(trimmed, (name) => canonicalProperty(opts.entity, name));
   }
@@ -237,6 +239,10 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     if (order && filter) advancedReason ??= 'Combining $filter and $orderby';
   }
   if (advancedReason !== undefined && !advancedAllowed) throw missingAdvancedHeader(call, advancedReason);
+  // An advanced query is bounded by its URL length; a default one by its filter's size (docs/graph-facts.md#listing-users).
+  const advancedMode = eventual && (countRequested || search !== undefined);
+  if (advancedMode) assertAdvancedQueryUrlLength(call);
+  else if (filter) assertDefaultFilterLimits(opts.entity, filter);
 
   const expand = opts.expand
     ? parseExpand(call, opts.expand.properties, opts.expand.target)
@@ -264,8 +270,11 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
 
 /** GET on a collection: one page, with `@odata.count` (page one) and `@odata.nextLink`. */
 export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): EmuResponse {
-  const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
+  const requestedTop = parseTop(call) ?? DEFAULT_PAGE_SIZE;
   const q = prepareQuery(call, opts);
+  // Pages with an expanded relationship may hold fewer items than `$top` (src/emulator/settings.ts).
+  const cap = call.ctx.settings.expandPageCap;
+  const top = q.expand && cap !== null ? Math.min(requestedTop, cap) : requestedTop;
   const skipToken = queryParam(call, '$skiptoken');
   let start = 0;
   if (skipToken !== undefined) {

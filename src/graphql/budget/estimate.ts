@@ -133,6 +133,33 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
     return names;
   };
 
+  /** Fields selected under a connection's `nodes` and `edges { node }` (empty for other types). */
+  const nodeNames = (selectionSets: SelectionSetNode[], type: CompositeType): Set<string> => {
+    const names = new Set<string>();
+    const fields = type.getFields();
+    if (!fields.nodes && !fields.edges) return names;
+    for (const [, occurrences] of collect(selectionSets, type)) {
+      for (const { node, def } of occurrences) {
+        const name = node.name.value;
+        if ((name !== 'nodes' && name !== 'edges') || !node.selectionSet) continue;
+        const inner = getNamedType(def.type);
+        if (!(isObjectType(inner) || isInterfaceType(inner))) continue;
+        if (name === 'nodes') {
+          for (const child of childNames([node.selectionSet], inner)) names.add(child);
+          continue;
+        }
+        for (const [, edgeFields] of collect([node.selectionSet], inner)) {
+          for (const edgeField of edgeFields) {
+            const nodeType = getNamedType(edgeField.def.type);
+            if (edgeField.node.name.value !== 'node' || !edgeField.node.selectionSet || !(isObjectType(nodeType) || isInterfaceType(nodeType))) continue;
+            for (const child of childNames([edgeField.node.selectionSet], nodeType)) names.add(child);
+          }
+        }
+      }
+    }
+    return names;
+  };
+
   const byPath: Record<string, number> = {};
   let total = 0;
 
@@ -157,6 +184,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
           source: entry.source,
           ...(entry.distinctManagers !== undefined ? { distinctManagers: entry.distinctManagers } : {}),
           childFieldNames: isObjectType(childType) || isInterfaceType(childType) ? childNames(childSets, childType) : new Set(),
+          nodeFieldNames: isObjectType(childType) || isInterfaceType(childType) ? nodeNames(childSets, childType) : new Set(),
         };
         const list = groups.get(ruleKey) ?? [];
         list.push({ occurrence, entry, fields });

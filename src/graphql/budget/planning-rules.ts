@@ -1,3 +1,9 @@
+import type { UserFilter, UserOrder, UserSearch } from '../../generated/graphql.js';
+import { compileUserFilter } from '../user-filter.js';
+import { compileUserOrder } from '../user-order.js';
+import { compileUserSearch } from '../user-search.js';
+import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
+
 /**
  * How many upstream Graph requests each field costs, mirroring the request planning of the GraphQL
  * layer and the Graph client (docs/design.md):
@@ -5,7 +11,8 @@
  *   `getByIds` (≤ 1000 ids), userPrincipalNames into `$batch` (≤ 20 per POST); a lookup that also
  *   selects `manager` is sent as a `$batch` item with `$expand=manager`;
  * - `users(...)` is one list request per page; `manager` under it is `$expand`ed for free unless the
- *   query is an advanced one (Graph allows no `$expand` there);
+ *   query is an advanced one (Graph allows no `$expand` there), and a page of more than 100 with
+ *   `$expand` takes one request per 100 (Graph pages with `$expand` hold at most 100);
  * - `manager`, `directReports`, `memberOf`, `ownedDevices` and `authenticationMethods` of N parents
  *   go through DataLoaders over one shared `$batch` queue: ceil(N / 20) requests per field (the
  *   managers of direct reports are their N parents, deduplicated by the loader). Fields resolved
@@ -34,6 +41,8 @@ export interface FieldOccurrence {
   distinctManagers?: number;
   /** Names of the fields selected directly under this field (fragments flattened). */
   childFieldNames: ReadonlySet<string>;
+  /** For connections: names of the fields selected under `nodes` and `edges { node }`. */
+  nodeFieldNames?: ReadonlySet<string>;
 }
 
 export interface FieldPlan {
@@ -101,28 +110,45 @@ const userLookup: PlanningRule = (occurrences, t) => {
   };
 };
 
-/** Filters and orderings that make Graph treat the query as advanced (no `$expand` there). */
-function isAdvancedListQuery(args: Record<string, unknown>): boolean {
-  if (args.search !== undefined && args.search !== null) return true;
-  const order = args.orderBy as { field?: unknown } | null | undefined;
-  if (order && order.field === 'CREATED_DATE_TIME') return true;
-  const filter = args.filter;
-  if (filter !== undefined && filter !== null && order) return true;
-  const advancedKeys = new Set(['mailEndsWith', 'companyName', 'not']);
-  const walk = (value: unknown): boolean => {
-    if (Array.isArray(value)) return value.some(walk);
-    if (value === null || typeof value !== 'object') return false;
-    return Object.entries(value as Record<string, unknown>).some(
-      ([key, inner]) => (advancedKeys.has(key) && inner !== undefined && inner !== null) || walk(inner),
-    );
-  };
-  return walk(filter);
+/**
+ * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it.
+ * Arguments that do not compile fail before any upstream call: nothing to estimate then.
+ */
+function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boolean {
+  try {
+    return isAdvancedUsersQuery({
+      filter: compileUserFilter(args.filter as UserFilter | null | undefined),
+      search: compileUserSearch(args.search as UserSearch | null | undefined),
+      order: compileUserOrder(args.orderBy as UserOrder | null | undefined),
+      count,
+    });
+  } catch {
+    return false;
+  }
 }
 
-const userList: PlanningRule = (occurrences, t) => ({
-  requests: sum(occurrences.map((o) => o.parents)),
-  children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: isAdvancedListQuery(o.args) ? 'other' : 'expandable-list' }),
-});
+/**
+ * `users(...)`: one list request per alias. When `manager` is `$expand`ed and `first` is above a
+ * page with `$expand` (100), the page is collected over ceil(first / 100) Graph pages, one more
+ * when it resumes in the middle of one (`after`). A continued page that selects `totalCount` may
+ * need one count request.
+ */
+const userList: PlanningRule = (occurrences, t) => {
+  const expanding = (o: FieldOccurrence) =>
+    ['nodes', 'edges', 'pageInfo'].some((f) => o.childFieldNames.has(f)) &&
+    o.nodeFieldNames?.has('manager') === true &&
+    !isAdvancedListQuery(o.args, o.childFieldNames.has('totalCount'));
+  const continued = (o: FieldOccurrence) => typeof o.args.after === 'string';
+  const perOccurrence = (o: FieldOccurrence) => {
+    const first = pageSize(o.args, t);
+    const pages = expanding(o) && first > EXPANDED_PAGE_SIZE ? Math.ceil(first / EXPANDED_PAGE_SIZE) + (continued(o) ? 1 : 0) : 1;
+    return pages + (continued(o) && o.childFieldNames.has('totalCount') ? 1 : 0);
+  };
+  return {
+    requests: sum(occurrences.map((o) => o.parents * perOccurrence(o))),
+    children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: expanding(o) ? 'expandable-list' : 'other' }),
+  };
+};
 
 const single: PlanningRule = (occurrences) => ({
   requests: sum(occurrences.map((o) => o.parents)),

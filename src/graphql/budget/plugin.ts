@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
 import { operationTooComplex } from '../limits/limit-error.js';
+import { QUERY_LIMITS } from '../query-limits.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
 
@@ -29,20 +30,27 @@ const ENUM_SHAPE = /^[A-Z][A-Z0-9_]{0,63}$/;
  * (`first`), presence (`after`, `search`, filter keys), enum values (`orderBy.field`) and whether
  * an id is a GUID, never the text of other strings: a lookup per user id must not be a cache miss.
  */
-function shapeOf(value: unknown): unknown {
+function shapeOf(value: unknown, depth = 0): unknown {
+  // The HTTP layer refuses deeper variables; this keeps the walk bounded whoever calls it.
+  if (depth > QUERY_LIMITS.variablesDepth) throw new RangeError('variables nest too deeply to key an estimate');
   if (typeof value === 'string') return GUID_SHAPE.test(value) ? '\u0001guid' : ENUM_SHAPE.test(value) ? value : '\u0001text';
-  if (Array.isArray(value)) return value.map(shapeOf);
+  if (Array.isArray(value)) return value.map((item) => shapeOf(item, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) out[key] = shapeOf(inner);
+    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) out[key] = shapeOf(inner, depth + 1);
     return out;
   }
   return value;
 }
 
-/** Cache key of an estimate within one document; undefined = too large to be worth keeping. */
+/** Cache key of an estimate within one document; undefined = too large (or deep) to be worth keeping. */
 function estimateCacheKey(operationName: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
-  const variablesText = variables ? JSON.stringify(shapeOf(variables)) : '';
+  let variablesText = '';
+  try {
+    variablesText = variables ? JSON.stringify(shapeOf(variables)) : '';
+  } catch {
+    return undefined;
+  }
   if (variablesText.length > MAX_CACHED_VARIABLES_LENGTH) return undefined;
   return `${operationName ?? ''}\u0000${variablesText}`;
 }

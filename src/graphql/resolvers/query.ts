@@ -1,16 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { SelectionSetNode } from 'graphql';
 import { badInput } from '../../errors.js';
-import type { UserListQuery, UserLookupKey } from '../../graph/api.js';
+import type { UserLookupKey } from '../../graph/api.js';
 import type { QueryResolvers } from '../../generated/graphql.js';
-import { fetchConnectionPage, validateFirst } from '../connection.js';
+import { fetchConnectionPage } from '../connection.js';
 import { markManagerExpanded } from '../manager-expansion.js';
-import { collectSubfields, planUserConnection, planUserSelection, type UserSelectionPlan } from '../select.js';
+import { collectSubfields, planUserSelection, type UserSelectionPlan } from '../select.js';
 import { fetchUserChanges } from '../user-changes.js';
-import { compileUserFilter } from '../user-filter.js';
 import { normalizeUserKey } from '../user-id.js';
-import { compileUserOrder } from '../user-order.js';
-import { compileUserSearch } from '../user-search.js';
+import { EXPANDED_PAGE_SIZE, planUsersQuery } from '../users-query.js';
 import { memoizedSelectionPlan } from './plan-memo.js';
 import { plannedFirstPageReports, prefetchReports, type PlannedReportPage } from './report-prefetch.js';
 
@@ -46,53 +43,34 @@ export const queryResolvers: QueryResolvers = {
   },
 
   users: async (_parent, args, ctx, info) => {
-    const first = validateFirst(args.first);
-    const filter = compileUserFilter(args.filter);
-    const search = compileUserSearch(args.search);
-    const order = compileUserOrder(args.orderBy);
-    const plan = planUserConnection(info, info.fieldNodes);
-    // docs/graph-facts.md#listing-users: $search, advanced-only filters and orderings, $filter with $orderby, and
-    // $count all need ConsistencyLevel: eventual + $count=true; advanced queries cannot $expand.
-    const advanced = search !== null || !!filter?.advanced || !!order?.advancedAlone || (order !== null && filter !== null) || plan.totalCount;
-    const expandManager = advanced ? null : plan.node.expandManager;
-    // A totalCount-only query needs the count, not the users.
-    const select = plan.nodesSelected ? plan.node.select : ['id'];
-    const queryFor = (top: number): UserListQuery => ({
-      ...(filter ? { filter: filter.text } : {}),
-      ...(search ? { search } : {}),
-      ...(order ? { orderBy: order.text } : {}),
-      top: plan.nodesSelected ? top : 1,
-      select,
-      ...(expandManager ? { expandManager } : {}),
-      count: plan.totalCount,
-      advanced,
-    });
+    const plan = planUsersQuery(args, info, info.fieldNodes);
+    const { first, filter, search, order, advanced, select, expandManager } = plan;
     ctx.logger.debug(
-      { graphPlan: { list: 'users', select, expandManager, filter: filter?.text, search, orderBy: order?.text, advanced, count: plan.totalCount } },
+      {
+        graphPlan: { list: 'users', select, expandManager, filter: filter?.text, search, orderBy: order?.text, advanced, count: plan.totalCount },
+      },
       'graph query plan',
     );
-    // Cursors are bound to the query they continue: a cursor of another filter is foreign.
-    const kind = `users:${createHash('sha256')
-      .update(JSON.stringify([filter?.text ?? null, search, order?.text ?? null]))
-      .digest('base64url')
-      .slice(0, 22)}`;
     const connection = await fetchConnectionPage({
-      kind,
+      kind: plan.kind,
       first,
       after: args.after,
       cursors: ctx.cursors,
       advanced,
       select,
       expandManager,
-      fetch: (request) => ctx.graph.listUsers(request.kind === 'first' ? { kind: 'first', query: queryFor(request.top) } : request),
+      // Pages with $expand may hold fewer users than `$top` (docs/graph-facts.md#expand-and-page-size): collect
+      // `first` over Graph's nextLinks. One more page when resuming in the middle of one.
+      ...(expandManager && plan.itemsNeeded ? { fillShortPages: { maxFollowed: Math.ceil(first / EXPANDED_PAGE_SIZE) } } : {}),
+      fetch: (request) => ctx.graph.listUsers(request.kind === 'first' ? { kind: 'first', query: plan.queryFor(request.top) } : request),
       countFallback: async () => {
-        const counted = await ctx.graph.listUsers({ kind: 'first', query: { ...queryFor(1), top: 1, select: ['id'], count: true, advanced: true } });
+        const counted = await ctx.graph.listUsers({ kind: 'first', query: { ...plan.queryFor(1), top: 1, select: ['id'], count: true, advanced: true } });
         return counted.count;
       },
     });
-    if (connection.expandedManager && plan.node.expandManager) {
+    if (connection.expandedManager && plan.managerSelect) {
       const expanded = connection.expandedManager;
-      if (plan.node.expandManager.every((p) => expanded.includes(p))) {
+      if (plan.managerSelect.every((p) => expanded.includes(p))) {
         for (const user of connection.nodes) markManagerExpanded(user, expanded);
       }
     }
