@@ -45,7 +45,7 @@ function shapeOf(value: unknown, depth = 0): unknown {
 
 /** Cache key of an estimate within one document; undefined = too large (or deep) to be worth keeping. */
 function estimateCacheKey(operationName: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
-  let variablesText = '';
+  let variablesText: string;
   try {
     variablesText = variables ? JSON.stringify(shapeOf(variables)) : '';
   } catch {
