@@ -55,20 +55,6 @@ export function validateContinuationLink(link: unknown, graphEndpoint: string | 
   return graphPaths.continuation(path, shape.template, url.search);
 }
 
-/**
- * The page size a continuation link asks for: Graph's nextLink repeats the query of the request
- * that made it, `$top` included (learn.microsoft.com/graph/paging). Null when it names none.
- */
-export function pageSizeOfLink(link: string): number | null {
-  let top: string | null;
-  try {
-    top = new URL(link).searchParams.get('$top');
-  } catch {
-    return null;
-  }
-  return top !== null && /^\d{1,4}$/.test(top) ? Number(top) : null;
-}
-
 /** Reads one collection page out of a Graph body. */
 export function readPage<T>(body: unknown, requestId: string | undefined, withCount: boolean): GraphPage<T> {
   if (typeof body !== 'object' || body === null || !Array.isArray((body as { value?: unknown }).value)) {

@@ -1,5 +1,4 @@
 import type { GraphPage } from '../graph/api.js';
-import { pageSizeOfLink } from '../graph/paging.js';
 import type { CursorCodec, CursorPayload } from './cursor.js';
 import { badInput } from '../errors.js';
 
@@ -48,12 +47,12 @@ export interface PageOptions<T> {
   select?: string[];
   expandManager?: string[] | null;
   /**
-   * Follow Graph's nextLink while a page came back shorter than the size it asked for and fewer
-   * than `first` items are collected, at most `maxFollowed` more requests: Graph may answer fewer
-   * items than `$top` (pages with `$expand`, docs/graph-facts.md#expand-and-page-size). Pages are
-   * sequential, so each followed page is another round trip.
+   * Follow Graph's nextLink while fewer than `first` items are collected, at most `maxFollowed`
+   * more requests: Graph may answer fewer items than `$top` (pages with `$expand`,
+   * docs/graph-facts.md#expand-and-page-size), and a page resumed in its middle holds fewer too.
+   * Pages are sequential, so each followed page is another round trip.
    */
-  fillShortPages?: { maxFollowed: number };
+  fill?: { maxFollowed: number };
   /** Count used when neither the page nor the cursor has one (called only if totalCount is selected). */
   countFallback?: (page: GraphPage<T>, payload: CursorPayload | null) => Promise<number | null> | number | null;
 }
@@ -81,16 +80,13 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
   const firstPage = sourceLink ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced }) : await options.fetch({ kind: 'first', top: firstTop });
   const segments: Segment<T>[] = [{ link: sourceLink, page: firstPage }];
   let collected = Math.max(0, firstPage.items.length - skip);
-  if (options.fillShortPages) {
-    let asked = sourceLink ? pageSizeOfLink(sourceLink) : firstTop;
+  if (options.fill) {
     let last = firstPage;
-    for (let followed = 0; followed < options.fillShortPages.maxFollowed; followed += 1) {
+    for (let followed = 0; followed < options.fill.maxFollowed && collected < options.first && last.nextLink !== null; followed += 1) {
       const link = last.nextLink;
-      if (collected >= options.first || link === null || asked === null || last.items.length >= asked) break;
       last = await options.fetch({ kind: 'next', nextLink: link, advanced });
       segments.push({ link, page: last });
       collected += last.items.length;
-      asked = pageSizeOfLink(link);
     }
   }
   const count = firstPage.count ?? payload?.count ?? null;

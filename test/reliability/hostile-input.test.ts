@@ -168,6 +168,71 @@ describe('hostile operations', () => {
   });
 });
 
+describe('deeply nested variables', () => {
+  // JSON text built by hand: JSON.stringify itself overflows the stack on values this deep.
+  const nestedFilter = (levels: number) => `${'{"and":['.repeat(levels)}{"department":"Legal"}${']}'.repeat(levels)}`;
+  const nestedList = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+  const body = (query: string, rest: string) => `{"query":${JSON.stringify(query)},${rest}}`;
+  const FILTERED = 'query($f: UserFilter) { users(first: 1, filter: $f) { nodes { id } } }';
+
+  it('a UserFilter nested through ~10 KB of variables → 400 BAD_USER_INPUT naming the limit, never a 500, nothing upstream', async () => {
+    for (const levels of [1_200, 15_000]) {
+      const { answer, calls } = await send(body(FILTERED, `"variables":{"f":${nestedFilter(levels)}}`));
+      expectClear(answer);
+      expect(answer.status).toBe(400);
+      expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      expect(answer.json?.errors?.[0]?.message).toMatch(/deeper than 32 levels/);
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('deep JSON in an undeclared variable or in extensions is refused the same way', async () => {
+    for (const rest of [`"variables":{"unused":${nestedList(50_000)}}`, `"extensions":{"deep":${nestedList(50_000)}}`]) {
+      const { answer, calls } = await send(body('{ users(first: 1) { nodes { id } } }', rest));
+      expectClear(answer);
+      expect(answer.status).toBe(400);
+      expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('deep variables in a GET request are refused too', async () => {
+    const res = await fetch(`${gw.url}/graphql?query=${encodeURIComponent(FILTERED)}&variables=${encodeURIComponent(`{"f":${nestedFilter(300)}}`)}`, {
+      headers: { 'apollo-require-preflight': 'true' },
+    });
+    const json = (await res.json()) as HttpAnswer['json'];
+    expectClear({ status: res.status, text: '', json });
+    expect(res.status).toBe(400);
+    expect(json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('a filter at its nesting limit still works, and one level more is refused by the filter’s own limit', async () => {
+    const ok = await send(body(FILTERED, `"variables":{"f":${nestedFilter(5)}}`));
+    expect(ok.answer.json?.errors).toBeUndefined();
+    const deeper = await send(body(FILTERED, `"variables":{"f":${nestedFilter(6)}}`));
+    expect(firstCode(deeper.answer)).toBe('BAD_USER_INPUT');
+    expect(deeper.answer.json?.errors?.[0]?.message).toMatch(/deeper than 5 levels/);
+    expect(deeper.calls).toEqual([]);
+  });
+});
+
+describe('unbounded filter and search strings', () => {
+  it('a 150 KB filter value, a 150 KB search term and a 1,000-value list are refused before anything is sent', async () => {
+    const huge = 'a'.repeat(150_000);
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['query($v: String) { users(filter: { department: $v }) { nodes { id } } }', { v: huge }],
+      ['query($v: String) { users(search: { displayName: $v }) { nodes { id } } }', { v: huge }],
+      ['query($v: [String!]) { users(filter: { departmentIn: $v }) { nodes { id } } }', { v: Array.from({ length: 1000 }, (_, i) => `Dept ${i}`) }],
+    ];
+    for (const [query, variables] of cases) {
+      const { answer, calls } = await gql(query, variables);
+      expectClear(answer);
+      expect(firstCode(answer), query).toBe('BAD_USER_INPUT');
+      expect(calls, query).toEqual([]);
+    }
+  });
+});
+
 describe('ids Graph cannot address', () => {
   const ids = [
     'a/b@x.example',

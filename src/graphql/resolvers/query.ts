@@ -60,8 +60,8 @@ export const queryResolvers: QueryResolvers = {
       select,
       expandManager,
       // Pages with $expand may hold fewer users than `$top` (docs/graph-facts.md#expand-and-page-size): collect
-      // `first` over Graph's nextLinks. One more page when resuming in the middle of one.
-      ...(expandManager && plan.itemsNeeded ? { fillShortPages: { maxFollowed: Math.ceil(first / EXPANDED_PAGE_SIZE) } } : {}),
+      // `first` over Graph's nextLinks, one more page when resuming in the middle of one.
+      ...(expandManager && plan.itemsNeeded ? { fill: { maxFollowed: Math.ceil(first / EXPANDED_PAGE_SIZE) } } : {}),
       fetch: (request) => ctx.graph.listUsers(request.kind === 'first' ? { kind: 'first', query: plan.queryFor(request.top) } : request),
       countFallback: async () => {
         const counted = await ctx.graph.listUsers({ kind: 'first', query: { ...plan.queryFor(1), top: 1, select: ['id'], count: true, advanced: true } });
