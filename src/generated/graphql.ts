@@ -1215,7 +1215,10 @@ export type UserEdge = {
 /**
  * Typed filter over users, compiled to an OData `$filter`. Conditions given at one level are ANDed.
  * Some conditions (marked "advanced") need Graph's advanced queries; the gateway adds
- * `ConsistencyLevel: eventual` and `$count=true` by itself.
+ * `ConsistencyLevel: eventual` and `$count=true` by itself. So do more than 15 list values and
+ * `or` alternatives in one filter. Limits (BAD_USER_INPUT past them): values of at most 120
+ * characters, at most 32 conditions, 5 levels of `and`/`or`/`not`, and a request URL within
+ * Graph's 2,048 characters.
  */
 export type UserFilter = {
   /** Sign-in enabled or blocked. */
@@ -1230,11 +1233,11 @@ export type UserFilter = {
   createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
   /** Department equals. */
   department?: InputMaybe<Scalars['String']['input']>;
-  /** Department is one of these (at most 15). */
+  /** Department is one of these (more than 15 values in the whole filter make it an advanced query). */
   departmentIn?: InputMaybe<Array<Scalars['String']['input']>>;
   /** displayName starts with this text. */
   displayNameStartsWith?: InputMaybe<Scalars['String']['input']>;
-  /** Object id is one of these GUIDs (at most 15). */
+  /** Object id is one of these GUIDs (about 45 fit Graph's URL limit; for more, use aliased `user(id:)` fields, sent through getByIds). */
   ids?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Job title equals. */
   jobTitle?: InputMaybe<Scalars['String']['input']>;
@@ -1272,6 +1275,7 @@ export type UserOrderField =
 /**
  * Search over users, compiled to Graph's `$search` (always an advanced query). Terms given together are ANDed.
  * Graph matches tokens of displayName (words, case changes, digits) and prefixes of the other properties.
+ * Each term holds at most 256 characters; `&` and `%` are fine.
  */
 export type UserSearch = {
   /** Matches the start of department. */

@@ -80,6 +80,24 @@ describe('estimate against the emulator', () => {
       query: () => `{ ${upns.map((id, i) => `u${i}: user(id: "${id}") { id authenticationMethods(type: PHONE) { id } }`).join(' ')} }`,
       exact: true,
     },
+    {
+      name: 'a list of 250 with manager expanded (pages with $expand hold 100: three list requests)',
+      query: () => '{ users(first: 250) { nodes { id manager { id } } } }',
+      exact: true,
+    },
+    {
+      name: 'a list with totalCount and manager (advanced: the managers come through $batch)',
+      query: () => '{ users(first: 100) { totalCount nodes { id manager { id } } } }',
+      exact: true,
+    },
+    {
+      name: 'a list filtered by 20 ids with manager (past 15 expressions: advanced, managers through $batch)',
+      query: () => 'query($ids: [ID!]) { users(first: 20, filter: { ids: $ids }) { nodes { id manager { id } } } }',
+      get variables() {
+        return { ids: guids.slice(0, 20) };
+      },
+      exact: true,
+    },
     { name: 'the change feed', query: () => '{ userChanges { changed { id } nextDeltaToken } }', exact: false },
   ];
   for (const shape of shapes) {
