@@ -206,6 +206,17 @@ describe('deeply nested variables', () => {
     expect(json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
+  it('a filter nested in the document itself (as deep as the token limit allows) → BAD_USER_INPUT, never a 500', async () => {
+    for (const levels of [800, 2_000]) {
+      const literal = `${'{ and: ['.repeat(levels)}{ department: "Legal" }${'] }'.repeat(levels)}`;
+      const { answer, calls } = await gql(`{ users(first: 1, filter: ${literal}) { nodes { id } } }`);
+      expectClear(answer);
+      expect(answer.status).toBe(400);
+      expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      expect(calls).toEqual([]);
+    }
+  });
+
   it('a filter at its nesting limit still works, and one level more is refused by the filter’s own limit', async () => {
     const ok = await send(body(FILTERED, `"variables":{"f":${nestedFilter(5)}}`));
     expect(ok.answer.json?.errors).toBeUndefined();
