@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { Kind, getArgumentValues, getVariableValues, type FieldNode, type FragmentDefinitionNode } from 'graphql';
+import { BREAK, Kind, getArgumentValues, getVariableValues, visit, type DocumentNode, type FieldNode, type FragmentDefinitionNode } from 'graphql';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { QueryUsersArgs } from '../generated/graphql.js';
 import { collectSubfields } from './select.js';
@@ -12,6 +12,23 @@ import { assertUsersQueryFitsUrl } from './users-query.js';
  * other field of it has reached Graph either.
  */
 export function createUsersInputPlugin<TContext extends BaseContext = BaseContext>(options: { graphEndpoint: string }): ApolloServerPlugin<TContext> {
+  // Most operations (lookups) never name `users`: judge that once per parsed document.
+  const mentionsUsers = new WeakMap<DocumentNode, boolean>();
+  const namesUsers = (document: DocumentNode): boolean => {
+    let found = mentionsUsers.get(document);
+    if (found === undefined) {
+      found = false;
+      visit(document, {
+        Field(node) {
+          if (node.name.value !== 'users') return undefined;
+          found = true;
+          return BREAK;
+        },
+      });
+      mentionsUsers.set(document, found);
+    }
+    return found;
+  };
   return {
     async requestDidStart() {
       return {
@@ -19,7 +36,7 @@ export function createUsersInputPlugin<TContext extends BaseContext = BaseContex
           const operation = requestContext.operation;
           const queryType = requestContext.schema.getQueryType();
           const usersField = queryType?.getFields().users;
-          if (!operation || operation.operation !== 'query' || !queryType || !usersField) return;
+          if (!operation || operation.operation !== 'query' || !queryType || !usersField || !namesUsers(requestContext.document)) return;
           const coerced = getVariableValues(requestContext.schema, operation.variableDefinitions ?? [], requestContext.request.variables ?? {});
           // Variables that do not coerce fail at execution, before any resolver.
           if (coerced.errors) return;

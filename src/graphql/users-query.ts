@@ -18,7 +18,9 @@ import { compileUserSearch } from './user-search.js';
 /**
  * Items a page with `$expand` is assumed to hold at most, whatever its `$top`: a 2023 text of
  * Graph's query-parameter known issue and field reports (docs/graph-facts.md#expand-and-page-size).
- * A longer `first` is collected over several pages.
+ * A longer `first` is collected over several pages. The first request still asks `$top=first`, not
+ * 100: where Graph caps the page it costs the same ceil(first / 100) sequential requests, and where
+ * it honours `$top` it is one request.
  */
 export const EXPANDED_PAGE_SIZE = 100;
 
