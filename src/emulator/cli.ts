@@ -1,6 +1,6 @@
 import { startEmulator } from './index.js';
 import { faultSettingsFromEnv } from './faults.js';
-import { emulatorSettingsFromEnv } from './settings.js';
+import { graphSettingsFromEnv } from './graph-settings.js';
 
 /**
  * `npm run emulator`: the emulator tenant on its own, for pointing any Graph client at it.
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     ...(apiTokenVersion === 2 ? { apiAccessTokenVersion: 2 as const } : {}),
     ...(singleUseRefreshTokens !== undefined ? { singleUseRefreshTokens } : {}),
     ...(stsHost ? { stsHost } : {}),
-    settings: emulatorSettingsFromEnv(env),
+    graph: graphSettingsFromEnv(env),
   });
   const known = emulator.tenant.wellKnown;
   const lines = [
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     `  Gateway API        ${known.gatewayApiAudience} (v${apiTokenVersion}.0 access tokens; API_AUDIENCE=${known.gatewayApiAudience},${known.demoAppId})`,
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
     `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
-    `  Settings           ${emulator.origin}/_emulator/settings (expandPageCap: ${String(emulator.context.settings.expandPageCap)})`,
+    `  Graph switches     ${emulator.origin}/_emulator/graph (expandPageCap: ${String(emulator.context.graph.expandPageCap)})`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const stop = () => {

@@ -1,7 +1,7 @@
 import type { FaultInjector } from './faults.js';
 import type { TokenSigner } from './keys.js';
 import type { TenantModel } from './model.js';
-import type { EmulatorSettings } from './settings.js';
+import type { GraphSettings } from './graph-settings.js';
 import type { EmulatorStats } from './stats.js';
 
 /**
@@ -20,8 +20,8 @@ export interface EmulatorContext {
   signer: TokenSigner;
   stats: EmulatorStats;
   faults: FaultInjector;
-  /** Behaviour switches between readings of Graph's documentation (src/emulator/settings.ts). */
-  settings: EmulatorSettings;
+  /** Switches of the Graph surface between readings of Graph's documentation (src/emulator/graph-settings.ts). */
+  graph: GraphSettings;
   /** `https://127.0.0.1:PORT`: Graph, login and broker are all served on this origin. */
   origin: string;
   /**

@@ -7,7 +7,7 @@ import { FaultInjector, type FaultSettings } from './faults.js';
 import { TokenSigner } from './keys.js';
 import type { AppCertificate, TenantModel } from './model.js';
 import { listen } from './server.js';
-import { DEFAULT_EMULATOR_SETTINGS, validateEmulatorSettings, type EmulatorSettings } from './settings.js';
+import { DEFAULT_GRAPH_SETTINGS, validateGraphSettings, type GraphSettings } from './graph-settings.js';
 import { EmulatorStats } from './stats.js';
 import { createTenant } from './tenant.js';
 import { createCertificate, loadOrCreateTls } from './tls.js';
@@ -21,8 +21,8 @@ export interface EmulatorOptions {
   /** Where the CA, server certificate and demo app certificate live (created on first start). */
   dataDir?: string;
   faults?: Partial<FaultSettings>;
-  /** Behaviour switches (e.g. `expandPageCap: null` lifts the 100-item cap of `$expand` pages). */
-  settings?: Partial<EmulatorSettings>;
+  /** Graph surface switches (e.g. `expandPageCap: null` lifts the 100-item cap of `$expand` pages). */
+  graph?: Partial<GraphSettings>;
   /** Injected clock for expiry tests. */
   now?: () => number;
   /**
@@ -91,13 +91,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const stsHost = (options.stsHost ?? 'https://sts.windows.net').replace(/\/+$/, '');
   const tenant = buildTenant();
   const faults = new FaultInjector(options.faults);
-  const initialSettings: EmulatorSettings = { ...DEFAULT_EMULATOR_SETTINGS, ...validateEmulatorSettings(options.settings ?? {}) };
+  const graphDefaults: GraphSettings = { ...DEFAULT_GRAPH_SETTINGS, ...validateGraphSettings(options.graph ?? {}) };
   const ctx: EmulatorContext = {
     tenant,
     signer: await TokenSigner.create(),
     stats: new EmulatorStats(),
     faults,
-    settings: { ...initialSettings },
+    graph: { ...graphDefaults },
     origin: '',
     issuer: `${stsHost}/${tenant.tenantId}/`,
     issuerV2: '',
@@ -110,7 +110,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ctx.stats.reset();
     ctx.faults.reset();
     ctx.identity = identityDefaults();
-    ctx.settings = { ...initialSettings };
+    ctx.graph = { ...graphDefaults };
   };
   const server: Server = await listen(ctx, tls, {
     host: options.host ?? '127.0.0.1',
@@ -145,4 +145,4 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
 }
 
 export type { FaultSettings } from './faults.js';
-export type { EmulatorSettings } from './settings.js';
+export type { GraphSettings } from './graph-settings.js';

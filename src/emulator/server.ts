@@ -7,7 +7,7 @@ import { handleEntra } from './entra.js';
 import { handleEntraAdmin } from './entra/admin.js';
 import { handleGraph } from './graph/router.js';
 import { json, type EmuRequest, type EmuResponse } from './http.js';
-import { validateEmulatorSettings } from './settings.js';
+import { validateGraphSettings } from './graph-settings.js';
 import type { EmulatorTls } from './tls.js';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -46,7 +46,7 @@ function send(res: ServerResponse, response: EmuResponse): void {
   res.end(payload);
 }
 
-/** Admin routes (contract): stats, reset, faults, settings, identity switches. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, Graph and identity switches. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -72,17 +72,17 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
       return json(400, { error: (error as Error).message });
     }
   }
-  if (p === '/_emulator/settings' && req.method === 'GET') return json(200, ctx.settings);
-  if (p === '/_emulator/settings' && req.method === 'POST') {
+  if (p === '/_emulator/graph' && req.method === 'GET') return json(200, ctx.graph);
+  if (p === '/_emulator/graph' && req.method === 'POST') {
     let body: unknown;
     try {
       body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
     } catch {
-      return json(400, { error: 'body must be JSON emulator settings' });
+      return json(400, { error: 'body must be JSON Graph settings' });
     }
     try {
-      ctx.settings = { ...ctx.settings, ...validateEmulatorSettings(body) };
-      return json(200, ctx.settings);
+      ctx.graph = { ...ctx.graph, ...validateGraphSettings(body) };
+      return json(200, ctx.graph);
     } catch (error) {
       return json(400, { error: (error as Error).message });
     }

@@ -28,7 +28,7 @@ describe.each([
   const capped = expandPageCap !== null;
 
   beforeAll(async () => {
-    emulator = await startTestEmulator({ settings: { expandPageCap } });
+    emulator = await startTestEmulator({ graph: { expandPageCap } });
     gw = await startTestGateway({ emulator, env: { MAX_UPSTREAM_REQUESTS: '100' } });
     // Graph's order of the list, from pages without $expand (and the token warmed up).
     const plain = await gw.graphql('{ users(first: 999) { nodes { id } } }');

@@ -272,8 +272,8 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
 export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): EmuResponse {
   const requestedTop = parseTop(call) ?? DEFAULT_PAGE_SIZE;
   const q = prepareQuery(call, opts);
-  // Pages with an expanded relationship may hold fewer items than `$top` (src/emulator/settings.ts).
-  const cap = call.ctx.settings.expandPageCap;
+  // Pages with an expanded relationship may hold fewer items than `$top` (src/emulator/graph-settings.ts).
+  const cap = call.ctx.graph.expandPageCap;
   const top = q.expand && cap !== null ? Math.min(requestedTop, cap) : requestedTop;
   const skipToken = queryParam(call, '$skiptoken');
   let start = 0;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorSettingsFromEnv, validateEmulatorSettings } from '../../../src/emulator/settings.js';
+import { graphSettingsFromEnv, validateGraphSettings } from '../../../src/emulator/graph-settings.js';
 import type { TestEmulator } from '../../support/emulator.js';
 import { EVENTUAL, type graphCaller, startEmulatorAsApp } from './graph-client.js';
 
@@ -111,20 +111,20 @@ describe('pages with $expand', () => {
   });
 
   it('honour $top when the cap is switched off (admin route), and reset restores the start value', async () => {
-    const set = await emulator.fetch('/_emulator/settings', { method: 'POST', body: JSON.stringify({ expandPageCap: null }) });
+    const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: null }) });
     expect(await set.json()).toEqual({ expandPageCap: null });
     expect((await graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
-    const bad = await emulator.fetch('/_emulator/settings', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
+    const bad = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
     expect(bad.status).toBe(400);
-    await emulator.fetch('/_emulator/settings', { method: 'POST', body: JSON.stringify({ expandPageCap: 100 }) });
-    expect(((await (await emulator.fetch('/_emulator/settings')).json()) as { expandPageCap: number }).expandPageCap).toBe(100);
+    await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 100 }) });
+    expect(((await (await emulator.fetch('/_emulator/graph')).json()) as { expandPageCap: number }).expandPageCap).toBe(100);
   });
 
   it('can be set from the environment and validates what it is given', () => {
-    expect(emulatorSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'off' })).toEqual({ expandPageCap: null });
-    expect(emulatorSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: '100' })).toEqual({ expandPageCap: 100 });
-    expect(emulatorSettingsFromEnv({})).toEqual({});
-    expect(() => emulatorSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'lots' })).toThrow(/EMULATOR_EXPAND_PAGE_CAP/);
-    expect(() => validateEmulatorSettings({ expandPageCapp: 3 })).toThrow(/unknown emulator setting/);
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'off' })).toEqual({ expandPageCap: null });
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: '100' })).toEqual({ expandPageCap: 100 });
+    expect(graphSettingsFromEnv({})).toEqual({});
+    expect(() => graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'lots' })).toThrow(/EMULATOR_EXPAND_PAGE_CAP/);
+    expect(() => validateGraphSettings({ expandPageCapp: 3 })).toThrow(/unknown Graph setting/);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Behaviour switches for readings of Graph's documentation that disagree, so the gateway can be
- * tested under each of them. Set at start (`EmulatorOptions`, `EMULATOR_*` variables) or at run
- * time (`GET`/`POST /_emulator/settings`); `POST /_emulator/reset` restores the start values.
+ * Switches of the emulator's Graph surface for readings of Graph's documentation that disagree, so
+ * the gateway can be tested under each of them. Set at start (`startEmulator({ graph })`,
+ * `EMULATOR_*` variables) or at run time (`GET`/`POST /_emulator/graph`); `POST /_emulator/reset`
+ * restores the start values.
  */
-export interface EmulatorSettings {
+export interface GraphSettings {
   /**
    * Largest page a collection request with `$expand` answers, whatever its `$top`; null = no cap
    * (`$top` is honoured up to 999). A 2023 text of Graph's query-parameter known issue and field
@@ -14,33 +15,33 @@ export interface EmulatorSettings {
   expandPageCap: number | null;
 }
 
-export const DEFAULT_EMULATOR_SETTINGS: Readonly<EmulatorSettings> = Object.freeze({ expandPageCap: 100 });
+export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({ expandPageCap: 100 });
 
-const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_EMULATOR_SETTINGS));
+const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
 
 /** Validates a partial settings object; throws an Error that names the field and what was received. */
-export function validateEmulatorSettings(input: unknown): Partial<EmulatorSettings> {
+export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new Error(`emulator settings must be a JSON object, received ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+    throw new Error(`Graph settings must be a JSON object, received ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
   }
-  const out: Partial<EmulatorSettings> = {};
+  const out: Partial<GraphSettings> = {};
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-    if (!KNOWN_KEYS.has(key)) throw new Error(`unknown emulator setting '${key}'; known settings: ${[...KNOWN_KEYS].join(', ')}`);
+    if (!KNOWN_KEYS.has(key)) throw new Error(`unknown Graph setting '${key}'; known settings: ${[...KNOWN_KEYS].join(', ')}`);
     if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 999)) {
-      throw new Error(`emulator setting '${key}' must be null (no cap) or a whole number from 1 to 999, received ${JSON.stringify(value)}`);
+      throw new Error(`Graph setting '${key}' must be null (no cap) or a whole number from 1 to 999, received ${JSON.stringify(value)}`);
     }
-    out[key as keyof EmulatorSettings] = value as number | null;
+    out[key as keyof GraphSettings] = value as number | null;
   }
   return out;
 }
 
 /** `EMULATOR_EXPAND_PAGE_CAP`: a number from 1 to 999, or `off`; unset keeps the default. */
-export function emulatorSettingsFromEnv(env: Record<string, string | undefined>): Partial<EmulatorSettings> {
+export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const text = env['EMULATOR_EXPAND_PAGE_CAP']?.trim();
   if (text === undefined || text === '') return {};
   const value = /^(off|none|false)$/i.test(text) ? null : Number(text);
   try {
-    return validateEmulatorSettings({ expandPageCap: value });
+    return validateGraphSettings({ expandPageCap: value });
   } catch (error) {
     throw new Error(`EMULATOR_EXPAND_PAGE_CAP=${JSON.stringify(text)} is not valid: a whole number from 1 to 999, or 'off'`, { cause: error });
   }
