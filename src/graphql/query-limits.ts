@@ -29,7 +29,7 @@ export const QUERY_LIMITS = Object.freeze({
    * Characters in the URL of a list request, Graph's base included. Graph documents 2,048 for
    * advanced queries (the whole URL); it documents no other number, so every list URL is held to
    * it. Sending the URL inside `$batch` only gets around limits of HTTP clients and proxies
-   * (learn.microsoft.com/graph/json-batching), not Graph's own, so the gateway refuses instead.
+   * (docs/graph-facts.md#json-batching), not Graph's own, so the gateway refuses instead.
    */
   graphUrlLength: 2048,
   /**

@@ -11,7 +11,7 @@ export interface CompiledFilter {
   advanced: boolean;
   /**
    * Expressions Graph counts against a default query's limit of 15: every `in` value and every
-   * other operand of an OR, over the whole filter (the stricter reading of the known issue).
+   * other operand of an OR, over the whole filter (the stricter reading, docs/graph-facts.md#listing-users).
    */
   expressions: number;
 }

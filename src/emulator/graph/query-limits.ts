@@ -3,7 +3,7 @@
  * strictly as the documentation can be read:
  * - a default (non-advanced) `$filter` holds at most 15 expressions: `in` counts its values, an OR
  *   its operands. Graph's error names the children of an OR ("containing 'OR' operators: 16"); the
- *   known issue speaks of 15 expressions "in the filter clause", so they are counted over the whole
+ *   documentation speaks of 15 expressions "in the filter clause", so they are counted over the whole
  *   clause, the stricter reading;
  * - a default `$filter` compares values of at most 120 characters (`eq`, and `startsWith` answers the
  *   same error past 120);
