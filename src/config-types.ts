@@ -99,6 +99,14 @@ export interface Config {
     maxWaitMs: number;
   };
   /**
+   * Failed caller authentications allowed per client address in a window before that address gets
+   * THROTTLED (src/identity/authentication-failures.ts). Optional so hand-built Configs keep
+   * compiling; absent = 10 per 300 s.
+   */
+  authFailures?: { limit: number; windowSeconds: number };
+  /** SIGN_IN_ACCOUNT: the only account /auth/callback may sign in (object id or UPN); absent = any. */
+  signInAccount?: string;
+  /**
    * Cross-request coalescing window of user lookups by object id, in ms (0 = off). Applies only to
    * an app-only Graph identity. Optional so hand-built Configs keep compiling (absent = off).
    */

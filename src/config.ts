@@ -78,15 +78,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const host = get('HOST') ?? '127.0.0.1';
   const port = int('PORT', 4000, 0, 65535, 'the port the gateway listens on');
 
+  const production = get('NODE_ENV') === 'production';
   const hasTenantCredentials = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'].some((n) => get(n));
   const hasBrokerCredentials = ['BROKER_ID', 'BROKER_TOKEN', 'BROKER_KEY'].some((n) => get(n));
   const sandboxRaw = get('SANDBOX');
-  let sandbox = !hasTenantCredentials && !hasBrokerCredentials;
+  // Production never falls into the sandbox by accident (a container whose Azure variables came
+  // out empty must not quietly serve an emulator tenant): there it takes SANDBOX=true.
+  let sandbox = !production && !hasTenantCredentials && !hasBrokerCredentials;
   if (sandboxRaw !== undefined) {
     if (['true', '1', 'yes'].includes(sandboxRaw.toLowerCase())) sandbox = true;
     else if (['false', '0', 'no'].includes(sandboxRaw.toLowerCase())) sandbox = false;
     else problems.push(`SANDBOX=${JSON.stringify(sandboxRaw)} is not valid: starts the embedded emulator tenant; true or false (e.g. SANDBOX=true)`);
   }
+  const noCredentialsInProduction = production && sandboxRaw === undefined && !hasTenantCredentials && !hasBrokerCredentials;
+  if (noCredentialsInProduction)
+    problems.push(
+      'No Microsoft Graph credentials are set and NODE_ENV=production never starts the sandbox on its own: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for your tenant, BROKER_URL, BROKER_ID, BROKER_TOKEN and BROKER_KEY for hosted mode, or SANDBOX=true for the embedded emulator tenant',
+    );
 
   const deploymentMode = oneOf<DeploymentMode>(
     'DEPLOYMENT_MODE',
@@ -114,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
   let selfDeployed: Config['selfDeployed'];
   let hosted: Config['hosted'];
-  if (!sandbox && deploymentMode === 'self-deployed') {
+  if (!sandbox && !noCredentialsInProduction && deploymentMode === 'self-deployed') {
     const tenantId = get('AZURE_TENANT_ID');
     const clientId = get('AZURE_CLIENT_ID');
     const secret = get('AZURE_CLIENT_SECRET');
@@ -182,7 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       selfDeployed = { tenantId, clientId, credential, flow, ...(authCode ? { authCode: new Secret(authCode) } : {}), ...(redirectUri ? { redirectUri } : {}) };
     }
   }
-  if (!sandbox && deploymentMode === 'hosted') {
+  if (!sandbox && !noCredentialsInProduction && deploymentMode === 'hosted') {
     const brokerUrl = httpsUrl('BROKER_URL', 'the hosted OAuth broker token URL', 'https://oproxy.example.com/obtain-token');
     const registrationId = get('BROKER_ID');
     const token = get('BROKER_TOKEN');
@@ -227,6 +235,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
   const callerMode = oneOf<CallerAuthMode>('CALLER_AUTH', ['none', 'entra', 'api-key'], 'none', 'who may call the gateway');
   let callerAuth: Config['callerAuth'] = { mode: 'none' };
+  // `none` is a default only for the sandbox; a real tenant's gateway is never open by omission.
+  if (get('CALLER_AUTH') === undefined && !sandbox && !noCredentialsInProduction)
+    problems.push(
+      'CALLER_AUTH is missing: outside the sandbox, say who may call the gateway: CALLER_AUTH=api-key (with API_KEYS), CALLER_AUTH=entra (Entra access tokens, with API_AUDIENCE), or CALLER_AUTH=none (no caller authentication: loopback only, and every local caller holds every permission)',
+    );
   if (callerMode === 'none' && !isLoopbackHost(host))
     problems.push(
       `CALLER_AUTH=none with HOST=${host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`,
@@ -252,6 +265,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     callerAuth = { mode: 'api-key', keys };
   }
 
+  const signInAccount = get('SIGN_IN_ACCOUNT');
+  if (signInAccount !== undefined) {
+    if (!GUID.test(signInAccount) && !/^[^@\s]+@[^@\s]+$/.test(signInAccount))
+      problems.push(
+        `SIGN_IN_ACCOUNT=${JSON.stringify(signInAccount)} is not valid: the only account /auth/login may sign in, an object id (GUID) or a userPrincipalName (e.g. SIGN_IN_ACCOUNT=gateway-operator@contoso.com)`,
+      );
+    else if (flow !== 'authorization-code')
+      problems.push('SIGN_IN_ACCOUNT is set but GRAPH_AUTH_FLOW is not authorization-code: only the authorization-code flow signs an account in');
+  }
+
   const extraCaPem: string[] = [];
   const extraCaFile = get('NODE_EXTRA_CA_CERTS');
   if (extraCaFile) {
@@ -268,7 +291,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
-  const production = get('NODE_ENV') === 'production';
   const introspectionRaw = get('INTROSPECTION');
   const config: Config = {
     listen: { host, port },
@@ -322,6 +344,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxConcurrent: int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
       maxWaitMs: int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
     },
+    authFailures: {
+      limit: int('AUTH_FAILURE_LIMIT', 10, 1, 1_000_000, 'failed caller authentications allowed per client address in AUTH_FAILURE_WINDOW_SECONDS'),
+      windowSeconds: int('AUTH_FAILURE_WINDOW_SECONDS', 300, 1, 86_400, 'the window of AUTH_FAILURE_LIMIT, in seconds (the address is refused until it ends)'),
+    },
+    ...(signInAccount ? { signInAccount } : {}),
     coalesceWindowMs: int(
       'COALESCE_WINDOW_MS',
       1,
