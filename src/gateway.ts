@@ -24,6 +24,7 @@ import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
+import type { AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity, GraphTokenSource } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   identity: GraphIdentity;
   callerAuthenticator: CallerAuthenticator;
   authRoutes?: AuthRouteHandler;
+  /** Failed-authentication handling shared with the auth routes; built from config when absent. */
+  authGuard?: AuthenticationGuard;
   /** HMAC key of cursors and delta tokens (≥ 32 bytes); random per process when absent. Share one across replicas behind a load balancer. */
   cursorKey?: Buffer;
   /** Playground example variables (the sandbox passes a user that has reports). */
@@ -176,6 +179,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     playground: createPlayground(deps.playground ?? {}),
     schemaSource,
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
+    ...(deps.authGuard ? { authGuard: deps.authGuard } : {}),
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
     graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),
   });

@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   tokenAcquisitions: Counter<'flow' | 'outcome'>;
   operationDuration: Histogram<'operation_type' | 'outcome'>;
   auditEvents: Counter<'operation' | 'outcome'>;
+  authenticationFailures: Counter<'reason'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -55,6 +56,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
       name: 'gateway_audit_events_total',
       help: 'Audit events for mutations, by operation and outcome.',
       labelNames: ['operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+    authenticationFailures: new Counter({
+      name: 'gateway_authentication_failures_total',
+      help: 'Refused caller authentications (GraphQL and sign-in routes), by reason: missing_credential, invalid_api_key, invalid_bearer_token, not_loopback, invalid_sign_in_link, not_operator, host_not_allowed, origin_not_allowed, throttled.',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
   };

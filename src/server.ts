@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from './config-types.js';
-import { ErrorCode, isGatewayError } from './errors.js';
+import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './graphql/context.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
+import { checkLoopbackRequest } from './http/loopback-guard.js';
+import { createReadiness } from './http/readiness.js';
+import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -28,6 +31,8 @@ export interface HttpHandlerDeps {
   createContext(request: IncomingRequestInfo, correlationId: string, signal: AbortSignal): Promise<GatewayContext>;
   /** Whether Microsoft Graph answers at all (src/http/reachability.ts); readiness also needs it. */
   graphReachable?: (signal: AbortSignal) => Promise<boolean>;
+  /** Failed-authentication logging, metric and per-address limit; shared with the auth routes (one is built from config when absent). */
+  authGuard?: AuthenticationGuard;
 }
 
 class HttpProblem extends Error {
@@ -41,11 +46,17 @@ class HttpProblem extends Error {
   }
 }
 
-const READY_PROBE_TIMEOUT_MS = 5_000;
-
 export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const schemaBody = Buffer.from(deps.schemaSource, 'utf8');
+  const authGuard = deps.authGuard ?? createAuthenticationGuard({ config: deps.config, logger: deps.logger, metrics: deps.metrics });
+  const readiness = createReadiness({
+    identity: deps.identity,
+    graphEndpoint: deps.config.graphEndpoint,
+    logger: deps.logger,
+    ...(deps.graphReachable ? { graphReachable: deps.graphReachable } : {}),
+  });
   return (req, res) => {
+    closeWhenBodyUnread(req, res);
     route(req, res).catch((error: unknown) => {
       deps.logger.error({ err: error, path: req.url?.split('?')[0] }, 'unhandled error in an HTTP route');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
@@ -63,6 +74,19 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     const url = new URL(req.url ?? '/', `http://${host}`);
     const method = req.method ?? 'GET';
     const path = url.pathname;
+    if (deps.config.callerAuth.mode === 'none') {
+      // The loopback credential must not be usable through DNS rebinding or from another origin.
+      const refusal = checkLoopbackRequest(req.headers, req.socket.localPort, deps.config.corsOrigins);
+      if (refusal) {
+        await authGuard.recordFailure(
+          refusal.reason === 'HOST_NOT_ALLOWED' ? 'host_not_allowed' : 'origin_not_allowed',
+          { clientAddress: req.socket.remoteAddress, correlationId: correlationIdOf(req.headers), route: routeTemplate(path) },
+          // Not a guess at a credential, and counting it would let a hostile page lock the local operator out.
+          { countsTowardsLimit: false },
+        );
+        return sendProblem(res, new HttpProblem(403, ErrorCode.FORBIDDEN, refusal.message, refusal.reason));
+      }
+    }
     if (path === '/graphql') return graphql(req, res, url);
     if (path.startsWith('/playground/assets/') && (method === 'GET' || method === 'HEAD')) {
       if (deps.playground.serveAsset(req, res, path.slice('/playground/assets/'.length))) return;
@@ -77,7 +101,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return;
     }
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/readyz') return readiness(res);
+    if (path === '/readyz') {
+      const report = await readiness.check();
+      return sendJson(res, report.status === 'ready' ? 200 : 503, report);
+    }
     if (path === '/metrics' && method === 'GET') {
       const text = await deps.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
@@ -85,20 +112,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return;
     }
     if (path.startsWith('/auth/') && deps.authRoutes) {
-      if (await deps.authRoutes(req, res, url)) return;
+      const handled = await deps.authRoutes(req, res, url);
+      // A completed (or refused) sign-in may have changed the Graph identity: readiness re-checks.
+      if (path === '/auth/callback') readiness.invalidate();
+      if (handled) return;
     }
     return sendText(res, 404, 'Not found\n');
-  }
-
-  async function readiness(res: ServerResponse): Promise<void> {
-    const signal = AbortSignal.timeout(READY_PROBE_TIMEOUT_MS);
-    let ready = false;
-    try {
-      ready = (await deps.identity.probe(signal)) && (deps.graphReachable ? await deps.graphReachable(signal) : true);
-    } catch (error) {
-      deps.logger.warn({ err: error }, 'readiness probe failed');
-    }
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', graphIdentity: deps.identity.kind });
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -113,6 +132,14 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         res,
         new HttpProblem(405, ErrorCode.BAD_USER_INPUT, `Method ${method} is not allowed on /graphql; use POST (or GET for queries).`, 'METHOD_NOT_ALLOWED'),
       );
+    }
+    const attempt = { clientAddress: req.socket.remoteAddress, correlationId, route: '/graphql' };
+    try {
+      // An address that failed too often is refused before its body is even read.
+      await authGuard.admit(attempt);
+    } catch (error) {
+      if (isGatewayError(error)) return sendGatewayError(res, error);
+      throw error;
     }
     let body: unknown;
     try {
@@ -135,9 +162,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       context = await deps.createContext({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, correlationId, abort.signal);
     } catch (error) {
       if (isGatewayError(error)) {
-        const status = error.code === ErrorCode.UNAUTHENTICATED ? 401 : error.code === ErrorCode.FORBIDDEN ? 403 : 400;
-        if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-        return sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+        if (error.code === ErrorCode.UNAUTHENTICATED) await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
+        return sendGatewayError(res, error);
       }
       deps.logger.error({ err: error, correlationId }, 'building the request context failed');
       return sendJson(res, 500, {
@@ -214,6 +240,40 @@ function applyCors(req: IncomingMessage, res: ServerResponse, allowed: string[])
     }
   }
   return 'continue';
+}
+
+/**
+ * A response sent before the request body was read to its end (413, 405, a refused caller) leaves
+ * unread bytes on the connection; the next request on a kept-alive socket would be parsed from the
+ * middle of them or reset. `Connection: close` makes the client open a fresh connection instead.
+ * Every way of starting a response goes through writeHead (res.end() calls it implicitly).
+ */
+function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+    if (!req.complete && !this.headersSent) {
+      this.setHeader('connection', 'close');
+      this.shouldKeepAlive = false;
+    }
+    return writeHead.apply(this, args);
+  } as ServerResponse['writeHead'];
+}
+
+/** Routes by template for logs and metrics (never the caller's raw path). */
+function routeTemplate(path: string): string {
+  if (path.startsWith('/playground/assets/')) return '/playground/assets/*';
+  return ['/graphql', '/playground', '/schema.graphql', '/healthz', '/readyz', '/metrics', '/auth/login', '/auth/callback'].includes(path) ? path : 'other';
+}
+
+/** A GatewayError that ends the whole request, with its HTTP status (429 + Retry-After for THROTTLED). */
+function sendGatewayError(res: ServerResponse, error: GatewayError): void {
+  const status = httpStatusOf[error.code];
+  if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+  const retryAfter = error.extensions.retryAfterSeconds;
+  if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
+  const reason = typeof error.extensions.reason === 'string' ? { reason: error.extensions.reason } : {};
+  const retry = typeof retryAfter === 'number' ? { retryAfterSeconds: retryAfter } : {};
+  sendJson(res, status, { errors: [{ message: error.message, extensions: { code: error.code, ...reason, ...retry } }] });
 }
 
 function sendProblem(res: ServerResponse, problem: HttpProblem): void {
