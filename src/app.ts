@@ -3,7 +3,10 @@ import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { createGateway, governorOptionsOf, type Gateway } from './gateway.js';
 import { createGraphGovernorRegistry } from './graph/governor.js';
 import { createUpstreamHttp } from './http/upstream.js';
+import { createAuditLog } from './audit/index.js';
+import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
+import { createSignInLinkVerifier, deriveSignInLinkKey } from './identity/sign-in-link.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
@@ -61,7 +64,15 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
-    const authRoutes = createAuthRoutes(identity, { logger });
+    // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
+    const authGuard = createAuthenticationGuard({ config, logger, metrics });
+    const authRoutes = createAuthRoutes(identity, {
+      logger,
+      callerAuthenticator,
+      authGuard,
+      auditLog: createAuditLog({ logger, metrics }),
+      ...(config.tokenCacheKey ? { signInLinks: createSignInLinkVerifier({ key: deriveSignInLinkKey(config.tokenCacheKey.reveal()) }) } : {}),
+    });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant.
     const governors = createGraphGovernorRegistry(governorOptionsOf(config));
@@ -75,6 +86,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       identity,
       callerAuthenticator,
       authRoutes,
+      authGuard,
       ...(config.cursorKey ? { cursorKey: Buffer.from(config.cursorKey.reveal(), 'base64') } : {}),
       ...(exampleUserId ? { playground: { exampleUserId } } : {}),
     });

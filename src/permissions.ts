@@ -23,6 +23,8 @@ export const Permission = {
   UsersTerminate: 'Users.Terminate',
   UsersChangePassword: 'Users.ChangePassword',
   UsersManageAuthMethods: 'Users.ManageAuthMethods',
+  /** Signs the gateway in (`/auth/login`, `/auth/login-link`): replaces the Graph identity every caller is served as. Operators only. */
+  GatewayAdmin: 'Gateway.Admin',
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 export const ALL_PERMISSIONS: readonly Permission[] = Object.values(Permission);

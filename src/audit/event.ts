@@ -19,7 +19,15 @@ export type AuditCaller =
   | { kind: 'anonymous' }
   | { kind: 'api-key'; keyId: string }
   | { kind: 'entra'; subject: string; tenantId: string; principal: 'user' | 'app' }
+  /** A one-time sign-in link minted by `npm run auth:login-url` (src/identity/sign-in-link.ts). */
+  | { kind: 'sign-in-link'; linkId: string; issuedBy: string }
   | { kind: 'unknown' };
+
+/** A Graph user account as the sign-in returned it: object id and sign-in name (no token). */
+export interface AuditAccount {
+  objectId?: string;
+  username?: string;
+}
 
 export interface AuditStep {
   step: string;
@@ -52,6 +60,12 @@ export interface AuditEvent {
   /** Every Graph `request-id` the mutation produced, in order. */
   requestIds: string[];
   correlationId?: string;
+  /** Sign-ins (`operation: "signIn"`): the account the gateway now acts as, or the one refused. */
+  account?: AuditAccount;
+  /** Sign-ins: the account the gateway acted as before (absent when nobody was signed in). */
+  previousAccount?: AuditAccount;
+  /** Sign-ins: the TCP peer that completed it. */
+  clientAddress?: string;
 }
 
 export function auditCaller(caller: Caller | undefined): AuditCaller {

@@ -1,59 +1,208 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { auditCaller, type AuditCaller } from '../audit/event.js';
+import type { AuditLog } from '../audit/log.js';
+import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors.js';
+import { correlationIdOf } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
-import { isGatewayError } from '../errors.js';
-import type { AuthRouteHandler, GraphIdentity } from './types.js';
-import { isAuthorizationCodeIdentity } from './authorization-code.js';
+import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
+import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
+import type { SignInLinkVerifier } from './sign-in-link.js';
+import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
 
 /**
- * `GET /auth/login` (302 to the authorize URL, state + PKCE kept server-side) and
- * `GET /auth/callback` (redeems the code). Only with the authorization-code flow; otherwise the
- * handler declines (returns false, the server answers 404). Pages never echo the code or state.
+ * `GET /auth/login` and `GET /auth/callback`: the authorization-code sign-in, which replaces the
+ * Graph identity every caller is served as. That makes it an operator act (docs/security.md#sign-in-is-an-operator-act):
+ *
+ * - `/auth/login` needs an operator: a caller holding `Gateway.Admin` (an API key or an Entra app
+ *   role; with CALLER_AUTH=none the loopback caller, who holds every permission), or a one-time
+ *   sign-in link from `npm run auth:login-url` (`?link=`). It answers 302 to the authorize URL and
+ *   gives the browser a binding cookie.
+ * - `/auth/callback` completes only with that cookie, once: a state started by someone else, in
+ *   another browser, or replayed, is refused. A SIGN_IN_ACCOUNT pin refuses any other account
+ *   and keeps the previous identity.
+ * - Every completed or refused replacement writes an audit event naming the operator and the account.
+ *
+ * Only with the authorization-code flow; otherwise the handler declines (the server answers 404).
+ * Pages never echo the code, the state or the link.
  */
-export function createAuthRoutes(identity: GraphIdentity, deps: { logger: Logger; redirectUri?: string }): AuthRouteHandler {
+export interface AuthRoutesDeps {
+  logger: Logger;
+  redirectUri?: string;
+  callerAuthenticator: CallerAuthenticator;
+  authGuard: AuthenticationGuard;
+  auditLog: AuditLog;
+  /** Present when TOKEN_CACHE_KEY is configured: the key of `npm run auth:login-url` links. */
+  signInLinks?: SignInLinkVerifier;
+}
+
+export const SIGN_IN_COOKIE = 'mgug_sign_in';
+const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
+
+export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     if (url.pathname !== '/auth/login' && url.pathname !== '/auth/callback') return false;
     if (!isAuthorizationCodeIdentity(identity)) return false;
     if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
       send(res, req, 405, 'Method not allowed', 'Use GET.');
       return true;
     }
-    if (url.pathname === '/auth/login') {
-      // The configured REDIRECT_URI when set (it must be registered on the app), else this gateway's own callback.
-      const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`;
-      try {
-        const location = await identity.beginLogin(redirectUri);
-        res.writeHead(302, { location, 'cache-control': 'no-store' });
-        res.end();
-      } catch (error) {
-        log.warn({ err: isGatewayError(error) ? error.message : 'unexpected' }, 'could not start sign-in');
-        send(res, req, 500, 'Sign-in could not start', isGatewayError(error) ? error.message : 'Unexpected error; see the gateway log.');
-      }
-      return true;
+    const attempt: AuthenticationAttempt = { clientAddress: req.socket.remoteAddress, correlationId: correlationIdOf(req.headers), route: url.pathname };
+    try {
+      await deps.authGuard.admit(attempt);
+      if (url.pathname === '/auth/login') await login(identity, req, res, url, attempt);
+      else await callback(identity, req, res, url, attempt);
+    } catch (error) {
+      if (!isGatewayError(error)) throw error;
+      if (error.code === ErrorCode.THROTTLED && typeof error.extensions.retryAfterSeconds === 'number')
+        res.setHeader('retry-after', String(error.extensions.retryAfterSeconds));
+      if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+      send(res, req, httpStatusOf[error.code], url.pathname === '/auth/login' ? 'Sign-in refused' : 'Sign-in failed', error.message);
     }
+    return true;
+  };
+
+  /** Who is starting the sign-in: a one-time link, or a caller holding Gateway.Admin. */
+  async function operatorOf(req: IncomingMessage, url: URL, attempt: AuthenticationAttempt): Promise<AuditCaller> {
+    const link = url.searchParams.get('link');
+    if (link !== null) {
+      const checked = deps.signInLinks?.redeem(link) ?? { ok: false as const, problem: 'disabled' as const };
+      if (checked.ok) return { kind: 'sign-in-link', linkId: checked.linkId, issuedBy: checked.issuedBy };
+      await deps.authGuard.recordFailure('invalid_sign_in_link', attempt);
+      throw new GatewayError(
+        ErrorCode.UNAUTHENTICATED,
+        checked.problem === 'disabled'
+          ? 'Sign-in links are not enabled on this gateway (they need TOKEN_CACHE_KEY); sign in with an operator credential instead.'
+          : `This sign-in link is ${checked.problem === 'expired' ? 'expired' : checked.problem === 'used' ? 'already used' : 'not valid'}: links work once, within 5 minutes. Print a new one with npm run auth:login-url.`,
+      );
+    }
+    let caller;
+    try {
+      caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
+    } catch (error) {
+      if (isGatewayError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
+        await deps.authGuard.recordFailure(deps.authGuard.reasonOf(req.headers), attempt);
+        throw new GatewayError(
+          ErrorCode.UNAUTHENTICATED,
+          `Signing the gateway in is an operator act: open a one-time link from npm run auth:login-url, or call with an operator credential (${Permission.GatewayAdmin}). ${error.message}`,
+        );
+      }
+      throw error;
+    }
+    if (!caller.permissions.has(Permission.GatewayAdmin)) {
+      await deps.authGuard.recordFailure('not_operator', attempt, { countsTowardsLimit: false });
+      throw new GatewayError(ErrorCode.FORBIDDEN, `Signing the gateway in needs the ${Permission.GatewayAdmin} permission, which this caller does not hold.`);
+    }
+    if (caller.kind === 'anonymous') {
+      // The loopback credential is ambient: any page the operator's browser visits could navigate it
+      // here. Only a navigation the operator started (typed, bookmarked, or from the gateway's own pages) counts.
+      const site = req.headers['sec-fetch-site'];
+      if (site === 'cross-site' || site === 'same-site') {
+        await deps.authGuard.recordFailure('not_operator', attempt, { countsTowardsLimit: false });
+        throw new GatewayError(ErrorCode.FORBIDDEN, 'A sign-in cannot be started from another site: open /auth/login yourself.');
+      }
+    }
+    return auditCaller(caller);
+  }
+
+  async function login(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
+    // The configured REDIRECT_URI when set (it must be registered on the app), else this gateway's own callback.
+    const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`;
+    const callback = new URL(redirectUri);
+    if (callback.host !== url.host && callback.pathname.endsWith('/auth/callback') && !url.searchParams.has('moved')) {
+      // The binding cookie must be set on the host the callback returns to (localhost and
+      // 127.0.0.1 are different cookie jars); nothing is spent yet. `moved` stops a loop behind a
+      // proxy that rewrites Host.
+      const there = new URL(callback.pathname.replace(/callback$/, 'login'), callback.origin);
+      for (const [name, value] of url.searchParams) there.searchParams.set(name, value);
+      there.searchParams.set('moved', '1');
+      res.writeHead(302, { location: there.toString(), 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    const operator = await operatorOf(req, url, attempt);
+    let started: { location: string; binding: string };
+    try {
+      started = await identity.beginLogin(redirectUri, operator);
+    } catch (error) {
+      log.warn({ err: isGatewayError(error) ? error.message : 'unexpected' }, 'could not start sign-in');
+      throw isGatewayError(error) ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'Sign-in could not start; see the gateway log.');
+    }
+    log.info({ operator, clientAddress: attempt.clientAddress, correlationId: attempt.correlationId }, 'sign-in started');
+    const secure = redirectUri.startsWith('https:') ? '; Secure' : '';
+    res.writeHead(302, {
+      location: started.location,
+      'cache-control': 'no-store',
+      // Lax: sent on the top-level GET navigation back from Entra, never on cross-site subrequests.
+      'set-cookie': `${SIGN_IN_COOKIE}=${started.binding}; Path=/; Max-Age=${SIGN_IN_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Lax${secure}`,
+    });
+    res.end();
+  }
+
+  async function callback(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     const error = url.searchParams.get('error');
     if (error) {
       // Entra's error_description is shown in its first line only (it has no secrets, but trace ids clutter).
       const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
       send(res, req, 400, 'Sign-in failed', `${error}: ${description}`);
-      return true;
+      return;
     }
     const code = url.searchParams.get('code');
     const state = url.searchParams.get('state');
     if (!code || !state) {
       send(res, req, 400, 'Sign-in failed', 'The callback needs both code and state. Start again at /auth/login.');
-      return true;
+      return;
     }
+    let outcome;
     try {
-      const { username } = await identity.completeLogin({ code, state });
-      send(res, req, 200, 'Signed in', `The gateway now calls Microsoft Graph as ${username}. You can close this window.`);
+      outcome = await identity.completeLogin({ code, state, binding: cookieOf(req, SIGN_IN_COOKIE) });
     } catch (err) {
-      const message = isGatewayError(err) ? err.message : 'Unexpected error; see the gateway log.';
-      log.warn({ reason: message }, 'sign-in callback failed');
-      send(res, req, isGatewayError(err) && err.code === 'BAD_USER_INPUT' ? 400 : 502, 'Sign-in failed', message);
+      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason === 'SIGN_IN_NOT_BOUND') {
+        await deps.authGuard.recordFailure('sign_in_not_bound', attempt);
+      } else {
+        log.warn({ reason: isGatewayError(err) ? err.message : 'unexpected', correlationId: attempt.correlationId }, 'sign-in callback failed');
+      }
+      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason !== 'SIGN_IN_NOT_BOUND') {
+        // A refused code (invalid_grant...) is Entra's answer, not the caller's credential.
+        throw new GatewayError(ErrorCode.UPSTREAM_ERROR, err.message);
+      }
+      throw err;
     }
-    return true;
-  };
+    // The binding is spent either way.
+    res.setHeader('set-cookie', `${SIGN_IN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`);
+    deps.auditLog.emit({
+      operation: 'signIn',
+      operationName: null,
+      outcome: outcome.outcome === 'signed-in' ? 'succeeded' : 'refused',
+      ...(outcome.outcome === 'account-refused' ? { reason: ErrorCode.FORBIDDEN } : {}),
+      caller: outcome.operator,
+      ...((outcome.account.username ?? outcome.account.objectId) ? { targetUser: outcome.account.username ?? outcome.account.objectId } : {}),
+      account: outcome.account,
+      ...(outcome.previousAccount ? { previousAccount: outcome.previousAccount } : {}),
+      ...(attempt.clientAddress ? { clientAddress: attempt.clientAddress } : {}),
+      steps: [],
+      requestIds: [],
+      correlationId: attempt.correlationId,
+    });
+    if (outcome.outcome === 'account-refused') {
+      const who = outcome.account.username ?? outcome.account.objectId ?? 'this account';
+      throw new GatewayError(
+        ErrorCode.FORBIDDEN,
+        `This gateway only accepts a sign-in as the account named in SIGN_IN_ACCOUNT; ${who} was refused and the previous identity is kept.`,
+      );
+    }
+    const who = outcome.account.username ?? outcome.account.objectId ?? 'the signed-in user';
+    send(res, req, 200, 'Signed in', `The gateway now calls Microsoft Graph as ${who}. You can close this window.`);
+  }
+}
+
+function cookieOf(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
 }
 
 function escapeHtml(text: string): string {

@@ -21,6 +21,7 @@ export type AuthenticationFailureReason =
   | 'invalid_bearer_token'
   | 'not_loopback'
   | 'invalid_sign_in_link'
+  | 'sign_in_not_bound'
   | 'not_operator'
   | 'host_not_allowed'
   | 'origin_not_allowed'

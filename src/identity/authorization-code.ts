@@ -1,5 +1,6 @@
 import { CryptoProvider, type AccountInfo, type ConfidentialClientApplication } from '@azure/msal-node';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AuditAccount, AuditCaller } from '../audit/event.js';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { GraphIdentity } from './types.js';
@@ -16,7 +17,16 @@ interface PendingLogin {
   verifier: string;
   redirectUri: string;
   expiresAt: number;
+  /** Who started it (for the audit event of the identity change). */
+  operator: AuditCaller;
+  /** SHA-256 of the binding secret given to the starting browser (a cookie); the callback must present it. */
+  bindingDigest: Buffer;
 }
+
+/** What a completed callback did. A refused account leaves the previous identity in place. */
+export type SignInOutcome =
+  | { outcome: 'signed-in'; operator: AuditCaller; account: AuditAccount; previousAccount?: AuditAccount }
+  | { outcome: 'account-refused'; operator: AuditCaller; account: AuditAccount; previousAccount?: AuditAccount };
 
 const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_PENDING_LOGINS = 100;
@@ -26,10 +36,16 @@ export interface AuthorizationCodeIdentity extends GraphIdentity {
   readonly kind: 'authorization-code';
   /** REDIRECT_URI when configured (then /auth/login uses it; else the gateway's own /auth/callback). */
   readonly redirectUri: string | undefined;
-  /** The authorize URL (state + PKCE S256); the verifier stays server-side keyed by state. */
-  beginLogin(redirectUri: string): Promise<string>;
-  /** Redeems the code of a callback; returns the signed-in user's name. */
-  completeLogin(input: { code: string; state: string }): Promise<{ username: string }>;
+  /**
+   * The authorize URL (state + PKCE S256; the verifier stays server-side keyed by state) and a
+   * binding secret for the operator's browser: only a callback that presents it completes.
+   */
+  beginLogin(redirectUri: string, operator: AuditCaller): Promise<{ location: string; binding: string }>;
+  /**
+   * Redeems the code of a callback whose state was started with this binding. The new account
+   * replaces the previous one only when SIGN_IN_ACCOUNT admits it.
+   */
+  completeLogin(input: { code: string; state: string; binding: string | undefined }): Promise<SignInOutcome>;
 }
 
 export function isAuthorizationCodeIdentity(identity: GraphIdentity): identity is AuthorizationCodeIdentity {
@@ -52,6 +68,7 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
   const crypto = new CryptoProvider();
   const log = deps.logger.child({ component: 'identity', flow: 'authorization-code' });
 
+  const digest = (binding: string) => createHash('sha256').update(binding, 'utf8').digest();
   const signedInAccount = async (): Promise<AccountInfo | undefined> => {
     // getAllAccounts runs the plugin's beforeCacheAccess: the latest persisted cache is loaded.
     const accounts = await app.getTokenCache().getAllAccounts();
@@ -105,41 +122,89 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
         () => true,
         () => false,
       ),
-    async beginLogin(redirectUri) {
+    async beginLogin(redirectUri, operator) {
       sweep();
       if (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value!);
       const { verifier, challenge } = await crypto.generatePkceCodes();
       const state = randomBytes(24).toString('base64url');
-      pending.set(state, { verifier, redirectUri, expiresAt: now() + LOGIN_TTL_MS });
-      return app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
+      const binding = randomBytes(32).toString('base64url');
+      pending.set(state, { verifier, redirectUri, expiresAt: now() + LOGIN_TTL_MS, operator, bindingDigest: digest(binding) });
+      const location = await app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
+      return { location, binding };
     },
-    async completeLogin({ code, state }) {
+    async completeLogin({ code, state, binding }) {
       sweep();
       const login = pending.get(state);
       if (!login) {
         throw new GatewayError(
           ErrorCode.BAD_USER_INPUT,
-          'The sign-in state is unknown or expired (sign-ins must complete within 10 minutes, on the same gateway instance). Start again at /auth/login.',
+          'The sign-in state is unknown, expired or already used (sign-ins must complete within 10 minutes, once, on the same gateway instance). Start again at /auth/login.',
+        );
+      }
+      // The state alone is not enough: it travels through the browser's address bar and Entra's
+      // redirect. Only the browser that started the sign-in holds the binding. A wrong binding does
+      // not cancel the pending sign-in (that would let anyone who saw the state cancel it).
+      if (!binding || !timingSafeEqual(digest(binding), login.bindingDigest)) {
+        throw new GatewayError(
+          ErrorCode.UNAUTHENTICATED,
+          'This sign-in was started by someone else (or in another browser): complete it in the browser that opened /auth/login, or start again there.',
+          { reason: 'SIGN_IN_NOT_BOUND' },
         );
       }
       pending.delete(state);
+      const previous = await signedInAccount();
+      const previousAccount = previous ? accountOf(previous) : undefined;
+      // Redeem with a throw-away application whose cache is not persisted: the new account is
+      // checked before it may replace the stored identity.
+      const candidate = factory.create();
+      let account: AccountInfo;
       try {
-        await deps.store.withRefreshLock(async () => {
-          // A new sign-in replaces the previous user: start from an empty cache.
-          await deps.store.delete('msal-cache');
-          app = factory.create(plugin);
-          const result = await app.acquireTokenByCode({ code, redirectUri: login.redirectUri, scopes, codeVerifier: login.verifier });
-          deps.metrics.tokenAcquisitions.inc({ flow: 'authorization-code', outcome: 'success' });
-          return result;
-        });
+        const result = await candidate.acquireTokenByCode({ code, redirectUri: login.redirectUri, scopes, codeVerifier: login.verifier });
+        if (!result.account) throw new Error('the token response named no account (no id_token)');
+        account = result.account;
+        deps.metrics.tokenAcquisitions.inc({ flow: 'authorization-code', outcome: 'success' });
       } catch (error) {
         deps.metrics.tokenAcquisitions.inc({ flow: 'authorization-code', outcome: 'failure' });
         throw tokenErrorToGatewayError('authorization-code', error, factory.secrets);
       }
+      const signedIn = accountOf(account);
+      if (!accountAllowed(account, config.signInAccount, selfDeployed.tenantId)) {
+        log.warn({ account: signedIn }, 'sign-in refused: the account is not SIGN_IN_ACCOUNT; the previous identity is kept');
+        return { outcome: 'account-refused', operator: login.operator, account: signedIn, ...(previousAccount ? { previousAccount } : {}) };
+      }
+      const serialized = candidate.getTokenCache().serialize();
+      await deps.store.withRefreshLock(async () => {
+        // The new user replaces the previous one: exactly the candidate's cache is persisted.
+        await deps.store.set('msal-cache', serialized);
+        app = factory.create(plugin);
+      });
       slot.clear();
-      const account = await signedInAccount();
-      log.info({ user: account?.username }, 'signed in through /auth/login');
-      return { username: account?.username ?? 'unknown user' };
+      log.info({ account: signedIn }, 'signed in through /auth/login');
+      return { outcome: 'signed-in', operator: login.operator, account: signedIn, ...(previousAccount ? { previousAccount } : {}) };
     },
   };
+}
+
+function accountOf(account: AccountInfo): AuditAccount {
+  const objectId = typeof account.idTokenClaims?.oid === 'string' ? account.idTokenClaims.oid : account.localAccountId;
+  return { ...(objectId ? { objectId } : {}), ...(account.username ? { username: account.username } : {}) };
+}
+
+/**
+ * SIGN_IN_ACCOUNT: an object id is compared with the id token's `oid` (immutable), a UPN with
+ * `preferred_username` (mutable, so an object id is the stronger pin: docs/security.md). A GUID
+ * tenant id must also match `tid`: an object id names an account only within its tenant.
+ */
+export function accountAllowed(account: AccountInfo, pinned: string | undefined, tenantId: string): boolean {
+  const claims = account.idTokenClaims ?? {};
+  const tid = typeof claims.tid === 'string' ? claims.tid : account.tenantId;
+  if (/^[0-9a-f-]{36}$/i.test(tenantId) && tid && tid.toLowerCase() !== tenantId.toLowerCase()) return false;
+  if (pinned === undefined) return true;
+  const wanted = pinned.toLowerCase();
+  const oid = typeof claims.oid === 'string' ? claims.oid : account.localAccountId;
+  if (pinned.includes('@')) {
+    const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : account.username;
+    return (username ?? '').toLowerCase() === wanted;
+  }
+  return (oid ?? '').toLowerCase() === wanted;
 }

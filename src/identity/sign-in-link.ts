@@ -1,0 +1,83 @@
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * One-time sign-in links: how an operator starts `/auth/login` from a browser, which cannot send an
+ * API key. `npm run auth:login-url` (run where the gateway's configuration is) mints
+ * `/auth/login?link=<payload>.<mac>`; the payload names the link id, who minted it and when it
+ * expires; the MAC is HMAC-SHA256 under a key derived (HKDF) from TOKEN_CACHE_KEY, so whoever can
+ * mint a link already holds the key that guards the gateway's refresh tokens. The gateway accepts a
+ * link once (it remembers used ids until they expire) and only before it expires.
+ */
+export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
+const VERSION = 1;
+
+interface LinkPayload {
+  v: number;
+  /** Random id: single use is tracked by it. */
+  id: string;
+  /** Expiry, ms since the epoch. */
+  exp: number;
+  /** Who minted it (operating-system user and host of the CLI), for the audit trail. */
+  by: string;
+}
+
+/** The HMAC key of sign-in links, separate from the token-encryption key derived from the same secret. */
+export function deriveSignInLinkKey(tokenCacheKey: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', Buffer.from(tokenCacheKey, 'utf8'), 'msgraph-user-gateway', 'sign-in-link v1', 32));
+}
+
+function mac(key: Buffer, payload: string): Buffer {
+  return createHmac('sha256', key).update(payload, 'utf8').digest();
+}
+
+export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy: string; now?: number; ttlMs?: number }): {
+  url: string;
+  id: string;
+  expiresAt: Date;
+} {
+  const payload: LinkPayload = {
+    v: VERSION,
+    id: randomBytes(16).toString('base64url'),
+    exp: (input.now ?? Date.now()) + (input.ttlMs ?? SIGN_IN_LINK_TTL_MS),
+    by: input.issuedBy.slice(0, 128),
+  };
+  const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  const url = new URL(input.loginUrl);
+  url.searchParams.set('link', `${encoded}.${mac(input.key, encoded).toString('base64url')}`);
+  return { url: url.toString(), id: payload.id, expiresAt: new Date(payload.exp) };
+}
+
+export type SignInLinkCheck = { ok: true; linkId: string; issuedBy: string } | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' };
+
+export interface SignInLinkVerifier {
+  /** Checks a link and, when it is good, spends it. */
+  redeem(link: string): SignInLinkCheck;
+}
+
+export function createSignInLinkVerifier(input: { key: Buffer; now?: () => number }): SignInLinkVerifier {
+  const now = input.now ?? Date.now;
+  const used = new Map<string, number>();
+  return {
+    redeem(link) {
+      for (const [id, exp] of used) if (exp <= now()) used.delete(id);
+      const [encoded, signature, extra] = link.split('.');
+      if (!encoded || !signature || extra !== undefined || encoded.length > 1024) return { ok: false, problem: 'malformed' };
+      const expected = mac(input.key, encoded);
+      const presented = Buffer.from(signature, 'base64url');
+      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return { ok: false, problem: 'bad-signature' };
+      let payload: Partial<LinkPayload>;
+      try {
+        payload = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Partial<LinkPayload>;
+      } catch {
+        return { ok: false, problem: 'malformed' };
+      }
+      if (payload.v !== VERSION || typeof payload.id !== 'string' || typeof payload.exp !== 'number' || typeof payload.by !== 'string') {
+        return { ok: false, problem: 'malformed' };
+      }
+      if (payload.exp <= now()) return { ok: false, problem: 'expired' };
+      if (used.has(payload.id)) return { ok: false, problem: 'used' };
+      used.set(payload.id, payload.exp);
+      return { ok: true, linkId: payload.id, issuedBy: payload.by };
+    },
+  };
+}
