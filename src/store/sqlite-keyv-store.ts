@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
@@ -22,11 +22,18 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
   constructor(file: string) {
     super();
     this.file = path.resolve(file);
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    // The file holds (encrypted) refresh tokens: owner-only, like ~/.ssh. Directories we create
+    // are 0700; an existing directory is the operator's choice and is left alone.
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    // Created 0600 before SQLite opens it; SQLite gives the -wal and -shm files the mode of the
+    // database file. A file left 0644 by an older version is tightened.
+    closeSync(openSync(this.file, 'a', 0o600));
+    chmodSync(this.file, 0o600);
     this.opts = { dialect: 'sqlite', url: `sqlite://${this.file}` };
     this.db = new Database(this.file);
     // WAL lets readers in other processes proceed while one writes; busy_timeout waits out a writer.
     this.db.pragma('journal_mode = WAL');
+    for (const suffix of ['-wal', '-shm']) if (existsSync(this.file + suffix)) chmodSync(this.file + suffix, 0o600);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS keyv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);

@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret, type Config } from '../../src/config-types.js';
 import { identityState } from '../../src/emulator/entra/state.js';
 import { GatewayError } from '../../src/errors.js';
-import { createAuthRoutes, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
+import { createAuditLog } from '../../src/audit/index.js';
+import type { AuthRoutesDeps } from '../../src/identity/auth-routes.js';
+import { createAuthenticationGuard } from '../../src/identity/authentication-failures.js';
+import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
 import type { TestEmulator } from '../support/emulator.js';
@@ -63,6 +66,16 @@ function authCodeConfig(cache: Config['cache'], authCode?: string): Config {
     cache,
     selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code', redirectUri: REDIRECT_URI, ...(authCode ? { authCode: new Secret(authCode) } : {}) },
   });
+}
+
+/** The auth routes' collaborators, as src/app.ts wires them (CALLER_AUTH=none: the loopback caller is the operator). */
+function routeDeps(config: Config): AuthRoutesDeps {
+  return {
+    logger: logs.logger,
+    callerAuthenticator: createCallerAuthenticator(config, { upstream: deps.upstream, logger: logs.logger }),
+    authGuard: createAuthenticationGuard({ config, logger: logs.logger, metrics: deps.metrics }),
+    auditLog: createAuditLog({ logger: logs.logger, metrics: deps.metrics }),
+  };
 }
 
 function refreshTokensIssued(): string[] {
@@ -128,17 +141,15 @@ describe('authorization code', () => {
 
   it('signs in through /auth/login → emulator → /auth/callback over HTTP', async () => {
     const base = emulatorConfig(emulator, dataDir);
-    const identity = await createGraphIdentity(
-      emulatorConfig(emulator, dataDir, { cache: { kind: 'memory' }, selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code' } }),
-      deps,
-    );
+    const config = emulatorConfig(emulator, dataDir, { cache: { kind: 'memory' }, selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code' } });
+    const identity = await createGraphIdentity(config, deps);
     const before = await identity
       .tokenSourceFor(anonymous)
       .getAccessToken()
       .catch((e: unknown) => e);
     expect((before as GatewayError).message).toMatch(/sign in at \/auth\/login/);
 
-    const routes = createAuthRoutes(identity, { logger: logs.logger });
+    const routes = createAuthRoutes(identity, routeDeps(config));
     const server: Server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
       void routes(req, res, url).then((handled) => {
@@ -161,18 +172,20 @@ describe('authorization code', () => {
       seen.push(new URL(callbackUrl).searchParams.get('code')!);
       expect(callbackUrl.startsWith(`${origin}/auth/callback?`)).toBe(true);
 
-      // A forged state is refused; the real callback signs in.
+      // A forged state is refused; so is the real one without the browser's binding cookie; with it, the callback signs in.
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
       const forged = new URL(callbackUrl);
       forged.searchParams.set('state', 'forged');
-      const refused = await undiciFetch(forged);
+      const refused = await undiciFetch(forged, { headers: { cookie } });
       expect(refused.status).toBe(400);
-      const callback = await undiciFetch(callbackUrl);
+      expect((await undiciFetch(callbackUrl)).status).toBe(401);
+      const callback = await undiciFetch(callbackUrl, { headers: { cookie } });
       const body = (await callback.json()) as { ok: boolean; message: string };
       expect(callback.status).toBe(200);
       expect(body.ok).toBe(true);
       expect(body.message).toContain(emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!.userPrincipalName);
       // Replaying the same callback fails (state is single-use).
-      expect((await undiciFetch(callbackUrl)).status).toBe(400);
+      expect((await undiciFetch(callbackUrl, { headers: { cookie } })).status).toBe(400);
 
       const token = await identity.tokenSourceFor(anonymous).getAccessToken();
       seen.push(token);
@@ -193,8 +206,9 @@ describe('authorization code', () => {
   });
 
   it('client-credentials identities decline the /auth routes', async () => {
-    const identity = await createGraphIdentity(emulatorConfig(emulator, dataDir), deps);
-    const routes = createAuthRoutes(identity, { logger: logs.logger });
+    const config = emulatorConfig(emulator, dataDir);
+    const identity = await createGraphIdentity(config, deps);
+    const routes = createAuthRoutes(identity, routeDeps(config));
     expect(await routes({} as never, {} as never, new URL('http://x/auth/login'))).toBe(false);
     await identity.close?.();
   });

@@ -96,6 +96,7 @@ describe('npm run auth:login-url', () => {
   it('uses the configured cloud and percent-encodes the redirect URI', () => {
     const config = loadConfig({
       SANDBOX: 'false',
+      CALLER_AUTH: 'none',
       AZURE_CLOUD: 'AzureUSGovernment',
       AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
       AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
@@ -122,6 +123,7 @@ describe('npm run auth:reset', () => {
   it("clears the identity's stored tokens even when TOKEN_CACHE_KEY changed", async () => {
     const env = {
       SANDBOX: 'false',
+      CALLER_AUTH: 'none',
       AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9',
       GRAPH_ENDPOINT: 'https://127.0.0.1:9',
       AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',

@@ -1,0 +1,167 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { hashApiKey, loadConfig } from '../../src/config.js';
+import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
+import { createLogger } from '../../src/logger.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+
+/**
+ * The authorization-code sign-in replaces the Graph identity every caller is served as, so it is an
+ * operator act (docs/security.md#sign-in-is-an-operator-act). The production configuration
+ * (NODE_ENV=production, API keys) of the red-team finding: a caller with no key started a sign-in,
+ * added `login_hint` for an ordinary user, and from then on every caller was served as that user.
+ */
+const TOKEN_CACHE_KEY = 'sign-in operator test token cache key';
+const KEYS = { soar: 'soar-key-0123456789', admin: 'admin-key-0123456789' };
+
+describe('sign-in is an operator act (authorization code, production configuration)', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  const logLines: string[] = [];
+  let adminUpn: string;
+  let ordinaryUser: { id: string; userPrincipalName: string };
+
+  const records = () =>
+    logLines
+      .flatMap((l) => l.split('\n'))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
+  const signInAudits = () => records().filter((r) => r.audit === true && r.operation === 'signIn');
+  const me = async () => {
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEYS.soar },
+      body: JSON.stringify({ query: '{ me { id userPrincipalName } }' }),
+    });
+    return (await res.json()) as { data?: { me: { id: string; userPrincipalName: string } | null }; errors?: Array<{ message: string }> };
+  };
+  /** What a browser does after /auth/login: follow to the tenant, come back with the code. */
+  const throughTenant = async (authorizeUrl: string, loginHint?: string) => {
+    const url = new URL(authorizeUrl);
+    if (loginHint) url.searchParams.set('login_hint', loginHint);
+    const consent = await emulator.fetch(url.toString(), { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    return consent.headers.get('location')!;
+  };
+  const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 60 });
+    adminUpn = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!.userPrincipalName;
+    ordinaryUser = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0)!;
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      SANDBOX: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CACHE_URL: 'memory',
+      DATA_DIR: emulator.dataDir,
+      GRAPH_AUTH_FLOW: 'authorization-code',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read+Users.Terminate,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+      TOKEN_CACHE_KEY,
+      SIGN_IN_ACCOUNT: adminUpn,
+      AUTH_FAILURE_LIMIT: '50',
+    });
+    const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+    app = await startApp(config, { emulator, logger });
+  }, 60_000);
+
+  afterAll(async () => {
+    await app.close();
+    await emulator.close();
+  });
+
+  it('refuses /auth/login without a credential and with a key that lacks Gateway.Admin, and starts nothing', async () => {
+    await emulator.resetStats();
+    const anonymous = await fetch(`${app.url}/auth/login`, { redirect: 'manual' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('location')).toBeNull();
+    expect(anonymous.headers.get('set-cookie')).toBeNull();
+    expect(((await anonymous.json()) as { message: string }).message).toMatch(/operator/);
+
+    const reader = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.soar } });
+    expect(reader.status).toBe(403);
+    expect(reader.headers.get('location')).toBeNull();
+    expect(((await reader.json()) as { message: string }).message).toContain('Gateway.Admin');
+    expect((await emulator.stats()).totalRequests).toBe(0);
+    const failures = records().filter((r) => r.msg === 'caller authentication failed' && r.route === '/auth/login');
+    expect(failures.map((r) => r.reason)).toEqual(['missing_credential', 'not_operator']);
+    expect(JSON.stringify(failures)).not.toContain(KEYS.soar);
+  });
+
+  it('refuses a login_hint for an ordinary user (SIGN_IN_ACCOUNT) and keeps serving the previous identity', async () => {
+    const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
+    expect(login.status).toBe(302);
+    const callback = await throughTenant(login.headers.get('location')!, ordinaryUser.userPrincipalName);
+    const refused = await fetch(callback, { headers: { cookie: cookieOf(login) } });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/SIGN_IN_ACCOUNT/);
+    // Nobody had signed in: still nobody.
+    expect((await me()).errors?.[0]?.message).toMatch(/auth\/login/);
+    const audit = signInAudits().at(-1)!;
+    expect(audit).toMatchObject({ outcome: 'refused', reason: 'FORBIDDEN', caller: { kind: 'api-key', keyId: 'admin' } });
+    expect(audit.account.objectId).toBe(ordinaryUser.id);
+  });
+
+  it('binds the state to the browser that started it: a callback without its cookie is refused, with it completes once', async () => {
+    const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
+    expect(login.status).toBe(302);
+    expect(login.headers.get('set-cookie')).toMatch(/^mgug_sign_in=[\w-]{40,}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
+    const callback = await throughTenant(login.headers.get('location')!);
+
+    const stranger = await fetch(callback);
+    expect(stranger.status).toBe(401);
+    const forgedCookie = await fetch(callback, { headers: { cookie: 'mgug_sign_in=someone-elses-binding' } });
+    expect(forgedCookie.status).toBe(401);
+    expect((await me()).errors?.[0]?.message).toMatch(/auth\/login/);
+
+    const done = await fetch(callback, { headers: { cookie: cookieOf(login) } });
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { message: string }).message).toContain(adminUpn);
+    expect((await me()).data?.me?.id).toBe(emulator.tenant.wellKnown.adminUserId);
+    // Replayed: the state is spent.
+    expect((await fetch(callback, { headers: { cookie: cookieOf(login) } })).status).toBe(400);
+
+    const audit = signInAudits().at(-1)!;
+    expect(audit).toMatchObject({ outcome: 'succeeded', caller: { kind: 'api-key', keyId: 'admin' }, account: { username: adminUpn } });
+    expect(audit.previousAccount).toBeUndefined();
+    expect(records().filter((r) => r.reason === 'sign_in_not_bound')).toHaveLength(2);
+  });
+
+  it('a refused account after a sign-in keeps the signed-in administrator', async () => {
+    const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
+    const callback = await throughTenant(login.headers.get('location')!, ordinaryUser.id);
+    expect((await fetch(callback, { headers: { cookie: cookieOf(login) } })).status).toBe(403);
+    expect((await me()).data?.me?.id).toBe(emulator.tenant.wellKnown.adminUserId);
+    expect(signInAudits().at(-1)).toMatchObject({ outcome: 'refused', previousAccount: { username: adminUpn } });
+  });
+
+  it('accepts a one-time link from npm run auth:login-url once, and never an expired or forged one', async () => {
+    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY);
+    const loginUrl = `${app.url}/auth/login`;
+    const link = mintSignInLink({ key, loginUrl, issuedBy: 'operator@test-host' });
+    const first = await fetch(link.url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    const callback = await throughTenant(first.headers.get('location')!);
+    expect((await fetch(callback, { headers: { cookie: cookieOf(first) } })).status).toBe(200);
+    expect(signInAudits().at(-1)).toMatchObject({
+      outcome: 'succeeded',
+      caller: { kind: 'sign-in-link', linkId: link.id, issuedBy: 'operator@test-host' },
+      previousAccount: { username: adminUpn },
+    });
+
+    expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(401);
+    const expired = mintSignInLink({ key, loginUrl, issuedBy: 'x', now: Date.now() - 10 * 60_000 });
+    expect((await fetch(expired.url, { redirect: 'manual' })).status).toBe(401);
+    const forged = mintSignInLink({ key: deriveSignInLinkKey('some other key, not the gateway one'), loginUrl, issuedBy: 'x' });
+    const forgedRes = await fetch(forged.url, { redirect: 'manual' });
+    expect(forgedRes.status).toBe(401);
+    expect(forgedRes.headers.get('location')).toBeNull();
+    expect(records().filter((r) => r.reason === 'invalid_sign_in_link')).toHaveLength(3);
+    // Neither the link nor the code appears in the log.
+    expect(logLines.join('')).not.toContain(new URL(link.url).searchParams.get('link')!);
+    expect(logLines.join('')).not.toContain(new URL(callback).searchParams.get('code')!);
+  });
+});
