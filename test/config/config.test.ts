@@ -14,11 +14,12 @@ function problemsOf(env: Record<string, string>): string[] {
   return [];
 }
 
-const selfDeployed = {
+const tenantCredentials = {
   AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
   AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
   AZURE_CLIENT_SECRET: 'not-a-real-secret',
 };
+const selfDeployed = { ...tenantCredentials, CALLER_AUTH: 'none' };
 
 describe('loadConfig', () => {
   it('with no configuration runs the sandbox on loopback:4000, self-deployed, no caller auth', () => {
@@ -68,6 +69,7 @@ describe('loadConfig', () => {
       BROKER_ID: 'id',
       BROKER_TOKEN: 'tenant',
       TOKEN_CACHE_KEY: 'x'.repeat(32),
+      CALLER_AUTH: 'none',
     });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^BROKER_KEY is missing: .*"Key"/);
@@ -130,6 +132,72 @@ describe('loadConfig', () => {
     expect(loadConfig({ CACHE_URL: 'redis://127.0.0.1:6379' }).cache).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
     expect(loadConfig({ CACHE_URL: 'sqlite://./x.db' }).cache).toMatchObject({ kind: 'sqlite' });
     expect(problemsOf({ CACHE_URL: 'ftp://x' })[0]).toMatch(/^CACHE_URL="ftp:\/\/x" is not valid/);
+  });
+});
+
+describe('safe defaults (production configuration)', () => {
+  it('refuses a real tenant without CALLER_AUTH, naming the choices', () => {
+    for (const env of [tenantCredentials, { ...tenantCredentials, NODE_ENV: 'production' }]) {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^CALLER_AUTH is missing/);
+      for (const choice of ['CALLER_AUTH=api-key', 'CALLER_AUTH=entra', 'CALLER_AUTH=none']) expect(problems[0]).toContain(choice);
+    }
+    expect(loadConfig({ ...tenantCredentials, NODE_ENV: 'production', CALLER_AUTH: 'none' }).callerAuth).toEqual({ mode: 'none' });
+  });
+
+  it('hosted mode without CALLER_AUTH is refused too', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      BROKER_URL: 'https://broker.example/obtain-token',
+      BROKER_ID: 'id',
+      BROKER_TOKEN: 'tenant',
+      BROKER_KEY: Buffer.alloc(32, 1).toString('base64'),
+      TOKEN_CACHE_KEY: 'x'.repeat(32),
+    });
+    expect(problems).toEqual([expect.stringMatching(/^CALLER_AUTH is missing/)]);
+  });
+
+  it('NODE_ENV=production with empty Azure variables fails clearly instead of starting the sandbox', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      AZURE_TENANT_ID: '',
+      AZURE_CLIENT_ID: '',
+      AZURE_CLIENT_SECRET: '',
+      HOST: '0.0.0.0',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `a:${hashApiKey('k')}`,
+    });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^No Microsoft Graph credentials are set and NODE_ENV=production never starts the sandbox/);
+    expect(problems[0]).toContain('SANDBOX=true');
+    expect(problems[0]).toContain('AZURE_TENANT_ID');
+  });
+
+  it('NODE_ENV=production starts the sandbox only when SANDBOX=true is explicit; development keeps the no-configuration sandbox', () => {
+    const config = loadConfig({ NODE_ENV: 'production', SANDBOX: 'true' });
+    expect(config.sandbox.enabled).toBe(true);
+    expect(config.callerAuth).toEqual({ mode: 'none' });
+    expect(loadConfig({}).sandbox.enabled).toBe(true);
+  });
+
+  it('SIGN_IN_ACCOUNT takes an object id or a UPN, only with the authorization-code flow', () => {
+    const authCode = {
+      ...selfDeployed,
+      GRAPH_AUTH_FLOW: 'authorization-code',
+      REDIRECT_URI: 'http://localhost:4000/auth/callback',
+      TOKEN_CACHE_KEY: 'x'.repeat(32),
+    };
+    expect(loadConfig({ ...authCode, SIGN_IN_ACCOUNT: 'ops@contoso.com' }).signInAccount).toBe('ops@contoso.com');
+    expect(loadConfig({ ...authCode, SIGN_IN_ACCOUNT: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f' }).signInAccount).toBe('0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f');
+    expect(problemsOf({ ...authCode, SIGN_IN_ACCOUNT: 'ops' })[0]).toMatch(/^SIGN_IN_ACCOUNT="ops" is not valid/);
+    expect(problemsOf({ ...selfDeployed, SIGN_IN_ACCOUNT: 'ops@contoso.com' })[0]).toMatch(/GRAPH_AUTH_FLOW is not authorization-code/);
+  });
+
+  it('failed-authentication limits have defaults and bounds', () => {
+    expect(loadConfig({}).authFailures).toEqual({ limit: 10, windowSeconds: 300 });
+    expect(loadConfig({ AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60' }).authFailures).toEqual({ limit: 3, windowSeconds: 60 });
+    expect(problemsOf({ AUTH_FAILURE_LIMIT: '0' })[0]).toMatch(/^AUTH_FAILURE_LIMIT="0" is not valid/);
   });
 });
 

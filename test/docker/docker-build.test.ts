@@ -65,11 +65,39 @@ describe('docker/Dockerfile', () => {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('npm run build produces dist/src/main.js, which serves the sandbox in production mode', async () => {
+    it('npm run build produces dist/src/main.js, which in production serves the sandbox only when SANDBOX=true', async () => {
       await run('npm', ['run', 'build', '--silent'], { cwd: root, timeout: 180_000 });
       expect(existsSync(path.join(root, 'dist/src/main.js'))).toBe(true);
+      // A production container whose Azure variables came out empty (compose's `${AZURE_TENANT_ID:-}`)
+      // must stop with a message, not quietly serve the emulator tenant.
+      const empty = {
+        PATH: process.env['PATH'] ?? '',
+        NODE_ENV: 'production',
+        HOST: '0.0.0.0',
+        DATA_DIR: dataDir,
+        AZURE_TENANT_ID: '',
+        AZURE_CLIENT_ID: '',
+        AZURE_CLIENT_SECRET: '',
+        SANDBOX: '',
+      };
+      const refused = await run(process.execPath, ['dist/src/main.js'], { cwd: root, env: empty, timeout: 30_000 }).then(
+        () => ({ code: 0, stderr: '' }),
+        (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? '' }),
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/NODE_ENV=production never starts the sandbox/);
+      expect(refused.stderr).toContain('SANDBOX=true');
+
       const port = await freePort();
-      const env = { PATH: process.env['PATH'] ?? '', NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        NODE_ENV: 'production',
+        SANDBOX: 'true',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+      };
       child = spawn(process.execPath, ['dist/src/main.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
