@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
@@ -42,6 +43,22 @@ describe('authorization code in the sandbox, through /auth/login', () => {
       errors?: Array<{ message: string }>;
     };
     expect(errors?.[0]?.message).toMatch(/auth\/login|AUTH_CODE/);
+  });
+
+  it('the loopback operator cannot be borrowed: a sign-in started from another site or through a rebinding Host is refused', async () => {
+    const crossSite = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get('location')).toBeNull();
+    const port = new URL(app.url).port;
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/auth/login', headers: { host: `rebind.attacker.example:${port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
   });
 
   it('signs in through /auth/login and the tenant, then acts as the administrator', async () => {
