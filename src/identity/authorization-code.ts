@@ -192,7 +192,7 @@ function accountOf(account: AccountInfo): AuditAccount {
 
 /**
  * SIGN_IN_ACCOUNT: an object id is compared with the id token's `oid` (immutable), a UPN with
- * `preferred_username` (mutable, so an object id is the stronger pin: docs/security.md). A GUID
+ * `preferred_username` (mutable, so an object id is the stronger pin: docs/graph-facts.md#caller-tokens). A GUID
  * tenant id must also match `tid`: an object id names an account only within its tenant.
  */
 export function accountAllowed(account: AccountInfo, pinned: string | undefined, tenantId: string): boolean {
