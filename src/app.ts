@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { createGateway, governorOptionsOf, type Gateway } from './gateway.js';
@@ -6,7 +7,7 @@ import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
-import { createSignInLinkVerifier, deriveSignInLinkKey } from './identity/sign-in-link.js';
+import { createSignInLinks, deriveSignInLinkKey } from './identity/sign-in-link.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
@@ -71,7 +72,8 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       callerAuthenticator,
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
-      ...(config.tokenCacheKey ? { signInLinks: createSignInLinkVerifier({ key: deriveSignInLinkKey(config.tokenCacheKey.reveal()) }) } : {}),
+      // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), which is where pending sign-ins live anyway.
+      signInLinks: createSignInLinks({ key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32) }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant.

@@ -262,7 +262,9 @@ function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
 /** Routes by template for logs and metrics (never the caller's raw path). */
 function routeTemplate(path: string): string {
   if (path.startsWith('/playground/assets/')) return '/playground/assets/*';
-  return ['/graphql', '/playground', '/schema.graphql', '/healthz', '/readyz', '/metrics', '/auth/login', '/auth/callback'].includes(path) ? path : 'other';
+  return ['/graphql', '/playground', '/schema.graphql', '/healthz', '/readyz', '/metrics', '/auth/login', '/auth/login-link', '/auth/callback'].includes(path)
+    ? path
+    : 'other';
 }
 
 /** A GatewayError that ends the whole request, with its HTTP status (429 + Retry-After for THROTTLED). */

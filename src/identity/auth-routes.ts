@@ -6,7 +6,7 @@ import { correlationIdOf } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
-import type { SignInLinkVerifier } from './sign-in-link.js';
+import type { SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
 
 /**
@@ -15,8 +15,9 @@ import { Permission, type AuthRouteHandler, type CallerAuthenticator, type Graph
  *
  * - `/auth/login` needs an operator: a caller holding `Gateway.Admin` (an API key or an Entra app
  *   role; with CALLER_AUTH=none the loopback caller, who holds every permission), or a one-time
- *   sign-in link from `npm run auth:login-url` (`?link=`). It answers 302 to the authorize URL and
- *   gives the browser a binding cookie.
+ *   sign-in link (`?link=`) from `npm run auth:login-url` or from `POST /auth/login-link` (which
+ *   hands a Gateway.Admin caller a link to open in a browser, since a browser cannot send an API
+ *   key). It answers 302 to the authorize URL and gives the browser a binding cookie.
  * - `/auth/callback` completes only with that cookie, once: a state started by someone else, in
  *   another browser, or replayed, is refused. A SIGN_IN_ACCOUNT pin refuses any other account
  *   and keeps the previous identity.
@@ -31,8 +32,8 @@ export interface AuthRoutesDeps {
   callerAuthenticator: CallerAuthenticator;
   authGuard: AuthenticationGuard;
   auditLog: AuditLog;
-  /** Present when TOKEN_CACHE_KEY is configured: the key of `npm run auth:login-url` links. */
-  signInLinks?: SignInLinkVerifier;
+  /** One-time links: minted by `npm run auth:login-url` (key from TOKEN_CACHE_KEY) or by `POST /auth/login-link`. */
+  signInLinks: SignInLinks;
 }
 
 export const SIGN_IN_COOKIE = 'mgug_sign_in';
@@ -41,24 +42,26 @@ const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
-    if (url.pathname !== '/auth/login' && url.pathname !== '/auth/callback') return false;
+    if (!ROUTES.has(url.pathname)) return false;
     if (!isAuthorizationCodeIdentity(identity)) return false;
-    if (req.method !== 'GET') {
-      res.setHeader('allow', 'GET');
-      send(res, req, 405, 'Method not allowed', 'Use GET.');
+    const method = url.pathname === '/auth/login-link' ? 'POST' : 'GET';
+    if (req.method !== method) {
+      res.setHeader('allow', method);
+      send(res, req, 405, 'Method not allowed', `Use ${method}.`);
       return true;
     }
     const attempt: AuthenticationAttempt = { clientAddress: req.socket.remoteAddress, correlationId: correlationIdOf(req.headers), route: url.pathname };
     try {
       await deps.authGuard.admit(attempt);
       if (url.pathname === '/auth/login') await login(identity, req, res, url, attempt);
+      else if (url.pathname === '/auth/login-link') await loginLink(identity, req, res, url, attempt);
       else await callback(identity, req, res, url, attempt);
     } catch (error) {
       if (!isGatewayError(error)) throw error;
       if (error.code === ErrorCode.THROTTLED && typeof error.extensions.retryAfterSeconds === 'number')
         res.setHeader('retry-after', String(error.extensions.retryAfterSeconds));
       if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
-      send(res, req, httpStatusOf[error.code], url.pathname === '/auth/login' ? 'Sign-in refused' : 'Sign-in failed', error.message);
+      send(res, req, httpStatusOf[error.code], url.pathname === '/auth/callback' ? 'Sign-in failed' : 'Sign-in refused', error.message);
     }
     return true;
   };
@@ -67,16 +70,19 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   async function operatorOf(req: IncomingMessage, url: URL, attempt: AuthenticationAttempt): Promise<AuditCaller> {
     const link = url.searchParams.get('link');
     if (link !== null) {
-      const checked = deps.signInLinks?.redeem(link) ?? { ok: false as const, problem: 'disabled' as const };
+      const checked = deps.signInLinks.redeem(link);
       if (checked.ok) return { kind: 'sign-in-link', linkId: checked.linkId, issuedBy: checked.issuedBy };
       await deps.authGuard.recordFailure('invalid_sign_in_link', attempt);
       throw new GatewayError(
         ErrorCode.UNAUTHENTICATED,
-        checked.problem === 'disabled'
-          ? 'Sign-in links are not enabled on this gateway (they need TOKEN_CACHE_KEY); sign in with an operator credential instead.'
-          : `This sign-in link is ${checked.problem === 'expired' ? 'expired' : checked.problem === 'used' ? 'already used' : 'not valid'}: links work once, within 5 minutes. Print a new one with npm run auth:login-url.`,
+        `This sign-in link is ${checked.problem === 'expired' ? 'expired' : checked.problem === 'used' ? 'already used' : 'not valid'}: links work once, within 5 minutes. Get a new one from npm run auth:login-url or POST /auth/login-link.`,
       );
     }
+    return callerOperator(req, attempt);
+  }
+
+  /** A caller authenticated per CALLER_AUTH who holds Gateway.Admin. */
+  async function callerOperator(req: IncomingMessage, attempt: AuthenticationAttempt): Promise<AuditCaller> {
     let caller;
     try {
       caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
@@ -140,6 +146,21 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     res.end();
   }
 
+  /** `POST /auth/login-link`: a Gateway.Admin caller gets a one-time link to open in a browser. */
+  async function loginLink(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
+    const operator = await callerOperator(req, attempt);
+    const redirectUri = deps.redirectUri ?? identity.redirectUri;
+    const callback = redirectUri ? new URL(redirectUri) : undefined;
+    const loginUrl =
+      callback && callback.pathname.endsWith('/auth/callback')
+        ? new URL(callback.pathname.replace(/callback$/, 'login'), callback.origin).toString()
+        : `${url.origin}/auth/login`;
+    const link = deps.signInLinks.mint(loginUrl, describeOperator(operator));
+    log.info({ operator, linkId: link.id, correlationId: attempt.correlationId }, 'sign-in link issued');
+    res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(JSON.stringify({ url: link.url, expiresAt: link.expiresAt.toISOString() }));
+  }
+
   async function callback(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     const error = url.searchParams.get('error');
     if (error) {
@@ -194,6 +215,28 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     }
     const who = outcome.account.username ?? outcome.account.objectId ?? 'the signed-in user';
     send(res, req, 200, 'Signed in', `The gateway now calls Microsoft Graph as ${who}. You can close this window.`);
+  }
+}
+
+const ROUTES = new Set(['/auth/login', '/auth/login-link', '/auth/callback']);
+
+/** Who minted a link, as the audit event of the sign-in it starts will name it. */
+function describeOperator(operator: AuditCaller): string {
+  switch (operator.kind) {
+    case 'api-key':
+      return `api-key:${operator.keyId}`;
+    case 'entra':
+      return `entra:${operator.subject}`;
+    case 'anonymous':
+      return 'loopback';
+    case 'sign-in-link':
+      return `sign-in-link:${operator.linkId}`;
+    case 'unknown':
+      return 'unknown';
+    default: {
+      const unreachable: never = operator;
+      return String(unreachable);
+    }
   }
 }
 

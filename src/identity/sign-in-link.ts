@@ -2,11 +2,13 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /**
  * One-time sign-in links: how an operator starts `/auth/login` from a browser, which cannot send an
- * API key. `npm run auth:login-url` (run where the gateway's configuration is) mints
- * `/auth/login?link=<payload>.<mac>`; the payload names the link id, who minted it and when it
- * expires; the MAC is HMAC-SHA256 under a key derived (HKDF) from TOKEN_CACHE_KEY, so whoever can
- * mint a link already holds the key that guards the gateway's refresh tokens. The gateway accepts a
- * link once (it remembers used ids until they expire) and only before it expires.
+ * API key. A link is `/auth/login?link=<payload>.<mac>`; the payload names the link id, who minted
+ * it and when it expires; the MAC is HMAC-SHA256. Two minters:
+ * - `npm run auth:login-url`, run where the gateway's configuration is, under a key derived (HKDF)
+ *   from TOKEN_CACHE_KEY: whoever can mint one already holds the key that guards the refresh tokens;
+ * - the gateway itself, for a caller holding Gateway.Admin (`POST /auth/login-link`), under the same
+ *   key, or a random per-process key when TOKEN_CACHE_KEY is not set.
+ * The gateway accepts a link once (it remembers used ids until they expire) and only before it expires.
  */
 export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
 const VERSION = 1;
@@ -49,15 +51,18 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
 
 export type SignInLinkCheck = { ok: true; linkId: string; issuedBy: string } | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' };
 
-export interface SignInLinkVerifier {
+export interface SignInLinks {
+  /** A new link to `loginUrl` (the gateway's /auth/login). */
+  mint(loginUrl: string, issuedBy: string): { url: string; id: string; expiresAt: Date };
   /** Checks a link and, when it is good, spends it. */
   redeem(link: string): SignInLinkCheck;
 }
 
-export function createSignInLinkVerifier(input: { key: Buffer; now?: () => number }): SignInLinkVerifier {
+export function createSignInLinks(input: { key: Buffer; now?: () => number }): SignInLinks {
   const now = input.now ?? Date.now;
   const used = new Map<string, number>();
   return {
+    mint: (loginUrl, issuedBy) => mintSignInLink({ key: input.key, loginUrl, issuedBy, now: now() }),
     redeem(link) {
       for (const [id, exp] of used) if (exp <= now()) used.delete(id);
       const [encoded, signature, extra] = link.split('.');

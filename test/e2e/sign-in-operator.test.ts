@@ -138,6 +138,24 @@ describe('sign-in is an operator act (authorization code, production configurati
     expect(signInAudits().at(-1)).toMatchObject({ outcome: 'refused', previousAccount: { username: adminUpn } });
   });
 
+  it('POST /auth/login-link hands a Gateway.Admin caller a one-time link to open in a browser', async () => {
+    expect((await fetch(`${app.url}/auth/login-link`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${app.url}/auth/login-link`, { method: 'POST', headers: { 'x-api-key': KEYS.soar } })).status).toBe(403);
+    expect((await fetch(`${app.url}/auth/login-link`, { headers: { 'x-api-key': KEYS.admin } })).status).toBe(405);
+    const issued = await fetch(`${app.url}/auth/login-link`, { method: 'POST', headers: { 'x-api-key': KEYS.admin } });
+    expect(issued.status).toBe(201);
+    const { url, expiresAt } = (await issued.json()) as { url: string; expiresAt: string };
+    expect(url.startsWith(`${app.url}/auth/login?link=`)).toBe(true);
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+    // The browser has no key: the link is its credential.
+    const login = await fetch(url, { redirect: 'manual' });
+    expect(login.status).toBe(302);
+    const callback = await throughTenant(login.headers.get('location')!);
+    expect((await fetch(callback, { headers: { cookie: cookieOf(login) } })).status).toBe(200);
+    expect(signInAudits().at(-1)).toMatchObject({ outcome: 'succeeded', caller: { kind: 'sign-in-link', issuedBy: 'api-key:admin' } });
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(401);
+  });
+
   it('accepts a one-time link from npm run auth:login-url once, and never an expired or forged one', async () => {
     const key = deriveSignInLinkKey(TOKEN_CACHE_KEY);
     const loginUrl = `${app.url}/auth/login`;
@@ -159,7 +177,7 @@ describe('sign-in is an operator act (authorization code, production configurati
     const forgedRes = await fetch(forged.url, { redirect: 'manual' });
     expect(forgedRes.status).toBe(401);
     expect(forgedRes.headers.get('location')).toBeNull();
-    expect(records().filter((r) => r.reason === 'invalid_sign_in_link')).toHaveLength(3);
+    expect(records().filter((r) => r.reason === 'invalid_sign_in_link')).toHaveLength(4);
     // Neither the link nor the code appears in the log.
     expect(logLines.join('')).not.toContain(new URL(link.url).searchParams.get('link')!);
     expect(logLines.join('')).not.toContain(new URL(callback).searchParams.get('code')!);

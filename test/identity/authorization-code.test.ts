@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { GatewayError } from '../../src/errors.js';
 import { createAuditLog } from '../../src/audit/index.js';
 import type { AuthRoutesDeps } from '../../src/identity/auth-routes.js';
 import { createAuthenticationGuard } from '../../src/identity/authentication-failures.js';
+import { createSignInLinks } from '../../src/identity/sign-in-link.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
@@ -75,6 +77,7 @@ function routeDeps(config: Config): AuthRoutesDeps {
     callerAuthenticator: createCallerAuthenticator(config, { upstream: deps.upstream, logger: logs.logger }),
     authGuard: createAuthenticationGuard({ config, logger: logs.logger, metrics: deps.metrics }),
     auditLog: createAuditLog({ logger: logs.logger, metrics: deps.metrics }),
+    signInLinks: createSignInLinks({ key: randomBytes(32) }),
   };
 }
 
