@@ -39,7 +39,16 @@ export function isLoopbackHost(host: string): boolean {
  * Reads the environment into one validated Config. The only place that reads process.env (it is
  * passed in, so tests give their own). Collects every problem before failing.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export interface LoadConfigOptions {
+  /**
+   * `gateway` (default): the configuration of a serving gateway, which must say who may call it.
+   * `tool`: a command-line tool reading the gateway's configuration (auth:reset, auth:login-url,
+   * doctor); it serves no caller, so a missing CALLER_AUTH is not its problem.
+   */
+  purpose?: 'gateway' | 'tool';
+}
+
+export function loadConfig(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
     const v = env[name];
@@ -236,7 +245,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const callerMode = oneOf<CallerAuthMode>('CALLER_AUTH', ['none', 'entra', 'api-key'], 'none', 'who may call the gateway');
   let callerAuth: Config['callerAuth'] = { mode: 'none' };
   // `none` is a default only for the sandbox; a real tenant's gateway is never open by omission.
-  if (get('CALLER_AUTH') === undefined && !sandbox && !noCredentialsInProduction)
+  if (get('CALLER_AUTH') === undefined && !sandbox && !noCredentialsInProduction && options.purpose !== 'tool')
     problems.push(
       'CALLER_AUTH is missing: outside the sandbox, say who may call the gateway: CALLER_AUTH=api-key (with API_KEYS), CALLER_AUTH=entra (Entra access tokens, with API_AUDIENCE), or CALLER_AUTH=none (no caller authentication: loopback only, and every local caller holds every permission)',
     );
@@ -424,9 +433,9 @@ export function hashApiKey(key: string): string {
  * For command-line entry points (npm start, auth:*): the Config, or the list of problems on
  * stderr and exit code 2, the conventional "usage error".
  */
-export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+export function loadConfigOrExit(env: Record<string, string | undefined>, options: LoadConfigOptions = {}): Config {
   try {
-    return loadConfig(env);
+    return loadConfig(env, options);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

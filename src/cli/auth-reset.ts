@@ -27,7 +27,7 @@ export async function authReset(config: Config, out: (line: string) => void): Pr
 }
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(process.env);
+  const config = loadConfigOrExit(process.env, { purpose: 'tool' });
   if (config.sandbox.enabled) {
     process.stdout.write('Sandbox mode: the emulator tenant issues fresh tokens at every start; clearing the sandbox token cache.\n');
   }

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     process.stdout.write(renderPermissionsMarkdown());
     return;
   }
-  const config = loadConfigOrExit(process.env);
+  const config = loadConfigOrExit(process.env, { purpose: 'tool' });
   if (config.sandbox.enabled || (!config.selfDeployed && !config.hosted)) {
     usageError(
       'the configuration is the sandbox (no tenant or broker credentials): the doctor checks a real tenant. Set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or the BROKER_* variables of hosted mode) as the gateway will run, then run it again.',

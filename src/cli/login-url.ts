@@ -64,7 +64,7 @@ function operatorName(): string {
 }
 
 function main(): void {
-  const config = loadConfigOrExit(process.env);
+  const config = loadConfigOrExit(process.env, { purpose: 'tool' });
   try {
     process.stdout.write(`${loginUrlReport(config).join('\n')}\n`);
   } catch (error) {

@@ -144,6 +144,8 @@ describe('safe defaults (production configuration)', () => {
       for (const choice of ['CALLER_AUTH=api-key', 'CALLER_AUTH=entra', 'CALLER_AUTH=none']) expect(problems[0]).toContain(choice);
     }
     expect(loadConfig({ ...tenantCredentials, NODE_ENV: 'production', CALLER_AUTH: 'none' }).callerAuth).toEqual({ mode: 'none' });
+    // Command-line tools (auth:reset, auth:login-url, doctor) read the configuration but serve no caller.
+    expect(loadConfig(tenantCredentials, { purpose: 'tool' }).selfDeployed?.tenantId).toBe(tenantCredentials.AZURE_TENANT_ID);
   });
 
   it('hosted mode without CALLER_AUTH is refused too', () => {
