@@ -60,7 +60,7 @@ export async function spawnDoctor(env: Record<string, string>, args: string[] = 
  * text rendering), for the many parameterised cases where a process per case would be slow.
  */
 export async function doctorInProcess(env: Record<string, string>, options: DoctorOptions = { allowWrites: false }): Promise<DoctorRun> {
-  const config = loadConfig(env);
+  const config = loadConfig(env, { purpose: 'tool' });
   const upstream = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
   try {
     const report = await runDoctor(config, options, { upstream, logger: createLogger({ level: 'silent' }), metrics: createMetrics({ defaultMetrics: false }) });

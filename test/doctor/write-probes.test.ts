@@ -44,7 +44,7 @@ function refusingReEnable(real: UpstreamHttp): UpstreamHttp {
 describe('write probes when re-enabling fails', () => {
   it('the last and loudest line says the test user is left disabled; exit 1', async () => {
     const app = registerTestApp(emulator, leastApplicationPermissions());
-    const config = loadConfig(tenantEnv(emulator, app, { MAX_RETRIES: '0' }));
+    const config = loadConfig(tenantEnv(emulator, app, { MAX_RETRIES: '0' }), { purpose: 'tool' });
     const upstream = refusingReEnable(createUpstreamHttp({ extraCaPem: config.extraCaPem }));
     const target = plainMember();
     try {
@@ -73,7 +73,7 @@ describe('write probes when re-enabling fails', () => {
       emulator,
       leastApplicationPermissions().filter((p) => p !== 'User.EnableDisableAccount.All' && p !== 'User.ReadWrite.All'),
     );
-    const config = loadConfig(tenantEnv(emulator, app));
+    const config = loadConfig(tenantEnv(emulator, app), { purpose: 'tool' });
     const upstream = createUpstreamHttp({ extraCaPem: config.extraCaPem });
     const target = plainMember();
     await emulator.resetStats();
