@@ -76,9 +76,11 @@ describe('governor with a tiny budget', () => {
     expect(graphCalls).toBe(served.length);
     // Paced, not all at once: the last served answer came after at least one refill step.
     expect(Math.max(...served.map((a) => a.ms))).toBeGreaterThanOrEqual(1_000);
-    // Refusals are quick: nobody waited past the queueing bound plus a round trip.
-    expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(1_000);
-    expect(totalMs).toBeLessThan(4_000);
+    // Refusals do not queue: a refused operation is answered before the 2 s queueing bound it
+    // would have waited out (a busy machine adds HTTP time to every answer, so the bound is the
+    // line that tells "refused at once" from "refused after waiting", not a latency target).
+    expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(2_000);
+    expect(totalMs).toBeLessThan(6_000);
   });
 });
 
