@@ -44,7 +44,7 @@ export interface RunningEmulator {
   origin: string;
   graphEndpoint: string;
   authorityHost: string;
-  /** Hosted OAuth broker token URL (the seed's "oproxy"). */
+  /** Hosted OAuth broker token URL (the XSOAR integration's "oproxy"). */
   brokerUrl: string;
   tenantId: string;
   caCertPem: string;

@@ -15,7 +15,7 @@ const MAX_BACKOFF_EXPONENT = 6; // 2**6 = 64 s, as the original
 const KEY_MISMATCH = /decryption failed|could not be decrypted/i;
 
 /**
- * Graph tokens from the hosted OAuth broker (the seed's "ID, token and key"). Unlike the original,
+ * Graph tokens from the hosted OAuth broker (the "ID, token and key" of its consent flow). Unlike the original,
  * the refresh token the broker returns is kept (encrypted, in the token store) and sent back on
  * the next request, each rotation persisted under the refresh lock; if the broker no longer
  * accepts it, the registration token is used instead. After a failure, requests wait 2**n s

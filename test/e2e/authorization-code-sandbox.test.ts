@@ -7,9 +7,9 @@ import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
- * The seed's delegated set-up end to end on the sandbox tenant, without copying a code by hand:
+ * The XSOAR integration's delegated set-up end to end on the sandbox tenant, without copying a code by hand:
  * GET /auth/login → the tenant's sign-in → /auth/callback, then Graph acts as the signed-in
- * administrator (`me`), and changePassword works as the seed's change-password did.
+ * administrator (`me`), and changePassword works as XSOAR's change-password did.
  */
 describe('authorization code in the sandbox, through /auth/login', () => {
   let emulator: TestEmulator;
