@@ -107,6 +107,14 @@ export interface Config {
   /** SIGN_IN_ACCOUNT: the only account /auth/callback may sign in (object id or UPN); absent = any. */
   signInAccount?: string;
   /**
+   * On SIGTERM/SIGINT, how long in-flight operations may finish before they are stopped with an
+   * answer (DRAIN_TIMEOUT_MS; docs/operations.md#shutdown). Optional so hand-built Configs keep
+   * compiling (absent = 8000).
+   */
+  drainTimeoutMs?: number;
+  /** Whether GET /graphql serves the playground (PLAYGROUND; default off with NODE_ENV=production). Absent = on. */
+  playground?: boolean;
+  /**
    * Cross-request coalescing window of user lookups by object id, in ms (0 = off). Applies only to
    * an app-only Graph identity. Optional so hand-built Configs keep compiling (absent = off).
    */

@@ -71,6 +71,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     }
     return n;
   };
+  const bool = (name: string, fallback: boolean, purpose: string): boolean => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(v.toLowerCase())) return true;
+    if (['false', '0', 'no'].includes(v.toLowerCase())) return false;
+    problems.push(`${name}=${JSON.stringify(v)} is not valid: ${purpose}; true or false (e.g. ${name}=${fallback})`);
+    return fallback;
+  };
   const httpsUrl = (name: string, purpose: string, example: string): string | undefined => {
     const v = get(name);
     if (v === undefined) return undefined;
@@ -119,9 +127,19 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
   );
   const authorityHost =
     httpsUrl('AZURE_AUTHORITY_HOST', 'the Entra ID login host (overrides AZURE_CLOUD)', 'https://login.microsoftonline.com') ?? CLOUDS[cloud].authorityHost;
-  const graphEndpoint =
-    httpsUrl('GRAPH_ENDPOINT', 'the Microsoft Graph base URL without version (overrides AZURE_CLOUD)', 'https://graph.microsoft.com') ??
-    CLOUDS[cloud].graphEndpoint;
+  const graphEndpointRaw = httpsUrl(
+    'GRAPH_ENDPOINT',
+    'the Microsoft Graph base URL, with or without /v1.0 (overrides AZURE_CLOUD)',
+    'https://graph.microsoft.com',
+  );
+  // The gateway puts the API version in every path itself, so a copied `…/v1.0` (what Graph's
+  // documentation and `npm run emulator` show) is normalised away rather than doubled; another
+  // version would change the API under the gateway and is refused.
+  if (graphEndpointRaw && /\/beta$/i.test(graphEndpointRaw))
+    problems.push(
+      `GRAPH_ENDPOINT=${JSON.stringify(graphEndpointRaw)} is not valid: the gateway calls Graph v1.0; give the base URL (e.g. GRAPH_ENDPOINT=https://graph.microsoft.com)`,
+    );
+  const graphEndpoint = graphEndpointRaw?.replace(/\/v1\.0$/i, '') ?? CLOUDS[cloud].graphEndpoint;
   const flow = oneOf<GraphAuthFlow>(
     'GRAPH_AUTH_FLOW',
     ['client-credentials', 'authorization-code', 'on-behalf-of'],
@@ -358,6 +376,14 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       windowSeconds: int('AUTH_FAILURE_WINDOW_SECONDS', 300, 1, 86_400, 'the window of AUTH_FAILURE_LIMIT, in seconds (the address is refused until it ends)'),
     },
     ...(signInAccount ? { signInAccount } : {}),
+    drainTimeoutMs: int(
+      'DRAIN_TIMEOUT_MS',
+      8_000,
+      0,
+      600_000,
+      'on SIGTERM/SIGINT, how long in-flight operations may finish before they are stopped, in ms (keep it below your orchestrator grace period: Docker stops after 10 s)',
+    ),
+    playground: bool('PLAYGROUND', !production, 'serves the GraphiQL playground at GET /graphql'),
     coalesceWindowMs: int(
       'COALESCE_WINDOW_MS',
       1,

@@ -1,9 +1,10 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from './config-types.js';
+import { ErrorCode, GatewayError } from './errors.js';
 import type { Resolvers } from './generated/graphql.js';
 import { createGraphClient } from './graph/client.js';
 import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './graph/governor.js';
@@ -67,11 +68,18 @@ export interface Gateway {
   server: Server;
   /** Starts listening on config.listen; resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (bounded), then stops Apollo. */
+  /**
+   * Graceful stop (docs/operations.md#shutdown): stops accepting, lets in-flight operations finish
+   * within `config.drainTimeoutMs`, then stops the ones still running with an answer
+   * (UPSTREAM_UNAVAILABLE, reason GATEWAY_SHUTDOWN; mutations are audited either way), then stops
+   * Apollo. Resolves when every HTTP exchange has ended.
+   */
   close(): Promise<void>;
 }
 
-const DRAIN_TIMEOUT_MS = 10_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
+/** After the drain deadline: how long stopped operations get to send their answer before their connections are cut. */
+const STOPPED_ANSWER_GRACE_MS = 1_000;
 
 export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, metrics } = deps;
@@ -89,6 +97,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const apollo = new ApolloServer<GatewayContext>({
     schema,
+    // Apollo's own SIGINT/SIGTERM handler (on unless NODE_ENV=test) stops the server and re-raises
+    // the signal, which kills the process mid-drain: in-flight mutations lost their answer and their
+    // audit line. Shutdown belongs to src/main.ts and close() below.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
@@ -170,7 +182,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     graphSession,
   });
 
+  const inFlightOperations = new Set<AbortController>();
   const handler = createHttpHandler({
+    inFlightOperations,
     config,
     logger,
     metrics,
@@ -183,9 +197,51 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
     graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),
   });
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: config.limits.operationTimeoutMs + 5_000 }, handler);
+  // HTTP exchanges in progress; while draining, each one closes its connection when it is answered.
+  const exchanges = new Set<ServerResponse>();
+  let draining = false;
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: config.limits.operationTimeoutMs + 5_000 }, (req, res) => {
+    exchanges.add(res);
+    res.once('close', () => {
+      exchanges.delete(res);
+      if (draining) server.closeIdleConnections();
+    });
+    // A request that arrives on a connection opened before the drain is served; its connection then closes.
+    if (draining) res.setHeader('connection', 'close');
+    handler(req, res);
+  });
 
+  const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   let closing: Promise<void> | null = null;
+  const drain = async (): Promise<void> => {
+    draining = true;
+    const started = Date.now();
+    const operationsAtStart = inFlightOperations.size;
+    const allClosed = new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      // No new connections from here on; the callback runs once every open one has closed.
+      server.close(() => resolve());
+    });
+    server.closeIdleConnections();
+    for (const res of exchanges) if (!res.headersSent) res.setHeader('connection', 'close');
+    let stopped = 0;
+    let cut: ReturnType<typeof setTimeout> | undefined;
+    const deadline = setTimeout(() => {
+      stopped = inFlightOperations.size;
+      if (stopped > 0) {
+        logger.warn({ operations: stopped, drainTimeoutMs }, 'shutdown: drain time is up, stopping the operations still running');
+        const reason = shutdownError(drainTimeoutMs);
+        for (const operation of [...inFlightOperations]) operation.abort(reason);
+      }
+      cut = setTimeout(() => server.closeAllConnections(), STOPPED_ANSWER_GRACE_MS);
+    }, drainTimeoutMs);
+    await allClosed;
+    clearTimeout(deadline);
+    if (cut) clearTimeout(cut);
+    logger.info({ operationsAtStart, stopped, durationMs: Date.now() - started }, 'shutdown: drained');
+    if (ownsGovernors) governors.close();
+    await apollo.stop();
+  };
   return {
     server,
     listen: () =>
@@ -198,23 +254,21 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
           resolve(`http://${host}:${address.port}`);
         });
       }),
-    close: () => {
-      closing ??= (async () => {
-        const drained = new Promise<void>((resolve) => {
-          if (!server.listening) return resolve();
-          server.close(() => resolve());
-        });
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
-        timer.unref();
-        await drained;
-        clearTimeout(timer);
-        if (ownsGovernors) governors.close();
-        await apollo.stop();
-      })();
-      return closing;
-    },
+    close: () => (closing ??= drain()),
   };
+}
+
+/**
+ * The answer of an operation stopped by a shutdown. Retryable, and honest about writes: the Graph
+ * call was cut, not refused, so Graph may have applied it.
+ */
+function shutdownError(drainTimeoutMs: number): GatewayError {
+  return new GatewayError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The gateway is shutting down and stopped this operation after its ${drainTimeoutMs} ms drain time. ` +
+      'A write that was in progress may or may not have been applied by Microsoft Graph: check the user before retrying.',
+    { reason: 'GATEWAY_SHUTDOWN', retryAfterSeconds: 1 },
+  );
 }
 
 /** The governor settings of config.graphGovernor (docs/graph-facts.md#throttling defaults where it is absent). */

@@ -1,14 +1,77 @@
-import { startApp } from './app.js';
+import { startApp, type App } from './app.js';
 import { loadConfigOrExit } from './config.js';
+import type { Config } from './config-types.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from './gateway.js';
+import type { Logger } from './logger.js';
 
-/** `npm start`: config → (sandbox) emulator → gateway, and a clean shutdown on Ctrl-C / SIGTERM. */
+/** Signals that stop the gateway gracefully: SIGTERM from orchestrators (`docker stop`, Kubernetes), SIGINT from Ctrl-C. */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+/** Beyond the drain time: stopped operations answering, closing the stores and the emulator, flushing the log. */
+const CLOSE_MARGIN_MS = 4_000;
+
+/**
+ * `npm start` / `node dist/src/main.js`: config → (sandbox) emulator → gateway, and a graceful
+ * shutdown (docs/operations.md#shutdown): on SIGTERM or SIGINT stop accepting, drain in-flight
+ * operations within DRAIN_TIMEOUT_MS, write their audit events, flush the log, exit 0.
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
-  const app = await startApp(config);
+  let app: App | undefined;
+  let signalled: NodeJS.Signals | undefined;
+
+  // Handlers before anything else: as PID 1 in a container the kernel drops a signal that has no
+  // handler, so a SIGTERM during start-up would otherwise be lost until the engine's SIGKILL.
+  const onSignal = (signal: NodeJS.Signals) => {
+    // `npm start` in a terminal: Ctrl-C reaches node from the terminal and again from npm, which
+    // forwards it. One shutdown; the hard deadline below bounds it.
+    if (signalled) return;
+    signalled = signal;
+    armHardDeadline(config, () => app?.logger);
+    if (app) void stop(app, signal);
+    // Otherwise start-up is still running; main() stops the app as soon as it is up.
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+
+  app = await startApp(config);
+  if (signalled) return stop(app, signalled);
+  printBanner(app);
+}
+
+async function stop(app: App, signal: NodeJS.Signals): Promise<void> {
+  const drainTimeoutMs = app.config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  app.logger.info({ signal, drainTimeoutMs }, 'shutting down: no new connections, draining in-flight operations');
+  await app.close();
+  app.logger.info({ signal }, 'stopped');
+  await flushLog(app.logger);
+  process.exit(0);
+}
+
+/** Exit 1 if the graceful path hangs (a store that never closes, a stuck socket). */
+function armHardDeadline(config: Config, logger: () => Logger | undefined): void {
+  const limitMs = (config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS) + CLOSE_MARGIN_MS;
+  setTimeout(() => {
+    logger()?.error({ limitMs }, 'shutdown did not complete in time: exiting');
+    // process.exit flushes pino's asynchronous destination synchronously (its exit hook).
+    process.exit(1);
+  }, limitMs).unref();
+}
+
+/** pino writes asynchronously: wait until the lines of the last operations and the audit events are out. */
+function flushLog(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 2_000);
+    logger.flush(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function printBanner(app: App): void {
   const c = app.config;
   const lines = [
     `msgraph-user-gateway listening on ${app.url}`,
-    `  GraphQL + playground  ${app.url}/graphql`,
+    `  GraphQL${c.playground === false ? '              ' : ' + playground'}  ${app.url}/graphql`,
     `  Health / readiness    ${app.url}/healthz  ${app.url}/readyz`,
     `  Metrics               ${app.url}/metrics`,
     `  Deployment mode       ${c.deploymentMode}${c.selfDeployed ? ` (${c.selfDeployed.flow})` : ''}`,
@@ -24,18 +87,6 @@ async function main(): Promise<void> {
     lines.push(`  Microsoft Graph       ${c.graphEndpoint}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, 'shutting down: draining in-flight operations');
-    const forced = setTimeout(() => process.exit(1), 15_000);
-    forced.unref();
-    void app.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

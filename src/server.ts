@@ -29,6 +29,8 @@ export interface HttpHandlerDeps {
   schemaSource: string;
   authRoutes?: AuthRouteHandler;
   createContext(request: IncomingRequestInfo, correlationId: string, signal: AbortSignal): Promise<GatewayContext>;
+  /** In-flight GraphQL operations, so a shutdown can stop those still running at its deadline (src/gateway.ts). */
+  inFlightOperations?: Set<AbortController>;
   /** Whether Microsoft Graph answers at all (src/http/reachability.ts); readiness also needs it. */
   graphReachable?: (signal: AbortSignal) => Promise<boolean>;
   /** Failed-authentication logging, metric and per-address limit; shared with the auth routes (one is built from config when absent). */
@@ -153,8 +155,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
 
     const abort = new AbortController();
+    deps.inFlightOperations?.add(abort);
     // The caller went away: stop spending Graph requests on an answer nobody reads.
     res.on('close', () => {
+      deps.inFlightOperations?.delete(abort);
       if (!res.writableFinished) abort.abort();
     });
     let context: GatewayContext;

@@ -207,8 +207,10 @@ export class GraphTransport {
    * request was out when it fired, so Graph may have received it.
    */
   private cancelled(inFlight: boolean, clientRequestId?: string): Attempt {
-    const reason = this.deps.signal?.reason as { name?: unknown } | undefined;
     const sent = { ...(clientRequestId ? { clientRequestId } : {}), ...(inFlight ? { inFlight } : {}) };
+    // A gateway shutdown stops operations with the answer they are to give (src/gateway.ts).
+    if (isGatewayError(this.deps.signal?.reason)) return { kind: 'error', error: this.deps.signal.reason, ...sent };
+    const reason = this.deps.signal?.reason as { name?: unknown } | undefined;
     if (reason?.name === 'TimeoutError') {
       const limit = this.deps.operationTimeoutMs;
       return {
