@@ -5,7 +5,9 @@ export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
 
 /** Graph writes timestamps to the second. */
 export function graphTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString is always `YYYY-MM-DDTHH:mm:ss.sssZ` for the emulator's dates; dropping the
+  // milliseconds by position rather than a regex keeps seeding large tenants fast.
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 /**

@@ -908,10 +908,12 @@ export type Query = {
    */
   user?: Maybe<User>;
   /**
-   * Incremental change feed of users (Graph delta query). Call without a token for the initial full
-   * sync, then pass `nextDeltaToken` to get only what changed since. An expired, unknown or altered token
-   * (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not set)
-   * fails with BAD_USER_INPUT: call again without a token (full resync).
+   * Incremental change feed of users (Graph delta query). Call without a token to start the full sync
+   * (`kind: FULL_SYNC`, users in `users`), and keep calling with `nextDeltaToken` while `complete` is
+   * false: each call reads a bounded number of Graph pages. Once complete, `nextDeltaToken` returns only
+   * what changed since (`kind: CHANGES`, in `changed` and `removed`). An expired, unknown or altered
+   * token (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not
+   * set) fails with BAD_USER_INPUT: call again without a token (full resync).
    */
   userChanges: UserChanges;
   /**
@@ -1176,16 +1178,36 @@ export type UserActionInput = {
   user: Scalars['ID']['input'];
 };
 
-/** Result of one round of the user change feed. */
+/**
+ * One call of the user change feed. A round (the full sync, or the changes since a token) can take
+ * several calls: while `complete` is false, call again at once with `nextDeltaToken` to get the rest
+ * of the same round.
+ */
 export type UserChanges = {
   __typename?: 'UserChanges';
-  /** Users created or changed since the token (all users on a full sync), with the fields you selected. */
+  /** CHANGES only: users created or changed since the token (always empty on FULL_SYNC). A user can appear again in a later round (Graph replays changes). */
   changed: Array<User>;
-  /** Pass this as `deltaToken` next time to get the changes after this round. */
+  /**
+   * True when this round is finished: `nextDeltaToken` then returns the changes after it (the next
+   * round). False when the round has more: call again with `nextDeltaToken` to continue it.
+   */
+  complete: Scalars['Boolean']['output'];
+  /** Which round this call belongs to: the full sync (every user as they are now) or the changes since a token. */
+  kind: UserChangesKind;
+  /** Pass this as `deltaToken` next time: it continues this round when `complete` is false, else starts the next round. */
   nextDeltaToken: Scalars['String']['output'];
-  /** Users removed since the token. */
+  /** Users removed from the directory (on CHANGES; Graph can also report them during a FULL_SYNC). */
   removed: Array<RemovedUser>;
+  /** FULL_SYNC only: this call's share of the directory's users, as they are now (always empty on CHANGES). */
+  users: Array<User>;
 };
+
+/** The kind of round a `userChanges` call belongs to. */
+export type UserChangesKind =
+  /** What changed since the token's round ended. */
+  | 'CHANGES'
+  /** The initial synchronisation: the current state of every user, spread over as many calls as it takes. */
+  | 'FULL_SYNC';
 
 /** A page of users (Relay connection). */
 export type UserConnection = {
@@ -1447,6 +1469,7 @@ export type ResolversTypes = ResolversObject<{
   User: ResolverTypeWrapper<GraphUser>;
   UserActionInput: UserActionInput;
   UserChanges: ResolverTypeWrapper<UserChangesModel>;
+  UserChangesKind: UserChangesKind;
   UserConnection: ResolverTypeWrapper<ConnectionModel<GraphUser>>;
   UserEdge: ResolverTypeWrapper<EdgeModel<GraphUser>>;
   UserFilter: UserFilter;
@@ -1820,8 +1843,11 @@ export type UserResolvers<ContextType = GatewayContext, ParentType extends Resol
 
 export type UserChangesResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UserChanges'] = ResolversParentTypes['UserChanges']> = ResolversObject<{
   changed?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  complete?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['UserChangesKind'], ParentType, ContextType>;
   nextDeltaToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   removed?: Resolver<Array<ResolversTypes['RemovedUser']>, ParentType, ContextType>;
+  users?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type UserConnectionResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = ResolversObject<{

@@ -86,8 +86,12 @@ export interface GraphUsersClient {
   listOwnedDevices(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery & { filter?: string }>): Promise<GraphPage<GraphDirectoryObject>>;
   /** Every page of the user's methods of that kind. */
   listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
-  /** First call when `deltaLink` is absent; follows nextLinks until a deltaLink. */
-  userChanges(input: { deltaLink?: string; select: UserProperty[] }): Promise<UserChangesPage>;
+  /**
+   * One stretch of a delta round: the first request when `deltaLink` is absent, else the given
+   * nextLink or deltaLink; follows nextLinks until a deltaLink or until `maxPages` pages were read
+   * (then `nextLink` says where the round continues).
+   */
+  userChanges(input: { deltaLink?: string; select: UserProperty[]; maxPages?: number }): Promise<UserChangesPage>;
 }
 
 /** Loader key for one user lookup; `select` sorted and deduplicated by the caller. */

@@ -179,13 +179,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       return followAll<GraphDirectoryObject>({ method: 'GET', path: graphPaths.userAuthMethods(userIdOrUpn, kind) }, continuationShapes.authMethods);
     },
 
-    async userChanges(input: { deltaLink?: string; select: UserProperty[] }): Promise<UserChangesPage> {
+    async userChanges(input: { deltaLink?: string; select: UserProperty[]; maxPages?: number }): Promise<UserChangesPage> {
+      const maxPages = Math.max(1, Math.min(input.maxPages ?? MAX_FOLLOWED_PAGES, MAX_FOLLOWED_PAGES));
       let req: GraphRequest = input.deltaLink
         ? { method: 'GET', path: continuation(input.deltaLink, continuationShapes.usersDelta) }
         : { method: 'GET', path: graphPaths.usersDelta(), query: { $select: selectParam(input.select) } };
       const changed: GraphUser[] = [];
       const removed: UserChangesPage['removed'] = [];
-      for (let pages = 0; pages < MAX_FOLLOWED_PAGES; pages++) {
+      for (let pages = 0; pages < maxPages; pages++) {
         const result = await transport.request<unknown>(req);
         if (!result.ok) throw deltaError(result.status, result.error);
         const body = result.body as { value?: unknown; '@odata.nextLink'?: unknown; '@odata.deltaLink'?: unknown } | undefined;
@@ -201,7 +202,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         const delta = typeof body['@odata.deltaLink'] === 'string' ? body['@odata.deltaLink'] : null;
         if (!next) return { changed, removed, nextLink: null, deltaLink: delta };
         req = { method: 'GET', path: continuation(next, continuationShapes.usersDelta) };
-        if (pages === MAX_FOLLOWED_PAGES - 1) return { changed, removed, nextLink: next, deltaLink: null };
+        if (pages === maxPages - 1) return { changed, removed, nextLink: next, deltaLink: null };
       }
       /* c8 ignore next */
       throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'unreachable');

@@ -25,6 +25,8 @@ export interface CursorPayload {
   count?: number | null;
   /** Issue time (ms since epoch); delta tokens expire upstream after 7 days. */
   issuedAt?: number;
+  /** Change feed: the round `nextLink` continues (absent on older tokens: a round of changes). */
+  round?: 'full-sync' | 'changes';
 }
 
 const MAX_CURSOR_LENGTH = 16_384;

@@ -9,10 +9,23 @@ export interface RemovedUserModel {
 }
 
 export interface UserChangesModel {
+  kind: 'FULL_SYNC' | 'CHANGES';
+  /** FULL_SYNC: this call's share of every user. */
+  users: GraphUser[];
+  /** CHANGES: users created or changed since the token. */
   changed: GraphUser[];
   removed: RemovedUserModel[];
+  complete: boolean;
   nextDeltaToken: string;
 }
+
+/**
+ * Graph delta pages one call reads at most: bounded work (and response size) per call at any
+ * tenant size. Graph's user delta pages hold up to 200 users (docs/graph-facts.md#delta-query), so a
+ * call returns up to ~2,000 and a 25,000-user full sync takes about 13 calls. The upstream budget's
+ * estimate of `userChanges` (src/graphql/budget/planning-rules.ts) is this number.
+ */
+export const DELTA_PAGES_PER_CALL = 10;
 
 const DELTA_KIND = 'userChanges';
 /** Graph keeps directory delta state for 7 days (docs/graph-facts.md#delta-query). */
@@ -29,8 +42,10 @@ const UNKNOWN_TOKEN =
   'Operators: setting CURSOR_KEY keeps tokens valid across restarts and replicas.';
 
 /**
- * One round of the change feed. The caller's token wraps Graph's deltaLink in a signed cursor, so
- * a token can only ever continue a delta query this gateway started.
+ * One call of the change feed: up to DELTA_PAGES_PER_CALL Graph pages of the current round. The
+ * caller's token wraps Graph's nextLink (the round goes on) or deltaLink (the round is complete) in a
+ * signed cursor, so a token can only ever continue a delta query this gateway started, and it says
+ * which round it continues: users of the full sync are never reported as changes.
  */
 export async function fetchUserChanges(
   ctx: GatewayContext,
@@ -51,9 +66,12 @@ export async function fetchUserChanges(
     }
   }
   const deltaLink = payload?.nextLink ?? undefined;
+  // No token: a new full sync. A token continues its round; older tokens (without `round`) are deltaLinks.
+  const round = payload === null ? 'full-sync' : (payload.round ?? 'changes');
+  const tracked = payload?.select ?? select;
   let page;
   try {
-    page = await ctx.graph.userChanges(deltaLink ? { deltaLink, select: payload?.select ?? select } : { select });
+    page = await ctx.graph.userChanges(deltaLink ? { deltaLink, select: tracked, maxPages: DELTA_PAGES_PER_CALL } : { select, maxPages: DELTA_PAGES_PER_CALL });
   } catch (error) {
     if (deltaLink && isExpiredDeltaError(error)) {
       throw badInput(`Microsoft Graph no longer knows this delta token. ${RESYNC}`, {
@@ -63,20 +81,25 @@ export async function fetchUserChanges(
     }
     throw error;
   }
-  // A very large round stops at the client's page bound with a nextLink: the caller continues from it like from a deltaLink.
-  const continuation = page.deltaLink ?? page.nextLink;
+  const complete = page.nextLink === null;
+  const continuation = complete ? page.deltaLink : page.nextLink;
   if (!continuation) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph ended the change feed without a delta link.');
   return {
-    changed: page.changed,
+    kind: round === 'full-sync' ? 'FULL_SYNC' : 'CHANGES',
+    users: round === 'full-sync' ? page.changed : [],
+    changed: round === 'full-sync' ? [] : page.changed,
     removed: page.removed.map((r) => ({ id: r.id, reason: r.reason })),
+    complete,
     nextDeltaToken: ctx.cursors.encode({
       v: 1,
       kind: DELTA_KIND,
       nextLink: continuation,
       skip: 0,
       advanced: false,
-      select: payload?.select ?? select,
+      select: tracked,
       issuedAt: now,
+      // After a complete round the token starts the next one: changes.
+      round: complete ? 'changes' : round,
     }),
   };
 }

@@ -71,9 +71,14 @@ query SearchPeople($text: String!) {
     },
     {
       title: 'Change feed',
-      query: `# First call without a token (full sync), then pass nextDeltaToken to get only the changes.
+      query: `# First call without a token: the full sync (kind FULL_SYNC, everyone in users). While
+# complete is false, call again with deltaToken = nextDeltaToken to get the rest of it. Once
+# complete, nextDeltaToken returns only what changed since (kind CHANGES, in changed and removed).
 query UserChanges($deltaToken: String) {
   userChanges(deltaToken: $deltaToken) {
+    kind
+    complete
+    users { id displayName accountEnabled }
     changed { id displayName accountEnabled }
     removed { id reason }
     nextDeltaToken

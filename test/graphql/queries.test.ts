@@ -175,15 +175,18 @@ describe('user relationships', () => {
 
 describe('change feed', () => {
   it('syncs everything, then returns only what changed, with removals', async () => {
-    const initial = await gw.graphql('{ userChanges { changed { id displayName } removed { id reason } nextDeltaToken } }');
+    const initial = await gw.graphql('{ userChanges { kind complete users { id displayName } changed { id } removed { id reason } nextDeltaToken } }');
     expect(initial.errors).toBeUndefined();
-    expect(initial.data!.userChanges.changed.length).toBe(gw.emulator.tenant.users.size);
+    expect(initial.data!.userChanges).toMatchObject({ kind: 'FULL_SYNC', complete: true, changed: [] });
+    expect(initial.data!.userChanges.users.length).toBe(gw.emulator.tenant.users.size);
     const token = initial.data!.userChanges.nextDeltaToken;
 
-    const quiet = await gw.graphql('query($t: String) { userChanges(deltaToken: $t) { changed { id displayName } removed { id } nextDeltaToken } }', {
-      t: token,
-    });
+    const quiet = await gw.graphql(
+      'query($t: String) { userChanges(deltaToken: $t) { kind complete users { id } changed { id displayName } removed { id } nextDeltaToken } }',
+      { t: token },
+    );
     expect(quiet.errors).toBeUndefined();
+    expect(quiet.data!.userChanges).toMatchObject({ kind: 'CHANGES', complete: true, users: [] });
     expect(quiet.data!.userChanges.changed).toEqual([]);
     expect(quiet.data!.userChanges.removed).toEqual([]);
 

@@ -1,10 +1,15 @@
 /**
- * `GET /users/delta`: an initial sync paged with `$skiptoken`, ending in a `$deltatoken` link that
- * later returns what changed (from the tenant's change log). Tokens last 7 days on the emulator
- * clock; an unreadable token or one from another tenant instance gets 410 Gone (full resync).
+ * `GET /users/delta` (docs/graph-facts.md#delta-query). A round is one or more pages: `@odata.nextLink`
+ * (`$skiptoken`) while the round has more, `@odata.deltaLink` (`$deltatoken`) on its last page, which
+ * later returns what changed since (from the tenant's change log). The first round (no token) is the
+ * current state of every user. Graph chooses the page size (no `$top`; users come in pages of at most
+ * 200) and query parameters go on the first request only: they are encoded in the links, and a
+ * `$select` next to a `$skiptoken` is refused. Tokens last 7 days on the emulator clock (then
+ * 400 `syncStateNotFound`); a token the tenant cannot read (altered, or from a tenant instance
+ * before a reset) gets 410 Gone with a Location to start a full resync.
  */
 import type { EmuResponse } from '../http.js';
-import type { UserRecord } from '../model.js';
+import type { TenantModel, UserRecord } from '../model.js';
 import { requireCapability } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { userEntity, userToGraph } from './entities.js';
@@ -12,24 +17,32 @@ import { GraphError, badRequest } from './errors.js';
 import { parseSelect, project } from './query.js';
 import { graphState } from './state.js';
 
+/** Most users per page: Graph's user delta pages hold at most 200 objects (docs/graph-facts.md#delta-query). */
 export const DELTA_PAGE_SIZE = 200;
 export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 3600 * 1000;
 
-interface DeltaState {
-  /** Tenant instance the token belongs to. */
-  e: string;
-  /** Change-log position the sync has reached. */
-  s: number;
-  /** When the token was issued (emulator clock), for expiry. */
-  t: number;
-  /** Selected properties (query parameters only go on the first call). */
-  sel: string[] | null;
-  /** Paging: changes window upper bound and offset into the page list. */
-  to?: number;
-  o?: number;
-  /** Initial sync (all users) rather than changes. */
-  init?: boolean;
-}
+/** What a token continues. */
+type DeltaState =
+  | {
+      /** Full sync: users ordered by id, continuing after `after` (an id, not an offset, so creations and deletions during the sync shift nothing). */
+      k: 'sync';
+      e: string;
+      t: number;
+      sel: string[] | null;
+      /** Change-log position when the sync started: the next round reports every change after it (changes during the sync are replayed, never lost). */
+      s: number;
+      after: string | null;
+    }
+  | {
+      /** Changes after log position `s` up to `to` (fixed when the round starts), from offset `o` of that list. */
+      k: 'changes';
+      e: string;
+      t: number;
+      sel: string[] | null;
+      s: number;
+      to: number | null;
+      o: number;
+    };
 
 const encode = (state: DeltaState) => Buffer.from(JSON.stringify(state)).toString('base64url');
 
@@ -37,7 +50,12 @@ function decode(call: GraphCall, token: string): DeltaState {
   let state: DeltaState;
   try {
     state = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as DeltaState;
-    if (typeof state.e !== 'string' || typeof state.s !== 'number' || typeof state.t !== 'number') throw new Error('shape');
+    const shapeOk =
+      typeof state.e === 'string' &&
+      typeof state.t === 'number' &&
+      typeof state.s === 'number' &&
+      (state.k === 'sync' ? state.after === null || typeof state.after === 'string' : state.k === 'changes' && typeof state.o === 'number');
+    if (!shapeOk) throw new Error('shape');
   } catch {
     throw resync(call);
   }
@@ -45,6 +63,7 @@ function decode(call: GraphCall, token: string): DeltaState {
   return state;
 }
 
+/** 410 Gone: the Location is the initial request (no token), as Graph sends it. */
 function resync(call: GraphCall): GraphError {
   return new GraphError(410, 'resyncRequired', 'The delta token is not valid any more. A full resynchronization is required.', {
     location: `${call.ctx.origin}/${call.version}/users/delta`,
@@ -60,14 +79,47 @@ function item(user: UserRecord, select: string[] | null): Record<string, unknown
   return project(userToGraph(user), props);
 }
 
-function page(call: GraphCall, items: Record<string, unknown>[], state: DeltaState, offset: number, fragment: string): EmuResponse {
-  const slice = items.slice(offset, offset + DELTA_PAGE_SIZE);
-  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, fragment) };
-  const now = call.ctx.now();
-  if (offset + DELTA_PAGE_SIZE < items.length) body['@odata.nextLink'] = link(call, '$skiptoken', { ...state, o: offset + DELTA_PAGE_SIZE, t: now });
-  else body['@odata.deltaLink'] = link(call, '$deltatoken', { e: state.e, s: state.to ?? state.s, t: now, sel: state.sel });
-  body.value = slice;
+function respond(call: GraphCall, sel: string[] | null, value: Record<string, unknown>[], next: DeltaState | null, round: { e: string; s: number }): EmuResponse {
+  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, sel ? `users(${sel.join(',')})` : 'users') };
+  const t = call.ctx.now();
+  if (next) body['@odata.nextLink'] = link(call, '$skiptoken', { ...next, t });
+  else body['@odata.deltaLink'] = link(call, '$deltatoken', { k: 'changes', e: round.e, t, sel, s: round.s, to: null, o: 0 });
+  body.value = value;
   return ok(200, body);
+}
+
+/** Ids of the tenant's users in order, kept while the directory is unchanged (a 25,000-user sync is 125 pages). */
+const sortedIds = new WeakMap<TenantModel, { seq: number; size: number; ids: string[] }>();
+
+function idsInOrder(tenant: TenantModel): string[] {
+  const cached = sortedIds.get(tenant);
+  if (cached && cached.seq === tenant.changeSeq && cached.size === tenant.users.size) return cached.ids;
+  const ids = [...tenant.users.keys()].sort();
+  sortedIds.set(tenant, { seq: tenant.changeSeq, size: tenant.users.size, ids });
+  return ids;
+}
+
+/** First index whose id is greater than `after`. */
+function firstAfter(ids: string[], after: string | null): number {
+  if (after === null) return 0;
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function syncPage(call: GraphCall, state: Extract<DeltaState, { k: 'sync' }>): EmuResponse {
+  const tenant = call.ctx.tenant;
+  const ids = idsInOrder(tenant);
+  const start = firstAfter(ids, state.after);
+  const pageIds = ids.slice(start, start + DELTA_PAGE_SIZE);
+  const value = pageIds.map((id) => item(tenant.users.get(id)!, state.sel));
+  const more = start + DELTA_PAGE_SIZE < ids.length;
+  return respond(call, state.sel, value, more ? { ...state, after: pageIds.at(-1)! } : null, state);
 }
 
 function changesSince(call: GraphCall, from: number, to: number, select: string[] | null): Record<string, unknown>[] {
@@ -86,6 +138,14 @@ function changesSince(call: GraphCall, from: number, to: number, select: string[
   return out;
 }
 
+function changesPage(call: GraphCall, state: Extract<DeltaState, { k: 'changes' }>): EmuResponse {
+  const to = state.to ?? call.ctx.tenant.changeSeq;
+  const all = changesSince(call, state.s, to, state.sel);
+  const value = all.slice(state.o, state.o + DELTA_PAGE_SIZE);
+  const more = state.o + DELTA_PAGE_SIZE < all.length;
+  return respond(call, state.sel, value, more ? { ...state, to, o: state.o + DELTA_PAGE_SIZE } : null, { e: state.e, s: to });
+}
+
 export function userDelta(call: GraphCall): EmuResponse {
   requireCapability(call.principal, 'users.read');
   const tenant = call.ctx.tenant;
@@ -96,10 +156,13 @@ export function userDelta(call: GraphCall): EmuResponse {
   for (const unsupported of ['$expand', '$top', '$orderby', '$search']) {
     if (queryParam(call, unsupported) !== undefined) throw badRequest(`${unsupported} is not supported on delta queries.`);
   }
+  const selectParam = queryParam(call, '$select');
+  // Query parameters belong to the first request; a nextLink already carries them.
+  if (skipToken !== undefined && selectParam !== undefined) throw badRequest('$select is not supported together with $skiptoken: use the nextLink as it is.');
 
   if (deltaToken === 'latest') {
-    const select = parseSelect(userEntity, queryParam(call, '$select'), { list: true }) ?? null;
-    return page(call, [], { e: epoch, s: tenant.changeSeq, t: now, sel: select }, 0, 'users');
+    const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
+    return respond(call, sel, [], null, { e: epoch, s: tenant.changeSeq });
   }
   if (skipToken !== undefined || deltaToken !== undefined) {
     const state = decode(call, (skipToken ?? deltaToken)!);
@@ -110,29 +173,9 @@ export function userDelta(call: GraphCall): EmuResponse {
         'The sync state generation is not found. Delta tokens expire after 7 days; start a new full synchronization.',
       );
     }
-    const fragment = state.sel ? `users(${state.sel.join(',')})` : 'users';
-    if (state.init) {
-      const users = [...tenant.users.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-      return page(
-        call,
-        users.map((u) => item(u, state.sel)),
-        state,
-        state.o ?? 0,
-        fragment,
-      );
-    }
-    const to = state.to ?? tenant.changeSeq;
-    return page(call, changesSince(call, state.s, to, state.sel), { ...state, to }, state.o ?? 0, fragment);
+    return state.k === 'sync' ? syncPage(call, state) : changesPage(call, state);
   }
 
-  const select = parseSelect(userEntity, queryParam(call, '$select'), { list: true }) ?? null;
-  const users = [...tenant.users.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const state: DeltaState = { e: epoch, s: tenant.changeSeq, t: now, sel: select, init: true, to: tenant.changeSeq };
-  return page(
-    call,
-    users.map((u) => item(u, select)),
-    state,
-    0,
-    select ? `users(${select.join(',')})` : 'users',
-  );
+  const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
+  return syncPage(call, { k: 'sync', e: epoch, t: now, sel, s: tenant.changeSeq, after: null });
 }

@@ -1,6 +1,7 @@
 import type { UserFilter, UserOrder, UserSearch } from '../../generated/graphql.js';
 import { compileUserFilter } from '../user-filter.js';
 import { compileUserOrder } from '../user-order.js';
+import { DELTA_PAGES_PER_CALL } from '../user-changes.js';
 import { compileUserSearch } from '../user-search.js';
 import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
 
@@ -19,7 +20,7 @@ import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
  *   in the same turn share POSTs, so the real count can be lower, never higher; a first page the
  *   caller continues with `after` is one plain request; authentication methods are assumed to
  *   fit one page (further pages are followed per user, and are rare);
- * - `userChanges` follows every page of the delta feed.
+ * - `userChanges` reads at most DELTA_PAGES_PER_CALL pages of the delta feed per call.
  * Every count is an upper bound for one execution without faults (retries come on top).
  */
 
@@ -66,7 +67,7 @@ export interface PlanningTunables {
   getByIdsSize: number;
   /** Largest page the gateway asks for (Graph: 999). */
   maxPageSize: number;
-  /** Pages a full `userChanges` sync is assumed to take. */
+  /** Delta pages one `userChanges` call reads at most. */
   deltaPages: number;
   /** Users a full `userChanges` sync is assumed to return. */
   directorySize: number;
@@ -80,7 +81,7 @@ export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.free
   batchSize: 20,
   getByIdsSize: 1000,
   maxPageSize: 999,
-  deltaPages: 10,
+  deltaPages: DELTA_PAGES_PER_CALL,
   directorySize: 1000,
   mutationRequests: 3,
   methodsPerUser: 10,

@@ -88,8 +88,9 @@ export const queryResolvers: QueryResolvers = {
   },
 
   userChanges: async (_parent, args, ctx, info) => {
-    const changedNodes = collectSubfields(info, info.fieldNodes, 'UserChanges').get('changed') ?? [];
-    const plan = planUserSelection(info, changedNodes);
+    // One tracked selection for the whole feed: the full sync's `users` and the rounds' `changed` together.
+    const subfields = collectSubfields(info, info.fieldNodes, 'UserChanges');
+    const plan = planUserSelection(info, [...(subfields.get('users') ?? []), ...(subfields.get('changed') ?? [])]);
     return fetchUserChanges(ctx, args.deltaToken, plan.select);
   },
 };
