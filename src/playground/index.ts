@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PLAYGROUND_CLIENT_SCRIPT } from './client-script.js';
+import type { CallerAuthMode } from '../config-types.js';
 import { playgroundExamples, type ExampleOptions } from './examples.js';
 
 /**
@@ -39,13 +40,100 @@ export const PLAYGROUND_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 export interface Playground {
-  /** Serves the page (GET /graphql from a browser). */
+  /** Serves the page (GET /graphql from a browser): GraphiQL, or the page saying why it is off and how to turn it on. */
   servePage(res: ServerResponse): void;
-  /** Serves /playground/assets/*; false when `name` is not an asset. */
+  /** Serves /playground/assets/*; false when `name` is not an asset (or the playground is off). */
   serveAsset(req: IncomingMessage, res: ServerResponse, name: string): boolean;
 }
 
-export function createPlayground(options: ExampleOptions & { endpoint?: string; defaultHeaders?: string } = {}): Playground {
+/** How the gateway is configured, as far as the page needs to know it. */
+export interface PlaygroundOptions extends ExampleOptions {
+  /** PLAYGROUND: false serves the explanation page instead (default on). */
+  enabled?: boolean;
+  /** CALLER_AUTH: decides the headers the tabs start with and the sign-in hint. Default `none`. */
+  callerAuth?: CallerAuthMode;
+  /** With `entra`: the audience (API_AUDIENCE) a caller's token must be issued for, shown in the hint. */
+  audience?: string;
+  /** INTROSPECTION: when off the page loads no schema (it would be refused) and says why. Default on. */
+  introspection?: boolean;
+  endpoint?: string;
+}
+
+/** Placeholders are `<…>`: the page's fetcher refuses to send them (a request that can only be a 401). */
+export const API_KEY_PLACEHOLDER = '<your API key>';
+
+/** The Headers pane each tab starts with, for the configured caller authentication. */
+export function defaultHeadersFor(mode: CallerAuthMode, audience?: string): string {
+  switch (mode) {
+    case 'none':
+      return '';
+    case 'api-key':
+      return JSON.stringify({ 'x-api-key': API_KEY_PLACEHOLDER }, null, 2);
+    case 'entra':
+      return JSON.stringify({ Authorization: `Bearer <access token for ${audience ?? 'API_AUDIENCE'}>` }, null, 2);
+    default: {
+      const never: never = mode;
+      throw new Error(`unknown caller authentication ${String(never)}`);
+    }
+  }
+}
+
+/** What the page tells a person before they run anything, one paragraph each. */
+function noticesFor(options: PlaygroundOptions): string[] {
+  const notices: string[] = [];
+  const mode = options.callerAuth ?? 'none';
+  const reload = 'then load the schema with Shift+Ctrl+R (or the refresh button of the docs pane)';
+  if (mode === 'api-key')
+    notices.push(`This gateway needs an API key (CALLER_AUTH=api-key): replace ${API_KEY_PLACEHOLDER} in the Headers pane with your key, ${reload}.`);
+  if (mode === 'entra')
+    notices.push(
+      `This gateway needs an Entra ID access token (CALLER_AUTH=entra) issued for ${options.audience ?? 'API_AUDIENCE'}: put it after "Bearer" in the Headers pane, ${reload}.`,
+    );
+  if (options.introspection === false)
+    notices.push(
+      'Introspection is off (INTROSPECTION=false, the default with NODE_ENV=production), so there are no docs and no autocompletion here; the examples still run. Set INTROSPECTION=true to turn it on.',
+    );
+  return notices;
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The page GET /graphql serves when PLAYGROUND=false: why it is off and how to turn it on. */
+const DISABLED_PAGE = Buffer.from(
+  `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>msgraph-user-gateway: playground off</title></head>
+<body>
+<h1>The GraphQL playground is off</h1>
+<p>PLAYGROUND is false on this gateway, which is the default with NODE_ENV=production: a production endpoint does not
+hand an interactive console to every browser that reaches it, and with introspection also off (the production
+default) the playground could show neither docs nor autocompletion.</p>
+<p>The API itself works: send GraphQL to <code>POST /graphql</code> with your credentials.</p>
+<p>To turn the playground on, set <code>PLAYGROUND=true</code> (and <code>INTROSPECTION=true</code> for docs and
+autocompletion) and restart the gateway. See docs/operations.md.</p>
+</body>
+</html>
+`,
+  'utf8',
+);
+
+export function createPlayground(options: PlaygroundOptions = {}): Playground {
+  if (options.enabled === false) {
+    return {
+      servePage(res) {
+        res.writeHead(404, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': DISABLED_PAGE.length,
+          'cache-control': 'no-cache',
+          'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+          'x-content-type-options': 'nosniff',
+          'referrer-policy': 'no-referrer',
+        });
+        res.end(DISABLED_PAGE);
+      },
+      serveAsset: () => false,
+    };
+  }
   const assets = new Map<string, Asset>();
   const add = (name: string, body: Buffer, contentType: string) =>
     assets.set(name, { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
@@ -54,11 +142,14 @@ export function createPlayground(options: ExampleOptions & { endpoint?: string; 
 
   const config = {
     endpoint: options.endpoint ?? '/graphql',
-    defaultHeaders: options.defaultHeaders ?? '{\n  "Authorization": "Bearer <token, unless CALLER_AUTH=none>"\n}',
+    defaultHeaders: defaultHeadersFor(options.callerAuth ?? 'none', options.audience),
+    introspection: options.introspection !== false,
     examples: playgroundExamples(options),
   };
   // JSON inside <script type="application/json"> is data, not code; escaping `<` keeps it from closing the tag.
   const configJson = JSON.stringify(config).replace(/</g, '\\u003c');
+  const notices = noticesFor(options);
+  const noticeHtml = notices.length > 0 ? `<div id="playground-notice">${notices.map((n) => `<p>${escapeHtml(n)}</p>`).join('')}</div>\n` : '';
   const page = Buffer.from(
     `<!doctype html>
 <html lang="en">
@@ -70,7 +161,7 @@ export function createPlayground(options: ExampleOptions & { endpoint?: string; 
 <link rel="stylesheet" href="/playground/assets/playground.css">
 </head>
 <body>
-<div id="graphiql">Loading the playground…</div>
+${noticeHtml}<div id="graphiql">Loading the playground…</div>
 <script id="playground-config" type="application/json">${configJson}</script>
 <script src="/playground/assets/react.production.min.js"></script>
 <script src="/playground/assets/react-dom.production.min.js"></script>
@@ -81,7 +172,21 @@ export function createPlayground(options: ExampleOptions & { endpoint?: string; 
 `,
     'utf8',
   );
-  add('playground.css', Buffer.from('html, body, #graphiql { height: 100%; margin: 0; }\n', 'utf8'), 'text/css; charset=utf-8');
+  add(
+    'playground.css',
+    Buffer.from(
+      [
+        'html, body { height: 100%; margin: 0; }',
+        'body { display: flex; flex-direction: column; }',
+        '#graphiql { flex: 1; min-height: 0; }',
+        '#playground-notice { padding: 6px 12px; font: 14px/1.4 system-ui, sans-serif; background: #fff8e1; border-bottom: 1px solid #e0c36c; }',
+        '#playground-notice p { margin: 2px 0; }',
+        '',
+      ].join('\n'),
+      'utf8',
+    ),
+    'text/css; charset=utf-8',
+  );
 
   return {
     servePage(res) {

@@ -1,12 +1,19 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { hashApiKey } from '../../src/config.js';
+import { appCallerToken } from '../identity/support.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
- * The playground in a real browser: headless Debian Chromium loads /graphql from the gateway,
- * with every request outside the gateway's origin blocked (proving it works offline), runs the
- * preloaded "Directory page" example and finds users in the result.
+ * The playground in a real browser (headless Debian Chromium), for every caller-authentication mode
+ * and in production: every request outside the gateway's origin is blocked (it must work offline),
+ * the Headers pane starts with what the mode needs (nothing, an API key header, a bearer token), the
+ * Variables pane is open with each example's variables, a placeholder credential is never sent (no
+ * 401 round trip), and with the real credential filled in the examples run. In production the
+ * playground is off by default and the page says why and how to turn it on; turned on, it says that
+ * introspection is off and asks for no schema.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -15,48 +22,188 @@ if (!available) {
   console.warn(`skipping the playground browser test: ${CHROMIUM} is not installed`);
 }
 
+const API_KEY = 'playground-key-0123456789';
+const AUDIENCE = 'api://msgraph-user-gateway';
+
+interface Visit {
+  page: Page;
+  /** POST bodies and statuses of every /graphql request the page made. */
+  posts: Array<{ body: string; status: number; headers: Record<string, string> }>;
+  foreign: string[];
+  consoleErrors: string[];
+  status: number;
+}
+
 describe.skipIf(!available)('playground in a real browser', () => {
-  let gw: TestGateway;
+  let emulator: TestEmulator;
   let browser: Browser;
+  const gateways: TestGateway[] = [];
 
   beforeAll(async () => {
-    gw = await startTestGateway();
+    emulator = await startTestEmulator({ userCount: 120 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-  });
+  }, 60_000);
   afterAll(async () => {
     await browser?.close();
-    await gw?.close();
+    for (const gw of gateways) await gw.close();
+    await emulator?.close();
   });
 
-  it('loads offline, runs the directory example and shows users', async () => {
-    const page = await browser.newPage();
-    const foreign: string[] = [];
-    const consoleErrors: string[] = [];
+  async function gateway(env: Record<string, string>): Promise<TestGateway> {
+    const gw = await startTestGateway({ emulator, env });
+    gateways.push(gw);
+    return gw;
+  }
+
+  /** A fresh browser context (no saved GraphiQL tabs), offline except for the gateway. */
+  async function visit(gw: TestGateway, path = '/graphql'): Promise<Visit> {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const result: Visit = { page, posts: [], foreign: [], consoleErrors: [], status: 0 };
     page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
+      if (message.type() === 'error') result.consoleErrors.push(message.text());
+    });
+    page.on('response', (response) => {
+      const request = response.request();
+      if (request.method() === 'POST' && request.url() === `${gw.url}/graphql`) {
+        result.posts.push({ body: request.postData() ?? '', status: response.status(), headers: request.headers() });
+      }
     });
     await page.route('**/*', (route) => {
       const url = route.request().url();
       if (url.startsWith(gw.url) || url.startsWith('data:')) return route.continue();
-      foreign.push(url);
+      result.foreign.push(url);
       return route.abort();
     });
-    await page.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
+    const response = await page.goto(`${gw.url}${path}`, { waitUntil: 'load' });
+    result.status = response?.status() ?? 0;
+    return result;
+  }
+
+  async function ready(page: Page): Promise<void> {
     await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
-    // The example's default headers hold a placeholder bearer token; CALLER_AUTH=none ignores it.
-    const run = page.locator('.graphiql-execute-button');
-    await run.click();
+    await page.locator('.graphiql-query-editor pre.CodeMirror-line').first().waitFor({ timeout: 20_000 });
+  }
+
+  /** The text of the Variables or Headers pane, after making it the visible one. */
+  async function pane(page: Page, name: 'variables' | 'headers'): Promise<string> {
+    await page.locator(`.graphiql-editor-tools button[data-name="${name}"]`).click();
+    const editor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden)');
+    await expect(editor.isVisible()).resolves.toBe(true);
+    const lines = await editor.locator('pre.CodeMirror-line').allTextContents();
+    return lines
+      .join('\n')
+      .replace(/\u200b/g, '')
+      .trim();
+  }
+
+  async function setHeaders(page: Page, json: string): Promise<void> {
+    await pane(page, 'headers');
+    await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror-code').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(json);
+  }
+
+  async function runAndRead(page: Page, expected: string): Promise<string> {
+    await page.locator('.graphiql-execute-button').click();
     // A locator wait, not waitForFunction: the page's CSP (no unsafe-eval) would refuse evaluated strings.
-    await page.locator('.result-window', { hasText: 'displayName' }).waitFor({ timeout: 20_000 });
-    const result = (await page.locator('.result-window').textContent()) ?? '';
-    const someUser = [...gw.emulator.tenant.users.values()].filter((u) => u.accountEnabled).sort((a, b) => a.displayName.localeCompare(b.displayName))[0]!;
+    await page.locator('.result-window', { hasText: expected }).waitFor({ timeout: 20_000 });
+    return (await page.locator('.result-window').textContent()) ?? '';
+  }
+
+  function firstUserName(): string {
+    return [...emulator.tenant.users.values()].filter((u) => u.accountEnabled).sort((a, b) => a.displayName.localeCompare(b.displayName))[0]!.displayName;
+  }
+
+  function expectCleanPage(v: Visit): void {
+    expect(v.foreign).toEqual([]);
+    expect(v.consoleErrors.filter((e) => /Content Security Policy|Refused/i.test(e))).toEqual([]);
+  }
+
+  it('CALLER_AUTH=none: no headers, the Variables pane open with each example’s variables, the examples run', async () => {
+    const gw = await gateway({});
+    const v = await visit(gw);
+    await ready(v.page);
+    expect(await v.page.locator('#playground-notice').count()).toBe(0);
+    expect(await pane(v.page, 'variables')).toMatch(/"first": 25/);
+    expect(await pane(v.page, 'headers')).toBe('');
+    const result = await runAndRead(v.page, 'displayName');
     expect(result).toContain('"users"');
-    expect(result).toContain(someUser.displayName);
-    expect(foreign).toEqual([]);
-    expect(consoleErrors.filter((e) => /Content Security Policy|Refused/i.test(e))).toEqual([]);
-    await page.close();
+    expect(result).toContain(firstUserName());
+    // The containment example's placeholder user is in plain sight before anyone runs it.
+    await v.page.locator('.graphiql-tab', { hasText: 'ContainAccount' }).click();
+    expect(await pane(v.page, 'variables')).toContain('<object id or userPrincipalName>');
+    expect(v.posts.every((p) => p.status === 200)).toBe(true);
+    expectCleanPage(v);
+    await v.page.context().close();
+  }, 60_000);
+
+  it('CALLER_AUTH=api-key: an x-api-key header to fill in, nothing sent until it is, then the examples run', async () => {
+    const gw = await gateway({ CALLER_AUTH: 'api-key', API_KEYS: `browser:${hashApiKey(API_KEY)}:Users.Read` });
+    const v = await visit(gw);
+    await ready(v.page);
+    expect(await v.page.locator('#playground-notice').textContent()).toContain('needs an API key (CALLER_AUTH=api-key)');
+    expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
+    expect(await pane(v.page, 'variables')).toMatch(/"first": 25/);
+    // The schema fetch and a run with the placeholder are not sent: no 401 round trip.
+    expect(await runAndRead(v.page, 'Not sent')).toContain('x-api-key');
+    expect(v.posts).toEqual([]);
+
+    await setHeaders(v.page, JSON.stringify({ 'x-api-key': API_KEY }));
+    const result = await runAndRead(v.page, 'displayName');
+    expect(result).toContain(firstUserName());
+    expect(v.posts.length).toBeGreaterThan(0);
+    expect(v.posts.map((p) => p.status)).not.toContain(401);
+    expect(v.posts.at(-1)!.headers['x-api-key']).toBe(API_KEY);
+    expectCleanPage(v);
+    await v.page.context().close();
+  }, 60_000);
+
+  it('CALLER_AUTH=entra: a bearer header naming the audience, then the examples run with a real token', async () => {
+    const gw = await gateway({ CALLER_AUTH: 'entra', API_AUDIENCE: AUDIENCE });
+    const known = emulator.tenant.wellKnown;
+    const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+    const v = await visit(gw);
+    await ready(v.page);
+    expect(await v.page.locator('#playground-notice').textContent()).toContain(AUDIENCE);
+    expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ Authorization: `Bearer <access token for ${AUDIENCE}>` });
+    expect(v.posts).toEqual([]);
+    await setHeaders(v.page, JSON.stringify({ Authorization: `Bearer ${token}` }));
+    expect(await runAndRead(v.page, 'displayName')).toContain(firstUserName());
+    expect(v.posts.map((p) => p.status)).not.toContain(401);
+    expectCleanPage(v);
+    await v.page.context().close();
+  }, 60_000);
+
+  it('NODE_ENV=production: off by default, and the page says why and how to turn it on', async () => {
+    const gw = await gateway({ NODE_ENV: 'production', INTROSPECTION: '' });
+    const v = await visit(gw);
+    expect(v.status).toBe(404);
+    const text = (await v.page.locator('body').textContent()) ?? '';
+    expect(text).toContain('The GraphQL playground is off');
+    expect(text).toContain('PLAYGROUND=true');
+    expect(text).toContain('INTROSPECTION=true');
+    expect((await fetch(`${gw.url}/playground/assets/graphiql.min.js`)).status).toBe(404);
+    // The API itself still answers.
+    expect((await gw.graphql('{ users(first: 1) { nodes { id } } }')).errors).toBeUndefined();
+    expectCleanPage(v);
+    await v.page.context().close();
+  }, 60_000);
+
+  it('NODE_ENV=production with PLAYGROUND=true: says introspection is off, asks for no schema, and the examples run', async () => {
+    const gw = await gateway({ NODE_ENV: 'production', INTROSPECTION: '', PLAYGROUND: 'true' });
+    const v = await visit(gw);
+    expect(v.status).toBe(200);
+    await ready(v.page);
+    expect(await v.page.locator('#playground-notice').textContent()).toContain('INTROSPECTION=true');
+    expect(await runAndRead(v.page, 'displayName')).toContain(firstUserName());
+    expect(v.posts.length).toBeGreaterThan(0);
+    expect(v.posts.some((p) => p.body.includes('__schema'))).toBe(false);
+    expect(v.posts.every((p) => p.status === 200)).toBe(true);
+    expectCleanPage(v);
+    await v.page.context().close();
   }, 60_000);
 });
