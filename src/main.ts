@@ -16,7 +16,8 @@ const CLOSE_MARGIN_MS = 4_000;
  */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
-  let app: App | undefined;
+  // Set once start-up is done; the signal handler below needs it before then.
+  const running: { app?: App } = {};
   let signalled: NodeJS.Signals | undefined;
 
   // Handlers before anything else: as PID 1 in a container the kernel drops a signal that has no
@@ -26,13 +27,14 @@ async function main(): Promise<void> {
     // forwards it. One shutdown; the hard deadline below bounds it.
     if (signalled) return;
     signalled = signal;
-    armHardDeadline(config, () => app?.logger);
-    if (app) void stop(app, signal);
+    armHardDeadline(config, () => running.app?.logger);
+    if (running.app) void stop(running.app, signal);
     // Otherwise start-up is still running; main() stops the app as soon as it is up.
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
-  app = await startApp(config);
+  const app = await startApp(config);
+  running.app = app;
   if (signalled) return stop(app, signalled);
   printBanner(app);
 }

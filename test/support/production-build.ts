@@ -38,7 +38,7 @@ async function acquireLock(timeoutMs: number): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // A lock left by a killed run is older than any build takes.
       if (Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 5 * 60_000) rmSync(LOCK, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${LOCK}`);
+      if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${LOCK}`, { cause: error });
       await new Promise((r) => setTimeout(r, 250));
     }
   }
