@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const known = emulator.tenant.wellKnown;
   const lines = [
     'Microsoft Graph + Entra ID emulator tenant is running',
-    `  Graph endpoint     ${emulator.graphEndpoint}/v1.0`,
+    `  Graph endpoint     ${emulator.graphEndpoint}   (API base: ${emulator.graphEndpoint}/v1.0)`,
     `  Authority          ${emulator.authorityHost}/${emulator.tenantId}`,
     `  Token endpoint     ${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/token`,
     `  Broker token URL   ${emulator.brokerUrl}`,
@@ -53,6 +53,11 @@ async function main(): Promise<void> {
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
     `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
     `  Graph switches     ${emulator.origin}/_emulator/graph (expandPageCap: ${String(emulator.context.graph.expandPageCap)})`,
+    '',
+    'Point the gateway at it (a second terminal, from the repository root):',
+    `  SANDBOX=false CALLER_AUTH=none GRAPH_ENDPOINT=${emulator.graphEndpoint} AZURE_AUTHORITY_HOST=${emulator.authorityHost} \\`,
+    `  AZURE_TENANT_ID=${emulator.tenantId} AZURE_CLIENT_ID=${known.demoAppId} AZURE_CLIENT_SECRET=<demo client secret> \\`,
+    `  NODE_EXTRA_CA_CERTS=${emulator.caFile} CACHE_URL=memory npm start`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   const stop = () => {

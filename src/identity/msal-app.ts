@@ -34,7 +34,7 @@ export async function createMsalAppFactory(config: Config, selfDeployed: SelfDep
   }
   if (selfDeployed.authCode) secrets.push(selfDeployed.authCode.reveal());
   const networkClient = createMsalNetworkModule(deps.upstream, config.limits.upstreamTimeoutMs);
-  const loggerOptions = createMsalLoggerOptions(deps.logger, secrets);
+  const loggerOptions = createMsalLoggerOptions(deps.logger, secrets, { clientCredentialsOnly: selfDeployed.flow === 'client-credentials' });
   return {
     secrets,
     authority: authOptions.authority ?? '',

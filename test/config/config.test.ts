@@ -52,6 +52,32 @@ describe('loadConfig', () => {
     expect(config.graphEndpoint).toBe('https://127.0.0.1:8443');
   });
 
+  it('GRAPH_ENDPOINT takes the base URL with or without /v1.0 (what Graph docs and npm run emulator show), never another version', () => {
+    for (const value of [
+      'https://127.0.0.1:8443',
+      'https://127.0.0.1:8443/',
+      'https://127.0.0.1:8443/v1.0',
+      'https://127.0.0.1:8443/v1.0/',
+      'https://127.0.0.1:8443/V1.0',
+    ]) {
+      expect(loadConfig({ ...selfDeployed, GRAPH_ENDPOINT: value }).graphEndpoint, value).toBe('https://127.0.0.1:8443');
+    }
+    expect(loadConfig({ ...selfDeployed, GRAPH_ENDPOINT: 'https://graph.microsoft.us/v1.0' }).graphEndpoint).toBe('https://graph.microsoft.us');
+    expect(problemsOf({ ...selfDeployed, GRAPH_ENDPOINT: 'https://graph.microsoft.com/beta' })[0]).toMatch(
+      /^GRAPH_ENDPOINT="https:\/\/graph.microsoft.com\/beta" is not valid: the gateway calls Graph v1.0/,
+    );
+  });
+
+  it('DRAIN_TIMEOUT_MS bounds the shutdown drain (default 8 s); PLAYGROUND defaults off only in production', () => {
+    expect(loadConfig({}).drainTimeoutMs).toBe(8_000);
+    expect(loadConfig({ DRAIN_TIMEOUT_MS: '25000' }).drainTimeoutMs).toBe(25_000);
+    expect(problemsOf({ DRAIN_TIMEOUT_MS: 'soon' })[0]).toMatch(/^DRAIN_TIMEOUT_MS="soon" is not valid/);
+    expect(loadConfig({}).playground).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', SANDBOX: 'true' }).playground).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', SANDBOX: 'true', PLAYGROUND: 'true' }).playground).toBe(true);
+    expect(problemsOf({ PLAYGROUND: 'maybe' })[0]).toMatch(/^PLAYGROUND="maybe" is not valid/);
+  });
+
   it('names the variable, its purpose and an example for every problem, all at once', () => {
     const problems = problemsOf({ AZURE_TENANT_ID: 'common', PORT: 'eighty', AZURE_CLOUD: 'Mars', GRAPH_ENDPOINT: 'http://graph' });
     expect(problems.some((p) => p.startsWith('AZURE_TENANT_ID=common') && p.includes('e.g.'))).toBe(true);
