@@ -20,7 +20,7 @@ import { connectFloorClient, type FloorClient } from './floor/client.js';
 import type { BenchFixtures } from './lib/fixtures.js';
 import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js';
 import { runLoad } from './lib/load.js';
-import { parseBenchOptions, type BenchOptions } from './lib/options.js';
+import { BENCH_USAGE, BenchUsageError, parseBenchOptions, readBenchArgs, type BenchOptions } from './lib/options.js';
 import { onExit, startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
 import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
@@ -356,8 +356,26 @@ function writeDoc(report: BenchReport): void {
   writeFileSync(DOC, `${text.slice(0, start)}${section}${text.slice(end + DOC_END.length)}`);
 }
 
+/** The options, or exit: 0 after printing the usage for --help, 2 (usage error) for a command line it cannot run. */
+function optionsOrExit(argv: readonly string[]): BenchOptions {
+  try {
+    if (readBenchArgs(argv).help) {
+      process.stdout.write(BENCH_USAGE);
+      process.exit(0);
+    }
+    const options = parseBenchOptions(argv, process.env);
+    const unknown = options.scenarios.filter((key) => !SCENARIOS.some((s) => s.key === key));
+    if (unknown.length > 0) throw new BenchUsageError(`--scenarios: no scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.key).join(', ')}`);
+    return options;
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`npm run bench: ${error.message}\n\n${BENCH_USAGE}`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
-  const options = parseBenchOptions(process.argv.slice(2), process.env);
+  const options = optionsOrExit(process.argv.slice(2));
   const startedAt = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
   const tmp = mkdtempSync(path.join(tmpdir(), 'mgug-bench-'));

@@ -16,7 +16,62 @@ export interface BenchOptions {
   contenders: Array<'gateway' | 'naive' | 'floor'>;
 }
 
+export const BENCH_USAGE = `Usage: npm run bench [-- options]
+
+Runs the benchmark (docs/benchmark.md): an emulator tenant, the gateway, the naive server and the
+floor, every scenario at a fixed injected latency; writes bench/results/latest.json, latest.svg and
+the results section of docs/benchmark.md (full runs only). About two minutes.
+
+Options (the environment variable in brackets is used when the option is absent):
+  --latency <ms>           injected latency per upstream request, 0 to 1000 (default 20) [BENCH_LATENCY_MS]
+  --quick                  short cells: a smoke run of under a minute [BENCH_QUICK=1]
+  --contenders <list>      gateway,naive,floor (default all three) [BENCH_CONTENDERS]
+  --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
+  --no-overhead-pass       skip the extra 0 ms pass of scenario 3
+  -h, --help               print this and exit
+
+Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway.
+`;
+
+/** A command line the benchmark cannot run: the message says what was wrong; print it with BENCH_USAGE. */
+export class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+const VALUE_OPTIONS = new Set(['latency', 'contenders', 'scenarios']);
+const FLAG_OPTIONS = new Set(['quick', 'no-overhead-pass', 'help']);
+
+/**
+ * Checks the command line before anything starts: `--help` asks for the usage, and an unknown
+ * option, a stray argument or an option without its value is refused (a typo must not start a
+ * two-minute run with defaults).
+ */
+export function readBenchArgs(argv: readonly string[]): { help: boolean } {
+  let help = false;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '-h' || arg === '--help') {
+      help = true;
+      continue;
+    }
+    const match = /^--([a-z-]+)(=(.*))?$/.exec(arg);
+    if (!match) throw new BenchUsageError(`unexpected argument ${JSON.stringify(arg)}`);
+    const name = match[1]!;
+    if (FLAG_OPTIONS.has(name)) {
+      if (match[2] !== undefined) throw new BenchUsageError(`--${name} takes no value`);
+      continue;
+    }
+    if (!VALUE_OPTIONS.has(name)) throw new BenchUsageError(`unknown option --${name}`);
+    if (match[2] !== undefined) continue;
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new BenchUsageError(`--${name} needs a value`);
+    i += 1;
+  }
+  return { help };
+}
+
 export function parseBenchOptions(argv: readonly string[], env: Record<string, string | undefined>): BenchOptions {
+  readBenchArgs(argv);
   const flag = (name: string) => argv.includes(`--${name}`);
   const value = (name: string): string | undefined => {
     const at = argv.indexOf(`--${name}`);
@@ -27,7 +82,7 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
   const latencyText = value('latency') ?? env.BENCH_LATENCY_MS ?? '20';
   const latencyMs = Number(latencyText);
   if (!Number.isFinite(latencyMs) || latencyMs < 0 || latencyMs > 1000) {
-    throw new Error(`--latency must be a number of milliseconds from 0 to 1000, received ${JSON.stringify(latencyText)}`);
+    throw new BenchUsageError(`--latency must be a number of milliseconds from 0 to 1000, received ${JSON.stringify(latencyText)}`);
   }
   const quick = flag('quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
   const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor';
@@ -36,7 +91,8 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     .map((s) => s.trim())
     .filter(Boolean);
   for (const c of contenders) {
-    if (c !== 'gateway' && c !== 'naive' && c !== 'floor') throw new Error(`--contenders takes gateway, naive and floor, received ${JSON.stringify(c)}`);
+    if (c !== 'gateway' && c !== 'naive' && c !== 'floor')
+      throw new BenchUsageError(`--contenders takes gateway, naive and floor, received ${JSON.stringify(c)}`);
   }
   const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '')
     .split(',')
