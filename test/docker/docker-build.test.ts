@@ -1,10 +1,15 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { hashApiKey, loadConfig } from '../../src/config.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '../../src/gateway.js';
 import { freePort } from '../support/net.js';
+import { buildProduction } from '../support/production-build.js';
 
 /**
  * There is no Docker engine on the machines that run this suite, so the image's build steps are
@@ -48,13 +53,110 @@ describe('docker/Dockerfile', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
   });
 
-  it('compose runs the gateway with Redis and refuses to start without caller auth secrets', () => {
-    expect(compose).toMatch(/^\s{2}gateway:/m);
-    expect(compose).toMatch(/^\s{2}redis:/m);
-    expect(compose).toMatch(/CACHE_URL: redis:\/\/redis:6379/);
-    expect(compose).toMatch(/API_KEYS: \$\{API_KEYS:\?/);
-    expect(compose).toMatch(/TOKEN_CACHE_KEY: \$\{TOKEN_CACHE_KEY:\?/);
-    expect(compose).toMatch(/dockerfile: docker\/Dockerfile/);
+  it('runs node itself as PID 1 (exec form, no npm, no shell) and stops it with SIGTERM', () => {
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(runtime);
+    expect(cmd, 'CMD in exec (JSON) form').not.toBeNull();
+    expect(JSON.parse(cmd![1]!)).toEqual(['node', 'dist/src/main.js']);
+    expect(runtime).not.toMatch(/^ENTRYPOINT/m);
+    expect(runtime).toMatch(/^STOPSIGNAL SIGTERM$/m);
+    // The same entry point as `npm run start:prod`, which execs node so npm forwards signals to it.
+    expect(pkg.scripts['start:prod']).toBe('exec node dist/src/main.js');
+  });
+
+  it('caps the heap with NODE_OPTIONS at the size docs/benchmark.md measured and recommends', () => {
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+    const cap = /NODE_OPTIONS=--max-old-space-size=(\d+)/.exec(runtime)?.[1];
+    expect(cap).toBeDefined();
+    expect(readFileSync(path.join(root, 'docs/benchmark.md'), 'utf8')).toContain(`--max-old-space-size=${cap}`);
+  });
+
+  describe('docker/compose.yaml', () => {
+    const doc = parseYaml(compose) as {
+      services: Record<
+        string,
+        {
+          environment: Record<string, string>;
+          secrets?: Array<{ source: string; target: string }>;
+          stop_grace_period?: string;
+          stop_signal?: string;
+          build?: { dockerfile: string };
+        }
+      >;
+      secrets: Record<string, { file: string }>;
+    };
+    const gateway = doc.services['gateway']!;
+    const env = gateway.environment;
+
+    it('runs the gateway with Redis as the shared token cache, from docker/Dockerfile', () => {
+      expect(Object.keys(doc.services).sort()).toEqual(['gateway', 'redis']);
+      expect(gateway.build?.dockerfile).toBe('docker/Dockerfile');
+      expect(env['CACHE_URL']).toBe('redis://redis:6379');
+    });
+
+    it('sets every variable the docs recommend for a real tenant, and refuses to start without the keys', () => {
+      for (const name of [
+        'CALLER_AUTH',
+        'API_KEYS',
+        'API_AUDIENCE',
+        'TOKEN_CACHE_KEY',
+        'CURSOR_KEY',
+        'AZURE_TENANT_ID',
+        'AZURE_CLIENT_ID',
+        'AZURE_CLIENT_SECRET',
+        'AZURE_CLIENT_CERTIFICATE_PATH',
+        'GRAPH_AUTH_FLOW',
+        'CORS_ORIGINS',
+        'DRAIN_TIMEOUT_MS',
+        'PLAYGROUND',
+        'INTROSPECTION',
+      ])
+        expect(env, name).toHaveProperty(name);
+      expect(env['TOKEN_CACHE_KEY']).toMatch(/^\$\{TOKEN_CACHE_KEY:\?/);
+      expect(env['CURSOR_KEY']).toMatch(/^\$\{CURSOR_KEY:\?/);
+      // Every name is one the gateway reads (a typo would be silently ignored).
+      const configSource = readFileSync(path.join(root, 'src/config.ts'), 'utf8');
+      for (const name of Object.keys(env)) expect(configSource, name).toContain(`'${name}'`);
+    });
+
+    it('mounts the app certificate as a secret where AZURE_CLIENT_CERTIFICATE_PATH points', () => {
+      expect(gateway.secrets).toEqual([{ source: 'graph-app-certificate', target: 'graph-app.pem' }]);
+      expect(doc.secrets['graph-app-certificate']!.file).toMatch(/^\$\{GRAPH_APP_CERTIFICATE_FILE:-/);
+      expect(compose).toContain('AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem');
+      expect(readFileSync(path.join(root, 'docs/operations.md'), 'utf8')).toContain('AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem');
+    });
+
+    it('gives the drain time to finish before the SIGKILL: stop_grace_period above DRAIN_TIMEOUT_MS plus the close margin', () => {
+      expect(gateway.stop_signal).toBe('SIGTERM');
+      const grace = /^(\d+)s$/.exec(gateway.stop_grace_period ?? '')?.[1];
+      const drainMs = Number(/:-(\d+)\}$/.exec(env['DRAIN_TIMEOUT_MS'] ?? '')?.[1]);
+      expect(drainMs).toBe(DEFAULT_DRAIN_TIMEOUT_MS);
+      expect(Number(grace) * 1000).toBeGreaterThanOrEqual(drainMs + 5_000);
+    });
+
+    it('its values (defaults, plus the required keys) make a valid production configuration', () => {
+      const resolved: Record<string, string> = { NODE_ENV: 'production' };
+      const samples: Record<string, string> = {
+        API_KEYS: `soar:${hashApiKey('k')}:Users.Read`,
+        TOKEN_CACHE_KEY: randomBytes(32).toString('base64'),
+        CURSOR_KEY: randomBytes(32).toString('base64'),
+        AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
+        AZURE_CLIENT_SECRET: 'not-a-real-secret',
+      };
+      for (const [name, value] of Object.entries(env)) {
+        const ref = /^\$\{(\w+)(?::[-?](.*))?\}$/.exec(value);
+        resolved[name] = ref ? (samples[ref[1]!] ?? (value.includes(':-') ? ref[2]! : '')) : value;
+      }
+      const config = loadConfig(resolved);
+      expect(config.sandbox.enabled).toBe(false);
+      expect(config.callerAuth.mode).toBe('api-key');
+      expect(config.cache.kind).toBe('redis');
+      expect(config.playground).toBe(false);
+      expect(config.introspection).toBe(false);
+      expect(config.drainTimeoutMs).toBe(DEFAULT_DRAIN_TIMEOUT_MS);
+      expect(config.cursorKey).toBeDefined();
+    });
   });
 
   describe('the build stage output, started as the runtime stage starts it', () => {
@@ -65,8 +167,8 @@ describe('docker/Dockerfile', () => {
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('npm run build produces dist/src/main.js, which in production serves the sandbox only when SANDBOX=true', async () => {
-      await run('npm', ['run', 'build', '--silent'], { cwd: root, timeout: 180_000 });
+    it('npm run build produces dist/src/main.js, which in production serves the sandbox only when SANDBOX=true, and stops on SIGTERM with exit 0', async () => {
+      await buildProduction();
       expect(existsSync(path.join(root, 'dist/src/main.js'))).toBe(true);
       // A production container whose Azure variables came out empty (compose's `${AZURE_TENANT_ID:-}`)
       // must stop with a message, not quietly serve the emulator tenant.
@@ -89,14 +191,20 @@ describe('docker/Dockerfile', () => {
       expect(refused.stderr).toContain('SANDBOX=true');
 
       const port = await freePort();
+      // The runtime stage's own ENV (NODE_ENV, NODE_OPTIONS...), with a loopback listen address and a temp data dir.
+      const runtime = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+      const imageEnv = Object.fromEntries([...(/^ENV\s+([\s\S]*?)(?<!\\)\n/m.exec(runtime)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+      expect(imageEnv['NODE_ENV']).toBe('production');
       const env = {
+        ...imageEnv,
         PATH: process.env['PATH'] ?? '',
-        NODE_ENV: 'production',
-        SANDBOX: 'true',
         HOST: '127.0.0.1',
         PORT: String(port),
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
+        // Explicit, so this holds whatever the production defaults are.
+        SANDBOX: 'true',
+        CALLER_AUTH: 'none',
       };
       child = spawn(process.execPath, ['dist/src/main.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
@@ -126,6 +234,10 @@ describe('docker/Dockerfile', () => {
       expect(introspectionBody.errors?.length).toBeGreaterThan(0);
       // ... and so is the published SDL, which carries the same information.
       expect((await fetch(`${base}/schema.graphql`)).status).toBe(404);
+      // What `docker stop` sends to PID 1.
+      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     }, 240_000);
   });
 });
