@@ -79,7 +79,13 @@ function item(user: UserRecord, select: string[] | null): Record<string, unknown
   return project(userToGraph(user), props);
 }
 
-function respond(call: GraphCall, sel: string[] | null, value: Record<string, unknown>[], next: DeltaState | null, round: { e: string; s: number }): EmuResponse {
+function respond(
+  call: GraphCall,
+  sel: string[] | null,
+  value: Record<string, unknown>[],
+  next: DeltaState | null,
+  round: { e: string; s: number },
+): EmuResponse {
   const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, sel ? `users(${sel.join(',')})` : 'users') };
   const t = call.ctx.now();
   if (next) body['@odata.nextLink'] = link(call, '$skiptoken', { ...next, t });
