@@ -194,7 +194,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       ...deps.playground,
       enabled: config.playground !== false,
       callerAuth: config.callerAuth.mode,
-      ...(config.callerAuth.mode === 'entra' ? { audience: config.callerAuth.audience } : {}),
+      ...(config.callerAuth.mode === 'entra' ? { audience: config.callerAuth.audiences.join(' or ') } : {}),
       introspection: config.introspection,
     }),
     schemaSource,
