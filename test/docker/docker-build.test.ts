@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { hashApiKey, loadConfig } from '../../src/config.js';
@@ -19,6 +20,7 @@ import { buildProduction } from '../support/production-build.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
 const compose = readFileSync(path.join(root, 'docker/compose.yaml'), 'utf8');
+const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
 describe('docker/Dockerfile', () => {
