@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { AuthMethodsKey, GraphDirectoryObject, GraphLoaders, GraphPage, GraphUser, RelationshipPageKey, UserLookupKey } from './api.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
+import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
 import { isGuid } from './odata.js';
 import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
 import {
@@ -20,7 +21,8 @@ import type { GraphRequest, GraphResult } from './types.js';
 /**
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
  * operation asked for into the fewest Graph round trips: GUIDs with the same `$select` through
- * one `POST /directoryObjects/getByIds` (up to 1000 ids), everything else through `$batch`
+ * one `POST /directoryObjects/getByIds` (up to 1000 ids; through `$batch` instead for a Graph
+ * identity that getByIds refuses, src/graph/bulk-lookup-route.ts), everything else through `$batch`
  * (20 per POST, POSTs in parallel), one `$batch` run shared by all loaders per event-loop turn:
  * `manager`, `directReports`, `memberOf`, `ownedDevices` and `authenticationMethods` of the same
  * parents travel together. Per-key failures are values (only that key rejects); keys
@@ -167,11 +169,14 @@ export interface GraphLoaderOptions {
    * (then the lookup would ride it for free).
    */
   coalesceUser?: CoalescedUserLoad;
+  /** Which identities getByIds refuses (default: the process's memory, keyed by token partition). */
+  bulkLookupRoute?: BulkLookupRoute;
 }
 
 export function createGraphLoaders(client: GraphClient, options: GraphLoaderOptions = {}): GraphLoaders {
   const submit = createBatchQueue(client);
   const coalesceUser = options.coalesceUser;
+  const route = options.bulkLookupRoute ?? processBulkLookupRoute;
   const user: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
     async (keys) => {
       const out: Array<Outcome<GraphUser | null>> = new Array(keys.length);
@@ -181,9 +186,11 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
       const viaCoalescer: number[] = [];
       // Another loader's requests already wait for this turn's $batch: ride it rather than wait.
       const coalesce = coalesceUser !== undefined && submit.pending() === 0;
+      // getByIds refused this identity before: its GUID lookups ride the $batch run like UPNs.
+      const getByIdsAllowed = !route.usesBatch(client.partition);
       keys.forEach((key, index) => {
         if (coalesce && isGuid(key.key) && !key.expandManager) viaCoalescer.push(index);
-        else if (isGuid(key.key) && !key.expandManager) {
+        else if (getByIdsAllowed && isGuid(key.key) && !key.expandManager) {
           const signature = sortedSet(key.select);
           groups.set(signature, [...(groups.get(signature) ?? []), index]);
         } else viaBatch.push(index);
@@ -199,6 +206,13 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
         const first = keys[members[0]!]!;
         const ids = [...new Set(members.map((i) => keys[i]!.key.toLowerCase()))];
         const result = await client.request<{ value?: GraphUser[] }>(getByIdsRequest(ids, first.select));
+        if (!result.ok && isGetByIdsRefusal(result)) {
+          // Directory.Read.All missing: the same lookups as GETs in $batch, and remember it.
+          route.refuseGetByIds(client.partition);
+          const outcomes = await lookUpInBatch(members.map((i) => keys[i]!));
+          members.forEach((i, position) => (out[i] = outcomes[position]!));
+          return;
+        }
         if (!result.ok) {
           for (const i of members) {
             out[i] = result.error;
@@ -213,15 +227,9 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
         for (const i of members) out[i] = found.get(keys[i]!.key.toLowerCase()) ?? null;
       });
 
-      const batchKeys = viaBatch.map((i) => keys[i]!);
-      const batchWork = batchOutcomes<UserLookupKey, GraphUser | null>(
-        submit,
-        batchKeys,
-        (key) => userRequest(key.key, key.select, key.expandManager),
-        (body) => body as GraphUser,
-        () => null,
-        (key) => user.clear(key),
-      ).then((outcomes) => outcomes.forEach((outcome, position) => (out[viaBatch[position]!] = outcome)));
+      const batchWork = lookUpInBatch(viaBatch.map((i) => keys[i]!)).then((outcomes) =>
+        outcomes.forEach((outcome, position) => (out[viaBatch[position]!] = outcome)),
+      );
 
       const coalescedWork = viaCoalescer.map(async (i) => {
         const key = keys[i]!;
@@ -247,6 +255,16 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
     },
     { cacheKeyFn: userLookupCacheKey },
   );
+  /** Lookups as `GET /users/{key}` items of the shared `$batch` run; a 404 item is "no such user". */
+  const lookUpInBatch = (batchKeys: UserLookupKey[]) =>
+    batchOutcomes<UserLookupKey, GraphUser | null>(
+      submit,
+      batchKeys,
+      (key) => userRequest(key.key, key.select, key.expandManager),
+      (body) => body as GraphUser,
+      () => null,
+      (key) => user.clear(key),
+    );
 
   const managerOf: DataLoader<UserLookupKey, GraphUser | null, string> = new DataLoader<UserLookupKey, GraphUser | null, string>(
     (keys) =>

@@ -3,11 +3,13 @@ import type { GraphUser, UserProperty } from './api.js';
 import { DEFAULT_RETRY_HINT_SECONDS, transportError } from './errors.js';
 import type { GraphClient } from './client.js';
 import { Coalescer } from './coalescer.js';
+import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
 import { GET_BY_IDS_LIMIT, getByIdsRequest, userRequest } from './requests.js';
 
 /**
  * Cross-request coalescing of user lookups by object id (docs/reliability.md#cross-request-coalescing): concurrent operations acting
- * under the same Graph identity share one `getByIds` (or, for a lone lookup, one plain GET). The
+ * under the same Graph identity share one `getByIds` (or, for a lone lookup, one plain GET; for an
+ * identity getByIds refuses, one `$batch` of GETs: src/graph/bulk-lookup-route.ts). The
  * process holds one of these; each operation asks it through `forPartition`, naming its token
  * partition, so different Graph identities never share a dispatch. Lookups with different `$select`
  * sets are different identities of the coalescer too: one dispatch has one `$select`.
@@ -34,6 +36,8 @@ export interface UserLookupCoalescingOptions {
   windowMs: number;
   /** Most partitions whose dispatch client is kept (app-only identities: one or a few). */
   maxPartitions?: number;
+  /** Which identities getByIds refuses (default: the process's memory, keyed by token partition). */
+  bulkLookupRoute?: BulkLookupRoute;
 }
 
 const SEPARATOR = '\n';
@@ -43,6 +47,12 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
   // The client that sends a partition's dispatches: built without a caller's deadline, since a
   // dispatch serves several callers; each caller's own deadline still bounds its operation.
   const clients = new Map<string, GraphClient>();
+  const route = options.bulkLookupRoute ?? processBulkLookupRoute;
+  /** The lookups as `GET /users/{id}` items of `$batch` runs: same answers, a 404 item is "no such user". */
+  const viaBatch = async (client: GraphClient, lookups: readonly CoalescedUserLookup[]): Promise<Array<GraphUser | null | Error>> => {
+    const results = await client.batch(lookups.map((l) => userRequest(l.id, l.select)));
+    return results.map((result) => (result.ok ? (result.body as GraphUser) : result.status === 404 ? null : result.error));
+  };
   const coalescer = new Coalescer<CoalescedUserLookup, GraphUser | null>({
     windowMs: options.windowMs,
     maxBatchSize: GET_BY_IDS_LIMIT,
@@ -58,12 +68,17 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
         if (result.status === 404) return [null];
         return [result.error];
       }
+      if (route.usesBatch(partition)) return viaBatch(client, lookups);
       const result = await client.request<{ value?: GraphUser[] }>(
         getByIdsRequest(
           lookups.map((l) => l.id),
           select,
         ),
       );
+      if (!result.ok && isGetByIdsRefusal(result)) {
+        route.refuseGetByIds(partition);
+        return viaBatch(client, lookups);
+      }
       // The coalescer retries a failed call key by key, so the failure lands on the lookup that caused it.
       if (!result.ok) throw result.error;
       const found = new Map<string, GraphUser>();

@@ -36,7 +36,8 @@ export type Capability =
   | 'authMethods.write'
   | 'authMethods.resetPassword'
   | 'memberOf.read'
-  | 'devices.read';
+  | 'devices.read'
+  | 'directoryObjects.getByIds';
 
 const READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const WRITE = ['User.ReadWrite.All', 'User.ReadUpdate.All', 'Directory.ReadWrite.All'];
@@ -45,17 +46,30 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   'users.read': READ,
   'users.write': WRITE,
   'users.create': ['User.Create', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
-  'users.delete': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // user-delete lists User.ReadWrite.All alone ("higher: not available"), and Directory.ReadWrite.All's own
+  // description says it does not allow deleting users (docs/graph-facts.md#writes-and-permissions).
+  'users.delete': ['User.ReadWrite.All'],
   'users.enableDisable': ['User.EnableDisableAccount.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'users.password': ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'users.manager': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'authMethods.read': ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'],
   'authMethods.write': ['UserAuthenticationMethod.ReadWrite.All'],
-  'authMethods.resetPassword': ['UserAuthenticationMethod.ReadWrite.All', 'UserAuthMethod-Password.ReadWrite.All'],
+  // Delegated UserAuthenticationMethod.ReadWrite.All only; application: not supported (docs/graph-facts.md#writes-and-permissions).
+  'authMethods.resetPassword': ['UserAuthenticationMethod.ReadWrite.All'],
   'memberOf.read': ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   'devices.read': ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  // directoryobject-getbyids: Directory.Read.All, "higher: not available"; Directory.ReadWrite.All reads
+  // the directory too (its description), and the page's older text listed delegated
+  // Directory.AccessAsUser.All. User.Read.All is not enough (docs/graph-facts.md#manager-and-bulk-lookup).
+  'directoryObjects.getByIds': ['Directory.Read.All', 'Directory.ReadWrite.All'],
 };
+
+/**
+ * Capabilities `Directory.AccessAsUser.All` does not reach: the authentication-method APIs list only
+ * the UserAuthenticationMethod.* permissions (docs/graph-facts.md#writes-and-permissions).
+ */
+const NOT_AS_USER: ReadonlySet<Capability> = new Set(['authMethods.read', 'authMethods.write', 'authMethods.resetPassword']);
 
 export const GLOBAL_ADMIN = 'Global Administrator';
 export const PRIVILEGED_AUTH_ADMIN = 'Privileged Authentication Administrator';
@@ -98,7 +112,9 @@ const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   'users.manager': [GLOBAL_ADMIN, USER_ADMIN],
   'authMethods.read': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
   'authMethods.write': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
-  'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN, USER_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
+  // resetPassword: "the admin needs one of" Global Administrator, Privileged Authentication Administrator, Authentication Administrator.
+  'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
+  'directoryObjects.getByIds': 'member',
 };
 
 function tokenFrom(req: EmuRequest): string | undefined {
@@ -172,7 +188,7 @@ export function can(principal: Principal, capability: Capability, target?: UserR
   const self = target !== undefined && target.id === principal.objectId;
   const scopeAllows =
     scoped ||
-    principal.permissions.has('Directory.AccessAsUser.All') ||
+    (principal.permissions.has('Directory.AccessAsUser.All') && !NOT_AS_USER.has(capability)) ||
     (self && (SELF_PERMISSIONS[capability] ?? []).some((p) => principal.permissions.has(p)));
   return scopeAllows && userMay(principal, capability, self);
 }

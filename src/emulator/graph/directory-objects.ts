@@ -1,7 +1,8 @@
 /**
  * `POST /directoryObjects/getByIds`: up to 1000 ids in one round trip. Unknown ids are left out.
  * Without `$select`, v1.0 users come back with limited properties (a documented known issue), so
- * callers have to select what they need.
+ * callers have to select what they need. It needs Directory.Read.All (or Directory.ReadWrite.All):
+ * User.Read.All, enough for `GET /users/{id}`, is refused (docs/graph-facts.md#manager-and-bulk-lookup).
  */
 import type { EmuResponse } from '../http.js';
 import { requireCapability } from './authorization.js';
@@ -24,7 +25,7 @@ function selectedFor<R>(entity: EntityType<R>, selectRaw: string | undefined): r
 }
 
 export function getByIds(call: GraphCall): EmuResponse {
-  requireCapability(call.principal, 'users.read');
+  requireCapability(call.principal, 'directoryObjects.getByIds');
   const body = readJsonObject(call);
   const ids = body.ids;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw badRequest("The 'ids' property must be an array of strings.");
