@@ -26,6 +26,11 @@ export interface GraphOperation {
   readonly delegated: readonly PermissionSet[];
   /** The Microsoft Learn page whose permissions table this follows. */
   readonly source: string;
+  /**
+   * Sets the gateway also works with, by another, costlier route (said in the doctor's line and the
+   * table), when none of the call's own sets is held.
+   */
+  readonly fallback?: { readonly sets: readonly PermissionSet[]; readonly route: string };
 }
 
 /** Built-in Entra roles the doctor reasons about, with their tenant-independent template ids. */
@@ -96,10 +101,13 @@ export const GRAPH_OPERATIONS = {
   },
   getByIds: {
     call: 'POST /directoryObjects/getByIds',
-    // The page names Directory.Read.All and "higher: not available"; its older text added delegated Directory.AccessAsUser.All.
-    application: [['Directory.Read.All']],
-    delegated: [['Directory.Read.All'], ['Directory.AccessAsUser.All']],
+    // The page names Directory.Read.All and "higher: not available"; Directory.ReadWrite.All reads the
+    // directory too, and the page's older text added delegated Directory.AccessAsUser.All.
+    application: [['Directory.Read.All'], ['Directory.ReadWrite.All']],
+    delegated: [['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/directoryobject-getbyids#permissions',
+    // Refused getByIds, the gateway sends the lookups as GETs in $batch (src/graph/bulk-lookup-route.ts).
+    fallback: { sets: [['User.Read.All'], ['User.ReadWrite.All']], route: '$batch of GET /users/{id} (20 ids per request instead of 1,000)' },
   },
   listMemberOf: {
     call: 'GET /users/{id}/memberOf',
@@ -141,7 +149,8 @@ export const GRAPH_OPERATIONS = {
   resetPassword: {
     call: 'POST /users/{id}/authentication/methods/{id}/resetPassword',
     application: NOT_SUPPORTED,
-    delegated: [['UserAuthMethod-Password.ReadWrite.All'], ['UserAuthenticationMethod.ReadWrite.All']],
+    // The page lists delegated UserAuthenticationMethod.ReadWrite.All alone ("higher: not available").
+    delegated: [['UserAuthenticationMethod.ReadWrite.All']],
     source: 'https://learn.microsoft.com/graph/api/authenticationmethod-resetpassword#permissions',
   },
   createUser: {
@@ -252,7 +261,7 @@ export const FEATURES: readonly Feature[] = [
   },
   {
     id: 'bulkLookupById',
-    title: 'look users up by id in bulk (getByIds)',
+    title: 'look users up by id in bulk (getByIds, or $batch without Directory.Read.All)',
     fields: ['Query.user', 'Query.users(filter: {ids})', 'User.manager'],
     callerPermission: 'Users.Read',
     modes: 'both',
@@ -470,8 +479,10 @@ export function operationsOf(feature: Feature): Array<{ id: OperationId; operati
 
 /** The permissions table of docs/operations.md, rendered from the table above. */
 export function renderPermissionsMarkdown(): string {
-  const setText = (sets: readonly PermissionSet[] | typeof NOT_SUPPORTED) =>
-    sets === NOT_SUPPORTED ? 'not supported' : sets.map((s) => s.map((p) => `\`${p}\``).join(' + ')).join(', ');
+  const setText = (sets: readonly PermissionSet[] | typeof NOT_SUPPORTED, fallback?: GraphOperation['fallback']): string =>
+    sets === NOT_SUPPORTED
+      ? 'not supported'
+      : `${sets.map((s) => s.map((p) => `\`${p}\``).join(' + ')).join(', ')}${fallback ? `; without them ${setText(fallback.sets)} through ${fallback.route}` : ''}`;
   const rolesText = (r: RoleRequirement) => {
     if (r.allTargets.length === 0 && r.nonAdminTargets.length === 0) return 'none';
     const all = r.allTargets.join(' or ');
@@ -485,7 +496,7 @@ export function renderPermissionsMarkdown(): string {
     for (const [index, { operation }] of operationsOf(feature).entries()) {
       const first = index === 0;
       lines.push(
-        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | \`${operation.call}\` | ${setText(operation.application)} | ${setText(operation.delegated)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
+        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | \`${operation.call}\` | ${setText(operation.application, operation.fallback)} | ${setText(operation.delegated, operation.fallback)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
       );
     }
   }

@@ -1,6 +1,7 @@
 import type { GatewayError } from '../errors.js';
 import type { GraphClient } from '../graph/client.js';
 import { graphPaths, relativeUrl } from '../graph/paths.js';
+import { isGetByIdsRefusal } from '../graph/bulk-lookup-route.js';
 import { getByIdsRequest } from '../graph/requests.js';
 import type { GraphResult } from '../graph/types.js';
 import type { GraphWrites, WriteOutcome } from '../graph/writes.js';
@@ -71,9 +72,15 @@ export async function readProbes(graph: GraphClient): Promise<Check[]> {
     const check = resultCheck('probe:batch', 'probe POST /$batch (2 GETs)', batch, `, items ${items.join(', ')}`);
     checks.push(failedItem ? { ...check, status: 'failed' } : check);
   } else checks.push(resultCheck('probe:batch', 'probe POST /$batch (2 GETs)', batch));
-  checks.push(
-    resultCheck('probe:getByIds', 'probe POST /directoryObjects/getByIds (1 id)', await graph.request(getByIdsRequest([someone], ['id', 'displayName']))),
-  );
+  const byIds = await graph.request(getByIdsRequest([someone], ['id', 'displayName']));
+  if (!byIds.ok && isGetByIdsRefusal(byIds)) {
+    // Without Directory.Read.All the gateway looks users up by id through $batch (probed above).
+    checks.push({
+      ...resultCheck('probe:getByIds', 'probe POST /directoryObjects/getByIds (1 id)', byIds),
+      status: 'ok',
+      message: `probe POST /directoryObjects/getByIds (1 id): 403 Authorization_RequestDenied${byIds.error.extensions.requestId ? ` (request-id ${byIds.error.extensions.requestId})` : ''}: lookups by id will go through $batch, 20 ids per request; grant Directory.Read.All for 1,000 per request`,
+    });
+  } else checks.push(resultCheck('probe:getByIds', 'probe POST /directoryObjects/getByIds (1 id)', byIds));
   return checks;
 }
 

@@ -201,6 +201,27 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
   }
 }
 
+const JSON_MEDIA_TYPES = ['application/json'];
+
+/**
+ * A write whose `Content-Type` names something other than JSON is refused before it runs, body or
+ * no body: a body-less revokeSignInSessions sent as `application/octet-stream` gets 400
+ * Request_BadRequest "A supported MIME type could not be found…" (docs/graph-facts.md#json-batching).
+ * No `Content-Type` at all is left to the operation (a body-less action needs none).
+ */
+function assertJsonContentType(req: EmuRequest): void {
+  if (req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'PUT') return;
+  const raw = req.headers['content-type'];
+  if (raw === undefined || raw.trim() === '') return;
+  const mediaType = raw.split(';')[0]!.trim().toLowerCase();
+  if (JSON_MEDIA_TYPES.includes(mediaType)) return;
+  throw new GraphError(
+    400,
+    'Request_BadRequest',
+    `A supported MIME type could not be found that matches the content type of the response. None of the supported type(s) 'application/json' matches the content type '${raw.trim().slice(0, 100)}'.`,
+  );
+}
+
 /** Authenticates and runs one matched (non-batch) request; Graph errors become responses. */
 export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match: RouteMatch, ids: RequestIds): Promise<EmuResponse> {
   try {
@@ -208,6 +229,7 @@ export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match
     if (match.error) throw match.error;
     if (match.isBatch) throw new GraphError(400, 'BadRequest', 'Nested batch requests are not supported.');
     if (!match.run) throw new GraphError(404, 'Request_ResourceNotFound', 'No such resource.');
+    assertJsonContentType(req);
     const call: GraphCall = { ctx, req, version: match.version, principal, ids };
     return { ...(await match.run(call)), route: match.template };
   } catch (error) {

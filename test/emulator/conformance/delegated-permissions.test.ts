@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../../src/emulator/model.js';
+import { registerApp } from '../../../src/emulator/apps.js';
+import type { AppRegistration, UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { postToken } from './support.js';
+import { postToken } from '../identity/support.js';
 
 /**
- * Delegated Graph calls with real tokens (ROPC through the demo app): what a call may do is the
- * intersection of the token's scopes and the signed-in user's own rights
- * (docs/graph-facts.md#delegated-permissions), and sensitive actions on a target need a role
- * that outranks it (docs/graph-facts.md#writes-and-permissions).
+ * docs/graph-facts.md#delegated-permissions: delegated Graph calls with real tokens (ROPC through
+ * the demo app). What a call may do is the intersection of the token's scopes and the signed-in
+ * user's own rights (learn.microsoft.com/graph/permissions-overview); `User.Read` covers the
+ * signed-in user's own profile and manager (learn.microsoft.com/graph/api/user-get);
+ * revokeSignInSessions is "performed by the user or an administrator" and `/me/revokeSignInSessions`
+ * exists (learn.microsoft.com/graph/api/user-revokesigninsessions). Sensitive actions on a target
+ * need a role that outranks it (docs/graph-facts.md#writes-and-permissions,
+ * learn.microsoft.com/graph/api/resources/users "Who can perform sensitive actions").
  */
 let emulator: TestEmulator;
 
@@ -24,13 +29,13 @@ function users(predicate: (u: UserRecord) => boolean): UserRecord[] {
 const withRole = (role: string) => users((u) => u._directoryRoles.includes(role))[0]!;
 const plainUsers = () => users((u) => u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId && !u.userPrincipalName.startsWith('$'));
 
-/** A delegated Graph token for `user` carrying exactly `scopes` (named Graph scopes, no .default). */
-async function delegatedToken(user: UserRecord, scopes: string[]): Promise<string> {
+/** A delegated Graph token for `user` carrying exactly `scopes` (named Graph scopes, no .default), through the demo app or `client`. */
+async function delegatedToken(user: UserRecord, scopes: string[], client?: AppRegistration): Promise<string> {
   const { wellKnown } = emulator.tenant;
   const answer = await postToken(emulator, {
     grant_type: 'password',
-    client_id: wellKnown.demoAppId,
-    client_secret: wellKnown.demoAppSecret,
+    client_id: client?.appId ?? wellKnown.demoAppId,
+    client_secret: client?.secrets[0] ?? wellKnown.demoAppSecret,
     username: user.userPrincipalName,
     password: user._password,
     scope: scopes.map((s) => `https://graph.microsoft.com/${s}`).join(' '),
@@ -54,7 +59,7 @@ function expectDenied(answer: { status: number; body: any }): void {
   expect(answer.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
 }
 
-describe('the signed-in user through User.Read', () => {
+describe('the signed-in user through User.Read (user-get; regression: /me with only User.Read is 200)', () => {
   it('reads /me (and the own manager), but not another user', async () => {
     const [me, other] = plainUsers();
     const token = await delegatedToken(me!, ['User.Read']);
@@ -69,8 +74,8 @@ describe('the signed-in user through User.Read', () => {
   });
 });
 
-describe('a user without an admin role holding User.ReadWrite.All', () => {
-  it('reads other users, but writes nobody: PATCH, revoke, delete, manager and authentication methods are 403', async () => {
+describe('a user without an admin role holding User.ReadWrite.All (permissions-overview: the intersection)', () => {
+  it('reads other users, but writes nobody: PATCH (regression: 403 Authorization_RequestDenied), revoke, delete, manager and authentication methods are 403', async () => {
     const [actor, target, manager] = plainUsers();
     const token = await delegatedToken(actor!, ['User.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All']);
     expect((await graph(token, 'GET', `/users/${target!.id}?$select=displayName`)).status).toBe(200);
@@ -101,7 +106,7 @@ describe('a user without an admin role holding User.ReadWrite.All', () => {
     expect(target!.signInSessionsValidFromDateTime).toBe(before.sessions);
   });
 
-  it('may revoke its own sessions (self-service), but not edit its own directory properties', async () => {
+  it('may revoke its own sessions through /me/revokeSignInSessions (user-revokesigninsessions), but not edit its own directory properties', async () => {
     const [, , , actor] = plainUsers();
     const token = await delegatedToken(actor!, ['User.ReadWrite.All']);
     expect((await graph(token, 'POST', '/me/revokeSignInSessions', {})).status).toBe(200);
@@ -144,10 +149,45 @@ describe('administrators: the role decides, and sensitive actions need a role th
   it('the seeded Global Administrator may do everything the gateway sends', async () => {
     const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
     const [target, manager] = plainUsers().slice(-2);
-    const token = await delegatedToken(admin, ['Directory.AccessAsUser.All']);
+    const token = await delegatedToken(admin, ['Directory.AccessAsUser.All', 'UserAuthenticationMethod.ReadWrite.All']);
     expect((await graph(token, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Set by the admin', accountEnabled: true })).status).toBe(204);
     expect((await graph(token, 'POST', `/users/${target!.id}/revokeSignInSessions`, {})).status).toBe(200);
     expect((await graph(token, 'PUT', `/users/${target!.id}/manager/$ref`, { '@odata.id': `${emulator.origin}/v1.0/users/${manager!.id}` })).status).toBe(204);
     expect((await graph(token, 'POST', `/users/${target!.id}/authentication/temporaryAccessPassMethods`, { lifetimeInMinutes: 60 })).status).toBe(201);
+  });
+});
+
+describe('Directory.AccessAsUser.All is the user\'s directory access, not every API', () => {
+  /** An app whose users consented to the read scopes these tests compare. */
+  const reader = () =>
+    registerApp(emulator.tenant, {
+      displayName: 'delegated reader',
+      graphDelegatedScopes: ['User.Read.All', 'Directory.Read.All', 'Directory.AccessAsUser.All', 'UserAuthenticationMethod.Read.All', 'openid', 'profile', 'offline_access'],
+    });
+  it('does not reach authentication methods, which list only UserAuthenticationMethod.* (authentication-list-methods, authentication-post-temporaryaccesspassmethods, authenticationmethod-resetpassword)', async () => {
+    const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const [target] = plainUsers().slice(-3);
+    const token = await delegatedToken(admin, ['Directory.AccessAsUser.All']);
+    expect((await graph(token, 'PATCH', `/users/${target!.id}`, { jobTitle: 'Still the directory' })).status).toBe(204);
+    expectDenied(await graph(token, 'GET', `/users/${target!.id}/authentication/methods`));
+    expectDenied(await graph(token, 'POST', `/users/${target!.id}/authentication/temporaryAccessPassMethods`, { lifetimeInMinutes: 60 }));
+    expectDenied(await graph(token, 'POST', `/users/${target!.id}/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword`, {}));
+    const methods = await delegatedToken(admin, ['UserAuthenticationMethod.Read.All'], reader());
+    expect((await graph(methods, 'GET', `/users/${target!.id}/authentication/methods`)).status).toBe(200);
+  });
+
+  it('getByIds: delegated Directory.Read.All or Directory.AccessAsUser.All, not User.Read.All (directoryobject-getbyids)', async () => {
+    const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const ids = plainUsers()
+      .slice(0, 3)
+      .map((u) => u.id);
+    const body = { ids, types: ['user'] };
+    const app = reader();
+    expectDenied(await graph(await delegatedToken(admin, ['User.Read.All'], app), 'POST', '/directoryObjects/getByIds?$select=id', body));
+    for (const scope of ['Directory.Read.All', 'Directory.AccessAsUser.All']) {
+      const answer = await graph(await delegatedToken(admin, [scope], app), 'POST', '/directoryObjects/getByIds?$select=id', body);
+      expect(answer.status, scope).toBe(200);
+      expect(answer.body.value).toHaveLength(3);
+    }
   });
 });
