@@ -7,7 +7,11 @@
 import type { TestEmulator } from '../../support/emulator.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { relativeUrl, type GraphPath } from '../../../src/graph/paths.js';
-import { EVENTUAL, type graphCaller, mintToken, startEmulatorAsApp, type GraphResult } from '../graph/graph-client.js';
+import { createGraphClient, type GraphClient } from '../../../src/graph/client.js';
+import { createUpstreamHttp } from '../../../src/http/upstream.js';
+import { createLogger } from '../../../src/logger.js';
+import { createMetrics } from '../../../src/metrics.js';
+import { EVENTUAL, type graphCaller, mintToken, startEmulatorAsApp, USER_ADMIN_APP_ID, type GraphResult } from '../graph/graph-client.js';
 
 export { EVENTUAL, mintToken, type GraphResult };
 
@@ -15,6 +19,12 @@ export interface Conformance {
   emulator: TestEmulator;
   graph: ReturnType<typeof graphCaller>;
   users: UserRecord[];
+  /**
+   * The gateway's own Graph client (src/graph/client.ts) over real sockets, acting as the suite's
+   * app (or with `roles`): what its request builders and `$batch` executor send is what reaches
+   * the emulator. No retries, so a refusal is seen as Graph gave it.
+   */
+  gatewayClient(roles?: string[]): Promise<GraphClient>;
   close(): Promise<void>;
 }
 
@@ -23,7 +33,29 @@ export async function startConformance(
   options: { userCount?: number; now?: () => number } = {},
 ): Promise<Conformance> {
   const { emulator, graph } = await startEmulatorAsApp(directoryRoles, options);
-  return { emulator, graph, users: [...emulator.tenant.users.values()], close: () => emulator.close() };
+  const http = createUpstreamHttp({ extraCaPem: [emulator.caCertPem] });
+  const gatewayClient = async (roles?: string[]): Promise<GraphClient> => {
+    const token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID, ...(roles ? { roles } : {}) });
+    return createGraphClient({
+      upstream: http,
+      tokenSource: { partition: `conformance:${roles?.join(',') ?? 'all'}`, getAccessToken: async () => token },
+      graphEndpoint: emulator.graphEndpoint,
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics({ defaultMetrics: false }),
+      correlationId: 'conformance',
+      maxRetries: 0,
+    });
+  };
+  return {
+    emulator,
+    graph,
+    users: [...emulator.tenant.users.values()],
+    gatewayClient,
+    close: async () => {
+      await http.close();
+      await emulator.close();
+    },
+  };
 }
 
 /** The `/v1.0` URL the gateway would send for a path it built, with its own query encoding. */

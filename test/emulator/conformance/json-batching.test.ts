@@ -1,15 +1,32 @@
+/**
+ * docs/graph-facts.md#json-batching: `POST /v1.0/$batch` as learn.microsoft.com/graph/json-batching
+ * describes it (at most 20 requests, unique ids, relative URLs, per-item headers and authorization,
+ * `dependsOn` and 424, answers in any order), and the write-item rule: a POST/PATCH/PUT item needs
+ * `headers` with `Content-Type` and a `body` (`{}` allowed), or Graph refuses the whole batch with
+ * 400 "Write request id : {id} does not contain Content-Type header or body." (json-batching example
+ * request 4; microsoftgraph/microsoft-graph-docs#6682; microsoftgraph/msgraph-sdk-dotnet#2628). A single
+ * write with a non-JSON `Content-Type` is 400 Request_BadRequest "A supported MIME type could not be
+ * found…" (microsoftgraph/msgraph-sdk-java#687, #357). Batches written by the gateway's own `$batch`
+ * executor (src/graph/batch.ts) are sent too.
+ */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { graphPaths } from '../../../src/graph/paths.js';
+import { userRequest } from '../../../src/graph/requests.js';
+import type { GraphRequest } from '../../../src/graph/types.js';
 import type { TestEmulator } from '../../support/emulator.js';
-import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { type graphCaller, mintToken } from '../graph/graph-client.js';
+import { type Conformance, graphErrorCode, startConformance } from './support.js';
 
+let c: Conformance;
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
 
 beforeAll(async () => {
-  ({ emulator, graph } = await startEmulatorAsApp(['User Administrator']));
+  c = await startConformance(['User Administrator']);
+  ({ emulator, graph } = c);
 });
 afterAll(async () => {
-  await emulator.close();
+  await c.close();
 });
 beforeEach(async () => {
   await emulator.resetStats();
@@ -17,7 +34,7 @@ beforeEach(async () => {
 
 const get = (id: string, url: string, extra: Record<string, unknown> = {}) => ({ id, method: 'GET', url, ...extra });
 
-describe('POST /v1.0/$batch', () => {
+describe('POST /v1.0/$batch (json-batching)', () => {
   it('runs items through the router, answers each by id, and counts the items in stats', async () => {
     const users = [...emulator.tenant.users.values()].slice(0, 6);
     const requests = users.map((u, i) => get(String(i + 1), `/users/${u.id}?$select=id,displayName`));
@@ -101,12 +118,12 @@ describe('POST /v1.0/$batch', () => {
   });
 });
 
-describe('$batch write items need a body and Content-Type (docs/graph-facts.md#json-batching)', () => {
+describe('write items need a body and Content-Type (json-batching request 4; msgraph-sdk-dotnet#2628)', () => {
   const plainUser = () =>
     [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Batch')!;
 
   it.each([
-    ['a body-less POST (revokeSignInSessions as the gateway used to send it)', (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions` })],
+    ['a body-less POST (regression: revokeSignInSessions as the gateway used to send it)', (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions` })],
     [
       'a POST with headers but no body',
       (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions`, headers: { 'Content-Type': 'application/json' } }),
@@ -149,17 +166,56 @@ describe('$batch write items need a body and Content-Type (docs/graph-facts.md#j
   });
 });
 
-describe('POST /v1.0/directoryObjects/getByIds', () => {
-  it('returns up to 1000 users, omits unknown ids, honours $select; refuses 1001', async () => {
-    const ids = [...emulator.tenant.users.keys()].slice(0, 999);
-    ids.push('00000000-0000-4000-8000-000000000000');
-    const res = await graph('POST', '/v1.0/directoryObjects/getByIds?$select=id,displayName,jobTitle', { body: { ids, types: ['user'] } });
-    expect(res.status).toBe(200);
-    expect(res.body.value).toHaveLength(999);
-    expect(Object.keys(res.body.value[0]).sort()).toEqual(['@odata.type', 'displayName', 'id', 'jobTitle']);
-    const limited = await graph('POST', '/v1.0/directoryObjects/getByIds', { body: { ids: ids.slice(0, 2), types: ['user'] } });
-    expect(Object.keys(limited.body.value[0])).not.toContain('jobTitle');
-    const tooMany = await graph('POST', '/v1.0/directoryObjects/getByIds', { body: { ids: [...ids, ...ids].slice(0, 1001) } });
-    expect(tooMany.status).toBe(400);
+describe('a single write with a non-JSON Content-Type (msgraph-sdk-java#687, #357)', () => {
+  const plain = () => [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member')!;
+
+  it('revokeSignInSessions sent as application/octet-stream or text/plain: 400 Request_BadRequest, nothing revoked', async () => {
+    const target = plain();
+    const before = target.signInSessionsValidFromDateTime;
+    await new Promise((r) => setTimeout(r, 1000)); // revocation has whole-second granularity
+    for (const type of ['application/octet-stream', 'text/plain']) {
+      const res = await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`, { headers: { 'content-type': type } });
+      expect(res.status).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toMatch(/^A supported MIME type could not be found that matches the content type of the response\./);
+    }
+    expect(target.signInSessionsValidFromDateTime).toBe(before);
+  });
+
+  it('with application/json (and a charset), or with no body and no Content-Type at all, it is 200', async () => {
+    const target = plain();
+    expect((await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`, { body: {}, headers: { 'content-type': 'application/json; charset=utf-8' } })).status).toBe(200);
+    expect((await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`)).status).toBe(200);
+  });
+});
+
+describe("what the gateway's $batch executor sends (src/graph/batch.ts)", () => {
+  it('a body-less POST and a PATCH in one batch go out with body and Content-Type, and Graph runs both', async () => {
+    const target = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Gateway batch')!;
+    const client = await c.gatewayClient();
+    const requests: GraphRequest[] = [
+      // As a caller could build it: no body at all on the action.
+      { method: 'POST', path: graphPaths.userSub(target.id, 'revokeSignInSessions'), effect: 'idempotent-write' },
+      { method: 'PATCH', path: graphPaths.user(target.id), body: { jobTitle: 'Gateway batch' }, effect: 'idempotent-write' },
+      userRequest(target.id, ['id', 'jobTitle']),
+    ];
+    await emulator.resetStats();
+    const results = await client.batch(requests);
+    expect(results.map((r) => [r.ok, r.status])).toEqual([
+      [true, 200],
+      [true, 204],
+      [true, 200],
+    ]);
+    expect(target.jobTitle).toBe('Gateway batch');
+    expect((await emulator.stats()).batch).toMatchObject({ requests: 1, items: 3 });
+  });
+
+  it('splits at 20 items per batch (json-batching: at most 20)', async () => {
+    const client = await c.gatewayClient();
+    const ids = [...emulator.tenant.users.keys()].slice(0, 45);
+    await emulator.resetStats();
+    const results = await client.batch(ids.map((id) => userRequest(id, ['id'])));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect((await emulator.stats()).batch).toMatchObject({ requests: 3, items: 45 });
   });
 });
