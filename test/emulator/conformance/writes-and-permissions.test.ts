@@ -1,0 +1,215 @@
+/**
+ * docs/graph-facts.md#writes-and-permissions: what Graph lets each caller write.
+ * - resetPassword (learn.microsoft.com/graph/api/authenticationmethod-resetpassword; permissions include
+ *   api-reference/v1.0/includes/permissions/authenticationmethod-resetpassword-permissions.md): delegated
+ *   UserAuthenticationMethod.ReadWrite.All only, application not supported, never the caller's own
+ *   account, the admin holds Global Administrator, Privileged Authentication Administrator or
+ *   Authentication Administrator.
+ * - Manager references (learn.microsoft.com/graph/api/user-post-manager): `@odata.id` is
+ *   `https://graph.microsoft.com/v1.0/users/{id}`, the object id; a UPN is refused
+ *   (microsoftgraph/entra-powershell#1504).
+ * - Delete (learn.microsoft.com/graph/api/user-delete): User.ReadWrite.All ("higher: not available");
+ *   Directory.ReadWrite.All's description says it does not allow deleting users.
+ * - Sensitive actions (learn.microsoft.com/graph/api/user-update note; resources/users "Who can perform
+ *   sensitive actions"): app-only, changing accountEnabled of a user with an admin role needs the app's
+ *   service principal to hold a role that outranks the target; users without a role need none.
+ * - revokeSignInSessions answers 200 `{"value": true}` (learn.microsoft.com/graph/api/user-revokesigninsessions).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { registerApp, USER_ADMIN_APP_ID } from '../graph/graph-client.js';
+import { type Conformance, graphErrorCode, mintToken, startConformance } from './support.js';
+
+let c: Conformance;
+/** The emulator's injected clock: tests move it to finish password reset operations. */
+const clock = { offsetMs: 0 };
+
+beforeAll(async () => {
+  // The suite's app: every Graph application permission, service principal a Privileged Authentication Administrator.
+  c = await startConformance(['Privileged Authentication Administrator'], { userCount: 200, now: () => Date.now() + clock.offsetMs });
+});
+afterAll(async () => c.close());
+
+const taken = new Set<string>();
+function plainUser(extra: (u: UserRecord) => boolean = () => true): UserRecord {
+  const user = c.users.find(
+    (u) =>
+      !taken.has(u.id) &&
+      u.accountEnabled &&
+      u.userType === 'Member' &&
+      u._directoryRoles.length === 0 &&
+      !u.onPremisesSyncEnabled &&
+      u.id !== c.emulator.tenant.wellKnown.adminUserId &&
+      extra(u),
+  );
+  if (!user) throw new Error('no plain user left');
+  taken.add(user.id);
+  return user;
+}
+const withRole = (role: string) => c.users.filter((u) => u._directoryRoles.includes(role) && u.id !== c.emulator.tenant.wellKnown.adminUserId);
+const resetPath = (user: string) => `/v1.0/users/${user}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`;
+/** A delegated token for `actor` carrying `scp` (signed by the emulator's key, as Entra would issue it). */
+const delegated = (actor: UserRecord, scp: string) => mintToken(c.emulator, { scp, oid: actor.id });
+/** The seeded Global Administrator, signed in with UserAuthenticationMethod.ReadWrite.All. */
+const asAdmin = () => mintToken(c.emulator, { scp: 'UserAuthenticationMethod.ReadWrite.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+
+describe('resetPassword (authenticationmethod-resetpassword)', () => {
+  it('regression: refused for an app-only token ("Application: Not supported"; field reports Azure/Azure-Sentinel#9035, msgraph-sdk-powershell#2058) and for the signed-in user\'s own account, with 403 Authorization_RequestDenied', async () => {
+    const user = plainUser();
+    const before = user._password;
+    // The app of this file holds UserAuthenticationMethod.ReadWrite.All as an application permission and Privileged Authentication Administrator.
+    const appOnly = await c.graph('POST', `/v1.0/users/${user.id}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+      body: { newPassword: 'Rq5!mnb-Tz8w-app' },
+    });
+    expect(appOnly.status).toBe(403);
+    expect(appOnly.body.error).toMatchObject({ code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' });
+    expect(appOnly.body.error.innerError['request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const adminBefore = admin._password;
+    const token = await asAdmin();
+    for (const path of [`/v1.0/users/${admin.id}`, `/v1.0/users/${admin.userPrincipalName}`, '/v1.0/me']) {
+      const own = await c.graph('POST', `${path}/authentication/methods/${PASSWORD_METHOD_ID}/resetPassword`, {
+        body: { newPassword: 'Rq5!mnb-Tz8w-own' },
+        token,
+      });
+      expect(own.status, path).toBe(403);
+      expect(own.body.error.code).toBe('Authorization_RequestDenied');
+    }
+    clock.offsetMs = 2000;
+    try {
+      expect(user._password).toBe(before);
+      expect(admin._password).toBe(adminBefore);
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it('needs delegated UserAuthenticationMethod.ReadWrite.All: UserAuthMethod-Password.ReadWrite.All or Directory.AccessAsUser.All alone is 403', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    for (const scp of ['UserAuthMethod-Password.ReadWrite.All', 'Directory.AccessAsUser.All', 'User.ReadWrite.All']) {
+      const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-scp' }, token: await delegated(admin, scp) });
+      expect(res.status, scp).toBe(403);
+      expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    const ok = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-ok1' }, token: await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All') });
+    expect(ok.status).toBe(202);
+  });
+
+  it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
+    const scp = 'UserAuthenticationMethod.ReadWrite.All';
+    for (const role of ['User Administrator', 'Helpdesk Administrator']) {
+      const actor = withRole(role)[0]!;
+      const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-role' }, token: await delegated(actor, scp) });
+      expect(res.status, role).toBe(403);
+    }
+    const passwordAdmin = plainUser();
+    passwordAdmin._directoryRoles = ['Password Administrator'];
+    expect((await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-pwa' }, token: await delegated(passwordAdmin, scp) })).status).toBe(403);
+    for (const role of ['Authentication Administrator', 'Privileged Authentication Administrator', 'Global Administrator']) {
+      const actor = withRole(role)[0]!;
+      const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-yes' }, token: await delegated(actor, scp) });
+      expect(res.status, role).toBe(202);
+    }
+  });
+});
+
+describe('manager references (user-post-manager)', () => {
+  it('regression: only `<graph base>/v1.0/users/{object id}` (or directoryObjects) is a reference; a UPN, another host or any other shape is 400, a missing object 404 (user-post-manager; entra-powershell#1504)', async () => {
+    const users = [...c.emulator.tenant.users.values()];
+    const worker = users.find((u) => u.managerId && u._directoryRoles.length === 0)!;
+    const boss = users.find((u) => u.id !== worker.id && u.id !== worker.managerId && !u.managerId)!;
+    const before = worker.managerId;
+    const refs = [
+      `${c.emulator.origin}/v1.0/users/${boss.userPrincipalName}`,
+      `${c.emulator.origin}/v1.0/users('${boss.userPrincipalName}')`,
+      `${c.emulator.origin}/v1.0/users/${encodeURIComponent(boss.userPrincipalName)}`,
+      `/v1.0/users/${boss.id}`,
+      `users/${boss.id}`,
+      boss.id,
+      `https://graph.microsoft.com/v1.0/users/${boss.id}`,
+      `${c.emulator.origin}/v1.0/groups/${boss.id}`,
+      `${c.emulator.origin}/v1.0/users/${boss.id}?$select=id`,
+      `${c.emulator.origin}/v1.0/users/${boss.id}/manager`,
+    ];
+    for (const ref of refs) {
+      const res = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
+      expect(res.status, ref).toBe(400);
+      expect(res.body.error.code, ref).toBe('Request_BadRequest');
+      expect(res.body.error.message, ref).toContain('Invalid object identifier');
+    }
+    expect(worker.managerId).toBe(before);
+    const missing = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, {
+      body: { '@odata.id': `${c.emulator.origin}/v1.0/users/00000000-0000-4000-8000-00000000dead` },
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('Request_ResourceNotFound');
+    for (const ref of [`${c.emulator.origin}/v1.0/directoryObjects/${boss.id}`, `${c.emulator.origin}/v1.0/users/${boss.id.toUpperCase()}`]) {
+      const ok = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
+      expect(ok.status, ref).toBe(204);
+      expect(worker.managerId).toBe(boss.id);
+    }
+    worker.managerId = before;
+  });
+});
+
+describe('delete (user-delete)', () => {
+  it('Directory.ReadWrite.All alone does not delete users (its description); User.ReadWrite.All does', async () => {
+    const target = plainUser();
+    // The suite's app: its service principal is a Privileged Authentication Administrator, so only the permission differs.
+    const directoryOnly = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['Directory.ReadWrite.All'] });
+    const refused = await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: directoryOnly });
+    expect(refused.status).toBe(403);
+    expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    expect(c.emulator.tenant.users.has(target.id)).toBe(true);
+    const userWrite = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User.ReadWrite.All'] });
+    expect((await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: userWrite })).status).toBe(204);
+    expect(c.emulator.tenant.users.has(target.id)).toBe(false);
+  });
+});
+
+describe('app-only sensitive actions (user-update note; resources/users "Who can perform sensitive actions")', () => {
+  const ROLELESS_APP = '33333333-4444-4555-8666-777777777777';
+  const USER_ADMIN_APP = '44444444-5555-4666-8777-888888888888';
+  beforeAll(() => {
+    registerApp(c.emulator, ROLELESS_APP, []);
+    registerApp(c.emulator, USER_ADMIN_APP, ['User Administrator']);
+  });
+  const asApp = (appid: string) => mintToken(c.emulator, { appid, roles: ['User.EnableDisableAccount.All', 'User.Read.All'] });
+
+  it('User.EnableDisableAccount.All disables a user without an admin role with no Entra role of its own', async () => {
+    const target = plainUser();
+    const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    expect(res.status).toBe(204);
+    expect(target.accountEnabled).toBe(false);
+    target.accountEnabled = true;
+  });
+
+  it('a target holding an admin role needs a role that outranks it: none → 403; User Administrator covers a Helpdesk Administrator, not a Global Administrator', async () => {
+    const helpdesk = withRole('Helpdesk Administrator')[0]!;
+    const globalAdmin = withRole('Global Administrator')[0] ?? c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const roleless = await c.graph('PATCH', `/v1.0/users/${helpdesk.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    expect(roleless.status).toBe(403);
+    expect(graphErrorCode(roleless)).toBe('Authorization_RequestDenied');
+    const userAdmin = await asApp(USER_ADMIN_APP);
+    expect((await c.graph('PATCH', `/v1.0/users/${helpdesk.id}`, { body: { accountEnabled: false }, token: userAdmin })).status).toBe(204);
+    helpdesk.accountEnabled = true;
+    expect((await c.graph('PATCH', `/v1.0/users/${globalAdmin.id}`, { body: { accountEnabled: false }, token: userAdmin })).status).toBe(403);
+    expect(globalAdmin.accountEnabled).toBe(true);
+  });
+
+  it("the sandbox's demo app holds the roles that reach every user (User Administrator and Privileged Authentication Administrator)", () => {
+    const demo = c.emulator.tenant.apps.get(c.emulator.tenant.wellKnown.demoAppId)!;
+    expect(demo.directoryRoles).toEqual(expect.arrayContaining(['User Administrator', 'Privileged Authentication Administrator']));
+    expect(demo.graphAppRoles).toEqual(expect.arrayContaining(['User.EnableDisableAccount.All', 'Directory.Read.All']));
+  });
+});
+
+describe('revokeSignInSessions (user-revokesigninsessions)', () => {
+  it('answers 200 {"value": true}', async () => {
+    const res = await c.graph('POST', `/v1.0/users/${plainUser().id}/revokeSignInSessions`, { body: {} });
+    expect(res.status).toBe(200);
+    expect(res.body.value).toBe(true);
+  });
+});
