@@ -225,3 +225,80 @@ describe('$orderby (user-list examples 4 and 5; aad-advanced-queries)', () => {
     expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
   });
 });
+
+const ids = () => c.users.map((u) => u.id);
+const quoted = (values: string[]) => values.map((v) => `'${v}'`).join(',');
+const filter = (text: string) => `/v1.0/users?$select=id&$filter=${encodeURIComponent(text)}`;
+const ADVANCED = { headers: EVENTUAL };
+
+describe('length limits (known issue 13635 "Some limitations apply to query parameters")', () => {
+  it('regression: takes 15 `in` values and refuses 16 with Graph’s error (microsoft-graph-docs-contrib#1238)', async () => {
+    const ok = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 15))})`));
+    expect(ok.status).toBe(200);
+    expect(ok.body.value).toHaveLength(15);
+    const refused = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 16))})`));
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.code).toBe('Request_UnsupportedQuery');
+    expect(refused.body.error.message).toBe("Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.");
+  });
+
+  it('counts the whole clause: lists under an OR, side by side, and plain OR operands', async () => {
+    const underOr = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 8))}) or id in (${quoted(ids().slice(8, 16))})`));
+    expect(underOr.status).toBe(400);
+    const sideBySide = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 10))}) and accountEnabled eq true and id in (${quoted(ids().slice(5, 15))})`));
+    expect(sideBySide.status).toBe(400);
+    expect(sideBySide.body.error.message).toContain(': 20.');
+    const ors = Array.from({ length: 16 }, (_, i) => `startsWith(displayName,'${String.fromCharCode(65 + i)}')`).join(' or ');
+    expect((await c.graph('GET', filter(ors))).status).toBe(400);
+    expect((await c.graph('GET', filter(ors.split(' or ').slice(0, 15).join(' or ')))).status).toBe(200);
+  });
+
+  it('lifts the expression limit for an advanced query, which is bounded by its URL of 2,048 characters instead (the whole URL: microsoft-graph-docs PR #22097 review)', async () => {
+    const forty = await c.graph('GET', `${filter(`id in (${quoted(ids().slice(0, 40))})`)}&$count=true`, ADVANCED);
+    expect(forty.status).toBe(200);
+    expect(forty.body.value).toHaveLength(40);
+    const sixty = await c.graph('GET', `${filter(`id in (${quoted(ids().slice(0, 60))})`)}&$count=true`, ADVANCED);
+    expect(sixty.status).toBe(400);
+    expect(sixty.body.error.code).toBe('Request_UnsupportedQuery');
+    expect(sixty.body.error.message).toMatch(/2048/);
+  });
+
+  it('regression: compares values of at most 120 characters in a default query, with eq and startsWith alike (startsWith: microsoft-graph-explorer-v4#2103)', async () => {
+    for (const clause of [`displayName eq '${'a'.repeat(121)}'`, `startsWith(displayName,'${'a'.repeat(121)}')`]) {
+      const res = await c.graph('GET', filter(clause));
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({
+        code: 'Request_UnsupportedQuery',
+        message: "Unsupported or invalid query filter clause specified for property 'displayName' of resource 'User'.",
+      });
+    }
+    expect((await c.graph('GET', filter(`displayName eq '${'a'.repeat(120)}'`))).status).toBe(200);
+    // Advanced queries apply the URL length instead of the value length.
+    expect((await c.graph('GET', `${filter(`displayName eq '${'a'.repeat(200)}'`)}&$count=true`, ADVANCED)).status).toBe(200);
+  });
+});
+
+describe('$search with an encoded ampersand (known issue 18185)', () => {
+  const search = '/v1.0/users?$select=id,displayName&$search=' + encodeURIComponent('"displayName:Hiking&Recreation"');
+
+  it('regression: fails on v1.0 with Graph’s 400 "Unrecognized query argument specified: \'\'." unless the request says Prefer: legacySearch=false', async () => {
+    const legacy = await c.graph('GET', search, ADVANCED);
+    expect(legacy.status).toBe(400);
+    expect(legacy.body.error).toMatchObject({ code: 'Request_BadRequest', message: "Unrecognized query argument specified: ''." });
+    const modern = await c.graph('GET', search, { headers: { ...EVENTUAL, prefer: 'legacySearch=false' } });
+    expect(modern.status).toBe(200);
+    expect((await c.graph('GET', search.replace('/v1.0/', '/beta/'), ADVANCED)).status).toBe(200);
+  });
+
+  it('fails the same way inside $batch', async () => {
+    const res = await c.graph('POST', '/v1.0/$batch', {
+      body: { requests: [{ id: '1', method: 'GET', url: search.replace('/v1.0', ''), headers: { ConsistencyLevel: 'eventual' } }] },
+    });
+    expect(res.body.responses[0].status).toBe(400);
+  });
+
+  it('leaves other searches alone', async () => {
+    const plain = await c.graph('GET', '/v1.0/users?$select=id&$search=' + encodeURIComponent('"displayName:a"'), ADVANCED);
+    expect(plain.status).toBe(200);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * docs/graph-facts.md#expand-and-page-size. Two published readings: the 2023 text of known issue
+ * 13635 and field reports (techcommunity threads 3885391 of 2023 and 4203190 of 2024) say
+ * `GET /users?$top=999&$expand=manager` comes back in pages of 100; the current text says expanded
+ * relationships hold at most 20 items per object and never a nextLink. The emulator caps pages with
+ * `$expand` at 100 behind a switch (`expandPageCap`, on by default, `EMULATOR_EXPAND_PAGE_CAP`), so
+ * the gateway is tested under both.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphSettingsFromEnv, validateGraphSettings } from '../../../src/emulator/graph-settings.js';
+import { type Conformance, startConformance } from './support.js';
+
+let c: Conformance;
+beforeAll(async () => {
+  c = await startConformance(['User Administrator'], { userCount: 300 });
+});
+afterAll(async () => c.close());
+
+describe('expanded relationships (known issue 13635, current text)', () => {
+  it('carry at most 20 objects and no nextLink: directReports expanded on a manager with more reports', async () => {
+    const counts = new Map<string, number>();
+    for (const u of c.users) if (u.managerId) counts.set(u.managerId, (counts.get(u.managerId) ?? 0) + 1);
+    const [managerId, reports] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
+    const res = await c.graph('GET', `/v1.0/users/${managerId}?$select=id&$expand=directReports($select=id)`);
+    expect(res.status).toBe(200);
+    expect(res.body.directReports.length).toBe(Math.min(20, reports));
+    expect(res.body).not.toHaveProperty('directReports@odata.nextLink');
+  });
+});
+
+describe('pages with $expand on directory collections (2023 text of known issue 13635; techcommunity threads 3885391, 4203190)', () => {
+  it('regression: hold at most 100 items under the switch (its start value), with a nextLink that keeps $top (paging: nextLink repeats every query parameter)', async () => {
+    const res = await c.graph('GET', '/v1.0/users?$select=id&$expand=manager($select=id)&$top=250');
+    expect(res.status).toBe(200);
+    expect(res.body.value).toHaveLength(100);
+    const next = new URL(res.body['@odata.nextLink']);
+    expect(next.searchParams.get('$top')).toBe('250');
+    const second = await c.graph('GET', res.body['@odata.nextLink']);
+    expect(second.body.value).toHaveLength(100);
+    // Without $expand, $top is honoured.
+    expect((await c.graph('GET', '/v1.0/users?$select=id&$top=250')).body.value).toHaveLength(250);
+  });
+
+  it('honour $top when the cap is switched off (admin route), and reset restores the start value', async () => {
+    const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: null }) });
+    expect(await set.json()).toEqual({ expandPageCap: null });
+    expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
+    const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
+    expect(bad.status).toBe(400);
+    await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 100 }) });
+    expect(((await (await c.emulator.fetch('/_emulator/graph')).json()) as { expandPageCap: number }).expandPageCap).toBe(100);
+  });
+
+  it('can be set from the environment and validates what it is given', () => {
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'off' })).toEqual({ expandPageCap: null });
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: '100' })).toEqual({ expandPageCap: 100 });
+    expect(graphSettingsFromEnv({})).toEqual({});
+    expect(() => graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'lots' })).toThrow(/EMULATOR_EXPAND_PAGE_CAP/);
+    expect(() => validateGraphSettings({ expandPageCapp: 3 })).toThrow(/unknown Graph setting/);
+  });
+});
