@@ -4,7 +4,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS } from '../../../src/permissions.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { demoAppCredential, msalNetworkClient, postToken, setApiTokenVersion, verifyWithJwks } from './support.js';
+import { demoAppCredential, msalNetworkClient, postToken, verifyWithJwks } from './support.js';
 
 let emulator: TestEmulator;
 const GRAPH_DEFAULT = 'https://graph.microsoft.com/.default';
@@ -110,41 +110,6 @@ describe('client credentials with a secret', () => {
     const caller = emulator.tenant.apps.get(wellKnown.callerAppId)!;
     expect(allClaims).toMatchObject({ appid: caller.appId, oid: caller.servicePrincipalId, sub: caller.servicePrincipalId, ver: '1.0' });
     expect(allClaims.idtyp).toBeUndefined();
-  });
-
-  it('names the API by App ID URI or client id in v1.0 tokens, and always by client id in v2.0 tokens', async () => {
-    const { wellKnown } = emulator.tenant;
-    const clientCredentials = (scope: string) =>
-      postToken(emulator, { grant_type: 'client_credentials', client_id: wellKnown.callerAppId, client_secret: wellKnown.callerAppSecret, scope });
-    // v1.0 (the registration's default): aud is the identifier the client asked for.
-    const byClientId = await clientCredentials(`${wellKnown.demoAppId}/.default`);
-    expect((await verifyWithJwks(emulator, String(byClientId.body.access_token), wellKnown.demoAppId)).roles).toContain('Users.Read');
-
-    await setApiTokenVersion(emulator, wellKnown.demoAppId, 2);
-    try {
-      for (const scope of [`${wellKnown.gatewayApiAudience}/.default`, `${wellKnown.demoAppId}/.default`]) {
-        const answer = await clientCredentials(scope);
-        const claims = await verifyWithJwks(emulator, String(answer.body.access_token), wellKnown.demoAppId, '2.0');
-        expect(claims).toMatchObject({ iss: `${emulator.origin}/${emulator.tenantId}/v2.0`, azp: wellKnown.callerAppId, azpacr: '1', ver: '2.0' });
-        expect(claims.appid).toBeUndefined();
-      }
-    } finally {
-      await setApiTokenVersion(emulator, wellKnown.demoAppId, null);
-    }
-  });
-
-  it('issues tokens for another API of the tenant (v2.0), without roles the client does not hold', async () => {
-    const { wellKnown } = emulator.tenant;
-    const answer = await postToken(emulator, {
-      grant_type: 'client_credentials',
-      client_id: wellKnown.callerAppId,
-      client_secret: wellKnown.callerAppSecret,
-      scope: `${wellKnown.otherApiAudience}/.default`,
-    });
-    expect(answer.status).toBe(200);
-    const other = [...emulator.tenant.apps.values()].find((a) => a.api?.identifierUris.includes(wellKnown.otherApiAudience))!;
-    const claims = await verifyWithJwks(emulator, String(answer.body.access_token), other.appId, '2.0');
-    expect(claims.roles).toBeUndefined();
   });
 
   it('refuses a wrong secret with invalid_client AADSTS7000215 and does not echo the secret', async () => {

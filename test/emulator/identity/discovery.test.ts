@@ -22,36 +22,6 @@ describe('Entra discovery', () => {
     expect(doc.jwks_uri).toBe(`${emulator.origin}/${emulator.tenantId}/discovery/v2.0/keys`);
   });
 
-  it('publishes the v1.0 OpenID configuration with the v1.0 issuer on the STS host and keys that verify v1.0 tokens', async () => {
-    const res = await emulator.fetch(`/${emulator.tenantId}/.well-known/openid-configuration`);
-    expect(res.status).toBe(200);
-    const doc = (await res.json()) as Record<string, unknown>;
-    expect(doc.issuer).toBe(`https://sts.windows.net/${emulator.tenantId}/`);
-    expect(doc.jwks_uri).toBe(`${emulator.origin}/common/discovery/keys`);
-    expect(doc.token_endpoint).toBe(`${emulator.origin}/${emulator.tenantId}/oauth2/token`);
-    const keys = (await (await emulator.fetch(String(doc.jwks_uri))).json()) as { keys: Array<{ kid: string }> };
-    expect(keys.keys.map((k) => k.kid)).toEqual([emulator.context.signer.kid]);
-    const multi = (await (await emulator.fetch('/organizations/.well-known/openid-configuration')).json()) as Record<string, unknown>;
-    expect(multi.issuer).toBe('https://sts.windows.net/{tenantid}/');
-  });
-
-  it('names the issuer of v1.0 tokens after the STS host it was started with (a national cloud)', async () => {
-    const china = await startTestEmulator({ userCount: 10, stsHost: 'https://sts.chinacloudapi.cn/', dataDir: emulator.dataDir });
-    try {
-      const doc = (await (await china.fetch(`/${china.tenantId}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-      expect(doc.issuer).toBe(`https://sts.chinacloudapi.cn/${china.tenantId}/`);
-      const answer = await postToken(china, {
-        grant_type: 'client_credentials',
-        client_id: china.tenant.wellKnown.demoAppId,
-        client_secret: china.tenant.wellKnown.demoAppSecret,
-        scope: 'https://graph.microsoft.com/.default',
-      });
-      expect((await verifyWithJwks(china, String(answer.body.access_token), 'https://graph.microsoft.com')).iss).toBe(doc.issuer);
-    } finally {
-      await china.close();
-    }
-  });
-
   it('answers for the tenant domain too, and keeps the {tenantid} placeholder for organizations', async () => {
     const byDomain = (await (await emulator.fetch(`/${emulator.tenant.domain}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(byDomain.issuer).toBe(`${emulator.origin}/${emulator.tenantId}/v2.0`);
