@@ -203,6 +203,24 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
 
 const JSON_MEDIA_TYPES = ['application/json'];
 
+/** The OData system query options the directory knows (`$skip` has its own refusal, `$levels` lives inside `$expand`). */
+const SYSTEM_QUERY_OPTIONS = new Set(['$select', '$expand', '$filter', '$orderby', '$top', '$skip', '$count', '$search', '$format', '$skiptoken', '$deltatoken']);
+
+/**
+ * A `$`-prefixed query option Graph does not know is refused, not ignored: OData reserves `$` for
+ * system query options (custom options "MUST NOT begin with the $ or @ character", OData URL
+ * conventions), and the directory answers an argument it does not recognise with 400
+ * "Unrecognized query argument specified: '…'." (the message of known issue 18185, where an
+ * encoded `&` in `$search` makes such an argument; docs/graph-facts.md#listing-users).
+ */
+function assertKnownSystemQueryOptions(req: EmuRequest): void {
+  for (const key of req.url.searchParams.keys()) {
+    if (key.startsWith('$') && !SYSTEM_QUERY_OPTIONS.has(key.toLowerCase())) {
+      throw new GraphError(400, 'Request_BadRequest', `Unrecognized query argument specified: '${key.slice(0, 100)}'.`);
+    }
+  }
+}
+
 /**
  * A write whose `Content-Type` names something other than JSON is refused before it runs, body or
  * no body: a body-less revokeSignInSessions sent as `application/octet-stream` gets 400
@@ -230,6 +248,7 @@ export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match
     if (match.isBatch) throw new GraphError(400, 'BadRequest', 'Nested batch requests are not supported.');
     if (!match.run) throw new GraphError(404, 'Request_ResourceNotFound', 'No such resource.');
     assertJsonContentType(req);
+    assertKnownSystemQueryOptions(req);
     const call: GraphCall = { ctx, req, version: match.version, principal, ids };
     return { ...(await match.run(call)), route: match.template };
   } catch (error) {
