@@ -30,13 +30,19 @@ export function featurePermissionChecks(availability: readonly FeatureAvailabili
       if (sets === NOT_SUPPORTED) continue; // featureAvailability already made such a feature not-available
       if (satisfyingSet(sets, granted)) continue;
       if (operation.fallback && satisfyingSet(operation.fallback.sets, granted)) {
-        costlier.push(`${operation.call} is refused without ${leastToGrant(sets, granted).join(' + ')}: the gateway uses ${operation.fallback.route}; grant ${grantText(grantAdvice(leastToGrant(sets, granted), kind))} for fewer requests`);
+        costlier.push(
+          `${operation.call} is refused without ${leastToGrant(sets, granted).join(' + ')}: the gateway uses ${operation.fallback.route}; grant ${grantText(grantAdvice(leastToGrant(sets, granted), kind))} for fewer requests`,
+        );
         continue;
       }
       gaps.push({ call: operation.call, grant: grantAdvice(leastToGrant(sets, granted), kind) });
     }
     if (gaps.length === 0)
-      return { id, status: 'ok', message: `${feature.id} (${feature.title}): Graph permissions present${costlier.length > 0 ? `; ${costlier.join('; ')}` : ''}` };
+      return {
+        id,
+        status: 'ok',
+        message: `${feature.id} (${feature.title}): Graph permissions present${costlier.length > 0 ? `; ${costlier.join('; ')}` : ''}`,
+      };
     const grant = gaps.flatMap((g) => g.grant).filter((g, i, all) => all.findIndex((o) => o.permission === g.permission) === i);
     return {
       id,

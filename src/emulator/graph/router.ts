@@ -204,7 +204,19 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
 const JSON_MEDIA_TYPES = ['application/json'];
 
 /** The OData system query options the directory knows (`$skip` has its own refusal, `$levels` lives inside `$expand`). */
-const SYSTEM_QUERY_OPTIONS = new Set(['$select', '$expand', '$filter', '$orderby', '$top', '$skip', '$count', '$search', '$format', '$skiptoken', '$deltatoken']);
+const SYSTEM_QUERY_OPTIONS = new Set([
+  '$select',
+  '$expand',
+  '$filter',
+  '$orderby',
+  '$top',
+  '$skip',
+  '$count',
+  '$search',
+  '$format',
+  '$skiptoken',
+  '$deltatoken',
+]);
 
 /**
  * A `$`-prefixed query option Graph does not know is refused, not ignored: OData reserves `$` for

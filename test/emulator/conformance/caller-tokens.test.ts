@@ -105,7 +105,6 @@ describe('token version and audience follow the API registration (regression: v1
       await china.close();
     }
   });
-
 });
 
 describe('caller tokens and on-behalf-of (access-token-claims-reference; on-behalf-of errors from reference-error-codes)', () => {
@@ -245,4 +244,3 @@ describe('caller tokens and on-behalf-of (access-token-claims-reference; on-beha
     expect((await obo(forged)).body.error_codes).toEqual([50013]);
   });
 });
-

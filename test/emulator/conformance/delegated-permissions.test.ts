@@ -157,12 +157,20 @@ describe('administrators: the role decides, and sensitive actions need a role th
   });
 });
 
-describe('Directory.AccessAsUser.All is the user\'s directory access, not every API', () => {
+describe("Directory.AccessAsUser.All is the user's directory access, not every API", () => {
   /** An app whose users consented to the read scopes these tests compare. */
   const reader = () =>
     registerApp(emulator.tenant, {
       displayName: 'delegated reader',
-      graphDelegatedScopes: ['User.Read.All', 'Directory.Read.All', 'Directory.AccessAsUser.All', 'UserAuthenticationMethod.Read.All', 'openid', 'profile', 'offline_access'],
+      graphDelegatedScopes: [
+        'User.Read.All',
+        'Directory.Read.All',
+        'Directory.AccessAsUser.All',
+        'UserAuthenticationMethod.Read.All',
+        'openid',
+        'profile',
+        'offline_access',
+      ],
     });
   it('does not reach authentication methods, which list only UserAuthenticationMethod.* (authentication-list-methods, authentication-post-temporaryaccesspassmethods, authenticationmethod-resetpassword)', async () => {
     const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;

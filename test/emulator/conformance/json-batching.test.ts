@@ -123,7 +123,10 @@ describe('write items need a body and Content-Type (json-batching request 4; msg
     [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Batch')!;
 
   it.each([
-    ['a body-less POST (regression: revokeSignInSessions as the gateway used to send it)', (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions` })],
+    [
+      'a body-less POST (regression: revokeSignInSessions as the gateway used to send it)',
+      (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions` }),
+    ],
     [
       'a POST with headers but no body',
       (id: string) => ({ method: 'POST', url: `/users/${id}/revokeSignInSessions`, headers: { 'Content-Type': 'application/json' } }),
@@ -184,14 +187,19 @@ describe('a single write with a non-JSON Content-Type (msgraph-sdk-java#687, #35
 
   it('with application/json (and a charset), or with no body and no Content-Type at all, it is 200', async () => {
     const target = plain();
-    expect((await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`, { body: {}, headers: { 'content-type': 'application/json; charset=utf-8' } })).status).toBe(200);
+    expect(
+      (await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`, { body: {}, headers: { 'content-type': 'application/json; charset=utf-8' } }))
+        .status,
+    ).toBe(200);
     expect((await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`)).status).toBe(200);
   });
 });
 
 describe("what the gateway's $batch executor sends (src/graph/batch.ts)", () => {
   it('a body-less POST and a PATCH in one batch go out with body and Content-Type, and Graph runs both', async () => {
-    const target = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Gateway batch')!;
+    const target = [...emulator.tenant.users.values()].find(
+      (u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && u.jobTitle !== 'Gateway batch',
+    )!;
     const client = await c.gatewayClient();
     const requests: GraphRequest[] = [
       // As a caller could build it: no body at all on the action.

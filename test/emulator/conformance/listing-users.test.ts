@@ -257,7 +257,10 @@ describe('length limits (known issue 13635 "Some limitations apply to query para
   it('counts the whole clause: lists under an OR, side by side, and plain OR operands', async () => {
     const underOr = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 8))}) or id in (${quoted(ids().slice(8, 16))})`));
     expect(underOr.status).toBe(400);
-    const sideBySide = await c.graph('GET', filter(`id in (${quoted(ids().slice(0, 10))}) and accountEnabled eq true and id in (${quoted(ids().slice(5, 15))})`));
+    const sideBySide = await c.graph(
+      'GET',
+      filter(`id in (${quoted(ids().slice(0, 10))}) and accountEnabled eq true and id in (${quoted(ids().slice(5, 15))})`),
+    );
     expect(sideBySide.status).toBe(400);
     expect(sideBySide.body.error.message).toContain(': 20.');
     const ors = Array.from({ length: 16 }, (_, i) => `startsWith(displayName,'${String.fromCharCode(65 + i)}')`).join(' or ');

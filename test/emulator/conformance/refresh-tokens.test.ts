@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, ensureAdmin, postToken, } from '../identity/support.js';
+import { addTestUser, ensureAdmin, postToken } from '../identity/support.js';
 
 let emulator: TestEmulator;
 const GRAPH_DELEGATED = 'https://graph.microsoft.com/.default openid profile offline_access';
@@ -98,8 +98,7 @@ describe('use and revocation (refresh-tokens)', () => {
   });
 });
 
-
-describe('password changes leave a confidential client\'s refresh tokens alive (refresh-tokens revocation table)', () => {
+describe("password changes leave a confidential client's refresh tokens alive (refresh-tokens revocation table)", () => {
   it('after an admin sets a new password through Graph (passwordProfile) the refresh token still redeems; revokeSignInSessions then kills it', async () => {
     const user = addTestUser(emulator, 'pw-change', 'PwChange-Passw0rd!');
     const first = await ropc(user, 'PwChange-Passw0rd!');
@@ -111,7 +110,9 @@ describe('password changes leave a confidential client\'s refresh tokens alive (
         headers: { authorization: `Bearer ${String(adminToken.body.access_token)}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    const patched = await graph('PATCH', `/users/${user.id}`, { passwordProfile: { password: 'PwChange-N3w-Passw0rd!', forceChangePasswordNextSignIn: false } });
+    const patched = await graph('PATCH', `/users/${user.id}`, {
+      passwordProfile: { password: 'PwChange-N3w-Passw0rd!', forceChangePasswordNextSignIn: false },
+    });
     expect(patched.status).toBe(204);
     expect((await ropc(user, 'PwChange-Passw0rd!')).body.error_codes).toEqual([50126]);
     const after = await postToken(emulator, { grant_type: 'refresh_token', ...demo(), refresh_token: String(first.body.refresh_token) });

@@ -93,7 +93,10 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
       expect(res.status, scp).toBe(403);
       expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
     }
-    const ok = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-ok1' }, token: await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All') });
+    const ok = await c.graph('POST', resetPath(target.id), {
+      body: { newPassword: 'Rq5!mnb-Tz8w-ok1' },
+      token: await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All'),
+    });
     expect(ok.status).toBe(202);
   });
 
@@ -106,7 +109,9 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     }
     const passwordAdmin = plainUser();
     passwordAdmin._directoryRoles = ['Password Administrator'];
-    expect((await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-pwa' }, token: await delegated(passwordAdmin, scp) })).status).toBe(403);
+    expect(
+      (await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-pwa' }, token: await delegated(passwordAdmin, scp) })).status,
+    ).toBe(403);
     for (const role of ['Authentication Administrator', 'Privileged Authentication Administrator', 'Global Administrator']) {
       const actor = withRole(role)[0]!;
       const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-yes' }, token: await delegated(actor, scp) });
