@@ -132,6 +132,8 @@ export interface UserChange {
   userId: string;
   kind: 'changed' | 'removed-soft' | 'removed-hard';
   at: number;
+  /** Graph properties a `changed` entry changed; absent: the whole object (a new user). */
+  properties?: readonly string[];
 }
 
 export interface TenantModel {

@@ -6,7 +6,9 @@
  * 200) and query parameters go on the first request only: they are encoded in the links, and a
  * `$select` next to a `$skiptoken` is refused. Tokens last 7 days on the emulator clock (then
  * 400 `syncStateNotFound`); a token the tenant cannot read (altered, or from a tenant instance
- * before a reset) gets 410 Gone with a Location to start a full resync.
+ * before a reset) gets 410 Gone with a Location to start a full resync. `$filter` (object ids only)
+ * and `Prefer: return=minimal` follow delta-options.ts; `$expand` is accepted and ignored, as a Graph
+ * maintainer describes it (docs/graph-facts.md#delta-query).
  */
 import type { EmuResponse } from '../http.js';
 import type { TenantModel, UserRecord } from '../model.js';
@@ -15,6 +17,7 @@ import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { userEntity, userToGraph } from './entities.js';
 import { GraphError, badRequest } from './errors.js';
 import { parseSelect, project } from './query.js';
+import { deltaFilterIds, minimalProperties, prefersMinimal } from './delta-options.js';
 import { graphState } from './state.js';
 
 /** Most users per page: Graph's user delta pages hold at most 200 objects (docs/graph-facts.md#delta-query). */
@@ -32,6 +35,8 @@ type DeltaState =
       /** Change-log position when the sync started: the next round reports every change after it (changes during the sync are replayed, never lost). */
       s: number;
       after: string | null;
+      /** Object ids a `$filter` tracks; absent: every user. */
+      ids?: string[];
     }
   | {
       /** Changes after log position `s` up to `to` (fixed when the round starts), from offset `o` of that list. */
@@ -42,6 +47,7 @@ type DeltaState =
       s: number;
       to: number | null;
       o: number;
+      ids?: string[];
     };
 
 const encode = (state: DeltaState) => Buffer.from(JSON.stringify(state)).toString('base64url');
@@ -54,7 +60,8 @@ function decode(call: GraphCall, token: string): DeltaState {
       typeof state.e === 'string' &&
       typeof state.t === 'number' &&
       typeof state.s === 'number' &&
-      (state.k === 'sync' ? state.after === null || typeof state.after === 'string' : state.k === 'changes' && typeof state.o === 'number');
+      (state.k === 'sync' ? state.after === null || typeof state.after === 'string' : state.k === 'changes' && typeof state.o === 'number') &&
+      (state.ids === undefined || (Array.isArray(state.ids) && state.ids.every((id) => typeof id === 'string')));
     if (!shapeOk) throw new Error('shape');
   } catch {
     throw resync(call);
@@ -74,9 +81,10 @@ function link(call: GraphCall, kind: '$skiptoken' | '$deltatoken', state: DeltaS
   return `${call.ctx.origin}/${call.version}/users/delta?${kind}=${encode(state)}`;
 }
 
-function item(user: UserRecord, select: string[] | null): Record<string, unknown> {
+/** A user as a delta page shows it; with `changed` (Prefer: return=minimal), only what changed. */
+function item(user: UserRecord, select: string[] | null, changed?: { properties: ReadonlySet<string> | undefined }): Record<string, unknown> {
   const props = select ? (select.includes('id') ? select : ['id', ...select]) : userEntity.defaultSelect;
-  return project(userToGraph(user), props);
+  return project(userToGraph(user), changed ? minimalProperties(props, changed.properties) : props);
 }
 
 function respond(
@@ -84,12 +92,22 @@ function respond(
   sel: string[] | null,
   value: Record<string, unknown>[],
   next: DeltaState | null,
-  round: { e: string; s: number },
+  round: { e: string; s: number; ids?: string[] | undefined },
 ): EmuResponse {
   const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, sel ? `users(${sel.join(',')})` : 'users') };
   const t = call.ctx.now();
   if (next) body['@odata.nextLink'] = link(call, '$skiptoken', { ...next, t });
-  else body['@odata.deltaLink'] = link(call, '$deltatoken', { k: 'changes', e: round.e, t, sel, s: round.s, to: null, o: 0 });
+  else
+    body['@odata.deltaLink'] = link(call, '$deltatoken', {
+      k: 'changes',
+      e: round.e,
+      t,
+      sel,
+      s: round.s,
+      to: null,
+      o: 0,
+      ...(round.ids ? { ids: round.ids } : {}),
+    });
   body.value = value;
   return ok(200, body);
 }
@@ -120,7 +138,8 @@ function firstAfter(ids: string[], after: string | null): number {
 
 function syncPage(call: GraphCall, state: Extract<DeltaState, { k: 'sync' }>): EmuResponse {
   const tenant = call.ctx.tenant;
-  const ids = idsInOrder(tenant);
+  const tracked = state.ids ? new Set(state.ids) : undefined;
+  const ids = tracked ? idsInOrder(tenant).filter((id) => tracked.has(id)) : idsInOrder(tenant);
   const start = firstAfter(ids, state.after);
   const pageIds = ids.slice(start, start + DELTA_PAGE_SIZE);
   const value = pageIds.map((id) => item(tenant.users.get(id)!, state.sel));
@@ -128,17 +147,23 @@ function syncPage(call: GraphCall, state: Extract<DeltaState, { k: 'sync' }>): E
   return respond(call, state.sel, value, more ? { ...state, after: pageIds.at(-1)! } : null, state);
 }
 
-function changesSince(call: GraphCall, from: number, to: number, select: string[] | null): Record<string, unknown>[] {
+function changesSince(call: GraphCall, from: number, to: number, select: string[] | null, ids: string[] | undefined): Record<string, unknown>[] {
+  const tracked = ids ? new Set(ids) : undefined;
   const latest = new Map<string, 'changed' | 'removed-soft' | 'removed-hard'>();
+  // Properties changed in the round per user; undefined once the whole object counts as changed (created, restored).
+  const changed = new Map<string, Set<string> | undefined>();
   for (const change of call.ctx.tenant.changes) {
-    if (change.seq <= from || change.seq > to) continue;
+    if (change.seq <= from || change.seq > to || (tracked && !tracked.has(change.userId))) continue;
     latest.delete(change.userId);
     latest.set(change.userId, change.kind);
+    const seen = changed.has(change.userId) ? changed.get(change.userId) : new Set<string>();
+    changed.set(change.userId, seen && change.properties ? new Set([...seen, ...change.properties]) : undefined);
   }
+  const minimal = prefersMinimal(call);
   const out: Record<string, unknown>[] = [];
   for (const [userId, kind] of latest) {
     const user = call.ctx.tenant.users.get(userId);
-    if (kind === 'changed' && user) out.push(item(user, select));
+    if (kind === 'changed' && user) out.push(item(user, select, minimal ? { properties: changed.get(userId) } : undefined));
     else out.push({ id: userId, '@removed': { reason: kind === 'removed-hard' ? 'deleted' : 'changed' } });
   }
   return out;
@@ -146,10 +171,10 @@ function changesSince(call: GraphCall, from: number, to: number, select: string[
 
 function changesPage(call: GraphCall, state: Extract<DeltaState, { k: 'changes' }>): EmuResponse {
   const to = state.to ?? call.ctx.tenant.changeSeq;
-  const all = changesSince(call, state.s, to, state.sel);
+  const all = changesSince(call, state.s, to, state.sel, state.ids);
   const value = all.slice(state.o, state.o + DELTA_PAGE_SIZE);
   const more = state.o + DELTA_PAGE_SIZE < all.length;
-  return respond(call, state.sel, value, more ? { ...state, to, o: state.o + DELTA_PAGE_SIZE } : null, { e: state.e, s: to });
+  return respond(call, state.sel, value, more ? { ...state, to, o: state.o + DELTA_PAGE_SIZE } : null, { e: state.e, s: to, ids: state.ids });
 }
 
 export function userDelta(call: GraphCall): EmuResponse {
@@ -159,7 +184,7 @@ export function userDelta(call: GraphCall): EmuResponse {
   const now = call.ctx.now();
   const skipToken = queryParam(call, '$skiptoken');
   const deltaToken = call.req.url.searchParams.get('$deltatoken') ?? call.req.url.searchParams.get('$deltaToken') ?? undefined;
-  for (const unsupported of ['$expand', '$top', '$orderby', '$search']) {
+  for (const unsupported of ['$top', '$orderby', '$search']) {
     if (queryParam(call, unsupported) !== undefined) throw badRequest(`${unsupported} is not supported on delta queries.`);
   }
   const selectParam = queryParam(call, '$select');
@@ -168,7 +193,7 @@ export function userDelta(call: GraphCall): EmuResponse {
 
   if (deltaToken === 'latest') {
     const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
-    return respond(call, sel, [], null, { e: epoch, s: tenant.changeSeq });
+    return respond(call, sel, [], null, { e: epoch, s: tenant.changeSeq, ids: deltaFilterIds(queryParam(call, '$filter')) });
   }
   if (skipToken !== undefined || deltaToken !== undefined) {
     const state = decode(call, (skipToken ?? deltaToken)!);
@@ -183,5 +208,6 @@ export function userDelta(call: GraphCall): EmuResponse {
   }
 
   const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
-  return syncPage(call, { k: 'sync', e: epoch, t: now, sel, s: tenant.changeSeq, after: null });
+  const ids = deltaFilterIds(queryParam(call, '$filter'));
+  return syncPage(call, { k: 'sync', e: epoch, t: now, sel, s: tenant.changeSeq, after: null, ...(ids ? { ids } : {}) });
 }

@@ -56,7 +56,7 @@ export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
     cursor = cursor.managerId ? tenant.users.get(cursor.managerId) : undefined;
   }
   user.managerId = manager.id;
-  recordChange(tenant, user.id, 'changed', call.ctx.now());
+  recordChange(tenant, user.id, 'changed', call.ctx.now(), ['manager']);
   return noContent();
 }
 
@@ -64,7 +64,7 @@ export function removeManager(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.manager', user);
   if (!user.managerId) throw notFound('manager');
   user.managerId = null;
-  recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now());
+  recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), ['manager']);
   return noContent();
 }
 

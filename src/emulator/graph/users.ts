@@ -232,7 +232,7 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     assertPasswordComplexity(profile.password, candidate);
   }
   applyChanges(user, changes);
-  if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now());
+  if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), [...changes.keys()]);
   return noContent();
 }
 
