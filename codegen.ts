@@ -1,13 +1,19 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { federationDefinitionsSdl } from './src/graphql/federation/sdl.js';
+import { loadSchemaSource } from './src/graphql/schema.js';
 
 /**
  * Resolver and model types from the SDL in schema/ (the source of truth). The output is committed;
  * `npm run codegen:check` fails CI when it is stale. Mappers make resolvers receive the Graph
  * response shapes (src/graph/api.ts) and our connection models instead of the GraphQL shapes, so a
  * resolver that forgets to translate is a type error.
+ *
+ * The SDL is an Apollo Federation 2 subgraph (`@link`, `@key` on User): codegen reads the
+ * federation directives' definitions from the subgraph library itself (src/graphql/federation/sdl.ts)
+ * and, with `federation: true`, types `User.__resolveReference`.
  */
 const config: CodegenConfig = {
-  schema: 'schema/*.graphql',
+  schema: ['schema/*.graphql', federationDefinitionsSdl(loadSchemaSource())],
   generates: {
     'src/generated/graphql.ts': {
       plugins: [
@@ -17,6 +23,7 @@ const config: CodegenConfig = {
       ],
       config: {
         useTypeImports: true,
+        federation: true,
         enumsAsTypes: true,
         useIndexSignature: true,
         contextType: '../graphql/context.js#GatewayContext',

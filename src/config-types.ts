@@ -71,6 +71,12 @@ export interface Config {
   httpsProxy?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   introspection: boolean;
+  /**
+   * Serve the Apollo Federation 2 subgraph entry points (`_entities`, `_service`), so a supergraph
+   * can resolve `User` references (docs/querying.md#federation). Optional so hand-built Configs
+   * keep compiling (absent = off).
+   */
+  federation?: boolean;
   corsOrigins: string[];
   limits: {
     maxDepth: number;

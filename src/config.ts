@@ -343,6 +343,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
     ...(httpsProxy ? { httpsProxy } : {}),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info', 'how much the gateway logs'),
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    federation: oneOf('FEDERATION', ['false', 'true'], 'false', 'serves the Apollo Federation subgraph entry points _entities and _service') === 'true',
     corsOrigins: (get('CORS_ORIGINS') ?? '')
       .split(',')
       .map((s) => s.trim())

@@ -23,6 +23,7 @@ import { assertPermissionDirectives, permissionPlugin, withPermissionGuards } fr
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
+import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federation/index.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import type { AuthenticationGuard } from './identity/authentication-failures.js';
@@ -91,7 +92,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   // Every field that names a permission checks it in its resolver too (the plugin below refuses
   // the whole operation first); a root field without one stops the start.
-  const schema = withPermissionGuards(buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])] }));
+  const federation = config.federation === true;
+  const schema = withPermissionGuards(
+    buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])], federation }),
+  );
   assertPermissionDirectives(schema);
   const auditLog = createAuditLog({ logger, metrics });
 
@@ -110,7 +114,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     formatError: formatGatewayError,
     // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver;
     // so does an app-only Graph identity for fields Graph serves only to a signed-in user.
-    validationRules: [deploymentModeRule(config.deploymentMode), graphIdentityRule(graphIdentityFactsOf(deps.identity), config.deploymentMode)],
+    // A subgraph's `_service` (the SDL) follows the introspection switch.
+    validationRules: [
+      deploymentModeRule(config.deploymentMode),
+      graphIdentityRule(graphIdentityFactsOf(deps.identity), config.deploymentMode),
+      ...(federation ? [subgraphServiceRule(config.introspection)] : []),
+    ],
     plugins: [
       // Error text is cleaned first (hooks run in plugin order), so nothing after it logs or
       // formats a secret the request sent, or a schema hint: `@sensitive` values are redacted and,
@@ -197,7 +206,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       ...(config.callerAuth.mode === 'entra' ? { audience: config.callerAuth.audiences.join(' or ') } : {}),
       introspection: config.introspection,
     }),
-    schemaSource,
+    // The subgraph SDL (what `rover supergraph compose` reads) when federated; without federation,
+    // an SDL that tools knowing nothing of federation can build.
+    schemaSource: federation ? schemaSource : withoutFederationSyntax(schemaSource),
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
     ...(deps.authGuard ? { authGuard: deps.authGuard } : {}),
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),

@@ -20,6 +20,8 @@ export type Scalars = {
   DateTime: { input: string; output: string; }
   /** An email address (`local@domain`). Inputs are validated; outputs are passed through as Graph returns them. */
   EmailAddress: { input: string; output: string; }
+  federation__FieldSet: { input: unknown; output: unknown; }
+  link__Import: { input: unknown; output: unknown; }
 };
 
 /** Result of `disableAccount` and `enableAccount`. */
@@ -1095,7 +1097,11 @@ export type UpdateUserPayload = {
   user: User;
 };
 
-/** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
+/**
+ * An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph.
+ * With `FEDERATION=true` it is also an Apollo Federation entity keyed by its object id (`id`), so other
+ * subgraphs of a supergraph can reference it.
+ */
 export type User = {
   __typename?: 'User';
   /** False when sign-in is blocked. */
@@ -1146,27 +1152,43 @@ export type User = {
 };
 
 
-/** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
+/**
+ * An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph.
+ * With `FEDERATION=true` it is also an Apollo Federation entity keyed by its object id (`id`), so other
+ * subgraphs of a supergraph can reference it.
+ */
 export type UserAuthenticationMethodsArgs = {
   type?: InputMaybe<AuthenticationMethodType>;
 };
 
 
-/** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
+/**
+ * An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph.
+ * With `FEDERATION=true` it is also an Apollo Federation entity keyed by its object id (`id`), so other
+ * subgraphs of a supergraph can reference it.
+ */
 export type UserDirectReportsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
-/** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
+/**
+ * An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph.
+ * With `FEDERATION=true` it is also an Apollo Federation entity keyed by its object id (`id`), so other
+ * subgraphs of a supergraph can reference it.
+ */
 export type UserMemberOfArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
-/** An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph. */
+/**
+ * An Entra ID user (Microsoft Graph `user` resource). Only the fields you select are fetched from Graph.
+ * With `FEDERATION=true` it is also an Apollo Federation entity keyed by its object id (`id`), so other
+ * subgraphs of a supergraph can reference it.
+ */
 export type UserOwnedDevicesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1336,11 +1358,28 @@ export type WindowsHelloForBusinessAuthenticationMethod = AuthenticationMethod &
   type: AuthenticationMethodType;
 };
 
+export type Link__Purpose =
+  /** `EXECUTION` features provide metadata necessary for operation execution. */
+  | 'EXECUTION'
+  /** `SECURITY` features provide metadata necessary to securely resolve fields. */
+  | 'SECURITY';
+
 export type WithIndex<TObject> = TObject & Record<string, any>;
 export type ResolversObject<TObject> = WithIndex<TObject>;
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -1404,7 +1443,17 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
+/** Mapping of federation types */
+export type FederationTypes = ResolversObject<{
+  User: User;
+}>;
 
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = ResolversObject<{
+  User:
+    ( { __typename: 'User' }
+    & GraphQLRecursivePick<FederationTypes['User'], {"id":true}> );
+}>;
 
 
 
@@ -1412,12 +1461,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = ResolversObject<{
   AccountStatusPayload: ResolverTypeWrapper<Omit<AccountStatusPayload, 'user'> & { user: ResolversTypes['User'] }>;
   AssignManagerInput: AssignManagerInput;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   AuthenticationMethodType: AuthenticationMethodType;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
   ChangePasswordOnPremisesPayload: ResolverTypeWrapper<Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ChangePasswordPayload: ResolverTypeWrapper<Omit<ChangePasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
   CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
   CreateTemporaryAccessPassPayload: ResolverTypeWrapper<Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversTypes['User'] }>;
@@ -1441,8 +1491,6 @@ export type ResolversTypes = ResolversObject<{
   Group: ResolverTypeWrapper<GraphGroup>;
   GroupConnection: ResolverTypeWrapper<ConnectionModel<GraphGroup>>;
   GroupEdge: ResolverTypeWrapper<EdgeModel<GraphGroup>>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ManagerPayload: ResolverTypeWrapper<Omit<ManagerPayload, 'user'> & { user: ResolversTypes['User'] }>;
   MicrosoftAuthenticatorAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1460,7 +1508,6 @@ export type ResolversTypes = ResolversObject<{
   RevokeSignInSessionsPayload: ResolverTypeWrapper<Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversTypes['User'] }>;
   SoftwareOathAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   StepError: ResolverTypeWrapper<StepError>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   TemporaryAccessPassAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   TerminateSessionInput: TerminateSessionInput;
   TerminateSessionPayload: ResolverTypeWrapper<Omit<TerminateSessionPayload, 'user'> & { user: ResolversTypes['User'] }>;
@@ -1478,17 +1525,23 @@ export type ResolversTypes = ResolversObject<{
   UserSearch: UserSearch;
   UserType: UserType;
   WindowsHelloForBusinessAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
+  link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
+  link__Purpose: Link__Purpose;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   AccountStatusPayload: Omit<AccountStatusPayload, 'user'> & { user: ResolversParentTypes['User'] };
   AssignManagerInput: AssignManagerInput;
+  ID: Scalars['ID']['output'];
   AuthenticationMethod: GraphDirectoryObject;
-  Boolean: Scalars['Boolean']['output'];
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
   ChangePasswordOnPremisesPayload: Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  Int: Scalars['Int']['output'];
   ChangePasswordPayload: Omit<ChangePasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
   CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
   CreateTemporaryAccessPassPayload: Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversParentTypes['User'] };
@@ -1510,8 +1563,6 @@ export type ResolversParentTypes = ResolversObject<{
   Group: GraphGroup;
   GroupConnection: ConnectionModel<GraphGroup>;
   GroupEdge: EdgeModel<GraphGroup>;
-  ID: Scalars['ID']['output'];
-  Int: Scalars['Int']['output'];
   ManagerPayload: Omit<ManagerPayload, 'user'> & { user: ResolversParentTypes['User'] };
   MicrosoftAuthenticatorAuthenticationMethod: GraphDirectoryObject;
   Mutation: Record<PropertyKey, never>;
@@ -1524,7 +1575,6 @@ export type ResolversParentTypes = ResolversObject<{
   RevokeSignInSessionsPayload: Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversParentTypes['User'] };
   SoftwareOathAuthenticationMethod: GraphDirectoryObject;
   StepError: StepError;
-  String: Scalars['String']['output'];
   TemporaryAccessPassAuthenticationMethod: GraphDirectoryObject;
   TerminateSessionInput: TerminateSessionInput;
   TerminateSessionPayload: Omit<TerminateSessionPayload, 'user'> & { user: ResolversParentTypes['User'] };
@@ -1539,6 +1589,10 @@ export type ResolversParentTypes = ResolversObject<{
   UserOrder: UserOrder;
   UserSearch: UserSearch;
   WindowsHelloForBusinessAuthenticationMethod: GraphDirectoryObject;
+  federation__FieldSet: Scalars['federation__FieldSet']['output'];
+  link__Import: Scalars['link__Import']['output'];
+  Boolean: Scalars['Boolean']['output'];
+  String: Scalars['String']['output'];
 }>;
 
 export type DeploymentDirectiveArgs = {
@@ -1552,6 +1606,15 @@ export type GraphIdentityDirectiveArgs = {
 };
 
 export type GraphIdentityDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = GraphIdentityDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type LinkDirectiveArgs = {
+  as?: Maybe<Scalars['String']['input']>;
+  for?: Maybe<Link__Purpose>;
+  import?: Maybe<Array<Maybe<Scalars['link__Import']['input']>>>;
+  url?: Maybe<Scalars['String']['input']>;
+};
+
+export type LinkDirectiveResolver<Result, Parent, ContextType = GatewayContext, Args = LinkDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type RequiresPermissionDirectiveArgs = {
   permission: Scalars['String']['input'];
@@ -1817,7 +1880,8 @@ export type UpdateUserPayloadResolvers<ContextType = GatewayContext, ParentType 
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
-export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
+export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   accountEnabled?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   authenticationMethods?: Resolver<Array<ResolversTypes['AuthenticationMethod']>, ParentType, ContextType, Partial<UserAuthenticationMethodsArgs>>;
   businessPhones?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1871,6 +1935,14 @@ export type WindowsHelloForBusinessAuthenticationMethodResolvers<ContextType = G
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['federation__FieldSet'], any> {
+  name: 'federation__FieldSet';
+}
+
+export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['link__Import'], any> {
+  name: 'link__Import';
+}
+
 export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   AccountStatusPayload?: AccountStatusPayloadResolvers<ContextType>;
   AuthenticationMethod?: AuthenticationMethodResolvers<ContextType>;
@@ -1912,11 +1984,14 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
   WindowsHelloForBusinessAuthenticationMethod?: WindowsHelloForBusinessAuthenticationMethodResolvers<ContextType>;
+  federation__FieldSet?: GraphQLScalarType;
+  link__Import?: GraphQLScalarType;
 }>;
 
 export type DirectiveResolvers<ContextType = GatewayContext> = ResolversObject<{
   deployment?: DeploymentDirectiveResolver<any, any, ContextType>;
   graphIdentity?: GraphIdentityDirectiveResolver<any, any, ContextType>;
+  link?: LinkDirectiveResolver<any, any, ContextType>;
   requiresPermission?: RequiresPermissionDirectiveResolver<any, any, ContextType>;
   sensitive?: SensitiveDirectiveResolver<any, any, ContextType>;
 }>;

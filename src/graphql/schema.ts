@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import type { Resolvers } from '../generated/graphql.js';
+import { buildSubgraphGatewaySchema, withoutFederationSyntax } from './federation/index.js';
 import { readResolvers } from './resolvers/index.js';
 
 /** schema/ sits at the package root, two levels above this file in src/ and three in dist/src/. */
@@ -23,11 +24,26 @@ export function loadSchemaSource(directory = schemaDirectory()): string {
   return files.map((f) => `# ${f}\n${readFileSync(path.join(directory, f), 'utf8').trimEnd()}\n`).join('\n');
 }
 
+export interface GatewaySchemaOptions {
+  /** The SDL (default: schema/ as written, federation syntax included). */
+  typeDefs?: string;
+  /** Resolvers of later layers (mutations) next to the read resolvers. */
+  extraResolvers?: Resolvers[];
+  /**
+   * Build an Apollo Federation 2 subgraph (`_entities`, `_service`; FEDERATION=true). Otherwise the
+   * federation syntax of the SDL is left out and the schema has no federation surface at all.
+   */
+  federation?: boolean;
+}
+
 /** The executable schema; `extraResolvers` lets later layers (mutations) add theirs. */
-export function buildGatewaySchema(options: { typeDefs?: string; extraResolvers?: Resolvers[] } = {}): GraphQLSchema {
+export function buildGatewaySchema(options: GatewaySchemaOptions = {}): GraphQLSchema {
+  const typeDefs = options.typeDefs ?? loadSchemaSource();
+  const resolvers = [readResolvers, ...(options.extraResolvers ?? [])];
+  if (options.federation) return buildSubgraphGatewaySchema(typeDefs, resolvers);
   return makeExecutableSchema({
-    typeDefs: options.typeDefs ?? loadSchemaSource(),
-    resolvers: [readResolvers, ...(options.extraResolvers ?? [])] as never,
+    typeDefs: withoutFederationSyntax(typeDefs),
+    resolvers: resolvers as never,
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

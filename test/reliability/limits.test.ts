@@ -1,10 +1,11 @@
 import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { withoutFederationSyntax } from '../../src/graphql/federation/index.js';
 import { loadSchemaSource } from '../../src/graphql/schema.js';
 import { createLimitRules } from '../../src/graphql/limits/index.js';
 
 /** Unit level: the limit rules under graphql-js `validate()` against the gateway's own SDL. */
-const schema = buildSchema(loadSchemaSource());
+const schema = buildSchema(withoutFederationSyntax(loadSchemaSource()));
 const limits = { maxDepth: 6, maxAliases: 5, maxDirectives: 4 };
 const rules = createLimitRules(limits);
 

@@ -19,6 +19,8 @@ export interface TestGatewayOptions {
   configure?: (config: Config) => Config;
   /** Extra dependencies (playground examples, cursor key, mutation resolvers...). */
   deps?: Partial<Pick<GatewayDeps, 'cursorKey' | 'playground' | 'extraResolvers' | 'extraPlugins'>>;
+  /** Wraps the real upstream HTTP layer (e.g. to record the Graph URLs the gateway sends). */
+  upstream?: (real: UpstreamHttp) => UpstreamHttp;
 }
 
 export interface GraphQLResult<T = Record<string, any>> {
@@ -77,7 +79,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     }),
   });
   const metrics = createMetrics({ defaultMetrics: false });
-  const upstream: UpstreamHttp = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
+  const real: UpstreamHttp = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
+  const upstream: UpstreamHttp = options.upstream ? options.upstream(real) : real;
   const identity = await createGraphIdentity(config, { logger, metrics, upstream });
   const callerAuthenticator = createCallerAuthenticator(config, { upstream, logger, tenantId: emulator.tenantId });
   const gateway = await createGateway({ config, logger, metrics, upstream, identity, callerAuthenticator, ...options.deps });
@@ -116,7 +119,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     async close() {
       await gateway.close();
       await identity.close?.();
-      await upstream.close();
+      await real.close();
       if (ownsEmulator) await emulator.close();
     },
   };

@@ -7,8 +7,8 @@ import {
   getNamedType,
   getOperationAST,
   getVariableValues,
-  isInterfaceType,
-  isObjectType,
+  isCompositeType,
+  isUnionType,
   type DirectiveNode,
   type DocumentNode,
   type FieldNode,
@@ -16,6 +16,7 @@ import {
   type GraphQLField,
   type GraphQLInterfaceType,
   type GraphQLObjectType,
+  type GraphQLUnionType,
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
@@ -52,7 +53,8 @@ export interface EstimateInput {
   rules?: Readonly<Record<string, PlanningRule>>;
 }
 
-type CompositeType = GraphQLObjectType | GraphQLInterfaceType;
+/** Where selections apply: object and interface types, and unions (a subgraph's `_Entity`, selected through `... on User`). */
+type CompositeType = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType;
 
 interface Entry {
   selectionSets: SelectionSetNode[];
@@ -64,7 +66,7 @@ interface Entry {
 
 interface CollectedField {
   node: FieldNode;
-  parentType: CompositeType;
+  parentType: GraphQLObjectType | GraphQLInterfaceType;
   def: GraphQLField<unknown, unknown>;
 }
 
@@ -95,7 +97,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
   const typeOf = (name: string | undefined, fallback: CompositeType): CompositeType => {
     if (!name) return fallback;
     const type = schema.getType(name);
-    return isObjectType(type) || isInterfaceType(type) ? type : fallback;
+    return isCompositeType(type) ? type : fallback;
   };
 
   /** Fields by response key, fragments flattened (every type condition counted: an upper bound). */
@@ -106,8 +108,10 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
       for (const selection of selectionSet.selections) {
         if (!included(selection)) continue;
         if (selection.kind === Kind.FIELD) {
+          // __typename (the only field a union has) and introspection fields cost nothing upstream
+          if (isUnionType(parentType)) continue;
           const def = parentType.getFields()[selection.name.value];
-          if (!def) continue; // __typename and introspection fields cost nothing upstream
+          if (!def) continue;
           const key = selection.alias?.value ?? selection.name.value;
           const list = byKey.get(key) ?? [];
           list.push({ node: selection, parentType, def });
@@ -136,14 +140,14 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
   /** Fields selected under a connection's `nodes` and `edges { node }` (empty for other types). */
   const nodeNames = (selectionSets: SelectionSetNode[], type: CompositeType): Set<string> => {
     const names = new Set<string>();
-    const fields = type.getFields();
+    const fields = isUnionType(type) ? {} : type.getFields();
     if (!fields.nodes && !fields.edges) return names;
     for (const [, occurrences] of collect(selectionSets, type)) {
       for (const { node, def } of occurrences) {
         const name = node.name.value;
         if ((name !== 'nodes' && name !== 'edges') || !node.selectionSet) continue;
         const inner = getNamedType(def.type);
-        if (!(isObjectType(inner) || isInterfaceType(inner))) continue;
+        if (!isCompositeType(inner)) continue;
         if (name === 'nodes') {
           for (const child of childNames([node.selectionSet], inner)) names.add(child);
           continue;
@@ -151,7 +155,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
         for (const [, edgeFields] of collect([node.selectionSet], inner)) {
           for (const edgeField of edgeFields) {
             const nodeType = getNamedType(edgeField.def.type);
-            if (edgeField.node.name.value !== 'node' || !edgeField.node.selectionSet || !(isObjectType(nodeType) || isInterfaceType(nodeType))) continue;
+            if (edgeField.node.name.value !== 'node' || !edgeField.node.selectionSet || !isCompositeType(nodeType)) continue;
             for (const child of childNames([edgeField.node.selectionSet], nodeType)) names.add(child);
           }
         }
@@ -183,8 +187,8 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
           parents: entry.parents,
           source: entry.source,
           ...(entry.distinctManagers !== undefined ? { distinctManagers: entry.distinctManagers } : {}),
-          childFieldNames: isObjectType(childType) || isInterfaceType(childType) ? childNames(childSets, childType) : new Set(),
-          nodeFieldNames: isObjectType(childType) || isInterfaceType(childType) ? nodeNames(childSets, childType) : new Set(),
+          childFieldNames: isCompositeType(childType) ? childNames(childSets, childType) : new Set(),
+          nodeFieldNames: isCompositeType(childType) ? nodeNames(childSets, childType) : new Set(),
         };
         const list = groups.get(ruleKey) ?? [];
         list.push({ occurrence, entry, fields });
@@ -215,7 +219,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
       const childEntries: Entry[] = [];
       for (const { occurrence, fields } of items) {
         const childType = getNamedType(fields[0]!.def.type);
-        if (!(isObjectType(childType) || isInterfaceType(childType))) continue;
+        if (!isCompositeType(childType)) continue;
         const selectionSets = fields.flatMap((f) => (f.node.selectionSet ? [f.node.selectionSet] : []));
         if (selectionSets.length === 0) continue;
         const child = plan.children(occurrence);

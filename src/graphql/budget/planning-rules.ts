@@ -112,6 +112,32 @@ const userLookup: PlanningRule = (occurrences, t) => {
 };
 
 /**
+ * `_entities(representations:)` of a supergraph (FEDERATION=true): each User reference is a lookup
+ * by object id through the same loader as `user(id:)` (src/graphql/federation/entities.ts), so N
+ * references cost what N `user(id:)` fields with GUIDs cost: one `getByIds` per 1000, or with
+ * `manager` selected one `$batch` item each (20 per POST). Representations without a GUID `id`
+ * are refused before Graph. `__typename` is not read on purpose: estimates are cached by the
+ * variables' shape, which keeps GUIDs apart from other text but not "User" from other names, and
+ * counting every GUID reference is an upper bound either way.
+ */
+const entityLookup: PlanningRule = (occurrences, t) => {
+  const references = (o: FieldOccurrence) => {
+    const representations = Array.isArray(o.args.representations) ? (o.args.representations as unknown[]) : [];
+    const guids = representations.filter((r) => {
+      const id = typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
+      return typeof id === 'string' && GUID.test(id.trim());
+    });
+    return o.parents * guids.length;
+  };
+  const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
+  const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
+  return {
+    requests: batches(sum(withManager.map(references)), t.batchSize) + batches(sum(plain.map(references)), t.getByIdsSize),
+    children: (o) => ({ parents: references(o), source: o.childFieldNames.has('manager') ? 'manager-expanded' : 'other' }),
+  };
+};
+
+/**
  * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it.
  * Arguments that do not compile fail before any upstream call: nothing to estimate then.
  */
@@ -212,6 +238,7 @@ export const PLANNING_RULES: Readonly<Record<string, PlanningRule>> = Object.fre
   'Query.users': userList,
   'Query.me': single,
   'Query.userChanges': userChanges,
+  'Query._entities': entityLookup,
   'User.manager': manager,
   'User.directReports': directReports,
   'User.memberOf': relationshipPage,

@@ -35,6 +35,7 @@ const fieldPermissions = new WeakMap<object, Permission | null>();
 interface FieldLike {
   name: string;
   astNode?: GraphQLField<unknown, unknown>['astNode'];
+  extensions?: GraphQLField<unknown, unknown>['extensions'] | null;
 }
 
 export function requiredPermission(field: FieldLike, schema: GraphQLSchema): Permission | undefined {
@@ -47,8 +48,10 @@ export function requiredPermission(field: FieldLike, schema: GraphQLSchema): Per
 
 function readRequiredPermission(field: FieldLike, schema: GraphQLSchema): Permission | undefined {
   const directive = schema.getDirective(PERMISSION_DIRECTIVE);
-  if (!directive || !field.astNode) return undefined;
-  const value = getDirectiveValues(directive, field.astNode)?.permission;
+  const declared = directive && field.astNode ? getDirectiveValues(directive, field.astNode)?.permission : undefined;
+  // Fields a library adds to the schema (the federation entry points `_entities` and `_service`)
+  // have no SDL of ours to carry the directive: they name their permission in a field extension.
+  const value = declared ?? (field.extensions as Record<string, unknown> | null | undefined)?.[PERMISSION_DIRECTIVE];
   if (value === undefined) return undefined;
   if (!isPermission(value)) {
     // A typo in the SDL must not silently make a field public.

@@ -1,46 +1,15 @@
-import type { SelectionSetNode } from 'graphql';
 import { badInput } from '../../errors.js';
-import type { UserLookupKey } from '../../graph/api.js';
 import type { QueryResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage } from '../connection.js';
 import { markManagerExpanded } from '../manager-expansion.js';
-import { collectSubfields, planUserSelection, type UserSelectionPlan } from '../select.js';
+import { collectSubfields, planUserSelection } from '../select.js';
 import { fetchUserChanges } from '../user-changes.js';
 import { normalizeUserKey } from '../user-id.js';
 import { EXPANDED_PAGE_SIZE, planUsersQuery } from '../users-query.js';
-import { memoizedSelectionPlan } from './plan-memo.js';
-import { plannedFirstPageReports, prefetchReports, type PlannedReportPage } from './report-prefetch.js';
-
-/** Loader key with the manager expansion the Graph client supports on single-user lookups. */
-type UserLookup = UserLookupKey;
-
-interface UserFieldPlan {
-  plan: UserSelectionPlan;
-  reports: PlannedReportPage[];
-}
-
-/** Per selection set and request: aliased `user(id:) { ...Card }` fields share one plan. */
-const userFieldPlans = new WeakMap<SelectionSetNode, { variables: unknown; plan: UserFieldPlan }>();
+import { loadPlannedUser } from './user-lookup.js';
 
 export const queryResolvers: QueryResolvers = {
-  user: async (_parent, args, ctx, info) => {
-    const key = normalizeUserKey(args.id);
-    const { plan, reports } = memoizedSelectionPlan(userFieldPlans, info, 'User', () => ({
-      plan: planUserSelection(info, info.fieldNodes),
-      reports: plannedFirstPageReports(info),
-    }));
-    const lookup: UserLookup = plan.expandManager ? { key, select: plan.select, expandManager: plan.expandManager } : { key, select: plan.select };
-    // Report lists ride the same $batch round as the user (Graph addresses them by id or UPN).
-    const fileReports = prefetchReports(
-      ctx.loaders,
-      reports.map((page) => ({ key, select: page.select, top: page.top })),
-    );
-    const user = await ctx.loaders.user.load(lookup);
-    if (user && plan.expandManager) markManagerExpanded(user, plan.expandManager);
-    const filing = fileReports(user);
-    if (filing) await filing;
-    return user;
-  },
+  user: async (_parent, args, ctx, info) => loadPlannedUser(normalizeUserKey(args.id), ctx, info),
 
   users: async (_parent, args, ctx, info) => {
     const plan = planUsersQuery(args, info, info.fieldNodes);
