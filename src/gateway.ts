@@ -2,7 +2,11 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import type { Config } from './config-types.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import type { Resolvers } from './generated/graphql.js';
@@ -130,6 +134,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // No HTTP caching of answers (they depend on the caller); Apollo's default cache-control
       // plugin would otherwise wrap every field resolver of every operation.
       ApolloServerPluginCacheControlDisabled() as ApolloServerPlugin<GatewayContext>,
+      // Apollo Server turns on federated tracing for a subgraph schema: any caller sending
+      // `apollo-federation-include-trace: ftv1` would get per-field resolver timings in the answer
+      // (and pay a trace node per field). Nothing here consumes them (docs/querying.md#federation).
+      ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics, logger),
       // Who may do what comes before what it would cost: a caller without the permission learns
       // nothing from the limits below, and Graph sees nothing of a refused operation.

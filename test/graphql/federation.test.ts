@@ -202,6 +202,17 @@ describe('who may use the federation entry points', () => {
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
+  it('sends no federated trace (ftv1) to a caller who asks for one', async () => {
+    const res = await fetch(`${subgraph.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': READER, 'apollo-federation-include-trace': 'ftv1' },
+      body: JSON.stringify({ query: ENTITIES, variables: { r: refs([users[3]!.id]) } }),
+    });
+    const body = (await res.json()) as { data: { _entities: unknown[] }; extensions?: Record<string, unknown> };
+    expect(body.data._entities).toHaveLength(1);
+    expect(body.extensions?.ftv1).toBeUndefined();
+  });
+
   it('keeps introspection and the SDL route closed in production, and _entities working there', async () => {
     const introspection = await asReader(production, '{ __schema { types { name } } }');
     expect(introspection.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
