@@ -20,7 +20,8 @@ import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
  *   in the same turn share POSTs, so the real count can be lower, never higher; a first page the
  *   caller continues with `after` is one plain request; authentication methods are assumed to
  *   fit one page (further pages are followed per user, and are rare);
- * - `userChanges` reads at most DELTA_PAGES_PER_CALL pages of the delta feed per call.
+ * - `userChanges` reads at most DELTA_PAGES_PER_CALL pages of the delta feed per call;
+ * - `_entities` (FEDERATION=true) costs its User references as that many `user(id:)` lookups by GUID.
  * Every count is an upper bound for one execution without faults (retries come on top).
  */
 
