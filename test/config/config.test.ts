@@ -31,6 +31,12 @@ describe('loadConfig', () => {
     expect(config.graphEndpoint).toBe('https://graph.microsoft.com');
   });
 
+  it('serves the federation entry points only with FEDERATION=true', () => {
+    expect(loadConfig({}).federation).toBe(false);
+    expect(loadConfig({ FEDERATION: 'true' }).federation).toBe(true);
+    expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
+  });
+
   it('leaves the sandbox when tenant credentials are given, and picks the cloud hosts', () => {
     const config = loadConfig({ ...selfDeployed, AZURE_CLOUD: 'AzureUSGovernmentDoD' });
     expect(config.sandbox.enabled).toBe(false);
