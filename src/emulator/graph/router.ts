@@ -16,6 +16,7 @@ import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
+import { getMetadata } from './metadata.js';
 import { getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
 import { appIdKey, getServicePrincipal } from './service-principals.js';
 import { settleOperations } from './state.js';
@@ -111,6 +112,7 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (first === '$batch' && s.length === 1) {
     return method === 'POST' ? { template: tpl('$batch'), version, isBatch: true } : result('$batch', methodNotAllowed());
   }
+  if (first === '$metadata' && s.length === 1) return result('$metadata', pick(method, { GET: getMetadata }));
   if (first === 'users') {
     if (s.length === 1) return result('users', pick(method, { GET: listUsers, POST: createUser }));
     if (second === '$count' && s.length === 2) return result('users/$count', pick(method, { GET: countUsers }));
