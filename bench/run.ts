@@ -22,7 +22,8 @@ import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js
 import { runLoad } from './lib/load.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchOptions, readBenchArgs, type BenchOptions } from './lib/options.js';
 import { onExit, startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
-import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
+import { CONTENDERS, judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
+import { startMesh } from './mesh/contender.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { countWaves, mode, summarize } from './lib/stats.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
@@ -68,6 +69,8 @@ interface Contender {
   name: ContenderName;
   run(scenario: Scenario, i: number): Promise<void>;
   child?: ChildHandle;
+  /** Why this contender cannot run a scenario (GraphQL Mesh has no containment); undefined when it can. */
+  unsupported?(scenario: Scenario): string | undefined;
   close(): Promise<void>;
 }
 
@@ -427,6 +430,29 @@ async function main(): Promise<void> {
       cleanups.push(() => floorClient.close());
       contenders.push({ name: 'floor', run: (scenario, i) => scenario.floor(floorClient, fixtures, i), close: () => floorClient.close() });
     }
+    if (options.contenders.includes('mesh')) {
+      try {
+        const mesh = await startMesh({
+          graphOrigin: emulator.graphEndpoint,
+          authorityOrigin: emulator.authorityHost,
+          tenantId: emulator.tenantId,
+          clientId: emulator.demoAppId,
+          clientSecret: emulator.demoAppSecret,
+          caFile: emulator.caFile,
+          caPem: emulator.caCertPem,
+          fixtures,
+          workDir: tmp,
+          port: await freePort(),
+          env: { ...baseEnv(), ...(process.env.BENCH_MESH_CLI ? { BENCH_MESH_CLI: process.env.BENCH_MESH_CLI } : {}) },
+        });
+        cleanups.push(() => mesh.close());
+        contenders.push({ name: 'mesh', ...mesh });
+        log('GraphQL Mesh started');
+      } catch (error) {
+        problems.push(`GraphQL Mesh could not start: ${(error as Error).message}`);
+        log(problems.at(-1)!);
+      }
+    }
 
     const selected = options.scenarios.length ? SCENARIOS.filter((s) => options.scenarios.includes(s.key)) : SCENARIOS;
     if (selected.length === 0) throw new Error(`--scenarios matched none of ${SCENARIOS.map((s) => s.key).join(', ')}`);
@@ -437,6 +463,11 @@ async function main(): Promise<void> {
       await admin.setLatency(pass.latencyMs);
       for (const scenario of pass.scenarios) {
         for (const contender of contenders) {
+          const skip = contender.unsupported?.(scenario);
+          if (skip) {
+            if (pass.latencyMs === options.latencyMs) problems.push(`${contender.name} does not run ${scenario.key}: ${skip}`);
+            continue;
+          }
           const cell = await measureCell(contender, scenario, pass.latencyMs, admin, options, fixtures);
           cells.push(cell);
           log(
@@ -452,6 +483,7 @@ async function main(): Promise<void> {
     for (const scenario of selected) {
       for (const contender of contenders) {
         const key = `${scenario.number}/${contender.name}`;
+        if (contender.unsupported?.(scenario)) continue;
         if (!probed.has(key)) probed.set(key, await probeRoundTrips(contender, scenario, emulatorChild, options.probeLatencyMs));
       }
     }
@@ -481,7 +513,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(path.join(RESULTS_DIR, 'latest.svg'), svgChart(report));
     // Only a complete run speaks for the project in the README section.
-    if (options.scenarios.length === 0 && options.contenders.length === 3) writeDoc(report);
+    if (options.scenarios.length === 0 && options.contenders.length === CONTENDERS.length) writeDoc(report);
 
     process.stdout.write(`\n${textTable(cells)}\n\nTargets:\n`);
     for (const t of report.targets) process.stdout.write(`  [${t.verdict}] ${t.target}: ${t.detail}\n`);

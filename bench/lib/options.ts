@@ -13,24 +13,25 @@ export interface BenchOptions {
   /** Scenario keys to run (`s1`, `s3-c64`, ...); empty means all. */
   scenarios: string[];
   /** Contenders to run (all by default). */
-  contenders: Array<'gateway' | 'naive' | 'floor'>;
+  contenders: Array<'gateway' | 'naive' | 'floor' | 'mesh'>;
 }
 
 export const BENCH_USAGE = `Usage: npm run bench [-- options]
 
 Runs the benchmark (docs/benchmark.md): an emulator tenant, the gateway, the naive server and the
-floor, every scenario at a fixed injected latency; writes bench/results/latest.json, latest.svg and
+floor and GraphQL Mesh (when installed), every scenario at a fixed injected latency; writes bench/results/latest.json, latest.svg and
 the results section of docs/benchmark.md (full runs only). About two minutes.
 
 Options (the environment variable in brackets is used when the option is absent):
   --latency <ms>           injected latency per upstream request, 0 to 1000 (default 20) [BENCH_LATENCY_MS]
   --quick                  short cells: a smoke run of under a minute [BENCH_QUICK=1]
-  --contenders <list>      gateway,naive,floor (default all three) [BENCH_CONTENDERS]
+  --contenders <list>      gateway,naive,floor,mesh (default all four) [BENCH_CONTENDERS]
   --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
   --no-overhead-pass       skip the extra 0 ms pass of scenario 3
   -h, --help               print this and exit
 
-Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway.
+Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
+BENCH_MESH_CLI points at a GraphQL Mesh CLI (@graphql-mesh/cli/cjs/bin.js) outside the project.
 `;
 
 /** A command line the benchmark cannot run: the message says what was wrong; print it with BENCH_USAGE. */
@@ -85,14 +86,14 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     throw new BenchUsageError(`--latency must be a number of milliseconds from 0 to 1000, received ${JSON.stringify(latencyText)}`);
   }
   const quick = flag('quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
-  const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor';
+  const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor,mesh';
   const contenders = contendersText
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const c of contenders) {
-    if (c !== 'gateway' && c !== 'naive' && c !== 'floor')
-      throw new BenchUsageError(`--contenders takes gateway, naive and floor, received ${JSON.stringify(c)}`);
+    if (c !== 'gateway' && c !== 'naive' && c !== 'floor' && c !== 'mesh')
+      throw new BenchUsageError(`--contenders takes gateway, naive, floor and mesh, received ${JSON.stringify(c)}`);
   }
   const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '')
     .split(',')

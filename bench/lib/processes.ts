@@ -75,10 +75,14 @@ export function startChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   logFile: string,
-  options: { ipc?: boolean } = {},
+  options: { ipc?: boolean; cwd?: string } = {},
 ): ChildHandle {
   installExitHooks();
-  const child = spawn(command, args, { env, stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    env,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
   if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
   running.add(child);
   const log = createWriteStream(logFile);

@@ -2,7 +2,7 @@
 import type { BenchReport, CellResult, ContenderName, TargetVerdict } from './results.js';
 import { formatNumber, formatRatio, ratio } from './stats.js';
 
-export const CONTENDERS: readonly ContenderName[] = ['gateway', 'naive', 'floor'];
+export const CONTENDERS: readonly ContenderName[] = ['gateway', 'naive', 'floor', 'mesh'];
 
 function find(cells: readonly CellResult[], scenario: string, latencyMs: number, contender: ContenderName): CellResult | undefined {
   return cells.find((c) => c.scenario === scenario && c.latencyMs === latencyMs && c.contender === contender);
@@ -142,7 +142,7 @@ export function judgeTargets(cells: readonly CellResult[], mainLatencyMs: number
   return verdicts;
 }
 
-const COLORS: Record<ContenderName, string> = { gateway: '#2b6cb0', naive: '#c05621', floor: '#718096' };
+const COLORS: Record<ContenderName, string> = { gateway: '#2b6cb0', naive: '#c05621', floor: '#718096', mesh: '#6b46c1' };
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -158,7 +158,7 @@ export function svgChart(report: BenchReport): string {
     { title: 'Upstream Graph requests per operation (log scale, lower is better)', value: (c) => c.upstreamRequestsPerOp, unit: '' },
     { title: `p50 latency in ms at ${report.settings.latencyMs} ms injected latency (log scale, lower is better)`, value: (c) => c.p50Ms, unit: ' ms' },
   ];
-  const groupWidth = 120;
+  const groupWidth = 140;
   const barWidth = 30;
   const left = 60;
   const panelHeight = 220;
@@ -168,11 +168,11 @@ export function svgChart(report: BenchReport): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">msgraph-user-gateway benchmark: gateway vs naive vs floor</text>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">msgraph-user-gateway benchmark: gateway vs naive vs floor vs GraphQL Mesh</text>`,
     `<text x="${left}" y="38" fill="#4a5568">${escapeXml(`${report.machine.cpuModel}, ${report.machine.cpus} CPUs, Node ${report.machine.node}, ${report.generatedAt.slice(0, 10)}`)}</text>`,
   ];
   CONTENDERS.forEach((name, i) => {
-    const x = width - 260 + i * 85;
+    const x = width - 345 + i * 85;
     parts.push(`<rect x="${x}" y="10" width="12" height="12" fill="${COLORS[name]}"/><text x="${x + 16}" y="20">${name}</text>`);
   });
   panels.forEach((panel, p) => {
@@ -206,7 +206,7 @@ export function svgChart(report: BenchReport): string {
         );
         parts.push(`<text x="${x + barWidth / 2}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9">${formatNumber(v, v < 10 ? 1 : 0)}</text>`);
       });
-      parts.push(`<text x="${gx + 48}" y="${y0 + panelHeight + 36}" text-anchor="middle">${escapeXml(g.scenario)}</text>`);
+      parts.push(`<text x="${gx + 64}" y="${y0 + panelHeight + 36}" text-anchor="middle">${escapeXml(g.scenario)}</text>`);
     });
   });
   parts.push('</svg>');

@@ -1,5 +1,5 @@
 /** The shape of bench/results/latest.json. */
-export type ContenderName = 'gateway' | 'naive' | 'floor';
+export type ContenderName = 'gateway' | 'naive' | 'floor' | 'mesh';
 
 export interface CellResult {
   scenario: string;

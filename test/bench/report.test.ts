@@ -98,7 +98,7 @@ describe('tables and chart', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('Test &lt;CPU&gt;');
-    // Two panels × 5 scenarios × 3 contenders, plus 3 legend swatches and the background.
-    expect(svg.match(/<rect /g)).toHaveLength(2 * 5 * 3 + 3 + 1);
+    // Two panels × 5 scenarios × 3 contenders with cells, plus 4 legend swatches and the background.
+    expect(svg.match(/<rect /g)).toHaveLength(2 * 5 * 3 + 4 + 1);
   });
 });

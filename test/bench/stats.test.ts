@@ -117,7 +117,7 @@ describe('runLoad', () => {
 describe('parseBenchOptions', () => {
   it('defaults to 20 ms, a 0 ms overhead pass and every contender', () => {
     const o = parseBenchOptions([], {});
-    expect(o).toMatchObject({ latencyMs: 20, quick: false, overheadPass: true, contenders: ['gateway', 'naive', 'floor'] });
+    expect(o).toMatchObject({ latencyMs: 20, quick: false, overheadPass: true, contenders: ['gateway', 'naive', 'floor', 'mesh'] });
   });
   it('takes argv over env, and --latency 0 needs no separate overhead pass', () => {
     expect(parseBenchOptions(['--latency', '0', '--quick'], { BENCH_LATENCY_MS: '50' })).toMatchObject({ latencyMs: 0, quick: true, overheadPass: false });
