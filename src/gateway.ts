@@ -59,8 +59,6 @@ export interface GatewayDeps {
   playground?: ExampleOptions;
   /** Resolvers of later layers (mutations) merged with the read resolvers. */
   extraResolvers?: Resolvers[];
-  /** Extra Apollo plugins (e.g. the deployment-mode directive's enforcement). */
-  extraPlugins?: ApolloServerPlugin<GatewayContext>[];
   /**
    * Per-tenant Graph rate governors, one registry per process (src/app.ts builds it; gateways
    * sharing a process and a Graph app should share it). Absent: the gateway builds its own from
@@ -150,7 +148,6 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       createUsersInputPlugin<GatewayContext>({ graphEndpoint: config.graphEndpoint }),
       createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
       auditPlugin<GatewayContext>({ auditLog }),
-      ...(deps.extraPlugins ?? []),
     ],
     logger: {
       debug: (message) => logger.debug(message),

@@ -1,3 +1,2 @@
-export { auditCaller, outcomeOfSteps, type AuditAccount, type AuditCaller, type AuditEvent, type AuditOutcome, type AuditStep } from './event.js';
-export { createAuditLog, type AuditLog, type AuditLogDeps } from './log.js';
-export { auditLogOf, auditPlugin, bindAuditLog, publicCodeOf, type AuditPluginDeps } from './plugin.js';
+export { createAuditLog } from './log.js';
+export { auditPlugin } from './plugin.js';

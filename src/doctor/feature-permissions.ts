@@ -33,7 +33,10 @@ export interface GraphOperation {
   readonly fallback?: { readonly sets: readonly PermissionSet[]; readonly route: string };
 }
 
-/** Built-in Entra roles the doctor reasons about, with their tenant-independent template ids. */
+/**
+ * Built-in Entra roles the doctor reasons about, with their tenant-independent template ids
+ * (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
+ */
 export const DIRECTORY_ROLE_TEMPLATES = {
   'Global Administrator': '62e90394-69f5-4237-9190-012177145e10',
   'Privileged Authentication Administrator': '7be44c8a-adaf-4e2a-84d6-ab2649e08a13',
@@ -47,9 +50,6 @@ export const DIRECTORY_ROLE_TEMPLATES = {
   'Groups Administrator': 'fdd7a751-b60b-444a-984c-02652fe8fa1c',
 } as const;
 export type DirectoryRoleName = keyof typeof DIRECTORY_ROLE_TEMPLATES;
-
-/** Source of the template ids above. */
-export const DIRECTORY_ROLES_SOURCE = 'https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference';
 
 /**
  * Entra roles an identity needs for a feature: `allTargets` lets it act on every user, administrators
@@ -441,11 +441,6 @@ export const ROLE_READ_OPERATIONS = {
 } as const satisfies Record<string, GraphOperation>;
 
 export type GrantKind = 'application' | 'delegated';
-
-/** The sets of `operation` for this kind of token, or NOT_SUPPORTED. */
-export function permissionSetsFor(operation: GraphOperation, kind: GrantKind): readonly PermissionSet[] | typeof NOT_SUPPORTED {
-  return kind === 'application' ? operation.application : operation.delegated;
-}
 
 /** Graph permission names compare case-insensitively. */
 function holds(granted: ReadonlySet<string>, permission: string): boolean {

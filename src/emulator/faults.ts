@@ -22,8 +22,6 @@ export interface FaultSettings {
   seed: number;
 }
 
-export type FaultKind = 'throttled' | 'unavailable' | 'timeouts' | 'dropped';
-
 export const DEFAULT_FAULT_SETTINGS: Readonly<FaultSettings> = Object.freeze({
   latencyMs: 0,
   throttleRate: 0,

@@ -29,8 +29,6 @@ export interface EmuResponse {
   destroy?: boolean;
 }
 
-export type EmuHandler = (req: EmuRequest) => Promise<EmuResponse | undefined>;
-
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): EmuResponse {
   return { status, body, headers: { 'content-type': 'application/json', ...headers } };
 }

@@ -143,6 +143,3 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }),
   };
 }
-
-export type { FaultSettings } from './faults.js';
-export type { GraphSettings } from './graph-settings.js';

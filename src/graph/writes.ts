@@ -42,9 +42,6 @@ export interface GraphWritesDeps {
   signal?: AbortSignal;
 }
 
-/** How a write ended: applied, not applied, or possibly applied (sent, no conclusive answer). */
-export type WriteOutcomeKind = 'SUCCEEDED' | 'FAILED' | 'UNKNOWN';
-
 /** One Graph call's outcome, safe to show and to audit (no bodies). */
 export type StepOutcome =
   | { outcome: 'SUCCEEDED'; succeeded: true; requestId: string | undefined; clientRequestId: string | undefined; status: number }

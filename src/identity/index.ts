@@ -13,16 +13,12 @@ import type { TokenStore } from '../store/token-store.js';
 /** `store` is optional: without it the identity opens (and on close, closes) its own from Config. */
 export type CreateGraphIdentityDeps = Omit<GraphIdentityDeps, 'store'> & { store?: TokenStore };
 
-export type { GraphIdentityDeps } from './deps.js';
-export { createCallerAuthenticator, isLoopbackAddress, permissionsFromClaims, principalOf, type CallerAuthenticatorDeps } from './caller-authenticator.js';
+export { createCallerAuthenticator } from './caller-authenticator.js';
 export { createAuthRoutes } from './auth-routes.js';
-export { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
-export { graphIdentityId, keepsRefreshToken, graphFlowOf } from './identity-id.js';
-export { authorityUrl, graphDefaultScope } from './authority.js';
-export { buildLoginUrl } from './login-url.js';
-export { RESET_REQUIRED_AADSTS, scrubSecrets, tokenErrorToGatewayError } from './token-errors.js';
+export { graphIdentityId, graphFlowOf } from './identity-id.js';
+export { graphDefaultScope } from './authority.js';
+export { scrubSecrets, tokenErrorToGatewayError } from './token-errors.js';
 export { encryptBrokerToken, decryptBrokerToken } from './broker-crypto.js';
-export { loadCertificateCredential } from './certificate-credential.js';
 
 /**
  * The process-wide Graph identity from Config: the hosted broker, or one of the self-deployed

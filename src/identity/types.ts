@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Permission } from '../permissions.js';
 
 // The permission set lives in src/permissions.ts; re-exported here for modules that still import it from identity.
-export { ALL_PERMISSIONS, Permission } from '../permissions.js';
+export { Permission } from '../permissions.js';
 
 /** Who is calling the gateway, established once per HTTP request. */
 export type Caller =

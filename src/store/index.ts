@@ -3,12 +3,10 @@ import { createTokenCipher, resolveTokenCacheKey } from './encryption.js';
 import { createKeyvStore, resolveCacheKind } from './keyv-store.js';
 import { createTokenStore, type TokenStore } from './token-store.js';
 
-export { createKeyvStore, resolveCacheKind, redactUrl, DEFAULT_SQLITE_FILE, type KeyvBackend, type KeyvStoreOptions } from './keyv-store.js';
-export { createTokenStore, resetTokenRecords, TokenCacheKeyMismatchError, type TokenStore, type TokenRecord } from './token-store.js';
-export { createTokenCipher, deriveTokenCacheKey, resolveTokenCacheKey, sandboxKeyFile, TokenCacheDecryptError, type TokenCipher } from './encryption.js';
-export { withLock, createMemoryLock, LockTimeoutError, type DistributedLock, type WithLockOptions } from './lock.js';
-export { createRedisLock } from './redis-lock.js';
-export { SqliteKeyvStore } from './sqlite-keyv-store.js';
+export { createKeyvStore, type KeyvBackend } from './keyv-store.js';
+export { createTokenStore, resetTokenRecords, TokenCacheKeyMismatchError } from './token-store.js';
+export { createTokenCipher, deriveTokenCacheKey, resolveTokenCacheKey, sandboxKeyFile, TokenCacheDecryptError } from './encryption.js';
+export { withLock } from './lock.js';
 
 /**
  * Opens the encrypted token store for one Graph identity from Config: picks the backend

@@ -18,7 +18,7 @@ export interface TestGatewayOptions {
   /** Last word on the Config (e.g. point the gateway at the read-only app). */
   configure?: (config: Config) => Config;
   /** Extra dependencies (playground examples, cursor key, mutation resolvers...). */
-  deps?: Partial<Pick<GatewayDeps, 'cursorKey' | 'playground' | 'extraResolvers' | 'extraPlugins'>>;
+  deps?: Partial<Pick<GatewayDeps, 'cursorKey' | 'playground' | 'extraResolvers'>>;
   /** Wraps the real upstream HTTP layer (e.g. to record the Graph URLs the gateway sends). */
   upstream?: (real: UpstreamHttp) => UpstreamHttp;
 }

@@ -1,1 +1,1 @@
-export { deploymentModeRule, requiredDeploymentMode, unsupportedDeploymentModeError, DEPLOYMENT_DIRECTIVE } from './rule.js';
+export { deploymentModeRule } from './rule.js';

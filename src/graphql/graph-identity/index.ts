@@ -1,9 +1,1 @@
-export {
-  graphIdentityRule,
-  graphIdentityFactsOf,
-  requiredGraphIdentity,
-  unsupportedGraphIdentityError,
-  GRAPH_IDENTITY_DIRECTIVE,
-  type GraphIdentityFacts,
-  type GraphIdentityKind,
-} from './rule.js';
+export { graphIdentityRule, graphIdentityFactsOf, requiredGraphIdentity, type GraphIdentityFacts } from './rule.js';

@@ -1,2 +1,1 @@
-export { createMutationResolvers, type MutationResolverOptions, type MutationResolvers, type UserRef } from './resolvers.js';
-export { runAudited, withoutSecret } from './audited.js';
+export { createMutationResolvers } from './resolvers.js';

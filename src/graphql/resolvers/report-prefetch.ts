@@ -16,11 +16,6 @@ type ReportsKey = Parameters<GraphLoaders['directReportsOf']['load']>[0];
 /** What a planned first page asks for, whoever the user is. */
 export type PlannedReportPage = Pick<ReportsKey, 'select' | 'top'>;
 
-/** First-page loader keys the `directReports` selections under this `user` field will ask for. */
-export function plannedFirstPageReportKeys(info: GraphQLResolveInfo, userKey: string): ReportsKey[] {
-  return plannedFirstPageReports(info).map((page) => ({ key: userKey, select: page.select, top: page.top }));
-}
-
 /**
  * The first pages (`$select` and `top`) the `directReports` selections under this `user` field will
  * ask for: a function of the field's selection set and the variables only, so it can be memoized.
