@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { isGuid } from './guid.js';
 import { ALL_PERMISSIONS, DEFAULT_API_KEY_PERMISSIONS, isPermission, type Permission } from './permissions.js';
 import { Secret, type ApiKeyEntry, type AzureCloud, type CallerAuthMode, type Config, type DeploymentMode, type GraphAuthFlow } from './config-types.js';
 
@@ -24,7 +25,6 @@ export const CLOUDS: Record<AzureCloud, { authorityHost: string; graphEndpoint: 
   AzureChina: { authorityHost: 'https://login.chinacloudapi.cn', graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' },
 };
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function isLoopbackHost(host: string): boolean {
@@ -166,7 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
       problems.push(
         'AZURE_CLIENT_ID is missing: the application (client) id of your Entra app registration (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)',
       );
-    else if (!GUID.test(clientId))
+    else if (!isGuid(clientId))
       problems.push(
         `AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`,
       );
@@ -294,7 +294,7 @@ export function loadConfig(env: Record<string, string | undefined>, options: Loa
 
   const signInAccount = get('SIGN_IN_ACCOUNT');
   if (signInAccount !== undefined) {
-    if (!GUID.test(signInAccount) && !/^[^@\s]+@[^@\s]+$/.test(signInAccount))
+    if (!isGuid(signInAccount) && !/^[^@\s]+@[^@\s]+$/.test(signInAccount))
       problems.push(
         `SIGN_IN_ACCOUNT=${JSON.stringify(signInAccount)} is not valid: the only account /auth/login may sign in, an object id (GUID) or a userPrincipalName (e.g. SIGN_IN_ACCOUNT=gateway-operator@contoso.com)`,
       );
@@ -408,7 +408,7 @@ function parseAudiences(raw: string, problems: string[]): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    if (GUID.test(value)) audiences.push(value.toLowerCase());
+    if (isGuid(value)) audiences.push(value.toLowerCase());
     else if (/\/\.default$/i.test(value))
       problems.push(
         `API_AUDIENCE entry ${JSON.stringify(value)} is a scope, not an audience: drop "/.default" (e.g. API_AUDIENCE=${value.replace(/\/\.default$/i, '')})`,

@@ -4,7 +4,7 @@ import type { AuthMethodsKey, GraphDirectoryObject, GraphLoaders, GraphPage, Gra
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
-import { isGuid } from './odata.js';
+import { isGuid } from '../guid.js';
 import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
 import {
   GET_BY_IDS_LIMIT,

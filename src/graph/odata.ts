@@ -35,10 +35,3 @@ export function odataSearchClause(property: string, text: string): string {
   assertPrintable(text, 'A search text');
   return `"${property}:${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Directory object ids are GUIDs; anything else addressed as a user is a userPrincipalName. */
-export function isGuid(value: string): boolean {
-  return typeof value === 'string' && GUID.test(value);
-}

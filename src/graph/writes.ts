@@ -1,7 +1,7 @@
 import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
 import type { AuthMethodKind, GraphDirectoryObject, GraphUser } from './api.js';
 import { DEFAULT_RETRY_HINT_SECONDS, safeGraphMessage } from './errors.js';
-import { isGuid } from './odata.js';
+import { isGuid } from '../guid.js';
 import { validateContinuationLink } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
 import { abortableSleep, parseRetryAfter } from './retry.js';

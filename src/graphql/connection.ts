@@ -1,6 +1,7 @@
 import type { GraphPage } from '../graph/api.js';
 import type { CursorCodec, CursorPayload } from './cursor.js';
 import { badInput } from '../errors.js';
+import { MAX_PAGE_SIZE } from '../graph/requests.js';
 
 /** What connection resolvers receive (codegen mappers point here). */
 export interface EdgeModel<T> {
@@ -20,8 +21,6 @@ export interface ConnectionModel<T> {
   /** Resolved only when `totalCount` is selected (it may cost a request). */
   totalCount: () => Promise<number | null> | number | null;
 }
-
-export const MAX_PAGE_SIZE = 999;
 
 /** `first` bounded to Graph's page size limit, with a message that says what was received. */
 export function validateFirst(first: number | null | undefined, fallback = 100): number {

@@ -1,5 +1,6 @@
 import { badInput } from '../errors.js';
-import { isGuid, odataString } from '../graph/odata.js';
+import { odataString } from '../graph/odata.js';
+import { isGuid } from '../guid.js';
 import type { UserFilter } from '../generated/graphql.js';
 import { QUERY_LIMITS } from './query-limits.js';
 import { parseDateTime } from './scalars.js';

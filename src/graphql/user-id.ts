@@ -1,5 +1,5 @@
 import { badInput } from '../errors.js';
-import { isGuid } from '../graph/odata.js';
+import { isGuid } from '../guid.js';
 
 /**
  * Which strings may address a user: an object id (GUID) or a userPrincipalName made of the

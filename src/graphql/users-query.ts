@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FieldNode } from 'graphql';
 import type { UserListQuery } from '../graph/api.js';
-import { MAX_GRAPH_URL_LENGTH, absoluteUrlLength, urlTooLong, usersListRequest } from '../graph/requests.js';
+import { MAX_GRAPH_URL_LENGTH, MAX_PAGE_SIZE, absoluteUrlLength, urlTooLong, usersListRequest } from '../graph/requests.js';
 import type { QueryUsersArgs } from '../generated/graphql.js';
 import { validateFirst } from './connection.js';
 import { QUERY_LIMITS } from './query-limits.js';
@@ -118,7 +118,7 @@ export function assertUsersQueryFitsUrl(args: QueryUsersArgs, graphEndpoint: str
     ...(filter ? { filter: filter.text } : {}),
     ...(search ? { search } : {}),
     ...(order ? { orderBy: order.text } : {}),
-    top: 999,
+    top: MAX_PAGE_SIZE,
     select: ['id'],
     count: false,
     advanced,

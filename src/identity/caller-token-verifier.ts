@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { UpstreamHttp } from '../http/upstream.js';
 import { createJwksResolver, type JwksKeyResolver } from './jwks.js';
 import { createTenantMetadataSource, type TenantIssuer, type TokenVersion } from './tenant-metadata.js';
+import { isGuid } from '../guid.js';
 
 /**
  * Verifies an Entra access token issued for the gateway's API (docs/graph-facts.md#caller-tokens):
@@ -16,8 +17,6 @@ import { createTenantMetadataSource, type TenantIssuer, type TokenVersion } from
  */
 export const ALLOWED_ALGORITHMS = ['RS256', 'PS256'];
 export const CLOCK_SKEW_SECONDS = 60;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A refusal the caller can act on; the message never contains the token. */
 export class CallerTokenRejected extends Error {
@@ -100,7 +99,7 @@ export function createCallerTokenVerifier(options: {
         throw new CallerTokenRejected('the bearer token was issued for another tenant');
       }
       const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-      if (issuer.version === '2.0' && !audience.every((a) => typeof a === 'string' && GUID.test(a))) {
+      if (issuer.version === '2.0' && !audience.every((a) => isGuid(a))) {
         throw new CallerTokenRejected(
           "the bearer token is a v2.0 token whose audience is not a client id (Entra puts the API's client id in every v2.0 token)",
         );

@@ -1,5 +1,6 @@
 import type { UpstreamHttp } from '../http/upstream.js';
 import { authorityUrl } from './authority.js';
+import { isGuid } from '../guid.js';
 
 /**
  * The tenant's two OpenID metadata documents, the only source of the issuers its access tokens
@@ -28,13 +29,11 @@ export interface TenantMetadataSource {
   get(): Promise<TenantMetadata>;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The tenant id in an Entra issuer: its first path segment (`https://sts.windows.net/{tid}/`, `{authority}/{tid}/v2.0`). */
 function tenantOfIssuer(issuer: string): string | undefined {
   try {
     const segment = new URL(issuer).pathname.split('/').filter(Boolean)[0];
-    return segment && GUID.test(segment) ? segment.toLowerCase() : undefined;
+    return segment && isGuid(segment) ? segment.toLowerCase() : undefined;
   } catch {
     return undefined;
   }

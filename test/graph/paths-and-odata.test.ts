@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { isGuid, odataSearchClause, odataString } from '../../src/graph/odata.js';
+import { odataSearchClause, odataString } from '../../src/graph/odata.js';
+import { isGuid } from '../../src/guid.js';
 import { encodeQuery, graphPaths, relativeUrl } from '../../src/graph/paths.js';
 import { selectParam, topParam } from '../../src/graph/requests.js';
 

@@ -4,6 +4,9 @@ import { compileUserOrder } from '../user-order.js';
 import { DELTA_PAGES_PER_CALL } from '../user-changes.js';
 import { compileUserSearch } from '../user-search.js';
 import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
+import { isGuid } from '../../guid.js';
+import { GRAPH_BATCH_LIMIT } from '../../graph/batch.js';
+import { GET_BY_IDS_LIMIT, MAX_PAGE_SIZE } from '../../graph/requests.js';
 
 /**
  * How many upstream Graph requests each field costs, mirroring the request planning of the GraphQL
@@ -79,9 +82,9 @@ export interface PlanningTunables {
 }
 
 export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.freeze({
-  batchSize: 20,
-  getByIdsSize: 1000,
-  maxPageSize: 999,
+  batchSize: GRAPH_BATCH_LIMIT,
+  getByIdsSize: GET_BY_IDS_LIMIT,
+  maxPageSize: MAX_PAGE_SIZE,
   deltaPages: DELTA_PAGES_PER_CALL,
   directorySize: 1000,
   mutationRequests: 3,
@@ -89,8 +92,6 @@ export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.free
 });
 
 export type PlanningRule = (occurrences: FieldOccurrence[], tunables: PlanningTunables) => FieldPlan;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const batches = (items: number, size: number) => (items <= 0 ? 0 : Math.ceil(items / size));
@@ -104,7 +105,7 @@ export function pageSize(args: Record<string, unknown>, tunables: PlanningTunabl
 const userLookup: PlanningRule = (occurrences, t) => {
   const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
   const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
-  const guids = sum(plain.filter((o) => typeof o.args.id === 'string' && GUID.test(o.args.id)).map((o) => o.parents));
+  const guids = sum(plain.filter((o) => isGuid(o.args.id)).map((o) => o.parents));
   const others = sum(plain.map((o) => o.parents)) - guids;
   return {
     requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + batches(guids, t.getByIdsSize) + batches(others, t.batchSize),

@@ -4,6 +4,7 @@ import { operationTooComplex } from '../limits/limit-error.js';
 import { QUERY_LIMITS } from '../query-limits.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
+import { isGuid } from '../../guid.js';
 
 /**
  * Refuses, before execution, operations that could cause more upstream Graph requests than the
@@ -22,7 +23,6 @@ export interface UpstreamBudgetOptions {
 const MAX_ESTIMATES_PER_DOCUMENT = 256;
 const MAX_CACHED_VARIABLES_LENGTH = 2_048;
 
-const GUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ENUM_SHAPE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
@@ -33,7 +33,7 @@ const ENUM_SHAPE = /^[A-Z][A-Z0-9_]{0,63}$/;
 function shapeOf(value: unknown, depth = 0): unknown {
   // The HTTP layer refuses deeper variables; this keeps the walk bounded whoever calls it.
   if (depth > QUERY_LIMITS.variablesDepth) throw new RangeError('variables nest too deeply to key an estimate');
-  if (typeof value === 'string') return GUID_SHAPE.test(value) ? '\u0001guid' : ENUM_SHAPE.test(value) ? value : '\u0001text';
+  if (typeof value === 'string') return isGuid(value) ? '\u0001guid' : ENUM_SHAPE.test(value) ? value : '\u0001text';
   if (Array.isArray(value)) return value.map((item) => shapeOf(item, depth + 1));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 import { isUnionType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { badInput, type GatewayError } from '../../errors.js';
 import type { UserResolvers } from '../../generated/graphql.js';
-import { isGuid } from '../../graph/odata.js';
+import { isGuid } from '../../guid.js';
 import { loadPlannedUser } from '../resolvers/user-lookup.js';
 
 /**

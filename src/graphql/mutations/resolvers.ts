@@ -2,7 +2,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Resolvers } from '../../generated/graphql.js';
 import { ErrorCode, GatewayError, badInput } from '../../errors.js';
 import type { GraphUser } from '../../graph/api.js';
-import { isGuid } from '../../graph/odata.js';
+import { isGuid } from '../../guid.js';
 import { createGraphWrites, type GraphPrimitives, type GraphWrites, type WriteOutcome } from '../../graph/writes.js';
 import type { GatewayContext } from '../context.js';
 import { markManagerExpanded } from '../manager-expansion.js';

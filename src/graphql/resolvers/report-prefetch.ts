@@ -1,6 +1,6 @@
 import { getArgumentValues, isObjectType, type FieldNode, type GraphQLResolveInfo } from 'graphql';
 import type { GraphLoaders, GraphPage, GraphUser } from '../../graph/api.js';
-import { MAX_PAGE_SIZE } from '../connection.js';
+import { MAX_PAGE_SIZE } from '../../graph/requests.js';
 import { collectSubfields, planUserConnection } from '../select.js';
 
 /**
