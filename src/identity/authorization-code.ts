@@ -10,7 +10,7 @@ import type { GraphIdentityDeps } from './deps.js';
 import { createMsalCachePlugin } from './msal-cache-plugin.js';
 import type { MsalAppFactory } from './msal-app.js';
 import { tokenErrorToGatewayError } from './token-errors.js';
-import { TokenSlot, type AcquiredToken } from './token-slot.js';
+import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
 /** A sign-in started at /auth/login, waiting for its callback. */
 interface PendingLogin {
@@ -102,11 +102,7 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     );
   const slot = new TokenSlot(acquire, now);
 
-  const source = {
-    partition: `delegated:${selfDeployed.clientId}`,
-    getAccessToken: (signal?: AbortSignal) => slot.get(signal),
-    invalidate: () => slot.invalidate(),
-  };
+  const source = slotTokenSource(`delegated:${selfDeployed.clientId}`, slot);
 
   const sweep = () => {
     for (const [state, login] of pending) if (login.expiresAt <= now()) pending.delete(state);
@@ -117,11 +113,7 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     delegated: true,
     redirectUri: selfDeployed.redirectUri,
     tokenSourceFor: () => source,
-    probe: async (signal) =>
-      source.getAccessToken(signal).then(
-        () => true,
-        () => false,
-      ),
+    probe: tokenProbe(source),
     async beginLogin(redirectUri, operator) {
       sweep();
       if (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value!);

@@ -5,7 +5,7 @@ import { fromMsalResult, instrumentAcquisition } from './acquisition.js';
 import type { GraphIdentityDeps } from './deps.js';
 import { createMsalCachePlugin } from './msal-cache-plugin.js';
 import type { MsalAppFactory } from './msal-app.js';
-import { TokenSlot } from './token-slot.js';
+import { TokenSlot, slotTokenSource, tokenProbe } from './token-slot.js';
 
 /** App-only Graph tokens for the self-deployed app (secret or certificate). */
 export function createClientCredentialsIdentity(config: Config, factory: MsalAppFactory, deps: GraphIdentityDeps): GraphIdentity {
@@ -20,19 +20,11 @@ export function createClientCredentialsIdentity(config: Config, factory: MsalApp
       ),
     now,
   );
-  const source = {
-    partition: `app:${clientId}`,
-    getAccessToken: (signal?: AbortSignal) => slot.get(signal),
-    invalidate: () => slot.invalidate(),
-  };
+  const source = slotTokenSource(`app:${clientId}`, slot);
   return {
     kind: 'client-credentials',
     delegated: false,
     tokenSourceFor: () => source,
-    probe: async (signal) =>
-      source.getAccessToken(signal).then(
-        () => true,
-        () => false,
-      ),
+    probe: tokenProbe(source),
   };
 }

@@ -6,7 +6,7 @@ import { encryptBrokerToken } from './broker-crypto.js';
 import type { GraphIdentityDeps } from './deps.js';
 import { describeNetworkFailure } from './msal-network.js';
 import { scrubSecrets } from './token-errors.js';
-import { TokenSlot, type AcquiredToken } from './token-slot.js';
+import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
 export const BROKER_APP_NAME = 'ms-graph-user';
 const DEFAULT_EXPIRES_IN = 3595;
@@ -111,19 +111,11 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
   };
 
   const slot = new TokenSlot(() => acquire(), now);
-  const source = {
-    partition: `hosted:${hosted.registrationId}`,
-    getAccessToken: (signal?: AbortSignal) => slot.get(signal),
-    invalidate: () => slot.invalidate(),
-  };
+  const source = slotTokenSource(`hosted:${hosted.registrationId}`, slot);
   return {
     kind: 'hosted-broker',
     delegated: false,
     tokenSourceFor: () => source,
-    probe: async (signal) =>
-      source.getAccessToken(signal).then(
-        () => true,
-        () => false,
-      ),
+    probe: tokenProbe(source),
   };
 }

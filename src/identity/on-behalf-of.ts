@@ -7,7 +7,7 @@ import { graphDefaultScope } from './authority.js';
 import { fromMsalResult, instrumentAcquisition } from './acquisition.js';
 import type { GraphIdentityDeps } from './deps.js';
 import type { MsalAppFactory } from './msal-app.js';
-import { TokenSlot } from './token-slot.js';
+import { TokenSlot, slotTokenSource } from './token-slot.js';
 
 /** Bounded so a long-running gateway with many callers does not grow without limit. */
 const MAX_CALLER_APPS = 256;
@@ -64,12 +64,8 @@ export function createOnBehalfOfIdentity(config: Config, factory: MsalAppFactory
           ),
         now,
       );
-      const source: GraphTokenSource = {
-        // Different users never share cached Graph data; the same user's requests may.
-        partition: `obo:${caller.tenantId}:${oid}`,
-        getAccessToken: (signal) => slot.get(signal),
-        invalidate: () => slot.invalidate(),
-      };
+      // Different users never share cached Graph data; the same user's requests may.
+      const source = slotTokenSource(`obo:${caller.tenantId}:${oid}`, slot);
       if (sources.size >= MAX_SOURCES) sources.delete(sources.keys().next().value!);
       sources.set(key, source);
       return source;

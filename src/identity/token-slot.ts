@@ -1,3 +1,5 @@
+import type { GraphTokenSource } from './types.js';
+
 /** An access token and when it stops being valid (ms since epoch). */
 export interface AcquiredToken {
   accessToken: string;
@@ -74,6 +76,24 @@ export class TokenSlot {
     promise.then(clear, clear);
     return promise;
   }
+}
+
+/** The Graph token source a slot serves, under one cache partition (see GraphTokenSource). */
+export function slotTokenSource(partition: string, slot: TokenSlot): GraphTokenSource {
+  return {
+    partition,
+    getAccessToken: (signal?: AbortSignal) => slot.get(signal),
+    invalidate: () => slot.invalidate(),
+  };
+}
+
+/** A readiness probe for an identity with one token source: ready when a token can be had now. */
+export function tokenProbe(source: GraphTokenSource): (signal?: AbortSignal) => Promise<boolean> {
+  return (signal) =>
+    source.getAccessToken(signal).then(
+      () => true,
+      () => false,
+    );
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,6 +1,7 @@
-import { getDirectiveValues, type ASTVisitor, type GraphQLField, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { getDirectiveValues, type GraphQLField, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { DeploymentMode } from '../../config-types.js';
 import { ErrorCode, GatewayError } from '../../errors.js';
+import { fieldRefusalRule } from '../field-refusal-rule.js';
 
 /**
  * Enforces `@deployment(requires: ...)` for a whole document at validation time: when any field an
@@ -54,21 +55,8 @@ export function unsupportedDeploymentModeError(coordinate: string, required: Dep
 /** graphql-js validation rule; add it to Apollo Server's `validationRules`. */
 export function deploymentModeRule(mode: DeploymentMode): ValidationRule {
   if (!(mode in SDL_MODE)) throw new TypeError(`deploymentModeRule expects 'self-deployed' or 'hosted'; received ${JSON.stringify(mode)}.`);
-  return (context: ValidationContext): ASTVisitor => {
-    const reported = new Set<string>();
-    return {
-      Field() {
-        const field = context.getFieldDef();
-        const parent = context.getParentType();
-        if (!field || !parent) return;
-        const required = requiredDeploymentMode(field, context.getSchema());
-        if (required === undefined || required === mode) return;
-        const coordinate = `${parent.name}.${field.name}`;
-        // One error per field, however many aliases or fragments select it.
-        if (reported.has(coordinate)) return;
-        reported.add(coordinate);
-        context.reportError(unsupportedDeploymentModeError(coordinate, required, mode));
-      },
-    };
-  };
+  return fieldRefusalRule((field, schema, coordinate) => {
+    const required = requiredDeploymentMode(field, schema);
+    return required === undefined || required === mode ? undefined : unsupportedDeploymentModeError(coordinate, required, mode);
+  });
 }

@@ -1,8 +1,9 @@
-import { getDirectiveValues, type ASTVisitor, type GraphQLField, type GraphQLSchema, type ValidationContext, type ValidationRule } from 'graphql';
+import { getDirectiveValues, type GraphQLField, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { DeploymentMode } from '../../config-types.js';
 import { ErrorCode, GatewayError } from '../../errors.js';
 import type { GraphIdentity } from '../../identity/types.js';
 import { requiredDeploymentMode } from '../deployment/rule.js';
+import { fieldRefusalRule } from '../field-refusal-rule.js';
 
 /**
  * Enforces `@graphIdentity(requires: ...)` for a whole document at validation time: when a field
@@ -67,23 +68,12 @@ export function graphIdentityRule(identity: GraphIdentityFacts, mode: Deployment
   if (identity.kind !== 'delegated' && identity.kind !== 'app-only') {
     throw new TypeError(`graphIdentityRule expects kind 'delegated' or 'app-only'; received ${JSON.stringify(identity.kind)}.`);
   }
-  return (context: ValidationContext): ASTVisitor => {
-    const reported = new Set<string>();
-    return {
-      Field() {
-        const field = context.getFieldDef();
-        const parent = context.getParentType();
-        if (!field || !parent) return;
-        const schema = context.getSchema();
-        const required = requiredGraphIdentity(field, schema);
-        if (required === undefined || required === identity.kind) return;
-        const mustBeIn = requiredDeploymentMode(field, schema);
-        if (mustBeIn !== undefined && mustBeIn !== mode) return;
-        const coordinate = `${parent.name}.${field.name}`;
-        if (reported.has(coordinate)) return;
-        reported.add(coordinate);
-        context.reportError(unsupportedGraphIdentityError(coordinate, required, identity));
-      },
-    };
-  };
+  return fieldRefusalRule((field, schema, coordinate) => {
+    const required = requiredGraphIdentity(field, schema);
+    if (required === undefined || required === identity.kind) return undefined;
+    // A field the deployment mode already refuses is that rule's to report.
+    const mustBeIn = requiredDeploymentMode(field, schema);
+    if (mustBeIn !== undefined && mustBeIn !== mode) return undefined;
+    return unsupportedGraphIdentityError(coordinate, required, identity);
+  });
 }
