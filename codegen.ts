@@ -6,7 +6,8 @@ import { loadSchemaSource } from './src/graphql/schema.js';
  * Resolver and model types from the SDL in schema/ (the source of truth). The output is committed;
  * `npm run codegen:check` fails CI when it is stale. Mappers make resolvers receive the Graph
  * response shapes (src/graph/api.ts) and our connection models instead of the GraphQL shapes, so a
- * resolver that forgets to translate is a type error.
+ * resolver that forgets to translate is a type error. Mutation payloads resolve their `user` from a
+ * key (src/graphql/mutations/payload-model.ts), fetched after the write.
  *
  * The SDL is an Apollo Federation 2 subgraph (`@link`, `@key` on User): codegen reads the
  * federation directives' definitions from the subgraph library itself (src/graphql/federation/sdl.ts)
@@ -50,6 +51,17 @@ const config: CodegenConfig = {
           PageInfo: '../graphql/connection.js#PageInfoModel',
           UserChanges: '../graphql/user-changes.js#UserChangesModel',
           RemovedUser: '../graphql/user-changes.js#RemovedUserModel',
+          AccountStatusPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<AccountStatusPayload>',
+          ChangePasswordOnPremisesPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<ChangePasswordOnPremisesPayload>',
+          ChangePasswordPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<ChangePasswordPayload>',
+          CreateTemporaryAccessPassPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<CreateTemporaryAccessPassPayload>',
+          CreateUserPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<CreateUserPayload>',
+          DeleteAuthenticationMethodPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<DeleteAuthenticationMethodPayload>',
+          ForceResetPasswordPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<ForceResetPasswordPayload>',
+          ManagerPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<ManagerPayload>',
+          RevokeSignInSessionsPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<RevokeSignInSessionsPayload>',
+          TerminateSessionPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<TerminateSessionPayload>',
+          UpdateUserPayload: '../graphql/mutations/payload-model.js#UserPayloadModel<UpdateUserPayload>',
         },
       },
     },

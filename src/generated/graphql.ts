@@ -4,10 +4,10 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { GraphUser, GraphGroup, GraphDirectoryObject } from '../graph/api.js';
 import type { ConnectionModel, EdgeModel, PageInfoModel } from '../graphql/connection.js';
 import type { UserChangesModel, RemovedUserModel } from '../graphql/user-changes.js';
+import type { UserPayloadModel } from '../graphql/mutations/payload-model.js';
 import type { GatewayContext } from '../graphql/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
-export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -1459,24 +1459,24 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  AccountStatusPayload: ResolverTypeWrapper<Omit<AccountStatusPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  AccountStatusPayload: ResolverTypeWrapper<UserPayloadModel<AccountStatusPayload>>;
   AssignManagerInput: AssignManagerInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   AuthenticationMethodType: AuthenticationMethodType;
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
-  ChangePasswordOnPremisesPayload: ResolverTypeWrapper<Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ChangePasswordOnPremisesPayload: ResolverTypeWrapper<UserPayloadModel<ChangePasswordOnPremisesPayload>>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  ChangePasswordPayload: ResolverTypeWrapper<Omit<ChangePasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ChangePasswordPayload: ResolverTypeWrapper<UserPayloadModel<ChangePasswordPayload>>;
   CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
-  CreateTemporaryAccessPassPayload: ResolverTypeWrapper<Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CreateTemporaryAccessPassPayload: ResolverTypeWrapper<UserPayloadModel<CreateTemporaryAccessPassPayload>>;
   CreateUserInput: CreateUserInput;
-  CreateUserPayload: ResolverTypeWrapper<Omit<CreateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  CreateUserPayload: ResolverTypeWrapper<UserPayloadModel<CreateUserPayload>>;
   CreatedTemporaryAccessPass: ResolverTypeWrapper<CreatedTemporaryAccessPass>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteAuthenticationMethodInput: DeleteAuthenticationMethodInput;
-  DeleteAuthenticationMethodPayload: ResolverTypeWrapper<Omit<DeleteAuthenticationMethodPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  DeleteAuthenticationMethodPayload: ResolverTypeWrapper<UserPayloadModel<DeleteAuthenticationMethodPayload>>;
   DeleteTemporaryAccessPassInput: DeleteTemporaryAccessPassInput;
   DeleteUserPayload: ResolverTypeWrapper<DeleteUserPayload>;
   DeploymentMode: DeploymentMode;
@@ -1486,12 +1486,12 @@ export type ResolversTypes = ResolversObject<{
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Fido2AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
-  ForceResetPasswordPayload: ResolverTypeWrapper<Omit<ForceResetPasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ForceResetPasswordPayload: ResolverTypeWrapper<UserPayloadModel<ForceResetPasswordPayload>>;
   GraphIdentityKind: GraphIdentityKind;
   Group: ResolverTypeWrapper<GraphGroup>;
   GroupConnection: ResolverTypeWrapper<ConnectionModel<GraphGroup>>;
   GroupEdge: ResolverTypeWrapper<EdgeModel<GraphGroup>>;
-  ManagerPayload: ResolverTypeWrapper<Omit<ManagerPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  ManagerPayload: ResolverTypeWrapper<UserPayloadModel<ManagerPayload>>;
   MicrosoftAuthenticatorAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   MutationOutcome: MutationOutcome;
@@ -1505,14 +1505,14 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RemovalReason: RemovalReason;
   RemovedUser: ResolverTypeWrapper<RemovedUserModel>;
-  RevokeSignInSessionsPayload: ResolverTypeWrapper<Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  RevokeSignInSessionsPayload: ResolverTypeWrapper<UserPayloadModel<RevokeSignInSessionsPayload>>;
   SoftwareOathAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   StepError: ResolverTypeWrapper<StepError>;
   TemporaryAccessPassAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   TerminateSessionInput: TerminateSessionInput;
-  TerminateSessionPayload: ResolverTypeWrapper<Omit<TerminateSessionPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  TerminateSessionPayload: ResolverTypeWrapper<UserPayloadModel<TerminateSessionPayload>>;
   UpdateUserInput: UpdateUserInput;
-  UpdateUserPayload: ResolverTypeWrapper<Omit<UpdateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  UpdateUserPayload: ResolverTypeWrapper<UserPayloadModel<UpdateUserPayload>>;
   User: ResolverTypeWrapper<GraphUser>;
   UserActionInput: UserActionInput;
   UserChanges: ResolverTypeWrapper<UserChangesModel>;
@@ -1534,23 +1534,23 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  AccountStatusPayload: Omit<AccountStatusPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  AccountStatusPayload: UserPayloadModel<AccountStatusPayload>;
   AssignManagerInput: AssignManagerInput;
   ID: Scalars['ID']['output'];
   AuthenticationMethod: GraphDirectoryObject;
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordOnPremisesInput: ChangePasswordOnPremisesInput;
-  ChangePasswordOnPremisesPayload: Omit<ChangePasswordOnPremisesPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ChangePasswordOnPremisesPayload: UserPayloadModel<ChangePasswordOnPremisesPayload>;
   Int: Scalars['Int']['output'];
-  ChangePasswordPayload: Omit<ChangePasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ChangePasswordPayload: UserPayloadModel<ChangePasswordPayload>;
   CreateTemporaryAccessPassInput: CreateTemporaryAccessPassInput;
-  CreateTemporaryAccessPassPayload: Omit<CreateTemporaryAccessPassPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CreateTemporaryAccessPassPayload: UserPayloadModel<CreateTemporaryAccessPassPayload>;
   CreateUserInput: CreateUserInput;
-  CreateUserPayload: Omit<CreateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  CreateUserPayload: UserPayloadModel<CreateUserPayload>;
   CreatedTemporaryAccessPass: CreatedTemporaryAccessPass;
   DateTime: Scalars['DateTime']['output'];
   DeleteAuthenticationMethodInput: DeleteAuthenticationMethodInput;
-  DeleteAuthenticationMethodPayload: Omit<DeleteAuthenticationMethodPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  DeleteAuthenticationMethodPayload: UserPayloadModel<DeleteAuthenticationMethodPayload>;
   DeleteTemporaryAccessPassInput: DeleteTemporaryAccessPassInput;
   DeleteUserPayload: DeleteUserPayload;
   Device: GraphDirectoryObject;
@@ -1559,11 +1559,11 @@ export type ResolversParentTypes = ResolversObject<{
   EmailAddress: Scalars['EmailAddress']['output'];
   EmailAuthenticationMethod: GraphDirectoryObject;
   Fido2AuthenticationMethod: GraphDirectoryObject;
-  ForceResetPasswordPayload: Omit<ForceResetPasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ForceResetPasswordPayload: UserPayloadModel<ForceResetPasswordPayload>;
   Group: GraphGroup;
   GroupConnection: ConnectionModel<GraphGroup>;
   GroupEdge: EdgeModel<GraphGroup>;
-  ManagerPayload: Omit<ManagerPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  ManagerPayload: UserPayloadModel<ManagerPayload>;
   MicrosoftAuthenticatorAuthenticationMethod: GraphDirectoryObject;
   Mutation: Record<PropertyKey, never>;
   MutationStep: MutationStep;
@@ -1572,14 +1572,14 @@ export type ResolversParentTypes = ResolversObject<{
   PhoneAuthenticationMethod: GraphDirectoryObject;
   Query: Record<PropertyKey, never>;
   RemovedUser: RemovedUserModel;
-  RevokeSignInSessionsPayload: Omit<RevokeSignInSessionsPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  RevokeSignInSessionsPayload: UserPayloadModel<RevokeSignInSessionsPayload>;
   SoftwareOathAuthenticationMethod: GraphDirectoryObject;
   StepError: StepError;
   TemporaryAccessPassAuthenticationMethod: GraphDirectoryObject;
   TerminateSessionInput: TerminateSessionInput;
-  TerminateSessionPayload: Omit<TerminateSessionPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  TerminateSessionPayload: UserPayloadModel<TerminateSessionPayload>;
   UpdateUserInput: UpdateUserInput;
-  UpdateUserPayload: Omit<UpdateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  UpdateUserPayload: UserPayloadModel<UpdateUserPayload>;
   User: GraphUser;
   UserActionInput: UserActionInput;
   UserChanges: UserChangesModel;

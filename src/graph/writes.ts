@@ -87,6 +87,11 @@ export interface TemporaryAccessPassRequest {
 /** A created TAP: the one and only time Graph hands out `temporaryAccessPass`. */
 export interface CreatedTemporaryAccessPass extends GraphDirectoryObject {
   temporaryAccessPass?: string;
+  startDateTime?: string | null;
+  lifetimeInMinutes?: number;
+  isUsableOnce?: boolean;
+  isUsable?: boolean | null;
+  methodUsabilityReason?: string | null;
 }
 
 export interface CreateUserRequest {

@@ -43,7 +43,7 @@ export function buildGatewaySchema(options: GatewaySchemaOptions = {}): GraphQLS
   if (options.federation) return buildSubgraphGatewaySchema(typeDefs, resolvers);
   return makeExecutableSchema({
     typeDefs: withoutFederationSyntax(typeDefs),
-    resolvers: resolvers as never,
+    resolvers,
     resolverValidationOptions: { requireResolversToMatchSchema: 'error' },
   });
 }

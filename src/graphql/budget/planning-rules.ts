@@ -127,7 +127,7 @@ const entityLookup: PlanningRule = (occurrences, t) => {
     const representations = Array.isArray(o.args.representations) ? (o.args.representations as unknown[]) : [];
     const guids = representations.filter((r) => {
       const id = typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
-      return typeof id === 'string' && GUID.test(id.trim());
+      return typeof id === 'string' && isGuid(id.trim());
     });
     return o.parents * guids.length;
   };

@@ -1,8 +1,11 @@
 import type { AuthMethodKind, GraphDirectoryObject } from '../../graph/api.js';
-import type { AuthenticationMethodType, Resolvers } from '../../generated/graphql.js';
+import type { AuthenticationMethodResolvers, AuthenticationMethodType, Resolvers } from '../../generated/graphql.js';
+
+/** The schema's object types that implement AuthenticationMethod. */
+type AuthenticationMethodTypename = NonNullable<Awaited<ReturnType<AuthenticationMethodResolvers['__resolveType']>>>;
 
 /** Graph `@odata.type` → schema enum and object type. */
-const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: string }> = {
+const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: AuthenticationMethodTypename }> = {
   '#microsoft.graph.passwordAuthenticationMethod': { type: 'PASSWORD', typename: 'PasswordAuthenticationMethod' },
   '#microsoft.graph.emailAuthenticationMethod': { type: 'EMAIL', typename: 'EmailAuthenticationMethod' },
   '#microsoft.graph.phoneAuthenticationMethod': { type: 'PHONE', typename: 'PhoneAuthenticationMethod' },
@@ -54,7 +57,7 @@ export const authenticationMethodResolvers: Pick<
   | 'TemporaryAccessPassAuthenticationMethod'
 > = {
   AuthenticationMethod: {
-    __resolveType: (method) => (BY_ODATA_TYPE[method['@odata.type'] ?? '']?.typename ?? null) as never,
+    __resolveType: (method) => BY_ODATA_TYPE[method['@odata.type'] ?? '']?.typename ?? null,
   },
   PasswordAuthenticationMethod: typeField,
   EmailAuthenticationMethod: typeField,

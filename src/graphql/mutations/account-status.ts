@@ -1,0 +1,25 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import type { MutationResolvers } from '../../generated/graphql.js';
+import type { GatewayContext } from '../context.js';
+import { normalizeUserKey } from '../user-id.js';
+import { auditedSingle } from './audited-write.js';
+import type { WritesOf } from './writes-per-request.js';
+
+/** `disableAccount` and `enableAccount`: one write of `accountEnabled`. */
+export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
+  const accountStatus =
+    (enabled: boolean) =>
+    async (_p: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) => {
+      const user = normalizeUserKey(input.user, 'user');
+      const writes = writesOf(ctx);
+      return auditedSingle(
+        ctx,
+        info,
+        user,
+        enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
+        () => (enabled ? writes.enableAccount(user) : writes.disableAccount(user)),
+        (_v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
+      );
+    };
+  return { disableAccount: accountStatus(false), enableAccount: accountStatus(true) };
+}

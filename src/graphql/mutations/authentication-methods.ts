@@ -1,0 +1,84 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { ErrorCode, GatewayError, badInput } from '../../errors.js';
+import type { AuthenticationMethodType, MutationResolvers } from '../../generated/graphql.js';
+import type { GatewayContext } from '../context.js';
+import { deletableAuthMethodKind } from '../resolvers/authentication-methods.js';
+import { normalizeUserKey } from '../user-id.js';
+import { auditedSingle } from './audited-write.js';
+import type { WritesOf } from './writes-per-request.js';
+
+const TAP_MIN_MINUTES = 10;
+const TAP_MAX_MINUTES = 43_200;
+
+/** `deleteAuthenticationMethod`, `createTemporaryAccessPass` and `deleteTemporaryAccessPass`. */
+export function authenticationMethodMutations(writesOf: WritesOf): MutationResolvers {
+  const deleteMethod = (user: string, type: AuthenticationMethodType, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) => {
+    const kind = deletableAuthMethodKind(type);
+    if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
+    return auditedSingle(
+      ctx,
+      info,
+      user,
+      `DELETE_${type}_METHOD`,
+      () => writesOf(ctx).deleteAuthMethod(user, kind, methodId),
+      (_v, requestId) => ({
+        userKey: user,
+        type,
+        methodId,
+        requestId: requestId ?? null,
+      }),
+    );
+  };
+
+  return {
+    deleteAuthenticationMethod: async (_p, { input }, ctx, info) => deleteMethod(normalizeUserKey(input.user, 'user'), input.type, input.methodId, ctx, info),
+
+    deleteTemporaryAccessPass: async (_p, { input }, ctx, info) =>
+      deleteMethod(normalizeUserKey(input.user, 'user'), 'TEMPORARY_ACCESS_PASS', input.methodId, ctx, info),
+
+    createTemporaryAccessPass: async (_p, { input }, ctx, info) => {
+      const user = normalizeUserKey(input.user, 'user');
+      const lifetimeInMinutes = input.lifetimeInMinutes ?? 60;
+      if (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES) {
+        throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, {
+          argument: 'lifetimeInMinutes',
+        });
+      }
+      const isUsableOnce = input.isUsableOnce === true;
+      return auditedSingle(
+        ctx,
+        info,
+        user,
+        'CREATE_TEMPORARY_ACCESS_PASS',
+        () =>
+          writesOf(ctx).createTemporaryAccessPass(user, {
+            lifetimeInMinutes,
+            isUsableOnce,
+            ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}),
+          }),
+        (created, requestId) => {
+          if (typeof created?.temporaryAccessPass !== 'string' || typeof created.id !== 'string') {
+            throw new GatewayError(
+              ErrorCode.UPSTREAM_ERROR,
+              'Microsoft Graph created the Temporary Access Pass but did not return it.',
+              requestId ? { requestId } : {},
+            );
+          }
+          return {
+            userKey: user,
+            temporaryAccessPass: {
+              id: created.id,
+              temporaryAccessPass: created.temporaryAccessPass,
+              startDateTime: created.startDateTime ?? null,
+              lifetimeInMinutes: typeof created.lifetimeInMinutes === 'number' ? created.lifetimeInMinutes : lifetimeInMinutes,
+              isUsableOnce: typeof created.isUsableOnce === 'boolean' ? created.isUsableOnce : isUsableOnce,
+              isUsable: created.isUsable ?? null,
+              methodUsabilityReason: created.methodUsabilityReason ?? null,
+            },
+            requestId: requestId ?? null,
+          };
+        },
+      );
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { badInput } from '../../errors.js';
+import type { MutationResolvers } from '../../generated/graphql.js';
+import { normalizeUserKey } from '../user-id.js';
+import { auditedSingle, singleUserWrite } from './audited-write.js';
+import type { WritesOf } from './writes-per-request.js';
+
+/** UpdateUserInput fields, sent as Graph properties of the same name. */
+const UPDATABLE = [
+  'displayName',
+  'givenName',
+  'surname',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'mobilePhone',
+  'businessPhones',
+  'employeeId',
+  'companyName',
+  'city',
+  'country',
+  'preferredLanguage',
+  'usageLocation',
+  'employeeType',
+] as const;
+
+/** CreateUserInput fields sent only when given, as Graph properties of the same name. */
+const CREATE_OPTIONAL = [
+  'givenName',
+  'surname',
+  'jobTitle',
+  'department',
+  'officeLocation',
+  'mobilePhone',
+  'employeeId',
+  'companyName',
+  'usageLocation',
+  'onPremisesImmutableId',
+] as const;
+
+/** `createUser`, `updateUser` and `deleteUser`. */
+export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
+  return {
+    createUser: async (_p, { input }, ctx, info) => {
+      const upn = String(input.userPrincipalName ?? '');
+      normalizeUserKey(upn, 'userPrincipalName');
+      const password = String(input.password ?? '');
+      if (password.length === 0) throw badInput('`password` must not be empty.');
+      const properties: Record<string, unknown> = {};
+      for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
+      return auditedSingle(
+        ctx,
+        info,
+        upn,
+        'CREATE_USER',
+        () =>
+          writesOf(ctx).createUser({
+            userPrincipalName: upn,
+            displayName: String(input.displayName),
+            mailNickname: String(input.mailNickname),
+            password,
+            accountEnabled: input.accountEnabled !== false,
+            forceChangePasswordNextSignIn: input.forceChangePasswordNextSignIn !== false,
+            properties,
+          }),
+        (created, requestId) => ({ userKey: typeof created?.id === 'string' ? created.id : upn, known: created, requestId: requestId ?? null }),
+        password,
+      );
+    },
+
+    updateUser: async (_p, { input }, ctx, info) => {
+      const user = normalizeUserKey(String(input.user ?? ''), 'user');
+      const changes: Record<string, unknown> = {};
+      for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
+      if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
+      if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
+      return auditedSingle(
+        ctx,
+        info,
+        user,
+        'UPDATE_USER',
+        () => writesOf(ctx).updateUser(user, changes),
+        (_v, requestId) => ({
+          userKey: user,
+          updatedFields: Object.keys(changes),
+          requestId: requestId ?? null,
+        }),
+      );
+    },
+
+    deleteUser: singleUserWrite(
+      writesOf,
+      'DELETE_USER',
+      (writes, user) => writes.deleteUser(user),
+      (user) => ({
+        deletedUser: user,
+        deleted: true,
+      }),
+    ),
+  };
+}
