@@ -1,0 +1,120 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Secret, type Config, type GraphAuthFlow } from '../config-types.js';
+import { isGuid } from '../guid.js';
+import type { EnvReader } from './env-reader.js';
+
+/** The operator's own Entra app registration (self-deployed mode), or undefined with its problems recorded. */
+export function readSelfDeployed(env: EnvReader, flow: GraphAuthFlow): Config['selfDeployed'] {
+  const tenantId = env.get('AZURE_TENANT_ID');
+  const clientId = env.get('AZURE_CLIENT_ID');
+  const secret = env.get('AZURE_CLIENT_SECRET');
+  const certPath = env.get('AZURE_CLIENT_CERTIFICATE_PATH');
+  if (!tenantId)
+    env.problem(
+      'AZURE_TENANT_ID is missing: the directory (tenant) id of your Entra app registration, a GUID or a verified domain (e.g. AZURE_TENANT_ID=72f988bf-86f1-41af-91ab-2d7cd011db47)',
+    );
+  else if (['common', 'organizations', 'consumers'].includes(tenantId.toLowerCase()))
+    env.problem(
+      `AZURE_TENANT_ID=${tenantId} is not valid: app-only Graph tokens need a specific tenant, a GUID or a verified domain (e.g. AZURE_TENANT_ID=contoso.onmicrosoft.com)`,
+    );
+  if (!clientId)
+    env.problem(
+      'AZURE_CLIENT_ID is missing: the application (client) id of your Entra app registration (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)',
+    );
+  else if (!isGuid(clientId))
+    env.problem(
+      `AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`,
+    );
+  const credential = readAppCredential(env, secret, certPath);
+  const authCode = env.get('AUTH_CODE');
+  const redirectUri = env.get('REDIRECT_URI');
+  if (flow === 'authorization-code') {
+    if (!redirectUri)
+      env.problem(
+        'REDIRECT_URI is missing: the authorization-code flow needs the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)',
+      );
+    else {
+      try {
+        new URL(redirectUri);
+      } catch {
+        env.problem(
+          `REDIRECT_URI=${JSON.stringify(redirectUri)} is not a URL: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)`,
+        );
+      }
+    }
+    if (authCode?.includes('session_state'))
+      env.problem('AUTH_CODE contains "session_state": copy only the value of code= from the redirect URL, without &session_state=...');
+  }
+  if (!tenantId || !clientId || !credential) return undefined;
+  return { tenantId, clientId, credential, flow, ...(authCode ? { authCode: new Secret(authCode) } : {}), ...(redirectUri ? { redirectUri } : {}) };
+}
+
+/** Exactly one app credential: a client secret, or a PEM file holding the certificate and its private key. */
+function readAppCredential(
+  env: EnvReader,
+  secret: string | undefined,
+  certPath: string | undefined,
+): NonNullable<Config['selfDeployed']>['credential'] | undefined {
+  if (secret && certPath) {
+    env.problem(
+      'AZURE_CLIENT_SECRET and AZURE_CLIENT_CERTIFICATE_PATH are both set: give exactly one app credential (a client secret, or a PEM file with certificate and private key)',
+    );
+    return undefined;
+  }
+  if (secret) return { kind: 'secret', secret: new Secret(secret) };
+  if (certPath) {
+    const resolved = path.resolve(certPath);
+    if (!existsSync(resolved) || !statSync(resolved).isFile()) {
+      env.problem(
+        `AZURE_CLIENT_CERTIFICATE_PATH=${certPath} does not exist: a PEM file holding your app's certificate and its private key (e.g. AZURE_CLIENT_CERTIFICATE_PATH=/run/secrets/graph-app.pem)`,
+      );
+      return undefined;
+    }
+    const pem = readFileSync(resolved, 'utf8');
+    if (!pem.includes('-----BEGIN CERTIFICATE-----') || !/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)) {
+      env.problem(
+        `AZURE_CLIENT_CERTIFICATE_PATH=${certPath} must hold both a PEM certificate and its PEM private key (e.g. cat cert.pem key.pem > graph-app.pem)`,
+      );
+      return undefined;
+    }
+    return { kind: 'certificate', path: resolved };
+  }
+  env.problem(
+    'AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH is missing: the credential of your Entra app registration (e.g. AZURE_CLIENT_SECRET=<secret value from Certificates & secrets>)',
+  );
+  return undefined;
+}
+
+/** The hosted OAuth broker's "ID, token and key" (hosted mode), or undefined with its problems recorded. */
+export function readHosted(env: EnvReader): Config['hosted'] {
+  const brokerUrl = env.httpsUrl('BROKER_URL', 'the hosted OAuth broker token URL', 'https://oproxy.example.com/obtain-token');
+  const registrationId = env.get('BROKER_ID');
+  const token = env.get('BROKER_TOKEN');
+  const key = env.get('BROKER_KEY');
+  if (!env.get('BROKER_URL'))
+    env.problem(
+      'BROKER_URL is missing: hosted mode gets Graph tokens from the OAuth broker at this URL (e.g. BROKER_URL=https://oproxy.example.com/obtain-token)',
+    );
+  if (!registrationId) env.problem('BROKER_ID is missing: hosted mode needs the "ID" the broker consent flow gave you (e.g. BROKER_ID=3f9a...)');
+  if (!token) env.problem('BROKER_TOKEN is missing: hosted mode needs the "Token" the broker consent flow gave you (your tenant id)');
+  if (!key) env.problem('BROKER_KEY is missing: hosted mode needs the "Key" the broker consent flow gave you (base64, 32 bytes)');
+  else if (Buffer.from(key, 'base64').length !== 32)
+    env.problem('BROKER_KEY is not valid: the "Key" from the broker consent flow is base64 of 32 bytes (e.g. BROKER_KEY=q1w2e3...=)');
+  if (brokerUrl && registrationId && token && key) return { brokerUrl, registrationId, token: new Secret(token), key: new Secret(key) };
+  return undefined;
+}
+
+/** SIGN_IN_ACCOUNT: the only account /auth/login may sign in (authorization-code flow). */
+export function readSignInAccount(env: EnvReader, flow: GraphAuthFlow): string | undefined {
+  const signInAccount = env.get('SIGN_IN_ACCOUNT');
+  if (signInAccount !== undefined) {
+    if (!isGuid(signInAccount) && !/^[^@\s]+@[^@\s]+$/.test(signInAccount))
+      env.problem(
+        `SIGN_IN_ACCOUNT=${JSON.stringify(signInAccount)} is not valid: the only account /auth/login may sign in, an object id (GUID) or a userPrincipalName (e.g. SIGN_IN_ACCOUNT=gateway-operator@contoso.com)`,
+      );
+    else if (flow !== 'authorization-code')
+      env.problem('SIGN_IN_ACCOUNT is set but GRAPH_AUTH_FLOW is not authorization-code: only the authorization-code flow signs an account in');
+  }
+  return signInAccount;
+}

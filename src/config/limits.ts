@@ -1,0 +1,41 @@
+import type { Config } from '../config-types.js';
+import type { EnvReader } from './env-reader.js';
+
+/** What one operation may ask of the gateway: document shape, body size, upstream budget, timeouts, retries. */
+export function readLimits(env: EnvReader): Config['limits'] {
+  return {
+    maxDepth: env.int('MAX_QUERY_DEPTH', 10, 2, 100, 'the deepest GraphQL selection allowed'),
+    maxAliases: env.int('MAX_ALIASES', 100, 1, 1000, 'aliases allowed in one operation'),
+    maxTokens: env.int('MAX_TOKENS', 5000, 100, 100_000, 'GraphQL tokens allowed in one document'),
+    maxDirectives: env.int('MAX_DIRECTIVES', 50, 1, 1000, 'directives allowed in one operation'),
+    maxBodyBytes: env.int('MAX_BODY_BYTES', 1_000_000, 1024, 50_000_000, 'the largest request body accepted'),
+    maxUpstreamRequests: env.int('MAX_UPSTREAM_REQUESTS', 50, 1, 10_000, 'the upstream request budget of one operation'),
+    upstreamTimeoutMs: env.int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
+    operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
+    maxRetries: env.int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
+  };
+}
+
+/** How many failed caller authentications a client address gets before it is refused for a while. */
+export function readAuthFailures(env: EnvReader): NonNullable<Config['authFailures']> {
+  return {
+    limit: env.int('AUTH_FAILURE_LIMIT', 10, 1, 1_000_000, 'failed caller authentications allowed per client address in AUTH_FAILURE_WINDOW_SECONDS'),
+    windowSeconds: env.int(
+      'AUTH_FAILURE_WINDOW_SECONDS',
+      300,
+      1,
+      86_400,
+      'the window of AUTH_FAILURE_LIMIT, in seconds (the address is refused until it ends)',
+    ),
+  };
+}
+
+export function readDrainTimeoutMs(env: EnvReader): number {
+  return env.int(
+    'DRAIN_TIMEOUT_MS',
+    8_000,
+    0,
+    600_000,
+    'on SIGTERM/SIGINT, how long in-flight operations may finish before they are stopped, in ms (keep it below your orchestrator grace period: Docker stops after 10 s)',
+  );
+}

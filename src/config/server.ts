@@ -1,0 +1,92 @@
+import { isIP } from 'node:net';
+import type { Config } from '../config-types.js';
+import type { EnvReader } from './env-reader.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1';
+  return false;
+}
+
+/** Where the gateway listens. */
+export function readListen(env: EnvReader): Config['listen'] {
+  const host = env.get('HOST') ?? '127.0.0.1';
+  const port = env.int('PORT', 4000, 0, 65535, 'the port the gateway listens on');
+  return { host, port };
+}
+
+/** Which kinds of Graph credentials the environment holds at all (they pick the defaults). */
+export interface CredentialsPresent {
+  tenant: boolean;
+  broker: boolean;
+}
+
+export function credentialsPresent(env: EnvReader): CredentialsPresent {
+  return {
+    tenant: ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'].some((n) => env.get(n)),
+    broker: ['BROKER_ID', 'BROKER_TOKEN', 'BROKER_KEY'].some((n) => env.get(n)),
+  };
+}
+
+/**
+ * Whether the embedded emulator tenant serves, and whether production was left without any Graph
+ * credentials (then the credential sections are not read: that one problem says it all).
+ */
+export function readSandboxChoice(env: EnvReader, production: boolean, present: CredentialsPresent): { sandbox: boolean; noCredentialsInProduction: boolean } {
+  const sandboxRaw = env.get('SANDBOX');
+  // Production never falls into the sandbox by accident (a container whose Azure variables came
+  // out empty must not quietly serve an emulator tenant): there it takes SANDBOX=true.
+  let sandbox = !production && !present.tenant && !present.broker;
+  if (sandboxRaw !== undefined) {
+    if (['true', '1', 'yes'].includes(sandboxRaw.toLowerCase())) sandbox = true;
+    else if (['false', '0', 'no'].includes(sandboxRaw.toLowerCase())) sandbox = false;
+    else env.problem(`SANDBOX=${JSON.stringify(sandboxRaw)} is not valid: starts the embedded emulator tenant; true or false (e.g. SANDBOX=true)`);
+  }
+  const noCredentialsInProduction = production && sandboxRaw === undefined && !present.tenant && !present.broker;
+  if (noCredentialsInProduction)
+    env.problem(
+      'No Microsoft Graph credentials are set and NODE_ENV=production never starts the sandbox on its own: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH) for your tenant, BROKER_URL, BROKER_ID, BROKER_TOKEN and BROKER_KEY for hosted mode, or SANDBOX=true for the embedded emulator tenant',
+    );
+  return { sandbox, noCredentialsInProduction };
+}
+
+/** The embedded emulator tenant's section (its flow is the gateway's). */
+export function readSandbox(env: EnvReader, enabled: boolean, flow: Config['sandbox']['flow']): Config['sandbox'] {
+  return {
+    enabled,
+    seed: env.int('SANDBOX_SEED', 42, 0, 2 ** 31 - 1, 'the seed of the emulator tenant'),
+    userCount: env.int('SANDBOX_USERS', 1000, 10, 100_000, 'how many users the emulator tenant holds'),
+    flow,
+    emulatorPort: env.int('EMULATOR_PORT', 0, 0, 65535, 'the port of the embedded emulator tenant (0 picks a free one)'),
+  };
+}
+
+export function readLogLevel(env: EnvReader): Config['logLevel'] {
+  return env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info', 'how much the gateway logs');
+}
+
+/** What the GraphQL endpoint shows beyond answering: introspection, browser origins, the playground. */
+export function readIntrospection(env: EnvReader, production: boolean): boolean {
+  const introspectionRaw = env.get('INTROSPECTION');
+  return introspectionRaw === undefined ? !production : introspectionRaw === 'true';
+}
+
+/** Whether the Apollo Federation 2 subgraph entry points (`_entities`, `_service`) are served. */
+export function readFederation(env: EnvReader): boolean {
+  return env.oneOf('FEDERATION', ['false', 'true'], 'false', 'serves the Apollo Federation subgraph entry points _entities and _service') === 'true';
+}
+
+export function readCorsOrigins(env: EnvReader): string[] {
+  return (env.get('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function readPlayground(env: EnvReader, production: boolean): boolean {
+  return env.bool('PLAYGROUND', !production, 'serves the GraphiQL playground at GET /graphql');
+}
