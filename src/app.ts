@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
-import { createGateway, governorOptionsOf, type Gateway } from './gateway.js';
+import { createGateway, type Gateway } from './gateway.js';
+import { governorOptionsOf } from './graph/session.js';
 import { createGraphGovernorRegistry } from './graph/governor.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';

@@ -10,10 +10,8 @@ import {
 import type { Config } from './config-types.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import type { Resolvers } from './generated/graphql.js';
-import { createGraphClient } from './graph/client.js';
-import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './graph/governor.js';
-import { createGraphLoaders } from './graph/loaders.js';
-import { boundedBySignal, createUserLookupCoalescing } from './graph/user-coalescing.js';
+import type { GraphGovernorRegistry } from './graph/governor.js';
+import { createGraphSessions } from './graph/session.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
@@ -31,7 +29,7 @@ import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federati
 import { createReachabilityProbe } from './http/reachability.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import type { AuthenticationGuard } from './identity/authentication-failures.js';
-import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity, GraphTokenSource } from './identity/types.js';
+import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
@@ -158,35 +156,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   await apollo.start();
 
-  const governors = deps.governors ?? createGraphGovernorRegistry(governorOptionsOf(config));
-  const ownsGovernors = deps.governors === undefined;
-  const clientOf = (input: { tokenSource: GraphTokenSource; correlationId: string; logger: Logger; signal?: AbortSignal; graphTenant: string }) =>
-    createGraphClient({
-      upstream: deps.upstream,
-      tokenSource: input.tokenSource,
-      graphEndpoint: config.graphEndpoint,
-      logger: input.logger,
-      metrics,
-      correlationId: input.correlationId,
-      maxRetries: config.limits.maxRetries,
-      requestTimeoutMs: config.limits.upstreamTimeoutMs,
-      operationTimeoutMs: config.limits.operationTimeoutMs,
-      governor: governors.forTenant(input.graphTenant),
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-  // Cross-request coalescing (docs/reliability.md#cross-request-coalescing) only for an app-only Graph identity; lookups are still
-  // partitioned by token partition, so identities could never mix even if that changed.
-  const coalesceWindowMs = config.coalesceWindowMs ?? 0;
-  const userCoalescing = coalesceWindowMs > 0 && !deps.identity.delegated ? createUserLookupCoalescing({ windowMs: coalesceWindowMs }) : undefined;
-  const graphSession: GraphSessionFactory = (input) => {
-    const graph = clientOf(input);
-    const shared = userCoalescing?.forPartition(input.tokenSource.partition, () =>
-      // Dispatches serve several operations: no single caller's deadline or correlation id.
-      clientOf({ tokenSource: input.tokenSource, correlationId: 'coalesced-lookups', logger, graphTenant: input.graphTenant }),
-    );
-    const coalesceUser = shared ? boundedBySignal(shared, input.signal, config.limits.operationTimeoutMs) : undefined;
-    return { graph, loaders: createGraphLoaders(graph, coalesceUser ? { coalesceUser } : {}) };
-  };
+  const graphSessions = createGraphSessions({
+    config,
+    logger,
+    metrics,
+    upstream: deps.upstream,
+    delegatedIdentity: deps.identity.delegated,
+    ...(deps.governors ? { governors: deps.governors } : {}),
+  });
+  const graphSession: GraphSessionFactory = (input) => graphSessions.open(input);
   const createContext = createRequestContextFactory({
     config,
     logger,
@@ -261,7 +239,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     clearTimeout(deadline);
     if (cut) clearTimeout(cut);
     logger.info({ operationsAtStart, stopped, durationMs: Date.now() - started }, 'shutdown: drained');
-    if (ownsGovernors) governors.close();
+    graphSessions.close();
     await apollo.stop();
   };
   return {
@@ -291,11 +269,4 @@ function shutdownError(drainTimeoutMs: number): GatewayError {
       'A write that was in progress may or may not have been applied by Microsoft Graph: check the user before retrying.',
     { reason: 'GATEWAY_SHUTDOWN', retryAfterSeconds: 1 },
   );
-}
-
-/** The governor settings of config.graphGovernor (docs/graph-facts.md#throttling defaults where it is absent). */
-export function governorOptionsOf(config: Config): GraphGovernorOptions {
-  const g = config.graphGovernor;
-  if (!g) return {};
-  return { resourceUnitsPer10s: g.resourceUnitsPer10s, writesPer150s: g.writesPer150s, maxConcurrent: g.maxConcurrent, maxWaitMs: g.maxWaitMs };
 }

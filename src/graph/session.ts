@@ -1,0 +1,87 @@
+import type { Config } from '../config-types.js';
+import type { UpstreamHttp } from '../http/upstream.js';
+import type { GraphTokenSource } from '../identity/types.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import type { GraphLoaders } from './api.js';
+import { createGraphClient, type GraphClient } from './client.js';
+import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './governor.js';
+import { createGraphLoaders } from './loaders.js';
+import { boundedBySignal, createUserLookupCoalescing } from './user-coalescing.js';
+
+/**
+ * The Graph side of one gateway: the process-wide parts (rate governors per tenant, cross-request
+ * lookup coalescing) and, per GraphQL request, a Graph client and its DataLoaders bound to the
+ * caller's token source (the context factory in src/graphql/context.ts asks for them).
+ */
+export interface GraphSessionsDeps {
+  config: Config;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  upstream: UpstreamHttp;
+  /** True when the Graph identity is a user: no cross-request coalescing then. */
+  delegatedIdentity: boolean;
+  /** Shared per-tenant governors (src/app.ts builds one registry per process); absent: built here and closed with the sessions. */
+  governors?: GraphGovernorRegistry;
+}
+
+export interface GraphSessionInput {
+  tokenSource: GraphTokenSource;
+  correlationId: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Partitions the rate governor. */
+  graphTenant: string;
+}
+
+export interface GraphSessions {
+  /** The Graph client and loaders of one request. */
+  open(input: GraphSessionInput): { graph: GraphClient; loaders: GraphLoaders };
+  /** Releases what the sessions own (the governors they built themselves). */
+  close(): void;
+}
+
+export function createGraphSessions(deps: GraphSessionsDeps): GraphSessions {
+  const { config, logger, metrics } = deps;
+  const governors = deps.governors ?? createGraphGovernorRegistry(governorOptionsOf(config));
+  const ownsGovernors = deps.governors === undefined;
+  const clientOf = (input: GraphSessionInput) =>
+    createGraphClient({
+      upstream: deps.upstream,
+      tokenSource: input.tokenSource,
+      graphEndpoint: config.graphEndpoint,
+      logger: input.logger,
+      metrics,
+      correlationId: input.correlationId,
+      maxRetries: config.limits.maxRetries,
+      requestTimeoutMs: config.limits.upstreamTimeoutMs,
+      operationTimeoutMs: config.limits.operationTimeoutMs,
+      governor: governors.forTenant(input.graphTenant),
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+  // Cross-request coalescing (docs/reliability.md#cross-request-coalescing) only for an app-only Graph identity; lookups are still
+  // partitioned by token partition, so identities could never mix even if that changed.
+  const coalesceWindowMs = config.coalesceWindowMs ?? 0;
+  const userCoalescing = coalesceWindowMs > 0 && !deps.delegatedIdentity ? createUserLookupCoalescing({ windowMs: coalesceWindowMs }) : undefined;
+  return {
+    open(input) {
+      const graph = clientOf(input);
+      const shared = userCoalescing?.forPartition(input.tokenSource.partition, () =>
+        // Dispatches serve several operations: no single caller's deadline or correlation id.
+        clientOf({ tokenSource: input.tokenSource, correlationId: 'coalesced-lookups', logger, graphTenant: input.graphTenant }),
+      );
+      const coalesceUser = shared ? boundedBySignal(shared, input.signal, config.limits.operationTimeoutMs) : undefined;
+      return { graph, loaders: createGraphLoaders(graph, coalesceUser ? { coalesceUser } : {}) };
+    },
+    close() {
+      if (ownsGovernors) governors.close();
+    },
+  };
+}
+
+/** The governor settings of config.graphGovernor (docs/graph-facts.md#throttling defaults where it is absent). */
+export function governorOptionsOf(config: Config): GraphGovernorOptions {
+  const g = config.graphGovernor;
+  if (!g) return {};
+  return { resourceUnitsPer10s: g.resourceUnitsPer10s, writesPer150s: g.writesPer150s, maxConcurrent: g.maxConcurrent, maxWaitMs: g.maxWaitMs };
+}
