@@ -8,11 +8,6 @@ import type { GraphWrites, WriteOutcome } from '../graph/writes.js';
 import type { Check } from './report.js';
 import type { TokenClaims } from './token-claims.js';
 
-const requestIdOf = (error: GatewayError): string | undefined => {
-  const id = error.extensions.requestId;
-  return typeof id === 'string' ? id : undefined;
-};
-
 function resultCheck(id: string, what: string, result: GraphResult, extra = ''): Check {
   if (result.ok) {
     return {
@@ -23,7 +18,7 @@ function resultCheck(id: string, what: string, result: GraphResult, extra = ''):
       ...(result.requestId ? { requestId: result.requestId } : {}),
     };
   }
-  const requestId = requestIdOf(result.error);
+  const requestId = result.requestId;
   return {
     id,
     status: 'failed',

@@ -63,7 +63,7 @@ export async function readHeldRoles(graph: GraphClient, kind: GrantKind, claims:
       return {
         known: false,
         holder,
-        reason: `reading its role assignments was refused (${result.status ?? 'no answer'}${result.error.extensions.requestId ? `, request-id ${String(result.error.extensions.requestId)}` : ''})`,
+        reason: `reading its role assignments was refused (${result.status ?? 'no answer'}${result.requestId ? `, request-id ${result.requestId}` : ''})`,
         ...(missing.length > 0 ? { grant: grantAdvice(missing, 'application') } : {}),
       };
     }

@@ -1,10 +1,11 @@
 import { ErrorCode, GatewayError } from '../errors.js';
+import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
 import { malformedResponse, mapGraphError, readGraphErrorBody, transportError } from './errors.js';
 import { batchResourceUnitCost } from './governor.js';
-import { graphPaths, relativeUrl } from './paths.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
-import { carriesBody, effectOf, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
+import { effectOf, type GraphRequest, type GraphResult } from './types.js';
+import { graphFailure, type GraphFailure } from './upstream-failure.js';
 
 /**
  * JSON `$batch` executor (docs/graph-facts.md#json-batching, #throttling). Splits at 20, sends batches concurrently up to a
@@ -15,10 +16,10 @@ import { carriesBody, effectOf, type GraphFailure, type GraphRequest, type Graph
  * 200 with 429 items or a failed envelope (429/424/503/504): both are retried per item. Rounds that
  * let some items through do not use up the retry attempts; the total wait budget bounds the run
  * either way. Write items always carry a body and `Content-Type` (Graph refuses the whole batch
- * otherwise).
+ * otherwise). The wire format (envelopes, items, answers) is batch-envelope.ts's.
  */
 
-export const GRAPH_BATCH_LIMIT = 20;
+export { GRAPH_BATCH_LIMIT } from './batch-envelope.js';
 
 /**
  * `$batch` POSTs sent at once by one run: 10 carries 200 items (e.g. 100 profile cards with
@@ -36,12 +37,12 @@ export interface BatchOptions {
 
 interface ItemOutcome {
   result: GraphResult;
-  /** Set when the item may be sent again. */
-  retry?: { reason: RetryReason; retryAfterSeconds: number | undefined };
+  /** Set when the item may be sent again (after the failure's Retry-After, when Graph sent one). */
+  retry?: { reason: RetryReason };
 }
 
 export async function executeBatch(transport: GraphTransport, requests: GraphRequest[], options: BatchOptions = {}): Promise<GraphResult[]> {
-  const perBatch = Math.min(GRAPH_BATCH_LIMIT, Math.max(1, options.maxItemsPerBatch ?? GRAPH_BATCH_LIMIT));
+  const perBatch = options.maxItemsPerBatch ?? GRAPH_BATCH_LIMIT;
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_BATCH_CONCURRENCY);
   if (requests.length === 0) return [];
   // A batch of one is a plain request: the same round trip, a simpler route, native retries.
@@ -51,8 +52,7 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
   const budget = new RetryBudget(transport.retryPolicy);
   let pending = requests.map((_, index) => index);
   for (;;) {
-    const chunks: number[][] = [];
-    for (let i = 0; i < pending.length; i += perBatch) chunks.push(pending.slice(i, i + perBatch));
+    const chunks = splitIntoEnvelopes(pending, perBatch);
     const outcomes = new Map<number, ItemOutcome>();
     await runBounded(chunks, concurrency, async (chunk) => {
       const chunkOutcomes = await sendChunk(transport, requests, chunk);
@@ -66,7 +66,7 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
       results[index] = outcome.result;
       if (outcome.retry && mayRepeat(effectOf(requests[index]!), outcome.retry.reason)) {
         again.push(index);
-        const ra = outcome.retry.retryAfterSeconds;
+        const ra = outcome.result.ok ? undefined : outcome.result.retryAfterSeconds;
         if (ra !== undefined) longestRetryAfter = Math.max(longestRetryAfter ?? 0, ra);
       }
     }
@@ -81,7 +81,7 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
       await transport.retryPolicy.sleep(delay, transport.signal);
     } catch {
       // Cancelled while waiting to repeat them: these items were conclusively refused last round.
-      for (const index of again) results[index] = { ok: false, status: undefined, scope: 'item', outcome: 'failed', error: transportError('aborted') };
+      for (const index of again) results[index] = graphFailure(transportError('aborted'), { status: undefined, scope: 'item', outcome: 'failed' });
       break;
     }
     pending = again;
@@ -90,58 +90,37 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
 }
 
 async function sendChunk(transport: GraphTransport, requests: GraphRequest[], indices: number[]): Promise<ItemOutcome[]> {
-  const items = indices.map((index) => {
-    const req = requests[index]!;
-    const item: { id: string; method: string; url: string; headers?: Record<string, string>; body?: unknown } = {
-      id: String(index),
-      method: req.method,
-      url: relativeUrl(req.path, req.query),
-    };
-    // Write items need `headers` with Content-Type and a `body`, `{}` where the action takes none:
-    // without them Graph refuses the WHOLE batch with 400 "Write request id : N does not contain
-    // Content-Type header or body." (docs/graph-facts.md#json-batching). Most items (GETs without
-    // headers) carry neither: no header object to build and count.
-    const withBody = req.body !== undefined || carriesBody(req.method);
-    if (withBody || (req.headers && Object.keys(req.headers).length > 0)) {
-      const headers: Record<string, string> = { ...req.headers };
-      if (withBody) headers['Content-Type'] = 'application/json';
-      item.headers = headers;
-    }
-    if (withBody) item.body = req.body ?? {};
-    return item;
-  });
+  const items = indices.map((index) => batchItemOf(String(index), requests[index]!));
   transport.metrics.batchSize.observe(items.length);
   // Priced from the requests themselves: the envelope's item URLs would have to be parsed back.
   const cost = batchResourceUnitCost(
     indices.map((index) => ({ method: requests[index]!.method, template: requests[index]!.path.template, query: requests[index]!.query })),
   );
-  const attempt = await transport.attempt({ method: 'POST', path: graphPaths.batch(), body: { requests: items } }, cost);
+  const attempt = await transport.attempt(batchEnvelopeRequest(items), cost);
 
   const clientRequestId = attempt.clientRequestId;
-  const sent = clientRequestId ? { clientRequestId } : {};
   if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {
     // The envelope failed: every item shares its fate (and its Retry-After, and whether it may have been applied).
     const envelopeThrottled = attempt.kind === 'response' && attempt.status === 424;
     const failure: GraphFailure = envelopeThrottled
-      ? {
-          ok: false,
+      ? graphFailure(mapGraphError({ status: 429, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }), {
           status: 424,
           scope: 'batch',
           outcome: 'failed',
-          error: mapGraphError({ status: 429, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
-          ...sent,
-        }
+          retryAfterSeconds: attempt.retryAfterSeconds,
+          clientRequestId,
+        })
       : failureOf(attempt, 'batch', transport.timeoutMs);
     const reason = envelopeThrottled ? '429' : attemptRetryReason(attempt);
-    const retryAfterSeconds = attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined;
-    return indices.map(() => ({ result: failure, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) }));
+    return indices.map(() => ({ result: failure, ...(reason ? { retry: { reason } } : {}) }));
   }
 
-  const responses = readResponses(attempt.body);
+  const responses = readBatchAnswers(attempt.body);
   if (!responses) {
     // Graph took the batch (2xx) but its answer cannot be read: write items may have been applied.
     const error = malformedResponse('a $batch answer without a responses array', attempt.requestId);
-    return indices.map(() => ({ result: { ok: false, status: attempt.status, scope: 'batch', outcome: 'unknown', error, ...sent } }));
+    const failure = graphFailure(error, { status: attempt.status, scope: 'batch', outcome: 'unknown', clientRequestId });
+    return indices.map(() => ({ result: failure }));
   }
   // One counter update per route and status, not per item: a profile-card run has 100 items.
   const counted = new Map<string, { route: string; status: string; items: number }>();
@@ -150,18 +129,16 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const answer = responses.get(String(index));
     if (!answer) {
       return {
-        result: {
-          ok: false,
+        result: graphFailure(malformedResponse('a $batch answer missing one of its items', attempt.requestId), {
           status: undefined,
           scope: 'item',
           outcome: 'unknown',
-          error: malformedResponse('a $batch answer missing one of its items', attempt.requestId),
-          ...sent,
-        },
+          clientRequestId,
+        }),
       };
     }
     const status = typeof answer.status === 'number' ? answer.status : 0;
-    const headers = lowerCaseHeaders(answer.headers);
+    const headers = batchItemHeaders(answer.headers);
     const route = routeLabel(req);
     const tally = counted.get(`${route} ${status}`);
     if (tally) tally.items += 1;
@@ -169,7 +146,9 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
     const requestId = headers['request-id'];
     if (status >= 200 && status < 300) {
-      return { result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers, ...sent } };
+      return {
+        result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers, ...(clientRequestId ? { clientRequestId } : {}) },
+      };
     }
     const retryAfterSeconds = parseRetryAfter(headers['retry-after'], transport.retryPolicy.now());
     const error =
@@ -184,38 +163,13 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;
     // Like a single call: a 502/504 item (or one without a status) may have been applied.
     const outcome = status === 0 || status === 502 || status === 504 ? 'unknown' : 'failed';
-    return { result: { ok: false, status, scope: 'item', outcome, error, ...sent }, ...(reason ? { retry: { reason, retryAfterSeconds } } : {}) };
+    return {
+      result: graphFailure(error, { status, scope: 'item', outcome, retryAfterSeconds, clientRequestId }),
+      ...(reason ? { retry: { reason } } : {}),
+    };
   });
   for (const { route, status, items } of counted.values()) transport.metrics.upstreamRequests.inc({ route, status }, items);
   return outcomes;
-}
-
-interface BatchItemAnswer {
-  id?: unknown;
-  status?: unknown;
-  headers?: unknown;
-  body?: unknown;
-}
-
-function readResponses(body: unknown): Map<string, BatchItemAnswer> | undefined {
-  const list = (body as { responses?: unknown } | null)?.responses;
-  if (!Array.isArray(list)) return undefined;
-  const byId = new Map<string, BatchItemAnswer>();
-  for (const item of list as BatchItemAnswer[]) {
-    // Ids are case-insensitive in Graph; ours are decimal, so String() is enough.
-    if (item && (typeof item.id === 'string' || typeof item.id === 'number')) byId.set(String(item.id), item);
-  }
-  return byId;
-}
-
-function lowerCaseHeaders(headers: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (typeof headers !== 'object' || headers === null) return out;
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
-    if (typeof value === 'string') out[name.toLowerCase()] = value;
-    else if (typeof value === 'number') out[name.toLowerCase()] = String(value);
-  }
-  return out;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

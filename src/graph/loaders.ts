@@ -17,6 +17,7 @@ import {
   userRequest,
 } from './requests.js';
 import type { GraphRequest, GraphResult } from './types.js';
+import { isTransientFailure } from './upstream-failure.js';
 
 /**
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
@@ -60,14 +61,6 @@ function isStrictlyIncreasing(values: readonly string[], from: number): boolean 
 
 export function userLookupCacheKey(key: UserLookupKey): string {
   return `${key.key.toLowerCase()}|${sortedSet(key.select)}|${sortedSet(key.expandManager)}`;
-}
-
-/** A key whose failure should not stick in the cache: the envelope failed, or it may pass next time. */
-function isTransient(result: GraphResult): boolean {
-  if (result.ok) return false;
-  if (result.scope === 'batch') return true;
-  const code = result.error.extensions.code;
-  return code === 'THROTTLED' || code === 'UPSTREAM_UNAVAILABLE';
 }
 
 /** Builds a request per key; a key Graph cannot address fails alone, before anything is sent. */
@@ -156,7 +149,7 @@ async function batchOutcomes<K, V>(
       out[index] = onNotFound(key, result.error);
     } else {
       out[index] = result.error;
-      if (isTransient(result)) onTransient(key);
+      if (isTransientFailure(result)) onTransient(key);
     }
   });
   return out;
@@ -371,7 +364,7 @@ async function followAuthMethodPages(client: GraphClient, firstLink: string): Pr
       };
     }
     const result: GraphResult = await client.request(request);
-    if (!result.ok) return { ok: false, error: result.error, transient: isTransient(result) };
+    if (!result.ok) return { ok: false, error: result.error, transient: isTransientFailure(result) };
     try {
       const page = readPage<GraphDirectoryObject>(result.body, result.requestId, false);
       items.push(...page.items);

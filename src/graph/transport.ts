@@ -8,7 +8,9 @@ import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transport
 import { costOfOutgoingCall, type CallCost, type GovernorPermit, type GraphGovernor } from './governor.js';
 import { relativeUrl } from './paths.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
-import { carriesBody, effectOf, type GraphFailure, type GraphRequest, type GraphResult } from './types.js';
+import { longestItemRetryAfter } from './batch-envelope.js';
+import { carriesBody, effectOf, type GraphRequest, type GraphResult } from './types.js';
+import { graphFailure, type GraphFailure } from './upstream-failure.js';
 
 /**
  * One upstream Graph call and its retries: token, headers, timeout, body parsing, the debug log
@@ -231,16 +233,7 @@ export class GraphTransport {
     const governor = this.deps.governor;
     if (!governor) return;
     let longest = status === 429 || status === 503 ? (retryAfterSeconds ?? 0) : 0;
-    const items = (body as { responses?: unknown } | null | undefined)?.responses;
-    if (status >= 200 && status < 300 && Array.isArray(items)) {
-      for (const item of items as Array<{ status?: unknown; headers?: unknown } | null>) {
-        if (item?.status !== 429 && item?.status !== 503) continue;
-        const headers = (typeof item.headers === 'object' && item.headers !== null ? item.headers : {}) as Record<string, unknown>;
-        const raw = Object.entries(headers).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
-        const seconds = parseRetryAfter(typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw : undefined, this.deps.retry.now());
-        if (seconds !== undefined) longest = Math.max(longest, seconds);
-      }
-    }
+    if (status >= 200 && status < 300) longest = Math.max(longest, longestItemRetryAfter(body, this.deps.retry.now()) ?? 0);
     if (longest > 0) governor.pause(longest);
   }
 
@@ -330,23 +323,21 @@ export function outcomeUnknown(attempt: Attempt): boolean {
 }
 
 export function failureOf(attempt: Attempt, scope: 'item' | 'batch', timeoutMs: number): GraphFailure {
-  const common = {
-    ok: false as const,
+  const facts = {
     scope,
     outcome: outcomeUnknown(attempt) ? ('unknown' as const) : ('failed' as const),
-    ...(attempt.clientRequestId ? { clientRequestId: attempt.clientRequestId } : {}),
+    clientRequestId: attempt.clientRequestId,
   };
   switch (attempt.kind) {
     case 'response':
-      return {
-        ...common,
-        status: attempt.status,
-        error: mapGraphError({ status: attempt.status, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
-      };
+      return graphFailure(
+        mapGraphError({ status: attempt.status, body: attempt.body, requestId: attempt.requestId, retryAfterSeconds: attempt.retryAfterSeconds }),
+        { ...facts, status: attempt.status, retryAfterSeconds: attempt.retryAfterSeconds },
+      );
     case 'transport':
-      return { ...common, status: undefined, error: transportError(attempt.failure, timeoutMs) };
+      return graphFailure(transportError(attempt.failure, timeoutMs), { ...facts, status: undefined });
     case 'error':
-      return { ...common, status: undefined, error: attempt.error };
+      return graphFailure(attempt.error, { ...facts, status: undefined });
   }
 }
 

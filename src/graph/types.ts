@@ -1,5 +1,7 @@
-import type { GatewayError } from '../errors.js';
 import type { GraphPath } from './paths.js';
+import type { GraphFailure } from './upstream-failure.js';
+
+export type { GraphFailure } from './upstream-failure.js';
 
 /**
  * One Graph call as the client's primitives (`request`, `batch`) take it. The path can only come
@@ -44,25 +46,6 @@ export interface GraphSuccess<T = unknown> {
   requestId: string | undefined;
   headers: Record<string, string>;
   /** The `client-request-id` the gateway sent (for a `$batch` item: the envelope's). */
-  clientRequestId?: string;
-}
-
-/** A failed call as a value: what `request` and each `batch` item give back instead of throwing. */
-export interface GraphFailure {
-  ok: false;
-  /** Graph's status, or undefined when no answer came (connection failure, timeout). */
-  status: number | undefined;
-  error: GatewayError;
-  /** `item`: this request alone failed; `batch`: the `$batch` envelope carrying it failed. */
-  scope: 'item' | 'batch';
-  /**
-   * `failed`: Graph did not apply the request (it refused it, or it was never sent).
-   * `unknown`: the request was sent and no conclusive answer came back (timeout, connection lost
-   * after sending, 502/504 from a gateway in front of Graph, an unreadable `$batch` answer), so
-   * Graph may have applied it. Only meaningful for writes.
-   */
-  outcome: 'failed' | 'unknown';
-  /** The `client-request-id` of the last attempt, when one was sent (for a `$batch` item: the envelope's). */
   clientRequestId?: string;
 }
 

@@ -192,7 +192,7 @@ function outcomeOf<T>(result: GraphResult<unknown>, value: (body: unknown) => T,
   if (result.ok)
     return { outcome: 'SUCCEEDED', succeeded: true, requestId: result.requestId, clientRequestId, status: result.status, value: value(result.body) };
   const effect = effectOf(req);
-  const requestId = requestIdOf(result.error);
+  const requestId = result.requestId;
   if (effect !== 'read' && result.outcome === 'unknown') {
     return {
       outcome: 'UNKNOWN',
@@ -277,8 +277,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       polls += 1;
       const result = await graph.request<Record<string, unknown>>({ method: 'GET', path: location });
       if (!result.ok) {
-        const id = requestIdOf(result.error);
-        if (id) requestIds.push(id);
+        if (result.requestId) requestIds.push(result.requestId);
         throw result.error;
       }
       if (result.requestId) requestIds.push(result.requestId);
@@ -335,7 +334,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     const targetAt = targetIsId ? -1 : lookups.push({ method: 'GET', path: graphPaths.user(user), query: { $select: 'id' } }) - 1;
     const methodsAt = lookups.push({ method: 'GET', path: graphPaths.userAuthMethods(user, 'password') }) - 1;
     const results = await graph.batch(lookups);
-    for (const r of results) note(r.ok ? r.requestId : requestIdOf(r.error));
+    for (const r of results) note(r.requestId);
 
     let targetId: string;
     try {
@@ -473,7 +472,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       // The cheapest lookup Graph has: one user, one property (docs/graph-facts.md#throttling: `$select` lowers the cost).
       const result = await graph.request<{ id?: unknown }>({ method: 'GET', path: graphPaths.user(idOrUpn), query: { $select: 'id' } });
       if (!result.ok) {
-        const requestId = requestIdOf(result.error);
+        const requestId = result.requestId;
         const error =
           result.status === 404
             ? new GatewayError(ErrorCode.NOT_FOUND, `No user has the ${argument} ${JSON.stringify(idOrUpn)}.`, {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, GatewayError } from '../../src/errors.js';
 import type { GraphRequest, GraphResult } from '../../src/graph/types.js';
+import { graphFailure } from '../../src/graph/upstream-failure.js';
 import { createGraphWrites, pickPasswordMethod, PASSWORD_METHOD_ID, type GraphPrimitives } from '../../src/graph/writes.js';
 
 /**
@@ -206,7 +207,7 @@ describe('writes', () => {
     const error = new GatewayError(ErrorCode.FORBIDDEN, 'Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges.', {
       requestId: 'rid-403',
     });
-    const { graph } = scripted([() => ({ ok: false, status: 403, error, scope: 'item', outcome: 'failed', clientRequestId: 'crid-1' })]);
+    const { graph } = scripted([() => graphFailure(error, { status: 403, scope: 'item', outcome: 'failed', clientRequestId: 'crid-1' })]);
     const outcome = await createGraphWrites({ graph, graphEndpoint: ENDPOINT }).disableAccount('u1');
     expect(outcome).toMatchObject({ succeeded: false, outcome: 'FAILED', status: 403, requestId: 'rid-403', clientRequestId: 'crid-1' });
     if (outcome.succeeded) return;
@@ -215,7 +216,7 @@ describe('writes', () => {
 
   it('a write sent without a conclusive answer is UNKNOWN, says so, and hints a retry only when repeating is safe', async () => {
     const timeout = new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, 'Microsoft Graph did not answer within 300 ms.', { retryAfterSeconds: 5 });
-    const unknown = (): GraphResult => ({ ok: false, status: undefined, error: timeout, scope: 'item', outcome: 'unknown', clientRequestId: 'crid-2' });
+    const unknown = (): GraphResult => graphFailure(timeout, { status: undefined, scope: 'item', outcome: 'unknown', clientRequestId: 'crid-2' });
     const { graph } = scripted([unknown, unknown]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
     const disable = await writes.disableAccount('u1');
@@ -251,13 +252,12 @@ describe('writes', () => {
   it('resolveUserId: no request for a GUID, one $select=id GET per UPN per request, NOT_FOUND naming the argument', async () => {
     const { graph, sent } = scripted([
       () => ok({ id: TARGET.toUpperCase() }),
-      () => ({
-        ok: false,
-        status: 404,
-        scope: 'item',
-        outcome: 'failed',
-        error: new GatewayError(ErrorCode.NOT_FOUND, 'Microsoft Graph has no such resource.', { requestId: 'rid-404' }),
-      }),
+      () =>
+        graphFailure(new GatewayError(ErrorCode.NOT_FOUND, 'Microsoft Graph has no such resource.', { requestId: 'rid-404' }), {
+          status: 404,
+          scope: 'item',
+          outcome: 'failed',
+        }),
     ]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
     expect(await writes.resolveUserId(ME.toUpperCase(), 'manager')).toEqual({ found: true, id: ME, requestId: undefined });
