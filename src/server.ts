@@ -3,7 +3,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from './config-types.js';
 import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
-import { correlationIdOf } from './graphql/context.js';
+import { correlationIdOf } from './http/correlation-id.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { createReadiness } from './http/readiness.js';

@@ -19,8 +19,6 @@ import { graphFailure, type GraphFailure } from './upstream-failure.js';
  * otherwise). The wire format (envelopes, items, answers) is batch-envelope.ts's.
  */
 
-export { GRAPH_BATCH_LIMIT } from './batch-envelope.js';
-
 /**
  * `$batch` POSTs sent at once by one run: 10 carries 200 items (e.g. 100 profile cards with
  * their report lists) in one round trip. The tenant's governor (GRAPH_MAX_CONCURRENCY, default 16)

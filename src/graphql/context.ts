@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config-types.js';
+import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
 import type { Caller, CallerAuthenticator, GraphIdentity, GraphTokenSource } from '../identity/types.js';
 import type { CursorCodec } from './cursor.js';
@@ -56,15 +56,6 @@ export interface RequestContextDeps {
 export interface IncomingRequestInfo {
   headers: Record<string, string | string[] | undefined>;
   remoteAddress: string | undefined;
-}
-
-// A caller-supplied id is echoed into logs, so it is only taken when it is short and plain.
-const SANE_CORRELATION_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-
-export function correlationIdOf(headers: IncomingRequestInfo['headers']): string {
-  const raw = headers['x-correlation-id'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  return value && SANE_CORRELATION_ID.test(value) ? value : randomUUID();
 }
 
 const NAMELESS_TENANTS = new Set(['common', 'organizations', 'consumers']);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { auditCaller, type AuditCaller } from '../audit/event.js';
 import type { AuditLog } from '../audit/log.js';
 import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors.js';
-import { correlationIdOf } from '../graphql/context.js';
+import { correlationIdOf } from '../http/correlation-id.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';

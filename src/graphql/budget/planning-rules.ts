@@ -5,7 +5,7 @@ import { DELTA_PAGES_PER_CALL } from '../user-changes.js';
 import { compileUserSearch } from '../user-search.js';
 import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
 import { isGuid } from '../../guid.js';
-import { GRAPH_BATCH_LIMIT } from '../../graph/batch.js';
+import { GRAPH_BATCH_LIMIT } from '../../graph/batch-envelope.js';
 import { GET_BY_IDS_LIMIT, MAX_PAGE_SIZE } from '../../graph/requests.js';
 
 /**
