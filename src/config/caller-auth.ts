@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ApiKeyEntry, CallerAuthMode, Config } from '../config-types.js';
 import { isGuid } from '../guid.js';
 import { ALL_PERMISSIONS, DEFAULT_API_KEY_PERMISSIONS, isPermission, type Permission } from '../permissions.js';
-import type { EnvReader } from './env-reader.js';
+import { commaSeparated, type EnvReader } from './env-reader.js';
 import { isLoopbackHost } from './server.js';
 
 /** Who may call the gateway: CALLER_AUTH and, per mode, API_AUDIENCE or API_KEYS. */
@@ -51,10 +51,7 @@ export function readCallerAuth(
  */
 function parseAudiences(raw: string, env: EnvReader): string[] {
   const audiences: string[] = [];
-  for (const value of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
+  for (const value of commaSeparated(raw)) {
     if (isGuid(value)) audiences.push(value.toLowerCase());
     else if (/\/\.default$/i.test(value))
       env.problem(
@@ -71,10 +68,7 @@ function parseAudiences(raw: string, env: EnvReader): string[] {
 
 function parseApiKeys(raw: string, env: EnvReader): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
-  for (const part of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
+  for (const part of commaSeparated(raw)) {
     const [id, hash, perms] = part.split(':');
     if (!id || !hash || !/^[0-9a-f]{64}$/i.test(hash)) {
       env.problem(

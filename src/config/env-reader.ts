@@ -60,3 +60,11 @@ export class EnvReader {
     }
   }
 }
+
+/** A comma-separated value as its non-empty, trimmed entries. */
+export function commaSeparated(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Config } from '../config-types.js';
-import type { EnvReader } from './env-reader.js';
+import { commaSeparated, type EnvReader } from './env-reader.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -81,10 +81,7 @@ export function readFederation(env: EnvReader): boolean {
 }
 
 export function readCorsOrigins(env: EnvReader): string[] {
-  return (env.get('CORS_ORIGINS') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return commaSeparated(env.get('CORS_ORIGINS') ?? '');
 }
 
 export function readPlayground(env: EnvReader, production: boolean): boolean {
