@@ -292,6 +292,38 @@ describe('single requests', () => {
 describe('$batch envelopes', () => {
   const itemsOf = (req: SeenRequest) => (JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> }).requests;
 
+  it('every failed call has one shape: code, status, Retry-After and request-id as fields, for items, envelopes and single calls alike', async () => {
+    script = (req, res) => {
+      if (req.url.endsWith('/$batch')) {
+        // u1 stays throttled (its repeats included), u2 does not exist.
+        return send(res, 200, {
+          responses: itemsOf(req).map((i) =>
+            i.url.startsWith('/users/u1')
+              ? { id: i.id, status: 429, headers: { 'Retry-After': '7', 'request-id': 'item-rid' }, body: graphError('TooManyRequests') }
+              : { id: i.id, status: 404, headers: {}, body: { error: { code: 'Request_ResourceNotFound', message: 'gone' } } },
+          ),
+        });
+      }
+      send(res, 503, graphError('ServiceUnavailable'), { 'Retry-After': '3' });
+    };
+    const h = harness({ maxRetries: 0 });
+    const [throttled, missing] = await h.client.batch([
+      { method: 'GET', path: graphPaths.user('u1') },
+      { method: 'GET', path: graphPaths.user('u2') },
+    ]);
+    expect(throttled).toMatchObject({ ok: false, code: 'THROTTLED', status: 429, retryAfterSeconds: 7, requestId: 'item-rid', scope: 'item' });
+    // Graph puts request-id on the envelope, not on items: the envelope's stands in.
+    expect(missing).toMatchObject({ ok: false, code: 'NOT_FOUND', status: 404, retryAfterSeconds: undefined, requestId: 'rid-200', scope: 'item' });
+    const single = await h.client.request({ method: 'GET', path: graphPaths.user('u3') });
+    expect(single).toMatchObject({ ok: false, code: 'UPSTREAM_UNAVAILABLE', status: 503, retryAfterSeconds: 3, requestId: 'rid-503', scope: 'item' });
+    for (const failure of [throttled, missing, single]) {
+      if (failure!.ok) throw new Error('expected a failure');
+      // The fields and the error the caller sees cannot disagree.
+      expect(failure!.code).toBe(failure!.error.code);
+      expect(failure!.requestId).toBe(failure!.error.extensions.requestId);
+    }
+  });
+
   it('matches answers given in any order', async () => {
     script = (req, res) => {
       const items = itemsOf(req).reverse();
