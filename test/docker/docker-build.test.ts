@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -115,7 +115,10 @@ describe('docker/Dockerfile', () => {
       expect(env['TOKEN_CACHE_KEY']).toMatch(/^\$\{TOKEN_CACHE_KEY:\?/);
       expect(env['CURSOR_KEY']).toMatch(/^\$\{CURSOR_KEY:\?/);
       // Every name is one the gateway reads (a typo would be silently ignored).
-      const configSource = readFileSync(path.join(root, 'src/config.ts'), 'utf8');
+      const configDir = path.join(root, 'src/config');
+      const configSource = [path.join(root, 'src/config.ts'), ...readdirSync(configDir).map((f) => path.join(configDir, f))]
+        .map((file) => readFileSync(file, 'utf8'))
+        .join('\n');
       for (const name of Object.keys(env)) expect(configSource, name).toContain(`'${name}'`);
     });
 
