@@ -9,6 +9,12 @@
  *   dispatch only ever carries one identity's keys. Identical keys are shared only within an identity.
  * - Bounded delay: the first lookup of a batch waits at most `windowMs` (at most 10 ms) for company; a
  *   full batch (`maxBatchSize`) leaves at once.
+ * - A lone lookup does not wait: the window is waited for only when company is expected, that is when
+ *   a dispatch of the same identity is still out (concurrent operations are being served) or the
+ *   last dispatch of the identity carried several keys (lookups have been arriving together).
+ *   Otherwise the batch leaves on the next macrotask (`setImmediate`), which still gathers every
+ *   lookup that arrives in the same turn of the event loop. After a burst ends, at most one lookup
+ *   per identity waits the window in vain: its dispatch carries one key, which clears the hint.
  * - Errors stay with the request that caused them: a per-key failure (an `Error` in the dispatch's
  *   answer) rejects only that key's callers; a whole-dispatch failure of a batch with several keys is
  *   retried key by key, so one caller's bad key cannot fail the others' lookups.
@@ -17,7 +23,10 @@
 export type CoalescedDispatch<K, V> = (identity: string, keys: readonly K[]) => Promise<ReadonlyArray<V | Error>>;
 
 export interface CoalescerOptions<K, V> {
-  /** Longest wait of a batch's first lookup for others to join, in ms (0 = the next macrotask only). */
+  /**
+   * Longest wait of a batch's first lookup for others to join, in ms, when company is expected
+   * (0 = the next macrotask only). A lookup that expects none leaves on the next macrotask.
+   */
   windowMs: number;
   /** Most keys in one dispatch (e.g. 1000 for getByIds, 20 for $batch). */
   maxBatchSize: number;
@@ -44,6 +53,9 @@ interface PendingBatch<K, V> {
 
 export const MAX_COALESCING_WINDOW_MS = 10;
 
+/** Identities whose last dispatch had company, remembered at most (a hint: forgetting one costs nothing). */
+const MAX_COMPANY_HINTS = 1024;
+
 const defaultSchedule = (run: () => void, delayMs: number) => {
   const handle = delayMs <= 0 ? setImmediate(run) : setTimeout(run, delayMs);
   return { cancel: () => (delayMs <= 0 ? clearImmediate(handle as NodeJS.Immediate) : clearTimeout(handle as NodeJS.Timeout)) };
@@ -51,6 +63,10 @@ const defaultSchedule = (run: () => void, delayMs: number) => {
 
 export class Coalescer<K, V> {
   private readonly pending = new Map<string, PendingBatch<K, V>>();
+  /** Dispatches out per identity (entries removed at 0). */
+  private readonly inFlight = new Map<string, number>();
+  /** Identities whose last dispatch carried more than one key. */
+  private readonly hadCompany = new Set<string>();
   private readonly windowMs: number;
   private readonly maxBatchSize: number;
   private readonly dispatchFn: CoalescedDispatch<K, V>;
@@ -83,7 +99,7 @@ export class Coalescer<K, V> {
       let batch = this.pending.get(identity);
       if (!batch) {
         const fresh: PendingBatch<K, V> = { identity, keys: [], waiters: new Map() };
-        fresh.timer = this.schedule(() => this.flush(fresh), this.windowMs);
+        fresh.timer = this.schedule(() => this.flush(fresh), this.expectsCompany(identity) ? this.windowMs : 0);
         this.pending.set(identity, fresh);
         batch = fresh;
       }
@@ -98,6 +114,11 @@ export class Coalescer<K, V> {
     });
   }
 
+  /** Whether a new batch of `identity` should wait the window: other lookups are in flight or have been arriving together. */
+  private expectsCompany(identity: string): boolean {
+    return this.inFlight.has(identity) || this.hadCompany.has(identity);
+  }
+
   /** Lookups waiting for their batch to leave, per identity (for metrics and tests). */
   pendingCount(): number {
     let n = 0;
@@ -110,13 +131,30 @@ export class Coalescer<K, V> {
     if (this.pending.get(batch.identity) !== batch) return;
     this.pending.delete(batch.identity);
     batch.timer?.cancel();
-    void this.send(batch.identity, batch.keys, batch.waiters, true);
+    const identity = batch.identity;
+    if (batch.keys.length > 1) {
+      if (this.hadCompany.size >= MAX_COMPANY_HINTS && !this.hadCompany.has(identity)) this.hadCompany.clear();
+      this.hadCompany.add(identity);
+    } else this.hadCompany.delete(identity);
+    void this.send(identity, batch.keys, batch.waiters, true);
+  }
+
+  /** One upstream call, counted as in flight until it answers (before its callers hear the answer). */
+  private async dispatch(identity: string, keys: K[]): Promise<ReadonlyArray<V | Error>> {
+    this.inFlight.set(identity, (this.inFlight.get(identity) ?? 0) + 1);
+    try {
+      return await this.dispatchFn(identity, keys);
+    } finally {
+      const left = (this.inFlight.get(identity) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(identity, left);
+      else this.inFlight.delete(identity);
+    }
   }
 
   private async send(identity: string, keys: K[], waiters: PendingBatch<K, V>['waiters'], mayRetrySingly: boolean): Promise<void> {
     let answers: ReadonlyArray<V | Error>;
     try {
-      answers = await this.dispatchFn(identity, keys);
+      answers = await this.dispatch(identity, keys);
       if (!Array.isArray(answers) || answers.length !== keys.length) {
         throw new Error(`coalesced dispatch answered ${Array.isArray(answers) ? answers.length : typeof answers} results for ${keys.length} keys`);
       }

@@ -47,15 +47,79 @@ describe('Coalescer', () => {
     expect(calls).toEqual([{ identity: 'app', keys: ['a', 'b', 'c'] }]);
   });
 
-  it('makes a lone lookup wait no longer than the window', async () => {
+  it('sends a lone lookup on the next macrotask, without waiting the window, when no other lookup is in flight', async () => {
     const t = manualTimers();
     const { calls, dispatch } = recordingDispatch();
     const c = new Coalescer<string, string>({ windowMs: 2, maxBatchSize: 1000, dispatch, schedule: t.schedule });
     const result = c.load('app', 'solo');
-    expect(t.timers.map((x) => x.delayMs)).toEqual([2]);
+    expect(t.timers.map((x) => x.delayMs)).toEqual([0]);
     t.fireAll();
     expect(await result).toBe('app:solo');
     expect(calls).toHaveLength(1);
+    // Still no company: the next lone lookup does not wait either.
+    const again = c.load('app', 'solo-again');
+    expect(t.timers.map((x) => x.delayMs)).toEqual([0, 0]);
+    t.fireAll();
+    expect(await again).toBe('app:solo-again');
+  });
+
+  it('waits the window while a dispatch of the same identity is out, and lookups arriving meanwhile share one dispatch', async () => {
+    const t = manualTimers();
+    const calls: string[][] = [];
+    const answers: Array<() => void> = [];
+    const dispatch: CoalescedDispatch<string, string> = (_identity, keys) => {
+      calls.push([...keys]);
+      return new Promise((resolve) => answers.push(() => resolve(keys.map((k) => `ok:${k}`))));
+    };
+    const c = new Coalescer<string, string>({ windowMs: 2, maxBatchSize: 1000, dispatch, schedule: t.schedule });
+    const first = c.load('app', 'first');
+    t.fireAll();
+    expect(calls).toEqual([['first']]);
+    // The first dispatch is still out: the next ones are concurrent, so they wait the window for company.
+    const later = Promise.all(['b', 'c', 'd'].map((k) => c.load('app', k)));
+    expect(t.timers.map((x) => x.delayMs)).toEqual([0, 2]);
+    // Another identity has nothing in flight: its lone lookup does not wait.
+    const other = c.load('obo:alice', 'x');
+    expect(t.timers.map((x) => x.delayMs)).toEqual([0, 2, 0]);
+    t.fireAll();
+    expect(calls).toEqual([['first'], ['b', 'c', 'd'], ['x']]);
+    answers.forEach((answer) => answer());
+    expect(await first).toBe('ok:first');
+    expect(await later).toEqual(['ok:b', 'ok:c', 'ok:d']);
+    expect(await other).toBe('ok:x');
+  });
+
+  it('keeps waiting the window after a dispatch with company, and stops after a lone one', async () => {
+    const t = manualTimers();
+    const { calls, dispatch } = recordingDispatch();
+    const c = new Coalescer<string, string>({ windowMs: 2, maxBatchSize: 1000, dispatch, schedule: t.schedule });
+    const pair = Promise.all([c.load('app', 'a'), c.load('app', 'b')]);
+    t.fireAll();
+    await pair;
+    // Lookups have been arriving together: the next batch waits for company although nothing is out.
+    const next = c.load('app', 'c');
+    expect(t.timers.at(-1)!.delayMs).toBe(2);
+    t.fireAll();
+    await next;
+    // That batch went alone, so the one after it does not wait.
+    const alone = c.load('app', 'd');
+    expect(t.timers.at(-1)!.delayMs).toBe(0);
+    t.fireAll();
+    await alone;
+    expect(calls.map((x) => x.keys)).toEqual([['a', 'b'], ['c'], ['d']]);
+  });
+
+  it('with the real scheduler, a lone lookup is dispatched before its window would have ended', async () => {
+    const order: string[] = [];
+    const dispatch: CoalescedDispatch<string, string> = async (_identity, keys) => {
+      order.push('dispatch');
+      return keys.map((k) => k);
+    };
+    const c = new Coalescer<string, string>({ windowMs: 10, maxBatchSize: 1000, dispatch });
+    const windowEnd = new Promise<void>((resolve) => setTimeout(() => resolve(void order.push('window ended')), 10));
+    await c.load('app', 'solo');
+    await windowEnd;
+    expect(order).toEqual(['dispatch', 'window ended']);
   });
 
   it('sends a full batch at once, without waiting for the window', async () => {
