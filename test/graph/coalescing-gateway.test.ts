@@ -101,4 +101,28 @@ describe('coalesced lookups across callers', () => {
     expect(stranger.data ?? null).toBeNull();
     expect((own.data as { user: { id: string } }).user.id).toBe(ids[5]);
   });
+
+  it('a lone lookup is sent at once, without waiting the 10 ms window, as one plain GET', async () => {
+    // One after another: no lookup ever has company, so none should wait for it. With the old
+    // fixed window every one of these took at least 10 ms; the fastest of ten shows the window is gone.
+    const elapsedMs: number[] = [];
+    const { graph } = await graphRequestsDuring(async () => {
+      for (const id of ids.slice(20, 30)) {
+        const started = performance.now();
+        const answer = await lookupAsA(id);
+        elapsedMs.push(performance.now() - started);
+        expect((answer.data as { user: { id: string } }).user.id).toBe(id);
+      }
+    });
+    expect(graph).toBe(10);
+    expect(Math.min(...elapsedMs)).toBeLessThan(10);
+  });
+
+  it('concurrent lookups after lone ones still share upstream calls', async () => {
+    await lookupAsA(ids[30]!);
+    const batch = ids.slice(0, 30);
+    const { result, graph } = await graphRequestsDuring(() => Promise.all(batch.map((id) => lookupAsA(id))));
+    result.forEach((answer, i) => expect((answer.data as { user: { id: string } }).user.id).toBe(batch[i]));
+    expect(graph).toBeLessThan(batch.length);
+  });
 });
