@@ -25,7 +25,7 @@ import { onExit, startChild, waitForHttpOk, type ChildHandle } from './lib/proce
 import { CONTENDERS, judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
 import { startMesh } from './mesh/contender.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
-import { countWaves, mode, summarize } from './lib/stats.js';
+import { MIN_SAMPLES_PER_CELL, countWaves, mode, summarize } from './lib/stats.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -278,7 +278,12 @@ async function measureCell(
   await runLoad(op, { concurrency: scenario.concurrency, maxOps: Math.max(4, scenario.concurrency * 2), budgetMs: 10_000 });
   const before = await admin.stats();
   const cpuBefore = contender.child?.cpuMs() ?? null;
-  const load = await runLoad(op, { concurrency: scenario.concurrency, maxOps: options.cellMaxOps, budgetMs: options.cellBudgetMs });
+  const load = await runLoad(op, {
+    concurrency: scenario.concurrency,
+    maxOps: options.cellMaxOps,
+    budgetMs: options.cellBudgetMs,
+    minOps: MIN_SAMPLES_PER_CELL,
+  });
   const cpuAfter = contender.child?.cpuMs() ?? null;
   const after = await admin.stats();
   const latency = summarize(load.latenciesMs);
@@ -299,7 +304,10 @@ async function measureCell(
     tokenRequests: after.tokenRequests - before.tokenRequests,
     roundTrips: null,
     documented,
+    samples: latency.count,
+    p25Ms: latency.p25Ms,
     p50Ms: latency.p50Ms,
+    p75Ms: latency.p75Ms,
     p95Ms: latency.p95Ms,
     p99Ms: latency.p99Ms,
     meanMs: latency.meanMs,

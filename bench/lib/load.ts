@@ -1,12 +1,15 @@
 /**
  * Closed-loop load: `concurrency` workers each run the next operation as soon as their last one
- * ends, until `maxOps` operations have started or the time budget is spent. Both bounds hold, so a
- * stuck contender cannot hold the run (each operation also has a timeout).
+ * ends, until `maxOps` operations have started or the time budget is spent, but not before `minOps`
+ * have started (a cell needs enough samples for its percentiles). Every bound holds, so a stuck
+ * contender cannot hold the run (each operation also has a timeout).
  */
 export interface LoadOptions {
   concurrency: number;
   maxOps: number;
   budgetMs: number;
+  /** Operations started even when the budget is spent (at most `maxOps`); default 0. */
+  minOps?: number;
   /** A single operation slower than this counts as failed (and the run moves on). */
   opTimeoutMs?: number;
 }
@@ -21,6 +24,7 @@ export interface LoadResult {
 
 export async function runLoad(operation: (i: number) => Promise<void>, options: LoadOptions): Promise<LoadResult> {
   const { concurrency, maxOps, budgetMs } = options;
+  const minOps = Math.min(options.minOps ?? 0, maxOps);
   if (!(concurrency >= 1 && maxOps >= 1 && budgetMs > 0)) throw new RangeError('concurrency and maxOps must be at least 1 and budgetMs positive');
   const opTimeoutMs = options.opTimeoutMs ?? 30_000;
   const latenciesMs: number[] = [];
@@ -39,7 +43,7 @@ export async function runLoad(operation: (i: number) => Promise<void>, options: 
   };
 
   const worker = async () => {
-    while (next < maxOps && performance.now() < deadline) {
+    while (next < maxOps && (next < minOps || performance.now() < deadline)) {
       const i = next++;
       const t0 = performance.now();
       try {

@@ -21,7 +21,11 @@ export interface CellResult {
   roundTrips: number | null;
   /** What the scenario documents for this contender (naive: by construction; floor: Graph minimum). */
   documented: { requests: number; roundTrips: number } | null;
+  /** Successful operations measured (the latency samples). */
+  samples: number;
+  p25Ms: number;
   p50Ms: number;
+  p75Ms: number;
   p95Ms: number;
   p99Ms: number;
   meanMs: number;

@@ -13,10 +13,16 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
+/** Fewest successful operations a cell reports on: below this a p50 (let alone a p25–p75 spread) says little. */
+export const MIN_SAMPLES_PER_CELL = 25;
+
 export interface LatencySummary {
   count: number;
   meanMs: number;
+  /** Lower and upper quartile: the spread around p50 (a p50 verdict within it is not yet a difference). */
+  p25Ms: number;
   p50Ms: number;
+  p75Ms: number;
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -28,7 +34,9 @@ export function summarize(samplesMs: readonly number[]): LatencySummary {
   return {
     count,
     meanMs: count ? sum / count : Number.NaN,
+    p25Ms: percentile(samplesMs, 25),
     p50Ms: percentile(samplesMs, 50),
+    p75Ms: percentile(samplesMs, 75),
     p95Ms: percentile(samplesMs, 95),
     p99Ms: percentile(samplesMs, 99),
     maxMs: count ? Math.max(...samplesMs) : Number.NaN,

@@ -10,14 +10,17 @@ function cell(scenario: string, contender: ContenderName, fields: Partial<CellRe
     contender,
     concurrency: 1,
     latencyMs: 20,
-    ops: 10,
+    ops: 30,
     errors: 0,
     upstreamRequestsPerOp: 1,
     batchItemsPerOp: 0,
     tokenRequests: 0,
     roundTrips: 1,
     documented: null,
+    samples: 30,
+    p25Ms: 21,
     p50Ms: 22,
+    p75Ms: 23.5,
     p95Ms: 25,
     p99Ms: 30,
     meanMs: 23,
@@ -39,25 +42,50 @@ function run(gateway: Partial<CellResult> = {}, byScenario: Record<string, Parti
 }
 
 describe('judgeTargets', () => {
+  const overhead = (gateway: Partial<CellResult> = {}, naive: Partial<CellResult> = {}) => [
+    cell('s3-c1', 'gateway', { latencyMs: 0, p50Ms: 1.2, ...gateway }),
+    cell('s3-c1', 'naive', { latencyMs: 0, p50Ms: 0.8, ...naive }),
+    cell('s3-c64', 'gateway', { latencyMs: 0, opsPerSecond: 900 }),
+    cell('s3-c64', 'naive', { latencyMs: 0, opsPerSecond: 1000 }),
+  ];
+
   it('passes a gateway that matches the floor', () => {
-    const cells = [...run(), cell('s3-c64', 'gateway', { latencyMs: 0, opsPerSecond: 900 }), cell('s3-c64', 'naive', { latencyMs: 0, opsPerSecond: 1000 })];
+    const cells = [...run(), ...overhead()];
     const verdicts = judgeTargets(cells, 20);
-    expect(verdicts.map((v) => v.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass']);
+    expect(verdicts.map((v) => v.target)).toEqual([
+      'upstream requests ≤ floor in scenarios 1, 2, 4, 5',
+      'round trips = floor in every scenario',
+      'p50 ≤ 1.10 × floor + 2 ms at 20 ms latency',
+      'single lookup c1 at 0 ms: p50 ≤ naive + 0.5 ms',
+      'single lookup c64 at 0 ms: ops/s ≥ 0.8 × naive',
+      'every cell has ≥ 25 samples',
+      'gateway peak RSS < 200 MB',
+    ]);
+    expect(verdicts.map((v) => v.verdict)).toEqual(['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+  });
+
+  it('judges p50 against 1.10 × floor + 2 ms: 26.2 ms passes a 22 ms floor, 26.3 ms does not', () => {
+    expect(judgeTargets(run({ p50Ms: 26.2 }), 20)[2]).toMatchObject({ verdict: 'pass' });
+    expect(judgeTargets(run({ p50Ms: 26.3 }), 20)[2]).toMatchObject({ verdict: 'fail', detail: expect.stringContaining('s1: 26.3 ms vs limit 26.2 ms') });
   });
 
   it('fails each target it misses, naming the scenario and both figures', () => {
     const cells = [
-      ...run({}, { s2: { upstreamRequestsPerOp: 7 }, s4: { roundTrips: 3, p50Ms: 80 } }),
+      ...run({}, { s2: { upstreamRequestsPerOp: 7 }, s4: { roundTrips: 3, p50Ms: 80, samples: 12 } }),
+      cell('s3-c1', 'gateway', { latencyMs: 0, p50Ms: 2.1 }),
+      cell('s3-c1', 'naive', { latencyMs: 0, p50Ms: 0.8 }),
       cell('s3-c64', 'gateway', { latencyMs: 0, opsPerSecond: 700, peakRssMb: 250 }),
       cell('s3-c64', 'naive', { latencyMs: 0, opsPerSecond: 1000 }),
     ];
-    const [requests, roundTrips, p50, throughput, rss] = judgeTargets(cells, 20);
+    const [requests, roundTrips, p50, c1, throughput, samples, rss] = judgeTargets(cells, 20);
     expect(requests).toMatchObject({ verdict: 'fail', detail: 's2: 7.00 vs 1.00' });
     expect(roundTrips).toMatchObject({ verdict: 'fail', detail: 's4: 3 vs 1' });
     expect(p50!.verdict).toBe('fail');
     expect(p50!.detail).toContain('s4: 80.0 ms');
+    expect(c1).toMatchObject({ verdict: 'fail', detail: '2.10 vs 0.80 ms (limit 1.30 ms)' });
     expect(throughput).toMatchObject({ verdict: 'fail' });
     expect(throughput!.detail).toContain('0.70x');
+    expect(samples).toMatchObject({ verdict: 'fail', detail: 's4@20 gateway: 12' });
     expect(rss).toMatchObject({ verdict: 'fail', detail: '250 MB' });
   });
 
@@ -67,6 +95,7 @@ describe('judgeTargets', () => {
     const verdicts = judgeTargets(run(), 0);
     expect(verdicts[2]).toMatchObject({ verdict: 'n/a', detail: 'this run used 0 ms' });
     expect(verdicts[3]).toMatchObject({ verdict: 'n/a' });
+    expect(verdicts[4]).toMatchObject({ verdict: 'n/a' });
   });
 });
 
@@ -78,6 +107,9 @@ describe('tables and chart', () => {
     const gatewayS1 = text.split('\n').find((l) => l.startsWith('s1') && l.includes('gateway'))!;
     expect(gatewayS1).toContain('0.20x'); // 2 vs naive's 10 requests
     expect(gatewayS1).toContain('2.00x'); // 2 vs floor's 1 request
+    // Sample count and the p25–p75 spread beside p50.
+    expect(text.split('\n')[0]).toMatch(/\bn\s+p50 ms\s+p25–p75 ms/);
+    expect(gatewayS1).toContain('21.0–23.5');
     const md = markdownTable(cells);
     expect(md.split('\n')[0]).toMatch(/^\| scenario \|/);
     expect(md.split('\n')).toHaveLength(2 + cells.length);

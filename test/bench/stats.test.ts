@@ -29,7 +29,7 @@ describe('percentile (nearest rank)', () => {
 describe('summarize', () => {
   it('gives count, mean, percentiles and max', () => {
     const s = summarize(Array.from({ length: 100 }, (_, i) => i + 1));
-    expect(s).toMatchObject({ count: 100, meanMs: 50.5, p50Ms: 50, p95Ms: 95, p99Ms: 99, maxMs: 100 });
+    expect(s).toMatchObject({ count: 100, meanMs: 50.5, p25Ms: 25, p50Ms: 50, p75Ms: 75, p95Ms: 95, p99Ms: 99, maxMs: 100 });
   });
 });
 
@@ -108,6 +108,14 @@ describe('runLoad', () => {
     const result = await runLoad(() => new Promise<void>(() => undefined), { concurrency: 2, maxOps: 2, budgetMs: 60_000, opTimeoutMs: 20 });
     expect(result).toMatchObject({ ops: 2, errors: 2 });
     expect(result.firstError).toMatch(/timed out/);
+  });
+  it('keeps going past its time budget until minOps operations have started, and no further than maxOps', async () => {
+    const slow = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
+    const result = await runLoad(slow, { concurrency: 1, maxOps: 100, budgetMs: 1, minOps: 25 });
+    expect(result.ops).toBe(25);
+    expect(result.latenciesMs).toHaveLength(25);
+    const capped = await runLoad(slow, { concurrency: 1, maxOps: 10, budgetMs: 1, minOps: 25 });
+    expect(capped.ops).toBe(10);
   });
   it('rejects unbounded settings', async () => {
     await expect(runLoad(async () => undefined, { concurrency: 0, maxOps: 1, budgetMs: 1 })).rejects.toThrow(RangeError);
