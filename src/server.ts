@@ -207,17 +207,42 @@ async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
     req.resume();
     throw tooLarge();
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await new Promise<string>((resolve, reject) => {
+    // Events rather than `for await`: the stream's async iterator is a measurable share of a small
+    // operation's CPU, and a body that fits one chunk (most do) needs no copy.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        detach();
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const detach = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onEnd = () => {
+      detach();
+      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
+    };
+    const onError = (error: Error) => {
+      detach();
+      reject(error);
+    };
+    // The caller went away before the body ended (no 'error' is guaranteed then).
+    const onClose = () => onError(new Error('the request body ended early: the connection closed'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
   const type = (req.headers['content-type'] ?? '').toLowerCase();
   if (!type.includes('json')) return text;
   if (text.trim() === '') throw new HttpProblem(400, ErrorCode.BAD_USER_INPUT, 'The request body is empty; send {"query": "..."}.', 'EMPTY_BODY');
