@@ -162,7 +162,8 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
   const distMain = path.join(ROOT, 'dist', 'src', 'main.js');
   const srcMain = path.join(ROOT, 'src', 'main.ts');
   let args: string[];
-  if (existsSync(distMain)) args = [distMain];
+  // BENCH_GATEWAY_FROM=src measures the gateway as `npm start` runs it (through tsx) even when a build exists.
+  if (existsSync(distMain) && process.env.BENCH_GATEWAY_FROM !== 'src') args = [distMain];
   else if (existsSync(srcMain)) args = ['--import', 'tsx', srcMain];
   else throw new Error('neither dist/src/main.js nor src/main.ts exists');
   // For profiling the gateway under load, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".

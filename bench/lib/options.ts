@@ -32,6 +32,7 @@ Options (the environment variable in brackets is used when the option is absent)
 
 Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
 BENCH_MESH_CLI points at a GraphQL Mesh CLI (@graphql-mesh/cli/cjs/bin.js) outside the project.
+BENCH_GATEWAY_FROM=src runs the gateway from src/main.ts as \`npm start\` does, even when dist/ is built.
 `;
 
 /** A command line the benchmark cannot run: the message says what was wrong; print it with BENCH_USAGE. */

@@ -30,6 +30,6 @@ export function readCoalesceWindowMs(env: EnvReader): number {
     1,
     0,
     10,
-    'how long a user lookup by id waits for concurrent lookups of other operations to share one Graph call, in ms (0 turns coalescing off)',
+    'how long a user lookup by id waits, while other lookups are in flight, for lookups of other operations to share one Graph call, in ms (a lone lookup does not wait; 0 turns coalescing off)',
   );
 }
