@@ -163,6 +163,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     upstream: deps.upstream,
     delegatedIdentity: deps.identity.delegated,
     ...(deps.governors ? { governors: deps.governors } : {}),
+    othersBusy: () => inFlightOperations.size > 1,
   });
   const graphSession: GraphSessionFactory = (input) => graphSessions.open(input);
   const createContext = createRequestContextFactory({

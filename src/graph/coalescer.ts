@@ -10,8 +10,9 @@
  * - Bounded delay: the first lookup of a batch waits at most `windowMs` (at most 10 ms) for company; a
  *   full batch (`maxBatchSize`) leaves at once.
  * - A lone lookup does not wait: the window is waited for only when company is expected, that is when
- *   a dispatch of the same identity is still out (concurrent operations are being served) or the
- *   last dispatch of the identity carried several keys (lookups have been arriving together).
+ *   a dispatch of the same identity is still out (concurrent operations are being served), the
+ *   last dispatch of the identity carried several keys (lookups have been arriving together), or
+ *   the owner says other work is under way (`othersBusy`: the gateway's other operations in flight).
  *   Otherwise the batch leaves on the next macrotask (`setImmediate`), which still gathers every
  *   lookup that arrives in the same turn of the event loop. After a burst ends, at most one lookup
  *   per identity waits the window in vain: its dispatch carries one key, which clears the hint.
@@ -36,6 +37,11 @@ export interface CoalescerOptions<K, V> {
   keyOf?: (key: K) => string;
   /** Injected timer, so tests need no clock. */
   schedule?: (run: () => void, delayMs: number) => { cancel(): void };
+  /**
+   * Whether other work that may look users up is under way (e.g. other GraphQL operations in
+   * flight): then a new batch waits the window even if no lookup of its identity is out yet.
+   */
+  othersBusy?: () => boolean;
 }
 
 interface Waiter<V> {
@@ -72,6 +78,7 @@ export class Coalescer<K, V> {
   private readonly dispatchFn: CoalescedDispatch<K, V>;
   private readonly keyOf: (key: K) => string;
   private readonly schedule: NonNullable<CoalescerOptions<K, V>['schedule']>;
+  private readonly othersBusy: () => boolean;
 
   constructor(options: CoalescerOptions<K, V>) {
     if (!(Number.isFinite(options.windowMs) && options.windowMs >= 0 && options.windowMs <= MAX_COALESCING_WINDOW_MS)) {
@@ -88,6 +95,7 @@ export class Coalescer<K, V> {
     this.dispatchFn = options.dispatch;
     this.keyOf = options.keyOf ?? ((key) => String(key));
     this.schedule = options.schedule ?? defaultSchedule;
+    this.othersBusy = options.othersBusy ?? (() => false);
   }
 
   /** Looks `key` up under `identity`, sharing the upstream call with concurrent lookups of the same identity. */
@@ -116,7 +124,7 @@ export class Coalescer<K, V> {
 
   /** Whether a new batch of `identity` should wait the window: other lookups are in flight or have been arriving together. */
   private expectsCompany(identity: string): boolean {
-    return this.inFlight.has(identity) || this.hadCompany.has(identity);
+    return this.inFlight.has(identity) || this.hadCompany.has(identity) || this.othersBusy();
   }
 
   /** Lookups waiting for their batch to leave, per identity (for metrics and tests). */

@@ -23,6 +23,8 @@ export interface GraphSessionsDeps {
   delegatedIdentity: boolean;
   /** Shared per-tenant governors (src/app.ts builds one registry per process); absent: built here and closed with the sessions. */
   governors?: GraphGovernorRegistry;
+  /** True while other GraphQL operations are in flight: a lookup then waits the coalescing window, since company is likely. */
+  othersBusy?: () => boolean;
 }
 
 export interface GraphSessionInput {
@@ -62,7 +64,12 @@ export function createGraphSessions(deps: GraphSessionsDeps): GraphSessions {
   // Cross-request coalescing (docs/reliability.md#cross-request-coalescing) only for an app-only Graph identity; lookups are still
   // partitioned by token partition, so identities could never mix even if that changed.
   const coalesceWindowMs = config.coalesceWindowMs ?? 0;
-  const userCoalescing = coalesceWindowMs > 0 && !deps.delegatedIdentity ? createUserLookupCoalescing({ windowMs: coalesceWindowMs }) : undefined;
+  // A lookup waits the window only when company is likely: lookups of its identity out, or other
+  // operations in flight besides its own (a lone operation's lookup goes at once).
+  const userCoalescing =
+    coalesceWindowMs > 0 && !deps.delegatedIdentity
+      ? createUserLookupCoalescing({ windowMs: coalesceWindowMs, ...(deps.othersBusy ? { othersBusy: deps.othersBusy } : {}) })
+      : undefined;
   return {
     open(input) {
       const graph = clientOf(input);

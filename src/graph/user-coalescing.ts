@@ -38,6 +38,8 @@ export interface UserLookupCoalescingOptions {
   maxPartitions?: number;
   /** Which identities getByIds refuses (default: the process's memory, keyed by token partition). */
   bulkLookupRoute?: BulkLookupRoute;
+  /** Other operations are in flight, so lookups are likely to arrive together (see Coalescer). */
+  othersBusy?: () => boolean;
 }
 
 const SEPARATOR = '\n';
@@ -57,6 +59,7 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
     windowMs: options.windowMs,
     maxBatchSize: GET_BY_IDS_LIMIT,
     keyOf: (lookup) => lookup.id,
+    ...(options.othersBusy ? { othersBusy: options.othersBusy } : {}),
     dispatch: async (identity, lookups) => {
       const partition = identity.slice(0, identity.indexOf(SEPARATOR));
       const client = clients.get(partition);

@@ -109,6 +109,22 @@ describe('Coalescer', () => {
     expect(calls.map((x) => x.keys)).toEqual([['a', 'b'], ['c'], ['d']]);
   });
 
+  it('waits the window when its owner says other work is under way, even with nothing of the identity out', async () => {
+    const t = manualTimers();
+    const { dispatch } = recordingDispatch();
+    let busy = true;
+    const c = new Coalescer<string, string>({ windowMs: 2, maxBatchSize: 1000, dispatch, schedule: t.schedule, othersBusy: () => busy });
+    const first = c.load('app', 'a');
+    expect(t.timers.at(-1)!.delayMs).toBe(2);
+    t.fireAll();
+    await first;
+    busy = false;
+    const alone = c.load('app', 'b');
+    expect(t.timers.at(-1)!.delayMs).toBe(0);
+    t.fireAll();
+    await alone;
+  });
+
   it('with the real scheduler, a lone lookup is dispatched before its window would have ended', async () => {
     const order: string[] = [];
     const dispatch: CoalescedDispatch<string, string> = async (_identity, keys) => {
