@@ -1,6 +1,7 @@
 import { startEmulator } from './index.js';
 import { faultSettingsFromEnv } from './faults.js';
 import { graphSettingsFromEnv } from './graph-settings.js';
+import { throttlingSettingsFromEnv } from './throttling.js';
 
 /**
  * `npm run emulator`: the emulator tenant on its own, for pointing any Graph client at it.
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     userCount: int('EMULATOR_USERS', 1000, 10, 100_000),
     dataDir: env['EMULATOR_DATA_DIR'] ?? '.data/emulator',
     faults: faultSettingsFromEnv(env),
+    throttling: throttlingSettingsFromEnv(env),
     ...(apiTokenVersion === 2 ? { apiAccessTokenVersion: 2 as const } : {}),
     ...(singleUseRefreshTokens !== undefined ? { singleUseRefreshTokens } : {}),
     ...(stsHost ? { stsHost } : {}),
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
     `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
     `  Graph switches     ${emulator.origin}/_emulator/graph (expandPageCap: ${String(emulator.context.graph.expandPageCap)})`,
+    `  Directory limits   ${emulator.origin}/_emulator/throttling (RU per 10 s: ${String(emulator.context.throttle.settings.resourceUnitsPer10s ?? 'off')}, writes per 150 s: ${String(emulator.context.throttle.settings.writesPer150s ?? 'off')})`,
     '',
     'Point the gateway at it (a second terminal, from the repository root):',
     `  SANDBOX=false CALLER_AUTH=none GRAPH_ENDPOINT=${emulator.graphEndpoint} AZURE_AUTHORITY_HOST=${emulator.authorityHost} \\`,

@@ -3,6 +3,7 @@ import type { TokenSigner } from './keys.js';
 import type { TenantModel } from './model.js';
 import type { GraphSettings } from './graph-settings.js';
 import type { EmulatorStats } from './stats.js';
+import type { DirectoryThrottle } from './throttling.js';
 
 /**
  * Entra refresh tokens stay valid after use (docs/graph-facts.md#refresh-tokens); with
@@ -20,6 +21,8 @@ export interface EmulatorContext {
   signer: TokenSigner;
   stats: EmulatorStats;
   faults: FaultInjector;
+  /** Entra's directory limits per app+tenant, when enforced (src/emulator/throttling.ts). */
+  throttle: DirectoryThrottle;
   /** Switches of the Graph surface between readings of Graph's documentation (src/emulator/graph-settings.ts). */
   graph: GraphSettings;
   /** `https://127.0.0.1:PORT`: Graph, login and broker are all served on this origin. */

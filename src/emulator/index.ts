@@ -10,6 +10,7 @@ import { listen } from './server.js';
 import { DEFAULT_GRAPH_SETTINGS, validateGraphSettings, type GraphSettings } from './graph-settings.js';
 import { EmulatorStats } from './stats.js';
 import { createTenant } from './tenant.js';
+import { DirectoryThrottle, type ThrottlingSettings } from './throttling.js';
 import { createCertificate, loadOrCreateTls } from './tls.js';
 
 export interface EmulatorOptions {
@@ -21,6 +22,8 @@ export interface EmulatorOptions {
   /** Where the CA, server certificate and demo app certificate live (created on first start). */
   dataDir?: string;
   faults?: Partial<FaultSettings>;
+  /** Entra's RU and write budgets per app+tenant (off unless set; docs/emulator.md#directory-throttling). */
+  throttling?: Partial<ThrottlingSettings>;
   /** Graph surface switches (e.g. `expandPageCap: null` lifts the 100-item cap of `$expand` pages). */
   graph?: Partial<GraphSettings>;
   /** Injected clock for expiry tests. */
@@ -97,6 +100,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     signer: await TokenSigner.create(),
     stats: new EmulatorStats(),
     faults,
+    throttle: new DirectoryThrottle(options.throttling),
     graph: { ...graphDefaults },
     origin: '',
     issuer: `${stsHost}/${tenant.tenantId}/`,
@@ -109,6 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     ctx.tenant = buildTenant();
     ctx.stats.reset();
     ctx.faults.reset();
+    ctx.throttle.reset();
     ctx.identity = identityDefaults();
     ctx.graph = { ...graphDefaults };
   };

@@ -46,7 +46,7 @@ function send(res: ServerResponse, response: EmuResponse): void {
   res.end(payload);
 }
 
-/** Admin routes (contract): stats, reset, faults, Graph and identity switches. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -68,6 +68,20 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
     }
     try {
       return json(200, ctx.faults.configure(body));
+    } catch (error) {
+      return json(400, { error: (error as Error).message });
+    }
+  }
+  if (p === '/_emulator/throttling' && req.method === 'GET') return json(200, ctx.throttle.settings);
+  if (p === '/_emulator/throttling' && req.method === 'POST') {
+    let body: unknown;
+    try {
+      body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
+    } catch {
+      return json(400, { error: 'body must be JSON throttling settings' });
+    }
+    try {
+      return json(200, ctx.throttle.configure(body));
     } catch (error) {
       return json(400, { error: (error as Error).message });
     }

@@ -15,6 +15,12 @@ export interface StatsSnapshot {
   byStatus: Record<string, number>;
   batch: { requests: number; items: number; itemsByRoute: Record<string, number> };
   faults: { throttled: number; unavailable: number; timeouts: number; dropped: number };
+  /**
+   * Entra's directory limits (src/emulator/throttling.ts): requests and `$batch` items priced,
+   * RU and writes admitted, and those answered 429 because the app+tenant budget was spent.
+   * RU are counted whether or not a budget is enforced.
+   */
+  directory: { priced: number; resourceUnits: number; writes: number; throttled: number };
 }
 
 export class EmulatorStats {
@@ -29,6 +35,7 @@ export class EmulatorStats {
       byStatus: {},
       batch: { requests: 0, items: 0, itemsByRoute: {} },
       faults: { throttled: 0, unavailable: 0, timeouts: 0, dropped: 0 },
+      directory: { priced: 0, resourceUnits: 0, writes: 0, throttled: 0 },
     };
   }
 
@@ -48,6 +55,15 @@ export class EmulatorStats {
 
   recordFault(kind: keyof StatsSnapshot['faults']): void {
     this.data.faults[kind] += 1;
+  }
+
+  recordDirectory(decision: { kind: 'admitted'; cost: { resourceUnits: number; writes: number } } | { kind: 'throttled' }): void {
+    this.data.directory.priced += 1;
+    if (decision.kind === 'throttled') this.data.directory.throttled += 1;
+    else {
+      this.data.directory.resourceUnits += decision.cost.resourceUnits;
+      this.data.directory.writes += decision.cost.writes;
+    }
   }
 
   snapshot(): StatsSnapshot {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
 import type { FaultDecision } from '../faults.js';
+import { directoryCost, type ThrottleDecision } from '../throttling.js';
 import type { EmuRequest, EmuResponse } from '../http.js';
 import { decodeSegments, parenthesisedKey, resolveUser, type UserKey } from './addressing.js';
 import { METHOD_COLLECTIONS, createTemporaryAccessPass, deleteMethod, getMethod, getOperation, listMethods, resetPassword } from './auth-methods.js';
@@ -254,6 +255,27 @@ function assertJsonContentType(req: EmuRequest): void {
   );
 }
 
+/** Graph's 429 for a request over the app+tenant's directory budget (docs/graph-facts.md#throttling). */
+function overBudgetResponse(decision: Extract<ThrottleDecision, { kind: 'throttled' }>, ids: RequestIds): EmuResponse {
+  return {
+    status: 429,
+    headers: {
+      'content-type': 'application/json',
+      'retry-after': String(decision.retryAfterSeconds),
+      'x-ms-throttle-scope': decision.scope,
+      'x-ms-throttle-information': decision.information,
+    },
+    body: errorBody('TooManyRequests', 'Please retry again later.', ids, '429'),
+  };
+}
+
+/** Prices one request or `$batch` item and charges it to its app+tenant (src/emulator/throttling.ts). */
+function chargeDirectory(ctx: EmulatorContext, req: EmuRequest, route: string, clientKey: string): ThrottleDecision {
+  const decision = ctx.throttle.charge(clientKey, ctx.tenant.tenantId, directoryCost(route, req.url.searchParams), ctx.now());
+  ctx.stats.recordDirectory(decision);
+  return decision;
+}
+
 /** Authenticates and runs one matched (non-batch) request; Graph errors become responses. */
 export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match: RouteMatch, ids: RequestIds): Promise<EmuResponse> {
   try {
@@ -298,10 +320,15 @@ export async function handleGraph(ctx: EmulatorContext, req: EmuRequest): Promis
         const decisionForItem = itemDecision.kind === 'dropped' ? ({ kind: 'timeouts' } as const) : itemDecision;
         return { ...faultResponse(ctx, decisionForItem, itemIds, clientKey), route: itemMatch.template };
       }
+      // Each item is priced and charged on its own; the envelope is not (docs/graph-facts.md#throttling).
+      const itemBudget = chargeDirectory(ctx, itemReq, itemMatch.template, clientKey);
+      if (itemBudget.kind === 'throttled') return { ...overBudgetResponse(itemBudget, itemIds), route: itemMatch.template };
       return dispatchGraph(ctx, itemReq, itemMatch, itemIds);
     });
     return { ...withStandardHeaders(response, ids), route: match.template };
   }
+  const budget = chargeDirectory(ctx, req, match.template, clientKey);
+  if (budget.kind === 'throttled') return { ...withStandardHeaders(overBudgetResponse(budget, ids), ids), route: match.template };
   const response = await dispatchGraph(ctx, req, match, ids);
-  return { ...withStandardHeaders(response, ids), route: match.template };
+  return { ...withStandardHeaders({ ...response, headers: { ...(response.headers ?? {}), ...budget.headers } }, ids), route: match.template };
 }
