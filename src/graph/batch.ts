@@ -1,7 +1,7 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
 import { malformedResponse, mapGraphError, readGraphErrorBody, transportError } from './errors.js';
-import { batchResourceUnitCost } from './governor.js';
+import { batchResourceUnitCost } from './graph-cost.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
 import { effectOf, type GraphRequest, type GraphResult } from './types.js';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { batchResourceUnitCost, createGraphGovernor, createGraphGovernorRegistry, resourceUnitCost } from '../../src/graph/governor.js';
+import { createGraphGovernorRegistry } from '../../src/graph/governor-registry.js';
+import { batchResourceUnitCost, resourceUnitCost } from '../../src/graph/graph-cost.js';
+import { createLocalRateLimiter } from '../../src/graph/rate-limiter.js';
 
 /** A manual clock: timers fire only when the test advances time. */
 function manualClock() {
@@ -51,7 +53,7 @@ describe('resource unit costs (docs/graph-facts.md#throttling)', () => {
 describe('governor', () => {
   it('lets calls through while the bucket has room, then queues them until it refills', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ resourceUnitsPer10s: 100, headroom: 1, maxWaitMs: 60_000, ...clock });
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 100, headroom: 1, maxWaitMs: 60_000, ...clock });
     for (let i = 0; i < 10; i++) (await governor.acquire(10)).release();
     expect(governor.snapshot().resourceUnits).toBe(0);
     let granted = false;
@@ -68,7 +70,7 @@ describe('governor', () => {
 
   it('bounds concurrency and hands freed slots on in order', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ maxConcurrent: 2, ...clock });
+    const governor = createLocalRateLimiter({ maxConcurrent: 2, ...clock });
     const a = await governor.acquire(1);
     const b = await governor.acquire(1);
     const order: string[] = [];
@@ -90,7 +92,7 @@ describe('governor', () => {
 
   it('counts writes against their own 150 s window', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ writesPer150s: 2, headroom: 1, maxWaitMs: 1_000, ...clock });
+    const governor = createLocalRateLimiter({ writesPer150s: 2, headroom: 1, maxWaitMs: 1_000, ...clock });
     (await governor.acquire(1, { write: true })).release();
     (await governor.acquire(1, { write: true })).release();
     // The next write would wait 75 s for a token: more than maxWaitMs, so THROTTLED right away.
@@ -101,14 +103,14 @@ describe('governor', () => {
 
   it('answers THROTTLED with a retry hint instead of hanging when the wait would be too long', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 2_000, ...clock });
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 2_000, ...clock });
     (await governor.acquire(10)).release();
     await expect(governor.acquire(5)).rejects.toMatchObject({ extensions: { code: 'THROTTLED', retryAfterSeconds: 5 } });
   });
 
   it('pauses every call after Graph says Retry-After, and rejects queued calls when the pause is too long', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ maxWaitMs: 5_000, ...clock });
+    const governor = createLocalRateLimiter({ maxWaitMs: 5_000, ...clock });
     governor.pause(2);
     let granted = false;
     const pending = governor.acquire(1).then((p) => ((granted = true), p));
@@ -128,7 +130,7 @@ describe('governor', () => {
 
   it('drops a queued call whose caller went away', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ maxConcurrent: 1, ...clock });
+    const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });
     const held = await governor.acquire(1);
     const controller = new AbortController();
     const waiting = governor.acquire(1, { signal: controller.signal });
@@ -143,13 +145,13 @@ describe('governor', () => {
     expect(registry.forTenant('T1')).toBe(registry.forTenant('t1'));
     expect(registry.forTenant('t1')).not.toBe(registry.forTenant('t2'));
     registry.close();
-    expect(() => createGraphGovernor({ maxConcurrent: 0 })).toThrow(/maxConcurrent must be a number >= 1, received 0/);
-    expect(() => createGraphGovernor({ headroom: 2 })).toThrow(/headroom/);
+    expect(() => createLocalRateLimiter({ maxConcurrent: 0 })).toThrow(/maxConcurrent must be a number >= 1, received 0/);
+    expect(() => createLocalRateLimiter({ headroom: 2 })).toThrow(/headroom/);
   });
 
   it('close() rejects queued calls with UPSTREAM_UNAVAILABLE', async () => {
     const clock = manualClock();
-    const governor = createGraphGovernor({ maxConcurrent: 1, ...clock });
+    const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });
     await governor.acquire(1);
     const waiting = governor.acquire(1);
     governor.close();
@@ -159,7 +161,7 @@ describe('governor', () => {
 
 describe('costOfOutgoingCall', () => {
   it('prices a $batch envelope by its items and a plain call by its route', async () => {
-    const { costOfOutgoingCall } = await import('../../src/graph/governor.js');
+    const { costOfOutgoingCall } = await import('../../src/graph/graph-cost.js');
     expect(
       costOfOutgoingCall({
         method: 'POST',

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGraphClient, type GraphClientDeps } from '../../src/graph/client.js';
-import { createGraphGovernor, type GraphGovernor } from '../../src/graph/governor.js';
+import type { GraphGovernor } from '../../src/graph/governor.js';
+import { createLocalRateLimiter } from '../../src/graph/rate-limiter.js';
 import { graphPaths } from '../../src/graph/paths.js';
 import type { UpstreamHttp } from '../../src/http/upstream.js';
 import { createLogger } from '../../src/logger.js';
@@ -42,7 +43,7 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
 /** A governor whose clock stands still, so its buckets only change by what the transport takes. */
 function frozenGovernor(resourceUnitsPer10s: number, extra: { maxWaitMs?: number } = {}): GraphGovernor {
   const t = 1_000_000;
-  return createGraphGovernor({ resourceUnitsPer10s, headroom: 1, now: () => t, ...extra });
+  return createLocalRateLimiter({ resourceUnitsPer10s, headroom: 1, now: () => t, ...extra });
 }
 
 function client(governor: GraphGovernor, overrides: Partial<GraphClientDeps> = {}) {
