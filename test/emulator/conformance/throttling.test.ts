@@ -23,7 +23,11 @@ beforeEach(async () => {
 
 /** POST /_emulator/throttling (every bucket starts full again). */
 async function setBudget(settings: Record<string, number | null>): Promise<void> {
-  const res = await c.emulator.fetch('/_emulator/throttling', { method: 'POST', body: JSON.stringify(settings), headers: { 'content-type': 'application/json' } });
+  const res = await c.emulator.fetch('/_emulator/throttling', {
+    method: 'POST',
+    body: JSON.stringify(settings),
+    headers: { 'content-type': 'application/json' },
+  });
   if (!res.ok) throw new Error(`throttling refused: ${await res.text()}`);
 }
 
@@ -165,10 +169,17 @@ describe('the app+tenant directory budget (throttling-limits, "Identity and acce
   });
 
   it('refuses invalid budget settings with a clear message, and reads them from EMULATOR_RU_PER_10S', async () => {
-    const res = await c.emulator.fetch('/_emulator/throttling', { method: 'POST', body: JSON.stringify({ resourceUnitsPer10s: -3 }), headers: { 'content-type': 'application/json' } });
+    const res = await c.emulator.fetch('/_emulator/throttling', {
+      method: 'POST',
+      body: JSON.stringify({ resourceUnitsPer10s: -3 }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/resourceUnitsPer10s/);
-    expect(throttlingSettingsFromEnv({ EMULATOR_RU_PER_10S: '3500', EMULATOR_WRITES_PER_150S: 'off' })).toEqual({ resourceUnitsPer10s: 3500, writesPer150s: null });
+    expect(throttlingSettingsFromEnv({ EMULATOR_RU_PER_10S: '3500', EMULATOR_WRITES_PER_150S: 'off' })).toEqual({
+      resourceUnitsPer10s: 3500,
+      writesPer150s: null,
+    });
     expect(() => throttlingSettingsFromEnv({ EMULATOR_RU_PER_10S: 'lots' })).toThrow(/EMULATOR_RU_PER_10S/);
   });
 });
