@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { createGateway, type Gateway } from './gateway.js';
-import { governorOptionsOf } from './graph/session.js';
-import { createGraphGovernorRegistry } from './graph/governor.js';
+import { openGovernorRegistry } from './graph/governor-registry.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
@@ -77,9 +76,10 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       signInLinks: createSignInLinks({ key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32) }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
-    // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant.
-    const governors = createGraphGovernorRegistry(governorOptionsOf(config));
-    closers.push(async () => governors.close());
+    // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant,
+    // shared by every replica through Redis when CACHE_URL is one (docs/reliability.md#shared-rate-governor).
+    const governors = await openGovernorRegistry(config, { logger });
+    closers.push(() => governors.close());
     const gateway = await createGateway({
       governors,
       config,

@@ -103,6 +103,12 @@ export interface Config {
     maxConcurrent: number;
     /** Longest a call queues for capacity before the caller gets THROTTLED. */
     maxWaitMs: number;
+    /**
+     * GRAPH_REPLICAS: replicas of this gateway for the same app and tenant. With a Redis CACHE_URL the
+     * budget is shared and this is only the equal share each takes while Redis is unreachable (absent:
+     * the count last seen in Redis); without Redis each replica always keeps 1/replicas (absent: 1).
+     */
+    replicas?: number;
   };
   /**
    * Failed caller authentications allowed per client address in a window before that address gets

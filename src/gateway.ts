@@ -10,7 +10,7 @@ import {
 import type { Config } from './config-types.js';
 import { ErrorCode, GatewayError } from './errors.js';
 import type { Resolvers } from './generated/graphql.js';
-import type { GraphGovernorRegistry } from './graph/governor.js';
+import type { GraphGovernorRegistry } from './graph/governor-registry.js';
 import { createGraphSessions } from './graph/session.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
 import { CursorCodec } from './graphql/cursor.js';
@@ -197,6 +197,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     ...(deps.authGuard ? { authGuard: deps.authGuard } : {}),
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
     graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),
+    governorHealth: () => graphSessions.governorHealth(),
   });
   // HTTP exchanges in progress; while draining, each one closes its connection when it is answered.
   const exchanges = new Set<ServerResponse>();
@@ -240,7 +241,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     clearTimeout(deadline);
     if (cut) clearTimeout(cut);
     logger.info({ operationsAtStart, stopped, durationMs: Date.now() - started }, 'shutdown: drained');
-    graphSessions.close();
+    await graphSessions.close();
     await apollo.stop();
   };
   return {

@@ -6,7 +6,8 @@ import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './http/correlation-id.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
-import { createReadiness } from './http/readiness.js';
+import type { GovernorHealth } from './graph/governor.js';
+import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
@@ -33,6 +34,8 @@ export interface HttpHandlerDeps {
   inFlightOperations?: Set<AbortController>;
   /** Whether Microsoft Graph answers at all (src/http/reachability.ts); readiness also needs it. */
   graphReachable?: (signal: AbortSignal) => Promise<boolean>;
+  /** The rate governor's budget state (shared, or a fallback share while Redis is unreachable) for /readyz. */
+  governorHealth?: () => GovernorHealth;
   /** Failed-authentication logging, metric and per-address limit; shared with the auth routes (one is built from config when absent). */
   authGuard?: AuthenticationGuard;
 }
@@ -104,8 +107,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
-      const report = await readiness.check();
-      return sendJson(res, report.status === 'ready' ? 200 : 503, report);
+      const report = withGovernorCheck(await readiness.check(), deps.governorHealth?.());
+      return sendJson(res, report.status === 'not ready' ? 503 : 200, report);
     }
     if (path === '/metrics' && method === 'GET') {
       const text = await deps.metrics.registry.metrics();

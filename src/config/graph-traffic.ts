@@ -20,6 +20,10 @@ export function readGraphGovernor(env: EnvReader, sandbox: boolean): NonNullable
     writesPer150s: env.int('GRAPH_WRITES_PER_150S', 3_000, 1, 10_000_000, "the Graph tenant's directory writes per 150 s"),
     maxConcurrent: env.int('GRAPH_MAX_CONCURRENCY', 16, 1, 10_000, 'Graph calls in flight at once per tenant'),
     maxWaitMs: env.int('GRAPH_MAX_WAIT_MS', 10_000, 0, 600_000, 'how long a Graph call may queue for rate capacity before the caller gets THROTTLED, in ms'),
+    // Replicas of this gateway (docs/reliability.md#shared-rate-governor): with a Redis CACHE_URL the share each takes while Redis is unreachable, without one the share each always takes.
+    ...(env.get('GRAPH_REPLICAS') !== undefined
+      ? { replicas: env.int('GRAPH_REPLICAS', 1, 1, 1_000, 'how many replicas of this gateway share the Graph budget of one app and tenant') }
+      : {}),
   };
 }
 

@@ -5,7 +5,8 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { GraphLoaders } from './api.js';
 import { createGraphClient, type GraphClient } from './client.js';
-import { createGraphGovernorRegistry, type GraphGovernorOptions, type GraphGovernorRegistry } from './governor.js';
+import type { GovernorHealth } from './governor.js';
+import { createGraphGovernorRegistry, governorOptionsOf, type GraphGovernorRegistry } from './governor-registry.js';
 import { createGraphLoaders } from './loaders.js';
 import { boundedBySignal, createUserLookupCoalescing } from './user-coalescing.js';
 
@@ -39,8 +40,10 @@ export interface GraphSessionInput {
 export interface GraphSessions {
   /** The Graph client and loaders of one request. */
   open(input: GraphSessionInput): { graph: GraphClient; loaders: GraphLoaders };
+  /** The rate governors' budget state (shared, or a fallback share while Redis is unreachable), for /readyz. */
+  governorHealth(): GovernorHealth;
   /** Releases what the sessions own (the governors they built themselves). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export function createGraphSessions(deps: GraphSessionsDeps): GraphSessions {
@@ -80,15 +83,9 @@ export function createGraphSessions(deps: GraphSessionsDeps): GraphSessions {
       const coalesceUser = shared ? boundedBySignal(shared, input.signal, config.limits.operationTimeoutMs) : undefined;
       return { graph, loaders: createGraphLoaders(graph, coalesceUser ? { coalesceUser } : {}) };
     },
-    close() {
-      if (ownsGovernors) governors.close();
+    governorHealth: () => governors.health(),
+    async close() {
+      if (ownsGovernors) await governors.close();
     },
   };
-}
-
-/** The governor settings of config.graphGovernor (docs/graph-facts.md#throttling defaults where it is absent). */
-export function governorOptionsOf(config: Config): GraphGovernorOptions {
-  const g = config.graphGovernor;
-  if (!g) return {};
-  return { resourceUnitsPer10s: g.resourceUnitsPer10s, writesPer150s: g.writesPer150s, maxConcurrent: g.maxConcurrent, maxWaitMs: g.maxWaitMs };
 }

@@ -1,3 +1,4 @@
+import type { GovernorHealth } from '../graph/governor.js';
 import type { GraphIdentity } from '../identity/types.js';
 import type { Logger } from '../logger.js';
 
@@ -7,17 +8,20 @@ import type { Logger } from '../logger.js';
  * stale only one probe is in flight; they all wait for that one. The body says which check failed
  * and why, in words that hold no secret (no token, no upstream body, no credential).
  */
-export type ReadinessCheckName = 'graph-token' | 'graph-reachable';
+export type ReadinessCheckName = 'graph-token' | 'graph-reachable' | 'rate-governor';
 
 export interface ReadinessCheck {
   name: ReadinessCheckName;
   ok: boolean;
-  /** Why it failed, and what to do about it. */
+  /** Passing, but on a fallback: the gateway serves, with less than it should have. */
+  degraded?: boolean;
+  /** Why it failed (or is degraded), and what to do about it. */
   reason?: string;
 }
 
 export interface ReadinessReport {
-  status: 'ready' | 'not ready';
+  /** `degraded`: ready (HTTP 200), but a check passes on a fallback (its reason says which and why). */
+  status: 'ready' | 'degraded' | 'not ready';
   graphIdentity: GraphIdentity['kind'];
   /** When the checks ran (ISO 8601): answers are cached for a few seconds. */
   checkedAt: string;
@@ -117,4 +121,28 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
       inFlight = undefined;
     },
   };
+}
+
+/**
+ * The report with the rate governor's state added, read fresh at every request (it is in memory and
+ * costs nothing): a shared budget whose Redis is unreachable makes the gateway `degraded`, still
+ * ready; each replica then spends an equal share of the Graph budget (docs/reliability.md#shared-rate-governor).
+ */
+export function withGovernorCheck(report: ReadinessReport, health: GovernorHealth | undefined): ReadinessReport {
+  if (!health || health.budget === 'process') return report;
+  const check: ReadinessCheck =
+    health.budget === 'shared'
+      ? { name: 'rate-governor', ok: true }
+      : {
+          name: 'rate-governor',
+          ok: true,
+          degraded: true,
+          reason:
+            `${health.location} (CACHE_URL) is unreachable: this replica spends an equal share (1/${health.replicas}, ` +
+            `${health.replicasSource === 'GRAPH_REPLICAS' ? 'from GRAPH_REPLICAS' : health.replicasSource === 'heartbeats' ? 'replicas last seen in Redis' : 'no replica count known: set GRAPH_REPLICAS'}) ` +
+            'of the Graph budget until Redis answers again; check that Redis is up and reachable',
+        };
+  const checks = [...report.checks, check];
+  const status = report.status === 'not ready' ? 'not ready' : check.degraded ? 'degraded' : report.status;
+  return { ...report, status, checks };
 }
