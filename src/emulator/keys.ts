@@ -34,13 +34,17 @@ export class TokenSigner {
       .sign(this.privateKey);
   }
 
-  /** Verifies signature, issuer, audience and expiry; throws jose errors otherwise. */
-  async verify(token: string, expected: { issuer: string; audience: string | string[] }): Promise<JWTPayload> {
+  /**
+   * Verifies signature, issuer, audience and expiry; throws jose errors otherwise. `nowMs` is the
+   * emulator's clock, the one tokens were signed with (an injected clock moves both).
+   */
+  async verify(token: string, expected: { issuer: string; audience: string | string[] }, nowMs = Date.now()): Promise<JWTPayload> {
     const { payload } = await jwtVerify(token, this.publicKey, {
       issuer: expected.issuer,
       audience: expected.audience,
       algorithms: ['RS256'],
       clockTolerance: 5,
+      currentDate: new Date(nowMs),
     });
     return payload;
   }

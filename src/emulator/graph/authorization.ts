@@ -147,7 +147,7 @@ export async function authenticate(ctx: EmulatorContext, req: EmuRequest): Promi
   if (!token) throw unauthorized('Access token is empty.');
   let claims: Record<string, unknown>;
   try {
-    claims = (await ctx.signer.verify(token, { issuer: ctx.issuer, audience: ctx.graphAudiences })) as Record<string, unknown>;
+    claims = (await ctx.signer.verify(token, { issuer: ctx.issuer, audience: ctx.graphAudiences }, ctx.now())) as Record<string, unknown>;
   } catch (error) {
     const e = error as { code?: string; claim?: string };
     if (e.code === 'ERR_JWT_EXPIRED' || e.claim === 'nbf' || e.claim === 'exp') throw unauthorized('Access token has expired or is not yet valid.');
