@@ -42,14 +42,13 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * KEYS[1] bucket hash. ARGV: ru, writes, ru capacity, ru per ms, write capacity, writes per ms,
- * max wait ms, spare ru wanted, key ttl ms. Returns {granted, wait ms, paused for ms, spare ru,
- * ru left, writes left}.
+ * max wait ms, key ttl ms. Returns {granted, wait ms, paused for ms, ru left, writes left}.
  */
 const RESERVE = `${PRELUDE}
 local ru, w = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ruCap, ruRate = tonumber(ARGV[3]), tonumber(ARGV[4])
 local wCap, wRate = tonumber(ARGV[5]), tonumber(ARGV[6])
-local maxWait, spareWanted, ttl = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local maxWait, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
 local s = redis.call('HMGET', KEYS[1], 'ru', 'w', 'ts', 'pause')
 local ruT = tonumber(s[1]) or ruCap
 local wT = tonumber(s[2]) or wCap
@@ -63,19 +62,15 @@ local wait = 0
 if ru > ruT then wait = (ru - ruT) / ruRate end
 if w > wT then wait = math.max(wait, (w - wT) / wRate) end
 wait = math.max(wait, pausedFor)
-local granted, spare = 0, 0
+local granted = 0
 if wait <= maxWait then
   granted = 1
   ruT = ruT - ru
   wT = wT - w
-  if spareWanted > 0 and pausedFor == 0 and ruT >= 1 then
-    spare = math.min(spareWanted, math.floor(ruT))
-    ruT = ruT - spare
-  end
 end
 redis.call('HSET', KEYS[1], 'ru', string.format('%.6f', ruT), 'w', string.format('%.6f', wT), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], ttl)
-return {granted, math.ceil(wait), math.ceil(pausedFor), spare, math.floor(ruT), math.floor(wT)}
+return {granted, math.ceil(wait), math.ceil(pausedFor), math.floor(ruT), math.floor(wT)}
 `;
 
 /** KEYS[1] bucket hash. ARGV: pause ms, key ttl ms. Keeps the later of the stored and the new pause; returns what is left of it. */
@@ -189,7 +184,7 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
       return {
         location,
         async reserve(request: ReserveRequest): Promise<ReserveResult> {
-          const [granted, waitMs, pausedForMs, spare, ruLeft, writesLeft] = numbers(
+          const [granted, waitMs, pausedForMs, ruLeft, writesLeft] = numbers(
             await run(
               SCRIPTS.reserve,
               [bucketKey],
@@ -201,7 +196,6 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
                 limits.writeCapacity,
                 limits.writesPerMs,
                 request.maxWaitMs,
-                request.spareResourceUnits,
                 KEY_TTL_MS,
               ],
             ),
@@ -210,7 +204,6 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
             granted: granted === 1,
             waitMs: waitMs ?? 0,
             pausedForMs: pausedForMs ?? 0,
-            spareResourceUnits: spare ?? 0,
             resourceUnitsLeft: ruLeft ?? 0,
             writesLeft: writesLeft ?? 0,
           };

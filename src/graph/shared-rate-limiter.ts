@@ -31,8 +31,6 @@ export interface ReserveRequest {
   writes: number;
   /** Take nothing when the tokens would be this call's only after more than this. */
   maxWaitMs: number;
-  /** Also take up to this many RU that are free right now, for this replica's next calls. */
-  spareResourceUnits: number;
 }
 
 export interface ReserveResult {
@@ -41,8 +39,6 @@ export interface ReserveResult {
   waitMs: number;
   /** What is left of a Retry-After pause stored by any replica. */
   pausedForMs: number;
-  /** Spare RU taken (granted only). */
-  spareResourceUnits: number;
   /** The bucket after this call (negative: reserved ahead by calls still waiting). */
   resourceUnitsLeft: number;
   writesLeft: number;
@@ -68,10 +64,6 @@ export interface SharedRateLimiterOptions extends GraphGovernorOptions {
   logger: Logger;
   /** How often this replica says it is alive and probes an unreachable Redis (default 1 s). */
   heartbeatMs?: number;
-  /** Spare RU taken with a call when free (default 1 % of the bucket, at most 50; 0 turns it off). */
-  spareResourceUnits?: number;
-  /** How long spare RU may be used before they are dropped (default 1 s). */
-  spareHoldMs?: number;
 }
 
 export interface SharedRateLimiter extends GraphGovernor {
@@ -79,7 +71,6 @@ export interface SharedRateLimiter extends GraphGovernor {
 }
 
 export const DEFAULT_HEARTBEAT_MS = 1_000;
-const DEFAULT_SPARE_HOLD_MS = 1_000;
 
 interface Sleeper {
   fail(reason: unknown): void;
@@ -108,8 +99,6 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     writeCapacity,
     writesPerMs: writeCapacity / WRITE_WINDOW_MS,
   });
-  const spareWanted = Math.max(0, Math.floor(options.spareResourceUnits ?? Math.min(50, Math.floor(ruCapacity / 100))));
-  const spareHoldMs = options.spareHoldMs ?? DEFAULT_SPARE_HOLD_MS;
   const gate = createConcurrencyGate(maxConcurrent);
 
   let mode: 'shared' | 'fallback' = 'shared';
@@ -117,7 +106,6 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
   const fallbacks = new Set<GraphGovernor>();
   let discoveredReplicas: number | undefined;
   let pausedUntil = 0;
-  let spare: { resourceUnits: number; expiresAt: number } | undefined;
   let lastSeen = { resourceUnits: ruCapacity, writes: writeCapacity };
   let closed = false;
   const sleepers = new Set<Sleeper>();
@@ -131,7 +119,6 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
   const enterFallback = (error: unknown): void => {
     if (mode === 'fallback' || closed) return;
     mode = 'fallback';
-    spare = undefined;
     const { replicas, source } = fallbackReplicas();
     // Starts empty: until now this replica spent from the shared budget, and Graph's bucket knows it.
     fallback = createLocalRateLimiter({
@@ -215,16 +202,15 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     }
   };
 
-  /** Tokens from the shared bucket; false when Redis failed (the call goes to the fallback). */
+  /**
+   * Tokens from the shared bucket, one round trip per call; false when Redis failed (the call goes to
+   * the fallback). No RU are taken ahead for later calls: any this replica did not spend in time
+   * would be lost to every replica, and a Redis round trip is small beside a Graph call.
+   */
   const takeShared = async (resourceUnits: number, writes: number, signal: AbortSignal | undefined): Promise<boolean> => {
-    const t = now();
-    if (writes === 0 && spare && spare.expiresAt > t && spare.resourceUnits >= resourceUnits && pausedUntil <= t) {
-      spare.resourceUnits -= resourceUnits;
-      return true;
-    }
     let reply: ReserveResult;
     try {
-      reply = await budget.reserve({ resourceUnits, writes, maxWaitMs, spareResourceUnits: spareWanted });
+      reply = await budget.reserve({ resourceUnits, writes, maxWaitMs });
     } catch (error) {
       enterFallback(error);
       return false;
@@ -233,7 +219,6 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     lastSeen = { resourceUnits: reply.resourceUnitsLeft, writes: reply.writesLeft };
     notePause(reply.pausedForMs);
     if (!reply.granted) throw throttledError(reply.waitMs);
-    if (reply.spareResourceUnits > 0) spare = { resourceUnits: reply.spareResourceUnits, expiresAt: at + spareHoldMs };
     await waitTurn(at + reply.waitMs, signal);
     return true;
   };
