@@ -30,9 +30,9 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** A throwaway redis-server on a random loopback port, no persistence. */
-export async function startTestRedis(): Promise<TestRedis> {
-  const port = await freePort();
+/** A throwaway redis-server on a loopback port (a random one unless given: a restart uses the same), no persistence. */
+export async function startTestRedis(port?: number): Promise<TestRedis & { port: number }> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
@@ -42,6 +42,7 @@ export async function startTestRedis(): Promise<TestRedis> {
     throw new Error('redis-server did not start');
   }
   return {
+    port,
     url: `redis://127.0.0.1:${port}`,
     stop: async () => {
       if (child.exitCode !== null) return;
