@@ -208,10 +208,10 @@ export function figuresTable(rows: BudgetFigures[], resourceUnitsPer10s: number)
   ].join('\n');
 }
 
-/** The three setups, one after another on one emulator tenant; prints the table and returns the figures. */
+/** The three setups, one after another on one emulator tenant: their figures and the table that shows them. */
 export async function runReplicaBudgetBench(
   options: { durationMs?: number; resourceUnitsPer10s?: number; log?: (line: string) => void } = {},
-): Promise<BudgetFigures[]> {
+): Promise<{ rows: BudgetFigures[]; table: string }> {
   const resourceUnitsPer10s = options.resourceUnitsPer10s ?? 60;
   const durationMs = options.durationMs ?? 10_000;
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -239,13 +239,15 @@ export async function runReplicaBudgetBench(
     await emulator.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
-  log(figuresTable(rows, resourceUnitsPer10s));
-  return rows;
+  return { rows, table: figuresTable(rows, resourceUnitsPer10s) };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   runReplicaBudgetBench().then(
-    () => process.exit(0),
+    ({ table }) => {
+      process.stdout.write(`${table}\n`);
+      process.exit(0);
+    },
     (error: unknown) => {
       process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
       process.exit(1);

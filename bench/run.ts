@@ -27,6 +27,7 @@ import { startMesh } from './mesh/contender.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { MIN_SAMPLES_PER_CELL, countWaves, mode, summarize } from './lib/stats.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
+import { runReplicaBudgetBench } from './replicas.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -529,6 +530,8 @@ async function main(): Promise<void> {
     for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);
     const errorCells = cells.filter((c) => c.errors > 0);
     for (const c of errorCells) process.stdout.write(`\nERRORS in ${c.scenario} ${c.contender}: ${c.errors}/${c.ops}, first: ${c.firstError}\n`);
+    // "3 replicas under the tenant budget" (bench/replicas.ts): its own emulator, Redis and gateways, after the contenders.
+    if (options.scenarios.length === 0) process.stdout.write(`\n${(await runReplicaBudgetBench({ log })).table}\n`);
     process.stdout.write(`\nWrote bench/results/latest.json and latest.svg in ${report.durationSeconds.toFixed(0)} s.\n`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => log(`cleanup: ${(error as Error).message}`));
