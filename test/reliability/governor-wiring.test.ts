@@ -141,5 +141,11 @@ describe('governor configuration', () => {
   it('names the variable when a value is not valid', () => {
     expect(() => loadConfig({ ...base, GRAPH_MAX_CONCURRENCY: '0' })).toThrow(/GRAPH_MAX_CONCURRENCY/);
     expect(() => loadConfig({ ...base, GRAPH_RU_PER_10S: 'lots' })).toThrow(/GRAPH_RU_PER_10S/);
+    expect(() => loadConfig({ ...base, GRAPH_REPLICAS: '0' })).toThrow(/GRAPH_REPLICAS/);
+  });
+
+  it('takes GRAPH_REPLICAS, absent unless set (docs/reliability.md#shared-rate-governor)', () => {
+    expect(loadConfig(base).graphGovernor?.replicas).toBeUndefined();
+    expect(loadConfig({ ...base, GRAPH_REPLICAS: '3' }).graphGovernor?.replicas).toBe(3);
   });
 });

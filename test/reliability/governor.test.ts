@@ -48,6 +48,23 @@ describe('resource unit costs (docs/graph-facts.md#throttling)', () => {
       ]),
     ).toEqual({ resourceUnits: 4, writes: 1 });
   });
+
+  it("applies the table's me/ rows to users/{id}/ and prices read-only actions without a write", () => {
+    expect(resourceUnitCost({ method: 'GET', template: '/users/{id}/memberOf' }).resourceUnits).toBe(2);
+    expect(resourceUnitCost({ method: 'GET', template: '/me/transitiveMemberOf', query: { $select: 'id' } }).resourceUnits).toBe(1);
+    expect(resourceUnitCost({ method: 'POST', template: '/users/{id}/checkMemberGroups' })).toEqual({ resourceUnits: 4, writes: 0 });
+    expect(resourceUnitCost({ method: 'POST', template: '/me/getMemberObjects' })).toEqual({ resourceUnits: 2, writes: 0 });
+    expect(resourceUnitCost({ method: 'GET', template: '/subscribedSkus' }).resourceUnits).toBe(3);
+  });
+
+  it('prices $batch items by the route of their relative URL, ids and UPN keys reduced to {id}', async () => {
+    const { templateOfRelativeUrl } = await import('../../src/graph/graph-cost.js');
+    expect(templateOfRelativeUrl('/users/0b1c/memberOf')).toBe('/users/{id}/memberOf');
+    expect(templateOfRelativeUrl("/users('a@x.example')/manager")).toBe('/users/{id}/manager');
+    expect(templateOfRelativeUrl('/users/delta')).toBe('/users/delta');
+    expect(templateOfRelativeUrl('/directoryObjects/getByIds')).toBe('/directoryObjects/getByIds');
+    expect(templateOfRelativeUrl('/users/0b1c/authentication/methods/m1')).toBe('/users/{id}/authentication/methods/{id}');
+  });
 });
 
 describe('governor', () => {

@@ -86,6 +86,12 @@ describe.skipIf(!!skipRedis)('three replicas on one Redis under the tenant budge
     expect(figures.resourceUnits).toBeGreaterThanOrEqual(0.9 * figures.allowedResourceUnits);
     // ... and never more than Graph's own bucket plus its refill (the check that each replica on its own budget fails).
     expect(figures.resourceUnits).toBeLessThanOrEqual(BUDGET + (BUDGET / 10) * (figures.elapsedMs / 1000));
+    for (const url of fleet.urls) {
+      const { status, body } = await readyz(url);
+      expect(status).toBe(200);
+      expect(body.status).toBe('ready');
+      expect(body.checks.find((c) => c.name === 'rate-governor')).toEqual({ name: 'rate-governor', ok: true });
+    }
   });
 
   it('rotates the single-use refresh token under load across replicas without invalid_grant', { timeout: 60_000 }, async () => {
