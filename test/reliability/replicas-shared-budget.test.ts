@@ -144,6 +144,26 @@ describe.skipIf(!!skipRedis)('three replicas on one Redis under the tenant budge
     expect(changes.userChanges.kind).toBe('CHANGES');
   });
 
+  it("holds every replica for a 429's Retry-After that one of them met", { timeout: 60_000 }, async () => {
+    const [a, b] = fleet.urls as [string, string];
+    const ids = [...emulator.tenant.users.keys()];
+    const USER = 'query($id: ID!) { user(id: $id) { id } }';
+    await emulator.resetStats();
+    // Graph throttles the app (Retry-After 2 s): replica a meets the 429 and records the pause in Redis.
+    await emulator.setFaults({ throttleRate: 1, retryAfterSeconds: 2 });
+    const onA = fleetGraphql(a, USER, { id: ids[10] });
+    for (let i = 0; i < 100 && ((await emulator.stats()).byStatus['429'] ?? 0) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await emulator.setFaults({ throttleRate: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Replica b has not met a 429 itself, yet waits out the pause instead of calling Graph (which would answer 429 again until it has passed).
+    const started = Date.now();
+    const onB = await fleetGraphql<{ user: { id: string } }>(b, USER, { id: ids[11] });
+    expect(onB.user.id).toBe(ids[11]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    await onA;
+    expect((await emulator.stats()).byStatus['429']).toBe(1);
+  });
+
   it('falls back to an equal share each when Redis is gone: warn log, /readyz degraded but ready, still no failed operation', { timeout: 60_000 }, async () => {
     await redis!.stop();
     // Within a heartbeat or two every replica notices.
