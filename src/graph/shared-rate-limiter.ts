@@ -130,6 +130,7 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       initialFill: 0,
     });
     fallbacks.add(fallback);
+    forgetIdleFallbacks();
     const pauseLeft = pausedUntil - now();
     if (pauseLeft > 0) fallback.pause(pauseLeft / 1000);
     log.warn(
@@ -146,15 +147,16 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
     );
   };
 
+  const forgetIdleFallbacks = (): void => {
+    for (const old of fallbacks) if (old !== fallback && old.snapshot().queued === 0) fallbacks.delete(old);
+  };
+
   const leaveFallback = (): void => {
     if (mode === 'shared' || closed) return;
     mode = 'shared';
-    fallback = undefined;
-    // Fallback limiters drain what they already queued; forget the idle ones.
-    for (const old of fallbacks) {
-      const state = old.snapshot();
-      if (state.queued === 0) fallbacks.delete(old);
-    }
+    // `fallback` stays set: a call that chose it just before Redis came back still finds it. Fallback
+    // limiters drain what they already queued; the idle ones are forgotten.
+    forgetIdleFallbacks();
     log.info({ redis: budget.location }, 'rate governor: Redis is reachable again; back on the budget every replica shares');
   };
 
