@@ -158,6 +158,17 @@ describe.skipIf(!!skipRedis)('shared rate governor on Redis', () => {
     }
   });
 
+  it('never shows the password of CACHE_URL in its health (/readyz) or its logs', async () => {
+    const port = await freePort();
+    const { logger, lines } = capture();
+    const [a] = (await replicas(1, { url: `redis://gateway:s3cret-redis-pass@127.0.0.1:${port}`, logger })) as [SharedRateLimiter];
+    await until(() => a.health().budget === 'fallback');
+    expect(a.health()).toMatchObject({ location: `Redis redis://127.0.0.1:${port}`, replicasSource: 'assumed' });
+    expect(lines.some((l) => l.level === 'warn' && /no replica count is known \(set GRAPH_REPLICAS\)/.test(l.msg))).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain('s3cret-redis-pass');
+    a.close();
+  });
+
   it('memory-only deployments keep a budget per process, divided by GRAPH_REPLICAS when set', async () => {
     const whole = createGraphGovernorRegistry({ resourceUnitsPer10s: 30, maxWaitMs: 0 });
     const third = createGraphGovernorRegistry({ resourceUnitsPer10s: 30, maxWaitMs: 0, replicas: 3 });
