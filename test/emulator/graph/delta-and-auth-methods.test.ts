@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../../support/emulator.js';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
-import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { type graphCaller, mintToken, startEmulatorAsApp, USER_ADMIN_APP_ID } from './graph-client.js';
 
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
@@ -61,8 +61,9 @@ describe('GET /v1.0/users/delta', () => {
     const deltaLink = latest.body['@odata.deltaLink'] as string;
     clockOffsetMs = 8 * 24 * 3600 * 1000;
     try {
-      // A token the emulator clock considers 8 days old; the access token must still be valid for it.
-      const expired = await graph('GET', deltaLink);
+      // A delta token the emulator clock considers 8 days old, read with an access token minted on that clock (the old one has expired).
+      const token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID, issuedAt: Math.floor((Date.now() + clockOffsetMs) / 1000) });
+      const expired = await graph('GET', deltaLink, { token });
       expect(expired.status).toBe(400);
       expect(expired.body.error.code).toBe('syncStateNotFound');
     } finally {
