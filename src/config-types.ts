@@ -3,6 +3,7 @@
  * process.env. Secrets are kept as `Secret` so they never print by accident.
  */
 import type { Permission } from './permissions.js';
+import type { TracingConfig } from './telemetry/config.js';
 
 /** Wraps a secret so `String()`, JSON and util.inspect print `[redacted]`. */
 export class Secret {
@@ -131,4 +132,9 @@ export interface Config {
    * an app-only Graph identity. Optional so hand-built Configs keep compiling (absent = off).
    */
   coalesceWindowMs?: number;
+  /**
+   * OpenTelemetry traces (OTEL_* variables; docs/operations.md#traces). Optional so hand-built
+   * Configs keep compiling; absent or `none`: no SDK is started and the API's no-op tracer costs nothing.
+   */
+  tracing?: TracingConfig;
 }

@@ -6,6 +6,7 @@ import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReaso
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
 import { effectOf, type GraphRequest, type GraphResult } from './types.js';
 import { graphFailure, type GraphFailure } from './upstream-failure.js';
+import { traceGraphBatch, type BatchRetryNote } from '../telemetry/graph-spans.js';
 
 /**
  * JSON `$batch` executor (docs/graph-facts.md#json-batching, #throttling). Splits at 20, sends batches concurrently up to a
@@ -49,11 +50,13 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
   const results: Array<GraphResult | undefined> = new Array(requests.length);
   const budget = new RetryBudget(transport.retryPolicy);
   let pending = requests.map((_, index) => index);
-  for (;;) {
+  // Why the current round's envelopes exist, for their spans (docs/operations.md#traces).
+  let retried: BatchRetryNote | undefined;
+  for (let round = 1; ; round++) {
     const chunks = splitIntoEnvelopes(pending, perBatch);
     const outcomes = new Map<number, ItemOutcome>();
     await runBounded(chunks, concurrency, async (chunk) => {
-      const chunkOutcomes = await sendChunk(transport, requests, chunk);
+      const chunkOutcomes = await sendChunk(transport, requests, chunk, retried);
       chunk.forEach((index, position) => outcomes.set(index, chunkOutcomes[position]!));
     });
 
@@ -75,6 +78,8 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
     const delay = budget.next(longestRetryAfter, !madeProgress);
     if (delay === undefined) break; // the failures already recorded are the answer
     for (const index of again) transport.metrics.upstreamRetries.inc({ reason: outcomes.get(index)!.retry!.reason });
+    const reasons = [...new Set(again.map((index) => outcomes.get(index)!.retry!.reason))];
+    retried = { attempt: round, reasons, items: again.length, waitMs: delay, retryAfterSeconds: longestRetryAfter };
     try {
       await transport.retryPolicy.sleep(delay, transport.signal);
     } catch {
@@ -87,14 +92,14 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
   return results as GraphResult[];
 }
 
-async function sendChunk(transport: GraphTransport, requests: GraphRequest[], indices: number[]): Promise<ItemOutcome[]> {
+async function sendChunk(transport: GraphTransport, requests: GraphRequest[], indices: number[], retried?: BatchRetryNote): Promise<ItemOutcome[]> {
   const items = indices.map((index) => batchItemOf(String(index), requests[index]!));
   transport.metrics.batchSize.observe(items.length);
   // Priced from the requests themselves: the envelope's item URLs would have to be parsed back.
   const cost = batchResourceUnitCost(
     indices.map((index) => ({ method: requests[index]!.method, template: requests[index]!.path.template, query: requests[index]!.query })),
   );
-  const attempt = await transport.attempt(batchEnvelopeRequest(items), cost);
+  const attempt = await traceGraphBatch(requests, indices, retried, transport.endpoint, () => transport.attempt(batchEnvelopeRequest(items), cost));
 
   const clientRequestId = attempt.clientRequestId;
   if (attempt.kind !== 'response' || attempt.status < 200 || attempt.status >= 300) {

@@ -12,6 +12,7 @@ import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReaso
 import { longestItemRetryAfter } from './batch-envelope.js';
 import { carriesBody, effectOf, type GraphRequest, type GraphResult } from './types.js';
 import { graphFailure, type GraphFailure } from './upstream-failure.js';
+import { observeGovernorWait, recordGraphRetry, traceGraphRequest } from '../telemetry/graph-spans.js';
 
 /**
  * One upstream Graph call and its retries: token, headers, timeout, body parsing, the debug log
@@ -94,9 +95,13 @@ export class GraphTransport {
 
   /**
    * A call with retries: reads on any transient failure, writes only when Graph certainly did not
-   * apply them (`mayRepeat`). Never throws; failures are values.
+   * apply them (`mayRepeat`). Never throws; failures are values. One span with its retries as events (docs/operations.md#traces).
    */
-  async request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>> {
+  request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>> {
+    return traceGraphRequest(req, this.endpoint, () => this.requestWithRetries<T>(req));
+  }
+
+  private async requestWithRetries<T>(req: GraphRequest): Promise<GraphResult<T>> {
     const budget = new RetryBudget(this.deps.retry);
     const effect = effectOf(req);
     for (let retries = 0; ; retries++) {
@@ -118,6 +123,7 @@ export class GraphTransport {
         if (delay !== undefined) {
           this.deps.metrics.upstreamRetries.inc({ reason });
           this.deps.logger.debug({ correlationId: this.deps.correlationId, route: routeLabel(req), reason, delayMs: delay }, 'retrying Graph call');
+          recordGraphRetry(attempt, retries + 1, reason, delay);
           try {
             await this.deps.retry.sleep(delay, this.deps.signal);
           } catch {
@@ -190,7 +196,9 @@ export class GraphTransport {
     if (!governor) return { release() {} };
     const cost = known ?? costOfOutgoingCall({ method: req.method, template: req.path.template, query: req.query, body: req.body });
     try {
-      return await governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+      return await observeGovernorWait(
+        governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) }),
+      );
     } catch (error) {
       if (this.deps.signal?.aborted) return this.cancelled(false);
       if (isGatewayError(error)) {
