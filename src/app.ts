@@ -11,6 +11,9 @@ import { createSignInLinks, deriveSignInLinkKey } from './identity/sign-in-link.
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { startTracing, type Tracing } from './telemetry/tracing.js';
+import { withTraceContext } from './telemetry/upstream.js';
 
 /**
  * Process-wide composition: config → (sandbox: emulator) → upstream HTTP → Graph identity →
@@ -25,6 +28,8 @@ export interface App {
   metrics: GatewayMetrics;
   emulator?: RunningEmulator;
   gateway: Gateway;
+  /** OpenTelemetry traces (docs/operations.md#traces): `enabled` false unless configured. */
+  tracing: Tracing;
   close(): Promise<void>;
 }
 
@@ -33,6 +38,8 @@ export interface AppOptions {
   metrics?: GatewayMetrics;
   /** Use this emulator instead of starting one (tests share one per file). */
   emulator?: RunningEmulator;
+  /** Send spans here instead of to Config.tracing's OTLP collector, and trace even without one (tests). */
+  spanExporter?: SpanExporter;
 }
 
 export async function startApp(baseConfig: Config, options: AppOptions = {}): Promise<App> {
@@ -40,6 +47,9 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
   const metrics = options.metrics ?? createMetrics();
   const closers: Array<() => Promise<void>> = [];
   try {
+    // First to start, last to close: the spans of the drained operations are exported on the way out.
+    const tracing = await startTracing(baseConfig.tracing, { logger, ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}) });
+    closers.push(() => tracing.shutdown());
     let emulator: RunningEmulator | undefined;
     let config = baseConfig;
     if (baseConfig.sandbox.enabled) {
@@ -54,11 +64,12 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       if (!options.emulator) closers.push(() => emulator!.close());
       config = applySandbox(baseConfig, emulator);
     }
-    const upstream = createUpstreamHttp({
+    const http = createUpstreamHttp({
       extraCaPem: config.extraCaPem,
       ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
       requestTimeoutMs: config.limits.upstreamTimeoutMs,
     });
+    const upstream = tracing.enabled ? withTraceContext(http, { graphEndpoint: config.graphEndpoint }) : http;
     closers.push(() => upstream.close());
     const identity = await createGraphIdentity(config, { logger, metrics, upstream });
     closers.push(async () => identity.close?.());
@@ -103,6 +114,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       metrics,
       ...(emulator ? { emulator } : {}),
       gateway,
+      tracing,
       close: async () => {
         for (const close of closers.reverse()) await close().catch((error: unknown) => logger.warn({ err: error }, 'error while closing'));
         logger.flush?.();

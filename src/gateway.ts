@@ -35,6 +35,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
 import { createPlayground } from './playground/index.js';
 import { createHttpHandler } from './server.js';
+import { tracingPlugin } from './telemetry/plugin.js';
 
 /**
  * Composition of the process-wide parts into a running gateway. All I/O comes in through `deps`
@@ -135,6 +136,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // (and pay a trace node per field). Nothing here consumes them (docs/querying.md#federation).
       ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics, logger),
+      // Names the operation's span (docs/operations.md#traces); no hooks when the request is not traced.
+      tracingPlugin<GatewayContext>(),
       // Who may do what comes before what it would cost: a caller without the permission learns
       // nothing from the limits below, and Graph sees nothing of a refused operation.
       permissionPlugin<GatewayContext>(),

@@ -13,6 +13,7 @@ import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Playground } from './playground/index.js';
+import { traceGraphqlRequest } from './telemetry/operation.js';
 
 /**
  * The HTTP routes, on plain node:http (no framework): GraphQL through Apollo's
@@ -92,7 +93,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         return sendProblem(res, new HttpProblem(403, ErrorCode.FORBIDDEN, refusal.message, refusal.reason));
       }
     }
-    if (path === '/graphql') return graphql(req, res, url);
+    if (path === '/graphql') return traceGraphqlRequest(req, res, () => graphql(req, res, url));
     if (path.startsWith('/playground/assets/') && (method === 'GET' || method === 'HEAD')) {
       if (deps.playground.serveAsset(req, res, path.slice('/playground/assets/'.length))) return;
       return sendText(res, 404, 'Not found\n');

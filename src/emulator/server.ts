@@ -153,6 +153,7 @@ async function dispatch(ctx: EmulatorContext, req: EmuRequest, reset: () => Prom
   }
   if (p.startsWith('/v1.0/') || p === '/v1.0' || p.startsWith('/beta/') || p === '/beta') {
     const response = await handleGraph(ctx, req);
+    ctx.stats.recordTraceparent(req.headers.traceparent);
     ctx.stats.recordRequest(response.route ?? `${req.method} ${p}`, response.destroy ? 0 : response.status, 'graph');
     return response;
   }

@@ -21,7 +21,14 @@ export interface StatsSnapshot {
    * RU are counted whether or not a budget is enforced.
    */
   directory: { priced: number; resourceUnits: number; writes: number; throttled: number };
+  /**
+   * The W3C `traceparent` headers of the last Graph requests that sent one (oldest first, at most
+   * TRACEPARENTS_KEPT): how tests see that the gateway's trace context reaches Graph.
+   */
+  traceparents: string[];
 }
+
+export const TRACEPARENTS_KEPT = 200;
 
 export class EmulatorStats {
   private data: StatsSnapshot = EmulatorStats.empty();
@@ -36,6 +43,7 @@ export class EmulatorStats {
       batch: { requests: 0, items: 0, itemsByRoute: {} },
       faults: { throttled: 0, unavailable: 0, timeouts: 0, dropped: 0 },
       directory: { priced: 0, resourceUnits: 0, writes: 0, throttled: 0 },
+      traceparents: [],
     };
   }
 
@@ -51,6 +59,12 @@ export class EmulatorStats {
     this.data.batch.requests += 1;
     this.data.batch.items += itemRoutes.length;
     for (const r of itemRoutes) this.data.batch.itemsByRoute[r] = (this.data.batch.itemsByRoute[r] ?? 0) + 1;
+  }
+
+  recordTraceparent(value: string | undefined): void {
+    if (value === undefined) return;
+    this.data.traceparents.push(value.slice(0, 128));
+    if (this.data.traceparents.length > TRACEPARENTS_KEPT) this.data.traceparents.shift();
   }
 
   recordFault(kind: keyof StatsSnapshot['faults']): void {

@@ -6,22 +6,25 @@ import { currentOperation } from './state.js';
 /**
  * Outgoing side of tracing, for Graph, login and broker calls alike (they share one HTTP layer):
  *
- * - `traceparent`/`tracestate` of the current span go to hosts that are not Microsoft's: the
- *   embedded emulator, a broker, a proxy or an endpoint of your own, where they link spans of your
- *   own. Microsoft Graph and Entra ID get none: they do not document W3C trace context, and the id
- *   Microsoft support traces a call by is `client-request-id` (with `request-id`), which every Graph
- *   call carries anyway (docs/graph-facts.md#errors-and-request-ids). Sending them would hand a
- *   third party the trace ids of your callers for no use.
+ * - Every Graph request carries the W3C `traceparent`/`tracestate` of its exchange span, so a
+ *   collector behind GRAPH_ENDPOINT (the embedded emulator, a proxy of your own) links its spans to
+ *   the operation's. Microsoft Graph documents no use of them: the ids its support traces a call by
+ *   are `client-request-id` and `request-id` (docs/graph-facts.md#errors-and-request-ids), which the
+ *   exchange span records as attributes. The trace context holds random ids and sampling flags only.
+ * - Other hosts (a broker, the sandbox's login endpoint) get it too, except Microsoft's login hosts:
+ *   a token request is not part of a trace anyone at Microsoft reads, so they get nothing extra.
  * - Every request to Graph counts towards the traced operation's `gateway.upstream_requests`.
  *
  * Installed only while tracing is on (src/app.ts); off, the HTTP layer is used as it is.
  */
 export function withTraceContext(upstream: UpstreamHttp, options: { graphEndpoint: string }): UpstreamHttp {
-  const graphPrefix = `${options.graphEndpoint.replace(/\/+$/, '')}/`;
+  // Graph's versioned roots only: in the sandbox the login endpoint shares the emulator's origin.
+  const graphRoots = ['/v1.0/', '/beta/'].map((version) => `${options.graphEndpoint.replace(/\/+$/, '')}${version}`);
   const outgoing = (url: string, headers: Record<string, string> | undefined): Record<string, string> | undefined => {
     const operation = currentOperation();
-    if (operation && url.startsWith(graphPrefix)) operation.upstreamRequests += 1;
-    if (!sendsTraceContextTo(url)) return headers;
+    const toGraph = graphRoots.some((root) => url.startsWith(root));
+    if (operation && toGraph) operation.upstreamRequests += 1;
+    if (!toGraph && !sendsTraceContextTo(url)) return headers;
     const carrier: Record<string, string> = { ...headers };
     propagation.inject(context.active(), carrier);
     return carrier;
@@ -62,7 +65,7 @@ const MICROSOFT_DOMAINS = [
   'cloudapi.de',
 ];
 
-/** Whether a request to `url` may carry our W3C trace context (not to a Microsoft host). */
+/** Whether a request to `url` that is not a Graph request carries our W3C trace context (not to a Microsoft host). */
 export function sendsTraceContextTo(url: string): boolean {
   let host: string;
   try {
