@@ -80,6 +80,12 @@ export interface Gateway {
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
+/**
+ * Beyond the drain time, before src/main.ts exits 1 regardless: stopped operations answering,
+ * closing the stores and the emulator, the last spans, flushing the log. An orchestrator's grace
+ * period must cover both (deploy/ is checked against it).
+ */
+export const SHUTDOWN_CLOSE_MARGIN_MS = 4_000;
 /** After the drain deadline: how long stopped operations get to send their answer before their connections are cut. */
 const STOPPED_ANSWER_GRACE_MS = 1_000;
 

@@ -1,13 +1,11 @@
 import { startApp, type App } from './app.js';
 import { loadConfigOrExit } from './config.js';
 import type { Config } from './config-types.js';
-import { DEFAULT_DRAIN_TIMEOUT_MS } from './gateway.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, SHUTDOWN_CLOSE_MARGIN_MS } from './gateway.js';
 import type { Logger } from './logger.js';
 
 /** Signals that stop the gateway gracefully: SIGTERM from orchestrators (`docker stop`, Kubernetes), SIGINT from Ctrl-C. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
-/** Beyond the drain time: stopped operations answering, closing the stores and the emulator, flushing the log. */
-const CLOSE_MARGIN_MS = 4_000;
 
 /**
  * `npm start` / `node dist/src/main.js`: config → (sandbox) emulator → gateway, and a graceful
@@ -50,7 +48,7 @@ async function stop(app: App, signal: NodeJS.Signals): Promise<void> {
 
 /** Exit 1 if the graceful path hangs (a store that never closes, a stuck socket). */
 function armHardDeadline(config: Config, logger: () => Logger | undefined): void {
-  const limitMs = (config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS) + CLOSE_MARGIN_MS;
+  const limitMs = (config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS) + SHUTDOWN_CLOSE_MARGIN_MS;
   setTimeout(() => {
     logger()?.error({ limitMs }, 'shutdown did not complete in time: exiting');
     // process.exit flushes pino's asynchronous destination synchronously (its exit hook).

@@ -1,0 +1,241 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { startApp, type App } from '../../src/app.js';
+import { CONFIG_VARIABLES, hashApiKey, loadConfig } from '../../src/config.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, SHUTDOWN_CLOSE_MARGIN_MS } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+
+/**
+ * The Kubernetes manifests in deploy/ (docs/operations.md#kubernetes) agree with the code: every
+ * variable they set is one the configuration reads, every probe path is served by the production
+ * app, the grace period covers the drain and the close margin, the memory limit the image's heap
+ * cap, selectors select the pods, and every container runs non-root on a read-only root.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const DEPLOY = path.join(ROOT, 'deploy');
+
+type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [key: string]: any };
+
+const files = readdirSync(DEPLOY).filter((f) => f.endsWith('.yaml'));
+const manifests: Manifest[] = files
+  .filter((f) => f !== 'kustomization.yaml')
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(path.join(DEPLOY, f), 'utf8')).map((doc) => {
+      expect(doc.errors, f).toEqual([]);
+      return doc.toJS() as Manifest;
+    }),
+  );
+const find = (kind: string, name: string): Manifest => {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+  if (!found) throw new Error(`deploy/ has no ${kind} ${name}`);
+  return found;
+};
+
+const gateway = find('Deployment', 'msgraph-user-gateway');
+const podSpec = gateway.spec.template.spec;
+const container = podSpec.containers.find((c: { name: string }) => c.name === 'gateway');
+const configMap = find('ConfigMap', 'msgraph-user-gateway');
+const secret = find('Secret', 'msgraph-user-gateway');
+
+/** Every variable the gateway container gets, with the value the manifests give it. */
+function manifestEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    if (source.configMapRef) Object.assign(env, find('ConfigMap', source.configMapRef.name).data);
+    else if (source.secretRef) {
+      const s = find('Secret', source.secretRef.name);
+      Object.assign(
+        env,
+        s.stringData,
+        Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')])),
+      );
+    } else throw new Error(`unexpected envFrom ${JSON.stringify(source)}`);
+  }
+  for (const entry of container.env ?? []) env[entry.name] = entry.value ?? '';
+  return env;
+}
+
+/** The heap cap of the image: `--max-old-space-size` of NODE_OPTIONS in docker/Dockerfile, in bytes. */
+function imageHeapCapBytes(): number {
+  const dockerfile = readFileSync(path.join(ROOT, 'docker/Dockerfile'), 'utf8');
+  const mb = /NODE_OPTIONS=--max-old-space-size=(\d+)/.exec(dockerfile)?.[1];
+  if (!mb) throw new Error('docker/Dockerfile sets no --max-old-space-size');
+  return Number(mb) * 1024 * 1024;
+}
+
+function quantityBytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`unparsed memory quantity ${quantity}`);
+  const factor = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
+  return Number(match[1]) * factor;
+}
+
+// Valid stand-ins for the Secret's placeholders, and the test's own address, cache and sandbox tenant.
+const API_KEY = 'manifest-probe-key-7c1e0b94';
+const testOverrides = (dataDir: string): Record<string, string> => ({
+  NODE_ENV: 'production',
+  SANDBOX: 'true',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  DATA_DIR: dataDir,
+  CACHE_URL: 'memory',
+  API_KEYS: `probe:${hashApiKey(API_KEY)}:Users.Read`,
+  TOKEN_CACHE_KEY: Buffer.alloc(32, 7).toString('base64'),
+  CURSOR_KEY: Buffer.alloc(32, 9).toString('base64'),
+});
+
+describe('deploy/ manifests', () => {
+  it('are all listed in kustomization.yaml', () => {
+    const kustomization = parseYaml(readFileSync(path.join(DEPLOY, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+    expect([...kustomization.resources].sort()).toEqual(files.filter((f) => f !== 'kustomization.yaml').sort());
+  });
+
+  it('set only variables src/config.ts reads, and this configuration reads every one of them', () => {
+    const env = manifestEnvironment();
+    const names = Object.keys(env);
+    expect(names.length).toBeGreaterThan(10);
+    const known = new Set<string>(CONFIG_VARIABLES);
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+
+    // loadConfig over the manifests' own values (the Secret's placeholders replaced, the sandbox in
+    // place of the tenant): every variable they name is looked at, none is dead weight.
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-deploy-'));
+    try {
+      const overrides = testOverrides(dataDir);
+      const values: Record<string, string> = { ...env, ...overrides };
+      for (const name of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET']) delete values[name];
+      const read = new Set<string>();
+      const recording = new Proxy(values, {
+        get(target, key) {
+          if (typeof key === 'string') read.add(key);
+          return Reflect.get(target, key);
+        },
+      });
+      const config = loadConfig(recording);
+      expect(names.filter((n) => !read.has(n))).toEqual([]);
+      expect(config.callerAuth.mode).toBe('api-key');
+      expect(config.drainTimeoutMs).toBe(Number(env.DRAIN_TIMEOUT_MS));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('the Secret holds placeholders only: applied unchanged, the gateway refuses to start and names them', () => {
+    const env = { ...manifestEnvironment(), NODE_ENV: 'production' };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    // A placeholder that passed for a key would encrypt every token with a key anyone can read here.
+    for (const name of ['TOKEN_CACHE_KEY', 'CURSOR_KEY', 'API_KEYS', 'AZURE_CLIENT_ID']) expect(message).toContain(`- ${name}`);
+    for (const value of Object.values(secret.stringData as Record<string, string>)) expect(value === '' || value.startsWith('REPLACE')).toBe(true);
+  });
+
+  it('give a grace period that covers the preStop pause, DRAIN_TIMEOUT_MS and the close margin before the hard exit', () => {
+    const drainMs = Number(manifestEnvironment().DRAIN_TIMEOUT_MS ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    const preStop = container.lifecycle?.preStop?.exec?.command as string[] | undefined;
+    expect(preStop?.[0]).toBe('sleep');
+    const preStopMs = Number(preStop![1]) * 1000;
+    expect(preStopMs).toBeGreaterThan(0);
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(preStopMs + drainMs + SHUTDOWN_CLOSE_MARGIN_MS);
+  });
+
+  it('give the gateway a memory limit of at least twice the heap cap of the image, and CPU requests for the autoscaler', () => {
+    const heapCap = imageHeapCapBytes();
+    const limit = quantityBytes(container.resources.limits.memory);
+    const request = quantityBytes(container.resources.requests.memory);
+    expect(limit).toBeGreaterThanOrEqual(2 * heapCap);
+    expect(request).toBeGreaterThan(heapCap);
+    expect(request).toBeLessThanOrEqual(limit);
+    expect(container.resources.requests.cpu).toBeTruthy();
+    const hpa = find('HorizontalPodAutoscaler', 'msgraph-user-gateway');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: gateway.metadata.name });
+    expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it('select the pods they mean: Service, PodDisruptionBudget, NetworkPolicy; named ports exist', () => {
+    const podLabels = (deployment: Manifest) => deployment.spec.template.metadata.labels as Record<string, string>;
+    const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    expect(selects(gateway.spec.selector.matchLabels, podLabels(gateway))).toBe(true);
+    const service = find('Service', 'msgraph-user-gateway');
+    expect(selects(service.spec.selector, podLabels(gateway))).toBe(true);
+    const portNames = (container.ports as Array<{ name: string; containerPort: number }>).map((p) => p.name);
+    expect(portNames).toContain(service.spec.ports[0].targetPort);
+    expect(container.ports[0].containerPort).toBe(Number(manifestEnvironment().PORT));
+    const pdb = find('PodDisruptionBudget', 'msgraph-user-gateway');
+    expect(selects(pdb.spec.selector.matchLabels, podLabels(gateway))).toBe(true);
+    expect(pdb.spec.maxUnavailable ?? 0).toBeLessThan(gateway.spec.replicas);
+
+    const redis = find('Deployment', 'msgraph-user-gateway-redis');
+    const redisService = find('Service', 'msgraph-user-gateway-redis');
+    expect(selects(redisService.spec.selector, podLabels(redis))).toBe(true);
+    expect(manifestEnvironment().CACHE_URL).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`);
+    const policy = find('NetworkPolicy', 'msgraph-user-gateway-redis');
+    expect(selects(policy.spec.podSelector.matchLabels, podLabels(redis))).toBe(true);
+    expect(selects(policy.spec.ingress[0].from[0].podSelector.matchLabels, podLabels(gateway))).toBe(true);
+  });
+
+  it('run every container as non-root on a read-only root file system without privilege escalation', () => {
+    for (const deployment of manifests.filter((m) => m.kind === 'Deployment')) {
+      const spec = deployment.spec.template.spec;
+      expect(spec.securityContext.runAsNonRoot, deployment.metadata.name).toBe(true);
+      expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(spec.automountServiceAccountToken).toBe(false);
+      for (const c of spec.containers) {
+        expect(c.securityContext, `${deployment.metadata.name}/${c.name}`).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    }
+    // The gateway's DATA_DIR (the image's /data) is writable.
+    const dataDir = /DATA_DIR=(\S+)/.exec(readFileSync(path.join(ROOT, 'docker/Dockerfile'), 'utf8'))?.[1];
+    expect((container.volumeMounts as Array<{ mountPath: string }>).map((m) => m.mountPath)).toContain(dataDir);
+  });
+});
+
+describe('deploy/ probes against the production app', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  let dataDir: string;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 20 });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-deploy-app-'));
+    const env = { ...manifestEnvironment(), ...testOverrides(dataDir), DATA_DIR: emulator.dataDir };
+    for (const name of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET']) delete env[name];
+    const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    app = await startApp(loadConfig(env), { emulator, logger });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await emulator?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 200 on every probe path the Deployment names, without a credential', async () => {
+    const probes = ['livenessProbe', 'readinessProbe', 'startupProbe'].map((name) => container[name]).filter(Boolean);
+    expect(probes.length).toBe(3);
+    const paths = new Set<string>();
+    for (const probe of probes) {
+      expect(probe.httpGet.port).toBe('http');
+      paths.add(probe.httpGet.path as string);
+    }
+    expect([...paths].sort()).toEqual(['/healthz', '/readyz']);
+    for (const probePath of paths) {
+      const res = await fetch(`${app.url}${probePath}`);
+      expect(res.status, probePath).toBe(200);
+    }
+    // And the probes are not a door: the API itself still wants the key.
+    const refused = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(refused.status).toBe(401);
+  });
+});
