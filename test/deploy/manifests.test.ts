@@ -39,7 +39,6 @@ const find = (kind: string, name: string): Manifest => {
 const gateway = find('Deployment', 'msgraph-user-gateway');
 const podSpec = gateway.spec.template.spec;
 const container = podSpec.containers.find((c: { name: string }) => c.name === 'gateway');
-const configMap = find('ConfigMap', 'msgraph-user-gateway');
 const secret = find('Secret', 'msgraph-user-gateway');
 
 /** Every variable the gateway container gets, with the value the manifests give it. */
@@ -210,7 +209,7 @@ describe('deploy/ probes against the production app', () => {
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 20 });
     dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-deploy-app-'));
-    const env = { ...manifestEnvironment(), ...testOverrides(dataDir), DATA_DIR: emulator.dataDir };
+    const env: Record<string, string> = { ...manifestEnvironment(), ...testOverrides(dataDir), DATA_DIR: emulator.dataDir };
     for (const name of ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET']) delete env[name];
     const logger = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
     app = await startApp(loadConfig(env), { emulator, logger });
