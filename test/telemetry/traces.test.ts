@@ -250,6 +250,47 @@ describe('traces with an in-memory exporter', () => {
   }, 30_000);
 });
 
+describe('traces of the rate governor', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  const exporter = new InMemorySpanExporter();
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 40 });
+    // 10 RU per 10 s at 80 % headroom: 8 lookups at once, one more every 1.25 s, queueing at most 2 s.
+    app = await startApp(configFor(emulator, { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '2000' }), { emulator, logger: quiet(), spanExporter: exporter });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await emulator?.close();
+  });
+
+  it('a queued call carries the wait as an event; a refused one the refusal, and Graph never saw it', async () => {
+    await emulator.resetStats();
+    const ids = [...emulator.tenant.users.values()].slice(0, 20).map((u) => u.id);
+    const answers = await Promise.all(ids.map((id) => post(app, 'query($id: ID!) { user(id: $id) { id } }', { id })));
+    const refused = answers.filter((a) => a.body.errors?.[0]?.extensions?.code === 'THROTTLED');
+    expect(refused.length).toBeGreaterThan(0);
+    await app.tracing.flush();
+    for (let i = 0; i < 100 && operationSpans(exporter.getFinishedSpans()).length < 20; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await app.tracing.flush();
+    }
+    const exchanges = exporter.getFinishedSpans().filter((s) => s.name === 'GET /users/{id}');
+    expect(exchanges).toHaveLength(20);
+    const queued = exchanges.filter((s) => s.events.some((e) => e.name === 'msgraph.governor.queued'));
+    const refusedSpans = exchanges.filter((s) => s.events.some((e) => e.name === 'msgraph.governor.refused'));
+    expect(queued.length).toBeGreaterThan(0);
+    expect(refusedSpans).toHaveLength(refused.length);
+    for (const span of refusedSpans) {
+      expect(span.events.find((e) => e.name === 'msgraph.governor.refused')!.attributes).toMatchObject({ 'error.type': 'THROTTLED' });
+      // Not sent: no Graph request id, no status.
+      expect(span.attributes['msgraph.request_id']).toBeUndefined();
+      expect(span.attributes['http.response.status_code']).toBeUndefined();
+    }
+    expect((await emulator.stats()).graphRequests).toBe(20 - refused.length);
+  }, 30_000);
+});
+
 describe('traces off (the default)', () => {
   let emulator: TestEmulator;
   let app: App;
