@@ -20,7 +20,7 @@ export const BENCH_USAGE = `Usage: npm run bench [-- options]
 
 Runs the benchmark (docs/benchmark.md): an emulator tenant, the gateway, the naive server and the
 floor and GraphQL Mesh (when installed), every scenario at a fixed injected latency; writes bench/results/latest.json, latest.svg and
-the results section of docs/benchmark.md (full runs only). About two minutes.
+the results section of docs/benchmark.md (full runs only). About three minutes with the replica scenario.
 
 Options (the environment variable in brackets is used when the option is absent):
   --latency <ms>           injected latency per upstream request, 0 to 1000 (default 20) [BENCH_LATENCY_MS]
