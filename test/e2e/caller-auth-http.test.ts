@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/support.js';
-import { setApiTokenVersion } from '../emulator/identity/support.js';
+import { setApiTokenVersion } from '../emulator/entra/support.js';
 
 /**
  * Caller authentication through the gateway's HTTP endpoint with CALLER_AUTH=entra and API_AUDIENCE

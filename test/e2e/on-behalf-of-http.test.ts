@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { decodeJwtPayload, userCallerToken } from '../identity/support.js';
-import { setApiTokenVersion } from '../emulator/identity/support.js';
+import { setApiTokenVersion } from '../emulator/entra/support.js';
 
 /**
  * A frontend's users calling through the gateway with GRAPH_AUTH_FLOW=on-behalf-of: each caller's

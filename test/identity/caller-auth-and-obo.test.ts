@@ -9,7 +9,7 @@ import { GatewayError } from '../../src/errors.js';
 import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import { Permission, type Caller, type CallerAuthenticator } from '../../src/identity/types.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { setApiTokenVersion } from '../emulator/identity/support.js';
+import { setApiTokenVersion } from '../emulator/entra/support.js';
 import { appCallerToken, captureLogs, decodeJwtPayload, emulatorConfig, testDeps, userCallerToken, type CapturedLogs, type TestDeps } from './support.js';
 
 let emulator: TestEmulator;

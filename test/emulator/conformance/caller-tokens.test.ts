@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS } from '../../../src/permissions.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, ensureAdmin, postToken, setApiTokenVersion, verifyWithJwks } from '../identity/support.js';
+import { addTestUser, ensureAdmin, postToken, setApiTokenVersion, verifyWithJwks } from '../entra/support.js';
 
 let emulator: TestEmulator;
 let clockOffsetMs = 0;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { AppRegistration, UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { postToken } from '../identity/support.js';
+import { postToken } from '../entra/support.js';
 
 /**
  * docs/graph-facts.md#delegated-permissions: delegated Graph calls with real tokens (ROPC through

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, ensureAdmin, postToken } from '../identity/support.js';
+import { addTestUser, ensureAdmin, postToken } from '../entra/support.js';
 
 let emulator: TestEmulator;
 const GRAPH_DELEGATED = 'https://graph.microsoft.com/.default openid profile offline_access';

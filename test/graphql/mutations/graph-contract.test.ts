@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD_METHOD_ID } from '../../src/emulator/seed.js';
-import type { UserRecord } from '../../src/emulator/model.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { userCallerToken } from '../identity/support.js';
-import { startDelegatedApp, type DelegatedApp } from '../support/delegated-app.js';
+import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { userCallerToken } from '../../identity/support.js';
+import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
 
 /**
  * The write path against an emulator as strict as Microsoft Graph (docs/graph-facts.md#json-batching,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { hashApiKey } from '../../../src/config.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
  * A hosted gateway (tokens from the broker) refuses every self-deployed-only field for the whole

@@ -10,13 +10,13 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requiredGraphIdentity } from '../../src/graphql/graph-identity/index.js';
-import { REDACTED, sensitiveFieldsOf } from '../../src/graphql/sensitive/index.js';
-import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { startDelegatedApp, type DelegatedApp } from '../support/delegated-app.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { rootFields, sampleInput, sampleValue, type SampleValues } from '../support/schema-operations.js';
+import { requiredGraphIdentity } from '../../../src/graphql/graph-identity/index.js';
+import { REDACTED, sensitiveFieldsOf } from '../../../src/graphql/sensitive/index.js';
+import { buildGatewaySchema } from '../../../src/graphql/schema.js';
+import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { rootFields, sampleInput, sampleValue, type SampleValues } from '../../support/schema-operations.js';
 
 /**
  * Every `@sensitive` input field of the schema (read from the schema's directives, so a field

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startDelegatedApp, type DelegatedApp } from '../support/delegated-app.js';
+import { startApp, type App } from '../../../src/app.js';
+import { loadConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/logger.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
 
 /**
  * Secrets given to or minted by mutations (passwords, Temporary Access Passes) never reach a log

@@ -1,10 +1,10 @@
 import { buildSchema, parse, validate, specifiedRules, getOperationAST } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { deploymentModeRule } from '../../src/graphql/deployment/index.js';
-import { missingPermissions } from '../../src/graphql/permissions/index.js';
-import { withoutFederationSyntax } from '../../src/graphql/federation/index.js';
-import { loadSchemaSource } from '../../src/graphql/schema.js';
-import { Permission } from '../../src/identity/types.js';
+import { deploymentModeRule } from '../../../src/graphql/deployment/index.js';
+import { missingPermissions } from '../../../src/graphql/permissions/index.js';
+import { withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
+import { loadSchemaSource } from '../../../src/graphql/schema.js';
+import { Permission } from '../../../src/identity/types.js';
 
 // The schema exactly as the gateway serves it without FEDERATION=true: every SDL file of schema/.
 const schema = buildSchema(withoutFederationSyntax(loadSchemaSource()));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, GatewayError } from '../../src/errors.js';
-import type { GraphRequest, GraphResult } from '../../src/graph/types.js';
-import { graphFailure } from '../../src/graph/upstream-failure.js';
-import { createGraphWrites, pickPasswordMethod, PASSWORD_METHOD_ID, type GraphPrimitives } from '../../src/graph/writes.js';
+import { ErrorCode, GatewayError } from '../../../src/errors.js';
+import type { GraphRequest, GraphResult } from '../../../src/graph/types.js';
+import { graphFailure } from '../../../src/graph/upstream-failure.js';
+import { createGraphWrites, pickPasswordMethod, PASSWORD_METHOD_ID, type GraphPrimitives } from '../../../src/graph/writes.js';
 
 /**
  * The write layer over an injected pair of primitives (the client's `request`/`batch` seam):

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createAuditLog } from '../../src/audit/index.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
+import { createAuditLog } from '../../../src/audit/index.js';
+import { createLogger } from '../../../src/logger.js';
+import { createMetrics } from '../../../src/metrics.js';
 
 /** A quieter LOG_LEVEL must not drop audit events: a SIEM relies on every one of them. */
 describe('audit events and the log level', () => {

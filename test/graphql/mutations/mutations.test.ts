@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
-import type { UserRecord } from '../../src/emulator/model.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { hashApiKey } from '../../../src/config.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
  * End to end: a real gateway (self-deployed, the sandbox's demo app) over real sockets against the

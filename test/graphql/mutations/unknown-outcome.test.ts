@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../src/emulator/model.js';
-import { createPrng } from '../../src/emulator/prng.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { createPrng } from '../../../src/emulator/prng.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
  * Writes under the emulator's fault injection (docs/security.md#writes-with-an-unknown-outcome,

@@ -1,9 +1,9 @@
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { deploymentModeRule } from '../../src/graphql/deployment/index.js';
-import { graphIdentityFactsOf, graphIdentityRule, requiredGraphIdentity, type GraphIdentityFacts } from '../../src/graphql/graph-identity/index.js';
-import { withoutFederationSyntax } from '../../src/graphql/federation/index.js';
-import { loadSchemaSource } from '../../src/graphql/schema.js';
+import { deploymentModeRule } from '../../../src/graphql/deployment/index.js';
+import { graphIdentityFactsOf, graphIdentityRule, requiredGraphIdentity, type GraphIdentityFacts } from '../../../src/graphql/graph-identity/index.js';
+import { withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
+import { loadSchemaSource } from '../../../src/graphql/schema.js';
 
 // The schema exactly as the gateway serves it without FEDERATION=true: every SDL file of schema/.
 const schema = buildSchema(withoutFederationSyntax(loadSchemaSource()));

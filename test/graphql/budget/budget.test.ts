@@ -1,8 +1,8 @@
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateUpstreamRequests } from '../../src/graphql/budget/index.js';
-import { buildGatewaySchema } from '../../src/graphql/schema.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
+import { buildGatewaySchema } from '../../../src/graphql/schema.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
  * The Graph-aware budget: its estimate is checked against the requests the emulator really

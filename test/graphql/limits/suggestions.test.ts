@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
  * With introspection off (the production default) the schema is not published, so error messages

@@ -6,7 +6,7 @@
 import { type FieldNode, type SelectionSetNode, execute, parse } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { describe, expect, it } from 'vitest';
-import { memoizedPlan, memoizedSelectionPlan } from '../../src/graphql/resolvers/plan-memo.js';
+import { memoizedPlan, memoizedSelectionPlan } from '../../../src/graphql/resolvers/plan-memo.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {

@@ -7,8 +7,8 @@ import { composeServices } from '@apollo/composition';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { isObjectType, parse, type DocumentNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { buildGatewaySchema, loadSchemaSource } from '../../src/graphql/schema.js';
-import { INCIDENTS_TYPE_DEFS } from '../support/incidents-subgraph.js';
+import { buildGatewaySchema, loadSchemaSource } from '../../../src/graphql/schema.js';
+import { INCIDENTS_TYPE_DEFS } from '../../support/incidents-subgraph.js';
 
 function compose(users: DocumentNode) {
   return composeServices([

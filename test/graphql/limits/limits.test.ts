@@ -1,8 +1,8 @@
 import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { withoutFederationSyntax } from '../../src/graphql/federation/index.js';
-import { loadSchemaSource } from '../../src/graphql/schema.js';
-import { createLimitRules } from '../../src/graphql/limits/index.js';
+import { withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
+import { loadSchemaSource } from '../../../src/graphql/schema.js';
+import { createLimitRules } from '../../../src/graphql/limits/index.js';
 
 /** Unit level: the limit rules under graphql-js `validate()` against the gateway's own SDL. */
 const schema = buildSchema(withoutFederationSyntax(loadSchemaSource()));

@@ -7,14 +7,14 @@
 import { createHash } from 'node:crypto';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../src/emulator/model.js';
-import { estimateUpstreamRequests } from '../../src/graphql/budget/index.js';
-import { deploymentModeRule } from '../../src/graphql/deployment/index.js';
-import { federationDefinitionsSdl, withoutFederationSyntax } from '../../src/graphql/federation/index.js';
-import { buildGatewaySchema, loadSchemaSource } from '../../src/graphql/schema.js';
-import type { UpstreamHttp } from '../../src/http/upstream.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { UserRecord } from '../../../src/emulator/model.js';
+import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
+import { deploymentModeRule } from '../../../src/graphql/deployment/index.js';
+import { federationDefinitionsSdl, withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
+import { buildGatewaySchema, loadSchemaSource } from '../../../src/graphql/schema.js';
+import type { UpstreamHttp } from '../../../src/http/upstream.js';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 const READER = 'federation-test-reader-key-0123456789';
 const AUTH_READER = 'federation-test-auth-reader-key-0123456789';
