@@ -147,23 +147,32 @@ function endpointOf(get: (name: TracingVariable) => string | undefined, name: Tr
 // RFC 9110 token characters: what a header name may hold.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * The `key=value,key2=value2` lists with percent-encoded values that both the OTLP exporter's headers and
+ * the Resource SDK's attributes use; `value` is undefined when the `=` is missing or the encoding is broken.
+ */
+function percentEncodedPairs(raw: string): Array<{ part: string; key: string; value: string | undefined }> {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const at = part.indexOf('=');
+      const key = at > 0 ? part.slice(0, at).trim() : '';
+      try {
+        return { part, key, value: at > 0 ? decodeURIComponent(part.slice(at + 1).trim()) : undefined };
+      } catch {
+        return { part, key, value: undefined };
+      }
+    });
+}
+
 /** `name=value,name2=value2` with percent-encoded values (the OTLP exporter specification's format). */
 function headersOf(get: (name: TracingVariable) => string | undefined, name: TracingVariable, problems: string[]): Array<{ name: string; value: Secret }> {
   const raw = get(name);
   if (raw === undefined) return [];
   const headers: Array<{ name: string; value: Secret }> = [];
-  for (const part of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const at = part.indexOf('=');
-    const key = at > 0 ? part.slice(0, at).trim() : '';
-    let value: string | undefined;
-    try {
-      value = at > 0 ? decodeURIComponent(part.slice(at + 1).trim()) : undefined;
-    } catch {
-      value = undefined;
-    }
+  for (const { key, value } of percentEncodedPairs(raw)) {
     if (!HEADER_NAME.test(key) || value === undefined || /[\r\n]/.test(value)) {
       problems.push(`${name} is not valid: comma-separated name=value pairs with percent-encoded values (e.g. ${name}=x-api-key=...); the value is not shown`);
       return [];
@@ -190,18 +199,7 @@ function timeoutOf(get: (name: TracingVariable) => string | undefined, name: Tra
 function resourceAttributesOf(raw: string | undefined, problems: string[]): Record<string, string> {
   const attributes: Record<string, string> = {};
   if (raw === undefined) return attributes;
-  for (const part of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)) {
-    const at = part.indexOf('=');
-    const key = at > 0 ? part.slice(0, at).trim() : '';
-    let value: string | undefined;
-    try {
-      value = at > 0 ? decodeURIComponent(part.slice(at + 1).trim()) : undefined;
-    } catch {
-      value = undefined;
-    }
+  for (const { part, key, value } of percentEncodedPairs(raw)) {
     if (!/^[A-Za-z0-9._-]+$/.test(key) || value === undefined) {
       problems.push(
         `OTEL_RESOURCE_ATTRIBUTES is not valid near ${JSON.stringify(part.slice(0, 40))}: comma-separated key=value pairs with percent-encoded values (e.g. OTEL_RESOURCE_ATTRIBUTES=deployment.environment.name=production,k8s.namespace.name=identity)`,
