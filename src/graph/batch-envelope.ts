@@ -57,6 +57,31 @@ export function batchItemOf(id: string, req: GraphRequest): BatchItem {
   return item;
 }
 
+/** One item of an outgoing `$batch` body as the cost model reads it: method, path and query of its relative URL. */
+export interface OutgoingBatchItem {
+  method: string;
+  pathname: string;
+  query: Record<string, string>;
+}
+
+/** True for the `POST /$batch` envelope (its path template as the transport names it). */
+export function isBatchEnvelope(call: { method: string; template: string }): boolean {
+  return call.method.toUpperCase() === 'POST' && /(^|\/)\$batch$/.test(call.template);
+}
+
+/** The items of an outgoing envelope's body (`{ requests: [...] }`), each URL split into path and query. */
+export function outgoingBatchItems(body: unknown): OutgoingBatchItem[] {
+  const items = (body as { requests?: Array<{ method?: unknown; url?: unknown }> } | undefined)?.requests ?? [];
+  return items.map((item) => {
+    const url = new URL(String(item.url ?? '/'), 'https://graph.invalid');
+    const query: Record<string, string> = {};
+    url.searchParams.forEach((value, name) => {
+      query[name] = value;
+    });
+    return { method: typeof item.method === 'string' ? item.method : 'GET', pathname: url.pathname, query };
+  });
+}
+
 /** The answer's items by id, or undefined when the body has no `responses` array. */
 export function readBatchAnswers(body: unknown): Map<string, BatchItemAnswer> | undefined {
   const list = (body as { responses?: unknown } | null)?.responses;

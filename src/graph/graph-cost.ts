@@ -12,6 +12,8 @@
  * raises it by 1, `$top` below 20 lowers it by 1, and a read never costs less than 1.
  */
 
+import { isBatchEnvelope, outgoingBatchItems } from './batch-envelope.js';
+
 /** What the cost model needs to know of one Graph call (a `$batch` item or a plain request). */
 export interface CostedCall {
   method: string;
@@ -112,17 +114,9 @@ export function templateOfRelativeUrl(pathname: string): string {
  * carries relative item URLs (`/users/{id}/manager?$select=id`), each priced like its route.
  */
 export function costOfOutgoingCall(call: CostedCall & { body?: unknown }): CallCost {
-  if (call.method.toUpperCase() === 'POST' && /(^|\/)\$batch$/.test(call.template)) {
-    const items = (call.body as { requests?: Array<{ method?: unknown; url?: unknown }> } | undefined)?.requests ?? [];
+  if (isBatchEnvelope(call)) {
     return batchResourceUnitCost(
-      items.map((item) => {
-        const url = new URL(String(item.url ?? '/'), 'https://graph.invalid');
-        const query: Record<string, string> = {};
-        url.searchParams.forEach((value, name) => {
-          query[name] = value;
-        });
-        return { method: typeof item.method === 'string' ? item.method : 'GET', template: templateOfRelativeUrl(url.pathname), query };
-      }),
+      outgoingBatchItems(call.body).map((item) => ({ method: item.method, template: templateOfRelativeUrl(item.pathname), query: item.query })),
     );
   }
   return resourceUnitCost(call);
