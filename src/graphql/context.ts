@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config-types.js';
 import { correlationIdOf } from '../http/correlation-id.js';
@@ -83,6 +84,10 @@ export function graphTenantOf(config: Config, caller: Caller, tokenSource: Graph
  */
 export function operationSignal(timeoutMs: number, parent?: AbortSignal): { signal: AbortSignal; end(): void } {
   const controller = new AbortController();
+  // Every Graph call of the operation listens to this signal until the call ends (its listener is
+  // removed then): an operation with more than 10 calls in flight (GRAPH_MAX_CONCURRENCY is 16) is
+  // normal, not the leak Node's default limit of 10 warns about.
+  setMaxListeners(256, controller.signal);
   let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
     () => controller.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')),
     timeoutMs,
