@@ -16,12 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS } from '../../../src/permissions.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, ensureAdmin, postToken, setApiTokenVersion, verifyWithJwks } from '../entra/support.js';
+import { addTestUser, demoClient, ensureAdmin, passwordGrant, postToken, setApiTokenVersion, verifyWithJwks } from '../entra/support.js';
 
 let emulator: TestEmulator;
 let clockOffsetMs = 0;
 let admin: UserRecord;
-const GRAPH_DELEGATED = 'https://graph.microsoft.com/.default openid profile offline_access';
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50, now: () => Date.now() + clockOffsetMs });
@@ -31,14 +30,10 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-function demo() {
-  const { wellKnown } = emulator.tenant;
-  return { client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret };
-}
+const demo = () => demoClient(emulator);
 
-async function ropc(user: { userPrincipalName: string }, password: string, scope = GRAPH_DELEGATED, client = demo()) {
-  return postToken(emulator, { grant_type: 'password', ...client, username: user.userPrincipalName, password, scope });
-}
+const ropc = (user: { userPrincipalName: string }, password: string, scope?: string, client?: { client_id: string; client_secret: string }) =>
+  passwordGrant(emulator, user, password, scope, client);
 
 describe('token version and audience follow the API registration (regression: v1 by default, v2 when asked)', () => {
   it('names the API by App ID URI or client id in v1.0 tokens, and always by client id in v2.0 tokens', async () => {

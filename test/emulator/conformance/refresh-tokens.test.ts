@@ -11,10 +11,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, ensureAdmin, postToken } from '../entra/support.js';
+import { GRAPH_DELEGATED_SCOPE, addTestUser, demoClient, ensureAdmin, passwordGrant, postToken } from '../entra/support.js';
 
 let emulator: TestEmulator;
-const GRAPH_DELEGATED = 'https://graph.microsoft.com/.default openid profile offline_access';
+const GRAPH_DELEGATED = GRAPH_DELEGATED_SCOPE;
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50, now: () => Date.now() });
@@ -24,14 +24,10 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-function demo() {
-  const { wellKnown } = emulator.tenant;
-  return { client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret };
-}
+const demo = () => demoClient(emulator);
 
-async function ropc(user: { userPrincipalName: string }, password: string, scope = GRAPH_DELEGATED, client = demo()) {
-  return postToken(emulator, { grant_type: 'password', ...client, username: user.userPrincipalName, password, scope });
-}
+const ropc = (user: { userPrincipalName: string }, password: string, scope?: string, client?: { client_id: string; client_secret: string }) =>
+  passwordGrant(emulator, user, password, scope, client);
 
 describe('use and revocation (refresh-tokens)', () => {
   it('regression: are replaced on use, and the redeemed one stays valid as in Entra', async () => {

@@ -3,13 +3,24 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { addTestUser, decodeClientInfo, ensureAdmin, msalNetworkClient, pkcePair, postToken, verifyWithJwks } from './support.js';
+import {
+  GRAPH_DELEGATED_SCOPE,
+  addTestUser,
+  decodeClientInfo,
+  demoClient,
+  ensureAdmin,
+  msalNetworkClient,
+  passwordGrant,
+  pkcePair,
+  postToken,
+  verifyWithJwks,
+} from './support.js';
 
 let emulator: TestEmulator;
 let clockOffsetMs = 0;
 let admin: UserRecord;
 const REDIRECT = 'http://127.0.0.1:4000/auth/callback';
-const GRAPH_DELEGATED = 'https://graph.microsoft.com/.default openid profile offline_access';
+const GRAPH_DELEGATED = GRAPH_DELEGATED_SCOPE;
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50, now: () => Date.now() + clockOffsetMs });
@@ -19,10 +30,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-function demo() {
-  const { wellKnown } = emulator.tenant;
-  return { client_id: wellKnown.demoAppId, client_secret: wellKnown.demoAppSecret };
-}
+const demo = () => demoClient(emulator);
 
 async function authorize(params: Record<string, string>): Promise<{ status: number; location: URL | undefined; text: string }> {
   const query = new URLSearchParams({
@@ -45,9 +53,8 @@ async function codeFor(params: Record<string, string> = {}): Promise<string> {
   return code!;
 }
 
-async function ropc(user: { userPrincipalName: string }, password: string, scope = GRAPH_DELEGATED, client = demo()) {
-  return postToken(emulator, { grant_type: 'password', ...client, username: user.userPrincipalName, password, scope });
-}
+const ropc = (user: { userPrincipalName: string }, password: string, scope?: string, client?: { client_id: string; client_secret: string }) =>
+  passwordGrant(emulator, user, password, scope, client);
 
 describe('authorization code flow', () => {
   it('signs the admin in without a page, redirects with code and state, and redeems the code with PKCE', async () => {
