@@ -102,12 +102,7 @@ describe('documentation links', () => {
     // Microsoft's "known issue NNNNN" ids are fine; a bare "issue N" would cite a tracker readers
     // cannot see. Links to documents are checked to resolve by the tests above; this catches paths
     // that climb out of the repository in prose and comments.
-    const forbidden = [
-      /\.\.\/shared\b/,
-      /(?<![Kk]nown )\b[Ii]ssue \d{1,3}\b/,
-      /\bthe seed's\b|\bas in the seed\b/i,
-      /\bDESIGN\.md\b/,
-    ];
+    const forbidden = [/\.\.\/shared\b/, /(?<![Kk]nown )\b[Ii]ssue \d{1,3}\b/, /\bthe seed's\b|\bas in the seed\b/i, /\bDESIGN\.md\b/];
     const problems: string[] = [];
     for (const file of [...markdownFiles, ...codeFiles]) {
       if (file === 'test/docs/links.test.ts') continue;
