@@ -6,7 +6,7 @@
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
- * BENCH_QUICK=1), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
+ * BENCH_QUICK=1), `--warmup <ms>` (per cell, default 1500, env BENCH_WARMUP_MS), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
  * BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -276,8 +276,14 @@ async function measureCell(
   fixtures: BenchFixtures,
 ): Promise<CellResult> {
   const op = (i: number) => contender.run(scenario, i);
-  // Warm-up: connections, tokens, JIT; not measured.
-  await runLoad(op, { concurrency: scenario.concurrency, maxOps: Math.max(4, scenario.concurrency * 2), budgetMs: 10_000 });
+  // Warm-up, not measured: connections, tokens, and V8's optimised code for the cell's hot paths
+  // (a contender measured in baseline code spends several times the CPU per operation).
+  await runLoad(op, {
+    concurrency: scenario.concurrency,
+    maxOps: options.cellMaxOps,
+    budgetMs: Math.max(1, options.warmupMs),
+    minOps: Math.max(4, scenario.concurrency * 2),
+  });
   const before = await admin.stats();
   const cpuBefore = contender.child?.cpuMs() ?? null;
   const load = await runLoad(op, {
@@ -511,6 +517,7 @@ async function main(): Promise<void> {
         probeLatencyMs: options.probeLatencyMs,
         cellBudgetMs: options.cellBudgetMs,
         cellMaxOps: options.cellMaxOps,
+        warmupMs: options.warmupMs,
         gatewayCommand,
       },
       problems,

@@ -8,6 +8,12 @@ export interface BenchOptions {
   /** Per cell: time budget and operation cap (both bound every loop). */
   cellBudgetMs: number;
   cellMaxOps: number;
+  /**
+   * Per cell: the unmeasured warm-up before it, at least this long (and 2 × concurrency operations).
+   * Long enough for V8 to optimise the contender's hot code at the cell's own rate: a few operations
+   * leave a gateway at 20 ms latency and concurrency 1 (~40 operations a second) in baseline code.
+   */
+  warmupMs: number;
   /** Latency used while counting round trips, and the gap that separates two waves. */
   probeLatencyMs: number;
   /** Scenario keys to run (`s1`, `s3-c64`, ...); empty means all. */
@@ -28,6 +34,7 @@ Options (the environment variable in brackets is used when the option is absent)
   --contenders <list>      gateway,naive,floor,mesh (default all four) [BENCH_CONTENDERS]
   --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
   --no-overhead-pass       skip the extra 0 ms pass of scenario 3
+  --warmup <ms>            unmeasured warm-up before each cell, 0 to 60000 (default 1500, quick 200) [BENCH_WARMUP_MS]
   -h, --help               print this and exit
 
 Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
@@ -40,7 +47,7 @@ export class BenchUsageError extends Error {
   override name = 'BenchUsageError';
 }
 
-const VALUE_OPTIONS = new Set(['latency', 'contenders', 'scenarios']);
+const VALUE_OPTIONS = new Set(['latency', 'contenders', 'scenarios', 'warmup']);
 const FLAG_OPTIONS = new Set(['quick', 'no-overhead-pass', 'help']);
 
 /**
@@ -87,6 +94,11 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     throw new BenchUsageError(`--latency must be a number of milliseconds from 0 to 1000, received ${JSON.stringify(latencyText)}`);
   }
   const quick = flag('quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
+  const warmupText = value('warmup') ?? env.BENCH_WARMUP_MS ?? (quick ? '200' : '1500');
+  const warmupMs = Number(warmupText);
+  if (!Number.isFinite(warmupMs) || warmupMs < 0 || warmupMs > 60_000) {
+    throw new BenchUsageError(`--warmup must be a number of milliseconds from 0 to 60000, received ${JSON.stringify(warmupText)}`);
+  }
   const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor,mesh';
   const contenders = contendersText
     .split(',')
@@ -106,6 +118,7 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     quick,
     overheadPass: latencyMs > 0 && !flag('no-overhead-pass'),
     cellBudgetMs: quick ? 600 : 3_000,
+    warmupMs,
     cellMaxOps: quick ? 150 : 3_000,
     probeLatencyMs: 80,
     contenders: contenders as BenchOptions['contenders'],

@@ -17,7 +17,16 @@ describe('bench command line', () => {
     expect(readBenchArgs(['--help'])).toEqual({ help: true });
     expect(readBenchArgs(['-h', '--quick'])).toEqual({ help: true });
     expect(readBenchArgs(['--latency', '0', '--quick', '--contenders=gateway', '--scenarios', 's1', '--no-overhead-pass'])).toEqual({ help: false });
-    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--no-overhead-pass', '--help']) expect(BENCH_USAGE).toContain(option);
+    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--warmup', '--no-overhead-pass', '--help']) expect(BENCH_USAGE).toContain(option);
+  });
+
+  it('warms each cell up for 1.5 s by default (0.2 s in quick mode), and takes --warmup or BENCH_WARMUP_MS', () => {
+    expect(parseBenchOptions([], {}).warmupMs).toBe(1500);
+    expect(parseBenchOptions(['--quick'], {}).warmupMs).toBe(200);
+    expect(parseBenchOptions(['--warmup', '0'], { BENCH_WARMUP_MS: '900' }).warmupMs).toBe(0);
+    expect(parseBenchOptions([], { BENCH_WARMUP_MS: '900' }).warmupMs).toBe(900);
+    expect(() => parseBenchOptions(['--warmup=-1'], {})).toThrow(/--warmup must be a number of milliseconds from 0 to 60000, received "-1"/);
+    expect(() => parseBenchOptions([], { BENCH_WARMUP_MS: 'long' })).toThrow(BenchUsageError);
   });
 
   it('refuses unknown options, stray arguments and missing values', () => {

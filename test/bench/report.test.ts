@@ -119,7 +119,7 @@ describe('tables and chart', () => {
     const report: BenchReport = {
       generatedAt: '2025-01-01T00:00:00.000Z',
       machine: { cpuModel: 'Test <CPU>', cpus: 2, node: 'v20', platform: 'linux x64', memoryGb: 4, loadAverage: { start: 0, end: 0 } },
-      settings: { latencyMs: 20, quick: true, probeLatencyMs: 80, cellBudgetMs: 1, cellMaxOps: 1, gatewayCommand: null },
+      settings: { latencyMs: 20, quick: true, probeLatencyMs: 80, cellBudgetMs: 1, cellMaxOps: 1, warmupMs: 1, gatewayCommand: null },
       problems: [],
       cells,
       targets: [],
