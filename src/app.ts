@@ -7,13 +7,17 @@ import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
-import { createSignInLinks, deriveSignInLinkKey } from './identity/sign-in-link.js';
+import { createSignInLinks, deriveSignInLinkKey, spentLinksInRedis } from './identity/sign-in-link.js';
+import { closeRedisConnection, openRedisConnection } from './store/redis-connection.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startTracing, type Tracing } from './telemetry/tracing.js';
 import { withTraceContext } from './telemetry/upstream.js';
+
+/** A failed-authentication count or a sign-in link check waits at most this long for Redis (then: memory, or refused). */
+const SHARED_AUTH_COMMAND_TIMEOUT_MS = 500;
 
 /**
  * Process-wide composition: config → (sandbox: emulator) → upstream HTTP → Graph identity →
@@ -76,15 +80,25 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
+    // With a Redis CACHE_URL, replicas share the failed-authentication counts and the spent sign-in
+    // links there (docs/security.md#replicas); without it each process keeps its own.
+    const sharedRedis =
+      config.cache.kind === 'redis'
+        ? await openRedisConnection({ url: config.cache.url, logger, component: 'caller-auth', commandTimeoutMs: SHARED_AUTH_COMMAND_TIMEOUT_MS })
+        : undefined;
+    if (sharedRedis) closers.push(() => closeRedisConnection(sharedRedis));
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
-    const authGuard = createAuthenticationGuard({ config, logger, metrics });
+    const authGuard = createAuthenticationGuard({ config, logger, metrics, ...(sharedRedis ? { redis: sharedRedis } : {}) });
     const authRoutes = createAuthRoutes(identity, {
       logger,
       callerAuthenticator,
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
       // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), which is where pending sign-ins live anyway.
-      signInLinks: createSignInLinks({ key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32) }),
+      signInLinks: createSignInLinks({
+        key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32),
+        ...(sharedRedis ? { spent: spentLinksInRedis(sharedRedis) } : {}),
+      }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant,

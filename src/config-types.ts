@@ -79,6 +79,12 @@ export interface Config {
    */
   federation?: boolean;
   corsOrigins: string[];
+  /**
+   * TRUSTED_PROXIES: reverse proxies whose `X-Forwarded-For` names the client, for the
+   * failed-authentication limit and the logs (src/http/client-address.ts). Optional so hand-built
+   * Configs keep compiling; absent or empty = the TCP peer is the client.
+   */
+  trustedProxies?: string[];
   limits: {
     maxDepth: number;
     maxAliases: number;

@@ -9,6 +9,7 @@ import { readNetwork } from './config/network.js';
 import {
   credentialsPresent,
   readCorsOrigins,
+  readTrustedProxies,
   readFederation,
   readIntrospection,
   readListen,
@@ -88,6 +89,7 @@ export const CONFIG_VARIABLES = [
   'INTROSPECTION',
   'PLAYGROUND',
   'CORS_ORIGINS',
+  'TRUSTED_PROXIES',
   'MAX_QUERY_DEPTH',
   'MAX_ALIASES',
   'MAX_TOKENS',
@@ -144,6 +146,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>, options: 
     introspection: readIntrospection(env, production),
     federation: readFederation(env),
     corsOrigins: readCorsOrigins(env),
+    trustedProxies: readTrustedProxies(env),
     limits: readLimits(env),
     graphGovernor: readGraphGovernor(env, sandbox),
     authFailures: readAuthFailures(env),

@@ -86,7 +86,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       if (refusal) {
         await authGuard.recordFailure(
           refusal.reason === 'HOST_NOT_ALLOWED' ? 'host_not_allowed' : 'origin_not_allowed',
-          { clientAddress: req.socket.remoteAddress, correlationId: correlationIdOf(req.headers), route: routeTemplate(path) },
+          { clientAddress: authGuard.clientAddressOf(req), correlationId: correlationIdOf(req.headers), route: routeTemplate(path) },
           // Not a guess at a credential, and counting it would let a hostile page lock the local operator out.
           { countsTowardsLimit: false },
         );
@@ -139,7 +139,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         new HttpProblem(405, ErrorCode.BAD_USER_INPUT, `Method ${method} is not allowed on /graphql; use POST (or GET for queries).`, 'METHOD_NOT_ALLOWED'),
       );
     }
-    const attempt = { clientAddress: req.socket.remoteAddress, correlationId, route: '/graphql' };
+    const attempt = { clientAddress: authGuard.clientAddressOf(req), correlationId, route: '/graphql' };
     try {
       // An address that failed too often is refused before its body is even read.
       await authGuard.admit(attempt);

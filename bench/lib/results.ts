@@ -55,7 +55,15 @@ export interface MachineInfo {
 export interface BenchReport {
   generatedAt: string;
   machine: MachineInfo;
-  settings: { latencyMs: number; quick: boolean; probeLatencyMs: number; cellBudgetMs: number; cellMaxOps: number; warmupMs: number; gatewayCommand: string | null };
+  settings: {
+    latencyMs: number;
+    quick: boolean;
+    probeLatencyMs: number;
+    cellBudgetMs: number;
+    cellMaxOps: number;
+    warmupMs: number;
+    gatewayCommand: string | null;
+  };
   /** Why a contender could not run, if it could not. */
   problems: string[];
   cells: CellResult[];

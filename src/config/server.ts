@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import proxyaddr from 'proxy-addr';
 import type { Config } from '../config-types.js';
 import { commaSeparated, type EnvReader } from './env-reader.js';
 
@@ -82,6 +83,24 @@ export function readFederation(env: EnvReader): boolean {
 
 export function readCorsOrigins(env: EnvReader): string[] {
   return commaSeparated(env.get('CORS_ORIGINS') ?? '');
+}
+
+/**
+ * TRUSTED_PROXIES: the reverse proxies (addresses, CIDRs, or `loopback`, `linklocal`, `uniquelocal`)
+ * whose `X-Forwarded-For` names the client (src/http/client-address.ts); empty = the TCP peer is the client.
+ */
+export function readTrustedProxies(env: EnvReader): string[] {
+  const entries = commaSeparated(env.get('TRUSTED_PROXIES') ?? '');
+  for (const entry of entries) {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      env.problem(
+        `TRUSTED_PROXIES entry ${JSON.stringify(entry)} is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal: the reverse proxies whose X-Forwarded-For names the client (e.g. TRUSTED_PROXIES=10.0.0.0/8)`,
+      );
+    }
+  }
+  return entries;
 }
 
 export function readPlayground(env: EnvReader, production: boolean): boolean {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
 import type { Logger } from '../logger.js';
 import { redactUrl } from '../store/keyv-store.js';
+import { closeRedisConnection, openRedisConnection } from '../store/redis-connection.js';
 import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudget } from './shared-rate-limiter.js';
 
 /**
@@ -11,7 +11,7 @@ import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudge
  * with EVALSHA, atomic in Redis, on Redis's own clock (`TIME`), so replicas with skewed clocks agree.
  *
  * Why a script of our own rather than rate-limiter-flexible's RateLimiterRedis (which the gateway
- * uses for failed sign-ins): that limiter counts points in fixed windows (INCRBY + expiry). Graph's
+ * uses for failed authentications): that limiter counts points in fixed windows (INCRBY + expiry). Graph's
  * directory limits are a token bucket refilled continuously; a fixed window lets a full window's
  * worth through at the end of one window and again at the start of the next (twice the budget in a
  * second), it answers only "when does the window reset", not "when are N tokens mine", and it has
@@ -21,10 +21,9 @@ import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudge
  * wait, so each call needs one round trip and calls from all replicas are served in the order they
  * asked.
  *
- * The client is a node-redis client of its own (the one @keyv/redis is built on, created with the
- * same CACHE_URL): commands fail at once while disconnected (no offline queue) and after
- * COMMAND_TIMEOUT_MS when Redis hangs, so a Graph call never waits on a dead Redis; the caller
- * falls back to its equal share.
+ * The client is a connection of its own to the same CACHE_URL (src/store/redis-connection.ts):
+ * commands fail at once while disconnected and after COMMAND_TIMEOUT_MS when Redis hangs, so a
+ * Graph call never waits on a dead Redis; the caller falls back to its equal share.
  */
 
 /** How long one script run may take before Redis counts as unreachable. */
@@ -135,27 +134,13 @@ export interface RedisRateStoreOptions {
  */
 export async function openRedisRateStore(options: RedisRateStoreOptions): Promise<RedisRateStore> {
   const location = `Redis ${redactUrl(options.url)}`;
-  const log = options.logger.child({ component: 'rate-governor' });
-  const client = createClient({
+  const client = await openRedisConnection({
     url: options.url,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
-    socket: {
-      connectTimeout: options.connectTimeoutMs ?? 2_000,
-      // Keep trying, at most every 2 s: the governors probe with heartbeats and return to the shared budget once it answers.
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000),
-    },
+    logger: options.logger,
+    component: 'rate-governor',
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
   });
-  // Without a listener an 'error' event would end the process; the governors log the transitions.
-  client.on('error', (error: unknown) => log.debug({ err: (error as Error | undefined)?.message }, 'rate governor: Redis connection error'));
-  const connecting = client.connect();
-  connecting.catch(() => undefined);
-  const connectTimeoutMs = (options.connectTimeoutMs ?? 2_000) + 500;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([connecting.then(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, connectTimeoutMs)))]).catch(
-    () => undefined,
-  );
-  clearTimeout(timer);
   const scripts = client as unknown as ScriptClient;
 
   const run = async (which: Script, keys: string[], args: Array<string | number>): Promise<unknown> => {
@@ -222,13 +207,7 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
         },
       };
     },
-    async close() {
-      try {
-        await client.close();
-      } catch {
-        client.destroy();
-      }
-    },
+    close: () => closeRedisConnection(client),
   };
 }
 

@@ -50,7 +50,11 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       send(res, req, 405, 'Method not allowed', `Use ${method}.`);
       return true;
     }
-    const attempt: AuthenticationAttempt = { clientAddress: req.socket.remoteAddress, correlationId: correlationIdOf(req.headers), route: url.pathname };
+    const attempt: AuthenticationAttempt = {
+      clientAddress: deps.authGuard.clientAddressOf(req),
+      correlationId: correlationIdOf(req.headers),
+      route: url.pathname,
+    };
     try {
       await deps.authGuard.admit(attempt);
       if (url.pathname === '/auth/login') await login(identity, req, res, url, attempt);
@@ -58,7 +62,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       else await callback(identity, req, res, url, attempt);
     } catch (error) {
       if (!isGatewayError(error)) throw error;
-      if (error.code === ErrorCode.THROTTLED && typeof error.extensions.retryAfterSeconds === 'number')
+      if ((error.code === ErrorCode.THROTTLED || error.code === ErrorCode.UPSTREAM_UNAVAILABLE) && typeof error.extensions.retryAfterSeconds === 'number')
         res.setHeader('retry-after', String(error.extensions.retryAfterSeconds));
       if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
       send(res, req, httpStatusOf[error.code], url.pathname === '/auth/callback' ? 'Sign-in failed' : 'Sign-in refused', error.message);
@@ -70,8 +74,17 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   async function operatorOf(req: IncomingMessage, url: URL, attempt: AuthenticationAttempt): Promise<AuditCaller> {
     const link = url.searchParams.get('link');
     if (link !== null) {
-      const checked = deps.signInLinks.redeem(link);
+      const checked = await deps.signInLinks.redeem(link);
       if (checked.ok) return { kind: 'sign-in-link', linkId: checked.linkId, issuedBy: checked.issuedBy };
+      if (checked.problem === 'unconfirmed') {
+        // Not a guess: the link may be good, but whether another replica spent it is unknown.
+        log.warn({ correlationId: attempt.correlationId }, 'sign-in link refused: the shared record of spent links (Redis) did not answer');
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          'The gateway cannot confirm that this sign-in link is unused (its shared store, Redis, did not answer), so it is not accepted now. Retry in a moment, or start the sign-in with an operator credential.',
+          { retryAfterSeconds: 5 },
+        );
+      }
       await deps.authGuard.recordFailure('invalid_sign_in_link', attempt);
       throw new GatewayError(
         ErrorCode.UNAUTHENTICATED,

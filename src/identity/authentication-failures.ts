@@ -1,6 +1,8 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { IncomingMessage } from 'node:http';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import { clientAddressResolver } from '../http/client-address.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -12,8 +14,12 @@ import type { GatewayMetrics } from '../metrics.js';
  * THROTTLED (HTTP 429, `Retry-After`) until the window ends, successful credentials included:
  * otherwise a guesser would still learn which guess was right.
  *
- * The address is the TCP peer. Behind a reverse proxy every client shares the proxy's address, so
- * the limit then applies to all of them together (docs/security.md#failed-authentication).
+ * The address is the TCP peer, or behind TRUSTED_PROXIES the client their `X-Forwarded-For` names
+ * (src/http/client-address.ts). With a shared Redis (CACHE_URL) every replica counts into the same
+ * budget, so a guesser gains nothing by spreading guesses over the replicas behind a load balancer;
+ * while Redis does not answer each replica counts in its own memory (rate-limiter-flexible's
+ * insurance limiter) rather than letting guesses through uncounted
+ * (docs/security.md#failed-authentication).
  */
 export type AuthenticationFailureReason =
   | 'missing_credential'
@@ -35,6 +41,8 @@ export interface AuthenticationAttempt {
 }
 
 export interface AuthenticationGuard {
+  /** The client address a request's failures count against (TCP peer or, behind TRUSTED_PROXIES, the forwarded client). */
+  clientAddressOf(req: IncomingMessage): string | undefined;
   /** Refuses (GatewayError THROTTLED) an address that has used up its failures; call before checking any credential. */
   admit(attempt: AuthenticationAttempt): Promise<void>;
   /** Logs and counts one failure; `countsTowardsLimit: false` for refusals that are not guesses (a valid key lacking a permission). */
@@ -46,10 +54,15 @@ export interface AuthenticationGuard {
 export const DEFAULT_AUTH_FAILURES = { limit: 10, windowSeconds: 300 } as const;
 
 export interface AuthenticationGuardDeps {
-  config: Pick<Config, 'callerAuth' | 'authFailures'>;
+  config: Pick<Config, 'callerAuth' | 'authFailures' | 'trustedProxies'>;
   logger: Logger;
   metrics: Pick<GatewayMetrics, 'authenticationFailures'>;
+  /** A connected node-redis client (CACHE_URL): the failures are counted there, for every replica. */
+  redis?: unknown;
 }
+
+/** Redis keys of the counts: `mgug:auth-failures:<address>`, expiring with their window. */
+export const AUTH_FAILURES_KEY_PREFIX = 'mgug:auth-failures';
 
 /** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
 function addressKey(address: string | undefined): string {
@@ -59,11 +72,24 @@ function addressKey(address: string | undefined): string {
 
 export function createAuthenticationGuard(deps: AuthenticationGuardDeps): AuthenticationGuard {
   const { limit, windowSeconds } = deps.config.authFailures ?? DEFAULT_AUTH_FAILURES;
-  const limiter = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: limit, duration: windowSeconds });
+  const memory = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: limit, duration: windowSeconds });
+  const limiter: RateLimiterAbstract = deps.redis
+    ? new RateLimiterRedis({
+        storeClient: deps.redis,
+        useRedisPackage: true,
+        // Fails fast when Redis hangs or is gone (its client has no offline queue); the memory limiter counts meanwhile.
+        rejectIfRedisNotReady: true,
+        keyPrefix: AUTH_FAILURES_KEY_PREFIX,
+        points: limit,
+        duration: windowSeconds,
+        insuranceLimiter: memory,
+      })
+    : memory;
   const log = deps.logger.child({ component: 'caller-auth' });
   const mode = deps.config.callerAuth.mode;
 
   return {
+    clientAddressOf: clientAddressResolver(deps.config.trustedProxies ?? []),
     async admit(attempt) {
       const state = await limiter.get(addressKey(attempt.clientAddress));
       if (!state || state.consumedPoints < limit) return;

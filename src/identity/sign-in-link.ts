@@ -9,6 +9,9 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
  * - the gateway itself, for a caller holding Gateway.Admin (`POST /auth/login-link`), under the same
  *   key, or a random per-process key when TOKEN_CACHE_KEY is not set.
  * The gateway accepts a link once (it remembers used ids until they expire) and only before it expires.
+ * Replicas that share TOKEN_CACHE_KEY all accept a link, so with a Redis CACHE_URL "once" is kept in
+ * Redis for all of them (an atomic SET NX): otherwise a link could be spent once per replica. When
+ * Redis cannot say whether the link is unused, the link is refused (fail closed), not accepted.
  */
 export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
 const VERSION = 1;
@@ -49,22 +52,56 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
   return { url: url.toString(), id: payload.id, expiresAt: new Date(payload.exp) };
 }
 
-export type SignInLinkCheck = { ok: true; linkId: string; issuedBy: string } | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' };
+export type SignInLinkCheck =
+  | { ok: true; linkId: string; issuedBy: string }
+  /** `unconfirmed`: the shared record of spent links did not answer, so the link is not accepted now. */
+  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' | 'unconfirmed' };
 
 export interface SignInLinks {
   /** A new link to `loginUrl` (the gateway's /auth/login). */
   mint(loginUrl: string, issuedBy: string): { url: string; id: string; expiresAt: Date };
   /** Checks a link and, when it is good, spends it. */
-  redeem(link: string): SignInLinkCheck;
+  redeem(link: string): Promise<SignInLinkCheck>;
 }
 
-export function createSignInLinks(input: { key: Buffer; now?: () => number }): SignInLinks {
-  const now = input.now ?? Date.now;
+/** Where spent link ids are recorded until they expire. */
+export interface SpentLinks {
+  /** Records `id` as spent: true when this call spent it, false when it already was. Throws when it cannot tell. */
+  spend(id: string, expiresAtMs: number): Promise<boolean>;
+}
+
+/** This process's memory: enough for one replica, or replicas that do not share TOKEN_CACHE_KEY. */
+export function spentLinksInMemory(now: () => number = Date.now): SpentLinks {
   const used = new Map<string, number>();
   return {
+    spend(id, expiresAtMs) {
+      for (const [usedId, exp] of used) if (exp <= now()) used.delete(usedId);
+      if (used.has(id)) return Promise.resolve(false);
+      used.set(id, expiresAtMs);
+      return Promise.resolve(true);
+    },
+  };
+}
+
+/** Redis keys of spent links: `mgug:sign-in-link:<id>`, expiring when the link does. */
+export const SPENT_LINK_KEY_PREFIX = 'mgug:sign-in-link:';
+
+/** In Redis, for every replica: `SET <key> 1 NX PXAT <expiry>` spends a link atomically. */
+export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise<unknown> }): SpentLinks {
+  return {
+    async spend(id, expiresAtMs) {
+      const reply = await client.sendCommand(['SET', `${SPENT_LINK_KEY_PREFIX}${id}`, '1', 'NX', 'PXAT', String(Math.ceil(expiresAtMs))]);
+      return reply === 'OK';
+    },
+  };
+}
+
+export function createSignInLinks(input: { key: Buffer; now?: () => number; spent?: SpentLinks }): SignInLinks {
+  const now = input.now ?? Date.now;
+  const spent = input.spent ?? spentLinksInMemory(now);
+  return {
     mint: (loginUrl, issuedBy) => mintSignInLink({ key: input.key, loginUrl, issuedBy, now: now() }),
-    redeem(link) {
-      for (const [id, exp] of used) if (exp <= now()) used.delete(id);
+    async redeem(link) {
       const [encoded, signature, extra] = link.split('.');
       if (!encoded || !signature || extra !== undefined || encoded.length > 1024) return { ok: false, problem: 'malformed' };
       const expected = mac(input.key, encoded);
@@ -80,8 +117,13 @@ export function createSignInLinks(input: { key: Buffer; now?: () => number }): S
         return { ok: false, problem: 'malformed' };
       }
       if (payload.exp <= now()) return { ok: false, problem: 'expired' };
-      if (used.has(payload.id)) return { ok: false, problem: 'used' };
-      used.set(payload.id, payload.exp);
+      let first: boolean;
+      try {
+        first = await spent.spend(payload.id, payload.exp);
+      } catch {
+        return { ok: false, problem: 'unconfirmed' };
+      }
+      if (!first) return { ok: false, problem: 'used' };
       return { ok: true, linkId: payload.id, issuedBy: payload.by };
     },
   };

@@ -17,7 +17,8 @@ describe('bench command line', () => {
     expect(readBenchArgs(['--help'])).toEqual({ help: true });
     expect(readBenchArgs(['-h', '--quick'])).toEqual({ help: true });
     expect(readBenchArgs(['--latency', '0', '--quick', '--contenders=gateway', '--scenarios', 's1', '--no-overhead-pass'])).toEqual({ help: false });
-    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--warmup', '--no-overhead-pass', '--help']) expect(BENCH_USAGE).toContain(option);
+    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--warmup', '--no-overhead-pass', '--help'])
+      expect(BENCH_USAGE).toContain(option);
   });
 
   it('warms each cell up for 1.5 s by default (0.2 s in quick mode), and takes --warmup or BENCH_WARMUP_MS', () => {

@@ -37,6 +37,20 @@ describe('loadConfig', () => {
     expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
   });
 
+  it('reads TRUSTED_PROXIES as addresses, CIDRs and proxy-addr names, and refuses anything else by name', () => {
+    expect(loadConfig({}).trustedProxies).toEqual([]);
+    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, loopback ,fd00::/8,192.0.2.10' }).trustedProxies).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+      'fd00::/8',
+      '192.0.2.10',
+    ]);
+    const problems = problemsOf({ TRUSTED_PROXIES: '10.0.0.0/8,my-ingress,10.0.0.0/33' });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^TRUSTED_PROXIES entry "my-ingress" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal/);
+    expect(problems[1]).toMatch(/^TRUSTED_PROXIES entry "10.0.0.0\/33"/);
+  });
+
   it('leaves the sandbox when tenant credentials are given, and picks the cloud hosts', () => {
     const config = loadConfig({ ...selfDeployed, AZURE_CLOUD: 'AzureUSGovernmentDoD' });
     expect(config.sandbox.enabled).toBe(false);

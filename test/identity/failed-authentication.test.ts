@@ -82,4 +82,18 @@ describe('failed caller authentication', () => {
     expect(again.status).toBe(200);
     expect(again.data?.users.nodes).toHaveLength(1);
   }, 20_000);
+
+  it('ignores X-Forwarded-For without TRUSTED_PROXIES: a guesser cannot give each guess a fresh address', async () => {
+    const before = failures().length;
+    for (const forwarded of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      expect((await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY, 'x-forwarded-for': forwarded })).status).toBe(401);
+    }
+    const blocked = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': '198.51.100.4' });
+    expect(blocked.status).toBe(429);
+    expect(
+      failures()
+        .slice(before)
+        .map((r) => r.clientAddress),
+    ).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+  });
 });

@@ -1,0 +1,145 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { hashApiKey, loadConfig } from '../../src/config.js';
+import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
+import { createLogger } from '../../src/logger.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
+
+/**
+ * Two replicas behind one load balancer (docs/security.md#replicas): production configuration,
+ * API keys, one Redis CACHE_URL, the same TOKEN_CACHE_KEY, TRUSTED_PROXIES=loopback (the test
+ * client plays the load balancer and says which client it forwards in X-Forwarded-For).
+ * - A one-time sign-in link is accepted by any replica (same key) but spent for all of them: before,
+ *   each replica kept its own record, so one link signed the gateway in once per replica.
+ * - Failed authentications count into one budget per client address across replicas: before, a
+ *   guesser spreading guesses over N replicas had N budgets, and behind the proxy every client shared
+ *   the proxy's address.
+ * - When Redis does not answer, a link is refused (503: whether another replica spent it is unknown)
+ *   and failures are still counted, in each replica's memory.
+ */
+const TOKEN_CACHE_KEY = 'replicas caller auth test token cache key';
+const KEYS = { soar: 'soar-key-0123456789', admin: 'admin-key-0123456789' };
+const WRONG_KEY = 'a-guessed-key-0000000000';
+const skipRedis = redisSkipReason();
+
+describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed authentications', () => {
+  let emulator: TestEmulator;
+  let redis: TestRedis;
+  let a: App;
+  let b: App;
+  const logLines: string[] = [];
+  const records = () =>
+    logLines
+      .flatMap((l) => l.split('\n'))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, any>);
+
+  const graphql = (app: App, headers: Record<string, string>) =>
+    fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+  const from = (client: string) => ({ 'x-forwarded-for': client });
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 20 });
+    redis = await startTestRedis();
+    const start = async () => {
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        SANDBOX: 'true',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        CACHE_URL: redis.url,
+        DATA_DIR: emulator.dataDir,
+        GRAPH_AUTH_FLOW: 'authorization-code',
+        CALLER_AUTH: 'api-key',
+        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        TOKEN_CACHE_KEY,
+        TRUSTED_PROXIES: 'loopback',
+        AUTH_FAILURE_LIMIT: '3',
+        AUTH_FAILURE_WINDOW_SECONDS: '60',
+      });
+      const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+      return startApp(config, { emulator, logger });
+    };
+    a = await start();
+    b = await start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await redis?.stop();
+    await emulator?.close();
+  });
+
+  it('a one-time link spent on one replica is refused by the other', async () => {
+    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY);
+    const link = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const first = await fetch(link.url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    const consent = await emulator.fetch(first.headers.get('location')!, { redirect: 'manual' });
+    const callback = consent.headers.get('location')!;
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect((await fetch(callback, { headers: { cookie } })).status).toBe(200);
+
+    // The same link, replayed at the other replica: refused there too.
+    const replayed = await fetch(link.url.replace(a.url, b.url), { redirect: 'manual' });
+    expect(replayed.status).toBe(401);
+    expect(replayed.headers.get('location')).toBeNull();
+    expect(((await replayed.json()) as { message: string }).message).toMatch(/already used/);
+    // The other replica accepts links of its own: it is the record that is shared, not the refusal.
+    const fresh = mintSignInLink({ key, loginUrl: `${b.url}/auth/login`, issuedBy: 'operator@test-host' });
+    expect((await fetch(fresh.url, { redirect: 'manual' })).status).toBe(302);
+    // Both replicas now serve the signed-in account (token cache shared through Redis).
+    for (const app of [a, b]) {
+      const res = await graphql(app, { 'x-api-key': KEYS.soar, ...from('198.51.100.200') });
+      expect(((await res.json()) as { data?: { me?: { id: string } } }).data?.me?.id).toBe(emulator.tenant.wellKnown.adminUserId);
+    }
+  });
+
+  it("counts a client's failed authentications on every replica into one budget, by the address the proxy forwards", async () => {
+    const guesser = '198.51.100.7';
+    expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);
+    expect((await graphql(b, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);
+    expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);
+    // Three failures, spread over two replicas: the guesser is blocked on both, even with the right key.
+    for (const app of [a, b]) {
+      const blocked = await graphql(app, { 'x-api-key': KEYS.soar, ...from(guesser) });
+      expect(blocked.status).toBe(429);
+      expect(((await blocked.json()) as { errors: Array<{ extensions: Record<string, unknown> }> }).errors[0]!.extensions).toMatchObject({
+        code: 'THROTTLED',
+        reason: 'AUTHENTICATION_FAILURES',
+      });
+    }
+    // An address the guesser writes in front of its own is not where the walk stops.
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, 'x-forwarded-for': `203.0.113.50, ${guesser}` })).status).toBe(429);
+    // Another client behind the same proxy is not affected.
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from('198.51.100.8') })).status).toBe(200);
+    const lines = records().filter((r) => r.msg === 'caller authentication failed' && r.route === '/graphql');
+    expect(lines.map((r) => [r.clientAddress, r.failures])).toEqual([
+      [guesser, 1],
+      [guesser, 2],
+      [guesser, 3],
+    ]);
+  });
+
+  it('when Redis does not answer: refuses a link with 503 (fail closed) and still counts failures, per replica', async () => {
+    await redis.stop();
+    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const refused = await fetch(link.url, { redirect: 'manual' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('location')).toBeNull();
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/cannot confirm that this sign-in link is unused/);
+
+    const guesser = '198.51.100.9';
+    for (let i = 0; i < 3; i++) expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);
+    expect((await graphql(a, { 'x-api-key': KEYS.soar, ...from(guesser) })).status).toBe(429);
+    expect(logLines.join('')).not.toContain(WRONG_KEY);
+  }, 30_000);
+});
