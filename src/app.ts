@@ -94,7 +94,8 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       callerAuthenticator,
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
-      // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), which is where pending sign-ins live anyway.
+      // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), and only it
+      // accepts them; with it, every replica sharing the key does (once, through Redis when CACHE_URL is one).
       signInLinks: createSignInLinks({
         key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32),
         ...(sharedRedis ? { spent: spentLinksInRedis(sharedRedis) } : {}),

@@ -12,15 +12,19 @@ import type { MsalAppFactory } from './msal-app.js';
 import { tokenErrorToGatewayError } from './token-errors.js';
 import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
-/** A sign-in started at /auth/login, waiting for its callback. */
+/**
+ * A sign-in started at /auth/login, waiting for its callback: kept in the token store (sealed,
+ * expiring), so that with a shared CACHE_URL the callback completes on whichever replica it reaches
+ * (docs/security.md#replicas). Keyed by the SHA-256 of the state, never the state itself.
+ */
 interface PendingLogin {
   verifier: string;
   redirectUri: string;
   expiresAt: number;
   /** Who started it (for the audit event of the identity change). */
   operator: AuditCaller;
-  /** SHA-256 of the binding secret given to the starting browser (a cookie); the callback must present it. */
-  bindingDigest: Buffer;
+  /** SHA-256 (base64url) of the binding secret given to the starting browser (a cookie); the callback must present it. */
+  bindingDigest: string;
 }
 
 /** What a completed callback did. A refused account leaves the previous identity in place. */
@@ -29,7 +33,6 @@ export type SignInOutcome =
   | { outcome: 'account-refused'; operator: AuditCaller; account: AuditAccount; previousAccount?: AuditAccount };
 
 const LOGIN_TTL_MS = 10 * 60_000;
-const MAX_PENDING_LOGINS = 100;
 
 /** The authorization-code identity also drives the /auth/login → /auth/callback sign-in. */
 export interface AuthorizationCodeIdentity extends GraphIdentity {
@@ -64,11 +67,18 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
   const scopes = [graphDefaultScope(config.graphEndpoint)];
   const plugin = createMsalCachePlugin(deps.store);
   let app: ConfidentialClientApplication = factory.create(plugin);
-  const pending = new Map<string, PendingLogin>();
   const crypto = new CryptoProvider();
   const log = deps.logger.child({ component: 'identity', flow: 'authorization-code' });
 
   const digest = (binding: string) => createHash('sha256').update(binding, 'utf8').digest();
+  const pendingName = (state: string) => `sign-in:${createHash('sha256').update(state, 'utf8').digest('base64url')}`;
+  const readPending = async (state: string): Promise<PendingLogin | undefined> => {
+    const text = await deps.store.getShortLived(pendingName(state));
+    if (text === undefined) return undefined;
+    const login = JSON.parse(text) as PendingLogin;
+    // The store's expiry is the bound; this guards a backend whose expiry lags.
+    return login.expiresAt > now() ? login : undefined;
+  };
   const signedInAccount = async (): Promise<AccountInfo | undefined> => {
     // getAllAccounts runs the plugin's beforeCacheAccess: the latest persisted cache is loaded.
     const accounts = await app.getTokenCache().getAllAccounts();
@@ -104,10 +114,6 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
 
   const source = slotTokenSource(`delegated:${selfDeployed.clientId}`, slot);
 
-  const sweep = () => {
-    for (const [state, login] of pending) if (login.expiresAt <= now()) pending.delete(state);
-  };
-
   return {
     kind: 'authorization-code',
     delegated: true,
@@ -115,35 +121,34 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     tokenSourceFor: () => source,
     probe: tokenProbe(source),
     async beginLogin(redirectUri, operator) {
-      sweep();
-      if (pending.size >= MAX_PENDING_LOGINS) pending.delete(pending.keys().next().value!);
       const { verifier, challenge } = await crypto.generatePkceCodes();
       const state = randomBytes(24).toString('base64url');
       const binding = randomBytes(32).toString('base64url');
-      pending.set(state, { verifier, redirectUri, expiresAt: now() + LOGIN_TTL_MS, operator, bindingDigest: digest(binding) });
+      const login: PendingLogin = { verifier, redirectUri, expiresAt: now() + LOGIN_TTL_MS, operator, bindingDigest: digest(binding).toString('base64url') };
+      await deps.store.putShortLived(pendingName(state), JSON.stringify(login), LOGIN_TTL_MS);
       const location = await app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
       return { location, binding };
     },
     async completeLogin({ code, state, binding }) {
-      sweep();
-      const login = pending.get(state);
-      if (!login) {
-        throw new GatewayError(
+      const unknownState = () =>
+        new GatewayError(
           ErrorCode.BAD_USER_INPUT,
-          'The sign-in state is unknown, expired or already used (sign-ins must complete within 10 minutes, once, on the same gateway instance). Start again at /auth/login.',
+          'The sign-in state is unknown, expired or already used (sign-ins must complete within 10 minutes, once; replicas share them only through a Redis CACHE_URL). Start again at /auth/login.',
         );
-      }
+      const login = await readPending(state);
+      if (!login) throw unknownState();
       // The state alone is not enough: it travels through the browser's address bar and Entra's
       // redirect. Only the browser that started the sign-in holds the binding. A wrong binding does
       // not cancel the pending sign-in (that would let anyone who saw the state cancel it).
-      if (!binding || !timingSafeEqual(digest(binding), login.bindingDigest)) {
+      if (!binding || !timingSafeEqual(digest(binding), Buffer.from(login.bindingDigest, 'base64url'))) {
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
           'This sign-in was started by someone else (or in another browser): complete it in the browser that opened /auth/login, or start again there.',
           { reason: 'SIGN_IN_NOT_BOUND' },
         );
       }
-      pending.delete(state);
+      // Spent once: of two callbacks racing (on two replicas), only the one that removes it goes on.
+      if (!(await deps.store.takeShortLived(pendingName(state)))) throw unknownState();
       const previous = await signedInAccount();
       const previousAccount = previous ? accountOf(previous) : undefined;
       // Redeem with a throw-away application whose cache is not persisted: the new account is

@@ -21,6 +21,15 @@ export interface TokenStore {
   get(record: TokenRecord): Promise<string | undefined>;
   set(record: TokenRecord, value: string): Promise<void>;
   delete(record: TokenRecord): Promise<void>;
+  /**
+   * A short-lived record every process sharing the backend sees (a sign-in in progress, so that
+   * /auth/callback may reach another replica than /auth/login did): sealed like the tokens, gone
+   * after `ttlMs`.
+   */
+  putShortLived(name: string, value: string, ttlMs: number): Promise<void>;
+  getShortLived(name: string): Promise<string | undefined>;
+  /** Removes it: true only for the one caller that removed it (replicas racing for one record: one wins). */
+  takeShortLived(name: string): Promise<boolean>;
   /** One holder at a time across every process sharing the backend (refresh-token redemption). */
   withRefreshLock<T>(fn: () => Promise<T>, options?: WithLockOptions): Promise<T>;
   /** Deletes every record of this identity, including the key check (`npm run auth:reset`). */
@@ -41,6 +50,7 @@ export class TokenCacheKeyMismatchError extends Error {
  */
 export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
   const keyOf = (name: string) => `${identityId}:${name}`;
+  const shortLivedKeyOf = (name: string) => `${identityId}:short-lived:${name}`;
   const open = (sealed: string) => {
     try {
       return cipher.open(sealed);
@@ -75,6 +85,14 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
     async delete(record) {
       await backend.keyv.delete(keyOf(record));
     },
+    async putShortLived(name, value, ttlMs) {
+      await backend.keyv.set(shortLivedKeyOf(name), cipher.seal(value), ttlMs);
+    },
+    async getShortLived(name) {
+      const sealed = await backend.keyv.get(shortLivedKeyOf(name));
+      return sealed === undefined ? undefined : open(sealed);
+    },
+    takeShortLived: (name) => backend.keyv.delete(shortLivedKeyOf(name)),
     withRefreshLock(fn, options) {
       return withLock(backend.lock, `refresh:${identityId}`, fn, options);
     },

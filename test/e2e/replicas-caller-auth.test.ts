@@ -13,6 +13,7 @@ import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-
  * client plays the load balancer and says which client it forwards in X-Forwarded-For).
  * - A one-time sign-in link is accepted by any replica (same key) but spent for all of them: before,
  *   each replica kept its own record, so one link signed the gateway in once per replica.
+ * - A sign-in started on one replica completes on another (the load balancer need not be sticky), once.
  * - Failed authentications count into one budget per client address across replicas: before, a
  *   guesser spreading guesses over N replicas had N budgets, and behind the proxy every client shared
  *   the proxy's address.
@@ -94,7 +95,15 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     expect(((await replayed.json()) as { message: string }).message).toMatch(/already used/);
     // The other replica accepts links of its own: it is the record that is shared, not the refusal.
     const fresh = mintSignInLink({ key, loginUrl: `${b.url}/auth/login`, issuedBy: 'operator@test-host' });
-    expect((await fetch(fresh.url, { redirect: 'manual' })).status).toBe(302);
+    const started = await fetch(fresh.url, { redirect: 'manual' });
+    expect(started.status).toBe(302);
+    // The load balancer sends the callback of the sign-in B started to A: A completes it, once.
+    const backToB = (await emulator.fetch(started.headers.get('location')!, { redirect: 'manual' })).headers.get('location')!;
+    const atA = backToB.replace(b.url, a.url);
+    const bound = { cookie: (started.headers.get('set-cookie') ?? '').split(';')[0]! };
+    expect((await fetch(atA, { headers: { 'x-forwarded-for': '198.51.100.77' } })).status).toBe(401); // not the starting browser
+    expect((await fetch(atA, { headers: bound })).status).toBe(200);
+    expect((await fetch(backToB, { headers: bound })).status).toBe(400); // spent for B too
     // Both replicas now serve the signed-in account (token cache shared through Redis).
     for (const app of [a, b]) {
       const res = await graphql(app, { 'x-api-key': KEYS.soar, ...from('198.51.100.200') });

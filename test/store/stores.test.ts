@@ -89,6 +89,24 @@ describe.each(variants)('token store on $name', (variant) => {
     });
   }
 
+  it.skipIf(!!variant.skip)('short-lived records: sealed, gone after their time, taken by exactly one of the connections racing for one', async () => {
+    const cache = variant.cache();
+    const backends: KeyvBackend[] = variant.shared ? [await open(cache), await open(cache)] : [await open(cache)];
+    const identityId = `id-${randomBytes(3).toString('hex')}`;
+    const stores = await Promise.all(backends.map((b) => createTokenStore(b, createTokenCipher(key), identityId)));
+    const last = stores.at(-1)!;
+    await stores[0]!.putShortLived('sign-in:abc', '{"verifier":"pkce-secret"}', 60_000);
+    expect(await last.getShortLived('sign-in:abc')).toBe('{"verifier":"pkce-secret"}');
+    expect(JSON.stringify(await backends[0]!.keyv.get(`${identityId}:short-lived:sign-in:abc`))).not.toContain('pkce-secret');
+    const taken = await Promise.all(stores.flatMap((s) => [s.takeShortLived('sign-in:abc'), s.takeShortLived('sign-in:abc')]));
+    expect(taken.filter(Boolean)).toHaveLength(1);
+    expect(await last.getShortLived('sign-in:abc')).toBeUndefined();
+    await stores[0]!.putShortLived('sign-in:brief', 'x', 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await last.getShortLived('sign-in:brief')).toBeUndefined();
+    for (const s of stores) await s.close();
+  });
+
   it.skipIf(!!variant.skip)('the lock admits one holder at a time, even from separate connections', async () => {
     const cache = variant.cache();
     const backends: KeyvBackend[] = variant.shared ? [await open(cache), await open(cache)] : [await open(cache)];
