@@ -64,6 +64,15 @@ export interface AuthenticationGuardDeps {
 /** Redis keys of the counts: `mgug:auth-failures:<address>`, expiring with their window. */
 export const AUTH_FAILURES_KEY_PREFIX = 'mgug:auth-failures';
 
+/**
+ * With Redis, an address found below the limit is not asked about again for this long, so a caller
+ * that authenticates costs no Redis round trip per request. A block reached through other replicas
+ * is seen here at most this late, and a failure here always asks again: a guesser gets at most one
+ * more guess per replica, each of which is counted.
+ */
+export const CLEAR_ADDRESS_MEMO_MS = 1_000;
+const MAX_CLEAR_ADDRESSES = 10_000;
+
 /** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
 function addressKey(address: string | undefined): string {
   if (!address) return 'unknown';
@@ -87,12 +96,22 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
     : memory;
   const log = deps.logger.child({ component: 'caller-auth' });
   const mode = deps.config.callerAuth.mode;
+  /** Redis only: address → until when it counts as below the limit without asking (CLEAR_ADDRESS_MEMO_MS). */
+  const clearUntil = new Map<string, number>();
 
   return {
     clientAddressOf: clientAddressResolver(deps.config.trustedProxies ?? []),
     async admit(attempt) {
-      const state = await limiter.get(addressKey(attempt.clientAddress));
-      if (!state || state.consumedPoints < limit) return;
+      const address = addressKey(attempt.clientAddress);
+      if (deps.redis && (clearUntil.get(address) ?? 0) > Date.now()) return;
+      const state = await limiter.get(address);
+      if (!state || state.consumedPoints < limit) {
+        if (deps.redis) {
+          if (clearUntil.size >= MAX_CLEAR_ADDRESSES) clearUntil.clear();
+          clearUntil.set(address, Date.now() + CLEAR_ADDRESS_MEMO_MS);
+        }
+        return;
+      }
       const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
       deps.metrics.authenticationFailures.inc({ reason: 'throttled' });
       log.debug(
@@ -110,6 +129,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
       deps.metrics.authenticationFailures.inc({ reason });
       let failures: number | undefined;
       if (options.countsTowardsLimit !== false) {
+        clearUntil.delete(clientAddress);
         const state = await limiter.consume(clientAddress).catch((rejected: unknown) => {
           if (rejected instanceof RateLimiterRes) return rejected;
           throw rejected;

@@ -1,7 +1,9 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey, loadConfig } from '../../src/config.js';
+import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
@@ -17,6 +19,7 @@ import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-
  * - Failed authentications count into one budget per client address across replicas: before, a
  *   guesser spreading guesses over N replicas had N budgets, and behind the proxy every client shared
  *   the proxy's address.
+ * - A client that authenticates costs no Redis command per request (a 1 s memo of "below the limit").
  * - When Redis does not answer, a link is refused (503: whether another replica spent it is unknown)
  *   and failures are still counted, in each replica's memory.
  */
@@ -135,6 +138,28 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       [guesser, 2],
       [guesser, 3],
     ]);
+  });
+
+  it('asks Redis about a client that authenticates at most once a second, and sees a block reached elsewhere within that second', async () => {
+    const redisCommands = async () => {
+      const client = createClient({ url: redis.url });
+      await client.connect();
+      const stats = await client.info('commandstats');
+      await client.close();
+      return Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+    };
+    const client = '198.51.100.20';
+    expect((await graphql(a, { 'x-api-key': KEYS.soar, ...from(client) })).status).toBe(200);
+    const gets = await redisCommands();
+    expect(gets).toBeGreaterThan(0); // the first request asked Redis
+    for (let i = 0; i < 3; i++) expect((await graphql(a, { 'x-api-key': KEYS.soar, ...from(client) })).status).toBe(200);
+    expect(await redisCommands()).toBe(gets);
+
+    // The same address fails three times on B: blocked there at once, on A within CLEAR_ADDRESS_MEMO_MS.
+    for (let i = 0; i < 3; i++) expect((await graphql(b, { 'x-api-key': WRONG_KEY, ...from(client) })).status).toBe(401);
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from(client) })).status).toBe(429);
+    await new Promise((r) => setTimeout(r, CLEAR_ADDRESS_MEMO_MS + 100));
+    expect((await graphql(a, { 'x-api-key': KEYS.soar, ...from(client) })).status).toBe(429);
   });
 
   it('when Redis does not answer: refuses a link with 503 (fail closed) and still counts failures, per replica', async () => {
