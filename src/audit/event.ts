@@ -64,7 +64,7 @@ export interface AuditEvent {
   account?: AuditAccount;
   /** Sign-ins: the account the gateway acted as before (absent when nobody was signed in). */
   previousAccount?: AuditAccount;
-  /** Sign-ins: the TCP peer that completed it. */
+  /** Sign-ins: the client address that completed it (the TCP peer, or behind TRUSTED_PROXIES the forwarded client). */
   clientAddress?: string;
 }
 
