@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
@@ -73,10 +74,29 @@ export const AUTH_FAILURES_KEY_PREFIX = 'mgug:auth-failures';
 export const CLEAR_ADDRESS_MEMO_MS = 1_000;
 const MAX_CLEAR_ADDRESSES = 10_000;
 
-/** `::ffff:127.0.0.1` and `127.0.0.1` are one client. */
-function addressKey(address: string | undefined): string {
+/** The address as logged: `::ffff:` removed from an IPv4-mapped address, nothing else changed. */
+function displayAddress(address: string | undefined): string {
   if (!address) return 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * The key a client's failures count under. `::ffff:127.0.0.1` and `127.0.0.1` are one client, and
+ * an IPv6 client is its /64: an end site is assigned at least a /64 (RFC 6177), so counting per full
+ * address would let one host take a fresh address for every guess. ipaddr.js parses and normalises
+ * (compressed forms, zone ids, IPv4-mapped addresses), so equal prefixes compare equal. Whatever
+ * does not parse (a proxy that forwards garbage) counts under itself.
+ */
+export function addressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(address);
+  } catch {
+    return address;
+  }
+  if (!(parsed instanceof ipaddr.IPv6)) return parsed.toString();
+  return `${new ipaddr.IPv6([...parsed.parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`;
 }
 
 export function createAuthenticationGuard(deps: AuthenticationGuardDeps): AuthenticationGuard {
@@ -115,7 +135,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
       const retryAfterSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
       deps.metrics.authenticationFailures.inc({ reason: 'throttled' });
       log.debug(
-        { reason: 'throttled', clientAddress: addressKey(attempt.clientAddress), correlationId: attempt.correlationId, route: attempt.route },
+        { reason: 'throttled', clientAddress: displayAddress(attempt.clientAddress), correlationId: attempt.correlationId, route: attempt.route },
         'request refused: too many failed authentications',
       );
       throw new GatewayError(
@@ -125,19 +145,27 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
       );
     },
     async recordFailure(reason, attempt, options = {}) {
-      const clientAddress = addressKey(attempt.clientAddress);
+      const key = addressKey(attempt.clientAddress);
+      const clientAddress = displayAddress(attempt.clientAddress);
       deps.metrics.authenticationFailures.inc({ reason });
       let failures: number | undefined;
       if (options.countsTowardsLimit !== false) {
-        clearUntil.delete(clientAddress);
-        const state = await limiter.consume(clientAddress).catch((rejected: unknown) => {
+        clearUntil.delete(key);
+        const state = await limiter.consume(key).catch((rejected: unknown) => {
           if (rejected instanceof RateLimiterRes) return rejected;
           throw rejected;
         });
         failures = state.consumedPoints;
       }
       log.warn(
-        { reason, clientAddress, correlationId: attempt.correlationId, route: attempt.route, ...(failures !== undefined ? { failures, limit } : {}) },
+        {
+          reason,
+          clientAddress,
+          ...(key !== clientAddress ? { countedAs: key } : {}),
+          correlationId: attempt.correlationId,
+          route: attempt.route,
+          ...(failures !== undefined ? { failures, limit } : {}),
+        },
         'caller authentication failed',
       );
     },

@@ -19,6 +19,7 @@ import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-
  * - Failed authentications count into one budget per client address across replicas: before, a
  *   guesser spreading guesses over N replicas had N budgets, and behind the proxy every client shared
  *   the proxy's address.
+ * - An IPv6 client counts by its /64 (an end site holds at least that many addresses).
  * - A client that authenticates costs no Redis command per request (a 1 s memo of "below the limit").
  * - When Redis does not answer, a link is refused (503: whether another replica spent it is unknown)
  *   and failures are still counted, in each replica's memory.
@@ -137,6 +138,19 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       [guesser, 1],
       [guesser, 2],
       [guesser, 3],
+    ]);
+  });
+
+  it('counts an IPv6 client by its /64, so new addresses from the same network do not buy new guesses', async () => {
+    for (const guess of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:aaaa::3'])
+      expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guess) })).status).toBe(401);
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from('2001:0db8:0001:0002:ffff::99') })).status).toBe(429);
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from('2001:db8:1:3::1') })).status).toBe(200);
+    const lines = records().filter((r) => r.msg === 'caller authentication failed' && String(r.clientAddress).startsWith('2001:'));
+    expect(lines.map((r) => [r.clientAddress, r.countedAs, r.failures])).toEqual([
+      ['2001:db8:1:2::1', '2001:db8:1:2::/64', 1],
+      ['2001:db8:1:2::2', '2001:db8:1:2::/64', 2],
+      ['2001:db8:1:2:aaaa::3', '2001:db8:1:2::/64', 3],
     ]);
   });
 

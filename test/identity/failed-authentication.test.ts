@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/config.js';
+import { addressKey } from '../../src/identity/authentication-failures.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -95,5 +96,18 @@ describe('failed caller authentication', () => {
         .slice(before)
         .map((r) => r.clientAddress),
     ).toEqual(['127.0.0.1', '127.0.0.1', '127.0.0.1']);
+  });
+});
+
+describe('the address failures count under', () => {
+  it('is the IPv4 address, an IPv4-mapped IPv6 address as IPv4, an IPv6 address as its /64 in one spelling, anything else as given', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2::99')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0DB8:0001:0002:0000:0000:0000:0001')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80::/64');
+    expect(addressKey('::1')).toBe('::/64');
+    expect(addressKey('not-an-address')).toBe('not-an-address');
+    expect(addressKey(undefined)).toBe('unknown');
   });
 });
