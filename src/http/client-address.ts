@@ -9,24 +9,40 @@ import proxyaddr from 'proxy-addr';
  * right, through the trusted hops only: the first address not in the list is the client. An address
  * a client prepends itself lies left of that and is never reached.
  *
- * proxy-addr (Express's implementation of exactly this walk, with IPv4/IPv6 CIDR matching) rather than
- * our own parsing: the walk has subtle cases (IPv4-mapped IPv6 peers, malformed entries, empty hops)
- * that it already handles.
+ * proxy-addr (Express's) decides which hops are trusted (IPv4/IPv6 CIDR matching, IPv4-mapped
+ * peers, its named ranges) rather than our own parsing; the walk itself is its walk, repeated here
+ * only because its entry point reads the raw header, ports included.
+ *
+ * Entries that carry a port are read without it: Azure Application Gateway writes each entry as
+ * `IP:port` (docs/security.md#client-address), and a client counted as `IP:port` would get a fresh
+ * failure budget with every connection.
  *
  * Never used for the loopback check of CALLER_AUTH=none: that one is about the TCP peer itself.
  */
 export type ClientAddressOf = (req: IncomingMessage) => string | undefined;
 
-/** Names proxy-addr understands besides addresses and CIDRs. */
-export const TRUSTED_PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'] as const;
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED_IPV6 = /^\[([0-9a-fA-F:.]+(?:%[\w.-]+)?)\](?::\d{1,5})?$/;
 
-/** Throws a TypeError naming the entry that is neither an address, a CIDR nor one of TRUSTED_PROXY_NAMES. */
-export function compileTrustedProxies(entries: readonly string[]): (address: string, hop: number) => boolean {
-  return proxyaddr.compile([...entries]);
+/** One `X-Forwarded-For` entry without its port: `203.0.113.7:5123` → `203.0.113.7`, `[2001:db8::1]:443` → `2001:db8::1`. */
+export function withoutPort(entry: string): string {
+  const trimmed = entry.trim();
+  return IPV4_WITH_PORT.exec(trimmed)?.[1] ?? BRACKETED_IPV6.exec(trimmed)?.[1] ?? trimmed;
 }
 
 export function clientAddressResolver(trustedProxies: readonly string[]): ClientAddressOf {
   if (trustedProxies.length === 0) return (req) => req.socket.remoteAddress;
-  const trust = compileTrustedProxies(trustedProxies);
-  return (req) => (req.socket.remoteAddress === undefined ? undefined : proxyaddr(req, trust));
+  // Addresses, CIDRs and proxy-addr's names (loopback, linklocal, uniquelocal); config has checked each.
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (req) => {
+    const peer = req.socket.remoteAddress;
+    if (peer === undefined) return undefined;
+    const header = req.headers['x-forwarded-for'];
+    const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map(withoutPort).filter(Boolean);
+    // proxy-addr's own walk (its `proxyaddr(req, trust)` reads the raw header, ports included): from
+    // the TCP peer leftwards through the header, the first address not trusted is the client.
+    const hops = [peer, ...forwarded.reverse()];
+    for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i]!, i)) return hops[i];
+    return hops[hops.length - 1];
+  };
 }

@@ -19,6 +19,7 @@ import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-
  * - Failed authentications count into one budget per client address across replicas: before, a
  *   guesser spreading guesses over N replicas had N budgets, and behind the proxy every client shared
  *   the proxy's address.
+ * - A forwarded `IP:port` (Azure Application Gateway's format) counts as the IP.
  * - An IPv6 client counts by its /64 (an end site holds at least that many addresses).
  * - A client that authenticates costs no Redis command per request (a 1 s memo of "below the limit").
  * - When Redis does not answer, a link is refused (503: whether another replica spent it is unknown)
@@ -139,6 +140,14 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       [guesser, 2],
       [guesser, 3],
     ]);
+  });
+
+  it('reads a forwarded IP:port (Azure Application Gateway) as the IP, so new connections do not buy new guesses', async () => {
+    for (const port of [50001, 50002, 50003]) expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(`198.51.100.30:${port}`) })).status).toBe(401);
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from('198.51.100.30:50004') })).status).toBe(429);
+    expect((await graphql(b, { 'x-api-key': KEYS.soar, 'x-forwarded-for': '[2001:db8:9:9::1]:443' })).status).toBe(200);
+    const lines = records().filter((r) => r.msg === 'caller authentication failed' && r.clientAddress === '198.51.100.30');
+    expect(lines.map((r) => r.failures)).toEqual([1, 2, 3]);
   });
 
   it('counts an IPv6 client by its /64, so new addresses from the same network do not buy new guesses', async () => {
