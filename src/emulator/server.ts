@@ -46,6 +46,24 @@ function send(res: ServerResponse, response: EmuResponse): void {
   res.end(payload);
 }
 
+/**
+ * A settings route's POST: the JSON body (empty = `{}`) goes to `apply`, which validates it and
+ * answers the settings now in force; broken JSON or a refused setting is a 400 saying why.
+ */
+function configureFromBody(req: EmuRequest, what: string, apply: (body: unknown) => unknown): EmuResponse {
+  let body: unknown;
+  try {
+    body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
+  } catch {
+    return json(400, { error: `body must be JSON ${what}` });
+  }
+  try {
+    return json(200, apply(body));
+  } catch (error) {
+    return json(400, { error: (error as Error).message });
+  }
+}
+
 /** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
@@ -59,47 +77,12 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
     return json(200, { ok: true });
   }
   if (p === '/_emulator/faults' && req.method === 'GET') return json(200, ctx.faults.settings);
-  if (p === '/_emulator/faults' && req.method === 'POST') {
-    let body: unknown;
-    try {
-      body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
-    } catch {
-      return json(400, { error: 'body must be JSON fault settings' });
-    }
-    try {
-      return json(200, ctx.faults.configure(body));
-    } catch (error) {
-      return json(400, { error: (error as Error).message });
-    }
-  }
+  if (p === '/_emulator/faults' && req.method === 'POST') return configureFromBody(req, 'fault settings', (body) => ctx.faults.configure(body));
   if (p === '/_emulator/throttling' && req.method === 'GET') return json(200, ctx.throttle.settings);
-  if (p === '/_emulator/throttling' && req.method === 'POST') {
-    let body: unknown;
-    try {
-      body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
-    } catch {
-      return json(400, { error: 'body must be JSON throttling settings' });
-    }
-    try {
-      return json(200, ctx.throttle.configure(body));
-    } catch (error) {
-      return json(400, { error: (error as Error).message });
-    }
-  }
+  if (p === '/_emulator/throttling' && req.method === 'POST') return configureFromBody(req, 'throttling settings', (body) => ctx.throttle.configure(body));
   if (p === '/_emulator/graph' && req.method === 'GET') return json(200, ctx.graph);
   if (p === '/_emulator/graph' && req.method === 'POST') {
-    let body: unknown;
-    try {
-      body = req.body.length ? JSON.parse(req.body.toString('utf8')) : {};
-    } catch {
-      return json(400, { error: 'body must be JSON Graph settings' });
-    }
-    try {
-      ctx.graph = { ...ctx.graph, ...validateGraphSettings(body) };
-      return json(200, ctx.graph);
-    } catch (error) {
-      return json(400, { error: (error as Error).message });
-    }
+    return configureFromBody(req, 'Graph settings', (body) => (ctx.graph = { ...ctx.graph, ...validateGraphSettings(body) }));
   }
   const identity = handleEntraAdmin(ctx, req);
   if (identity) return identity;
