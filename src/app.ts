@@ -3,6 +3,7 @@ import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { openGovernorRegistry } from './graph/governor-registry.js';
+import { COMMAND_TIMEOUT_MS } from './graph/redis-rate-budget.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
@@ -16,8 +17,11 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startTracing, type Tracing } from './telemetry/tracing.js';
 import { withTraceContext } from './telemetry/upstream.js';
 
-/** A failed-authentication count or a sign-in link check waits at most this long for Redis (then: memory, or refused). */
-const SHARED_AUTH_COMMAND_TIMEOUT_MS = 500;
+/**
+ * A command on the shared Redis waits at most this long; then each user falls back: the governor to
+ * its equal share, failure counts to memory, a sign-in link to "refused".
+ */
+const SHARED_STATE_COMMAND_TIMEOUT_MS = COMMAND_TIMEOUT_MS;
 
 /**
  * Process-wide composition: config → (sandbox: emulator) → upstream HTTP → Graph identity →
@@ -80,11 +84,12 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
-    // With a Redis CACHE_URL, replicas share the failed-authentication counts and the spent sign-in
-    // links there (docs/security.md#replicas); without it each process keeps its own.
+    // With a Redis CACHE_URL, replicas share through one connection of this process the Graph budget
+    // (docs/reliability.md#shared-rate-governor), the failed-authentication counts and the spent
+    // sign-in links (docs/security.md#replicas); without it each process keeps its own.
     const sharedRedis =
       config.cache.kind === 'redis'
-        ? await openRedisConnection({ url: config.cache.url, logger, component: 'caller-auth', commandTimeoutMs: SHARED_AUTH_COMMAND_TIMEOUT_MS })
+        ? await openRedisConnection({ url: config.cache.url, logger, component: 'shared-state', commandTimeoutMs: SHARED_STATE_COMMAND_TIMEOUT_MS })
         : undefined;
     if (sharedRedis) closers.push(() => closeRedisConnection(sharedRedis));
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
@@ -104,7 +109,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant,
     // shared by every replica through Redis when CACHE_URL is one (docs/reliability.md#shared-rate-governor).
-    const governors = await openGovernorRegistry(config, { logger });
+    const governors = await openGovernorRegistry(config, { logger, ...(sharedRedis ? { redis: sharedRedis } : {}) });
     closers.push(() => governors.close());
     const gateway = await createGateway({
       governors,

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import type { GovernorHealth, GraphGovernor, GraphGovernorOptions } from './governor.js';
 import { createLocalRateLimiter } from './rate-limiter.js';
 import { openRedisRateStore, type RedisRateStore } from './redis-rate-budget.js';
+import type { RedisConnection } from '../store/redis-connection.js';
 import { createSharedRateLimiter, DEFAULT_HEARTBEAT_MS, type SharedRateLimiter } from './shared-rate-limiter.js';
 
 /**
@@ -106,9 +107,9 @@ export function graphAppOf(config: Config): string {
  * process. A Redis that does not answer at start does not stop the gateway: its governors start on
  * the fallback share and move to the shared budget once it answers.
  */
-export async function openGovernorRegistry(config: Config, deps: { logger: Logger }): Promise<GraphGovernorRegistry> {
+export async function openGovernorRegistry(config: Config, deps: { logger: Logger; redis?: RedisConnection }): Promise<GraphGovernorRegistry> {
   const options = governorOptionsOf(config);
   if (config.cache.kind !== 'redis') return createGraphGovernorRegistry(options);
-  const store = await openRedisRateStore({ url: config.cache.url, logger: deps.logger });
+  const store = await openRedisRateStore({ url: config.cache.url, logger: deps.logger, ...(deps.redis ? { connection: deps.redis } : {}) });
   return createGraphGovernorRegistry(options, { store, appId: graphAppOf(config), logger: deps.logger });
 }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { redactUrl } from '../store/keyv-store.js';
-import { closeRedisConnection, openRedisConnection } from '../store/redis-connection.js';
+import { closeRedisConnection, openRedisConnection, type RedisConnection } from '../store/redis-connection.js';
 import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudget } from './shared-rate-limiter.js';
 
 /**
@@ -21,7 +21,8 @@ import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudge
  * wait, so each call needs one round trip and calls from all replicas are served in the order they
  * asked.
  *
- * The client is a connection of its own to the same CACHE_URL (src/store/redis-connection.ts):
+ * The client is the process's connection to CACHE_URL (src/store/redis-connection.ts), or one of its
+ * own when none is given:
  * commands fail at once while disconnected and after COMMAND_TIMEOUT_MS when Redis hangs, so a
  * Graph call never waits on a dead Redis; the caller falls back to its equal share.
  */
@@ -126,6 +127,12 @@ export interface RedisRateStoreOptions {
   logger: Logger;
   /** How long the first connection may take before the governors start on their fallback share (default 2 s). */
   connectTimeoutMs?: number;
+  /**
+   * The process's connection to that Redis (src/store/redis-connection.ts), shared with the other
+   * users of CACHE_URL; the store then borrows it and leaves closing it to its owner. Absent: the
+   * store opens a connection of its own and closes it.
+   */
+  connection?: RedisConnection;
 }
 
 /**
@@ -134,13 +141,16 @@ export interface RedisRateStoreOptions {
  */
 export async function openRedisRateStore(options: RedisRateStoreOptions): Promise<RedisRateStore> {
   const location = `Redis ${redactUrl(options.url)}`;
-  const client = await openRedisConnection({
-    url: options.url,
-    logger: options.logger,
-    component: 'rate-governor',
-    commandTimeoutMs: COMMAND_TIMEOUT_MS,
-    ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
-  });
+  const owned = options.connection === undefined;
+  const client =
+    options.connection ??
+    (await openRedisConnection({
+      url: options.url,
+      logger: options.logger,
+      component: 'rate-governor',
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    }));
   const scripts = client as unknown as ScriptClient;
 
   const run = async (which: Script, keys: string[], args: Array<string | number>): Promise<unknown> => {
@@ -207,7 +217,7 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
         },
       };
     },
-    close: () => closeRedisConnection(client),
+    close: () => (owned ? closeRedisConnection(client) : Promise.resolve()),
   };
 }
 
