@@ -65,49 +65,13 @@ it('no password or pass appears in logs, errors or audit events, whatever the ou
   const createPassword = 'Cre4te-Tr4ce!Secret#3';
   const responses: string[] = [];
 
-  responses.push(
-    (
-      await graphql(
-        `
-          mutation ($i: ChangePasswordInput!) {
-            changePassword(input: $i) {
-              forceChangePasswordNextSignIn
-            }
-          }
-        `,
-        { i: { user: users[0]!.id, password: goodPassword } },
-      )
-    ).text,
-  );
-  responses.push(
-    (
-      await graphql(
-        `
-          mutation ($i: ChangePasswordInput!) {
-            changePassword(input: $i) {
-              forceChangePasswordNextSignIn
-            }
-          }
-        `,
-        { i: { user: users[1]!.id, password: weakPassword } },
-      )
-    ).text,
-  );
+  const changePassword = async (user: string, password: string) =>
+    (await graphql('mutation ($i: ChangePasswordInput!) { changePassword(input: $i) { forceChangePasswordNextSignIn } }', { i: { user, password } })).text;
+
+  responses.push(await changePassword(users[0]!.id, goodPassword));
+  responses.push(await changePassword(users[1]!.id, weakPassword));
   // A user that does not exist: the failure path.
-  responses.push(
-    (
-      await graphql(
-        `
-          mutation ($i: ChangePasswordInput!) {
-            changePassword(input: $i) {
-              forceChangePasswordNextSignIn
-            }
-          }
-        `,
-        { i: { user: `nobody@${emulator.tenant.domain}`, password: goodPassword } },
-      )
-    ).text,
-  );
+  responses.push(await changePassword(`nobody@${emulator.tenant.domain}`, goodPassword));
   responses.push(
     (
       await graphql(
