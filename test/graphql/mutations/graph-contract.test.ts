@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
-import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { auditEvents, ordinaryUserPicker } from './support.js';
 import { userCallerToken } from '../../identity/support.js';
 import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
 
@@ -29,30 +29,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const taken = new Set<string>();
-function ordinaryUser(extra: (u: UserRecord) => boolean = () => true): UserRecord {
-  const user = [...emulator.tenant.users.values()].find(
-    (u) =>
-      !taken.has(u.id) &&
-      u.accountEnabled &&
-      u.userType === 'Member' &&
-      u._directoryRoles.length === 0 &&
-      !u.userPrincipalName.startsWith('$') &&
-      u.id !== emulator.tenant.wellKnown.adminUserId &&
-      extra(u),
-  );
-  if (!user) throw new Error('no ordinary user left');
-  taken.add(user.id);
-  return user;
-}
-
-function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
-  return gateway.logLines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
-    .filter((r) => r.audit === true);
-}
+const ordinaryUser = ordinaryUserPicker(() => emulator);
 
 const MISSING_ID = '00000000-0000-4000-8000-00000000beef';
 const missingUpn = () => `nobody.${Date.now()}@${emulator.tenant.domain}`;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { auditEvents } from './support.js';
 
 /**
  * A hosted gateway (tokens from the broker) refuses every self-deployed-only field for the whole
@@ -39,14 +40,6 @@ const REFUSED: Record<string, string> = {
   revokeSignInSessions: `revokeSignInSessions(input: {user: "${USER}"}) { revoked }`,
 };
 
-function auditEvents(): Array<Record<string, any>> {
-  return gw.logLines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
-    .filter((r) => r.audit === true);
-}
-
 describe('hosted mode', () => {
   it.each(Object.keys(REFUSED))('refuses %s with UNSUPPORTED_DEPLOYMENT_MODE and zero upstream requests', async (field) => {
     await emulator.resetStats();
@@ -58,7 +51,7 @@ describe('hosted mode', () => {
     expect(result.errors![0]!.message).not.toContain('Sup3r-Secret');
     const stats = await emulator.stats();
     expect(stats.totalRequests).toBe(0);
-    const event = auditEvents()
+    const event = auditEvents(gw)
       .filter((e) => e.operation === field)
       .pop()!;
     expect(event).toMatchObject({ outcome: 'refused', reason: 'UNSUPPORTED_DEPLOYMENT_MODE', targetUser: USER, steps: [], requestIds: [] });
@@ -79,7 +72,7 @@ describe('hosted mode', () => {
     expect(result.errors!.map((e) => e.extensions!.code)).toEqual(['UNSUPPORTED_DEPLOYMENT_MODE', 'UNSUPPORTED_DEPLOYMENT_MODE']);
     expect((await emulator.stats()).totalRequests).toBe(0);
     // All three mutation fields of the refused document are audited as refused, enableAccount included.
-    const operations = auditEvents()
+    const operations = auditEvents(gw)
       .filter((e) => e.operationName === 'Contain')
       .map((e) => e.operation)
       .sort();
@@ -102,7 +95,7 @@ describe('hosted mode', () => {
     expect(result.data!.enableAccount.requestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(emulator.tenant.users.get(target.id)!.accountEnabled).toBe(true);
     expect((await emulator.stats()).graphRequests).toBeGreaterThan(0);
-    const event = auditEvents()
+    const event = auditEvents(gw)
       .filter((e) => e.operationName === 'Unblock')
       .pop()!;
     expect(event).toMatchObject({ operation: 'enableAccount', outcome: 'succeeded', targetUser: target.id });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../src/config.js';
-import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { auditEvents, ordinaryUserPicker } from './support.js';
 
 /**
  * End to end: a real gateway (self-deployed, the sandbox's demo app) over real sockets against the
@@ -30,22 +30,7 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-/** Distinct ordinary users for each test: enabled members without roles, never the admin. */
-const taken = new Set<string>();
-function ordinaryUser(): UserRecord {
-  const user = [...emulator.tenant.users.values()].find(
-    (u) =>
-      !taken.has(u.id) &&
-      u.accountEnabled &&
-      u.userType === 'Member' &&
-      u._directoryRoles.length === 0 &&
-      !u.userPrincipalName.startsWith('$') &&
-      u.id !== emulator.tenant.wellKnown.adminUserId,
-  );
-  if (!user) throw new Error('no ordinary user left');
-  taken.add(user.id);
-  return user;
-}
+const ordinaryUser = ordinaryUserPicker(() => emulator);
 
 async function signIn(username: string, password: string) {
   const known = emulator.tenant.wellKnown;
@@ -78,14 +63,6 @@ async function refresh(refreshToken: string) {
     }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
-  return gateway.logLines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
-    .filter((r) => r.audit === true);
 }
 
 const TERMINATE = `mutation($input: TerminateSessionInput!) {
@@ -342,10 +319,7 @@ describe('users, managers and authentication methods', () => {
   });
 
   it('deleteAuthenticationMethod removes a method of the given type; the password method cannot be deleted', async () => {
-    const target = [...emulator.tenant.users.values()].find(
-      (u) => !taken.has(u.id) && u._directoryRoles.length === 0 && u.authMethods.some((m) => m.type === 'email'),
-    )!;
-    taken.add(target.id);
+    const target = ordinaryUser((u) => u.authMethods.some((m) => m.type === 'email'));
     const method = target.authMethods.find((m) => m.type === 'email')!;
     const result = await gw.graphql(
       `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: EMAIL, methodId: "${method.id}"}) { methodId } }`,

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { UserRecord } from '../../../src/emulator/model.js';
 import { createPrng } from '../../../src/emulator/prng.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { auditEvents, ordinaryUserPicker } from './support.js';
 
 /**
  * Writes under the emulator's fault injection (docs/security.md#writes-with-an-unknown-outcome,
@@ -43,29 +43,7 @@ afterEach(async () => {
   await sleep(LATENCY_MS + 200);
 });
 
-const taken = new Set<string>();
-function ordinaryUser(): UserRecord {
-  const user = [...emulator.tenant.users.values()].find(
-    (u) =>
-      !taken.has(u.id) &&
-      u.accountEnabled &&
-      u.userType === 'Member' &&
-      u._directoryRoles.length === 0 &&
-      !u.userPrincipalName.startsWith('$') &&
-      u.id !== emulator.tenant.wellKnown.adminUserId,
-  );
-  if (!user) throw new Error('no ordinary user left');
-  taken.add(user.id);
-  return user;
-}
-
-function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
-  return gateway.logLines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
-    .filter((r) => r.audit === true);
-}
+const ordinaryUser = ordinaryUserPicker(() => emulator);
 
 /** The client-request-ids of the Graph calls the gateway gave up on (its debug log). */
 function timedOutClientRequestIds(gateway: TestGateway): string[] {

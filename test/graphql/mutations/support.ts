@@ -1,0 +1,37 @@
+import type { UserRecord } from '../../../src/emulator/model.js';
+import type { TestEmulator } from '../../support/emulator.js';
+import type { TestGateway } from '../../support/gateway.js';
+
+/**
+ * Distinct ordinary users for each test of a file (enabled members without roles, never the admin
+ * nor a `$`-prefixed one), so that one test's write never changes another's user. `extra` narrows
+ * the choice further.
+ */
+export function ordinaryUserPicker(emulator: () => TestEmulator): (extra?: (u: UserRecord) => boolean) => UserRecord {
+  const taken = new Set<string>();
+  return (extra = () => true) => {
+    const tenant = emulator().tenant;
+    const user = [...tenant.users.values()].find(
+      (u) =>
+        !taken.has(u.id) &&
+        u.accountEnabled &&
+        u.userType === 'Member' &&
+        u._directoryRoles.length === 0 &&
+        !u.userPrincipalName.startsWith('$') &&
+        u.id !== tenant.wellKnown.adminUserId &&
+        extra(u),
+    );
+    if (!user) throw new Error('no ordinary user left');
+    taken.add(user.id);
+    return user;
+  };
+}
+
+/** The audit events in a gateway's log, in order. */
+export function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
+  return gateway.logLines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((r) => r.audit === true);
+}
