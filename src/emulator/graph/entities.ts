@@ -3,6 +3,7 @@
  * names, default `$select` set and `$filter` capabilities (docs/graph-facts.md#user-properties, #listing-users).
  */
 import type { DeviceRecord, GroupRecord, UserRecord } from '../model.js';
+import { newUserRecord } from '../user-record.js';
 import { badRequest, unknownProperty, unsupportedQuery } from './errors.js';
 import type { FilterNode } from './odata-filter.js';
 
@@ -148,40 +149,10 @@ export function userToGraph(u: UserRecord): Record<string, unknown> {
   };
 }
 
-const sampleUser = userToGraph({
-  id: '00000000-0000-0000-0000-000000000000',
-  displayName: '',
-  givenName: null,
-  surname: null,
-  userPrincipalName: 'x@y',
-  mail: null,
-  mailNickname: '',
-  otherMails: [],
-  jobTitle: null,
-  department: null,
-  officeLocation: null,
-  mobilePhone: null,
-  businessPhones: [],
-  accountEnabled: true,
-  userType: 'Member',
-  createdDateTime: '',
-  employeeId: null,
-  employeeType: null,
-  companyName: null,
-  city: null,
-  country: null,
-  preferredLanguage: null,
-  onPremisesSyncEnabled: null,
-  onPremisesImmutableId: null,
-  signInSessionsValidFromDateTime: '',
-  passwordProfile: { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false },
-  managerId: null,
-  memberOf: [],
-  ownedDevices: [],
-  authMethods: [],
-  _password: '',
-  _directoryRoles: [],
-});
+/** Any user: its Graph shape names every property the entity has (the `$select` vocabulary). */
+const sampleUser = userToGraph(
+  newUserRecord({ id: '00000000-0000-0000-0000-000000000000', displayName: '', userPrincipalName: 'x@y', createdMs: 0, password: '' }),
+);
 
 const D: FilterCaps = { eq: 'd', startsWith: 'd' };
 const A: FilterCaps = { eq: 'a', startsWith: 'a' };
