@@ -46,26 +46,38 @@ function exchangeAttributes(method: GraphRequest['method'], template: string, en
   };
 }
 
-/** A Graph call with its retries (`GraphTransport.request`). */
-export function traceGraphRequest<T>(req: GraphRequest, endpoint: URL, run: () => Promise<GraphResult<T>>): Promise<GraphResult<T>> {
+/**
+ * Runs `run` inside an active CLIENT span named `name`: `before` notes what is known up front,
+ * `annotate` what the answer says (both only on a recording span); a throw marks the span failed
+ * with the error's type. With tracing off it is a single check and a direct call.
+ */
+function inExchangeSpan<T>(
+  name: string,
+  attributes: Attributes,
+  run: () => Promise<T>,
+  annotate: (span: Span, value: T) => void,
+  before?: (span: Span) => void,
+): Promise<T> {
   const tracer = activeTracer();
   if (!tracer) return run();
-  return tracer.startActiveSpan(
-    `${req.method} ${req.path.template}`,
-    { kind: SpanKind.CLIENT, attributes: exchangeAttributes(req.method, req.path.template, endpoint) },
-    async (span): Promise<GraphResult<T>> => {
-      try {
-        const result = await run();
-        if (span.isRecording()) annotateResult(span, result);
-        return result;
-      } catch (error) {
-        failed(span, errorTypeOf(error));
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  );
+  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes }, async (span): Promise<T> => {
+    if (before && span.isRecording()) before(span);
+    try {
+      const value = await run();
+      if (span.isRecording()) annotate(span, value);
+      return value;
+    } catch (error) {
+      failed(span, errorTypeOf(error));
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** A Graph call with its retries (`GraphTransport.request`). */
+export function traceGraphRequest<T>(req: GraphRequest, endpoint: URL, run: () => Promise<GraphResult<T>>): Promise<GraphResult<T>> {
+  return inExchangeSpan(`${req.method} ${req.path.template}`, exchangeAttributes(req.method, req.path.template, endpoint), run, annotateResult);
 }
 
 /** Why the next `$batch` round exists: items of the previous round that failed and may be repeated. */
@@ -86,39 +98,26 @@ export function traceGraphBatch(
   endpoint: URL,
   run: () => Promise<Attempt>,
 ): Promise<Attempt> {
-  const tracer = activeTracer();
-  if (!tracer) return run();
-  return tracer.startActiveSpan(
+  return inExchangeSpan(
     'POST /$batch',
-    {
-      kind: SpanKind.CLIENT,
-      attributes: { ...exchangeAttributes('POST', '/$batch', endpoint), [ATTR_GRAPH_BATCH_SIZE]: indices.length },
+    { ...exchangeAttributes('POST', '/$batch', endpoint), [ATTR_GRAPH_BATCH_SIZE]: indices.length },
+    run,
+    (span, attempt) => {
+      annotateAttempt(span, attempt);
+      span.setAttribute(ATTR_GRAPH_BATCH_ITEMS, batchItems(requests, indices, attempt));
     },
-    async (span): Promise<Attempt> => {
-      if (retried && span.isRecording()) {
-        span.addEvent(EVENT_RETRY, {
-          [ATTR_RETRY_ATTEMPT]: retried.attempt,
-          [ATTR_RETRY_REASON]: retried.reasons.join(','),
-          [ATTR_RETRY_ITEMS]: retried.items,
-          [ATTR_RETRY_WAIT_MS]: retried.waitMs,
-          ...(retried.retryAfterSeconds !== undefined ? { [ATTR_RETRY_AFTER_S]: retried.retryAfterSeconds } : {}),
-        });
-        span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, retried.attempt);
-      }
-      try {
-        const attempt = await run();
-        if (span.isRecording()) {
-          annotateAttempt(span, attempt);
-          span.setAttribute(ATTR_GRAPH_BATCH_ITEMS, batchItems(requests, indices, attempt));
+    retried
+      ? (span) => {
+          span.addEvent(EVENT_RETRY, {
+            [ATTR_RETRY_ATTEMPT]: retried.attempt,
+            [ATTR_RETRY_REASON]: retried.reasons.join(','),
+            [ATTR_RETRY_ITEMS]: retried.items,
+            [ATTR_RETRY_WAIT_MS]: retried.waitMs,
+            ...(retried.retryAfterSeconds !== undefined ? { [ATTR_RETRY_AFTER_S]: retried.retryAfterSeconds } : {}),
+          });
+          span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, retried.attempt);
         }
-        return attempt;
-      } catch (error) {
-        failed(span, errorTypeOf(error));
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
+      : undefined,
   );
 }
 
