@@ -19,7 +19,7 @@ import {
   readSandboxChoice,
 } from './config/server.js';
 import { readCursorKey, readStorage } from './config/storage.js';
-import { TRACING_VARIABLES, readTracingConfig } from './telemetry/config.js';
+import { readTracingConfig } from './telemetry/config.js';
 
 export { Secret } from './config-types.js';
 export type { Config } from './config-types.js';
@@ -27,6 +27,7 @@ export { hashApiKey } from './config/caller-auth.js';
 export { CLOUDS } from './config/graph-target.js';
 export { directoryTierOf } from './config/graph-traffic.js';
 export { isLoopbackHost } from './config/server.js';
+export { CONFIG_VARIABLES, type ConfigVariable } from './config/variables.js';
 
 /** Every problem found in the environment at once, each naming the variable, its purpose and an example. */
 export class ConfigError extends Error {
@@ -44,70 +45,6 @@ export interface LoadConfigOptions {
    */
   purpose?: 'gateway' | 'tool';
 }
-
-/**
- * Every environment variable loadConfig reads (src/config/ and src/telemetry/config.ts). Deployment
- * manifests and docs/configuration.md are checked against it; test/deploy also checks what loadConfig really reads.
- */
-export const CONFIG_VARIABLES = [
-  'HOST',
-  'PORT',
-  'NODE_ENV',
-  'SANDBOX',
-  'SANDBOX_SEED',
-  'SANDBOX_USERS',
-  'EMULATOR_PORT',
-  'DEPLOYMENT_MODE',
-  'AZURE_TENANT_ID',
-  'AZURE_CLIENT_ID',
-  'AZURE_CLIENT_SECRET',
-  'AZURE_CLIENT_CERTIFICATE_PATH',
-  'AZURE_CLOUD',
-  'AZURE_AUTHORITY_HOST',
-  'GRAPH_ENDPOINT',
-  'GRAPH_AUTH_FLOW',
-  'AUTH_CODE',
-  'REDIRECT_URI',
-  'SIGN_IN_ACCOUNT',
-  'BROKER_URL',
-  'BROKER_ID',
-  'BROKER_TOKEN',
-  'BROKER_KEY',
-  'DATA_DIR',
-  'CACHE_URL',
-  'TOKEN_CACHE_KEY',
-  'CURSOR_KEY',
-  'CALLER_AUTH',
-  'API_AUDIENCE',
-  'API_KEYS',
-  'AUTH_FAILURE_LIMIT',
-  'AUTH_FAILURE_WINDOW_SECONDS',
-  'NODE_EXTRA_CA_CERTS',
-  'HTTPS_PROXY',
-  'https_proxy',
-  'LOG_LEVEL',
-  'INTROSPECTION',
-  'PLAYGROUND',
-  'CORS_ORIGINS',
-  'TRUSTED_PROXIES',
-  'MAX_QUERY_DEPTH',
-  'MAX_ALIASES',
-  'MAX_TOKENS',
-  'MAX_DIRECTIVES',
-  'MAX_BODY_BYTES',
-  'MAX_UPSTREAM_REQUESTS',
-  'UPSTREAM_TIMEOUT_MS',
-  'OPERATION_TIMEOUT_MS',
-  'MAX_RETRIES',
-  'GRAPH_RU_PER_10S',
-  'GRAPH_WRITES_PER_150S',
-  'GRAPH_MAX_CONCURRENCY',
-  'GRAPH_MAX_WAIT_MS',
-  'DRAIN_TIMEOUT_MS',
-  'COALESCE_WINDOW_MS',
-  'FEDERATION',
-  ...TRACING_VARIABLES,
-] as const;
 
 /**
  * Reads the environment into one validated Config. The only place that reads process.env (it is

@@ -1,3 +1,5 @@
+import type { ConfigVariable } from './variables.js';
+
 /**
  * Reads one environment for loadConfig: trimmed values (blank counts as unset) and typed readers
  * that, instead of throwing, record each problem (naming the variable, its purpose and an example)
@@ -8,7 +10,7 @@ export class EnvReader {
 
   constructor(private readonly env: Record<string, string | undefined>) {}
 
-  get(name: string): string | undefined {
+  get(name: ConfigVariable): string | undefined {
     const v = this.env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   }
@@ -17,7 +19,7 @@ export class EnvReader {
     this.problems.push(text);
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T, purpose: string): T {
+  oneOf<T extends string>(name: ConfigVariable, allowed: readonly T[], fallback: T, purpose: string): T {
     const v = this.get(name);
     if (v === undefined) return fallback;
     const match = allowed.find((a) => a === v);
@@ -26,7 +28,7 @@ export class EnvReader {
     return fallback;
   }
 
-  int(name: string, fallback: number, min: number, max: number, purpose: string): number {
+  int(name: ConfigVariable, fallback: number, min: number, max: number, purpose: string): number {
     const v = this.get(name);
     if (v === undefined) return fallback;
     const n = Number(v);
@@ -37,7 +39,7 @@ export class EnvReader {
     return n;
   }
 
-  bool(name: string, fallback: boolean, purpose: string): boolean {
+  bool(name: ConfigVariable, fallback: boolean, purpose: string): boolean {
     const v = this.get(name);
     if (v === undefined) return fallback;
     if (['true', '1', 'yes'].includes(v.toLowerCase())) return true;
@@ -47,7 +49,7 @@ export class EnvReader {
   }
 
   /** An https URL without trailing slashes, or undefined (unset, or recorded as a problem). */
-  httpsUrl(name: string, purpose: string, example: string): string | undefined {
+  httpsUrl(name: ConfigVariable, purpose: string, example: string): string | undefined {
     const v = this.get(name);
     if (v === undefined) return undefined;
     try {

@@ -28,8 +28,8 @@ export interface CredentialsPresent {
 
 export function credentialsPresent(env: EnvReader): CredentialsPresent {
   return {
-    tenant: ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'].some((n) => env.get(n)),
-    broker: ['BROKER_ID', 'BROKER_TOKEN', 'BROKER_KEY'].some((n) => env.get(n)),
+    tenant: (['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH'] as const).some((n) => env.get(n)),
+    broker: (['BROKER_ID', 'BROKER_TOKEN', 'BROKER_KEY'] as const).some((n) => env.get(n)),
   };
 }
 
