@@ -7,7 +7,7 @@
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
  * BENCH_QUICK=1), `--warmup <ms>` (per cell, default 1500, env BENCH_WARMUP_MS), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
- * BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway.
+ * BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS and BENCH_EMULATOR_NODE_ARGS add node flags to the gateway and the emulator.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -52,7 +52,8 @@ async function startEmulatorChild(tmp: string): Promise<{ child: ChildHandle; in
   const child = startChild(
     'emulator',
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', 'emulator-child.ts')],
+    // For profiling the emulator's share, e.g. BENCH_EMULATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof-emulator".
+    [...(process.env.BENCH_EMULATOR_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', path.join(ROOT, 'bench', 'emulator-child.ts')],
     { ...baseEnv(), NODE_ENV: 'production' },
     path.join(tmp, 'emulator.log'),
     { ipc: true },
