@@ -86,11 +86,16 @@ export function spentLinksInMemory(now: () => number = Date.now): SpentLinks {
 /** Redis keys of spent links: `mgug:sign-in-link:<id>`, expiring when the link does. */
 export const SPENT_LINK_KEY_PREFIX = 'mgug:sign-in-link:';
 
-/** In Redis, for every replica: `SET <key> 1 NX PXAT <expiry>` spends a link atomically. */
-export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise<unknown> }): SpentLinks {
+/**
+ * In Redis, for every replica: `SET <key> 1 NX PX <ms left>` spends a link atomically and forgets it
+ * when the link expires. `PX` rather than `PXAT` (an absolute time): PXAT needs Redis 6.2, and a
+ * managed Redis 6.0 (Azure Cache for Redis "version 6") would refuse it, which would refuse every link.
+ */
+export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise<unknown> }, now: () => number = Date.now): SpentLinks {
   return {
     async spend(id, expiresAtMs) {
-      const reply = await client.sendCommand(['SET', `${SPENT_LINK_KEY_PREFIX}${id}`, '1', 'NX', 'PXAT', String(Math.ceil(expiresAtMs))]);
+      const msLeft = Math.max(1, Math.ceil(expiresAtMs - now()));
+      const reply = await client.sendCommand(['SET', `${SPENT_LINK_KEY_PREFIX}${id}`, '1', 'NX', 'PX', String(msLeft)]);
       return reply === 'OK';
     },
   };

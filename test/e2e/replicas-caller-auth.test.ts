@@ -4,7 +4,7 @@ import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey, loadConfig } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
-import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
+import { SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
@@ -98,6 +98,13 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     expect(replayed.status).toBe(401);
     expect(replayed.headers.get('location')).toBeNull();
     expect(((await replayed.json()) as { message: string }).message).toMatch(/already used/);
+    // The shared record of the spent link is forgotten when the link expires (SIGN_IN_LINK_TTL_MS).
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    const msLeft = await client.pTTL(`${SPENT_LINK_KEY_PREFIX}${link.id}`);
+    await client.close();
+    expect(msLeft).toBeGreaterThan(0);
+    expect(msLeft).toBeLessThanOrEqual(link.expiresAt.getTime() - Date.now() + 1_000);
     // The other replica accepts links of its own: it is the record that is shared, not the refusal.
     const fresh = mintSignInLink({ key, loginUrl: `${b.url}/auth/login`, issuedBy: 'operator@test-host' });
     const started = await fetch(fresh.url, { redirect: 'manual' });
