@@ -26,15 +26,20 @@ const ONE_USER = 'query($id: ID!) { user(id: $id) { id displayName } }';
 
 interface Timed {
   result: GraphQLResult;
+  /** From the start of the burst to this answer. */
   ms: number;
+  /** From this operation's own request to its answer. */
+  ownMs: number;
 }
 
 async function burst(gateway: TestGateway, ids: string[]): Promise<{ answers: Timed[]; totalMs: number }> {
   const started = performance.now();
   const answers = await Promise.all(
     ids.map(async (id) => {
+      const sent = performance.now();
       const result = await gateway.graphql(ONE_USER, { id });
-      return { result, ms: performance.now() - started };
+      const answered = performance.now();
+      return { result, ms: answered - started, ownMs: answered - sent };
     }),
   );
   return { answers, totalMs: performance.now() - started };
@@ -68,18 +73,21 @@ describe('governor with a tiny budget', () => {
       expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['THROTTLED']);
       expect(result.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     }
-    // 8 RU at once plus what refills while queueing (≤ 2 s at 0.8 RU/s).
+    // 8 RU at once plus what refills while they queue: 0.8 RU/s over at most the burst's whole
+    // span (arrivals spread over more time on a busy machine, and each may wait 2 s), so the
+    // upper bound follows the span measured rather than assuming the 20 arrive at once.
     expect(served.length).toBeGreaterThanOrEqual(8);
-    expect(served.length).toBeLessThanOrEqual(10);
+    expect(served.length).toBeLessThanOrEqual(8 + Math.ceil((0.8 * totalMs) / 1_000));
     expect(refused.length).toBe(20 - served.length);
     // Refused operations never reached Graph; the served ones each made one call.
     expect(graphCalls).toBe(served.length);
     // Paced, not all at once: the last served answer came after at least one refill step.
     expect(Math.max(...served.map((a) => a.ms))).toBeGreaterThanOrEqual(1_000);
     // Refusals do not queue: a refused operation is answered before the 2 s queueing bound it
-    // would have waited out (a busy machine adds HTTP time to every answer, so the bound is the
-    // line that tells "refused at once" from "refused after waiting", not a latency target).
-    expect(Math.max(...refused.map((a) => a.ms))).toBeLessThan(2_000);
+    // would have waited out, counted from its own request (a busy machine delays when each one
+    // is sent and adds HTTP time to every answer, so the bound is the line that tells "refused at
+    // once" from "refused after waiting", not a latency target).
+    expect(Math.max(...refused.map((a) => a.ownMs))).toBeLessThan(2_000);
     expect(totalMs).toBeLessThan(6_000);
   });
 });
