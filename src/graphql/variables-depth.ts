@@ -25,23 +25,24 @@ export function jsonDepthExceeds(value: unknown, limit: number): boolean {
  * `variables` / `extensions` query parameters (JSON text) are read the way Apollo reads them.
  */
 export function assertVariablesDepth(input: { body?: unknown; search?: URLSearchParams }): void {
-  const values: unknown[] = [];
+  const members: Array<{ name: 'variables' | 'extensions'; value: unknown }> = [];
   if (input.body !== null && typeof input.body === 'object' && !Array.isArray(input.body)) {
     const body = input.body as Record<string, unknown>;
-    values.push(body.variables, body.extensions);
+    members.push({ name: 'variables', value: body.variables }, { name: 'extensions', value: body.extensions });
   }
-  for (const name of ['variables', 'extensions']) {
+  for (const name of ['variables', 'extensions'] as const) {
     const text = input.search?.get(name);
     if (!text) continue;
     try {
-      values.push(JSON.parse(text));
+      members.push({ name, value: JSON.parse(text) });
     } catch {
       // Apollo answers malformed JSON itself.
     }
   }
   // The `variables` object itself is the first level.
-  if (values.some((value) => jsonDepthExceeds(value, QUERY_LIMITS.variablesDepth))) {
-    throw badInput(`\`variables\` nest deeper than ${QUERY_LIMITS.variablesDepth} levels of objects and lists; no input of this API needs that.`, {
+  const tooDeep = members.find(({ value }) => jsonDepthExceeds(value, QUERY_LIMITS.variablesDepth));
+  if (tooDeep) {
+    throw badInput(`\`${tooDeep.name}\` nest deeper than ${QUERY_LIMITS.variablesDepth} levels of objects and lists; no input of this API needs that.`, {
       limit: 'variablesDepth',
       max: QUERY_LIMITS.variablesDepth,
     });

@@ -187,11 +187,16 @@ describe('deeply nested variables', () => {
   });
 
   it('deep JSON in an undeclared variable or in extensions is refused the same way', async () => {
-    for (const rest of [`"variables":{"unused":${nestedList(50_000)}}`, `"extensions":{"deep":${nestedList(50_000)}}`]) {
+    for (const [member, rest] of [
+      ['variables', `"variables":{"unused":${nestedList(50_000)}}`],
+      ['extensions', `"extensions":{"deep":${nestedList(50_000)}}`],
+    ] as const) {
       const { answer, calls } = await send(body('{ users(first: 1) { nodes { id } } }', rest));
       expectClear(answer);
       expect(answer.status).toBe(400);
       expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+      // The message names the member that nests too deeply, not always `variables`.
+      expect(answer.json?.errors?.[0]?.message).toContain(`\`${member}\` nest deeper than 32 levels`);
       expect(calls).toEqual([]);
     }
   });
