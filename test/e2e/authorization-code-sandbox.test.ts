@@ -2,9 +2,9 @@ import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * The XSOAR integration's delegated set-up end to end on the sandbox tenant, without copying a code by hand:
@@ -18,12 +18,7 @@ describe('authorization code in the sandbox, through /auth/login', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 100 });
-    const config = loadConfig({
-      SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
+    const config = loadSandboxConfig(emulator, {
       GRAPH_AUTH_FLOW: 'authorization-code',
     });
     const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });

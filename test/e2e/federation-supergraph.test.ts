@@ -12,12 +12,13 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey, loadConfig } from '../../src/config.js';
+import { hashApiKey } from '../../src/config.js';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { loadSchemaSource } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { INCIDENTS_TYPE_DEFS, startIncidentsSubgraph, type IncidentRecord, type IncidentsSubgraph } from '../support/incidents-subgraph.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 const KEYS = {
   reader: 'supergraph-reader-key-0123456789',
@@ -86,13 +87,8 @@ async function startSupergraph(usersUrl: string, incidentsUrl: string): Promise<
 }
 
 async function startUsersSubgraph(emulator: TestEmulator, env: Record<string, string>): Promise<App> {
-  const config = loadConfig({
+  const config = loadSandboxConfig(emulator, {
     NODE_ENV: 'production',
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
     LOG_LEVEL: 'silent',
     FEDERATION: 'true',
     CALLER_AUTH: 'api-key',

@@ -3,9 +3,9 @@ import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * HTTPS_PROXY applies to Graph and login calls alike: a real CONNECT proxy on loopback sees the
@@ -40,12 +40,7 @@ describe('HTTPS_PROXY', () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const proxyPort = (proxy.address() as { port: number }).port;
-    const config = loadConfig({
-      SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
+    const config = loadSandboxConfig(emulator, {
       HTTPS_PROXY: `http://127.0.0.1:${proxyPort}`,
     });
     const logger = createLogger({ level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
@@ -83,12 +78,7 @@ describe('HTTPS_PROXY', () => {
     await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
     const port = (refusing.address() as { port: number }).port;
     await emulator.resetStats();
-    const config = loadConfig({
-      SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
+    const config = loadSandboxConfig(emulator, {
       HTTPS_PROXY: `http://127.0.0.1:${port}`,
     });
     const logger = createLogger({ level: 'silent' });

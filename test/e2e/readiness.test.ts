@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * `/readyz` needs no credential, so it must not cost an upstream call per request: answers come
@@ -46,12 +46,8 @@ describe('/readyz when not ready', () => {
   let app: App;
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 50 });
-    const config = loadConfig({
+    const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
-      SANDBOX: 'true',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
       GRAPH_AUTH_FLOW: 'authorization-code',
     });
     app = await startApp(config, { emulator, logger: createLogger({ level: 'info', destination: new Writable({ write: (_c, _e, cb) => cb() }) }) });

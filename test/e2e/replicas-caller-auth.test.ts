@@ -2,12 +2,13 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey, loadConfig } from '../../src/config.js';
+import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * Two replicas behind one load balancer (docs/security.md#replicas): production configuration,
@@ -54,13 +55,9 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     emulator = await startTestEmulator({ userCount: 20 });
     redis = await startTestRedis();
     const start = async () => {
-      const config = loadConfig({
+      const config = loadSandboxConfig(emulator, {
         NODE_ENV: 'production',
-        SANDBOX: 'true',
-        HOST: '127.0.0.1',
-        PORT: '0',
         CACHE_URL: redis.url,
-        DATA_DIR: emulator.dataDir,
         GRAPH_AUTH_FLOW: 'authorization-code',
         CALLER_AUTH: 'api-key',
         API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,

@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey, loadConfig } from '../../src/config.js';
+import { hashApiKey } from '../../src/config.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * The authorization-code sign-in replaces the Graph identity every caller is served as, so it is an
@@ -50,13 +51,8 @@ describe('sign-in is an operator act (authorization code, production configurati
     emulator = await startTestEmulator({ userCount: 60 });
     adminUpn = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!.userPrincipalName;
     ordinaryUser = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0)!;
-    const config = loadConfig({
+    const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
-      SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
       GRAPH_AUTH_FLOW: 'authorization-code',
       CALLER_AUTH: 'api-key',
       API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read+Users.Terminate,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,

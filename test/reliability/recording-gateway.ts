@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config-types.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
@@ -10,6 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import type { TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * A real gateway over a real emulator whose upstream HTTP layer (an injected dependency) also
@@ -39,12 +39,7 @@ export async function startRecordingGateway(
   env: Record<string, string> = {},
   configure: (config: Config) => Config = (c) => c,
 ): Promise<RecordingGateway> {
-  const base = loadConfig({
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
+  const base = loadSandboxConfig(emulator, {
     LOG_LEVEL: 'trace',
     INTROSPECTION: 'true',
     ...env,

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TestEmulator } from './emulator.js';
+import { loadSandboxConfig } from './sandbox-config.js';
 
 /**
  * The gateway as `npm start` composes it with a DELEGATED Graph identity (GRAPH_AUTH_FLOW=authorization-code):
@@ -27,12 +27,7 @@ export async function startDelegatedApp(
 ): Promise<DelegatedApp> {
   const logLines = options.logLines ?? [];
   const level = options.logLevel ?? 'debug';
-  const config = loadConfig({
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
+  const config = loadSandboxConfig(emulator, {
     DEPLOYMENT_MODE: 'self-deployed',
     GRAPH_AUTH_FLOW: 'authorization-code',
     LOG_LEVEL: level,

@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config-types.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
@@ -9,6 +8,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import { startTestEmulator, type TestEmulator } from './emulator.js';
+import { loadSandboxConfig } from './sandbox-config.js';
 
 export interface TestGatewayOptions {
   /** Reuse a running emulator (several gateways over one tenant); otherwise one is started and owned. */
@@ -55,12 +55,7 @@ export interface TestGateway {
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const emulator = options.emulator ?? (await startTestEmulator());
   const ownsEmulator = options.emulator === undefined;
-  const base = loadConfig({
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
+  const base = loadSandboxConfig(emulator, {
     LOG_LEVEL: 'debug',
     INTROSPECTION: 'true',
     ...options.env,

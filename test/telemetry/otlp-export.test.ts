@@ -6,6 +6,7 @@ import { startApp, type App } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * OTLP/HTTP export as configured by the standard OTEL_* variables (docs/operations.md#traces): a
@@ -39,13 +40,8 @@ describe('OTLP/HTTP export to a collector', () => {
     });
     await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
     collectorUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-    const config = loadConfig({
+    const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
-      SANDBOX: 'true',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
       CALLER_AUTH: 'api-key',
       API_KEYS: 'otlp:0000000000000000000000000000000000000000000000000000000000000000:Users.Read',
       OTEL_EXPORTER_OTLP_ENDPOINT: `${collectorUrl}/`,

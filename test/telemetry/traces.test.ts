@@ -2,9 +2,10 @@ import { Writable } from 'node:stream';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey, loadConfig } from '../../src/config.js';
+import { hashApiKey } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
  * OpenTelemetry traces over the real app (production configuration, API-key callers) and the
@@ -19,13 +20,8 @@ const CALLER_PARENT_ID = '00f067aa0ba902b7';
 const quiet = () => createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
 
 function configFor(emulator: TestEmulator, env: Record<string, string> = {}) {
-  return loadConfig({
+  return loadSandboxConfig(emulator, {
     NODE_ENV: 'production',
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
     DEPLOYMENT_MODE: 'self-deployed',
     CALLER_AUTH: 'api-key',
     API_KEYS: `tracer:${hashApiKey(API_KEY)}:Users.Read+Users.ReadMemberships+Users.Write+Users.ChangePassword+Users.ManageAuthMethods`,

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type App } from '../../../src/app.js';
-import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
+import { loadSandboxConfig } from '../../support/sandbox-config.js';
 
 /**
  * Secrets given to or minted by mutations (passwords, Temporary Access Passes) never reach a log
@@ -20,12 +20,7 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 50 });
-  const config = loadConfig({
-    SANDBOX: 'true',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
+  const config = loadSandboxConfig(emulator, {
     LOG_LEVEL: 'trace',
     DEPLOYMENT_MODE: 'self-deployed',
   });
