@@ -10,6 +10,7 @@ import { createAuthenticationGuard } from './identity/authentication-failures.js
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { createSignInLinks, deriveSignInLinkKey, spentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection } from './store/redis-connection.js';
+import { warnIfRedisEvicts } from './store/redis-eviction.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
@@ -91,7 +92,10 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       config.cache.kind === 'redis'
         ? await openRedisConnection({ url: config.cache.url, logger, component: 'shared-state', commandTimeoutMs: SHARED_STATE_COMMAND_TIMEOUT_MS })
         : undefined;
-    if (sharedRedis) closers.push(() => closeRedisConnection(sharedRedis));
+    if (sharedRedis) {
+      closers.push(() => closeRedisConnection(sharedRedis));
+      await warnIfRedisEvicts(sharedRedis, logger);
+    }
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
     const authGuard = createAuthenticationGuard({ config, logger, metrics, ...(sharedRedis ? { redis: sharedRedis } : {}) });
     const authRoutes = createAuthRoutes(identity, {

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js';
 import { createConcurrencyGate } from './concurrency-gate.js';
 import type { AcquireOptions, GovernorHealth, GovernorPermit, GovernorSnapshot, GraphGovernor, GraphGovernorOptions } from './governor.js';
 import { createLocalRateLimiter, DEFAULT_HEADROOM, READ_WINDOW_MS, WRITE_WINDOW_MS, shuttingDownError, throttledError } from './rate-limiter.js';
+import { redisErrorSummary } from '../store/redis-error.js';
 
 /**
  * The rate governor of one app+tenant shared by every replica (docs/reliability.md#shared-rate-governor).
@@ -139,11 +140,11 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
         replicas,
         replicasSource: source,
         resourceUnitsPer10s: Math.floor((ruLimit / replicas) * headroom),
-        err: errorSummary(error),
+        err: redisErrorSummary(error),
       },
       source === 'assumed'
-        ? 'rate governor: Redis is unreachable and no replica count is known (set GRAPH_REPLICAS); this replica uses the whole Graph budget until Redis is back'
-        : `rate governor: Redis is unreachable; this replica uses an equal share (1/${replicas}) of the Graph budget until Redis is back`,
+        ? 'rate governor: Redis is unreachable or refuses its commands, and no replica count is known (set GRAPH_REPLICAS); this replica uses the whole Graph budget until Redis is back'
+        : `rate governor: Redis is unreachable or refuses its commands; this replica uses an equal share (1/${replicas}) of the Graph budget until Redis is back`,
     );
   };
 
@@ -313,14 +314,5 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       fallbacks.clear();
       budget.leave().catch(() => undefined);
     },
-  };
-}
-
-/** Enough to tell why Redis failed, without a URL (it may carry a password). */
-function errorSummary(error: unknown): { name?: string; message?: string } {
-  const e = error as { name?: unknown; message?: unknown } | null;
-  return {
-    ...(typeof e?.name === 'string' ? { name: e.name } : {}),
-    ...(typeof e?.message === 'string' ? { message: e.message.replace(/rediss?:\/\/\S+/g, '(redis url)').slice(0, 200) } : {}),
   };
 }

@@ -138,9 +138,9 @@ export function withGovernorCheck(report: ReadinessReport, health: GovernorHealt
           ok: true,
           degraded: true,
           reason:
-            `${health.location} (CACHE_URL) is unreachable: this replica spends an equal share (1/${health.replicas}, ` +
+            `${health.location} (CACHE_URL) is unreachable or refuses the governor's commands: this replica spends an equal share (1/${health.replicas}, ` +
             `${health.replicasSource === 'GRAPH_REPLICAS' ? 'from GRAPH_REPLICAS' : health.replicasSource === 'heartbeats' ? 'replicas last seen in Redis' : 'no replica count known: set GRAPH_REPLICAS'}) ` +
-            'of the Graph budget until Redis answers again; check that Redis is up and reachable',
+            'of the Graph budget until Redis answers again; check that Redis is up, reachable and not full (a Redis at maxmemory refuses writes)',
         };
   const checks = [...report.checks, check];
   const status = report.status === 'not ready' ? 'not ready' : check.degraded ? 'degraded' : report.status;

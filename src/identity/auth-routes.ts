@@ -8,6 +8,7 @@ import type { AuthenticationAttempt, AuthenticationGuard } from './authenticatio
 import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
 import type { SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
+import { redisErrorSummary } from '../store/redis-error.js';
 
 /**
  * `GET /auth/login` and `GET /auth/callback`: the authorization-code sign-in, which replaces the
@@ -78,10 +79,13 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       if (checked.ok) return { kind: 'sign-in-link', linkId: checked.linkId, issuedBy: checked.issuedBy };
       if (checked.problem === 'unconfirmed') {
         // Not a guess: the link may be good, but whether another replica spent it is unknown.
-        log.warn({ correlationId: attempt.correlationId }, 'sign-in link refused: the shared record of spent links (Redis) did not answer');
+        log.warn(
+          { correlationId: attempt.correlationId, err: redisErrorSummary(checked.cause) },
+          'sign-in link refused: the shared record of spent links (Redis) did not answer or refused to record it',
+        );
         throw new GatewayError(
           ErrorCode.UPSTREAM_UNAVAILABLE,
-          'The gateway cannot confirm that this sign-in link is unused (its shared store, Redis, did not answer), so it is not accepted now. Retry in a moment, or start the sign-in with an operator credential.',
+          'The gateway cannot record that this sign-in link is spent (its shared store, Redis, did not answer or refused the write), so it is not accepted now. Retry in a moment, or start the sign-in with an operator credential.',
           { retryAfterSeconds: 5 },
         );
       }

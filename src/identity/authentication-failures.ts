@@ -140,8 +140,14 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
     async admit(attempt) {
       const address = keyOf(attempt.clientAddress);
       if (deps.redis && (clearUntil.get(address) ?? 0) > Date.now()) return;
-      const state = await limiter.get(address);
-      if (!state || state.consumedPoints < limit) {
+      const shared = await limiter.get(address);
+      // With Redis, a failure Redis did not record (unreachable, or full and refusing writes while
+      // still answering reads) was counted in this replica's memory by the insurance limiter. Those
+      // count here too: reading Redis alone would admit a guesser for as long as Redis refuses
+      // writes. (Redis unreachable, `limiter.get` already answers from that memory.)
+      const local = deps.redis ? await memory.get(address) : null;
+      const state = [shared, local].find((candidate) => candidate !== null && candidate.consumedPoints >= limit);
+      if (!state) {
         if (deps.redis) {
           if (clearUntil.size >= MAX_CLEAR_ADDRESSES) clearUntil.clear();
           clearUntil.set(address, Date.now() + CLEAR_ADDRESS_MEMO_MS);

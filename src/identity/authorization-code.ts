@@ -65,7 +65,7 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
   const selfDeployed = config.selfDeployed!;
   const now = deps.now ?? Date.now;
   const scopes = [graphDefaultScope(config.graphEndpoint)];
-  const plugin = createMsalCachePlugin(deps.store);
+  const plugin = createMsalCachePlugin(deps.store, deps.logger);
   let app: ConfidentialClientApplication = factory.create(plugin);
   const crypto = new CryptoProvider();
   const log = deps.logger.child({ component: 'identity', flow: 'authorization-code' });

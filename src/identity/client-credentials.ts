@@ -11,7 +11,7 @@ import { TokenSlot, slotTokenSource, tokenProbe } from './token-slot.js';
 export function createClientCredentialsIdentity(config: Config, factory: MsalAppFactory, deps: GraphIdentityDeps): GraphIdentity {
   const clientId = config.selfDeployed?.clientId ?? '';
   const now = deps.now ?? Date.now;
-  const app = factory.create(createMsalCachePlugin(deps.store));
+  const app = factory.create(createMsalCachePlugin(deps.store, deps.logger));
   const scopes = [graphDefaultScope(config.graphEndpoint)];
   const slot = new TokenSlot(
     (forceRefresh) =>

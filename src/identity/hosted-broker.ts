@@ -84,7 +84,13 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
       log.debug({ status: result.status, functionExecutionId: result.executionId }, 'broker answered');
       if (result.status !== 200 || typeof result.body.access_token !== 'string') throw brokerError(result.status, result.body);
       if (typeof result.body.refresh_token === 'string' && result.body.refresh_token.length > 0) {
-        await deps.store.set('broker-refresh-token', result.body.refresh_token);
+        try {
+          await deps.store.set('broker-refresh-token', result.body.refresh_token);
+        } catch (error) {
+          // The access token is good; a refresh token not kept only means the next acquisition
+          // (here or on another replica) starts from the kept one or the registration token (above).
+          log.warn({ err: (error as Error | undefined)?.message }, 'broker refresh token not persisted: the token store refused the write');
+        }
       }
       const expiresIn = typeof result.body.expires_in === 'number' ? result.body.expires_in : Number(result.body.expires_in) || DEFAULT_EXPIRES_IN;
       return { accessToken: result.body.access_token, expiresAt: now() + expiresIn * 1000 };

@@ -54,8 +54,12 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
 
 export type SignInLinkCheck =
   | { ok: true; linkId: string; issuedBy: string }
-  /** `unconfirmed`: the shared record of spent links did not answer, so the link is not accepted now. */
-  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' | 'unconfirmed' };
+  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' }
+  /**
+   * The shared record of spent links did not answer, or refused to record the link (a full Redis
+   * refuses writes), so the link is not accepted now; `cause` is the store's error.
+   */
+  | { ok: false; problem: 'unconfirmed'; cause: unknown };
 
 export interface SignInLinks {
   /** A new link to `loginUrl` (the gateway's /auth/login). */
@@ -125,8 +129,8 @@ export function createSignInLinks(input: { key: Buffer; now?: () => number; spen
       let first: boolean;
       try {
         first = await spent.spend(payload.id, payload.exp);
-      } catch {
-        return { ok: false, problem: 'unconfirmed' };
+      } catch (cause) {
+        return { ok: false, problem: 'unconfirmed', cause };
       }
       if (!first) return { ok: false, problem: 'used' };
       return { ok: true, linkId: payload.id, issuedBy: payload.by };

@@ -1,3 +1,4 @@
+import { ErrorCode, GatewayError } from '../errors.js';
 import type { KeyvBackend } from './keyv-store.js';
 import { TokenCacheDecryptError, type TokenCipher } from './encryption.js';
 import { withLock, type WithLockOptions } from './lock.js';
@@ -19,6 +20,7 @@ export interface TokenStore {
   readonly persisted: boolean;
   readonly identityId: string;
   get(record: TokenRecord): Promise<string | undefined>;
+  /** Throws UPSTREAM_UNAVAILABLE when the backend refused the write (see `writeRefused`), as `putShortLived` does. */
   set(record: TokenRecord, value: string): Promise<void>;
   delete(record: TokenRecord): Promise<void>;
   /**
@@ -48,7 +50,24 @@ export class TokenCacheKeyMismatchError extends Error {
  * Builds the store and proves the key: an existing key-check record (or any existing record) that
  * does not decrypt is a startup error, never a silent loss of the refresh token.
  */
+/**
+ * keyv reports a store's failure to write (Redis down, or full: `OOM command not allowed` under
+ * `maxmemory-policy noeviction`) by answering `false` from `set`, not by throwing. A record that was
+ * not written must not pass for written: a sign-in whose PKCE verifier was not kept would fail at
+ * its callback with "unknown state", a completed sign-in would be lost on the next read.
+ */
+function writeRefused(location: string): GatewayError {
+  return new GatewayError(
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    `The token store (${location}) refused the write: it is unreachable or full (a Redis at maxmemory refuses writes). Retry in a moment; see docs/operations.md#redis.`,
+    { retryAfterSeconds: 5 },
+  );
+}
+
 export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
+  const write = async (key: string, sealed: string, ttlMs?: number): Promise<void> => {
+    if (!(await backend.keyv.set(key, sealed, ttlMs))) throw writeRefused(backend.location);
+  };
   const keyOf = (name: string) => `${identityId}:${name}`;
   const shortLivedKeyOf = (name: string) => `${identityId}:short-lived:${name}`;
   const open = (sealed: string) => {
@@ -80,13 +99,13 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
       return sealed === undefined ? undefined : open(sealed);
     },
     async set(record, value) {
-      await backend.keyv.set(keyOf(record), cipher.seal(value));
+      await write(keyOf(record), cipher.seal(value));
     },
     async delete(record) {
       await backend.keyv.delete(keyOf(record));
     },
     async putShortLived(name, value, ttlMs) {
-      await backend.keyv.set(shortLivedKeyOf(name), cipher.seal(value), ttlMs);
+      await write(shortLivedKeyOf(name), cipher.seal(value), ttlMs);
     },
     async getShortLived(name) {
       const sealed = await backend.keyv.get(shortLivedKeyOf(name));

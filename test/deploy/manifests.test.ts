@@ -180,6 +180,9 @@ describe('deploy/ manifests', () => {
     const policy = find('NetworkPolicy', 'msgraph-user-gateway-redis');
     expect(selects(policy.spec.podSelector.matchLabels, podLabels(redis))).toBe(true);
     expect(selects(policy.spec.ingress[0].from[0].podSelector.matchLabels, podLabels(gateway))).toBe(true);
+    // A full Redis refuses writes rather than evicting spent sign-in links and failure counts (docs/operations.md#redis).
+    const redisArgs: string[] = redis.spec.template.spec.containers[0].args;
+    expect(redisArgs[redisArgs.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
   });
 
   it('run every container as non-root on a read-only root file system without privilege escalation', () => {

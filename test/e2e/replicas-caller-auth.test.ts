@@ -196,7 +196,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     expect(refused.status).toBe(503);
     expect(refused.headers.get('location')).toBeNull();
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await refused.json()) as { message: string }).message).toMatch(/cannot confirm that this sign-in link is unused/);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/cannot record that this sign-in link is spent/);
 
     const guesser = '198.51.100.9';
     for (let i = 0; i < 3; i++) expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);

@@ -30,10 +30,13 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** A throwaway redis-server on a loopback port (a random one unless given: a restart uses the same), no persistence. */
-export async function startTestRedis(port?: number): Promise<TestRedis & { port: number }> {
+/**
+ * A throwaway redis-server on a loopback port (a random one unless given: a restart uses the same),
+ * no persistence; `extraArgs` are further server options (e.g. `--maxmemory 4mb`).
+ */
+export async function startTestRedis(port?: number, extraArgs: string[] = []): Promise<TestRedis & { port: number }> {
   port ??= await freePort();
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
     stdio: 'ignore',
   });
   for (let i = 0; i < 100 && !(await canConnect(port)); i++) await sleep(50);
