@@ -36,6 +36,7 @@ import type { ExampleOptions } from './playground/examples.js';
 import { createPlayground } from './playground/index.js';
 import { createHttpHandler } from './server.js';
 import { tracingPlugin } from './telemetry/plugin.js';
+import { createDocumentStore } from './graphql/document-store.js';
 
 /**
  * Composition of the process-wide parts into a running gateway. All I/O comes in through `deps`
@@ -118,6 +119,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     allowBatchedHttpRequests: false,
     // The parser itself stops at the token limit, before any validation work.
     parseOptions: { maxTokens: config.limits.maxTokens },
+    // Parsed documents cached by what they hold in memory, not Apollo's 30 MiB of JSON text (src/graphql/document-store.ts).
+    documentStore: createDocumentStore(),
+    // No automatic persisted queries: each registered query text would be kept in another 30 MiB
+    // cache, and nothing here needs them (answers are not HTTP-cached; docs/querying.md#persisted-queries).
+    persistedQueries: false,
     formatError: formatGatewayError,
     // Hosted mode refuses self-deployed-only fields for the whole document, before any resolver;
     // so does an app-only Graph identity for fields Graph serves only to a signed-in user.
