@@ -4,6 +4,8 @@ import type { Config } from './config-types.js';
 import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './http/correlation-id.js';
+import { HttpProblem } from './http/http-problem.js';
+import { bodyBudgetBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import type { GovernorHealth } from './graph/governor.js';
@@ -41,17 +43,6 @@ export interface HttpHandlerDeps {
   authGuard?: AuthenticationGuard;
 }
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly reason?: string,
-  ) {
-    super(message);
-  }
-}
-
 export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const schemaBody = Buffer.from(deps.schemaSource, 'utf8');
   const authGuard = deps.authGuard ?? createAuthenticationGuard({ config: deps.config, logger: deps.logger, metrics: deps.metrics });
@@ -61,6 +52,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     logger: deps.logger,
     ...(deps.graphReachable ? { graphReachable: deps.graphReachable } : {}),
   });
+  const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes));
   return (req, res) => {
     closeWhenBodyUnread(req, res);
     route(req, res).catch((error: unknown) => {
@@ -147,17 +139,6 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       if (isGatewayError(error)) return sendGatewayError(res, error);
       throw error;
     }
-    let body: unknown;
-    try {
-      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes) : undefined;
-      // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
-      assertVariablesDepth({ body, search: url.searchParams });
-    } catch (error) {
-      if (error instanceof HttpProblem) return sendProblem(res, error);
-      if (isGatewayError(error)) return sendProblem(res, new HttpProblem(400, error.code, error.message, 'VARIABLES_TOO_DEEP'));
-      throw error;
-    }
-
     const abort = new AbortController();
     deps.inFlightOperations?.add(abort);
     // The caller went away: stop spending Graph requests on an answer nobody reads.
@@ -165,6 +146,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       deps.inFlightOperations?.delete(abort);
       if (!res.writableFinished) abort.abort();
     });
+    // The caller is authenticated from its headers before its body is read: a stranger cannot make
+    // the gateway buffer request bodies (src/http/request-body.ts).
     let context: GatewayContext;
     try {
       context = await deps.createContext({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, correlationId, abort.signal);
@@ -177,6 +160,21 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return sendJson(res, 500, {
         errors: [{ message: `Internal error (correlation id ${correlationId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId } }],
       });
+    }
+    let body: unknown;
+    try {
+      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget) : undefined;
+      // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
+      assertVariablesDepth({ body, search: url.searchParams });
+    } catch (error) {
+      if (error instanceof ClientClosedError) {
+        deps.logger.debug({ correlationId }, 'the caller closed the connection before its request body ended');
+        return;
+      }
+      if (error instanceof HttpProblem) return sendProblem(res, error);
+      if (isGatewayError(error) && error.code === ErrorCode.THROTTLED) return sendGatewayError(res, error);
+      if (isGatewayError(error)) return sendProblem(res, new HttpProblem(400, error.code, error.message, 'VARIABLES_TOO_DEEP'));
+      throw error;
     }
 
     const headers = new HeaderMap();
@@ -201,57 +199,6 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
 function acceptsHtml(req: IncomingMessage): boolean {
   const accept = req.headers.accept ?? '';
   return accept.includes('text/html');
-}
-
-/** Reads the body up to `limit` bytes; JSON bodies are parsed (Apollo wants an object). */
-async function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  const tooLarge = () => new HttpProblem(413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${limit} bytes.`, 'PAYLOAD_TOO_LARGE');
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    throw tooLarge();
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    // Events rather than `for await`: the stream's async iterator is a measurable share of a small
-    // operation's CPU, and a body that fits one chunk (most do) needs no copy. The listeners stay
-    // (removing them costs more than the finished request keeping them); `settled` mutes them.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(error);
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        req.resume();
-        fail(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
-    });
-    req.on('error', fail);
-    // The caller went away before the body ended (no 'error' is guaranteed then).
-    req.on('close', () => {
-      if (!settled) fail(new Error('the request body ended early: the connection closed'));
-    });
-  });
-  const type = (req.headers['content-type'] ?? '').toLowerCase();
-  if (!type.includes('json')) return text;
-  if (text.trim() === '') throw new HttpProblem(400, ErrorCode.BAD_USER_INPUT, 'The request body is empty; send {"query": "..."}.', 'EMPTY_BODY');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpProblem(400, ErrorCode.BAD_USER_INPUT, 'The request body is not valid JSON.', 'INVALID_JSON');
-  }
 }
 
 function applyCors(req: IncomingMessage, res: ServerResponse, allowed: string[]): 'preflight' | 'continue' {

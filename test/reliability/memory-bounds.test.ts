@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,12 @@ import { buildProduction, DIST_MAIN, REPO_ROOT } from '../support/production-bui
  * different, exhausted the heap and the process aborted. Automatic persisted queries kept every
  * registered query text in a second such cache. Now the store counts what a document holds
  * (src/graphql/document-store.ts) and persisted queries are off.
+ *
+ * Request bodies: the gateway read a body before authenticating its sender, so anyone could open
+ * hundreds of connections, send nearly 1 MB on each and stall: 600 of them held ~575 MB outside
+ * the heap (past the Deployment's 384 Mi limit), and each disconnect logged an `error` line. Now the
+ * caller is authenticated from its headers first, the bodies buffered at once share one budget
+ * (src/http/request-body.ts), and a caller that goes away mid-body is a `debug` line.
  */
 const KEY = 'reader-key-0123456789abcdef';
 const COMMENT = 'x'.repeat(900_000);
@@ -44,6 +51,9 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
         PORT: String(port),
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
+        // The stranger below fails 300 times from one address: each must meet the authentication
+        // itself, not the failure budget (which would also refuse them unread, with 429).
+        AUTH_FAILURE_LIMIT: '100000',
       },
     });
   }, 240_000);
@@ -52,6 +62,42 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     gw?.kill();
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  /**
+   * Opens `count` connections, each declaring a 1 MB body and sending all but the last KB of it,
+   * then stalling; collects what the gateway answered on each within `waitMs`.
+   */
+  const stalledBodies = async (count: number, headers: Record<string, string>, waitMs: number) => {
+    const port = new URL(gw.url).port;
+    const sockets: net.Socket[] = [];
+    const answers: string[] = [];
+    const head = Object.entries({ 'content-type': 'application/json', 'content-length': '1000000', ...headers })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    const almostAll = Buffer.alloc(999_000, 'a');
+    for (let i = 0; i < count; i++) {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+      socket.on('close', () => answers.push(answer));
+      socket.on('error', () => undefined);
+      socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${head}\r\n`);
+      socket.write(almostAll);
+      sockets.push(socket);
+    }
+    await new Promise((r) => setTimeout(r, waitMs));
+    const memory = await memoryMb();
+    const open = sockets.filter((s) => !s.destroyed);
+    const pending = open.map((s) => ({ s, answer: '' }));
+    for (const socket of sockets) socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    return { answers, stillOpen: pending.length, memory };
+  };
+  const memoryMb = async () => {
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1]) / 2 ** 20;
+    return { rss: metric('process_resident_memory_bytes'), external: metric('nodejs_external_memory_bytes') };
+  };
 
   const post = (body: unknown) =>
     fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify(body) });
@@ -80,4 +126,30 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect(body.errors?.[0]?.message).toBe('PersistedQueryNotSupported');
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'PERSISTED_QUERY_NOT_SUPPORTED' });
   });
+
+  it('a stranger cannot make it buffer request bodies: 300 stalled 1 MB bodies without a credential are refused from their headers', async () => {
+    const { answers, stillOpen, memory } = await stalledBodies(300, {}, 3_000);
+    // Answered 401 at once and the connection closed, with the body unread.
+    expect(stillOpen).toBe(0);
+    expect(answers).toHaveLength(300);
+    for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(memory.external).toBeLessThan(64);
+    expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('bodies of authenticated callers share one budget: past it, a request is refused at once (429) instead of read', async () => {
+    const { answers, stillOpen, memory } = await stalledBodies(80, { 'x-api-key': KEY }, 3_000);
+    // 32 MiB: about 33 bodies are being read (and wait for their last KB); the others were refused.
+    expect(stillOpen).toBeGreaterThanOrEqual(30);
+    const refused = answers.filter((a) => /^HTTP\/1\.1 429 /.test(a));
+    expect(refused.length).toBeGreaterThanOrEqual(80 - stillOpen - 2);
+    expect(refused[0]).toMatch(/retry-after: 1/i);
+    expect(refused[0]).toContain('REQUEST_BODIES_IN_FLIGHT');
+    expect(memory.external).toBeLessThan(96);
+    // The budget is given back when the stalled callers go: the next body is read and answered.
+    expect((await post({ query: '{ __typename }' })).status).toBe(200);
+    // A caller going away mid-body is not an error of the gateway's.
+    expect(gw.output()).not.toMatch(/unhandled error in an HTTP route/);
+    expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
 });

@@ -1,0 +1,11 @@
+/** A refusal at the HTTP level, before GraphQL: its status, public code and `reason`. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,128 @@
+import type { IncomingMessage } from 'node:http';
+import { ErrorCode, GatewayError } from '../errors.js';
+import { HttpProblem } from './http-problem.js';
+
+/**
+ * Request bodies buffered at once, across all requests. Each body is capped (MAX_BODY_BYTES), but a
+ * caller that opens many connections and sends nearly a whole body on each, then stalls, makes the
+ * process hold all of them until the request timeout: 600 such connections held ~575 MB outside the
+ * V8 heap (test/reliability/memory-bounds.test.ts), past any container limit. Past this budget a
+ * request is refused at once (429, `Retry-After`) instead of being read. A body declaring its
+ * length reserves it before the first byte is read; a chunked one reserves as it arrives.
+ */
+export interface BodyBudget {
+  /** Takes `bytes` if they fit; false (nothing taken) otherwise. */
+  reserve(bytes: number): boolean;
+  release(bytes: number): void;
+  readonly inUse: number;
+}
+
+/** At least this much, and room for a few bodies of the largest size allowed. */
+export function bodyBudgetBytes(maxBodyBytes: number): number {
+  return Math.max(32 * 2 ** 20, 4 * maxBodyBytes);
+}
+
+export function createBodyBudget(maxBytes: number): BodyBudget {
+  let inUse = 0;
+  return {
+    reserve(bytes) {
+      if (inUse + bytes > maxBytes) return false;
+      inUse += bytes;
+      return true;
+    },
+    release(bytes) {
+      inUse = Math.max(0, inUse - bytes);
+    },
+    get inUse() {
+      return inUse;
+    },
+  };
+}
+
+/** The caller closed the connection before its body ended: there is nobody to answer. */
+export class ClientClosedError extends Error {
+  constructor() {
+    super('the request body ended early: the connection closed');
+    this.name = 'ClientClosedError';
+  }
+}
+
+function busy(): GatewayError {
+  return new GatewayError(ErrorCode.THROTTLED, 'The gateway is receiving too many request bodies at once; retry in a moment.', {
+    retryAfterSeconds: 1,
+    reason: 'REQUEST_BODIES_IN_FLIGHT',
+  });
+}
+
+/**
+ * Reads the body up to `limit` bytes within the shared `budget`; JSON bodies are parsed (Apollo
+ * wants an object). Throws HttpProblem (413, 400), GatewayError THROTTLED (budget spent) or
+ * ClientClosedError.
+ */
+export async function readBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  const tooLarge = () => new HttpProblem(413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${limit} bytes.`, 'PAYLOAD_TOO_LARGE');
+  const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared) && declared >= 0;
+  if (hasDeclared && declared > limit) {
+    req.resume();
+    throw tooLarge();
+  }
+  let reserved = 0;
+  if (hasDeclared) {
+    if (!budget.reserve(declared)) throw busy();
+    reserved = declared;
+  }
+  let text: string;
+  try {
+    text = await new Promise<string>((resolve, reject) => {
+      // Events rather than `for await`: the stream's async iterator is a measurable share of a small
+      // operation's CPU, and a body that fits one chunk (most do) needs no copy. The listeners stay
+      // (removing them costs more than the finished request keeping them); `settled` mutes them.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      req.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        size += chunk.length;
+        if (size > limit) {
+          req.resume();
+          fail(tooLarge());
+          return;
+        }
+        if (size > reserved) {
+          // Chunked, or more than declared (Node's parser stops at the declared length, so chunked).
+          if (!budget.reserve(size - reserved)) {
+            req.resume();
+            fail(busy());
+            return;
+          }
+          reserved = size;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (settled) return;
+        settled = true;
+        resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
+      });
+      req.on('error', () => fail(new ClientClosedError()));
+      // The caller went away before the body ended (no 'error' is guaranteed then).
+      req.on('close', () => fail(new ClientClosedError()));
+    });
+  } finally {
+    budget.release(reserved);
+  }
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  if (!type.includes('json')) return text;
+  if (text.trim() === '') throw new HttpProblem(400, ErrorCode.BAD_USER_INPUT, 'The request body is empty; send {"query": "..."}.', 'EMPTY_BODY');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, ErrorCode.BAD_USER_INPUT, 'The request body is not valid JSON.', 'INVALID_JSON');
+  }
+}
