@@ -37,6 +37,7 @@ import { createPlayground } from './playground/index.js';
 import { createHttpHandler } from './server.js';
 import { tracingPlugin } from './telemetry/plugin.js';
 import { createDocumentStore } from './graphql/document-store.js';
+import { operationTypeRule } from './graphql/operation-type-rule.js';
 
 /**
  * Composition of the process-wide parts into a running gateway. All I/O comes in through `deps`
@@ -129,6 +130,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // so does an app-only Graph identity for fields Graph serves only to a signed-in user.
     // A subgraph's `_service` (the SDL) follows the introspection switch.
     validationRules: [
+      operationTypeRule,
       deploymentModeRule(config.deploymentMode),
       graphIdentityRule(graphIdentityFactsOf(deps.identity), config.deploymentMode),
       ...(federation ? [subgraphServiceRule(config.introspection)] : []),

@@ -113,6 +113,19 @@ describe('hostile operations', () => {
     expect(calls).toEqual([]);
   });
 
+  it('a subscription (the schema has none) → 400 BAD_USER_INPUT naming what to send, not an internal error', async () => {
+    const { answer, calls } = await gql('subscription { userChanged { id } }');
+    expectClear(answer);
+    expect(answer.status).toBe(400);
+    expect(firstCode(answer)).toBe('BAD_USER_INPUT');
+    expect(answer.json?.errors?.map((e) => e.message)).toContain('This API has no subscription operations; send a query or a mutation.');
+    const bare = await gql('subscription { __typename }');
+    expect(bare.answer.status).toBe(400);
+    expect(firstCode(bare.answer)).toBe('BAD_USER_INPUT');
+    expect([...calls, ...bare.calls]).toEqual([]);
+    expect(gw.logText()).not.toContain('unexpected error while executing an operation');
+  });
+
   it('a document over the token limit → 400 with a code', async () => {
     const { answer, calls } = await gql(`{ ${Array.from({ length: 6000 }, () => '__typename').join(' ')} }`);
     expect(answer.status).toBe(400);
