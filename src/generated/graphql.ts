@@ -901,7 +901,9 @@ export type Query = {
   __typename?: 'Query';
   /**
    * The signed-in user of the gateway's Graph identity. Works only when that identity is a user
-   * (authorization-code or on-behalf-of flows); otherwise BAD_USER_INPUT explains why.
+   * (authorization-code or on-behalf-of flows): Graph serves `/me` to delegated tokens only. Under an
+   * app-only identity the whole operation is refused with UNSUPPORTED_GRAPH_IDENTITY before anything is
+   * sent, and the message names the flow to configure; use `user(id:)` instead.
    */
   me?: Maybe<User>;
   /**

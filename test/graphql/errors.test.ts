@@ -188,10 +188,14 @@ describe('upstream failures', () => {
     }
   });
 
-  it('explains that `me` needs a delegated identity', async () => {
-    const result = await gw.graphql('{ me { id } }');
-    expect(codes(result)).toEqual(['BAD_USER_INPUT']);
-    expect(result.errors![0]!.message).toContain('delegated');
+  it('refuses `me` under an app-only identity before anything is sent, naming the flows that serve it', async () => {
+    await gw.emulator.resetStats();
+    const result = await gw.graphql('{ me { id } users(first: 1) { nodes { id } } }');
+    expect(result.status).toBe(400);
+    expect(codes(result)).toEqual(['UNSUPPORTED_GRAPH_IDENTITY']);
+    expect(result.errors![0]!.message).toMatch(/Query\.me needs a delegated Microsoft Graph identity.*GRAPH_AUTH_FLOW=authorization-code/);
+    expect(result.data).toBeUndefined();
+    expect((await gw.emulator.stats()).graphRequests).toBe(0);
   });
 
   it('tells the caller to resync when Graph no longer knows a delta token', async () => {
@@ -211,7 +215,7 @@ describe('upstream failures', () => {
         extraResolvers: [
           {
             Query: {
-              me: () => {
+              user: () => {
                 throw new TypeError('database password is hunter2');
               },
             },
@@ -223,7 +227,7 @@ describe('upstream failures', () => {
       const res = await fetch(`${broken.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-correlation-id': 'corr-mask-test-1' },
-        body: JSON.stringify({ query: '{ me { id } }' }),
+        body: JSON.stringify({ query: '{ user(id: "adele.vance@contoso.example") { id } }' }),
       });
       const body = (await res.json()) as any;
       expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR');
