@@ -17,7 +17,7 @@ describe('log volume and level of errors', () => {
         extraResolvers: [
           {
             Query: {
-              me: () => {
+              userChanges: () => {
                 throw new Error('resolver bug: something internal');
               },
             },
@@ -80,7 +80,7 @@ describe('log volume and level of errors', () => {
 
   it('our own fault is logged at error, once, with its stack, and masked for the caller', async () => {
     let result: Awaited<ReturnType<TestGateway['graphql']>> | undefined;
-    const { records } = await logged(async () => (result = await gw.graphql('{ me { id } }')));
+    const { records } = await logged(async () => (result = await gw.graphql('{ userChanges { nextDeltaToken } }')));
     expect(result!.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     expect(result!.errors?.[0]?.message).not.toContain('resolver bug');
     const errors = records.filter((r) => r.level === 'error');
