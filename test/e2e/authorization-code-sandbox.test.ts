@@ -1,10 +1,9 @@
 import { request } from 'node:http';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /**
  * The XSOAR integration's delegated set-up end to end on the sandbox tenant, without copying a code by hand:
@@ -21,7 +20,7 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     const config = loadSandboxConfig(emulator, {
       GRAPH_AUTH_FLOW: 'authorization-code',
     });
-    const logger = createLogger({ level: 'debug', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+    const logger = capturingLogger(logLines, 'debug');
     app = await startApp(config, { emulator, logger });
   }, 60_000);
 

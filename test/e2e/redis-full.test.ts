@@ -1,13 +1,12 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 
 /**
  * The shared Redis when it is full (docs/operations.md#redis). With `maxmemory-policy noeviction` a
@@ -28,13 +27,8 @@ const KEYS = { soar: 'soar-key-0123456789', admin: 'admin-key-0123456789' };
 const WRONG_KEY = 'a-guessed-key-0000000000';
 const skipRedis = redisSkipReason();
 
-const captureLogs = (lines: string[]) =>
-  createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
-const records = (lines: string[]) =>
-  lines
-    .flatMap((l) => l.split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, any>);
+const captureLogs = (lines: string[]) => capturingLogger(lines, 'info');
+const records = (lines: string[]) => logRecordsOf(lines);
 
 async function redisClient(url: string) {
   const client = createClient({ url });

@@ -1,14 +1,13 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 
 /**
  * Two replicas behind one load balancer (docs/security.md#replicas): production configuration,
@@ -37,11 +36,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
   let a: App;
   let b: App;
   const logLines: string[] = [];
-  const records = () =>
-    logLines
-      .flatMap((l) => l.split('\n'))
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, any>);
+  const records = () => logRecordsOf(logLines);
 
   const graphql = (app: App, headers: Record<string, string>) =>
     fetch(`${app.url}/graphql`, {
@@ -66,7 +61,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
         AUTH_FAILURE_LIMIT: '3',
         AUTH_FAILURE_WINDOW_SECONDS: '60',
       });
-      const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+      const logger = capturingLogger(logLines, 'info');
       return startApp(config, { emulator, logger });
     };
     a = await start();

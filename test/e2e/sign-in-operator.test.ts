@@ -1,11 +1,10 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 
 /**
  * The authorization-code sign-in replaces the Graph identity every caller is served as, so it is an
@@ -23,11 +22,7 @@ describe('sign-in is an operator act (authorization code, production configurati
   let adminUpn: string;
   let ordinaryUser: { id: string; userPrincipalName: string };
 
-  const records = () =>
-    logLines
-      .flatMap((l) => l.split('\n'))
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, any>);
+  const records = () => logRecordsOf(logLines);
   const signInAudits = () => records().filter((r) => r.audit === true && r.operation === 'signIn');
   const me = async () => {
     const res = await fetch(`${app.url}/graphql`, {
@@ -60,7 +55,7 @@ describe('sign-in is an operator act (authorization code, production configurati
       SIGN_IN_ACCOUNT: adminUpn,
       AUTH_FAILURE_LIMIT: '50',
     });
-    const logger = createLogger({ level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+    const logger = capturingLogger(logLines, 'info');
     app = await startApp(config, { emulator, logger });
   }, 60_000);
 

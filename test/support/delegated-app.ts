@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { createLogger } from '../../src/logger.js';
 import type { TestEmulator } from './emulator.js';
 import { loadSandboxConfig } from './sandbox-config.js';
+import { capturingLogger, logRecordsOf } from './log-capture.js';
 
 /**
  * The gateway as `npm start` composes it with a DELEGATED Graph identity (GRAPH_AUTH_FLOW=authorization-code):
@@ -33,7 +32,7 @@ export async function startDelegatedApp(
     LOG_LEVEL: level,
     ...options.env,
   });
-  const logger = createLogger({ level, destination: new Writable({ write: (c: Buffer, _e, cb) => (logLines.push(c.toString()), cb()) }) });
+  const logger = capturingLogger(logLines, level);
   const app = await startApp(config, { emulator, logger });
 
   const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual' });
@@ -60,12 +59,7 @@ export async function startDelegatedApp(
     signedInUserId: me.data.me.id as string,
     logLines,
     graphql,
-    auditEvents: () =>
-      logLines
-        .flatMap((l) => l.split('\n'))
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, any>)
-        .filter((r) => r.audit === true),
+    auditEvents: () => logRecordsOf(logLines).filter((r) => r.audit === true),
     close: () => app.close(),
   };
 }

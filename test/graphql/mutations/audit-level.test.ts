@@ -1,14 +1,13 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAuditLog } from '../../../src/audit/index.js';
-import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics.js';
+import { capturingLogger, logRecordsOf } from '../../support/log-capture.js';
 
 /** A quieter LOG_LEVEL must not drop audit events: a SIEM relies on every one of them. */
 describe('audit events and the log level', () => {
   function capture(level: string) {
     const lines: string[] = [];
-    const logger = createLogger({ level, destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    const logger = capturingLogger(lines, level);
     const audit = createAuditLog({ logger, metrics: createMetrics({ defaultMetrics: false }) });
     return { lines, audit, logger };
   }
@@ -27,10 +26,7 @@ describe('audit events and the log level', () => {
         requestIds: [],
         correlationId: 'c1',
       });
-      const records = lines
-        .flatMap((l) => l.split('\n'))
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const records = logRecordsOf(lines);
       expect(records.filter((r) => r['audit'] === true)).toHaveLength(1);
       const ordinary = records.filter((r) => r['msg'] === 'ordinary info line');
       expect(ordinary).toHaveLength(level === 'warn' || level === 'error' ? 0 : 1);

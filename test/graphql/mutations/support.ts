@@ -1,6 +1,7 @@
 import type { UserRecord } from '../../../src/emulator/model.js';
 import type { TestEmulator } from '../../support/emulator.js';
 import type { TestGateway } from '../../support/gateway.js';
+import { logRecordsOf } from '../../support/log-capture.js';
 
 /**
  * Distinct ordinary users for each test of a file (enabled members without roles, never the admin
@@ -29,9 +30,5 @@ export function ordinaryUserPicker(emulator: () => TestEmulator): (extra?: (u: U
 
 /** The audit events in a gateway's log, in order. */
 export function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
-  return gateway.logLines
-    .flatMap((l) => l.split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, any>)
-    .filter((r) => r.audit === true);
+  return logRecordsOf(gateway.logLines).filter((r) => r.audit === true);
 }
