@@ -82,6 +82,10 @@ export interface Gateway {
 }
 
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
+/** How long a client may take to send its request headers (Node's default: 60 s). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** MAX_CONNECTIONS when a hand-built Config leaves it out. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
 /**
  * Beyond the drain time, before src/main.ts exits 1 regardless: stopped operations answering,
  * closing the stores and the emulator, the last spans, flushing the log. An orchestrator's grace
@@ -219,16 +223,30 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // HTTP exchanges in progress; while draining, each one closes its connection when it is answered.
   const exchanges = new Set<ServerResponse>();
   let draining = false;
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: config.limits.operationTimeoutMs + 5_000 }, (req, res) => {
-    exchanges.add(res);
-    res.once('close', () => {
-      exchanges.delete(res);
-      if (draining) server.closeIdleConnections();
-    });
-    // A request that arrives on a connection opened before the drain is served; its connection then closes.
-    if (draining) res.setHeader('connection', 'close');
-    handler(req, res);
-  });
+  const server = createServer(
+    {
+      keepAliveTimeout: 5_000,
+      requestTimeout: config.limits.operationTimeoutMs + 5_000,
+      // A client has this long to send its request headers (Node's default is 60 s, checked every 30 s):
+      // a connection that trickles headers holds ~10 KB, so a slow-header flood is bounded by this
+      // and by MAX_CONNECTIONS (docs/reliability.md#operation-limits).
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      exchanges.add(res);
+      res.once('close', () => {
+        exchanges.delete(res);
+        if (draining) server.closeIdleConnections();
+      });
+      // A request that arrives on a connection opened before the drain is served; its connection then closes.
+      if (draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    },
+  );
+  // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
+  // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
+  server.maxConnections = config.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   let closing: Promise<void> | null = null;

@@ -13,6 +13,7 @@ export function readLimits(env: EnvReader): Config['limits'] {
     upstreamTimeoutMs: env.int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
     operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
     maxRetries: env.int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
+    maxConnections: env.int('MAX_CONNECTIONS', 10_000, 10, 1_000_000, 'client connections open at once'),
   };
 }
 

@@ -24,6 +24,10 @@ import { buildProduction, DIST_MAIN, REPO_ROOT } from '../support/production-bui
  * the heap (past the Deployment's 384 Mi limit), and each disconnect logged an `error` line. Now the
  * caller is authenticated from its headers first, the bodies buffered at once share one budget
  * (src/http/request-body.ts), and a caller that goes away mid-body is a `debug` line.
+ *
+ * Connections: one that trickles its headers holds ~10 KB for as long as Node waits for them (60 s
+ * by default); 8,000 held ~80 MB, and nothing bounded their number. Now headers must arrive within
+ * 10 s and MAX_CONNECTIONS caps the connections open at once.
  */
 const KEY = 'reader-key-0123456789abcdef';
 const COMMENT = 'x'.repeat(900_000);
@@ -54,6 +58,8 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
         // The stranger below fails 300 times from one address: each must meet the authentication
         // itself, not the failure budget (which would also refuse them unread, with 429).
         AUTH_FAILURE_LIMIT: '100000',
+        // Small, so that the slow-header test below can reach it cheaply (default 10,000).
+        MAX_CONNECTIONS: '400',
       },
     });
   }, 240_000);
@@ -150,6 +156,32 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
     // A caller going away mid-body is not an error of the gateway's.
     expect(gw.output()).not.toMatch(/unhandled error in an HTTP route/);
+    expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('slow headers: connections past MAX_CONNECTIONS are closed at once, the rest after the 10 s headers timeout', async () => {
+    const port = Number(new URL(gw.url).port);
+    const sockets: Array<{ socket: net.Socket; closedAfterMs?: number }> = [];
+    const opened = Date.now();
+    for (let i = 0; i < 600; i++) {
+      const entry: { socket: net.Socket; closedAfterMs?: number } = { socket: net.connect(port, '127.0.0.1') };
+      entry.socket.on('error', () => undefined);
+      // Read what the server sends (its 408), or the socket never sees the end of the connection.
+      entry.socket.resume();
+      entry.socket.on('close', () => (entry.closedAfterMs = Date.now() - opened));
+      entry.socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-pad: ${'a'.repeat(4_000)}`);
+      sockets.push(entry);
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    const closedEarly = sockets.filter((s) => s.closedAfterMs !== undefined).length;
+    // 400 may stay open (the cap); the others were refused on arrival.
+    expect(closedEarly).toBeGreaterThanOrEqual(200);
+    expect(closedEarly).toBeLessThan(600);
+    // The headers timeout (10 s, checked every second) closes the rest; then the port serves again.
+    await new Promise((r) => setTimeout(r, 10_500));
+    expect(sockets.filter((s) => s.closedAfterMs === undefined)).toHaveLength(0);
+    expect(Math.max(...sockets.map((s) => s.closedAfterMs!))).toBeLessThan(12_500);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
     expect(gw.child.exitCode).toBeNull();
   }, 60_000);
 });
