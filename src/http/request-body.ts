@@ -110,9 +110,13 @@ export async function readBody(req: IncomingMessage, limit: number, budget: Body
         settled = true;
         resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString('utf8'));
       });
-      req.on('error', () => fail(new ClientClosedError()));
-      // The caller went away before the body ended (no 'error' is guaranteed then).
-      req.on('close', () => fail(new ClientClosedError()));
+      // The caller went away before the body ended (no 'error' is guaranteed then). 'close' also
+      // follows every finished body: an error (and its stack) only when it is one.
+      const closedEarly = () => {
+        if (!settled) fail(new ClientClosedError());
+      };
+      req.on('error', closedEarly);
+      req.on('close', closedEarly);
     });
   } finally {
     budget.release(reserved);
