@@ -223,14 +223,16 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // HTTP exchanges in progress; while draining, each one closes its connection when it is answered.
   const exchanges = new Set<ServerResponse>();
   let draining = false;
+  const requestTimeoutMs = config.limits.operationTimeoutMs + 5_000;
   const server = createServer(
     {
       keepAliveTimeout: 5_000,
-      requestTimeout: config.limits.operationTimeoutMs + 5_000,
+      requestTimeout: requestTimeoutMs,
       // A client has this long to send its request headers (Node's default is 60 s, checked every 30 s):
       // a connection that trickles headers holds ~10 KB, so a slow-header flood is bounded by this
       // and by MAX_CONNECTIONS (docs/reliability.md#operation-limits).
-      headersTimeout: HEADERS_TIMEOUT_MS,
+      // (Node refuses a headers timeout above the request timeout: a short OPERATION_TIMEOUT_MS.)
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
