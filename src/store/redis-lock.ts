@@ -1,3 +1,4 @@
+import { ErrorCode, GatewayError } from '../errors.js';
 import type { DistributedLock } from './lock.js';
 
 /** The subset of a node-redis client the lock needs (keeps the lock testable and typed loosely). */
@@ -13,7 +14,18 @@ const RELEASE_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return r
 export function createRedisLock(client: RedisLockClient, prefix = 'mgug:lock:'): DistributedLock {
   return {
     async tryAcquire(name, owner, ttlMs) {
-      const reply = await client.set(prefix + name, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } });
+      let reply: unknown;
+      try {
+        reply = await client.set(prefix + name, owner, { condition: 'NX', expiration: { type: 'PX', value: ttlMs } });
+      } catch {
+        // Redis down, or full (`OOM command not allowed`): nobody can hold the lock, so nobody may
+        // redeem the refresh token. A dependency failure with a code, not Entra's fault nor a 500.
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_UNAVAILABLE,
+          'The token store (Redis) did not take the token refresh lock: it is unreachable or full (a Redis at maxmemory refuses writes). Retry in a moment; see docs/operations.md#redis.',
+          { retryAfterSeconds: 5 },
+        );
+      }
       return reply === 'OK';
     },
     async release(name, owner) {

@@ -150,6 +150,19 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
       expect(operator.status).toBe(503);
       expect(operator.headers.get('location')).toBeNull();
       expect(((await operator.json()) as { message: string }).message).toMatch(/token store .* refused the write/);
+      // A Graph token for this replica needs the refresh lock, which a full Redis cannot record either:
+      // 503 naming the store, not Entra's fault and not a 500.
+      const query = await fetch(`${signIn.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEYS.admin },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(query.status).toBe(200); // no Graph call, no token
+      // /readyz asks for a token: the acquisition fails on the lock, and the log says so.
+      const readiness = (await (await fetch(`${signIn.url}/readyz`)).json()) as { checks: Array<{ name: string; ok: boolean }> };
+      expect(readiness.checks.find((c) => c.name === 'graph-token')?.ok).toBe(false);
+      const failed = records(lines).find((r) => r.flow === 'authorization-code' && r.level === 'warn');
+      expect(failed?.msg).toMatch(/token store \(Redis\) did not take the token refresh lock/);
     } finally {
       await signIn.close();
     }
