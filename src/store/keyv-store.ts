@@ -28,6 +28,8 @@ export interface KeyvStoreOptions {
 }
 
 export const DEFAULT_SQLITE_FILE = 'token-cache.sqlite';
+/** How long one token-store command on Redis may take before it fails. */
+export const TOKEN_STORE_COMMAND_TIMEOUT_MS = 2_000;
 const NAMESPACE = 'mgug';
 
 export function resolveCacheKind(cache: Config['cache'], options: KeyvStoreOptions): Exclude<Config['cache'], { kind: 'default' }> {
@@ -55,7 +57,21 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       };
     }
     case 'redis': {
-      const store = new KeyvRedis(resolved.url, { namespace: NAMESPACE, throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 10_000 });
+      // Commands fail at once while Redis is disconnected (no offline queue) and after
+      // TOKEN_STORE_COMMAND_TIMEOUT_MS when it hangs. With node-redis's defaults every read, write and
+      // refresh lock of the token store waited for Redis to come back: a token renewal during an
+      // outage hung its operations until their deadline, and shutdown hung on close. Failing fast,
+      // a read answers "nothing stored" (keyv), a write or the lock a 503 (src/store/token-store.ts,
+      // src/store/redis-lock.ts; docs/operations.md#redis).
+      const store = new KeyvRedis(
+        {
+          url: resolved.url,
+          disableOfflineQueue: true,
+          commandOptions: { timeout: TOKEN_STORE_COMMAND_TIMEOUT_MS },
+          socket: { connectTimeout: 10_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000) },
+        },
+        { namespace: NAMESPACE, throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 10_000 },
+      );
       const keyv = new Keyv<string>({ store, namespace: NAMESPACE, useKeyPrefix: false });
       const client = (await store.getClient()) as unknown as RedisLockClient;
       return {

@@ -142,3 +142,27 @@ describe.each(variants)('token store on $name', (variant) => {
     await backend.close();
   });
 });
+
+describe.skipIf(!!skipRedis)('token store on Redis while Redis is down', () => {
+  it('fails fast instead of waiting for Redis: reads answer nothing, writes and the refresh lock are 503, close returns', async () => {
+    // A Redis of its own: this test stops it.
+    const own = await startTestRedis();
+    const backend = await createKeyvStore({ kind: 'redis', url: own.url }, { dataDir, keepsRefreshToken: true });
+    const store = await createTokenStore(backend, createTokenCipher(key), `id-down-${randomBytes(3).toString('hex')}`);
+    await store.set('msal-cache', '{"kept":true}');
+    await own.stop();
+
+    const started = Date.now();
+    // keyv answers a failed read as "nothing stored": client credentials then simply ask Entra again.
+    expect(await store.get('msal-cache')).toBeUndefined();
+    await expect(store.set('msal-cache', '{"new":true}')).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(store.putShortLived('sign-in:x', 'pending', 60_000)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    await expect(store.withRefreshLock(async () => 'redeemed')).rejects.toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      message: expect.stringMatching(/refresh lock/),
+    });
+    await store.close();
+    // Before: node-redis's offline queue held every one of these until Redis came back.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  }, 30_000);
+});
