@@ -3,13 +3,12 @@ import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { openGovernorRegistry } from './graph/governor-registry.js';
-import { COMMAND_TIMEOUT_MS } from './graph/redis-rate-budget.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { createSignInLinks, deriveSignInLinkKey, spentLinksInRedis } from './identity/sign-in-link.js';
-import { closeRedisConnection, openRedisConnection } from './store/redis-connection.js';
+import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -17,12 +16,6 @@ import { applySandbox, emulatorDataDir } from './sandbox.js';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startTracing, type Tracing } from './telemetry/tracing.js';
 import { withTraceContext } from './telemetry/upstream.js';
-
-/**
- * A command on the shared Redis waits at most this long; then each user falls back: the governor to
- * its equal share, failure counts to memory, a sign-in link to "refused".
- */
-const SHARED_STATE_COMMAND_TIMEOUT_MS = COMMAND_TIMEOUT_MS;
 
 /**
  * Process-wide composition: config → (sandbox: emulator) → upstream HTTP → Graph identity →

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { redactUrl } from '../store/keyv-store.js';
-import { closeRedisConnection, openRedisConnection, type RedisConnection } from '../store/redis-connection.js';
+import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS, type RedisConnection } from '../store/redis-connection.js';
 import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudget } from './shared-rate-limiter.js';
 
 /**
@@ -23,12 +23,10 @@ import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudge
  *
  * The client is the process's connection to CACHE_URL (src/store/redis-connection.ts), or one of its
  * own when none is given:
- * commands fail at once while disconnected and after COMMAND_TIMEOUT_MS when Redis hangs, so a
+ * commands fail at once while disconnected and after SHARED_STATE_COMMAND_TIMEOUT_MS when Redis hangs, so a
  * Graph call never waits on a dead Redis; the caller falls back to its equal share.
  */
 
-/** How long one script run may take before Redis counts as unreachable. */
-export const COMMAND_TIMEOUT_MS = 500;
 /** Keys outlive the longest window (writes: 150 s) so an idle tenant's bucket simply expires full. */
 const KEY_TTL_MS = 300_000;
 /** A replica missing this many heartbeats in a row no longer counts. */
@@ -148,7 +146,7 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
       url: options.url,
       logger: options.logger,
       component: 'rate-governor',
-      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      commandTimeoutMs: SHARED_STATE_COMMAND_TIMEOUT_MS,
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     }));
   const scripts = client as unknown as ScriptClient;

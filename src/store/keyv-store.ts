@@ -3,6 +3,7 @@ import KeyvRedis from '@keyv/redis';
 import { Keyv } from 'keyv';
 import type { Config } from '../config-types.js';
 import { createMemoryLock, type DistributedLock } from './lock.js';
+import { failFastRedisOptions } from './redis-connection.js';
 import { createRedisLock, type RedisLockClient } from './redis-lock.js';
 import { SqliteKeyvStore } from './sqlite-keyv-store.js';
 
@@ -63,15 +64,12 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       // outage hung its operations until their deadline, and shutdown hung on close. Failing fast,
       // a read answers "nothing stored" (keyv), a write or the lock a 503 (src/store/token-store.ts,
       // src/store/redis-lock.ts; docs/operations.md#redis).
-      const store = new KeyvRedis(
-        {
-          url: resolved.url,
-          disableOfflineQueue: true,
-          commandOptions: { timeout: TOKEN_STORE_COMMAND_TIMEOUT_MS },
-          socket: { connectTimeout: 10_000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2_000) },
-        },
-        { namespace: NAMESPACE, throwOnConnectError: true, throwOnErrors: true, connectionTimeout: 10_000 },
-      );
+      const store = new KeyvRedis(failFastRedisOptions({ url: resolved.url, commandTimeoutMs: TOKEN_STORE_COMMAND_TIMEOUT_MS, connectTimeoutMs: 10_000 }), {
+        namespace: NAMESPACE,
+        throwOnConnectError: true,
+        throwOnErrors: true,
+        connectionTimeout: 10_000,
+      });
       const keyv = new Keyv<string>({ store, namespace: NAMESPACE, useKeyPrefix: false });
       const client = (await store.getClient()) as unknown as RedisLockClient;
       return {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { redisErrorSummary } from './redis-error.js';
 
 /**
  * What the shared Redis does when it is full, read once at start-up from `INFO memory`.
@@ -31,14 +32,14 @@ export function evictsKeys(memory: RedisMemoryPolicy): boolean {
   return memory.maxmemoryBytes > 0 && memory.policy !== 'noeviction';
 }
 
-export async function warnIfRedisEvicts(client: { sendCommand(args: string[]): Promise<unknown> }, logger: Logger): Promise<RedisMemoryPolicy | undefined> {
+export async function warnIfRedisEvicts(client: { sendCommand(args: string[]): Promise<unknown> }, logger: Logger): Promise<void> {
   const log = logger.child({ component: 'shared-state' });
   let memory: RedisMemoryPolicy | undefined;
   try {
     memory = parseMemoryPolicy(String(await client.sendCommand(['INFO', 'memory'])));
   } catch (error) {
-    log.debug({ err: (error as Error | undefined)?.message }, 'Redis INFO memory not available: its eviction policy is not checked');
-    return undefined;
+    log.debug({ err: redisErrorSummary(error) }, 'Redis INFO memory not available: its eviction policy is not checked');
+    return;
   }
   if (memory && evictsKeys(memory)) {
     log.warn(
@@ -46,5 +47,4 @@ export async function warnIfRedisEvicts(client: { sendCommand(args: string[]): P
       `Redis (CACHE_URL) evicts keys when full (maxmemory-policy ${memory.policy}): spent sign-in links and failed-authentication counts could be dropped; set maxmemory-policy noeviction (docs/operations.md#redis)`,
     );
   }
-  return memory;
 }
