@@ -172,8 +172,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         return;
       }
       if (error instanceof HttpProblem) return sendProblem(res, error);
-      if (isGatewayError(error) && error.code === ErrorCode.THROTTLED) return sendGatewayError(res, error);
-      if (isGatewayError(error)) return sendProblem(res, new HttpProblem(400, error.code, error.message, 'VARIABLES_TOO_DEEP'));
+      // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT).
+      if (isGatewayError(error)) return sendGatewayError(res, error);
       throw error;
     }
 

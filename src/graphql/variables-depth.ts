@@ -45,6 +45,7 @@ export function assertVariablesDepth(input: { body?: unknown; search?: URLSearch
     throw badInput(`\`${tooDeep.name}\` nest deeper than ${QUERY_LIMITS.variablesDepth} levels of objects and lists; no input of this API needs that.`, {
       limit: 'variablesDepth',
       max: QUERY_LIMITS.variablesDepth,
+      reason: 'VARIABLES_TOO_DEEP',
     });
   }
 }

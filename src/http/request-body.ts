@@ -14,7 +14,6 @@ export interface BodyBudget {
   /** Takes `bytes` if they fit; false (nothing taken) otherwise. */
   reserve(bytes: number): boolean;
   release(bytes: number): void;
-  readonly inUse: number;
 }
 
 /** At least this much, and room for a few bodies of the largest size allowed. */
@@ -32,9 +31,6 @@ export function createBodyBudget(maxBytes: number): BodyBudget {
     },
     release(bytes) {
       inUse = Math.max(0, inUse - bytes);
-    },
-    get inUse() {
-      return inUse;
     },
   };
 }
