@@ -96,11 +96,8 @@ export interface Config {
     upstreamTimeoutMs: number;
     operationTimeoutMs: number;
     maxRetries: number;
-    /**
-     * Client connections open at once (MAX_CONNECTIONS); past it a new connection is closed at once.
-     * Optional so hand-built Configs keep compiling; loadConfig always sets it.
-     */
-    maxConnections?: number;
+    /** Client connections open at once (MAX_CONNECTIONS); past it a new connection is closed at once. */
+    maxConnections: number;
   };
   /**
    * Per-tenant upstream governor (src/graph/governor.ts, docs/graph-facts.md#throttling). Optional so hand-built

@@ -84,8 +84,6 @@ export interface Gateway {
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
 /** How long a client may take to send its request headers (Node's default: 60 s). */
 export const HEADERS_TIMEOUT_MS = 10_000;
-/** MAX_CONNECTIONS when a hand-built Config leaves it out. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
 /**
  * Beyond the drain time, before src/main.ts exits 1 regardless: stopped operations answering,
  * closing the stores and the emulator, the last spans, flushing the log. An orchestrator's grace
@@ -248,7 +246,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
   // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
-  server.maxConnections = config.limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  server.maxConnections = config.limits.maxConnections;
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   let closing: Promise<void> | null = null;

@@ -58,6 +58,7 @@ const config: Config = {
     upstreamTimeoutMs: 15_000,
     operationTimeoutMs: 30_000,
     maxRetries: 3,
+    maxConnections: 10_000,
   },
 };
 

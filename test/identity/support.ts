@@ -43,6 +43,7 @@ export function emulatorConfig(emulator: TestEmulator, dataDir: string, override
       upstreamTimeoutMs: 15_000,
       operationTimeoutMs: 30_000,
       maxRetries: 3,
+      maxConnections: 10_000,
     },
     ...overrides,
   };
