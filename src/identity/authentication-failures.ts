@@ -72,7 +72,8 @@ export const AUTH_FAILURES_KEY_PREFIX = 'mgug:auth-failures';
  * more guess per replica, each of which is counted.
  */
 export const CLEAR_ADDRESS_MEMO_MS = 1_000;
-const MAX_CLEAR_ADDRESSES = 10_000;
+/** Bound of the per-address memos below (`clearUntil`, `keys`); a full one is cleared. */
+const MAX_REMEMBERED_ADDRESSES = 10_000;
 
 /** The address as logged: `::ffff:` removed from an IPv4-mapped address, nothing else changed. */
 function displayAddress(address: string | undefined): string {
@@ -129,7 +130,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
     let key = keys.get(clientAddress);
     if (key === undefined) {
       key = addressKey(clientAddress);
-      if (keys.size >= MAX_CLEAR_ADDRESSES) keys.clear();
+      if (keys.size >= MAX_REMEMBERED_ADDRESSES) keys.clear();
       keys.set(clientAddress, key);
     }
     return key;
@@ -149,7 +150,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
       const state = [shared, local].find((candidate) => candidate !== null && candidate.consumedPoints >= limit);
       if (!state) {
         if (deps.redis) {
-          if (clearUntil.size >= MAX_CLEAR_ADDRESSES) clearUntil.clear();
+          if (clearUntil.size >= MAX_REMEMBERED_ADDRESSES) clearUntil.clear();
           clearUntil.set(address, Date.now() + CLEAR_ADDRESS_MEMO_MS);
         }
         return;

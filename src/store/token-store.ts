@@ -47,10 +47,6 @@ export class TokenCacheKeyMismatchError extends Error {
 }
 
 /**
- * Builds the store and proves the key: an existing key-check record (or any existing record) that
- * does not decrypt is a startup error, never a silent loss of the refresh token.
- */
-/**
  * keyv reports a store's failure to write (Redis down, or full: `OOM command not allowed` under
  * `maxmemory-policy noeviction`) by answering `false` from `set`, not by throwing. A record that was
  * not written must not pass for written: a sign-in whose PKCE verifier was not kept would fail at
@@ -64,6 +60,10 @@ function writeRefused(location: string): GatewayError {
   );
 }
 
+/**
+ * Builds the store and proves the key: an existing key-check record (or any existing record) that
+ * does not decrypt is a startup error, never a silent loss of the refresh token.
+ */
 export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
   const write = async (key: string, sealed: string, ttlMs?: number): Promise<void> => {
     if (!(await backend.keyv.set(key, sealed, ttlMs))) throw writeRefused(backend.location);
