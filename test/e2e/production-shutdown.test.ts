@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/config.js';
-import { logRecords, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
-import { freePort } from '../support/net.js';
-import { buildProduction, DIST_MAIN, REPO_ROOT } from '../support/production-build.js';
+import { logRecords, startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
 
 /**
  * Graceful shutdown of the production build, started as the Docker image starts it (`node
@@ -22,24 +20,14 @@ describe('production build: SIGTERM drains in-flight operations', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mgug-shutdown-'));
 
   beforeAll(async () => {
-    await buildProduction();
-    const port = await freePort();
-    gw = await startGatewayProcess({
-      command: process.execPath,
-      args: [DIST_MAIN],
-      cwd: REPO_ROOT,
-      port,
+    // NODE_ENV=production with SANDBOX=true spelled out (startProductionGateway), so the test holds
+    // whatever the production defaults are.
+    gw = await startProductionGateway({
+      dataDir,
       env: {
-        PATH: process.env['PATH'] ?? '',
-        NODE_ENV: 'production',
-        // Explicit, so the test holds whatever the production defaults are.
-        SANDBOX: 'true',
         SANDBOX_USERS: '50',
         CALLER_AUTH: 'api-key',
         API_KEYS: `ops:${hashApiKey(KEY)}:Users.Read+Users.ChangePassword`,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATA_DIR: dataDir,
         LOG_LEVEL: 'info',
       },
     });

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { freePort } from './net.js';
+import { buildProduction, DIST_MAIN, REPO_ROOT } from './production-build.js';
 
 /**
  * The gateway as a separate process (`npm start`, or `node dist/src/main.js` as the Docker image
@@ -88,4 +90,29 @@ export function logRecords(text: string): Array<Record<string, any>> {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+/**
+ * The production build as the Docker image runs it: `npm run build` (reused when fresh), then
+ * `node [nodeArgs] dist/src/main.js` with NODE_ENV=production and the sandbox tenant, on a free
+ * loopback port, its state in `dataDir`; `env` adds the rest (CALLER_AUTH, API_KEYS, LOG_LEVEL...).
+ */
+export async function startProductionGateway(input: { dataDir: string; env: Record<string, string>; nodeArgs?: string[] }): Promise<GatewayProcess> {
+  await buildProduction();
+  const port = await freePort();
+  return startGatewayProcess({
+    command: process.execPath,
+    args: [...(input.nodeArgs ?? []), DIST_MAIN],
+    cwd: REPO_ROOT,
+    port,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      SANDBOX: 'true',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: input.dataDir,
+      ...input.env,
+    },
+  });
 }
