@@ -6,9 +6,16 @@ import type { GraphUser } from '../graph/api.js';
  * absent `manager` then means "no manager"), and goes to the loader otherwise.
  */
 const expansions = new WeakMap<object, ReadonlySet<string>>();
+/** One set per `$select` list: a page of 100 users marks them all with the list it was fetched with. */
+const selectSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 export function markManagerExpanded(user: GraphUser, select: readonly string[]): void {
-  expansions.set(user, new Set(select));
+  let properties = selectSets.get(select);
+  if (!properties) {
+    properties = new Set(select);
+    selectSets.set(select, properties);
+  }
+  expansions.set(user, properties);
 }
 
 /** The expanded manager (null = none) when the expansion covers `select`; undefined when the loader must be asked. */
