@@ -41,6 +41,8 @@ export interface AuditStep {
   /** Gateway error code of a failed step (named `errorCode`: the log redaction owns `code`). */
   errorCode?: string;
   requestId?: string;
+  /** Why a step Graph applied may not have done what its name says (an external user's sessions). */
+  caveat?: string;
 }
 
 export interface AuditEvent {

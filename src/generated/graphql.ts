@@ -532,7 +532,9 @@ export type Mutation = {
   removeManager: ManagerPayload;
   /**
    * Revokes every refresh token and session cookie of the user (`revokeSignInSessions`); takes effect within
-   * minutes. Does not block new sign-ins: use `terminateSession` for both. Idempotent.
+   * minutes. Does not block new sign-ins: use `terminateSession` for both. Idempotent. Graph does not revoke
+   * the sessions of external (B2B) users: `revoked` is then false and `caveat` says why (the user is read in
+   * the same `$batch`).
    *
    * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` (older docs:
    * `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated `Directory.AccessAsUser.All`); Entra role Helpdesk,
@@ -544,6 +546,9 @@ export type Mutation = {
    * (refresh tokens and session cookies stop working within minutes) and, unless `disableAccount: false`,
    * blocks sign-in (`accountEnabled: false`). Each step is reported with its outcome (SUCCEEDED, FAILED or
    * UNKNOWN); a partial failure is never hidden. A user that does not exist is a `NOT_FOUND` error.
+   * Graph does not revoke the sessions of external (B2B) users, who sign in through their home tenant: the
+   * same `$batch` reads who the user is, and the REVOKE_SESSIONS step then carries a `caveat` (disabling the
+   * account still blocks their access to this tenant).
    *
    * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` +
    * `User.EnableDisableAccount.All` (older docs: `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated
@@ -817,6 +822,11 @@ export type MutationOutcome =
 /** Outcome of one step. */
 export type MutationStep = {
   __typename?: 'MutationStep';
+  /**
+   * Set when Graph applied the step but it may not do what its name says: REVOKE_SESSIONS on an external (B2B)
+   * user, whose sessions Graph does not revoke, or on a user the gateway could not check.
+   */
+  caveat?: Maybe<Scalars['String']['output']>;
   /** The gateway's `client-request-id` of the call (Graph logs it too): what to quote to trace a step of UNKNOWN outcome. */
   clientRequestId?: Maybe<Scalars['String']['output']>;
   /** Set when the step did not succeed (FAILED or UNKNOWN). */
@@ -978,9 +988,11 @@ export type RemovedUser = {
 /** Result of `revokeSignInSessions`. */
 export type RevokeSignInSessionsPayload = {
   __typename?: 'RevokeSignInSessionsPayload';
+  /** Why the revocation may not end the user's sessions: an external user, or a user the gateway could not check. */
+  caveat?: Maybe<Scalars['String']['output']>;
   /** Graph's `request-id` of the call. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** True when Graph accepted the revocation. */
+  /** True when Graph accepted the revocation and it reaches the user's sessions; false for an external (B2B) user. */
   revoked: Scalars['Boolean']['output'];
   /** The user acted on (needs `Users.Read`). */
   user: User;
@@ -1798,6 +1810,7 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
 }>;
 
 export type MutationStepResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MutationStep'] = ResolversParentTypes['MutationStep']> = ResolversObject<{
+  caveat?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   clientRequestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['StepError']>, ParentType, ContextType>;
   outcome?: Resolver<ResolversTypes['MutationOutcome'], ParentType, ContextType>;
@@ -1840,6 +1853,7 @@ export type RemovedUserResolvers<ContextType = GatewayContext, ParentType extend
 }>;
 
 export type RevokeSignInSessionsPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RevokeSignInSessionsPayload'] = ResolversParentTypes['RevokeSignInSessionsPayload']> = ResolversObject<{
+  caveat?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   revoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;

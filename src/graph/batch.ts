@@ -2,9 +2,9 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
 import { malformedResponse, mapGraphError, readGraphErrorBody, transportError } from './errors.js';
 import { batchResourceUnitCost } from './graph-cost.js';
-import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
+import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, parseRetryAfter, retryReasonOf, type RetryReason } from './retry.js';
 import { attemptRetryReason, failureOf, routeLabel, type GraphTransport } from './transport.js';
-import { effectOf, type GraphRequest, type GraphResult } from './types.js';
+import { type GraphRequest, type GraphResult } from './types.js';
 import { graphFailure, type GraphFailure } from './upstream-failure.js';
 import { traceGraphBatch, type BatchRetryNote } from '../telemetry/graph-spans.js';
 
@@ -61,11 +61,13 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
     });
 
     const again: number[] = [];
+    let answered = 0;
     let longestRetryAfter: number | undefined;
     for (const index of pending) {
       const outcome = outcomes.get(index)!;
       results[index] = outcome.result;
-      if (outcome.retry && mayRepeat(effectOf(requests[index]!), outcome.retry.reason)) {
+      if (!outcome.retry) answered += 1;
+      else if (mayRepeatRequest(requests[index]!, outcome.retry.reason)) {
         again.push(index);
         const ra = outcome.result.ok ? undefined : outcome.result.retryAfterSeconds;
         if (ra !== undefined) longestRetryAfter = Math.max(longestRetryAfter ?? 0, ra);
@@ -73,8 +75,9 @@ export async function executeBatch(transport: GraphTransport, requests: GraphReq
     }
     if (again.length === 0) break;
     // Under steady throttling each round lets some items through; such a round is progress, not
-    // a failed attempt. The total wait budget still bounds the run.
-    const madeProgress = again.length < pending.length;
+    // a failed attempt. The total wait budget still bounds the run. An item that failed transiently
+    // and is not repeated (a write after a timeout, a read that opted out) is no progress.
+    const madeProgress = answered > 0;
     const delay = budget.next(longestRetryAfter, !madeProgress);
     if (delay === undefined) break; // the failures already recorded are the answer
     for (const index of again) transport.metrics.upstreamRetries.inc({ reason: outcomes.get(index)!.retry!.reason });

@@ -7,7 +7,7 @@
  * bounded total wait, so a caller under sustained throttling gets THROTTLED with a hint quickly
  * instead of a hung request.
  */
-import type { RequestEffect } from './types.js';
+import { effectOf, type GraphRequest, type RequestEffect } from './types.js';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
@@ -44,6 +44,11 @@ export function retryReasonOf(status: number | undefined, transport?: 'connect' 
  * After a 504, a timeout or a connection lost after sending, Graph may have applied the write: it
  * is not repeated, and its outcome is reported as unknown.
  */
+/** Whether this request may be sent again after `reason` (its effect, unless it opted out of repeats). */
+export function mayRepeatRequest(req: Pick<GraphRequest, 'method' | 'effect' | 'repeat'>, reason: RetryReason): boolean {
+  return req.repeat !== false && mayRepeat(effectOf(req), reason);
+}
+
 export function mayRepeat(effect: RequestEffect, reason: RetryReason): boolean {
   switch (effect) {
     case 'read':

@@ -8,9 +8,9 @@ import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transport
 import type { GovernorPermit, GraphGovernor } from './governor.js';
 import { costOfOutgoingCall, type CallCost } from './graph-cost.js';
 import { relativeUrl } from './paths.js';
-import { RETRYABLE_STATUSES, RetryBudget, mayRepeat, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
+import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
 import { longestItemRetryAfter } from './batch-envelope.js';
-import { carriesBody, effectOf, type GraphRequest, type GraphResult } from './types.js';
+import { carriesBody, type GraphRequest, type GraphResult } from './types.js';
 import { graphFailure, type GraphFailure } from './upstream-failure.js';
 import { observeGovernorWait, recordGraphRetry, traceGraphRequest } from '../telemetry/graph-spans.js';
 
@@ -103,7 +103,6 @@ export class GraphTransport {
 
   private async requestWithRetries<T>(req: GraphRequest): Promise<GraphResult<T>> {
     const budget = new RetryBudget(this.deps.retry);
-    const effect = effectOf(req);
     for (let retries = 0; ; retries++) {
       // Like the Graph SDK's RetryHandler (docs/graph-facts.md#retries): a repeat says which one it is.
       const attempt = await this.attempt(retries === 0 ? req : { ...req, headers: { ...req.headers, 'Retry-Attempt': String(retries) } });
@@ -118,7 +117,7 @@ export class GraphTransport {
         };
       }
       const reason = attemptRetryReason(attempt);
-      if (reason !== undefined && mayRepeat(effect, reason)) {
+      if (reason !== undefined && mayRepeatRequest(req, reason)) {
         const delay = budget.next(attempt.kind === 'response' ? attempt.retryAfterSeconds : undefined);
         if (delay !== undefined) {
           this.deps.metrics.upstreamRetries.inc({ reason });

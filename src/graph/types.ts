@@ -19,6 +19,12 @@ export interface GraphRequest {
   body?: unknown;
   /** What repeating the call could do; see `RequestEffect`. Default: `read` for GET, `write` otherwise. */
   effect?: RequestEffect;
+  /**
+   * `false`: never repeated, whatever the effect. For a read whose answer only adds detail to the
+   * writes it travels with (who the user is, beside a revocation): waiting for its repeats would
+   * hold back the answer about the writes.
+   */
+  repeat?: false;
 }
 
 /**

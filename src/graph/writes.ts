@@ -3,6 +3,7 @@ import type { AuthMethodKind, GraphDirectoryObject, GraphUser } from './api.js';
 import { DEFAULT_RETRY_HINT_SECONDS, safeGraphMessage } from './errors.js';
 import { isGuid } from '../guid.js';
 import { validateContinuationLink } from './paging.js';
+import { externalUserLookup, sessionsReach, type SessionsReach } from './external-users.js';
 import { graphPaths, type GraphPath } from './paths.js';
 import { abortableSleep, parseRetryAfter } from './retry.js';
 import { effectOf, type GraphRequest, type GraphResult, type RequestEffect } from './types.js';
@@ -59,7 +60,8 @@ export type WriteOutcome<T = undefined> = (StepOutcome & { succeeded: false }) |
 export type TerminateStep = 'REVOKE_SESSIONS' | 'DISABLE_ACCOUNT';
 
 export interface TerminateSessionResult {
-  steps: Array<{ step: TerminateStep } & StepOutcome>;
+  /** `caveat`: why a step Graph applied may not do what its name says (an external user's sessions). */
+  steps: Array<{ step: TerminateStep; caveat?: string } & StepOutcome>;
 }
 
 /** Status of a password reset long-running operation (Graph's `longRunningOperationStatus`). */
@@ -121,7 +123,8 @@ const OPERATION_SHAPE = {
 export interface GraphWrites {
   disableAccount(user: string): Promise<WriteOutcome>;
   enableAccount(user: string): Promise<WriteOutcome>;
-  revokeSignInSessions(user: string): Promise<WriteOutcome>;
+  /** The revocation and a lookup of who the user is, in one `$batch`: an external user's sessions are not revoked. */
+  revokeSignInSessions(user: string): Promise<WriteOutcome<SessionsReach>>;
   /** revokeSignInSessions (+ accountEnabled:false) in ONE `$batch` round trip, each step reported. */
   terminateSession(user: string, options: { disableAccount: boolean }): Promise<TerminateSessionResult>;
   setPassword(
@@ -411,18 +414,27 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
   return {
     disableAccount: (user) => send(patchUser(user, { accountEnabled: false }, 'idempotent-write')),
     enableAccount: (user) => send(patchUser(user, { accountEnabled: true }, 'idempotent-write')),
-    revokeSignInSessions: (user) => send(revokeRequest(user)),
+    async revokeSignInSessions(user) {
+      const revoke = revokeRequest(user);
+      const [revoked, lookup] = await graph.batch([revoke, externalUserLookup(user)]);
+      if (!revoked) return failed(new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph gave no answer for the revocation.'));
+      return outcomeOf(revoked, () => sessionsReach(lookup), revoke);
+    },
 
     async terminateSession(user, options) {
       const plan: Array<{ step: TerminateStep; req: GraphRequest }> = [{ step: 'REVOKE_SESSIONS', req: revokeRequest(user) }];
       if (options.disableAccount) plan.push({ step: 'DISABLE_ACCOUNT', req: patchUser(user, { accountEnabled: false }, 'idempotent-write') });
-      // Independent items, no dependsOn: a failed revoke must not keep the account enabled.
-      const results = plan.length === 1 ? [await graph.request(plan[0]!.req)] : await graph.batch(plan.map((p) => p.req));
+      // Independent items, no dependsOn: a failed revoke must not keep the account enabled. The
+      // lookup of who the user is rides along (src/graph/external-users.ts).
+      const results = await graph.batch([...plan.map((p) => p.req), externalUserLookup(user)]);
+      const lookup = results[plan.length];
       return {
         steps: plan.map((p, i) => {
           const result = results[i];
           if (!result) return { step: p.step, ...failed(new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph gave no answer for this step.')) };
-          return { step: p.step, ...stepOf(outcomeOf(result, nothing, p.req)) };
+          const outcome = stepOf(outcomeOf(result, nothing, p.req));
+          const caveat = p.step === 'REVOKE_SESSIONS' && outcome.succeeded ? sessionsReach(lookup).caveat : undefined;
+          return { step: p.step, ...outcome, ...(caveat ? { caveat } : {}) };
         }),
       };
     },

@@ -90,7 +90,7 @@ describe('write probes when re-enabling fails', () => {
       // The disable and the re-enable were both sent, and nothing else was written.
       const stats = await emulator.stats();
       expect(stats.byRoute['PATCH /v1.0/users/{id}']).toBe(2);
-      expect(stats.byRoute['POST /v1.0/users/{id}/revokeSignInSessions']).toBe(1);
+      expect(stats.batch.itemsByRoute['POST /v1.0/users/{id}/revokeSignInSessions']).toBe(1);
     } finally {
       await upstream.close();
     }

@@ -271,6 +271,15 @@ export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
 export function revokeSignInSessions(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.revokeSessions', user);
   requireAuthorityOver(call.principal, user, { requireRole: false });
+  // Graph "doesn't revoke sign-in sessions for external users, because external users sign in
+  // through their home tenant" (docs/graph-facts.md#revoking-sessions): the call succeeds and their
+  // refresh tokens keep working. An external user here is a guest (externalUserState is set for
+  // guests, src/emulator/graph/entities.ts) or an invited `#EXT#` account.
+  if (isExternalUser(user)) return ok(200, { '@odata.context': metadataUrl(call, 'Edm.Boolean'), value: true });
   user.signInSessionsValidFromDateTime = new Date(call.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return ok(200, { '@odata.context': metadataUrl(call, 'Edm.Boolean'), value: true });
+}
+
+function isExternalUser(user: UserRecord): boolean {
+  return user.userType === 'Guest' || user.userPrincipalName.toUpperCase().includes('#EXT#');
 }

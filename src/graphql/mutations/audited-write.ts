@@ -35,7 +35,20 @@ export function single<T>(step: string, outcome: WriteOutcome<T>, secret?: strin
     const error = secret ? withoutSecret(outcome.error, secret) : outcome.error;
     return { failed: error, steps: [auditStep(step, outcome)], requestIds: requestIdsOf(outcome) };
   }
-  return { failed: undefined, value: outcome.value, requestId: outcome.requestId, steps: [auditStep(step, outcome)], requestIds: requestIdsOf(outcome) };
+  // A value that carries a caveat (revokeSignInSessions on an external user) puts it in the audit trail too.
+  const caveat = caveatOf(outcome.value);
+  return {
+    failed: undefined,
+    value: outcome.value,
+    requestId: outcome.requestId,
+    steps: [auditStep(step, { ...outcome, caveat })],
+    requestIds: requestIdsOf(outcome),
+  };
+}
+
+function caveatOf(value: unknown): string | undefined {
+  const caveat = typeof value === 'object' && value !== null ? (value as { caveat?: unknown }).caveat : undefined;
+  return typeof caveat === 'string' ? caveat : undefined;
 }
 
 /** One audited write turned into a payload; a failed write is still audited with its step and request-id, then thrown. */
@@ -61,7 +74,7 @@ export function singleUserWrite<T, F>(
   writesOf: WritesOf,
   step: string,
   write: (writes: GraphWrites, user: string) => Promise<WriteOutcome<T>>,
-  fields: (user: string) => F,
+  fields: (user: string, value: T) => F,
 ) {
   return async (_parent: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) => {
     const user = normalizeUserKey(input.user, 'user');
@@ -71,7 +84,7 @@ export function singleUserWrite<T, F>(
       user,
       step,
       () => write(writesOf(ctx), user),
-      (_v, requestId) => ({ ...fields(user), requestId: requestId ?? null }),
+      (value, requestId) => ({ ...fields(user, value), requestId: requestId ?? null }),
     );
   };
 }

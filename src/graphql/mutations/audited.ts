@@ -26,11 +26,12 @@ export interface AuditedResult<T> {
   reason?: string;
 }
 
-export function auditStep(step: string, outcome: StepOutcome): AuditStep {
+export function auditStep(step: string, outcome: StepOutcome & { caveat?: string | undefined }): AuditStep {
   return {
     step,
     succeeded: outcome.succeeded,
     outcome: outcome.outcome,
+    ...(outcome.caveat ? { caveat: outcome.caveat } : {}),
     ...(outcome.status !== undefined ? { status: outcome.status } : {}),
     ...(outcome.succeeded ? {} : { errorCode: outcome.error.code }),
     ...(outcome.requestId ? { requestId: outcome.requestId } : {}),

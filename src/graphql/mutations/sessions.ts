@@ -45,6 +45,7 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
           requestId: s.requestId ?? null,
           clientRequestId: s.clientRequestId ?? null,
           error: s.succeeded ? null : stepError(s.error, s.requestId),
+          caveat: s.caveat ?? null,
         }));
         return { result: { payload: { userKey: user, steps: shown, succeeded: shown.every((s) => s.succeeded) } }, steps, requestIds };
       });
@@ -55,9 +56,10 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
       writesOf,
       'REVOKE_SESSIONS',
       (writes, user) => writes.revokeSignInSessions(user),
-      (user) => ({
+      (user, reach) => ({
         userKey: user,
-        revoked: true,
+        revoked: reach.revoked,
+        caveat: reach.caveat ?? null,
       }),
     ),
   };

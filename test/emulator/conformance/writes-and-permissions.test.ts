@@ -217,4 +217,14 @@ describe('revokeSignInSessions (user-revokesigninsessions)', () => {
     expect(res.status).toBe(200);
     expect(res.body.value).toBe(true);
   });
+
+  it("succeeds for an external (B2B) user without revoking anything: they sign in through their home tenant", async () => {
+    const guest = c.users.find((u) => u.userType === 'Guest' && u.userPrincipalName.includes('#EXT#'))!;
+    expect(guest).toBeDefined();
+    const validFrom = guest.signInSessionsValidFromDateTime;
+    const res = await c.graph('POST', `/v1.0/users/${guest.id}/revokeSignInSessions`, { body: {} });
+    expect(res.status).toBe(200);
+    expect(res.body.value).toBe(true);
+    expect(guest.signInSessionsValidFromDateTime).toBe(validFrom);
+  });
 });

@@ -174,8 +174,8 @@ describe('writes', () => {
     expect(pickPasswordMethod([{ id: 'a' }, { id: PASSWORD_METHOD_ID }])?.id).toBe(PASSWORD_METHOD_ID);
   });
 
-  it('marks which writes are idempotent; revoke carries {}; terminateSession is one batch of two', async () => {
-    const { graph, sent } = scripted(Array.from({ length: 7 }, () => () => ok(undefined, {}, 204)));
+  it('marks which writes are idempotent; revoke carries {}; terminateSession is one batch of two writes and the lookup of who the user is', async () => {
+    const { graph, sent } = scripted(Array.from({ length: 9 }, () => () => ok(undefined, {}, 204)));
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
     await writes.disableAccount('u1');
     await writes.revokeSignInSessions('u1');
@@ -189,14 +189,16 @@ describe('writes', () => {
       forceChangePasswordNextSignIn: true,
     });
     await writes.createTemporaryAccessPass('u1', { lifetimeInMinutes: 60, isUsableOnce: false });
-    expect(sent.map((r) => r.effect)).toEqual(['idempotent-write', 'idempotent-write', 'idempotent-write', 'write', 'write']);
+    // The revocation travels with a read of who the user is (an external user's sessions are not revoked).
+    expect(sent.map((r) => r.effect ?? r.method)).toEqual(['idempotent-write', 'idempotent-write', 'GET', 'idempotent-write', 'write', 'write']);
     expect(sent[0]!.body).toEqual({ accountEnabled: false });
     expect(sent[1]!.body).toEqual({});
-    expect((sent[3]!.body as Record<string, unknown>).accountEnabled).toBe(true);
+    expect(sent[2]!.query).toEqual({ $select: 'id,userPrincipalName,externalUserState' });
+    expect((sent[4]!.body as Record<string, unknown>).accountEnabled).toBe(true);
 
     sent.length = 0;
     const result = await writes.terminateSession('u1', { disableAccount: true });
-    expect(sent.map((r) => `${r.method} ${r.path.template}`)).toEqual(['POST /users/{id}/revokeSignInSessions', 'PATCH /users/{id}']);
+    expect(sent.map((r) => `${r.method} ${r.path.template}`)).toEqual(['POST /users/{id}/revokeSignInSessions', 'PATCH /users/{id}', 'GET /users/{id}']);
     expect(result.steps.map((s) => [s.step, s.succeeded, s.outcome])).toEqual([
       ['REVOKE_SESSIONS', true, 'SUCCEEDED'],
       ['DISABLE_ACCOUNT', true, 'SUCCEEDED'],
