@@ -124,7 +124,7 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
 });
 
 describe('manager references (user-post-manager)', () => {
-  it('regression: only `<graph base>/v1.0/users/{object id}` (or directoryObjects) is a reference; a UPN, another host or any other shape is 400, a missing object 404 (user-post-manager; entra-powershell#1504)', async () => {
+  it('regression: only `<graph base>/v1.0/users/{object id}` is a reference; a UPN, a beta or directoryObjects path, another host or any other shape is 400, a missing object 404 (user-post-manager; entra-powershell#1504)', async () => {
     const users = [...c.emulator.tenant.users.values()];
     const worker = users.find((u) => u.managerId && u._directoryRoles.length === 0)!;
     const boss = users.find((u) => u.id !== worker.id && u.id !== worker.managerId && !u.managerId)!;
@@ -140,6 +140,10 @@ describe('manager references (user-post-manager)', () => {
       `${c.emulator.origin}/v1.0/groups/${boss.id}`,
       `${c.emulator.origin}/v1.0/users/${boss.id}?$select=id`,
       `${c.emulator.origin}/v1.0/users/${boss.id}/manager`,
+      // Neither user-post-manager page (v1.0 or beta) shows these forms.
+      `${c.emulator.origin}/v1.0/directoryObjects/${boss.id}`,
+      `${c.emulator.origin}/beta/users/${boss.id}`,
+      `${c.emulator.origin}/beta/directoryObjects/${boss.id}`,
     ];
     for (const ref of refs) {
       const res = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
@@ -153,7 +157,7 @@ describe('manager references (user-post-manager)', () => {
     });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('Request_ResourceNotFound');
-    for (const ref of [`${c.emulator.origin}/v1.0/directoryObjects/${boss.id}`, `${c.emulator.origin}/v1.0/users/${boss.id.toUpperCase()}`]) {
+    for (const ref of [`${c.emulator.origin}/v1.0/users/${boss.id}`, `${c.emulator.origin}/v1.0/users/${boss.id.toUpperCase()}`]) {
       const ok = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
       expect(ok.status, ref).toBe(204);
       expect(worker.managerId).toBe(boss.id);
