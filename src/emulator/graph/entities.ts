@@ -183,7 +183,9 @@ for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/ex
  * - `createdDateTime in`: advanced in 2021 (its `in` column), default by the "in follows eq" rule
  *   since, so advanced (eq/ge/le are default in every version);
  * - ge/le on string properties (city, givenName, jobTitle, ... in 2021; the `otherMails` and
- *   `proxyAddresses` lambdas in 2022) is left out of the later versions, so refused.
+ *   `proxyAddresses` lambdas in 2022) is left out of the later versions, so refused;
+ * - `eq null`: refused where a version says "not supported" (`onPremisesImmutableId` in 2022 and
+ *   2023, `accountEnabled`, `userPrincipalName`, ...) or leaves it out, advanced elsewhere.
  * The 2021 table's blank cells are not read as refusals: its page says `in` works wherever `eq`
  * does, yet leaves `in` blank for `id`; a property missing from a version is not refused either
  * (`id` is missing from the 2022 and later tables; resources/user lists `$filter (eq, ne, not, in)`).
