@@ -97,15 +97,13 @@ function compileLevel(filter: UserFilter, depth: number, state: { advanced: bool
     state.advanced = true;
   }
   // OData date-time literals are unquoted; re-printing the parsed instant keeps them canonical.
-  // Graph's published filter tables disagree on whether createdDateTime ge/le needs an advanced
-  // query (docs/graph-facts.md#listing-users); as an advanced query it works under either.
+  // createdDateTime ge/le work by default in every published version of Graph's user filter table
+  // (docs/graph-facts.md#listing-users), so they stay default queries (which may `$expand`).
   if (filter.createdAfter != null) {
     add({ kind: 'condition', text: `createdDateTime ge ${parseDateTime(filter.createdAfter, 'filter.createdAfter')}` });
-    state.advanced = true;
   }
   if (filter.createdBefore != null) {
     add({ kind: 'condition', text: `createdDateTime le ${parseDateTime(filter.createdBefore, 'filter.createdBefore')}` });
-    state.advanced = true;
   }
 
   const group = (operator: 'and' | 'or', parts: readonly UserFilter[] | null | undefined) => {

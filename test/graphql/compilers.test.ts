@@ -18,11 +18,11 @@ describe('filter compiler', () => {
     );
     expect(compileUserFilter({ createdAfter: '2024-01-01T00:00:00+02:00' })).toEqual({
       text: 'createdDateTime ge 2023-12-31T22:00:00Z',
-      advanced: true,
+      advanced: false,
       expressions: 0,
     });
-    // The published filter tables disagree on createdDateTime ranges: sent as advanced, it works under both.
-    expect(compileUserFilter({ createdBefore: '2024-01-01T00:00:00Z' })?.advanced).toBe(true);
+    // Every published version of the user filter table lists createdDateTime ge/le as default.
+    expect(compileUserFilter({ createdBefore: '2024-01-01T00:00:00Z' })?.advanced).toBe(false);
     expect(compileUserFilter({ department: 'IT' })?.advanced).toBe(false);
     expect(compileUserFilter({})).toBeNull();
   });

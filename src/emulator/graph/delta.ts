@@ -7,8 +7,9 @@
  * `$select` next to a `$skiptoken` is refused. Tokens last 7 days on the emulator clock (then
  * 400 `syncStateNotFound`); a token the tenant cannot read (altered, or from a tenant instance
  * before a reset) gets 410 Gone with a Location to start a full resync. `$filter` (object ids only)
- * and `Prefer: return=minimal` follow delta-options.ts; `$expand` is accepted and ignored, as a Graph
- * maintainer describes it (docs/graph-facts.md#delta-query).
+ * and `Prefer: return=minimal` follow delta-options.ts. `$expand`, `$top` and `$orderby` are "not
+ * supported" for users (delta-query-overview): the emulator reads that strictly and answers 400
+ * (docs/graph-facts.md#delta-query).
  */
 import type { EmuResponse } from '../http.js';
 import type { TenantModel, UserRecord } from '../model.js';
@@ -184,7 +185,7 @@ export function userDelta(call: GraphCall): EmuResponse {
   const now = call.ctx.now();
   const skipToken = queryParam(call, '$skiptoken');
   const deltaToken = call.req.url.searchParams.get('$deltatoken') ?? call.req.url.searchParams.get('$deltaToken') ?? undefined;
-  for (const unsupported of ['$top', '$orderby', '$search']) {
+  for (const unsupported of ['$top', '$orderby', '$expand', '$search']) {
     if (queryParam(call, unsupported) !== undefined) throw badRequest(`${unsupported} is not supported on delta queries.`);
   }
   const selectParam = queryParam(call, '$select');

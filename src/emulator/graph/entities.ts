@@ -7,14 +7,21 @@ import { newUserRecord } from '../user-record.js';
 import { badRequest, unknownProperty, unsupportedQuery } from './errors.js';
 import type { FilterNode } from './odata-filter.js';
 
-/** d = default query, a = advanced query only. */
+/** d = default query, a = advanced query only; an operator left out is refused even as an advanced query. */
 type Level = 'd' | 'a';
 export interface FilterCaps {
   eq?: Level;
+  /**
+   * `in`; when left out it follows `eq` (aad-advanced-queries: "The `in` operator is supported by
+   * default whenever `eq` operator is supported by default").
+   */
+  in?: Level;
   startsWith?: Level;
   endsWith?: Level;
   /** ge/le (gt/lt are always advanced). */
   range?: Level;
+  /** `eq null` / `ne null` (the table's "eq Null" column). */
+  eqNull?: Level;
   /** A collection filtered through `any()`, with the element's capabilities. */
   element?: FilterCaps;
 }
@@ -155,17 +162,33 @@ const sampleUser = userToGraph(
 );
 
 const D: FilterCaps = { eq: 'd', startsWith: 'd' };
-const A: FilterCaps = { eq: 'a', startsWith: 'a' };
-// extensionAttribute1-15: eq needs an advanced query; startsWith is listed as not supported.
+/** eq and startsWith by default, `eq null` advanced: most string rows of the user table. */
+const DN: FilterCaps = { eq: 'd', startsWith: 'd', eqNull: 'a' };
+/** eq, startsWith and `eq null` advanced only. */
+const AN: FilterCaps = { eq: 'a', startsWith: 'a', eqNull: 'a' };
+// extensionAttribute1-15: eq and `eq null` advanced; startsWith is "not supported" in the 2022 and
+// 2023 tables and advanced in the current one, so refused (the stricter).
 const extensionCaps: Record<string, FilterCaps> = {};
-for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/extensionAttribute${i}`] = { eq: 'a' };
+for (let i = 1; i <= 15; i += 1) extensionCaps[`onPremisesExtensionAttributes/extensionAttribute${i}`] = { eq: 'a', eqNull: 'a' };
 
 /**
- * Per-property `$filter` support for users, from the user table of the advanced-queries page
- * (docs/graph-facts.md#listing-users). Two published versions of that table disagree on some
- * rows (createdDateTime, onPremisesImmutableId, startsWith on jobTitle and employeeId,
- * businessPhones, imAddresses); where they do, this is the stricter of the two, and the gateway
- * sends such filters as advanced queries so it works under either.
+ * Per-property `$filter` support for users: the user table of learn.microsoft.com/graph/aad-advanced-queries
+ * (docs/graph-facts.md#listing-users, which lists the versions read). Microsoft has published four
+ * versions of it; where they disagree on a cell the stricter one is taken:
+ * - `state` startsWith: default in 2021 and 2022, left out since 2023, so refused;
+ * - `employeeId` startsWith: default in 2021, left out since 2022, so refused;
+ * - `onPremisesImmutableId eq`, `onPremisesLastSyncDateTime` eq/ge/le: advanced in 2021, default
+ *   since 2022, so advanced;
+ * - `businessPhones`: plain `eq` by default in 2021, `any()` eq/startsWith advanced since 2022, so advanced;
+ * - `createdDateTime in`: advanced in 2021 (its `in` column), default by the "in follows eq" rule
+ *   since, so advanced (eq/ge/le are default in every version);
+ * - ge/le on string properties (city, givenName, jobTitle, ... in 2021; the `otherMails` and
+ *   `proxyAddresses` lambdas in 2022) is left out of the later versions, so refused;
+ * - `eq null`: refused where a version says "not supported" (`onPremisesImmutableId` in 2022 and
+ *   2023, `accountEnabled`, `userPrincipalName`, ...) or leaves it out, advanced elsewhere.
+ * The 2021 table's blank cells are not read as refusals: its page says `in` works wherever `eq`
+ * does, yet leaves `in` blank for `id`; a property missing from a version is not refused either
+ * (`id` is missing from the 2022 and later tables; resources/user lists `$filter (eq, ne, not, in)`).
  */
 const USER_FILTER_CAPS: Record<string, FilterCaps> = {
   id: { eq: 'd' },
@@ -174,39 +197,41 @@ const USER_FILTER_CAPS: Record<string, FilterCaps> = {
   consentProvidedForMinor: { eq: 'd' },
   creationType: { eq: 'd' },
   isResourceAccount: { eq: 'd' },
-  userType: { eq: 'd' },
-  displayName: D,
-  givenName: D,
-  surname: D,
-  mail: { ...D, endsWith: 'a' },
-  mailNickname: D,
+  userType: { eq: 'd', eqNull: 'a' },
+  displayName: DN,
+  givenName: DN,
+  surname: DN,
+  mail: { ...DN, endsWith: 'a' },
+  mailNickname: DN,
   userPrincipalName: { ...D, endsWith: 'a' },
-  jobTitle: { eq: 'd' },
-  department: D,
-  city: D,
-  country: D,
-  state: D,
-  usageLocation: D,
-  employeeId: { eq: 'd' },
+  jobTitle: DN,
+  department: DN,
+  city: DN,
+  country: DN,
+  state: { eq: 'd', eqNull: 'a' },
+  usageLocation: DN,
+  employeeId: { eq: 'd', eqNull: 'a' },
   employeeType: { eq: 'a' },
-  onPremisesSyncEnabled: { eq: 'd' },
+  onPremisesSyncEnabled: { eq: 'd', eqNull: 'a' },
   onPremisesImmutableId: { eq: 'a' },
-  onPremisesSamAccountName: A,
+  onPremisesSamAccountName: { eq: 'a', startsWith: 'a' },
   onPremisesLastSyncDateTime: { eq: 'a', range: 'a' },
-  preferredLanguage: A,
-  companyName: A,
-  mobilePhone: A,
-  officeLocation: A,
-  postalCode: A,
-  streetAddress: A,
-  faxNumber: A,
+  preferredLanguage: AN,
+  companyName: AN,
+  mobilePhone: AN,
+  officeLocation: AN,
+  postalCode: AN,
+  streetAddress: AN,
+  faxNumber: AN,
   showInAddressList: { eq: 'a' },
   employeeHireDate: { eq: 'a', range: 'a' },
-  'passwordProfile/forceChangePasswordNextSignIn': { eq: 'a' },
-  'passwordProfile/forceChangePasswordNextSignInWithMfa': { eq: 'a' },
-  createdDateTime: { eq: 'a', range: 'a' },
-  otherMails: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
-  proxyAddresses: { element: { eq: 'd', startsWith: 'd', endsWith: 'a' } },
+  'passwordProfile/forceChangePasswordNextSignIn': { eq: 'a', eqNull: 'a' },
+  'passwordProfile/forceChangePasswordNextSignInWithMfa': { eq: 'a', eqNull: 'a' },
+  createdDateTime: { eq: 'd', in: 'a', range: 'd', eqNull: 'a' },
+  businessPhones: { element: { eq: 'a', startsWith: 'a' } },
+  imAddresses: { element: D },
+  otherMails: { element: { ...D, endsWith: 'a' } },
+  proxyAddresses: { element: { ...D, endsWith: 'a' } },
   ...extensionCaps,
 };
 
@@ -240,10 +265,12 @@ export const groupEntity: EntityType<GroupRecord> = {
   defaultSelect: ['id', 'deletedDateTime', 'description', 'displayName', 'groupTypes', 'mail', 'mailEnabled', 'mailNickname', 'securityEnabled'],
   filterCaps: {
     id: { eq: 'd' },
-    displayName: D,
-    description: D,
-    mail: D,
-    mailNickname: D,
+    displayName: DN,
+    // description: eq and startsWith advanced in every version of the group table; `eq null`
+    // "not supported" in 2022, advanced since: refused (the stricter).
+    description: { eq: 'a', startsWith: 'a' },
+    mail: DN,
+    mailNickname: DN,
     mailEnabled: { eq: 'd' },
     securityEnabled: { eq: 'd' },
     groupTypes: { element: { eq: 'd' } },
@@ -269,12 +296,12 @@ export const deviceEntity: EntityType<DeviceRecord> = {
   filterCaps: {
     id: { eq: 'd' },
     deviceId: { eq: 'd' },
-    displayName: D,
-    operatingSystem: D,
-    operatingSystemVersion: D,
+    displayName: DN,
+    operatingSystem: DN,
+    operatingSystemVersion: DN,
     accountEnabled: { eq: 'd' },
     trustType: { eq: 'd' },
-    approximateLastSignInDateTime: { range: 'd', eq: 'a' },
+    approximateLastSignInDateTime: { range: 'd', eq: 'a', eqNull: 'a' },
   },
 };
 
@@ -343,7 +370,9 @@ export function analyzeFilter<R>(entity: EntityType<R>, node: FilterNode): { adv
       case 'compare': {
         const caps = lookup(n.property, scope);
         if (n.op === 'eq' || n.op === 'ne') {
-          need(caps.eq, n.property);
+          // `eq null` has its own column in the table; `ne null` is its negation and needs it too.
+          if (n.value === null) need(caps.eqNull, n.property);
+          else need(caps.eq, n.property);
           if (n.op === 'ne') markAdvanced("Operator 'ne'");
           else if (n.value === null) markAdvanced("Comparison with 'null'");
         } else {
@@ -352,9 +381,11 @@ export function analyzeFilter<R>(entity: EntityType<R>, node: FilterNode): { adv
         }
         return;
       }
-      case 'in':
-        need(lookup(n.property, scope).eq, n.property);
+      case 'in': {
+        const caps = lookup(n.property, scope);
+        need(caps.in ?? caps.eq, n.property);
         return;
+      }
       case 'func': {
         const caps = lookup(n.property, scope);
         const level = n.name === 'startswith' ? caps.startsWith : caps.endsWith;

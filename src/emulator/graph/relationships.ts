@@ -20,14 +20,15 @@ export function getManager(call: GraphCall, user: UserRecord): EmuResponse {
   });
 }
 
-const REFERENCE_PATH = /^\/(?:v1\.0|beta)\/(?:users|directoryObjects)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const REFERENCE_PATH = /^\/v1\.0\/users\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 /**
  * The object id named by an `@odata.id` reference. Graph documents exactly one form,
- * `https://graph.microsoft.com/v1.0/users/{id}` on its own host (docs/graph-facts.md#manager-and-bulk-lookup);
- * the emulator, as strict as Graph where it is unclear, takes only that: its own origin, a version
- * segment, `users` or `directoryObjects`, and an object id. A userPrincipalName, a `users('...')`
- * key, a relative URL or another host is Graph's 400.
+ * `https://graph.microsoft.com/v1.0/users/{id}` on its own host (user-post-manager, whose v1.0 and
+ * beta pages both show it; docs/graph-facts.md#manager-and-bulk-lookup). The emulator, as strict as
+ * Graph where it is unclear, takes only that: its own origin, `/v1.0/users/` and an object id. A
+ * `/beta/` or `/directoryObjects/` path, a userPrincipalName, a `users('...')` key, a relative URL
+ * or another host is Graph's 400.
  */
 function referencedId(call: GraphCall, reference: unknown): string {
   if (typeof reference !== 'string' || reference.trim() === '') throw badRequest("The request body must name the manager in '@odata.id'.");

@@ -137,12 +137,15 @@ function typeError(property: string, value: unknown, edmType: string): GraphErro
   return badRequest(`Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`);
 }
 
-/** Normalises one property value; booleans also arrive as "true"/"false" strings (the XSOAR integration sends them so and Graph accepts them). */
+/**
+ * Checks one property value against its Graph type. An `Edm.Boolean` takes a JSON `true`/`false`
+ * only: a string, "true" included, is the 400 Graph gives for a value of the wrong JSON type
+ * (docs/graph-facts.md#writes-and-permissions, "Value types").
+ */
 function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
   switch (kind) {
     case 'boolean':
       if (typeof value === 'boolean') return value;
-      if (value === 'true' || value === 'false') return value === 'true';
       throw typeError(property, value, 'Edm.Boolean');
     case 'string':
       if (typeof value === 'string' && value.length > 0) return value;

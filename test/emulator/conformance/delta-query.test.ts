@@ -85,7 +85,7 @@ describe('delta query (user-delta)', () => {
   });
 });
 
-describe('$filter, Prefer: return=minimal and $expand (user-delta "OData query parameters", "Request headers")', () => {
+describe('$filter, Prefer: return=minimal and $expand (user-delta "OData query parameters", "Request headers"; delta-query-overview "Optional query parameters")', () => {
   const plain = () => c.users.filter((u) => u._directoryRoles.length === 0 && c.emulator.tenant.users.has(u.id));
   const idFilter = (ids: string[]) =>
     `/v1.0/users/delta?$select=displayName,jobTitle&$filter=${encodeURIComponent(ids.map((id) => `id eq '${id}'`).join(' or '))}`;
@@ -128,9 +128,12 @@ describe('$filter, Prefer: return=minimal and $expand (user-delta "OData query p
     expect(full.body.value).toEqual([{ id: user!.id, displayName: user!.displayName, jobTitle: 'Minimal' }]);
   });
 
-  it('$expand is not refused (docs-contrib#6786 shows it answered; a maintainer in microsoft-graph-docs#6194 says it is ignored): the emulator ignores it', async () => {
-    const res = await get('/v1.0/users/delta?$select=displayName&$expand=manager');
-    expect(res.status).toBe(200);
-    for (const item of res.body.value) expect(item).not.toHaveProperty('manager');
+  it('$expand, like $top and $orderby, is refused with 400 (delta-query-overview: for users "$expand isn\'t supported"; the stricter reading of "not supported")', async () => {
+    for (const query of ['$select=displayName&$expand=manager', '$expand=manager', '$expand=manager($select=id)', '$top=5', '$orderby=displayName']) {
+      const res = await get(`/v1.0/users/delta?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(graphErrorCode(res), query).toBe('Request_BadRequest');
+    }
+    expect((await get('/v1.0/users/delta?$select=displayName')).status).toBe(200);
   });
 });

@@ -14,6 +14,9 @@
  *   sensitive actions"): app-only, changing accountEnabled of a user with an admin role needs the app's
  *   service principal to hold a role that outranks the target; users without a role need none.
  * - revokeSignInSessions answers 200 `{"value": true}` (learn.microsoft.com/graph/api/user-revokesigninsessions).
+ * - Value types: an Edm.Boolean is JSON true/false (OData JSON Format 4.01 §7.1); a string, "true"
+ *   included, is the directory's 400 Request_BadRequest "Cannot convert the literal ..."
+ *   (msgraph-sdk-powershell#3202; the stricter reading, docs/graph-facts.md#writes-and-permissions).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
@@ -121,7 +124,7 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
 });
 
 describe('manager references (user-post-manager)', () => {
-  it('regression: only `<graph base>/v1.0/users/{object id}` (or directoryObjects) is a reference; a UPN, another host or any other shape is 400, a missing object 404 (user-post-manager; entra-powershell#1504)', async () => {
+  it('regression: only `<graph base>/v1.0/users/{object id}` is a reference; a UPN, a beta or directoryObjects path, another host or any other shape is 400, a missing object 404 (user-post-manager; entra-powershell#1504)', async () => {
     const users = [...c.emulator.tenant.users.values()];
     const worker = users.find((u) => u.managerId && u._directoryRoles.length === 0)!;
     const boss = users.find((u) => u.id !== worker.id && u.id !== worker.managerId && !u.managerId)!;
@@ -137,6 +140,10 @@ describe('manager references (user-post-manager)', () => {
       `${c.emulator.origin}/v1.0/groups/${boss.id}`,
       `${c.emulator.origin}/v1.0/users/${boss.id}?$select=id`,
       `${c.emulator.origin}/v1.0/users/${boss.id}/manager`,
+      // Neither user-post-manager page (v1.0 or beta) shows these forms.
+      `${c.emulator.origin}/v1.0/directoryObjects/${boss.id}`,
+      `${c.emulator.origin}/beta/users/${boss.id}`,
+      `${c.emulator.origin}/beta/directoryObjects/${boss.id}`,
     ];
     for (const ref of refs) {
       const res = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
@@ -150,12 +157,50 @@ describe('manager references (user-post-manager)', () => {
     });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('Request_ResourceNotFound');
-    for (const ref of [`${c.emulator.origin}/v1.0/directoryObjects/${boss.id}`, `${c.emulator.origin}/v1.0/users/${boss.id.toUpperCase()}`]) {
+    for (const ref of [`${c.emulator.origin}/v1.0/users/${boss.id}`, `${c.emulator.origin}/v1.0/users/${boss.id.toUpperCase()}`]) {
       const ok = await c.graph('PUT', `/v1.0/users/${worker.id}/manager/$ref`, { body: { '@odata.id': ref } });
       expect(ok.status, ref).toBe(204);
       expect(worker.managerId).toBe(boss.id);
     }
     worker.managerId = before;
+  });
+});
+
+describe("value types (OData JSON Format 4.01 §7.1; the directory's type-mismatch 400, msgraph-sdk-powershell#3202)", () => {
+  it('an Edm.Boolean takes JSON true/false only: the strings "true"/"false" are 400 Request_BadRequest, nothing changes', async () => {
+    const user = plainUser();
+    const forceBefore = user.passwordProfile.forceChangePasswordNextSignIn;
+    const bodies: Record<string, unknown>[] = [
+      { accountEnabled: 'false' },
+      { accountEnabled: 'true' },
+      { accountEnabled: 'False' },
+      { accountEnabled: 0 },
+      { passwordProfile: { forceChangePasswordNextSignIn: 'true' } },
+    ];
+    for (const body of bodies) {
+      const res = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toMatch(/^Cannot convert the literal '.*' to the expected type 'Edm\.Boolean'\.$/);
+    }
+    expect(user.accountEnabled).toBe(true);
+    expect(user.passwordProfile.forceChangePasswordNextSignIn).toBe(forceBefore);
+    const created = await c.graph('POST', '/v1.0/users', {
+      body: {
+        accountEnabled: 'true',
+        displayName: 'Quoted Boolean',
+        mailNickname: 'quotedboolean',
+        userPrincipalName: `quotedboolean@${c.emulator.tenant.domain}`,
+        passwordProfile: { password: 'xWwvJ]6NMw+bWH-d' },
+      },
+    });
+    expect(created.status).toBe(400);
+    expect(graphErrorCode(created)).toBe('Request_BadRequest');
+    expect(created.body.error.message).toContain("'Edm.Boolean'");
+    const ok = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { accountEnabled: false } });
+    expect(ok.status).toBe(204);
+    expect(user.accountEnabled).toBe(false);
+    user.accountEnabled = true;
   });
 });
 

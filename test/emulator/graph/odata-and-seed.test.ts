@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateFilter, parseFilter } from '../../../src/emulator/graph/odata-filter.js';
-import { analyzeFilter, readPath, userEntity, userToGraph } from '../../../src/emulator/graph/entities.js';
+import { analyzeFilter, groupEntity, readPath, userEntity, userToGraph } from '../../../src/emulator/graph/entities.js';
 import { searchTokens } from '../../../src/emulator/graph/odata-search.js';
 import { createTenant } from '../../../src/emulator/tenant.js';
 import { tenantIdForSeed, PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
@@ -45,6 +45,11 @@ describe('$filter parser', () => {
     expect(advanced("officeLocation eq 'x'")).toBe(true);
     expect(() => advanced("endsWith(displayName,'x')")).toThrow(/Unsupported or invalid query filter clause/);
     expect(() => advanced("shoeSize eq '44'")).toThrow(/Could not find a property named 'shoeSize'/);
+    // `eq null` has its own column: advanced where listed, refused where "not supported".
+    expect(() => advanced('accountEnabled eq null')).toThrow(/Unsupported or invalid query filter clause/);
+    // The group table marks description advanced in every version.
+    expect(analyzeFilter(groupEntity, parseFilter("description eq 'x'")).advanced).toBe(true);
+    expect(analyzeFilter(groupEntity, parseFilter("displayName eq 'x'")).advanced).toBe(false);
   });
 
   it('evaluates case-insensitively, with lambdas', () => {
