@@ -1,9 +1,10 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { BREAK, Kind, getArgumentValues, getVariableValues, visit, type DocumentNode, type FieldNode, type FragmentDefinitionNode } from 'graphql';
+import { BREAK, Kind, getArgumentValues, visit, type DocumentNode, type FieldNode, type FragmentDefinitionNode } from 'graphql';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { QueryUsersArgs } from '../generated/graphql.js';
 import { collectSubfields } from './select.js';
 import { assertUsersQueryFitsUrl } from './users-query.js';
+import { coerceVariablesForPlanning } from './coerce-variables.js';
 
 /**
  * Checks every `users(...)` of an operation against the read path's limits (src/graphql/query-limits.ts)
@@ -37,7 +38,7 @@ export function createUsersInputPlugin<TContext extends BaseContext = BaseContex
           const queryType = requestContext.schema.getQueryType();
           const usersField = queryType?.getFields().users;
           if (!operation || operation.operation !== 'query' || !queryType || !usersField || !namesUsers(requestContext.document)) return;
-          const coerced = getVariableValues(requestContext.schema, operation.variableDefinitions ?? [], requestContext.request.variables ?? {});
+          const coerced = coerceVariablesForPlanning(requestContext.schema, operation, requestContext.request.variables);
           // Variables that do not coerce fail at execution, before any resolver.
           if (coerced.errors) return;
           const fragments: Record<string, FragmentDefinitionNode> = {};

@@ -48,6 +48,8 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
         AUTH_FAILURE_LIMIT: '100000',
         // Small, so that the slow-header test below can reach it cheaply (default 10,000).
         MAX_CONNECTIONS: '400',
+        // `_entities`, for the representations test below.
+        FEDERATION: 'true',
       },
     });
   }, 240_000);
@@ -111,6 +113,34 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     // And the cache still serves: a document seen before is answered as before.
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 240_000);
+
+  it('a 250,000-item list variable that does not coerce: one refusal, not 250,000 errors built in each planning hook', async () => {
+    // Before: the upstream budget and the users input check coerced the variables without graphql-js's
+    // error limit, one GraphQLError (with its stack) per item: the heap ran out and the process died,
+    // for any caller (their hooks run beside the permission check).
+    const zeros = new Array(250_000).fill(0);
+    const res = await post({ query: 'query($f: UserFilter) { users(first: 1, filter: $f) { nodes { id } } }', variables: { f: { departmentIn: zeros } } });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors.length).toBeLessThanOrEqual(51);
+    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(gw.child.exitCode).toBeNull();
+    expect((await post({ query: '{ __typename }' })).status).toBe(200);
+  }, 60_000);
+
+  it('_entities with 40,000 representations that are not references: one error for the field, not one each', async () => {
+    // Before: one BAD_USER_INPUT per representation; 30,000 made a 9 MB answer, 40,000 exhausted the heap.
+    const representations = new Array(40_000).fill({ __typename: 'Q' });
+    const res = await post({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', variables: { r: representations } });
+    const text = await res.text();
+    expect(text.length).toBeLessThan(10_000);
+    const body = JSON.parse(text) as { data: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+    expect(body.data).toBeNull(); // `_entities` is non-null: the field's error nulls the data
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'representations' });
+    expect(body.errors[0]!.message).toMatch(/^40000 of the 40000 representations/);
+    expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
 
   it('refuses automatic persisted queries with the protocol’s PERSISTED_QUERY_NOT_SUPPORTED (clients then send the text)', async () => {
     const hash = 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38'; // sha256 of '{ __typename }'

@@ -6,7 +6,6 @@ import {
   getDirectiveValues,
   getNamedType,
   getOperationAST,
-  getVariableValues,
   isCompositeType,
   isUnionType,
   type DirectiveNode,
@@ -29,6 +28,7 @@ import {
   type PlanningRule,
   type PlanningTunables,
 } from './planning-rules.js';
+import { coerceVariablesForPlanning } from '../coerce-variables.js';
 
 /**
  * Estimates, before execution, how many upstream Graph requests an operation can cause. The
@@ -75,7 +75,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
   const { schema, document } = input;
   const operation = getOperationAST(document, input.operationName ?? undefined);
   if (!operation) return null;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], input.variables ?? {});
+  const coerced = coerceVariablesForPlanning(schema, operation, input.variables);
   if (coerced.errors) return null;
   const variables = coerced.coerced;
   const tunables: PlanningTunables = { ...DEFAULT_PLANNING_TUNABLES, ...input.tunables };
