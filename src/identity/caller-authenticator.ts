@@ -91,7 +91,11 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
       try {
         ({ payload, tenantId } = await verifier.verify(token));
       } catch (error) {
-        if (isGatewayError(error)) throw error;
+        if (isGatewayError(error)) {
+          // The authority's outage (its signing keys could not be fetched): said once per failed fetch.
+          if (error.originalError) log.warn({ err: error.originalError.message }, error.message);
+          throw error;
+        }
         const reason = error instanceof CallerTokenRejected ? error.reason : describeJoseError(error, { audience: audiences.join(', ') });
         log.info({ reason }, 'caller token rejected');
         throw unauthenticated(`Invalid bearer token: ${reason}.`);

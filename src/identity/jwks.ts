@@ -1,12 +1,22 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { ErrorCode, GatewayError } from '../errors.js';
 import type { UpstreamHttp } from '../http/upstream.js';
 
 export type JwksKeyResolver = ReturnType<typeof createLocalJWKSet>;
+
+/** How long a failed fetch of the keys is answered from memory before the authority is asked again. */
+const FAILURE_COOLDOWN_MS = 10_000;
 
 /**
  * The signing keys at one `jwks_uri`, fetched through our HTTP layer (jose's createRemoteJWKSet
  * cannot take our CA or proxy). Keys are refetched when a token names an unknown `kid` (Entra
  * rotates keys), at most once per cool-down so a flood of forged kids cannot hammer the authority.
+ *
+ * Keys that cannot be fetched are the authority's outage, not the caller's fault: the resolver
+ * throws UPSTREAM_UNAVAILABLE (503, like a tenant metadata document that cannot be loaded), which
+ * the failed-authentication limit does not count. Answered as an invalid token, every valid caller
+ * was counted as guessing and, behind one proxy address, all of them were locked out for the
+ * limit's window after the authority came back. A failed fetch is remembered for 10 s.
  */
 export function createJwksResolver(options: {
   upstream: UpstreamHttp;
@@ -19,13 +29,27 @@ export function createJwksResolver(options: {
   const now = options.now ?? Date.now;
   let local: JwksKeyResolver | undefined;
   let lastFetch = Number.NEGATIVE_INFINITY;
+  let lastFailure = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<void> | undefined;
+
+  const unavailable = (cause?: unknown) =>
+    new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      "Caller tokens cannot be verified right now: the authority's signing keys could not be loaded.",
+      { retryAfterSeconds: Math.ceil(FAILURE_COOLDOWN_MS / 1000) },
+      cause === undefined ? undefined : { cause },
+    );
 
   const load = async () => {
     lastFetch = now();
-    const response = await options.upstream.fetch(options.jwksUri, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
-    if (!response.ok) throw new Error(`GET ${options.jwksUri} answered HTTP ${response.status}`);
-    local = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+    try {
+      const response = await options.upstream.fetch(options.jwksUri, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
+      if (!response.ok) throw new Error(`GET ${options.jwksUri} answered HTTP ${response.status}`);
+      local = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+    } catch (error) {
+      lastFailure = now();
+      throw unavailable(error);
+    }
   };
 
   const refresh = (): Promise<void> => {
@@ -36,7 +60,10 @@ export function createJwksResolver(options: {
   };
 
   const resolver = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
-    if (!local) await refresh();
+    if (!local) {
+      if (now() - lastFailure < FAILURE_COOLDOWN_MS) throw unavailable();
+      await refresh();
+    }
     try {
       return await local!(header, token);
     } catch (error) {
