@@ -7,8 +7,10 @@ import { HttpProblem } from './http-problem.js';
  * caller that opens many connections and sends nearly a whole body on each, then stalls, makes the
  * process hold all of them until the request timeout: 600 such connections held ~575 MB outside the
  * V8 heap (test/reliability/memory-bounds.test.ts), past any container limit. Past this budget a
- * request is refused at once (429, `Retry-After`) instead of being read. A body declaring its
- * length reserves it before the first byte is read; a chunked one reserves as it arrives.
+ * request is refused (429, `Retry-After`) instead of being read further. Bytes are counted as they
+ * arrive, not as declared: reserving a declared Content-Length up front let 34 connections that
+ * each declared 1 MB, sent one byte and stalled (7 KB of traffic) hold the whole budget, and every
+ * other caller's POST was refused until the request timeout.
  */
 export interface BodyBudget {
   /** Takes `bytes` if they fit; false (nothing taken) otherwise. */
@@ -64,10 +66,6 @@ export async function readBody(req: IncomingMessage, limit: number, budget: Body
     throw tooLarge();
   }
   let reserved = 0;
-  if (hasDeclared) {
-    if (!budget.reserve(declared)) throw busy();
-    reserved = declared;
-  }
   let text: string;
   try {
     text = await new Promise<string>((resolve, reject) => {
@@ -90,15 +88,12 @@ export async function readBody(req: IncomingMessage, limit: number, budget: Body
           fail(tooLarge());
           return;
         }
-        if (size > reserved) {
-          // Chunked, or more than declared (Node's parser stops at the declared length, so chunked).
-          if (!budget.reserve(size - reserved)) {
-            req.resume();
-            fail(busy());
-            return;
-          }
-          reserved = size;
+        if (!budget.reserve(chunk.length)) {
+          req.resume();
+          fail(busy());
+          return;
         }
+        reserved += chunk.length;
         chunks.push(chunk);
       });
       req.on('end', () => {

@@ -176,6 +176,30 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect(gw.child.exitCode).toBeNull();
   }, 60_000);
 
+  it('a declared Content-Length reserves nothing: callers that declare the whole budget, send one byte and stall do not shut out the others', async () => {
+    // Before: the declared length was reserved before the first byte; 34 such connections (7 KB of
+    // traffic) held the whole 32 MiB budget and every other POST got 429 until the request timeout.
+    const port = Number(new URL(gw.url).port);
+    const sockets: net.Socket[] = [];
+    // 33 × 1,000,000 + 554,432 = 32 MiB, the budget (MAX_BODY_BYTES is 1,000,000).
+    const declared = [...new Array(33).fill(1_000_000), 32 * 2 ** 20 - 33 * 1_000_000];
+    for (const length of declared) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nx-api-key: ${KEY}\r\n\r\n{`);
+      sockets.push(socket);
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+    try {
+      const res = await post({ query: '{ __typename }' });
+      expect(res.status).toBe(200);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
+
   it('slow headers: connections past MAX_CONNECTIONS are closed at once, the rest after the 10 s headers timeout', async () => {
     const port = Number(new URL(gw.url).port);
     const sockets: Array<{ socket: net.Socket; closedAfterMs?: number }> = [];
