@@ -185,6 +185,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       httpGraphQLRequest: { method: method.toUpperCase(), headers, search: url.search, body },
       context: async () => context,
     });
+    // Every answer is one caller's view of the directory: no shared cache may keep it (a GET query
+    // with `x-api-key`, which is not `Authorization`, is otherwise storable by RFC 9111), and it is
+    // JSON, never to be sniffed as anything else.
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-content-type-options', 'nosniff');
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
@@ -263,7 +268,12 @@ function sendProblem(res: ServerResponse, problem: HttpProblem): void {
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = Buffer.from(JSON.stringify(value), 'utf8');
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': body.length,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(body);
 }
 

@@ -4,6 +4,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { Caller } from '../identity/types.js';
 import { auditCaller } from './event.js';
 import type { AuditLog } from './log.js';
+import { operationNameForLog } from '../graphql/operation-name.js';
 
 /**
  * Apollo plugin that makes every mutation leave an audit event:
@@ -59,7 +60,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
           if (!refusal || !rc.document) return;
           const operation = getOperationAST(rc.document, rc.request.operationName ?? null);
           if (!operation || operation.operation !== 'mutation') return;
-          const operationName = operation.name?.value ?? null;
+          const operationName = operationNameForLog(operation.name?.value);
           const caller = auditCaller(callerOf(rc.contextValue));
           const correlationId = correlationIdOf(rc.contextValue);
           for (const field of rootFields(rc.document, operation.selectionSet)) {

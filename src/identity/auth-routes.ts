@@ -181,9 +181,13 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   async function callback(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     const error = url.searchParams.get('error');
     if (error) {
-      // Entra's error_description is shown in its first line only (it has no secrets, but trace ids clutter).
+      // Anyone can send a browser here with any text in these parameters: the page shows only what
+      // has the shape of Entra's codes (an OAuth error code, an AADSTS number), never free text that
+      // could pass for a message of the gateway's; the description's first line goes to the log.
       const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
-      send(res, req, 400, 'Sign-in failed', `${error}: ${description}`);
+      log.info({ error: error.slice(0, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
+      const codes = [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
+      send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes}). The gateway's log has Entra's description.`);
       return;
     }
     const code = url.searchParams.get('code');

@@ -117,6 +117,10 @@ describe('HTTP-level problems', () => {
       headers: { 'apollo-require-preflight': 'true' },
     });
     expect(ok.status).toBe(200);
+    // A GET answer is directory data for one caller: never stored by a shared cache, never sniffed.
+    expect(ok.headers.get('cache-control')).toBe('no-store');
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('cache-control')).toBe('no-store');
   });
 
   it('echoes a sane x-correlation-id and replaces an unsafe one', async () => {

@@ -201,7 +201,16 @@ describe('authorization code', () => {
         },
       );
       expect(denied.status).toBe(400);
-      expect(await denied.text()).toContain('access_denied: AADSTS50057: The user account is disabled.');
+      expect(await denied.text()).toContain('Entra ID refused the sign-in (access_denied, AADSTS50057).');
+      // Anyone can link a browser here: free text in the parameters is never shown on the gateway's page.
+      const lure = await undiciFetch(
+        `${origin}/auth/callback?error=${encodeURIComponent('Your session expired. Call +1 555 0100')}&error_description=${encodeURIComponent('Visit evil.example to sign in again')}`,
+        { headers: { accept: 'text/html' } },
+      );
+      expect(lure.status).toBe(400);
+      const page = await lure.text();
+      expect(page).toContain('Entra ID refused the sign-in (error).');
+      expect(page).not.toMatch(/555 0100|evil\.example/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
       await identity.close?.();

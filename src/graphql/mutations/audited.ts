@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
+import { operationNameForLog } from '../operation-name.js';
 
 /**
  * The frame every mutation resolver runs in: permission check (from the field's
@@ -48,7 +49,7 @@ export async function runAudited<T>(
   const log = auditLogOf(ctx);
   const base = {
     operation: info.fieldName,
-    operationName: info.operation.name?.value ?? null,
+    operationName: operationNameForLog(info.operation.name?.value),
     caller: auditCaller(ctx.caller),
     ...(targetUser ? { targetUser } : {}),
     correlationId: ctx.correlationId,
