@@ -33,7 +33,9 @@ export function managerOf(call: GraphCall, user: UserRecord): UserRecord | undef
 }
 
 function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [string, unknown] | undefined {
-  const asItem = (u: UserRecord) => project(userToGraph(u), spec.select ?? userEntity.defaultSelect, userEntity.odataType);
+  // A nested $select is honoured only under that reading of Graph's documentation (src/emulator/graph-settings.ts).
+  const select = call.ctx.graph.expandNestedSelect ? spec.select : undefined;
+  const asItem = (u: UserRecord) => project(userToGraph(u), select ?? userEntity.defaultSelect, userEntity.odataType);
   switch (spec.property) {
     case 'manager': {
       const manager = managerOf(call, user);

@@ -1,7 +1,7 @@
 import type { GraphDirectoryObject, GraphGroup, GraphPage } from '../../graph/api.js';
 import type { UserResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
-import { expandedManagerOf } from '../manager-expansion.js';
+import { expandedManagerId, expandedManagerOf } from '../manager-expansion.js';
 import type { FieldNode } from 'graphql';
 import {
   connectionNodeFields,
@@ -31,6 +31,9 @@ export const userResolvers: UserResolvers = {
     const { select } = memoizedPlan(managerPlans, info, () => planUserSelection(info, info.fieldNodes));
     const expanded = expandedManagerOf(user, select);
     if (expanded !== undefined) return expanded;
+    // Expanded without every selected property (Graph ignored the nested $select): its id is known.
+    const managerId = expandedManagerId(user);
+    if (managerId !== undefined) return ctx.loaders.user.load({ key: managerId, select });
     return ctx.loaders.managerOf.load({ key: user.id, select });
   },
 

@@ -43,7 +43,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
 
   it('honour $top when the cap is switched off (admin route), and reset restores the start value', async () => {
     const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: null }) });
-    expect(await set.json()).toEqual({ expandPageCap: null });
+    expect(await set.json()).toEqual({ expandPageCap: null, expandNestedSelect: false });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
     expect(bad.status).toBe(400);
@@ -57,5 +57,26 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     expect(graphSettingsFromEnv({})).toEqual({});
     expect(() => graphSettingsFromEnv({ EMULATOR_EXPAND_PAGE_CAP: 'lots' })).toThrow(/EMULATOR_EXPAND_PAGE_CAP/);
     expect(() => validateGraphSettings({ expandPageCapp: 3 })).toThrow(/unknown Graph setting/);
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_NESTED_SELECT: 'honoured' })).toEqual({ expandNestedSelect: true });
+    expect(graphSettingsFromEnv({ EMULATOR_EXPAND_NESTED_SELECT: 'ignored' })).toEqual({ expandNestedSelect: false });
+    expect(() => graphSettingsFromEnv({ EMULATOR_EXPAND_NESTED_SELECT: 'yes' })).toThrow(/EMULATOR_EXPAND_NESTED_SELECT/);
+    expect(() => validateGraphSettings({ expandNestedSelect: 'true' })).toThrow(/true or false/);
+  });
+
+  it('a $select nested in $expand: ignored by default (the known issue, the stricter reading), honoured when switched on (the List manager page)', async () => {
+    const withManager = [...c.emulator.tenant.users.values()].find((u) => u.managerId)!;
+    const path = `/v1.0/users/${withManager.id}?$select=id&$expand=manager($select=id,department)`;
+    const ignored = await c.graph('GET', path);
+    expect(ignored.status).toBe(200);
+    // The default properties of a user, and not the department asked for.
+    expect(Object.keys(ignored.body.manager)).toEqual(expect.arrayContaining(['id', 'displayName', 'userPrincipalName', 'mail']));
+    expect(ignored.body.manager).not.toHaveProperty('department');
+    await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandNestedSelect: true }) });
+    try {
+      const honoured = await c.graph('GET', path);
+      expect(Object.keys(honoured.body.manager).sort()).toEqual(['@odata.type', 'department', 'id']);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandNestedSelect: false }) });
+    }
   });
 });
