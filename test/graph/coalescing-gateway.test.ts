@@ -103,18 +103,23 @@ describe('coalesced lookups across callers', () => {
   });
 
   it('a lone lookup is sent at once, without waiting the 10 ms window, as one plain GET', async () => {
-    // One after another: no lookup ever has company, so none should wait for it. With the old
-    // fixed window every one of these took at least 10 ms; the fastest of ten shows the window is gone.
+    // One after another: no lookup ever has company, so none should wait for it. A lookup that
+    // waits the window takes at least 10 ms, always (a timer); one that does not is usually far
+    // faster, but a machine busy with other test files can slow any single round trip past 10 ms.
+    // So the fastest of up to 50 is taken: one-sided, it fails for certain only when every lookup waits.
     const elapsedMs: number[] = [];
     const { graph } = await graphRequestsDuring(async () => {
-      for (const id of ids.slice(20, 30)) {
-        const started = performance.now();
-        const answer = await lookupAsA(id);
-        elapsedMs.push(performance.now() - started);
-        expect((answer.data as { user: { id: string } }).user.id).toBe(id);
+      for (let round = 0; round < 5 && !elapsedMs.some((ms) => ms < 10); round++) {
+        for (const id of ids.slice(20, 30)) {
+          const started = performance.now();
+          const answer = await lookupAsA(id);
+          elapsedMs.push(performance.now() - started);
+          expect((answer.data as { user: { id: string } }).user.id).toBe(id);
+        }
       }
     });
-    expect(graph).toBe(10);
+    // One plain GET per lookup (each operation has its own loaders: an id looked up again is asked again).
+    expect(graph).toBe(elapsedMs.length);
     expect(Math.min(...elapsedMs)).toBeLessThan(10);
   });
 
