@@ -43,6 +43,9 @@ export interface HttpHandlerDeps {
   authGuard?: AuthenticationGuard;
 }
 
+/** The failed-authentication reason of each loopback refusal (CALLER_AUTH=none). */
+const LOOPBACK_REFUSAL_REASONS = { HOST_NOT_ALLOWED: 'host_not_allowed', ORIGIN_NOT_ALLOWED: 'origin_not_allowed', FORWARDED_REQUEST: 'forwarded_request' } as const;
+
 export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const schemaBody = Buffer.from(deps.schemaSource, 'utf8');
   const authGuard = deps.authGuard ?? createAuthenticationGuard({ config: deps.config, logger: deps.logger, metrics: deps.metrics });
@@ -77,7 +80,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       const refusal = checkLoopbackRequest(req.headers, req.socket.localPort, deps.config.corsOrigins);
       if (refusal) {
         await authGuard.recordFailure(
-          refusal.reason === 'HOST_NOT_ALLOWED' ? 'host_not_allowed' : 'origin_not_allowed',
+          LOOPBACK_REFUSAL_REASONS[refusal.reason],
           { clientAddress: authGuard.clientAddressOf(req), correlationId: correlationIdOf(req.headers), route: routeTemplate(path) },
           // Not a guess at a credential, and counting it would let a hostile page lock the local operator out.
           { countsTowardsLimit: false },

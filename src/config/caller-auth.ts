@@ -21,6 +21,11 @@ export function readCallerAuth(
     env.problem(
       `CALLER_AUTH=none with HOST=${context.host} is refused: without caller authentication the gateway may only listen on loopback; set CALLER_AUTH=entra or CALLER_AUTH=api-key (e.g. CALLER_AUTH=api-key API_KEYS=...) or HOST=127.0.0.1`,
     );
+  // Behind a proxy every client of the proxy arrives over loopback: all of them would be trusted.
+  if (callerMode === 'none' && env.get('TRUSTED_PROXIES') !== undefined)
+    env.problem(
+      'CALLER_AUTH=none with TRUSTED_PROXIES is refused: without caller authentication the only credential is "the request came over loopback", and behind a proxy every client of the proxy does; set CALLER_AUTH=api-key (with API_KEYS) or CALLER_AUTH=entra',
+    );
   if (callerMode === 'entra') {
     const raw = env.get('API_AUDIENCE');
     if (!raw)

@@ -8,8 +8,14 @@ import type { IncomingHttpHeaders } from 'node:http';
  * when its `Host` is a loopback name with the port it arrived on, and, if a browser sent an
  * `Origin`, when that origin is the gateway itself or one listed in CORS_ORIGINS.
  * A `*` in CORS_ORIGINS does not count here: it would hand the loopback credential to every page.
+ * A request carrying a forwarding header (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`) was relayed
+ * by a proxy, for a client that is not on this host: refused too (a reverse proxy on the same host
+ * would otherwise hand the loopback credential to everyone it serves; the configuration refuses
+ * CALLER_AUTH=none with TRUSTED_PROXIES, this catches a proxy nobody declared).
  */
-export type LoopbackRefusal = { reason: 'HOST_NOT_ALLOWED' | 'ORIGIN_NOT_ALLOWED'; message: string };
+export type LoopbackRefusal = { reason: 'HOST_NOT_ALLOWED' | 'ORIGIN_NOT_ALLOWED' | 'FORWARDED_REQUEST'; message: string };
+
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
 
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -20,6 +26,13 @@ export function loopbackHostsFor(port: number): string[] {
 }
 
 export function checkLoopbackRequest(headers: IncomingHttpHeaders, localPort: number | undefined, corsOrigins: readonly string[]): LoopbackRefusal | undefined {
+  if (FORWARDING_HEADERS.some((name) => headers[name] !== undefined)) {
+    return {
+      reason: 'FORWARDED_REQUEST',
+      message:
+        'Without caller authentication (CALLER_AUTH=none) the gateway only answers callers on its own host, and this request was relayed by a proxy; configure CALLER_AUTH=api-key or CALLER_AUTH=entra to serve through one.',
+    };
+  }
   const host = (headers.host ?? '').toLowerCase();
   const allowedHosts = localPort === undefined ? [] : loopbackHostsFor(localPort);
   if (!allowedHosts.includes(host)) {

@@ -32,6 +32,7 @@ export type AuthenticationFailureReason =
   | 'not_operator'
   | 'host_not_allowed'
   | 'origin_not_allowed'
+  | 'forwarded_request'
   | 'throttled';
 
 export interface AuthenticationAttempt {

@@ -39,16 +39,25 @@ describe('loadConfig', () => {
 
   it('reads TRUSTED_PROXIES as addresses, CIDRs and proxy-addr names, and refuses anything else by name', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
-    expect(loadConfig({ TRUSTED_PROXIES: '10.0.0.0/8, loopback ,fd00::/8,192.0.2.10' }).trustedProxies).toEqual([
+    const withKeys = { CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('k')}` };
+    expect(loadConfig({ ...withKeys, TRUSTED_PROXIES: '10.0.0.0/8, loopback ,fd00::/8,192.0.2.10' }).trustedProxies).toEqual([
       '10.0.0.0/8',
       'loopback',
       'fd00::/8',
       '192.0.2.10',
     ]);
-    const problems = problemsOf({ TRUSTED_PROXIES: '10.0.0.0/8,my-ingress,10.0.0.0/33' });
+    const problems = problemsOf({ ...withKeys, TRUSTED_PROXIES: '10.0.0.0/8,my-ingress,10.0.0.0/33' });
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^TRUSTED_PROXIES entry "my-ingress" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal/);
     expect(problems[1]).toMatch(/^TRUSTED_PROXIES entry "10.0.0.0\/33"/);
+  });
+
+  it('refuses CALLER_AUTH=none with TRUSTED_PROXIES: behind a proxy every client of it arrives over loopback', () => {
+    for (const env of [{ TRUSTED_PROXIES: 'loopback' }, { CALLER_AUTH: 'none', TRUSTED_PROXIES: '10.0.0.0/8' }]) {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^CALLER_AUTH=none with TRUSTED_PROXIES is refused/);
+    }
   });
 
   it('leaves the sandbox when tenant credentials are given, and picks the cloud hosts', () => {

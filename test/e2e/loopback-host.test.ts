@@ -83,6 +83,18 @@ describe('CALLER_AUTH=none: loopback Host and allowed Origin only', () => {
     expect((await graphql({ host: `localhost:${port}`, origin: `http://localhost:${port}` })).status).toBe(200);
     expect((await graphql({ host: `127.0.0.1:${port}`, origin: 'https://console.contoso.example' })).status).toBe(200);
   });
+
+  it('refuses a request a proxy relayed (a reverse proxy on this host arrives over loopback, for clients anywhere)', async () => {
+    // Before: nginx on the same host, passing X-Forwarded-For and its default Host, got directory data for 203.0.113.9.
+    await gw.emulator.resetStats();
+    for (const header of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }]) {
+      const res = await graphql({ host: `127.0.0.1:${port}`, ...header }, TERMINATE, { id: victim });
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.body).errors[0].extensions.reason).toBe('FORWARDED_REQUEST');
+    }
+    expect((await gw.emulator.stats()).totalRequests).toBe(0);
+    expect(gw.logRecords('caller authentication failed').filter((r) => r.reason === 'forwarded_request')).toHaveLength(3);
+  });
 });
 
 describe('with caller authentication the Host is not restricted', () => {
