@@ -53,7 +53,8 @@ describe('loadConfig', () => {
   });
 
   it('refuses CALLER_AUTH=none with TRUSTED_PROXIES: behind a proxy every client of it arrives over loopback', () => {
-    for (const env of [{ TRUSTED_PROXIES: 'loopback' }, { CALLER_AUTH: 'none', TRUSTED_PROXIES: '10.0.0.0/8' }]) {
+    const cases: Array<Record<string, string>> = [{ TRUSTED_PROXIES: 'loopback' }, { CALLER_AUTH: 'none', TRUSTED_PROXIES: '10.0.0.0/8' }];
+    for (const env of cases) {
       const problems = problemsOf(env);
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^CALLER_AUTH=none with TRUSTED_PROXIES is refused/);
