@@ -75,6 +75,13 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     closers.push(() => upstream.close());
     const identity = await createGraphIdentity(config, { logger, metrics, upstream });
     closers.push(async () => identity.close?.());
+    if (config.selfDeployed?.flow === 'authorization-code' && !config.signInAccount) {
+      // Whoever completes /auth/login (an operator, or anyone holding a sign-in link) decides the
+      // Graph identity every caller is served as (docs/security.md#sign-in-is-an-operator-act).
+      logger.warn(
+        'SIGN_IN_ACCOUNT is not set: any account of the tenant that completes /auth/login becomes the Graph identity every caller is served as; set it to the operator account',
+      );
+    }
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });

@@ -40,6 +40,15 @@ export interface AuthRoutesDeps {
 export const SIGN_IN_COOKIE = 'mgug_sign_in';
 const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
 
+/** How a refused sign-in link is described to the browser that brought it. */
+const LINK_PROBLEMS: Record<'malformed' | 'bad-signature' | 'expired' | 'used' | 'before-restart', string> = {
+  malformed: 'not valid',
+  'bad-signature': 'not valid',
+  expired: 'expired',
+  used: 'already used',
+  'before-restart': 'from before the gateway restarted',
+};
+
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
   return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -92,7 +101,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       await deps.authGuard.recordFailure('invalid_sign_in_link', attempt);
       throw new GatewayError(
         ErrorCode.UNAUTHENTICATED,
-        `This sign-in link is ${checked.problem === 'expired' ? 'expired' : checked.problem === 'used' ? 'already used' : 'not valid'}: links work once, within 5 minutes. Get a new one from npm run auth:login-url or POST /auth/login-link.`,
+        `This sign-in link is ${LINK_PROBLEMS[checked.problem]}: links work once, within 5 minutes${checked.problem === 'before-restart' ? ', and only on the gateway process that was running when they were issued unless spent links are shared in Redis' : ''}. Get a new one from npm run auth:login-url or POST /auth/login-link.`,
       );
     }
     return callerOperator(req, attempt);

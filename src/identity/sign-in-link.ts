@@ -1,34 +1,46 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { deriveTokenCacheKey } from '../store/encryption.js';
 
 /**
  * One-time sign-in links: how an operator starts `/auth/login` from a browser, which cannot send an
  * API key. A link is `/auth/login?link=<payload>.<mac>`; the payload names the link id, who minted
  * it and when it expires; the MAC is HMAC-SHA256. Two minters:
- * - `npm run auth:login-url`, run where the gateway's configuration is, under a key derived (HKDF)
- *   from TOKEN_CACHE_KEY: whoever can mint one already holds the key that guards the refresh tokens;
+ * - `npm run auth:login-url`, run where the gateway's configuration is, under a key derived from
+ *   TOKEN_CACHE_KEY through the token cache's own scrypt, then HKDF: whoever can mint one already
+ *   holds the key that guards the refresh tokens. Not HKDF of the secret alone: one link then let
+ *   anyone test guesses of a weak TOKEN_CACHE_KEY offline at hash speed (~75,000 a second in
+ *   Python), past the scrypt that makes guessing it through the cache slow;
  * - the gateway itself, for a caller holding Gateway.Admin (`POST /auth/login-link`), under the same
  *   key, or a random per-process key when TOKEN_CACHE_KEY is not set.
  * The gateway accepts a link once (it remembers used ids until they expire) and only before it expires.
  * Replicas that share TOKEN_CACHE_KEY all accept a link, so with a Redis CACHE_URL "once" is kept in
  * Redis for all of them (an atomic SET NX): otherwise a link could be spent once per replica. When
  * Redis cannot say whether the link is unused, the link is refused (fail closed), not accepted.
+ * Without Redis, spent ids live in the process's memory, which a restart forgets: there a link
+ * issued before the process started is refused (`notBefore`), or a spent link would work again after
+ * a restart, for anyone who saw it (it travels in a URL: proxy logs, browser history).
  */
 export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
-const VERSION = 1;
+const VERSION = 2;
 
 interface LinkPayload {
   v: number;
   /** Random id: single use is tracked by it. */
   id: string;
+  /** Issued, ms since the epoch. */
+  iat: number;
   /** Expiry, ms since the epoch. */
   exp: number;
   /** Who minted it (operating-system user and host of the CLI), for the audit trail. */
   by: string;
 }
 
-/** The HMAC key of sign-in links, separate from the token-encryption key derived from the same secret. */
+/**
+ * The HMAC key of sign-in links: HKDF of the token cache's scrypt-derived key, so it is separate from
+ * the encryption key, and a guess of TOKEN_CACHE_KEY costs a scrypt however it is tested.
+ */
 export function deriveSignInLinkKey(tokenCacheKey: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', Buffer.from(tokenCacheKey, 'utf8'), 'msgraph-user-gateway', 'sign-in-link v1', 32));
+  return Buffer.from(hkdfSync('sha256', deriveTokenCacheKey(tokenCacheKey), 'msgraph-user-gateway', 'sign-in-link v2', 32));
 }
 
 function mac(key: Buffer, payload: string): Buffer {
@@ -40,10 +52,12 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
   id: string;
   expiresAt: Date;
 } {
+  const issuedAt = input.now ?? Date.now();
   const payload: LinkPayload = {
     v: VERSION,
     id: randomBytes(16).toString('base64url'),
-    exp: (input.now ?? Date.now()) + (input.ttlMs ?? SIGN_IN_LINK_TTL_MS),
+    iat: issuedAt,
+    exp: issuedAt + (input.ttlMs ?? SIGN_IN_LINK_TTL_MS),
     by: input.issuedBy.slice(0, 128),
   };
   const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
@@ -54,7 +68,8 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
 
 export type SignInLinkCheck =
   | { ok: true; linkId: string; issuedBy: string }
-  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' }
+  /** `before-restart`: issued before this process started, where spent links are kept in its memory only. */
+  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' | 'before-restart' }
   /**
    * The shared record of spent links did not answer, or refused to record the link (a full Redis
    * refuses writes), so the link is not accepted now; `cause` is the store's error.
@@ -105,9 +120,16 @@ export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise
   };
 }
 
-export function createSignInLinks(input: { key: Buffer; now?: () => number; spent?: SpentLinks }): SignInLinks {
+export function createSignInLinks(input: {
+  key: Buffer;
+  now?: () => number;
+  /** Spent links shared by every replica and kept across restarts (Redis); absent: this process's memory. */
+  spent?: SpentLinks;
+}): SignInLinks {
   const now = input.now ?? Date.now;
   const spent = input.spent ?? spentLinksInMemory(now);
+  // Memory forgets spent links at a restart: links from before this process are not accepted.
+  const notBefore = input.spent ? Number.NEGATIVE_INFINITY : now();
   return {
     mint: (loginUrl, issuedBy) => mintSignInLink({ key: input.key, loginUrl, issuedBy, now: now() }),
     async redeem(link) {
@@ -122,10 +144,17 @@ export function createSignInLinks(input: { key: Buffer; now?: () => number; spen
       } catch {
         return { ok: false, problem: 'malformed' };
       }
-      if (payload.v !== VERSION || typeof payload.id !== 'string' || typeof payload.exp !== 'number' || typeof payload.by !== 'string') {
+      if (
+        payload.v !== VERSION ||
+        typeof payload.id !== 'string' ||
+        typeof payload.iat !== 'number' ||
+        typeof payload.exp !== 'number' ||
+        typeof payload.by !== 'string'
+      ) {
         return { ok: false, problem: 'malformed' };
       }
       if (payload.exp <= now()) return { ok: false, problem: 'expired' };
+      if (payload.iat < notBefore) return { ok: false, problem: 'before-restart' };
       let first: boolean;
       try {
         first = await spent.spend(payload.id, payload.exp);

@@ -87,7 +87,8 @@ describe('CALLER_AUTH=none: loopback Host and allowed Origin only', () => {
   it('refuses a request a proxy relayed (a reverse proxy on this host arrives over loopback, for clients anywhere)', async () => {
     // Before: nginx on the same host, passing X-Forwarded-For and its default Host, got directory data for 203.0.113.9.
     await gw.emulator.resetStats();
-    for (const header of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }]) {
+    const relayed: Array<Record<string, string>> = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }];
+    for (const header of relayed) {
       const res = await graphql({ host: `127.0.0.1:${port}`, ...header }, TERMINATE, { id: victim });
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body).errors[0].extensions.reason).toBe('FORWARDED_REQUEST');

@@ -173,4 +173,38 @@ describe('sign-in is an operator act (authorization code, production configurati
     expect(logLines.join('')).not.toContain(new URL(link.url).searchParams.get('link')!);
     expect(logLines.join('')).not.toContain(new URL(callback).searchParams.get('code')!);
   });
+
+  it('a spent link does not work again after a restart: without Redis, links from before the process are refused', async () => {
+    // Before: spent links were remembered in memory only; after a restart the same link started a
+    // sign-in again, and whoever had seen it (proxy logs, browser history) could sign the gateway in.
+    const loginUrl = `${app.url}/auth/login`;
+    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl, issuedBy: 'operator@test-host' });
+    const first = await fetch(link.url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    await app.close();
+    app = await startApp(app.config, { emulator, logger: capturingLogger(logLines, 'info') });
+    const replayed = await fetch(link.url.replace(new URL(loginUrl).origin, app.url), { redirect: 'manual' });
+    expect(replayed.status).toBe(401);
+    expect(replayed.headers.get('location')).toBeNull();
+    expect(((await replayed.json()) as { message: string }).message).toContain('from before the gateway restarted');
+    // A link issued after the restart works.
+    const fresh = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl: `${app.url}/auth/login`, issuedBy: 'operator@test-host' });
+    expect((await fetch(fresh.url, { redirect: 'manual' })).status).toBe(302);
+  });
+});
+
+describe('SIGN_IN_ACCOUNT left unset', () => {
+  it('is said at start-up: whoever completes a sign-in becomes the identity every caller is served as', async () => {
+    const emulator = await startTestEmulator({ userCount: 10 });
+    const lines: string[] = [];
+    const config = loadSandboxConfig(emulator, { NODE_ENV: 'production', GRAPH_AUTH_FLOW: 'authorization-code', TOKEN_CACHE_KEY });
+    const app = await startApp(config, { emulator, logger: capturingLogger(lines, 'info') });
+    try {
+      const warning = logRecordsOf(lines).find((r) => typeof r.msg === 'string' && r.msg.startsWith('SIGN_IN_ACCOUNT is not set'));
+      expect(warning).toMatchObject({ level: 'warn' });
+    } finally {
+      await app.close();
+      await emulator.close();
+    }
+  });
 });
