@@ -47,6 +47,12 @@ export function readSandboxChoice(env: EnvReader, production: boolean, present: 
     else if (['false', '0', 'no'].includes(sandboxRaw.toLowerCase())) sandbox = false;
     else env.problem(`SANDBOX=${JSON.stringify(sandboxRaw)} is not valid: starts the embedded emulator tenant; true or false (e.g. SANDBOX=true)`);
   }
+  // The sandbox ignores credentials: with both, a deployment meant for a real tenant would serve the
+  // emulator's users and report containment done on them, with /readyz green.
+  if (sandbox && sandboxRaw !== undefined && (present.tenant || present.broker))
+    env.problem(
+      'SANDBOX=true with Microsoft Graph credentials (AZURE_TENANT_ID/AZURE_CLIENT_ID or BROKER_*) is refused: the sandbox would ignore them and serve the embedded emulator tenant; remove SANDBOX to use your tenant, or the credentials to try the sandbox',
+    );
   const noCredentialsInProduction = production && sandboxRaw === undefined && !present.tenant && !present.broker;
   if (noCredentialsInProduction)
     env.problem(
