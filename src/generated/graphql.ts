@@ -472,10 +472,10 @@ export type Mutation = {
    * where the policy enforces it. A lifetime outside the policy's bounds, or a reusable pass where the policy
    * allows one-time passes only, is refused by Graph (BAD_USER_INPUT with Graph's reason).
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
-   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator (non-admin targets) or Privileged
-   * Authentication Administrator (admins); the Temporary Access Pass method enabled in the tenant's authentication
-   * methods policy.
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthMethod-TAP.ReadWrite.All` or
+   * `UserAuthenticationMethod.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
+   * Privileged Authentication Administrator (admins); the Temporary Access Pass method enabled in the tenant's
+   * authentication methods policy.
    */
   createTemporaryAccessPass: CreateTemporaryAccessPassPayload;
   /**
@@ -490,16 +490,18 @@ export type Mutation = {
    * Deletes one registered authentication method of the given type (the original's `*-method-delete`
    * commands). The password method cannot be deleted.
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer
-   * per-method permissions such as `UserAuthMethod-Phone.ReadWrite.All` also work); Entra role Authentication
-   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All`, or the
+   * method type's own permission where Graph lists one (`UserAuthMethod-Email`, `-MicrosoftAuthApp`, `-SoftwareOATH`,
+   * `-WindowsHello`, `-TAP` `.ReadWrite.All`; none for PHONE); app-only, FIDO2 keys need
+   * `UserAuthMethod-Passkey.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
+   * Privileged Authentication Administrator (admins).
    */
   deleteAuthenticationMethod: DeleteAuthenticationMethodPayload;
   /**
    * Deletes a Temporary Access Pass.
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
-   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator or Privileged Authentication Administrator.
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthMethod-TAP.ReadWrite.All` or
+   * `UserAuthenticationMethod.ReadWrite.All`; Entra role Authentication Administrator or Privileged Authentication Administrator.
    */
   deleteTemporaryAccessPass: DeleteAuthenticationMethodPayload;
   /**

@@ -7,7 +7,7 @@ import type { EmuResponse } from '../http.js';
 import type { AuthMethodRecord, AuthMethodType, UserRecord } from '../model.js';
 import { PASSWORD_METHOD_ID } from '../seed.js';
 import type { TemporaryAccessPassPolicy } from '../tap-policy.js';
-import { can, requireAuthorityOver, requireCapability } from './authorization.js';
+import { can, requireAuthorityOver, requireCapability, type CallPermissions } from './authorization.js';
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
@@ -24,6 +24,44 @@ export const METHOD_COLLECTIONS: Record<string, AuthMethodType> = {
   windowsHelloForBusinessMethods: 'windowsHelloForBusiness',
   temporaryAccessPassMethods: 'temporaryAccessPass',
 };
+
+const UAM_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'];
+const UAM_WRITE = ['UserAuthenticationMethod.ReadWrite.All'];
+const either = (permissions: readonly string[]): CallPermissions => ({ application: permissions, delegated: permissions });
+
+/**
+ * What each per-type DELETE accepts acting on another user, from its Microsoft Learn page
+ * (docs/graph-facts.md#authentication-method-permissions). The phone page lists no per-method
+ * permission. For FIDO2 the published tables disagree: the page lists application
+ * UserAuthMethod-Passkey.ReadWrite.All and UserAuthenticationMethod.ReadWrite.All, one version of its
+ * include (fido2authenticationmethod-delete-permissions.md) Passkey alone; the emulator takes the
+ * stricter reading. Self-only permissions (no `.All`) are not listed: the gateway acts on other users.
+ */
+const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
+  password: either(UAM_WRITE),
+  email: either([...UAM_WRITE, 'UserAuthMethod-Email.ReadWrite.All']),
+  phone: either(UAM_WRITE),
+  fido2: { application: ['UserAuthMethod-Passkey.ReadWrite.All'], delegated: [...UAM_WRITE, 'UserAuthMethod-Passkey.ReadWrite.All'] },
+  microsoftAuthenticator: either([...UAM_WRITE, 'UserAuthMethod-MicrosoftAuthApp.ReadWrite.All']),
+  softwareOath: either([...UAM_WRITE, 'UserAuthMethod-SoftwareOATH.ReadWrite.All']),
+  windowsHelloForBusiness: either([...UAM_WRITE, 'UserAuthMethod-WindowsHello.ReadWrite.All']),
+  temporaryAccessPass: either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']),
+};
+
+/**
+ * Creating a pass: UserAuthenticationMethod.ReadWrite.All or UserAuthMethod-TAP.ReadWrite.All. The
+ * create page's generated table also lists read-only permissions (UserAuthMethod-TAP.Read.All,
+ * UserAuthenticationMethod.Read.All), whose descriptions allow reading only; the emulator refuses
+ * them, the stricter reading (docs/graph-facts.md#authentication-method-permissions).
+ */
+const TAP_CREATE = either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']);
+/** Listing and reading passes: the UserAuthenticationMethod.* reads or UserAuthMethod-TAP.Read(Write).All. */
+const TAP_READ = either([...UAM_READ, 'UserAuthMethod-TAP.Read.All', 'UserAuthMethod-TAP.ReadWrite.All']);
+
+/** What a read of a collection (or of one method in it) accepts; undefined: the UserAuthenticationMethod.* reads. */
+function readPermissions(type: AuthMethodType | undefined): CallPermissions | undefined {
+  return type === 'temporaryAccessPass' ? TAP_READ : undefined;
+}
 
 function odataType(type: AuthMethodType): string {
   return `#microsoft.graph.${type}AuthenticationMethod`;
@@ -55,8 +93,8 @@ function contextFor(call: GraphCall, user: UserRecord, segment: string): string 
 }
 
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read', user);
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
+  requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
   return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraph(call, m)) });
 }
@@ -69,13 +107,14 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 }
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read', user);
+  requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
   const method = findMethod(user, id, collection);
   return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(call, method) });
 }
 
 export function deleteMethod(call: GraphCall, user: UserRecord, id: string, collection: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write', user);
+  const type = METHOD_COLLECTIONS[collection];
+  requireCapability(call.principal, 'authMethods.write', user, type ? DELETE_PERMISSIONS[type] : undefined);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   const method = findMethod(user, id, collection);
   if (method.type === 'password') throw badRequest('The password authentication method cannot be deleted.', 'badRequest');
@@ -98,7 +137,7 @@ const TAP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789@
  * or not.
  */
 export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write', user);
+  requireCapability(call.principal, 'authMethods.write', user, TAP_CREATE);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   const body = readJson(call) ?? {};
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body.', 'badRequest');

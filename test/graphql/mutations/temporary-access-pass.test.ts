@@ -1,22 +1,52 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerApp } from '../../../src/emulator/apps.js';
+import type { AuthMethodType } from '../../../src/emulator/model.js';
 import { ENTRA_DEFAULT_TAP_POLICY } from '../../../src/emulator/tap-policy.js';
+import { Secret } from '../../../src/config-types.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { leastApplicationPermissions } from '../../doctor/support.js';
 import { ordinaryUserPicker } from './support.js';
 
 /**
- * Temporary Access Passes end to end: a real gateway over real sockets against the emulator tenant,
- * whose Temporary Access Pass policy is Entra's (docs/graph-facts.md#temporary-access-pass).
+ * Temporary Access Passes and authentication-method permissions end to end: a real gateway over real
+ * sockets against the emulator tenant, whose Temporary Access Pass policy is Entra's
+ * (docs/graph-facts.md#temporary-access-pass) and whose permission checks follow each call's page
+ * (docs/graph-facts.md#authentication-method-permissions).
  */
 
 let emulator: TestEmulator;
 /** The sandbox's demo app. */
 let gw: TestGateway;
+/** An app holding exactly what `npm run doctor` says to grant, and the Entra role it says to assign. */
+let asDoctorSays: TestGateway;
+/** An app holding UserAuthMethod-TAP.ReadWrite.All alone. */
+let tapOnly: TestGateway;
+
+function gatewayAs(graphAppRoles: string[]): Promise<TestGateway> {
+  const app = registerApp(emulator.tenant, {
+    displayName: `tap test app ${graphAppRoles.join(',')}`,
+    graphAppRoles,
+    directoryRoles: ['Privileged Authentication Administrator'],
+  });
+  return startTestGateway({
+    emulator,
+    configure: (config) => ({
+      ...config,
+      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
+    }),
+  });
+}
+
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 120 });
   gw = await startTestGateway({ emulator });
+  asDoctorSays = await gatewayAs(leastApplicationPermissions());
+  tapOnly = await gatewayAs(['UserAuthMethod-TAP.ReadWrite.All']);
 }, 60_000);
 afterAll(async () => {
+  await tapOnly?.close();
+  await asDoctorSays?.close();
   await gw?.close();
   await emulator?.close();
 });
@@ -83,5 +113,50 @@ describe('createTemporaryAccessPass sends only what the caller gave', () => {
     expect(listed.data!.user.authenticationMethods.map((m: { id: string }) => m.id)).not.toContain(
       first.data!.createTemporaryAccessPass.temporaryAccessPass.id,
     );
+  });
+});
+
+describe('an app set up as `npm run doctor` says', () => {
+  it('regression: with UserAuthMethod-TAP.ReadWrite.All alone creates and deletes passes', async () => {
+    const target = ordinaryUser();
+    const created = await create(tapOnly, `user: "${target.id}"`);
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.createTemporaryAccessPass.temporaryAccessPass.id as string;
+    const deleted = await tapOnly.graphql(`mutation { deleteTemporaryAccessPass(input: {user: "${target.id}", methodId: "${id}"}) { methodId } }`);
+    expect(deleted.errors).toBeUndefined();
+    // Nothing more: other method types stay out of reach (FORBIDDEN with Graph's reason).
+    const email = { id: crypto.randomUUID(), type: 'email' as const, data: { emailAddress: 'x@example.com' } };
+    emulator.tenant.users.get(target.id)!.authMethods.push(email);
+    const refused = await tapOnly.graphql(
+      `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: EMAIL, methodId: "${email.id}"}) { methodId } }`,
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('regression: with the least permissions the doctor names, creates a pass and deletes a method of every type', async () => {
+    const target = ordinaryUser();
+    expect((await create(asDoctorSays, `user: "${target.id}"`)).errors).toBeUndefined();
+    const types: Array<[string, AuthMethodType]> = [
+      ['EMAIL', 'email'],
+      ['PHONE', 'phone'],
+      ['FIDO2', 'fido2'],
+      ['MICROSOFT_AUTHENTICATOR', 'microsoftAuthenticator'],
+      ['SOFTWARE_OATH', 'softwareOath'],
+      ['WINDOWS_HELLO_FOR_BUSINESS', 'windowsHelloForBusiness'],
+      ['TEMPORARY_ACCESS_PASS', 'temporaryAccessPass'],
+    ];
+    const user = emulator.tenant.users.get(target.id)!;
+    for (const [type, kind] of types) {
+      const method = user.authMethods.find((m) => m.type === kind) ?? { id: crypto.randomUUID(), type: kind, data: {} };
+      if (!user.authMethods.includes(method)) user.authMethods.push(method);
+      const result = await asDoctorSays.graphql(
+        `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: ${type}, methodId: "${method.id}"}) { methodId } }`,
+      );
+      expect(result.errors, type).toBeUndefined();
+      expect(
+        user.authMethods.some((m) => m.id === method.id),
+        type,
+      ).toBe(false);
+    }
   });
 });
