@@ -178,14 +178,59 @@ export const GRAPH_OPERATIONS = {
     delegated: [['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-post-manager#permissions',
   },
-  deleteAuthMethod: {
-    call: 'DELETE /users/{id}/authentication/{type}Methods/{id}',
+  // deleteAuthenticationMethod: one DELETE per method type, each with its own page
+  // (docs/graph-facts.md#authentication-method-permissions). The pages list
+  // UserAuthenticationMethod.ReadWrite.All as least privileged and the type's own permission as
+  // higher; self-only permissions (no `.All`) do not reach other users and are left out.
+  deleteEmailMethod: {
+    call: 'DELETE /users/{id}/authentication/emailMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-Email.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-Email.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/emailauthenticationmethod-delete#permissions',
+  },
+  deletePhoneMethod: {
+    call: 'DELETE /users/{id}/authentication/phoneMethods/{id}',
+    // No UserAuthMethod-Phone permission is listed for delete (it is for update).
     application: [['UserAuthenticationMethod.ReadWrite.All']],
     delegated: [['UserAuthenticationMethod.ReadWrite.All']],
-    source: 'https://learn.microsoft.com/graph/api/resources/authenticationmethods-overview',
+    source: 'https://learn.microsoft.com/graph/api/phoneauthenticationmethod-delete#permissions',
+  },
+  deleteFido2Method: {
+    call: 'DELETE /users/{id}/authentication/fido2Methods/{id}',
+    // App-only the page lists UserAuthMethod-Passkey.ReadWrite.All, then UserAuthenticationMethod.ReadWrite.All;
+    // one version of its generated table lists the Passkey permission alone. Only it works under both.
+    application: [['UserAuthMethod-Passkey.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-Passkey.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/fido2authenticationmethod-delete#permissions',
+  },
+  deleteMicrosoftAuthenticatorMethod: {
+    call: 'DELETE /users/{id}/authentication/microsoftAuthenticatorMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-MicrosoftAuthApp.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-MicrosoftAuthApp.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/microsoftauthenticatorauthenticationmethod-delete#permissions',
+  },
+  deleteSoftwareOathMethod: {
+    call: 'DELETE /users/{id}/authentication/softwareOathMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-SoftwareOATH.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-SoftwareOATH.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/softwareoathauthenticationmethod-delete#permissions',
+  },
+  deleteWindowsHelloMethod: {
+    call: 'DELETE /users/{id}/authentication/windowsHelloForBusinessMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-WindowsHello.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-WindowsHello.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/windowshelloforbusinessauthenticationmethod-delete#permissions',
+  },
+  deleteTemporaryAccessPassMethod: {
+    call: 'DELETE /users/{id}/authentication/temporaryAccessPassMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-TAP.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-TAP.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/temporaryaccesspassauthenticationmethod-delete#permissions',
   },
   temporaryAccessPass: {
     call: 'POST or DELETE /users/{id}/authentication/temporaryAccessPassMethods',
+    // Both calls take UserAuthMethod-TAP.ReadWrite.All or UserAuthenticationMethod.ReadWrite.All; the
+    // create page's generated table also names read-only permissions, which are not suggested.
     application: [['UserAuthMethod-TAP.ReadWrite.All'], ['UserAuthenticationMethod.ReadWrite.All']],
     delegated: [['UserAuthMethod-TAP.ReadWrite.All'], ['UserAuthenticationMethod.ReadWrite.All']],
     source: 'https://learn.microsoft.com/graph/api/authentication-post-temporaryaccesspassmethods#permissions',
@@ -391,7 +436,16 @@ export const FEATURES: readonly Feature[] = [
     fields: ['Mutation.deleteAuthenticationMethod'],
     callerPermission: 'Users.ManageAuthMethods',
     modes: 'both',
-    operations: ['deleteAuthMethod'],
+    // Any type may be asked for: the feature works when every type's DELETE does.
+    operations: [
+      'deleteEmailMethod',
+      'deletePhoneMethod',
+      'deleteFido2Method',
+      'deleteMicrosoftAuthenticatorMethod',
+      'deleteSoftwareOathMethod',
+      'deleteWindowsHelloMethod',
+      'deleteTemporaryAccessPassMethod',
+    ],
     roles: { application: NO_ROLE, delegated: AUTH_METHOD_ADMIN },
   },
   {

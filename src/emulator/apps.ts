@@ -56,6 +56,8 @@ const DEMO_GRAPH_APP_ROLES = [
   'User.EnableDisableAccount.All',
   'User-PasswordProfile.ReadWrite.All',
   'UserAuthenticationMethod.ReadWrite.All',
+  // App-only FIDO2 deletes: one published table lists this permission alone (docs/graph-facts.md#authentication-method-permissions).
+  'UserAuthMethod-Passkey.ReadWrite.All',
   'GroupMember.Read.All',
   'Device.Read.All',
 ];

@@ -1,6 +1,7 @@
 import { startEmulator } from './index.js';
 import { faultSettingsFromEnv } from './faults.js';
 import { graphSettingsFromEnv } from './graph-settings.js';
+import { tapPolicyFromEnv } from './tap-policy.js';
 import { throttlingSettingsFromEnv } from './throttling.js';
 
 /**
@@ -39,8 +40,10 @@ async function main(): Promise<void> {
     ...(singleUseRefreshTokens !== undefined ? { singleUseRefreshTokens } : {}),
     ...(stsHost ? { stsHost } : {}),
     graph: graphSettingsFromEnv(env),
+    temporaryAccessPassPolicy: tapPolicyFromEnv(env),
   });
   const known = emulator.tenant.wellKnown;
+  const tap = emulator.tenant.temporaryAccessPassPolicy;
   const lines = [
     'Microsoft Graph + Entra ID emulator tenant is running',
     `  Graph endpoint     ${emulator.graphEndpoint}   (API base: ${emulator.graphEndpoint}/v1.0)`,
@@ -55,6 +58,7 @@ async function main(): Promise<void> {
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
     `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
     `  Graph switches     ${emulator.origin}/_emulator/graph (expandPageCap: ${String(emulator.context.graph.expandPageCap)}, expandNestedSelect: ${String(emulator.context.graph.expandNestedSelect)})`,
+    `  TAP policy         ${emulator.origin}/_emulator/tap-policy (${tap.state}; lifetime ${tap.minimumLifetimeInMinutes}..${tap.maximumLifetimeInMinutes} min, default ${tap.defaultLifetimeInMinutes}; one-time only: ${String(tap.isUsableOnce)})`,
     `  Directory limits   ${emulator.origin}/_emulator/throttling (RU per 10 s: ${String(emulator.context.throttle.settings.resourceUnitsPer10s ?? 'off')}, writes per 150 s: ${String(emulator.context.throttle.settings.writesPer150s ?? 'off')})`,
     '',
     'Point the gateway at it (a second terminal, from the repository root):',

@@ -9,6 +9,7 @@ import type { AppCertificate, TenantModel } from './model.js';
 import { listen } from './server.js';
 import { DEFAULT_GRAPH_SETTINGS, validateGraphSettings, type GraphSettings } from './graph-settings.js';
 import { EmulatorStats } from './stats.js';
+import { applyTapPolicy, ENTRA_DEFAULT_TAP_POLICY, type TemporaryAccessPassPolicy } from './tap-policy.js';
 import { createTenant } from './tenant.js';
 import { DirectoryThrottle, type ThrottlingSettings } from './throttling.js';
 import { createCertificate, loadOrCreateTls } from './tls.js';
@@ -26,6 +27,11 @@ export interface EmulatorOptions {
   throttling?: Partial<ThrottlingSettings>;
   /** Graph surface switches (e.g. `expandPageCap: null` lifts the 100-item cap of `$expand` pages). */
   graph?: Partial<GraphSettings>;
+  /**
+   * The tenant's Temporary Access Pass policy, over Entra's defaults (src/emulator/tap-policy.ts;
+   * docs/graph-facts.md#temporary-access-pass), e.g. `{ isUsableOnce: true }`.
+   */
+  temporaryAccessPassPolicy?: Partial<TemporaryAccessPassPolicy>;
   /** Injected clock for expiry tests. */
   now?: () => number;
   /**
@@ -83,8 +89,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const tls = loadOrCreateTls(dataDir);
   const demoCert = loadOrCreateDemoAppCertificate(dataDir);
   const tenantOptions = { seed: options.seed ?? 42, userCount: options.userCount ?? 1000 };
+  // Checked once at start, so a bad option fails startEmulator rather than every reset.
+  const tapPolicy = applyTapPolicy(ENTRA_DEFAULT_TAP_POLICY, options.temporaryAccessPassPolicy ?? {});
   const buildTenant = () => {
     const tenant = createTenant(tenantOptions);
+    tenant.temporaryAccessPassPolicy = { ...tapPolicy };
     const demo = tenant.apps.get(tenant.wellKnown.demoAppId);
     demo?.certificates.push(demoCert.certificate);
     if (demo?.api && options.apiAccessTokenVersion !== undefined) demo.api.requestedAccessTokenVersion = options.apiAccessTokenVersion;

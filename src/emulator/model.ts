@@ -3,6 +3,8 @@
  * Graph's JSON; identity routes read apps, users' passwords and session validity from them.
  * Fields prefixed with `_` are internal to the emulator and never appear in a Graph response.
  */
+import type { TemporaryAccessPassPolicy } from './tap-policy.js';
+
 export type AuthMethodType =
   'password' | 'email' | 'phone' | 'fido2' | 'microsoftAuthenticator' | 'softwareOath' | 'windowsHelloForBusiness' | 'temporaryAccessPass';
 
@@ -147,6 +149,8 @@ export interface TenantModel {
   devices: Map<string, DeviceRecord>;
   apps: Map<string, AppRegistration>;
   brokerRegistrations: Map<string, BrokerRegistration>;
+  /** The Temporary Access Pass authentication method policy (src/emulator/tap-policy.ts). */
+  temporaryAccessPassPolicy: TemporaryAccessPassPolicy;
   /** Monotonic change log for delta queries. */
   changes: UserChange[];
   changeSeq: number;

@@ -229,8 +229,7 @@ function seedAuthMethods(prng: Prng, user: UserRecord): void {
         startDateTime: created,
         lifetimeInMinutes: 60,
         isUsableOnce: true,
-        isUsable: false,
-        methodUsabilityReason: 'Expired',
+        // isUsable and methodUsabilityReason are worked out when read (src/emulator/graph/auth-methods.ts): Expired.
       },
     });
   }

@@ -8,6 +8,7 @@ import { handleEntraAdmin } from './entra/admin.js';
 import { handleGraph } from './graph/router.js';
 import { json, type EmuRequest, type EmuResponse } from './http.js';
 import { validateGraphSettings } from './graph-settings.js';
+import { applyTapPolicy } from './tap-policy.js';
 import type { EmulatorTls } from './tls.js';
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -64,7 +65,7 @@ function configureFromBody(req: EmuRequest, what: string, apply: (body: unknown)
   }
 }
 
-/** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches, the TAP policy. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -83,6 +84,14 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
   if (p === '/_emulator/graph' && req.method === 'GET') return json(200, ctx.graph);
   if (p === '/_emulator/graph' && req.method === 'POST') {
     return configureFromBody(req, 'Graph settings', (body) => (ctx.graph = { ...ctx.graph, ...validateGraphSettings(body) }));
+  }
+  if (p === '/_emulator/tap-policy' && req.method === 'GET') return json(200, ctx.tenant.temporaryAccessPassPolicy);
+  if (p === '/_emulator/tap-policy' && req.method === 'POST') {
+    return configureFromBody(
+      req,
+      'Temporary Access Pass policy settings',
+      (body) => (ctx.tenant.temporaryAccessPassPolicy = applyTapPolicy(ctx.tenant.temporaryAccessPassPolicy, body)),
+    );
   }
   const identity = handleEntraAdmin(ctx, req);
   if (identity) return identity;

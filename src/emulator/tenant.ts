@@ -1,6 +1,7 @@
 import { seedApps } from './apps.js';
 import type { TenantModel } from './model.js';
 import { seedDirectory, tenantIdForSeed } from './seed.js';
+import { ENTRA_DEFAULT_TAP_POLICY } from './tap-policy.js';
 
 export interface TenantOptions {
   /** Deterministic seed: the same seed and size always give the same tenant. */
@@ -20,6 +21,7 @@ export function createTenant(options: TenantOptions): TenantModel {
     devices: new Map(),
     apps: new Map(),
     brokerRegistrations: new Map(),
+    temporaryAccessPassPolicy: { ...ENTRA_DEFAULT_TAP_POLICY },
     changes: [],
     changeSeq: 0,
     wellKnown: {

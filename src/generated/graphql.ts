@@ -120,11 +120,18 @@ export type ChangePasswordPayload = {
 
 /** Input of `createTemporaryAccessPass`. */
 export type CreateTemporaryAccessPassInput = {
-  /** Whether it can be used only once. Default false. */
+  /**
+   * Whether it can be used only once. A reusable pass (false) is created only where the tenant's policy allows it. Left
+   * out, the tenant's policy decides: a pass is one-time where the policy enforces one-time use.
+   */
   isUsableOnce?: InputMaybe<Scalars['Boolean']['input']>;
-  /** How long the pass works, 10 to 43200 minutes. Default 60. */
+  /**
+   * How long the pass works, in minutes from its start: 10 to 43200, and within the bounds of the tenant's Temporary
+   * Access Pass policy (Entra's defaults: 60 to 480). Left out, Graph applies the policy's default lifetime (Entra's
+   * default: 60).
+   */
   lifetimeInMinutes?: InputMaybe<Scalars['Int']['input']>;
-  /** When it starts to work; default now. */
+  /** When it starts to work; left out, at once. */
   startDateTime?: InputMaybe<Scalars['DateTime']['input']>;
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];
@@ -193,10 +200,10 @@ export type CreatedTemporaryAccessPass = {
   id: Scalars['ID']['output'];
   /** Whether it can be used now. */
   isUsable?: Maybe<Scalars['Boolean']['output']>;
-  /** Whether it can be used only once. */
-  isUsableOnce: Scalars['Boolean']['output'];
-  /** How long it works, in minutes. */
-  lifetimeInMinutes: Scalars['Int']['output'];
+  /** Whether it can be used only once, as Graph reported it; null if Graph did not say and none was given. */
+  isUsableOnce?: Maybe<Scalars['Boolean']['output']>;
+  /** How long it works, in minutes, as Graph reported it (the policy's default when none was given); null if Graph did not say. */
+  lifetimeInMinutes?: Maybe<Scalars['Int']['output']>;
   /** Why it can or cannot be used now. */
   methodUsabilityReason?: Maybe<Scalars['String']['output']>;
   /** When it starts to work. */
@@ -460,10 +467,15 @@ export type Mutation = {
   /**
    * Creates a Temporary Access Pass. The pass is returned ONCE, in this payload: it is never logged, stored or
    * shown again (listing passes shows their settings only). Never retried automatically (each call mints a pass).
+   * A user has at most one pass: creating one replaces the user's previous pass, even one still valid.
+   * What is left out is left to the tenant's Temporary Access Pass policy: its default lifetime, and one-time use
+   * where the policy enforces it. A lifetime outside the policy's bounds, or a reusable pass where the policy
+   * allows one-time passes only, is refused by Graph (BAD_USER_INPUT with Graph's reason).
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
-   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator (non-admin targets) or Privileged
-   * Authentication Administrator (admins); the tenant's Temporary Access Pass policy must be enabled.
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthMethod-TAP.ReadWrite.All` or
+   * `UserAuthenticationMethod.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
+   * Privileged Authentication Administrator (admins); the Temporary Access Pass method enabled in the tenant's
+   * authentication methods policy.
    */
   createTemporaryAccessPass: CreateTemporaryAccessPassPayload;
   /**
@@ -478,16 +490,18 @@ export type Mutation = {
    * Deletes one registered authentication method of the given type (the original's `*-method-delete`
    * commands). The password method cannot be deleted.
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer
-   * per-method permissions such as `UserAuthMethod-Phone.ReadWrite.All` also work); Entra role Authentication
-   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All`, or the
+   * method type's own permission where Graph lists one (`UserAuthMethod-Email`, `-MicrosoftAuthApp`, `-SoftwareOATH`,
+   * `-WindowsHello`, `-TAP` `.ReadWrite.All`; none for PHONE); app-only, FIDO2 keys need
+   * `UserAuthMethod-Passkey.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
+   * Privileged Authentication Administrator (admins).
    */
   deleteAuthenticationMethod: DeleteAuthenticationMethodPayload;
   /**
    * Deletes a Temporary Access Pass.
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All` (newer:
-   * `UserAuthMethod-TAP.ReadWrite.All`); Entra role Authentication Administrator or Privileged Authentication Administrator.
+   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthMethod-TAP.ReadWrite.All` or
+   * `UserAuthenticationMethod.ReadWrite.All`; Entra role Authentication Administrator or Privileged Authentication Administrator.
    */
   deleteTemporaryAccessPass: DeleteAuthenticationMethodPayload;
   /**
@@ -1679,8 +1693,8 @@ export type CreateUserPayloadResolvers<ContextType = GatewayContext, ParentType 
 export type CreatedTemporaryAccessPassResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreatedTemporaryAccessPass'] = ResolversParentTypes['CreatedTemporaryAccessPass']> = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isUsable?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
-  isUsableOnce?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  lifetimeInMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  isUsableOnce?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  lifetimeInMinutes?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   methodUsabilityReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   startDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   temporaryAccessPass?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

@@ -79,9 +79,16 @@ export interface PasswordResetResult {
   polls: number;
 }
 
+/**
+ * What a caller asked of a new pass. Each property is optional in Graph and sent only when given:
+ * Graph fills an omitted one from the tenant's Temporary Access Pass policy
+ * (docs/graph-facts.md#temporary-access-pass).
+ */
 export interface TemporaryAccessPassRequest {
-  lifetimeInMinutes: number;
-  isUsableOnce: boolean;
+  /** Omitted: the policy's defaultLifetimeInMinutes. */
+  lifetimeInMinutes?: number;
+  /** Omitted: left to the policy (one-time where it enforces one-time use). */
+  isUsableOnce?: boolean;
   /** ISO 8601; omitted means now. */
   startDateTime?: string;
 }
@@ -521,7 +528,9 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     deleteAuthMethod: (user, kind, methodId) => send({ method: 'DELETE', path: graphPaths.userAuthMethod(user, kind, methodId), effect: 'idempotent-write' }),
 
     async createTemporaryAccessPass(user, input) {
-      const body: Record<string, unknown> = { lifetimeInMinutes: input.lifetimeInMinutes, isUsableOnce: input.isUsableOnce };
+      const body: Record<string, unknown> = {};
+      if (input.lifetimeInMinutes !== undefined) body.lifetimeInMinutes = input.lifetimeInMinutes;
+      if (input.isUsableOnce !== undefined) body.isUsableOnce = input.isUsableOnce;
       if (input.startDateTime) body.startDateTime = input.startDateTime;
       // Each POST mints a new pass.
       const req: GraphRequest = { method: 'POST', path: graphPaths.userAuthMethods(user, 'temporaryAccessPass'), body, effect: 'write' };

@@ -6,7 +6,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { AuthMethodRecord, AuthMethodType, UserRecord } from '../model.js';
 import { PASSWORD_METHOD_ID } from '../seed.js';
-import { can, requireAuthorityOver, requireCapability } from './authorization.js';
+import type { TemporaryAccessPassPolicy } from '../tap-policy.js';
+import { can, requireAuthorityOver, requireCapability, type CallPermissions } from './authorization.js';
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
@@ -24,12 +25,67 @@ export const METHOD_COLLECTIONS: Record<string, AuthMethodType> = {
   temporaryAccessPassMethods: 'temporaryAccessPass',
 };
 
+const UAM_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'];
+const UAM_WRITE = ['UserAuthenticationMethod.ReadWrite.All'];
+const either = (permissions: readonly string[]): CallPermissions => ({ application: permissions, delegated: permissions });
+
+/**
+ * What each per-type DELETE accepts acting on another user, from its Microsoft Learn page
+ * (docs/graph-facts.md#authentication-method-permissions). The phone page lists no per-method
+ * permission. For FIDO2 the published tables disagree: the page lists application
+ * UserAuthMethod-Passkey.ReadWrite.All and UserAuthenticationMethod.ReadWrite.All, one version of its
+ * include (fido2authenticationmethod-delete-permissions.md) Passkey alone; the emulator takes the
+ * stricter reading. Self-only permissions (no `.All`) are not listed: the gateway acts on other users.
+ */
+const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
+  password: either(UAM_WRITE),
+  email: either([...UAM_WRITE, 'UserAuthMethod-Email.ReadWrite.All']),
+  phone: either(UAM_WRITE),
+  fido2: { application: ['UserAuthMethod-Passkey.ReadWrite.All'], delegated: [...UAM_WRITE, 'UserAuthMethod-Passkey.ReadWrite.All'] },
+  microsoftAuthenticator: either([...UAM_WRITE, 'UserAuthMethod-MicrosoftAuthApp.ReadWrite.All']),
+  softwareOath: either([...UAM_WRITE, 'UserAuthMethod-SoftwareOATH.ReadWrite.All']),
+  windowsHelloForBusiness: either([...UAM_WRITE, 'UserAuthMethod-WindowsHello.ReadWrite.All']),
+  temporaryAccessPass: either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']),
+};
+
+/**
+ * Creating a pass: UserAuthenticationMethod.ReadWrite.All or UserAuthMethod-TAP.ReadWrite.All. The
+ * create page's generated table also lists read-only permissions (UserAuthMethod-TAP.Read.All,
+ * UserAuthenticationMethod.Read.All), whose descriptions allow reading only; the emulator refuses
+ * them, the stricter reading (docs/graph-facts.md#authentication-method-permissions).
+ */
+const TAP_CREATE = either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']);
+/** Listing and reading passes: the UserAuthenticationMethod.* reads or UserAuthMethod-TAP.Read(Write).All. */
+const TAP_READ = either([...UAM_READ, 'UserAuthMethod-TAP.Read.All', 'UserAuthMethod-TAP.ReadWrite.All']);
+
+/** What a read of a collection (or of one method in it) accepts; undefined: the UserAuthenticationMethod.* reads. */
+function readPermissions(type: AuthMethodType | undefined): CallPermissions | undefined {
+  return type === 'temporaryAccessPass' ? TAP_READ : undefined;
+}
+
 function odataType(type: AuthMethodType): string {
   return `#microsoft.graph.${type}AuthenticationMethod`;
 }
 
-function toGraph(method: AuthMethodRecord): Record<string, unknown> {
-  return { '@odata.type': odataType(method.type), id: method.id, ...method.data };
+/**
+ * isUsable and methodUsabilityReason of a pass, worked out when it is read, as Graph reports them
+ * (resources/temporaryaccesspassauthenticationmethod; docs/graph-facts.md#temporary-access-pass):
+ * `DisabledByPolicy` while the tenant's policy is disabled, `NotYetValid` before startDateTime,
+ * `Expired` from startDateTime + lifetimeInMinutes, else `EnabledByPolicy`. `OneTimeUsed` needs a
+ * sign-in with the pass, which the emulator does not offer, so it never reports it.
+ */
+function tapUsability(data: Record<string, unknown>, policy: TemporaryAccessPassPolicy, now: number): { isUsable: boolean; methodUsabilityReason: string } {
+  if (policy.state === 'disabled') return { isUsable: false, methodUsabilityReason: 'DisabledByPolicy' };
+  const start = Date.parse(String(data.startDateTime ?? data.createdDateTime));
+  const lifetimeMs = Number(data.lifetimeInMinutes) * 60_000;
+  if (now < start) return { isUsable: false, methodUsabilityReason: 'NotYetValid' };
+  if (now >= start + lifetimeMs) return { isUsable: false, methodUsabilityReason: 'Expired' };
+  return { isUsable: true, methodUsabilityReason: 'EnabledByPolicy' };
+}
+
+function toGraph(call: GraphCall, method: AuthMethodRecord): Record<string, unknown> {
+  const usability = method.type === 'temporaryAccessPass' ? tapUsability(method.data, call.ctx.tenant.temporaryAccessPassPolicy, call.ctx.now()) : {};
+  return { '@odata.type': odataType(method.type), id: method.id, ...method.data, ...usability };
 }
 
 function contextFor(call: GraphCall, user: UserRecord, segment: string): string {
@@ -37,10 +93,10 @@ function contextFor(call: GraphCall, user: UserRecord, segment: string): string 
 }
 
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read', user);
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
+  requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
-  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map(toGraph) });
+  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraph(call, m)) });
 }
 
 function findMethod(user: UserRecord, id: string, collection?: string): AuthMethodRecord {
@@ -51,13 +107,14 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 }
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.read', user);
+  requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
   const method = findMethod(user, id, collection);
-  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(method) });
+  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(call, method) });
 }
 
 export function deleteMethod(call: GraphCall, user: UserRecord, id: string, collection: string): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write', user);
+  const type = METHOD_COLLECTIONS[collection];
+  requireCapability(call.principal, 'authMethods.write', user, type ? DELETE_PERMISSIONS[type] : undefined);
   requireAuthorityOver(call.principal, user, { requireRole: false });
   const method = findMethod(user, id, collection);
   if (method.type === 'password') throw badRequest('The password authentication method cannot be deleted.', 'badRequest');
@@ -65,42 +122,65 @@ export function deleteMethod(call: GraphCall, user: UserRecord, id: string, coll
   return noContent();
 }
 
+const TAP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789@#%&*+=?';
+
+/**
+ * `POST .../temporaryAccessPassMethods` under the tenant's policy (authentication-post-temporaryaccesspassmethods;
+ * docs/graph-facts.md#temporary-access-pass). Every property is optional: an omitted lifetime is the
+ * policy's defaultLifetimeInMinutes, an omitted isUsableOnce the policy's isUsableOnce (Microsoft
+ * does not say; a one-time-only policy makes every pass one-time, and a reusable pass is created
+ * only where the policy allows it). A lifetime outside the policy's bounds is Graph's 400
+ * `badRequest` "Invalid LifetimeInMinutes specified. The valid range between 60 and 480." as a
+ * field report quotes it (microsoftgraph/microsoft-graph-docs#12187); what Graph answers a reusable
+ * pass under a one-time-only policy, or any pass under a disabled policy, is not documented: 400
+ * `badRequest` with the emulator's own message. A new pass replaces the user's previous one, valid
+ * or not.
+ */
 export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'authMethods.write', user);
+  requireCapability(call.principal, 'authMethods.write', user, TAP_CREATE);
   requireAuthorityOver(call.principal, user, { requireRole: false });
-  const body = (readJson(call) ?? {}) as Record<string, unknown>;
-  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body.', 'badRequest');
-  const lifetime = body.lifetimeInMinutes ?? 60;
-  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 10 || lifetime > 43200) {
-    throw badRequest('The lifetimeInMinutes value must be between 10 and 43200 minutes.', 'badRequest');
+  const body = readJson(call) ?? {};
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body.', 'badRequest');
+  const given = body as Record<string, unknown>;
+  if ('lifetimeInMinutes' in given && (typeof given.lifetimeInMinutes !== 'number' || !Number.isInteger(given.lifetimeInMinutes))) {
+    throw badRequest("Invalid value for 'lifetimeInMinutes'.", 'badRequest');
   }
-  const isUsableOnce = body.isUsableOnce ?? false;
-  if (typeof isUsableOnce !== 'boolean') throw badRequest("Invalid value for 'isUsableOnce'.", 'badRequest');
-  const now = new Date(call.ctx.now()).toISOString();
-  const start = body.startDateTime ?? now;
-  if (typeof start !== 'string' || Number.isNaN(Date.parse(start))) throw badRequest("Invalid value for 'startDateTime'.", 'badRequest');
-  if (user.authMethods.some((m) => m.type === 'temporaryAccessPass' && m.data.isUsable === true)) {
-    throw badRequest('The user already has an active Temporary Access Pass.', 'badRequest');
+  if ('isUsableOnce' in given && typeof given.isUsableOnce !== 'boolean') throw badRequest("Invalid value for 'isUsableOnce'.", 'badRequest');
+  const now = call.ctx.now();
+  let start = new Date(now).toISOString();
+  if ('startDateTime' in given) {
+    if (typeof given.startDateTime !== 'string' || Number.isNaN(Date.parse(given.startDateTime)))
+      throw badRequest("Invalid value for 'startDateTime'.", 'badRequest');
+    start = new Date(Date.parse(given.startDateTime)).toISOString();
   }
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789@#%&*+=?';
+
+  const policy = call.ctx.tenant.temporaryAccessPassPolicy;
+  if (policy.state === 'disabled') {
+    throw badRequest('The Temporary Access Pass authentication method is disabled by the tenant policy.', 'badRequest');
+  }
+  const lifetime = (given.lifetimeInMinutes as number | undefined) ?? policy.defaultLifetimeInMinutes;
+  if (lifetime < policy.minimumLifetimeInMinutes || lifetime > policy.maximumLifetimeInMinutes) {
+    throw badRequest(
+      `Invalid LifetimeInMinutes specified. The valid range between ${policy.minimumLifetimeInMinutes} and ${policy.maximumLifetimeInMinutes}.`,
+      'badRequest',
+    );
+  }
+  const isUsableOnce = (given.isUsableOnce as boolean | undefined) ?? policy.isUsableOnce;
+  if (policy.isUsableOnce && !isUsableOnce) {
+    throw badRequest('The tenant policy allows only one-time Temporary Access Passes: isUsableOnce must be true.', 'badRequest');
+  }
+
   let pass = '';
-  for (let i = 0; i < 8; i += 1) pass += alphabet[randomInt(alphabet.length)];
+  for (let i = 0; i < policy.defaultLength; i += 1) pass += TAP_ALPHABET[randomInt(TAP_ALPHABET.length)];
   const method: AuthMethodRecord = {
     id: randomUUID(),
     type: 'temporaryAccessPass',
-    data: {
-      temporaryAccessPass: null,
-      createdDateTime: now,
-      startDateTime: start,
-      lifetimeInMinutes: lifetime,
-      isUsableOnce,
-      isUsable: true,
-      methodUsabilityReason: 'EnabledByPolicy',
-    },
+    data: { temporaryAccessPass: null, createdDateTime: new Date(now).toISOString(), startDateTime: start, lifetimeInMinutes: lifetime, isUsableOnce },
   };
-  user.authMethods.push(method);
+  // "A user can only have one Temporary Access Pass": the previous one, valid or expired, is deleted.
+  user.authMethods = [...user.authMethods.filter((m) => m.type !== 'temporaryAccessPass'), method];
   // The pass itself is shown once, in this response only.
-  return ok(201, { '@odata.context': `${contextFor(call, user, 'temporaryAccessPassMethods')}/$entity`, ...toGraph(method), temporaryAccessPass: pass });
+  return ok(201, { '@odata.context': `${contextFor(call, user, 'temporaryAccessPassMethods')}/$entity`, ...toGraph(call, method), temporaryAccessPass: pass });
 }
 
 /**

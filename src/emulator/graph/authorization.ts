@@ -179,11 +179,24 @@ export async function authenticate(ctx: EmulatorContext, req: EmuRequest): Promi
 }
 
 /**
+ * The permissions that satisfy one call, by token kind, where Graph's page lists other ones than the
+ * capability's (the per-method-type authentication-method permissions, whose application and
+ * delegated lists differ; docs/graph-facts.md#authentication-method-permissions).
+ */
+export interface CallPermissions {
+  application: readonly string[];
+  delegated: readonly string[];
+}
+
+/**
  * May this caller use `capability` (on `target`, when the operation addresses one user)? App-only:
  * its roles. Delegated: the scope must cover it, and so must the signed-in user's own rights.
+ * `permissions` replaces the capability's permission list for calls Graph documents on their own;
+ * the signed-in user's roles are still the capability's.
  */
-export function can(principal: Principal, capability: Capability, target?: UserRecord): boolean {
-  const scoped = PERMISSIONS[capability].some((p) => principal.permissions.has(p));
+export function can(principal: Principal, capability: Capability, target?: UserRecord, permissions?: CallPermissions): boolean {
+  const accepted = permissions ? (principal.kind === 'app' ? permissions.application : permissions.delegated) : PERMISSIONS[capability];
+  const scoped = accepted.some((p) => principal.permissions.has(p));
   if (principal.kind === 'app') return scoped;
   const self = target !== undefined && target.id === principal.objectId;
   const scopeAllows =
@@ -202,8 +215,8 @@ function userMay(principal: Principal, capability: Capability, self: boolean): b
   return principal.directoryRoles.some((r) => grant.includes(r));
 }
 
-export function requireCapability(principal: Principal, capability: Capability, target?: UserRecord): void {
-  if (!can(principal, capability, target)) throw forbidden();
+export function requireCapability(principal: Principal, capability: Capability, target?: UserRecord, permissions?: CallPermissions): void {
+  if (!can(principal, capability, target, permissions)) throw forbidden();
 }
 
 /** Can an actor holding `actorRoles` perform a sensitive action on `target`? (docs/graph-facts.md#writes-and-permissions) */

@@ -7,6 +7,11 @@ import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle } from './audited-write.js';
 import type { WritesOf } from './writes-per-request.js';
 
+/**
+ * The range Graph's pages give lifetimeInMinutes (docs/graph-facts.md#temporary-access-pass). The
+ * tenant's policy narrows it (Entra's default: 60 to 480), which only Graph knows: a value inside
+ * this range but outside the policy is Graph's 400, passed on as BAD_USER_INPUT.
+ */
 const TAP_MIN_MINUTES = 10;
 const TAP_MAX_MINUTES = 43_200;
 
@@ -38,13 +43,19 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
 
     createTemporaryAccessPass: async (_p, { input }, ctx, info) => {
       const user = normalizeUserKey(input.user, 'user');
-      const lifetimeInMinutes = input.lifetimeInMinutes ?? 60;
-      if (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES) {
+      // Only what the caller gave is sent: Graph fills the rest from the tenant's Temporary Access Pass
+      // policy (its default lifetime; one-time use where it enforces it). A default of ours would be
+      // refused by tenants whose policy excludes it (docs/graph-facts.md#temporary-access-pass).
+      const lifetimeInMinutes = input.lifetimeInMinutes ?? undefined;
+      if (
+        lifetimeInMinutes !== undefined &&
+        (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES)
+      ) {
         throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, {
           argument: 'lifetimeInMinutes',
         });
       }
-      const isUsableOnce = input.isUsableOnce === true;
+      const isUsableOnce = input.isUsableOnce ?? undefined;
       return auditedSingle(
         ctx,
         info,
@@ -52,8 +63,8 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
         'CREATE_TEMPORARY_ACCESS_PASS',
         () =>
           writesOf(ctx).createTemporaryAccessPass(user, {
-            lifetimeInMinutes,
-            isUsableOnce,
+            ...(lifetimeInMinutes !== undefined ? { lifetimeInMinutes } : {}),
+            ...(isUsableOnce !== undefined ? { isUsableOnce } : {}),
             ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}),
           }),
         (created, requestId) => {
@@ -70,8 +81,11 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
               id: created.id,
               temporaryAccessPass: created.temporaryAccessPass,
               startDateTime: created.startDateTime ?? null,
-              lifetimeInMinutes: typeof created.lifetimeInMinutes === 'number' ? created.lifetimeInMinutes : lifetimeInMinutes,
-              isUsableOnce: typeof created.isUsableOnce === 'boolean' ? created.isUsableOnce : isUsableOnce,
+              // What Graph reports, which is what the policy made of an omitted value; never a guess of
+              // ours, so a pass is never shown with a lifetime it does not have. The pass itself must
+              // still reach the caller when Graph leaves these out (it is shown only once).
+              lifetimeInMinutes: typeof created.lifetimeInMinutes === 'number' ? created.lifetimeInMinutes : (lifetimeInMinutes ?? null),
+              isUsableOnce: typeof created.isUsableOnce === 'boolean' ? created.isUsableOnce : (isUsableOnce ?? null),
               isUsable: created.isUsable ?? null,
               methodUsabilityReason: created.methodUsabilityReason ?? null,
             },

@@ -22,6 +22,8 @@ export const ALL_APP_ROLES = [
   'User-PasswordProfile.ReadWrite.All',
   'User.RevokeSessions.All',
   'UserAuthenticationMethod.ReadWrite.All',
+  // App-only FIDO2 deletes may need it (docs/graph-facts.md#authentication-method-permissions).
+  'UserAuthMethod-Passkey.ReadWrite.All',
   'GroupMember.Read.All',
   'Device.Read.All',
 ];

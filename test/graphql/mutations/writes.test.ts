@@ -195,6 +195,7 @@ describe('writes', () => {
     expect(sent[1]!.body).toEqual({});
     expect(sent[2]!.query).toEqual({ $select: 'id,userPrincipalName,externalUserState' });
     expect((sent[4]!.body as Record<string, unknown>).accountEnabled).toBe(true);
+    expect(sent[5]!.body).toEqual({ lifetimeInMinutes: 60, isUsableOnce: false });
 
     sent.length = 0;
     const result = await writes.terminateSession('u1', { disableAccount: true });
@@ -203,6 +204,15 @@ describe('writes', () => {
       ['REVOKE_SESSIONS', true, 'SUCCEEDED'],
       ['DISABLE_ACCOUNT', true, 'SUCCEEDED'],
     ]);
+  });
+
+  it('a Temporary Access Pass request carries only what was given: Graph applies the tenant policy to the rest (docs/graph-facts.md#temporary-access-pass)', async () => {
+    const { graph, sent } = scripted(Array.from({ length: 3 }, () => () => ok({ id: 'm', temporaryAccessPass: 'x' }, {}, 201)));
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
+    await writes.createTemporaryAccessPass('u1', {});
+    await writes.createTemporaryAccessPass('u1', { isUsableOnce: true });
+    await writes.createTemporaryAccessPass('u1', { lifetimeInMinutes: 90, startDateTime: '2030-01-01T00:00:00Z' });
+    expect(sent.map((r) => r.body)).toEqual([{}, { isUsableOnce: true }, { lifetimeInMinutes: 90, startDateTime: '2030-01-01T00:00:00Z' }]);
   });
 
   it('a failed step keeps its error and request id as a value', async () => {

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRAPH_OPERATIONS, NOT_SUPPORTED, type OperationId, type PermissionSet } from '../../src/doctor/feature-permissions.js';
+import type { AuthMethodType, UserRecord } from '../../src/emulator/model.js';
+import { graphCaller, mintToken, registerApp, USER_ADMIN_APP_ID } from '../emulator/graph/graph-client.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+
+/**
+ * The doctor's table and the emulator agree on the authentication-method calls
+ * (docs/graph-facts.md#authentication-method-permissions): every permission set the doctor accepts
+ * for a call gets that call through the emulator, app-only and delegated, so an app set up as the
+ * doctor says is never refused by the tenant the tests run against.
+ */
+let emulator: TestEmulator;
+let graph: ReturnType<typeof graphCaller>;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 60 });
+  // The service principal outranks every target; only the permissions differ between calls.
+  registerApp(emulator, USER_ADMIN_APP_ID, ['Privileged Authentication Administrator']);
+  graph = graphCaller(emulator, () => {
+    throw new Error('every call names its token');
+  });
+});
+afterAll(async () => emulator?.close());
+
+const taken = new Set<string>();
+function plainUser(): UserRecord {
+  const user = [...emulator.tenant.users.values()].find(
+    (u) => !taken.has(u.id) && u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId,
+  );
+  if (!user) throw new Error('no plain user left');
+  taken.add(user.id);
+  return user;
+}
+
+/** The method type each per-type delete operation removes. */
+const DELETES: Partial<Record<OperationId, AuthMethodType>> = {
+  deleteEmailMethod: 'email',
+  deletePhoneMethod: 'phone',
+  deleteFido2Method: 'fido2',
+  deleteMicrosoftAuthenticatorMethod: 'microsoftAuthenticator',
+  deleteSoftwareOathMethod: 'softwareOath',
+  deleteWindowsHelloMethod: 'windowsHelloForBusiness',
+  deleteTemporaryAccessPassMethod: 'temporaryAccessPass',
+};
+
+/** The Graph calls an operation stands for, made against a fresh target with `token`; their statuses. */
+async function perform(operation: OperationId, token: string): Promise<number[]> {
+  const user = plainUser();
+  const type = DELETES[operation];
+  if (type) {
+    const id = crypto.randomUUID();
+    user.authMethods.push({ id, type, data: {} });
+    return [(await graph('DELETE', `/v1.0/users/${user.id}/authentication/${type}Methods/${id}`, { token })).status];
+  }
+  // temporaryAccessPass: POST, then DELETE of the pass it made.
+  const created = await graph('POST', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`, { body: {}, token });
+  if (created.status !== 201) return [created.status];
+  const deleted = await graph('DELETE', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods/${created.body.id}`, { token });
+  return [created.status, deleted.status];
+}
+
+const OPERATIONS: OperationId[] = [...(Object.keys(DELETES) as OperationId[]), 'temporaryAccessPass'];
+const cases = OPERATIONS.flatMap((operation) => {
+  const { application, delegated } = GRAPH_OPERATIONS[operation];
+  const sets = (kind: 'application' | 'delegated', list: readonly PermissionSet[] | typeof NOT_SUPPORTED) =>
+    list === NOT_SUPPORTED ? [] : list.map((set) => [operation, kind, set] as const);
+  return [...sets('application', application), ...sets('delegated', delegated)];
+});
+
+describe('every permission set the doctor accepts for an authentication-method call', () => {
+  it.each(cases)('%s, %s, %j: the emulator lets it through', async (operation, kind, set) => {
+    const token =
+      kind === 'application'
+        ? await mintToken(emulator, { appid: USER_ADMIN_APP_ID, roles: [...set] })
+        : await mintToken(emulator, { appid: USER_ADMIN_APP_ID, scp: set.join(' '), oid: emulator.tenant.wellKnown.adminUserId });
+    const statuses = await perform(operation, token);
+    expect(statuses.filter((status) => status < 200 || status >= 300)).toEqual([]);
+  });
+});
