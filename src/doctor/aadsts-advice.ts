@@ -19,8 +19,9 @@ const ADVICE: Readonly<Record<string, string>> = {
   '500011': 'Microsoft Graph is not known in this tenant for the requested resource: check GRAPH_ENDPOINT / AZURE_CLOUD',
   '50173': 'the signed-in grant was revoked (password changed or sessions revoked): run `npm run auth:reset` and sign in again at /auth/login',
   '700082': 'the refresh token expired after inactivity: run `npm run auth:reset` and sign in again at /auth/login',
-  '70008': 'the authorization code or refresh token expired: run `npm run auth:reset` and sign in again at /auth/login',
-  '54005': 'the authorization code was already redeemed: run `npm run auth:reset` and sign in again (or set a fresh AUTH_CODE)',
+  '70008':
+    'the refresh token or the authorization code expired: for the stored sign-in, run `npm run auth:reset` and sign in again at /auth/login; for AUTH_CODE, set a fresh one (or sign in at /auth/login), no reset needed',
+  '54005': 'the authorization code was already redeemed (a code works once): set a fresh AUTH_CODE or sign in at /auth/login; no reset needed',
   '50076': 'multi-factor authentication is required: sign in interactively at /auth/login',
   '50079': 'the user must register for multi-factor authentication, then sign in again at /auth/login',
   '53003': 'Conditional Access blocked the token: exclude the app (or its service principal) from the policy, or meet its conditions',

@@ -127,6 +127,8 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
  * The report with the rate governor's state added, read fresh at every request (it is in memory and
  * costs nothing): a shared budget whose Redis is unreachable makes the gateway `degraded`, still
  * ready; each replica then spends an equal share of the Graph budget (docs/reliability.md#shared-rate-governor).
+ * Anyone may read `/readyz`, so the reason names "the shared-state Redis", never its address
+ * (`health.location`): the governor's warn line, in the gateway log, has that.
  */
 export function withGovernorCheck(report: ReadinessReport, health: GovernorHealth | undefined): ReadinessReport {
   if (!health || health.budget === 'process') return report;
@@ -138,9 +140,9 @@ export function withGovernorCheck(report: ReadinessReport, health: GovernorHealt
           ok: true,
           degraded: true,
           reason:
-            `${health.location} (CACHE_URL) is unreachable or refuses the governor's commands: this replica spends an equal share (1/${health.replicas}, ` +
+            `the shared-state Redis (CACHE_URL) is unreachable or refuses the governor's commands: this replica spends an equal share (1/${health.replicas}, ` +
             `${health.replicasSource === 'GRAPH_REPLICAS' ? 'from GRAPH_REPLICAS' : health.replicasSource === 'heartbeats' ? 'replicas last seen in Redis' : 'no replica count known: set GRAPH_REPLICAS'}) ` +
-            'of the Graph budget until Redis answers again; check that Redis is up, reachable and not full (a Redis at maxmemory refuses writes)',
+            'of the Graph budget until Redis answers again; check that Redis is up, reachable and not full (a Redis at maxmemory refuses writes); the gateway log names it and the error',
         };
   const checks = [...report.checks, check];
   const status = report.status === 'not ready' ? 'not ready' : check.degraded ? 'degraded' : report.status;

@@ -21,7 +21,8 @@ export async function instrumentAcquisition(
   } catch (error) {
     const mapped = tokenErrorToGatewayError(flow, error, deps.secrets);
     deps.metrics.tokenAcquisitions.inc({ flow, outcome: 'failure' });
-    deps.logger.warn({ flow, code: mapped.code, ms: Date.now() - started }, mapped.message);
+    // `errorCode`, not `code`: the logger redacts every field named `code` (OAuth authorization codes).
+    deps.logger.warn({ flow, errorCode: mapped.code, ms: Date.now() - started }, mapped.message);
     throw mapped;
   }
 }

@@ -94,7 +94,12 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       );
     }
     log.info('redeeming AUTH_CODE (no signed-in user in the token cache yet)');
-    return fromMsalResult(await app.acquireTokenByCode({ code, redirectUri: selfDeployed.redirectUri, scopes }), now());
+    try {
+      return fromMsalResult(await app.acquireTokenByCode({ code, redirectUri: selfDeployed.redirectUri, scopes }), now());
+    } catch (error) {
+      // A refused AUTH_CODE is a spent or stale configuration value: nothing stored needs a reset.
+      throw tokenErrorToGatewayError('authorization-code', error, factory.secrets, 'configured-code');
+    }
   };
 
   const acquire = (forceRefresh: boolean, rejectedToken?: string) =>
@@ -162,7 +167,9 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
         deps.metrics.tokenAcquisitions.inc({ flow: 'authorization-code', outcome: 'success' });
       } catch (error) {
         deps.metrics.tokenAcquisitions.inc({ flow: 'authorization-code', outcome: 'failure' });
-        throw tokenErrorToGatewayError('authorization-code', error, factory.secrets);
+        // The stored identity is untouched (the code went to a throw-away cache): a refused code
+        // means "start again at /auth/login", never "reset the stored identity".
+        throw tokenErrorToGatewayError('authorization-code', error, factory.secrets, 'sign-in-code');
       }
       const signedIn = accountOf(account);
       if (!accountAllowed(account, config.signInAccount, selfDeployed.tenantId)) {

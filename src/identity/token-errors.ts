@@ -8,6 +8,18 @@ const NETWORK_CODES = new Set(['network_error', 'network_request_failed', 'endpo
 
 export type FlowName = 'client-credentials' | 'authorization-code' | 'on-behalf-of' | 'hosted-broker';
 
+/**
+ * What was being redeemed: the stored grant (a refresh token, the usual case), the code of a
+ * sign-in at /auth/callback, or AUTH_CODE while nothing is stored. Only a refused stored grant is
+ * a broken stored identity that `npm run auth:reset` (and a new sign-in) fixes. A refused
+ * authorization code (already used, expired, not valid) says nothing about the stored identity,
+ * which a failed redemption never touches: resetting it would only take down a working gateway.
+ */
+export type RedeemedGrant = 'stored' | 'sign-in-code' | 'configured-code';
+
+/** Entra's answers that refuse the code itself (AADSTS54005 already redeemed, 70008 expired, 70000 not valid). */
+const CODE_REFUSED_AADSTS = new Set(['54005', '70008', '70000']);
+
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
 const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
 
@@ -30,12 +42,17 @@ function firstSentence(text: string): string {
   return (end >= 0 ? withoutCode.slice(0, end + 1) : withoutCode).slice(0, 200);
 }
 
+/** `text` as a sentence: ends with exactly one full stop. */
+function sentence(text: string): string {
+  return text.endsWith('.') ? text : `${text}.`;
+}
+
 /**
  * Maps an msal error (compared by `errorCode`: v7 does not export its classes for instanceof) to
  * the GatewayError a caller sees: which flow failed, which AADSTS code, what to do; never a token,
  * secret or code.
  */
-export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = []): GatewayError {
+export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = [], grant: RedeemedGrant = 'stored'): GatewayError {
   if (isGatewayError(error)) return error;
   const e = (error ?? {}) as { errorCode?: string; errorMessage?: string; errorNo?: string | number; status?: number; subError?: string; message?: string };
   const errorCode = e.errorCode ?? 'unknown_error';
@@ -49,7 +66,17 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       retryAfterSeconds: 5,
     });
   }
-  if (aadsts && RESET_REQUIRED_AADSTS.has(aadsts)) {
+  if (grant !== 'stored' && (errorCode === 'invalid_grant' || (aadsts !== undefined && CODE_REFUSED_AADSTS.has(aadsts)))) {
+    const how =
+      grant === 'sign-in-code'
+        ? 'The authorization code of this sign-in was refused (already used, expired or not valid); the stored identity is unchanged. Start again at /auth/login.'
+        : 'AUTH_CODE was refused (already used, expired or not valid): sign in at /auth/login, or set a fresh AUTH_CODE (`npm run auth:login-url` prints the URL).';
+    return new GatewayError(
+      ErrorCode.UNAUTHENTICATED,
+      `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${sentence(detail)}` : '.'} ${how}`,
+    );
+  }
+  if (grant === 'stored' && aadsts && RESET_REQUIRED_AADSTS.has(aadsts)) {
     const how = flow === 'authorization-code' ? ' and sign in again at /auth/login' : '';
     return new GatewayError(
       ErrorCode.UNAUTHENTICATED,
@@ -71,7 +98,8 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     errorCode === 'no_tokens_found' ||
     errorCode === 'no_account_in_silent_request'
   ) {
-    const how = flow === 'authorization-code' ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.' : '';
+    const how =
+      flow === 'authorization-code' && grant === 'stored' ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.' : '';
     return new GatewayError(ErrorCode.UNAUTHENTICATED, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}.${how}`);
   }
   return new GatewayError(ErrorCode.UPSTREAM_ERROR, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}`);

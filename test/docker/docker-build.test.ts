@@ -37,6 +37,29 @@ describe('docker/Dockerfile', () => {
     expect(users.at(-1)).toBe('node');
   });
 
+  it('gives the runtime user nothing but DATA_DIR: the application it copies is owned by root and writable by nobody else', () => {
+    const runtime = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+    const copies = [...runtime.matchAll(/^COPY\s+(.+)$/gim)].map((m) => m[1]!);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) {
+      // Without --chown a COPY --from keeps the build stage's owner; name root so nothing depends on that.
+      expect(copy, copy).toMatch(/--chown=(root|0)(:(root|0))?\s/);
+      expect(copy, copy).not.toMatch(/--chmod=/);
+    }
+    // Whatever modes a package shipped with: no group or other write bit on what the runtime copies.
+    const build = dockerfile.slice(0, dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+    const copied = copies.map((c) => /--from=build\s+(?:--chown=\S+\s+)?\/app\/(\S+)/.exec(c)?.[1]);
+    const chmod = /^RUN chmod -R go-w (.+)$/m.exec(build)?.[1]?.split(/\s+/);
+    expect(chmod, 'RUN chmod -R go-w in the build stage').toBeDefined();
+    for (const source of copied) expect(chmod, source).toContain(source);
+    // The one thing the node user owns is DATA_DIR, and nothing runs as root after USER node.
+    const dataDir = /DATA_DIR=(\S+)/.exec(runtime)?.[1];
+    expect(dataDir).toBe('/data');
+    const chowns = [...runtime.matchAll(/chown\s+(?:-\S+\s+)*(\S+)\s+(\S+)/g)].map((m) => ({ owner: m[1], target: m[2] }));
+    expect(chowns).toEqual([{ owner: 'node:node', target: dataDir }]);
+    expect(runtime.slice(runtime.search(/^USER node$/m))).not.toMatch(/^(RUN|COPY|ADD)\s/m);
+  });
+
   it('copies only paths that exist and runs npm scripts that exist (the same commands CI runs)', () => {
     for (const m of dockerfile.matchAll(/^COPY\s+(?!--from)(.+)$/gim)) {
       const parts = m[1]!
@@ -81,6 +104,13 @@ describe('docker/Dockerfile', () => {
           stop_grace_period?: string;
           stop_signal?: string;
           build?: { dockerfile: string };
+          image?: string;
+          user?: string;
+          read_only?: boolean;
+          tmpfs?: string[];
+          cap_drop?: string[];
+          security_opt?: string[];
+          volumes?: string[];
         }
       >;
       secrets: Record<string, { file: string }>;
@@ -120,6 +150,22 @@ describe('docker/Dockerfile', () => {
         .map((file) => readFileSync(file, 'utf8'))
         .join('\n');
       for (const name of Object.keys(env)) expect(configSource, name).toContain(`'${name}'`);
+    });
+
+    it('runs every service as deploy/ runs it: read-only root file system, no capabilities, no new privileges, not as root', () => {
+      for (const [name, service] of Object.entries(doc.services)) {
+        expect(service.read_only, name).toBe(true);
+        expect(service.cap_drop, name).toEqual(['ALL']);
+        expect(service.security_opt, name).toContain('no-new-privileges:true');
+        // The gateway's image says USER node (checked above); Redis's image starts as root unless told.
+        if (service.image) expect(service.user, name).toBe('redis');
+        expect(service.user ?? 'node', name).not.toMatch(/^(root|0)(:|$)/);
+      }
+      // What stays writable for the gateway: DATA_DIR (the image's /data, on a named volume) and a small /tmp.
+      const dataDir = /DATA_DIR=(\S+)/.exec(dockerfile)?.[1];
+      expect(gateway.volumes).toContain(`gateway-data:${dataDir}`);
+      expect(gateway.tmpfs?.map((t) => t.split(':')[0])).toEqual(['/tmp']);
+      expect(gateway.tmpfs?.[0]).toMatch(/:size=\d+[km]$/);
     });
 
     it('mounts the app certificate as a secret where AZURE_CLIENT_CERTIFICATE_PATH points', () => {

@@ -4,7 +4,9 @@ import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 
 /**
  * `/readyz` needs no credential, so it must not cost an upstream call per request: answers come
@@ -68,5 +70,66 @@ describe('/readyz when not ready', () => {
     expect(token.reason).toMatch(/nobody has signed in yet.*\/auth\/login/);
     expect(body.checks.find((c) => c.name === 'graph-reachable')!.ok).toBe(true);
     expect(text).not.toContain(emulator.tenant.wellKnown.demoAppSecret);
+  });
+});
+
+describe.skipIf(!!redisSkipReason())('/readyz with the shared-state Redis unreachable', () => {
+  let emulator: TestEmulator;
+  let redis: (TestRedis & { port: number }) | undefined;
+  let app: App;
+  let port: number;
+  const logLines: string[] = [];
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 50 });
+    // The gateway opens its token store at start (it refuses to start without it), so Redis is up
+    // then; it is stopped in the test, and nobody listens on CACHE_URL any more.
+    redis = await startTestRedis();
+    port = redis.port;
+    const config = loadSandboxConfig(emulator, {
+      NODE_ENV: 'production',
+      CACHE_URL: redis.url,
+      TOKEN_CACHE_KEY: Buffer.alloc(32, 5).toString('base64'),
+      GRAPH_REPLICAS: '2',
+    });
+    app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+    await emulator?.close();
+  });
+
+  it('says "degraded" and why without the address of Redis, which only the log names', async () => {
+    // A Graph call creates the tenant's governor on the shared budget; then Redis goes away.
+    const query = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+    });
+    expect(query.status).toBe(200);
+    expect(((await (await fetch(`${app.url}/readyz`)).json()) as { status: string }).status).toBe('ready');
+    await redis!.stop();
+    let text = '';
+    let status = 0;
+    for (let i = 0; i < 100; i++) {
+      const res = await fetch(`${app.url}/readyz`);
+      status = res.status;
+      text = await res.text();
+      if ((JSON.parse(text) as { status: string }).status === 'degraded') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const body = JSON.parse(text) as { status: string; checks: Array<{ name: string; ok: boolean; degraded?: boolean; reason?: string }> };
+    expect(status).toBe(200);
+    expect(body.status).toBe('degraded');
+    const governor = body.checks.find((c) => c.name === 'rate-governor');
+    expect(governor).toMatchObject({ ok: true, degraded: true });
+    expect(governor!.reason).toMatch(/^the shared-state Redis \(CACHE_URL\) is unreachable .*1\/2, from GRAPH_REPLICAS/);
+    // Unauthenticated clients learn neither the host nor the port of an internal service.
+    expect(text).not.toContain(`127.0.0.1:${port}`);
+    expect(text).not.toContain(String(port));
+    expect(text).not.toMatch(/redis:\/\//);
+    // The operator's log does name it.
+    const warning = logRecordsOf(logLines).find((r) => r.level === 'warn' && String(r.msg).startsWith('rate governor: Redis is unreachable'));
+    expect(warning?.redis).toBe(`Redis redis://127.0.0.1:${port}`);
   });
 });

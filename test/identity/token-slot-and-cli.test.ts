@@ -69,6 +69,28 @@ describe('token error mapping', () => {
       expect(error.message).toContain('npm run auth:reset');
       expect(error.message).toContain('/auth/login');
     }
+    // The same answers to the redemption of an authorization code are about that code only: a reset
+    // would delete a stored identity that works (and with AUTH_CODE, there is none to delete).
+    for (const code of ['54005', '70008', '70000', '50173']) {
+      const refused = { errorCode: 'invalid_grant', errorNo: code, errorMessage: `AADSTS${code}: The code is no good.` };
+      const signIn = tokenErrorToGatewayError('authorization-code', refused, [], 'sign-in-code');
+      expect(signIn.code).toBe('UNAUTHENTICATED');
+      expect(signIn.message).toContain(`AADSTS${code} invalid_grant: The code is no good. `);
+      expect(signIn.message).toMatch(/the stored identity is unchanged\. Start again at \/auth\/login\.$/);
+      expect(signIn.message).not.toContain('auth:reset');
+      const configured = tokenErrorToGatewayError('authorization-code', refused, [], 'configured-code');
+      expect(configured.message).toMatch(/AUTH_CODE was refused .*sign in at \/auth\/login, or set a fresh AUTH_CODE/);
+      expect(configured.message).not.toContain('auth:reset');
+    }
+    // Anything else at the callback keeps its own mapping, still without the reset advice.
+    const expiredSecret = tokenErrorToGatewayError(
+      'authorization-code',
+      { errorCode: 'invalid_client', errorNo: '7000222', errorMessage: 'AADSTS7000222: The provided client secret keys are expired.' },
+      [],
+      'sign-in-code',
+    );
+    expect(expiredSecret.code).toBe('UPSTREAM_ERROR');
+    expect(expiredSecret.message).not.toContain('auth:reset');
     // msal's own formatting, with the code as a number.
     const formatted = tokenErrorToGatewayError('authorization-code', {
       errorCode: 'invalid_grant',
