@@ -44,7 +44,11 @@ export interface HttpHandlerDeps {
 }
 
 /** The failed-authentication reason of each loopback refusal (CALLER_AUTH=none). */
-const LOOPBACK_REFUSAL_REASONS = { HOST_NOT_ALLOWED: 'host_not_allowed', ORIGIN_NOT_ALLOWED: 'origin_not_allowed', FORWARDED_REQUEST: 'forwarded_request' } as const;
+const LOOPBACK_REFUSAL_REASONS = {
+  HOST_NOT_ALLOWED: 'host_not_allowed',
+  ORIGIN_NOT_ALLOWED: 'origin_not_allowed',
+  FORWARDED_REQUEST: 'forwarded_request',
+} as const;
 
 export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const schemaBody = Buffer.from(deps.schemaSource, 'utf8');

@@ -137,7 +137,13 @@ export async function writeProbes(graph: GraphClient, writes: GraphWrites, testU
     { id: 'write:test-user', status: 'ok', message: `test user ${name} found and enabled`, ...(lookup.requestId ? { requestId: lookup.requestId } : {}) },
   ];
   try {
-    checks.push(writeCheck('write:revoke', `write POST /users/{id}/revokeSignInSessions (with a GET of the user in one $batch) on ${name}`, await writes.revokeSignInSessions(id)));
+    checks.push(
+      writeCheck(
+        'write:revoke',
+        `write POST /users/{id}/revokeSignInSessions (with a GET of the user in one $batch) on ${name}`,
+        await writes.revokeSignInSessions(id),
+      ),
+    );
     checks.push(writeCheck('write:disable', `write PATCH /users/{id} {accountEnabled:false} on ${name}`, await writes.disableAccount(id)));
   } finally {
     const enabled = await writes.enableAccount(id).catch((error: unknown): WriteOutcome => ({

@@ -62,7 +62,14 @@ describe('loadConfig', () => {
   });
 
   it('refuses SANDBOX=true beside tenant or broker credentials: the sandbox would ignore them and serve the emulator', () => {
-    const problems = problemsOf({ ...selfDeployed, SANDBOX: 'true', NODE_ENV: 'production', HOST: '0.0.0.0', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('k')}` });
+    const problems = problemsOf({
+      ...selfDeployed,
+      SANDBOX: 'true',
+      NODE_ENV: 'production',
+      HOST: '0.0.0.0',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey('k')}`,
+    });
     expect(problems.some((p) => p.startsWith('SANDBOX=true with Microsoft Graph credentials'))).toBe(true);
     expect(problemsOf({ SANDBOX: 'true', BROKER_ID: 'x' }).some((p) => p.startsWith('SANDBOX=true with Microsoft Graph credentials'))).toBe(true);
     // SANDBOX=false with credentials, and credentials alone, are the real tenant.

@@ -227,7 +227,9 @@ describe('write probes on a named test user', () => {
     await emulator.resetStats();
     const result = await spawnDoctor(tenantEnv(emulator, app), ['--test-user', target.userPrincipalName, '--allow-writes']);
     expect(result.code).toBe(0);
-    expect(line(result, /^ok\s+write POST \/users\/\{id\}\/revokeSignInSessions \(with a GET of the user in one \$batch\) on /)).toMatch(/: 200 \(request-id [0-9a-f-]{36}\)$/);
+    expect(line(result, /^ok\s+write POST \/users\/\{id\}\/revokeSignInSessions \(with a GET of the user in one \$batch\) on /)).toMatch(
+      /: 200 \(request-id [0-9a-f-]{36}\)$/,
+    );
     expect(line(result, /^ok\s+write PATCH \/users\/\{id\} \{accountEnabled:false\} on /)).toMatch(/: 204 /);
     expect(line(result, /^ok\s+write PATCH \/users\/\{id\} \{accountEnabled:true\} on /)).toMatch(/: 204 /);
     expect(target.accountEnabled).toBe(true);

@@ -192,7 +192,9 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('error', () => undefined);
       socket.resume();
-      socket.write(`POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nx-api-key: ${KEY}\r\n\r\n{`);
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nx-api-key: ${KEY}\r\n\r\n{`,
+      );
       sockets.push(socket);
     }
     await new Promise((r) => setTimeout(r, 1_000));

@@ -263,7 +263,7 @@ describe('revokeSignInSessions (user-revokesigninsessions)', () => {
     expect(res.body.value).toBe(true);
   });
 
-  it("succeeds for an external (B2B) user without revoking anything: they sign in through their home tenant", async () => {
+  it('succeeds for an external (B2B) user without revoking anything: they sign in through their home tenant', async () => {
     const guest = c.users.find((u) => u.userType === 'Guest' && u.userPrincipalName.includes('#EXT#'))!;
     expect(guest).toBeDefined();
     const validFrom = guest.signInSessionsValidFromDateTime;

@@ -37,7 +37,9 @@ beforeEach(async () => {
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 const takenGuests = new Set<string>();
 function guest(): UserRecord {
-  const found = [...emulator.tenant.users.values()].find((u) => u.userType === 'Guest' && u.userPrincipalName.includes('#EXT#') && u.accountEnabled && !takenGuests.has(u.id));
+  const found = [...emulator.tenant.users.values()].find(
+    (u) => u.userType === 'Guest' && u.userPrincipalName.includes('#EXT#') && u.accountEnabled && !takenGuests.has(u.id),
+  );
   if (!found) throw new Error('the seeded tenant has no enabled guest left');
   takenGuests.add(found.id);
   return found;
@@ -95,7 +97,9 @@ describe('revokeSignInSessions', () => {
     const event = auditEvents(gw)
       .filter((e) => e.operationName === 'Revoke')
       .pop()!;
-    expect(event.steps).toEqual([expect.objectContaining({ step: 'REVOKE_SESSIONS', outcome: 'SUCCEEDED', caveat: expect.stringContaining('external (B2B)') })]);
+    expect(event.steps).toEqual([
+      expect.objectContaining({ step: 'REVOKE_SESSIONS', outcome: 'SUCCEEDED', caveat: expect.stringContaining('external (B2B)') }),
+    ]);
   });
 
   it('a member: revoked, no caveat', async () => {
@@ -119,7 +123,14 @@ describe('an identity that may revoke but not read users', () => {
     const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
     // Least privilege for containment: User.RevokeSessions.All and nothing that reads users.
     const token = await emulator.context.signer.sign(
-      { aud: emulator.origin, iss: emulator.context.issuer, tid: emulator.tenantId, oid: app.servicePrincipalId, appid: app.appId, roles: ['User.RevokeSessions.All'] },
+      {
+        aud: emulator.origin,
+        iss: emulator.context.issuer,
+        tid: emulator.tenantId,
+        oid: app.servicePrincipalId,
+        appid: app.appId,
+        roles: ['User.RevokeSessions.All'],
+      },
       3600,
     );
     const quiet = new Writable({ write: (_chunk, _encoding, cb) => cb() });
