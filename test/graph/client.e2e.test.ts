@@ -7,7 +7,7 @@ import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.j
 import type { GraphTokenSource } from '../../src/identity/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { demoAppGraphToken, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /** End to end against the emulator: real token, real sockets, upstream requests counted by the emulator. */
 
@@ -44,18 +44,7 @@ beforeAll(async () => {
       return res;
     },
   };
-  const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
-  const token = await emulator.context.signer.sign(
-    {
-      aud: emulator.origin,
-      iss: emulator.context.issuer,
-      tid: emulator.tenantId,
-      oid: app.servicePrincipalId,
-      appid: app.appId,
-      roles: [...app.graphAppRoles],
-    },
-    3600,
-  );
+  const token = await demoAppGraphToken(emulator);
   tokenSource = { partition: 'demo-app', getAccessToken: async () => token };
 });
 

@@ -9,6 +9,7 @@ import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.j
 import type { GraphTokenSource } from '../../src/identity/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { demoAppGraphToken } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -31,18 +32,7 @@ beforeAll(async () => {
   await gw.graphql('{ users(first: 1) { nodes { id } } }');
   http = createUpstreamHttp({ extraCaPem: [gw.emulator.caCertPem] });
   const emulator = gw.emulator;
-  const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
-  const token = await emulator.context.signer.sign(
-    {
-      aud: emulator.origin,
-      iss: emulator.context.issuer,
-      tid: emulator.tenantId,
-      oid: app.servicePrincipalId,
-      appid: app.appId,
-      roles: [...app.graphAppRoles],
-    },
-    3600,
-  );
+  const token = await demoAppGraphToken(emulator);
   tokenSource = { partition: 'relationship-batching', getAccessToken: async () => token };
 }, 60_000);
 afterAll(async () => {

@@ -16,6 +16,25 @@ export interface TestEmulator extends RunningEmulator {
   dataDir: string;
 }
 
+/**
+ * An app-only Graph token of the sandbox's demo app, signed by the emulator's own key (the emulator
+ * verifies it like any other), holding `roles` (default: every Graph role the app was granted).
+ */
+export async function demoAppGraphToken(emulator: RunningEmulator, roles?: readonly string[]): Promise<string> {
+  const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
+  return emulator.context.signer.sign(
+    {
+      aud: emulator.origin,
+      iss: emulator.context.issuer,
+      tid: emulator.tenantId,
+      oid: app.servicePrincipalId,
+      appid: app.appId,
+      roles: [...(roles ?? app.graphAppRoles)],
+    },
+    3600,
+  );
+}
+
 export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'mgug-emu-'));
   const emulator = await startEmulator({ userCount: 1000, ...options, dataDir, port: 0 });

@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthMethodType, UserRecord } from '../../../src/emulator/model.js';
 import { USER_ADMIN_APP_ID } from '../graph/graph-client.js';
-import { type Conformance, type GraphResult, graphErrorCode, mintToken, startConformance } from './support.js';
+import { type Conformance, type GraphResult, graphErrorCode, mintToken, plainUserPicker, startConformance } from './support.js';
 
 let c: Conformance;
 beforeAll(async () => {
@@ -26,16 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => c.close());
 
-const taken = new Set<string>();
-function plainUser(): UserRecord {
-  const user = c.users.find(
-    (u) =>
-      !taken.has(u.id) && u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== c.emulator.tenant.wellKnown.adminUserId,
-  );
-  if (!user) throw new Error('no plain user left');
-  taken.add(user.id);
-  return user;
-}
+const plainUser = plainUserPicker(() => c);
 const app = (roles: string[]) => mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles });
 const tapPath = (user: UserRecord) => `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`;
 

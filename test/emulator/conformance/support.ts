@@ -76,3 +76,28 @@ export function graphErrorCode(res: GraphResult): string {
   }
   return error.code;
 }
+
+/**
+ * Distinct plain users for the tests of a file (enabled members without an admin role, never the
+ * tenant's admin), so that one test's write never changes another's user; `extra` narrows the choice.
+ */
+export function plainUserPicker(c: () => Conformance): ((extra?: (u: UserRecord) => boolean) => UserRecord) & { taken: ReadonlySet<string> } {
+  const taken = new Set<string>();
+  const pick = (extra: (u: UserRecord) => boolean = () => true): UserRecord => {
+    const conformance = c();
+    const user = conformance.users.find(
+      (u) =>
+        !taken.has(u.id) &&
+        u.accountEnabled &&
+        u.userType === 'Member' &&
+        u._directoryRoles.length === 0 &&
+        u.id !== conformance.emulator.tenant.wellKnown.adminUserId &&
+        extra(u),
+    );
+    if (!user) throw new Error('no plain user left');
+    taken.add(user.id);
+    return user;
+  };
+  // The users handed out so far (a test that must not meet another test's writes skips them).
+  return Object.assign(pick, { taken });
+}

@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { ENTRA_DEFAULT_TAP_POLICY, applyTapPolicy, tapPolicyFromEnv } from '../../../src/emulator/tap-policy.js';
 import { registerApp, USER_ADMIN_APP_ID } from '../graph/graph-client.js';
-import { type Conformance, graphErrorCode, mintToken, startConformance } from './support.js';
+import { type Conformance, graphErrorCode, mintToken, plainUserPicker, startConformance } from './support.js';
 
 let c: Conformance;
 /** The emulator's injected clock: tests move it to see a pass start and expire. */
@@ -39,16 +39,7 @@ async function setPolicy(settings: object): Promise<{ status: number; body: any 
   return { status: res.status, body: await res.json() };
 }
 
-const taken = new Set<string>();
-function plainUser(): UserRecord {
-  const user = c.users.find(
-    (u) =>
-      !taken.has(u.id) && u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== c.emulator.tenant.wellKnown.adminUserId,
-  );
-  if (!user) throw new Error('no plain user left');
-  taken.add(user.id);
-  return user;
-}
+const plainUser = plainUserPicker(() => c);
 const tapPath = (user: UserRecord) => `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`;
 const create = (user: UserRecord, body: object = {}) => c.graph('POST', tapPath(user), { body });
 
@@ -194,7 +185,7 @@ describe('isUsable and methodUsabilityReason (resources/temporaryaccesspassauthe
 
   it('the seeded passes of the tenant, created years ago, read as Expired', async () => {
     const seeded = c.users
-      .filter((u) => !taken.has(u.id))
+      .filter((u) => !plainUser.taken.has(u.id))
       .flatMap((u) => u.authMethods.filter((m) => m.type === 'temporaryAccessPass').map((m) => ({ user: u, id: m.id })));
     expect(seeded.length).toBeGreaterThan(0);
     const res = await c.graph('GET', `/v1.0/users/${seeded[0]!.user.id}/authentication/methods`);

@@ -6,7 +6,7 @@ import { createGraphWrites } from '../../../src/graph/writes.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../../src/http/upstream.js';
 import { createLogger } from '../../../src/logger.js';
 import { createMetrics } from '../../../src/metrics.js';
-import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { demoAppGraphToken, startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents, ordinaryUserPicker } from './support.js';
 
@@ -120,19 +120,8 @@ describe('an identity that may revoke but not read users', () => {
   });
 
   it('revokes, and says it could not check whether the user is external (the lookup was not repeated)', async () => {
-    const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.demoAppId)!;
     // Least privilege for containment: User.RevokeSessions.All and nothing that reads users.
-    const token = await emulator.context.signer.sign(
-      {
-        aud: emulator.origin,
-        iss: emulator.context.issuer,
-        tid: emulator.tenantId,
-        oid: app.servicePrincipalId,
-        appid: app.appId,
-        roles: ['User.RevokeSessions.All'],
-      },
-      3600,
-    );
+    const token = await demoAppGraphToken(emulator, ['User.RevokeSessions.All']);
     const quiet = new Writable({ write: (_chunk, _encoding, cb) => cb() });
     const graph = createGraphClient({
       upstream: http,
