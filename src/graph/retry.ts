@@ -44,11 +44,6 @@ export function retryReasonOf(status: number | undefined, transport?: 'connect' 
  * After a 504, a timeout or a connection lost after sending, Graph may have applied the write: it
  * is not repeated, and its outcome is reported as unknown.
  */
-/** Whether this request may be sent again after `reason` (its effect, unless it opted out of repeats). */
-export function mayRepeatRequest(req: Pick<GraphRequest, 'method' | 'effect' | 'repeat'>, reason: RetryReason): boolean {
-  return req.repeat !== false && mayRepeat(effectOf(req), reason);
-}
-
 export function mayRepeat(effect: RequestEffect, reason: RetryReason): boolean {
   switch (effect) {
     case 'read':
@@ -61,6 +56,11 @@ export function mayRepeat(effect: RequestEffect, reason: RetryReason): boolean {
       return unreachable;
     }
   }
+}
+
+/** Whether this request may be sent again after `reason` (its effect, unless it opted out of repeats). */
+export function mayRepeatRequest(req: Pick<GraphRequest, 'method' | 'effect' | 'repeat'>, reason: RetryReason): boolean {
+  return req.repeat !== false && mayRepeat(effectOf(req), reason);
 }
 
 /** Longest Retry-After the gateway will honour; beyond it the caller is told to come back. */

@@ -210,7 +210,7 @@ describe('throttled writes say when to retry (Graph Retry-After)', () => {
     ['disableAccount', (u: string) => `disableAccount(input: { user: "${u}" }) { accountEnabled }`],
     ['revokeSignInSessions', (u: string) => `revokeSignInSessions(input: { user: "${u}" }) { revoked }`],
     [
-      'terminateSession without disabling (a single request)',
+      'terminateSession without disabling (the revocation and the lookup of who the user is, one $batch)',
       (u: string) => `terminateSession(input: { user: "${u}", disableAccount: false }) { steps { error { retryAfterSeconds } } }`,
     ],
   ])('a throttled single write (%s): retryAfterSeconds where the caller reads it', async (name, field) => {
