@@ -123,7 +123,7 @@ export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise
 export function createSignInLinks(input: {
   key: Buffer;
   now?: () => number;
-  /** Spent links shared by every replica and kept across restarts (Redis); absent: this process's memory. */
+  /** Spent links shared by every replica and kept across gateway restarts (Redis); absent: this process's memory. */
   spent?: SpentLinks;
 }): SignInLinks {
   const now = input.now ?? Date.now;
