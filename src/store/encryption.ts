@@ -26,10 +26,19 @@ const TAG_BYTES = 16;
 // (several replicas, restarts), and scrypt's cost still makes guessing a weak passphrase slow.
 const KDF_SALT = 'msgraph-user-gateway/token-cache/v1';
 
+/**
+ * The last derivation: a process derives from one TOKEN_CACHE_KEY twice at start-up (the token store,
+ * and the sign-in link key built on it: src/identity/sign-in-link.ts), and scrypt costs ~100 ms of
+ * blocked event loop each time.
+ */
+let lastDerived: { secret: string; key: Buffer } | undefined;
+
 /** Derives the 32-byte AES key from TOKEN_CACHE_KEY (any string; a passphrase is acceptable). */
 export function deriveTokenCacheKey(secret: string): Buffer {
   if (secret.length === 0) throw new Error('TOKEN_CACHE_KEY must not be empty');
-  return scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 });
+  if (lastDerived?.secret !== secret) lastDerived = { secret, key: scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 }) };
+  // A copy: callers own their Buffer.
+  return Buffer.from(lastDerived.key);
 }
 
 export function createTokenCipher(key: Buffer): TokenCipher {
