@@ -1,4 +1,4 @@
-import { getVariableValues, type GraphQLError, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getVariableValues, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 
 /**
  * The operation's variables coerced for planning, before execution: what the upstream budget and
@@ -12,6 +12,6 @@ export function coerceVariablesForPlanning(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown> | undefined | null,
-): { errors: readonly GraphQLError[]; coerced?: never } | { coerced: Record<string, unknown>; errors?: never } {
+): ReturnType<typeof getVariableValues> {
   return getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 1 });
 }

@@ -6,7 +6,7 @@ import { correlationIdOf } from '../http/correlation-id.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
-import type { SignInLinks } from './sign-in-link.js';
+import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
 import { redisErrorSummary } from '../store/redis-error.js';
 
@@ -41,7 +41,7 @@ export const SIGN_IN_COOKIE = 'mgug_sign_in';
 const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
 
 /** How a refused sign-in link is described to the browser that brought it. */
-const LINK_PROBLEMS: Record<'malformed' | 'bad-signature' | 'expired' | 'used' | 'before-restart', string> = {
+const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['problem'], 'unconfirmed'>, string> = {
   malformed: 'not valid',
   'bad-signature': 'not valid',
   expired: 'expired',
