@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTokenFailure } from '../../src/doctor/acquire-token.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { doctorInProcess, tenantEnv } from './support.js';
 
 /**
@@ -18,16 +18,7 @@ describe('doctor advice for a refused authorization code', () => {
   it('a spent AUTH_CODE (AADSTS54005): a fresh AUTH_CODE or a sign-in, no reset', async () => {
     const known = emulator.tenant.wellKnown;
     const redirectUri = 'http://127.0.0.1:4000/auth/callback';
-    const authorize = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    for (const [name, value] of Object.entries({
-      client_id: known.demoAppId,
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: `offline_access openid profile ${emulator.graphEndpoint}/.default`,
-    }))
-      authorize.searchParams.set(name, value);
-    const consent = await emulator.fetch(authorize.toString(), { redirect: 'manual' });
-    const code = new URL(consent.headers.get('location')!).searchParams.get('code')!;
+    const code = await demoAppAuthorizationCode(emulator, redirectUri);
     // Someone (a first start of the gateway) already redeemed it.
     const redeemed = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
       method: 'POST',

@@ -14,7 +14,7 @@ import { createSignInLinks } from '../../src/identity/sign-in-link.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
-import type { TestEmulator } from '../support/emulator.js';
+import { demoAppAuthorizationCode, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLogs, type IdentityTestBed, type TestDeps } from './support.js';
 
@@ -47,17 +47,9 @@ afterAll(async () => {
   await bed.close();
 });
 
-/** What an operator does by hand: open the authorize URL, copy `code` from the redirect. */
+/** A code as an operator copies it by hand (test/support/emulator.ts), remembered so that no log may show it. */
 async function obtainCode(redirectUri = REDIRECT_URI): Promise<string> {
-  const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-  url.searchParams.set('client_id', emulator.tenant.wellKnown.demoAppId);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('redirect_uri', redirectUri);
-  url.searchParams.set('scope', `offline_access openid profile ${emulator.graphEndpoint}/.default`);
-  const res = await emulator.fetch(url.toString(), { redirect: 'manual' });
-  const location = res.headers.get('location');
-  if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}`);
-  const code = new URL(location).searchParams.get('code')!;
+  const code = await demoAppAuthorizationCode(emulator, redirectUri);
   seen.push(code);
   return code;
 }

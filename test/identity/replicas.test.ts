@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config-types.js';
 import { createGraphIdentity } from '../../src/identity/index.js';
 import type { Caller } from '../../src/identity/types.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { captureLogs, emulatorConfig, testDeps, type TestDeps } from './support.js';
 
@@ -41,14 +41,7 @@ afterAll(async () => {
 describe('two gateway processes sharing one Redis', () => {
   it.skipIf(!!skipRedis)('refresh the (single-use) refresh token concurrently without ever getting invalid_grant', { timeout: 60_000 }, async () => {
     // Sign in once (AUTH_CODE) so the shared cache holds an account and its refresh token.
-    const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-    url.search = new URLSearchParams({
-      client_id: emulator.tenant.wellKnown.demoAppId,
-      response_type: 'code',
-      redirect_uri: REDIRECT_URI,
-      scope: `offline_access openid profile ${emulator.graphEndpoint}/.default`,
-    }).toString();
-    const code = new URL((await emulator.fetch(url.toString(), { redirect: 'manual' })).headers.get('location')!).searchParams.get('code')!;
+    const code = await demoAppAuthorizationCode(emulator, REDIRECT_URI);
     const base = emulatorConfig(emulator, dataDir);
     const config = emulatorConfig(emulator, dataDir, {
       cache: { kind: 'redis', url: redis!.url },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/config.js';
 import { Secret, type Config } from '../../src/config-types.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { post, startRecordingGateway } from './recording-gateway.js';
 
 /**
@@ -30,13 +30,7 @@ afterAll(async () => {
 });
 
 async function authorizationCode(): Promise<string> {
-  const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
-  url.searchParams.set('client_id', emulator.tenant.wellKnown.demoAppId);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('redirect_uri', REDIRECT_URI);
-  url.searchParams.set('scope', `offline_access openid profile ${emulator.graphEndpoint}/.default`);
-  const res = await emulator.fetch(url.toString(), { redirect: 'manual' });
-  const code = new URL(res.headers.get('location')!).searchParams.get('code')!;
+  const code = await demoAppAuthorizationCode(emulator, REDIRECT_URI);
   secrets.push(code);
   return code;
 }

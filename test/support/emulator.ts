@@ -35,6 +35,24 @@ export async function demoAppGraphToken(emulator: RunningEmulator, roles?: reado
   );
 }
 
+/**
+ * What an operator does by hand: open the demo app's authorize URL (the tenant consents for its
+ * admin), and copy `code` from the redirect to `redirectUri`.
+ */
+export async function demoAppAuthorizationCode(emulator: TestEmulator, redirectUri: string): Promise<string> {
+  const url = new URL(`${emulator.authorityHost}/${emulator.tenantId}/oauth2/v2.0/authorize`);
+  url.search = new URLSearchParams({
+    client_id: emulator.tenant.wellKnown.demoAppId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: `offline_access openid profile ${emulator.graphEndpoint}/.default`,
+  }).toString();
+  const res = await emulator.fetch(url.toString(), { redirect: 'manual' });
+  const location = res.headers.get('location');
+  if (res.status !== 302 || !location) throw new Error(`authorize answered ${res.status}`);
+  return new URL(location).searchParams.get('code')!;
+}
+
 export async function startTestEmulator(options: EmulatorOptions = {}): Promise<TestEmulator> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'mgug-emu-'));
   const emulator = await startEmulator({ userCount: 1000, ...options, dataDir, port: 0 });
