@@ -1,8 +1,11 @@
 import { startApp, type App } from './app.js';
 import { loadConfigOrExit } from './config.js';
+import { configSecrets } from './config-secrets.js';
 import type { Config } from './config-types.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, SHUTDOWN_CLOSE_MARGIN_MS } from './gateway.js';
-import type { Logger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { installProcessFaultHandlers } from './process-faults.js';
 
 /** Signals that stop the gateway gracefully: SIGTERM from orchestrators (`docker stop`, Kubernetes), SIGINT from Ctrl-C. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -31,7 +34,13 @@ async function main(): Promise<void> {
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
-  const app = await startApp(config);
+  // From start-up on, a fault no code caught goes through the redacting logger, never Node's
+  // default print of the whole error object (docs/operations.md#process-faults).
+  const logger = createLogger({ level: config.logLevel });
+  const metrics = createMetrics();
+  installProcessFaultHandlers(process, { logger, metrics, secrets: configSecrets(config), exit: (code) => process.exit(code) });
+
+  const app = await startApp(config, { logger, metrics });
   running.app = app;
   if (signalled) return stop(app, signalled);
   printBanner(app);

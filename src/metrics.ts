@@ -14,6 +14,7 @@ export interface GatewayMetrics {
   operationDuration: Histogram<'operation_type' | 'outcome'>;
   auditEvents: Counter<'operation' | 'outcome'>;
   authenticationFailures: Counter<'reason'>;
+  processFaults: Counter<'kind'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -62,6 +63,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
       name: 'gateway_authentication_failures_total',
       help: 'Refused caller authentications (GraphQL and sign-in routes), by reason: missing_credential, invalid_api_key, invalid_bearer_token, not_loopback, invalid_sign_in_link, sign_in_not_bound, not_operator, host_not_allowed, origin_not_allowed, forwarded_request, throttled.',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    processFaults: new Counter({
+      name: 'gateway_process_faults_total',
+      help: 'Faults no code caught (docs/operations.md#process-faults), by kind: unhandled_rejection (logged, the gateway keeps serving), uncaught_exception (logged, the process exits 1).',
+      labelNames: ['kind'] as const,
       registers: [registry],
     }),
   };

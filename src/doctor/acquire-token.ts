@@ -1,4 +1,5 @@
 import type { Config } from '../config-types.js';
+import { configSecrets } from '../config-secrets.js';
 import { isGatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
@@ -31,14 +32,6 @@ export function describeTokenFailure(flow: string, error: unknown, secrets: read
   const message = scrubSecrets(mapped.message, secrets);
   const advice = aadstsAdvice(message);
   return advice ? `${message} → ${advice.code}: ${advice.advice}` : message;
-}
-
-function configSecrets(config: Config): string[] {
-  const out: string[] = [];
-  if (config.selfDeployed?.credential.kind === 'secret') out.push(config.selfDeployed.credential.secret.reveal());
-  if (config.selfDeployed?.authCode) out.push(config.selfDeployed.authCode.reveal());
-  if (config.hosted) out.push(config.hosted.token.reveal(), config.hosted.key.reveal());
-  return out;
 }
 
 function describeToken(flow: string, claims: TokenClaims): string {

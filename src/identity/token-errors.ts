@@ -28,9 +28,14 @@ const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
  * JWTs, long opaque strings (refresh tokens, codes, secrets) and the known secret values.
  */
 export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  return removeKnownSecrets(text, secrets).replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
+}
+
+/** Only the known secret values: for text whose long strings are not tokens (a stack's file paths). */
+export function removeKnownSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out.replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
+  return out;
 }
 
 function firstSentence(text: string): string {
