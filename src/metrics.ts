@@ -19,7 +19,12 @@ export interface GatewayMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    // /metrics answers whoever reaches the port (docs/operations.md): the exact Node version would
+    // tell a stranger which published vulnerabilities to try; operators know it from the image.
+    registry.removeSingleMetric('nodejs_version_info');
+  }
   return {
     registry,
     upstreamRequests: new Counter({
