@@ -16,7 +16,8 @@ export function readStorage(
     else if (/^rediss?:\/\//.test(cacheUrl)) cache = { kind: 'redis', url: cacheUrl };
     else
       env.problem(
-        `CACHE_URL=${JSON.stringify(cacheUrl)} is not valid: where tokens are cached; memory, sqlite://path or redis://host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`,
+        // The value is echoed without its userinfo: a mistyped scheme still carries the password.
+        `CACHE_URL=${JSON.stringify(cacheUrl.replace(/\/\/[^/@]*@/, '//[redacted]@'))} is not valid: where tokens are cached; memory, sqlite://path or redis://[:password@]host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`,
       );
   }
   const tokenCacheKeyRaw = env.get('TOKEN_CACHE_KEY');

@@ -4,6 +4,7 @@ import { Keyv } from 'keyv';
 import type { Config } from '../config-types.js';
 import { createMemoryLock, type DistributedLock } from './lock.js';
 import { failFastRedisOptions } from './redis-connection.js';
+import { redisErrorSummary } from './redis-error.js';
 import { createRedisLock, type RedisLockClient } from './redis-lock.js';
 import { SqliteKeyvStore } from './sqlite-keyv-store.js';
 
@@ -70,8 +71,18 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
         throwOnErrors: true,
         connectionTimeout: 10_000,
       });
+      // keyv's own "timed out" says nothing of why: keep the client's first error (a refused
+      // password, a refused connection, a TLS failure) for the start-up failure.
+      let firstError: unknown;
+      store.on('error', (error: unknown) => (firstError ??= error));
       const keyv = new Keyv<string>({ store, namespace: NAMESPACE, useKeyPrefix: false });
-      const client = (await store.getClient()) as unknown as RedisLockClient;
+      let client: RedisLockClient;
+      try {
+        client = (await store.getClient()) as unknown as RedisLockClient;
+      } catch (error) {
+        const why = redisErrorSummary(firstError ?? error).message ?? 'no reason given';
+        throw new Error(`the token cache's Redis (${redactUrl(resolved.url)}) could not be used: ${why}`, { cause: error });
+      }
       return {
         kind: 'redis',
         location: `Redis ${redactUrl(resolved.url)}`,

@@ -204,6 +204,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ CACHE_URL: 'sqlite://./x.db' }).cache).toMatchObject({ kind: 'sqlite' });
     expect(problemsOf({ CACHE_URL: 'ftp://x' })[0]).toMatch(/^CACHE_URL="ftp:\/\/x" is not valid/);
   });
+
+  it('names a mistyped CACHE_URL without its password', () => {
+    const [problem] = problemsOf({ CACHE_URL: 'reds://:s3cret-redis-pass@cache.internal:6380' });
+    expect(problem).toMatch(/^CACHE_URL="reds:\/\/\[redacted\]@cache.internal:6380" is not valid/);
+    expect(problem).not.toContain('s3cret');
+  });
 });
 
 describe('safe defaults (production configuration)', () => {

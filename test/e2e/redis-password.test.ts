@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@keyv/redis';
+import { startApp, type App } from '../../src/app.js';
+import { hashApiKey } from '../../src/config.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
+import { capturingLogger } from '../support/log-capture.js';
+
+/**
+ * A Redis that requires a password, as deploy/redis.yaml runs it (docs/operations.md#redis): the
+ * password travels in CACHE_URL (`redis://:password@host:port`) and every user of the shared Redis
+ * (token cache, failed-authentication counts, Graph budget, spent sign-in links) authenticates with
+ * it. A wrong password stops the start with a message that names neither it nor the URL's userinfo.
+ * Production configuration, API keys, a real redis-server.
+ */
+const PASSWORD = 'redis-pass-3f9a0c5e7b1d2468ace0';
+const TOKEN_CACHE_KEY = 'redis password test token cache key';
+const KEY = 'soar-key-0123456789';
+const skipRedis = redisSkipReason();
+
+describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
+  let emulator: TestEmulator;
+  let redis: TestRedis & { port: number };
+  let app: App | undefined;
+  const logLines: string[] = [];
+  const urlWith = (password: string) => `redis://:${encodeURIComponent(password)}@127.0.0.1:${redis.port}`;
+  const configWith = (cacheUrl: string) =>
+    loadSandboxConfig(emulator, {
+      NODE_ENV: 'production',
+      CACHE_URL: cacheUrl,
+      GRAPH_AUTH_FLOW: 'client-credentials',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read`,
+      TOKEN_CACHE_KEY,
+    });
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 20 });
+    redis = await startTestRedis(undefined, ['--requirepass', PASSWORD]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await redis?.stop();
+    await emulator?.close();
+  });
+
+  it('refuses a client without the password', async () => {
+    const anonymous = createClient({ url: redis.url });
+    anonymous.on('error', () => {});
+    await expect(anonymous.connect().then(() => anonymous.get('x'))).rejects.toThrow(/NOAUTH|WRONGPASS/);
+    await anonymous.close().catch(() => {});
+  });
+
+  it('with the password in CACHE_URL: serves, caches the token in Redis, and logs no password', async () => {
+    app = await startApp(configWith(urlWith(PASSWORD)), { emulator, logger: capturingLogger(logLines, 'debug') });
+    const res = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ query: '{ users(first: 2) { nodes { id } } }' }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { users: { nodes: unknown[] } } }).data.users.nodes).toHaveLength(2);
+    const ready = (await (await fetch(`${app.url}/readyz`)).json()) as { status: string };
+    expect(ready.status).toBe('ready');
+
+    const client = createClient({ url: urlWith(PASSWORD) });
+    await client.connect();
+    try {
+      expect((await client.keys('*')).length).toBeGreaterThan(0); // the token cache and the budget live there
+    } finally {
+      await client.close();
+    }
+    expect(logLines.join('\n')).not.toContain(PASSWORD);
+    await app.close();
+    app = undefined;
+  });
+
+  it('with a wrong password: the start fails and says so, naming no password', async () => {
+    const wrong = 'a-wrong-redis-password-000';
+    const failure = await startApp(configWith(urlWith(wrong)), { emulator, logger: capturingLogger(logLines, 'debug') }).then(
+      (started) => {
+        app = started;
+        return undefined;
+      },
+      (error: unknown) => error as Error,
+    );
+    expect(failure?.message).toMatch(/WRONGPASS|password|auth/i);
+    expect(failure?.message).not.toContain(wrong);
+    expect(logLines.join('\n')).not.toContain(wrong);
+  });
+});
