@@ -82,6 +82,13 @@ describe('the gateway shows users only', () => {
     });
     expect(listed.errors).toBeUndefined();
     expect(listed.data!.users.nodes).toEqual([{ id: managedByContact.id, manager: null }]);
+
+    // totalCount makes the list an advanced query (no $expand): the manager comes from GET /users/{id}/manager.
+    const advanced = await gw.graphql('query($ids: [ID!]) { users(first: 10, filter: { ids: $ids }) { totalCount nodes { id manager { id } } } }', {
+      ids: [managedByContact.id],
+    });
+    expect(advanced.errors).toBeUndefined();
+    expect(advanced.data!.users.nodes).toEqual([{ id: managedByContact.id, manager: null }]);
   });
 
   it('directReports leaves the contact out, on the first page and on later ones', async () => {
