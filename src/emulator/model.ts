@@ -42,6 +42,7 @@ export interface UserRecord {
   onPremisesImmutableId: string | null;
   signInSessionsValidFromDateTime: string;
   passwordProfile: { forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean };
+  /** A user's or an organizational contact's object id. */
   managerId: string | null;
   memberOf: string[];
   ownedDevices: string[];
@@ -50,6 +51,25 @@ export interface UserRecord {
   _password: string;
   /** Emulator-internal: Entra directory roles, e.g. `Global Administrator`, `User Administrator`. */
   _directoryRoles: string[];
+}
+
+/**
+ * An organizational contact (Graph's `orgContact`): a mail contact in the directory, not a user.
+ * It can be a user's manager and a user's direct report (docs/graph-facts.md#manager-and-bulk-lookup).
+ */
+export interface ContactRecord {
+  kind: 'orgContact';
+  id: string;
+  displayName: string;
+  givenName: string | null;
+  surname: string | null;
+  mail: string | null;
+  mailNickname: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  companyName: string | null;
+  /** The user (object id) this contact reports to, if any. */
+  managerId: string | null;
 }
 
 export interface GroupRecord {
@@ -147,6 +167,8 @@ export interface TenantModel {
   deletedUsers: Map<string, UserRecord>;
   groups: Map<string, GroupRecord>;
   devices: Map<string, DeviceRecord>;
+  /** Organizational contacts; none are seeded, `POST /_emulator/contacts` adds them. */
+  contacts: Map<string, ContactRecord>;
   apps: Map<string, AppRegistration>;
   brokerRegistrations: Map<string, BrokerRegistration>;
   /** The Temporary Access Pass authentication method policy (src/emulator/tap-policy.ts). */

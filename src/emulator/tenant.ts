@@ -19,6 +19,7 @@ export function createTenant(options: TenantOptions): TenantModel {
     deletedUsers: new Map(),
     groups: new Map(),
     devices: new Map(),
+    contacts: new Map(),
     apps: new Map(),
     brokerRegistrations: new Map(),
     temporaryAccessPassPolicy: { ...ENTRA_DEFAULT_TAP_POLICY },

@@ -1144,7 +1144,7 @@ export type User = {
   createdDateTime?: Maybe<Scalars['DateTime']['output']>;
   /** Department. */
   department?: Maybe<Scalars['String']['output']>;
-  /** People who report to this user. */
+  /** Users who report to this user (organizational contacts among Graph's direct reports are left out, so a page may hold fewer than `first`). */
   directReports: UserConnection;
   /** Name shown in address lists, usually first and last name. */
   displayName?: Maybe<Scalars['String']['output']>;
@@ -1159,8 +1159,9 @@ export type User = {
   /** Primary SMTP address. */
   mail?: Maybe<Scalars['EmailAddress']['output']>;
   /**
-   * The user's manager; null when none. Under a `users` list it is fetched in the same Graph request
-   * (`$expand=manager`) when the query allows it.
+   * The user's manager; null when none, and when the manager is an organizational contact rather
+   * than a user. Under a `users` list it is fetched in the same Graph request (`$expand=manager`)
+   * when the query allows it.
    */
   manager?: Maybe<User>;
   /** Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`. */

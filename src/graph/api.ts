@@ -23,6 +23,17 @@ export interface GraphDirectoryObject {
   [property: string]: unknown;
 }
 
+/**
+ * Whether a directoryObject Graph returned is a user. A user's manager can be an organizational
+ * contact and direct reports include contacts (`@odata.type` `#microsoft.graph.orgContact`,
+ * docs/graph-facts.md#manager-and-bulk-lookup); the User type shows users only. An item without
+ * `@odata.type` is taken as what was asked for (a user).
+ */
+export function isUserObject(value: { readonly [property: string]: unknown }): boolean {
+  const type = value['@odata.type'];
+  return type === undefined || type === '#microsoft.graph.user';
+}
+
 /** Graph user properties the gateway can select (the User type's scalar fields). */
 export type UserProperty = string;
 

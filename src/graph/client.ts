@@ -12,6 +12,7 @@ import type {
   UserListQuery,
   UserProperty,
 } from './api.js';
+import { isUserObject } from './api.js';
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
@@ -161,10 +162,15 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     async getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null> {
       const found = await call<GraphUser>(managerRequest(userIdOrUpn, select), true);
-      return found?.body ?? null;
+      // A contact as manager is not a User (docs/graph-facts.md#manager-and-bulk-lookup).
+      return found && isUserObject(found.body) ? found.body : null;
     },
 
-    listDirectReports: (userIdOrUpn, request) => relationshipPage<GraphUser>(userIdOrUpn, 'directReports', continuationShapes.directReports, request),
+    async listDirectReports(userIdOrUpn, request) {
+      const result = await relationshipPage<GraphUser>(userIdOrUpn, 'directReports', continuationShapes.directReports, request);
+      // Direct reports include organizational contacts; the field is about users.
+      return { ...result, items: result.items.filter(isUserObject) };
+    },
 
     async listMemberOf(userIdOrUpn: string, request: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>> {
       const result = await relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request);

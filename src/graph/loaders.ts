@@ -1,6 +1,15 @@
 import DataLoader from 'dataloader';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
-import type { AuthMethodsKey, GraphDirectoryObject, GraphLoaders, GraphPage, GraphUser, RelationshipPageKey, UserLookupKey } from './api.js';
+import {
+  isUserObject,
+  type AuthMethodsKey,
+  type GraphDirectoryObject,
+  type GraphLoaders,
+  type GraphPage,
+  type GraphUser,
+  type RelationshipPageKey,
+  type UserLookupKey,
+} from './api.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
@@ -265,7 +274,8 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
         submit,
         keys,
         (key) => managerRequest(key.key, key.select),
-        (body) => body as GraphUser,
+        // An organizational contact as manager is no user's manager for the User type.
+        (body) => (isUserObject(body as GraphUser) ? (body as GraphUser) : null),
         () => null,
         (key) => managerOf.clear(key),
       ),

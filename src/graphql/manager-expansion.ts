@@ -1,4 +1,4 @@
-import type { GraphUser } from '../graph/api.js';
+import { isUserObject, type GraphUser } from '../graph/api.js';
 
 /**
  * Remembers which user objects were fetched with `$expand=manager($select=...)`, and with which
@@ -34,6 +34,17 @@ export function expandedManagerOf(user: GraphUser, select: readonly string[]): G
 }
 
 /**
+ * True when the user was fetched with `$expand=manager` and the manager is a directory object
+ * other than a user (an organizational contact, docs/graph-facts.md#manager-and-bulk-lookup): the
+ * User type has no manager to show then, whatever properties were selected.
+ */
+export function expandedManagerIsNotAUser(user: GraphUser): boolean {
+  if (!expansions.has(user)) return false;
+  const manager = user.manager;
+  return isDirectoryObject(manager) && !isUserObject(manager);
+}
+
+/**
  * The object id of an expanded manager that lacks some selected properties (the case
  * `expandedManagerOf` answers undefined for): the loader can then fetch it by id, with the other
  * managers of the page in one `getByIds`, instead of asking for each user's manager.
@@ -44,6 +55,11 @@ export function expandedManagerId(user: GraphUser): string | undefined {
   return isGraphUser(manager) ? manager.id : undefined;
 }
 
-function isGraphUser(value: unknown): value is GraphUser {
+function isDirectoryObject(value: unknown): value is GraphUser {
   return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string';
+}
+
+/** An expanded manager that is a user (a contact counts as no manager for the User type). */
+function isGraphUser(value: unknown): value is GraphUser {
+  return isDirectoryObject(value) && isUserObject(value);
 }

@@ -179,6 +179,11 @@ export interface CollectionOptions<R> {
   allowOrderBy: boolean;
   /** Relationship collections need an advanced query for any `$filter`. */
   filterIsAdvanced: boolean;
+  /**
+   * How one item of the page is written, when items are not all of `entity`'s type (a directoryObject
+   * collection holding contacts too); default: `entity`'s projection of `select`.
+   */
+  item?: (record: R, graph: Record<string, unknown>, select: readonly string[] | undefined) => Record<string, unknown>;
   /** `$expand` support: relationships and how to expand one record. */
   expand?: { properties: readonly string[]; target: EntityType<unknown>; apply: (record: R, spec: ExpandSpec) => [string, unknown] | undefined };
 }
@@ -287,7 +292,9 @@ export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): 
   const page = q.matches.slice(start, start + top);
   const select = q.select ?? [...opts.entity.defaultSelect];
   const value = page.map((record) => {
-    const item = project(q.objects.get(record)!, select, opts.typedItems ? opts.entity.odataType : undefined);
+    const item = opts.item
+      ? opts.item(record, q.objects.get(record)!, q.select)
+      : project(q.objects.get(record)!, select, opts.typedItems ? opts.entity.odataType : undefined);
     if (q.expand && opts.expand) {
       const expanded = opts.expand.apply(record, q.expand);
       if (expanded) item[expanded[0]] = expanded[1];

@@ -1,13 +1,20 @@
 /** `/users/{id}/manager`, `manager/$ref`, `directReports`, `memberOf`, `ownedDevices`. */
 import type { EmuResponse } from '../http.js';
-import type { DeviceRecord, GroupRecord, UserRecord } from '../model.js';
+import type { ContactRecord, DeviceRecord, GroupRecord, UserRecord } from '../model.js';
+import { contactToGraph, isContact } from './contacts.js';
 import { requireCapability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
-import { deviceEntity, groupEntity, userEntity, userToGraph } from './entities.js';
+import { deviceEntity, groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { badRequest, notFound } from './errors.js';
-import { listCollection, parseSelect, project } from './query.js';
+import { listCollection, parseSelect } from './query.js';
 import { recordChange } from './state.js';
-import { directReportsOf, managerOf } from './users.js';
+import { directReportsOf, directoryObjectItem, managerOf } from './users.js';
+
+/** Direct reports are users and contacts: filtered and sorted on each one's own properties. */
+const directReportEntity: EntityType<UserRecord | ContactRecord> = {
+  ...(userEntity as EntityType<unknown>),
+  toGraph: (record) => (isContact(record) ? contactToGraph(record) : userToGraph(record)),
+};
 
 export function getManager(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.read', user);
@@ -16,7 +23,7 @@ export function getManager(call: GraphCall, user: UserRecord): EmuResponse {
   const select = parseSelect(userEntity, queryParam(call, '$select'), { list: false });
   return ok(200, {
     '@odata.context': metadataUrl(call, 'directoryObjects/$entity'),
-    ...project(userToGraph(manager), select ?? userEntity.defaultSelect, userEntity.odataType),
+    ...directoryObjectItem(call, manager, select),
   });
 }
 
@@ -71,9 +78,10 @@ export function removeManager(call: GraphCall, user: UserRecord): EmuResponse {
 
 export function listDirectReports(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.read', user);
-  return listCollection(call, {
-    entity: userEntity,
+  return listCollection<UserRecord | ContactRecord>(call, {
+    entity: directReportEntity,
     records: directReportsOf(call, user),
+    item: (record, _graph, select) => directoryObjectItem(call, record, select),
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: false,

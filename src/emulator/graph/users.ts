@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
-import type { UserRecord } from '../model.js';
+import type { ContactRecord, UserRecord } from '../model.js';
 import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
 import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
+import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { userEntity, userToGraph, type EntityType } from './entities.js';
 import { type GraphError, badRequest } from './errors.js';
@@ -24,18 +25,30 @@ export function sortedUsers(call: GraphCall): UserRecord[] {
   return [...call.ctx.tenant.users.values()];
 }
 
-export function directReportsOf(call: GraphCall, user: UserRecord): UserRecord[] {
-  return [...call.ctx.tenant.users.values()].filter((u) => u.managerId === user.id);
+/** The users and organizational contacts whose manager is `user` (user-list-directreports). */
+export function directReportsOf(call: GraphCall, user: UserRecord): Array<UserRecord | ContactRecord> {
+  const tenant = call.ctx.tenant;
+  const users: Array<UserRecord | ContactRecord> = [...tenant.users.values()].filter((u) => u.managerId === user.id);
+  for (const c of tenant.contacts.values()) if (c.managerId === user.id) users.push(c);
+  return users;
 }
 
-export function managerOf(call: GraphCall, user: UserRecord): UserRecord | undefined {
-  return user.managerId ? call.ctx.tenant.users.get(user.managerId) : undefined;
+/** The user or organizational contact assigned as `user`'s manager (user-list-manager). */
+export function managerOf(call: GraphCall, user: UserRecord): UserRecord | ContactRecord | undefined {
+  if (!user.managerId) return undefined;
+  return call.ctx.tenant.users.get(user.managerId) ?? call.ctx.tenant.contacts.get(user.managerId);
+}
+
+/** A user or a contact as an item of a directoryObject relationship, typed by `@odata.type`. */
+export function directoryObjectItem(call: GraphCall, record: UserRecord | ContactRecord, select: readonly string[] | undefined): Record<string, unknown> {
+  if (isContact(record)) return renderContact(call.principal, record, select);
+  return project(userToGraph(record), select ?? userEntity.defaultSelect, userEntity.odataType);
 }
 
 function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [string, unknown] | undefined {
   // A nested $select is honoured only under that reading of Graph's documentation (src/emulator/graph-settings.ts).
   const select = call.ctx.graph.expandNestedSelect ? spec.select : undefined;
-  const asItem = (u: UserRecord) => project(userToGraph(u), select ?? userEntity.defaultSelect, userEntity.odataType);
+  const asItem = (u: UserRecord | ContactRecord) => directoryObjectItem(call, u, select);
   switch (spec.property) {
     case 'manager': {
       const manager = managerOf(call, user);

@@ -1,7 +1,7 @@
-import type { GraphDirectoryObject, GraphGroup, GraphPage } from '../../graph/api.js';
+import { isUserObject, type GraphDirectoryObject, type GraphGroup, type GraphPage, type GraphUser } from '../../graph/api.js';
 import type { UserResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
-import { expandedManagerId, expandedManagerOf } from '../manager-expansion.js';
+import { expandedManagerId, expandedManagerIsNotAUser, expandedManagerOf } from '../manager-expansion.js';
 import type { FieldNode } from 'graphql';
 import {
   connectionNodeFields,
@@ -21,6 +21,14 @@ function onlyGroups(page: GraphPage<GraphDirectoryObject>): GraphPage<GraphGroup
   return { ...page, items: page.items.filter((item) => !item['@odata.type'] || item['@odata.type'] === '#microsoft.graph.group') };
 }
 
+/**
+ * Direct reports include organizational contacts (docs/graph-facts.md#manager-and-bulk-lookup); the
+ * User type shows users only, so a page can hold fewer nodes than `first` (and still have a next page).
+ */
+function onlyUsers(page: GraphPage<GraphUser>): GraphPage<GraphUser> {
+  return { ...page, items: page.items.filter(isUserObject) };
+}
+
 const managerPlans = new WeakMap<FieldNode, { variables: unknown; plan: UserSelectionPlan }>();
 const reportPlans = new WeakMap<FieldNode, { variables: unknown; plan: ConnectionSelectionPlan<UserSelectionPlan> }>();
 
@@ -29,6 +37,8 @@ export const userResolvers: UserResolvers = {
 
   manager: async (user, _args, ctx, info) => {
     const { select } = memoizedPlan(managerPlans, info, () => planUserSelection(info, info.fieldNodes));
+    // A contact as manager is not a User: null, as when there is none.
+    if (expandedManagerIsNotAUser(user)) return null;
     const expanded = expandedManagerOf(user, select);
     if (expanded !== undefined) return expanded;
     // Expanded without every selected property (Graph ignored the nested $select): its id is known.
@@ -47,9 +57,9 @@ export const userResolvers: UserResolvers = {
       cursors: ctx.cursors,
       advanced: false,
       select: node.select,
-      fetch: (request) =>
+      fetch: async (request) =>
         request.kind === 'first'
-          ? ctx.loaders.directReportsOf.load({ key: user.id, select: node.select, top: request.top })
+          ? onlyUsers(await ctx.loaders.directReportsOf.load({ key: user.id, select: node.select, top: request.top }))
           : ctx.graph.listDirectReports(user.id, request),
     });
   },
