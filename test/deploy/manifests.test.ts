@@ -133,7 +133,7 @@ describe('deploy/ manifests', () => {
       message = (error as Error).message;
     }
     // A placeholder that passed for a key would encrypt every token with a key anyone can read here.
-    for (const name of ['TOKEN_CACHE_KEY', 'CURSOR_KEY', 'API_KEYS', 'AZURE_CLIENT_ID']) expect(message).toContain(`- ${name}`);
+    for (const name of ['TOKEN_CACHE_KEY', 'CURSOR_KEY', 'API_KEYS', 'AZURE_CLIENT_ID', 'CACHE_URL']) expect(message).toContain(`- ${name}`);
     for (const value of Object.values(secret.stringData as Record<string, string>)) expect(value === '' || value.startsWith('REPLACE')).toBe(true);
   });
 
@@ -176,13 +176,33 @@ describe('deploy/ manifests', () => {
     const redis = find('Deployment', 'msgraph-user-gateway-redis');
     const redisService = find('Service', 'msgraph-user-gateway-redis');
     expect(selects(redisService.spec.selector, podLabels(redis))).toBe(true);
-    expect(manifestEnvironment().CACHE_URL).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`);
+    // CACHE_URL names that Service and port with the Redis password (a placeholder until replaced).
+    const cacheUrl = new URL(manifestEnvironment().CACHE_URL!.replace(/^REPLACE-/, ''));
+    expect(`${cacheUrl.protocol}//${cacheUrl.host}`).toBe(`redis://${redisService.metadata.name}:${redisService.spec.ports[0].port}`);
+    expect(cacheUrl.password).not.toBe('');
     const policy = find('NetworkPolicy', 'msgraph-user-gateway-redis');
     expect(selects(policy.spec.podSelector.matchLabels, podLabels(redis))).toBe(true);
     expect(selects(policy.spec.ingress[0].from[0].podSelector.matchLabels, podLabels(gateway))).toBe(true);
     // A full Redis refuses writes rather than evicting spent sign-in links and failure counts (docs/operations.md#redis).
     const redisArgs: string[] = redis.spec.template.spec.containers[0].args;
     expect(redisArgs[redisArgs.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+  });
+
+  it('give the in-cluster Redis a password from a Secret, which its probe and the gateway use', () => {
+    // Without one, any pod where NetworkPolicies are not enforced could reset failure counts, forget
+    // spent sign-in links or put back older token records (docs/operations.md#redis).
+    const redis = find('Deployment', 'msgraph-user-gateway-redis').spec.template.spec.containers[0];
+    const redisArgs: string[] = redis.args;
+    expect(redisArgs[redisArgs.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
+    const fromSecret = (name: string) => (redis.env as Array<{ name: string; valueFrom?: any }>).find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    // REDIS_PASSWORD for the server (Kubernetes expands $(REDIS_PASSWORD) in args), REDISCLI_AUTH for redis-cli's ping.
+    for (const name of ['REDIS_PASSWORD', 'REDISCLI_AUTH']) expect(fromSecret(name), name).toEqual({ name: 'msgraph-user-gateway-redis', key: 'password' });
+    expect(redis.readinessProbe.exec.command).toEqual(['redis-cli', 'ping']);
+    const redisSecret = find('Secret', 'msgraph-user-gateway-redis');
+    expect(redisSecret.stringData.password).toMatch(/^REPLACE/);
+    // The gateway's CACHE_URL is a Secret value, not a ConfigMap one: it carries that password.
+    expect(secret.stringData.CACHE_URL).toMatch(/^REPLACE-redis:\/\/:[^@]+@msgraph-user-gateway-redis:6379$/);
+    expect(find('ConfigMap', 'msgraph-user-gateway').data.CACHE_URL).toBeUndefined();
   });
 
   it('run every container as non-root on a read-only root file system without privilege escalation', () => {

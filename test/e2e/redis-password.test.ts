@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
@@ -6,9 +10,10 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { capturingLogger } from '../support/log-capture.js';
+import { REPO_ROOT } from '../support/production-build.js';
 
 /**
- * A Redis that requires a password, as deploy/redis.yaml runs it (docs/operations.md#redis): the
+ * A Redis that requires a password, started with deploy/redis.yaml's options (docs/operations.md#redis): the
  * password travels in CACHE_URL (`redis://:password@host:port`) and every user of the shared Redis
  * (token cache, failed-authentication counts, Graph budget, spent sign-in links) authenticates with
  * it. A wrong password stops the start with a message that names neither it nor the URL's userinfo.
@@ -37,7 +42,14 @@ describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 20 });
-    redis = await startTestRedis(undefined, ['--requirepass', PASSWORD]);
+    // The server options of deploy/redis.yaml, with Kubernetes' $(REDIS_PASSWORD) expansion done here.
+    const manifestArgs = (parseAllDocuments(readFileSync(path.join(REPO_ROOT, 'deploy', 'redis.yaml'), 'utf8'))[0]!.toJS() as any).spec.template.spec
+      .containers[0].args as string[];
+    expect(manifestArgs).toContain('$(REDIS_PASSWORD)');
+    redis = await startTestRedis(
+      undefined,
+      manifestArgs.slice(1).map((arg) => arg.replace('$(REDIS_PASSWORD)', PASSWORD)),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -46,11 +58,15 @@ describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
     await emulator?.close();
   });
 
-  it('refuses a client without the password', async () => {
+  it('refuses a client without the password; redis-cli, as the readiness probe runs it, gets in with REDISCLI_AUTH', async () => {
     const anonymous = createClient({ url: redis.url });
     anonymous.on('error', () => {});
     await expect(anonymous.connect().then(() => anonymous.get('x'))).rejects.toThrow(/NOAUTH|WRONGPASS/);
     await anonymous.close().catch(() => {});
+    const ping = (env: Record<string, string>) =>
+      execFileSync('redis-cli', ['-p', String(redis.port), 'ping'], { env: { PATH: process.env['PATH'] ?? '', ...env }, encoding: 'utf8' }).trim();
+    expect(ping({ REDISCLI_AUTH: PASSWORD })).toBe('PONG');
+    expect(ping({})).toMatch(/NOAUTH/);
   });
 
   it('with the password in CACHE_URL: serves, caches the token in Redis, and logs no password', async () => {
