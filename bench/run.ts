@@ -6,7 +6,7 @@
  * table, bench/results/latest.json, latest.svg and the results section of docs/benchmark.md.
  *
  * Options: `--latency <ms>` (default 20, env BENCH_LATENCY_MS), `--quick` (short cells, env
- * BENCH_QUICK=1), `--warmup <ms>` (per cell, default 1500, env BENCH_WARMUP_MS), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
+ * BENCH_QUICK=1), `--warmup <ms>` (per cell, default 5000, env BENCH_WARMUP_MS), `--contenders gateway,naive,floor`, `--scenarios s1,s3-c64`, `--no-overhead-pass`;
  * BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS and BENCH_EMULATOR_NODE_ARGS add node flags to the gateway and the emulator.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -26,7 +26,7 @@ export const BENCH_USAGE = `Usage: npm run bench [-- options]
 
 Runs the benchmark (docs/benchmark.md): an emulator tenant, the gateway, the naive server and the
 floor and GraphQL Mesh (when installed), every scenario at a fixed injected latency; writes bench/results/latest.json, latest.svg and
-the results section of docs/benchmark.md (full runs only). About three minutes with the replica scenario.
+the results section of docs/benchmark.md (full runs only). About five minutes with the replica scenario.
 
 Options (the environment variable in brackets is used when the option is absent):
   --latency <ms>           injected latency per upstream request, 0 to 1000 (default 20) [BENCH_LATENCY_MS]
@@ -34,7 +34,7 @@ Options (the environment variable in brackets is used when the option is absent)
   --contenders <list>      gateway,naive,floor,mesh (default all four) [BENCH_CONTENDERS]
   --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
   --no-overhead-pass       skip the extra 0 ms pass of scenario 3
-  --warmup <ms>            unmeasured warm-up before each cell, 0 to 60000 (default 1500, quick 200) [BENCH_WARMUP_MS]
+  --warmup <ms>            unmeasured warm-up before each cell, 0 to 60000 (default 5000, quick 200) [BENCH_WARMUP_MS]
   -h, --help               print this and exit
 
 Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
@@ -94,7 +94,7 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     throw new BenchUsageError(`--latency must be a number of milliseconds from 0 to 1000, received ${JSON.stringify(latencyText)}`);
   }
   const quick = flag('quick') || env.BENCH_QUICK === '1' || env.BENCH_QUICK === 'true';
-  const warmupText = value('warmup') ?? env.BENCH_WARMUP_MS ?? (quick ? '200' : '1500');
+  const warmupText = value('warmup') ?? env.BENCH_WARMUP_MS ?? (quick ? '200' : '5000');
   const warmupMs = Number(warmupText);
   if (!Number.isFinite(warmupMs) || warmupMs < 0 || warmupMs > 60_000) {
     throw new BenchUsageError(`--warmup must be a number of milliseconds from 0 to 60000, received ${JSON.stringify(warmupText)}`);

@@ -21,8 +21,8 @@ describe('bench command line', () => {
       expect(BENCH_USAGE).toContain(option);
   });
 
-  it('warms each cell up for 1.5 s by default (0.2 s in quick mode), and takes --warmup or BENCH_WARMUP_MS', () => {
-    expect(parseBenchOptions([], {}).warmupMs).toBe(1500);
+  it('warms each cell up for 5 s by default (0.2 s in quick mode), and takes --warmup or BENCH_WARMUP_MS', () => {
+    expect(parseBenchOptions([], {}).warmupMs).toBe(5000);
     expect(parseBenchOptions(['--quick'], {}).warmupMs).toBe(200);
     expect(parseBenchOptions(['--warmup', '0'], { BENCH_WARMUP_MS: '900' }).warmupMs).toBe(0);
     expect(parseBenchOptions([], { BENCH_WARMUP_MS: '900' }).warmupMs).toBe(900);
