@@ -2,7 +2,7 @@ import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { rewriteErrorText } from '../error-text.js';
 import { isSensitive } from './directive.js';
-import { createRedactor, redactSyntaxError } from './redaction.js';
+import { createRedactor, redactSyntaxError, withholdAll } from './redaction.js';
 import { secretsOfRequest } from './secrets.js';
 
 /**
@@ -22,7 +22,8 @@ export function sensitiveDataPlugin<TContext extends object>(): ApolloServerPlug
       let rewrite: ((text: string) => string) | undefined;
       const rewriterFor = (rc: GraphQLRequestContext<TContext>) => {
         if (rewrite) return rewrite;
-        const redact = createRedactor(secretsOfRequest(rc.schema, rc.document, rc.request.variables));
+        const secrets = secretsOfRequest(rc.schema, rc.document, rc.request.variables);
+        const redact = secrets.tooMany ? withholdAll : createRedactor(secrets.values);
         rewrite = rc.document ? redact : (text) => redact(redactSyntaxError(text));
         return rewrite;
       };
