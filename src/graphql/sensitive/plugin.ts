@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { rewriteErrorText } from '../error-text.js';
+import { rewriteErrorText, UNREWRITTEN_EXTENSION } from '../error-text.js';
 import { isSensitive } from './directive.js';
 import { createRedactor, redactSyntaxError, withholdAll } from './redaction.js';
 import { secretsOfRequest } from './secrets.js';
@@ -41,7 +41,9 @@ export function sensitiveDataPlugin<TContext extends object>(): ApolloServerPlug
             for (const error of result.errors) {
               (error as { message: string }).message = redact(error.message);
               const extensions = error.extensions as Record<string, unknown> | undefined;
-              for (const [key, value] of Object.entries(extensions ?? {})) if (typeof value === 'string') extensions![key] = redact(value);
+              for (const [key, value] of Object.entries(extensions ?? {})) {
+                if (typeof value === 'string' && key !== UNREWRITTEN_EXTENSION) extensions![key] = redact(value);
+              }
             }
           }
           if (rc.document && result.data != null && selectsSensitiveOutput(rc.schema, rc.document)) {
