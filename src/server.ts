@@ -160,13 +160,25 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       context = await deps.createContext({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, correlationId, abort.signal);
     } catch (error) {
       if (isGatewayError(error)) {
-        if (error.code === ErrorCode.UNAUTHENTICATED) await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
+        if (error.code === ErrorCode.UNAUTHENTICATED) {
+          // Failures of the same burst may have used up the address's budget since `admit`: this
+          // guess is then not answered, right or wrong (src/identity/authentication-failures.ts).
+          const blocked = authGuard.blockedNow(attempt);
+          if (blocked) return sendGatewayError(res, blocked);
+          await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
+        }
         return sendGatewayError(res, error);
       }
       deps.logger.error({ err: error, correlationId }, 'building the request context failed');
       return sendJson(res, 500, {
         errors: [{ message: `Internal error (correlation id ${correlationId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId } }],
       });
+    }
+    const blocked = authGuard.blockedNow(attempt);
+    if (blocked) {
+      // A right guess inside a burst of wrong ones must not be told apart from them.
+      context.endOperation?.();
+      return sendGatewayError(res, blocked);
     }
     let body: unknown;
     try {

@@ -68,6 +68,12 @@ export interface AuditEvent {
   previousAccount?: AuditAccount;
   /** Sign-ins: the client address that completed it (the TCP peer, or behind TRUSTED_PROXIES the forwarded client). */
   clientAddress?: string;
+  /**
+   * Refusals only, on the last event of a refused document that selected more distinct mutation
+   * fields (mutation and target) than are audited one by one (src/audit/plugin.ts): how many more
+   * were refused with it, without an event of their own.
+   */
+  unlistedRefusals?: number;
 }
 
 export function auditCaller(caller: Caller | undefined): AuditCaller {

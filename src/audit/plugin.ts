@@ -17,6 +17,16 @@ import { operationNameForLog } from '../graphql/operation-name.js';
 /** Refusals that happen before any resolver runs; the resolvers cannot see these. */
 const REFUSALS = new Set<string>([ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, ErrorCode.UNSUPPORTED_GRAPH_IDENTITY, ErrorCode.FORBIDDEN]);
 
+/**
+ * Most events one refused document writes. Refusals come before the operation limits (a caller
+ * without the permission learns nothing from them, docs/security.md#permissions), so the alias
+ * limit does not bound a refused document: any caller with a credential, holding no mutation
+ * permission, sent 330 aliased mutation fields in one 87 KB request and got 330 audit events
+ * (210 KB of audit log, as many SIEM alerts). Identical fields (same mutation, same target) are
+ * one event; past this many, the last event says how many more were refused.
+ */
+export const MAX_REFUSAL_EVENTS = 20;
+
 const bound = new WeakMap<object, AuditLog>();
 
 export function bindAuditLog(contextValue: object, log: AuditLog): void {
@@ -63,10 +73,16 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
           const operationName = operationNameForLog(operation.name?.value);
           const caller = auditCaller(callerOf(rc.contextValue));
           const correlationId = correlationIdOf(rc.contextValue);
+          const refused = new Map<string, { operation: string; targetUser: string | undefined }>();
           for (const field of rootFields(rc.document, operation.selectionSet)) {
             const targetUser = targetOf(field.input, rc.request.variables ?? {});
+            refused.set(`${field.name}\u0000${targetUser ?? ''}`, { operation: field.name, targetUser });
+          }
+          const listed = [...refused.values()].slice(0, MAX_REFUSAL_EVENTS);
+          const unlisted = refused.size - listed.length;
+          for (const [index, { operation: field, targetUser }] of listed.entries()) {
             deps.auditLog.emit({
-              operation: field.name,
+              operation: field,
               operationName,
               outcome: 'refused',
               reason: publicCodeOf(refusal)!,
@@ -75,6 +91,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
               steps: [],
               requestIds: [],
               ...(correlationId ? { correlationId } : {}),
+              ...(unlisted > 0 && index === listed.length - 1 ? { unlistedRefusals: unlisted } : {}),
             });
           }
         },

@@ -114,6 +114,9 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
     } catch (error) {
       if (isGatewayError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
+        // As on /graphql: a burst's own failures may have used up the budget since `admit`.
+        const blocked = deps.authGuard.blockedNow(attempt);
+        if (blocked) throw blocked;
         await deps.authGuard.recordFailure(deps.authGuard.reasonOf(req.headers), attempt);
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
@@ -122,6 +125,8 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       }
       throw error;
     }
+    const blocked = deps.authGuard.blockedNow(attempt);
+    if (blocked) throw blocked;
     if (!caller.permissions.has(Permission.GatewayAdmin)) {
       await deps.authGuard.recordFailure('not_operator', attempt, { countsTowardsLimit: false });
       throw new GatewayError(ErrorCode.FORBIDDEN, `Signing the gateway in needs the ${Permission.GatewayAdmin} permission, which this caller does not hold.`);

@@ -11,6 +11,7 @@ import {
   ATTR_GRAPHQL_OPERATION_TYPE,
 } from './attributes.js';
 import { currentOperation } from './state.js';
+import { operationNameForLog } from '../graphql/operation-name.js';
 
 /**
  * Names and labels the operation's span (started around the HTTP request by
@@ -28,9 +29,11 @@ export function tracingPlugin<TContext extends { caller: Caller; correlationId: 
       if (contextValue.caller.kind === 'entra') span.setAttribute(ATTR_CALLER_PRINCIPAL, contextValue.caller.principal);
       span.setAttribute(ATTR_CORRELATION_ID, contextValue.correlationId);
       return {
-        async didResolveOperation({ operationName, operation }) {
+        async didResolveOperation({ operationName: fullName, operation }) {
           const type = operation?.operation;
           if (!type) return;
+          // Cut as in the logs: a name is one token, as long as the body allows, and a span carries it twice.
+          const operationName = operationNameForLog(fullName);
           span.updateName(operationName ? `${type} ${operationName}` : type);
           span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);
           if (operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, operationName);

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { rewriteErrorText } from '../error-text.js';
+import { rewriteErrorText, UNREWRITTEN_EXTENSION } from '../error-text.js';
 import { isSensitive } from './directive.js';
-import { createRedactor, redactSyntaxError } from './redaction.js';
+import { createRedactor, redactSyntaxError, withholdAll } from './redaction.js';
 import { secretsOfRequest } from './secrets.js';
 
 /**
@@ -22,7 +22,8 @@ export function sensitiveDataPlugin<TContext extends object>(): ApolloServerPlug
       let rewrite: ((text: string) => string) | undefined;
       const rewriterFor = (rc: GraphQLRequestContext<TContext>) => {
         if (rewrite) return rewrite;
-        const redact = createRedactor(secretsOfRequest(rc.schema, rc.document, rc.request.variables));
+        const secrets = secretsOfRequest(rc.schema, rc.document, rc.request.variables);
+        const redact = secrets.tooMany ? withholdAll : createRedactor(secrets.values);
         rewrite = rc.document ? redact : (text) => redact(redactSyntaxError(text));
         return rewrite;
       };
@@ -40,7 +41,9 @@ export function sensitiveDataPlugin<TContext extends object>(): ApolloServerPlug
             for (const error of result.errors) {
               (error as { message: string }).message = redact(error.message);
               const extensions = error.extensions as Record<string, unknown> | undefined;
-              for (const [key, value] of Object.entries(extensions ?? {})) if (typeof value === 'string') extensions![key] = redact(value);
+              for (const [key, value] of Object.entries(extensions ?? {})) {
+                if (typeof value === 'string' && key !== UNREWRITTEN_EXTENSION) extensions![key] = redact(value);
+              }
             }
           }
           if (rc.document && result.data != null && selectsSensitiveOutput(rc.schema, rc.document)) {

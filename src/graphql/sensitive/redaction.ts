@@ -1,11 +1,29 @@
 /**
- * Text redaction for error messages and log lines. Two cases:
+ * Text redaction for error messages and log lines. Three cases:
  * - the request's own secrets are known (`secretsOfRequest`): each is replaced wherever it appears,
  *   raw or as graphql-js escapes it (`inspect` uses JSON escapes, `print` GraphQL string escapes);
+ * - the request carried more secret values than are replaced one by one (`withholdAll`): every
+ *   text is withheld whole, except the closed vocabularies of codes;
  * - the document did not parse, so nothing is typed: a syntax error quotes the offending token,
  *   which may be a password literal, so token values are dropped from syntax errors altogether.
  */
 export const REDACTED = '[REDACTED]';
+
+/** What an error says when its text is withheld. */
+export const WITHHELD =
+  '[REDACTED] The text of this error is withheld: the request carried more secret (@sensitive) values than the gateway removes from error texts one by one.';
+
+/**
+ * Codes and reasons (`BAD_USER_INPUT`, `GRAPHQL_VALIDATION_FAILED`, `UNKNOWN`): error extensions of
+ * the gateway's closed vocabularies, kept when everything else is withheld so the caller still
+ * learns what kind of problem it was, and the error formatter still classifies it.
+ */
+const CLOSED_VOCABULARY = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** The redactor of a request whose secrets are too many: nothing of the error texts survives but their codes. */
+export function withholdAll(text: string): string {
+  return CLOSED_VOCABULARY.test(text) ? text : WITHHELD;
+}
 
 /** Secrets this short are replaced only where they stand alone, so a message stays readable. */
 const SHORT_SECRET = 4;
@@ -20,8 +38,15 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     }
   }
   if (alternatives.size === 0) return (text) => text;
-  // Longest first: a secret that contains another one is removed whole.
-  const pattern = new RegExp([...alternatives].sort((a, b) => b.length - a.length).join('|'), 'g');
+  let pattern: RegExp;
+  try {
+    // Longest first: a secret that contains another one is removed whole.
+    pattern = new RegExp([...alternatives].sort((a, b) => b.length - a.length).join('|'), 'g');
+  } catch {
+    // secretsOfRequest bounds what comes here; should V8 still refuse the pattern, its error
+    // would quote every secret (and reach the log): fail closed instead.
+    return withholdAll;
+  }
   return (text) => text.replace(pattern, REDACTED);
 }
 

@@ -17,27 +17,59 @@ import {
 import { isSensitive, sensitiveFieldsOf } from './directive.js';
 
 /**
+ * How many secret values, and how many characters of them, a request may carry and still have
+ * them removed one by one. An operation of this API carries a handful of passwords (Graph takes at
+ * most 256 characters each), but any caller can send any number of values under a `password` key,
+ * even in a variable no operation declares: 100,000 of them made a regular expression that took
+ * ~1.7 s of the event loop to build and run per request, and one value of 900 KB made one that
+ * V8 refuses to build ("Regular expression too large"), which failed the request with a 500 and
+ * wrote the rejected pattern (every secret, verbatim) to the log. Past these bounds the request's
+ * error texts are withheld whole instead (src/graphql/sensitive/redaction.ts).
+ */
+export const MAX_REDACTED_SECRETS = 128;
+export const MAX_REDACTED_SECRET_CHARS = 8192;
+
+/**
+ * The secret values of one request, or `tooMany` when they pass the bounds above (then no text
+ * of the request's errors can be trusted to be clean after redaction, and all of it is withheld).
+ */
+export type RequestSecrets = { tooMany: false; values: string[] } | { tooMany: true };
+
+/**
  * The secret values one request carries: what it sent for every `@sensitive` input field or
  * argument, whether as a variable (walked along the variable's declared type, including variables
  * used at a sensitive position and values under a sensitive field's name where the declared type
  * has no such field) or as a literal in the document. Redaction removes exactly these texts, so an
  * error keeps its meaning while the secret disappears from it.
  */
-export function secretsOfRequest(schema: GraphQLSchema, document: DocumentNode | undefined, variables: Record<string, unknown> | null | undefined): string[] {
+export function secretsOfRequest(
+  schema: GraphQLSchema,
+  document: DocumentNode | undefined,
+  variables: Record<string, unknown> | null | undefined,
+): RequestSecrets {
   const { inputNames } = sensitiveFieldsOf(schema);
   const secrets = new Set<string>();
+  let chars = 0;
+  let tooMany = false;
+  // Collection stops at the first value past the bounds: the walk of a huge list costs nothing more.
+  const keep = (value: string): void => {
+    if (tooMany || value.length === 0 || secrets.has(value)) return;
+    chars += value.length;
+    if (secrets.size >= MAX_REDACTED_SECRETS || chars > MAX_REDACTED_SECRET_CHARS) tooMany = true;
+    else secrets.add(value);
+  };
   const vars = variables ?? {};
   const addRaw = (value: unknown, depth = 0): void => {
-    if (depth > 8) return;
-    if (typeof value === 'string') secrets.add(value);
-    else if (typeof value === 'number' || typeof value === 'bigint') secrets.add(String(value));
+    if (depth > 8 || tooMany) return;
+    if (typeof value === 'string') keep(value);
+    else if (typeof value === 'number' || typeof value === 'bigint') keep(String(value));
     else if (Array.isArray(value)) for (const item of value) addRaw(item, depth + 1);
     else if (value && typeof value === 'object') for (const item of Object.values(value)) addRaw(item, depth + 1);
   };
   // Without types (no document, or keys the declared type does not know): any value under a
   // sensitive field's name is a secret.
   const walkUntyped = (value: unknown, depth = 0): void => {
-    if (depth > 8 || !value || typeof value !== 'object') return;
+    if (depth > 8 || tooMany || !value || typeof value !== 'object') return;
     if (Array.isArray(value)) for (const item of value) walkUntyped(item, depth + 1);
     else {
       for (const [key, item] of Object.entries(value)) {
@@ -47,7 +79,7 @@ export function secretsOfRequest(schema: GraphQLSchema, document: DocumentNode |
     }
   };
   const walkTyped = (value: unknown, type: GraphQLInputType, depth = 0): void => {
-    if (depth > 16 || value === null || value === undefined) return;
+    if (depth > 16 || tooMany || value === null || value === undefined) return;
     if (isNonNullType(type)) return walkTyped(value, type.ofType, depth);
     if (isListType(type)) {
       if (Array.isArray(value)) for (const item of value) walkTyped(item, type.ofType, depth + 1);
@@ -74,7 +106,7 @@ export function secretsOfRequest(schema: GraphQLSchema, document: DocumentNode |
       case Kind.INT:
       case Kind.FLOAT:
       case Kind.ENUM:
-        secrets.add(node.value);
+        keep(node.value);
         return;
       case Kind.LIST:
         for (const item of node.values) addLiteral(item);
@@ -94,7 +126,7 @@ export function secretsOfRequest(schema: GraphQLSchema, document: DocumentNode |
 
   if (!document) {
     walkUntyped(vars);
-    return ordered(secrets);
+    return result();
   }
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
@@ -123,10 +155,10 @@ export function secretsOfRequest(schema: GraphQLSchema, document: DocumentNode |
   );
   // Variables nobody declared can still be echoed (an "unknown variable" never is, but be sure).
   walkUntyped(vars);
-  return ordered(secrets);
-}
+  return result();
 
-/** Longest first, so a secret containing another one is removed whole. */
-function ordered(secrets: Set<string>): string[] {
-  return [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  function result(): RequestSecrets {
+    // Longest first, so a secret containing another one is removed whole.
+    return tooMany ? { tooMany: true } : { tooMany: false, values: [...secrets].sort((a, b) => b.length - a.length) };
+  }
 }
