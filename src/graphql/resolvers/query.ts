@@ -9,7 +9,8 @@ import { EXPANDED_PAGE_SIZE, planUsersQuery } from '../users-query.js';
 import { loadPlannedUser } from './user-lookup.js';
 
 export const queryResolvers: QueryResolvers = {
-  user: async (_parent, args, ctx, info) => loadPlannedUser(normalizeUserKey(args.id), ctx, info),
+  // Not `async`: loadPlannedUser's promise is the answer; a wrapper would add a promise and its ticks per lookup.
+  user: (_parent, args, ctx, info) => loadPlannedUser(normalizeUserKey(args.id), ctx, info),
 
   users: async (_parent, args, ctx, info) => {
     const plan = planUsersQuery(args, info, info.fieldNodes);
