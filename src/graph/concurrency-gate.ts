@@ -1,11 +1,12 @@
 /**
- * At most `max` holders at once, the others waiting in arrival order. The shared rate limiter
+ * At most `max` holders at once, the others waiting in arrival order, priority waiters (calls that
+ * write to the directory) ahead of the others (src/graph/rate-limiter.ts says why). The shared rate limiter
  * (src/graph/shared-rate-limiter.ts) keeps GRAPH_MAX_CONCURRENCY per process with it, whichever budget
  * (shared or fallback) the tokens came from.
  */
 export interface ConcurrencyGate {
   /** Resolves with the release function once a slot is free; rejects with the signal's reason if it fires first. */
-  enter(signal?: AbortSignal): Promise<() => void>;
+  enter(signal?: AbortSignal, priority?: boolean): Promise<() => void>;
   readonly inFlight: number;
   readonly queued: number;
   /** Rejects every waiter with `reason` (shutdown). */
@@ -13,6 +14,7 @@ export interface ConcurrencyGate {
 }
 
 interface GateWaiter {
+  priority: boolean;
   resolve: (release: () => void) => void;
   reject: (reason: unknown) => void;
   detach: () => void;
@@ -39,7 +41,7 @@ export function createConcurrencyGate(max: number): ConcurrencyGate {
   };
 
   return {
-    enter(signal) {
+    enter(signal, priority = false) {
       if (signal?.aborted) return Promise.reject(signal.reason);
       if (inFlight < max && waiting.length === 0) {
         inFlight += 1;
@@ -51,9 +53,11 @@ export function createConcurrencyGate(max: number): ConcurrencyGate {
           if (index >= 0) waiting.splice(index, 1);
           reject(signal!.reason);
         };
-        const waiter: GateWaiter = { resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) };
+        const waiter: GateWaiter = { priority, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) };
         signal?.addEventListener('abort', onAbort, { once: true });
-        waiting.push(waiter);
+        const firstOrdinary = priority ? waiting.findIndex((w) => !w.priority) : -1;
+        if (firstOrdinary < 0) waiting.push(waiter);
+        else waiting.splice(firstOrdinary, 0, waiter);
       });
     },
     get inFlight() {

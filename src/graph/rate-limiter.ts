@@ -3,8 +3,8 @@ import type { AcquireOptions, GovernorPermit, GraphGovernor, GraphGovernorOption
 
 /**
  * The process-local rate limiter of Graph calls (docs/graph-facts.md#throttling): token buckets of
- * resource units per 10 s and writes per 150 s, a concurrency cap, a FIFO queue bounded by
- * `maxWaitMs`, and pauses for Retry-After. It knows nothing of what a call costs (src/graph/graph-cost.ts
+ * resource units per 10 s and writes per 150 s, a concurrency cap, a queue bounded by `maxWaitMs`
+ * (writes ahead of reads, each in arrival order: see `enqueue`), and pauses for Retry-After. It knows nothing of what a call costs (src/graph/graph-cost.ts
  * prices calls) nor of other replicas (src/graph/shared-rate-limiter.ts shares one budget through Redis).
  *
  * Graph throttles directory traffic per app+tenant with a token bucket of resource units (RU) per
@@ -41,6 +41,8 @@ export function shuttingDownError(): GatewayError {
 interface Waiter {
   cost: number;
   writes: number;
+  /** Carries a directory write (containment: disable, revoke, reset): served before queued reads. */
+  priority: boolean;
   resolve: (permit: GovernorPermit) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
@@ -120,19 +122,49 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
       const head = queue[0]!;
       const wait = waitFor(head.cost, head.writes, 0, 0);
       if (wait > 0) {
-        timer = setTimer(pump, Math.ceil(wait));
+        // A write held back by the write bucket does not hold back a read that fits beside it:
+        // the read takes only RU beyond what the write needs.
+        const read = head.priority ? queue.find((w) => !w.priority) : undefined;
+        const readWait = read ? waitFor(head.cost + read.cost, 0, 0, 0) : Infinity;
+        if (read && readWait <= 0) {
+          queue.splice(queue.indexOf(read), 1);
+          grant(read);
+          continue;
+        }
+        timer = setTimer(pump, Math.ceil(Math.min(wait, readWait)));
         return;
       }
       queue.shift();
-      ruTokens -= head.cost;
-      writeTokens -= head.writes;
-      inFlight += 1;
-      detach(head);
-      head.resolve(makePermit());
+      grant(head);
     }
   }
 
+  function grant(waiter: Waiter): void {
+    ruTokens -= waiter.cost;
+    writeTokens -= waiter.writes;
+    inFlight += 1;
+    detach(waiter);
+    waiter.resolve(makePermit());
+  }
+
   const throttled = throttledError;
+
+  /**
+   * Writes go ahead of every queued read, behind the writes queued before them. Mutations are the
+   * incident-response path (docs/mutations.md): a caller holding only a read permission filled the
+   * queue with lookups and held a terminateSession back by 14.5 s, or had it refused THROTTLED when
+   * the reads queued ahead of it would have taken longer than `maxWaitMs`. Reads still get every
+   * token the writes do not take; writes are bounded by their own bucket.
+   */
+  const enqueue = (waiter: Waiter): void => {
+    if (!waiter.priority) {
+      queue.push(waiter);
+      return;
+    }
+    const firstRead = queue.findIndex((w) => !w.priority);
+    if (firstRead < 0) queue.push(waiter);
+    else queue.splice(firstRead, 0, waiter);
+  };
 
   return {
     acquire(cost, acquireOptions: AcquireOptions = {}) {
@@ -143,8 +175,12 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
       const ru = Math.min(ruCapacity, Math.max(1, Math.ceil(Number.isFinite(cost) ? cost : 1)));
       const writes = Math.min(writeCapacity, Math.max(0, acquireOptions.writes ?? (acquireOptions.write ? 1 : 0)));
       refill();
-      const aheadRu = queue.reduce((sum, w) => sum + w.cost, 0);
-      const aheadWrites = queue.reduce((sum, w) => sum + w.writes, 0);
+      const priority = writes > 0;
+      // What is served before this call: the queued writes for a write; every queued call's RU for a
+      // read, but no write tokens (a read goes beside a write that waits for its write bucket, `pump`).
+      const ahead = priority ? queue.filter((w) => w.priority) : queue;
+      const aheadRu = ahead.reduce((sum, w) => sum + w.cost, 0);
+      const aheadWrites = priority ? ahead.reduce((sum, w) => sum + w.writes, 0) : 0;
       const wait = waitFor(ru, writes, aheadRu, aheadWrites);
       if (wait > maxWaitMs) return Promise.reject(throttled(wait));
       if (wait <= 0 && queue.length === 0 && inFlight < maxConcurrent) {
@@ -154,7 +190,7 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
         return Promise.resolve(makePermit());
       }
       return new Promise<GovernorPermit>((resolve, reject) => {
-        const waiter: Waiter = { cost: ru, writes, resolve, reject, signal, onAbort: undefined };
+        const waiter: Waiter = { cost: ru, writes, priority, resolve, reject, signal, onAbort: undefined };
         if (signal) {
           waiter.onAbort = () => {
             const index = queue.indexOf(waiter);
@@ -164,7 +200,7 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
           };
           signal.addEventListener('abort', waiter.onAbort, { once: true });
         }
-        queue.push(waiter);
+        enqueue(waiter);
         pump();
       });
     },

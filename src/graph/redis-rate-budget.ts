@@ -29,6 +29,8 @@ import type { ReserveRequest, ReserveResult, SharedBudgetLimits, SharedRateBudge
 
 /** Keys outlive the longest window (writes: 150 s) so an idle tenant's bucket simply expires full. */
 const KEY_TTL_MS = 300_000;
+/** The share of the RU bucket (size and refill) that only calls carrying a write reserve (RESERVE says why). */
+export const WRITE_LANE_SHARE = 0.1;
 /** A replica missing this many heartbeats in a row no longer counts. */
 const STALE_HEARTBEATS = 5;
 
@@ -40,33 +42,50 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * KEYS[1] bucket hash. ARGV: ru, writes, ru capacity, ru per ms, write capacity, writes per ms,
- * max wait ms, key ttl ms. Returns {granted, wait ms, paused for ms, ru left, writes left}.
+ * max wait ms, key ttl ms, write lane share. Returns {granted, wait ms, paused for ms, ru left, writes left}.
+ *
+ * A call that carries a write does not queue behind the reads reserved before it (the RU bucket's
+ * debt): it waits for its write token and for a lane of RU of its own, WRITE_LANE_SHARE of the
+ * bucket's size and refill, which reads never reserve, and still takes its RU from the bucket (the
+ * reads after it wait that much longer). Why: a caller holding only a read permission reserved
+ * GRAPH_MAX_WAIT_MS of lookups and every terminateSession after it was refused THROTTLED. The lane
+ * bounds what writes can spend beyond the bucket to a tenth of it, inside the 20 % headroom.
  */
 const RESERVE = `${PRELUDE}
 local ru, w = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ruCap, ruRate = tonumber(ARGV[3]), tonumber(ARGV[4])
 local wCap, wRate = tonumber(ARGV[5]), tonumber(ARGV[6])
 local maxWait, ttl = tonumber(ARGV[7]), tonumber(ARGV[8])
-local s = redis.call('HMGET', KEYS[1], 'ru', 'w', 'ts', 'pause')
+local laneCap, laneRate = ruCap * tonumber(ARGV[9]), ruRate * tonumber(ARGV[9])
+local s = redis.call('HMGET', KEYS[1], 'ru', 'w', 'ts', 'pause', 'lane')
 local ruT = tonumber(s[1]) or ruCap
 local wT = tonumber(s[2]) or wCap
 local ts = tonumber(s[3]) or now
 local pause = tonumber(s[4]) or 0
+local laneT = tonumber(s[5]) or laneCap
 local elapsed = math.max(0, now - ts)
 ruT = math.min(ruCap, ruT + elapsed * ruRate)
 wT = math.min(wCap, wT + elapsed * wRate)
+laneT = math.min(laneCap, laneT + elapsed * laneRate)
 local pausedFor = math.max(0, pause - now)
 local wait = 0
-if ru > ruT then wait = (ru - ruT) / ruRate end
-if w > wT then wait = math.max(wait, (w - wT) / wRate) end
+local laneRu = 0
+if w > 0 then
+  laneRu = math.min(ru, laneCap)
+  if laneRu > laneT then wait = (laneRu - laneT) / laneRate end
+  if w > wT then wait = math.max(wait, (w - wT) / wRate) end
+elseif ru > ruT then
+  wait = (ru - ruT) / ruRate
+end
 wait = math.max(wait, pausedFor)
 local granted = 0
 if wait <= maxWait then
   granted = 1
   ruT = ruT - ru
   wT = wT - w
+  laneT = laneT - laneRu
 end
-redis.call('HSET', KEYS[1], 'ru', string.format('%.6f', ruT), 'w', string.format('%.6f', wT), 'ts', now)
+redis.call('HSET', KEYS[1], 'ru', string.format('%.6f', ruT), 'w', string.format('%.6f', wT), 'ts', now, 'lane', string.format('%.6f', laneT))
 redis.call('PEXPIRE', KEYS[1], ttl)
 return {granted, math.ceil(wait), math.ceil(pausedFor), math.floor(ruT), math.floor(wT)}
 `;
@@ -190,6 +209,7 @@ export async function openRedisRateStore(options: RedisRateStoreOptions): Promis
                 limits.writesPerMs,
                 request.maxWaitMs,
                 KEY_TTL_MS,
+                WRITE_LANE_SHARE,
               ],
             ),
           );

@@ -261,7 +261,7 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       }
       let exit: () => void;
       try {
-        exit = await gate.enter(signal);
+        exit = await gate.enter(signal, writes > 0);
       } catch (error) {
         releaseTokens?.();
         throw error;

@@ -145,6 +145,57 @@ describe('governor', () => {
     await expect(late).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } });
   });
 
+  it('serves a write before the reads queued ahead of it, and does not refuse it for their wait (docs/reliability.md#rate-governor)', async () => {
+    const clock = manualClock();
+    // 10 RU per 10 s: one RU a second. The bucket is spent, then four 1-RU reads queue (4 s of refill).
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 4_500, ...clock });
+    (await governor.acquire(10)).release();
+    const order: string[] = [];
+    const reads = Array.from({ length: 4 }, (_, i) => governor.acquire(1).then((p) => (order.push(`read ${i}`), p)));
+    // A read now would wait 5 s behind the four: refused; a write (2 RU, a containment $batch) waits for its own 2 RU only.
+    await expect(governor.acquire(1)).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } });
+    const write = governor.acquire(2, { writes: 2 }).then((p) => (order.push('write'), p));
+    await clock.advance(2_000);
+    expect(order).toEqual(['write']);
+    for (let second = 0; second < 4; second++) await clock.advance(1_000);
+    expect(order).toEqual(['write', 'read 0', 'read 1', 'read 2', 'read 3']);
+    for (const permit of await Promise.all([write, ...reads])) permit.release();
+  });
+
+  it('lets reads past a write that waits for its write bucket, keeping the RU it needs', async () => {
+    const clock = manualClock();
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 100, writesPer150s: 1, headroom: 1, maxWaitMs: 200_000, ...clock });
+    (await governor.acquire(1, { writes: 1 })).release(); // the only write token: the next one refills in 150 s
+    const order: string[] = [];
+    const write = governor.acquire(50, { writes: 1 }).then((p) => (order.push('write'), p));
+    const fits = governor.acquire(40).then((p) => (order.push('read 40'), p));
+    const tooBig = governor.acquire(20).then((p) => (order.push('read 20'), p));
+    await clock.advance(0);
+    // 99 RU left: the 40-RU read fits beside the write's 50, the 20-RU one only once RU refill.
+    expect(order).toEqual(['read 40']);
+    await clock.advance(2_000);
+    expect(order).toEqual(['read 40', 'read 20']);
+    await clock.advance(150_000);
+    expect(order).toEqual(['read 40', 'read 20', 'write']);
+    for (const permit of await Promise.all([write, fits, tooBig])) permit.release();
+  });
+
+  it('hands a freed slot to a queued write before queued reads', async () => {
+    const clock = manualClock();
+    const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });
+    const held = await governor.acquire(1);
+    const order: string[] = [];
+    const read = governor.acquire(1).then((p) => (order.push('read'), p));
+    const write = governor.acquire(1, { write: true }).then((p) => (order.push('write'), p));
+    held.release();
+    await clock.advance(0);
+    expect(order).toEqual(['write']);
+    (await write).release();
+    await clock.advance(0);
+    expect(order).toEqual(['write', 'read']);
+    (await read).release();
+  });
+
   it('drops a queued call whose caller went away', async () => {
     const clock = manualClock();
     const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });

@@ -95,6 +95,23 @@ describe.skipIf(!!skipRedis)('shared rate governor on Redis', () => {
     expect(waits[2]!).toBeLessThan(1_500);
   });
 
+  it('serves a write at once though reads on another replica reserved the bucket GRAPH_MAX_WAIT_MS ahead (its own RU lane)', async () => {
+    // 1,000 RU per 10 s: 0.1 RU a millisecond. The bucket is spent, then two 100-RU reads reserve its next 2 s.
+    const [reader, responder] = (await replicas(2, { resourceUnitsPer10s: 1_000, maxWaitMs: 2_000 })) as [SharedRateLimiter, SharedRateLimiter];
+    (await reader.acquire(1_000)).release();
+    const reads = [reader.acquire(100), reader.acquire(100)];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(reader.acquire(100)).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } });
+    // A containment $batch (3 RU, 2 writes): before, it waited behind the reads' 2 s and was refused.
+    const started = Date.now();
+    (await responder.acquire(3, { writes: 2 })).release();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The lane is a tenth of the bucket (100 RU, refilled at 0.01 RU/ms): writes past it wait for its refill.
+    (await responder.acquire(100, { writes: 1 })).release(); // the 3 RU taken above refill in 0.3 s
+    await expect(responder.acquire(100, { writes: 1 })).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } }); // 10 s
+    for (const permit of await Promise.all(reads)) permit.release();
+  });
+
   it("shares a 429's Retry-After: a pause recorded by one replica holds the others", async () => {
     const [a, b] = (await replicas(2, { resourceUnitsPer10s: 1_000 })) as [SharedRateLimiter, SharedRateLimiter];
     (await b.acquire(1)).release();

@@ -92,6 +92,36 @@ describe('governor with a tiny budget', () => {
   });
 });
 
+describe('governor: containment ahead of a flood of reads', () => {
+  it('serves terminateSession before the lookups queued ahead of it, instead of refusing it for their wait', async () => {
+    // 10 RU per 10 s at 80 %: 8 RU now, 0.8 RU a second after; a call may queue 6 s.
+    const gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '6000', COALESCE_WINDOW_MS: '0' } });
+    try {
+      await warm(gateway); // the token, and 1 RU
+      const target = userIds[39]!;
+      // 12 lookups of 1 RU: 7 served from the bucket, 4 queue for its refill (5 s), the last refused.
+      const reads = burst(gateway, userIds.slice(1, 13));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const sent = performance.now();
+      const contained = await gateway.graphql('mutation($input: TerminateSessionInput!) { terminateSession(input: $input) { succeeded } }', {
+        input: { user: target },
+      });
+      const containedMs = performance.now() - sent;
+      const { answers } = await reads;
+      // Its $batch (disable, revoke, who the user is: 3 RU) waited for its own RU only. Before, it
+      // queued behind the four reads and was refused THROTTLED (their 5 s and its own 3.75 s > 6 s).
+      expect(contained.errors).toBeUndefined();
+      expect(contained.data?.terminateSession?.succeeded).toBe(true);
+      expect(emulator.tenant.users.get(target)?.accountEnabled).toBe(false);
+      const servedLate = answers.filter((a) => a.result.errors === undefined && a.ms > 1_000);
+      expect(servedLate.length).toBeGreaterThanOrEqual(1); // reads did queue for the refill
+      expect(containedMs).toBeLessThan(Math.max(...servedLate.map((a) => a.ms)));
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('governor with the defaults', () => {
   it('lets the same burst through untouched: every answer served, one Graph call each', async () => {
     const gateway = await startTestGateway({ emulator, env: { COALESCE_WINDOW_MS: '0' } });
