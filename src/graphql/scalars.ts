@@ -1,14 +1,21 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { badInput } from '../errors.js';
 
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,7})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
-/** Parses an RFC 3339 instant and prints it canonically in UTC (`2024-05-01T09:30:00Z`). */
+/**
+ * Parses an RFC 3339 instant and prints it canonically in UTC (`2024-05-01T09:30:00Z`). A day the
+ * month does not have is refused: `Date.parse` rolls 2020-02-30 over to 1 March, which would filter
+ * on a day the caller never wrote.
+ */
 export function parseDateTime(value: unknown, what = 'DateTime'): string {
-  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+  const match = typeof value === 'string' ? ISO_DATE_TIME.exec(value) : null;
+  const [year, month, day] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [0, 0, 0];
+  const calendarDay = new Date(Date.UTC(year, month - 1, day));
+  if (!match || month < 1 || month > 12 || day < 1 || calendarDay.getUTCDate() !== day || calendarDay.getUTCMonth() !== month - 1) {
     throw badInput(`${what} must be an ISO 8601 date-time with a time zone, such as 2024-05-01T09:30:00Z.`);
   }
-  return new Date(value).toISOString().replace(/\.000Z$/, 'Z');
+  return new Date(value as string).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 export const DateTimeScalar = new GraphQLScalarType<string, string>({

@@ -27,6 +27,24 @@ describe('filter compiler', () => {
     expect(compileUserFilter({})).toBeNull();
   });
 
+  it('refuses date-times that name no real instant (Date.parse would roll 2020-02-30 over to 1 March)', () => {
+    for (const value of [
+      '2020-02-30T00:00:00Z',
+      '2021-02-29T00:00:00Z',
+      '2024-04-31T10:00:00Z',
+      '2024-13-01T00:00:00Z',
+      '2024-00-10T00:00:00Z',
+      '2024-05-01T24:00:00Z',
+      '2024-05-01T10:60:00Z',
+      '2024-05-01T10:00:00+24:00',
+      '2024-05-01',
+      'yesterday',
+    ]) {
+      expect(() => compileUserFilter({ createdAfter: value }), value).toThrow(/filter.createdAfter must be an ISO 8601 date-time/);
+    }
+    expect(compileUserFilter({ createdAfter: '2024-02-29T23:59:59.1234567-05:30' })?.text).toBe('createdDateTime ge 2024-03-01T05:29:59.123Z');
+  });
+
   it('never lets a value escape its literal (property-based)', () => {
     fc.assert(
       fc.property(
