@@ -124,7 +124,10 @@ function createApiKeyAuthenticator(keys: Config['callerAuth'] & { mode: 'api-key
       const authorization = header(headers, 'authorization');
       const presented = header(headers, 'x-api-key') ?? (authorization ? /^ApiKey\s+(\S+)$/i.exec(authorization.trim())?.[1] : undefined);
       if (!presented) throw unauthenticated('Authentication required: send your API key as `x-api-key: <key>` or `Authorization: ApiKey <key>`.');
-      const digest = createHash('sha256').update(presented, 'utf8').digest();
+      // Header values are bytes, which Node hands over as latin1 text: hashing that text as latin1
+      // hashes the bytes that arrived, the UTF-8 of a key typed outside ASCII included (as UTF-8 it
+      // was hashed twice encoded and never matched). The same for every ASCII key.
+      const digest = createHash('sha256').update(presented, 'latin1').digest();
       // Compare against every entry (no early exit) so timing says nothing about which key matched.
       let found: (typeof entries)[number] | undefined;
       for (const entry of entries) if (entry.digest.length === digest.length && timingSafeEqual(entry.digest, digest)) found ??= entry;
