@@ -5,13 +5,21 @@ import { startTestEmulator, type TestEmulator } from '../../support/emulator.js'
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
 /**
- * Redaction of `@sensitive` values has bounds (docs/security.md#secrets-never-leave). Any caller
+ * The edges of redacting `@sensitive` values (docs/security.md#secrets-never-leave).
+ *
+ * Bounds. Any caller
  * can send any number of values under a `password` key, even in a variable no operation declares,
  * and every one of them is a secret to remove from the request's errors. Unbounded, one value of
  * 900 KB made a pattern V8 refuses to build: the request failed with a 500 and the log got the
  * rejected pattern, every secret verbatim, several times over; 20,000 short values did the same,
  * and 100,000 five-character ones held the event loop for ~1.7 s per request. Past the bounds the
  * error texts are withheld whole; the codes stay.
+ *
+ * Codes. Redaction removes the request's secrets from every error text, but never from
+ * `extensions.code`: a code is the server's closed vocabulary, not the caller's text
+ * (src/graphql/error-text.ts). A caller who sent the codes themselves under a `password` key turned
+ * each of its validation errors into an INTERNAL_SERVER_ERROR, and each into an `error` log line
+ * with its stack.
  */
 
 let emulator: TestEmulator;
@@ -88,5 +96,29 @@ describe('redaction of a request carrying more secret values than are removed on
     expect(answer.errors[0]!.message).toContain(`password: "${REDACTED}"`);
     expect(answer.errors[0]!.message).toContain('Field "notAField" is not defined by type "ChangePasswordInput".');
     for (const secret of secrets) expect(answer.text.includes(secret)).toBe(false);
+  });
+});
+
+describe('a secret that reads like an error code', () => {
+  it("validation errors stay the caller's mistake: BAD_USER_INPUT, no error log line, no stack", async () => {
+    const query = `{ ${Array.from({ length: 90 }, (_, i) => `a${i}: notAField${i}`).join(' ')} }`;
+    const logLinesBefore = gateway.logLines.length;
+    const result = await gateway.graphql(query, { unused: { password: ['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT'] } });
+    expect(result.status).toBe(400);
+    expect(result.errors).toHaveLength(90);
+    for (const error of result.errors!) expect(error.extensions?.code).toBe(ErrorCode.BAD_USER_INPUT);
+    const lines = gateway.logLines.slice(logLinesBefore);
+    expect(lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    expect(lines.join('').length).toBeLessThan(5_000);
+  });
+
+  it('a password that is a code is still removed from the message, and the code is kept', async () => {
+    const result = await gateway.graphql('mutation($i: ChangePasswordInput!) { changePassword(input: $i) { __typename } }', {
+      i: { user: userId, password: 'BAD_USER_INPUT', notAField: 1 },
+    });
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.extensions?.code).toBe(ErrorCode.BAD_USER_INPUT);
+    expect(result.errors?.[0]?.message).toContain(`password: "${REDACTED}"`);
+    expect(result.errors?.[0]?.message).not.toContain('"BAD_USER_INPUT"');
   });
 });
