@@ -45,11 +45,12 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * max wait ms, key ttl ms, write lane share. Returns {granted, wait ms, paused for ms, ru left, writes left}.
  *
  * A call that carries a write does not queue behind the reads reserved before it (the RU bucket's
- * debt): it waits for its write token and for a lane of RU of its own, WRITE_LANE_SHARE of the
- * bucket's size and refill, which reads never reserve, and still takes its RU from the bucket (the
- * reads after it wait that much longer). Why: a caller holding only a read permission reserved
- * GRAPH_MAX_WAIT_MS of lookups and every terminateSession after it was refused THROTTLED. The lane
- * bounds what writes can spend beyond the bucket to a tenth of it, inside the 20 % headroom.
+ * debt): when the bucket would make it wait, it may take its RU from a lane of its own instead,
+ * WRITE_LANE_SHARE of the bucket's size and refill, which reads never reserve, whichever is sooner;
+ * it still takes its RU from the bucket too (the reads after it wait that much longer), and waits
+ * for its write token. Why: a caller holding only a read permission reserved GRAPH_MAX_WAIT_MS of
+ * lookups and every terminateSession after it was refused THROTTLED. Writes alone keep the whole
+ * bucket; the lane bounds what they can spend beyond it to a tenth, inside the 20 % headroom.
  */
 const RESERVE = `${PRELUDE}
 local ru, w = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -70,12 +71,19 @@ laneT = math.min(laneCap, laneT + elapsed * laneRate)
 local pausedFor = math.max(0, pause - now)
 local wait = 0
 local laneRu = 0
+if ru > ruT then wait = (ru - ruT) / ruRate end
 if w > 0 then
-  laneRu = math.min(ru, laneCap)
-  if laneRu > laneT then wait = (laneRu - laneT) / laneRate end
+  if wait > 0 then
+    -- The bucket is spent or reserved ahead: the lane, when it is sooner.
+    local fromLane = math.min(ru, laneCap)
+    local laneWait = 0
+    if fromLane > laneT then laneWait = (fromLane - laneT) / laneRate end
+    if laneWait < wait then
+      wait = laneWait
+      laneRu = fromLane
+    end
+  end
   if w > wT then wait = math.max(wait, (w - wT) / wRate) end
-elseif ru > ruT then
-  wait = (ru - ruT) / ruRate
 end
 wait = math.max(wait, pausedFor)
 local granted = 0

@@ -112,6 +112,14 @@ describe.skipIf(!!skipRedis)('shared rate governor on Redis', () => {
     for (const permit of await Promise.all(reads)) permit.release();
   });
 
+  it('leaves writes the whole bucket when no read reserved it (the lane is an addition, not a limit)', async () => {
+    const [responder] = (await replicas(1, { resourceUnitsPer10s: 1_000, maxWaitMs: 2_000 })) as [SharedRateLimiter];
+    const started = Date.now();
+    // Mass containment: ten 100-RU write batches spend the bucket at once, not at the lane's tenth.
+    for (let i = 0; i < 10; i++) (await responder.acquire(100, { writes: 1 })).release();
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("shares a 429's Retry-After: a pause recorded by one replica holds the others", async () => {
     const [a, b] = (await replicas(2, { resourceUnitsPer10s: 1_000 })) as [SharedRateLimiter, SharedRateLimiter];
     (await b.acquire(1)).release();
