@@ -164,10 +164,23 @@ function changesSince(call: GraphCall, from: number, to: number, select: string[
   const out: Record<string, unknown>[] = [];
   for (const [userId, kind] of latest) {
     const user = call.ctx.tenant.users.get(userId);
+    // Only the selected properties are tracked: a user whose changes all lie outside `$select` is not reported.
+    if (kind === 'changed' && user && !touchesTracked(select, changed.get(userId))) continue;
     if (kind === 'changed' && user) out.push(item(user, select, minimal ? { properties: changed.get(userId) } : undefined));
     else out.push({ id: userId, '@removed': { reason: kind === 'removed-hard' ? 'deleted' : 'changed' } });
   }
   return out;
+}
+
+/**
+ * Whether a user's changes in the round concern what the round tracks: with `$select`, only the
+ * selected properties are tracked (delta-query-overview, "Optional query parameters";
+ * docs/graph-facts.md#delta-query); without it, every property. `changed` undefined: the whole
+ * object counts (created or restored).
+ */
+function touchesTracked(select: string[] | null, changed: ReadonlySet<string> | undefined): boolean {
+  if (select === null || changed === undefined) return true;
+  return select.some((p) => changed.has(p));
 }
 
 function changesPage(call: GraphCall, state: Extract<DeltaState, { k: 'changes' }>): EmuResponse {
