@@ -156,6 +156,8 @@ export interface UserChange {
   at: number;
   /** Graph properties a `changed` entry changed; absent: the whole object (a new user). */
   properties?: readonly string[];
+  /** The manager a manager removal took away (for `manager@delta`). */
+  formerManagerId?: string;
 }
 
 export interface TenantModel {

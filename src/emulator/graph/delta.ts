@@ -7,7 +7,8 @@
  * `$select` next to a `$skiptoken` is refused. Tokens last 7 days on the emulator clock (then
  * 400 `syncStateNotFound`); a token the tenant cannot read (altered, or from a tenant instance
  * before a reset) gets 410 Gone with a Location to start a full resync. `$filter` (object ids only)
- * and `Prefer: return=minimal` follow delta-options.ts. `$expand`, `$top` and `$orderby` are "not
+ * and `Prefer: return=minimal` follow delta-options.ts. `$select` tracks only the properties it names
+ * and may name `manager` (reported as `manager@delta`). `$expand`, `$top` and `$orderby` are "not
  * supported" for users (delta-query-overview): the emulator reads that strictly and answers 400
  * (docs/graph-facts.md#delta-query).
  */
@@ -82,10 +83,59 @@ function link(call: GraphCall, kind: '$skiptoken' | '$deltatoken', state: DeltaS
   return `${call.ctx.origin}/${call.version}/users/delta?${kind}=${encode(state)}`;
 }
 
+/**
+ * The `manager` navigation property in `$select`: tracked as the `manager@delta` annotation
+ * (delta-query-overview, "Optional query parameters"; docs/graph-facts.md#delta-query).
+ */
+const MANAGER = 'manager';
+
 /** A user as a delta page shows it; with `changed` (Prefer: return=minimal), only what changed. */
-function item(user: UserRecord, select: string[] | null, changed?: { properties: ReadonlySet<string> | undefined }): Record<string, unknown> {
+function item(
+  tenant: TenantModel,
+  user: UserRecord,
+  select: string[] | null,
+  changed?: { properties: ReadonlySet<string> | undefined },
+  formerManagerId?: string,
+): Record<string, unknown> {
   const props = select ? (select.includes('id') ? select : ['id', ...select]) : userEntity.defaultSelect;
-  return project(userToGraph(user), changed ? minimalProperties(props, changed.properties) : props);
+  const shown = changed ? minimalProperties(props, changed.properties) : props;
+  const out = project(
+    userToGraph(user),
+    shown.filter((p) => p !== MANAGER),
+  );
+  if (shown.includes(MANAGER)) {
+    const delta = managerDelta(tenant, user, formerManagerId);
+    if (delta) out[`${MANAGER}@delta`] = delta;
+  }
+  return out;
+}
+
+/**
+ * `manager@delta`: the manager as a one-entry list (`@odata.type` and `id`); when the round took the
+ * manager away, the former one with `@removed` (microsoft/api-guidelines graph/patterns/change-tracking.md).
+ * Absent for a user without a manager and no removal to report.
+ */
+function managerDelta(tenant: TenantModel, user: UserRecord, formerManagerId: string | undefined): Record<string, unknown>[] | undefined {
+  if (user.managerId) {
+    const type = tenant.contacts.has(user.managerId) ? '#microsoft.graph.orgContact' : '#microsoft.graph.user';
+    return [{ '@odata.type': type, id: user.managerId }];
+  }
+  if (formerManagerId) {
+    const type = tenant.contacts.has(formerManagerId) ? '#microsoft.graph.orgContact' : '#microsoft.graph.user';
+    return [{ '@odata.type': type, id: formerManagerId, '@removed': { reason: 'deleted' } }];
+  }
+  return undefined;
+}
+
+/** `$select` of a delta request: the user's properties, plus `manager` (which plain lists refuse). */
+function parseDeltaSelect(raw: string | undefined): string[] | null {
+  if (raw === undefined) return null;
+  const names = raw.split(',').map((n) => n.trim());
+  const manager = names.some((n) => n.toLowerCase() === MANAGER);
+  const rest = names.filter((n) => n.toLowerCase() !== MANAGER).join(',');
+  const sel = parseSelect(userEntity, rest, { list: true }) ?? null;
+  if (!manager) return sel;
+  return [...(sel ?? []), MANAGER];
 }
 
 function respond(
@@ -143,7 +193,7 @@ function syncPage(call: GraphCall, state: Extract<DeltaState, { k: 'sync' }>): E
   const ids = tracked ? idsInOrder(tenant).filter((id) => tracked.has(id)) : idsInOrder(tenant);
   const start = firstAfter(ids, state.after);
   const pageIds = ids.slice(start, start + DELTA_PAGE_SIZE);
-  const value = pageIds.map((id) => item(tenant.users.get(id)!, state.sel));
+  const value = pageIds.map((id) => item(tenant, tenant.users.get(id)!, state.sel));
   const more = start + DELTA_PAGE_SIZE < ids.length;
   return respond(call, state.sel, value, more ? { ...state, after: pageIds.at(-1)! } : null, state);
 }
@@ -153,8 +203,11 @@ function changesSince(call: GraphCall, from: number, to: number, select: string[
   const latest = new Map<string, 'changed' | 'removed-soft' | 'removed-hard'>();
   // Properties changed in the round per user; undefined once the whole object counts as changed (created, restored).
   const changed = new Map<string, Set<string> | undefined>();
+  // The manager each user's latest manager removal in the round took away.
+  const formerManager = new Map<string, string>();
   for (const change of call.ctx.tenant.changes) {
     if (change.seq <= from || change.seq > to || (tracked && !tracked.has(change.userId))) continue;
+    if (change.formerManagerId) formerManager.set(change.userId, change.formerManagerId);
     latest.delete(change.userId);
     latest.set(change.userId, change.kind);
     const seen = changed.has(change.userId) ? changed.get(change.userId) : new Set<string>();
@@ -164,10 +217,24 @@ function changesSince(call: GraphCall, from: number, to: number, select: string[
   const out: Record<string, unknown>[] = [];
   for (const [userId, kind] of latest) {
     const user = call.ctx.tenant.users.get(userId);
-    if (kind === 'changed' && user) out.push(item(user, select, minimal ? { properties: changed.get(userId) } : undefined));
+    // Only the selected properties are tracked: a user whose changes all lie outside `$select` is not reported.
+    if (kind === 'changed' && user && !touchesTracked(select, changed.get(userId))) continue;
+    if (kind === 'changed' && user)
+      out.push(item(call.ctx.tenant, user, select, minimal ? { properties: changed.get(userId) } : undefined, formerManager.get(userId)));
     else out.push({ id: userId, '@removed': { reason: kind === 'removed-hard' ? 'deleted' : 'changed' } });
   }
   return out;
+}
+
+/**
+ * Whether a user's changes in the round concern what the round tracks: with `$select`, only the
+ * selected properties are tracked (delta-query-overview, "Optional query parameters";
+ * docs/graph-facts.md#delta-query); without it, every property. `changed` undefined: the whole
+ * object counts (created or restored).
+ */
+function touchesTracked(select: string[] | null, changed: ReadonlySet<string> | undefined): boolean {
+  if (select === null || changed === undefined) return true;
+  return select.some((p) => changed.has(p));
 }
 
 function changesPage(call: GraphCall, state: Extract<DeltaState, { k: 'changes' }>): EmuResponse {
@@ -193,7 +260,7 @@ export function userDelta(call: GraphCall): EmuResponse {
   if (skipToken !== undefined && selectParam !== undefined) throw badRequest('$select is not supported together with $skiptoken: use the nextLink as it is.');
 
   if (deltaToken === 'latest') {
-    const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
+    const sel = parseDeltaSelect(selectParam);
     return respond(call, sel, [], null, { e: epoch, s: tenant.changeSeq, ids: deltaFilterIds(queryParam(call, '$filter')) });
   }
   if (skipToken !== undefined || deltaToken !== undefined) {
@@ -208,7 +275,7 @@ export function userDelta(call: GraphCall): EmuResponse {
     return state.k === 'sync' ? syncPage(call, state) : changesPage(call, state);
   }
 
-  const sel = parseSelect(userEntity, selectParam, { list: true }) ?? null;
+  const sel = parseDeltaSelect(selectParam);
   const ids = deltaFilterIds(queryParam(call, '$filter'));
   return syncPage(call, { k: 'sync', e: epoch, t: now, sel, s: tenant.changeSeq, after: null, ...(ids ? { ids } : {}) });
 }

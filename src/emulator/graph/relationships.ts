@@ -71,8 +71,9 @@ export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
 export function removeManager(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.manager', user);
   if (!user.managerId) throw notFound('manager');
+  const former = user.managerId;
   user.managerId = null;
-  recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), ['manager']);
+  recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), ['manager'], former);
   return noContent();
 }
 

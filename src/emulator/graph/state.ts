@@ -31,9 +31,16 @@ export function graphState(tenant: TenantModel): GraphState {
 }
 
 /** Appends to the delta change log (every write to a user goes through here). */
-export function recordChange(tenant: TenantModel, userId: string, kind: UserChange['kind'], at: number, properties?: readonly string[]): void {
+export function recordChange(
+  tenant: TenantModel,
+  userId: string,
+  kind: UserChange['kind'],
+  at: number,
+  properties?: readonly string[],
+  formerManagerId?: string,
+): void {
   tenant.changeSeq += 1;
-  tenant.changes.push({ seq: tenant.changeSeq, userId, kind, at, ...(properties ? { properties } : {}) });
+  tenant.changes.push({ seq: tenant.changeSeq, userId, kind, at, ...(properties ? { properties } : {}), ...(formerManagerId ? { formerManagerId } : {}) });
 }
 
 /** How long a password reset stays `notStarted` / `running` on the emulator clock. */

@@ -61,6 +61,10 @@ export const queryResolvers: QueryResolvers = {
     // One tracked selection for the whole feed: the full sync's `users` and the rounds' `changed` together.
     const subfields = collectSubfields(info, info.fieldNodes, 'UserChanges');
     const plan = planUserSelection(info, [...(subfields.get('users') ?? []), ...(subfields.get('changed') ?? [])]);
-    return fetchUserChanges(ctx, args.deltaToken, plan.select);
+    // Graph tracks only what `$select` names, and a manager only when `manager` is selected
+    // (docs/graph-facts.md#delta-query): without it a new manager never makes a user "changed".
+    // The field itself is still answered from the manager loader.
+    const select = plan.expandManager !== null ? [...plan.select, 'manager'] : plan.select;
+    return fetchUserChanges(ctx, args.deltaToken, select);
   },
 };

@@ -65,6 +65,48 @@ describe('delta query (user-delta)', () => {
     );
   });
 
+  it('only the $select properties are tracked: a user whose changes are all outside it is not in the next round (delta-query-overview, "Optional query parameters")', async () => {
+    const plain = c.users.filter((u) => u._directoryRoles.length === 0 && c.emulator.tenant.users.has(u.id));
+    const [outside, inside, both] = plain.slice(30, 33);
+    const { deltaLink } = await sync('/v1.0/users/delta?$select=jobTitle');
+    // officeLocation is not selected; a manager change is tracked only when `manager` is selected.
+    expect((await c.graph('PATCH', `/v1.0/users/${outside!.id}`, { body: { officeLocation: 'Not tracked' } })).status).toBe(204);
+    expect(
+      (await c.graph('PUT', `/v1.0/users/${outside!.id}/manager/$ref`, { body: { '@odata.id': `${c.emulator.origin}/v1.0/users/${inside!.id}` } })).status,
+    ).toBe(204);
+    expect((await c.graph('PATCH', `/v1.0/users/${inside!.id}`, { body: { jobTitle: 'Tracked' } })).status).toBe(204);
+    expect((await c.graph('PATCH', `/v1.0/users/${both!.id}`, { body: { officeLocation: 'Elsewhere', jobTitle: 'Also tracked' } })).status).toBe(204);
+    const changes = await sync(follow(deltaLink));
+    expect(changes.items.map((i) => i.id).sort()).toEqual([inside!.id, both!.id].sort());
+    // Without $select every property is tracked.
+    const all = await sync('/v1.0/users/delta?$deltatoken=latest');
+    expect((await c.graph('PATCH', `/v1.0/users/${outside!.id}`, { body: { officeLocation: 'Tracked now' } })).status).toBe(204);
+    expect((await sync(follow(all.deltaLink))).items.map((i) => i.id)).toEqual([outside!.id]);
+  });
+
+  it('$select=manager tracks the manager as manager@delta: the first sync shows it, later rounds report a new or removed manager (delta-query-overview; api-guidelines change-tracking)', async () => {
+    const plain = c.users.filter((u) => u._directoryRoles.length === 0 && c.emulator.tenant.users.has(u.id));
+    const [a, b, boss] = plain.slice(40, 43);
+    const first = await sync('/v1.0/users/delta?$select=displayName,manager');
+    const managed = first.items.find((i) => i.id === a!.id)!;
+    const managerId = c.emulator.tenant.users.get(a!.id)!.managerId;
+    expect(managerId).toBeTruthy();
+    expect(managed).toEqual({ id: a!.id, displayName: a!.displayName, 'manager@delta': [{ '@odata.type': '#microsoft.graph.user', id: managerId }] });
+    const ref = { '@odata.id': `${c.emulator.origin}/v1.0/users/${boss!.id}` };
+    expect((await c.graph('PUT', `/v1.0/users/${a!.id}/manager/$ref`, { body: ref })).status).toBe(204);
+    const formerOfB = c.emulator.tenant.users.get(b!.id)!.managerId;
+    expect((await c.graph('DELETE', `/v1.0/users/${b!.id}/manager/$ref`)).status).toBe(204);
+    const round = await c.graph('GET', follow(first.deltaLink), { token, headers: { prefer: 'return=minimal' } });
+    expect(round.status).toBe(200);
+    expect(round.body.value).toEqual(
+      expect.arrayContaining([
+        { id: a!.id, 'manager@delta': [{ '@odata.type': '#microsoft.graph.user', id: boss!.id }] },
+        { id: b!.id, 'manager@delta': [{ '@odata.type': '#microsoft.graph.user', id: formerOfB, '@removed': { reason: 'deleted' } }] },
+      ]),
+    );
+    expect(round.body.value).toHaveLength(2);
+  });
+
   it('$deltatoken=latest gives an empty page with a deltaLink from now', async () => {
     const latest = await get('/v1.0/users/delta?$deltatoken=latest');
     expect(latest.status).toBe(200);
