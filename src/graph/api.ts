@@ -34,6 +34,12 @@ export function isUserObject(value: { readonly [property: string]: unknown }): b
   return type === undefined || type === '#microsoft.graph.user';
 }
 
+/** Whether a directoryObject of `memberOf` is a group (it also holds directory roles and administrative units). */
+export function isGroupObject(value: { readonly [property: string]: unknown }): boolean {
+  const type = value['@odata.type'];
+  return type === undefined || type === '#microsoft.graph.group';
+}
+
 /** Graph user properties the gateway can select (the User type's scalar fields). */
 export type UserProperty = string;
 
@@ -127,14 +133,14 @@ export interface GraphLoaders {
   user: DataLoader<UserLookupKey, GraphUser | null, string>;
   /** Manager of a user, batched through $batch. */
   managerOf: DataLoader<UserLookupKey, GraphUser | null, string>;
-  /** First page of direct reports, batched through $batch. */
+  /** First page of direct reports, users only (contacts left out, as `listDirectReports` does), batched through $batch. */
   directReportsOf: DataLoader<UserLookupKey & { top: number }, GraphPage<GraphUser>, string>;
   /**
-   * First page of a user's `memberOf` (groups, directory roles, administrative units: the caller
-   * keeps what it shows), batched through the same $batch run. Later pages go through
+   * First page of a user's `memberOf`, groups only (directory roles and administrative units left
+   * out, as `listMemberOf` does), batched through the same $batch run. Later pages go through
    * `GraphUsersClient.listMemberOf` with the page's nextLink. (Additive.)
    */
-  membershipsOf: DataLoader<RelationshipPageKey, GraphPage<GraphDirectoryObject>, string>;
+  membershipsOf: DataLoader<RelationshipPageKey, GraphPage<GraphGroup>, string>;
   /** First page of a user's owned devices, batched through the same $batch run. (Additive.) */
   ownedDevicesOf: DataLoader<RelationshipPageKey, GraphPage<GraphDirectoryObject>, string>;
   /**

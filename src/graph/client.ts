@@ -12,7 +12,7 @@ import type {
   UserListQuery,
   UserProperty,
 } from './api.js';
-import { isUserObject } from './api.js';
+import { isGroupObject, isUserObject } from './api.js';
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
@@ -175,8 +175,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     async listMemberOf(userIdOrUpn: string, request: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>> {
       const result = await relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request);
       // memberOf also holds directory roles and administrative units; the field is about groups.
-      const groups = result.items.filter((o) => o['@odata.type'] === undefined || o['@odata.type'] === '#microsoft.graph.group');
-      return { ...result, items: groups };
+      return { ...result, items: result.items.filter(isGroupObject) as GraphGroup[] };
     },
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),

@@ -1,7 +1,9 @@
 import DataLoader from 'dataloader';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import {
+  isGroupObject,
   isUserObject,
+  type GraphGroup,
   type AuthMethodsKey,
   type GraphDirectoryObject,
   type GraphLoaders,
@@ -282,8 +284,10 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
     { cacheKeyFn: userLookupCacheKey },
   );
 
-  const directReportsOf = createFirstPageLoader<GraphUser>(submit, (key) => directReportsRequest(key.key, key.select, key.top));
-  const membershipsOf = createFirstPageLoader<GraphDirectoryObject>(submit, (key) => memberOfRequest(key.key, key.select, key.top));
+  // Direct reports include organizational contacts and memberOf holds directory roles and
+  // administrative units (docs/graph-facts.md#manager-and-bulk-lookup): each field shows its type only.
+  const directReportsOf = createFirstPageLoader<GraphUser>(submit, (key) => directReportsRequest(key.key, key.select, key.top), isUserObject);
+  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, (key) => memberOfRequest(key.key, key.select, key.top), isGroupObject);
   const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(submit, (key) => ownedDevicesRequest(key.key, key.select, key.top));
 
   const authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string> = new DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>(
@@ -322,9 +326,10 @@ function relationshipCacheKey(key: RelationshipPageKey): string {
  * First page of a user's relationship collection through the shared `$batch` run. A missing user
  * is an error for a list, not an empty page; later pages go through the client with the nextLink.
  */
-function createFirstPageLoader<T>(
+function createFirstPageLoader<T extends GraphDirectoryObject>(
   submit: BatchQueue,
   build: (key: RelationshipPageKey) => GraphRequest,
+  keep: (item: T) => boolean = () => true,
 ): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
   const loader: DataLoader<RelationshipPageKey, GraphPage<T>, string> = new DataLoader<RelationshipPageKey, GraphPage<T>, string>(
     (keys) =>
@@ -332,7 +337,10 @@ function createFirstPageLoader<T>(
         submit,
         keys,
         build,
-        (body, result) => readPage<T>(body, result.requestId, false),
+        (body, result) => {
+          const page = readPage<T>(body, result.requestId, false);
+          return { ...page, items: page.items.filter(keep) };
+        },
         (_key, error) => error,
         (key) => loader.clear(key),
       ),

@@ -1,4 +1,4 @@
-import { isUserObject, type GraphDirectoryObject, type GraphGroup, type GraphPage, type GraphUser } from '../../graph/api.js';
+import type { GraphDirectoryObject } from '../../graph/api.js';
 import type { UserResolvers } from '../../generated/graphql.js';
 import { fetchConnectionPage, validateFirst } from '../connection.js';
 import { expandedManagerId, expandedManagerIsNotAUser, expandedManagerOf } from '../manager-expansion.js';
@@ -15,19 +15,6 @@ import {
 } from '../select.js';
 import { AUTH_METHOD_KIND, authMethodTypeOf } from './authentication-methods.js';
 import { memoizedPlan } from './plan-memo.js';
-
-/** `memberOf` holds directory roles and administrative units too; the Group type only shows groups. */
-function onlyGroups(page: GraphPage<GraphDirectoryObject>): GraphPage<GraphGroup> {
-  return { ...page, items: page.items.filter((item) => !item['@odata.type'] || item['@odata.type'] === '#microsoft.graph.group') };
-}
-
-/**
- * Direct reports include organizational contacts (docs/graph-facts.md#manager-and-bulk-lookup); the
- * User type shows users only, so a page can hold fewer nodes than `first` (and still have a next page).
- */
-function onlyUsers(page: GraphPage<GraphUser>): GraphPage<GraphUser> {
-  return { ...page, items: page.items.filter(isUserObject) };
-}
 
 const managerPlans = new WeakMap<FieldNode, { variables: unknown; plan: UserSelectionPlan }>();
 const reportPlans = new WeakMap<FieldNode, { variables: unknown; plan: ConnectionSelectionPlan<UserSelectionPlan> }>();
@@ -61,7 +48,7 @@ export const userResolvers: UserResolvers = {
       select: node.select,
       fetch: async (request) =>
         request.kind === 'first'
-          ? onlyUsers(await ctx.loaders.directReportsOf.load({ key: user.id, select: node.select, top: request.top }))
+          ? ctx.loaders.directReportsOf.load({ key: user.id, select: node.select, top: request.top })
           : ctx.graph.listDirectReports(user.id, request),
     });
   },
@@ -79,9 +66,7 @@ export const userResolvers: UserResolvers = {
       select,
       // The first page of every parent's memberships shares one $batch run; later pages follow the cursor.
       fetch: async (request) =>
-        request.kind === 'first'
-          ? onlyGroups(await ctx.loaders.membershipsOf.load({ key: user.id, select, top: request.top }))
-          : ctx.graph.listMemberOf(user.id, request),
+        request.kind === 'first' ? ctx.loaders.membershipsOf.load({ key: user.id, select, top: request.top }) : ctx.graph.listMemberOf(user.id, request),
     });
   },
 
