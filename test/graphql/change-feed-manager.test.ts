@@ -52,24 +52,24 @@ async function setManager(userId: string, managerId: string) {
   expect(res.status, await res.text()).toBe(204);
 }
 
+/** Syncs `query` to its end, gives `user` the manager `boss`, and returns the next round's `changed`. */
+async function changedAfterNewManager(query: string, [user, boss]: Array<{ id: string }>): Promise<Changes['userChanges']['changed']> {
+  const token = await syncToEnd(query);
+  await setManager(user!.id, boss!.id);
+  const round = await gateway.graphql<Changes>(query, { t: token });
+  expect(round.errors).toBeUndefined();
+  return round.data!.userChanges.changed;
+}
+
 describe('userChanges and managers', () => {
   it('reports a user whose manager changed when the feed selects manager, with the new manager', async () => {
-    const query = 'query($t: String) { userChanges(deltaToken: $t) { complete changed { id manager { id } } nextDeltaToken } }';
-    const token = await syncToEnd(query);
     const [user, boss] = plainUsers().slice(0, 2);
-    await setManager(user!.id, boss!.id);
-    const round = await gateway.graphql<Changes>(query, { t: token });
-    expect(round.errors).toBeUndefined();
-    expect(round.data!.userChanges.changed).toEqual([{ id: user!.id, manager: { id: boss!.id } }]);
+    const query = 'query($t: String) { userChanges(deltaToken: $t) { complete changed { id manager { id } } nextDeltaToken } }';
+    expect(await changedAfterNewManager(query, [user!, boss!])).toEqual([{ id: user!.id, manager: { id: boss!.id } }]);
   });
 
   it('does not report a manager change to a feed that does not select manager (Graph would not either)', async () => {
     const query = 'query($t: String) { userChanges(deltaToken: $t) { complete changed { id displayName } nextDeltaToken } }';
-    const token = await syncToEnd(query);
-    const [user, boss] = plainUsers().slice(2, 4);
-    await setManager(user!.id, boss!.id);
-    const round = await gateway.graphql<Changes>(query, { t: token });
-    expect(round.errors).toBeUndefined();
-    expect(round.data!.userChanges.changed).toEqual([]);
+    expect(await changedAfterNewManager(query, plainUsers().slice(2, 4))).toEqual([]);
   });
 });
