@@ -4,8 +4,9 @@ import type { AcquireOptions, GovernorPermit, GraphGovernor, GraphGovernorOption
 /**
  * The process-local rate limiter of Graph calls (docs/graph-facts.md#throttling): token buckets of
  * resource units per 10 s and writes per 150 s, a concurrency cap, a queue bounded by `maxWaitMs`
- * (writes ahead of reads, each in arrival order: see `enqueue`), and pauses for Retry-After. It knows nothing of what a call costs (src/graph/graph-cost.ts
- * prices calls) nor of other replicas (src/graph/shared-rate-limiter.ts shares one budget through Redis).
+ * (writes ahead of reads, each in arrival order: see `enqueue`), and pauses for Retry-After. It
+ * knows nothing of what a call costs (src/graph/graph-cost.ts prices calls) nor of other replicas
+ * (src/graph/shared-rate-limiter.ts shares one budget through Redis).
  *
  * Graph throttles directory traffic per app+tenant with a token bucket of resource units (RU) per
  * 10 s and a separate budget of writes per 2 min 30 s. Provoking a 429 costs more than waiting: the
