@@ -1,10 +1,9 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
 import { operationTooComplex } from '../limits/limit-error.js';
-import { QUERY_LIMITS } from '../query-limits.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
-import { isGuid } from '../../guid.js';
+import { estimateCacheKey } from './estimate-cache-key.js';
 
 /**
  * Refuses, before execution, operations that could cause more upstream Graph requests than the
@@ -21,39 +20,6 @@ export interface UpstreamBudgetOptions {
 }
 
 const MAX_ESTIMATES_PER_DOCUMENT = 256;
-const MAX_CACHED_VARIABLES_LENGTH = 2_048;
-
-const ENUM_SHAPE = /^[A-Z][A-Z0-9_]{0,63}$/;
-
-/**
- * What of a variable's value the estimate can depend on. The planning rules read numbers
- * (`first`), presence (`after`, `search`, filter keys), enum values (`orderBy.field`) and whether
- * an id is a GUID, never the text of other strings: a lookup per user id must not be a cache miss.
- */
-function shapeOf(value: unknown, depth = 0): unknown {
-  // The HTTP layer refuses deeper variables; this keeps the walk bounded whoever calls it.
-  if (depth > QUERY_LIMITS.variablesDepth) throw new RangeError('variables nest too deeply to key an estimate');
-  if (typeof value === 'string') return isGuid(value) ? '\u0001guid' : ENUM_SHAPE.test(value) ? value : '\u0001text';
-  if (Array.isArray(value)) return value.map((item) => shapeOf(item, depth + 1));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value as Record<string, unknown>)) out[key] = shapeOf(inner, depth + 1);
-    return out;
-  }
-  return value;
-}
-
-/** Cache key of an estimate within one document; undefined = too large (or deep) to be worth keeping. */
-function estimateCacheKey(operationName: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
-  let variablesText: string;
-  try {
-    variablesText = variables ? JSON.stringify(shapeOf(variables)) : '';
-  } catch {
-    return undefined;
-  }
-  if (variablesText.length > MAX_CACHED_VARIABLES_LENGTH) return undefined;
-  return `${operationName ?? ''}\u0000${variablesText}`;
-}
 
 export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions): ApolloServerPlugin<TContext> {
   const budget = options.maxUpstreamRequests;
