@@ -126,6 +126,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       authRoutes,
       authGuard,
       ...(config.cursorKey ? { cursorKey: Buffer.from(config.cursorKey.reveal(), 'base64') } : {}),
+      ...(config.cursorKeyPrevious ? { previousCursorKey: Buffer.from(config.cursorKeyPrevious.reveal(), 'base64') } : {}),
       ...(exampleUserId ? { playground: { exampleUserId } } : {}),
     });
     const url = await gateway.listen();

@@ -10,7 +10,6 @@ export function configSecrets(config: Config): string[] {
   if (config.selfDeployed?.credential.kind === 'secret') out.push(config.selfDeployed.credential.secret.reveal());
   if (config.selfDeployed?.authCode) out.push(config.selfDeployed.authCode.reveal());
   if (config.hosted) out.push(config.hosted.token.reveal(), config.hosted.key.reveal());
-  if (config.tokenCacheKey) out.push(config.tokenCacheKey.reveal());
-  if (config.cursorKey) out.push(config.cursorKey.reveal());
+  for (const key of [config.tokenCacheKey, config.tokenCacheKeyPrevious, config.cursorKey, config.cursorKeyPrevious]) if (key) out.push(key.reveal());
   return out;
 }

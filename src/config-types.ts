@@ -60,8 +60,12 @@ export interface Config {
   dataDir: string;
   cache: { kind: 'default' } | { kind: 'memory' } | { kind: 'sqlite'; path: string } | { kind: 'redis'; url: string };
   tokenCacheKey?: Secret;
+  /** TOKEN_CACHE_KEY_PREVIOUS: during a rotation, opens what the old key sealed (docs/operations.md#rotating-keys). */
+  tokenCacheKeyPrevious?: Secret;
   /** HMAC key of paging cursors and delta tokens; shared by replicas so cursors survive restarts. */
   cursorKey?: Secret;
+  /** CURSOR_KEY_PREVIOUS: during a rotation, cursors and delta tokens it signed are still accepted. */
+  cursorKeyPrevious?: Secret;
   /**
    * `entra`: `audiences` are the accepted `aud` values of caller tokens, the API's App ID URI(s)
    * and/or its client id (docs/identity.md#caller-authentication).

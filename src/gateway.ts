@@ -56,6 +56,8 @@ export interface GatewayDeps {
   authGuard?: AuthenticationGuard;
   /** HMAC key of cursors and delta tokens (≥ 32 bytes); random per process when absent. Share one across replicas behind a load balancer. */
   cursorKey?: Buffer;
+  /** CURSOR_KEY_PREVIOUS during a rotation: what it signed is still accepted (docs/operations.md#rotating-keys). */
+  previousCursorKey?: Buffer;
   /** Playground example variables (the sandbox passes a user that has reports). */
   playground?: ExampleOptions;
   /** Resolvers of later layers (mutations) merged with the read resolvers. */
@@ -190,7 +192,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     identity: deps.identity,
     callerAuthenticator: deps.callerAuthenticator,
-    cursors: new CursorCodec(deps.cursorKey),
+    cursors: new CursorCodec(deps.cursorKey, deps.previousCursorKey),
     graphSession,
   });
 

@@ -6,7 +6,7 @@ import type { EnvReader } from './env-reader.js';
 export function readStorage(
   env: EnvReader,
   context: { sandbox: boolean; flow: Config['sandbox']['flow']; deploymentMode: Config['deploymentMode'] },
-): Pick<Config, 'dataDir' | 'cache' | 'tokenCacheKey'> {
+): Pick<Config, 'dataDir' | 'cache' | 'tokenCacheKey' | 'tokenCacheKeyPrevious'> {
   const dataDir = path.resolve(env.get('DATA_DIR') ?? '.data');
   const cacheUrl = env.get('CACHE_URL');
   let cache: Config['cache'] = { kind: 'default' };
@@ -32,15 +32,37 @@ export function readStorage(
     (context.flow === 'authorization-code' || context.deploymentMode === 'hosted' || cache.kind === 'redis')
   )
     env.problem('TOKEN_CACHE_KEY is missing: refresh tokens are persisted and must be encrypted at rest (e.g. TOKEN_CACHE_KEY=$(openssl rand -base64 32))');
-  return { dataDir, cache, ...(tokenCacheKeyRaw ? { tokenCacheKey: new Secret(tokenCacheKeyRaw) } : {}) };
+  const previousRaw = env.get('TOKEN_CACHE_KEY_PREVIOUS');
+  if (previousRaw !== undefined && !tokenCacheKeyRaw)
+    env.problem(
+      'TOKEN_CACHE_KEY_PREVIOUS is set without TOKEN_CACHE_KEY: a rotation needs the new key in TOKEN_CACHE_KEY and the old one in TOKEN_CACHE_KEY_PREVIOUS',
+    );
+  if (previousRaw !== undefined && previousRaw.length < 16)
+    env.problem('TOKEN_CACHE_KEY_PREVIOUS is too short: the key TOKEN_CACHE_KEY replaces, at least 16 characters');
+  return {
+    dataDir,
+    cache,
+    ...(tokenCacheKeyRaw ? { tokenCacheKey: new Secret(tokenCacheKeyRaw) } : {}),
+    ...(tokenCacheKeyRaw && previousRaw && previousRaw !== tokenCacheKeyRaw ? { tokenCacheKeyPrevious: new Secret(previousRaw) } : {}),
+  };
 }
 
-/** CURSOR_KEY: signs paging cursors so they survive restarts and work across replicas. */
-export function readCursorKey(env: EnvReader): Pick<Config, 'cursorKey'> {
+/** CURSOR_KEY: signs paging cursors so they survive restarts and work across replicas; CURSOR_KEY_PREVIOUS during a rotation. */
+export function readCursorKey(env: EnvReader): Pick<Config, 'cursorKey' | 'cursorKeyPrevious'> {
   const cursorKeyRaw = env.get('CURSOR_KEY');
-  if (cursorKeyRaw !== undefined && Buffer.from(cursorKeyRaw, 'base64').length < 32)
+  const longEnough = (raw: string | undefined): raw is string => raw !== undefined && Buffer.from(raw, 'base64').length >= 32;
+  if (cursorKeyRaw !== undefined && !longEnough(cursorKeyRaw))
     env.problem(
       'CURSOR_KEY is too short: it signs paging cursors so they survive restarts and work across replicas; base64 of at least 32 random bytes (e.g. CURSOR_KEY=$(openssl rand -base64 32))',
     );
-  return cursorKeyRaw && Buffer.from(cursorKeyRaw, 'base64').length >= 32 ? { cursorKey: new Secret(cursorKeyRaw) } : {};
+  const previousRaw = env.get('CURSOR_KEY_PREVIOUS');
+  if (previousRaw !== undefined && !cursorKeyRaw)
+    env.problem('CURSOR_KEY_PREVIOUS is set without CURSOR_KEY: a rotation needs the new key in CURSOR_KEY and the old one in CURSOR_KEY_PREVIOUS');
+  if (previousRaw !== undefined && !longEnough(previousRaw))
+    env.problem('CURSOR_KEY_PREVIOUS is too short: the key CURSOR_KEY replaces, base64 of at least 32 bytes');
+  if (!longEnough(cursorKeyRaw)) return {};
+  return {
+    cursorKey: new Secret(cursorKeyRaw),
+    ...(longEnough(previousRaw) && previousRaw !== cursorKeyRaw ? { cursorKeyPrevious: new Secret(previousRaw) } : {}),
+  };
 }

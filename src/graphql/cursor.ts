@@ -33,16 +33,23 @@ const MAX_CURSOR_LENGTH = 16_384;
 
 export class CursorCodec {
   readonly #key: Buffer;
+  readonly #previousKey: Buffer | undefined;
 
-  /** `key`: at least 32 bytes. A random per-process key makes cursors die with the process; configure one to share them across instances. */
-  constructor(key: Buffer = randomBytes(32)) {
-    if (key.length < 32) throw new Error(`CursorCodec needs a key of at least 32 bytes, received ${key.length}`);
+  /**
+   * `key`: at least 32 bytes. A random per-process key makes cursors die with the process; configure
+   * one to share them across instances. `previousKey` (CURSOR_KEY_PREVIOUS, during a rotation): what
+   * it signed is still accepted, nothing new is signed with it (docs/operations.md#rotating-keys).
+   */
+  constructor(key: Buffer = randomBytes(32), previousKey?: Buffer) {
+    for (const k of previousKey ? [key, previousKey] : [key])
+      if (k.length < 32) throw new Error(`CursorCodec needs keys of at least 32 bytes, received ${k.length}`);
     this.#key = Buffer.from(key);
+    this.#previousKey = previousKey ? Buffer.from(previousKey) : undefined;
   }
 
   encode(payload: CursorPayload): string {
     const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
-    return `${body}.${this.#sign(body).toString('base64url')}`;
+    return `${body}.${this.#sign(body, this.#key).toString('base64url')}`;
   }
 
   /** Throws BAD_USER_INPUT for anything this process did not issue for `expectedKind`. */
@@ -56,8 +63,11 @@ export class CursorCodec {
     if (dot <= 0 || dot !== token.lastIndexOf('.')) throw invalid();
     const body = token.slice(0, dot);
     const signature = Buffer.from(token.slice(dot + 1), 'base64url');
-    const expected = this.#sign(body);
-    if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw invalid();
+    const signedBy = (key: Buffer) => {
+      const expected = this.#sign(body, key);
+      return signature.length === expected.length && timingSafeEqual(signature, expected);
+    };
+    if (!signedBy(this.#key) && !(this.#previousKey && signedBy(this.#previousKey))) throw invalid();
     let payload: unknown;
     try {
       payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
@@ -68,8 +78,8 @@ export class CursorCodec {
     return payload;
   }
 
-  #sign(body: string): Buffer {
-    return createHmac('sha256', this.#key).update(body).digest();
+  #sign(body: string, key: Buffer): Buffer {
+    return createHmac('sha256', key).update(body).digest();
   }
 }
 

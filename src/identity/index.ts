@@ -27,6 +27,7 @@ export { encryptBrokerToken, decryptBrokerToken } from './broker-crypto.js';
 export async function createGraphIdentity(config: Config, deps: CreateGraphIdentityDeps): Promise<GraphIdentity> {
   const ownsStore = deps.store === undefined;
   const store = deps.store ?? (await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: keepsRefreshToken(config) }));
+  if (config.tokenCacheKeyPrevious) logRotationProgress(deps.logger, store);
   try {
     const identity = await buildIdentity(config, { ...deps, store });
     if (!ownsStore) return identity;
@@ -41,6 +42,17 @@ export async function createGraphIdentity(config: Config, deps: CreateGraphIdent
     if (ownsStore) await store.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** How far a TOKEN_CACHE_KEY rotation has come, once at start-up (docs/operations.md#rotating-keys). */
+function logRotationProgress(logger: GraphIdentityDeps['logger'], store: TokenStore): void {
+  const remaining = store.sealedWithPreviousKey;
+  logger.info(
+    { sealedWithPreviousKey: remaining, location: store.location },
+    remaining > 0
+      ? `TOKEN_CACHE_KEY rotation: ${remaining} token record(s) still open only with TOKEN_CACHE_KEY_PREVIOUS; each is sealed with TOKEN_CACHE_KEY when next written`
+      : 'TOKEN_CACHE_KEY rotation: no token record needs TOKEN_CACHE_KEY_PREVIOUS any more; remove it once every replica logs this',
+  );
 }
 
 async function buildIdentity(config: Config, deps: GraphIdentityDeps): Promise<GraphIdentity> {

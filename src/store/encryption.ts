@@ -4,12 +4,18 @@ import path from 'node:path';
 
 /**
  * AES-256-GCM sealing of everything the token cache persists. The format is versioned
- * (`v1.` + base64url(nonce ‖ ciphertext ‖ tag)) so a later key rotation can tell formats apart.
+ * (`v1.` + base64url(nonce ‖ ciphertext ‖ tag)) so a later change of format can be told apart.
+ *
+ * Key rotation (docs/operations.md#rotating-keys): values are always sealed with the current key;
+ * they open with the current key or, while TOKEN_CACHE_KEY_PREVIOUS is set, with the previous one.
+ * GCM's tag is what tells the keys apart: a value opens only with the key that sealed it.
  */
 export interface TokenCipher {
   seal(plaintext: string): string;
-  /** Throws TokenCacheDecryptError when the key is wrong or the value was tampered with. */
+  /** Throws TokenCacheDecryptError when no key opens it (wrong key, or tampered with). */
   open(sealed: string): string;
+  /** True when the value opens only with the previous key: it should be sealed again with the current one. */
+  sealedWithPreviousKey(sealed: string): boolean;
 }
 
 export class TokenCacheDecryptError extends Error {
@@ -27,22 +33,44 @@ const TAG_BYTES = 16;
 const KDF_SALT = 'msgraph-user-gateway/token-cache/v1';
 
 /**
- * The last derivation: a process derives from one TOKEN_CACHE_KEY twice at start-up (the token store,
- * and the sign-in link key built on it: src/identity/sign-in-link.ts), and scrypt costs ~100 ms of
- * blocked event loop each time.
+ * The last derivations: a process derives from one TOKEN_CACHE_KEY twice at start-up (the token
+ * store, and the sign-in link key built on it: src/identity/sign-in-link.ts), from the previous key
+ * once more during a rotation, and scrypt costs ~100 ms of blocked event loop each time.
  */
-let lastDerived: { secret: string; key: Buffer } | undefined;
+const derived = new Map<string, Buffer>();
+const MAX_DERIVED = 2;
 
 /** Derives the 32-byte AES key from TOKEN_CACHE_KEY (any string; a passphrase is acceptable). */
 export function deriveTokenCacheKey(secret: string): Buffer {
   if (secret.length === 0) throw new Error('TOKEN_CACHE_KEY must not be empty');
-  if (lastDerived?.secret !== secret) lastDerived = { secret, key: scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 }) };
+  let key = derived.get(secret);
+  if (!key) {
+    key = scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 });
+    if (derived.size >= MAX_DERIVED) derived.delete(derived.keys().next().value!);
+    derived.set(secret, key);
+  }
   // A copy: callers own their Buffer.
-  return Buffer.from(lastDerived.key);
+  return Buffer.from(key);
 }
 
-export function createTokenCipher(key: Buffer): TokenCipher {
-  if (key.length !== 32) throw new Error(`token cache key must be 32 bytes, got ${key.length}`);
+/** `previousKey`: while a rotation is under way, values sealed with it still open (never sealed with it). */
+export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCipher {
+  for (const k of previousKey ? [key, previousKey] : [key]) if (k.length !== 32) throw new Error(`token cache key must be 32 bytes, got ${k.length}`);
+  const unseal = (sealed: string, withKey: Buffer): string | undefined => {
+    if (!sealed.startsWith(FORMAT)) throw new TokenCacheDecryptError('token cache value is not in the encrypted format (written without encryption?)');
+    const raw = Buffer.from(sealed.slice(FORMAT.length), 'base64url');
+    if (raw.length < NONCE_BYTES + TAG_BYTES) throw new TokenCacheDecryptError('token cache value is truncated');
+    const nonce = raw.subarray(0, NONCE_BYTES);
+    const tag = raw.subarray(raw.length - TAG_BYTES);
+    const body = raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', withKey, nonce);
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  };
   return {
     seal(plaintext) {
       const nonce = randomBytes(NONCE_BYTES);
@@ -51,19 +79,12 @@ export function createTokenCipher(key: Buffer): TokenCipher {
       return FORMAT + Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url');
     },
     open(sealed) {
-      if (!sealed.startsWith(FORMAT)) throw new TokenCacheDecryptError('token cache value is not in the encrypted format (written without encryption?)');
-      const raw = Buffer.from(sealed.slice(FORMAT.length), 'base64url');
-      if (raw.length < NONCE_BYTES + TAG_BYTES) throw new TokenCacheDecryptError('token cache value is truncated');
-      const nonce = raw.subarray(0, NONCE_BYTES);
-      const tag = raw.subarray(raw.length - TAG_BYTES);
-      const body = raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES);
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-        decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-      } catch {
-        throw new TokenCacheDecryptError();
-      }
+      const plaintext = unseal(sealed, key) ?? (previousKey ? unseal(sealed, previousKey) : undefined);
+      if (plaintext === undefined) throw new TokenCacheDecryptError();
+      return plaintext;
+    },
+    sealedWithPreviousKey(sealed) {
+      return previousKey !== undefined && unseal(sealed, key) === undefined && unseal(sealed, previousKey) !== undefined;
     },
   };
 }
@@ -74,11 +95,23 @@ export function createTokenCipher(key: Buffer): TokenCipher {
  * kept beside the cache in the data directory. A persisted production cache without a key is a
  * configuration error: a key stored next to the data it protects protects nothing.
  */
-export function resolveTokenCacheKey(input: { tokenCacheKey?: string; persisted: boolean; sandbox: boolean; dataDir: string }): {
+export function resolveTokenCacheKey(input: {
+  tokenCacheKey?: string;
+  previousTokenCacheKey?: string;
+  persisted: boolean;
+  sandbox: boolean;
+  dataDir: string;
+}): {
   key: Buffer;
+  /** TOKEN_CACHE_KEY_PREVIOUS, derived: only with a configured key (a rotation is an operator's act). */
+  previousKey?: Buffer;
   source: 'configured' | 'ephemeral' | 'sandbox-key-file';
 } {
-  if (input.tokenCacheKey !== undefined) return { key: deriveTokenCacheKey(input.tokenCacheKey), source: 'configured' };
+  if (input.tokenCacheKey !== undefined) {
+    const key = deriveTokenCacheKey(input.tokenCacheKey);
+    if (input.previousTokenCacheKey === undefined) return { key, source: 'configured' };
+    return { key, previousKey: deriveTokenCacheKey(input.previousTokenCacheKey), source: 'configured' };
+  }
   if (!input.persisted) return { key: randomBytes(32), source: 'ephemeral' };
   if (!input.sandbox) {
     throw new Error(

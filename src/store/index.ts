@@ -15,15 +15,16 @@ export { withLock } from './lock.js';
 export async function openTokenStore(config: Config, options: { identityId: string; keepsRefreshToken: boolean }): Promise<TokenStore> {
   const storeOptions = { dataDir: config.dataDir, keepsRefreshToken: defaultCachePersists(config, options.keepsRefreshToken) };
   const kind = resolveCacheKind(config.cache, storeOptions).kind;
-  const { key } = resolveTokenCacheKey({
+  const { key, previousKey } = resolveTokenCacheKey({
     tokenCacheKey: config.tokenCacheKey?.reveal(),
+    previousTokenCacheKey: config.tokenCacheKeyPrevious?.reveal(),
     persisted: kind !== 'memory',
     sandbox: config.sandbox.enabled,
     dataDir: config.dataDir,
   });
   const backend = await createKeyvStore(config.cache, storeOptions);
   try {
-    return await createTokenStore(backend, createTokenCipher(key), options.identityId);
+    return await createTokenStore(backend, createTokenCipher(key, previousKey), options.identityId);
   } catch (error) {
     await backend.close().catch(() => undefined);
     throw error;

@@ -19,6 +19,12 @@ export interface TokenStore {
   readonly location: string;
   readonly persisted: boolean;
   readonly identityId: string;
+  /**
+   * Records of this identity that, when the store was opened, opened only with TOKEN_CACHE_KEY_PREVIOUS
+   * (0 without one). They are sealed with the current key when next written; at 0 on every replica
+   * the previous key can go (docs/operations.md#rotating-keys).
+   */
+  readonly sealedWithPreviousKey: number;
   get(record: TokenRecord): Promise<string | undefined>;
   /** Throws UPSTREAM_UNAVAILABLE when the backend refused the write (see `writeRefused`), as `putShortLived` does. */
   set(record: TokenRecord, value: string): Promise<void>;
@@ -80,20 +86,24 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   };
 
   const check = await backend.keyv.get(keyOf(KEY_CHECK));
-  if (check !== undefined) {
-    if (open(check) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
-  } else {
-    for (const record of ALL_RECORDS) {
-      const existing = await backend.keyv.get(keyOf(record));
-      if (existing !== undefined) open(existing);
-    }
-    await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT));
+  if (check !== undefined && open(check) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
+  let sealedWithPreviousKey = 0;
+  for (const record of ALL_RECORDS) {
+    const existing = await backend.keyv.get(keyOf(record));
+    if (existing === undefined) continue;
+    open(existing);
+    if (cipher.sealedWithPreviousKey(existing)) sealedWithPreviousKey += 1;
   }
+  // The key check holds a constant, so sealing it again races with nothing. Token records are not
+  // re-sealed here: another replica may be writing a rotated refresh token, and a write of the value
+  // read now would undo it (they are sealed with the current key when next written).
+  if (check === undefined || cipher.sealedWithPreviousKey(check)) await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT));
 
   return {
     location: backend.location,
     persisted: backend.persisted,
     identityId,
+    sealedWithPreviousKey,
     async get(record) {
       const sealed = await backend.keyv.get(keyOf(record));
       return sealed === undefined ? undefined : open(sealed);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, hashApiKey } from '../../src/config.js';
+import { configSecrets } from '../../src/config-secrets.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -203,6 +204,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ CACHE_URL: 'redis://127.0.0.1:6379' }).cache).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
     expect(loadConfig({ CACHE_URL: 'sqlite://./x.db' }).cache).toMatchObject({ kind: 'sqlite' });
     expect(problemsOf({ CACHE_URL: 'ftp://x' })[0]).toMatch(/^CACHE_URL="ftp:\/\/x" is not valid/);
+  });
+
+  it('reads the previous keys of a rotation only beside a current one, with the same length rules, and counts them as secrets', () => {
+    const cursorOld = Buffer.alloc(32, 1).toString('base64');
+    const cursorNew = Buffer.alloc(32, 2).toString('base64');
+    const config = loadConfig({
+      TOKEN_CACHE_KEY: 'the new token cache key',
+      TOKEN_CACHE_KEY_PREVIOUS: 'the old token cache key',
+      CURSOR_KEY: cursorNew,
+      CURSOR_KEY_PREVIOUS: cursorOld,
+    });
+    expect(config.tokenCacheKeyPrevious?.reveal()).toBe('the old token cache key');
+    expect(config.cursorKeyPrevious?.reveal()).toBe(cursorOld);
+    expect(configSecrets(config)).toEqual(expect.arrayContaining(['the new token cache key', 'the old token cache key', cursorNew, cursorOld]));
+    expect(JSON.stringify(config)).not.toContain('the old token cache key');
+
+    expect(problemsOf({ TOKEN_CACHE_KEY_PREVIOUS: 'the old token cache key' })[0]).toMatch(/^TOKEN_CACHE_KEY_PREVIOUS is set without TOKEN_CACHE_KEY/);
+    expect(problemsOf({ CURSOR_KEY_PREVIOUS: cursorOld })[0]).toMatch(/^CURSOR_KEY_PREVIOUS is set without CURSOR_KEY/);
+    expect(problemsOf({ TOKEN_CACHE_KEY: 'the new token cache key', TOKEN_CACHE_KEY_PREVIOUS: 'short' })[0]).toMatch(/^TOKEN_CACHE_KEY_PREVIOUS is too short/);
+    expect(problemsOf({ CURSOR_KEY: cursorNew, CURSOR_KEY_PREVIOUS: 'c2hvcnQ=' })[0]).toMatch(/^CURSOR_KEY_PREVIOUS is too short/);
+    // A previous key equal to the current one is no rotation: nothing more to try.
+    expect(loadConfig({ CURSOR_KEY: cursorNew, CURSOR_KEY_PREVIOUS: cursorNew }).cursorKeyPrevious).toBeUndefined();
   });
 
   it('names a mistyped CACHE_URL without its password', () => {

@@ -24,6 +24,36 @@ describe('token cache encryption', () => {
     expect(() => cipher.open('{"plain":"json"}')).toThrow(/not in the encrypted format/);
   });
 
+  it('during a rotation opens what the previous key sealed, seals only with the current key', () => {
+    const oldKey = deriveTokenCacheKey('old key of the rotation');
+    const newKey = deriveTokenCacheKey('new key of the rotation');
+    const sealedBefore = createTokenCipher(oldKey).seal('refresh token');
+    const rotating = createTokenCipher(newKey, oldKey);
+    expect(rotating.open(sealedBefore)).toBe('refresh token');
+    expect(rotating.sealedWithPreviousKey(sealedBefore)).toBe(true);
+    const sealedNow = rotating.seal('refresh token');
+    expect(rotating.sealedWithPreviousKey(sealedNow)).toBe(false);
+    // Sealed with the new key alone: the old key does not open it, the new one alone does.
+    expect(createTokenCipher(newKey).open(sealedNow)).toBe('refresh token');
+    expect(() => createTokenCipher(oldKey).open(sealedNow)).toThrow(TokenCacheDecryptError);
+    // Without the previous key the old value stays closed; a third key opens nothing.
+    expect(() => createTokenCipher(newKey).open(sealedBefore)).toThrow(TokenCacheDecryptError);
+    expect(() => createTokenCipher(deriveTokenCacheKey('a third key'), newKey).open(sealedBefore)).toThrow(TokenCacheDecryptError);
+    // Tampering is refused whichever key is tried.
+    const raw = Buffer.from(sealedBefore.slice(3), 'base64url');
+    raw[14] = raw[14]! ^ 1;
+    expect(() => rotating.open(`v1.${raw.toString('base64url')}`)).toThrow(TokenCacheDecryptError);
+    expect(
+      resolveTokenCacheKey({
+        tokenCacheKey: 'new key of the rotation',
+        previousTokenCacheKey: 'old key of the rotation',
+        persisted: true,
+        sandbox: false,
+        dataDir: '/nonexistent',
+      }).previousKey!.equals(oldKey),
+    ).toBe(true);
+  });
+
   it('needs TOKEN_CACHE_KEY for a persisted production cache, generates a kept key in sandbox mode', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mgug-key-'));
     try {

@@ -89,6 +89,45 @@ describe.each(variants)('token store on $name', (variant) => {
     });
   }
 
+  if (variant.shared) {
+    it.skipIf(!!variant.skip)('rotates TOKEN_CACHE_KEY: the previous key opens what it sealed until each record is written again', async () => {
+      const cache = variant.cache();
+      const identityId = `id-${randomBytes(3).toString('hex')}`;
+      const newKey = deriveTokenCacheKey('the key that replaces it');
+      const before = await createTokenStore(await open(cache), createTokenCipher(key), identityId);
+      await before.set('msal-cache', 'cache-sealed-before');
+      await before.set('broker-refresh-token', 'rt-sealed-before');
+      await before.close();
+
+      // The new key alone: a clear start-up error, nothing lost.
+      const newOnlyBackend = await open(cache);
+      await expect(createTokenStore(newOnlyBackend, createTokenCipher(newKey), identityId)).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
+      await newOnlyBackend.close();
+
+      const rotating = await createTokenStore(await open(cache), createTokenCipher(newKey, key), identityId);
+      expect(rotating.sealedWithPreviousKey).toBe(2);
+      expect(await rotating.get('broker-refresh-token')).toBe('rt-sealed-before');
+      await rotating.set('broker-refresh-token', 'rt-rotated');
+      await rotating.close();
+
+      const later = await createTokenStore(await open(cache), createTokenCipher(newKey, key), identityId);
+      expect(later.sealedWithPreviousKey).toBe(1);
+      await later.set('msal-cache', 'cache-rotated');
+      await later.close();
+
+      // Every record written again (and the key check sealed again at the first rotating start): the
+      // previous key can go, and the old key alone no longer opens the store.
+      const done = await createTokenStore(await open(cache), createTokenCipher(newKey), identityId);
+      expect(done.sealedWithPreviousKey).toBe(0);
+      expect(await done.get('msal-cache')).toBe('cache-rotated');
+      expect(await done.get('broker-refresh-token')).toBe('rt-rotated');
+      await done.close();
+      const oldOnlyBackend = await open(cache);
+      await expect(createTokenStore(oldOnlyBackend, createTokenCipher(key), identityId)).rejects.toBeInstanceOf(TokenCacheKeyMismatchError);
+      await oldOnlyBackend.close();
+    });
+  }
+
   it.skipIf(!!variant.skip)('short-lived records: sealed, gone after their time, taken by exactly one of the connections racing for one', async () => {
     const cache = variant.cache();
     const backends: KeyvBackend[] = variant.shared ? [await open(cache), await open(cache)] : [await open(cache)];
