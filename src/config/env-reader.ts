@@ -1,4 +1,17 @@
-import type { ConfigVariable } from './variables.js';
+import { readFileSync, statSync } from 'node:fs';
+import { SECRET_FILE_VARIABLES, type ConfigVariable } from './variables.js';
+
+/** A secret file larger than this is a mistake (a wrong path), not a key: it is not read. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+/** Reads a secret file; throws with a reason that never contains the file's content. */
+export type SecretFileReader = (path: string) => string;
+
+const readSecretFile: SecretFileReader = (path) => {
+  const size = statSync(path).size;
+  if (size > MAX_SECRET_FILE_BYTES) throw new Error(`the file holds ${size} bytes, more than a secret (at most ${MAX_SECRET_FILE_BYTES})`);
+  return readFileSync(path, 'utf8');
+};
 
 /**
  * Reads one environment for loadConfig: trimmed values (blank counts as unset) and typed readers
@@ -7,10 +20,41 @@ import type { ConfigVariable } from './variables.js';
  */
 export class EnvReader {
   readonly problems: string[] = [];
+  /** Secrets read from files, once each (the same variable is read by several parts of loadConfig). */
+  readonly #fromFiles = new Map<ConfigVariable, string | undefined>();
 
-  constructor(private readonly env: Record<string, string | undefined>) {}
+  constructor(
+    private readonly env: Record<string, string | undefined>,
+    private readonly readFile: SecretFileReader = readSecretFile,
+  ) {}
 
   get(name: ConfigVariable): string | undefined {
+    const value = this.plain(name);
+    const fileVariable = (SECRET_FILE_VARIABLES as Partial<Record<ConfigVariable, ConfigVariable>>)[name];
+    if (fileVariable === undefined) return value;
+    const file = this.plain(fileVariable);
+    if (file === undefined) return value;
+    if (this.#fromFiles.has(name)) return this.#fromFiles.get(name);
+    let fromFile: string | undefined;
+    if (value !== undefined) {
+      this.problem(`${name} and ${fileVariable} are both set: set the secret one way, in the variable or in the file ${fileVariable} names`);
+      fromFile = value;
+    } else {
+      try {
+        const text = this.readFile(file).trim();
+        if (text === '') this.problem(`${fileVariable}=${JSON.stringify(file)} names an empty file: it should hold ${name}`);
+        else fromFile = text;
+      } catch (error) {
+        // The reason, never the content: a secret file that is not what was meant may still be a secret.
+        const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        this.problem(`${fileVariable}=${JSON.stringify(file)} cannot be read (${reason}): it should name a file holding ${name}`);
+      }
+    }
+    this.#fromFiles.set(name, fromFile);
+    return fromFile;
+  }
+
+  private plain(name: ConfigVariable): string | undefined {
     const v = this.env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   }

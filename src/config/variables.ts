@@ -67,7 +67,40 @@ export const CONFIG_VARIABLES = [
   'COALESCE_WINDOW_MS',
   'FEDERATION',
   ...TRACING_VARIABLES,
+  // Each secret of SECRET_FILE_VARIABLES read from a file instead (src/config/env-reader.ts).
+  'AZURE_CLIENT_SECRET_FILE',
+  'AUTH_CODE_FILE',
+  'BROKER_TOKEN_FILE',
+  'BROKER_KEY_FILE',
+  'CACHE_URL_FILE',
+  'TOKEN_CACHE_KEY_FILE',
+  'TOKEN_CACHE_KEY_PREVIOUS_FILE',
+  'CURSOR_KEY_FILE',
+  'CURSOR_KEY_PREVIOUS_FILE',
+  'API_KEYS_FILE',
+  'OTEL_EXPORTER_OTLP_HEADERS_FILE',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS_FILE',
 ] as const;
+
+/**
+ * The secrets that may come from a file: `NAME_FILE=/run/secrets/name` instead of `NAME=value`, the
+ * convention of Docker and Kubernetes secrets mounted as files (a value in the environment is visible
+ * to `docker inspect`, `/proc/<pid>/environ` and every child process).
+ */
+export const SECRET_FILE_VARIABLES = {
+  AZURE_CLIENT_SECRET: 'AZURE_CLIENT_SECRET_FILE',
+  AUTH_CODE: 'AUTH_CODE_FILE',
+  BROKER_TOKEN: 'BROKER_TOKEN_FILE',
+  BROKER_KEY: 'BROKER_KEY_FILE',
+  CACHE_URL: 'CACHE_URL_FILE',
+  TOKEN_CACHE_KEY: 'TOKEN_CACHE_KEY_FILE',
+  TOKEN_CACHE_KEY_PREVIOUS: 'TOKEN_CACHE_KEY_PREVIOUS_FILE',
+  CURSOR_KEY: 'CURSOR_KEY_FILE',
+  CURSOR_KEY_PREVIOUS: 'CURSOR_KEY_PREVIOUS_FILE',
+  API_KEYS: 'API_KEYS_FILE',
+  OTEL_EXPORTER_OTLP_HEADERS: 'OTEL_EXPORTER_OTLP_HEADERS_FILE',
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS_FILE',
+} as const satisfies Partial<Record<string, string>>;
 
 /** The name of a variable loadConfig reads. */
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
