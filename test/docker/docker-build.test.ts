@@ -100,6 +100,7 @@ describe('docker/Dockerfile', () => {
         string,
         {
           environment: Record<string, string>;
+          command?: string[];
           secrets?: Array<{ source: string; target: string }>;
           stop_grace_period?: string;
           stop_signal?: string;
@@ -121,7 +122,12 @@ describe('docker/Dockerfile', () => {
     it('runs the gateway with Redis as the shared token cache, from docker/Dockerfile', () => {
       expect(Object.keys(doc.services).sort()).toEqual(['gateway', 'redis']);
       expect(gateway.build?.dockerfile).toBe('docker/Dockerfile');
-      expect(env['CACHE_URL']).toBe('redis://redis:6379');
+      // With the password the compose Redis requires (test/e2e/redis-password.test.ts starts one with its options).
+      expect(env['CACHE_URL']).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/);
+      const redis = doc.services['redis']!;
+      expect(redis.command).toContain('--requirepass');
+      expect(redis.command?.[redis.command.indexOf('--requirepass') + 1]).toMatch(/^\$\{REDIS_PASSWORD:\?/);
+      expect(redis.environment['REDISCLI_AUTH']).toMatch(/^\$\{REDIS_PASSWORD:\?/);
     });
 
     it('sets every variable the docs recommend for a real tenant, and refuses to start without the keys', () => {
@@ -189,18 +195,21 @@ describe('docker/Dockerfile', () => {
         API_KEYS: `soar:${hashApiKey('k')}:Users.Read`,
         TOKEN_CACHE_KEY: randomBytes(32).toString('base64'),
         CURSOR_KEY: randomBytes(32).toString('base64'),
+        REDIS_PASSWORD: randomBytes(24).toString('hex'),
         AZURE_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
         AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
         AZURE_CLIENT_SECRET: 'not-a-real-secret',
       };
-      for (const [name, value] of Object.entries(env)) {
-        const ref = /^\$\{(\w+)(?::[-?](.*))?\}$/.exec(value);
-        resolved[name] = ref ? (samples[ref[1]!] ?? (value.includes(':-') ? ref[2]! : '')) : value;
-      }
+      // Compose's interpolation: `${NAME}`, `${NAME:-default}`, `${NAME:?message}`, also inside a value.
+      for (const [name, value] of Object.entries(env))
+        resolved[name] = value.replace(
+          /\$\{(\w+)(?::([-?])([^}]*))?\}/g,
+          (_, ref: string, op?: string, rest?: string) => samples[ref] ?? (op === '-' ? rest! : ''),
+        );
       const config = loadConfig(resolved);
       expect(config.sandbox.enabled).toBe(false);
       expect(config.callerAuth.mode).toBe('api-key');
-      expect(config.cache.kind).toBe('redis');
+      expect(config.cache).toEqual({ kind: 'redis', url: `redis://:${samples['REDIS_PASSWORD']}@redis:6379` });
       expect(config.playground).toBe(false);
       expect(config.introspection).toBe(false);
       expect(config.drainTimeoutMs).toBe(DEFAULT_DRAIN_TIMEOUT_MS);

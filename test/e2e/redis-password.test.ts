@@ -13,7 +13,8 @@ import { capturingLogger } from '../support/log-capture.js';
 import { REPO_ROOT } from '../support/production-build.js';
 
 /**
- * A Redis that requires a password, started with deploy/redis.yaml's options (docs/operations.md#redis): the
+ * A Redis that requires a password, started with deploy/redis.yaml's options, then with docker/compose.yaml's
+ * (docs/operations.md#redis): the
  * password travels in CACHE_URL (`redis://:password@host:port`) and every user of the shared Redis
  * (token cache, failed-authentication counts, Graph budget, spent sign-in links) authenticates with
  * it. A wrong password stops the start with a message that names neither it nor the URL's userinfo.
@@ -105,5 +106,33 @@ describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
     expect(failure?.message).toMatch(/WRONGPASS|password|auth/i);
     expect(failure?.message).not.toContain(wrong);
     expect(logLines.join('\n')).not.toContain(wrong);
+  });
+
+  it("with docker/compose.yaml's Redis options and CACHE_URL: anonymous clients are refused, the gateway serves", async () => {
+    const compose = parseAllDocuments(readFileSync(path.join(REPO_ROOT, 'docker', 'compose.yaml'), 'utf8'))[0]!.toJS() as any;
+    const interpolate = (value: string) => value.replace(/\$\{REDIS_PASSWORD:\?[^}]*\}/g, PASSWORD);
+    const command = (compose.services.redis.command as string[]).map(interpolate);
+    expect(command[0]).toBe('redis-server');
+    const composeRedis = await startTestRedis(undefined, command.slice(1));
+    let composeApp: App | undefined;
+    try {
+      const anonymous = createClient({ url: composeRedis.url });
+      anonymous.on('error', () => {});
+      await expect(anonymous.connect().then(() => anonymous.get('x'))).rejects.toThrow(/NOAUTH|WRONGPASS/);
+      await anonymous.close().catch(() => {});
+      // compose's CACHE_URL, with the service name `redis` replaced by this server's address.
+      const cacheUrl = interpolate(compose.services.gateway.environment.CACHE_URL as string).replace('@redis:6379', `@127.0.0.1:${composeRedis.port}`);
+      composeApp = await startApp(configWith(cacheUrl), { emulator, logger: capturingLogger(logLines, 'debug') });
+      const res = await fetch(`${composeApp.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+      });
+      expect(res.status).toBe(200);
+      expect(logLines.join('\n')).not.toContain(PASSWORD);
+    } finally {
+      await composeApp?.close();
+      await composeRedis.stop();
+    }
   });
 });
