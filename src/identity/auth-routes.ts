@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
-import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
+import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
 import { redisErrorSummary } from '../store/redis-error.js';
 
 /**
@@ -51,14 +51,14 @@ const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['pro
 
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
-  return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<AuthRouteOutcome> => {
     if (!ROUTES.has(url.pathname)) return false;
     if (!isAuthorizationCodeIdentity(identity)) return false;
     const method = url.pathname === '/auth/login-link' ? 'POST' : 'GET';
     if (req.method !== method) {
       res.setHeader('allow', method);
       send(res, req, 405, 'Method not allowed', `Use ${method}.`);
-      return true;
+      return 'handled';
     }
     const attempt: AuthenticationAttempt = {
       clientAddress: deps.authGuard.clientAddressOf(req),
@@ -69,7 +69,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       await deps.authGuard.admit(attempt);
       if (url.pathname === '/auth/login') await login(identity, req, res, url, attempt);
       else if (url.pathname === '/auth/login-link') await loginLink(identity, req, res, url, attempt);
-      else await callback(identity, req, res, url, attempt);
+      else if ((await callback(identity, req, res, url, attempt)) === 'signed-in') return 'signed-in';
     } catch (error) {
       if (!isGatewayError(error)) throw error;
       if ((error.code === ErrorCode.THROTTLED || error.code === ErrorCode.UPSTREAM_UNAVAILABLE) && typeof error.extensions.retryAfterSeconds === 'number')
@@ -77,7 +77,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
       send(res, req, httpStatusOf[error.code], url.pathname === '/auth/callback' ? 'Sign-in failed' : 'Sign-in refused', error.message);
     }
-    return true;
+    return 'handled';
   };
 
   /** Who is starting the sign-in: a one-time link, or a caller holding Gateway.Admin. */
@@ -192,7 +192,14 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     res.end(JSON.stringify({ url: link.url, expiresAt: link.expiresAt.toISOString() }));
   }
 
-  async function callback(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
+  /** `signed-in` only when the callback replaced the Graph identity; every refusal throws or answers and returns `handled`. */
+  async function callback(
+    identity: AuthorizationCodeIdentity,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    attempt: AuthenticationAttempt,
+  ): Promise<'handled' | 'signed-in'> {
     const error = url.searchParams.get('error');
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what
@@ -202,13 +209,13 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       log.info({ error: error.slice(0, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
       const codes = [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
       send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes}). The gateway's log has Entra's description.`);
-      return;
+      return 'handled';
     }
     const code = url.searchParams.get('code');
     const state = url.searchParams.get('state');
     if (!code || !state) {
       send(res, req, 400, 'Sign-in failed', 'The callback needs both code and state. Start again at /auth/login.');
-      return;
+      return 'handled';
     }
     let outcome;
     try {
@@ -250,6 +257,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     }
     const who = outcome.account.username ?? outcome.account.objectId ?? 'the signed-in user';
     send(res, req, 200, 'Signed in', `The gateway now calls Microsoft Graph as ${who}. You can close this window.`);
+    return 'signed-in';
   }
 }
 
