@@ -5,7 +5,7 @@ import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
-import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
+import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationCodeIdentity, type PendingSignInCheck } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
 import { redisErrorSummary } from '../store/redis-error.js';
@@ -143,6 +143,19 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     return auditCaller(caller);
   }
 
+  /**
+   * A callback for no sign-in of this browser: a state that is unknown (a guess, a replay, an
+   * expired sign-in) or bound to another browser. Counted like a wrong credential, so a stranger
+   * repeating it is answered 429 past AUTH_FAILURE_LIMIT, and leaves one log line per counted
+   * failure, not one per request. Throws THROTTLED when this address's budget is already spent.
+   */
+  async function refuseCallback(pending: Exclude<PendingSignInCheck, 'bound'>, attempt: AuthenticationAttempt): Promise<void> {
+    // As on /graphql: a burst's own failures may have used up the budget since `admit`.
+    const blocked = deps.authGuard.blockedNow(attempt);
+    if (blocked) throw blocked;
+    await deps.authGuard.recordFailure(pending === 'unknown' ? 'invalid_sign_in_state' : 'sign_in_not_bound', attempt);
+  }
+
   async function login(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     // The configured REDIRECT_URI when set (it must be registered on the app), else this gateway's own callback.
     const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`;
@@ -201,32 +214,50 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     attempt: AuthenticationAttempt,
   ): Promise<'handled' | 'signed-in'> {
     const error = url.searchParams.get('error');
+    const state = url.searchParams.get('state');
+    const binding = cookieOf(req, SIGN_IN_COOKIE);
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what
       // has the shape of Entra's codes (an OAuth error code, an AADSTS number), never free text that
-      // could pass for a message of the gateway's; the description's first line goes to the log.
+      // could pass for a message of the gateway's. The description's first line goes to the log only
+      // when the redirect ends a sign-in this browser started (Entra sends its state back, RFC 6749
+      // 4.1.2.1): otherwise any stranger wrote a log line of their own text per request, unbounded,
+      // where the page tells the operator to read "Entra's description".
+      const pending = state ? await identity.pendingSignIn({ state, binding }) : 'unknown';
+      const codes = (description: string) =>
+        [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
       const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
+      if (pending !== 'bound') {
+        await refuseCallback(pending, attempt);
+        send(
+          res,
+          req,
+          400,
+          'Sign-in failed',
+          `Entra ID refused the sign-in (${codes(description)}). No sign-in of this browser was waiting for it: start again at /auth/login.`,
+        );
+        return 'handled';
+      }
       log.info({ error: error.slice(0, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
-      const codes = [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
-      send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes}). The gateway's log has Entra's description.`);
+      send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes(description)}). The gateway's log has Entra's description.`);
       return 'handled';
     }
     const code = url.searchParams.get('code');
-    const state = url.searchParams.get('state');
     if (!code || !state) {
       send(res, req, 400, 'Sign-in failed', 'The callback needs both code and state. Start again at /auth/login.');
       return 'handled';
     }
     let outcome;
     try {
-      outcome = await identity.completeLogin({ code, state, binding: cookieOf(req, SIGN_IN_COOKIE) });
+      outcome = await identity.completeLogin({ code, state, binding });
     } catch (err) {
-      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason === 'SIGN_IN_NOT_BOUND') {
-        await deps.authGuard.recordFailure('sign_in_not_bound', attempt);
+      const reason = isGatewayError(err) ? err.extensions.reason : undefined;
+      if (reason === 'SIGN_IN_NOT_BOUND' || reason === SIGN_IN_STATE_UNKNOWN) {
+        await refuseCallback(reason === SIGN_IN_STATE_UNKNOWN ? 'unknown' : 'not-bound', attempt);
       } else {
         log.warn({ reason: isGatewayError(err) ? err.message : 'unexpected', correlationId: attempt.correlationId }, 'sign-in callback failed');
       }
-      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason !== 'SIGN_IN_NOT_BOUND') {
+      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && reason !== 'SIGN_IN_NOT_BOUND') {
         // A refused code (invalid_grant...) is Entra's answer, not the caller's credential.
         throw new GatewayError(ErrorCode.UPSTREAM_ERROR, err.message);
       }
