@@ -7,6 +7,7 @@ import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
+import { graphIdentityId } from './identity/identity-id.js';
 import { createSignInLinks, deriveSignInLinkKey, spentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
@@ -104,9 +105,10 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
       // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), and only it
-      // accepts them; with it, every replica sharing the key does (once, through Redis when CACHE_URL is one).
+      // accepts them; with it, every replica of the same Graph identity sharing the key does (once,
+      // through Redis when CACHE_URL is one), and no gateway of another identity.
       signInLinks: createSignInLinks({
-        key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal()) : randomBytes(32),
+        key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal(), graphIdentityId(config)) : randomBytes(32),
         ...(sharedRedis ? { spent: spentLinksInRedis(sharedRedis) } : {}),
       }),
     });

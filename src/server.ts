@@ -117,10 +117,14 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return;
     }
     if (path.startsWith('/auth/') && deps.authRoutes) {
-      const handled = await deps.authRoutes(req, res, url);
-      // A completed (or refused) sign-in may have changed the Graph identity: readiness re-checks.
-      if (path === '/auth/callback') readiness.invalidate();
-      if (handled) return;
+      const outcome = await deps.authRoutes(req, res, url);
+      // A completed sign-in replaced the Graph identity: readiness re-checks at once. Only then:
+      // anyone may request /auth/callback, and forgetting the report on every request let a stranger
+      // alternating /auth/callback and /readyz make one readiness probe (a Graph call, a token
+      // request while tokens fail) per pair, many in flight at once, past the 5 s cache and the
+      // one-probe-at-a-time bound.
+      if (outcome === 'signed-in') readiness.invalidate();
+      if (outcome !== false) return;
     }
     return sendText(res, 404, 'Not found\n');
   }

@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadConfigOrExit } from '../config.js';
 import type { Config } from '../config-types.js';
+import { graphIdentityId } from '../identity/identity-id.js';
 import { buildLoginUrl } from '../identity/login-url.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../identity/sign-in-link.js';
 
@@ -21,7 +22,7 @@ export function loginUrlReport(config: Config, options: { issuedBy?: string; now
   if (config.selfDeployed!.flow === 'authorization-code' && callback.pathname.endsWith('/auth/callback')) {
     if (config.tokenCacheKey) {
       const link = mintSignInLink({
-        key: deriveSignInLinkKey(config.tokenCacheKey.reveal()),
+        key: deriveSignInLinkKey(config.tokenCacheKey.reveal(), graphIdentityId(config)),
         loginUrl: new URL(callback.pathname.replace(/callback$/, 'login'), callback.origin).toString(),
         issuedBy: options.issuedBy ?? operatorName(),
         ...(options.now !== undefined ? { now: options.now } : {}),

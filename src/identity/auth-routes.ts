@@ -5,9 +5,9 @@ import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
-import { isAuthorizationCodeIdentity, type AuthorizationCodeIdentity } from './authorization-code.js';
+import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationCodeIdentity, type PendingSignInCheck } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
-import { Permission, type AuthRouteHandler, type CallerAuthenticator, type GraphIdentity } from './types.js';
+import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
 import { redisErrorSummary } from '../store/redis-error.js';
 
 /**
@@ -51,14 +51,14 @@ const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['pro
 
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
-  return async (req: IncomingMessage, res: ServerResponse, url: URL) => {
+  return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<AuthRouteOutcome> => {
     if (!ROUTES.has(url.pathname)) return false;
     if (!isAuthorizationCodeIdentity(identity)) return false;
     const method = url.pathname === '/auth/login-link' ? 'POST' : 'GET';
     if (req.method !== method) {
       res.setHeader('allow', method);
       send(res, req, 405, 'Method not allowed', `Use ${method}.`);
-      return true;
+      return 'handled';
     }
     const attempt: AuthenticationAttempt = {
       clientAddress: deps.authGuard.clientAddressOf(req),
@@ -69,7 +69,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       await deps.authGuard.admit(attempt);
       if (url.pathname === '/auth/login') await login(identity, req, res, url, attempt);
       else if (url.pathname === '/auth/login-link') await loginLink(identity, req, res, url, attempt);
-      else await callback(identity, req, res, url, attempt);
+      else if ((await callback(identity, req, res, url, attempt)) === 'signed-in') return 'signed-in';
     } catch (error) {
       if (!isGatewayError(error)) throw error;
       if ((error.code === ErrorCode.THROTTLED || error.code === ErrorCode.UPSTREAM_UNAVAILABLE) && typeof error.extensions.retryAfterSeconds === 'number')
@@ -77,7 +77,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
       send(res, req, httpStatusOf[error.code], url.pathname === '/auth/callback' ? 'Sign-in failed' : 'Sign-in refused', error.message);
     }
-    return true;
+    return 'handled';
   };
 
   /** Who is starting the sign-in: a one-time link, or a caller holding Gateway.Admin. */
@@ -143,6 +143,19 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     return auditCaller(caller);
   }
 
+  /**
+   * A callback for no sign-in of this browser: a state that is unknown (a guess, a replay, an
+   * expired sign-in) or bound to another browser. Counted like a wrong credential, so a stranger
+   * repeating it is answered 429 past AUTH_FAILURE_LIMIT, and leaves one log line per counted
+   * failure, not one per request. Throws THROTTLED when this address's budget is already spent.
+   */
+  async function refuseCallback(pending: Exclude<PendingSignInCheck, 'bound'>, attempt: AuthenticationAttempt): Promise<void> {
+    // As on /graphql: a burst's own failures may have used up the budget since `admit`.
+    const blocked = deps.authGuard.blockedNow(attempt);
+    if (blocked) throw blocked;
+    await deps.authGuard.recordFailure(pending === 'unknown' ? 'invalid_sign_in_state' : 'sign_in_not_bound', attempt);
+  }
+
   async function login(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     // The configured REDIRECT_URI when set (it must be registered on the app), else this gateway's own callback.
     const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`;
@@ -192,34 +205,59 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     res.end(JSON.stringify({ url: link.url, expiresAt: link.expiresAt.toISOString() }));
   }
 
-  async function callback(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
+  /** `signed-in` only when the callback replaced the Graph identity; every refusal throws or answers and returns `handled`. */
+  async function callback(
+    identity: AuthorizationCodeIdentity,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    attempt: AuthenticationAttempt,
+  ): Promise<'handled' | 'signed-in'> {
     const error = url.searchParams.get('error');
+    const state = url.searchParams.get('state');
+    const binding = cookieOf(req, SIGN_IN_COOKIE);
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what
       // has the shape of Entra's codes (an OAuth error code, an AADSTS number), never free text that
-      // could pass for a message of the gateway's; the description's first line goes to the log.
+      // could pass for a message of the gateway's. The description's first line goes to the log only
+      // when the redirect ends a sign-in this browser started (Entra sends its state back, RFC 6749
+      // 4.1.2.1): otherwise any stranger wrote a log line of their own text per request, unbounded,
+      // where the page tells the operator to read "Entra's description".
+      const pending = state ? await identity.pendingSignIn({ state, binding }) : 'unknown';
+      const codes = (description: string) =>
+        [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
       const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
+      if (pending !== 'bound') {
+        await refuseCallback(pending, attempt);
+        send(
+          res,
+          req,
+          400,
+          'Sign-in failed',
+          `Entra ID refused the sign-in (${codes(description)}). No sign-in of this browser was waiting for it: start again at /auth/login.`,
+        );
+        return 'handled';
+      }
       log.info({ error: error.slice(0, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
-      const codes = [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
-      send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes}). The gateway's log has Entra's description.`);
-      return;
+      send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes(description)}). The gateway's log has Entra's description.`);
+      return 'handled';
     }
     const code = url.searchParams.get('code');
-    const state = url.searchParams.get('state');
     if (!code || !state) {
       send(res, req, 400, 'Sign-in failed', 'The callback needs both code and state. Start again at /auth/login.');
-      return;
+      return 'handled';
     }
     let outcome;
     try {
-      outcome = await identity.completeLogin({ code, state, binding: cookieOf(req, SIGN_IN_COOKIE) });
+      outcome = await identity.completeLogin({ code, state, binding });
     } catch (err) {
-      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason === 'SIGN_IN_NOT_BOUND') {
-        await deps.authGuard.recordFailure('sign_in_not_bound', attempt);
+      const reason = isGatewayError(err) ? err.extensions.reason : undefined;
+      if (reason === 'SIGN_IN_NOT_BOUND' || reason === SIGN_IN_STATE_UNKNOWN) {
+        await refuseCallback(reason === SIGN_IN_STATE_UNKNOWN ? 'unknown' : 'not-bound', attempt);
       } else {
         log.warn({ reason: isGatewayError(err) ? err.message : 'unexpected', correlationId: attempt.correlationId }, 'sign-in callback failed');
       }
-      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && err.extensions.reason !== 'SIGN_IN_NOT_BOUND') {
+      if (isGatewayError(err) && err.code === ErrorCode.UNAUTHENTICATED && reason !== 'SIGN_IN_NOT_BOUND') {
         // A refused code (invalid_grant...) is Entra's answer, not the caller's credential.
         throw new GatewayError(ErrorCode.UPSTREAM_ERROR, err.message);
       }
@@ -250,6 +288,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     }
     const who = outcome.account.username ?? outcome.account.objectId ?? 'the signed-in user';
     send(res, req, 200, 'Signed in', `The gateway now calls Microsoft Graph as ${who}. You can close this window.`);
+    return 'signed-in';
   }
 }
 

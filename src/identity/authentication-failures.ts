@@ -29,6 +29,7 @@ export type AuthenticationFailureReason =
   | 'not_loopback'
   | 'invalid_sign_in_link'
   | 'sign_in_not_bound'
+  | 'invalid_sign_in_state'
   | 'not_operator'
   | 'host_not_allowed'
   | 'origin_not_allowed'

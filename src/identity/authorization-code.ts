@@ -49,7 +49,19 @@ export interface AuthorizationCodeIdentity extends GraphIdentity {
    * replaces the previous one only when SIGN_IN_ACCOUNT admits it.
    */
   completeLogin(input: { code: string; state: string; binding: string | undefined }): Promise<SignInOutcome>;
+  /**
+   * Whether `state` names a sign-in waiting for its callback, and whether `binding` is the one given
+   * to the browser that started it; nothing is spent. For Entra's error redirect, which carries the
+   * state of the sign-in it ends and no code.
+   */
+  pendingSignIn(input: { state: string; binding: string | undefined }): Promise<PendingSignInCheck>;
 }
+
+/** `unknown`: no sign-in waits under that state (never started here, expired, or already completed). */
+export type PendingSignInCheck = 'bound' | 'not-bound' | 'unknown';
+
+/** The `reason` of the BAD_USER_INPUT a callback with an unknown state gets, so the route can count it as a guess. */
+export const SIGN_IN_STATE_UNKNOWN = 'SIGN_IN_STATE_UNKNOWN';
 
 export function isAuthorizationCodeIdentity(identity: GraphIdentity): identity is AuthorizationCodeIdentity {
   return identity.kind === 'authorization-code' && typeof (identity as Partial<AuthorizationCodeIdentity>).beginLogin === 'function';
@@ -79,6 +91,8 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     // The store's expiry is the bound; this guards a backend whose expiry lags.
     return login.expiresAt > now() ? login : undefined;
   };
+  const isBound = (login: PendingLogin, binding: string | undefined): boolean =>
+    binding !== undefined && binding.length > 0 && timingSafeEqual(digest(binding), Buffer.from(login.bindingDigest, 'base64url'));
   const signedInAccount = async (): Promise<AccountInfo | undefined> => {
     // getAllAccounts runs the plugin's beforeCacheAccess: the latest persisted cache is loaded.
     const accounts = await app.getTokenCache().getAllAccounts();
@@ -134,18 +148,24 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       const location = await app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
       return { location, binding };
     },
+    async pendingSignIn({ state, binding }) {
+      const login = await readPending(state);
+      if (!login) return 'unknown';
+      return isBound(login, binding) ? 'bound' : 'not-bound';
+    },
     async completeLogin({ code, state, binding }) {
       const unknownState = () =>
         new GatewayError(
           ErrorCode.BAD_USER_INPUT,
           'The sign-in state is unknown, expired or already used (sign-ins must complete within 10 minutes, once; replicas share them only through a Redis CACHE_URL). Start again at /auth/login.',
+          { reason: SIGN_IN_STATE_UNKNOWN },
         );
       const login = await readPending(state);
       if (!login) throw unknownState();
       // The state alone is not enough: it travels through the browser's address bar and Entra's
       // redirect. Only the browser that started the sign-in holds the binding. A wrong binding does
       // not cancel the pending sign-in (that would let anyone who saw the state cancel it).
-      if (!binding || !timingSafeEqual(digest(binding), Buffer.from(login.bindingDigest, 'base64url'))) {
+      if (!isBound(login, binding)) {
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
           'This sign-in was started by someone else (or in another browser): complete it in the browser that opened /auth/login, or start again there.',

@@ -13,7 +13,8 @@ import { deriveTokenCacheKey } from '../store/encryption.js';
  * - the gateway itself, for a caller holding Gateway.Admin (`POST /auth/login-link`), under the same
  *   key, or a random per-process key when TOKEN_CACHE_KEY is not set.
  * The gateway accepts a link once (it remembers used ids until they expire) and only before it expires.
- * Replicas that share TOKEN_CACHE_KEY all accept a link, so with a Redis CACHE_URL "once" is kept in
+ * Replicas of one Graph identity that share TOKEN_CACHE_KEY all accept a link (and no other gateway:
+ * the key names the identity, `deriveSignInLinkKey`), so with a Redis CACHE_URL "once" is kept in
  * Redis for all of them (an atomic SET NX): otherwise a link could be spent once per replica. When
  * Redis cannot say whether the link is unused, the link is refused (fail closed), not accepted.
  * Without Redis, spent ids live in the process's memory, which a restart forgets: there a link
@@ -21,7 +22,8 @@ import { deriveTokenCacheKey } from '../store/encryption.js';
  * a restart, for anyone who saw it (it travels in a URL: proxy logs, browser history).
  */
 export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
-const VERSION = 2;
+/** 3: the key is bound to the Graph identity (v2 links, keyed by TOKEN_CACHE_KEY alone, are refused). */
+const VERSION = 3;
 
 interface LinkPayload {
   v: number;
@@ -37,10 +39,16 @@ interface LinkPayload {
 
 /**
  * The HMAC key of sign-in links: HKDF of the token cache's scrypt-derived key, so it is separate from
- * the encryption key, and a guess of TOKEN_CACHE_KEY costs a scrypt however it is tested.
+ * the encryption key, and a guess of TOKEN_CACHE_KEY costs a scrypt however it is tested. The HKDF
+ * info names the Graph identity the link may sign in (`graphIdentityId`: app registration, tenant
+ * and flow): a link starts a sign-in only on the gateways of that identity (its replicas). Keyed by
+ * TOKEN_CACHE_KEY alone, two gateways configured with the same TOKEN_CACHE_KEY (another tenant,
+ * another app) accepted each other's links, so a caller holding Gateway.Admin on one of them got a
+ * link from its `POST /auth/login-link` that started a sign-in on the other, where its key is unknown.
  */
-export function deriveSignInLinkKey(tokenCacheKey: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', deriveTokenCacheKey(tokenCacheKey), 'msgraph-user-gateway', 'sign-in-link v2', 32));
+export function deriveSignInLinkKey(tokenCacheKey: string, identityId: string): Buffer {
+  if (identityId.length === 0) throw new Error('a sign-in link key needs the Graph identity it signs in');
+  return Buffer.from(hkdfSync('sha256', deriveTokenCacheKey(tokenCacheKey), 'msgraph-user-gateway', `sign-in-link v3\n${identityId}`, 32));
 }
 
 function mac(key: Buffer, payload: string): Buffer {

@@ -54,5 +54,13 @@ export interface CallerAuthenticator {
   authenticate(request: { headers: Record<string, string | string[] | undefined>; remoteAddress: string | undefined }): Promise<Caller>;
 }
 
+/**
+ * What an auth route did: `false` when the path is not one of them (or not for this identity),
+ * `handled` when it answered, `signed-in` when it answered and the Graph identity every caller is
+ * served as was replaced (a completed sign-in). Only the last is a reason to probe readiness again:
+ * anyone can request `/auth/callback`, and a probe is an upstream call (src/server.ts).
+ */
+export type AuthRouteOutcome = false | 'handled' | 'signed-in';
+
 /** Extra HTTP routes owned by the identity layer (`/auth/login`, `/auth/callback`). */
-export type AuthRouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
+export type AuthRouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<AuthRouteOutcome>;

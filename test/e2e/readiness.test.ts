@@ -43,6 +43,40 @@ describe('/readyz', () => {
   });
 });
 
+describe('/readyz beside /auth/callback', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 50 });
+    const config = loadSandboxConfig(emulator, { NODE_ENV: 'production' });
+    app = await startApp(config, { emulator, logger: createLogger({ level: 'info', destination: new Writable({ write: (_c, _e, cb) => cb() }) }) });
+  }, 60_000);
+  afterAll(async () => {
+    await app.close();
+    await emulator.close();
+  });
+
+  it('a stranger requesting /auth/callback does not restart the probe (only a completed sign-in does)', async () => {
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    await emulator.resetStats();
+    // Alternating the two used to forget the cached report every time: one Graph call per pair,
+    // 20 of them in flight at once here, from a caller with no credential (client credentials:
+    // /auth/callback is not even a route, 404).
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (let i = 0; i < 5; i++) {
+          const callback = await fetch(`${app.url}/auth/callback?code=x&state=y`);
+          expect(callback.status).toBe(404);
+          await callback.body?.cancel();
+          expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+        }
+      }),
+    );
+    // Within the 5 s cache: no probe at all. (A cache expiring mid-test costs one round: 2 calls.)
+    expect((await emulator.stats()).totalRequests).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('/readyz when not ready', () => {
   let emulator: TestEmulator;
   let app: App;
@@ -70,6 +104,20 @@ describe('/readyz when not ready', () => {
     expect(token.reason).toMatch(/nobody has signed in yet.*\/auth\/login/);
     expect(body.checks.find((c) => c.name === 'graph-reachable')!.ok).toBe(true);
     expect(text).not.toContain(emulator.tenant.wellKnown.demoAppSecret);
+  });
+
+  it('a callback that signs nobody in (no state, unknown state, Entra error) does not restart the probe', async () => {
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
+    await emulator.resetStats();
+    for (const query of ['', '?code=x&state=unknown', '?error=access_denied']) {
+      for (let i = 0; i < 10; i++) {
+        const callback = await fetch(`${app.url}/auth/callback${query}`);
+        expect(callback.status).toBeGreaterThanOrEqual(400);
+        await callback.body?.cancel();
+        expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
+      }
+    }
+    expect((await emulator.stats()).totalRequests).toBeLessThanOrEqual(2);
   });
 });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
+import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
@@ -136,7 +137,11 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
       { emulator, logger: captureLogs(lines) },
     );
     try {
-      const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl: `${signIn.url}/auth/login`, issuedBy: 'operator@test-host' });
+      const link = mintSignInLink({
+        key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(signIn.config)),
+        loginUrl: `${signIn.url}/auth/login`,
+        issuedBy: 'operator@test-host',
+      });
       const refused = await fetch(link.url, { redirect: 'manual' });
       expect(refused.status).toBe(503);
       expect(refused.headers.get('location')).toBeNull();

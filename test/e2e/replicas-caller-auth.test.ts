@@ -5,6 +5,7 @@ import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
+import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
@@ -79,7 +80,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
   });
 
   it('a one-time link spent on one replica is refused by the other', async () => {
-    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY);
+    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config));
     const link = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
     const first = await fetch(link.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
@@ -211,7 +212,11 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
 
   it('when Redis does not answer: refuses a link with 503 (fail closed) and still counts failures, per replica', async () => {
     await redis.stop();
-    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const link = mintSignInLink({
+      key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config)),
+      loginUrl: `${a.url}/auth/login`,
+      issuedBy: 'operator@test-host',
+    });
     const refused = await fetch(link.url, { redirect: 'manual' });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('location')).toBeNull();

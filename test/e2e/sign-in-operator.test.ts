@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
+import { loginUrlReport } from '../../src/cli/login-url.js';
 import { hashApiKey } from '../../src/config.js';
+import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
@@ -148,7 +150,7 @@ describe('sign-in is an operator act (authorization code, production configurati
   });
 
   it('accepts a one-time link from npm run auth:login-url once, and never an expired or forged one', async () => {
-    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY);
+    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config));
     const loginUrl = `${app.url}/auth/login`;
     const link = mintSignInLink({ key, loginUrl, issuedBy: 'operator@test-host' });
     const first = await fetch(link.url, { redirect: 'manual' });
@@ -164,7 +166,7 @@ describe('sign-in is an operator act (authorization code, production configurati
     expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(401);
     const expired = mintSignInLink({ key, loginUrl, issuedBy: 'x', now: Date.now() - 10 * 60_000 });
     expect((await fetch(expired.url, { redirect: 'manual' })).status).toBe(401);
-    const forged = mintSignInLink({ key: deriveSignInLinkKey('some other key, not the gateway one'), loginUrl, issuedBy: 'x' });
+    const forged = mintSignInLink({ key: deriveSignInLinkKey('some other key, not the gateway one', graphIdentityId(app.config)), loginUrl, issuedBy: 'x' });
     const forgedRes = await fetch(forged.url, { redirect: 'manual' });
     expect(forgedRes.status).toBe(401);
     expect(forgedRes.headers.get('location')).toBeNull();
@@ -178,7 +180,7 @@ describe('sign-in is an operator act (authorization code, production configurati
     // Before: spent links were remembered in memory only; after a restart the same link started a
     // sign-in again, and whoever had seen it (proxy logs, browser history) could sign the gateway in.
     const loginUrl = `${app.url}/auth/login`;
-    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl, issuedBy: 'operator@test-host' });
+    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config)), loginUrl, issuedBy: 'operator@test-host' });
     const first = await fetch(link.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
     await app.close();
@@ -188,7 +190,11 @@ describe('sign-in is an operator act (authorization code, production configurati
     expect(replayed.headers.get('location')).toBeNull();
     expect(((await replayed.json()) as { message: string }).message).toContain('from before the gateway restarted');
     // A link issued after the restart works.
-    const fresh = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY), loginUrl: `${app.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const fresh = mintSignInLink({
+      key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config)),
+      loginUrl: `${app.url}/auth/login`,
+      issuedBy: 'operator@test-host',
+    });
     expect((await fetch(fresh.url, { redirect: 'manual' })).status).toBe(302);
   });
 });
@@ -205,6 +211,50 @@ describe('SIGN_IN_ACCOUNT left unset', () => {
     } finally {
       await app.close();
       await emulator.close();
+    }
+  });
+});
+
+describe('a sign-in link names the Graph identity it signs in', () => {
+  it("another gateway configured with the same TOKEN_CACHE_KEY (another tenant and app) refuses this gateway's links", async () => {
+    // Before, the link key came from TOKEN_CACHE_KEY alone: a caller holding Gateway.Admin on one
+    // gateway (an API key the other gateway does not know) got a link from POST /auth/login-link that
+    // started a sign-in on the other one.
+    const ours = await startTestEmulator({ userCount: 10 });
+    const theirs = await startTestEmulator({ userCount: 10, seed: 7 });
+    const production = { NODE_ENV: 'production', GRAPH_AUTH_FLOW: 'authorization-code', CALLER_AUTH: 'api-key', TOKEN_CACHE_KEY };
+    const lines: string[] = [];
+    const a = await startApp(loadSandboxConfig(ours, { ...production, API_KEYS: `admin:${hashApiKey(KEYS.admin)}:Gateway.Admin` }), {
+      emulator: ours,
+      logger: capturingLogger(lines, 'info'),
+    });
+    const b = await startApp(loadSandboxConfig(theirs, { ...production, API_KEYS: `other:${hashApiKey('other-admin-key-0123456789')}:Gateway.Admin` }), {
+      emulator: theirs,
+      logger: capturingLogger(lines, 'info'),
+    });
+    try {
+      expect(graphIdentityId(a.config)).not.toBe(graphIdentityId(b.config));
+      expect((await fetch(`${b.url}/auth/login-link`, { method: 'POST', headers: { 'x-api-key': KEYS.admin } })).status).toBe(401);
+      const issued = await fetch(`${a.url}/auth/login-link`, { method: 'POST', headers: { 'x-api-key': KEYS.admin } });
+      expect(issued.status).toBe(201);
+      const link = new URL(((await issued.json()) as { url: string }).url).searchParams.get('link')!;
+      const elsewhere = await fetch(`${b.url}/auth/login?link=${link}`, { redirect: 'manual' });
+      expect(elsewhere.status).toBe(401);
+      expect(elsewhere.headers.get('location')).toBeNull();
+      expect(elsewhere.headers.get('set-cookie')).toBeNull();
+      // On its own gateway the same link works (it was not spent by the refusal).
+      expect((await fetch(`${a.url}/auth/login?link=${link}`, { redirect: 'manual' })).status).toBe(302);
+      // npm run auth:login-url, run with the gateway's configuration, derives the same key.
+      const printed = loginUrlReport({ ...a.config, selfDeployed: { ...a.config.selfDeployed!, redirectUri: `${a.url}/auth/callback` } })
+        .map((line) => line.trim())
+        .find((line) => line.startsWith(`${a.url}/auth/login?link=`))!;
+      expect((await fetch(printed, { redirect: 'manual' })).status).toBe(302);
+      expect((await fetch(printed.replace(a.url, b.url), { redirect: 'manual' })).status).toBe(401);
+    } finally {
+      await a.close();
+      await b.close();
+      await ours.close();
+      await theirs.close();
     }
   });
 });
