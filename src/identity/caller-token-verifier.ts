@@ -11,6 +11,7 @@ import { isGuid } from '../guid.js';
  * - the issuer is one the tenant's v1.0 or v2.0 OpenID metadata names, and the signature checks
  *   against that document's `jwks_uri` (so a token of another tenant, or of another cloud, fails);
  * - `ver` matches the issuer, and `tid` is the tenant's;
+ * - it names its client application (`appid` in v1.0, `azp` in v2.0): an ID token does not;
  * - `aud` is one of API_AUDIENCE, and a v2.0 token's `aud` is a client id: Entra always puts the
  *   API's client id in v2.0 tokens, so one carrying an App ID URI is not Entra's and is refused;
  * - RS256/PS256 only, `exp` required, 60 s clock skew.
@@ -97,6 +98,16 @@ export function createCallerTokenVerifier(options: {
       }
       if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenant.tenantId) {
         throw new CallerTokenRejected('the bearer token was issued for another tenant');
+      }
+      // An access token names the client application that asked for it (`appid` in v1.0, `azp` in
+      // v2.0); an ID token has neither, and its `aud` is that client's id, which API_AUDIENCE may hold
+      // (docs/graph-facts.md#caller-tokens). ID tokens prove a sign-in to the client; they do not
+      // authorize calls to an API, and are often kept where access tokens are not (browser storage).
+      const client = issuer.version === '2.0' ? payload.azp : payload.appid;
+      if (typeof client !== 'string' || client.length === 0) {
+        throw new CallerTokenRejected(
+          `the bearer token is not an access token: it names no client application (${issuer.version === '2.0' ? 'azp' : 'appid'}); send an access token for this API, not an ID token`,
+        );
       }
       const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
       if (issuer.version === '2.0' && !audience.every((a) => isGuid(a))) {

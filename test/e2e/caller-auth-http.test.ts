@@ -115,6 +115,32 @@ describe('CALLER_AUTH=entra over HTTP', () => {
       },
     ],
     [
+      // The API's own registration signing a user in (OpenID Connect): Entra's ID token has `aud` = that
+      // client id, which API_AUDIENCE holds, the v2.0 issuer and the tenant's key; no `azp`.
+      'an ID token of the API registration (the emulator token endpoint, openid scope)',
+      async () => {
+        const known = gw.emulator.tenant.wellKnown;
+        const admin = gw.emulator.tenant.users.get(known.adminUserId)!;
+        const res = await gw.emulator.fetch(`/${gw.emulator.tenantId}/oauth2/v2.0/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'password',
+            client_id: known.demoAppId,
+            client_secret: known.demoAppSecret,
+            username: admin.userPrincipalName,
+            password: admin._password,
+            scope: 'openid profile',
+          }).toString(),
+        });
+        const idToken = ((await res.json()) as { id_token?: string }).id_token!;
+        expect(decodeJwtPayload(idToken)).toMatchObject({ aud: known.demoAppId, ver: '2.0', tid: gw.emulator.tenantId });
+        expect(decodeJwtPayload(idToken)).not.toHaveProperty('azp');
+        return idToken;
+      },
+    ],
+    ['a v1.0 token that names no client (no appid)', async () => gw.emulator.context.signer.sign(claims({ appid: undefined }), 600)],
+    [
       'unknown key id',
       async () => {
         const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
