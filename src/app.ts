@@ -98,7 +98,12 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       await warnIfRedisEvicts(sharedRedis, logger);
     }
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
-    const authGuard = createAuthenticationGuard({ config, logger, metrics, ...(sharedRedis ? { redis: sharedRedis } : {}) });
+    const authGuard = createAuthenticationGuard({
+      config,
+      logger,
+      metrics,
+      ...(sharedRedis ? { redis: sharedRedis, partition: graphIdentityId(config) } : {}),
+    });
     const authRoutes = createAuthRoutes(identity, {
       logger,
       callerAuthenticator,

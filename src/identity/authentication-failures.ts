@@ -71,9 +71,15 @@ export interface AuthenticationGuardDeps {
   metrics: Pick<GatewayMetrics, 'authenticationFailures'>;
   /** A connected node-redis client (CACHE_URL): the failures are counted there, for every replica. */
   redis?: unknown;
+  /**
+   * Which gateway's doors the counts are for (`graphIdentityId`): its replicas share one budget per
+   * client address, and another gateway on the same Redis keeps its own. Without it, a stranger's
+   * failures at one gateway blocked the same address (or everyone behind one proxy) at another.
+   */
+  partition?: string;
 }
 
-/** Redis keys of the counts: `mgug:auth-failures:<address>`, expiring with their window. */
+/** Redis keys of the counts: `mgug:auth-failures:<partition>:<address>`, expiring with their window. */
 export const AUTH_FAILURES_KEY_PREFIX = 'mgug:auth-failures';
 
 /**
@@ -120,7 +126,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
         useRedisPackage: true,
         // Fails fast when Redis hangs or is gone (its client has no offline queue); the memory limiter counts meanwhile.
         rejectIfRedisNotReady: true,
-        keyPrefix: AUTH_FAILURES_KEY_PREFIX,
+        keyPrefix: deps.partition ? `${AUTH_FAILURES_KEY_PREFIX}:${deps.partition}` : AUTH_FAILURES_KEY_PREFIX,
         points: limit,
         duration: windowSeconds,
         insuranceLimiter: memory,

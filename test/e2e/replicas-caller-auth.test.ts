@@ -143,6 +143,33 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       [guesser, 2],
       [guesser, 3],
     ]);
+    // Another gateway on the same Redis (another Graph identity: the client-credentials flow) keeps
+    // its own counts: the guesser's failures at A and B do not lock the address out of it.
+    const other = await startApp(
+      loadSandboxConfig(emulator, {
+        NODE_ENV: 'production',
+        CACHE_URL: redis.url,
+        GRAPH_AUTH_FLOW: 'client-credentials',
+        CALLER_AUTH: 'api-key',
+        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read`,
+        TOKEN_CACHE_KEY,
+        TRUSTED_PROXIES: 'loopback',
+        AUTH_FAILURE_LIMIT: '3',
+        AUTH_FAILURE_WINDOW_SECONDS: '60',
+      }),
+      { emulator, logger: capturingLogger([], 'info') },
+    );
+    try {
+      expect(graphIdentityId(other.config)).not.toBe(graphIdentityId(a.config));
+      const res = await fetch(`${other.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEYS.soar, ...from(guesser) },
+        body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it('reads a forwarded IP:port (Azure Application Gateway) as the IP, so new connections do not buy new guesses', async () => {
