@@ -46,6 +46,12 @@ export interface AuditStep {
 }
 
 export interface AuditEvent {
+  /**
+   * Unique per event, made by the gateway (a UUID): what a SIEM deduplicates and an investigator
+   * cites. `correlationId` is not that: a caller may send its own (`x-correlation-id`), the same on
+   * every request, or one copied from another caller's request.
+   */
+  eventId: string;
   /** ISO 8601 time the mutation finished (or was refused). */
   time: string;
   /** Mutation field name, e.g. `terminateSession`. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { AuditEvent } from './event.js';
@@ -8,7 +9,7 @@ import type { AuditEvent } from './event.js';
  * Process-wide: one per gateway.
  */
 export interface AuditLog {
-  emit(event: Omit<AuditEvent, 'time'> & { time?: string }): AuditEvent;
+  emit(event: Omit<AuditEvent, 'time' | 'eventId'> & { time?: string }): AuditEvent;
 }
 
 export interface AuditLogDeps {
@@ -26,7 +27,7 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const now = deps.now ?? (() => new Date());
   return {
     emit(partial) {
-      const event: AuditEvent = { ...partial, time: partial.time ?? now().toISOString() };
+      const event: AuditEvent = { ...partial, eventId: randomUUID(), time: partial.time ?? now().toISOString() };
       // Spread rather than nested so every field is a top-level JSON key; pino adds its own
       // `time` (log time), ours is kept as `eventTime` to avoid a duplicate key.
       const { time, ...fields } = event;

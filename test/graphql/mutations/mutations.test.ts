@@ -107,6 +107,7 @@ describe('terminateSession', () => {
     expect(event).toMatchObject({ outcome: 'succeeded', stream: 'audit', caller: { kind: 'anonymous' } });
     expect(event.steps.map((s: any) => s.step)).toEqual(['REVOKE_SESSIONS', 'DISABLE_ACCOUNT']);
     expect(event.correlationId).toEqual(expect.any(String));
+    expect(event.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(event.requestIds.length).toBeGreaterThan(0);
   });
 
@@ -347,5 +348,20 @@ describe('caller permissions', () => {
     const event = auditEvents(restricted).find((e) => e.operation === 'enableAccount')!;
     expect(event).toMatchObject({ outcome: 'refused', reason: 'FORBIDDEN', caller: { kind: 'api-key', keyId: 'reader' }, targetUser: target.id });
     expect(JSON.stringify(auditEvents(restricted))).not.toContain(READER_KEY);
+  });
+
+  it('gives each audit event its own eventId, whatever correlation id the caller sends', async () => {
+    const target = ordinaryUser();
+    const correlationId = 'playbook-run-0001';
+    for (let i = 0; i < 2; i++) {
+      const result = await restricted.graphql(`mutation Again { disableAccount(input: {user: "${target.id}"}) { accountEnabled } }`, undefined, {
+        'x-api-key': READER_KEY,
+        'x-correlation-id': correlationId,
+      });
+      expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
+    const events = auditEvents(restricted).filter((e) => e.operationName === 'Again');
+    expect(events.map((e) => e.correlationId)).toEqual([correlationId, correlationId]);
+    expect(new Set(events.map((e) => e.eventId)).size).toBe(2);
   });
 });
