@@ -5,7 +5,7 @@ import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamHttp } from '../http/upstream.js';
-import { ALL_PERMISSIONS, type Permission } from '../permissions.js';
+import { ALL_PERMISSIONS, Permission } from '../permissions.js';
 import type { Caller, CallerAuthenticator } from './types.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
 
@@ -32,11 +32,25 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return a === '::1';
 }
 
-/** Gateway permissions named in app roles (`roles`) and delegated scopes (`scp`). */
-export function permissionsFromClaims(payload: JWTPayload): Set<Permission> {
+/**
+ * The permissions a delegated scope grants when the gateway calls Graph as its own identity (client
+ * credentials, a signed-in operator, the hosted broker): reading profiles, which every member of a
+ * tenant may do in Entra by default. A scope is consent given to the client app, for every user of
+ * it (an admin's consent covers them all): it says the app may act for the user, not that the user
+ * may disable accounts. The rest needs the user's own app role (`roles`). On behalf of the caller,
+ * Graph itself checks what the user may do, so every scope counts (docs/security.md#permissions).
+ */
+const SCOPES_FOR_EVERY_USER: ReadonlySet<Permission> = new Set([Permission.UsersRead]);
+
+/**
+ * Gateway permissions named in app roles (`roles`) and delegated scopes (`scp`). `scopes: 'read'`
+ * (the gateway acts as itself) keeps of `scp` only what SCOPES_FOR_EVERY_USER holds.
+ */
+export function permissionsFromClaims(payload: JWTPayload, options: { scopes: 'all' | 'read' }): Set<Permission> {
   const names = new Set<string>();
   if (Array.isArray(payload.roles)) for (const r of payload.roles) if (typeof r === 'string') names.add(r);
-  if (typeof payload.scp === 'string') for (const s of payload.scp.split(' ')) names.add(s);
+  if (typeof payload.scp === 'string')
+    for (const s of payload.scp.split(' ')) if (options.scopes === 'all' || SCOPES_FOR_EVERY_USER.has(s as Permission)) names.add(s);
   return new Set(ALL_PERMISSIONS.filter((p) => names.has(p)));
 }
 
@@ -79,6 +93,8 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
     ...(deps.now ? { now: deps.now } : {}),
   });
   const log = deps.logger.child({ component: 'caller-auth' });
+  // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
+  const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {
     async authenticate({ headers }) {
       const authorization = header(headers, 'authorization');
@@ -107,7 +123,7 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
         subject,
         tenantId,
         principal: principalOf(payload),
-        permissions: permissionsFromClaims(payload),
+        permissions: permissionsFromClaims(payload, { scopes }),
         assertion: token,
       };
     },

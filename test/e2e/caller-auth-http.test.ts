@@ -189,6 +189,20 @@ describe('CALLER_AUTH=entra over HTTP', () => {
     expect(gw.emulator.tenant.users.get(target.id)!.signInSessionsValidFromDateTime).toBe(sessionsValidFrom);
   });
 
+  it("does not let a user's delegated scope disable accounts while the gateway acts as itself (client credentials)", async () => {
+    const admin = gw.emulator.tenant.users.get(gw.emulator.tenant.wellKnown.adminUserId)!;
+    const token = await userCallerToken(gw.emulator, admin.userPrincipalName, admin._password);
+    // The client app was consented the scope: every user of that app carries it.
+    expect(String(decodeJwtPayload(token).scp).split(' ')).toContain('Users.Terminate');
+    const target = [...gw.emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.accountEnabled)!;
+    await gw.emulator.resetStats();
+    const { status, body } = await post(token, `mutation { disableAccount(input: { user: "${target.id}" }) { accountEnabled } }`);
+    expect(status).toBe(403);
+    expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await gw.emulator.stats()).graphRequests).toBe(0);
+    expect(gw.emulator.tenant.users.get(target.id)!.accountEnabled).toBe(true);
+  });
+
   it('never logs the bearer token', () => {
     const logs = gw.logLines.join('\n');
     expect(logs).not.toContain(goodToken);

@@ -135,6 +135,22 @@ describe('caller authentication: entra', () => {
     expect(caller.kind === 'entra' && caller.subject).toBe(id);
   });
 
+  it("takes of a user's delegated scopes only Users.Read while the gateway acts as itself; on behalf of the user, all of them", async () => {
+    const claims = v1Claims({ scp: 'Users.Read Users.Terminate Users.ChangePassword Gateway.Admin', roles: ['Users.ReadAuthMethods'] });
+    const token = await sign(claims);
+    // Client credentials (and a signed-in operator, the hosted broker): the gateway's Graph identity
+    // acts, and the scope is the client app's consent, the same for each of its users.
+    const asItself = await entra.authenticate(bearer(token));
+    expect([...asItself.permissions].sort()).toEqual([Permission.UsersRead, Permission.UsersReadAuthMethods].sort());
+    // On behalf of the caller: Graph checks what this user may do, so the scopes count.
+    const base = emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences } });
+    const onBehalf = createCallerAuthenticator({ ...base, selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' } }, deps);
+    const asTheUser = await onBehalf.authenticate(bearer(token));
+    expect([...asTheUser.permissions].sort()).toEqual(
+      [Permission.UsersRead, Permission.UsersTerminate, Permission.UsersChangePassword, Permission.GatewayAdmin, Permission.UsersReadAuthMethods].sort(),
+    );
+  });
+
   it('accepts a v1.0 token requested by client id (aud: the client id)', async () => {
     const { upn, password, id } = admin();
     const token = await userCallerToken(emulator, upn, password, `${emulator.tenant.wellKnown.demoAppId}/.default`);
