@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { ConfigError, hashApiKey, loadConfig } from '../../src/config.js';
+import { hashApiKey, loadConfig } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { problemsOf } from '../support/config-problems.js';
 
 /**
  * `NAME_FILE` for each secret (docs/configuration.md#secrets-in-files): Docker and Kubernetes secrets
@@ -17,16 +18,6 @@ const tenantCredentials = {
   AZURE_CLIENT_ID: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f',
   CALLER_AUTH: 'none',
 };
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('secrets in files', () => {
   let dir: string;

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
+import { passwordGrant } from '../identity/support.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger } from '../support/log-capture.js';
@@ -97,19 +98,7 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     const body = (await res.json()) as { data?: { changePassword: { user: { id: string } } }; errors?: unknown };
     expect(body.errors).toBeUndefined();
     expect(body.data?.changePassword.user.id).toBe(target.id);
-    const known = emulator.tenant.wellKnown;
-    const signIn = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'password',
-        client_id: known.demoAppId,
-        client_secret: known.demoAppSecret,
-        username: target.userPrincipalName,
-        password,
-        scope: 'openid',
-      }).toString(),
-    });
+    const signIn = await passwordGrant(emulator, { username: target.userPrincipalName, password, scope: 'openid' });
     expect(signIn.status).toBe(200);
     expect(logLines.join('\n')).not.toContain(password);
   });

@@ -3,7 +3,7 @@ import { SignJWT, importPKCS8 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/support.js';
+import { appCallerToken, decodeJwtPayload, passwordGrant, userCallerToken } from '../identity/support.js';
 import { setApiTokenVersion } from '../emulator/entra/support.js';
 
 /**
@@ -121,19 +121,8 @@ describe('CALLER_AUTH=entra over HTTP', () => {
       async () => {
         const known = gw.emulator.tenant.wellKnown;
         const admin = gw.emulator.tenant.users.get(known.adminUserId)!;
-        const res = await gw.emulator.fetch(`/${gw.emulator.tenantId}/oauth2/v2.0/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'password',
-            client_id: known.demoAppId,
-            client_secret: known.demoAppSecret,
-            username: admin.userPrincipalName,
-            password: admin._password,
-            scope: 'openid profile',
-          }).toString(),
-        });
-        const idToken = ((await res.json()) as { id_token?: string }).id_token!;
+        const { body } = await passwordGrant(gw.emulator, { username: admin.userPrincipalName, password: admin._password, scope: 'openid profile' });
+        const idToken = body.id_token as string;
         expect(decodeJwtPayload(idToken)).toMatchObject({ aud: known.demoAppId, ver: '2.0', tid: gw.emulator.tenantId });
         expect(decodeJwtPayload(idToken)).not.toHaveProperty('azp');
         return idToken;

@@ -89,6 +89,30 @@ export function testDeps(emulator: TestEmulator, logger: Logger): TestDeps {
   return { logger, metrics: createMetrics({ defaultMetrics: false }), upstream: createUpstreamHttp({ extraCaPem: [emulator.caCertPem] }) };
 }
 
+/**
+ * A password-grant (ROPC) sign-in at the emulator's token endpoint: the HTTP status and the whole
+ * token response. The client is the gateway's own registration (the demo app) unless given.
+ */
+export async function passwordGrant(
+  emulator: TestEmulator,
+  input: { username: string; password: string; scope: string; clientId?: string; clientSecret?: string },
+): Promise<{ status: number; body: Record<string, any> }> {
+  const known = emulator.tenant.wellKnown;
+  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: input.clientId ?? known.demoAppId,
+      client_secret: input.clientSecret ?? known.demoAppSecret,
+      username: input.username,
+      password: input.password,
+      scope: input.scope,
+    }).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
 /** A user's token for the gateway's API, by ROPC with a caller app (delegated: `scp`). */
 export async function userCallerToken(
   emulator: TestEmulator,
@@ -97,21 +121,9 @@ export async function userCallerToken(
   scope = 'api://msgraph-user-gateway/.default',
 ): Promise<string> {
   const known = emulator.tenant.wellKnown;
-  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: known.callerAppId,
-      client_secret: known.callerAppSecret,
-      username,
-      password,
-      scope,
-    }).toString(),
-  });
-  const body = (await res.json()) as { access_token?: string; error_description?: string };
+  const { body } = await passwordGrant(emulator, { username, password, scope, clientId: known.callerAppId, clientSecret: known.callerAppSecret });
   if (!body.access_token) throw new Error(`ROPC failed: ${body.error_description}`);
-  return body.access_token;
+  return body.access_token as string;
 }
 
 /** An app-only caller token for the gateway's API (`roles`), or for the API `scope` names. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { passwordGrant } from '../../identity/support.js';
 import { auditEvents, ordinaryUserPicker } from './support.js';
 
 /**
@@ -33,20 +34,7 @@ afterAll(async () => {
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 
 async function signIn(username: string, password: string) {
-  const known = emulator.tenant.wellKnown;
-  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: known.demoAppId,
-      client_secret: known.demoAppSecret,
-      username,
-      password,
-      scope: 'openid offline_access https://graph.microsoft.com/User.Read',
-    }),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return passwordGrant(emulator, { username, password, scope: 'openid offline_access https://graph.microsoft.com/User.Read' });
 }
 
 async function refresh(refreshToken: string) {
