@@ -138,7 +138,7 @@ export function userToGraph(u: UserRecord): Record<string, unknown> {
     state: null,
     streetAddress: null,
     surname: u.surname,
-    usageLocation: u.country ? 'US' : null,
+    usageLocation: u.usageLocation,
     userPrincipalName: u.userPrincipalName,
     userType: u.userType,
     // Single-GET-only properties (a list that selects them gets 501).

@@ -108,30 +108,35 @@ export function getUser(call: GraphCall, user: UserRecord): EmuResponse {
   return ok(200, body);
 }
 
-type PropertyKind = 'string' | 'nullableString' | 'boolean' | 'stringArray' | 'passwordProfile';
+type PropertyKind = 'string' | 'nullableString' | 'boolean' | 'stringArray' | 'passwordProfile' | 'usageLocation';
 
-/** Properties a PATCH/POST may set, their JSON type and the capability each needs. */
-const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sensitive?: boolean }> = {
+/**
+ * Properties a PATCH/POST may set, their JSON type, the capability each needs and the limits of
+ * resources/user (docs/graph-facts.md#user-properties, "Values a write may set"): `maxLength` in
+ * characters, `maxItems` for a collection ("only one number can be set" for businessPhones).
+ */
+const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sensitive?: boolean; maxLength?: number; maxItems?: number }> = {
   accountEnabled: { kind: 'boolean', capability: 'users.enableDisable', sensitive: true },
   passwordProfile: { kind: 'passwordProfile', capability: 'users.password', sensitive: true },
-  displayName: { kind: 'string', capability: 'users.write' },
-  givenName: { kind: 'nullableString', capability: 'users.write' },
-  surname: { kind: 'nullableString', capability: 'users.write' },
+  displayName: { kind: 'string', capability: 'users.write', maxLength: 256 },
+  givenName: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  surname: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
   userPrincipalName: { kind: 'string', capability: 'users.write', sensitive: true },
   mail: { kind: 'nullableString', capability: 'users.write' },
-  mailNickname: { kind: 'string', capability: 'users.write' },
+  mailNickname: { kind: 'string', capability: 'users.write', maxLength: 64 },
   otherMails: { kind: 'stringArray', capability: 'users.write', sensitive: true },
-  jobTitle: { kind: 'nullableString', capability: 'users.write' },
-  department: { kind: 'nullableString', capability: 'users.write' },
-  officeLocation: { kind: 'nullableString', capability: 'users.write' },
-  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true },
-  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true },
-  employeeId: { kind: 'nullableString', capability: 'users.write' },
+  jobTitle: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  department: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  officeLocation: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true, maxLength: 64 },
+  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true, maxItems: 1 },
+  employeeId: { kind: 'nullableString', capability: 'users.write', maxLength: 16 },
   employeeType: { kind: 'nullableString', capability: 'users.write' },
-  companyName: { kind: 'nullableString', capability: 'users.write' },
-  city: { kind: 'nullableString', capability: 'users.write' },
-  country: { kind: 'nullableString', capability: 'users.write' },
+  companyName: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  city: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  country: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
   preferredLanguage: { kind: 'nullableString', capability: 'users.write' },
+  usageLocation: { kind: 'usageLocation', capability: 'users.write' },
   onPremisesImmutableId: { kind: 'nullableString', capability: 'users.write', sensitive: true },
   userType: { kind: 'string', capability: 'users.write' },
 };
@@ -147,6 +152,11 @@ const READ_ONLY = new Set([
 ]);
 
 const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$/;
+
+/** ISO 3166 alpha-2, upper case as resources/user's examples (`US`, `JP`, `GB`): the stricter reading. */
+const USAGE_LOCATION = /^[A-Z]{2}$/;
+
+const invalidValue = (property: string): GraphError => badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
 
 function typeError(property: string, value: unknown, edmType: string): GraphError {
   return badRequest(`Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`);
@@ -171,6 +181,10 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
     case 'stringArray':
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+    case 'usageLocation':
+      // "Not nullable" (resources/user): a two-letter code, never null.
+      if (typeof value === 'string' && USAGE_LOCATION.test(value)) return value;
+      throw invalidValue(property);
     case 'passwordProfile': {
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
@@ -203,13 +217,25 @@ function validateBody(body: Record<string, unknown>): Map<string, unknown> {
       if (READ_ONLY.has(property)) throw badRequest(`Property '${property}' is read-only and cannot be set.`);
       throw badRequest(`Invalid property '${property}'.`);
     }
-    changes.set(property, coerce(property, spec.kind, value));
+    const coerced = coerce(property, spec.kind, value);
+    if (spec.maxLength !== undefined && typeof coerced === 'string' && coerced.length > spec.maxLength) throw invalidValue(property);
+    if (spec.maxItems !== undefined && Array.isArray(coerced) && coerced.length > spec.maxItems) throw invalidValue(property);
+    // "The $ and _ characters can't be used when specifying this property" (resources/user, onPremisesImmutableId).
+    if (property === 'onPremisesImmutableId' && typeof coerced === 'string' && /[$_]/.test(coerced)) throw invalidValue(property);
+    changes.set(property, coerced);
   }
   return changes;
 }
 
+/**
+ * Entra's username policy (docs/graph-facts.md#addressing-users-and-encoding, concept-sspr-policy
+ * "Username policies"): the allowed characters, at most 64 characters before the `@`, 48 after and
+ * 113 in all, and no `.` right before the `@`.
+ */
 function assertUpn(call: GraphCall, upn: string, self?: UserRecord): void {
-  if (!UPN_PATTERN.test(upn)) throw badRequest("Invalid value specified for property 'userPrincipalName' of resource 'User'.");
+  const at = upn.indexOf('@');
+  const lengthsOk = upn.length <= 113 && at <= 64 && upn.length - at - 1 <= 48;
+  if (!UPN_PATTERN.test(upn) || !lengthsOk || upn[at - 1] === '.') throw invalidValue('userPrincipalName');
   const domain = upn.split('@')[1]!.toLowerCase();
   if (domain !== call.ctx.tenant.domain) {
     throw badRequest('The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.');
