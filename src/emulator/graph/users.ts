@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
-import type { ContactRecord, UserRecord } from '../model.js';
+import type { ContactRecord, GroupRecord, UserRecord } from '../model.js';
 import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
 import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
 import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
-import { userEntity, userToGraph, type EntityType } from './entities.js';
+import { groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
+import { directoryRole } from './directory-roles.js';
 import { type GraphError, badRequest } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
@@ -59,15 +60,49 @@ function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [strin
     case 'memberOf':
       return [
         'memberOf',
-        user.memberOf
-          .map((id) => call.ctx.tenant.groups.get(id))
-          .filter((g) => g !== undefined)
+        userMemberships(call, user)
           .slice(0, EXPANDED_COLLECTION_LIMIT)
-          .map((g) => ({ '@odata.type': '#microsoft.graph.group', id: g.id, displayName: g.displayName })),
+          .map((m) => membershipItem(m, ['id', 'displayName'])),
       ];
     default:
       return undefined;
   }
+}
+
+/** A directory role the user is a member of, as a `memberOf` item (directoryRole resource's properties). */
+interface RoleMembership {
+  readonly directoryRole: Record<string, unknown>;
+}
+export type Membership = GroupRecord | RoleMembership;
+const isRoleMembership = (m: Membership): m is RoleMembership => 'directoryRole' in m;
+const DIRECTORY_ROLE_PROPERTIES = ['id', 'deletedDateTime', 'description', 'displayName', 'roleTemplateId'];
+
+/** memberOf holds groups and directory roles: filtered and sorted on each one's own properties. */
+export const membershipEntity: EntityType<Membership> = {
+  ...(groupEntity as EntityType<unknown>),
+  toGraph: (m) => (isRoleMembership(m) ? m.directoryRole : groupEntity.toGraph(m)),
+};
+
+/**
+ * A user's direct memberships: "groups, directory roles, and administrative units"
+ * (learn.microsoft.com/graph/api/user-list-memberof; docs/graph-facts.md#manager-and-bulk-lookup), each
+ * typed by `@odata.type`. The emulator has no administrative units; a user holding a directory role
+ * is a member of that role's directoryRole object. A `$select` names group properties; a role item
+ * carries those of them a directoryRole has.
+ */
+export function userMemberships(call: GraphCall, user: UserRecord): Membership[] {
+  const groups: Membership[] = user.memberOf.map((id) => call.ctx.tenant.groups.get(id)).filter((g): g is GroupRecord => g !== undefined);
+  for (const name of user._directoryRoles) {
+    const role = directoryRole(call, name);
+    if (role) groups.push({ directoryRole: role });
+  }
+  return groups;
+}
+
+export function membershipItem(m: Membership, select: readonly string[] | undefined): Record<string, unknown> {
+  if (!isRoleMembership(m)) return project(groupEntity.toGraph(m), select ?? groupEntity.defaultSelect, groupEntity.odataType);
+  const properties = select ? select.filter((p) => DIRECTORY_ROLE_PROPERTIES.includes(p)) : DIRECTORY_ROLE_PROPERTIES;
+  return project(m.directoryRole, properties, '#microsoft.graph.directoryRole');
 }
 
 export function usersCollection(call: GraphCall, records: readonly UserRecord[], contextFragment: string, typedItems: boolean): CollectionOptions<UserRecord> {
