@@ -295,6 +295,19 @@ function applyChanges(user: UserRecord, changes: Map<string, unknown>): void {
   }
 }
 
+/**
+ * What a user synchronized from on-premises Active Directory (`onPremisesSyncEnabled: true`) takes in
+ * the cloud (docs/graph-facts.md#writes-and-permissions, "Users synchronized from on-premises"):
+ * `accountEnabled` only, which Microsoft's emergency steps for hybrid environments change in Entra
+ * (learn.microsoft.com/entra/identity/users/users-revoke-access). resources/user marks businessPhones and
+ * mobilePhone read-only for them, a passwordProfile change is refused (microsoft-graph-docs#7301,
+ * where the docs team answers that synced users cannot be updated in the cloud), and for the rest
+ * the emulator takes that answer as it stands: the stricter reading.
+ */
+const CLOUD_WRITABLE_WHEN_SYNCED = new Set(['accountEnabled']);
+const SYNCED_OBJECT_MESSAGE =
+  'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.';
+
 export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
   const changes = validateBody(readJsonObject(call));
   for (const property of changes.keys()) {
@@ -303,6 +316,7 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
     else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
   }
+  if (user.onPremisesSyncEnabled && [...changes.keys()].some((p) => !CLOUD_WRITABLE_WHEN_SYNCED.has(p))) throw badRequest(SYNCED_OBJECT_MESSAGE);
   const upn = changes.get('userPrincipalName');
   if (typeof upn === 'string') assertUpn(call, upn, user);
   const profile = changes.get('passwordProfile') as PasswordChange | undefined;

@@ -17,6 +17,10 @@
  * - Value types: an Edm.Boolean is JSON true/false (OData JSON Format 4.01 §7.1); a string, "true"
  *   included, is the directory's 400 Request_BadRequest "Cannot convert the literal ..."
  *   (msgraph-sdk-powershell#3202; the stricter reading, docs/graph-facts.md#writes-and-permissions).
+ * - Users synchronized from on-premises (onPremisesSyncEnabled): only accountEnabled is written in the
+ *   cloud (learn.microsoft.com/entra/identity/users/users-revoke-access); resources/user marks their phones
+ *   read-only, a passwordProfile write is 400 "Unable to update the specified properties for on-premises
+ *   mastered Directory Sync objects ..." (microsoft-graph-docs#7301), the rest the stricter reading.
  * - Values a write may set (resources/user maximum lengths, one business phone, usageLocation; the
  *   username and password policies of learn.microsoft.com/entra/identity/authentication/concept-sspr-policy),
  *   docs/graph-facts.md#user-properties and #writes-and-permissions.
@@ -284,6 +288,42 @@ describe('values a write may set (resources/user; concept-sspr-policy "Username 
     expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { usageLocation: 'GB' } })).status).toBe(204);
     const read = await c.graph('GET', `/v1.0/users/${user.id}?$select=usageLocation`);
     expect(read.body.usageLocation).toBe('GB');
+  });
+});
+
+describe('users synchronized from on-premises (resources/user; users-revoke-access; microsoft-graph-docs#7301)', () => {
+  const synced = () => c.users.find((u) => u.onPremisesSyncEnabled && u.accountEnabled && u._directoryRoles.length === 0 && !taken.has(u.id))!;
+
+  it('regression: a cloud write of their passwordProfile, phones or other properties is 400 "on-premises mastered"; nothing changes', async () => {
+    const user = synced();
+    taken.add(user.id);
+    const before = { password: user._password, mobilePhone: user.mobilePhone, jobTitle: user.jobTitle, phones: [...user.businessPhones] };
+    const bodies: Record<string, unknown>[] = [
+      { passwordProfile: { password: 'Rq5!mnb-Tz8w-sync', forceChangePasswordNextSignIn: false } },
+      { passwordProfile: { forceChangePasswordNextSignIn: true } },
+      { mobilePhone: '+1 425 555 0199' },
+      { businessPhones: ['+1 425 555 0198'] },
+      { jobTitle: 'Changed In The Cloud' },
+      { accountEnabled: false, jobTitle: 'Changed In The Cloud' },
+    ];
+    for (const body of bodies) {
+      const res = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe(
+        'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+      );
+    }
+    expect({ password: user._password, mobilePhone: user.mobilePhone, jobTitle: user.jobTitle, phones: user.businessPhones }).toEqual(before);
+    expect(user.accountEnabled).toBe(true);
+  });
+
+  it('accountEnabled is changed in the cloud (the emergency steps for hybrid environments disable the user in Entra too)', async () => {
+    const user = synced();
+    taken.add(user.id);
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { accountEnabled: false } })).status).toBe(204);
+    expect(user.accountEnabled).toBe(false);
+    user.accountEnabled = true;
   });
 });
 

@@ -302,3 +302,33 @@ describe('createUser and updateUser send values Graph accepts (resources/user; d
     expect([...emulator.tenant.users.values()].some((u) => u.userPrincipalName === upn)).toBe(false);
   });
 });
+
+describe('users synchronized from on-premises: Graph takes only accountEnabled in the cloud (docs/graph-facts.md#writes-and-permissions)', () => {
+  const syncedUser = () =>
+    [...emulator.tenant.users.values()].find(
+      (u) => u.onPremisesSyncEnabled && u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && !u.userPrincipalName.startsWith('$'),
+    )!;
+
+  it("changePassword and forceResetPassword are Graph's refusal, BAD_USER_INPUT with its reason; the password is unchanged", async () => {
+    const target = syncedUser();
+    const before = target._password;
+    for (const field of [
+      `changePassword(input: {user: "${target.id}", password: "Sync!Passw0rd-cloud#1"}) { forceChangePasswordNextSignIn }`,
+      `forceResetPassword(input: {user: "${target.id}"}) { forceChangePasswordNextSignIn }`,
+    ]) {
+      const result = await gw.graphql(`mutation { ${field} }`);
+      expect(result.errors?.[0]?.extensions, field).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'Request_BadRequest' });
+      expect(result.errors![0]!.message).toContain('on-premises mastered');
+    }
+    expect(target._password).toBe(before);
+  });
+
+  it('terminateSession still blocks sign-in and revokes the sessions of a synced user', async () => {
+    const target = syncedUser();
+    const result = await gw.graphql(`mutation($u: ID!) { terminateSession(input: { user: $u }) { succeeded steps { step outcome } } }`, { u: target.id });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.terminateSession.succeeded).toBe(true);
+    expect(target.accountEnabled).toBe(false);
+    target.accountEnabled = true;
+  });
+});
