@@ -38,6 +38,8 @@ export interface UserRecord {
   city: string | null;
   country: string | null;
   preferredLanguage: string | null;
+  /** ISO 3166 alpha-2 code, needed to assign licences (resources/user). */
+  usageLocation: string | null;
   onPremisesSyncEnabled: boolean | null;
   onPremisesImmutableId: string | null;
   signInSessionsValidFromDateTime: string;

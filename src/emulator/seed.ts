@@ -130,14 +130,14 @@ const TITLES: Record<string, string[]> = {
   IT: ['Systems Administrator', 'Network Engineer', 'Security Analyst', 'Helpdesk Technician'],
 };
 const OFFICES = [
-  { office: '18/2111', city: 'Redmond', country: 'United States' },
-  { office: '20/1101', city: 'Redmond', country: 'United States' },
-  { office: '131/1104', city: 'Seattle', country: 'United States' },
-  { office: 'LON-4.12', city: 'London', country: 'United Kingdom' },
-  { office: 'BER-2.03', city: 'Berlin', country: 'Germany' },
-  { office: 'BLR-7.40', city: 'Bengaluru', country: 'India' },
-  { office: 'TYO-11.5', city: 'Tokyo', country: 'Japan' },
-  { office: 'SAO-3.21', city: 'São Paulo', country: 'Brazil' },
+  { office: '18/2111', city: 'Redmond', country: 'United States', usageLocation: 'US' },
+  { office: '20/1101', city: 'Redmond', country: 'United States', usageLocation: 'US' },
+  { office: '131/1104', city: 'Seattle', country: 'United States', usageLocation: 'US' },
+  { office: 'LON-4.12', city: 'London', country: 'United Kingdom', usageLocation: 'GB' },
+  { office: 'BER-2.03', city: 'Berlin', country: 'Germany', usageLocation: 'DE' },
+  { office: 'BLR-7.40', city: 'Bengaluru', country: 'India', usageLocation: 'IN' },
+  { office: 'TYO-11.5', city: 'Tokyo', country: 'Japan', usageLocation: 'JP' },
+  { office: 'SAO-3.21', city: 'São Paulo', country: 'Brazil', usageLocation: 'BR' },
 ];
 const LANGUAGES = ['en-US', 'en-GB', 'de-DE', 'fr-FR', 'ja-JP', 'pt-BR', 'es-ES'];
 
@@ -302,6 +302,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
     officeLocation: OFFICES[0]!.office,
     city: 'Redmond',
     country: 'United States',
+    usageLocation: 'US',
   });
   users.push(ceo);
 
@@ -338,6 +339,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
     user.officeLocation = place.office;
     user.city = place.city;
     user.country = place.country;
+    user.usageLocation = place.usageLocation;
     user.preferredLanguage = prng.pick(LANGUAGES);
     user.employeeId = `E${String(i + 1).padStart(5, '0')}`;
     user.employeeType = prng.chance(0.9) ? 'Employee' : 'Contractor';

@@ -40,6 +40,7 @@ export function newUserRecord(init: { id: string; displayName: string; userPrinc
     city: null,
     country: null,
     preferredLanguage: null,
+    usageLocation: null,
     onPremisesSyncEnabled: null,
     onPremisesImmutableId: null,
     signInSessionsValidFromDateTime: created,

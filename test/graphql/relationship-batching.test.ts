@@ -144,6 +144,15 @@ describe('relationship fields of many parents share $batch POSTs', () => {
     expect(stats.batch.items).toBe(30);
   });
 
+  it("memberOf shows groups only: the directory roles Graph lists among a user's memberships (user-list-memberof) are left out", async () => {
+    const admin = users.find((u) => u._directoryRoles.length > 0 && u.memberOf.length > 0)!;
+    const result = await gw.graphql(`{ user(id: "${admin.id}") { memberOf(first: 50) { nodes { id displayName } } } }`);
+    expect(result.errors).toBeUndefined();
+    const nodes = result.data!.user.memberOf.nodes as Array<{ id: string; displayName: string }>;
+    expect(nodes.map((g) => g.id).sort()).toEqual([...admin.memberOf].sort());
+    expect(nodes.map((g) => g.displayName)).not.toContain(admin._directoryRoles[0]);
+  });
+
   it('sends identical relationship lookups upstream once; another page size is another request', async () => {
     const target = users.find((u) => u.memberOf.length > 2)!;
     const result = await gw.graphql(`{

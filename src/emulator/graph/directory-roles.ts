@@ -155,7 +155,7 @@ export function listRoleAssignments(call: GraphCall): EmuResponse {
 }
 
 /** A directoryRole object: the tenant's activated instance of a role template (its id differs per tenant). */
-function directoryRole(call: GraphCall, name: string): Record<string, unknown> | undefined {
+export function directoryRole(call: GraphCall, name: string): Record<string, unknown> | undefined {
   const role = BUILT_IN_ROLES[name];
   if (!role) return undefined;
   const h = createHash('sha256').update(`${call.ctx.tenant.tenantId}:${role.templateId}`).digest('hex');

@@ -138,7 +138,7 @@ export function userToGraph(u: UserRecord): Record<string, unknown> {
     state: null,
     streetAddress: null,
     surname: u.surname,
-    usageLocation: u.country ? 'US' : null,
+    usageLocation: u.usageLocation,
     userPrincipalName: u.userPrincipalName,
     userType: u.userType,
     // Single-GET-only properties (a list that selects them gets 501).
@@ -309,6 +309,17 @@ export const deviceEntity: EntityType<DeviceRecord> = {
 export function canonicalProperty<R>(entity: EntityType<R>, name: string): string | undefined {
   const lower = name.toLowerCase();
   return entity.properties.find((p) => p.toLowerCase() === lower);
+}
+
+/**
+ * Whether `$search` takes a property (docs/graph-facts.md#listing-users): search-query-parameter says
+ * "Any property that can be used in `$filter` can also be used inside `$search`" and that properties
+ * other than displayName and description "default to `$filter` with startsWith behavior", so the
+ * property needs `startsWith` in the entity's filter table (default or advanced): the stricter
+ * reading of the two sentences.
+ */
+export function isSearchableProperty<R>(entity: EntityType<R>, property: string): boolean {
+  return capsFor(entity, property)?.startsWith !== undefined;
 }
 
 /** Reads a `/`-separated property path of a Graph JSON object, case-insensitively. */

@@ -1,11 +1,22 @@
-/** Entra's password complexity rules, as far as the emulator enforces them. */
+/**
+ * Entra's password complexity rules, as far as the emulator enforces them
+ * (docs/graph-facts.md#writes-and-permissions, "Passwords": learn.microsoft.com/entra/identity/authentication/concept-sspr-policy).
+ */
 import type { UserRecord } from '../model.js';
 import { badRequest } from './errors.js';
 
 export const PASSWORD_COMPLEXITY_MESSAGE = 'The specified password does not comply with password complexity requirements. Please provide a different password.';
 
+/**
+ * The characters Entra allows in a password (concept-sspr-policy, "Characters allowed"): A-Z, a-z, 0-9,
+ * the listed symbols and a blank space. Anything else, every non-ASCII ("Unicode") character included,
+ * is "not allowed".
+ */
+const ALLOWED_PASSWORD_CHARACTERS = /^[A-Za-z0-9@#$%^&*\-_!+=[\]{}|\\:',.?/`~"();<> ]*$/;
+
 export function passwordProblem(password: string, user: Pick<UserRecord, 'userPrincipalName' | 'displayName' | 'mailNickname'>): string | undefined {
   if (password.length < 8 || password.length > 256) return 'length';
+  if (!ALLOWED_PASSWORD_CHARACTERS.test(password)) return 'characters';
   const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((re) => re.test(password)).length;
   if (classes < 3) return 'classes';
   const lower = password.toLowerCase();

@@ -5,7 +5,7 @@
  */
 import type { EmuResponse } from '../http.js';
 import { GraphError, badRequest, unknownProperty, unsupportedQuery } from './errors.js';
-import { analyzeFilter, canonicalProperty, readPath, type EntityType } from './entities.js';
+import { analyzeFilter, canonicalProperty, isSearchableProperty, readPath, type EntityType } from './entities.js';
 import { evaluateFilter, parseFilter } from './odata-filter.js';
 import { matchesSearch, parseSearch } from './odata-search.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
@@ -232,7 +232,13 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     }
     assertSearchEncodingAccepted(call);
     const trimmed = searchText.trim();
-    search = parseSearch(trimmed, (name) => canonicalProperty(opts.entity, name));
+    search = parseSearch(trimmed, (name) => {
+      const property = canonicalProperty(opts.entity, name);
+      if (property !== undefined && !isSearchableProperty(opts.entity, property)) {
+        throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${opts.entity.resourceName}'.`);
+      }
+      return property;
+    });
   }
   let order: OrderSpec | undefined;
   const orderRaw = queryParam(call, '$orderby');

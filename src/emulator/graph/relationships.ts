@@ -1,14 +1,14 @@
 /** `/users/{id}/manager`, `manager/$ref`, `directReports`, `memberOf`, `ownedDevices`. */
 import type { EmuResponse } from '../http.js';
-import type { ContactRecord, DeviceRecord, GroupRecord, UserRecord } from '../model.js';
+import type { ContactRecord, DeviceRecord, UserRecord } from '../model.js';
 import { contactToGraph, isContact } from './contacts.js';
 import { requireCapability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
-import { deviceEntity, groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
+import { deviceEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { badRequest, notFound } from './errors.js';
 import { listCollection, parseSelect } from './query.js';
 import { recordChange } from './state.js';
-import { directReportsOf, directoryObjectItem, managerOf } from './users.js';
+import { directReportsOf, directoryObjectItem, managerOf, membershipEntity, membershipItem, userMemberships, type Membership } from './users.js';
 
 /** Direct reports are users and contacts: filtered and sorted on each one's own properties. */
 const directReportEntity: EntityType<UserRecord | ContactRecord> = {
@@ -93,10 +93,10 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
 
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'memberOf.read', user);
-  const groups = user.memberOf.map((id) => call.ctx.tenant.groups.get(id)).filter((g): g is GroupRecord => g !== undefined);
-  return listCollection(call, {
-    entity: groupEntity,
-    records: groups,
+  return listCollection<Membership>(call, {
+    entity: membershipEntity,
+    records: userMemberships(call, user),
+    item: (record, _graph, select) => membershipItem(record, select),
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: true,

@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
-import type { ContactRecord, UserRecord } from '../model.js';
+import type { ContactRecord, GroupRecord, UserRecord } from '../model.js';
 import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
 import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
 import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
-import { userEntity, userToGraph, type EntityType } from './entities.js';
+import { groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
+import { directoryRole } from './directory-roles.js';
 import { type GraphError, badRequest } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
@@ -59,15 +60,49 @@ function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [strin
     case 'memberOf':
       return [
         'memberOf',
-        user.memberOf
-          .map((id) => call.ctx.tenant.groups.get(id))
-          .filter((g) => g !== undefined)
+        userMemberships(call, user)
           .slice(0, EXPANDED_COLLECTION_LIMIT)
-          .map((g) => ({ '@odata.type': '#microsoft.graph.group', id: g.id, displayName: g.displayName })),
+          .map((m) => membershipItem(m, ['id', 'displayName'])),
       ];
     default:
       return undefined;
   }
+}
+
+/** A directory role the user is a member of, as a `memberOf` item (directoryRole resource's properties). */
+interface RoleMembership {
+  readonly directoryRole: Record<string, unknown>;
+}
+export type Membership = GroupRecord | RoleMembership;
+const isRoleMembership = (m: Membership): m is RoleMembership => 'directoryRole' in m;
+const DIRECTORY_ROLE_PROPERTIES = ['id', 'deletedDateTime', 'description', 'displayName', 'roleTemplateId'];
+
+/** memberOf holds groups and directory roles: filtered and sorted on each one's own properties. */
+export const membershipEntity: EntityType<Membership> = {
+  ...(groupEntity as EntityType<unknown>),
+  toGraph: (m) => (isRoleMembership(m) ? m.directoryRole : groupEntity.toGraph(m)),
+};
+
+/**
+ * A user's direct memberships: "groups, directory roles, and administrative units"
+ * (learn.microsoft.com/graph/api/user-list-memberof; docs/graph-facts.md#manager-and-bulk-lookup), each
+ * typed by `@odata.type`. The emulator has no administrative units; a user holding a directory role
+ * is a member of that role's directoryRole object. A `$select` names group properties; a role item
+ * carries those of them a directoryRole has.
+ */
+export function userMemberships(call: GraphCall, user: UserRecord): Membership[] {
+  const groups: Membership[] = user.memberOf.map((id) => call.ctx.tenant.groups.get(id)).filter((g): g is GroupRecord => g !== undefined);
+  for (const name of user._directoryRoles) {
+    const role = directoryRole(call, name);
+    if (role) groups.push({ directoryRole: role });
+  }
+  return groups;
+}
+
+export function membershipItem(m: Membership, select: readonly string[] | undefined): Record<string, unknown> {
+  if (!isRoleMembership(m)) return project(groupEntity.toGraph(m), select ?? groupEntity.defaultSelect, groupEntity.odataType);
+  const properties = select ? select.filter((p) => DIRECTORY_ROLE_PROPERTIES.includes(p)) : DIRECTORY_ROLE_PROPERTIES;
+  return project(m.directoryRole, properties, '#microsoft.graph.directoryRole');
 }
 
 export function usersCollection(call: GraphCall, records: readonly UserRecord[], contextFragment: string, typedItems: boolean): CollectionOptions<UserRecord> {
@@ -108,30 +143,35 @@ export function getUser(call: GraphCall, user: UserRecord): EmuResponse {
   return ok(200, body);
 }
 
-type PropertyKind = 'string' | 'nullableString' | 'boolean' | 'stringArray' | 'passwordProfile';
+type PropertyKind = 'string' | 'nullableString' | 'boolean' | 'stringArray' | 'passwordProfile' | 'usageLocation';
 
-/** Properties a PATCH/POST may set, their JSON type and the capability each needs. */
-const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sensitive?: boolean }> = {
+/**
+ * Properties a PATCH/POST may set, their JSON type, the capability each needs and the limits of
+ * resources/user (docs/graph-facts.md#user-properties, "Values a write may set"): `maxLength` in
+ * characters, `maxItems` for a collection ("only one number can be set" for businessPhones).
+ */
+const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sensitive?: boolean; maxLength?: number; maxItems?: number }> = {
   accountEnabled: { kind: 'boolean', capability: 'users.enableDisable', sensitive: true },
   passwordProfile: { kind: 'passwordProfile', capability: 'users.password', sensitive: true },
-  displayName: { kind: 'string', capability: 'users.write' },
-  givenName: { kind: 'nullableString', capability: 'users.write' },
-  surname: { kind: 'nullableString', capability: 'users.write' },
+  displayName: { kind: 'string', capability: 'users.write', maxLength: 256 },
+  givenName: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  surname: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
   userPrincipalName: { kind: 'string', capability: 'users.write', sensitive: true },
   mail: { kind: 'nullableString', capability: 'users.write' },
-  mailNickname: { kind: 'string', capability: 'users.write' },
+  mailNickname: { kind: 'string', capability: 'users.write', maxLength: 64 },
   otherMails: { kind: 'stringArray', capability: 'users.write', sensitive: true },
-  jobTitle: { kind: 'nullableString', capability: 'users.write' },
-  department: { kind: 'nullableString', capability: 'users.write' },
-  officeLocation: { kind: 'nullableString', capability: 'users.write' },
-  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true },
-  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true },
-  employeeId: { kind: 'nullableString', capability: 'users.write' },
+  jobTitle: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  department: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  officeLocation: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true, maxLength: 64 },
+  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true, maxItems: 1 },
+  employeeId: { kind: 'nullableString', capability: 'users.write', maxLength: 16 },
   employeeType: { kind: 'nullableString', capability: 'users.write' },
-  companyName: { kind: 'nullableString', capability: 'users.write' },
-  city: { kind: 'nullableString', capability: 'users.write' },
-  country: { kind: 'nullableString', capability: 'users.write' },
+  companyName: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
+  city: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
+  country: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
   preferredLanguage: { kind: 'nullableString', capability: 'users.write' },
+  usageLocation: { kind: 'usageLocation', capability: 'users.write' },
   onPremisesImmutableId: { kind: 'nullableString', capability: 'users.write', sensitive: true },
   userType: { kind: 'string', capability: 'users.write' },
 };
@@ -147,6 +187,11 @@ const READ_ONLY = new Set([
 ]);
 
 const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$/;
+
+/** ISO 3166 alpha-2, upper case as resources/user's examples (`US`, `JP`, `GB`): the stricter reading. */
+const USAGE_LOCATION = /^[A-Z]{2}$/;
+
+const invalidValue = (property: string): GraphError => badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
 
 function typeError(property: string, value: unknown, edmType: string): GraphError {
   return badRequest(`Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${edmType}'.`);
@@ -171,6 +216,10 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
     case 'stringArray':
       if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+    case 'usageLocation':
+      // "Not nullable" (resources/user): a two-letter code, never null.
+      if (typeof value === 'string' && USAGE_LOCATION.test(value)) return value;
+      throw invalidValue(property);
     case 'passwordProfile': {
       if (value === null || typeof value !== 'object' || Array.isArray(value))
         throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
@@ -203,13 +252,25 @@ function validateBody(body: Record<string, unknown>): Map<string, unknown> {
       if (READ_ONLY.has(property)) throw badRequest(`Property '${property}' is read-only and cannot be set.`);
       throw badRequest(`Invalid property '${property}'.`);
     }
-    changes.set(property, coerce(property, spec.kind, value));
+    const coerced = coerce(property, spec.kind, value);
+    if (spec.maxLength !== undefined && typeof coerced === 'string' && coerced.length > spec.maxLength) throw invalidValue(property);
+    if (spec.maxItems !== undefined && Array.isArray(coerced) && coerced.length > spec.maxItems) throw invalidValue(property);
+    // "The $ and _ characters can't be used when specifying this property" (resources/user, onPremisesImmutableId).
+    if (property === 'onPremisesImmutableId' && typeof coerced === 'string' && /[$_]/.test(coerced)) throw invalidValue(property);
+    changes.set(property, coerced);
   }
   return changes;
 }
 
+/**
+ * Entra's username policy (docs/graph-facts.md#addressing-users-and-encoding, concept-sspr-policy
+ * "Username policies"): the allowed characters, at most 64 characters before the `@`, 48 after and
+ * 113 in all, and no `.` right before the `@`.
+ */
 function assertUpn(call: GraphCall, upn: string, self?: UserRecord): void {
-  if (!UPN_PATTERN.test(upn)) throw badRequest("Invalid value specified for property 'userPrincipalName' of resource 'User'.");
+  const at = upn.indexOf('@');
+  const lengthsOk = upn.length <= 113 && at <= 64 && upn.length - at - 1 <= 48;
+  if (!UPN_PATTERN.test(upn) || !lengthsOk || upn[at - 1] === '.') throw invalidValue('userPrincipalName');
   const domain = upn.split('@')[1]!.toLowerCase();
   if (domain !== call.ctx.tenant.domain) {
     throw badRequest('The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.');
@@ -234,6 +295,19 @@ function applyChanges(user: UserRecord, changes: Map<string, unknown>): void {
   }
 }
 
+/**
+ * What a user synchronized from on-premises Active Directory (`onPremisesSyncEnabled: true`) takes in
+ * the cloud (docs/graph-facts.md#writes-and-permissions, "Users synchronized from on-premises"):
+ * `accountEnabled` only, which Microsoft's emergency steps for hybrid environments change in Entra
+ * (learn.microsoft.com/entra/identity/users/users-revoke-access). resources/user marks businessPhones and
+ * mobilePhone read-only for them, a passwordProfile change is refused (microsoft-graph-docs#7301,
+ * where the docs team answers that synced users cannot be updated in the cloud), and for the rest
+ * the emulator takes that answer as it stands: the stricter reading.
+ */
+const CLOUD_WRITABLE_WHEN_SYNCED = new Set(['accountEnabled']);
+const SYNCED_OBJECT_MESSAGE =
+  'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.';
+
 export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
   const changes = validateBody(readJsonObject(call));
   for (const property of changes.keys()) {
@@ -242,6 +316,7 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
     else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
   }
+  if (user.onPremisesSyncEnabled && [...changes.keys()].some((p) => !CLOUD_WRITABLE_WHEN_SYNCED.has(p))) throw badRequest(SYNCED_OBJECT_MESSAGE);
   const upn = changes.get('userPrincipalName');
   if (typeof upn === 'string') assertUpn(call, upn, user);
   const profile = changes.get('passwordProfile') as PasswordChange | undefined;

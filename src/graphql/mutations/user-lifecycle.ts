@@ -37,6 +37,23 @@ const CREATE_OPTIONAL = [
   'onPremisesImmutableId',
 ] as const;
 
+/**
+ * Checks the properties whose limits Graph documents in resources/user and that a caller can get wrong
+ * in ways Graph may not report (docs/graph-facts.md#user-properties, "Values a write may set"):
+ * `businessPhones` holds at most one number ("only one number can be set for this property"), and
+ * `usageLocation` is a two-letter ISO 3166 code, sent upper case as Graph's examples show it.
+ */
+function checkDocumentedLimits(properties: Record<string, unknown>): void {
+  const phones = properties.businessPhones;
+  if (Array.isArray(phones) && phones.length > 1) throw badInput('`businessPhones` holds at most one number (Microsoft Graph stores one).');
+  const location = properties.usageLocation;
+  if (location === null) throw badInput('`usageLocation` cannot be cleared.');
+  if (typeof location === 'string') {
+    if (!/^[A-Za-z]{2}$/.test(location)) throw badInput('`usageLocation` must be a two-letter ISO 3166 country code, for example `US`.');
+    properties.usageLocation = location.toUpperCase();
+  }
+}
+
 /** `createUser`, `updateUser` and `deleteUser`. */
 export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
   return {
@@ -47,6 +64,7 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
       if (password.length === 0) throw badInput('`password` must not be empty.');
       const properties: Record<string, unknown> = {};
       for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
+      checkDocumentedLimits(properties);
       return auditedSingle(
         ctx,
         info,
@@ -73,6 +91,7 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
       for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
       if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
       if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
+      checkDocumentedLimits(changes);
       return auditedSingle(
         ctx,
         info,

@@ -89,6 +89,17 @@ describe('advanced queries (aad-advanced-queries)', () => {
     expect(found.body.value.length).toBeGreaterThan(0);
   });
 
+  it('$search takes the properties $filter takes with startsWith (search-query-parameter); every property the gateway searches is one of them', async () => {
+    for (const clause of ['"accountEnabled:true"', '"aboutMe:x"', '"employeeType:Emp"', '"createdDateTime:2020"']) {
+      const refused = await list({ $search: clause, $select: 'id' }, EVENTUAL);
+      expect(refused.status, clause).toBe(400);
+      expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    }
+    const gateway = compileUserSearch({ text: 'a', displayName: 'a', mail: 'a', userPrincipalName: 'a', jobTitle: 'a', department: 'a' })!;
+    const accepted = await list({ $search: gateway, $select: 'id' }, EVENTUAL);
+    expect(accepted.status, accepted.text).toBe(200);
+  });
+
   it.each([
     ["endsWith(mail,'.example')", 'endsWith'],
     ['accountEnabled ne true', 'ne'],

@@ -115,3 +115,25 @@ describe('getByIds permissions (directoryobject-getbyids: Directory.Read.All, "h
     expect(Object.keys(res.body.value[0])).not.toContain('jobTitle');
   });
 });
+
+describe('memberships (user-list-memberof)', () => {
+  it('regression: memberOf holds the directory roles of a user too, typed #microsoft.graph.directoryRole, next to its groups', async () => {
+    const member = c.users.find((u) => u._directoryRoles.length > 0 && u.memberOf.length > 0) ?? c.users.find((u) => u._directoryRoles.length > 0)!;
+    const res = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?$select=id,displayName,mail`);
+    expect(res.status).toBe(200);
+    const types = res.body.value.map((o: any) => o['@odata.type']);
+    expect(types.filter((t: string) => t === '#microsoft.graph.directoryRole')).toHaveLength(member._directoryRoles.length);
+    expect(types.filter((t: string) => t === '#microsoft.graph.group')).toHaveLength(member.memberOf.length);
+    const role = res.body.value.find((o: any) => o['@odata.type'] === '#microsoft.graph.directoryRole');
+    // A directoryRole has no `mail`: it carries the selected properties it has.
+    expect(Object.keys(role).sort()).toEqual(['@odata.type', 'displayName', 'id']);
+    expect(member._directoryRoles).toContain(role.displayName);
+  });
+
+  it("the gateway's client keeps the groups of memberOf and leaves directory roles out", async () => {
+    const member = c.users.find((u) => u._directoryRoles.length > 0 && u.memberOf.length > 0) ?? c.users.find((u) => u._directoryRoles.length > 0)!;
+    const client = await c.gatewayClient();
+    const page = await client.listMemberOf(member.id, { kind: 'first', query: { top: 50, select: ['displayName'] } });
+    expect(page.items.map((g) => g.id).sort()).toEqual([...member.memberOf].sort());
+  });
+});

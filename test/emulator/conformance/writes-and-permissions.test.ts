@@ -17,6 +17,13 @@
  * - Value types: an Edm.Boolean is JSON true/false (OData JSON Format 4.01 §7.1); a string, "true"
  *   included, is the directory's 400 Request_BadRequest "Cannot convert the literal ..."
  *   (msgraph-sdk-powershell#3202; the stricter reading, docs/graph-facts.md#writes-and-permissions).
+ * - Users synchronized from on-premises (onPremisesSyncEnabled): only accountEnabled is written in the
+ *   cloud (learn.microsoft.com/entra/identity/users/users-revoke-access); resources/user marks their phones
+ *   read-only, a passwordProfile write is 400 "Unable to update the specified properties for on-premises
+ *   mastered Directory Sync objects ..." (microsoft-graph-docs#7301), the rest the stricter reading.
+ * - Values a write may set (resources/user maximum lengths, one business phone, usageLocation; the
+ *   username and password policies of learn.microsoft.com/entra/identity/authentication/concept-sspr-policy),
+ *   docs/graph-facts.md#user-properties and #writes-and-permissions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
@@ -199,6 +206,122 @@ describe("value types (OData JSON Format 4.01 §7.1; the directory's type-mismat
     expect(created.body.error.message).toContain("'Edm.Boolean'");
     const ok = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { accountEnabled: false } });
     expect(ok.status).toBe(204);
+    expect(user.accountEnabled).toBe(false);
+    user.accountEnabled = true;
+  });
+});
+
+describe('values a write may set (resources/user; concept-sspr-policy "Username policies" and "Microsoft Entra password policies")', () => {
+  const domain = () => c.emulator.tenant.domain;
+  const newUser = (upn: string, extra: Record<string, unknown> = {}) => ({
+    accountEnabled: true,
+    displayName: 'Limits Probe',
+    mailNickname: 'limitsprobe',
+    userPrincipalName: upn,
+    passwordProfile: { password: 'xWwvJ]6NMw+bWH-d' },
+    ...extra,
+  });
+  const refusedAs = (res: { status: number; body: any; text: string }, property: string) => {
+    expect(res.status, res.text).toBe(400);
+    expect(graphErrorCode(res as never)).toBe('Request_BadRequest');
+    expect(res.body.error.message).toBe(`Invalid value specified for property '${property}' of resource 'User'.`);
+  };
+
+  it('a password holds only the allowed characters: a non-ASCII ("Unicode") character is the complexity 400, a blank space is allowed', async () => {
+    const user = plainUser();
+    const before = user._password;
+    for (const password of ['Pässwort-2024!', 'Passw0rd–dash', 'Tab\tSeparated1!', 'Emoji😀Pass1!']) {
+      const res = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { passwordProfile: { password } } });
+      expect(res.status, password).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe('The specified password does not comply with password complexity requirements. Please provide a different password.');
+    }
+    expect(user._password).toBe(before);
+    const spaced = 'Blue Kettle 42 [x]';
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { passwordProfile: { password: spaced } } })).status).toBe(204);
+    expect(user._password).toBe(spaced);
+  });
+
+  it('a userPrincipalName has at most 64 characters before the @, 48 after, 113 in all, and no "." right before the @', async () => {
+    const local64 = `a${'b'.repeat(62)}c`;
+    refusedAs(await c.graph('POST', '/v1.0/users', { body: newUser(`${local64}x@${domain()}`) }), 'userPrincipalName');
+    refusedAs(await c.graph('POST', '/v1.0/users', { body: newUser(`ends.with.dot.@${domain()}`) }), 'userPrincipalName');
+    const user = plainUser();
+    refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { userPrincipalName: `trailing.@${domain()}` } }), 'userPrincipalName');
+    const created = await c.graph('POST', '/v1.0/users', { body: newUser(`${local64}@${domain()}`) });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.userPrincipalName).toBe(`${local64}@${domain()}`);
+  });
+
+  it('string properties keep their documented maximum lengths; one business phone; onPremisesImmutableId without $ or _', async () => {
+    const user = plainUser();
+    const limits: Record<string, number> = {
+      displayName: 256,
+      givenName: 64,
+      surname: 64,
+      mailNickname: 64,
+      jobTitle: 128,
+      department: 64,
+      officeLocation: 128,
+      mobilePhone: 64,
+      employeeId: 16,
+      companyName: 64,
+      city: 128,
+      country: 128,
+    };
+    for (const [property, max] of Object.entries(limits)) {
+      refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { [property]: 'x'.repeat(max + 1) } }), property);
+      const res = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { [property]: 'x'.repeat(max) } });
+      expect(res.status, property).toBe(204);
+    }
+    refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { businessPhones: ['+1 425 555 0100', '+1 425 555 0101'] } }), 'businessPhones');
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { businessPhones: ['+1 425 555 0100'] } })).status).toBe(204);
+    expect(user.businessPhones).toEqual(['+1 425 555 0100']);
+    for (const id of ['abc_def', 'abc$def'])
+      refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { onPremisesImmutableId: id } }), 'onPremisesImmutableId');
+  });
+
+  it('usageLocation is a two-letter ISO 3166 code (upper case, as the examples), not nullable, and is returned on $select', async () => {
+    const user = plainUser();
+    for (const value of ['gb', 'GBR', 'G', null, 7])
+      refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { usageLocation: value } }), 'usageLocation');
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { usageLocation: 'GB' } })).status).toBe(204);
+    const read = await c.graph('GET', `/v1.0/users/${user.id}?$select=usageLocation`);
+    expect(read.body.usageLocation).toBe('GB');
+  });
+});
+
+describe('users synchronized from on-premises (resources/user; users-revoke-access; microsoft-graph-docs#7301)', () => {
+  const synced = () => c.users.find((u) => u.onPremisesSyncEnabled && u.accountEnabled && u._directoryRoles.length === 0 && !taken.has(u.id))!;
+
+  it('regression: a cloud write of their passwordProfile, phones or other properties is 400 "on-premises mastered"; nothing changes', async () => {
+    const user = synced();
+    taken.add(user.id);
+    const before = { password: user._password, mobilePhone: user.mobilePhone, jobTitle: user.jobTitle, phones: [...user.businessPhones] };
+    const bodies: Record<string, unknown>[] = [
+      { passwordProfile: { password: 'Rq5!mnb-Tz8w-sync', forceChangePasswordNextSignIn: false } },
+      { passwordProfile: { forceChangePasswordNextSignIn: true } },
+      { mobilePhone: '+1 425 555 0199' },
+      { businessPhones: ['+1 425 555 0198'] },
+      { jobTitle: 'Changed In The Cloud' },
+      { accountEnabled: false, jobTitle: 'Changed In The Cloud' },
+    ];
+    for (const body of bodies) {
+      const res = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe(
+        'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.',
+      );
+    }
+    expect({ password: user._password, mobilePhone: user.mobilePhone, jobTitle: user.jobTitle, phones: user.businessPhones }).toEqual(before);
+    expect(user.accountEnabled).toBe(true);
+  });
+
+  it('accountEnabled is changed in the cloud (the emergency steps for hybrid environments disable the user in Entra too)', async () => {
+    const user = synced();
+    taken.add(user.id);
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { accountEnabled: false } })).status).toBe(204);
     expect(user.accountEnabled).toBe(false);
     user.accountEnabled = true;
   });

@@ -250,3 +250,85 @@ describe('changePasswordOnPremises needs a delegated Graph identity and never ta
     expect(((await res.json()) as any).error.code).toBe('Authorization_RequestDenied');
   });
 });
+
+describe('createUser and updateUser send values Graph accepts (resources/user; docs/graph-facts.md#user-properties)', () => {
+  it('usageLocation reaches Graph as the two-letter upper-case code; a value that is not one is BAD_USER_INPUT before any request', async () => {
+    const target = ordinaryUser();
+    const updated = await gw.graphql(`mutation { updateUser(input: {user: "${target.id}", usageLocation: "gb"}) { updatedFields user { id } } }`);
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data!.updateUser.updatedFields).toEqual(['usageLocation']);
+    expect(target.usageLocation).toBe('GB');
+    await emulator.resetStats();
+    for (const value of ['GBR', 'G1']) {
+      const refused = await gw.graphql(`mutation($u: ID!, $l: String) { updateUser(input: {user: $u, usageLocation: $l}) { updatedFields } }`, {
+        u: target.id,
+        l: value,
+      });
+      expect(refused.errors?.[0]?.extensions?.code, value).toBe('BAD_USER_INPUT');
+    }
+    expect((await emulator.stats()).graphRequests).toBe(0);
+  });
+
+  it('more than one business phone is BAD_USER_INPUT before any request (Graph stores one number)', async () => {
+    const target = ordinaryUser();
+    const before = [...target.businessPhones];
+    await emulator.resetStats();
+    const refused = await gw.graphql(
+      `mutation { updateUser(input: {user: "${target.id}", businessPhones: ["+1 425 555 0100", "+1 425 555 0101"]}) { updatedFields } }`,
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors![0]!.message).toContain('businessPhones');
+    expect((await emulator.stats()).graphRequests).toBe(0);
+    expect(target.businessPhones).toEqual(before);
+  });
+
+  it("a password with a character Entra does not allow is Graph's complexity refusal, BAD_USER_INPUT; the password is unchanged", async () => {
+    const target = ordinaryUser();
+    const before = target._password;
+    const result = await gw.graphql(`mutation($input: ChangePasswordInput!) { changePassword(input: $input) { forceChangePasswordNextSignIn } }`, {
+      input: { user: target.id, password: 'Grüße-aus-Köln-2024!' },
+    });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors![0]!.message).toMatch(/complexity/);
+    expect(target._password).toBe(before);
+  });
+
+  it('a userPrincipalName beyond the username policy (65 characters before the @) is BAD_USER_INPUT with Graph reason; nothing is created', async () => {
+    const upn = `${'u'.repeat(65)}@${emulator.tenant.domain}`;
+    const result = await gw.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }`, {
+      input: { userPrincipalName: upn, displayName: 'Too Long', mailNickname: 'toolong', password: 'Cr3ate!Limits#Xy' },
+    });
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect([...emulator.tenant.users.values()].some((u) => u.userPrincipalName === upn)).toBe(false);
+  });
+});
+
+describe('users synchronized from on-premises: Graph takes only accountEnabled in the cloud (docs/graph-facts.md#writes-and-permissions)', () => {
+  const syncedUser = () =>
+    [...emulator.tenant.users.values()].find(
+      (u) => u.onPremisesSyncEnabled && u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && !u.userPrincipalName.startsWith('$'),
+    )!;
+
+  it("changePassword and forceResetPassword are Graph's refusal, BAD_USER_INPUT with its reason; the password is unchanged", async () => {
+    const target = syncedUser();
+    const before = target._password;
+    for (const field of [
+      `changePassword(input: {user: "${target.id}", password: "Sync!Passw0rd-cloud#1"}) { forceChangePasswordNextSignIn }`,
+      `forceResetPassword(input: {user: "${target.id}"}) { forceChangePasswordNextSignIn }`,
+    ]) {
+      const result = await gw.graphql(`mutation { ${field} }`);
+      expect(result.errors?.[0]?.extensions, field).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'Request_BadRequest' });
+      expect(result.errors![0]!.message).toContain('on-premises mastered');
+    }
+    expect(target._password).toBe(before);
+  });
+
+  it('terminateSession still blocks sign-in and revokes the sessions of a synced user', async () => {
+    const target = syncedUser();
+    const result = await gw.graphql(`mutation($u: ID!) { terminateSession(input: { user: $u }) { succeeded steps { step outcome } } }`, { u: target.id });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.terminateSession.succeeded).toBe(true);
+    expect(target.accountEnabled).toBe(false);
+    target.accountEnabled = true;
+  });
+});

@@ -4,7 +4,7 @@ import type { TestGateway } from '../../support/gateway.js';
 import { logRecordsOf } from '../../support/log-capture.js';
 
 /**
- * Distinct ordinary users for each test of a file (enabled members without roles, never the admin
+ * Distinct ordinary users for each test of a file (enabled cloud members without roles, never the admin
  * nor a `$`-prefixed one), so that one test's write never changes another's user. `extra` narrows
  * the choice further.
  */
@@ -18,6 +18,8 @@ export function ordinaryUserPicker(emulator: () => TestEmulator): (extra?: (u: U
         u.accountEnabled &&
         u.userType === 'Member' &&
         u._directoryRoles.length === 0 &&
+        // Synced from on-premises: Graph takes only accountEnabled for them (docs/graph-facts.md#writes-and-permissions).
+        !u.onPremisesSyncEnabled &&
         !u.userPrincipalName.startsWith('$') &&
         u.id !== tenant.wellKnown.adminUserId &&
         extra(u),
