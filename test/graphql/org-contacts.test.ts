@@ -3,12 +3,12 @@
  * (learn.microsoft.com/graph/api/user-list-manager, /user-list-directreports;
  * docs/graph-facts.md#manager-and-bulk-lookup). The User type shows users only: a contact manager
  * is `manager: null`, contacts are left out of `directReports`. End to end over real sockets, with
- * contacts added through the emulator's `POST /_emulator/contacts`.
+ * contacts added through the emulator's `POST /_emulator/contacts` (what the emulator answers for
+ * them: test/emulator/conformance/org-contacts.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { mintToken } from '../emulator/graph/graph-client.js';
 
 let gw: TestGateway;
 let users: UserRecord[];
@@ -43,32 +43,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-});
-
-describe('the emulator serves contacts where Graph does', () => {
-  async function graph(path: string, roles: string[]) {
-    const token = await mintToken(gw.emulator, { roles });
-    const res = await gw.emulator.fetch(`${gw.emulator.origin}/v1.0${path}`, { headers: { authorization: `Bearer ${token}` } });
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
-  }
-
-  it('GET /users/{id}/manager answers the contact, typed #microsoft.graph.orgContact', async () => {
-    const res = await graph(`/users/${managedByContact.id}/manager?$select=id,displayName,userPrincipalName`, ['Directory.Read.All']);
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ '@odata.type': '#microsoft.graph.orgContact', id: contactId, displayName: 'Partner Liaison (contact)' });
-    expect(res.body).not.toHaveProperty('userPrincipalName');
-  });
-
-  it('directReports holds users and the contact; without a permission that reads contacts, the contact comes with its type and id only', async () => {
-    const full = await graph(`/users/${managerWithContact.id}/directReports?$select=id,displayName`, ['Directory.Read.All']);
-    const contact = full.body.value.find((o: any) => o.id === contactId);
-    expect(contact).toEqual({ '@odata.type': '#microsoft.graph.orgContact', id: contactId, displayName: 'Partner Liaison (contact)' });
-    const limited = await graph(`/users/${managerWithContact.id}/directReports?$select=id,displayName`, ['User.Read.All']);
-    expect(limited.body.value.find((o: any) => o.id === contactId)).toEqual({ '@odata.type': '#microsoft.graph.orgContact', id: contactId, displayName: null });
-    expect(limited.body.value.filter((o: any) => o['@odata.type'] === '#microsoft.graph.user').length).toBe(
-      users.filter((u) => u.managerId === managerWithContact.id).length,
-    );
-  });
 });
 
 describe('the gateway shows users only', () => {
