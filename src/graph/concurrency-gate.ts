@@ -1,3 +1,5 @@
+import { enqueueByPriority } from './priority-queue.js';
+
 /**
  * At most `max` holders at once, the others waiting in arrival order, priority waiters (calls that
  * write to the directory) ahead of the others (src/graph/rate-limiter.ts says why). The shared rate limiter
@@ -55,9 +57,7 @@ export function createConcurrencyGate(max: number): ConcurrencyGate {
         };
         const waiter: GateWaiter = { priority, resolve, reject, detach: () => signal?.removeEventListener('abort', onAbort) };
         signal?.addEventListener('abort', onAbort, { once: true });
-        const firstOrdinary = priority ? waiting.findIndex((w) => !w.priority) : -1;
-        if (firstOrdinary < 0) waiting.push(waiter);
-        else waiting.splice(firstOrdinary, 0, waiter);
+        enqueueByPriority(waiting, waiter);
       });
     },
     get inFlight() {

@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { AcquireOptions, GovernorPermit, GraphGovernor, GraphGovernorOptions } from './governor.js';
+import { enqueueByPriority } from './priority-queue.js';
 
 /**
  * The process-local rate limiter of Graph calls (docs/graph-facts.md#throttling): token buckets of
@@ -157,15 +158,7 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
    * the reads queued ahead of it would have taken longer than `maxWaitMs`. Reads still get every
    * token the writes do not take; writes are bounded by their own bucket.
    */
-  const enqueue = (waiter: Waiter): void => {
-    if (!waiter.priority) {
-      queue.push(waiter);
-      return;
-    }
-    const firstRead = queue.findIndex((w) => !w.priority);
-    if (firstRead < 0) queue.push(waiter);
-    else queue.splice(firstRead, 0, waiter);
-  };
+  const enqueue = (waiter: Waiter): void => enqueueByPriority(queue, waiter);
 
   return {
     acquire(cost, acquireOptions: AcquireOptions = {}) {
