@@ -116,15 +116,10 @@ function item(
  * Absent for a user without a manager and no removal to report.
  */
 function managerDelta(tenant: TenantModel, user: UserRecord, formerManagerId: string | undefined): Record<string, unknown>[] | undefined {
-  if (user.managerId) {
-    const type = tenant.contacts.has(user.managerId) ? '#microsoft.graph.orgContact' : '#microsoft.graph.user';
-    return [{ '@odata.type': type, id: user.managerId }];
-  }
-  if (formerManagerId) {
-    const type = tenant.contacts.has(formerManagerId) ? '#microsoft.graph.orgContact' : '#microsoft.graph.user';
-    return [{ '@odata.type': type, id: formerManagerId, '@removed': { reason: 'deleted' } }];
-  }
-  return undefined;
+  const id = user.managerId ?? formerManagerId;
+  if (!id) return undefined;
+  const type = tenant.contacts.has(id) ? '#microsoft.graph.orgContact' : '#microsoft.graph.user';
+  return [{ '@odata.type': type, id, ...(user.managerId ? {} : { '@removed': { reason: 'deleted' } }) }];
 }
 
 /** `$select` of a delta request: the user's properties, plus `manager` (which plain lists refuse). */
