@@ -27,6 +27,7 @@ import { startMesh } from './mesh/contender.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { MIN_SAMPLES_PER_CELL, countWaves, mode, summarize } from './lib/stats.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
+import { speedProbeMs } from './lib/speed-probe.js';
 import { runReplicaBudgetBench } from './replicas.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,7 +92,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function machineInfo(loadAtStart: number): MachineInfo {
+function machineInfo(loadAtStart: number, speedAtStart: number): MachineInfo {
   let cpuModel = cpus()[0]?.model ?? 'unknown';
   try {
     cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
@@ -105,6 +106,7 @@ function machineInfo(loadAtStart: number): MachineInfo {
     platform: `${process.platform} ${process.arch}`,
     memoryGb: Math.round(totalmem() / 2 ** 30),
     loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+    speedProbeMs: { start: speedAtStart, end: speedProbeMs() },
   };
 }
 
@@ -270,35 +272,93 @@ function emulatorAdmin(emulator: EmulatorInfo): EmulatorAdmin {
   };
 }
 
-async function measureCell(
-  contender: Contender,
+/** What one measured slice of a cell adds to the cell's figures. */
+interface CellTally {
+  latenciesMs: number[];
+  ops: number;
+  errors: number;
+  firstError?: string;
+  elapsedMs: number;
+  cpuMs: number | null;
+  graphRequests: number;
+  batchItems: number;
+  tokenRequests: number;
+}
+
+/**
+ * Every contender of one scenario, measured in interleaved slices: after each contender's warm-up,
+ * `rounds` rounds in which every contender runs one slice of its cell (a short re-warm, then a third
+ * of the cell's time budget and operation cap), the order rotating each round. The machine drifts
+ * over seconds (a shared 2-core VM: the floor's p50 in scenario 2 ranged 31 to 40 ms between runs
+ * minutes apart); measured one after another, each cell got its own stretch of that drift, and the
+ * ratios to the floor and to the naive server carried it. Interleaved, every contender samples the
+ * same stretches.
+ */
+async function measureScenario(
+  contenders: readonly Contender[],
   scenario: Scenario,
   latencyMs: number,
   admin: EmulatorAdmin,
   options: BenchOptions,
   fixtures: BenchFixtures,
-): Promise<CellResult> {
-  const op = (i: number) => contender.run(scenario, i);
-  // Warm-up, not measured: connections, tokens, and V8's optimised code for the cell's hot paths
-  // (a contender measured in baseline code spends several times the CPU per operation).
-  await runLoad(op, {
-    concurrency: scenario.concurrency,
-    maxOps: options.cellMaxOps,
-    budgetMs: Math.max(1, options.warmupMs),
-    minOps: Math.max(4, scenario.concurrency * 2),
-  });
-  const before = await admin.stats();
-  const cpuBefore = contender.child?.cpuMs() ?? null;
-  const load = await runLoad(op, {
-    concurrency: scenario.concurrency,
-    maxOps: options.cellMaxOps,
-    budgetMs: options.cellBudgetMs,
-    minOps: MIN_SAMPLES_PER_CELL,
-  });
-  const cpuAfter = contender.child?.cpuMs() ?? null;
-  const after = await admin.stats();
-  const latency = summarize(load.latenciesMs);
-  const perOp = (n: number) => (load.ops > 0 ? n / load.ops : null);
+): Promise<CellResult[]> {
+  if (contenders.length === 0) return [];
+  const rounds = options.rounds;
+  const tallies = new Map<Contender, CellTally>();
+  for (const contender of contenders) {
+    // Warm-up, not measured: connections, tokens, and V8's optimised code for the cell's hot paths
+    // (a contender measured in baseline code spends several times the CPU per operation).
+    await runLoad((i) => contender.run(scenario, i), {
+      concurrency: scenario.concurrency,
+      maxOps: options.cellMaxOps,
+      budgetMs: Math.max(1, options.warmupMs),
+      minOps: Math.max(4, scenario.concurrency * 2),
+    });
+    tallies.set(contender, {
+      latenciesMs: [],
+      ops: 0,
+      errors: 0,
+      elapsedMs: 0,
+      cpuMs: contender.child ? 0 : null,
+      graphRequests: 0,
+      batchItems: 0,
+      tokenRequests: 0,
+    });
+  }
+  for (let round = 0; round < rounds; round++) {
+    const order = contenders.map((_, k) => contenders[(k + round) % contenders.length]!);
+    for (const contender of order) {
+      const op = (i: number) => contender.run(scenario, i);
+      // Back after the others' slices: its connections and caches are exercised again first.
+      await runLoad(op, { concurrency: scenario.concurrency, maxOps: Math.max(4, scenario.concurrency * 2), budgetMs: 300 });
+      const tally = tallies.get(contender)!;
+      const before = await admin.stats();
+      const cpuBefore = contender.child?.cpuMs() ?? null;
+      const load = await runLoad(op, {
+        concurrency: scenario.concurrency,
+        maxOps: Math.ceil(options.cellMaxOps / rounds),
+        budgetMs: options.cellBudgetMs / rounds,
+        minOps: Math.ceil(MIN_SAMPLES_PER_CELL / rounds),
+      });
+      const cpuAfter = contender.child?.cpuMs() ?? null;
+      const after = await admin.stats();
+      tally.latenciesMs.push(...load.latenciesMs);
+      tally.ops += load.ops;
+      tally.errors += load.errors;
+      if (load.firstError) tally.firstError ??= load.firstError;
+      tally.elapsedMs += load.elapsedMs;
+      if (tally.cpuMs !== null) tally.cpuMs = cpuBefore !== null && cpuAfter !== null ? tally.cpuMs + (cpuAfter - cpuBefore) : null;
+      tally.graphRequests += after.graphRequests - before.graphRequests;
+      tally.batchItems += after.batch.items - before.batch.items;
+      tally.tokenRequests += after.tokenRequests - before.tokenRequests;
+    }
+  }
+  return contenders.map((contender) => cellOf(contender, scenario, latencyMs, fixtures, tallies.get(contender)!));
+}
+
+function cellOf(contender: Contender, scenario: Scenario, latencyMs: number, fixtures: BenchFixtures, tally: CellTally): CellResult {
+  const latency = summarize(tally.latenciesMs);
+  const perOp = (n: number) => (tally.ops > 0 ? n / tally.ops : null);
   const documented = contender.name === 'naive' ? scenario.naive(fixtures) : contender.name === 'floor' ? scenario.minimum(fixtures) : null;
   return {
     scenario: scenario.key,
@@ -307,12 +367,12 @@ async function measureCell(
     contender: contender.name,
     concurrency: scenario.concurrency,
     latencyMs,
-    ops: load.ops,
-    errors: load.errors,
-    ...(load.firstError ? { firstError: load.firstError } : {}),
-    upstreamRequestsPerOp: perOp(after.graphRequests - before.graphRequests),
-    batchItemsPerOp: perOp(after.batch.items - before.batch.items),
-    tokenRequests: after.tokenRequests - before.tokenRequests,
+    ops: tally.ops,
+    errors: tally.errors,
+    ...(tally.firstError ? { firstError: tally.firstError } : {}),
+    upstreamRequestsPerOp: perOp(tally.graphRequests),
+    batchItemsPerOp: perOp(tally.batchItems),
+    tokenRequests: tally.tokenRequests,
     roundTrips: null,
     documented,
     samples: latency.count,
@@ -322,8 +382,8 @@ async function measureCell(
     p95Ms: latency.p95Ms,
     p99Ms: latency.p99Ms,
     meanMs: latency.meanMs,
-    opsPerSecond: load.elapsedMs > 0 ? (load.ops - load.errors) / (load.elapsedMs / 1000) : 0,
-    cpuMsPerOp: cpuBefore !== null && cpuAfter !== null && load.ops > 0 ? (cpuAfter - cpuBefore) / load.ops : null,
+    opsPerSecond: tally.elapsedMs > 0 ? (tally.ops - tally.errors) / (tally.elapsedMs / 1000) : 0,
+    cpuMsPerOp: tally.cpuMs !== null && tally.ops > 0 ? tally.cpuMs / tally.ops : null,
     peakRssMb: contender.child?.peakRssMb() ?? null,
   };
 }
@@ -360,7 +420,9 @@ function writeDoc(report: BenchReport): void {
     `Taken ${report.generatedAt} on ${m.cpuModel}, ${m.cpus} CPUs (\`nproc\`), ${m.memoryGb} GB, Node ${m.node} (${m.platform}); ` +
       `${report.settings.latencyMs} ms injected latency per upstream request${report.settings.quick ? ', quick mode' : ''}; gateway run as \`${report.settings.gatewayCommand ?? 'not run'}\`; ` +
       `the whole run took ${report.durationSeconds.toFixed(0)} s; 1-minute load average ${m.loadAverage.start.toFixed(1)} at the start and ${m.loadAverage.end.toFixed(1)} at the end ` +
-      `(above ${m.cpus} means other work shared the machine and every figure is skewed).`,
+      `(above ${m.cpus} means other work shared the machine and every figure is skewed); ` +
+      `speed probe ${m.speedProbeMs.start.toFixed(2)} ms at the start and ${m.speedProbeMs.end.toFixed(2)} ms at the end (bench/lib/speed-probe.ts: the same JavaScript, lower is faster; ` +
+      `the host of a virtual machine can slow it by half with a load average near 0). Each cell is measured in ${report.settings.rounds} slices, the contenders taking turns.`,
     '',
     ...(report.problems.length ? ['Problems in this run:', '', ...report.problems.map((p) => `- ${p.split('\n')[0]}`), ''] : []),
     markdownTable(report.cells),
@@ -400,6 +462,7 @@ async function main(): Promise<void> {
   const options = optionsOrExit(process.argv.slice(2));
   const startedAt = performance.now();
   const loadAtStart = loadavg()[0] ?? 0;
+  const speedAtStart = speedProbeMs();
   const tmp = mkdtempSync(path.join(tmpdir(), 'mgug-bench-'));
   if (process.env.BENCH_KEEP_LOGS !== '1') onExit(() => rmSync(tmp, { recursive: true, force: true }));
   const cleanups: Array<() => Promise<void>> = [];
@@ -481,16 +544,15 @@ async function main(): Promise<void> {
     for (const pass of passes) {
       await admin.setLatency(pass.latencyMs);
       for (const scenario of pass.scenarios) {
-        for (const contender of contenders) {
+        const running = contenders.filter((contender) => {
           const skip = contender.unsupported?.(scenario);
-          if (skip) {
-            if (pass.latencyMs === options.latencyMs) problems.push(`${contender.name} does not run ${scenario.key}: ${skip}`);
-            continue;
-          }
-          const cell = await measureCell(contender, scenario, pass.latencyMs, admin, options, fixtures);
+          if (skip && pass.latencyMs === options.latencyMs) problems.push(`${contender.name} does not run ${scenario.key}: ${skip}`);
+          return !skip;
+        });
+        for (const cell of await measureScenario(running, scenario, pass.latencyMs, admin, options, fixtures)) {
           cells.push(cell);
           log(
-            `${scenario.key} @${pass.latencyMs}ms ${contender.name}: ${cell.ops} ops, ${cell.upstreamRequestsPerOp?.toFixed(2)} req/op, p50 ${cell.p50Ms.toFixed(1)} ms` +
+            `${scenario.key} @${pass.latencyMs}ms ${cell.contender}: ${cell.ops} ops, ${cell.upstreamRequestsPerOp?.toFixed(2)} req/op, p50 ${cell.p50Ms.toFixed(1)} ms` +
               (cell.errors ? `, ${cell.errors} errors (first: ${cell.firstError})` : ''),
           );
         }
@@ -513,13 +575,14 @@ async function main(): Promise<void> {
     for (const c of contenders) if (c.child) peakRssMb[c.name] = c.child.peakRssMb();
     const report: BenchReport = {
       generatedAt: new Date().toISOString(),
-      machine: machineInfo(loadAtStart),
+      machine: machineInfo(loadAtStart, speedAtStart),
       settings: {
         latencyMs: options.latencyMs,
         quick: options.quick,
         probeLatencyMs: options.probeLatencyMs,
         cellBudgetMs: options.cellBudgetMs,
         cellMaxOps: options.cellMaxOps,
+        rounds: options.rounds,
         warmupMs: options.warmupMs,
         gatewayCommand,
       },
@@ -535,6 +598,8 @@ async function main(): Promise<void> {
     // Only a complete run speaks for the project in the README section.
     if (options.scenarios.length === 0 && options.contenders.length === CONTENDERS.length) writeDoc(report);
 
+    const speed = report.machine.speedProbeMs;
+    process.stdout.write(`\nSpeed probe: ${speed.start.toFixed(2)} ms at the start, ${speed.end.toFixed(2)} ms at the end (lower is faster).\n`);
     process.stdout.write(`\n${textTable(cells)}\n\nTargets:\n`);
     for (const t of report.targets) process.stdout.write(`  [${t.verdict}] ${t.target}: ${t.detail}\n`);
     for (const p of problems) process.stdout.write(`\nPROBLEM: ${p}\n`);

@@ -9,6 +9,12 @@ export interface BenchOptions {
   cellBudgetMs: number;
   cellMaxOps: number;
   /**
+   * Per scenario: every contender's cell is measured in this many slices, the contenders taking
+   * turns (bench/run.ts measureScenario), so that all of them sample the same stretches of a
+   * machine that drifts. The cell's budget and cap are split between its slices.
+   */
+  rounds: number;
+  /**
    * Per cell: the unmeasured warm-up before it, at least this long (and 2 × concurrency operations).
    * Long enough for V8 to optimise the contender's hot code at the cell's own rate: a few operations
    * leave a gateway at 20 ms latency and concurrency 1 (~40 operations a second) in baseline code.
@@ -35,6 +41,7 @@ Options (the environment variable in brackets is used when the option is absent)
   --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
   --no-overhead-pass       skip the extra 0 ms pass of scenario 3
   --warmup <ms>            unmeasured warm-up before each cell, 0 to 60000 (default 5000, quick 200) [BENCH_WARMUP_MS]
+  --rounds <n>             slices each cell is measured in, contenders taking turns, 1 to 10 (default 3, quick 1) [BENCH_ROUNDS]
   -h, --help               print this and exit
 
 Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
@@ -47,7 +54,7 @@ export class BenchUsageError extends Error {
   override name = 'BenchUsageError';
 }
 
-const VALUE_OPTIONS = new Set(['latency', 'contenders', 'scenarios', 'warmup']);
+const VALUE_OPTIONS = new Set(['latency', 'contenders', 'scenarios', 'warmup', 'rounds']);
 const FLAG_OPTIONS = new Set(['quick', 'no-overhead-pass', 'help']);
 
 /**
@@ -99,6 +106,11 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
   if (!Number.isFinite(warmupMs) || warmupMs < 0 || warmupMs > 60_000) {
     throw new BenchUsageError(`--warmup must be a number of milliseconds from 0 to 60000, received ${JSON.stringify(warmupText)}`);
   }
+  const roundsText = value('rounds') ?? env.BENCH_ROUNDS ?? (quick ? '1' : '3');
+  const rounds = Number(roundsText);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
+    throw new BenchUsageError(`--rounds must be a whole number from 1 to 10, received ${JSON.stringify(roundsText)}`);
+  }
   const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor,mesh';
   const contenders = contendersText
     .split(',')
@@ -120,6 +132,7 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     cellBudgetMs: quick ? 600 : 3_000,
     warmupMs,
     cellMaxOps: quick ? 150 : 3_000,
+    rounds,
     probeLatencyMs: 80,
     contenders: contenders as BenchOptions['contenders'],
   };

@@ -50,6 +50,8 @@ export interface MachineInfo {
   memoryGb: number;
   /** 1-minute load average when the run started and ended: other work on the machine skews every figure. */
   loadAverage: { start: number; end: number };
+  /** bench/lib/speed-probe.ts at the start and the end of the run: ms per pass, lower is faster. */
+  speedProbeMs: { start: number; end: number };
 }
 
 export interface BenchReport {
@@ -61,6 +63,8 @@ export interface BenchReport {
     probeLatencyMs: number;
     cellBudgetMs: number;
     cellMaxOps: number;
+    /** Interleaved slices per cell (bench/run.ts measureScenario). */
+    rounds: number;
     warmupMs: number;
     gatewayCommand: string | null;
   };

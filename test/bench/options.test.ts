@@ -17,7 +17,7 @@ describe('bench command line', () => {
     expect(readBenchArgs(['--help'])).toEqual({ help: true });
     expect(readBenchArgs(['-h', '--quick'])).toEqual({ help: true });
     expect(readBenchArgs(['--latency', '0', '--quick', '--contenders=gateway', '--scenarios', 's1', '--no-overhead-pass'])).toEqual({ help: false });
-    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--warmup', '--no-overhead-pass', '--help'])
+    for (const option of ['--latency', '--quick', '--contenders', '--scenarios', '--warmup', '--rounds', '--no-overhead-pass', '--help'])
       expect(BENCH_USAGE).toContain(option);
   });
 
@@ -28,6 +28,15 @@ describe('bench command line', () => {
     expect(parseBenchOptions([], { BENCH_WARMUP_MS: '900' }).warmupMs).toBe(900);
     expect(() => parseBenchOptions(['--warmup=-1'], {})).toThrow(/--warmup must be a number of milliseconds from 0 to 60000, received "-1"/);
     expect(() => parseBenchOptions([], { BENCH_WARMUP_MS: 'long' })).toThrow(BenchUsageError);
+  });
+
+  it('measures each cell in 3 interleaved slices by default (1 in quick mode), and takes --rounds or BENCH_ROUNDS', () => {
+    expect(parseBenchOptions([], {}).rounds).toBe(3);
+    expect(parseBenchOptions(['--quick'], {}).rounds).toBe(1);
+    expect(parseBenchOptions(['--rounds', '5'], { BENCH_ROUNDS: '2' }).rounds).toBe(5);
+    expect(parseBenchOptions([], { BENCH_ROUNDS: '2' }).rounds).toBe(2);
+    for (const bad of ['0', '11', '1.5', 'many'])
+      expect(() => parseBenchOptions([`--rounds=${bad}`], {})).toThrow(`--rounds must be a whole number from 1 to 10, received "${bad}"`);
   });
 
   it('refuses unknown options, stray arguments and missing values', () => {

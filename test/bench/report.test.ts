@@ -118,8 +118,16 @@ describe('tables and chart', () => {
   it('draws a bar per contender and scenario in a standalone SVG', () => {
     const report: BenchReport = {
       generatedAt: '2025-01-01T00:00:00.000Z',
-      machine: { cpuModel: 'Test <CPU>', cpus: 2, node: 'v20', platform: 'linux x64', memoryGb: 4, loadAverage: { start: 0, end: 0 } },
-      settings: { latencyMs: 20, quick: true, probeLatencyMs: 80, cellBudgetMs: 1, cellMaxOps: 1, warmupMs: 1, gatewayCommand: null },
+      machine: {
+        cpuModel: 'Test <CPU>',
+        cpus: 2,
+        node: 'v20',
+        platform: 'linux x64',
+        memoryGb: 4,
+        loadAverage: { start: 0, end: 0 },
+        speedProbeMs: { start: 1, end: 1 },
+      },
+      settings: { latencyMs: 20, quick: true, probeLatencyMs: 80, cellBudgetMs: 1, cellMaxOps: 1, rounds: 1, warmupMs: 1, gatewayCommand: null },
       problems: [],
       cells,
       targets: [],
