@@ -28,6 +28,7 @@ export async function createGraphIdentity(config: Config, deps: CreateGraphIdent
   const ownsStore = deps.store === undefined;
   const store = deps.store ?? (await openTokenStore(config, { identityId: graphIdentityId(config), keepsRefreshToken: keepsRefreshToken(config) }));
   if (config.tokenCacheKeyPrevious) logRotationProgress(deps.logger, store);
+  if (store.inLegacyFormat > 0) logLegacyFormat(deps.logger, store);
   try {
     const identity = await buildIdentity(config, { ...deps, store });
     if (!ownsStore) return identity;
@@ -52,6 +53,14 @@ function logRotationProgress(logger: GraphIdentityDeps['logger'], store: TokenSt
     remaining > 0
       ? `TOKEN_CACHE_KEY rotation: ${remaining} token record(s) still open only with TOKEN_CACHE_KEY_PREVIOUS; each is sealed with TOKEN_CACHE_KEY when next written`
       : 'TOKEN_CACHE_KEY rotation: no token record needs TOKEN_CACHE_KEY_PREVIOUS any more; remove it once every replica logs this',
+  );
+}
+
+/** Records still in the format before values were bound to their record (docs/operations.md#upgrading-the-token-cache-format). */
+function logLegacyFormat(logger: GraphIdentityDeps['logger'], store: TokenStore): void {
+  logger.info(
+    { inLegacyFormat: store.inLegacyFormat, location: store.location },
+    `token cache: ${store.inLegacyFormat} token record(s) in the format before records were bound (v1); each is written in the current one when next written. Rotate TOKEN_CACHE_KEY afterwards to stop v1 values opening at all`,
   );
 }
 

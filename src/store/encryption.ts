@@ -3,19 +3,31 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import path from 'node:path';
 
 /**
- * AES-256-GCM sealing of everything the token cache persists. The format is versioned
- * (`v1.` + base64url(nonce ‖ ciphertext ‖ tag)) so a later change of format can be told apart.
+ * AES-256-GCM sealing of everything the token cache persists, each value bound to the record it
+ * is stored under. The format is versioned: `v2.` + base64url(nonce ‖ ciphertext ‖ tag), the record's
+ * storage key (`<identity>:<record>`) as GCM's additional authenticated data, so a value moved to
+ * another record or another identity's record (by whoever can write the Redis or the SQLite file
+ * without knowing the key) no longer opens (docs/security.md#tokens-at-rest).
+ *
+ * `v1.` values (before 2026-12; no associated data) still open, wherever they are found: records a
+ * gateway wrote before the upgrade are read until they are next written, in the new format, and
+ * replicas upgraded one after another keep working together. Ending the old format for good is
+ * a key rotation after the upgrade: what v1 sealed then opens only with TOKEN_CACHE_KEY_PREVIOUS,
+ * and with it removed, not at all (docs/operations.md#rotating-keys).
  *
  * Key rotation (docs/operations.md#rotating-keys): values are always sealed with the current key;
  * they open with the current key or, while TOKEN_CACHE_KEY_PREVIOUS is set, with the previous one.
  * GCM's tag is what tells the keys apart: a value opens only with the key that sealed it.
  */
 export interface TokenCipher {
-  seal(plaintext: string): string;
-  /** Throws TokenCacheDecryptError when no key opens it (wrong key, or tampered with). */
-  open(sealed: string): string;
+  /** `record`: the storage key the value is written under; it has to be the same to open it. */
+  seal(plaintext: string, record: string): string;
+  /** Throws TokenCacheDecryptError when no key opens it (wrong key, another record's value, or tampered with). */
+  open(sealed: string, record: string): string;
   /** True when the value opens only with the previous key: it should be sealed again with the current one. */
-  sealedWithPreviousKey(sealed: string): boolean;
+  sealedWithPreviousKey(sealed: string, record: string): boolean;
+  /** True for a value in the format before records were bound (`v1.`): it should be sealed again. */
+  inLegacyFormat(sealed: string): boolean;
 }
 
 export class TokenCacheDecryptError extends Error {
@@ -25,7 +37,10 @@ export class TokenCacheDecryptError extends Error {
   }
 }
 
-const FORMAT = 'v1.';
+const FORMAT = 'v2.';
+const LEGACY_FORMAT = 'v1.';
+/** What the associated data of a `v2.` value starts with: the purpose, then the record's storage key. */
+const AAD_PREFIX = 'msgraph-user-gateway/token-cache/v2:';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 // A fixed, purpose-bound salt: the derived key must be reproducible from TOKEN_CACHE_KEY alone
@@ -56,15 +71,18 @@ export function deriveTokenCacheKey(secret: string): Buffer {
 /** `previousKey`: while a rotation is under way, values sealed with it still open (never sealed with it). */
 export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCipher {
   for (const k of previousKey ? [key, previousKey] : [key]) if (k.length !== 32) throw new Error(`token cache key must be 32 bytes, got ${k.length}`);
-  const unseal = (sealed: string, withKey: Buffer): string | undefined => {
-    if (!sealed.startsWith(FORMAT)) throw new TokenCacheDecryptError('token cache value is not in the encrypted format (written without encryption?)');
-    const raw = Buffer.from(sealed.slice(FORMAT.length), 'base64url');
+  const unseal = (sealed: string, record: string, withKey: Buffer): string | undefined => {
+    const legacy = sealed.startsWith(LEGACY_FORMAT);
+    if (!legacy && !sealed.startsWith(FORMAT))
+      throw new TokenCacheDecryptError('token cache value is not in the encrypted format (written without encryption?)');
+    const raw = Buffer.from(sealed.slice((legacy ? LEGACY_FORMAT : FORMAT).length), 'base64url');
     if (raw.length < NONCE_BYTES + TAG_BYTES) throw new TokenCacheDecryptError('token cache value is truncated');
     const nonce = raw.subarray(0, NONCE_BYTES);
     const tag = raw.subarray(raw.length - TAG_BYTES);
     const body = raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES);
     try {
       const decipher = createDecipheriv('aes-256-gcm', withKey, nonce);
+      if (!legacy) decipher.setAAD(associatedData(record));
       decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
     } catch {
@@ -72,21 +90,27 @@ export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCiphe
     }
   };
   return {
-    seal(plaintext) {
+    seal(plaintext, record) {
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
+      cipher.setAAD(associatedData(record));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       return FORMAT + Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url');
     },
-    open(sealed) {
-      const plaintext = unseal(sealed, key) ?? (previousKey ? unseal(sealed, previousKey) : undefined);
+    open(sealed, record) {
+      const plaintext = unseal(sealed, record, key) ?? (previousKey ? unseal(sealed, record, previousKey) : undefined);
       if (plaintext === undefined) throw new TokenCacheDecryptError();
       return plaintext;
     },
-    sealedWithPreviousKey(sealed) {
-      return previousKey !== undefined && unseal(sealed, key) === undefined && unseal(sealed, previousKey) !== undefined;
+    sealedWithPreviousKey(sealed, record) {
+      return previousKey !== undefined && unseal(sealed, record, key) === undefined && unseal(sealed, record, previousKey) !== undefined;
     },
+    inLegacyFormat: (sealed) => sealed.startsWith(LEGACY_FORMAT),
   };
+}
+
+function associatedData(record: string): Buffer {
+  return Buffer.from(AAD_PREFIX + record, 'utf8');
 }
 
 /**

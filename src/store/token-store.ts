@@ -11,8 +11,8 @@ const KEY_CHECK_PLAINTEXT = 'msgraph-user-gateway token cache key check v1';
 
 /**
  * The encrypted, per-identity view of a keyv backend. Every value is sealed with AES-256-GCM
- * before it leaves the process; keys are `<identityId>:<record>` so several identities can share
- * one Redis without seeing each other's tokens.
+ * before it leaves the process, bound to the key it is stored under; keys are `<identityId>:<record>`
+ * so several identities can share one Redis without seeing, or being handed, each other's tokens.
  */
 export interface TokenStore {
   /** Where the tokens live (for messages), e.g. `SQLite file /data/token-cache.sqlite`. */
@@ -25,6 +25,12 @@ export interface TokenStore {
    * the previous key can go (docs/operations.md#rotating-keys).
    */
   readonly sealedWithPreviousKey: number;
+  /**
+   * Records of this identity that, when the store was opened, were in the format before values were
+   * bound to their record (`v1.`, src/store/encryption.ts); written again in the current one when next
+   * written (docs/operations.md#upgrading-the-token-cache-format).
+   */
+  readonly inLegacyFormat: number;
   get(record: TokenRecord): Promise<string | undefined>;
   /** Throws UPSTREAM_UNAVAILABLE when the backend refused the write (see `writeRefused`), as `putShortLived` does. */
   set(record: TokenRecord, value: string): Promise<void>;
@@ -47,7 +53,9 @@ export interface TokenStore {
 
 export class TokenCacheKeyMismatchError extends Error {
   constructor(location: string) {
-    super(`TOKEN_CACHE_KEY does not decrypt the existing token cache at ${location}; restore the key or run npm run auth:reset`);
+    super(
+      `TOKEN_CACHE_KEY does not decrypt the existing token cache at ${location} (or a record there was not written for this identity and record); restore the key or run npm run auth:reset`,
+    );
     this.name = 'TokenCacheKeyMismatchError';
   }
 }
@@ -76,9 +84,9 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   };
   const keyOf = (name: string) => `${identityId}:${name}`;
   const shortLivedKeyOf = (name: string) => `${identityId}:short-lived:${name}`;
-  const open = (sealed: string) => {
+  const open = (sealed: string, key: string) => {
     try {
-      return cipher.open(sealed);
+      return cipher.open(sealed, key);
     } catch (error) {
       if (error instanceof TokenCacheDecryptError) throw new TokenCacheKeyMismatchError(backend.location);
       throw error;
@@ -86,40 +94,44 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   };
 
   const check = await backend.keyv.get(keyOf(KEY_CHECK));
-  if (check !== undefined && open(check) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
+  if (check !== undefined && open(check, keyOf(KEY_CHECK)) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
   let sealedWithPreviousKey = 0;
+  let inLegacyFormat = 0;
   for (const record of ALL_RECORDS) {
     const existing = await backend.keyv.get(keyOf(record));
     if (existing === undefined) continue;
-    open(existing);
-    if (cipher.sealedWithPreviousKey(existing)) sealedWithPreviousKey += 1;
+    open(existing, keyOf(record));
+    if (cipher.sealedWithPreviousKey(existing, keyOf(record))) sealedWithPreviousKey += 1;
+    if (cipher.inLegacyFormat(existing)) inLegacyFormat += 1;
   }
   // The key check holds a constant, so sealing it again races with nothing. Token records are not
   // re-sealed here: another replica may be writing a rotated refresh token, and a write of the value
-  // read now would undo it (they are sealed with the current key when next written).
-  if (check === undefined || cipher.sealedWithPreviousKey(check)) await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT));
+  // read now would undo it (they are sealed with the current key, in the current format, when next written).
+  if (check === undefined || cipher.sealedWithPreviousKey(check, keyOf(KEY_CHECK)) || cipher.inLegacyFormat(check))
+    await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT, keyOf(KEY_CHECK)));
 
   return {
     location: backend.location,
     persisted: backend.persisted,
     identityId,
     sealedWithPreviousKey,
+    inLegacyFormat,
     async get(record) {
       const sealed = await backend.keyv.get(keyOf(record));
-      return sealed === undefined ? undefined : open(sealed);
+      return sealed === undefined ? undefined : open(sealed, keyOf(record));
     },
     async set(record, value) {
-      await write(keyOf(record), cipher.seal(value));
+      await write(keyOf(record), cipher.seal(value, keyOf(record)));
     },
     async delete(record) {
       await backend.keyv.delete(keyOf(record));
     },
     async putShortLived(name, value, ttlMs) {
-      await write(shortLivedKeyOf(name), cipher.seal(value), ttlMs);
+      await write(shortLivedKeyOf(name), cipher.seal(value, shortLivedKeyOf(name)), ttlMs);
     },
     async getShortLived(name) {
       const sealed = await backend.keyv.get(shortLivedKeyOf(name));
-      return sealed === undefined ? undefined : open(sealed);
+      return sealed === undefined ? undefined : open(sealed, shortLivedKeyOf(name));
     },
     takeShortLived: (name) => backend.keyv.delete(shortLivedKeyOf(name)),
     withRefreshLock(fn, options) {

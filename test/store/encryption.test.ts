@@ -3,46 +3,75 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTokenCipher, deriveTokenCacheKey, resolveTokenCacheKey, sandboxKeyFile, TokenCacheDecryptError } from '../../src/store/index.js';
+import { sealInLegacyFormat } from './legacy-format.js';
 
 describe('token cache encryption', () => {
   const cipher = createTokenCipher(deriveTokenCacheKey('k1'));
+  const record = 'id-a:msal-cache';
 
-  it('seals with a fresh nonce each time and opens again', () => {
-    const a = cipher.seal('hello');
-    const b = cipher.seal('hello');
+  it('seals with a fresh nonce each time, bound to its record, and opens again', () => {
+    const a = cipher.seal('hello', record);
+    const b = cipher.seal('hello', record);
     expect(a).not.toBe(b);
-    expect(cipher.open(a)).toBe('hello');
+    expect(a).toMatch(/^v2\./);
+    expect(cipher.open(a, record)).toBe('hello');
     expect(a).not.toContain('hello');
+    expect(cipher.inLegacyFormat(a)).toBe(false);
   });
 
   it('rejects a wrong key, tampering and plaintext', () => {
-    const sealed = cipher.seal('hello');
-    expect(() => createTokenCipher(deriveTokenCacheKey('k2')).open(sealed)).toThrow(TokenCacheDecryptError);
+    const sealed = cipher.seal('hello', record);
+    expect(() => createTokenCipher(deriveTokenCacheKey('k2')).open(sealed, record)).toThrow(TokenCacheDecryptError);
     const raw = Buffer.from(sealed.slice(3), 'base64url');
     raw[14] = raw[14]! ^ 1;
-    expect(() => cipher.open(`v1.${raw.toString('base64url')}`)).toThrow(TokenCacheDecryptError);
-    expect(() => cipher.open('{"plain":"json"}')).toThrow(/not in the encrypted format/);
+    expect(() => cipher.open(`v2.${raw.toString('base64url')}`, record)).toThrow(TokenCacheDecryptError);
+    expect(() => cipher.open('{"plain":"json"}', record)).toThrow(/not in the encrypted format/);
+  });
+
+  it("refuses a value moved to another record or another identity's record, with the right key", () => {
+    const refreshToken = cipher.seal('refresh token of identity a', 'id-a:broker-refresh-token');
+    expect(() => cipher.open(refreshToken, 'id-b:broker-refresh-token')).toThrow(TokenCacheDecryptError);
+    expect(() => cipher.open(refreshToken, 'id-a:msal-cache')).toThrow(TokenCacheDecryptError);
+    expect(() => cipher.open(refreshToken, 'id-a:short-lived:sign-in')).toThrow(TokenCacheDecryptError);
+    // Relabelled as the old format (which had no record binding): the tag does not verify either.
+    expect(() => cipher.open(`v1.${refreshToken.slice(3)}`, 'id-b:broker-refresh-token')).toThrow(TokenCacheDecryptError);
+    expect(cipher.open(refreshToken, 'id-a:broker-refresh-token')).toBe('refresh token of identity a');
+  });
+
+  it('opens what a gateway before the bound format sealed (v1), and tells it apart', () => {
+    const key = deriveTokenCacheKey('k1');
+    const legacy = sealInLegacyFormat(key, 'written before the upgrade');
+    expect(cipher.open(legacy, record)).toBe('written before the upgrade');
+    expect(cipher.open(legacy, 'any:record')).toBe('written before the upgrade');
+    expect(cipher.inLegacyFormat(legacy)).toBe(true);
+    expect(() => createTokenCipher(deriveTokenCacheKey('k2')).open(legacy, record)).toThrow(TokenCacheDecryptError);
+    // After a rotation, a v1 value opens only while the key that sealed it is the previous key.
+    const rotated = createTokenCipher(deriveTokenCacheKey('k2'), key);
+    expect(rotated.open(legacy, record)).toBe('written before the upgrade');
+    expect(rotated.sealedWithPreviousKey(legacy, record)).toBe(true);
   });
 
   it('during a rotation opens what the previous key sealed, seals only with the current key', () => {
     const oldKey = deriveTokenCacheKey('old key of the rotation');
     const newKey = deriveTokenCacheKey('new key of the rotation');
-    const sealedBefore = createTokenCipher(oldKey).seal('refresh token');
+    const sealedBefore = createTokenCipher(oldKey).seal('refresh token', record);
     const rotating = createTokenCipher(newKey, oldKey);
-    expect(rotating.open(sealedBefore)).toBe('refresh token');
-    expect(rotating.sealedWithPreviousKey(sealedBefore)).toBe(true);
-    const sealedNow = rotating.seal('refresh token');
-    expect(rotating.sealedWithPreviousKey(sealedNow)).toBe(false);
+    expect(rotating.open(sealedBefore, record)).toBe('refresh token');
+    expect(rotating.sealedWithPreviousKey(sealedBefore, record)).toBe(true);
+    const sealedNow = rotating.seal('refresh token', record);
+    expect(rotating.sealedWithPreviousKey(sealedNow, record)).toBe(false);
     // Sealed with the new key alone: the old key does not open it, the new one alone does.
-    expect(createTokenCipher(newKey).open(sealedNow)).toBe('refresh token');
-    expect(() => createTokenCipher(oldKey).open(sealedNow)).toThrow(TokenCacheDecryptError);
+    expect(createTokenCipher(newKey).open(sealedNow, record)).toBe('refresh token');
+    expect(() => createTokenCipher(oldKey).open(sealedNow, record)).toThrow(TokenCacheDecryptError);
     // Without the previous key the old value stays closed; a third key opens nothing.
-    expect(() => createTokenCipher(newKey).open(sealedBefore)).toThrow(TokenCacheDecryptError);
-    expect(() => createTokenCipher(deriveTokenCacheKey('a third key'), newKey).open(sealedBefore)).toThrow(TokenCacheDecryptError);
+    expect(() => createTokenCipher(newKey).open(sealedBefore, record)).toThrow(TokenCacheDecryptError);
+    expect(() => createTokenCipher(deriveTokenCacheKey('a third key'), newKey).open(sealedBefore, record)).toThrow(TokenCacheDecryptError);
+    // Neither key opens the previous key's value under another record.
+    expect(() => rotating.open(sealedBefore, 'id-b:msal-cache')).toThrow(TokenCacheDecryptError);
     // Tampering is refused whichever key is tried.
     const raw = Buffer.from(sealedBefore.slice(3), 'base64url');
     raw[14] = raw[14]! ^ 1;
-    expect(() => rotating.open(`v1.${raw.toString('base64url')}`)).toThrow(TokenCacheDecryptError);
+    expect(() => rotating.open(`v2.${raw.toString('base64url')}`, record)).toThrow(TokenCacheDecryptError);
     expect(
       resolveTokenCacheKey({
         tokenCacheKey: 'new key of the rotation',
