@@ -38,7 +38,11 @@ export interface ApiKeyEntry {
 }
 
 export interface Config {
-  listen: { host: string; port: number };
+  /**
+   * Where the gateway listens. `metricsPort`: /metrics is served there alone (same host), and no
+   * longer on `port`, so an ingress routing `port` never exposes it (METRICS_PORT; absent: on `port`).
+   */
+  listen: { host: string; port: number; metricsPort?: number };
   /** Embedded emulator tenant (the no-configuration default). */
   sandbox: { enabled: boolean; seed: number; userCount: number; flow: GraphAuthFlow; emulatorPort: number };
   deploymentMode: DeploymentMode;

@@ -34,7 +34,7 @@ import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
 import { createPlayground } from './playground/index.js';
-import { createHttpHandler } from './server.js';
+import { createHttpHandler, createMetricsHandler } from './server.js';
 import { tracingPlugin } from './telemetry/plugin.js';
 import { createDocumentStore } from './graphql/document-store.js';
 import { operationTypeRule } from './graphql/operation-type-rule.js';
@@ -72,8 +72,10 @@ export interface GatewayDeps {
 
 export interface Gateway {
   server: Server;
-  /** Starts listening on config.listen; resolves to the base URL (`http://host:port`). */
+  /** Starts listening on config.listen (and METRICS_PORT when set); resolves to the base URL (`http://host:port`). */
   listen(): Promise<string>;
+  /** With METRICS_PORT, once listening: the base URL of the /metrics listener. */
+  metricsUrl(): string | undefined;
   /**
    * Graceful stop (docs/operations.md#shutdown): stops accepting, lets in-flight operations finish
    * within `config.drainTimeoutMs`, then stops the ones still running with an answer
@@ -249,6 +251,14 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
   // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
   server.maxConnections = config.limits.maxConnections;
+  // METRICS_PORT: /metrics on a listener of its own (docs/operations.md#metrics), the scraper's only.
+  const metricsServer =
+    config.listen.metricsPort === undefined
+      ? undefined
+      : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, createMetricsHandler(metrics, logger));
+  // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory.
+  if (metricsServer) metricsServer.maxConnections = METRICS_MAX_CONNECTIONS;
+  let metricsUrl: string | undefined;
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
   let closing: Promise<void> | null = null;
@@ -280,21 +290,42 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger.info({ operationsAtStart, stopped, durationMs: Date.now() - started }, 'shutdown: drained');
     await graphSessions.close();
     await apollo.stop();
+    // Scraped until the end of the drain: the last figures of a stopping replica are its most telling.
+    if (metricsServer?.listening) {
+      const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      metricsServer.closeAllConnections();
+      await metricsClosed;
+    }
   };
   return {
     server,
-    listen: () =>
-      new Promise<string>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.listen.port, config.listen.host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          resolve(`http://${host}:${address.port}`);
-        });
-      }),
+    listen: async () => {
+      if (metricsServer) metricsUrl = await listenOn(metricsServer, config.listen.metricsPort!, config.listen.host);
+      try {
+        return await listenOn(server, config.listen.port, config.listen.host);
+      } catch (error) {
+        metricsServer?.close();
+        throw error;
+      }
+    },
+    metricsUrl: () => metricsUrl,
     close: () => (closing ??= drain()),
   };
+}
+
+/** Open connections the METRICS_PORT listener keeps at most (Prometheus keeps one per scrape target). */
+const METRICS_MAX_CONNECTIONS = 32;
+
+function listenOn(server: Server, port: number, host: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shownHost}:${address.port}`);
+    });
+  });
 }
 
 /**

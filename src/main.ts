@@ -82,7 +82,7 @@ function printBanner(app: App): void {
     `msgraph-user-gateway listening on ${app.url}`,
     `  GraphQL${c.playground === false ? '              ' : ' + playground'}  ${app.url}/graphql`,
     `  Health / readiness    ${app.url}/healthz  ${app.url}/readyz`,
-    `  Metrics               ${app.url}/metrics`,
+    `  Metrics               ${app.gateway.metricsUrl() ?? app.url}/metrics`,
     `  Deployment mode       ${c.deploymentMode}${c.selfDeployed ? ` (${c.selfDeployed.flow})` : ''}`,
     `  Caller authentication ${c.callerAuth.mode}`,
   ];

@@ -111,10 +111,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return sendJson(res, report.status === 'not ready' ? 503 : 200, report);
     }
     if (path === '/metrics' && method === 'GET') {
-      const text = await deps.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
-      res.end(text);
-      return;
+      // With METRICS_PORT, only the scraper's port serves them (docs/operations.md#metrics).
+      if (deps.config.listen.metricsPort !== undefined) return sendText(res, 404, 'Not found: /metrics is served on METRICS_PORT\n');
+      return serveMetrics(deps.metrics, res);
     }
     if (path.startsWith('/auth/') && deps.authRoutes) {
       const outcome = await deps.authRoutes(req, res, url);
@@ -222,6 +221,33 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }
+}
+
+/**
+ * The listener of METRICS_PORT: `GET /metrics` and nothing else. No caller authentication, like
+ * /metrics on the main port: counts only, closed label sets; its own port is what keeps it from
+ * the ingress (docs/security.md#routes-and-who-may-use-them).
+ */
+export function createMetricsHandler(metrics: GatewayMetrics, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') return sendText(res, 404, 'Not found: this port serves GET /metrics only\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendText(res, 405, 'Method not allowed: GET /metrics\n');
+    }
+    serveMetrics(metrics, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'collecting /metrics failed');
+      if (!res.headersSent) sendText(res, 500, 'Internal error\n');
+      else res.destroy();
+    });
+  };
+}
+
+async function serveMetrics(metrics: GatewayMetrics, res: ServerResponse): Promise<void> {
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+  res.end(text);
 }
 
 function acceptsHtml(req: IncomingMessage): boolean {

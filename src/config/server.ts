@@ -17,7 +17,11 @@ export function isLoopbackHost(host: string): boolean {
 export function readListen(env: EnvReader): Config['listen'] {
   const host = env.get('HOST') ?? '127.0.0.1';
   const port = env.int('PORT', 4000, 0, 65535, 'the port the gateway listens on');
-  return { host, port };
+  if (env.get('METRICS_PORT') === undefined) return { host, port };
+  const metricsPort = env.int('METRICS_PORT', 9464, 0, 65535, 'the port /metrics is served on instead of PORT (docs/operations.md#metrics)');
+  if (metricsPort !== 0 && metricsPort === port)
+    env.problem(`METRICS_PORT=${metricsPort} is the gateway's PORT: /metrics moves to its own port, so it needs another one (e.g. METRICS_PORT=9464)`);
+  return { host, port, metricsPort };
 }
 
 /** Which kinds of Graph credentials the environment holds at all (they pick the defaults). */

@@ -8,6 +8,7 @@ import { TRACING_VARIABLES } from '../telemetry/config.js';
 export const CONFIG_VARIABLES = [
   'HOST',
   'PORT',
+  'METRICS_PORT',
   'NODE_ENV',
   'SANDBOX',
   'SANDBOX_SEED',

@@ -81,6 +81,8 @@ const testOverrides = (dataDir: string): Record<string, string> => ({
   SANDBOX: 'true',
   HOST: '127.0.0.1',
   PORT: '0',
+  // The manifests' METRICS_PORT (9464), on a free port here.
+  METRICS_PORT: '0',
   DATA_DIR: dataDir,
   CACHE_URL: 'memory',
   API_KEYS: `probe:${hashApiKey(API_KEY)}:Users.Read`,
@@ -169,6 +171,12 @@ describe('deploy/ manifests', () => {
     const portNames = (container.ports as Array<{ name: string; containerPort: number }>).map((p) => p.name);
     expect(portNames).toContain(service.spec.ports[0].targetPort);
     expect(container.ports[0].containerPort).toBe(Number(manifestEnvironment().PORT));
+    // /metrics has a port of its own, on the pod only: the Service (and so an ingress) never routes it.
+    const metricsPort = (container.ports as Array<{ name: string; containerPort: number }>).find((p) => p.name === 'metrics');
+    expect(metricsPort?.containerPort).toBe(Number(manifestEnvironment().METRICS_PORT));
+    expect((service.spec.ports as Array<{ targetPort: string | number }>).map((p) => p.targetPort)).not.toContain('metrics');
+    expect((service.spec.ports as Array<{ targetPort: string | number }>).map((p) => p.targetPort)).not.toContain(metricsPort?.containerPort);
+    expect(gateway.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort?.containerPort));
     const pdb = find('PodDisruptionBudget', 'msgraph-user-gateway');
     expect(selects(pdb.spec.selector.matchLabels, podLabels(gateway))).toBe(true);
     expect(pdb.spec.maxUnavailable ?? 0).toBeLessThan(gateway.spec.replicas);
@@ -256,6 +264,11 @@ describe('deploy/ probes against the production app', () => {
       const res = await fetch(`${app.url}${probePath}`);
       expect(res.status, probePath).toBe(200);
     }
+    // The metrics are on the metrics port, not on the port the Service routes.
+    const metricsUrl = app.gateway.metricsUrl();
+    expect(metricsUrl).toBeDefined();
+    expect((await fetch(`${metricsUrl}/metrics`)).status).toBe(200);
+    expect((await fetch(`${app.url}/metrics`)).status).toBe(404);
     // And the probes are not a door: the API itself still wants the key.
     const refused = await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
     expect(refused.status).toBe(401);

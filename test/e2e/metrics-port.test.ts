@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { hashApiKey } from '../../src/config.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { problemsOf } from '../support/config-problems.js';
+import { capturingLogger } from '../support/log-capture.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
+
+/**
+ * METRICS_PORT (docs/operations.md#metrics), through the production configuration: /metrics moves
+ * to a listener of its own, which serves nothing else, and the main port no longer answers it, so
+ * an ingress that routes the main port cannot expose the metrics.
+ */
+const KEY = 'metrics-port-test-api-key-01';
+
+describe('METRICS_PORT', () => {
+  let emulator: TestEmulator;
+  let app: App;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 4 });
+    const config = loadSandboxConfig(emulator, {
+      NODE_ENV: 'production',
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read`,
+      METRICS_PORT: '0',
+    });
+    app = await startApp(config, { emulator, logger: capturingLogger([], 'warn') });
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await emulator?.close();
+  });
+
+  it('serves /metrics on its own port only, and nothing else there', async () => {
+    const metricsUrl = app.gateway.metricsUrl();
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(metricsUrl).not.toBe(app.url);
+
+    const query = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+    });
+    expect(query.status).toBe(200);
+
+    const scraped = await fetch(`${metricsUrl}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await scraped.text();
+    expect(text).toMatch(/^gateway_operation_duration_seconds_count\{.*\} 1$/m);
+
+    const onMainPort = await fetch(`${app.url}/metrics`);
+    expect(onMainPort.status).toBe(404);
+    expect(await onMainPort.text()).toBe('Not found: /metrics is served on METRICS_PORT\n');
+
+    for (const path of ['/graphql', '/healthz', '/readyz', '/playground', '/metrics/../graphql']) {
+      const res = await fetch(`${metricsUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      await res.text();
+    }
+    const post = await fetch(`${metricsUrl}/metrics`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    await post.text();
+  });
+
+  it('needs a port of its own', () => {
+    const sandbox = { PORT: '4000' };
+    expect(problemsOf({ ...sandbox, METRICS_PORT: '4000' })).toContainEqual(expect.stringContaining("METRICS_PORT=4000 is the gateway's PORT"));
+    expect(problemsOf({ ...sandbox, METRICS_PORT: 'scrape' })).toContainEqual(expect.stringContaining('METRICS_PORT="scrape" is not valid'));
+    expect(problemsOf({ ...sandbox, METRICS_PORT: '9464' })).toEqual([]);
+  });
+});
