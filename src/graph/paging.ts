@@ -20,7 +20,9 @@ const USER_SEGMENT = String.raw`(?:users/[^/]+|users\('[^/]+'\)|me)`;
 
 export const continuationShapes = {
   users: { template: '/users', pattern: /^\/users\/?$/i },
-  usersDelta: { template: '/users/delta', pattern: /^\/users\/delta(?:\(\))?\/?$/i },
+  // The delta function under any of the names OData gives it: `delta`, `delta()` and the
+  // namespace-qualified `microsoft.graph.delta()` that stored Graph links show (docs/graph-facts.md#delta-query).
+  usersDelta: { template: '/users/delta', pattern: /^\/users\/(?:microsoft\.graph\.)?delta(?:\(\))?\/?$/i },
   directReports: { template: '/users/{id}/directReports', pattern: new RegExp(`^/${USER_SEGMENT}/directReports/?$`, 'i') },
   memberOf: { template: '/users/{id}/memberOf', pattern: new RegExp(`^/${USER_SEGMENT}/memberOf(?:/microsoft\\.graph\\.group)?/?$`, 'i') },
   ownedDevices: { template: '/users/{id}/ownedDevices', pattern: new RegExp(`^/${USER_SEGMENT}/ownedDevices/?$`, 'i') },

@@ -88,6 +88,17 @@ describe('continuation links', () => {
       GatewayError,
     );
   });
+  it('takes the delta function under each name a Graph link gives it, and no other function', () => {
+    for (const name of ['delta', 'delta()', 'microsoft.graph.delta()', 'Microsoft.Graph.Delta()']) {
+      const p = validateContinuationLink(`${endpoint}/v1.0/users/${name}?$deltatoken=abc`, endpoint, continuationShapes.usersDelta);
+      expect(p.template, name).toBe('/users/delta');
+      expect(p.rawQuery, name).toBe('?$deltatoken=abc');
+    }
+    for (const name of ['other.delta()', 'microsoft.graph.getByIds()', 'microsoft.graph.delta()/x', 'microsoft%2Egraph.delta()x'])
+      expect(() => validateContinuationLink(`${endpoint}/v1.0/users/${name}?$deltatoken=abc`, endpoint, continuationShapes.usersDelta), name).toThrow(
+        GatewayError,
+      );
+  });
   it('honours a base path in the endpoint', () => {
     expect(validateContinuationLink('https://h.test/graph/v1.0/users?$skiptoken=1', 'https://h.test/graph', continuationShapes.users).path).toBe('/users');
     expect(() => validateContinuationLink('https://h.test/v1.0/users', 'https://h.test/graph', continuationShapes.users)).toThrow(GatewayError);
