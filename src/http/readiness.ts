@@ -69,11 +69,12 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
 
   const probe = async (): Promise<ReadinessReport> => {
     const signal = AbortSignal.timeout(deps.timeoutMs ?? PROBE_TIMEOUT_MS);
-    const settle = async (name: ReadinessCheckName, run: () => Promise<boolean>, reason: string): Promise<ReadinessCheck> => {
+    const settle = async (name: ReadinessCheckName, run: () => Promise<boolean>, reason: string, logged?: Record<string, unknown>): Promise<ReadinessCheck> => {
       try {
         if (await run()) return { name, ok: true };
+        if (logged) deps.logger.warn({ check: name, ...logged }, 'readiness probe failed');
       } catch (error) {
-        deps.logger.warn({ err: error, check: name }, 'readiness probe failed');
+        deps.logger.warn({ err: error, check: name, ...logged }, 'readiness probe failed');
       }
       return { name, ok: false, reason };
     };
@@ -84,7 +85,9 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
             settle(
               'graph-reachable',
               () => deps.graphReachable!(signal),
-              `Microsoft Graph at ${deps.graphEndpoint} did not answer (connection, TLS or proxy failure, or timeout)`,
+              // Anyone may read the reason: GRAPH_ENDPOINT may be an internal proxy, so only the log names it.
+              "Microsoft Graph did not answer (connection, TLS or proxy failure, or timeout); the gateway log names the endpoint it tried (GRAPH_ENDPOINT or the cloud's)",
+              { graphEndpoint: deps.graphEndpoint },
             ),
           ]
         : []),

@@ -121,6 +121,39 @@ describe('/readyz when not ready', () => {
   });
 });
 
+describe('/readyz when Microsoft Graph does not answer', () => {
+  let emulator: TestEmulator;
+  let app: App;
+  const logLines: string[] = [];
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 10 });
+    app = await startApp(loadSandboxConfig(emulator, { NODE_ENV: 'production' }), { emulator, logger: capturingLogger(logLines, 'info') });
+  }, 60_000);
+  afterAll(async () => {
+    await app.close();
+    await emulator.close();
+  });
+
+  it('says so without naming the endpoint (anyone reads it; it may be an internal proxy); the log names it', async () => {
+    // Every Graph connection is dropped without an answer; the token endpoint still answers.
+    await emulator.setFaults({ dropRate: 1 });
+    const res = await fetch(`${app.url}/readyz`);
+    expect(res.status).toBe(503);
+    const text = await res.text();
+    const body = JSON.parse(text) as { checks: Array<{ name: string; ok: boolean; reason?: string }> };
+    expect(body.checks.find((c) => c.name === 'graph-token')!.ok).toBe(true);
+    const reachable = body.checks.find((c) => c.name === 'graph-reachable')!;
+    expect(reachable.ok).toBe(false);
+    expect(reachable.reason).toMatch(/^Microsoft Graph did not answer .*the gateway log names the endpoint/);
+    const endpoint = new URL(app.config.graphEndpoint);
+    expect(text).not.toContain(endpoint.host);
+    expect(text).not.toContain(endpoint.port);
+    const warned = logRecordsOf(logLines).find((r) => r.msg === 'readiness probe failed' && r.check === 'graph-reachable');
+    expect(warned?.graphEndpoint).toBe(app.config.graphEndpoint);
+    await emulator.setFaults({ dropRate: 0 });
+  });
+});
+
 describe.skipIf(!!redisSkipReason())('/readyz with the shared-state Redis unreachable', () => {
   let emulator: TestEmulator;
   let redis: (TestRedis & { port: number }) | undefined;
