@@ -11,7 +11,8 @@ import { problemsOf } from '../support/config-problems.js';
  * A configuration problem is printed to stderr, which a container platform ships to the log
  * pipeline. It names the variable and what is wrong, and never quotes a value that may be a secret,
  * even when the secret sits where it does not belong: the API key itself in API_KEYS (which wants
- * its SHA-256), or the client secret in AZURE_CLIENT_ID. Before, both were printed whole. The
+ * its SHA-256), the client secret in AZURE_CLIENT_ID, a password with a `/` in a mistyped CACHE_URL.
+ * Before, all three were printed whole. The
  * gateway runs as `npm start` does (`node --import tsx src/main.ts`), NODE_ENV=production.
  */
 const RAW_KEY = 'Sk7pQw2Lx9Vb4Nr8Tz1Hc6Md3Fg5Jy0A';
@@ -53,6 +54,16 @@ describe('configuration problems never print a secret that sits in the wrong pla
       expect(output).not.toContain(RAW_KEY);
       expect(output).not.toContain(CLIENT_SECRET);
       expect(output).not.toContain('Q~abcd');
+    }
+  }, 60_000);
+
+  it('quotes a mistyped CACHE_URL without its password, whatever the password holds', async () => {
+    for (const cacheUrl of ['redsi://:Pw/Secret+Part@redis:6379', ':PwSecretPart@redis:6379', 'redis//user:Pw@Secret@Part@redis:6379']) {
+      const { code, output } = await runGateway({ SANDBOX: 'true', CALLER_AUTH: 'none', CACHE_URL: cacheUrl, TOKEN_CACHE_KEY: 'a token cache key 0123' });
+      expect(code).toBe(2);
+      expect(output).toMatch(/CACHE_URL=".*\[redacted\]@redis:6379" is not valid/);
+      expect(output).not.toContain('Secret');
+      expect(output).not.toContain('Pw');
     }
   }, 60_000);
 
