@@ -8,6 +8,7 @@ import { HttpProblem } from './http/http-problem.js';
 import { bodyBudgetBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
+import { requestUrl } from './http/request-target.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
@@ -72,11 +73,20 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // The Host header names this gateway as the caller reached it; the auth routes build their
     // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
-    const host =
-      typeof req.headers.host === 'string' && /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(req.headers.host)
-        ? req.headers.host
-        : 'gateway.invalid';
-    const url = new URL(req.url ?? '/', `http://${host}`);
+    // The request target gives only the path and query, never the host (src/http/request-target.ts).
+    const url = requestUrl(req.url, req.headers);
+    if (!url) {
+      // A caller's mistake, not ours: no log line (anyone can send it, as often as they like).
+      return sendProblem(
+        res,
+        new HttpProblem(
+          400,
+          ErrorCode.BAD_USER_INPUT,
+          'The request target must be a path such as /graphql (origin-form): this gateway is not a proxy.',
+          'INVALID_REQUEST_TARGET',
+        ),
+      );
+    }
     const method = req.method ?? 'GET';
     const path = url.pathname;
     if (deps.config.callerAuth.mode === 'none') {

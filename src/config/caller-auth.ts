@@ -71,13 +71,20 @@ function parseAudiences(raw: string, env: EnvReader): string[] {
   return [...new Set(audiences)];
 }
 
+/** What a permission name may look like to be quoted back in a problem (`Users.Fly`); anything else is not shown. */
+const PERMISSION_LIKE = /^[A-Za-z][A-Za-z.]{0,63}$/;
+
 function parseApiKeys(raw: string, env: EnvReader): ApiKeyEntry[] {
   const entries: ApiKeyEntry[] = [];
-  for (const part of commaSeparated(raw)) {
+  const parts = commaSeparated(raw);
+  for (const [index, part] of parts.entries()) {
     const [id, hash, perms] = part.split(':');
     if (!id || !hash || !/^[0-9a-f]{64}$/i.test(hash)) {
+      // Named by its position, never by its text: an entry without the name:sha256hex shape is
+      // what an operator writes who pasted the key itself (API_KEYS=<key>, or <key>:Users.Read), and
+      // this message goes to stderr, the container log. Quoting its first field printed the key.
       env.problem(
-        `API_KEYS entry "${id ?? ''}:..." is not valid: each key is name:sha256hex[:Permission+Permission] where sha256hex is the SHA-256 of the key in hex (e.g. API_KEYS=soar:$(printf %s "$KEY" | sha256sum | cut -c1-64):Users.Read+Users.Terminate)`,
+        `API_KEYS entry ${index + 1} of ${parts.length} is not valid (not shown: it may hold a key): each key is name:sha256hex[:Permission+Permission] where sha256hex is the SHA-256 of the key in hex, never the key itself (e.g. API_KEYS=soar:$(printf %s "$KEY" | sha256sum | cut -c1-64):Users.Read+Users.Terminate)`,
       );
       continue;
     }
@@ -85,7 +92,10 @@ function parseApiKeys(raw: string, env: EnvReader): ApiKeyEntry[] {
     const permissions = new Set<Permission>();
     for (const p of perms === undefined ? DEFAULT_API_KEY_PERMISSIONS : perms.split('+')) {
       if (isPermission(p)) permissions.add(p);
-      else env.problem(`API_KEYS entry "${id}" names an unknown permission "${p}": one of ${ALL_PERMISSIONS.join(', ')}`);
+      else
+        env.problem(
+          `API_KEYS entry "${id}" names an unknown permission ${PERMISSION_LIKE.test(p) ? JSON.stringify(p) : '(not shown)'}: one of ${ALL_PERMISSIONS.join(', ')}`,
+        );
     }
     entries.push({ id, sha256: Buffer.from(hash, 'hex'), permissions });
   }

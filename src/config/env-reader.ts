@@ -101,10 +101,23 @@ export class EnvReader {
       if (u.protocol !== 'https:') throw new Error('not https');
       return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
     } catch {
-      this.problem(`${name}=${JSON.stringify(v)} is not valid: ${purpose}; an https URL (e.g. ${name}=${example})`);
+      this.problem(`${name}=${JSON.stringify(withoutUserinfo(v))} is not valid: ${purpose}; an https URL (e.g. ${name}=${example})`);
       return undefined;
     }
   }
+}
+
+/**
+ * A URL-like value as a problem may quote it: everything up to its last `@` (user, password) is
+ * `[redacted]`. Up to the first `@` after `//` was not enough: a password with a `/` in it (base64
+ * has them) or a value without `//` (`:password@redis:6379`) was quoted whole.
+ */
+export function withoutUserinfo(value: string): string {
+  const at = value.lastIndexOf('@');
+  if (at < 0) return value;
+  const slashes = value.indexOf('//');
+  const prefix = slashes >= 0 && slashes < at ? value.slice(0, slashes + 2) : '';
+  return `${prefix}[redacted]${value.slice(at)}`;
 }
 
 /** A comma-separated value as its non-empty, trimmed entries. */

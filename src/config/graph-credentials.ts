@@ -24,7 +24,9 @@ export function readSelfDeployed(env: EnvReader, flow: GraphAuthFlow): Config['s
     );
   else if (!isGuid(clientId))
     env.problem(
-      `AZURE_CLIENT_ID=${JSON.stringify(clientId)} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`,
+      // Quoted only when it could be a mistyped GUID: the client secret pasted here (its "Value"
+      // beside the client id in the portal) went to stderr, the container log, in full.
+      `AZURE_CLIENT_ID${/^[0-9A-Fa-f{}-]{1,40}$/.test(clientId) ? `=${JSON.stringify(clientId)}` : ' (not shown: it is no GUID and may be a secret)'} is not valid: the application (client) id is a GUID (e.g. AZURE_CLIENT_ID=0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f)`,
     );
   const credential = readAppCredential(env, secret, certPath);
   const authCode = env.get('AUTH_CODE');

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Secret, type Config } from '../config-types.js';
-import type { EnvReader } from './env-reader.js';
+import { withoutUserinfo, type EnvReader } from './env-reader.js';
 
 /** Where state lives (data directory, token cache) and the key that encrypts cached tokens at rest. */
 export function readStorage(
@@ -17,7 +17,7 @@ export function readStorage(
     else
       env.problem(
         // The value is echoed without its userinfo: a mistyped scheme still carries the password.
-        `CACHE_URL=${JSON.stringify(cacheUrl.replace(/\/\/[^/@]*@/, '//[redacted]@'))} is not valid: where tokens are cached; memory, sqlite://path or redis://[:password@]host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`,
+        `CACHE_URL=${JSON.stringify(withoutUserinfo(cacheUrl))} is not valid: where tokens are cached; memory, sqlite://path or redis://[:password@]host:port (e.g. CACHE_URL=redis://127.0.0.1:6379)`,
       );
   }
   const tokenCacheKeyRaw = env.get('TOKEN_CACHE_KEY');

@@ -92,6 +92,41 @@ export const CLEAR_ADDRESS_MEMO_MS = 1_000;
 /** Bound of the per-address memos below (`clearUntil`, `keys`); a full one is cleared. */
 const MAX_REMEMBERED_ADDRESSES = 10_000;
 
+/**
+ * Addresses the in-memory failure counts hold at most (the counts themselves without Redis, the
+ * insurance counts beside it). rate-limiter-flexible's RateLimiterMemory keeps one record and one
+ * timer per address for the whole window, without a bound: ~620 bytes of heap each, so failures
+ * from 200,000 addresses within the 5-minute window (an IPv6 /46 counted by /64, or any peer in
+ * TRUSTED_PROXIES writing a new `X-Forwarded-For` each time, at ~650 requests a second) held about
+ * 120 MB, past the image's 128 MB heap. Past the bound the oldest address is forgotten: only a
+ * caller that itself holds this many addresses can push another's count out, and it already has this
+ * many fresh budgets.
+ */
+export const MAX_COUNTED_ADDRESSES = 10_000;
+
+/** RateLimiterMemory that forgets its oldest key to make room past `maxKeys` (see MAX_COUNTED_ADDRESSES). */
+class BoundedRateLimiterMemory extends RateLimiterMemory {
+  readonly #maxKeys: number;
+
+  constructor(options: ConstructorParameters<typeof RateLimiterMemory>[0], maxKeys: number) {
+    super(options);
+    this.#maxKeys = maxKeys;
+  }
+
+  override consume(key: string | number, pointsToConsume?: number, options?: { [key: string]: unknown }): Promise<RateLimiterRes> {
+    // The library's own store (rate-limiter-flexible 11: a Map in insertion order, whose `delete`
+    // also clears the key's expiry timer); test/e2e/auth-failure-addresses.test.ts notices
+    // if a new version moves it.
+    const storage = (this as unknown as { _memoryStorage?: { _storage?: Map<string, unknown>; delete(key: string): boolean } })._memoryStorage;
+    const records = storage?._storage;
+    if (storage && records && records.size >= this.#maxKeys && !records.has(this.getKey(key))) {
+      const oldest = records.keys().next().value;
+      if (oldest !== undefined) storage.delete(oldest);
+    }
+    return super.consume(key, pointsToConsume, options);
+  }
+}
+
 /** The address as logged: `::ffff:` removed from an IPv4-mapped address, nothing else changed. */
 function displayAddress(address: string | undefined): string {
   if (!address) return 'unknown';
@@ -119,7 +154,7 @@ export function addressKey(address: string | undefined): string {
 
 export function createAuthenticationGuard(deps: AuthenticationGuardDeps): AuthenticationGuard {
   const { limit, windowSeconds } = deps.config.authFailures ?? DEFAULT_AUTH_FAILURES;
-  const memory = new RateLimiterMemory({ keyPrefix: 'auth-failures', points: limit, duration: windowSeconds });
+  const memory = new BoundedRateLimiterMemory({ keyPrefix: 'auth-failures', points: limit, duration: windowSeconds }, MAX_COUNTED_ADDRESSES);
   const limiter: RateLimiterAbstract = deps.redis
     ? new RateLimiterRedis({
         storeClient: deps.redis,

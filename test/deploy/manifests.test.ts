@@ -196,6 +196,37 @@ describe('deploy/ manifests', () => {
     expect(redisArgs[redisArgs.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
   });
 
+  it("admit the gateway's ports only from the ingress controller (http) and the scraper (metrics), never from every pod", () => {
+    // TRUSTED_PROXIES is in practice the pod network: any pod reaching the gateway directly could
+    // write the client address the failed-authentication limit counts (docs/security.md#client-address).
+    const podLabels = gateway.spec.template.metadata.labels as Record<string, string>;
+    const policies = manifests.filter(
+      (m) => m.kind === 'NetworkPolicy' && Object.entries(m.spec.podSelector.matchLabels as Record<string, string>).every(([k, v]) => podLabels[k] === v),
+    );
+    expect(policies.map((p) => p.metadata.name)).toEqual(['msgraph-user-gateway']);
+    const policy = policies[0]!;
+    expect(policy.spec.policyTypes).toContain('Ingress');
+    type Rule = { from?: Array<Record<string, unknown>>; ports?: Array<{ port: string | number }> };
+    const rules = policy.spec.ingress as Rule[];
+    const portNames = (container.ports as Array<{ name: string }>).map((p) => p.name);
+    for (const rule of rules) {
+      // A rule without `from` (or with an empty selector) admits every pod; one without `ports` every port.
+      expect(rule.from?.length ?? 0).toBeGreaterThan(0);
+      for (const peer of rule.from!) {
+        expect(Object.keys(peer).length).toBeGreaterThan(0);
+        for (const selector of Object.values(peer) as Array<{ matchLabels?: Record<string, string> }>)
+          expect(Object.keys(selector.matchLabels ?? {}).length).toBeGreaterThan(0);
+      }
+      expect(rule.ports?.length ?? 0).toBeGreaterThan(0);
+      for (const { port } of rule.ports!) expect(portNames).toContain(port);
+    }
+    const peersOf = (port: string) => rules.filter((r) => r.ports!.some((p) => p.port === port)).map((r) => JSON.stringify(r.from));
+    expect(peersOf('http')).toHaveLength(1);
+    expect(peersOf('metrics')).toHaveLength(1);
+    // The scraper is not the ingress: /metrics stays off the public path even if the ingress routed the pod port.
+    expect(peersOf('metrics')[0]).not.toBe(peersOf('http')[0]);
+  });
+
   it('give the in-cluster Redis a password from a Secret, which its probe and the gateway use', () => {
     // Without one, any pod where NetworkPolicies are not enforced could reset failure counts, forget
     // spent sign-in links or put back older token records (docs/operations.md#redis).

@@ -1,0 +1,37 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * The URL of a request as this gateway was reached: its `Host` (when plain and valid, else
+ * `gateway.invalid`) and the path and query of its request target. Undefined when the target is not
+ * a path (origin-form, RFC 9112 §3.2.1), which the routes answer with 400.
+ *
+ * Built by concatenation, never `new URL(target, base)`: that resolves the target against the
+ * base, so an absolute-form target (`GET http://evil.example/auth/login`) or a path starting with
+ * `//` (`GET //evil.example/auth/login`, which a browser sends for `https://gateway//evil.example/...`)
+ * replaced the host, and `/auth/login` sent Entra a `redirect_uri` on that host while
+ * `POST /auth/login-link` handed out a link to it, past the check on `Host` below. And every target
+ * or `Host` that the URL parser refuses (`//a:99999/`, `Host: 127.0.0.1:99999`: the pattern admits
+ * five digits, the parser only ports up to 65535) threw out of the router: 500 and an `error` line
+ * with a stack and the caller's text, for anyone, without credentials or a limit.
+ */
+export function requestUrl(target: string | undefined, headers: IncomingHttpHeaders): URL | undefined {
+  if (target === undefined || !target.startsWith('/')) return undefined;
+  const origin = `http://${plainHost(headers.host)}`;
+  try {
+    return new URL(`${origin}${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `Host` header when it is a plain host name or address with an optional port that the URL parser accepts. */
+function plainHost(host: string | undefined): string {
+  if (typeof host !== 'string' || !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return 'gateway.invalid';
+  try {
+    // Five digits may be past 65535, and a bracketed or dotted address may not be one (`[::::]`, `999.999.999.999`).
+    new URL(`http://${host}/`);
+    return host;
+  } catch {
+    return 'gateway.invalid';
+  }
+}
