@@ -215,7 +215,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   ): Promise<'handled' | 'signed-in'> {
     const error = url.searchParams.get('error');
     const state = url.searchParams.get('state');
-    const binding = cookieOf(req, SIGN_IN_COOKIE);
+    const bindings = cookieValuesOf(req, SIGN_IN_COOKIE);
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what
       // has the shape of Entra's codes (an OAuth error code, an AADSTS number), never free text that
@@ -223,7 +223,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       // when the redirect ends a sign-in this browser started (Entra sends its state back, RFC 6749
       // 4.1.2.1): otherwise any stranger wrote a log line of their own text per request, unbounded,
       // where the page tells the operator to read "Entra's description".
-      const pending = state ? await identity.pendingSignIn({ state, binding }) : 'unknown';
+      const pending = state ? await identity.pendingSignIn({ state, bindings }) : 'unknown';
       const codes = (description: string) =>
         [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
       const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
@@ -249,7 +249,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     }
     let outcome;
     try {
-      outcome = await identity.completeLogin({ code, state, binding });
+      outcome = await identity.completeLogin({ code, state, bindings });
     } catch (err) {
       const reason = isGatewayError(err) ? err.extensions.reason : undefined;
       if (reason === 'SIGN_IN_NOT_BOUND' || reason === SIGN_IN_STATE_UNKNOWN) {
@@ -314,13 +314,24 @@ function describeOperator(operator: AuditCaller): string {
   }
 }
 
-function cookieOf(req: IncomingMessage, name: string): string | undefined {
+/**
+ * Every value the browser sent under `name`, at most MAX_COOKIE_VALUES. A browser sends one cookie
+ * per path and domain that matches, most specific path first: whoever controls a sibling subdomain
+ * (or plain-http traffic) can plant a `mgug_sign_in` with a longer path or a parent domain, and taking
+ * the first value let that refuse the operator's own callback (and count it as a failed guess).
+ */
+function cookieValuesOf(req: IncomingMessage, name: string): string[] {
+  const values: string[] = [];
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
+    if (key === name) values.push(value.join('='));
+    if (values.length === MAX_COOKIE_VALUES) break;
   }
-  return undefined;
+  return values;
 }
+
+/** Values of one cookie looked at: each costs a hash; a browser holds a handful under one name at most. */
+const MAX_COOKIE_VALUES = 8;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -45,16 +45,17 @@ export interface AuthorizationCodeIdentity extends GraphIdentity {
    */
   beginLogin(redirectUri: string, operator: AuditCaller): Promise<{ location: string; binding: string }>;
   /**
-   * Redeems the code of a callback whose state was started with this binding. The new account
-   * replaces the previous one only when SIGN_IN_ACCOUNT admits it.
+   * Redeems the code of a callback whose state was started with one of these bindings (every value
+   * of the binding cookie the browser sent). The new account replaces the previous one only when
+   * SIGN_IN_ACCOUNT admits it.
    */
-  completeLogin(input: { code: string; state: string; binding: string | undefined }): Promise<SignInOutcome>;
+  completeLogin(input: { code: string; state: string; bindings: readonly string[] }): Promise<SignInOutcome>;
   /**
-   * Whether `state` names a sign-in waiting for its callback, and whether `binding` is the one given
-   * to the browser that started it; nothing is spent. For Entra's error redirect, which carries the
-   * state of the sign-in it ends and no code.
+   * Whether `state` names a sign-in waiting for its callback, and whether one of `bindings` is the one
+   * given to the browser that started it; nothing is spent. For Entra's error redirect, which carries
+   * the state of the sign-in it ends and no code.
    */
-  pendingSignIn(input: { state: string; binding: string | undefined }): Promise<PendingSignInCheck>;
+  pendingSignIn(input: { state: string; bindings: readonly string[] }): Promise<PendingSignInCheck>;
 }
 
 /** `unknown`: no sign-in waits under that state (never started here, expired, or already completed). */
@@ -91,8 +92,8 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     // The store's expiry is the bound; this guards a backend whose expiry lags.
     return login.expiresAt > now() ? login : undefined;
   };
-  const isBound = (login: PendingLogin, binding: string | undefined): boolean =>
-    binding !== undefined && binding.length > 0 && timingSafeEqual(digest(binding), Buffer.from(login.bindingDigest, 'base64url'));
+  const isBound = (login: PendingLogin, bindings: readonly string[]): boolean =>
+    bindings.some((binding) => binding.length > 0 && timingSafeEqual(digest(binding), Buffer.from(login.bindingDigest, 'base64url')));
   const signedInAccount = async (): Promise<AccountInfo | undefined> => {
     // getAllAccounts runs the plugin's beforeCacheAccess: the latest persisted cache is loaded.
     const accounts = await app.getTokenCache().getAllAccounts();
@@ -148,12 +149,12 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       const location = await app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
       return { location, binding };
     },
-    async pendingSignIn({ state, binding }) {
+    async pendingSignIn({ state, bindings }) {
       const login = await readPending(state);
       if (!login) return 'unknown';
-      return isBound(login, binding) ? 'bound' : 'not-bound';
+      return isBound(login, bindings) ? 'bound' : 'not-bound';
     },
-    async completeLogin({ code, state, binding }) {
+    async completeLogin({ code, state, bindings }) {
       const unknownState = () =>
         new GatewayError(
           ErrorCode.BAD_USER_INPUT,
@@ -165,7 +166,7 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       // The state alone is not enough: it travels through the browser's address bar and Entra's
       // redirect. Only the browser that started the sign-in holds the binding. A wrong binding does
       // not cancel the pending sign-in (that would let anyone who saw the state cancel it).
-      if (!isBound(login, binding)) {
+      if (!isBound(login, bindings)) {
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
           'This sign-in was started by someone else (or in another browser): complete it in the browser that opened /auth/login, or start again there.',

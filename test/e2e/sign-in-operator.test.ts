@@ -123,6 +123,23 @@ describe('sign-in is an operator act (authorization code, production configurati
     expect(records().filter((r) => r.reason === 'sign_in_not_bound')).toHaveLength(2);
   });
 
+  it("completes in the operator's browser even beside a binding cookie planted for a longer path or a parent domain", async () => {
+    const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
+    const callback = await throughTenant(login.headers.get('location')!);
+    // A browser sends the most specific path first: a cookie set from a sibling subdomain or over
+    // plain http (Path=/auth/callback) arrives before the gateway's own (Path=/).
+    const failuresBefore = records().filter((r) => r.reason === 'sign_in_not_bound').length;
+    const done = await fetch(callback, { headers: { cookie: `mgug_sign_in=planted-by-a-sibling-subdomain; ${cookieOf(login)}` } });
+    expect(done.status).toBe(200);
+    expect(records().filter((r) => r.reason === 'sign_in_not_bound')).toHaveLength(failuresBefore);
+    expect(signInAudits().at(-1)).toMatchObject({ outcome: 'succeeded', caller: { kind: 'api-key', keyId: 'admin' } });
+    // Planted values alone still bind nothing.
+    const again = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
+    const otherCallback = await throughTenant(again.headers.get('location')!);
+    const planted = Array.from({ length: 12 }, (_, i) => `mgug_sign_in=planted-${i}`).join('; ');
+    expect((await fetch(otherCallback, { headers: { cookie: planted } })).status).toBe(401);
+  });
+
   it('a refused account after a sign-in keeps the signed-in administrator', async () => {
     const login = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
     const callback = await throughTenant(login.headers.get('location')!, ordinaryUser.id);
