@@ -76,6 +76,20 @@ describe('getByIds (directoryobject-getbyids: "You can specify up to 1000 ids")'
     graphErrorCode(empty);
   });
 
+  it('regression: ids are GUIDs ("represented as strings"); one that is not fails the whole call with 400 Request_BadRequest "Invalid GUID specified." (microsoft-graph-docs-contrib#5884)', async () => {
+    const known = c.users[0]!.id;
+    for (const bad of [c.users[0]!.userPrincipalName, `{${known}}`, known.replace(/-/g, ''), 'not-a-guid']) {
+      const res = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known, bad], types: ['user'] } });
+      expect(res.status).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe('Invalid GUID specified.');
+    }
+    // Upper case is the same GUID.
+    const upper = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known.toUpperCase()], types: ['user'] } });
+    expect(upper.status).toBe(200);
+    expect(upper.body.value.map((u: { id: string }) => u.id)).toEqual([known]);
+  });
+
   it('the gateway never builds a getByIds request outside 1..1000 ids', () => {
     expect(() => getByIdsRequest([], ['id'])).toThrow(RangeError);
     expect(() =>
