@@ -111,8 +111,10 @@ export const GRAPH_OPERATIONS = {
   },
   listMemberOf: {
     call: 'GET /users/{id}/memberOf',
-    application: [['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']],
-    delegated: [['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // "Permissions for another user's direct memberships": GroupMember.Read.All is listed for delegated
+    // calls only, Group.Read.All not at all (docs/graph-facts.md#manager-and-bulk-lookup).
+    application: [['Directory.Read.All'], ['Directory.ReadWrite.All']],
+    delegated: [['User.Read.All'], ['GroupMember.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-list-memberof#permissions',
   },
   listOwnedDevices: {

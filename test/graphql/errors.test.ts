@@ -165,7 +165,7 @@ describe('upstream failures', () => {
     }
   });
 
-  it('maps Graph 403 to FORBIDDEN for the read-only app (no GroupMember.Read.All)', async () => {
+  it('maps Graph 403 to FORBIDDEN for the read-only app (User.Read.All only: memberOf needs Directory.Read.All app-only)', async () => {
     const readOnly = await startTestGateway({
       emulator: gw.emulator,
       configure: (config) => ({

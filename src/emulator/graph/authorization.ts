@@ -57,7 +57,8 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   'authMethods.write': ['UserAuthenticationMethod.ReadWrite.All'],
   // Delegated UserAuthenticationMethod.ReadWrite.All only; application: not supported (docs/graph-facts.md#writes-and-permissions).
   'authMethods.resetPassword': ['UserAuthenticationMethod.ReadWrite.All'],
-  'memberOf.read': ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  // GET /users/{id}/memberOf passes its own per-kind lists (src/emulator/graph/relationships.ts); this is the application one.
+  'memberOf.read': ['Directory.Read.All', 'Directory.ReadWrite.All'],
   'devices.read': ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   // directoryobject-getbyids: Directory.Read.All, "higher: not available"; Directory.ReadWrite.All reads
   // the directory too (its description), and the page's older text listed delegated

@@ -4,6 +4,7 @@
  * callers have to select what they need. It needs Directory.Read.All (or Directory.ReadWrite.All):
  * User.Read.All, enough for `GET /users/{id}`, is refused (docs/graph-facts.md#manager-and-bulk-lookup).
  */
+import { isGuid } from '../../guid.js';
 import type { EmuResponse } from '../http.js';
 import { requireCapability } from './authorization.js';
 import { metadataUrl, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
@@ -32,6 +33,11 @@ export function getByIds(call: GraphCall): EmuResponse {
   if (ids.length === 0) throw badRequest("The 'ids' property must not be empty.");
   if (ids.length > GET_BY_IDS_LIMIT)
     throw badRequest(`Too many identifiers: at most ${GET_BY_IDS_LIMIT} ids can be requested at a time, received ${ids.length}.`);
+  // "The IDs are GUIDs, represented as strings" (directoryobject-getbyids): anything else fails the
+  // whole call with 400 Request_BadRequest "Invalid GUID specified." (microsoft-graph-docs-contrib#5884),
+  // not a result without it. Only the hyphenated 8-4-4-4-12 form is taken (the page's examples; the
+  // stricter reading). docs/graph-facts.md#manager-and-bulk-lookup.
+  if (!ids.every((id) => isGuid(id))) throw badRequest('Invalid GUID specified.');
   const typesRaw = body.types;
   if (typesRaw !== undefined && (!Array.isArray(typesRaw) || !typesRaw.every((t) => typeof t === 'string')))
     throw badRequest("The 'types' property must be an array of strings.");

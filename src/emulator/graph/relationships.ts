@@ -2,7 +2,7 @@
 import type { EmuResponse } from '../http.js';
 import type { ContactRecord, DeviceRecord, UserRecord } from '../model.js';
 import { contactToGraph, isContact } from './contacts.js';
-import { requireCapability } from './authorization.js';
+import { requireCapability, type CallPermissions } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { deviceEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { badRequest, notFound } from './errors.js';
@@ -91,8 +91,21 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
   });
 }
 
+/**
+ * user-list-memberof, "Permissions for another user's direct memberships": application
+ * Directory.Read.All (higher Directory.ReadWrite.All); delegated User.Read.All (higher
+ * Directory.Read.All, Directory.ReadWrite.All, GroupMember.Read.All). GroupMember.Read.All and
+ * Group.Read.All are not listed for an app, so an app holding only them is refused
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Memberships"). The signed-in user's own memberships
+ * take User.Read (SELF_PERMISSIONS in authorization.ts).
+ */
+const MEMBER_OF_PERMISSIONS: CallPermissions = {
+  application: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+  delegated: ['User.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'GroupMember.Read.All'],
+};
+
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'memberOf.read', user);
+  requireCapability(call.principal, 'memberOf.read', user, MEMBER_OF_PERMISSIONS);
   return listCollection<Membership>(call, {
     entity: membershipEntity,
     records: userMemberships(call, user),

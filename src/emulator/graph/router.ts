@@ -236,16 +236,35 @@ function assertKnownSystemQueryOptions(req: EmuRequest): void {
   }
 }
 
+/** Writes to an entity (create or update a user), which Graph answers with its entity-write message. */
+const ENTITY_WRITE_TEMPLATES = new Set([
+  'POST /v1.0/users',
+  'POST /beta/users',
+  'PATCH /v1.0/users/{id}',
+  'PATCH /beta/users/{id}',
+  'PATCH /v1.0/me',
+  'PATCH /beta/me',
+]);
+
 /**
  * A write whose `Content-Type` names something other than JSON is refused before it runs, body or
  * no body: a body-less revokeSignInSessions sent as `application/octet-stream` gets 400
  * Request_BadRequest "A supported MIME type could not be found…" (docs/graph-facts.md#json-batching).
- * No `Content-Type` at all is left to the operation (a body-less action needs none).
+ * A write that carries a body without any `Content-Type` is refused too, 400 BadRequest: "Entity only
+ * allows writes with a JSON Content-Type header." for a user create or update, "Unable to read JSON
+ * request payload. Please ensure Content-Type header is set…" for an action
+ * (docs/graph-facts.md#json-batching, "A single write with a body and no Content-Type"). Only a body-less write
+ * may leave `Content-Type` out (revokeSignInSessions with `Content-Length: 0` works).
  */
-function assertJsonContentType(req: EmuRequest): void {
+function assertJsonContentType(req: EmuRequest, template: string): void {
   if (req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'PUT') return;
   const raw = req.headers['content-type'];
-  if (raw === undefined || raw.trim() === '') return;
+  if (raw === undefined || raw.trim() === '') {
+    if (req.body.length === 0) return;
+    throw ENTITY_WRITE_TEMPLATES.has(template)
+      ? new GraphError(400, 'BadRequest', 'Entity only allows writes with a JSON Content-Type header.')
+      : new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
+  }
   const mediaType = raw.split(';')[0]!.trim().toLowerCase();
   if (JSON_MEDIA_TYPES.includes(mediaType)) return;
   throw new GraphError(
@@ -283,7 +302,7 @@ export async function dispatchGraph(ctx: EmulatorContext, req: EmuRequest, match
     if (match.error) throw match.error;
     if (match.isBatch) throw new GraphError(400, 'BadRequest', 'Nested batch requests are not supported.');
     if (!match.run) throw new GraphError(404, 'Request_ResourceNotFound', 'No such resource.');
-    assertJsonContentType(req);
+    assertJsonContentType(req, match.template);
     assertKnownSystemQueryOptions(req);
     const call: GraphCall = { ctx, req, version: match.version, principal, ids };
     return { ...(await match.run(call)), route: match.template };

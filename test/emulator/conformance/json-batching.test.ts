@@ -6,7 +6,8 @@
  * 400 "Write request id : {id} does not contain Content-Type header or body." (json-batching example
  * request 4; microsoftgraph/microsoft-graph-docs#6682; microsoftgraph/msgraph-sdk-dotnet#2628). A single
  * write with a non-JSON `Content-Type` is 400 Request_BadRequest "A supported MIME type could not be
- * found…" (microsoftgraph/msgraph-sdk-java#687, #357). Batches written by the gateway's own `$batch`
+ * found…" (microsoftgraph/msgraph-sdk-java#687, #357); one with a body and no `Content-Type` is 400
+ * BadRequest (microsoft-graph-docs-contrib#6337; msgraph-sample-pythondjangoapp#22). Batches written by the gateway's own `$batch`
  * executor (src/graph/batch.ts) are sent too.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { graphPaths } from '../../../src/graph/paths.js';
 import { userRequest } from '../../../src/graph/requests.js';
 import type { GraphRequest } from '../../../src/graph/types.js';
 import type { TestEmulator } from '../../support/emulator.js';
-import { type graphCaller, mintToken } from '../graph/graph-client.js';
+import { type graphCaller, mintToken, USER_ADMIN_APP_ID } from '../graph/graph-client.js';
 import { type Conformance, graphErrorCode, startConformance } from './support.js';
 
 let c: Conformance;
@@ -192,6 +193,61 @@ describe('a single write with a non-JSON Content-Type (msgraph-sdk-java#687, #35
         .status,
     ).toBe(200);
     expect((await graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`)).status).toBe(200);
+  });
+});
+
+describe('a single write with a body and no Content-Type (microsoft-graph-docs-contrib#6337; msgraph-sample-pythondjangoapp#22)', () => {
+  const plain = () =>
+    [...emulator.tenant.users.values()].find((u) => u.accountEnabled && u._directoryRoles.length === 0 && u.userType === 'Member' && !u.onPremisesSyncEnabled)!;
+  // A Buffer body: fetch adds no Content-Type of its own (a string body would get text/plain).
+  const bare = async (method: string, path: string, body: unknown) => {
+    const token = await mintToken(emulator, { appid: USER_ADMIN_APP_ID });
+    const res = await emulator.fetch(`${emulator.origin}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      body: Buffer.from(JSON.stringify(body), 'utf8'),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  it('regression: a user update or create is 400 BadRequest "Entity only allows writes with a JSON Content-Type header."; nothing changes', async () => {
+    const target = plain();
+    const before = target.jobTitle;
+    const patched = await bare('PATCH', `/v1.0/users/${target.id}`, { jobTitle: 'No content type' });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error).toMatchObject({ code: 'BadRequest', message: 'Entity only allows writes with a JSON Content-Type header.' });
+    expect(target.jobTitle).toBe(before);
+    const count = emulator.tenant.users.size;
+    const created = await bare('POST', '/v1.0/users', {
+      accountEnabled: true,
+      displayName: 'No Content Type',
+      mailNickname: 'nocontenttype',
+      userPrincipalName: `nocontenttype@${emulator.tenant.domain}`,
+      passwordProfile: { password: 'Xy7!kLm#2pQr' },
+    });
+    expect(created.status).toBe(400);
+    expect(created.body.error.message).toBe('Entity only allows writes with a JSON Content-Type header.');
+    expect(emulator.tenant.users.size).toBe(count);
+  });
+
+  it('regression: an action with a body (getByIds) is 400 BadRequest "Unable to read JSON request payload. Please ensure Content-Type header is set…"', async () => {
+    const res = await bare('POST', '/v1.0/directoryObjects/getByIds?$select=id', { ids: [plain().id], types: ['user'] });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'BadRequest',
+      message: 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    });
+  });
+
+  it("the gateway's client sends every single write with its Content-Type, so Graph runs it", async () => {
+    const target = plain();
+    const client = await c.gatewayClient();
+    const patched = await client.request({ method: 'PATCH', path: graphPaths.user(target.id), body: { jobTitle: 'Single write' }, effect: 'idempotent-write' });
+    expect(patched.ok).toBe(true);
+    expect(target.jobTitle).toBe('Single write');
+    const revoked = await client.request({ method: 'POST', path: graphPaths.userSub(target.id, 'revokeSignInSessions'), effect: 'idempotent-write' });
+    expect(revoked.ok).toBe(true);
   });
 });
 

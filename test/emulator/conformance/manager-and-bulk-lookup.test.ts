@@ -76,6 +76,20 @@ describe('getByIds (directoryobject-getbyids: "You can specify up to 1000 ids")'
     graphErrorCode(empty);
   });
 
+  it('regression: ids are GUIDs ("represented as strings"); one that is not fails the whole call with 400 Request_BadRequest "Invalid GUID specified." (microsoft-graph-docs-contrib#5884)', async () => {
+    const known = c.users[0]!.id;
+    for (const bad of [c.users[0]!.userPrincipalName, `{${known}}`, known.replace(/-/g, ''), 'not-a-guid']) {
+      const res = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known, bad], types: ['user'] } });
+      expect(res.status).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe('Invalid GUID specified.');
+    }
+    // Upper case is the same GUID.
+    const upper = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known.toUpperCase()], types: ['user'] } });
+    expect(upper.status).toBe(200);
+    expect(upper.body.value.map((u: { id: string }) => u.id)).toEqual([known]);
+  });
+
   it('the gateway never builds a getByIds request outside 1..1000 ids', () => {
     expect(() => getByIdsRequest([], ['id'])).toThrow(RangeError);
     expect(() =>
@@ -128,6 +142,40 @@ describe('memberships (user-list-memberof)', () => {
     // A directoryRole has no `mail`: it carries the selected properties it has.
     expect(Object.keys(role).sort()).toEqual(['@odata.type', 'displayName', 'id']);
     expect(member._directoryRoles).toContain(role.displayName);
+  });
+
+  it('regression: another user\'s memberships, app-only, need Directory.Read.All or Directory.ReadWrite.All; GroupMember.Read.All, Group.Read.All or User.Read.All alone is 403 ("Permissions for another user\'s direct memberships")', async () => {
+    const member = c.users.find((u) => u.memberOf.length > 0)!;
+    for (const roles of [['GroupMember.Read.All', 'User.Read.All'], ['Group.Read.All'], ['User.Read.All']]) {
+      const res = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?$select=id`, { token: await mintToken(c.emulator, { roles }) });
+      expect(res.status, roles.join()).toBe(403);
+      expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    for (const roles of [['Directory.Read.All'], ['Directory.ReadWrite.All']]) {
+      const res = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?$select=id`, { token: await mintToken(c.emulator, { roles }) });
+      expect(res.status, roles.join()).toBe(200);
+    }
+    // What the gateway sees: Graph's 403 as FORBIDDEN with Graph's code, never a server error.
+    const client = await c.gatewayClient(['User.Read.All', 'GroupMember.Read.All']);
+    await expect(client.listMemberOf(member.id, { kind: 'first', query: { top: 5, select: ['displayName'] } })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      extensions: { graphErrorCode: 'Authorization_RequestDenied' },
+    });
+  });
+
+  it("delegated: User.Read.All (least), GroupMember.Read.All or Directory.Read.All read another member's memberships; Group.Read.All does not", async () => {
+    const [reader, other] = c.users.filter((u) => u.userType === 'Member' && u.accountEnabled && u.memberOf.length > 0);
+    for (const scp of ['User.Read.All', 'GroupMember.Read.All', 'Directory.Read.All']) {
+      const res = await c.graph('GET', `/v1.0/users/${other!.id}/memberOf?$select=id`, { token: await mintToken(c.emulator, { scp, oid: reader!.id }) });
+      expect(res.status, scp).toBe(200);
+    }
+    const refused = await c.graph('GET', `/v1.0/users/${other!.id}/memberOf?$select=id`, {
+      token: await mintToken(c.emulator, { scp: 'Group.Read.All', oid: reader!.id }),
+    });
+    expect(refused.status).toBe(403);
+    // Their own memberships take User.Read.
+    const own = await c.graph('GET', '/v1.0/me/memberOf?$select=id', { token: await mintToken(c.emulator, { scp: 'User.Read', oid: reader!.id }) });
+    expect(own.status).toBe(200);
   });
 
   it("the gateway's client keeps the groups of memberOf and leaves directory roles out", async () => {

@@ -13,7 +13,8 @@
  * - Sensitive actions (learn.microsoft.com/graph/api/user-update note; resources/users "Who can perform
  *   sensitive actions"): app-only, changing accountEnabled of a user with an admin role needs the app's
  *   service principal to hold a role that outranks the target; users without a role need none.
- * - revokeSignInSessions answers 200 `{"value": true}` (learn.microsoft.com/graph/api/user-revokesigninsessions).
+ * - revokeSignInSessions answers 200 `{"value": true}` (learn.microsoft.com/graph/api/user-revokesigninsessions);
+ *   its known issue "Revoke sign-in sessions returns wrong HTTP code" documents 204 No Content as the intent.
  * - Value types: an Edm.Boolean is JSON true/false (OData JSON Format 4.01 §7.1); a string, "true"
  *   included, is the directory's 400 Request_BadRequest "Cannot convert the literal ..."
  *   (msgraph-sdk-powershell#3202; the stricter reading, docs/graph-facts.md#writes-and-permissions).
@@ -25,6 +26,7 @@
  *   username and password policies of learn.microsoft.com/entra/identity/authentication/concept-sspr-policy),
  *   docs/graph-facts.md#user-properties and #writes-and-permissions.
  */
+import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID } from '../../../src/emulator/seed.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
@@ -394,5 +396,32 @@ describe('revokeSignInSessions (user-revokesigninsessions)', () => {
     expect(res.status).toBe(200);
     expect(res.body.value).toBe(true);
     expect(guest.signInSessionsValidFromDateTime).toBe(validFrom);
+  });
+
+  it('known issue "Revoke sign-in sessions returns wrong HTTP code": the documented answer is 204 No Content (the service gives 200 {"value": true}); the switch gives 204, and the revocation still happens', async () => {
+    const target = plainUser();
+    const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ revokeSignInSessionsStatus: 204 }) });
+    expect(set.status).toBe(200);
+    try {
+      const before = target.signInSessionsValidFromDateTime;
+      await new Promise((r) => setTimeout(r, 1100)); // whole-second granularity
+      const res = await c.graph('POST', `/v1.0/users/${target.id}/revokeSignInSessions`, { body: {} });
+      expect(res.status).toBe(204);
+      expect(res.text).toBe('');
+      expect(target.signInSessionsValidFromDateTime).not.toBe(before);
+      // Inside $batch too: a 204 item without a body.
+      const batch = await c.graph('POST', '/v1.0/$batch', {
+        body: {
+          requests: [{ id: '1', method: 'POST', url: `/users/${target.id}/revokeSignInSessions`, body: {}, headers: { 'Content-Type': 'application/json' } }],
+        },
+      });
+      expect(batch.body.responses[0]).toMatchObject({ id: '1', status: 204 });
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ revokeSignInSessionsStatus: 202 }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ revokeSignInSessionsStatus: 200 }) });
+    }
+    expect(graphSettingsFromEnv({ EMULATOR_REVOKE_SESSIONS_STATUS: '204' })).toEqual({ revokeSignInSessionsStatus: 204 });
+    expect(() => graphSettingsFromEnv({ EMULATOR_REVOKE_SESSIONS_STATUS: 'no' })).toThrow(/EMULATOR_REVOKE_SESSIONS_STATUS/);
   });
 });
