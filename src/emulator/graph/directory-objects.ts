@@ -12,6 +12,7 @@ import { badRequest } from './errors.js';
 import { parseSelect, project } from './query.js';
 
 export const GET_BY_IDS_LIMIT = 1000;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What a user looks like in getByIds without `$select`. */
 const LIMITED_USER_PROPERTIES = ['id', 'displayName', 'userPrincipalName'];
 
@@ -32,6 +33,10 @@ export function getByIds(call: GraphCall): EmuResponse {
   if (ids.length === 0) throw badRequest("The 'ids' property must not be empty.");
   if (ids.length > GET_BY_IDS_LIMIT)
     throw badRequest(`Too many identifiers: at most ${GET_BY_IDS_LIMIT} ids can be requested at a time, received ${ids.length}.`);
+  // "The IDs are GUIDs, represented as strings" (directoryobject-getbyids); one that is not fails the
+  // whole request with Request_BadRequest "Invalid GUID specified." (microsoft-graph-docs-contrib#5884),
+  // never a silent miss: a userPrincipalName is no id here (docs/graph-facts.md#manager-and-bulk-lookup).
+  if (!(ids as string[]).every((id) => GUID.test(id))) throw badRequest('Invalid GUID specified.');
   const typesRaw = body.types;
   if (typesRaw !== undefined && (!Array.isArray(typesRaw) || !typesRaw.every((t) => typeof t === 'string')))
     throw badRequest("The 'types' property must be an array of strings.");

@@ -76,6 +76,20 @@ describe('getByIds (directoryobject-getbyids: "You can specify up to 1000 ids")'
     graphErrorCode(empty);
   });
 
+  it('refuses the whole request when an id is not a GUID ("The IDs are GUIDs, represented as strings"): 400 Request_BadRequest "Invalid GUID specified." (microsoft-graph-docs-contrib#5884)', async () => {
+    const known = c.users[0]!;
+    for (const odd of [known.userPrincipalName, 'nope', `{${known.id}}`]) {
+      const res = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known.id, odd], types: ['user'] } });
+      expect(res.status, odd).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_BadRequest');
+      expect(res.body.error.message).toBe('Invalid GUID specified.');
+    }
+    // Upper-case hex is still a GUID.
+    const upper = await c.graph('POST', '/v1.0/directoryObjects/getByIds?$select=id', { body: { ids: [known.id.toUpperCase()], types: ['user'] } });
+    expect(upper.status).toBe(200);
+    expect(upper.body.value.map((o: any) => o.id)).toEqual([known.id]);
+  });
+
   it('the gateway never builds a getByIds request outside 1..1000 ids', () => {
     expect(() => getByIdsRequest([], ['id'])).toThrow(RangeError);
     expect(() =>
