@@ -109,18 +109,27 @@ export const GRAPH_OPERATIONS = {
     // Refused getByIds, the gateway sends the lookups as GETs in $batch (src/graph/bulk-lookup-route.ts).
     fallback: { sets: [['User.Read.All'], ['User.ReadWrite.All']], route: '$batch of GET /users/{id} (20 ids per request instead of 1,000)' },
   },
+  // Relationships answer callers that cannot read the objects' type too, with type and id only
+  // (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information"): these are the sets that
+  // get the groups and devices in full, which the gateway needs (src/graph/limited-information.ts).
   listMemberOf: {
     call: 'GET /users/{id}/memberOf',
-    // "Permissions for another user's direct memberships": GroupMember.Read.All is listed for delegated
-    // calls only, Group.Read.All not at all (docs/graph-facts.md#manager-and-bulk-lookup).
+    // The page's application row, in every version, and Microsoft's troubleshooting article: Directory.Read.All.
     application: [['Directory.Read.All'], ['Directory.ReadWrite.All']],
-    delegated: [['User.Read.All'], ['GroupMember.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    delegated: [['GroupMember.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-list-memberof#permissions',
   },
   listOwnedDevices: {
     call: 'GET /users/{id}/ownedDevices',
-    application: [['Device.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']],
-    delegated: [['Device.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // The page lists User.Read.All and the Directory permissions; devices in full also need what reads devices (device-get).
+    application: [['User.Read.All', 'Device.Read.All'], ['User.ReadWrite.All', 'Device.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']],
+    delegated: [
+      ['User.Read.All', 'Device.Read.All'],
+      ['User.ReadWrite.All', 'Device.Read.All'],
+      ['Directory.Read.All'],
+      ['Directory.ReadWrite.All'],
+      ['Directory.AccessAsUser.All'],
+    ],
     source: 'https://learn.microsoft.com/graph/api/user-list-owneddevices#permissions',
   },
   listAuthMethods: {

@@ -13,6 +13,7 @@ import type {
   UserProperty,
 } from './api.js';
 import { isGroupObject, isUserObject } from './api.js';
+import { requireFullInformation } from './limited-information.js';
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
@@ -24,8 +25,9 @@ import {
   continuationHeaders,
   directReportsRequest,
   managerRequest,
+  memberOfRequest,
+  ownedDevicesRequest,
   selectParam,
-  topParam,
   userRequest,
   usersListRequest,
 } from './requests.js';
@@ -85,9 +87,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     throw result.error;
   }
 
-  async function page<T>(req: GraphRequest, withCount: boolean): Promise<GraphPage<T>> {
+  async function page<T>(
+    req: GraphRequest,
+    withCount: boolean,
+    check?: (page: GraphPage<T>, requestId: string | undefined) => GraphPage<T>,
+  ): Promise<GraphPage<T>> {
     const { body, requestId } = await call<unknown>(req, false);
-    return readPage<T>(body, requestId, withCount);
+    const read = readPage<T>(body, requestId, withCount);
+    return check ? check(read, requestId) : read;
   }
 
   function continuation(nextLink: string, shape: ContinuationShape): GraphPath {
@@ -101,22 +108,30 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     shape: ContinuationShape,
     request: PageRequest<RelationshipPageQuery & { filter?: string }>,
   ): Promise<GraphPage<T>> {
+    // memberOf and ownedDevices may list objects with limited information (src/graph/limited-information.ts).
+    const limitedKind = sub === 'memberOf' ? 'groups' : sub === 'ownedDevices' ? 'devices' : undefined;
+    const check = (result: GraphPage<T>, requestId: string | undefined): GraphPage<T> => {
+      if (limitedKind === undefined) return result;
+      // The page's other objects (directory roles, administrative units) are left out by the caller; only groups count.
+      const shown = sub === 'memberOf' ? (result.items as GraphDirectoryObject[]).filter(isGroupObject) : (result.items as GraphDirectoryObject[]);
+      requireFullInformation(shown, limitedKind, requestId);
+      return result;
+    };
     if (request.kind === 'next') {
       return page<T>(
         { method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
         false,
+        check,
       );
     }
     const q = request.query;
-    const base = sub === 'directReports' ? directReportsRequest(userIdOrUpn, q.select, q.top) : undefined;
-    return page<T>(
-      base ?? {
-        method: 'GET',
-        path: graphPaths.userSub(userIdOrUpn, sub),
-        query: { $select: selectParam(q.select), $top: topParam(q.top), $filter: q.filter },
-      },
-      false,
-    );
+    const first =
+      sub === 'directReports'
+        ? directReportsRequest(userIdOrUpn, q.select, q.top)
+        : sub === 'memberOf'
+          ? memberOfRequest(userIdOrUpn, q.select, q.top, q.filter)
+          : ownedDevicesRequest(userIdOrUpn, q.select, q.top, q.filter);
+    return page<T>(first, false, check);
   }
 
   async function followAll<T>(first: GraphRequest, shape: ContinuationShape): Promise<T[]> {

@@ -29,6 +29,7 @@ import {
 } from './requests.js';
 import type { GraphRequest, GraphResult } from './types.js';
 import { isTransientFailure } from './upstream-failure.js';
+import { requireFullInformation, type LimitedKind } from './limited-information.js';
 
 /**
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
@@ -287,8 +288,13 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
   // Direct reports include organizational contacts and memberOf holds directory roles and
   // administrative units (docs/graph-facts.md#manager-and-bulk-lookup): each field shows its type only.
   const directReportsOf = createFirstPageLoader<GraphUser>(submit, (key) => directReportsRequest(key.key, key.select, key.top), isUserObject);
-  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, (key) => memberOfRequest(key.key, key.select, key.top), isGroupObject);
-  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(submit, (key) => ownedDevicesRequest(key.key, key.select, key.top));
+  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, (key) => memberOfRequest(key.key, key.select, key.top), isGroupObject, 'groups');
+  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(
+    submit,
+    (key) => ownedDevicesRequest(key.key, key.select, key.top),
+    () => true,
+    'devices',
+  );
 
   const authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string> = new DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>(
     async (keys) => {
@@ -330,6 +336,7 @@ function createFirstPageLoader<T extends GraphDirectoryObject>(
   submit: BatchQueue,
   build: (key: RelationshipPageKey) => GraphRequest,
   keep: (item: T) => boolean = () => true,
+  limitedKind?: LimitedKind,
 ): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
   const loader: DataLoader<RelationshipPageKey, GraphPage<T>, string> = new DataLoader<RelationshipPageKey, GraphPage<T>, string>(
     (keys) =>
@@ -339,7 +346,9 @@ function createFirstPageLoader<T extends GraphDirectoryObject>(
         build,
         (body, result) => {
           const page = readPage<T>(body, result.requestId, false);
-          return { ...page, items: page.items.filter(keep) };
+          const items = page.items.filter(keep);
+          // Objects listed with limited information fail that parent's field (src/graph/limited-information.ts).
+          return { ...page, items: limitedKind ? requireFullInformation(items, limitedKind, result.requestId) : items };
         },
         (_key, error) => error,
         (key) => loader.clear(key),

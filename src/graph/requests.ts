@@ -1,5 +1,6 @@
 import { badInput } from '../errors.js';
 import type { AuthMethodKind, UserListQuery, UserProperty } from './api.js';
+import { ALWAYS_SET_PROPERTY } from './limited-information.js';
 import { graphPaths, relativeUrl } from './paths.js';
 import type { GraphRequest } from './types.js';
 
@@ -129,16 +130,23 @@ export function directReportsRequest(idOrUpn: string, select: readonly UserPrope
 /**
  * A user's group memberships. Graph's `memberOf` also holds directory roles and administrative
  * units; callers keep only groups (the cast segment would hide them without saving a request).
+ * `displayName` is always selected: a group without one came with limited information
+ * (src/graph/limited-information.ts).
  */
-export function memberOfRequest(idOrUpn: string, select: readonly UserProperty[], top: number): GraphRequest {
-  return { method: 'GET', path: graphPaths.userSub(idOrUpn, 'memberOf'), query: { $select: selectParam(select), $top: topParam(top) } };
+export function memberOfRequest(idOrUpn: string, select: readonly UserProperty[], top: number, filter?: string): GraphRequest {
+  return {
+    method: 'GET',
+    path: graphPaths.userSub(idOrUpn, 'memberOf'),
+    query: { $select: selectParam([...select, ALWAYS_SET_PROPERTY]), $top: topParam(top), $filter: filter },
+  };
 }
 
+/** A user's devices; `displayName` always selected, as for memberOf (src/graph/limited-information.ts). */
 export function ownedDevicesRequest(idOrUpn: string, select: readonly UserProperty[], top: number, filter?: string): GraphRequest {
   return {
     method: 'GET',
     path: graphPaths.userSub(idOrUpn, 'ownedDevices'),
-    query: { $select: selectParam(select), $top: topParam(top), $filter: filter },
+    query: { $select: selectParam([...select, ALWAYS_SET_PROPERTY]), $top: topParam(top), $filter: filter },
   };
 }
 

@@ -165,7 +165,10 @@ describe('upstream failures', () => {
     }
   });
 
-  it('maps Graph 403 to FORBIDDEN for the read-only app (User.Read.All only: memberOf needs Directory.Read.All app-only)', async () => {
+  // The read-only app holds User.Read.All alone: Graph lists a user's groups and devices to it with
+  // their type and id only (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information"), which
+  // the gateway answers as it would a 403.
+  it('answers FORBIDDEN for groups and devices Graph lists with limited information to the read-only app (User.Read.All alone)', async () => {
     const readOnly = await startTestGateway({
       emulator: gw.emulator,
       configure: (config) => ({
@@ -178,15 +181,29 @@ describe('upstream failures', () => {
       }),
     });
     try {
-      const target = [...gw.emulator.tenant.users.values()][3]!;
+      const target = [...gw.emulator.tenant.users.values()].find((u) => u.memberOf.length > 0)!;
       const allowed = await readOnly.graphql(`{ user(id: "${target.id}") { displayName } }`);
       expect(allowed.data).toEqual({ user: { displayName: target.displayName } });
       const denied = await readOnly.graphql(`{ user(id: "${target.id}") { displayName memberOf(first: 5) { nodes { displayName } } } }`);
       expect(codes(denied)).toEqual(['FORBIDDEN']);
       expect(denied.errors![0]!.path).toEqual(['user', 'memberOf']);
       expect(typeof denied.errors![0]!.extensions!.requestId).toBe('string');
+      expect(denied.errors![0]!.extensions!.graphLimitedInformation).toBe(true);
+      expect(denied.errors![0]!.message).toMatch(/limited information/);
       // memberOf is a non-null connection, so the error nulls its parent (GraphQL semantics).
       expect(denied.data).toEqual({ user: null });
+      // Asking only for ids does not hide it: the gateway always selects displayName, which every group has.
+      const idsOnly = await readOnly.graphql(`{ user(id: "${target.id}") { memberOf(first: 5) { nodes { id } } } }`);
+      expect(codes(idsOnly)).toEqual(['FORBIDDEN']);
+      const owner = [...gw.emulator.tenant.users.values()].find((u) => u.ownedDevices.length > 0)!;
+      const devices = await readOnly.graphql(`{ user(id: "${owner.id}") { ownedDevices(first: 5) { nodes { id operatingSystem } } } }`);
+      expect(codes(devices)).toEqual(['FORBIDDEN']);
+      expect(devices.errors![0]!.path).toEqual(['user', 'ownedDevices']);
+      expect(devices.errors![0]!.extensions!.graphLimitedInformation).toBe(true);
+      // The gateway's own app reads both in full.
+      const full = await gw.graphql(`{ user(id: "${owner.id}") { ownedDevices(first: 5) { nodes { id displayName } } } }`);
+      expect(full.errors).toBeUndefined();
+      expect((full.data as any).user.ownedDevices.nodes).toHaveLength(Math.min(5, owner.ownedDevices.length));
     } finally {
       await readOnly.close();
     }

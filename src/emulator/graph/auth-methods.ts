@@ -216,7 +216,9 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
     status: 202,
     headers: {
       'content-type': 'application/json',
-      location: `${call.ctx.origin}/${call.version}/users/${user.id}/authentication/operations/${op.id}`,
+      // The page's examples give the Location with the service's own query parameters
+      // (`?aadgdc=DUB02P&aadgsu=ssprprod-a`); a client follows it whole (docs/graph-facts.md#writes-and-permissions).
+      location: `${call.ctx.origin}/${call.version}/users/${user.id}/authentication/operations/${op.id}?aadgdc=EMU01P&aadgsu=ssprprod-a`,
       'retry-after': '1',
     },
     body: generated ? { newPassword } : undefined,

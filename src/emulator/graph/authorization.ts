@@ -36,7 +36,6 @@ export type Capability =
   | 'authMethods.write'
   | 'authMethods.resetPassword'
   | 'memberOf.read'
-  | 'devices.read'
   | 'directoryObjects.getByIds';
 
 const READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
@@ -57,9 +56,9 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   'authMethods.write': ['UserAuthenticationMethod.ReadWrite.All'],
   // Delegated UserAuthenticationMethod.ReadWrite.All only; application: not supported (docs/graph-facts.md#writes-and-permissions).
   'authMethods.resetPassword': ['UserAuthenticationMethod.ReadWrite.All'],
-  // GET /users/{id}/memberOf passes its own per-kind lists (src/emulator/graph/relationships.ts); this is the application one.
-  'memberOf.read': ['Directory.Read.All', 'Directory.ReadWrite.All'],
-  'devices.read': ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  // Reaching `/users/{id}/memberOf` (besides what reads the user): the group readers of group-get. Whether
+  // the groups then come back in full is canReadType's question (docs/graph-facts.md#manager-and-bulk-lookup).
+  'memberOf.read': ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
   // directoryobject-getbyids: Directory.Read.All, "higher: not available"; Directory.ReadWrite.All reads
   // the directory too (its description), and the page's older text listed delegated
   // Directory.AccessAsUser.All. User.Read.All is not enough (docs/graph-facts.md#manager-and-bulk-lookup).
@@ -97,13 +96,12 @@ const SELF_PERMISSIONS: Partial<Record<Capability, readonly string[]>> = {
  * sessions (revokeSignInSessions is "performed by the user or an administrator",
  * docs/graph-facts.md#delegated-permissions).
  */
-const SELF_SERVICE: ReadonlySet<Capability> = new Set(['users.read', 'memberOf.read', 'devices.read', 'authMethods.read', 'users.revokeSessions']);
+const SELF_SERVICE: ReadonlySet<Capability> = new Set(['users.read', 'memberOf.read', 'authMethods.read', 'users.revokeSessions']);
 
 /** What a signed-in user's directory roles allow (`member`: any member of the tenant, no role needed). */
 const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   'users.read': 'member',
   'memberOf.read': 'member',
-  'devices.read': 'member',
   'users.write': [GLOBAL_ADMIN, USER_ADMIN],
   'users.create': [GLOBAL_ADMIN, USER_ADMIN],
   'users.delete': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN],
@@ -214,6 +212,41 @@ function userMay(principal: Principal, capability: Capability, self: boolean): b
   // Guests get no directory-wide reads by default; members read the directory.
   if (grant === 'member') return principal.user?.userType === 'Member';
   return principal.directoryRoles.some((r) => grant.includes(r));
+}
+
+/**
+ * The directoryObject types a relationship can hold, and the permissions that read each in full.
+ * A caller that reaches a relationship but holds none of them still gets the objects of that type,
+ * with `@odata.type` and `id` only ("Limited information returned for inaccessible member objects",
+ * learn.microsoft.com/graph/permissions-overview; docs/graph-facts.md#manager-and-bulk-lookup).
+ * Groups and directory roles: the memberOf page's rows (application Directory.Read.All or
+ * Directory.ReadWrite.All, in every version; delegated also GroupMember.Read.All), which is also
+ * what Microsoft's troubleshooting article on null memberOf properties prescribes ("at least
+ * Directory.Read.All"); group-get's wider list (GroupMember.Read.All app-only, Group.Read.All) is
+ * not taken, the stricter reading. Devices: device-get (Device.Read.All, Directory.Read.All,
+ * Directory.ReadWrite.All).
+ */
+export type DirectoryObjectType = 'group' | 'directoryRole' | 'device';
+
+const TYPE_READERS: Record<DirectoryObjectType, CallPermissions> = {
+  group: {
+    application: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+    delegated: ['GroupMember.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+  },
+  directoryRole: {
+    application: ['Directory.Read.All', 'Directory.ReadWrite.All'],
+    delegated: ['Directory.Read.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+  },
+  device: {
+    application: ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+    delegated: ['Device.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'Directory.AccessAsUser.All'],
+  },
+};
+
+/** Does the caller read objects of `type` in full (otherwise: type and id only)? */
+export function canReadType(principal: Principal, type: DirectoryObjectType): boolean {
+  const readers = principal.kind === 'app' ? TYPE_READERS[type].application : TYPE_READERS[type].delegated;
+  return readers.some((p) => principal.permissions.has(p));
 }
 
 export function requireCapability(principal: Principal, capability: Capability, target?: UserRecord, permissions?: CallPermissions): void {

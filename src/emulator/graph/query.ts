@@ -41,6 +41,17 @@ export function project(full: Record<string, unknown>, select: readonly string[]
   return out;
 }
 
+/**
+ * An object the caller may not read, as Graph lists it in a relationship: `@odata.type` and `id`,
+ * every other selected property null and a collection empty (the sample of Microsoft's
+ * troubleshooting article on memberOf keeps `groupTypes: []`; docs/graph-facts.md#manager-and-bulk-lookup).
+ */
+export function projectLimited(full: Record<string, unknown>, select: readonly string[], odataType: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { '@odata.type': odataType, id: full.id };
+  for (const p of select) if (p !== 'id') out[p] = Array.isArray(full[p]) ? [] : null;
+  return out;
+}
+
 export function parseTop(call: GraphCall, max = MAX_PAGE_SIZE): number | undefined {
   const raw = queryParam(call, '$top');
   if (raw === undefined) return undefined;

@@ -2,11 +2,11 @@
 import type { EmuResponse } from '../http.js';
 import type { ContactRecord, DeviceRecord, UserRecord } from '../model.js';
 import { contactToGraph, isContact } from './contacts.js';
-import { requireCapability, type CallPermissions } from './authorization.js';
+import { can, canReadType, requireCapability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { deviceEntity, userEntity, userToGraph, type EntityType } from './entities.js';
-import { badRequest, notFound } from './errors.js';
-import { listCollection, parseSelect } from './query.js';
+import { badRequest, forbidden, notFound } from './errors.js';
+import { listCollection, parseSelect, project, projectLimited } from './query.js';
 import { recordChange } from './state.js';
 import { directReportsOf, directoryObjectItem, managerOf, membershipEntity, membershipItem, userMemberships, type Membership } from './users.js';
 
@@ -92,24 +92,17 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
 }
 
 /**
- * user-list-memberof, "Permissions for another user's direct memberships": application
- * Directory.Read.All (higher Directory.ReadWrite.All); delegated User.Read.All (higher
- * Directory.Read.All, Directory.ReadWrite.All, GroupMember.Read.All). GroupMember.Read.All and
- * Group.Read.All are not listed for an app, so an app holding only them is refused
- * (docs/graph-facts.md#manager-and-bulk-lookup, "Memberships"). The signed-in user's own memberships
- * take User.Read (SELF_PERMISSIONS in authorization.ts).
+ * `/users/{id}/memberOf` answers whoever reads the user or reads groups (the page's least privileged
+ * delegated permission is User.Read); the memberships come back in full only for a caller that
+ * reads their type, otherwise with limited information, never a 403 for them
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information").
  */
-const MEMBER_OF_PERMISSIONS: CallPermissions = {
-  application: ['Directory.Read.All', 'Directory.ReadWrite.All'],
-  delegated: ['User.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'GroupMember.Read.All'],
-};
-
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'memberOf.read', user, MEMBER_OF_PERMISSIONS);
+  if (!can(call.principal, 'users.read', user) && !can(call.principal, 'memberOf.read', user)) throw forbidden();
   return listCollection<Membership>(call, {
     entity: membershipEntity,
     records: userMemberships(call, user),
-    item: (record, _graph, select) => membershipItem(record, select),
+    item: (record, _graph, select) => membershipItem(call.principal, record, select),
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: true,
@@ -118,12 +111,23 @@ export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
   });
 }
 
+/**
+ * `/users/{id}/ownedDevices` answers whoever reads the user: its page lists User.Read, User.Read.All,
+ * User.ReadWrite.All, Directory.Read.All and Directory.ReadWrite.All (Device.Read.All alone is not
+ * listed, so it is refused). Devices come back in full only for a caller that reads devices
+ * (device-get), otherwise with limited information (docs/graph-facts.md#manager-and-bulk-lookup).
+ */
 export function listOwnedDevices(call: GraphCall, user: UserRecord): EmuResponse {
-  requireCapability(call.principal, 'devices.read', user);
+  requireCapability(call.principal, 'users.read', user);
   const devices = user.ownedDevices.map((id) => call.ctx.tenant.devices.get(id)).filter((d): d is DeviceRecord => d !== undefined);
+  const full = canReadType(call.principal, 'device');
   return listCollection(call, {
     entity: deviceEntity,
     records: devices,
+    item: (_record, graph, select) => {
+      const properties = select ?? deviceEntity.defaultSelect;
+      return full ? project(graph, properties, deviceEntity.odataType) : projectLimited(graph, properties, deviceEntity.odataType);
+    },
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: false,

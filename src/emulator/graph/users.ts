@@ -8,14 +8,14 @@ import type { EmuResponse } from '../http.js';
 import type { ContactRecord, GroupRecord, UserRecord } from '../model.js';
 import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
-import { requireAuthorityOver, requireCapability, type Capability } from './authorization.js';
+import { canReadType, requireAuthorityOver, requireCapability, type Capability, type Principal } from './authorization.js';
 import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { directoryRole } from './directory-roles.js';
 import { type GraphError, badRequest } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
-import { countCollection, listCollection, parseExpand, parseSelect, project, type CollectionOptions, type ExpandSpec } from './query.js';
+import { countCollection, listCollection, parseExpand, parseSelect, project, projectLimited, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
 
 /** Expanded collections hold at most 20 items and never a nextLink (docs/graph-facts.md#listing-users). */
@@ -62,7 +62,7 @@ function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [strin
         'memberOf',
         userMemberships(call, user)
           .slice(0, EXPANDED_COLLECTION_LIMIT)
-          .map((m) => membershipItem(m, ['id', 'displayName'])),
+          .map((m) => membershipItem(call.principal, m, ['id', 'displayName'])),
       ];
     default:
       return undefined;
@@ -99,10 +99,20 @@ export function userMemberships(call: GraphCall, user: UserRecord): Membership[]
   return groups;
 }
 
-export function membershipItem(m: Membership, select: readonly string[] | undefined): Record<string, unknown> {
-  if (!isRoleMembership(m)) return project(groupEntity.toGraph(m), select ?? groupEntity.defaultSelect, groupEntity.odataType);
+/**
+ * One membership as `memberOf` lists it to this caller: in full, or with limited information (type
+ * and id, the rest null) when the caller reaches the relationship without a permission that reads
+ * groups or directory roles (src/emulator/graph/authorization.ts canReadType).
+ */
+export function membershipItem(principal: Principal, m: Membership, select: readonly string[] | undefined): Record<string, unknown> {
+  if (!isRoleMembership(m)) {
+    const properties = select ?? groupEntity.defaultSelect;
+    const full = groupEntity.toGraph(m);
+    return canReadType(principal, 'group') ? project(full, properties, groupEntity.odataType) : projectLimited(full, properties, groupEntity.odataType);
+  }
   const properties = select ? select.filter((p) => DIRECTORY_ROLE_PROPERTIES.includes(p)) : DIRECTORY_ROLE_PROPERTIES;
-  return project(m.directoryRole, properties, '#microsoft.graph.directoryRole');
+  const type = '#microsoft.graph.directoryRole';
+  return canReadType(principal, 'directoryRole') ? project(m.directoryRole, properties, type) : projectLimited(m.directoryRole, properties, type);
 }
 
 export function usersCollection(call: GraphCall, records: readonly UserRecord[], contextFragment: string, typedItems: boolean): CollectionOptions<UserRecord> {

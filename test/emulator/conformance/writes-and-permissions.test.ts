@@ -112,6 +112,20 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     expect(ok.status).toBe(202);
   });
 
+  it("answers 202 with a Location shaped as the page's examples: the operation under the user, with the service's own query parameters, which a poll of the whole link accepts", async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
+    const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-loc' }, token });
+    expect(res.status).toBe(202);
+    const location = new URL(res.headers.get('location')!);
+    expect(location.pathname).toMatch(new RegExp(`^/v1\\.0/users/${target.id}/authentication/operations/[0-9a-f-]{36}$`));
+    expect([...location.searchParams.keys()]).toEqual(['aadgdc', 'aadgsu']);
+    const poll = await c.graph('GET', location.href, { token });
+    expect(poll.status).toBe(200);
+    expect(['notStarted', 'running', 'succeeded']).toContain(poll.body.status);
+  });
+
   it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
     const scp = 'UserAuthenticationMethod.ReadWrite.All';
     for (const role of ['User Administrator', 'Helpdesk Administrator']) {
