@@ -10,10 +10,11 @@ import path from 'node:path';
  * without knowing the key) no longer opens (docs/security.md#tokens-at-rest).
  *
  * `v1.` values (before 2026-12; no associated data) still open, wherever they are found: records a
- * gateway wrote before the upgrade are read until they are next written, in the new format, and
- * replicas upgraded one after another keep working together. Ending the old format for good is
- * a key rotation after the upgrade: what v1 sealed then opens only with TOKEN_CACHE_KEY_PREVIOUS,
- * and with it removed, not at all (docs/operations.md#rotating-keys).
+ * gateway wrote before the upgrade are read until they are next written, in the new format, and an
+ * upgraded replica reads what older ones still write (an older one cannot read `v2.`: finish a
+ * rolling upgrade promptly). Ending the old format for good is a key rotation after the upgrade: what
+ * v1 sealed then opens only with TOKEN_CACHE_KEY_PREVIOUS, and with it removed, not at all
+ * (docs/operations.md#upgrading-the-token-cache-format).
  *
  * Key rotation (docs/operations.md#rotating-keys): values are always sealed with the current key;
  * they open with the current key or, while TOKEN_CACHE_KEY_PREVIOUS is set, with the previous one.
