@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Config } from './config-types.js';
 import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
@@ -295,9 +296,33 @@ function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
     if (!req.complete && !this.headersSent) {
       this.setHeader('connection', 'close');
       this.shouldKeepAlive = false;
+      lingerWhenClosing(req.socket);
     }
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
+}
+
+/** How long a connection closed with its request body unread keeps reading (and discarding) before it is cut. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closing a connection while the caller's body is still arriving makes the kernel answer those bytes
+ * with a reset, and a reset makes the caller's TCP stack drop what it had not read yet: the 401 or
+ * 413 just sent (under load, one of 300 stalled-body callers got nothing at all). Node ends such a
+ * connection with `socket.destroySoon()` once the answer is written; here the connection is closed
+ * the way RFC 9112 §9.6 describes instead: the answer and a FIN are sent, the socket keeps reading
+ * and discarding until the caller closes its side or LINGER_MS pass, then it is destroyed.
+ */
+function lingerWhenClosing(socket: Socket): void {
+  socket.destroySoon = function (this: Socket) {
+    if (this.destroyed) return;
+    const cut = setTimeout(() => this.destroy(), LINGER_MS);
+    cut.unref();
+    this.once('close', () => clearTimeout(cut));
+    this.once('end', () => this.destroy());
+    this.resume();
+    if (this.writable) this.end();
+  };
 }
 
 /** Routes by template for logs and metrics (never the caller's raw path). */
