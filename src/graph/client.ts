@@ -12,8 +12,8 @@ import type {
   UserListQuery,
   UserProperty,
 } from './api.js';
-import { isGroupObject, isUserObject } from './api.js';
-import { requireFullInformation } from './limited-information.js';
+import { isUserObject } from './api.js';
+import { shownItems, type RelationshipCollection } from './relationship-items.js';
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
@@ -104,19 +104,16 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
   /** Relationship collections share one paging scheme. */
   function relationshipPage<T>(
     userIdOrUpn: string,
-    sub: 'directReports' | 'memberOf' | 'ownedDevices',
+    sub: RelationshipCollection,
     shape: ContinuationShape,
     request: PageRequest<RelationshipPageQuery & { filter?: string }>,
   ): Promise<GraphPage<T>> {
-    // memberOf and ownedDevices may list objects with limited information (src/graph/limited-information.ts).
-    const limitedKind = sub === 'memberOf' ? 'groups' : sub === 'ownedDevices' ? 'devices' : undefined;
-    const check = (result: GraphPage<T>, requestId: string | undefined): GraphPage<T> => {
-      if (limitedKind === undefined) return result;
-      // The page's other objects (directory roles, administrative units) are left out by the caller; only groups count.
-      const shown = sub === 'memberOf' ? (result.items as GraphDirectoryObject[]).filter(isGroupObject) : (result.items as GraphDirectoryObject[]);
-      requireFullInformation(shown, limitedKind, requestId);
-      return result;
-    };
+    // The page holds the objects the field shows, or fails when Graph listed some of them with
+    // limited information (src/graph/relationship-items.ts): the same table as the first pages' loaders.
+    const check = (result: GraphPage<T>, requestId: string | undefined): GraphPage<T> => ({
+      ...result,
+      items: shownItems(sub, result.items as GraphDirectoryObject[], requestId) as T[],
+    });
     if (request.kind === 'next') {
       return page<T>(
         { method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
@@ -181,17 +178,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       return found && isUserObject(found.body) ? found.body : null;
     },
 
-    async listDirectReports(userIdOrUpn, request) {
-      const result = await relationshipPage<GraphUser>(userIdOrUpn, 'directReports', continuationShapes.directReports, request);
-      // Direct reports include organizational contacts; the field is about users.
-      return { ...result, items: result.items.filter(isUserObject) };
-    },
+    listDirectReports: (userIdOrUpn, request) => relationshipPage<GraphUser>(userIdOrUpn, 'directReports', continuationShapes.directReports, request),
 
-    async listMemberOf(userIdOrUpn: string, request: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>> {
-      const result = await relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request);
-      // memberOf also holds directory roles and administrative units; the field is about groups.
-      return { ...result, items: result.items.filter(isGroupObject) as GraphGroup[] };
-    },
+    listMemberOf: (userIdOrUpn: string, request: PageRequest<RelationshipPageQuery>) =>
+      relationshipPage<GraphGroup>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request),
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
 

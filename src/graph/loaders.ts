@@ -1,7 +1,6 @@
 import DataLoader from 'dataloader';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import {
-  isGroupObject,
   isUserObject,
   type GraphGroup,
   type AuthMethodsKey,
@@ -29,7 +28,7 @@ import {
 } from './requests.js';
 import type { GraphRequest, GraphResult } from './types.js';
 import { isTransientFailure } from './upstream-failure.js';
-import { requireFullInformation, type LimitedKind } from './limited-information.js';
+import { shownItems, type RelationshipCollection } from './relationship-items.js';
 
 /**
  * Per-request DataLoaders over one GraphClient. Each batch function turns the keys one GraphQL
@@ -285,16 +284,10 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
     { cacheKeyFn: userLookupCacheKey },
   );
 
-  // Direct reports include organizational contacts and memberOf holds directory roles and
-  // administrative units (docs/graph-facts.md#manager-and-bulk-lookup): each field shows its type only.
-  const directReportsOf = createFirstPageLoader<GraphUser>(submit, (key) => directReportsRequest(key.key, key.select, key.top), isUserObject);
-  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, (key) => memberOfRequest(key.key, key.select, key.top), isGroupObject, 'groups');
-  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(
-    submit,
-    (key) => ownedDevicesRequest(key.key, key.select, key.top),
-    () => true,
-    'devices',
-  );
+  // Each field shows its type of object only (src/graph/relationship-items.ts).
+  const directReportsOf = createFirstPageLoader<GraphUser>(submit, 'directReports', (key) => directReportsRequest(key.key, key.select, key.top));
+  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, 'memberOf', (key) => memberOfRequest(key.key, key.select, key.top));
+  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(submit, 'ownedDevices', (key) => ownedDevicesRequest(key.key, key.select, key.top));
 
   const authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string> = new DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>(
     async (keys) => {
@@ -334,9 +327,8 @@ function relationshipCacheKey(key: RelationshipPageKey): string {
  */
 function createFirstPageLoader<T extends GraphDirectoryObject>(
   submit: BatchQueue,
+  relationship: RelationshipCollection,
   build: (key: RelationshipPageKey) => GraphRequest,
-  keep: (item: T) => boolean = () => true,
-  limitedKind?: LimitedKind,
 ): DataLoader<RelationshipPageKey, GraphPage<T>, string> {
   const loader: DataLoader<RelationshipPageKey, GraphPage<T>, string> = new DataLoader<RelationshipPageKey, GraphPage<T>, string>(
     (keys) =>
@@ -346,9 +338,8 @@ function createFirstPageLoader<T extends GraphDirectoryObject>(
         build,
         (body, result) => {
           const page = readPage<T>(body, result.requestId, false);
-          const items = page.items.filter(keep);
           // Objects listed with limited information fail that parent's field (src/graph/limited-information.ts).
-          return { ...page, items: limitedKind ? requireFullInformation(items, limitedKind, result.requestId) : items };
+          return { ...page, items: shownItems(relationship, page.items, result.requestId) };
         },
         (_key, error) => error,
         (key) => loader.clear(key),
