@@ -25,10 +25,16 @@ export interface TokenCipher {
   seal(plaintext: string, record: string): string;
   /** Throws TokenCacheDecryptError when no key opens it (wrong key, another record's value, or tampered with). */
   open(sealed: string, record: string): string;
+  /** `open`, and how the value was sealed: what a start-up check counts, with one decryption per key tried. */
+  inspect(sealed: string, record: string): OpenedValue;
+}
+
+export interface OpenedValue {
+  plaintext: string;
   /** True when the value opens only with the previous key: it should be sealed again with the current one. */
-  sealedWithPreviousKey(sealed: string, record: string): boolean;
+  sealedWithPreviousKey: boolean;
   /** True for a value in the format before records were bound (`v1.`): it should be sealed again. */
-  inLegacyFormat(sealed: string): boolean;
+  inLegacyFormat: boolean;
 }
 
 export class TokenCacheDecryptError extends Error {
@@ -99,15 +105,19 @@ export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCiphe
       return FORMAT + Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url');
     },
     open(sealed, record) {
-      const plaintext = unseal(sealed, record, key) ?? (previousKey ? unseal(sealed, record, previousKey) : undefined);
-      if (plaintext === undefined) throw new TokenCacheDecryptError();
-      return plaintext;
+      return inspect(sealed, record).plaintext;
     },
-    sealedWithPreviousKey(sealed, record) {
-      return previousKey !== undefined && unseal(sealed, record, key) === undefined && unseal(sealed, record, previousKey) !== undefined;
-    },
-    inLegacyFormat: (sealed) => sealed.startsWith(LEGACY_FORMAT),
+    inspect,
   };
+
+  function inspect(sealed: string, record: string): OpenedValue {
+    const inLegacyFormat = sealed.startsWith(LEGACY_FORMAT);
+    const withCurrentKey = unseal(sealed, record, key);
+    if (withCurrentKey !== undefined) return { plaintext: withCurrentKey, sealedWithPreviousKey: false, inLegacyFormat };
+    const withPreviousKey = previousKey ? unseal(sealed, record, previousKey) : undefined;
+    if (withPreviousKey === undefined) throw new TokenCacheDecryptError();
+    return { plaintext: withPreviousKey, sealedWithPreviousKey: true, inLegacyFormat };
+  }
 }
 
 function associatedData(record: string): Buffer {

@@ -84,30 +84,33 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   };
   const keyOf = (name: string) => `${identityId}:${name}`;
   const shortLivedKeyOf = (name: string) => `${identityId}:short-lived:${name}`;
-  const open = (sealed: string, key: string) => {
+  const inspect = (sealed: string, key: string) => {
     try {
-      return cipher.open(sealed, key);
+      return cipher.inspect(sealed, key);
     } catch (error) {
       if (error instanceof TokenCacheDecryptError) throw new TokenCacheKeyMismatchError(backend.location);
       throw error;
     }
   };
 
-  const check = await backend.keyv.get(keyOf(KEY_CHECK));
-  if (check !== undefined && open(check, keyOf(KEY_CHECK)) !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
+  const open = (sealed: string, key: string) => inspect(sealed, key).plaintext;
+
+  const sealedCheck = await backend.keyv.get(keyOf(KEY_CHECK));
+  const check = sealedCheck === undefined ? undefined : inspect(sealedCheck, keyOf(KEY_CHECK));
+  if (check !== undefined && check.plaintext !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
   let sealedWithPreviousKey = 0;
   let inLegacyFormat = 0;
   for (const record of ALL_RECORDS) {
     const existing = await backend.keyv.get(keyOf(record));
     if (existing === undefined) continue;
-    open(existing, keyOf(record));
-    if (cipher.sealedWithPreviousKey(existing, keyOf(record))) sealedWithPreviousKey += 1;
-    if (cipher.inLegacyFormat(existing)) inLegacyFormat += 1;
+    const opened = inspect(existing, keyOf(record));
+    if (opened.sealedWithPreviousKey) sealedWithPreviousKey += 1;
+    if (opened.inLegacyFormat) inLegacyFormat += 1;
   }
   // The key check holds a constant, so sealing it again races with nothing. Token records are not
   // re-sealed here: another replica may be writing a rotated refresh token, and a write of the value
   // read now would undo it (they are sealed with the current key, in the current format, when next written).
-  if (check === undefined || cipher.sealedWithPreviousKey(check, keyOf(KEY_CHECK)) || cipher.inLegacyFormat(check))
+  if (check === undefined || check.sealedWithPreviousKey || check.inLegacyFormat)
     await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT, keyOf(KEY_CHECK)));
 
   return {

@@ -16,7 +16,7 @@ describe('token cache encryption', () => {
     expect(a).toMatch(/^v2\./);
     expect(cipher.open(a, record)).toBe('hello');
     expect(a).not.toContain('hello');
-    expect(cipher.inLegacyFormat(a)).toBe(false);
+    expect(cipher.inspect(a, record)).toEqual({ plaintext: 'hello', sealedWithPreviousKey: false, inLegacyFormat: false });
   });
 
   it('rejects a wrong key, tampering and plaintext', () => {
@@ -43,12 +43,12 @@ describe('token cache encryption', () => {
     const legacy = sealInLegacyFormat(key, 'written before the upgrade');
     expect(cipher.open(legacy, record)).toBe('written before the upgrade');
     expect(cipher.open(legacy, 'any:record')).toBe('written before the upgrade');
-    expect(cipher.inLegacyFormat(legacy)).toBe(true);
+    expect(cipher.inspect(legacy, record)).toEqual({ plaintext: 'written before the upgrade', sealedWithPreviousKey: false, inLegacyFormat: true });
     expect(() => createTokenCipher(deriveTokenCacheKey('k2')).open(legacy, record)).toThrow(TokenCacheDecryptError);
     // After a rotation, a v1 value opens only while the key that sealed it is the previous key.
     const rotated = createTokenCipher(deriveTokenCacheKey('k2'), key);
     expect(rotated.open(legacy, record)).toBe('written before the upgrade');
-    expect(rotated.sealedWithPreviousKey(legacy, record)).toBe(true);
+    expect(rotated.inspect(legacy, record)).toEqual({ plaintext: 'written before the upgrade', sealedWithPreviousKey: true, inLegacyFormat: true });
   });
 
   it('during a rotation opens what the previous key sealed, seals only with the current key', () => {
@@ -57,9 +57,10 @@ describe('token cache encryption', () => {
     const sealedBefore = createTokenCipher(oldKey).seal('refresh token', record);
     const rotating = createTokenCipher(newKey, oldKey);
     expect(rotating.open(sealedBefore, record)).toBe('refresh token');
-    expect(rotating.sealedWithPreviousKey(sealedBefore, record)).toBe(true);
+    expect(rotating.inspect(sealedBefore, record).sealedWithPreviousKey).toBe(true);
     const sealedNow = rotating.seal('refresh token', record);
-    expect(rotating.sealedWithPreviousKey(sealedNow, record)).toBe(false);
+    expect(rotating.inspect(sealedNow, record).sealedWithPreviousKey).toBe(false);
+    expect(() => rotating.inspect(sealedBefore, 'id-b:msal-cache')).toThrow(TokenCacheDecryptError);
     // Sealed with the new key alone: the old key does not open it, the new one alone does.
     expect(createTokenCipher(newKey).open(sealedNow, record)).toBe('refresh token');
     expect(() => createTokenCipher(oldKey).open(sealedNow, record)).toThrow(TokenCacheDecryptError);
