@@ -8,7 +8,7 @@ import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { graphIdentityId } from './identity/identity-id.js';
-import { createSignInLinks, deriveSignInLinkKey, spentLinksInRedis } from './identity/sign-in-link.js';
+import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
 import { createLogger, type Logger } from './logger.js';
@@ -114,7 +114,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       // through Redis when CACHE_URL is one), and no gateway of another identity.
       signInLinks: createSignInLinks({
         key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal(), graphIdentityId(config)) : randomBytes(32),
-        ...(sharedRedis ? { spent: spentLinksInRedis(sharedRedis) } : {}),
+        ...(sharedRedis ? { spent: await openSpentLinksInRedis(sharedRedis) } : {}),
       }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;

@@ -46,7 +46,7 @@ const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['pro
   'bad-signature': 'not valid',
   expired: 'expired',
   used: 'already used',
-  'before-restart': 'from before the gateway restarted',
+  'before-record': "from before the gateway's record of spent links began (the gateway, or its Redis, restarted and forgot which links were used)",
 };
 
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
@@ -101,7 +101,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       await deps.authGuard.recordFailure('invalid_sign_in_link', attempt);
       throw new GatewayError(
         ErrorCode.UNAUTHENTICATED,
-        `This sign-in link is ${LINK_PROBLEMS[checked.problem]}: links work once, within 5 minutes${checked.problem === 'before-restart' ? ', and only on the gateway process that was running when they were issued unless spent links are shared in Redis' : ''}. Get a new one from npm run auth:login-url or POST /auth/login-link.`,
+        `This sign-in link is ${LINK_PROBLEMS[checked.problem]}: links work once, within 5 minutes${checked.problem === 'before-record' ? ', and only where the record of spent links that was there when they were issued still is (the gateway process, or its Redis)' : ''}. Get a new one from npm run auth:login-url or POST /auth/login-link.`,
       );
     }
     return callerOperator(req, attempt);

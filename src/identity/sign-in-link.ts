@@ -17,9 +17,11 @@ import { deriveTokenCacheKey } from '../store/encryption.js';
  * the key names the identity, `deriveSignInLinkKey`), so with a Redis CACHE_URL "once" is kept in
  * Redis for all of them (an atomic SET NX): otherwise a link could be spent once per replica. When
  * Redis cannot say whether the link is unused, the link is refused (fail closed), not accepted.
- * Without Redis, spent ids live in the process's memory, which a restart forgets: there a link
- * issued before the process started is refused (`notBefore`), or a spent link would work again after
- * a restart, for anyone who saw it (it travels in a URL: proxy logs, browser history).
+ * A record of spent links knows when it began, and a link issued before that is refused: a record
+ * that forgot (a restarted process's memory; a Redis restarted without persistence, or emptied)
+ * cannot tell a spent link from an unused one, and a spent link would work again for anyone who saw
+ * it (it travels in a URL: proxy logs, browser history). Without Redis the record begins when the
+ * process starts; in Redis it begins when a gateway first finds it missing (docs/security.md#replicas).
  */
 export const SIGN_IN_LINK_TTL_MS = 5 * 60_000;
 /** 3: the key is bound to the Graph identity (v2 links, keyed by TOKEN_CACHE_KEY alone, are refused). */
@@ -76,8 +78,8 @@ export function mintSignInLink(input: { key: Buffer; loginUrl: string; issuedBy:
 
 export type SignInLinkCheck =
   | { ok: true; linkId: string; issuedBy: string }
-  /** `before-restart`: issued before this process started, where spent links are kept in its memory only. */
-  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' | 'before-restart' }
+  /** `before-record`: issued before the record of spent links began (this process's start without Redis). */
+  | { ok: false; problem: 'malformed' | 'bad-signature' | 'expired' | 'used' | 'before-record' }
   /**
    * The shared record of spent links did not answer, or refused to record the link (a full Redis
    * refuses writes), so the link is not accepted now; `cause` is the store's error.
@@ -93,37 +95,80 @@ export interface SignInLinks {
 
 /** Where spent link ids are recorded until they expire. */
 export interface SpentLinks {
-  /** Records `id` as spent: true when this call spent it, false when it already was. Throws when it cannot tell. */
-  spend(id: string, expiresAtMs: number): Promise<boolean>;
+  /**
+   * Records `id` as spent: `spent` when this call spent it, `used` when it already was,
+   * `before-record` when the link was issued before the record began (whether it was spent is
+   * unknown: it is refused and nothing is recorded). Throws when it cannot tell.
+   */
+  spend(id: string, expiresAtMs: number, issuedAtMs: number): Promise<SpendOutcome>;
 }
 
-/** This process's memory: enough for one replica, or replicas that do not share TOKEN_CACHE_KEY. */
+export type SpendOutcome = 'spent' | 'used' | 'before-record';
+
+/** This process's memory: enough for one replica, or replicas that do not share TOKEN_CACHE_KEY. It begins when it is created. */
 export function spentLinksInMemory(now: () => number = Date.now): SpentLinks {
+  const since = now();
   const used = new Map<string, number>();
   return {
-    spend(id, expiresAtMs) {
+    spend(id, expiresAtMs, issuedAtMs) {
+      if (issuedAtMs < since) return Promise.resolve('before-record');
       for (const [usedId, exp] of used) if (exp <= now()) used.delete(usedId);
-      if (used.has(id)) return Promise.resolve(false);
+      if (used.has(id)) return Promise.resolve('used');
       used.set(id, expiresAtMs);
-      return Promise.resolve(true);
+      return Promise.resolve('spent');
     },
   };
 }
 
 /** Redis keys of spent links: `mgug:sign-in-link:<id>`, expiring when the link does. */
 export const SPENT_LINK_KEY_PREFIX = 'mgug:sign-in-link:';
+/** When the record of spent links in this Redis began (ms since the epoch); no expiry. */
+export const SPENT_LINKS_SINCE_KEY = 'mgug:sign-in-links-since';
 
 /**
- * In Redis, for every replica: `SET <key> 1 NX PX <ms left>` spends a link atomically and forgets it
- * when the link expires. `PX` rather than `PXAT` (an absolute time): PXAT needs Redis 6.2, and a
- * managed Redis 6.0 (Azure Cache for Redis "version 6") would refuse it, which would refuse every link.
+ * Spends a link atomically, in one script: the record's start (set now when missing: the Redis lost
+ * it, and with it every spent link), then `SET <key> 1 NX PX <ms left>`, which spends the link and
+ * forgets it when the link expires. `PX` rather than `PXAT` (an absolute time): PXAT needs Redis 6.2,
+ * and a managed Redis 6.0 (Azure Cache for Redis "version 6") would refuse it, which would refuse
+ * every link. Scripts (EVAL) are Redis 2.6.
  */
-export function spentLinksInRedis(client: { sendCommand(args: string[]): Promise<unknown> }, now: () => number = Date.now): SpentLinks {
+const SPEND_SCRIPT = `
+local since = redis.call('GET', KEYS[1])
+if not since then
+  redis.call('SET', KEYS[1], ARGV[1])
+  since = ARGV[1]
+end
+if tonumber(ARGV[2]) < tonumber(since) then return 'before-record' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 'spent' end
+return 'used'
+`;
+
+type RedisCommands = { sendCommand(args: string[]): Promise<unknown> };
+
+/**
+ * In Redis, for every replica. Opening it records when the record began, unless it already says
+ * (`SET NX`): a gateway's start against an empty Redis begins it, so that links issued afterwards
+ * work on every replica and links from before are refused once, as without Redis.
+ */
+export async function openSpentLinksInRedis(client: RedisCommands, now: () => number = Date.now): Promise<SpentLinks> {
+  // Not a reason to stop the start (Redis may be down for a moment): the first spend then begins the
+  // record, refusing that link once, which fails closed.
+  await client.sendCommand(['SET', SPENT_LINKS_SINCE_KEY, String(now()), 'NX']).catch(() => undefined);
   return {
-    async spend(id, expiresAtMs) {
+    async spend(id, expiresAtMs, issuedAtMs) {
       const msLeft = Math.max(1, Math.ceil(expiresAtMs - now()));
-      const reply = await client.sendCommand(['SET', `${SPENT_LINK_KEY_PREFIX}${id}`, '1', 'NX', 'PX', String(msLeft)]);
-      return reply === 'OK';
+      const reply = await client.sendCommand([
+        'EVAL',
+        SPEND_SCRIPT,
+        '2',
+        SPENT_LINKS_SINCE_KEY,
+        `${SPENT_LINK_KEY_PREFIX}${id}`,
+        String(now()),
+        String(issuedAtMs),
+        String(msLeft),
+      ]);
+      if (reply === 'spent' || reply === 'used' || reply === 'before-record') return reply;
+      throw new Error(`unexpected reply from the spent-links script: ${typeof reply}`);
     },
   };
 }
@@ -136,8 +181,6 @@ export function createSignInLinks(input: {
 }): SignInLinks {
   const now = input.now ?? Date.now;
   const spent = input.spent ?? spentLinksInMemory(now);
-  // Memory forgets spent links at a restart: links from before this process are not accepted.
-  const notBefore = input.spent ? Number.NEGATIVE_INFINITY : now();
   return {
     mint: (loginUrl, issuedBy) => mintSignInLink({ key: input.key, loginUrl, issuedBy, now: now() }),
     async redeem(link) {
@@ -162,14 +205,13 @@ export function createSignInLinks(input: {
         return { ok: false, problem: 'malformed' };
       }
       if (payload.exp <= now()) return { ok: false, problem: 'expired' };
-      if (payload.iat < notBefore) return { ok: false, problem: 'before-restart' };
-      let first: boolean;
+      let outcome: SpendOutcome;
       try {
-        first = await spent.spend(payload.id, payload.exp);
+        outcome = await spent.spend(payload.id, payload.exp, payload.iat);
       } catch (cause) {
         return { ok: false, problem: 'unconfirmed', cause };
       }
-      if (!first) return { ok: false, problem: 'used' };
+      if (outcome !== 'spent') return { ok: false, problem: outcome };
       return { ok: true, linkId: payload.id, issuedBy: payload.by };
     },
   };

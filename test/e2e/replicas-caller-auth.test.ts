@@ -6,7 +6,7 @@ import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
-import { SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
+import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
@@ -116,6 +116,39 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     for (const app of [a, b]) {
       const res = await graphql(app, { 'x-api-key': KEYS.soar, ...from('198.51.100.200') });
       expect(((await res.json()) as { data?: { me?: { id: string } } }).data?.me?.id).toBe(emulator.tenant.wellKnown.adminUserId);
+    }
+  });
+
+  it('a Redis that forgot its spent links (restarted without persistence) does not let a spent link work again', async () => {
+    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config));
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    // Each request from its own client address: a refused link counts as a failed authentication.
+    let address = 10;
+    const open = (url: string) => fetch(url, { redirect: 'manual', headers: from(`198.51.100.${address++}`) });
+    try {
+      // Both replicas started against this Redis: the record of spent links began then.
+      const since = Number(await client.get(SPENT_LINKS_SINCE_KEY));
+      expect(since).toBeGreaterThan(0);
+      expect(since).toBeLessThanOrEqual(Date.now());
+      const link = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+      expect((await open(link.url)).status).toBe(302);
+      // What a restart without persistence does to the record: the spent link and the record's start are gone.
+      await client.del([`${SPENT_LINK_KEY_PREFIX}${link.id}`, SPENT_LINKS_SINCE_KEY]);
+      const replayed = await open(link.url.replace(a.url, b.url));
+      expect(replayed.status).toBe(401);
+      expect(replayed.headers.get('location')).toBeNull();
+      expect(((await replayed.json()) as { message: string }).message).toContain("from before the gateway's record of spent links began");
+      // The replay began a new record; nothing was recorded for the refused link, and it stays refused.
+      expect(Number(await client.get(SPENT_LINKS_SINCE_KEY))).toBeGreaterThanOrEqual(link.expiresAt.getTime() - SIGN_IN_LINK_TTL_MS);
+      expect(await client.exists(`${SPENT_LINK_KEY_PREFIX}${link.id}`)).toBe(0);
+      expect((await open(link.url)).status).toBe(401);
+      // A link issued after it works, once.
+      const fresh = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+      expect((await open(fresh.url)).status).toBe(302);
+      expect((await open(fresh.url.replace(a.url, b.url))).status).toBe(401);
+    } finally {
+      await client.close();
     }
   });
 
