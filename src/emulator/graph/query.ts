@@ -191,6 +191,13 @@ export interface CollectionOptions<R> {
   /** Relationship collections need an advanced query for any `$filter`. */
   filterIsAdvanced: boolean;
   /**
+   * `$search` needs `$count=true` besides the header (an advanced query in full), where the resource's
+   * page says so; `/users` takes the header alone (docs/graph-facts.md#listing-users).
+   */
+  searchIsAdvanced?: boolean;
+  /** The only properties `$search` may name, where the resource's page lists them. */
+  searchProperties?: readonly string[];
+  /**
    * How one item of the page is written, when items are not all of `entity`'s type (a directoryObject
    * collection holding contacts too); default: `entity`'s projection of `select`.
    */
@@ -245,11 +252,13 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     const trimmed = searchText.trim();
     search = parseSearch(trimmed, (name) => {
       const property = canonicalProperty(opts.entity, name);
-      if (property !== undefined && !isSearchableProperty(opts.entity, property)) {
+      const listed = property === undefined || opts.searchProperties === undefined || opts.searchProperties.includes(property);
+      if (property !== undefined && (!listed || !isSearchableProperty(opts.entity, property))) {
         throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${opts.entity.resourceName}'.`);
       }
       return property;
     });
+    if (opts.searchIsAdvanced) advancedReason ??= 'Searching this relationship';
   }
   let order: OrderSpec | undefined;
   const orderRaw = queryParam(call, '$orderby');

@@ -95,7 +95,9 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
  * `/users/{id}/memberOf` answers whoever reads the user or reads groups (the page's least privileged
  * delegated permission is User.Read); the memberships come back in full only for a caller that
  * reads their type, otherwise with limited information, never a 403 for them
- * (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information").
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information"). Its page makes `$search` a
+ * full advanced query (`ConsistencyLevel: eventual` and `$count=true`, unlike `/users`, where the
+ * header is enough) on `displayName` only (docs/graph-facts.md#manager-and-bulk-lookup, "Memberships").
  */
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
   if (!can(call.principal, 'users.read', user) && !can(call.principal, 'memberOf.read', user)) throw forbidden();
@@ -106,6 +108,8 @@ export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: true,
+    searchIsAdvanced: true,
+    searchProperties: ['displayName'],
     allowOrderBy: false,
     filterIsAdvanced: true,
   });
