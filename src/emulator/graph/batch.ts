@@ -9,6 +9,7 @@ import type { EmulatorContext } from '../context.js';
 import type { EmuRequest, EmuResponse } from '../http.js';
 import { createPrng } from '../prng.js';
 import { authenticate } from './authorization.js';
+import { assertJsonContentType } from './content-type.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 
 export const BATCH_LIMIT = 20;
@@ -163,6 +164,10 @@ export async function handleBatch(
   let order: BatchItem[];
   try {
     await authenticate(ctx, req);
+    // The envelope is a POST with a JSON body like any other: json-batching's request carries
+    // `Content-Type: application/json`, as the OData JSON batch format it implements requires
+    // (docs/graph-facts.md#json-batching). Without it, or with another type, no item runs.
+    assertJsonContentType(req, `POST /${version}/$batch`);
     items = parseItems(req);
     order = executionOrder(items);
   } catch (error) {

@@ -240,6 +240,27 @@ describe('a single write with a body and no Content-Type (microsoft-graph-docs-c
     });
   });
 
+  it('the $batch envelope is such a write: without Content-Type it is 400 BadRequest "Unable to read JSON request payload…", with text/plain 400 Request_BadRequest, and no item runs', async () => {
+    const target = plain();
+    const before = target.signInSessionsValidFromDateTime;
+    const requests = [
+      { id: '1', method: 'GET', url: `/users/${target.id}?$select=id` },
+      { id: '2', method: 'POST', url: `/users/${target.id}/revokeSignInSessions`, body: {}, headers: { 'Content-Type': 'application/json' } },
+    ];
+    await emulator.resetStats();
+    const res = await bare('POST', '/v1.0/$batch', { requests });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'BadRequest',
+      message: 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+    });
+    const typed = await graph('POST', '/v1.0/$batch', { body: JSON.stringify({ requests }), headers: { 'content-type': 'text/plain' } });
+    expect(typed.status).toBe(400);
+    expect(graphErrorCode(typed)).toBe('Request_BadRequest');
+    expect(target.signInSessionsValidFromDateTime).toBe(before);
+    expect((await emulator.stats()).batch).toMatchObject({ items: 0 });
+  });
+
   it("the gateway's client sends every single write with its Content-Type, so Graph runs it", async () => {
     const target = plain();
     const client = await c.gatewayClient();
