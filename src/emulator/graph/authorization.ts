@@ -66,6 +66,16 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
 };
 
 /**
+ * Permissions that act only together with another: user-update names "User.EnableDisableAccount.All +
+ * User.Read.All" as the least privileged *combination* for `accountEnabled`, so the narrow write
+ * permission alone is refused; any permission that reads users (User.Read.All or higher) completes
+ * it (docs/graph-facts.md#writes-and-permissions).
+ */
+const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
+  'User.EnableDisableAccount.All': READ,
+};
+
+/**
  * Capabilities `Directory.AccessAsUser.All` does not reach: the authentication-method APIs list only
  * the UserAuthenticationMethod.* permissions (docs/graph-facts.md#writes-and-permissions).
  */
@@ -195,7 +205,7 @@ export interface CallPermissions {
  */
 export function can(principal: Principal, capability: Capability, target?: UserRecord, permissions?: CallPermissions): boolean {
   const accepted = permissions ? (principal.kind === 'app' ? permissions.application : permissions.delegated) : PERMISSIONS[capability];
-  const scoped = accepted.some((p) => principal.permissions.has(p));
+  const scoped = accepted.some((p) => principal.permissions.has(p) && (COMPANIONS[p]?.some((c) => principal.permissions.has(c)) ?? true));
   if (principal.kind === 'app') return scoped;
   const self = target !== undefined && target.id === principal.objectId;
   const scopeAllows =

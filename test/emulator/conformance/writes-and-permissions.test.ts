@@ -375,6 +375,24 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
     target.accountEnabled = true;
   });
 
+  // user-update: "User.EnableDisableAccount.All + User.Read.All is the least privileged combination of
+  // permissions to update the accountEnabled property" — a combination, not the write permission alone.
+  it('User.EnableDisableAccount.All alone is 403 Authorization_RequestDenied; with User.Read.All (or a higher reader) it is 204', async () => {
+    const target = plainUser();
+    for (const [roles, status] of [
+      [['User.EnableDisableAccount.All'], 403],
+      [['User.EnableDisableAccount.All', 'User.Read.All'], 204],
+      [['User.EnableDisableAccount.All', 'Directory.Read.All'], 204],
+    ] as const) {
+      const token = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: [...roles] });
+      const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token });
+      expect(res.status, roles.join(' + ')).toBe(status);
+      if (status === 403) expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    const delegated = await mintToken(c.emulator, { appid: ROLELESS_APP, scp: 'User.EnableDisableAccount.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token: delegated })).status).toBe(403);
+  });
+
   it('a target holding an admin role needs a role that outranks it: none → 403; User Administrator covers a Helpdesk Administrator, not a Global Administrator', async () => {
     const helpdesk = withRole('Helpdesk Administrator')[0]!;
     const globalAdmin = withRole('Global Administrator')[0] ?? c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
