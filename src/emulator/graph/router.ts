@@ -19,7 +19,7 @@ import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getMetadata } from './metadata.js';
-import { getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
+import { countMemberOf, getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
 import { appIdKey, getServicePrincipal } from './service-principals.js';
 import { settleOperations } from './state.js';
 import { countUsers, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser } from './users.js';
@@ -58,6 +58,8 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   }
   if (a === 'directReports' && rest.length === 1) return { template: t('/directReports'), handler: pick(method, { GET: withUser(listDirectReports) }) };
   if (a === 'memberOf' && rest.length === 1) return { template: t('/memberOf'), handler: pick(method, { GET: withUser(listMemberOf) }) };
+  if (a === 'memberOf' && b === '$count' && rest.length === 2)
+    return { template: t('/memberOf/$count'), handler: pick(method, { GET: withUser(countMemberOf) }) };
   if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
   if (a === 'transitiveMemberOf' && b === 'microsoft.graph.directoryRole' && rest.length === 2) {
     return { template: t('/transitiveMemberOf/microsoft.graph.directoryRole'), handler: pick(method, { GET: withUser(listTransitiveDirectoryRoles) }) };

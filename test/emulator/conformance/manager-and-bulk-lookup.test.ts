@@ -161,6 +161,16 @@ describe('memberships (user-list-memberof)', () => {
     expect(graphErrorCode(other)).toBe('Request_UnsupportedQuery');
   });
 
+  // user-list-memberof, example 2: GET /users/{id}/memberOf/$count with ConsistencyLevel: eventual → 200 text/plain.
+  it('/memberOf/$count with ConsistencyLevel: eventual is the plain-text number of memberships; without the header 400', async () => {
+    const member = c.users.find((u) => u.memberOf.length > 0)!;
+    const res = await c.graph('GET', `/v1.0/users/${member.id}/memberOf/$count`, { headers: EVENTUAL });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(res.text).toBe(String(member.memberOf.length + member._directoryRoles.length));
+    expect((await c.graph('GET', `/v1.0/users/${member.id}/memberOf/$count`)).status).toBe(400);
+  });
+
   it('$filter needs ConsistencyLevel: eventual AND $count=true too', async () => {
     const member = c.users.find((u) => u.memberOf.length > 0)!;
     const filter = `$filter=${encodeURIComponent("startswith(displayName,'a')")}`;
