@@ -49,7 +49,11 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   // description says it does not allow deleting users (docs/graph-facts.md#writes-and-permissions).
   'users.delete': ['User.ReadWrite.All'],
   'users.enableDisable': ['User.EnableDisableAccount.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
-  'users.password': ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // passwordProfile: User-PasswordProfile.ReadWrite.All (user-update). The permissions reference excludes it
+  // from User.ReadWrite.All ("except for their passwordProfile") and Directory.ReadWrite.All ("No rights to
+  // reset user passwords"); delegated Directory.AccessAsUser.All acts as the signed-in admin
+  // (docs/graph-facts.md#writes-and-permissions).
+  'users.password': ['User-PasswordProfile.ReadWrite.All'],
   'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'users.manager': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'authMethods.read': ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'],
