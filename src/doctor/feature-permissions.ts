@@ -153,8 +153,10 @@ export const GRAPH_OPERATIONS = {
   },
   setPasswordProfile: {
     call: 'PATCH /users/{id} {passwordProfile}',
-    application: [['User-PasswordProfile.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
-    delegated: [['User-PasswordProfile.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // Not User.ReadWrite.All ("except for their passwordProfile") nor Directory.ReadWrite.All ("No rights to
+    // reset user passwords"): the permissions reference (docs/graph-facts.md#writes-and-permissions).
+    application: [['User-PasswordProfile.ReadWrite.All']],
+    delegated: [['User-PasswordProfile.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
   },
   resetPassword: {

@@ -109,6 +109,12 @@ export interface AppRegistration {
   servicePrincipalId: string;
   displayName: string;
   secrets: string[];
+  /**
+   * Client secrets past their end date: still the app's, so Entra names them, answering AADSTS7000222
+   * instead of a wrong secret's AADSTS7000215 (docs/graph-facts.md#refresh-tokens). Tests move a
+   * secret here to expire it.
+   */
+  expiredSecrets?: string[];
   certificates: AppCertificate[];
   /** Graph application permissions granted with admin consent (become `roles`). */
   graphAppRoles: string[];

@@ -446,7 +446,7 @@ export type Mutation = {
    * Graph's complexity or banned-password rejection comes back as BAD_USER_INPUT with Graph's reason.
    *
    * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
-   * (older docs: `User.ReadWrite.All` + delegated `Directory.AccessAsUser.All`); Entra role User Administrator
+   * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
    * (non-admin targets) or Privileged Authentication Administrator (admins). Not for federated users.
    */
   changePassword: ChangePasswordPayload;
@@ -533,7 +533,7 @@ export type Mutation = {
    * existing sessions: use `terminateSession` for that.
    *
    * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
-   * (older docs: `User.ReadWrite.All` + delegated `Directory.AccessAsUser.All`); Entra role User Administrator
+   * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
    * (non-admin targets) or Privileged Authentication Administrator (admins).
    */
   forceResetPassword: ForceResetPasswordPayload;

@@ -1,7 +1,15 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 
-/** AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. */
-export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005', '7000222']);
+/**
+ * AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. Not
+ * AADSTS7000222: that is the app's client secret past its end date (reference-error-codes,
+ * InvalidClientSecretExpiredKeysProvided), fixed by a new secret; the stored refresh token is not
+ * among what revokes one (docs/graph-facts.md#refresh-tokens) and works again with the new secret.
+ */
+export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005']);
+
+/** The app's client secret has expired (docs/graph-facts.md#refresh-tokens). */
+const CLIENT_SECRET_EXPIRED_AADSTS = '7000222';
 
 /** msal codes that mean Entra could not be reached (endpoint discovery fails the same way). */
 const NETWORK_CODES = new Set(['network_error', 'network_request_failed', 'endpoints_resolution_error']);
@@ -70,6 +78,13 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, {
       retryAfterSeconds: 5,
     });
+  }
+  if (aadsts === CLIENT_SECRET_EXPIRED_AADSTS) {
+    const kept = flow === 'authorization-code' ? ' The stored sign-in stays valid: no reset or new sign-in is needed.' : '';
+    return new GatewayError(
+      ErrorCode.UPSTREAM_ERROR,
+      `Graph token acquisition (${flow}) failed with ${codeText}: the app's client secret has expired. Create a new one under Certificates & secrets of the app registration and set AZURE_CLIENT_SECRET to its value.${kept}`,
+    );
   }
   if (grant !== 'stored' && (errorCode === 'invalid_grant' || (aadsts !== undefined && CODE_REFUSED_AADSTS.has(aadsts)))) {
     const how =

@@ -57,5 +57,12 @@ describe('the feature → permissions table', () => {
     ]);
     // Directory.ReadWrite.All does not allow deleting users.
     expect(satisfyingSet(GRAPH_OPERATIONS.deleteUser.application, new Set(['Directory.ReadWrite.All']))).toBeUndefined();
+    // Nor do it or User.ReadWrite.All change passwords (permissions-reference; docs/graph-facts.md#writes-and-permissions).
+    for (const kind of ['application', 'delegated'] as const) {
+      expect(satisfyingSet(GRAPH_OPERATIONS.setPasswordProfile[kind], new Set(['User.ReadWrite.All', 'Directory.ReadWrite.All']))).toBeUndefined();
+      expect(satisfyingSet(GRAPH_OPERATIONS.setPasswordProfile[kind], new Set(['User-PasswordProfile.ReadWrite.All']))).toEqual([
+        'User-PasswordProfile.ReadWrite.All',
+      ]);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { GatewayError } from '../../src/errors.js';
 import { createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import { openTokenStore } from '../../src/store/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
+import { registerApp } from '../../src/emulator/apps.js';
 import type { TestEmulator } from '../support/emulator.js';
 import { decodeJwtPayload, emulatorConfig, startIdentityTestBed, type CapturedLogs, type IdentityTestBed, type TestDeps } from './support.js';
 
@@ -102,6 +103,27 @@ describe('client credentials', () => {
     expect(ge.message).not.toContain(wrongSecret);
     expect(await identity.probe()).toBe(false);
     logs.assertNoSecrets([wrongSecret]);
+  });
+
+  // AADSTS7000222 is the app's client secret past its end date (reference-error-codes): the fix is a new
+  // secret in AZURE_CLIENT_SECRET; there is no stored grant to reset in this flow.
+  it('an expired client secret names AADSTS7000222 and says to create a new secret, not to run auth:reset', async () => {
+    const app = registerApp(emulator.tenant, { displayName: 'expired secret app', graphAppRoles: ['User.Read.All'] });
+    const secret = app.secrets[0]!;
+    app.expiredSecrets = [secret];
+    app.secrets = [];
+    const sd = emulatorConfig(emulator, dataDir).selfDeployed!;
+    const identity = await identityFor({ selfDeployed: { ...sd, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(secret) } } });
+    const error = (await identity
+      .tokenSourceFor(anonymous)
+      .getAccessToken()
+      .catch((e: unknown) => e)) as GatewayError;
+    expect(error).toBeInstanceOf(GatewayError);
+    expect(error.code).toBe('UPSTREAM_ERROR');
+    expect(error.message).toMatch(/AADSTS7000222/);
+    expect(error.message).toMatch(/client secret has expired.*AZURE_CLIENT_SECRET/);
+    expect(error.message).not.toContain('auth:reset');
+    expect(error.message).not.toContain(secret);
   });
 
   it('an unreachable authority is UPSTREAM_UNAVAILABLE', async () => {

@@ -58,7 +58,7 @@ describe('TokenSlot', () => {
 
 describe('token error mapping', () => {
   it('AADSTS codes that need a reset say so, and nothing token-shaped survives', () => {
-    for (const code of ['50173', '700082', '70008', '54005', '7000222']) {
+    for (const code of ['50173', '700082', '70008', '54005']) {
       const error = tokenErrorToGatewayError('authorization-code', {
         errorCode: 'invalid_grant',
         errorNo: code,
@@ -91,6 +91,16 @@ describe('token error mapping', () => {
     );
     expect(expiredSecret.code).toBe('UPSTREAM_ERROR');
     expect(expiredSecret.message).not.toContain('auth:reset');
+    // An expired client secret (AADSTS7000222) is the app's credential, not the stored grant: a new
+    // secret fixes it and the stored sign-in keeps working (reference-error-codes; refresh-tokens).
+    const storedExpiredSecret = tokenErrorToGatewayError('authorization-code', {
+      errorCode: 'invalid_client',
+      errorNo: '7000222',
+      errorMessage: "AADSTS7000222: The provided client secret keys for app 'x' are expired.",
+    });
+    expect(storedExpiredSecret.code).toBe('UPSTREAM_ERROR');
+    expect(storedExpiredSecret.message).toMatch(/client secret has expired.*AZURE_CLIENT_SECRET.*stored sign-in stays valid/);
+    expect(storedExpiredSecret.message).not.toContain('auth:reset');
     // msal's own formatting, with the code as a number.
     const formatted = tokenErrorToGatewayError('authorization-code', {
       errorCode: 'invalid_grant',

@@ -70,6 +70,15 @@ export async function authenticateClient(
     return aadError('invalid_request', 90101, 'Only one client credential may be presented: client_secret or client_assertion.');
   }
   if (secret !== undefined && secret !== null) {
+    if (!secretMatches(secret, app.secrets) && secretMatches(secret, app.expiredSecrets ?? [])) {
+      // Entra's answer to a secret whose end date has passed (reference-error-codes:
+      // InvalidClientSecretExpiredKeysProvided, "create new keys for your app").
+      return aadError(
+        'invalid_client',
+        7000222,
+        `The provided client secret keys for app '${app.appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+      );
+    }
     if (!secretMatches(secret, app.secrets)) {
       return aadError(
         'invalid_client',

@@ -138,7 +138,18 @@ const TAP_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789@
  */
 export function createTemporaryAccessPass(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'authMethods.write', user, TAP_CREATE);
+  // Never on the caller's own account: the create page documents permissions "acting on other users"
+  // only, and the Entra page lets each admin role create passes for others "(except themselves)". What
+  // Graph answers is not documented: 403, as resetPassword's same refusal (docs/graph-facts.md#temporary-access-pass).
+  if (call.principal.kind === 'user' && call.principal.objectId.toLowerCase() === user.id.toLowerCase()) throw forbidden();
   requireAuthorityOver(call.principal, user, { requireRole: false });
+  // An internal guest (userType Guest, its methods in this tenant) may get a pass, an external one
+  // (invited from elsewhere: `#EXT#` in its userPrincipalName) may not, through Graph as in the admin
+  // center, with this message (docs/graph-facts.md#temporary-access-pass). The status is not documented:
+  // 400, as the other refusals of a create.
+  if (user.userPrincipalName.toUpperCase().includes('#EXT#')) {
+    throw badRequest('Temporary Access Pass cannot be added to an external guest user.', 'badRequest');
+  }
   const body = readJson(call) ?? {};
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Invalid request body.', 'badRequest');
   const given = body as Record<string, unknown>;

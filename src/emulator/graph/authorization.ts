@@ -49,7 +49,11 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   // description says it does not allow deleting users (docs/graph-facts.md#writes-and-permissions).
   'users.delete': ['User.ReadWrite.All'],
   'users.enableDisable': ['User.EnableDisableAccount.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
-  'users.password': ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  // passwordProfile: User-PasswordProfile.ReadWrite.All (user-update). The permissions reference excludes it
+  // from User.ReadWrite.All ("except for their passwordProfile") and Directory.ReadWrite.All ("No rights to
+  // reset user passwords"); delegated Directory.AccessAsUser.All acts as the signed-in admin
+  // (docs/graph-facts.md#writes-and-permissions).
+  'users.password': ['User-PasswordProfile.ReadWrite.All'],
   'users.revokeSessions': ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'users.manager': ['User.ReadWrite.All', 'Directory.ReadWrite.All'],
   'authMethods.read': ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'],
@@ -63,6 +67,16 @@ const PERMISSIONS: Record<Capability, readonly string[]> = {
   // the directory too (its description), and the page's older text listed delegated
   // Directory.AccessAsUser.All. User.Read.All is not enough (docs/graph-facts.md#manager-and-bulk-lookup).
   'directoryObjects.getByIds': ['Directory.Read.All', 'Directory.ReadWrite.All'],
+};
+
+/**
+ * Permissions that act only together with another: user-update names "User.EnableDisableAccount.All +
+ * User.Read.All" as the least privileged *combination* for `accountEnabled`, so the narrow write
+ * permission alone is refused; any permission that reads users (User.Read.All or higher) completes
+ * it (docs/graph-facts.md#writes-and-permissions).
+ */
+const COMPANIONS: Readonly<Record<string, readonly string[]>> = {
+  'User.EnableDisableAccount.All': READ,
 };
 
 /**
@@ -195,7 +209,7 @@ export interface CallPermissions {
  */
 export function can(principal: Principal, capability: Capability, target?: UserRecord, permissions?: CallPermissions): boolean {
   const accepted = permissions ? (principal.kind === 'app' ? permissions.application : permissions.delegated) : PERMISSIONS[capability];
-  const scoped = accepted.some((p) => principal.permissions.has(p));
+  const scoped = accepted.some((p) => principal.permissions.has(p) && (COMPANIONS[p]?.some((c) => principal.permissions.has(c)) ?? true));
   if (principal.kind === 'app') return scoped;
   const self = target !== undefined && target.id === principal.objectId;
   const scopeAllows =

@@ -9,6 +9,7 @@ import type { EmulatorContext } from '../context.js';
 import type { EmuRequest, EmuResponse } from '../http.js';
 import { createPrng } from '../prng.js';
 import { authenticate } from './authorization.js';
+import { assertJsonContentType } from './content-type.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 
 export const BATCH_LIMIT = 20;
@@ -32,6 +33,8 @@ export interface BatchItemResponse {
   body?: unknown;
 }
 
+const ABSOLUTE_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 const invalidPayload = (detail: string) => new GraphError(400, 'BadRequest', `Invalid batch payload format. ${detail}`.trim());
 
 function parseItems(req: EmuRequest): BatchItem[] {
@@ -51,6 +54,9 @@ function parseItems(req: EmuRequest): BatchItem[] {
     if (typeof r.id !== 'string' || r.id === '') throw invalidPayload(`Request ${index} has no 'id'.`);
     if (typeof r.method !== 'string' || r.method === '') throw invalidPayload(`Request '${r.id}' has no 'method'.`);
     if (typeof r.url !== 'string' || r.url === '') throw invalidPayload(`Request '${r.id}' has no 'url'.`);
+    // The url is relative to the version root (json-batching); one with a scheme and host sinks the whole
+    // batch with Graph's bare "Invalid batch payload format." (docs/graph-facts.md#json-batching).
+    if (ABSOLUTE_URL.test(r.url)) throw invalidPayload('');
     const headers: Record<string, string> = {};
     if (r.headers !== undefined) {
       if (r.headers === null || typeof r.headers !== 'object' || Array.isArray(r.headers)) throw invalidPayload(`Request '${r.id}' has invalid 'headers'.`);
@@ -100,7 +106,6 @@ function executionOrder(items: BatchItem[]): BatchItem[] {
 }
 
 function toItemRequest(ctx: EmulatorContext, envelope: EmuRequest, version: string, item: BatchItem): EmuRequest | GraphError {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(item.url)) return new GraphError(400, 'BadRequest', 'Batch request URLs must be relative, e.g. /users.');
   if (!ITEM_METHODS.has(item.method)) return new GraphError(400, 'BadRequest', `Method '${item.method}' is not supported in a batch request.`);
   let body = Buffer.alloc(0);
   if (item.body !== undefined && item.body !== null) {
@@ -163,6 +168,10 @@ export async function handleBatch(
   let order: BatchItem[];
   try {
     await authenticate(ctx, req);
+    // The envelope is a POST with a JSON body like any other: json-batching's request carries
+    // `Content-Type: application/json`, as the OData JSON batch format it implements requires
+    // (docs/graph-facts.md#json-batching). Without it, or with another type, no item runs.
+    assertJsonContentType(req, `POST /${version}/$batch`);
     items = parseItems(req);
     order = executionOrder(items);
   } catch (error) {

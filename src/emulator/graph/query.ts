@@ -62,15 +62,44 @@ export function parseTop(call: GraphCall, max = MAX_PAGE_SIZE): number | undefin
   return n;
 }
 
-/** `$expand` of one relationship, optionally with a nested `$select`. */
+/** `$expand` of one relationship, optionally with a nested `$select` (and `$levels` for `manager`). */
 export interface ExpandSpec {
   property: string;
   select?: string[] | undefined;
+  /** `manager($levels=n)`: how many managers up the chain to nest (`max`: all of them). */
+  levels?: number | undefined;
+}
+
+const MAX_LEVELS = 1000;
+
+/**
+ * `$levels` inside `$expand=manager(...)` (user-list-manager, docs/graph-facts.md#expand-and-page-size):
+ * `max` or 1..1000, on a single user only (`/users/{id}`, `/me`, never the list of users), and only
+ * with `ConsistencyLevel: eventual`. Graph's messages for these refusals are not documented.
+ */
+function parseLevels(call: GraphCall, property: string, value: string, single: boolean): number {
+  if (property !== 'manager') throw badRequest(`Query option '$levels' is not allowed inside $expand of '${property}'.`);
+  if (!single) throw badRequest("Query option '$levels' is only supported when getting a single user, not on a list of users.");
+  if (!isEventual(call)) {
+    throw unsupportedQuery(
+      "Query option '$levels' is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
+    );
+  }
+  const raw = value.trim();
+  if (raw.toLowerCase() === 'max') return Number.POSITIVE_INFINITY;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LEVELS) throw badRequest(`Invalid value '${raw.slice(0, 50)}' for '$levels': use max or 1 to ${MAX_LEVELS}.`);
+  return n;
 }
 
 const NOT_EXPANDABLE = new Set(['photo', 'photos', 'events', 'messages', 'calendar', 'drive', 'extensions', 'mailFolders', 'contacts']);
 
-export function parseExpand(call: GraphCall, expandable: readonly string[], targetEntity: EntityType<unknown> | undefined): ExpandSpec | undefined {
+export function parseExpand(
+  call: GraphCall,
+  expandable: readonly string[],
+  targetEntity: EntityType<unknown> | undefined,
+  options: { single: boolean } = { single: false },
+): ExpandSpec | undefined {
   const raw = queryParam(call, '$expand');
   if (raw === undefined || raw.trim() === '') return undefined;
   const parts: string[] = [];
@@ -95,6 +124,7 @@ export function parseExpand(call: GraphCall, expandable: readonly string[], targ
     throw unknownProperty(name);
   }
   let select: string[] | undefined;
+  let levels: number | undefined;
   for (const option of (m[2] ?? '')
     .split(';')
     .map((s) => s.trim())
@@ -103,10 +133,10 @@ export function parseExpand(call: GraphCall, expandable: readonly string[], targ
     const key = option.slice(0, eq).trim().toLowerCase();
     const value = option.slice(eq + 1);
     if (key === '$select' && targetEntity) select = parseSelect(targetEntity, value, { list: true });
-    else if (key === '$levels') continue;
+    else if (key === '$levels') levels = parseLevels(call, property, value, options.single);
     else throw badRequest(`Query option '${option.slice(0, eq)}' is not allowed inside $expand for directory objects.`);
   }
-  return { property, select };
+  return { property, select, levels };
 }
 
 interface OrderSpec {
@@ -191,6 +221,13 @@ export interface CollectionOptions<R> {
   /** Relationship collections need an advanced query for any `$filter`. */
   filterIsAdvanced: boolean;
   /**
+   * `$search` needs `$count=true` besides the header (an advanced query in full), where the resource's
+   * page says so; `/users` takes the header alone (docs/graph-facts.md#listing-users).
+   */
+  searchIsAdvanced?: boolean;
+  /** The only properties `$search` may name, where the resource's page lists them. */
+  searchProperties?: readonly string[];
+  /**
    * How one item of the page is written, when items are not all of `entity`'s type (a directoryObject
    * collection holding contacts too); default: `entity`'s projection of `select`.
    */
@@ -245,11 +282,13 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     const trimmed = searchText.trim();
     search = parseSearch(trimmed, (name) => {
       const property = canonicalProperty(opts.entity, name);
-      if (property !== undefined && !isSearchableProperty(opts.entity, property)) {
+      const listed = property === undefined || opts.searchProperties === undefined || opts.searchProperties.includes(property);
+      if (property !== undefined && (!listed || !isSearchableProperty(opts.entity, property))) {
         throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${property}' of resource '${opts.entity.resourceName}'.`);
       }
       return property;
     });
+    if (opts.searchIsAdvanced) advancedReason ??= 'Searching this relationship';
   }
   let order: OrderSpec | undefined;
   const orderRaw = queryParam(call, '$orderby');

@@ -6,7 +6,7 @@ import { can, canReadType, requireCapability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { deviceEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { badRequest, forbidden, notFound } from './errors.js';
-import { listCollection, parseSelect, project, projectLimited } from './query.js';
+import { countCollection, listCollection, parseSelect, project, projectLimited, type CollectionOptions } from './query.js';
 import { recordChange } from './state.js';
 import { directReportsOf, directoryObjectItem, managerOf, membershipEntity, membershipItem, userMemberships, type Membership } from './users.js';
 
@@ -95,20 +95,36 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
  * `/users/{id}/memberOf` answers whoever reads the user or reads groups (the page's least privileged
  * delegated permission is User.Read); the memberships come back in full only for a caller that
  * reads their type, otherwise with limited information, never a 403 for them
- * (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information").
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information"). Its page makes `$search` a
+ * full advanced query (`ConsistencyLevel: eventual` and `$count=true`, unlike `/users`, where the
+ * header is enough) on `displayName` only (docs/graph-facts.md#manager-and-bulk-lookup, "Memberships").
  */
 export function listMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
+  return listCollection<Membership>(call, memberOfCollection(call, user));
+}
+
+/**
+ * `/users/{id}/memberOf/$count`: a plain-text count with `ConsistencyLevel: eventual`, as the page's
+ * example 2 shows (docs/graph-facts.md#manager-and-bulk-lookup, "Memberships").
+ */
+export function countMemberOf(call: GraphCall, user: UserRecord): EmuResponse {
+  return countCollection<Membership>(call, memberOfCollection(call, user));
+}
+
+function memberOfCollection(call: GraphCall, user: UserRecord): CollectionOptions<Membership> {
   if (!can(call.principal, 'users.read', user) && !can(call.principal, 'memberOf.read', user)) throw forbidden();
-  return listCollection<Membership>(call, {
+  return {
     entity: membershipEntity,
     records: userMemberships(call, user),
     item: (record, _graph, select) => membershipItem(call.principal, record, select),
     contextFragment: 'directoryObjects',
     typedItems: true,
     allowSearch: true,
+    searchIsAdvanced: true,
+    searchProperties: ['displayName'],
     allowOrderBy: false,
     filterIsAdvanced: true,
-  });
+  };
 }
 
 /**

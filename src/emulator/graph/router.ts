@@ -13,12 +13,13 @@ import { METHOD_COLLECTIONS, createTemporaryAccessPass, deleteMethod, getMethod,
 import { authenticate, unverifiedClientKey } from './authorization.js';
 import { handleBatch } from './batch.js';
 import type { GraphCall } from './call.js';
+import { assertJsonContentType } from './content-type.js';
 import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getMetadata } from './metadata.js';
-import { getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
+import { countMemberOf, getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
 import { appIdKey, getServicePrincipal } from './service-principals.js';
 import { settleOperations } from './state.js';
 import { countUsers, createUser, deleteUser, getUser, listUsers, revokeSignInSessions, updateUser } from './users.js';
@@ -57,6 +58,8 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   }
   if (a === 'directReports' && rest.length === 1) return { template: t('/directReports'), handler: pick(method, { GET: withUser(listDirectReports) }) };
   if (a === 'memberOf' && rest.length === 1) return { template: t('/memberOf'), handler: pick(method, { GET: withUser(listMemberOf) }) };
+  if (a === 'memberOf' && b === '$count' && rest.length === 2)
+    return { template: t('/memberOf/$count'), handler: pick(method, { GET: withUser(countMemberOf) }) };
   if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
   if (a === 'transitiveMemberOf' && b === 'microsoft.graph.directoryRole' && rest.length === 2) {
     return { template: t('/transitiveMemberOf/microsoft.graph.directoryRole'), handler: pick(method, { GET: withUser(listTransitiveDirectoryRoles) }) };
@@ -204,8 +207,6 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
   }
 }
 
-const JSON_MEDIA_TYPES = ['application/json'];
-
 /** The OData system query options the directory knows (`$skip` has its own refusal, `$levels` lives inside `$expand`). */
 const SYSTEM_QUERY_OPTIONS = new Set([
   '$select',
@@ -234,44 +235,6 @@ function assertKnownSystemQueryOptions(req: EmuRequest): void {
       throw new GraphError(400, 'Request_BadRequest', `Unrecognized query argument specified: '${key.slice(0, 100)}'.`);
     }
   }
-}
-
-/** Writes to an entity (create or update a user), which Graph answers with its entity-write message. */
-const ENTITY_WRITE_TEMPLATES = new Set([
-  'POST /v1.0/users',
-  'POST /beta/users',
-  'PATCH /v1.0/users/{id}',
-  'PATCH /beta/users/{id}',
-  'PATCH /v1.0/me',
-  'PATCH /beta/me',
-]);
-
-/**
- * A write whose `Content-Type` names something other than JSON is refused before it runs, body or
- * no body: a body-less revokeSignInSessions sent as `application/octet-stream` gets 400
- * Request_BadRequest "A supported MIME type could not be found…" (docs/graph-facts.md#json-batching).
- * A write that carries a body without any `Content-Type` is refused too, 400 BadRequest: "Entity only
- * allows writes with a JSON Content-Type header." for a user create or update, "Unable to read JSON
- * request payload. Please ensure Content-Type header is set…" for an action
- * (docs/graph-facts.md#json-batching, "A single write with a body and no Content-Type"). Only a body-less write
- * may leave `Content-Type` out (revokeSignInSessions with `Content-Length: 0` works).
- */
-function assertJsonContentType(req: EmuRequest, template: string): void {
-  if (req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'PUT') return;
-  const raw = req.headers['content-type'];
-  if (raw === undefined || raw.trim() === '') {
-    if (req.body.length === 0) return;
-    throw ENTITY_WRITE_TEMPLATES.has(template)
-      ? new GraphError(400, 'BadRequest', 'Entity only allows writes with a JSON Content-Type header.')
-      : new GraphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
-  }
-  const mediaType = raw.split(';')[0]!.trim().toLowerCase();
-  if (JSON_MEDIA_TYPES.includes(mediaType)) return;
-  throw new GraphError(
-    400,
-    'Request_BadRequest',
-    `A supported MIME type could not be found that matches the content type of the response. None of the supported type(s) 'application/json' matches the content type '${raw.trim().slice(0, 100)}'.`,
-  );
 }
 
 /** Graph's 429 for a request over the app+tenant's directory budget (docs/graph-facts.md#throttling). */

@@ -53,7 +53,20 @@ function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [strin
   switch (spec.property) {
     case 'manager': {
       const manager = managerOf(call, user);
-      return manager ? ['manager', asItem(manager)] : undefined;
+      if (!manager) return undefined;
+      // `$levels`: each manager carries its own manager, up the chain (user-list-manager's example).
+      const top = asItem(manager);
+      let item = top;
+      let current: UserRecord | ContactRecord = manager;
+      for (let level = 1; level < (spec.levels ?? 1) && !isContact(current); level += 1) {
+        const next = managerOf(call, current);
+        if (!next || next.id === user.id) break;
+        const nested = asItem(next);
+        item.manager = nested;
+        item = nested;
+        current = next;
+      }
+      return ['manager', top];
     }
     case 'directReports':
       return ['directReports', directReportsOf(call, user).slice(0, EXPANDED_COLLECTION_LIMIT).map(asItem)];
@@ -141,7 +154,7 @@ export function countUsers(call: GraphCall): EmuResponse {
 export function getUser(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.read', user);
   const select = parseSelect(userEntity, queryParam(call, '$select'), { list: false });
-  const expand = parseExpand(call, USER_EXPANDABLE, userEntity as EntityType<unknown>);
+  const expand = parseExpand(call, USER_EXPANDABLE, userEntity as EntityType<unknown>, { single: true });
   const body: Record<string, unknown> = {
     '@odata.context': metadataUrl(call, select ? `users(${select.join(',')})/$entity` : 'users/$entity'),
     ...project(userToGraph(user), select ?? userEntity.defaultSelect),

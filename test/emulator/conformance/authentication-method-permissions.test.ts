@@ -60,6 +60,17 @@ describe('Temporary Access Pass (authentication-post-temporaryaccesspassmethods,
     expect((await c.graph('POST', tapPath(plainUser()), { body: {}, token: delegated })).status).toBe(201);
   });
 
+  // The create page has "Permissions acting on other users" only, and the Entra TAP page lets each admin
+  // role create a pass for others "(except themselves)".
+  it('a signed-in admin cannot create a pass for their own account (403 Authorization_RequestDenied), by id or through /me', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const before = [...admin.authMethods];
+    const token = await mintToken(c.emulator, { scp: 'UserAuthenticationMethod.ReadWrite.All', oid: admin.id });
+    expectDenied(await c.graph('POST', tapPath(admin), { body: {}, token }));
+    expectDenied(await c.graph('POST', '/v1.0/me/authentication/temporaryAccessPassMethods', { body: {}, token }));
+    expect(admin.authMethods).toEqual(before);
+  });
+
   it('UserAuthMethod-TAP.Read.All reads passes but creates and deletes none; read-only permissions listed in the create table are refused (the stricter reading)', async () => {
     const user = plainUser();
     const made = await c.graph('POST', tapPath(user), { body: {}, token: await app(['UserAuthenticationMethod.ReadWrite.All']) });

@@ -80,3 +80,45 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     }
   });
 });
+
+describe('$expand=manager($levels=n) (user-list-manager)', () => {
+  // user-list-manager: "$levels parameter is only supported on a single user (/users/{id} or me endpoints)
+  // and not on the entire list of users"; "$levels requires the ConsistencyLevel header set to eventual";
+  // n is max or 1..1000, and the answer nests each manager's manager.
+  const EVENTUAL = { consistencylevel: 'eventual' };
+  const chainOf = (id: string) => {
+    const chain: string[] = [];
+    for (let cur = c.emulator.tenant.users.get(id)!; cur.managerId; cur = c.emulator.tenant.users.get(cur.managerId)!) chain.push(cur.managerId);
+    return chain;
+  };
+  const deepest = () => [...c.users].sort((a, b) => chainOf(b.id).length - chainOf(a.id).length)[0]!;
+
+  it('on the list of users it is 400', async () => {
+    const res = await c.graph('GET', '/v1.0/users?$select=id&$expand=manager($levels=max)&$top=5', { headers: EVENTUAL });
+    expect(res.status).toBe(400);
+  });
+
+  it('on a single user without ConsistencyLevel: eventual it is 400', async () => {
+    const res = await c.graph('GET', `/v1.0/users/${deepest().id}?$select=id&$expand=manager($levels=max)`);
+    expect(res.status).toBe(400);
+  });
+
+  it('with the header it nests the chain of managers: max to the top, n levels otherwise; n outside 1..1000 is 400', async () => {
+    const user = deepest();
+    const chain = chainOf(user.id);
+    expect(chain.length).toBeGreaterThanOrEqual(2);
+    const nested = (body: any) => {
+      const ids: string[] = [];
+      for (let m = body.manager; m; m = m.manager) ids.push(m.id);
+      return ids;
+    };
+    const all = await c.graph('GET', `/v1.0/users/${user.id}?$select=id&$expand=manager($levels=max)`, { headers: EVENTUAL });
+    expect(all.status).toBe(200);
+    expect(nested(all.body)).toEqual(chain);
+    const one = await c.graph('GET', `/v1.0/users/${user.id}?$select=id&$expand=manager($levels=1)`, { headers: EVENTUAL });
+    expect(nested(one.body)).toEqual(chain.slice(0, 1));
+    for (const bad of ['0', '1001', 'x']) {
+      expect((await c.graph('GET', `/v1.0/users/${user.id}?$expand=manager($levels=${bad})`, { headers: EVENTUAL })).status).toBe(400);
+    }
+  });
+});

@@ -144,6 +144,42 @@ describe('memberships (user-list-memberof)', () => {
     expect(member._directoryRoles).toContain(role.displayName);
   });
 
+  // user-list-memberof, "Request headers": "This header and $count are required when using the $search,
+  // $filter, $orderby, or OData cast query parameters"; "You can use $search on the displayName property."
+  it('$search needs ConsistencyLevel: eventual AND $count=true (the header alone is 400 Request_UnsupportedQuery), and searches displayName only', async () => {
+    const member = c.users.find((u) => u.memberOf.length > 0)!;
+    const search = `$search=${encodeURIComponent('"displayName:a"')}`;
+    const headerOnly = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?${search}`, { headers: EVENTUAL });
+    expect(headerOnly.status).toBe(400);
+    expect(graphErrorCode(headerOnly)).toBe('Request_UnsupportedQuery');
+    expect(headerOnly.body.error.message).toMatch(/\$count=true/);
+    const both = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?${search}&$count=true`, { headers: EVENTUAL });
+    expect(both.status).toBe(200);
+    expect(typeof both.body['@odata.count']).toBe('number');
+    const other = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?$search=${encodeURIComponent('"mail:a"')}&$count=true`, { headers: EVENTUAL });
+    expect(other.status).toBe(400);
+    expect(graphErrorCode(other)).toBe('Request_UnsupportedQuery');
+  });
+
+  // user-list-memberof, example 2: GET /users/{id}/memberOf/$count with ConsistencyLevel: eventual → 200 text/plain.
+  it('/memberOf/$count with ConsistencyLevel: eventual is the plain-text number of memberships; without the header 400', async () => {
+    const member = c.users.find((u) => u.memberOf.length > 0)!;
+    const res = await c.graph('GET', `/v1.0/users/${member.id}/memberOf/$count`, { headers: EVENTUAL });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(res.text).toBe(String(member.memberOf.length + member._directoryRoles.length));
+    expect((await c.graph('GET', `/v1.0/users/${member.id}/memberOf/$count`)).status).toBe(400);
+  });
+
+  it('$filter needs ConsistencyLevel: eventual AND $count=true too', async () => {
+    const member = c.users.find((u) => u.memberOf.length > 0)!;
+    const filter = `$filter=${encodeURIComponent("startswith(displayName,'a')")}`;
+    const headerOnly = await c.graph('GET', `/v1.0/users/${member.id}/memberOf?${filter}`, { headers: EVENTUAL });
+    expect(headerOnly.status).toBe(400);
+    expect(graphErrorCode(headerOnly)).toBe('Request_UnsupportedQuery');
+    expect((await c.graph('GET', `/v1.0/users/${member.id}/memberOf?${filter}&$count=true`, { headers: EVENTUAL })).status).toBe(200);
+  });
+
   it("the gateway's client keeps the groups of memberOf and leaves directory roles out", async () => {
     const member = c.users.find((u) => u._directoryRoles.length > 0 && u.memberOf.length > 0) ?? c.users.find((u) => u._directoryRoles.length > 0)!;
     const client = await c.gatewayClient();

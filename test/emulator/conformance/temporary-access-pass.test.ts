@@ -154,6 +154,33 @@ describe('POST temporaryAccessPassMethods (authentication-post-temporaryaccesspa
     expect(user.authMethods.some((m) => m.type === 'temporaryAccessPass')).toBe(false);
   });
 
+  // howto-authentication-temporary-access-pass, "Guest access": a pass can be added to an internal guest,
+  // not to an external one; Graph answers "Temporary Access Pass cannot be added to an external guest user."
+  it('an external (invited, #EXT#) guest gets no pass: 400 "Temporary Access Pass cannot be added to an external guest user."; an internal guest does', async () => {
+    // The file's small tenant may seed no guest: one member becomes an invited guest for this test.
+    const external = plainUser();
+    const upn = external.userPrincipalName;
+    external.userPrincipalName = `adele_fabrikam.example#EXT#@${c.emulator.tenant.domain}`;
+    external.userType = 'Guest';
+    const methodsBefore = [...external.authMethods];
+    try {
+      const refused = await create(external);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.message).toBe('Temporary Access Pass cannot be added to an external guest user.');
+      expect(external.authMethods).toEqual(methodsBefore);
+    } finally {
+      external.userPrincipalName = upn;
+      external.userType = 'Member';
+    }
+    const internal = plainUser();
+    internal.userType = 'Guest';
+    try {
+      expect((await create(internal)).status).toBe(201);
+    } finally {
+      internal.userType = 'Member';
+    }
+  });
+
   it('under a disabled policy creates nothing (400, the stricter reading) and reports existing passes DisabledByPolicy', async () => {
     const user = plainUser();
     const made = await create(user);

@@ -343,6 +343,34 @@ describe('users synchronized from on-premises (resources/user; users-revoke-acce
   });
 });
 
+// permissions-reference: User.ReadWrite.All updates every declared property "except for their
+// passwordProfile and employeeLeaveDateTime"; Directory.ReadWrite.All: "No rights to reset user passwords".
+// user-update names User-PasswordProfile.ReadWrite.All for passwordProfile.
+describe('passwordProfile permissions (user-update; permissions-reference)', () => {
+  it('app-only User.ReadWrite.All or Directory.ReadWrite.All is 403 on passwordProfile; User-PasswordProfile.ReadWrite.All is 204', async () => {
+    const target = plainUser();
+    const body = { passwordProfile: { forceChangePasswordNextSignIn: true, password: 'Zq8!vLm#4pRt-perm' } };
+    for (const roles of [['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['User.ReadWrite.All', 'Directory.ReadWrite.All']]) {
+      const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles });
+      const refused = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token });
+      expect(refused.status, roles.join()).toBe(403);
+      expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    }
+    const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-PasswordProfile.ReadWrite.All'] });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token })).status).toBe(204);
+  });
+
+  it('delegated, an admin changes it with User-PasswordProfile.ReadWrite.All or Directory.AccessAsUser.All, not with User.ReadWrite.All', async () => {
+    const target = plainUser();
+    const admin = c.emulator.tenant.wellKnown.adminUserId;
+    const body = { passwordProfile: { forceChangePasswordNextSignIn: true } };
+    const as = (scp: string) => mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp, oid: admin });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token: await as('User.ReadWrite.All') })).status).toBe(403);
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token: await as('User-PasswordProfile.ReadWrite.All') })).status).toBe(204);
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token: await as('Directory.AccessAsUser.All') })).status).toBe(204);
+  });
+});
+
 describe('delete (user-delete)', () => {
   it('Directory.ReadWrite.All alone does not delete users (its description); User.ReadWrite.All does', async () => {
     const target = plainUser();
@@ -373,6 +401,24 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
     expect(res.status).toBe(204);
     expect(target.accountEnabled).toBe(false);
     target.accountEnabled = true;
+  });
+
+  // user-update: "User.EnableDisableAccount.All + User.Read.All is the least privileged combination of
+  // permissions to update the accountEnabled property" — a combination, not the write permission alone.
+  it('User.EnableDisableAccount.All alone is 403 Authorization_RequestDenied; with User.Read.All (or a higher reader) it is 204', async () => {
+    const target = plainUser();
+    for (const [roles, status] of [
+      [['User.EnableDisableAccount.All'], 403],
+      [['User.EnableDisableAccount.All', 'User.Read.All'], 204],
+      [['User.EnableDisableAccount.All', 'Directory.Read.All'], 204],
+    ] as const) {
+      const token = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: [...roles] });
+      const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token });
+      expect(res.status, roles.join(' + ')).toBe(status);
+      if (status === 403) expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    const delegated = await mintToken(c.emulator, { appid: ROLELESS_APP, scp: 'User.EnableDisableAccount.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token: delegated })).status).toBe(403);
   });
 
   it('a target holding an admin role needs a role that outranks it: none → 403; User Administrator covers a Helpdesk Administrator, not a Global Administrator', async () => {

@@ -112,6 +112,27 @@ describe('client credentials with a secret', () => {
     expect(allClaims.idtyp).toBeUndefined();
   });
 
+  // reference-error-codes: AADSTS7000222 InvalidClientSecretExpiredKeysProvided, the app's own secret past its end date.
+  it('refuses an expired secret of the app with invalid_client AADSTS7000222 (not 7000215), naming the app and not the secret', async () => {
+    const app = emulator.tenant.apps.get(emulator.tenant.wellKnown.readOnlyAppId)!;
+    const secret = app.secrets[0]!;
+    app.secrets = [];
+    app.expiredSecrets = [secret];
+    try {
+      const answer = await postToken(emulator, { grant_type: 'client_credentials', client_id: app.appId, client_secret: secret, scope: GRAPH_DEFAULT });
+      expect(answer.status).toBe(401);
+      expect(answer.body.error).toBe('invalid_client');
+      expect(answer.body.error_codes).toEqual([7000222]);
+      expect(String(answer.body.error_description)).toMatch(
+        new RegExp(`^AADSTS7000222: The provided client secret keys for app '${app.appId}' are expired\\.`),
+      );
+      expect(answer.text).not.toContain(secret);
+    } finally {
+      app.secrets = [secret];
+      delete app.expiredSecrets;
+    }
+  });
+
   it('refuses a wrong secret with invalid_client AADSTS7000215 and does not echo the secret', async () => {
     const wrongSecret = 'not-the-secret-Q~abcdefghijklmnopqrstuvwxyz';
     const answer = await postToken(emulator, {

@@ -101,6 +101,14 @@ describe('createTemporaryAccessPass sends only what the caller gave', () => {
     expect(given.data!.createTemporaryAccessPass.temporaryAccessPass).toMatchObject({ lifetimeInMinutes: 480, isUsableOnce: true });
   });
 
+  it("an invited (#EXT#) guest cannot get a pass: BAD_USER_INPUT with Graph's message (docs/graph-facts.md#temporary-access-pass)", async () => {
+    const guest = [...emulator.tenant.users.values()].find((u) => u.userType === 'Guest' && u.userPrincipalName.includes('#EXT#'))!;
+    expect(guest).toBeDefined();
+    const refused = await create(gw, `user: "${guest.id}"`);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'badRequest' });
+    expect(refused.errors![0]!.message).toContain('Temporary Access Pass cannot be added to an external guest user.');
+  });
+
   it('regression: a second pass replaces the first, still valid one; a pass starting tomorrow is reported NotYetValid', async () => {
     const target = ordinaryUser();
     const first = await create(gw, `user: "${target.id}"`);
