@@ -26,6 +26,7 @@ export type AuthenticationFailureReason =
   | 'missing_credential'
   | 'invalid_api_key'
   | 'invalid_bearer_token'
+  | 'ambiguous_credentials'
   | 'not_loopback'
   | 'invalid_sign_in_link'
   | 'sign_in_not_bound'
