@@ -8,14 +8,16 @@ import type { UpstreamHttp } from '../http/upstream.js';
 import { ALL_PERMISSIONS, Permission } from '../permissions.js';
 import type { Caller, CallerAuthenticator } from './types.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
-import { assertOneCredential } from './credential-headers.js';
+import { assertOneCredential, type CredentialHeader } from './credential-headers.js';
 
 /**
  * The headers each mode reads a credential from. With `entra`, `x-api-key` is not a credential and
- * is ignored (an API management layer in front may add its own); a second `Authorization` is refused.
+ * is ignored (an API management layer in front may add its own); a second `Authorization` is
+ * refused. With `api-key`, an `Authorization` of another scheme than ApiKey or Bearer (Basic, for
+ * an authenticating proxy in front) is no credential beside `x-api-key`.
  */
-const ENTRA_CREDENTIAL_HEADERS = ['Authorization'] as const;
-const API_KEY_CREDENTIAL_HEADERS = ['x-api-key', 'Authorization'] as const;
+const ENTRA_CREDENTIAL_HEADERS: readonly CredentialHeader[] = [{ name: 'Authorization' }];
+const API_KEY_CREDENTIAL_HEADERS: readonly CredentialHeader[] = [{ name: 'x-api-key' }, { name: 'Authorization', schemes: ['ApiKey', 'Bearer'] }];
 
 export interface CallerAuthenticatorDeps {
   upstream: UpstreamHttp;

@@ -22,26 +22,45 @@ export interface CredentialRequest {
   rawHeaders?: readonly string[];
 }
 
-/** How many credential headers the request carries among `names`, repeats included. */
-function occurrences(request: CredentialRequest, names: readonly string[]): number {
-  const lower = names.map((name) => name.toLowerCase());
+/** A header a caller authentication reads a credential from. */
+export interface CredentialHeader {
+  name: string;
+  /**
+   * The schemes that make its value a credential for this gateway (`Authorization: ApiKey`,
+   * `Bearer`); any value when absent. `Authorization: Basic` beside `x-api-key` is the login of an
+   * authenticating proxy in front (nginx's auth_basic passes it on), which the gateway never reads.
+   */
+  schemes?: readonly string[];
+}
+
+/** Every value of header `name` (lower case) the request carries, repeats included. */
+function valuesOf(request: CredentialRequest, name: string): string[] {
   if (request.rawHeaders) {
-    let count = 0;
-    for (let i = 0; i < request.rawHeaders.length; i += 2) if (lower.includes(request.rawHeaders[i]!.toLowerCase())) count += 1;
-    return count;
+    const values: string[] = [];
+    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) if (request.rawHeaders[i]!.toLowerCase() === name) values.push(request.rawHeaders[i + 1]!);
+    return values;
   }
-  return lower.filter((name) => request.headers[name] !== undefined).length;
+  const value = request.headers[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /**
- * Refuses (400 BAD_USER_INPUT, reason AMBIGUOUS_CREDENTIALS) a request that carries more than one of
- * the credential headers `names` of the caller authentication in use, or one of them twice.
+ * Refuses (400 BAD_USER_INPUT, reason AMBIGUOUS_CREDENTIALS) a request that carries one of the
+ * `headers` twice, or credentials in more than one of them.
  */
-export function assertOneCredential(request: CredentialRequest, names: readonly string[]): void {
-  if (occurrences(request, names) <= 1) return;
+export function assertOneCredential(request: CredentialRequest, headers: readonly CredentialHeader[]): void {
+  let credentials = 0;
+  let repeated = false;
+  for (const header of headers) {
+    const values = valuesOf(request, header.name.toLowerCase());
+    if (values.length > 1) repeated = true;
+    const schemes = header.schemes?.map((scheme) => scheme.toLowerCase());
+    credentials += schemes ? values.filter((value) => schemes.includes(value.trim().split(/\s/, 1)[0]!.toLowerCase())).length : values.length;
+  }
+  if (!repeated && credentials <= 1) return;
   throw new GatewayError(
     ErrorCode.BAD_USER_INPUT,
-    `The request carries more than one credential: send exactly one ${names.join(' or ')} header, once. None of them was looked at.`,
+    `The request carries more than one credential: send one ${headers.map((header) => header.name).join(' or ')} header, once. None of them was looked at.`,
     { reason: AMBIGUOUS_CREDENTIALS },
   );
 }

@@ -95,6 +95,15 @@ describe('ambiguous credentials (CALLER_AUTH=api-key, production configuration)'
     expect((await gw.emulator.stats()).totalRequests).toBe(0);
   });
 
+  it('takes x-api-key beside an Authorization of another scheme (Basic, from an authenticating proxy in front), which is no credential of the gateway', async () => {
+    const res = await post(gw.url, [
+      ['authorization', 'Basic b3BlcmF0b3I6cHJveHktcGFzc3dvcmQ='],
+      ['x-api-key', GOOD_KEY],
+    ]);
+    expect(res.status).toBe(200);
+    expect(res.body.data.users.nodes).toHaveLength(1);
+  });
+
   it('logs and counts the refusals without the keys, and leaves the failure budget (2) untouched', async () => {
     const lines = gw.logRecords('caller authentication failed').filter((r) => r.reason === 'ambiguous_credentials');
     expect(lines.length).toBeGreaterThanOrEqual(1);
