@@ -56,6 +56,18 @@ describe('a valid key without Gateway.Admin at /auth/login, again and again', ()
     const operator = await fetch(`${app.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': KEYS.admin } });
     expect(operator.status).toBe(302);
   });
+
+  it('refuses two credentials at /auth/login with 400 AMBIGUOUS_CREDENTIALS and starts nothing (docs/security.md#one-credential-per-request)', async () => {
+    const res = await fetch(`${app.url}/auth/login`, {
+      redirect: 'manual',
+      headers: { 'x-api-key': KEYS.admin, authorization: `ApiKey ${KEYS.reader}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.get('set-cookie')).toBeNull();
+    expect(((await res.json()) as { message: string }).message).toContain('more than one credential');
+    expect(authFailures(logLines).filter((r) => r.reason === 'ambiguous_credentials')).toHaveLength(1);
+  });
 });
 
 describe('CALLER_AUTH=none: a rebinding page sending request after request', () => {
