@@ -13,6 +13,7 @@ import { requestUrl } from './http/request-target.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
+import { isAmbiguousCredentials } from './identity/credential-headers.js';
 import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -171,10 +172,17 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     // the gateway buffer request bodies (src/http/request-body.ts).
     let context: GatewayContext;
     try {
-      context = await deps.createContext({ headers: req.headers, remoteAddress: req.socket.remoteAddress }, correlationId, abort.signal);
+      context = await deps.createContext(
+        { headers: req.headers, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress },
+        correlationId,
+        abort.signal,
+      );
     } catch (error) {
       if (isGatewayError(error)) {
-        if (error.code === ErrorCode.UNAUTHENTICATED) {
+        if (isAmbiguousCredentials(error)) {
+          // No credential was looked at, so nothing was guessed: logged and counted, the budget untouched.
+          await authGuard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
+        } else if (error.code === ErrorCode.UNAUTHENTICATED) {
           // Failures of the same burst may have used up the address's budget since `admit`: this
           // guess is then not answered, right or wrong (src/identity/authentication-failures.ts).
           const blocked = authGuard.blockedNow(attempt);

@@ -97,9 +97,31 @@ function parseApiKeys(raw: string, env: EnvReader): ApiKeyEntry[] {
           `API_KEYS entry "${id}" names an unknown permission ${PERMISSION_LIKE.test(p) ? JSON.stringify(p) : '(not shown)'}: one of ${ALL_PERMISSIONS.join(', ')}`,
         );
     }
-    entries.push({ id, sha256: Buffer.from(hash, 'hex'), permissions });
+    const sha256 = Buffer.from(hash, 'hex');
+    // A key is known by its name in logs and audit events (docs/identity.md#api-keys), and matched by
+    // the first entry holding its hash: a hash listed twice authenticated as the first entry alone,
+    // whatever the second said, and one name with two permission lists made an audit event's
+    // `keyId` say nothing about what the caller could do. One name on two hashes with the same
+    // permissions is a rotation (old and new key side by side) and stays allowed.
+    const sameKey = entries.find((entry) => entry.sha256.equals(sha256));
+    if (sameKey) {
+      env.problem(`API_KEYS entries "${sameKey.id}" and "${id}" hold the same key (one SHA-256): list each key once`);
+      continue;
+    }
+    const sameName = entries.find((entry) => entry.id === id);
+    if (sameName && !samePermissions(sameName.permissions, permissions)) {
+      env.problem(
+        `API_KEYS entries named "${id}" hold different permissions: entries of one name (an old and a new key during a rotation) must hold the same ones, since logs and audit events name a key by its name`,
+      );
+      continue;
+    }
+    entries.push({ id, sha256, permissions });
   }
   return entries;
+}
+
+function samePermissions(a: ReadonlySet<Permission>, b: ReadonlySet<Permission>): boolean {
+  return a.size === b.size && [...a].every((permission) => b.has(permission));
 }
 
 /** SHA-256 hex of an API key, as API_KEYS expects it. */

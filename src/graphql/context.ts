@@ -56,6 +56,8 @@ export interface RequestContextDeps {
 
 export interface IncomingRequestInfo {
   headers: Record<string, string | string[] | undefined>;
+  /** Node's `req.rawHeaders`: a repeated credential header is refused (src/identity/credential-headers.ts). */
+  rawHeaders?: readonly string[];
   remoteAddress: string | undefined;
 }
 

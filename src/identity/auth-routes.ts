@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
+import { isAmbiguousCredentials } from './credential-headers.js';
 import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationCodeIdentity, type PendingSignInCheck } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
@@ -111,8 +112,13 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   async function callerOperator(req: IncomingMessage, attempt: AuthenticationAttempt): Promise<AuditCaller> {
     let caller;
     try {
-      caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, remoteAddress: req.socket.remoteAddress });
+      caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress });
     } catch (error) {
+      if (isAmbiguousCredentials(error)) {
+        // No credential was looked at, so nothing was guessed (docs/security.md#one-credential-per-request).
+        await deps.authGuard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
+        throw error;
+      }
       if (isGatewayError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
         // As on /graphql: a burst's own failures may have used up the budget since `admit`.
         const blocked = deps.authGuard.blockedNow(attempt);

@@ -26,6 +26,7 @@ export type AuthenticationFailureReason =
   | 'missing_credential'
   | 'invalid_api_key'
   | 'invalid_bearer_token'
+  | 'ambiguous_credentials'
   | 'not_loopback'
   | 'invalid_sign_in_link'
   | 'sign_in_not_bound'
@@ -77,6 +78,8 @@ export interface AuthenticationGuardDeps {
    * failures at one gateway blocked the same address (or everyone behind one proxy) at another.
    */
   partition?: string;
+  /** The clock of the quiet interval of refusals that are not guesses (UNCOUNTED_REFUSAL_LOG_INTERVAL_MS); Date.now by default. */
+  now?: () => number;
 }
 
 /** Redis keys of the counts: `mgug:auth-failures:<partition>:<address>`, expiring with their window. */
@@ -103,6 +106,18 @@ const MAX_REMEMBERED_ADDRESSES = 10_000;
  * many fresh budgets.
  */
 export const MAX_COUNTED_ADDRESSES = 10_000;
+
+/**
+ * Refusals that are not guesses (a valid key without Gateway.Admin, a rebinding Host, a foreign
+ * Origin, a relayed request, two credentials at once) do not use up the failure budget, so nothing
+ * ever stops them: each wrote one `warn` line, and a caller holding any valid key (or, with
+ * CALLER_AUTH=none, any page the local operator's browser opens) could write lines as fast as it
+ * could send requests, burying the lines that matter and filling the log pipeline. Now the first
+ * refusal of a reason from an address writes its line, the next ones within this interval only
+ * count (the metric still counts every one), and the next line after it says how many it did not
+ * write (`notLogged`) (docs/security.md#failed-authentication).
+ */
+export const UNCOUNTED_REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /** RateLimiterMemory that forgets its oldest key to make room past `maxKeys` (see MAX_COUNTED_ADDRESSES). */
 class BoundedRateLimiterMemory extends RateLimiterMemory {
@@ -183,6 +198,30 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
    * `clearUntil`.
    */
   const recorded = new Map<string, { failures: number; until: number }>();
+  const now = deps.now ?? Date.now;
+  /**
+   * `<reason> <address key>` of refusals that are not guesses → until when further ones write no
+   * line, and how many did not. Bounded like `recorded`, but by forgetting the entry logged longest
+   * ago (a cleared map would let every address write a line again at once).
+   */
+  const quiet = new Map<string, { until: number; notLogged: number }>();
+  /** Whether this refusal writes its line, and how many of its kind since the last line did not. */
+  const uncountedLine = (reason: AuthenticationFailureReason, key: string): { write: boolean; notLogged: number } => {
+    const quietKey = `${reason} ${key}`;
+    const at = now();
+    const entry = quiet.get(quietKey);
+    if (entry && entry.until > at) {
+      entry.notLogged += 1;
+      return { write: false, notLogged: entry.notLogged };
+    }
+    quiet.delete(quietKey);
+    if (quiet.size >= MAX_REMEMBERED_ADDRESSES) {
+      const oldest = quiet.keys().next().value;
+      if (oldest !== undefined) quiet.delete(oldest);
+    }
+    quiet.set(quietKey, { until: at + UNCOUNTED_REFUSAL_LOG_INTERVAL_MS, notLogged: 0 });
+    return { write: true, notLogged: entry?.notLogged ?? 0 };
+  };
   const throttled = (attempt: AuthenticationAttempt, retryAfterMs: number): GatewayError => {
     const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     deps.metrics.authenticationFailures.inc({ reason: 'throttled' });
@@ -255,6 +294,9 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
         });
         failures = state.consumedPoints;
       }
+      // Not a guess: nothing bounds how often it comes, so its lines are (UNCOUNTED_REFUSAL_LOG_INTERVAL_MS).
+      const line = failures === undefined ? uncountedLine(reason, key) : { write: true, notLogged: 0 };
+      if (!line.write) return;
       log.warn(
         {
           reason,
@@ -263,6 +305,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
           correlationId: attempt.correlationId,
           route: attempt.route,
           ...(failures !== undefined ? { failures, limit } : {}),
+          ...(line.notLogged > 0 ? { notLogged: line.notLogged } : {}),
         },
         'caller authentication failed',
       );

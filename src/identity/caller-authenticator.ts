@@ -8,6 +8,16 @@ import type { UpstreamHttp } from '../http/upstream.js';
 import { ALL_PERMISSIONS, Permission } from '../permissions.js';
 import type { Caller, CallerAuthenticator } from './types.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
+import { assertOneCredential, type CredentialHeader } from './credential-headers.js';
+
+/**
+ * The headers each mode reads a credential from. With `entra`, `x-api-key` is not a credential and
+ * is ignored (an API management layer in front may add its own); a second `Authorization` is
+ * refused. With `api-key`, an `Authorization` of another scheme than ApiKey or Bearer (Basic, for
+ * an authenticating proxy in front) is no credential beside `x-api-key`.
+ */
+const ENTRA_CREDENTIAL_HEADERS: readonly CredentialHeader[] = [{ name: 'Authorization' }];
+const API_KEY_CREDENTIAL_HEADERS: readonly CredentialHeader[] = [{ name: 'x-api-key' }, { name: 'Authorization', schemes: ['ApiKey', 'Bearer'] }];
 
 export interface CallerAuthenticatorDeps {
   upstream: UpstreamHttp;
@@ -96,7 +106,9 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
   // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
   const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {
-    async authenticate({ headers }) {
+    async authenticate(request) {
+      const { headers } = request;
+      assertOneCredential(request, ENTRA_CREDENTIAL_HEADERS);
       const authorization = header(headers, 'authorization');
       if (!authorization) throw unauthenticated('Authentication required: send an Entra access token for this API as `Authorization: Bearer <token>`.');
       const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
@@ -136,7 +148,10 @@ function createApiKeyAuthenticator(keys: Config['callerAuth'] & { mode: 'api-key
     digest: entry.sha256.length === 32 ? entry.sha256 : Buffer.from(entry.sha256.toString('utf8'), 'hex'),
   }));
   return {
-    async authenticate({ headers }) {
+    async authenticate(request) {
+      const { headers } = request;
+      // Both headers, or one twice: which one to believe would be a guess (docs/security.md#one-credential-per-request).
+      assertOneCredential(request, API_KEY_CREDENTIAL_HEADERS);
       const authorization = header(headers, 'authorization');
       const presented = header(headers, 'x-api-key') ?? (authorization ? /^ApiKey\s+(\S+)$/i.exec(authorization.trim())?.[1] : undefined);
       if (!presented) throw unauthenticated('Authentication required: send your API key as `x-api-key: <key>` or `Authorization: ApiKey <key>`.');

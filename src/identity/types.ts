@@ -49,9 +49,17 @@ export interface GraphIdentity {
   close?(): Promise<void>;
 }
 
-/** Establishes the Caller of one HTTP request; throws GatewayError(UNAUTHENTICATED) on bad credentials. */
+/**
+ * Establishes the Caller of one HTTP request; throws GatewayError(UNAUTHENTICATED) on bad credentials,
+ * and BAD_USER_INPUT (reason AMBIGUOUS_CREDENTIALS) when the request carries more than one
+ * (src/identity/credential-headers.ts). `rawHeaders` (Node's) shows repeated headers, which `headers` folds.
+ */
 export interface CallerAuthenticator {
-  authenticate(request: { headers: Record<string, string | string[] | undefined>; remoteAddress: string | undefined }): Promise<Caller>;
+  authenticate(request: {
+    headers: Record<string, string | string[] | undefined>;
+    rawHeaders?: readonly string[];
+    remoteAddress: string | undefined;
+  }): Promise<Caller>;
 }
 
 /**

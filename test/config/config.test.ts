@@ -166,6 +166,24 @@ describe('loadConfig', () => {
     expect(config.callerAuth.mode === 'api-key' && [...config.callerAuth.keys[0]!.permissions]).toEqual(['Users.Read', 'Users.Terminate']);
   });
 
+  it('refuses one key listed twice, and one name with different permissions; one name on two keys with the same permissions is a rotation (docs/identity.md#api-keys)', () => {
+    // Before: the key authenticated as "reader" alone, and "admin"'s Gateway.Admin was silently never granted.
+    const twice = problemsOf({ CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey('k')}:Users.Read,admin:${hashApiKey('k')}:Gateway.Admin` });
+    expect(twice).toEqual(['API_KEYS entries "reader" and "admin" hold the same key (one SHA-256): list each key once']);
+    const renamed = problemsOf({
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey('old')}:Users.Read,soar:${hashApiKey('new')}:Users.Read+Users.Terminate`,
+    });
+    expect(renamed).toHaveLength(1);
+    expect(renamed[0]).toMatch(/^API_KEYS entries named "soar" hold different permissions/);
+    expect(twice.concat(renamed).join('')).not.toMatch(/[0-9a-f]{64}/);
+    const rotation = loadConfig({
+      CALLER_AUTH: 'api-key',
+      API_KEYS: `soar:${hashApiKey('old')}:Users.Terminate+Users.Read,soar:${hashApiKey('new')}:Users.Read+Users.Terminate`,
+    });
+    expect(rotation.callerAuth.mode === 'api-key' && rotation.callerAuth.keys.map((k) => k.id)).toEqual(['soar', 'soar']);
+  });
+
   it('reads API_AUDIENCE as a comma-separated list of App ID URIs and client ids', () => {
     const config = loadConfig({
       CALLER_AUTH: 'entra',

@@ -15,12 +15,27 @@ export function withoutSuggestions(text: string): string {
   return text.replace(SUGGESTION, '');
 }
 
+/**
+ * Apollo Server's own refusal of `__schema`/`__type` names the library behind the gateway and tells
+ * whoever asked how to reconfigure it ("pass introspection: true to ApolloServer in production"):
+ * advice for the operator, and a fingerprint for anyone else. The caller gets the gateway's sentence
+ * (docs/security.md#secrets-never-leave).
+ */
+const APOLLO_NO_INTROSPECTION =
+  /GraphQL introspection is not allowed by Apollo Server, but the query contained __schema or __type\. To enable introspection, pass introspection: true to ApolloServer in production/g;
+export const INTROSPECTION_OFF = 'Introspection is off on this gateway: an operation may not select __schema or __type.';
+
+/** An error text as a caller of a gateway with introspection off may read it. */
+export function forIntrospectionOff(text: string): string {
+  return withoutSuggestions(text).replace(APOLLO_NO_INTROSPECTION, INTROSPECTION_OFF);
+}
+
 export function suggestionMaskPlugin<TContext extends object>(): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors }) {
-          for (const error of errors) rewriteErrorText(error, withoutSuggestions);
+          for (const error of errors) rewriteErrorText(error, forIntrospectionOff);
         },
       };
     },

@@ -85,3 +85,14 @@ describe('"Did you mean" suggestions', () => {
     expect(production.logLines.join('')).not.toMatch(/did you mean/i);
   });
 });
+
+describe('the refusal of introspection', () => {
+  it("is the gateway's own sentence, not Apollo Server's advice to its operator", async () => {
+    const result = await production.graphql('{ __schema { queryType { name } } }');
+    expect(result.status).toBe(400);
+    expect(result.errors?.[0]?.message).toBe('Introspection is off on this gateway: an operation may not select __schema or __type.');
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(result.errors)).not.toMatch(/Apollo/i);
+    expect(production.logLines.join('')).not.toMatch(/ApolloServer in production/);
+  });
+});
