@@ -6,7 +6,7 @@ import { openGovernorRegistry } from './graph/governor-registry.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
-import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
+import { authenticationChallenge, createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { graphIdentityId } from './identity/identity-id.js';
 import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
@@ -107,6 +107,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     const authRoutes = createAuthRoutes(identity, {
       logger,
       callerAuthenticator,
+      challenge: authenticationChallenge(config.callerAuth),
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
       // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), and only it

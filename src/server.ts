@@ -14,6 +14,7 @@ import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import { isAmbiguousCredentials } from './identity/credential-headers.js';
+import { authenticationChallenge } from './identity/caller-authenticator.js';
 import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -56,6 +57,7 @@ const LOOPBACK_REFUSAL_REASONS = {
 export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const schemaBody = Buffer.from(deps.schemaSource, 'utf8');
   const authGuard = deps.authGuard ?? createAuthenticationGuard({ config: deps.config, logger: deps.logger, metrics: deps.metrics });
+  const challenge = authenticationChallenge(deps.config.callerAuth);
   const readiness = createReadiness({
     identity: deps.identity,
     graphEndpoint: deps.config.graphEndpoint,
@@ -158,7 +160,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       // An address that failed too often is refused before its body is even read.
       await authGuard.admit(attempt);
     } catch (error) {
-      if (isGatewayError(error)) return sendGatewayError(res, error);
+      if (isGatewayError(error)) return sendGatewayError(res, error, challenge);
       throw error;
     }
     const abort = new AbortController();
@@ -186,10 +188,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           // Failures of the same burst may have used up the address's budget since `admit`: this
           // guess is then not answered, right or wrong (src/identity/authentication-failures.ts).
           const blocked = authGuard.blockedNow(attempt);
-          if (blocked) return sendGatewayError(res, blocked);
+          if (blocked) return sendGatewayError(res, blocked, challenge);
           await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
         }
-        return sendGatewayError(res, error);
+        return sendGatewayError(res, error, challenge);
       }
       deps.logger.error({ err: error, correlationId }, 'building the request context failed');
       return sendJson(res, 500, {
@@ -200,7 +202,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     if (blocked) {
       // A right guess inside a burst of wrong ones must not be told apart from them.
       context.endOperation?.();
-      return sendGatewayError(res, blocked);
+      return sendGatewayError(res, blocked, challenge);
     }
     let body: unknown;
     try {
@@ -214,7 +216,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       }
       if (error instanceof HttpProblem) return sendProblem(res, error);
       // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT).
-      if (isGatewayError(error)) return sendGatewayError(res, error);
+      if (isGatewayError(error)) return sendGatewayError(res, error, challenge);
       throw error;
     }
 
@@ -342,9 +344,9 @@ function routeTemplate(path: string): string {
 }
 
 /** A GatewayError that ends the whole request, with its HTTP status (429 + Retry-After for THROTTLED). */
-function sendGatewayError(res: ServerResponse, error: GatewayError): void {
+function sendGatewayError(res: ServerResponse, error: GatewayError, challenge: string): void {
   const status = httpStatusOf[error.code];
-  if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+  if (status === 401) res.setHeader('www-authenticate', challenge);
   const retryAfter = error.extensions.retryAfterSeconds;
   if (typeof retryAfter === 'number') res.setHeader('retry-after', String(retryAfter));
   const reason = typeof error.extensions.reason === 'string' ? { reason: error.extensions.reason } : {};

@@ -36,6 +36,8 @@ export interface AuthRoutesDeps {
   auditLog: AuditLog;
   /** One-time links: minted by `npm run auth:login-url` (key from TOKEN_CACHE_KEY) or by `POST /auth/login-link`. */
   signInLinks: SignInLinks;
+  /** The challenge of a 401 (`authenticationChallenge` of CALLER_AUTH); `Bearer` when absent. */
+  challenge?: string;
 }
 
 export const SIGN_IN_COOKIE = 'mgug_sign_in';
@@ -75,7 +77,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       if (!isGatewayError(error)) throw error;
       if ((error.code === ErrorCode.THROTTLED || error.code === ErrorCode.UPSTREAM_UNAVAILABLE) && typeof error.extensions.retryAfterSeconds === 'number')
         res.setHeader('retry-after', String(error.extensions.retryAfterSeconds));
-      if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', 'Bearer');
+      if (error.code === ErrorCode.UNAUTHENTICATED) res.setHeader('www-authenticate', deps.challenge ?? 'Bearer');
       send(res, req, httpStatusOf[error.code], url.pathname === '/auth/callback' ? 'Sign-in failed' : 'Sign-in refused', error.message);
     }
     return 'handled';

@@ -169,6 +169,17 @@ function createApiKeyAuthenticator(keys: Config['callerAuth'] & { mode: 'api-key
 }
 
 /** Establishes who calls the gateway, per CALLER_AUTH. */
+/**
+ * The challenge of a 401 (RFC 9110 §11.6.1: a 401 carries at least one): the scheme the gateway's
+ * callers authenticate with. `ApiKey` with CALLER_AUTH=api-key (`Authorization: ApiKey <key>`, or the
+ * `x-api-key` header); `Bearer` for Entra tokens, and with CALLER_AUTH=none, whose 401 (a caller off
+ * loopback) no credential answers. Before, every 401 said `Bearer`, which sent API-key clients looking
+ * for a token.
+ */
+export function authenticationChallenge(callerAuth: Config['callerAuth']): string {
+  return callerAuth.mode === 'api-key' ? 'ApiKey' : 'Bearer';
+}
+
 export function createCallerAuthenticator(config: Config, deps: CallerAuthenticatorDeps): CallerAuthenticator {
   const auth = config.callerAuth;
   switch (auth.mode) {

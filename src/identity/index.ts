@@ -13,7 +13,7 @@ import type { TokenStore } from '../store/token-store.js';
 /** `store` is optional: without it the identity opens (and on close, closes) its own from Config. */
 export type CreateGraphIdentityDeps = Omit<GraphIdentityDeps, 'store'> & { store?: TokenStore };
 
-export { createCallerAuthenticator } from './caller-authenticator.js';
+export { authenticationChallenge, createCallerAuthenticator } from './caller-authenticator.js';
 export { createAuthRoutes } from './auth-routes.js';
 export { graphIdentityId, graphFlowOf } from './identity-id.js';
 export { graphDefaultScope } from './authority.js';
