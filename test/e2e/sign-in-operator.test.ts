@@ -70,6 +70,8 @@ describe('sign-in is an operator act (authorization code, production configurati
     await emulator.resetStats();
     const anonymous = await fetch(`${app.url}/auth/login`, { redirect: 'manual' });
     expect(anonymous.status).toBe(401);
+    // CALLER_AUTH=api-key: the challenge names the scheme that answers it (src/identity/caller-authenticator.ts).
+    expect(anonymous.headers.get('www-authenticate')).toBe('ApiKey');
     expect(anonymous.headers.get('location')).toBeNull();
     expect(anonymous.headers.get('set-cookie')).toBeNull();
     expect(((await anonymous.json()) as { message: string }).message).toMatch(/operator/);
