@@ -117,8 +117,9 @@ describe('cursors', () => {
     expect(codec.decode(token, 'users:x').nextLink).toBe('https://graph.example/v1.0/users?$skiptoken=1');
     expect(() => codec.decode(token, 'users:y')).toThrow(GatewayError);
     expect(() => new CursorCodec().decode(token, 'users:x')).toThrow(GatewayError);
-    const [body, sig] = token.split('.') as [string, string];
-    const flipped = `${body.slice(0, -1)}${body.endsWith('A') ? 'B' : 'A'}.${sig}`;
+    const [iv, ciphertext, tag] = token.split('.') as [string, string, string];
+    // The first character: it carries six full bits (the last one may not).
+    const flipped = `${iv}.${ciphertext.startsWith('A') ? 'B' : 'A'}${ciphertext.slice(1)}.${tag}`;
     expect(() => codec.decode(flipped, 'users:x')).toThrow(GatewayError);
     expect(() => new CursorCodec(Buffer.alloc(8))).toThrow(/32 bytes/);
   });

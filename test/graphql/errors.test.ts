@@ -30,14 +30,16 @@ describe('BAD_USER_INPUT before any upstream call', () => {
   it('rejects a tampered cursor', async () => {
     const page = await gw.graphql('{ users(first: 2) { pageInfo { endCursor } } }');
     const cursor: string = page.data!.users.pageInfo.endCursor;
-    const [body, signature] = cursor.split('.') as [string, string];
-    const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-    payload.nextLink = 'https://attacker.example/v1.0/users?$skiptoken=x';
-    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
+    const [iv, ciphertext, tag] = cursor.split('.') as [string, string, string];
+    // A cursor is encrypted (src/graphql/cursor.ts): flip one byte of the ciphertext.
+    const bytes = Buffer.from(ciphertext, 'base64url');
+    bytes[0]! ^= 1;
+    const altered = `${iv}.${bytes.toString('base64url')}.${tag}`;
+    // The earlier, signed-only format with a link of the attacker's and a signature that is not ours.
+    const payload = { v: 1, kind: 'users:x', nextLink: 'https://attacker.example/v1.0/users?$skiptoken=x', skip: 0, advanced: false };
+    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${tag}${tag}`;
     await gw.emulator.resetStats();
-    // Change the signature's first character: it carries six full bits (the last one may not).
-    const resigned = `${body}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
-    for (const after of [forged, resigned, 'not-a-cursor', '']) {
+    for (const after of [altered, forged, `${iv}.${ciphertext}`, 'not-a-cursor', '']) {
       const result = await gw.graphql('query($after: String) { users(first: 2, after: $after) { nodes { id } } }', { after });
       expect(codes(result)).toEqual(['BAD_USER_INPUT']);
     }
