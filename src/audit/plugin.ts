@@ -9,13 +9,24 @@ import { operationNameForLog } from '../graphql/operation-name.js';
 /**
  * Apollo plugin that makes every mutation leave an audit event:
  * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE or UNSUPPORTED_GRAPH_IDENTITY at validation, FORBIDDEN by
- *   the permission plugin) produce one `refused` event per mutation field they selected;
+ *   the permission plugin, OPERATION_TOO_COMPLEX by the operation limits or the upstream budget) produce one `refused`
+ *   event per mutation field they selected;
  * - executed mutations are audited by their resolvers, which find the audit log bound to the
  *   request context here (`auditLogOf`) and know every step and Graph request-id.
  */
 
-/** Refusals that happen before any resolver runs; the resolvers cannot see these. */
-const REFUSALS = new Set<string>([ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE, ErrorCode.UNSUPPORTED_GRAPH_IDENTITY, ErrorCode.FORBIDDEN]);
+/**
+ * Refusals that happen before any resolver runs; the resolvers cannot see these. The limits'
+ * refusal counts too: a key holding Users.Terminate that asked to disable 99 accounts in one
+ * request was refused for the upstream budget and left no audit event, so the attempt was
+ * invisible to a SIEM. (A document refused by the parser's token limit has no fields to name.)
+ */
+const REFUSALS = new Set<string>([
+  ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE,
+  ErrorCode.UNSUPPORTED_GRAPH_IDENTITY,
+  ErrorCode.FORBIDDEN,
+  ErrorCode.OPERATION_TOO_COMPLEX,
+]);
 
 /**
  * Most events one refused document writes. Refusals come before the operation limits (a caller
