@@ -5,6 +5,7 @@ import type { Caller } from '../identity/types.js';
 import { auditCaller } from './event.js';
 import type { AuditLog } from './log.js';
 import { operationNameForLog } from '../graphql/operation-name.js';
+import { normalizeUserKey } from '../graphql/user-id.js';
 
 /**
  * Apollo plugin that makes every mutation leave an audit event:
@@ -136,12 +137,29 @@ function rootFields(document: DocumentNode, selectionSet: SelectionSetNode, seen
   return out;
 }
 
-/** `input.user` (or the new user's UPN) as a plain string; nothing else of the input is read. */
+/**
+ * `input.user` (or the new user's UPN) as the resolvers would address it: an object id or a
+ * userPrincipalName (src/graphql/user-id.ts), else nothing; no other part of the input is read.
+ * A refused document is never validated further, and its text is the caller's: before, any caller
+ * holding a credential, no permission needed, wrote up to 256 characters of its choice into the
+ * event, U+2028 (a line break to many log viewers) and U+202E (shows what follows reversed)
+ * included, which JSON leaves unescaped. A value that cannot address a user targets nobody.
+ */
 function targetOf(input: ValueNode | undefined, variables: Record<string, unknown>): string | undefined {
+  const raw = rawTargetOf(input, variables);
+  if (raw === undefined) return undefined;
+  try {
+    return normalizeUserKey(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function rawTargetOf(input: ValueNode | undefined, variables: Record<string, unknown>): string | undefined {
   if (!input) return undefined;
   const pick = (record: Record<string, unknown> | undefined) => {
     const value = record?.user ?? record?.userPrincipalName;
-    return typeof value === 'string' && value.length <= 256 ? value : undefined;
+    return typeof value === 'string' ? value : undefined;
   };
   if (input.kind === Kind.VARIABLE) {
     const value = variables[input.name.value];
@@ -150,10 +168,10 @@ function targetOf(input: ValueNode | undefined, variables: Record<string, unknow
   if (input.kind !== Kind.OBJECT) return undefined;
   const field = input.fields.find((f) => f.name.value === 'user' || f.name.value === 'userPrincipalName');
   if (!field) return undefined;
-  if (field.value.kind === Kind.STRING) return field.value.value.slice(0, 256);
+  if (field.value.kind === Kind.STRING) return field.value.value;
   if (field.value.kind === Kind.VARIABLE) {
     const value = variables[field.value.name.value];
-    return typeof value === 'string' ? value.slice(0, 256) : undefined;
+    return typeof value === 'string' ? value : undefined;
   }
   return undefined;
 }

@@ -65,4 +65,26 @@ describe('audit of a refused document', () => {
     ]);
     expect(events.every((e) => e.unlistedRefusals === undefined)).toBe(true);
   });
+
+  it('a target that cannot be a user is not written into the event: no line separators or bidi overrides of the caller reach the audit stream', async () => {
+    // U+2028 is a line break to many log viewers, U+202E shows what follows reversed; both pass JSON
+    // encoding unescaped, and anyone with a credential (no permission needed) chose the text.
+    const forged = 'x\u2028{"audit":true,"operation":"disableAccount","outcome":"succeeded"} \u202Emoc.elpmaxe.osotnoc@nimda';
+    const result = await gw.graphql(
+      'mutation Forge($u: ID!) { a: disableAccount(input: {user: $u}) { accountEnabled } b: enableAccount(input: {user: "x\\u2028y"}) { accountEnabled } c: revokeSignInSessions(input: {user: " Adele.Vance@contoso.example "}) { revoked } }',
+      { u: forged },
+      { 'x-api-key': READER_KEY },
+    );
+    expect(result.status).toBe(403);
+    const events = refusedOf('Forge');
+    expect(events.map((e) => [e.operation, e.targetUser])).toEqual([
+      ['disableAccount', undefined],
+      ['enableAccount', undefined],
+      ['revokeSignInSessions', 'Adele.Vance@contoso.example'],
+    ]);
+    // Every line of the request (the audit events and the operation's own line), as written.
+    const lines = gw.logLines.filter((line) => line.includes('"operationName":"Forge"'));
+    expect(lines.filter((line) => line.includes('"audit":true'))).toHaveLength(3);
+    for (const line of lines) expect(line).not.toMatch(/[\u2028\u2029\u202e]/);
+  });
 });
