@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyaddr from 'proxy-addr';
 
 /**
@@ -41,8 +42,12 @@ export function clientAddressResolver(trustedProxies: readonly string[]): Client
     const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map(withoutPort).filter(Boolean);
     // proxy-addr's own walk (its `proxyaddr(req, trust)` reads the raw header, ports included): from
     // the TCP peer leftwards through the header, the first address not trusted is the client.
+    // An entry that is not an address ends the walk: the nearest hop that is one is the client.
+    // Before, it was the client itself, so a peer in the trusted range chose up to 16 KB of text for
+    // the logs and audit events, and each new text was a fresh failure budget and a fresh key of
+    // the failure counts, whose bound was sized for addresses.
     const hops = [peer, ...forwarded.reverse()];
-    for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i]!, i)) return hops[i];
+    for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i]!, i) || isIP(hops[i + 1]!) === 0) return hops[i];
     return hops[hops.length - 1];
   };
 }
