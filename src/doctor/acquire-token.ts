@@ -29,7 +29,9 @@ const NOBODY: Caller = { kind: 'anonymous', permissions: new Set() };
 /** A failure message safe to print, with the advice for its AADSTS code when there is one. */
 export function describeTokenFailure(flow: string, error: unknown, secrets: readonly string[]): string {
   const mapped = isGatewayError(error) ? error : tokenErrorToGatewayError(flow as Parameters<typeof tokenErrorToGatewayError>[0], error, secrets);
-  const message = scrubSecrets(mapped.message, secrets);
+  // The hosted broker's own text is the operator's to read, not a caller's (src/identity/hosted-broker.ts).
+  const brokerSaid = flow === 'hosted-broker' && mapped.originalError ? ` The broker said: ${mapped.originalError.message}` : '';
+  const message = scrubSecrets(`${mapped.message}${brokerSaid}`, secrets);
   const advice = aadstsAdvice(message);
   return advice ? `${message} → ${advice.code}: ${advice.advice}` : message;
 }

@@ -65,9 +65,15 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
         : status === 404
           ? ' BROKER_ID is unknown to the broker: run the consent flow again.'
           : '';
+    // The broker's own text goes to the operator (the log, and the doctor through `cause`), never
+    // to callers: it is another service's body (src/errors.ts: a GatewayError's message never
+    // holds one), and it quoted BROKER_ID to every caller. The caller learns the status and the fix.
+    log.warn({ status, brokerMessage: safe }, 'the hosted broker refused the token request');
     return new GatewayError(
       status >= 500 ? ErrorCode.UPSTREAM_UNAVAILABLE : ErrorCode.UPSTREAM_ERROR,
-      `Error in Microsoft authorization (hosted-broker). Status: ${status}. Server message: ${safe}.${hint}`,
+      `Error in Microsoft authorization (hosted-broker). Status: ${status}.${hint || " The broker's message is in the gateway's log."}`,
+      {},
+      { cause: new Error(safe) },
     );
   };
 
