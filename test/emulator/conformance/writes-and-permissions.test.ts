@@ -485,3 +485,34 @@ describe('revokeSignInSessions (user-revokesigninsessions)', () => {
     expect(() => graphSettingsFromEnv({ EMULATOR_REVOKE_SESSIONS_STATUS: 'no' })).toThrow(/EMULATOR_REVOKE_SESSIONS_STATUS/);
   });
 });
+
+// user-update, "Permissions for specific scenarios": User-Phone.ReadWrite.All is the least privileged
+// permission for businessPhones and mobilePhone, User-Mail.ReadWrite.All for otherMails.
+describe('phone and other-mail permissions (user-update, "Permissions for specific scenarios")', () => {
+  it('app-only User-Phone.ReadWrite.All changes businessPhones and mobilePhone, User-Mail.ReadWrite.All otherMails; neither reaches the other nor other properties', async () => {
+    const target = plainUser();
+    const phones = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-Phone.ReadWrite.All'] });
+    const mails = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-Mail.ReadWrite.All'] });
+    const patch = (body: Record<string, unknown>, token: string) => c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token });
+    expect((await patch({ businessPhones: ['+1 425 555 0109'], mobilePhone: '+1 425 555 0110' }, phones)).status).toBe(204);
+    expect((await patch({ otherMails: ['alt@fabrikam.example'] }, mails)).status).toBe(204);
+    expect(target.businessPhones).toEqual(['+1 425 555 0109']);
+    expect(target.mobilePhone).toBe('+1 425 555 0110');
+    expect(target.otherMails).toEqual(['alt@fabrikam.example']);
+    for (const [body, token] of [
+      [{ otherMails: ['x@fabrikam.example'] }, phones],
+      [{ mobilePhone: '+1 425 555 0111' }, mails],
+      [{ jobTitle: 'Phone only' }, phones],
+    ] as const) {
+      const refused = await patch(body, token);
+      expect(refused.status, JSON.stringify(body)).toBe(403);
+      expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    }
+  });
+
+  it('delegated, a User Administrator changes phones with User-Phone.ReadWrite.All', async () => {
+    const target = plainUser();
+    const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: 'User-Phone.ReadWrite.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0112' }, token })).status).toBe(204);
+  });
+});
