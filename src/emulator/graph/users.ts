@@ -347,6 +347,9 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     const candidate = { ...user, ...(typeof upn === 'string' ? { userPrincipalName: upn } : {}) };
     assertPasswordComplexity(profile.password, candidate);
   }
+  // microsoft-graph-docs#4267: a passwordProfile without a password answered 204 and changed nothing
+  // (the `forceChangeWithoutPassword: 'ignored'` switch; docs/graph-facts.md#writes-and-permissions).
+  if (profile && profile.password === undefined && call.ctx.graph.forceChangeWithoutPassword === 'ignored') changes.delete('passwordProfile');
   applyChanges(user, changes);
   if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), [...changes.keys()]);
   return noContent();

@@ -516,3 +516,31 @@ describe('phone and other-mail permissions (user-update, "Permissions for specif
     expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0112' }, token })).status).toBe(204);
   });
 });
+
+// microsoft-graph-docs#4267 (2019, "bug: product"): a passwordProfile with forceChangePasswordNextSignIn and no
+// password answered 204 and changed nothing; later reports have it applied. The emulator sets it by default and
+// reproduces the older answer behind `forceChangeWithoutPassword: 'ignored'`.
+describe('forceChangePasswordNextSignIn without a password (microsoft-graph-docs#4267)', () => {
+  it('applied by default; with the switch at "ignored" the same 204 and nothing changes; a password still applies both', async () => {
+    const app = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-PasswordProfile.ReadWrite.All'] });
+    const flagOnly = { passwordProfile: { forceChangePasswordNextSignIn: true } };
+    const first = plainUser();
+    expect((await c.graph('PATCH', `/v1.0/users/${first.id}`, { body: flagOnly, token: app })).status).toBe(204);
+    expect(first.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+
+    expect((await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'ignored' }) })).status).toBe(200);
+    try {
+      const second = plainUser();
+      expect((await c.graph('PATCH', `/v1.0/users/${second.id}`, { body: flagOnly, token: app })).status).toBe(204);
+      expect(second.passwordProfile.forceChangePasswordNextSignIn).toBe(false);
+      const withPassword = { passwordProfile: { forceChangePasswordNextSignIn: true, password: 'Zq8!vLm#4pRt-4267' } };
+      expect((await c.graph('PATCH', `/v1.0/users/${second.id}`, { body: withPassword, token: app })).status).toBe(204);
+      expect(second.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'sometimes' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'applied' }) });
+    }
+    expect(graphSettingsFromEnv({ EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD: 'ignored' })).toEqual({ forceChangeWithoutPassword: 'ignored' });
+  });
+});
