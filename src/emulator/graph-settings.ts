@@ -37,6 +37,14 @@ export interface GraphSettings {
    * the older reading (docs/graph-facts.md#writes-and-permissions, "Forcing a password change").
    */
   forceChangeWithoutPassword: 'applied' | 'ignored';
+  /**
+   * Seconds a `$skiptoken` of a collection (users, directReports, memberOf) stays valid; null = for
+   * ever. Sources disagree: a Graph SDK maintainer says skip tokens have no validity period
+   * (msgraph-sdk-javascript#1463); field reports get 400 `Directory_ExpiredPageToken` paging users
+   * (msgraph-sdk-dotnet#2254, msgraph-sdk-java#368). null, the default, keeps every token; a number
+   * lets tests meet the expiry (docs/graph-facts.md#paging).
+   */
+  pageTokenLifetimeSeconds: number | null;
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -44,6 +52,7 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   expandNestedSelect: false,
   revokeSignInSessionsStatus: 200,
   forceChangeWithoutPassword: 'applied',
+  pageTokenLifetimeSeconds: null,
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -71,6 +80,13 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
         throw new Error(`Graph setting 'forceChangeWithoutPassword' must be 'applied' or 'ignored', received ${JSON.stringify(value)}`);
       }
       out.forceChangeWithoutPassword = value;
+      continue;
+    }
+    if (key === 'pageTokenLifetimeSeconds') {
+      if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+        throw new Error(`Graph setting 'pageTokenLifetimeSeconds' must be null (never expire) or a whole number of seconds, received ${JSON.stringify(value)}`);
+      }
+      out.pageTokenLifetimeSeconds = value as number | null;
       continue;
     }
     if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 999)) {
