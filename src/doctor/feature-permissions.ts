@@ -178,6 +178,15 @@ export const GRAPH_OPERATIONS = {
     delegated: [['User.ReadUpdate.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
   },
+  setPhones: {
+    call: 'PATCH /users/{id} {businessPhones, mobilePhone}',
+    // user-update, "Permissions for specific scenarios": User-Phone.ReadWrite.All is the least privileged
+    // permission for the phone properties (docs/graph-facts.md#writes-and-permissions); User.ReadUpdate.All
+    // is not named for them, so it is not suggested.
+    application: [['User-Phone.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
+    delegated: [['User-Phone.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
+  },
   deleteUser: {
     call: 'DELETE /users/{id}',
     // Directory.ReadWrite.All does not allow deleting users (its description says so).
@@ -287,6 +296,7 @@ export type FeatureId =
   | 'changePasswordOnPremises'
   | 'createUser'
   | 'updateUser'
+  | 'updateUserPhones'
   | 'deleteUser'
   | 'manager'
   | 'deleteAuthenticationMethod'
@@ -424,6 +434,17 @@ export const FEATURES: readonly Feature[] = [
     modes: 'both',
     operations: ['updateUser'],
     roles: { application: NO_ROLE, delegated: USER_ADMIN },
+  },
+  {
+    // Phones are sensitive properties ("who can perform sensitive actions"): an admin's phones need a
+    // role that outranks the admin, app-only too.
+    id: 'updateUserPhones',
+    title: 'update phone numbers',
+    fields: ['Mutation.updateUser(mobilePhone, businessPhones)'],
+    callerPermission: 'Users.Write',
+    modes: 'both',
+    operations: ['setPhones'],
+    roles: { application: SENSITIVE_USER_CHANGE, delegated: SENSITIVE_USER_CHANGE },
   },
   {
     id: 'deleteUser',

@@ -29,12 +29,30 @@ export interface GraphSettings {
    * answers today; 204 is the documented intent, for tests that prove a client works once it is fixed.
    */
   revokeSignInSessionsStatus: 200 | 204;
+  /**
+   * What a `PATCH /users/{id}` of `{"passwordProfile": {"forceChangePasswordNextSignIn": true}}` without a
+   * password does. microsoftgraph/microsoft-graph-docs#4267 (2019, labelled a product bug) reports Graph
+   * answering 204 and changing nothing; later reports have the flag set. `applied`, the default, sets
+   * it; `ignored` answers the same 204 and leaves the user as it was, so the gateway can be tested under
+   * the older reading (docs/graph-facts.md#writes-and-permissions, "Forcing a password change").
+   */
+  forceChangeWithoutPassword: 'applied' | 'ignored';
+  /**
+   * Seconds a `$skiptoken` of a collection (users, directReports, memberOf) stays valid; null = for
+   * ever. Sources disagree: a Graph SDK maintainer says skip tokens have no validity period
+   * (msgraph-sdk-javascript#1463); field reports get 400 `Directory_ExpiredPageToken` paging users
+   * (msgraph-sdk-dotnet#2254, msgraph-sdk-java#368). null, the default, keeps every token; a number
+   * lets tests meet the expiry (docs/graph-facts.md#paging).
+   */
+  pageTokenLifetimeSeconds: number | null;
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   expandPageCap: 100,
   expandNestedSelect: false,
   revokeSignInSessionsStatus: 200,
+  forceChangeWithoutPassword: 'applied',
+  pageTokenLifetimeSeconds: null,
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -57,6 +75,20 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       out.revokeSignInSessionsStatus = value;
       continue;
     }
+    if (key === 'forceChangeWithoutPassword') {
+      if (value !== 'applied' && value !== 'ignored') {
+        throw new Error(`Graph setting 'forceChangeWithoutPassword' must be 'applied' or 'ignored', received ${JSON.stringify(value)}`);
+      }
+      out.forceChangeWithoutPassword = value;
+      continue;
+    }
+    if (key === 'pageTokenLifetimeSeconds') {
+      if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+        throw new Error(`Graph setting 'pageTokenLifetimeSeconds' must be null (never expire) or a whole number of seconds, received ${JSON.stringify(value)}`);
+      }
+      out.pageTokenLifetimeSeconds = value as number | null;
+      continue;
+    }
     if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 999)) {
       throw new Error(`Graph setting '${key}' must be null (no cap) or a whole number from 1 to 999, received ${JSON.stringify(value)}`);
     }
@@ -67,7 +99,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
 
 /**
  * `EMULATOR_EXPAND_PAGE_CAP`: a number from 1 to 999, or `off`; `EMULATOR_EXPAND_NESTED_SELECT`:
- * `honoured` or `ignored`; `EMULATOR_REVOKE_SESSIONS_STATUS`: `200` or `204`. Unset keeps the default.
+ * `honoured` or `ignored`; `EMULATOR_REVOKE_SESSIONS_STATUS`: `200` or `204`;
+ * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = {};
@@ -93,6 +126,13 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
       throw new Error(`EMULATOR_REVOKE_SESSIONS_STATUS=${JSON.stringify(revokeStatus)} is not valid: '200' or '204'`);
     }
     out.revokeSignInSessionsStatus = revokeStatus === '204' ? 204 : 200;
+  }
+  const forceChange = env['EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD']?.trim().toLowerCase();
+  if (forceChange !== undefined && forceChange !== '') {
+    if (forceChange !== 'applied' && forceChange !== 'ignored') {
+      throw new Error(`EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD=${JSON.stringify(forceChange)} is not valid: 'applied' or 'ignored'`);
+    }
+    out.forceChangeWithoutPassword = forceChange;
   }
   return out;
 }

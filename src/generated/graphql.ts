@@ -337,8 +337,16 @@ export type Fido2AuthenticationMethod = AuthenticationMethod & {
 /** Result of `forceResetPassword`. */
 export type ForceResetPasswordPayload = {
   __typename?: 'ForceResetPasswordPayload';
-  /** Always true after success: the user must choose a new password at next sign-in. */
+  /** Always true after success: Graph accepted `forceChangePasswordNextSignIn: true` (204). See `forceChangePasswordNextSignInConfirmed` for whether it took effect. */
   forceChangePasswordNextSignIn: Scalars['Boolean']['output'];
+  /**
+   * What a read of the user right after the change shows: `true`, the user must choose a new password at next
+   * sign-in; `false`, Graph acknowledged the change without applying it (it has answered 204 and changed nothing
+   * for a passwordProfile without a password), or the read came before the change was visible: read the user
+   * again, or set a new password with `changePassword` (which always takes effect); `null`, the gateway could
+   * not read it (the Graph app may change passwordProfile without reading it).
+   */
+  forceChangePasswordNextSignInConfirmed?: Maybe<Scalars['Boolean']['output']>;
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
   /** The user acted on (needs `Users.Read`). */
@@ -529,8 +537,9 @@ export type Mutation = {
    */
   enableAccount: AccountStatusPayload;
   /**
-   * Makes the user choose a new password at next sign-in (`forceChangePasswordNextSignIn: true`). Does not end
-   * existing sessions: use `terminateSession` for that.
+   * Makes the user choose a new password at next sign-in (`forceChangePasswordNextSignIn: true`, no password). Does not end
+   * existing sessions: use `terminateSession` for that. Graph has answered this change with success without applying it,
+   * so the gateway reads the flag back once: `forceChangePasswordNextSignInConfirmed` says what Graph showed.
    *
    * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
    * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
@@ -1765,6 +1774,7 @@ export type Fido2AuthenticationMethodResolvers<ContextType = GatewayContext, Par
 
 export type ForceResetPasswordPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ForceResetPasswordPayload'] = ResolversParentTypes['ForceResetPasswordPayload']> = ResolversObject<{
   forceChangePasswordNextSignIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  forceChangePasswordNextSignInConfirmed?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;

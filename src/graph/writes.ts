@@ -138,7 +138,12 @@ export interface GraphWrites {
     user: string,
     input: { password: string; forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean },
   ): Promise<WriteOutcome>;
-  forceResetPassword(user: string): Promise<WriteOutcome>;
+  /**
+   * The PATCH, then one read of `passwordProfile`: `confirmed` is whether Graph shows the flag set
+   * (null when the read fails or shows no passwordProfile). Graph has answered this PATCH with 204
+   * without applying it (docs/graph-facts.md#writes-and-permissions, "Forcing a password change").
+   */
+  forceResetPassword(user: string): Promise<WriteOutcome<{ confirmed: boolean | null }>>;
   /**
    * One `$batch` of lookups (the signed-in user's id, the target's id when given as a UPN, its
    * password method), a refusal when the target is the signed-in user, then resetPassword
@@ -462,7 +467,21 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
         ),
       ),
 
-    forceResetPassword: (user) => send(patchUser(user, { passwordProfile: { forceChangePasswordNextSignIn: true } }, 'idempotent-write')),
+    async forceResetPassword(user) {
+      const written = await send(patchUser(user, { passwordProfile: { forceChangePasswordNextSignIn: true } }, 'idempotent-write'));
+      if (!written.succeeded) return written;
+      // A 204 is not proof: Graph has acknowledged a passwordProfile without a password and changed
+      // nothing (microsoft-graph-docs#4267), later reports have it work. Reading the flag back tells the
+      // caller which happened; a failed read (the app may write passwordProfile without reading it)
+      // leaves it unknown rather than failing a write that Graph accepted.
+      const read = await graph.request<{ passwordProfile?: { forceChangePasswordNextSignIn?: unknown } | null }>({
+        method: 'GET',
+        path: graphPaths.user(user),
+        query: { $select: 'id,passwordProfile' },
+      });
+      const flag = read.ok ? read.body?.passwordProfile?.forceChangePasswordNextSignIn : undefined;
+      return { ...written, value: { confirmed: typeof flag === 'boolean' ? flag : null } };
+    },
 
     resetPasswordOnPremises,
 

@@ -1,6 +1,6 @@
 import type { GraphPage } from '../graph/api.js';
 import type { CursorCodec, CursorPayload } from './cursor.js';
-import { badInput } from '../errors.js';
+import { badInput, isGatewayError } from '../errors.js';
 import { MAX_PAGE_SIZE } from '../graph/requests.js';
 
 /** What connection resolvers receive (codegen mappers point here). */
@@ -63,6 +63,28 @@ interface Segment<T> {
 }
 
 /**
+ * The Graph page a cursor resumes at. Graph has refused stored page tokens as expired (400
+ * `Directory_ExpiredPageToken`, docs/graph-facts.md#paging): that is the caller's `after` gone
+ * stale, not a bad request the caller can fix by changing it, so it says to start again.
+ */
+async function resumeAt<T>(fetch: PageFetch<T>, nextLink: string, advanced: boolean): Promise<GraphPage<T>> {
+  try {
+    return await fetch({ kind: 'next', nextLink, advanced });
+  } catch (error) {
+    if (isGatewayError(error) && error.extensions.graphErrorCode === EXPIRED_PAGE_TOKEN) {
+      throw badInput('This cursor has expired at Microsoft Graph (its page token is no longer accepted): start again without `after`.', {
+        ...error.extensions,
+        argument: 'after',
+        cursorExpired: true,
+      });
+    }
+    throw error;
+  }
+}
+
+const EXPIRED_PAGE_TOKEN = 'Directory_ExpiredPageToken';
+
+/**
  * One Relay page over Graph's link-based paging. Graph can only resume at page boundaries (its
  * nextLink), so a cursor names the Graph page an edge came from plus how many of its items were
  * already returned. The end cursor of a fully returned page is simply Graph's nextLink: walking a
@@ -76,7 +98,7 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
   const sourceLink = payload?.nextLink ?? null;
   const advanced = payload?.advanced ?? options.advanced;
   const firstTop = Math.min(MAX_PAGE_SIZE, skip + options.first);
-  const firstPage = sourceLink ? await options.fetch({ kind: 'next', nextLink: sourceLink, advanced }) : await options.fetch({ kind: 'first', top: firstTop });
+  const firstPage = sourceLink ? await resumeAt(options.fetch, sourceLink, advanced) : await options.fetch({ kind: 'first', top: firstTop });
   const segments: Segment<T>[] = [{ link: sourceLink, page: firstPage }];
   let collected = Math.max(0, firstPage.items.length - skip);
   if (options.fill) {

@@ -6,7 +6,8 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
 /**
  * The doctor's table and the emulator agree on the authentication-method calls
- * (docs/graph-facts.md#authentication-method-permissions): every permission set the doctor accepts
+ * (docs/graph-facts.md#authentication-method-permissions) and on phone updates, whose least privileged
+ * permission is User-Phone.ReadWrite.All (docs/graph-facts.md#writes-and-permissions): every permission set the doctor accepts
  * for a call gets that call through the emulator, app-only and delegated, so an app set up as the
  * doctor says is never refused by the tenant the tests run against.
  */
@@ -26,7 +27,14 @@ afterAll(async () => emulator?.close());
 const taken = new Set<string>();
 function plainUser(): UserRecord {
   const user = [...emulator.tenant.users.values()].find(
-    (u) => !taken.has(u.id) && u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId,
+    (u) =>
+      !taken.has(u.id) &&
+      u.accountEnabled &&
+      u.userType === 'Member' &&
+      u._directoryRoles.length === 0 &&
+      // A synced user's phones are read-only in the cloud (docs/graph-facts.md#writes-and-permissions).
+      !u.onPremisesSyncEnabled &&
+      u.id !== emulator.tenant.wellKnown.adminUserId,
   );
   if (!user) throw new Error('no plain user left');
   taken.add(user.id);
@@ -47,6 +55,9 @@ const DELETES: Partial<Record<OperationId, AuthMethodType>> = {
 /** The Graph calls an operation stands for, made against a fresh target with `token`; their statuses. */
 async function perform(operation: OperationId, token: string): Promise<number[]> {
   const user = plainUser();
+  if (operation === 'setPhones') {
+    return [(await graph('PATCH', `/v1.0/users/${user.id}`, { body: { businessPhones: ['+1 425 555 0100'], mobilePhone: '+1 425 555 0101' }, token })).status];
+  }
   const type = DELETES[operation];
   if (type) {
     const id = crypto.randomUUID();
@@ -60,7 +71,7 @@ async function perform(operation: OperationId, token: string): Promise<number[]>
   return [created.status, deleted.status];
 }
 
-const OPERATIONS: OperationId[] = [...(Object.keys(DELETES) as OperationId[]), 'temporaryAccessPass'];
+const OPERATIONS: OperationId[] = [...(Object.keys(DELETES) as OperationId[]), 'temporaryAccessPass', 'setPhones'];
 const cases = OPERATIONS.flatMap((operation) => {
   const { application, delegated } = GRAPH_OPERATIONS[operation];
   const sets = (kind: 'application' | 'delegated', list: readonly PermissionSet[] | typeof NOT_SUPPORTED) =>
@@ -68,7 +79,7 @@ const cases = OPERATIONS.flatMap((operation) => {
   return [...sets('application', application), ...sets('delegated', delegated)];
 });
 
-describe('every permission set the doctor accepts for an authentication-method call', () => {
+describe('every permission set the doctor accepts for an authentication-method call or a phone update', () => {
   it.each(cases)('%s, %s, %j: the emulator lets it through', async (operation, kind, set) => {
     const token =
       kind === 'application'

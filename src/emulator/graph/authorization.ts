@@ -26,6 +26,8 @@ export interface Principal {
 export type Capability =
   | 'users.read'
   | 'users.write'
+  | 'users.phones'
+  | 'users.otherMails'
   | 'users.create'
   | 'users.delete'
   | 'users.enableDisable'
@@ -44,6 +46,11 @@ const WRITE = ['User.ReadWrite.All', 'User.ReadUpdate.All', 'Directory.ReadWrite
 const PERMISSIONS: Record<Capability, readonly string[]> = {
   'users.read': READ,
   'users.write': WRITE,
+  // user-update, "Permissions for specific scenarios": User-Phone.ReadWrite.All is the least privileged
+  // permission for businessPhones and mobilePhone, User-Mail.ReadWrite.All for otherMails; the general
+  // write permissions still cover them (docs/graph-facts.md#writes-and-permissions).
+  'users.phones': ['User-Phone.ReadWrite.All', ...WRITE],
+  'users.otherMails': ['User-Mail.ReadWrite.All', ...WRITE],
   'users.create': ['User.Create', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   // user-delete lists User.ReadWrite.All alone ("higher: not available"), and Directory.ReadWrite.All's own
   // description says it does not allow deleting users (docs/graph-facts.md#writes-and-permissions).
@@ -117,6 +124,8 @@ const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   'users.read': 'member',
   'memberOf.read': 'member',
   'users.write': [GLOBAL_ADMIN, USER_ADMIN],
+  'users.phones': [GLOBAL_ADMIN, USER_ADMIN],
+  'users.otherMails': [GLOBAL_ADMIN, USER_ADMIN],
   'users.create': [GLOBAL_ADMIN, USER_ADMIN],
   'users.delete': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN],
   'users.enableDisable': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN],

@@ -339,8 +339,11 @@ export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): 
   const skipToken = queryParam(call, '$skiptoken');
   let start = 0;
   if (skipToken !== undefined) {
-    const decoded = decodeSkipToken(skipToken) as { k?: SortKey };
+    const decoded = decodeSkipToken(skipToken) as { k?: SortKey; t?: number };
     if (!Array.isArray(decoded.k) || decoded.k.length !== 2) throw decodeSkipToken('');
+    // Graph has answered page tokens as expired (the `pageTokenLifetimeSeconds` switch, docs/graph-facts.md#paging).
+    const lifetime = call.ctx.graph.pageTokenLifetimeSeconds;
+    if (lifetime !== null && typeof decoded.t === 'number' && call.ctx.now() - decoded.t >= lifetime * 1000) throw decodeSkipToken('');
     const after = decoded.k;
     start = q.matches.findIndex((r) => compareKeys(sortKey(q.objects.get(r)!, q.order), after, q.order?.descending ?? false) > 0);
     if (start < 0) start = q.matches.length;
@@ -363,7 +366,7 @@ export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): 
   if (q.withCount && skipToken === undefined) body['@odata.count'] = q.matches.length;
   if (start + top < q.matches.length) {
     const last = page[page.length - 1]!;
-    body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ k: sortKey(q.objects.get(last)!, q.order) }));
+    body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ k: sortKey(q.objects.get(last)!, q.order), t: call.ctx.now() }));
   }
   body.value = value;
   return ok(200, body);

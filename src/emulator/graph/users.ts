@@ -182,12 +182,12 @@ const WRITABLE: Record<string, { kind: PropertyKind; capability: Capability; sen
   userPrincipalName: { kind: 'string', capability: 'users.write', sensitive: true },
   mail: { kind: 'nullableString', capability: 'users.write' },
   mailNickname: { kind: 'string', capability: 'users.write', maxLength: 64 },
-  otherMails: { kind: 'stringArray', capability: 'users.write', sensitive: true },
+  otherMails: { kind: 'stringArray', capability: 'users.otherMails', sensitive: true },
   jobTitle: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
   department: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
   officeLocation: { kind: 'nullableString', capability: 'users.write', maxLength: 128 },
-  mobilePhone: { kind: 'nullableString', capability: 'users.write', sensitive: true, maxLength: 64 },
-  businessPhones: { kind: 'stringArray', capability: 'users.write', sensitive: true, maxItems: 1 },
+  mobilePhone: { kind: 'nullableString', capability: 'users.phones', sensitive: true, maxLength: 64 },
+  businessPhones: { kind: 'stringArray', capability: 'users.phones', sensitive: true, maxItems: 1 },
   employeeId: { kind: 'nullableString', capability: 'users.write', maxLength: 16 },
   employeeType: { kind: 'nullableString', capability: 'users.write' },
   companyName: { kind: 'nullableString', capability: 'users.write', maxLength: 64 },
@@ -347,6 +347,9 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     const candidate = { ...user, ...(typeof upn === 'string' ? { userPrincipalName: upn } : {}) };
     assertPasswordComplexity(profile.password, candidate);
   }
+  // microsoft-graph-docs#4267: a passwordProfile without a password answered 204 and changed nothing
+  // (the `forceChangeWithoutPassword: 'ignored'` switch; docs/graph-facts.md#writes-and-permissions).
+  if (profile && profile.password === undefined && call.ctx.graph.forceChangeWithoutPassword === 'ignored') changes.delete('passwordProfile');
   applyChanges(user, changes);
   if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), [...changes.keys()]);
   return noContent();

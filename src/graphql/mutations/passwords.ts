@@ -36,9 +36,10 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
       writesOf,
       'FORCE_PASSWORD_CHANGE',
       (writes, user) => writes.forceResetPassword(user),
-      (user) => ({
+      (user, { confirmed }) => ({
         userKey: user,
         forceChangePasswordNextSignIn: true,
+        forceChangePasswordNextSignInConfirmed: confirmed,
       }),
     ),
 

@@ -43,7 +43,13 @@ describe('pages with $expand on directory collections (2023 text of known issue 
 
   it('honour $top when the cap is switched off (admin route), and reset restores the start value', async () => {
     const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: null }) });
-    expect(await set.json()).toEqual({ expandPageCap: null, expandNestedSelect: false, revokeSignInSessionsStatus: 200 });
+    expect(await set.json()).toEqual({
+      expandPageCap: null,
+      expandNestedSelect: false,
+      revokeSignInSessionsStatus: 200,
+      forceChangeWithoutPassword: 'applied',
+      pageTokenLifetimeSeconds: null,
+    });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
     expect(bad.status).toBe(400);

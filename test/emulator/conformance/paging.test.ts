@@ -78,3 +78,25 @@ describe('nextLink (learn.microsoft.com/graph/paging)', () => {
     graphErrorCode(res);
   });
 });
+
+// Sources disagree on whether page tokens expire (msgraph-sdk-javascript#1463: no validity period;
+// msgraph-sdk-dotnet#2254, msgraph-sdk-java#368: 400 Directory_ExpiredPageToken paging users).
+describe('expired page tokens (Directory_ExpiredPageToken)', () => {
+  it('by default a token stays valid; with pageTokenLifetimeSeconds the same link is 400 Directory_ExpiredPageToken once it is older', async () => {
+    const first = await c.graph('GET', `/v1.0/users${encodeQuery({ $select: 'id', $top: '10' })}`);
+    const link = nextUrl(first.body['@odata.nextLink']);
+    expect((await c.graph('GET', link)).status).toBe(200);
+    expect((await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds: 0 }) })).status).toBe(200);
+    try {
+      const expired = await c.graph('GET', link);
+      expect(expired.status).toBe(400);
+      expect(graphErrorCode(expired)).toBe('Directory_ExpiredPageToken');
+      expect(expired.body.error.message).toBe('The specified page token value has expired and can no longer be included in your request.');
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds: -1 }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds: null }) });
+    }
+    expect((await c.graph('GET', link)).status).toBe(200);
+  });
+});

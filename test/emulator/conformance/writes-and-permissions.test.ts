@@ -485,3 +485,62 @@ describe('revokeSignInSessions (user-revokesigninsessions)', () => {
     expect(() => graphSettingsFromEnv({ EMULATOR_REVOKE_SESSIONS_STATUS: 'no' })).toThrow(/EMULATOR_REVOKE_SESSIONS_STATUS/);
   });
 });
+
+// user-update, "Permissions for specific scenarios": User-Phone.ReadWrite.All is the least privileged
+// permission for businessPhones and mobilePhone, User-Mail.ReadWrite.All for otherMails.
+describe('phone and other-mail permissions (user-update, "Permissions for specific scenarios")', () => {
+  it('app-only User-Phone.ReadWrite.All changes businessPhones and mobilePhone, User-Mail.ReadWrite.All otherMails; neither reaches the other nor other properties', async () => {
+    const target = plainUser();
+    const phones = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-Phone.ReadWrite.All'] });
+    const mails = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-Mail.ReadWrite.All'] });
+    const patch = (body: Record<string, unknown>, token: string) => c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token });
+    expect((await patch({ businessPhones: ['+1 425 555 0109'], mobilePhone: '+1 425 555 0110' }, phones)).status).toBe(204);
+    expect((await patch({ otherMails: ['alt@fabrikam.example'] }, mails)).status).toBe(204);
+    expect(target.businessPhones).toEqual(['+1 425 555 0109']);
+    expect(target.mobilePhone).toBe('+1 425 555 0110');
+    expect(target.otherMails).toEqual(['alt@fabrikam.example']);
+    for (const [body, token] of [
+      [{ otherMails: ['x@fabrikam.example'] }, phones],
+      [{ mobilePhone: '+1 425 555 0111' }, mails],
+      [{ jobTitle: 'Phone only' }, phones],
+    ] as const) {
+      const refused = await patch(body, token);
+      expect(refused.status, JSON.stringify(body)).toBe(403);
+      expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    }
+  });
+
+  it('delegated, a User Administrator changes phones with User-Phone.ReadWrite.All', async () => {
+    const target = plainUser();
+    const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: 'User-Phone.ReadWrite.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0112' }, token })).status).toBe(204);
+  });
+});
+
+// microsoft-graph-docs#4267 (2019, "bug: product"): a passwordProfile with forceChangePasswordNextSignIn and no
+// password answered 204 and changed nothing; later reports have it applied. The emulator sets it by default and
+// reproduces the older answer behind `forceChangeWithoutPassword: 'ignored'`.
+describe('forceChangePasswordNextSignIn without a password (microsoft-graph-docs#4267)', () => {
+  it('applied by default; with the switch at "ignored" the same 204 and nothing changes; a password still applies both', async () => {
+    const app = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User-PasswordProfile.ReadWrite.All'] });
+    const flagOnly = { passwordProfile: { forceChangePasswordNextSignIn: true } };
+    const first = plainUser();
+    expect((await c.graph('PATCH', `/v1.0/users/${first.id}`, { body: flagOnly, token: app })).status).toBe(204);
+    expect(first.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+
+    expect((await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'ignored' }) })).status).toBe(200);
+    try {
+      const second = plainUser();
+      expect((await c.graph('PATCH', `/v1.0/users/${second.id}`, { body: flagOnly, token: app })).status).toBe(204);
+      expect(second.passwordProfile.forceChangePasswordNextSignIn).toBe(false);
+      const withPassword = { passwordProfile: { forceChangePasswordNextSignIn: true, password: 'Zq8!vLm#4pRt-4267' } };
+      expect((await c.graph('PATCH', `/v1.0/users/${second.id}`, { body: withPassword, token: app })).status).toBe(204);
+      expect(second.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'sometimes' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: 'applied' }) });
+    }
+    expect(graphSettingsFromEnv({ EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD: 'ignored' })).toEqual({ forceChangeWithoutPassword: 'ignored' });
+  });
+});

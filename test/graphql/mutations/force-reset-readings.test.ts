@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { ordinaryUserPicker } from './support.js';
+
+/**
+ * forceResetPassword sends `{"passwordProfile": {"forceChangePasswordNextSignIn": true}}` without a
+ * password. microsoftgraph/microsoft-graph-docs#4267 reports Graph answering 204 and changing nothing;
+ * later reports have it work (docs/graph-facts.md#writes-and-permissions, "Forcing a password change").
+ * The gateway reads the flag back and says which happened; here under both readings (the emulator's
+ * `forceChangeWithoutPassword` switch, src/emulator/graph-settings.ts). Real gateway, real sockets.
+ */
+
+let emulator: TestEmulator;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 200 });
+  gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'self-deployed' } });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.close();
+  await emulator?.close();
+});
+
+const ordinaryUser = ordinaryUserPicker(() => emulator);
+const setReading = async (reading: 'applied' | 'ignored') => {
+  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: reading }) });
+  expect(set.status).toBe(200);
+};
+const mutation = (user: string) =>
+  `mutation { forceResetPassword(input: {user: "${user}"}) { forceChangePasswordNextSignIn forceChangePasswordNextSignInConfirmed requestId } }`;
+
+describe('forceResetPassword under both readings of a passwordProfile without a password', () => {
+  it('Graph applies it: confirmed true, read back after the 204', async () => {
+    await setReading('applied');
+    const target = ordinaryUser();
+    const result = await gw.graphql(mutation(target.id));
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.forceResetPassword).toMatchObject({ forceChangePasswordNextSignIn: true, forceChangePasswordNextSignInConfirmed: true });
+    expect(emulator.tenant.users.get(target.id)!.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+  });
+
+  it('regression: Graph answers 204 and changes nothing (microsoft-graph-docs#4267): confirmed false, never a claim that it took effect', async () => {
+    await setReading('ignored');
+    try {
+      const target = ordinaryUser();
+      expect(target.passwordProfile.forceChangePasswordNextSignIn).toBe(false);
+      const result = await gw.graphql(mutation(target.id));
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.forceResetPassword).toMatchObject({ forceChangePasswordNextSignInConfirmed: false });
+      expect(typeof (result.data!.forceResetPassword as { requestId: unknown }).requestId).toBe('string');
+      expect(emulator.tenant.users.get(target.id)!.passwordProfile.forceChangePasswordNextSignIn).toBe(false);
+    } finally {
+      await setReading('applied');
+    }
+  });
+});
