@@ -168,7 +168,6 @@ function createApiKeyAuthenticator(keys: Config['callerAuth'] & { mode: 'api-key
   };
 }
 
-/** Establishes who calls the gateway, per CALLER_AUTH. */
 /**
  * The challenge of a 401 (RFC 9110 §11.6.1: a 401 carries at least one): the scheme the gateway's
  * callers authenticate with. `ApiKey` with CALLER_AUTH=api-key (`Authorization: ApiKey <key>`, or the
@@ -180,6 +179,7 @@ export function authenticationChallenge(callerAuth: Config['callerAuth']): strin
   return callerAuth.mode === 'api-key' ? 'ApiKey' : 'Bearer';
 }
 
+/** Establishes who calls the gateway, per CALLER_AUTH. */
 export function createCallerAuthenticator(config: Config, deps: CallerAuthenticatorDeps): CallerAuthenticator {
   const auth = config.callerAuth;
   switch (auth.mode) {
