@@ -57,3 +57,37 @@ export function createLogger(options: { level: string; destination?: Destination
     options.destination ?? pino.destination({ sync: false }),
   );
 }
+
+/**
+ * Ends the log's destination and resolves once every line written so far is out (at most
+ * `timeoutMs` later). The graceful stop calls it last, then exits.
+ *
+ * Why not `logger.flush(cb)`: pino's asynchronous destination (sonic-boom, minLength 0) calls
+ * that back at once, even while a write is still queued in libuv's thread pool; `process.exit`
+ * then makes pino write the newer lines synchronously ahead of that write, which is lost or lands
+ * last. CI saw it: the audit line of the mutation answered during the drain came out after
+ * "stopped". `end()` writes the queued lines in order and closes (never fd 1 or 2 itself).
+ */
+export function endLog(logger: Logger, timeoutMs: number): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as EndableStream | undefined;
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    if (!stream || typeof stream.end !== 'function' || typeof stream.once !== 'function' || stream.destroyed === true) {
+      // A destination of another kind (tests pass in-memory streams): flush is all there is.
+      logger.flush(() => done());
+      return;
+    }
+    stream.once('close', done);
+    stream.end();
+  });
+}
+
+interface EndableStream {
+  end?: () => void;
+  once?: (event: 'close', listener: () => void) => void;
+  destroyed?: boolean;
+}

@@ -3,12 +3,15 @@ import { loadConfigOrExit } from './config.js';
 import { configSecrets } from './config-secrets.js';
 import type { Config } from './config-types.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, SHUTDOWN_CLOSE_MARGIN_MS } from './gateway.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, endLog, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { installProcessFaultHandlers } from './process-faults.js';
 
 /** Signals that stop the gateway gracefully: SIGTERM from orchestrators (`docker stop`, Kubernetes), SIGINT from Ctrl-C. */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** How long the last log lines get to reach stdout before the process exits anyway. */
+const LOG_END_TIMEOUT_MS = 2_000;
 
 /**
  * `npm start` / `node dist/src/main.js`: config → (sandbox) emulator → gateway, and a graceful
@@ -51,7 +54,8 @@ async function stop(app: App, signal: NodeJS.Signals): Promise<void> {
   app.logger.info({ signal, drainTimeoutMs }, 'shutting down: no new connections, draining in-flight operations');
   await app.close();
   app.logger.info({ signal }, 'stopped');
-  await flushLog(app.logger);
+  // Every line out, in order (the audit events of the drained operations among them), before exiting.
+  await endLog(app.logger, LOG_END_TIMEOUT_MS);
   process.exit(0);
 }
 
@@ -63,17 +67,6 @@ function armHardDeadline(config: Config, logger: () => Logger | undefined): void
     // process.exit flushes pino's asynchronous destination synchronously (its exit hook).
     process.exit(1);
   }, limitMs).unref();
-}
-
-/** pino writes asynchronously: wait until the lines of the last operations and the audit events are out. */
-function flushLog(logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 2_000);
-    logger.flush(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function printBanner(app: App): void {

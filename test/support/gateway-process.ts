@@ -43,8 +43,17 @@ export async function startGatewayProcess(input: {
     stdout += d.toString();
   });
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // Resolved once the output pipes are read to their end too ('close'), so a test reading stdout
+  // after the exit sees the last lines; bounded, should a descendant keep a pipe open.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      const settle = () => resolve({ code, signal });
+      const timer = setTimeout(settle, 2_000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        settle();
+      });
+    }),
   );
   const deadline = Date.now() + (input.startTimeoutMs ?? 60_000);
   while (!/listening on[\s\S]*(Sandbox tenant|Microsoft Graph)/.test(out)) {
