@@ -128,6 +128,7 @@ export function createPlayground(options: PlaygroundOptions = {}): Playground {
           'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
           'x-content-type-options': 'nosniff',
           'referrer-policy': 'no-referrer',
+          'x-frame-options': 'DENY',
         });
         res.end(DISABLED_PAGE);
       },
@@ -197,6 +198,7 @@ ${noticeHtml}<div id="graphiql">Loading the playground…</div>
         'content-security-policy': PLAYGROUND_CSP,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',
+        'x-frame-options': 'DENY',
       });
       res.end(page);
     },

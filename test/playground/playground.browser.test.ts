@@ -13,7 +13,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * Variables pane is open with each example's variables, a placeholder credential is never sent (no
  * 401 round trip), and with the real credential filled in the examples run. In production the
  * playground is off by default and the page says why and how to turn it on; turned on, it says that
- * introspection is off and asks for no schema.
+ * introspection is off and asks for no schema. Nothing typed into the page (a password in the
+ * variables, a key in the headers) is left in the origin's localStorage after a run, a reload or
+ * in a new tab, and what earlier versions of the page left there is removed.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -58,9 +60,9 @@ describe.skipIf(!available)('playground in a real browser', () => {
     return gw;
   }
 
-  /** A fresh browser context (no saved GraphiQL tabs), offline except for the gateway. */
-  async function visit(gw: TestGateway, path = '/graphql'): Promise<Visit> {
-    const context = await browser.newContext();
+  /** A fresh browser context (no saved GraphiQL tabs unless `localStorage` seeds some), offline except for the gateway. */
+  async function visit(gw: TestGateway, path = '/graphql', localStorage: Array<{ name: string; value: string }> = []): Promise<Visit> {
+    const context = await browser.newContext(localStorage.length > 0 ? { storageState: { cookies: [], origins: [{ origin: gw.url, localStorage }] } } : {});
     const page = await context.newPage();
     const result: Visit = { page, posts: [], foreign: [], consoleErrors: [], status: 0 };
     page.on('console', (message) => {
@@ -101,7 +103,11 @@ describe.skipIf(!available)('playground in a real browser', () => {
   }
 
   async function setHeaders(page: Page, json: string): Promise<void> {
-    await pane(page, 'headers');
+    await setPane(page, 'headers', json);
+  }
+
+  async function setPane(page: Page, name: 'variables' | 'headers', json: string): Promise<void> {
+    await pane(page, name);
     await page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror-code').click();
     await page.keyboard.press('Control+A');
     await page.keyboard.insertText(json);
@@ -177,6 +183,77 @@ describe.skipIf(!available)('playground in a real browser', () => {
     expectCleanPage(v);
     await v.page.context().close();
   }, 60_000);
+
+  /** What the browser keeps in the gateway origin's localStorage (read without running script in the page). */
+  async function savedStorage(page: Page, gw: TestGateway): Promise<Record<string, string>> {
+    const state = await page.context().storageState();
+    return Object.fromEntries((state.origins.find((o) => o.origin === gw.url)?.localStorage ?? []).map((e) => [e.name, e.value]));
+  }
+
+  it('keeps no typed secret in localStorage: not after a run, a reload or a new tab; removes what earlier versions left', async () => {
+    const gw = await gateway({ CALLER_AUTH: 'api-key', API_KEYS: `browser:${hashApiKey(API_KEY)}:Users.Read` });
+    const PASSWORD = 'Typed-Passw0rd-in-variables!';
+    const OLD_PASSWORD = 'Earlier-Passw0rd-kept-by-graphiql';
+    const OLD_KEY = 'earlier-api-key-kept-by-graphiql';
+    // What the page of an earlier version left behind: every pane's text, the tabs and the history.
+    const v = await visit(gw, '/graphql', [
+      { name: 'graphiql:variables', value: JSON.stringify({ password: OLD_PASSWORD }) },
+      { name: 'graphiql:headers', value: JSON.stringify({ 'x-api-key': OLD_KEY }) },
+      { name: 'graphiql:query', value: '{ users { nodes { id } } }' },
+      {
+        name: 'graphiql:tabState',
+        value: JSON.stringify({ tabs: [{ id: 'a', title: 't', query: '{ a }', variables: OLD_PASSWORD, headers: OLD_KEY }], activeTabIndex: 0 }),
+      },
+      { name: 'graphiql:queries', value: JSON.stringify({ queries: [{ query: '{ a }', variables: OLD_PASSWORD, headers: OLD_KEY }] }) },
+      { name: 'graphiql:favorites', value: JSON.stringify({ favorites: [{ query: '{ a }', variables: OLD_PASSWORD }] }) },
+      { name: 'graphiql:shouldPersistHeaders', value: 'true' },
+      { name: 'graphiql:theme', value: 'dark' },
+    ]);
+    await ready(v.page);
+    // The old entries are gone; the theme, which says nothing, is kept (and applied).
+    expect(await savedStorage(v.page, gw)).toEqual({ 'graphiql:theme': 'dark' });
+    expect(await v.page.locator('body.graphiql-dark').count()).toBe(1);
+    // The examples start as on a first visit: the placeholder header, the first example's variables.
+    expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
+    expect(await pane(v.page, 'variables')).toMatch(/"first": 25/);
+
+    await setHeaders(v.page, JSON.stringify({ 'x-api-key': API_KEY }));
+    await setPane(v.page, 'variables', JSON.stringify({ first: 25, password: PASSWORD }));
+    expect(await runAndRead(v.page, 'displayName')).toContain(firstUserName());
+    expect(v.posts.at(-1)!.body).toContain(PASSWORD); // it was typed, and sent
+    // Past GraphiQL's debounced writes (500 ms).
+    await v.page.waitForTimeout(800);
+    const expectNothingTyped = async (page: Page) => {
+      const saved = await savedStorage(page, gw);
+      const text = JSON.stringify(saved);
+      for (const secret of [PASSWORD, API_KEY, OLD_PASSWORD, OLD_KEY]) expect(text).not.toContain(secret);
+      expect(
+        Object.keys(saved).every((key) =>
+          ['graphiql:theme', 'graphiql:visiblePlugin', 'graphiql:editorFlex', 'graphiql:secondaryEditorFlex', 'graphiql:docExplorerFlex'].includes(key),
+        ),
+      ).toBe(true);
+    };
+    await expectNothingTyped(v.page);
+
+    // Reloaded: nothing typed comes back.
+    await v.page.reload({ waitUntil: 'load' });
+    await ready(v.page);
+    await expectNothingTyped(v.page);
+    expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
+    expect(await pane(v.page, 'variables')).not.toContain(PASSWORD);
+
+    // The tab closed, another opened in the same browser profile.
+    const context = v.page.context();
+    await v.page.close();
+    const again = await context.newPage();
+    await again.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
+    await ready(again);
+    await expectNothingTyped(again);
+    expect(await pane(again, 'variables')).not.toContain(PASSWORD);
+    expect(JSON.parse(await pane(again, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
+    expectCleanPage(v);
+    await context.close();
+  }, 90_000);
 
   it('NODE_ENV=production: off by default, and the page says why and how to turn it on', async () => {
     const gw = await gateway({ NODE_ENV: 'production', INTROSPECTION: '' });
