@@ -10,6 +10,7 @@ import { bodyBudgetBytes, ClientClosedError, createBodyBudget, readBody } from '
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { requestUrl } from './http/request-target.js';
+import { setBaselineSecurityHeaders } from './http/security-headers.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
@@ -67,6 +68,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes));
   return (req, res) => {
     closeWhenBodyUnread(req, res);
+    setBaselineSecurityHeaders(res);
     route(req, res).catch((error: unknown) => {
       deps.logger.error({ err: error, path: req.url?.split('?')[0] }, 'unhandled error in an HTTP route');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
@@ -251,6 +253,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
  */
 export function createMetricsHandler(metrics: GatewayMetrics, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    setBaselineSecurityHeaders(res);
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return sendText(res, 404, 'Not found: this port serves GET /metrics only\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

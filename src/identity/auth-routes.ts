@@ -3,6 +3,7 @@ import { auditCaller, type AuditCaller } from '../audit/event.js';
 import type { AuditLog } from '../audit/log.js';
 import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors.js';
 import { correlationIdOf } from '../http/correlation-id.js';
+import { printableUpstreamText } from '../http/upstream-text.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAmbiguousCredentials } from './credential-headers.js';
@@ -234,7 +235,8 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       const pending = state ? await identity.pendingSignIn({ state, bindings }) : 'unknown';
       const codes = (description: string) =>
         [/^[a-z_]{1,64}$/.test(error) ? error : 'error', /^AADSTS\d{4,8}\b/.exec(description)?.[0]].filter(Boolean).join(', ');
-      const description = (url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!.slice(0, 300);
+      // Entra's text, brought back by the browser: one printable line, bounded (src/http/upstream-text.ts).
+      const description = printableUpstreamText((url.searchParams.get('error_description') ?? '').split(/\r?\n/)[0]!);
       if (pending !== 'bound') {
         await refuseCallback(pending, attempt);
         send(
@@ -246,7 +248,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
         );
         return 'handled';
       }
-      log.info({ error: error.slice(0, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
+      log.info({ error: printableUpstreamText(error, 64), description, correlationId: attempt.correlationId }, 'sign-in refused by the authority');
       send(res, req, 400, 'Sign-in failed', `Entra ID refused the sign-in (${codes(description)}). The gateway's log has Entra's description.`);
       return 'handled';
     }
@@ -350,7 +352,11 @@ function send(res: ServerResponse, req: IncomingMessage, status: number, title: 
   const wantsHtml = (req.headers.accept ?? '').includes('text/html');
   res.setHeader('cache-control', 'no-store');
   if (wantsHtml) {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" });
+    // default-src does not cover frame-ancestors: without it the page could be framed (clickjacking a sign-in page).
+    res.writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    });
     res.end(
       `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></body></html>`,
     );

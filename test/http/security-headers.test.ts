@@ -1,0 +1,162 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { hashApiKey } from '../../src/config.js';
+import { createMetrics } from '../../src/metrics.js';
+import { createPlayground } from '../../src/playground/index.js';
+import { createMetricsHandler } from '../../src/server.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { capturingLogger } from '../support/log-capture.js';
+
+/**
+ * The headers a scanner looks for, on one request per route (src/http/security-headers.ts): every
+ * answer has `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and
+ * `Referrer-Policy: no-referrer`, whoever wrote it (a route, Apollo, a refusal, the 404); every HTML
+ * page also has a CSP with `frame-ancestors 'none'`. The /auth/* answers carry sign-in links,
+ * codes and the redirect to Entra ID: no referrer may leak them. Production configuration with the
+ * playground and introspection on, authorization-code flow (so the /auth/* routes exist).
+ */
+const ADMIN_KEY = 'security-headers-admin-key-0123456789';
+
+let emulator: TestEmulator;
+let app: App;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 10 });
+  const config = loadSandboxConfig(emulator, {
+    NODE_ENV: 'production',
+    PLAYGROUND: 'true',
+    INTROSPECTION: 'true',
+    GRAPH_AUTH_FLOW: 'authorization-code',
+    CALLER_AUTH: 'api-key',
+    API_KEYS: `admin:${hashApiKey(ADMIN_KEY)}:Gateway.Admin+Users.Read`,
+    TOKEN_CACHE_KEY: 'security headers test key',
+  });
+  app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await emulator?.close();
+});
+
+function expectBaseline(response: Response, what: string): void {
+  const headers = Object.fromEntries(response.headers);
+  expect({ what, nosniff: headers['x-content-type-options'], frame: headers['x-frame-options'], referrer: headers['referrer-policy'] }).toEqual({
+    what,
+    nosniff: 'nosniff',
+    frame: 'DENY',
+    referrer: 'no-referrer',
+  });
+}
+
+function expectHtmlPage(response: Response, what: string): void {
+  expectBaseline(response, what);
+  expect(response.headers.get('content-type'), what).toMatch(/^text\/html/);
+  expect(response.headers.get('content-security-policy'), what).toMatch(/frame-ancestors 'none'/);
+}
+
+/** fetch, with the body read to its end (an unread body on a closing connection trips undici). */
+async function call(url: string, init?: RequestInit): Promise<Response> {
+  const response = await fetch(url, init);
+  await response.arrayBuffer();
+  return response;
+}
+
+const html = { accept: 'text/html,application/xhtml+xml' };
+const key = { 'x-api-key': ADMIN_KEY };
+
+describe('security headers on every route', () => {
+  it('HTML pages: the playground (GET /graphql from a browser, /playground)', async () => {
+    expectHtmlPage(await call(`${app.url}/graphql`, { headers: html }), 'GET /graphql (browser)');
+    expectHtmlPage(await call(`${app.url}/playground`, { headers: html }), 'GET /playground');
+  });
+
+  it('JSON and text: GraphQL (answered, refused, wrong method), SDL, health, readiness, metrics, assets, 404', async () => {
+    const answered = await call(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+    });
+    expect(answered.status).toBe(200);
+    expectBaseline(answered, 'POST /graphql');
+    expectBaseline(await call(`${app.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, { headers: key }), 'GET /graphql?query=');
+    const refused = await call(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    expect(refused.status).toBe(401);
+    expectBaseline(refused, 'POST /graphql without a credential');
+    expectBaseline(await call(`${app.url}/graphql`, { method: 'PUT' }), 'PUT /graphql');
+    expectBaseline(await call(`${app.url}/schema.graphql`), 'GET /schema.graphql');
+    expectBaseline(await call(`${app.url}/healthz`), 'GET /healthz');
+    expectBaseline(await call(`${app.url}/readyz`), 'GET /readyz');
+    expectBaseline(await call(`${app.url}/metrics`), 'GET /metrics');
+    expectBaseline(await call(`${app.url}/playground/assets/graphiql.min.js`), 'GET /playground/assets/graphiql.min.js');
+    expectBaseline(await call(`${app.url}/no-such-route`), 'GET /no-such-route');
+  });
+
+  it('/auth/*: refusal pages, the sign-in link, both redirects to Entra ID, the callback page', async () => {
+    const refused = await call(`${app.url}/auth/login`, { headers: html, redirect: 'manual' });
+    expect(refused.status).toBe(401);
+    expectHtmlPage(refused, 'GET /auth/login without a credential');
+
+    const linkAnswer = await fetch(`${app.url}/auth/login-link`, { method: 'POST', headers: key });
+    expect(linkAnswer.status).toBe(201);
+    expectBaseline(linkAnswer, 'POST /auth/login-link');
+    const { url: link } = (await linkAnswer.json()) as { url: string };
+
+    // The redirect to Entra ID of a one-time link: the link is in this page's URL, so no referrer.
+    const viaLink = await call(link.replace(/^https?:\/\/[^/]+/, app.url), { headers: html, redirect: 'manual' });
+    expect(viaLink.status).toBe(302);
+    expectBaseline(viaLink, 'GET /auth/login?link=');
+    const viaKey = await call(`${app.url}/auth/login`, { headers: key, redirect: 'manual' });
+    expect(viaKey.status).toBe(302);
+    expectBaseline(viaKey, 'GET /auth/login (operator key)');
+
+    const callback = await call(`${app.url}/auth/callback?code=not-a-code&state=not-a-state`, { headers: html });
+    expect(callback.status).toBe(400);
+    expectHtmlPage(callback, 'GET /auth/callback (unknown state)');
+    const callbackJson = await call(`${app.url}/auth/callback?code=not-a-code&state=not-a-state`);
+    expectBaseline(callbackJson, 'GET /auth/callback (JSON)');
+    expectBaseline(await call(`${app.url}/auth/login-link`), 'GET /auth/login-link (wrong method)');
+  });
+
+  it('the METRICS_PORT listener too', async () => {
+    const server = createServer(createMetricsHandler(createMetrics({ defaultMetrics: false }), capturingLogger(logLines, 'info')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      expectBaseline(await call(`${url}/metrics`), 'GET /metrics (METRICS_PORT)');
+      expectBaseline(await call(`${url}/other`), 'GET /other (METRICS_PORT)');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('the playground pages carry the headers themselves too (PLAYGROUND on and off)', () => {
+    for (const [what, playground] of [
+      ['on', createPlayground({})],
+      ['off', createPlayground({ enabled: false })],
+    ] as const) {
+      let written: Record<string, unknown> = {};
+      const res = {
+        writeHead(_status: number, headers: Record<string, unknown>) {
+          written = headers;
+          return res;
+        },
+        end() {
+          return res;
+        },
+      };
+      playground.servePage(res as unknown as ServerResponse);
+      expect({ what, frame: written['x-frame-options'], nosniff: written['x-content-type-options'], referrer: written['referrer-policy'] }).toEqual({
+        what,
+        frame: 'DENY',
+        nosniff: 'nosniff',
+        referrer: 'no-referrer',
+      });
+      expect(String(written['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
+    }
+  });
+});
