@@ -1,4 +1,5 @@
 import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
+import { printableUpstreamText } from '../http/upstream-text.js';
 
 /**
  * Graph failure -> GatewayError (the closed set in src/errors.ts). Graph's `code` and, where it is safe and useful
@@ -34,9 +35,7 @@ export function readGraphErrorBody(body: unknown): GraphErrorDetail {
 /** Graph's message made safe to show: printable, one line, bounded. */
 export function safeGraphMessage(message: string | undefined): string {
   if (!message) return 'no reason given';
-  // eslint-disable-next-line no-control-regex
-  const flat = message.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return flat.length > MAX_MESSAGE ? `${flat.slice(0, MAX_MESSAGE)}…` : flat;
+  return printableUpstreamText(message, MAX_MESSAGE);
 }
 
 export interface UpstreamFailureContext {
