@@ -1,4 +1,5 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+import { printableUpstreamText } from '../http/upstream-text.js';
 
 /**
  * AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. Not
@@ -71,7 +72,8 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
   const errorCode = e.errorCode ?? 'unknown_error';
   const rawMessage = e.errorMessage ?? e.message ?? '';
   const aadsts = e.errorNo !== undefined && e.errorNo !== null && String(e.errorNo) !== '' ? String(e.errorNo) : /AADSTS(\d+)/.exec(rawMessage)?.[1];
-  const detail = scrubSecrets(firstSentence(rawMessage), secrets);
+  // Entra's text: printable first, so a secret split by a control character is not joined again by the scrub.
+  const detail = scrubSecrets(printableUpstreamText(firstSentence(rawMessage), Infinity), secrets);
   const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
 
   if (NETWORK_CODES.has(errorCode) || /request timeout/i.test(rawMessage)) {

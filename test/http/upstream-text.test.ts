@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { safeGraphMessage } from '../../src/graph/errors.js';
 import { printableUpstreamText } from '../../src/http/upstream-text.js';
+import { tokenErrorToGatewayError } from '../../src/identity/token-errors.js';
 
 /**
  * printableUpstreamText (src/http/upstream-text.ts): the one helper for text another service wrote
  * that goes into a log line or an error message (the hosted broker's refusals, Entra's error
- * description, Graph's messages through safeGraphMessage).
+ * description, Entra's token errors, Graph's messages through safeGraphMessage).
  */
 describe('printableUpstreamText', () => {
   it('turns every run of controls, separators and bidi formatting characters into one space', () => {
@@ -30,6 +31,15 @@ describe('printableUpstreamText', () => {
     const started = Date.now();
     printableUpstreamText(`${' '.repeat(500_000)}\u0007${'\u202E'.repeat(500_000)}x${' \u0000'.repeat(200_000)}`, Infinity);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("is what Entra's token errors go through too", () => {
+    const error = tokenErrorToGatewayError('client-credentials', {
+      errorCode: 'invalid_client',
+      errorMessage: 'AADSTS7000215: Invalid \u202Etneilc\u202C secret\u2028provided.',
+    });
+    expect(error.message).toContain('Invalid tneilc secret provided.');
+    expect(error.message).not.toMatch(/[\u2028\u202a-\u202e]/);
   });
 
   it("is what Graph's messages go through too", () => {
