@@ -12,7 +12,7 @@ import { unparsedMutationOf } from './unparsed-mutation.js';
  * Apollo plugin that makes every mutation leave an audit event:
  * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE or UNSUPPORTED_GRAPH_IDENTITY at validation, FORBIDDEN by
  *   the permission plugin, OPERATION_TOO_COMPLEX by the operation limits or the upstream budget, BAD_USER_INPUT for
- *   variables that do not fit their types) produce one `refused` event per mutation field they selected;
+ *   variables or input values that do not fit their types) produce one `refused` event per mutation field they selected;
  * - a mutation document the parser refused at its token limit produces one `refused` event for the whole document;
  * - executed mutations are audited by their resolvers, which find the audit log bound to the
  *   request context here (`auditLogOf`) and know every step and Graph request-id.
@@ -22,9 +22,9 @@ import { unparsedMutationOf } from './unparsed-mutation.js';
  * Refusals that happen before any resolver runs; the resolvers cannot see these. The limits'
  * refusal counts too: a key holding Users.Terminate that asked to disable 99 accounts in one
  * request was refused for the upstream budget and left no audit event, so the attempt was
- * invisible to a SIEM. So do variables that do not coerce to their types (graphql-js refuses the
- * operation before executing any field; before, `disableAccount(input: $in)` with a number for
- * `$in.user` left no event while the same mistake written into the document did).
+ * invisible to a SIEM. So do variables that do not fit their types (graphql-js refuses the
+ * operation before executing any field): before, `disableAccount(input: $in)` with `true` for
+ * `$in.user` left no event, although a malformed `user` string reaching the resolver does.
  */
 const REFUSALS = new Set<string>([
   ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE,
@@ -33,6 +33,16 @@ const REFUSALS = new Set<string>([
   ErrorCode.OPERATION_TOO_COMPLEX,
   ErrorCode.BAD_USER_INPUT,
 ]);
+
+/**
+ * Apollo's code for a document that fails validation: a mutation's input that does not fit the
+ * schema, written into the document (`disableAccount(input: {user: true})`), is the same mistake as
+ * a variable that does not coerce, so it is audited as BAD_USER_INPUT too, the code the caller sees
+ * (src/graphql/format-error.ts). Such a document may name fields the schema does not have: only
+ * mutation fields of the schema are audited, so no name of the caller's becomes an event or a
+ * metric label.
+ */
+const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
 
 /**
  * graphql-js's refusal of a document past `parseOptions.maxTokens` (src/gateway.ts), as Apollo's
@@ -117,14 +127,15 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
             });
             return;
           }
-          // Errors with a path come from execution: the resolver involved audits those itself.
-          const refusal = rc.errors?.find((e) => e.path === undefined && REFUSALS.has(publicCodeOf(e) ?? ''));
-          if (!refusal) return;
+          const reason = refusalReasonOf(rc.errors ?? []);
+          if (!reason) return;
           const operation = getOperationAST(rc.document, rc.request.operationName ?? null);
           if (!operation || operation.operation !== 'mutation') return;
           const operationName = operationNameForLog(operation.name?.value);
+          const mutationFields = rc.schema.getMutationType()?.getFields() ?? {};
           const refused = new Map<string, { operation: string; targetUser: string | undefined }>();
           for (const field of rootFields(rc.document, operation.selectionSet)) {
+            if (!Object.hasOwn(mutationFields, field.name)) continue;
             const targetUser = targetOf(field.input, rc.request.variables ?? {});
             refused.set(`${field.name}\u0000${targetUser ?? ''}`, { operation: field.name, targetUser });
           }
@@ -135,7 +146,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
               operation: field,
               operationName,
               outcome: 'refused',
-              reason: publicCodeOf(refusal)!,
+              reason,
               caller,
               ...(targetUser ? { targetUser } : {}),
               steps: [],
@@ -148,6 +159,16 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
       };
     },
   };
+}
+
+/**
+ * Why a document was refused before any resolver ran, or nothing. Errors with a path come from
+ * execution: the resolver involved audits those itself. A refusal of our own (a permission, a
+ * limit) says more than a validation failure reported with it.
+ */
+function refusalReasonOf(errors: readonly GraphQLError[]): string | undefined {
+  const codes = errors.filter((e) => e.path === undefined).map((e) => publicCodeOf(e) ?? '');
+  return codes.find((code) => REFUSALS.has(code)) ?? (codes.includes(VALIDATION_FAILED) ? ErrorCode.BAD_USER_INPUT : undefined);
 }
 
 interface RootField {

@@ -146,6 +146,37 @@ describe('a mutation whose variables do not fit their types is audited', () => {
   });
 });
 
+describe('a mutation whose document does not validate is audited', () => {
+  it('an input value of the wrong type, or a selection the payload lacks: one refused event per mutation field of the schema', async () => {
+    await emulator.resetStats();
+    const result = await app.graphql(`mutation Literal {
+      disableAccount(input: {user: true}) { __typename }
+      changePassword(input: {user: "${OTHER}", password: "${PASSWORD}"}) { noSuchField }
+      typo: disableAcount(input: {user: "${OTHER}"}) { __typename }
+    }`);
+    expect(result.status).toBe(400);
+    expect(result.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_VALIDATION_FAILED' });
+    // The field the schema lacks is named in no event: its name is the caller's text.
+    expect(eventsNamed('Literal').map((e) => [e.operation, e.outcome, e.reason, e.targetUser])).toEqual([
+      ['disableAccount', 'refused', 'BAD_USER_INPUT', undefined],
+      ['changePassword', 'refused', 'BAD_USER_INPUT', OTHER],
+    ]);
+    expect((await emulator.stats()).graphRequests).toBe(0);
+  });
+
+  it('a query that does not validate, or a mutation naming no field of the schema, writes none', async () => {
+    const before = app.auditEvents().length;
+    for (const document of [
+      'query BadQuery { user(id: true) { id } }',
+      'mutation OnlyTypos { disableAcount(input: {user: "x@contoso.example"}) { __typename } }',
+    ]) {
+      const result = await app.graphql(document);
+      expect(result.status).toBe(400);
+    }
+    expect(app.auditEvents()).toHaveLength(before);
+  });
+});
+
 describe('a document refused by the token limit', () => {
   const fields = (count: number) =>
     Array.from({ length: count }, (_, i) => `a${i}: changePassword(input: {user: "user${i}@contoso.example", password: "${PASSWORD}"}) { __typename }`).join(
