@@ -5,13 +5,15 @@ import type { Caller } from '../identity/types.js';
 import { auditCaller } from './event.js';
 import type { AuditLog } from './log.js';
 import { operationNameForLog } from '../graphql/operation-name.js';
-import { normalizeUserKey } from '../graphql/user-id.js';
+import { addressableUserKey } from '../graphql/user-id.js';
+import { unparsedMutationOf } from './unparsed-mutation.js';
 
 /**
  * Apollo plugin that makes every mutation leave an audit event:
  * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE or UNSUPPORTED_GRAPH_IDENTITY at validation, FORBIDDEN by
- *   the permission plugin, OPERATION_TOO_COMPLEX by the operation limits or the upstream budget) produce one `refused`
- *   event per mutation field they selected;
+ *   the permission plugin, OPERATION_TOO_COMPLEX by the operation limits or the upstream budget, BAD_USER_INPUT for
+ *   variables or input values that do not fit their types) produce one `refused` event per mutation field they selected;
+ * - a mutation document the parser refused at its token limit produces one `refused` event for the whole document;
  * - executed mutations are audited by their resolvers, which find the audit log bound to the
  *   request context here (`auditLogOf`) and know every step and Graph request-id.
  */
@@ -20,14 +22,42 @@ import { normalizeUserKey } from '../graphql/user-id.js';
  * Refusals that happen before any resolver runs; the resolvers cannot see these. The limits'
  * refusal counts too: a key holding Users.Terminate that asked to disable 99 accounts in one
  * request was refused for the upstream budget and left no audit event, so the attempt was
- * invisible to a SIEM. (A document refused by the parser's token limit has no fields to name.)
+ * invisible to a SIEM. So do variables that do not fit their types (graphql-js refuses the
+ * operation before executing any field): before, `disableAccount(input: $in)` with `true` for
+ * `$in.user` left no event, although a malformed `user` string reaching the resolver does.
  */
 const REFUSALS = new Set<string>([
   ErrorCode.UNSUPPORTED_DEPLOYMENT_MODE,
   ErrorCode.UNSUPPORTED_GRAPH_IDENTITY,
   ErrorCode.FORBIDDEN,
   ErrorCode.OPERATION_TOO_COMPLEX,
+  ErrorCode.BAD_USER_INPUT,
 ]);
+
+/**
+ * Apollo's code for a document that fails validation: a mutation's input that does not fit the
+ * schema, written into the document (`disableAccount(input: {user: true})`), is the same mistake as
+ * a variable that does not coerce, so it is audited as BAD_USER_INPUT too, the code the caller sees
+ * (src/graphql/format-error.ts). Such a document may name fields the schema does not have: only
+ * mutation fields of the schema are audited, so no name of the caller's becomes an event or a
+ * metric label.
+ */
+const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
+
+/**
+ * graphql-js's refusal of a document past `parseOptions.maxTokens` (src/gateway.ts), as Apollo's
+ * SyntaxError carries it. The caller is answered BAD_USER_INPUT (reason GRAPHQL_PARSE_FAILED); the
+ * event says OPERATION_TOO_COMPLEX, the limit it crossed. graphql 16 writes "more that"; "than"
+ * too, should a later release correct it. Anchored, so a syntax error quoting a string of the
+ * caller's cannot pass for it.
+ */
+const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens\. Parsing aborted\.$/;
+
+/**
+ * The `operation` of the event of an unparsed mutation document: no field of it could be read.
+ * Not a field name of the schema, so a SIEM cannot take it for one.
+ */
+export const UNPARSED_DOCUMENT_OPERATION = 'document';
 
 /**
  * Most events one refused document writes. Refusals come before the operation limits (a caller
@@ -77,16 +107,35 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
       bindAuditLog(start.contextValue, deps.auditLog);
       return {
         async didEncounterErrors(rc: GraphQLRequestContext<TContext>) {
-          // Errors with a path come from execution: the resolver involved audits those itself.
-          const refusal = rc.errors?.find((e) => e.path === undefined && REFUSALS.has(publicCodeOf(e) ?? ''));
-          if (!refusal || !rc.document) return;
+          const caller = auditCaller(callerOf(rc.contextValue));
+          const correlationId = correlationIdOf(rc.contextValue);
+          if (!rc.document) {
+            // Refused by the parser: only its token limit is a refusal worth a SIEM's time (a plain
+            // syntax error is a broken client), and only for a document that reads as a mutation.
+            if (!rc.errors?.some((e) => TOKEN_LIMIT.test(e.message)) || rc.source === undefined) return;
+            const unparsed = unparsedMutationOf(rc.source);
+            if (!unparsed) return;
+            deps.auditLog.emit({
+              operation: UNPARSED_DOCUMENT_OPERATION,
+              operationName: operationNameForLog(unparsed.operationName),
+              outcome: 'refused',
+              reason: ErrorCode.OPERATION_TOO_COMPLEX,
+              caller,
+              steps: [],
+              requestIds: [],
+              ...(correlationId ? { correlationId } : {}),
+            });
+            return;
+          }
+          const reason = refusalReasonOf(rc.errors ?? []);
+          if (!reason) return;
           const operation = getOperationAST(rc.document, rc.request.operationName ?? null);
           if (!operation || operation.operation !== 'mutation') return;
           const operationName = operationNameForLog(operation.name?.value);
-          const caller = auditCaller(callerOf(rc.contextValue));
-          const correlationId = correlationIdOf(rc.contextValue);
+          const mutationFields = rc.schema.getMutationType()?.getFields() ?? {};
           const refused = new Map<string, { operation: string; targetUser: string | undefined }>();
           for (const field of rootFields(rc.document, operation.selectionSet)) {
+            if (!Object.hasOwn(mutationFields, field.name)) continue;
             const targetUser = targetOf(field.input, rc.request.variables ?? {});
             refused.set(`${field.name}\u0000${targetUser ?? ''}`, { operation: field.name, targetUser });
           }
@@ -97,7 +146,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
               operation: field,
               operationName,
               outcome: 'refused',
-              reason: publicCodeOf(refusal)!,
+              reason,
               caller,
               ...(targetUser ? { targetUser } : {}),
               steps: [],
@@ -110,6 +159,16 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
       };
     },
   };
+}
+
+/**
+ * Why a document was refused before any resolver ran, or nothing. Errors with a path come from
+ * execution: the resolver involved audits those itself. A refusal of our own (a permission, a
+ * limit) says more than a validation failure reported with it.
+ */
+function refusalReasonOf(errors: readonly GraphQLError[]): string | undefined {
+  const codes = errors.filter((e) => e.path === undefined).map((e) => publicCodeOf(e) ?? '');
+  return codes.find((code) => REFUSALS.has(code)) ?? (codes.includes(VALIDATION_FAILED) ? ErrorCode.BAD_USER_INPUT : undefined);
 }
 
 interface RootField {
@@ -140,19 +199,10 @@ function rootFields(document: DocumentNode, selectionSet: SelectionSetNode, seen
 /**
  * `input.user` (or the new user's UPN) as the resolvers would address it: an object id or a
  * userPrincipalName (src/graphql/user-id.ts), else nothing; no other part of the input is read.
- * A refused document is never validated further, and its text is the caller's: before, any caller
- * holding a credential, no permission needed, wrote up to 256 characters of its choice into the
- * event, U+2028 (a line break to many log viewers) and U+202E (shows what follows reversed)
- * included, which JSON leaves unescaped. A value that cannot address a user targets nobody.
+ * A refused document is never validated further, and its text is the caller's.
  */
 function targetOf(input: ValueNode | undefined, variables: Record<string, unknown>): string | undefined {
-  const raw = rawTargetOf(input, variables);
-  if (raw === undefined) return undefined;
-  try {
-    return normalizeUserKey(raw);
-  } catch {
-    return undefined;
-  }
+  return addressableUserKey(rawTargetOf(input, variables));
 }
 
 function rawTargetOf(input: ValueNode | undefined, variables: Record<string, unknown>): string | undefined {

@@ -18,3 +18,19 @@ export function normalizeUserKey(id: string, argumentName = 'id'): string {
     { argument: argumentName },
   );
 }
+
+/**
+ * A value as an audit event may name its target: the user key it addresses, or nothing when it
+ * addresses no user (not a string, or characters a user cannot have). The value is the caller's own
+ * text, so nothing else of it is kept: before, a refused request could write 256 characters of its
+ * choice into an event, U+2028 (a line break to many log viewers) and U+202E (shows what follows
+ * reversed) included, which JSON leaves as they are.
+ */
+export function addressableUserKey(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return normalizeUserKey(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,25 +1,22 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { MutationResolvers } from '../../generated/graphql.js';
 import type { GatewayContext } from '../context.js';
-import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle } from './audited-write.js';
+import { userInput } from './audited.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /** `disableAccount` and `enableAccount`: one write of `accountEnabled`. */
 export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
   const accountStatus =
     (enabled: boolean) =>
-    async (_p: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) => {
-      const user = normalizeUserKey(input.user, 'user');
-      const writes = writesOf(ctx);
-      return auditedSingle(
+    async (_p: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) =>
+      auditedSingle(
         ctx,
         info,
-        user,
+        userInput(input.user),
         enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
-        () => (enabled ? writes.enableAccount(user) : writes.disableAccount(user)),
-        (_v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
+        (user) => (enabled ? writesOf(ctx).enableAccount(user) : writesOf(ctx).disableAccount(user)),
+        (user, _v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
       );
-    };
   return { disableAccount: accountStatus(false), enableAccount: accountStatus(true) };
 }

@@ -3,8 +3,7 @@ import type { AuditStep } from '../../audit/event.js';
 import type { GatewayError } from '../../errors.js';
 import type { GraphWrites, WriteOutcome } from '../../graph/writes.js';
 import type { GatewayContext } from '../context.js';
-import { normalizeUserKey } from '../user-id.js';
-import { auditStep, runAudited, withoutSecret } from './audited.js';
+import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /**
@@ -51,21 +50,29 @@ function caveatOf(value: unknown): string | undefined {
   return typeof caveat === 'string' ? caveat : undefined;
 }
 
-/** One audited write turned into a payload; a failed write is still audited with its step and request-id, then thrown. */
-export async function auditedSingle<T, R>(
+/**
+ * One audited write turned into a payload: the input checked inside the audit frame, then the write;
+ * a failed write is still audited with its step and request-id, then thrown.
+ */
+export async function auditedSingle<C, T, R>(
   ctx: GatewayContext,
   info: GraphQLResolveInfo,
-  target: string,
+  input: MutationInput<C>,
   step: string,
-  run: () => Promise<WriteOutcome<T>>,
-  toPayload: (value: T, requestId: string | undefined) => R,
+  run: (checked: C) => Promise<WriteOutcome<T>>,
+  toPayload: (checked: C, value: T, requestId: string | undefined) => R,
   secret?: string,
 ): Promise<R> {
-  const settled = await runAudited(ctx, info, target, async (): Promise<{ result: Settled<R>; steps: AuditStep[]; requestIds: string[]; reason?: string }> => {
-    const done = single(step, await run(), secret);
-    if (done.failed) return { result: { failed: done.failed }, steps: done.steps, requestIds: done.requestIds, reason: done.failed.code };
-    return { result: { payload: toPayload(done.value, done.requestId) }, steps: done.steps, requestIds: done.requestIds };
-  });
+  const settled = await runAudited(
+    ctx,
+    info,
+    input,
+    async (checked): Promise<{ result: Settled<R>; steps: AuditStep[]; requestIds: string[]; reason?: string }> => {
+      const done = single(step, await run(checked), secret);
+      if (done.failed) return { result: { failed: done.failed }, steps: done.steps, requestIds: done.requestIds, reason: done.failed.code };
+      return { result: { payload: toPayload(checked, done.value, done.requestId) }, steps: done.steps, requestIds: done.requestIds };
+    },
+  );
   return payloadOrThrow(settled);
 }
 
@@ -76,15 +83,13 @@ export function singleUserWrite<T, F>(
   write: (writes: GraphWrites, user: string) => Promise<WriteOutcome<T>>,
   fields: (user: string, value: T) => F,
 ) {
-  return async (_parent: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) => {
-    const user = normalizeUserKey(input.user, 'user');
-    return auditedSingle(
+  return async (_parent: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) =>
+    auditedSingle(
       ctx,
       info,
-      user,
+      userInput(input.user),
       step,
-      () => write(writesOf(ctx), user),
-      (value, requestId) => ({ ...fields(user, value), requestId: requestId ?? null }),
+      (user) => write(writesOf(ctx), user),
+      (user, value, requestId) => ({ ...fields(user, value), requestId: requestId ?? null }),
     );
-  };
 }

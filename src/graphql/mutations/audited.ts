@@ -6,16 +6,35 @@ import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
 import { operationNameForLog } from '../operation-name.js';
+import { addressableUserKey, normalizeUserKey } from '../user-id.js';
 
 /**
  * The frame every mutation resolver runs in: permission check (from the field's
- * `@requiresPermission`, so the SDL stays the single source), then the work, then exactly one
- * audit event whatever happened. Errors keep flowing to the caller after being audited.
+ * `@requiresPermission`, so the SDL stays the single source), then the check of its input, then the
+ * work, then exactly one audit event whatever happened. Errors keep flowing to the caller after
+ * being audited.
  */
 
 export interface MutationContextLike {
   caller: Caller;
   correlationId: string;
+}
+
+/**
+ * A mutation's input as the caller sent it. The check runs inside the frame: before, resolvers
+ * checked their input first, so `disableAccount(input: {user: "../../x"})` or an empty password
+ * was answered BAD_USER_INPUT and left no audit event, although nothing else a caller tries does.
+ */
+export interface MutationInput<C> {
+  /** The user it names (`user`, or a new user's `userPrincipalName`) as sent; the event keeps it only when it addresses a user. */
+  target: unknown;
+  /** Reads and checks the input into what the work needs; what it throws (BAD_USER_INPUT) is a refusal: nothing was sent. */
+  check: () => C;
+}
+
+/** The input of most mutations: the `user` it acts on, which must address a user (src/graphql/user-id.ts). */
+export function userInput(user: string): MutationInput<string> {
+  return { target: user, check: () => normalizeUserKey(user, 'user') };
 }
 
 export interface AuditedResult<T> {
@@ -40,13 +59,16 @@ export function auditStep(step: string, outcome: StepOutcome & { caveat?: string
   };
 }
 
-export async function runAudited<T>(
+export async function runAudited<C, T>(
   ctx: MutationContextLike,
   info: GraphQLResolveInfo,
-  targetUser: string | undefined,
-  work: () => Promise<AuditedResult<T>>,
+  input: MutationInput<C>,
+  work: (checked: C) => Promise<AuditedResult<T>>,
 ): Promise<T> {
   const log = auditLogOf(ctx);
+  // What the input names, as the refused events of src/audit/plugin.ts name it; for an input that
+  // passes its check this is the key the work addresses (normalizeUserKey of the same value).
+  const targetUser = addressableUserKey(input.target);
   const base = {
     operation: info.fieldName,
     operationName: operationNameForLog(info.operation.name?.value),
@@ -64,9 +86,18 @@ export async function runAudited<T>(
       throw error;
     }
   }
+  let checked: C;
+  try {
+    checked = input.check();
+  } catch (error) {
+    // The event says only why (the code); the message may quote the input, a password's length or worse.
+    const reason = isGatewayError(error) ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
+    log.emit({ ...base, outcome: isGatewayError(error) ? 'refused' : 'failed', reason, steps: [], requestIds: [] });
+    throw error;
+  }
   let done: AuditedResult<T>;
   try {
-    done = await work();
+    done = await work(checked);
   } catch (error) {
     forgetCachedReads(ctx);
     const gatewayError = isGatewayError(error) ? error : undefined;

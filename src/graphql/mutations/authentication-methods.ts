@@ -17,57 +17,64 @@ const TAP_MAX_MINUTES = 43_200;
 
 /** `deleteAuthenticationMethod`, `createTemporaryAccessPass` and `deleteTemporaryAccessPass`. */
 export function authenticationMethodMutations(writesOf: WritesOf): MutationResolvers {
-  const deleteMethod = (user: string, type: AuthenticationMethodType, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) => {
-    const kind = deletableAuthMethodKind(type);
-    if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
-    return auditedSingle(
+  const deleteMethod = (target: string, type: AuthenticationMethodType, methodId: string, ctx: GatewayContext, info: GraphQLResolveInfo) =>
+    auditedSingle(
       ctx,
       info,
-      user,
+      {
+        target,
+        check: () => {
+          const user = normalizeUserKey(target, 'user');
+          const kind = deletableAuthMethodKind(type);
+          if (!kind) throw badInput(`Authentication methods of type ${type} cannot be deleted${type === 'PASSWORD' ? ' (reset the password instead)' : ''}.`);
+          return { user, kind };
+        },
+      },
       `DELETE_${type}_METHOD`,
-      () => writesOf(ctx).deleteAuthMethod(user, kind, methodId),
-      (_v, requestId) => ({
+      ({ user, kind }) => writesOf(ctx).deleteAuthMethod(user, kind, methodId),
+      ({ user }, _v, requestId) => ({
         userKey: user,
         type,
         methodId,
         requestId: requestId ?? null,
       }),
     );
-  };
 
   return {
-    deleteAuthenticationMethod: async (_p, { input }, ctx, info) => deleteMethod(normalizeUserKey(input.user, 'user'), input.type, input.methodId, ctx, info),
+    deleteAuthenticationMethod: async (_p, { input }, ctx, info) => deleteMethod(input.user, input.type, input.methodId, ctx, info),
 
-    deleteTemporaryAccessPass: async (_p, { input }, ctx, info) =>
-      deleteMethod(normalizeUserKey(input.user, 'user'), 'TEMPORARY_ACCESS_PASS', input.methodId, ctx, info),
+    deleteTemporaryAccessPass: async (_p, { input }, ctx, info) => deleteMethod(input.user, 'TEMPORARY_ACCESS_PASS', input.methodId, ctx, info),
 
     createTemporaryAccessPass: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(input.user, 'user');
       // Only what the caller gave is sent: Graph fills the rest from the tenant's Temporary Access Pass
       // policy (its default lifetime; one-time use where it enforces it). A default of ours would be
       // refused by tenants whose policy excludes it (docs/graph-facts.md#temporary-access-pass).
       const lifetimeInMinutes = input.lifetimeInMinutes ?? undefined;
-      if (
-        lifetimeInMinutes !== undefined &&
-        (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES)
-      ) {
-        throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, {
-          argument: 'lifetimeInMinutes',
-        });
-      }
       const isUsableOnce = input.isUsableOnce ?? undefined;
+      const check = () => {
+        const user = normalizeUserKey(input.user, 'user');
+        if (
+          lifetimeInMinutes !== undefined &&
+          (!Number.isInteger(lifetimeInMinutes) || lifetimeInMinutes < TAP_MIN_MINUTES || lifetimeInMinutes > TAP_MAX_MINUTES)
+        ) {
+          throw badInput(`\`lifetimeInMinutes\` must be between ${TAP_MIN_MINUTES} and ${TAP_MAX_MINUTES}; received ${lifetimeInMinutes}.`, {
+            argument: 'lifetimeInMinutes',
+          });
+        }
+        return user;
+      };
       return auditedSingle(
         ctx,
         info,
-        user,
+        { target: input.user, check },
         'CREATE_TEMPORARY_ACCESS_PASS',
-        () =>
+        (user) =>
           writesOf(ctx).createTemporaryAccessPass(user, {
             ...(lifetimeInMinutes !== undefined ? { lifetimeInMinutes } : {}),
             ...(isUsableOnce !== undefined ? { isUsableOnce } : {}),
             ...(input.startDateTime ? { startDateTime: input.startDateTime } : {}),
           }),
-        (created, requestId) => {
+        (user, created, requestId) => {
           if (typeof created?.temporaryAccessPass !== 'string' || typeof created.id !== 'string') {
             throw new GatewayError(
               ErrorCode.UPSTREAM_ERROR,

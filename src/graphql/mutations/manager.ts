@@ -17,11 +17,14 @@ export function managerMutations(writesOf: WritesOf): MutationResolvers {
      * request for a UPN used several times. Both steps are audited.
      */
     assignManager: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(input.user, 'user');
-      const manager = normalizeUserKey(input.manager, 'manager');
-      if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.', { argument: 'manager' });
+      const check = () => {
+        const user = normalizeUserKey(input.user, 'user');
+        const manager = normalizeUserKey(input.manager, 'manager');
+        if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.', { argument: 'manager' });
+        return { user, manager };
+      };
       type Result = { result: Settled<UserPayloadModel<ManagerPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
-      const settled = await runAudited(ctx, info, user, async (): Promise<Result> => {
+      const settled = await runAudited(ctx, info, { target: input.user, check }, async ({ user, manager }): Promise<Result> => {
         const writes = writesOf(ctx);
         const resolved = await writes.resolveUserId(manager, 'manager');
         const lookupSteps: AuditStep[] = isGuid(manager)

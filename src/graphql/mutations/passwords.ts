@@ -3,26 +3,36 @@ import { badInput } from '../../errors.js';
 import type { ChangePasswordOnPremisesPayload, MutationResolvers } from '../../generated/graphql.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle, payloadOrThrow, singleUserWrite, type Settled } from './audited-write.js';
-import { auditStep, runAudited, withoutSecret } from './audited.js';
+import { auditStep, runAudited, withoutSecret, type MutationInput } from './audited.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
+
+/** The input of a mutation that sets a password: the user, and a password that is not empty (its value is never audited). */
+function userAndPassword(input: { user: string; password: string }): MutationInput<string> {
+  return {
+    target: input.user,
+    check: () => {
+      const user = normalizeUserKey(input.user, 'user');
+      if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
+      return user;
+    },
+  };
+}
 
 /** `changePassword`, `forceResetPassword` and `changePasswordOnPremises` (a long-running operation followed to its end). */
 export function passwordMutations(writesOf: WritesOf): MutationResolvers {
   return {
     changePassword: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(input.user, 'user');
-      if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
       const force = input.forceChangePasswordNextSignIn !== false;
       const withMfa = input.forceChangePasswordNextSignInWithMfa === true;
       return auditedSingle(
         ctx,
         info,
-        user,
+        userAndPassword(input),
         'SET_PASSWORD',
-        () =>
+        (user) =>
           writesOf(ctx).setPassword(user, { password: input.password, forceChangePasswordNextSignIn: force, forceChangePasswordNextSignInWithMfa: withMfa }),
-        (_v, requestId) => ({
+        (user, _v, requestId) => ({
           userKey: user,
           forceChangePasswordNextSignIn: force,
           forceChangePasswordNextSignInWithMfa: withMfa,
@@ -44,8 +54,6 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
     ),
 
     changePasswordOnPremises: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(input.user, 'user');
-      if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
       type Result = {
         result: Settled<UserPayloadModel<ChangePasswordOnPremisesPayload>>;
         steps: AuditStep[];
@@ -53,7 +61,7 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
         reason?: string;
         outcome?: 'failed';
       };
-      const settled = await runAudited(ctx, info, user, async (): Promise<Result> => {
+      const settled = await runAudited(ctx, info, userAndPassword(input), async (user): Promise<Result> => {
         const outcome = await writesOf(ctx).resetPasswordOnPremises(user, input.password);
         const requestIds = outcome.requestIds;
         if (!outcome.succeeded) {

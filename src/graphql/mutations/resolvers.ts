@@ -9,9 +9,9 @@ import { userLifecycleMutations } from './user-lifecycle.js';
 import { perRequestWrites, type MutationResolverOptions } from './writes-per-request.js';
 
 /**
- * Resolvers of the Mutation type and its payloads. Each mutation: normalise the target, check the
- * caller (runAudited), call one domain write (src/graph/writes.ts), turn the outcome into a
- * payload, and leave one audit event. Payloads carry the user's key (payload-model.ts); the `user`
+ * Resolvers of the Mutation type and its payloads. Each mutation, inside runAudited: check the
+ * caller, check its input (the target first), call one domain write (src/graph/writes.ts), turn the
+ * outcome into a payload, and leave one audit event, refusals of its input included. Payloads carry the user's key (payload-model.ts); the `user`
  * field fetches only what the caller selected, after the write, so it shows the new state.
  */
 export function createMutationResolvers(options: MutationResolverOptions): Resolvers {

@@ -1,9 +1,8 @@
 import type { AuditStep } from '../../audit/event.js';
 import { ErrorCode, type GatewayError } from '../../errors.js';
 import type { MutationResolvers, StepError, TerminateSessionPayload } from '../../generated/graphql.js';
-import { normalizeUserKey } from '../user-id.js';
 import { payloadOrThrow, requestIdsOf, singleUserWrite, type Settled } from './audited-write.js';
-import { auditStep, runAudited } from './audited.js';
+import { auditStep, runAudited, userInput } from './audited.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -22,10 +21,9 @@ function stepError(error: GatewayError, requestId: string | undefined): StepErro
 export function sessionMutations(writesOf: WritesOf): MutationResolvers {
   return {
     terminateSession: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(input.user, 'user');
       const disableAccount = input.disableAccount !== false;
       type Result = { result: Settled<UserPayloadModel<TerminateSessionPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
-      const settled = await runAudited(ctx, info, user, async (): Promise<Result> => {
+      const settled = await runAudited(ctx, info, userInput(input.user), async (user): Promise<Result> => {
         const result = await writesOf(ctx).terminateSession(user, { disableAccount });
         const steps = result.steps.map((s) => auditStep(s.step, s));
         const requestIds = requestIdsOf(...result.steps);

@@ -59,18 +59,21 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
   return {
     createUser: async (_p, { input }, ctx, info) => {
       const upn = String(input.userPrincipalName ?? '');
-      normalizeUserKey(upn, 'userPrincipalName');
       const password = String(input.password ?? '');
-      if (password.length === 0) throw badInput('`password` must not be empty.');
-      const properties: Record<string, unknown> = {};
-      for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
-      checkDocumentedLimits(properties);
+      const check = () => {
+        normalizeUserKey(upn, 'userPrincipalName');
+        if (password.length === 0) throw badInput('`password` must not be empty.');
+        const properties: Record<string, unknown> = {};
+        for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
+        checkDocumentedLimits(properties);
+        return properties;
+      };
       return auditedSingle(
         ctx,
         info,
-        upn,
+        { target: upn, check },
         'CREATE_USER',
-        () =>
+        (properties) =>
           writesOf(ctx).createUser({
             userPrincipalName: upn,
             displayName: String(input.displayName),
@@ -80,25 +83,32 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
             forceChangePasswordNextSignIn: input.forceChangePasswordNextSignIn !== false,
             properties,
           }),
-        (created, requestId) => ({ userKey: typeof created?.id === 'string' ? created.id : upn, known: created, requestId: requestId ?? null }),
+        (_properties, created, requestId) => ({
+          userKey: typeof created?.id === 'string' ? created.id : upn,
+          known: created,
+          requestId: requestId ?? null,
+        }),
         password,
       );
     },
 
     updateUser: async (_p, { input }, ctx, info) => {
-      const user = normalizeUserKey(String(input.user ?? ''), 'user');
-      const changes: Record<string, unknown> = {};
-      for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
-      if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
-      if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
-      checkDocumentedLimits(changes);
+      const check = () => {
+        const user = normalizeUserKey(String(input.user ?? ''), 'user');
+        const changes: Record<string, unknown> = {};
+        for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
+        if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
+        if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
+        checkDocumentedLimits(changes);
+        return { user, changes };
+      };
       return auditedSingle(
         ctx,
         info,
-        user,
+        { target: input.user, check },
         'UPDATE_USER',
-        () => writesOf(ctx).updateUser(user, changes),
-        (_v, requestId) => ({
+        ({ user, changes }) => writesOf(ctx).updateUser(user, changes),
+        ({ user, changes }, _v, requestId) => ({
           userKey: user,
           updatedFields: Object.keys(changes),
           requestId: requestId ?? null,
