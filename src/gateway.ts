@@ -27,6 +27,7 @@ import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federation/index.js';
 import { createReachabilityProbe } from './http/reachability.js';
+import { createTokenCipher } from './store/encryption.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import type { AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
@@ -54,9 +55,9 @@ export interface GatewayDeps {
   authRoutes?: AuthRouteHandler;
   /** Failed-authentication handling shared with the auth routes; built from config when absent. */
   authGuard?: AuthenticationGuard;
-  /** HMAC key of cursors and delta tokens (≥ 32 bytes); random per process when absent. Share one across replicas behind a load balancer. */
+  /** Key of cursors and delta tokens (≥ 32 bytes; sealing keys are derived from it); random per process when absent. Share one across replicas behind a load balancer. */
   cursorKey?: Buffer;
-  /** CURSOR_KEY_PREVIOUS during a rotation: what it signed is still accepted (docs/operations.md#rotating-keys). */
+  /** CURSOR_KEY_PREVIOUS during a rotation: what it sealed or signed is still accepted (docs/operations.md#rotating-keys). */
   previousCursorKey?: Buffer;
   /** Playground example variables (the sandbox passes a user that has reports). */
   playground?: ExampleOptions;
@@ -194,7 +195,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     identity: deps.identity,
     callerAuthenticator: deps.callerAuthenticator,
-    cursors: new CursorCodec(deps.cursorKey, deps.previousCursorKey),
+    // Cursors are sealed like the token cache, by the same implementation (src/graphql/cursor.ts).
+    cursors: new CursorCodec({ createCipher: createTokenCipher, key: deps.cursorKey, previousKey: deps.previousCursorKey }),
     graphSession,
   });
 

@@ -1,5 +1,5 @@
 import type { GraphPage } from '../graph/api.js';
-import type { CursorCodec, CursorPayload } from './cursor.js';
+import type { CallerCursors, CursorPayload } from './cursor.js';
 import { badInput, isGatewayError } from '../errors.js';
 import { MAX_PAGE_SIZE } from '../graph/requests.js';
 
@@ -38,7 +38,7 @@ export interface PageOptions<T> {
   kind: string;
   first: number;
   after: string | null | undefined;
-  cursors: CursorCodec;
+  cursors: CallerCursors;
   fetch: PageFetch<T>;
   /** The first page's query is an advanced one. */
   advanced: boolean;

@@ -4,7 +4,7 @@ import type { Config } from '../config-types.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
 import type { Caller, CallerAuthenticator, GraphIdentity, GraphTokenSource } from '../identity/types.js';
-import type { CursorCodec } from './cursor.js';
+import type { CallerCursors, CursorCodec } from './cursor.js';
 
 /**
  * Everything one GraphQL request may use. Built once per HTTP request by the factory below (the
@@ -18,7 +18,8 @@ export interface GatewayContext {
   loaders: GraphLoaders;
   /** The Graph identity is a user (delegated): `Query.me` works. */
   delegatedGraphIdentity: boolean;
-  cursors: CursorCodec;
+  /** Cursors and change-feed tokens bound to this caller: another caller's are refused. */
+  cursors: CallerCursors;
   deploymentMode: Config['deploymentMode'];
   /** Child logger carrying the correlation id (created on first use). */
   logger: Logger;
@@ -131,7 +132,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       graph,
       loaders,
       delegatedGraphIdentity: deps.identity.delegated,
-      cursors: deps.cursors,
+      cursors: deps.cursors.forCaller(caller),
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,
     };

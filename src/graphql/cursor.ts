@@ -1,18 +1,28 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { badInput } from '../errors.js';
+import type { Caller } from '../identity/types.js';
 
 /**
  * Opaque, authenticated continuation tokens for connections and the change feed. A cursor carries
  * Graph's nextLink (or deltaLink), so it must never be forgeable: a caller who could edit it could
  * point the gateway at any URL. Nor readable: the link names the Graph endpoint the gateway talks
  * to (a private proxy's address, perhaps) and holds the tenant's `$skiptoken` or `$deltatoken`
- * (docs/querying.md#directory-page). Format: base64url(IV) "." base64url(AES-256-GCM(JSON payload)) "."
- * base64url(tag), with a key derived from the cursor key. The Graph client validates nextLink hosts
- * as a second line of defence.
+ * (docs/querying.md#directory-page). Nor usable by another caller: a `$skiptoken` continues a query
+ * of the gateway's Graph identity, and a cursor passed on (or leaked) must not let a second API key
+ * or Entra user page through a list or a change feed it never started (docs/security.md#cursors-and-change-feed-tokens).
  *
- * Tokens of the earlier format, base64url(JSON payload) "." base64url(HMAC-SHA256), are still
- * accepted (their integrity holds, and a sync job holding one would otherwise face a full resync);
- * none is issued any more.
+ * Format: the gateway's sealed-value format (createTokenCipher, src/store/encryption.ts: `v2.` +
+ * base64url(nonce ‖ AES-256-GCM(JSON payload) ‖ tag)) under a key derived from the cursor key, with
+ * the caller's binding and the cursor's kind as associated data: neither is inside the token, and a
+ * token presented by another caller, or for another list, fails authentication like a forged one.
+ * The Graph client validates nextLink hosts as a second line of defence.
+ *
+ * Two earlier formats are still accepted, from any caller (they carry no binding), so that a sync
+ * job holding a delta token (good for 7 days upstream) does not face a full resync after an
+ * upgrade; none is issued any more, and ending them is a CURSOR_KEY rotation once the previous key
+ * has been removed (docs/operations.md#rotating-keys):
+ * - base64url(IV) "." base64url(AES-256-GCM(JSON payload)) "." base64url(tag), no associated data;
+ * - base64url(JSON payload) "." base64url(HMAC-SHA256), signed only.
  */
 export interface CursorPayload {
   v: 1;
@@ -37,49 +47,96 @@ export interface CursorPayload {
 }
 
 const MAX_CURSOR_LENGTH = 16_384;
+/** createTokenCipher's prefix of a sealed value: the HMAC format's body is base64url JSON (`eyJ…`), the encrypted one's IV has no dot. */
+const SEALED_FORMAT = 'v2.';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** HKDF label: the encryption key is never the HMAC key of the earlier format. */
-const ENCRYPTION_INFO = 'msgraph-user-gateway cursor encryption v2';
+/** HKDF labels: each format has a key of its own, and none of them is the HMAC key of the oldest. */
+const SEALING_INFO = 'msgraph-user-gateway cursor sealing v3';
+const LEGACY_ENCRYPTION_INFO = 'msgraph-user-gateway cursor encryption v2';
+/** What createTokenCipher binds into the associated data besides the record: a cursor never opens as a token-cache value. */
+const PURPOSE = 'cursor';
 
-const encryptionKeyOf = (key: Buffer): Buffer => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), ENCRYPTION_INFO, 32));
+const derive = (key: Buffer, info: string): Buffer => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+
+/**
+ * The gateway's AES-256-GCM sealing (createTokenCipher, src/store/encryption.ts), handed in by the
+ * composition (src/gateway.ts): graphql/ does not import store/ (docs/design.md#import-direction).
+ */
+export type CipherFactory = (
+  key: Buffer,
+  previousKey?: Buffer,
+  options?: { purpose?: string },
+) => { seal(plaintext: string, record: string): string; open(sealed: string, record: string): string };
+
+/** Continuation tokens as one caller sees them: what it encodes, only it (or the same caller on another replica) decodes. */
+export interface CallerCursors {
+  encode(payload: CursorPayload): string;
+  /** Throws BAD_USER_INPUT for anything this gateway did not issue to this caller for `expectedKind`. */
+  decode(token: string, expectedKind: string, argumentName?: string): CursorPayload;
+}
+
+/**
+ * Who a token is bound to: the caller's stable identity, never its credential. An API key by its
+ * name (a rotated key under the same name keeps its cursors), an Entra caller by tenant and object id
+ * (of the user, or of the service principal for app-only tokens); the sandbox's loopback caller is
+ * always the same one.
+ */
+export function cursorBindingOf(caller: Caller): string {
+  switch (caller.kind) {
+    case 'anonymous':
+      return 'anonymous';
+    case 'api-key':
+      return `api-key:${caller.keyId}`;
+    case 'entra':
+      return `entra:${caller.tenantId}:${caller.principal}:${caller.subject}`;
+    default: {
+      const unreachable: never = caller;
+      return String(unreachable);
+    }
+  }
+}
+
+type Cipher = ReturnType<CipherFactory>;
 
 export class CursorCodec {
-  readonly #key: Buffer;
-  readonly #previousKey: Buffer | undefined;
-  readonly #encryptionKey: Buffer;
-  readonly #previousEncryptionKey: Buffer | undefined;
+  readonly #sealing: Cipher;
+  /** Opens the earlier 3-part format (createTokenCipher reads its bytes as a value of the unbound `v1.` format). */
+  readonly #legacyEncryption: Cipher;
+  readonly #signingKeys: Buffer[];
 
   /**
    * `key`: at least 32 bytes. A random per-process key makes cursors die with the process; configure
    * one to share them across instances. `previousKey` (CURSOR_KEY_PREVIOUS, during a rotation): what
-   * it signed is still accepted, nothing new is signed with it (docs/operations.md#rotating-keys).
+   * it sealed or signed is still accepted, nothing new is sealed with it (docs/operations.md#rotating-keys).
    */
-  constructor(key: Buffer = randomBytes(32), previousKey?: Buffer) {
+  constructor(options: { createCipher: CipherFactory; key?: Buffer; previousKey?: Buffer }) {
+    const { createCipher, key = randomBytes(32), previousKey } = options;
     for (const k of previousKey ? [key, previousKey] : [key])
       if (k.length < 32) throw new Error(`CursorCodec needs keys of at least 32 bytes, received ${k.length}`);
-    this.#key = Buffer.from(key);
-    this.#previousKey = previousKey ? Buffer.from(previousKey) : undefined;
-    this.#encryptionKey = encryptionKeyOf(this.#key);
-    this.#previousEncryptionKey = this.#previousKey ? encryptionKeyOf(this.#previousKey) : undefined;
+    const cipherOf = (info: string) => createCipher(derive(key, info), previousKey && derive(previousKey, info), { purpose: PURPOSE });
+    this.#sealing = cipherOf(SEALING_INFO);
+    this.#legacyEncryption = cipherOf(LEGACY_ENCRYPTION_INFO);
+    this.#signingKeys = (previousKey ? [key, previousKey] : [key]).map((k) => Buffer.from(k));
   }
 
-  encode(payload: CursorPayload): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#encryptionKey, iv);
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
-    return [iv, ciphertext, cipher.getAuthTag()].map((part) => part.toString('base64url')).join('.');
+  /** The tokens of one caller (per request: the binding is computed once). */
+  forCaller(caller: Caller): CallerCursors {
+    const binding = cursorBindingOf(caller);
+    return {
+      encode: (payload) => this.#sealing.seal(JSON.stringify(payload), recordOf(payload.kind, binding)),
+      decode: (token, expectedKind, argumentName = 'after') => this.#decode(token, expectedKind, binding, argumentName),
+    };
   }
 
-  /** Throws BAD_USER_INPUT for anything this process did not issue for `expectedKind`. */
-  decode(token: string, expectedKind: string, argumentName = 'after'): CursorPayload {
+  #decode(token: string, expectedKind: string, binding: string, argumentName: string): CursorPayload {
+    // The same answer whatever failed, another caller's token included: a caller learns nothing of whose it was.
     const invalid = () =>
       badInput(
         `\`${argumentName}\` is not a cursor this gateway issued for this list; pass a cursor from the same query's pageInfo.endCursor or edges.cursor.`,
       );
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_CURSOR_LENGTH) throw invalid();
-    const parts = token.split('.');
-    const text = parts.length === 3 ? this.#decrypt(parts) : parts.length === 2 ? this.#verifySigned(parts) : undefined;
+    const text = this.#plaintextOf(token, expectedKind, binding);
     if (text === undefined) throw invalid();
     let payload: unknown;
     try {
@@ -91,38 +148,49 @@ export class CursorCodec {
     return payload;
   }
 
-  /** The payload text of a token this gateway encrypted, with the current or the previous key. */
-  #decrypt([ivText, ciphertextText, tagText]: string[]): string | undefined {
+  #plaintextOf(token: string, expectedKind: string, binding: string): string | undefined {
+    if (token.startsWith(SEALED_FORMAT)) return openOrUndefined(this.#sealing, token, recordOf(expectedKind, binding));
+    const parts = token.split('.');
+    if (parts.length === 3) return this.#openLegacyEncrypted(parts);
+    if (parts.length === 2) return this.#verifySigned(parts);
+    return undefined;
+  }
+
+  /**
+   * A token of the earlier encrypted format (see the class comment): IV, ciphertext and tag are the
+   * bytes of an unbound `v1.` value of createTokenCipher, under that format's own key.
+   */
+  #openLegacyEncrypted([ivText, ciphertextText, tagText]: string[]): string | undefined {
     const iv = Buffer.from(ivText!, 'base64url');
     const tag = Buffer.from(tagText!, 'base64url');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) return undefined;
     const ciphertext = Buffer.from(ciphertextText!, 'base64url');
-    for (const key of this.#previousEncryptionKey ? [this.#encryptionKey, this.#previousEncryptionKey] : [this.#encryptionKey]) {
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-        decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
-      } catch {
-        // not this key: try the next
-      }
-    }
-    return undefined;
+    return openOrUndefined(this.#legacyEncryption, `v1.${Buffer.concat([iv, ciphertext, tag]).toString('base64url')}`, '');
   }
 
-  /** The payload text of a token of the earlier, signed-only format (see the class comment). */
+  /** The payload text of a token of the oldest, signed-only format (see the class comment). */
   #verifySigned([body, signatureText]: string[]): string | undefined {
     if (!body) return undefined;
     const signature = Buffer.from(signatureText!, 'base64url');
     const signedBy = (key: Buffer) => {
-      const expected = this.#sign(body, key);
+      const expected = createHmac('sha256', key).update(body).digest();
       return signature.length === expected.length && timingSafeEqual(signature, expected);
     };
-    if (!signedBy(this.#key) && !(this.#previousKey && signedBy(this.#previousKey))) return undefined;
+    if (!this.#signingKeys.some(signedBy)) return undefined;
     return Buffer.from(body, 'base64url').toString('utf8');
   }
+}
 
-  #sign(body: string, key: Buffer): Buffer {
-    return createHmac('sha256', key).update(body).digest();
+/** The associated data of a token: whose it is and what it continues (JSON: neither can run into the other). */
+function recordOf(kind: string, binding: string): string {
+  return JSON.stringify([binding, kind]);
+}
+
+function openOrUndefined(cipher: Cipher, sealed: string, record: string): string | undefined {
+  try {
+    return cipher.open(sealed, record);
+  } catch {
+    return undefined;
   }
 }
 

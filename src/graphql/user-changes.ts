@@ -32,19 +32,20 @@ const DELTA_KIND = 'userChanges';
 export const DELTA_TOKEN_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 const RESYNC = 'Start again without a deltaToken (full resync) and keep the new nextDeltaToken.';
 /**
- * Tokens are signed with the cursor key: without CURSOR_KEY that key is random per process, so a
- * restart (or another replica) turns every outstanding token into an unknown one. The caller's only
+ * Tokens are sealed with the cursor key and bound to their caller (src/graphql/cursor.ts): without
+ * CURSOR_KEY that key is random per process, so a restart (or another replica) turns every
+ * outstanding token into an unknown one, and so does presenting it with another API key or user. The caller's only
  * way forward is a full resync, so the message says that rather than "invalid cursor".
  */
 const UNKNOWN_TOKEN =
-  'This deltaToken is unknown to this gateway: it was not issued here, was altered, or was issued before a restart or by another replica. ' +
+  'This deltaToken is unknown to this gateway: it was not issued here or not to these credentials, was altered, or was issued before a restart or by another replica. ' +
   'Resync: call userChanges without a deltaToken (full sync) and keep the new nextDeltaToken. ' +
   'Operators: setting CURSOR_KEY keeps tokens valid across restarts and replicas.';
 
 /**
  * One call of the change feed: up to DELTA_PAGES_PER_CALL Graph pages of the current round. The
  * caller's token wraps Graph's nextLink (the round goes on) or deltaLink (the round is complete) in a
- * signed cursor, so a token can only ever continue a delta query this gateway started, and it says
+ * sealed cursor, so a token can only ever continue a delta query this gateway started for this caller, and it says
  * which round it continues: users of the full sync are never reported as changes.
  */
 export async function fetchUserChanges(

@@ -19,6 +19,10 @@ import path from 'node:path';
  * Key rotation (docs/operations.md#rotating-keys): values are always sealed with the current key;
  * they open with the current key or, while TOKEN_CACHE_KEY_PREVIOUS is set, with the previous one.
  * GCM's tag is what tells the keys apart: a value opens only with the key that sealed it.
+ *
+ * The same sealing serves paging cursors and change-feed tokens (src/graphql/cursor.ts, handed this
+ * function by src/gateway.ts), with keys derived from CURSOR_KEY and `purpose: 'cursor'`: one
+ * implementation of nonce, tag, record binding and previous key for both.
  */
 export interface TokenCipher {
   /** `record`: the storage key the value is written under; it has to be the same to open it. */
@@ -46,8 +50,13 @@ export class TokenCacheDecryptError extends Error {
 
 const FORMAT = 'v2.';
 const LEGACY_FORMAT = 'v1.';
-/** What the associated data of a `v2.` value starts with: the purpose, then the record's storage key. */
-const AAD_PREFIX = 'msgraph-user-gateway/token-cache/v2:';
+/**
+ * What the associated data of a `v2.` value starts with: the purpose, then the record (for the token
+ * cache its storage key). The purpose keeps a value sealed for one use from opening as another's,
+ * even under the same key.
+ */
+const associatedDataPrefix = (purpose: string) => `msgraph-user-gateway/${purpose}/v2:`;
+const TOKEN_CACHE_PURPOSE = 'token-cache';
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 // A fixed, purpose-bound salt: the derived key must be reproducible from TOKEN_CACHE_KEY alone
@@ -75,9 +84,16 @@ export function deriveTokenCacheKey(secret: string): Buffer {
   return Buffer.from(key);
 }
 
+export interface TokenCipherOptions {
+  /** What the values are for, bound into every value's associated data; `token-cache` unless said (what stored values were sealed with). */
+  purpose?: string;
+}
+
 /** `previousKey`: while a rotation is under way, values sealed with it still open (never sealed with it). */
-export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCipher {
+export function createTokenCipher(key: Buffer, previousKey?: Buffer, options: TokenCipherOptions = {}): TokenCipher {
   for (const k of previousKey ? [key, previousKey] : [key]) if (k.length !== 32) throw new Error(`token cache key must be 32 bytes, got ${k.length}`);
+  const prefix = associatedDataPrefix(options.purpose ?? TOKEN_CACHE_PURPOSE);
+  const associatedData = (record: string): Buffer => Buffer.from(prefix + record, 'utf8');
   const unseal = (sealed: string, record: string, withKey: Buffer): string | undefined => {
     const legacy = sealed.startsWith(LEGACY_FORMAT);
     if (!legacy && !sealed.startsWith(FORMAT))
@@ -118,10 +134,6 @@ export function createTokenCipher(key: Buffer, previousKey?: Buffer): TokenCiphe
     if (withPreviousKey === undefined) throw new TokenCacheDecryptError();
     return { plaintext: withPreviousKey, sealedWithPreviousKey: true, inLegacyFormat };
   }
-}
-
-function associatedData(record: string): Buffer {
-  return Buffer.from(AAD_PREFIX + record, 'utf8');
 }
 
 /**

@@ -67,8 +67,10 @@ describe('change feed tokens', () => {
 
   it('gives the same advice for a token that is garbage or was altered', async () => {
     const token = await freshToken();
-    const [body, signature] = token.split('.');
-    const altered = `${body}x.${signature}`;
+    // `v2.` + base64url(nonce ‖ ciphertext ‖ tag): flip the first byte of the ciphertext.
+    const bytes = Buffer.from(token.slice('v2.'.length), 'base64url');
+    bytes[12]! ^= 1;
+    const altered = `v2.${bytes.toString('base64url')}`;
     for (const t of ['not-a-token', altered]) expectResyncAdvice(await issuer.graphql(CHANGES, { t }));
   });
 

@@ -7,6 +7,8 @@ import { formatGatewayError } from '../../src/graphql/format-error.js';
 import { compileUserFilter } from '../../src/graphql/user-filter.js';
 import { normalizeUserKey } from '../../src/graphql/user-id.js';
 import { compileUserSearch } from '../../src/graphql/user-search.js';
+import type { Caller } from '../../src/identity/types.js';
+import { createTokenCipher } from '../../src/store/encryption.js';
 
 describe('filter compiler', () => {
   it('escapes quotes and marks advanced-only conditions', () => {
@@ -112,16 +114,17 @@ describe('user keys', () => {
 
 describe('cursors', () => {
   it('round-trips and refuses tampering, other kinds and other keys', () => {
-    const codec = new CursorCodec();
+    const caller: Caller = { kind: 'anonymous', permissions: new Set() };
+    const codec = new CursorCodec({ createCipher: createTokenCipher }).forCaller(caller);
     const token = codec.encode({ v: 1, kind: 'users:x', nextLink: 'https://graph.example/v1.0/users?$skiptoken=1', skip: 0, advanced: false });
     expect(codec.decode(token, 'users:x').nextLink).toBe('https://graph.example/v1.0/users?$skiptoken=1');
     expect(() => codec.decode(token, 'users:y')).toThrow(GatewayError);
-    expect(() => new CursorCodec().decode(token, 'users:x')).toThrow(GatewayError);
-    const [iv, ciphertext, tag] = token.split('.') as [string, string, string];
-    // The first character: it carries six full bits (the last one may not).
-    const flipped = `${iv}.${ciphertext.startsWith('A') ? 'B' : 'A'}${ciphertext.slice(1)}.${tag}`;
-    expect(() => codec.decode(flipped, 'users:x')).toThrow(GatewayError);
-    expect(() => new CursorCodec(Buffer.alloc(8))).toThrow(/32 bytes/);
+    expect(() => new CursorCodec({ createCipher: createTokenCipher }).forCaller(caller).decode(token, 'users:x')).toThrow(GatewayError);
+    // `v2.` + base64url(nonce ‖ ciphertext ‖ tag): flip the first byte of the ciphertext.
+    const bytes = Buffer.from(token.slice('v2.'.length), 'base64url');
+    bytes[12]! ^= 1;
+    expect(() => codec.decode(`v2.${bytes.toString('base64url')}`, 'users:x')).toThrow(GatewayError);
+    expect(() => new CursorCodec({ createCipher: createTokenCipher, key: Buffer.alloc(8) })).toThrow(/32 bytes/);
   });
 });
 

@@ -30,16 +30,19 @@ describe('BAD_USER_INPUT before any upstream call', () => {
   it('rejects a tampered cursor', async () => {
     const page = await gw.graphql('{ users(first: 2) { pageInfo { endCursor } } }');
     const cursor: string = page.data!.users.pageInfo.endCursor;
-    const [iv, ciphertext, tag] = cursor.split('.') as [string, string, string];
-    // A cursor is encrypted (src/graphql/cursor.ts): flip one byte of the ciphertext.
-    const bytes = Buffer.from(ciphertext, 'base64url');
-    bytes[0]! ^= 1;
-    const altered = `${iv}.${bytes.toString('base64url')}.${tag}`;
-    // The earlier, signed-only format with a link of the attacker's and a signature that is not ours.
+    // A cursor is sealed (src/graphql/cursor.ts): `v2.` + base64url(nonce ‖ ciphertext ‖ tag). Flip one byte of the ciphertext.
+    expect(cursor.startsWith('v2.')).toBe(true);
+    const bytes = Buffer.from(cursor.slice('v2.'.length), 'base64url');
+    bytes[12]! ^= 1;
+    const altered = `v2.${bytes.toString('base64url')}`;
+    const truncated = `v2.${bytes.subarray(0, bytes.length - 16).toString('base64url')}`;
+    // The earlier formats with a link of the attacker's: signed-only with a signature that is not ours, and encrypted with bytes that are not.
     const payload = { v: 1, kind: 'users:x', nextLink: 'https://attacker.example/v1.0/users?$skiptoken=x', skip: 0, advanced: false };
-    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${tag}${tag}`;
+    const signature = bytes.subarray(-32).toString('base64url');
+    const forged = `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
+    const forgedEncrypted = [bytes.subarray(0, 12), bytes.subarray(12, -16), bytes.subarray(-16)].map((part) => part.toString('base64url')).join('.');
     await gw.emulator.resetStats();
-    for (const after of [altered, forged, `${iv}.${ciphertext}`, 'not-a-cursor', '']) {
+    for (const after of [altered, truncated, forged, forgedEncrypted, 'not-a-cursor', '']) {
       const result = await gw.graphql('query($after: String) { users(first: 2, after: $after) { nodes { id } } }', { after });
       expect(codes(result)).toEqual(['BAD_USER_INPUT']);
     }

@@ -38,6 +38,17 @@ describe('token cache encryption', () => {
     expect(cipher.open(refreshToken, 'id-a:broker-refresh-token')).toBe('refresh token of identity a');
   });
 
+  it('binds the purpose too: a value sealed for one (cursors, src/graphql/cursor.ts) does not open as another, under the same key', () => {
+    const key = deriveTokenCacheKey('k1');
+    const forCursors = createTokenCipher(key, undefined, { purpose: 'cursor' });
+    const sealed = forCursors.seal('payload', record);
+    expect(forCursors.open(sealed, record)).toBe('payload');
+    expect(() => cipher.open(sealed, record)).toThrow(TokenCacheDecryptError);
+    expect(() => forCursors.open(cipher.seal('payload', record), record)).toThrow(TokenCacheDecryptError);
+    // No purpose named is the token cache's, as before (what stores already hold keeps opening).
+    expect(createTokenCipher(key, undefined, { purpose: 'token-cache' }).open(cipher.seal('payload', record), record)).toBe('payload');
+  });
+
   it('opens what a gateway before the bound format sealed (v1), and tells it apart', () => {
     const key = deriveTokenCacheKey('k1');
     const legacy = sealInLegacyFormat(key, 'written before the upgrade');
