@@ -238,6 +238,8 @@ export interface CollectionOptions<R> {
   allowOrderBy: boolean;
   /** Relationship collections need an advanced query for any `$filter`. */
   filterIsAdvanced: boolean;
+  /** `$top` is checked but not honoured: pages hold Graph's default size (the `directReportsTop` switch). */
+  ignoreTop?: boolean;
   /**
    * `$search` needs `$count=true` besides the header (an advanced query in full), where the resource's
    * page says so; `/users` takes the header alone (docs/graph-facts.md#listing-users).
@@ -349,7 +351,8 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
 
 /** GET on a collection: one page, with `@odata.count` (page one) and `@odata.nextLink`. */
 export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): EmuResponse {
-  const requestedTop = parseTop(call) ?? DEFAULT_PAGE_SIZE;
+  const parsedTop = parseTop(call);
+  const requestedTop = opts.ignoreTop ? DEFAULT_PAGE_SIZE : (parsedTop ?? DEFAULT_PAGE_SIZE);
   const q = prepareQuery(call, opts);
   // Pages with an expanded relationship may hold fewer items than `$top` (src/emulator/graph-settings.ts).
   const cap = call.ctx.graph.expandPageCap;

@@ -45,6 +45,28 @@ describe('query options (user-list)', () => {
     }
   });
 
+  it("directReports: the page lists no $top; honoured by default, ignored (Graph's default page of 100) under the directReportsTop switch", async () => {
+    const manager = c.users.find((u) => c.users.filter((r) => r.managerId === u.id).length >= 4)!;
+    const reports = c.users.filter((r) => r.managerId === manager.id).length;
+    const path = `/v1.0/users/${manager.id}/directReports?$top=3&$select=id`;
+    const honoured = await c.graph('GET', path);
+    expect(honoured.body.value).toHaveLength(3);
+    expect(honoured.body['@odata.nextLink']).toBeTruthy();
+    const setting = (directReportsTop: string) => c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ directReportsTop }) });
+    expect((await setting('ignored')).status).toBe(200);
+    try {
+      const ignored = await c.graph('GET', path);
+      expect(ignored.status).toBe(200);
+      expect(ignored.body.value).toHaveLength(Math.min(reports, 100));
+      expect(ignored.body['@odata.nextLink'] === undefined).toBe(reports <= 100);
+      // An out-of-range $top is still refused.
+      expect((await c.graph('GET', `/v1.0/users/${manager.id}/directReports?$top=1000`)).status).toBe(400);
+      expect((await setting('sometimes')).status).toBe(400);
+    } finally {
+      await setting('honoured');
+    }
+  });
+
   it('$skip is not supported', async () => {
     const res = await list({ $skip: '10' });
     expect(res.status).toBe(400);
