@@ -45,6 +45,15 @@ export interface GraphSettings {
    * lets tests meet the expiry (docs/graph-facts.md#paging).
    */
   pageTokenLifetimeSeconds: number | null;
+  /**
+   * What `GET /users/{id}/directReports?$top=n` does with `$top`. The List directReports page names
+   * `$select`, `$count`, `$expand` and `$filter` as its query parameters, not `$top`, and the paging
+   * page says an API may ignore a page size it does not take (docs/graph-facts.md#listing-users, "Page
+   * size out of range"). No source says Graph ignores it there, so `honoured`, the default, pages by
+   * it; `ignored` answers Graph's default page of 100 whatever `$top` asks (a `$top` outside 1..999 is
+   * still refused), so the gateway can be tested under that reading.
+   */
+  directReportsTop: 'honoured' | 'ignored';
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -53,6 +62,7 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   revokeSignInSessionsStatus: 200,
   forceChangeWithoutPassword: 'applied',
   pageTokenLifetimeSeconds: null,
+  directReportsTop: 'honoured',
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -82,6 +92,13 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       out.forceChangeWithoutPassword = value;
       continue;
     }
+    if (key === 'directReportsTop') {
+      if (value !== 'honoured' && value !== 'ignored') {
+        throw new Error(`Graph setting 'directReportsTop' must be 'honoured' or 'ignored', received ${JSON.stringify(value)}`);
+      }
+      out.directReportsTop = value;
+      continue;
+    }
     if (key === 'pageTokenLifetimeSeconds') {
       if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
         throw new Error(`Graph setting 'pageTokenLifetimeSeconds' must be null (never expire) or a whole number of seconds, received ${JSON.stringify(value)}`);
@@ -100,7 +117,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
 /**
  * `EMULATOR_EXPAND_PAGE_CAP`: a number from 1 to 999, or `off`; `EMULATOR_EXPAND_NESTED_SELECT`:
  * `honoured` or `ignored`; `EMULATOR_REVOKE_SESSIONS_STATUS`: `200` or `204`;
- * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`. Unset keeps the default.
+ * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`; `EMULATOR_DIRECT_REPORTS_TOP`:
+ * `honoured` or `ignored`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = {};
@@ -133,6 +151,13 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
       throw new Error(`EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD=${JSON.stringify(forceChange)} is not valid: 'applied' or 'ignored'`);
     }
     out.forceChangeWithoutPassword = forceChange;
+  }
+  const directReportsTop = env['EMULATOR_DIRECT_REPORTS_TOP']?.trim().toLowerCase();
+  if (directReportsTop !== undefined && directReportsTop !== '') {
+    if (directReportsTop !== 'honoured' && directReportsTop !== 'ignored') {
+      throw new Error(`EMULATOR_DIRECT_REPORTS_TOP=${JSON.stringify(directReportsTop)} is not valid: 'honoured' or 'ignored'`);
+    }
+    out.directReportsTop = directReportsTop;
   }
   return out;
 }

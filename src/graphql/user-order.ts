@@ -2,7 +2,10 @@ import type { UserOrder } from '../generated/graphql.js';
 
 export interface CompiledOrder {
   text: string;
-  /** createdDateTime, or any order combined with a filter, is advanced-only (docs/graph-facts.md#listing-users). */
+  /**
+   * createdDateTime, or any descending order, is advanced-only even without a filter; any order
+   * combined with a filter is advanced-only too (docs/graph-facts.md#listing-users, "$orderby").
+   */
   advancedAlone: boolean;
 }
 
@@ -14,6 +17,7 @@ const PROPERTY: Record<UserOrder['field'], string> = {
 
 export function compileUserOrder(order: UserOrder | null | undefined): CompiledOrder | null {
   if (!order) return null;
-  const direction = order.direction === 'DESC' ? ' desc' : '';
-  return { text: `${PROPERTY[order.field]}${direction}`, advancedAlone: order.field === 'CREATED_DATE_TIME' };
+  const descending = order.direction === 'DESC';
+  // Graph has refused descending order on a default query (docs/graph-facts.md#listing-users): it goes as an advanced query.
+  return { text: `${PROPERTY[order.field]}${descending ? ' desc' : ''}`, advancedAlone: order.field === 'CREATED_DATE_TIME' || descending };
 }

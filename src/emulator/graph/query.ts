@@ -52,12 +52,18 @@ export function projectLimited(full: Record<string, unknown>, select: readonly s
   return out;
 }
 
+/**
+ * `$top` of a directory collection: 1 to 999 (user-list). Outside that range Graph answers 400
+ * `Request_UnsupportedQuery` "Invalid page size specified: '1000'. Must be between 1 and 999
+ * inclusive." on users and on relationship collections such as a group's members, as field reports
+ * quote it (docs/graph-facts.md#listing-users, "Page size").
+ */
 export function parseTop(call: GraphCall, max = MAX_PAGE_SIZE): number | undefined {
   const raw = queryParam(call, '$top');
   if (raw === undefined) return undefined;
   const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw badRequest(`Invalid page size specified: '${raw}'. Must be between 1 and ${max} inclusive.`);
+    throw unsupportedQuery(`Invalid page size specified: '${raw}'. Must be between 1 and ${max} inclusive.`);
   }
   return n;
 }
@@ -144,7 +150,15 @@ interface OrderSpec {
   descending: boolean;
 }
 
-function parseOrderBy<R>(entity: EntityType<R>, raw: string | undefined): { spec?: OrderSpec; advanced: boolean } {
+/**
+ * `$orderby` on users (docs/graph-facts.md#listing-users, "$orderby"): one property; `displayName` and
+ * `userPrincipalName` by default, `createdDateTime` and `deletedDateTime` in advanced queries only
+ * (aad-advanced-queries). Descending order is refused by default: Microsoft's answer in
+ * microsoftgraph/microsoft-graph-docs#127 says sorting users in descending order is not supported and
+ * that the service answers it with an error; no later source says a default query takes `desc`, so
+ * the emulator, strict where the documentation is silent, takes it in advanced queries only.
+ */
+function parseOrderBy<R>(entity: EntityType<R>, raw: string | undefined): { spec?: OrderSpec; advanced: boolean; reason?: string } {
   if (raw === undefined || raw.trim() === '') return { advanced: false };
   const clauses = raw
     .split(',')
@@ -160,7 +174,11 @@ function parseOrderBy<R>(entity: EntityType<R>, raw: string | undefined): { spec
   if (!defaultOrder.includes(property) && !advancedOrder.includes(property)) {
     throw unsupportedQuery(`Sorting not supported for '${property}'.`);
   }
-  return { spec: { property, descending: direction.toLowerCase() === 'desc' }, advanced: advancedOrder.includes(property) };
+  const descending = direction.toLowerCase() === 'desc';
+  const spec = { property, descending };
+  if (advancedOrder.includes(property)) return { spec, advanced: true, reason: `Sorting by '${property}'` };
+  if (descending) return { spec, advanced: true, reason: `Sorting by '${property}' in descending order` };
+  return { spec, advanced: false };
 }
 
 type SortKey = [string | number | null, string];
@@ -220,6 +238,8 @@ export interface CollectionOptions<R> {
   allowOrderBy: boolean;
   /** Relationship collections need an advanced query for any `$filter`. */
   filterIsAdvanced: boolean;
+  /** `$top` is checked but not honoured: pages hold Graph's default size (the `directReportsTop` switch). */
+  ignoreTop?: boolean;
   /**
    * `$search` needs `$count=true` besides the header (an advanced query in full), where the resource's
    * page says so; `/users` takes the header alone (docs/graph-facts.md#listing-users).
@@ -296,7 +316,7 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
     if (!opts.allowOrderBy) throw unsupportedQuery('$orderby is not supported on this resource.');
     const parsed = parseOrderBy(opts.entity, orderRaw);
     order = parsed.spec;
-    if (parsed.advanced) advancedReason ??= `Sorting by '${order?.property}'`;
+    if (parsed.advanced) advancedReason ??= parsed.reason;
     if (order && filter) advancedReason ??= 'Combining $filter and $orderby';
   }
   if (advancedReason !== undefined && !advancedAllowed) throw missingAdvancedHeader(call, advancedReason);
@@ -331,7 +351,8 @@ export function prepareQuery<R>(call: GraphCall, opts: CollectionOptions<R>, cou
 
 /** GET on a collection: one page, with `@odata.count` (page one) and `@odata.nextLink`. */
 export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): EmuResponse {
-  const requestedTop = parseTop(call) ?? DEFAULT_PAGE_SIZE;
+  const parsedTop = parseTop(call);
+  const requestedTop = opts.ignoreTop ? DEFAULT_PAGE_SIZE : (parsedTop ?? DEFAULT_PAGE_SIZE);
   const q = prepareQuery(call, opts);
   // Pages with an expanded relationship may hold fewer items than `$top` (src/emulator/graph-settings.ts).
   const cap = call.ctx.graph.expandPageCap;

@@ -88,6 +88,8 @@ export function listDirectReports(call: GraphCall, user: UserRecord): EmuRespons
     allowSearch: false,
     allowOrderBy: false,
     filterIsAdvanced: true,
+    // The page does not list `$top` (src/emulator/graph-settings.ts, `directReportsTop`).
+    ignoreTop: call.ctx.graph.directReportsTop === 'ignored',
   });
 }
 

@@ -49,6 +49,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       revokeSignInSessionsStatus: 200,
       forceChangeWithoutPassword: 'applied',
       pageTokenLifetimeSeconds: null,
+      directReportsTop: 'honoured',
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
@@ -67,6 +68,8 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     expect(graphSettingsFromEnv({ EMULATOR_EXPAND_NESTED_SELECT: 'ignored' })).toEqual({ expandNestedSelect: false });
     expect(() => graphSettingsFromEnv({ EMULATOR_EXPAND_NESTED_SELECT: 'yes' })).toThrow(/EMULATOR_EXPAND_NESTED_SELECT/);
     expect(() => validateGraphSettings({ expandNestedSelect: 'true' })).toThrow(/true or false/);
+    expect(graphSettingsFromEnv({ EMULATOR_DIRECT_REPORTS_TOP: 'ignored' })).toEqual({ directReportsTop: 'ignored' });
+    expect(() => graphSettingsFromEnv({ EMULATOR_DIRECT_REPORTS_TOP: 'off' })).toThrow(/EMULATOR_DIRECT_REPORTS_TOP/);
   });
 
   it('a $select nested in $expand: ignored by default (the known issue, the stricter reading), honoured when switched on (the List manager page)', async () => {

@@ -25,10 +25,46 @@ const list = (query: Record<string, string | undefined>, headers?: Record<string
 const advanced = (query: Record<string, string | undefined>) => list({ ...query, $count: 'true' }, EVENTUAL);
 
 describe('query options (user-list)', () => {
-  it('$top runs 1..999; 1000 and 0 are refused', async () => {
+  it('$top runs 1..999; 1000 and 0 are 400 Request_UnsupportedQuery "Invalid page size specified: \'1000\'. Must be between 1 and 999 inclusive." (the error field reports quote)', async () => {
     expect((await list({ $top: '999', $select: 'id' })).status).toBe(200);
-    expect((await list({ $top: '1000', $select: 'id' })).status).toBe(400);
-    expect((await list({ $top: '0', $select: 'id' })).status).toBe(400);
+    for (const top of ['1000', '0']) {
+      const res = await list({ $top: top, $select: 'id' });
+      expect(res.status).toBe(400);
+      expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
+      expect(res.body.error.message).toBe(`Invalid page size specified: '${top}'. Must be between 1 and 999 inclusive.`);
+    }
+  });
+
+  it('$top is bounded the same way on the relationships the gateway pages (directReports, memberOf, ownedDevices)', async () => {
+    const manager = c.users.find((u) => c.users.some((r) => r.managerId === u.id))!;
+    for (const sub of ['directReports', 'memberOf', 'ownedDevices']) {
+      expect((await c.graph('GET', `/v1.0/users/${manager.id}/${sub}?$top=999&$select=id`)).status, sub).toBe(200);
+      const refused = await c.graph('GET', `/v1.0/users/${manager.id}/${sub}?$top=1000&$select=id`);
+      expect(refused.status, sub).toBe(400);
+      expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    }
+  });
+
+  it("directReports: the page lists no $top; honoured by default, ignored (Graph's default page of 100) under the directReportsTop switch", async () => {
+    const manager = c.users.find((u) => c.users.filter((r) => r.managerId === u.id).length >= 4)!;
+    const reports = c.users.filter((r) => r.managerId === manager.id).length;
+    const path = `/v1.0/users/${manager.id}/directReports?$top=3&$select=id`;
+    const honoured = await c.graph('GET', path);
+    expect(honoured.body.value).toHaveLength(3);
+    expect(honoured.body['@odata.nextLink']).toBeTruthy();
+    const setting = (directReportsTop: string) => c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ directReportsTop }) });
+    expect((await setting('ignored')).status).toBe(200);
+    try {
+      const ignored = await c.graph('GET', path);
+      expect(ignored.status).toBe(200);
+      expect(ignored.body.value).toHaveLength(Math.min(reports, 100));
+      expect(ignored.body['@odata.nextLink'] === undefined).toBe(reports <= 100);
+      // An out-of-range $top is still refused.
+      expect((await c.graph('GET', `/v1.0/users/${manager.id}/directReports?$top=1000`)).status).toBe(400);
+      expect((await setting('sometimes')).status).toBe(400);
+    } finally {
+      await setting('honoured');
+    }
   });
 
   it('$skip is not supported', async () => {
@@ -228,12 +264,20 @@ describe('per-property $filter support (aad-advanced-queries user table; the str
 });
 
 describe('$orderby (user-list examples 4 and 5; aad-advanced-queries)', () => {
-  it('displayName and userPrincipalName sort by default, in both directions', async () => {
+  it('displayName and userPrincipalName sort ascending by default, descending as an advanced query (microsoft-graph-docs#127), as the gateway sends them', async () => {
     for (const field of ['DISPLAY_NAME', 'USER_PRINCIPAL_NAME'] as const) {
       for (const direction of ['ASC', 'DESC'] as const) {
         const order = compileUserOrder({ field, direction } as UserOrder)!;
-        expect(order.advancedAlone).toBe(false);
-        const res = await list({ $orderby: order.text, $select: 'id,displayName,userPrincipalName', $top: '20' });
+        expect(order.advancedAlone).toBe(direction === 'DESC');
+        const query = { $orderby: order.text, $select: 'id,displayName,userPrincipalName', $top: '20' };
+        const plain = await list(query);
+        if (direction === 'DESC') {
+          expect(plain.status).toBe(400);
+          expect(graphErrorCode(plain)).toBe('Request_UnsupportedQuery');
+        } else {
+          expect(plain.status).toBe(200);
+        }
+        const res = order.advancedAlone ? await advanced(query) : plain;
         expect(res.status).toBe(200);
         const key = field === 'DISPLAY_NAME' ? 'displayName' : 'userPrincipalName';
         const values = res.body.value.map((u: Record<string, string>) => u[key]!.toLowerCase());
@@ -241,6 +285,12 @@ describe('$orderby (user-list examples 4 and 5; aad-advanced-queries)', () => {
         expect(values).toEqual(direction === 'ASC' ? sorted : sorted.reverse());
       }
     }
+  });
+
+  it('descending order without $count=true is refused too: the header alone does not make it an advanced query', async () => {
+    const res = await list({ $orderby: 'displayName desc', $select: 'id' }, EVENTUAL);
+    expect(res.status).toBe(400);
+    expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
   });
 
   it('createdDateTime sorts only as an advanced query', async () => {

@@ -58,7 +58,7 @@ describe('GET /v1.0/users', () => {
   it('refuses $top=1000 and $skip', async () => {
     const top = await graph('GET', '/v1.0/users?$top=1000');
     expect(top.status).toBe(400);
-    expect(top.body.error.code).toBe('Request_BadRequest');
+    expect(top.body.error.code).toBe('Request_UnsupportedQuery');
     expect(top.body.error.message).toContain('Invalid page size specified');
     const skip = await graph('GET', '/v1.0/users?$skip=10');
     expect(skip.status).toBe(400);
