@@ -1339,7 +1339,10 @@ export type UserFilter = {
 
 /** Sort order of a user list. */
 export type UserOrder = {
-  /** Direction (default ascending). */
+  /**
+   * Direction (default ascending). Descending goes to Graph as an advanced query (eventual consistency,
+   * with a count), so the managers of a descending page are read in separate batched requests.
+   */
   direction?: InputMaybe<OrderDirection>;
   /** Property to sort by. */
   field: UserOrderField;
