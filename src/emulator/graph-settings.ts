@@ -86,17 +86,11 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       continue;
     }
     if (key === 'forceChangeWithoutPassword') {
-      if (value !== 'applied' && value !== 'ignored') {
-        throw new Error(`Graph setting 'forceChangeWithoutPassword' must be 'applied' or 'ignored', received ${JSON.stringify(value)}`);
-      }
-      out.forceChangeWithoutPassword = value;
+      out.forceChangeWithoutPassword = oneOf(`Graph setting '${key}' must be`, value, FORCE_CHANGE_WORDS);
       continue;
     }
     if (key === 'directReportsTop') {
-      if (value !== 'honoured' && value !== 'ignored') {
-        throw new Error(`Graph setting 'directReportsTop' must be 'honoured' or 'ignored', received ${JSON.stringify(value)}`);
-      }
-      out.directReportsTop = value;
+      out.directReportsTop = oneOf(`Graph setting '${key}' must be`, value, HONOURED_WORDS);
       continue;
     }
     if (key === 'pageTokenLifetimeSeconds') {
@@ -131,13 +125,8 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
       throw new Error(`EMULATOR_EXPAND_PAGE_CAP=${JSON.stringify(text)} is not valid: a whole number from 1 to 999, or 'off'`, { cause: error });
     }
   }
-  const nested = env['EMULATOR_EXPAND_NESTED_SELECT']?.trim().toLowerCase();
-  if (nested !== undefined && nested !== '') {
-    if (nested !== 'honoured' && nested !== 'ignored') {
-      throw new Error(`EMULATOR_EXPAND_NESTED_SELECT=${JSON.stringify(nested)} is not valid: 'honoured' or 'ignored'`);
-    }
-    out.expandNestedSelect = nested === 'honoured';
-  }
+  const nested = wordOfEnv(env, 'EMULATOR_EXPAND_NESTED_SELECT', HONOURED_WORDS);
+  if (nested !== undefined) out.expandNestedSelect = nested === 'honoured';
   const revokeStatus = env['EMULATOR_REVOKE_SESSIONS_STATUS']?.trim();
   if (revokeStatus !== undefined && revokeStatus !== '') {
     if (revokeStatus !== '200' && revokeStatus !== '204') {
@@ -145,19 +134,29 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
     }
     out.revokeSignInSessionsStatus = revokeStatus === '204' ? 204 : 200;
   }
-  const forceChange = env['EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD']?.trim().toLowerCase();
-  if (forceChange !== undefined && forceChange !== '') {
-    if (forceChange !== 'applied' && forceChange !== 'ignored') {
-      throw new Error(`EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD=${JSON.stringify(forceChange)} is not valid: 'applied' or 'ignored'`);
-    }
-    out.forceChangeWithoutPassword = forceChange;
-  }
-  const directReportsTop = env['EMULATOR_DIRECT_REPORTS_TOP']?.trim().toLowerCase();
-  if (directReportsTop !== undefined && directReportsTop !== '') {
-    if (directReportsTop !== 'honoured' && directReportsTop !== 'ignored') {
-      throw new Error(`EMULATOR_DIRECT_REPORTS_TOP=${JSON.stringify(directReportsTop)} is not valid: 'honoured' or 'ignored'`);
-    }
-    out.directReportsTop = directReportsTop;
-  }
+  const forceChange = wordOfEnv(env, 'EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD', FORCE_CHANGE_WORDS);
+  if (forceChange !== undefined) out.forceChangeWithoutPassword = forceChange;
+  const directReportsTop = wordOfEnv(env, 'EMULATOR_DIRECT_REPORTS_TOP', HONOURED_WORDS);
+  if (directReportsTop !== undefined) out.directReportsTop = directReportsTop;
   return out;
+}
+
+/** The words of the two-way switches, the same in POST /_emulator/graph and in the environment. */
+const HONOURED_WORDS = ['honoured', 'ignored'] as const;
+const FORCE_CHANGE_WORDS = ['applied', 'ignored'] as const;
+
+const wordsText = (allowed: readonly string[]): string => allowed.map((word) => `'${word}'`).join(' or ');
+
+/** `value` when it is one of `allowed`; else an Error that starts with `what` and quotes what was received. */
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`${what} ${wordsText(allowed)}, received ${JSON.stringify(value)}`);
+}
+
+/** An environment variable's word (trimmed, any case); undefined when unset or empty. */
+function wordOfEnv<T extends string>(env: Record<string, string | undefined>, name: string, allowed: readonly T[]): T | undefined {
+  const word = env[name]?.trim().toLowerCase();
+  if (word === undefined || word === '') return undefined;
+  if (!(allowed as readonly string[]).includes(word)) throw new Error(`${name}=${JSON.stringify(word)} is not valid: ${wordsText(allowed)}`);
+  return word as T;
 }
