@@ -231,10 +231,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       context: async () => context,
     });
     // Every answer is one caller's view of the directory: no shared cache may keep it (a GET query
-    // with `x-api-key`, which is not `Authorization`, is otherwise storable by RFC 9111), and it is
-    // JSON, never to be sniffed as anything else.
+    // with `x-api-key`, which is not `Authorization`, is otherwise storable by RFC 9111). (nosniff,
+    // like every answer's baseline headers, was set before routing: src/http/security-headers.ts.)
     res.setHeader('cache-control', 'no-store');
-    res.setHeader('x-content-type-options', 'nosniff');
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
@@ -369,7 +368,6 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
     'content-type': 'application/json; charset=utf-8',
     'content-length': body.length,
     'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
   });
   res.end(body);
 }

@@ -4,9 +4,9 @@ import type { GraphIdentity } from './types.js';
 import { instrumentAcquisition } from './acquisition.js';
 import { encryptBrokerToken } from './broker-crypto.js';
 import type { GraphIdentityDeps } from './deps.js';
-import { printableUpstreamText } from '../http/upstream-text.js';
+import { MAX_UPSTREAM_TEXT } from '../http/upstream-text.js';
 import { describeNetworkFailure } from './msal-network.js';
-import { scrubSecrets } from './token-errors.js';
+import { scrubbedUpstreamText } from './token-errors.js';
 import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
 export const BROKER_APP_NAME = 'ms-graph-user';
@@ -59,11 +59,8 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
 
   const brokerError = (status: number, body: Record<string, unknown>): GatewayError => {
     const serverMessage = ['detail', 'title', 'error_description', 'error', 'message'].map((k) => body[k]).find((v): v is string => typeof v === 'string');
-    // Printable first (a secret split by a control character stays split), then scrubbed, then bounded:
-    // the broker's text must not forge log lines or reorder what the operator reads.
-    const safe = serverMessage
-      ? printableUpstreamText(scrubSecrets(printableUpstreamText(serverMessage, Infinity), secrets)).replace(/\.+$/, '') || 'no message'
-      : 'no message';
+    // The broker's text must not forge log lines or reorder what the operator reads.
+    const safe = serverMessage ? scrubbedUpstreamText(serverMessage, secrets, MAX_UPSTREAM_TEXT).replace(/\.+$/, '') || 'no message' : 'no message';
     const hint =
       status === 401 && KEY_MISMATCH.test(safe)
         ? ' BROKER_KEY does not match this registration: copy the "Key" from the broker consent flow again.'

@@ -40,6 +40,15 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
   return removeKnownSecrets(text, secrets).replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
 }
 
+/**
+ * Another service's text (Entra's, the hosted broker's) fit for a log line: printable first, so a
+ * secret split by a control or bidi character stays split and is still found, then scrubbed, then
+ * bounded (src/http/upstream-text.ts).
+ */
+export function scrubbedUpstreamText(text: string, secrets: readonly string[], maxLength = Infinity): string {
+  return printableUpstreamText(scrubSecrets(printableUpstreamText(text, Infinity), secrets), maxLength);
+}
+
 /** Only the known secret values: for text whose long strings are not tokens (a stack's file paths). */
 export function removeKnownSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
@@ -72,8 +81,7 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
   const errorCode = e.errorCode ?? 'unknown_error';
   const rawMessage = e.errorMessage ?? e.message ?? '';
   const aadsts = e.errorNo !== undefined && e.errorNo !== null && String(e.errorNo) !== '' ? String(e.errorNo) : /AADSTS(\d+)/.exec(rawMessage)?.[1];
-  // Entra's text: printable first, so a secret split by a control character is not joined again by the scrub.
-  const detail = scrubSecrets(printableUpstreamText(firstSentence(rawMessage), Infinity), secrets);
+  const detail = scrubbedUpstreamText(firstSentence(rawMessage), secrets);
   const codeText = aadsts ? `AADSTS${aadsts} ${errorCode}` : errorCode;
 
   if (NETWORK_CODES.has(errorCode) || /request timeout/i.test(rawMessage)) {
