@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { GraphFailure } from './types.js';
 
 /**
@@ -20,7 +21,7 @@ export interface BulkLookupRoute {
 export interface BulkLookupRouteOptions {
   /** How long a refusal is remembered (default 1 hour). */
   ttlMs?: number;
-  /** Most partitions remembered; the oldest goes first (default 1,000). */
+  /** Most partitions remembered; the least recently used goes first (default 1,000). */
   maxPartitions?: number;
   now?: () => number;
 }
@@ -34,7 +35,7 @@ export function createBulkLookupRoute(options: BulkLookupRouteOptions = {}): Bul
   const ttlMs = options.ttlMs ?? 60 * 60 * 1000;
   const maxPartitions = options.maxPartitions ?? 1000;
   const now = options.now ?? Date.now;
-  const refusedAt = new Map<string, number>();
+  const refusedAt = new LRUCache<string, number>({ max: maxPartitions });
   return {
     usesBatch(partition) {
       const at = refusedAt.get(partition);
@@ -44,8 +45,6 @@ export function createBulkLookupRoute(options: BulkLookupRouteOptions = {}): Bul
       return false;
     },
     refuseGetByIds(partition) {
-      refusedAt.delete(partition);
-      if (refusedAt.size >= maxPartitions) refusedAt.delete(refusedAt.keys().next().value!);
       refusedAt.set(partition, now());
     },
   };

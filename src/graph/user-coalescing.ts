@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { GraphUser, UserProperty } from './api.js';
 import { DEFAULT_RETRY_HINT_SECONDS, transportError } from './errors.js';
@@ -48,7 +49,7 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
   const maxPartitions = options.maxPartitions ?? 16;
   // The client that sends a partition's dispatches: built without a caller's deadline, since a
   // dispatch serves several callers; each caller's own deadline still bounds its operation.
-  const clients = new Map<string, GraphClient>();
+  const clients = new LRUCache<string, GraphClient>({ max: maxPartitions });
   const route = options.bulkLookupRoute ?? processBulkLookupRoute;
   /** The lookups as `GET /users/{id}` items of `$batch` runs: same answers, a 404 item is "no such user". */
   const viaBatch = async (client: GraphClient, lookups: readonly CoalescedUserLookup[]): Promise<Array<GraphUser | null | Error>> => {
@@ -94,7 +95,6 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
   return {
     forPartition(partition, client) {
       if (!clients.has(partition)) {
-        if (clients.size >= maxPartitions) clients.delete(clients.keys().next().value!);
         clients.set(partition, client());
       }
       return (lookup) => coalescer.load(`${partition}${SEPARATOR}${lookup.select.join(',')}`, lookup);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ConfidentialClientApplication } from '@azure/msal-node';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Caller, GraphIdentity, GraphTokenSource } from './types.js';
@@ -23,18 +24,15 @@ const MAX_SOURCES = 2048;
 export function createOnBehalfOfIdentity(config: Config, factory: MsalAppFactory, deps: GraphIdentityDeps): GraphIdentity {
   const now = deps.now ?? Date.now;
   const scopes = [graphDefaultScope(config.graphEndpoint)];
-  const apps = new Map<string, ConfidentialClientApplication>();
-  const sources = new Map<string, GraphTokenSource>();
+  const apps = new LRUCache<string, ConfidentialClientApplication>({ max: MAX_CALLER_APPS });
+  const sources = new LRUCache<string, GraphTokenSource>({ max: MAX_SOURCES });
 
   const appFor = (oid: string): ConfidentialClientApplication => {
     let app = apps.get(oid);
-    if (app) {
-      apps.delete(oid);
-    } else {
+    if (!app) {
       app = factory.create();
-      if (apps.size >= MAX_CALLER_APPS) apps.delete(apps.keys().next().value!);
+      apps.set(oid, app);
     }
-    apps.set(oid, app); // most recently used last
     return app;
   };
 
@@ -66,7 +64,6 @@ export function createOnBehalfOfIdentity(config: Config, factory: MsalAppFactory
       );
       // Different users never share cached Graph data; the same user's requests may.
       const source = slotTokenSource(`obo:${caller.tenantId}:${oid}`, slot);
-      if (sources.size >= MAX_SOURCES) sources.delete(sources.keys().next().value!);
       sources.set(key, source);
       return source;
     },

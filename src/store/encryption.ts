@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { LRUCache } from 'lru-cache';
 
 /**
  * AES-256-GCM sealing of everything the token cache persists, each value bound to the record it
@@ -68,8 +69,7 @@ const KDF_SALT = 'msgraph-user-gateway/token-cache/v1';
  * store, and the sign-in link key built on it: src/identity/sign-in-link.ts), from the previous key
  * once more during a rotation, and scrypt costs ~100 ms of blocked event loop each time.
  */
-const derived = new Map<string, Buffer>();
-const MAX_DERIVED = 2;
+const derived = new LRUCache<string, Buffer>({ max: 2 });
 
 /** Derives the 32-byte AES key from TOKEN_CACHE_KEY (any string; a passphrase is acceptable). */
 export function deriveTokenCacheKey(secret: string): Buffer {
@@ -77,7 +77,6 @@ export function deriveTokenCacheKey(secret: string): Buffer {
   let key = derived.get(secret);
   if (!key) {
     key = scryptSync(secret, KDF_SALT, 32, { N: 2 ** 14, r: 8, p: 1 });
-    if (derived.size >= MAX_DERIVED) derived.delete(derived.keys().next().value!);
     derived.set(secret, key);
   }
   // A copy: callers own their Buffer.
