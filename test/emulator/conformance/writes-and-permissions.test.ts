@@ -126,6 +126,25 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     expect(['notStarted', 'running', 'succeeded']).toContain(poll.body.status);
   });
 
+  it('regression: once the operation succeeds the password is set and the user must change it at next sign-in ("The user is prompted to change their password on their next sign in")', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    target.passwordProfile.forceChangePasswordNextSignIn = false;
+    const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
+    const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-next' }, token });
+    expect(res.status).toBe(202);
+    clock.offsetMs = 2000;
+    try {
+      const poll = await c.graph('GET', res.headers.get('location')!, { token });
+      expect(poll.body.status).toBe('succeeded');
+      expect(target._password).toBe('Rq5!mnb-Tz8w-next');
+      const read = await c.graph('GET', `/v1.0/users/${target.id}?$select=id,passwordProfile`);
+      expect(read.body.passwordProfile).toMatchObject({ forceChangePasswordNextSignIn: true });
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
   it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
     const scp = 'UserAuthenticationMethod.ReadWrite.All';
     for (const role of ['User Administrator', 'Helpdesk Administrator']) {
