@@ -206,6 +206,22 @@ describe('manager references (user-post-manager)', () => {
     }
     worker.managerId = before;
   });
+
+  // user-delete-manager documents 204 only; what a user without a manager gets is not documented: the
+  // stricter reading is the 404 a missing reference gets (docs/graph-facts.md#manager-and-bulk-lookup).
+  it('DELETE manager/$ref: 204 when there is a manager, then 404 Request_ResourceNotFound once there is none', async () => {
+    const worker = [...c.emulator.tenant.users.values()].find((u) => u.managerId && u._directoryRoles.length === 0)!;
+    const before = worker.managerId;
+    try {
+      expect((await c.graph('DELETE', `/v1.0/users/${worker.id}/manager/$ref`)).status).toBe(204);
+      expect(worker.managerId).toBeNull();
+      const again = await c.graph('DELETE', `/v1.0/users/${worker.id}/manager/$ref`);
+      expect(again.status).toBe(404);
+      expect(again.body.error.code).toBe('Request_ResourceNotFound');
+    } finally {
+      worker.managerId = before;
+    }
+  });
 });
 
 describe("value types (OData JSON Format 4.01 §7.1; the directory's type-mismatch 400, msgraph-sdk-powershell#3202)", () => {
