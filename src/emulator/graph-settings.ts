@@ -38,11 +38,13 @@ export interface GraphSettings {
    */
   forceChangeWithoutPassword: 'applied' | 'ignored';
   /**
-   * Seconds a `$skiptoken` of a collection (users, directReports, memberOf) stays valid; null = for
-   * ever. Sources disagree: a Graph SDK maintainer says skip tokens have no validity period
-   * (msgraph-sdk-javascript#1463); field reports get 400 `Directory_ExpiredPageToken` paging users
-   * (msgraph-sdk-dotnet#2254, msgraph-sdk-java#368). null, the default, keeps every token; a number
-   * lets tests meet the expiry (docs/graph-facts.md#paging).
+   * Seconds a `$skiptoken` of a collection (users, directReports, memberOf) or of a `/users/delta`
+   * round stays valid; null = for ever. Sources disagree: a Graph SDK maintainer says skip tokens have
+   * no validity period (msgraph-sdk-javascript#1463); field reports get 400 `Directory_ExpiredPageToken`
+   * paging users (msgraph-sdk-dotnet#2254, msgraph-sdk-java#368), and delta-query-overview says a delta
+   * round's state tokens (the nextLink's `$skipToken` among them) are only valid for a period
+   * (docs/graph-facts.md#paging, #delta-query). null, the default, keeps every token; a number lets
+   * tests meet the expiry.
    */
   pageTokenLifetimeSeconds: number | null;
   /**
@@ -112,7 +114,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `EMULATOR_EXPAND_PAGE_CAP`: a number from 1 to 999, or `off`; `EMULATOR_EXPAND_NESTED_SELECT`:
  * `honoured` or `ignored`; `EMULATOR_REVOKE_SESSIONS_STATUS`: `200` or `204`;
  * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`; `EMULATOR_DIRECT_REPORTS_TOP`:
- * `honoured` or `ignored`. Unset keeps the default.
+ * `honoured` or `ignored`; `EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS`: a whole number of seconds (0 or
+ * more), or `off` (never expire). Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = {};
@@ -138,6 +141,18 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
   if (forceChange !== undefined) out.forceChangeWithoutPassword = forceChange;
   const directReportsTop = wordOfEnv(env, 'EMULATOR_DIRECT_REPORTS_TOP', HONOURED_WORDS);
   if (directReportsTop !== undefined) out.directReportsTop = directReportsTop;
+  const lifetime = env['EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS']?.trim();
+  if (lifetime !== undefined && lifetime !== '') {
+    // Number('') and Number(' ') are 0, so only digits count as a number here.
+    const value = /^(off|none|never)$/i.test(lifetime) ? null : /^\d+$/.test(lifetime) ? Number(lifetime) : NaN;
+    try {
+      Object.assign(out, validateGraphSettings({ pageTokenLifetimeSeconds: value }));
+    } catch (error) {
+      throw new Error(`EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS=${JSON.stringify(lifetime)} is not valid: a whole number of seconds (0 or more), or 'off'`, {
+        cause: error,
+      });
+    }
+  }
   return out;
 }
 

@@ -220,7 +220,13 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
   };
 }
 
-const RESYNC_CODES = new Set(['syncStateNotFound', 'resyncRequired', 'syncStateInvalid', 'badRequest_ExpiredSyncState']);
+/**
+ * Graph's codes for a delta round it can no longer continue: the delta codes of the errors page
+ * (`syncStateNotFound`, `resyncRequired`), and the directory's `Directory_ExpiredPageToken` for a
+ * round's nextLink (`$skiptoken`) that expired mid-round (docs/graph-facts.md#delta-query): its pages
+ * after that token are gone, so only a new full sync is complete.
+ */
+const RESYNC_CODES = new Set(['syncStateNotFound', 'resyncRequired', 'syncStateInvalid', 'badRequest_ExpiredSyncState', 'Directory_ExpiredPageToken']);
 
 /** An expired or unknown delta token tells the caller to resync (docs/graph-facts.md#delta-query). */
 function deltaError(status: number | undefined, error: GatewayError): GatewayError {

@@ -7,7 +7,7 @@ import { printableUpstreamText } from '../http/upstream-text.js';
  */
 
 export interface GraphErrorDetail {
-  /** Most specific non-numeric code found walking `innerError`/`innererror`. */
+  /** Most specific non-empty, non-numeric code found walking `innerError`/`innererror`. */
   code: string | undefined;
   message: string | undefined;
   /** `request-id` from inside the error body (Graph repeats it there). */
@@ -20,7 +20,9 @@ const MAX_MESSAGE = 300;
 export function readGraphErrorBody(body: unknown): GraphErrorDetail {
   const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
   if (!error) return { code: undefined, message: undefined, requestId: undefined };
-  let code = typeof error.code === 'string' ? error.code : undefined;
+  // An empty code says nothing: json-batching's example response has a 403 item with `"code": ""`
+  // (docs/graph-facts.md#errors-and-request-ids), which must read as "no code", not as a code.
+  let code = typeof error.code === 'string' && error.code !== '' ? error.code : undefined;
   let requestId: string | undefined;
   let inner: unknown = error.innerError ?? error.innererror;
   for (let depth = 0; isRecord(inner) && depth < 10; depth++) {

@@ -542,7 +542,15 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
         effect: 'idempotent-write',
       });
     },
-    removeManager: (user) => send({ method: 'DELETE', path: graphPaths.userSub(user, 'manager/$ref'), effect: 'idempotent-write' }),
+    async removeManager(user) {
+      const removed = await send({ method: 'DELETE', path: graphPaths.userSub(user, 'manager/$ref'), effect: 'idempotent-write' });
+      // user-delete-manager documents only its 204; a 404 may be the user or the manager reference that is
+      // missing, and Graph's code does not say which (docs/graph-facts.md#manager-and-bulk-lookup).
+      if (removed.succeeded || removed.outcome !== 'FAILED' || removed.error.code !== ErrorCode.NOT_FOUND) return removed;
+      const { code: _code, ...extensions } = removed.error.extensions;
+      const error = new GatewayError(ErrorCode.NOT_FOUND, 'Microsoft Graph found nothing to remove: the user does not exist or has no manager.', extensions);
+      return { ...removed, error };
+    },
 
     deleteAuthMethod: (user, kind, methodId) => send({ method: 'DELETE', path: graphPaths.userAuthMethod(user, kind, methodId), effect: 'idempotent-write' }),
 

@@ -74,9 +74,13 @@ export async function fetchUserChanges(
   try {
     page = await ctx.graph.userChanges(deltaLink ? { deltaLink, select: tracked, maxPages: DELTA_PAGES_PER_CALL } : { select, maxPages: DELTA_PAGES_PER_CALL });
   } catch (error) {
-    if (deltaLink && isExpiredDeltaError(error)) {
-      throw badInput(`Microsoft Graph no longer knows this delta token. ${RESYNC}`, {
+    // A round Graph can no longer continue, its delta token or a nextLink inside it expired
+    // (docs/graph-facts.md#delta-query): a resync, also when the expired nextLink was one this call followed.
+    if (isExpiredDeltaError(error)) {
+      const what = deltaLink ? 'this delta token' : 'the delta round this call started (a page token expired while it was read)';
+      throw badInput(`Microsoft Graph no longer knows ${what}. ${RESYNC}`, {
         reason: 'DELTA_TOKEN_EXPIRED',
+        ...(typeof error.extensions.graphErrorCode === 'string' ? { graphErrorCode: error.extensions.graphErrorCode } : {}),
         ...(typeof error.extensions.requestId === 'string' ? { requestId: error.extensions.requestId } : {}),
       });
     }
@@ -117,9 +121,13 @@ function decodeDeltaToken(ctx: GatewayContext, deltaToken: string): CursorPayloa
   return payload;
 }
 
+/**
+ * Graph's resync answers (docs/graph-facts.md#delta-query): 410 Gone, the delta codes of its errors
+ * page, and `Directory_ExpiredPageToken` for a round's nextLink that expired before it was followed.
+ */
 function isExpiredDeltaError(error: unknown): error is GatewayError {
   if (!isGatewayError(error)) return false;
   if (error.extensions.resyncRequired === true) return true;
   const graphCode = String(error.extensions.graphErrorCode ?? '');
-  return /syncStateNotFound|resyncRequired|syncStateInvalid|Gone/i.test(graphCode) || /HTTP 410/.test(error.message);
+  return /syncStateNotFound|resyncRequired|syncStateInvalid|Gone|Directory_ExpiredPageToken/i.test(graphCode) || /HTTP 410/.test(error.message);
 }

@@ -147,6 +147,22 @@ describe('Graph error mapping', () => {
     expect(error.message).not.toContain('\n');
     expect(error.message.length).toBeLessThan(400);
   });
+  it('regression: an empty code (json-batching\'s example 403 item: `"code": ""`) is no code: the reason names the status, no empty graphErrorCode', () => {
+    // The item body as learn.microsoft.com/graph/json-batching shows it (docs/graph-facts.md#errors-and-request-ids).
+    const item = {
+      error: {
+        code: '',
+        message: 'You do not have the required permissions to access this item.',
+        innerError: { date: '2025-02-13T10:17:05', 'request-id': '93b6f17e-c05d-4f45-ad2a-6665c708d8a0', 'client-request-id': 'e70c5c1b' },
+      },
+    };
+    expect(readGraphErrorBody(item).code).toBeUndefined();
+    const error = mapGraphError({ status: 403, body: item, requestId: undefined, retryAfterSeconds: undefined });
+    expect(error.code).toBe('FORBIDDEN');
+    expect(error.message).toBe('Microsoft Graph denied the operation: HTTP 403: You do not have the required permissions to access this item.');
+    expect(error.extensions).not.toHaveProperty('graphErrorCode');
+    expect(error.extensions.requestId).toBe('93b6f17e-c05d-4f45-ad2a-6665c708d8a0');
+  });
   it('gives a retry hint even without Retry-After', () => {
     expect(mapGraphError({ status: 429, body: undefined, requestId: undefined, retryAfterSeconds: undefined }).extensions.retryAfterSeconds).toBeGreaterThan(0);
   });

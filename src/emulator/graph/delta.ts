@@ -5,7 +5,8 @@
  * current state of every user. Graph chooses the page size (no `$top`; users come in pages of at most
  * 200) and query parameters go on the first request only: they are encoded in the links, and a
  * `$select` next to a `$skiptoken` is refused. Tokens last 7 days on the emulator clock (then
- * 400 `syncStateNotFound`); a token the tenant cannot read (altered, or from a tenant instance
+ * 400 `syncStateNotFound`); under the `pageTokenLifetimeSeconds` switch a nextLink's `$skiptoken`
+ * expires sooner, with the directory's 400 `Directory_ExpiredPageToken` (docs/graph-facts.md#delta-query); a token the tenant cannot read (altered, or from a tenant instance
  * before a reset) gets 410 Gone with a Location to start a full resync. `$filter` (object ids only)
  * and `Prefer: return=minimal` follow delta-options.ts. `$select` tracks only the properties it names
  * and may name `manager` (reported as `manager@delta`). `$expand`, `$top` and `$orderby` are "not
@@ -18,7 +19,7 @@ import { requireCapability } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { userEntity, userToGraph } from './entities.js';
 import { GraphError, badRequest } from './errors.js';
-import { parseSelect, project } from './query.js';
+import { expiredPageToken, pageTokenExpired, parseSelect, project } from './query.js';
 import { deltaFilterIds, minimalProperties, prefersMinimal } from './delta-options.js';
 import { graphState } from './state.js';
 
@@ -267,6 +268,9 @@ export function userDelta(call: GraphCall): EmuResponse {
         'The sync state generation is not found. Delta tokens expire after 7 days; start a new full synchronization.',
       );
     }
+    // A round's nextLink is a directory page token: under the switch it expires like a collection's, with the
+    // directory's code rather than a delta one (the stricter reading: docs/graph-facts.md#delta-query).
+    if (skipToken !== undefined && pageTokenExpired(call, state.t)) throw expiredPageToken();
     return state.k === 'sync' ? syncPage(call, state) : changesPage(call, state);
   }
 

@@ -207,8 +207,19 @@ export function decodeSkipToken(token: string): unknown {
     if (!token.startsWith(TOKEN_PREFIX)) throw new Error('format');
     return JSON.parse(Buffer.from(token.slice(TOKEN_PREFIX.length), 'base64url').toString('utf8'));
   } catch {
-    throw new GraphError(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+    throw expiredPageToken();
   }
+}
+
+/** The directory's answer to a page token it no longer takes (field reports, docs/graph-facts.md#paging). */
+export function expiredPageToken(): GraphError {
+  return new GraphError(400, 'Directory_ExpiredPageToken', 'The specified page token value has expired and can no longer be included in your request.');
+}
+
+/** Whether a page token issued at `issuedAt` (emulator clock, ms) has outlived the `pageTokenLifetimeSeconds` switch. */
+export function pageTokenExpired(call: GraphCall, issuedAt: number): boolean {
+  const lifetime = call.ctx.graph.pageTokenLifetimeSeconds;
+  return lifetime !== null && call.ctx.now() - issuedAt >= lifetime * 1000;
 }
 
 /** The request's own URL (absolute, on the emulator origin) with its parameters but a new token. */
@@ -361,10 +372,9 @@ export function listCollection<R>(call: GraphCall, opts: CollectionOptions<R>): 
   let start = 0;
   if (skipToken !== undefined) {
     const decoded = decodeSkipToken(skipToken) as { k?: SortKey; t?: number };
-    if (!Array.isArray(decoded.k) || decoded.k.length !== 2) throw decodeSkipToken('');
+    if (!Array.isArray(decoded.k) || decoded.k.length !== 2) throw expiredPageToken();
     // Graph has answered page tokens as expired (the `pageTokenLifetimeSeconds` switch, docs/graph-facts.md#paging).
-    const lifetime = call.ctx.graph.pageTokenLifetimeSeconds;
-    if (lifetime !== null && typeof decoded.t === 'number' && call.ctx.now() - decoded.t >= lifetime * 1000) throw decodeSkipToken('');
+    if (typeof decoded.t === 'number' && pageTokenExpired(call, decoded.t)) throw expiredPageToken();
     const after = decoded.k;
     start = q.matches.findIndex((r) => compareKeys(sortKey(q.objects.get(r)!, q.order), after, q.order?.descending ?? false) > 0);
     if (start < 0) start = q.matches.length;

@@ -54,12 +54,19 @@ export function operationStatus(op: PasswordResetOperation, now: number): 'notSt
   return 'succeeded';
 }
 
-/** Applies finished password resets (lazily, on the next Graph request or poll). */
+/**
+ * Applies finished password resets (lazily, on the next Graph request or poll). resetPassword's page:
+ * "The user is prompted to change their password on their next sign in", so the reset also sets
+ * `passwordProfile.forceChangePasswordNextSignIn` (docs/graph-facts.md#writes-and-permissions, "Reset password").
+ */
 export function settleOperations(tenant: TenantModel, now: number): void {
   for (const op of graphState(tenant).operations.values()) {
     if (op.applied || operationStatus(op, now) !== 'succeeded') continue;
     op.applied = true;
     const user = tenant.users.get(op.userId);
-    if (user) user._password = op.newPassword;
+    if (!user) continue;
+    user._password = op.newPassword;
+    user.passwordProfile.forceChangePasswordNextSignIn = true;
+    recordChange(tenant, user.id, 'changed', now, ['passwordProfile']);
   }
 }

@@ -125,6 +125,31 @@ describe('delta query (user-delta)', () => {
     expect(unknown.status).toBe(410);
     expect(unknown.headers.get('location')).toBe(`${c.emulator.origin}/v1.0/users/delta`);
   });
+
+  // A round's nextLink is a state token (delta-query-overview, "State tokens", "Token duration") and a
+  // directory page token (field reports: 400 Directory_ExpiredPageToken, docs/graph-facts.md#paging).
+  it("under pageTokenLifetimeSeconds a round's nextLink expires with 400 Directory_ExpiredPageToken; its deltaLink does not; by default neither does", async () => {
+    const setLifetime = async (pageTokenLifetimeSeconds: number | null) =>
+      expect((await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds }) })).status).toBe(200);
+    const first = await get('/v1.0/users/delta?$select=displayName');
+    const nextLink = follow(first.body['@odata.nextLink']);
+    const { deltaLink } = await sync('/v1.0/users/delta?$select=displayName');
+    clockOffsetMs = 3600 * 1000;
+    expect((await get(nextLink)).status).toBe(200);
+    await setLifetime(60);
+    try {
+      const expired = await get(nextLink);
+      expect(expired.status).toBe(400);
+      expect(graphErrorCode(expired)).toBe('Directory_ExpiredPageToken');
+      expect(expired.body.error.message).toBe('The specified page token value has expired and can no longer be included in your request.');
+      expect((await get(follow(deltaLink))).status).toBe(200);
+      clockOffsetMs = 0;
+      // A link younger than the lifetime is still taken.
+      expect((await get(nextLink)).status).toBe(200);
+    } finally {
+      await setLifetime(null);
+    }
+  });
 });
 
 describe('$filter, Prefer: return=minimal and $expand (user-delta "OData query parameters", "Request headers"; delta-query-overview "Optional query parameters")', () => {

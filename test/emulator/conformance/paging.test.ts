@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { continuationShapes, validateContinuationLink } from '../../../src/graph/paging.js';
 import { encodeQuery, relativeUrl } from '../../../src/graph/paths.js';
+import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { type Conformance, EVENTUAL, graphErrorCode, startConformance } from './support.js';
 
 let c: Conformance;
@@ -98,5 +99,15 @@ describe('expired page tokens (Directory_ExpiredPageToken)', () => {
       await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds: null }) });
     }
     expect((await c.graph('GET', link)).status).toBe(200);
+  });
+
+  it('EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS sets the switch for `npm run emulator`: seconds or off', () => {
+    expect(graphSettingsFromEnv({ EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS: '60' })).toEqual({ pageTokenLifetimeSeconds: 60 });
+    expect(graphSettingsFromEnv({ EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS: '0' })).toEqual({ pageTokenLifetimeSeconds: 0 });
+    expect(graphSettingsFromEnv({ EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS: 'off' })).toEqual({ pageTokenLifetimeSeconds: null });
+    expect(graphSettingsFromEnv({ EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS: ' ' })).toEqual({});
+    for (const bad of ['-1', '1.5', 'soon', '1e3']) {
+      expect(() => graphSettingsFromEnv({ EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS: bad })).toThrow(/EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS/);
+    }
   });
 });

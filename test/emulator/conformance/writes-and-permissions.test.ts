@@ -126,6 +126,25 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     expect(['notStarted', 'running', 'succeeded']).toContain(poll.body.status);
   });
 
+  it('regression: once the operation succeeds the password is set and the user must change it at next sign-in ("The user is prompted to change their password on their next sign in")', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    target.passwordProfile.forceChangePasswordNextSignIn = false;
+    const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
+    const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-next' }, token });
+    expect(res.status).toBe(202);
+    clock.offsetMs = 2000;
+    try {
+      const poll = await c.graph('GET', res.headers.get('location')!, { token });
+      expect(poll.body.status).toBe('succeeded');
+      expect(target._password).toBe('Rq5!mnb-Tz8w-next');
+      const read = await c.graph('GET', `/v1.0/users/${target.id}?$select=id,passwordProfile`);
+      expect(read.body.passwordProfile).toMatchObject({ forceChangePasswordNextSignIn: true });
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
   it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
     const scp = 'UserAuthenticationMethod.ReadWrite.All';
     for (const role of ['User Administrator', 'Helpdesk Administrator']) {
@@ -186,6 +205,22 @@ describe('manager references (user-post-manager)', () => {
       expect(worker.managerId).toBe(boss.id);
     }
     worker.managerId = before;
+  });
+
+  // user-delete-manager documents 204 only; what a user without a manager gets is not documented: the
+  // stricter reading is the 404 a missing reference gets (docs/graph-facts.md#manager-and-bulk-lookup).
+  it('DELETE manager/$ref: 204 when there is a manager, then 404 Request_ResourceNotFound once there is none', async () => {
+    const worker = [...c.emulator.tenant.users.values()].find((u) => u.managerId && u._directoryRoles.length === 0)!;
+    const before = worker.managerId;
+    try {
+      expect((await c.graph('DELETE', `/v1.0/users/${worker.id}/manager/$ref`)).status).toBe(204);
+      expect(worker.managerId).toBeNull();
+      const again = await c.graph('DELETE', `/v1.0/users/${worker.id}/manager/$ref`);
+      expect(again.status).toBe(404);
+      expect(again.body.error.code).toBe('Request_ResourceNotFound');
+    } finally {
+      worker.managerId = before;
+    }
   });
 });
 

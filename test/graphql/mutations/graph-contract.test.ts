@@ -126,6 +126,18 @@ describe('every user-targeting mutation: a missing user is NOT_FOUND with Graph 
     expect((await emulator.stats()).byRoute).toEqual({ 'GET /v1.0/users/{id}': 1 });
     expect(user.managerId).not.toBe(MISSING_ID);
   });
+
+  // user-delete-manager documents only 204; the emulator answers a user without a manager 404 (the
+  // stricter reading), and Graph's code does not say which of the two is missing (docs/graph-facts.md#manager-and-bulk-lookup).
+  it('regression: removeManager of a user without a manager is NOT_FOUND saying the user may have no manager, after one DELETE', async () => {
+    const user = ordinaryUser();
+    user.managerId = null;
+    await emulator.resetStats();
+    const result = await gw.graphql(`mutation { removeManager(input: {user: "${user.id}"}) { requestId } }`);
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', outcome: 'FAILED', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(result.errors![0]!.message).toBe('Microsoft Graph found nothing to remove: the user does not exist or has no manager.');
+    expect((await emulator.stats()).byRoute).toEqual({ 'DELETE /v1.0/users/{id}/manager/$ref': 1 });
+  });
 });
 
 describe('assignManager references the manager by object id, as Graph documents', () => {
