@@ -112,6 +112,11 @@ export interface Config {
      * compiling; loadConfig always sets it (256 by default).
      */
     maxConnectionsPerAddress?: number;
+    /**
+     * The largest answer body read from Graph, Entra ID or the broker (MAX_UPSTREAM_RESPONSE_BYTES).
+     * Optional so hand-built Configs keep compiling; the upstream layer's default applies without it.
+     */
+    maxUpstreamResponseBytes?: number;
   };
   /**
    * Per-tenant upstream governor (src/graph/governor.ts, docs/graph-facts.md#throttling). Optional so hand-built
