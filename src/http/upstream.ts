@@ -121,7 +121,10 @@ export function createUpstreamHttp(options: UpstreamHttpOptions): UpstreamHttp {
     : new Agent({ ...agentOptions, connect: { ...tls, timeout: agentOptions.connectTimeout } });
   return {
     dispatcher,
-    fetch: (url, init = {}) => undiciFetch(url, { ...init, dispatcher }),
+    // Never a redirect: a credential (a broker's encrypted token, a client assertion) goes to the
+    // address it was configured for, not where an answer sends it (docs/security.md#upstream-redirects-are-not-followed).
+    // `request` follows none either (undici's request has no redirect handling without an interceptor).
+    fetch: (url, init = {}) => undiciFetch(url, { ...init, redirect: 'manual', dispatcher }),
     request: (url, init = {}) => requestThroughDispatcher(dispatcher, url, init),
     close: () => dispatcher.close(),
   };
