@@ -71,6 +71,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       extraCaPem: config.extraCaPem,
       ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
       requestTimeoutMs: config.limits.upstreamTimeoutMs,
+      ...(config.limits.maxUpstreamResponseBytes !== undefined ? { maxResponseBytes: config.limits.maxUpstreamResponseBytes } : {}),
     });
     const upstream = tracing.enabled ? withTraceContext(http, { graphEndpoint: config.graphEndpoint }) : http;
     closers.push(() => upstream.close());

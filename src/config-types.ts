@@ -106,6 +106,17 @@ export interface Config {
     maxRetries: number;
     /** Client connections open at once (MAX_CONNECTIONS); past it a new connection is closed at once. */
     maxConnections: number;
+    /**
+     * Client connections open at once from one TCP peer (MAX_CONNECTIONS_PER_ADDRESS, an IPv6 peer by
+     * its /64); the peers of TRUSTED_PROXIES are not counted. Optional so hand-built Configs keep
+     * compiling; loadConfig always sets it (256 by default).
+     */
+    maxConnectionsPerAddress?: number;
+    /**
+     * The largest answer body read from Graph, Entra ID or the broker (MAX_UPSTREAM_RESPONSE_BYTES).
+     * Optional so hand-built Configs keep compiling; the upstream layer's default applies without it.
+     */
+    maxUpstreamResponseBytes?: number;
   };
   /**
    * Per-tenant upstream governor (src/graph/governor.ts, docs/graph-facts.md#throttling). Optional so hand-built

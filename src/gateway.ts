@@ -26,6 +26,7 @@ import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federation/index.js';
+import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
 import type { UpstreamHttp } from './http/upstream.js';
@@ -89,6 +90,8 @@ export interface Gateway {
 export const DEFAULT_DRAIN_TIMEOUT_MS = 8_000;
 /** How long a client may take to send its request headers (Node's default: 60 s). */
 export const HEADERS_TIMEOUT_MS = 10_000;
+/** MAX_CONNECTIONS_PER_ADDRESS's default, for a Config built without it. */
+const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256;
 /**
  * Beyond the drain time, before src/main.ts exits 1 regardless: stopped operations answering,
  * closing the stores and the emulator, the last spans, flushing the log. An orchestrator's grace
@@ -253,6 +256,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
   // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
   server.maxConnections = config.limits.maxConnections;
+  // And one address may not take them all (docs/security.md#connections-per-address).
+  limitConnectionsPerAddress(server, {
+    max: config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    trustedProxies: config.trustedProxies ?? [],
+    onRefused: () => metrics.connectionsRefused.inc({ reason: 'per_address' }),
+  });
   // METRICS_PORT: /metrics on a listener of its own (docs/operations.md#metrics), the scraper's only.
   const metricsServer =
     config.listen.metricsPort === undefined

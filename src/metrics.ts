@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   auditEvents: Counter<'operation' | 'outcome'>;
   authenticationFailures: Counter<'reason'>;
   processFaults: Counter<'kind'>;
+  connectionsRefused: Counter<'reason'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -67,6 +68,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     authenticationFailures: new Counter({
       name: 'gateway_authentication_failures_total',
       help: 'Refused caller authentications (GraphQL and sign-in routes), by reason: missing_credential, invalid_api_key, invalid_bearer_token, ambiguous_credentials, not_loopback, invalid_sign_in_link, sign_in_not_bound, invalid_sign_in_state, not_operator, host_not_allowed, origin_not_allowed, forwarded_request, throttled.',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'gateway_connections_refused_total',
+      help: 'Client connections closed on arrival, by reason: per_address (MAX_CONNECTIONS_PER_ADDRESS from one address).',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -9,7 +9,7 @@ import { HttpProblem } from './http/http-problem.js';
 import { bodyBudgetBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
-import { requestUrl } from './http/request-target.js';
+import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
 import { setBaselineSecurityHeaders } from './http/security-headers.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
@@ -80,6 +80,14 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     // The Host header names this gateway as the caller reached it; the auth routes build their
     // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
     // The request target gives only the path and query, never the host (src/http/request-target.ts).
+    const repeated = repeatedSingleHeader(req.rawHeaders);
+    if (repeated) {
+      // A caller's mistake (or a smuggling attempt), not ours: no log line, as for the target below.
+      return sendProblem(
+        res,
+        new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER'),
+      );
+    }
     const url = requestUrl(req.url, req.headers);
     if (!url) {
       // A caller's mistake, not ours: no log line (anyone can send it, as often as they like).

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     extraCaPem: config.extraCaPem,
     ...(config.httpsProxy ? { httpsProxy: config.httpsProxy } : {}),
     requestTimeoutMs: config.limits.upstreamTimeoutMs,
+    ...(config.limits.maxUpstreamResponseBytes !== undefined ? { maxResponseBytes: config.limits.maxUpstreamResponseBytes } : {}),
   });
   try {
     const report = await runDoctor(

@@ -14,6 +14,20 @@ export function readLimits(env: EnvReader): Config['limits'] {
     operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
     maxRetries: env.int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),
     maxConnections: env.int('MAX_CONNECTIONS', 10_000, 10, 1_000_000, 'client connections open at once'),
+    maxUpstreamResponseBytes: env.int(
+      'MAX_UPSTREAM_RESPONSE_BYTES',
+      32 * 2 ** 20, // src/http/upstream.ts's default too
+      1_048_576,
+      1_073_741_824,
+      'the largest answer body read from Microsoft Graph, Entra ID or the hosted broker, in bytes',
+    ),
+    maxConnectionsPerAddress: env.int(
+      'MAX_CONNECTIONS_PER_ADDRESS',
+      256,
+      1,
+      1_000_000,
+      'client connections open at once from one address (an IPv6 /64); the peers of TRUSTED_PROXIES are not counted',
+    ),
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
-import { requestVia, type UpstreamHttp } from '../http/upstream.js';
+import { isResponseTooLarge, requestVia, type UpstreamHttp } from '../http/upstream.js';
 import type { GraphTokenSource } from '../identity/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -292,8 +292,18 @@ export class GraphTransport {
         );
         return this.cancelled(!notSent, clientRequestId);
       }
-      const failure: TransportFailureKind = notSent ? 'connect' : isTimeout(error, call.timedOut()) ? 'timeout' : 'network';
       const durationMs = Math.round(performance.now() - started);
+      if (isResponseTooLarge(error)) {
+        // Sent and answered, but past the bound (docs/security.md#upstream-answers-are-bounded): not
+        // repeated, since the same request would bring the same answer; for a write, what it did is unknown.
+        metrics.upstreamRequests.inc({ route, status: 'too_large' });
+        logger.warn(
+          { correlationId, method: req.method, route, durationMs, clientRequestId },
+          'Graph answer larger than MAX_UPSTREAM_RESPONSE_BYTES; not read',
+        );
+        return { kind: 'error', error: malformedResponse('the answer is larger than the gateway reads', undefined), clientRequestId, inFlight: true };
+      }
+      const failure: TransportFailureKind = notSent ? 'connect' : isTimeout(error, call.timedOut()) ? 'timeout' : 'network';
       metrics.upstreamRequests.inc({ route, status: failure });
       logger.debug({ correlationId, method: req.method, route, status: failure, durationMs, clientRequestId, err: errorSummary(error) }, 'Graph call failed');
       return { kind: 'transport', failure, clientRequestId };

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 
 /**
@@ -50,4 +51,23 @@ export function clientAddressResolver(trustedProxies: readonly string[]): Client
     for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i]!, i) || isIP(hops[i + 1]!) === 0) return hops[i];
     return hops[hops.length - 1];
   };
+}
+
+/**
+ * The key a client's failures count under. `::ffff:127.0.0.1` and `127.0.0.1` are one client, and
+ * an IPv6 client is its /64: an end site is assigned at least a /64 (RFC 6177), so counting per full
+ * address would let one host take a fresh address for every guess. ipaddr.js parses and normalises
+ * (compressed forms, zone ids, IPv4-mapped addresses), so equal prefixes compare equal. Whatever
+ * does not parse (a proxy that forwards garbage) counts under itself.
+ */
+export function addressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.process(address);
+  } catch {
+    return address;
+  }
+  if (!(parsed instanceof ipaddr.IPv6)) return parsed.toString();
+  return `${new ipaddr.IPv6([...parsed.parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`;
 }

@@ -35,3 +35,23 @@ function plainHost(host: string | undefined): string {
     return 'gateway.invalid';
   }
 }
+
+/** Headers a request may carry once only (docs/security.md#one-host-one-content-type). */
+const SINGLE_HEADERS = new Set(['host', 'content-type']);
+
+/**
+ * The name of a header in SINGLE_HEADERS that the request carries more than once, if any. Node keeps
+ * the first of two `Host` or `Content-Type` lines; a proxy or a WAF in front may route or inspect by
+ * the last, so the two would judge one request by different values. RFC 9112 §3.2 has a server answer
+ * 400 to more than one `Host`.
+ */
+export function repeatedSingleHeader(rawHeaders: readonly string[]): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (!SINGLE_HEADERS.has(name)) continue;
+    if (seen.has(name)) return name;
+    seen.add(name);
+  }
+  return undefined;
+}

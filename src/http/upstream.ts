@@ -15,6 +15,22 @@ export interface UpstreamHttpOptions {
   /** Time to response headers and between body chunks. */
   requestTimeoutMs?: number;
   connections?: number;
+  /**
+   * The largest answer body read, in bytes (MAX_UPSTREAM_RESPONSE_BYTES); past it the connection is
+   * closed and the request fails with `UND_ERR_RES_EXCEEDED_MAX_SIZE` (`isResponseTooLarge`).
+   * Every answer is read whole into memory: unbounded, an endless body from whatever answers at
+   * Graph's, Entra's or the broker's address filled the heap (docs/security.md#upstream-answers-are-bounded).
+   */
+  maxResponseBytes?: number;
+}
+
+/** MAX_UPSTREAM_RESPONSE_BYTES's default: 32 MiB, far above any Graph page or `$batch` answer of the gateway. */
+export const DEFAULT_MAX_UPSTREAM_RESPONSE_BYTES = 32 * 2 ** 20;
+
+/** Whether an upstream call failed because its answer was larger than `maxResponseBytes`. */
+export function isResponseTooLarge(error: unknown): boolean {
+  const candidates = [error, (error as { cause?: unknown } | null)?.cause];
+  return candidates.some((e) => (e as { code?: unknown } | null)?.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE');
 }
 
 /** One request on the fast path: a string body or none, the whole answer read as text. */
@@ -98,13 +114,17 @@ export function createUpstreamHttp(options: UpstreamHttpOptions): UpstreamHttp {
     headersTimeout: options.requestTimeoutMs ?? 30_000,
     bodyTimeout: options.requestTimeoutMs ?? 30_000,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
+    maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_UPSTREAM_RESPONSE_BYTES,
   };
   const dispatcher: Dispatcher = options.httpsProxy
     ? new ProxyAgent({ uri: options.httpsProxy, ...agentOptions, requestTls: tls, proxyTls: tls })
     : new Agent({ ...agentOptions, connect: { ...tls, timeout: agentOptions.connectTimeout } });
   return {
     dispatcher,
-    fetch: (url, init = {}) => undiciFetch(url, { ...init, dispatcher }),
+    // Never a redirect: a credential (a broker's encrypted token, a client assertion) goes to the
+    // address it was configured for, not where an answer sends it (docs/security.md#upstream-redirects-are-not-followed).
+    // `request` follows none either (undici's request has no redirect handling without an interceptor).
+    fetch: (url, init = {}) => undiciFetch(url, { ...init, redirect: 'manual', dispatcher }),
     request: (url, init = {}) => requestThroughDispatcher(dispatcher, url, init),
     close: () => dispatcher.close(),
   };

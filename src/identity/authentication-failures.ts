@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import ipaddr from 'ipaddr.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
-import { clientAddressResolver } from '../http/client-address.js';
+import { addressKey, clientAddressResolver } from '../http/client-address.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 
@@ -146,25 +145,6 @@ class BoundedRateLimiterMemory extends RateLimiterMemory {
 function displayAddress(address: string | undefined): string {
   if (!address) return 'unknown';
   return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
-/**
- * The key a client's failures count under. `::ffff:127.0.0.1` and `127.0.0.1` are one client, and
- * an IPv6 client is its /64: an end site is assigned at least a /64 (RFC 6177), so counting per full
- * address would let one host take a fresh address for every guess. ipaddr.js parses and normalises
- * (compressed forms, zone ids, IPv4-mapped addresses), so equal prefixes compare equal. Whatever
- * does not parse (a proxy that forwards garbage) counts under itself.
- */
-export function addressKey(address: string | undefined): string {
-  if (!address) return 'unknown';
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    parsed = ipaddr.process(address);
-  } catch {
-    return address;
-  }
-  if (!(parsed instanceof ipaddr.IPv6)) return parsed.toString();
-  return `${new ipaddr.IPv6([...parsed.parts.slice(0, 4), 0, 0, 0, 0]).toString()}/64`;
 }
 
 export function createAuthenticationGuard(deps: AuthenticationGuardDeps): AuthenticationGuard {

@@ -33,6 +33,7 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
   const post = async (content: string): Promise<{ status: number; body: Record<string, unknown>; executionId?: string }> => {
     const encrypted = encryptBrokerToken(hosted.key.reveal(), content, Math.floor(now() / 1000));
     let response;
+    let text: string;
     try {
       response = await deps.upstream.fetch(hosted.brokerUrl, {
         method: 'POST',
@@ -40,13 +41,15 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
         body: JSON.stringify({ app_name: BROKER_APP_NAME, registration_id: hosted.registrationId, encrypted_token: encrypted, scope: null, resource: '' }),
         signal: AbortSignal.timeout(config.limits.upstreamTimeoutMs),
       });
+      // Inside the try: the body can fail after the status arrived (it drips past the timeout, or it
+      // is larger than MAX_UPSTREAM_RESPONSE_BYTES), and that is the broker not answering too.
+      text = await response.text();
     } catch (error) {
       throw new GatewayError(
         ErrorCode.UPSTREAM_UNAVAILABLE,
         `Graph token acquisition (hosted-broker) could not reach the broker at ${new URL(hosted.brokerUrl).host} (${describeNetworkFailure(error)})`,
       );
     }
-    const text = await response.text();
     let body: Record<string, unknown>;
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};

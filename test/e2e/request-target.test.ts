@@ -115,4 +115,35 @@ describe('request targets and Host (production configuration)', () => {
     expect(records().filter((r) => r.level === 'error')).toEqual([]);
     expect(logLines.join('')).not.toContain('99999');
   });
+
+  it('refuses a request carrying Host or Content-Type twice: the gateway and whatever sits in front must not judge it by different values', async () => {
+    // Node keeps the first of two Host (or Content-Type) headers; a proxy or a WAF in front may route
+    // or inspect by the last. RFC 9112 §3.2: a request with more than one Host is answered 400.
+    const operations = () => records().filter((r) => r.msg === 'graphql operation').length;
+    const before = operations();
+    const twoHosts = await exchange(
+      port,
+      `GET /auth/login HTTP/1.1\r\nHost: evil.example\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${ADMIN_KEY}\r\nConnection: close`,
+    );
+    expect(twoHosts.status).toBe(400);
+    expect(JSON.parse(twoHosts.body).errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'DUPLICATE_HEADER' });
+    expect(twoHosts.headers).not.toContain('evil.example');
+    const health = await exchange(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nhost: 127.0.0.1:${port}\r\nConnection: close`);
+    expect(health.status).toBe(400);
+    const body = '{"query":"{ __typename }"}';
+    const twoTypes = await exchange(
+      port,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(twoTypes.status).toBe(400);
+    expect(twoTypes.body).toContain('DUPLICATE_HEADER');
+    expect(operations()).toBe(before);
+    // Once each: served as before.
+    const once = await exchange(
+      port,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    expect(once.status).toBe(200);
+    expect(records().filter((r) => r.level === 'error')).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../../src/config.js';
-import { addressKey } from '../../src/identity/authentication-failures.js';
+import { addressKey } from '../../src/http/client-address.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
