@@ -48,6 +48,9 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
         AUTH_FAILURE_LIMIT: '100000',
         // Small, so that the slow-header test below can reach it cheaply (default 10,000).
         MAX_CONNECTIONS: '400',
+        // Above it, so that the slow-header test meets MAX_CONNECTIONS, not the per-address cap
+        // (every connection here comes from 127.0.0.1; that cap has test/e2e/connections-per-address.test.ts).
+        MAX_CONNECTIONS_PER_ADDRESS: '1000',
         // `_entities`, for the representations test below.
         FEDERATION: 'true',
       },
