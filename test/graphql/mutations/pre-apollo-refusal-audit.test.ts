@@ -147,7 +147,7 @@ describe('refused before Apollo ran it: one event for a mutation, none for a que
     const refused = await attempt(post({ query: MUTATION, operationName: 'NoSuchOperation' }));
     expect(refused.status).toBe(400);
     expect(refused.events).toHaveLength(1);
-    expect(refused.events[0]).toMatchObject({ operation: 'changePassword', outcome: 'refused', reason: 'BAD_USER_INPUT', httpStatus: 400 });
+    expect(refused.events[0]).toMatchObject(refusedChangePassword('BAD_USER_INPUT', 400, 'OPERATION_RESOLUTION_FAILURE'));
 
     const query = await attempt(post({ query: QUERY, operationName: 'NoSuchOperation' }));
     expect(query.status).toBe(400);
