@@ -173,11 +173,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     body: unknown,
     caller: Caller | undefined,
   ): void {
-    const { document, operationName } = requestedDocumentOf(req.method ?? 'GET', url, body);
-    if (document === undefined) return;
+    const documents = requestedDocumentsOf(req.method ?? 'GET', url, body);
+    if (documents.length === 0) return;
     auditRefusedRequest(deps.auditLog, deps.mutationFields, {
-      document,
-      operationName,
+      documents,
       code: refusal.code,
       reasonDetail: refusal.reason,
       httpStatus: refusal.status,
@@ -393,21 +392,33 @@ function lingerWhenClosing(socket: Socket): void {
   };
 }
 
-/** The GraphQL document and operationName a request carries, as Apollo would read them; nothing when they are not at hand. */
-function requestedDocumentOf(method: string, url: URL, body: unknown): { document: string | undefined; operationName: unknown } {
-  if (method === 'GET') return { document: url.searchParams.get('query') ?? undefined, operationName: url.searchParams.get('operationName') };
+type RequestedDocument = { document: string; operationName: unknown };
+
+/**
+ * The GraphQL documents a request carries, each with its operationName, as Apollo would read them
+ * (a batch, which Apollo refuses, one per element); none when they are not at hand.
+ */
+function requestedDocumentsOf(method: string, url: URL, body: unknown): RequestedDocument[] {
+  if (method === 'GET') {
+    const query = url.searchParams.get('query');
+    return query === null ? [] : [{ document: query, operationName: url.searchParams.get('operationName') }];
+  }
   let value = body;
   if (typeof value === 'string') {
     // A body sent as text/plain (what a cross-site form can send): bounded by MAX_BODY_BYTES, like every JSON body read.
     try {
       value = JSON.parse(value);
     } catch {
-      return { document: undefined, operationName: undefined };
+      return [];
     }
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { document: undefined, operationName: undefined };
-  const { query, operationName } = value as Record<string, unknown>;
-  return { document: typeof query === 'string' ? query : undefined, operationName };
+  const documents: RequestedDocument[] = [];
+  for (const request of Array.isArray(value) ? value : [value]) {
+    if (request === null || typeof request !== 'object') continue;
+    const { query, operationName } = request as Record<string, unknown>;
+    if (typeof query === 'string') documents.push({ document: query, operationName });
+  }
+  return documents;
 }
 
 /** The code and reason of the first error of an answer Apollo refused (our formatError made it: codes of src/errors.ts). */

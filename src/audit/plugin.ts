@@ -142,8 +142,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
             // caller gets (src/server.ts). Either way only for a document that reads as a mutation.
             if (!rc.errors?.some((e) => TOKEN_LIMIT.test(e.message)) || rc.source === undefined) return;
             auditRefusedRequest(auditLog, new Set(Object.keys(rc.schema.getMutationType()?.getFields() ?? {})), {
-              document: rc.source,
-              operationName: rc.request.operationName,
+              documents: [{ document: rc.source, operationName: rc.request.operationName }],
               code: ErrorCode.OPERATION_TOO_COMPLEX,
               caller: callerOf(rc.contextValue),
               clientAddress: undefined,

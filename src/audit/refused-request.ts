@@ -24,10 +24,12 @@ export const UNPARSED_DOCUMENT_OPERATION = 'document';
 const REASON_DETAIL = /^[A-Z][A-Z_]{0,63}$/;
 
 export interface RefusedRequest {
-  /** The GraphQL document as far as the gateway holds it (POST body or GET `query`); nothing when unread. */
-  document: string | undefined;
-  /** The `operationName` the request gave (only compared with the document's definitions). */
-  operationName: unknown;
+  /**
+   * The GraphQL documents the gateway holds (a POST body's `query`, each of a batch, or a GET's
+   * `query`), each with the `operationName` the request gave for it (only compared with the
+   * document's definitions); none when the body was not read.
+   */
+  documents: ReadonlyArray<{ document: string; operationName: unknown }>;
   /** The public error code the caller is answered (src/errors.ts). */
   code: string;
   /** The `reason` extension of the answer, when the gateway set one. */
@@ -47,11 +49,11 @@ export interface RefusedRequest {
  * Apollo refuses: src/audit/plugin.ts); returns it, or nothing when none was written.
  */
 export function auditRefusedRequest(log: AuditLog, mutationFields: ReadonlySet<string>, refused: RefusedRequest): AuditEvent | undefined {
-  if (refused.document === undefined) return undefined;
-  const operationName = typeof refused.operationName === 'string' ? refused.operationName : undefined;
-  const mutation = unparsedMutationOf(refused.document, operationName);
-  if (!mutation) return undefined;
-  const fields = mutation.rootFields.filter((field) => mutationFields.has(field));
+  const fields: string[] = [];
+  for (const { document, operationName } of refused.documents) {
+    const mutation = unparsedMutationOf(document, typeof operationName === 'string' ? operationName : undefined);
+    for (const field of mutation?.rootFields ?? []) if (mutationFields.has(field) && !fields.includes(field)) fields.push(field);
+  }
   if (fields.length === 0) return undefined;
   const detail = typeof refused.reasonDetail === 'string' && REASON_DETAIL.test(refused.reasonDetail) ? refused.reasonDetail : undefined;
   return log.emit({

@@ -193,6 +193,20 @@ describe('refused before Apollo ran it: one event for a mutation, none for a que
     expect(refused.events[0]).toMatchObject({ operation: 'document', mutationFields: ['terminateSession', 'changePassword'], reason: 'BAD_USER_INPUT' });
   });
 
+  it('a batch (refused: batching is off): one event for the mutation fields of all its documents', async () => {
+    const refused = await attempt({
+      body: JSON.stringify([{ query: QUERY }, { query: MUTATION }, { query: `mutation { terminateSession(input: {user: "${TARGET}"}) { __typename } }` }]),
+      headers: json,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.events).toHaveLength(1);
+    expect(refused.events[0]).toMatchObject({ operation: 'document', mutationFields: ['changePassword', 'terminateSession'], reason: 'BAD_USER_INPUT' });
+
+    const queries = await attempt({ body: JSON.stringify([{ query: QUERY }, { query: QUERY }]), headers: json });
+    expect(queries.status).toBe(400);
+    expect(queries.events).toHaveLength(0);
+  });
+
   it('a mutation naming no field of the schema: no event', async () => {
     const refused = await attempt(post({ query: 'mutation { noSuchMutation { x } }', variables: { v: deep(40) } }));
     expect(refused.status).toBe(400);
