@@ -287,8 +287,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
       // Refused by Apollo without an audit event (a cross-site request, a mutation by GET, an
-      // unknown operationName, a syntax error): audited here if the document asked for a mutation.
-      if (res.statusCode >= 400 && !wasAudited(context)) {
+      // unknown operationName, a syntax error, a batch): audited here if the document asked for a
+      // mutation. A 5xx is our fault, not a refusal: the operation line and error log have it.
+      if (res.statusCode >= 400 && res.statusCode < 500 && !wasAudited(context)) {
         const answered = firstErrorOf(response.body.string);
         if (answered) auditRefusal(req, url, { status: res.statusCode, ...answered }, body, context.caller);
       }
