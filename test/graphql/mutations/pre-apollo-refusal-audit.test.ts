@@ -263,3 +263,39 @@ it('no log line holds a password or the caller-chosen operation name; audit metr
   expect(operations.length).toBeGreaterThan(0);
   for (const operation of operations) expect(['changePassword', 'terminateSession', 'document', 'signIn']).toContain(operation);
 });
+
+describe('CALLER_AUTH=none', () => {
+  let local: App;
+  const localLines: string[] = [];
+  beforeAll(async () => {
+    local = await startApp(loadSandboxConfig(emulator, { CALLER_AUTH: 'none', LOG_LEVEL: 'info' }), {
+      emulator,
+      logger: capturingLogger(localLines, 'info'),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await local?.close();
+  });
+
+  const send = async (headers: Record<string, string>) => {
+    const correlationId = `pre-apollo-local-${(sequence += 1)}-${Date.now()}`;
+    const res = await fetch(`${local.url}/graphql?${new URLSearchParams({ query: MUTATION }).toString()}`, {
+      headers: { 'x-correlation-id': correlationId, ...headers },
+    });
+    await res.arrayBuffer();
+    return { status: res.status, events: logRecordsOf(localLines).filter((r) => r.audit === true && r.correlationId === correlationId) };
+  };
+
+  it('a local GET mutation refused as cross-site: one event, the anonymous caller', async () => {
+    const refused = await send({});
+    expect(refused.status).toBe(400);
+    expect(refused.events).toHaveLength(1);
+    expect(refused.events[0]).toMatchObject({ operation: 'changePassword', reason: 'BAD_USER_INPUT', caller: { kind: 'anonymous' } });
+  });
+
+  it('a loopback refusal (another origin) is not audited: it is not counted, so a page could repeat it at will', async () => {
+    const refused = await send({ origin: 'https://elsewhere.example' });
+    expect(refused.status).toBe(403);
+    expect(refused.events).toHaveLength(0);
+  });
+});
