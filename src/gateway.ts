@@ -224,6 +224,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
     ...(deps.authGuard ? { authGuard: deps.authGuard } : {}),
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
+    auditLog,
+    mutationFields: new Set(Object.keys(schema.getMutationType()?.getFields() ?? {})),
     graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),
     governorHealth: () => graphSessions.governorHealth(),
   });

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { AuditLog } from './audit/log.js';
+import { wasAudited } from './audit/plugin.js';
+import { auditRefusedRequest } from './audit/refused-request.js';
 import type { Config } from './config-types.js';
 import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
@@ -16,7 +19,7 @@ import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import { isAmbiguousCredentials } from './identity/credential-headers.js';
 import { authenticationChallenge } from './identity/caller-authenticator.js';
-import type { AuthRouteHandler, GraphIdentity } from './identity/types.js';
+import type { AuthRouteHandler, Caller, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Playground } from './playground/index.js';
@@ -46,6 +49,12 @@ export interface HttpHandlerDeps {
   governorHealth?: () => GovernorHealth;
   /** Failed-authentication logging, metric and per-address limit; shared with the auth routes (one is built from config when absent). */
   authGuard?: AuthenticationGuard;
+  /**
+   * The gateway's audit log and the schema's mutation field names: a mutation attempt refused before
+   * Apollo ran it leaves an event too (docs/security.md#audit-of-refused-requests).
+   */
+  auditLog: AuditLog;
+  mutationFields: ReadonlySet<string>;
 }
 
 /** The failed-authentication reason of each loopback refusal (CALLER_AUTH=none). */
@@ -113,6 +122,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           // Not a guess at a credential, and counting it would let a hostile page lock the local operator out.
           { countsTowardsLimit: false },
         );
+        // Not audited: uncounted, so a page could write audit lines at will (docs/security.md#audit-of-refused-requests).
         return sendProblem(res, new HttpProblem(403, ErrorCode.FORBIDDEN, refusal.message, refusal.reason));
       }
     }
@@ -152,6 +162,38 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     return sendText(res, 404, 'Not found\n');
   }
 
+  /** Answers a GatewayError that ends the request, after auditing it when the document asked for a mutation. */
+  function refuse(res: ServerResponse, error: GatewayError, url: URL, req: IncomingMessage, body: unknown, caller: Caller | undefined): void {
+    auditRefusal(req, url, { status: httpStatusOf[error.code], code: error.code, reason: error.extensions.reason }, body, caller);
+    sendGatewayError(res, error, challenge);
+  }
+
+  /**
+   * One `refused` audit event for a mutation document refused before Apollo ran it
+   * (src/audit/refused-request.ts). The document is the POST body's `query` once read (JSON, or
+   * JSON sent as another type, the way a cross-site form sends it), or a GET's `query` parameter;
+   * a POST whose body was not read (not yet authenticated, or too large) has none.
+   */
+  function auditRefusal(
+    req: IncomingMessage,
+    url: URL,
+    refusal: { status: number; code: string; reason?: unknown },
+    body: unknown,
+    caller: Caller | undefined,
+  ): void {
+    const documents = requestedDocumentsOf(req.method ?? 'GET', url, body);
+    if (documents.length === 0) return;
+    auditRefusedRequest(deps.auditLog, deps.mutationFields, {
+      documents,
+      code: refusal.code,
+      reasonDetail: refusal.reason,
+      httpStatus: refusal.status,
+      caller,
+      clientAddress: caller ? undefined : authGuard.clientAddressOf(req),
+      correlationId: correlationIdOf(req.headers),
+    });
+  }
+
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
     const correlationId = correlationIdOf(req.headers);
@@ -170,6 +212,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       // An address that failed too often is refused before its body is even read.
       await authGuard.admit(attempt);
     } catch (error) {
+      // Not audited: a stranger refused here could write audit lines at will; the failures that
+      // used up the budget were (docs/security.md#audit-of-refused-requests).
       if (isGatewayError(error)) return sendGatewayError(res, error, challenge);
       throw error;
     }
@@ -200,6 +244,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           const blocked = authGuard.blockedNow(attempt);
           if (blocked) return sendGatewayError(res, blocked, challenge);
           await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
+          // Counted towards the address's budget, so audited at most AUTH_FAILURE_LIMIT times per
+          // window: a GET's mutation (a POST's body is not read before authentication).
+          return refuse(res, error, url, req, undefined, undefined);
         }
         return sendGatewayError(res, error, challenge);
       }
@@ -212,7 +259,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     if (blocked) {
       // A right guess inside a burst of wrong ones must not be told apart from them.
       context.endOperation?.();
-      return sendGatewayError(res, blocked, challenge);
+      return refuse(res, blocked, url, req, undefined, context.caller);
     }
     let body: unknown;
     try {
@@ -224,9 +271,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         deps.logger.debug({ correlationId }, 'the caller closed the connection before its request body ended');
         return;
       }
+      // The body could not be read (413 PAYLOAD_TOO_LARGE, 400 INVALID_JSON or EMPTY_BODY): what it
+      // asked for is not known, so no audit event (docs/security.md#audit-of-refused-requests).
       if (error instanceof HttpProblem) return sendProblem(res, error);
       // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT).
-      if (isGatewayError(error)) return sendGatewayError(res, error, challenge);
+      if (isGatewayError(error)) return refuse(res, error, url, req, body, context.caller);
       throw error;
     }
 
@@ -245,6 +294,13 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;
     if (response.body.kind === 'complete') {
+      // Refused by Apollo without an audit event (a cross-site request, a mutation by GET, an
+      // unknown operationName, a syntax error, a batch): audited here if the document asked for a
+      // mutation. A 5xx is our fault, not a refusal: the operation line and error log have it.
+      if (res.statusCode >= 400 && res.statusCode < 500 && !wasAudited(context)) {
+        const answered = firstErrorOf(response.body.string);
+        if (answered) auditRefusal(req, url, { status: res.statusCode, ...answered }, body, context.caller);
+      }
       res.end(response.body.string);
       return;
     }
@@ -343,6 +399,46 @@ function lingerWhenClosing(socket: Socket): void {
     this.resume();
     if (this.writable) this.end();
   };
+}
+
+type RequestedDocument = { document: string; operationName: unknown };
+
+/**
+ * The GraphQL documents a request carries, each with its operationName, as Apollo would read them
+ * (a batch, which Apollo refuses, one per element); none when they are not at hand.
+ */
+function requestedDocumentsOf(method: string, url: URL, body: unknown): RequestedDocument[] {
+  if (method === 'GET') {
+    const query = url.searchParams.get('query');
+    return query === null ? [] : [{ document: query, operationName: url.searchParams.get('operationName') }];
+  }
+  let value = body;
+  if (typeof value === 'string') {
+    // A body sent as text/plain (what a cross-site form can send): bounded by MAX_BODY_BYTES, like every JSON body read.
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return [];
+    }
+  }
+  const documents: RequestedDocument[] = [];
+  for (const request of Array.isArray(value) ? value : [value]) {
+    if (request === null || typeof request !== 'object') continue;
+    const { query, operationName } = request as Record<string, unknown>;
+    if (typeof query === 'string') documents.push({ document: query, operationName });
+  }
+  return documents;
+}
+
+/** The code and reason of the first error of an answer Apollo refused (our formatError made it: codes of src/errors.ts). */
+function firstErrorOf(text: string): { code: string; reason: unknown } | undefined {
+  try {
+    const first = (JSON.parse(text) as { errors?: Array<{ extensions?: { code?: unknown; reason?: unknown } }> }).errors?.[0];
+    const code = first?.extensions?.code;
+    return typeof code === 'string' && Object.hasOwn(httpStatusOf, code) ? { code, reason: first?.extensions?.reason } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Routes by template for logs and metrics (never the caller's raw path). */

@@ -72,8 +72,20 @@ export interface AuditEvent {
   account?: AuditAccount;
   /** Sign-ins: the account the gateway acted as before (absent when nobody was signed in). */
   previousAccount?: AuditAccount;
-  /** Sign-ins: the client address that completed it (the TCP peer, or behind TRUSTED_PROXIES the forwarded client). */
+  /**
+   * Sign-ins: the client address that completed it (the TCP peer, or behind TRUSTED_PROXIES the
+   * forwarded client). Requests refused before the caller was authenticated: the address it came from.
+   */
   clientAddress?: string;
+  /**
+   * Documents refused unparsed or before Apollo ran them (src/audit/refused-request.ts) that selected
+   * several mutation fields: each field of the schema they named, once (`operation` is then `document`).
+   */
+  mutationFields?: string[];
+  /** Refusals before Apollo ran the document: the `reason` the answer carried (`PAYLOAD_TOO_LARGE`, `VARIABLES_TOO_DEEP`, ...). */
+  reasonDetail?: string;
+  /** Refusals before Apollo ran the document: the HTTP status of the answer. */
+  httpStatus?: number;
   /**
    * Refusals only, on the last event of a refused document that selected more distinct mutation
    * fields (mutation and target) than are audited one by one (src/audit/plugin.ts): how many more

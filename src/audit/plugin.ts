@@ -6,14 +6,15 @@ import { auditCaller } from './event.js';
 import type { AuditLog } from './log.js';
 import { operationNameForLog } from '../graphql/operation-name.js';
 import { addressableUserKey } from '../graphql/user-id.js';
-import { unparsedMutationOf } from './unparsed-mutation.js';
+import { auditRefusedRequest } from './refused-request.js';
 
 /**
  * Apollo plugin that makes every mutation leave an audit event:
  * - operations refused before execution (UNSUPPORTED_DEPLOYMENT_MODE or UNSUPPORTED_GRAPH_IDENTITY at validation, FORBIDDEN by
  *   the permission plugin, OPERATION_TOO_COMPLEX by the operation limits or the upstream budget, BAD_USER_INPUT for
  *   variables or input values that do not fit their types) produce one `refused` event per mutation field they selected;
- * - a mutation document the parser refused at its token limit produces one `refused` event for the whole document;
+ * - a mutation document the parser refused at its token limit produces one `refused` event for the whole document
+ *   (src/audit/refused-request.ts);
  * - executed mutations are audited by their resolvers, which find the audit log bound to the
  *   request context here (`auditLogOf`) and know every step and Graph request-id.
  */
@@ -53,11 +54,7 @@ const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
  */
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens\. Parsing aborted\.$/;
 
-/**
- * The `operation` of the event of an unparsed mutation document: no field of it could be read.
- * Not a field name of the schema, so a SIEM cannot take it for one.
- */
-export const UNPARSED_DOCUMENT_OPERATION = 'document';
+export { UNPARSED_DOCUMENT_OPERATION } from './refused-request.js';
 
 /**
  * Most events one refused document writes. Refusals come before the operation limits (a caller
@@ -71,8 +68,37 @@ export const MAX_REFUSAL_EVENTS = 20;
 
 const bound = new WeakMap<object, AuditLog>();
 
+/**
+ * Whether an audit event was written for a request, shared by its context and the shallow copy
+ * Apollo makes of it for each operation (so a WeakMap keyed by either object cannot tell).
+ */
+export interface AuditTrail {
+  written: boolean;
+}
+
+export function newAuditTrail(): AuditTrail {
+  return { written: false };
+}
+
+const trailOf = (contextValue: object) => (contextValue as { auditTrail?: AuditTrail }).auditTrail;
+
+/** Binds `log` to the request context; an event written through it marks the context's `auditTrail`. */
 export function bindAuditLog(contextValue: object, log: AuditLog): void {
-  bound.set(contextValue, log);
+  const trail = trailOf(contextValue);
+  bound.set(contextValue, {
+    emit(event) {
+      if (trail) trail.written = true;
+      return log.emit(event);
+    },
+  });
+}
+
+/**
+ * Whether any audit event was written for this request (by this plugin or a resolver): the HTTP
+ * layer audits a mutation document Apollo refused without one (src/server.ts, src/audit/refused-request.ts).
+ */
+export function wasAudited(contextValue: object): boolean {
+  return trailOf(contextValue)?.written === true;
 }
 
 /** The audit log of this request; mutations refuse to run without one (no unaudited writes). */
@@ -105,25 +131,22 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
   return {
     async requestDidStart(start) {
       bindAuditLog(start.contextValue, deps.auditLog);
+      const auditLog = auditLogOf(start.contextValue);
       return {
         async didEncounterErrors(rc: GraphQLRequestContext<TContext>) {
           const caller = auditCaller(callerOf(rc.contextValue));
           const correlationId = correlationIdOf(rc.contextValue);
           if (!rc.document) {
-            // Refused by the parser: only its token limit is a refusal worth a SIEM's time (a plain
-            // syntax error is a broken client), and only for a document that reads as a mutation.
+            // Refused by the parser. At its token limit the event says OPERATION_TOO_COMPLEX, the
+            // limit it crossed; a plain syntax error is audited by the HTTP layer with the code the
+            // caller gets (src/server.ts). Either way only for a document that reads as a mutation.
             if (!rc.errors?.some((e) => TOKEN_LIMIT.test(e.message)) || rc.source === undefined) return;
-            const unparsed = unparsedMutationOf(rc.source);
-            if (!unparsed) return;
-            deps.auditLog.emit({
-              operation: UNPARSED_DOCUMENT_OPERATION,
-              operationName: operationNameForLog(unparsed.operationName),
-              outcome: 'refused',
-              reason: ErrorCode.OPERATION_TOO_COMPLEX,
-              caller,
-              steps: [],
-              requestIds: [],
-              ...(correlationId ? { correlationId } : {}),
+            auditRefusedRequest(auditLog, new Set(Object.keys(rc.schema.getMutationType()?.getFields() ?? {})), {
+              documents: [{ document: rc.source, operationName: rc.request.operationName }],
+              code: ErrorCode.OPERATION_TOO_COMPLEX,
+              caller: callerOf(rc.contextValue),
+              clientAddress: undefined,
+              correlationId,
             });
             return;
           }
@@ -142,7 +165,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
           const listed = [...refused.values()].slice(0, MAX_REFUSAL_EVENTS);
           const unlisted = refused.size - listed.length;
           for (const [index, { operation: field, targetUser }] of listed.entries()) {
-            deps.auditLog.emit({
+            auditLog.emit({
               operation: field,
               operationName,
               outcome: 'refused',

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { newAuditTrail, type AuditTrail } from '../audit/plugin.js';
 import type { Config } from '../config-types.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
@@ -28,6 +29,8 @@ export interface GatewayContext {
    * log plugin calls it from willSendResponse). Absent in contexts built by hand.
    */
   endOperation?: () => void;
+  /** Whether an audit event was written for this request (src/audit/plugin.ts); absent in contexts built by hand. */
+  auditTrail?: AuditTrail;
 }
 
 /**
@@ -135,6 +138,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       cursors: deps.cursors.forCaller(caller),
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,
+      auditTrail: newAuditTrail(),
     };
     return Object.assign(Object.create(lazyLogger) as GatewayContext, context);
   };

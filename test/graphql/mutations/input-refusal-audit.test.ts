@@ -183,8 +183,9 @@ describe('a document refused by the token limit', () => {
       ' ',
     );
 
-  it('a mutation: one refused event for the whole document, with no target and no text of it', async () => {
+  it('a mutation: one refused event for the whole document, naming its field, with no target and no text of it', async () => {
     await emulator.resetStats();
+    const before = app.auditEvents().length;
     // Comments (holding `#` and the word mutation), commas and a byte-order mark come before the keyword.
     const document = `\uFEFF# a comment # with mutation in it\n, ,\n#\r\nmutation  TooLong { ${fields(40)} }`;
     const result = await app.graphql(document);
@@ -192,10 +193,12 @@ describe('a document refused by the token limit', () => {
     // What the caller gets is unchanged (docs/reliability.md#operation-limits).
     expect(result.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' });
     expect(result.errors![0].message).toMatch(new RegExp(`more tha[nt] ${MAX_TOKENS} tokens`));
-    const events = eventsNamed('TooLong');
+    // The caller's operation name is its text: not kept (docs/security.md#audit-of-refused-requests).
+    const events = app.auditEvents().slice(before);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
-      operation: UNPARSED_DOCUMENT_OPERATION,
+      operation: 'changePassword',
+      operationName: null,
       outcome: 'refused',
       reason: 'OPERATION_TOO_COMPLEX',
       steps: [],
@@ -206,25 +209,34 @@ describe('a document refused by the token limit', () => {
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
-  it('an anonymous mutation: one event, no operation name', async () => {
+  it('an anonymous mutation of several fields after a query: one event, operation "document", the fields listed', async () => {
     const before = app.auditEvents().length;
-    const result = await app.graphql(`mutation{ ${fields(40)} }`);
+    const more = Array.from({ length: 20 }, (_, i) => `b${i}: disableAccount(input: {user: "user${i}@contoso.example"}) { __typename }`).join(' ');
+    const result = await app.graphql(`query Q { me { id } } mutation{ ${fields(30)} ${more} }`);
     expect(result.status).toBe(400);
     const added = app.auditEvents().slice(before);
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatchObject({ operation: UNPARSED_DOCUMENT_OPERATION, operationName: null, reason: 'OPERATION_TOO_COMPLEX' });
+    expect(added[0]).toMatchObject({
+      operation: UNPARSED_DOCUMENT_OPERATION,
+      mutationFields: ['changePassword', 'disableAccount'],
+      operationName: null,
+      reason: 'OPERATION_TOO_COMPLEX',
+    });
   });
 
-  it('a query, a query named "mutation", or a mutation broken by a plain syntax error: no event', async () => {
+  it('a mutation broken by a plain syntax error: one event with the code the caller gets', async () => {
+    const before = app.auditEvents().length;
+    const result = await app.graphql('mutation Broken { disableAccount(');
+    expect(result.status).toBe(400);
+    const added = app.auditEvents().slice(before);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toMatchObject({ operation: 'disableAccount', reason: 'BAD_USER_INPUT', reasonDetail: 'GRAPHQL_PARSE_FAILED', httpStatus: 400 });
+  });
+
+  it('a query, or a query named "mutation": no event', async () => {
     const before = app.auditEvents().length;
     const users = Array.from({ length: 60 }, (_, i) => `u${i}: user(id: "user${i}@contoso.example") { id }`).join(' ');
-    for (const document of [
-      `query TooLongQuery { ${users} }`,
-      `{ ${users} }`,
-      `query mutation { ${users} }`,
-      `mutationX { ${users} }`,
-      'mutation Broken { disableAccount(',
-    ]) {
+    for (const document of [`query TooLongQuery { ${users} }`, `{ ${users} }`, `query mutation { ${users} }`, `mutationX { ${users} }`]) {
       const result = await app.graphql(document);
       expect(result.status).toBe(400);
     }
