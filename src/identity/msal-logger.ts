@@ -1,6 +1,6 @@
 import { LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from '../logger.js';
-import { scrubSecrets } from './token-errors.js';
+import { scrubbedUpstreamText } from './token-errors.js';
 
 /**
  * msal-common warns "No client info in response" for every token response without `client_info`
@@ -12,7 +12,14 @@ import { scrubSecrets } from './token-errors.js';
  */
 const NO_CLIENT_INFO = /(^|\s-\s)No client info in response$/;
 
-/** msal's log lines into pino (PII logging off; lines scrubbed of token-shaped strings anyway). */
+/** The longest msal line logged, in characters: its verbose lines are short; an error quoting a server answer is cut. */
+const MAX_MSAL_LINE = 2_000;
+
+/**
+ * msal's log lines into pino (PII logging off; lines scrubbed of token-shaped strings anyway). A line
+ * can quote Entra's answer (error descriptions, server text), so it is treated as upstream text:
+ * one printable line without bidi or control characters, scrubbed, bounded (src/http/upstream-text.ts).
+ */
 export function createMsalLoggerOptions(
   logger: Logger,
   secrets: readonly string[],
@@ -25,7 +32,7 @@ export function createMsalLoggerOptions(
     loggerCallback(level, message, containsPii) {
       if (containsPii) return;
       if (options.clientCredentialsOnly && level === LogLevel.Warning && NO_CLIENT_INFO.test(message)) return;
-      const line = scrubSecrets(message, secrets);
+      const line = scrubbedUpstreamText(message, secrets, MAX_MSAL_LINE);
       if (level === LogLevel.Error) child.error(line);
       else if (level === LogLevel.Warning) child.warn(line);
       else if (level === LogLevel.Info) child.debug(line);
