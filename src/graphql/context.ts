@@ -19,6 +19,11 @@ export interface GatewayContext {
   loaders: GraphLoaders;
   /** The Graph identity is a user (delegated): `Query.me` works. */
   delegatedGraphIdentity: boolean;
+  /**
+   * Every caller is served as one signed-in account (the authorization code flow): mutations may not
+   * act on that account (src/graphql/mutations/gateway-account.ts).
+   */
+  sharedGraphAccount: boolean;
   /** Cursors and change-feed tokens bound to this caller: another caller's are refused. */
   cursors: CallerCursors;
   deploymentMode: Config['deploymentMode'];
@@ -135,6 +140,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       graph,
       loaders,
       delegatedGraphIdentity: deps.identity.delegated,
+      sharedGraphAccount: deps.identity.kind === 'authorization-code',
       cursors: deps.cursors.forCaller(caller),
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,

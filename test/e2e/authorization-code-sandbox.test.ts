@@ -82,6 +82,45 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     expect(logLines.join('\n')).not.toContain(code);
   });
 
+  it('refuses a mutation aimed at the signed-in account itself (by id or UPN in any case) before anything is written, and audits it', async () => {
+    const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
+    const post = async (query: string, variables: Record<string, unknown>) =>
+      (await (
+        await fetch(`${app.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })
+      ).json()) as { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions: Record<string, unknown> }> };
+    const attempts: Array<[string, Record<string, unknown>]> = [
+      ['mutation($u: ID!) { terminateSession(input: { user: $u }) { succeeded } }', { u: admin.id.toUpperCase() }],
+      ['mutation($u: ID!) { disableAccount(input: { user: $u }) { user { id } } }', { u: admin.userPrincipalName.toUpperCase() }],
+      [
+        'mutation($u: ID!, $pw: String!) { changePassword(input: { user: $u, password: $pw, forceChangePasswordNextSignIn: false }) { user { id } } }',
+        { u: admin.userPrincipalName, pw: 'Taken-Over-Account-77!' },
+      ],
+    ];
+    const before = { enabled: admin.accountEnabled, password: admin._password };
+    logLines.length = 0;
+    await emulator.resetStats();
+    for (const [query, variables] of attempts) {
+      const body = await post(query, variables);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'SIGNED_IN_ACCOUNT', argument: 'user' });
+    }
+    const stats = await emulator.stats();
+    // Only reads: who is signed in (`/me`), and the UPN targets' object ids.
+    const writes = Object.keys(stats.byRoute).filter((route) => !route.startsWith('GET '));
+    expect(writes).toEqual([]);
+    expect(admin.accountEnabled).toBe(before.enabled);
+    expect(admin._password).toBe(before.password);
+    const events = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.audit === true || l.msg === 'audit');
+    expect(events.filter((e) => e.outcome === 'refused' && e.reason === 'FORBIDDEN')).toHaveLength(3);
+    expect(logLines.join('\n')).not.toContain('Taken-Over-Account-77!');
+
+    // Another user is still served, by UPN too: the guard resolved it and let it through.
+    const other = [...emulator.tenant.users.values()].find(
+      (u) => u.accountEnabled && u.userType === 'Member' && u.id !== admin.id && u._directoryRoles.length === 0,
+    )!;
+    const revoked = await post('mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { user { id } } }', { u: other.userPrincipalName });
+    expect(revoked.errors).toBeUndefined();
+  });
+
   it("changes a user's password as the signed-in administrator; the new one signs in", async () => {
     const target = [...emulator.tenant.users.values()].find(
       (u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled,

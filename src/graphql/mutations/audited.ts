@@ -2,11 +2,13 @@ import type { GraphQLField, GraphQLResolveInfo } from 'graphql';
 import { auditCaller, outcomeOfSteps, type AuditOutcome, type AuditStep } from '../../audit/event.js';
 import { auditLogOf } from '../../audit/plugin.js';
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
+import type { GraphUsersClient } from '../../graph/api.js';
 import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
 import { operationNameForLog } from '../operation-name.js';
 import { addressableUserKey, normalizeUserKey } from '../user-id.js';
+import { refuseSignedInAccountTarget } from './gateway-account.js';
 
 /**
  * The frame every mutation resolver runs in: permission check (from the field's
@@ -18,6 +20,9 @@ import { addressableUserKey, normalizeUserKey } from '../user-id.js';
 export interface MutationContextLike {
   caller: Caller;
   correlationId: string;
+  /** Every caller is served as one signed-in account (src/graphql/mutations/gateway-account.ts); with `graph` to tell who it is. */
+  sharedGraphAccount?: boolean;
+  graph?: Pick<GraphUsersClient, 'me' | 'getUser'>;
 }
 
 /**
@@ -30,6 +35,8 @@ export interface MutationInput<C> {
   target: unknown;
   /** Reads and checks the input into what the work needs; what it throws (BAD_USER_INPUT) is a refusal: nothing was sent. */
   check: () => C;
+  /** `target` names a user to be created, not one acted on (createUser): it cannot be the signed-in account. */
+  newUser?: true;
 }
 
 /** The input of most mutations: the `user` it acts on, which must address a user (src/graphql/user-id.ts). */
@@ -94,6 +101,23 @@ export async function runAudited<C, T>(
     const reason = isGatewayError(error) ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
     log.emit({ ...base, outcome: isGatewayError(error) ? 'refused' : 'failed', reason, steps: [], requestIds: [] });
     throw error;
+  }
+  if (ctx.sharedGraphAccount && ctx.graph && targetUser && !input.newUser) {
+    try {
+      await refuseSignedInAccountTarget(ctx.graph, targetUser);
+    } catch (error) {
+      const gatewayError = isGatewayError(error) ? error : undefined;
+      const refused = gatewayError?.code === ErrorCode.FORBIDDEN;
+      const requestId = typeof gatewayError?.extensions.requestId === 'string' ? gatewayError.extensions.requestId : undefined;
+      log.emit({
+        ...base,
+        outcome: refused ? 'refused' : 'failed',
+        reason: gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR,
+        steps: [],
+        requestIds: requestId ? [requestId] : [],
+      });
+      throw error;
+    }
   }
   let done: AuditedResult<T>;
   try {

@@ -71,7 +71,7 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
       return auditedSingle(
         ctx,
         info,
-        { target: upn, check },
+        { target: upn, check, newUser: true },
         'CREATE_USER',
         (properties) =>
           writesOf(ctx).createUser({

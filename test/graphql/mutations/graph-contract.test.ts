@@ -205,7 +205,7 @@ describe('changePasswordOnPremises needs a delegated Graph identity and never ta
     expect(delegated.logLines.join('\n')).not.toContain(password);
   }, 30_000);
 
-  it("the signed-in administrator's own account, by object id or UPN, is BAD_USER_INPUT before resetPassword is called", async () => {
+  it("the signed-in administrator's own account, by object id or UPN, is refused (the signed-in account is off limits) before resetPassword is called", async () => {
     const admin = emulator.tenant.users.get(delegated.signedInUserId)!;
     const before = admin._password;
     for (const user of [admin.id, admin.userPrincipalName]) {
@@ -213,18 +213,20 @@ describe('changePasswordOnPremises needs a delegated Graph identity and never ta
       const result = await delegated.graphql(`mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { status } }`, {
         input: { user, password: 'Own!Passw0rd-never#1' },
       });
-      expect(result.errors?.[0]?.extensions, user).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'user' });
-      expect(result.errors![0]!.message).toContain('own password');
+      // Every caller is served as this account: no mutation may act on it (src/graphql/mutations/gateway-account.ts).
+      // Graph refuses resetPassword on the caller's own account anyway; the on-behalf-of case below meets that rule.
+      expect(result.errors?.[0]?.extensions, user).toMatchObject({ code: 'FORBIDDEN', reason: 'SIGNED_IN_ACCOUNT', argument: 'user' });
       const stats = await emulator.stats();
       expect(Object.keys(stats.byRoute).some((r) => r.endsWith('/resetPassword'))).toBe(false);
-      expect(stats.graphRequests).toBe(1);
+      // `GET /me`, and for a UPN the target's object id, both in one round trip.
+      expect(stats.byRoute).toEqual(user === admin.id ? { 'GET /v1.0/me': 1 } : { 'GET /v1.0/me': 1, 'GET /v1.0/users/{id}': 1 });
     }
     expect(admin._password).toBe(before);
     const event = delegated
       .auditEvents()
       .filter((e) => e.operation === 'changePasswordOnPremises')
       .pop()!;
-    expect(event).toMatchObject({ outcome: 'failed', reason: 'BAD_USER_INPUT' });
+    expect(event).toMatchObject({ outcome: 'refused', reason: 'FORBIDDEN' });
   });
 
   it("on behalf of a calling administrator (GRAPH_AUTH_FLOW=on-behalf-of): resets another user, refuses the caller's own account", async () => {
