@@ -31,8 +31,8 @@ export type AccountStatusPayload = {
   accountEnabled: Scalars['Boolean']['output'];
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Input of `assignManager`. */
@@ -101,8 +101,8 @@ export type ChangePasswordOnPremisesPayload = {
   status: PasswordResetStatus;
   /** Graph's details for the status, when it gave any. */
   statusDetail?: Maybe<Scalars['String']['output']>;
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Result of `changePassword` (the password itself is never returned). */
@@ -114,8 +114,8 @@ export type ChangePasswordPayload = {
   forceChangePasswordNextSignInWithMfa: Scalars['Boolean']['output'];
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Input of `createTemporaryAccessPass`. */
@@ -144,8 +144,8 @@ export type CreateTemporaryAccessPassPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** The pass (returned once). */
   temporaryAccessPass: CreatedTemporaryAccessPass;
-  /** The user the pass is for (needs `Users.Read`). */
-  user: User;
+  /** The user the pass is for (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Input of `createUser`. */
@@ -189,8 +189,8 @@ export type CreateUserPayload = {
   __typename?: 'CreateUserPayload';
   /** Graph's `request-id` of the creation. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The new user (needs `Users.Read`). */
-  user: User;
+  /** The new user (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** A Temporary Access Pass as created. */
@@ -231,8 +231,8 @@ export type DeleteAuthenticationMethodPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** Type of the deleted method. */
   type: AuthenticationMethodType;
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Input of `deleteTemporaryAccessPass`. */
@@ -349,8 +349,8 @@ export type ForceResetPasswordPayload = {
   forceChangePasswordNextSignInConfirmed?: Maybe<Scalars['Boolean']['output']>;
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** The kind of Microsoft Graph identity the gateway acts as (its `GRAPH_AUTH_FLOW`). */
@@ -406,8 +406,8 @@ export type ManagerPayload = {
   __typename?: 'ManagerPayload';
   /** Graph's `request-id` of the change. */
   requestId?: Maybe<Scalars['String']['output']>;
-  /** The user whose manager changed (needs `Users.Read`). */
-  user: User;
+  /** The user whose manager changed (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** The Microsoft Authenticator app on a device. */
@@ -1017,8 +1017,8 @@ export type RevokeSignInSessionsPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** True when Graph accepted the revocation and it reaches the user's sessions; false for an external (B2B) user. */
   revoked: Scalars['Boolean']['output'];
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** A software OATH token (its secret key is never readable). */
@@ -1083,8 +1083,8 @@ export type TerminateSessionPayload = {
   steps: Array<MutationStep>;
   /** True only when every step succeeded. */
   succeeded: Scalars['Boolean']['output'];
-  /** The user acted on (needs `Users.Read`). */
-  user: User;
+  /** The user acted on (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /** Input of `updateUser`: only the properties given are changed; `null` clears a property. */
@@ -1130,8 +1130,8 @@ export type UpdateUserPayload = {
   requestId?: Maybe<Scalars['String']['output']>;
   /** Names of the properties sent to Graph. */
   updatedFields: Array<Scalars['String']['output']>;
-  /** The user after the change (needs `Users.Read`). */
-  user: User;
+  /** The user after the change (needs `Users.Read`). Read after the write; null, with an error at this path, when that read fails (throttled, or not permitted): the write's outcome and the rest of the payload stand. */
+  user?: Maybe<User>;
 };
 
 /**
@@ -1670,7 +1670,7 @@ export type SensitiveDirectiveResolver<Result, Parent, ContextType = GatewayCont
 export type AccountStatusPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AccountStatusPayload'] = ResolversParentTypes['AccountStatusPayload']> = ResolversObject<{
   accountEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type AuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AuthenticationMethod'] = ResolversParentTypes['AuthenticationMethod']> = ResolversObject<{
@@ -1682,25 +1682,25 @@ export type ChangePasswordOnPremisesPayloadResolvers<ContextType = GatewayContex
   polls?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['PasswordResetStatus'], ParentType, ContextType>;
   statusDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type ChangePasswordPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ChangePasswordPayload'] = ResolversParentTypes['ChangePasswordPayload']> = ResolversObject<{
   forceChangePasswordNextSignIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   forceChangePasswordNextSignInWithMfa?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type CreateTemporaryAccessPassPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreateTemporaryAccessPassPayload'] = ResolversParentTypes['CreateTemporaryAccessPassPayload']> = ResolversObject<{
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   temporaryAccessPass?: Resolver<ResolversTypes['CreatedTemporaryAccessPass'], ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type CreateUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreateUserPayload'] = ResolversParentTypes['CreateUserPayload']> = ResolversObject<{
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type CreatedTemporaryAccessPassResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreatedTemporaryAccessPass'] = ResolversParentTypes['CreatedTemporaryAccessPass']> = ResolversObject<{
@@ -1721,7 +1721,7 @@ export type DeleteAuthenticationMethodPayloadResolvers<ContextType = GatewayCont
   methodId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type DeleteUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['DeleteUserPayload'] = ResolversParentTypes['DeleteUserPayload']> = ResolversObject<{
@@ -1779,7 +1779,7 @@ export type ForceResetPasswordPayloadResolvers<ContextType = GatewayContext, Par
   forceChangePasswordNextSignIn?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   forceChangePasswordNextSignInConfirmed?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type GroupResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Group'] = ResolversParentTypes['Group']> = ResolversObject<{
@@ -1806,7 +1806,7 @@ export type GroupEdgeResolvers<ContextType = GatewayContext, ParentType extends 
 
 export type ManagerPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ManagerPayload'] = ResolversParentTypes['ManagerPayload']> = ResolversObject<{
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type MicrosoftAuthenticatorAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MicrosoftAuthenticatorAuthenticationMethod'] = ResolversParentTypes['MicrosoftAuthenticatorAuthenticationMethod']> = ResolversObject<{
@@ -1884,7 +1884,7 @@ export type RevokeSignInSessionsPayloadResolvers<ContextType = GatewayContext, P
   caveat?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   revoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type SoftwareOathAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SoftwareOathAuthenticationMethod'] = ResolversParentTypes['SoftwareOathAuthenticationMethod']> = ResolversObject<{
@@ -1915,13 +1915,13 @@ export type TemporaryAccessPassAuthenticationMethodResolvers<ContextType = Gatew
 export type TerminateSessionPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['TerminateSessionPayload'] = ResolversParentTypes['TerminateSessionPayload']> = ResolversObject<{
   steps?: Resolver<Array<ResolversTypes['MutationStep']>, ParentType, ContextType>;
   succeeded?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type UpdateUserPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['UpdateUserPayload'] = ResolversParentTypes['UpdateUserPayload']> = ResolversObject<{
   requestId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
 }>;
 
 export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{

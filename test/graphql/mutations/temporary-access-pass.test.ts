@@ -168,3 +168,17 @@ describe('an app set up as `npm run doctor` says', () => {
     }
   });
 });
+
+describe('a created pass always reaches the caller', () => {
+  it('regression: when the user cannot be read back (the app holds only the TAP permission), the pass is still returned, with an error at `user`', async () => {
+    const target = ordinaryUser();
+    const result = await tapOnly.graphql(`mutation { createTemporaryAccessPass(input: {user: "${target.id}"}) { user { displayName } ${CREATED} requestId } }`);
+    const payload = result.data?.createTemporaryAccessPass;
+    // The pass is shown only once: before, the failed read nulled the whole payload and the pass was lost.
+    expect(typeof payload?.temporaryAccessPass.temporaryAccessPass).toBe('string');
+    expect(payload?.user).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.path).toEqual(['createTemporaryAccessPass', 'user']);
+    expect(emulator.tenant.users.get(target.id)!.authMethods.some((m) => m.type === 'temporaryAccessPass')).toBe(true);
+  });
+});
