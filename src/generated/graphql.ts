@@ -256,7 +256,7 @@ export type DeleteUserPayload = {
 
 /** Where the gateway gets its Microsoft Graph tokens. Some operations need the gateway's own app registration. */
 export type DeploymentMode =
-  /** Tokens come from a hosted OAuth broker; privileged operations are refused. */
+  /** Tokens come from a hosted OAuth broker; the mutations marked `@deployment(requires: SELF_DEPLOYED)` (those that need the operator's own app) are refused. */
   | 'HOSTED'
   /** Tokens come from the operator's own Entra app registration (client credentials, authorization code or on-behalf-of). */
   | 'SELF_DEPLOYED';
