@@ -18,7 +18,7 @@
  * can hold a password. A truncated text (the start of an oversized body) is read as far as it goes.
  */
 export interface UnparsedMutation {
-  /** The operation's name, when one follows the keyword: the caller's text (log it through operationNameForLog). */
+  /** The operation's name, when one follows the keyword: the caller's text (an event keeps it only through auditOperationName, src/audit/event.ts). */
   operationName: string | undefined;
   /** Root field names the mutation selects, distinct, in order, at most MAX_ROOT_FIELDS, each at most MAX_NAME_LENGTH long. */
   rootFields: string[];
