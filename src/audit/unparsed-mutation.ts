@@ -224,8 +224,10 @@ class Scanner {
             }
           } else if (spreadState === 'on') {
             spreadState = 'inline';
-          } else if (spreadState === 'none') {
+          } else {
+            // A field; after an inline fragment's type with no `{` (a broken document) too.
             if (token.text) pendingField = token.text;
+            spreadState = 'none';
           }
         }
       } else if (atRoot) {

@@ -55,6 +55,8 @@ describe('unparsedMutationOf', () => {
       // The first definition of a name counts, as it does nowhere else; comments and strings are skipped.
       ['mutation { ...F } fragment F on Mutation { first } fragment F on Mutation { second } # fragment F on Mutation { third }', ['first']],
       ['mutation { ...F } fragment F on Mutation { createUser(input: {password: "sec', ['createUser']],
+      // A broken inline fragment (no selection set) does not hide the field after it.
+      ['mutation { ... on Mutation disableAccount { ok } }', ['disableAccount']],
     ])('%s', (source, fields) => {
       expect(unparsedMutationOf(source)?.rootFields).toEqual(fields);
     });
