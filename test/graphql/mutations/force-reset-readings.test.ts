@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../../src/config-types.js';
+import { registerApp } from '../../../src/emulator/apps.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents, ordinaryUserPicker } from './support.js';
@@ -15,13 +17,29 @@ import { auditEvents, ordinaryUserPicker } from './support.js';
 
 let emulator: TestEmulator;
 let gw: TestGateway;
+/** A Graph app holding User-PasswordProfile.ReadWrite.All alone: it may write the flag and not read the user back. */
+let passwordOnly: TestGateway;
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 200 });
   gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'self-deployed' } });
+  const app = registerApp(emulator.tenant, {
+    displayName: 'password profile only',
+    graphAppRoles: ['User-PasswordProfile.ReadWrite.All'],
+    directoryRoles: ['Privileged Authentication Administrator'],
+  });
+  passwordOnly = await startTestGateway({
+    emulator,
+    env: { DEPLOYMENT_MODE: 'self-deployed' },
+    configure: (config) => ({
+      ...config,
+      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
+    }),
+  });
 }, 60_000);
 
 afterAll(async () => {
+  await passwordOnly?.close();
   await gw?.close();
   await emulator?.close();
 });
@@ -34,8 +52,8 @@ const setReading = async (reading: 'applied' | 'ignored') => {
 const mutation = (user: string) =>
   `mutation { forceResetPassword(input: {user: "${user}"}) { forceChangePasswordNextSignIn forceChangePasswordNextSignInConfirmed requestId } }`;
 
-const eventFor = (user: string) => {
-  const events = auditEvents(gw).filter((e) => e.operation === 'forceResetPassword' && e.targetUser === user);
+const eventFor = (user: string, gateway: TestGateway = gw) => {
+  const events = auditEvents(gateway).filter((e) => e.operation === 'forceResetPassword' && e.targetUser === user);
   expect(events).toHaveLength(1);
   return events[0]!;
 };
@@ -78,5 +96,19 @@ describe('forceResetPassword under both readings of a passwordProfile without a 
     } finally {
       await setReading('applied');
     }
+  });
+
+  it('the read-back is refused (the app may write the flag, not read the user): confirmed null, the event unknown with the read refusal', async () => {
+    const target = ordinaryUser();
+    const result = await passwordOnly.graphql(mutation(target.id));
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.forceResetPassword).toMatchObject({ forceChangePasswordNextSignIn: true, forceChangePasswordNextSignInConfirmed: null });
+    expect(emulator.tenant.users.get(target.id)!.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+    const event = eventFor(target.id, passwordOnly);
+    expect(event).toMatchObject({ outcome: 'unknown' });
+    expect(event.steps).toEqual([
+      expect.objectContaining({ step: 'FORCE_PASSWORD_CHANGE', succeeded: true, outcome: 'SUCCEEDED', status: 204 }),
+      expect.objectContaining({ step: 'CONFIRM_FORCE_PASSWORD_CHANGE', succeeded: false, outcome: 'UNKNOWN', status: 403, errorCode: 'FORBIDDEN' }),
+    ]);
   });
 });
