@@ -79,7 +79,7 @@ describe('unparsedMutationOf', () => {
       expect(unparsedMutationOf(spreads(MAX_FRAGMENTS + 1))?.rootFields).toEqual([]);
     });
 
-    it('4 MB of chains, cycles, spreads and nested inline fragments, each in well under a second', () => {
+    it('4 MB of chains, cycles, spreads and nested inline fragments, each in under two seconds', () => {
       const chain = Array.from({ length: 100_000 }, (_, i) => `fragment F${i} on Mutation { ...F${i + 1} }`).join(' ');
       const inputs = [
         `mutation { ...F0 } ${chain}`,
@@ -94,7 +94,9 @@ describe('unparsedMutationOf', () => {
         expect(source.length).toBeGreaterThan(3_500_000);
         const started = performance.now();
         unparsedMutationOf(source);
-        expect(performance.now() - started).toBeLessThan(1_000);
+        // About 300 ms each on an idle CPU; the bound leaves room for a loaded one (a backtracking or
+        // quadratic reader would take minutes).
+        expect(performance.now() - started).toBeLessThan(2_000);
       }
       expect(unparsedMutationOf(inputs[1]!)?.rootFields).toEqual(['terminateSession']);
       expect(unparsedMutationOf(inputs[2]!)?.rootFields).toEqual(['terminateSession']);
