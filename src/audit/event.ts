@@ -56,7 +56,12 @@ export interface AuditEvent {
   time: string;
   /** Mutation field name, e.g. `terminateSession`. */
   operation: string;
-  /** GraphQL operation name the caller gave, if any. */
+  /**
+   * The name the document gave the operation, when it passes `auditOperationName` (a GraphQL name of
+   * at most 64 characters that does not look like a credential), else null. The caller's text:
+   * groups a client's requests, proves nothing. Every event is written through `auditOperationName`
+   * (src/audit/log.ts).
+   */
   operationName: string | null;
   outcome: AuditOutcome;
   /** Why it was refused or failed: a public error code (`UNSUPPORTED_DEPLOYMENT_MODE`, `FORBIDDEN`, ...). */
@@ -114,4 +119,38 @@ export function outcomeOfSteps(steps: readonly { succeeded: boolean; outcome?: s
   const ok = steps.filter((s) => s.succeeded).length;
   if (ok === steps.length) return 'succeeded';
   return ok === 0 ? 'failed' : 'partial';
+}
+
+/** Longest operation name an event keeps, as src/audit/unparsed-mutation.ts reads names. */
+export const MAX_AUDITED_OPERATION_NAME = 64;
+
+/** A GraphQL Name (spec, "Names"): ASCII letters, digits and `_`, so no control, line-break or bidi character. */
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+
+/**
+ * The one rule for `operationName` in every audit event, successful, failed or refused, whether
+ * Apollo parsed the document or not (docs/security.md#operation-names-in-audit-events). The name is
+ * the caller's text: kept only when it is a GraphQL Name of at most MAX_AUDITED_OPERATION_NAME
+ * characters (a name written in a parsed document always is one; the request's JSON
+ * `operationName`, which can hold anything, is never passed here), and not when it looks like a
+ * credential: a run of letters and digits between underscores that is 20 or more long with two
+ * digits or more (`ghp_…`, `sk_live_…`, a hex digest), or 16 or more long with a digit and no
+ * lower-case letter (`AKIA…`). Otherwise null: never cut, never escaped.
+ * The credential test is a heuristic; it cannot know every secret's shape.
+ */
+export function auditOperationName(name: unknown): string | null {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_AUDITED_OPERATION_NAME) return null;
+  if (!GRAPHQL_NAME.test(name)) return null;
+  for (const run of name.split('_')) {
+    if (run.length < 16) continue;
+    let digits = 0;
+    let lower = 0;
+    for (let i = 0; i < run.length; i += 1) {
+      const code = run.charCodeAt(i);
+      if (code >= 48 && code <= 57) digits += 1;
+      else if (code >= 97 && code <= 122) lower += 1;
+    }
+    if ((run.length >= 20 && digits >= 2) || (lower === 0 && digits >= 1)) return null;
+  }
+  return name;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
-import type { AuditEvent } from './event.js';
+import { auditOperationName, type AuditEvent } from './event.js';
 
 /**
  * Writes audit events as JSON lines on the log stream (`audit: true`, `stream: "audit"`, so a
@@ -27,7 +27,13 @@ export function createAuditLog(deps: AuditLogDeps): AuditLog {
   const now = deps.now ?? (() => new Date());
   return {
     emit(partial) {
-      const event: AuditEvent = { ...partial, eventId: randomUUID(), time: partial.time ?? now().toISOString() };
+      // Every event's operationName passes the one rule here, whoever built the event.
+      const event: AuditEvent = {
+        ...partial,
+        operationName: auditOperationName(partial.operationName),
+        eventId: randomUUID(),
+        time: partial.time ?? now().toISOString(),
+      };
       // Spread rather than nested so every field is a top-level JSON key; pino adds its own
       // `time` (log time), ours is kept as `eventTime` to avoid a duplicate key.
       const { time, ...fields } = event;

@@ -2,9 +2,8 @@ import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
 import { GraphQLError, Kind, getOperationAST, type DocumentNode, type SelectionSetNode, type ValueNode } from 'graphql';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Caller } from '../identity/types.js';
-import { auditCaller } from './event.js';
+import { auditCaller, auditOperationName } from './event.js';
 import type { AuditLog } from './log.js';
-import { operationNameForLog } from '../graphql/operation-name.js';
 import { addressableUserKey } from '../graphql/user-id.js';
 import { auditRefusedRequest } from './refused-request.js';
 
@@ -154,7 +153,7 @@ export function auditPlugin<TContext extends object>(deps: AuditPluginDeps): Apo
           if (!reason) return;
           const operation = getOperationAST(rc.document, rc.request.operationName ?? null);
           if (!operation || operation.operation !== 'mutation') return;
-          const operationName = operationNameForLog(operation.name?.value);
+          const operationName = auditOperationName(operation.name?.value);
           const mutationFields = rc.schema.getMutationType()?.getFields() ?? {};
           const refused = new Map<string, { operation: string; targetUser: string | undefined }>();
           for (const field of rootFields(rc.document, operation.selectionSet)) {

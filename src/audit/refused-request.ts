@@ -1,5 +1,5 @@
 import type { Caller } from '../identity/types.js';
-import { auditCaller, type AuditEvent } from './event.js';
+import { auditCaller, auditOperationName, type AuditEvent } from './event.js';
 import type { AuditLog } from './log.js';
 import { unparsedMutationOf } from './unparsed-mutation.js';
 
@@ -9,8 +9,9 @@ import { unparsedMutationOf } from './unparsed-mutation.js';
  * mutation sent by GET, an unknown operationName, a syntax error, a caller refused at
  * authentication or by the failed-authentication limit when the document came in the query string.
  * The document is read only by src/audit/unparsed-mutation.ts (one bounded pass); of it the event
- * keeps only mutation field names the schema has, never the caller's text: no operation name, no
- * target, no input.
+ * keeps only mutation field names the schema has and the operation's name under the rule every
+ * event follows (auditOperationName, src/audit/event.ts); no target, no input. The request's own
+ * `operationName` (JSON, any text) only picks the definition and is never written.
  */
 
 /**
@@ -50,17 +51,19 @@ export interface RefusedRequest {
  */
 export function auditRefusedRequest(log: AuditLog, mutationFields: ReadonlySet<string>, refused: RefusedRequest): AuditEvent | undefined {
   const fields: string[] = [];
+  // The name the document gave its mutation; a batch whose mutations are named differently keeps none.
+  const names = new Set<string | undefined>();
   for (const { document, operationName } of refused.documents) {
     const mutation = unparsedMutationOf(document, typeof operationName === 'string' ? operationName : undefined);
     for (const field of mutation?.rootFields ?? []) if (mutationFields.has(field) && !fields.includes(field)) fields.push(field);
+    if (mutation?.rootFields.some((f) => mutationFields.has(f))) names.add(mutation.operationName);
   }
   if (fields.length === 0) return undefined;
   const detail = typeof refused.reasonDetail === 'string' && REASON_DETAIL.test(refused.reasonDetail) ? refused.reasonDetail : undefined;
   return log.emit({
     operation: fields.length === 1 ? fields[0]! : UNPARSED_DOCUMENT_OPERATION,
     ...(fields.length > 1 ? { mutationFields: fields } : {}),
-    // The caller's own name for its operation is its text: not kept (the fields say what it asked for).
-    operationName: null,
+    operationName: names.size === 1 ? auditOperationName([...names][0]) : null,
     outcome: 'refused',
     reason: refused.code,
     ...(detail ? { reasonDetail: detail } : {}),

@@ -57,6 +57,13 @@ export type StepOutcome =
 
 export type WriteOutcome<T = undefined> = (StepOutcome & { succeeded: false }) | (StepOutcome & { succeeded: true; value: T });
 
+/** What the read after forceResetPassword's PATCH showed, and how that read went. */
+export interface ForceChangeConfirmation {
+  /** Graph shows the flag set (true) or unset (false); null when the read failed or showed no flag. */
+  confirmed: boolean | null;
+  read: StepOutcome;
+}
+
 export type TerminateStep = 'REVOKE_SESSIONS' | 'DISABLE_ACCOUNT';
 
 export interface TerminateSessionResult {
@@ -116,7 +123,15 @@ export interface CreateUserRequest {
 
 /** An object id looked up from a userPrincipalName (or given as one), or why it could not be. */
 export type UserIdResolution =
-  { found: true; id: string; requestId: string | undefined } | { found: false; error: GatewayError; requestId: string | undefined; status: number | undefined };
+  | {
+      found: true;
+      id: string;
+      requestId: string | undefined;
+      /** Graph's status and the gateway's client-request-id when a lookup was sent (a GUID or a UPN already looked up in the request sends none). */
+      status?: number;
+      clientRequestId?: string | undefined;
+    }
+  | { found: false; error: GatewayError; requestId: string | undefined; status: number | undefined; clientRequestId?: string | undefined };
 
 /** Graph's id for every user's password method (docs/graph-facts.md#writes-and-permissions). */
 export const PASSWORD_METHOD_ID = '28c10230-6103-485e-b985-444c60001490';
@@ -142,8 +157,9 @@ export interface GraphWrites {
    * The PATCH, then one read of `passwordProfile`: `confirmed` is whether Graph shows the flag set
    * (null when the read fails or shows no passwordProfile). Graph has answered this PATCH with 204
    * without applying it (docs/graph-facts.md#writes-and-permissions, "Forcing a password change").
+   * `read` is that read's own outcome (status, request-ids, error), for the audit trail.
    */
-  forceResetPassword(user: string): Promise<WriteOutcome<{ confirmed: boolean | null }>>;
+  forceResetPassword(user: string): Promise<WriteOutcome<ForceChangeConfirmation>>;
   /**
    * One `$batch` of lookups (the signed-in user's id, the target's id when given as a UPN, its
    * password method), a refusal when the target is the signed-in user, then resetPassword
@@ -474,13 +490,11 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       // nothing (microsoft-graph-docs#4267), later reports have it work. Reading the flag back tells the
       // caller which happened; a failed read (the app may write passwordProfile without reading it)
       // leaves it unknown rather than failing a write that Graph accepted.
-      const read = await graph.request<{ passwordProfile?: { forceChangePasswordNextSignIn?: unknown } | null }>({
-        method: 'GET',
-        path: graphPaths.user(user),
-        query: { $select: 'id,passwordProfile' },
-      });
+      const readRequest: GraphRequest = { method: 'GET', path: graphPaths.user(user), query: { $select: 'id,passwordProfile' } };
+      const read = await graph.request<{ passwordProfile?: { forceChangePasswordNextSignIn?: unknown } | null }>(readRequest);
       const flag = read.ok ? read.body?.passwordProfile?.forceChangePasswordNextSignIn : undefined;
-      return { ...written, value: { confirmed: typeof flag === 'boolean' ? flag : null } };
+      const { value: _body, ...readOutcome } = outcomeOf(read, (body) => body, readRequest) as WriteOutcome<unknown> & { value?: unknown };
+      return { ...written, value: { confirmed: typeof flag === 'boolean' ? flag : null, read: readOutcome } };
     },
 
     resetPasswordOnPremises,
@@ -518,14 +532,15 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
                 ...(requestId ? { requestId } : {}),
               })
             : result.error;
-        return { found: false, error, requestId, status: result.status };
+        return { found: false, error, requestId, status: result.status, clientRequestId: result.clientRequestId };
       }
       try {
         const id = idOf(result.body, result.requestId);
         resolvedIds.set(key, id);
-        return { found: true, id, requestId: result.requestId };
+        return { found: true, id, requestId: result.requestId, status: result.status, clientRequestId: result.clientRequestId };
       } catch (error) {
-        if (error instanceof GatewayError) return { found: false, error, requestId: result.requestId, status: result.status };
+        if (error instanceof GatewayError)
+          return { found: false, error, requestId: result.requestId, status: result.status, clientRequestId: result.clientRequestId };
         throw error;
       }
     },

@@ -1,12 +1,11 @@
 import type { GraphQLField, GraphQLResolveInfo } from 'graphql';
-import { auditCaller, outcomeOfSteps, type AuditOutcome, type AuditStep } from '../../audit/event.js';
+import { auditCaller, auditOperationName, outcomeOfSteps, type AuditOutcome, type AuditStep } from '../../audit/event.js';
 import { auditLogOf } from '../../audit/plugin.js';
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
 import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
-import { operationNameForLog } from '../operation-name.js';
 import { addressableUserKey, normalizeUserKey } from '../user-id.js';
 import { refuseSignedInAccountTarget } from './gateway-account.js';
 
@@ -78,7 +77,7 @@ export async function runAudited<C, T>(
   const targetUser = addressableUserKey(input.target);
   const base = {
     operation: info.fieldName,
-    operationName: operationNameForLog(info.operation.name?.value),
+    operationName: auditOperationName(info.operation.name?.value),
     caller: auditCaller(ctx.caller),
     ...(targetUser ? { targetUser } : {}),
     correlationId: ctx.correlationId,

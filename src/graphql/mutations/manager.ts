@@ -1,4 +1,4 @@
-import type { AuditStep } from '../../audit/event.js';
+import { outcomeOfSteps, type AuditOutcome, type AuditStep } from '../../audit/event.js';
 import { badInput } from '../../errors.js';
 import type { ManagerPayload, MutationResolvers } from '../../generated/graphql.js';
 import { isGuid } from '../../guid.js';
@@ -23,21 +23,26 @@ export function managerMutations(writesOf: WritesOf): MutationResolvers {
         if (user.toLowerCase() === manager.toLowerCase()) throw badInput('A user cannot be their own manager.', { argument: 'manager' });
         return { user, manager };
       };
-      type Result = { result: Settled<UserPayloadModel<ManagerPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
+      type Result = { result: Settled<UserPayloadModel<ManagerPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string; outcome?: AuditOutcome };
       const settled = await runAudited(ctx, info, { target: input.user, check }, async ({ user, manager }): Promise<Result> => {
         const writes = writesOf(ctx);
         const resolved = await writes.resolveUserId(manager, 'manager');
-        const lookupSteps: AuditStep[] = isGuid(manager)
-          ? []
-          : [
-              {
-                step: 'RESOLVE_MANAGER',
-                succeeded: resolved.found,
-                outcome: resolved.found ? 'SUCCEEDED' : 'FAILED',
-                ...(resolved.found ? {} : { errorCode: resolved.error.code, ...(resolved.status !== undefined ? { status: resolved.status } : {}) }),
-                ...(resolved.requestId ? { requestId: resolved.requestId } : {}),
-              },
-            ];
+        // A step for the lookup Graph was sent, like every other Graph call: none for a GUID, nor for a
+        // UPN another field of the request already looked up (its event has the step).
+        const lookupSteps: AuditStep[] =
+          isGuid(manager) || (resolved.found && resolved.status === undefined)
+            ? []
+            : [
+                {
+                  step: 'RESOLVE_MANAGER',
+                  succeeded: resolved.found,
+                  outcome: resolved.found ? 'SUCCEEDED' : 'FAILED',
+                  ...(resolved.status !== undefined ? { status: resolved.status } : {}),
+                  ...(resolved.found ? {} : { errorCode: resolved.error.code }),
+                  ...(resolved.requestId ? { requestId: resolved.requestId } : {}),
+                  ...(resolved.clientRequestId ? { clientRequestId: resolved.clientRequestId } : {}),
+                },
+              ];
         const lookupIds = resolved.requestId ? [resolved.requestId] : [];
         if (!resolved.found) {
           return { result: { failed: resolved.error }, steps: lookupSteps, requestIds: lookupIds, reason: resolved.error.code };
@@ -50,7 +55,8 @@ export function managerMutations(writesOf: WritesOf): MutationResolvers {
         const steps = [...lookupSteps, ...done.steps];
         const requestIds = [...lookupIds, ...done.requestIds];
         if (done.failed) {
-          return { result: { failed: done.failed }, steps, requestIds, reason: done.failed.code };
+          // The lookup changed nothing: the event is as the write went (failed or unknown), not `partial`.
+          return { result: { failed: done.failed }, steps, requestIds, reason: done.failed.code, outcome: outcomeOfSteps(done.steps) };
         }
         return { result: { payload: { userKey: user, requestId: done.requestId ?? null } }, steps, requestIds };
       });

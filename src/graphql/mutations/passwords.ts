@@ -1,9 +1,10 @@
 import type { AuditStep } from '../../audit/event.js';
 import { badInput } from '../../errors.js';
-import type { ChangePasswordOnPremisesPayload, MutationResolvers } from '../../generated/graphql.js';
+import type { ChangePasswordOnPremisesPayload, ForceResetPasswordPayload, MutationResolvers } from '../../generated/graphql.js';
+import type { StepOutcome } from '../../graph/writes.js';
 import { normalizeUserKey } from '../user-id.js';
-import { auditedSingle, payloadOrThrow, singleUserWrite, type Settled } from './audited-write.js';
-import { auditStep, runAudited, withoutSecret, type MutationInput } from './audited.js';
+import { auditedSingle, payloadOrThrow, requestIdsOf, single, type Settled } from './audited-write.js';
+import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -16,6 +17,32 @@ function userAndPassword(input: { user: string; password: string }): MutationInp
       if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');
       return user;
     },
+  };
+}
+
+/**
+ * The audit step of the read after forceResetPassword's PATCH, as the payload's
+ * `forceChangePasswordNextSignInConfirmed` says it: SUCCEEDED, Graph shows the flag set; FAILED, Graph
+ * shows it unset (not applied, or not yet visible); UNKNOWN, the read failed or showed no flag. The
+ * event's outcome follows from its steps like any other: `succeeded`, `partial` or `unknown`.
+ */
+function confirmationStep(confirmed: boolean | null, read: StepOutcome): AuditStep {
+  const step = 'CONFIRM_FORCE_PASSWORD_CHANGE';
+  const trace = {
+    ...(read.status !== undefined ? { status: read.status } : {}),
+    ...(read.requestId ? { requestId: read.requestId } : {}),
+    ...(read.clientRequestId ? { clientRequestId: read.clientRequestId } : {}),
+  };
+  if (confirmed === true) return { step, succeeded: true, outcome: 'SUCCEEDED', ...trace };
+  if (confirmed === false) {
+    return { step, succeeded: false, outcome: 'FAILED', ...trace, caveat: 'Graph shows forceChangePasswordNextSignIn false after accepting the change.' };
+  }
+  return {
+    step,
+    succeeded: false,
+    outcome: 'UNKNOWN',
+    ...trace,
+    ...(read.succeeded ? { caveat: 'Graph did not show forceChangePasswordNextSignIn.' } : { errorCode: read.error.code }),
   };
 }
 
@@ -42,16 +69,27 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
       );
     },
 
-    forceResetPassword: singleUserWrite(
-      writesOf,
-      'FORCE_PASSWORD_CHANGE',
-      (writes, user) => writes.forceResetPassword(user),
-      (user, { confirmed }) => ({
-        userKey: user,
-        forceChangePasswordNextSignIn: true,
-        forceChangePasswordNextSignInConfirmed: confirmed,
-      }),
-    ),
+    forceResetPassword: async (_p, { input }, ctx, info) => {
+      type Result = { result: Settled<UserPayloadModel<ForceResetPasswordPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
+      const settled = await runAudited(ctx, info, userInput(input.user), async (user): Promise<Result> => {
+        const done = single('FORCE_PASSWORD_CHANGE', await writesOf(ctx).forceResetPassword(user));
+        if (done.failed) return { result: { failed: done.failed }, steps: done.steps, requestIds: done.requestIds, reason: done.failed.code };
+        const { confirmed, read } = done.value;
+        return {
+          result: {
+            payload: {
+              userKey: user,
+              forceChangePasswordNextSignIn: true,
+              forceChangePasswordNextSignInConfirmed: confirmed,
+              requestId: done.requestId ?? null,
+            },
+          },
+          steps: [...done.steps, confirmationStep(confirmed, read)],
+          requestIds: [...new Set([...done.requestIds, ...requestIdsOf(read)])],
+        };
+      });
+      return payloadOrThrow(settled);
+    },
 
     changePasswordOnPremises: async (_p, { input }, ctx, info) => {
       type Result = {

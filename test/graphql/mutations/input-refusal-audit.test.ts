@@ -193,12 +193,12 @@ describe('a document refused by the token limit', () => {
     // What the caller gets is unchanged (docs/reliability.md#operation-limits).
     expect(result.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' });
     expect(result.errors![0].message).toMatch(new RegExp(`more tha[nt] ${MAX_TOKENS} tokens`));
-    // The caller's operation name is its text: not kept (docs/security.md#audit-of-refused-requests).
+    // The document's operation name under the rule of every event (docs/security.md#operation-names-in-audit-events).
     const events = app.auditEvents().slice(before);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       operation: 'changePassword',
-      operationName: null,
+      operationName: 'TooLong',
       outcome: 'refused',
       reason: 'OPERATION_TOO_COMPLEX',
       steps: [],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_NAME_LENGTH, MAX_ROOT_FIELDS, unparsedMutationOf } from '../../../src/audit/unparsed-mutation.js';
+import { MAX_FRAGMENTS, MAX_NAME_LENGTH, MAX_ROOT_FIELDS, unparsedMutationOf } from '../../../src/audit/unparsed-mutation.js';
 
 /**
  * The one reader of documents the gateway did not parse (src/audit/unparsed-mutation.ts): a
@@ -18,7 +18,8 @@ describe('unparsedMutationOf', () => {
     ['{ me { id } } mutation { enableAccount { __typename } }', undefined, ['enableAccount']],
     ['mutation M($in: UserActionInput = {user: "x"}) @d(a: {b: 1}) { disableAccount(input: $in) @skip(if: false) { ok } }', 'M', ['disableAccount']],
     ['query Q { user(id: """ } mutation { x } \\""" """) { id } } mutation { removeManager { ok } }', undefined, ['removeManager']],
-    ['mutation { ...F ... on Mutation { hidden } updateUser { id } }', undefined, ['updateUser']],
+    // An inline fragment at the root holds root fields; a spread of a fragment never defined adds nothing.
+    ['mutation { ...F ... on Mutation { hidden } updateUser { id } }', undefined, ['hidden', 'updateUser']],
     ['mutation Truncated { createUser(input: {password: "sec', 'Truncated', ['createUser']],
   ])('%s', (source, name, fields) => {
     expect(unparsedMutationOf(source)).toEqual({ operationName: name, rootFields: fields });
@@ -33,6 +34,73 @@ describe('unparsedMutationOf', () => {
     '',
   ])('no mutation: %s', (source) => {
     expect(unparsedMutationOf(source)).toBeUndefined();
+  });
+
+  describe('fragment spreads at the root are followed', () => {
+    it.each([
+      ['mutation { ...F } fragment F on Mutation { terminateSession(input: {user: "a"}) { ok } }', ['terminateSession']],
+      ['fragment F on Mutation { a: disableAccount(input: {user: "a"}) { ok } } mutation M { ...F enableAccount { ok } }', ['disableAccount', 'enableAccount']],
+      [
+        'mutation { ...A } fragment A on Mutation { ...B } fragment B on Mutation { ... on Mutation { ...C } } fragment C on Mutation { deleteUser }',
+        ['deleteUser'],
+      ],
+      // A cycle ends where it closes; each fragment is read once.
+      ['mutation { ...A } fragment A on Mutation { x ...B } fragment B on Mutation { ...A y ...B }', ['x', 'y']],
+      [
+        'mutation { ... @include(if: true) { ...F } ...G @skip(if: false) removeManager } fragment F on Mutation { enableAccount } fragment G on Mutation { g }',
+        ['enableAccount', 'g', 'removeManager'],
+      ],
+      // Spreads inside a field's selection, an argument or a directive are not root fields.
+      ['mutation { a(input: {b: "...F"}) { ...F } } fragment F on User { deleteUser }', ['a']],
+      // The first definition of a name counts, as it does nowhere else; comments and strings are skipped.
+      ['mutation { ...F } fragment F on Mutation { first } fragment F on Mutation { second } # fragment F on Mutation { third }', ['first']],
+      ['mutation { ...F } fragment F on Mutation { createUser(input: {password: "sec', ['createUser']],
+      // A broken inline fragment (no selection set) does not hide the field after it.
+      ['mutation { ... on Mutation disableAccount { ok } }', ['disableAccount']],
+    ])('%s', (source, fields) => {
+      expect(unparsedMutationOf(source)?.rootFields).toEqual(fields);
+    });
+
+    it('a fragment alone, or spread only by a query, is no mutation', () => {
+      expect(unparsedMutationOf('query { ...F } fragment F on Mutation { deleteUser }')).toBeUndefined();
+    });
+
+    it(`remembers the first MAX_FRAGMENTS (${MAX_FRAGMENTS}) fragments; a longer chain is followed that far`, () => {
+      const chain = (count: number) =>
+        Array.from({ length: count }, (_, i) => `fragment F${i} on Mutation { f${i} ${i + 1 < count ? `...F${i + 1}` : ''} }`).join(' ');
+      const found = unparsedMutationOf(`mutation { ...F0 } ${chain(MAX_FRAGMENTS + 10)}`)!;
+      expect(found.rootFields).toHaveLength(MAX_ROOT_FIELDS);
+      const last = unparsedMutationOf(`mutation { ...F0 } ${chain(MAX_FRAGMENTS)} fragment F${MAX_FRAGMENTS - 1} on Mutation { late }`);
+      expect(last?.rootFields[0]).toBe('f0');
+      // Fragments F0 -> F1 -> ... each spreading the next, the last holding the field.
+      const spreads = (count: number) =>
+        `mutation { ...F0 } ${Array.from({ length: count - 1 }, (_, i) => `fragment F${i} on Mutation { ...F${i + 1} }`).join(' ')} fragment F${count - 1} on Mutation { reached }`;
+      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS))?.rootFields).toEqual(['reached']);
+      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS + 1))?.rootFields).toEqual([]);
+    });
+
+    it('4 MB of chains, cycles, spreads and nested inline fragments, each in under two seconds', () => {
+      const chain = Array.from({ length: 100_000 }, (_, i) => `fragment F${i} on Mutation { ...F${i + 1} }`).join(' ');
+      const inputs = [
+        `mutation { ...F0 } ${chain}`,
+        `mutation { ${'...A '.repeat(800_000)} } fragment A on Mutation { ...B ...A } fragment B on Mutation { ...A terminateSession }`,
+        `mutation { ${'... on Mutation { '.repeat(220_000)} terminateSession`,
+        `mutation { ${'...'.repeat(1_400_000)} }`,
+        `mutation { ...F } fragment F on Mutation { ${'{ '.repeat(2_000_000)}`,
+        `mutation { ...F } ${'fragment F on Mutation { ...F } '.repeat(130_000)}`,
+        `mutation { ${Array.from({ length: 400_000 }, (_, i) => `...S${i}`).join(' ')} }`,
+      ];
+      for (const source of inputs) {
+        expect(source.length).toBeGreaterThan(3_500_000);
+        const started = performance.now();
+        unparsedMutationOf(source);
+        // About 300 ms each on an idle CPU; the bound leaves room for a loaded one (a backtracking or
+        // quadratic reader would take minutes).
+        expect(performance.now() - started).toBeLessThan(2_000);
+      }
+      expect(unparsedMutationOf(inputs[1]!)?.rootFields).toEqual(['terminateSession']);
+      expect(unparsedMutationOf(inputs[2]!)?.rootFields).toEqual(['terminateSession']);
+    });
   });
 
   it('operationName chooses the definition; an unknown one falls back to the first mutation', () => {
