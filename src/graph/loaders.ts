@@ -11,6 +11,7 @@ import {
   type RelationshipPageKey,
   type UserLookupKey,
 } from './api.js';
+import { typedAuthMethods } from './auth-method-types.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
@@ -302,10 +303,12 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
       return Promise.all(
         firstPages.map(async (first, index): Promise<Outcome<GraphDirectoryObject[]>> => {
           if (isGatewayError(first)) return first;
-          if (!first.nextLink) return first.items;
+          // Items of a per-type collection may come without @odata.type (src/graph/auth-method-types.ts).
+          const kind = keys[index]!.kind;
+          if (!first.nextLink) return typedAuthMethods(kind, first.items);
           // Rare (a handful of methods per user): the rest of one user's list, page by page.
           const rest = await followAuthMethodPages(client, first.nextLink);
-          if (rest.ok) return [...first.items, ...rest.items];
+          if (rest.ok) return typedAuthMethods(kind, [...first.items, ...rest.items]);
           if (rest.transient) authMethodsOf.clear(keys[index]!);
           return rest.error;
         }),

@@ -88,6 +88,20 @@ function toGraph(call: GraphCall, method: AuthMethodRecord): Record<string, unkn
   return { '@odata.type': odataType(method.type), id: method.id, ...method.data, ...usability };
 }
 
+/**
+ * A method as read through a per-type collection (`phoneMethods`, ...). The List pages of phone,
+ * email, FIDO2, password and Temporary Access Pass methods show items without `@odata.type` (the
+ * type is the collection's own), the Microsoft Authenticator page with it: under the
+ * `authMethodTypeAnnotation` switch's default, the stricter reading, it is left out
+ * (docs/graph-facts.md#authentication-method-reads). The mixed `methods` collection always has it.
+ */
+function toGraphTyped(call: GraphCall, method: AuthMethodRecord, collection: string | undefined): Record<string, unknown> {
+  const item = toGraph(call, method);
+  if (collection === undefined || call.ctx.graph.authMethodTypeAnnotation === 'present') return item;
+  const { '@odata.type': _type, ...rest } = item;
+  return rest;
+}
+
 function contextFor(call: GraphCall, user: UserRecord, segment: string): string {
   return metadataUrl(call, `users('${user.id}')/authentication/${segment}`);
 }
@@ -96,7 +110,7 @@ export function listMethods(call: GraphCall, user: UserRecord, collection?: stri
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
-  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraph(call, m)) });
+  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraphTyped(call, m, collection)) });
 }
 
 function findMethod(user: UserRecord, id: string, collection?: string): AuthMethodRecord {
@@ -109,7 +123,7 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
   const method = findMethod(user, id, collection);
-  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(call, method) });
+  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraphTyped(call, method, collection) });
 }
 
 export function deleteMethod(call: GraphCall, user: UserRecord, id: string, collection: string): EmuResponse {
