@@ -7,7 +7,7 @@ import type { EmuResponse } from '../http.js';
 import type { AuthMethodRecord, AuthMethodType, UserRecord } from '../model.js';
 import { PASSWORD_METHOD_ID } from '../seed.js';
 import type { TemporaryAccessPassPolicy } from '../tap-policy.js';
-import { can, requireAuthorityOver, requireCapability, type CallPermissions } from './authorization.js';
+import { can, requireAuthMethodReadAuthority, requireAuthorityOver, requireCapability, type CallPermissions } from './authorization.js';
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
@@ -109,6 +109,7 @@ function contextFor(call: GraphCall, user: UserRecord, segment: string): string 
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
+  requireAuthMethodReadAuthority(call.principal, user);
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
   return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraphTyped(call, m, collection)) });
 }
@@ -122,6 +123,7 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
+  requireAuthMethodReadAuthority(call.principal, user);
   const method = findMethod(user, id, collection);
   return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraphTyped(call, method, collection) });
 }

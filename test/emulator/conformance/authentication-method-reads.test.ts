@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphSettingsFromEnv, validateGraphSettings } from '../../../src/emulator/graph-settings.js';
 import type { AuthMethodType } from '../../../src/emulator/model.js';
-import { type Conformance, startConformance } from './support.js';
+import { type Conformance, graphErrorCode, mintToken, startConformance } from './support.js';
 
 let c: Conformance;
 beforeAll(async () => {
@@ -57,5 +57,48 @@ describe('authentication methods: @odata.type of per-type collections (sources d
     expect(graphSettingsFromEnv({ EMULATOR_AUTH_METHOD_TYPE_ANNOTATION: 'present' })).toEqual({ authMethodTypeAnnotation: 'present' });
     expect(() => graphSettingsFromEnv({ EMULATOR_AUTH_METHOD_TYPE_ANNOTATION: 'yes' })).toThrow(/EMULATOR_AUTH_METHOD_TYPE_ANNOTATION/);
     expect(() => validateGraphSettings({ authMethodTypeAnnotation: true })).toThrow(/'omitted' or 'present'/);
+  });
+});
+
+describe("authentication methods: who reads another user's (rbac-authentication-methods-apis-read-others; Entra's permissions reference)", () => {
+  const READ_SCOPE = 'UserAuthenticationMethod.Read.All';
+
+  /** A signed-in user holding `roles`, with a token for the read scope. */
+  async function reader(roles: string[]): Promise<string> {
+    const user = c.users.find((u) => u.userType === 'Member' && u._directoryRoles.length === 0 && u.accountEnabled && !readers.has(u.id))!;
+    readers.add(user.id);
+    user._directoryRoles = roles;
+    return mintToken(c.emulator, { scp: READ_SCOPE, oid: user.id });
+  }
+  const readers = new Set<string>();
+  const admin = () => c.users.find((u) => u._directoryRoles.includes('User Administrator'))!;
+  const plain = () => c.users.find((u) => u.userType === 'Member' && u._directoryRoles.length === 0 && !readers.has(u.id))!;
+  const methods = (user: { id: string }) => `/v1.0/users/${user.id}/authentication/methods`;
+
+  it('Global Reader reads every user, administrators included (it used to be refused)', async () => {
+    const token = await reader(['Global Reader']);
+    expect((await c.graph('GET', methods(plain()), { token })).status).toBe(200);
+    expect((await c.graph('GET', methods(admin()), { token })).status).toBe(200);
+  });
+
+  it("an Authentication Administrator reads non-admin users' methods but not an administrator's: 403 Authorization_RequestDenied (it used to read them)", async () => {
+    const token = await reader(['Authentication Administrator']);
+    expect((await c.graph('GET', methods(plain()), { token })).status).toBe(200);
+    const target = admin();
+    for (const path of [methods(target), `/v1.0/users/${target.id}/authentication/passwordMethods`]) {
+      const refused = await c.graph('GET', path, { token });
+      expect(refused.status, path).toBe(403);
+      expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    }
+  });
+
+  it('a Privileged Authentication Administrator reads everyone; a user without a role reads only their own', async () => {
+    const pam = await reader(['Privileged Authentication Administrator']);
+    expect((await c.graph('GET', methods(admin()), { token: pam })).status).toBe(200);
+    const self = plain();
+    readers.add(self.id);
+    const own = await mintToken(c.emulator, { scp: 'UserAuthenticationMethod.Read', oid: self.id });
+    expect((await c.graph('GET', methods(self), { token: own })).status).toBe(200);
+    expect((await c.graph('GET', methods(plain()), { token: await mintToken(c.emulator, { scp: READ_SCOPE, oid: self.id }) })).status).toBe(403);
   });
 });
