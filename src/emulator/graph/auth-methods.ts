@@ -106,7 +106,20 @@ function contextFor(call: GraphCall, user: UserRecord, segment: string): string 
   return metadataUrl(call, `users('${user.id}')/authentication/${segment}`);
 }
 
+/**
+ * Reads of authentication methods take no query options: "This method does not support optional query
+ * parameters to customize the response" (the List and Get pages; the Microsoft Authenticator page: "Not
+ * supported"). Whether Graph ignores or refuses one is not documented; the emulator refuses any
+ * `$`-prefixed option with 400, the stricter reading (docs/graph-facts.md#authentication-method-reads).
+ */
+function refuseQueryOptions(call: GraphCall): void {
+  for (const key of call.req.url.searchParams.keys()) {
+    if (key.startsWith('$')) throw badRequest(`Query option '${key.slice(0, 100)}' is not supported for this operation.`, 'BadRequest');
+  }
+}
+
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
+  refuseQueryOptions(call);
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
   requireAuthMethodReadAuthority(call.principal, user);
@@ -122,6 +135,7 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 }
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
+  refuseQueryOptions(call);
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
   requireAuthMethodReadAuthority(call.principal, user);
   const method = findMethod(user, id, collection);

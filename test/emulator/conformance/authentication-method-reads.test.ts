@@ -102,3 +102,17 @@ describe("authentication methods: who reads another user's (rbac-authentication-
     expect((await c.graph('GET', methods(plain()), { token: await mintToken(c.emulator, { scp: READ_SCOPE, oid: self.id }) })).status).toBe(403);
   });
 });
+
+describe('authentication methods: no query options ("This method does not support optional query parameters")', () => {
+  it('a $-prefixed option on a list or a get is 400 BadRequest (the stricter reading); without one it is 200', async () => {
+    const user = userWithTypes(2);
+    const method = user.authMethods.find((m) => m.type !== 'password')!;
+    const base = `/v1.0/users/${user.id}/authentication`;
+    expect((await c.graph('GET', `${base}/methods`)).status).toBe(200);
+    for (const path of [`${base}/methods?$select=id`, `${base}/${method.type}Methods?$top=1`, `${base}/${method.type}Methods/${method.id}?$select=id`]) {
+      const res = await c.graph('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(graphErrorCode(res), path).toBe('BadRequest');
+    }
+  });
+});
