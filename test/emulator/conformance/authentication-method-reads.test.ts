@@ -92,6 +92,26 @@ describe("authentication methods: who reads another user's (rbac-authentication-
     }
   });
 
+  it('"The authentication administrator only sees masked phone numbers": an Authentication Administrator gets them masked, a Global Reader in full', async () => {
+    const target = c.users.find(
+      (u) => u.userType === 'Member' && u._directoryRoles.length === 0 && !readers.has(u.id) && u.authMethods.some((m) => m.type === 'phone'),
+    )!;
+    readers.add(target.id);
+    const numbers = target.authMethods.filter((m) => m.type === 'phone').map((m) => m.data.phoneNumber as string);
+    const read = async (token: string) =>
+      ((await c.graph('GET', `/v1.0/users/${target.id}/authentication/phoneMethods`, { token })).body.value as Array<{ phoneNumber: string }>).map(
+        (m) => m.phoneNumber,
+      );
+    const masked = await read(await reader(['Authentication Administrator']));
+    expect(masked).toHaveLength(numbers.length);
+    masked.forEach((m, i) => {
+      expect(m).not.toBe(numbers[i]);
+      expect(m).toMatch(/^\+\d+ X+\d{2}$/);
+      expect(m.slice(-2)).toBe(numbers[i]!.slice(-2));
+    });
+    expect(await read(await reader(['Global Reader']))).toEqual(numbers);
+  });
+
   it('a Privileged Authentication Administrator reads everyone; a user without a role reads only their own', async () => {
     const pam = await reader(['Privileged Authentication Administrator']);
     expect((await c.graph('GET', methods(admin()), { token: pam })).status).toBe(200);
