@@ -276,6 +276,16 @@ const AUTH_METHOD_ADMIN: RoleRequirement = {
   nonAdminTargets: ['Authentication Administrator'],
   source: 'https://learn.microsoft.com/graph/api/resources/authenticationmethods-overview',
 };
+/**
+ * Reading another user's methods: Global Reader or Privileged Authentication Administrator (and Global
+ * Administrator, on the older pages) read every user's, an Authentication Administrator non-admin users'
+ * only (docs/graph-facts.md#authentication-method-reads).
+ */
+const AUTH_METHOD_READER: RoleRequirement = {
+  allTargets: ['Global Reader', 'Privileged Authentication Administrator', 'Global Administrator'],
+  nonAdminTargets: ['Authentication Administrator'],
+  source: 'https://learn.microsoft.com/graph/api/authentication-list-methods#permissions',
+};
 const USER_ADMIN: RoleRequirement = {
   allTargets: ['User Administrator', 'Global Administrator'],
   nonAdminTargets: [],
@@ -361,7 +371,7 @@ export const FEATURES: readonly Feature[] = [
     callerPermission: 'Users.Read',
     modes: 'both',
     operations: ['listAuthMethods'],
-    roles: { application: NO_ROLE, delegated: AUTH_METHOD_ADMIN },
+    roles: { application: NO_ROLE, delegated: AUTH_METHOD_READER },
   },
   {
     id: 'terminateSession',

@@ -56,6 +56,25 @@ export interface GraphSettings {
    * still refused), so the gateway can be tested under that reading.
    */
   directReportsTop: 'honoured' | 'ignored';
+  /**
+   * Whether the items of a per-type authentication-method collection (`phoneMethods`, `emailMethods`,
+   * ...) and a method read through one carry `@odata.type`. Sources disagree: the List phoneMethods,
+   * emailMethods, fido2Methods, passwordMethods and temporaryAccessPassMethods examples show items
+   * without it (OData's minimal metadata leaves the annotation out where the type is the collection's
+   * own), the List microsoftAuthenticatorMethods example shows it (docs/graph-facts.md#authentication-method-reads).
+   * `omitted`, the default and the stricter reading, leaves it out; `present` sends it. The mixed
+   * `/authentication/methods` collection always carries it.
+   */
+  authMethodTypeAnnotation: 'omitted' | 'present';
+  /**
+   * What `POST /directoryObjects/getByIds?$select=...` does with `$select` for users. Graph's known issue
+   * "Incomplete objects when using getByIds request" says v1.0 users come back with a limited set of
+   * properties, and more complete ones with `$select`, a workaround that "might be updated in the
+   * future"; an older text of directoryobject-getbyids said `$select` "is not available for this
+   * operation" (docs/graph-facts.md#manager-and-bulk-lookup). `honoured`, the default, is what the known
+   * issue describes today; `ignored` answers users with the limited set whatever `$select` names.
+   */
+  getByIdsSelect: 'honoured' | 'ignored';
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -65,6 +84,8 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   forceChangeWithoutPassword: 'applied',
   pageTokenLifetimeSeconds: null,
   directReportsTop: 'honoured',
+  authMethodTypeAnnotation: 'omitted',
+  getByIdsSelect: 'honoured',
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -95,6 +116,14 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       out.directReportsTop = oneOf(`Graph setting '${key}' must be`, value, HONOURED_WORDS);
       continue;
     }
+    if (key === 'getByIdsSelect') {
+      out.getByIdsSelect = oneOf(`Graph setting '${key}' must be`, value, HONOURED_WORDS);
+      continue;
+    }
+    if (key === 'authMethodTypeAnnotation') {
+      out.authMethodTypeAnnotation = oneOf(`Graph setting '${key}' must be`, value, ANNOTATION_WORDS);
+      continue;
+    }
     if (key === 'pageTokenLifetimeSeconds') {
       if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
         throw new Error(`Graph setting 'pageTokenLifetimeSeconds' must be null (never expire) or a whole number of seconds, received ${JSON.stringify(value)}`);
@@ -115,7 +144,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `honoured` or `ignored`; `EMULATOR_REVOKE_SESSIONS_STATUS`: `200` or `204`;
  * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`; `EMULATOR_DIRECT_REPORTS_TOP`:
  * `honoured` or `ignored`; `EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS`: a whole number of seconds (0 or
- * more), or `off` (never expire). Unset keeps the default.
+ * more), or `off` (never expire); `EMULATOR_AUTH_METHOD_TYPE_ANNOTATION`: `omitted` or `present`;
+ * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = {};
@@ -141,6 +171,10 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
   if (forceChange !== undefined) out.forceChangeWithoutPassword = forceChange;
   const directReportsTop = wordOfEnv(env, 'EMULATOR_DIRECT_REPORTS_TOP', HONOURED_WORDS);
   if (directReportsTop !== undefined) out.directReportsTop = directReportsTop;
+  const annotation = wordOfEnv(env, 'EMULATOR_AUTH_METHOD_TYPE_ANNOTATION', ANNOTATION_WORDS);
+  if (annotation !== undefined) out.authMethodTypeAnnotation = annotation;
+  const getByIdsSelect = wordOfEnv(env, 'EMULATOR_GET_BY_IDS_SELECT', HONOURED_WORDS);
+  if (getByIdsSelect !== undefined) out.getByIdsSelect = getByIdsSelect;
   const lifetime = env['EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS']?.trim();
   if (lifetime !== undefined && lifetime !== '') {
     // Number('') and Number(' ') are 0, so only digits count as a number here.
@@ -159,6 +193,7 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
 /** The words of the two-way switches, the same in POST /_emulator/graph and in the environment. */
 const HONOURED_WORDS = ['honoured', 'ignored'] as const;
 const FORCE_CHANGE_WORDS = ['applied', 'ignored'] as const;
+const ANNOTATION_WORDS = ['omitted', 'present'] as const;
 
 const wordsText = (allowed: readonly string[]): string => allowed.map((word) => `'${word}'`).join(' or ');
 

@@ -13,6 +13,7 @@ import type {
   UserProperty,
 } from './api.js';
 import { isUserObject } from './api.js';
+import { typedAuthMethods } from './auth-method-types.js';
 import { shownItems, type RelationshipCollection } from './relationship-items.js';
 import { executeBatch, type BatchOptions } from './batch.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
@@ -185,8 +186,13 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
 
-    listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {
-      return followAll<GraphDirectoryObject>({ method: 'GET', path: graphPaths.userAuthMethods(userIdOrUpn, kind) }, continuationShapes.authMethods);
+    async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {
+      const items = await followAll<GraphDirectoryObject>(
+        { method: 'GET', path: graphPaths.userAuthMethods(userIdOrUpn, kind) },
+        continuationShapes.authMethods,
+      );
+      // Items of a per-type collection may come without @odata.type (src/graph/auth-method-types.ts).
+      return typedAuthMethods(kind, items);
     },
 
     async userChanges(input: { deltaLink?: string; select: UserProperty[]; maxPages?: number }): Promise<UserChangesPage> {

@@ -11,6 +11,8 @@ import {
   type RelationshipPageKey,
   type UserLookupKey,
 } from './api.js';
+import { typedAuthMethods } from './auth-method-types.js';
+import { readGetByIds } from './get-by-ids-result.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
@@ -224,11 +226,13 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
           }
           return;
         }
-        const found = new Map<string, GraphUser>();
-        for (const object of result.body?.value ?? []) {
-          if (typeof object?.id === 'string') found.set(object.id.toLowerCase(), object);
-        }
-        for (const i of members) out[i] = found.get(keys[i]!.key.toLowerCase()) ?? null;
+        // A user Graph sent without every selected property is read again by GET (src/graph/get-by-ids-result.ts).
+        const { found, incomplete } = readGetByIds(result.body, first.select);
+        const again = members.filter((i) => incomplete.has(keys[i]!.key.toLowerCase()));
+        for (const i of members) if (!incomplete.has(keys[i]!.key.toLowerCase())) out[i] = found.get(keys[i]!.key.toLowerCase()) ?? null;
+        if (again.length === 0) return;
+        const outcomes = await lookUpInBatch(again.map((i) => keys[i]!));
+        again.forEach((i, position) => (out[i] = outcomes[position]!));
       });
 
       const batchWork = lookUpInBatch(viaBatch.map((i) => keys[i]!)).then((outcomes) =>
@@ -302,10 +306,12 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
       return Promise.all(
         firstPages.map(async (first, index): Promise<Outcome<GraphDirectoryObject[]>> => {
           if (isGatewayError(first)) return first;
-          if (!first.nextLink) return first.items;
+          // Items of a per-type collection may come without @odata.type (src/graph/auth-method-types.ts).
+          const kind = keys[index]!.kind;
+          if (!first.nextLink) return typedAuthMethods(kind, first.items);
           // Rare (a handful of methods per user): the rest of one user's list, page by page.
           const rest = await followAuthMethodPages(client, first.nextLink);
-          if (rest.ok) return [...first.items, ...rest.items];
+          if (rest.ok) return typedAuthMethods(kind, [...first.items, ...rest.items]);
           if (rest.transient) authMethodsOf.clear(keys[index]!);
           return rest.error;
         }),

@@ -67,6 +67,22 @@ describe('coalesced lookups across callers', () => {
     expect(graph).toBeLessThan(ids.length);
   });
 
+  it('regression: when getByIds leaves selected properties out (getByIdsSelect: ignored, docs/graph-facts.md#manager-and-bulk-lookup), shared lookups are read again and every caller still gets its fields', async () => {
+    const set = (getByIdsSelect: string) => emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect }) });
+    expect((await set('ignored')).status).toBe(200);
+    try {
+      const some = ids.slice(20, 32);
+      const answers = await Promise.all(some.map((id) => lookupAsB(id)));
+      answers.forEach((answer, i) => {
+        const user = emulator.tenant.users.get(some[i]!)!;
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data).toEqual({ user: { id: some[i], mail: user.mail ?? null, jobTitle: user.jobTitle ?? null } });
+      });
+    } finally {
+      await set('honoured');
+    }
+  });
+
   it('a missing id is null for its caller only; the others sharing the call get their users', async () => {
     const missing = '00000000-0000-4000-8000-00000000beef';
     expect(emulator.tenant.users.has(missing)).toBe(false);

@@ -32,6 +32,7 @@ export function parenthesisedKey(segment: string): string | undefined {
 export function resolveUser(call: GraphCall, key: UserKey): UserRecord {
   const tenant = call.ctx.tenant;
   if (key.kind === 'me') {
+    // An app-only token: 400 BadRequest with Graph's text (docs/graph-facts.md#delegated-permissions).
     if (call.principal.kind !== 'user') throw badRequest('/me request is only valid with delegated authentication flow.', 'BadRequest');
     const me = tenant.users.get(call.principal.objectId);
     if (!me) throw notFound(call.principal.objectId);

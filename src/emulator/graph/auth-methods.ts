@@ -7,7 +7,17 @@ import type { EmuResponse } from '../http.js';
 import type { AuthMethodRecord, AuthMethodType, UserRecord } from '../model.js';
 import { PASSWORD_METHOD_ID } from '../seed.js';
 import type { TemporaryAccessPassPolicy } from '../tap-policy.js';
-import { can, requireAuthorityOver, requireCapability, type CallPermissions } from './authorization.js';
+import {
+  AUTH_ADMIN,
+  can,
+  GLOBAL_ADMIN,
+  GLOBAL_READER,
+  PRIVILEGED_AUTH_ADMIN,
+  requireAuthMethodReadAuthority,
+  requireAuthorityOver,
+  requireCapability,
+  type CallPermissions,
+} from './authorization.js';
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
@@ -83,20 +93,71 @@ function tapUsability(data: Record<string, unknown>, policy: TemporaryAccessPass
   return { isUsable: true, methodUsabilityReason: 'EnabledByPolicy' };
 }
 
-function toGraph(call: GraphCall, method: AuthMethodRecord): Record<string, unknown> {
+/**
+ * "The authentication administrator only sees masked phone numbers" (authentication-list-methods,
+ * authentication-list-phonemethods): a signed-in Authentication Administrator reading another user's
+ * methods, without a role that reads them in full (Global Reader, Privileged Authentication
+ * Administrator, Global Administrator). The mask is not documented: the emulator keeps the country
+ * code and the last two digits (docs/graph-facts.md#authentication-method-reads).
+ */
+function seesMaskedPhones(call: GraphCall, user: UserRecord): boolean {
+  const p = call.principal;
+  if (p.kind !== 'user' || p.objectId.toLowerCase() === user.id.toLowerCase()) return false;
+  const roles = p.directoryRoles;
+  return roles.includes(AUTH_ADMIN) && !roles.some((r) => r === GLOBAL_READER || r === GLOBAL_ADMIN || r === PRIVILEGED_AUTH_ADMIN);
+}
+
+function maskPhone(number: unknown): unknown {
+  if (typeof number !== 'string') return number;
+  const [country, ...rest] = number.split(' ');
+  const digits = rest.join('');
+  if (!country?.startsWith('+') || digits.length < 3) return number.replace(/\d/g, 'X');
+  return `${country} ${'X'.repeat(digits.length - 2)}${digits.slice(-2)}`;
+}
+
+function toGraph(call: GraphCall, method: AuthMethodRecord, user?: UserRecord): Record<string, unknown> {
   const usability = method.type === 'temporaryAccessPass' ? tapUsability(method.data, call.ctx.tenant.temporaryAccessPassPolicy, call.ctx.now()) : {};
-  return { '@odata.type': odataType(method.type), id: method.id, ...method.data, ...usability };
+  const masked = method.type === 'phone' && user !== undefined && seesMaskedPhones(call, user) ? { phoneNumber: maskPhone(method.data.phoneNumber) } : {};
+  return { '@odata.type': odataType(method.type), id: method.id, ...method.data, ...usability, ...masked };
+}
+
+/**
+ * A method as read through a per-type collection (`phoneMethods`, ...). The List pages of phone,
+ * email, FIDO2, password and Temporary Access Pass methods show items without `@odata.type` (the
+ * type is the collection's own), the Microsoft Authenticator page with it: under the
+ * `authMethodTypeAnnotation` switch's default, the stricter reading, it is left out
+ * (docs/graph-facts.md#authentication-method-reads). The mixed `methods` collection always has it.
+ */
+function toGraphTyped(call: GraphCall, method: AuthMethodRecord, collection: string | undefined, user: UserRecord): Record<string, unknown> {
+  const item = toGraph(call, method, user);
+  if (collection === undefined || call.ctx.graph.authMethodTypeAnnotation === 'present') return item;
+  const { '@odata.type': _type, ...rest } = item;
+  return rest;
 }
 
 function contextFor(call: GraphCall, user: UserRecord, segment: string): string {
   return metadataUrl(call, `users('${user.id}')/authentication/${segment}`);
 }
 
+/**
+ * Reads of authentication methods take no query options: "This method does not support optional query
+ * parameters to customize the response" (the List and Get pages; the Microsoft Authenticator page: "Not
+ * supported"). Whether Graph ignores or refuses one is not documented; the emulator refuses any
+ * `$`-prefixed option with 400, the stricter reading (docs/graph-facts.md#authentication-method-reads).
+ */
+function refuseQueryOptions(call: GraphCall): void {
+  for (const key of call.req.url.searchParams.keys()) {
+    if (key.startsWith('$')) throw badRequest(`Query option '${key.slice(0, 100)}' is not supported for this operation.`, 'BadRequest');
+  }
+}
+
 export function listMethods(call: GraphCall, user: UserRecord, collection?: string): EmuResponse {
+  refuseQueryOptions(call);
   const type = collection ? METHOD_COLLECTIONS[collection] : undefined;
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(type));
+  requireAuthMethodReadAuthority(call.principal, user);
   const methods = user.authMethods.filter((m) => type === undefined || m.type === type);
-  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraph(call, m)) });
+  return ok(200, { '@odata.context': contextFor(call, user, collection ?? 'methods'), value: methods.map((m) => toGraphTyped(call, m, collection, user)) });
 }
 
 function findMethod(user: UserRecord, id: string, collection?: string): AuthMethodRecord {
@@ -107,9 +168,11 @@ function findMethod(user: UserRecord, id: string, collection?: string): AuthMeth
 }
 
 export function getMethod(call: GraphCall, user: UserRecord, id: string, collection?: string): EmuResponse {
+  refuseQueryOptions(call);
   requireCapability(call.principal, 'authMethods.read', user, readPermissions(collection ? METHOD_COLLECTIONS[collection] : undefined));
+  requireAuthMethodReadAuthority(call.principal, user);
   const method = findMethod(user, id, collection);
-  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraph(call, method) });
+  return ok(200, { '@odata.context': `${contextFor(call, user, collection ?? 'methods')}/$entity`, ...toGraphTyped(call, method, collection, user) });
 }
 
 export function deleteMethod(call: GraphCall, user: UserRecord, id: string, collection: string): EmuResponse {

@@ -97,6 +97,7 @@ export const PRIVILEGED_AUTH_ADMIN = 'Privileged Authentication Administrator';
 export const USER_ADMIN = 'User Administrator';
 export const HELPDESK_ADMIN = 'Helpdesk Administrator';
 export const AUTH_ADMIN = 'Authentication Administrator';
+export const GLOBAL_READER = 'Global Reader';
 const PASSWORD_ADMIN = 'Password Administrator';
 
 /** Roles whose holders count as "S" targets: readers that any user admin may manage. */
@@ -132,7 +133,11 @@ const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   'users.password': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
   'users.revokeSessions': [GLOBAL_ADMIN, USER_ADMIN, PRIVILEGED_AUTH_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
   'users.manager': [GLOBAL_ADMIN, USER_ADMIN],
-  'authMethods.read': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
+  // Reading another user's methods: Global Reader, Authentication Administrator or Privileged
+  // Authentication Administrator (rbac-authentication-methods-apis-read-others; older pages also list
+  // Global Administrator); an Authentication Administrator only of non-admin users
+  // (requireAuthMethodReadAuthority; docs/graph-facts.md#authentication-method-reads).
+  'authMethods.read': [GLOBAL_ADMIN, GLOBAL_READER, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
   'authMethods.write': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
   // resetPassword: "the admin needs one of" Global Administrator, Privileged Authentication Administrator, Authentication Administrator.
   'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
@@ -294,5 +299,18 @@ export function outranks(actorRoles: readonly string[], target: UserRecord): boo
  */
 export function requireAuthorityOver(principal: Principal, target: UserRecord, options: { requireRole: boolean }): void {
   if (!options.requireRole && target._directoryRoles.length === 0) return;
+  if (!outranks(principal.directoryRoles, target)) throw forbidden();
+}
+
+/**
+ * Delegated reads of another user's authentication methods: Global Reader, Privileged Authentication
+ * Administrator and Global Administrator read every user's; an Authentication Administrator "can access
+ * to view, set and reset authentication method information for any non-admin user" (Entra's
+ * permissions reference), so only targets it outranks. App-only callers and a user reading their own
+ * methods are not limited by roles (docs/graph-facts.md#authentication-method-reads).
+ */
+export function requireAuthMethodReadAuthority(principal: Principal, target: UserRecord): void {
+  if (principal.kind !== 'user' || principal.objectId.toLowerCase() === target.id.toLowerCase()) return;
+  if (principal.directoryRoles.some((r) => r === GLOBAL_READER || r === GLOBAL_ADMIN || r === PRIVILEGED_AUTH_ADMIN)) return;
   if (!outranks(principal.directoryRoles, target)) throw forbidden();
 }

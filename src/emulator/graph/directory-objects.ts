@@ -55,7 +55,10 @@ export function getByIds(call: GraphCall): EmuResponse {
     seen.add(id);
     const user = tenant.users.get(id);
     if (user && (all || types.has('user'))) {
-      value.push(project(userToGraph(user), userSelect ?? LIMITED_USER_PROPERTIES, userEntity.odataType));
+      // Under the getByIdsSelect switch's `ignored`, $select does not widen the limited set (the older
+      // page text; docs/graph-facts.md#manager-and-bulk-lookup).
+      const honoured = call.ctx.graph.getByIdsSelect === 'honoured';
+      value.push(project(userToGraph(user), (honoured ? userSelect : undefined) ?? LIMITED_USER_PROPERTIES, userEntity.odataType));
       continue;
     }
     const group = tenant.groups.get(id);

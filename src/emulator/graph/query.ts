@@ -81,11 +81,13 @@ const MAX_LEVELS = 1000;
 /**
  * `$levels` inside `$expand=manager(...)` (user-list-manager, docs/graph-facts.md#expand-and-page-size):
  * `max` or 1..1000, on a single user only (`/users/{id}`, `/me`, never the list of users), and only
- * with `ConsistencyLevel: eventual`. Graph's messages for these refusals are not documented.
+ * with `ConsistencyLevel: eventual`. The list refusal is Graph's as reported; the others' messages
+ * are not documented.
  */
 function parseLevels(call: GraphCall, property: string, value: string, single: boolean): number {
   if (property !== 'manager') throw badRequest(`Query option '$levels' is not allowed inside $expand of '${property}'.`);
-  if (!single) throw badRequest("Query option '$levels' is only supported when getting a single user, not on a list of users.");
+  // Graph's answer as microsoftgraph/microsoft-graph-docs#18615 quotes it (docs/graph-facts.md#expand-and-page-size).
+  if (!single) throw unsupportedQuery("Transitive manager's list is only supported on a single user, send the $expand request on /users/{id} endpoint");
   if (!isEventual(call)) {
     throw unsupportedQuery(
       "Query option '$levels' is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
@@ -120,7 +122,9 @@ export function parseExpand(
     } else current += ch;
   }
   parts.push(current.trim());
-  if (parts.length > 1) throw badRequest('Only one relationship can be expanded in a single request.');
+  // Users take one expanded relationship: a Microsoft engineer's answer and Graph's message in
+  // microsoftgraph/microsoft-graph-docs#96 (docs/graph-facts.md#expand-and-page-size).
+  if (parts.length > 1) throw badRequest('The result of parsing $expand contained at least 2 items, but the maximum allowed is 1.', 'BadRequest');
   const m = /^([A-Za-z]+)(?:\((.*)\))?$/.exec(parts[0]!);
   if (!m) throw badRequest(`Invalid $expand value '${raw}'.`);
   const name = m[1]!;

@@ -3,6 +3,7 @@ import { registerApp } from '../../../src/emulator/apps.js';
 import type { AppRegistration, UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { postToken } from '../entra/support.js';
+import { mintToken } from '../graph/graph-client.js';
 
 /**
  * docs/graph-facts.md#delegated-permissions: delegated Graph calls with real tokens (ROPC through
@@ -71,6 +72,17 @@ describe('the signed-in user through User.Read (user-get; regression: /me with o
     expect(manager.status).toBe(me!.managerId ? 200 : 404);
     expectDenied(await graph(token, 'GET', `/users/${other!.id}`));
     expectDenied(await graph(token, 'GET', '/users'));
+  });
+});
+
+describe('/me as an application (user-list-memberof tip; msgraph-sdk-php#1163)', () => {
+  it('an app-only token gets 400 BadRequest "/me request is only valid with delegated authentication flow."', async () => {
+    const token = await mintToken(emulator, { roles: ['User.Read.All', 'Directory.Read.All'] });
+    for (const path of ['/me', '/me/memberOf']) {
+      const res = await graph(token, 'GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error, path).toMatchObject({ code: 'BadRequest', message: '/me request is only valid with delegated authentication flow.' });
+    }
   });
 });
 

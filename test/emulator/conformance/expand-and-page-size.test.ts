@@ -50,6 +50,8 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       forceChangeWithoutPassword: 'applied',
       pageTokenLifetimeSeconds: null,
       directReportsTop: 'honoured',
+      authMethodTypeAnnotation: 'omitted',
+      getByIdsSelect: 'honoured',
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
@@ -102,9 +104,24 @@ describe('$expand=manager($levels=n) (user-list-manager)', () => {
   };
   const deepest = () => [...c.users].sort((a, b) => chainOf(b.id).length - chainOf(a.id).length)[0]!;
 
-  it('on the list of users it is 400', async () => {
+  it("on the list of users it is 400 Request_UnsupportedQuery with Graph's message (microsoft-graph-docs#18615)", async () => {
     const res = await c.graph('GET', '/v1.0/users?$select=id&$expand=manager($levels=max)&$top=5', { headers: EVENTUAL });
     expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'Request_UnsupportedQuery',
+      message: "Transitive manager's list is only supported on a single user, send the $expand request on /users/{id} endpoint",
+    });
+  });
+
+  it('two relationships in one $expand are 400 BadRequest: users take a single expanded navigation (microsoft-graph-docs#96)', async () => {
+    for (const path of ['/v1.0/users?$select=id&$expand=manager,memberOf', `/v1.0/users/${c.users[0]!.id}?$expand=manager,directReports`]) {
+      const res = await c.graph('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error, path).toMatchObject({
+        code: 'BadRequest',
+        message: 'The result of parsing $expand contained at least 2 items, but the maximum allowed is 1.',
+      });
+    }
   });
 
   it('on a single user without ConsistencyLevel: eventual it is 400', async () => {

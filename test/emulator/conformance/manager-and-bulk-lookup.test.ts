@@ -5,6 +5,7 @@
  * request builders.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { relativeUrl } from '../../../src/graph/paths.js';
 import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, userRequest } from '../../../src/graph/requests.js';
 import type { GraphRequest } from '../../../src/graph/types.js';
@@ -64,6 +65,29 @@ describe('getByIds (directoryobject-getbyids: "You can specify up to 1000 ids")'
     expect(res.status).toBe(200);
     expect(res.body.value).toHaveLength(ids.length);
     expect(Object.keys(res.body.value[0]).sort()).toEqual(['@odata.type', 'department', 'displayName', 'id']);
+  });
+
+  it('users: a limited set without $select; with it the selected properties (the known issue), or still the limited set under getByIdsSelect: ignored (the older page: "$select ... is not available")', async () => {
+    const ids = c.users.slice(0, 3).map((u) => u.id);
+    const bare = await c.graph('POST', '/v1.0/directoryObjects/getByIds', { body: { ids, types: ['user'] } });
+    expect(Object.keys(bare.body.value[0]).sort()).toEqual(['@odata.type', 'displayName', 'id', 'userPrincipalName']);
+    const setting = (getByIdsSelect: string) => c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect }) });
+    expect((await setting('ignored')).status).toBe(200);
+    try {
+      const ignored = await send(getByIdsRequest(ids, ['department', 'jobTitle']));
+      expect(ignored.status).toBe(200);
+      expect(Object.keys(ignored.body.value[0]).sort()).toEqual(['@odata.type', 'displayName', 'id', 'userPrincipalName']);
+    } finally {
+      await setting('honoured');
+    }
+    expect(Object.keys((await send(getByIdsRequest(ids, ['department', 'jobTitle']))).body.value[0]).sort()).toEqual([
+      '@odata.type',
+      'department',
+      'id',
+      'jobTitle',
+    ]);
+    expect(graphSettingsFromEnv({ EMULATOR_GET_BY_IDS_SELECT: 'ignored' })).toEqual({ getByIdsSelect: 'ignored' });
+    expect(() => graphSettingsFromEnv({ EMULATOR_GET_BY_IDS_SELECT: 'no' })).toThrow(/EMULATOR_GET_BY_IDS_SELECT/);
   });
 
   it(`refuses ${GET_BY_IDS_LIMIT + 1} ids, and an empty list`, async () => {
