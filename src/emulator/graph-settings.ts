@@ -108,20 +108,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       out.revokeSignInSessionsStatus = value;
       continue;
     }
-    if (key === 'forceChangeWithoutPassword') {
-      out.forceChangeWithoutPassword = oneOf(`Graph setting '${key}' must be`, value, FORCE_CHANGE_WORDS);
-      continue;
-    }
-    if (key === 'directReportsTop') {
-      out.directReportsTop = oneOf(`Graph setting '${key}' must be`, value, HONOURED_WORDS);
-      continue;
-    }
-    if (key === 'getByIdsSelect') {
-      out.getByIdsSelect = oneOf(`Graph setting '${key}' must be`, value, HONOURED_WORDS);
-      continue;
-    }
-    if (key === 'authMethodTypeAnnotation') {
-      out.authMethodTypeAnnotation = oneOf(`Graph setting '${key}' must be`, value, ANNOTATION_WORDS);
+    if (isWordSwitch(key)) {
+      (out as Record<WordSwitch, string>)[key] = oneOf(`Graph setting '${key}' must be`, value, WORD_SWITCHES[key].words);
       continue;
     }
     if (key === 'pageTokenLifetimeSeconds') {
@@ -167,14 +155,10 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
     }
     out.revokeSignInSessionsStatus = revokeStatus === '204' ? 204 : 200;
   }
-  const forceChange = wordOfEnv(env, 'EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD', FORCE_CHANGE_WORDS);
-  if (forceChange !== undefined) out.forceChangeWithoutPassword = forceChange;
-  const directReportsTop = wordOfEnv(env, 'EMULATOR_DIRECT_REPORTS_TOP', HONOURED_WORDS);
-  if (directReportsTop !== undefined) out.directReportsTop = directReportsTop;
-  const annotation = wordOfEnv(env, 'EMULATOR_AUTH_METHOD_TYPE_ANNOTATION', ANNOTATION_WORDS);
-  if (annotation !== undefined) out.authMethodTypeAnnotation = annotation;
-  const getByIdsSelect = wordOfEnv(env, 'EMULATOR_GET_BY_IDS_SELECT', HONOURED_WORDS);
-  if (getByIdsSelect !== undefined) out.getByIdsSelect = getByIdsSelect;
+  for (const key of Object.keys(WORD_SWITCHES) as WordSwitch[]) {
+    const word = wordOfEnv(env, WORD_SWITCHES[key].env, WORD_SWITCHES[key].words);
+    if (word !== undefined) (out as Record<WordSwitch, string>)[key] = word;
+  }
   const lifetime = env['EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS']?.trim();
   if (lifetime !== undefined && lifetime !== '') {
     // Number('') and Number(' ') are 0, so only digits count as a number here.
@@ -194,6 +178,16 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
 const HONOURED_WORDS = ['honoured', 'ignored'] as const;
 const FORCE_CHANGE_WORDS = ['applied', 'ignored'] as const;
 const ANNOTATION_WORDS = ['omitted', 'present'] as const;
+
+/** The settings that take one of two words, and the environment variable of each. */
+const WORD_SWITCHES = {
+  forceChangeWithoutPassword: { words: FORCE_CHANGE_WORDS, env: 'EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD' },
+  directReportsTop: { words: HONOURED_WORDS, env: 'EMULATOR_DIRECT_REPORTS_TOP' },
+  getByIdsSelect: { words: HONOURED_WORDS, env: 'EMULATOR_GET_BY_IDS_SELECT' },
+  authMethodTypeAnnotation: { words: ANNOTATION_WORDS, env: 'EMULATOR_AUTH_METHOD_TYPE_ANNOTATION' },
+} as const satisfies Partial<Record<keyof GraphSettings, { words: readonly string[]; env: string }>>;
+type WordSwitch = keyof typeof WORD_SWITCHES;
+const isWordSwitch = (key: string): key is WordSwitch => Object.hasOwn(WORD_SWITCHES, key);
 
 const wordsText = (allowed: readonly string[]): string => allowed.map((word) => `'${word}'`).join(' or ');
 
