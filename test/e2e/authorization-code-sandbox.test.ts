@@ -119,6 +119,16 @@ describe('authorization code in the sandbox, through /auth/login', () => {
     )!;
     const revoked = await post('mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { user { id } } }', { u: other.userPrincipalName });
     expect(revoked.errors).toBeUndefined();
+    // Several mutations in one document ask who is signed in once.
+    await emulator.resetStats();
+    const twice = await post(
+      'mutation($u: ID!) { a: revokeSignInSessions(input: { user: $u }) { user { id } } b: revokeSignInSessions(input: { user: $u }) { user { id } } }',
+      {
+        u: other.id,
+      },
+    );
+    expect(twice.errors).toBeUndefined();
+    expect((await emulator.stats()).byRoute['GET /v1.0/me']).toBe(1);
   });
 
   it("changes a user's password as the signed-in administrator; the new one signs in", async () => {

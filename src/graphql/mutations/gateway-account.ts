@@ -1,5 +1,5 @@
 import { ErrorCode, GatewayError } from '../../errors.js';
-import type { GraphUsersClient } from '../../graph/api.js';
+import type { GraphUser, GraphUsersClient } from '../../graph/api.js';
 import { isGuid } from '../../guid.js';
 
 /**
@@ -17,7 +17,7 @@ import { isGuid } from '../../guid.js';
  * find is not the signed-in account (the write then meets Graph's own 404).
  */
 export async function refuseSignedInAccountTarget(graph: Pick<GraphUsersClient, 'me' | 'getUser'>, userKey: string): Promise<void> {
-  const [me, target] = await Promise.all([graph.me(['id']), isGuid(userKey) ? Promise.resolve({ id: userKey }) : graph.getUser(userKey, ['id'])]);
+  const [me, target] = await Promise.all([signedInUser(graph), isGuid(userKey) ? Promise.resolve({ id: userKey }) : graph.getUser(userKey, ['id'])]);
   const signedIn = typeof me?.id === 'string' ? me.id.toLowerCase() : undefined;
   const targetId = typeof target?.id === 'string' ? target.id.toLowerCase() : undefined;
   if (signedIn === undefined || targetId !== signedIn) return;
@@ -26,4 +26,20 @@ export async function refuseSignedInAccountTarget(graph: Pick<GraphUsersClient, 
     'This gateway acts for every caller as one signed-in account, and a mutation may not act on that account itself (it would lock every caller out, or hand the account over). Manage it in Entra ID directly.',
     { argument: 'user', reason: 'SIGNED_IN_ACCOUNT' },
   );
+}
+
+/**
+ * `GET /me` once per GraphQL request (its Graph client is per request): a document of several
+ * mutations asks once. A failed read is not kept, so the next mutation asks again.
+ */
+const signedInUsers = new WeakMap<object, Promise<GraphUser | null>>();
+
+function signedInUser(graph: Pick<GraphUsersClient, 'me'>): Promise<GraphUser | null> {
+  let me = signedInUsers.get(graph);
+  if (!me) {
+    me = graph.me(['id']);
+    signedInUsers.set(graph, me);
+    me.catch(() => signedInUsers.delete(graph));
+  }
+  return me;
 }
