@@ -1,11 +1,12 @@
-/**
- * An operation's name as logs and audit events carry it. A GraphQL name has no length limit of its
- * own (MAX_TOKENS counts it as one token), so a caller could make every log line of its requests
- * as large as the body allows; a name past 100 characters is cut, with its length said.
- */
-const MAX_LOGGED_LENGTH = 100;
+import { auditOperationName } from '../audit/event.js';
 
+/**
+ * An operation's name as log lines and trace spans carry it: the same rule as audit events
+ * (`auditOperationName`, docs/security.md#operation-names-in-audit-events), so the three never
+ * disagree on a request. A GraphQL name has no length limit of its own (MAX_TOKENS counts it as
+ * one token): a name past 64 characters, or one that looks like a credential, is left out (null)
+ * rather than carried into every line and span of the caller's requests.
+ */
 export function operationNameForLog(name: string | null | undefined): string | null {
-  if (name === null || name === undefined) return null;
-  return name.length <= MAX_LOGGED_LENGTH ? name : `${name.slice(0, MAX_LOGGED_LENGTH)}… (${name.length} characters)`;
+  return auditOperationName(name);
 }

@@ -32,7 +32,7 @@ export function tracingPlugin<TContext extends { caller: Caller; correlationId: 
         async didResolveOperation({ operationName: fullName, operation }) {
           const type = operation?.operation;
           if (!type) return;
-          // Cut as in the logs: a name is one token, as long as the body allows, and a span carries it twice.
+          // The logs' and audit events' rule: a name is one token, as long as the body allows, and a span carries it twice.
           const operationName = operationNameForLog(fullName);
           span.updateName(operationName ? `${type} ${operationName}` : type);
           span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);

@@ -244,7 +244,7 @@ describe('routes', () => {
     expect(gw.logLines.join('')).not.toContain('secret-looking-value');
   });
 
-  it('cuts a long operation name in the log: a name is one token, and could be as long as the body allows', async () => {
+  it('leaves a long operation name out of the log: a name is one token, and could be as long as the body allows', async () => {
     const name = `N${'x'.repeat(200_000)}`;
     await fetch(`${gw.url}/graphql`, {
       method: 'POST',
@@ -252,7 +252,7 @@ describe('routes', () => {
       body: JSON.stringify({ query: `query ${name} { __typename }` }),
     });
     const line = gw.logRecords('graphql operation').find((r) => r.correlationId === 'corr-log-test-2')!;
-    expect(line.operationName).toBe(`${name.slice(0, 100)}… (200001 characters)`);
+    expect(line.operationName).toBeNull();
   });
 
   it('serves the playground page to browsers on GET /graphql, with a CSP and local assets only', async () => {
