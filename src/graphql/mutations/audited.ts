@@ -7,7 +7,7 @@ import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
 import { addressableUserKey, normalizeUserKey } from '../user-id.js';
-import { refuseSignedInAccountTarget } from './gateway-account.js';
+import { SIGNED_IN_ACCOUNT, refuseSignedInAccountTarget } from './gateway-account.js';
 
 /**
  * The frame every mutation resolver runs in: permission check (from the field's
@@ -101,20 +101,18 @@ export async function runAudited<C, T>(
     log.emit({ ...base, outcome: isGatewayError(error) ? 'refused' : 'failed', reason, steps: [], requestIds: [] });
     throw error;
   }
+  /** The one event of an attempt that ended in `error` after its input passed: refused, or failed with Graph's request-id. */
+  const emitEnded = (error: unknown, outcome: 'refused' | 'failed') => {
+    const gatewayError = isGatewayError(error) ? error : undefined;
+    const requestId = typeof gatewayError?.extensions.requestId === 'string' ? gatewayError.extensions.requestId : undefined;
+    log.emit({ ...base, outcome, reason: gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR, steps: [], requestIds: requestId ? [requestId] : [] });
+  };
   if (ctx.sharedGraphAccount && ctx.graph && targetUser && !input.newUser) {
     try {
       await refuseSignedInAccountTarget(ctx.graph, targetUser);
     } catch (error) {
-      const gatewayError = isGatewayError(error) ? error : undefined;
-      const refused = gatewayError?.code === ErrorCode.FORBIDDEN;
-      const requestId = typeof gatewayError?.extensions.requestId === 'string' ? gatewayError.extensions.requestId : undefined;
-      log.emit({
-        ...base,
-        outcome: refused ? 'refused' : 'failed',
-        reason: gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR,
-        steps: [],
-        requestIds: requestId ? [requestId] : [],
-      });
+      // Refused when the target is the signed-in account; a lookup that failed (Graph's own 403 among them) failed.
+      emitEnded(error, isGatewayError(error) && error.extensions.reason === SIGNED_IN_ACCOUNT ? 'refused' : 'failed');
       throw error;
     }
   }
@@ -123,15 +121,7 @@ export async function runAudited<C, T>(
     done = await work(checked);
   } catch (error) {
     forgetCachedReads(ctx);
-    const gatewayError = isGatewayError(error) ? error : undefined;
-    const requestId = typeof gatewayError?.extensions.requestId === 'string' ? gatewayError.extensions.requestId : undefined;
-    log.emit({
-      ...base,
-      outcome: 'failed',
-      reason: gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR,
-      steps: [],
-      requestIds: requestId ? [requestId] : [],
-    });
+    emitEnded(error, 'failed');
     throw error;
   }
   forgetCachedReads(ctx);

@@ -2,6 +2,9 @@ import { ErrorCode, GatewayError } from '../../errors.js';
 import type { GraphUser, GraphUsersClient } from '../../graph/api.js';
 import { isGuid } from '../../guid.js';
 
+/** The `reason` of the refusal. */
+export const SIGNED_IN_ACCOUNT = 'SIGNED_IN_ACCOUNT';
+
 /**
  * Under the authorization code flow every caller is served as one signed-in account, the
  * operator's (docs/identity.md). A caller holding `Users.Terminate`, `Users.ChangePassword`,
@@ -24,7 +27,7 @@ export async function refuseSignedInAccountTarget(graph: Pick<GraphUsersClient, 
   throw new GatewayError(
     ErrorCode.FORBIDDEN,
     'This gateway acts for every caller as one signed-in account, and a mutation may not act on that account itself (it would lock every caller out, or hand the account over). Manage it in Entra ID directly.',
-    { argument: 'user', reason: 'SIGNED_IN_ACCOUNT' },
+    { argument: 'user', reason: SIGNED_IN_ACCOUNT },
   );
 }
 
