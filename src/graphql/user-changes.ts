@@ -122,12 +122,9 @@ function decodeDeltaToken(ctx: GatewayContext, deltaToken: string): CursorPayloa
 }
 
 /**
- * Graph's resync answers (docs/graph-facts.md#delta-query): 410 Gone, the delta codes of its errors
- * page, and `Directory_ExpiredPageToken` for a round's nextLink that expired before it was followed.
+ * Graph's resync answers (docs/graph-facts.md#delta-query): the Graph client marks them
+ * `resyncRequired` (`deltaError` in src/graph/client.ts holds the one list of their statuses and codes).
  */
 function isExpiredDeltaError(error: unknown): error is GatewayError {
-  if (!isGatewayError(error)) return false;
-  if (error.extensions.resyncRequired === true) return true;
-  const graphCode = String(error.extensions.graphErrorCode ?? '');
-  return /syncStateNotFound|resyncRequired|syncStateInvalid|Gone|Directory_ExpiredPageToken/i.test(graphCode) || /HTTP 410/.test(error.message);
+  return isGatewayError(error) && error.extensions.resyncRequired === true;
 }
