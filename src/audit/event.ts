@@ -128,7 +128,7 @@ export const MAX_AUDITED_OPERATION_NAME = 64;
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 /**
- * The one rule for `operationName` in every audit event, successful, failed or refused, whether
+ * The one rule for `operationName` in every audit event (and in the operation log line and trace span), successful, failed or refused, whether
  * Apollo parsed the document or not (docs/security.md#operation-names-in-audit-events). The name is
  * the caller's text: kept only when it is a GraphQL Name of at most MAX_AUDITED_OPERATION_NAME
  * characters (a name written in a parsed document always is one; the request's JSON

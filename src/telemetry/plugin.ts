@@ -11,7 +11,7 @@ import {
   ATTR_GRAPHQL_OPERATION_TYPE,
 } from './attributes.js';
 import { currentOperation } from './state.js';
-import { operationNameForLog } from '../graphql/operation-name.js';
+import { auditOperationName } from '../audit/event.js';
 
 /**
  * Names and labels the operation's span (started around the HTTP request by
@@ -33,7 +33,7 @@ export function tracingPlugin<TContext extends { caller: Caller; correlationId: 
           const type = operation?.operation;
           if (!type) return;
           // The logs' and audit events' rule: a name is one token, as long as the body allows, and a span carries it twice.
-          const operationName = operationNameForLog(fullName);
+          const operationName = auditOperationName(fullName);
           span.updateName(operationName ? `${type} ${operationName}` : type);
           span.setAttribute(ATTR_GRAPHQL_OPERATION_TYPE, type);
           if (operationName) span.setAttribute(ATTR_GRAPHQL_OPERATION_NAME, operationName);

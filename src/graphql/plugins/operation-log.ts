@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { GatewayMetrics } from '../../metrics.js';
 import type { GatewayContext } from '../context.js';
 import { INTERNAL_ERROR_PLACEHOLDER, formatGatewayError } from '../format-error.js';
-import { operationNameForLog } from '../operation-name.js';
+import { auditOperationName } from '../../audit/event.js';
 
 /**
  * One log line and one duration sample per operation (name, type, duration, outcome, correlation
@@ -28,7 +28,7 @@ export function operationLogPlugin(metrics: GatewayMetrics, logger?: Pick<Logger
       let operationType = 'unknown';
       return {
         async didResolveOperation({ operationName: name, operation }) {
-          operationName = operationNameForLog(name);
+          operationName = auditOperationName(name);
           operationType = operation?.operation ?? 'unknown';
         },
         async didEncounterErrors({ errors }) {
