@@ -136,16 +136,7 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
-  const out: Partial<GraphSettings> = {};
-  const text = env['EMULATOR_EXPAND_PAGE_CAP']?.trim();
-  if (text !== undefined && text !== '') {
-    const value = /^(off|none|false)$/i.test(text) ? null : Number(text);
-    try {
-      Object.assign(out, validateGraphSettings({ expandPageCap: value }));
-    } catch (error) {
-      throw new Error(`EMULATOR_EXPAND_PAGE_CAP=${JSON.stringify(text)} is not valid: a whole number from 1 to 999, or 'off'`, { cause: error });
-    }
-  }
+  const out: Partial<GraphSettings> = numberOrOffOfEnv(env, 'EMULATOR_EXPAND_PAGE_CAP', 'expandPageCap', 'a whole number from 1 to 999');
   const nested = wordOfEnv(env, 'EMULATOR_EXPAND_NESTED_SELECT', HONOURED_WORDS);
   if (nested !== undefined) out.expandNestedSelect = nested === 'honoured';
   const revokeStatus = env['EMULATOR_REVOKE_SESSIONS_STATUS']?.trim();
@@ -159,18 +150,7 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
     const word = wordOfEnv(env, WORD_SWITCHES[key].env, WORD_SWITCHES[key].words);
     if (word !== undefined) (out as Record<WordSwitch, string>)[key] = word;
   }
-  const lifetime = env['EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS']?.trim();
-  if (lifetime !== undefined && lifetime !== '') {
-    // Number('') and Number(' ') are 0, so only digits count as a number here.
-    const value = /^(off|none|never)$/i.test(lifetime) ? null : /^\d+$/.test(lifetime) ? Number(lifetime) : NaN;
-    try {
-      Object.assign(out, validateGraphSettings({ pageTokenLifetimeSeconds: value }));
-    } catch (error) {
-      throw new Error(`EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS=${JSON.stringify(lifetime)} is not valid: a whole number of seconds (0 or more), or 'off'`, {
-        cause: error,
-      });
-    }
-  }
+  Object.assign(out, numberOrOffOfEnv(env, 'EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS', 'pageTokenLifetimeSeconds', 'a whole number of seconds (0 or more)'));
   return out;
 }
 
@@ -195,6 +175,27 @@ const wordsText = (allowed: readonly string[]): string => allowed.map((word) => 
 function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new Error(`${what} ${wordsText(allowed)}, received ${JSON.stringify(value)}`);
+}
+
+/**
+ * A numeric setting from the environment: digits, or `off` (also `none`, `never`, `false`) for null;
+ * checked by validateGraphSettings, whose refusal becomes the message naming the variable. Nothing
+ * when unset or empty.
+ */
+function numberOrOffOfEnv(
+  env: Record<string, string | undefined>,
+  name: string,
+  key: 'expandPageCap' | 'pageTokenLifetimeSeconds',
+  expected: string,
+): Partial<GraphSettings> {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return {};
+  const value = /^(off|none|never|false)$/i.test(text) ? null : /^\d+$/.test(text) ? Number(text) : NaN;
+  try {
+    return validateGraphSettings({ [key]: value });
+  } catch (error) {
+    throw new Error(`${name}=${JSON.stringify(text)} is not valid: ${expected}, or 'off'`, { cause: error });
+  }
 }
 
 /** An environment variable's word (trimmed, any case); undefined when unset or empty. */
