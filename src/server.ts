@@ -461,6 +461,7 @@ function sendGatewayError(res: ServerResponse, error: GatewayError, challenge: s
 }
 
 function sendProblem(res: ServerResponse, problem: HttpProblem): void {
+  for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
   sendJson(res, problem.status, {
     errors: [{ message: problem.message, extensions: { code: problem.code, ...(problem.reason ? { reason: problem.reason } : {}) } }],
   });

@@ -5,6 +5,8 @@ export class HttpProblem extends Error {
     readonly code: string,
     message: string,
     readonly reason?: string,
+    /** Response headers the refusal names (e.g. `accept-encoding` with a 415). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }

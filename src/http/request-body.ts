@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { HttpProblem } from './http-problem.js';
 
@@ -37,6 +37,38 @@ export function createBodyBudget(maxBytes: number): BodyBudget {
   };
 }
 
+/**
+ * A body this gateway would misread, refused before a byte of it is read (RFC 9110 §15.5.16: 415).
+ * A compressed body was parsed as text and answered "not valid JSON", which sent the caller looking
+ * at its JSON; a body declared in another charset than UTF-8 was decoded as UTF-8 anyway, so a name
+ * such as "Müller" in a filter sent as Latin-1 reached Graph as mojibake. JSON exchanged between
+ * systems is UTF-8 (RFC 8259 §8.1), and no client of this API needs to compress a query, so both
+ * are refused with what to send instead. The media-type parameter is read with a regular expression:
+ * only `charset` matters here, and Node's `util.MIMEType` refuses headers that Apollo accepts.
+ */
+export function unreadableBodyProblem(headers: IncomingHttpHeaders): HttpProblem | undefined {
+  const encoding = (headers['content-encoding'] ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    return new HttpProblem(
+      415,
+      ErrorCode.BAD_USER_INPUT,
+      'The request body must not be compressed: send it without Content-Encoding.',
+      'UNSUPPORTED_CONTENT_ENCODING',
+      { 'accept-encoding': 'identity' },
+    );
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    return new HttpProblem(
+      415,
+      ErrorCode.BAD_USER_INPUT,
+      'The request body must be UTF-8: send Content-Type: application/json; charset=utf-8.',
+      'UNSUPPORTED_CHARSET',
+    );
+  }
+  return undefined;
+}
+
 /** The caller closed the connection before its body ended: there is nobody to answer. */
 export class ClientClosedError extends Error {
   constructor() {
@@ -58,6 +90,11 @@ function busy(): GatewayError {
  * ClientClosedError.
  */
 export async function readBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<unknown> {
+  const unreadable = unreadableBodyProblem(req.headers);
+  if (unreadable) {
+    req.resume();
+    throw unreadable;
+  }
   const declared = Number(req.headers['content-length']);
   const tooLarge = () => new HttpProblem(413, ErrorCode.BAD_USER_INPUT, `The request body is larger than ${limit} bytes.`, 'PAYLOAD_TOO_LARGE');
   const hasDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared) && declared >= 0;

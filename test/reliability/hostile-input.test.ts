@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { clearAnswerProblems, post, startRecordingGateway, type HttpAnswer, type RecordedCall, type RecordingGateway } from './recording-gateway.js';
@@ -72,6 +73,32 @@ describe('broken requests at the HTTP level', () => {
       expect(calls).toEqual([]);
     });
   }
+
+  it('a compressed body → 415 UNSUPPORTED_CONTENT_ENCODING naming what to send, unread, nothing upstream', async () => {
+    const json = JSON.stringify({ query: '{ __typename }' });
+    const { answer, calls } = await send(gzipSync(json), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(answer.status).toBe(415);
+    expectClear(answer);
+    expect(answer.json?.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_CONTENT_ENCODING' });
+    expect(answer.headers?.get('accept-encoding')).toBe('identity');
+    expect(calls).toEqual([]);
+    // `identity` is no coding at all (RFC 9110 §8.4.1): read as before.
+    const identity = await send(json, { 'content-type': 'application/json', 'content-encoding': 'identity' });
+    expect(identity.answer.json).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('a body declared in another charset than UTF-8 → 415 UNSUPPORTED_CHARSET; utf-8 in any spelling is read', async () => {
+    const json = JSON.stringify({ query: '{ __typename }' });
+    const latin1 = await send(Buffer.from(json, 'latin1'), { 'content-type': 'application/json; charset=ISO-8859-1' });
+    expect(latin1.answer.status).toBe(415);
+    expectClear(latin1.answer);
+    expect(latin1.answer.json?.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_CHARSET' });
+    expect(latin1.calls).toEqual([]);
+    for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json; charset=utf8']) {
+      const { answer } = await send(json, { 'content-type': type });
+      expect(answer.json, type).toEqual({ data: { __typename: 'Query' } });
+    }
+  });
 
   it('invalid UTF-8 bytes in an id → a GraphQL error with a code, nothing upstream', async () => {
     const body = Buffer.concat([Buffer.from('{"query":"{ user(id: \\"ad'), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from('@x.example\\") { id } }"}')]);

@@ -88,6 +88,8 @@ export async function startRecordingGateway(
 
 export interface HttpAnswer {
   status: number;
+  /** The response headers, where the answer came from `post`. */
+  headers?: Headers;
   text: string;
   json: { data?: unknown; errors?: Array<{ message?: string; extensions?: { code?: string; [k: string]: unknown } }> } | undefined;
 }
@@ -105,7 +107,7 @@ export async function post(
   } catch {
     json = undefined;
   }
-  return { status: res.status, text, json };
+  return { status: res.status, headers: res.headers, text, json };
 }
 
 /** A clear answer: a 4xx with a public code, or a GraphQL result whose every error has a public code. */
