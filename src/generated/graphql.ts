@@ -1153,7 +1153,11 @@ export type User = {
   createdDateTime?: Maybe<Scalars['DateTime']['output']>;
   /** Department. */
   department?: Maybe<Scalars['String']['output']>;
-  /** Users who report to this user (organizational contacts among Graph's direct reports are left out, so a page may hold fewer than `first`). */
+  /**
+   * Users who report to this user (organizational contacts among Graph's direct reports are left out,
+   * so a page may hold fewer than `first`). Needs the gateway permission `Users.Read` wherever it is
+   * selected: it is a read of the directory as it is now, also under `userChanges`.
+   */
   directReports: UserConnection;
   /** Name shown in address lists, usually first and last name. */
   displayName?: Maybe<Scalars['String']['output']>;
@@ -1170,7 +1174,8 @@ export type User = {
   /**
    * The user's manager; null when none, and when the manager is an organizational contact rather
    * than a user. Under a `users` list it is fetched in the same Graph request (`$expand=manager`)
-   * when the query allows it.
+   * when the query allows it. Needs the gateway permission `Users.Read` wherever it is selected: it
+   * is a read of the directory as it is now, also under `userChanges` and a mutation's payload.
    */
   manager?: Maybe<User>;
   /** Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`. */
