@@ -193,7 +193,8 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-async function measured(key: string, body: Record<string, unknown>): Promise<{ result: GraphQLResult; upstream: number }> {
+/** The answer, the requests Graph and Entra received for it (`upstream`), and Graph's alone (`graph`). */
+async function measured(key: string, body: Record<string, unknown>): Promise<{ result: GraphQLResult; upstream: number; graph: number }> {
   await emulator.resetStats();
   const res = await fetch(`${gateway.url}/graphql`, {
     method: 'POST',
@@ -201,9 +202,11 @@ async function measured(key: string, body: Record<string, unknown>): Promise<{ r
     body: JSON.stringify(body),
   });
   const parsed = (await res.json()) as { data?: unknown; errors?: GraphQLResult['errors'] };
+  const stats = await emulator.stats();
   return {
     result: { status: res.status, headers: res.headers, data: parsed.data as GraphQLResult['data'], errors: parsed.errors },
-    upstream: (await emulator.stats()).totalRequests,
+    upstream: stats.totalRequests,
+    graph: stats.graphRequests,
   };
 }
 
@@ -272,5 +275,48 @@ describe('what a selection needs beyond the root field', () => {
     expect(feed.needs.get('UserChanges.users')).toBeUndefined();
     expect(feed.needs.get('User.manager')).toBe(Permission.UsersRead);
     expect(feed.needs.get('User.directReports')).toBe(Permission.UsersRead);
+  });
+});
+
+/**
+ * A caller holding a write permission learns, of each user it names, whether it exists: that is
+ * what acting on a user by name answers, and createUser gives the same answer for a taken
+ * userPrincipalName, as Graph does. It learns nothing more: no object id, no profile
+ * (docs/security.md#what-a-write-permission-learns-about-the-users-it-names).
+ */
+describe('what Users.Write alone learns about a userPrincipalName it names', () => {
+  const MISSING_USER = '00000000-0000-4000-8000-00000000dead';
+  const assign = 'mutation($u: ID!, $m: ID!) { assignManager(input: { user: $u, manager: $m }) { requestId } }';
+
+  it('whether it exists (assignManager names a missing user), as createUser answers for a taken name; nothing is written', async () => {
+    const known = [...emulator.tenant.users.values()].find((u) => u.id !== target.id && u.id !== emulator.tenant.wellKnown.adminUserId)!;
+    const unknownUpn = `nobody-${Date.now()}@${emulator.tenant.domain}`;
+    const before = structuredClone(known);
+
+    const exists = await measured(keyOf(Permission.UsersWrite), { query: assign, variables: { u: MISSING_USER, m: known.userPrincipalName } });
+    const absent = await measured(keyOf(Permission.UsersWrite), { query: assign, variables: { u: MISSING_USER, m: unknownUpn } });
+    expect(exists.result.errors?.map((e) => [e.extensions?.code, e.extensions?.argument])).toEqual([['NOT_FOUND', undefined]]);
+    expect(absent.result.errors?.map((e) => [e.extensions?.code, e.extensions?.argument])).toEqual([['NOT_FOUND', 'manager']]);
+    // The existing name is looked up, then the write is refused for the missing user.
+    expect([exists.graph, absent.graph]).toEqual([2, 1]);
+    // Existence only: neither answer holds the manager's object id or any of its properties.
+    for (const { result } of [exists, absent]) {
+      const text = JSON.stringify(result);
+      for (const secret of [known.id, known.displayName, known.mail, known.mobilePhone].filter((v): v is string => typeof v === 'string' && v !== '')) {
+        expect(text).not.toContain(secret);
+      }
+    }
+
+    const create = 'mutation($i: CreateUserInput!) { createUser(input: $i) { requestId } }';
+    const taken = await measured(keyOf(Permission.UsersWrite), {
+      query: create,
+      variables: { i: { userPrincipalName: known.userPrincipalName, displayName: 'Probe', mailNickname: 'probe', password: 'Str0ng!Passw0rd-probe' } },
+    });
+    expect(taken.result.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(taken.result.errors![0]!.message).toContain('userPrincipalName already exists');
+
+    // None of the three changed the named user.
+    const after = emulator.tenant.users.get(known.id)!;
+    expect({ managerId: after.managerId, displayName: after.displayName }).toEqual({ managerId: before.managerId, displayName: before.displayName });
   });
 });
