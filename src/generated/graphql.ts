@@ -950,7 +950,9 @@ export type Query = {
    * false: each call reads a bounded number of Graph pages. Once complete, `nextDeltaToken` returns only
    * what changed since (`kind: CHANGES`, in `changed` and `removed`). An expired, unknown or altered
    * token (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not
-   * set) fails with BAD_USER_INPUT: call again without a token (full resync).
+   * set) fails with BAD_USER_INPUT: call again without a token (full resync). `Users.ReadChanges`
+   * serves what the feed carries, the users' own properties; their `manager` and `directReports` are
+   * reads of the directory as it is now and need `Users.Read` too.
    */
   userChanges: UserChanges;
   /**
