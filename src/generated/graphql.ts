@@ -950,7 +950,9 @@ export type Query = {
    * false: each call reads a bounded number of Graph pages. Once complete, `nextDeltaToken` returns only
    * what changed since (`kind: CHANGES`, in `changed` and `removed`). An expired, unknown or altered
    * token (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not
-   * set) fails with BAD_USER_INPUT: call again without a token (full resync).
+   * set) fails with BAD_USER_INPUT: call again without a token (full resync). `Users.ReadChanges`
+   * serves what the feed carries, the users' own properties; their `manager` and `directReports` are
+   * reads of the directory as it is now and need `Users.Read` too.
    */
   userChanges: UserChanges;
   /**
@@ -1153,7 +1155,11 @@ export type User = {
   createdDateTime?: Maybe<Scalars['DateTime']['output']>;
   /** Department. */
   department?: Maybe<Scalars['String']['output']>;
-  /** Users who report to this user (organizational contacts among Graph's direct reports are left out, so a page may hold fewer than `first`). */
+  /**
+   * Users who report to this user (organizational contacts among Graph's direct reports are left out,
+   * so a page may hold fewer than `first`). Needs the gateway permission `Users.Read` wherever it is
+   * selected: it is a read of the directory as it is now, also under `userChanges`.
+   */
   directReports: UserConnection;
   /** Name shown in address lists, usually first and last name. */
   displayName?: Maybe<Scalars['String']['output']>;
@@ -1170,7 +1176,8 @@ export type User = {
   /**
    * The user's manager; null when none, and when the manager is an organizational contact rather
    * than a user. Under a `users` list it is fetched in the same Graph request (`$expand=manager`)
-   * when the query allows it.
+   * when the query allows it. Needs the gateway permission `Users.Read` wherever it is selected: it
+   * is a read of the directory as it is now, also under `userChanges` and a mutation's payload.
    */
   manager?: Maybe<User>;
   /** Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`. */

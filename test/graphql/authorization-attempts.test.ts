@@ -16,8 +16,13 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const KEY = {
   reader: 'attempts-reader-key-0123456789abcdef',
   changes: 'attempts-changes-key-0123456789abcdef',
+  changesAndRead: 'attempts-changes-read-key-0123456789abcdef',
 };
-const API_KEYS = [`reader:${sha256(KEY.reader)}:Users.Read`, `changes:${sha256(KEY.changes)}:Users.ReadChanges`].join(',');
+const API_KEYS = [
+  `reader:${sha256(KEY.reader)}:Users.Read`,
+  `changes:${sha256(KEY.changes)}:Users.ReadChanges`,
+  `sync:${sha256(KEY.changesAndRead)}:Users.ReadChanges+Users.Read`,
+].join(',');
 
 let emulator: TestEmulator;
 let selfDeployed: TestGateway;
@@ -26,7 +31,17 @@ let target: UserRecord;
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 30 });
-  const env = { CALLER_AUTH: 'api-key', API_KEYS, NODE_ENV: 'production', INTROSPECTION: '', FEDERATION: 'true', LOG_LEVEL: 'warn' };
+  // A budget that fits a manager per user of this tenant, so a refusal here is the permission's
+  // doing, not the budget's (which would hide a field the permission let through).
+  const env = {
+    CALLER_AUTH: 'api-key',
+    API_KEYS,
+    NODE_ENV: 'production',
+    INTROSPECTION: '',
+    FEDERATION: 'true',
+    LOG_LEVEL: 'warn',
+    MAX_UPSTREAM_REQUESTS: '400',
+  };
   selfDeployed = await startTestGateway({ emulator, env: { ...env, DEPLOYMENT_MODE: 'self-deployed' } });
   hosted = await startTestGateway({ emulator, env: { ...env, DEPLOYMENT_MODE: 'hosted' } });
   target = [...emulator.tenant.users.values()].find((u) => u.authMethods.length > 1 && u.id !== emulator.tenant.wellKnown.adminUserId)!;
@@ -115,6 +130,58 @@ describe('the change feed', () => {
     ['ownedDevices', '{ userChanges { users { id ... on User { ownedDevices { nodes { id } } } } } }', 'User.ownedDevices needs Users.ReadDevices'],
   ])('reaches no guarded User field (%s) with Users.ReadChanges alone', async (_field, query, text) => {
     expectRefused(await measured(selfDeployed, KEY.changes, { query }), 403, 'FORBIDDEN', text);
+  });
+
+  // The feed carries the users' own properties (Graph's delta pages); a manager or the reports are
+  // live reads of the directory, which Users.Read guards wherever they are selected.
+  const MANAGER = 'User.manager needs Users.Read';
+  const REPORTS = 'User.directReports needs Users.Read';
+  it.each([
+    ['manager', '{ userChanges { users { id manager { id displayName } } } }', [MANAGER]],
+    ['directReports', '{ userChanges { changed { id directReports(first: 5) { nodes { id } } } } }', [REPORTS]],
+    ['manager through an alias', '{ feed: userChanges { users { id boss: manager { id } } } }', [MANAGER]],
+    ['manager through a named fragment', '{ userChanges { users { ...Boss } } } fragment Boss on User { manager { id } }', [MANAGER]],
+    ['reports through an inline fragment', '{ userChanges { changed { ... on User { directReports { nodes { id } } } } } }', [REPORTS]],
+    [
+      'both through fragments spreading fragments',
+      '{ userChanges { users { ...A } } } fragment A on User { ...B } fragment B on User { manager { manager { id } } directReports { edges { node { id } } } }',
+      [MANAGER, REPORTS],
+    ],
+  ])('reaches no live relationship (%s) with Users.ReadChanges alone, and Graph sees nothing', async (_how, query, texts) => {
+    const answer = await measured(selfDeployed, KEY.changes, { query });
+    expectRefused(answer, 403, 'FORBIDDEN', texts[0]!);
+    for (const text of texts) expect(answer.result.errors![0]!.message).toContain(text);
+  });
+
+  it.each([
+    ['@include(if: $v) with $v false', 'manager @include(if: $v) { id }', false],
+    ['@skip(if: $v) with $v true', 'directReports @skip(if: $v) { nodes { id } }', true],
+    ['an inline fragment under @skip(if: $v)', '... @skip(if: $v) { manager { id } }', true],
+  ])('reaches no live relationship switched off by a variable (%s) with Users.ReadChanges alone', async (_how, selection, v) => {
+    const query = `query($v: Boolean!) { userChanges { users { id ${selection} } } }`;
+    expectRefused(await measured(selfDeployed, KEY.changes, { query, variables: { v } }), 403, 'FORBIDDEN', 'needs Users.Read');
+  });
+
+  it('serves what the feed carries with Users.ReadChanges alone: the users, removals and token', async () => {
+    const query =
+      '{ userChanges { kind complete users { id displayName userPrincipalName accountEnabled } changed { id } removed { id reason } nextDeltaToken } }';
+    const { result, upstream } = await measured(selfDeployed, KEY.changes, { query });
+    expect(result.errors).toBeUndefined();
+    const feed = (result.data as { userChanges: { kind: string; users: Array<{ id: string }> } }).userChanges;
+    expect(feed.kind).toBe('FULL_SYNC');
+    expect(feed.users.map((u) => u.id)).toContain(target.id);
+    // The delta pages, and nothing per user.
+    expect(upstream).toBeGreaterThan(0);
+    expect(upstream).toBeLessThanOrEqual(3);
+  });
+
+  it('serves managers and reports in the feed to a caller that also holds Users.Read', async () => {
+    const query = '{ userChanges { users { id manager { id } directReports(first: 1) { nodes { id } } } } }';
+    const { result } = await measured(selfDeployed, KEY.changesAndRead, { query });
+    expect(result.errors).toBeUndefined();
+    const users = (result.data as { userChanges: { users: Array<{ id: string; manager: { id: string } | null }> } }).userChanges.users;
+    const withManager = users.find((u) => emulator.tenant.users.get(u.id)?.managerId);
+    expect(withManager?.manager?.id).toBe(emulator.tenant.users.get(withManager!.id)!.managerId);
   });
 
   it('is no way to _entities, which needs Users.Read', async () => {
