@@ -100,6 +100,8 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
     authorityHost: config.authorityHost,
     tenant,
     audiences,
+    // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
+    tenantIsSecret: config.deploymentMode === 'hosted',
     ...(deps.now ? { now: deps.now } : {}),
   });
   const log = deps.logger.child({ component: 'caller-auth' });
@@ -134,6 +136,7 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
         kind: 'entra',
         subject,
         tenantId,
+        ...(config.deploymentMode === 'hosted' ? { tenantIsSecret: true } : {}),
         principal: principalOf(payload),
         permissions: permissionsFromClaims(payload, { scopes }),
         assertion: token,
