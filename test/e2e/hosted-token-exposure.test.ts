@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from '@keyv/redis';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { SignJWT } from 'jose';
+import { Response } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { identityState } from '../../src/emulator/entra/state.js';
+import { setApiTokenVersion } from '../emulator/entra/support.js';
 import { appCallerToken } from '../identity/support.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { startTestGateway } from '../support/gateway.js';
 import { capturingLogger } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
@@ -161,3 +164,34 @@ function randomGuid(): string {
   const hex = randomBytes(16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
+
+describe('the hosted broker Token when the signing keys cannot be loaded', () => {
+  it("is not in the warning that names the failed fetch (Entra's jwks_uri holds the tenant id)", async () => {
+    const emulator = await startTestEmulator({ userCount: 4 });
+    // The authority's keys answer 503: the gateway warns with what failed, the URL of the keys among
+    // it. A v2.0 token's keys are the tenant's (`{authority}/{tenant}/discovery/v2.0/keys`); v1.0's are `common`'s.
+    const known = emulator.tenant.wellKnown;
+    await setApiTokenVersion(emulator, known.demoAppId, 2);
+    const gw = await startTestGateway({
+      emulator,
+      env: { DEPLOYMENT_MODE: 'hosted', CALLER_AUTH: 'entra', API_AUDIENCE: known.demoAppId, LOG_LEVEL: 'trace' },
+      upstream: (real) => ({
+        ...real,
+        fetch: (url, init) => (String(url).includes('/discovery/') ? Promise.resolve(new Response(null, { status: 503 })) : real.fetch(url, init)),
+      }),
+    });
+    try {
+      const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+      const result = await gw.graphql('{ users(first: 1) { nodes { id } } }', undefined, { authorization: `Bearer ${token}` });
+      expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      const warning = gw.logRecords("Caller tokens cannot be verified right now: the authority's signing keys could not be loaded.");
+      expect(warning).toHaveLength(1);
+      expect(warning[0]!.err).toMatch(/^GET \S+\/discovery\/v2\.0\/keys answered HTTP 503$/);
+      const text = gw.logLines.join('') + JSON.stringify(result);
+      expect(text.toLowerCase()).not.toContain(emulator.tenantId.toLowerCase());
+    } finally {
+      await gw.close();
+      await emulator.close();
+    }
+  }, 60_000);
+});
