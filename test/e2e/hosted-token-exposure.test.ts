@@ -158,6 +158,18 @@ describe.skipIf(skip !== undefined)('the hosted broker Token never leaves the ga
     }
     expect(found).toEqual([]);
   });
+
+  it("nor in the rate governor's warning once Redis is gone (its log lines name the budget's tenant)", async () => {
+    const before = lines.length;
+    await redis.stop();
+    const answer = await graphql('{ users(first: 1) { nodes { id } } }', goodToken);
+    expect(answer.status).toBe(200);
+    const said = lines.slice(before).join('');
+    expect(said).toMatch(/"component":"rate-governor"/);
+    // The budget's tenant is the Graph identity's partition (a digest of BROKER_URL and BROKER_ID).
+    expect(said).toMatch(/"tenantId":"hosted-[0-9a-f]{24}"/);
+    expect(said.toLowerCase()).not.toContain(emulator.tenantId.toLowerCase());
+  });
 });
 
 function randomGuid(): string {
