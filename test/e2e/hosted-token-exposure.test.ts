@@ -154,7 +154,8 @@ describe.skipIf(skip !== undefined)('the hosted broker Token never leaves the ga
     for (const [surface, text] of Object.entries(surfaces)) {
       for (let at = text.toLowerCase().indexOf(tenant); at >= 0; at = text.toLowerCase().indexOf(tenant, at + 1))
         found.push(`${surface}: …${text.slice(Math.max(0, at - 160), at + 60)}…`);
-      for (const secret of [app.config.hosted!.key.reveal(), ...refreshTokens]) if (text.includes(secret)) found.push(`${surface}: a key or refresh token`);
+      for (const secret of [app.config.hosted!.key.reveal(), app.config.tokenCacheKey!.reveal(), ...refreshTokens])
+        if (text.includes(secret)) found.push(`${surface}: BROKER_KEY, TOKEN_CACHE_KEY or a refresh token`);
     }
     expect(found).toEqual([]);
   });
