@@ -255,22 +255,28 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       handler(req, res);
     },
   );
-  // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
-  // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
-  server.maxConnections = config.limits.maxConnections;
-  // And one address may not take them all (docs/security.md#connections-per-address).
-  limitConnectionsPerAddress(server, {
-    max: config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
-    trustedProxies: config.trustedProxies ?? [],
-    onRefused: () => metrics.connectionsRefused.inc({ reason: 'per_address' }),
-  });
+  // Every listener of the gateway is bounded the same way: in all, and per client address.
+  const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
+  const boundConnections = (listener: Server, max: number, maxPerAddress: number) => {
+    // Past it, Node closes a new connection at once: 8,000 connections that each sent part of their
+    // headers held ~80 MB; unbounded, a flood of them outgrows any container memory limit.
+    listener.maxConnections = max;
+    // And one address may not take them all (docs/security.md#connections-per-address).
+    limitConnectionsPerAddress(listener, {
+      max: maxPerAddress,
+      trustedProxies: config.trustedProxies ?? [],
+      onRefused: () => metrics.connectionsRefused.inc({ reason: 'per_address' }),
+    });
+  };
+  boundConnections(server, config.limits.maxConnections, perAddress);
   // METRICS_PORT: /metrics on a listener of its own (docs/operations.md#metrics), the scraper's only.
   const metricsServer =
     config.listen.metricsPort === undefined
       ? undefined
       : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, createMetricsHandler(metrics, logger));
-  // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory.
-  if (metricsServer) metricsServer.maxConnections = METRICS_MAX_CONNECTIONS;
+  // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
+  // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
+  if (metricsServer) boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
   let metricsUrl: string | undefined;
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
@@ -328,6 +334,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
 /** Open connections the METRICS_PORT listener keeps at most (Prometheus keeps one per scrape target). */
 const METRICS_MAX_CONNECTIONS = 32;
+/**
+ * ... and from one address (MAX_CONNECTIONS_PER_ADDRESS when lower): a scraper needs one, an HA pair
+ * of them two addresses; 8 leaves room for several while one host holds at most a quarter.
+ */
+const METRICS_MAX_CONNECTIONS_PER_ADDRESS = 8;
 
 function listenOn(server: Server, port: number, host: string): Promise<string> {
   return new Promise<string>((resolve, reject) => {

@@ -18,7 +18,8 @@ export type AuditOutcome = 'succeeded' | 'partial' | 'failed' | 'unknown' | 'ref
 export type AuditCaller =
   | { kind: 'anonymous' }
   | { kind: 'api-key'; keyId: string }
-  | { kind: 'entra'; subject: string; tenantId: string; principal: 'user' | 'app' }
+  /** `tenantId` is absent in hosted mode, where it is the broker's Token (docs/security.md#the-broker-token-is-a-secret). */
+  | { kind: 'entra'; subject: string; tenantId?: string; principal: 'user' | 'app' }
   /** A one-time sign-in link minted by `npm run auth:login-url` (src/identity/sign-in-link.ts). */
   | { kind: 'sign-in-link'; linkId: string; issuedBy: string }
   | { kind: 'unknown' };
@@ -108,7 +109,12 @@ export function auditCaller(caller: Caller | undefined): AuditCaller {
       return { kind: 'api-key', keyId: caller.keyId };
     case 'entra':
       // Deliberately field by field: `assertion` (the bearer token) must never be copied.
-      return { kind: 'entra', subject: caller.subject, tenantId: caller.tenantId, principal: caller.principal };
+      return {
+        kind: 'entra',
+        subject: caller.subject,
+        ...(caller.tenantIsSecret ? {} : { tenantId: caller.tenantId }),
+        principal: caller.principal,
+      };
   }
 }
 

@@ -42,7 +42,9 @@ function describeToken(flow: string, claims: TokenClaims): string {
       ? `app-only token of app ${claims.appId ?? '?'}`
       : `delegated token of ${claims.username ?? claims.objectId ?? 'a user'} (app ${claims.appId ?? '?'})`;
   const expires = claims.expiresAt ? `, expires ${claims.expiresAt.toISOString()}` : '';
-  return `token: ${flow} obtained a Graph ${who} in tenant ${claims.tenantId ?? '?'}${expires}`;
+  // The hosted broker's tenant id is its Token (BROKER_TOKEN), a secret: doctor output is pasted into tickets.
+  const tenant = flow === 'hosted-broker' ? "the broker registration's tenant (its id is BROKER_TOKEN: not shown)" : `tenant ${claims.tenantId ?? '?'}`;
+  return `token: ${flow} obtained a Graph ${who} in ${tenant}${expires}`;
 }
 
 /**

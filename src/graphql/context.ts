@@ -4,6 +4,7 @@ import { newAuditTrail, type AuditTrail } from '../audit/plugin.js';
 import type { Config } from '../config-types.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
+import { graphIdentityId } from '../identity/identity-id.js';
 import type { Caller, CallerAuthenticator, GraphIdentity, GraphTokenSource } from '../identity/types.js';
 import type { CallerCursors, CursorCodec } from './cursor.js';
 
@@ -74,15 +75,18 @@ const NAMELESS_TENANTS = new Set(['common', 'organizations', 'consumers']);
 
 /**
  * The tenant whose directory the Graph identity reads: Graph's limits are per app and tenant, so
- * this is the governor's partition. A configured tenant id wins; a multi-tenant authority
- * (`common`, `organizations`) acts in the Entra caller's tenant; hosted mode's broker "token" is the
- * tenant id (docs/identity.md#hosted-broker). Otherwise the token partition stands in for it.
+ * this is the governor's partition. Hosted mode has one tenant, named by its broker registration;
+ * otherwise a configured tenant id wins; a multi-tenant authority (`common`, `organizations`) acts
+ * in the Entra caller's tenant. Otherwise the token partition stands in for it.
  */
 export function graphTenantOf(config: Config, caller: Caller, tokenSource: GraphTokenSource): string {
+  // Hosted first: its one tenant's id is the broker's Token, a secret, and the partition names the
+  // Redis key of the shared budget and the governor's log lines; the broker registration stands
+  // for the tenant instead (docs/security.md#the-broker-token-is-a-secret).
+  if (config.hosted) return graphIdentityId(config);
   const configured = config.selfDeployed?.tenantId;
   if (configured && !NAMELESS_TENANTS.has(configured.toLowerCase())) return configured;
   if (caller.kind === 'entra') return caller.tenantId;
-  if (config.hosted) return config.hosted.token.reveal();
   return tokenSource.partition;
 }
 

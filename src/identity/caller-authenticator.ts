@@ -9,6 +9,7 @@ import { ALL_PERMISSIONS, Permission } from '../permissions.js';
 import type { Caller, CallerAuthenticator } from './types.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
 import { assertOneCredential, type CredentialHeader } from './credential-headers.js';
+import { removeKnownSecrets } from './token-errors.js';
 
 /**
  * The headers each mode reads a credential from. With `entra`, `x-api-key` is not a credential and
@@ -100,9 +101,12 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
     authorityHost: config.authorityHost,
     tenant,
     audiences,
+    // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
+    tenantIsSecret: config.deploymentMode === 'hosted',
     ...(deps.now ? { now: deps.now } : {}),
   });
   const log = deps.logger.child({ component: 'caller-auth' });
+  const secretTenant = config.deploymentMode === 'hosted' ? [tenant] : [];
   // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
   const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {
@@ -121,7 +125,8 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
       } catch (error) {
         if (isGatewayError(error)) {
           // The authority's outage (its signing keys could not be fetched): said once per failed fetch.
-          if (error.originalError) log.warn({ err: error.originalError.message }, error.message);
+          // In hosted mode not the tenant id (the broker's Token) in the URL it names: a v2.0 issuer's keys are the tenant's.
+          if (error.originalError) log.warn({ err: removeKnownSecrets(error.originalError.message, secretTenant) }, error.message);
           throw error;
         }
         const reason = error instanceof CallerTokenRejected ? error.reason : describeJoseError(error, { audience: audiences.join(', ') });
@@ -134,6 +139,7 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
         kind: 'entra',
         subject,
         tenantId,
+        ...(config.deploymentMode === 'hosted' ? { tenantIsSecret: true } : {}),
         principal: principalOf(payload),
         permissions: permissionsFromClaims(payload, { scopes }),
         assertion: token,

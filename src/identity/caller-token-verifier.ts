@@ -45,6 +45,12 @@ export function createCallerTokenVerifier(options: {
   authorityHost: string;
   tenant: string;
   audiences: readonly string[];
+  /**
+   * Hosted mode: the tenant id is the broker's Token (BROKER_TOKEN), a secret, so a refusal does not
+   * name the issuers (the tenant id is in them). A self-deployed tenant's id is public: any domain's
+   * OpenID metadata names it, and the issuers tell the caller which tenant to get a token from.
+   */
+  tenantIsSecret?: boolean;
   now?: () => number;
 }): CallerTokenVerifier {
   const now = options.now ?? Date.now;
@@ -81,7 +87,8 @@ export function createCallerTokenVerifier(options: {
       }
       const issuer = tenant.issuers.find((i) => i.issuer === claimedIssuer);
       if (!issuer) {
-        throw new CallerTokenRejected(`the bearer token has the wrong issuer (expected ${tenant.issuers.map((i) => i.issuer).join(' or ')})`);
+        const expected = options.tenantIsSecret ? "the v1.0 or v2.0 issuer of the gateway's tenant" : tenant.issuers.map((i) => i.issuer).join(' or ');
+        throw new CallerTokenRejected(`the bearer token has the wrong issuer (expected ${expected})`);
       }
       const { payload } = await jwtVerify(token, keysOf(issuer), {
         issuer: issuer.issuer,

@@ -49,10 +49,14 @@ export function scrubbedUpstreamText(text: string, secrets: readonly string[], m
   return printableUpstreamText(scrubSecrets(printableUpstreamText(text, Infinity), secrets), maxLength);
 }
 
-/** Only the known secret values: for text whose long strings are not tokens (a stack's file paths). */
+/**
+ * Only the known secret values: for text whose long strings are not tokens (a stack's file paths).
+ * In any letter case: the broker's Token is a tenant id, a GUID that Entra and the broker write in
+ * lower case whatever case BROKER_TOKEN was given in (and a little too much redacted costs nothing).
+ */
 export function removeKnownSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  for (const s of secrets) if (s.length >= 4) out = out.replace(new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '[redacted]');
   return out;
 }
 

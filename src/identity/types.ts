@@ -19,6 +19,11 @@ export type Caller =
       /** Object id (`oid`) of the user or service principal in the caller token. */
       subject: string;
       tenantId: string;
+      /**
+       * Hosted mode: `tenantId` is the broker's Token (BROKER_TOKEN), a secret, so it is never
+       * written out (the audit event leaves it out: every Entra caller is of that one tenant anyway).
+       */
+      tenantIsSecret?: true;
       /** `app` for app-only tokens (roles), `user` for delegated tokens (scp). */
       principal: 'user' | 'app';
       permissions: ReadonlySet<Permission>;

@@ -203,7 +203,10 @@ describe('hosted mode', () => {
       expect(line(result, /^not available\s+write probes: hosted mode refuses it/)).toBeDefined();
       expect(target.accountEnabled).toBe(before.enabled);
       expect(target.signInSessionsValidFromDateTime).toBe(before.validFrom);
-      expectNoSecrets(result, [emulator.tenant.brokerRegistrations.get(emulator.tenant.wellKnown.brokerRegistrationId)!.key]);
+      const registration = emulator.tenant.brokerRegistrations.get(emulator.tenant.wellKnown.brokerRegistrationId)!;
+      // The Token is the tenant id (docs/security.md#the-broker-token-is-a-secret): the token line said "in tenant <it>".
+      expect(line(result, /^ok\s+token: hosted-broker obtained/)).toContain("in the broker registration's tenant (its id is BROKER_TOKEN: not shown)");
+      expectNoSecrets(result, [registration.key, registration.token, registration.token.toUpperCase()]);
     } finally {
       hosted.graphAppRoles = saved.roles;
       hosted.directoryRoles = saved.directoryRoles;

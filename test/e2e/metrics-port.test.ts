@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
@@ -64,6 +65,30 @@ describe('METRICS_PORT', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     await post.text();
+  });
+
+  it('one address cannot take every connection of the metrics listener from the scraper', async () => {
+    // Before: only its total bound (32) held there, MAX_CONNECTIONS_PER_ADDRESS only on PORT. One
+    // host trickling headers held all 32 and the scraper's connection was closed on arrival.
+    // Linux routes all of 127.0.0.0/8 to loopback: 127.0.0.2 is another host here.
+    const { port, hostname } = new URL(app.gateway.metricsUrl()!);
+    const attacker = Array.from({ length: 40 }, () => {
+      const entry = { socket: net.connect({ port: Number(port), host: hostname, localAddress: '127.0.0.2' }), closed: false };
+      entry.socket.on('error', () => undefined);
+      entry.socket.on('close', () => (entry.closed = true));
+      entry.socket.write(`GET /metrics HTTP/1.1\r\nhost: ${hostname}:${port}\r\nx-pad: aaaa`);
+      return entry;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(attacker.filter((s) => !s.closed).length).toBe(8);
+      const scraped = await fetch(`${app.gateway.metricsUrl()}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      expect(scraped.status).toBe(200);
+      // Counted like the main listener's refusals.
+      expect(await scraped.text()).toMatch(/^gateway_connections_refused_total\{reason="per_address"\} 32$/m);
+    } finally {
+      for (const { socket } of attacker) socket.destroy();
+    }
   });
 
   it('needs a port of its own', () => {

@@ -91,4 +91,12 @@ describe("the hosted broker's text in the gateway's log", () => {
     expect(brokerMessage).not.toMatch(UNPRINTABLE);
     bed.logs.assertNoSecrets([TOKEN]);
   });
+
+  it('scrubs the registration token in any letter case (a tenant id GUID, which Entra writes in lower case)', async () => {
+    // BROKER_TOKEN is the tenant id; a broker quoting it as Entra writes GUIDs does not match the
+    // operator's upper-case copy letter for letter, and was logged as it came.
+    const { raw, brokerMessage } = await refusalLineFor(`tenant ${TOKEN.toUpperCase()} is not served`);
+    expect(brokerMessage).toBe('tenant [redacted] is not served');
+    expect(raw.toLowerCase()).not.toContain(TOKEN.toLowerCase());
+  });
 });
