@@ -1,5 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { scrubbedUpstreamText } from '../identity/token-errors.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_SERVICE_NAME, type TracingConfig } from './config.js';
 import { setActiveTracer } from './state.js';
@@ -106,21 +107,16 @@ export async function startTracing(settings: TracingConfig | undefined, options:
   });
   provider.register({ propagator: new core.W3CTraceContextPropagator() });
 
+  // The values the exporter sends, removed from any collector text the gateway logs.
+  const headerValues = otlp ? otlp.headers.map((h) => h.value.reveal()) : [];
   // Export failures reach the SDK's global error handler; one warning a minute says the collector is not taking spans.
   let lastLogged = 0;
   core.setGlobalErrorHandler((error) => {
     const now = Date.now();
     if (now - lastLogged < EXPORT_ERROR_LOG_INTERVAL_MS) return;
     lastLogged = now;
-    const e = error as { name?: unknown; code?: unknown; message?: unknown } | undefined;
     options.logger.warn(
-      {
-        err: {
-          name: typeof e?.name === 'string' ? e.name : undefined,
-          code: typeof e?.code === 'string' || typeof e?.code === 'number' ? e.code : undefined,
-          message: typeof e?.message === 'string' ? e.message.slice(0, 200) : undefined,
-        },
-      },
+      { err: exportErrorSummary(error, headerValues) },
       'OpenTelemetry: spans could not be exported (further failures within a minute are not logged)',
     );
   });
@@ -139,7 +135,9 @@ export async function startTracing(settings: TracingConfig | undefined, options:
         setActiveTracer(undefined);
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
-          provider.shutdown().catch((error: unknown) => options.logger.warn({ err: error }, 'OpenTelemetry: shutdown failed')),
+          provider
+            .shutdown()
+            .catch((error: unknown) => options.logger.warn({ err: exportErrorSummary(error, headerValues) }, 'OpenTelemetry: shutdown failed')),
           new Promise<void>((resolve) => {
             timer = setTimeout(() => {
               options.logger.warn({ limitMs: SHUTDOWN_FLUSH_MS }, 'OpenTelemetry: the last spans could not be exported in time');
@@ -154,6 +152,21 @@ export async function startTracing(settings: TracingConfig | undefined, options:
         propagation.disable();
         core.setGlobalErrorHandler(core.loggingErrorHandler());
       })()),
+  };
+}
+
+/**
+ * An export error for a log line: its name, code and message, no stack. The message is the
+ * collector's (the OTLP exporter makes the HTTP reason phrase its message), so it is another
+ * service's text: printable, without the OTLP header values (a collector could echo the key it was
+ * sent), bounded (src/identity/token-errors.ts).
+ */
+function exportErrorSummary(error: unknown, headerValues: readonly string[]): Record<string, unknown> {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+  return {
+    name: typeof e?.name === 'string' ? e.name : undefined,
+    code: typeof e?.code === 'string' || typeof e?.code === 'number' ? e.code : undefined,
+    message: typeof e?.message === 'string' ? scrubbedUpstreamText(e.message, headerValues, 200) : undefined,
   };
 }
 
