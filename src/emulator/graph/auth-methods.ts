@@ -65,12 +65,31 @@ const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
  * them, the stricter reading (docs/graph-facts.md#authentication-method-permissions).
  */
 const TAP_CREATE = either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']);
-/** Listing and reading passes: the UserAuthenticationMethod.* reads or UserAuthMethod-TAP.Read(Write).All. */
-const TAP_READ = either([...UAM_READ, 'UserAuthMethod-TAP.Read.All', 'UserAuthMethod-TAP.ReadWrite.All']);
+/**
+ * The per-method permission family each per-type collection's List and Get pages name (November 2025,
+ * docs/graph-facts.md#authentication-method-reads): `UserAuthMethod-<family>.Read.All` least privileged,
+ * its `.ReadWrite.All` among the higher ones, next to the UserAuthenticationMethod.* reads. The
+ * password pages list the UserAuthenticationMethod.* reads only, and so does `/authentication/methods`
+ * (authentication-list-methods), so neither has a family here.
+ */
+const READ_FAMILY: Partial<Record<AuthMethodType, string>> = {
+  email: 'Email',
+  phone: 'Phone',
+  fido2: 'Passkey',
+  microsoftAuthenticator: 'MicrosoftAuthApp',
+  softwareOath: 'SoftwareOATH',
+  windowsHelloForBusiness: 'WindowsHello',
+  temporaryAccessPass: 'TAP',
+};
 
-/** What a read of a collection (or of one method in it) accepts; undefined: the UserAuthenticationMethod.* reads. */
+/**
+ * What a read of a collection (or of one method in it) accepts: the UserAuthenticationMethod.* reads,
+ * plus the collection's own `UserAuthMethod-<family>.Read.All`/`.ReadWrite.All`, which reach that
+ * collection only (the emulator used to refuse them outside passes, stricter than the pages).
+ */
 function readPermissions(type: AuthMethodType | undefined): CallPermissions | undefined {
-  return type === 'temporaryAccessPass' ? TAP_READ : undefined;
+  const family = type === undefined ? undefined : READ_FAMILY[type];
+  return family === undefined ? undefined : either([...UAM_READ, `UserAuthMethod-${family}.Read.All`, `UserAuthMethod-${family}.ReadWrite.All`]);
 }
 
 function odataType(type: AuthMethodType): string {
