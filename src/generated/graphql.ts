@@ -916,7 +916,12 @@ export type PhoneAuthenticationMethod = AuthenticationMethod & {
   __typename?: 'PhoneAuthenticationMethod';
   /** Method id (one well-known id per phone type). */
   id: Scalars['ID']['output'];
-  /** The phone number. */
+  /**
+   * The phone number, as Microsoft Graph gives it. Graph masks it for a signed-in Authentication Administrator
+   * ("The authentication administrator only sees masked phone numbers": the List phoneMethods and List methods
+   * pages), whose role does not also include Global Reader, Privileged Authentication Administrator or Global
+   * Administrator; the mask's form is not documented, so do not parse it as a number.
+   */
   phoneNumber?: Maybe<Scalars['String']['output']>;
   /** `mobile`, `alternateMobile` or `office`. */
   phoneType?: Maybe<Scalars['String']['output']>;
