@@ -93,7 +93,7 @@ export type ChangePasswordOnPremisesInput = {
 /** Result of `changePasswordOnPremises`. */
 export type ChangePasswordOnPremisesPayload = {
   __typename?: 'ChangePasswordOnPremisesPayload';
-  /** Graph's id of the long-running operation. */
+  /** Graph's id of the long-running operation; null when Graph answered the reset as done (200 or 204) without an operation to follow. */
   operationId?: Maybe<Scalars['String']['output']>;
   /** How many times the operation was checked. */
   polls: Scalars['Int']['output'];
