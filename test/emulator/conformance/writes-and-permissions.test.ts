@@ -3,8 +3,8 @@
  * - resetPassword (learn.microsoft.com/graph/api/authenticationmethod-resetpassword; permissions include
  *   api-reference/v1.0/includes/permissions/authenticationmethod-resetpassword-permissions.md): delegated
  *   UserAuthenticationMethod.ReadWrite.All only, application not supported, never the caller's own
- *   account, the admin holds Global Administrator, Privileged Authentication Administrator or
- *   Authentication Administrator.
+ *   account, the admin holds Authentication, Privileged Authentication or Global Administrator, or (the
+ *   current page) User, Helpdesk or Password Administrator for non-admin users and a limited set of roles.
  * - Manager references (learn.microsoft.com/graph/api/user-post-manager): `@odata.id` is
  *   `https://graph.microsoft.com/v1.0/users/{id}`, the object id; a UPN is refused
  *   (microsoftgraph/entra-powershell#1504).
@@ -145,23 +145,37 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     }
   });
 
-  it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
+  // The current page: Authentication Administrator and Privileged Authentication Administrator are the least
+  // privileged roles, and "Admins with User Administrator, Helpdesk Administrator, or Password Administrator
+  // roles can also reset passwords for non-admin users and a limited set of admin roles" (its older text named
+  // Global, Privileged Authentication and Authentication Administrator only).
+  it('the signed-in admin holds Authentication, Privileged Authentication or Global Administrator, or User, Helpdesk or Password Administrator for targets it outranks; no role is 403', async () => {
     const scp = 'UserAuthenticationMethod.ReadWrite.All';
-    for (const role of ['User Administrator', 'Helpdesk Administrator']) {
-      const actor = withRole(role)[0]!;
-      const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-role' }, token: await delegated(actor, scp) });
-      expect(res.status, role).toBe(403);
-    }
     const passwordAdmin = plainUser();
     passwordAdmin._directoryRoles = ['Password Administrator'];
-    expect(
-      (await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-pwa' }, token: await delegated(passwordAdmin, scp) })).status,
-    ).toBe(403);
-    for (const role of ['Authentication Administrator', 'Privileged Authentication Administrator', 'Global Administrator']) {
-      const actor = withRole(role)[0]!;
+    const actors = [
+      ...[
+        'Authentication Administrator',
+        'Privileged Authentication Administrator',
+        'Global Administrator',
+        'User Administrator',
+        'Helpdesk Administrator',
+      ].map((role) => [role, withRole(role)[0]!] as const),
+      ['Password Administrator', passwordAdmin] as const,
+    ];
+    for (const [role, actor] of actors) {
       const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-yes' }, token: await delegated(actor, scp) });
       expect(res.status, role).toBe(202);
     }
+    // "A limited set of admin roles": none of the three reaches a Global Administrator.
+    const globalAdmin = withRole('Global Administrator')[0]!;
+    for (const [role, actor] of actors.filter(([r]) => ['User Administrator', 'Helpdesk Administrator', 'Password Administrator'].includes(r))) {
+      const res = await c.graph('POST', resetPath(globalAdmin.id), { body: { newPassword: 'Rq5!mnb-Tz8w-no1' }, token: await delegated(actor, scp) });
+      expect(res.status, role).toBe(403);
+      expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    const noRole = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-no2' }, token: await delegated(plainUser(), scp) });
+    expect(noRole.status).toBe(403);
   });
 });
 
