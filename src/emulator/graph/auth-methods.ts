@@ -314,7 +314,8 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
       location: `${call.ctx.origin}/${call.version}/users/${user.id}/authentication/operations/${op.id}?aadgdc=EMU01P&aadgsu=ssprprod-a`,
       'retry-after': '1',
     },
-    body: generated ? { newPassword } : undefined,
+    // The page's examples: `{}` for a password the caller gave, a passwordResetResponse for a generated one.
+    body: generated ? { '@odata.context': metadataUrl(call, 'microsoft.graph.passwordResetResponse'), newPassword } : {},
   };
 }
 

@@ -118,6 +118,12 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
     const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-loc' }, token });
     expect(res.status).toBe(202);
+    // Example 1 (a password the caller gave) answers `{}`; example 2 (none given) a passwordResetResponse.
+    expect(res.body).toEqual({});
+    const generated = await c.graph('POST', resetPath(plainUser().id), { token });
+    expect(generated.status).toBe(202);
+    expect(generated.body['@odata.context']).toMatch(/\/v1\.0\/\$metadata#microsoft\.graph\.passwordResetResponse$/);
+    expect(typeof generated.body.newPassword).toBe('string');
     const location = new URL(res.headers.get('location')!);
     expect(location.pathname).toMatch(new RegExp(`^/v1\\.0/users/${target.id}/authentication/operations/[0-9a-f-]{36}$`));
     expect([...location.searchParams.keys()]).toEqual(['aadgdc', 'aadgsu']);
