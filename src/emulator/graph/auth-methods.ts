@@ -21,7 +21,7 @@ import {
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
-import { graphState, operationStatus, RESET_DURATION_MS, settleOperations } from './state.js';
+import { applyPasswordReset, graphState, operationStatus, RESET_DURATION_MS, settleOperations } from './state.js';
 
 /** Per-type collection segment (`emailMethods`) ↔ model type. */
 export const METHOD_COLLECTIONS: Record<string, AuthMethodType> = {
@@ -302,6 +302,13 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
     assertPasswordComplexity(newPassword, user);
   }
   const op = { id: randomUUID(), userId: user.id, createdAt: call.ctx.now(), newPassword: newPassword as string, applied: false };
+  const passwordResetResponse = { '@odata.context': metadataUrl(call, 'microsoft.graph.passwordResetResponse'), newPassword };
+  if (call.ctx.graph.resetPasswordAnswer === 'completed') {
+    // The other reading (docs/graph-facts.md#writes-and-permissions, "Reset password"): done at once, no
+    // Location; 204 for a password the caller gave, 200 with the generated one.
+    applyPasswordReset(call.ctx.tenant, op, call.ctx.now());
+    return generated ? ok(200, passwordResetResponse) : noContent();
+  }
   graphState(call.ctx.tenant).operations.set(op.id, op);
   // Settles on the real clock too, for callers that never poll.
   setTimeout(() => settleOperations(call.ctx.tenant, call.ctx.now()), RESET_DURATION_MS + 50).unref();
@@ -315,7 +322,7 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
       'retry-after': '1',
     },
     // The page's examples: `{}` for a password the caller gave, a passwordResetResponse for a generated one.
-    body: generated ? { '@odata.context': metadataUrl(call, 'microsoft.graph.passwordResetResponse'), newPassword } : {},
+    body: generated ? passwordResetResponse : {},
   };
 }
 

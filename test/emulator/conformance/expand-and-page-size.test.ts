@@ -52,6 +52,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       directReportsTop: 'honoured',
       authMethodTypeAnnotation: 'omitted',
       getByIdsSelect: 'honoured',
+      resetPasswordAnswer: 'accepted',
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });

@@ -132,6 +132,38 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     expect(['notStarted', 'running', 'succeeded']).toContain(poll.body.status);
   });
 
+  // The page's prose says the answer "may also include" a Location, and a vendor's connector documentation
+  // shows a 204 without one: the `resetPasswordAnswer: 'completed'` switch (docs/emulator.md) answers that way.
+  it("under resetPasswordAnswer 'completed': the password is set at once, 204 without a Location (200 with a generated password), and 'accepted' answers 202 again", async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
+    const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'completed' }) });
+    expect(set.status).toBe(200);
+    try {
+      const target = plainUser();
+      target.passwordProfile.forceChangePasswordNextSignIn = false;
+      const given = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-now' }, token });
+      expect(given.status).toBe(204);
+      expect(given.headers.get('location')).toBeNull();
+      expect(target._password).toBe('Rq5!mnb-Tz8w-now');
+      expect(target.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+      const other = plainUser();
+      const generated = await c.graph('POST', resetPath(other.id), { token });
+      expect(generated.status).toBe(200);
+      expect(generated.headers.get('location')).toBeNull();
+      expect(other._password).toBe(generated.body.newPassword);
+      // The refusals do not change with the answer's shape.
+      const own = await c.graph('POST', resetPath(admin.id), { body: { newPassword: 'Rq5!mnb-Tz8w-own' }, token });
+      expect(own.status).toBe(403);
+      expect(graphErrorCode(own)).toBe('Authorization_RequestDenied');
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'sometimes' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'accepted' }) });
+    }
+    expect((await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-later' }, token })).status).toBe(202);
+  });
+
   it('regression: once the operation succeeds the password is set and the user must change it at next sign-in ("The user is prompted to change their password on their next sign in")', async () => {
     const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
     const target = plainUser();
