@@ -17,7 +17,10 @@ const ADVICE: Readonly<Record<string, string>> = {
   '50027': 'the client assertion is malformed: check the certificate PEM file',
   '65001': 'the permissions were never consented: an administrator must grant admin consent under API permissions',
   '500011': 'Microsoft Graph is not known in this tenant for the requested resource: check GRAPH_ENDPOINT / AZURE_CLOUD',
-  '50173': 'the signed-in grant was revoked (password changed or sessions revoked): run `npm run auth:reset` and sign in again at /auth/login',
+  // Which events revoke a confidential client's refresh token (docs/graph-facts.md#refresh-tokens): a
+  // revocation of the user's sessions or an admin reset in the Entra admin center, not a password change by the user.
+  '50173':
+    'the signed-in grant was revoked (the sign-in sessions were revoked, or an administrator reset the password in the Entra admin center): run `npm run auth:reset` and sign in again at /auth/login',
   '700082': 'the refresh token expired after inactivity: run `npm run auth:reset` and sign in again at /auth/login',
   '70008':
     'the refresh token or the authorization code expired: for the stored sign-in, run `npm run auth:reset` and sign in again at /auth/login; for AUTH_CODE, set a fresh one (or sign in at /auth/login), no reset needed',

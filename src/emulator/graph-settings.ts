@@ -75,6 +75,15 @@ export interface GraphSettings {
    * issue describes today; `ignored` answers users with the limited set whatever `$select` names.
    */
   getByIdsSelect: 'honoured' | 'ignored';
+  /**
+   * What a successful `POST .../methods/{id}/resetPassword` answers. Its page answers `202 Accepted`
+   * with a Location "Required" to poll, yet its prose says the answer "may also include" one, and a
+   * vendor's connector documentation shows the call answered 204 without it
+   * (docs/graph-facts.md#writes-and-permissions, "Reset password"). `accepted`, the default and the
+   * page's shape: 202, Location, the operation settles a moment later. `completed`: the password is set
+   * at once and the answer carries no Location (204, or 200 with a generated password).
+   */
+  resetPasswordAnswer: 'accepted' | 'completed';
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -86,6 +95,7 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   directReportsTop: 'honoured',
   authMethodTypeAnnotation: 'omitted',
   getByIdsSelect: 'honoured',
+  resetPasswordAnswer: 'accepted',
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -133,7 +143,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `EMULATOR_FORCE_CHANGE_WITHOUT_PASSWORD`: `applied` or `ignored`; `EMULATOR_DIRECT_REPORTS_TOP`:
  * `honoured` or `ignored`; `EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS`: a whole number of seconds (0 or
  * more), or `off` (never expire); `EMULATOR_AUTH_METHOD_TYPE_ANNOTATION`: `omitted` or `present`;
- * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`. Unset keeps the default.
+ * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`; `EMULATOR_RESET_PASSWORD_ANSWER`: `accepted` or
+ * `completed`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = numberOrOffOfEnv(env, 'EMULATOR_EXPAND_PAGE_CAP', 'expandPageCap', 'a whole number from 1 to 999');
@@ -158,6 +169,7 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
 const HONOURED_WORDS = ['honoured', 'ignored'] as const;
 const FORCE_CHANGE_WORDS = ['applied', 'ignored'] as const;
 const ANNOTATION_WORDS = ['omitted', 'present'] as const;
+const RESET_ANSWER_WORDS = ['accepted', 'completed'] as const;
 
 /** The settings that take one of two words, and the environment variable of each. */
 const WORD_SWITCHES = {
@@ -165,6 +177,7 @@ const WORD_SWITCHES = {
   directReportsTop: { words: HONOURED_WORDS, env: 'EMULATOR_DIRECT_REPORTS_TOP' },
   getByIdsSelect: { words: HONOURED_WORDS, env: 'EMULATOR_GET_BY_IDS_SELECT' },
   authMethodTypeAnnotation: { words: ANNOTATION_WORDS, env: 'EMULATOR_AUTH_METHOD_TYPE_ANNOTATION' },
+  resetPasswordAnswer: { words: RESET_ANSWER_WORDS, env: 'EMULATOR_RESET_PASSWORD_ANSWER' },
 } as const satisfies Partial<Record<keyof GraphSettings, { words: readonly string[]; env: string }>>;
 type WordSwitch = keyof typeof WORD_SWITCHES;
 const isWordSwitch = (key: string): key is WordSwitch => Object.hasOwn(WORD_SWITCHES, key);

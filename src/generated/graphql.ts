@@ -93,7 +93,7 @@ export type ChangePasswordOnPremisesInput = {
 /** Result of `changePasswordOnPremises`. */
 export type ChangePasswordOnPremisesPayload = {
   __typename?: 'ChangePasswordOnPremisesPayload';
-  /** Graph's id of the long-running operation. */
+  /** Graph's id of the long-running operation; null when Graph answered the reset as done (200 or 204) without an operation to follow. */
   operationId?: Maybe<Scalars['String']['output']>;
   /** How many times the operation was checked. */
   polls: Scalars['Int']['output'];
@@ -916,7 +916,12 @@ export type PhoneAuthenticationMethod = AuthenticationMethod & {
   __typename?: 'PhoneAuthenticationMethod';
   /** Method id (one well-known id per phone type). */
   id: Scalars['ID']['output'];
-  /** The phone number. */
+  /**
+   * The phone number, as Microsoft Graph gives it. Graph masks it for a signed-in Authentication Administrator
+   * ("The authentication administrator only sees masked phone numbers": the List phoneMethods and List methods
+   * pages), whose role does not also include Global Reader, Privileged Authentication Administrator or Global
+   * Administrator; the mask's form is not documented, so do not parse it as a number.
+   */
   phoneNumber?: Maybe<Scalars['String']['output']>;
   /** `mobile`, `alternateMobile` or `office`. */
   phoneType?: Maybe<Scalars['String']['output']>;

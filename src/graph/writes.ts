@@ -418,6 +418,14 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     note(reset.requestId);
     if (!reset.succeeded) return { ...reset, requestIds };
     const headers = answer.ok ? answer.headers : {};
+    // The page answers 202 with a Location "Required" in its header table, yet its prose says the
+    // answer "may also include" one, and a field report shows the call answered without it
+    // (docs/graph-facts.md#writes-and-permissions, "Reset password"). A 200 or 204 says the request
+    // was carried out (RFC 9110, 15.3), so without a link to follow it is the reset's end; a 202
+    // without one stays an accepted reset whose outcome is unknown (below).
+    if (!headers.location && reset.status !== 202) {
+      return { ...reset, value: { status: 'SUCCEEDED', operationId: undefined, statusDetail: undefined, requestIds, polls: 0 }, requestIds };
+    }
     try {
       const link = operationLink(headers.location);
       const operationId = link.path.split('/').filter(Boolean).pop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTokenFailure } from '../../src/doctor/acquire-token.js';
+import { aadstsAdvice } from '../../src/doctor/aadsts-advice.js';
 import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { doctorInProcess, tenantEnv } from './support.js';
 
@@ -55,5 +56,16 @@ describe('doctor advice for a refused authorization code', () => {
       [],
     );
     expect(text).toMatch(/for the stored sign-in, run `npm run auth:reset` .*; for AUTH_CODE, set a fresh one/);
+  });
+
+  // docs/graph-facts.md#refresh-tokens: a password change by the user leaves a confidential client's
+  // refresh token alive; a session revocation or an admin reset in the Entra admin center ends it.
+  it("AADSTS50173 (revoked grant) names the events that revoke a confidential client's grant, not a password change by the user", () => {
+    const advice = aadstsAdvice('AADSTS50173: The provided grant has expired due to it being revoked.')!;
+    expect(advice.code).toBe('AADSTS50173');
+    expect(advice.advice).toMatch(/sign-in sessions were revoked/);
+    expect(advice.advice).toMatch(/Entra admin center/);
+    expect(advice.advice).not.toMatch(/password changed/);
+    expect(advice.advice).toContain('npm run auth:reset');
   });
 });

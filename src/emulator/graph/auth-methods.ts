@@ -21,7 +21,7 @@ import {
 import { metadataUrl, noContent, ok, readJson, type GraphCall } from './call.js';
 import { badRequest, forbidden, notFound } from './errors.js';
 import { assertPasswordComplexity, generatePassword } from './password-policy.js';
-import { graphState, operationStatus, RESET_DURATION_MS, settleOperations } from './state.js';
+import { applyPasswordReset, graphState, operationStatus, RESET_DURATION_MS, settleOperations } from './state.js';
 
 /** Per-type collection segment (`emailMethods`) ↔ model type. */
 export const METHOD_COLLECTIONS: Record<string, AuthMethodType> = {
@@ -65,12 +65,31 @@ const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
  * them, the stricter reading (docs/graph-facts.md#authentication-method-permissions).
  */
 const TAP_CREATE = either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']);
-/** Listing and reading passes: the UserAuthenticationMethod.* reads or UserAuthMethod-TAP.Read(Write).All. */
-const TAP_READ = either([...UAM_READ, 'UserAuthMethod-TAP.Read.All', 'UserAuthMethod-TAP.ReadWrite.All']);
+/**
+ * The per-method permission family each per-type collection's List and Get pages name (November 2025,
+ * docs/graph-facts.md#authentication-method-reads): `UserAuthMethod-<family>.Read.All` least privileged,
+ * its `.ReadWrite.All` among the higher ones, next to the UserAuthenticationMethod.* reads. The
+ * password pages list the UserAuthenticationMethod.* reads only, and so does `/authentication/methods`
+ * (authentication-list-methods), so neither has a family here.
+ */
+const READ_FAMILY: Partial<Record<AuthMethodType, string>> = {
+  email: 'Email',
+  phone: 'Phone',
+  fido2: 'Passkey',
+  microsoftAuthenticator: 'MicrosoftAuthApp',
+  softwareOath: 'SoftwareOATH',
+  windowsHelloForBusiness: 'WindowsHello',
+  temporaryAccessPass: 'TAP',
+};
 
-/** What a read of a collection (or of one method in it) accepts; undefined: the UserAuthenticationMethod.* reads. */
+/**
+ * What a read of a collection (or of one method in it) accepts: the UserAuthenticationMethod.* reads,
+ * plus the collection's own `UserAuthMethod-<family>.Read.All`/`.ReadWrite.All`, which reach that
+ * collection only (the emulator used to refuse them outside passes, stricter than the pages).
+ */
 function readPermissions(type: AuthMethodType | undefined): CallPermissions | undefined {
-  return type === 'temporaryAccessPass' ? TAP_READ : undefined;
+  const family = type === undefined ? undefined : READ_FAMILY[type];
+  return family === undefined ? undefined : either([...UAM_READ, `UserAuthMethod-${family}.Read.All`, `UserAuthMethod-${family}.ReadWrite.All`]);
 }
 
 function odataType(type: AuthMethodType): string {
@@ -283,6 +302,13 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
     assertPasswordComplexity(newPassword, user);
   }
   const op = { id: randomUUID(), userId: user.id, createdAt: call.ctx.now(), newPassword: newPassword as string, applied: false };
+  const passwordResetResponse = { '@odata.context': metadataUrl(call, 'microsoft.graph.passwordResetResponse'), newPassword };
+  if (call.ctx.graph.resetPasswordAnswer === 'completed') {
+    // The other reading (docs/graph-facts.md#writes-and-permissions, "Reset password"): done at once, no
+    // Location; 204 for a password the caller gave, 200 with the generated one.
+    applyPasswordReset(call.ctx.tenant, op, call.ctx.now());
+    return generated ? ok(200, passwordResetResponse) : noContent();
+  }
   graphState(call.ctx.tenant).operations.set(op.id, op);
   // Settles on the real clock too, for callers that never poll.
   setTimeout(() => settleOperations(call.ctx.tenant, call.ctx.now()), RESET_DURATION_MS + 50).unref();
@@ -295,7 +321,8 @@ export function resetPassword(call: GraphCall, user: UserRecord, methodId: strin
       location: `${call.ctx.origin}/${call.version}/users/${user.id}/authentication/operations/${op.id}?aadgdc=EMU01P&aadgsu=ssprprod-a`,
       'retry-after': '1',
     },
-    body: generated ? { newPassword } : undefined,
+    // The page's examples: `{}` for a password the caller gave, a passwordResetResponse for a generated one.
+    body: generated ? passwordResetResponse : {},
   };
 }
 

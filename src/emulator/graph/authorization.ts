@@ -139,8 +139,11 @@ const ROLE_GRANTS: Record<Capability, readonly string[] | 'member'> = {
   // (requireAuthMethodReadAuthority; docs/graph-facts.md#authentication-method-reads).
   'authMethods.read': [GLOBAL_ADMIN, GLOBAL_READER, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
   'authMethods.write': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
-  // resetPassword: "the admin needs one of" Global Administrator, Privileged Authentication Administrator, Authentication Administrator.
-  'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN],
+  // resetPassword: Authentication Administrator and Privileged Authentication Administrator (older text: "the
+  // admin needs one of" those or Global Administrator); the current pages add that User, Helpdesk and
+  // Password Administrators "can also reset passwords for non-admin users and a limited set of admin roles"
+  // (the emulator used to refuse them). Which targets each reaches is `outranks` (resetPassword asks it).
+  'authMethods.resetPassword': [GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN, AUTH_ADMIN, USER_ADMIN, HELPDESK_ADMIN, PASSWORD_ADMIN],
   'directoryObjects.getByIds': 'member',
 };
 

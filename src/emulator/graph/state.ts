@@ -62,11 +62,17 @@ export function operationStatus(op: PasswordResetOperation, now: number): 'notSt
 export function settleOperations(tenant: TenantModel, now: number): void {
   for (const op of graphState(tenant).operations.values()) {
     if (op.applied || operationStatus(op, now) !== 'succeeded') continue;
-    op.applied = true;
-    const user = tenant.users.get(op.userId);
-    if (!user) continue;
-    user._password = op.newPassword;
-    user.passwordProfile.forceChangePasswordNextSignIn = true;
-    recordChange(tenant, user.id, 'changed', now, ['passwordProfile']);
+    applyPasswordReset(tenant, op, now);
   }
+}
+
+/** Sets the reset's password and the change-at-next-sign-in flag, once. */
+export function applyPasswordReset(tenant: TenantModel, op: PasswordResetOperation, now: number): void {
+  if (op.applied) return;
+  op.applied = true;
+  const user = tenant.users.get(op.userId);
+  if (!user) return;
+  user._password = op.newPassword;
+  user.passwordProfile.forceChangePasswordNextSignIn = true;
+  recordChange(tenant, user.id, 'changed', now, ['passwordProfile']);
 }

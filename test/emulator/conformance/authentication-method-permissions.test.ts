@@ -136,3 +136,51 @@ describe('deleting a method of each type (the <type>authenticationmethod-delete 
     expectDenied(await c.graph('DELETE', `/v1.0/users/${user.id}/authentication/emailMethods/${id}`, { token }));
   });
 });
+
+/**
+ * Reads of a per-type collection (the List and Get pages of each type, e.g. authentication-list-phonemethods,
+ * phoneauthenticationmethod-get, fido2authenticationmethod-list): Graph lists the type's own
+ * UserAuthMethod-<family>.Read.All as least privileged and its .ReadWrite.All among the higher ones, next
+ * to the UserAuthenticationMethod.* reads. authentication-list-methods (`/methods`) and the passwordMethods
+ * pages list the UserAuthenticationMethod.* reads only.
+ */
+describe('reading a per-type collection (the List and Get pages of each type)', () => {
+  const FAMILIES: Array<[AuthMethodType, string]> = [
+    ['email', 'Email'],
+    ['phone', 'Phone'],
+    ['fido2', 'Passkey'],
+    ['microsoftAuthenticator', 'MicrosoftAuthApp'],
+    ['softwareOath', 'SoftwareOATH'],
+    ['windowsHelloForBusiness', 'WindowsHello'],
+    ['temporaryAccessPass', 'TAP'],
+  ];
+
+  it.each(FAMILIES)('%s methods are listed and read with UserAuthMethod-%s.Read.All or .ReadWrite.All, and nothing else of the user', async (type, family) => {
+    const user = plainUser();
+    const id = giveMethod(user, type);
+    const collection = `/v1.0/users/${user.id}/authentication/${type}Methods`;
+    for (const permission of [`UserAuthMethod-${family}.Read.All`, `UserAuthMethod-${family}.ReadWrite.All`]) {
+      const token = await app([permission]);
+      const listed = await c.graph('GET', collection, { token });
+      expect(listed.status, `${permission}: ${listed.text}`).toBe(200);
+      expect((listed.body.value as Array<{ id: string }>).map((m) => m.id)).toContain(id);
+      expect((await c.graph('GET', `${collection}/${id}`, { token })).status, permission).toBe(200);
+      // The family reaches its own collection only: not the mixed one, not another type's, not passwords.
+      expectDenied(await c.graph('GET', `/v1.0/users/${user.id}/authentication/methods`, { token }));
+      const other = FAMILIES.find(([t]) => t !== type)![0];
+      expectDenied(await c.graph('GET', `/v1.0/users/${user.id}/authentication/${other}Methods`, { token }));
+      expectDenied(await c.graph('GET', `/v1.0/users/${user.id}/authentication/passwordMethods`, { token }));
+    }
+  });
+
+  it("delegated, the family permission still needs a role that reads the user: an Authentication Administrator reads a plain user's phones, a user without a role nobody's", async () => {
+    const user = plainUser();
+    giveMethod(user, 'phone');
+    const collection = `/v1.0/users/${user.id}/authentication/phoneMethods`;
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const asAdmin = await mintToken(c.emulator, { scp: 'UserAuthMethod-Phone.Read.All', oid: admin.id });
+    expect((await c.graph('GET', collection, { token: asAdmin })).status).toBe(200);
+    const asPlain = await mintToken(c.emulator, { scp: 'UserAuthMethod-Phone.Read.All', oid: plainUser().id });
+    expectDenied(await c.graph('GET', collection, { token: asPlain }));
+  });
+});

@@ -52,6 +52,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       directReportsTop: 'honoured',
       authMethodTypeAnnotation: 'omitted',
       getByIdsSelect: 'honoured',
+      resetPasswordAnswer: 'accepted',
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
@@ -72,6 +73,8 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     expect(() => validateGraphSettings({ expandNestedSelect: 'true' })).toThrow(/true or false/);
     expect(graphSettingsFromEnv({ EMULATOR_DIRECT_REPORTS_TOP: 'ignored' })).toEqual({ directReportsTop: 'ignored' });
     expect(() => graphSettingsFromEnv({ EMULATOR_DIRECT_REPORTS_TOP: 'off' })).toThrow(/EMULATOR_DIRECT_REPORTS_TOP/);
+    expect(graphSettingsFromEnv({ EMULATOR_RESET_PASSWORD_ANSWER: 'completed' })).toEqual({ resetPasswordAnswer: 'completed' });
+    expect(() => graphSettingsFromEnv({ EMULATOR_RESET_PASSWORD_ANSWER: '204' })).toThrow(/EMULATOR_RESET_PASSWORD_ANSWER/);
   });
 
   it('a $select nested in $expand: ignored by default (the known issue, the stricter reading), honoured when switched on (the List manager page)', async () => {

@@ -3,8 +3,8 @@
  * - resetPassword (learn.microsoft.com/graph/api/authenticationmethod-resetpassword; permissions include
  *   api-reference/v1.0/includes/permissions/authenticationmethod-resetpassword-permissions.md): delegated
  *   UserAuthenticationMethod.ReadWrite.All only, application not supported, never the caller's own
- *   account, the admin holds Global Administrator, Privileged Authentication Administrator or
- *   Authentication Administrator.
+ *   account, the admin holds Authentication, Privileged Authentication or Global Administrator, or (the
+ *   current page) User, Helpdesk or Password Administrator for non-admin users and a limited set of roles.
  * - Manager references (learn.microsoft.com/graph/api/user-post-manager): `@odata.id` is
  *   `https://graph.microsoft.com/v1.0/users/{id}`, the object id; a UPN is refused
  *   (microsoftgraph/entra-powershell#1504).
@@ -118,12 +118,50 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
     const res = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-loc' }, token });
     expect(res.status).toBe(202);
+    // Example 1 (a password the caller gave) answers `{}`; example 2 (none given) a passwordResetResponse.
+    expect(res.body).toEqual({});
+    const generated = await c.graph('POST', resetPath(plainUser().id), { token });
+    expect(generated.status).toBe(202);
+    expect(generated.body['@odata.context']).toMatch(/\/v1\.0\/\$metadata#microsoft\.graph\.passwordResetResponse$/);
+    expect(typeof generated.body.newPassword).toBe('string');
     const location = new URL(res.headers.get('location')!);
     expect(location.pathname).toMatch(new RegExp(`^/v1\\.0/users/${target.id}/authentication/operations/[0-9a-f-]{36}$`));
     expect([...location.searchParams.keys()]).toEqual(['aadgdc', 'aadgsu']);
     const poll = await c.graph('GET', location.href, { token });
     expect(poll.status).toBe(200);
     expect(['notStarted', 'running', 'succeeded']).toContain(poll.body.status);
+  });
+
+  // The page's prose says the answer "may also include" a Location, and a vendor's connector documentation
+  // shows a 204 without one: the `resetPasswordAnswer: 'completed'` switch (docs/emulator.md) answers that way.
+  it("under resetPasswordAnswer 'completed': the password is set at once, 204 without a Location (200 with a generated password), and 'accepted' answers 202 again", async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const token = await delegated(admin, 'UserAuthenticationMethod.ReadWrite.All');
+    const set = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'completed' }) });
+    expect(set.status).toBe(200);
+    try {
+      const target = plainUser();
+      target.passwordProfile.forceChangePasswordNextSignIn = false;
+      const given = await c.graph('POST', resetPath(target.id), { body: { newPassword: 'Rq5!mnb-Tz8w-now' }, token });
+      expect(given.status).toBe(204);
+      expect(given.headers.get('location')).toBeNull();
+      expect(target._password).toBe('Rq5!mnb-Tz8w-now');
+      expect(target.passwordProfile.forceChangePasswordNextSignIn).toBe(true);
+      const other = plainUser();
+      const generated = await c.graph('POST', resetPath(other.id), { token });
+      expect(generated.status).toBe(200);
+      expect(generated.headers.get('location')).toBeNull();
+      expect(other._password).toBe(generated.body.newPassword);
+      // The refusals do not change with the answer's shape.
+      const own = await c.graph('POST', resetPath(admin.id), { body: { newPassword: 'Rq5!mnb-Tz8w-own' }, token });
+      expect(own.status).toBe(403);
+      expect(graphErrorCode(own)).toBe('Authorization_RequestDenied');
+      const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'sometimes' }) });
+      expect(bad.status).toBe(400);
+    } finally {
+      await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'accepted' }) });
+    }
+    expect((await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-later' }, token })).status).toBe(202);
   });
 
   it('regression: once the operation succeeds the password is set and the user must change it at next sign-in ("The user is prompted to change their password on their next sign in")', async () => {
@@ -145,23 +183,37 @@ describe('resetPassword (authenticationmethod-resetpassword)', () => {
     }
   });
 
-  it('the signed-in admin holds Global Administrator, Privileged Authentication Administrator or Authentication Administrator; User, Helpdesk and Password Administrators are 403', async () => {
+  // The current page: Authentication Administrator and Privileged Authentication Administrator are the least
+  // privileged roles, and "Admins with User Administrator, Helpdesk Administrator, or Password Administrator
+  // roles can also reset passwords for non-admin users and a limited set of admin roles" (its older text named
+  // Global, Privileged Authentication and Authentication Administrator only).
+  it('the signed-in admin holds Authentication, Privileged Authentication or Global Administrator, or User, Helpdesk or Password Administrator for targets it outranks; no role is 403', async () => {
     const scp = 'UserAuthenticationMethod.ReadWrite.All';
-    for (const role of ['User Administrator', 'Helpdesk Administrator']) {
-      const actor = withRole(role)[0]!;
-      const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-role' }, token: await delegated(actor, scp) });
-      expect(res.status, role).toBe(403);
-    }
     const passwordAdmin = plainUser();
     passwordAdmin._directoryRoles = ['Password Administrator'];
-    expect(
-      (await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-pwa' }, token: await delegated(passwordAdmin, scp) })).status,
-    ).toBe(403);
-    for (const role of ['Authentication Administrator', 'Privileged Authentication Administrator', 'Global Administrator']) {
-      const actor = withRole(role)[0]!;
+    const actors = [
+      ...[
+        'Authentication Administrator',
+        'Privileged Authentication Administrator',
+        'Global Administrator',
+        'User Administrator',
+        'Helpdesk Administrator',
+      ].map((role) => [role, withRole(role)[0]!] as const),
+      ['Password Administrator', passwordAdmin] as const,
+    ];
+    for (const [role, actor] of actors) {
       const res = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-yes' }, token: await delegated(actor, scp) });
       expect(res.status, role).toBe(202);
     }
+    // "A limited set of admin roles": none of the three reaches a Global Administrator.
+    const globalAdmin = withRole('Global Administrator')[0]!;
+    for (const [role, actor] of actors.filter(([r]) => ['User Administrator', 'Helpdesk Administrator', 'Password Administrator'].includes(r))) {
+      const res = await c.graph('POST', resetPath(globalAdmin.id), { body: { newPassword: 'Rq5!mnb-Tz8w-no1' }, token: await delegated(actor, scp) });
+      expect(res.status, role).toBe(403);
+      expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
+    }
+    const noRole = await c.graph('POST', resetPath(plainUser().id), { body: { newPassword: 'Rq5!mnb-Tz8w-no2' }, token: await delegated(plainUser(), scp) });
+    expect(noRole.status).toBe(403);
   });
 });
 

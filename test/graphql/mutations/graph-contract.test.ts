@@ -205,6 +205,35 @@ describe('changePasswordOnPremises needs a delegated Graph identity and never ta
     expect(delegated.logLines.join('\n')).not.toContain(password);
   }, 30_000);
 
+  // resetPassword's page answers 202 + Location, yet says the answer "may also include" one, and a vendor's
+  // connector documentation shows a 204 without it (docs/graph-facts.md#writes-and-permissions): the
+  // emulator's `resetPasswordAnswer: 'completed'` switch answers that way.
+  it('when Graph answers the reset 204 without a Location, the reset is reported SUCCEEDED at once: no poll, no operation id, no second reset', async () => {
+    const target = ordinaryUser((u) => !u.onPremisesSyncEnabled);
+    const password = `Now!${Math.random().toString(36).slice(2, 10)}-Prem#42`;
+    expect((await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'completed' }) })).status).toBe(200);
+    try {
+      await emulator.resetStats();
+      const result = await delegated.graphql(
+        `mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { status operationId polls } }`,
+        { input: { user: target.id, password } },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data.changePasswordOnPremises).toEqual({ status: 'SUCCEEDED', operationId: null, polls: 0 });
+      expect(target._password).toBe(password);
+      const stats = await emulator.stats();
+      expect(stats.byRoute['POST /v1.0/users/{id}/authentication/methods/{methodId}/resetPassword']).toBe(1);
+      expect(Object.keys(stats.byRoute).some((r) => r.includes('/authentication/operations/'))).toBe(false);
+      const event = delegated
+        .auditEvents()
+        .filter((e) => e.operation === 'changePasswordOnPremises')
+        .pop()!;
+      expect(event).toMatchObject({ outcome: 'succeeded' });
+    } finally {
+      await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ resetPasswordAnswer: 'accepted' }) });
+    }
+  }, 30_000);
+
   it("the signed-in administrator's own account, by object id or UPN, is refused (the signed-in account is off limits) before resetPassword is called", async () => {
     const admin = emulator.tenant.users.get(delegated.signedInUserId)!;
     const before = admin._password;

@@ -154,6 +154,31 @@ describe('resetPasswordOnPremises', () => {
     expect(sent).toHaveLength(3);
   });
 
+  // authenticationmethod-resetpassword: 202 with a Location "Required" in its header table, yet its prose
+  // says the answer "may also include" one; a field report shows the call answered without it
+  // (docs/graph-facts.md#writes-and-permissions). A 200/204 is a finished request, a 202 only an accepted one.
+  it.each([200, 204])('a %i without a Location is the reset carried out: SUCCEEDED, nothing polled', async (status) => {
+    const { graph, sent } = scripted([
+      me,
+      () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }),
+      () => ok(status === 204 ? undefined : { '@odata.context': `${ENDPOINT}/v1.0/$metadata#microsoft.graph.passwordResetResponse` }, {}, status),
+    ]);
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, sleep: async () => expect.fail('nothing to wait for') });
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'pw');
+    expect(outcome).toMatchObject({ succeeded: true, outcome: 'SUCCEEDED', status });
+    expect(outcome.succeeded && outcome.value).toMatchObject({ status: 'SUCCEEDED', operationId: undefined, polls: 0 });
+    expect(outcome.requestIds).toHaveLength(3);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('a 202 without a Location is an accepted reset with no way to follow it: UNKNOWN, never repeated', async () => {
+    const { graph, sent } = scripted([me, () => ok({ value: [{ id: PASSWORD_METHOD_ID }] }), () => ok({}, {}, 202)]);
+    const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT, sleep: async () => expect.fail('nothing to wait for') });
+    const outcome = await writes.resetPasswordOnPremises(TARGET, 'pw');
+    expect(outcome).toMatchObject({ succeeded: false, outcome: 'UNKNOWN', error: { code: ErrorCode.UPSTREAM_ERROR, extensions: { outcome: 'UNKNOWN' } } });
+    expect(sent).toHaveLength(3);
+  });
+
   it('reports FAILED with Graph statusDetail', async () => {
     const { graph } = scripted([
       me,
