@@ -26,6 +26,7 @@ import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federation/index.js';
+import { answerClientErrors } from './http/client-error.js';
 import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
@@ -269,6 +270,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     });
   };
   boundConnections(server, config.limits.maxConnections, perAddress);
+  answerClientErrors(server);
   // METRICS_PORT: /metrics on a listener of its own (docs/operations.md#metrics), the scraper's only.
   const metricsServer =
     config.listen.metricsPort === undefined
@@ -276,7 +278,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, createMetricsHandler(metrics, logger));
   // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
   // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
-  if (metricsServer) boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
+  if (metricsServer) {
+    boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
+    answerClientErrors(metricsServer);
+  }
   let metricsUrl: string | undefined;
 
   const drainTimeoutMs = config.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;

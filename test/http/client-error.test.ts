@@ -1,0 +1,122 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../src/config.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them get the gateway's refusal shape
+ * (status, `extensions.code` and `reason`, JSON, the baseline security headers) instead of Node's
+ * bare status line, and the connection is closed (src/http/client-error.ts). Sent over raw sockets:
+ * a client library would not send most of them.
+ */
+const KEY = 'client-error-test-key-0123456789abcdef';
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Every byte the server sent, until it closed the connection. */
+  raw: string;
+}
+
+/** Writes `bytes` on a new connection and reads until the server closes it (at most 5 s). */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the connection stayed open; received: ${Buffer.concat(chunks).toString('latin1').slice(0, 200)}`));
+    }, 5_000);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.write(bytes);
+  });
+}
+
+/** The last HTTP answer in `raw` (a kept-alive connection may carry an earlier one first). */
+function lastAnswer(raw: string): RawAnswer {
+  const start = raw.lastIndexOf('HTTP/1.1 ');
+  const text = raw.slice(start);
+  const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body, raw };
+}
+
+describe("requests Node's HTTP parser refuses", () => {
+  let gw: TestGateway;
+  let port: number;
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      env: { NODE_ENV: 'production', SANDBOX: 'true', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read` },
+    });
+    port = Number(new URL(gw.url).port);
+  }, 60_000);
+  afterAll(() => gw.close());
+
+  const expectRefusal = (answer: RawAnswer, status: number, reason: string) => {
+    expect(answer.status, answer.raw.slice(0, 300)).toBe(status);
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.headers['connection']).toBe('close');
+    expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(answer.body));
+    expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT', reason } }] });
+  };
+
+  it('a request target past 16 KB → 431 HEADERS_TOO_LARGE with a code, and the target is not echoed', async () => {
+    const target = `/graphql?query=${'a'.repeat(100_000)}`;
+    const answer = lastAnswer(await exchange(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\n\r\n`));
+    expectRefusal(answer, 431, 'HEADERS_TOO_LARGE');
+    expect(answer.raw).not.toContain('aaaaaaaa');
+  });
+
+  it('a malformed request line, and a body framed by both Content-Length and Transfer-Encoding → 400 MALFORMED_HTTP_REQUEST', async () => {
+    expectRefusal(lastAnswer(await exchange(port, 'NOT HTTP AT ALL\r\n\r\n')), 400, 'MALFORMED_HTTP_REQUEST');
+    const smuggled =
+      'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      `x-api-key: ${KEY}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`;
+    expectRefusal(lastAnswer(await exchange(port, smuggled)), 400, 'MALFORMED_HTTP_REQUEST');
+  });
+
+  it('a malformed request after an answered one on a kept-alive connection is answered too, after the first answer', async () => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const good = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-api-key: ${KEY}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      let sentSecond = false;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the connection stayed open; received: ${received.slice(0, 300)}`));
+      }, 5_000);
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        // The first answer is complete: the same connection, kept alive, carries the malformed one.
+        if (!sentSecond && received.includes('{"data":{"__typename":"Query"}}')) {
+          sentSecond = true;
+          socket.write('GET /graphql HTTP/1.1\r\nBad Header Without Colon\r\n\r\n');
+        }
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(received);
+      });
+      socket.write(good);
+    });
+    expect(raw.startsWith('HTTP/1.1 200 OK'), raw.slice(0, 400)).toBe(true);
+    expectRefusal(lastAnswer(raw), 400, 'MALFORMED_HTTP_REQUEST');
+  });
+
+  it('the gateway serves as before afterwards', async () => {
+    const answer = await gw.graphql('{ users(first: 1) { nodes { id } } }', undefined, { 'x-api-key': KEY });
+    expect(answer.status).toBe(200);
+    expect(answer.data?.users.nodes).toHaveLength(1);
+  });
+});
