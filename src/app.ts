@@ -105,6 +105,8 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       metrics,
       ...(sharedRedis ? { redis: sharedRedis, partition: graphIdentityId(config) } : {}),
     });
+    // Closed after the gateway has drained: the counts of refusals not logged still held are written then.
+    closers.push(async () => authGuard.close());
     const authRoutes = createAuthRoutes(identity, {
       logger,
       callerAuthenticator,

@@ -31,7 +31,7 @@ import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
 import type { UpstreamHttp } from './http/upstream.js';
-import type { AuthenticationGuard } from './identity/authentication-failures.js';
+import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -205,6 +205,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const inFlightOperations = new Set<AbortController>();
+  // Owned here when not given, so that close() writes the refusal counts it still holds (src/identity/quiet-windows.ts).
+  const authGuard = deps.authGuard ?? createAuthenticationGuard({ config, logger, metrics });
   const handler = createHttpHandler({
     inFlightOperations,
     config,
@@ -223,7 +225,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // an SDL that tools knowing nothing of federation can build.
     schemaSource: federation ? schemaSource : withoutFederationSyntax(schemaSource),
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
-    ...(deps.authGuard ? { authGuard: deps.authGuard } : {}),
+    authGuard,
     createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
     auditLog,
     mutationFields: new Set(Object.keys(schema.getMutationType()?.getFields() ?? {})),
@@ -313,6 +315,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     if (cut) clearTimeout(cut);
     logger.info({ operationsAtStart, stopped, durationMs: Date.now() - started }, 'shutdown: drained');
     await graphSessions.close();
+    if (!deps.authGuard) authGuard.close();
     await apollo.stop();
     // Scraped until the end of the drain: the last figures of a stopping replica are its most telling.
     if (metricsServer?.listening) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
+import { PROXY_TUNNEL_FAILED } from '../http/proxy-tunnel.js';
 import { isResponseTooLarge, requestVia, type UpstreamHttp } from '../http/upstream.js';
 import type { GraphTokenSource } from '../identity/types.js';
 import type { Logger } from '../logger.js';
@@ -374,6 +375,8 @@ const NOT_CONNECTED_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'ERR_TLS_CERT_ALTNAME_INVALID',
+  // HTTPS_PROXY refused, dropped or did not answer the tunnel: nothing reached Graph.
+  PROXY_TUNNEL_FAILED,
 ]);
 
 function neverConnected(error: unknown): boolean {

@@ -1,5 +1,6 @@
 import { createSecureContext, rootCertificates } from 'node:tls';
-import { Agent, ProxyAgent, fetch as undiciFetch, request as undiciRequest, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { Agent, fetch as undiciFetch, request as undiciRequest, type Dispatcher, type RequestInit, type Response } from 'undici';
+import { createProxyDispatcher } from './proxy-tunnel.js';
 
 /**
  * The one outbound HTTP layer for Graph, login (msal) and broker calls: keep-alive connection
@@ -117,7 +118,7 @@ export function createUpstreamHttp(options: UpstreamHttpOptions): UpstreamHttp {
     maxResponseSize: options.maxResponseBytes ?? DEFAULT_MAX_UPSTREAM_RESPONSE_BYTES,
   };
   const dispatcher: Dispatcher = options.httpsProxy
-    ? new ProxyAgent({ uri: options.httpsProxy, ...agentOptions, requestTls: tls, proxyTls: tls })
+    ? createProxyDispatcher({ uri: options.httpsProxy, agent: agentOptions, tls, connectTimeoutMs: agentOptions.connectTimeout })
     : new Agent({ ...agentOptions, connect: { ...tls, timeout: agentOptions.connectTimeout } });
   return {
     dispatcher,

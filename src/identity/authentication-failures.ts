@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { addressKey, clientAddressResolver } from '../http/client-address.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { createQuietWindows } from './quiet-windows.js';
 
 /**
  * What happens when a caller fails to authenticate (GraphQL or the sign-in routes): one `warn`
@@ -61,6 +62,8 @@ export interface AuthenticationGuard {
   recordFailure(reason: AuthenticationFailureReason, attempt: AuthenticationAttempt, options?: { countsTowardsLimit?: boolean }): Promise<void>;
   /** The reason label of an UNAUTHENTICATED refusal by the configured caller authenticator. */
   reasonOf(headers: Record<string, string | string[] | undefined>): AuthenticationFailureReason;
+  /** Writes the counts of refusals not logged that no line carried yet, and stops its timer (shutdown). */
+  close(): void;
 }
 
 export const DEFAULT_AUTH_FAILURES = { limit: 10, windowSeconds: 300 } as const;
@@ -113,8 +116,9 @@ export const MAX_COUNTED_ADDRESSES = 10_000;
  * CALLER_AUTH=none, any page the local operator's browser opens) could write lines as fast as it
  * could send requests, burying the lines that matter and filling the log pipeline. Now the first
  * refusal of a reason from an address writes its line, the next ones within this interval only
- * count (the metric still counts every one), and the next line after it says how many it did not
- * write (`notLogged`) (docs/security.md#failed-authentication).
+ * count (the metric still counts every one), and how many it did not write (`notLogged`) is said by
+ * the next line after it, or by a line of its own when the interval ends without one
+ * (src/identity/quiet-windows.ts, docs/security.md#failed-authentication).
  */
 export const UNCOUNTED_REFUSAL_LOG_INTERVAL_MS = 60_000;
 
@@ -180,28 +184,25 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
   const recorded = new Map<string, { failures: number; until: number }>();
   const now = deps.now ?? Date.now;
   /**
-   * `<reason> <address key>` of refusals that are not guesses → until when further ones write no
-   * line, and how many did not. Bounded like `recorded`, but by forgetting the entry logged longest
-   * ago (a cleared map would let every address write a line again at once).
+   * `<reason> <address key>` of refusals that are not guesses → their quiet window. Bounded like
+   * `recorded`, but by forgetting the window opened longest ago (a cleared map would let every
+   * address write a line again at once); a count no later line carries gets a line of its own.
    */
-  const quiet = new Map<string, { until: number; notLogged: number }>();
-  /** Whether this refusal writes its line, and how many of its kind since the last line did not. */
-  const uncountedLine = (reason: AuthenticationFailureReason, key: string): { write: boolean; notLogged: number } => {
-    const quietKey = `${reason} ${key}`;
-    const at = now();
-    const entry = quiet.get(quietKey);
-    if (entry && entry.until > at) {
-      entry.notLogged += 1;
-      return { write: false, notLogged: entry.notLogged };
-    }
-    quiet.delete(quietKey);
-    if (quiet.size >= MAX_REMEMBERED_ADDRESSES) {
-      const oldest = quiet.keys().next().value;
-      if (oldest !== undefined) quiet.delete(oldest);
-    }
-    quiet.set(quietKey, { until: at + UNCOUNTED_REFUSAL_LOG_INTERVAL_MS, notLogged: 0 });
-    return { write: true, notLogged: entry?.notLogged ?? 0 };
-  };
+  const quiet = createQuietWindows<{ reason: AuthenticationFailureReason; clientAddress: string; key: string }>({
+    intervalMs: UNCOUNTED_REFUSAL_LOG_INTERVAL_MS,
+    maxKeys: MAX_REMEMBERED_ADDRESSES,
+    now,
+    report: ({ subject, notLogged }) =>
+      log.warn(
+        {
+          reason: subject.reason,
+          clientAddress: subject.clientAddress,
+          ...(subject.key !== subject.clientAddress ? { countedAs: subject.key } : {}),
+          notLogged,
+        },
+        'caller authentication failures not logged',
+      ),
+  });
   const throttled = (attempt: AuthenticationAttempt, retryAfterMs: number): GatewayError => {
     const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     deps.metrics.authenticationFailures.inc({ reason: 'throttled' });
@@ -275,7 +276,7 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
         failures = state.consumedPoints;
       }
       // Not a guess: nothing bounds how often it comes, so its lines are (UNCOUNTED_REFUSAL_LOG_INTERVAL_MS).
-      const line = failures === undefined ? uncountedLine(reason, key) : { write: true, notLogged: 0 };
+      const line = failures === undefined ? quiet.event(`${reason} ${key}`, { reason, clientAddress, key }) : { write: true, notLogged: 0 };
       if (!line.write) return;
       log.warn(
         {
@@ -289,6 +290,9 @@ export function createAuthenticationGuard(deps: AuthenticationGuardDeps): Authen
         },
         'caller authentication failed',
       );
+    },
+    close() {
+      quiet.close();
     },
     reasonOf(headers) {
       const has = (name: string) => headers[name] !== undefined && headers[name] !== '';

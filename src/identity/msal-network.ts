@@ -30,6 +30,12 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
       // A proxy's HTML error page: give msal a well-formed OAuth error instead of a parse failure.
       body = { error: 'invalid_response', error_description: `HTTP ${response.status} with a non-JSON body from ${new URL(url).host}` };
     }
+    if (response.status >= 300 && response.status < 400) {
+      // A redirect is not followed (docs/security.md#upstream-redirects-are-not-followed), and msal
+      // reads a bodiless 3xx as a token response without a token, which came out as UNAUTHENTICATED
+      // (no_tokens_found): Entra answered what it never answers, so it is an upstream error.
+      body = { error: 'invalid_response', error_description: `HTTP ${response.status} redirect from ${new URL(url).host}, not followed` };
+    }
     return { headers, body: body as T, status: response.status };
   };
   return {
@@ -43,7 +49,9 @@ export function describeNetworkFailure(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current && depth < 4; depth++) {
-    const e = current as { name?: string; code?: string; cause?: unknown };
+    const e = current as { name?: string; code?: string; cause?: unknown; proxyStatus?: unknown };
+    // Which answer HTTPS_PROXY gave (407: its credentials) is what the operator needs to act.
+    if (typeof e.proxyStatus === 'number') parts.push(`proxy answered ${e.proxyStatus}`);
     if (e.code) parts.push(e.code);
     else if (e.name === 'TimeoutError' || e.name === 'AbortError') parts.push('timeout');
     current = e.cause;
