@@ -68,7 +68,7 @@ describe('coalesced lookups across callers', () => {
   });
 
   it('regression: when getByIds leaves selected properties out (getByIdsSelect: ignored, docs/graph-facts.md#manager-and-bulk-lookup), shared lookups are read again and every caller still gets its fields', async () => {
-    const set = (getByIdsSelect: string) => emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect }) });
+    const set = (getByIdsSelect: 'honoured' | 'ignored') => emulator.setGraph({ getByIdsSelect });
     expect((await set('ignored')).status).toBe(200);
     try {
       const some = ids.slice(20, 32);
