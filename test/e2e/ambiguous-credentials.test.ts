@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { appCallerToken } from '../identity/support.js';
 
@@ -40,9 +40,7 @@ describe('ambiguous credentials (CALLER_AUTH=api-key, production configuration)'
     gw = await startTestGateway({
       env: {
         NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
+        ...apiKeyCallers({ soar: { key: GOOD_KEY, permissions: ['Users.Read'] } }),
         AUTH_FAILURE_LIMIT: '2',
       },
     });

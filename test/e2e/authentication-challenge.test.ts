@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * A 401 names the scheme that would answer it (RFC 9110 §11.6.1; src/identity/caller-authenticator.ts
@@ -23,7 +23,7 @@ describe('the challenge of a 401', () => {
     emulator = await startTestEmulator();
     apiKeyGateway = await startTestGateway({
       emulator,
-      env: { NODE_ENV: 'production', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('the-good-key-0123456789')}:Users.Read` },
+      env: { NODE_ENV: 'production', ...apiKeyCallers({ soar: { key: 'the-good-key-0123456789', permissions: ['Users.Read'] } }) },
     });
     entraGateway = await startTestGateway({
       emulator,

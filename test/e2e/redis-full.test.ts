@@ -7,6 +7,7 @@ import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { expectLinkRefusedUnrecorded, operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The shared Redis when it is full (docs/operations.md#redis). With `maxmemory-policy noeviction` a
@@ -58,8 +59,7 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'client-credentials',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] }, admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',
@@ -129,8 +129,7 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'authorization-code',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
       }),
       { emulator, logger: captureLogs(lines) },

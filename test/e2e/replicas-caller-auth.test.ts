@@ -3,7 +3,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX } from '../../src/identity/sign-in-link.js';
@@ -12,6 +11,7 @@ import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { expectLinkRefusedUnrecorded, operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Two replicas behind one load balancer (docs/security.md#replicas): production configuration,
@@ -59,8 +59,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'authorization-code',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] }, admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',
@@ -182,8 +181,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'client-credentials',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',

@@ -8,6 +8,7 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The authorization-code sign-in replaces the Graph identity every caller is served as, so it is an
@@ -52,8 +53,10 @@ describe('sign-in is an operator act (authorization code, production configurati
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
       GRAPH_AUTH_FLOW: 'authorization-code',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read+Users.Terminate,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+      ...apiKeyCallers({
+        soar: { key: KEYS.soar, permissions: ['Users.Read', 'Users.Terminate'] },
+        admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] },
+      }),
       TOKEN_CACHE_KEY,
       SIGN_IN_ACCOUNT: adminUpn,
       AUTH_FAILURE_LIMIT: '50',

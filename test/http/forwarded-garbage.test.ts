@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -19,9 +19,7 @@ describe('X-Forwarded-For entries that are not addresses', () => {
     gw = await startTestGateway({
       env: {
         NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
+        ...apiKeyCallers({ soar: { key: GOOD_KEY, permissions: ['Users.Read'] } }),
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '2',
         AUTH_FAILURE_WINDOW_SECONDS: '30',

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { addressKey } from '../../src/http/client-address.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /**
@@ -18,9 +18,7 @@ describe('failed caller authentication', () => {
     gw = await startTestGateway({
       env: {
         NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
+        ...apiKeyCallers({ soar: { key: GOOD_KEY, permissions: ['Users.Read'] } }),
         AUTH_FAILURE_LIMIT: '3',
         AUTH_FAILURE_WINDOW_SECONDS: '3',
       },

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { Secret, type Config } from '../../src/config-types.js';
 import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { post, startRecordingGateway } from './recording-gateway.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Every Graph identity flow and caller authentication mode, run with logging at `trace` into
@@ -84,8 +84,7 @@ const flows: Flow[] = [
     name: 'API-key callers',
     env: {
       DEPLOYMENT_MODE: 'self-deployed',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `ops:${hashApiKey(API_KEY)}:Users.Read+Users.Write+Users.Terminate+Users.ChangePassword`,
+      ...apiKeyCallers({ ops: { key: API_KEY, permissions: ['Users.Read', 'Users.Write', 'Users.Terminate', 'Users.ChangePassword'] } }),
     },
     headers: async () => ({ 'x-api-key': API_KEY }),
   },
