@@ -12,9 +12,9 @@ import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
 import { deploymentModeRule } from '../../../src/graphql/deployment/index.js';
 import { federationDefinitionsSdl, withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
 import { buildGatewaySchema, loadSchemaSource } from '../../../src/graphql/schema.js';
-import type { UpstreamHttp } from '../../../src/http/upstream.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { recordingUpstream } from '../../support/recording-upstream.js';
 
 const READER = 'federation-test-reader-key-0123456789';
 const AUTH_READER = 'federation-test-auth-reader-key-0123456789';
@@ -36,16 +36,7 @@ let users: UserRecord[];
 /** Graph URLs the subgraph sent (path and query), in order. */
 const sent: URL[] = [];
 
-function recording(real: UpstreamHttp): UpstreamHttp {
-  return {
-    dispatcher: real.dispatcher,
-    fetch: (url, init) => {
-      sent.push(new URL(String(url)));
-      return real.fetch(url, init);
-    },
-    close: () => real.close(),
-  };
-}
+const recording = recordingUpstream((url) => sent.push(new URL(url)));
 
 const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { id displayName mail } } }';
 const refs = (ids: readonly string[]) => ids.map((id) => ({ __typename: 'User', id }));
