@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { TEST_LIMITS } from './test-limits.js';
 
 /** A complete Config pointing at the test emulator; tests override what they exercise. */
 export function emulatorConfig(emulator: TestEmulator, dataDir: string, overrides: Partial<Config> = {}): Config {
@@ -33,18 +34,7 @@ export function emulatorConfig(emulator: TestEmulator, dataDir: string, override
     logLevel: 'trace',
     introspection: false,
     corsOrigins: [],
-    limits: {
-      maxDepth: 10,
-      maxAliases: 100,
-      maxTokens: 5000,
-      maxDirectives: 50,
-      maxBodyBytes: 1_000_000,
-      maxUpstreamRequests: 50,
-      upstreamTimeoutMs: 15_000,
-      operationTimeoutMs: 30_000,
-      maxRetries: 3,
-      maxConnections: 10_000,
-    },
+    limits: TEST_LIMITS,
     ...overrides,
   };
 }
