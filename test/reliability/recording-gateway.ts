@@ -1,16 +1,15 @@
-import { Writable } from 'node:stream';
 import type { Config } from '../../src/config-types.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createUpstreamHttp } from '../../src/http/upstream.js';
 import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import type { GraphIdentity } from '../../src/identity/types.js';
-import { createLogger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import type { TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { recordingUpstream } from '../support/recording-upstream.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /**
  * A real gateway over a real emulator whose upstream HTTP layer (an injected dependency) also
@@ -47,15 +46,7 @@ export async function startRecordingGateway(
   });
   const config = configure(applySandbox(base, emulator));
   const lines: string[] = [];
-  const logger = createLogger({
-    level: config.logLevel,
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    }),
-  });
+  const logger = capturingLogger(lines, config.logLevel);
   const metrics = createMetrics({ defaultMetrics: false });
   const real = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
   const calls: RecordedCall[] = [];
