@@ -8,7 +8,7 @@ import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import { startTestEmulator, type TestEmulator } from './emulator.js';
 import { loadSandboxConfig } from './sandbox-config.js';
-import { capturingLogger } from './log-capture.js';
+import { capturingLogger, logRecordsOf } from './log-capture.js';
 
 export interface TestGatewayOptions {
   /** Reuse a running emulator (several gateways over one tenant); otherwise one is started and owned. */
@@ -82,12 +82,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     metrics,
     logger,
     logLines,
-    logRecords: (msg) =>
-      logLines
-        .flatMap((line) => line.split('\n'))
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, any>)
-        .filter((record) => record.msg === msg),
+    logRecords: (msg) => logRecordsOf(logLines).filter((record) => record.msg === msg),
     async graphql(query, variables, headers) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
