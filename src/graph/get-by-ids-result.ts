@@ -9,14 +9,14 @@ import type { GraphUser, UserProperty } from './api.js';
  * known to be null: that user is `incomplete`, to be read again with `GET /users/{id}?$select=...`.
  * A property Graph sent as `null` is a null.
  */
-export interface GetByIdsOutcome {
+interface GetByIdsOutcome {
   /** Complete users by lower-case id. */
   readonly found: ReadonlyMap<string, GraphUser>;
   /** Lower-case ids Graph answered without every selected property. */
   readonly incomplete: ReadonlySet<string>;
 }
 
-export function readGetByIds(body: { value?: unknown } | undefined, select: readonly UserProperty[]): GetByIdsOutcome {
+function readGetByIds(body: { value?: unknown } | undefined, select: readonly UserProperty[]): GetByIdsOutcome {
   const found = new Map<string, GraphUser>();
   const incomplete = new Set<string>();
   const value = Array.isArray(body?.value) ? (body.value as unknown[]) : [];
@@ -28,4 +28,31 @@ export function readGetByIds(body: { value?: unknown } | undefined, select: read
     else incomplete.add(id);
   }
   return { found, incomplete };
+}
+
+/**
+ * Each lookup's answer, in the order of `lookups`, from a getByIds body: a complete user as Graph
+ * sent it, an id Graph did not return as null (no such user), and the users Graph sent incomplete
+ * read again through `reread` (one call for all of them, answers in the order it was given).
+ * `idOf` is a lookup's lower-case id; the ids of one call are distinct (the per-request loader and
+ * the coalescer both key their lookups by id), so the re-read answers are matched by id.
+ */
+export async function answerGetByIds<L, E>(
+  body: { value?: unknown } | undefined,
+  select: readonly UserProperty[],
+  lookups: readonly L[],
+  idOf: (lookup: L) => string,
+  reread: (lookups: L[]) => Promise<ReadonlyArray<GraphUser | null | E>>,
+): Promise<Array<GraphUser | null | E>> {
+  const { found, incomplete } = readGetByIds(body, select);
+  const again = lookups.filter((lookup) => incomplete.has(idOf(lookup)));
+  const rereadById = new Map<string, GraphUser | null | E>();
+  if (again.length > 0) {
+    const answers = await reread(again);
+    again.forEach((lookup, position) => rereadById.set(idOf(lookup), answers[position]!));
+  }
+  return lookups.map((lookup) => {
+    const id = idOf(lookup);
+    return rereadById.has(id) ? rereadById.get(id)! : (found.get(id) ?? null);
+  });
 }

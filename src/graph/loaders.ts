@@ -12,7 +12,7 @@ import {
   type UserLookupKey,
 } from './api.js';
 import { typedAuthMethods } from './auth-method-types.js';
-import { readGetByIds } from './get-by-ids-result.js';
+import { answerGetByIds } from './get-by-ids-result.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
@@ -227,12 +227,14 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
           return;
         }
         // A user Graph sent without every selected property is read again by GET (src/graph/get-by-ids-result.ts).
-        const { found, incomplete } = readGetByIds(result.body, first.select);
-        const again = members.filter((i) => incomplete.has(keys[i]!.key.toLowerCase()));
-        for (const i of members) if (!incomplete.has(keys[i]!.key.toLowerCase())) out[i] = found.get(keys[i]!.key.toLowerCase()) ?? null;
-        if (again.length === 0) return;
-        const outcomes = await lookUpInBatch(again.map((i) => keys[i]!));
-        again.forEach((i, position) => (out[i] = outcomes[position]!));
+        const outcomes = await answerGetByIds(
+          result.body,
+          first.select,
+          members,
+          (i) => keys[i]!.key.toLowerCase(),
+          (again) => lookUpInBatch(again.map((i) => keys[i]!)),
+        );
+        members.forEach((i, position) => (out[i] = outcomes[position]!));
       });
 
       const batchWork = lookUpInBatch(viaBatch.map((i) => keys[i]!)).then((outcomes) =>

@@ -5,7 +5,7 @@ import { DEFAULT_RETRY_HINT_SECONDS, transportError } from './errors.js';
 import type { GraphClient } from './client.js';
 import { Coalescer } from './coalescer.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
-import { readGetByIds } from './get-by-ids-result.js';
+import { answerGetByIds } from './get-by-ids-result.js';
 import { GET_BY_IDS_LIMIT, getByIdsRequest, userRequest } from './requests.js';
 
 /**
@@ -87,13 +87,13 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
       // The coalescer retries a failed call key by key, so the failure lands on the lookup that caused it.
       if (!result.ok) throw result.error;
       // A user Graph sent without every selected property is read again by GET (src/graph/get-by-ids-result.ts).
-      const { found, incomplete } = readGetByIds(result.body, select);
-      const again = lookups.filter((l) => incomplete.has(l.id));
-      const reread = again.length > 0 ? await viaBatch(client, again) : [];
-      return lookups.map((l) => {
-        const position = again.indexOf(l);
-        return position >= 0 ? reread[position]! : (found.get(l.id) ?? null);
-      });
+      return answerGetByIds(
+        result.body,
+        select,
+        lookups,
+        (l) => l.id,
+        (again) => viaBatch(client, again),
+      );
     },
   });
   return {

@@ -1,8 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { GOOD_KEY, READ_QUERY, startKeyGuardedGateway, WRONG_KEY } from '../support/key-guarded-gateway.js';
 import { appCallerToken } from '../identity/support.js';
 
 /**
@@ -12,9 +12,7 @@ import { appCallerToken } from '../identity/support.js';
  * the first. Now such a request gets 400 BAD_USER_INPUT, reason AMBIGUOUS_CREDENTIALS, before any key
  * is looked at; it is logged and counted (`ambiguous_credentials`) without using up the failure budget.
  */
-const GOOD_KEY = 'the-good-key-0123456789';
-const WRONG_KEY = 'a-guessed-key-9876543210';
-const QUERY = JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' });
+const QUERY = JSON.stringify({ query: READ_QUERY });
 
 /** POST /graphql with headers as given, repeats included (fetch folds a repeated header into one line). */
 function post(url: string, headers: Array<[string, string]>): Promise<{ status: number; body: any }> {
@@ -37,15 +35,7 @@ function post(url: string, headers: Array<[string, string]>): Promise<{ status: 
 describe('ambiguous credentials (CALLER_AUTH=api-key, production configuration)', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({
-      env: {
-        NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
-        AUTH_FAILURE_LIMIT: '2',
-      },
-    });
+    gw = await startKeyGuardedGateway({ env: { AUTH_FAILURE_LIMIT: '2' } });
   }, 60_000);
   afterAll(() => gw.close());
 

@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * An API key is compared by the bytes that arrived (docs/identity.md, caller authentication). HTTP
@@ -14,7 +14,7 @@ const KEY = 'clé-d’accès-🔑-0123456789';
 describe('API keys outside ASCII', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ env: { CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read`, AUTH_FAILURE_LIMIT: '1000' } });
+    gw = await startTestGateway({ env: { ...apiKeyCallers({ soar: { key: KEY, permissions: ['Users.Read'] } }), AUTH_FAILURE_LIMIT: '1000' } });
   }, 60_000);
   afterAll(async () => {
     await gw?.close();

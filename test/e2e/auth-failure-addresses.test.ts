@@ -1,11 +1,11 @@
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { MAX_COUNTED_ADDRESSES } from '../../src/identity/authentication-failures.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger } from '../support/log-capture.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The failure counts kept in memory hold at most MAX_COUNTED_ADDRESSES client addresses. Before,
@@ -29,8 +29,7 @@ describe('addresses counted for failed authentication (production configuration)
     emulator = await startTestEmulator({ userCount: 5 });
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `reader:${hashApiKey(KEY)}:Users.Read`,
+      ...apiKeyCallers({ reader: { key: KEY, permissions: ['Users.Read'] } }),
       TRUSTED_PROXIES: 'loopback',
     });
     // `error` only: 10,000 failure lines are not what this test reads.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { READ_QUERY, startKeyGuardedGateway, WRONG_KEY } from '../support/key-guarded-gateway.js';
 
 /**
  * A 401 names the scheme that would answer it (RFC 9110 §11.6.1; src/identity/caller-authenticator.ts
@@ -12,7 +12,7 @@ const graphql = (url: string, headers: Record<string, string> = {}) =>
   fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query: '{ users(first: 1) { nodes { id } } }' }),
+    body: JSON.stringify({ query: READ_QUERY }),
   });
 
 describe('the challenge of a 401', () => {
@@ -21,10 +21,7 @@ describe('the challenge of a 401', () => {
   let entraGateway: TestGateway;
   beforeAll(async () => {
     emulator = await startTestEmulator();
-    apiKeyGateway = await startTestGateway({
-      emulator,
-      env: { NODE_ENV: 'production', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('the-good-key-0123456789')}:Users.Read` },
-    });
+    apiKeyGateway = await startKeyGuardedGateway({ emulator });
     entraGateway = await startTestGateway({
       emulator,
       env: { NODE_ENV: 'production', CALLER_AUTH: 'entra', API_AUDIENCE: `api://msgraph-user-gateway, ${emulator.tenant.wellKnown.demoAppId}` },
@@ -37,9 +34,7 @@ describe('the challenge of a 401', () => {
   });
 
   it('is ApiKey with CALLER_AUTH=api-key, with no credential or a wrong key', async () => {
-    for (const headers of [{}, { 'x-api-key': 'a-guessed-key-9876543210' }, { authorization: 'ApiKey a-guessed-key-9876543210' }] as Array<
-      Record<string, string>
-    >) {
+    for (const headers of [{}, { 'x-api-key': WRONG_KEY }, { authorization: `ApiKey ${WRONG_KEY}` }] as Array<Record<string, string>>) {
       const res = await graphql(apiKeyGateway.url, headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('ApiKey');

@@ -12,7 +12,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { loadSchemaSource } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
@@ -26,12 +26,12 @@ const KEYS = {
   changesOnly: 'supergraph-changes-only-key-0123456789',
   admin: 'supergraph-admin-key-0123456789',
 };
-const API_KEYS = [
-  `reader:${hashApiKey(KEYS.reader)}:Users.Read`,
-  `auth:${hashApiKey(KEYS.authReader)}:Users.Read+Users.ReadAuthMethods`,
-  `changes:${hashApiKey(KEYS.changesOnly)}:Users.ReadChanges`,
-  `admin:${hashApiKey(KEYS.admin)}:Users.Read+Users.Terminate+Users.ChangePassword`,
-].join(',');
+const CALLERS = apiKeyCallers({
+  reader: { key: KEYS.reader, permissions: ['Users.Read'] },
+  auth: { key: KEYS.authReader, permissions: ['Users.Read', 'Users.ReadAuthMethods'] },
+  changes: { key: KEYS.changesOnly, permissions: ['Users.ReadChanges'] },
+  admin: { key: KEYS.admin, permissions: ['Users.Read', 'Users.Terminate', 'Users.ChangePassword'] },
+});
 const MISSING = '00000000-0000-4000-8000-00000000dead';
 const BUDGET = 5;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -91,8 +91,7 @@ async function startUsersSubgraph(emulator: TestEmulator, env: Record<string, st
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
     FEDERATION: 'true',
-    CALLER_AUTH: 'api-key',
-    API_KEYS,
+    ...CALLERS,
     MAX_UPSTREAM_REQUESTS: String(BUDGET),
     ...env,
   });

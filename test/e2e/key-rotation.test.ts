@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { capturingLogger } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Rotating TOKEN_CACHE_KEY and CURSOR_KEY (docs/operations.md#rotating-keys) through the production
@@ -46,8 +46,7 @@ describe('key rotation', () => {
       NODE_ENV: 'production',
       CACHE_URL: `sqlite://${path.join(dataDir, 'tokens.sqlite')}`,
       GRAPH_AUTH_FLOW: 'client-credentials',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read+Users.ReadChanges`,
+      ...apiKeyCallers({ soar: { key: KEY, permissions: ['Users.Read', 'Users.ReadChanges'] } }),
       ...keys,
     });
     const app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });

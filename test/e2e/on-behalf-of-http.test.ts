@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { decodeJwtPayload, userCallerToken } from '../identity/support.js';
+import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/support.js';
 import { setApiTokenVersion } from '../emulator/entra/support.js';
 
 /**
@@ -79,17 +79,7 @@ describe('on-behalf-of through the gateway', () => {
 
   it('refuses an app-only caller token: there is no user to act for', async () => {
     const known = gw.emulator.tenant.wellKnown;
-    const res = await gw.emulator.fetch(`/${gw.emulator.tenantId}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: known.callerAppId,
-        client_secret: known.callerAppSecret,
-        scope: 'api://msgraph-user-gateway/.default',
-      }).toString(),
-    });
-    const appToken = ((await res.json()) as { access_token: string }).access_token;
+    const appToken = await appCallerToken(gw.emulator, known.callerAppId, known.callerAppSecret, 'api://msgraph-user-gateway/.default');
     const { errors } = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${appToken}` });
     expect(errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(errors?.[0]?.message).toMatch(/on-behalf-of.*issued to a user/);

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { logRecords, startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Faults no code caught, in the production build (docs/operations.md#process-faults). A preload
@@ -26,8 +26,7 @@ describe('production build: faults no code caught', () => {
       nodeArgs: ['--import', path.join(import.meta.dirname, 'fixtures', 'fault-on-signal.mjs')],
       env: {
         SANDBOX_USERS: '20',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `reader:${hashApiKey(KEY)}:Users.Read`,
+        ...apiKeyCallers({ reader: { key: KEY, permissions: ['Users.Read'] } }),
         LOG_LEVEL: 'info',
         TOKEN_CACHE_KEY,
         FAULT_TOKEN,

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { logRecords, startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Graceful shutdown of the production build, started as the Docker image starts it (`node
@@ -26,8 +26,7 @@ describe('production build: SIGTERM drains in-flight operations', () => {
       dataDir,
       env: {
         SANDBOX_USERS: '50',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `ops:${hashApiKey(KEY)}:Users.Read+Users.ChangePassword`,
+        ...apiKeyCallers({ ops: { key: KEY, permissions: ['Users.Read', 'Users.ChangePassword'] } }),
         LOG_LEVEL: 'info',
       },
     });

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
-import { graphIdentityId } from '../../src/identity/identity-id.js';
-import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
+import { expectLinkRefusedUnrecorded, operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The shared Redis when it is full (docs/operations.md#redis). With `maxmemory-policy noeviction` a
@@ -59,8 +59,7 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'client-credentials',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] }, admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',
@@ -130,23 +129,13 @@ describe.skipIf(!!skipRedis)('a full Redis (maxmemory reached, noeviction)', () 
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'authorization-code',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
       }),
       { emulator, logger: captureLogs(lines) },
     );
     try {
-      const link = mintSignInLink({
-        key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(signIn.config)),
-        loginUrl: `${signIn.url}/auth/login`,
-        issuedBy: 'operator@test-host',
-      });
-      const refused = await fetch(link.url, { redirect: 'manual' });
-      expect(refused.status).toBe(503);
-      expect(refused.headers.get('location')).toBeNull();
-      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(((await refused.json()) as { message: string }).message).toMatch(/cannot record that this sign-in link is spent/);
+      await expectLinkRefusedUnrecorded(operatorSignInLink(signIn).url);
       const warning = records(lines).find((r) => /sign-in link refused/.test(String(r.msg)));
       expect(warning?.err?.message).toMatch(/OOM command not allowed/);
       // An operator credential starts a sign-in without a link, but what the callback needs (the

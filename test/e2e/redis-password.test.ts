@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { capturingLogger } from '../support/log-capture.js';
 import { REPO_ROOT } from '../support/production-build.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * A Redis that requires a password, started with deploy/redis.yaml's options, then with docker/compose.yaml's
@@ -36,8 +36,7 @@ describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
       NODE_ENV: 'production',
       CACHE_URL: cacheUrl,
       GRAPH_AUTH_FLOW: 'client-credentials',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read`,
+      ...apiKeyCallers({ soar: { key: KEY, permissions: ['Users.Read'] } }),
       TOKEN_CACHE_KEY,
     });
 

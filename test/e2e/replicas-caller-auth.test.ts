@@ -3,14 +3,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
-import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX, deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-link.js';
+import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
+import { expectLinkRefusedUnrecorded, operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Two replicas behind one load balancer (docs/security.md#replicas): production configuration,
@@ -58,8 +59,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'authorization-code',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] }, admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',
@@ -80,8 +80,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
   });
 
   it('a one-time link spent on one replica is refused by the other', async () => {
-    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config));
-    const link = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const link = operatorSignInLink(a);
     const first = await fetch(link.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
     const consent = await emulator.fetch(first.headers.get('location')!, { redirect: 'manual' });
@@ -102,7 +101,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     expect(msLeft).toBeGreaterThan(0);
     expect(msLeft).toBeLessThanOrEqual(link.expiresAt.getTime() - Date.now() + 1_000);
     // The other replica accepts links of its own: it is the record that is shared, not the refusal.
-    const fresh = mintSignInLink({ key, loginUrl: `${b.url}/auth/login`, issuedBy: 'operator@test-host' });
+    const fresh = operatorSignInLink(b);
     const started = await fetch(fresh.url, { redirect: 'manual' });
     expect(started.status).toBe(302);
     // The load balancer sends the callback of the sign-in B started to A: A completes it, once.
@@ -120,7 +119,6 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
   });
 
   it('a Redis that forgot its spent links (restarted without persistence) does not let a spent link work again', async () => {
-    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config));
     const client = createClient({ url: redis.url });
     await client.connect();
     // Each request from its own client address: a refused link counts as a failed authentication.
@@ -131,7 +129,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       const since = Number(await client.get(SPENT_LINKS_SINCE_KEY));
       expect(since).toBeGreaterThan(0);
       expect(since).toBeLessThanOrEqual(Date.now());
-      const link = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+      const link = operatorSignInLink(a);
       expect((await open(link.url)).status).toBe(302);
       // What a restart without persistence does to the record: the spent link and the record's start are gone.
       await client.del([`${SPENT_LINK_KEY_PREFIX}${link.id}`, SPENT_LINKS_SINCE_KEY]);
@@ -144,7 +142,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
       expect(await client.exists(`${SPENT_LINK_KEY_PREFIX}${link.id}`)).toBe(0);
       expect((await open(link.url)).status).toBe(401);
       // A link issued after it works, once.
-      const fresh = mintSignInLink({ key, loginUrl: `${a.url}/auth/login`, issuedBy: 'operator@test-host' });
+      const fresh = operatorSignInLink(a);
       expect((await open(fresh.url)).status).toBe(302);
       expect((await open(fresh.url.replace(a.url, b.url))).status).toBe(401);
     } finally {
@@ -183,8 +181,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
         NODE_ENV: 'production',
         CACHE_URL: redis.url,
         GRAPH_AUTH_FLOW: 'client-credentials',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read`,
+        ...apiKeyCallers({ soar: { key: KEYS.soar, permissions: ['Users.Read'] } }),
         TOKEN_CACHE_KEY,
         TRUSTED_PROXIES: 'loopback',
         AUTH_FAILURE_LIMIT: '3',
@@ -272,16 +269,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
 
   it('when Redis does not answer: refuses a link with 503 (fail closed) and still counts failures, per replica', async () => {
     await redis.stop();
-    const link = mintSignInLink({
-      key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(a.config)),
-      loginUrl: `${a.url}/auth/login`,
-      issuedBy: 'operator@test-host',
-    });
-    const refused = await fetch(link.url, { redirect: 'manual' });
-    expect(refused.status).toBe(503);
-    expect(refused.headers.get('location')).toBeNull();
-    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await refused.json()) as { message: string }).message).toMatch(/cannot record that this sign-in link is spent/);
+    await expectLinkRefusedUnrecorded(operatorSignInLink(a).url);
 
     const guesser = '198.51.100.9';
     for (let i = 0; i < 3; i++) expect((await graphql(a, { 'x-api-key': WRONG_KEY, ...from(guesser) })).status).toBe(401);

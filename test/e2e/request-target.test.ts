@@ -1,10 +1,10 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The request target is a path; it never names the host. Before, the router resolved it against
@@ -47,8 +47,7 @@ describe('request targets and Host (production configuration)', () => {
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
       GRAPH_AUTH_FLOW: 'authorization-code',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `admin:${hashApiKey(ADMIN_KEY)}:Gateway.Admin`,
+      ...apiKeyCallers({ admin: { key: ADMIN_KEY, permissions: ['Gateway.Admin'] } }),
       TOKEN_CACHE_KEY: 'request target test key',
     });
     app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'debug') });

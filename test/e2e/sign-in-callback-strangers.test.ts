@@ -1,10 +1,10 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * `/auth/callback` needs no credential: it is where Entra sends the operator's browser back. A
@@ -40,8 +40,7 @@ describe('/auth/callback from strangers (authorization code, production configur
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
       GRAPH_AUTH_FLOW: 'authorization-code',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `admin:${hashApiKey(ADMIN_KEY)}:Gateway.Admin`,
+      ...apiKeyCallers({ admin: { key: ADMIN_KEY, permissions: ['Gateway.Admin'] } }),
       TOKEN_CACHE_KEY: 'sign-in callback strangers test key',
     });
     app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });

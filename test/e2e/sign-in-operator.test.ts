@@ -7,6 +7,8 @@ import { deriveSignInLinkKey, mintSignInLink } from '../../src/identity/sign-in-
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
+import { operatorSignInLink } from '../support/sign-in-link.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The authorization-code sign-in replaces the Graph identity every caller is served as, so it is an
@@ -51,8 +53,10 @@ describe('sign-in is an operator act (authorization code, production configurati
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
       GRAPH_AUTH_FLOW: 'authorization-code',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `soar:${hashApiKey(KEYS.soar)}:Users.Read+Users.Terminate,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+      ...apiKeyCallers({
+        soar: { key: KEYS.soar, permissions: ['Users.Read', 'Users.Terminate'] },
+        admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] },
+      }),
       TOKEN_CACHE_KEY,
       SIGN_IN_ACCOUNT: adminUpn,
       AUTH_FAILURE_LIMIT: '50',
@@ -169,9 +173,7 @@ describe('sign-in is an operator act (authorization code, production configurati
   });
 
   it('accepts a one-time link from npm run auth:login-url once, and never an expired or forged one', async () => {
-    const key = deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config));
-    const loginUrl = `${app.url}/auth/login`;
-    const link = mintSignInLink({ key, loginUrl, issuedBy: 'operator@test-host' });
+    const link = operatorSignInLink(app);
     const first = await fetch(link.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
     const callback = await throughTenant(first.headers.get('location')!);
@@ -183,9 +185,13 @@ describe('sign-in is an operator act (authorization code, production configurati
     });
 
     expect((await fetch(link.url, { redirect: 'manual' })).status).toBe(401);
-    const expired = mintSignInLink({ key, loginUrl, issuedBy: 'x', now: Date.now() - 10 * 60_000 });
+    const expired = operatorSignInLink(app, { issuedBy: 'x', now: Date.now() - 10 * 60_000 });
     expect((await fetch(expired.url, { redirect: 'manual' })).status).toBe(401);
-    const forged = mintSignInLink({ key: deriveSignInLinkKey('some other key, not the gateway one', graphIdentityId(app.config)), loginUrl, issuedBy: 'x' });
+    const forged = mintSignInLink({
+      key: deriveSignInLinkKey('some other key, not the gateway one', graphIdentityId(app.config)),
+      loginUrl: `${app.url}/auth/login`,
+      issuedBy: 'x',
+    });
     const forgedRes = await fetch(forged.url, { redirect: 'manual' });
     expect(forgedRes.status).toBe(401);
     expect(forgedRes.headers.get('location')).toBeNull();
@@ -198,22 +204,18 @@ describe('sign-in is an operator act (authorization code, production configurati
   it('a spent link does not work again after a restart: without Redis, links from before the process are refused', async () => {
     // Before: spent links were remembered in memory only; after a restart the same link started a
     // sign-in again, and whoever had seen it (proxy logs, browser history) could sign the gateway in.
-    const loginUrl = `${app.url}/auth/login`;
-    const link = mintSignInLink({ key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config)), loginUrl, issuedBy: 'operator@test-host' });
+    const link = operatorSignInLink(app);
+    const urlBeforeRestart = app.url;
     const first = await fetch(link.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
     await app.close();
     app = await startApp(app.config, { emulator, logger: capturingLogger(logLines, 'info') });
-    const replayed = await fetch(link.url.replace(new URL(loginUrl).origin, app.url), { redirect: 'manual' });
+    const replayed = await fetch(link.url.replace(urlBeforeRestart, app.url), { redirect: 'manual' });
     expect(replayed.status).toBe(401);
     expect(replayed.headers.get('location')).toBeNull();
     expect(((await replayed.json()) as { message: string }).message).toContain("from before the gateway's record of spent links began");
     // A link issued after the restart works.
-    const fresh = mintSignInLink({
-      key: deriveSignInLinkKey(TOKEN_CACHE_KEY, graphIdentityId(app.config)),
-      loginUrl: `${app.url}/auth/login`,
-      issuedBy: 'operator@test-host',
-    });
+    const fresh = operatorSignInLink(app);
     expect((await fetch(fresh.url, { redirect: 'manual' })).status).toBe(302);
   });
 });

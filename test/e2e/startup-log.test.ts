@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { LogLevel } from '@azure/msal-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMsalLoggerOptions } from '../../src/identity/msal-logger.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /**
  * msal's "No client info in response" warning came out at every start (each client credentials
@@ -30,7 +29,7 @@ describe('msal log lines of a client credentials gateway', () => {
 describe('createMsalLoggerOptions', () => {
   function capture(options?: { clientCredentialsOnly?: boolean }) {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'trace', destination: new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) }) });
+    const logger = capturingLogger(lines, 'trace');
     return { lines, callback: createMsalLoggerOptions(logger, [], options).loggerCallback! };
   }
   const warning = '[Sun, 29 Nov 2026 21:47:50 GMT] : [9b5e7350-c65d-4d61-bd27-e5e47ead368e] : @azure/msal-node@7.2.3 : Warning - No client info in response';

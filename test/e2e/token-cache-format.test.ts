@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import type { Config } from '../../src/config-types.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { createKeyvStore, createTokenCipher, deriveTokenCacheKey } from '../../src/store/index.js';
@@ -11,6 +10,7 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { capturingLogger } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { sealInLegacyFormat } from '../store/legacy-format.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Upgrading a gateway whose token cache an older version wrote, values not yet bound to their
@@ -43,8 +43,7 @@ describe('token cache format upgrade', () => {
       NODE_ENV: 'production',
       CACHE_URL: `sqlite://${path.join(dataDir, 'tokens.sqlite')}`,
       GRAPH_AUTH_FLOW: 'client-credentials',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read`,
+      ...apiKeyCallers({ soar: { key: KEY, permissions: ['Users.Read'] } }),
       TOKEN_CACHE_KEY,
     });
   const query = async (app: App) => {

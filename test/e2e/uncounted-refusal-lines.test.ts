@@ -1,13 +1,13 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { createAuthenticationGuard, UNCOUNTED_REFUSAL_LOG_INTERVAL_MS } from '../../src/identity/authentication-failures.js';
 import { createMetrics } from '../../src/metrics.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Refusals that are not guesses do not use up the failure budget, so nothing stopped them: a valid
@@ -30,8 +30,7 @@ describe('a valid key without Gateway.Admin at /auth/login, again and again', ()
     const config = loadSandboxConfig(emulator, {
       NODE_ENV: 'production',
       GRAPH_AUTH_FLOW: 'authorization-code',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `reader:${hashApiKey(KEYS.reader)}:Users.Read,admin:${hashApiKey(KEYS.admin)}:Gateway.Admin`,
+      ...apiKeyCallers({ reader: { key: KEYS.reader, permissions: ['Users.Read'] }, admin: { key: KEYS.admin, permissions: ['Gateway.Admin'] } }),
       TOKEN_CACHE_KEY: 'uncounted refusal lines test token cache key',
     });
     app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });

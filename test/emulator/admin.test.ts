@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { appCallerToken } from '../identity/support.js';
 
 /** The emulator's admin routes (contract for tests and benchmarks): stats, faults, reset. */
 describe('emulator admin routes', () => {
@@ -13,17 +14,7 @@ describe('emulator admin routes', () => {
 
   async function appToken(): Promise<string> {
     const known = emulator.tenant.wellKnown;
-    const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: known.demoAppId,
-        client_secret: known.demoAppSecret,
-        scope: `${emulator.origin}/.default`,
-      }).toString(),
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
+    return appCallerToken(emulator, known.demoAppId, known.demoAppSecret, `${emulator.origin}/.default`);
   }
 
   it('counts Graph and token requests by route, and DELETE /_emulator/stats zeroes them', async () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Coalescer, type CoalescedDispatch } from '../../src/graph/coalescer.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { appCallerToken } from '../identity/support.js';
 
 /** A hand-cranked timer: tests decide when a window ends, so nothing depends on the clock. */
 function manualTimers() {
@@ -249,17 +250,7 @@ describe('Coalescer against the emulator (getByIds)', () => {
   beforeAll(async () => {
     emulator = await startTestEmulator();
     const { wellKnown } = emulator.tenant;
-    const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'client_credentials',
-        client_id: wellKnown.demoAppId,
-        client_secret: wellKnown.demoAppSecret,
-        scope: 'https://graph.microsoft.com/.default',
-      }).toString(),
-    });
-    token = ((await res.json()) as { access_token: string }).access_token;
+    token = await appCallerToken(emulator, wellKnown.demoAppId, wellKnown.demoAppSecret, 'https://graph.microsoft.com/.default');
   });
   afterAll(async () => {
     await emulator?.close();

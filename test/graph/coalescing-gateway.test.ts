@@ -4,14 +4,13 @@
  * gets exactly the users and fields it asked for, and a missing or malformed id stays with the
  * request that sent it.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const KEY_A = 'coalescing-test-key-alpha-0123456789';
 const KEY_B = 'coalescing-test-key-bravo-9876543210';
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 let emulator: TestEmulator;
 let gateway: TestGateway;
@@ -23,8 +22,7 @@ beforeAll(async () => {
     emulator,
     env: {
       LOG_LEVEL: 'warn',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `alpha:${sha256(KEY_A)}:Users.Read,bravo:${sha256(KEY_B)}:Users.Read`,
+      ...apiKeyCallers({ alpha: { key: KEY_A, permissions: ['Users.Read'] }, bravo: { key: KEY_B, permissions: ['Users.Read'] } }),
       // The longest window, so that lookups sent together surely meet.
       COALESCE_WINDOW_MS: '10',
     },
@@ -68,7 +66,7 @@ describe('coalesced lookups across callers', () => {
   });
 
   it('regression: when getByIds leaves selected properties out (getByIdsSelect: ignored, docs/graph-facts.md#manager-and-bulk-lookup), shared lookups are read again and every caller still gets its fields', async () => {
-    const set = (getByIdsSelect: string) => emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect }) });
+    const set = (getByIdsSelect: 'honoured' | 'ignored') => emulator.setGraph({ getByIdsSelect });
     expect((await set('ignored')).status).toBe(200);
     try {
       const some = ids.slice(20, 32);

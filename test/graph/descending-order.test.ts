@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { recordingUpstream } from '../support/recording-upstream.js';
 
 let gw: TestGateway;
 let users: UserRecord[];
@@ -15,14 +16,9 @@ const sent: Array<{ url: URL; headers: Headers }> = [];
 
 beforeAll(async () => {
   gw = await startTestGateway({
-    upstream: (real) => ({
-      dispatcher: real.dispatcher,
-      close: () => real.close(),
-      fetch: (url, init) => {
-        sent.push({ url: new URL(String(url)), headers: new Headers(init?.headers as ConstructorParameters<typeof Headers>[0]) });
-        return real.fetch(url, init);
-      },
-    }),
+    upstream: recordingUpstream((url, init) =>
+      sent.push({ url: new URL(url), headers: new Headers(init.headers as ConstructorParameters<typeof Headers>[0]) }),
+    ),
   });
   users = [...gw.emulator.tenant.users.values()];
   await gw.graphql('{ users(first: 1) { nodes { id } } }');

@@ -53,7 +53,7 @@ async function walk(): Promise<{ ids: string[]; requestsPerPage: number[] }> {
 }
 
 const setDirectReportsTop = async (value: 'honoured' | 'ignored') => {
-  const res = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ directReportsTop: value }) });
+  const res = await emulator.setGraph({ directReportsTop: value });
   expect(res.status).toBe(200);
 };
 

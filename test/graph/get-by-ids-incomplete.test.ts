@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function lookUp(setting: 'honoured' | 'ignored') {
-  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect: setting }) });
+  const set = await emulator.setGraph({ getByIdsSelect: setting });
   expect(set.status).toBe(200);
   const query = `{ ${people.map((p, i) => `u${i}: user(id: "${p.id}") { id department jobTitle }`).join(' ')} }`;
   const before = await emulator.stats();
@@ -56,7 +56,7 @@ describe('user(id:) lookups through getByIds when Graph leaves selected properti
         expect(routes['POST /v1.0/$batch'] ?? 0, setting).toBe(setting === 'honoured' ? 0 : 1);
       }
     } finally {
-      await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ getByIdsSelect: 'honoured' }) });
+      await emulator.setGraph({ getByIdsSelect: 'honoured' });
     }
   });
 });

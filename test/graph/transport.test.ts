@@ -1,13 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createGraphClient, type GraphClientDeps } from '../../src/graph/client.js';
 import { graphPaths } from '../../src/graph/paths.js';
 import type { UpstreamHttp } from '../../src/http/upstream.js';
 import type { GraphTokenSource } from '../../src/identity/types.js';
-import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { freePort } from '../support/net.js';
+import { capturingLogger } from '../support/log-capture.js';
 import { startScriptedGraph, type ScriptedGraph, type SeenRequest } from '../support/scripted-graph.js';
 
 /**
@@ -47,12 +46,6 @@ const graphError = (code: string, message = 'msg') => ({ error: { code, message,
 
 function harness(overrides: Partial<GraphClientDeps> = {}) {
   const logLines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, cb) {
-      logLines.push(chunk.toString());
-      cb();
-    },
-  });
   let tokenCount = 0;
   let invalidations = 0;
   const tokenSource: GraphTokenSource = {
@@ -68,7 +61,7 @@ function harness(overrides: Partial<GraphClientDeps> = {}) {
     upstream,
     tokenSource,
     graphEndpoint: origin,
-    logger: createLogger({ level: 'debug', destination }),
+    logger: capturingLogger(logLines, 'debug'),
     metrics,
     correlationId: 'corr-1',
     requestTimeoutMs: 2000,

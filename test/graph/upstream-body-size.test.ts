@@ -1,8 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphClient } from '../../src/graph/client.js';
-import type { GraphTokenSource } from '../../src/identity/types.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
 import { startScriptedGraph, type ScriptedGraph } from '../support/scripted-graph.js';
 
 /**
@@ -41,17 +37,7 @@ afterAll(() => scripted.close());
 
 describe('upstream answers are bounded', () => {
   it('stops reading an endless Graph answer past the bound and fails the call once, with UPSTREAM_ERROR', async () => {
-    const tokenSource: GraphTokenSource = { partition: 'test', getAccessToken: async () => 'secret-token', invalidate: () => undefined };
-    const client = createGraphClient({
-      upstream: scripted.upstream,
-      tokenSource,
-      graphEndpoint: scripted.origin,
-      logger: createLogger({ level: 'silent' }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      correlationId: 'corr-1',
-      requestTimeoutMs: 60_000,
-      retry: { random: () => 0.5, sleep: async () => undefined },
-    });
+    const client = scripted.graphClient({ requestTimeoutMs: 60_000 });
     await expect(client.getUser('u1', ['displayName'])).rejects.toMatchObject({ code: 'UPSTREAM_ERROR' });
     expect(requests).toBe(1);
     expect(written).toBeLessThan(128 * MB);

@@ -1,10 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphClient } from '../../src/graph/client.js';
-import type { GraphTokenSource } from '../../src/identity/types.js';
-import { createLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
 import { startScriptedGraph, type ScriptedGraph } from '../support/scripted-graph.js';
 
 /**
@@ -13,42 +7,30 @@ import { startScriptedGraph, type ScriptedGraph } from '../support/scripted-grap
  * undici's `request`, which follows no redirect; this keeps it so.
  */
 let scripted: ScriptedGraph;
-let elsewhere: Server;
-let elsewhereOrigin = '';
+/** The other host the redirect names: it records the Authorization header of whatever reaches it. */
+let elsewhere: ScriptedGraph;
 const seenElsewhere: Array<string | undefined> = [];
 
 beforeAll(async () => {
-  elsewhere = createServer((req, res) => {
+  elsewhere = await startScriptedGraph((req, res) => {
     seenElsewhere.push(req.headers.authorization);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id: 'from-elsewhere' }));
   });
-  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
-  elsewhereOrigin = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
   scripted = await startScriptedGraph((_req, res) => {
-    res.writeHead(307, { location: `${elsewhereOrigin}/v1.0/users/u1` });
+    res.writeHead(307, { location: `${elsewhere.origin}/v1.0/users/u1` });
     res.end();
   });
 });
 
 afterAll(async () => {
   await scripted.close();
-  await new Promise((resolve) => elsewhere.close(resolve));
+  await elsewhere.close();
 });
 
 describe('Graph redirects', () => {
   it('a Graph answer redirecting to another host: the bearer token is not sent there', async () => {
-    const tokenSource: GraphTokenSource = { partition: 'test', getAccessToken: async () => 'secret-token', invalidate: () => undefined };
-    const client = createGraphClient({
-      upstream: scripted.upstream,
-      tokenSource,
-      graphEndpoint: scripted.origin,
-      logger: createLogger({ level: 'silent' }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      correlationId: 'corr-1',
-      requestTimeoutMs: 5_000,
-      retry: { random: () => 0.5, sleep: async () => undefined },
-    });
+    const client = scripted.graphClient({ requestTimeoutMs: 5_000 });
     await expect(client.getUser('u1', ['displayName'])).rejects.toMatchObject({ code: expect.stringMatching(/^UPSTREAM_/) });
     expect(seenElsewhere).toEqual([]);
   });

@@ -47,7 +47,7 @@ const QUERY = `query($id: ID!) { user(id: $id) {
 } }`;
 
 async function read(annotation: 'omitted' | 'present') {
-  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ authMethodTypeAnnotation: annotation }) });
+  const set = await emulator.setGraph({ authMethodTypeAnnotation: annotation });
   expect(set.status).toBe(200);
   const before = (await emulator.stats()).graphRequests;
   const result = await gateway.graphql(QUERY, { id: person.id });
@@ -77,7 +77,7 @@ describe('authenticationMethods(type:) when Graph leaves @odata.type out of per-
       }
       expect(omitted.requests).toBe(present.requests);
     } finally {
-      await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ authMethodTypeAnnotation: 'omitted' }) });
+      await emulator.setGraph({ authMethodTypeAnnotation: 'omitted' });
     }
   });
 });

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 const setLifetime = async (pageTokenLifetimeSeconds: number | null) => {
-  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ pageTokenLifetimeSeconds }) });
+  const set = await emulator.setGraph({ pageTokenLifetimeSeconds });
   expect(set.status).toBe(200);
 };
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
+import { recordingUpstream } from '../support/recording-upstream.js';
 
 /** What a query costs Graph, counted by the emulator over real sockets. */
 let gw: TestGateway;
@@ -17,16 +18,8 @@ function lastUsersListRequest(): URL {
 }
 
 beforeAll(async () => {
-  // Only `fetch` is wrapped, so the upstream layer sends everything through it (src/http/upstream.ts).
   gw = await startTestGateway({
-    upstream: (real) => ({
-      dispatcher: real.dispatcher,
-      close: () => real.close(),
-      fetch: (url, init) => {
-        requested.push(new URL(String(url)));
-        return real.fetch(url, init);
-      },
-    }),
+    upstream: recordingUpstream((url) => requested.push(new URL(url))),
   });
   users = [...gw.emulator.tenant.users.values()];
   // Warm the Graph token so token requests do not blur the counts below.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { GOOD_KEY, READ_QUERY, startKeyGuardedGateway, WRONG_KEY } from '../support/key-guarded-gateway.js';
 
 /**
  * Behind TRUSTED_PROXIES, the walk over `X-Forwarded-For` stops at the first entry that is not an
@@ -10,43 +10,30 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * audit events, and each different text was a fresh failure budget and a fresh key of the
  * in-memory failure counts, whose bound of 10,000 addresses was sized for addresses, not 16 KB keys.
  */
-const GOOD_KEY = 'forwarded-garbage-good-key-0123456789';
-const WRONG_KEY = 'forwarded-garbage-wrong-key-987654321';
 
 describe('X-Forwarded-For entries that are not addresses', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({
-      env: {
-        NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
-        TRUSTED_PROXIES: 'loopback',
-        AUTH_FAILURE_LIMIT: '2',
-        AUTH_FAILURE_WINDOW_SECONDS: '30',
-      },
-    });
+    gw = await startKeyGuardedGateway({ env: { TRUSTED_PROXIES: 'loopback', AUTH_FAILURE_LIMIT: '2', AUTH_FAILURE_WINDOW_SECONDS: '30' } });
   }, 60_000);
   afterAll(() => gw.close());
 
-  const query = '{ users(first: 1) { nodes { id } } }';
   const failures = () => gw.logRecords('caller authentication failed');
 
   it('are not a client address: the nearest hop that is an address counts, and a fresh text is no fresh budget', async () => {
     const junk = (i: number) => `not-an-address-${i}-${'x'.repeat(4000)}`;
     for (let i = 0; i < 2; i++) {
-      const answer = await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY, 'x-forwarded-for': `${junk(i)}, 127.0.0.2` });
+      const answer = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': WRONG_KEY, 'x-forwarded-for': `${junk(i)}, 127.0.0.2` });
       expect(answer.status).toBe(401);
     }
     const lines = failures();
     expect(lines.map((l) => l.clientAddress)).toEqual(['127.0.0.2', '127.0.0.2']);
     expect(gw.logLines.join('')).not.toContain('not-an-address');
     // The third text is no third budget: its address is used up.
-    const third = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': `${junk(2)}, 127.0.0.2` });
+    const third = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': `${junk(2)}, 127.0.0.2` });
     expect(third.status).toBe(429);
     // Only the entry's owner is blocked: a real address further left still counts as itself.
-    const other = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': '127.0.0.3, 127.0.0.2' });
+    const other = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': '127.0.0.3, 127.0.0.2' });
     expect(other.status).toBe(200);
   });
 });

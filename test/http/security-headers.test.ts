@@ -2,13 +2,13 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { createMetrics } from '../../src/metrics.js';
 import { createPlayground } from '../../src/playground/index.js';
 import { createMetricsHandler } from '../../src/server.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { capturingLogger } from '../support/log-capture.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The headers a scanner looks for, on one request per route (src/http/security-headers.ts): every
@@ -31,8 +31,7 @@ beforeAll(async () => {
     PLAYGROUND: 'true',
     INTROSPECTION: 'true',
     GRAPH_AUTH_FLOW: 'authorization-code',
-    CALLER_AUTH: 'api-key',
-    API_KEYS: `admin:${hashApiKey(ADMIN_KEY)}:Gateway.Admin+Users.Read`,
+    ...apiKeyCallers({ admin: { key: ADMIN_KEY, permissions: ['Gateway.Admin', 'Users.Read'] } }),
     TOKEN_CACHE_KEY: 'security headers test key',
   });
   app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { addressKey } from '../../src/http/client-address.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { GOOD_KEY, READ_QUERY, startKeyGuardedGateway, WRONG_KEY } from '../support/key-guarded-gateway.js';
 
 /**
  * A failed authentication leaves a `warn` line (reason, client address, correlation id; never the
@@ -9,34 +9,22 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * address's budget: after AUTH_FAILURE_LIMIT failures in the window, every request from it gets
  * 429 THROTTLED with Retry-After until the window ends, a good key included. Production configuration.
  */
-const GOOD_KEY = 'the-good-key-0123456789';
-const WRONG_KEY = 'a-guessed-key-9876543210';
 
 describe('failed caller authentication', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({
-      env: {
-        NODE_ENV: 'production',
-        SANDBOX: 'true',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `soar:${hashApiKey(GOOD_KEY)}:Users.Read`,
-        AUTH_FAILURE_LIMIT: '3',
-        AUTH_FAILURE_WINDOW_SECONDS: '3',
-      },
-    });
+    gw = await startKeyGuardedGateway({ env: { AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '3' } });
   }, 60_000);
   afterAll(() => gw.close());
 
-  const query = '{ users(first: 1) { nodes { id } } }';
   const failures = () => gw.logRecords('caller authentication failed');
   const metric = async () =>
     (await gw.metrics.registry.getSingleMetricAsString('gateway_authentication_failures_total')).split('\n').filter((l) => !l.startsWith('#'));
 
   it('logs each failure at warn with its reason, address and correlation id, never the key, and counts it', async () => {
-    const missing = await gw.graphql(query, undefined, { 'x-correlation-id': 'corr-missing-0001' });
+    const missing = await gw.graphql(READ_QUERY, undefined, { 'x-correlation-id': 'corr-missing-0001' });
     expect(missing.status).toBe(401);
-    const wrong = await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY, 'x-correlation-id': 'corr-wrong-00002' });
+    const wrong = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': WRONG_KEY, 'x-correlation-id': 'corr-wrong-00002' });
     expect(wrong.status).toBe(401);
     expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const lines = failures();
@@ -66,20 +54,20 @@ describe('failed caller authentication', () => {
   });
 
   it('after the limit, refuses every request from the address with 429 and Retry-After, without any upstream call, until the window ends', async () => {
-    expect((await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY })).status).toBe(401); // the third failure
+    expect((await gw.graphql(READ_QUERY, undefined, { 'x-api-key': WRONG_KEY })).status).toBe(401); // the third failure
     await gw.emulator.resetStats();
-    const blocked = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY });
+    const blocked = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': GOOD_KEY });
     expect(blocked.status).toBe(429);
     expect(blocked.errors?.[0]?.extensions).toMatchObject({ code: 'THROTTLED', reason: 'AUTHENTICATION_FAILURES' });
     const retryAfter = Number(blocked.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(3);
-    expect((await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY })).status).toBe(429);
+    expect((await gw.graphql(READ_QUERY, undefined, { 'x-api-key': WRONG_KEY })).status).toBe(429);
     expect((await gw.emulator.stats()).totalRequests).toBe(0);
     expect(await metric()).toContain('gateway_authentication_failures_total{reason="throttled"} 2');
 
     await new Promise((r) => setTimeout(r, retryAfter * 1000 + 200));
-    const again = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY });
+    const again = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': GOOD_KEY });
     expect(again.status).toBe(200);
     expect(again.data?.users.nodes).toHaveLength(1);
   }, 20_000);
@@ -87,9 +75,9 @@ describe('failed caller authentication', () => {
   it('ignores X-Forwarded-For without TRUSTED_PROXIES: a guesser cannot give each guess a fresh address', async () => {
     const before = failures().length;
     for (const forwarded of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
-      expect((await gw.graphql(query, undefined, { 'x-api-key': WRONG_KEY, 'x-forwarded-for': forwarded })).status).toBe(401);
+      expect((await gw.graphql(READ_QUERY, undefined, { 'x-api-key': WRONG_KEY, 'x-forwarded-for': forwarded })).status).toBe(401);
     }
-    const blocked = await gw.graphql(query, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': '198.51.100.4' });
+    const blocked = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': GOOD_KEY, 'x-forwarded-for': '198.51.100.4' });
     expect(blocked.status).toBe(429);
     expect(
       failures()

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hashApiKey } from '../../src/config.js';
 import { describeTokenFailure } from '../../src/doctor/acquire-token.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * What a caller learns when the hosted broker refuses the gateway: the status and what the operator
@@ -25,8 +25,7 @@ beforeAll(async () => {
       NODE_ENV: 'production',
       INTROSPECTION: '',
       DEPLOYMENT_MODE: 'hosted',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `reader:${hashApiKey(READER_KEY)}:Users.Read`,
+      ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }),
     },
     configure: (config) => ({ ...config, hosted: { ...config.hosted!, registrationId: UNKNOWN_ID } }),
   });

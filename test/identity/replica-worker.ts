@@ -11,6 +11,7 @@ import { createGraphIdentity } from '../../src/identity/index.js';
 import type { Caller } from '../../src/identity/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
+import { TEST_LIMITS } from './test-limits.js';
 
 interface WorkerInput {
   authorityHost: string;
@@ -48,18 +49,7 @@ const config: Config = {
   logLevel: 'silent',
   introspection: false,
   corsOrigins: [],
-  limits: {
-    maxDepth: 10,
-    maxAliases: 100,
-    maxTokens: 5000,
-    maxDirectives: 50,
-    maxBodyBytes: 1e6,
-    maxUpstreamRequests: 50,
-    upstreamTimeoutMs: 15_000,
-    operationTimeoutMs: 30_000,
-    maxRetries: 3,
-    maxConnections: 10_000,
-  },
+  limits: TEST_LIMITS,
 };
 
 const upstream = createUpstreamHttp({ extraCaPem: config.extraCaPem });

@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
 import { Secret, type Config } from '../../src/config-types.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { TEST_LIMITS } from './test-limits.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /** A complete Config pointing at the test emulator; tests override what they exercise. */
 export function emulatorConfig(emulator: TestEmulator, dataDir: string, overrides: Partial<Config> = {}): Config {
@@ -33,18 +34,7 @@ export function emulatorConfig(emulator: TestEmulator, dataDir: string, override
     logLevel: 'trace',
     introspection: false,
     corsOrigins: [],
-    limits: {
-      maxDepth: 10,
-      maxAliases: 100,
-      maxTokens: 5000,
-      maxDirectives: 50,
-      maxBodyBytes: 1_000_000,
-      maxUpstreamRequests: 50,
-      upstreamTimeoutMs: 15_000,
-      operationTimeoutMs: 30_000,
-      maxRetries: 3,
-      maxConnections: 10_000,
-    },
+    limits: TEST_LIMITS,
     ...overrides,
   };
 }
@@ -59,13 +49,7 @@ export interface CapturedLogs {
 
 export function captureLogs(): CapturedLogs {
   const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  const logger = createLogger({ level: 'trace', destination: stream });
+  const logger = capturingLogger(lines, 'trace');
   return {
     logger,
     lines,

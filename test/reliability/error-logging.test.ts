@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { logRecordsOf } from '../support/log-capture.js';
 
 /**
  * A caller's mistake is one `info` line per operation, without a stack; only our own faults are
@@ -36,10 +37,7 @@ describe('log volume and level of errors', () => {
     const text = gw.logLines.slice(before).join('');
     return {
       bytes: Buffer.byteLength(text),
-      records: text
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, any>),
+      records: logRecordsOf([text]),
     };
   }
 

@@ -3,8 +3,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * What one caller can make the gateway keep in memory. The production build runs with the image's
@@ -40,8 +40,7 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
       nodeArgs: ['--max-old-space-size=128'],
       env: {
         SANDBOX_USERS: '20',
-        CALLER_AUTH: 'api-key',
-        API_KEYS: `reader:${hashApiKey(KEY)}:Users.Read`,
+        ...apiKeyCallers({ reader: { key: KEY, permissions: ['Users.Read'] } }),
         LOG_LEVEL: 'warn',
         // The stranger below fails 300 times from one address: each must meet the authentication
         // itself, not the failure budget (which would also refuse them unread, with 429).

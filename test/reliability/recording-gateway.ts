@@ -1,15 +1,15 @@
-import { Writable } from 'node:stream';
 import type { Config } from '../../src/config-types.js';
 import { ErrorCode } from '../../src/errors.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
-import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import { createUpstreamHttp } from '../../src/http/upstream.js';
 import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import type { GraphIdentity } from '../../src/identity/types.js';
-import { createLogger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import type { TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { recordingUpstream } from '../support/recording-upstream.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /**
  * A real gateway over a real emulator whose upstream HTTP layer (an injected dependency) also
@@ -46,26 +46,13 @@ export async function startRecordingGateway(
   });
   const config = configure(applySandbox(base, emulator));
   const lines: string[] = [];
-  const logger = createLogger({
-    level: config.logLevel,
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    }),
-  });
+  const logger = capturingLogger(lines, config.logLevel);
   const metrics = createMetrics({ defaultMetrics: false });
   const real = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
   const calls: RecordedCall[] = [];
-  const upstream: UpstreamHttp = {
-    dispatcher: real.dispatcher,
-    fetch: (url, init = {}) => {
-      calls.push({ method: init.method ?? 'GET', url: String(url), body: typeof init.body === 'string' ? init.body : undefined });
-      return real.fetch(url, init);
-    },
-    close: () => real.close(),
-  };
+  const upstream = recordingUpstream((url, init) =>
+    calls.push({ method: init.method ?? 'GET', url, body: typeof init.body === 'string' ? init.body : undefined }),
+  )(real);
   const identity = await createGraphIdentity(config, { logger, metrics, upstream });
   const callerAuthenticator = createCallerAuthenticator(config, { upstream, logger, tenantId: emulator.tenantId });
   const gateway = await createGateway({ config, logger, metrics, upstream, identity, callerAuthenticator });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
 import { Secret, type Config } from '../../src/config-types.js';
 import { demoAppAuthorizationCode, startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { post, startRecordingGateway } from './recording-gateway.js';
+import { appCallerToken } from '../identity/support.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Every Graph identity flow and caller authentication mode, run with logging at `trace` into
@@ -38,17 +39,7 @@ async function authorizationCode(): Promise<string> {
 
 async function callerToken(): Promise<string> {
   const known = emulator.tenant.wellKnown;
-  const res = await emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: known.callerAppId,
-      client_secret: known.callerAppSecret,
-      scope: `${known.gatewayApiAudience}/.default`,
-    }).toString(),
-  });
-  const token = ((await res.json()) as { access_token: string }).access_token;
+  const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret, `${known.gatewayApiAudience}/.default`);
   secrets.push(token);
   return token;
 }
@@ -87,8 +78,7 @@ const flows: Flow[] = [
     name: 'API-key callers',
     env: {
       DEPLOYMENT_MODE: 'self-deployed',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `ops:${hashApiKey(API_KEY)}:Users.Read+Users.Write+Users.Terminate+Users.ChangePassword`,
+      ...apiKeyCallers({ ops: { key: API_KEY, permissions: ['Users.Read', 'Users.Write', 'Users.Terminate', 'Users.ChangePassword'] } }),
     },
     headers: async () => ({ 'x-api-key': API_KEY }),
   },

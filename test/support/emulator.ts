@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
+import type { GraphSettings } from '../../src/emulator/graph-settings.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
 import type { StatsSnapshot } from '../../src/emulator/stats.js';
 
@@ -12,6 +13,11 @@ export interface TestEmulator extends RunningEmulator {
   stats(): Promise<StatsSnapshot>;
   resetStats(): Promise<void>;
   setFaults(settings: Record<string, unknown>): Promise<void>;
+  /**
+   * `POST /_emulator/graph`: switches to another reading of Graph's documentation
+   * (src/emulator/graph-settings.ts). The answer is returned for the test to check.
+   */
+  setGraph(settings: Partial<GraphSettings>): Promise<Response>;
   dispatcher: Agent;
   dataDir: string;
 }
@@ -72,6 +78,7 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
       const res = await doFetch('/_emulator/faults', { method: 'POST', body: JSON.stringify(settings), headers: { 'content-type': 'application/json' } });
       if (!res.ok) throw new Error(`faults rejected: ${await res.text()}`);
     },
+    setGraph: (settings: Partial<GraphSettings>) => doFetch('/_emulator/graph', { method: 'POST', body: JSON.stringify(settings) }),
     close: async () => {
       await close();
       await dispatcher.close();

@@ -1,14 +1,14 @@
-import { Writable } from 'node:stream';
 import type { Config } from '../../src/config-types.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
 import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import type { GraphIdentity } from '../../src/identity/types.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
 import { applySandbox } from '../../src/sandbox.js';
 import { startTestEmulator, type TestEmulator } from './emulator.js';
 import { loadSandboxConfig } from './sandbox-config.js';
+import { capturingLogger, logRecordsOf } from './log-capture.js';
 
 export interface TestGatewayOptions {
   /** Reuse a running emulator (several gateways over one tenant); otherwise one is started and owned. */
@@ -64,15 +64,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const config = options.configure ? options.configure(sandboxed) : sandboxed;
 
   const logLines: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        logLines.push(chunk.toString('utf8'));
-        callback();
-      },
-    }),
-  });
+  const logger = capturingLogger(logLines, 'debug');
   const metrics = createMetrics({ defaultMetrics: false });
   const real: UpstreamHttp = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
   const upstream: UpstreamHttp = options.upstream ? options.upstream(real) : real;
@@ -90,12 +82,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     metrics,
     logger,
     logLines,
-    logRecords: (msg) =>
-      logLines
-        .flatMap((line) => line.split('\n'))
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, any>)
-        .filter((record) => record.msg === msg),
+    logRecords: (msg) => logRecordsOf(logLines).filter((record) => record.msg === msg),
     async graphql(query, variables, headers) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',

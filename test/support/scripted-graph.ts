@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createGraphClient, type GraphClient } from '../../src/graph/client.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
+import { createLogger } from '../../src/logger.js';
+import { createMetrics } from '../../src/metrics.js';
 
 /**
  * A plain-HTTP server on loopback whose answers a test scripts, plus the real upstream HTTP layer
@@ -19,6 +22,11 @@ export interface ScriptedGraph {
   /** `http://127.0.0.1:<port>`, no trailing slash. */
   origin: string;
   upstream: UpstreamHttp;
+  /**
+   * A Graph client whose endpoint is this server, sending the bearer token `secret-token`, silent,
+   * and retrying without waiting (so a test of what the client does with an answer takes no time).
+   */
+  graphClient(options: { requestTimeoutMs: number }): GraphClient;
   close(): Promise<void>;
 }
 
@@ -37,6 +45,17 @@ export async function startScriptedGraph(answer: (req: SeenRequest, res: ServerR
   return {
     origin,
     upstream,
+    graphClient: ({ requestTimeoutMs }) =>
+      createGraphClient({
+        upstream,
+        tokenSource: { partition: 'test', getAccessToken: async () => 'secret-token', invalidate: () => undefined },
+        graphEndpoint: origin,
+        logger: createLogger({ level: 'silent' }),
+        metrics: createMetrics({ defaultMetrics: false }),
+        correlationId: 'corr-1',
+        requestTimeoutMs,
+        retry: { random: () => 0.5, sleep: async () => undefined },
+      }),
     async close() {
       await upstream.close();
       server.closeAllConnections();

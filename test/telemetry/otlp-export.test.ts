@@ -1,12 +1,11 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { capturingLogger } from '../support/log-capture.js';
 
 /**
  * OTLP/HTTP export as configured by the standard OTEL_* variables (docs/operations.md#traces): a
@@ -49,15 +48,7 @@ describe('OTLP/HTTP export to a collector', () => {
       OTEL_SERVICE_NAME: 'gateway-under-test',
       OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test,service.name=ignored',
     });
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logLines.push(chunk.toString('utf8'));
-          cb();
-        },
-      }),
-    });
+    const logger = capturingLogger(logLines, 'info');
     app = await startApp(config, { emulator, logger });
   }, 60_000);
   afterAll(async () => {

@@ -2,10 +2,10 @@ import { Writable } from 'node:stream';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { hashApiKey } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * OpenTelemetry traces over the real app (production configuration, API-key callers) and the
@@ -23,8 +23,9 @@ function configFor(emulator: TestEmulator, env: Record<string, string> = {}) {
   return loadSandboxConfig(emulator, {
     NODE_ENV: 'production',
     DEPLOYMENT_MODE: 'self-deployed',
-    CALLER_AUTH: 'api-key',
-    API_KEYS: `tracer:${hashApiKey(API_KEY)}:Users.Read+Users.ReadMemberships+Users.Write+Users.ChangePassword+Users.ManageAuthMethods`,
+    ...apiKeyCallers({
+      tracer: { key: API_KEY, permissions: ['Users.Read', 'Users.ReadMemberships', 'Users.Write', 'Users.ChangePassword', 'Users.ManageAuthMethods'] },
+    }),
     MAX_RETRIES: '2',
     // Lookups go to Graph as they come, so the span tree does not depend on timing.
     COALESCE_WINDOW_MS: '0',

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphPaths } from '../../../src/graph/paths.js';
 import { type Conformance, gatewayUrl, graphErrorCode, startConformance } from './support.js';
+import { DOCUMENTED_DEFAULT_USER_PROPERTIES, DOCUMENTED_SINGLE_GET_ONLY_USER_PROPERTIES } from '../documented-user-properties.js';
 
 let c: Conformance;
 beforeAll(async () => {
@@ -12,41 +13,14 @@ beforeAll(async () => {
 });
 afterAll(async () => c.close());
 
-const DEFAULT_SET = [
-  'businessPhones',
-  'displayName',
-  'givenName',
-  'id',
-  'jobTitle',
-  'mail',
-  'mobilePhone',
-  'officeLocation',
-  'preferredLanguage',
-  'surname',
-  'userPrincipalName',
-];
-const SINGLE_GET_ONLY = [
-  'aboutMe',
-  'birthday',
-  'hireDate',
-  'interests',
-  'mySite',
-  'pastProjects',
-  'preferredName',
-  'responsibilities',
-  'schools',
-  'skills',
-  'mailboxSettings',
-];
-
 const ownKeys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => !k.startsWith('@odata.'));
 
 describe('default properties (user-get; user-list)', () => {
   it('without $select, a user and every user of a list carry exactly the 11 default properties', async () => {
     const one = await c.graph('GET', gatewayUrl(graphPaths.user(c.users[0]!.id)));
-    expect(ownKeys(one.body).sort()).toEqual(DEFAULT_SET);
+    expect(ownKeys(one.body).sort()).toEqual(DOCUMENTED_DEFAULT_USER_PROPERTIES);
     const list = await c.graph('GET', '/v1.0/users?$top=5');
-    for (const u of list.body.value) expect(ownKeys(u).sort()).toEqual(DEFAULT_SET);
+    for (const u of list.body.value) expect(ownKeys(u).sort()).toEqual(DOCUMENTED_DEFAULT_USER_PROPERTIES);
   });
 
   it('properties outside the default set come back only when named in $select, and then only those', async () => {
@@ -66,7 +40,7 @@ describe('default properties (user-get; user-list)', () => {
 });
 
 describe('single-GET-only properties (user-list: "returns a 501 Not Implemented")', () => {
-  it.each(SINGLE_GET_ONLY)('%s: 501 on /users, 200 on /users/{id}', async (property) => {
+  it.each(DOCUMENTED_SINGLE_GET_ONLY_USER_PROPERTIES)('%s: 501 on /users, 200 on /users/{id}', async (property) => {
     const list = await c.graph('GET', `/v1.0/users?$select=id,${property}`);
     expect(list.status).toBe(501);
     expect(graphErrorCode(list)).toBe('NotImplemented');

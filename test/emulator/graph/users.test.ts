@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestEmulator } from '../../support/emulator.js';
 import { EVENTUAL, type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { DOCUMENTED_DEFAULT_USER_PROPERTIES } from '../documented-user-properties.js';
 
 let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
@@ -13,26 +14,12 @@ afterAll(async () => {
   await emulator.close();
 });
 
-const DEFAULT_PROPERTIES = [
-  'businessPhones',
-  'displayName',
-  'givenName',
-  'id',
-  'jobTitle',
-  'mail',
-  'mobilePhone',
-  'officeLocation',
-  'preferredLanguage',
-  'surname',
-  'userPrincipalName',
-];
-
 describe('GET /v1.0/users', () => {
   it('returns the 11 default properties, 100 per page, with Graph headers', async () => {
     const res = await graph('GET', '/v1.0/users', { headers: { 'client-request-id': 'abc-123' } });
     expect(res.status).toBe(200);
     expect(res.body.value).toHaveLength(100);
-    expect(Object.keys(res.body.value[0]).sort()).toEqual(DEFAULT_PROPERTIES);
+    expect(Object.keys(res.body.value[0]).sort()).toEqual(DOCUMENTED_DEFAULT_USER_PROPERTIES);
     expect(res.body['@odata.context']).toBe(`${emulator.origin}/v1.0/$metadata#users`);
     expect(res.body['@odata.nextLink']).toMatch(new RegExp(`^${emulator.origin}/v1.0/users\\?.*\\$skiptoken=`));
     expect(res.headers.get('request-id')).toMatch(/^[0-9a-f-]{36}$/);

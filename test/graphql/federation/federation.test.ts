@@ -4,7 +4,6 @@
  * references through the operation's own loaders (counted by the emulator, `$select` read off the
  * wire), with the permissions, limits and introspection switch of every other entry point.
  */
-import { createHash } from 'node:crypto';
 import { buildSchema, parse, specifiedRules, validate } from 'graphql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../../src/emulator/model.js';
@@ -12,19 +11,19 @@ import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
 import { deploymentModeRule } from '../../../src/graphql/deployment/index.js';
 import { federationDefinitionsSdl, withoutFederationSyntax } from '../../../src/graphql/federation/index.js';
 import { buildGatewaySchema, loadSchemaSource } from '../../../src/graphql/schema.js';
-import type { UpstreamHttp } from '../../../src/http/upstream.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { recordingUpstream } from '../../support/recording-upstream.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 const READER = 'federation-test-reader-key-0123456789';
 const AUTH_READER = 'federation-test-auth-reader-key-0123456789';
 const CHANGES_ONLY = 'federation-test-changes-key-0123456789';
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const API_KEYS = [
-  `reader:${sha256(READER)}:Users.Read`,
-  `auth:${sha256(AUTH_READER)}:Users.Read+Users.ReadAuthMethods`,
-  `changes:${sha256(CHANGES_ONLY)}:Users.ReadChanges`,
-].join(',');
+const CALLERS = apiKeyCallers({
+  reader: { key: READER, permissions: ['Users.Read'] },
+  auth: { key: AUTH_READER, permissions: ['Users.Read', 'Users.ReadAuthMethods'] },
+  changes: { key: CHANGES_ONLY, permissions: ['Users.ReadChanges'] },
+});
 const MISSING = ['00000000-0000-4000-8000-00000000dead', '00000000-0000-4000-8000-00000000beef'];
 const GET_BY_IDS = 'POST /v1.0/directoryObjects/getByIds';
 
@@ -36,16 +35,7 @@ let users: UserRecord[];
 /** Graph URLs the subgraph sent (path and query), in order. */
 const sent: URL[] = [];
 
-function recording(real: UpstreamHttp): UpstreamHttp {
-  return {
-    dispatcher: real.dispatcher,
-    fetch: (url, init) => {
-      sent.push(new URL(String(url)));
-      return real.fetch(url, init);
-    },
-    close: () => real.close(),
-  };
-}
+const recording = recordingUpstream((url) => sent.push(new URL(url)));
 
 const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { id displayName mail } } }';
 const refs = (ids: readonly string[]) => ids.map((id) => ({ __typename: 'User', id }));
@@ -53,7 +43,7 @@ const asReader = (gw: TestGateway, query: string, variables?: Record<string, unk
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ seed: 11, userCount: 300 });
-  const env = { LOG_LEVEL: 'warn', CALLER_AUTH: 'api-key', API_KEYS };
+  const env = { LOG_LEVEL: 'warn', ...CALLERS };
   subgraph = await startTestGateway({ emulator, env: { ...env, FEDERATION: 'true' }, upstream: recording });
   // INTROSPECTION unset under NODE_ENV=production: off, as in a real deployment.
   production = await startTestGateway({ emulator, env: { ...env, FEDERATION: 'true', NODE_ENV: 'production', INTROSPECTION: '' } });

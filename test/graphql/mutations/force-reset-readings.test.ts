@@ -46,7 +46,7 @@ afterAll(async () => {
 
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 const setReading = async (reading: 'applied' | 'ignored') => {
-  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ forceChangeWithoutPassword: reading }) });
+  const set = await emulator.setGraph({ forceChangeWithoutPassword: reading });
   expect(set.status).toBe(200);
 };
 const mutation = (user: string) =>

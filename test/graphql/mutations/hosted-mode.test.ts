@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents } from './support.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 /**
  * A hosted gateway (tokens from the broker) refuses every self-deployed-only field for the whole
@@ -20,7 +20,7 @@ beforeAll(async () => {
   gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'hosted' } });
   reader = await startTestGateway({
     emulator,
-    env: { DEPLOYMENT_MODE: 'hosted', CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey(READER_KEY)}:Users.Read` },
+    env: { DEPLOYMENT_MODE: 'hosted', ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }) },
   });
 }, 60_000);
 

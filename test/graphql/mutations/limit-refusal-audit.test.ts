@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REFUSAL_EVENTS } from '../../../src/audit/plugin.js';
-import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents } from './support.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 /**
  * A mutation refused by the operation limits or the upstream budget is audited like one refused for
@@ -23,8 +23,7 @@ beforeAll(async () => {
     env: {
       NODE_ENV: 'production',
       INTROSPECTION: '',
-      CALLER_AUTH: 'api-key',
-      API_KEYS: `responder:${hashApiKey(RESPONDER_KEY)}:Users.Read+Users.Terminate`,
+      ...apiKeyCallers({ responder: { key: RESPONDER_KEY, permissions: ['Users.Read', 'Users.Terminate'] } }),
     },
   });
 }, 60_000);

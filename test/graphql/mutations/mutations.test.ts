@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { passwordGrant } from '../../identity/support.js';
 import { auditEvents, ordinaryUserPicker } from './support.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 /**
  * End to end: a real gateway (self-deployed, the sandbox's demo app) over real sockets against the
@@ -21,7 +21,7 @@ beforeAll(async () => {
   gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'self-deployed' } });
   restricted = await startTestGateway({
     emulator,
-    env: { DEPLOYMENT_MODE: 'self-deployed', CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey(READER_KEY)}:Users.Read` },
+    env: { DEPLOYMENT_MODE: 'self-deployed', ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }) },
   });
 }, 60_000);
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../../src/app.js';
-import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { capturingLogger, logRecordsOf } from '../../support/log-capture.js';
 import { loadSandboxConfig } from '../../support/sandbox-config.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 /**
  * A mutation attempt refused before Apollo ran it, or refused by Apollo before any plugin could
@@ -32,8 +32,7 @@ const logLines: string[] = [];
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 20 });
   const config = loadSandboxConfig(emulator, {
-    CALLER_AUTH: 'api-key',
-    API_KEYS: `responder:${hashApiKey(KEY)}:Gateway.Admin+Users.Read`,
+    ...apiKeyCallers({ responder: { key: KEY, permissions: ['Gateway.Admin', 'Users.Read'] } }),
     MAX_TOKENS: '300',
     AUTH_FAILURE_LIMIT: String(AUTH_FAILURE_LIMIT),
     LOG_LEVEL: 'info',

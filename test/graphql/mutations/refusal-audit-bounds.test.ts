@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REFUSAL_EVENTS } from '../../../src/audit/plugin.js';
-import { hashApiKey } from '../../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents } from './support.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 
 /**
  * A refused document is audited per mutation field it selects, within a bound
@@ -20,7 +20,7 @@ beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 20 });
   gw = await startTestGateway({
     emulator,
-    env: { NODE_ENV: 'production', INTROSPECTION: '', CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey(READER_KEY)}:Users.Read` },
+    env: { NODE_ENV: 'production', INTROSPECTION: '', ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }) },
   });
 }, 60_000);
 

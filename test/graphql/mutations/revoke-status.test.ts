@@ -18,7 +18,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 200 });
   gw = await startTestGateway({ emulator, env: { DEPLOYMENT_MODE: 'self-deployed' } });
-  const set = await emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ revokeSignInSessionsStatus: 204 }) });
+  const set = await emulator.setGraph({ revokeSignInSessionsStatus: 204 });
   expect(set.status).toBe(200);
 }, 60_000);
 

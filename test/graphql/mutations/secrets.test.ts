@@ -1,10 +1,9 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApp, type App } from '../../../src/app.js';
-import { createLogger } from '../../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startDelegatedApp, type DelegatedApp } from '../../support/delegated-app.js';
 import { loadSandboxConfig } from '../../support/sandbox-config.js';
+import { capturingLogger } from '../../support/log-capture.js';
 
 /**
  * Secrets given to or minted by mutations (passwords, Temporary Access Passes) never reach a log
@@ -24,15 +23,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'trace',
     DEPLOYMENT_MODE: 'self-deployed',
   });
-  const logger = createLogger({
-    level: 'trace',
-    destination: new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    }),
-  });
+  const logger = capturingLogger(lines, 'trace');
   app = await startApp(config, { logger, emulator });
   delegated = await startDelegatedApp(emulator, { logLines: lines, logLevel: 'trace' });
 }, 60_000);

@@ -36,6 +36,15 @@ function scripted(answers: Array<(req: GraphRequest) => GraphResult>): { graph: 
 }
 
 const ME = '0f0f0f0f-1111-4222-8333-444444444444';
+/** The createUser input the write tests send (nothing but what a new user must have). */
+const NEW_USER = {
+  accountEnabled: true,
+  displayName: 'd',
+  mailNickname: 'm',
+  userPrincipalName: 'm@x.example',
+  password: 'p',
+  forceChangePasswordNextSignIn: true,
+};
 const TARGET = '5a5a5a5a-1111-4222-8333-444444444444';
 const me = () => ok({ id: ME });
 
@@ -205,14 +214,7 @@ describe('writes', () => {
     await writes.disableAccount('u1');
     await writes.revokeSignInSessions('u1');
     await writes.setPassword('u1', { password: 'x', forceChangePasswordNextSignIn: true, forceChangePasswordNextSignInWithMfa: false });
-    await writes.createUser({
-      accountEnabled: true,
-      displayName: 'd',
-      mailNickname: 'm',
-      userPrincipalName: 'm@x.example',
-      password: 'p',
-      forceChangePasswordNextSignIn: true,
-    });
+    await writes.createUser(NEW_USER);
     await writes.createTemporaryAccessPass('u1', { lifetimeInMinutes: 60, isUsableOnce: false });
     // The revocation travels with a read of who the user is (an external user's sessions are not revoked).
     expect(sent.map((r) => r.effect ?? r.method)).toEqual(['idempotent-write', 'idempotent-write', 'GET', 'idempotent-write', 'write', 'write']);
@@ -257,14 +259,7 @@ describe('writes', () => {
     const { graph } = scripted([unknown, unknown]);
     const writes = createGraphWrites({ graph, graphEndpoint: ENDPOINT });
     const disable = await writes.disableAccount('u1');
-    const create = await writes.createUser({
-      accountEnabled: true,
-      displayName: 'd',
-      mailNickname: 'm',
-      userPrincipalName: 'm@x.example',
-      password: 'p',
-      forceChangePasswordNextSignIn: true,
-    });
+    const create = await writes.createUser(NEW_USER);
     for (const outcome of [disable, create]) {
       expect(outcome).toMatchObject({ succeeded: false, outcome: 'UNKNOWN', clientRequestId: 'crid-2' });
       if (outcome.succeeded) continue;
