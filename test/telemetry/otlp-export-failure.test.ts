@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
-import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
@@ -39,16 +38,7 @@ describe('a collector that refuses the spans', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
       OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=s3cr3t%20value',
     });
-    const logger = createLogger({
-      level: 'info',
-      destination: new Writable({
-        write(chunk: Buffer, _e, cb) {
-          logLines.push(chunk.toString('utf8'));
-          cb();
-        },
-      }),
-    });
-    app = await startApp(config, { emulator, logger });
+    app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });
   }, 60_000);
   afterAll(async () => {
     await emulator?.close();
@@ -68,14 +58,13 @@ describe('a collector that refuses the spans', () => {
     await app.close();
 
     expect(refusals).toBeGreaterThan(0);
-    const warnings = logLines
-      .map((l) => JSON.parse(l) as { msg?: string; err?: { message?: string; stack?: string } })
-      .filter((l) => l.msg?.startsWith('OpenTelemetry:') && l.err !== undefined);
+    const warnings = logRecordsOf(logLines).filter((l) => l.msg?.startsWith('OpenTelemetry:') && l.err !== undefined);
     expect(warnings.map((w) => w.msg)).toContain('OpenTelemetry: spans could not be exported (further failures within a minute are not logged)');
     for (const warning of warnings) {
       const message = warning.err?.message ?? '';
       expect(message).toContain('refused key');
       expect(message).toContain('[redacted]');
+      // eslint-disable-next-line no-control-regex -- the control characters are what is looked for
       expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
       // pino's error serializer writes an empty stack for a summary that is not an Error.
       expect(warning.err?.stack ?? '').toBe('');
