@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   getNamedType,
   isInterfaceType,
@@ -14,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../src/emulator/model.js';
 import { buildGatewaySchema } from '../../src/graphql/schema.js';
 import { ALL_PERMISSIONS, Permission } from '../../src/permissions.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type GraphQLResult, type TestGateway } from '../support/gateway.js';
-import { sampleValue } from '../support/schema-operations.js';
+import { operationFor, type SampleValues } from '../support/schema-operations.js';
 
 /**
  * An attacker holding one permission at a time, against a gateway in the production configuration
@@ -126,23 +126,13 @@ interface Attempt {
   needs: Map<string, Permission>;
 }
 
-function attemptsOf(schema: GraphQLSchema, samples: Parameters<typeof sampleValue>[1]): Attempt[] {
+function attemptsOf(schema: GraphQLSchema, samples: SampleValues): Attempt[] {
   const attempts: Attempt[] = [];
   for (const root of [schema.getQueryType()!, schema.getMutationType()!]) {
-    const keyword = root === schema.getMutationType() ? 'mutation' : 'query';
     for (const field of Object.values(root.getFields())) {
       const coordinate = `${root.name}.${field.name}`;
       const needs = new Map<string, Permission>();
       if (ROOT_PERMISSIONS[coordinate]) needs.set(coordinate, ROOT_PERMISSIONS[coordinate]);
-      const declarations: string[] = [];
-      const args: string[] = [];
-      const variables: Record<string, unknown> = {};
-      for (const [i, arg] of field.args.entries()) {
-        if (!isNonNullType(arg.type) || arg.defaultValue !== undefined) continue;
-        declarations.push(`$a${i}: ${String(arg.type)}`);
-        args.push(`${arg.name}: $a${i}`);
-        variables[`a${i}`] = arg.name === 'representations' ? [{ __typename: 'User', id: samples.userId }] : sampleValue(arg.type, samples, arg.name);
-      }
       const named = getNamedType(field.type);
       let selection = '';
       if (isObjectType(named) || isInterfaceType(named)) {
@@ -151,14 +141,16 @@ function attemptsOf(schema: GraphQLSchema, samples: Parameters<typeof sampleValu
         // `_entities` returns the `_Entity` union: the User under it, like `user(id:)`.
         selection = ` { ... on User { ${everythingUnder(schema.getType('User') as GraphQLObjectType, 1, needs)} } }`;
       }
-      const query = `${keyword}${declarations.length ? `(${declarations.join(', ')})` : ''} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`;
+      const { query, variables } = operationFor(schema, root, field, samples, {
+        selection,
+        argument: (arg) => (arg.name === 'representations' ? [{ __typename: 'User', id: samples.userId }] : undefined),
+      });
       attempts.push({ coordinate, query, variables, needs });
     }
   }
   return attempts;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const keyOf = (permission: Permission) => `single-${permission}-key-0123456789abcdef`;
 
 let emulator: TestEmulator;
@@ -168,13 +160,11 @@ let attempts: Attempt[];
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 30 });
-  const API_KEYS = ALL_PERMISSIONS.map((p) => `${p.replace('.', '-')}:${sha256(keyOf(p))}:${p}`).join(',');
   gateway = await startTestGateway({
     emulator,
     env: {
       DEPLOYMENT_MODE: 'self-deployed',
-      CALLER_AUTH: 'api-key',
-      API_KEYS,
+      ...apiKeyCallers(Object.fromEntries(ALL_PERMISSIONS.map((p) => [p.replace('.', '-'), { key: keyOf(p), permissions: [p] }]))),
       NODE_ENV: 'production',
       INTROSPECTION: '',
       FEDERATION: 'true',

@@ -6,6 +6,7 @@ import {
   isListType,
   isNonNullType,
   isScalarType,
+  type GraphQLArgument,
   type GraphQLField,
   type GraphQLInputObjectType,
   type GraphQLInputType,
@@ -73,12 +74,20 @@ export interface SampleOperation {
   variables: Record<string, unknown>;
 }
 
+export interface OperationOptions {
+  /** The selection set under the field, braces included (default ` { __typename }`, none for a leaf). */
+  selection?: string;
+  /** A value of its own for an argument; undefined keeps the sample value. */
+  argument?: (arg: GraphQLArgument) => unknown;
+}
+
 /** `query|mutation($a0: T!) { field(arg: $a0) { __typename } }` with sample variables for the required arguments. */
 export function operationFor(
   schema: GraphQLSchema,
   rootType: GraphQLObjectType,
   field: GraphQLField<unknown, unknown>,
   samples: SampleValues,
+  options: OperationOptions = {},
 ): SampleOperation {
   const keyword = rootType === schema.getMutationType() ? 'mutation' : rootType === schema.getSubscriptionType() ? 'subscription' : 'query';
   const declarations: string[] = [];
@@ -88,9 +97,9 @@ export function operationFor(
     if (!isNonNullType(arg.type) || arg.defaultValue !== undefined) continue;
     declarations.push(`$a${i}: ${String(arg.type)}`);
     args.push(`${arg.name}: $a${i}`);
-    variables[`a${i}`] = sampleValue(arg.type, samples, arg.name);
+    variables[`a${i}`] = options.argument?.(arg) ?? sampleValue(arg.type, samples, arg.name);
   }
-  const selection = isLeafType(getNamedType(field.type)) ? '' : ' { __typename }';
+  const selection = options.selection ?? (isLeafType(getNamedType(field.type)) ? '' : ' { __typename }');
   const query = `${keyword}${declarations.length ? `(${declarations.join(', ')})` : ''} { ${field.name}${args.length ? `(${args.join(', ')})` : ''}${selection} }`;
   return { query, variables };
 }
