@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashApiKey } from '../../src/config.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import type { TestGateway } from '../support/gateway.js';
+import { GOOD_KEY as KEY, READ_QUERY, startKeyGuardedGateway } from '../support/key-guarded-gateway.js';
 
 /**
  * Requests Node's HTTP parser refuses before any route sees them get the gateway's refusal shape
@@ -9,8 +9,6 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * bare status line, and the connection is closed (src/http/client-error.ts). Sent over raw sockets:
  * a client library would not send most of them.
  */
-const KEY = 'client-error-test-key-0123456789abcdef';
-
 interface RawAnswer {
   status: number;
   headers: Record<string, string>;
@@ -52,9 +50,7 @@ describe("requests Node's HTTP parser refuses", () => {
   let gw: TestGateway;
   let port: number;
   beforeAll(async () => {
-    gw = await startTestGateway({
-      env: { NODE_ENV: 'production', SANDBOX: 'true', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey(KEY)}:Users.Read` },
-    });
+    gw = await startKeyGuardedGateway();
     port = Number(new URL(gw.url).port);
   }, 60_000);
   afterAll(() => gw.close());
@@ -115,7 +111,7 @@ describe("requests Node's HTTP parser refuses", () => {
   });
 
   it('the gateway serves as before afterwards', async () => {
-    const answer = await gw.graphql('{ users(first: 1) { nodes { id } } }', undefined, { 'x-api-key': KEY });
+    const answer = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': KEY });
     expect(answer.status).toBe(200);
     expect(answer.data?.users.nodes).toHaveLength(1);
   });
