@@ -21,7 +21,7 @@ export interface MsalAppFactory {
 }
 
 export async function createMsalAppFactory(config: Config, selfDeployed: SelfDeployed, deps: GraphIdentityDeps): Promise<MsalAppFactory> {
-  const authOptions = await loadAuthorityOptions(deps.upstream, config.authorityHost, selfDeployed.tenantId);
+  const authOptions = await loadAuthorityOptions(deps.upstream, config.authorityHost, selfDeployed.tenantId, deps.logger);
   const secrets: string[] = [];
   let credential: Pick<Configuration['auth'], 'clientSecret' | 'clientCertificate'>;
   if (selfDeployed.credential.kind === 'secret') {

@@ -3,6 +3,7 @@ import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 
 /**
@@ -48,9 +49,13 @@ describe('HTTPS_PROXY', () => {
     refusing.mode = 'refuse-502';
     await emulator.resetStats();
     const config = loadSandboxConfig(emulator, { HTTPS_PROXY: refusing.origin });
+    const lines: string[] = [];
     let blocked: App | undefined;
     try {
-      blocked = await startApp(config, { emulator, logger: createLogger({ level: 'silent' }) });
+      blocked = await startApp(config, { emulator, logger: capturingLogger(lines, 'warn') });
+      // Said at start, with the cause msal's own error would not name.
+      const unread = logRecordsOf(lines).find((l) => l.msg === 'Entra ID metadata could not be read at start; msal asks again at the first token request');
+      expect(unread?.err).toEqual({ name: 'ProxyTunnelError', code: 'PROXY_TUNNEL_FAILED' });
       const res = await fetch(`${blocked.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
