@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '../errors.js';
@@ -14,8 +14,11 @@ import { BASELINE_SECURITY_HEADERS } from './security-headers.js';
  * timeout, 400 otherwise); the body is the same `errors[].extensions.code`/`reason` shape, and the
  * connection is closed, since the parser cannot say where the next request would start.
  *
- * A malformed request pipelined behind one still being served is answered at once and ends the
- * connection, the earlier answer with it (Node's default does the same): the parser reads ahead.
+ * A malformed request pipelined behind one still being served is not answered: the parser reads
+ * ahead, so the answer would go out first and read as the answer to the earlier request, which was
+ * well-formed and may still run (a mutation), telling its caller it was refused. The connection is
+ * closed without an answer instead, which leaves that request in doubt, as it is. (Node's default,
+ * and this handler before, answered 400 there.)
  *
  * Nothing of the request is echoed (Node's error names the parser's step, never the bytes), and
  * nothing is logged: anyone can send these as often as a connection allows.
@@ -49,11 +52,13 @@ const MALFORMED = {
 
 export function answerClientErrors(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // Answered where Node's default handler answers (nothing written on the connection yet), and
-    // also between two requests of a kept-alive connection (no response attached); never into a
-    // response already under way, nor on a connection that is gone.
-    const conn = socket as Socket & { _httpMessage?: unknown };
-    const canAnswer = conn.bytesWritten === 0 || !conn._httpMessage;
+    // Answered between two requests (no response attached), or in the name of the request still
+    // being received (its own timeout, its own broken body framing); never into a response already
+    // under way, never in the name of an earlier request that was received whole (the error is a
+    // pipelined request's), nor on a connection that is gone.
+    const conn = socket as Socket & { _httpMessage?: ServerResponse | null };
+    const pending = conn._httpMessage;
+    const canAnswer = !pending || (!pending.headersSent && !pending.req.complete);
     if (error.code === 'ECONNRESET' || !socket.writable || !canAnswer) {
       socket.destroy();
       return;

@@ -47,6 +47,21 @@ export function createBodyBudget(maxBytes: number): BodyBudget {
  * only `charset` matters here, and Node's `util.MIMEType` refuses headers that Apollo accepts.
  */
 export function unreadableBodyProblem(headers: IncomingHttpHeaders): HttpProblem | undefined {
+  // A transfer coding is the same misreading one layer down, and Node does not decode one either: it
+  // frames the body by the final `chunked` and hands the coded bytes on as they are. A gzip body
+  // sent as `Transfer-Encoding: gzip, chunked` was answered "not valid JSON", and one declared
+  // `deflate, chunked` but sent plain was read as JSON, so a proxy or WAF in front that decodes the
+  // coding judged a different body than the one run. RFC 9112 §6.1 suggests 501 for a coding not
+  // understood; a 415 like the content coding's keeps it a caller's mistake (a client retries a 5xx).
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
+    return new HttpProblem(
+      415,
+      ErrorCode.BAD_USER_INPUT,
+      'The request body must not carry a transfer coding other than chunked: send it with Transfer-Encoding: chunked or a Content-Length.',
+      'UNSUPPORTED_TRANSFER_CODING',
+    );
+  }
   const encoding = (headers['content-encoding'] ?? '').trim().toLowerCase();
   if (encoding !== '' && encoding !== 'identity') {
     return new HttpProblem(

@@ -18,7 +18,7 @@ export interface QuietWindowReport<T> {
 export interface QuietWindows<T> {
   /** One event of `key`: whether it writes its line, and how many events of the key since its last line did not. */
   event(key: string, subject: T): { write: boolean; notLogged: number };
-  /** Reports every count still held and stops the timer (shutdown). */
+  /** Reports every count still held and stops the timer (shutdown); every later event writes its line and holds nothing. */
   close(): void;
 }
 
@@ -42,6 +42,13 @@ export function createQuietWindows<T>(options: QuietWindowsOptions<T>): QuietWin
    */
   const windows = new Map<string, { until: number; notLogged: number; subject: T }>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set by close(). A request still running when the gateway closes (the drain cut its connection,
+   * not its handler) may refuse a caller after close(): its line is written, and nothing is held,
+   * since no timer or later close() would report a count held then (a timer's line would come after
+   * the logger was flushed, or never).
+   */
+  let closed = false;
 
   const forget = (key: string, window: { notLogged: number; subject: T }): void => {
     windows.delete(key);
@@ -69,6 +76,7 @@ export function createQuietWindows<T>(options: QuietWindowsOptions<T>): QuietWin
 
   return {
     event(key, subject) {
+      if (closed) return { write: true, notLogged: 0 };
       const at = now();
       const window = windows.get(key);
       if (window && window.until > at) {
@@ -86,6 +94,7 @@ export function createQuietWindows<T>(options: QuietWindowsOptions<T>): QuietWin
       return { write: true, notLogged: window?.notLogged ?? 0 };
     },
     close() {
+      closed = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       for (const [key, window] of [...windows]) forget(key, window);

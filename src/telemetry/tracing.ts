@@ -107,8 +107,10 @@ export async function startTracing(settings: TracingConfig | undefined, options:
   });
   provider.register({ propagator: new core.W3CTraceContextPropagator() });
 
-  // The values the exporter sends, removed from any collector text the gateway logs.
-  const headerValues = otlp ? otlp.headers.map((h) => h.value.reveal()) : [];
+  // The values the exporter sends, removed from any collector text the gateway logs; and each word
+  // of a value on its own: a collector that echoes the credential of `Bearer <key>` echoes the key
+  // alone, which a 32-character key is too short to be caught as token-shaped.
+  const headerValues = otlp ? otlp.headers.flatMap((h) => secretWordsOf(h.value.reveal())) : [];
   // Export failures reach the SDK's global error handler; one warning a minute says the collector is not taking spans.
   let lastLogged = 0;
   core.setGlobalErrorHandler((error) => {
@@ -169,6 +171,14 @@ function exportErrorSummary(error: unknown, headerValues: readonly string[]): Re
     message: typeof e?.message === 'string' ? scrubbedUpstreamText(e.message, headerValues, 200) : undefined,
   };
 }
+
+/** A header value, and its words (split at white space) long enough to be a credential rather than a scheme name. */
+function secretWordsOf(value: string): string[] {
+  const words = value.split(/\s+/).filter((word) => word.length >= MIN_SECRET_WORD_LENGTH);
+  return [value, ...words.filter((word) => word !== value)];
+}
+/** `Bearer`, `Basic` and `Digest` are shorter; a credential is longer. */
+const MIN_SECRET_WORD_LENGTH = 8;
 
 /** The collector URL for a log line: origin and path, no query (a token may hide there). */
 function redactedUrl(url: string): string {

@@ -110,9 +110,69 @@ describe("requests Node's HTTP parser refuses", () => {
     expectRefusal(lastAnswer(raw), 400, 'MALFORMED_HTTP_REQUEST');
   });
 
+  it("a malformed request pipelined behind one still being served: no refusal in the earlier request's name, the connection closed", async () => {
+    // Both in one write: the parser reads the second while the first is still being answered. A
+    // raw 400 written then reads as the answer to the first request, which was well-formed and may
+    // still run (a mutation): the caller would be told it was refused. Closing without an answer
+    // leaves it in doubt instead, which is what it is.
+    const first = `GET /graphql?query=${encodeURIComponent(READ_QUERY)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
+    const raw = await exchange(port, `${first}GET /graphql HTTP/1.1\r\nBad Header Without Colon\r\n\r\n`);
+    expect(raw).not.toContain('MALFORMED_HTTP_REQUEST');
+    // Whatever was sent (nothing, or the first request's own answer) is the first request's.
+    if (raw !== '') expect(raw.startsWith('HTTP/1.1 200 OK'), raw.slice(0, 300)).toBe(true);
+  });
+
   it('the gateway serves as before afterwards', async () => {
     const answer = await gw.graphql(READ_QUERY, undefined, { 'x-api-key': KEY });
     expect(answer.status).toBe(200);
     expect(answer.data?.users.nodes).toHaveLength(1);
+  });
+});
+
+describe('a request that times out on a kept-alive connection', () => {
+  let gw: TestGateway;
+  let port: number;
+  beforeAll(async () => {
+    // The request timeout is OPERATION_TIMEOUT_MS + 5 s: 5.1 s here.
+    gw = await startKeyGuardedGateway({ env: { OPERATION_TIMEOUT_MS: '100' } });
+    port = Number(new URL(gw.url).port);
+  }, 60_000);
+  afterAll(() => gw.close());
+
+  it('the second request of a connection, its body stalled, gets its own 408 after the first answer', { timeout: 20_000 }, async () => {
+    // Before, only the first request of a connection got the 408: on a later one the connection was
+    // cut without an answer (bytes had been written on it, and a response was attached: the stalled
+    // request's own, which had sent nothing).
+    const first = `GET /graphql?query=${encodeURIComponent(READ_QUERY)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
+    const stalled = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":`;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      let sentSecond = false;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the connection stayed open; received: ${received.slice(0, 300)}`));
+      }, 15_000);
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        if (!sentSecond && received.includes('"nodes":[')) {
+          sentSecond = true;
+          socket.write(stalled);
+        }
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(received);
+      });
+      socket.write(first);
+    });
+    expect(raw.startsWith('HTTP/1.1 200 OK'), raw.slice(0, 400)).toBe(true);
+    expect(raw.split('HTTP/1.1 ')).toHaveLength(3);
+    const answer = lastAnswer(raw);
+    expect(answer.status).toBe(408);
+    expect(answer.headers['connection']).toBe('close');
+    expect(JSON.parse(answer.body)).toMatchObject({ errors: [{ extensions: { code: 'BAD_USER_INPUT', reason: 'REQUEST_TIMEOUT' } }] });
   });
 });

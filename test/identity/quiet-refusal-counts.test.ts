@@ -89,6 +89,18 @@ describe('the count of refusals not logged is always written', () => {
       ['2001:db8::1', '2001:db8::/64', 1],
     ]);
   });
+
+  it('after the guard closed, every refusal writes its line and nothing is held for a timer', async () => {
+    // A request the drain cut off may still be refused after close(): a count held then was
+    // reported by a timer after the logger was flushed (or never, the process having exited).
+    const { guard, refuse, records } = guardWithLines();
+    guard.close();
+    await refuse('203.0.113.7', 3);
+    expect(records(FAILED)).toHaveLength(3);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(2 * UNCOUNTED_REFUSAL_LOG_INTERVAL_MS);
+    expect(records(NOT_LOGGED)).toEqual([]);
+  });
 });
 
 describe('a gateway that stops', () => {

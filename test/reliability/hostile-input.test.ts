@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
@@ -50,6 +51,52 @@ function expectNoRawUpstream(calls: RecordedCall[], raw: string) {
   }
 }
 
+/** A POST of `body` framed by Content-Length, as raw bytes. */
+function lengthPost(extraHeaders: string, body: string, type = 'application/json'): Buffer {
+  const head = `POST /graphql HTTP/1.1\r\nHost: ${new URL(gw.url).host}\r\ncontent-type: ${type}\r\n${extraHeaders}content-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  return Buffer.from(head + body, 'latin1');
+}
+/** A POST of `body` in one chunk, with `Transfer-Encoding: <coding>` (which fetch cannot send). */
+function chunkedPost(coding: string, body: Buffer, extraHeaders = ''): Buffer {
+  const head = `POST /graphql HTTP/1.1\r\nHost: ${new URL(gw.url).host}\r\ncontent-type: application/json\r\n${extraHeaders}transfer-encoding: ${coding}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(`${head}${body.length.toString(16)}\r\n`, 'latin1'), body, Buffer.from('\r\n0\r\n\r\n')]);
+}
+/** Writes `bytes` on a new connection; everything the gateway sent until it closed or went quiet for 1.5 s. */
+function rawExchange(bytes: Buffer): Promise<string> {
+  const { port } = new URL(gw.url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let quiet = setTimeout(() => socket.destroy(), 1_500);
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      clearTimeout(quiet);
+      quiet = setTimeout(() => socket.destroy(), 1_500);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(quiet);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    socket.write(bytes);
+  });
+}
+/** The HTTP answers in `raw`, in order, each framed by its Content-Length. */
+function answersOf(raw: string): Array<{ status: number; json: HttpAnswer['json'] }> {
+  const answers: Array<{ status: number; json: HttpAnswer['json'] }> = [];
+  let rest = Buffer.from(raw, 'utf8');
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const head = rest.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const body = rest.subarray(end + 4, end + 4 + length).toString('utf8');
+    answers.push({ status: Number(head.split(' ')[1]), json: body ? (JSON.parse(body) as HttpAnswer['json']) : undefined });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return answers;
+}
+
 describe('broken requests at the HTTP level', () => {
   const cases: Array<[string, string | Buffer, Record<string, string> | undefined, number]> = [
     ['broken JSON', '{"query": "{ users { nodes { id } } }"', undefined, 400],
@@ -97,6 +144,50 @@ describe('broken requests at the HTTP level', () => {
     for (const type of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json; charset=utf8']) {
       const { answer } = await send(json, { 'content-type': type });
       expect(answer.json, type).toEqual({ data: { __typename: 'Query' } });
+    }
+  });
+
+  it('a body with a transfer coding other than chunked → 415 UNSUPPORTED_TRANSFER_CODING, unread, nothing upstream; chunked alone is read', async () => {
+    const json = JSON.stringify({ query: '{ __typename }' });
+    // Node frames the body by the final `chunked` and does not decode the coding before it: the gzip
+    // body was answered "not valid JSON", and a plain one declared `deflate` was run as it was.
+    for (const [coding, body] of [
+      ['gzip, chunked', gzipSync(json)],
+      ['deflate, chunked', Buffer.from(json)],
+      ['x-unknown , Chunked', Buffer.from(json)],
+    ] as const) {
+      const before = gw.calls.length;
+      const [answer] = answersOf(await rawExchange(chunkedPost(coding, body, 'connection: close\r\n')));
+      expect(answer?.status, coding).toBe(415);
+      expect(answer?.json?.errors?.[0]?.extensions, coding).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_TRANSFER_CODING' });
+      expect(gw.calls.slice(before)).toEqual([]);
+    }
+    for (const coding of ['chunked', 'Chunked']) {
+      const [answer] = answersOf(await rawExchange(chunkedPost(coding, Buffer.from(json), 'connection: close\r\n')));
+      expect(answer?.json, coding).toEqual({ data: { __typename: 'Query' } });
+    }
+  });
+
+  it('a refused body is never parsed as the next request: the request pipelined after it is read from its own first byte, or the connection closes', async () => {
+    // The refused body is itself a whole request; were it parsed as one, its answer would say `smuggled`.
+    const smuggled = `GET /graphql?query=${encodeURIComponent('{ smuggled: __typename }')} HTTP/1.1\r\nHost: ${new URL(gw.url).host}\r\napollo-require-preflight: 1\r\n\r\n`;
+    const next = lengthPost('', JSON.stringify({ query: '{ next: __typename }' }));
+    const refusals: Array<[string, Buffer, number]> = [
+      ['413 (declared too large)', lengthPost('', smuggled + ' '.repeat(MAX_BODY)), 413],
+      ['415 content coding', lengthPost('content-encoding: gzip\r\n', smuggled), 415],
+      ['415 charset', lengthPost('', smuggled, 'application/json; charset=iso-8859-1'), 415],
+      ['415 transfer coding', chunkedPost('gzip, chunked', Buffer.from(smuggled)), 415],
+    ];
+    for (const [name, refused, status] of refusals) {
+      const raw = await rawExchange(Buffer.concat([refused, next]));
+      const answers = answersOf(raw);
+      expect(answers[0]?.status, name).toBe(status);
+      expect(raw, name).not.toContain('smuggled');
+      // Either the connection closed after the refusal, or the next request got its own answer.
+      expect(
+        answers.slice(1).map((a) => a.json),
+        name,
+      ).toEqual(answers.length > 1 ? [{ data: { next: 'Query' } }] : []);
     }
   });
 

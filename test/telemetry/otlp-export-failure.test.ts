@@ -12,6 +12,9 @@ import { loadSandboxConfig } from '../support/sandbox-config.js';
  * service's, so the warning carries it printable and without the OTLP header values the gateway
  * sent (a collector that echoes the key it was given must not put it in the gateway's log).
  */
+/** A collector credential of 32 hex digits: short of the 40 characters that make any string look like a token. */
+const BEARER_TOKEN = '5f0c2a9e7b3d4e1f8a6c0b2d4e6f8a1c';
+
 describe('a collector that refuses the spans', () => {
   let emulator: TestEmulator;
   let collector: Server;
@@ -26,7 +29,8 @@ describe('a collector that refuses the spans', () => {
       req.on('end', () => {
         refusals += 1;
         // Node allows obs-text (0x80-0xff) in a reason phrase: here a C1 "next line" (U+0085).
-        res.writeHead(400, `refused key s3cr3t value\u0085{"level":60,"msg":"forged"}`, { 'content-type': 'text/plain' });
+        // And the credential of a `Bearer` header value alone, too short to look like a token.
+        res.writeHead(400, `refused key s3cr3t value\u0085{"level":60,"msg":"forged"} token ${BEARER_TOKEN}`, { 'content-type': 'text/plain' });
         res.end('no');
       });
     });
@@ -36,7 +40,7 @@ describe('a collector that refuses the spans', () => {
       CALLER_AUTH: 'api-key',
       API_KEYS: 'otlp:0000000000000000000000000000000000000000000000000000000000000000:Users.Read',
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
-      OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-key=s3cr3t%20value',
+      OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=s3cr3t%20value,authorization=Bearer%20${BEARER_TOKEN}`,
     });
     app = await startApp(config, { emulator, logger: capturingLogger(logLines, 'info') });
   }, 60_000);
@@ -70,5 +74,6 @@ describe('a collector that refuses the spans', () => {
       expect(warning.err?.stack ?? '').toBe('');
     }
     expect(logLines.join('\n')).not.toContain('s3cr3t');
+    expect(logLines.join('\n')).not.toContain(BEARER_TOKEN);
   });
 });

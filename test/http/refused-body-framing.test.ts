@@ -1,0 +1,80 @@
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bodyBudgetBytes } from '../../src/http/request-body.js';
+import type { TestGateway } from '../support/gateway.js';
+import { GOOD_KEY as KEY, startKeyGuardedGateway } from '../support/key-guarded-gateway.js';
+
+/**
+ * A body refused by the shared body budget (429 REQUEST_BODIES_IN_FLIGHT) is not read: the request
+ * pipelined behind it on the same connection must be read from its own first byte, or the
+ * connection closed, never from inside the refused body (request smuggling). The refused body here
+ * is itself a whole request; were it parsed as one, an answer would say `smuggled`. (The 413 and
+ * 415 refusals: test/reliability/hostile-input.test.ts.)
+ */
+const MAX_BODY = 8_000_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes `bytes` on a new connection; everything the gateway sent until it closed or went quiet for 1.5 s. */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let quiet = setTimeout(() => socket.destroy(), 1_500);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      clearTimeout(quiet);
+      quiet = setTimeout(() => socket.destroy(), 1_500);
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(quiet);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    socket.write(bytes);
+  });
+}
+
+describe('a body refused by the body budget', () => {
+  let gw: TestGateway;
+  let port: number;
+  const hogs: Socket[] = [];
+  beforeAll(async () => {
+    gw = await startKeyGuardedGateway({ env: { MAX_BODY_BYTES: String(MAX_BODY) } });
+    port = Number(new URL(gw.url).port);
+  }, 60_000);
+  afterAll(async () => {
+    for (const hog of hogs) hog.destroy();
+    await gw.close();
+  });
+
+  it('leaves the next pipelined request to be read from its own first byte, or the connection closed', async () => {
+    // Stalled bodies of an authenticated caller fill the budget to 32 bytes short of it.
+    const budget = bodyBudgetBytes(MAX_BODY);
+    const held = MAX_BODY - 1_000;
+    const sizes = [held, held, held, held];
+    sizes.push(budget - sizes.reduce((a, b) => a + b, 0) - 32);
+    expect(sizes.every((size) => size > 0 && size < MAX_BODY)).toBe(true);
+    for (const size of sizes) {
+      const hog = connect(port, '127.0.0.1');
+      hog.on('error', () => undefined);
+      hog.write(`POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\ncontent-type: application/json\r\ncontent-length: ${MAX_BODY}\r\n\r\n`);
+      hog.write(Buffer.alloc(size, 0x20));
+      hogs.push(hog);
+    }
+    await sleep(1_500);
+
+    const get = (name: string) =>
+      `GET /graphql?query=${encodeURIComponent(`{ ${name}: __typename }`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
+    const smuggled = get('smuggled');
+    const refused = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\ncontent-type: application/json\r\ncontent-length: ${smuggled.length}\r\n\r\n${smuggled}`;
+    const raw = await exchange(port, refused + get('next'));
+
+    const answers = raw.split(/(?=HTTP\/1\.1 \d{3} )/).filter((a) => a.length > 0);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 429 /);
+    expect(answers[0]).toContain('REQUEST_BODIES_IN_FLIGHT');
+    expect(raw).not.toContain('smuggled');
+    // Either the connection closed after the refusal, or the next request got its own answer.
+    for (const answer of answers.slice(1)) expect(answer).toContain('{"data":{"next":"Query"}}');
+    expect(answers.length).toBeLessThanOrEqual(2);
+  }, 30_000);
+});
