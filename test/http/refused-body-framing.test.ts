@@ -2,6 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bodyBudgetBytes } from '../../src/http/request-body.js';
 import type { TestGateway } from '../support/gateway.js';
+import { rawExchange } from '../support/raw-http.js';
 import { GOOD_KEY as KEY, startKeyGuardedGateway } from '../support/key-guarded-gateway.js';
 
 /**
@@ -13,26 +14,6 @@ import { GOOD_KEY as KEY, startKeyGuardedGateway } from '../support/key-guarded-
  */
 const MAX_BODY = 8_000_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Writes `bytes` on a new connection; everything the gateway sent until it closed or went quiet for 1.5 s. */
-function exchange(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let quiet = setTimeout(() => socket.destroy(), 1_500);
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      clearTimeout(quiet);
-      quiet = setTimeout(() => socket.destroy(), 1_500);
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(quiet);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    socket.write(bytes);
-  });
-}
 
 describe('a body refused by the body budget', () => {
   let gw: TestGateway;
@@ -67,7 +48,7 @@ describe('a body refused by the body budget', () => {
       `GET /graphql?query=${encodeURIComponent(`{ ${name}: __typename }`)} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
     const smuggled = get('smuggled');
     const refused = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\ncontent-type: application/json\r\ncontent-length: ${smuggled.length}\r\n\r\n${smuggled}`;
-    const raw = await exchange(port, refused + get('next'));
+    const raw = await rawExchange(port, refused + get('next'), { quietMs: 1_500, encoding: 'utf8' });
 
     const answers = raw.split(/(?=HTTP\/1\.1 \d{3} )/).filter((a) => a.length > 0);
     expect(answers[0]).toMatch(/^HTTP\/1\.1 429 /);

@@ -1,7 +1,7 @@
-import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { rawExchange } from '../support/raw-http.js';
 import { clearAnswerProblems, post, startRecordingGateway, type HttpAnswer, type RecordedCall, type RecordingGateway } from './recording-gateway.js';
 
 /**
@@ -62,25 +62,7 @@ function chunkedPost(coding: string, body: Buffer, extraHeaders = ''): Buffer {
   return Buffer.concat([Buffer.from(`${head}${body.length.toString(16)}\r\n`, 'latin1'), body, Buffer.from('\r\n0\r\n\r\n')]);
 }
 /** Writes `bytes` on a new connection; everything the gateway sent until it closed or went quiet for 1.5 s. */
-function rawExchange(bytes: Buffer): Promise<string> {
-  const { port } = new URL(gw.url);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), '127.0.0.1');
-    const chunks: Buffer[] = [];
-    let quiet = setTimeout(() => socket.destroy(), 1_500);
-    socket.on('data', (c: Buffer) => {
-      chunks.push(c);
-      clearTimeout(quiet);
-      quiet = setTimeout(() => socket.destroy(), 1_500);
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      clearTimeout(quiet);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    });
-    socket.write(bytes);
-  });
-}
+const rawGatewayExchange = (bytes: Buffer) => rawExchange(Number(new URL(gw.url).port), bytes, { quietMs: 1_500, encoding: 'utf8' });
 /** The HTTP answers in `raw`, in order, each framed by its Content-Length. */
 function answersOf(raw: string): Array<{ status: number; json: HttpAnswer['json'] }> {
   const answers: Array<{ status: number; json: HttpAnswer['json'] }> = [];
@@ -157,13 +139,13 @@ describe('broken requests at the HTTP level', () => {
       ['x-unknown , Chunked', Buffer.from(json)],
     ] as const) {
       const before = gw.calls.length;
-      const [answer] = answersOf(await rawExchange(chunkedPost(coding, body, 'connection: close\r\n')));
+      const [answer] = answersOf(await rawGatewayExchange(chunkedPost(coding, body, 'connection: close\r\n')));
       expect(answer?.status, coding).toBe(415);
       expect(answer?.json?.errors?.[0]?.extensions, coding).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'UNSUPPORTED_TRANSFER_CODING' });
       expect(gw.calls.slice(before)).toEqual([]);
     }
     for (const coding of ['chunked', 'Chunked']) {
-      const [answer] = answersOf(await rawExchange(chunkedPost(coding, Buffer.from(json), 'connection: close\r\n')));
+      const [answer] = answersOf(await rawGatewayExchange(chunkedPost(coding, Buffer.from(json), 'connection: close\r\n')));
       expect(answer?.json, coding).toEqual({ data: { __typename: 'Query' } });
     }
   });
@@ -179,7 +161,7 @@ describe('broken requests at the HTTP level', () => {
       ['415 transfer coding', chunkedPost('gzip, chunked', Buffer.from(smuggled)), 415],
     ];
     for (const [name, refused, status] of refusals) {
-      const raw = await rawExchange(Buffer.concat([refused, next]));
+      const raw = await rawGatewayExchange(Buffer.concat([refused, next]));
       const answers = answersOf(raw);
       expect(answers[0]?.status, name).toBe(status);
       expect(raw, name).not.toContain('smuggled');
