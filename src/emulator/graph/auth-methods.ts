@@ -10,9 +10,7 @@ import type { TemporaryAccessPassPolicy } from '../tap-policy.js';
 import {
   AUTH_ADMIN,
   can,
-  GLOBAL_ADMIN,
-  GLOBAL_READER,
-  PRIVILEGED_AUTH_ADMIN,
+  readsEveryUsersAuthMethods,
   requireAuthMethodReadAuthority,
   requireAuthorityOver,
   requireCapability,
@@ -123,7 +121,7 @@ function seesMaskedPhones(call: GraphCall, user: UserRecord): boolean {
   const p = call.principal;
   if (p.kind !== 'user' || p.objectId.toLowerCase() === user.id.toLowerCase()) return false;
   const roles = p.directoryRoles;
-  return roles.includes(AUTH_ADMIN) && !roles.some((r) => r === GLOBAL_READER || r === GLOBAL_ADMIN || r === PRIVILEGED_AUTH_ADMIN);
+  return roles.includes(AUTH_ADMIN) && !readsEveryUsersAuthMethods(roles);
 }
 
 function maskPhone(number: unknown): unknown {

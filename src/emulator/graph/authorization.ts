@@ -314,6 +314,13 @@ export function requireAuthorityOver(principal: Principal, target: UserRecord, o
  */
 export function requireAuthMethodReadAuthority(principal: Principal, target: UserRecord): void {
   if (principal.kind !== 'user' || principal.objectId.toLowerCase() === target.id.toLowerCase()) return;
-  if (principal.directoryRoles.some((r) => r === GLOBAL_READER || r === GLOBAL_ADMIN || r === PRIVILEGED_AUTH_ADMIN)) return;
+  if (readsEveryUsersAuthMethods(principal.directoryRoles)) return;
   if (!outranks(principal.directoryRoles, target)) throw forbidden();
+}
+
+/** Roles that read every user's authentication methods in full (no target limit, no masked phone numbers). */
+const FULL_AUTH_METHOD_READERS: readonly string[] = [GLOBAL_READER, GLOBAL_ADMIN, PRIVILEGED_AUTH_ADMIN];
+
+export function readsEveryUsersAuthMethods(roles: readonly string[]): boolean {
+  return roles.some((role) => FULL_AUTH_METHOD_READERS.includes(role));
 }
