@@ -96,17 +96,18 @@ export function principalOf(payload: JWTPayload): 'user' | 'app' {
 function createEntraAuthenticator(config: Config, audiences: readonly string[], deps: CallerAuthenticatorDeps): CallerAuthenticator {
   const tenant = config.selfDeployed?.tenantId ?? deps.tenantId;
   if (!tenant) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuers');
+  // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
+  const tenantIsSecret = config.deploymentMode === 'hosted';
   const verifier = createCallerTokenVerifier({
     upstream: deps.upstream,
     authorityHost: config.authorityHost,
     tenant,
     audiences,
-    // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
-    tenantIsSecret: config.deploymentMode === 'hosted',
+    tenantIsSecret,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const log = deps.logger.child({ component: 'caller-auth' });
-  const secretTenant = config.deploymentMode === 'hosted' ? [tenant] : [];
+  const secretTenant = tenantIsSecret ? [tenant] : [];
   // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
   const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {
@@ -139,7 +140,7 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
         kind: 'entra',
         subject,
         tenantId,
-        ...(config.deploymentMode === 'hosted' ? { tenantIsSecret: true } : {}),
+        ...(tenantIsSecret ? { tenantIsSecret: true as const } : {}),
         principal: principalOf(payload),
         permissions: permissionsFromClaims(payload, { scopes }),
         assertion: token,
