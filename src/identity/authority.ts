@@ -7,6 +7,21 @@ export function authorityUrl(authorityHost: string, tenantId: string): string {
   return `${authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}`;
 }
 
+/**
+ * What an error message may say about an authority URL: its origin (scheme, host, port), never its
+ * path. The path of every tenant-specific authority URL (`{host}/{tenant}/...`, a v2.0 `jwks_uri`)
+ * holds the tenant id, which in hosted mode is the broker's Token, a secret
+ * (docs/security.md#the-broker-token-is-a-secret): a message that named the URL would leak it the
+ * day someone logged it. The host is what an operator needs to find the outage.
+ */
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
+
 /** `${graphEndpoint}/.default`: all application permissions (app-only) or consented scopes. */
 export function graphDefaultScope(graphEndpoint: string): string {
   return `${graphEndpoint.replace(/\/+$/, '')}/.default`;

@@ -65,6 +65,7 @@ export function createCallerTokenVerifier(options: {
     return resolver;
   };
   const audiences = [...options.audiences];
+  let reportedFailure: unknown;
 
   return {
     audiences,
@@ -78,11 +79,16 @@ export function createCallerTokenVerifier(options: {
       let tenant;
       try {
         tenant = await metadata.get();
-      } catch {
+      } catch (error) {
+        // The cause goes with the first refusal of each failed load only (the source answers the
+        // same error for 10 s), so the authenticator's warning says what failed once per attempt.
+        const fresh = error !== reportedFailure;
+        reportedFailure = error;
         throw new GatewayError(
           ErrorCode.UPSTREAM_UNAVAILABLE,
           "Caller tokens cannot be verified right now: the tenant's OpenID metadata could not be loaded from the authority.",
           { retryAfterSeconds: 10 },
+          fresh ? { cause: error } : undefined,
         );
       }
       const issuer = tenant.issuers.find((i) => i.issuer === claimedIssuer);

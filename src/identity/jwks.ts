@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { UpstreamHttp } from '../http/upstream.js';
+import { originOf } from './authority.js';
 
 export type JwksKeyResolver = ReturnType<typeof createLocalJWKSet>;
 
@@ -44,8 +45,14 @@ export function createJwksResolver(options: {
     lastFetch = now();
     try {
       const response = await options.upstream.fetch(options.jwksUri, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
-      if (!response.ok) throw new Error(`GET ${options.jwksUri} answered HTTP ${response.status}`);
-      local = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+      // The origin only: a v2.0 `jwks_uri` holds the tenant id (originOf), and JSON.parse's own
+      // message quotes the start of the body.
+      const what = `the signing keys at ${originOf(options.jwksUri)}`;
+      if (!response.ok) throw new Error(`GET ${what} answered HTTP ${response.status}`);
+      const keys = (await response.json().catch(() => {
+        throw new Error(`${what} are not JSON`);
+      })) as JSONWebKeySet;
+      local = createLocalJWKSet(keys);
     } catch (error) {
       lastFailure = now();
       throw unavailable(error);

@@ -1,5 +1,5 @@
 import type { UpstreamHttp } from '../http/upstream.js';
-import { authorityUrl } from './authority.js';
+import { authorityUrl, originOf } from './authority.js';
 import { isGuid } from '../guid.js';
 
 /**
@@ -58,12 +58,19 @@ export function createTenantMetadataSource(options: {
   let failure: { error: Error; at: number } | undefined;
   let inFlight: Promise<TenantMetadata> | undefined;
 
+  // Messages name the authority's origin and the document, never the URL: its path holds the
+  // tenant id (see originOf). Nor the issuers a wrong document names: each holds a tenant id too.
+  const origin = originOf(authority);
   const fetchDocument = async (version: TokenVersion): Promise<TenantIssuer> => {
     const url = version === '1.0' ? `${authority}/.well-known/openid-configuration` : `${authority}/v2.0/.well-known/openid-configuration`;
+    const what = `the tenant's v${version} OpenID metadata at ${origin}`;
     const response = await options.upstream.fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(15_000) });
-    if (!response.ok) throw new Error(`GET ${url} answered HTTP ${response.status}`);
-    const body = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-    if (typeof body.issuer !== 'string' || typeof body.jwks_uri !== 'string') throw new Error(`${url} names no issuer or jwks_uri`);
+    if (!response.ok) throw new Error(`GET ${what} answered HTTP ${response.status}`);
+    // JSON.parse's own message quotes the start of the body, which may echo the URL.
+    const body = (await response.json().catch(() => {
+      throw new Error(`${what} is not JSON`);
+    })) as { issuer?: unknown; jwks_uri?: unknown } | null;
+    if (typeof body?.issuer !== 'string' || typeof body.jwks_uri !== 'string') throw new Error(`${what} names no issuer or jwks_uri`);
     return { version, issuer: body.issuer, jwksUri: body.jwks_uri };
   };
 
@@ -72,7 +79,7 @@ export function createTenantMetadataSource(options: {
     const tenants = new Set(issuers.map((i) => tenantOfIssuer(i.issuer)));
     const [tenantId] = [...tenants];
     if (tenants.size !== 1 || !tenantId) {
-      throw new Error(`the OpenID metadata of ${authority} names issuers of no single tenant (${issuers.map((i) => i.issuer).join(', ')})`);
+      throw new Error(`the OpenID metadata at ${origin} names issuers of no single tenant (the v1.0 and v2.0 issuers name different tenants, or none)`);
     }
     return { tenantId, issuers };
   };

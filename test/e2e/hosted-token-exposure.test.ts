@@ -199,7 +199,36 @@ describe('the hosted broker Token when the signing keys cannot be loaded', () =>
       expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
       const warning = gw.logRecords("Caller tokens cannot be verified right now: the authority's signing keys could not be loaded.");
       expect(warning).toHaveLength(1);
-      expect(warning[0]!.err).toMatch(/^GET \S+\/discovery\/v2\.0\/keys answered HTTP 503$/);
+      // The origin of the keys, not their URL (src/identity/authority.ts, originOf).
+      expect(warning[0]!.err).toMatch(/^GET the signing keys at https?:\/\/[^/\s]+ answered HTTP 503$/);
+      const text = gw.logLines.join('') + JSON.stringify(result);
+      expect(text.toLowerCase()).not.toContain(emulator.tenantId.toLowerCase());
+    } finally {
+      await gw.close();
+      await emulator.close();
+    }
+  }, 60_000);
+
+  it('is not in the answer nor in the trace-level logs when the OpenID metadata cannot be read', async () => {
+    const emulator = await startTestEmulator({ userCount: 4 });
+    const known = emulator.tenant.wellKnown;
+    const gw = await startTestGateway({
+      emulator,
+      env: { DEPLOYMENT_MODE: 'hosted', CALLER_AUTH: 'entra', API_AUDIENCE: known.demoAppId, LOG_LEVEL: 'trace' },
+      upstream: (real) => ({
+        ...real,
+        fetch: (url, init) =>
+          String(url).includes('/.well-known/openid-configuration') ? Promise.resolve(new Response(null, { status: 503 })) : real.fetch(url, init),
+      }),
+    });
+    try {
+      const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+      const result = await gw.graphql('{ users(first: 1) { nodes { id } } }', undefined, { authorization: `Bearer ${token}` });
+      expect(result.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      // What failed is said once, by the authority's origin and the document.
+      const warning = gw.logRecords("Caller tokens cannot be verified right now: the tenant's OpenID metadata could not be loaded from the authority.");
+      expect(warning).toHaveLength(1);
+      expect(warning[0]!.err).toMatch(/^GET the tenant's v(1|2)\.0 OpenID metadata at https?:\/\/[^/\s]+ answered HTTP 503$/);
       const text = gw.logLines.join('') + JSON.stringify(result);
       expect(text.toLowerCase()).not.toContain(emulator.tenantId.toLowerCase());
     } finally {
