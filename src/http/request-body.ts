@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { HttpProblem } from './http-problem.js';
+import { parseMediaType } from './media-type.js';
 
 /**
  * Request bodies buffered at once, across all requests. Each body is capped (MAX_BODY_BYTES), but a
@@ -43,8 +44,11 @@ export function createBodyBudget(maxBytes: number): BodyBudget {
  * at its JSON; a body declared in another charset than UTF-8 was decoded as UTF-8 anyway, so a name
  * such as "Müller" in a filter sent as Latin-1 reached Graph as mojibake. JSON exchanged between
  * systems is UTF-8 (RFC 8259 §8.1), and no client of this API needs to compress a query, so both
- * are refused with what to send instead. The media-type parameter is read with a regular expression:
- * only `charset` matters here, and Node's `util.MIMEType` refuses headers that Apollo accepts.
+ * are refused with what to send instead. The charset is read from the parsed media type
+ * (src/http/media-type.ts), so only a `charset` parameter counts, not the text `charset=` inside
+ * another parameter's quoted value. A `Content-Type` that is not a media type, or that gives a
+ * parameter twice, is refused with 400 INVALID_CONTENT_TYPE: which charset it declares cannot be
+ * told, and a proxy in front may read it otherwise (it took the first `charset` of two before).
  */
 export function unreadableBodyProblem(headers: IncomingHttpHeaders): HttpProblem | undefined {
   // A transfer coding is the same misreading one layer down, and Node does not decode one either: it
@@ -72,7 +76,28 @@ export function unreadableBodyProblem(headers: IncomingHttpHeaders): HttpProblem
       { 'accept-encoding': 'identity' },
     );
   }
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  const header = headers['content-type'];
+  // No Content-Type at all is Apollo's to answer (its CSRF check refuses it with 400).
+  if (header === undefined || header.trim() === '') return undefined;
+  const mediaType = parseMediaType(header);
+  if (mediaType.kind === 'malformed') {
+    return new HttpProblem(
+      400,
+      ErrorCode.BAD_USER_INPUT,
+      'The Content-Type header is not a media type (RFC 9110 §8.3): send Content-Type: application/json; charset=utf-8.',
+      'INVALID_CONTENT_TYPE',
+    );
+  }
+  if (mediaType.kind === 'repeated') {
+    return new HttpProblem(
+      400,
+      ErrorCode.BAD_USER_INPUT,
+      // The name is a token (the grammar held), but the caller's: named only when short.
+      `The Content-Type header gives ${mediaType.parameter.length <= 32 ? `the ${mediaType.parameter} parameter` : 'a parameter'} more than once; give each once: Content-Type: application/json; charset=utf-8.`,
+      'INVALID_CONTENT_TYPE',
+    );
+  }
+  const charset = mediaType.parameters.charset?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     return new HttpProblem(
       415,
