@@ -88,6 +88,12 @@ export interface AuditEvent {
    * several mutation fields: each field of the schema they named, once (`operation` is then `document`).
    */
   mutationFields?: string[];
+  /**
+   * Such a document whose mutation the bounded reader could not follow to its end (more fragments,
+   * spreads, fields or mutations than it reads, src/audit/unparsed-mutation.ts): it may have selected
+   * any mutation field, not only those in `mutationFields` (`operation` is `document`).
+   */
+  mutationFieldsIncomplete?: true;
   /** Refusals before Apollo ran the document: the `reason` the answer carried (`PAYLOAD_TOO_LARGE`, `VARIABLES_TOO_DEEP`, ...). */
   reasonDetail?: string;
   /** Refusals before Apollo ran the document: the HTTP status of the answer. */

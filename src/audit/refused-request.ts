@@ -53,16 +53,21 @@ export function auditRefusedRequest(log: AuditLog, mutationFields: ReadonlySet<s
   const fields: string[] = [];
   // The name the document gave its mutation; a batch whose mutations are named differently keeps none.
   const names = new Set<string | undefined>();
+  // A mutation the reader could not follow to its end (past its bounds) may select any mutation
+  // field: audited as the worst case, an event even when no field of the schema was found.
+  let incomplete = false;
   for (const { document, operationName } of refused.documents) {
     const mutation = unparsedMutationOf(document, typeof operationName === 'string' ? operationName : undefined);
     for (const field of mutation?.rootFields ?? []) if (mutationFields.has(field) && !fields.includes(field)) fields.push(field);
-    if (mutation?.rootFields.some((f) => mutationFields.has(f))) names.add(mutation.operationName);
+    if (mutation?.incomplete || mutation?.rootFields.some((f) => mutationFields.has(f))) names.add(mutation.operationName);
+    if (mutation?.incomplete) incomplete = true;
   }
-  if (fields.length === 0) return undefined;
+  if (fields.length === 0 && !incomplete) return undefined;
   const detail = typeof refused.reasonDetail === 'string' && REASON_DETAIL.test(refused.reasonDetail) ? refused.reasonDetail : undefined;
   return log.emit({
-    operation: fields.length === 1 ? fields[0]! : UNPARSED_DOCUMENT_OPERATION,
-    ...(fields.length > 1 ? { mutationFields: fields } : {}),
+    operation: fields.length === 1 && !incomplete ? fields[0]! : UNPARSED_DOCUMENT_OPERATION,
+    ...(fields.length > 1 || incomplete ? { mutationFields: fields } : {}),
+    ...(incomplete ? { mutationFieldsIncomplete: true as const } : {}),
     operationName: names.size === 1 ? auditOperationName([...names][0]) : null,
     outcome: 'refused',
     reason: refused.code,

@@ -16,7 +16,11 @@
  * are read, through inline fragments at its root and through fragment spreads there: the root
  * selection of each fragment definition (at most MAX_FRAGMENTS, MAX_SPREADS spreads each) is
  * collected in the same pass, and after it the mutation's spreads are followed over that small
- * collection, each fragment once (a cycle ends), never over the text again. The caller must still
+ * collection, each fragment once (a cycle ends), never over the text again. What lies past those
+ * bounds is not followed, and the result says so (`incomplete`): the reader only decides whether a
+ * refused request, which never runs, leaves an audit event and what it names, so past a bound the
+ * caller audits the worst case rather than nothing (before, a field past a bound left no event: 256
+ * harmless fragments ahead of the one holding it were enough). The caller must still
  * check the names against the schema before keeping any: nothing else of the text is kept, and the
  * document can hold a password. A truncated text (the start of an oversized body) is read as far
  * as it goes.
@@ -26,6 +30,13 @@ export interface UnparsedMutation {
   operationName: string | undefined;
   /** Root field names the mutation selects, distinct, in order, at most MAX_ROOT_FIELDS, each at most MAX_NAME_LENGTH long. */
   rootFields: string[];
+  /**
+   * Present when a bound kept the reader from following all of the mutation's root selection (more
+   * than MAX_FRAGMENTS fragment definitions, MAX_SPREADS spreads or MAX_ROOT_FIELDS fields in one
+   * selection, more than MAX_MUTATIONS mutations): it may select fields not in `rootFields`, so
+   * the caller must treat it as selecting any of them (docs/security.md#audit-of-refused-requests).
+   */
+  incomplete?: true;
 }
 
 /** Root field names kept of one mutation; a schema has fewer mutation fields than this. */
@@ -39,20 +50,35 @@ export const MAX_NAME_LENGTH = 64;
 export const MAX_FRAGMENTS = 256;
 /** Distinct fragment spreads kept of one selection (the mutation's root or a fragment's). */
 export const MAX_SPREADS = 64;
+/** Mutation definitions remembered; a document with more is read as incomplete. */
+export const MAX_MUTATIONS = 64;
 
 /**
- * The mutation the text asks to run, or nothing. With `operationName`, the definition of that
- * name decides: a mutation is returned, a query or subscription is not; when no definition has
- * that name (Apollo refuses it as unknown), the first mutation of the document is returned, since
- * the document still held one. Without it, the first mutation of the document. The whole text is
- * read either way (one pass), since a fragment the mutation spreads may be defined after it.
+ * The mutation the text asks to run, or nothing, read as the worst case wherever the document is
+ * ambiguous (it is refused and never runs; what is audited is what it could have asked for):
+ *
+ * - With `operationName`, every mutation of that name (a document may define one name twice); a
+ *   query or subscription of that name and no mutation of it: nothing. When no definition has
+ *   that name (Apollo refuses it as unknown), or without `operationName`: every mutation of the
+ *   document (a document of several operations without a name is refused too). Before, the first
+ *   mutation only: `mutation A { __typename } mutation B { terminateSession }` left no event.
+ * - A fragment defined twice under one name contributes both definitions (before, the first only:
+ *   a harmless first definition hid the second).
+ * - A fragment's type condition is not read: a root field of a fragment on any type counts. That
+ *   can only add a name to the event (one the caller wrote at the root of a fragment the mutation
+ *   spreads), never hide one; a document with a wrong type condition is refused anyway.
+ * - Past a bound (see `incomplete`) the result says so instead of silently leaving fields out.
+ *
+ * The whole text is read either way (one pass), since a fragment may be defined after its use.
  */
 export function unparsedMutationOf(source: string, operationName?: string | null): UnparsedMutation | undefined {
   const scanner = new Scanner(source);
-  const fragments = new Map<string, RootItem[]>();
-  let first: Definition | undefined;
-  let chosen: Definition | undefined;
-  let decided = false;
+  const fragments = new Map<string, Definition>();
+  let fragmentsDropped = false;
+  const mutations: Definition[] = [];
+  let mutationsDropped = false;
+  /** Whether a query or subscription carries `operationName`. */
+  let otherNamed = false;
   for (;;) {
     const keyword = scanner.next();
     if (keyword === undefined) break;
@@ -63,25 +89,49 @@ export function unparsedMutationOf(source: string, operationName?: string | null
     const type = keyword.kind === 'name' ? keyword.text : 'query';
     const definition = scanner.definition(keyword.text === '{', type === 'mutation' || type === 'fragment');
     if (type === 'fragment') {
-      if (definition.name && !fragments.has(definition.name) && fragments.size < MAX_FRAGMENTS) fragments.set(definition.name, definition.root);
+      if (!definition.name) continue;
+      const known = fragments.get(definition.name);
+      if (known) merge(known, definition);
+      else if (fragments.size < MAX_FRAGMENTS) fragments.set(definition.name, definition);
+      else fragmentsDropped = true;
       continue;
     }
-    if (type !== 'mutation' && type !== 'query' && type !== 'subscription') continue;
-    if (decided) continue;
-    if (operationName) {
-      if (definition.name === operationName) {
-        decided = true;
-        chosen = type === 'mutation' ? definition : undefined;
-      }
-    } else if (type === 'mutation') {
-      decided = true;
-      chosen = definition;
+    if (type === 'mutation') {
+      if (mutations.length < MAX_MUTATIONS) mutations.push(definition);
+      else mutationsDropped = true;
+    } else if ((type === 'query' || type === 'subscription') && operationName && definition.name === operationName) {
+      otherNamed = true;
     }
-    if (type === 'mutation') first ??= definition;
   }
-  const picked = decided ? chosen : first;
-  if (!picked) return undefined;
-  return { operationName: picked.name, rootFields: resolveSpreads(picked.root, fragments) };
+  let picked = operationName ? mutations.filter((m) => m.name === operationName) : [];
+  if (picked.length === 0) {
+    if (operationName && otherNamed && !mutationsDropped) return undefined;
+    picked = mutations;
+  }
+  if (picked.length === 0) return undefined;
+  const root: RootItem[] = [];
+  for (const definition of picked) for (const item of definition.root) if (!root.some((r) => r.spread === item.spread && r.name === item.name)) root.push(item);
+  const resolved = resolveSpreads(root, fragments, fragmentsDropped);
+  const names = new Set(picked.map((m) => m.name));
+  const incomplete = mutationsDropped || resolved.incomplete || picked.some((m) => m.truncated);
+  return {
+    operationName: names.size === 1 ? picked[0]!.name : undefined,
+    rootFields: resolved.fields,
+    ...(incomplete ? { incomplete: true as const } : {}),
+  };
+}
+
+/** Adds `more`'s root items to `into` (a fragment defined twice), within the bounds of one selection. */
+function merge(into: Definition, more: Definition): void {
+  if (more.truncated) into.truncated = true;
+  for (const item of more.root) {
+    if (into.root.some((r) => r.spread === item.spread && r.name === item.name)) continue;
+    if (into.root.filter((r) => r.spread === item.spread).length >= (item.spread ? MAX_SPREADS : MAX_ROOT_FIELDS)) {
+      into.truncated = true;
+      continue;
+    }
+    into.root.push(item);
+  }
 }
 
 /** A field name or a fragment spread, as it stands at the root of a selection set. */
@@ -93,6 +143,8 @@ interface RootItem {
 interface Definition {
   name: string | undefined;
   root: RootItem[];
+  /** A bound (MAX_ROOT_FIELDS, MAX_SPREADS) left items of its root selection out. */
+  truncated: boolean;
 }
 
 /**
@@ -102,11 +154,12 @@ interface Definition {
  * MAX_FRAGMENTS + 1 since a fragment is entered once; the work is at most every remembered
  * fragment's items once.
  */
-function resolveSpreads(root: RootItem[], fragments: ReadonlyMap<string, RootItem[]>): string[] {
+function resolveSpreads(root: RootItem[], fragments: ReadonlyMap<string, Definition>, fragmentsDropped: boolean): { fields: string[]; incomplete: boolean } {
   const fields: string[] = [];
   const entered = new Set<string>();
+  let incomplete = false;
   const stack: Array<{ items: RootItem[]; next: number }> = [{ items: root, next: 0 }];
-  while (stack.length > 0 && fields.length < MAX_ROOT_FIELDS) {
+  while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const item = top.items[top.next];
     if (item === undefined) {
@@ -115,16 +168,25 @@ function resolveSpreads(root: RootItem[], fragments: ReadonlyMap<string, RootIte
     }
     top.next += 1;
     if (!item.spread) {
-      if (!fields.includes(item.name)) fields.push(item.name);
+      if (fields.includes(item.name)) continue;
+      if (fields.length >= MAX_ROOT_FIELDS) {
+        // More fields than are kept: the rest may hold any.
+        incomplete = true;
+        break;
+      }
+      fields.push(item.name);
       continue;
     }
     const fragment = fragments.get(item.name);
-    if (fragment && !entered.has(item.name)) {
+    // A spread of a fragment not remembered: past MAX_FRAGMENTS it may be one that was read past.
+    if (!fragment) incomplete ||= fragmentsDropped;
+    else if (!entered.has(item.name)) {
       entered.add(item.name);
-      stack.push({ items: fragment, next: 0 });
+      incomplete ||= fragment.truncated;
+      stack.push({ items: fragment.root, next: 0 });
     }
   }
-  return fields;
+  return { fields, incomplete };
 }
 
 interface Token {
@@ -180,11 +242,15 @@ class Scanner {
     let spreadState: 'none' | 'dots' | 'on' | 'inline' = 'none';
     let afterAt = false;
     let first = true;
+    let truncated = false;
     let pendingField: string | undefined;
     const keep = (item: RootItem) => {
       if (!item.name) return;
-      if (item.spread ? spreadCount >= MAX_SPREADS : fieldCount >= MAX_ROOT_FIELDS) return;
       if (root.some((r) => r.spread === item.spread && r.name === item.name)) return;
+      if (item.spread ? spreadCount >= MAX_SPREADS : fieldCount >= MAX_ROOT_FIELDS) {
+        truncated = true;
+        return;
+      }
       root.push(item);
       if (item.spread) spreadCount += 1;
       else fieldCount += 1;
@@ -236,7 +302,7 @@ class Scanner {
       first = false;
     }
     if (pendingField !== undefined) keep({ spread: false, name: pendingField });
-    return { name, root };
+    return { name, root, truncated };
   }
 
   private skipIgnored(): void {

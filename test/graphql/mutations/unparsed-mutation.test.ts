@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_FRAGMENTS, MAX_NAME_LENGTH, MAX_ROOT_FIELDS, unparsedMutationOf } from '../../../src/audit/unparsed-mutation.js';
+import { MAX_FRAGMENTS, MAX_MUTATIONS, MAX_NAME_LENGTH, MAX_ROOT_FIELDS, MAX_SPREADS, unparsedMutationOf } from '../../../src/audit/unparsed-mutation.js';
 
 /**
  * The one reader of documents the gateway did not parse (src/audit/unparsed-mutation.ts): a
@@ -52,8 +52,11 @@ describe('unparsedMutationOf', () => {
       ],
       // Spreads inside a field's selection, an argument or a directive are not root fields.
       ['mutation { a(input: {b: "...F"}) { ...F } } fragment F on User { deleteUser }', ['a']],
-      // The first definition of a name counts, as it does nowhere else; comments and strings are skipped.
-      ['mutation { ...F } fragment F on Mutation { first } fragment F on Mutation { second } # fragment F on Mutation { third }', ['first']],
+      // A name defined twice counts with both definitions (the worst case: the first alone hid the
+      // second); comments and strings are skipped.
+      ['mutation { ...F } fragment F on Mutation { first } fragment F on Mutation { second } # fragment F on Mutation { third }', ['first', 'second']],
+      // The type condition is not read: a fragment on another type can only add a name, never hide one.
+      ['mutation { ...F ... on Query { inline } } fragment F on User { deleteUser }', ['deleteUser', 'inline']],
       ['mutation { ...F } fragment F on Mutation { createUser(input: {password: "sec', ['createUser']],
       // A broken inline fragment (no selection set) does not hide the field after it.
       ['mutation { ... on Mutation disableAccount { ok } }', ['disableAccount']],
@@ -70,13 +73,41 @@ describe('unparsedMutationOf', () => {
         Array.from({ length: count }, (_, i) => `fragment F${i} on Mutation { f${i} ${i + 1 < count ? `...F${i + 1}` : ''} }`).join(' ');
       const found = unparsedMutationOf(`mutation { ...F0 } ${chain(MAX_FRAGMENTS + 10)}`)!;
       expect(found.rootFields).toHaveLength(MAX_ROOT_FIELDS);
+      expect(found.incomplete).toBe(true);
       const last = unparsedMutationOf(`mutation { ...F0 } ${chain(MAX_FRAGMENTS)} fragment F${MAX_FRAGMENTS - 1} on Mutation { late }`);
       expect(last?.rootFields[0]).toBe('f0');
       // Fragments F0 -> F1 -> ... each spreading the next, the last holding the field.
       const spreads = (count: number) =>
         `mutation { ...F0 } ${Array.from({ length: count - 1 }, (_, i) => `fragment F${i} on Mutation { ...F${i + 1} }`).join(' ')} fragment F${count - 1} on Mutation { reached }`;
-      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS))?.rootFields).toEqual(['reached']);
-      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS + 1))?.rootFields).toEqual([]);
+      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS))).toEqual({ operationName: undefined, rootFields: ['reached'] });
+      // One fragment more: the field is not reached, and the result says it may be missing.
+      expect(unparsedMutationOf(spreads(MAX_FRAGMENTS + 1))).toEqual({ operationName: undefined, rootFields: [], incomplete: true });
+    });
+
+    it('past each bound the mutation is incomplete, never silently smaller', () => {
+      // 256 harmless fragments first, the one holding the field after them.
+      const padding = Array.from({ length: MAX_FRAGMENTS }, (_, i) => `fragment P${i} on Mutation { __typename }`).join(' ');
+      expect(unparsedMutationOf(`mutation { ...Hidden } ${padding} fragment Hidden on Mutation { terminateSession }`)).toEqual({
+        operationName: undefined,
+        rootFields: [],
+        incomplete: true,
+      });
+      // A spread of a fragment defined nowhere, with the fragments under the bound, is only that.
+      expect(unparsedMutationOf('mutation { ...Nowhere x } fragment P on Mutation { y }')).toEqual({ operationName: undefined, rootFields: ['x'] });
+      // More spreads in one selection than are kept.
+      const spreads = Array.from({ length: MAX_SPREADS }, (_, i) => `...S${i}`).join(' ');
+      expect(unparsedMutationOf(`mutation { ${spreads} ...Hidden } fragment Hidden on Mutation { terminateSession }`)?.incomplete).toBe(true);
+      expect(unparsedMutationOf(`mutation { ...A } fragment A on Mutation { ${spreads} ...Hidden } fragment Hidden on Mutation { t }`)?.incomplete).toBe(true);
+      // More fields than are kept, the mutation field after them.
+      const junk = Array.from({ length: MAX_ROOT_FIELDS }, (_, i) => `j${i}`).join(' ');
+      const crowded = unparsedMutationOf(`mutation { ${junk} terminateSession }`)!;
+      expect(crowded.rootFields).not.toContain('terminateSession');
+      expect(crowded.incomplete).toBe(true);
+      // More mutations than are remembered.
+      const mutations = Array.from({ length: MAX_MUTATIONS }, () => 'mutation { __typename }').join(' ');
+      expect(unparsedMutationOf(`${mutations} mutation { terminateSession }`)?.incomplete).toBe(true);
+      // Within every bound: complete.
+      expect(unparsedMutationOf(`mutation { ${junk.split(' ').slice(1).join(' ')} terminateSession }`)?.incomplete).toBeUndefined();
     });
 
     it('4 MB of chains, cycles, spreads and nested inline fragments, each in under two seconds', () => {
@@ -103,11 +134,15 @@ describe('unparsedMutationOf', () => {
     });
   });
 
-  it('operationName chooses the definition; an unknown one falls back to the first mutation', () => {
+  it('operationName chooses the definitions of that name; an unknown one, or none, reads every mutation', () => {
     const source = 'query Q { me { id } } mutation M { a } mutation N { b }';
     expect(unparsedMutationOf(source, 'Q')).toBeUndefined();
-    expect(unparsedMutationOf(source, 'N')?.rootFields).toEqual(['b']);
-    expect(unparsedMutationOf(source, 'Nope')?.rootFields).toEqual(['a']);
+    expect(unparsedMutationOf(source, 'N')).toEqual({ operationName: 'N', rootFields: ['b'] });
+    // Before: the first mutation only, so `mutation A { __typename } mutation B { terminateSession }` left no event.
+    expect(unparsedMutationOf(source, 'Nope')).toEqual({ operationName: undefined, rootFields: ['a', 'b'] });
+    expect(unparsedMutationOf(source)).toEqual({ operationName: undefined, rootFields: ['a', 'b'] });
+    // A name given to a query and a mutation: the mutation (before, the first definition decided).
+    expect(unparsedMutationOf('query X { me { id } } mutation X { terminateSession }', 'X')).toEqual({ operationName: 'X', rootFields: ['terminateSession'] });
   });
 
   it('keeps at most MAX_ROOT_FIELDS names, none longer than MAX_NAME_LENGTH', () => {
