@@ -177,6 +177,10 @@ describe('deploy/ manifests', () => {
     expect((service.spec.ports as Array<{ targetPort: string | number }>).map((p) => p.targetPort)).not.toContain('metrics');
     expect((service.spec.ports as Array<{ targetPort: string | number }>).map((p) => p.targetPort)).not.toContain(metricsPort?.containerPort);
     expect(gateway.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort?.containerPort));
+    // The same ports as the image's own ENV (docker/Dockerfile): the ConfigMap repeats them, never moves them.
+    const dockerfile = readFileSync(path.join(ROOT, 'docker/Dockerfile'), 'utf8');
+    expect(/^\s*METRICS_PORT=(\d+)/m.exec(dockerfile)?.[1]).toBe(manifestEnvironment().METRICS_PORT);
+    expect(/^\s*PORT=(\d+)/m.exec(dockerfile)?.[1]).toBe(manifestEnvironment().PORT);
     const pdb = find('PodDisruptionBudget', 'msgraph-user-gateway');
     expect(selects(pdb.spec.selector.matchLabels, podLabels(gateway))).toBe(true);
     expect(pdb.spec.maxUnavailable ?? 0).toBeLessThan(gateway.spec.replicas);

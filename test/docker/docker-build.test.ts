@@ -22,6 +22,11 @@ const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
 const compose = readFileSync(path.join(root, 'docker/compose.yaml'), 'utf8');
 const run = promisify(execFile);
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+const runtimeStage = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
+/** The runtime stage's own ENV (NODE_ENV, PORT, METRICS_PORT, NODE_OPTIONS...). */
+const imageEnv: Record<string, string> = Object.fromEntries(
+  [...(/^ENV\s+([\s\S]*?)(?<!\\)\n/m.exec(runtimeStage)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]),
+);
 
 describe('docker/Dockerfile', () => {
   const stages = [...dockerfile.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1]!, name: m[2] }));
@@ -85,6 +90,16 @@ describe('docker/Dockerfile', () => {
     expect(runtime).toMatch(/^STOPSIGNAL SIGTERM$/m);
     // The same entry point as `npm run start:prod`, which execs node so npm forwards signals to it.
     expect(pkg.scripts['start:prod']).toBe('exec node dist/src/main.js');
+  });
+
+  it('serves /metrics on a port of its own (METRICS_PORT), exposed beside PORT: the main port answers 404 for it', () => {
+    // Without METRICS_PORT, /metrics (no credential) was served on PORT, on every interface of the container.
+    expect(imageEnv['PORT']).toBe('4000');
+    expect(imageEnv['METRICS_PORT']).toBe('9464');
+    const exposed = /^EXPOSE\s+(.+)$/m.exec(runtimeStage)?.[1]?.trim().split(/\s+/);
+    expect(exposed).toEqual([imageEnv['PORT'], imageEnv['METRICS_PORT']]);
+    const config = loadConfig({ ...imageEnv, SANDBOX: 'true', CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('k')}:Users.Read` });
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 4000, metricsPort: 9464 });
   });
 
   it('caps the heap with NODE_OPTIONS at the size docs/benchmark.md measured and recommends', () => {
@@ -189,8 +204,18 @@ describe('docker/Dockerfile', () => {
       expect(Number(grace) * 1000).toBeGreaterThanOrEqual(drainMs + 5_000);
     });
 
+    it("publishes the main port and the image's metrics port on loopback only, and leaves METRICS_PORT to the image", () => {
+      expect((doc.services['gateway'] as { ports?: string[] }).ports).toEqual([
+        `127.0.0.1:${imageEnv['PORT']}:${imageEnv['PORT']}`,
+        `127.0.0.1:${imageEnv['METRICS_PORT']}:${imageEnv['METRICS_PORT']}`,
+      ]);
+      expect(env['PORT']).toBe(imageEnv['PORT']);
+      expect(env).not.toHaveProperty('METRICS_PORT');
+    });
+
     it('its values (defaults, plus the required keys) make a valid production configuration', () => {
-      const resolved: Record<string, string> = { NODE_ENV: 'production' };
+      // Compose's environment over the image's own ENV, as the container gets them.
+      const resolved: Record<string, string> = { ...imageEnv };
       const samples: Record<string, string> = {
         API_KEYS: `soar:${hashApiKey('k')}:Users.Read`,
         TOKEN_CACHE_KEY: randomBytes(32).toString('base64'),
@@ -214,6 +239,7 @@ describe('docker/Dockerfile', () => {
       expect(config.introspection).toBe(false);
       expect(config.drainTimeoutMs).toBe(DEFAULT_DRAIN_TIMEOUT_MS);
       expect(config.cursorKey).toBeDefined();
+      expect(config.listen).toEqual({ host: '0.0.0.0', port: 4000, metricsPort: 9464 });
     });
   });
 
@@ -249,15 +275,18 @@ describe('docker/Dockerfile', () => {
       expect(refused.stderr).toContain('SANDBOX=true');
 
       const port = await freePort();
-      // The runtime stage's own ENV (NODE_ENV, NODE_OPTIONS...), with a loopback listen address and a temp data dir.
-      const runtime = dockerfile.slice(dockerfile.search(/^FROM\s+\S+\s+AS\s+runtime/im));
-      const imageEnv = Object.fromEntries([...(/^ENV\s+([\s\S]*?)(?<!\\)\n/m.exec(runtime)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+      let metricsPort = await freePort();
+      while (metricsPort === port) metricsPort = await freePort();
+      // The runtime stage's own ENV (NODE_ENV, NODE_OPTIONS...), with a loopback listen address, free
+      // ports (METRICS_PORT of the image moved, not removed) and a temp data dir.
       expect(imageEnv['NODE_ENV']).toBe('production');
+      expect(imageEnv['METRICS_PORT']).toBeDefined();
       const env = {
         ...imageEnv,
         PATH: process.env['PATH'] ?? '',
         HOST: '127.0.0.1',
         PORT: String(port),
+        METRICS_PORT: String(metricsPort),
         DATA_DIR: dataDir,
         LOG_LEVEL: 'warn',
         // Explicit, so this holds whatever the production defaults are.
@@ -292,6 +321,11 @@ describe('docker/Dockerfile', () => {
       expect(introspectionBody.errors?.length).toBeGreaterThan(0);
       // ... and so is the published SDL, which carries the same information.
       expect((await fetch(`${base}/schema.graphql`)).status).toBe(404);
+      // /metrics on its own port only: the main port answers 404 for it.
+      expect((await fetch(`${base}/metrics`)).status).toBe(404);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('# TYPE');
       // What `docker stop` sends to PID 1.
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
