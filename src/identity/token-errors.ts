@@ -12,6 +12,30 @@ export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005
 /** The app's client secret has expired (docs/graph-facts.md#refresh-tokens). */
 const CLIENT_SECRET_EXPIRED_AADSTS = '7000222';
 
+/**
+ * Entra's server throttling of token requests (docs/graph-facts.md#msal-node): a client credentials
+ * request gets HTTP 429 with `Retry-After` (60 s in Microsoft's MSAL guidance), a user-facing one
+ * (refresh token, authorization code, on-behalf-of) `invalid_grant` AADSTS50196 LoopDetected. Neither
+ * says anything about the credentials or the stored grant: the caller waits and tries again.
+ */
+const LOOP_DETECTED_AADSTS = '50196';
+/** msal's own wait when Entra throttles without a Retry-After (msal-common DEFAULT_THROTTLE_TIME_SECONDS). */
+const DEFAULT_THROTTLE_SECONDS = 60;
+const THROTTLE_NOTE = /Entra ID throttled the token request \(HTTP 429, Retry-After: (\d+|not given)/;
+
+/** The description msal-network gives a 429 of the token endpoint; `throttleOf` reads it back. */
+export function entraThrottleNote(retryAfterSeconds: number | undefined): string {
+  return `Entra ID throttled the token request (HTTP 429, Retry-After: ${retryAfterSeconds === undefined ? 'not given' : String(retryAfterSeconds)}).`;
+}
+
+/** Seconds to wait when the error is Entra's throttling (a 429 or AADSTS50196), else undefined. */
+function throttleOf(status: number | undefined, aadsts: string | undefined, rawMessage: string): number | undefined {
+  const note = THROTTLE_NOTE.exec(rawMessage);
+  if (note) return note[1] === 'not given' ? DEFAULT_THROTTLE_SECONDS : Math.max(1, Number(note[1]));
+  if (status === 429 || aadsts === LOOP_DETECTED_AADSTS) return DEFAULT_THROTTLE_SECONDS;
+  return undefined;
+}
+
 /** msal codes that mean Entra could not be reached (endpoint discovery fails the same way). */
 const NETWORK_CODES = new Set(['network_error', 'network_request_failed', 'endpoints_resolution_error']);
 
@@ -92,6 +116,14 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, {
       retryAfterSeconds: 5,
     });
+  }
+  const throttledFor = throttleOf(e.status, aadsts, rawMessage);
+  if (throttledFor !== undefined) {
+    return new GatewayError(
+      ErrorCode.THROTTLED,
+      `Graph token acquisition (${flow}) was throttled by Entra ID (${aadsts ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${throttledFor} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
+      { retryAfterSeconds: throttledFor },
+    );
   }
   if (aadsts === CLIENT_SECRET_EXPIRED_AADSTS) {
     const kept = flow === 'authorization-code' ? ' The stored sign-in stays valid: no reset or new sign-in is needed.' : '';
