@@ -1,7 +1,7 @@
 import { AuthError } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { requestVia, type UpstreamHttp } from '../http/upstream.js';
-import { entraThrottleNote } from './token-errors.js';
+import { entraAnswerNote } from './token-errors.js';
 
 /**
  * msal's network module over our one upstream HTTP layer, so token requests trust the same CAs,
@@ -33,17 +33,20 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
       json = false;
       body = { error: 'invalid_response', error_description: `HTTP ${response.status} with a non-JSON body from ${new URL(url).host}` };
     }
-    if (response.status === 429) {
-      // Entra's server throttling of token requests (docs/graph-facts.md#msal-node): a 429 whose
-      // body need not be an OAuth error ("Too Many Requests"). msal keeps neither the status
-      // (outside client credentials) nor the headers in the error it throws, and its own throttle
-      // cache later throws the description alone: the description carries the Retry-After.
+    if (response.status === 429 || response.status >= 500) {
+      // Entra throttling (429) or unavailable (5xx): msal-common's ThrottlingUtils then refuses the
+      // same request without asking Entra for `Retry-After` seconds (60 when absent), throwing the
+      // description alone, without the status or an error code; and it keeps the status of the
+      // first answer only for client credentials. So the description names the status and the
+      // Retry-After (docs/graph-facts.md#msal-node); `entraAnswerOf` reads them back. A 429's body
+      // need not be an OAuth error at all ("Too Many Requests").
       const entra = json && typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-      const own = typeof entra['error_description'] === 'string' ? ` ${entra['error_description']}` : '';
+      const own = typeof entra['error_description'] === 'string' ? ` ${entra['error_description']}` : json ? '' : ` A non-JSON body from ${new URL(url).host}.`;
+      const fallbackError = response.status === 429 || response.status === 503 ? 'temporarily_unavailable' : 'server_error';
       body = {
         ...entra,
-        error: typeof entra['error'] === 'string' && entra['error'] !== '' ? entra['error'] : 'temporarily_unavailable',
-        error_description: `${entraThrottleNote(retryAfterSeconds(headers['retry-after']))}${own}`,
+        error: typeof entra['error'] === 'string' && entra['error'] !== '' ? entra['error'] : fallbackError,
+        error_description: `${entraAnswerNote(response.status, retryAfterSeconds(headers['retry-after']))}${own}`,
       };
     }
     if (response.status >= 300 && response.status < 400) {

@@ -19,20 +19,27 @@ const CLIENT_SECRET_EXPIRED_AADSTS = '7000222';
  * says anything about the credentials or the stored grant: the caller waits and tries again.
  */
 const LOOP_DETECTED_AADSTS = '50196';
-/** msal's own wait when Entra throttles without a Retry-After (msal-common DEFAULT_THROTTLE_TIME_SECONDS). */
-const DEFAULT_THROTTLE_SECONDS = 60;
-const THROTTLE_NOTE = /Entra ID throttled the token request \(HTTP 429, Retry-After: (\d+|not given)/;
+/**
+ * How long msal refuses a request again without asking Entra after a 429 or 5xx that gave no
+ * Retry-After (msal-common ThrottlingUtils, DEFAULT_THROTTLE_TIME_SECONDS): the earliest a retry
+ * can reach Entra.
+ */
+const MSAL_THROTTLE_SECONDS = 60;
+const ANSWER_NOTE = /Entra ID answered HTTP (\d{3}) \(Retry-After: (\d+|not given)\)/;
 
-/** The description msal-network gives a 429 of the token endpoint; `throttleOf` reads it back. */
-export function entraThrottleNote(retryAfterSeconds: number | undefined): string {
-  return `Entra ID throttled the token request (HTTP 429, Retry-After: ${retryAfterSeconds === undefined ? 'not given' : String(retryAfterSeconds)}).`;
+/** The description msal-network gives a 429 or 5xx of Entra; `entraAnswerOf` reads it back. */
+export function entraAnswerNote(status: number, retryAfterSeconds: number | undefined): string {
+  return `Entra ID answered HTTP ${status} (Retry-After: ${retryAfterSeconds === undefined ? 'not given' : String(retryAfterSeconds)}).`;
 }
 
-/** Seconds to wait when the error is Entra's throttling (a 429 or AADSTS50196), else undefined. */
-function throttleOf(status: number | undefined, aadsts: string | undefined, rawMessage: string): number | undefined {
-  const note = THROTTLE_NOTE.exec(rawMessage);
-  if (note) return note[1] === 'not given' ? DEFAULT_THROTTLE_SECONDS : Math.max(1, Number(note[1]));
-  if (status === 429 || aadsts === LOOP_DETECTED_AADSTS) return DEFAULT_THROTTLE_SECONDS;
+/**
+ * Entra's 429/5xx behind an msal error (its first answer or msal's replay of it): the status and the
+ * seconds before msal asks Entra again. AADSTS50196 counts as a 429 (throttling).
+ */
+function entraAnswerOf(status: number | undefined, aadsts: string | undefined, rawMessage: string): { status: number; retryAfterSeconds: number } | undefined {
+  const note = ANSWER_NOTE.exec(rawMessage);
+  if (note) return { status: Number(note[1]), retryAfterSeconds: note[2] === 'not given' ? MSAL_THROTTLE_SECONDS : Math.max(1, Number(note[2])) };
+  if (status === 429 || aadsts === LOOP_DETECTED_AADSTS) return { status: 429, retryAfterSeconds: MSAL_THROTTLE_SECONDS };
   return undefined;
 }
 
@@ -117,12 +124,19 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       retryAfterSeconds: 5,
     });
   }
-  const throttledFor = throttleOf(e.status, aadsts, rawMessage);
-  if (throttledFor !== undefined) {
+  const answer = entraAnswerOf(e.status, aadsts, rawMessage);
+  if (answer?.status === 429) {
     return new GatewayError(
       ErrorCode.THROTTLED,
-      `Graph token acquisition (${flow}) was throttled by Entra ID (${aadsts ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${throttledFor} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
-      { retryAfterSeconds: throttledFor },
+      `Graph token acquisition (${flow}) was throttled by Entra ID (${aadsts === LOOP_DETECTED_AADSTS ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${answer.retryAfterSeconds} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
+      { retryAfterSeconds: answer.retryAfterSeconds },
+    );
+  }
+  if (answer !== undefined && answer.status >= 500) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `Graph token acquisition (${flow}) failed: Entra ID answered HTTP ${answer.status}; retry after ${answer.retryAfterSeconds} s.`,
+      { retryAfterSeconds: answer.retryAfterSeconds },
     );
   }
   if (aadsts === CLIENT_SECRET_EXPIRED_AADSTS) {

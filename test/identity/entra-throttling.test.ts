@@ -3,6 +3,7 @@ import { Secret, type Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
 import { createGraphIdentity } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
+import type { UpstreamHttp } from '../../src/http/upstream.js';
 import { demoAppAuthorizationCode, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway } from '../support/gateway.js';
 import { emulatorConfig, startIdentityTestBed, type IdentityTestBed, type TestDeps } from './support.js';
@@ -38,8 +39,8 @@ async function setTokenLimit(limit: number | null): Promise<void> {
   if (!res.ok) throw new Error(`POST /_emulator/identity answered ${res.status}: ${await res.text()}`);
 }
 
-async function identityFor(config: Config): Promise<GraphIdentity> {
-  const identity = await createGraphIdentity(config, deps);
+async function identityFor(config: Config, upstream: UpstreamHttp = deps.upstream): Promise<GraphIdentity> {
+  const identity = await createGraphIdentity(config, { ...deps, upstream });
   identities.push(identity);
   return identity;
 }
@@ -129,5 +130,59 @@ describe("Entra's throttling of token requests", () => {
       await gatewayA.close();
       await gatewayB.close();
     }
+  });
+});
+
+describe('Entra unavailable (5xx)', () => {
+  /**
+   * The real upstream layer, except that the first `failures` token requests get `status` (an
+   * Entra outage the emulator does not simulate); counts the token requests that were sent.
+   */
+  function failingTokenEndpoint(failures: number, answer: { status: number; headers: Record<string, string>; text: string }) {
+    const real = deps.upstream;
+    const counts = { sent: 0 };
+    let left = failures;
+    const upstream: UpstreamHttp = {
+      dispatcher: real.dispatcher,
+      fetch: real.fetch.bind(real),
+      close: real.close.bind(real),
+      request: async (url, init) => {
+        if (url.includes('/oauth2/v2.0/token')) {
+          counts.sent += 1;
+          if (left-- > 0) return answer;
+        }
+        return real.request!(url, init);
+      },
+    };
+    return { upstream, counts };
+  }
+
+  it("stays UPSTREAM_UNAVAILABLE while msal replays Entra's 503 without asking, with the wait msal keeps (Retry-After, else 60 s)", async () => {
+    const outage = failingTokenEndpoint(1, { status: 503, headers: { 'content-type': 'text/html' }, text: '<html>Service Unavailable</html>' });
+    const identity = await identityFor(emulatorConfig(emulator, dataDir), outage.upstream);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const refused = await failureOf(identity.tokenSourceFor(anonymous).getAccessToken());
+      // It used to be UPSTREAM_ERROR "failed with : ..." from the second attempt on (msal's replay has no error code).
+      expect(refused.code, `attempt ${attempt}`).toBe('UPSTREAM_UNAVAILABLE');
+      expect(refused.extensions.retryAfterSeconds).toBe(60);
+      expect(refused.message).toBe('Graph token acquisition (client-credentials) failed: Entra ID answered HTTP 503; retry after 60 s.');
+    }
+    expect(outage.counts.sent).toBe(1);
+
+    const withHint = failingTokenEndpoint(1, {
+      status: 503,
+      headers: { 'content-type': 'application/json', 'retry-after': '7' },
+      text: JSON.stringify({
+        error: 'temporarily_unavailable',
+        error_description: 'a JSON OAuth error (test body)',
+      }),
+    });
+    const second = await identityFor(emulatorConfig(emulator, dataDir), withHint.upstream);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await failureOf(second.tokenSourceFor(anonymous).getAccessToken());
+      expect(refused.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(refused.extensions.retryAfterSeconds).toBe(7);
+    }
+    expect(withHint.counts.sent).toBe(1);
   });
 });
