@@ -128,7 +128,7 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
   if (answer?.status === 429) {
     return new GatewayError(
       ErrorCode.THROTTLED,
-      `Graph token acquisition (${flow}) was throttled by Entra ID (${aadsts === LOOP_DETECTED_AADSTS ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${answer.retryAfterSeconds} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
+      `Graph token acquisition (${flow}) failed: Entra ID throttled it (${aadsts === LOOP_DETECTED_AADSTS ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${answer.retryAfterSeconds} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
       { retryAfterSeconds: answer.retryAfterSeconds },
     );
   }

@@ -67,7 +67,7 @@ describe("Entra's throttling of token requests", () => {
       const refused = await failureOf(second.tokenSourceFor(anonymous).getAccessToken());
       expect(refused.code).toBe('THROTTLED');
       expect(refused.extensions.retryAfterSeconds).toBe(60);
-      expect(refused.message).toMatch(/^Graph token acquisition \(client-credentials\) was throttled by Entra ID \(HTTP 429\): retry after 60 s\./);
+      expect(refused.message).toMatch(/^Graph token acquisition \(client-credentials\) failed: Entra ID throttled it \(HTTP 429\): retry after 60 s\./);
       let stats = await emulator.stats();
       expect(stats.tokenRequests).toBe(1);
       expect(stats.byStatus['429']).toBe(1);
@@ -105,7 +105,7 @@ describe("Entra's throttling of token requests", () => {
       const refused = await failureOf(source.getAccessToken());
       expect(refused.code).toBe('THROTTLED');
       expect(refused.extensions.retryAfterSeconds).toBe(60);
-      expect(refused.message).toMatch(/throttled by Entra ID \(AADSTS50196\): retry after 60 s\./);
+      expect(refused.message).toMatch(/failed: Entra ID throttled it \(AADSTS50196\): retry after 60 s\./);
       expect(refused.message).not.toMatch(/auth:reset|sign in again/i);
     } finally {
       await setTokenLimit(null);
