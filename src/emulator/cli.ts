@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   };
   const apiTokenVersion = int('EMULATOR_API_TOKEN_VERSION', 1, 1, 2) as 1 | 2;
   const singleUseRefreshTokens = bool('EMULATOR_SINGLE_USE_REFRESH_TOKENS');
+  const tokenRequestsPerMinute = env['EMULATOR_TOKEN_REQUESTS_PER_MINUTE']?.trim() ? int('EMULATOR_TOKEN_REQUESTS_PER_MINUTE', 1, 1, 1_000_000) : undefined;
   const stsHost = env['EMULATOR_STS_HOST'];
   const emulator = await startEmulator({
     host: env['EMULATOR_HOST'] ?? '127.0.0.1',
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     throttling: throttlingSettingsFromEnv(env),
     ...(apiTokenVersion === 2 ? { apiAccessTokenVersion: 2 as const } : {}),
     ...(singleUseRefreshTokens !== undefined ? { singleUseRefreshTokens } : {}),
+    ...(tokenRequestsPerMinute !== undefined ? { tokenRequestsPerMinute } : {}),
     ...(stsHost ? { stsHost } : {}),
     graph: graphSettingsFromEnv(env),
     temporaryAccessPassPolicy: tapPolicyFromEnv(env),

@@ -12,6 +12,11 @@ import type { DirectoryThrottle } from './throttling.js';
  */
 export interface IdentitySettings {
   singleUseRefreshTokens: boolean;
+  /**
+   * Token requests one app may make per grant type in a sliding minute before Entra's server
+   * throttling answers (src/emulator/entra/token-throttle.ts); `null` (the default) never throttles.
+   */
+  tokenRequestsPerMinute: number | null;
 }
 
 /** Everything the emulator's route modules share. One per running emulator. */

@@ -41,6 +41,8 @@ export interface EmulatorOptions {
   apiAccessTokenVersion?: 1 | 2;
   /** A redeemed refresh token answers invalid_grant (Entra keeps it valid); for tests that prove single use. */
   singleUseRefreshTokens?: boolean;
+  /** Token requests per app and grant type per sliding minute before Entra throttles (default: never). */
+  tokenRequestsPerMinute?: number | null;
   /**
    * Host in the issuer of v1.0 tokens. Entra's public cloud uses https://sts.windows.net, the
    * China cloud https://sts.chinacloudapi.cn (docs/graph-facts.md#national-clouds).
@@ -99,7 +101,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (demo?.api && options.apiAccessTokenVersion !== undefined) demo.api.requestedAccessTokenVersion = options.apiAccessTokenVersion;
     return tenant;
   };
-  const identityDefaults = () => ({ singleUseRefreshTokens: options.singleUseRefreshTokens ?? false });
+  const identityDefaults = () => ({
+    singleUseRefreshTokens: options.singleUseRefreshTokens ?? false,
+    tokenRequestsPerMinute: options.tokenRequestsPerMinute ?? null,
+  });
   const stsHost = (options.stsHost ?? 'https://sts.windows.net').replace(/\/+$/, '');
   const tenant = buildTenant();
   const faults = new FaultInjector(options.faults);

@@ -1,6 +1,7 @@
 import { AuthError } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { requestVia, type UpstreamHttp } from '../http/upstream.js';
+import { entraAnswerNote } from './token-errors.js';
 
 /**
  * msal's network module over our one upstream HTTP layer, so token requests trust the same CAs,
@@ -24,11 +25,29 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
     const headers = response.headers;
     const text = response.text;
     let body: unknown;
+    let json = true;
     try {
       body = text.length > 0 ? JSON.parse(text) : {};
     } catch {
       // A proxy's HTML error page: give msal a well-formed OAuth error instead of a parse failure.
+      json = false;
       body = { error: 'invalid_response', error_description: `HTTP ${response.status} with a non-JSON body from ${new URL(url).host}` };
+    }
+    if (response.status === 429 || response.status >= 500) {
+      // Entra throttling (429) or unavailable (5xx): msal-common's ThrottlingUtils then refuses the
+      // same request without asking Entra for `Retry-After` seconds (60 when absent), throwing the
+      // description alone, without the status or an error code; and it keeps the status of the
+      // first answer only for client credentials. So the description names the status and the
+      // Retry-After (docs/graph-facts.md#msal-node); `entraAnswerOf` reads them back. A 429's body
+      // need not be an OAuth error at all ("Too Many Requests").
+      const entra = json && typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+      const own = typeof entra['error_description'] === 'string' ? ` ${entra['error_description']}` : json ? '' : ` A non-JSON body from ${new URL(url).host}.`;
+      const fallbackError = response.status === 429 || response.status === 503 ? 'temporarily_unavailable' : 'server_error';
+      body = {
+        ...entra,
+        error: typeof entra['error'] === 'string' && entra['error'] !== '' ? entra['error'] : fallbackError,
+        error_description: `${entraAnswerNote(response.status, retryAfterSeconds(headers['retry-after']))}${own}`,
+      };
     }
     if (response.status >= 300 && response.status < 400) {
       // A redirect is not followed (docs/security.md#upstream-redirects-are-not-followed), and msal
@@ -42,6 +61,16 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
     sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout ?? defaultTimeoutMs),
     sendPostRequestAsync: (url, options) => send('POST', url, options, defaultTimeoutMs),
   };
+}
+
+/** `Retry-After` as whole seconds (delta-seconds or an HTTP date), undefined when absent or not understood. */
+function retryAfterSeconds(value: string | undefined, now = Date.now()): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/[A-Za-z]/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /** A short, secret-free description of a fetch failure (error codes only). */

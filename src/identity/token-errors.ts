@@ -12,6 +12,37 @@ export const RESET_REQUIRED_AADSTS = new Set(['50173', '700082', '70008', '54005
 /** The app's client secret has expired (docs/graph-facts.md#refresh-tokens). */
 const CLIENT_SECRET_EXPIRED_AADSTS = '7000222';
 
+/**
+ * Entra's server throttling of token requests (docs/graph-facts.md#msal-node): a client credentials
+ * request gets HTTP 429 with `Retry-After` (60 s in Microsoft's MSAL guidance), a user-facing one
+ * (refresh token, authorization code, on-behalf-of) `invalid_grant` AADSTS50196 LoopDetected. Neither
+ * says anything about the credentials or the stored grant: the caller waits and tries again.
+ */
+const LOOP_DETECTED_AADSTS = '50196';
+/**
+ * How long msal refuses a request again without asking Entra after a 429 or 5xx that gave no
+ * Retry-After (msal-common ThrottlingUtils, DEFAULT_THROTTLE_TIME_SECONDS): the earliest a retry
+ * can reach Entra.
+ */
+const MSAL_THROTTLE_SECONDS = 60;
+const ANSWER_NOTE = /Entra ID answered HTTP (\d{3}) \(Retry-After: (\d+|not given)\)/;
+
+/** The description msal-network gives a 429 or 5xx of Entra; `entraAnswerOf` reads it back. */
+export function entraAnswerNote(status: number, retryAfterSeconds: number | undefined): string {
+  return `Entra ID answered HTTP ${status} (Retry-After: ${retryAfterSeconds === undefined ? 'not given' : String(retryAfterSeconds)}).`;
+}
+
+/**
+ * Entra's 429/5xx behind an msal error (its first answer or msal's replay of it): the status and the
+ * seconds before msal asks Entra again. AADSTS50196 counts as a 429 (throttling).
+ */
+function entraAnswerOf(status: number | undefined, aadsts: string | undefined, rawMessage: string): { status: number; retryAfterSeconds: number } | undefined {
+  const note = ANSWER_NOTE.exec(rawMessage);
+  if (note) return { status: Number(note[1]), retryAfterSeconds: note[2] === 'not given' ? MSAL_THROTTLE_SECONDS : Math.max(1, Number(note[2])) };
+  if (status === 429 || aadsts === LOOP_DETECTED_AADSTS) return { status: 429, retryAfterSeconds: MSAL_THROTTLE_SECONDS };
+  return undefined;
+}
+
 /** msal codes that mean Entra could not be reached (endpoint discovery fails the same way). */
 const NETWORK_CODES = new Set(['network_error', 'network_request_failed', 'endpoints_resolution_error']);
 
@@ -92,6 +123,21 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     return new GatewayError(ErrorCode.UPSTREAM_UNAVAILABLE, `Graph token acquisition (${flow}) could not reach Entra ID: ${detail || 'network error'}`, {
       retryAfterSeconds: 5,
     });
+  }
+  const answer = entraAnswerOf(e.status, aadsts, rawMessage);
+  if (answer?.status === 429) {
+    return new GatewayError(
+      ErrorCode.THROTTLED,
+      `Graph token acquisition (${flow}) failed: Entra ID throttled it (${aadsts === LOOP_DETECTED_AADSTS ? `AADSTS${aadsts}` : 'HTTP 429'}): retry after ${answer.retryAfterSeconds} s. Entra throttles an app that asks for tokens too often, such as several processes sharing the app registration without a shared token cache.`,
+      { retryAfterSeconds: answer.retryAfterSeconds },
+    );
+  }
+  if (answer !== undefined && answer.status >= 500) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `Graph token acquisition (${flow}) failed: Entra ID answered HTTP ${answer.status}; retry after ${answer.retryAfterSeconds} s.`,
+      { retryAfterSeconds: answer.retryAfterSeconds },
+    );
   }
   if (aadsts === CLIENT_SECRET_EXPIRED_AADSTS) {
     const kept = flow === 'authorization-code' ? ' The stored sign-in stays valid: no reset or new sign-in is needed.' : '';

@@ -99,10 +99,62 @@ describe('loadConfig', () => {
     ]) {
       expect(loadConfig({ ...selfDeployed, GRAPH_ENDPOINT: value }).graphEndpoint, value).toBe('https://127.0.0.1:8443');
     }
-    expect(loadConfig({ ...selfDeployed, GRAPH_ENDPOINT: 'https://graph.microsoft.us/v1.0' }).graphEndpoint).toBe('https://graph.microsoft.us');
+    expect(loadConfig({ ...selfDeployed, AZURE_CLOUD: 'AzureUSGovernment', GRAPH_ENDPOINT: 'https://graph.microsoft.us/v1.0' }).graphEndpoint).toBe(
+      'https://graph.microsoft.us',
+    );
     expect(problemsOf({ ...selfDeployed, GRAPH_ENDPOINT: 'https://graph.microsoft.com/beta' })[0]).toMatch(
       /^GRAPH_ENDPOINT="https:\/\/graph.microsoft.com\/beta" is not valid: the gateway calls Graph v1.0/,
     );
+  });
+
+  it('refuses a login host and a Graph host of two national clouds (their tokens are not interchangeable)', () => {
+    // Every published pair loads: Global, GCC High (L4) and DoD (L5) sharing login.microsoftonline.us, China.
+    for (const [authority, graph] of [
+      ['https://login.microsoftonline.com', 'https://graph.microsoft.com'],
+      ['https://login.microsoftonline.us', 'https://graph.microsoft.us'],
+      ['https://login.microsoftonline.us', 'https://dod-graph.microsoft.us'],
+      ['https://login.chinacloudapi.cn', 'https://microsoftgraph.chinacloudapi.cn'],
+      ['https://login.partner.microsoftonline.cn', 'https://microsoftgraph.chinacloudapi.cn'],
+      ['https://login.usgovcloudapi.net', 'https://graph.microsoft.us'],
+    ]) {
+      expect(problemsOf({ ...selfDeployed, AZURE_AUTHORITY_HOST: authority!, GRAPH_ENDPOINT: graph! }), `${authority} + ${graph}`).toEqual([]);
+    }
+    // Two explicit hosts of different clouds.
+    const pair = problemsOf({ ...selfDeployed, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us', GRAPH_ENDPOINT: 'https://graph.microsoft.com' });
+    expect(pair).toHaveLength(1);
+    expect(pair[0]).toMatch(
+      /^GRAPH_ENDPOINT \(Microsoft Graph "https:\/\/graph.microsoft.com", worldwide\) does not match AZURE_AUTHORITY_HOST .*US Government.*not work in another/,
+    );
+    // One explicit host, the other from the (default) cloud.
+    expect(problemsOf({ ...selfDeployed, AZURE_AUTHORITY_HOST: 'https://login.chinacloudapi.cn' })[0]).toMatch(
+      /^AZURE_CLOUD=AzurePublic \(Microsoft Graph "https:\/\/graph.microsoft.com", worldwide\) does not match AZURE_AUTHORITY_HOST/,
+    );
+    expect(problemsOf({ ...selfDeployed, GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us' })[0]).toMatch(
+      /^GRAPH_ENDPOINT .* does not match AZURE_CLOUD=AzurePublic \(sign-in "https:\/\/login.microsoftonline.com", worldwide\)/,
+    );
+    // An explicit AZURE_CLOUD contradicted by an explicit host.
+    expect(problemsOf({ ...selfDeployed, AZURE_CLOUD: 'AzureChina', AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com' })[0]).toMatch(
+      /^AZURE_AUTHORITY_HOST="https:\/\/login.microsoftonline.com" is not valid with AZURE_CLOUD=AzureChina: it is the worldwide sign-in host/,
+    );
+    expect(problemsOf({ ...selfDeployed, AZURE_CLOUD: 'AzureUSGovernment', GRAPH_ENDPOINT: 'https://dod-graph.microsoft.us' })[0]).toMatch(
+      /^GRAPH_ENDPOINT="https:\/\/dod-graph.microsoft.us" is not valid with AZURE_CLOUD=AzureUSGovernment: .*GRAPH_ENDPOINT=https:\/\/graph.microsoft.us/,
+    );
+    // Hosted mode gets Graph tokens from the broker: its login host only verifies callers.
+    const hosted = {
+      DEPLOYMENT_MODE: 'hosted',
+      BROKER_URL: 'https://broker.example/obtain-token',
+      BROKER_ID: 'id',
+      BROKER_TOKEN: 'tenant',
+      BROKER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      TOKEN_CACHE_KEY: 'x'.repeat(32),
+      CALLER_AUTH: 'none',
+    };
+    expect(problemsOf({ ...hosted, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us' })).toEqual([]);
+    // Hosts Microsoft does not publish (an emulator, a proxy) are never compared.
+    expect(
+      problemsOf({ ...selfDeployed, AZURE_CLOUD: 'AzureChina', AZURE_AUTHORITY_HOST: 'https://127.0.0.1:8443', GRAPH_ENDPOINT: 'https://graph.internal' }),
+    ).toEqual([]);
+    expect(problemsOf({ ...selfDeployed, AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us', GRAPH_ENDPOINT: 'https://127.0.0.1:8443' })).toEqual([]);
   });
 
   it('DRAIN_TIMEOUT_MS bounds the shutdown drain (default 8 s); PLAYGROUND defaults off only in production', () => {

@@ -1,12 +1,14 @@
 import type { EmulatorContext, IdentitySettings } from '../context.js';
 import { json, type EmuRequest, type EmuResponse } from '../http.js';
+import { resetTokenThrottle } from './token-throttle.js';
 
 /**
  * Admin routes for the Entra side (part of the `/_emulator/*` contract, not counted in
  * statistics): `GET|POST /_emulator/identity` reads or changes the identity switches, and
  * `PATCH /_emulator/apps/{appId}` changes an app registration's manifest the way
  * `PATCH /applications/{id}` does in Graph (`{"api": {"requestedAccessTokenVersion": 2}}`).
- * `POST /_emulator/reset` restores both.
+ * `POST /_emulator/reset` restores both. Setting `tokenRequestsPerMinute` (Entra's throttling of
+ * token requests, src/emulator/entra/token-throttle.ts) starts its counts afresh.
  */
 export function handleEntraAdmin(ctx: EmulatorContext, req: EmuRequest): EmuResponse | undefined {
   const path = req.url.pathname.replace(/\/+$/, '');
@@ -17,6 +19,7 @@ export function handleEntraAdmin(ctx: EmulatorContext, req: EmuRequest): EmuResp
     const settings = validateIdentitySettings(body);
     if (typeof settings === 'string') return json(400, { error: settings });
     ctx.identity = { ...ctx.identity, ...settings };
+    if (settings.tokenRequestsPerMinute !== undefined) resetTokenThrottle(ctx.tenant);
     return json(200, ctx.identity);
   }
   const appMatch = /^\/_emulator\/apps\/([^/]+)$/.exec(path);
@@ -52,9 +55,16 @@ function parseBody(req: EmuRequest): Record<string, unknown> | string {
 export function validateIdentitySettings(body: Record<string, unknown>): Partial<IdentitySettings> | string {
   const settings: Partial<IdentitySettings> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (key !== 'singleUseRefreshTokens') return `unknown identity setting ${JSON.stringify(key)} (known: singleUseRefreshTokens)`;
-    if (typeof value !== 'boolean') return `${key} must be true or false`;
-    settings.singleUseRefreshTokens = value;
+    if (key === 'singleUseRefreshTokens') {
+      if (typeof value !== 'boolean') return `${key} must be true or false`;
+      settings.singleUseRefreshTokens = value;
+    } else if (key === 'tokenRequestsPerMinute') {
+      if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
+        return `${key} must be a whole number from 1, or null (never throttle)`;
+      settings.tokenRequestsPerMinute = value;
+    } else {
+      return `unknown identity setting ${JSON.stringify(key)} (known: singleUseRefreshTokens, tokenRequestsPerMinute)`;
+    }
   }
   return settings;
 }

@@ -7,6 +7,7 @@ import { aadError, aadErrorResponse, isAadError, type AadError } from './errors.
 import { grantApplication, grantDelegated, parseScopes, type RequestedScopes } from './scopes.js';
 import { AUTHORIZATION_CODE_LIFETIME_MS, identityState } from './state.js';
 import { tenantEndpoints, type TenantSegment } from './tenant-segment.js';
+import { throttledTokenRequest } from './token-throttle.js';
 import { appOnlyTokenResponse, delegatedTokenResponse, refreshTokenExpired } from './tokens.js';
 import { findUserBySignInName, sessionsRevokedSince, signInBlocked } from './users.js';
 
@@ -27,9 +28,15 @@ function missing(name: string): AadError {
   return aadError('invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
 }
 
+/** A token request refused by Entra's server throttling, answered as it is (not an AAD error body). */
+interface Throttled {
+  throttled: EmuResponse;
+}
+
 export async function tokenEndpoint(ctx: EmulatorContext, req: EmuRequest, segment: TenantSegment): Promise<EmuResponse> {
   const result = await handleTokenRequest(ctx, req, segment);
   if (isAadError(result)) return aadErrorResponse(ctx, req, result, TOKEN_ROUTE);
+  if (isThrottled(result)) return result.throttled;
   return {
     status: 200,
     route: TOKEN_ROUTE,
@@ -44,7 +51,11 @@ export async function tokenEndpoint(ctx: EmulatorContext, req: EmuRequest, segme
   };
 }
 
-async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment: TenantSegment): Promise<Body | AadError> {
+function isThrottled(value: Body | Throttled): value is Throttled {
+  return typeof value.throttled === 'object' && value.throttled !== null && Object.keys(value).length === 1;
+}
+
+async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment: TenantSegment): Promise<Body | AadError | Throttled> {
   if (req.method !== 'POST') return aadError('invalid_request', 900561, 'The endpoint only accepts POST requests. Received a GET request.');
   const form = readFormBody(req);
   const grantType = form.get('grant_type');
@@ -59,6 +70,8 @@ async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment
   const endpoints = [tenantEndpoints(ctx).token, tenantEndpoints(ctx, ctx.tenant.domain).token, `${ctx.origin}${req.url.pathname}`, ctx.issuerV2];
   const client = await authenticateClient(ctx, req, form, endpoints);
   if (isAadError(client)) return client;
+  const throttled = throttledTokenRequest(ctx, req, client.app.appId, grant, TOKEN_ROUTE);
+  if (throttled) return { throttled };
   switch (grant) {
     case 'client_credentials':
       return clientCredentials(ctx, client, form);

@@ -59,7 +59,7 @@ describe('use and revocation (refresh-tokens)', () => {
         body: JSON.stringify({ singleUseRefreshTokens: value }),
       });
     expect((await setSwitch('yes')).status).toBe(400);
-    expect(await (await setSwitch(true)).json()).toEqual({ singleUseRefreshTokens: true });
+    expect(await (await setSwitch(true)).json()).toEqual({ singleUseRefreshTokens: true, tokenRequestsPerMinute: null });
     try {
       const user = addTestUser(emulator, 'rotating', 'Rotating-Passw0rd!');
       const first = await ropc(user, 'Rotating-Passw0rd!');
@@ -74,7 +74,7 @@ describe('use and revocation (refresh-tokens)', () => {
     } finally {
       await setSwitch(false);
     }
-    expect(await (await emulator.fetch('/_emulator/identity')).json()).toEqual({ singleUseRefreshTokens: false });
+    expect(await (await emulator.fetch('/_emulator/identity')).json()).toEqual({ singleUseRefreshTokens: false, tokenRequestsPerMinute: null });
   });
 
   it('die when the user sessions are revoked (AADSTS50173) or the account is disabled (AADSTS50057)', async () => {

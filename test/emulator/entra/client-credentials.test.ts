@@ -284,3 +284,54 @@ describe('client credentials through @azure/msal-node', () => {
     expect(failure?.errorMessage).toContain('AADSTS7000215');
   });
 });
+
+describe("Entra's throttling of token requests (switch tokenRequestsPerMinute)", () => {
+  const post = (form: Record<string, string>) =>
+    emulator.fetch(`/${emulator.tenantId}/oauth2/v2.0/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
+  const setLimit = (limit: unknown) =>
+    emulator.fetch('/_emulator/identity', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tokenRequestsPerMinute: limit }),
+    });
+
+  it('answers client credentials past the limit 429 Retry-After: 60 with a plain-text body, user-facing grants invalid_grant AADSTS50196', async () => {
+    const known = emulator.tenant.wellKnown;
+    const credentials = { client_id: known.demoAppId, client_secret: known.demoAppSecret };
+    expect((await setLimit(0)).status).toBe(400);
+    expect((await setLimit('2')).status).toBe(400);
+    expect((await setLimit(2)).status).toBe(200);
+    try {
+      const clientCredentials = { grant_type: 'client_credentials', scope: GRAPH_DEFAULT, ...credentials };
+      expect((await post(clientCredentials)).status).toBe(200);
+      expect((await post(clientCredentials)).status).toBe(200);
+      const throttled = await post(clientCredentials);
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get('retry-after')).toBe('60');
+      expect(throttled.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await throttled.text()).toBe('Too Many Requests');
+
+      // Counted per grant type: a user's sign-in (ROPC) has its own count, and past it is a loop.
+      const admin = emulator.tenant.users.get(known.adminUserId)!;
+      const password = { grant_type: 'password', username: admin.userPrincipalName, password: known.adminPassword, scope: GRAPH_DEFAULT, ...credentials };
+      expect((await post(password)).status).toBe(200);
+      expect((await post(password)).status).toBe(200);
+      const loop = await post(password);
+      expect(loop.status).toBe(400);
+      const body = (await loop.json()) as { error: string; error_codes: number[]; error_description: string };
+      expect(body.error).toBe('invalid_grant');
+      expect(body.error_codes).toEqual([50196]);
+      expect(body.error_description).toMatch(/^AADSTS50196: The server terminated an operation because it encountered a loop while processing a request\./);
+
+      // Setting the switch again starts the counts afresh; null turns it off.
+      expect((await setLimit(null)).status).toBe(200);
+      expect((await post(clientCredentials)).status).toBe(200);
+    } finally {
+      await setLimit(null);
+    }
+  });
+});
