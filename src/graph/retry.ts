@@ -63,21 +63,7 @@ export function mayRepeatRequest(req: Pick<GraphRequest, 'method' | 'effect' | '
   return req.repeat !== false && mayRepeat(effectOf(req), reason);
 }
 
-/** Longest Retry-After the gateway will honour; beyond it the caller is told to come back. */
-const MAX_RETRY_AFTER_SECONDS = 3600;
-
-/** `Retry-After` as seconds: a non-negative integer or an HTTP date; undefined when absent or invalid. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number = Date.now()): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const text = value.trim();
-  if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.ceil(Number(text)), MAX_RETRY_AFTER_SECONDS);
-  // HTTP-date (IMF-fixdate and the obsolete forms Date.parse understands); digits-only text is not a date.
-  if (!/[A-Za-z]/.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.min(Math.max(0, Math.ceil((at - nowMs) / 1000)), MAX_RETRY_AFTER_SECONDS);
-}
+export { parseRetryAfter } from '../http/retry-after.js';
 
 /** Backoff before retry number `retry` (1-based) without Retry-After: base·2^(n-1), jittered to 50–100 %. */
 export function backoffDelayMs(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {

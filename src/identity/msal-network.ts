@@ -1,5 +1,6 @@
 import { AuthError } from '@azure/msal-node';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
+import { parseRetryAfter } from '../http/retry-after.js';
 import { requestVia, type UpstreamHttp } from '../http/upstream.js';
 import { entraAnswerNote } from './token-errors.js';
 
@@ -46,7 +47,7 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
       body = {
         ...entra,
         error: typeof entra['error'] === 'string' && entra['error'] !== '' ? entra['error'] : fallbackError,
-        error_description: `${entraAnswerNote(response.status, retryAfterSeconds(headers['retry-after']))}${own}`,
+        error_description: `${entraAnswerNote(response.status, parseRetryAfter(headers['retry-after']))}${own}`,
       };
     }
     if (response.status >= 300 && response.status < 400) {
@@ -61,16 +62,6 @@ export function createMsalNetworkModule(upstream: UpstreamHttp, defaultTimeoutMs
     sendGetRequestAsync: (url, options, timeout) => send('GET', url, options, timeout ?? defaultTimeoutMs),
     sendPostRequestAsync: (url, options) => send('POST', url, options, defaultTimeoutMs),
   };
-}
-
-/** `Retry-After` as whole seconds (delta-seconds or an HTTP date), undefined when absent or not understood. */
-function retryAfterSeconds(value: string | undefined, now = Date.now()): number | undefined {
-  const text = value?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text);
-  if (!/[A-Za-z]/.test(text)) return undefined;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 /** A short, secret-free description of a fetch failure (error codes only). */
