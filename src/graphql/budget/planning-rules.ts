@@ -93,6 +93,19 @@ export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.free
 
 export type PlanningRule = (occurrences: FieldOccurrence[], tunables: PlanningTunables) => FieldPlan;
 
+/**
+ * Whether a user id the caller gave addresses the user by object id, read as the resolvers read it:
+ * they trim it first (`normalizeUserKey`, `resolveUserReference`), so `" <guid>"` is a GUID lookup.
+ * The rules and the estimate cache key (estimate-cache-key.ts) all classify ids with this one
+ * function: when the key called `" <guid>"` text and the `_entities` rule called it a GUID, a
+ * request whose ids were not GUIDs cached a cheap estimate that the same shape of padded GUIDs then
+ * reused, and 50 references with 25 aliased report pages cost Graph 64 requests under a budget of
+ * 50 (docs/security.md#the-upstream-budget-and-its-cache).
+ */
+export function isGuidId(value: unknown): boolean {
+  return typeof value === 'string' && isGuid(value.trim());
+}
+
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const batches = (items: number, size: number) => (items <= 0 ? 0 : Math.ceil(items / size));
 
@@ -105,7 +118,7 @@ export function pageSize(args: Record<string, unknown>, tunables: PlanningTunabl
 const userLookup: PlanningRule = (occurrences, t) => {
   const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
   const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
-  const guids = sum(plain.filter((o) => isGuid(o.args.id)).map((o) => o.parents));
+  const guids = sum(plain.filter((o) => isGuidId(o.args.id)).map((o) => o.parents));
   const others = sum(plain.map((o) => o.parents)) - guids;
   return {
     requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + batches(guids, t.getByIdsSize) + batches(others, t.batchSize),
@@ -127,7 +140,7 @@ const entityLookup: PlanningRule = (occurrences, t) => {
     const representations = Array.isArray(o.args.representations) ? (o.args.representations as unknown[]) : [];
     const guids = representations.filter((r) => {
       const id = typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
-      return typeof id === 'string' && isGuid(id.trim());
+      return isGuidId(id);
     });
     return o.parents * guids.length;
   };

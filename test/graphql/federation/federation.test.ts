@@ -282,6 +282,21 @@ describe('what _entities costs upstream (the budget estimate)', () => {
     expect(estimate('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { manager { id } } } }', 0, others.slice(1)).total).toBe(0);
   });
 
+  it('keeps the budget on references whose id is a GUID with blanks around it, after a cheap estimate of the same shape was cached', async () => {
+    // 50 references, 25 aliased report pages each: 1 getByIds + 1250 $batch items (63 POSTs), over
+    // the production budget of 50. The resolver trims ids, so " <guid>" is a reference Graph sees.
+    const pages = Array.from({ length: 25 }, (_, i) => `r${i}: directReports(first: ${i + 1}) { nodes { id } }`).join(' ');
+    const query = `query PaddedIds($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${pages} } } }`;
+    const chosen = users.slice(100, 150);
+    // Not references: nothing to cost, and the estimate of this shape of variables is cached.
+    const cheap = await asReader(production, query, { r: refs(chosen.map(() => 'not-a-guid')) });
+    expect(cheap.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const padded = await asReader(production, query, { r: refs(chosen.map((u) => ` ${u.id}`)) });
+    expect(padded.status).toBe(400);
+    expect(padded.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 64, budget: 50 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
+  });
+
   it('applies the deployment-mode rule to fields selected under _entities', () => {
     const typeDefs = `${loadSchemaSource()}\nextend type User {\n  "A field only a self-deployed gateway serves."\n  hostedNever: String @deployment(requires: SELF_DEPLOYED)\n}\n`;
     const withHostedOnly = buildGatewaySchema({ typeDefs, federation: true });
