@@ -55,6 +55,12 @@ export interface FieldPlan {
   requests: number;
   /** Objects each occurrence yields for its own selection, and where they came from. */
   children(occurrence: FieldOccurrence): ChildSet;
+  /**
+   * The plan read text arguments that do not compile (a blank or too long search term, say): the
+   * field fails before Graph, so any count will do for it, but the count depends on text the
+   * estimate cache key does not keep, and must not be reused for valid text of the same shape.
+   */
+  argumentsInvalid?: true;
 }
 
 export interface ChildSet {
@@ -153,10 +159,15 @@ const entityLookup: PlanningRule = (occurrences, t) => {
 };
 
 /**
- * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it.
- * Arguments that do not compile fail before any upstream call: nothing to estimate then.
+ * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it;
+ * undefined when the arguments do not compile (they fail before any upstream call). Which of the
+ * two it is depends on the text of `search` and `filter` values (a blank term does not compile, a
+ * term does), which the estimate cache key does not keep: an estimate that met undefined is not
+ * cached. Before, a blank search term cached the estimate of an expanded list (10 requests for
+ * `first: 999` with `manager`), and the same document with a real term, an advanced query whose
+ * managers are 50 more requests, reused it (docs/security.md#the-upstream-budget-and-its-cache).
  */
-function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boolean {
+function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boolean | undefined {
   try {
     return isAdvancedUsersQuery({
       filter: compileUserFilter(args.filter as UserFilter | null | undefined),
@@ -165,7 +176,7 @@ function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boo
       count,
     });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -189,6 +200,7 @@ const userList: PlanningRule = (occurrences, t) => {
   return {
     requests: sum(occurrences.map((o) => o.parents * perOccurrence(o))),
     children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: expanding(o) ? 'expandable-list' : 'other' }),
+    ...(occurrences.some((o) => isAdvancedListQuery(o.args, false) === undefined) ? { argumentsInvalid: true as const } : {}),
   };
 };
 
