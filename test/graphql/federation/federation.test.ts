@@ -192,6 +192,41 @@ describe('who may use the federation entry points', () => {
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
+  it('refuses more than 1000 representations in one operation before Graph, counting every _entities of it', async () => {
+    // The same user over and over is one Graph request, and the answer repeats the selection for
+    // each reference: 14,500 of them with 100 fields aborted a production build (128 MB heap),
+    // test/reliability/memory-bounds.test.ts.
+    const one = users[20]!.id;
+    const many = refs(new Array<string>(1001).fill(one));
+    const refused = await asReader(production, ENTITIES, { r: many });
+    expect(refused.status).toBe(400);
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', limit: 'maxEntityRepresentations', max: 1000, found: 1001 });
+    // Aliases reusing one variable count together; so do representations written in the document.
+    const aliased = await asReader(
+      production,
+      'query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } b: _entities(representations: $r) { __typename } }',
+      {
+        r: refs(new Array<string>(501).fill(one)),
+      },
+    );
+    expect(aliased.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', found: 1002 });
+    const literal = `[${new Array(400).fill(`{ __typename: "User", id: "${one}" }`).join(' ')}]`;
+    const mixed = await asReader(
+      production,
+      `query($r: [_Any!]!) { a: _entities(representations: ${literal}) { __typename } b: _entities(representations: $r) { __typename } }`,
+      {
+        r: refs(new Array<string>(601).fill(one)),
+      },
+    );
+    expect(mixed.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', found: 1001 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
+    // 1000 are served.
+    const served = await asReader(production, ENTITIES, { r: many.slice(1) });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!._entities).toHaveLength(1000);
+  });
+
   it('sends no federated trace (ftv1) to a caller who asks for one', async () => {
     const res = await fetch(`${subgraph.url}/graphql`, {
       method: 'POST',
