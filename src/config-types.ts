@@ -101,6 +101,12 @@ export interface Config {
     maxBodyBytes: number;
     /** Upstream request budget per operation (OPERATION_TOO_COMPLEX above it). */
     maxUpstreamRequests: number;
+    /**
+     * Representations the `_entities` fields of one operation may carry together
+     * (MAX_ENTITY_REPRESENTATIONS, FEDERATION=true; OPERATION_TOO_COMPLEX above it). Optional so
+     * hand-built Configs keep compiling; the plugin's default (1000) applies without it.
+     */
+    maxEntityRepresentations?: number;
     upstreamTimeoutMs: number;
     operationTimeoutMs: number;
     maxRetries: number;

@@ -25,7 +25,12 @@ import { assertPermissionDirectives, permissionPlugin, withPermissionGuards } fr
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
 import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
-import { subgraphServiceRule, withoutFederationSyntax } from './graphql/federation/index.js';
+import {
+  createEntityRepresentationsLimitPlugin,
+  DEFAULT_MAX_ENTITY_REPRESENTATIONS,
+  subgraphServiceRule,
+  withoutFederationSyntax,
+} from './graphql/federation/index.js';
 import { answerClientErrors } from './http/client-error.js';
 import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
@@ -173,6 +178,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // Filter, search and URL limits of every users list (src/graphql/query-limits.ts), before any Graph call.
       createUsersInputPlugin<GatewayContext>({ graphEndpoint: config.graphEndpoint }),
       createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
+      // A subgraph's `_entities` carries as many references as the caller sends; the answer repeats
+      // the selection for each (docs/security.md#the-federation-entry-points).
+      ...(federation
+        ? [
+            createEntityRepresentationsLimitPlugin<GatewayContext>({
+              maxRepresentations: config.limits.maxEntityRepresentations ?? DEFAULT_MAX_ENTITY_REPRESENTATIONS,
+            }),
+          ]
+        : []),
       auditPlugin<GatewayContext>({ auditLog }),
     ],
     logger: {

@@ -10,6 +10,13 @@ export function readLimits(env: EnvReader): Config['limits'] {
     maxDirectives: env.int('MAX_DIRECTIVES', 50, 1, 1000, 'directives allowed in one operation'),
     maxBodyBytes: env.int('MAX_BODY_BYTES', 1_000_000, 1024, 50_000_000, 'the largest request body accepted'),
     maxUpstreamRequests: env.int('MAX_UPSTREAM_REQUESTS', 50, 1, 10_000, 'the upstream request budget of one operation'),
+    maxEntityRepresentations: env.int(
+      'MAX_ENTITY_REPRESENTATIONS',
+      1000, // src/graphql/federation/representations-limit.ts's default too
+      1,
+      1_000_000,
+      'representations the `_entities` fields of one operation may carry together (FEDERATION=true)',
+    ),
     upstreamTimeoutMs: env.int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
     operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
     maxRetries: env.int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),

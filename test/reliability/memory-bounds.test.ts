@@ -135,18 +135,43 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 60_000);
 
-  it('_entities with 40,000 representations that are not references: one error for the field, not one each', async () => {
+  it('_entities with 40,000 representations that are not references: one error, not one each', async () => {
     // Before: one BAD_USER_INPUT per representation; 30,000 made a 9 MB answer, 40,000 exhausted the heap.
-    const representations = new Array(40_000).fill({ __typename: 'Q' });
-    const res = await post({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', variables: { r: representations } });
+    // Now 40,000 are past MAX_ENTITY_REPRESENTATIONS (1000) and refused before execution; below it,
+    // more than 20 bad ones still fail the field with one error.
+    const query = 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }';
+    const res = await post({ query, variables: { r: new Array(40_000).fill({ __typename: 'Q' }) } });
+    expect(res.status).toBe(400);
     const text = await res.text();
     expect(text.length).toBeLessThan(10_000);
-    const body = JSON.parse(text) as { data: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
+    const refused = JSON.parse(text) as { errors: Array<{ extensions: Record<string, unknown> }> };
+    expect(refused.errors).toHaveLength(1);
+    expect(refused.errors[0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', limit: 'maxEntityRepresentations', found: 40_000 });
+    const under = await post({ query, variables: { r: new Array(1000).fill({ __typename: 'Q' }) } });
+    const body = (await under.json()) as { data: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> };
     expect(body.data).toBeNull(); // `_entities` is non-null: the field's error nulls the data
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'representations' });
-    expect(body.errors[0]!.message).toMatch(/^40000 of the 40000 representations/);
+    expect(body.errors[0]!.message).toMatch(/^1000 of the 1000 representations/);
     expect(gw.child.exitCode).toBeNull();
+  }, 60_000);
+
+  it('_entities with 14,500 references to one user and 100 fields each: refused before execution, not a 33 MB answer', async () => {
+    // Before: one Graph request (the same user each time) and an answer repeating the selection
+    // for every reference; the first such request, 1 MB, aborted the process (out of heap).
+    const list = (await (await post({ query: '{ users(first: 1) { nodes { id } } }' })).json()) as { data: { users: { nodes: Array<{ id: string }> } } };
+    const id = list.data.users.nodes[0]!.id;
+    const fields = `id displayName givenName surname userPrincipalName mail jobTitle department officeLocation mobilePhone businessPhones accountEnabled userType createdDateTime employeeId companyName ${Array.from({ length: 84 }, (_, i) => `f${i}: displayName`).join(' ')}`;
+    const representations = new Array(14_500).fill({ __typename: 'User', id });
+    const res = await post({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${fields} } } }`,
+      variables: { r: representations },
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', limit: 'maxEntityRepresentations', found: 14_500 });
+    expect(gw.child.exitCode).toBeNull();
+    expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 60_000);
 
   it('refuses automatic persisted queries with the protocol’s PERSISTED_QUERY_NOT_SUPPORTED (clients then send the text)', async () => {

@@ -1,5 +1,5 @@
-import { isGuid } from '../../guid.js';
 import { QUERY_LIMITS } from '../query-limits.js';
+import { isGuidId } from './planning-rules.js';
 
 /** Keys longer than this are not cached: such variables are rare and each would be a new entry. */
 export const MAX_CACHED_VARIABLES_LENGTH = 2_048;
@@ -16,6 +16,9 @@ class NotCacheable extends Error {}
  * The key is what of the variables the estimate can depend on: the planning rules read numbers
  * (`first`), presence (`after`, `search`, filter keys), enum values (`orderBy.field`) and whether an
  * id is a GUID, never the text of other strings, so a lookup per user id is not a cache miss.
+ * "Is a GUID" is the rules' own `isGuidId` (trimmed, as the resolvers read ids): two values the key
+ * tells apart differently from the rules would let one request cache a cheap estimate for another
+ * that costs more (docs/security.md#the-upstream-budget-and-its-cache).
  *
  * Why written out by hand instead of `JSON.stringify` of a shape object: the walk stops as soon as
  * the key passes its limit. Building the whole shape first cost every request with large variables
@@ -34,7 +37,7 @@ export function estimateCacheKey(operationName: string | null | undefined, varia
   const walk = (value: unknown, depth: number): void => {
     // The HTTP layer refuses deeper variables; this keeps the walk bounded whoever calls it.
     if (depth > QUERY_LIMITS.variablesDepth) throw new NotCacheable();
-    if (typeof value === 'string') return push(isGuid(value) ? '"\u0001guid"' : ENUM_SHAPE.test(value) ? JSON.stringify(value) : '"\u0001text"');
+    if (typeof value === 'string') return push(isGuidId(value) ? '"\u0001guid"' : ENUM_SHAPE.test(value) ? JSON.stringify(value) : '"\u0001text"');
     if (Array.isArray(value)) {
       push('[');
       for (let i = 0; i < value.length; i++) {

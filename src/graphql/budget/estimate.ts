@@ -41,6 +41,11 @@ export interface UpstreamEstimate {
   total: number;
   /** Requests by field path (field names, not aliases), e.g. `users.nodes.directReports`. */
   byPath: Record<string, number>;
+  /**
+   * Set when a planning rule read arguments that do not compile (FieldPlan.argumentsInvalid): the
+   * estimate holds for these variables only, not for others of the same shape, so it is not cached.
+   */
+  uncacheable?: true;
 }
 
 export interface EstimateInput {
@@ -166,6 +171,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
 
   const byPath: Record<string, number> = {};
   let total = 0;
+  let uncacheable = false;
 
   const level = (path: string, entries: Entry[]) => {
     // Occurrences grouped by `Type.field`: all aliases and all parents of one field batch together.
@@ -212,6 +218,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
             }),
           };
       const fieldPath = path ? `${path}.${fieldName}` : fieldName;
+      if (plan.argumentsInvalid) uncacheable = true;
       if (plan.requests > 0) {
         byPath[fieldPath] = (byPath[fieldPath] ?? 0) + plan.requests;
         total += plan.requests;
@@ -231,5 +238,5 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
   };
 
   level('', [{ selectionSets: [operation.selectionSet], type: rootType, parents: 1, source: 'other' }]);
-  return { total: Math.min(total, Number.MAX_SAFE_INTEGER), byPath };
+  return { total: Math.min(total, Number.MAX_SAFE_INTEGER), byPath, ...(uncacheable ? { uncacheable: true as const } : {}) };
 }

@@ -55,6 +55,12 @@ export interface FieldPlan {
   requests: number;
   /** Objects each occurrence yields for its own selection, and where they came from. */
   children(occurrence: FieldOccurrence): ChildSet;
+  /**
+   * The plan read text arguments that do not compile (a blank or too long search term, say): the
+   * field fails before Graph, so any count will do for it, but the count depends on text the
+   * estimate cache key does not keep, and must not be reused for valid text of the same shape.
+   */
+  argumentsInvalid?: true;
 }
 
 export interface ChildSet {
@@ -93,6 +99,19 @@ export const DEFAULT_PLANNING_TUNABLES: Readonly<PlanningTunables> = Object.free
 
 export type PlanningRule = (occurrences: FieldOccurrence[], tunables: PlanningTunables) => FieldPlan;
 
+/**
+ * Whether a user id the caller gave addresses the user by object id, read as the resolvers read it:
+ * they trim it first (`normalizeUserKey`, `resolveUserReference`), so `" <guid>"` is a GUID lookup.
+ * The rules and the estimate cache key (estimate-cache-key.ts) all classify ids with this one
+ * function: when the key called `" <guid>"` text and the `_entities` rule called it a GUID, a
+ * request whose ids were not GUIDs cached a cheap estimate that the same shape of padded GUIDs then
+ * reused, and 50 references with 25 aliased report pages cost Graph 64 requests under a budget of
+ * 50 (docs/security.md#the-upstream-budget-and-its-cache).
+ */
+export function isGuidId(value: unknown): boolean {
+  return typeof value === 'string' && isGuid(value.trim());
+}
+
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const batches = (items: number, size: number) => (items <= 0 ? 0 : Math.ceil(items / size));
 
@@ -105,7 +124,7 @@ export function pageSize(args: Record<string, unknown>, tunables: PlanningTunabl
 const userLookup: PlanningRule = (occurrences, t) => {
   const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
   const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
-  const guids = sum(plain.filter((o) => isGuid(o.args.id)).map((o) => o.parents));
+  const guids = sum(plain.filter((o) => isGuidId(o.args.id)).map((o) => o.parents));
   const others = sum(plain.map((o) => o.parents)) - guids;
   return {
     requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + batches(guids, t.getByIdsSize) + batches(others, t.batchSize),
@@ -127,7 +146,7 @@ const entityLookup: PlanningRule = (occurrences, t) => {
     const representations = Array.isArray(o.args.representations) ? (o.args.representations as unknown[]) : [];
     const guids = representations.filter((r) => {
       const id = typeof r === 'object' && r !== null ? (r as { id?: unknown }).id : undefined;
-      return typeof id === 'string' && isGuid(id.trim());
+      return isGuidId(id);
     });
     return o.parents * guids.length;
   };
@@ -140,10 +159,15 @@ const entityLookup: PlanningRule = (occurrences, t) => {
 };
 
 /**
- * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it.
- * Arguments that do not compile fail before any upstream call: nothing to estimate then.
+ * Whether the list is an advanced query (no `$expand` there), decided as the resolver decides it;
+ * undefined when the arguments do not compile (they fail before any upstream call). Which of the
+ * two it is depends on the text of `search` and `filter` values (a blank term does not compile, a
+ * term does), which the estimate cache key does not keep: an estimate that met undefined is not
+ * cached. Before, a blank search term cached the estimate of an expanded list (10 requests for
+ * `first: 999` with `manager`), and the same document with a real term, an advanced query whose
+ * managers are 50 more requests, reused it (docs/security.md#the-upstream-budget-and-its-cache).
  */
-function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boolean {
+function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boolean | undefined {
   try {
     return isAdvancedUsersQuery({
       filter: compileUserFilter(args.filter as UserFilter | null | undefined),
@@ -152,7 +176,7 @@ function isAdvancedListQuery(args: Record<string, unknown>, count: boolean): boo
       count,
     });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -176,6 +200,7 @@ const userList: PlanningRule = (occurrences, t) => {
   return {
     requests: sum(occurrences.map((o) => o.parents * perOccurrence(o))),
     children: (o) => ({ parents: o.parents * pageSize(o.args, t), source: expanding(o) ? 'expandable-list' : 'other' }),
+    ...(occurrences.some((o) => isAdvancedListQuery(o.args, false) === undefined) ? { argumentsInvalid: true as const } : {}),
   };
 };
 

@@ -48,8 +48,10 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
               ...(options.rules ? { rules: options.rules } : {}),
             });
             // Only estimates are kept: "cannot estimate" (e.g. a variable that fails coercion) may
-            // differ between values of the same shape, and must never excuse a valid one.
-            if (cacheKey !== undefined && estimate !== null) {
+            // differ between values of the same shape, and must never excuse a valid one. Nor is an
+            // estimate of arguments that do not compile (a blank search term): it may be below that
+            // of valid text of the same shape (docs/security.md#the-upstream-budget-and-its-cache).
+            if (cacheKey !== undefined && estimate !== null && !estimate.uncacheable) {
               // Bounded: documents with ever-changing variables (one id per request) must not grow it.
               if (perDocument.size >= MAX_ESTIMATES_PER_DOCUMENT) perDocument.clear();
               perDocument.set(cacheKey, estimate);

@@ -144,6 +144,19 @@ describe('refusal over budget', () => {
     expect(r.errors?.[0]?.extensions?.code).toBe('OPERATION_TOO_COMPLEX');
   });
 
+  it('keeps no estimate of a search that does not compile for a valid search of the same shape', async () => {
+    // A valid search is an advanced query: no $expand, so 1 page + ceil(999 / 20) = 50 $batch POSTs
+    // for the managers. A blank one fails before Graph; its estimate (10 pages with $expand, no
+    // manager lookups) must not be reused for the next request, whose variables have the same shape.
+    const query = 'query BlankSearch($t: String) { users(first: 999, search: { text: $t }) { nodes { id manager { id } } } }';
+    const blank = await gw.graphql(query, { t: '   ' });
+    expect(blank.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await gw.emulator.resetStats();
+    const valid = await gw.graphql(query, { t: 'a' });
+    expect(valid.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 51, budget: 40 });
+    expect((await gw.emulator.stats()).graphRequests).toBe(0);
+  });
+
   it('lets an operation within budget run', async () => {
     const r = await gw.graphql('{ users(first: 5) { nodes { id } } }');
     expect(r.errors).toBeUndefined();

@@ -34,6 +34,15 @@ describe('estimate cache key', () => {
     expect(estimateCacheKey('Q', null)).toBe(estimateCacheKey('Q', undefined as unknown as null));
   });
 
+  it('calls an id a GUID exactly when the planning rules do: trimmed, as the resolvers read it', () => {
+    // The `_entities` rule counts " <guid>" as a reference; a key calling it text shared the cached
+    // estimate of ids that are no references (and cost nothing) with ids that cost Graph requests.
+    const references = (ids: string[]) => ({ r: ids.map((id) => ({ __typename: 'User', id })) });
+    expect(estimateCacheKey('Q', references([` ${GUID_A}`, `${GUID_B}\n`]))).not.toBe(estimateCacheKey('Q', references(['x', 'y'])));
+    expect(estimateCacheKey('Q', references([` ${GUID_A}`, `${GUID_B}\n`]))).toBe(estimateCacheKey('Q', references([GUID_A, GUID_B])));
+    expect(estimateCacheKey('Q', { id: `\t${GUID_A} ` })).toBe(estimateCacheKey('Q', { id: GUID_B }));
+  });
+
   it('gives up on large variables without walking all of them', () => {
     // Each item adds at least 9 characters to the key ("\u0001text", quoted, and a comma).
     const { array, reads } = countingArray(100_000);

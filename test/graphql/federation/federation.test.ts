@@ -192,6 +192,41 @@ describe('who may use the federation entry points', () => {
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
+  it('refuses more than 1000 representations in one operation before Graph, counting every _entities of it', async () => {
+    // The same user over and over is one Graph request, and the answer repeats the selection for
+    // each reference: 14,500 of them with 100 fields aborted a production build (128 MB heap),
+    // test/reliability/memory-bounds.test.ts.
+    const one = users[20]!.id;
+    const many = refs(new Array<string>(1001).fill(one));
+    const refused = await asReader(production, ENTITIES, { r: many });
+    expect(refused.status).toBe(400);
+    expect(refused.data ?? null).toBeNull();
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', limit: 'maxEntityRepresentations', max: 1000, found: 1001 });
+    // Aliases reusing one variable count together; so do representations written in the document.
+    const aliased = await asReader(
+      production,
+      'query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } b: _entities(representations: $r) { __typename } }',
+      {
+        r: refs(new Array<string>(501).fill(one)),
+      },
+    );
+    expect(aliased.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', found: 1002 });
+    const literal = `[${new Array(400).fill(`{ __typename: "User", id: "${one}" }`).join(' ')}]`;
+    const mixed = await asReader(
+      production,
+      `query($r: [_Any!]!) { a: _entities(representations: ${literal}) { __typename } b: _entities(representations: $r) { __typename } }`,
+      {
+        r: refs(new Array<string>(601).fill(one)),
+      },
+    );
+    expect(mixed.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', found: 1001 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
+    // 1000 are served.
+    const served = await asReader(production, ENTITIES, { r: many.slice(1) });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!._entities).toHaveLength(1000);
+  });
+
   it('sends no federated trace (ftv1) to a caller who asks for one', async () => {
     const res = await fetch(`${subgraph.url}/graphql`, {
       method: 'POST',
@@ -280,6 +315,21 @@ describe('what _entities costs upstream (the budget estimate)', () => {
     const others = [{ __typename: 'Ticket', id: MISSING[0] }, { __typename: 'User', id: 'adele@contoso.example' }, { __typename: 'User' }];
     expect(estimate('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { manager { id } } } }', 20, others).total).toBe(2);
     expect(estimate('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { manager { id } } } }', 0, others.slice(1)).total).toBe(0);
+  });
+
+  it('keeps the budget on references whose id is a GUID with blanks around it, after a cheap estimate of the same shape was cached', async () => {
+    // 50 references, 25 aliased report pages each: 1 getByIds + 1250 $batch items (63 POSTs), over
+    // the production budget of 50. The resolver trims ids, so " <guid>" is a reference Graph sees.
+    const pages = Array.from({ length: 25 }, (_, i) => `r${i}: directReports(first: ${i + 1}) { nodes { id } }`).join(' ');
+    const query = `query PaddedIds($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${pages} } } }`;
+    const chosen = users.slice(100, 150);
+    // Not references: nothing to cost, and the estimate of this shape of variables is cached.
+    const cheap = await asReader(production, query, { r: refs(chosen.map(() => 'not-a-guid')) });
+    expect(cheap.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const padded = await asReader(production, query, { r: refs(chosen.map((u) => ` ${u.id}`)) });
+    expect(padded.status).toBe(400);
+    expect(padded.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 64, budget: 50 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
   it('applies the deployment-mode rule to fields selected under _entities', () => {
