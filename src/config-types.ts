@@ -107,6 +107,12 @@ export interface Config {
      * hand-built Configs keep compiling; the plugin's default (1000) applies without it.
      */
     maxEntityRepresentations?: number;
+    /**
+     * Field values the answer of one operation may hold at most, estimated before execution
+     * (MAX_RESULT_VALUES; OPERATION_TOO_COMPLEX above it). Optional so hand-built Configs keep
+     * compiling; DEFAULT_MAX_RESULT_VALUES applies without it.
+     */
+    maxResultValues?: number;
     upstreamTimeoutMs: number;
     operationTimeoutMs: number;
     maxRetries: number;

@@ -17,6 +17,7 @@ import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
 import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
+import { DEFAULT_MAX_RESULT_VALUES } from './config/limits.js';
 import { createUsersInputPlugin } from './graphql/users-input-plugin.js';
 import { formatGatewayError } from './graphql/format-error.js';
 import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';
@@ -177,7 +178,6 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       createOperationLimitsPlugin<GatewayContext>(config.limits),
       // Filter, search and URL limits of every users list (src/graphql/query-limits.ts), before any Graph call.
       createUsersInputPlugin<GatewayContext>({ graphEndpoint: config.graphEndpoint }),
-      createUpstreamBudgetPlugin<GatewayContext>({ maxUpstreamRequests: config.limits.maxUpstreamRequests }),
       // A subgraph's `_entities` carries as many references as the caller sends; the answer repeats
       // the selection for each (docs/security.md#the-federation-entry-points).
       ...(federation
@@ -187,6 +187,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
             }),
           ]
         : []),
+      createUpstreamBudgetPlugin<GatewayContext>({
+        maxUpstreamRequests: config.limits.maxUpstreamRequests,
+        maxResultValues: config.limits.maxResultValues ?? DEFAULT_MAX_RESULT_VALUES,
+      }),
       auditPlugin<GatewayContext>({ auditLog }),
     ],
     logger: {

@@ -174,6 +174,29 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 60_000);
 
+  it('answers that repeat what Graph read (aliases, references, nested pages): refused before execution past MAX_RESULT_VALUES', async () => {
+    // Before: 980 references to a manager with 17 reports, each selecting `directReports(first:
+    // 999)` with 99 fields, aborted this build (out of heap) while Graph was asked a handful of
+    // requests; 50 aliases of a 999-user page with 16 fields made a 24 MB answer.
+    const list = (await (await post({ query: '{ users(first: 1) { nodes { id } } }' })).json()) as { data: { users: { nodes: Array<{ id: string }> } } };
+    const id = list.data.users.nodes[0]!.id;
+    const reports = `directReports(first: 999) { nodes { id displayName ${Array.from({ length: 40 }, (_, i) => `f${i}: displayName`).join(' ')} } }`;
+    const entities = await post({
+      query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id ${reports} } } }`,
+      variables: { r: new Array(900).fill({ __typename: 'User', id }) },
+    });
+    const fields =
+      'id displayName givenName surname userPrincipalName mail jobTitle department officeLocation mobilePhone businessPhones accountEnabled userType createdDateTime employeeId companyName';
+    const pages = await post({ query: `{ ${Array.from({ length: 50 }, (_, i) => `p${i}: users(first: 999) { nodes { ${fields} } }`).join(' ')} }` });
+    for (const res of [entities, pages]) {
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { errors: Array<{ extensions: Record<string, unknown> }> };
+      expect(body.errors[0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', limit: 'maxResultValues', max: 250_000 });
+    }
+    expect(gw.child.exitCode).toBeNull();
+    expect((await post({ query: '{ __typename }' })).status).toBe(200);
+  }, 60_000);
+
   it('refuses automatic persisted queries with the protocol’s PERSISTED_QUERY_NOT_SUPPORTED (clients then send the text)', async () => {
     const hash = 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38'; // sha256 of '{ __typename }'
     const res = await post({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } });

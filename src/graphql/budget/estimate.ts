@@ -42,6 +42,14 @@ export interface UpstreamEstimate {
   /** Requests by field path (field names, not aliases), e.g. `users.nodes.directReports`. */
   byPath: Record<string, number>;
   /**
+   * Upper bound of the field values the answer can hold: every response key (aliases apart) times
+   * the objects it is selected on, as the planning rules count objects (a page of `first` users, a
+   * reference per `_entities` representation). Aliases and repeated references cost Graph nothing
+   * more (the loaders share one read), but each is written again into the answer, which the
+   * gateway builds in memory (docs/security.md#the-size-of-an-answer).
+   */
+  values: number;
+  /**
    * Set when a planning rule read arguments that do not compile (FieldPlan.argumentsInvalid): the
    * estimate holds for these variables only, not for others of the same shape, so it is not cached.
    */
@@ -171,6 +179,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
 
   const byPath: Record<string, number> = {};
   let total = 0;
+  let values = 0;
   let uncacheable = false;
 
   const level = (path: string, entries: Entry[]) => {
@@ -178,6 +187,7 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
     const groups = new Map<string, Array<{ occurrence: FieldOccurrence; entry: Entry; fields: CollectedField[] }>>();
     for (const entry of entries) {
       for (const fields of collect(entry.selectionSets, entry.type).values()) {
+        values += entry.parents;
         const first = fields[0]!;
         const ruleKey = `${first.parentType.name}.${first.node.name.value}`;
         const childType = getNamedType(first.def.type);
@@ -238,5 +248,10 @@ export function estimateUpstreamRequests(input: EstimateInput): UpstreamEstimate
   };
 
   level('', [{ selectionSets: [operation.selectionSet], type: rootType, parents: 1, source: 'other' }]);
-  return { total: Math.min(total, Number.MAX_SAFE_INTEGER), byPath, ...(uncacheable ? { uncacheable: true as const } : {}) };
+  return {
+    total: Math.min(total, Number.MAX_SAFE_INTEGER),
+    byPath,
+    values: Math.min(values, Number.MAX_SAFE_INTEGER),
+    ...(uncacheable ? { uncacheable: true as const } : {}),
+  };
 }

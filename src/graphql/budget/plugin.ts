@@ -13,6 +13,11 @@ import { estimateCacheKey } from './estimate-cache-key.js';
  */
 export interface UpstreamBudgetOptions {
   maxUpstreamRequests: number;
+  /**
+   * Field values the answer of one operation may hold at most, by the same estimate
+   * (`UpstreamEstimate.values`); OPERATION_TOO_COMPLEX above it. Unset: not checked.
+   */
+  maxResultValues?: number;
   tunables?: Partial<PlanningTunables>;
   rules?: Readonly<Record<string, PlanningRule>>;
   /** Sees every estimate (logging, metrics); must not throw. */
@@ -27,6 +32,9 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
     throw new Error(`createUpstreamBudgetPlugin: maxUpstreamRequests must be an integer >= 1, received ${String(budget)}`);
   // Estimates per parsed document (Apollo reuses one per query text), then per operation name and
   // variables: the same document with the same variables always gets the same estimate.
+  const maxValues = options.maxResultValues;
+  if (maxValues !== undefined && (!Number.isInteger(maxValues) || maxValues < 1))
+    throw new Error(`createUpstreamBudgetPlugin: maxResultValues must be an integer >= 1, received ${String(maxValues)}`);
   const cache = new WeakMap<DocumentNode, Map<string, UpstreamEstimate | null>>();
   return {
     async requestDidStart() {
@@ -68,6 +76,17 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
               `This operation could cause up to ${estimate.total} requests to Microsoft Graph, more than the budget of ${budget} per operation. ` +
                 'Ask for fewer items (smaller `first`), fewer aliases or fewer nested relationships, and page through the rest.',
               { estimatedUpstreamRequests: estimate.total, budget },
+            );
+          }
+          // The answer is built whole in memory before it is written: an operation that repeats
+          // what Graph read (aliases of a field, the same reference thousands of times) costs
+          // Graph little and the process its heap; under the image's 128 MB heap one such answer
+          // of ~1.5 million values aborted the process (docs/security.md#the-size-of-an-answer).
+          if (maxValues !== undefined && estimate.values > maxValues) {
+            throw operationTooComplex(
+              `This operation's answer could hold up to ${estimate.values} field values, more than the limit of ${maxValues} per operation. ` +
+                'Ask for fewer items (smaller `first`, also on nested lists such as `directReports`), fewer aliases or fewer fields, and page through the rest.',
+              { limit: 'maxResultValues', max: maxValues, estimatedValues: estimate.values },
             );
           }
         },
