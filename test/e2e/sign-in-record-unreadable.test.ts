@@ -78,4 +78,29 @@ describe.skipIf(skip !== undefined)('a callback whose sign-in record this replic
     expect(there.status).toBe(400);
     expect(((await there.json()) as { message: string }).message).toMatch(/The gateway's log has Entra's description/);
   }, 30_000);
+
+  it('the same when the signed-in identity the sign-in would replace does not open; the sign-in stays waiting for a replica that can', async () => {
+    /** What a browser does after /auth/login: through the tenant, and back with the code. */
+    const signIn = async (replica: App) => {
+      const login = await fetch(`${replica.url}/auth/login`, { redirect: 'manual', headers: { 'x-api-key': ADMIN_KEY } });
+      expect(login.status).toBe(302);
+      const consent = await emulator.fetch(login.headers.get('location')!, { redirect: 'manual' });
+      expect(consent.status).toBe(302);
+      const callback = new URL(consent.headers.get('location')!);
+      return { query: callback.search, cookie: (login.headers.get('set-cookie') ?? '').split(';')[0]! };
+    };
+    // The replica on the new key signs in: the stored identity is sealed with the new key.
+    const first = await signIn(newReplica);
+    expect((await fetch(`${newReplica.url}/auth/callback${first.query}`, { headers: { cookie: first.cookie } })).status).toBe(200);
+
+    // The replica on the old key starts a sign-in of its own and gets its callback.
+    oldLines.length = 0;
+    const second = await signIn(oldReplica);
+    const refused = await fetch(`${oldReplica.url}/auth/callback${second.query}`, { headers: { cookie: second.cookie } });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/cannot open the record of this sign-in \(the signed-in account it replaces\)/);
+    expect(logRecordsOf(oldLines).filter((r) => r.level >= 50)).toEqual([]);
+    // Not spent: the replica on the new key (which opens what the old key sealed) completes it.
+    expect((await fetch(`${newReplica.url}/auth/callback${second.query}`, { headers: { cookie: second.cookie } })).status).toBe(200);
+  }, 30_000);
 });
