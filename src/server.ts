@@ -266,8 +266,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     let body: unknown;
     try {
-      // The caller's stable identity (API key name, Entra tenant and object id), the same that binds its cursors.
-      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(cursorBindingOf(context.caller))) : undefined;
+      // The caller's stable identity (API key name, Entra tenant and object id), the same that binds
+      // its cursors. With CALLER_AUTH=none every caller is the one loopback user: there is nobody
+      // else to keep a share for, and the budget of all callers alone bounds its bodies.
+      const share = context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller);
+      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(share)) : undefined;
       // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
       assertVariablesDepth({ body, search: url.searchParams });
     } catch (error) {

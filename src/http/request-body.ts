@@ -26,8 +26,11 @@ export interface BodyBudget {
 
 /** The budget of all callers, handed out per caller. */
 export interface SharedBodyBudget {
-  /** The budget as one caller's request sees it: `caller` names the caller's identity, never its credential. */
-  forCaller(caller: string): BodyBudget;
+  /**
+   * The budget as one caller's request sees it: `caller` names the caller's identity, never its
+   * credential; undefined, the budget of all callers alone (one caller who is everyone).
+   */
+  forCaller(caller: string | undefined): BodyBudget;
 }
 
 /** At least this much, and room for a few bodies of the largest size allowed. */
@@ -51,16 +54,17 @@ export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxB
     forCaller(caller) {
       return {
         reserve(bytes) {
-          const mine = held.get(caller) ?? 0;
-          if (mine + bytes > perCallerBytes) return 'share-spent';
+          const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
+          if (caller !== undefined && mine + bytes > perCallerBytes) return 'share-spent';
           if (inUse + bytes > maxBytes) return 'budget-spent';
           inUse += bytes;
-          held.set(caller, mine + bytes);
+          if (caller !== undefined) held.set(caller, mine + bytes);
           return 'taken';
         },
         release(bytes) {
           if (bytes <= 0) return;
           inUse = Math.max(0, inUse - bytes);
+          if (caller === undefined) return;
           const left = (held.get(caller) ?? 0) - bytes;
           if (left > 0) held.set(caller, left);
           else held.delete(caller);

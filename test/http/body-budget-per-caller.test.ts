@@ -29,11 +29,12 @@ describe('one caller cannot hold the request-body budget of all callers', () => 
   let emulator: TestEmulator;
   let keyed: TestGateway;
   let entra: TestGateway;
+  let loopback: TestGateway;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 5 });
-    [keyed, entra] = await Promise.all([
+    [keyed, entra, loopback] = await Promise.all([
       startTestGateway({
         emulator,
         env: {
@@ -45,12 +46,13 @@ describe('one caller cannot hold the request-body budget of all callers', () => 
         emulator,
         env: { NODE_ENV: 'production', DEPLOYMENT_MODE: 'self-deployed', CALLER_AUTH: 'entra', API_AUDIENCE: 'api://msgraph-user-gateway' },
       }),
+      startTestGateway({ emulator, env: { NODE_ENV: 'production', SANDBOX: 'true', CALLER_AUTH: 'none' } }),
     ]);
   }, 60_000);
 
   afterAll(async () => {
     for (const socket of sockets) socket.destroy();
-    await Promise.all([keyed?.close(), entra?.close()]);
+    await Promise.all([keyed?.close(), entra?.close(), loopback?.close()]);
     await emulator?.close();
   });
 
@@ -117,6 +119,16 @@ describe('one caller cannot hold the request-body budget of all callers', () => 
     expect(other.errors).toBeUndefined();
     expect(other.status).toBe(200);
     expect(other.data?.users.nodes).toHaveLength(1);
+    for (const socket of sockets.splice(0)) socket.destroy();
+  }, 30_000);
+
+  it('keeps no share for the loopback user of CALLER_AUTH=none, who is every caller: the budget alone bounds its bodies', async () => {
+    // No credential: the loopback user of CALLER_AUTH=none (a header that says nothing in its place).
+    const answers = await stallBodies(loopback.url, 'x-pad: 1');
+    const held = answers.filter((a) => a === '').length;
+    // More than one caller's share is held; what is refused is refused by the budget of all callers.
+    expect(held * (BODY - 1_000)).toBeGreaterThan(callerBodyShareBytes(BODY));
+    for (const answer of answers.filter((a) => a !== '')) expect(answer).toContain('"reason":"REQUEST_BODIES_IN_FLIGHT"');
     for (const socket of sockets.splice(0)) socket.destroy();
   }, 30_000);
 });
