@@ -9,8 +9,9 @@ import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './er
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './http/correlation-id.js';
 import { HttpProblem } from './http/http-problem.js';
-import { bodyBudgetBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
+import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
+import { cursorBindingOf } from './graphql/cursor.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
 import { setBaselineSecurityHeaders } from './http/security-headers.js';
@@ -74,7 +75,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     logger: deps.logger,
     ...(deps.graphReachable ? { graphReachable: deps.graphReachable } : {}),
   });
-  const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes));
+  // One caller's bodies hold at most its share: any credential has bodies read, and one caller
+  // holding the whole budget refused every other caller's POST (docs/security.md#request-bodies-per-caller).
+  const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes), callerBodyShareBytes(deps.config.limits.maxBodyBytes));
   return (req, res) => {
     closeWhenBodyUnread(req, res);
     setBaselineSecurityHeaders(res);
@@ -263,7 +266,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     let body: unknown;
     try {
-      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget) : undefined;
+      // The caller's stable identity (API key name, Entra tenant and object id), the same that binds
+      // its cursors. With CALLER_AUTH=none every caller is the one loopback user: there is nobody
+      // else to keep a share for, and the budget of all callers alone bounds its bodies.
+      const share = context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller);
+      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(share)) : undefined;
       // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
       assertVariablesDepth({ body, search: url.searchParams });
     } catch (error) {
@@ -274,7 +281,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       // The body could not be read (413 PAYLOAD_TOO_LARGE, 400 INVALID_JSON or EMPTY_BODY): what it
       // asked for is not known, so no audit event (docs/security.md#audit-of-refused-requests).
       if (error instanceof HttpProblem) return sendProblem(res, error);
-      // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT).
+      // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT, or CALLER_REQUEST_BODIES_IN_FLIGHT past the caller's share).
       if (isGatewayError(error)) return refuse(res, error, url, req, body, context.caller);
       throw error;
     }

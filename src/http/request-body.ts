@@ -12,11 +12,26 @@ import { parseMediaType } from './media-type.js';
  * arrive, not as declared: reserving a declared Content-Length up front let 34 connections that
  * each declared 1 MB, sent one byte and stalled (7 KB of traffic) hold the whole budget, and every
  * other caller's POST was refused until the request timeout.
+ *
+ * One caller's bodies hold at most its share of the budget (`callerBodyShareBytes`): bodies are read
+ * only once their caller authenticated, but any credential did, and one caller (an API key holding
+ * only Users.Read, an Entra app of the tenant holding no role of the API) stalling ~33 bodies of
+ * 1 MB held the whole budget, so every other caller's POST was refused for as long as it kept them
+ * open (docs/security.md#request-bodies-per-caller, test/http/body-budget-per-caller.test.ts).
  */
 export interface BodyBudget {
-  /** Takes `bytes` if they fit; false (nothing taken) otherwise. */
-  reserve(bytes: number): boolean;
+  /** Takes `bytes` if they fit; otherwise takes nothing and says which bound they did not fit. */
+  reserve(bytes: number): 'taken' | 'budget-spent' | 'share-spent';
   release(bytes: number): void;
+}
+
+/** The budget of all callers, handed out per caller. */
+export interface SharedBodyBudget {
+  /**
+   * The budget as one caller's request sees it: `caller` names the caller's identity, never its
+   * credential; undefined, the budget of all callers alone (one caller who is everyone).
+   */
+  forCaller(caller: string | undefined): BodyBudget;
 }
 
 /** At least this much, and room for a few bodies of the largest size allowed. */
@@ -24,16 +39,38 @@ export function bodyBudgetBytes(maxBodyBytes: number): number {
   return Math.max(32 * 2 ** 20, 4 * maxBodyBytes);
 }
 
-export function createBodyBudget(maxBytes: number): BodyBudget {
+/**
+ * What one caller's bodies may hold at once: an eighth of the budget (4 MiB by default, so it
+ * takes eight callers to fill it), and never less than one body of the largest size allowed.
+ */
+export function callerBodyShareBytes(maxBodyBytes: number): number {
+  return Math.max(maxBodyBytes, Math.floor(bodyBudgetBytes(maxBodyBytes) / 8));
+}
+
+export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxBytes): SharedBodyBudget {
   let inUse = 0;
+  // Only callers with bytes held have an entry: the map is bounded by the bodies being read.
+  const held = new Map<string, number>();
   return {
-    reserve(bytes) {
-      if (inUse + bytes > maxBytes) return false;
-      inUse += bytes;
-      return true;
-    },
-    release(bytes) {
-      inUse = Math.max(0, inUse - bytes);
+    forCaller(caller) {
+      return {
+        reserve(bytes) {
+          const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
+          if (caller !== undefined && mine + bytes > perCallerBytes) return 'share-spent';
+          if (inUse + bytes > maxBytes) return 'budget-spent';
+          inUse += bytes;
+          if (caller !== undefined) held.set(caller, mine + bytes);
+          return 'taken';
+        },
+        release(bytes) {
+          if (bytes <= 0) return;
+          inUse = Math.max(0, inUse - bytes);
+          if (caller === undefined) return;
+          const left = (held.get(caller) ?? 0) - bytes;
+          if (left > 0) held.set(caller, left);
+          else held.delete(caller);
+        },
+      };
     },
   };
 }
@@ -124,6 +161,15 @@ function busy(): GatewayError {
   });
 }
 
+/** This caller's bodies being read already hold its share of the budget: its own requests wait, nobody else's. */
+function callerBusy(): GatewayError {
+  return new GatewayError(
+    ErrorCode.THROTTLED,
+    'The gateway is receiving too many request bodies from these credentials at once; finish or close those requests, then retry.',
+    { retryAfterSeconds: 1, reason: 'CALLER_REQUEST_BODIES_IN_FLIGHT' },
+  );
+}
+
 /**
  * Reads the body up to `limit` bytes within the shared `budget`; JSON bodies are parsed (Apollo
  * wants an object). Throws HttpProblem (413, 400), GatewayError THROTTLED (budget spent) or
@@ -165,9 +211,10 @@ export async function readBody(req: IncomingMessage, limit: number, budget: Body
           fail(tooLarge());
           return;
         }
-        if (!budget.reserve(chunk.length)) {
+        const taken = budget.reserve(chunk.length);
+        if (taken !== 'taken') {
           req.resume();
-          fail(busy());
+          fail(taken === 'share-spent' ? callerBusy() : busy());
           return;
         }
         reserved += chunk.length;

@@ -10,6 +10,7 @@ import type { GraphIdentityDeps } from './deps.js';
 import { createMsalCachePlugin } from './msal-cache-plugin.js';
 import type { MsalAppFactory } from './msal-app.js';
 import { tokenErrorToGatewayError } from './token-errors.js';
+import { TokenCacheKeyMismatchError } from '../store/token-store.js';
 import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
 /**
@@ -85,8 +86,27 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
 
   const digest = (binding: string) => createHash('sha256').update(binding, 'utf8').digest();
   const pendingName = (state: string) => `sign-in:${createHash('sha256').update(state, 'utf8').digest('base64url')}`;
+  /**
+   * A record of the store that is there but does not open: sealed under a TOKEN_CACHE_KEY this
+   * replica does not hold (a rotation under way, replicas on different keys), or altered in the
+   * store. Not the caller's guess, and not an internal failure: before, the callback answered 500
+   * with an `error` line and a stack (docs/security.md#replicas).
+   */
+  const readSignInRecord = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error instanceof TokenCacheKeyMismatchError)) throw error;
+      log.warn({ record: what }, 'sign-in record not readable: it was sealed with a key this gateway does not hold, or altered');
+      throw new GatewayError(
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        `This gateway cannot open the record of this sign-in (${what}) in its token store: it was sealed with a TOKEN_CACHE_KEY this gateway does not hold (replicas on different keys during a rotation), or altered. Give every replica the same TOKEN_CACHE_KEY (and TOKEN_CACHE_KEY_PREVIOUS), then start again at /auth/login.`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+  };
   const readPending = async (state: string): Promise<PendingLogin | undefined> => {
-    const text = await deps.store.getShortLived(pendingName(state));
+    const text = await readSignInRecord('the sign-in in progress', () => deps.store.getShortLived(pendingName(state)));
     if (text === undefined) return undefined;
     const login = JSON.parse(text) as PendingLogin;
     // The store's expiry is the bound; this guards a backend whose expiry lags.
@@ -173,9 +193,11 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
           { reason: 'SIGN_IN_NOT_BOUND' },
         );
       }
+      // Read before the sign-in is spent: a stored identity this replica cannot open leaves the
+      // sign-in waiting, for a replica that can.
+      const previous = await readSignInRecord('the signed-in account it replaces', signedInAccount);
       // Spent once: of two callbacks racing (on two replicas), only the one that removes it goes on.
       if (!(await deps.store.takeShortLived(pendingName(state)))) throw unknownState();
-      const previous = await signedInAccount();
       const previousAccount = previous ? accountOf(previous) : undefined;
       // Redeem with a throw-away application whose cache is not persisted: the new account is
       // checked before it may replace the stored identity.

@@ -28,6 +28,8 @@ import { apiKeyCallers } from '../support/api-key-callers.js';
  * 10 s and MAX_CONNECTIONS caps the connections open at once.
  */
 const KEY = 'reader-key-0123456789abcdef';
+/** Callers that fill the body budget together: one caller holds at most an eighth of it (docs/security.md#request-bodies-per-caller). */
+const FILLERS = Array.from({ length: 10 }, (_, i) => ({ name: `filler${i}`, key: `filler-${i}-key-0123456789abcdef` }));
 const COMMENT = 'x'.repeat(900_000);
 
 describe('memory one caller can pin (production build, 128 MB heap)', () => {
@@ -40,7 +42,10 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
       nodeArgs: ['--max-old-space-size=128'],
       env: {
         SANDBOX_USERS: '20',
-        ...apiKeyCallers({ reader: { key: KEY, permissions: ['Users.Read'] } }),
+        ...apiKeyCallers({
+          reader: { key: KEY, permissions: ['Users.Read'] },
+          ...Object.fromEntries(FILLERS.map(({ name, key }) => [name, { key, permissions: ['Users.Read' as const] }])),
+        }),
         LOG_LEVEL: 'warn',
         // The stranger below fails 300 times from one address: each must meet the authentication
         // itself, not the failure budget (which would also refuse them unread, with 429).
@@ -67,15 +72,17 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
    * answered (the budget refuses a body as its bytes arrive, which a machine busy with other test
    * files delays), or `waitMs` passed.
    */
-  const stalledBodies = async (count: number, headers: Record<string, string>, waitMs: number, answered = count) => {
+  const stalledBodies = async (count: number, headersOf: (i: number) => Record<string, string>, waitMs: number, answered = count) => {
     const port = new URL(gw.url).port;
     const sockets: net.Socket[] = [];
     const answers: string[] = [];
-    const head = Object.entries({ 'content-type': 'application/json', 'content-length': '1000000', ...headers })
-      .map(([k, v]) => `${k}: ${v}\r\n`)
-      .join('');
+    const headOf = (i: number) =>
+      Object.entries({ 'content-type': 'application/json', 'content-length': '1000000', ...headersOf(i) })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
     const almostAll = Buffer.alloc(999_000, 'a');
     for (let i = 0; i < count; i++) {
+      const head = headOf(i);
       const socket = net.connect(Number(port), '127.0.0.1');
       let answer = '';
       socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
@@ -206,7 +213,7 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
   });
 
   it('a stranger cannot make it buffer request bodies: 300 stalled 1 MB bodies without a credential are refused from their headers', async () => {
-    const { answers, stillOpen, memory } = await stalledBodies(300, {}, 15_000);
+    const { answers, stillOpen, memory } = await stalledBodies(300, () => ({}), 15_000);
     // Answered 401 at once and the connection closed, with the body unread.
     expect(stillOpen).toBe(0);
     expect(answers).toHaveLength(300);
@@ -217,7 +224,8 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
 
   it('bodies of authenticated callers share one budget: a body whose bytes go past it is refused (429) and not read further', async () => {
     // 32 MiB: about 33 bodies are being read (and wait for their last KB); the others are refused.
-    const { answers, stillOpen, memory } = await stalledBodies(80, { 'x-api-key': KEY }, 15_000, 80 - 34);
+    // Ten callers, eight connections each: one caller alone holds only its share (4 MiB, ~4 bodies).
+    const { answers, stillOpen, memory } = await stalledBodies(80, (i) => ({ 'x-api-key': FILLERS[i % FILLERS.length]!.key }), 15_000, 80 - 34);
     expect(stillOpen).toBeGreaterThanOrEqual(30);
     const refused = answers.filter((a) => /^HTTP\/1\.1 429 /.test(a));
     expect(refused.length).toBeGreaterThanOrEqual(80 - stillOpen - 2);
