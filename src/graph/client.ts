@@ -39,7 +39,7 @@ import type { GraphRequest, GraphResult } from './types.js';
 /** What the transport needs, plus the knobs the client turns into its `RetryPolicy` and `$batch` options. */
 export interface GraphClientDeps extends Pick<
   GraphTransportDeps,
-  'upstream' | 'tokenSource' | 'graphEndpoint' | 'logger' | 'metrics' | 'correlationId' | 'signal' | 'governor' | 'operationTimeoutMs'
+  'upstream' | 'tokenSource' | 'graphEndpoint' | 'logger' | 'metrics' | 'correlationId' | 'signal' | 'governor' | 'operationTimeoutMs' | 'caller'
 > {
   /** Retries after the first attempt for 429/503/504/connection failures (default 3). */
   maxRetries?: number;
@@ -76,6 +76,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     retry: defaultRetryPolicy({ ...(deps.maxRetries !== undefined ? { maxRetries: deps.maxRetries } : {}), ...deps.retry }),
     ...(deps.governor ? { governor: deps.governor } : {}),
     ...(deps.operationTimeoutMs !== undefined ? { operationTimeoutMs: deps.operationTimeoutMs } : {}),
+    ...(deps.caller !== undefined ? { caller: deps.caller } : {}),
   });
 
   /** Success body, `null` for 404 when `nullOn404`, the GatewayError thrown otherwise. */

@@ -39,6 +39,11 @@ export interface AcquireOptions {
   /** Number of directory writes the call carries (a `$batch` can carry several); defaults to 1 when `write`. */
   writes?: number;
   signal?: AbortSignal;
+  /**
+   * Who the call is for (the caller's stable identity, never a credential): queued calls are shared
+   * fairly between callers (src/graph/fair-share.ts). Absent: one shared key.
+   */
+  caller?: string;
 }
 
 /** Held while the call is in flight; `release` frees the concurrency slot (idempotent). */

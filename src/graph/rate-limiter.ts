@@ -1,11 +1,12 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { AcquireOptions, GovernorPermit, GraphGovernor, GraphGovernorOptions } from './governor.js';
-import { enqueueByPriority } from './priority-queue.js';
+import { FairShare } from './fair-share.js';
+import { fairInsertionIndex } from './priority-queue.js';
 
 /**
  * The process-local rate limiter of Graph calls (docs/graph-facts.md#throttling): token buckets of
  * resource units per 10 s and writes per 150 s, a concurrency cap, a queue bounded by `maxWaitMs`
- * (writes ahead of reads, each in arrival order: see `enqueue`), and pauses for Retry-After. It
+ * (writes ahead of reads, each shared fairly between callers: see `enqueue`), and pauses for Retry-After. It
  * knows nothing of what a call costs (src/graph/graph-cost.ts prices calls) nor of other replicas
  * (src/graph/shared-rate-limiter.ts shares one budget through Redis).
  *
@@ -45,6 +46,8 @@ interface Waiter {
   writes: number;
   /** Carries a directory write (containment: disable, revoke, reset): served before queued reads. */
   priority: boolean;
+  /** Start tag of fair queuing between callers (src/graph/fair-share.ts). */
+  start: number;
   resolve: (permit: GovernorPermit) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
@@ -81,6 +84,9 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
   let timer: unknown;
   let closed = false;
   const queue: Waiter[] = [];
+  // One per class: writes share their lane fairly among themselves, reads theirs.
+  const fairShares = { write: new FairShare(), read: new FairShare() };
+  const fairShareOf = (priority: boolean) => (priority ? fairShares.write : fairShares.read);
 
   const refill = () => {
     const t = now();
@@ -142,6 +148,7 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
   }
 
   function grant(waiter: Waiter): void {
+    fairShareOf(waiter.priority).served(waiter.start);
     ruTokens -= waiter.cost;
     writeTokens -= waiter.writes;
     inFlight += 1;
@@ -152,13 +159,15 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
   const throttled = throttledError;
 
   /**
-   * Writes go ahead of every queued read, behind the writes queued before them. Mutations are the
-   * incident-response path (docs/mutations.md): a caller holding only a read permission filled the
-   * queue with lookups and held a terminateSession back by 14.5 s, or had it refused THROTTLED when
-   * the reads queued ahead of it would have taken longer than `maxWaitMs`. Reads still get every
-   * token the writes do not take; writes are bounded by their own bucket.
+   * Writes go ahead of every queued read. Mutations are the incident-response path
+   * (docs/mutations.md): a caller holding only a read permission filled the queue with lookups and
+   * held a terminateSession back by 14.5 s, or had it refused THROTTLED when the reads queued ahead
+   * of it would have taken longer than `maxWaitMs`. Reads still get every token the writes do not
+   * take; writes are bounded by their own bucket. Within each class callers share fairly: calls are
+   * served by their fair-queuing start tag (src/graph/fair-share.ts), so one caller's backlog does
+   * not stand in front of another caller's call.
    */
-  const enqueue = (waiter: Waiter): void => enqueueByPriority(queue, waiter);
+  const positionOf = (waiter: Pick<Waiter, 'priority' | 'start'>): number => fairInsertionIndex(queue, waiter);
 
   return {
     acquire(cost, acquireOptions: AcquireOptions = {}) {
@@ -170,9 +179,13 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
       const writes = Math.min(writeCapacity, Math.max(0, acquireOptions.writes ?? (acquireOptions.write ? 1 : 0)));
       refill();
       const priority = writes > 0;
-      // What is served before this call: the queued writes for a write; every queued call's RU for a
-      // read, but no write tokens (a read goes beside a write that waits for its write bucket, `pump`).
-      const ahead = priority ? queue.filter((w) => w.priority) : queue;
+      const caller = acquireOptions.caller ?? '';
+      const start = fairShareOf(priority).startTag(caller);
+      const position = positionOf({ priority, start });
+      // What is served before this call: the queued calls of its class with an earlier tag, and for
+      // a read every queued write; a read counts their RU but no write tokens (a read goes beside a
+      // write that waits for its write bucket, `pump`).
+      const ahead = queue.slice(0, position);
       const aheadRu = ahead.reduce((sum, w) => sum + w.cost, 0);
       const aheadWrites = priority ? ahead.reduce((sum, w) => sum + w.writes, 0) : 0;
       const wait = waitFor(ru, writes, aheadRu, aheadWrites);
@@ -184,7 +197,7 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
         return Promise.resolve(makePermit());
       }
       return new Promise<GovernorPermit>((resolve, reject) => {
-        const waiter: Waiter = { cost: ru, writes, priority, resolve, reject, signal, onAbort: undefined };
+        const waiter: Waiter = { cost: ru, writes, priority, start, resolve, reject, signal, onAbort: undefined };
         if (signal) {
           waiter.onAbort = () => {
             const index = queue.indexOf(waiter);
@@ -194,7 +207,8 @@ export function createLocalRateLimiter(options: LocalRateLimiterOptions = {}): G
           };
           signal.addEventListener('abort', waiter.onAbort, { once: true });
         }
-        enqueue(waiter);
+        fairShareOf(priority).queued(caller, start, ru);
+        queue.splice(position, 0, waiter);
         pump();
       });
     },

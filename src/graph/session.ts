@@ -35,6 +35,8 @@ export interface GraphSessionInput {
   signal?: AbortSignal;
   /** Partitions the rate governor. */
   graphTenant: string;
+  /** The caller's stable identity (never a credential): the governor shares queued calls fairly between callers. */
+  caller?: string;
 }
 
 export interface GraphSessions {
@@ -63,6 +65,7 @@ export function createGraphSessions(deps: GraphSessionsDeps): GraphSessions {
       operationTimeoutMs: config.limits.operationTimeoutMs,
       governor: governors.forTenant(input.graphTenant),
       ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.caller !== undefined ? { caller: input.caller } : {}),
     });
   // Cross-request coalescing (docs/reliability.md#cross-request-coalescing) only for an app-only Graph identity; lookups are still
   // partitioned by token partition, so identities could never mix even if that changed.

@@ -257,7 +257,13 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Shar
       if (mode !== 'shared' || !(await takeShared(resourceUnits, writes, signal))) {
         const limiter = fallback;
         if (!limiter) throw shuttingDownError();
-        releaseTokens = (await limiter.acquire(resourceUnits, { writes, ...(signal ? { signal } : {}) })).release;
+        releaseTokens = (
+          await limiter.acquire(resourceUnits, {
+            writes,
+            ...(signal ? { signal } : {}),
+            ...(acquireOptions.caller !== undefined ? { caller: acquireOptions.caller } : {}),
+          })
+        ).release;
       }
       let exit: () => void;
       try {

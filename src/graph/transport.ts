@@ -39,6 +39,8 @@ export interface GraphTransportDeps {
   governor?: GraphGovernor;
   /** The operation deadline behind `signal`, for the error a caller sees when it passes. */
   operationTimeoutMs?: number;
+  /** Whose calls these are, for the governor's fair share between callers (GovernorAcquireOptions.caller). */
+  caller?: string;
 }
 
 /**
@@ -197,7 +199,11 @@ export class GraphTransport {
     const cost = known ?? costOfOutgoingCall({ method: req.method, template: req.path.template, query: req.query, body: req.body });
     try {
       return await observeGovernorWait(
-        governor.acquire(cost.resourceUnits, { writes: cost.writes, ...(this.deps.signal ? { signal: this.deps.signal } : {}) }),
+        governor.acquire(cost.resourceUnits, {
+          writes: cost.writes,
+          ...(this.deps.signal ? { signal: this.deps.signal } : {}),
+          ...(this.deps.caller !== undefined ? { caller: this.deps.caller } : {}),
+        }),
       );
     } catch (error) {
       if (this.deps.signal?.aborted) return this.cancelled(false);

@@ -6,7 +6,7 @@ import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
 import { graphIdentityId } from '../identity/identity-id.js';
 import type { Caller, CallerAuthenticator, GraphIdentity, GraphTokenSource } from '../identity/types.js';
-import type { CallerCursors, CursorCodec } from './cursor.js';
+import { cursorBindingOf, type CallerCursors, type CursorCodec } from './cursor.js';
 
 /**
  * Everything one GraphQL request may use. Built once per HTTP request by the factory below (the
@@ -50,6 +50,8 @@ export type GraphSessionFactory = (input: {
   logger: Logger;
   signal?: AbortSignal;
   graphTenant: string;
+  /** The caller's stable identity, for the governor's fair share between callers. */
+  caller?: string;
 }) => {
   graph: GraphUsersClient;
   loaders: GraphLoaders;
@@ -137,7 +139,16 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
     // The Graph layer writes the correlation id into each of its lines itself, so it takes the
     // process logger; the operation's child logger is built only when something logs through it
     // (a pino child per operation is a measurable share of a single lookup's CPU).
-    const { graph, loaders } = deps.graphSession({ tokenSource, correlationId, logger: deps.logger, signal: deadline.signal, graphTenant });
+    // The caller's stable identity (the one its cursors are bound to) shares the governor's queue
+    // fairly between callers (docs/reliability.md#fair-share-between-callers).
+    const { graph, loaders } = deps.graphSession({
+      tokenSource,
+      correlationId,
+      logger: deps.logger,
+      signal: deadline.signal,
+      graphTenant,
+      caller: cursorBindingOf(caller),
+    });
     const context: Omit<GatewayContext, 'logger'> = {
       correlationId,
       caller,

@@ -196,6 +196,74 @@ describe('governor', () => {
     (await read).release();
   });
 
+  it("shares the queue fairly between callers: one caller's backlog does not stand before another's call (docs/reliability.md#fair-share-between-callers)", async () => {
+    const clock = manualClock();
+    // One RU a second, the bucket spent: the hog queues 30 calls of 1 RU (30 s of refill).
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 60_000, ...clock });
+    (await governor.acquire(10)).release();
+    const order: string[] = [];
+    const call = (label: string, caller: string) =>
+      governor.acquire(1, { caller }).then((permit) => {
+        order.push(label);
+        permit.release();
+      });
+    const calls = Array.from({ length: 30 }, (_, i) => call(`hog ${i}`, 'api-key:hog'));
+    // Its wait is reckoned behind the hog's first call only, not behind all 30.
+    calls.push(call('victim', 'api-key:victim'));
+    for (let second = 0; second < 3; second++) await clock.advance(1_000);
+    expect(order).toEqual(['hog 0', 'victim', 'hog 1']);
+    // A caller arriving later also goes ahead of the hog's backlog: its call is tagged at the virtual time.
+    calls.push(call('late', 'api-key:late'));
+    for (let second = 0; second < 2; second++) await clock.advance(1_000);
+    expect(order).toEqual(['hog 0', 'victim', 'hog 1', 'late', 'hog 2']);
+    // The hog's own calls keep their order.
+    for (let second = 0; second < 30; second++) await clock.advance(1_000);
+    await Promise.all(calls);
+    expect(order.filter((o) => o.startsWith('hog'))).toEqual(Array.from({ length: 30 }, (_, i) => `hog ${i}`));
+  });
+
+  it('refuses the caller whose own backlog is too long (THROTTLED), not the newcomer who would wait behind it in arrival order', async () => {
+    const clock = manualClock();
+    // One RU a second and at most 5 s of wait: 5 queued calls of the hog are 5 s of refill.
+    const governor = createLocalRateLimiter({ resourceUnitsPer10s: 10, headroom: 1, maxWaitMs: 5_000, ...clock });
+    (await governor.acquire(10)).release();
+    const hog = Array.from({ length: 5 }, () => governor.acquire(1, { caller: 'hog' }));
+    await expect(governor.acquire(1, { caller: 'hog' })).rejects.toMatchObject({ extensions: { code: 'THROTTLED' } });
+    let served = false;
+    const newcomer = governor.acquire(1, { caller: 'newcomer' }).then((permit) => ((served = true), permit));
+    await clock.advance(1_000);
+    expect(served).toBe(false);
+    await clock.advance(1_000);
+    expect(served).toBe(true);
+    for (let second = 0; second < 4; second++) await clock.advance(1_000);
+    for (const permit of await Promise.all([...hog, newcomer])) permit.release();
+  });
+
+  it('keeps writes ahead of reads whatever the fair share, and shares writes fairly between callers too', async () => {
+    const clock = manualClock();
+    const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });
+    const held = await governor.acquire(1);
+    const order: string[] = [];
+    const permits = new Map<string, Promise<{ release(): void }>>();
+    const queue = (label: string, options: { write?: boolean; caller: string }) =>
+      permits.set(
+        label,
+        governor.acquire(1, options).then((p) => (order.push(label), p)),
+      );
+    queue('read a', { caller: 'a' });
+    queue('write a0', { write: true, caller: 'a' });
+    queue('write a1', { write: true, caller: 'a' });
+    queue('write a2', { write: true, caller: 'a' });
+    queue('write b', { write: true, caller: 'b' });
+    // One slot: each call is let through when the one before it is released.
+    held.release();
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(0);
+      (await permits.get(order[i]!)!).release();
+    }
+    expect(order).toEqual(['write a0', 'write b', 'write a1', 'write a2', 'read a']);
+  });
+
   it('drops a queued call whose caller went away', async () => {
     const clock = manualClock();
     const governor = createLocalRateLimiter({ maxConcurrent: 1, ...clock });
