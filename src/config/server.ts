@@ -91,8 +91,21 @@ export function readFederation(env: EnvReader): boolean {
   return env.oneOf('FEDERATION', ['false', 'true'], 'false', 'serves the Apollo Federation subgraph entry points _entities and _service') === 'true';
 }
 
+/**
+ * CORS_ORIGINS: the browser origins allowed to call (and, with CALLER_AUTH=none, the only foreign
+ * ones served at all: src/http/loopback-guard.ts). `null` is refused: it is the Origin of every
+ * opaque origin, so any page on any site sends it from a sandboxed iframe or a data: URL. Listed,
+ * it let a hostile page read the directory through the loopback trust, with every permission
+ * (docs/security.md#caller-authentication-defaults).
+ */
 export function readCorsOrigins(env: EnvReader): string[] {
-  return commaSeparated(env.get('CORS_ORIGINS') ?? '');
+  const origins = commaSeparated(env.get('CORS_ORIGINS') ?? '');
+  if (origins.includes('null')) {
+    env.problem(
+      'CORS_ORIGINS lists "null", which is not one site: browsers send Origin: null from sandboxed iframes, data: URLs and file:// pages of any site, so every web page could call the gateway and read its answers (with CALLER_AUTH=none, holding every permission). Serve the page from an http(s) origin and list that origin.',
+    );
+  }
+  return origins;
 }
 
 /**

@@ -194,7 +194,11 @@ ${noticeHtml}<div id="graphiql">Loading the playground…</div>
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-length': page.length,
-        'cache-control': 'no-cache',
+        // no-store, although the page itself holds nothing: it keeps the page out of the browser's
+        // back-forward cache, which kept a left playground alive in memory, so Back showed the typed
+        // API key and a Temporary Access Pass again to whoever used the browser next
+        // (docs/security.md#secrets-never-leave).
+        'cache-control': 'no-store',
         'content-security-policy': PLAYGROUND_CSP,
         'x-content-type-options': 'nosniff',
         'referrer-policy': 'no-referrer',

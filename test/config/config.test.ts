@@ -29,6 +29,22 @@ describe('loadConfig', () => {
     expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
   });
 
+  it('refuses "null" in CORS_ORIGINS: every site can send Origin: null (a sandboxed iframe), so it would allow every page', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://people.contoso.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://people.contoso.com',
+      'http://localhost:5173',
+    ]);
+    // With CALLER_AUTH=none a page on any site read the directory through a sandboxed iframe, with every permission.
+    for (const env of <Array<Record<string, string>>>[
+      { CORS_ORIGINS: 'null' },
+      { CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('k')}`, CORS_ORIGINS: 'https://people.contoso.com,null' },
+    ]) {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^CORS_ORIGINS lists "null", which is not one site: .*sandboxed iframes/);
+    }
+  });
+
   it('reads TRUSTED_PROXIES as addresses, CIDRs and proxy-addr names, and refuses anything else by name', () => {
     expect(loadConfig({}).trustedProxies).toEqual([]);
     const withKeys = { CALLER_AUTH: 'api-key', API_KEYS: `soar:${hashApiKey('k')}` };
