@@ -166,7 +166,19 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
       const binding = randomBytes(32).toString('base64url');
       const login: PendingLogin = { verifier, redirectUri, expiresAt: now() + LOGIN_TTL_MS, operator, bindingDigest: digest(binding).toString('base64url') };
       await deps.store.putShortLived(pendingName(state), JSON.stringify(login), LOGIN_TTL_MS);
-      const location = await app.getAuthCodeUrl({ scopes, redirectUri, state, codeChallenge: challenge, codeChallengeMethod: 'S256', responseMode: 'query' });
+      // `prompt=select_account`: Entra asks which account to sign in instead of taking the one the
+      // operator's browser is already signed in with, which would quietly become the account every
+      // caller is served as (docs/identity.md#self-deployed-authorization-code-delegated; Entra's prompt values:
+      // docs/graph-facts.md#sign-in-requests).
+      const location = await app.getAuthCodeUrl({
+        scopes,
+        redirectUri,
+        state,
+        codeChallenge: challenge,
+        codeChallengeMethod: 'S256',
+        responseMode: 'query',
+        prompt: 'select_account',
+      });
       return { location, binding };
     },
     async pendingSignIn({ state, bindings }) {

@@ -161,6 +161,8 @@ describe('authorization code', () => {
       const authorizeUrl = new URL(login.headers.get('location')!);
       expect(authorizeUrl.origin).toBe(emulator.origin);
       expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+      // The operator chooses the account; an account the browser is already signed in with is not taken silently.
+      expect(authorizeUrl.searchParams.get('prompt')).toBe('select_account');
       expect(authorizeUrl.searchParams.get('state')).toBeTruthy();
       expect(authorizeUrl.searchParams.get('redirect_uri')).toBe(`${origin}/auth/callback`);
 
