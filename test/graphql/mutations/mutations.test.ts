@@ -320,6 +320,24 @@ describe('users, managers and authentication methods', () => {
     const refused = await gw.graphql(`mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: PASSWORD, methodId: "x"}) { methodId } }`);
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
+
+  // phoneauthenticationmethod-delete: the default MFA method "can't be deleted"; Graph's 400 badRequest
+  // (docs/graph-facts.md#deleting-authentication-methods) reaches the caller with its reason, sent once.
+  it("deleteAuthenticationMethod of the user's default MFA method is Graph's refusal: BAD_USER_INPUT with Graph's reason, one DELETE, the method kept", async () => {
+    const target = ordinaryUser((u) => u._defaultMfaMethodId !== null && u.authMethods.some((m) => m.type === 'phone' && m.id === u._defaultMfaMethodId));
+    const methodId = target._defaultMfaMethodId!;
+    await emulator.resetStats();
+    const result = await gw.graphql(
+      `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: PHONE, methodId: "${methodId}"}) { methodId } }`,
+    );
+    const error = result.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'badRequest', outcome: 'FAILED' });
+    expect(error?.message).toContain("matches the user's current default authentication method");
+    expect((await emulator.stats()).byRoute).toEqual({ 'DELETE /v1.0/users/{id}/authentication/phoneMethods/{methodId}': 1 });
+    expect(emulator.tenant.users.get(target.id)!.authMethods.some((m) => m.id === methodId)).toBe(true);
+    const event = auditEvents(gw).findLast((e) => e.operation === 'deleteAuthenticationMethod');
+    expect(event).toMatchObject({ outcome: 'failed', targetUser: target.id });
+  });
 });
 
 describe('caller permissions', () => {
