@@ -471,6 +471,25 @@ describe('delete (user-delete)', () => {
     expect((await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: userWrite })).status).toBe(204);
     expect(c.emulator.tenant.users.has(target.id)).toBe(false);
   });
+
+  // user-delete: "To delete users with privileged administrator roles in delegated scenarios, the app must be
+  // assigned the Directory.AccessAsUser.All delegated permission" (any directory role here: the stricter reading).
+  it('delegated, an administrator is deleted only with Directory.AccessAsUser.All: User.ReadWrite.All is 403 for them (the signed-in Global Administrator outranks them), 204 for a user without a role', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    // A user of this test's own made a Helpdesk Administrator, so the seeded role holders other tests use stay.
+    const target = plainUser();
+    target._directoryRoles = ['Helpdesk Administrator'];
+    const userWrite = await delegated(admin, 'User.ReadWrite.All');
+    const refused = await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: userWrite });
+    expect(refused.status, refused.text).toBe(403);
+    expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    expect(c.emulator.tenant.users.has(target.id)).toBe(true);
+
+    const plain = plainUser();
+    expect((await c.graph('DELETE', `/v1.0/users/${plain.id}`, { token: userWrite })).status).toBe(204);
+    expect((await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: await delegated(admin, 'Directory.AccessAsUser.All') })).status).toBe(204);
+    expect(c.emulator.tenant.users.has(target.id)).toBe(false);
+  });
 });
 
 describe('app-only sensitive actions (user-update note; resources/users "Who can perform sensitive actions")', () => {
