@@ -234,10 +234,14 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
       if (typeof value === 'string' && value.length > 0) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
     case 'nullableString':
+      // An empty string is not a value: Graph answers it with this 400 and clears a property only for
+      // `null` (docs/graph-facts.md#user-properties, "Clearing a property").
+      if (value === '') throw invalidValue(property);
       if (value === null || typeof value === 'string') return value;
       throw typeError(property, value, 'Edm.String');
     case 'stringArray':
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+      // Each item at least one character (an empty one: the 400 above); `[]` clears the collection.
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
     case 'usageLocation':
       // "Not nullable" (resources/user): a two-letter code, never null.

@@ -392,6 +392,22 @@ describe('values a write may set (resources/user; concept-sspr-policy "Username 
     const read = await c.graph('GET', `/v1.0/users/${user.id}?$select=usageLocation`);
     expect(read.body.usageLocation).toBe('GB');
   });
+
+  // An empty string is refused with the directory's invalid-value 400 (msgraph-sdk-dotnet#187 givenName,
+  // msgraph-sdk-powershell#2087 officeLocation, #852 surname and mobilePhone; msgraph-sdk-dotnet#1453 "should be
+  // between 1 and 64 characters"); `null` clears a string (microsoft-graph-docs#4299, #7762), `[]` the business phones
+  // (msgraph-sdk-powershell#833).
+  it('an empty string is 400 "Invalid value specified", an empty business phone too; null clears a string and [] the business phones', async () => {
+    const user = plainUser();
+    for (const property of ['jobTitle', 'givenName', 'officeLocation', 'mobilePhone', 'department'])
+      refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { [property]: '' } }), property);
+    refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { businessPhones: [''] } }), 'businessPhones');
+    refusedAs(await c.graph('POST', '/v1.0/users', { body: newUser(`empty.probe@${domain()}`, { jobTitle: '' }) }), 'jobTitle');
+    const cleared = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { jobTitle: 'Analyst', businessPhones: ['+1 425 555 0100'] } });
+    expect(cleared.status).toBe(204);
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { jobTitle: null, businessPhones: [] } })).status).toBe(204);
+    expect(c.emulator.tenant.users.get(user.id)).toMatchObject({ jobTitle: null, businessPhones: [] });
+  });
 });
 
 describe('users synchronized from on-premises (resources/user; users-revoke-access; microsoft-graph-docs#7301)', () => {
