@@ -341,7 +341,13 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     const spec = WRITABLE[property]!;
     requireCapability(call.principal, spec.capability, user);
     if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
-    else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
+    // Sensitive properties need a role that covers the target ("Who can perform sensitive actions"): a
+    // signed-in user acting on another user, and an app always: the current user-update rows of
+    // accountEnabled, mobilePhone and otherMails say that "in app-only scenarios in addition to
+    // Microsoft Graph permissions, the app must be assigned a higher privileged administrator role",
+    // without the older note's limit to targets holding admin roles (the stricter reading;
+    // docs/graph-facts.md#writes-and-permissions, "Sensitive actions, app-only").
+    else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'app' || call.principal.objectId !== user.id });
   }
   if (user.onPremisesSyncEnabled && [...changes.keys()].some((p) => !CLOUD_WRITABLE_WHEN_SYNCED.has(p))) throw badRequest(SYNCED_OBJECT_MESSAGE);
   const upn = changes.get('userPrincipalName');

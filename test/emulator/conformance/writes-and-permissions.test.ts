@@ -517,9 +517,18 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
   });
   const asApp = (appid: string) => mintToken(c.emulator, { appid, roles: ['User.EnableDisableAccount.All', 'User.Read.All'] });
 
-  it('User.EnableDisableAccount.All disables a user without an admin role with no Entra role of its own', async () => {
+  // The current user-update rows of accountEnabled, mobilePhone and otherMails: "In app-only scenarios in addition
+  // to Microsoft Graph permissions, the app must be assigned a higher privileged administrator role as indicated in
+  // Who can perform sensitive actions", for every target (the older note spoke of targets holding admin roles only).
+  it('app-only, a sensitive property of a user without an admin role needs a role too: none → 403 and nothing changes; User Administrator → 204', async () => {
     const target = plainUser();
-    const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    const refused = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    expect(refused.status, refused.text).toBe(403);
+    expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    expect(target.accountEnabled).toBe(true);
+    const phones = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: ['User-Phone.ReadWrite.All'] });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0199' }, token: phones })).status).toBe(403);
+    const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(USER_ADMIN_APP) });
     expect(res.status).toBe(204);
     expect(target.accountEnabled).toBe(false);
     target.accountEnabled = true;
@@ -534,7 +543,7 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
       [['User.EnableDisableAccount.All', 'User.Read.All'], 204],
       [['User.EnableDisableAccount.All', 'Directory.Read.All'], 204],
     ] as const) {
-      const token = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: [...roles] });
+      const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP, roles: [...roles] });
       const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token });
       expect(res.status, roles.join(' + ')).toBe(status);
       if (status === 403) expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');
