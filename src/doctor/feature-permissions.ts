@@ -31,6 +31,11 @@ export interface GraphOperation {
    * table), when none of the call's own sets is held.
    */
   readonly fallback?: { readonly sets: readonly PermissionSet[]; readonly route: string };
+  /**
+   * Sets Graph also asks of a signed-in user's token when the target holds an admin role (one must be
+   * held besides `delegated`); without one the call reaches users without admin roles only.
+   */
+  readonly delegatedAdminTargets?: readonly PermissionSet[];
 }
 
 /**
@@ -192,6 +197,9 @@ export const GRAPH_OPERATIONS = {
     // Directory.ReadWrite.All does not allow deleting users (its description says so).
     application: [['User.ReadWrite.All']],
     delegated: [['User.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // "To delete users with privileged administrator roles in delegated scenarios, the app must be assigned the
+    // Directory.AccessAsUser.All delegated permission" (user-delete; docs/graph-facts.md#writes-and-permissions).
+    delegatedAdminTargets: [['Directory.AccessAsUser.All']],
     source: 'https://learn.microsoft.com/graph/api/user-delete#permissions',
   },
   setManager: {

@@ -28,7 +28,15 @@ export function featurePermissionChecks(availability: readonly FeatureAvailabili
     for (const { operation } of operationsOf(feature)) {
       const sets = kind === 'application' ? operation.application : operation.delegated;
       if (sets === NOT_SUPPORTED) continue; // featureAvailability already made such a feature not-available
-      if (satisfyingSet(sets, granted)) continue;
+      if (satisfyingSet(sets, granted)) {
+        const admins = kind === 'delegated' ? operation.delegatedAdminTargets : undefined;
+        if (admins && !satisfyingSet(admins, granted)) {
+          costlier.push(
+            `${operation.call} reaches users without admin roles only: Graph asks ${grantText(grantAdvice(leastToGrant(admins, granted), kind))} of a signed-in user to act on administrators`,
+          );
+        }
+        continue;
+      }
       if (operation.fallback && satisfyingSet(operation.fallback.sets, granted)) {
         costlier.push(
           `${operation.call} is refused without ${leastToGrant(sets, granted).join(' + ')}: the gateway uses ${operation.fallback.route}; grant ${grantText(grantAdvice(leastToGrant(sets, granted), kind))} for fewer requests`,

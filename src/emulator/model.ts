@@ -53,6 +53,12 @@ export interface UserRecord {
   _password: string;
   /** Emulator-internal: Entra directory roles, e.g. `Global Administrator`, `User Administrator`. */
   _directoryRoles: string[];
+  /**
+   * Emulator-internal: the id of the method (one of `authMethods`) that is the user's default
+   * multifactor authentication method, or null. Graph refuses to delete it
+   * (docs/graph-facts.md#deleting-authentication-methods); v1.0 does not expose it.
+   */
+  _defaultMfaMethodId: string | null;
 }
 
 /**

@@ -233,6 +233,23 @@ function seedAuthMethods(prng: Prng, user: UserRecord): void {
       },
     });
   }
+  user._defaultMfaMethodId = defaultMfaMethod(user)?.id ?? null;
+}
+
+/**
+ * The default MFA method a user who registered these methods would have: the Authenticator app (push),
+ * else the mobile phone (SMS), else the office phone (voice), else a software OATH token: each a value
+ * of Graph's userDefaultAuthenticationMethodType (push, sms, voiceOffice, oath; beta signInPreferences).
+ * Chosen without the PRNG, so the rest of the seed stays as it was.
+ */
+function defaultMfaMethod(user: UserRecord): AuthMethodRecord | undefined {
+  const m = user.authMethods;
+  return (
+    m.find((x) => x.type === 'microsoftAuthenticator') ??
+    m.find((x) => x.type === 'phone' && x.data.phoneType === 'mobile') ??
+    m.find((x) => x.type === 'phone' && x.data.phoneType === 'office') ??
+    m.find((x) => x.type === 'softwareOath')
+  );
 }
 
 /** Fills the model's users, groups and devices, and the well-known admin identity. */

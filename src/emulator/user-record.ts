@@ -51,5 +51,6 @@ export function newUserRecord(init: { id: string; displayName: string; userPrinc
     authMethods: [{ id: PASSWORD_METHOD_ID, type: 'password', data: { password: null, createdDateTime: created } }],
     _password: init.password,
     _directoryRoles: [],
+    _defaultMfaMethodId: null,
   };
 }

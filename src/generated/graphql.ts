@@ -496,7 +496,8 @@ export type Mutation = {
   createUser: CreateUserPayload;
   /**
    * Deletes one registered authentication method of the given type (the original's `*-method-delete`
-   * commands). The password method cannot be deleted.
+   * commands). The password method cannot be deleted. Graph also refuses the user's default MFA method and a
+   * mobile number while an alternateMobile one exists (BAD_USER_INPUT with Graph's reason).
    *
    * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All`, or the
    * method type's own permission where Graph lists one (`UserAuthMethod-Email`, `-MicrosoftAuthApp`, `-SoftwareOATH`,
@@ -515,8 +516,9 @@ export type Mutation = {
   /**
    * Deletes the user (restorable for 30 days from deleted items).
    *
-   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` (delegated `Directory.AccessAsUser.All`);
-   * Entra role User Administrator, or Privileged Authentication Administrator for privileged admins.
+   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` (delegated, administrators only with
+   * `Directory.AccessAsUser.All`); Entra role User Administrator, or Privileged Authentication Administrator for
+   * privileged admins.
    */
   deleteUser: DeleteUserPayload;
   /**
@@ -1094,7 +1096,7 @@ export type TerminateSessionPayload = {
   user?: Maybe<User>;
 };
 
-/** Input of `updateUser`: only the properties given are changed; `null` clears a property. */
+/** Input of `updateUser`: only the properties given are changed; `null` (or an empty string, sent as `null`) clears a property. */
 export type UpdateUserInput = {
   /** Business phone numbers (Graph allows at most one). */
   businessPhones?: InputMaybe<Array<Scalars['String']['input']>>;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kind, parse, type FieldDefinitionNode, type ObjectTypeDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { FEATURES, GRAPH_OPERATIONS, renderPermissionsMarkdown, satisfyingSet } from '../../src/doctor/feature-permissions.js';
+import { featurePermissionChecks } from '../../src/doctor/permission-checks.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -64,5 +65,26 @@ describe('the feature → permissions table', () => {
         'User-PasswordProfile.ReadWrite.All',
       ]);
     }
+  });
+});
+
+describe('permissions a signed-in user needs to act on administrators', () => {
+  // user-delete: "To delete users with privileged administrator roles in delegated scenarios, the app must be
+  // assigned the Directory.AccessAsUser.All delegated permission" (docs/graph-facts.md#writes-and-permissions).
+  const deleteUser = FEATURES.find((f) => f.id === 'deleteUser')!;
+  const check = (kind: 'application' | 'delegated', granted: string[]) =>
+    featurePermissionChecks([{ feature: deleteUser, state: 'enabled' }], kind, new Set(granted))[0]!;
+
+  it('delegated User.ReadWrite.All deletes users without admin roles only: the line is ok and names Directory.AccessAsUser.All for administrators', () => {
+    const line = check('delegated', ['User.ReadWrite.All']);
+    expect(line.status).toBe('ok');
+    expect(line.message).toContain('reaches users without admin roles only');
+    expect(line.message).toContain('Directory.AccessAsUser.All');
+  });
+
+  it('delegated Directory.AccessAsUser.All, and app-only User.ReadWrite.All, carry no such note', () => {
+    expect(check('delegated', ['Directory.AccessAsUser.All']).message).not.toContain('admin roles only');
+    expect(check('delegated', ['User.ReadWrite.All', 'Directory.AccessAsUser.All']).message).not.toContain('admin roles only');
+    expect(check('application', ['User.ReadWrite.All']).message).not.toContain('admin roles only');
   });
 });

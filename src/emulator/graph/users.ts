@@ -13,7 +13,7 @@ import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { directoryRole } from './directory-roles.js';
-import { type GraphError, badRequest } from './errors.js';
+import { type GraphError, badRequest, forbidden } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, projectLimited, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
@@ -234,10 +234,14 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
       if (typeof value === 'string' && value.length > 0) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
     case 'nullableString':
+      // An empty string is not a value: Graph answers it with this 400 and clears a property only for
+      // `null` (docs/graph-facts.md#user-properties, "Clearing a property").
+      if (value === '') throw invalidValue(property);
       if (value === null || typeof value === 'string') return value;
       throw typeError(property, value, 'Edm.String');
     case 'stringArray':
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
+      // Each item at least one character (an empty one: the 400 above); `[]` clears the collection.
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) return value;
       throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
     case 'usageLocation':
       // "Not nullable" (resources/user): a two-letter code, never null.
@@ -337,7 +341,13 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     const spec = WRITABLE[property]!;
     requireCapability(call.principal, spec.capability, user);
     if (property === 'passwordProfile') requireAuthorityOver(call.principal, user, { requireRole: true });
-    else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'user' && call.principal.objectId !== user.id });
+    // Sensitive properties need a role that covers the target ("Who can perform sensitive actions"): a
+    // signed-in user acting on another user, and an app always: the current user-update rows of
+    // accountEnabled, mobilePhone and otherMails say that "in app-only scenarios in addition to
+    // Microsoft Graph permissions, the app must be assigned a higher privileged administrator role",
+    // without the older note's limit to targets holding admin roles (the stricter reading;
+    // docs/graph-facts.md#writes-and-permissions, "Sensitive actions, app-only").
+    else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'app' || call.principal.objectId !== user.id });
   }
   if (user.onPremisesSyncEnabled && [...changes.keys()].some((p) => !CLOUD_WRITABLE_WHEN_SYNCED.has(p))) throw badRequest(SYNCED_OBJECT_MESSAGE);
   const upn = changes.get('userPrincipalName');
@@ -381,6 +391,11 @@ export function createUser(call: GraphCall): EmuResponse {
 export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.delete', user);
   requireAuthorityOver(call.principal, user, { requireRole: true });
+  // user-delete: "To delete users with privileged administrator roles in delegated scenarios, the app must
+  // be assigned the Directory.AccessAsUser.All delegated permission" besides the higher role. Which roles
+  // count as privileged the page leaves to "Who can perform sensitive actions": the emulator asks it for a
+  // target holding any directory role, the stricter reading (docs/graph-facts.md#writes-and-permissions).
+  if (call.principal.kind === 'user' && user._directoryRoles.length > 0 && !call.principal.permissions.has('Directory.AccessAsUser.All')) throw forbidden();
   call.ctx.tenant.users.delete(user.id);
   call.ctx.tenant.deletedUsers.set(user.id, user);
   recordChange(call.ctx.tenant, user.id, 'removed-soft', call.ctx.now());

@@ -54,6 +54,18 @@ function checkDocumentedLimits(properties: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Graph refuses an empty string for a user's string properties (400 "Invalid value specified for
+ * property ..."), and clears one only for `null`; an empty business phone number is refused alike and
+ * `[]` clears them (docs/graph-facts.md#user-properties, "Clearing a property"). So an empty string a
+ * caller gives means "no value": `null` in an update (which clears it), left out of a creation.
+ */
+function emptyAsNoValue(key: string, value: unknown): unknown {
+  if (value === '') return null;
+  if (key === 'businessPhones' && Array.isArray(value)) return value.filter((phone) => phone !== '');
+  return value;
+}
+
 /** `createUser`, `updateUser` and `deleteUser`. */
 export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
   return {
@@ -64,7 +76,10 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
         normalizeUserKey(upn, 'userPrincipalName');
         if (password.length === 0) throw badInput('`password` must not be empty.');
         const properties: Record<string, unknown> = {};
-        for (const key of CREATE_OPTIONAL) if (input[key] !== undefined && input[key] !== null) properties[key] = input[key];
+        for (const key of CREATE_OPTIONAL) {
+          const value = emptyAsNoValue(key, input[key]);
+          if (value !== undefined && value !== null) properties[key] = value;
+        }
         checkDocumentedLimits(properties);
         return properties;
       };
@@ -96,7 +111,8 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
       const check = () => {
         const user = normalizeUserKey(String(input.user ?? ''), 'user');
         const changes: Record<string, unknown> = {};
-        for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = input[key];
+        if (input.displayName === '') throw badInput('`displayName` cannot be empty.');
+        for (const key of UPDATABLE) if (key in input && input[key] !== undefined) changes[key] = emptyAsNoValue(key, input[key]);
         if (Object.keys(changes).length === 0) throw badInput('`updateUser` needs at least one property to change besides `user`.');
         if (changes.displayName === null) throw badInput('`displayName` cannot be cleared.');
         checkDocumentedLimits(changes);

@@ -392,6 +392,22 @@ describe('values a write may set (resources/user; concept-sspr-policy "Username 
     const read = await c.graph('GET', `/v1.0/users/${user.id}?$select=usageLocation`);
     expect(read.body.usageLocation).toBe('GB');
   });
+
+  // An empty string is refused with the directory's invalid-value 400 (msgraph-sdk-dotnet#187 givenName,
+  // msgraph-sdk-powershell#2087 officeLocation, #852 surname and mobilePhone; msgraph-sdk-dotnet#1453 "should be
+  // between 1 and 64 characters"); `null` clears a string (microsoft-graph-docs#4299, #7762), `[]` the business phones
+  // (msgraph-sdk-powershell#833).
+  it('an empty string is 400 "Invalid value specified", an empty business phone too; null clears a string and [] the business phones', async () => {
+    const user = plainUser();
+    for (const property of ['jobTitle', 'givenName', 'officeLocation', 'mobilePhone', 'department'])
+      refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { [property]: '' } }), property);
+    refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { businessPhones: [''] } }), 'businessPhones');
+    refusedAs(await c.graph('POST', '/v1.0/users', { body: newUser(`empty.probe@${domain()}`, { jobTitle: '' }) }), 'jobTitle');
+    const cleared = await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { jobTitle: 'Analyst', businessPhones: ['+1 425 555 0100'] } });
+    expect(cleared.status).toBe(204);
+    expect((await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { jobTitle: null, businessPhones: [] } })).status).toBe(204);
+    expect(c.emulator.tenant.users.get(user.id)).toMatchObject({ jobTitle: null, businessPhones: [] });
+  });
 });
 
 describe('users synchronized from on-premises (resources/user; users-revoke-access; microsoft-graph-docs#7301)', () => {
@@ -471,6 +487,25 @@ describe('delete (user-delete)', () => {
     expect((await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: userWrite })).status).toBe(204);
     expect(c.emulator.tenant.users.has(target.id)).toBe(false);
   });
+
+  // user-delete: "To delete users with privileged administrator roles in delegated scenarios, the app must be
+  // assigned the Directory.AccessAsUser.All delegated permission" (any directory role here: the stricter reading).
+  it('delegated, an administrator is deleted only with Directory.AccessAsUser.All: User.ReadWrite.All is 403 for them (the signed-in Global Administrator outranks them), 204 for a user without a role', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    // A user of this test's own made a Helpdesk Administrator, so the seeded role holders other tests use stay.
+    const target = plainUser();
+    target._directoryRoles = ['Helpdesk Administrator'];
+    const userWrite = await delegated(admin, 'User.ReadWrite.All');
+    const refused = await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: userWrite });
+    expect(refused.status, refused.text).toBe(403);
+    expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    expect(c.emulator.tenant.users.has(target.id)).toBe(true);
+
+    const plain = plainUser();
+    expect((await c.graph('DELETE', `/v1.0/users/${plain.id}`, { token: userWrite })).status).toBe(204);
+    expect((await c.graph('DELETE', `/v1.0/users/${target.id}`, { token: await delegated(admin, 'Directory.AccessAsUser.All') })).status).toBe(204);
+    expect(c.emulator.tenant.users.has(target.id)).toBe(false);
+  });
 });
 
 describe('app-only sensitive actions (user-update note; resources/users "Who can perform sensitive actions")', () => {
@@ -482,9 +517,18 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
   });
   const asApp = (appid: string) => mintToken(c.emulator, { appid, roles: ['User.EnableDisableAccount.All', 'User.Read.All'] });
 
-  it('User.EnableDisableAccount.All disables a user without an admin role with no Entra role of its own', async () => {
+  // The current user-update rows of accountEnabled, mobilePhone and otherMails: "In app-only scenarios in addition
+  // to Microsoft Graph permissions, the app must be assigned a higher privileged administrator role as indicated in
+  // Who can perform sensitive actions", for every target (the older note spoke of targets holding admin roles only).
+  it('app-only, a sensitive property of a user without an admin role needs a role too: none → 403 and nothing changes; User Administrator → 204', async () => {
     const target = plainUser();
-    const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    const refused = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(ROLELESS_APP) });
+    expect(refused.status, refused.text).toBe(403);
+    expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    expect(target.accountEnabled).toBe(true);
+    const phones = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: ['User-Phone.ReadWrite.All'] });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0199' }, token: phones })).status).toBe(403);
+    const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: await asApp(USER_ADMIN_APP) });
     expect(res.status).toBe(204);
     expect(target.accountEnabled).toBe(false);
     target.accountEnabled = true;
@@ -499,7 +543,7 @@ describe('app-only sensitive actions (user-update note; resources/users "Who can
       [['User.EnableDisableAccount.All', 'User.Read.All'], 204],
       [['User.EnableDisableAccount.All', 'Directory.Read.All'], 204],
     ] as const) {
-      const token = await mintToken(c.emulator, { appid: ROLELESS_APP, roles: [...roles] });
+      const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP, roles: [...roles] });
       const res = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: true }, token });
       expect(res.status, roles.join(' + ')).toBe(status);
       if (status === 403) expect(graphErrorCode(res)).toBe('Authorization_RequestDenied');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents } from './support.js';
@@ -80,11 +80,22 @@ describe('hosted mode', () => {
   });
 
   it('still runs mutations that work in both modes (enableAccount) through the broker, and Graph applies them', async () => {
-    // The hosted app holds User.ReadWrite.All (app role), enough to enable a non-admin member.
+    // The hosted app holds User.ReadWrite.All (app role). accountEnabled is a sensitive property: app-only, Graph
+    // also asks a role that covers the target (user-update; docs/graph-facts.md#writes-and-permissions), the
+    // User Administrator role `npm run doctor` asks for. Without it Graph refuses and the gateway says so.
     const target = [...emulator.tenant.users.values()].find(
       (u) => u._directoryRoles.length === 0 && u.userType === 'Member' && u.accountEnabled && u.id !== emulator.tenant.wellKnown.adminUserId,
     )!;
     target.accountEnabled = false; // blocked beforehand, so the change is visible in the tenant
+    const hostedApp = emulator.tenant.apps.get(emulator.tenant.wellKnown.hostedAppId)!;
+    const roles = hostedApp.directoryRoles;
+    const refused = await gw.graphql(`mutation { enableAccount(input: {user: "${target.id}"}) { accountEnabled } }`);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', graphErrorCode: 'Authorization_RequestDenied' });
+    expect(emulator.tenant.users.get(target.id)!.accountEnabled).toBe(false);
+    hostedApp.directoryRoles = ['User Administrator'];
+    onTestFinished(() => {
+      hostedApp.directoryRoles = roles;
+    });
     await emulator.resetStats();
     const result = await gw.graphql<{ enableAccount: { accountEnabled: boolean; requestId: string | null; user: { id: string; accountEnabled: boolean } } }>(
       `mutation Unblock($u: ID!) { enableAccount(input: {user: $u}) { accountEnabled requestId user { id accountEnabled } } }`,

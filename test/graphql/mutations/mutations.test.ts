@@ -278,6 +278,35 @@ describe('users, managers and authentication methods', () => {
     expect(gw.logLines.join('\n')).not.toContain(password);
   });
 
+  // Graph refuses an empty string for a user's string properties and clears one only for null
+  // (docs/graph-facts.md#user-properties, "Clearing a property"): the gateway sends an empty string as null.
+  it('updateUser with empty strings clears the properties (sent as null, an empty business phone left out), one PATCH; createUser leaves them out; an empty displayName is refused before sending', async () => {
+    const target = ordinaryUser();
+    Object.assign(emulator.tenant.users.get(target.id)!, { jobTitle: 'Analyst', officeLocation: '18/2111', businessPhones: ['+1 425 555 0100'] });
+    await emulator.resetStats();
+    const updated = await gw.graphql(
+      `mutation { updateUser(input: {user: "${target.id}", jobTitle: "", officeLocation: "", businessPhones: [""]}) { updatedFields user { jobTitle officeLocation businessPhones } } }`,
+    );
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data!.updateUser).toEqual({
+      updatedFields: ['jobTitle', 'officeLocation', 'businessPhones'],
+      user: { jobTitle: null, officeLocation: null, businessPhones: [] },
+    });
+    expect((await emulator.stats()).byRoute['PATCH /v1.0/users/{id}']).toBe(1);
+
+    await emulator.resetStats();
+    const refused = await gw.graphql(`mutation { updateUser(input: {user: "${target.id}", displayName: ""}) { updatedFields } }`);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await emulator.stats()).graphRequests).toBe(0);
+
+    const upn = `empty.values.${Date.now()}@${emulator.tenant.domain}`;
+    const created = await gw.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { user { id jobTitle } } }`, {
+      input: { userPrincipalName: upn, displayName: 'Empty Values', mailNickname: 'empty.values', password: 'Qz7!lantern#Ok4', jobTitle: '', department: '' },
+    });
+    expect(created.errors).toBeUndefined();
+    expect(created.data!.createUser.user.jobTitle).toBeNull();
+  });
+
   it('Temporary Access Pass: created once (the pass returned, never logged), listed without it, deleted', async () => {
     const target = ordinaryUser();
     // A user may hold one usable pass; start clean.
@@ -319,6 +348,24 @@ describe('users, managers and authentication methods', () => {
     expect(emulator.tenant.users.get(target.id)!.authMethods.some((m) => m.id === method.id)).toBe(false);
     const refused = await gw.graphql(`mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: PASSWORD, methodId: "x"}) { methodId } }`);
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  // phoneauthenticationmethod-delete: the default MFA method "can't be deleted"; Graph's 400 badRequest
+  // (docs/graph-facts.md#deleting-authentication-methods) reaches the caller with its reason, sent once.
+  it("deleteAuthenticationMethod of the user's default MFA method is Graph's refusal: BAD_USER_INPUT with Graph's reason, one DELETE, the method kept", async () => {
+    const target = ordinaryUser((u) => u._defaultMfaMethodId !== null && u.authMethods.some((m) => m.type === 'phone' && m.id === u._defaultMfaMethodId));
+    const methodId = target._defaultMfaMethodId!;
+    await emulator.resetStats();
+    const result = await gw.graphql(
+      `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: PHONE, methodId: "${methodId}"}) { methodId } }`,
+    );
+    const error = result.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'badRequest', outcome: 'FAILED' });
+    expect(error?.message).toContain("matches the user's current default authentication method");
+    expect((await emulator.stats()).byRoute).toEqual({ 'DELETE /v1.0/users/{id}/authentication/phoneMethods/{methodId}': 1 });
+    expect(emulator.tenant.users.get(target.id)!.authMethods.some((m) => m.id === methodId)).toBe(true);
+    const event = auditEvents(gw).findLast((e) => e.operation === 'deleteAuthenticationMethod');
+    expect(event).toMatchObject({ outcome: 'failed', targetUser: target.id });
   });
 });
 
