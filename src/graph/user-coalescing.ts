@@ -123,18 +123,30 @@ export function boundedBySignal(load: CoalescedUserLoad, signal: AbortSignal | u
       { retryAfterSeconds: DEFAULT_RETRY_HINT_SECONDS, reason: 'OPERATION_TIMEOUT' },
     );
   };
+  // One listener on the operation's signal for all its lookups in flight, not one each: an
+  // operation can have a thousand (`_entities`), past the 256 the signal allows before Node warns
+  // of a leak, and adding and removing a listener per lookup is work on every lookup.
+  const pending = new Set<(error: GatewayError) => void>();
+  const onAbort = () => {
+    const error = cancelled();
+    for (const reject of pending) reject(error);
+    pending.clear();
+  };
+  const settled = (reject: (error: GatewayError) => void) => {
+    if (pending.delete(reject) && pending.size === 0) signal.removeEventListener('abort', onAbort);
+  };
   return (lookup) => {
     if (signal.aborted) return Promise.reject(cancelled());
     return new Promise<GraphUser | null>((resolve, reject) => {
-      const onAbort = () => reject(cancelled());
-      signal.addEventListener('abort', onAbort, { once: true });
+      pending.add(reject);
+      if (pending.size === 1) signal.addEventListener('abort', onAbort, { once: true });
       load(lookup).then(
         (value) => {
-          signal.removeEventListener('abort', onAbort);
+          settled(reject);
           resolve(value);
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          settled(reject);
           reject(error);
         },
       );

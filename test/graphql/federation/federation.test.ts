@@ -227,6 +227,26 @@ describe('who may use the federation entry points', () => {
     expect(served.data!._entities).toHaveLength(1000);
   });
 
+  it('serves 1000 different references without a leak warning: the lookups share one listener on the operation signal', async () => {
+    // Each coalesced lookup listened to the operation's signal on its own: 1000 of them passed the
+    // 256 the signal allows, and Node printed a MaxListenersExceededWarning to stderr (outside the
+    // JSON log) for an operation within every limit.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const missing = Array.from({ length: 1000 - users.length }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+      const served = await asReader(production, ENTITIES, { r: refs([...users.map((u) => u.id), ...missing]) });
+      expect(served.errors).toBeUndefined();
+      expect(served.data!._entities).toHaveLength(1000);
+      expect((served.data!._entities as Array<unknown>).filter((e) => e !== null)).toHaveLength(users.length);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('sends no federated trace (ftv1) to a caller who asks for one', async () => {
     const res = await fetch(`${subgraph.url}/graphql`, {
       method: 'POST',
