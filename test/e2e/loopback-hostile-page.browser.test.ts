@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { chromiumAvailable, launchChromium } from '../support/chromium.js';
 
 /**
  * CALLER_AUTH=none in production (the one mode whose credential is ambient: "the request came over
@@ -14,12 +14,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * `Origin: null`) reaches Microsoft Graph not once, changes nothing, and gives the page nothing to
  * read (docs/security.md#caller-authentication-defaults).
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must run the browser tests`);
-  console.warn(`skipping the hostile page test: ${CHROMIUM} is not installed`);
-}
+const available = chromiumAvailable('the hostile page test');
 
 /** The page's script: every attack, then `done` with what it could read (an opaque answer reads as nothing). */
 function hostilePage(gateway: string, victim: string): string {
@@ -89,10 +84,7 @@ describe.skipIf(!available)('CALLER_AUTH=none against a hostile page in a real b
       res.end(page);
     });
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { chromiumAvailable, launchChromium, playgroundReady, typeInEditor } from '../support/chromium.js';
 
 /**
  * The playground and the browser's back-forward cache (docs/security.md#secrets-never-leave): a
@@ -12,12 +12,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * once, so whoever next used that browser pressed Back and read both. Chromium is started with its
  * back-forward cache on (Playwright turns it off by default), as every browser a person uses has it.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must run the playground browser test`);
-  console.warn(`skipping the playground back-forward cache test: ${CHROMIUM} is not installed`);
-}
+const available = chromiumAvailable('the playground back-forward cache test');
 
 const API_KEY = 'back-forward-key-0123456789';
 
@@ -38,12 +33,7 @@ describe.skipIf(!available)('playground and the back-forward cache', () => {
         API_KEYS: `helpdesk:${hashApiKey(API_KEY)}:Users.Read+Users.ManageAuthMethods`,
       },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Playwright's default arguments turn the back-forward cache off; a person's browser has it on.
-      ignoreDefaultArgs: ['--disable-back-forward-cache'],
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium({ backForwardCache: true });
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -51,26 +41,15 @@ describe.skipIf(!available)('playground and the back-forward cache', () => {
     await emulator?.close();
   });
 
-  async function ready(page: Page): Promise<void> {
-    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
-    await page.locator('.graphiql-query-editor pre.CodeMirror-line').first().waitFor({ timeout: 20_000 });
-  }
-
-  async function type(page: Page, editor: string, text: string): Promise<void> {
-    await page.locator(`${editor} .CodeMirror-code`).first().click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(text);
-  }
-
   it('Back after leaving the playground shows neither the typed API key nor a Temporary Access Pass', async () => {
     const user = [...emulator.tenant.users.values()].find((u) => u.accountEnabled && !u.authMethods.some((m) => m.type === 'temporaryAccessPass'))!;
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
-    await ready(page);
+    await playgroundReady(page);
     await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
-    await type(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ 'x-api-key': API_KEY }));
-    await type(
+    await typeInEditor(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ 'x-api-key': API_KEY }));
+    await typeInEditor(
       page,
       '.graphiql-query-editor',
       `mutation { createTemporaryAccessPass(input: {user: "${user.id}"}) { temporaryAccessPass { temporaryAccessPass } } }`,
@@ -87,7 +66,7 @@ describe.skipIf(!available)('playground and the back-forward cache', () => {
     await page.goto(`${gw.url}/healthz`, { waitUntil: 'load' });
     // A page restored from the cache fires no `load`: wait for the navigation only.
     await page.goBack({ waitUntil: 'commit' });
-    await ready(page);
+    await playgroundReady(page);
     await page.waitForTimeout(500);
     const shown = (await page.locator('body').textContent()) ?? '';
     expect(shown.includes(API_KEY), 'the typed API key is shown again').toBe(false);

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { chromiumAvailable, launchChromium, playgroundReady, typeInEditor } from '../support/chromium.js';
 
 /**
  * What an attacker controls that reaches the playground, in production with PLAYGROUND=true: the
@@ -12,12 +12,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * values. All of it is shown as text: no element of the attacker's is created, and the page's CSP
  * (`script-src 'self'`, no inline handlers) would refuse its script anyway.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must run the playground browser test`);
-  console.warn(`skipping the playground hostile content test: ${CHROMIUM} is not installed`);
-}
+const available = chromiumAvailable('the playground hostile content test');
 
 const API_KEY = 'hostile-content-key-0123456789';
 const MARKUP = 'Aaron<img id="injected-img" src="x" onerror="document.title=\'owned\'"><script id="injected-script">document.title="owned"</script>';
@@ -35,27 +30,13 @@ describe.skipIf(!available)('playground: hostile content is shown as text', () =
       emulator,
       env: { NODE_ENV: 'production', INTROSPECTION: '', PLAYGROUND: 'true', CALLER_AUTH: 'api-key', API_KEYS: `reader:${hashApiKey(API_KEY)}:Users.Read` },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await gw?.close();
     await emulator?.close();
   });
-
-  async function ready(page: Page): Promise<void> {
-    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
-    await page.locator('.graphiql-query-editor pre.CodeMirror-line').first().waitFor({ timeout: 20_000 });
-  }
-
-  async function type(page: Page, editor: string, text: string): Promise<void> {
-    await page.locator(`${editor} .CodeMirror-code`).first().click();
-    await page.keyboard.press('Control+A');
-    await page.keyboard.insertText(text);
-  }
 
   async function expectNothingInjected(page: Page): Promise<void> {
     expect(await page.locator('#injected-img, #injected-script, img[src="x"]').count()).toBe(0);
@@ -73,7 +54,7 @@ describe.skipIf(!available)('playground: hostile content is shown as text', () =
     const params = `variables=${hostile}&headers=${hostile}&operationName=${hostile}`;
     for (const path of [`/graphql?${params}`, `/playground?query=${hostile}&${params}`]) {
       await page.goto(`${gw.url}${path}`, { waitUntil: 'load' });
-      await ready(page);
+      await playgroundReady(page);
       const query = (await page.locator('.graphiql-query-editor').textContent()) ?? '';
       expect(query).toContain('DirectoryPage');
       expect(query).not.toContain('Aaron');
@@ -91,9 +72,9 @@ describe.skipIf(!available)('playground: hostile content is shown as text', () =
       void dialog.dismiss();
     });
     await page.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
-    await ready(page);
+    await playgroundReady(page);
     await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
-    await type(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ 'x-api-key': API_KEY }));
+    await typeInEditor(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ 'x-api-key': API_KEY }));
     // The first example lists the directory, the markup user among them.
     await page.locator('.graphiql-execute-button').click();
     await page.locator('.result-window', { hasText: 'Aaron<img' }).waitFor({ timeout: 20_000 });
@@ -101,7 +82,7 @@ describe.skipIf(!available)('playground: hostile content is shown as text', () =
 
     // graphql-js quotes a value that does not coerce in its error message.
     await page.locator('.graphiql-editor-tools button[data-name="variables"]').click();
-    await type(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ first: MARKUP }));
+    await typeInEditor(page, '.graphiql-editor-tool .graphiql-editor:not(.hidden)', JSON.stringify({ first: MARKUP }));
     await page.locator('.graphiql-execute-button').click();
     await page.locator('.result-window', { hasText: 'Int cannot represent' }).waitFor({ timeout: 20_000 });
     expect(await page.locator('.result-window').textContent()).toContain('Aaron<img');

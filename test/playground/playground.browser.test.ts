@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { hashApiKey } from '../../src/config.js';
 import { appCallerToken } from '../identity/support.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { chromiumAvailable, launchChromium, playgroundReady } from '../support/chromium.js';
 
 /**
  * The playground in a real browser (headless Debian Chromium), for every caller-authentication mode
@@ -17,12 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
  * variables, a key in the headers) is left in the origin's localStorage after a run, a reload or
  * in a new tab, and what earlier versions of the page left there is removed.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must run the playground browser test`);
-  console.warn(`skipping the playground browser test: ${CHROMIUM} is not installed`);
-}
+const available = chromiumAvailable('the playground browser test');
 
 const API_KEY = 'playground-key-0123456789';
 const AUDIENCE = 'api://msgraph-user-gateway';
@@ -43,10 +38,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 120 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -83,11 +75,6 @@ describe.skipIf(!available)('playground in a real browser', () => {
     const response = await page.goto(`${gw.url}${path}`, { waitUntil: 'load' });
     result.status = response?.status() ?? 0;
     return result;
-  }
-
-  async function ready(page: Page): Promise<void> {
-    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
-    await page.locator('.graphiql-query-editor pre.CodeMirror-line').first().waitFor({ timeout: 20_000 });
   }
 
   /** The text of the Variables or Headers pane, after making it the visible one. */
@@ -132,7 +119,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
   it('CALLER_AUTH=none: no headers, the Variables pane open with each example’s variables, the examples run', async () => {
     const gw = await gateway({});
     const v = await visit(gw);
-    await ready(v.page);
+    await playgroundReady(v.page);
     expect(await v.page.locator('#playground-notice').count()).toBe(0);
     expect(await pane(v.page, 'variables')).toMatch(/"first": 25/);
     expect(await pane(v.page, 'headers')).toBe('');
@@ -150,7 +137,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
   it('CALLER_AUTH=api-key: an x-api-key header to fill in, nothing sent until it is, then the examples run', async () => {
     const gw = await gateway({ CALLER_AUTH: 'api-key', API_KEYS: `browser:${hashApiKey(API_KEY)}:Users.Read` });
     const v = await visit(gw);
-    await ready(v.page);
+    await playgroundReady(v.page);
     expect(await v.page.locator('#playground-notice').textContent()).toContain('needs an API key (CALLER_AUTH=api-key)');
     expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
     expect(await pane(v.page, 'variables')).toMatch(/"first": 25/);
@@ -173,7 +160,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
     const known = emulator.tenant.wellKnown;
     const token = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
     const v = await visit(gw);
-    await ready(v.page);
+    await playgroundReady(v.page);
     expect(await v.page.locator('#playground-notice').textContent()).toContain(AUDIENCE);
     expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ Authorization: `Bearer <access token for ${AUDIENCE}>` });
     expect(v.posts).toEqual([]);
@@ -209,7 +196,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
       { name: 'graphiql:shouldPersistHeaders', value: 'true' },
       { name: 'graphiql:theme', value: 'dark' },
     ]);
-    await ready(v.page);
+    await playgroundReady(v.page);
     // The old entries are gone; the theme, which says nothing, is kept (and applied).
     expect(await savedStorage(v.page, gw)).toEqual({ 'graphiql:theme': 'dark' });
     expect(await v.page.locator('body.graphiql-dark').count()).toBe(1);
@@ -237,7 +224,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
 
     // Reloaded: nothing typed comes back.
     await v.page.reload({ waitUntil: 'load' });
-    await ready(v.page);
+    await playgroundReady(v.page);
     await expectNothingTyped(v.page);
     expect(JSON.parse(await pane(v.page, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
     expect(await pane(v.page, 'variables')).not.toContain(PASSWORD);
@@ -247,7 +234,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
     await v.page.close();
     const again = await context.newPage();
     await again.goto(`${gw.url}/graphql`, { waitUntil: 'load' });
-    await ready(again);
+    await playgroundReady(again);
     await expectNothingTyped(again);
     expect(await pane(again, 'variables')).not.toContain(PASSWORD);
     expect(JSON.parse(await pane(again, 'headers'))).toEqual({ 'x-api-key': '<your API key>' });
@@ -274,7 +261,7 @@ describe.skipIf(!available)('playground in a real browser', () => {
     const gw = await gateway({ NODE_ENV: 'production', INTROSPECTION: '', PLAYGROUND: 'true' });
     const v = await visit(gw);
     expect(v.status).toBe(200);
-    await ready(v.page);
+    await playgroundReady(v.page);
     expect(await v.page.locator('#playground-notice').textContent()).toContain('INTROSPECTION=true');
     expect(await runAndRead(v.page, 'displayName')).toContain(firstUserName());
     expect(v.posts.length).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { TestEmulator } from '../../support/emulator.js';
 import { userEntity } from '../../../src/emulator/graph/entities.js';
 import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.js';
+import { chromiumAvailable, launchChromium } from '../../support/chromium.js';
 
 /**
  * `GET /v1.0/$metadata`: the CSDL document, parsed by a real namespace-aware XML parser (headless
@@ -12,12 +12,7 @@ import { type graphCaller, mintToken, startEmulatorAsApp } from './graph-client.
  * `entity` through `directoryObject`), every property the emulator returns declared once with its Edm
  * type, the manager/directReports navigation properties and the `users` entity set.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available) {
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must run the $metadata XML test`);
-  console.warn(`skipping the $metadata XML test: ${CHROMIUM} is not installed`);
-}
+const available = chromiumAvailable('the $metadata XML test');
 
 const EDMX = 'http://docs.oasis-open.org/odata/ns/edmx';
 const EDM = 'http://docs.oasis-open.org/odata/ns/edm';
@@ -102,7 +97,7 @@ describe.skipIf(!available)('GET /v1.0/$metadata', () => {
 
   beforeAll(async () => {
     ({ emulator, graph } = await startEmulatorAsApp(['User Administrator'], { userCount: 20 }));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    browser = await launchChromium();
     const res = await graph('GET', '/v1.0/$metadata');
     expect(res.status).toBe(200);
     text = res.text;
