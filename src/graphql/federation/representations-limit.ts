@@ -1,8 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { BREAK, Kind, getArgumentValues, visit, type DocumentNode, type FieldNode, type FragmentDefinitionNode } from 'graphql';
-import { coerceVariablesForPlanning } from '../coerce-variables.js';
 import { operationTooComplex } from '../limits/limit-error.js';
-import { collectSubfields } from '../select.js';
+import { rootQueryFieldArguments } from '../root-field-arguments.js';
 
 /**
  * How many representations the `_entities` fields of one operation may carry together
@@ -22,8 +20,6 @@ import { collectSubfields } from '../select.js';
  */
 export const DEFAULT_MAX_ENTITY_REPRESENTATIONS = 1000;
 
-const ENTITIES_FIELD = '_entities';
-
 export function createEntityRepresentationsLimitPlugin<TContext extends BaseContext = BaseContext>(options: {
   maxRepresentations: number;
 }): ApolloServerPlugin<TContext> {
@@ -31,50 +27,13 @@ export function createEntityRepresentationsLimitPlugin<TContext extends BaseCont
   if (!Number.isInteger(max) || max < 1) {
     throw new Error(`createEntityRepresentationsLimitPlugin: maxRepresentations must be an integer >= 1, received ${String(max)}`);
   }
-  // Most operations never name `_entities`: judge that once per parsed document.
-  const mentionsEntities = new WeakMap<DocumentNode, boolean>();
-  const namesEntities = (document: DocumentNode): boolean => {
-    let found = mentionsEntities.get(document);
-    if (found === undefined) {
-      found = false;
-      visit(document, {
-        Field(node) {
-          if (node.name.value !== ENTITIES_FIELD) return undefined;
-          found = true;
-          return BREAK;
-        },
-      });
-      mentionsEntities.set(document, found);
-    }
-    return found;
-  };
+  const entitiesArguments = rootQueryFieldArguments('_entities');
   return {
     async requestDidStart() {
       return {
         async didResolveOperation(requestContext) {
-          const operation = requestContext.operation;
-          const queryType = requestContext.schema.getQueryType();
-          const entitiesField = queryType?.getFields()[ENTITIES_FIELD];
-          if (!operation || operation.operation !== 'query' || !queryType || !entitiesField || !namesEntities(requestContext.document)) return;
-          const coerced = coerceVariablesForPlanning(requestContext.schema, operation, requestContext.request.variables);
-          // Variables that do not coerce fail at execution, before any resolver.
-          if (coerced.errors) return;
-          const fragments: Record<string, FragmentDefinitionNode> = {};
-          for (const definition of requestContext.document.definitions) {
-            if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-          }
-          const root = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '' }, selectionSet: operation.selectionSet } as FieldNode;
-          const selection = { schema: requestContext.schema, fragments, variableValues: coerced.coerced };
           let total = 0;
-          for (const node of collectSubfields(selection, [root], queryType.name).get(ENTITIES_FIELD) ?? []) {
-            let representations: unknown;
-            try {
-              representations = getArgumentValues(entitiesField, node, coerced.coerced).representations;
-            } catch {
-              continue; // reported by execution
-            }
-            total += Array.isArray(representations) ? representations.length : 0;
-          }
+          for (const args of entitiesArguments(requestContext)) total += Array.isArray(args.representations) ? args.representations.length : 0;
           if (total > max) {
             throw operationTooComplex(
               `This operation asks \`_entities\` for ${total} representations, more than the ${max} this gateway resolves in one operation. ` +
