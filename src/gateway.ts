@@ -16,8 +16,7 @@ import { createRequestContextFactory, type GatewayContext, type GraphSessionFact
 import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
-import { createUpstreamBudgetPlugin } from './graphql/budget/index.js';
-import { DEFAULT_MAX_RESULT_VALUES } from './config/limits.js';
+import { createUpstreamBudgetPlugin, DEFAULT_MAX_RESULT_VALUES } from './graphql/budget/index.js';
 import { createUsersInputPlugin } from './graphql/users-input-plugin.js';
 import { formatGatewayError } from './graphql/format-error.js';
 import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';

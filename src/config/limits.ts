@@ -1,14 +1,6 @@
 import type { Config } from '../config-types.js';
 import type { EnvReader } from './env-reader.js';
 
-/**
- * MAX_RESULT_VALUES's default. The image's 128 MB heap (docker/Dockerfile) aborted on one answer of
- * ~1.5 million values; a quarter of a million keeps one answer to a few MB (about 30 bytes a value
- * as JSON), while the largest answers the upstream budget lets through in practice (a page of 999
- * users with every property and their managers) hold ~50,000.
- */
-export const DEFAULT_MAX_RESULT_VALUES = 250_000;
-
 /** What one operation may ask of the gateway: document shape, body size, upstream budget, timeouts, retries. */
 export function readLimits(env: EnvReader): Config['limits'] {
   return {
@@ -27,7 +19,7 @@ export function readLimits(env: EnvReader): Config['limits'] {
     ),
     maxResultValues: env.int(
       'MAX_RESULT_VALUES',
-      DEFAULT_MAX_RESULT_VALUES,
+      250_000, // src/graphql/budget/plugin.ts's DEFAULT_MAX_RESULT_VALUES too
       1000,
       10_000_000,
       'field values the answer of one operation may hold at most, estimated before execution',

@@ -1,2 +1,2 @@
 export { estimateUpstreamRequests } from './estimate.js';
-export { createUpstreamBudgetPlugin } from './plugin.js';
+export { createUpstreamBudgetPlugin, DEFAULT_MAX_RESULT_VALUES } from './plugin.js';

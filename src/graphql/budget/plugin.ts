@@ -24,6 +24,14 @@ export interface UpstreamBudgetOptions {
   onEstimate?: (estimate: UpstreamEstimate, operationName: string | null) => void;
 }
 
+/**
+ * MAX_RESULT_VALUES's default. The image's 128 MB heap (docker/Dockerfile) aborted on one answer of
+ * ~1.5 million values; a quarter of a million keeps one answer to a few MB (about 30 bytes a value
+ * as JSON), while the largest answers the upstream budget lets through in practice (a page of 999
+ * users with every property and their managers) hold ~50,000.
+ */
+export const DEFAULT_MAX_RESULT_VALUES = 250_000;
+
 const MAX_ESTIMATES_PER_DOCUMENT = 256;
 
 export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions): ApolloServerPlugin<TContext> {

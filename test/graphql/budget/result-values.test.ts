@@ -1,7 +1,6 @@
 import { getNamedType, isLeafType, parse, type GraphQLObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_RESULT_VALUES } from '../../../src/config/limits.js';
-import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
+import { DEFAULT_MAX_RESULT_VALUES, estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
 import { buildGatewaySchema } from '../../../src/graphql/schema.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 
