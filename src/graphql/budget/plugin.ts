@@ -27,8 +27,8 @@ export interface UpstreamBudgetOptions {
 /**
  * MAX_RESULT_VALUES's default. The image's 128 MB heap (docker/Dockerfile) aborted on one answer of
  * ~1.5 million values; a quarter of a million keeps one answer to a few MB (about 30 bytes a value
- * as JSON), while the largest answers the upstream budget lets through in practice (a page of 999
- * users with every property and their managers) hold ~50,000.
+ * as JSON), while a page of 999 users with every property of theirs and of their managers holds
+ * about 34,000 (by this estimate).
  */
 export const DEFAULT_MAX_RESULT_VALUES = 250_000;
 
