@@ -15,6 +15,10 @@ export interface KeyvBackend {
   readonly location: string;
   /** True when the data outlives the process (SQLite file, Redis). */
   readonly persisted: boolean;
+  /**
+   * Throws when the store fails (`throwOnErrors`): the token store decides per record what a failure
+   * means (src/store/token-store.ts); keyv's default answered a failed read as "nothing stored".
+   */
   readonly keyv: Keyv<string>;
   readonly lock: DistributedLock;
   close(): Promise<void>;
@@ -43,12 +47,12 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
   const resolved = resolveCacheKind(cache, options);
   switch (resolved.kind) {
     case 'memory': {
-      const keyv = new Keyv<string>({ namespace: NAMESPACE });
+      const keyv = new Keyv<string>({ namespace: NAMESPACE, throwOnErrors: true });
       return { kind: 'memory', location: 'memory', persisted: false, keyv, lock: createMemoryLock(), close: async () => undefined };
     }
     case 'sqlite': {
       const store = new SqliteKeyvStore(path.resolve(options.dataDir, resolved.path));
-      const keyv = new Keyv<string>({ store, namespace: NAMESPACE });
+      const keyv = new Keyv<string>({ store, namespace: NAMESPACE, throwOnErrors: true });
       return {
         kind: 'sqlite',
         location: `SQLite file ${store.file}`,
@@ -63,8 +67,8 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       // TOKEN_STORE_COMMAND_TIMEOUT_MS when it hangs. With node-redis's defaults every read, write and
       // refresh lock of the token store waited for Redis to come back: a token renewal during an
       // outage hung its operations until their deadline, and shutdown hung on close. Failing fast,
-      // a read answers "nothing stored" (keyv), a write or the lock a 503 (src/store/token-store.ts,
-      // src/store/redis-lock.ts; docs/operations.md#redis).
+      // a token read answers "nothing stored", a sign-in record's read, a write or the lock a 503
+      // (src/store/token-store.ts, src/store/redis-lock.ts; docs/operations.md#redis).
       const store = new KeyvRedis(failFastRedisOptions({ url: resolved.url, commandTimeoutMs: TOKEN_STORE_COMMAND_TIMEOUT_MS, connectTimeoutMs: 10_000 }), {
         namespace: NAMESPACE,
         throwOnConnectError: true,
@@ -75,7 +79,7 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       // password, a refused connection, a TLS failure) for the start-up failure.
       let firstError: unknown;
       store.on('error', (error: unknown) => (firstError ??= error));
-      const keyv = new Keyv<string>({ store, namespace: NAMESPACE, useKeyPrefix: false });
+      const keyv = new Keyv<string>({ store, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
       let client: RedisLockClient;
       try {
         client = (await store.getClient()) as unknown as RedisLockClient;

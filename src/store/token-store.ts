@@ -61,8 +61,8 @@ export class TokenCacheKeyMismatchError extends Error {
 }
 
 /**
- * keyv reports a store's failure to write (Redis down, or full: `OOM command not allowed` under
- * `maxmemory-policy noeviction`) by answering `false` from `set`, not by throwing. A record that was
+ * A store's failure to write (Redis down, or full: `OOM command not allowed` under
+ * `maxmemory-policy noeviction`; keyv throws it or answers `false` from `set`). A record that was
  * not written must not pass for written: a sign-in whose PKCE verifier was not kept would fail at
  * its callback with "unknown state", a completed sign-in would be lost on the next read.
  */
@@ -80,8 +80,25 @@ function writeRefused(location: string): GatewayError {
  */
 export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
   const write = async (key: string, sealed: string, ttlMs?: number): Promise<void> => {
-    if (!(await backend.keyv.set(key, sealed, ttlMs))) throw writeRefused(backend.location);
+    const written = await backend.keyv.set(key, sealed, ttlMs).catch(() => false);
+    if (!written) throw writeRefused(backend.location);
   };
+  /**
+   * A token record the store cannot read is "nothing stored": the gateway then asks Entra (or the
+   * broker) again, which serves callers through a Redis outage.
+   */
+  const readQuietly = (key: string): Promise<string | undefined> => backend.keyv.get(key).catch(() => undefined);
+  /**
+   * A sign-in record the store cannot read or remove is not "no sign-in waiting": that answer made
+   * the operator's callback during a Redis outage a failed authentication (a guessed state,
+   * counted towards AUTH_FAILURE_LIMIT) instead of the store's unavailability.
+   */
+  const unreadable = (): GatewayError =>
+    new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `The token store (${backend.location}) could not be read: it is unreachable. Retry in a moment; see docs/operations.md#redis.`,
+      { retryAfterSeconds: 5 },
+    );
   const keyOf = (name: string) => `${identityId}:${name}`;
   const shortLivedKeyOf = (name: string) => `${identityId}:short-lived:${name}`;
   const inspect = (sealed: string, key: string) => {
@@ -95,13 +112,13 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
 
   const open = (sealed: string, key: string) => inspect(sealed, key).plaintext;
 
-  const sealedCheck = await backend.keyv.get(keyOf(KEY_CHECK));
+  const sealedCheck = await readQuietly(keyOf(KEY_CHECK));
   const check = sealedCheck === undefined ? undefined : inspect(sealedCheck, keyOf(KEY_CHECK));
   if (check !== undefined && check.plaintext !== KEY_CHECK_PLAINTEXT) throw new TokenCacheKeyMismatchError(backend.location);
   let sealedWithPreviousKey = 0;
   let inLegacyFormat = 0;
   for (const record of ALL_RECORDS) {
-    const existing = await backend.keyv.get(keyOf(record));
+    const existing = await readQuietly(keyOf(record));
     if (existing === undefined) continue;
     const opened = inspect(existing, keyOf(record));
     if (opened.sealedWithPreviousKey) sealedWithPreviousKey += 1;
@@ -111,7 +128,7 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   // re-sealed here: another replica may be writing a rotated refresh token, and a write of the value
   // read now would undo it (they are sealed with the current key, in the current format, when next written).
   if (check === undefined || check.sealedWithPreviousKey || check.inLegacyFormat)
-    await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT, keyOf(KEY_CHECK)));
+    await backend.keyv.set(keyOf(KEY_CHECK), cipher.seal(KEY_CHECK_PLAINTEXT, keyOf(KEY_CHECK))).catch(() => false);
 
   return {
     location: backend.location,
@@ -120,23 +137,28 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
     sealedWithPreviousKey,
     inLegacyFormat,
     async get(record) {
-      const sealed = await backend.keyv.get(keyOf(record));
+      const sealed = await readQuietly(keyOf(record));
       return sealed === undefined ? undefined : open(sealed, keyOf(record));
     },
     async set(record, value) {
       await write(keyOf(record), cipher.seal(value, keyOf(record)));
     },
     async delete(record) {
-      await backend.keyv.delete(keyOf(record));
+      await backend.keyv.delete(keyOf(record)).catch(() => false);
     },
     async putShortLived(name, value, ttlMs) {
       await write(shortLivedKeyOf(name), cipher.seal(value, shortLivedKeyOf(name)), ttlMs);
     },
     async getShortLived(name) {
-      const sealed = await backend.keyv.get(shortLivedKeyOf(name));
+      const sealed = await backend.keyv.get(shortLivedKeyOf(name)).catch(() => {
+        throw unreadable();
+      });
       return sealed === undefined ? undefined : open(sealed, shortLivedKeyOf(name));
     },
-    takeShortLived: (name) => backend.keyv.delete(shortLivedKeyOf(name)),
+    takeShortLived: (name) =>
+      backend.keyv.delete(shortLivedKeyOf(name)).catch(() => {
+        throw unreadable();
+      }),
     withRefreshLock(fn, options) {
       return withLock(backend.lock, `refresh:${identityId}`, fn, options);
     },

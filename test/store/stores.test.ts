@@ -242,7 +242,7 @@ describe.each(variants)('token store on $name', (variant) => {
 });
 
 describe.skipIf(!!skipRedis)('token store on Redis while Redis is down', () => {
-  it('fails fast instead of waiting for Redis: reads answer nothing, writes and the refresh lock are 503, close returns', async () => {
+  it('fails fast instead of waiting for Redis: token reads answer nothing; sign-in records, writes and the refresh lock are 503; close returns', async () => {
     // A Redis of its own: this test stops it.
     const own = await startTestRedis();
     const backend = await createKeyvStore({ kind: 'redis', url: own.url }, { dataDir, keepsRefreshToken: true });
@@ -255,6 +255,10 @@ describe.skipIf(!!skipRedis)('token store on Redis while Redis is down', () => {
     expect(await store.get('msal-cache')).toBeUndefined();
     await expect(store.set('msal-cache', '{"new":true}')).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     await expect(store.putShortLived('sign-in:x', 'pending', 60_000)).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
+    // A sign-in record that cannot be read is not "no sign-in waiting": that made the operator's
+    // callback a guessed state, counted as a failed authentication.
+    await expect(store.getShortLived('sign-in:x')).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', message: expect.stringMatching(/could not be read/) });
+    await expect(store.takeShortLived('sign-in:x')).rejects.toMatchObject({ code: 'UPSTREAM_UNAVAILABLE' });
     await expect(store.withRefreshLock(async () => 'redeemed')).rejects.toMatchObject({
       code: 'UPSTREAM_UNAVAILABLE',
       message: expect.stringMatching(/refresh lock/),
