@@ -20,7 +20,7 @@ export class FairShare {
   /** Finish tag of each caller's last tagged call; entries at or below the virtual time mean nothing and are pruned. */
   private readonly finishTags = new Map<string, number>();
 
-  /** The start tag a call of `caller` costing `cost` would get now (nothing is recorded). */
+  /** The start tag a call of `caller` would get now (nothing is recorded until `queued`). */
   startTag(caller: string): number {
     return Math.max(this.virtualTime, this.finishTags.get(caller) ?? 0);
   }
@@ -36,10 +36,5 @@ export class FairShare {
     this.virtualTime = start;
     // Bounded by the callers with calls still waiting: the others' tags no longer matter.
     for (const [caller, finish] of this.finishTags) if (finish <= this.virtualTime) this.finishTags.delete(caller);
-  }
-
-  /** Callers whose tags are remembered (tests: bounded by the callers waiting). */
-  get remembered(): number {
-    return this.finishTags.size;
   }
 }

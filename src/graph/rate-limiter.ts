@@ -6,7 +6,7 @@ import { fairInsertionIndex } from './priority-queue.js';
 /**
  * The process-local rate limiter of Graph calls (docs/graph-facts.md#throttling): token buckets of
  * resource units per 10 s and writes per 150 s, a concurrency cap, a queue bounded by `maxWaitMs`
- * (writes ahead of reads, each shared fairly between callers: see `enqueue`), and pauses for Retry-After. It
+ * (writes ahead of reads, each shared fairly between callers: see `positionOf`), and pauses for Retry-After. It
  * knows nothing of what a call costs (src/graph/graph-cost.ts prices calls) nor of other replicas
  * (src/graph/shared-rate-limiter.ts shares one budget through Redis).
  *
