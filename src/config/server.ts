@@ -96,7 +96,10 @@ export function readFederation(env: EnvReader): boolean {
  * ones served at all: src/http/loopback-guard.ts). `null` is refused: it is the Origin of every
  * opaque origin, so any page on any site sends it from a sandboxed iframe or a data: URL. Listed,
  * it let a hostile page read the directory through the loopback trust, with every permission
- * (docs/security.md#caller-authentication-defaults).
+ * (docs/security.md#caller-authentication-defaults). Every other entry must be an origin exactly as a
+ * browser sends it (`https://app.example.com`, `http://localhost:3000`) or `*`: the `Origin` header
+ * is compared as text, so an entry with a path, a trailing slash or capitals never matched, and the
+ * operator's frontend was refused with nothing saying why.
  */
 export function readCorsOrigins(env: EnvReader): string[] {
   const origins = commaSeparated(env.get('CORS_ORIGINS') ?? '');
@@ -105,7 +108,25 @@ export function readCorsOrigins(env: EnvReader): string[] {
       'CORS_ORIGINS lists "null", which is not one site: browsers send Origin: null from sandboxed iframes, data: URLs and file:// pages of any site, so every web page could call the gateway and read its answers (with CALLER_AUTH=none, holding every permission). Serve the page from an http(s) origin and list that origin.',
     );
   }
+  for (const entry of origins) {
+    if (entry === 'null' || entry === '*') continue;
+    const origin = originOfEntry(entry);
+    if (origin === entry) continue;
+    env.problem(
+      `CORS_ORIGINS entry ${JSON.stringify(entry)} is not an origin as browsers send it (scheme, host and port only, lower case)${origin ? `: list ${JSON.stringify(origin)}` : ': list entries like https://app.example.com'}`,
+    );
+  }
   return origins;
+}
+
+/** The http(s) origin an entry names, or undefined when it names none. */
+function originOfEntry(entry: string): string | undefined {
+  try {
+    const url = new URL(entry);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

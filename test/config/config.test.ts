@@ -29,6 +29,23 @@ describe('loadConfig', () => {
     expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
   });
 
+  it('refuses CORS_ORIGINS entries that are not origins as browsers send them (they never matched), naming the origin to list', () => {
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    const cases: Array<[string, RegExp]> = [
+      ['https://people.contoso.com/', /entry "https:\/\/people.contoso.com\/" is not an origin .*: list "https:\/\/people.contoso.com"$/],
+      ['https://people.contoso.com/app', /: list "https:\/\/people.contoso.com"$/],
+      ['https://People.Contoso.com', /: list "https:\/\/people.contoso.com"$/],
+      ['https://people.contoso.com:443', /: list "https:\/\/people.contoso.com"$/],
+      ['people.contoso.com', /: list entries like https:\/\/app.example.com$/],
+      ['ftp://people.contoso.com', /: list entries like https:\/\/app.example.com$/],
+    ];
+    for (const [entry, message] of cases) {
+      const problems = problemsOf({ CORS_ORIGINS: `http://localhost:5173,${entry}` });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(message);
+    }
+  });
+
   it('refuses "null" in CORS_ORIGINS: every site can send Origin: null (a sandboxed iframe), so it would allow every page', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://people.contoso.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://people.contoso.com',
