@@ -1,5 +1,5 @@
 import { graphPaths, relativeUrl } from './paths.js';
-import { parseRetryAfter } from './retry.js';
+import { parseRetryAfter } from '../http/retry-after.js';
 import { carriesBody, type GraphRequest } from './types.js';
 
 /**

@@ -63,8 +63,6 @@ export function mayRepeatRequest(req: Pick<GraphRequest, 'method' | 'effect' | '
   return req.repeat !== false && mayRepeat(effectOf(req), reason);
 }
 
-export { parseRetryAfter } from '../http/retry-after.js';
-
 /** Backoff before retry number `retry` (1-based) without Retry-After: base·2^(n-1), jittered to 50–100 %. */
 export function backoffDelayMs(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));

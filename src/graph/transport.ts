@@ -9,7 +9,8 @@ import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transport
 import type { GovernorPermit, GraphGovernor } from './governor.js';
 import { costOfOutgoingCall, type CallCost } from './graph-cost.js';
 import { relativeUrl } from './paths.js';
-import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, parseRetryAfter, retryReasonOf, type RetryPolicy } from './retry.js';
+import { parseRetryAfter } from '../http/retry-after.js';
+import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, retryReasonOf, type RetryPolicy } from './retry.js';
 import { longestItemRetryAfter } from './batch-envelope.js';
 import { carriesBody, type GraphRequest, type GraphResult } from './types.js';
 import { graphFailure, type GraphFailure } from './upstream-failure.js';

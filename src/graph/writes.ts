@@ -5,7 +5,8 @@ import { isGuid } from '../guid.js';
 import { validateContinuationLink } from './paging.js';
 import { externalUserLookup, sessionsReach, type SessionsReach } from './external-users.js';
 import { graphPaths, type GraphPath } from './paths.js';
-import { abortableSleep, parseRetryAfter } from './retry.js';
+import { parseRetryAfter } from '../http/retry-after.js';
+import { abortableSleep } from './retry.js';
 import { effectOf, type GraphRequest, type GraphResult, type RequestEffect } from './types.js';
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { mapGraphError, readGraphErrorBody } from '../../src/graph/errors.js';
 import { continuationShapes, validateContinuationLink } from '../../src/graph/paging.js';
-import { RetryBudget, backoffDelayMs, defaultRetryPolicy, parseRetryAfter } from '../../src/graph/retry.js';
+import { parseRetryAfter } from '../../src/http/retry-after.js';
+import { RetryBudget, backoffDelayMs, defaultRetryPolicy } from '../../src/graph/retry.js';
 
 describe('Retry-After', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');

@@ -232,7 +232,7 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
       throw typeError(property, value, 'Edm.Boolean');
     case 'string':
       if (typeof value === 'string' && value.length > 0) return value;
-      throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+      throw invalidValue(property);
     case 'nullableString':
       // An empty string is not a value: Graph answers it with this 400 and clears a property only for
       // `null` (docs/graph-facts.md#user-properties, "Clearing a property").
@@ -242,14 +242,13 @@ function coerce(property: string, kind: PropertyKind, value: unknown): unknown {
     case 'stringArray':
       // Each item at least one character (an empty one: the 400 above); `[]` clears the collection.
       if (Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')) return value;
-      throw badRequest(`Invalid value specified for property '${property}' of resource 'User'.`);
+      throw invalidValue(property);
     case 'usageLocation':
       // "Not nullable" (resources/user): a two-letter code, never null.
       if (typeof value === 'string' && USAGE_LOCATION.test(value)) return value;
       throw invalidValue(property);
     case 'passwordProfile': {
-      if (value === null || typeof value !== 'object' || Array.isArray(value))
-        throw badRequest("Invalid value specified for property 'passwordProfile' of resource 'User'.");
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidValue('passwordProfile');
       const known = ['password', 'forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
       for (const key of Object.keys(value)) if (!known.includes(key)) throw badRequest(`Invalid property '${key}'.`);
       const v = value as Record<string, unknown>;
@@ -369,7 +368,7 @@ export function createUser(call: GraphCall): EmuResponse {
   requireCapability(call.principal, 'users.create');
   const changes = validateBody(readJsonObject(call));
   for (const required of ['accountEnabled', 'displayName', 'mailNickname', 'userPrincipalName']) {
-    if (!changes.has(required)) throw badRequest(`Invalid value specified for property '${required}' of resource 'User'.`);
+    if (!changes.has(required)) throw invalidValue(required);
   }
   const profile = changes.get('passwordProfile') as PasswordChange | undefined;
   if (!profile || profile.password === undefined) throw badRequest('A password must be specified to create a new user.');
