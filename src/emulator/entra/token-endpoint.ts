@@ -29,14 +29,14 @@ function missing(name: string): AadError {
 }
 
 /** A token request refused by Entra's server throttling, answered as it is (not an AAD error body). */
-interface Throttled {
-  throttled: EmuResponse;
+class Throttled {
+  constructor(readonly response: EmuResponse) {}
 }
 
 export async function tokenEndpoint(ctx: EmulatorContext, req: EmuRequest, segment: TenantSegment): Promise<EmuResponse> {
   const result = await handleTokenRequest(ctx, req, segment);
   if (isAadError(result)) return aadErrorResponse(ctx, req, result, TOKEN_ROUTE);
-  if (isThrottled(result)) return result.throttled;
+  if (result instanceof Throttled) return result.response;
   return {
     status: 200,
     route: TOKEN_ROUTE,
@@ -49,10 +49,6 @@ export async function tokenEndpoint(ctx: EmulatorContext, req: EmuRequest, segme
     },
     body: result,
   };
-}
-
-function isThrottled(value: Body | Throttled): value is Throttled {
-  return typeof value.throttled === 'object' && value.throttled !== null && Object.keys(value).length === 1;
 }
 
 async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment: TenantSegment): Promise<Body | AadError | Throttled> {
@@ -71,7 +67,7 @@ async function handleTokenRequest(ctx: EmulatorContext, req: EmuRequest, segment
   const client = await authenticateClient(ctx, req, form, endpoints);
   if (isAadError(client)) return client;
   const throttled = throttledTokenRequest(ctx, req, client.app.appId, grant, TOKEN_ROUTE);
-  if (throttled) return { throttled };
+  if (throttled) return new Throttled(throttled);
   switch (grant) {
     case 'client_credentials':
       return clientCredentials(ctx, client, form);
