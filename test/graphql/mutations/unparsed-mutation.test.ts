@@ -110,7 +110,7 @@ describe('unparsedMutationOf', () => {
       expect(unparsedMutationOf(`mutation { ${junk.split(' ').slice(1).join(' ')} terminateSession }`)?.incomplete).toBeUndefined();
     });
 
-    it('4 MB of chains, cycles, spreads and nested inline fragments, each in under two seconds', () => {
+    it('4 MB of chains, cycles, spreads and nested inline fragments, each in seconds, not minutes', () => {
       const chain = Array.from({ length: 100_000 }, (_, i) => `fragment F${i} on Mutation { ...F${i + 1} }`).join(' ');
       const inputs = [
         `mutation { ...F0 } ${chain}`,
@@ -125,13 +125,13 @@ describe('unparsedMutationOf', () => {
         expect(source.length).toBeGreaterThan(3_500_000);
         const started = performance.now();
         unparsedMutationOf(source);
-        // About 300 ms each on an idle CPU; the bound leaves room for a loaded one (a backtracking or
-        // quadratic reader would take minutes).
-        expect(performance.now() - started).toBeLessThan(2_000);
+        // About 300 ms each on an idle CPU; the bound leaves room for one loaded by other work (a
+        // backtracking or quadratic reader would take minutes).
+        expect(performance.now() - started).toBeLessThan(5_000);
       }
       expect(unparsedMutationOf(inputs[1]!)?.rootFields).toEqual(['terminateSession']);
       expect(unparsedMutationOf(inputs[2]!)?.rootFields).toEqual(['terminateSession']);
-    });
+    }, 60_000);
   });
 
   it('operationName chooses the definitions of that name; an unknown one, or none, reads every mutation', () => {
@@ -152,7 +152,9 @@ describe('unparsedMutationOf', () => {
     expect(found.rootFields[0]).toBe('f0');
   });
 
-  it('one pass whatever the text: 4 MB of comments, unclosed strings and braces in well under a second', () => {
+  // One pass takes tens of milliseconds here; a reader that went back over the text (quadratic) would
+  // take hours on 4 MB. The bound is far from both, so a machine slowed by other work does not fail it.
+  it('one pass whatever the text: 4 MB of comments, unclosed strings and braces in seconds, not hours', () => {
     const inputs = [
       '#'.repeat(4_000_000),
       '"\\'.repeat(2_000_000),
@@ -164,7 +166,7 @@ describe('unparsedMutationOf', () => {
     for (const source of inputs) {
       const started = performance.now();
       unparsedMutationOf(source);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(performance.now() - started).toBeLessThan(5_000);
     }
-  });
+  }, 60_000);
 });
