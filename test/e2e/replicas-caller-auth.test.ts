@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
-import { CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
+import { AUTH_FAILURES_KEY_PREFIX, CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
 import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
@@ -223,6 +223,21 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     ]);
   });
 
+  /** The failures Redis counted for `address`, under whichever partition of AUTH_FAILURES_KEY_PREFIX. */
+  const failuresInRedis = async (address: string): Promise<number> => {
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      let total = 0;
+      for await (const keys of client.scanIterator({ MATCH: `${AUTH_FAILURES_KEY_PREFIX}*:${address}` })) {
+        for (const key of keys) total += Number(await client.get(key));
+      }
+      return total;
+    } finally {
+      await client.close();
+    }
+  };
+
   it('a burst of concurrent guesses from one client: no more than the limit are answered 401 on a replica', async () => {
     // Every request of a burst passes `admit` before the first failures are counted in Redis (one
     // round trip each): 1,000 concurrent guesses had 270 to 480 of them checked against a limit of 10.
@@ -241,8 +256,12 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     const statuses = JSON.parse(stdout) as number[];
     expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(3);
     expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
-    // The right key is refused too, here and on the other replica (through Redis).
-    for (const app of [a, b]) expect((await graphql(app, { 'x-api-key': KEYS.soar, ...from(burster) })).status).toBe(429);
+    // The right key is refused too, here and on the other replica (through Redis). The other
+    // replica knows only what Redis holds: a failure Redis did not answer for within its command
+    // timeout (500 ms; a machine loaded by other work, 400 requests on this replica's event loop)
+    // was counted in this replica's memory alone, by design (docs/security.md#failed-authentication).
+    expect((await graphql(a, { 'x-api-key': KEYS.soar, ...from(burster) })).status).toBe(429);
+    if ((await failuresInRedis(burster)) >= 3) expect((await graphql(b, { 'x-api-key': KEYS.soar, ...from(burster) })).status).toBe(429);
   });
 
   it('asks Redis about a client that authenticates at most once a second, and sees a block reached elsewhere within that second', async () => {
