@@ -31,6 +31,24 @@ export interface VerifiedCallerToken {
   payload: JWTPayload;
   version: TokenVersion;
   tenantId: string;
+  /**
+   * The user is not an account of the tenant (a B2B guest, a personal account invited in): the
+   * token says another identity provider authenticated it, or that it is a guest. Entra gives such
+   * users less of the directory than members (docs/security.md#guests-and-delegated-scopes).
+   */
+  accountOfAnotherDirectory: boolean;
+}
+
+/**
+ * Whether a token's user belongs to another directory than the tenant's (docs/graph-facts.md#caller-tokens):
+ * the optional claim `acct` is 1 for a guest (0 for a member), and `idp`, "identical to the value of
+ * the issuer claim unless the user account isn't in the same tenant as the issuer - guests, for
+ * instance", names another identity provider than the tenant's issuers. Either one is enough: the
+ * stricter reading, since the answer only ever takes permissions away.
+ */
+export function isAccountOfAnotherDirectory(payload: JWTPayload, tenantIssuers: readonly string[]): boolean {
+  if (payload.acct !== undefined && payload.acct !== 0) return true;
+  return payload.idp !== undefined && !(typeof payload.idp === 'string' && tenantIssuers.includes(payload.idp));
 }
 
 export interface CallerTokenVerifier {
@@ -128,7 +146,15 @@ export function createCallerTokenVerifier(options: {
           "the bearer token is a v2.0 token whose audience is not a client id (Entra puts the API's client id in every v2.0 token)",
         );
       }
-      return { payload, version: issuer.version, tenantId: tenant.tenantId };
+      return {
+        payload,
+        version: issuer.version,
+        tenantId: tenant.tenantId,
+        accountOfAnotherDirectory: isAccountOfAnotherDirectory(
+          payload,
+          tenant.issuers.map((i) => i.issuer),
+        ),
+      };
     },
   };
 }
