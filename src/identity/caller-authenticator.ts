@@ -99,6 +99,8 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
   if (!tenant) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuers');
   // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
   const tenantIsSecret = config.deploymentMode === 'hosted';
+  const log = deps.logger.child({ component: 'caller-auth' });
+  const secretTenant = tenantIsSecret ? [tenant] : [];
   const verifier = createCallerTokenVerifier({
     upstream: deps.upstream,
     authorityHost: config.authorityHost,
@@ -106,9 +108,13 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
     audiences,
     tenantIsSecret,
     ...(deps.now ? { now: deps.now } : {}),
+    // The error names the authority's origin only (jwks.ts); the Token is scrubbed all the same.
+    onStaleKeysRefreshFailure: (error) =>
+      log.warn(
+        { err: removeKnownSecrets(((error as GatewayError).originalError ?? (error as Error)).message, secretTenant) },
+        'the signing keys could not be fetched again: the keys held (a day old) keep verifying caller tokens',
+      ),
   });
-  const log = deps.logger.child({ component: 'caller-auth' });
-  const secretTenant = tenantIsSecret ? [tenant] : [];
   // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
   const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {

@@ -70,6 +70,8 @@ export function createCallerTokenVerifier(options: {
    */
   tenantIsSecret?: boolean;
   now?: () => number;
+  /** A fetch of signing keys past their age failed; the keys held keep serving (src/identity/jwks.ts). */
+  onStaleKeysRefreshFailure?: (error: unknown) => void;
 }): CallerTokenVerifier {
   const now = options.now ?? Date.now;
   const metadata = createTenantMetadataSource({ upstream: options.upstream, authorityHost: options.authorityHost, tenant: options.tenant, now });
@@ -77,7 +79,12 @@ export function createCallerTokenVerifier(options: {
   const keysOf = (issuer: TenantIssuer): JwksKeyResolver => {
     let resolver = resolvers.get(issuer.jwksUri);
     if (!resolver) {
-      resolver = createJwksResolver({ upstream: options.upstream, jwksUri: issuer.jwksUri, now });
+      resolver = createJwksResolver({
+        upstream: options.upstream,
+        jwksUri: issuer.jwksUri,
+        now,
+        ...(options.onStaleKeysRefreshFailure ? { onStaleRefreshFailure: options.onStaleKeysRefreshFailure } : {}),
+      });
       resolvers.set(issuer.jwksUri, resolver);
     }
     return resolver;
