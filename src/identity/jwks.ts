@@ -28,8 +28,8 @@ export const KEYS_MAX_AGE_MS = 24 * 60 * 60 * 1000;
  *
  * Keys older than KEYS_MAX_AGE_MS are fetched again before the next verification, so a key the
  * authority withdrew stops verifying within a day (before, never, while the process ran). When that
- * fetch fails, the keys held keep serving and the fetch is tried again after the 10 s: an outage of
- * the authority does not lock out callers whose tokens the keys held verify.
+ * fetch fails, the keys held keep serving and the fetch is tried again every 10 s, without holding
+ * requests up: an outage of the authority does not lock out callers whose tokens the keys held verify.
  */
 export function createJwksResolver(options: {
   upstream: UpstreamHttp;
@@ -89,7 +89,11 @@ export function createJwksResolver(options: {
       await refresh();
     } else if (now() - loadedAt >= KEYS_MAX_AGE_MS && now() - lastFailure >= FAILURE_COOLDOWN_MS) {
       // Stale keys: fetched again; on failure the keys held keep serving until the next attempt.
-      await refresh().catch((error: unknown) => options.onStaleRefreshFailure?.(error));
+      const attempt = refresh().catch((error: unknown) => options.onStaleRefreshFailure?.(error));
+      // The first attempt past the age is awaited, so a withdrawn key verifies nothing once the
+      // authority answers. After a failure the next attempts run beside the requests, which the keys
+      // held serve without waiting up to 15 s on an authority that hangs.
+      if (lastFailure < loadedAt) await attempt;
     }
     try {
       return await local!(header, token);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT, errors as joseErrors, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
 import { createJwksResolver, KEYS_MAX_AGE_MS } from '../../src/identity/jwks.js';
 
@@ -11,8 +11,9 @@ import { createJwksResolver, KEYS_MAX_AGE_MS } from '../../src/identity/jwks.js'
  * tokens. The resolver fetched the keys once and went back only for a `kid` it did not know, so a
  * withdrawn key (a leaked one, the reason for an emergency rollover) verified forged tokens for as
  * long as the process ran. Now the keys are fetched again once they are KEYS_MAX_AGE_MS old; while
- * that fetch fails, the keys held keep serving (an authority outage must not lock every caller out)
- * and the fetch is tried again every 10 s.
+ * that fetch fails, the keys held keep serving (an authority outage must not lock every caller out),
+ * each failure is told (the gateway's warning) and the fetch is tried again every 10 s beside the
+ * requests.
  */
 describe('signing keys withdrawn by the authority', () => {
   let server: http.Server;
@@ -79,16 +80,16 @@ describe('signing keys withdrawn by the authority', () => {
     expect(await verify('kept')).toBe('caller-kept');
     expect(hits).toBe(3);
     clock += 5_000;
+    // Further attempts do not hold the request up: the keys held answer, the fetch runs beside it.
     expect(await verify('kept')).toBe('caller-kept');
-    expect(hits).toBe(4);
-    // Each failed fetch is told (the gateway's warning), with nothing of the URL but its origin.
-    expect(told).toHaveLength(2);
+    await vi.waitFor(() => expect(hits).toBe(4));
+    await vi.waitFor(() => expect(told).toHaveLength(2));
 
     // Back: fetched once more, and then held again for the full age.
     failing = false;
     clock += 10_000;
     expect(await verify('kept')).toBe('caller-kept');
-    expect(hits).toBe(5);
+    await vi.waitFor(() => expect(hits).toBe(5));
     clock += 60_000;
     expect(await verify('kept')).toBe('caller-kept');
     expect(hits).toBe(5);
