@@ -40,14 +40,16 @@ export interface VerifiedCallerToken {
 }
 
 /**
- * Whether a token's user belongs to another directory than the tenant's (docs/graph-facts.md#caller-tokens):
- * the optional claim `acct` is 1 for a guest (0 for a member), and `idp`, "identical to the value of
- * the issuer claim unless the user account isn't in the same tenant as the issuer - guests, for
- * instance", names another identity provider than the tenant's issuers. Either one is enough: the
+ * Whether a token's user is not a member of the tenant (docs/graph-facts.md#caller-tokens). The
+ * optional claim `acct` says so when the API's registration asks for it: 0 for a member, 1 for a
+ * guest; it decides, so an operator can let external *members* (B2B users made members, e.g. by
+ * cross-tenant synchronization) read by adding it. Without it, `idp`, "identical to the value of the
+ * issuer claim unless the user account isn't in the same tenant as the issuer - guests, for
+ * instance", naming another identity provider than the tenant's issuers makes the user a guest: the
  * stricter reading, since the answer only ever takes permissions away.
  */
 export function isAccountOfAnotherDirectory(payload: JWTPayload, tenantIssuers: readonly string[]): boolean {
-  if (payload.acct !== undefined && payload.acct !== 0) return true;
+  if (payload.acct !== undefined) return payload.acct !== 0;
   return payload.idp !== undefined && !(typeof payload.idp === 'string' && tenantIssuers.includes(payload.idp));
 }
 

@@ -151,7 +151,7 @@ describe('caller authentication: entra', () => {
     );
   });
 
-  it("takes nothing of a guest's scopes while the gateway acts as itself: another idp, or acct 1; its app roles and, on behalf of it, its scopes count", async () => {
+  it("takes nothing of a guest's scopes while the gateway acts as itself: acct not 0, or without acct another idp; its app roles and, on behalf of it, its scopes count", async () => {
     const guestIdp = 'https://sts.windows.net/5b2c4e8a-1f3d-4a6b-9c7e-2d8f0a1b3c5d/';
     const base = emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences } });
     const onBehalf = createCallerAuthenticator({ ...base, selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' } }, deps);
@@ -161,9 +161,11 @@ describe('caller authentication: entra', () => {
     expect(await permissions(entra, v1Claims({ idp: guestIdp }))).toEqual([]);
     expect(await permissions(entra, v2Claims({ idp: guestIdp }))).toEqual([]);
     expect(await permissions(entra, v1Claims({ idp: 'live.com' }))).toEqual([]);
-    // The optional `acct` claim: 1 is a guest, 0 a member.
+    // The optional `acct` claim decides when present: 1 is a guest, 0 a member (an external member too).
     expect(await permissions(entra, v1Claims({ acct: 1 }))).toEqual([]);
     expect(await permissions(entra, v1Claims({ acct: 0 }))).toEqual([Permission.UsersRead]);
+    expect(await permissions(entra, v1Claims({ acct: 0, idp: guestIdp }))).toEqual([Permission.UsersRead]);
+    expect(await permissions(entra, v1Claims({ acct: '0' }))).toEqual([]);
     // An idp that is the tenant's own issuer (v1.0 or v2.0) is a member.
     expect(await permissions(entra, v1Claims({ idp: v1Issuer() }))).toEqual([Permission.UsersRead]);
     expect(await permissions(entra, v2Claims({ idp: v2Issuer() }))).toEqual([Permission.UsersRead]);
