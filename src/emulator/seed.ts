@@ -18,6 +18,11 @@ export const PHONE_METHOD_IDS = {
 export const EMAIL_METHOD_ID = '3ddfcfc8-9383-446f-83cc-3ab9be4be18f';
 
 export const GUEST_DOMAIN = 'fabrikam.example';
+/**
+ * The home tenant of the guests (B2B users of GUEST_DOMAIN): the tenant whose STS authenticates
+ * them, named by the `idp` claim of their tokens (docs/graph-facts.md#caller-tokens).
+ */
+export const GUEST_HOME_TENANT_ID = '5b2c4e8a-1f3d-4a6b-9c7e-2d8f0a1b3c5d';
 export const SERVICE_ACCOUNT_UPN_LOCAL = '$svc-backup';
 
 const FIRST_NAMES = [

@@ -46,7 +46,7 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 /**
  * The permissions a delegated scope grants when the gateway calls Graph as its own identity (client
  * credentials, a signed-in operator, the hosted broker): reading profiles, which every member of a
- * tenant may do in Entra by default. A scope is consent given to the client app, for every user of
+ * tenant may do in Entra by default (a guest may not: its scopes grant nothing). A scope is consent given to the client app, for every user of
  * it (an admin's consent covers them all): it says the app may act for the user, not that the user
  * may disable accounts. The rest needs the user's own app role (`roles`). On behalf of the caller,
  * Graph itself checks what the user may do, so every scope counts (docs/security.md#permissions).
@@ -55,12 +55,13 @@ const SCOPES_FOR_EVERY_USER: ReadonlySet<Permission> = new Set([Permission.Users
 
 /**
  * Gateway permissions named in app roles (`roles`) and delegated scopes (`scp`). `scopes: 'read'`
- * (the gateway acts as itself) keeps of `scp` only what SCOPES_FOR_EVERY_USER holds.
+ * (the gateway acts as itself) keeps of `scp` only what SCOPES_FOR_EVERY_USER holds; `scopes: 'none'`
+ * (the gateway acts as itself for a guest) keeps nothing of `scp`.
  */
-export function permissionsFromClaims(payload: JWTPayload, options: { scopes: 'all' | 'read' }): Set<Permission> {
+export function permissionsFromClaims(payload: JWTPayload, options: { scopes: 'all' | 'read' | 'none' }): Set<Permission> {
   const names = new Set<string>();
   if (Array.isArray(payload.roles)) for (const r of payload.roles) if (typeof r === 'string') names.add(r);
-  if (typeof payload.scp === 'string')
+  if (typeof payload.scp === 'string' && options.scopes !== 'none')
     for (const s of payload.scp.split(' ')) if (options.scopes === 'all' || SCOPES_FOR_EVERY_USER.has(s as Permission)) names.add(s);
   return new Set(ALL_PERMISSIONS.filter((p) => names.has(p)));
 }
@@ -98,6 +99,8 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
   if (!tenant) throw new Error('CALLER_AUTH=entra needs the tenant of the caller tokens (AZURE_TENANT_ID) to know their issuers');
   // In hosted mode the tenant id is the broker's Token (docs/security.md#the-broker-token-is-a-secret).
   const tenantIsSecret = config.deploymentMode === 'hosted';
+  const log = deps.logger.child({ component: 'caller-auth' });
+  const secretTenant = tenantIsSecret ? [tenant] : [];
   const verifier = createCallerTokenVerifier({
     upstream: deps.upstream,
     authorityHost: config.authorityHost,
@@ -105,9 +108,13 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
     audiences,
     tenantIsSecret,
     ...(deps.now ? { now: deps.now } : {}),
+    // The error names the authority's origin only (jwks.ts); the Token is scrubbed all the same.
+    onStaleKeysRefreshFailure: (error) =>
+      log.warn(
+        { err: removeKnownSecrets(((error as GatewayError).originalError ?? (error as Error)).message, secretTenant) },
+        'the signing keys could not be fetched again: the keys held (a day old) keep verifying caller tokens',
+      ),
   });
-  const log = deps.logger.child({ component: 'caller-auth' });
-  const secretTenant = tenantIsSecret ? [tenant] : [];
   // Only on behalf of the caller does Graph see (and limit) the user; otherwise the gateway's own identity acts.
   const scopes = config.selfDeployed?.flow === 'on-behalf-of' ? 'all' : 'read';
   return {
@@ -121,8 +128,9 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
       const token = match[1]!;
       let payload: JWTPayload;
       let tenantId: string;
+      let accountOfAnotherDirectory: boolean;
       try {
-        ({ payload, tenantId } = await verifier.verify(token));
+        ({ payload, tenantId, accountOfAnotherDirectory } = await verifier.verify(token));
       } catch (error) {
         if (isGatewayError(error)) {
           // The authority's outage (its signing keys could not be fetched): said once per failed fetch.
@@ -142,7 +150,10 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
         tenantId,
         ...(tenantIsSecret ? { tenantIsSecret: true as const } : {}),
         principal: principalOf(payload),
-        permissions: permissionsFromClaims(payload, { scopes }),
+        // SCOPES_FOR_EVERY_USER rests on what every member may read; a guest may not enumerate the
+        // directory (docs/security.md#guests-and-delegated-scopes), so while the gateway acts as
+        // itself a guest's scopes grant nothing. Its app roles still count: an operator assigned them.
+        permissions: permissionsFromClaims(payload, { scopes: scopes === 'read' && accountOfAnotherDirectory ? 'none' : scopes }),
         assertion: token,
       };
     },

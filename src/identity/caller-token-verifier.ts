@@ -31,6 +31,26 @@ export interface VerifiedCallerToken {
   payload: JWTPayload;
   version: TokenVersion;
   tenantId: string;
+  /**
+   * The user is not an account of the tenant (a B2B guest, a personal account invited in): the
+   * token says another identity provider authenticated it, or that it is a guest. Entra gives such
+   * users less of the directory than members (docs/security.md#guests-and-delegated-scopes).
+   */
+  accountOfAnotherDirectory: boolean;
+}
+
+/**
+ * Whether a token's user is not a member of the tenant (docs/graph-facts.md#caller-tokens). The
+ * optional claim `acct` says so when the API's registration asks for it: 0 for a member, 1 for a
+ * guest; it decides, so an operator can let external *members* (B2B users made members, e.g. by
+ * cross-tenant synchronization) read by adding it. Without it, `idp`, "identical to the value of the
+ * issuer claim unless the user account isn't in the same tenant as the issuer - guests, for
+ * instance", naming another identity provider than the tenant's issuers makes the user a guest: the
+ * stricter reading, since the answer only ever takes permissions away.
+ */
+export function isAccountOfAnotherDirectory(payload: JWTPayload, tenantIssuers: readonly string[]): boolean {
+  if (payload.acct !== undefined) return payload.acct !== 0;
+  return payload.idp !== undefined && !(typeof payload.idp === 'string' && tenantIssuers.includes(payload.idp));
 }
 
 export interface CallerTokenVerifier {
@@ -52,6 +72,8 @@ export function createCallerTokenVerifier(options: {
    */
   tenantIsSecret?: boolean;
   now?: () => number;
+  /** A fetch of signing keys past their age failed; the keys held keep serving (src/identity/jwks.ts). */
+  onStaleKeysRefreshFailure?: (error: unknown) => void;
 }): CallerTokenVerifier {
   const now = options.now ?? Date.now;
   const metadata = createTenantMetadataSource({ upstream: options.upstream, authorityHost: options.authorityHost, tenant: options.tenant, now });
@@ -59,7 +81,12 @@ export function createCallerTokenVerifier(options: {
   const keysOf = (issuer: TenantIssuer): JwksKeyResolver => {
     let resolver = resolvers.get(issuer.jwksUri);
     if (!resolver) {
-      resolver = createJwksResolver({ upstream: options.upstream, jwksUri: issuer.jwksUri, now });
+      resolver = createJwksResolver({
+        upstream: options.upstream,
+        jwksUri: issuer.jwksUri,
+        now,
+        ...(options.onStaleKeysRefreshFailure ? { onStaleRefreshFailure: options.onStaleKeysRefreshFailure } : {}),
+      });
       resolvers.set(issuer.jwksUri, resolver);
     }
     return resolver;
@@ -128,7 +155,15 @@ export function createCallerTokenVerifier(options: {
           "the bearer token is a v2.0 token whose audience is not a client id (Entra puts the API's client id in every v2.0 token)",
         );
       }
-      return { payload, version: issuer.version, tenantId: tenant.tenantId };
+      return {
+        payload,
+        version: issuer.version,
+        tenantId: tenant.tenantId,
+        accountOfAnotherDirectory: isAccountOfAnotherDirectory(
+          payload,
+          tenant.issuers.map((i) => i.issuer),
+        ),
+      };
     },
   };
 }

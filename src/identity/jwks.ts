@@ -7,6 +7,13 @@ export type JwksKeyResolver = ReturnType<typeof createLocalJWKSet>;
 
 /** How long a failed fetch of the keys is answered from memory before the authority is asked again. */
 const FAILURE_COOLDOWN_MS = 10_000;
+/**
+ * How old the keys held may grow before they are fetched again, whatever tokens arrive: Entra rolls
+ * its keys over "on a periodic basis and, in an emergency, ... immediately" (docs/graph-facts.md#signing-keys),
+ * and a key it withdrew (a leaked one) must stop verifying tokens. The same day as the tenant
+ * metadata's reload (tenant-metadata.ts).
+ */
+export const KEYS_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The signing keys at one `jwks_uri`, fetched through our HTTP layer (jose's createRemoteJWKSet
@@ -18,6 +25,11 @@ const FAILURE_COOLDOWN_MS = 10_000;
  * the failed-authentication limit does not count. Answered as an invalid token, every valid caller
  * was counted as guessing and, behind one proxy address, all of them were locked out for the
  * limit's window after the authority came back. A failed fetch is remembered for 10 s.
+ *
+ * Keys older than KEYS_MAX_AGE_MS are fetched again before the next verification, so a key the
+ * authority withdrew stops verifying within a day (before, never, while the process ran). When that
+ * fetch fails, the keys held keep serving and the fetch is tried again every 10 s, without holding
+ * requests up: an outage of the authority does not lock out callers whose tokens the keys held verify.
  */
 export function createJwksResolver(options: {
   upstream: UpstreamHttp;
@@ -25,10 +37,14 @@ export function createJwksResolver(options: {
   jwksUri: string;
   cooldownMs?: number;
   now?: () => number;
+  /** Told each failed fetch of stale keys (the keys held keep serving): the operator's warning. */
+  onStaleRefreshFailure?: (error: unknown) => void;
 }): JwksKeyResolver & { refresh(): Promise<void> } {
   const cooldownMs = options.cooldownMs ?? 60_000;
   const now = options.now ?? Date.now;
   let local: JwksKeyResolver | undefined;
+  /** When the keys held were fetched. */
+  let loadedAt = Number.NEGATIVE_INFINITY;
   let lastFetch = Number.NEGATIVE_INFINITY;
   let lastFailure = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<void> | undefined;
@@ -53,6 +69,7 @@ export function createJwksResolver(options: {
         throw new Error(`${what} are not JSON`);
       })) as JSONWebKeySet;
       local = createLocalJWKSet(keys);
+      loadedAt = now();
     } catch (error) {
       lastFailure = now();
       throw unavailable(error);
@@ -70,6 +87,13 @@ export function createJwksResolver(options: {
     if (!local) {
       if (now() - lastFailure < FAILURE_COOLDOWN_MS) throw unavailable();
       await refresh();
+    } else if (now() - loadedAt >= KEYS_MAX_AGE_MS && now() - lastFailure >= FAILURE_COOLDOWN_MS) {
+      // Stale keys: fetched again; on failure the keys held keep serving until the next attempt.
+      const attempt = refresh().catch((error: unknown) => options.onStaleRefreshFailure?.(error));
+      // The first attempt past the age is awaited, so a withdrawn key verifies nothing once the
+      // authority answers. After a failure the next attempts run beside the requests, which the keys
+      // held serve without waiting up to 15 s on an authority that hangs.
+      if (lastFailure < loadedAt) await attempt;
     }
     try {
       return await local!(header, token);

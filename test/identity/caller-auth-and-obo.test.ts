@@ -151,6 +151,32 @@ describe('caller authentication: entra', () => {
     );
   });
 
+  it("takes nothing of a guest's scopes while the gateway acts as itself: acct not 0, or without acct another idp; its app roles and, on behalf of it, its scopes count", async () => {
+    const guestIdp = 'https://sts.windows.net/5b2c4e8a-1f3d-4a6b-9c7e-2d8f0a1b3c5d/';
+    const base = emulatorConfig(emulator, dataDir, { callerAuth: { mode: 'entra', audiences } });
+    const onBehalf = createCallerAuthenticator({ ...base, selfDeployed: { ...base.selfDeployed!, flow: 'on-behalf-of' } }, deps);
+    const permissions = async (authenticator: CallerAuthenticator, claims: Record<string, unknown>) =>
+      [...(await authenticator.authenticate(bearer(await sign(claims)))).permissions].sort();
+    // Another identity provider (a B2B guest, a personal account invited in), in v1.0 and v2.0 tokens.
+    expect(await permissions(entra, v1Claims({ idp: guestIdp }))).toEqual([]);
+    expect(await permissions(entra, v2Claims({ idp: guestIdp }))).toEqual([]);
+    expect(await permissions(entra, v1Claims({ idp: 'live.com' }))).toEqual([]);
+    // The optional `acct` claim decides when present: 1 is a guest, 0 a member (an external member too).
+    expect(await permissions(entra, v1Claims({ acct: 1 }))).toEqual([]);
+    expect(await permissions(entra, v1Claims({ acct: 0 }))).toEqual([Permission.UsersRead]);
+    expect(await permissions(entra, v1Claims({ acct: 0, idp: guestIdp }))).toEqual([Permission.UsersRead]);
+    expect(await permissions(entra, v1Claims({ acct: '0' }))).toEqual([]);
+    // An idp that is the tenant's own issuer (v1.0 or v2.0) is a member.
+    expect(await permissions(entra, v1Claims({ idp: v1Issuer() }))).toEqual([Permission.UsersRead]);
+    expect(await permissions(entra, v2Claims({ idp: v2Issuer() }))).toEqual([Permission.UsersRead]);
+    // An app role assigned to the guest is the operator's decision.
+    expect(await permissions(entra, v1Claims({ idp: guestIdp, roles: ['Users.ReadMemberships'] }))).toEqual([Permission.UsersReadMemberships]);
+    // On behalf of the guest, Graph applies the guest's own (restricted) rights: the scopes count.
+    expect(await permissions(onBehalf, v1Claims({ idp: guestIdp, scp: 'Users.Read Users.Terminate' }))).toEqual(
+      [Permission.UsersRead, Permission.UsersTerminate].sort(),
+    );
+  });
+
   it('accepts a v1.0 token requested by client id (aud: the client id)', async () => {
     const { upn, password, id } = admin();
     const token = await userCallerToken(emulator, upn, password, `${emulator.tenant.wellKnown.demoAppId}/.default`);

@@ -4,6 +4,7 @@ import type { EmulatorContext } from '../context.js';
 import type { AppRegistration, UserRecord } from '../model.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { accessTokenShape, responseScope, type RequestedScopes } from './scopes.js';
+import { GUEST_HOME_TENANT_ID } from '../seed.js';
 import { REFRESH_TOKEN_LIFETIME_MS, identityState, opaqueToken } from './state.js';
 
 /**
@@ -104,6 +105,10 @@ export async function signDelegatedAccessToken(
     ...clientClaims(target.version, app, acr),
     ...(target.withIdtyp ? { idtyp: 'user' } : {}),
     ...userClaims,
+    // `idp` is the identity provider that authenticated the user; Entra writes it only when that is
+    // not the issuer, "guests, for instance" (docs/graph-facts.md#caller-tokens): a B2B guest
+    // signs in at its home tenant's STS.
+    ...(user.userType === 'Guest' ? { idp: `https://sts.windows.net/${GUEST_HOME_TENANT_ID}/` } : {}),
     oid: user.id,
     scp: scp.join(' '),
     sub: pairwiseSubject(user.id, app.appId),

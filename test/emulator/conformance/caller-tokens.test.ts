@@ -9,11 +9,13 @@
  * (MicrosoftDocs/azure-docs#123050); `idtyp` is an optional claim. On-behalf-of with an assertion issued
  * for another app is AADSTS500131 (AzureTRE-Deployment#65; company-communicator#214;
  * learn.microsoft.com/entra/identity-platform/reference-error-codes), an app-only or forged one 50013,
- * an expired one 500133.
+ * an expired one 500133. A guest's token names its home identity provider in `idp`
+ * (access-token-claims-reference).
  */
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PERMISSIONS } from '../../../src/permissions.js';
+import { GUEST_HOME_TENANT_ID } from '../../../src/emulator/seed.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { addTestUser, demoClient, ensureAdmin, passwordGrant, postToken, setApiTokenVersion, verifyWithJwks } from '../entra/support.js';
@@ -145,6 +147,20 @@ describe('caller tokens and on-behalf-of (access-token-claims-reference; on-beha
       client_secret: emulator.tenant.wellKnown.callerAppSecret,
     });
     expect(other.body.error_codes).toEqual([65001]);
+  });
+
+  // access-token-claims-reference: `idp` "is identical to the value of the issuer claim unless the
+  // user account isn't in the same tenant as the issuer - guests, for instance"; absent, `iss` stands.
+  it("names a guest's home identity provider in `idp`, and none for a member", async () => {
+    const guest = addTestUser(emulator, 'guest', 'Guest-Passw0rd!');
+    guest.userType = 'Guest';
+    const member = addTestUser(emulator, 'member', 'Member-Passw0rd!');
+    const guestClaims = await verifyWithJwks(emulator, await callerToken(guest, 'Guest-Passw0rd!'), 'api://msgraph-user-gateway');
+    expect(guestClaims.idp).toBe(`https://sts.windows.net/${GUEST_HOME_TENANT_ID}/`);
+    expect(guestClaims.idp).not.toBe(guestClaims.iss);
+    expect(guestClaims.tid).toBe(emulator.tenantId);
+    const memberClaims = await verifyWithJwks(emulator, await callerToken(member, 'Member-Passw0rd!'), 'api://msgraph-user-gateway');
+    expect(memberClaims.idp).toBeUndefined();
   });
 
   it('issues v2.0 caller tokens (aud: the client id) once the API registration asks for them', async () => {
