@@ -14,7 +14,8 @@ import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { cursorBindingOf } from './graphql/cursor.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
-import { setBaselineSecurityHeaders } from './http/security-headers.js';
+import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
+import { servedOverHttpsResolver } from './http/served-over-https.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
@@ -78,9 +79,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   // One caller's bodies hold at most its share: any credential has bodies read, and one caller
   // holding the whole budget refused every other caller's POST (docs/security.md#request-bodies-per-caller).
   const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes), callerBodyShareBytes(deps.config.limits.maxBodyBytes));
+  const setSecurityHeaders = securityHeaders(servedOverHttpsResolver(deps.config.trustedProxies ?? []));
   return (req, res) => {
     closeWhenBodyUnread(req, res);
-    setBaselineSecurityHeaders(res);
+    setSecurityHeaders(req, res);
     route(req, res).catch((error: unknown) => {
       deps.logger.error({ err: error, path: req.url?.split('?')[0] }, 'unhandled error in an HTTP route');
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal error', extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }] });
@@ -132,6 +134,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     if (path === '/graphql') return traceGraphqlRequest(req, res, () => graphql(req, res, url));
     if (path.startsWith('/playground/assets/') && (method === 'GET' || method === 'HEAD')) {
       if (deps.playground.serveAsset(req, res, path.slice('/playground/assets/'.length))) return;
+      // Another build's hash (a page from another replica during a rolling upgrade): not stored,
+      // so the same URL works once this replica has that build.
+      res.setHeader('cache-control', 'no-store');
       return sendText(res, 404, 'Not found\n');
     }
     if (path === '/playground' && method === 'GET') return deps.playground.servePage(res);

@@ -11,6 +11,7 @@ import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationC
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
 import { redisErrorSummary } from '../store/redis-error.js';
+import { signInCookieFor } from './sign-in-cookie.js';
 
 /**
  * `GET /auth/login` and `GET /auth/callback`: the authorization-code sign-in, which replaces the
@@ -41,7 +42,6 @@ export interface AuthRoutesDeps {
   challenge?: string;
 }
 
-export const SIGN_IN_COOKIE = 'mgug_sign_in';
 const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
 
 /** How a refused sign-in link is described to the browser that brought it. */
@@ -189,12 +189,11 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       throw isGatewayError(error) ? error : new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'Sign-in could not start; see the gateway log.');
     }
     log.info({ operator, clientAddress: attempt.clientAddress, correlationId: attempt.correlationId }, 'sign-in started');
-    const secure = redirectUri.startsWith('https:') ? '; Secure' : '';
     res.writeHead(302, {
       location: started.location,
       'cache-control': 'no-store',
-      // Lax: sent on the top-level GET navigation back from Entra, never on cross-site subrequests.
-      'set-cookie': `${SIGN_IN_COOKIE}=${started.binding}; Path=/; Max-Age=${SIGN_IN_COOKIE_MAX_AGE_S}; HttpOnly; SameSite=Lax${secure}`,
+      // Named and marked for the callback's scheme: `__Host-` and Secure over https (src/identity/sign-in-cookie.ts).
+      'set-cookie': signInCookieFor(redirectUri).set(started.binding, SIGN_IN_COOKIE_MAX_AGE_S),
     });
     res.end();
   }
@@ -224,7 +223,11 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
   ): Promise<'handled' | 'signed-in'> {
     const error = url.searchParams.get('error');
     const state = url.searchParams.get('state');
-    const bindings = cookieValuesOf(req, SIGN_IN_COOKIE);
+    // The callback URL /auth/login chose (and moved the browser to its host for): the same cookie it set.
+    // Only that name is read: a sign-in started by the previous version, under the old name, is
+    // refused like any unbound one and started again (a sign-in lasts minutes; docs/security.md#sign-in-is-an-operator-act).
+    const cookie = signInCookieFor(deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`);
+    const bindings = cookieValuesOf(req, cookie.name);
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what
       // has the shape of Entra's codes (an OAuth error code, an AADSTS number), never free text that
@@ -274,7 +277,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       throw err;
     }
     // The binding is spent either way.
-    res.setHeader('set-cookie', `${SIGN_IN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`);
+    res.setHeader('set-cookie', cookie.clear());
     deps.auditLog.emit({
       operation: 'signIn',
       operationName: null,
@@ -329,6 +332,8 @@ function describeOperator(operator: AuditCaller): string {
  * per path and domain that matches, most specific path first: whoever controls a sibling subdomain
  * (or plain-http traffic) can plant a `mgug_sign_in` with a longer path or a parent domain, and taking
  * the first value let that refuse the operator's own callback (and count it as a failed guess).
+ * Over https the name is `__Host-mgug_sign_in`, which the browser lets nobody else plant; on loopback
+ * http it is not (src/identity/sign-in-cookie.ts), so every value is still looked at.
  */
 function cookieValuesOf(req: IncomingMessage, name: string): string[] {
   const values: string[] = [];

@@ -2,7 +2,7 @@
 export const PERSISTED_STORAGE_KEYS = ['theme', 'visiblePlugin', 'editorFlex', 'secondaryEditorFlex', 'docExplorerFlex'] as const;
 
 /**
- * The playground's browser code, served as /playground/assets/playground.js so the page needs no
+ * The playground's browser code, served as /playground/assets/playground.<hash>.js so the page needs no
  * inline script (CSP `script-src 'self'`). It mounts GraphiQL (UMD globals React, ReactDOM,
  * GraphiQL, all served locally) with the example operations as tabs, the Variables pane open (the
  * examples' variables, such as the containment example's placeholder user, must be seen), and the

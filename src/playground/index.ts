@@ -6,17 +6,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PLAYGROUND_CLIENT_SCRIPT } from './client-script.js';
 import type { CallerAuthMode } from '../config-types.js';
 import { playgroundExamples, type ExampleOptions } from './examples.js';
+import { BASELINE_SECURITY_HEADERS } from '../http/security-headers.js';
 
 /**
  * The offline playground: GraphiQL 3's UMD build and React 18, read from node_modules once at
  * start and served from /playground/assets/ (no CDN, works air-gapped), plus a page that mounts it
- * with example operations. Assets are immutable for the process lifetime, so they carry an ETag
- * and a long cache lifetime.
+ * with example operations.
+ *
+ * Each asset's URL carries a hash of its content (`graphiql.min.<hash>.js`) and is cached as
+ * `immutable` for a year; the page, never stored, names the URLs of this build. An upgrade changes
+ * the URL of every asset whose content changed, so a browser never runs an old script under a new
+ * page. Before, the URLs had no version and were cached for a day: after an upgrade a browser could
+ * pair the new page with yesterday's script. A name without its hash, or with another build's, is
+ * 404 (docs/security.md#playground-assets).
  */
 interface Asset {
   body: Buffer;
   contentType: string;
   etag: string;
+}
+
+/** A year: the URL changes whenever the content does, so the browser never needs to ask again. */
+const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+/** `graphiql.min.js` → `graphiql.min.<hash>.js`: the hash before the extension, so the type stays readable. */
+export function hashedAssetName(name: string, body: Buffer): string {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 20);
+  const dot = name.lastIndexOf('.');
+  return `${name.slice(0, dot)}.${hash}${name.slice(dot)}`;
 }
 
 const require = createRequire(import.meta.url);
@@ -117,6 +134,15 @@ autocompletion) and restart the gateway. See docs/operations.md.</p>
   'utf8',
 );
 
+const PLAYGROUND_CSS = [
+  'html, body { height: 100%; margin: 0; }',
+  'body { display: flex; flex-direction: column; }',
+  '#graphiql { flex: 1; min-height: 0; }',
+  '#playground-notice { padding: 6px 12px; font: 14px/1.4 system-ui, sans-serif; background: #fff8e1; border-bottom: 1px solid #e0c36c; }',
+  '#playground-notice p { margin: 2px 0; }',
+  '',
+].join('\n');
+
 export function createPlayground(options: PlaygroundOptions = {}): Playground {
   if (options.enabled === false) {
     return {
@@ -126,20 +152,29 @@ export function createPlayground(options: PlaygroundOptions = {}): Playground {
           'content-length': DISABLED_PAGE.length,
           'cache-control': 'no-cache',
           'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-          'x-content-type-options': 'nosniff',
-          'referrer-policy': 'no-referrer',
-          'x-frame-options': 'DENY',
+          ...BASELINE_SECURITY_HEADERS,
         });
         res.end(DISABLED_PAGE);
       },
       serveAsset: () => false,
     };
   }
+  /** Served by hashed name; `urls` maps each plain name to the URL the page uses. */
   const assets = new Map<string, Asset>();
-  const add = (name: string, body: Buffer, contentType: string) =>
-    assets.set(name, { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+  const urls = new Map<string, string>();
+  const add = (name: string, body: Buffer, contentType: string) => {
+    const hashed = hashedAssetName(name, body);
+    assets.set(hashed, { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
+    urls.set(name, `/playground/assets/${hashed}`);
+  };
+  const url = (name: string): string => {
+    const hashed = urls.get(name);
+    if (!hashed) throw new Error(`the playground page names ${name}, which is not one of its assets`);
+    return hashed;
+  };
   for (const [name, source] of Object.entries(ASSET_SOURCES)) add(name, readFileSync(path.join(packageDirectory(source.pkg), source.file)), source.contentType);
   add('playground.js', Buffer.from(PLAYGROUND_CLIENT_SCRIPT, 'utf8'), 'text/javascript; charset=utf-8');
+  add('playground.css', Buffer.from(PLAYGROUND_CSS, 'utf8'), 'text/css; charset=utf-8');
 
   const config = {
     endpoint: options.endpoint ?? '/graphql',
@@ -158,35 +193,20 @@ export function createPlayground(options: PlaygroundOptions = {}): Playground {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>msgraph-user-gateway playground</title>
-<link rel="stylesheet" href="/playground/assets/graphiql.min.css">
-<link rel="stylesheet" href="/playground/assets/playground.css">
+<link rel="stylesheet" href="${url('graphiql.min.css')}">
+<link rel="stylesheet" href="${url('playground.css')}">
 </head>
 <body>
 ${noticeHtml}<div id="graphiql">Loading the playground…</div>
 <script id="playground-config" type="application/json">${configJson}</script>
-<script src="/playground/assets/react.production.min.js"></script>
-<script src="/playground/assets/react-dom.production.min.js"></script>
-<script src="/playground/assets/graphiql.min.js"></script>
-<script src="/playground/assets/playground.js"></script>
+<script src="${url('react.production.min.js')}"></script>
+<script src="${url('react-dom.production.min.js')}"></script>
+<script src="${url('graphiql.min.js')}"></script>
+<script src="${url('playground.js')}"></script>
 </body>
 </html>
 `,
     'utf8',
-  );
-  add(
-    'playground.css',
-    Buffer.from(
-      [
-        'html, body { height: 100%; margin: 0; }',
-        'body { display: flex; flex-direction: column; }',
-        '#graphiql { flex: 1; min-height: 0; }',
-        '#playground-notice { padding: 6px 12px; font: 14px/1.4 system-ui, sans-serif; background: #fff8e1; border-bottom: 1px solid #e0c36c; }',
-        '#playground-notice p { margin: 2px 0; }',
-        '',
-      ].join('\n'),
-      'utf8',
-    ),
-    'text/css; charset=utf-8',
   );
 
   return {
@@ -200,9 +220,7 @@ ${noticeHtml}<div id="graphiql">Loading the playground…</div>
         // (docs/security.md#secrets-never-leave).
         'cache-control': 'no-store',
         'content-security-policy': PLAYGROUND_CSP,
-        'x-content-type-options': 'nosniff',
-        'referrer-policy': 'no-referrer',
-        'x-frame-options': 'DENY',
+        ...BASELINE_SECURITY_HEADERS,
       });
       res.end(page);
     },
@@ -210,7 +228,7 @@ ${noticeHtml}<div id="graphiql">Loading the playground…</div>
       const asset = assets.get(name);
       if (!asset) return false;
       const headers = {
-        'cache-control': 'public, max-age=86400',
+        'cache-control': ASSET_CACHE_CONTROL,
         etag: asset.etag,
         'x-content-type-options': 'nosniff',
       };

@@ -266,7 +266,7 @@ describe('routes', () => {
       expect(source.startsWith('/playground/assets/')).toBe(true);
       const asset = await fetch(`${gw.url}${source}`);
       expect(asset.status).toBe(200);
-      expect(asset.headers.get('cache-control')).toContain('max-age');
+      expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     }
   });
 });

@@ -12,11 +12,14 @@ import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * The headers a scanner looks for, on one request per route (src/http/security-headers.ts): every
- * answer has `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and
- * `Referrer-Policy: no-referrer`, whoever wrote it (a route, Apollo, a refusal, the 404); every HTML
- * page also has a CSP with `frame-ancestors 'none'`. The /auth/* answers carry sign-in links,
- * codes and the redirect to Entra ID: no referrer may leak them. Production configuration with the
- * playground and introspection on, authorization-code flow (so the /auth/* routes exist).
+ * answer has `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
+ * `Referrer-Policy: no-referrer`, `Cross-Origin-Opener-Policy: same-origin` and
+ * `Cross-Origin-Resource-Policy: same-origin`, whoever wrote it (a route, Apollo, a refusal, the
+ * 404); every HTML page also has a CSP with `frame-ancestors 'none'`. The /auth/* answers carry
+ * sign-in links, codes and the redirect to Entra ID: no referrer may leak them. HSTS only on an
+ * answer that went out over HTTPS, as a TRUSTED_PROXIES peer says (X-Forwarded-Proto). Production
+ * configuration with the playground and introspection on, authorization-code flow (so the /auth/*
+ * routes exist). What a browser makes of COOP and CORP: test/http/browser-headers.browser.test.ts.
  */
 const ADMIN_KEY = 'security-headers-admin-key-0123456789';
 
@@ -44,11 +47,23 @@ afterAll(async () => {
 
 function expectBaseline(response: Response, what: string): void {
   const headers = Object.fromEntries(response.headers);
-  expect({ what, nosniff: headers['x-content-type-options'], frame: headers['x-frame-options'], referrer: headers['referrer-policy'] }).toEqual({
+  expect({
+    what,
+    nosniff: headers['x-content-type-options'],
+    frame: headers['x-frame-options'],
+    referrer: headers['referrer-policy'],
+    opener: headers['cross-origin-opener-policy'],
+    resource: headers['cross-origin-resource-policy'],
+    // Over plain HTTP, never (RFC 6797 §7.2).
+    hsts: headers['strict-transport-security'],
+  }).toEqual({
     what,
     nosniff: 'nosniff',
     frame: 'DENY',
     referrer: 'no-referrer',
+    opener: 'same-origin',
+    resource: 'same-origin',
+    hsts: undefined,
   });
 }
 
@@ -91,7 +106,9 @@ describe('security headers on every route', () => {
     expectBaseline(await call(`${app.url}/healthz`), 'GET /healthz');
     expectBaseline(await call(`${app.url}/readyz`), 'GET /readyz');
     expectBaseline(await call(`${app.url}/metrics`), 'GET /metrics');
-    expectBaseline(await call(`${app.url}/playground/assets/graphiql.min.js`), 'GET /playground/assets/graphiql.min.js');
+    const page = await (await fetch(`${app.url}/graphql`, { headers: html })).text();
+    const script = /src="(\/playground\/assets\/graphiql\.min\.[0-9a-f]+\.js)"/.exec(page)![1]!;
+    expectBaseline(await call(`${app.url}${script}`), 'GET /playground/assets/graphiql.min.<hash>.js');
     expectBaseline(await call(`${app.url}/no-such-route`), 'GET /no-such-route');
   });
 
@@ -149,13 +166,97 @@ describe('security headers on every route', () => {
         },
       };
       playground.servePage(res as unknown as ServerResponse);
-      expect({ what, frame: written['x-frame-options'], nosniff: written['x-content-type-options'], referrer: written['referrer-policy'] }).toEqual({
+      expect({
+        what,
+        frame: written['x-frame-options'],
+        nosniff: written['x-content-type-options'],
+        referrer: written['referrer-policy'],
+        opener: written['cross-origin-opener-policy'],
+        resource: written['cross-origin-resource-policy'],
+      }).toEqual({
         what,
         frame: 'DENY',
         nosniff: 'nosniff',
         referrer: 'no-referrer',
+        opener: 'same-origin',
+        resource: 'same-origin',
       });
       expect(String(written['content-security-policy'])).toMatch(/frame-ancestors 'none'/);
     }
+  });
+});
+
+describe('Strict-Transport-Security: only when the request came over HTTPS', () => {
+  const https = { 'x-forwarded-proto': 'https' };
+
+  it('without TRUSTED_PROXIES a client cannot claim HTTPS: no HSTS, whatever X-Forwarded-Proto says', async () => {
+    for (const path of ['/healthz', '/graphql', '/no-such-route']) {
+      const answer = await call(`${app.url}${path}`, { headers: { ...https, ...html } });
+      expect(answer.headers.get('strict-transport-security'), path).toBeNull();
+    }
+  });
+
+  describe('behind a TLS-terminating proxy in TRUSTED_PROXIES', () => {
+    let proxied: App;
+    let untrusted: App;
+    beforeAll(async () => {
+      const env = {
+        NODE_ENV: 'production',
+        PLAYGROUND: 'true',
+        GRAPH_AUTH_FLOW: 'authorization-code',
+        ...apiKeyCallers({ admin: { key: ADMIN_KEY, permissions: ['Gateway.Admin', 'Users.Read'] } }),
+        TOKEN_CACHE_KEY: 'security headers test key',
+      };
+      // The test's requests come from 127.0.0.1: a trusted proxy for one gateway, not for the other.
+      proxied = await startApp(loadSandboxConfig(emulator, { ...env, TRUSTED_PROXIES: 'loopback' }), { emulator, logger: capturingLogger(logLines, 'info') });
+      untrusted = await startApp(loadSandboxConfig(emulator, { ...env, TRUSTED_PROXIES: '10.0.0.0/8' }), {
+        emulator,
+        logger: capturingLogger(logLines, 'info'),
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await proxied?.close();
+      await untrusted?.close();
+    });
+
+    it('the proxy says https: every route sends HSTS for a year, this host only', async () => {
+      const answers: Array<[string, Response]> = [
+        ['GET /graphql (browser)', await call(`${proxied.url}/graphql`, { headers: { ...https, ...html } })],
+        [
+          'POST /graphql',
+          await call(`${proxied.url}/graphql`, {
+            method: 'POST',
+            headers: { ...https, ...key, 'content-type': 'application/json' },
+            body: '{"query":"{ __typename }"}',
+          }),
+        ],
+        ['GET /auth/login (redirect to Entra ID)', await call(`${proxied.url}/auth/login`, { headers: { ...https, ...key }, redirect: 'manual' })],
+        ['GET /auth/callback', await call(`${proxied.url}/auth/callback?code=x&state=y`, { headers: { ...https, ...html } })],
+        ['GET /healthz', await call(`${proxied.url}/healthz`, { headers: https })],
+        ['GET /readyz', await call(`${proxied.url}/readyz`, { headers: https })],
+        ['GET /metrics', await call(`${proxied.url}/metrics`, { headers: https })],
+        ['GET /no-such-route', await call(`${proxied.url}/no-such-route`, { headers: https })],
+      ];
+      for (const [what, answer] of answers) expect(answer.headers.get('strict-transport-security'), what).toBe('max-age=31536000');
+    });
+
+    it("the proxy says http, says nothing, or passed on a client's https after its own http: no HSTS", async () => {
+      const protos: Array<Record<string, string>> = [
+        { 'x-forwarded-proto': 'http' },
+        {},
+        { 'x-forwarded-proto': 'https, http' },
+        { 'x-forwarded-proto': 'wss' },
+      ];
+      for (const proto of protos) {
+        const answer = await call(`${proxied.url}/healthz`, { headers: proto });
+        expect(answer.headers.get('strict-transport-security'), JSON.stringify(proto)).toBeNull();
+      }
+    });
+
+    it('a peer outside TRUSTED_PROXIES is not believed', async () => {
+      const answer = await call(`${untrusted.url}/healthz`, { headers: https });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('strict-transport-security')).toBeNull();
+    });
   });
 });
