@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Secret, type Config, type GraphAuthFlow } from '../config-types.js';
@@ -80,6 +81,16 @@ function readAppCredential(
       );
       return undefined;
     }
+    const keyType = privateKeyType(pem);
+    // Entra takes certificate assertions signed PS256 (older text: RS256), and msal signs PS256 whatever the
+    // key: an EC key started fine and then failed every token request with jsonwebtoken's "alg" error
+    // (docs/graph-facts.md#msal-node, "Certificate credentials").
+    if (keyType !== undefined && keyType !== 'rsa') {
+      env.problem(
+        `AZURE_CLIENT_CERTIFICATE_PATH=${certPath} holds an ${keyType.toUpperCase()} private key: Entra takes certificate credentials signed with RSA (PS256 or RS256) only; create an RSA certificate (e.g. openssl req -x509 -newkey rsa:2048 ...) and upload it to the app registration`,
+      );
+      return undefined;
+    }
     return { kind: 'certificate', path: resolved };
   }
   env.problem(
@@ -119,4 +130,18 @@ export function readSignInAccount(env: EnvReader, flow: GraphAuthFlow): string |
       env.problem('SIGN_IN_ACCOUNT is set but GRAPH_AUTH_FLOW is not authorization-code: only the authorization-code flow signs an account in');
   }
   return signInAccount;
+}
+
+/**
+ * The key type (`rsa`, `ec`, `ed25519`, ...) of the PEM's private key, or undefined when it cannot be read here
+ * (an encrypted key: the credential loader refuses it at start with its own message).
+ */
+function privateKeyType(pem: string): string | undefined {
+  const block = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem.replace(/\r\n/g, '\n'))?.[0];
+  if (!block) return undefined;
+  try {
+    return createPrivateKey(block).asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
 }

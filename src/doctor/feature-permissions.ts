@@ -73,6 +73,9 @@ const NO_ROLE: RoleRequirement = { allTargets: [], nonAdminTargets: [], source: 
 const USER_READ: readonly PermissionSet[] = [['User.Read.All'], ['User.ReadWrite.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']];
 const USER_READ_DELEGATED: readonly PermissionSet[] = [...USER_READ, ['Directory.AccessAsUser.All']];
 
+/** What a signed-in user's token also needs to act on administrators (user-update, user-delete). */
+const AS_USER_FOR_ADMINS: readonly PermissionSet[] = [['Directory.AccessAsUser.All']];
+
 export const GRAPH_OPERATIONS = {
   listUsers: {
     call: 'GET /users',
@@ -154,6 +157,10 @@ export const GRAPH_OPERATIONS = {
     call: 'PATCH /users/{id} {accountEnabled}',
     application: [['User.EnableDisableAccount.All', 'User.Read.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
     delegated: [['User.EnableDisableAccount.All', 'User.Read.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // "To update sensitive user properties, such as accountEnabled, mobilePhone, and otherMails for users with
+    // privileged administrator roles", delegated, "the app must be assigned the Directory.AccessAsUser.All
+    // delegated permission" (user-update; docs/graph-facts.md#writes-and-permissions).
+    delegatedAdminTargets: AS_USER_FOR_ADMINS,
     source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
   },
   setPasswordProfile: {
@@ -162,6 +169,8 @@ export const GRAPH_OPERATIONS = {
     // reset user passwords"): the permissions reference (docs/graph-facts.md#writes-and-permissions).
     application: [['User-PasswordProfile.ReadWrite.All']],
     delegated: [['User-PasswordProfile.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // Administrators, delegated: user-update's note on sensitive properties (see setAccountEnabled).
+    delegatedAdminTargets: AS_USER_FOR_ADMINS,
     source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
   },
   resetPassword: {
@@ -190,6 +199,8 @@ export const GRAPH_OPERATIONS = {
     // is not named for them, so it is not suggested.
     application: [['User-Phone.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All']],
     delegated: [['User-Phone.ReadWrite.All'], ['User.ReadWrite.All'], ['Directory.ReadWrite.All'], ['Directory.AccessAsUser.All']],
+    // Administrators, delegated: user-update's note on sensitive properties (see setAccountEnabled).
+    delegatedAdminTargets: AS_USER_FOR_ADMINS,
     source: 'https://learn.microsoft.com/graph/api/user-update#permissions',
   },
   deleteUser: {
@@ -199,7 +210,7 @@ export const GRAPH_OPERATIONS = {
     delegated: [['User.ReadWrite.All'], ['Directory.AccessAsUser.All']],
     // "To delete users with privileged administrator roles in delegated scenarios, the app must be assigned the
     // Directory.AccessAsUser.All delegated permission" (user-delete; docs/graph-facts.md#writes-and-permissions).
-    delegatedAdminTargets: [['Directory.AccessAsUser.All']],
+    delegatedAdminTargets: AS_USER_FOR_ADMINS,
     source: 'https://learn.microsoft.com/graph/api/user-delete#permissions',
   },
   setManager: {
@@ -584,6 +595,8 @@ export function renderPermissionsMarkdown(): string {
     sets === NOT_SUPPORTED
       ? 'not supported'
       : `${sets.map((s) => s.map((p) => `\`${p}\``).join(' + ')).join(', ')}${fallback ? `; without them ${setText(fallback.sets)} through ${fallback.route}` : ''}`;
+  const adminText = (operation: GraphOperation): string =>
+    operation.delegatedAdminTargets ? `; on administrators also ${setText(operation.delegatedAdminTargets)}` : '';
   const rolesText = (r: RoleRequirement) => {
     if (r.allTargets.length === 0 && r.nonAdminTargets.length === 0) return 'none';
     const all = r.allTargets.join(' or ');
@@ -597,7 +610,7 @@ export function renderPermissionsMarkdown(): string {
     for (const [index, { operation }] of operationsOf(feature).entries()) {
       const first = index === 0;
       lines.push(
-        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | \`${operation.call}\` | ${setText(operation.application, operation.fallback)} | ${setText(operation.delegated, operation.fallback)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
+        `| ${first ? `\`${feature.id}\`` : ''} | ${first ? feature.fields.map((f) => `\`${f}\``).join(', ') : ''} | ${first ? feature.modes : ''} | \`${operation.call}\` | ${setText(operation.application, operation.fallback)} | ${setText(operation.delegated, operation.fallback)}${adminText(operation)} | ${first ? rolesText(feature.roles.application) : ''} | ${first ? rolesText(feature.roles.delegated) : ''} |`,
       );
     }
   }

@@ -455,7 +455,7 @@ export type Mutation = {
    *
    * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
    * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
-   * (non-admin targets) or Privileged Authentication Administrator (admins). Not for federated users.
+   * (non-admin targets) or Privileged Authentication Administrator (admins). Not for federated users. A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
   changePassword: ChangePasswordPayload;
   /**
@@ -527,7 +527,7 @@ export type Mutation = {
    *
    * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.EnableDisableAccount.All` +
    * `User.Read.All` (older docs: `User.ReadWrite.All`, delegated `Directory.AccessAsUser.All`); Entra role User
-   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins).
+   * Administrator (non-admin targets) or Privileged Authentication Administrator (admins). A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
   disableAccount: AccountStatusPayload;
   /**
@@ -535,7 +535,7 @@ export type Mutation = {
    *
    * Requires: caller permission `Users.Terminate`; Graph `User.EnableDisableAccount.All` + `User.Read.All`
    * (older docs: `User.ReadWrite.All`); Entra role User Administrator (non-admin targets) or Privileged
-   * Authentication Administrator (admins). Works in both deployment modes.
+   * Authentication Administrator (admins). Works in both deployment modes. A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
   enableAccount: AccountStatusPayload;
   /**
@@ -545,7 +545,7 @@ export type Mutation = {
    *
    * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
    * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
-   * (non-admin targets) or Privileged Authentication Administrator (admins).
+   * (non-admin targets) or Privileged Authentication Administrator (admins). A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
   forceResetPassword: ForceResetPasswordPayload;
   /**
@@ -578,7 +578,7 @@ export type Mutation = {
    * Requires: self-deployed mode; caller permission `Users.Terminate`; Graph `User.RevokeSessions.All` +
    * `User.EnableDisableAccount.All` (older docs: `User.ReadWrite.All` / `Directory.ReadWrite.All`, delegated
    * `Directory.AccessAsUser.All`); Entra role User Administrator or Helpdesk Administrator for non-admin
-   * targets, Privileged Authentication Administrator for admins.
+   * targets, Privileged Authentication Administrator for admins. A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
   terminateSession: TerminateSessionPayload;
   /**
@@ -586,7 +586,7 @@ export type Mutation = {
    *
    * Requires: caller permission `Users.Write`; Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
    * phones also `User-Phone.ReadWrite.All`); Entra role User Administrator (Privileged Authentication
-   * Administrator for admins' phones).
+   * Administrator for admins' phones); delegated, an administrator's phones also need `Directory.AccessAsUser.All`.
    */
   updateUser: UpdateUserPayload;
 };

@@ -118,11 +118,38 @@ function compileLevel(filter: UserFilter, depth: number, state: { advanced: bool
   if (filter.not != null) {
     const inner = compileLevel(filter.not, depth + 1, state);
     if (!inner) throw badInput('`filter.not` needs at least one condition.');
-    clauses.push({ kind: 'not', operand: inner });
+    clauses.push(negate(inner));
     state.advanced = true;
   }
   if (clauses.length === 0) return null;
   return { kind: 'level', clauses };
+}
+
+/**
+ * `not` over `node`, with the negation moved onto single conditions (De Morgan; a double negation
+ * cancels). Graph documents `not` per property ("All properties that support the eq operator also
+ * support the ne or not operators", with `NOT(companyName eq 'Microsoft')` and `NOT startsWith(...)` as
+ * its examples) and never over an and/or group, so the gateway never sends `not (a and b)`
+ * (docs/graph-facts.md#listing-users, "`not`").
+ */
+function negate(node: FilterNode): FilterNode {
+  switch (node.kind) {
+    case 'condition':
+    case 'in':
+      return { kind: 'not', operand: node };
+    case 'not':
+      return node.operand;
+    case 'level':
+      return node.clauses.length === 1 ? negate(node.clauses[0]!) : { kind: 'group', operator: 'or', parts: node.clauses.map(negate) };
+    case 'group':
+      return node.parts.length === 1
+        ? negate(node.parts[0]!)
+        : { kind: 'group', operator: node.operator === 'and' ? 'or' : 'and', parts: node.parts.map(negate) };
+    default: {
+      const exhaustive: never = node;
+      return exhaustive;
+    }
+  }
 }
 
 function print(node: FilterNode): string {

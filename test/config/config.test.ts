@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -231,6 +232,41 @@ describe('loadConfig', () => {
     const certOnly = path.join(dir, 'cert.pem');
     writeFileSync(certOnly, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
     expect(problemsOf({ ...selfDeployed, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: certOnly })[0]).toMatch(/private key/);
+  });
+
+  // learn.microsoft.com/entra/identity-platform/certificate-credentials: the assertion's alg is PS256 (older
+  // text: RS256), both RSA; msal signs PS256 whatever the key, so an EC key used to start and then fail every
+  // token request with UPSTREAM_ERROR (docs/graph-facts.md#msal-node).
+  it('refuses a certificate whose private key is not RSA (EC, Ed25519), at start; takes an RSA one', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+    const certBlock = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const pemWith = (name: string, key: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, `${certBlock}${key}`);
+      return file;
+    };
+    const pkcs8 = (type: 'ec' | 'ed25519' | 'rsa') =>
+      (type === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : type === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ed25519')
+      ).privateKey
+        .export({ format: 'pem', type: 'pkcs8' })
+        .toString();
+    const ecSec1 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'sec1' }).toString();
+    for (const [name, key, type] of [
+      ['ec.pem', pkcs8('ec'), 'EC'],
+      ['ec-sec1.pem', ecSec1, 'EC'],
+      ['ed.pem', pkcs8('ed25519'), 'ED25519'],
+    ] as const) {
+      const problems = problemsOf({ ...selfDeployed, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: pemWith(name, key) });
+      expect(problems, name).toHaveLength(1);
+      expect(problems[0]).toMatch(
+        new RegExp(`^AZURE_CLIENT_CERTIFICATE_PATH=.*${name} holds an ${type} private key: Entra takes certificate credentials signed with RSA`),
+      );
+    }
+    expect(problemsOf({ ...selfDeployed, AZURE_CLIENT_SECRET: '', AZURE_CLIENT_CERTIFICATE_PATH: pemWith('rsa.pem', pkcs8('rsa')) })).toEqual([]);
   });
 
   it('refuses both a secret and a certificate', () => {

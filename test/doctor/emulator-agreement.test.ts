@@ -89,3 +89,45 @@ describe('every permission set the doctor accepts for an authentication-method c
     expect(statuses.filter((status) => status < 200 || status >= 300)).toEqual([]);
   });
 });
+
+/**
+ * Sensitive writes on an administrator, delegated: the doctor says a signed-in user's token needs
+ * `delegatedAdminTargets` besides the call's permission (user-update and user-delete notes,
+ * docs/graph-facts.md#writes-and-permissions), and the emulator refuses exactly that: each delegated set
+ * alone is 403 on a target holding a directory role, the same set with the admin set goes through. The
+ * signed-in Global Administrator outranks every target, so only the token differs.
+ */
+const ADMIN_TARGET_WRITES: Partial<Record<OperationId, { method: 'PATCH' | 'DELETE'; body?: Record<string, unknown> }>> = {
+  setAccountEnabled: { method: 'PATCH', body: { accountEnabled: false } },
+  setPasswordProfile: { method: 'PATCH', body: { passwordProfile: { forceChangePasswordNextSignIn: true } } },
+  setPhones: { method: 'PATCH', body: { mobilePhone: '+1 425 555 0101' } },
+  deleteUser: { method: 'DELETE' },
+};
+const adminCases = (Object.keys(GRAPH_OPERATIONS) as OperationId[]).flatMap((operation) => {
+  const { delegated, delegatedAdminTargets } = GRAPH_OPERATIONS[operation] as {
+    delegated: readonly PermissionSet[];
+    delegatedAdminTargets?: readonly PermissionSet[];
+  };
+  if (!delegatedAdminTargets) return [];
+  return delegated.filter((set) => !delegatedAdminTargets.some((admin) => admin.every((p) => set.includes(p)))).map((set) => [operation, set] as const);
+});
+
+describe('sensitive writes on administrators, delegated: the doctor and the emulator agree', () => {
+  it('every operation the doctor marks for administrators is one this test performs', () => {
+    expect(adminCases.map(([operation]) => operation).sort()).toEqual(expect.arrayContaining(Object.keys(ADMIN_TARGET_WRITES).sort()));
+    for (const [operation] of adminCases) expect(ADMIN_TARGET_WRITES[operation], operation).toBeDefined();
+  });
+
+  it.each(adminCases)('%s, %j: 403 on an administrator without Directory.AccessAsUser.All, 2xx with it', async (operation, set) => {
+    const write = ADMIN_TARGET_WRITES[operation]!;
+    const admin = emulator.tenant.wellKnown.adminUserId;
+    const asUser = (scp: readonly string[]) => mintToken(emulator, { appid: USER_ADMIN_APP_ID, scp: scp.join(' '), oid: admin });
+    const target = plainUser();
+    target._directoryRoles = ['Helpdesk Administrator'];
+    const send = async (token: string) =>
+      (await graph(write.method, `/v1.0/users/${target.id}`, { ...(write.body ? { body: write.body } : {}), token })).status;
+    expect(await send(await asUser(set))).toBe(403);
+    const status = await send(await asUser([...set, 'Directory.AccessAsUser.All']));
+    expect(status >= 200 && status < 300, String(status)).toBe(true);
+  });
+});

@@ -82,6 +82,23 @@ describe('permissions a signed-in user needs to act on administrators', () => {
     expect(line.message).toContain('Directory.AccessAsUser.All');
   });
 
+  // user-update: "To update sensitive user properties, such as accountEnabled, mobilePhone, and otherMails for
+  // users with privileged administrator roles: In delegated scenarios, the app must be assigned the
+  // Directory.AccessAsUser.All delegated permission" (docs/graph-facts.md#writes-and-permissions).
+  it.each([
+    ['disableAccount', ['User.ReadWrite.All']],
+    ['terminateSession', ['User.RevokeSessions.All', 'User.EnableDisableAccount.All', 'User.Read.All']],
+    ['changePassword', ['User-PasswordProfile.ReadWrite.All']],
+    ['updateUserPhones', ['User-Phone.ReadWrite.All']],
+  ] as const)('delegated %s with %j reaches users without admin roles only, and the line names Directory.AccessAsUser.All', (id, granted) => {
+    const feature = FEATURES.find((f) => f.id === id)!;
+    const line = featurePermissionChecks([{ feature, state: 'enabled' }], 'delegated', new Set(granted))[0]!;
+    expect(line.status).toBe('ok');
+    expect(line.message).toMatch(/PATCH \/users\/\{id\} \{[a-zA-Z, ]+\} reaches users without admin roles only: Graph asks .*Directory\.AccessAsUser\.All/);
+    const full = featurePermissionChecks([{ feature, state: 'enabled' }], 'delegated', new Set([...granted, 'Directory.AccessAsUser.All']))[0]!;
+    expect(full.message).not.toContain('admin roles only');
+  });
+
   it('delegated Directory.AccessAsUser.All, and app-only User.ReadWrite.All, carry no such note', () => {
     expect(check('delegated', ['Directory.AccessAsUser.All']).message).not.toContain('admin roles only');
     expect(check('delegated', ['User.ReadWrite.All', 'Directory.AccessAsUser.All']).message).not.toContain('admin roles only');

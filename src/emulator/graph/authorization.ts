@@ -306,6 +306,19 @@ export function requireAuthorityOver(principal: Principal, target: UserRecord, o
 }
 
 /**
+ * Sensitive actions on administrators, delegated: user-delete and user-update (its note on sensitive
+ * properties such as accountEnabled, mobilePhone and otherMails) say that for "users with privileged
+ * administrator roles", in delegated scenarios "the app must be assigned the Directory.AccessAsUser.All
+ * delegated permission" besides the signed-in user's higher role. Which roles count as privileged the
+ * pages leave to "Who can perform sensitive actions": the emulator asks it for a target holding any
+ * directory role, the stricter reading (docs/graph-facts.md#writes-and-permissions). App-only callers
+ * are not concerned (their role is `requireAuthorityOver`'s question).
+ */
+export function requireAsUserForAdminTarget(principal: Principal, target: UserRecord): void {
+  if (principal.kind === 'user' && target._directoryRoles.length > 0 && !principal.permissions.has('Directory.AccessAsUser.All')) throw forbidden();
+}
+
+/**
  * Delegated reads of another user's authentication methods: Global Reader, Privileged Authentication
  * Administrator and Global Administrator read every user's; an Authentication Administrator "can access
  * to view, set and reset authentication method information for any non-admin user" (Entra's

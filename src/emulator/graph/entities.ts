@@ -375,6 +375,12 @@ export function analyzeFilter<R>(entity: EntityType<R>, node: FilterNode): { adv
         visit(n.right, scope);
         return;
       case 'not':
+        // aad-advanced-queries documents `not` per property ("All properties that support the eq operator
+        // also support the ne or not operators"; its examples negate one clause) and never over a group of
+        // clauses: the stricter reading refuses `not (a and b)` (docs/graph-facts.md#listing-users, "`not`").
+        if (n.operand.type === 'and' || n.operand.type === 'or' || n.operand.type === 'not') {
+          throw unsupportedQuery("Operator 'not' is supported on a single property clause only, not on a group of clauses.");
+        }
         markAdvanced("Operator 'not'");
         visit(n.operand, scope);
         return;

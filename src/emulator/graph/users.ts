@@ -8,12 +8,12 @@ import type { EmuResponse } from '../http.js';
 import type { ContactRecord, GroupRecord, UserRecord } from '../model.js';
 import { newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
-import { canReadType, requireAuthorityOver, requireCapability, type Capability, type Principal } from './authorization.js';
+import { canReadType, requireAsUserForAdminTarget, requireAuthorityOver, requireCapability, type Capability, type Principal } from './authorization.js';
 import { isContact, renderContact } from './contacts.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { groupEntity, userEntity, userToGraph, type EntityType } from './entities.js';
 import { directoryRole } from './directory-roles.js';
-import { type GraphError, badRequest, forbidden } from './errors.js';
+import { type GraphError, badRequest } from './errors.js';
 import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, projectLimited, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
@@ -347,6 +347,8 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
     // without the older note's limit to targets holding admin roles (the stricter reading;
     // docs/graph-facts.md#writes-and-permissions, "Sensitive actions, app-only").
     else if (spec.sensitive) requireAuthorityOver(call.principal, user, { requireRole: call.principal.kind === 'app' || call.principal.objectId !== user.id });
+    // Delegated, on an administrator: Directory.AccessAsUser.All besides the role (user-update note).
+    if (spec.sensitive) requireAsUserForAdminTarget(call.principal, user);
   }
   if (user.onPremisesSyncEnabled && [...changes.keys()].some((p) => !CLOUD_WRITABLE_WHEN_SYNCED.has(p))) throw badRequest(SYNCED_OBJECT_MESSAGE);
   const upn = changes.get('userPrincipalName');
@@ -390,11 +392,7 @@ export function createUser(call: GraphCall): EmuResponse {
 export function deleteUser(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.delete', user);
   requireAuthorityOver(call.principal, user, { requireRole: true });
-  // user-delete: "To delete users with privileged administrator roles in delegated scenarios, the app must
-  // be assigned the Directory.AccessAsUser.All delegated permission" besides the higher role. Which roles
-  // count as privileged the page leaves to "Who can perform sensitive actions": the emulator asks it for a
-  // target holding any directory role, the stricter reading (docs/graph-facts.md#writes-and-permissions).
-  if (call.principal.kind === 'user' && user._directoryRoles.length > 0 && !call.principal.permissions.has('Directory.AccessAsUser.All')) throw forbidden();
+  requireAsUserForAdminTarget(call.principal, user);
   call.ctx.tenant.users.delete(user.id);
   call.ctx.tenant.deletedUsers.set(user.id, user);
   recordChange(call.ctx.tenant, user.id, 'removed-soft', call.ctx.now());

@@ -144,10 +144,14 @@ describe('administrators: the role decides, and sensitive actions need a role th
     expect(globalAdmin.accountEnabled).toBe(true);
   });
 
-  it('a Privileged Authentication Administrator may disable a Global Administrator; a Helpdesk Administrator may not update profiles', async () => {
+  // user-update: for users with privileged administrator roles, "in delegated scenarios, the app must be assigned
+  // the Directory.AccessAsUser.All delegated permission" as well (docs/graph-facts.md#writes-and-permissions).
+  it('a Privileged Authentication Administrator may disable a Global Administrator (with Directory.AccessAsUser.All: User.ReadWrite.All alone is refused); a Helpdesk Administrator may not update profiles', async () => {
     const paa = withRole('Privileged Authentication Administrator');
     const otherGlobalAdmin = users((u) => u._directoryRoles.includes('Global Administrator') && u.id !== emulator.tenant.wellKnown.adminUserId)[0]!;
-    const token = await delegatedToken(paa, ['User.ReadWrite.All']);
+    expectDenied(await graph(await delegatedToken(paa, ['User.ReadWrite.All']), 'PATCH', `/users/${otherGlobalAdmin.id}`, { accountEnabled: false }));
+    expect(otherGlobalAdmin.accountEnabled).toBe(true);
+    const token = await delegatedToken(paa, ['User.ReadWrite.All', 'Directory.AccessAsUser.All']);
     expect((await graph(token, 'PATCH', `/users/${otherGlobalAdmin.id}`, { accountEnabled: false })).status).toBe(204);
     expect(otherGlobalAdmin.accountEnabled).toBe(false);
     otherGlobalAdmin.accountEnabled = true;

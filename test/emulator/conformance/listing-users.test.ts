@@ -161,6 +161,44 @@ describe('advanced queries (aad-advanced-queries)', () => {
     expect(graphErrorCode(res)).toBe('Request_UnsupportedQuery');
   });
 
+  // aad-advanced-queries: "The not and ne negation operators are supported only with advanced query parameters.
+  // All properties that support the eq operator also support the ne or not operators", with NOT(companyName eq
+  // 'Microsoft') and NOT startsWith(displayName, 'Conf') as examples; `not` over a group is not documented (the
+  // stricter reading refuses it).
+  it('`not` negates one property clause, as an advanced query; `not` over an and/or group is 400 Request_UnsupportedQuery', async () => {
+    for (const clause of [
+      "not (department eq 'Legal')",
+      "not startsWith(displayName,'A')",
+      "not (department in ('Legal','Sales'))",
+      'not (accountEnabled eq true)',
+    ]) {
+      expect((await advanced({ $filter: clause })).status, clause).toBe(200);
+      const plain = await list({ $filter: clause });
+      expect(plain.status, clause).toBe(400);
+      expect(graphErrorCode(plain)).toBe('Request_UnsupportedQuery');
+    }
+    for (const clause of [
+      "not (department eq 'Legal' and accountEnabled eq true)",
+      "not ((department eq 'Legal') or (jobTitle eq 'Engineer'))",
+      "not (not (department eq 'Legal'))",
+    ]) {
+      const refused = await advanced({ $filter: clause });
+      expect(refused.status, clause).toBe(400);
+      expect(graphErrorCode(refused)).toBe('Request_UnsupportedQuery');
+    }
+  });
+
+  it("the gateway's `filter.not` goes out as `not` on single conditions (De Morgan), which Graph takes, and selects the same users", async () => {
+    const filter: UserFilter = { not: { department: 'Legal', or: [{ accountEnabled: false }, { jobTitle: 'Engineer' }] } };
+    const compiled = compileUserFilter(filter)!;
+    expect(compiled.advanced).toBe(true);
+    expect(compiled.text).not.toMatch(/not \((?:[^()]|\([^()]*\))* (?:and|or) /);
+    const res = await advanced({ $filter: compiled.text, $top: '999', $select: 'id,department,accountEnabled,jobTitle' });
+    expect(res.status, res.text).toBe(200);
+    const expected = c.users.filter((u) => !(u.department === 'Legal' && (!u.accountEnabled || u.jobTitle === 'Engineer')));
+    expect((res.body.value as Array<{ id: string }>).map((u) => u.id).sort()).toEqual(expected.map((u) => u.id).sort());
+  });
+
   it('$expand is not supported in advanced queries', async () => {
     const res = await advanced({ $expand: 'manager', $select: 'id' });
     expect(res.status).toBe(400);

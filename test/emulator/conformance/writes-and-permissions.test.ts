@@ -508,6 +508,50 @@ describe('delete (user-delete)', () => {
   });
 });
 
+// user-update: "To update sensitive user properties, such as accountEnabled, mobilePhone, and otherMails for
+// users with privileged administrator roles: In delegated scenarios, the app must be assigned the
+// Directory.AccessAsUser.All delegated permission and the calling user must have a higher privileged
+// administrator role" (any directory role here, every sensitive property: the stricter reading).
+describe('delegated sensitive updates of administrators (user-update note)', () => {
+  it("the signed-in Global Administrator changes an administrator's accountEnabled, phones or passwordProfile only with Directory.AccessAsUser.All: User.ReadWrite.All (and User-PasswordProfile.ReadWrite.All) is 403 and changes nothing", async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    target._directoryRoles = ['Helpdesk Administrator'];
+    const phoneBefore = target.mobilePhone;
+    const refusals: Array<[string, Record<string, unknown>]> = [
+      ['User.ReadWrite.All', { accountEnabled: false }],
+      ['User.ReadWrite.All', { mobilePhone: '+1 425 555 0199' }],
+      ['User.ReadWrite.All', { businessPhones: ['+1 425 555 0100'] }],
+      ['User-Phone.ReadWrite.All', { mobilePhone: '+1 425 555 0199' }],
+      ['User-PasswordProfile.ReadWrite.All', { passwordProfile: { forceChangePasswordNextSignIn: true } }],
+    ];
+    for (const [scp, body] of refusals) {
+      const refused = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token: await delegated(admin, scp) });
+      expect(refused.status, `${scp} ${JSON.stringify(body)}`).toBe(403);
+      expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+    }
+    expect(target.accountEnabled).toBe(true);
+    expect(target.mobilePhone).toBe(phoneBefore);
+    // A property that is not sensitive needs no more than the write permission.
+    expect(
+      (await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { jobTitle: 'Helpdesk lead' }, token: await delegated(admin, 'User.ReadWrite.All') })).status,
+    ).toBe(204);
+    const asUser = await delegated(admin, 'Directory.AccessAsUser.All');
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false }, token: asUser })).status).toBe(204);
+    expect(target.accountEnabled).toBe(false);
+    target.accountEnabled = true;
+  });
+
+  it('a user without an admin role is changed with User.ReadWrite.All alone', async () => {
+    const admin = c.emulator.tenant.users.get(c.emulator.tenant.wellKnown.adminUserId)!;
+    const target = plainUser();
+    const token = await delegated(admin, 'User.ReadWrite.All');
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { accountEnabled: false, mobilePhone: '+1 425 555 0123' }, token })).status).toBe(204);
+    expect(target.accountEnabled).toBe(false);
+    target.accountEnabled = true;
+  });
+});
+
 describe('app-only sensitive actions (user-update note; resources/users "Who can perform sensitive actions")', () => {
   const ROLELESS_APP = '33333333-4444-4555-8666-777777777777';
   const USER_ADMIN_APP = '44444444-5555-4666-8777-888888888888';
