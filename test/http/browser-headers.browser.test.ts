@@ -134,7 +134,10 @@ describe.skipIf(!available)('browser-facing headers in Chromium, production buil
       expect(asset).toMatchObject({ status: 200, cacheControl: 'public, max-age=31536000, immutable' });
     }
     // The page's own POST /graphql is answered and shown.
-    await typeInEditor(page, '.graphiql-query-editor', '{ __typename }');
+    await typeInEditor(page, '.graphiql-query-editor', 'query AssetsCheck { __typename }');
+    // GraphiQL reads the operation's name from the editor a moment after a change; executing before
+    // sends the example's name with the new text ("Unknown operation named DirectoryPage").
+    await page.locator('.graphiql-tab-active', { hasText: 'AssetsCheck' }).waitFor({ timeout: 10_000 });
     await page.locator('.graphiql-execute-button').click();
     await page.locator('.result-window', { hasText: '"Query"' }).waitFor({ timeout: 30_000 });
     expect(errors.filter((e) => /Content Security Policy|Refused|ERR_BLOCKED/i.test(e))).toEqual([]);
