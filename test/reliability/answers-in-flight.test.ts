@@ -17,12 +17,11 @@ import { apiKeyCallers } from '../support/api-key-callers.js';
  * one user with 96 fields and its manager's 16 (~113,000 values by the estimate, under the 250,000
  * per operation; a 2.5 MB answer; a Graph request or two each) add up: one key sending 1, 2, 4, 6,
  * then 8 at once aborted the process at the 8 ("Reached heap limit Allocation failed - JavaScript
- * heap out of memory"; 6 at once peaked at ~107 MB of heap), and the first test below (four keys,
- * six each at once) aborted it in its first round. Now what executing operations hold together is
+ * heap out of memory"; 6 at once peaked at ~107 MB of heap), and so did the first test below. Now what executing operations hold together is
  * bounded, with a share per caller, and refused past it with 429 and `Retry-After: 1`.
  */
 const READER = 'reader-key-0123456789abcdef';
-const OTHERS = Array.from({ length: 4 }, (_, i) => ({ name: `other${i}`, key: `other-${i}-key-0123456789abcdef` }));
+const OTHERS = Array.from({ length: 12 }, (_, i) => ({ name: `other${i}`, key: `other-${i}-key-0123456789abcdef` }));
 const FIELDS =
   'id displayName givenName surname userPrincipalName mail jobTitle department officeLocation mobilePhone businessPhones accountEnabled userType createdDateTime employeeId companyName';
 const QUERY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${FIELDS} ${Array.from({ length: 80 }, (_, i) => `a${i}: displayName`).join(' ')} manager { ${FIELDS} } } } }`;
@@ -79,20 +78,23 @@ describe('answers in flight (production build, 128 MB heap)', () => {
     expect(res.status).toBe(200);
   };
 
-  it('the attack that aborted it: four keys, six operations each at once, three times: refused past 500,000 values (429 ANSWERS_IN_FLIGHT), and the process lives', async () => {
+  it('the attack that aborted it: twelve keys, two operations each at once, three times: refused past 500,000 values (429 ANSWERS_IN_FLIGHT), and the process lives', async () => {
+    // Two such operations fit one caller's share: what is refused here is refused by the budget of all.
+    let refusedInAll = 0;
     for (let round = 0; round < 3; round++) {
-      const results = await Promise.all(OTHERS.flatMap(({ key }) => Array.from({ length: 6 }, () => large(key))));
+      const results = await Promise.all(OTHERS.flatMap(({ key }) => [large(key), large(key)]));
       const served = results.filter((r) => r.status === 200);
       const refused = results.filter((r) => r.status === 429);
       expect(served.length + refused.length).toBe(24);
       expect(served.length).toBeGreaterThanOrEqual(2);
       for (const r of served) expect(r.bytes).toBeGreaterThan(2_000_000);
-      expect(refused.map((r) => r.extensions!.reason)).toContain('ANSWERS_IN_FLIGHT');
       for (const r of refused) {
         expect(r.retryAfter).toBe('1');
-        expect(r.extensions).toMatchObject({ code: 'THROTTLED', retryAfterSeconds: 1 });
+        expect(r.extensions).toMatchObject({ code: 'THROTTLED', reason: 'ANSWERS_IN_FLIGHT', retryAfterSeconds: 1 });
       }
+      refusedInAll += refused.length;
     }
+    expect(refusedInAll).toBeGreaterThan(0);
     await alive();
   }, 60_000);
 
