@@ -42,10 +42,21 @@ export function callerAnswerShare(maxInFlight: number, maxResultValues: number):
   return Math.min(maxInFlight, Math.max(maxResultValues, Math.floor(maxInFlight / 4)));
 }
 
+/**
+ * Operations estimated at this share of the budget or less are counted but never refused: a
+ * hundredth (5,000 values by default; a lookup, a page of 100 users with their managers). Large
+ * answers that hold the budget (callers that keep answering slowly, or do not read) must not turn
+ * away the small operations of everyone else, whose answers hold little.
+ */
+export function smallAnswerValues(maxValues: number): number {
+  return Math.floor(maxValues / 100);
+}
+
 export function createAnswerBudget(maxValues: number, perCallerValues: number = maxValues): SharedAnswerBudget {
   if (!Number.isInteger(maxValues) || maxValues < 1) throw new Error(`createAnswerBudget: maxValues must be an integer >= 1, received ${String(maxValues)}`);
   if (!Number.isInteger(perCallerValues) || perCallerValues < 1)
     throw new Error(`createAnswerBudget: perCallerValues must be an integer >= 1, received ${String(perCallerValues)}`);
+  const smallValues = smallAnswerValues(maxValues);
   let inUse = 0;
   // Only callers holding values have an entry: the map is bounded by the operations executing.
   const held = new Map<string, number>();
@@ -55,8 +66,9 @@ export function createAnswerBudget(maxValues: number, perCallerValues: number = 
       return {
         reserve(values) {
           const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
-          if (caller !== undefined && mine + values > perCallerValues) return 'share-spent';
-          if (inUse + values > maxValues) return 'budget-spent';
+          const small = values <= smallValues;
+          if (!small && caller !== undefined && mine + values > perCallerValues) return 'share-spent';
+          if (!small && inUse + values > maxValues) return 'budget-spent';
           inUse += values;
           if (caller !== undefined) held.set(caller, mine + values);
           return 'taken';
