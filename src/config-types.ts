@@ -113,6 +113,12 @@ export interface Config {
      * compiling; DEFAULT_MAX_RESULT_VALUES applies without it.
      */
     maxResultValues?: number;
+    /**
+     * Field values the answers of all executing operations may hold together, by the same estimate
+     * (MAX_RESULT_VALUES_IN_FLIGHT; 429 THROTTLED past it, and past a caller's share of it).
+     * Optional so hand-built Configs keep compiling; DEFAULT_MAX_RESULT_VALUES_IN_FLIGHT applies without it.
+     */
+    maxResultValuesInFlight?: number;
     upstreamTimeoutMs: number;
     operationTimeoutMs: number;
     maxRetries: number;

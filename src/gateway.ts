@@ -13,10 +13,16 @@ import type { Resolvers } from './generated/graphql.js';
 import type { GraphGovernorRegistry } from './graph/governor-registry.js';
 import { createGraphSessions } from './graph/session.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
-import { CursorCodec } from './graphql/cursor.js';
+import { CursorCodec, cursorBindingOf } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
-import { createUpstreamBudgetPlugin, DEFAULT_MAX_RESULT_VALUES } from './graphql/budget/index.js';
+import {
+  callerAnswerShare,
+  createAnswerBudget,
+  createUpstreamBudgetPlugin,
+  DEFAULT_MAX_RESULT_VALUES,
+  DEFAULT_MAX_RESULT_VALUES_IN_FLIGHT,
+} from './graphql/budget/index.js';
 import { createUsersInputPlugin } from './graphql/users-input-plugin.js';
 import { formatGatewayError } from './graphql/format-error.js';
 import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/limits/index.js';
@@ -118,6 +124,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // Every field that names a permission checks it in its resolver too (the plugin below refuses
   // the whole operation first); a root field without one stops the start.
   const federation = config.federation === true;
+  const maxResultValues = config.limits.maxResultValues ?? DEFAULT_MAX_RESULT_VALUES;
+  const maxResultValuesInFlight = config.limits.maxResultValuesInFlight ?? Math.max(DEFAULT_MAX_RESULT_VALUES_IN_FLIGHT, 2 * maxResultValues);
   const schema = withPermissionGuards(
     buildGatewaySchema({ typeDefs: schemaSource, extraResolvers: [mutationResolvers, ...(deps.extraResolvers ?? [])], federation }),
   );
@@ -188,7 +196,19 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         : []),
       createUpstreamBudgetPlugin<GatewayContext>({
         maxUpstreamRequests: config.limits.maxUpstreamRequests,
-        maxResultValues: config.limits.maxResultValues ?? DEFAULT_MAX_RESULT_VALUES,
+        maxResultValues,
+        // Answers are built whole in memory: what executing operations hold together is bounded
+        // too, with a share per caller (docs/security.md#answers-in-flight).
+        answersInFlight: {
+          budget: createAnswerBudget(maxResultValuesInFlight, callerAnswerShare(maxResultValuesInFlight, maxResultValues)),
+          // With CALLER_AUTH=none every caller is the one loopback user: nobody to keep a share for.
+          callerOf: (context) => (context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller)),
+          untilAnswered: (context, release) => {
+            if (!context.untilAnswered) return false;
+            context.untilAnswered(release);
+            return true;
+          },
+        },
       }),
       auditPlugin<GatewayContext>({ auditLog }),
     ],

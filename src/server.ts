@@ -227,10 +227,16 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     const abort = new AbortController();
     deps.inFlightOperations?.add(abort);
+    // What the operation's answer holds (src/graphql/budget/answers-in-flight.ts) is given back when
+    // the response is done: written to the socket, or the caller gone mid-answer.
+    let answered = false;
+    const releases: Array<() => void> = [];
     // The caller went away: stop spending Graph requests on an answer nobody reads.
     res.on('close', () => {
       deps.inFlightOperations?.delete(abort);
       if (!res.writableFinished) abort.abort();
+      answered = true;
+      for (const release of releases.splice(0)) release();
     });
     // The caller is authenticated from its headers before its body is read: a stranger cannot make
     // the gateway buffer request bodies (src/http/request-body.ts).
@@ -263,6 +269,10 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         errors: [{ message: `Internal error (correlation id ${correlationId})`, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, correlationId } }],
       });
     }
+    context.untilAnswered = (release) => {
+      if (answered) release();
+      else releases.push(release);
+    };
     const blocked = authGuard.blockedNow(attempt);
     if (blocked) {
       // A right guess inside a burst of wrong ones must not be told apart from them.

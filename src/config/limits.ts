@@ -3,7 +3,14 @@ import type { EnvReader } from './env-reader.js';
 
 /** What one operation may ask of the gateway: document shape, body size, upstream budget, timeouts, retries. */
 export function readLimits(env: EnvReader): Config['limits'] {
-  return {
+  const maxResultValues = env.int(
+    'MAX_RESULT_VALUES',
+    250_000, // src/graphql/budget/plugin.ts's DEFAULT_MAX_RESULT_VALUES too
+    1000,
+    10_000_000,
+    'field values the answer of one operation may hold at most, estimated before execution',
+  );
+  const limits = {
     maxDepth: env.int('MAX_QUERY_DEPTH', 10, 2, 100, 'the deepest GraphQL selection allowed'),
     maxAliases: env.int('MAX_ALIASES', 100, 1, 1000, 'aliases allowed in one operation'),
     maxTokens: env.int('MAX_TOKENS', 5000, 100, 100_000, 'GraphQL tokens allowed in one document'),
@@ -17,12 +24,14 @@ export function readLimits(env: EnvReader): Config['limits'] {
       1_000_000,
       'representations the `_entities` fields of one operation may carry together (FEDERATION=true)',
     ),
-    maxResultValues: env.int(
-      'MAX_RESULT_VALUES',
-      250_000, // src/graphql/budget/plugin.ts's DEFAULT_MAX_RESULT_VALUES too
+    maxResultValues,
+    maxResultValuesInFlight: env.int(
+      'MAX_RESULT_VALUES_IN_FLIGHT',
+      // Two answers of the largest size allowed: 500,000 by default (src/graphql/budget/answers-in-flight.ts).
+      2 * maxResultValues,
       1000,
-      10_000_000,
-      'field values the answer of one operation may hold at most, estimated before execution',
+      100_000_000,
+      'field values the answers of all operations executing at once may hold together, estimated before execution',
     ),
     upstreamTimeoutMs: env.int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
     operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
@@ -43,6 +52,13 @@ export function readLimits(env: EnvReader): Config['limits'] {
       'client connections open at once from one address (an IPv6 /64); the peers of TRUSTED_PROXIES are not counted',
     ),
   };
+  // Below it, an operation allowed on its own could never run: it would be refused as busy forever.
+  if (limits.maxResultValuesInFlight < limits.maxResultValues) {
+    env.problem(
+      `MAX_RESULT_VALUES_IN_FLIGHT (${limits.maxResultValuesInFlight}) is below MAX_RESULT_VALUES (${limits.maxResultValues}): the answers in flight must leave room for at least one answer of the largest size allowed (e.g. MAX_RESULT_VALUES_IN_FLIGHT=${2 * limits.maxResultValues})`,
+    );
+  }
+  return limits;
 }
 
 /** How many failed caller authentications a client address gets before it is refused for a while. */

@@ -35,6 +35,12 @@ export interface GatewayContext {
    * log plugin calls it from willSendResponse). Absent in contexts built by hand.
    */
   endOperation?: () => void;
+  /**
+   * Calls `release` once the answer is written or the connection closed (set by the HTTP handler,
+   * src/server.ts): what the answer holds is reserved until then (src/graphql/budget/answers-in-flight.ts).
+   * Absent in contexts built by hand.
+   */
+  untilAnswered?: (release: () => void) => void;
   /** Whether an audit event was written for this request (src/audit/plugin.ts); absent in contexts built by hand. */
   auditTrail?: AuditTrail;
 }

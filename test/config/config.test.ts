@@ -30,6 +30,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
   });
 
+  it('MAX_RESULT_VALUES_IN_FLIGHT: twice MAX_RESULT_VALUES by default, and never below it (the largest answer could never run)', () => {
+    expect(loadConfig({}).limits.maxResultValuesInFlight).toBe(500_000);
+    expect(loadConfig({ MAX_RESULT_VALUES: '1000' }).limits.maxResultValuesInFlight).toBe(2000);
+    expect(loadConfig({ MAX_RESULT_VALUES_IN_FLIGHT: '250000' }).limits.maxResultValuesInFlight).toBe(250_000);
+    expect(problemsOf({ MAX_RESULT_VALUES_IN_FLIGHT: '100000' })).toEqual([
+      expect.stringMatching(/^MAX_RESULT_VALUES_IN_FLIGHT \(100000\) is below MAX_RESULT_VALUES \(250000\): .*MAX_RESULT_VALUES_IN_FLIGHT=500000\)$/),
+    ]);
+  });
+
   it('refuses CORS_ORIGINS entries that are not origins as browsers send them (they never matched), naming the origin to list', () => {
     expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
     const cases: Array<[string, RegExp]> = [

@@ -4,6 +4,7 @@ import { operationTooComplex } from '../limits/limit-error.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
 import { estimateCacheKey } from './estimate-cache-key.js';
+import { answersInFlightError, type SharedAnswerBudget } from './answers-in-flight.js';
 
 /**
  * Refuses, before execution, operations that could cause more upstream Graph requests than the
@@ -11,7 +12,7 @@ import { estimateCacheKey } from './estimate-cache-key.js';
  * budget in `extensions`. Runs in `didResolveOperation` because the estimate needs the variables
  * (`first: $n`), which validation rules never see.
  */
-export interface UpstreamBudgetOptions {
+export interface UpstreamBudgetOptions<TContext extends BaseContext = BaseContext> {
   maxUpstreamRequests: number;
   /**
    * Field values the answer of one operation may hold at most, by the same estimate
@@ -20,6 +21,22 @@ export interface UpstreamBudgetOptions {
   maxResultValues?: number;
   tunables?: Partial<PlanningTunables>;
   rules?: Readonly<Record<string, PlanningRule>>;
+  /**
+   * The values the answers of executing operations hold together (src/graphql/budget/answers-in-flight.ts):
+   * an operation's estimate is reserved once it passed every check here and released when its
+   * answer is written or its request ends. Unset: not checked.
+   */
+  answersInFlight?: {
+    budget: SharedAnswerBudget;
+    /** The caller's stable identity, for its share; undefined: the budget of all alone. */
+    callerOf(context: TContext): string | undefined;
+    /**
+     * Hands `release` to whatever writes the answer, to be called once it is written or the
+     * connection closed; false when nothing will (an operation run without HTTP), and then the
+     * reservation ends with the response (willSendResponse).
+     */
+    untilAnswered(context: TContext, release: () => void): boolean;
+  };
   /** Sees every estimate (logging, metrics); must not throw. */
   onEstimate?: (estimate: UpstreamEstimate, operationName: string | null) => void;
 }
@@ -34,7 +51,7 @@ export const DEFAULT_MAX_RESULT_VALUES = 250_000;
 
 const MAX_ESTIMATES_PER_DOCUMENT = 256;
 
-export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions): ApolloServerPlugin<TContext> {
+export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions<TContext>): ApolloServerPlugin<TContext> {
   const budget = options.maxUpstreamRequests;
   if (!Number.isInteger(budget) || budget < 1)
     throw new Error(`createUpstreamBudgetPlugin: maxUpstreamRequests must be an integer >= 1, received ${String(budget)}`);
@@ -44,9 +61,16 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
   if (maxValues !== undefined && (!Number.isInteger(maxValues) || maxValues < 1))
     throw new Error(`createUpstreamBudgetPlugin: maxResultValues must be an integer >= 1, received ${String(maxValues)}`);
   const cache = new WeakMap<DocumentNode, Map<string, UpstreamEstimate | null>>();
+  const inFlight = options.answersInFlight;
   return {
     async requestDidStart() {
+      // Set once this operation's estimate is reserved; idempotent, so every path that ends the
+      // request may call it.
+      let release: (() => void) | undefined;
       return {
+        async willSendResponse() {
+          release?.();
+        },
         async didResolveOperation(requestContext) {
           const document = requestContext.document;
           const variables = requestContext.request.variables ?? null;
@@ -96,6 +120,22 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
                 'Ask for fewer items (smaller `first`, also on nested lists such as `directReports`), fewer aliases or fewer fields, and page through the rest.',
               { limit: 'maxResultValues', max: maxValues, estimatedValues: estimate.values },
             );
+          }
+          // Last, after every refusal of its own, so that only operations that will run hold values.
+          if (inFlight) {
+            const values = estimate.values;
+            const budget = inFlight.budget.forCaller(inFlight.callerOf(requestContext.contextValue));
+            const outcome = budget.reserve(values);
+            if (outcome !== 'taken') throw answersInFlightError(outcome, values);
+            let held = true;
+            const giveBack = () => {
+              if (!held) return;
+              held = false;
+              budget.release(values);
+            };
+            // Held until the answer is written, not only built: the answer text is the largest
+            // thing an operation holds, and it exists only after willSendResponse.
+            if (!inFlight.untilAnswered(requestContext.contextValue, giveBack)) release = giveBack;
           }
         },
       };
