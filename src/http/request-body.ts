@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { HttpProblem } from './http-problem.js';
 import { parseMediaType } from './media-type.js';
+import { createSharedBudget, type CallerShare, type SharedBudget } from '../caller-shares.js';
 
 /**
  * Request bodies buffered at once, across all requests. Each body is capped (MAX_BODY_BYTES), but a
@@ -18,21 +19,9 @@ import { parseMediaType } from './media-type.js';
  * only Users.Read, an Entra app of the tenant holding no role of the API) stalling ~33 bodies of
  * 1 MB held the whole budget, so every other caller's POST was refused for as long as it kept them
  * open (docs/security.md#request-bodies-per-caller, test/http/body-budget-per-caller.test.ts).
+ * Counted in bytes, by the shared budget of src/caller-shares.ts.
  */
-export interface BodyBudget {
-  /** Takes `bytes` if they fit; otherwise takes nothing and says which bound they did not fit. */
-  reserve(bytes: number): 'taken' | 'budget-spent' | 'share-spent';
-  release(bytes: number): void;
-}
-
-/** The budget of all callers, handed out per caller. */
-export interface SharedBodyBudget {
-  /**
-   * The budget as one caller's request sees it: `caller` names the caller's identity, never its
-   * credential; undefined, the budget of all callers alone (one caller who is everyone).
-   */
-  forCaller(caller: string | undefined): BodyBudget;
-}
+export type BodyBudget = CallerShare;
 
 /** At least this much, and room for a few bodies of the largest size allowed. */
 export function bodyBudgetBytes(maxBodyBytes: number): number {
@@ -47,32 +36,8 @@ export function callerBodyShareBytes(maxBodyBytes: number): number {
   return Math.max(maxBodyBytes, Math.floor(bodyBudgetBytes(maxBodyBytes) / 8));
 }
 
-export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxBytes): SharedBodyBudget {
-  let inUse = 0;
-  // Only callers with bytes held have an entry: the map is bounded by the bodies being read.
-  const held = new Map<string, number>();
-  return {
-    forCaller(caller) {
-      return {
-        reserve(bytes) {
-          const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
-          if (caller !== undefined && mine + bytes > perCallerBytes) return 'share-spent';
-          if (inUse + bytes > maxBytes) return 'budget-spent';
-          inUse += bytes;
-          if (caller !== undefined) held.set(caller, mine + bytes);
-          return 'taken';
-        },
-        release(bytes) {
-          if (bytes <= 0) return;
-          inUse = Math.max(0, inUse - bytes);
-          if (caller === undefined) return;
-          const left = (held.get(caller) ?? 0) - bytes;
-          if (left > 0) held.set(caller, left);
-          else held.delete(caller);
-        },
-      };
-    },
-  };
+export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxBytes): SharedBudget {
+  return createSharedBudget({ max: maxBytes, perCaller: perCallerBytes });
 }
 
 /**

@@ -1,5 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, GatewayError } from '../../errors.js';
+import { createSharedBudget, type CallerShare, type SharedBudget } from '../../caller-shares.js';
 
 /**
  * Field values held by the answers of operations executing at once, across all callers, by the
@@ -12,20 +13,10 @@ import { ErrorCode, GatewayError } from '../../errors.js';
  * than queued: a queue would hold the requests, and the refusal sends nothing to Graph.
  *
  * One caller's operations hold at most its share, so that one caller cannot take the budget of all
- * (the request-body budget's rule, src/http/request-body.ts).
+ * (the request-body budget's rule: src/caller-shares.ts). Counted in field values.
  */
-export interface AnswerBudget {
-  /** Takes `values` if they fit; otherwise takes nothing and says which bound they did not fit. */
-  reserve(values: number): 'taken' | 'budget-spent' | 'share-spent';
-  release(values: number): void;
-}
-
-export interface SharedAnswerBudget {
-  /** The budget as one caller's operation sees it: `caller` names the caller's identity; undefined, the budget of all alone. */
-  forCaller(caller: string | undefined): AnswerBudget;
-  /** Values held now, for tests and metrics. */
-  inUse(): number;
-}
+export type AnswerBudget = CallerShare;
+export type SharedAnswerBudget = SharedBudget;
 
 /**
  * MAX_RESULT_VALUES_IN_FLIGHT's default (twice MAX_RESULT_VALUES): two answers of the largest size allowed (MAX_RESULT_VALUES,
@@ -53,37 +44,7 @@ export function smallAnswerValues(maxValues: number): number {
 }
 
 export function createAnswerBudget(maxValues: number, perCallerValues: number = maxValues): SharedAnswerBudget {
-  if (!Number.isInteger(maxValues) || maxValues < 1) throw new Error(`createAnswerBudget: maxValues must be an integer >= 1, received ${String(maxValues)}`);
-  if (!Number.isInteger(perCallerValues) || perCallerValues < 1)
-    throw new Error(`createAnswerBudget: perCallerValues must be an integer >= 1, received ${String(perCallerValues)}`);
-  const smallValues = smallAnswerValues(maxValues);
-  let inUse = 0;
-  // Only callers holding values have an entry: the map is bounded by the operations executing.
-  const held = new Map<string, number>();
-  return {
-    inUse: () => inUse,
-    forCaller(caller) {
-      return {
-        reserve(values) {
-          const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
-          const small = values <= smallValues;
-          if (!small && caller !== undefined && mine + values > perCallerValues) return 'share-spent';
-          if (!small && inUse + values > maxValues) return 'budget-spent';
-          inUse += values;
-          if (caller !== undefined) held.set(caller, mine + values);
-          return 'taken';
-        },
-        release(values) {
-          if (values <= 0) return;
-          inUse = Math.max(0, inUse - values);
-          if (caller === undefined) return;
-          const left = (held.get(caller) ?? 0) - values;
-          if (left > 0) held.set(caller, left);
-          else held.delete(caller);
-        },
-      };
-    },
-  };
+  return createSharedBudget({ max: maxValues, perCaller: perCallerValues, alwaysTakenUpTo: smallAnswerValues(maxValues) });
 }
 
 /**
