@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { GraphIdentity } from './types.js';
 import { instrumentAcquisition } from './acquisition.js';
 import { encryptBrokerToken } from './broker-crypto.js';
+import { brokerTokenNamesAnotherTenant } from './broker-token-tenant.js';
 import type { GraphIdentityDeps } from './deps.js';
 import { MAX_UPSTREAM_TEXT } from '../http/upstream-text.js';
 import { describeNetworkFailure } from './msal-network.js';
@@ -94,6 +95,18 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
       }
       log.debug({ status: result.status, functionExecutionId: result.executionId }, 'broker answered');
       if (result.status !== 200 || typeof result.body.access_token !== 'string') throw brokerError(result.status, result.body);
+      if (brokerTokenNamesAnotherTenant(result.body.access_token, hosted.token.reveal())) {
+        // Neither the token nor its refresh token is kept: both belong to another tenant. Neither
+        // tenant id is logged (BROKER_TOKEN is a secret; the other is not ours to record).
+        log.warn(
+          { functionExecutionId: result.executionId },
+          "the hosted broker answered with a Graph token of another tenant than BROKER_TOKEN's; refused, nothing sent to Graph",
+        );
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_ERROR,
+          "Error in Microsoft authorization (hosted-broker): the broker answered with a Graph token of another tenant than the one this gateway serves; it was not used. The operator's log has the details.",
+        );
+      }
       if (typeof result.body.refresh_token === 'string' && result.body.refresh_token.length > 0) {
         try {
           await deps.store.set('broker-refresh-token', result.body.refresh_token);
