@@ -180,6 +180,13 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       `Graph token acquisition (${flow}) failed with ${codeText}: the app's client secret has expired. Create a new one under Certificates & secrets of the app registration and set AZURE_CLIENT_SECRET to its value.${kept}`,
     );
   }
+  // Before the code's own refusals: a missing consent is not a bad code (the same invalid_grant).
+  if (aadsts === CONSENT_MISSING_AADSTS || e.subError === 'consent_required') {
+    return new GatewayError(
+      ErrorCode.FORBIDDEN,
+      `Graph token acquisition (${flow}) failed with ${codeText}: the gateway's app registration holds no consent for the Microsoft Graph permissions it asks for. An administrator grants admin consent under API permissions of the app registration (\`npm run doctor\` lists them); signing in again does not help until then.`,
+    );
+  }
   if (grant !== 'stored' && (errorCode === 'invalid_grant' || (aadsts !== undefined && CODE_REFUSED_AADSTS.has(aadsts)))) {
     const how =
       grant === 'sign-in-code'
@@ -212,12 +219,6 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       ErrorCode.UNAUTHENTICATED,
       `Graph token acquisition (on-behalf-of) failed with ${codeText}${detail ? `: ${sentence(detail)}` : '.'} A Conditional Access policy needs more from the caller's sign-in: the client must acquire a new token for this API passing extensions.claimsChallenge as the claims request parameter (MSAL's \`claims\`), then call again; the same token fails again.`,
       { claimsChallenge: challenge },
-    );
-  }
-  if (aadsts === CONSENT_MISSING_AADSTS || e.subError === 'consent_required') {
-    return new GatewayError(
-      ErrorCode.FORBIDDEN,
-      `Graph token acquisition (${flow}) failed with ${codeText}: the gateway's app registration holds no consent for the Microsoft Graph permissions it asks for. An administrator grants admin consent under API permissions of the app registration (\`npm run doctor\` lists them); signing in again does not help until then.`,
     );
   }
   if (

@@ -61,17 +61,29 @@ describe('token error mapping', () => {
   // the caller's token, a new sign-in nor a reset fixes; an administrator's consent does
   // (docs/graph-facts.md#caller-tokens).
   it('answers a missing consent FORBIDDEN with the remedy, in every flow, without the reset advice', () => {
-    for (const flow of ['on-behalf-of', 'authorization-code'] as const) {
-      const error = tokenErrorToGatewayError(flow, {
-        errorCode: 'invalid_grant',
-        errorNo: '65001',
-        subError: 'consent_required',
-        errorMessage: "AADSTS65001: The user or administrator has not consented to use the application with ID 'x' named 'y'.",
-      });
+    const cases = [
+      ['on-behalf-of', 'stored'],
+      ['authorization-code', 'stored'],
+      // At /auth/callback the same invalid_grant is not a refused code.
+      ['authorization-code', 'sign-in-code'],
+    ] as const;
+    for (const [flow, grant] of cases) {
+      const error = tokenErrorToGatewayError(
+        flow,
+        {
+          errorCode: 'invalid_grant',
+          errorNo: '65001',
+          subError: 'consent_required',
+          errorMessage: "AADSTS65001: The user or administrator has not consented to use the application with ID 'x' named 'y'.",
+        },
+        [],
+        grant,
+      );
       expect(error.code).toBe('FORBIDDEN');
       expect(error.message).toContain('AADSTS65001 invalid_grant');
       expect(error.message).toMatch(/admin consent under API permissions/);
       expect(error.message).not.toContain('auth:reset');
+      expect(error.message).not.toContain('already used');
     }
   });
 
