@@ -59,6 +59,12 @@ export interface UserRecord {
    * (docs/graph-facts.md#deleting-authentication-methods); v1.0 does not expose it.
    */
   _defaultMfaMethodId: string | null;
+  /**
+   * Emulator-internal: a Conditional Access policy asks this user for multifactor authentication to
+   * reach Microsoft Graph, so an on-behalf-of exchange of a token without `mfa` in `amr` is refused
+   * with `interaction_required` and a claims challenge (docs/graph-facts.md#caller-tokens). Unset: none.
+   */
+  _graphRequiresMfa?: boolean;
 }
 
 /**

@@ -166,7 +166,7 @@ export type CreateUserInput = {
   givenName?: InputMaybe<Scalars['String']['input']>;
   /** Job title. */
   jobTitle?: InputMaybe<Scalars['String']['input']>;
-  /** Mail alias (the part before @). */
+  /** Mail alias (usually the part before @): at most 64 ASCII characters, without spaces or `@ ( ) \ [ ] " ; : < > ,` (Graph refuses them: BAD_USER_INPUT). */
   mailNickname: Scalars['String']['input'];
   /** Mobile phone number. */
   mobilePhone?: InputMaybe<Scalars['String']['input']>;

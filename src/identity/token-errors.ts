@@ -60,6 +60,32 @@ export type RedeemedGrant = 'stored' | 'sign-in-code' | 'configured-code';
 /** Entra's answers that refuse the code itself (AADSTS54005 already redeemed, 70008 expired, 70000 not valid). */
 const CODE_REFUSED_AADSTS = new Set(['54005', '70008', '70000']);
 
+/**
+ * AADSTS65001: nobody consented to the app using the permissions it asked for; Entra adds the
+ * suberror `consent_required` (docs/graph-facts.md#caller-tokens). Neither the caller's token nor a
+ * new sign-in of the same user fixes it: an administrator's consent does.
+ */
+const CONSENT_MISSING_AADSTS = '65001';
+
+/** Conditional Access challenges are small JSON objects; anything else is not passed on. */
+const MAX_CLAIMS_CHALLENGE_LENGTH = 4096;
+
+/**
+ * The claims challenge of an `interaction_required` answer (the OBO page's "Error response
+ * example": Conditional Access on the downstream API), which the middle tier must hand back to its
+ * client so the client can sign the user in again with it (docs/graph-facts.md#caller-tokens). Only a
+ * bounded JSON object: it is Entra's text and travels to the caller.
+ */
+function claimsChallengeOf(claims: unknown): string | undefined {
+  if (typeof claims !== 'string' || claims.length === 0 || claims.length > MAX_CLAIMS_CHALLENGE_LENGTH) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(claims);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
 const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
 
@@ -112,7 +138,15 @@ function sentence(text: string): string {
  */
 export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = [], grant: RedeemedGrant = 'stored'): GatewayError {
   if (isGatewayError(error)) return error;
-  const e = (error ?? {}) as { errorCode?: string; errorMessage?: string; errorNo?: string | number; status?: number; subError?: string; message?: string };
+  const e = (error ?? {}) as {
+    errorCode?: string;
+    errorMessage?: string;
+    errorNo?: string | number;
+    status?: number;
+    subError?: string;
+    claims?: unknown;
+    message?: string;
+  };
   const errorCode = e.errorCode ?? 'unknown_error';
   const rawMessage = e.errorMessage ?? e.message ?? '';
   const aadsts = e.errorNo !== undefined && e.errorNo !== null && String(e.errorNo) !== '' ? String(e.errorNo) : /AADSTS(\d+)/.exec(rawMessage)?.[1];
@@ -146,6 +180,13 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       `Graph token acquisition (${flow}) failed with ${codeText}: the app's client secret has expired. Create a new one under Certificates & secrets of the app registration and set AZURE_CLIENT_SECRET to its value.${kept}`,
     );
   }
+  // Before the code's own refusals: a missing consent is not a bad code (the same invalid_grant).
+  if (aadsts === CONSENT_MISSING_AADSTS || e.subError === 'consent_required') {
+    return new GatewayError(
+      ErrorCode.FORBIDDEN,
+      `Graph token acquisition (${flow}) failed with ${codeText}: the gateway's app registration holds no consent for the Microsoft Graph permissions it asks for. An administrator grants admin consent under API permissions of the app registration (\`npm run doctor\` lists them); signing in again does not help until then.`,
+    );
+  }
   if (grant !== 'stored' && (errorCode === 'invalid_grant' || (aadsts !== undefined && CODE_REFUSED_AADSTS.has(aadsts)))) {
     const how =
       grant === 'sign-in-code'
@@ -170,6 +211,14 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
       {
         retryAfterSeconds: 5,
       },
+    );
+  }
+  const challenge = claimsChallengeOf(e.claims);
+  if (flow === 'on-behalf-of' && challenge !== undefined) {
+    return new GatewayError(
+      ErrorCode.UNAUTHENTICATED,
+      `Graph token acquisition (on-behalf-of) failed with ${codeText}${detail ? `: ${sentence(detail)}` : '.'} A Conditional Access policy needs more from the caller's sign-in: the client must acquire a new token for this API passing extensions.claimsChallenge as the claims request parameter (MSAL's \`claims\`), then call again; the same token fails again.`,
+      { claimsChallenge: challenge },
     );
   }
   if (

@@ -85,3 +85,46 @@ describe('on-behalf-of through the gateway', () => {
     expect(errors?.[0]?.message).toMatch(/on-behalf-of.*issued to a user/);
   });
 });
+
+/**
+ * Conditional Access on Microsoft Graph (v2-oauth2-on-behalf-of-flow, "Error response example"):
+ * the exchange is refused with `interaction_required` and a claims challenge, which "the
+ * middle-tier service should surface ... to the client application" so that it signs the user in
+ * again with it (docs/graph-facts.md#caller-tokens).
+ */
+describe('on-behalf-of under a Conditional Access policy on Graph', () => {
+  let emulator: TestEmulator;
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator();
+    const apiAudience = `api://msgraph-user-gateway,${emulator.tenant.wellKnown.demoAppId}`;
+    gw = await startTestGateway({ emulator, env: { CALLER_AUTH: 'entra', API_AUDIENCE: apiAudience, GRAPH_AUTH_FLOW: 'on-behalf-of' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gw.close();
+    await emulator.close();
+  });
+
+  it('hands the claims challenge to the caller as extensions.claimsChallenge (UNAUTHENTICATED), and works once the policy is met', async () => {
+    const user = [...gw.emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0)!;
+    user._graphRequiresMfa = true;
+    const token = await userCallerToken(gw.emulator, user.userPrincipalName, user._password);
+    const refused = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${token}` });
+    const error = refused.errors?.[0];
+    expect(error?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(error?.message).toMatch(/AADSTS50079 interaction_required/);
+    expect(error?.message).toMatch(/claimsChallenge/);
+    expect(JSON.parse(String(error?.extensions?.claimsChallenge))).toEqual({
+      access_token: { polids: { essential: true, values: ['9ab03e19-ed42-4168-b6b7-7001fb3e933a'] } },
+    });
+    expect(JSON.stringify(refused)).not.toContain(token);
+
+    // The refusal is not kept: once the policy is satisfied the same caller is served.
+    user._graphRequiresMfa = false;
+    const served = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${token}` });
+    expect(served.errors).toBeUndefined();
+    expect(served.data).toEqual({ me: { id: user.id } });
+  });
+});

@@ -57,6 +57,46 @@ describe('TokenSlot', () => {
 });
 
 describe('token error mapping', () => {
+  // AADSTS65001 (suberror consent_required): the app holds no consent for what it asks, which neither
+  // the caller's token, a new sign-in nor a reset fixes; an administrator's consent does
+  // (docs/graph-facts.md#caller-tokens).
+  it('answers a missing consent FORBIDDEN with the remedy, in every flow, without the reset advice', () => {
+    const cases = [
+      ['on-behalf-of', 'stored'],
+      ['authorization-code', 'stored'],
+      // At /auth/callback the same invalid_grant is not a refused code.
+      ['authorization-code', 'sign-in-code'],
+    ] as const;
+    for (const [flow, grant] of cases) {
+      const error = tokenErrorToGatewayError(
+        flow,
+        {
+          errorCode: 'invalid_grant',
+          errorNo: '65001',
+          subError: 'consent_required',
+          errorMessage: "AADSTS65001: The user or administrator has not consented to use the application with ID 'x' named 'y'.",
+        },
+        [],
+        grant,
+      );
+      expect(error.code).toBe('FORBIDDEN');
+      expect(error.message).toContain('AADSTS65001 invalid_grant');
+      expect(error.message).toMatch(/admin consent under API permissions/);
+      expect(error.message).not.toContain('auth:reset');
+      expect(error.message).not.toContain('already used');
+    }
+  });
+
+  // The claims challenge travels only as Entra's bounded JSON object, and only on-behalf-of, where
+  // the caller's client can sign in again with it (v2-oauth2-on-behalf-of-flow, "Error response example").
+  it('passes a claims challenge on only as a bounded JSON object', () => {
+    const challenge = (claims: unknown) =>
+      tokenErrorToGatewayError('on-behalf-of', { errorCode: 'interaction_required', errorNo: '50079', claims, errorMessage: 'AADSTS50079: MFA.' }).extensions
+        .claimsChallenge;
+    expect(challenge('{"access_token":{"polids":{"essential":true,"values":["p"]}}}')).toBe('{"access_token":{"polids":{"essential":true,"values":["p"]}}}');
+    for (const bad of ['', 'not json', '[1]', 'null', `{"a":"${'x'.repeat(5000)}"}`, 42]) expect(challenge(bad)).toBeUndefined();
+  });
+
   it('AADSTS codes that need a reset say so, and nothing token-shaped survives', () => {
     for (const code of ['50173', '700082', '70008', '54005']) {
       const error = tokenErrorToGatewayError('authorization-code', {

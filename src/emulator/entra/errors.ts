@@ -22,10 +22,14 @@ export interface AadError {
   message: string;
   /** 400 unless the client failed to authenticate (401). */
   status?: number;
+  /** `suberror` of the body: `consent_required` for AADSTS65001 (docs/graph-facts.md#caller-tokens). */
+  suberror?: string;
+  /** `claims`: the claims challenge of a Conditional Access refusal (docs/graph-facts.md#caller-tokens). */
+  claims?: string;
 }
 
-export function aadError(kind: AadErrorKind, code: number, message: string, status?: number): AadError {
-  return status === undefined ? { kind, code, message } : { kind, code, message, status };
+export function aadError(kind: AadErrorKind, code: number, message: string, status?: number, extra: { suberror?: string; claims?: string } = {}): AadError {
+  return { kind, code, message, ...(status === undefined ? {} : { status }), ...extra };
 }
 
 export function isAadError(value: unknown): value is AadError {
@@ -64,6 +68,8 @@ export function aadErrorResponse(ctx: EmulatorContext, req: EmuRequest, error: A
       trace_id: traceId,
       correlation_id: correlationId,
       error_uri: `${ctx.origin}/error?code=${error.code}`,
+      ...(error.suberror === undefined ? {} : { suberror: error.suberror }),
+      ...(error.claims === undefined ? {} : { claims: error.claims }),
     },
   };
 }

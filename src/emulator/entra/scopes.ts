@@ -120,6 +120,9 @@ function consentMissing(app: AppRegistration): AadError {
     'invalid_grant',
     65001,
     `The user or administrator has not consented to use the application with ID '${app.appId}' named '${app.displayName}'. Send an interactive authorization request for this user and resource.`,
+    undefined,
+    // Entra's body carries `"suberror": "consent_required"` (docs/graph-facts.md#caller-tokens).
+    { suberror: 'consent_required' },
   );
 }
 

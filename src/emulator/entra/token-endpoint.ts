@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { EmulatorContext } from '../context.js';
+import type { UserRecord } from '../model.js';
 import { readFormBody, type EmuRequest, type EmuResponse } from '../http.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { aadError, aadErrorResponse, isAadError, type AadError } from './errors.js';
@@ -275,7 +276,30 @@ async function onBehalfOf(ctx: EmulatorContext, client: AuthenticatedClient, for
   const blocked = signInBlocked(ctx.tenant, payload.oid);
   if (blocked) return blocked;
   const user = ctx.tenant.users.get(payload.oid)!;
+  const challenge = conditionalAccessChallenge(user, scopes, payload);
+  if (challenge) return challenge;
   const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { allowRefreshToken: true });
+}
+
+/** The id of the emulator's one Conditional Access policy, named in its claims challenges. */
+const MFA_POLICY_ID = '9ab03e19-ed42-4168-b6b7-7001fb3e933a';
+
+/**
+ * A Conditional Access policy on Graph that the caller's token does not satisfy: the OBO page's
+ * "Error response example" (v2-oauth2-on-behalf-of-flow), `interaction_required` AADSTS50079 with a
+ * `claims` challenge the middle tier must hand back to its client (docs/graph-facts.md#caller-tokens).
+ * Satisfied by an assertion whose `amr` says `mfa`.
+ */
+function conditionalAccessChallenge(user: UserRecord, scopes: RequestedScopes, assertion: JWTPayload): AadError | undefined {
+  if (scopes.resource !== 'graph' || user._graphRequiresMfa !== true) return undefined;
+  if (Array.isArray(assertion.amr) && assertion.amr.includes('mfa')) return undefined;
+  return aadError(
+    'interaction_required',
+    50079,
+    "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multifactor authentication to access '00000003-0000-0000-c000-000000000000'.",
+    undefined,
+    { claims: JSON.stringify({ access_token: { polids: { essential: true, values: [MFA_POLICY_ID] } } }) },
+  );
 }

@@ -211,6 +211,14 @@ const READ_ONLY = new Set([
 
 const UPN_PATTERN = /^[A-Za-z0-9'._!#^~-]+@[A-Za-z0-9.-]+$/;
 
+/**
+ * A mail alias: printable ASCII without `@ ( ) \ [ ] " ; : < > ,` and without spaces. The group
+ * resource's rule ("only characters in the ASCII character set 0 - 127 except ..."), which the user
+ * page does not spell out while field reports show users refused for a comma and a space
+ * (docs/graph-facts.md#user-properties): the stricter reading.
+ */
+const MAIL_NICKNAME = /^[!#-'*+\-./0-9=?A-Z^-~]+$/;
+
 /** ISO 3166 alpha-2, upper case as resources/user's examples (`US`, `JP`, `GB`): the stricter reading. */
 const USAGE_LOCATION = /^[A-Z]{2}$/;
 
@@ -283,6 +291,7 @@ function validateBody(body: Record<string, unknown>): Map<string, unknown> {
     if (spec.maxItems !== undefined && Array.isArray(coerced) && coerced.length > spec.maxItems) throw invalidValue(property);
     // "The $ and _ characters can't be used when specifying this property" (resources/user, onPremisesImmutableId).
     if (property === 'onPremisesImmutableId' && typeof coerced === 'string' && /[$_]/.test(coerced)) throw invalidValue(property);
+    if (property === 'mailNickname' && typeof coerced === 'string' && !MAIL_NICKNAME.test(coerced)) throw invalidValue(property);
     changes.set(property, coerced);
   }
   return changes;

@@ -10,7 +10,9 @@
  * for another app is AADSTS500131 (AzureTRE-Deployment#65; company-communicator#214;
  * learn.microsoft.com/entra/identity-platform/reference-error-codes), an app-only or forged one 50013,
  * an expired one 500133. A guest's token names its home identity provider in `idp`
- * (access-token-claims-reference).
+ * (access-token-claims-reference). A Conditional Access policy on the downstream API refuses the
+ * exchange with `interaction_required` AADSTS50079 and a `claims` challenge (v2-oauth2-on-behalf-of-flow,
+ * "Error response example"); a scope nobody consented to is AADSTS65001 with suberror consent_required.
  */
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,5 +255,35 @@ describe('caller tokens and on-behalf-of (access-token-claims-reference; on-beha
     const { privateKey } = await generateKeyPair('RS256');
     const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'forged' }).sign(privateKey);
     expect((await obo(forged)).body.error_codes).toEqual([50013]);
+  });
+
+  // v2-oauth2-on-behalf-of-flow, "Error response example": a Conditional Access policy on the
+  // downstream API refuses the exchange with `interaction_required`, AADSTS50079 and a `claims`
+  // challenge (a JSON object in a string) for the middle tier to hand back to its client.
+  it('refuses the exchange under a Conditional Access policy on Graph with interaction_required and a claims challenge', async () => {
+    const user = addTestUser(emulator, 'obo-ca', 'Obo-Passw0rd!');
+    const assertion = await callerToken(user, 'Obo-Passw0rd!');
+    user._graphRequiresMfa = true;
+    const answer = await obo(assertion);
+    expect([answer.status, answer.body.error, answer.body.error_codes]).toEqual([400, 'interaction_required', [50079]]);
+    expect(String(answer.body.error_description)).toMatch(/^AADSTS50079: .*you must enroll in multifactor authentication/);
+    expect(JSON.parse(String(answer.body.claims))).toEqual({ access_token: { polids: { essential: true, values: [expect.any(String)] } } });
+    expect(answer.text).not.toContain(assertion);
+    // Without the policy the same assertion is exchanged.
+    user._graphRequiresMfa = false;
+    expect((await obo(assertion)).status).toBe(200);
+  });
+});
+
+// The answer to a scope nobody consented to (a Microsoft Q&A report of an on-behalf-of request,
+// quoted in docs/graph-facts.md#caller-tokens): invalid_grant, AADSTS65001, suberror consent_required.
+describe('consent missing', () => {
+  it('answers AADSTS65001 with the suberror consent_required', async () => {
+    const user = addTestUser(emulator, 'consent', 'Consent-Passw0rd!');
+    const refused = await ropc(user, 'Consent-Passw0rd!', 'api://msgraph-user-gateway/Users.Terminate', {
+      client_id: emulator.tenant.wellKnown.readerCallerAppId,
+      client_secret: emulator.tenant.wellKnown.readerCallerAppSecret,
+    });
+    expect([refused.body.error, refused.body.error_codes, refused.body.suberror]).toEqual(['invalid_grant', [65001], 'consent_required']);
   });
 });

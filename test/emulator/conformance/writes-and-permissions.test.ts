@@ -356,6 +356,33 @@ describe('values a write may set (resources/user; concept-sspr-policy "Username 
     expect(created.body.userPrincipalName).toBe(`${local64}@${domain()}`);
   });
 
+  // resources/group: mailNickname holds "only characters in the ASCII character set 0 - 127 except
+  // the following: @ () \\ [] \" ; : <> , SPACE"; users refused for a comma (docs-contrib#6580) and a
+  // space (docs-contrib#4937, "spaces are not allowed but - is").
+  it('a mailNickname is ASCII without @ ( ) \\ [ ] " ; : < > , or spaces, on create and update; dots, dashes and underscores are fine', async () => {
+    for (const mailNickname of [
+      'naveen.mills,.jr.',
+      'Jane Doe',
+      'jane@doe',
+      'jane(doe)',
+      'jane[1]',
+      'jane;doe',
+      'jane:doe',
+      'jane<doe>',
+      'jane"doe',
+      'jane\\doe',
+      'jösé',
+    ]) {
+      refusedAs(await c.graph('POST', '/v1.0/users', { body: newUser(`nick${Date.now()}@${domain()}`, { mailNickname }) }), 'mailNickname');
+    }
+    const user = plainUser();
+    const before = user.mailNickname;
+    refusedAs(await c.graph('PATCH', `/v1.0/users/${user.id}`, { body: { mailNickname: 'two words' } }), 'mailNickname');
+    expect(user.mailNickname).toBe(before);
+    const created = await c.graph('POST', '/v1.0/users', { body: newUser(`nick.ok@${domain()}`, { mailNickname: "jane.o'doe-smith_2" }) });
+    expect(created.status, created.text).toBe(201);
+  });
+
   it('string properties keep their documented maximum lengths; one business phone; onPremisesImmutableId without $ or _', async () => {
     const user = plainUser();
     const limits: Record<string, number> = {

@@ -307,6 +307,20 @@ describe('users, managers and authentication methods', () => {
     expect(created.data!.createUser.user.jobTitle).toBeNull();
   });
 
+  // A mail alias holds no space, comma, @, brackets ... (docs/graph-facts.md#user-properties): Graph
+  // refuses it with 400 and the gateway passes the refusal on, nothing created and the password unechoed.
+  it("createUser with a mailNickname Graph refuses (a space) is BAD_USER_INPUT with Graph's reason, and nothing is created", async () => {
+    const upn = `nick.space.${Date.now()}@${emulator.tenant.domain}`;
+    const password = 'Qz7!lantern#Ok4';
+    const refused = await gw.graphql(`mutation($input: CreateUserInput!) { createUser(input: $input) { user { id } } }`, {
+      input: { userPrincipalName: upn, displayName: 'Nick Space', mailNickname: 'Nick Space', password },
+    });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toContain("Invalid value specified for property 'mailNickname'");
+    expect(JSON.stringify(refused)).not.toContain(password);
+    expect([...emulator.tenant.users.values()].some((u) => u.userPrincipalName === upn)).toBe(false);
+  });
+
   it('Temporary Access Pass: created once (the pass returned, never logged), listed without it, deleted', async () => {
     const target = ordinaryUser();
     // A user may hold one usable pass; start clean.
