@@ -227,8 +227,14 @@ export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets
     errorCode === 'no_tokens_found' ||
     errorCode === 'no_account_in_silent_request'
   ) {
+    // A policy asking more of the signed-in account (interaction_required: MFA, a new sign-in) is met
+    // by signing in again, which replaces the stored grant: a reset first would only stop every caller sooner.
     const how =
-      flow === 'authorization-code' && grant === 'stored' ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.' : '';
+      flow === 'authorization-code' && grant === 'stored'
+        ? errorCode === 'interaction_required'
+          ? ' Sign in again at /auth/login (or set a fresh AUTH_CODE).'
+          : ' Sign in again at /auth/login (or set a fresh AUTH_CODE) after `npm run auth:reset`.'
+        : '';
     return new GatewayError(ErrorCode.UNAUTHENTICATED, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}.${how}`);
   }
   return new GatewayError(ErrorCode.UPSTREAM_ERROR, `Graph token acquisition (${flow}) failed with ${codeText}${detail ? `: ${detail}` : ''}`);

@@ -97,6 +97,17 @@ describe('token error mapping', () => {
     for (const bad of ['', 'not json', '[1]', 'null', `{"a":"${'x'.repeat(5000)}"}`, 42]) expect(challenge(bad)).toBeUndefined();
   });
 
+  it('a stored sign-in that Entra asks to interact again (interaction_required) is told to sign in again, not to reset', () => {
+    const error = tokenErrorToGatewayError('authorization-code', {
+      errorCode: 'interaction_required',
+      errorNo: '50076',
+      errorMessage: 'AADSTS50076: MFA needed.',
+    });
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(error.message).toMatch(/Sign in again at \/auth\/login \(or set a fresh AUTH_CODE\)\.$/);
+    expect(error.message).not.toContain('auth:reset');
+  });
+
   it('AADSTS codes that need a reset say so, and nothing token-shaped survives', () => {
     for (const code of ['50173', '700082', '70008', '54005']) {
       const error = tokenErrorToGatewayError('authorization-code', {
