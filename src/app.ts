@@ -8,7 +8,8 @@ import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { authenticationChallenge, createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { graphIdentityId } from './identity/identity-id.js';
-import { createCallerRevocations } from './identity/caller-revocations.js';
+import { createCallerRevocations, revocationRecordsInKeyv, revocationRecordsInRedis, type SharedRevocationRecords } from './identity/caller-revocations.js';
+import { createKeyvStore } from './store/index.js';
 import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
@@ -99,9 +100,19 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       await warnIfRedisEvicts(sharedRedis, logger);
     }
     // Only Entra caller tokens name a user whose tokens a containment can stop (docs/security.md#contained-users-caller-tokens).
+    let sharedRevocations: SharedRevocationRecords | undefined;
+    if (config.callerAuth.mode === 'entra' && tenantId) {
+      if (sharedRedis) sharedRevocations = revocationRecordsInRedis(sharedRedis);
+      else if (config.cache.kind === 'sqlite') {
+        // The processes that open the same file on one host share the records (and a restart keeps them).
+        const backend = await createKeyvStore(config.cache, { dataDir: config.dataDir, keepsRefreshToken: true });
+        closers.push(() => backend.close());
+        sharedRevocations = revocationRecordsInKeyv(backend.keyv, 'SQLite');
+      }
+    }
     const callerRevocations =
       config.callerAuth.mode === 'entra' && tenantId
-        ? createCallerRevocations({ tenantId, logger, ...(sharedRedis ? { redis: sharedRedis } : {}) })
+        ? createCallerRevocations({ tenantId, logger, ...(sharedRevocations ? { shared: sharedRevocations } : {}) })
         : undefined;
     const callerAuthenticator = createCallerAuthenticator(config, {
       logger,

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
@@ -13,7 +16,7 @@ import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
  * Entra revokes the user's refresh tokens and sessions but leaves the access tokens it already issued
  * valid until they expire (about an hour): before, a stolen caller token of the contained user kept
  * working against the gateway for that long. Now the gateway refuses the user's tokens issued before
- * the containment, at once, on every replica sharing Redis; a token of a new sign-in works. The
+ * the containment, at once, on every replica sharing Redis (or a SQLite file); a token of a new sign-in works. The
  * production configuration, CALLER_AUTH=entra, over real sockets against the emulator's Entra.
  */
 const APP_ID_URI = 'api://msgraph-user-gateway';
@@ -155,7 +158,7 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
   }, 60_000);
 });
 
-describe('without Redis (memory): the containment holds in the process that made it', () => {
+describe('with the memory cache: the containment holds in the process that made it', () => {
   let emulator: TestEmulator;
   let app: App;
 
@@ -196,5 +199,51 @@ describe('without Redis (memory): the containment holds in the process that made
     await nextSecond();
     const fresh = await userCallerToken(emulator, victim.userPrincipalName, password);
     expect((await graphql(app, fresh, READ, { id: victim.id })).status).toBe(200);
+  }, 60_000);
+});
+
+describe('two processes sharing a SQLite CACHE_URL', () => {
+  let emulator: TestEmulator;
+  let a: App;
+  let b: App;
+  let dir: string;
+
+  beforeAll(async () => {
+    emulator = await startTestEmulator({ userCount: 10 });
+    dir = mkdtempSync(path.join(tmpdir(), 'mgug-contained-'));
+    const start = () =>
+      startApp(
+        loadSandboxConfig(emulator, {
+          NODE_ENV: 'production',
+          CACHE_URL: `sqlite://${path.join(dir, 'cache.sqlite')}`,
+          TOKEN_CACHE_KEY: 'contained caller tokens test token cache key',
+          CALLER_AUTH: 'entra',
+          API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}`,
+        }),
+        { emulator, logger: capturingLogger([], 'warn') },
+      );
+    a = await start();
+    b = await start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await emulator?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a containment on one is enforced by the other', async () => {
+    const known = emulator.tenant.wellKnown;
+    const victim = aPlainMember(emulator, 0);
+    const stolen = await userCallerToken(emulator, victim.userPrincipalName, victim._password);
+    const responder = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+    expect((await graphql(b, stolen, READ, { id: victim.id })).status).toBe(200);
+    const done = await graphql(a, responder, 'mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { revoked } }', { u: victim.id });
+    expect(done.body.errors).toBeUndefined();
+    expect((await graphql(b, stolen, READ, { id: victim.id })).status).toBe(401);
+    await nextSecond();
+    const fresh = await userCallerToken(emulator, victim.userPrincipalName, victim._password);
+    expect((await graphql(b, fresh, READ, { id: victim.id })).status).toBe(200);
   }, 60_000);
 });
