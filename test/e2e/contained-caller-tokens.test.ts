@@ -156,6 +156,22 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
       expect((await graphql(a, stolen, READ, { id: victim.id })).status).toBe(401);
     }
   }, 60_000);
+  // Last: it stops Redis.
+  it('while Redis does not answer: the replica that recorded still refuses, the other fails open and says so once', async () => {
+    const known = emulator.tenant.wellKnown;
+    const responder = await appCallerToken(emulator, known.callerAppId, known.callerAppSecret);
+    const victim = aPlainMember(emulator, 4);
+    const stolen = await userCallerToken(emulator, victim.userPrincipalName, victim._password);
+    const done = await graphql(a, responder, 'mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { revoked } }', { u: victim.id });
+    expect(done.body.errors).toBeUndefined();
+    await redis.stop();
+    expect((await graphql(a, stolen, READ, { id: victim.id })).status).toBe(401);
+    for (let i = 0; i < 3; i += 1) expect((await graphql(b, stolen, READ, { id: victim.id })).status).toBe(200);
+    const warnings = logRecordsOf(logLines).filter((r) => typeof r.msg === 'string' && r.msg.startsWith('containment records could not be read from Redis'));
+    // One line per replica and outage (a reads too: its own record does not spare it the read).
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+  }, 60_000);
 });
 
 describe('with the memory cache: the containment holds in the process that made it', () => {
