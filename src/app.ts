@@ -8,6 +8,8 @@ import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
 import { authenticationChallenge, createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
 import { graphIdentityId } from './identity/identity-id.js';
+import { createCallerRevocations, revocationRecordsInKeyv, revocationRecordsInRedis, type SharedRevocationRecords } from './identity/caller-revocations.js';
+import { createKeyvStore } from './store/index.js';
 import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
@@ -86,10 +88,9 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     }
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
-    const callerAuthenticator = createCallerAuthenticator(config, { logger, upstream, ...(tenantId ? { tenantId } : {}) });
     // With a Redis CACHE_URL, replicas share through one connection of this process the Graph budget
-    // (docs/reliability.md#shared-rate-governor), the failed-authentication counts and the spent
-    // sign-in links (docs/security.md#replicas); without it each process keeps its own.
+    // (docs/reliability.md#shared-rate-governor), the failed-authentication counts, the spent
+    // sign-in links and the containments of users (docs/security.md#replicas); without it each process keeps its own.
     const sharedRedis =
       config.cache.kind === 'redis'
         ? await openRedisConnection({ url: config.cache.url, logger, component: 'shared-state', commandTimeoutMs: SHARED_STATE_COMMAND_TIMEOUT_MS })
@@ -98,6 +99,27 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       closers.push(() => closeRedisConnection(sharedRedis));
       await warnIfRedisEvicts(sharedRedis, logger);
     }
+    // Only Entra caller tokens name a user whose tokens a containment can stop (docs/security.md#contained-users-caller-tokens).
+    let sharedRevocations: SharedRevocationRecords | undefined;
+    if (config.callerAuth.mode === 'entra' && tenantId) {
+      if (sharedRedis) sharedRevocations = revocationRecordsInRedis(sharedRedis);
+      else if (config.cache.kind === 'sqlite') {
+        // The processes that open the same file on one host share the records (and a restart keeps them).
+        const backend = await createKeyvStore(config.cache, { dataDir: config.dataDir, keepsRefreshToken: true });
+        closers.push(() => backend.close());
+        sharedRevocations = revocationRecordsInKeyv(backend.keyv, 'SQLite');
+      }
+    }
+    const callerRevocations =
+      config.callerAuth.mode === 'entra' && tenantId
+        ? createCallerRevocations({ tenantId, logger, ...(sharedRevocations ? { shared: sharedRevocations } : {}) })
+        : undefined;
+    const callerAuthenticator = createCallerAuthenticator(config, {
+      logger,
+      upstream,
+      ...(tenantId ? { tenantId } : {}),
+      ...(callerRevocations ? { revocations: callerRevocations } : {}),
+    });
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
     const authGuard = createAuthenticationGuard({
       config,
@@ -134,6 +156,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       upstream,
       identity,
       callerAuthenticator,
+      ...(callerRevocations ? { callerRevocations } : {}),
       authRoutes,
       authGuard,
       ...(config.cursorKey ? { cursorKey: Buffer.from(config.cursorKey.reveal(), 'base64') } : {}),

@@ -43,7 +43,7 @@ import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
-import type { AuthRouteHandler, CallerAuthenticator, GraphIdentity } from './identity/types.js';
+import type { AuthRouteHandler, CallerAuthenticator, CallerRevocations, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
@@ -65,6 +65,8 @@ export interface GatewayDeps {
   upstream: UpstreamHttp;
   identity: GraphIdentity;
   callerAuthenticator: CallerAuthenticator;
+  /** Containments the mutations record for the caller authenticator to enforce (CALLER_AUTH=entra; src/identity/caller-revocations.ts). */
+  callerRevocations?: CallerRevocations;
   authRoutes?: AuthRouteHandler;
   /** Failed-authentication handling shared with the auth routes; built from config when absent. */
   authGuard?: AuthenticationGuard;
@@ -236,6 +238,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     logger,
     identity: deps.identity,
     callerAuthenticator: deps.callerAuthenticator,
+    ...(deps.callerRevocations ? { callerRevocations: deps.callerRevocations } : {}),
     // Cursors are sealed like the token cache, by the same implementation (src/graphql/cursor.ts).
     cursors: new CursorCodec({ createCipher: createTokenCipher, key: deps.cursorKey, previousKey: deps.previousCursorKey }),
     graphSession,

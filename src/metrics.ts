@@ -67,7 +67,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     }),
     authenticationFailures: new Counter({
       name: 'gateway_authentication_failures_total',
-      help: 'Refused caller authentications (GraphQL and sign-in routes), by reason: missing_credential, invalid_api_key, invalid_bearer_token, ambiguous_credentials, not_loopback, invalid_sign_in_link, sign_in_not_bound, invalid_sign_in_state, not_operator, host_not_allowed, origin_not_allowed, forwarded_request, throttled.',
+      help: 'Refused caller authentications (GraphQL and sign-in routes), by reason: missing_credential, invalid_api_key, invalid_bearer_token, bearer_token_of_contained_user, ambiguous_credentials, not_loopback, invalid_sign_in_link, sign_in_not_bound, invalid_sign_in_state, not_operator, host_not_allowed, origin_not_allowed, forwarded_request, throttled.',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

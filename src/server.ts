@@ -20,7 +20,7 @@ import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import { isAmbiguousCredentials } from './identity/credential-headers.js';
-import { authenticationChallenge } from './identity/caller-authenticator.js';
+import { authenticationChallenge, isRevokedCallerToken } from './identity/caller-authenticator.js';
 import type { AuthRouteHandler, Caller, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -252,6 +252,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         if (isAmbiguousCredentials(error)) {
           // No credential was looked at, so nothing was guessed: logged and counted, the budget untouched.
           await authGuard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
+        } else if (isRevokedCallerToken(error)) {
+          // A genuine token of a contained user, not a guess: logged and counted, the budget untouched
+          // (a client retrying it must not lock out everyone behind its address: docs/security.md#contained-users-caller-tokens).
+          await authGuard.recordFailure('bearer_token_of_contained_user', attempt, { countsTowardsLimit: false });
+          return refuse(res, error, url, req, undefined, undefined);
         } else if (error.code === ErrorCode.UNAUTHENTICATED) {
           // Failures of the same burst may have used up the address's budget since `admit`: this
           // guess is then not answered, right or wrong (src/identity/authentication-failures.ts).

@@ -5,7 +5,7 @@ import type { Config } from '../config-types.js';
 import { correlationIdOf } from '../http/correlation-id.js';
 import type { GraphLoaders, GraphUsersClient } from '../graph/api.js';
 import { graphIdentityId } from '../identity/identity-id.js';
-import type { Caller, CallerAuthenticator, GraphIdentity, GraphTokenSource } from '../identity/types.js';
+import type { Caller, CallerAuthenticator, CallerRevocations, GraphIdentity, GraphTokenSource } from '../identity/types.js';
 import { cursorBindingOf, type CallerCursors, type CursorCodec } from './cursor.js';
 
 /**
@@ -43,6 +43,11 @@ export interface GatewayContext {
   untilAnswered?: (release: () => void) => void;
   /** Whether an audit event was written for this request (src/audit/plugin.ts); absent in contexts built by hand. */
   auditTrail?: AuditTrail;
+  /**
+   * With CALLER_AUTH=entra: where a containment mutation records its user, whose caller tokens issued
+   * before are then refused (docs/security.md#contained-users-caller-tokens). Absent otherwise.
+   */
+  callerRevocations?: CallerRevocations;
 }
 
 /**
@@ -70,6 +75,7 @@ export interface RequestContextDeps {
   callerAuthenticator: CallerAuthenticator;
   cursors: CursorCodec;
   graphSession: GraphSessionFactory;
+  callerRevocations?: CallerRevocations;
 }
 
 export interface IncomingRequestInfo {
@@ -166,6 +172,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,
       auditTrail: newAuditTrail(),
+      ...(deps.callerRevocations ? { callerRevocations: deps.callerRevocations } : {}),
     };
     return Object.assign(Object.create(lazyLogger) as GatewayContext, context);
   };

@@ -7,6 +7,7 @@ import { printableUpstreamText } from '../http/upstream-text.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
 import { isAmbiguousCredentials } from './credential-headers.js';
+import { isRevokedCallerToken } from './caller-authenticator.js';
 import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationCodeIdentity, type PendingSignInCheck } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
@@ -126,7 +127,8 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
         // As on /graphql: a burst's own failures may have used up the budget since `admit`.
         const blocked = deps.authGuard.blockedNow(attempt);
         if (blocked) throw blocked;
-        await deps.authGuard.recordFailure(deps.authGuard.reasonOf(req.headers), attempt);
+        if (isRevokedCallerToken(error)) await deps.authGuard.recordFailure('bearer_token_of_contained_user', attempt, { countsTowardsLimit: false });
+        else await deps.authGuard.recordFailure(deps.authGuard.reasonOf(req.headers), attempt);
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
           `Signing the gateway in is an operator act: open a one-time link from npm run auth:login-url, or call with an operator credential (${Permission.GatewayAdmin}). ${error.message}`,

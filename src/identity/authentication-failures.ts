@@ -26,6 +26,7 @@ export type AuthenticationFailureReason =
   | 'missing_credential'
   | 'invalid_api_key'
   | 'invalid_bearer_token'
+  | 'bearer_token_of_contained_user'
   | 'ambiguous_credentials'
   | 'not_loopback'
   | 'invalid_sign_in_link'

@@ -6,7 +6,8 @@ import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { UpstreamHttp } from '../http/upstream.js';
 import { ALL_PERMISSIONS, Permission } from '../permissions.js';
-import type { Caller, CallerAuthenticator } from './types.js';
+import type { Caller, CallerAuthenticator, CallerRevocations } from './types.js';
+import { issuedBefore } from './caller-revocations.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
 import { assertOneCredential, type CredentialHeader } from './credential-headers.js';
 import { removeKnownSecrets } from './token-errors.js';
@@ -26,6 +27,16 @@ export interface CallerAuthenticatorDeps {
   now?: () => number;
   /** Tenant whose tokens are accepted when Config has no self-deployed tenant (sandbox, hosted). */
   tenantId?: string;
+  /** Containments made through the gateway: a user's tokens issued before are refused (docs/security.md#contained-users-caller-tokens). */
+  revocations?: CallerRevocations;
+}
+
+/** `extensions.reason` of the refusal of a token issued before its user was contained. */
+export const TOKEN_ISSUED_BEFORE_CONTAINMENT = 'TOKEN_ISSUED_BEFORE_CONTAINMENT';
+
+/** The refusal of a genuine token whose user was contained after it was issued: not a guessed credential. */
+export function isRevokedCallerToken(error: unknown): boolean {
+  return isGatewayError(error) && error.code === ErrorCode.UNAUTHENTICATED && error.extensions.reason === TOKEN_ISSUED_BEFORE_CONTAINMENT;
 }
 
 const unauthenticated = (message: string) => new GatewayError(ErrorCode.UNAUTHENTICATED, message);
@@ -144,12 +155,25 @@ function createEntraAuthenticator(config: Config, audiences: readonly string[], 
       }
       const subject = typeof payload.oid === 'string' ? payload.oid : payload.sub;
       if (!subject) throw unauthenticated('Invalid bearer token: it names no subject (oid).');
+      const principal = principalOf(payload);
+      // Containments act on users; an app-only token has no user to contain.
+      if (deps.revocations && principal === 'user') {
+        const revokedAtMs = await deps.revocations.revokedAt(subject);
+        if (revokedAtMs !== undefined && issuedBefore(payload.iat, revokedAtMs)) {
+          // No line here: the failure guard writes one per address and minute (a refusal that is not a guess comes unbounded).
+          throw new GatewayError(
+            ErrorCode.UNAUTHENTICATED,
+            `Invalid bearer token: it was issued before this user's sessions were revoked through the gateway (${new Date(revokedAtMs).toISOString()}); sign in again for a new token.`,
+            { reason: TOKEN_ISSUED_BEFORE_CONTAINMENT },
+          );
+        }
+      }
       return {
         kind: 'entra',
         subject,
         tenantId,
         ...(tenantIsSecret ? { tenantIsSecret: true as const } : {}),
-        principal: principalOf(payload),
+        principal,
         // SCOPES_FOR_EVERY_USER rests on what every member may read; a guest may not enumerate the
         // directory (docs/security.md#guests-and-delegated-scopes), so while the gateway acts as
         // itself a guest's scopes grant nothing. Its app roles still count: an operator assigned them.

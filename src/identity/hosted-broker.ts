@@ -12,6 +12,23 @@ import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './to
 
 export const BROKER_APP_NAME = 'ms-graph-user';
 const DEFAULT_EXPIRES_IN = 3595;
+/**
+ * The range a broker's `expires_in` is held to. Below it (zero, negative) every request would fetch
+ * a new token, since the one held is always "expired"; above it (a huge number, `Infinity` from
+ * "Infinity" or 1e400) the token would be kept until Graph refuses it with a 401. An Entra access
+ * token lives 60-90 minutes by default and at most a day under a token lifetime policy
+ * (docs/graph-facts.md#revoked-sessions-and-access-tokens): a token kept a day is renewed early at
+ * worst, and one the broker says lives less than a minute is used that minute (Graph's 401 drops it).
+ */
+export const BROKER_EXPIRES_IN_RANGE = { minSeconds: 60, maxSeconds: 24 * 60 * 60 } as const;
+
+/** The broker's `expires_in`, within BROKER_EXPIRES_IN_RANGE; `clamped` when it was not. */
+export function brokerExpiresIn(value: unknown): { seconds: number; clamped: boolean } {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (Number.isNaN(n)) return { seconds: DEFAULT_EXPIRES_IN, clamped: false };
+  const seconds = Math.min(Math.max(n, BROKER_EXPIRES_IN_RANGE.minSeconds), BROKER_EXPIRES_IN_RANGE.maxSeconds);
+  return { seconds, clamped: seconds !== n };
+}
 const MAX_BACKOFF_EXPONENT = 6; // 2**6 = 64 s, as the original
 /** How the broker says the key does not fit (then a refresh-token fallback cannot help). */
 const KEY_MISMATCH = /decryption failed|could not be decrypted/i;
@@ -30,6 +47,7 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
   const log = deps.logger.child({ component: 'identity', flow: 'hosted-broker' });
   let failures = 0;
   let delayedUntil = 0;
+  let saidClamped = false;
 
   const post = async (content: string): Promise<{ status: number; body: Record<string, unknown>; executionId?: string }> => {
     const encrypted = encryptBrokerToken(hosted.key.reveal(), content, Math.floor(now() / 1000));
@@ -116,8 +134,16 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
           log.warn({ err: (error as Error | undefined)?.message }, 'broker refresh token not persisted: the token store refused the write');
         }
       }
-      const expiresIn = typeof result.body.expires_in === 'number' ? result.body.expires_in : Number(result.body.expires_in) || DEFAULT_EXPIRES_IN;
-      return { accessToken: result.body.access_token, expiresAt: now() + expiresIn * 1000 };
+      const expiresIn = brokerExpiresIn(result.body.expires_in);
+      if (expiresIn.clamped && !saidClamped) {
+        // Once per process: a broker that always answers so would otherwise write a line per token.
+        saidClamped = true;
+        log.warn(
+          { expiresIn: String(result.body.expires_in).slice(0, 32), usedSeconds: expiresIn.seconds },
+          `the broker's expires_in is outside ${BROKER_EXPIRES_IN_RANGE.minSeconds}-${BROKER_EXPIRES_IN_RANGE.maxSeconds} s: the token is kept for the nearest bound`,
+        );
+      }
+      return { accessToken: result.body.access_token, expiresAt: now() + expiresIn.seconds * 1000 };
     });
 
   const acquire = async (): Promise<AcquiredToken> => {

@@ -32,6 +32,17 @@ export type Caller =
     };
 
 /**
+ * Containments of users, whose caller tokens issued before are refused (src/identity/caller-revocations.ts;
+ * docs/security.md#contained-users-caller-tokens). Keyed by the user's object id (`oid`).
+ */
+export interface CallerRevocations {
+  /** Records that the user was contained at `revokedAtMs`; false when only this process holds the record (Redis did not answer). */
+  revoke(objectId: string, revokedAtMs: number): Promise<boolean>;
+  /** When the user was last contained (ms), while tokens issued before can still be valid; undefined otherwise. */
+  revokedAt(objectId: string): Promise<number | undefined>;
+}
+
+/**
  * Hands out Graph access tokens for one caller. `partition` names the Graph identity the token
  * belongs to: equal partitions may share upstream requests and cached data, different ones never.
  */

@@ -3,6 +3,7 @@ import type { MutationResolvers } from '../../generated/graphql.js';
 import type { GatewayContext } from '../context.js';
 import { auditedSingle } from './audited-write.js';
 import { userInput } from './audited.js';
+import { containing } from './contained-callers.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /** `disableAccount` and `enableAccount`: one write of `accountEnabled`. */
@@ -15,7 +16,16 @@ export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
         info,
         userInput(input.user),
         enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
-        (user) => (enabled ? writesOf(ctx).enableAccount(user) : writesOf(ctx).disableAccount(user)),
+        (user) =>
+          enabled
+            ? writesOf(ctx).enableAccount(user)
+            : containing(
+                ctx,
+                writesOf(ctx),
+                user,
+                () => writesOf(ctx).disableAccount(user),
+                (r) => r.succeeded,
+              ),
         (user, _v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
       );
   return { disableAccount: accountStatus(false), enableAccount: accountStatus(true) };

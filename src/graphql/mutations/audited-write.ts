@@ -80,7 +80,7 @@ export async function auditedSingle<C, T, R>(
 export function singleUserWrite<T, F>(
   writesOf: WritesOf,
   step: string,
-  write: (writes: GraphWrites, user: string) => Promise<WriteOutcome<T>>,
+  write: (writes: GraphWrites, user: string, ctx: GatewayContext) => Promise<WriteOutcome<T>>,
   fields: (user: string, value: T) => F,
 ) {
   return async (_parent: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) =>
@@ -89,7 +89,7 @@ export function singleUserWrite<T, F>(
       info,
       userInput(input.user),
       step,
-      (user) => write(writesOf(ctx), user),
+      (user) => write(writesOf(ctx), user, ctx),
       (user, value, requestId) => ({ ...fields(user, value), requestId: requestId ?? null }),
     );
 }

@@ -5,6 +5,7 @@ import type { StepOutcome } from '../../graph/writes.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle, payloadOrThrow, requestIdsOf, single, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
+import { containing } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -58,7 +59,18 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
         userAndPassword(input),
         'SET_PASSWORD',
         (user) =>
-          writesOf(ctx).setPassword(user, { password: input.password, forceChangePasswordNextSignIn: force, forceChangePasswordNextSignInWithMfa: withMfa }),
+          containing(
+            ctx,
+            writesOf(ctx),
+            user,
+            () =>
+              writesOf(ctx).setPassword(user, {
+                password: input.password,
+                forceChangePasswordNextSignIn: force,
+                forceChangePasswordNextSignInWithMfa: withMfa,
+              }),
+            (r) => r.succeeded,
+          ),
         (user, _v, requestId) => ({
           userKey: user,
           forceChangePasswordNextSignIn: force,
@@ -100,7 +112,15 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
         outcome?: 'failed';
       };
       const settled = await runAudited(ctx, info, userAndPassword(input), async (user): Promise<Result> => {
-        const outcome = await writesOf(ctx).resetPasswordOnPremises(user, input.password);
+        const writes = writesOf(ctx);
+        // Recorded once the reset succeeded (a reset still running may never apply).
+        const outcome = await containing(
+          ctx,
+          writes,
+          user,
+          () => writes.resetPasswordOnPremises(user, input.password),
+          (r) => r.succeeded && r.value.status === 'SUCCEEDED',
+        );
         const requestIds = outcome.requestIds;
         if (!outcome.succeeded) {
           const failure = withoutSecret(outcome.error, input.password);

@@ -3,6 +3,7 @@ import { ErrorCode, type GatewayError } from '../../errors.js';
 import type { MutationResolvers, StepError, TerminateSessionPayload } from '../../generated/graphql.js';
 import { payloadOrThrow, requestIdsOf, singleUserWrite, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput } from './audited.js';
+import { containing } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -24,7 +25,15 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
       const disableAccount = input.disableAccount !== false;
       type Result = { result: Settled<UserPayloadModel<TerminateSessionPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
       const settled = await runAudited(ctx, info, userInput(input.user), async (user): Promise<Result> => {
-        const result = await writesOf(ctx).terminateSession(user, { disableAccount });
+        const writes = writesOf(ctx);
+        // Either step ends the user's sessions in Entra (docs/graph-facts.md#revoked-sessions-and-access-tokens).
+        const result = await containing(
+          ctx,
+          writes,
+          user,
+          () => writes.terminateSession(user, { disableAccount }),
+          (r) => r.steps.some((s) => s.succeeded),
+        );
         const steps = result.steps.map((s) => auditStep(s.step, s));
         const requestIds = requestIdsOf(...result.steps);
         // A user that does not exist is not a partial result: when every step failed (none may have
@@ -53,7 +62,14 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
     revokeSignInSessions: singleUserWrite(
       writesOf,
       'REVOKE_SESSIONS',
-      (writes, user) => writes.revokeSignInSessions(user),
+      (writes, user, ctx) =>
+        containing(
+          ctx,
+          writes,
+          user,
+          () => writes.revokeSignInSessions(user),
+          (r) => r.succeeded,
+        ),
       (user, reach) => ({
         userKey: user,
         revoked: reach.revoked,
