@@ -53,8 +53,9 @@ async function warm(gateway: TestGateway): Promise<void> {
 describe('governor with a tiny budget', () => {
   let gateway: TestGateway;
   beforeAll(async () => {
-    // 10 RU per 10 s at 80 % headroom: 8 RU now, one more every 1.25 s; queue at most 2 s.
-    gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '2000', COALESCE_WINDOW_MS: '0' } });
+    // 10 RU per 10 s at 80 % headroom: 8 RU now, one more every 1.25 s; queue at most 4 s (long
+    // enough that "refused at once" and "refused after queueing" stay apart on a busy machine).
+    gateway = await startTestGateway({ emulator, env: { GRAPH_RU_PER_10S: '10', GRAPH_MAX_WAIT_MS: '4000', COALESCE_WINDOW_MS: '0' } });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -74,7 +75,7 @@ describe('governor with a tiny budget', () => {
       expect(result.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
     }
     // 8 RU at once plus what refills while they queue: 0.8 RU/s over at most the burst's whole
-    // span (arrivals spread over more time on a busy machine, and each may wait 2 s), so the
+    // span (arrivals spread over more time on a busy machine, and each may wait 4 s), so the
     // upper bound follows the span measured rather than assuming the 20 arrive at once.
     expect(served.length).toBeGreaterThanOrEqual(8);
     expect(served.length).toBeLessThanOrEqual(8 + Math.ceil((0.8 * totalMs) / 1_000));
@@ -83,12 +84,13 @@ describe('governor with a tiny budget', () => {
     expect(graphCalls).toBe(served.length);
     // Paced, not all at once: the last served answer came after at least one refill step.
     expect(Math.max(...served.map((a) => a.ms))).toBeGreaterThanOrEqual(1_000);
-    // Refusals do not queue: a refused operation is answered before the 2 s queueing bound it
+    // Refusals do not queue: a refused operation is answered before the 4 s queueing bound it
     // would have waited out, counted from its own request (a busy machine delays when each one
     // is sent and adds HTTP time to every answer, so the bound is the line that tells "refused at
     // once" from "refused after waiting", not a latency target).
-    expect(Math.max(...refused.map((a) => a.ownMs))).toBeLessThan(2_000);
-    expect(totalMs).toBeLessThan(6_000);
+    // (2.1 s was seen under a load average of 12 with a bound of 2 s: hence 4 s.)
+    expect(Math.max(...refused.map((a) => a.ownMs))).toBeLessThan(4_000);
+    expect(totalMs).toBeLessThan(10_000);
   });
 });
 
