@@ -1,3 +1,4 @@
+import { servedOverHttpsResolver } from './http/served-over-https.js';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config-types.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
@@ -133,6 +134,8 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       logger,
       callerAuthenticator,
       challenge: authenticationChallenge(config.callerAuth),
+      // Without REDIRECT_URI, an https callback URL behind a TLS-ending proxy (docs/identity.md#the-callback-url).
+      servedOverHttps: servedOverHttpsResolver(config.trustedProxies ?? []),
       authGuard,
       auditLog: createAuditLog({ logger, metrics }),
       // Without TOKEN_CACHE_KEY only this process can mint links (POST /auth/login-link), and only it

@@ -119,6 +119,13 @@ export interface Config {
      * Optional so hand-built Configs keep compiling; DEFAULT_MAX_RESULT_VALUES_IN_FLIGHT applies without it.
      */
     maxResultValuesInFlight?: number;
+    /**
+     * An answer must be written within ANSWER_WRITE_GRACE_MS plus its size at ANSWER_MIN_BYTES_PER_SECOND;
+     * past it the connection is closed (src/http/answer-writer.ts). Optional so hand-built Configs
+     * keep compiling; its defaults apply without them.
+     */
+    answerWriteGraceMs?: number;
+    answerMinBytesPerSecond?: number;
     upstreamTimeoutMs: number;
     operationTimeoutMs: number;
     maxRetries: number;

@@ -9,6 +9,7 @@ import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './er
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
 import { correlationIdOf } from './http/correlation-id.js';
 import { HttpProblem } from './http/http-problem.js';
+import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, writeAnswer, type AnswerWriteRule } from './http/answer-writer.js';
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { cursorBindingOf } from './graphql/cursor.js';
@@ -80,6 +81,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   // holding the whole budget refused every other caller's POST (docs/security.md#request-bodies-per-caller).
   const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes), callerBodyShareBytes(deps.config.limits.maxBodyBytes));
   const setSecurityHeaders = securityHeaders(servedOverHttpsResolver(deps.config.trustedProxies ?? []));
+  // A caller that does not read its answer must not keep it, and what its operation reserved, for as
+  // long as it keeps the connection open (docs/security.md#answers-nobody-reads).
+  const answerWriteRule: AnswerWriteRule = {
+    graceMs: deps.config.limits.answerWriteGraceMs ?? DEFAULT_ANSWER_WRITE_GRACE_MS,
+    minBytesPerSecond: deps.config.limits.answerMinBytesPerSecond ?? DEFAULT_ANSWER_MIN_BYTES_PER_SECOND,
+  };
   return (req, res) => {
     closeWhenBodyUnread(req, res);
     setSecurityHeaders(req, res);
@@ -328,7 +335,13 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         const answered = firstErrorOf(response.body.string);
         if (answered) auditRefusal(req, url, { status: res.statusCode, ...answered }, body, context.caller);
       }
-      res.end(response.body.string);
+      await writeAnswer(res, response.body.string, answerWriteRule, (cut) =>
+        // Once per answer; the caller's name, never its credential.
+        deps.logger.warn(
+          { correlationId, caller: context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller), ...cut },
+          'answer cut: the caller did not read it within ANSWER_WRITE_GRACE_MS plus its size at ANSWER_MIN_BYTES_PER_SECOND; its connection was closed',
+        ),
+      );
       return;
     }
     for await (const chunk of response.body.asyncIterator) res.write(chunk);

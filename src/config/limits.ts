@@ -33,6 +33,20 @@ export function readLimits(env: EnvReader): Config['limits'] {
       100_000_000,
       'field values the answers of all operations executing at once may hold together, estimated before execution',
     ),
+    answerWriteGraceMs: env.int(
+      'ANSWER_WRITE_GRACE_MS',
+      10_000, // src/http/answer-writer.ts's DEFAULT_ANSWER_WRITE_GRACE_MS too
+      1_000,
+      600_000,
+      'the time any answer has to be written to the caller on top of its size at ANSWER_MIN_BYTES_PER_SECOND, in ms',
+    ),
+    answerMinBytesPerSecond: env.int(
+      'ANSWER_MIN_BYTES_PER_SECOND',
+      64 * 1024, // src/http/answer-writer.ts's DEFAULT_ANSWER_MIN_BYTES_PER_SECOND too
+      1024,
+      1_073_741_824,
+      'the slowest average rate an answer may be written at: past ANSWER_WRITE_GRACE_MS plus its size at this rate, the connection is closed',
+    ),
     upstreamTimeoutMs: env.int('UPSTREAM_TIMEOUT_MS', 15_000, 100, 300_000, 'timeout of one Graph call in ms'),
     operationTimeoutMs: env.int('OPERATION_TIMEOUT_MS', 30_000, 100, 600_000, 'timeout of one GraphQL operation in ms'),
     maxRetries: env.int('MAX_RETRIES', 3, 0, 10, 'retries of a throttled or failed idempotent Graph call'),

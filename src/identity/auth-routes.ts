@@ -3,6 +3,7 @@ import { auditCaller, type AuditCaller } from '../audit/event.js';
 import type { AuditLog } from '../audit/log.js';
 import { ErrorCode, GatewayError, httpStatusOf, isGatewayError } from '../errors.js';
 import { correlationIdOf } from '../http/correlation-id.js';
+import type { ServedOverHttps } from '../http/served-over-https.js';
 import { printableUpstreamText } from '../http/upstream-text.js';
 import type { Logger } from '../logger.js';
 import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
@@ -41,9 +42,18 @@ export interface AuthRoutesDeps {
   signInLinks: SignInLinks;
   /** The challenge of a 401 (`authenticationChallenge` of CALLER_AUTH); `Bearer` when absent. */
   challenge?: string;
+  /**
+   * Whether a request came over HTTPS through a trusted proxy (src/http/served-over-https.ts):
+   * without REDIRECT_URI the callback URL is then https (docs/identity.md#the-callback-url).
+   * Absent: never (every derived callback URL is http).
+   */
+  servedOverHttps?: ServedOverHttps;
 }
 
 const SIGN_IN_COOKIE_MAX_AGE_S = 10 * 60;
+
+/** The hosts Entra accepts an http redirect URI for (docs/graph-facts.md#redirect-uris). */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** How a refused sign-in link is described to the browser that brought it. */
 const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['problem'], 'unconfirmed'>, string> = {
@@ -56,6 +66,14 @@ const LINK_PROBLEMS: Record<Exclude<Extract<SignInLinkCheck, { ok: false }>['pro
 
 export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps): AuthRouteHandler {
   const log = deps.logger.child({ component: 'auth-routes' });
+  /**
+   * This gateway's origin as the browser reached it, for the callback URL when REDIRECT_URI is not
+   * set: the Host header, and https when a trusted proxy ended TLS for the browser. Believing the
+   * proxy's scheme gives nothing to a stranger: the Host was already believed (Entra redirects only to
+   * a registered URI, so a forged one ends at Entra's refusal, never elsewhere), X-Forwarded-Proto is
+   * read only from TRUSTED_PROXIES, and https only makes the URI and its cookie stricter.
+   */
+  const originOf = (req: IncomingMessage, url: URL): string => (deps.servedOverHttps?.(req) ? new URL(`https://${url.host}`).origin : url.origin);
   return async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<AuthRouteOutcome> => {
     if (!ROUTES.has(url.pathname)) return false;
     if (!isAuthorizationCodeIdentity(identity)) return false;
@@ -169,7 +187,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
 
   async function login(identity: AuthorizationCodeIdentity, req: IncomingMessage, res: ServerResponse, url: URL, attempt: AuthenticationAttempt) {
     // The configured REDIRECT_URI when set (it must be registered on the app), else this gateway's own callback.
-    const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`;
+    const redirectUri = deps.redirectUri ?? identity.redirectUri ?? `${originOf(req, url)}/auth/callback`;
     const callback = new URL(redirectUri);
     if (callback.host !== url.host && callback.pathname.endsWith('/auth/callback') && !url.searchParams.has('moved')) {
       // The binding cookie must be set on the host the callback returns to (localhost and
@@ -183,6 +201,14 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
       return;
     }
     const operator = await operatorOf(req, url, attempt);
+    if (callback.protocol === 'http:' && !LOOPBACK_HOSTS.has(callback.hostname)) {
+      // Entra accepts http redirect URIs for localhost only: this sign-in will end at Entra's
+      // refusal (AADSTS50011). Said to the operator, after the operator check, so strangers cannot write it.
+      log.warn(
+        { redirectUri, correlationId: attempt.correlationId },
+        'sign-in callback URL is http on a host other than localhost, which Entra refuses: behind a TLS proxy set TRUSTED_PROXIES to its addresses (it sends X-Forwarded-Proto: https), or set REDIRECT_URI to the https callback URL registered on the app',
+      );
+    }
     let started: { location: string; binding: string };
     try {
       started = await identity.beginLogin(redirectUri, operator);
@@ -208,7 +234,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     const loginUrl =
       callback && callback.pathname.endsWith('/auth/callback')
         ? new URL(callback.pathname.replace(/callback$/, 'login'), callback.origin).toString()
-        : `${url.origin}/auth/login`;
+        : `${originOf(req, url)}/auth/login`;
     const link = deps.signInLinks.mint(loginUrl, describeOperator(operator));
     log.info({ operator, linkId: link.id, correlationId: attempt.correlationId }, 'sign-in link issued');
     res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
@@ -228,7 +254,7 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     // The callback URL /auth/login chose (and moved the browser to its host for): the same cookie it set.
     // Only that name is read: a sign-in started by the previous version, under the old name, is
     // refused like any unbound one and started again (a sign-in lasts minutes; docs/security.md#sign-in-is-an-operator-act).
-    const cookie = signInCookieFor(deps.redirectUri ?? identity.redirectUri ?? `${url.origin}/auth/callback`);
+    const cookie = signInCookieFor(deps.redirectUri ?? identity.redirectUri ?? `${originOf(req, url)}/auth/callback`);
     const bindings = cookieValuesOf(req, cookie.name);
     if (error) {
       // Anyone can send a browser here with any text in these parameters: the page shows only what

@@ -30,6 +30,15 @@ describe('loadConfig', () => {
     expect(problemsOf({ FEDERATION: 'yes please' })[0]).toMatch(/^FEDERATION="yes please" is not valid: .*_entities and _service; one of false, true/);
   });
 
+  it('ANSWER_WRITE_GRACE_MS and ANSWER_MIN_BYTES_PER_SECOND: 10 s and 64 KiB/s by default (src/http/answer-writer.ts), bounded', () => {
+    expect(loadConfig({}).limits).toMatchObject({ answerWriteGraceMs: 10_000, answerMinBytesPerSecond: 65_536 });
+    expect(loadConfig({ ANSWER_WRITE_GRACE_MS: '3000', ANSWER_MIN_BYTES_PER_SECOND: '1048576' }).limits).toMatchObject({
+      answerWriteGraceMs: 3000,
+      answerMinBytesPerSecond: 1_048_576,
+    });
+    expect(problemsOf({ ANSWER_MIN_BYTES_PER_SECOND: '0' })).toEqual([expect.stringMatching(/^ANSWER_MIN_BYTES_PER_SECOND/)]);
+  });
+
   it('MAX_RESULT_VALUES_IN_FLIGHT: twice MAX_RESULT_VALUES by default, and never below it (the largest answer could never run)', () => {
     expect(loadConfig({}).limits.maxResultValuesInFlight).toBe(500_000);
     expect(loadConfig({ MAX_RESULT_VALUES: '1000' }).limits.maxResultValuesInFlight).toBe(2000);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fetch as undiciFetch } from 'undici';
@@ -11,6 +11,7 @@ import { createAuditLog } from '../../src/audit/index.js';
 import type { AuthRoutesDeps } from '../../src/identity/auth-routes.js';
 import { createAuthenticationGuard } from '../../src/identity/authentication-failures.js';
 import { createSignInLinks } from '../../src/identity/sign-in-link.js';
+import { servedOverHttpsResolver } from '../../src/http/served-over-https.js';
 import { createAuthRoutes, createCallerAuthenticator, createGraphIdentity, graphIdentityId } from '../../src/identity/index.js';
 import type { Caller, GraphIdentity } from '../../src/identity/types.js';
 import { openTokenStore } from '../../src/store/index.js';
@@ -209,6 +210,77 @@ describe('authorization code', () => {
       expect(page).not.toMatch(/555 0100|evil\.example/);
     } finally {
       await new Promise((resolve) => server.close(resolve));
+      await identity.close?.();
+    }
+  });
+
+  it('behind a TLS-ending proxy in TRUSTED_PROXIES, without REDIRECT_URI, the callback URL is https (docs/identity.md#the-callback-url)', async () => {
+    const base = emulatorConfig(emulator, dataDir);
+    const config = emulatorConfig(emulator, dataDir, { cache: { kind: 'memory' }, selfDeployed: { ...base.selfDeployed!, flow: 'authorization-code' } });
+    // Entra accepts an http redirect URI for localhost only: the gateway's public callback is https, registered on the app.
+    const app = [...emulator.tenant.apps.values()].find((a) => a.appId === base.selfDeployed!.clientId)!;
+    app.redirectUris.push('https://gateway.example/auth/callback');
+    const identity = await createGraphIdentity(config, deps);
+    const serve = (trustedProxies: string[]) => {
+      const routes = createAuthRoutes(identity, { ...routeDeps(config), servedOverHttps: servedOverHttpsResolver(trustedProxies) });
+      return createServer((req, res) => {
+        const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+        void routes(req, res, url).then((handled) => {
+          if (!handled) res.writeHead(404).end();
+        });
+      });
+    };
+    // The proxy (on loopback here) ended TLS and says so; the Host is the public one.
+    const behindProxy = serve(['loopback']);
+    const untrusted = serve([]);
+    const origins: string[] = [];
+    for (const server of [behindProxy, untrusted]) {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      origins.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    }
+    const [proxied, direct] = origins as [string, string];
+    const forwarded = { host: 'gateway.example', 'x-forwarded-proto': 'https' };
+    // node:http, which sends the Host given (fetch sends the URL's own).
+    const get = (origin: string, target: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${origin}${target}`, { headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const login = await get(proxied, '/auth/login', forwarded);
+      expect(login.status).toBe(302);
+      const authorizeUrl = new URL(login.headers.location!);
+      expect(authorizeUrl.searchParams.get('redirect_uri')).toBe('https://gateway.example/auth/callback');
+      // The https callback's cookie: `__Host-` and Secure.
+      const setCookie = login.headers['set-cookie']![0]!;
+      expect(setCookie).toMatch(/^__Host-mgug_sign_in=.*; Secure/);
+
+      const consent = await emulator.fetch(authorizeUrl.toString(), { redirect: 'manual' });
+      const callbackUrl = new URL(consent.headers.get('location')!);
+      seen.push(callbackUrl.searchParams.get('code')!);
+      expect(callbackUrl.origin).toBe('https://gateway.example');
+      // The proxy hands the callback on the same way; the cookie of that scheme completes it.
+      const callback = await get(proxied, `${callbackUrl.pathname}${callbackUrl.search}`, { ...forwarded, cookie: setCookie.split(';')[0]! });
+      expect(callback.status).toBe(200);
+      expect((JSON.parse(callback.body) as { ok: boolean }).ok).toBe(true);
+
+      // From a peer not in TRUSTED_PROXIES the header is the client's own word: not believed, and
+      // the http callback URL off localhost is named in the log with what to set.
+      const spoofed = await get(direct, '/auth/login', forwarded);
+      expect(spoofed.status).toBe(302);
+      expect(new URL(spoofed.headers.location!).searchParams.get('redirect_uri')).toBe('http://gateway.example/auth/callback');
+      expect(
+        logs.lines.some((line) => line.includes('http on a host other than localhost') && line.includes('TRUSTED_PROXIES') && line.includes('REDIRECT_URI')),
+      ).toBe(true);
+    } finally {
+      app.redirectUris.pop();
+      for (const server of [behindProxy, untrusted]) await new Promise((resolve) => server.close(resolve));
       await identity.close?.();
     }
   });
