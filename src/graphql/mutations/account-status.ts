@@ -13,7 +13,9 @@ export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
       auditedSingle(
         ctx,
         info,
-        userInput(input.user),
+        // Disabling contains; re-enabling an administrator disabled as compromised hands the account
+        // back to whoever holds its credentials (docs/security.md#administrators-as-targets).
+        userInput(input.user, enabled || undefined),
         enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
         (user) => (enabled ? writesOf(ctx).enableAccount(user) : writesOf(ctx).disableAccount(user)),
         (user, _v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
