@@ -23,6 +23,12 @@ export const Permission = {
   UsersTerminate: 'Users.Terminate',
   UsersChangePassword: 'Users.ChangePassword',
   UsersManageAuthMethods: 'Users.ManageAuthMethods',
+  /**
+   * Lets the other write permissions act on users who hold a directory role where the write could
+   * hand their account over (a pass, a password, their MFA methods): docs/security.md#administrators-as-targets.
+   * Grants no mutation by itself.
+   */
+  UsersManageAdmins: 'Users.ManageAdmins',
   /** Signs the gateway in (`/auth/login`, `/auth/login-link`): replaces the Graph identity every caller is served as. Operators only. */
   GatewayAdmin: 'Gateway.Admin',
 } as const;

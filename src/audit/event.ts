@@ -94,7 +94,11 @@ export interface AuditEvent {
    * any mutation field, not only those in `mutationFields` (`operation` is `document`).
    */
   mutationFieldsIncomplete?: true;
-  /** Refusals before Apollo ran the document: the `reason` the answer carried (`PAYLOAD_TOO_LARGE`, `VARIABLES_TOO_DEEP`, ...). */
+  /**
+   * Refusals before Apollo ran the document: the `reason` the answer carried (`PAYLOAD_TOO_LARGE`,
+   * `VARIABLES_TOO_DEEP`, ...). A mutation on an administrator without `Users.ManageAdmins`:
+   * `ADMINISTRATOR_TARGET` (refused) or `ADMINISTRATOR_CHECK_FAILED` (failed, Graph did not say).
+   */
   reasonDetail?: string;
   /** Refusals before Apollo ran the document: the HTTP status of the answer. */
   httpStatus?: number;

@@ -453,7 +453,7 @@ export type Mutation = {
    * Sets a new password (`passwordProfile` PATCH). The password is sensitive: never logged, echoed or kept.
    * Graph's complexity or banned-password rejection comes back as BAD_USER_INPUT with Graph's reason.
    *
-   * Requires: self-deployed mode; caller permission `Users.ChangePassword`; Graph `User-PasswordProfile.ReadWrite.All`
+   * Requires: self-deployed mode; caller permission `Users.ChangePassword` (a target holding a directory role also needs `Users.ManageAdmins`); Graph `User-PasswordProfile.ReadWrite.All`
    * (or delegated `Directory.AccessAsUser.All`; not `User.ReadWrite.All` or `Directory.ReadWrite.All`); Entra role User Administrator
    * (non-admin targets) or Privileged Authentication Administrator (admins). Not for federated users. A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
@@ -467,7 +467,7 @@ export type Mutation = {
    * Requires: self-deployed mode with a DELEGATED Graph identity (`GRAPH_AUTH_FLOW=authorization-code` or
    * `on-behalf-of`): Microsoft Graph does not support application permissions for resetPassword, so under
    * client credentials the operation is refused with UNSUPPORTED_GRAPH_IDENTITY before anything is sent.
-   * Caller permission `Users.ChangePassword`; delegated Graph permission `UserAuthenticationMethod.ReadWrite.All`;
+   * Caller permission `Users.ChangePassword` (a target holding a directory role also needs `Users.ManageAdmins`); delegated Graph permission `UserAuthenticationMethod.ReadWrite.All`;
    * the signed-in user needs the Entra role Authentication Administrator, Privileged Authentication
    * Administrator or Global Administrator. Never the signed-in user's own password (BAD_USER_INPUT).
    */
@@ -480,7 +480,7 @@ export type Mutation = {
    * where the policy enforces it. A lifetime outside the policy's bounds, or a reusable pass where the policy
    * allows one-time passes only, is refused by Graph (BAD_USER_INPUT with Graph's reason).
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthMethod-TAP.ReadWrite.All` or
+   * Requires: caller permission `Users.ManageAuthMethods` (a target holding a directory role also needs `Users.ManageAdmins`); Graph `UserAuthMethod-TAP.ReadWrite.All` or
    * `UserAuthenticationMethod.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
    * Privileged Authentication Administrator (admins); the Temporary Access Pass method enabled in the tenant's
    * authentication methods policy.
@@ -499,7 +499,8 @@ export type Mutation = {
    * commands). The password method cannot be deleted. Graph also refuses the user's default MFA method and a
    * mobile number while an alternateMobile one exists (BAD_USER_INPUT with Graph's reason).
    *
-   * Requires: caller permission `Users.ManageAuthMethods`; Graph `UserAuthenticationMethod.ReadWrite.All`, or the
+   * Requires: caller permission `Users.ManageAuthMethods` (except for a TEMPORARY_ACCESS_PASS, a target holding a directory role also needs `Users.ManageAdmins`);
+   * Graph `UserAuthenticationMethod.ReadWrite.All`, or the
    * method type's own permission where Graph lists one (`UserAuthMethod-Email`, `-MicrosoftAuthApp`, `-SoftwareOATH`,
    * `-WindowsHello`, `-TAP` `.ReadWrite.All`; none for PHONE); app-only, FIDO2 keys need
    * `UserAuthMethod-Passkey.ReadWrite.All`; Entra role Authentication Administrator (non-admin targets) or
@@ -516,7 +517,7 @@ export type Mutation = {
   /**
    * Deletes the user (restorable for 30 days from deleted items).
    *
-   * Requires: caller permission `Users.Write`; Graph `User.ReadWrite.All` (delegated, administrators only with
+   * Requires: caller permission `Users.Write` (a target holding a directory role also needs `Users.ManageAdmins`); Graph `User.ReadWrite.All` (delegated, administrators only with
    * `Directory.AccessAsUser.All`); Entra role User Administrator, or Privileged Authentication Administrator for
    * privileged admins.
    */
@@ -533,7 +534,7 @@ export type Mutation = {
   /**
    * Allows sign-in again (`accountEnabled: true`; the original integration's `unblock`). Idempotent.
    *
-   * Requires: caller permission `Users.Terminate`; Graph `User.EnableDisableAccount.All` + `User.Read.All`
+   * Requires: caller permission `Users.Terminate` (a target holding a directory role also needs `Users.ManageAdmins`); Graph `User.EnableDisableAccount.All` + `User.Read.All`
    * (older docs: `User.ReadWrite.All`); Entra role User Administrator (non-admin targets) or Privileged
    * Authentication Administrator (admins). Works in both deployment modes. A signed-in user (delegated) acts on administrators only with `Directory.AccessAsUser.All` as well.
    */
@@ -584,7 +585,8 @@ export type Mutation = {
   /**
    * Changes the given profile properties (`PATCH /users/{id}`); properties left out are unchanged, `null` clears one.
    *
-   * Requires: caller permission `Users.Write`; Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
+   * Requires: caller permission `Users.Write` (changing `mobilePhone` or `businessPhones` of a target holding a directory role
+   * also needs `Users.ManageAdmins`); Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
    * phones also `User-Phone.ReadWrite.All`); Entra role User Administrator (Privileged Authentication
    * Administrator for admins' phones); delegated, an administrator's phones also need `Directory.AccessAsUser.All`.
    */

@@ -101,6 +101,11 @@ export interface GraphUsersClient {
   listDirectReports(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphUser>>;
   listMemberOf(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>>;
   listOwnedDevices(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery & { filter?: string }>): Promise<GraphPage<GraphDirectoryObject>>;
+  /**
+   * The first page of the user's activated directory roles, direct or through groups (`id` and
+   * `displayName`; PIM-eligible roles not activated are not listed); `null` when Graph says 404.
+   */
+  directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null>;
   /** Every page of the user's methods of that kind. */
   listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
   /**

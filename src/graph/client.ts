@@ -25,6 +25,7 @@ import {
   urlTooLong,
   continuationHeaders,
   directReportsRequest,
+  directoryRolesRequest,
   managerRequest,
   memberOfRequest,
   ownedDevicesRequest,
@@ -186,6 +187,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       relationshipPage<GraphGroup>(userIdOrUpn, 'memberOf', continuationShapes.memberOf, request),
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
+
+    async directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null> {
+      const found = await call<unknown>(directoryRolesRequest(userIdOrUpn), true);
+      return found ? readPage<GraphDirectoryObject>(found.body, found.requestId, true).items : null;
+    },
 
     async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {
       const items = await followAll<GraphDirectoryObject>(

@@ -72,6 +72,7 @@ export type UserSubresource =
   | 'manager/$ref'
   | 'directReports'
   | 'memberOf'
+  | 'transitiveMemberOf/microsoft.graph.directoryRole'
   | 'ownedDevices'
   | 'revokeSignInSessions'
   | 'authentication/methods'
@@ -115,6 +116,8 @@ export const graphPaths = {
   },
   /** Directory role assignments (`npm run doctor` reads the app's own). */
   directoryRoleAssignments: (): GraphPath => graphPath('/roleManagement/directory/roleAssignments', '/roleManagement/directory/roleAssignments'),
+  /** A user's activated directory roles, direct or through groups (an OData cast: an advanced query). */
+  userDirectoryRoles: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.directoryRole'),
   /** The signed-in user's directory roles, direct or through groups (an OData cast: an advanced query). */
   myDirectoryRoles: (): GraphPath => graphPath('/me/transitiveMemberOf/microsoft.graph.directoryRole', '/me/transitiveMemberOf/microsoft.graph.directoryRole'),
   /** Rebuilds a path from a nextLink/deltaLink already checked by `validateContinuationLink`. */

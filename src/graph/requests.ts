@@ -141,6 +141,19 @@ export function memberOfRequest(idOrUpn: string, select: readonly UserProperty[]
   };
 }
 
+/**
+ * A user's activated directory roles, direct or through groups: an OData cast, so an advanced query
+ * (`ConsistencyLevel: eventual` and `$count=true`, docs/graph-facts.md#writes-and-permissions).
+ */
+export function directoryRolesRequest(idOrUpn: string): GraphRequest {
+  return {
+    method: 'GET',
+    path: graphPaths.userDirectoryRoles(idOrUpn),
+    query: { $select: 'id,displayName', $count: 'true' },
+    headers: { ...EVENTUAL_CONSISTENCY },
+  };
+}
+
 /** A user's devices; `displayName` always selected, as for memberOf (src/graph/limited-information.ts). */
 export function ownedDevicesRequest(idOrUpn: string, select: readonly UserProperty[], top: number, filter?: string): GraphRequest {
   return {

@@ -14,7 +14,9 @@ export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
       auditedSingle(
         ctx,
         info,
-        userInput(input.user),
+        // Disabling contains; re-enabling an administrator disabled as compromised hands the account
+        // back to whoever holds its credentials (docs/security.md#administrators-as-targets).
+        userInput(input.user, enabled || undefined),
         enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
         (user) =>
           enabled

@@ -82,12 +82,13 @@ export function singleUserWrite<T, F>(
   step: string,
   write: (writes: GraphWrites, user: string, ctx: GatewayContext) => Promise<WriteOutcome<T>>,
   fields: (user: string, value: T) => F,
+  takeover?: true,
 ) {
   return async (_parent: unknown, { input }: { input: { user: string } }, ctx: GatewayContext, info: GraphQLResolveInfo) =>
     auditedSingle(
       ctx,
       info,
-      userInput(input.user),
+      userInput(input.user, takeover),
       step,
       (user) => write(writesOf(ctx), user, ctx),
       (user, value, requestId) => ({ ...fields(user, value), requestId: requestId ?? null }),

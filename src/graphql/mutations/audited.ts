@@ -7,6 +7,8 @@ import type { StepOutcome } from '../../graph/writes.js';
 import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
 import { addressableUserKey, normalizeUserKey } from '../user-id.js';
+import { Permission } from '../../permissions.js';
+import { ADMINISTRATOR_TARGET, refuseAdministratorTarget } from './admin-targets.js';
 import { SIGNED_IN_ACCOUNT, refuseSignedInAccountTarget } from './gateway-account.js';
 
 /**
@@ -21,7 +23,7 @@ export interface MutationContextLike {
   correlationId: string;
   /** Every caller is served as one signed-in account (src/graphql/mutations/gateway-account.ts); with `graph` to tell who it is. */
   sharedGraphAccount?: boolean;
-  graph?: Pick<GraphUsersClient, 'me' | 'getUser'>;
+  graph?: Pick<GraphUsersClient, 'me' | 'getUser' | 'directoryRolesOf'>;
 }
 
 /**
@@ -36,11 +38,17 @@ export interface MutationInput<C> {
   check: () => C;
   /** `target` names a user to be created, not one acted on (createUser): it cannot be the signed-in account. */
   newUser?: true;
+  /**
+   * The write could hand the target's account over (a pass, a password, its MFA methods or sign-in
+   * phones): a target holding a directory role then needs `Users.ManageAdmins` too
+   * (src/graphql/mutations/admin-targets.ts). A function decides from the checked input (updateUser).
+   */
+  takeover?: true | ((checked: C) => boolean);
 }
 
 /** The input of most mutations: the `user` it acts on, which must address a user (src/graphql/user-id.ts). */
-export function userInput(user: string): MutationInput<string> {
-  return { target: user, check: () => normalizeUserKey(user, 'user') };
+export function userInput(user: string, takeover?: true): MutationInput<string> {
+  return { target: user, check: () => normalizeUserKey(user, 'user'), ...(takeover ? { takeover } : {}) };
 }
 
 export interface AuditedResult<T> {
@@ -102,10 +110,11 @@ export async function runAudited<C, T>(
     throw error;
   }
   /** The one event of an attempt that ended in `error` after its input passed: refused, or failed with Graph's request-id. */
-  const emitEnded = (error: unknown, outcome: 'refused' | 'failed') => {
+  const emitEnded = (error: unknown, outcome: 'refused' | 'failed', reasonDetail?: string) => {
     const gatewayError = isGatewayError(error) ? error : undefined;
     const requestId = typeof gatewayError?.extensions.requestId === 'string' ? gatewayError.extensions.requestId : undefined;
-    log.emit({ ...base, outcome, reason: gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR, steps: [], requestIds: requestId ? [requestId] : [] });
+    const code = gatewayError?.code ?? ErrorCode.INTERNAL_SERVER_ERROR;
+    log.emit({ ...base, outcome, reason: code, ...(reasonDetail ? { reasonDetail } : {}), steps: [], requestIds: requestId ? [requestId] : [] });
   };
   if (ctx.sharedGraphAccount && ctx.graph && targetUser && !input.newUser) {
     try {
@@ -114,6 +123,19 @@ export async function runAudited<C, T>(
       // Refused when the target is the signed-in account; a lookup that failed (Graph's own 403 among them) failed.
       emitEnded(error, isGatewayError(error) && error.extensions.reason === SIGNED_IN_ACCOUNT ? 'refused' : 'failed');
       throw error;
+    }
+  }
+  if (input.takeover && targetUser && !input.newUser && !ctx.caller.permissions.has(Permission.UsersManageAdmins)) {
+    if (input.takeover === true || input.takeover(checked)) {
+      try {
+        // Fail closed: a context without a Graph client cannot tell, so it does not write.
+        if (!ctx.graph) throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'The target of this mutation could not be checked for directory roles.');
+        await refuseAdministratorTarget(ctx.graph, targetUser);
+      } catch (error) {
+        const detail = isGatewayError(error) && typeof error.extensions.reason === 'string' ? error.extensions.reason : undefined;
+        emitEnded(error, detail === ADMINISTRATOR_TARGET ? 'refused' : 'failed', detail);
+        throw error;
+      }
     }
   }
   let done: AuditedResult<T>;

@@ -23,6 +23,9 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
       info,
       {
         target,
+        // Removing an administrator's MFA methods opens their account to whoever holds or sets its
+        // password; removing a pass takes a credential away and grants none, like containment.
+        ...(type === 'TEMPORARY_ACCESS_PASS' ? {} : { takeover: true as const }),
         check: () => {
           const user = normalizeUserKey(target, 'user');
           const kind = deletableAuthMethodKind(type);
@@ -66,7 +69,8 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
       return auditedSingle(
         ctx,
         info,
-        { target: input.user, check },
+        // The pass signs in as the user: for an administrator, a takeover.
+        { target: input.user, check, takeover: true },
         'CREATE_TEMPORARY_ACCESS_PASS',
         (user) =>
           writesOf(ctx).createTemporaryAccessPass(user, {

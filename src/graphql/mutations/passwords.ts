@@ -9,10 +9,15 @@ import { containing } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
-/** The input of a mutation that sets a password: the user, and a password that is not empty (its value is never audited). */
+/**
+ * The input of a mutation that sets a password: the user, and a password that is not empty (its value
+ * is never audited). The caller chooses the password, so it can sign in as the user: an administrator
+ * target needs Users.ManageAdmins (docs/security.md#administrators-as-targets).
+ */
 function userAndPassword(input: { user: string; password: string }): MutationInput<string> {
   return {
     target: input.user,
+    takeover: true,
     check: () => {
       const user = normalizeUserKey(input.user, 'user');
       if (typeof input.password !== 'string' || input.password.length === 0) throw badInput('`password` must not be empty.');

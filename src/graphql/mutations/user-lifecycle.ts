@@ -24,6 +24,14 @@ const UPDATABLE = [
   'employeeType',
 ] as const;
 
+/**
+ * The UPDATABLE fields Microsoft lists among a user's sensitive properties ("Who can perform sensitive
+ * actions", docs/graph-facts.md#writes-and-permissions): contact numbers that account recovery may be
+ * aimed at, which Entra lets only privileged roles change on an administrator. Changing them on an
+ * administrator needs Users.ManageAdmins (docs/security.md#administrators-as-targets).
+ */
+const SIGN_IN_PROPERTIES: readonly string[] = ['mobilePhone', 'businessPhones'];
+
 /** CreateUserInput fields sent only when given, as Graph properties of the same name. */
 const CREATE_OPTIONAL = [
   'givenName',
@@ -122,7 +130,7 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
       return auditedSingle(
         ctx,
         info,
-        { target: input.user, check },
+        { target: input.user, check, takeover: ({ changes }) => SIGN_IN_PROPERTIES.some((key) => key in changes) },
         'UPDATE_USER',
         ({ user, changes }) => writesOf(ctx).updateUser(user, changes),
         ({ user, changes }, _v, requestId) => ({
@@ -149,6 +157,8 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
         deletedUser: user,
         deleted: true,
       }),
+      // Deleting is not containment (disableAccount is), and deleting administrators locks the responders out.
+      true,
     ),
   };
 }

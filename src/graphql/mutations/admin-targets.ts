@@ -1,0 +1,48 @@
+import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
+import type { GraphUsersClient } from '../../graph/api.js';
+import { Permission } from '../../permissions.js';
+
+/** The `reason` of the refusal: the target holds a directory role. */
+export const ADMINISTRATOR_TARGET = 'ADMINISTRATOR_TARGET';
+/** The `reason` when Graph did not say whether the target holds one: the write is not sent either (fail closed). */
+export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
+
+/**
+ * With an app-only Graph identity nothing in Graph tiers the write permissions by target: a caller
+ * holding `Users.ManageAuthMethods` could mint a Temporary Access Pass for a Global Administrator and
+ * sign in as them (Microsoft documents no directory role for app-only passes). So the mutations that
+ * can hand an account over refuse a target holding any activated directory role unless the caller
+ * also holds `Users.ManageAdmins` (docs/security.md#administrators-as-targets), as Entra tiers its
+ * own Authentication Administrator (non-admins only).
+ *
+ * The roles come from Graph on every attempt, never from a cache: a role granted a minute ago counts.
+ * A target Graph does not find holds no role (the write then meets Graph's own 404). When Graph does
+ * not answer the question (its 403 because the app lacks `User.Read.All`, or unavailable), the write
+ * is not sent: guessing "not an administrator" would reopen the hole.
+ */
+export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf'>, userKey: string): Promise<void> {
+  let roles;
+  try {
+    roles = await graph.directoryRolesOf(userKey);
+  } catch (error) {
+    if (!isGatewayError(error)) throw error;
+    const { requestId, retryAfterSeconds } = error.extensions;
+    throw new GatewayError(
+      error.code,
+      `The gateway could not tell whether this user holds a directory role (Microsoft Graph: ${error.code}), so nothing was written. ` +
+        `Reading a user's roles needs the Graph application permission User.Read.All for the gateway's app; or grant the caller ${Permission.UsersManageAdmins}.`,
+      {
+        argument: 'user',
+        reason: ADMINISTRATOR_CHECK_FAILED,
+        ...(typeof requestId === 'string' ? { requestId } : {}),
+        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+      },
+    );
+  }
+  if (!roles || roles.length === 0) return;
+  throw new GatewayError(
+    ErrorCode.FORBIDDEN,
+    `This user holds a directory role, and this mutation could hand their account over: acting on an administrator needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
+    { argument: 'user', reason: ADMINISTRATOR_TARGET, permission: Permission.UsersManageAdmins },
+  );
+}
