@@ -4,6 +4,7 @@ import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { AuditLog } from './audit/log.js';
 import { wasAudited } from './audit/plugin.js';
 import { auditRefusedRequest } from './audit/refused-request.js';
+import { auditCaller } from './audit/event.js';
 import type { Config } from './config-types.js';
 import { ErrorCode, httpStatusOf, isGatewayError, type GatewayError } from './errors.js';
 import type { GatewayContext, IncomingRequestInfo } from './graphql/context.js';
@@ -338,7 +339,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       await writeAnswer(res, response.body.string, answerWriteRule, (cut) =>
         // Once per answer; the caller's name, never its credential.
         deps.logger.warn(
-          { correlationId, caller: context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller), ...cut },
+          // As audit events name it: never the credential, nor a tenant id that is a secret (hosted mode's BROKER_TOKEN).
+          { correlationId, caller: auditCaller(context.caller), ...cut },
           'answer cut: the caller did not read it within ANSWER_WRITE_GRACE_MS plus its size at ANSWER_MIN_BYTES_PER_SECOND; its connection was closed',
         ),
       );

@@ -76,9 +76,16 @@ export async function writeAnswer(res: ServerResponse, text: string, rule: Answe
     const slice = text.slice(offset, end);
     offset = end;
     const sliceBytes = Buffer.byteLength(slice, 'utf8');
-    const more = res.write(slice, (error) => {
+    const taken = (error?: Error | null) => {
       if (!error) writtenBytes += sliceBytes;
-    });
+    };
+    // The last slice ends the response: most answers are one slice, written with their headers in
+    // one call, as `res.end(text)` did.
+    if (offset >= text.length) {
+      res.end(slice, taken);
+      return;
+    }
+    const more = res.write(slice, taken);
     if (!more && !(await drained(res))) return;
   }
   if (!res.destroyed) res.end();
