@@ -20,6 +20,19 @@ import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
  * production configuration, CALLER_AUTH=entra, over real sockets against the emulator's Entra.
  */
 const APP_ID_URI = 'api://msgraph-user-gateway';
+
+/** A production gateway that takes the emulator's Entra caller tokens, on `env`'s cache, logging into `lines`. */
+function startEntraCallerApp(emulator: TestEmulator, env: Record<string, string>, lines: string[], level: 'info' | 'warn'): Promise<App> {
+  return startApp(
+    loadSandboxConfig(emulator, {
+      NODE_ENV: 'production',
+      CALLER_AUTH: 'entra',
+      API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}`,
+      ...env,
+    }),
+    { emulator, logger: capturingLogger(lines, level) },
+  );
+}
 const skipRedis = redisSkipReason();
 
 interface Answer {
@@ -55,17 +68,11 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
     emulator = await startTestEmulator({ userCount: 20 });
     redis = await startTestRedis();
     const start = () =>
-      startApp(
-        loadSandboxConfig(emulator, {
-          NODE_ENV: 'production',
-          CACHE_URL: redis.url,
-          TOKEN_CACHE_KEY: 'contained caller tokens test token cache key',
-          CALLER_AUTH: 'entra',
-          API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}`,
-          AUTH_FAILURE_LIMIT: '3',
-          AUTH_FAILURE_WINDOW_SECONDS: '60',
-        }),
-        { emulator, logger: capturingLogger(logLines, 'info') },
+      startEntraCallerApp(
+        emulator,
+        { CACHE_URL: redis.url, TOKEN_CACHE_KEY: 'contained caller tokens test token cache key', AUTH_FAILURE_LIMIT: '3', AUTH_FAILURE_WINDOW_SECONDS: '60' },
+        logLines,
+        'info',
       );
     a = await start();
     b = await start();
@@ -180,14 +187,7 @@ describe('with the memory cache: the containment holds in the process that made 
 
   beforeAll(async () => {
     emulator = await startTestEmulator({ userCount: 10 });
-    app = await startApp(
-      loadSandboxConfig(emulator, {
-        NODE_ENV: 'production',
-        CALLER_AUTH: 'entra',
-        API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}`,
-      }),
-      { emulator, logger: capturingLogger([], 'warn') },
-    );
+    app = await startEntraCallerApp(emulator, {}, [], 'warn');
   }, 60_000);
 
   afterAll(async () => {
@@ -228,15 +228,11 @@ describe('two processes sharing a SQLite CACHE_URL', () => {
     emulator = await startTestEmulator({ userCount: 10 });
     dir = mkdtempSync(path.join(tmpdir(), 'mgug-contained-'));
     const start = () =>
-      startApp(
-        loadSandboxConfig(emulator, {
-          NODE_ENV: 'production',
-          CACHE_URL: `sqlite://${path.join(dir, 'cache.sqlite')}`,
-          TOKEN_CACHE_KEY: 'contained caller tokens test token cache key',
-          CALLER_AUTH: 'entra',
-          API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}`,
-        }),
-        { emulator, logger: capturingLogger([], 'warn') },
+      startEntraCallerApp(
+        emulator,
+        { CACHE_URL: `sqlite://${path.join(dir, 'cache.sqlite')}`, TOKEN_CACHE_KEY: 'contained caller tokens test token cache key' },
+        [],
+        'warn',
       );
     a = await start();
     b = await start();
