@@ -13,7 +13,7 @@ import type { Resolvers } from './generated/graphql.js';
 import type { GraphGovernorRegistry } from './graph/governor-registry.js';
 import { createGraphSessions } from './graph/session.js';
 import { createRequestContextFactory, type GatewayContext, type GraphSessionFactory } from './graphql/context.js';
-import { CursorCodec, cursorBindingOf } from './graphql/cursor.js';
+import { CursorCodec } from './graphql/cursor.js';
 import { deploymentModeRule } from './graphql/deployment/index.js';
 import { graphIdentityFactsOf, graphIdentityRule } from './graphql/graph-identity/index.js';
 import {
@@ -203,8 +203,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         // too, with a share per caller (docs/security.md#answers-in-flight).
         answersInFlight: {
           budget: createAnswerBudget(maxResultValuesInFlight, callerAnswerShare(maxResultValuesInFlight, maxResultValues)),
-          // With CALLER_AUTH=none every caller is the one loopback user: nobody to keep a share for.
-          callerOf: (context) => (context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller)),
+          callerOf: (context) => context.callerShare,
           untilAnswered: (context, release) => {
             if (!context.untilAnswered) return false;
             context.untilAnswered(release);

@@ -13,7 +13,6 @@ import { HttpProblem } from './http/http-problem.js';
 import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, writeAnswer, type AnswerWriteRule } from './http/answer-writer.js';
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
-import { cursorBindingOf } from './graphql/cursor.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
 import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
@@ -237,13 +236,13 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     deps.inFlightOperations?.add(abort);
     // What the operation's answer holds (src/graphql/budget/answers-in-flight.ts) is given back when
     // the response is done: written to the socket, or the caller gone mid-answer.
-    let answered = false;
+    let responseClosed = false;
     const releases: Array<() => void> = [];
     // The caller went away: stop spending Graph requests on an answer nobody reads.
     res.on('close', () => {
       deps.inFlightOperations?.delete(abort);
       if (!res.writableFinished) abort.abort();
-      answered = true;
+      responseClosed = true;
       for (const release of releases.splice(0)) release();
     });
     // The caller is authenticated from its headers before its body is read: a stranger cannot make
@@ -283,7 +282,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       });
     }
     context.untilAnswered = (release) => {
-      if (answered) release();
+      if (responseClosed) release();
       else releases.push(release);
     };
     const blocked = authGuard.blockedNow(attempt);
@@ -294,11 +293,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     }
     let body: unknown;
     try {
-      // The caller's stable identity (API key name, Entra tenant and object id), the same that binds
-      // its cursors. With CALLER_AUTH=none every caller is the one loopback user: there is nobody
-      // else to keep a share for, and the budget of all callers alone bounds its bodies.
-      const share = context.caller.kind === 'anonymous' ? undefined : cursorBindingOf(context.caller);
-      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(share)) : undefined;
+      // The caller's share (none for CALLER_AUTH=none's loopback user: the budget of all alone bounds its bodies).
+      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(context.callerShare)) : undefined;
       // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
       assertVariablesDepth({ body, search: url.searchParams });
     } catch (error) {
@@ -337,9 +333,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         if (answered) auditRefusal(req, url, { status: res.statusCode, ...answered }, body, context.caller);
       }
       await writeAnswer(res, response.body.string, answerWriteRule, (cut) =>
-        // Once per answer; the caller's name, never its credential.
+        // Once per answer. The caller as audit events name it: never the credential, nor a tenant id
+        // that is a secret (hosted mode's BROKER_TOKEN).
         deps.logger.warn(
-          // As audit events name it: never the credential, nor a tenant id that is a secret (hosted mode's BROKER_TOKEN).
           { correlationId, caller: auditCaller(context.caller), ...cut },
           'answer cut: the caller did not read it within ANSWER_WRITE_GRACE_MS plus its size at ANSWER_MIN_BYTES_PER_SECOND; its connection was closed',
         ),

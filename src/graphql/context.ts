@@ -27,6 +27,13 @@ export interface GatewayContext {
   sharedGraphAccount: boolean;
   /** Cursors and change-feed tokens bound to this caller: another caller's are refused. */
   cursors: CallerCursors;
+  /**
+   * Whose share of the gateway's shared memory budgets this request draws on (request bodies,
+   * answers in flight: src/caller-shares.ts): the caller's stable identity, the one its cursors are
+   * bound to, never a credential. Undefined for CALLER_AUTH=none's loopback user, who is every
+   * caller (nobody else to keep a share for), and in contexts built by hand.
+   */
+  callerShare?: string;
   deploymentMode: Config['deploymentMode'];
   /** Child logger carrying the correlation id (created on first use). */
   logger: Logger;
@@ -153,13 +160,14 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
     // (a pino child per operation is a measurable share of a single lookup's CPU).
     // The caller's stable identity (the one its cursors are bound to) shares the governor's queue
     // fairly between callers (docs/reliability.md#fair-share-between-callers).
+    const binding = cursorBindingOf(caller);
     const { graph, loaders } = deps.graphSession({
       tokenSource,
       correlationId,
       logger: deps.logger,
       signal: deadline.signal,
       graphTenant,
-      caller: cursorBindingOf(caller),
+      caller: binding,
     });
     const context: Omit<GatewayContext, 'logger'> = {
       correlationId,
@@ -169,6 +177,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       delegatedGraphIdentity: deps.identity.delegated,
       sharedGraphAccount: deps.identity.kind === 'authorization-code',
       cursors: deps.cursors.forCaller(caller),
+      ...(caller.kind === 'anonymous' ? {} : { callerShare: binding }),
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,
       auditTrail: newAuditTrail(),
