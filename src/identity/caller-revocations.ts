@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { CLOCK_SKEW_SECONDS } from './caller-token-verifier.js';
+import { MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from './access-token-lifetime.js';
 import type { CallerRevocations } from './types.js';
 
 /**
@@ -18,11 +19,10 @@ import type { CallerRevocations } from './types.js';
  */
 
 /**
- * How long a record is kept: the longest access token lifetime Entra can be configured to issue
- * (a token lifetime policy allows up to 1 day; the default is 60-90 minutes), plus the clock skew the
- * verifier allows on `exp`. After that every token issued before the containment has expired.
+ * How long a record is kept: the longest access token lifetime Entra can be configured to issue,
+ * plus the clock skew the verifier allows on `exp`. After that every token issued before the
+ * containment has expired.
  */
-export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 export const REVOCATION_TTL_MS = (MAX_ACCESS_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
 /**
  * Records a process holds in memory at most (~200 bytes each). Containments are writes an operator

@@ -4,6 +4,7 @@ import type { GraphIdentity } from './types.js';
 import { instrumentAcquisition } from './acquisition.js';
 import { encryptBrokerToken } from './broker-crypto.js';
 import { brokerTokenNamesAnotherTenant } from './broker-token-tenant.js';
+import { MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from './access-token-lifetime.js';
 import type { GraphIdentityDeps } from './deps.js';
 import { MAX_UPSTREAM_TEXT } from '../http/upstream-text.js';
 import { describeNetworkFailure } from './msal-network.js';
@@ -20,7 +21,7 @@ const DEFAULT_EXPIRES_IN = 3595;
  * (docs/graph-facts.md#revoked-sessions-and-access-tokens): a token kept a day is renewed early at
  * worst, and one the broker says lives less than a minute is used that minute (Graph's 401 drops it).
  */
-export const BROKER_EXPIRES_IN_RANGE = { minSeconds: 60, maxSeconds: 24 * 60 * 60 } as const;
+export const BROKER_EXPIRES_IN_RANGE = { minSeconds: 60, maxSeconds: MAX_ACCESS_TOKEN_LIFETIME_SECONDS } as const;
 
 /** The broker's `expires_in`, within BROKER_EXPIRES_IN_RANGE; `clamped` when it was not. */
 export function brokerExpiresIn(value: unknown): { seconds: number; clamped: boolean } {
