@@ -143,6 +143,7 @@ describe('caller tokens and on-behalf-of (access-token-claims-reference; on-beha
       client_secret: emulator.tenant.wellKnown.readerCallerAppSecret,
     });
     expect(notGranted.body.error_codes).toEqual([65001]);
+    expect(notGranted.body.suberror).toBe('consent_required');
     // No delegated permission on another API: nothing to consent to.
     const other = await ropc(user, 'Caller-Passw0rd!', `${emulator.tenant.wellKnown.otherApiAudience}/.default`, {
       client_id: emulator.tenant.wellKnown.callerAppId,
