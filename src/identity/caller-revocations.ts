@@ -3,6 +3,7 @@ import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import { CLOCK_SKEW_SECONDS } from './caller-token-verifier.js';
 import { MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from './access-token-lifetime.js';
+import { redisErrorSummary } from '../store/redis-error.js';
 import type { CallerRevocations } from './types.js';
 
 /**
@@ -109,7 +110,8 @@ export function createCallerRevocations(options: CallerRevocationsOptions): Call
   let sharedFailing = false;
   const sharedFailed = (error: unknown, what: string) => {
     // Said once per outage: every request of a user token reads the record.
-    if (!sharedFailing) log.warn({ err: (error as Error | undefined)?.message }, what);
+    // A Redis error may quote its URL, password included: summarised as every other Redis failure line is.
+    if (!sharedFailing) log.warn({ err: redisErrorSummary(error) }, what);
     sharedFailing = true;
   };
 
