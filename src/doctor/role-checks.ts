@@ -94,11 +94,29 @@ export async function readHeldRoles(graph: GraphClient, kind: GrantKind, claims:
       ...(missing.length > 0 ? { grant: grantAdvice(missing, 'delegated') } : {}),
     };
   }
-  const roles = new Set(
-    (result.body?.value ?? []).map((r) => roleNameOfTemplate(r.roleTemplateId ?? '') ?? r.displayName).filter((r): r is string => r !== undefined),
-  );
+  const items = result.body?.value ?? [];
+  // A token that reaches the call but reads no directory roles gets them with limited information
+  // (type and id, the rest null; docs/graph-facts.md#writes-and-permissions): which roles they are is unknown.
+  const limited = items.filter((r) => !r.roleTemplateId && !r.displayName).length;
+  if (limited > 0) {
+    const missing = leastToGrant(ROLE_NAMES_READERS, granted);
+    return {
+      known: false,
+      holder,
+      reason: `Graph listed ${limited} of the user's directory roles with limited information (type and id only), so which roles they are is not known`,
+      ...(missing.length > 0 ? { grant: grantAdvice(missing, 'delegated') } : {}),
+    };
+  }
+  const roles = new Set(items.map((r) => roleNameOfTemplate(r.roleTemplateId ?? '') ?? r.displayName ?? undefined).filter((r): r is string => r !== undefined));
   return { known: true, roles, holder, requestId: result.requestId };
 }
+
+/**
+ * What lists directory roles in full to a signed-in user: Directory.Read.All, as the memberOf pages and
+ * Microsoft's troubleshooting article on null memberOf properties name (directoryrole-get also lists
+ * RoleManagement.Read.Directory; the emulator takes the narrower reading, docs/graph-facts.md#writes-and-permissions).
+ */
+const ROLE_NAMES_READERS = [['Directory.Read.All'], ['Directory.ReadWrite.All']] as const;
 
 function needsRole(requirement: RoleRequirement): boolean {
   return requirement.allTargets.length > 0 || requirement.nonAdminTargets.length > 0;

@@ -4,6 +4,7 @@ import { createGraphClient } from '../graph/client.js';
 import { createGraphWrites } from '../graph/writes.js';
 import { graphFlowOf } from '../identity/index.js';
 import { acquireGatewayToken, type DoctorIo } from './acquire-token.js';
+import { administratorTargetCheck } from './admin-target-check.js';
 import { featureAvailability, grantKindOf } from './enabled-features.js';
 import { featurePermissionChecks } from './permission-checks.js';
 import { readProbes, writeProbes } from './probes.js';
@@ -76,6 +77,7 @@ export async function runDoctor(config: Config, options: DoctorOptions, io: Doct
           : `granted: the token carries no ${kind === 'application' ? 'application permissions: add them under API permissions → Microsoft Graph → Application permissions and grant admin consent' : 'delegated permissions: add them under API permissions → Microsoft Graph → Delegated permissions and grant admin consent'}`,
     });
     checks.push(...featurePermissionChecks(availability, kind, granted));
+    checks.push(...administratorTargetCheck(config, availability, kind, granted));
 
     const graph = createGraphClient({
       upstream: io.upstream,

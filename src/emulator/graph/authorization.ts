@@ -254,7 +254,8 @@ function userMay(principal: Principal, capability: Capability, self: boolean): b
  * Directory.ReadWrite.All, in every version; delegated also GroupMember.Read.All), which is also
  * what Microsoft's troubleshooting article on null memberOf properties prescribes ("at least
  * Directory.Read.All"); group-get's wider list (GroupMember.Read.All app-only, Group.Read.All) is
- * not taken, the stricter reading. Devices: device-get (Device.Read.All, Directory.Read.All,
+ * not taken, the stricter reading; nor is directoryrole-get's (RoleManagement.Read.Directory least) for
+ * roles, alike. Devices: device-get (Device.Read.All, Directory.Read.All,
  * Directory.ReadWrite.All).
  */
 export type DirectoryObjectType = 'group' | 'directoryRole' | 'device';

@@ -7,14 +7,17 @@
  *   must also hold a role that reads role assignments.
  * - `GET /me/transitiveMemberOf/microsoft.graph.directoryRole` (and `/users/{id}/...`): the
  *   activated directory roles of a user. An OData cast is an advanced query: it needs
- *   `ConsistencyLevel: eventual` and `$count=true`.
+ *   `ConsistencyLevel: eventual` and `$count=true`. A caller that reaches the call (User.Read.All)
+ *   but does not read directory roles gets them with limited information, as from memberOf.
  */
 import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { UserRecord } from '../model.js';
 import type { Principal } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { badRequest, forbidden, unsupportedQuery } from './errors.js';
+import { badRequest, forbidden, unknownProperty, unsupportedQuery } from './errors.js';
+import { canReadType } from './authorization.js';
+import { project, projectLimited } from './query.js';
 
 /** Built-in role names the emulator tenant uses, with Entra's tenant-independent template ids. */
 export const BUILT_IN_ROLES: Readonly<Record<string, { templateId: string; description: string }>> = {
@@ -170,6 +173,25 @@ export function directoryRole(call: GraphCall, name: string): Record<string, unk
   };
 }
 
+const DIRECTORY_ROLE_TYPE = '#microsoft.graph.directoryRole';
+/** The directoryRole resource's properties (resources/directoryrole, with deletedDateTime from directoryObject). */
+const DIRECTORY_ROLE_PROPERTIES = ['id', 'deletedDateTime', 'description', 'displayName', 'roleTemplateId'];
+
+/** `$select` after a cast to directoryRole names that type's properties; another is a 400 as on any type. */
+function directoryRoleSelect(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return DIRECTORY_ROLE_PROPERTIES;
+  const out: string[] = [];
+  for (const name of raw
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)) {
+    const canonical = DIRECTORY_ROLE_PROPERTIES.find((p) => p.toLowerCase() === name.toLowerCase());
+    if (!canonical) throw unknownProperty(name, 'microsoft.graph.directoryRole');
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
+}
+
 export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord): EmuResponse {
   const principal = call.principal;
   const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
@@ -177,6 +199,14 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
   if (!isEventual(call) || (queryParam(call, '$count') ?? '').toLowerCase() !== 'true') {
     throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
   }
-  const value = user._directoryRoles.map((name) => directoryRole(call, name)).filter((r): r is Record<string, unknown> => r !== undefined);
+  // The items as memberOf shows them to this caller: in full only for a caller that reads directory
+  // roles (directoryrole-get), otherwise type and id with every other selected property null
+  // (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
+  const select = directoryRoleSelect(queryParam(call, '$select'));
+  const full = canReadType(principal, 'directoryRole');
+  const value = user._directoryRoles
+    .map((name) => directoryRole(call, name))
+    .filter((r): r is Record<string, unknown> => r !== undefined)
+    .map((role) => (full ? project(role, select, DIRECTORY_ROLE_TYPE) : projectLimited(role, select, DIRECTORY_ROLE_TYPE)));
   return ok(200, { '@odata.context': metadataUrl(call, 'directoryRoles'), '@odata.count': value.length, value });
 }

@@ -15,10 +15,16 @@ export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
  * also holds `Users.ManageAdmins` (docs/security.md#administrators-as-targets), as Entra tiers its
  * own Authentication Administrator (non-admins only).
  *
- * The roles come from Graph on every attempt, never from a cache: a role granted a minute ago counts.
+ * The roles come from Graph on every attempt, never from a cache of ours; Graph answers this advanced
+ * query from an index that may lag a very recent change (docs/graph-facts.md#writes-and-permissions).
+ * Any item counts as a role, also one Graph lists with limited information (type and id only) to an
+ * identity that reaches the call but may not read directory roles. Graph lists tenant-wide, active
+ * built-in roles, direct or through groups; not roles a user is only eligible for, nor roles scoped
+ * to an administrative unit (docs/security.md#administrators-as-targets).
  * A target Graph does not find holds no role (the write then meets Graph's own 404). When Graph does
- * not answer the question (its 403 because the app lacks `User.Read.All`, or unavailable), the write
- * is not sent: guessing "not an administrator" would reopen the hole.
+ * not answer the question (its 403 because the identity lacks `User.Read.All`, application or
+ * delegated under on-behalf-of, or unavailable), the write is not sent: guessing "not an
+ * administrator" would reopen the hole.
  */
 export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf'>, userKey: string): Promise<void> {
   let roles;
@@ -30,7 +36,7 @@ export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'd
     throw new GatewayError(
       error.code,
       `The gateway could not tell whether this user holds a directory role (Microsoft Graph: ${error.code}), so nothing was written. ` +
-        `Reading a user's roles needs the Graph application permission User.Read.All for the gateway's app; or grant the caller ${Permission.UsersManageAdmins}.`,
+        `Reading a user's roles needs the Graph permission User.Read.All: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it; or grant the caller ${Permission.UsersManageAdmins}.`,
       {
         argument: 'user',
         reason: ADMINISTRATOR_CHECK_FAILED,

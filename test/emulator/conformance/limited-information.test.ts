@@ -12,7 +12,7 @@ import { GRAPH_OPERATIONS, NOT_SUPPORTED, type PermissionSet } from '../../../sr
 import { ErrorCode, GatewayError } from '../../../src/errors.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { USER_ADMIN_APP_ID } from '../graph/graph-client.js';
-import { mintToken, startConformance, type Conformance } from './support.js';
+import { EVENTUAL, mintToken, startConformance, type Conformance } from './support.js';
 
 let c: Conformance;
 /** A member of groups who also holds a directory role. */
@@ -29,12 +29,15 @@ beforeAll(async () => {
 });
 afterAll(async () => c?.close());
 
-async function asApp(path: string, roles: string[]) {
-  return c.graph('GET', `/v1.0${path}`, { token: await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles }) });
+async function asApp(path: string, roles: string[], headers?: Record<string, string>) {
+  return c.graph('GET', `/v1.0${path}`, { token: await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles }), ...(headers ? { headers } : {}) });
 }
 
-async function asUser(path: string, scopes: string[], oid: string) {
-  return c.graph('GET', `/v1.0${path}`, { token: await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: scopes.join(' '), oid }) });
+async function asUser(path: string, scopes: string[], oid: string, headers?: Record<string, string>) {
+  return c.graph('GET', `/v1.0${path}`, {
+    token: await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: scopes.join(' '), oid }),
+    ...(headers ? { headers } : {}),
+  });
 }
 
 const GROUP = '#microsoft.graph.group';
@@ -92,6 +95,39 @@ describe('memberOf (user-list-memberof)', () => {
     const res = await asApp(`/users/${member.id}/memberOf`, ['Device.Read.All']);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('Authorization_RequestDenied');
+  });
+});
+
+describe('transitiveMemberOf cast to directoryRole (user-list-transitivememberof)', () => {
+  const roles = (id: string, select = 'id,displayName') => `/users/${id}/transitiveMemberOf/microsoft.graph.directoryRole?$select=${select}&$count=true`;
+
+  it('an app with User.Read.All (the least permission on the page) gets 200 and every role with its type and id only, counted', async () => {
+    const res = await asApp(roles(member.id), ['User.Read.All'], EVENTUAL);
+    expect(res.status).toBe(200);
+    expect(res.body['@odata.count']).toBe(member._directoryRoles.length);
+    expect(res.body.value).toHaveLength(member._directoryRoles.length);
+    for (const r of res.body.value) expect(r).toEqual({ '@odata.type': ROLE, id: expect.any(String), displayName: null });
+  });
+
+  it('application Directory.Read.All reads them in full, the $select honoured', async () => {
+    const res = await asApp(roles(member.id, 'displayName,roleTemplateId'), ['Directory.Read.All'], EVENTUAL);
+    expect(res.status).toBe(200);
+    expect(res.body.value.map((r: any) => r.displayName).sort()).toEqual([...member._directoryRoles].sort());
+    for (const r of res.body.value) expect(Object.keys(r).sort()).toEqual(['@odata.type', 'displayName', 'roleTemplateId']);
+  });
+
+  it('delegated User.Read on /me gets its own roles limited too; a property directoryRole lacks is a 400', async () => {
+    const own = await asUser(
+      '/me/transitiveMemberOf/microsoft.graph.directoryRole?$select=displayName,roleTemplateId&$count=true',
+      ['User.Read'],
+      member.id,
+      EVENTUAL,
+    );
+    expect(own.status).toBe(200);
+    expect(own.body.value).toHaveLength(member._directoryRoles.length);
+    for (const r of own.body.value) expect(r).toEqual({ '@odata.type': ROLE, id: expect.any(String), displayName: null, roleTemplateId: null });
+    const unknown = await asApp(roles(member.id, 'id,mail'), ['Directory.Read.All'], EVENTUAL);
+    expect(unknown.status).toBe(400);
   });
 });
 

@@ -99,7 +99,9 @@ describe('GET /roleManagement/directory/roleAssignments', () => {
 
 describe('GET /me/transitiveMemberOf/microsoft.graph.directoryRole', () => {
   it("gives the signed-in user's roles as an advanced query only (ConsistencyLevel: eventual and $count=true)", async () => {
-    const app = registerApp(emulator.tenant, { displayName: 'delegated', graphDelegatedScopes: ['User.Read'] });
+    // Directory.Read.All reads the roles in full; with User.Read alone they come with limited
+    // information (test/emulator/conformance/limited-information.test.ts).
+    const app = registerApp(emulator.tenant, { displayName: 'delegated', graphDelegatedScopes: ['User.Read', 'Directory.Read.All'] });
     const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
     const bearer = await token({
       grant_type: 'password',

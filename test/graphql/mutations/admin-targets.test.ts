@@ -28,6 +28,8 @@ let emulator: TestEmulator;
 let gw: TestGateway;
 /** The same callers, served by an app that may create passes but not read users (so not their roles). */
 let blind: TestGateway;
+/** Served by an app that reads users (so reaches the role lookup) but not directory roles: they come with limited information. */
+let limited: TestGateway;
 
 const callers = apiKeyCallers({
   helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] },
@@ -53,8 +55,22 @@ beforeAll(async () => {
       selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
     }),
   });
+  const reader = registerApp(emulator.tenant, {
+    displayName: 'tap with user reads only',
+    graphAppRoles: ['User.Read.All', 'UserAuthMethod-TAP.ReadWrite.All'],
+    directoryRoles: ['Privileged Authentication Administrator'],
+  });
+  limited = await startTestGateway({
+    emulator,
+    env: callers,
+    configure: (config) => ({
+      ...config,
+      selfDeployed: { ...config.selfDeployed!, clientId: reader.appId, credential: { kind: 'secret', secret: new Secret(reader.secrets[0]!) } },
+    }),
+  });
 }, 60_000);
 afterAll(async () => {
+  await limited?.close();
   await blind?.close();
   await gw?.close();
   await emulator?.close();
@@ -188,6 +204,20 @@ describe('fails closed when Graph does not say whether the target holds a role',
     // The same app serves a caller holding Users.ManageAdmins: no lookup, the pass is created.
     const privileged = await createPass(blind, PRIVILEGED, target.id, 'BlindPrivilegedPass');
     expect(privileged.errors).toBeUndefined();
+    expect(passesOf(target.id)).toHaveLength(1);
+  });
+});
+
+describe('roles listed with limited information still count (docs/graph-facts.md#writes-and-permissions)', () => {
+  it('an app with User.Read.All but no permission that reads directory roles: the administrator is refused, an ordinary user gets a pass', async () => {
+    // Graph lists the roles to such an app with their type and id only; any item is a role.
+    const refused = await createPass(limited, HELPDESK, admin().id, 'LimitedAdminPass');
+    expect(refused.errors).toHaveLength(1);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+    expect(eventOf(limited, 'LimitedAdminPass')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] })]);
+    const target = ordinaryUser();
+    const created = await createPass(limited, HELPDESK, target.id, 'LimitedOrdinaryPass');
+    expect(created.errors).toBeUndefined();
     expect(passesOf(target.id)).toHaveLength(1);
   });
 });

@@ -1,0 +1,80 @@
+import type { Config } from '../config-types.js';
+import { Permission } from '../permissions.js';
+import type { FeatureAvailability } from './enabled-features.js';
+import { leastToGrant, satisfyingSet, type FeatureId, type GrantKind, type PermissionSet } from './feature-permissions.js';
+import { grantAdvice } from './permission-checks.js';
+import { grantText, type Check } from './report.js';
+
+/**
+ * The features whose mutations look up the target's directory roles before writing, for a caller
+ * without Users.ManageAdmins (docs/security.md#administrators-as-targets).
+ */
+const TAKEOVER_FEATURES: ReadonlySet<FeatureId> = new Set([
+  'changePassword',
+  'changePasswordOnPremises',
+  'deleteAuthenticationMethod',
+  'updateUserPhones',
+  'enableAccount',
+  'deleteUser',
+  'temporaryAccessPass',
+]);
+
+/**
+ * `GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole`, "another user's memberships":
+ * User.Read.All least, then GroupMember.Read.All, Group.Read.All, Directory.Read.All,
+ * Directory.ReadWrite.All, application and delegated alike (docs/graph-facts.md#writes-and-permissions).
+ * Any of them is enough for the check: without a permission that reads directory roles Graph lists
+ * them with limited information, and any item counts as a role.
+ */
+export const ADMINISTRATOR_LOOKUP = {
+  call: 'GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole',
+  sets: [['User.Read.All'], ['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']] as readonly PermissionSet[],
+  source: 'https://learn.microsoft.com/graph/api/user-list-transitivememberof#permissions',
+};
+
+/**
+ * One line: whether Graph will answer the gateway's administrator-target lookup with this token, for
+ * the callers that need it. Without a permission on the page's list, every takeover-class mutation
+ * of a caller without Users.ManageAdmins fails closed with ADMINISTRATOR_CHECK_FAILED.
+ */
+export function administratorTargetCheck(config: Config, availability: readonly FeatureAvailability[], kind: GrantKind, granted: ReadonlySet<string>): Check[] {
+  const enabled = availability.filter((a) => a.state === 'enabled' && TAKEOVER_FEATURES.has(a.feature.id)).map((a) => a.feature);
+  if (enabled.length === 0) return [];
+  const id = 'administrator-targets';
+  const identity =
+    kind === 'application'
+      ? "the gateway's app (application permission)"
+      : "the signed-in user's token (delegated permission; under on-behalf-of, each caller's)";
+  if (config.callerAuth.mode === 'api-key') {
+    const needing = config.callerAuth.keys.filter(
+      (k) => !k.permissions.has(Permission.UsersManageAdmins) && enabled.some((f) => k.permissions.has(f.callerPermission)),
+    );
+    if (needing.length === 0)
+      return [
+        {
+          id,
+          status: 'ok',
+          message: `administrator targets: every key that may call ${enabled.map((f) => f.id).join(', ')} holds ${Permission.UsersManageAdmins}: no role lookup is sent`,
+        },
+      ];
+  }
+  const held = satisfyingSet(ADMINISTRATOR_LOOKUP.sets, granted);
+  if (held) {
+    return [
+      {
+        id,
+        status: 'ok',
+        message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} is answered with ${held.join(' + ')} of ${identity}, so callers without ${Permission.UsersManageAdmins} are checked (roles Graph lists with limited information count too)`,
+      },
+    ];
+  }
+  const grant = grantAdvice(leastToGrant(ADMINISTRATOR_LOOKUP.sets, granted), kind);
+  return [
+    {
+      id,
+      status: 'missing',
+      message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} needs ${grantText(grant)} for ${identity} (${ADMINISTRATOR_LOOKUP.source}); without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
+      grant,
+    },
+  ];
+}
