@@ -108,7 +108,14 @@ describe('on-behalf-of under a Conditional Access policy on Graph', () => {
   });
 
   it('hands the claims challenge to the caller as extensions.claimsChallenge (UNAUTHENTICATED), and works once the policy is met', async () => {
-    const user = [...gw.emulator.tenant.users.values()].find((u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0)!;
+    // A user without a second factor: interaction_required AADSTS50079, as the OBO page's example.
+    const user = [...gw.emulator.tenant.users.values()].find(
+      (u) =>
+        u.accountEnabled &&
+        u.userType === 'Member' &&
+        u._directoryRoles.length === 0 &&
+        !u.authMethods.some((m) => m.type !== 'password' && m.type !== 'email'),
+    )!;
     user._graphRequiresMfa = true;
     const token = await userCallerToken(gw.emulator, user.userPrincipalName, user._password);
     const refused = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${token}` });
@@ -126,5 +133,25 @@ describe('on-behalf-of under a Conditional Access policy on Graph', () => {
     const served = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${token}` });
     expect(served.errors).toBeUndefined();
     expect(served.data).toEqual({ me: { id: user.id } });
+  });
+
+  it("passes on the challenge of Entra's other shape too: invalid_grant AADSTS50076 with suberror basic_action (a user with a second factor)", async () => {
+    const user = [...gw.emulator.tenant.users.values()].find(
+      (u) => u.accountEnabled && u.userType === 'Member' && u._directoryRoles.length === 0 && u.authMethods.some((m) => m.type === 'phone'),
+    )!;
+    user._graphRequiresMfa = true;
+    try {
+      const token = await userCallerToken(gw.emulator, user.userPrincipalName, user._password);
+      const refused = await gw.graphql('{ me { id } }', undefined, { authorization: `Bearer ${token}` });
+      const error = refused.errors?.[0];
+      expect(error?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(error?.message).toMatch(/AADSTS50076 invalid_grant/);
+      expect(JSON.parse(String(error?.extensions?.claimsChallenge))).toEqual({
+        access_token: { capolids: { essential: true, values: ['9ab03e19-ed42-4168-b6b7-7001fb3e933a'] } },
+      });
+      expect(JSON.stringify(refused)).not.toContain(token);
+    } finally {
+      user._graphRequiresMfa = false;
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { EmulatorContext } from '../context.js';
-import type { UserRecord } from '../model.js';
+import type { AuthMethodType, UserRecord } from '../model.js';
 import { readFormBody, type EmuRequest, type EmuResponse } from '../http.js';
 import { authenticateClient, type AuthenticatedClient } from './client-auth.js';
 import { aadError, aadErrorResponse, isAadError, type AadError } from './errors.js';
@@ -286,15 +286,30 @@ async function onBehalfOf(ctx: EmulatorContext, client: AuthenticatedClient, for
 /** The id of the emulator's one Conditional Access policy, named in its claims challenges. */
 const MFA_POLICY_ID = '9ab03e19-ed42-4168-b6b7-7001fb3e933a';
 
+/** Methods that can answer a multifactor prompt: a user holding one must use it, not enroll. */
+const SECOND_FACTORS: ReadonlySet<AuthMethodType> = new Set(['phone', 'fido2', 'microsoftAuthenticator', 'softwareOath', 'windowsHelloForBusiness']);
+
 /**
- * A Conditional Access policy on Graph that the caller's token does not satisfy: the OBO page's
- * "Error response example" (v2-oauth2-on-behalf-of-flow), `interaction_required` AADSTS50079 with a
- * `claims` challenge the middle tier must hand back to its client (docs/graph-facts.md#caller-tokens).
- * Satisfied by an assertion whose `amr` says `mfa`.
+ * A Conditional Access policy on Graph that the caller's token does not satisfy, with a `claims`
+ * challenge the middle tier must hand back to its client (docs/graph-facts.md#caller-tokens).
+ * Satisfied by an assertion whose `amr` says `mfa`. A user with a second factor must use it:
+ * AADSTS50076 (UserStrongAuthClientAuthNRequired), which Entra sends as `invalid_grant` with
+ * `suberror` `basic_action` and `capolids` in the claims (the raw body in
+ * AzureAD/microsoft-authentication-library-for-js#5491). A user without one must enroll: the OBO
+ * page's "Error response example", `interaction_required` AADSTS50079.
  */
 function conditionalAccessChallenge(user: UserRecord, scopes: RequestedScopes, assertion: JWTPayload): AadError | undefined {
   if (scopes.resource !== 'graph' || user._graphRequiresMfa !== true) return undefined;
   if (Array.isArray(assertion.amr) && assertion.amr.includes('mfa')) return undefined;
+  if (user.authMethods.some((m) => SECOND_FACTORS.has(m.type))) {
+    return aadError(
+      'invalid_grant',
+      50076,
+      "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '00000003-0000-0000-c000-000000000000'.",
+      undefined,
+      { suberror: 'basic_action', claims: JSON.stringify({ access_token: { capolids: { essential: true, values: [MFA_POLICY_ID] } } }) },
+    );
+  }
   return aadError(
     'interaction_required',
     50079,

@@ -274,6 +274,22 @@ describe('caller tokens and on-behalf-of (access-token-claims-reference; on-beha
     user._graphRequiresMfa = false;
     expect((await obo(assertion)).status).toBe(200);
   });
+
+  // A user who has a second factor must use it: AADSTS50076 (UserStrongAuthClientAuthNRequired,
+  // reference-error-codes), which Entra sends as invalid_grant with suberror basic_action and the
+  // challenge under `capolids` (the raw body quoted in AzureAD/microsoft-authentication-library-for-js#5491).
+  it('refuses a user with a second factor with invalid_grant AADSTS50076, suberror basic_action and a claims challenge', async () => {
+    const user = addTestUser(emulator, 'obo-ca-mfa', 'Obo-Passw0rd!');
+    user.authMethods.push({ id: 'b6332ec1-7057-4abe-9331-3d72feddfe41', type: 'phone', data: { phoneNumber: '+1 555 0100', phoneType: 'mobile' } });
+    const assertion = await callerToken(user, 'Obo-Passw0rd!');
+    user._graphRequiresMfa = true;
+    const answer = await obo(assertion);
+    expect([answer.status, answer.body.error, answer.body.error_codes, answer.body.suberror]).toEqual([400, 'invalid_grant', [50076], 'basic_action']);
+    expect(String(answer.body.error_description)).toMatch(/^AADSTS50076: .*you must use multi-factor authentication/);
+    expect(JSON.parse(String(answer.body.claims))).toEqual({ access_token: { capolids: { essential: true, values: [expect.any(String)] } } });
+    user._graphRequiresMfa = false;
+    expect((await obo(assertion)).status).toBe(200);
+  });
 });
 
 // The answer to a scope nobody consented to (a Microsoft Q&A report of an on-behalf-of request,
