@@ -58,6 +58,8 @@ export function setManager(call: GraphCall, user: UserRecord): EmuResponse {
   const tenant = call.ctx.tenant;
   const manager = tenant.users.get(id);
   if (!manager) throw notFound(id);
+  // Not documented either way (docs/graph-facts.md#manager-and-bulk-lookup, "Reporting loops"): the
+  // emulator refuses a self-reference and a loop; the gateway is tested under the other reading too.
   if (manager.id === user.id) throw badRequest('A user cannot be their own manager.');
   for (let cursor: UserRecord | undefined = manager, hops = 0; cursor && hops <= tenant.users.size; hops += 1) {
     if (cursor.managerId === user.id) throw badRequest('The manager assignment would create a circular reporting chain.');
