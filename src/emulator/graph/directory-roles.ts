@@ -13,10 +13,9 @@
 import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { UserRecord } from '../model.js';
-import type { Principal } from './authorization.js';
+import { canReadType, type Principal } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { badRequest, forbidden, unknownProperty, unsupportedQuery } from './errors.js';
-import { canReadType } from './authorization.js';
 import { project, projectLimited } from './query.js';
 
 /** Built-in role names the emulator tenant uses, with Entra's tenant-independent template ids. */
@@ -200,8 +199,8 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
     throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
   }
   // The items as memberOf shows them to this caller: in full only for a caller that reads directory
-  // roles (directoryrole-get), otherwise type and id with every other selected property null
-  // (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
+  // roles (canReadType: Directory.Read.All or higher, the narrower reading), otherwise type and id with
+  // every other selected property null (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
   const select = directoryRoleSelect(queryParam(call, '$select'));
   const full = canReadType(principal, 'directoryRole');
   const value = user._directoryRoles
