@@ -9,6 +9,7 @@ import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/s
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 
 /**
@@ -257,5 +258,38 @@ describe('two processes sharing a SQLite CACHE_URL', () => {
     await nextSecond();
     const fresh = await userCallerToken(emulator, victim.userPrincipalName, victim._password);
     expect((await graphql(b, fresh, READ, { id: victim.id })).status).toBe(200);
+  }, 60_000);
+});
+
+describe('a gateway composed by the test harness (test/support/gateway.ts)', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    const emulator = await startTestEmulator({ userCount: 10 });
+    gateway = await startTestGateway({
+      emulator,
+      env: { CALLER_AUTH: 'entra', API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}` },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await gateway?.emulator.close();
+  });
+
+  // Before, the harness composed caller authentication without the containment records, so a test
+  // through it saw a contained user's earlier token still accepted, unlike production.
+  it('refuses a contained user’s earlier token, as src/app.ts’s composition does', async () => {
+    const { emulator } = gateway;
+    const known = emulator.tenant.wellKnown;
+    const victim = aPlainMember(emulator, 0);
+    const stolen = { authorization: `Bearer ${await userCallerToken(emulator, victim.userPrincipalName, victim._password)}` };
+    const responder = { authorization: `Bearer ${await appCallerToken(emulator, known.callerAppId, known.callerAppSecret)}` };
+    expect((await gateway.graphql(READ, { id: victim.id }, stolen)).status).toBe(200);
+    const done = await gateway.graphql('mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { revoked } }', { u: victim.id }, responder);
+    expect(done.errors).toBeUndefined();
+    const refused = await gateway.graphql(READ, { id: victim.id }, stolen);
+    expect(refused.status).toBe(401);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   }, 60_000);
 });
