@@ -24,7 +24,7 @@ import { isAmbiguousCredentials } from './identity/credential-headers.js';
 import { authenticationChallenge, isRevokedCallerToken } from './identity/caller-authenticator.js';
 import type { AuthRouteHandler, Caller, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
-import type { GatewayMetrics } from './metrics.js';
+import { countMemoryBudgetRefusal, type GatewayMetrics } from './metrics.js';
 import type { Playground } from './playground/index.js';
 import { traceGraphqlRequest } from './telemetry/operation.js';
 
@@ -79,7 +79,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   });
   // One caller's bodies hold at most its share: any credential has bodies read, and one caller
   // holding the whole budget refused every other caller's POST (docs/security.md#request-bodies-per-caller).
-  const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes), callerBodyShareBytes(deps.config.limits.maxBodyBytes));
+  const bodyBudget = createBodyBudget(
+    bodyBudgetBytes(deps.config.limits.maxBodyBytes),
+    callerBodyShareBytes(deps.config.limits.maxBodyBytes),
+    countMemoryBudgetRefusal(deps.metrics, 'request_bodies'),
+  );
   const setSecurityHeaders = securityHeaders(servedOverHttpsResolver(deps.config.trustedProxies ?? []));
   // A caller that does not read its answer must not keep it, and what its operation reserved, for as
   // long as it keeps the connection open (docs/security.md#answers-nobody-reads).
