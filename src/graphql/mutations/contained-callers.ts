@@ -21,6 +21,11 @@ export function containmentOf(result: { containment?: ContainmentRecord }): { co
   return result.containment ? { containment: result.containment } : {};
 }
 
+/** The predicate of a containment that is one write: it counts once the write succeeded. */
+export function writeSucceeded(result: { succeeded: boolean }): boolean {
+  return result.succeeded;
+}
+
 export async function containing<R extends object>(
   ctx: GatewayContext,
   writes: GraphWrites,

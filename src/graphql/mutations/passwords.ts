@@ -5,7 +5,7 @@ import type { StepOutcome } from '../../graph/writes.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle, payloadOrThrow, requestIdsOf, single, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
-import { containing, containmentOf } from './contained-callers.js';
+import { containing, containmentOf, writeSucceeded } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -74,7 +74,7 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
                 forceChangePasswordNextSignIn: force,
                 forceChangePasswordNextSignInWithMfa: withMfa,
               }),
-            (r) => r.succeeded,
+            writeSucceeded,
           ),
         (user, _v, requestId) => ({
           userKey: user,

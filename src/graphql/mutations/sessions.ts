@@ -3,7 +3,7 @@ import { ErrorCode, type GatewayError } from '../../errors.js';
 import type { MutationResolvers, StepError, TerminateSessionPayload } from '../../generated/graphql.js';
 import { payloadOrThrow, requestIdsOf, singleUserWrite, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput } from './audited.js';
-import { containing, containmentOf } from './contained-callers.js';
+import { containing, containmentOf, writeSucceeded } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -73,14 +73,7 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
     revokeSignInSessions: singleUserWrite(
       writesOf,
       'REVOKE_SESSIONS',
-      (writes, user, ctx) =>
-        containing(
-          ctx,
-          writes,
-          user,
-          () => writes.revokeSignInSessions(user),
-          (r) => r.succeeded,
-        ),
+      (writes, user, ctx) => containing(ctx, writes, user, () => writes.revokeSignInSessions(user), writeSucceeded),
       (user, reach) => ({
         userKey: user,
         revoked: reach.revoked,
