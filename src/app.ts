@@ -7,10 +7,9 @@ import { openGovernorRegistry } from './graph/governor-registry.js';
 import { createUpstreamHttp } from './http/upstream.js';
 import { createAuditLog } from './audit/index.js';
 import { createAuthenticationGuard } from './identity/authentication-failures.js';
-import { authenticationChallenge, createAuthRoutes, createCallerAuthenticator, createGraphIdentity } from './identity/index.js';
+import { authenticationChallenge, createAuthRoutes, createGraphIdentity } from './identity/index.js';
+import { openCallerAuthentication } from './identity/caller-authentication.js';
 import { graphIdentityId } from './identity/identity-id.js';
-import { createCallerRevocations, revocationRecordsInKeyv, revocationRecordsInRedis, type SharedRevocationRecords } from './identity/caller-revocations.js';
-import { createKeyvStore } from './store/index.js';
 import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
 import { warnIfRedisEvicts } from './store/redis-eviction.js';
@@ -100,27 +99,15 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       closers.push(() => closeRedisConnection(sharedRedis));
       await warnIfRedisEvicts(sharedRedis, logger);
     }
-    // Only Entra caller tokens name a user whose tokens a containment can stop (docs/security.md#contained-users-caller-tokens).
-    let sharedRevocations: SharedRevocationRecords | undefined;
-    if (config.callerAuth.mode === 'entra' && tenantId) {
-      if (sharedRedis) sharedRevocations = revocationRecordsInRedis(sharedRedis);
-      else if (config.cache.kind === 'sqlite') {
-        // The processes that open the same file on one host share the records (and a restart keeps them).
-        const backend = await createKeyvStore(config.cache, { dataDir: config.dataDir, keepsRefreshToken: true });
-        closers.push(() => backend.close());
-        sharedRevocations = revocationRecordsInKeyv(backend.keyv, 'SQLite');
-      }
-    }
-    const callerRevocations =
-      config.callerAuth.mode === 'entra' && tenantId
-        ? createCallerRevocations({ tenantId, logger, ...(sharedRevocations ? { shared: sharedRevocations } : {}) })
-        : undefined;
-    const callerAuthenticator = createCallerAuthenticator(config, {
+    // Only Entra caller tokens name a user whose tokens a containment can stop (docs/security.md#contained-users-caller-tokens):
+    // callerAuthenticator, and with CALLER_AUTH=entra callerRevocations, handed to the gateway as they are.
+    const { close: closeCallerAuthentication, ...callerAuthentication } = await openCallerAuthentication(config, {
       logger,
       upstream,
       ...(tenantId ? { tenantId } : {}),
-      ...(callerRevocations ? { revocations: callerRevocations } : {}),
+      ...(sharedRedis ? { sharedRedis } : {}),
     });
+    closers.push(closeCallerAuthentication);
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
     const authGuard = createAuthenticationGuard({
       config,
@@ -132,7 +119,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     closers.push(async () => authGuard.close());
     const authRoutes = createAuthRoutes(identity, {
       logger,
-      callerAuthenticator,
+      callerAuthenticator: callerAuthentication.callerAuthenticator,
       challenge: authenticationChallenge(config.callerAuth),
       // Without REDIRECT_URI, an https callback URL behind a TLS-ending proxy (docs/identity.md#the-callback-url).
       servedOverHttps: servedOverHttpsResolver(config.trustedProxies ?? []),
@@ -158,8 +145,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       metrics,
       upstream,
       identity,
-      callerAuthenticator,
-      ...(callerRevocations ? { callerRevocations } : {}),
+      ...callerAuthentication,
       authRoutes,
       authGuard,
       ...(config.cursorKey ? { cursorKey: Buffer.from(config.cursorKey.reveal(), 'base64') } : {}),

@@ -29,10 +29,14 @@ export interface SharedBudgetOptions {
   perCaller?: number;
   /** Amounts up to this are counted but always taken (default 0: none). */
   alwaysTakenUpTo?: number;
+  /** Told of every refusal and which bound refused it (metrics); must not throw. */
+  onRefused?: (outcome: RefusedOutcome) => void;
 }
 
+export type RefusedOutcome = Exclude<ReserveOutcome, 'taken'>;
+
 export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
-  const { max, perCaller = max, alwaysTakenUpTo = 0 } = options;
+  const { max, perCaller = max, alwaysTakenUpTo = 0, onRefused } = options;
   if (!Number.isInteger(max) || max < 1) throw new Error(`createSharedBudget: max must be an integer >= 1, received ${String(max)}`);
   if (!Number.isInteger(perCaller) || perCaller < 1) throw new Error(`createSharedBudget: perCaller must be an integer >= 1, received ${String(perCaller)}`);
   let inUse = 0;
@@ -45,8 +49,17 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
         reserve(amount) {
           const mine = caller === undefined ? 0 : (held.get(caller) ?? 0);
           const always = amount <= alwaysTakenUpTo;
-          if (!always && caller !== undefined && mine + amount > perCaller) return 'share-spent';
-          if (!always && inUse + amount > max) return 'budget-spent';
+          const refused: RefusedOutcome | undefined = always
+            ? undefined
+            : caller !== undefined && mine + amount > perCaller
+              ? 'share-spent'
+              : inUse + amount > max
+                ? 'budget-spent'
+                : undefined;
+          if (refused) {
+            onRefused?.(refused);
+            return refused;
+          }
           inUse += amount;
           if (caller !== undefined) held.set(caller, mine + amount);
           return 'taken';

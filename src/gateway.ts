@@ -45,7 +45,7 @@ import type { UpstreamHttp } from './http/upstream.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
 import type { AuthRouteHandler, CallerAuthenticator, CallerRevocations, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
-import type { GatewayMetrics } from './metrics.js';
+import { countMemoryBudgetRefusal, type GatewayMetrics } from './metrics.js';
 import type { ExampleOptions } from './playground/examples.js';
 import { createPlayground } from './playground/index.js';
 import { createHttpHandler, createMetricsHandler } from './server.js';
@@ -202,7 +202,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         // Answers are built whole in memory: what executing operations hold together is bounded
         // too, with a share per caller (docs/security.md#answers-in-flight).
         answersInFlight: {
-          budget: createAnswerBudget(maxResultValuesInFlight, callerAnswerShare(maxResultValuesInFlight, maxResultValues)),
+          budget: createAnswerBudget(
+            maxResultValuesInFlight,
+            callerAnswerShare(maxResultValuesInFlight, maxResultValues),
+            countMemoryBudgetRefusal(metrics, 'answers_in_flight'),
+          ),
           callerOf: (context) => context.callerShare,
           untilAnswered: (context, release) => {
             if (!context.untilAnswered) return false;

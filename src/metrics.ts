@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RefusedOutcome } from './caller-shares.js';
 
 /**
  * Prometheus metrics, one registry per gateway instance (tests run several in one process).
@@ -16,6 +17,15 @@ export interface GatewayMetrics {
   authenticationFailures: Counter<'reason'>;
   processFaults: Counter<'kind'>;
   connectionsRefused: Counter<'reason'>;
+  memoryBudgetRefusals: Counter<'budget' | 'bound'>;
+}
+
+/** The memory budgets shared by callers (src/caller-shares.ts) whose refusals are counted. */
+export type MemoryBudget = 'request_bodies' | 'answers_in_flight';
+
+/** Counts a refusal of `budget` in `gateway_memory_budget_refusals_total`, by the bound that refused it. */
+export function countMemoryBudgetRefusal(metrics: Pick<GatewayMetrics, 'memoryBudgetRefusals'>, budget: MemoryBudget): (outcome: RefusedOutcome) => void {
+  return (outcome) => metrics.memoryBudgetRefusals.inc({ budget, bound: outcome === 'share-spent' ? 'caller_share' : 'all_callers' });
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): GatewayMetrics {
@@ -75,6 +85,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
       name: 'gateway_connections_refused_total',
       help: 'Client connections closed on arrival, by reason: per_address (MAX_CONNECTIONS_PER_ADDRESS from one address).',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    memoryBudgetRefusals: new Counter({
+      name: 'gateway_memory_budget_refusals_total',
+      help: "Requests refused (429) because the memory held by all callers at once is spent, by budget (request_bodies: MAX_BODY_BYTES bodies being read; answers_in_flight: MAX_RESULT_VALUES_IN_FLIGHT) and bound (caller_share: the caller's own share; all_callers: the whole budget).",
+      labelNames: ['budget', 'bound'] as const,
       registers: [registry],
     }),
     processFaults: new Counter({

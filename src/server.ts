@@ -19,12 +19,11 @@ import { securityHeaders, setBaselineSecurityHeaders } from './http/security-hea
 import { servedOverHttpsResolver } from './http/served-over-https.js';
 import type { GovernorHealth } from './graph/governor.js';
 import { createReadiness, withGovernorCheck } from './http/readiness.js';
-import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
-import { isAmbiguousCredentials } from './identity/credential-headers.js';
-import { authenticationChallenge, isRevokedCallerToken } from './identity/caller-authenticator.js';
+import { createAuthenticationGuard, refusedCredential, type AuthenticationGuard } from './identity/authentication-failures.js';
+import { authenticationChallenge } from './identity/caller-authenticator.js';
 import type { AuthRouteHandler, Caller, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
-import type { GatewayMetrics } from './metrics.js';
+import { countMemoryBudgetRefusal, type GatewayMetrics } from './metrics.js';
 import type { Playground } from './playground/index.js';
 import { traceGraphqlRequest } from './telemetry/operation.js';
 
@@ -79,7 +78,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
   });
   // One caller's bodies hold at most its share: any credential has bodies read, and one caller
   // holding the whole budget refused every other caller's POST (docs/security.md#request-bodies-per-caller).
-  const bodyBudget = createBodyBudget(bodyBudgetBytes(deps.config.limits.maxBodyBytes), callerBodyShareBytes(deps.config.limits.maxBodyBytes));
+  const bodyBudget = createBodyBudget(
+    bodyBudgetBytes(deps.config.limits.maxBodyBytes),
+    callerBodyShareBytes(deps.config.limits.maxBodyBytes),
+    countMemoryBudgetRefusal(deps.metrics, 'request_bodies'),
+  );
   const setSecurityHeaders = securityHeaders(servedOverHttpsResolver(deps.config.trustedProxies ?? []));
   // A caller that does not read its answer must not keep it, and what its operation reserved, for as
   // long as it keeps the connection open (docs/security.md#answers-nobody-reads).
@@ -256,25 +259,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       );
     } catch (error) {
       if (isGatewayError(error)) {
-        if (isAmbiguousCredentials(error)) {
-          // No credential was looked at, so nothing was guessed: logged and counted, the budget untouched.
-          await authGuard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
-        } else if (isRevokedCallerToken(error)) {
-          // A genuine token of a contained user, not a guess: logged and counted, the budget untouched
-          // (a client retrying it must not lock out everyone behind its address: docs/security.md#contained-users-caller-tokens).
-          await authGuard.recordFailure('bearer_token_of_contained_user', attempt, { countsTowardsLimit: false });
-          return refuse(res, error, url, req, undefined, undefined);
-        } else if (error.code === ErrorCode.UNAUTHENTICATED) {
-          // Failures of the same burst may have used up the address's budget since `admit`: this
-          // guess is then not answered, right or wrong (src/identity/authentication-failures.ts).
-          const blocked = authGuard.blockedNow(attempt);
-          if (blocked) return sendGatewayError(res, blocked, challenge);
-          await authGuard.recordFailure(authGuard.reasonOf(req.headers), attempt);
-          // Counted towards the address's budget, so audited at most AUTH_FAILURE_LIMIT times per
-          // window: a GET's mutation (a POST's body is not read before authentication).
-          return refuse(res, error, url, req, undefined, undefined);
-        }
-        return sendGatewayError(res, error, challenge);
+        // Recorded, and THROTTLED when the address's budget is spent, by the rule the sign-in routes share.
+        const refusal = await refusedCredential(authGuard, error, req.headers, attempt);
+        // A 401 (counted towards the address's budget, or a contained user's token, whose lines are
+        // bounded), so audited at most so often: a GET's mutation (a POST's body is not read before authentication).
+        if (refusal?.kind === 'refused') return refuse(res, error, url, req, undefined, undefined);
+        return sendGatewayError(res, refusal?.error ?? error, challenge);
       }
       deps.logger.error({ err: error, correlationId }, 'building the request context failed');
       return sendJson(res, 500, {

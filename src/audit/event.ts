@@ -46,6 +46,15 @@ export interface AuditStep {
   caveat?: string;
 }
 
+/**
+ * What became of a containment's record of its user, whose caller tokens issued before are then
+ * refused (docs/security.md#contained-users-caller-tokens): `recorded` where this gateway keeps
+ * them (the shared store of a Redis or SQLite CACHE_URL, else this process); `this-process-only`,
+ * the shared store refused the write, so other processes accept those tokens; `not-recorded`, the
+ * user's object id could not be looked up, so no process refuses them.
+ */
+export type ContainmentRecord = 'recorded' | 'this-process-only' | 'not-recorded';
+
 export interface AuditEvent {
   /**
    * Unique per event, made by the gateway (a UUID): what a SIEM deduplicates and an investigator
@@ -71,6 +80,11 @@ export interface AuditEvent {
   /** The user acted on (object id or UPN as given), when known. */
   targetUser?: string;
   steps: AuditStep[];
+  /**
+   * Containment mutations with CALLER_AUTH=entra whose write counted (it ended the user's sessions):
+   * what became of the record that refuses the user's earlier caller tokens. Absent otherwise.
+   */
+  containment?: ContainmentRecord;
   /** Every Graph `request-id` the mutation produced, in order. */
   requestIds: string[];
   correlationId?: string;

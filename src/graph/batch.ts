@@ -1,6 +1,6 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
-import { malformedResponse, mapGraphError, readGraphErrorBody, transportError } from './errors.js';
+import { malformedResponse, mapGraphError, transportError } from './errors.js';
 import { batchResourceUnitCost } from './graph-cost.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, retryReasonOf, type RetryReason } from './retry.js';
@@ -164,7 +164,8 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
         : mapGraphError({
             status,
             body: answer.body,
-            requestId: requestId ?? readGraphErrorBody(answer.body).requestId ?? attempt.requestId,
+            requestId,
+            fallbackRequestId: attempt.requestId,
             retryAfterSeconds,
           });
     const reason = RETRYABLE_STATUSES.has(status) ? retryReasonOf(status) : undefined;

@@ -45,6 +45,11 @@ export interface UpstreamFailureContext {
   body: unknown;
   /** Graph's `request-id` response header. */
   requestId: string | undefined;
+  /**
+   * The request-id to give when neither the header nor the body names one: a `$batch` item's
+   * envelope's (the body is read once, here, so its own request-id comes before this one).
+   */
+  fallbackRequestId?: string | undefined;
   /** Parsed `Retry-After`, in seconds. */
   retryAfterSeconds: number | undefined;
 }
@@ -55,7 +60,7 @@ export const DEFAULT_RETRY_HINT_SECONDS = 5;
 export function mapGraphError(ctx: UpstreamFailureContext): GatewayError {
   const detail = readGraphErrorBody(ctx.body);
   const extensions: GatewayErrorExtensions = {};
-  const requestId = ctx.requestId ?? detail.requestId;
+  const requestId = ctx.requestId ?? detail.requestId ?? ctx.fallbackRequestId;
   if (requestId) extensions.requestId = requestId;
   if (detail.code) extensions.graphErrorCode = detail.code;
   const reason = `${detail.code ?? `HTTP ${ctx.status}`}: ${safeGraphMessage(detail.message)}`;

@@ -158,8 +158,9 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
     // The Graph layer writes the correlation id into each of its lines itself, so it takes the
     // process logger; the operation's child logger is built only when something logs through it
     // (a pino child per operation is a measurable share of a single lookup's CPU).
-    // The caller's stable identity (the one its cursors are bound to) shares the governor's queue
-    // fairly between callers (docs/reliability.md#fair-share-between-callers).
+    // The caller's stable identity, computed once per request: its cursors are bound to it, it shares
+    // the governor's queue fairly between callers (docs/reliability.md#fair-share-between-callers),
+    // and it names the caller's share of the memory budgets (callerShare).
     const binding = cursorBindingOf(caller);
     const { graph, loaders } = deps.graphSession({
       tokenSource,
@@ -176,7 +177,7 @@ export function createRequestContextFactory(deps: RequestContextDeps) {
       loaders,
       delegatedGraphIdentity: deps.identity.delegated,
       sharedGraphAccount: deps.identity.kind === 'authorization-code',
-      cursors: deps.cursors.forCaller(caller),
+      cursors: deps.cursors.forBinding(binding),
       ...(caller.kind === 'anonymous' ? {} : { callerShare: binding }),
       deploymentMode: deps.config.deploymentMode,
       endOperation: deadline.end,

@@ -120,9 +120,13 @@ export class CursorCodec {
     this.#signingKeys = (previousKey ? [key, previousKey] : [key]).map((k) => Buffer.from(k));
   }
 
-  /** The tokens of one caller (per request: the binding is computed once). */
+  /** The tokens of one caller. */
   forCaller(caller: Caller): CallerCursors {
-    const binding = cursorBindingOf(caller);
+    return this.forBinding(cursorBindingOf(caller));
+  }
+
+  /** The tokens of the caller whose `cursorBindingOf` is `binding` (the request context computes it once). */
+  forBinding(binding: string): CallerCursors {
     return {
       encode: (payload) => this.#sealing.seal(JSON.stringify(payload), recordOf(payload.kind, binding)),
       decode: (token, expectedKind, argumentName = 'after') => this.#decode(token, expectedKind, binding, argumentName),

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { HttpProblem } from './http-problem.js';
 import { parseMediaType } from './media-type.js';
-import { createSharedBudget, type CallerShare, type SharedBudget } from '../caller-shares.js';
+import { createSharedBudget, type CallerShare, type RefusedOutcome, type SharedBudget } from '../caller-shares.js';
 
 /**
  * Request bodies buffered at once, across all requests. Each body is capped (MAX_BODY_BYTES), but a
@@ -36,8 +36,8 @@ export function callerBodyShareBytes(maxBodyBytes: number): number {
   return Math.max(maxBodyBytes, Math.floor(bodyBudgetBytes(maxBodyBytes) / 8));
 }
 
-export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxBytes): SharedBudget {
-  return createSharedBudget({ max: maxBytes, perCaller: perCallerBytes });
+export function createBodyBudget(maxBytes: number, perCallerBytes: number = maxBytes, onRefused?: (outcome: RefusedOutcome) => void): SharedBudget {
+  return createSharedBudget({ max: maxBytes, perCaller: perCallerBytes, ...(onRefused ? { onRefused } : {}) });
 }
 
 /**

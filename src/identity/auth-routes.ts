@@ -6,9 +6,7 @@ import { correlationIdOf } from '../http/correlation-id.js';
 import type { ServedOverHttps } from '../http/served-over-https.js';
 import { printableUpstreamText } from '../http/upstream-text.js';
 import type { Logger } from '../logger.js';
-import type { AuthenticationAttempt, AuthenticationGuard } from './authentication-failures.js';
-import { isAmbiguousCredentials } from './credential-headers.js';
-import { isRevokedCallerToken } from './caller-authenticator.js';
+import { refusedCredential, type AuthenticationAttempt, type AuthenticationGuard } from './authentication-failures.js';
 import { isAuthorizationCodeIdentity, SIGN_IN_STATE_UNKNOWN, type AuthorizationCodeIdentity, type PendingSignInCheck } from './authorization-code.js';
 import type { SignInLinkCheck, SignInLinks } from './sign-in-link.js';
 import { Permission, type AuthRouteHandler, type AuthRouteOutcome, type CallerAuthenticator, type GraphIdentity } from './types.js';
@@ -136,23 +134,15 @@ export function createAuthRoutes(identity: GraphIdentity, deps: AuthRoutesDeps):
     try {
       caller = await deps.callerAuthenticator.authenticate({ headers: req.headers, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress });
     } catch (error) {
-      if (isAmbiguousCredentials(error)) {
-        // No credential was looked at, so nothing was guessed (docs/security.md#one-credential-per-request).
-        await deps.authGuard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
-        throw error;
-      }
-      if (isGatewayError(error) && error.code === ErrorCode.UNAUTHENTICATED) {
-        // As on /graphql: a burst's own failures may have used up the budget since `admit`.
-        const blocked = deps.authGuard.blockedNow(attempt);
-        if (blocked) throw blocked;
-        if (isRevokedCallerToken(error)) await deps.authGuard.recordFailure('bearer_token_of_contained_user', attempt, { countsTowardsLimit: false });
-        else await deps.authGuard.recordFailure(deps.authGuard.reasonOf(req.headers), attempt);
+      // The rule /graphql follows too (src/identity/authentication-failures.ts).
+      const refusal = await refusedCredential(deps.authGuard, error, req.headers, attempt);
+      if (refusal?.kind === 'refused') {
         throw new GatewayError(
           ErrorCode.UNAUTHENTICATED,
-          `Signing the gateway in is an operator act: open a one-time link from npm run auth:login-url, or call with an operator credential (${Permission.GatewayAdmin}). ${error.message}`,
+          `Signing the gateway in is an operator act: open a one-time link from npm run auth:login-url, or call with an operator credential (${Permission.GatewayAdmin}). ${refusal.error.message}`,
         );
       }
-      throw error;
+      throw refusal?.error ?? error;
     }
     const blocked = deps.authGuard.blockedNow(attempt);
     if (blocked) throw blocked;

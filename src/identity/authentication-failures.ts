@@ -5,6 +5,8 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { addressKey, clientAddressResolver } from '../http/client-address.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { isRevokedCallerToken } from './caller-authenticator.js';
+import { isAmbiguousCredentials } from './credential-headers.js';
 import { createQuietWindows } from './quiet-windows.js';
 
 /**
@@ -68,6 +70,43 @@ export interface AuthenticationGuard {
 }
 
 export const DEFAULT_AUTH_FAILURES = { limit: 10, windowSeconds: 300 } as const;
+
+/**
+ * What a refused credential is answered with, after its failure was recorded: `ambiguous` (no
+ * credential was looked at), `throttled` (the address used up its failures while this one was
+ * checked) or `refused` (the 401 itself). Undefined for an error that is not a refused credential.
+ */
+export type CredentialRefusal = { kind: 'ambiguous' | 'throttled' | 'refused'; error: GatewayError };
+
+/**
+ * The one rule for a credential the caller authenticator refused, on /graphql (src/server.ts) and
+ * the sign-in routes (src/identity/auth-routes.ts) alike. In this order:
+ * 1. Two credentials at once: nothing was looked at, so nothing was guessed; recorded, not counted,
+ *    and answered as it is whatever the address's budget.
+ * 2. Any other refusal, a contained user's genuine token included: THROTTLED when the address's
+ *    budget was used up since `admit` (docs/security.md#failed-authentication: right credential or
+ *    wrong, the same 429), without recording another failure.
+ * 3. A contained user's token: recorded, not counted (not a guess: docs/security.md#contained-users-caller-tokens);
+ *    any other: recorded and counted under the reason of the configured authentication.
+ */
+export async function refusedCredential(
+  guard: AuthenticationGuard,
+  error: unknown,
+  headers: Record<string, string | string[] | undefined>,
+  attempt: AuthenticationAttempt,
+): Promise<CredentialRefusal | undefined> {
+  if (!(error instanceof GatewayError)) return undefined;
+  if (isAmbiguousCredentials(error)) {
+    await guard.recordFailure('ambiguous_credentials', attempt, { countsTowardsLimit: false });
+    return { kind: 'ambiguous', error };
+  }
+  if (error.code !== ErrorCode.UNAUTHENTICATED) return undefined;
+  const blocked = guard.blockedNow(attempt);
+  if (blocked) return { kind: 'throttled', error: blocked };
+  if (isRevokedCallerToken(error)) await guard.recordFailure('bearer_token_of_contained_user', attempt, { countsTowardsLimit: false });
+  else await guard.recordFailure(guard.reasonOf(headers), attempt);
+  return { kind: 'refused', error };
+}
 
 export interface AuthenticationGuardDeps {
   config: Pick<Config, 'callerAuth' | 'authFailures' | 'trustedProxies'>;

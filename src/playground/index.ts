@@ -29,11 +29,17 @@ interface Asset {
 /** A year: the URL changes whenever the content does, so the browser never needs to ask again. */
 const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-/** `graphiql.min.js` → `graphiql.min.<hash>.js`: the hash before the extension, so the type stays readable. */
-export function hashedAssetName(name: string, body: Buffer): string {
-  const hash = createHash('sha256').update(body).digest('hex').slice(0, 20);
+/**
+ * `graphiql.min.js` → `graphiql.min.<hash>.js` (the hash before the extension, so the type stays
+ * readable), and the asset's ETag: both from one SHA-256 of the content, taken once at start.
+ */
+export function assetIdentity(name: string, body: Buffer): { hashedName: string; etag: string } {
+  const digest = createHash('sha256').update(body).digest();
   const dot = name.lastIndexOf('.');
-  return `${name.slice(0, dot)}.${hash}${name.slice(dot)}`;
+  return {
+    hashedName: `${name.slice(0, dot)}.${digest.toString('hex').slice(0, 20)}${name.slice(dot)}`,
+    etag: `"${digest.toString('base64url').slice(0, 27)}"`,
+  };
 }
 
 const require = createRequire(import.meta.url);
@@ -163,9 +169,9 @@ export function createPlayground(options: PlaygroundOptions = {}): Playground {
   const assets = new Map<string, Asset>();
   const urls = new Map<string, string>();
   const add = (name: string, body: Buffer, contentType: string) => {
-    const hashed = hashedAssetName(name, body);
-    assets.set(hashed, { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
-    urls.set(name, `/playground/assets/${hashed}`);
+    const { hashedName, etag } = assetIdentity(name, body);
+    assets.set(hashedName, { body, contentType, etag });
+    urls.set(name, `/playground/assets/${hashedName}`);
   };
   const url = (name: string): string => {
     const hashed = urls.get(name);

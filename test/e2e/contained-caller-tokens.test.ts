@@ -9,6 +9,7 @@ import { appCallerToken, decodeJwtPayload, userCallerToken } from '../identity/s
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 
 /**
@@ -139,6 +140,10 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
     expect((await graphql(b, stolen, READ, { id: victim.id })).status).toBe(401);
 
     const records = logRecordsOf(logLines);
+    // The audit event says the containment was recorded (in Redis, for both replicas); enableAccount's says nothing of it.
+    const audited = (operation: string) => records.filter((r) => r.audit === true && r.operation === operation);
+    expect(audited('terminateSession').map((r) => [r.outcome, r.containment])).toEqual([['succeeded', 'recorded']]);
+    expect(audited('enableAccount').map((r) => [r.outcome, r.containment])).toEqual([['succeeded', undefined]]);
     const failures = records.filter((r) => r.msg === 'caller authentication failed' && r.reason === 'bearer_token_of_contained_user');
     expect(failures.length).toBeGreaterThanOrEqual(1);
     expect(records.some((r) => r.reason === 'throttled')).toBe(false);
@@ -178,6 +183,16 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
     // One line per replica and outage (a reads too: its own record does not spare it the read).
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings.length).toBeLessThanOrEqual(2);
+
+    // A containment while Redis does not answer: its audit event says only this replica refuses.
+    const next = aPlainMember(emulator, 5);
+    const nextStolen = await userCallerToken(emulator, next.userPrincipalName, next._password);
+    const unshared = await graphql(a, responder, 'mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { revoked } }', { u: next.id });
+    expect(unshared.body.errors).toBeUndefined();
+    const events = logRecordsOf(logLines).filter((r) => r.audit === true && r.operation === 'revokeSignInSessions' && r.targetUser === next.id);
+    expect(events.map((r) => r.containment)).toEqual(['this-process-only']);
+    expect((await graphql(a, nextStolen, READ, { id: next.id })).status).toBe(401);
+    expect((await graphql(b, nextStolen, READ, { id: next.id })).status).toBe(200);
   }, 60_000);
 });
 
@@ -257,5 +272,40 @@ describe('two processes sharing a SQLite CACHE_URL', () => {
     await nextSecond();
     const fresh = await userCallerToken(emulator, victim.userPrincipalName, victim._password);
     expect((await graphql(b, fresh, READ, { id: victim.id })).status).toBe(200);
+  }, 60_000);
+});
+
+describe('a gateway composed by the test harness (test/support/gateway.ts)', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    const emulator = await startTestEmulator({ userCount: 10 });
+    gateway = await startTestGateway({
+      emulator,
+      env: { CALLER_AUTH: 'entra', API_AUDIENCE: `${APP_ID_URI},${emulator.tenant.wellKnown.demoAppId}` },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await gateway?.emulator.close();
+  });
+
+  // Before, the harness composed caller authentication without the containment records, so a test
+  // through it saw a contained user's earlier token still accepted, unlike production.
+  it('refuses a contained user’s earlier token, as src/app.ts’s composition does', async () => {
+    const { emulator } = gateway;
+    const known = emulator.tenant.wellKnown;
+    const victim = aPlainMember(emulator, 0);
+    const stolen = { authorization: `Bearer ${await userCallerToken(emulator, victim.userPrincipalName, victim._password)}` };
+    const responder = { authorization: `Bearer ${await appCallerToken(emulator, known.callerAppId, known.callerAppSecret)}` };
+    expect((await gateway.graphql(READ, { id: victim.id }, stolen)).status).toBe(200);
+    const done = await gateway.graphql('mutation($u: ID!) { revokeSignInSessions(input: { user: $u }) { revoked } }', { u: victim.id }, responder);
+    expect(done.errors).toBeUndefined();
+    const refused = await gateway.graphql(READ, { id: victim.id }, stolen);
+    expect(refused.status).toBe(401);
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    // The memory cache: recorded in this process, which is where this gateway keeps the records.
+    expect(gateway.logRecords('audit revokeSignInSessions succeeded').map((r) => r.containment)).toEqual(['recorded']);
   }, 60_000);
 });

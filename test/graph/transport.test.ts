@@ -293,23 +293,28 @@ describe('$batch envelopes', () => {
           responses: itemsOf(req).map((i) =>
             i.url.startsWith('/users/u1')
               ? { id: i.id, status: 429, headers: { 'Retry-After': '7', 'request-id': 'item-rid' }, body: graphError('TooManyRequests') }
-              : { id: i.id, status: 404, headers: {}, body: { error: { code: 'Request_ResourceNotFound', message: 'gone' } } },
+              : i.url.startsWith('/users/u4')
+                ? { id: i.id, status: 403, headers: {}, body: graphError('Authorization_RequestDenied') }
+                : { id: i.id, status: 404, headers: {}, body: { error: { code: 'Request_ResourceNotFound', message: 'gone' } } },
           ),
         });
       }
       send(res, 503, graphError('ServiceUnavailable'), { 'Retry-After': '3' });
     };
     const h = harness({ maxRetries: 0 });
-    const [throttled, missing] = await h.client.batch([
+    const [throttled, missing, denied] = await h.client.batch([
       { method: 'GET', path: graphPaths.user('u1') },
       { method: 'GET', path: graphPaths.user('u2') },
+      { method: 'GET', path: graphPaths.user('u4') },
     ]);
     expect(throttled).toMatchObject({ ok: false, code: 'THROTTLED', status: 429, retryAfterSeconds: 7, requestId: 'item-rid', scope: 'item' });
     // Graph puts request-id on the envelope, not on items: the envelope's stands in.
     expect(missing).toMatchObject({ ok: false, code: 'NOT_FOUND', status: 404, retryAfterSeconds: undefined, requestId: 'rid-200', scope: 'item' });
+    // An item's body that names its request-id (innerError) gives that one, before the envelope's.
+    expect(denied).toMatchObject({ ok: false, code: 'FORBIDDEN', status: 403, requestId: 'inner-rid', scope: 'item' });
     const single = await h.client.request({ method: 'GET', path: graphPaths.user('u3') });
     expect(single).toMatchObject({ ok: false, code: 'UPSTREAM_UNAVAILABLE', status: 503, retryAfterSeconds: 3, requestId: 'rid-503', scope: 'item' });
-    for (const failure of [throttled, missing, single]) {
+    for (const failure of [throttled, missing, denied, single]) {
       if (failure!.ok) throw new Error('expected a failure');
       // The fields and the error the caller sees cannot disagree.
       expect(failure!.code).toBe(failure!.error.code);

@@ -1,6 +1,6 @@
 import { createCipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CursorCodec } from '../../src/graphql/cursor.js';
+import { CursorCodec, cursorBindingOf } from '../../src/graphql/cursor.js';
 import type { Caller } from '../../src/identity/types.js';
 import { createTokenCipher } from '../../src/store/encryption.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
@@ -79,6 +79,9 @@ describe('CursorCodec', () => {
     expect(codec.forCaller(alpha).decode(token, 'users:x')).toEqual(payload);
     // The same caller identity (the same key name, another request) reads it.
     expect(codec.forCaller({ ...alpha, permissions: new Set(['Users.Read']) }).decode(token, 'users:x')).toEqual(payload);
+    // So do the cursors of a request context, bound to the binding it computed once.
+    expect(codec.forBinding(cursorBindingOf(alpha)).decode(token, 'users:x')).toEqual(payload);
+    expect(() => codec.forBinding(cursorBindingOf(bravo)).decode(token, 'users:x')).toThrow(/not a cursor this gateway issued/);
     const bytes = Buffer.from(token.slice(3), 'base64url');
     bytes[12]! ^= 1;
     const altered = `v2.${bytes.toString('base64url')}`;

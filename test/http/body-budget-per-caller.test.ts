@@ -24,6 +24,9 @@ const BODY = 1_000_000;
 const STALLED = 40;
 const QUERY = '{ users(first: 1) { nodes { id } } }';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** `gateway_memory_budget_refusals_total{budget, bound}` in a /metrics text (0 when the series has not been counted). */
+const refusalsIn = (metrics: string, budget: string, bound: string): number =>
+  Number(new RegExp(`^gateway_memory_budget_refusals_total\\{budget="${budget}",bound="${bound}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
 
 describe('one caller cannot hold the request-body budget of all callers', () => {
   let emulator: TestEmulator;
@@ -100,6 +103,10 @@ describe('one caller cannot hold the request-body budget of all callers', () => 
     expect(same.status).toBe(429);
     expect(same.errors?.[0]?.extensions).toMatchObject({ code: 'THROTTLED', reason: 'CALLER_REQUEST_BODIES_IN_FLIGHT', retryAfterSeconds: 1 });
     expect(keyed.logLines.join('\n')).not.toContain('unhandled error in an HTTP route');
+    // Counted, by the bound that refused: the caller's share, never the budget of all (docs/operations.md#metrics).
+    const metrics = await (await fetch(`${keyed.url}/metrics`)).text();
+    expect(refusalsIn(metrics, 'request_bodies', 'caller_share')).toBeGreaterThanOrEqual(refused.length + 1);
+    expect(refusalsIn(metrics, 'request_bodies', 'all_callers')).toBe(0);
 
     for (const socket of sockets.splice(0)) socket.destroy();
     await sleep(300);
@@ -129,6 +136,9 @@ describe('one caller cannot hold the request-body budget of all callers', () => 
     // More than one caller's share is held; what is refused is refused by the budget of all callers.
     expect(held * (BODY - 1_000)).toBeGreaterThan(callerBodyShareBytes(BODY));
     for (const answer of answers.filter((a) => a !== '')) expect(answer).toContain('"reason":"REQUEST_BODIES_IN_FLIGHT"');
+    const metrics = await (await fetch(`${loopback.url}/metrics`)).text();
+    expect(refusalsIn(metrics, 'request_bodies', 'all_callers')).toBeGreaterThanOrEqual(Math.max(1, answers.filter((a) => a !== '').length));
+    expect(refusalsIn(metrics, 'request_bodies', 'caller_share')).toBe(0);
     for (const socket of sockets.splice(0)) socket.destroy();
   }, 30_000);
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashedAssetName } from '../../src/playground/index.js';
+import { assetIdentity } from '../../src/playground/index.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -52,7 +52,9 @@ describe('playground assets', () => {
         .split('/')
         .pop()!
         .replace(/\.[0-9a-f]{20}\./, '.');
-      expect(hashedAssetName(plain, body), url).toBe(url.split('/').pop());
+      const identity = assetIdentity(plain, body);
+      expect(identity.hashedName, url).toBe(url.split('/').pop());
+      expect(asset.headers.get('etag'), url).toBe(identity.etag);
       expect(
         createHash('sha256')
           .update(body)

@@ -1,7 +1,8 @@
 import type { Config } from '../../src/config-types.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
-import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
+import { createGraphIdentity } from '../../src/identity/index.js';
+import { openCallerAuthentication } from '../../src/identity/caller-authentication.js';
 import type { GraphIdentity } from '../../src/identity/types.js';
 import type { Logger } from '../../src/logger.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics.js';
@@ -50,7 +51,7 @@ export interface TestGateway {
 /**
  * A real gateway on a loopback port wired to a real emulator tenant over HTTPS, through the same
  * pieces main.ts uses: loadConfig + applySandbox, the upstream HTTP layer, the msal-backed Graph
- * identity and the caller authenticator.
+ * identity and the caller authentication with its containment records (openCallerAuthentication).
  */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const emulator = options.emulator ?? (await startTestEmulator());
@@ -69,8 +70,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const real: UpstreamHttp = createUpstreamHttp({ extraCaPem: config.extraCaPem, requestTimeoutMs: config.limits.upstreamTimeoutMs });
   const upstream: UpstreamHttp = options.upstream ? options.upstream(real) : real;
   const identity = await createGraphIdentity(config, { logger, metrics, upstream });
-  const callerAuthenticator = createCallerAuthenticator(config, { upstream, logger, tenantId: emulator.tenantId });
-  const gateway = await createGateway({ config, logger, metrics, upstream, identity, callerAuthenticator, ...options.deps });
+  // The composition src/app.ts uses: with CALLER_AUTH=entra, containments refuse the user's earlier tokens here too.
+  const { close: closeCallerAuthentication, ...callerAuthentication } = await openCallerAuthentication(config, {
+    upstream,
+    logger,
+    tenantId: emulator.tenantId,
+  });
+  const gateway = await createGateway({ config, logger, metrics, upstream, identity, ...callerAuthentication, ...options.deps });
   const url = await gateway.listen();
 
   return {
@@ -100,6 +106,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
     async close() {
       await gateway.close();
+      await closeCallerAuthentication();
       await identity.close?.();
       await real.close();
       if (ownsEmulator) await emulator.close();

@@ -1,6 +1,6 @@
 import { HeaderMap } from '@apollo/server';
 import { ErrorCode, GatewayError } from '../../errors.js';
-import { createSharedBudget, type CallerShare, type SharedBudget } from '../../caller-shares.js';
+import { createSharedBudget, type CallerShare, type RefusedOutcome, type SharedBudget } from '../../caller-shares.js';
 
 /**
  * Field values held by the answers of operations executing at once, across all callers, by the
@@ -43,8 +43,8 @@ export function smallAnswerValues(maxValues: number): number {
   return Math.floor(maxValues / 100);
 }
 
-export function createAnswerBudget(maxValues: number, perCallerValues: number = maxValues): SharedAnswerBudget {
-  return createSharedBudget({ max: maxValues, perCaller: perCallerValues, alwaysTakenUpTo: smallAnswerValues(maxValues) });
+export function createAnswerBudget(maxValues: number, perCallerValues: number = maxValues, onRefused?: (outcome: RefusedOutcome) => void): SharedAnswerBudget {
+  return createSharedBudget({ max: maxValues, perCaller: perCallerValues, alwaysTakenUpTo: smallAnswerValues(maxValues), ...(onRefused ? { onRefused } : {}) });
 }
 
 /**

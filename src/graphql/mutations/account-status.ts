@@ -3,7 +3,7 @@ import type { MutationResolvers } from '../../generated/graphql.js';
 import type { GatewayContext } from '../context.js';
 import { auditedSingle } from './audited-write.js';
 import { userInput } from './audited.js';
-import { containing } from './contained-callers.js';
+import { containing, writeSucceeded } from './contained-callers.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /** `disableAccount` and `enableAccount`: one write of `accountEnabled`. */
@@ -19,15 +19,7 @@ export function accountStatusMutations(writesOf: WritesOf): MutationResolvers {
         userInput(input.user, enabled || undefined),
         enabled ? 'ENABLE_ACCOUNT' : 'DISABLE_ACCOUNT',
         (user) =>
-          enabled
-            ? writesOf(ctx).enableAccount(user)
-            : containing(
-                ctx,
-                writesOf(ctx),
-                user,
-                () => writesOf(ctx).disableAccount(user),
-                (r) => r.succeeded,
-              ),
+          enabled ? writesOf(ctx).enableAccount(user) : containing(ctx, writesOf(ctx), user, () => writesOf(ctx).disableAccount(user), writeSucceeded),
         (user, _v, requestId) => ({ userKey: user, accountEnabled: enabled, requestId: requestId ?? null }),
       );
   return { disableAccount: accountStatus(false), enableAccount: accountStatus(true) };

@@ -1,9 +1,10 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import type { AuditStep } from '../../audit/event.js';
+import type { AuditStep, ContainmentRecord } from '../../audit/event.js';
 import type { GatewayError } from '../../errors.js';
 import type { GraphWrites, WriteOutcome } from '../../graph/writes.js';
 import type { GatewayContext } from '../context.js';
 import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
+import { containmentOf, type Contained } from './contained-callers.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /**
@@ -59,7 +60,7 @@ export async function auditedSingle<C, T, R>(
   info: GraphQLResolveInfo,
   input: MutationInput<C>,
   step: string,
-  run: (checked: C) => Promise<WriteOutcome<T>>,
+  run: (checked: C) => Promise<Contained<WriteOutcome<T>>>,
   toPayload: (checked: C, value: T, requestId: string | undefined) => R,
   secret?: string,
 ): Promise<R> {
@@ -67,10 +68,16 @@ export async function auditedSingle<C, T, R>(
     ctx,
     info,
     input,
-    async (checked): Promise<{ result: Settled<R>; steps: AuditStep[]; requestIds: string[]; reason?: string }> => {
-      const done = single(step, await run(checked), secret);
+    async (checked): Promise<{ result: Settled<R>; steps: AuditStep[]; requestIds: string[]; reason?: string; containment?: ContainmentRecord }> => {
+      const outcome = await run(checked);
+      const done = single(step, outcome, secret);
       if (done.failed) return { result: { failed: done.failed }, steps: done.steps, requestIds: done.requestIds, reason: done.failed.code };
-      return { result: { payload: toPayload(checked, done.value, done.requestId) }, steps: done.steps, requestIds: done.requestIds };
+      return {
+        result: { payload: toPayload(checked, done.value, done.requestId) },
+        steps: done.steps,
+        requestIds: done.requestIds,
+        ...containmentOf(outcome),
+      };
     },
   );
   return payloadOrThrow(settled);
@@ -80,7 +87,7 @@ export async function auditedSingle<C, T, R>(
 export function singleUserWrite<T, F>(
   writesOf: WritesOf,
   step: string,
-  write: (writes: GraphWrites, user: string, ctx: GatewayContext) => Promise<WriteOutcome<T>>,
+  write: (writes: GraphWrites, user: string, ctx: GatewayContext) => Promise<Contained<WriteOutcome<T>>>,
   fields: (user: string, value: T) => F,
   takeover?: true,
 ) {

@@ -1,5 +1,5 @@
 import type { GraphQLField, GraphQLResolveInfo } from 'graphql';
-import { auditCaller, auditOperationName, outcomeOfSteps, type AuditOutcome, type AuditStep } from '../../audit/event.js';
+import { auditCaller, auditOperationName, outcomeOfSteps, type AuditOutcome, type AuditStep, type ContainmentRecord } from '../../audit/event.js';
 import { auditLogOf } from '../../audit/plugin.js';
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
@@ -58,6 +58,8 @@ export interface AuditedResult<T> {
   /** Defaults to the outcome of the steps. */
   outcome?: AuditOutcome;
   reason?: string;
+  /** A containment's record (src/graphql/mutations/contained-callers.ts). */
+  containment?: ContainmentRecord;
 }
 
 export function auditStep(step: string, outcome: StepOutcome & { caveat?: string | undefined }): AuditStep {
@@ -148,7 +150,14 @@ export async function runAudited<C, T>(
   }
   forgetCachedReads(ctx);
   const outcome = done.outcome ?? outcomeOfSteps(done.steps);
-  log.emit({ ...base, outcome, ...(done.reason ? { reason: done.reason } : {}), steps: done.steps, requestIds: done.requestIds });
+  log.emit({
+    ...base,
+    outcome,
+    ...(done.reason ? { reason: done.reason } : {}),
+    steps: done.steps,
+    ...(done.containment ? { containment: done.containment } : {}),
+    requestIds: done.requestIds,
+  });
   return done.result;
 }
 

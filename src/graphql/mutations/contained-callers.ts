@@ -1,3 +1,4 @@
+import type { ContainmentRecord } from '../../audit/event.js';
 import type { GraphWrites } from '../../graph/writes.js';
 import { isGuid } from '../../guid.js';
 import type { GatewayContext } from '../context.js';
@@ -12,14 +13,27 @@ import type { GatewayContext } from '../context.js';
  * userPrincipalName names, looked up after the write (before it for a deletion, after which the
  * name no longer resolves). Only with CALLER_AUTH=entra; otherwise nothing is looked up.
  */
-export async function containing<R>(
+/** A containment's write result, with what became of its record when the write counted (the audit event's `containment`). */
+export type Contained<R> = R & { containment?: ContainmentRecord };
+
+/** The audit event's `containment` of a result: present only on a containment whose write counted. */
+export function containmentOf(result: { containment?: ContainmentRecord }): { containment?: ContainmentRecord } {
+  return result.containment ? { containment: result.containment } : {};
+}
+
+/** The predicate of a containment that is one write: it counts once the write succeeded. */
+export function writeSucceeded(result: { succeeded: boolean }): boolean {
+  return result.succeeded;
+}
+
+export async function containing<R extends object>(
   ctx: GatewayContext,
   writes: GraphWrites,
   user: string,
   write: () => Promise<R>,
   succeeded: (result: R) => boolean,
   options: { lookUpFirst?: boolean } = {},
-): Promise<R> {
+): Promise<Contained<R>> {
   const revocations = ctx.callerRevocations;
   if (!revocations) return write();
   const lookUp = async () => {
@@ -38,8 +52,8 @@ export async function containing<R>(
       { operation: 'containment' },
       "the contained user's object id could not be looked up: the caller tokens it already holds are not refused by the gateway until they expire",
     );
-    return result;
+    return { ...result, containment: 'not-recorded' };
   }
-  await revocations.revoke(objectId, containedAtMs);
-  return result;
+  // false: the shared store (Redis, SQLite) refused the write, so only this process refuses.
+  return { ...result, containment: (await revocations.revoke(objectId, containedAtMs)) ? 'recorded' : 'this-process-only' };
 }

@@ -1,11 +1,11 @@
-import type { AuditStep } from '../../audit/event.js';
+import type { AuditStep, ContainmentRecord } from '../../audit/event.js';
 import { badInput } from '../../errors.js';
 import type { ChangePasswordOnPremisesPayload, ForceResetPasswordPayload, MutationResolvers } from '../../generated/graphql.js';
 import type { StepOutcome } from '../../graph/writes.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle, payloadOrThrow, requestIdsOf, single, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput, withoutSecret, type MutationInput } from './audited.js';
-import { containing } from './contained-callers.js';
+import { containing, containmentOf, writeSucceeded } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -74,7 +74,7 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
                 forceChangePasswordNextSignIn: force,
                 forceChangePasswordNextSignInWithMfa: withMfa,
               }),
-            (r) => r.succeeded,
+            writeSucceeded,
           ),
         (user, _v, requestId) => ({
           userKey: user,
@@ -115,6 +115,7 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
         requestIds: string[];
         reason?: string;
         outcome?: 'failed';
+        containment?: ContainmentRecord;
       };
       const settled = await runAudited(ctx, info, userAndPassword(input), async (user): Promise<Result> => {
         const writes = writesOf(ctx);
@@ -147,6 +148,7 @@ export function passwordMutations(writesOf: WritesOf): MutationResolvers {
           requestIds: op.requestIds,
           ...(op.status === 'SUCCEEDED' ? {} : { reason: `OPERATION_${op.status}` }),
           ...(op.status === 'FAILED' ? { outcome: 'failed' as const } : {}),
+          ...containmentOf(outcome),
         };
       });
       return payloadOrThrow(settled);

@@ -1,9 +1,9 @@
-import type { AuditStep } from '../../audit/event.js';
+import type { AuditStep, ContainmentRecord } from '../../audit/event.js';
 import { ErrorCode, type GatewayError } from '../../errors.js';
 import type { MutationResolvers, StepError, TerminateSessionPayload } from '../../generated/graphql.js';
 import { payloadOrThrow, requestIdsOf, singleUserWrite, type Settled } from './audited-write.js';
 import { auditStep, runAudited, userInput } from './audited.js';
-import { containing } from './contained-callers.js';
+import { containing, containmentOf, writeSucceeded } from './contained-callers.js';
 import type { UserPayloadModel } from './payload-model.js';
 import type { WritesOf } from './writes-per-request.js';
 
@@ -23,7 +23,13 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
   return {
     terminateSession: async (_p, { input }, ctx, info) => {
       const disableAccount = input.disableAccount !== false;
-      type Result = { result: Settled<UserPayloadModel<TerminateSessionPayload>>; steps: AuditStep[]; requestIds: string[]; reason?: string };
+      type Result = {
+        result: Settled<UserPayloadModel<TerminateSessionPayload>>;
+        steps: AuditStep[];
+        requestIds: string[];
+        reason?: string;
+        containment?: ContainmentRecord;
+      };
       const settled = await runAudited(ctx, info, userInput(input.user), async (user): Promise<Result> => {
         const writes = writesOf(ctx);
         // Either step ends the user's sessions in Entra (docs/graph-facts.md#revoked-sessions-and-access-tokens).
@@ -54,7 +60,12 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
           error: s.succeeded ? null : stepError(s.error, s.requestId),
           caveat: s.caveat ?? null,
         }));
-        return { result: { payload: { userKey: user, steps: shown, succeeded: shown.every((s) => s.succeeded) } }, steps, requestIds };
+        return {
+          result: { payload: { userKey: user, steps: shown, succeeded: shown.every((s) => s.succeeded) } },
+          steps,
+          requestIds,
+          ...containmentOf(result),
+        };
       });
       return payloadOrThrow(settled);
     },
@@ -62,14 +73,7 @@ export function sessionMutations(writesOf: WritesOf): MutationResolvers {
     revokeSignInSessions: singleUserWrite(
       writesOf,
       'REVOKE_SESSIONS',
-      (writes, user, ctx) =>
-        containing(
-          ctx,
-          writes,
-          user,
-          () => writes.revokeSignInSessions(user),
-          (r) => r.succeeded,
-        ),
+      (writes, user, ctx) => containing(ctx, writes, user, () => writes.revokeSignInSessions(user), writeSucceeded),
       (user, reach) => ({
         userKey: user,
         revoked: reach.revoked,

@@ -2,7 +2,7 @@ import { badInput } from '../../errors.js';
 import type { MutationResolvers } from '../../generated/graphql.js';
 import { normalizeUserKey } from '../user-id.js';
 import { auditedSingle, singleUserWrite } from './audited-write.js';
-import { containing } from './contained-callers.js';
+import { containing, writeSucceeded } from './contained-callers.js';
 import type { WritesOf } from './writes-per-request.js';
 
 /** UpdateUserInput fields, sent as Graph properties of the same name. */
@@ -144,15 +144,7 @@ export function userLifecycleMutations(writesOf: WritesOf): MutationResolvers {
     deleteUser: singleUserWrite(
       writesOf,
       'DELETE_USER',
-      (writes, user, ctx) =>
-        containing(
-          ctx,
-          writes,
-          user,
-          () => writes.deleteUser(user),
-          (r) => r.succeeded,
-          { lookUpFirst: true },
-        ),
+      (writes, user, ctx) => containing(ctx, writes, user, () => writes.deleteUser(user), writeSucceeded, { lookUpFirst: true }),
       (user) => ({
         deletedUser: user,
         deleted: true,
