@@ -3,7 +3,7 @@ import type { Config } from '../config-types.js';
 import { redactUrl } from '../store/keyv-store.js';
 import { failFastRedisOptions } from '../store/redis-connection.js';
 import { redisErrorSummary } from '../store/redis-error.js';
-import { evictsKeys, parseMemoryPolicy } from '../store/redis-eviction.js';
+import { cacheUrlCarriesPassword, evictsKeys, parseMemoryPolicy, REDIS_WITHOUT_PASSWORD_ADVICE } from '../store/redis-eviction.js';
 import type { Check } from './report.js';
 
 /** How long the doctor waits for the Redis of CACHE_URL to connect, and for each command. */
@@ -51,12 +51,8 @@ export async function sharedStateChecks(config: Config): Promise<Check[]> {
 
 function passwordCheck(url: string, where: string): Check {
   // It answered PING: with no password in the URL, Redis takes commands from anyone who reaches it.
-  if (new URL(url).password !== '') return { id: 'shared-state:redis', status: 'ok', message: `shared state: ${where} answers, with a password` };
-  return {
-    id: 'shared-state:redis',
-    status: 'failed',
-    message: `shared state: ${where} takes commands without a password: whoever reaches it can reset failed-authentication counts, forget spent sign-in links and put back older token records; start Redis with requirepass and set CACHE_URL=redis://:PASSWORD@host:6379 (docs/operations.md#redis)`,
-  };
+  if (cacheUrlCarriesPassword(url)) return { id: 'shared-state:redis', status: 'ok', message: `shared state: ${where} answers, with a password` };
+  return { id: 'shared-state:redis', status: 'failed', message: `shared state: ${where} takes commands without a password: ${REDIS_WITHOUT_PASSWORD_ADVICE}` };
 }
 
 async function evictionCheck(client: { sendCommand(args: string[]): Promise<unknown> }): Promise<Check> {
