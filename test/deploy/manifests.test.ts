@@ -174,12 +174,16 @@ describe('deploy/ manifests', () => {
     expect(container.startupProbe.failureThreshold * container.startupProbe.periodSeconds).toBeGreaterThanOrEqual(60);
   });
 
-  it('spread the gateway pods over nodes, and never run two in-memory Redis instances behind one Service', () => {
+  it('spread the gateway pods over nodes and zones, and never run two in-memory Redis instances behind one Service', () => {
     const podLabels = gateway.spec.template.metadata.labels as Record<string, string>;
     const spread = podSpec.topologySpreadConstraints as Array<{ topologyKey: string; maxSkew: number; labelSelector: { matchLabels: Record<string, string> } }>;
-    const byHost = spread.find((c) => c.topologyKey === 'kubernetes.io/hostname');
-    expect(byHost?.maxSkew).toBe(1);
-    expect(Object.entries(byHost!.labelSelector.matchLabels).every(([k, v]) => podLabels[k] === v)).toBe(true);
+    // Over nodes and, where the cluster has them, zones; ScheduleAnyway, so a single-node or single-zone cluster still schedules.
+    for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']) {
+      const constraint = spread.find((c) => c.topologyKey === key) as (typeof spread)[number] & { whenUnsatisfiable: string };
+      expect(constraint?.maxSkew, key).toBe(1);
+      expect(constraint.whenUnsatisfiable).toBe('ScheduleAnyway');
+      expect(Object.entries(constraint.labelSelector.matchLabels).every(([k, v]) => podLabels[k] === v)).toBe(true);
+    }
     // A rolling update would start the new Redis (empty: no persistence) beside the old one, both
     // ready behind the Service: replicas reconnecting meanwhile would split the failed-authentication
     // counts and containment records between two instances. Recreate stops the old one first
@@ -239,6 +243,11 @@ describe('deploy/ manifests', () => {
     // A full Redis refuses writes rather than evicting spent sign-in links and failure counts (docs/operations.md#redis).
     const redisArgs: string[] = redis.spec.template.spec.containers[0].args;
     expect(redisArgs[redisArgs.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    // Redis opens no connection of its own (no replication, no persistence): Egress without rules
+    // denies any it would open, replies to the gateway's connections still flow (kubernetes.io,
+    // NetworkPolicySpec: an empty egress list limits all outgoing traffic).
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress ?? []).toEqual([]);
   });
 
   it("admit the gateway's ports only from the ingress controller (http) and the scraper (metrics), never from every pod", () => {
