@@ -12,7 +12,7 @@ import { openCallerAuthentication } from './identity/caller-authentication.js';
 import { graphIdentityId } from './identity/identity-id.js';
 import { createSignInLinks, deriveSignInLinkKey, openSpentLinksInRedis } from './identity/sign-in-link.js';
 import { closeRedisConnection, openRedisConnection, SHARED_STATE_COMMAND_TIMEOUT_MS } from './store/redis-connection.js';
-import { warnIfRedisEvicts } from './store/redis-eviction.js';
+import { warnIfRedisEvicts, warnIfRedisHasNoPassword } from './store/redis-eviction.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { applySandbox, emulatorDataDir } from './sandbox.js';
@@ -98,6 +98,7 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
     if (sharedRedis) {
       closers.push(() => closeRedisConnection(sharedRedis));
       await warnIfRedisEvicts(sharedRedis, logger);
+      if (config.cache.kind === 'redis') warnIfRedisHasNoPassword(config.cache.url, logger);
     }
     // Only Entra caller tokens name a user whose tokens a containment can stop (docs/security.md#contained-users-caller-tokens):
     // callerAuthenticator, and with CALLER_AUTH=entra callerRevocations, handed to the gateway as they are.

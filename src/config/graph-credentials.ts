@@ -5,6 +5,9 @@ import { Secret, type Config, type GraphAuthFlow } from '../config-types.js';
 import { isGuid } from '../guid.js';
 import type { EnvReader } from './env-reader.js';
 
+/** The hosts of the only http redirect URIs Entra accepts (docs/graph-facts.md#redirect-uris); `app.localhost` is not one. */
+const HTTP_REDIRECT_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 /** The operator's own Entra app registration (self-deployed mode), or undefined with its problems recorded. */
 export function readSelfDeployed(env: EnvReader, flow: GraphAuthFlow): Config['selfDeployed'] {
   const tenantId = env.get('AZURE_TENANT_ID');
@@ -38,13 +41,20 @@ export function readSelfDeployed(env: EnvReader, flow: GraphAuthFlow): Config['s
         'REDIRECT_URI is missing: the authorization-code flow needs the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)',
       );
     else {
+      let parsed: URL | undefined;
       try {
-        new URL(redirectUri);
+        parsed = new URL(redirectUri);
       } catch {
         env.problem(
           `REDIRECT_URI=${JSON.stringify(redirectUri)} is not a URL: the redirect URI registered on your app (e.g. REDIRECT_URI=http://localhost:4000/auth/callback)`,
         );
       }
+      // Entra cannot register such a URI and answers AADSTS500117 at the sign-in
+      // (docs/graph-facts.md#redirect-uris): said now, not at the operator's first sign-in.
+      if (parsed?.protocol === 'http:' && !HTTP_REDIRECT_HOSTS.has(parsed.hostname))
+        env.problem(
+          `REDIRECT_URI=${JSON.stringify(redirectUri)} is http on a host other than localhost: Entra accepts http redirect URIs for localhost only (AADSTS500117); register and set the https callback URL the operator's browser reaches (e.g. REDIRECT_URI=https://gateway.contoso.com/auth/callback, docs/identity.md#the-callback-url)`,
+        );
     }
     if (authCode?.includes('session_state'))
       env.problem('AUTH_CODE contains "session_state": copy only the value of code= from the redirect URL, without &session_state=...');

@@ -10,6 +10,7 @@ import { featurePermissionChecks } from './permission-checks.js';
 import { readProbes, writeProbes } from './probes.js';
 import { exitCodeOf, type Check, type DoctorReport } from './report.js';
 import { readHeldRoles, roleChecks } from './role-checks.js';
+import { sharedStateChecks } from './shared-state.js';
 
 export interface DoctorOptions {
   /** Id or userPrincipalName of the one user the write probes may touch. */
@@ -38,7 +39,8 @@ function configurationCheck(config: Config): Check {
  * Entra roles, the basic reads, and (only when asked, on one named user) the containment writes.
  */
 export async function runDoctor(config: Config, options: DoctorOptions, io: DoctorIo): Promise<DoctorReport> {
-  const checks: Check[] = [configurationCheck(config)];
+  // The shared Redis first: what it holds (spent sign-in links, failure counts) does not depend on the token.
+  const checks: Check[] = [configurationCheck(config), ...(await sharedStateChecks(config))];
   const availability = featureAvailability(config);
   const kind = grantKindOf(config);
   const finish = (): DoctorReport => ({ checks, exitCode: exitCodeOf(checks) });

@@ -41,7 +41,8 @@ export interface ReadinessDeps {
 }
 
 export const READINESS_TTL_MS = 5_000;
-const PROBE_TIMEOUT_MS = 5_000;
+/** Upper bound of one readiness probe round: the kubelet's readinessProbe timeout must exceed it (deploy/deployment.yaml). */
+export const READINESS_PROBE_TIMEOUT_MS = 5_000;
 
 /** What to do when no token could be obtained, per Graph identity (the gateway log has the Entra or broker error). */
 const TOKEN_HINTS: Record<GraphIdentity['kind'], string> = {
@@ -68,7 +69,7 @@ export function createReadiness(deps: ReadinessDeps): Readiness {
   let inFlight: Promise<ReadinessReport> | undefined;
 
   const probe = async (): Promise<ReadinessReport> => {
-    const signal = AbortSignal.timeout(deps.timeoutMs ?? PROBE_TIMEOUT_MS);
+    const signal = AbortSignal.timeout(deps.timeoutMs ?? READINESS_PROBE_TIMEOUT_MS);
     const settle = async (name: ReadinessCheckName, run: () => Promise<boolean>, reason: string, logged?: Record<string, unknown>): Promise<ReadinessCheck> => {
       try {
         if (await run()) return { name, ok: true };

@@ -51,7 +51,13 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       return { kind: 'memory', location: 'memory', persisted: false, keyv, lock: createMemoryLock(), close: async () => undefined };
     }
     case 'sqlite': {
-      const store = new SqliteKeyvStore(path.resolve(options.dataDir, resolved.path));
+      const file = path.resolve(options.dataDir, resolved.path);
+      let store: SqliteKeyvStore;
+      try {
+        store = new SqliteKeyvStore(file);
+      } catch (error) {
+        throw sqliteOpenError(file, cache.kind === 'default' ? 'DATA_DIR' : 'CACHE_URL', error);
+      }
       const keyv = new Keyv<string>({ store, namespace: NAMESPACE, throwOnErrors: true });
       return {
         kind: 'sqlite',
@@ -101,6 +107,26 @@ export async function createKeyvStore(cache: Config['cache'], options: KeyvStore
       throw new Error(`unknown cache kind ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Why the SQLite file could not be opened, for the start-up failure: Node's and SQLite's own words
+ * ("EROFS: read-only file system, open '…'", "database or disk is full") name neither the variable
+ * that chose the file nor what to do. The path is no secret; nothing else of the configuration is quoted.
+ */
+function sqliteOpenError(file: string, variable: 'DATA_DIR' | 'CACHE_URL', error: unknown): Error {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : 'no reason given';
+  const why = code && !message.startsWith(code) ? `${code}: ${message}` : message;
+  const fix =
+    variable === 'DATA_DIR'
+      ? "mount a writable volume at DATA_DIR (the image's /data), or set CACHE_URL to a Redis"
+      : 'point CACHE_URL at a file on a writable volume, or at a Redis';
+  return new Error(
+    `the token cache's SQLite file ${file} (${variable}) could not be opened: ${why}; the gateway needs a directory it can write, with free space: ${fix} (docs/operations.md#data-directory)`,
+    { cause: error },
+  );
 }
 
 /** A Redis URL may carry a password: keep host and port only. */

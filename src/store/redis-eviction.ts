@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { redactUrl } from './keyv-store.js';
 import { redisErrorSummary } from './redis-error.js';
 
 /**
@@ -47,4 +48,28 @@ export async function warnIfRedisEvicts(client: { sendCommand(args: string[]): P
       `Redis (CACHE_URL) evicts keys when full (maxmemory-policy ${memory.policy}): spent sign-in links and failed-authentication counts could be dropped; set maxmemory-policy noeviction (docs/operations.md#redis)`,
     );
   }
+}
+
+/**
+ * Whether CACHE_URL authenticates. Once the gateway is connected, a URL without a password means
+ * Redis takes commands from anyone who reaches it: whoever does can reset failed-authentication
+ * counts, forget spent sign-in links and put back older token records (docs/operations.md#redis).
+ */
+export function cacheUrlCarriesPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+export const REDIS_WITHOUT_PASSWORD_ADVICE =
+  'whoever reaches it can reset failed-authentication counts, forget spent sign-in links and put back older token records; start Redis with requirepass and set CACHE_URL=redis://:PASSWORD@host:6379 (docs/operations.md#redis)';
+
+/** Said once at start-up, beside the eviction warning: nothing stops the start (the doctor fails on it). */
+export function warnIfRedisHasNoPassword(url: string, logger: Logger): void {
+  if (cacheUrlCarriesPassword(url)) return;
+  logger
+    .child({ component: 'shared-state' })
+    .warn({ redis: `Redis ${redactUrl(url)}` }, `Redis (CACHE_URL) takes commands without a password: ${REDIS_WITHOUT_PASSWORD_ADVICE}`);
 }

@@ -31,14 +31,20 @@ export class SqliteKeyvStore extends EventEmitter implements KeyvStoreAdapter {
     chmodSync(this.file, 0o600);
     this.opts = { dialect: 'sqlite', url: `sqlite://${this.file}` };
     this.db = new Database(this.file);
-    // WAL lets readers in other processes proceed while one writes; busy_timeout waits out a writer.
-    this.db.pragma('journal_mode = WAL');
-    for (const suffix of ['-wal', '-shm']) if (existsSync(this.file + suffix)) chmodSync(this.file + suffix, 0o600);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS keyv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);
-      CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL);
-    `);
+    try {
+      // WAL lets readers in other processes proceed while one writes; busy_timeout waits out a writer.
+      this.db.pragma('journal_mode = WAL');
+      for (const suffix of ['-wal', '-shm']) if (existsSync(this.file + suffix)) chmodSync(this.file + suffix, 0o600);
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(`
+        CREATE TABLE IF NOT EXISTS keyv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires INTEGER);
+        CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL);
+      `);
+    } catch (error) {
+      // A full disk fails here, after the open: no handle is left behind for the caller's error path.
+      this.db.close();
+      throw error;
+    }
   }
 
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {

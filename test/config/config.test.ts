@@ -348,6 +348,27 @@ describe('loadConfig', () => {
     expect(problems.every((p) => !p.includes('abc&session_state'))).toBe(true);
   });
 
+  it('refuses a REDIRECT_URI that Entra never accepts: http on a host other than localhost, 127.0.0.1 or [::1]', () => {
+    // Entra answers AADSTS500117 at the first sign-in (docs/graph-facts.md#redirect-uris); the
+    // operator learns it at start-up (and from `npm run doctor`) instead.
+    const authCode = { ...selfDeployed, GRAPH_AUTH_FLOW: 'authorization-code', TOKEN_CACHE_KEY: Buffer.alloc(32, 5).toString('base64') };
+    for (const uri of ['http://gateway.contoso.com/auth/callback', 'http://app.localhost:4000/auth/callback', 'http://10.0.0.7:4000/auth/callback']) {
+      expect(problemsOf({ ...authCode, REDIRECT_URI: uri }), uri).toEqual([
+        expect.stringMatching(
+          /^REDIRECT_URI=".*" is http on a host other than localhost: Entra accepts http redirect URIs for localhost only \(AADSTS500117\); .*https/,
+        ),
+      ]);
+    }
+    for (const uri of [
+      'http://localhost:4000/auth/callback',
+      'http://127.0.0.1:4000/auth/callback',
+      'http://[::1]:4000/auth/callback',
+      'https://gateway.contoso.com/auth/callback',
+    ]) {
+      expect(problemsOf({ ...authCode, REDIRECT_URI: uri }), uri).toEqual([]);
+    }
+  });
+
   it('parses CACHE_URL kinds', () => {
     expect(loadConfig({ CACHE_URL: 'redis://127.0.0.1:6379' }).cache).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
     expect(loadConfig({ CACHE_URL: 'sqlite://./x.db' }).cache).toMatchObject({ kind: 'sqlite' });

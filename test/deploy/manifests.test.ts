@@ -7,6 +7,7 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { startApp, type App } from '../../src/app.js';
 import { CONFIG_VARIABLES, hashApiKey, loadConfig } from '../../src/config.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, SHUTDOWN_CLOSE_MARGIN_MS } from '../../src/gateway.js';
+import { READINESS_PROBE_TIMEOUT_MS } from '../../src/http/readiness.js';
 import { createLogger } from '../../src/logger.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 
@@ -148,6 +149,50 @@ describe('deploy/ manifests', () => {
     expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(preStopMs + drainMs + SHUTDOWN_CLOSE_MARGIN_MS);
   });
 
+  it("time the gateway's probes against the app and the drain: every timeout explicit, readiness longer than the gateway's own probe round, liveness never killing a drain", () => {
+    // timeoutSeconds defaults to 1 s (kubernetes.io, Configure Liveness, Readiness and Startup
+    // Probes): on a node busy starting pods, one slow answer of a healthy process fails the probe.
+    for (const deployment of manifests.filter((m) => m.kind === 'Deployment'))
+      for (const c of deployment.spec.template.spec.containers)
+        for (const name of ['livenessProbe', 'readinessProbe', 'startupProbe'].filter((n) => c[n])) {
+          expect(c[name].timeoutSeconds, `${deployment.metadata.name}/${c.name} ${name}`).toBeGreaterThanOrEqual(2);
+          // The kubelet waits for one probe before the next: a timeout beyond the period would stretch
+          // the detection time the period promises.
+          expect(c[name].periodSeconds, `${deployment.metadata.name}/${c.name} ${name}`).toBeGreaterThanOrEqual(c[name].timeoutSeconds);
+        }
+    // /readyz answers "not ready" with its reason after at most READINESS_PROBE_TIMEOUT_MS (Entra or
+    // Graph hanging); a kubelet timeout no longer than that would cut the answer off and report
+    // "context deadline exceeded" instead of the reason.
+    expect(container.readinessProbe.timeoutSeconds * 1000).toBeGreaterThan(READINESS_PROBE_TIMEOUT_MS);
+    // The listener closes at SIGTERM, after the preStop pause; from then on /healthz is refused. The
+    // first refused liveness probe may come at once: the failures that restart the container must
+    // take longer than the drain and its close margin.
+    const drainMs = Number(manifestEnvironment().DRAIN_TIMEOUT_MS ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    const liveness = container.livenessProbe;
+    expect((liveness.failureThreshold - 1) * liveness.periodSeconds * 1000).toBeGreaterThanOrEqual(drainMs + SHUTDOWN_CLOSE_MARGIN_MS);
+    // The startup probe gives the start (schema, stores, the first Graph token) a minute.
+    expect(container.startupProbe.failureThreshold * container.startupProbe.periodSeconds).toBeGreaterThanOrEqual(60);
+  });
+
+  it('spread the gateway pods over nodes and zones, and never run two in-memory Redis instances behind one Service', () => {
+    const podLabels = gateway.spec.template.metadata.labels as Record<string, string>;
+    const spread = podSpec.topologySpreadConstraints as Array<{ topologyKey: string; maxSkew: number; labelSelector: { matchLabels: Record<string, string> } }>;
+    // Over nodes and, where the cluster has them, zones; ScheduleAnyway, so a single-node or single-zone cluster still schedules.
+    for (const key of ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']) {
+      const constraint = spread.find((c) => c.topologyKey === key) as (typeof spread)[number] & { whenUnsatisfiable: string };
+      expect(constraint?.maxSkew, key).toBe(1);
+      expect(constraint.whenUnsatisfiable).toBe('ScheduleAnyway');
+      expect(Object.entries(constraint.labelSelector.matchLabels).every(([k, v]) => podLabels[k] === v)).toBe(true);
+    }
+    // A rolling update would start the new Redis (empty: no persistence) beside the old one, both
+    // ready behind the Service: replicas reconnecting meanwhile would split the failed-authentication
+    // counts and containment records between two instances. Recreate stops the old one first
+    // (kubernetes.io, Deployments, "Recreate Deployment").
+    const redis = find('Deployment', 'msgraph-user-gateway-redis');
+    expect(redis.spec.replicas).toBe(1);
+    expect(redis.spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
   it('give the gateway a memory limit of at least twice the heap cap of the image, and CPU requests for the autoscaler', () => {
     const heapCap = imageHeapCapBytes();
     const limit = quantityBytes(container.resources.limits.memory);
@@ -198,6 +243,11 @@ describe('deploy/ manifests', () => {
     // A full Redis refuses writes rather than evicting spent sign-in links and failure counts (docs/operations.md#redis).
     const redisArgs: string[] = redis.spec.template.spec.containers[0].args;
     expect(redisArgs[redisArgs.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
+    // Redis opens no connection of its own (no replication, no persistence): Egress without rules
+    // denies any it would open, replies to the gateway's connections still flow (kubernetes.io,
+    // NetworkPolicySpec: an empty egress list limits all outgoing traffic).
+    expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(policy.spec.egress ?? []).toEqual([]);
   });
 
   it("admit the gateway's ports only from the ingress controller (http) and the scraper (metrics), never from every pod", () => {
@@ -254,6 +304,8 @@ describe('deploy/ manifests', () => {
       expect(spec.securityContext.runAsNonRoot, deployment.metadata.name).toBe(true);
       expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
       expect(spec.automountServiceAccountToken).toBe(false);
+      // Pod-wide, so every container (and any added later) gets the container runtime's default syscall filter.
+      expect(spec.securityContext.seccompProfile, deployment.metadata.name).toEqual({ type: 'RuntimeDefault' });
       for (const c of spec.containers) {
         expect(c.securityContext, `${deployment.metadata.name}/${c.name}`).toMatchObject({
           allowPrivilegeEscalation: false,

@@ -8,7 +8,7 @@ import { startApp, type App } from '../../src/app.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
-import { capturingLogger } from '../support/log-capture.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { REPO_ROOT } from '../support/production-build.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 
@@ -89,8 +89,26 @@ describe.skipIf(!!skipRedis)('a Redis that requires a password', () => {
       await client.close();
     }
     expect(logLines.join('\n')).not.toContain(PASSWORD);
+    expect(logLines.join('\n')).not.toContain('takes commands without a password');
     await app.close();
     app = undefined;
+  });
+
+  it('a Redis that takes commands without a password: the gateway serves, and its start-up log warns and names the fix', async () => {
+    // The doctor fails on it too (test/doctor/shared-state.test.ts); the start-up log is where an
+    // operator who skipped the doctor still reads it.
+    const open = await startTestRedis();
+    const lines: string[] = [];
+    let started: App | undefined;
+    try {
+      started = await startApp(configWith(open.url), { emulator, logger: capturingLogger(lines, 'info') });
+      const warning = logRecordsOf(lines).find((r) => r.level === 'warn' && /takes commands without a password/.test(String(r.msg)));
+      expect(warning?.msg).toMatch(/^Redis \(CACHE_URL\) takes commands without a password: .*requirepass.*docs\/operations\.md#redis/);
+      expect(warning?.redis).toBe(`Redis redis://127.0.0.1:${open.port}`);
+    } finally {
+      await started?.close();
+      await open.stop();
+    }
   });
 
   it('with a wrong password: the start fails and says so, naming no password', async () => {

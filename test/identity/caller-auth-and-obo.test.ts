@@ -6,6 +6,7 @@ import { SignJWT, exportSPKI, generateKeyPair, importJWK, type CryptoKey } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config-types.js';
 import { GatewayError } from '../../src/errors.js';
+import { CLOCK_SKEW_SECONDS } from '../../src/identity/caller-token-verifier.js';
 import { createCallerAuthenticator, createGraphIdentity } from '../../src/identity/index.js';
 import { Permission, type Caller, type CallerAuthenticator } from '../../src/identity/types.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
@@ -284,6 +285,19 @@ describe('caller authentication: entra', () => {
     }
     expect((await rejection(entra, { headers: {}, remoteAddress: loopback })).message).toMatch(/Bearer/);
     expect((await rejection(entra, { headers: { authorization: 'Basic abc' }, remoteAddress: loopback })).message).toMatch(/Bearer/);
+  });
+
+  it('tolerates clock skew between Entra and the gateway up to CLOCK_SKEW_SECONDS (60 s), and no more', async () => {
+    // A gateway host whose clock is behind sees a fresh token as not yet valid, one whose clock is
+    // ahead sees it expire early: a minute either way is accepted, five minutes is not.
+    const nowS = Math.floor(Date.now() / 1000);
+    const skew = CLOCK_SKEW_SECONDS;
+    // nbf is 5 s before iat (src/emulator/keys.ts): an issuer this far ahead puts nbf skew - 15 s ahead.
+    expect(await entra.authenticate(bearer(await sign(v1Claims(), 600, nowS + skew - 10)))).toMatchObject({ kind: 'entra' });
+    expect((await rejection(entra, bearer(await sign(v1Claims(), 600, nowS + 300)))).message).toMatch(/not (yet )?(valid|active)|nbf/i);
+    // Expired half the tolerance ago: accepted; twice the tolerance ago: refused.
+    expect(await entra.authenticate(bearer(await sign(v1Claims(), 600, nowS - 600 - skew / 2)))).toMatchObject({ kind: 'entra' });
+    expect((await rejection(entra, bearer(await sign(v1Claims(), 600, nowS - 600 - 2 * skew)))).message).toMatch(/expired/);
   });
 
   it('accepts a v2.0 token only for an audience API_AUDIENCE lists', async () => {
