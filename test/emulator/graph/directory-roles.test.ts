@@ -130,3 +130,29 @@ describe('GET /me/transitiveMemberOf/microsoft.graph.directoryRole', () => {
     expect(result.status).toBe(400);
   });
 });
+
+describe('GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole pages the memberships', () => {
+  it('applies the cast to each page of memberships: an empty page with a nextLink comes before the role (docs/graph-facts.md#paging)', async () => {
+    const app = registerApp(emulator.tenant, { displayName: 'role reader', graphAppRoles: ['User.Read.All'] });
+    const bearer = await appToken(app);
+    const user = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId)!;
+    const groups = [...emulator.tenant.groups.keys()].slice(0, 3);
+    user.memberOf.push(...groups.filter((id) => !user.memberOf.includes(id)));
+    user._directoryRoles.push('Helpdesk Administrator');
+    const eventual = { ConsistencyLevel: 'eventual' };
+    const first = await get(`/users/${user.id}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true&$top=${user.memberOf.length}`, bearer, eventual);
+    expect(first.status).toBe(200);
+    expect(first.body.value).toEqual([]);
+    expect(first.body['@odata.count']).toBe(1);
+    const link = String(first.body['@odata.nextLink']);
+    expect(link).toContain('$skiptoken=');
+    const next = link.slice(link.indexOf('/v1.0/') + '/v1.0'.length);
+    // The next page needs the header again, as every advanced query does.
+    expect((await get(next, bearer)).status).toBe(400);
+    const second = await get(next, bearer, eventual);
+    expect(second.status).toBe(200);
+    expect(second.body.value).toEqual([expect.objectContaining({ displayName: 'Helpdesk Administrator' })]);
+    expect(second.body['@odata.nextLink']).toBeUndefined();
+    expect(second.body['@odata.count']).toBeUndefined();
+  });
+});
