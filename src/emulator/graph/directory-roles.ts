@@ -9,6 +9,8 @@
  *   activated directory roles of a user. An OData cast is an advanced query: it needs
  *   `ConsistencyLevel: eventual` and `$count=true`. A caller that reaches the call (User.Read.All)
  *   but does not read directory roles gets them with limited information, as from memberOf.
+ *   Paged over the user's memberships (`$top`, 100 by default), the cast applied to each page, so
+ *   a page may hold no role and have a nextLink.
  */
 import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';

@@ -156,3 +156,40 @@ describe('GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole pages
     expect(second.body['@odata.count']).toBeUndefined();
   });
 });
+
+describe('advanced queries under advancedQueryIndexLagSeconds (docs/emulator.md)', () => {
+  it('find a user renamed within the lag by its former name only, while a plain read finds it by the new one', async () => {
+    const app = registerApp(emulator.tenant, {
+      displayName: 'renamer',
+      graphAppRoles: ['User.ReadWrite.All', 'User.Read.All'],
+      directoryRoles: ['Privileged Authentication Administrator', 'User Administrator'],
+    });
+    const bearer = await appToken(app);
+    const user = [...emulator.tenant.users.values()].find(
+      (u) => u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled && !u.userPrincipalName.startsWith('$'),
+    )!;
+    user._directoryRoles.push('User Administrator');
+    const before = user.userPrincipalName;
+    const after = `renamed-${user.id.slice(0, 8)}@${before.split('@')[1]}`;
+    const patch = await emulator.fetch(`/v1.0/users/${user.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userPrincipalName: after }),
+    });
+    expect(patch.status).toBe(204);
+    const roles = (key: string) =>
+      get(`/users/${encodeURIComponent(key)}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true`, bearer, { ConsistencyLevel: 'eventual' });
+    expect((await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 })).status).toBe(200);
+    try {
+      expect((await roles(after)).status).toBe(404);
+      expect((await roles(before)).body.value).toEqual([expect.objectContaining({ displayName: 'User Administrator' })]);
+      expect((await roles(user.id)).status).toBe(200);
+      expect((await get(`/users/${encodeURIComponent(after)}?$select=id`, bearer)).body.id).toBe(user.id);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+    // An index that is current (the default) knows the new name at once.
+    expect((await roles(after)).status).toBe(200);
+    expect((await roles(before)).status).toBe(404);
+  });
+});

@@ -7,9 +7,12 @@ import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { ordinaryUserPicker } from '../graphql/mutations/support.js';
+import { keepPreviousUpn } from '../../src/emulator/user-record.js';
 
 /**
- * Administrators as targets, for a user in many groups (docs/security.md#administrators-as-targets).
+ * The role lookup of administrators as targets (docs/security.md#administrators-as-targets).
+ *
+ * A user in many groups.
  * The role lookup, `transitiveMemberOf/microsoft.graph.directoryRole`, is a paged collection of the
  * user's memberships (at most 999 a page) to which the cast applies, and a page may hold zero results
  * while a later one holds the role (docs/graph-facts.md#paging). Before, the gateway read the first
@@ -97,5 +100,51 @@ describe('the role lookup reads every page of the cast', () => {
     expect(result.errors).toBeUndefined();
     expect(passesOf(target)).toHaveLength(1);
     expect((await emulator.stats()).byRoute[ROLE_LOOKUP]).toBe(2);
+  });
+});
+
+describe('a target named by userPrincipalName is found before its roles are read', () => {
+  /**
+   * The role lookup is an advanced query (`ConsistencyLevel: eventual`), served from an index that
+   * "might not be up-to-date with recent changes to the object" (docs/graph-facts.md#writes-and-permissions);
+   * the write is not. Before, the lookup addressed the target by the name the caller gave: an
+   * administrator renamed a minute ago was not found under the new name by the index (404, taken for
+   * "no role") while the write found them, and a helpdesk key minted their pass.
+   */
+  it('regression: a Global Administrator renamed while the index lags is still an administrator, and gets no pass', async () => {
+    const target = pick();
+    target._directoryRoles.push('Global Administrator');
+    const renamed = `it-root-${target.id.slice(0, 8)}@${target.userPrincipalName.split('@')[1]}`;
+    keepPreviousUpn(target, renamed, Date.now());
+    target.userPrincipalName = renamed;
+    expect((await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 })).status).toBe(200);
+    try {
+      await emulator.resetStats();
+      const result = await createPass(renamed, 'RenamedAdmin');
+      expect(result.data?.createTemporaryAccessPass ?? null).toBeNull();
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET', argument: 'user' });
+      expect(passesOf(target)).toHaveLength(0);
+      expect(eventsOf('RenamedAdmin')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET' })]);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+  });
+
+  it('under the same lag a renamed user without a role still gets the pass, and a name nobody holds meets Graph 404', async () => {
+    const target = pick();
+    const renamed = `renamed-${target.id.slice(0, 8)}@${target.userPrincipalName.split('@')[1]}`;
+    keepPreviousUpn(target, renamed, Date.now());
+    target.userPrincipalName = renamed;
+    await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 });
+    try {
+      const result = await createPass(renamed, 'RenamedUser');
+      expect(result.errors).toBeUndefined();
+      expect(passesOf(target)).toHaveLength(1);
+      const nobody = await createPass(`nobody-${target.id.slice(0, 8)}@${target.userPrincipalName.split('@')[1]}`, 'NobodyPass');
+      expect(nobody.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
   });
 });
