@@ -133,7 +133,7 @@ describe('GET /me/transitiveMemberOf/microsoft.graph.directoryRole', () => {
 
 describe('GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole pages the memberships', () => {
   it('applies the cast to each page of memberships: an empty page with a nextLink comes before the role (docs/graph-facts.md#paging)', async () => {
-    const app = registerApp(emulator.tenant, { displayName: 'role reader', graphAppRoles: ['User.Read.All'] });
+    const app = registerApp(emulator.tenant, { displayName: 'role reader', graphAppRoles: ['Directory.Read.All'] });
     const bearer = await appToken(app);
     const user = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId)!;
     const groups = [...emulator.tenant.groups.keys()].slice(0, 3);
@@ -161,7 +161,7 @@ describe('advanced queries under advancedQueryIndexLagSeconds (docs/emulator.md)
   it('find a user renamed within the lag by its former name only, while a plain read finds it by the new one', async () => {
     const app = registerApp(emulator.tenant, {
       displayName: 'renamer',
-      graphAppRoles: ['User.ReadWrite.All', 'User.Read.All'],
+      graphAppRoles: ['User.ReadWrite.All', 'Directory.Read.All'],
       directoryRoles: ['Privileged Authentication Administrator', 'User Administrator'],
     });
     const bearer = await appToken(app);
