@@ -84,6 +84,15 @@ export interface GraphSettings {
    * at once and the answer carries no Location (204, or 200 with a generated password).
    */
   resetPasswordAnswer: 'accepted' | 'completed';
+  /**
+   * Seconds the index behind advanced queries (`ConsistencyLevel: eventual`) trails the directory. The
+   * transitiveMemberOf page says that header "uses an index that might not be up-to-date with recent
+   * changes to the object", without a bound (docs/graph-facts.md#writes-and-permissions). The stricter
+   * reading covers addressing too: with a lag, an advanced query on `/users/{userPrincipalName}/...`
+   * finds the user by the name it had that many seconds ago, and not a user created since. 0, the
+   * default, is an index that is always current; a number lets tests meet the lag.
+   */
+  advancedQueryIndexLagSeconds: number;
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -96,6 +105,7 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   authMethodTypeAnnotation: 'omitted',
   getByIdsSelect: 'honoured',
   resetPasswordAnswer: 'accepted',
+  advancedQueryIndexLagSeconds: 0,
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -122,6 +132,13 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
       (out as Record<WordSwitch, string>)[key] = oneOf(`Graph setting '${key}' must be`, value, WORD_SWITCHES[key].words);
       continue;
     }
+    if (key === 'advancedQueryIndexLagSeconds') {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+        throw new Error(`Graph setting 'advancedQueryIndexLagSeconds' must be a whole number of seconds (0 or more), received ${JSON.stringify(value)}`);
+      }
+      out.advancedQueryIndexLagSeconds = value;
+      continue;
+    }
     if (key === 'pageTokenLifetimeSeconds') {
       if (value !== null && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
         throw new Error(`Graph setting 'pageTokenLifetimeSeconds' must be null (never expire) or a whole number of seconds, received ${JSON.stringify(value)}`);
@@ -144,7 +161,7 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `honoured` or `ignored`; `EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS`: a whole number of seconds (0 or
  * more), or `off` (never expire); `EMULATOR_AUTH_METHOD_TYPE_ANNOTATION`: `omitted` or `present`;
  * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`; `EMULATOR_RESET_PASSWORD_ANSWER`: `accepted` or
- * `completed`. Unset keeps the default.
+ * `completed`; `EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS`: a whole number of seconds. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = numberOrOffOfEnv(env, 'EMULATOR_EXPAND_PAGE_CAP', 'expandPageCap', 'a whole number from 1 to 999');
@@ -162,6 +179,12 @@ export function graphSettingsFromEnv(env: Record<string, string | undefined>): P
     if (word !== undefined) (out as Record<WordSwitch, string>)[key] = word;
   }
   Object.assign(out, numberOrOffOfEnv(env, 'EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS', 'pageTokenLifetimeSeconds', 'a whole number of seconds (0 or more)'));
+  const lag = env['EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS']?.trim();
+  if (lag !== undefined && lag !== '') {
+    if (!/^\d+$/.test(lag))
+      throw new Error(`EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS=${JSON.stringify(lag)} is not valid: a whole number of seconds (0 or more)`);
+    out.advancedQueryIndexLagSeconds = Number(lag);
+  }
   return out;
 }
 

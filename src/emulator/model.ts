@@ -54,6 +54,12 @@ export interface UserRecord {
   /** Emulator-internal: Entra directory roles, e.g. `Global Administrator`, `User Administrator`. */
   _directoryRoles: string[];
   /**
+   * Emulator-internal: the userPrincipalNames this user had before, oldest first, each with the time
+   * (emulator clock, ms) it stopped being the user's; read by advanced queries under an index lag
+   * (GraphSettings.advancedQueryIndexLagSeconds). Unset: never renamed.
+   */
+  _previousUpns?: Array<{ upn: string; untilMs: number }>;
+  /**
    * Emulator-internal: the id of the method (one of `authMethods`) that is the user's default
    * multifactor authentication method, or null. Graph refuses to delete it
    * (docs/graph-facts.md#deleting-authentication-methods); v1.0 does not expose it.

@@ -54,3 +54,12 @@ export function newUserRecord(init: { id: string; displayName: string; userPrinc
     _defaultMfaMethodId: null,
   };
 }
+
+/**
+ * Before `user` takes `upn`: keeps the name it leaves, for advanced queries under an index lag
+ * (GraphSettings.advancedQueryIndexLagSeconds), which still find the user by it for a while.
+ */
+export function keepPreviousUpn(user: UserRecord, upn: string, nowMs: number): void {
+  if (upn === user.userPrincipalName) return;
+  user._previousUpns = [...(user._previousUpns ?? []), { upn: user.userPrincipalName, untilMs: nowMs }];
+}

@@ -102,8 +102,10 @@ export interface GraphUsersClient {
   listMemberOf(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>>;
   listOwnedDevices(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery & { filter?: string }>): Promise<GraphPage<GraphDirectoryObject>>;
   /**
-   * The first page of the user's activated directory roles, direct or through groups (`id` and
-   * `displayName`; PIM-eligible roles not activated are not listed); `null` when Graph says 404.
+   * The user's activated directory roles, direct or through groups (`id` and `displayName`;
+   * PIM-eligible roles not activated are not listed), read page after page until one holds a role
+   * or none follows: a page of the cast may be empty while a later one holds the role
+   * (docs/graph-facts.md#paging). Empty when the user holds none; `null` when Graph says 404.
    */
   directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null>;
   /** Every page of the user's methods of that kind. */

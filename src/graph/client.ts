@@ -190,7 +190,21 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     async directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null> {
       const found = await call<unknown>(directoryRolesRequest(userIdOrUpn), true);
-      return found ? readPage<GraphDirectoryObject>(found.body, found.requestId, true).items : null;
+      if (!found) return null;
+      // The cast applies to each page of the user's memberships: an empty page with a nextLink says
+      // nothing about the next one (docs/graph-facts.md#paging). Before, an administrator in more
+      // groups than a page holds read as holding no role. Past MAX_FOLLOWED_PAGES this throws, and
+      // the check that asked fails closed (src/graphql/mutations/admin-targets.ts).
+      let current = readPage<GraphDirectoryObject>(found.body, found.requestId, true);
+      for (let pages = 1; current.items.length === 0 && current.nextLink; pages++) {
+        if (pages >= MAX_FOLLOWED_PAGES) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
+        // ConsistencyLevel is not carried over to the next page: sent again.
+        current = await page<GraphDirectoryObject>(
+          { method: 'GET', path: continuation(current.nextLink, continuationShapes.directoryRoles), headers: { ...EVENTUAL_CONSISTENCY } },
+          false,
+        );
+      }
+      return current.items;
     },
 
     async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {

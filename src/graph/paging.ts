@@ -25,6 +25,10 @@ export const continuationShapes = {
   usersDelta: { template: '/users/delta', pattern: /^\/users\/(?:microsoft\.graph\.)?delta(?:\(\))?\/?$/i },
   directReports: { template: '/users/{id}/directReports', pattern: new RegExp(`^/${USER_SEGMENT}/directReports/?$`, 'i') },
   memberOf: { template: '/users/{id}/memberOf', pattern: new RegExp(`^/${USER_SEGMENT}/memberOf(?:/microsoft\\.graph\\.group)?/?$`, 'i') },
+  directoryRoles: {
+    template: '/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole',
+    pattern: new RegExp(`^/${USER_SEGMENT}/transitiveMemberOf/microsoft\\.graph\\.directoryRole/?$`, 'i'),
+  },
   ownedDevices: { template: '/users/{id}/ownedDevices', pattern: new RegExp(`^/${USER_SEGMENT}/ownedDevices/?$`, 'i') },
   authMethods: { template: '/users/{id}/authentication/{methods}', pattern: new RegExp(`^/${USER_SEGMENT}/authentication/[A-Za-z0-9]+/?$`, 'i') },
 } satisfies Record<string, ContinuationShape>;

@@ -143,13 +143,14 @@ export function memberOfRequest(idOrUpn: string, select: readonly UserProperty[]
 
 /**
  * A user's activated directory roles, direct or through groups: an OData cast, so an advanced query
- * (`ConsistencyLevel: eventual` and `$count=true`, docs/graph-facts.md#writes-and-permissions).
+ * (`ConsistencyLevel: eventual` and `$count=true`, docs/graph-facts.md#writes-and-permissions). Pages
+ * of 999 memberships, the most Graph gives: a user in hundreds of groups then costs one request.
  */
 export function directoryRolesRequest(idOrUpn: string): GraphRequest {
   return {
     method: 'GET',
     path: graphPaths.userDirectoryRoles(idOrUpn),
-    query: { $select: 'id,displayName', $count: 'true' },
+    query: { $select: 'id,displayName', $count: 'true', $top: String(MAX_PAGE_SIZE) },
     headers: { ...EVENTUAL_CONSISTENCY },
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { UserRecord } from '../model.js';
 import { badRequest, notFound } from './errors.js';
-import type { GraphCall } from './call.js';
+import { isEventual, type GraphCall } from './call.js';
 
 export type UserKey = { kind: 'me' } | { kind: 'key'; value: string };
 
@@ -38,11 +38,30 @@ export function resolveUser(call: GraphCall, key: UserKey): UserRecord {
     if (!me) throw notFound(call.principal.objectId);
     return me;
   }
+  const lagMs = isEventual(call) ? call.ctx.graph.advancedQueryIndexLagSeconds * 1000 : 0;
+  if (lagMs > 0) return resolveInIndex(call, key.value, call.ctx.now() - lagMs);
   const byId = tenant.users.get(key.value.toLowerCase()) ?? tenant.users.get(key.value);
   if (byId) return byId;
   const lower = key.value.toLowerCase();
   for (const user of tenant.users.values()) if (user.userPrincipalName.toLowerCase() === lower) return user;
   throw notFound(key.value);
+}
+
+/**
+ * An advanced query's user as the lagging index holds it (GraphSettings.advancedQueryIndexLagSeconds):
+ * the users created by `asOfMs`, each under the userPrincipalName it had then.
+ */
+function resolveInIndex(call: GraphCall, value: string, asOfMs: number): UserRecord {
+  const indexed = (user: UserRecord) => Date.parse(user.createdDateTime) <= asOfMs;
+  const byId = call.ctx.tenant.users.get(value.toLowerCase()) ?? call.ctx.tenant.users.get(value);
+  if (byId && indexed(byId)) return byId;
+  const lower = value.toLowerCase();
+  for (const user of call.ctx.tenant.users.values()) {
+    if (!indexed(user)) continue;
+    const then = user._previousUpns?.find((p) => p.untilMs > asOfMs)?.upn ?? user.userPrincipalName;
+    if (then.toLowerCase() === lower) return user;
+  }
+  throw notFound(value);
 }
 
 export function findUserByUpn(users: Iterable<UserRecord>, upn: string): UserRecord | undefined {

@@ -9,6 +9,8 @@
  *   activated directory roles of a user. An OData cast is an advanced query: it needs
  *   `ConsistencyLevel: eventual` and `$count=true`. A caller that reaches the call (User.Read.All)
  *   but does not read directory roles gets them with limited information, as from memberOf.
+ *   Paged over the user's memberships (`$top`, 100 by default), the cast applied to each page, so
+ *   a page may hold no role and have a nextLink.
  */
 import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
@@ -16,7 +18,7 @@ import type { UserRecord } from '../model.js';
 import { canReadType, type Principal } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { badRequest, forbidden, unknownProperty, unsupportedQuery } from './errors.js';
-import { project, projectLimited } from './query.js';
+import { DEFAULT_PAGE_SIZE, decodeSkipToken, encodeSkipToken, expiredPageToken, linkWith, parseTop, project, projectLimited } from './query.js';
 
 /** Built-in role names the emulator tenant uses, with Entra's tenant-independent template ids. */
 export const BUILT_IN_ROLES: Readonly<Record<string, { templateId: string; description: string }>> = {
@@ -203,9 +205,28 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
   // every other selected property null (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
   const select = directoryRoleSelect(queryParam(call, '$select'));
   const full = canReadType(principal, 'directoryRole');
-  const value = user._directoryRoles
+  const roles = user._directoryRoles
     .map((name) => directoryRole(call, name))
     .filter((r): r is Record<string, unknown> => r !== undefined)
     .map((role) => (full ? project(role, select, DIRECTORY_ROLE_TYPE) : projectLimited(role, select, DIRECTORY_ROLE_TYPE)));
-  return ok(200, { '@odata.context': metadataUrl(call, 'directoryRoles'), '@odata.count': value.length, value });
+  // The cast is applied to each page of the user's memberships, groups first: a user in more groups
+  // than a page holds gets pages without a role (or with none at all) before the page that has one,
+  // each with a nextLink (docs/graph-facts.md#paging: a page may hold zero results).
+  const groups = user.memberOf.filter((id) => call.ctx.tenant.groups.has(id)).length;
+  const memberships: Array<Record<string, unknown> | null> = [...Array<null>(groups).fill(null), ...roles];
+  const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
+  const skipToken = queryParam(call, '$skiptoken');
+  let start = 0;
+  if (skipToken !== undefined) {
+    const decoded = decodeSkipToken(skipToken) as { o?: unknown };
+    if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
+    start = decoded.o;
+  }
+  const value = memberships.slice(start, start + top).filter((m): m is Record<string, unknown> => m !== null);
+  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, 'directoryRoles') };
+  // With $count=true the count is on the first page only, and counts the cast's items.
+  if (skipToken === undefined) body['@odata.count'] = roles.length;
+  body.value = value;
+  if (start + top < memberships.length) body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ o: start + top }));
+  return ok(200, body);
 }

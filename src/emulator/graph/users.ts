@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { ContactRecord, GroupRecord, UserRecord } from '../model.js';
-import { newUserRecord } from '../user-record.js';
+import { keepPreviousUpn, newUserRecord } from '../user-record.js';
 import { findUserByUpn } from './addressing.js';
 import { canReadType, requireAsUserForAdminTarget, requireAuthorityOver, requireCapability, type Capability, type Principal } from './authorization.js';
 import { isContact, renderContact } from './contacts.js';
@@ -370,6 +370,7 @@ export function updateUser(call: GraphCall, user: UserRecord): EmuResponse {
   // microsoft-graph-docs#4267: a passwordProfile without a password answered 204 and changed nothing
   // (the `forceChangeWithoutPassword: 'ignored'` switch; docs/graph-facts.md#writes-and-permissions).
   if (profile && profile.password === undefined && call.ctx.graph.forceChangeWithoutPassword === 'ignored') changes.delete('passwordProfile');
+  if (typeof upn === 'string') keepPreviousUpn(user, upn, call.ctx.now());
   applyChanges(user, changes);
   if (changes.size > 0) recordChange(call.ctx.tenant, user.id, 'changed', call.ctx.now(), [...changes.keys()]);
   return noContent();

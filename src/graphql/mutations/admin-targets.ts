@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
+import { isGuid } from '../../guid.js';
 import { Permission } from '../../permissions.js';
 
 /** The `reason` of the refusal: the target holds a directory role. */
@@ -25,11 +26,20 @@ export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
  * not answer the question (its 403 because the identity lacks `User.Read.All`, application or
  * delegated under on-behalf-of, or unavailable), the write is not sent: guessing "not an
  * administrator" would reopen the hole.
+ *
+ * The role lookup is an advanced query, served from an index that may trail recent changes
+ * (docs/graph-facts.md#writes-and-permissions); the write is not. So a target named by its
+ * userPrincipalName is first found by a plain read, as the write will find it, and its roles are
+ * asked by object id: before, an administrator renamed a minute ago was unknown to the index under
+ * the new name, a 404 that read as "no role", while the write reached them.
  */
-export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf'>, userKey: string): Promise<void> {
+export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser'>, userKey: string): Promise<void> {
   let roles;
   try {
-    roles = await graph.directoryRolesOf(userKey);
+    const target = isGuid(userKey) ? { id: userKey } : await graph.getUser(userKey, ['id']);
+    // Not found by the read the write is like: the write meets the same 404.
+    if (!target || typeof target.id !== 'string') return;
+    roles = await graph.directoryRolesOf(target.id);
   } catch (error) {
     if (!isGatewayError(error)) throw error;
     const { requestId, retryAfterSeconds } = error.extensions;

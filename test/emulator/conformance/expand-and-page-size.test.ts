@@ -53,6 +53,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       authMethodTypeAnnotation: 'omitted',
       getByIdsSelect: 'honoured',
       resetPasswordAnswer: 'accepted',
+      advancedQueryIndexLagSeconds: 0,
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
@@ -75,6 +76,9 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     expect(() => graphSettingsFromEnv({ EMULATOR_DIRECT_REPORTS_TOP: 'off' })).toThrow(/EMULATOR_DIRECT_REPORTS_TOP/);
     expect(graphSettingsFromEnv({ EMULATOR_RESET_PASSWORD_ANSWER: 'completed' })).toEqual({ resetPasswordAnswer: 'completed' });
     expect(() => graphSettingsFromEnv({ EMULATOR_RESET_PASSWORD_ANSWER: '204' })).toThrow(/EMULATOR_RESET_PASSWORD_ANSWER/);
+    expect(graphSettingsFromEnv({ EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS: '30' })).toEqual({ advancedQueryIndexLagSeconds: 30 });
+    expect(() => graphSettingsFromEnv({ EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS: 'soon' })).toThrow(/EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS/);
+    expect(() => validateGraphSettings({ advancedQueryIndexLagSeconds: -1 })).toThrow(/whole number of seconds/);
   });
 
   it('a $select nested in $expand: ignored by default (the known issue, the stricter reading), honoured when switched on (the List manager page)', async () => {

@@ -130,3 +130,66 @@ describe('GET /me/transitiveMemberOf/microsoft.graph.directoryRole', () => {
     expect(result.status).toBe(400);
   });
 });
+
+describe('GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole pages the memberships', () => {
+  it('applies the cast to each page of memberships: an empty page with a nextLink comes before the role (docs/graph-facts.md#paging)', async () => {
+    const app = registerApp(emulator.tenant, { displayName: 'role reader', graphAppRoles: ['Directory.Read.All'] });
+    const bearer = await appToken(app);
+    const user = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.id !== emulator.tenant.wellKnown.adminUserId)!;
+    const groups = [...emulator.tenant.groups.keys()].slice(0, 3);
+    user.memberOf.push(...groups.filter((id) => !user.memberOf.includes(id)));
+    user._directoryRoles.push('Helpdesk Administrator');
+    const eventual = { ConsistencyLevel: 'eventual' };
+    const first = await get(`/users/${user.id}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true&$top=${user.memberOf.length}`, bearer, eventual);
+    expect(first.status).toBe(200);
+    expect(first.body.value).toEqual([]);
+    expect(first.body['@odata.count']).toBe(1);
+    const link = String(first.body['@odata.nextLink']);
+    expect(link).toContain('$skiptoken=');
+    const next = link.slice(link.indexOf('/v1.0/') + '/v1.0'.length);
+    // The next page needs the header again, as every advanced query does.
+    expect((await get(next, bearer)).status).toBe(400);
+    const second = await get(next, bearer, eventual);
+    expect(second.status).toBe(200);
+    expect(second.body.value).toEqual([expect.objectContaining({ displayName: 'Helpdesk Administrator' })]);
+    expect(second.body['@odata.nextLink']).toBeUndefined();
+    expect(second.body['@odata.count']).toBeUndefined();
+  });
+});
+
+describe('advanced queries under advancedQueryIndexLagSeconds (docs/emulator.md)', () => {
+  it('find a user renamed within the lag by its former name only, while a plain read finds it by the new one', async () => {
+    const app = registerApp(emulator.tenant, {
+      displayName: 'renamer',
+      graphAppRoles: ['User.ReadWrite.All', 'Directory.Read.All'],
+      directoryRoles: ['Privileged Authentication Administrator', 'User Administrator'],
+    });
+    const bearer = await appToken(app);
+    const user = [...emulator.tenant.users.values()].find(
+      (u) => u._directoryRoles.length === 0 && !u.onPremisesSyncEnabled && !u.userPrincipalName.startsWith('$'),
+    )!;
+    user._directoryRoles.push('User Administrator');
+    const before = user.userPrincipalName;
+    const after = `renamed-${user.id.slice(0, 8)}@${before.split('@')[1]}`;
+    const patch = await emulator.fetch(`/v1.0/users/${user.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userPrincipalName: after }),
+    });
+    expect(patch.status).toBe(204);
+    const roles = (key: string) =>
+      get(`/users/${encodeURIComponent(key)}/transitiveMemberOf/microsoft.graph.directoryRole?$count=true`, bearer, { ConsistencyLevel: 'eventual' });
+    expect((await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 })).status).toBe(200);
+    try {
+      expect((await roles(after)).status).toBe(404);
+      expect((await roles(before)).body.value).toEqual([expect.objectContaining({ displayName: 'User Administrator' })]);
+      expect((await roles(user.id)).status).toBe(200);
+      expect((await get(`/users/${encodeURIComponent(after)}?$select=id`, bearer)).body.id).toBe(user.id);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+    // An index that is current (the default) knows the new name at once.
+    expect((await roles(after)).status).toBe(200);
+    expect((await roles(before)).status).toBe(404);
+  });
+});
