@@ -33,6 +33,30 @@ export const ADMINISTRATOR_LOOKUP = {
 };
 
 /**
+ * The second lookup of the same check (src/graph/role-grants.ts): a user's PIM eligibilities
+ * (roleEligibilityScheduleInstances: RoleEligibilitySchedule.Read.Directory least, then
+ * RoleEligibilitySchedule.ReadWrite.Directory, RoleManagement.Read.All, RoleManagement.Read.Directory,
+ * RoleManagement.ReadWrite.Directory) and active assignments at any scope (roleAssignments:
+ * RoleManagement.Read.Directory least, then RoleManagement.Read.All, Directory.Read.All,
+ * RoleManagement.ReadWrite.Directory, Directory.ReadWrite.All), application and delegated alike
+ * (docs/graph-facts.md#writes-and-permissions, "Eligible and administrative-unit roles"). A set
+ * answers both lists; RoleManagement.Read.Directory alone does, so it is the least.
+ */
+export const ROLE_GRANTS_LOOKUP = {
+  call: 'GET /roleManagement/directory/roleEligibilityScheduleInstances and /roleAssignments (principalId filter)',
+  sets: [
+    ['RoleManagement.Read.Directory'],
+    ['RoleManagement.Read.All'],
+    ['RoleManagement.ReadWrite.Directory'],
+    ['RoleEligibilitySchedule.Read.Directory', 'Directory.Read.All'],
+    ['RoleEligibilitySchedule.ReadWrite.Directory', 'Directory.Read.All'],
+    ['RoleEligibilitySchedule.Read.Directory', 'Directory.ReadWrite.All'],
+    ['RoleEligibilitySchedule.ReadWrite.Directory', 'Directory.ReadWrite.All'],
+  ] as readonly PermissionSet[],
+  source: 'https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances#permissions',
+};
+
+/**
  * One line: whether Graph will answer the gateway's administrator-target lookup with this token, for
  * the callers that need it. Without a permission on the page's list, every takeover-class mutation
  * of a caller without Users.ManageAdmins fails closed with ADMINISTRATOR_CHECK_FAILED.
@@ -58,23 +82,45 @@ export function administratorTargetCheck(config: Config, availability: readonly 
         },
       ];
   }
+  return [activeRoleLine(id, identity, enabled, kind, granted), roleGrantsLine(identity, enabled, kind, granted)];
+}
+
+function activeRoleLine(id: string, identity: string, enabled: readonly { id: string }[], kind: GrantKind, granted: ReadonlySet<string>): Check {
   const held = satisfyingSet(ADMINISTRATOR_LOOKUP.sets, granted);
   if (held) {
-    return [
-      {
-        id,
-        status: 'ok',
-        message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} is answered with ${held.join(' + ')} of ${identity}, so callers without ${Permission.UsersManageAdmins} are checked (roles Graph lists with limited information count too)`,
-      },
-    ];
+    return {
+      id,
+      status: 'ok',
+      message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} is answered with ${held.join(' + ')} of ${identity}, so callers without ${Permission.UsersManageAdmins} are checked (roles Graph lists with limited information count too)`,
+    };
   }
   const grant = grantAdvice(leastToGrant(ADMINISTRATOR_LOOKUP.sets, granted), kind);
-  return [
-    {
+  return {
+    id,
+    status: 'missing',
+    message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} needs ${grantText(grant)} for ${identity} (${ADMINISTRATOR_LOOKUP.source}); without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
+    grant,
+  };
+}
+
+/** Eligible (PIM) and administrative-unit administrators: the second lookup's permission. */
+function roleGrantsLine(identity: string, enabled: readonly { id: string }[], kind: GrantKind, granted: ReadonlySet<string>): Check {
+  const id = 'administrator-targets-eligible';
+  const delegatedNote =
+    kind === 'delegated' ? '; each signed-in caller also needs a role that reads them (Global Reader or Privileged Role Administrator, for instance)' : '';
+  const held = satisfyingSet(ROLE_GRANTS_LOOKUP.sets, granted);
+  if (held) {
+    return {
       id,
-      status: 'missing',
-      message: `administrator targets: ${ADMINISTRATOR_LOOKUP.call} needs ${grantText(grant)} for ${identity} (${ADMINISTRATOR_LOOKUP.source}); without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
-      grant,
-    },
-  ];
+      status: 'ok',
+      message: `administrator targets (eligible and administrative-unit roles): ${ROLE_GRANTS_LOOKUP.call} are answered with ${held.join(' + ')} of ${identity}${delegatedNote}`,
+    };
+  }
+  const grant = grantAdvice(leastToGrant(ROLE_GRANTS_LOOKUP.sets, granted), kind);
+  return {
+    id,
+    status: 'missing',
+    message: `administrator targets (eligible and administrative-unit roles): ${ROLE_GRANTS_LOOKUP.call} need ${grantText(grant)} for ${identity} (${ROLE_GRANTS_LOOKUP.source})${delegatedNote}; without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
+    grant,
+  };
 }

@@ -60,10 +60,13 @@ const DEMO_GRAPH_APP_ROLES = [
   'UserAuthMethod-Passkey.ReadWrite.All',
   'GroupMember.Read.All',
   'Device.Read.All',
+  // The administrator-target check's eligibility and scoped-assignment lookup (docs/security.md#administrators-as-targets).
+  'RoleManagement.Read.Directory',
 ];
 
 const DEMO_DELEGATED_SCOPES = [
   'Directory.AccessAsUser.All',
+  'RoleManagement.Read.Directory',
   'User.Read',
   'User.ReadWrite.All',
   'User.RevokeSessions.All',

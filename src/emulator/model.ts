@@ -15,6 +15,12 @@ export interface AuthMethodRecord {
   data: Record<string, unknown>;
 }
 
+/** A role (a built-in role's name) at a directory scope: `/` (the tenant) or `/administrativeUnits/{id}`. */
+export interface RoleGrantRecord {
+  role: string;
+  directoryScopeId: string;
+}
+
 export interface UserRecord {
   id: string;
   displayName: string;
@@ -59,6 +65,18 @@ export interface UserRecord {
    * (GraphSettings.advancedQueryIndexLagSeconds). Unset: never renamed.
    */
   _previousUpns?: Array<{ upn: string; untilMs: number }>;
+  /**
+   * Emulator-internal: roles the user is only eligible for through Privileged Identity Management
+   * (not activated, so not in `_directoryRoles` nor memberOf), listed by
+   * `/roleManagement/directory/roleEligibilityScheduleInstances`. Unset: none.
+   */
+  _eligibleRoles?: RoleGrantRecord[];
+  /**
+   * Emulator-internal: active role assignments scoped to an administrative unit (not in
+   * `_directoryRoles` nor memberOf, which hold tenant-wide roles only), listed by
+   * `/roleManagement/directory/roleAssignments`. Unset: none.
+   */
+  _scopedRoles?: RoleGrantRecord[];
   /**
    * Emulator-internal: the id of the method (one of `authMethods`) that is the user's default
    * multifactor authentication method, or null. Graph refuses to delete it

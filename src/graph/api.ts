@@ -1,4 +1,5 @@
 import type DataLoader from 'dataloader';
+import type { RoleGrants } from './role-grants.js';
 
 /**
  * The contract between the GraphQL layer (src/graphql) and the Graph client (src/graph).
@@ -108,6 +109,12 @@ export interface GraphUsersClient {
    * (docs/graph-facts.md#paging). Empty when the user holds none; `null` when Graph says 404.
    */
   directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null>;
+  /**
+   * The user's PIM eligibilities and active role assignments at any scope, as principal (by object
+   * id; src/graph/role-grants.ts): both requests in one `$batch`. Throws what Graph answered when
+   * either fails. (Additive.)
+   */
+  roleGrantsOf(principalId: string): Promise<RoleGrants>;
   /** Every page of the user's methods of that kind. */
   listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
   /**

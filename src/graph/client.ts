@@ -33,6 +33,7 @@ import {
   userRequest,
   usersListRequest,
 } from './requests.js';
+import { readRoleGrants, roleAssignmentsRequest, roleEligibilityRequest, type RoleGrants } from './role-grants.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { GraphTransport, type GraphTransportDeps } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
@@ -205,6 +206,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         );
       }
       return current.items;
+    },
+
+    async roleGrantsOf(principalId: string): Promise<RoleGrants> {
+      const [eligibility, assignments] = await executeBatch(transport, [roleEligibilityRequest(principalId), roleAssignmentsRequest(principalId)], deps.batch);
+      return readRoleGrants(eligibility!, assignments!);
     },
 
     async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {

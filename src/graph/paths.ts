@@ -116,6 +116,9 @@ export const graphPaths = {
   },
   /** Directory role assignments (`npm run doctor` reads the app's own). */
   directoryRoleAssignments: (): GraphPath => graphPath('/roleManagement/directory/roleAssignments', '/roleManagement/directory/roleAssignments'),
+  /** PIM role eligibilities (the administrator-target check lists a user's own, src/graph/role-grants.ts). */
+  roleEligibilityInstances: (): GraphPath =>
+    graphPath('/roleManagement/directory/roleEligibilityScheduleInstances', '/roleManagement/directory/roleEligibilityScheduleInstances'),
   /** A user's activated directory roles, direct or through groups (an OData cast: an advanced query). */
   userDirectoryRoles: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.directoryRole'),
   /** The signed-in user's directory roles, direct or through groups (an OData cast: an advanced query). */

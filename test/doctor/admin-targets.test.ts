@@ -35,6 +35,21 @@ describe('app-only', () => {
     const app = registerTestApp(emulator, leastApplicationPermissions());
     const result = await doctorInProcess(tenantEnv(emulator, app));
     expect(line(result, /^ok\s+administrator targets:/)).toContain('is answered with User.Read.All');
+    expect(line(result, /^ok\s+administrator targets \(eligible and administrative-unit roles\):/)).toContain(
+      'are answered with RoleManagement.Read.Directory',
+    );
+  }, 120_000);
+
+  it('User.Read.All and Directory.Read.All without RoleManagement.Read.Directory: the eligibility lookup is missing, naming the permission and the upgrade effect', async () => {
+    const app = registerTestApp(emulator, ['User.Read.All', 'Directory.Read.All', 'UserAuthMethod-TAP.ReadWrite.All']);
+    const result = await doctorInProcess(tenantEnv(emulator, app));
+    expect(result.code).toBe(1);
+    expect(line(result, /^ok\s+administrator targets:/)).toBeDefined();
+    const finding = line(result, /^missing\s+administrator targets \(eligible and administrative-unit roles\):/);
+    expect(finding).toContain('need RoleManagement.Read.Directory (application permission');
+    expect(finding).toContain('rbacapplication-list-roleeligibilityscheduleinstances');
+    expect(finding).toContain('ADMINISTRATOR_CHECK_FAILED');
+    expect(finding).toContain('Users.ManageAdmins');
   }, 120_000);
 
   it('API keys that all hold Users.ManageAdmins send no lookup: ok without User.Read.All', async () => {
@@ -69,6 +84,9 @@ describe('on behalf of a caller', () => {
         { allowWrites: false, callerToken },
       );
       expect(line(result, /^missing\s+administrator targets:/)).toContain('User.Read.All (delegated permission');
+      expect(line(result, /^missing\s+administrator targets \(eligible and administrative-unit roles\):/)).toMatch(
+        /need RoleManagement\.Read\.Directory \(delegated permission.*each signed-in caller also needs a role that reads them/,
+      );
       const roles = line(result, /^could not check\s+temporaryAccessPass: could not read the Entra roles/);
       expect(roles).toContain('with limited information');
       expect(roles).toContain('grant Directory.Read.All (delegated permission');

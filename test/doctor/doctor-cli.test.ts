@@ -128,7 +128,7 @@ describe('Entra roles of the app', () => {
   it('without a permission to read role assignments: "could not check" with what to grant, not a failure of its own', async () => {
     const app = registerTestApp(
       emulator,
-      leastApplicationPermissions().filter((p) => p !== 'Directory.Read.All'),
+      leastApplicationPermissions().filter((p) => p !== 'Directory.Read.All' && p !== 'RoleManagement.Read.Directory'),
     );
     const result = await doctorInProcess(tenantEnv(emulator, app));
     expect(line(result, /^could not check\s+terminateSession: could not read the Entra roles/)).toContain(
@@ -139,6 +139,10 @@ describe('Entra roles of the app', () => {
     // (docs/graph-facts.md#manager-and-bulk-lookup, "Limited information").
     expect(result.lines.filter((l) => /^(missing|failed)\s/.test(l))).toEqual([
       'missing          groupMemberships (group memberships): grant Directory.Read.All (application permission, then grant admin consent) for GET /users/{id}/memberOf',
+      // The administrator-target check's eligibility lookup needs the same permission the doctor lacks here.
+      expect.stringMatching(
+        /^missing\s+administrator targets \(eligible and administrative-unit roles\): .* need RoleManagement\.Read\.Directory \(application permission/,
+      ),
     ]);
     expect(line(result, /^ok\s+bulkLookupById \(/)).toMatch(
       /POST \/directoryObjects\/getByIds is refused without Directory\.Read\.All: the gateway uses \$batch of GET \/users\/\{id\}.*grant Directory\.Read\.All \(application permission, then grant admin consent\) for fewer requests/,

@@ -2,7 +2,8 @@
  * Directory role reads, as documented (docs/graph-facts.md#writes-and-permissions):
  * - `GET /roleManagement/directory/roleAssignments` with `$filter` on `principalId` or
  *   `roleDefinitionId` (`eq`) and `$expand=roleDefinition`: the role assignments of service
- *   principals (the app's `directoryRoles`) and users (their roles), all at tenant scope `/`.
+ *   principals (the app's `directoryRoles`) and users (their roles) at tenant scope `/`, and users'
+ *   assignments scoped to an administrative unit (`/administrativeUnits/{id}`); `$select` honoured.
  *   Needs RoleManagement.Read.Directory (or a documented higher permission); delegated callers
  *   must also hold a role that reads role assignments.
  * - `GET /me/transitiveMemberOf/microsoft.graph.directoryRole` (and `/users/{id}/...`): the
@@ -117,7 +118,21 @@ function allAssignments(call: GraphCall): RoleAssignment[] {
     }
   };
   for (const app of call.ctx.tenant.apps.values()) add(app.servicePrincipalId, app.directoryRoles);
-  for (const user of call.ctx.tenant.users.values()) add(user.id, user._directoryRoles);
+  for (const user of call.ctx.tenant.users.values()) {
+    add(user.id, user._directoryRoles);
+    // Assignments scoped to an administrative unit: listed here with their scope, not in memberOf.
+    for (const grant of user._scopedRoles ?? []) {
+      const role = BUILT_IN_ROLES[grant.role];
+      if (role) {
+        out.push({
+          id: assignmentId(`${user.id}:${grant.directoryScopeId}`, role.templateId),
+          principalId: user.id,
+          roleDefinitionId: role.templateId,
+          directoryScopeId: grant.directoryScopeId,
+        });
+      }
+    }
+  }
   return out;
 }
 
@@ -147,15 +162,38 @@ export function listRoleAssignments(call: GraphCall): EmuResponse {
   if (expandRaw !== '' && expandRaw.toLowerCase() !== 'roledefinition') {
     throw badRequest(`Expanding '${expandRaw}' is not supported here: only roleDefinition can be expanded on unifiedRoleAssignment.`);
   }
+  const select = roleObjectSelect(queryParam(call, '$select'), ROLE_ASSIGNMENT_PROPERTIES, 'microsoft.graph.unifiedRoleAssignment');
   const rolesByTemplate = new Map(Object.entries(BUILT_IN_ROLES).map(([name, role]) => [role.templateId, name]));
   const value = allAssignments(call)
     .filter((a) => filter?.(a) ?? true)
     .map((a) => {
-      const item: Record<string, unknown> = { ...a, resourceScope: a.directoryScopeId };
+      const full: Record<string, unknown> = { ...a, appScopeId: null, resourceScope: a.directoryScopeId };
+      const item: Record<string, unknown> = select ? project(full, select) : full;
       if (expandRaw !== '') item.roleDefinition = roleDefinition(rolesByTemplate.get(a.roleDefinitionId) ?? '') ?? null;
       return item;
     });
   return ok(200, { '@odata.context': metadataUrl(call, `roleManagement/directory/roleAssignments${expandRaw ? '(roleDefinition())' : ''}`), value });
+}
+
+/** unifiedRoleAssignment's properties (resources/unifiedroleassignment), with the deprecated resourceScope. */
+const ROLE_ASSIGNMENT_PROPERTIES = ['id', 'appScopeId', 'directoryScopeId', 'principalId', 'roleDefinitionId', 'resourceScope'];
+
+/**
+ * `$select` on a role-management collection: the type's own properties, in the canonical spelling;
+ * another name is a 400 as on any type. Absent: `undefined` (every property).
+ */
+export function roleObjectSelect(raw: string | undefined, properties: readonly string[], type: string): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const out: string[] = [];
+  for (const name of raw
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)) {
+    const canonical = properties.find((p) => p.toLowerCase() === name.toLowerCase());
+    if (!canonical) throw unknownProperty(name, type);
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
 }
 
 /** A directoryRole object: the tenant's activated instance of a role template (its id differs per tenant). */

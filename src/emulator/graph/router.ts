@@ -17,6 +17,7 @@ import { assertJsonContentType } from './content-type.js';
 import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
+import { listRoleEligibilityScheduleInstances } from './role-eligibility.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getMetadata } from './metadata.js';
 import { countMemberOf, getManager, listDirectReports, listMemberOf, listOwnedDevices, removeManager, setManager } from './relationships.js';
@@ -150,6 +151,9 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   }
   if (first === 'roleManagement' && second === 'directory' && s[2] === 'roleAssignments' && s.length === 3) {
     return result('roleManagement/directory/roleAssignments', pick(method, { GET: listRoleAssignments }));
+  }
+  if (first === 'roleManagement' && second === 'directory' && s[2] === 'roleEligibilityScheduleInstances' && s.length === 3) {
+    return result('roleManagement/directory/roleEligibilityScheduleInstances', pick(method, { GET: listRoleEligibilityScheduleInstances }));
   }
   if (first === 'directoryObjects' && (second === 'getByIds' || second === 'microsoft.graph.getByIds') && s.length === 2) {
     return result('directoryObjects/getByIds', pick(method, { POST: getByIds }));

@@ -8,7 +8,8 @@ import type { Caller } from '../../identity/types.js';
 import { assertCallerMay, requiredPermission } from '../permissions/requirements.js';
 import { addressableUserKey, normalizeUserKey } from '../user-id.js';
 import { Permission } from '../../permissions.js';
-import { ADMINISTRATOR_TARGET, refuseAdministratorTarget } from './admin-targets.js';
+import { refuseAnyAdministratorTarget } from './admin-role-grants.js';
+import { ADMINISTRATOR_TARGET } from './admin-targets.js';
 import { SIGNED_IN_ACCOUNT, refuseSignedInAccountTarget } from './gateway-account.js';
 
 /**
@@ -23,7 +24,7 @@ export interface MutationContextLike {
   correlationId: string;
   /** Every caller is served as one signed-in account (src/graphql/mutations/gateway-account.ts); with `graph` to tell who it is. */
   sharedGraphAccount?: boolean;
-  graph?: Pick<GraphUsersClient, 'me' | 'getUser' | 'directoryRolesOf'>;
+  graph?: Pick<GraphUsersClient, 'me' | 'getUser' | 'directoryRolesOf' | 'roleGrantsOf'>;
 }
 
 /**
@@ -132,7 +133,7 @@ export async function runAudited<C, T>(
       try {
         // Fail closed: a context without a Graph client cannot tell, so it does not write.
         if (!ctx.graph) throw new GatewayError(ErrorCode.INTERNAL_SERVER_ERROR, 'The target of this mutation could not be checked for directory roles.');
-        await refuseAdministratorTarget(ctx.graph, targetUser);
+        await refuseAnyAdministratorTarget(ctx.graph, targetUser);
       } catch (error) {
         const detail = isGatewayError(error) && typeof error.extensions.reason === 'string' ? error.extensions.reason : undefined;
         emitEnded(error, detail === ADMINISTRATOR_TARGET ? 'refused' : 'failed', detail);

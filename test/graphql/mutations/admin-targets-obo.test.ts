@@ -43,10 +43,14 @@ const ordinaryUser = ordinaryUserPicker(() => emulator);
 const admin = () => emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
 const passesOf = (id: string) => emulator.tenant.users.get(id)!.authMethods.filter((m) => m.type === 'temporaryAccessPass');
 
-/** A member who may create passes for users without admin roles in Entra (Authentication Administrator). */
-function authenticationAdministrator(): UserRecord {
+/**
+ * A member who may create passes for users without admin roles in Entra (Authentication Administrator),
+ * and by default reads role assignments and PIM eligibilities (Global Reader: the PIM and
+ * role-assignment pages' least role for delegated reads), which the eligibility lookup needs.
+ */
+function authenticationAdministrator(roles: string[] = ['Global Reader']): UserRecord {
   const user = ordinaryUser((u) => !u.userPrincipalName.includes("'"));
-  user._directoryRoles = ['Authentication Administrator'];
+  user._directoryRoles = ['Authentication Administrator', ...roles];
   return user;
 }
 
@@ -67,7 +71,7 @@ async function createPass(caller: UserRecord, target: string, operationName: str
 
 describe('on behalf of a caller without Users.ManageAdmins', () => {
   it('delegated User.Read.All without a permission that reads roles: the lookup sees the limited roles and the administrator is refused; an ordinary user gets a pass', async () => {
-    consent(['User.Read', 'User.Read.All', 'UserAuthenticationMethod.ReadWrite.All']);
+    consent(['User.Read', 'User.Read.All', 'UserAuthenticationMethod.ReadWrite.All', 'RoleManagement.Read.Directory']);
     const caller = authenticationAdministrator();
     await emulator.resetStats();
     const refused = await createPass(caller, admin().id, 'OboAdminPass');
@@ -100,5 +104,24 @@ describe('on behalf of a caller without Users.ManageAdmins', () => {
     expect(result.errors![0]!.message).toContain('User.Read.All');
     expect(passesOf(target.id)).toHaveLength(0);
     expect((await emulator.stats()).byRoute[TAP_CREATE] ?? 0).toBe(0);
+  });
+
+  it('RoleManagement.Read.Directory consented but a signed-in caller without a role that reads eligibilities: the eligibility lookup is refused and the check fails closed, naming the permission', async () => {
+    consent(['User.Read', 'User.Read.All', 'UserAuthenticationMethod.ReadWrite.All', 'RoleManagement.Read.Directory']);
+    const caller = authenticationAdministrator([]);
+    const target = ordinaryUser();
+    await emulator.resetStats();
+    const result = await createPass(caller, target.id, 'OboNoReaderRolePass');
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.extensions).toMatchObject({
+      reason: 'ADMINISTRATOR_CHECK_FAILED',
+      permission: 'RoleManagement.Read.Directory',
+      argument: 'user',
+    });
+    expect(result.errors![0]!.message).toContain('Global Reader');
+    expect(passesOf(target.id)).toHaveLength(0);
+    const stats = await emulator.stats();
+    expect(stats.batch.itemsByRoute['GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances']).toBe(1);
+    expect(stats.byRoute[TAP_CREATE] ?? 0).toBe(0);
   });
 });

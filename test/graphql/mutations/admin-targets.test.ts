@@ -57,7 +57,9 @@ beforeAll(async () => {
   });
   const reader = registerApp(emulator.tenant, {
     displayName: 'tap with user reads only',
-    graphAppRoles: ['User.Read.All', 'UserAuthMethod-TAP.ReadWrite.All'],
+    // RoleManagement.Read.Directory answers the eligibility and scoped-assignment lookup, yet reads no
+    // directoryRole objects in full (directoryrole-get's wider list is not the emulator's reading).
+    graphAppRoles: ['User.Read.All', 'UserAuthMethod-TAP.ReadWrite.All', 'RoleManagement.Read.Directory'],
     directoryRoles: ['Privileged Authentication Administrator'],
   });
   limited = await startTestGateway({

@@ -18,6 +18,9 @@ export function ordinaryUserPicker(emulator: () => TestEmulator): (extra?: (u: U
         u.accountEnabled &&
         u.userType === 'Member' &&
         u._directoryRoles.length === 0 &&
+        // Nor an administrator only eligible through PIM or scoped to an administrative unit.
+        (u._eligibleRoles ?? []).length === 0 &&
+        (u._scopedRoles ?? []).length === 0 &&
         // Synced from on-premises: Graph takes only accountEnabled for them (docs/graph-facts.md#writes-and-permissions).
         !u.onPremisesSyncEnabled &&
         !u.userPrincipalName.startsWith('$') &&

@@ -1,0 +1,109 @@
+/**
+ * `GET /roleManagement/directory/roleEligibilityScheduleInstances` (v1.0), as documented
+ * (docs/graph-facts.md#writes-and-permissions, "Eligible and administrative-unit roles"):
+ * - Permissions: RoleEligibilitySchedule.Read.Directory least, then
+ *   RoleEligibilitySchedule.ReadWrite.Directory, RoleManagement.Read.All, RoleManagement.Read.Directory,
+ *   RoleManagement.ReadWrite.Directory; application and delegated alike. Directory.Read.All is not on
+ *   the list, so it does not read eligibilities. Delegated, the signed-in user must also hold one of
+ *   the roles the PIM pages name for reads (Global Reader, Security Operator, Security Reader,
+ *   Security Administrator, Privileged Role Administrator; Global Administrator above them).
+ * - `$filter` with `eq` on principalId, roleDefinitionId, directoryScopeId, memberType or
+ *   roleEligibilityScheduleId (the resource page's `$filter` columns; `ne` and combinations are
+ *   refused, the stricter reading), and `$select`; `$expand` is not taken (the gateway never sends it).
+ * - Items: the user's own eligibilities (memberType `Direct`, principalId the user). An eligibility
+ *   held by a role-assignable group has the group as principalId: the emulator models none, and a
+ *   filter on a user's id never lists one (the documented meaning of principalId).
+ */
+import { createHash } from 'node:crypto';
+import type { EmuResponse } from '../http.js';
+import type { Principal } from './authorization.js';
+import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
+import { BUILT_IN_ROLES, roleObjectSelect } from './directory-roles.js';
+import { badRequest, forbidden, unsupportedQuery } from './errors.js';
+import { project } from './query.js';
+
+const ELIGIBILITY_READERS = [
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleEligibilitySchedule.ReadWrite.Directory',
+  'RoleManagement.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleManagement.ReadWrite.Directory',
+];
+/** Least privileged roles for delegated PIM reads (rbac-pim-entra-roles-apis), plus Global Administrator above them. */
+const ELIGIBILITY_READER_ROLES = [
+  'Global Reader',
+  'Security Operator',
+  'Security Reader',
+  'Security Administrator',
+  'Privileged Role Administrator',
+  'Global Administrator',
+];
+
+const TYPE = 'microsoft.graph.unifiedRoleEligibilityScheduleInstance';
+/** The resource's properties (resources/unifiedroleeligibilityscheduleinstance). */
+const PROPERTIES = [
+  'id',
+  'principalId',
+  'roleDefinitionId',
+  'directoryScopeId',
+  'appScopeId',
+  'startDateTime',
+  'endDateTime',
+  'memberType',
+  'roleEligibilityScheduleId',
+];
+const FILTERABLE = ['principalId', 'roleDefinitionId', 'directoryScopeId', 'memberType', 'roleEligibilityScheduleId'];
+
+function mayReadEligibilities(principal: Principal): boolean {
+  if (!ELIGIBILITY_READERS.some((p) => principal.permissions.has(p))) return false;
+  if (principal.kind === 'app') return true;
+  return principal.directoryRoles.some((r) => ELIGIBILITY_READER_ROLES.includes(r));
+}
+
+function parseFilter(raw: string | undefined): ((item: Record<string, unknown>) => boolean) | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const m = /^\s*([A-Za-z]+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(raw);
+  const property = m ? FILTERABLE.find((p) => p.toLowerCase() === m[1]!.toLowerCase()) : undefined;
+  if (!m || !property) {
+    throw unsupportedQuery(`Unsupported or invalid filter '${raw}' on unifiedRoleEligibilityScheduleInstance: use ${FILTERABLE.join(', ')} with eq.`);
+  }
+  const value = m[2]!.replace(/''/g, "'").toLowerCase();
+  return (item) => String(item[property] ?? '').toLowerCase() === value;
+}
+
+function instanceId(principalId: string, templateId: string, scope: string): string {
+  return `${createHash('sha256').update(`${templateId}:${principalId}:${scope}`).digest('base64url').slice(0, 43)}-1-e`;
+}
+
+function scheduleId(principalId: string, templateId: string, scope: string): string {
+  const h = createHash('sha256').update(`schedule:${templateId}:${principalId}:${scope}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function listRoleEligibilityScheduleInstances(call: GraphCall): EmuResponse {
+  if (!mayReadEligibilities(call.principal)) throw forbidden();
+  const filter = parseFilter(queryParam(call, '$filter'));
+  const select = roleObjectSelect(queryParam(call, '$select'), PROPERTIES, TYPE);
+  if ((queryParam(call, '$expand') ?? '').trim() !== '') throw badRequest('The emulator does not expand relationships of role eligibility schedule instances.');
+  const value: Record<string, unknown>[] = [];
+  for (const user of call.ctx.tenant.users.values()) {
+    for (const grant of user._eligibleRoles ?? []) {
+      const role = BUILT_IN_ROLES[grant.role];
+      if (!role) continue;
+      const full: Record<string, unknown> = {
+        id: instanceId(user.id, role.templateId, grant.directoryScopeId),
+        principalId: user.id,
+        roleDefinitionId: role.templateId,
+        directoryScopeId: grant.directoryScopeId,
+        appScopeId: null,
+        startDateTime: user.createdDateTime,
+        endDateTime: null,
+        memberType: 'Direct',
+        roleEligibilityScheduleId: scheduleId(user.id, role.templateId, grant.directoryScopeId),
+      };
+      if (filter && !filter(full)) continue;
+      value.push(select ? project(full, select) : full);
+    }
+  }
+  return ok(200, { '@odata.context': metadataUrl(call, 'roleManagement/directory/roleEligibilityScheduleInstances'), value });
+}
