@@ -1,9 +1,8 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
 import { ROLE_GRANTS_PERMISSION } from '../../graph/role-grants.js';
-import { isGuid } from '../../guid.js';
 import { Permission } from '../../permissions.js';
-import { ADMINISTRATOR_CHECK_FAILED, ADMINISTRATOR_TARGET, refuseAdministratorTarget } from './admin-targets.js';
+import { administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarget, targetObjectId } from './admin-targets.js';
 
 /**
  * The second half of the administrator-target check (docs/security.md#administrators-as-targets):
@@ -20,9 +19,24 @@ import { ADMINISTRATOR_CHECK_FAILED, ADMINISTRATOR_TARGET, refuseAdministratorTa
 
 type RoleLookupGraph = Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser' | 'roleGrantsOf'>;
 
-/** Both lookups at once; an administrator refusal wins over a failed lookup, so the answer does not depend on timing. */
+/**
+ * Both lookups at once; an administrator refusal wins over a failed lookup, so the answer does not
+ * depend on timing. A userPrincipalName is read once, for both: each lookup then asks by object id.
+ */
 export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userKey: string): Promise<void> {
-  const outcomes = await Promise.allSettled([refuseAdministratorTarget(graph, userKey), refuseRoleGrantTarget(graph, userKey)]);
+  let objectId: string | undefined;
+  try {
+    objectId = await targetObjectId(graph, userKey);
+  } catch (error) {
+    throw administratorCheckFailed(
+      error,
+      'holds a directory role',
+      `Finding the user needs the Graph permission User.Read.All; or grant the caller ${Permission.UsersManageAdmins}.`,
+    );
+  }
+  // Not found by the read the write is like: the write meets the same 404.
+  if (objectId === undefined) return;
+  const outcomes = await Promise.allSettled([refuseAdministratorTarget(graph, objectId), refuseRoleGrantTarget(graph, objectId)]);
   const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
   const refusal = failures.find((e) => isGatewayError(e) && e.extensions.reason === ADMINISTRATOR_TARGET);
   if (refusal !== undefined) throw refusal;
@@ -33,28 +47,16 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
 export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>, userKey: string): Promise<void> {
   let grants;
   try {
-    let principalId: string | undefined = isGuid(userKey) ? userKey : undefined;
-    if (principalId === undefined) {
-      const user = await graph.getUser(userKey, []);
-      // No such user: nothing to protect; the write then meets Graph's own 404.
-      if (!user) return;
-      principalId = user.id;
-    }
+    const principalId = await targetObjectId(graph, userKey);
+    // No such user: nothing to protect; the write then meets Graph's own 404.
+    if (principalId === undefined) return;
     grants = await graph.roleGrantsOf(principalId);
   } catch (error) {
-    if (!isGatewayError(error)) throw error;
-    const { requestId, retryAfterSeconds } = error.extensions;
-    throw new GatewayError(
-      error.code,
-      `The gateway could not tell whether this user is eligible for a directory role or holds one over an administrative unit (Microsoft Graph: ${error.code}), so nothing was written. ` +
-        `Reading a user's role eligibilities and assignments needs the Graph permission ${ROLE_GRANTS_PERMISSION}: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it (the signed-in caller then also needs a role that reads them, such as Global Reader or Privileged Role Administrator); or grant the caller ${Permission.UsersManageAdmins}.`,
-      {
-        argument: 'user',
-        reason: ADMINISTRATOR_CHECK_FAILED,
-        permission: ROLE_GRANTS_PERMISSION,
-        ...(typeof requestId === 'string' ? { requestId } : {}),
-        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
-      },
+    throw administratorCheckFailed(
+      error,
+      'is eligible for a directory role or holds one over an administrative unit',
+      `Reading a user's role eligibilities and assignments needs the Graph permission ${ROLE_GRANTS_PERMISSION}: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it (the signed-in caller then also needs a role that reads them, such as Global Reader or Privileged Role Administrator); or grant the caller ${Permission.UsersManageAdmins}.`,
+      { permission: ROLE_GRANTS_PERMISSION },
     );
   }
   if (grants.eligible.length === 0 && grants.assigned.length === 0 && !grants.more) return;

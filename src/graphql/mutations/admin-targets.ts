@@ -36,23 +36,15 @@ export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
 export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser'>, userKey: string): Promise<void> {
   let roles;
   try {
-    const target = isGuid(userKey) ? { id: userKey } : await graph.getUser(userKey, ['id']);
+    const objectId = await targetObjectId(graph, userKey);
     // Not found by the read the write is like: the write meets the same 404.
-    if (!target || typeof target.id !== 'string') return;
-    roles = await graph.directoryRolesOf(target.id);
+    if (objectId === undefined) return;
+    roles = await graph.directoryRolesOf(objectId);
   } catch (error) {
-    if (!isGatewayError(error)) throw error;
-    const { requestId, retryAfterSeconds } = error.extensions;
-    throw new GatewayError(
-      error.code,
-      `The gateway could not tell whether this user holds a directory role (Microsoft Graph: ${error.code}), so nothing was written. ` +
-        `Reading a user's roles needs the Graph permission User.Read.All: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it; or grant the caller ${Permission.UsersManageAdmins}.`,
-      {
-        argument: 'user',
-        reason: ADMINISTRATOR_CHECK_FAILED,
-        ...(typeof requestId === 'string' ? { requestId } : {}),
-        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
-      },
+    throw administratorCheckFailed(
+      error,
+      'holds a directory role',
+      `Reading a user's roles needs the Graph permission User.Read.All: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it; or grant the caller ${Permission.UsersManageAdmins}.`,
     );
   }
   if (!roles || roles.length === 0) return;
@@ -60,5 +52,36 @@ export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'd
     ErrorCode.FORBIDDEN,
     `This user holds a directory role, and this mutation could hand their account over: acting on an administrator needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
     { argument: 'user', reason: ADMINISTRATOR_TARGET, permission: Permission.UsersManageAdmins },
+  );
+}
+
+/**
+ * The target's object id: as given when it is one, else found by a plain read of the
+ * userPrincipalName (what the write will find, not the lagging index); undefined when Graph finds no
+ * such user. Graph's own errors are thrown as they are.
+ */
+export async function targetObjectId(graph: Pick<GraphUsersClient, 'getUser'>, userKey: string): Promise<string | undefined> {
+  if (isGuid(userKey)) return userKey;
+  const target = await graph.getUser(userKey, ['id']);
+  return target && typeof target.id === 'string' ? target.id : undefined;
+}
+
+/**
+ * The fail-closed error of a role lookup Graph did not answer: `what` the gateway could not tell,
+ * `advice` the permission to grant. Anything but a GatewayError is a defect and is thrown as it is.
+ */
+export function administratorCheckFailed(error: unknown, what: string, advice: string, extra: Record<string, string> = {}): unknown {
+  if (!isGatewayError(error)) return error;
+  const { requestId, retryAfterSeconds } = error.extensions;
+  return new GatewayError(
+    error.code,
+    `The gateway could not tell whether this user ${what} (Microsoft Graph: ${error.code}), so nothing was written. ${advice}`,
+    {
+      argument: 'user',
+      reason: ADMINISTRATOR_CHECK_FAILED,
+      ...extra,
+      ...(typeof requestId === 'string' ? { requestId } : {}),
+      ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+    },
   );
 }
