@@ -127,6 +127,7 @@ describe('docker/Dockerfile', () => {
           cap_drop?: string[];
           security_opt?: string[];
           volumes?: string[];
+          mem_limit?: string;
         }
       >;
       secrets: Record<string, { file: string }>;
@@ -187,6 +188,20 @@ describe('docker/Dockerfile', () => {
       expect(gateway.volumes).toContain(`gateway-data:${dataDir}`);
       expect(gateway.tmpfs?.map((t) => t.split(':')[0])).toEqual(['/tmp']);
       expect(gateway.tmpfs?.[0]).toMatch(/:size=\d+[km]$/);
+    });
+
+    it("limits the gateway's memory as deploy/ does, at least twice the image's heap cap", () => {
+      const mebibytes = (value: string) => {
+        const m = /^(\d+)(m|Mi|g|Gi)$/.exec(value);
+        if (!m) throw new Error(`unexpected memory value ${value}`);
+        return Number(m[1]) * (m[2]!.startsWith('g') || m[2] === 'Gi' ? 1024 : 1);
+      };
+      const heapCap = Number(/--max-old-space-size=(\d+)/.exec(dockerfile)?.[1]);
+      const deployLimit = /limits:\s*\n\s*cpu: [^\n]+\n\s*memory: (\S+)/.exec(readFileSync(path.join(root, 'deploy/deployment.yaml'), 'utf8'))?.[1];
+      expect(heapCap).toBeGreaterThan(0);
+      expect(gateway.mem_limit).toBeDefined();
+      expect(mebibytes(gateway.mem_limit!)).toBeGreaterThanOrEqual(2 * heapCap);
+      expect(mebibytes(gateway.mem_limit!)).toBe(mebibytes(deployLimit!));
     });
 
     it('mounts the app certificate as a secret where AZURE_CLIENT_CERTIFICATE_PATH points', () => {
