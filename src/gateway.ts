@@ -43,6 +43,7 @@ import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
 import type { UpstreamHttp } from './http/upstream.js';
 import { createAuthenticationGuard, type AuthenticationGuard } from './identity/authentication-failures.js';
+import { graphIdentityId } from './identity/identity-id.js';
 import type { AuthRouteHandler, CallerAuthenticator, CallerRevocations, GraphIdentity } from './identity/types.js';
 import type { Logger } from './logger.js';
 import { countMemoryBudgetRefusal, type GatewayMetrics } from './metrics.js';
@@ -242,8 +243,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     identity: deps.identity,
     callerAuthenticator: deps.callerAuthenticator,
     ...(deps.callerRevocations ? { callerRevocations: deps.callerRevocations } : {}),
-    // Cursors are sealed like the token cache, by the same implementation (src/graphql/cursor.ts).
-    cursors: new CursorCodec({ createCipher: createTokenCipher, key: deps.cursorKey, previousKey: deps.previousCursorKey }),
+    // Cursors are sealed like the token cache, by the same implementation (src/graphql/cursor.ts), and
+    // bound to the Graph identity whose query they continue: gateways of other customers (hosted) or
+    // app registrations given the same CURSOR_KEY do not open each other's.
+    cursors: new CursorCodec({
+      createCipher: createTokenCipher,
+      key: deps.cursorKey,
+      previousKey: deps.previousCursorKey,
+      ...(config.hosted || config.selfDeployed ? { graphIdentity: graphIdentityId(config) } : {}),
+    }),
     graphSession,
   });
 

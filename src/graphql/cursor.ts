@@ -13,8 +13,11 @@ import type { Caller } from '../identity/types.js';
  *
  * Format: the gateway's sealed-value format (createTokenCipher, src/store/encryption.ts: `v2.` +
  * base64url(nonce ‖ AES-256-GCM(JSON payload) ‖ tag)) under a key derived from the cursor key, with
- * the caller's binding and the cursor's kind as associated data: neither is inside the token, and a
- * token presented by another caller, or for another list, fails authentication like a forged one.
+ * the gateway's Graph identity, the caller's binding and the cursor's kind as associated data: none
+ * is inside the token, and a token presented by another caller, for another list, or at a gateway
+ * of another Graph identity (another customer's hosted gateway given the same CURSOR_KEY and an API
+ * key of the same name) fails authentication like a forged one: its link continues a query of the
+ * identity that issued it, and must not be sent to Graph under another.
  * The Graph client validates nextLink hosts as a second line of defence.
  *
  * Two earlier formats are still accepted, from any caller (they carry no binding), so that a sync
@@ -110,8 +113,15 @@ export class CursorCodec {
    * one to share them across instances. `previousKey` (CURSOR_KEY_PREVIOUS, during a rotation): what
    * it sealed or signed is still accepted, nothing new is sealed with it (docs/operations.md#rotating-keys).
    */
-  constructor(options: { createCipher: CipherFactory; key?: Buffer; previousKey?: Buffer }) {
-    const { createCipher, key = randomBytes(32), previousKey } = options;
+  readonly #graphIdentity: string | undefined;
+
+  /**
+   * `graphIdentity`: the partition of the gateway's Graph identity (graphIdentityId), bound into
+   * every token sealed from now on.
+   */
+  constructor(options: { createCipher: CipherFactory; key?: Buffer; previousKey?: Buffer; graphIdentity?: string }) {
+    const { createCipher, key = randomBytes(32), previousKey, graphIdentity } = options;
+    this.#graphIdentity = graphIdentity;
     for (const k of previousKey ? [key, previousKey] : [key])
       if (k.length < 32) throw new Error(`CursorCodec needs keys of at least 32 bytes, received ${k.length}`);
     const cipherOf = (info: string) => createCipher(derive(key, info), previousKey && derive(previousKey, info), { purpose: PURPOSE });
@@ -128,7 +138,7 @@ export class CursorCodec {
   /** The tokens of the caller whose `cursorBindingOf` is `binding` (the request context computes it once). */
   forBinding(binding: string): CallerCursors {
     return {
-      encode: (payload) => this.#sealing.seal(JSON.stringify(payload), recordOf(payload.kind, binding)),
+      encode: (payload) => this.#sealing.seal(JSON.stringify(payload), recordOf(payload.kind, binding, this.#graphIdentity)),
       decode: (token, expectedKind, argumentName = 'after') => this.#decode(token, expectedKind, binding, argumentName),
     };
   }
@@ -153,7 +163,13 @@ export class CursorCodec {
   }
 
   #plaintextOf(token: string, expectedKind: string, binding: string): string | undefined {
-    if (token.startsWith(SEALED_FORMAT)) return openOrUndefined(this.#sealing, token, recordOf(expectedKind, binding));
+    if (token.startsWith(SEALED_FORMAT))
+      return (
+        openOrUndefined(this.#sealing, token, recordOf(expectedKind, binding, this.#graphIdentity)) ??
+        // Sealed before the Graph identity was bound (bound to the caller only): accepted for a
+        // transition like the older formats below, so a sync job's delta token survives the upgrade.
+        (this.#graphIdentity === undefined ? undefined : openOrUndefined(this.#sealing, token, recordOf(expectedKind, binding)))
+      );
     const parts = token.split('.');
     if (parts.length === 3) return this.#openLegacyEncrypted(parts);
     if (parts.length === 2) return this.#verifySigned(parts);
@@ -185,9 +201,9 @@ export class CursorCodec {
   }
 }
 
-/** The associated data of a token: whose it is and what it continues (JSON: neither can run into the other). */
-function recordOf(kind: string, binding: string): string {
-  return JSON.stringify([binding, kind]);
+/** The associated data of a token: which Graph identity and caller it is of and what it continues (JSON: none can run into another). */
+function recordOf(kind: string, binding: string, graphIdentity?: string): string {
+  return JSON.stringify(graphIdentity === undefined ? [binding, kind] : [graphIdentity, binding, kind]);
 }
 
 function openOrUndefined(cipher: Cipher, sealed: string, record: string): string | undefined {

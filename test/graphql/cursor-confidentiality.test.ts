@@ -94,6 +94,22 @@ describe('CursorCodec', () => {
     );
   });
 
+  it("binds the Graph identity: another identity's codec under the same key refuses, a token sealed before the binding still opens", () => {
+    const key = randomBytes(32);
+    const customerA = new CursorCodec({ createCipher: createTokenCipher, key, graphIdentity: 'hosted-aaaa' });
+    const customerB = new CursorCodec({ createCipher: createTokenCipher, key: Buffer.from(key), graphIdentity: 'hosted-bbbb' });
+    const token = customerA.forCaller(alpha).encode(payload);
+    expect(customerA.forCaller(alpha).decode(token, 'users:x')).toEqual(payload);
+    expect(() => customerB.forCaller(alpha).decode(token, 'users:x')).toThrow(/not a cursor this gateway issued/);
+    // A codec without the binding (a gateway before the upgrade) does not open the new tokens either.
+    expect(() => codecOf(Buffer.from(key)).forCaller(alpha).decode(token, 'users:x')).toThrow(/not a cursor this gateway issued/);
+    // What a gateway sealed before the upgrade (caller only) still opens for that caller, for a
+    // transition like the older formats; a CURSOR_KEY rotation ends it.
+    const before = codecOf(Buffer.from(key)).forCaller(alpha).encode(payload);
+    expect(customerA.forCaller(alpha).decode(before, 'users:x')).toEqual(payload);
+    expect(() => customerA.forCaller(bravo).decode(before, 'users:x')).toThrow(/not a cursor this gateway issued/);
+  });
+
   it('binds Entra callers by tenant and object id, and the sandbox caller to itself', () => {
     const codec = codecOf(randomBytes(32));
     const user = (subject: string, tenantId = 'tenant-1', assertion = 'x'): Caller => ({
