@@ -131,13 +131,13 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       // through Redis when CACHE_URL is one), and no gateway of another identity.
       signInLinks: createSignInLinks({
         key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal(), graphIdentityId(config)) : randomBytes(32),
-        ...(sharedRedis ? { spent: await openSpentLinksInRedis(sharedRedis) } : {}),
+        ...(sharedRedis ? { spent: await openSpentLinksInRedis(sharedRedis, graphIdentityId(config)) } : {}),
       }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant,
     // shared by every replica through Redis when CACHE_URL is one (docs/reliability.md#shared-rate-governor).
-    const governors = await openGovernorRegistry(config, { logger, ...(sharedRedis ? { redis: sharedRedis } : {}) });
+    const governors = await openGovernorRegistry(config, { logger, identityId: graphIdentityId(config), ...(sharedRedis ? { redis: sharedRedis } : {}) });
     closers.push(() => governors.close());
     const gateway = await createGateway({
       governors,

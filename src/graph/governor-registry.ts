@@ -95,10 +95,18 @@ export function governorOptionsOf(config: Config): GovernorRegistryOptions {
   };
 }
 
-/** The Graph app whose budget this process spends: the configured client id, or the broker registration in hosted mode. */
-export function graphAppOf(config: Config): string {
+/**
+ * The Graph app whose budget this process spends, as the Redis key of the shared budget names it:
+ * the configured client id (not a secret: any token of the app carries it), or in hosted mode the
+ * Graph identity's partition (`identityId`: `graphIdentityId`, given by the composition), `hosted-<digest>`
+ * of BROKER_URL and BROKER_ID, the token store's. It was
+ * `broker-<BROKER_ID>`, which showed the broker registration to anyone who can list the Redis's keys
+ * (docs/security.md#one-redis-for-several-gateways); every replica of one deployment computes the
+ * same digest, so they still share one bucket.
+ */
+export function graphAppOf(config: Config, identityId: string): string {
   if (config.selfDeployed) return config.selfDeployed.clientId;
-  if (config.hosted) return `broker-${config.hosted.registrationId}`;
+  if (config.hosted) return identityId;
   return 'unconfigured';
 }
 
@@ -107,9 +115,12 @@ export function graphAppOf(config: Config): string {
  * process. A Redis that does not answer at start does not stop the gateway: its governors start on
  * the fallback share and move to the shared budget once it answers.
  */
-export async function openGovernorRegistry(config: Config, deps: { logger: Logger; redis?: RedisConnection }): Promise<GraphGovernorRegistry> {
+export async function openGovernorRegistry(
+  config: Config,
+  deps: { logger: Logger; redis?: RedisConnection; identityId: string },
+): Promise<GraphGovernorRegistry> {
   const options = governorOptionsOf(config);
   if (config.cache.kind !== 'redis') return createGraphGovernorRegistry(options);
   const store = await openRedisRateStore({ url: config.cache.url, logger: deps.logger, ...(deps.redis ? { connection: deps.redis } : {}) });
-  return createGraphGovernorRegistry(options, { store, appId: graphAppOf(config), logger: deps.logger });
+  return createGraphGovernorRegistry(options, { store, appId: graphAppOf(config, deps.identityId), logger: deps.logger });
 }

@@ -120,17 +120,40 @@ export function spentLinksInMemory(now: () => number = Date.now): SpentLinks {
   };
 }
 
-/** Redis keys of spent links: `mgug:sign-in-link:<id>`, expiring when the link does. */
-export const SPENT_LINK_KEY_PREFIX = 'mgug:sign-in-link:';
-/** When the record of spent links in this Redis began (ms since the epoch); no expiry. */
-export const SPENT_LINKS_SINCE_KEY = 'mgug:sign-in-links-since';
+/**
+ * Redis keys of spent links: `mgug:sign-in-link:{<identity>}:<id>`, expiring when the link does;
+ * `<identity>` is `graphIdentityId` (a digest, no client id, tenant or broker registration in clear).
+ * Partitioned per Graph identity, with the record's start: a link is valid on one identity's
+ * gateways only (`deriveSignInLinkKey`), so its record belongs to them. The `{...}` hash tag puts
+ * both keys of the spend script on one Redis Cluster slot.
+ */
+export function spentLinkKey(identityId: string, id: string): string {
+  return `mgug:sign-in-link:{${identityId}}:${id}`;
+}
+/**
+ * When one identity's record of spent links began (ms since the epoch); no expiry. It was one key for
+ * the whole Redis (`mgug:sign-in-links-since`): any gateway sharing the Redis, of any identity, began
+ * the record with its own clock, so a gateway whose clock ran behind let another identity's spent
+ * links work again after Redis forgot them, and one whose clock ran ahead refused another identity's
+ * new links (docs/security.md#one-redis-for-several-gateways).
+ */
+export function spentLinksSinceKey(identityId: string): string {
+  return `mgug:sign-in-links-since:{${identityId}}`;
+}
+/**
+ * The key layout before the partition (`mgug:sign-in-link:<id>`), which replicas of the previous
+ * release still read and write during a rolling upgrade: a spend checks it and writes it too, so a
+ * link is spent once across old and new replicas. Remove in the release after (docs/operations.md#redis).
+ */
+export const LEGACY_SPENT_LINK_KEY_PREFIX = 'mgug:sign-in-link:';
 
 /**
  * Spends a link atomically, in one script: the record's start (set now when missing: the Redis lost
  * it, and with it every spent link), then `SET <key> 1 NX PX <ms left>`, which spends the link and
  * forgets it when the link expires. `PX` rather than `PXAT` (an absolute time): PXAT needs Redis 6.2,
  * and a managed Redis 6.0 (Azure Cache for Redis "version 6") would refuse it, which would refuse
- * every link. Scripts (EVAL) are Redis 2.6.
+ * every link. Scripts (EVAL) are Redis 2.6. KEYS[3], the previous release's key, is read and written
+ * for the rolling upgrade only (it is on another Cluster slot: Cluster is not served until it goes).
  */
 const SPEND_SCRIPT = `
 local since = redis.call('GET', KEYS[1])
@@ -139,30 +162,38 @@ if not since then
   since = ARGV[1]
 end
 if tonumber(ARGV[2]) < tonumber(since) then return 'before-record' end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then return 'spent' end
+if redis.call('EXISTS', KEYS[3]) == 1 then return 'used' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[3]) then
+  redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3])
+  return 'spent'
+end
 return 'used'
 `;
 
 type RedisCommands = { sendCommand(args: string[]): Promise<unknown> };
 
 /**
- * In Redis, for every replica. Opening it records when the record began, unless it already says
- * (`SET NX`): a gateway's start against an empty Redis begins it, so that links issued afterwards
- * work on every replica and links from before are refused once, as without Redis.
+ * In Redis, for every replica of one Graph identity (`identityId`: `graphIdentityId`). Opening it
+ * records when the record began, unless it already says (`SET NX`): a gateway's start against an
+ * empty Redis begins it, so that links issued afterwards work on every replica and links from before
+ * are refused once, as without Redis.
  */
-export async function openSpentLinksInRedis(client: RedisCommands, now: () => number = Date.now): Promise<SpentLinks> {
+export async function openSpentLinksInRedis(client: RedisCommands, identityId: string, now: () => number = Date.now): Promise<SpentLinks> {
+  if (identityId.length === 0) throw new Error('a record of spent links needs the Graph identity it belongs to');
+  const sinceKey = spentLinksSinceKey(identityId);
   // Not a reason to stop the start (Redis may be down for a moment): the first spend then begins the
   // record, refusing that link once, which fails closed.
-  await client.sendCommand(['SET', SPENT_LINKS_SINCE_KEY, String(now()), 'NX']).catch(() => undefined);
+  await client.sendCommand(['SET', sinceKey, String(now()), 'NX']).catch(() => undefined);
   return {
     async spend(id, expiresAtMs, issuedAtMs) {
       const msLeft = Math.max(1, Math.ceil(expiresAtMs - now()));
       const reply = await client.sendCommand([
         'EVAL',
         SPEND_SCRIPT,
-        '2',
-        SPENT_LINKS_SINCE_KEY,
-        `${SPENT_LINK_KEY_PREFIX}${id}`,
+        '3',
+        sinceKey,
+        spentLinkKey(identityId, id),
+        `${LEGACY_SPENT_LINK_KEY_PREFIX}${id}`,
         String(now()),
         String(issuedAtMs),
         String(msLeft),

@@ -5,7 +5,7 @@ import { createClient } from '@keyv/redis';
 import { startApp, type App } from '../../src/app.js';
 import { AUTH_FAILURES_KEY_PREFIX, CLEAR_ADDRESS_MEMO_MS } from '../../src/identity/authentication-failures.js';
 import { graphIdentityId } from '../../src/identity/identity-id.js';
-import { SIGN_IN_LINK_TTL_MS, SPENT_LINKS_SINCE_KEY, SPENT_LINK_KEY_PREFIX } from '../../src/identity/sign-in-link.js';
+import { SIGN_IN_LINK_TTL_MS, spentLinkKey, spentLinksSinceKey } from '../../src/identity/sign-in-link.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
@@ -96,7 +96,7 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     // The shared record of the spent link is forgotten when the link expires (SIGN_IN_LINK_TTL_MS).
     const client = createClient({ url: redis.url });
     await client.connect();
-    const msLeft = await client.pTTL(`${SPENT_LINK_KEY_PREFIX}${link.id}`);
+    const msLeft = await client.pTTL(spentLinkKey(graphIdentityId(a.config), link.id));
     await client.close();
     expect(msLeft).toBeGreaterThan(0);
     expect(msLeft).toBeLessThanOrEqual(link.expiresAt.getTime() - Date.now() + 1_000);
@@ -126,20 +126,20 @@ describe.skipIf(!!skipRedis)('replicas sharing Redis: sign-in links and failed a
     const open = (url: string) => fetch(url, { redirect: 'manual', headers: from(`198.51.100.${address++}`) });
     try {
       // Both replicas started against this Redis: the record of spent links began then.
-      const since = Number(await client.get(SPENT_LINKS_SINCE_KEY));
+      const since = Number(await client.get(spentLinksSinceKey(graphIdentityId(a.config))));
       expect(since).toBeGreaterThan(0);
       expect(since).toBeLessThanOrEqual(Date.now());
       const link = operatorSignInLink(a);
       expect((await open(link.url)).status).toBe(302);
       // What a restart without persistence does to the record: the spent link and the record's start are gone.
-      await client.del([`${SPENT_LINK_KEY_PREFIX}${link.id}`, SPENT_LINKS_SINCE_KEY]);
+      await client.del([spentLinkKey(graphIdentityId(a.config), link.id), spentLinksSinceKey(graphIdentityId(a.config))]);
       const replayed = await open(link.url.replace(a.url, b.url));
       expect(replayed.status).toBe(401);
       expect(replayed.headers.get('location')).toBeNull();
       expect(((await replayed.json()) as { message: string }).message).toContain("from before the gateway's record of spent links began");
       // The replay began a new record; nothing was recorded for the refused link, and it stays refused.
-      expect(Number(await client.get(SPENT_LINKS_SINCE_KEY))).toBeGreaterThanOrEqual(link.expiresAt.getTime() - SIGN_IN_LINK_TTL_MS);
-      expect(await client.exists(`${SPENT_LINK_KEY_PREFIX}${link.id}`)).toBe(0);
+      expect(Number(await client.get(spentLinksSinceKey(graphIdentityId(a.config))))).toBeGreaterThanOrEqual(link.expiresAt.getTime() - SIGN_IN_LINK_TTL_MS);
+      expect(await client.exists(spentLinkKey(graphIdentityId(a.config), link.id))).toBe(0);
       expect((await open(link.url)).status).toBe(401);
       // A link issued after it works, once.
       const fresh = operatorSignInLink(a);
