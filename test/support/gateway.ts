@@ -1,4 +1,4 @@
-import type { Config } from '../../src/config-types.js';
+import { Secret, type Config } from '../../src/config-types.js';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway.js';
 import { createUpstreamHttp, type UpstreamHttp } from '../../src/http/upstream.js';
 import { createGraphIdentity } from '../../src/identity/index.js';
@@ -112,4 +112,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       if (ownsEmulator) await emulator.close();
     },
   };
+}
+
+/**
+ * `configure` for a gateway that acts as another app registered in the emulator (registerApp), with
+ * its first secret, instead of the sandbox's own: how a test gives the gateway fewer (or other) Graph
+ * permissions.
+ */
+export function actingAsApp(app: { appId: string; secrets: string[] }): (config: Config) => Config {
+  return (config) => ({
+    ...config,
+    selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
+  });
 }

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
-import { Secret } from '../../../src/config-types.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
 import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { auditEvents, ordinaryUserPicker } from './support.js';
+import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
 
 /**
  * Administrators transitiveMemberOf does not list (docs/security.md#administrators-as-targets): a
@@ -47,10 +46,7 @@ beforeAll(async () => {
   noPim = await startTestGateway({
     emulator,
     env: callers,
-    configure: (config) => ({
-      ...config,
-      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
-    }),
+    configure: actingAsApp(app),
   });
 }, 60_000);
 afterAll(async () => {
@@ -63,14 +59,7 @@ const ordinaryUser = ordinaryUserPicker(() => emulator);
 const users = () => [...emulator.tenant.users.values()];
 const eligibleAdmin = (): UserRecord => users().find((u) => (u._eligibleRoles ?? []).length > 0)!;
 const scopedAdmin = (): UserRecord => users().find((u) => (u._scopedRoles ?? []).length > 0)!;
-const passesOf = (id: string) => emulator.tenant.users.get(id)!.authMethods.filter((m) => m.type === 'temporaryAccessPass');
-const createPass = (gateway: TestGateway, key: string, user: string, operationName: string) =>
-  gateway.graphql(
-    `mutation ${operationName} { createTemporaryAccessPass(input: {user: "${user}"}) { temporaryAccessPass { temporaryAccessPass } } }`,
-    undefined,
-    { 'x-api-key': key },
-  );
-const eventOf = (gateway: TestGateway, operationName: string) => auditEvents(gateway).filter((e) => e.operationName === operationName);
+const passesOf = (id: string) => passesIn(emulator, id);
 /** Requests of a route, alone or as `$batch` items. */
 const sent = (stats: Awaited<ReturnType<TestEmulator['stats']>>, route: string) => (stats.byRoute[route] ?? 0) + (stats.batch.itemsByRoute[route] ?? 0);
 
@@ -96,7 +85,7 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     expect(stats.batch.requests).toBe(1);
     expect(sent(stats, USER_GET)).toBe(0);
     expect(sent(stats, TAP_CREATE)).toBe(0);
-    expect(eventOf(gw, 'EligiblePass')).toEqual([
+    expect(eventsOf(gw, 'EligiblePass')).toEqual([
       expect.objectContaining({ outcome: 'refused', reason: 'FORBIDDEN', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] }),
     ]);
   });
@@ -126,7 +115,7 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
     expect(result.errors![0]!.message).not.toContain('Chosen-By-Caller');
     expect(target._password).toBe(password);
-    expect(eventOf(gw, 'ScopedPassword')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET' })]);
+    expect(eventsOf(gw, 'ScopedPassword')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET' })]);
   });
 
   it('a plain user still gets a pass, after the same lookups', async () => {
@@ -171,7 +160,7 @@ describe('fails closed when Graph refuses the eligibility lookup', () => {
     expect(result.errors![0]!.message).toContain('Users.ManageAdmins');
     expect(passesOf(target.id)).toHaveLength(0);
     expect(sent(await emulator.stats(), TAP_CREATE)).toBe(0);
-    expect(eventOf(noPim, 'NoPimPass')).toEqual([expect.objectContaining({ outcome: 'failed', reasonDetail: 'ADMINISTRATOR_CHECK_FAILED', steps: [] })]);
+    expect(eventsOf(noPim, 'NoPimPass')).toEqual([expect.objectContaining({ outcome: 'failed', reasonDetail: 'ADMINISTRATOR_CHECK_FAILED', steps: [] })]);
     // The Global Administrator is still refused as an administrator (the active-role lookup answered): a refusal wins over a failed lookup.
     const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
     const refused = await createPass(noPim, HELPDESK, admin.id, 'NoPimAdminPass');

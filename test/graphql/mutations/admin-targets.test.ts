@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
-import { Secret } from '../../../src/config-types.js';
 import { PHONE_METHOD_IDS } from '../../../src/emulator/seed.js';
 import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { auditEvents, ordinaryUserPicker } from './support.js';
+import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
 
 /**
  * Administrators as targets (docs/security.md#administrators-as-targets): with the sandbox's app-only
@@ -50,10 +49,7 @@ beforeAll(async () => {
   blind = await startTestGateway({
     emulator,
     env: callers,
-    configure: (config) => ({
-      ...config,
-      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
-    }),
+    configure: actingAsApp(app),
   });
   const reader = registerApp(emulator.tenant, {
     displayName: 'tap with user reads only',
@@ -65,10 +61,7 @@ beforeAll(async () => {
   limited = await startTestGateway({
     emulator,
     env: callers,
-    configure: (config) => ({
-      ...config,
-      selfDeployed: { ...config.selfDeployed!, clientId: reader.appId, credential: { kind: 'secret', secret: new Secret(reader.secrets[0]!) } },
-    }),
+    configure: actingAsApp(reader),
   });
 }, 60_000);
 afterAll(async () => {
@@ -80,14 +73,7 @@ afterAll(async () => {
 
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 const admin = () => emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;
-const passesOf = (id: string) => emulator.tenant.users.get(id)!.authMethods.filter((m) => m.type === 'temporaryAccessPass');
-const createPass = (gateway: TestGateway, key: string, user: string, operationName: string) =>
-  gateway.graphql(
-    `mutation ${operationName} { createTemporaryAccessPass(input: {user: "${user}"}) { temporaryAccessPass { temporaryAccessPass } } }`,
-    undefined,
-    { 'x-api-key': key },
-  );
-const eventOf = (gateway: TestGateway, operationName: string) => auditEvents(gateway).filter((e) => e.operationName === operationName);
+const passesOf = (id: string) => passesIn(emulator, id);
 
 describe('a takeover-class mutation on an administrator needs Users.ManageAdmins', () => {
   it("regression: a Users.ManageAuthMethods key gets FORBIDDEN for the Global Administrator's pass, and no pass exists", async () => {
@@ -104,7 +90,7 @@ describe('a takeover-class mutation on an administrator needs Users.ManageAdmins
     expect(stats.byRoute[ROLE_LOOKUP]).toBe(1);
     expect(stats.byRoute[TAP_CREATE] ?? 0).toBe(0);
     expect(stats.batch.itemsByRoute[TAP_CREATE] ?? 0).toBe(0);
-    const events = eventOf(gw, 'AdminPass');
+    const events = eventsOf(gw, 'AdminPass');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       operation: 'createTemporaryAccessPass',
@@ -122,7 +108,7 @@ describe('a takeover-class mutation on an administrator needs Users.ManageAdmins
     expect(result.errors).toBeUndefined();
     expect(result.data!.createTemporaryAccessPass.temporaryAccessPass.temporaryAccessPass).toEqual(expect.any(String));
     expect(passesOf(target.id)).toHaveLength(1);
-    expect(eventOf(gw, 'OrdinaryPass')[0]).toMatchObject({ outcome: 'succeeded' });
+    expect(eventsOf(gw, 'OrdinaryPass')[0]).toMatchObject({ outcome: 'succeeded' });
   });
 
   it("a key that also holds Users.ManageAdmins gets the administrator's pass, without the role lookup", async () => {
@@ -202,7 +188,7 @@ describe('fails closed when Graph does not say whether the target holds a role',
     expect(result.errors![0]!.message).toContain('User.Read.All');
     expect(result.errors![0]!.message).toContain('Users.ManageAdmins');
     expect(passesOf(target.id)).toHaveLength(0);
-    expect(eventOf(blind, 'BlindPass')).toEqual([expect.objectContaining({ outcome: 'failed', reasonDetail: 'ADMINISTRATOR_CHECK_FAILED', steps: [] })]);
+    expect(eventsOf(blind, 'BlindPass')).toEqual([expect.objectContaining({ outcome: 'failed', reasonDetail: 'ADMINISTRATOR_CHECK_FAILED', steps: [] })]);
     // The same app serves a caller holding Users.ManageAdmins: no lookup, the pass is created.
     const privileged = await createPass(blind, PRIVILEGED, target.id, 'BlindPrivilegedPass');
     expect(privileged.errors).toBeUndefined();
@@ -216,7 +202,7 @@ describe('roles listed with limited information still count (docs/graph-facts.md
     const refused = await createPass(limited, HELPDESK, admin().id, 'LimitedAdminPass');
     expect(refused.errors).toHaveLength(1);
     expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
-    expect(eventOf(limited, 'LimitedAdminPass')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] })]);
+    expect(eventsOf(limited, 'LimitedAdminPass')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] })]);
     const target = ordinaryUser();
     const created = await createPass(limited, HELPDESK, target.id, 'LimitedOrdinaryPass');
     expect(created.errors).toBeUndefined();

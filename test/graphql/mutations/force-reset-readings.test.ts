@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../../src/config-types.js';
 import { registerApp } from '../../../src/emulator/apps.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { auditEvents, ordinaryUserPicker } from './support.js';
 
 /**
@@ -31,10 +30,7 @@ beforeAll(async () => {
   passwordOnly = await startTestGateway({
     emulator,
     env: { DEPLOYMENT_MODE: 'self-deployed' },
-    configure: (config) => ({
-      ...config,
-      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
-    }),
+    configure: actingAsApp(app),
   });
 }, 60_000);
 

@@ -37,3 +37,22 @@ export function ordinaryUserPicker(emulator: () => TestEmulator): (extra?: (u: U
 export function auditEvents(gateway: TestGateway): Array<Record<string, any>> {
   return logRecordsOf(gateway.logLines).filter((r) => r.audit === true);
 }
+
+/** A gateway's audit events of one operation. */
+export function eventsOf(gateway: TestGateway, operationName: string): Array<Record<string, any>> {
+  return auditEvents(gateway).filter((e) => e.operationName === operationName);
+}
+
+/** The Temporary Access Passes a user holds in the emulator. */
+export function passesOf(emulator: TestEmulator, id: string) {
+  return emulator.tenant.users.get(id)!.authMethods.filter((m) => m.type === 'temporaryAccessPass');
+}
+
+/** `createTemporaryAccessPass` for `user`, as the caller of API key `key`, under `operationName`. */
+export function createPass(gateway: TestGateway, key: string, user: string, operationName: string) {
+  return gateway.graphql(
+    `mutation ${operationName} { createTemporaryAccessPass(input: {user: "${user}"}) { temporaryAccessPass { temporaryAccessPass } } }`,
+    undefined,
+    { 'x-api-key': key },
+  );
+}

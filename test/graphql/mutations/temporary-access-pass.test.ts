@@ -2,9 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { AuthMethodType } from '../../../src/emulator/model.js';
 import { ENTRA_DEFAULT_TAP_POLICY } from '../../../src/emulator/tap-policy.js';
-import { Secret } from '../../../src/config-types.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { leastApplicationPermissions } from '../../doctor/support.js';
 import { ordinaryUserPicker } from './support.js';
 
@@ -31,10 +30,7 @@ function gatewayAs(graphAppRoles: string[]): Promise<TestGateway> {
   });
   return startTestGateway({
     emulator,
-    configure: (config) => ({
-      ...config,
-      selfDeployed: { ...config.selfDeployed!, clientId: app.appId, credential: { kind: 'secret', secret: new Secret(app.secrets[0]!) } },
-    }),
+    configure: actingAsApp(app),
   });
 }
 
