@@ -3,7 +3,7 @@
  * Everything is drawn from one PRNG so the same seed and size always give the same tenant, which
  * tests, docs and benchmarks rely on (ids, UPNs and quirky names stay put between runs).
  */
-import { createHash } from 'node:crypto';
+import { digestGuid } from './digest-guid.js';
 import { graphTimestamp, newUserRecord } from './user-record.js';
 import { createPrng, type Prng } from './prng.js';
 import type { AuthMethodRecord, DeviceRecord, GroupRecord, TenantModel, UserRecord } from './model.js';
@@ -413,8 +413,7 @@ export function seedDirectory(model: TenantModel, options: { seed: number; userC
   // members keep their users; the unit's id is derived, not drawn, so the PRNG's sequence is unchanged.
   if (members.length > cursor + 2) {
     members[members.length - 1]!._eligibleRoles = [{ role: 'Global Administrator', directoryScopeId: '/' }];
-    const unit = createHash('sha256').update(`administrativeUnit:${admin.id}`).digest('hex');
-    const unitId = `${unit.slice(0, 8)}-${unit.slice(8, 12)}-4${unit.slice(13, 16)}-8${unit.slice(17, 20)}-${unit.slice(20, 32)}`;
+    const unitId = digestGuid(`administrativeUnit:${admin.id}`);
     members[members.length - 2]!._scopedRoles = [{ role: 'User Administrator', directoryScopeId: `/administrativeUnits/${unitId}` }];
   }
 

@@ -14,6 +14,7 @@
  *   a page may hold no role and have a nextLink.
  */
 import { createHash } from 'node:crypto';
+import { digestGuid } from '../digest-guid.js';
 import type { EmuResponse } from '../http.js';
 import type { UserRecord } from '../model.js';
 import { canReadType, type Principal } from './authorization.js';
@@ -136,17 +137,18 @@ function allAssignments(call: GraphCall): RoleAssignment[] {
   return out;
 }
 
-/** `principalId eq '...'` or `roleDefinitionId eq '...'`, the filters the doctor and the documentation use. */
-function parseAssignmentFilter(raw: string | undefined): ((a: RoleAssignment) => boolean) | undefined {
+/**
+ * `$filter` on a role-management collection: one `<property> eq '<value>'` on one of `filterable`
+ * (case-insensitive, as Graph compares ids); anything else is refused, the stricter reading.
+ * Absent: `undefined` (every item).
+ */
+export function roleObjectEqFilter(raw: string | undefined, filterable: readonly string[], type: string): ((item: object) => boolean) | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
-  const m = /^\s*(principalId|roleDefinitionId|directoryScopeId)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(raw);
-  if (!m)
-    throw unsupportedQuery(`Unsupported or invalid filter '${raw}' on unifiedRoleAssignment: use principalId, roleDefinitionId or directoryScopeId with eq.`);
-  const property = m[1]!.toLowerCase();
+  const m = /^\s*([A-Za-z]+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(raw);
+  const property = m ? filterable.find((p) => p.toLowerCase() === m[1]!.toLowerCase()) : undefined;
+  if (!m || !property) throw unsupportedQuery(`Unsupported or invalid filter '${raw}' on ${type}: use ${filterable.join(', ')} with eq.`);
   const value = m[2]!.replace(/''/g, "'").toLowerCase();
-  if (property === 'principalid') return (a) => a.principalId.toLowerCase() === value;
-  if (property === 'roledefinitionid') return (a) => a.roleDefinitionId.toLowerCase() === value;
-  return (a) => a.directoryScopeId.toLowerCase() === value;
+  return (item) => String((item as Record<string, unknown>)[property] ?? '').toLowerCase() === value;
 }
 
 function mayReadRoleAssignments(principal: Principal): boolean {
@@ -157,7 +159,7 @@ function mayReadRoleAssignments(principal: Principal): boolean {
 
 export function listRoleAssignments(call: GraphCall): EmuResponse {
   if (!mayReadRoleAssignments(call.principal)) throw forbidden();
-  const filter = parseAssignmentFilter(queryParam(call, '$filter'));
+  const filter = roleObjectEqFilter(queryParam(call, '$filter'), ['principalId', 'roleDefinitionId', 'directoryScopeId'], 'unifiedRoleAssignment');
   const expandRaw = (queryParam(call, '$expand') ?? '').trim();
   if (expandRaw !== '' && expandRaw.toLowerCase() !== 'roledefinition') {
     throw badRequest(`Expanding '${expandRaw}' is not supported here: only roleDefinition can be expanded on unifiedRoleAssignment.`);
@@ -200,8 +202,7 @@ export function roleObjectSelect(raw: string | undefined, properties: readonly s
 export function directoryRole(call: GraphCall, name: string): Record<string, unknown> | undefined {
   const role = BUILT_IN_ROLES[name];
   if (!role) return undefined;
-  const h = createHash('sha256').update(`${call.ctx.tenant.tenantId}:${role.templateId}`).digest('hex');
-  const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  const id = digestGuid(`${call.ctx.tenant.tenantId}:${role.templateId}`, 'a');
   return {
     '@odata.type': '#microsoft.graph.directoryRole',
     id,
@@ -218,17 +219,7 @@ const DIRECTORY_ROLE_PROPERTIES = ['id', 'deletedDateTime', 'description', 'disp
 
 /** `$select` after a cast to directoryRole names that type's properties; another is a 400 as on any type. */
 function directoryRoleSelect(raw: string | undefined): string[] {
-  if (raw === undefined || raw.trim() === '') return DIRECTORY_ROLE_PROPERTIES;
-  const out: string[] = [];
-  for (const name of raw
-    .split(',')
-    .map((n) => n.trim())
-    .filter(Boolean)) {
-    const canonical = DIRECTORY_ROLE_PROPERTIES.find((p) => p.toLowerCase() === name.toLowerCase());
-    if (!canonical) throw unknownProperty(name, 'microsoft.graph.directoryRole');
-    if (!out.includes(canonical)) out.push(canonical);
-  }
-  return out;
+  return roleObjectSelect(raw, DIRECTORY_ROLE_PROPERTIES, 'microsoft.graph.directoryRole') ?? DIRECTORY_ROLE_PROPERTIES;
 }
 
 export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord): EmuResponse {

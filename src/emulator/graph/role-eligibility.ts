@@ -15,11 +15,12 @@
  *   filter on a user's id never lists one (the documented meaning of principalId).
  */
 import { createHash } from 'node:crypto';
+import { digestGuid } from '../digest-guid.js';
 import type { EmuResponse } from '../http.js';
 import type { Principal } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { BUILT_IN_ROLES, roleObjectSelect } from './directory-roles.js';
-import { badRequest, forbidden, unsupportedQuery } from './errors.js';
+import { BUILT_IN_ROLES, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import { badRequest, forbidden } from './errors.js';
 import { project } from './query.js';
 
 const ELIGIBILITY_READERS = [
@@ -60,29 +61,17 @@ function mayReadEligibilities(principal: Principal): boolean {
   return principal.directoryRoles.some((r) => ELIGIBILITY_READER_ROLES.includes(r));
 }
 
-function parseFilter(raw: string | undefined): ((item: Record<string, unknown>) => boolean) | undefined {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const m = /^\s*([A-Za-z]+)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(raw);
-  const property = m ? FILTERABLE.find((p) => p.toLowerCase() === m[1]!.toLowerCase()) : undefined;
-  if (!m || !property) {
-    throw unsupportedQuery(`Unsupported or invalid filter '${raw}' on unifiedRoleEligibilityScheduleInstance: use ${FILTERABLE.join(', ')} with eq.`);
-  }
-  const value = m[2]!.replace(/''/g, "'").toLowerCase();
-  return (item) => String(item[property] ?? '').toLowerCase() === value;
-}
-
 function instanceId(principalId: string, templateId: string, scope: string): string {
   return `${createHash('sha256').update(`${templateId}:${principalId}:${scope}`).digest('base64url').slice(0, 43)}-1-e`;
 }
 
 function scheduleId(principalId: string, templateId: string, scope: string): string {
-  const h = createHash('sha256').update(`schedule:${templateId}:${principalId}:${scope}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return digestGuid(`schedule:${templateId}:${principalId}:${scope}`);
 }
 
 export function listRoleEligibilityScheduleInstances(call: GraphCall): EmuResponse {
   if (!mayReadEligibilities(call.principal)) throw forbidden();
-  const filter = parseFilter(queryParam(call, '$filter'));
+  const filter = roleObjectEqFilter(queryParam(call, '$filter'), FILTERABLE, 'unifiedRoleEligibilityScheduleInstance');
   const select = roleObjectSelect(queryParam(call, '$select'), PROPERTIES, TYPE);
   if ((queryParam(call, '$expand') ?? '').trim() !== '') throw badRequest('The emulator does not expand relationships of role eligibility schedule instances.');
   const value: Record<string, unknown>[] = [];
