@@ -105,6 +105,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return validateContinuationLink(nextLink, transport.endpoint, shape);
   }
 
+  /** The request of a next page; an advanced query's needs `ConsistencyLevel` again (it is not carried over). */
+  function nextPageRequest(nextLink: string, shape: ContinuationShape, advanced: boolean | undefined): GraphRequest {
+    return { method: 'GET', path: continuation(nextLink, shape), ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) };
+  }
+
   /** Relationship collections share one paging scheme. */
   function relationshipPage<T>(
     userIdOrUpn: string,
@@ -119,11 +124,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       items: shownItems(sub, result.items as GraphDirectoryObject[], requestId) as T[],
     });
     if (request.kind === 'next') {
-      return page<T>(
-        { method: 'GET', path: continuation(request.nextLink, shape), ...(request.advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) },
-        false,
-        check,
-      );
+      return page<T>(nextPageRequest(request.nextLink, shape, request.advanced), false, check);
     }
     const q = request.query;
     const first =
@@ -135,16 +136,25 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return page<T>(first, false, check);
   }
 
-  async function followAll<T>(first: GraphRequest, shape: ContinuationShape): Promise<T[]> {
+  /**
+   * The items of `first` (a request, or a page already read) and of the pages its nextLinks lead to,
+   * at most MAX_FOLLOWED_PAGES. `advanced`: the query is an advanced one, whose nextLinks need
+   * `ConsistencyLevel` sent again. `untilAny`: stop at the first page that holds an item (a question
+   * of "any", where a page may be empty and a later one not: docs/graph-facts.md#paging).
+   */
+  async function followAll<T>(
+    first: GraphRequest | GraphPage<T>,
+    shape: ContinuationShape,
+    options: { advanced?: boolean; untilAny?: boolean } = {},
+  ): Promise<T[]> {
     const items: T[] = [];
-    let req: GraphRequest = first;
-    for (let pages = 0; pages < MAX_FOLLOWED_PAGES; pages++) {
-      const current = await page<T>(req, false);
+    let current = 'items' in first ? first : await page<T>(first, false);
+    for (let pages = 1; ; pages++) {
       items.push(...current.items);
-      if (!current.nextLink) return items;
-      req = { method: 'GET', path: continuation(current.nextLink, shape) };
+      if (!current.nextLink || (options.untilAny && items.length > 0)) return items;
+      if (pages >= MAX_FOLLOWED_PAGES) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
+      current = await page<T>(nextPageRequest(current.nextLink, shape, options.advanced), false);
     }
-    throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
   }
 
   return {
@@ -196,16 +206,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       // nothing about the next one (docs/graph-facts.md#paging). Before, an administrator in more
       // groups than a page holds read as holding no role. Past MAX_FOLLOWED_PAGES this throws, and
       // the check that asked fails closed (src/graphql/mutations/admin-targets.ts).
-      let current = readPage<GraphDirectoryObject>(found.body, found.requestId, true);
-      for (let pages = 1; current.items.length === 0 && current.nextLink; pages++) {
-        if (pages >= MAX_FOLLOWED_PAGES) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
-        // ConsistencyLevel is not carried over to the next page: sent again.
-        current = await page<GraphDirectoryObject>(
-          { method: 'GET', path: continuation(current.nextLink, continuationShapes.directoryRoles), headers: { ...EVENTUAL_CONSISTENCY } },
-          false,
-        );
-      }
-      return current.items;
+      return followAll(readPage<GraphDirectoryObject>(found.body, found.requestId, true), continuationShapes.directoryRoles, {
+        advanced: true,
+        untilAny: true,
+      });
     },
 
     async roleGrantsOf(principalId: string): Promise<RoleGrants> {
