@@ -1,7 +1,7 @@
 import { createClient } from '@keyv/redis';
 import type { Config } from '../config-types.js';
 import { redactUrl } from '../store/keyv-store.js';
-import { failFastRedisOptions } from '../store/redis-connection.js';
+import { closeRedisConnection, failFastRedisOptions } from '../store/redis-connection.js';
 import { redisErrorSummary } from '../store/redis-error.js';
 import { cacheUrlCarriesPassword, evictsKeys, parseMemoryPolicy, REDIS_WITHOUT_PASSWORD_ADVICE } from '../store/redis-eviction.js';
 import type { Check } from './report.js';
@@ -41,11 +41,7 @@ export async function sharedStateChecks(config: Config): Promise<Check[]> {
     checks.push(await evictionCheck(client));
     return checks;
   } finally {
-    try {
-      await client.close();
-    } catch {
-      client.destroy();
-    }
+    await closeRedisConnection(client);
   }
 }
 
