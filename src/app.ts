@@ -109,12 +109,15 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       ...(sharedRedis ? { sharedRedis } : {}),
     });
     closers.push(closeCallerAuthentication);
+    // The Graph identity's partition (a digest): what this deployment's replicas share in Redis, and
+    // no other gateway's (docs/operations.md#redis).
+    const identityId = graphIdentityId(config);
     // One failed-authentication budget per client address for GraphQL and the sign-in routes alike.
     const authGuard = createAuthenticationGuard({
       config,
       logger,
       metrics,
-      ...(sharedRedis ? { redis: sharedRedis, partition: graphIdentityId(config) } : {}),
+      ...(sharedRedis ? { redis: sharedRedis, partition: identityId } : {}),
     });
     // Closed after the gateway has drained: the counts of refusals not logged still held are written then.
     closers.push(async () => authGuard.close());
@@ -130,14 +133,14 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
       // accepts them; with it, every replica of the same Graph identity sharing the key does (once,
       // through Redis when CACHE_URL is one), and no gateway of another identity.
       signInLinks: createSignInLinks({
-        key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal(), graphIdentityId(config)) : randomBytes(32),
-        ...(sharedRedis ? { spent: await openSpentLinksInRedis(sharedRedis, graphIdentityId(config)) } : {}),
+        key: config.tokenCacheKey ? deriveSignInLinkKey(config.tokenCacheKey.reveal(), identityId) : randomBytes(32),
+        ...(sharedRedis ? { spent: await openSpentLinksInRedis(sharedRedis, identityId) } : {}),
       }),
     });
     const exampleUserId = emulator ? aManagerIn(emulator) : undefined;
     // One governor per Graph tenant for the whole process: Graph's limits are per app and tenant,
     // shared by every replica through Redis when CACHE_URL is one (docs/reliability.md#shared-rate-governor).
-    const governors = await openGovernorRegistry(config, { logger, identityId: graphIdentityId(config), ...(sharedRedis ? { redis: sharedRedis } : {}) });
+    const governors = await openGovernorRegistry(config, { logger, identityId, ...(sharedRedis ? { redis: sharedRedis } : {}) });
     closers.push(() => governors.close());
     const gateway = await createGateway({
       governors,
