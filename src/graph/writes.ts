@@ -265,6 +265,13 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
   // cannot change within it, so each is looked up at most once.
   const resolvedIds = new Map<string, string>();
   let signedInUserId: string | undefined;
+  // The read that rides along with a revocation (externalUserLookup) selects the user's id: a
+  // containment named by userPrincipalName then records the user without a second lookup.
+  const rememberIdOf = (user: string, lookup: GraphResult | undefined) => {
+    if (isGuid(user) || !lookup?.ok) return;
+    const id = (lookup.body as { id?: unknown } | null | undefined)?.id;
+    if (typeof id === 'string' && isGuid(id)) resolvedIds.set(user.toLowerCase(), id.toLowerCase());
+  };
 
   const patchUser = (user: string, body: Record<string, unknown>, effect: RequestEffect): GraphRequest => ({
     method: 'PATCH',
@@ -454,6 +461,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
     async revokeSignInSessions(user) {
       const revoke = revokeRequest(user);
       const [revoked, lookup] = await graph.batch([revoke, externalUserLookup(user)]);
+      rememberIdOf(user, lookup);
       if (!revoked) return failed(new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph gave no answer for the revocation.'));
       return outcomeOf(revoked, () => sessionsReach(lookup), revoke);
     },
@@ -465,6 +473,7 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       // lookup of who the user is rides along (src/graph/external-users.ts).
       const results = await graph.batch([...plan.map((p) => p.req), externalUserLookup(user)]);
       const lookup = results[plan.length];
+      rememberIdOf(user, lookup);
       return {
         steps: plan.map((p, i) => {
           const result = results[i];

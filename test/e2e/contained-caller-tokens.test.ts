@@ -99,12 +99,15 @@ describe.skipIf(!!skipRedis)("a contained user's caller tokens, on two replicas 
       expect(before.body.errors).toBeUndefined();
     }
 
-    // Contained by userPrincipalName: the gateway looks up the object id its tokens carry.
+    // Contained by userPrincipalName: the object id its tokens carry comes from the read that rides in
+    // the write's own $batch (is the user external?), so the containment costs one Graph request.
+    const requestsBefore = (await emulator.stats()).graphRequests;
     const contained = await graphql(a, responder, 'mutation($u: ID!) { terminateSession(input: { user: $u }) { succeeded } }', {
       u: victim.userPrincipalName,
     });
     expect(contained.body.errors).toBeUndefined();
     expect(contained.body.data).toEqual({ terminateSession: { succeeded: true } });
+    expect((await emulator.stats()).graphRequests - requestsBefore).toBe(1);
 
     // More refusals than AUTH_FAILURE_LIMIT: a genuine token is not a guess, so the address is never throttled.
     for (const app of [a, b, a, b, a]) {
