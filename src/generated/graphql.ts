@@ -587,7 +587,8 @@ export type Mutation = {
    *
    * Requires: caller permission `Users.Write` (changing `mobilePhone` or `businessPhones` of a target holding a directory role
    * also needs `Users.ManageAdmins`); Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
-   * phones also `User-Phone.ReadWrite.All`); Entra role User Administrator (Privileged Authentication
+   * phones need `User-Phone.ReadWrite.All` or `User.ReadWrite.All`, not `User.ReadUpdate.All`: without one
+   * the whole call is FORBIDDEN and nothing changes); Entra role User Administrator (Privileged Authentication
    * Administrator for admins' phones); delegated, an administrator's phones also need `Directory.AccessAsUser.All`.
    */
   updateUser: UpdateUserPayload;
