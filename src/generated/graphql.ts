@@ -1344,7 +1344,7 @@ export type UserFilter = {
   mailEndsWith?: InputMaybe<Scalars['String']['input']>;
   /** mail starts with this text. */
   mailStartsWith?: InputMaybe<Scalars['String']['input']>;
-  /** This filter does not hold (advanced). */
+  /** This filter does not hold (advanced). It cannot negate `createdAfter` or `createdBefore` (use the opposite bound): Graph documents `not` on equality clauses only. */
   not?: InputMaybe<UserFilter>;
   /** At least one of these filters holds. */
   or?: InputMaybe<Array<UserFilter>>;
