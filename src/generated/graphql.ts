@@ -587,7 +587,8 @@ export type Mutation = {
    *
    * Requires: caller permission `Users.Write` (changing `mobilePhone` or `businessPhones` of a target holding a directory role
    * also needs `Users.ManageAdmins`); Graph `User.ReadUpdate.All` (older docs: `User.ReadWrite.All`;
-   * phones also `User-Phone.ReadWrite.All`); Entra role User Administrator (Privileged Authentication
+   * phones need `User-Phone.ReadWrite.All` or `User.ReadWrite.All`, not `User.ReadUpdate.All`: without one
+   * the whole call is FORBIDDEN and nothing changes); Entra role User Administrator (Privileged Authentication
    * Administrator for admins' phones); delegated, an administrator's phones also need `Directory.AccessAsUser.All`.
    */
   updateUser: UpdateUserPayload;
@@ -1343,7 +1344,7 @@ export type UserFilter = {
   mailEndsWith?: InputMaybe<Scalars['String']['input']>;
   /** mail starts with this text. */
   mailStartsWith?: InputMaybe<Scalars['String']['input']>;
-  /** This filter does not hold (advanced). */
+  /** This filter does not hold (advanced). It cannot negate `createdAfter` or `createdBefore` (use the opposite bound): Graph documents `not` on equality clauses only. */
   not?: InputMaybe<UserFilter>;
   /** At least one of these filters holds. */
   or?: InputMaybe<Array<UserFilter>>;

@@ -89,6 +89,22 @@ describe('filters', () => {
     const expected = users.filter((u) => Date.parse(u.createdDateTime) >= Date.parse(from) && Date.parse(u.createdDateTime) <= Date.parse(to));
     expect(result.data!.users.nodes).toHaveLength(expected.length);
   });
+
+  // aad-advanced-queries ties `not` to `eq` and never negates a range; the emulator refuses `not` over ge/le
+  // (the stricter reading), the other reading would answer. The gateway refuses it itself, before any request,
+  // so the caller gets the same answer from either (docs/graph-facts.md#listing-users, "`not`").
+  it('regression: `not` over createdAfter/createdBefore is BAD_USER_INPUT before anything is sent; the opposite bound beside another negation still goes', async () => {
+    const plans = () => gw.logRecords('graph query plan').length;
+    for (const filter of ['{ not: { createdAfter: "2020-01-01T00:00:00Z" } }', '{ not: { department: "Legal", createdBefore: "2020-01-01T00:00:00Z" } }']) {
+      const before = plans();
+      const refused = await gw.graphql(`{ users(first: 5, filter: ${filter}) { nodes { id } } }`);
+      expect(refused.errors?.[0]?.extensions?.code, filter).toBe('BAD_USER_INPUT');
+      expect(refused.errors?.[0]?.message).toMatch(/cannot negate `createdAfter` or `createdBefore`/);
+      expect(plans(), filter).toBe(before);
+    }
+    const opposite = await gw.graphql('{ users(first: 5, filter: { createdBefore: "2020-01-01T00:00:00Z", not: { department: "Legal" } }) { nodes { id } } }');
+    expect(opposite.errors).toBeUndefined();
+  });
 });
 
 describe('search and ordering', () => {

@@ -217,6 +217,12 @@ async function password(ctx: EmulatorContext, client: AuthenticatedClient, form:
     );
   if (user._password !== secret) return aadError('invalid_grant', 50126, 'Error validating credentials due to invalid username or password.');
   if (!user.accountEnabled) return aadError('invalid_grant', 50057, 'The user account is disabled.');
+  // v2-oauth-ropc: "If users need to use multifactor authentication (MFA) to log in to the application,
+  // they will be blocked instead." The flow has no way to prove a second factor, so a user under the
+  // Conditional Access policy on Graph gets the same refusal as an exchange without `mfa` in `amr`
+  // (docs/graph-facts.md#password-grant).
+  const challenge = conditionalAccessChallenge(user, scopes, {});
+  if (challenge) return challenge;
   const granted = grantDelegated(ctx, client.app, scopes);
   if (isAadError(granted)) return granted;
   return delegatedTokenResponse(ctx, client, user, scopes, granted, { allowRefreshToken: true });

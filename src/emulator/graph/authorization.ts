@@ -41,16 +41,21 @@ export type Capability =
   | 'directoryObjects.getByIds';
 
 const READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
-const WRITE = ['User.ReadWrite.All', 'User.ReadUpdate.All', 'Directory.ReadWrite.All'];
+/** The permissions whose descriptions cover every declared user property (bar passwordProfile, see below). */
+const FULL_WRITE = ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
+/** user-update's table: User.ReadUpdate.All least privileged, then the two above. */
+const WRITE = ['User.ReadUpdate.All', ...FULL_WRITE];
 
 const PERMISSIONS: Record<Capability, readonly string[]> = {
   'users.read': READ,
   'users.write': WRITE,
   // user-update, "Permissions for specific scenarios": User-Phone.ReadWrite.All is the least privileged
-  // permission for businessPhones and mobilePhone, User-Mail.ReadWrite.All for otherMails; the general
-  // write permissions still cover them (docs/graph-facts.md#writes-and-permissions).
-  'users.phones': ['User-Phone.ReadWrite.All', ...WRITE],
-  'users.otherMails': ['User-Mail.ReadWrite.All', ...WRITE],
+  // permission for businessPhones and mobilePhone, User-Mail.ReadWrite.All for otherMails. User.ReadUpdate.All,
+  // the page's least privileged permission for the call, is not named for them, as it is not for
+  // accountEnabled or passwordProfile: the stricter reading is that it does not reach these sensitive
+  // properties, while User.ReadWrite.All and Directory.ReadWrite.All still do (docs/graph-facts.md#writes-and-permissions).
+  'users.phones': ['User-Phone.ReadWrite.All', ...FULL_WRITE],
+  'users.otherMails': ['User-Mail.ReadWrite.All', ...FULL_WRITE],
   'users.create': ['User.Create', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
   // user-delete lists User.ReadWrite.All alone ("higher: not available"), and Directory.ReadWrite.All's own
   // description says it does not allow deleting users (docs/graph-facts.md#writes-and-permissions).

@@ -381,6 +381,15 @@ export function analyzeFilter<R>(entity: EntityType<R>, node: FilterNode): { adv
         if (n.operand.type === 'and' || n.operand.type === 'or' || n.operand.type === 'not') {
           throw unsupportedQuery("Operator 'not' is supported on a single property clause only, not on a group of clauses.");
         }
+        // The same page ties `not` to `eq` ("All properties that support the eq operator also support the ne
+        // or not operators") and shows it over eq, startsWith and lambdas, never over a range; the current
+        // user table lists createdDateTime with ge/le and no eq at all. The stricter reading refuses `not`
+        // over ge/le/gt/lt (docs/graph-facts.md#listing-users, "`not`").
+        if (n.operand.type === 'compare' && n.operand.op !== 'eq' && n.operand.op !== 'ne') {
+          throw unsupportedQuery(
+            `Operator 'not' is supported on equality clauses only, not on a '${n.operand.op}' comparison of property '${n.operand.property}'.`,
+          );
+        }
         markAdvanced("Operator 'not'");
         visit(n.operand, scope);
         return;

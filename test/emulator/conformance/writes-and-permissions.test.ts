@@ -712,6 +712,38 @@ describe('phone and other-mail permissions (user-update, "Permissions for specif
     }
   });
 
+  it("regression: User.ReadUpdate.All, the call's least privileged permission, changes a job title but not phones or otherMails (not named for them): 403 Authorization_RequestDenied, nothing changes, also mixed with a job title", async () => {
+    const target = plainUser();
+    const before = {
+      businessPhones: [...target.businessPhones],
+      mobilePhone: target.mobilePhone,
+      otherMails: [...target.otherMails],
+      jobTitle: target.jobTitle,
+    };
+    const appOnly = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User.ReadUpdate.All'] });
+    const asAdmin = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: 'User.ReadUpdate.All', oid: c.emulator.tenant.wellKnown.adminUserId });
+    for (const token of [appOnly, asAdmin]) {
+      for (const body of [
+        { mobilePhone: '+1 425 555 0113' },
+        { businessPhones: ['+1 425 555 0114'] },
+        { otherMails: ['other@fabrikam.example'] },
+        { jobTitle: 'Mixed', mobilePhone: '+1 425 555 0115' },
+      ]) {
+        const refused = await c.graph('PATCH', `/v1.0/users/${target.id}`, { body, token });
+        expect(refused.status, JSON.stringify(body)).toBe(403);
+        expect(graphErrorCode(refused)).toBe('Authorization_RequestDenied');
+      }
+    }
+    expect({ businessPhones: target.businessPhones, mobilePhone: target.mobilePhone, otherMails: target.otherMails, jobTitle: target.jobTitle }).toEqual(
+      before,
+    );
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { jobTitle: 'Updated with ReadUpdate' }, token: appOnly })).status).toBe(204);
+    expect(target.jobTitle).toBe('Updated with ReadUpdate');
+    // The general write permissions still reach them (their descriptions cover every declared property).
+    const readWrite = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles: ['User.ReadWrite.All'] });
+    expect((await c.graph('PATCH', `/v1.0/users/${target.id}`, { body: { mobilePhone: '+1 425 555 0116' }, token: readWrite })).status).toBe(204);
+  });
+
   it('delegated, a User Administrator changes phones with User-Phone.ReadWrite.All', async () => {
     const target = plainUser();
     const token = await mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, scp: 'User-Phone.ReadWrite.All', oid: c.emulator.tenant.wellKnown.adminUserId });
