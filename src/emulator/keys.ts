@@ -24,7 +24,7 @@ export class TokenSigner {
    * token again (its time claims still hold at `nowMs`); anything else goes through jose, so every
    * refusal keeps jose's error. Bounded: the oldest entry leaves first.
    */
-  private readonly verified = new Map<string, JWTPayload>();
+  private readonly verified = new Map<string, { expectation: string; payload: JWTPayload }>();
 
   private constructor(
     private readonly privateKey: CryptoKey,
@@ -59,9 +59,9 @@ export class TokenSigner {
    * emulator's clock, the one tokens were signed with (an injected clock moves both).
    */
   async verify(token: string, expected: { issuer: string; audience: string | string[] }, nowMs = Date.now()): Promise<JWTPayload> {
-    const key = `${expected.issuer}\u0000${[expected.audience].flat().join('\u0000')}\u0000${token}`;
-    const known = this.verified.get(key);
-    if (known !== undefined && stillValid(known, nowMs)) return structuredClone(known);
+    const expectation = `${expected.issuer}\u0000${[expected.audience].flat().join('\u0000')}`;
+    const known = this.verified.get(token);
+    if (known !== undefined && known.expectation === expectation && stillValid(known.payload, nowMs)) return structuredClone(known.payload);
     const { payload } = await jwtVerify(token, this.publicKey, {
       issuer: expected.issuer,
       audience: expected.audience,
@@ -70,7 +70,8 @@ export class TokenSigner {
       currentDate: new Date(nowMs),
     });
     if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(key, structuredClone(payload));
+    this.verified.delete(token);
+    this.verified.set(token, { expectation, payload: structuredClone(payload) });
     return payload;
   }
 }
