@@ -180,6 +180,28 @@ describe('roles held through a group are seen', () => {
   });
 });
 
+describe('an app that reads users but not groups', () => {
+  it('gets the role-assignable groups with limited information (no isAssignableToRole) and still asks their grants: no pass', async () => {
+    const app = registerApp(emulator.tenant, {
+      displayName: 'tap with user and role reads, no group reads',
+      graphAppRoles: ['User.Read.All', 'RoleManagement.Read.Directory', 'PrivilegedEligibilitySchedule.Read.AzureADGroup', 'UserAuthMethod-TAP.ReadWrite.All'],
+      directoryRoles: ['Privileged Authentication Administrator'],
+    });
+    const limited = await startTestGateway({ emulator, env: callers, configure: actingAsApp(app) });
+    try {
+      const target = ordinaryUser();
+      target.memberOf.push(group({ _eligibleRoles: [GLOBAL_ADMIN] }).id);
+      expectAdministratorRefusal(await createPass(limited, HELPDESK, target.id, 'LimitedGroupPass'));
+      expect(passesOf(target.id)).toHaveLength(0);
+      const ordinary = ordinaryUser();
+      ordinary.memberOf.push(group().id);
+      expect((await createPass(limited, HELPDESK, ordinary.id, 'LimitedEmptyGroupPass')).errors).toBeUndefined();
+    } finally {
+      await limited.close();
+    }
+  }, 60_000);
+});
+
 describe('fails closed', () => {
   it('an app without PrivilegedEligibilitySchedule.Read.AzureADGroup: no pass, the message names the permission', async () => {
     const target = ordinaryUser();
