@@ -57,6 +57,21 @@ export const ROLE_GRANTS_LOOKUP = {
 };
 
 /**
+ * The third lookup of the check (src/graph/role-grants.ts, roles held through a group): the groups
+ * the target is eligible for, as member or owner, through PIM for Groups
+ * (`privilegedAccess/group/eligibilityScheduleInstances`): PrivilegedEligibilitySchedule.Read.AzureADGroup
+ * least, then PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup, application and delegated alike
+ * (delegated, the signed-in caller also needs Global Reader or Privileged Role Administrator). The
+ * target's role-assignable groups come from the transitiveMemberOf cast, answered by the first
+ * lookup's permissions; the groups' own grants by the second's.
+ */
+export const GROUP_ELIGIBILITY_LOOKUP = {
+  call: 'GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances (principalId filter)',
+  sets: [['PrivilegedEligibilitySchedule.Read.AzureADGroup'], ['PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup']] as readonly PermissionSet[],
+  source: 'https://learn.microsoft.com/graph/api/privilegedaccessgroup-list-eligibilityscheduleinstances#permissions',
+};
+
+/**
  * One line: whether Graph will answer the gateway's administrator-target lookup with this token, for
  * the callers that need it. Without a permission on the page's list, every takeover-class mutation
  * of a caller without Users.ManageAdmins fails closed with ADMINISTRATOR_CHECK_FAILED.
@@ -82,7 +97,11 @@ export function administratorTargetCheck(config: Config, availability: readonly 
         },
       ];
   }
-  return [activeRoleLine(id, identity, enabled, kind, granted), roleGrantsLine(identity, enabled, kind, granted)];
+  return [
+    activeRoleLine(id, identity, enabled, kind, granted),
+    roleGrantsLine(identity, enabled, kind, granted),
+    groupEligibilityLine(identity, enabled, kind, granted),
+  ];
 }
 
 function activeRoleLine(id: string, identity: string, enabled: readonly { id: string }[], kind: GrantKind, granted: ReadonlySet<string>): Check {
@@ -121,6 +140,27 @@ function roleGrantsLine(identity: string, enabled: readonly { id: string }[], ki
     id,
     status: 'missing',
     message: `administrator targets (eligible and administrative-unit roles): ${ROLE_GRANTS_LOOKUP.call} need ${grantText(grant)} for ${identity} (${ROLE_GRANTS_LOOKUP.source})${delegatedNote}; without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
+    grant,
+  };
+}
+
+/** Roles held through a group the target is PIM-eligible for: the third lookup's permission. */
+function groupEligibilityLine(identity: string, enabled: readonly { id: string }[], kind: GrantKind, granted: ReadonlySet<string>): Check {
+  const id = 'administrator-targets-group-eligible';
+  const delegatedNote = kind === 'delegated' ? '; each signed-in caller also needs Global Reader or Privileged Role Administrator' : '';
+  const held = satisfyingSet(GROUP_ELIGIBILITY_LOOKUP.sets, granted);
+  if (held) {
+    return {
+      id,
+      status: 'ok',
+      message: `administrator targets (roles through groups eligible in PIM for Groups): ${GROUP_ELIGIBILITY_LOOKUP.call} is answered with ${held.join(' + ')} of ${identity}${delegatedNote}`,
+    };
+  }
+  const grant = grantAdvice(leastToGrant(GROUP_ELIGIBILITY_LOOKUP.sets, granted), kind);
+  return {
+    id,
+    status: 'missing',
+    message: `administrator targets (roles through groups eligible in PIM for Groups): ${GROUP_ELIGIBILITY_LOOKUP.call} needs ${grantText(grant)} for ${identity} (${GROUP_ELIGIBILITY_LOOKUP.source})${delegatedNote}; without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
     grant,
   };
 }

@@ -62,10 +62,13 @@ const DEMO_GRAPH_APP_ROLES = [
   'Device.Read.All',
   // The administrator-target check's eligibility and scoped-assignment lookup (docs/security.md#administrators-as-targets).
   'RoleManagement.Read.Directory',
+  // ... and its lookup of the groups a user is eligible for through PIM for Groups.
+  'PrivilegedEligibilitySchedule.Read.AzureADGroup',
 ];
 
 const DEMO_DELEGATED_SCOPES = [
   'Directory.AccessAsUser.All',
+  'PrivilegedEligibilitySchedule.Read.AzureADGroup',
   'RoleManagement.Read.Directory',
   'User.Read',
   'User.ReadWrite.All',

@@ -78,6 +78,12 @@ export interface UserRecord {
    */
   _scopedRoles?: RoleGrantRecord[];
   /**
+   * Emulator-internal: groups the user is eligible for through PIM for Groups, as a member or an
+   * owner (not activated, so not in `memberOf`), listed by
+   * `/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances`. Unset: none.
+   */
+  _eligibleGroups?: Array<{ groupId: string; accessId: 'member' | 'owner' }>;
+  /**
    * Emulator-internal: the id of the method (one of `authMethods`) that is the user's default
    * multifactor authentication method, or null. Graph refuses to delete it
    * (docs/graph-facts.md#deleting-authentication-methods); v1.0 does not expose it.
@@ -118,6 +124,15 @@ export interface GroupRecord {
   mailEnabled: boolean;
   securityEnabled: boolean;
   groupTypes: string[];
+  /**
+   * Created as role-assignable (immutable in Graph): only such a group can be granted a directory
+   * role (docs/graph-facts.md#writes-and-permissions, "Roles held through a group"). Unset: false.
+   */
+  isAssignableToRole?: boolean;
+  /** Emulator-internal: PIM eligibilities held by this (role-assignable) group as principal. Unset: none. */
+  _eligibleRoles?: RoleGrantRecord[];
+  /** Emulator-internal: active assignments scoped to an administrative unit held by this group as principal. Unset: none. */
+  _scopedRoles?: RoleGrantRecord[];
 }
 
 export interface DeviceRecord {

@@ -111,8 +111,10 @@ export interface GraphUsersClient {
   directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null>;
   /**
    * The user's PIM eligibilities and active role assignments at any scope, as principal (by object
-   * id; src/graph/role-grants.ts): both requests in one `$batch`. Throws what Graph answered when
-   * either fails. (Additive.)
+   * id; src/graph/role-grants.ts), and those of the role-assignable groups the user is a member of
+   * and of the groups it is PIM-eligible for: one `$batch` (the user's grants, its groups), a second
+   * for the groups' grants only when there are groups. Throws a RoleGrantLookupFailure naming the
+   * lookup Graph did not answer, or past MAX_GROUP_PRINCIPALS groups. (Additive.)
    */
   roleGrantsOf(principalId: string): Promise<RoleGrants>;
   /** Every page of the user's methods of that kind. */

@@ -33,7 +33,17 @@ import {
   userRequest,
   usersListRequest,
 } from './requests.js';
-import { readRoleGrants, roleAssignmentsRequest, roleEligibilityRequest, type RoleGrants } from './role-grants.js';
+import {
+  groupEligibilityRequest,
+  groupPrincipals,
+  grantsOf,
+  RoleGrantLookupFailure,
+  roleAssignableGroupsRequest,
+  roleAssignmentsRequest,
+  roleEligibilityRequest,
+  type RoleGrantLookup,
+  type RoleGrants,
+} from './role-grants.js';
 import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
 import { GraphTransport, type GraphTransportDeps } from './transport.js';
 import type { GraphRequest, GraphResult } from './types.js';
@@ -60,6 +70,26 @@ export interface GraphClient extends GraphUsersClient {
   request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>>;
   /** Many calls through JSON `$batch`; results in the order of `reqs`. */
   batch(reqs: GraphRequest[]): Promise<GraphResult[]>;
+}
+
+/** One list of the administrator-target check's role lookup (src/graph/role-grants.ts). */
+interface RoleLookup {
+  lookup: RoleGrantLookup;
+  request: GraphRequest;
+  shape: ContinuationShape;
+  /** An advanced query: its next pages need ConsistencyLevel again. */
+  advanced?: boolean;
+  /** Stop at the first page holding an item (the question is "any"). */
+  untilAny?: boolean;
+  /** Graph's 404 (no such user) is an empty list. */
+  emptyOn404?: boolean;
+}
+
+/** The lists of lookups that all answered; else the first failure in order, whatever failed first in time. */
+function answered(read: ReadonlyArray<Record<string, unknown>[] | RoleGrantLookupFailure>): Record<string, unknown>[][] {
+  const failed = read.find((r): r is RoleGrantLookupFailure => r instanceof RoleGrantLookupFailure);
+  if (failed) throw failed;
+  return read as Record<string, unknown>[][];
 }
 
 /** Most pages followed by methods that return "every page" (auth methods, delta rounds). */
@@ -157,6 +187,34 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     }
   }
 
+  /**
+   * The items of each lookup: all sent in one `$batch`, each read on through its nextLinks (at most
+   * MAX_FOLLOWED_PAGES), or the RoleGrantLookupFailure naming a lookup Graph did not answer.
+   */
+  async function readLookups(lookups: readonly RoleLookup[]): Promise<Array<Record<string, unknown>[] | RoleGrantLookupFailure>> {
+    const results = await executeBatch(
+      transport,
+      lookups.map((l) => l.request),
+      deps.batch,
+    );
+    const read = await Promise.allSettled(
+      lookups.map(async (l, i) => {
+        const result = results[i]!;
+        try {
+          if (!result.ok) {
+            if (l.emptyOn404 && result.status === 404) return [];
+            throw result.error;
+          }
+          const first = readPage<Record<string, unknown>>(result.body, result.requestId, false);
+          return await followAll(first, l.shape, { ...(l.advanced ? { advanced: true } : {}), ...(l.untilAny ? { untilAny: true } : {}) });
+        } catch (error) {
+          return new RoleGrantLookupFailure(l.lookup, error);
+        }
+      }),
+    );
+    return read.map((r) => (r.status === 'fulfilled' ? r.value : new RoleGrantLookupFailure('roleGrants', r.reason)));
+  }
+
   return {
     partition: deps.tokenSource.partition,
 
@@ -213,8 +271,45 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     },
 
     async roleGrantsOf(principalId: string): Promise<RoleGrants> {
-      const [eligibility, assignments] = await executeBatch(transport, [roleEligibilityRequest(principalId), roleAssignmentsRequest(principalId)], deps.batch);
-      return readRoleGrants(eligibility!, assignments!);
+      // One $batch: the user's own grants, its role-assignable groups and its PIM for Groups
+      // eligibilities. The grant lists are read on until an item (any item is a grant; a page may
+      // be empty with a nextLink: before, a nextLink was counted as a grant), the group lists to the
+      // end. A user not found has no memberships (404): the write then meets the same 404.
+      const first = await readLookups([
+        { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true },
+        { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
+        {
+          lookup: 'groupMemberships',
+          request: roleAssignableGroupsRequest(principalId),
+          shape: continuationShapes.userGroups,
+          advanced: true,
+          emptyOn404: true,
+        },
+        { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities },
+      ]);
+      const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
+      const grants: RoleGrants = { eligible: own(0), assigned: own(1), groups: [] };
+      // A grant of the user's own answers the question, whatever else failed: no second round trip.
+      if (grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
+      const [, , memberships, groupEligibilities] = answered(first);
+      grants.groups = groupPrincipals(memberships!, groupEligibilities!);
+      if (grants.groups.length === 0) return grants;
+      // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
+      // documents no `in` on principalId).
+      const perGroup = await readLookups(
+        grants.groups.flatMap((groupId): RoleLookup[] => [
+          { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true },
+          { lookup: 'roleGrants', request: roleAssignmentsRequest(groupId), shape: continuationShapes.roleAssignments, untilAny: true },
+        ]),
+      );
+      grants.groups.forEach((groupId, n) => {
+        const [eligible, assigned] = [perGroup[2 * n], perGroup[2 * n + 1]];
+        if (Array.isArray(eligible)) grants.eligible.push(...grantsOf(eligible, groupId));
+        if (Array.isArray(assigned)) grants.assigned.push(...grantsOf(assigned, groupId));
+      });
+      // A group's grant answers the question whatever another group's lookup did; else any failure stands.
+      if (grants.eligible.length === 0 && grants.assigned.length === 0) answered(perGroup);
+      return grants;
     },
 
     async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {

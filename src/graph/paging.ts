@@ -29,6 +29,19 @@ export const continuationShapes = {
     template: '/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole',
     pattern: new RegExp(`^/${USER_SEGMENT}/transitiveMemberOf/microsoft\\.graph\\.directoryRole/?$`, 'i'),
   },
+  userGroups: {
+    template: '/users/{id}/transitiveMemberOf/microsoft.graph.group',
+    pattern: new RegExp(`^/${USER_SEGMENT}/transitiveMemberOf/microsoft\\.graph\\.group/?$`, 'i'),
+  },
+  roleEligibilities: {
+    template: '/roleManagement/directory/roleEligibilityScheduleInstances',
+    pattern: /^\/roleManagement\/directory\/roleEligibilityScheduleInstances\/?$/i,
+  },
+  roleAssignments: { template: '/roleManagement/directory/roleAssignments', pattern: /^\/roleManagement\/directory\/roleAssignments\/?$/i },
+  groupEligibilities: {
+    template: '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
+    pattern: /^\/identityGovernance\/privilegedAccess\/group\/eligibilityScheduleInstances\/?$/i,
+  },
   ownedDevices: { template: '/users/{id}/ownedDevices', pattern: new RegExp(`^/${USER_SEGMENT}/ownedDevices/?$`, 'i') },
   authMethods: { template: '/users/{id}/authentication/{methods}', pattern: new RegExp(`^/${USER_SEGMENT}/authentication/[A-Za-z0-9]+/?$`, 'i') },
 } satisfies Record<string, ContinuationShape>;

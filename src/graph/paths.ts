@@ -73,6 +73,7 @@ export type UserSubresource =
   | 'directReports'
   | 'memberOf'
   | 'transitiveMemberOf/microsoft.graph.directoryRole'
+  | 'transitiveMemberOf/microsoft.graph.group'
   | 'ownedDevices'
   | 'revokeSignInSessions'
   | 'authentication/methods'
@@ -119,6 +120,14 @@ export const graphPaths = {
   /** PIM role eligibilities (the administrator-target check lists a user's own, src/graph/role-grants.ts). */
   roleEligibilityInstances: (): GraphPath =>
     graphPath('/roleManagement/directory/roleEligibilityScheduleInstances', '/roleManagement/directory/roleEligibilityScheduleInstances'),
+  /** PIM for Groups eligibilities (the administrator-target check lists a user's own, src/graph/role-grants.ts). */
+  groupEligibilityInstances: (): GraphPath =>
+    graphPath(
+      '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
+      '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
+    ),
+  /** A user's groups, direct or transitive (an OData cast: an advanced query). */
+  userGroups: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.group'),
   /** A user's activated directory roles, direct or through groups (an OData cast: an advanced query). */
   userDirectoryRoles: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.directoryRole'),
   /** The signed-in user's directory roles, direct or through groups (an OData cast: an advanced query). */

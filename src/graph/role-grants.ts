@@ -1,43 +1,76 @@
 import { badInput } from '../errors.js';
 import { isGuid } from '../guid.js';
-import type { GraphPage } from './api.js';
-import { readPage } from './paging.js';
 import { graphPaths } from './paths.js';
-import type { GraphRequest, GraphResult } from './types.js';
+import { EVENTUAL_CONSISTENCY, MAX_PAGE_SIZE } from './requests.js';
+import type { GraphRequest } from './types.js';
 
 /**
  * A user's role grants that `transitiveMemberOf/microsoft.graph.directoryRole` does not list
- * (docs/graph-facts.md#writes-and-permissions, "Eligible and administrative-unit roles"):
+ * (docs/graph-facts.md#writes-and-permissions, "Eligible and administrative-unit roles" and "Roles
+ * held through a group"):
  * - roles the user is only eligible for through PIM: `GET /roleManagement/directory/roleEligibilityScheduleInstances`;
  * - active role assignments at any scope, administrative units and custom roles included:
  *   `GET /roleManagement/directory/roleAssignments`.
- * Both filtered on `principalId eq '{object id}'`, so both list what the user holds as principal:
- * an eligibility or assignment held by a role-assignable group names the group, not its members.
- * One permission answers both, application or delegated: RoleManagement.Read.Directory (or
- * RoleManagement.Read.All / RoleManagement.ReadWrite.Directory); Directory.Read.All reads
- * assignments but not eligibilities.
+ * Both filtered on `principalId eq '{object id}'`, so both list what the principal holds itself: an
+ * eligibility or assignment held by a role-assignable group names the group, not its members. So the
+ * groups through which the user may hold a role are found as well, and their ids asked as principals:
+ * - the role-assignable groups the user is a member of: `GET /users/{id}/transitiveMemberOf/microsoft.graph.group`
+ *   with `$filter=isAssignableToRole eq true` (an advanced query; only a role-assignable group can
+ *   hold a role, and it cannot have groups as members, so its members are users);
+ * - the groups the user is eligible for, as member or owner, through PIM for Groups:
+ *   `GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=principalId eq '{id}'`
+ *   (an eligible member activates membership; an eligible owner activates ownership and manages the members).
+ * Permissions: RoleManagement.Read.Directory answers both role lists (Directory.Read.All only the
+ * assignments); User.Read.All the memberships, as for the directoryRole cast;
+ * PrivilegedEligibilitySchedule.Read.AzureADGroup the PIM for Groups eligibilities.
  */
 
-/** One grant as the gateway reads it: the role and where it applies. */
+/** One grant as the gateway reads it: who holds it, the role and where it applies. */
 export interface RoleGrant {
+  /** The user, or a group through which the user holds it. */
+  principalId: string;
   roleDefinitionId: string;
   /** `/` for the tenant, `/administrativeUnits/{id}` for a unit, or another object's id. */
   directoryScopeId: string;
 }
 
 export interface RoleGrants {
-  /** PIM eligibilities (not activated). */
+  /** PIM eligibilities (not activated), the user's own and its groups'. Read until one is found. */
   eligible: RoleGrant[];
-  /** Active assignments, any scope. */
+  /** Active assignments, any scope, the user's own and its groups'. Read until one is found. */
   assigned: RoleGrant[];
-  /** Graph said there is more than the first page of either (the check needs only "any"). */
-  more: boolean;
+  /** The groups whose grants were asked as the user's (role-assignable memberships, PIM for Groups eligibilities). */
+  groups: string[];
 }
 
-/** The least permission that answers both requests, for messages and the doctor. */
-export const ROLE_GRANTS_PERMISSION = 'RoleManagement.Read.Directory';
+/** Which of the lookups Graph did not answer: each needs its own permission. */
+export type RoleGrantLookup = 'roleGrants' | 'groupMemberships' | 'groupEligibilities' | 'groupsUnchecked';
 
-const SELECT = 'id,roleDefinitionId,directoryScopeId';
+/** A lookup Graph did not answer (its error), or groups the check does not read through (`groupsUnchecked`: past MAX_GROUP_PRINCIPALS, or one without an id). */
+export class RoleGrantLookupFailure extends Error {
+  constructor(
+    readonly lookup: RoleGrantLookup,
+    readonly error: unknown,
+  ) {
+    super(`role grant lookup ${lookup} failed`);
+  }
+}
+
+/** The least permission that answers both role lists, for messages and the doctor. */
+export const ROLE_GRANTS_PERMISSION = 'RoleManagement.Read.Directory';
+/** The least permission that lists PIM for Groups eligibilities. */
+export const GROUP_ELIGIBILITY_PERMISSION = 'PrivilegedEligibilitySchedule.Read.AzureADGroup';
+/** The least permission that lists another user's memberships (the directoryRole cast's too). */
+export const GROUP_MEMBERSHIP_PERMISSION = 'User.Read.All';
+
+/**
+ * Most groups whose grants one check asks (two requests each, one `$batch` envelope of 20 items per
+ * ten groups). Past it the check fails closed: a user in or eligible for that many role-capable groups
+ * is handled by a caller holding Users.ManageAdmins.
+ */
+export const MAX_GROUP_PRINCIPALS = 20;
+
+const SELECT = 'id,principalId,roleDefinitionId,directoryScopeId';
 
 function byPrincipal(principalId: string): string {
   // Only an object id is sent: Graph's principalId is one, and nothing caller-typed reaches the filter.
@@ -53,18 +86,44 @@ export function roleAssignmentsRequest(principalId: string): GraphRequest {
   return { method: 'GET', path: graphPaths.directoryRoleAssignments(), query: { $filter: byPrincipal(principalId), $select: SELECT } };
 }
 
-function grantsOf(page: GraphPage<Record<string, unknown>>): RoleGrant[] {
-  return page.items.map((item) => ({
+/** The role-assignable groups the user is a member of (an OData cast with a filter: an advanced query). */
+export function roleAssignableGroupsRequest(userId: string): GraphRequest {
+  if (!isGuid(userId)) throw badInput('A role lookup needs the object id of the user.');
+  return {
+    method: 'GET',
+    path: graphPaths.userGroups(userId.toLowerCase()),
+    query: { $filter: 'isAssignableToRole eq true', $select: 'id,isAssignableToRole', $count: 'true', $top: String(MAX_PAGE_SIZE) },
+    headers: { ...EVENTUAL_CONSISTENCY },
+  };
+}
+
+/** The user's PIM for Groups eligibilities (membership and ownership). */
+export function groupEligibilityRequest(userId: string): GraphRequest {
+  return { method: 'GET', path: graphPaths.groupEligibilityInstances(), query: { $filter: byPrincipal(userId), $select: 'id,groupId,accessId' } };
+}
+
+export function grantsOf(items: readonly Record<string, unknown>[], principalId: string): RoleGrant[] {
+  return items.map((item) => ({
+    principalId: typeof item.principalId === 'string' ? item.principalId : principalId,
     roleDefinitionId: typeof item.roleDefinitionId === 'string' ? item.roleDefinitionId : '',
     directoryScopeId: typeof item.directoryScopeId === 'string' ? item.directoryScopeId : '',
   }));
 }
 
-/** The two answers, in the order of the requests; the first failure is thrown (the check fails closed). */
-export function readRoleGrants(eligibility: GraphResult, assignments: GraphResult): RoleGrants {
-  if (!eligibility.ok) throw eligibility.error;
-  if (!assignments.ok) throw assignments.error;
-  const eligible = readPage<Record<string, unknown>>(eligibility.body, eligibility.requestId, false);
-  const assigned = readPage<Record<string, unknown>>(assignments.body, assignments.requestId, false);
-  return { eligible: grantsOf(eligible), assigned: grantsOf(assigned), more: eligible.nextLink !== null || assigned.nextLink !== null };
+/**
+ * The group ids to ask as principals: every group the membership list returned (Graph applied the
+ * role-assignable filter; an item it lists with limited information, without the property, counts
+ * too, and only one that says `isAssignableToRole: false` is left out), and every group of a PIM for
+ * Groups eligibility. An item without a usable id is a group the check cannot ask about: it fails closed.
+ */
+export function groupPrincipals(memberships: readonly Record<string, unknown>[], eligibilities: readonly Record<string, unknown>[]): string[] {
+  const ids = new Set<string>();
+  const add = (id: unknown) => {
+    if (typeof id !== 'string' || !isGuid(id)) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
+    ids.add(id.toLowerCase());
+  };
+  for (const group of memberships) if (group.isAssignableToRole !== false) add(group.id);
+  for (const eligibility of eligibilities) add(eligibility.groupId);
+  if (ids.size > MAX_GROUP_PRINCIPALS) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
+  return [...ids];
 }

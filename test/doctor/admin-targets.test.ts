@@ -52,6 +52,27 @@ describe('app-only', () => {
     expect(finding).toContain('Users.ManageAdmins');
   }, 120_000);
 
+  it('without PrivilegedEligibilitySchedule.Read.AzureADGroup: the PIM for Groups lookup is missing, naming the permission and who fails closed', async () => {
+    const app = registerTestApp(emulator, ['User.Read.All', 'RoleManagement.Read.Directory', 'UserAuthMethod-TAP.ReadWrite.All']);
+    const result = await doctorInProcess(tenantEnv(emulator, app));
+    expect(result.code).toBe(1);
+    expect(line(result, /^ok\s+administrator targets \(eligible and administrative-unit roles\):/)).toBeDefined();
+    const finding = line(result, /^missing\s+administrator targets \(roles through groups eligible in PIM for Groups\):/);
+    expect(finding).toContain('needs PrivilegedEligibilitySchedule.Read.AzureADGroup (application permission');
+    expect(finding).toContain('privilegedaccessgroup-list-eligibilityscheduleinstances');
+    expect(finding).toContain('ADMINISTRATOR_CHECK_FAILED');
+    const granted = registerTestApp(emulator, [
+      'User.Read.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+      'UserAuthMethod-TAP.ReadWrite.All',
+    ]);
+    const ok = await doctorInProcess(tenantEnv(emulator, granted));
+    expect(line(ok, /^ok\s+administrator targets \(roles through groups eligible in PIM for Groups\):/)).toContain(
+      'is answered with PrivilegedEligibilitySchedule.Read.AzureADGroup',
+    );
+  }, 120_000);
+
   it('API keys that all hold Users.ManageAdmins send no lookup: ok without User.Read.All', async () => {
     const app = registerTestApp(emulator, ['UserAuthMethod-TAP.ReadWrite.All']);
     const result = await doctorInProcess(

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { digestGuid } from '../digest-guid.js';
 import type { EmuResponse } from '../http.js';
-import type { UserRecord } from '../model.js';
+import type { RoleGrantRecord, UserRecord } from '../model.js';
 import { canReadType, type Principal } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { badRequest, forbidden, unknownProperty, unsupportedQuery } from './errors.js';
@@ -90,7 +90,7 @@ const ROLE_ASSIGNMENT_READERS = [
 /** Least privileged roles that may read role assignments in delegated calls, plus Global Administrator above them. */
 const ROLE_ASSIGNMENT_READER_ROLES = ['Directory Readers', 'Global Reader', 'Privileged Role Administrator', 'Global Administrator'];
 
-const MEMBERSHIP_READERS_APP = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+export const MEMBERSHIP_READERS_APP = ['User.Read.All', 'GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 
 interface RoleAssignment {
   id: string;
@@ -122,19 +122,49 @@ function allAssignments(call: GraphCall): RoleAssignment[] {
   for (const user of call.ctx.tenant.users.values()) {
     add(user.id, user._directoryRoles);
     // Assignments scoped to an administrative unit: listed here with their scope, not in memberOf.
-    for (const grant of user._scopedRoles ?? []) {
-      const role = BUILT_IN_ROLES[grant.role];
-      if (role) {
-        out.push({
-          id: assignmentId(`${user.id}:${grant.directoryScopeId}`, role.templateId),
-          principalId: user.id,
-          roleDefinitionId: role.templateId,
-          directoryScopeId: grant.directoryScopeId,
-        });
-      }
+    addScoped(out, user.id, user._scopedRoles);
+  }
+  // A role-assignable group's own assignments name the group as principal, never its members
+  // (docs/graph-facts.md#writes-and-permissions, "Roles held through a group").
+  for (const group of call.ctx.tenant.groups.values()) addScoped(out, group.id, group._scopedRoles);
+  return out;
+}
+
+function addScoped(out: RoleAssignment[], principalId: string, grants: readonly RoleGrantRecord[] | undefined): void {
+  for (const grant of grants ?? []) {
+    const role = BUILT_IN_ROLES[grant.role];
+    if (role) {
+      out.push({
+        id: assignmentId(`${principalId}:${grant.directoryScopeId}`, role.templateId),
+        principalId,
+        roleDefinitionId: role.templateId,
+        directoryScopeId: grant.directoryScopeId,
+      });
     }
   }
-  return out;
+}
+
+/**
+ * Server-side pages of a role-management list. None of these pages documents `$top` or a page size,
+ * and the paging page says a page may hold zero items and still have a nextLink
+ * (docs/graph-facts.md#paging): the emulator takes the stricter reading, paging the whole collection
+ * by ROLE_LIST_PAGE_SIZE and applying `$filter` to each page, so a filtered list may answer empty
+ * pages before the one holding its item. `entries` holds every item in order, `null` where the
+ * filter left one out.
+ */
+export const ROLE_LIST_PAGE_SIZE = 100;
+
+export function roleListPage(call: GraphCall, entries: ReadonlyArray<Record<string, unknown> | null>): { value: Record<string, unknown>[]; nextLink?: string } {
+  const skipToken = queryParam(call, '$skiptoken');
+  let start = 0;
+  if (skipToken !== undefined) {
+    const decoded = decodeSkipToken(skipToken) as { o?: unknown };
+    if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
+    start = decoded.o;
+  }
+  const value = entries.slice(start, start + ROLE_LIST_PAGE_SIZE).filter((e): e is Record<string, unknown> => e !== null);
+  const end = start + ROLE_LIST_PAGE_SIZE;
+  return end < entries.length ? { value, nextLink: linkWith(call, '$skiptoken', encodeSkipToken({ o: end })) } : { value };
 }
 
 /**
@@ -166,15 +196,19 @@ export function listRoleAssignments(call: GraphCall): EmuResponse {
   }
   const select = roleObjectSelect(queryParam(call, '$select'), ROLE_ASSIGNMENT_PROPERTIES, 'microsoft.graph.unifiedRoleAssignment');
   const rolesByTemplate = new Map(Object.entries(BUILT_IN_ROLES).map(([name, role]) => [role.templateId, name]));
-  const value = allAssignments(call)
-    .filter((a) => filter?.(a) ?? true)
-    .map((a) => {
-      const full: Record<string, unknown> = { ...a, appScopeId: null, resourceScope: a.directoryScopeId };
-      const item: Record<string, unknown> = select ? project(full, select) : full;
-      if (expandRaw !== '') item.roleDefinition = roleDefinition(rolesByTemplate.get(a.roleDefinitionId) ?? '') ?? null;
-      return item;
-    });
-  return ok(200, { '@odata.context': metadataUrl(call, `roleManagement/directory/roleAssignments${expandRaw ? '(roleDefinition())' : ''}`), value });
+  const entries = allAssignments(call).map((a) => {
+    if (filter && !filter(a)) return null;
+    const full: Record<string, unknown> = { ...a, appScopeId: null, resourceScope: a.directoryScopeId };
+    const item: Record<string, unknown> = select ? project(full, select) : full;
+    if (expandRaw !== '') item.roleDefinition = roleDefinition(rolesByTemplate.get(a.roleDefinitionId) ?? '') ?? null;
+    return item;
+  });
+  const { value, nextLink } = roleListPage(call, entries);
+  return ok(200, {
+    '@odata.context': metadataUrl(call, `roleManagement/directory/roleAssignments${expandRaw ? '(roleDefinition())' : ''}`),
+    value,
+    ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
+  });
 }
 
 /** unifiedRoleAssignment's properties (resources/unifiedroleassignment), with the deprecated resourceScope. */

@@ -10,16 +10,18 @@
  * - `$filter` with `eq` on principalId, roleDefinitionId, directoryScopeId, memberType or
  *   roleEligibilityScheduleId (the resource page's `$filter` columns; `ne` and combinations are
  *   refused, the stricter reading), and `$select`; `$expand` is not taken (the gateway never sends it).
- * - Items: the user's own eligibilities (memberType `Direct`, principalId the user). An eligibility
- *   held by a role-assignable group has the group as principalId: the emulator models none, and a
- *   filter on a user's id never lists one (the documented meaning of principalId).
+ * - Items: users' own eligibilities and those of role-assignable groups (memberType `Direct`,
+ *   principalId the user or the group): an eligibility held by a group names the group, and a filter
+ *   on a member's id never lists it (the documented meaning of principalId).
+ * - Paged server-side (roleListPage): a filtered page may be empty and still have a nextLink.
  */
 import { createHash } from 'node:crypto';
 import { digestGuid } from '../digest-guid.js';
 import type { EmuResponse } from '../http.js';
 import type { Principal } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { BUILT_IN_ROLES, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import type { RoleGrantRecord } from '../model.js';
+import { BUILT_IN_ROLES, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
 import { badRequest, forbidden } from './errors.js';
 import { project } from './query.js';
 
@@ -74,25 +76,32 @@ export function listRoleEligibilityScheduleInstances(call: GraphCall): EmuRespon
   const filter = roleObjectEqFilter(queryParam(call, '$filter'), FILTERABLE, 'unifiedRoleEligibilityScheduleInstance');
   const select = roleObjectSelect(queryParam(call, '$select'), PROPERTIES, TYPE);
   if ((queryParam(call, '$expand') ?? '').trim() !== '') throw badRequest('The emulator does not expand relationships of role eligibility schedule instances.');
-  const value: Record<string, unknown>[] = [];
-  for (const user of call.ctx.tenant.users.values()) {
-    for (const grant of user._eligibleRoles ?? []) {
+  const entries: Array<Record<string, unknown> | null> = [];
+  const add = (principalId: string, since: string, grants: readonly RoleGrantRecord[] | undefined) => {
+    for (const grant of grants ?? []) {
       const role = BUILT_IN_ROLES[grant.role];
       if (!role) continue;
       const full: Record<string, unknown> = {
-        id: instanceId(user.id, role.templateId, grant.directoryScopeId),
-        principalId: user.id,
+        id: instanceId(principalId, role.templateId, grant.directoryScopeId),
+        principalId,
         roleDefinitionId: role.templateId,
         directoryScopeId: grant.directoryScopeId,
         appScopeId: null,
-        startDateTime: user.createdDateTime,
+        startDateTime: since,
         endDateTime: null,
         memberType: 'Direct',
-        roleEligibilityScheduleId: scheduleId(user.id, role.templateId, grant.directoryScopeId),
+        roleEligibilityScheduleId: scheduleId(principalId, role.templateId, grant.directoryScopeId),
       };
-      if (filter && !filter(full)) continue;
-      value.push(select ? project(full, select) : full);
+      entries.push(filter && !filter(full) ? null : select ? project(full, select) : full);
     }
-  }
-  return ok(200, { '@odata.context': metadataUrl(call, 'roleManagement/directory/roleEligibilityScheduleInstances'), value });
+  };
+  for (const user of call.ctx.tenant.users.values()) add(user.id, user.createdDateTime, user._eligibleRoles);
+  // A role-assignable group's eligibility names the group, not its members.
+  for (const group of call.ctx.tenant.groups.values()) add(group.id, '2024-01-01T00:00:00Z', group._eligibleRoles);
+  const { value, nextLink } = roleListPage(call, entries);
+  return ok(200, {
+    '@odata.context': metadataUrl(call, 'roleManagement/directory/roleEligibilityScheduleInstances'),
+    value,
+    ...(nextLink ? { '@odata.nextLink': nextLink } : {}),
+  });
 }

@@ -17,6 +17,7 @@ import { assertJsonContentType } from './content-type.js';
 import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
+import { listGroupEligibilityScheduleInstances, listTransitiveGroups } from './group-roles.js';
 import { listRoleEligibilityScheduleInstances } from './role-eligibility.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getMetadata } from './metadata.js';
@@ -64,6 +65,9 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   if (a === 'ownedDevices' && rest.length === 1) return { template: t('/ownedDevices'), handler: pick(method, { GET: withUser(listOwnedDevices) }) };
   if (a === 'transitiveMemberOf' && b === 'microsoft.graph.directoryRole' && rest.length === 2) {
     return { template: t('/transitiveMemberOf/microsoft.graph.directoryRole'), handler: pick(method, { GET: withUser(listTransitiveDirectoryRoles) }) };
+  }
+  if (a === 'transitiveMemberOf' && b === 'microsoft.graph.group' && rest.length === 2) {
+    return { template: t('/transitiveMemberOf/microsoft.graph.group'), handler: pick(method, { GET: withUser(listTransitiveGroups) }) };
   }
   if (a === 'revokeSignInSessions' && rest.length === 1)
     return { template: t('/revokeSignInSessions'), handler: pick(method, { POST: withUser(revokeSignInSessions) }) };
@@ -154,6 +158,9 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   }
   if (first === 'roleManagement' && second === 'directory' && s[2] === 'roleEligibilityScheduleInstances' && s.length === 3) {
     return result('roleManagement/directory/roleEligibilityScheduleInstances', pick(method, { GET: listRoleEligibilityScheduleInstances }));
+  }
+  if (first === 'identityGovernance' && second === 'privilegedAccess' && s[2] === 'group' && s[3] === 'eligibilityScheduleInstances' && s.length === 4) {
+    return result('identityGovernance/privilegedAccess/group/eligibilityScheduleInstances', pick(method, { GET: listGroupEligibilityScheduleInstances }));
   }
   if (first === 'directoryObjects' && (second === 'getByIds' || second === 'microsoft.graph.getByIds') && s.length === 2) {
     return result('directoryObjects/getByIds', pick(method, { POST: getByIds }));

@@ -1,8 +1,14 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
-import { ROLE_GRANTS_PERMISSION } from '../../graph/role-grants.js';
+import {
+  GROUP_ELIGIBILITY_PERMISSION,
+  GROUP_MEMBERSHIP_PERMISSION,
+  MAX_GROUP_PRINCIPALS,
+  ROLE_GRANTS_PERMISSION,
+  RoleGrantLookupFailure,
+} from '../../graph/role-grants.js';
 import { Permission } from '../../permissions.js';
-import { administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarget, targetObjectId } from './admin-targets.js';
+import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarget, targetObjectId } from './admin-targets.js';
 
 /**
  * The second half of the administrator-target check (docs/security.md#administrators-as-targets):
@@ -10,11 +16,15 @@ import { administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarg
  * tenant-wide roles, yet a Temporary Access Pass or a new password for a user merely *eligible*
  * for Global Administrator through PIM lets the attacker activate the role, and an administrator
  * over an administrative unit (a User Administrator of a unit resets its members' passwords) is an
- * administrator too. So the user's PIM eligibilities and active assignments at every scope are read
- * as well (src/graph/role-grants.ts), any of them counting, in the same round trip as the role
- * lookup for an object id (a userPrincipalName is first resolved: Graph filters principalId by
- * object id only). Fails closed as the role lookup does: the write is not sent when Graph does not
- * answer (RoleManagement.Read.Directory missing, or unavailable).
+ * administrator too, as is a user who holds such a grant through a role-assignable group (a member)
+ * or can activate one (PIM for Groups eligible member or owner). So the user's PIM eligibilities and
+ * active assignments at every scope are read as well, the user's own and those of its groups
+ * (src/graph/role-grants.ts), any of them counting, in the same round trip as the role lookup for an
+ * object id, and a second one only for a user in or eligible for a group (a userPrincipalName is first
+ * resolved: Graph filters principalId by object id only). Fails closed as the role lookup does: the
+ * write is not sent when Graph does not answer (RoleManagement.Read.Directory,
+ * PrivilegedEligibilitySchedule.Read.AzureADGroup or User.Read.All missing, or unavailable), nor for a
+ * user in more groups than the check reads.
  */
 
 type RoleLookupGraph = Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser' | 'roleGrantsOf'>;
@@ -43,7 +53,10 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
   if (failures.length > 0) throw failures[0];
 }
 
-/** Refuses a target with a PIM eligibility or an active role assignment at any scope. */
+/**
+ * Refuses a target with a PIM eligibility or an active role assignment at any scope, its own or
+ * held by a role-assignable group it is a member of or by a group it is PIM-eligible for.
+ */
 export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>, userKey: string): Promise<void> {
   let grants;
   try {
@@ -52,17 +65,54 @@ export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUs
     if (principalId === undefined) return;
     grants = await graph.roleGrantsOf(principalId);
   } catch (error) {
-    throw administratorCheckFailed(
-      error,
-      'is eligible for a directory role or holds one over an administrative unit',
-      `Reading a user's role eligibilities and assignments needs the Graph permission ${ROLE_GRANTS_PERMISSION}: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it (the signed-in caller then also needs a role that reads them, such as Global Reader or Privileged Role Administrator); or grant the caller ${Permission.UsersManageAdmins}.`,
-      { permission: ROLE_GRANTS_PERMISSION },
-    );
+    throw roleLookupFailed(error);
   }
-  if (grants.eligible.length === 0 && grants.assigned.length === 0 && !grants.more) return;
+  if (grants.eligible.length === 0 && grants.assigned.length === 0) return;
   throw new GatewayError(
     ErrorCode.FORBIDDEN,
-    `This user is eligible for a directory role or holds one (at any scope), and this mutation could hand their account over: acting on an administrator needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
+    `This user is eligible for a directory role or holds one (at any scope, directly or through a group), and this mutation could hand their account over: acting on an administrator needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
     { argument: 'user', reason: ADMINISTRATOR_TARGET, permission: Permission.UsersManageAdmins },
   );
+}
+
+const DELEGATED_NOTE = "an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it";
+
+/** The fail-closed error for the lookup that was not answered, naming the permission it needs. */
+function roleLookupFailed(error: unknown): unknown {
+  if (!(error instanceof RoleGrantLookupFailure)) {
+    return administratorCheckFailed(
+      error,
+      'is eligible for a directory role or holds one',
+      `Grant the caller ${Permission.UsersManageAdmins} to skip the check.`,
+    );
+  }
+  switch (error.lookup) {
+    case 'groupsUnchecked':
+      return new GatewayError(
+        ErrorCode.FORBIDDEN,
+        `This user is a member of, or eligible for, more role-assignable or PIM-governed groups than the gateway checks (${MAX_GROUP_PRINCIPALS}), so it could not tell whether they hold a directory role through one, and nothing was written. Acting on this user needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
+        { argument: 'user', reason: ADMINISTRATOR_CHECK_FAILED, permission: Permission.UsersManageAdmins },
+      );
+    case 'groupMemberships':
+      return administratorCheckFailed(
+        error.error,
+        'holds a directory role through a role-assignable group',
+        `Reading a user's groups needs the Graph permission ${GROUP_MEMBERSHIP_PERMISSION}: ${DELEGATED_NOTE}; or grant the caller ${Permission.UsersManageAdmins}.`,
+        { permission: GROUP_MEMBERSHIP_PERMISSION },
+      );
+    case 'groupEligibilities':
+      return administratorCheckFailed(
+        error.error,
+        'is eligible for a group that holds a directory role (PIM for Groups)',
+        `Reading a user's PIM for Groups eligibilities needs the Graph permission ${GROUP_ELIGIBILITY_PERMISSION}: ${DELEGATED_NOTE} (the signed-in caller then also needs Global Reader or Privileged Role Administrator); or grant the caller ${Permission.UsersManageAdmins}.`,
+        { permission: GROUP_ELIGIBILITY_PERMISSION },
+      );
+    default:
+      return administratorCheckFailed(
+        error.error,
+        'is eligible for a directory role or holds one over an administrative unit',
+        `Reading a user's role eligibilities and assignments needs the Graph permission ${ROLE_GRANTS_PERMISSION}: ${DELEGATED_NOTE} (the signed-in caller then also needs a role that reads them, such as Global Reader or Privileged Role Administrator); or grant the caller ${Permission.UsersManageAdmins}.`,
+        { permission: ROLE_GRANTS_PERMISSION },
+      );
+  }
 }

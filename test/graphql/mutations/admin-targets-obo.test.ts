@@ -71,7 +71,13 @@ async function createPass(caller: UserRecord, target: string, operationName: str
 
 describe('on behalf of a caller without Users.ManageAdmins', () => {
   it('delegated User.Read.All without a permission that reads roles: the lookup sees the limited roles and the administrator is refused; an ordinary user gets a pass', async () => {
-    consent(['User.Read', 'User.Read.All', 'UserAuthenticationMethod.ReadWrite.All', 'RoleManagement.Read.Directory']);
+    consent([
+      'User.Read',
+      'User.Read.All',
+      'UserAuthenticationMethod.ReadWrite.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+    ]);
     const caller = authenticationAdministrator();
     await emulator.resetStats();
     const refused = await createPass(caller, admin().id, 'OboAdminPass');
@@ -107,7 +113,13 @@ describe('on behalf of a caller without Users.ManageAdmins', () => {
   });
 
   it('RoleManagement.Read.Directory consented but a signed-in caller without a role that reads eligibilities: the eligibility lookup is refused and the check fails closed, naming the permission', async () => {
-    consent(['User.Read', 'User.Read.All', 'UserAuthenticationMethod.ReadWrite.All', 'RoleManagement.Read.Directory']);
+    consent([
+      'User.Read',
+      'User.Read.All',
+      'UserAuthenticationMethod.ReadWrite.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+    ]);
     const caller = authenticationAdministrator([]);
     const target = ordinaryUser();
     await emulator.resetStats();
