@@ -93,6 +93,13 @@ export interface GraphSettings {
    * default, is an index that is always current; a number lets tests meet the lag.
    */
   advancedQueryIndexLagSeconds: number;
+  /**
+   * Whether the tenant holds Microsoft Entra ID P2 or Entra ID Governance, which PIM needs. `licensed`,
+   * the default, serves the PIM lists. `unlicensed`: they answer 400 `AadPremiumLicenseRequired` (field
+   * reports of tenants without P2; docs/graph-facts.md#writes-and-permissions, "Licence"), and since
+   * Microsoft removes eligible assignments when the licence ends, there are none to read either.
+   */
+  pimLicence: 'licensed' | 'unlicensed';
 }
 
 export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
@@ -106,6 +113,7 @@ export const DEFAULT_GRAPH_SETTINGS: Readonly<GraphSettings> = Object.freeze({
   getByIdsSelect: 'honoured',
   resetPasswordAnswer: 'accepted',
   advancedQueryIndexLagSeconds: 0,
+  pimLicence: 'licensed',
 });
 
 const KNOWN_KEYS = new Set<string>(Object.keys(DEFAULT_GRAPH_SETTINGS));
@@ -161,7 +169,8 @@ export function validateGraphSettings(input: unknown): Partial<GraphSettings> {
  * `honoured` or `ignored`; `EMULATOR_PAGE_TOKEN_LIFETIME_SECONDS`: a whole number of seconds (0 or
  * more), or `off` (never expire); `EMULATOR_AUTH_METHOD_TYPE_ANNOTATION`: `omitted` or `present`;
  * `EMULATOR_GET_BY_IDS_SELECT`: `honoured` or `ignored`; `EMULATOR_RESET_PASSWORD_ANSWER`: `accepted` or
- * `completed`; `EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS`: a whole number of seconds. Unset keeps the default.
+ * `completed`; `EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS`: a whole number of seconds; `EMULATOR_PIM_LICENCE`: `licensed` or
+ * `unlicensed`. Unset keeps the default.
  */
 export function graphSettingsFromEnv(env: Record<string, string | undefined>): Partial<GraphSettings> {
   const out: Partial<GraphSettings> = numberOrOffOfEnv(env, 'EMULATOR_EXPAND_PAGE_CAP', 'expandPageCap', 'a whole number from 1 to 999');
@@ -193,6 +202,7 @@ const HONOURED_WORDS = ['honoured', 'ignored'] as const;
 const FORCE_CHANGE_WORDS = ['applied', 'ignored'] as const;
 const ANNOTATION_WORDS = ['omitted', 'present'] as const;
 const RESET_ANSWER_WORDS = ['accepted', 'completed'] as const;
+const LICENCE_WORDS = ['licensed', 'unlicensed'] as const;
 
 /** The settings that take one of two words, and the environment variable of each. */
 const WORD_SWITCHES = {
@@ -201,6 +211,7 @@ const WORD_SWITCHES = {
   getByIdsSelect: { words: HONOURED_WORDS, env: 'EMULATOR_GET_BY_IDS_SELECT' },
   authMethodTypeAnnotation: { words: ANNOTATION_WORDS, env: 'EMULATOR_AUTH_METHOD_TYPE_ANNOTATION' },
   resetPasswordAnswer: { words: RESET_ANSWER_WORDS, env: 'EMULATOR_RESET_PASSWORD_ANSWER' },
+  pimLicence: { words: LICENCE_WORDS, env: 'EMULATOR_PIM_LICENCE' },
 } as const satisfies Partial<Record<keyof GraphSettings, { words: readonly string[]; env: string }>>;
 type WordSwitch = keyof typeof WORD_SWITCHES;
 const isWordSwitch = (key: string): key is WordSwitch => Object.hasOwn(WORD_SWITCHES, key);

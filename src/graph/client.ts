@@ -83,6 +83,19 @@ interface RoleLookup {
   untilAny?: boolean;
   /** Graph's 404 (no such user) is an empty list. */
   emptyOn404?: boolean;
+  /**
+   * A PIM list: Graph's `AadPremiumLicenseRequired` (a tenant without Entra ID P2 or Governance) is an
+   * empty list, since Microsoft removes eligible assignments when the licence ends and nobody can
+   * activate one without it (docs/graph-facts.md#writes-and-permissions, "Licence").
+   */
+  pim?: boolean;
+}
+
+/** Graph's answer to a PIM list in a tenant without the licence PIM needs. */
+export const PIM_UNLICENSED_CODE = 'AadPremiumLicenseRequired';
+
+function pimUnlicensed(result: GraphResult): boolean {
+  return !result.ok && (result.status === 400 || result.status === 403) && result.error.extensions.graphErrorCode === PIM_UNLICENSED_CODE;
 }
 
 /** The lists of lookups that all answered; else the first failure in order, whatever failed first in time. */
@@ -203,6 +216,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         try {
           if (!result.ok) {
             if (l.emptyOn404 && result.status === 404) return [];
+            if (l.pim && pimUnlicensed(result)) return [];
             throw result.error;
           }
           const first = readPage<Record<string, unknown>>(result.body, result.requestId, false);
@@ -276,7 +290,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       // be empty with a nextLink: before, a nextLink was counted as a grant), the group lists to the
       // end. A user not found has no memberships (404): the write then meets the same 404.
       const first = await readLookups([
-        { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true },
+        { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
         { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
         {
           lookup: 'groupMemberships',
@@ -285,7 +299,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
           advanced: true,
           emptyOn404: true,
         },
-        { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities },
+        { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
       ]);
       const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
       const grants: RoleGrants = { eligible: own(0), assigned: own(1), groups: [] };
@@ -298,7 +312,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       // documents no `in` on principalId).
       const perGroup = await readLookups(
         grants.groups.flatMap((groupId): RoleLookup[] => [
-          { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true },
+          { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
           { lookup: 'roleGrants', request: roleAssignmentsRequest(groupId), shape: continuationShapes.roleAssignments, untilAny: true },
         ]),
       );

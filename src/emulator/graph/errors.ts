@@ -47,6 +47,12 @@ export function errorResponse(error: GraphError, ids: RequestIds): EmuResponse {
 
 export const badRequest = (message: string, code = 'Request_BadRequest') => new GraphError(400, code, message);
 export const unsupportedQuery = (message: string) => new GraphError(400, 'Request_UnsupportedQuery', message);
+/**
+ * A PIM list in a tenant without Entra ID P2 or Governance (field reports, maester365/maester#1421;
+ * docs/graph-facts.md#writes-and-permissions, "Licence"). GraphSettings.pimLicence.
+ */
+export const pimUnlicensed = () =>
+  new GraphError(400, 'AadPremiumLicenseRequired', 'The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.');
 export const forbidden = () => new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 export const notFound = (id: string) =>
   new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);

@@ -24,7 +24,7 @@ import { canReadType, type Principal } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import { MEMBERSHIP_READERS_APP, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
 import { groupEntity } from './entities.js';
-import { badRequest, forbidden, unsupportedQuery } from './errors.js';
+import { badRequest, forbidden, pimUnlicensed, unsupportedQuery } from './errors.js';
 import { DEFAULT_PAGE_SIZE, decodeSkipToken, encodeSkipToken, expiredPageToken, linkWith, parseTop, project, projectLimited } from './query.js';
 
 const GROUP_TYPE = '#microsoft.graph.group';
@@ -85,6 +85,8 @@ function mayReadGroupEligibilities(principal: Principal): boolean {
 
 export function listGroupEligibilityScheduleInstances(call: GraphCall): EmuResponse {
   if (!mayReadGroupEligibilities(call.principal)) throw forbidden();
+  // After the permission check: an app that may not read the list learns nothing about the licence.
+  if (call.ctx.graph.pimLicence === 'unlicensed') throw pimUnlicensed();
   const raw = queryParam(call, '$filter');
   // "This method requires the $filter (eq) query parameter to scope the request to a principalId or a groupId."
   if (raw === undefined || !/^\s*(principalId|groupId)\s+eq\s/i.test(raw)) {

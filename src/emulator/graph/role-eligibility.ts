@@ -22,7 +22,7 @@ import type { Principal } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import type { RoleGrantRecord } from '../model.js';
 import { BUILT_IN_ROLES, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
-import { badRequest, forbidden } from './errors.js';
+import { badRequest, forbidden, pimUnlicensed } from './errors.js';
 import { project } from './query.js';
 
 const ELIGIBILITY_READERS = [
@@ -73,6 +73,8 @@ function scheduleId(principalId: string, templateId: string, scope: string): str
 
 export function listRoleEligibilityScheduleInstances(call: GraphCall): EmuResponse {
   if (!mayReadEligibilities(call.principal)) throw forbidden();
+  // After the permission check: an app that may not read the list learns nothing about the licence.
+  if (call.ctx.graph.pimLicence === 'unlicensed') throw pimUnlicensed();
   const filter = roleObjectEqFilter(queryParam(call, '$filter'), FILTERABLE, 'unifiedRoleEligibilityScheduleInstance');
   const select = roleObjectSelect(queryParam(call, '$select'), PROPERTIES, TYPE);
   if ((queryParam(call, '$expand') ?? '').trim() !== '') throw badRequest('The emulator does not expand relationships of role eligibility schedule instances.');

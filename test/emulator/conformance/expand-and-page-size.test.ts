@@ -54,6 +54,7 @@ describe('pages with $expand on directory collections (2023 text of known issue 
       getByIdsSelect: 'honoured',
       resetPasswordAnswer: 'accepted',
       advancedQueryIndexLagSeconds: 0,
+      pimLicence: 'licensed',
     });
     expect((await c.graph('GET', '/v1.0/users?$select=id&$expand=manager&$top=250')).body.value).toHaveLength(250);
     const bad = await c.emulator.fetch('/_emulator/graph', { method: 'POST', body: JSON.stringify({ expandPageCap: 0 }) });
@@ -79,6 +80,9 @@ describe('pages with $expand on directory collections (2023 text of known issue 
     expect(graphSettingsFromEnv({ EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS: '30' })).toEqual({ advancedQueryIndexLagSeconds: 30 });
     expect(() => graphSettingsFromEnv({ EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS: 'soon' })).toThrow(/EMULATOR_ADVANCED_QUERY_INDEX_LAG_SECONDS/);
     expect(() => validateGraphSettings({ advancedQueryIndexLagSeconds: -1 })).toThrow(/whole number of seconds/);
+    expect(graphSettingsFromEnv({ EMULATOR_PIM_LICENCE: 'unlicensed' })).toEqual({ pimLicence: 'unlicensed' });
+    expect(() => graphSettingsFromEnv({ EMULATOR_PIM_LICENCE: 'p1' })).toThrow(/EMULATOR_PIM_LICENCE/);
+    expect(() => validateGraphSettings({ pimLicence: false })).toThrow(/'licensed' or 'unlicensed'/);
   });
 
   it('a $select nested in $expand: ignored by default (the known issue, the stricter reading), honoured when switched on (the List manager page)', async () => {

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GroupRecord, RoleGrantRecord } from '../../../src/emulator/model.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
+import { demoAppGraphToken, startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { createPass, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+
+/**
+ * A tenant without Microsoft Entra ID P2 or Entra ID Governance (docs/security.md#administrators-as-targets,
+ * docs/graph-facts.md#writes-and-permissions, "Licence"): Graph answers the PIM lists with 400
+ * `AadPremiumLicenseRequired`. Before, the administrator-target check failed closed on it, so in such a
+ * tenant (most tenants with P1 only) no helpdesk key could mint a pass or change a password for anyone.
+ * Microsoft removes eligible assignments when the licence ends and nobody activates one without it, so
+ * the answer now reads as "no eligibilities"; activated roles and active assignments at any scope,
+ * which need no licence to list, are still checked.
+ */
+
+const HELPDESK = 'helpdesk-key-0123456789abcdef';
+const GLOBAL_ADMIN: RoleGrantRecord = { role: 'Global Administrator', directoryScopeId: '/' };
+
+let emulator: TestEmulator;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 40 });
+  await emulator.setGraph({ pimLicence: 'unlicensed' });
+  gw = await startTestGateway({ emulator, env: apiKeyCallers({ helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] } }) });
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await emulator?.close();
+});
+
+const ordinaryUser = ordinaryUserPicker(() => emulator);
+const passesOf = (id: string) => passesIn(emulator, id);
+
+function roleGroup(fields: Partial<GroupRecord>): GroupRecord {
+  const id = randomUUID();
+  const record: GroupRecord = {
+    id,
+    displayName: `Role group ${id.slice(0, 8)}`,
+    description: null,
+    mail: null,
+    mailEnabled: false,
+    securityEnabled: true,
+    groupTypes: [],
+    isAssignableToRole: true,
+    ...fields,
+  };
+  emulator.tenant.groups.set(id, record);
+  return record;
+}
+
+describe('the administrator-target check in a tenant without the PIM licence', () => {
+  it('the emulator answers both PIM lists 400 AadPremiumLicenseRequired, and the role assignments as before', async () => {
+    const target = ordinaryUser();
+    const token = await demoAppGraphToken(emulator);
+    const ask = async (path: string) => {
+      const res = await emulator.fetch(`/v1.0${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as { error?: { code?: string }; value?: unknown[] } };
+    };
+    const filter = encodeURIComponent(`principalId eq '${target.id}'`);
+    for (const path of [
+      `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${filter}`,
+      `/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=${filter}`,
+    ]) {
+      const answer = await ask(path);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.code).toBe('AadPremiumLicenseRequired');
+    }
+    const assignments = await ask(`/roleManagement/directory/roleAssignments?$filter=${filter}`);
+    expect(assignments.status).toBe(200);
+  });
+
+  it('an ordinary user gets a pass (before: ADMINISTRATOR_CHECK_FAILED for everyone)', async () => {
+    const target = ordinaryUser();
+    const result = await createPass(gw, HELPDESK, target.id, 'UnlicensedOrdinaryPass');
+    expect(result.errors).toBeUndefined();
+    expect(passesOf(target.id)).toHaveLength(1);
+  });
+
+  it('an activated administrator, one over an administrative unit, and a member of a group holding a role are still refused', async () => {
+    const activated = [...emulator.tenant.users.values()].find((u) => u.id === emulator.tenant.wellKnown.adminUserId)!;
+    const unitAdmin = ordinaryUser();
+    unitAdmin._scopedRoles = [{ role: 'User Administrator', directoryScopeId: `/administrativeUnits/${randomUUID()}` }];
+    const groupMember = ordinaryUser();
+    groupMember.memberOf.push(roleGroup({ _scopedRoles: [GLOBAL_ADMIN] }).id);
+    for (const [target, name] of [
+      [activated, 'UnlicensedActivatedPass'],
+      [unitAdmin, 'UnlicensedUnitAdminPass'],
+      [groupMember, 'UnlicensedGroupMemberPass'],
+    ] as const) {
+      const result = await createPass(gw, HELPDESK, target.id, name);
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+      expect(passesOf(target.id)).toHaveLength(0);
+    }
+  });
+});
