@@ -1,4 +1,5 @@
 import type { GraphClient } from '../graph/client.js';
+import { continuationShapes, readPage, type ContinuationShape } from '../graph/paging.js';
 import { graphPaths } from '../graph/paths.js';
 import type { FeatureAvailability } from './enabled-features.js';
 import {
@@ -67,9 +68,11 @@ export async function readHeldRoles(graph: GraphClient, kind: GrantKind, claims:
         ...(missing.length > 0 ? { grant: grantAdvice(missing, 'application') } : {}),
       };
     }
+    const every = await everyPage<RoleAssignmentItem>(graph, result, continuationShapes.roleAssignments, false);
+    if (!every.ok) return { known: false, holder, reason: `reading its role assignments past the first page failed (${every.reason})` };
     // Only tenant-wide assignments count: one scoped to an administrative unit covers only its members.
     const roles = new Set(
-      (result.body?.value ?? [])
+      every.items
         .filter((a) => (a.directoryScopeId ?? '/') === '/')
         .map(roleNameOf)
         .filter((r): r is string => r !== undefined),
@@ -94,7 +97,9 @@ export async function readHeldRoles(graph: GraphClient, kind: GrantKind, claims:
       ...(missing.length > 0 ? { grant: grantAdvice(missing, 'delegated') } : {}),
     };
   }
-  const items = result.body?.value ?? [];
+  const every = await everyPage<{ displayName?: string; roleTemplateId?: string }>(graph, result, continuationShapes.directoryRoles, true);
+  if (!every.ok) return { known: false, holder, reason: `reading the user's directory roles past the first page failed (${every.reason})` };
+  const items = every.items;
   // A token that reaches the call but reads no directory roles gets them with limited information
   // (type and id, the rest null; docs/graph-facts.md#writes-and-permissions): which roles they are is unknown.
   const limited = items.filter((r) => !r.roleTemplateId && !r.displayName).length;
@@ -109,6 +114,24 @@ export async function readHeldRoles(graph: GraphClient, kind: GrantKind, claims:
   }
   const roles = new Set(items.map((r) => roleNameOfTemplate(r.roleTemplateId ?? '') ?? r.displayName ?? undefined).filter((r): r is string => r !== undefined));
   return { known: true, roles, holder, requestId: result.requestId };
+}
+
+/**
+ * The items of a list and of every page after it: Graph may answer a filtered list in pages, an empty
+ * one included, before the page that holds the role (docs/graph-facts.md#paging), and reading the
+ * first page alone said "no role" for an identity that holds one.
+ */
+async function everyPage<T>(
+  graph: GraphClient,
+  first: { body: unknown; requestId: string | undefined },
+  shape: ContinuationShape,
+  advanced: boolean,
+): Promise<{ ok: true; items: T[] } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, items: await graph.followPages(readPage<T>(first.body, first.requestId, false), shape, advanced ? { advanced } : {}) };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 /**

@@ -70,6 +70,12 @@ export interface GraphClient extends GraphUsersClient {
   request<T = unknown>(req: GraphRequest): Promise<GraphResult<T>>;
   /** Many calls through JSON `$batch`; results in the order of `reqs`. */
   batch(reqs: GraphRequest[]): Promise<GraphResult[]>;
+  /**
+   * The items of a first page already read and of the pages its nextLinks lead to (validated against
+   * `shape`, at most 50 pages; `advanced` sends ConsistencyLevel again). Throws a GatewayError when a
+   * later page fails.
+   */
+  followPages<T>(first: GraphPage<T>, shape: ContinuationShape, options?: { advanced?: boolean }): Promise<T[]>;
 }
 
 /** One list of the administrator-target check's role lookup (src/graph/role-grants.ts). */
@@ -231,6 +237,8 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
   return {
     partition: deps.tokenSource.partition,
+
+    followPages: (first, shape, options) => followAll(first, shape, options),
 
     request: <T = unknown>(req: GraphRequest) => transport.request<T>(req),
     batch: (reqs: GraphRequest[]) => executeBatch(transport, reqs, deps.batch),
