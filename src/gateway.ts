@@ -38,6 +38,7 @@ import {
   withoutFederationSyntax,
 } from './graphql/federation/index.js';
 import { answerClientErrors } from './http/client-error.js';
+import { oneRequestAtATime } from './http/pipelined-requests.js';
 import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
@@ -287,6 +288,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const exchanges = new Set<ServerResponse>();
   let draining = false;
   const requestTimeoutMs = config.limits.operationTimeoutMs + 5_000;
+  const refusePipelined = () => metrics.connectionsRefused.inc({ reason: 'pipelined_requests' });
   const server = createServer(
     {
       keepAliveTimeout: 5_000,
@@ -298,16 +300,21 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
       connectionsCheckingInterval: 1_000,
     },
-    (req, res) => {
-      exchanges.add(res);
-      res.once('close', () => {
-        exchanges.delete(res);
-        if (draining) server.closeIdleConnections();
-      });
-      // A request that arrives on a connection opened before the drain is served; its connection then closes.
-      if (draining) res.setHeader('connection', 'close');
-      handler(req, res);
-    },
+    // One request of a connection at a time: pipelined requests wait their turn, a bounded number
+    // of them (docs/security.md#pipelined-requests).
+    oneRequestAtATime(
+      (req, res) => {
+        exchanges.add(res);
+        res.once('close', () => {
+          exchanges.delete(res);
+          if (draining) server.closeIdleConnections();
+        });
+        // A request that arrives on a connection opened before the drain is served; its connection then closes.
+        if (draining) res.setHeader('connection', 'close');
+        handler(req, res);
+      },
+      { onRefused: refusePipelined },
+    ),
   );
   // Every listener of the gateway is bounded the same way: in all, and per client address.
   const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
@@ -328,7 +335,10 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const metricsServer =
     config.listen.metricsPort === undefined
       ? undefined
-      : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, createMetricsHandler(metrics, logger));
+      : createServer(
+          { keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS },
+          oneRequestAtATime(createMetricsHandler(metrics, logger), { onRefused: refusePipelined }),
+        );
   // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
   // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
   if (metricsServer) {
