@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -289,6 +289,21 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   let draining = false;
   const requestTimeoutMs = config.limits.operationTimeoutMs + 5_000;
   const refusePipelined = () => metrics.connectionsRefused.inc({ reason: 'pipelined_requests' });
+  // One request of a connection at a time: pipelined requests wait their turn, a bounded number
+  // of them (docs/security.md#pipelined-requests).
+  const serveRequest = oneRequestAtATime(
+    (req, res) => {
+      exchanges.add(res);
+      res.once('close', () => {
+        exchanges.delete(res);
+        if (draining) server.closeIdleConnections();
+      });
+      // A request that arrives on a connection opened before the drain is served; its connection then closes.
+      if (draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    },
+    { onRefused: refusePipelined },
+  );
   const server = createServer(
     {
       keepAliveTimeout: 5_000,
@@ -300,22 +315,11 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
       connectionsCheckingInterval: 1_000,
     },
-    // One request of a connection at a time: pipelined requests wait their turn, a bounded number
-    // of them (docs/security.md#pipelined-requests).
-    oneRequestAtATime(
-      (req, res) => {
-        exchanges.add(res);
-        res.once('close', () => {
-          exchanges.delete(res);
-          if (draining) server.closeIdleConnections();
-        });
-        // A request that arrives on a connection opened before the drain is served; its connection then closes.
-        if (draining) res.setHeader('connection', 'close');
-        handler(req, res);
-      },
-      { onRefused: refusePipelined },
-    ),
+    serveRequest,
   );
+  // A request whose Expect header Node does not meet itself (anything but 100-continue) goes to the
+  // routes too, which answer 417 with the headers every answer carries; Node's own 417 had none.
+  server.on('checkExpectation', serveRequest);
   // Every listener of the gateway is bounded the same way: in all, and per client address.
   const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const boundConnections = (listener: Server, max: number, maxPerAddress: number) => {
@@ -342,6 +346,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
   // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
   if (metricsServer) {
+    // Its Expect refusal too (src/server.ts, createMetricsHandler).
+    const serveMetricsRequest = metricsServer.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    metricsServer.on('checkExpectation', serveMetricsRequest);
     boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
     answerClientErrors(metricsServer);
   }

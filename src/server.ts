@@ -14,7 +14,7 @@ import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, wri
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
-import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
+import { repeatedSingleHeader, requestUrl, hasUnmetExpectation } from './http/request-target.js';
 import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
 import { servedOverHttpsResolver } from './http/served-over-https.js';
 import type { GovernorHealth } from './graph/governor.js';
@@ -110,6 +110,18 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       return sendProblem(
         res,
         new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER'),
+      );
+    }
+    if (hasUnmetExpectation(req.headers)) {
+      // RFC 9110 §10.1.1: 417 for an expectation the server does not meet; the body is left unread.
+      return sendProblem(
+        res,
+        new HttpProblem(
+          417,
+          ErrorCode.BAD_USER_INPUT,
+          'This gateway meets no expectation but 100-continue: send the request without that Expect header.',
+          'UNSUPPORTED_EXPECTATION',
+        ),
       );
     }
     const url = requestUrl(req.url, req.headers);
@@ -345,6 +357,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
 export function createMetricsHandler(metrics: GatewayMetrics, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     setBaselineSecurityHeaders(res);
+    if (hasUnmetExpectation(req.headers)) return sendText(res, 417, 'Expectation failed: send the request without that Expect header\n');
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return sendText(res, 404, 'Not found: this port serves GET /metrics only\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -55,3 +55,16 @@ export function repeatedSingleHeader(rawHeaders: readonly string[]): string | un
   }
   return undefined;
 }
+
+/** What Node's HTTP server reads as a `100-continue` expectation (and answers `100 Continue` to itself). */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * Whether the request carries an `Expect` header other than `100-continue`, which no route meets.
+ * Node answers such a request itself, before any route, with a bare 417 that had none of the
+ * headers every answer carries (docs/security.md#browser-facing-headers); the gateway now hands it
+ * to its routes (`checkExpectation`), which answer it with this check.
+ */
+export function hasUnmetExpectation(headers: IncomingHttpHeaders): boolean {
+  return headers.expect !== undefined && !CONTINUE_EXPECTATION.test(headers.expect);
+}
