@@ -320,6 +320,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // A request whose Expect header Node does not meet itself (anything but 100-continue) goes to the
   // routes too, which answer 417 with the headers every answer carries; Node's own 417 had none.
   server.on('checkExpectation', serveRequest);
+  keepEveryHeader(server);
   // Every listener of the gateway is bounded the same way: in all, and per client address.
   const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const boundConnections = (listener: Server, max: number, maxPerAddress: number) => {
@@ -349,6 +350,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     // Its Expect refusal too (src/server.ts, createMetricsHandler).
     const serveMetricsRequest = metricsServer.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
     metricsServer.on('checkExpectation', serveMetricsRequest);
+    keepEveryHeader(metricsServer);
     boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
     answerClientErrors(metricsServer);
   }
@@ -410,6 +412,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
 /** Open connections the METRICS_PORT listener keeps at most (Prometheus keeps one per scrape target). */
 const METRICS_MAX_CONNECTIONS = 32;
+
+/**
+ * No header line is dropped: Node keeps only the first 2,000 header lines of a request and drops the
+ * rest without a word, and 2,000 empty-valued lines (`a:`) fit in 8 KB of the 16 KB allowed. A second
+ * `Host`, `Content-Type` or credential sent after them reached no check of the gateway
+ * (docs/security.md#one-host-one-content-type), while a proxy in front saw it. The 16 KB of
+ * `maxHeaderSize` still bound what a request's headers hold.
+ */
+function keepEveryHeader(server: Server): void {
+  server.maxHeadersCount = 0;
+}
 /**
  * ... and from one address (MAX_CONNECTIONS_PER_ADDRESS when lower): a scraper needs one, an HA pair
  * of them two addresses; 8 leaves room for several while one host holds at most a quarter.
