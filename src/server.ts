@@ -112,6 +112,21 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
         new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER'),
       );
     }
+    if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
+      // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such a message's framing is faulty and the
+      // connection closes after it. A front end speaking HTTP/1.0 frames the body another way than
+      // Node, which read it as chunked: what one reads as a body the other may read as a request.
+      res.setHeader('connection', 'close');
+      return sendProblem(
+        res,
+        new HttpProblem(
+          400,
+          ErrorCode.BAD_USER_INPUT,
+          'The request is not well-formed HTTP: an HTTP/1.0 request may not carry Transfer-Encoding.',
+          'MALFORMED_HTTP_REQUEST',
+        ),
+      );
+    }
     if (hasUnmetExpectation(req.headers)) {
       // RFC 9110 §10.1.1: 417 for an expectation the server does not meet; the body is left unread.
       return sendProblem(
