@@ -49,7 +49,7 @@ export function oneRequestAtATime(listener: RequestListener, options: { maxWaiti
       connection = created;
     }
     const own = connection;
-    if (own.refused) return;
+    if (own.refused || socket.destroyed) return;
     const serve = (): void => {
       own.serving = true;
       let ended = false;
@@ -58,7 +58,10 @@ export function oneRequestAtATime(listener: RequestListener, options: { maxWaiti
         if (ended) return;
         ended = true;
         own.serving = false;
-        own.waiting.shift()?.();
+        // A connection that is gone (an answer cut, the caller away) has nobody to answer: its waiting
+        // requests must not run an operation, nor reserve an answer that no 'close' would give back.
+        if (socket.destroyed) own.waiting.length = 0;
+        else own.waiting.shift()?.();
       });
       listener(req, res);
     };

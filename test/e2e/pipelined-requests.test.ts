@@ -102,6 +102,31 @@ describe('pipelined requests (production build, 128 MB heap)', () => {
     60_000,
   );
 
+  it('requests waiting on a connection the caller closed are never run', async () => {
+    const operations = async () => {
+      const text = await (await fetch(`${gw.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      return [...text.matchAll(/^gateway_operation_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await operations();
+    const query = encodeURIComponent('{ users(first: 100) { nodes { id displayName manager { id } } } }');
+    const request = `GET /graphql?query=${query} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
+    // Graph answers slowly, so the first is still running when the caller goes.
+    await gw.setEmulatorFaults({ latencyMs: 1_500 });
+    try {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(request.repeat(4));
+      await new Promise((r) => setTimeout(r, 300));
+      socket.destroy();
+      // The first was stopped; the three behind it were not started for nobody.
+      await new Promise((r) => setTimeout(r, 5_000));
+    } finally {
+      await gw.setEmulatorFaults({ latencyMs: 0 });
+    }
+    expect((await operations()) - before).toBe(1);
+  }, 30_000);
+
   it('a client pipelining a few requests gets every answer, in order', async () => {
     const graphql = `GET /graphql?query=%7B__typename%7D HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\napollo-require-preflight: 1\r\n\r\n`;
     const readyz = `GET /readyz HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`;
