@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -38,6 +38,8 @@ import {
   withoutFederationSyntax,
 } from './graphql/federation/index.js';
 import { answerClientErrors } from './http/client-error.js';
+import { oneRequestAtATime } from './http/pipelined-requests.js';
+import { MAX_HEADER_LINES } from './http/request-target.js';
 import { limitConnectionsPerAddress } from './http/connections-per-address.js';
 import { createReachabilityProbe } from './http/reachability.js';
 import { createTokenCipher } from './store/encryption.js';
@@ -287,6 +289,22 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const exchanges = new Set<ServerResponse>();
   let draining = false;
   const requestTimeoutMs = config.limits.operationTimeoutMs + 5_000;
+  const refusePipelined = () => metrics.connectionsRefused.inc({ reason: 'pipelined_requests' });
+  // One request of a connection at a time: pipelined requests wait their turn, a bounded number
+  // of them (docs/security.md#pipelined-requests).
+  const serveRequest = oneRequestAtATime(
+    (req, res) => {
+      exchanges.add(res);
+      res.once('close', () => {
+        exchanges.delete(res);
+        if (draining) server.closeIdleConnections();
+      });
+      // A request that arrives on a connection opened before the drain is served; its connection then closes.
+      if (draining) res.setHeader('connection', 'close');
+      handler(req, res);
+    },
+    { onRefused: refusePipelined },
+  );
   const server = createServer(
     {
       keepAliveTimeout: 5_000,
@@ -298,17 +316,12 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
       connectionsCheckingInterval: 1_000,
     },
-    (req, res) => {
-      exchanges.add(res);
-      res.once('close', () => {
-        exchanges.delete(res);
-        if (draining) server.closeIdleConnections();
-      });
-      // A request that arrives on a connection opened before the drain is served; its connection then closes.
-      if (draining) res.setHeader('connection', 'close');
-      handler(req, res);
-    },
+    serveRequest,
   );
+  // A request whose Expect header Node does not meet itself (anything but 100-continue) goes to the
+  // routes too, which answer 417 with the headers every answer carries; Node's own 417 had none.
+  server.on('checkExpectation', serveRequest);
+  countHeaderLines(server);
   // Every listener of the gateway is bounded the same way: in all, and per client address.
   const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
   const boundConnections = (listener: Server, max: number, maxPerAddress: number) => {
@@ -328,10 +341,17 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   const metricsServer =
     config.listen.metricsPort === undefined
       ? undefined
-      : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, createMetricsHandler(metrics, logger));
+      : createServer(
+          { keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS },
+          oneRequestAtATime(createMetricsHandler(metrics, logger), { onRefused: refusePipelined }),
+        );
   // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
   // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
   if (metricsServer) {
+    // Its Expect refusal too (src/server.ts, createMetricsHandler).
+    const serveMetricsRequest = metricsServer.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+    metricsServer.on('checkExpectation', serveMetricsRequest);
+    countHeaderLines(metricsServer);
     boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
     answerClientErrors(metricsServer);
   }
@@ -393,6 +413,19 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
 
 /** Open connections the METRICS_PORT listener keeps at most (Prometheus keeps one per scrape target). */
 const METRICS_MAX_CONNECTIONS = 32;
+
+/**
+ * Node keeps MAX_HEADER_LINES + 1 header lines of a request, so that the routes can tell a request
+ * that had more and refuse it whole (`tooManyHeaderLines`, 431). Node's default kept 2,000 and
+ * dropped the rest without a word (2,000 lines `a:` fit in 8 KB of the 16 KB allowed): a second
+ * `Host`, `Content-Type` or credential after them reached no check of the gateway while a proxy in
+ * front saw it (docs/security.md#one-host-one-content-type). Fewer lines kept also bounds what a
+ * connection trickling its headers holds: 4,000 lines held ~90 KB of heap each, not the ~10 KB
+ * of ordinary headers.
+ */
+function countHeaderLines(server: Server): void {
+  server.maxHeadersCount = MAX_HEADER_LINES + 1;
+}
 /**
  * ... and from one address (MAX_CONNECTIONS_PER_ADDRESS when lower): a scraper needs one, an HA pair
  * of them two addresses; 8 leaves room for several while one host holds at most a quarter.

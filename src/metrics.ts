@@ -83,7 +83,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Gatew
     }),
     connectionsRefused: new Counter({
       name: 'gateway_connections_refused_total',
-      help: 'Client connections closed on arrival, by reason: per_address (MAX_CONNECTIONS_PER_ADDRESS from one address).',
+      help: 'Client connections closed by the gateway, by reason: per_address (on arrival, past MAX_CONNECTIONS_PER_ADDRESS from one address), pipelined_requests (more requests sent ahead of their answers than the gateway keeps waiting).',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -14,7 +14,7 @@ import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, wri
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
-import { repeatedSingleHeader, requestUrl } from './http/request-target.js';
+import { hasUnmetExpectation, MAX_HEADER_LINES, repeatedSingleHeader, requestUrl, tooManyHeaderLines } from './http/request-target.js';
 import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
 import { servedOverHttpsResolver } from './http/served-over-https.js';
 import type { GovernorHealth } from './graph/governor.js';
@@ -104,12 +104,49 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     // The Host header names this gateway as the caller reached it; the auth routes build their
     // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
     // The request target gives only the path and query, never the host (src/http/request-target.ts).
+    if (tooManyHeaderLines(req.rawHeaders)) {
+      // Node dropped the lines past those it keeps: judged by the rest, a repeated Host or credential
+      // after them would pass (docs/security.md#one-host-one-content-type). No log line, as below.
+      return sendProblem(
+        res,
+        new HttpProblem(431, ErrorCode.BAD_USER_INPUT, `The request carries more than ${MAX_HEADER_LINES} header lines; send fewer.`, 'HEADERS_TOO_LARGE', {
+          connection: 'close',
+        }),
+      );
+    }
     const repeated = repeatedSingleHeader(req.rawHeaders);
     if (repeated) {
       // A caller's mistake (or a smuggling attempt), not ours: no log line, as for the target below.
       return sendProblem(
         res,
         new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER'),
+      );
+    }
+    if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
+      // RFC 9112 §6.1: HTTP/1.0 has no transfer codings, so such a message's framing is faulty and the
+      // connection closes after it. A front end speaking HTTP/1.0 frames the body another way than
+      // Node, which read it as chunked: what one reads as a body the other may read as a request.
+      res.setHeader('connection', 'close');
+      return sendProblem(
+        res,
+        new HttpProblem(
+          400,
+          ErrorCode.BAD_USER_INPUT,
+          'The request is not well-formed HTTP: an HTTP/1.0 request may not carry Transfer-Encoding.',
+          'MALFORMED_HTTP_REQUEST',
+        ),
+      );
+    }
+    if (hasUnmetExpectation(req.headers)) {
+      // RFC 9110 §10.1.1: 417 for an expectation the server does not meet; the body is left unread.
+      return sendProblem(
+        res,
+        new HttpProblem(
+          417,
+          ErrorCode.BAD_USER_INPUT,
+          'This gateway meets no expectation but 100-continue: send the request without that Expect header.',
+          'UNSUPPORTED_EXPECTATION',
+        ),
       );
     }
     const url = requestUrl(req.url, req.headers);
@@ -345,6 +382,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
 export function createMetricsHandler(metrics: GatewayMetrics, logger: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     setBaselineSecurityHeaders(res);
+    if (tooManyHeaderLines(req.rawHeaders)) {
+      res.setHeader('connection', 'close');
+      return sendText(res, 431, `Request header fields too large: more than ${MAX_HEADER_LINES} lines\n`);
+    }
+    if (hasUnmetExpectation(req.headers)) return sendText(res, 417, 'Expectation failed: send the request without that Expect header\n');
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return sendText(res, 404, 'Not found: this port serves GET /metrics only\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -55,3 +55,31 @@ export function repeatedSingleHeader(rawHeaders: readonly string[]): string | un
   }
   return undefined;
 }
+
+/** What Node's HTTP server reads as a `100-continue` expectation (and answers `100 Continue` to itself). */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * Whether the request carries an `Expect` header other than `100-continue`, which no route meets.
+ * Node answers such a request itself, before any route, with a bare 417 that had none of the
+ * headers every answer carries (docs/security.md#browser-facing-headers); the gateway now hands it
+ * to its routes (`checkExpectation`), which answer it with this check.
+ */
+export function hasUnmetExpectation(headers: IncomingHttpHeaders): boolean {
+  return headers.expect !== undefined && !CONTINUE_EXPECTATION.test(headers.expect);
+}
+
+/**
+ * Header lines a request may carry. Browsers send about twenty, and proxies in front add a few more
+ * each; Node's own default (2,000) let 2,000 empty lines push later ones out of sight.
+ */
+export const MAX_HEADER_LINES = 256;
+
+/**
+ * Whether the request carried more than MAX_HEADER_LINES header lines. Node keeps one line more than
+ * that (the listener's `maxHeadersCount`, src/gateway.ts) and drops the rest, so a request that
+ * filled every kept line had more: it is refused whole, never served by the lines Node kept.
+ */
+export function tooManyHeaderLines(rawHeaders: readonly string[]): boolean {
+  return rawHeaders.length / 2 > MAX_HEADER_LINES;
+}

@@ -4,6 +4,7 @@ import { startApp, type App } from '../../src/app.js';
 import { hashApiKey } from '../../src/config.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { problemsOf } from '../support/config-problems.js';
+import { rawExchange } from '../support/raw-http.js';
 import { capturingLogger } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 
@@ -65,6 +66,16 @@ describe('METRICS_PORT', () => {
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
     await post.text();
+  });
+
+  it('answers an Expect other than 100-continue itself, with the headers of every answer', async () => {
+    // Before: Node's bare 417, without X-Content-Type-Options, X-Frame-Options or CORP.
+    const { port, hostname } = new URL(app.gateway.metricsUrl()!);
+    const raw = await rawExchange(Number(port), `GET /metrics HTTP/1.1\r\nhost: ${hostname}:${port}\r\nexpect: 200-ok\r\nconnection: close\r\n\r\n`);
+    expect(raw.startsWith('HTTP/1.1 417 '), raw.slice(0, 200)).toBe(true);
+    expect(raw).toMatch(/^x-content-type-options: nosniff$/im);
+    expect(raw).toMatch(/^x-frame-options: DENY$/im);
+    expect(raw).toMatch(/^cross-origin-resource-policy: same-origin$/im);
   });
 
   it('one address cannot take every connection of the metrics listener from the scraper', async () => {

@@ -60,6 +60,33 @@ describe("requests Node's HTTP parser refuses", () => {
     expectRefusal(lastAnswer(await rawExchange(port, smuggled)), 400, 'MALFORMED_HTTP_REQUEST');
   });
 
+  it('an HTTP/1.0 request carrying Transfer-Encoding → 400 MALFORMED_HTTP_REQUEST, its body not read as chunked', async () => {
+    // Before: Node read the body as chunked and the query ran (200), though RFC 9112 §6.1 has such a
+    // message's framing treated as faulty: a front end speaking HTTP/1.0 frames it another way.
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const request =
+      `POST /graphql HTTP/1.0\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n` +
+      `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const answer = lastAnswer(await rawExchange(port, request));
+    expectRefusal(answer, 400, 'MALFORMED_HTTP_REQUEST');
+    expect(answer.raw).not.toContain('__typename');
+  });
+
+  it('an Expect other than 100-continue → 417 UNSUPPORTED_EXPECTATION with the headers of every answer, on every route', async () => {
+    // Before: Node answered it itself, before any route: a bare 417 without X-Content-Type-Options,
+    // X-Frame-Options, CORP or a code.
+    for (const target of ['/healthz', '/graphql', '/nope']) {
+      const answer = lastAnswer(await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\n\r\n`, { quietMs: 1_000 }));
+      expectRefusal(answer, 417, 'UNSUPPORTED_EXPECTATION');
+      expect(answer.headers['x-frame-options']).toBe('DENY');
+      expect(answer.headers['cross-origin-resource-policy']).toBe('same-origin');
+    }
+    // 100-continue is still met by Node: the interim answer, then the route's own (a 401 here).
+    const raw = await rawExchange(port, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n', { quietMs: 1_000 });
+    expect(raw.startsWith('HTTP/1.1 100 Continue')).toBe(true);
+    expect(lastAnswer(raw).status).toBe(401);
+  });
+
   it('a malformed request after an answered one on a kept-alive connection is answered too, after the first answer', async () => {
     const body = JSON.stringify({ query: '{ __typename }' });
     const good = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-api-key: ${KEY}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
