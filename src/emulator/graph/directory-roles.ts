@@ -154,14 +154,27 @@ function addScoped(out: RoleAssignment[], principalId: string, grants: readonly 
  */
 export const ROLE_LIST_PAGE_SIZE = 100;
 
-export function roleListPage(call: GraphCall, entries: ReadonlyArray<Record<string, unknown> | null>): { value: Record<string, unknown>[]; nextLink?: string } {
+/** Where a page of these lists starts: 0, or the offset its `$skiptoken` carries (a bad one is Graph's expired-token 400). */
+export function pageOffset(call: GraphCall): number {
   const skipToken = queryParam(call, '$skiptoken');
-  let start = 0;
-  if (skipToken !== undefined) {
-    const decoded = decodeSkipToken(skipToken) as { o?: unknown };
-    if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
-    start = decoded.o;
-  }
+  if (skipToken === undefined) return 0;
+  const decoded = decodeSkipToken(skipToken) as { o?: unknown };
+  if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
+  return decoded.o;
+}
+
+/**
+ * Whether `principal` may read a role-management list: one of `permissions`, and, delegated, one of
+ * `roles` too (the signed-in user's own rights: docs/graph-facts.md#delegated-permissions).
+ */
+export function mayReadRoleList(principal: Principal, permissions: readonly string[], roles: readonly string[]): boolean {
+  if (!permissions.some((p) => principal.permissions.has(p))) return false;
+  if (principal.kind === 'app') return true;
+  return principal.directoryRoles.some((r) => roles.includes(r));
+}
+
+export function roleListPage(call: GraphCall, entries: ReadonlyArray<Record<string, unknown> | null>): { value: Record<string, unknown>[]; nextLink?: string } {
+  const start = pageOffset(call);
   const value = entries.slice(start, start + ROLE_LIST_PAGE_SIZE).filter((e): e is Record<string, unknown> => e !== null);
   const end = start + ROLE_LIST_PAGE_SIZE;
   return end < entries.length ? { value, nextLink: linkWith(call, '$skiptoken', encodeSkipToken({ o: end })) } : { value };
@@ -181,14 +194,8 @@ export function roleObjectEqFilter(raw: string | undefined, filterable: readonly
   return (item) => String((item as Record<string, unknown>)[property] ?? '').toLowerCase() === value;
 }
 
-function mayReadRoleAssignments(principal: Principal): boolean {
-  if (!ROLE_ASSIGNMENT_READERS.some((p) => principal.permissions.has(p))) return false;
-  if (principal.kind === 'app') return true;
-  return principal.directoryRoles.some((r) => ROLE_ASSIGNMENT_READER_ROLES.includes(r));
-}
-
 export function listRoleAssignments(call: GraphCall): EmuResponse {
-  if (!mayReadRoleAssignments(call.principal)) throw forbidden();
+  if (!mayReadRoleList(call.principal, ROLE_ASSIGNMENT_READERS, ROLE_ASSIGNMENT_READER_ROLES)) throw forbidden();
   const filter = roleObjectEqFilter(queryParam(call, '$filter'), ['principalId', 'roleDefinitionId', 'directoryScopeId'], 'unifiedRoleAssignment');
   const expandRaw = (queryParam(call, '$expand') ?? '').trim();
   if (expandRaw !== '' && expandRaw.toLowerCase() !== 'roledefinition') {
@@ -278,17 +285,11 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
   const groups = user.memberOf.filter((id) => call.ctx.tenant.groups.has(id)).length;
   const memberships: Array<Record<string, unknown> | null> = [...Array<null>(groups).fill(null), ...roles];
   const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
-  const skipToken = queryParam(call, '$skiptoken');
-  let start = 0;
-  if (skipToken !== undefined) {
-    const decoded = decodeSkipToken(skipToken) as { o?: unknown };
-    if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
-    start = decoded.o;
-  }
+  const start = pageOffset(call);
   const value = memberships.slice(start, start + top).filter((m): m is Record<string, unknown> => m !== null);
   const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, 'directoryRoles') };
   // With $count=true the count is on the first page only, and counts the cast's items.
-  if (skipToken === undefined) body['@odata.count'] = roles.length;
+  if (queryParam(call, '$skiptoken') === undefined) body['@odata.count'] = roles.length;
   body.value = value;
   if (start + top < memberships.length) body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ o: start + top }));
   return ok(200, body);

@@ -20,12 +20,12 @@
 import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { GroupRecord, UserRecord } from '../model.js';
-import { canReadType, type Principal } from './authorization.js';
+import { canReadType } from './authorization.js';
 import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { MEMBERSHIP_READERS_APP, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import { mayReadRoleList, MEMBERSHIP_READERS_APP, pageOffset, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
 import { groupEntity } from './entities.js';
 import { badRequest, forbidden, pimUnlicensed, unsupportedQuery } from './errors.js';
-import { DEFAULT_PAGE_SIZE, decodeSkipToken, encodeSkipToken, expiredPageToken, linkWith, parseTop, project, projectLimited } from './query.js';
+import { DEFAULT_PAGE_SIZE, encodeSkipToken, linkWith, parseTop, project, projectLimited } from './query.js';
 
 const GROUP_TYPE = '#microsoft.graph.group';
 
@@ -56,15 +56,9 @@ export function listTransitiveGroups(call: GraphCall, user: UserRecord): EmuResp
   });
   for (let n = 0; n < user._directoryRoles.length; n++) memberships.push(null);
   const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
-  const skipToken = queryParam(call, '$skiptoken');
-  let start = 0;
-  if (skipToken !== undefined) {
-    const decoded = decodeSkipToken(skipToken) as { o?: unknown };
-    if (typeof decoded?.o !== 'number' || !Number.isInteger(decoded.o) || decoded.o < 0) throw expiredPageToken();
-    start = decoded.o;
-  }
+  const start = pageOffset(call);
   const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, 'groups') };
-  if (skipToken === undefined) body['@odata.count'] = memberships.filter((m) => m !== null).length;
+  if (queryParam(call, '$skiptoken') === undefined) body['@odata.count'] = memberships.filter((m) => m !== null).length;
   body.value = memberships.slice(start, start + top).filter((m): m is Record<string, unknown> => m !== null);
   if (start + top < memberships.length) body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ o: start + top }));
   return ok(200, body);
@@ -77,14 +71,8 @@ const GROUP_ELIGIBILITY_TYPE = 'microsoft.graph.privilegedAccessGroupEligibility
 /** The resource's properties (resources/privilegedaccessgroupeligibilityscheduleinstance). */
 const GROUP_ELIGIBILITY_PROPERTIES = ['id', 'accessId', 'eligibilityScheduleId', 'endDateTime', 'groupId', 'memberType', 'principalId', 'startDateTime'];
 
-function mayReadGroupEligibilities(principal: Principal): boolean {
-  if (!GROUP_ELIGIBILITY_READERS.some((p) => principal.permissions.has(p))) return false;
-  if (principal.kind === 'app') return true;
-  return principal.directoryRoles.some((r) => GROUP_ELIGIBILITY_READER_ROLES.includes(r));
-}
-
 export function listGroupEligibilityScheduleInstances(call: GraphCall): EmuResponse {
-  if (!mayReadGroupEligibilities(call.principal)) throw forbidden();
+  if (!mayReadRoleList(call.principal, GROUP_ELIGIBILITY_READERS, GROUP_ELIGIBILITY_READER_ROLES)) throw forbidden();
   // After the permission check: an app that may not read the list learns nothing about the licence.
   if (call.ctx.graph.pimLicence === 'unlicensed') throw pimUnlicensed();
   const raw = queryParam(call, '$filter');

@@ -18,10 +18,9 @@
 import { createHash } from 'node:crypto';
 import { digestGuid } from '../digest-guid.js';
 import type { EmuResponse } from '../http.js';
-import type { Principal } from './authorization.js';
 import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
 import type { RoleGrantRecord } from '../model.js';
-import { BUILT_IN_ROLES, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import { BUILT_IN_ROLES, mayReadRoleList, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
 import { badRequest, forbidden, pimUnlicensed } from './errors.js';
 import { project } from './query.js';
 
@@ -57,12 +56,6 @@ const PROPERTIES = [
 ];
 const FILTERABLE = ['principalId', 'roleDefinitionId', 'directoryScopeId', 'memberType', 'roleEligibilityScheduleId'];
 
-function mayReadEligibilities(principal: Principal): boolean {
-  if (!ELIGIBILITY_READERS.some((p) => principal.permissions.has(p))) return false;
-  if (principal.kind === 'app') return true;
-  return principal.directoryRoles.some((r) => ELIGIBILITY_READER_ROLES.includes(r));
-}
-
 function instanceId(principalId: string, templateId: string, scope: string): string {
   return `${createHash('sha256').update(`${templateId}:${principalId}:${scope}`).digest('base64url').slice(0, 43)}-1-e`;
 }
@@ -72,7 +65,7 @@ function scheduleId(principalId: string, templateId: string, scope: string): str
 }
 
 export function listRoleEligibilityScheduleInstances(call: GraphCall): EmuResponse {
-  if (!mayReadEligibilities(call.principal)) throw forbidden();
+  if (!mayReadRoleList(call.principal, ELIGIBILITY_READERS, ELIGIBILITY_READER_ROLES)) throw forbidden();
   // After the permission check: an app that may not read the list learns nothing about the licence.
   if (call.ctx.graph.pimLicence === 'unlicensed') throw pimUnlicensed();
   const filter = roleObjectEqFilter(queryParam(call, '$filter'), FILTERABLE, 'unifiedRoleEligibilityScheduleInstance');
