@@ -5,7 +5,7 @@ import type { GroupRecord, RoleGrantRecord, UserRecord } from '../../../src/emul
 import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import { addGroup, createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
 
 /**
  * Directory roles held through a group (docs/security.md#administrators-as-targets): in v1.0 an
@@ -59,22 +59,7 @@ const passesOf = (id: string) => passesIn(emulator, id);
 const sent = (stats: Awaited<ReturnType<TestEmulator['stats']>>, route: string) => (stats.byRoute[route] ?? 0) + (stats.batch.itemsByRoute[route] ?? 0);
 
 /** A group in the emulator tenant; role-assignable unless said otherwise. */
-function group(fields: Partial<GroupRecord> = {}): GroupRecord {
-  const id = randomUUID();
-  const record: GroupRecord = {
-    id,
-    displayName: `Role group ${id.slice(0, 8)}`,
-    description: null,
-    mail: null,
-    mailEnabled: false,
-    securityEnabled: true,
-    groupTypes: [],
-    isAssignableToRole: true,
-    ...fields,
-  };
-  emulator.tenant.groups.set(id, record);
-  return record;
-}
+const group = (fields: Partial<GroupRecord> = {}): GroupRecord => addGroup(emulator, fields);
 
 function expectAdministratorRefusal(result: Awaited<ReturnType<typeof createPass>>): void {
   expect(result.errors).toHaveLength(1);

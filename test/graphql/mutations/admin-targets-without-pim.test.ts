@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GroupRecord, RoleGrantRecord } from '../../../src/emulator/model.js';
+import type { RoleGrantRecord } from '../../../src/emulator/model.js';
 import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { demoAppGraphToken, startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { createPass, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import { addGroup, createPass, ordinaryUserPicker, passesOf as passesIn } from './support.js';
 
 /**
  * A tenant without Microsoft Entra ID P2 or Entra ID Governance (docs/security.md#administrators-as-targets,
@@ -34,23 +34,6 @@ afterAll(async () => {
 
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 const passesOf = (id: string) => passesIn(emulator, id);
-
-function roleGroup(fields: Partial<GroupRecord>): GroupRecord {
-  const id = randomUUID();
-  const record: GroupRecord = {
-    id,
-    displayName: `Role group ${id.slice(0, 8)}`,
-    description: null,
-    mail: null,
-    mailEnabled: false,
-    securityEnabled: true,
-    groupTypes: [],
-    isAssignableToRole: true,
-    ...fields,
-  };
-  emulator.tenant.groups.set(id, record);
-  return record;
-}
 
 describe('the administrator-target check in a tenant without the PIM licence', () => {
   it('the emulator answers both PIM lists 400 AadPremiumLicenseRequired, and the role assignments as before', async () => {
@@ -85,7 +68,7 @@ describe('the administrator-target check in a tenant without the PIM licence', (
     const unitAdmin = ordinaryUser();
     unitAdmin._scopedRoles = [{ role: 'User Administrator', directoryScopeId: `/administrativeUnits/${randomUUID()}` }];
     const groupMember = ordinaryUser();
-    groupMember.memberOf.push(roleGroup({ _scopedRoles: [GLOBAL_ADMIN] }).id);
+    groupMember.memberOf.push(addGroup(emulator, { _scopedRoles: [GLOBAL_ADMIN] }).id);
     for (const [target, name] of [
       [activated, 'UnlicensedActivatedPass'],
       [unitAdmin, 'UnlicensedUnitAdminPass'],

@@ -1,4 +1,5 @@
-import type { UserRecord } from '../../../src/emulator/model.js';
+import { randomUUID } from 'node:crypto';
+import type { GroupRecord, UserRecord } from '../../../src/emulator/model.js';
 import type { TestEmulator } from '../../support/emulator.js';
 import type { TestGateway } from '../../support/gateway.js';
 import { logRecordsOf } from '../../support/log-capture.js';
@@ -55,4 +56,22 @@ export function createPass(gateway: TestGateway, key: string, user: string, oper
     undefined,
     { 'x-api-key': key },
   );
+}
+
+/** A group added to the emulator tenant; role-assignable unless `fields` say otherwise. */
+export function addGroup(emulator: TestEmulator, fields: Partial<GroupRecord> = {}): GroupRecord {
+  const id = randomUUID();
+  const record: GroupRecord = {
+    id,
+    displayName: `Role group ${id.slice(0, 8)}`,
+    description: null,
+    mail: null,
+    mailEnabled: false,
+    securityEnabled: true,
+    groupTypes: [],
+    isAssignableToRole: true,
+    ...fields,
+  };
+  emulator.tenant.groups.set(id, record);
+  return record;
 }
