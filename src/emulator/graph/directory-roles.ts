@@ -154,6 +154,54 @@ function addScoped(out: RoleAssignment[], principalId: string, grants: readonly 
  */
 export const ROLE_LIST_PAGE_SIZE = 100;
 
+export function roleListPage(call: GraphCall, entries: ReadonlyArray<Record<string, unknown> | null>): { value: Record<string, unknown>[]; nextLink?: string } {
+  return offsetPage(call, entries, ROLE_LIST_PAGE_SIZE);
+}
+
+/**
+ * The page of `entries` (every item in order, `null` where the cast or the filter left one out) that
+ * the request's `$skiptoken` points at, `size` entries long, and the nextLink to the next one: a page
+ * may be empty and still have a nextLink.
+ */
+export function offsetPage(
+  call: GraphCall,
+  entries: ReadonlyArray<Record<string, unknown> | null>,
+  size: number,
+): { value: Record<string, unknown>[]; nextLink?: string } {
+  const start = pageOffset(call);
+  const value = entries.slice(start, start + size).filter((e): e is Record<string, unknown> => e !== null);
+  const end = start + size;
+  return end < entries.length ? { value, nextLink: linkWith(call, '$skiptoken', encodeSkipToken({ o: end })) } : { value };
+}
+
+/**
+ * The answer of an OData cast on a user's transitiveMemberOf: paged by `$top` over every membership
+ * (`memberships`, `null` for what the cast leaves out), with `$count=true` the count of the cast's
+ * items on the first page only.
+ */
+export function castAnswer(call: GraphCall, context: string, memberships: ReadonlyArray<Record<string, unknown> | null>, count: number): EmuResponse {
+  const { value, nextLink } = offsetPage(call, memberships, parseTop(call) ?? DEFAULT_PAGE_SIZE);
+  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, context) };
+  if (queryParam(call, '$skiptoken') === undefined) body['@odata.count'] = count;
+  body.value = value;
+  if (nextLink) body['@odata.nextLink'] = nextLink;
+  return ok(200, body);
+}
+
+/**
+ * Who may list a user's memberships through an OData cast on transitiveMemberOf (the signed-in user
+ * their own with User.Read, else MEMBERSHIP_READERS_APP), asked as an advanced query
+ * (`ConsistencyLevel: eventual` and `$count=true`, docs/graph-facts.md#listing-users); throws Graph's refusal.
+ */
+export function assertCastAllowed(call: GraphCall, user: UserRecord): void {
+  const principal = call.principal;
+  const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
+  if (!readsSelf && !MEMBERSHIP_READERS_APP.some((p) => principal.permissions.has(p))) throw forbidden();
+  if (!isEventual(call) || (queryParam(call, '$count') ?? '').toLowerCase() !== 'true') {
+    throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
+  }
+}
+
 /** Where a page of these lists starts: 0, or the offset its `$skiptoken` carries (a bad one is Graph's expired-token 400). */
 export function pageOffset(call: GraphCall): number {
   const skipToken = queryParam(call, '$skiptoken');
@@ -171,13 +219,6 @@ export function mayReadRoleList(principal: Principal, permissions: readonly stri
   if (!permissions.some((p) => principal.permissions.has(p))) return false;
   if (principal.kind === 'app') return true;
   return principal.directoryRoles.some((r) => roles.includes(r));
-}
-
-export function roleListPage(call: GraphCall, entries: ReadonlyArray<Record<string, unknown> | null>): { value: Record<string, unknown>[]; nextLink?: string } {
-  const start = pageOffset(call);
-  const value = entries.slice(start, start + ROLE_LIST_PAGE_SIZE).filter((e): e is Record<string, unknown> => e !== null);
-  const end = start + ROLE_LIST_PAGE_SIZE;
-  return end < entries.length ? { value, nextLink: linkWith(call, '$skiptoken', encodeSkipToken({ o: end })) } : { value };
 }
 
 /**
@@ -264,12 +305,8 @@ function directoryRoleSelect(raw: string | undefined): string[] {
 }
 
 export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord): EmuResponse {
+  assertCastAllowed(call, user);
   const principal = call.principal;
-  const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
-  if (!readsSelf && !MEMBERSHIP_READERS_APP.some((p) => principal.permissions.has(p))) throw forbidden();
-  if (!isEventual(call) || (queryParam(call, '$count') ?? '').toLowerCase() !== 'true') {
-    throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
-  }
   // The items as memberOf shows them to this caller: in full only for a caller that reads directory
   // roles (canReadType: Directory.Read.All or higher, the narrower reading), otherwise type and id with
   // every other selected property null (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
@@ -284,13 +321,5 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
   // each with a nextLink (docs/graph-facts.md#paging: a page may hold zero results).
   const groups = user.memberOf.filter((id) => call.ctx.tenant.groups.has(id)).length;
   const memberships: Array<Record<string, unknown> | null> = [...Array<null>(groups).fill(null), ...roles];
-  const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
-  const start = pageOffset(call);
-  const value = memberships.slice(start, start + top).filter((m): m is Record<string, unknown> => m !== null);
-  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, 'directoryRoles') };
-  // With $count=true the count is on the first page only, and counts the cast's items.
-  if (queryParam(call, '$skiptoken') === undefined) body['@odata.count'] = roles.length;
-  body.value = value;
-  if (start + top < memberships.length) body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ o: start + top }));
-  return ok(200, body);
+  return castAnswer(call, 'directoryRoles', memberships, roles.length);
 }

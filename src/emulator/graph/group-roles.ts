@@ -21,21 +21,17 @@ import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { GroupRecord, UserRecord } from '../model.js';
 import { canReadType } from './authorization.js';
-import { isEventual, metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { mayReadRoleList, MEMBERSHIP_READERS_APP, pageOffset, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
+import { assertCastAllowed, castAnswer, mayReadRoleList, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
 import { groupEntity } from './entities.js';
 import { badRequest, forbidden, pimUnlicensed, unsupportedQuery } from './errors.js';
-import { DEFAULT_PAGE_SIZE, encodeSkipToken, linkWith, parseTop, project, projectLimited } from './query.js';
+import { project, projectLimited } from './query.js';
 
 const GROUP_TYPE = '#microsoft.graph.group';
 
 export function listTransitiveGroups(call: GraphCall, user: UserRecord): EmuResponse {
+  assertCastAllowed(call, user);
   const principal = call.principal;
-  const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
-  if (!readsSelf && !MEMBERSHIP_READERS_APP.some((p) => principal.permissions.has(p))) throw forbidden();
-  if (!isEventual(call) || (queryParam(call, '$count') ?? '').toLowerCase() !== 'true') {
-    throw badRequest('An OData cast on transitiveMemberOf is an advanced query: send the ConsistencyLevel: eventual header and $count=true.');
-  }
   const rawFilter = (queryParam(call, '$filter') ?? '').trim();
   let wanted: boolean | undefined;
   if (rawFilter !== '') {
@@ -55,13 +51,7 @@ export function listTransitiveGroups(call: GraphCall, user: UserRecord): EmuResp
     return full ? project(graph, select, GROUP_TYPE) : projectLimited(graph, select, GROUP_TYPE);
   });
   for (let n = 0; n < user._directoryRoles.length; n++) memberships.push(null);
-  const top = parseTop(call) ?? DEFAULT_PAGE_SIZE;
-  const start = pageOffset(call);
-  const body: Record<string, unknown> = { '@odata.context': metadataUrl(call, 'groups') };
-  if (queryParam(call, '$skiptoken') === undefined) body['@odata.count'] = memberships.filter((m) => m !== null).length;
-  body.value = memberships.slice(start, start + top).filter((m): m is Record<string, unknown> => m !== null);
-  if (start + top < memberships.length) body['@odata.nextLink'] = linkWith(call, '$skiptoken', encodeSkipToken({ o: start + top }));
-  return ok(200, body);
+  return castAnswer(call, 'groups', memberships, memberships.filter((m) => m !== null).length);
 }
 
 const GROUP_ELIGIBILITY_READERS = ['PrivilegedEligibilitySchedule.Read.AzureADGroup', 'PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup'];
