@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { auditPlugin, createAuditLog } from './audit/index.js';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -338,18 +338,15 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   boundConnections(server, config.limits.maxConnections, perAddress);
   answerClientErrors(server);
   // METRICS_PORT: /metrics on a listener of its own (docs/operations.md#metrics), the scraper's only.
+  const serveMetricsRequest = oneRequestAtATime(createMetricsHandler(metrics, logger), { onRefused: refusePipelined });
   const metricsServer =
     config.listen.metricsPort === undefined
       ? undefined
-      : createServer(
-          { keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS },
-          oneRequestAtATime(createMetricsHandler(metrics, logger), { onRefused: refusePipelined }),
-        );
+      : createServer({ keepAliveTimeout: 5_000, requestTimeout: 10_000, headersTimeout: HEADERS_TIMEOUT_MS }, serveMetricsRequest);
   // A scraper or two, not the public: a small bound keeps a flood on this port from holding memory,
   // and a smaller one per address keeps one host from holding all of them while the scraper is refused.
   if (metricsServer) {
     // Its Expect refusal too (src/server.ts, createMetricsHandler).
-    const serveMetricsRequest = metricsServer.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
     metricsServer.on('checkExpectation', serveMetricsRequest);
     countHeaderLines(metricsServer);
     boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));

@@ -128,7 +128,7 @@ async function everyPage<T>(
   advanced: boolean,
 ): Promise<{ ok: true; items: T[] } | { ok: false; reason: string }> {
   try {
-    return { ok: true, items: await graph.followPages(readPage<T>(first.body, first.requestId, false), shape, advanced ? { advanced } : {}) };
+    return { ok: true, items: await graph.followPages(readPage<T>(first.body, first.requestId, false), shape, { advanced }) };
   } catch (error) {
     return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }

@@ -98,7 +98,7 @@ interface RoleLookup {
 }
 
 /** Graph's answer to a PIM list in a tenant without the licence PIM needs. */
-export const PIM_UNLICENSED_CODE = 'AadPremiumLicenseRequired';
+const PIM_UNLICENSED_CODE = 'AadPremiumLicenseRequired';
 
 function pimUnlicensed(result: GraphResult): boolean {
   return !result.ok && (result.status === 400 || result.status === 403) && result.error.extensions.graphErrorCode === PIM_UNLICENSED_CODE;
