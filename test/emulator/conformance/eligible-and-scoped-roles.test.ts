@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { AppRegistration, UserRecord } from '../../../src/emulator/model.js';
-import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { demoAppGraphToken, startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 
 /**
  * PIM eligibilities and administrative-unit role assignments, as the v1.0 pages document them
@@ -144,5 +144,30 @@ describe(`GET ${ASSIGNMENTS} lists assignments scoped to an administrative unit`
     expect((await get(`${ASSIGNMENTS}${byPrincipal(user.id)}`, await appToken(reader))).status).toBe(200);
     // An eligible-only user has no active assignment.
     expect((await get(`${ASSIGNMENTS}${byPrincipal(eligibleAdmin().id)}`, await appToken(app))).body.value).toEqual([]);
+  });
+});
+
+describe('a tenant without Entra ID P2 or Governance (pimLicence: unlicensed; docs/graph-facts.md#writes-and-permissions, "Licence")', () => {
+  afterAll(async () => {
+    await emulator.setGraph({ pimLicence: 'licensed' });
+  });
+  beforeAll(async () => {
+    await emulator.setGraph({ pimLicence: 'unlicensed' });
+  });
+  it('answers both PIM lists 400 AadPremiumLicenseRequired, and the role assignments as before', async () => {
+    const target = users().find((u) => u.userType !== 'Guest')!;
+    const token = await demoAppGraphToken(emulator);
+    const ask = (path: string) => get(path, token);
+    const filter = encodeURIComponent(`principalId eq '${target.id}'`);
+    for (const path of [
+      `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${filter}`,
+      `/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=${filter}`,
+    ]) {
+      const answer = await ask(path);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error?.code).toBe('AadPremiumLicenseRequired');
+    }
+    const assignments = await ask(`/roleManagement/directory/roleAssignments?$filter=${filter}`);
+    expect(assignments.status).toBe(200);
   });
 });
