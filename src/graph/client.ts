@@ -310,21 +310,22 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
       ]);
       const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
-      const grants: RoleGrants = { eligible: own(0), assigned: own(1), groups: [] };
+      const grants: RoleGrants = { eligible: own(0), assigned: own(1) };
       // A grant of the user's own answers the question, whatever else failed: no second round trip.
       if (grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
       const [, , memberships, groupEligibilities] = answered(first);
-      grants.groups = groupPrincipals(memberships!, groupEligibilities!);
-      if (grants.groups.length === 0) return grants;
+      // The groups whose grants count as the user's (role-assignable memberships, PIM for Groups eligibilities).
+      const groups = groupPrincipals(memberships!, groupEligibilities!);
+      if (groups.length === 0) return grants;
       // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
       // documents no `in` on principalId).
       const perGroup = await readLookups(
-        grants.groups.flatMap((groupId): RoleLookup[] => [
+        groups.flatMap((groupId): RoleLookup[] => [
           { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
           { lookup: 'roleGrants', request: roleAssignmentsRequest(groupId), shape: continuationShapes.roleAssignments, untilAny: true },
         ]),
       );
-      grants.groups.forEach((groupId, n) => {
+      groups.forEach((groupId, n) => {
         const [eligible, assigned] = [perGroup[2 * n], perGroup[2 * n + 1]];
         if (Array.isArray(eligible)) grants.eligible.push(...grantsOf(eligible, groupId));
         if (Array.isArray(assigned)) grants.assigned.push(...grantsOf(assigned, groupId));

@@ -39,8 +39,6 @@ export interface RoleGrants {
   eligible: RoleGrant[];
   /** Active assignments, any scope, the user's own and its groups'. Read until one is found. */
   assigned: RoleGrant[];
-  /** The groups whose grants were asked as the user's (role-assignable memberships, PIM for Groups eligibilities). */
-  groups: string[];
 }
 
 /** Which of the lookups Graph did not answer: each needs its own permission. */
