@@ -84,7 +84,7 @@ export type ChangePasswordInput = {
 
 /** Input of `changePasswordOnPremises`. */
 export type ChangePasswordOnPremisesInput = {
-  /** The new password (checked against banned passwords, written back on premises). Sensitive: never logged, echoed or kept. */
+  /** The new password (checked against banned passwords, written back on premises where the tenant has password writeback). Sensitive: never logged, echoed or kept. */
   password: Scalars['String']['input'];
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];
@@ -460,7 +460,8 @@ export type Mutation = {
   changePassword: ChangePasswordPayload;
   /**
    * Resets the password through the user's password authentication method (written back on premises for
-   * hybrid users): looks the method up, starts Graph's `resetPassword` operation and follows it until it
+   * hybrid users where the tenant has password writeback, which needs Entra ID P1, P2 or Microsoft 365
+   * Business Premium; without it Graph's answer for a synchronized user is reported as it comes): looks the method up, starts Graph's `resetPassword` operation and follows it until it
    * succeeds, fails or the gateway's time budget (60 s by default) runs out, then reports its status.
    * The password is sensitive: never logged, echoed or kept.
    *
