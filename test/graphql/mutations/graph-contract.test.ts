@@ -234,6 +234,30 @@ describe('changePasswordOnPremises needs a delegated Graph identity and never ta
     }
   }, 30_000);
 
+  // What Graph answers a reset that needs password writeback in a tenant without it (Entra ID P1) is not
+  // documented (docs/graph-facts.md#licences): a refusal at once is one reading. The emulator's way to
+  // refuse a reset at once is its password policy; the gateway must carry any such refusal through.
+  it("a reset Graph refuses at once is BAD_USER_INPUT with Graph's code, reason and request-id; nothing is polled, the password stays", async () => {
+    const target = ordinaryUser();
+    const before = target._password;
+    await emulator.resetStats();
+    const result = await delegated.graphql(`mutation($input: ChangePasswordOnPremisesInput!) { changePasswordOnPremises(input: $input) { status } }`, {
+      input: { user: target.id, password: 'short' },
+    });
+    expect(result.data).toBeNull();
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', graphErrorCode: 'Request_BadRequest', requestId: expect.any(String) });
+    expect(result.errors?.[0]?.message).toContain('password complexity requirements');
+    const stats = await emulator.stats();
+    expect(stats.byRoute['POST /v1.0/users/{id}/authentication/methods/{methodId}/resetPassword']).toBe(1);
+    expect(Object.keys(stats.byRoute).some((r) => r.includes('/authentication/operations/'))).toBe(false);
+    expect(target._password).toBe(before);
+    const event = delegated
+      .auditEvents()
+      .filter((e) => e.operation === 'changePasswordOnPremises')
+      .pop()!;
+    expect(event).toMatchObject({ outcome: 'failed', reason: 'BAD_USER_INPUT' });
+  }, 30_000);
+
   it("the signed-in administrator's own account, by object id or UPN, is refused (the signed-in account is off limits) before resetPassword is called", async () => {
     const admin = emulator.tenant.users.get(delegated.signedInUserId)!;
     const before = admin._password;
