@@ -29,6 +29,7 @@ import { createOperationLimitsPlugin, suggestionMaskPlugin } from './graphql/lim
 import { createMutationResolvers } from './graphql/mutations/index.js';
 import { assertPermissionDirectives, permissionPlugin, withPermissionGuards } from './graphql/permissions/index.js';
 import { operationLogPlugin } from './graphql/plugins/operation-log.js';
+import { answerMediaTypePlugin } from './graphql/plugins/answer-media-type.js';
 import { sensitiveDataPlugin } from './graphql/sensitive/index.js';
 import { buildGatewaySchema, loadSchemaSource } from './graphql/schema.js';
 import {
@@ -179,6 +180,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // (and pay a trace node per field). Nothing here consumes them (docs/querying.md#federation).
       ApolloServerPluginInlineTraceDisabled() as ApolloServerPlugin<GatewayContext>,
       operationLogPlugin(metrics, logger),
+      // Apollo's Content-Type negotiation, done once per distinct Accept value.
+      answerMediaTypePlugin<GatewayContext>(),
       // Names the operation's span (docs/operations.md#traces); no hooks when the request is not traced.
       tracingPlugin<GatewayContext>(),
       // Who may do what comes before what it would cost: a caller without the permission learns
