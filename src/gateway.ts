@@ -282,7 +282,7 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
     schemaSource: federation ? schemaSource : withoutFederationSyntax(schemaSource),
     ...(deps.authRoutes ? { authRoutes: deps.authRoutes } : {}),
     authGuard,
-    createContext: (request, correlationId, signal) => createContext(request, correlationId, signal),
+    createContext: (request, correlationId, operation) => createContext(request, correlationId, operation),
     auditLog,
     mutationFields: new Set(Object.keys(schema.getMutationType()?.getFields() ?? {})),
     graphReachable: createReachabilityProbe({ upstream: deps.upstream, graphEndpoint: config.graphEndpoint }),

@@ -42,7 +42,11 @@ export interface HttpHandlerDeps {
   playground: Playground;
   schemaSource: string;
   authRoutes?: AuthRouteHandler;
-  createContext(request: IncomingRequestInfo, correlationId: string, signal: AbortSignal): Promise<GatewayContext>;
+  /**
+   * `operation`: the operation's controller, aborted when the caller leaves or the gateway shuts
+   * down; the context adds the operation's deadline to it.
+   */
+  createContext(request: IncomingRequestInfo, correlationId: string, operation: AbortController): Promise<GatewayContext>;
   /** In-flight GraphQL operations, so a shutdown can stop those still running at its deadline (src/gateway.ts). */
   inFlightOperations?: Set<AbortController>;
   /** Whether Microsoft Graph answers at all (src/http/reachability.ts); readiness also needs it. */
@@ -278,22 +282,20 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     // the response is done: written to the socket, or the caller gone mid-answer.
     let responseClosed = false;
     const releases: Array<() => void> = [];
+    let context: GatewayContext | undefined;
     // The caller went away: stop spending Graph requests on an answer nobody reads.
     res.on('close', () => {
       deps.inFlightOperations?.delete(abort);
+      // The deadline's timer too, whichever way the request ended (answered, refused, or abandoned).
+      context?.endOperation?.();
       if (!res.writableFinished) abort.abort();
       responseClosed = true;
       for (const release of releases.splice(0)) release();
     });
     // The caller is authenticated from its headers before its body is read: a stranger cannot make
     // the gateway buffer request bodies (src/http/request-body.ts).
-    let context: GatewayContext;
     try {
-      context = await deps.createContext(
-        { headers: req.headers, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress },
-        correlationId,
-        abort.signal,
-      );
+      context = await deps.createContext({ headers: req.headers, rawHeaders: req.rawHeaders, remoteAddress: req.socket.remoteAddress }, correlationId, abort);
     } catch (error) {
       if (isGatewayError(error)) {
         // Recorded, and THROTTLED when the address's budget is spent, by the rule the sign-in routes share.

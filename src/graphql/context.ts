@@ -112,48 +112,43 @@ export function graphTenantOf(config: Config, caller: Caller, tokenSource: Graph
 }
 
 /**
- * The operation's signal: aborts when `timeoutMs` passes (reason: a TimeoutError) or when `parent`
- * (the caller's connection) aborts. A plain timer instead of AbortSignal.any; `end()` clears it
- * when the answer is sent, so a finished operation is not kept reachable (with its clients and
- * loaders) until its deadline would have passed: at a thousand operations a second and a 30 s
- * deadline that is tens of thousands of dead operations promoted to the old space.
+ * The operation's deadline, on the operation's own controller: the HTTP handler's, which also
+ * aborts when the caller leaves or the gateway shuts down (src/server.ts). When `timeoutMs` passes
+ * it aborts with a TimeoutError. One controller per operation, not a second one following the
+ * handler's (two signals, a listener and a closure per operation: a measurable share of a single
+ * lookup's CPU). A plain timer instead of AbortSignal.timeout; `end()` clears it when the answer
+ * is sent or the connection closes, so a finished operation is not kept reachable (with its
+ * clients and loaders) until its deadline would have passed: at a thousand operations a second and
+ * a 30 s deadline that is tens of thousands of dead operations promoted to the old space.
  */
-export function operationSignal(timeoutMs: number, parent?: AbortSignal): { signal: AbortSignal; end(): void } {
-  const controller = new AbortController();
+export function operationDeadline(timeoutMs: number, operation = new AbortController()): { signal: AbortSignal; end(): void } {
   // Every Graph call of the operation listens to this signal until the call ends (its listener is
   // removed then): an operation with more than 10 calls in flight (GRAPH_MAX_CONCURRENCY is 16) is
   // normal, not the leak Node's default limit of 10 warns about.
-  setMaxListeners(256, controller.signal);
+  setMaxListeners(256, operation.signal);
   let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
-    () => controller.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')),
+    () => operation.abort(new DOMException(`The operation exceeded ${timeoutMs} ms.`, 'TimeoutError')),
     timeoutMs,
   );
   timer.unref();
-  const end = () => {
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    timer = undefined;
-    parent?.removeEventListener('abort', follow);
+  return {
+    signal: operation.signal,
+    end() {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+    },
   };
-  const follow = () => {
-    end();
-    controller.abort(parent!.reason);
-  };
-  if (parent) {
-    if (parent.aborted) follow();
-    else parent.addEventListener('abort', follow, { once: true });
-  }
-  return { signal: controller.signal, end };
 }
 
 /** Throws GatewayError(UNAUTHENTICATED) when the caller's credentials are bad. */
 export function createRequestContextFactory(deps: RequestContextDeps) {
   const lazyLogger = lazyLoggerPrototype(deps.logger);
-  return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers), signal?: AbortSignal): Promise<GatewayContext> => {
+  return async (request: IncomingRequestInfo, correlationId = correlationIdOf(request.headers), operation?: AbortController): Promise<GatewayContext> => {
     const caller = await deps.callerAuthenticator.authenticate(request);
     const tokenSource = deps.identity.tokenSourceFor(caller);
     // Every upstream call of the operation shares one deadline, and stops when the caller leaves.
-    const deadline = operationSignal(deps.config.limits.operationTimeoutMs, signal);
+    const deadline = operationDeadline(deps.config.limits.operationTimeoutMs, operation);
     const graphTenant = graphTenantOf(deps.config, caller, tokenSource);
     // The Graph layer writes the correlation id into each of its lines itself, so it takes the
     // process logger; the operation's child logger is built only when something logs through it
