@@ -324,6 +324,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   // A request whose Expect header Node does not meet itself (anything but 100-continue) goes to the
   // routes too, which answer 417 with the headers every answer carries; Node's own 417 had none.
   server.on('checkExpectation', serveRequest);
+  // And `Expect: 100-continue` too: Node would answer `100 Continue` before any route, inviting
+  // the body of a caller not yet authenticated; the GraphQL route sends it once it reads the body.
+  server.on('checkContinue', serveRequest);
   countHeaderLines(server);
   // Every listener of the gateway is bounded the same way: in all, and per client address.
   const perAddress = config.limits.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS;
@@ -351,6 +354,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
   if (metricsServer) {
     // Its Expect refusal too (src/server.ts, createMetricsHandler).
     metricsServer.on('checkExpectation', serveMetricsRequest);
+    // /metrics reads no body: no `100 Continue`, the answer itself.
+    metricsServer.on('checkContinue', serveMetricsRequest);
     countHeaderLines(metricsServer);
     boundConnections(metricsServer, METRICS_MAX_CONNECTIONS, Math.min(perAddress, METRICS_MAX_CONNECTIONS_PER_ADDRESS));
     answerClientErrors(metricsServer);

@@ -14,7 +14,7 @@ import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, wri
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
-import { hasUnmetExpectation, MAX_HEADER_LINES, repeatedSingleHeader, requestUrl, tooManyHeaderLines } from './http/request-target.js';
+import { expectsContinue, hasUnmetExpectation, MAX_HEADER_LINES, repeatedSingleHeader, requestUrl, tooManyHeaderLines } from './http/request-target.js';
 import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
 import { servedOverHttpsResolver } from './http/served-over-https.js';
 import type { GovernorHealth } from './graph/governor.js';
@@ -323,7 +323,14 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     let body: unknown;
     try {
       // The caller's share (none for CALLER_AUTH=none's loopback user: the budget of all alone bounds its bodies).
-      body = method === 'POST' ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(context.callerShare)) : undefined;
+      // A client that waits for `100 Continue` gets it only now, authenticated and admitted, its body to be read
+      // (docs/security.md#expectations): a stranger's body is never asked for.
+      body =
+        method === 'POST'
+          ? await readBody(req, deps.config.limits.maxBodyBytes, bodyBudget.forCaller(context.callerShare), () => {
+              if (expectsContinue(req.headers)) res.writeContinue();
+            })
+          : undefined;
       // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
       assertVariablesDepth({ body, search: url.searchParams });
     } catch (error) {

@@ -138,9 +138,10 @@ function callerBusy(): GatewayError {
 /**
  * Reads the body up to `limit` bytes within the shared `budget`; JSON bodies are parsed (Apollo
  * wants an object). Throws HttpProblem (413, 400), GatewayError THROTTLED (budget spent) or
- * ClientClosedError.
+ * ClientClosedError. `beforeReading` runs once the body is to be read, after the checks that
+ * refuse it unread (the `100 Continue` of a client that waits for one: src/server.ts).
  */
-export async function readBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<unknown> {
+export async function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, beforeReading?: () => void): Promise<unknown> {
   const unreadable = unreadableBodyProblem(req.headers);
   if (unreadable) {
     req.resume();
@@ -155,6 +156,7 @@ export async function readBody(req: IncomingMessage, limit: number, budget: Body
   }
   let reserved = 0;
   let text: string;
+  beforeReading?.();
   try {
     text = await new Promise<string>((resolve, reject) => {
       // Events rather than `for await`: the stream's async iterator is a measurable share of a small

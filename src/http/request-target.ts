@@ -56,8 +56,13 @@ export function repeatedSingleHeader(rawHeaders: readonly string[]): string | un
   return undefined;
 }
 
-/** What Node's HTTP server reads as a `100-continue` expectation (and answers `100 Continue` to itself). */
+/** What Node's HTTP server reads as a `100-continue` expectation (and hands to `checkContinue`). */
 const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/** Whether the client waits for `100 Continue` before it sends its body (RFC 9110 §10.1.1). */
+export function expectsContinue(headers: IncomingHttpHeaders): boolean {
+  return headers.expect !== undefined && CONTINUE_EXPECTATION.test(headers.expect);
+}
 
 /**
  * Whether the request carries an `Expect` header other than `100-continue`, which no route meets.

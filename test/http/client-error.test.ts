@@ -81,10 +81,33 @@ describe("requests Node's HTTP parser refuses", () => {
       expect(answer.headers['x-frame-options']).toBe('DENY');
       expect(answer.headers['cross-origin-resource-policy']).toBe('same-origin');
     }
-    // 100-continue is still met by Node: the interim answer, then the route's own (a 401 here).
-    const raw = await rawExchange(port, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n', { quietMs: 1_000 });
-    expect(raw.startsWith('HTTP/1.1 100 Continue')).toBe(true);
-    expect(lastAnswer(raw).status).toBe(401);
+  });
+
+  it('Expect: 100-continue: `100 Continue` only once the caller is authenticated and its body is to be read', async () => {
+    // A stranger is refused without being asked for its body (before, Node sent `100 Continue` first).
+    const stranger = await rawExchange(port, 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n', {
+      quietMs: 1_000,
+    });
+    expect(stranger).not.toContain('100 Continue');
+    expect(lastAnswer(stranger).status).toBe(401);
+    // An authenticated caller whose body is too large for the gateway: refused unread, not asked for it.
+    const tooLarge = await rawExchange(
+      port,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 999999999\r\n\r\n`,
+      { quietMs: 1_000 },
+    );
+    expect(tooLarge).not.toContain('100 Continue');
+    expectRefusal(lastAnswer(tooLarge), 413, 'PAYLOAD_TOO_LARGE');
+    // An authenticated caller is asked for its body, sends it after the interim answer, and is answered.
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const raw = await rawExchange(
+      port,
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: ${KEY}\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      { then: { when: (received) => received.includes('100 Continue'), bytes: body } },
+    );
+    expect(raw.startsWith('HTTP/1.1 100 Continue'), raw.slice(0, 200)).toBe(true);
+    expect(lastAnswer(raw).status).toBe(200);
+    expect(raw).toContain('{"data":{"__typename":"Query"}}');
   });
 
   it('a malformed request after an answered one on a kept-alive connection is answered too, after the first answer', async () => {
