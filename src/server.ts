@@ -108,6 +108,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     // The Host header names this gateway as the caller reached it; the auth routes build their
     // redirect URI from it (Entra only redirects to registered URIs, so a forged Host gains nothing).
     // The request target gives only the path and query, never the host (src/http/request-target.ts).
+    // The refusals of a request that is not what a well-behaved client sends (too many header lines, a
+    // repeated Host or credential, faulty framing, an unmet expectation, a proxy's target) close the
+    // connection: its peer's idea of where the next request starts is not to be trusted.
     if (tooManyHeaderLines(req.rawHeaders)) {
       // Node dropped the lines past those it keeps: judged by the rest, a repeated Host or credential
       // after them would pass (docs/security.md#one-host-one-content-type). No log line, as below.
@@ -123,7 +126,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       // A caller's mistake (or a smuggling attempt), not ours: no log line, as for the target below.
       return sendProblem(
         res,
-        new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER'),
+        new HttpProblem(400, ErrorCode.BAD_USER_INPUT, `The request carries the ${repeated} header more than once; send it once.`, 'DUPLICATE_HEADER', {
+          connection: 'close',
+        }),
       );
     }
     if (req.httpVersion === '1.0' && req.headers['transfer-encoding'] !== undefined) {
@@ -150,6 +155,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           ErrorCode.BAD_USER_INPUT,
           'This gateway meets no expectation but 100-continue: send the request without that Expect header.',
           'UNSUPPORTED_EXPECTATION',
+          { connection: 'close' },
         ),
       );
     }
@@ -163,6 +169,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           ErrorCode.BAD_USER_INPUT,
           'The request target must be a path such as /graphql (origin-form): this gateway is not a proxy.',
           'INVALID_REQUEST_TARGET',
+          { connection: 'close' },
         ),
       );
     }
@@ -448,13 +455,25 @@ function applyCors(req: IncomingMessage, res: ServerResponse, allowed: string[])
 function closeWhenBodyUnread(req: IncomingMessage, res: ServerResponse): void {
   const writeHead = res.writeHead;
   res.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
-    if (!req.complete && !this.headersSent) {
+    if (!req.complete && mayCarryBody(req) && !this.headersSent) {
       this.setHeader('connection', 'close');
       this.shouldKeepAlive = false;
       lingerWhenClosing(req.socket);
     }
     return writeHead.apply(this, args);
   } as ServerResponse['writeHead'];
+}
+
+/**
+ * Whether the request has a body at all. One without Content-Length and Transfer-Encoding has none
+ * (RFC 9112 §6.3), nor one of Content-Length 0: nothing is left unread on the connection. Node
+ * marks such a request complete only after the handler's turn, so a GET answered in that turn
+ * (`/healthz`, a 404) was closed as if its body had been left unread, and probes reconnected each time.
+ */
+function mayCarryBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && Number(length) !== 0;
 }
 
 /** How long a connection closed with its request body unread keeps reading (and discarding) before it is cut. */

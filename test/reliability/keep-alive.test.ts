@@ -70,4 +70,25 @@ describe('keep-alive after a response that did not read the body', () => {
     expect(ok.status).toBe(200);
     expect(ok.connection).toBe('keep-alive');
   });
+
+  it('answers to requests without a body keep the connection: /healthz, a 404, a GET query, probes one after another on one socket', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined; socket: unknown }>((resolve, reject) => {
+        const url = new URL(gw.url);
+        // A GET query carries Apollo's CSRF-prevention header, as a non-browser client does.
+        const req = request({ host: url.hostname, port: url.port, path, agent, headers: { 'apollo-require-preflight': 'true' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, socket: req.socket }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // Before: a GET answered in the handler's own turn always got Connection: close.
+    const answers = [];
+    for (const path of ['/healthz', '/healthz', '/nope', `/graphql?query=${encodeURIComponent('{ __typename }')}`, '/healthz']) answers.push(await get(path));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 404, 200, 200]);
+    for (const answer of answers) expect(answer.connection).toBe('keep-alive');
+    // One socket carried them all.
+    expect(new Set(answers.map((a) => a.socket)).size).toBe(1);
+  });
 });
