@@ -152,6 +152,24 @@ describe("one user's relationship failing upstream nulls that user's field only"
     });
   });
 
+  it('under _entities (FEDERATION=true): the reference keeps its other fields, its neighbour is whole', async () => {
+    const subgraph = await startTestGateway({ emulator: gw.emulator, env: { FEDERATION: 'true' } });
+    try {
+      const [a, b] = [...gw.emulator.tenant.users.values()];
+      const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName ownedDevices(first: 3) { nodes { id } } } } }';
+      const variables = { r: [a!, b!].map((u) => ({ __typename: 'User', id: u.id })) };
+      const clean = await subgraph.graphql(query, variables);
+      expect(clean.errors).toBeUndefined();
+      await gw.emulator.setFaultRules([{ path: `/users/${a!.id}/ownedDevices`, answer: 503 }]);
+      const faulted = await subgraph.graphql(query, variables);
+      expect(faulted.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['_entities', 0, 'ownedDevices'], 'UPSTREAM_UNAVAILABLE']]);
+      const entities = clean.data!._entities as Array<Record<string, unknown>>;
+      expect(faulted.data).toEqual({ _entities: [{ ...entities[0], ownedDevices: null }, entities[1]] });
+    } finally {
+      await subgraph.close();
+    }
+  }, 60_000);
+
   it('authenticationMethods unavailable (503) once, then answered: the retry heals it, no error', async () => {
     const query = `{ users(first: ${PAGE}) { nodes { id authenticationMethods { id type } } } }`;
     const { clean, cleanCounts, faulted, faultedCounts } = await withAndWithout(query, (id) => ({
