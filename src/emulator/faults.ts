@@ -102,6 +102,8 @@ export class FaultInjector {
   private prng: Prng;
   /** Per client (app id): when its last 429's Retry-After ends (ms on the emulator clock). */
   private readonly throttledUntil = new Map<string, number>();
+  /** Targeted faults (`POST /_emulator/faults/rules`), none by default; `reset()` clears them. */
+  readonly rules = new FaultRules();
 
   constructor(initial: Partial<FaultSettings> = {}) {
     this.settings = { ...DEFAULT_FAULT_SETTINGS, ...validateFaultSettings(initial) };
@@ -123,6 +125,7 @@ export class FaultInjector {
     this.settings = { ...DEFAULT_FAULT_SETTINGS };
     this.prng = createPrng(this.settings.seed);
     this.throttledUntil.clear();
+    this.rules.clear();
   }
 
   async delay(): Promise<void> {
@@ -156,5 +159,89 @@ export class FaultInjector {
     edge += s.dropRate;
     if (roll < edge) return { kind: 'dropped' };
     return { kind: 'none' };
+  }
+}
+
+/**
+ * A targeted fault: Graph's answer to one resource, for tests that need exactly one user's request
+ * (or one `$batch` item) to fail while its neighbours succeed, which the dice above cannot aim.
+ * Modelled on Dev Proxy's MockResponsePlugin (a mock answers requests to one URL with a given status
+ * and body; docs/graph-facts.md#fault-simulation). Off until a test sets rules through
+ * `POST /_emulator/faults/rules`; `POST /_emulator/reset` clears them.
+ */
+export interface FaultRule {
+  /** HTTP method, upper case (default `GET`). */
+  method: string;
+  /** Path relative to the version root, without the query (`/users/{id}/directReports`), compared case-insensitively. */
+  path: string;
+  /**
+   * The answer: a Graph error status (403 `Authorization_RequestDenied`, 404 `Request_ResourceNotFound`,
+   * 429 `TooManyRequests` and 503 `serviceNotAvailable` with `Retry-After`, 500 `InternalServerError`), or
+   * `malformed`: a 200 whose body is not the resource's shape (a collection without a `value` array).
+   */
+  answer: 403 | 404 | 429 | 500 | 503 | 'malformed';
+  /** How many matching requests it answers before it stops (null: every one). */
+  times: number | null;
+}
+
+const RULE_ANSWERS = new Set<unknown>([403, 404, 429, 500, 503, 'malformed']);
+const MAX_FAULT_RULES = 100;
+
+/** Validates `{ "rules": [...] }`; throws an Error naming the rule and the field. */
+export function validateFaultRules(input: unknown): FaultRule[] {
+  const rules = (input as { rules?: unknown } | null)?.rules;
+  if (input === null || typeof input !== 'object' || !Array.isArray(rules)) throw new Error('fault rules must be a JSON object { "rules": [...] }');
+  if (rules.length > MAX_FAULT_RULES) throw new Error(`at most ${MAX_FAULT_RULES} fault rules, received ${rules.length}`);
+  return rules.map((raw: unknown, index) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`fault rule ${index} must be a JSON object`);
+    const r = raw as Record<string, unknown>;
+    for (const key of Object.keys(r)) {
+      if (!['method', 'path', 'answer', 'times'].includes(key))
+        throw new Error(`fault rule ${index}: unknown field '${key}'; known fields: method, path, answer, times`);
+    }
+    if (typeof r.path !== 'string' || !r.path.startsWith('/') || r.path.includes('?')) {
+      throw new Error(`fault rule ${index}: 'path' must be a path relative to the version root without a query, such as /users/{id}/directReports`);
+    }
+    if (!RULE_ANSWERS.has(r.answer))
+      throw new Error(`fault rule ${index}: 'answer' must be one of 403, 404, 429, 500, 503, "malformed", received ${JSON.stringify(r.answer)}`);
+    if (r.method !== undefined && (typeof r.method !== 'string' || !/^[A-Za-z]+$/.test(r.method)))
+      throw new Error(`fault rule ${index}: 'method' must be an HTTP method`);
+    if (r.times !== undefined && r.times !== null && !(typeof r.times === 'number' && Number.isInteger(r.times) && r.times > 0)) {
+      throw new Error(`fault rule ${index}: 'times' must be a positive whole number or null, received ${JSON.stringify(r.times)}`);
+    }
+    return {
+      method: typeof r.method === 'string' ? r.method.toUpperCase() : 'GET',
+      path: r.path,
+      answer: r.answer as FaultRule['answer'],
+      times: typeof r.times === 'number' ? r.times : null,
+    };
+  });
+}
+
+/** The rules in force, with how many answers each has left. */
+export class FaultRules {
+  private rules: FaultRule[] = [];
+
+  list(): FaultRule[] {
+    return this.rules.map((rule) => ({ ...rule }));
+  }
+
+  replace(input: unknown): FaultRule[] {
+    this.rules = validateFaultRules(input);
+    return this.list();
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  /** The answer of the first rule matching `method` and the version-relative `path`, spending one of its `times`. */
+  take(method: string, path: string): FaultRule['answer'] | undefined {
+    if (this.rules.length === 0) return undefined;
+    const wanted = path.toLowerCase();
+    const rule = this.rules.find((r) => r.method === method && r.path.toLowerCase() === wanted && (r.times === null || r.times > 0));
+    if (!rule) return undefined;
+    if (rule.times !== null) rule.times -= 1;
+    return rule.answer;
   }
 }

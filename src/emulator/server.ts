@@ -80,6 +80,10 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
   }
   if (p === '/_emulator/faults' && req.method === 'GET') return json(200, ctx.faults.settings);
   if (p === '/_emulator/faults' && req.method === 'POST') return configureFromBody(req, 'fault settings', (body) => ctx.faults.configure(body));
+  // Targeted faults for one resource (src/emulator/faults.ts FaultRules): `{ "rules": [...] }` replaces them all.
+  if (p === '/_emulator/faults/rules' && req.method === 'GET') return json(200, { rules: ctx.faults.rules.list() });
+  if (p === '/_emulator/faults/rules' && req.method === 'POST')
+    return configureFromBody(req, 'fault rules', (body) => ({ rules: ctx.faults.rules.replace(body) }));
   if (p === '/_emulator/throttling' && req.method === 'GET') return json(200, ctx.throttle.settings);
   if (p === '/_emulator/throttling' && req.method === 'POST') return configureFromBody(req, 'throttling settings', (body) => ctx.throttle.configure(body));
   if (p === '/_emulator/graph' && req.method === 'GET') return json(200, ctx.graph);

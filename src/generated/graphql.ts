@@ -1156,8 +1156,13 @@ export type User = {
   __typename?: 'User';
   /** False when sign-in is blocked. */
   accountEnabled?: Maybe<Scalars['Boolean']['output']>;
-  /** Registered authentication methods (MFA and passwordless), optionally of one type only. Needs the gateway permission `Users.ReadAuthMethods`. */
-  authenticationMethods: Array<AuthenticationMethod>;
+  /**
+   * Registered authentication methods (MFA and passwordless), optionally of one type only. Needs the
+   * gateway permission `Users.ReadAuthMethods`. Null only when Graph's answer for this user could not be
+   * read, with an error at this field's path (as for `directReports`); a user without methods of the
+   * type has an empty list.
+   */
+  authenticationMethods?: Maybe<Array<AuthenticationMethod>>;
   /** Business phone numbers (Graph allows at most one). */
   businessPhones: Array<Scalars['String']['output']>;
   /** Company name. */
@@ -1170,8 +1175,11 @@ export type User = {
    * Users who report to this user (organizational contacts among Graph's direct reports are left out,
    * so a page may hold fewer than `first`). Needs the gateway permission `Users.Read` wherever it is
    * selected: it is a read of the directory as it is now, also under `userChanges`.
+   * Null only when Graph's answer for this user could not be read (refused, not found, throttled or
+   * unavailable past the retries, malformed): an error at this field's path then says why, and the
+   * other users of the answer are unaffected. A user without reports has an empty page, never null.
    */
-  directReports: UserConnection;
+  directReports?: Maybe<UserConnection>;
   /** Name shown in address lists, usually first and last name. */
   displayName?: Maybe<Scalars['String']['output']>;
   /** Employee identifier from HR. */
@@ -1191,14 +1199,22 @@ export type User = {
    * is a read of the directory as it is now, also under `userChanges` and a mutation's payload.
    */
   manager?: Maybe<User>;
-  /** Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`. */
-  memberOf: GroupConnection;
+  /**
+   * Groups this user is a direct member of. Needs the gateway permission `Users.ReadMemberships`.
+   * Null only when Graph's answer for this user could not be read, with an error at this field's path
+   * (as for `directReports`); a user in no group has an empty page.
+   */
+  memberOf?: Maybe<GroupConnection>;
   /** Mobile phone number. */
   mobilePhone?: Maybe<Scalars['String']['output']>;
   /** Office location. */
   officeLocation?: Maybe<Scalars['String']['output']>;
-  /** Devices registered as owned by this user. Needs the gateway permission `Users.ReadDevices`. */
-  ownedDevices: DeviceConnection;
+  /**
+   * Devices registered as owned by this user. Needs the gateway permission `Users.ReadDevices`.
+   * Null only when Graph's answer for this user could not be read, with an error at this field's path
+   * (as for `directReports`); a user owning no device has an empty page.
+   */
+  ownedDevices?: Maybe<DeviceConnection>;
   /** Last name. */
   surname?: Maybe<Scalars['String']['output']>;
   /** Sign-in name, `alias@domain`. Guests have `#EXT#` names. */
@@ -1945,12 +1961,12 @@ export type UpdateUserPayloadResolvers<ContextType = GatewayContext, ParentType 
 export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   accountEnabled?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
-  authenticationMethods?: Resolver<Array<ResolversTypes['AuthenticationMethod']>, ParentType, ContextType, Partial<UserAuthenticationMethodsArgs>>;
+  authenticationMethods?: Resolver<Maybe<Array<ResolversTypes['AuthenticationMethod']>>, ParentType, ContextType, Partial<UserAuthenticationMethodsArgs>>;
   businessPhones?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   companyName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   department?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  directReports?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<UserDirectReportsArgs, 'first'>>;
+  directReports?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<UserDirectReportsArgs, 'first'>>;
   displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   employeeId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   givenName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1958,10 +1974,10 @@ export type UserResolvers<ContextType = GatewayContext, ParentType extends Resol
   jobTitle?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   mail?: Resolver<Maybe<ResolversTypes['EmailAddress']>, ParentType, ContextType>;
   manager?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
-  memberOf?: Resolver<ResolversTypes['GroupConnection'], ParentType, ContextType, RequireFields<UserMemberOfArgs, 'first'>>;
+  memberOf?: Resolver<Maybe<ResolversTypes['GroupConnection']>, ParentType, ContextType, RequireFields<UserMemberOfArgs, 'first'>>;
   mobilePhone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   officeLocation?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  ownedDevices?: Resolver<ResolversTypes['DeviceConnection'], ParentType, ContextType, RequireFields<UserOwnedDevicesArgs, 'first'>>;
+  ownedDevices?: Resolver<Maybe<ResolversTypes['DeviceConnection']>, ParentType, ContextType, RequireFields<UserOwnedDevicesArgs, 'first'>>;
   surname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   userPrincipalName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   userType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -195,8 +195,8 @@ describe('upstream failures', () => {
       expect(typeof denied.errors![0]!.extensions!.requestId).toBe('string');
       expect(denied.errors![0]!.extensions!.graphLimitedInformation).toBe(true);
       expect(denied.errors![0]!.message).toMatch(/limited information/);
-      // memberOf is a non-null connection, so the error nulls its parent (GraphQL semantics).
-      expect(denied.data).toEqual({ user: null });
+      // memberOf is nullable: the error nulls that field only, the user's own fields stay (docs/querying.md#partial-answers).
+      expect(denied.data).toEqual({ user: { displayName: target.displayName, memberOf: null } });
       // Asking only for ids does not hide it: the gateway always selects displayName, which every group has.
       const idsOnly = await readOnly.graphql(`{ user(id: "${target.id}") { memberOf(first: 5) { nodes { id } } } }`);
       expect(codes(idsOnly)).toEqual(['FORBIDDEN']);

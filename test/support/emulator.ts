@@ -13,6 +13,8 @@ export interface TestEmulator extends RunningEmulator {
   stats(): Promise<StatsSnapshot>;
   resetStats(): Promise<void>;
   setFaults(settings: Record<string, unknown>): Promise<void>;
+  /** `POST /_emulator/faults/rules`: targeted faults (src/emulator/faults.ts FaultRules); `[]` clears them. */
+  setFaultRules(rules: Array<Record<string, unknown>>): Promise<void>;
   /**
    * `POST /_emulator/graph`: switches to another reading of Graph's documentation
    * (src/emulator/graph-settings.ts). The answer is returned for the test to check.
@@ -77,6 +79,14 @@ export async function startTestEmulator(options: EmulatorOptions = {}): Promise<
     setFaults: async (settings: Record<string, unknown>) => {
       const res = await doFetch('/_emulator/faults', { method: 'POST', body: JSON.stringify(settings), headers: { 'content-type': 'application/json' } });
       if (!res.ok) throw new Error(`faults rejected: ${await res.text()}`);
+    },
+    setFaultRules: async (rules: Array<Record<string, unknown>>) => {
+      const res = await doFetch('/_emulator/faults/rules', {
+        method: 'POST',
+        body: JSON.stringify({ rules }),
+        headers: { 'content-type': 'application/json' },
+      });
+      if (!res.ok) throw new Error(`fault rules rejected: ${await res.text()}`);
     },
     setGraph: (settings: Partial<GraphSettings>) => doFetch('/_emulator/graph', { method: 'POST', body: JSON.stringify(settings) }),
     close: async () => {

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EmulatorContext } from '../context.js';
-import type { FaultDecision } from '../faults.js';
+import type { FaultDecision, FaultRule } from '../faults.js';
 import { directoryCost, type ThrottleDecision } from '../throttling.js';
-import type { EmuRequest, EmuResponse } from '../http.js';
+import { json, type EmuRequest, type EmuResponse } from '../http.js';
 import { decodeSegments, parenthesisedKey, resolveUser, type UserKey } from './addressing.js';
 import { METHOD_COLLECTIONS, createTemporaryAccessPass, deleteMethod, getMethod, getOperation, listMethods, resetPassword } from './auth-methods.js';
 import { authenticate, unverifiedClientKey } from './authorization.js';
@@ -218,6 +218,42 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
   }
 }
 
+/**
+ * The answer of a targeted fault rule (src/emulator/faults.ts, FaultRules): Graph's error shapes, or
+ * a 200 whose body is no collection. `path` is the request's path without its version segment.
+ */
+function targetedFault(ctx: EmulatorContext, req: EmuRequest, ids: RequestIds, clientKey: string): EmuResponse | undefined {
+  const path = req.rawPath.replace(/^\/(v1\.0|beta)(?=\/)/, '');
+  const answer: FaultRule['answer'] | undefined = ctx.faults.rules.take(req.method, path);
+  if (answer === undefined) return undefined;
+  const retryAfterSeconds = ctx.faults.settings.retryAfterSeconds;
+  switch (answer) {
+    case 403:
+      return json(403, errorBody('Authorization_RequestDenied', 'Insufficient privileges to complete the operation.', ids));
+    case 404:
+      return json(
+        404,
+        errorBody(
+          'Request_ResourceNotFound',
+          `Resource '${path.split('/')[2] ?? ''}' does not exist or one of its queried reference-property objects are not present.`,
+          ids,
+        ),
+      );
+    case 429:
+      return faultResponse(ctx, { kind: 'throttled', retryAfterSeconds }, ids, clientKey);
+    case 503:
+      return faultResponse(ctx, { kind: 'unavailable', retryAfterSeconds }, ids, clientKey);
+    case 500:
+      return json(500, errorBody('InternalServerError', 'The service failed to process the request.', ids));
+    case 'malformed':
+      return json(200, { '@odata.context': `${ctx.origin}/v1.0/$metadata#unexpected`, value: 'not a collection' });
+    default: {
+      const exhaustive: never = answer;
+      return exhaustive;
+    }
+  }
+}
+
 /** The OData system query options the directory knows (`$skip` has its own refusal, `$levels` lives inside `$expand`). */
 const SYSTEM_QUERY_OPTIONS = new Set([
   '$select',
@@ -307,6 +343,8 @@ export async function handleGraph(ctx: EmulatorContext, req: EmuRequest): Promis
     const response = await handleBatch(ctx, req, match.version, ids, async (itemReq) => {
       const itemMatch = matchRoute(itemReq.method, itemReq.rawPath);
       const itemIds = newIds(ctx, itemReq);
+      const targeted = targetedFault(ctx, itemReq, itemIds, clientKey);
+      if (targeted) return { ...targeted, route: itemMatch.template };
       const itemDecision = ctx.faults.decide(clientKey, ctx.now(), { honourRetryAfter: false });
       if (itemDecision.kind !== 'none') {
         // A batch item cannot drop a connection; it times out instead.
@@ -320,6 +358,8 @@ export async function handleGraph(ctx: EmulatorContext, req: EmuRequest): Promis
     });
     return { ...withStandardHeaders(response, ids), route: match.template };
   }
+  const targeted = targetedFault(ctx, req, ids, clientKey);
+  if (targeted) return { ...withStandardHeaders(targeted, ids), route: match.template };
   const budget = chargeDirectory(ctx, req, match.template, clientKey);
   if (budget.kind === 'throttled') return { ...withStandardHeaders(overBudgetResponse(budget, ids), ids), route: match.template };
   const response = await dispatchGraph(ctx, req, match, ids);

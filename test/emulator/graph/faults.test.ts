@@ -138,3 +138,56 @@ describe('fault injection on Graph requests', () => {
     expect(a).toContain(504);
   });
 });
+
+describe('targeted fault rules (POST /_emulator/faults/rules)', () => {
+  it('are off by default, refuse malformed rules with 400 naming the field, and are cleared by reset', async () => {
+    expect(await (await emulator.fetch('/_emulator/faults/rules')).json()).toEqual({ rules: [] });
+    const post = (body: unknown) => emulator.fetch('/_emulator/faults/rules', { method: 'POST', body: JSON.stringify(body) });
+    for (const [body, words] of [
+      [{ rules: [{ path: 'users/x/memberOf', answer: 403 }] }, /'path'/],
+      [{ rules: [{ path: '/users/x/memberOf?$top=1', answer: 403 }] }, /'path'/],
+      [{ rules: [{ path: '/users/x/memberOf', answer: 418 }] }, /'answer'.*418/],
+      [{ rules: [{ path: '/users/x/memberOf', answer: 403, times: 0 }] }, /'times'/],
+      [{ rules: [{ path: '/users/x/memberOf', answer: 403, status: 403 }] }, /unknown field 'status'/],
+      [[], /rules/],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(words);
+    }
+    expect((await post({ rules: [{ path: '/users/x/memberOf', answer: 403 }] })).status).toBe(200);
+    emulator.context.faults.reset();
+    expect(await (await emulator.fetch('/_emulator/faults/rules')).json()).toEqual({ rules: [] });
+  });
+
+  it("answer one user's request and its $batch item with Graph's error shapes, and leave the neighbours alone", async () => {
+    const [victim, neighbour] = [...emulator.tenant.users.values()];
+    await emulator.setFaultRules([
+      { path: `/users/${victim!.id}/memberOf`, answer: 403 },
+      { path: `/users/${victim!.id}/ownedDevices`, answer: 'malformed', times: 1 },
+    ]);
+    const refused = await graph('GET', `/v1.0/users/${victim!.id.toUpperCase()}/memberOf?$select=id`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('Authorization_RequestDenied');
+    expect(refused.headers.get('request-id')).toBe(refused.body.error.innerError['request-id']);
+    expect((await graph('GET', `/v1.0/users/${neighbour!.id}/memberOf?$select=id`)).status).toBe(200);
+
+    const batch = await graph('POST', '/v1.0/$batch', {
+      body: {
+        requests: [
+          { id: 'a', method: 'GET', url: `/users/${victim!.id}/memberOf` },
+          { id: 'b', method: 'GET', url: `/users/${neighbour!.id}/memberOf` },
+          { id: 'c', method: 'GET', url: `/users/${victim!.id}/ownedDevices` },
+        ],
+      },
+    });
+    const byId = new Map((batch.body.responses as Array<{ id: string; status: number; body: any }>).map((r) => [r.id, r]));
+    expect(byId.get('a')!.status).toBe(403);
+    expect(byId.get('b')!.status).toBe(200);
+    // 'malformed': a 200 whose body is no collection, answered once (times: 1), then the real page.
+    expect(byId.get('c')!.status).toBe(200);
+    expect(Array.isArray(byId.get('c')!.body.value)).toBe(false);
+    const healed = await graph('GET', `/v1.0/users/${victim!.id}/ownedDevices`);
+    expect(Array.isArray(healed.body.value)).toBe(true);
+  });
+});
