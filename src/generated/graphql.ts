@@ -963,15 +963,18 @@ export type Query = {
    * token (including one issued before a gateway restart or by another replica when `CURSOR_KEY` is not
    * set) fails with BAD_USER_INPUT: call again without a token (full resync). `Users.ReadChanges`
    * serves what the feed carries, the users' own properties; their `manager` and `directReports` are
-   * reads of the directory as it is now and need `Users.Read` too.
+   * reads of the directory as it is now and need `Users.Read` too. Null when the feed could not be
+   * read (an error at `userChanges` says why), the other root fields of the operation answered all the same.
    */
-  userChanges: UserChanges;
+  userChanges?: Maybe<UserChanges>;
   /**
    * Users of the directory as a Relay connection. Filters, search and ordering are pushed down to
    * Microsoft Graph (`$filter`, `$search`, `$orderby`); only the fields you select are fetched.
    * Combinations that need Graph's advanced queries are detected and sent with `ConsistencyLevel: eventual`.
+   * Null when Graph's answer to the list could not be read (an error at `users` says why): the other
+   * root fields of the operation are answered all the same.
    */
-  users: UserConnection;
+  users?: Maybe<UserConnection>;
 };
 
 
@@ -1905,8 +1908,8 @@ export type PhoneAuthenticationMethodResolvers<ContextType = GatewayContext, Par
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
-  userChanges?: Resolver<ResolversTypes['UserChanges'], ParentType, ContextType, Partial<QueryUserChangesArgs>>;
-  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
+  userChanges?: Resolver<Maybe<ResolversTypes['UserChanges']>, ParentType, ContextType, Partial<QueryUserChangesArgs>>;
+  users?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 }>;
 
 export type RemovedUserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['RemovedUser'] = ResolversParentTypes['RemovedUser']> = ResolversObject<{

@@ -182,3 +182,30 @@ describe("one user's relationship failing upstream nulls that user's field only"
     expect(faultedCounts.graphRequests).toBe(cleanCounts.graphRequests + 1);
   }, 60_000);
 });
+
+describe('a root list failing upstream nulls that root field only', () => {
+  it('users refused (403): an error at users, users null, an aliased user(id:) and userChanges of the same operation answered', async () => {
+    const someone = [...gw.emulator.tenant.users.values()][3]!;
+    const query = `query($id: ID!) { someone: user(id: $id) { id displayName } users(first: 5) { nodes { id } } userChanges { kind } }`;
+    const clean = await gw.graphql(query, { id: someone.id });
+    expect(clean.errors).toBeUndefined();
+    await gw.emulator.setFaultRules([{ path: '/users', answer: 403 }]);
+    const faulted = await gw.graphql(query, { id: someone.id });
+    expect(faulted.status).toBe(200);
+    expect(faulted.errors?.map((e) => [e.path, e.extensions?.code])).toEqual([[['users'], 'FORBIDDEN']]);
+    // Before, `users: UserConnection!` carried the null to `data`: the lookup and the feed were lost with it.
+    expect(faulted.data).toEqual({ ...clean.data, users: null });
+    expect(faulted.data!.someone).toEqual({ id: someone.id, displayName: someone.displayName });
+  }, 60_000);
+
+  it('userChanges unavailable past the retries: an error at userChanges, userChanges null, users answered', async () => {
+    const query = `{ users(first: 5) { nodes { id } } userChanges { kind } }`;
+    const clean = await gw.graphql(query);
+    expect(clean.errors).toBeUndefined();
+    await gw.emulator.setFaultRules([{ path: '/users/delta', answer: 500 }]);
+    const faulted = await gw.graphql(query);
+    expect(faulted.status).toBe(200);
+    expect(faulted.errors?.map((e) => e.path)).toEqual([['userChanges']]);
+    expect(faulted.data).toEqual({ users: clean.data!.users, userChanges: null });
+  }, 60_000);
+});
