@@ -35,9 +35,14 @@ import {
 } from './requests.js';
 import {
   groupEligibilityRequest,
+  groupOwnersRequest,
   groupPrincipals,
   grantsOf,
+  MAX_GROUP_PRINCIPALS,
+  ownedGroups,
+  ownerIds,
   RoleGrantLookupFailure,
+  roleAssignableGroupOwnersRequest,
   roleAssignableGroupsRequest,
   roleAssignmentsRequest,
   roleEligibilityRequest,
@@ -293,10 +298,11 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     },
 
     async roleGrantsOf(principalId: string): Promise<RoleGrants> {
-      // One $batch: the user's own grants, its role-assignable groups and its PIM for Groups
-      // eligibilities. The grant lists are read on until an item (any item is a grant; a page may
-      // be empty with a nextLink: before, a nextLink was counted as a grant), the group lists to the
-      // end. A user not found has no memberships (404): the write then meets the same 404.
+      // One $batch: the user's own grants, its role-assignable groups, the tenant's role-assignable
+      // groups with their owners, and its PIM for Groups eligibilities. The grant lists are read on
+      // until an item (any item is a grant; a page may be empty with a nextLink: before, a nextLink
+      // was counted as a grant), the group lists to the end. A user not found has no memberships
+      // (404): the write then meets the same 404.
       const first = await readLookups([
         { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
         { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
@@ -307,15 +313,33 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
           advanced: true,
           emptyOn404: true,
         },
+        { lookup: 'groupOwnerships', request: roleAssignableGroupOwnersRequest(), shape: continuationShapes.groups },
         { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
       ]);
       const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
       const grants: RoleGrants = { eligible: own(0), assigned: own(1) };
       // A grant of the user's own answers the question, whatever else failed: no second round trip.
       if (grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
-      const [, , memberships, groupEligibilities] = answered(first);
-      // The groups whose grants count as the user's (role-assignable memberships, PIM for Groups eligibilities).
-      const groups = groupPrincipals(memberships!, groupEligibilities!);
+      const [, , memberships, ownerships, groupEligibilities] = answered(first);
+      // The groups whose grants count as the user's (role-assignable memberships and ownerships, PIM
+      // for Groups eligibilities). A group whose expanded owners may be cut short has its whole owners
+      // list read first (one more round trip, only for such groups).
+      const { owned, unsure } = ownedGroups(ownerships!, principalId);
+      // Past the cap with the groups known so far, or with those still to be ruled out: fail closed
+      // before reading any owners list.
+      groupPrincipals(memberships!, groupEligibilities!, owned);
+      if (unsure.length > MAX_GROUP_PRINCIPALS) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
+      if (unsure.length > 0) {
+        const lists = answered(
+          await readLookups(
+            unsure.map((groupId): RoleLookup => ({ lookup: 'groupOwnerships', request: groupOwnersRequest(groupId), shape: continuationShapes.groupOwners })),
+          ),
+        );
+        unsure.forEach((groupId, n) => {
+          if (ownerIds(lists[n]!).includes(principalId.toLowerCase())) owned.push(groupId);
+        });
+      }
+      const groups = groupPrincipals(memberships!, groupEligibilities!, owned);
       if (groups.length === 0) return grants;
       // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
       // documents no `in` on principalId).

@@ -3,6 +3,7 @@ import type { GraphUsersClient } from '../../graph/api.js';
 import {
   GROUP_ELIGIBILITY_PERMISSION,
   GROUP_MEMBERSHIP_PERMISSION,
+  GROUP_OWNERSHIP_PERMISSION,
   MAX_GROUP_PRINCIPALS,
   ROLE_GRANTS_PERMISSION,
   RoleGrantLookupFailure,
@@ -16,15 +17,16 @@ import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TAR
  * tenant-wide roles, yet a Temporary Access Pass or a new password for a user merely *eligible*
  * for Global Administrator through PIM lets the attacker activate the role, and an administrator
  * over an administrative unit (a User Administrator of a unit resets its members' passwords) is an
- * administrator too, as is a user who holds such a grant through a role-assignable group (a member)
- * or can activate one (PIM for Groups eligible member or owner). So the user's PIM eligibilities and
+ * administrator too, as is a user who holds such a grant through a role-assignable group (a member),
+ * can add themselves to such a group (a standing owner) or can activate one (PIM for Groups eligible
+ * member or owner). So the user's PIM eligibilities and
  * active assignments at every scope are read as well, the user's own and those of its groups
  * (src/graph/role-grants.ts), any of them counting, in the same round trip as the role lookup for an
  * object id, and a second one only for a user in or eligible for a group (a userPrincipalName is first
  * resolved: Graph filters principalId by object id only). Fails closed as the role lookup does: the
  * write is not sent when Graph does not answer (RoleManagement.Read.Directory,
- * PrivilegedEligibilitySchedule.Read.AzureADGroup or User.Read.All missing, or unavailable), nor for a
- * user in more groups than the check reads.
+ * PrivilegedEligibilitySchedule.Read.AzureADGroup, GroupMember.Read.All or User.Read.All missing, or
+ * unavailable), nor for a user in or owning more groups than the check reads.
  */
 
 type RoleLookupGraph = Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser' | 'roleGrantsOf'>;
@@ -55,7 +57,7 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
 
 /**
  * Refuses a target with a PIM eligibility or an active role assignment at any scope, its own or
- * held by a role-assignable group it is a member of or by a group it is PIM-eligible for.
+ * held by a role-assignable group it is a member or owner of or by a group it is PIM-eligible for.
  */
 export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>, userKey: string): Promise<void> {
   let grants;
@@ -90,7 +92,7 @@ function roleLookupFailed(error: unknown): unknown {
     case 'groupsUnchecked':
       return new GatewayError(
         ErrorCode.FORBIDDEN,
-        `This user is a member of, or eligible for, more role-assignable or PIM-governed groups than the gateway checks (${MAX_GROUP_PRINCIPALS}), so it could not tell whether they hold a directory role through one, and nothing was written. Acting on this user needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
+        `This user is a member or owner of, or eligible for, more role-assignable or PIM-governed groups than the gateway checks (${MAX_GROUP_PRINCIPALS}), so it could not tell whether they hold a directory role through one, and nothing was written. Acting on this user needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
         { argument: 'user', reason: ADMINISTRATOR_CHECK_FAILED, permission: Permission.UsersManageAdmins },
       );
     case 'groupMemberships':
@@ -99,6 +101,13 @@ function roleLookupFailed(error: unknown): unknown {
         'holds a directory role through a role-assignable group',
         `Reading a user's groups needs the Graph permission ${GROUP_MEMBERSHIP_PERMISSION}: ${DELEGATED_NOTE}; or grant the caller ${Permission.UsersManageAdmins}.`,
         { permission: GROUP_MEMBERSHIP_PERMISSION },
+      );
+    case 'groupOwnerships':
+      return administratorCheckFailed(
+        error.error,
+        'owns a role-assignable group that holds a directory role',
+        `Reading the role-assignable groups and their owners needs the Graph permission ${GROUP_OWNERSHIP_PERMISSION}: ${DELEGATED_NOTE}; or grant the caller ${Permission.UsersManageAdmins}.`,
+        { permission: GROUP_OWNERSHIP_PERMISSION },
       );
     case 'groupEligibilities':
       return administratorCheckFailed(

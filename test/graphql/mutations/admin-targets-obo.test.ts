@@ -74,6 +74,8 @@ describe('on behalf of a caller without Users.ManageAdmins', () => {
     consent([
       'User.Read',
       'User.Read.All',
+      // The role-assignable groups and their owners (docs/security.md#administrators-as-targets).
+      'GroupMember.Read.All',
       'UserAuthenticationMethod.ReadWrite.All',
       'RoleManagement.Read.Directory',
       'PrivilegedEligibilitySchedule.Read.AzureADGroup',

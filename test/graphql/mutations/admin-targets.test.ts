@@ -53,10 +53,16 @@ beforeAll(async () => {
   });
   const reader = registerApp(emulator.tenant, {
     displayName: 'tap with user reads only',
-    // RoleManagement.Read.Directory and PrivilegedEligibilitySchedule.Read.AzureADGroup answer the eligibility,
-    // scoped-assignment and group lookups, yet read no
-    // directoryRole objects in full (directoryrole-get's wider list is not the emulator's reading).
-    graphAppRoles: ['User.Read.All', 'UserAuthMethod-TAP.ReadWrite.All', 'RoleManagement.Read.Directory', 'PrivilegedEligibilitySchedule.Read.AzureADGroup'],
+    // RoleManagement.Read.Directory, PrivilegedEligibilitySchedule.Read.AzureADGroup and
+    // GroupMember.Read.All answer the eligibility, scoped-assignment, group and group-owner lookups,
+    // yet read no directoryRole objects in full (directoryrole-get's wider list is not the emulator's reading).
+    graphAppRoles: [
+      'User.Read.All',
+      'GroupMember.Read.All',
+      'UserAuthMethod-TAP.ReadWrite.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+    ],
     directoryRoles: ['Privileged Authentication Administrator'],
   });
   limited = await startTestGateway({
