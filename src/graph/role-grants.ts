@@ -47,10 +47,15 @@ export interface RoleGrants {
   eligible: RoleGrant[];
   /** Active assignments, any scope, the user's own and its groups'. Read until one is found. */
   assigned: RoleGrant[];
+  /**
+   * Activated directory roles the transitiveMemberOf cast listed (any item counts, also one with
+   * limited information), when it was asked in the same `$batch` (`activeRoles`). Read until one is found.
+   */
+  activeRoles?: number;
 }
 
 /** Which of the lookups Graph did not answer: each needs its own permission. */
-export type RoleGrantLookup = 'roleGrants' | 'groupMemberships' | 'groupOwnerships' | 'groupEligibilities' | 'groupsUnchecked';
+export type RoleGrantLookup = 'directoryRoles' | 'roleGrants' | 'groupMemberships' | 'groupOwnerships' | 'groupEligibilities' | 'groupsUnchecked';
 
 /** A lookup Graph did not answer (its error), or groups the check does not read through (`groupsUnchecked`: past MAX_GROUP_PRINCIPALS, or one without an id). */
 export class RoleGrantLookupFailure extends Error {

@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
+import { ErrorCode, GatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
 import {
   GROUP_ELIGIBILITY_PERMISSION,
@@ -9,7 +9,14 @@ import {
   RoleGrantLookupFailure,
 } from '../../graph/role-grants.js';
 import { Permission } from '../../permissions.js';
-import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarget, targetObjectId } from './admin-targets.js';
+import {
+  activeRoleLookupFailed,
+  activeRoleRefusal,
+  ADMINISTRATOR_CHECK_FAILED,
+  administratorCheckFailed,
+  ADMINISTRATOR_TARGET,
+  targetObjectId,
+} from './admin-targets.js';
 
 /**
  * The second half of the administrator-target check (docs/security.md#administrators-as-targets):
@@ -29,11 +36,12 @@ import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TAR
  * unavailable), nor for a user in or owning more groups than the check reads.
  */
 
-type RoleLookupGraph = Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser' | 'roleGrantsOf'>;
+type RoleLookupGraph = Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>;
 
 /**
- * Both lookups at once; an administrator refusal wins over a failed lookup, so the answer does not
- * depend on timing. A userPrincipalName is read once, for both: each lookup then asks by object id.
+ * Both halves in one `$batch` (the directoryRole cast beside the grant and group lists); an
+ * administrator refusal wins over a failed lookup, so the answer does not depend on timing. A
+ * userPrincipalName is read once, first: each lookup then asks by object id.
  */
 export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userKey: string): Promise<void> {
   let objectId: string | undefined;
@@ -48,27 +56,13 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
   }
   // Not found by the read the write is like: the write meets the same 404.
   if (objectId === undefined) return;
-  const outcomes = await Promise.allSettled([refuseAdministratorTarget(graph, objectId), refuseRoleGrantTarget(graph, objectId)]);
-  const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
-  const refusal = failures.find((e) => isGatewayError(e) && e.extensions.reason === ADMINISTRATOR_TARGET);
-  if (refusal !== undefined) throw refusal;
-  if (failures.length > 0) throw failures[0];
-}
-
-/**
- * Refuses a target with a PIM eligibility or an active role assignment at any scope, its own or
- * held by a role-assignable group it is a member or owner of or by a group it is PIM-eligible for.
- */
-export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>, userKey: string): Promise<void> {
   let grants;
   try {
-    const principalId = await targetObjectId(graph, userKey);
-    // No such user: nothing to protect; the write then meets Graph's own 404.
-    if (principalId === undefined) return;
-    grants = await graph.roleGrantsOf(principalId);
+    grants = await graph.roleGrantsOf(objectId, { activeRoles: true });
   } catch (error) {
     throw roleLookupFailed(error);
   }
+  if ((grants.activeRoles ?? 0) > 0) throw activeRoleRefusal();
   if (grants.eligible.length === 0 && grants.assigned.length === 0) return;
   throw new GatewayError(
     ErrorCode.FORBIDDEN,
@@ -89,6 +83,8 @@ function roleLookupFailed(error: unknown): unknown {
     );
   }
   switch (error.lookup) {
+    case 'directoryRoles':
+      return activeRoleLookupFailed(error.error);
     case 'groupsUnchecked':
       return new GatewayError(
         ErrorCode.FORBIDDEN,

@@ -86,7 +86,7 @@ describe('on behalf of a caller without Users.ManageAdmins', () => {
     expect(refused.errors).toHaveLength(1);
     expect(refused.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET', argument: 'user' });
     const stats = await emulator.stats();
-    expect(stats.byRoute[ROLE_LOOKUP]).toBe(1);
+    expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
     expect(stats.byRoute[TAP_CREATE] ?? 0).toBe(0);
     expect(auditEvents(gw).filter((e) => e.operationName === 'OboAdminPass')).toEqual([
       expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] }),
