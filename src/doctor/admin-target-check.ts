@@ -72,6 +72,20 @@ export const GROUP_ELIGIBILITY_LOOKUP = {
 };
 
 /**
+ * The fourth lookup of the check (src/graph/role-grants.ts, standing owners of role-assignable
+ * groups): `GET /groups?$filter=isAssignableToRole eq true&$expand=owners` and, for a group listing
+ * 20 owners, `GET /groups/{id}/owners`. `/users/{id}/ownedObjects` lists no application permission,
+ * hence the group list. group-list and group-list-owners share GroupMember.Read.All, Group.Read.All,
+ * Group.ReadWrite.All and Directory.Read.All, application and delegated alike
+ * (docs/graph-facts.md#writes-and-permissions, "Owners of a role-assignable group").
+ */
+export const GROUP_OWNERSHIP_LOOKUP = {
+  call: 'GET /groups?$filter=isAssignableToRole eq true&$expand=owners and GET /groups/{id}/owners',
+  sets: [['GroupMember.Read.All'], ['Group.Read.All'], ['Group.ReadWrite.All'], ['Directory.Read.All']] as readonly PermissionSet[],
+  source: 'https://learn.microsoft.com/graph/api/group-list#permissions',
+};
+
+/**
  * One line: whether Graph will answer the gateway's administrator-target lookup with this token, for
  * the callers that need it. Without a permission on the page's list, every takeover-class mutation
  * of a caller without Users.ManageAdmins fails closed with ADMINISTRATOR_CHECK_FAILED.
@@ -101,6 +115,7 @@ export function administratorTargetCheck(config: Config, availability: readonly 
     activeRoleLine(id, identity, enabled, kind, granted),
     roleGrantsLine(identity, enabled, kind, granted),
     groupEligibilityLine(identity, enabled, kind, granted),
+    groupOwnershipLine(identity, enabled, kind, granted),
   ];
 }
 
@@ -161,6 +176,26 @@ function groupEligibilityLine(identity: string, enabled: readonly { id: string }
     id,
     status: 'missing',
     message: `administrator targets (roles through groups eligible in PIM for Groups): ${GROUP_ELIGIBILITY_LOOKUP.call} needs ${grantText(grant)} for ${identity} (${GROUP_ELIGIBILITY_LOOKUP.source})${delegatedNote}; without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
+    grant,
+  };
+}
+
+/** Roles held through a role-assignable group the target owns: the fourth lookup's permission. */
+function groupOwnershipLine(identity: string, enabled: readonly { id: string }[], kind: GrantKind, granted: ReadonlySet<string>): Check {
+  const id = 'administrator-targets-group-owners';
+  const held = satisfyingSet(GROUP_OWNERSHIP_LOOKUP.sets, granted);
+  if (held) {
+    return {
+      id,
+      status: 'ok',
+      message: `administrator targets (owners of role-assignable groups): ${GROUP_OWNERSHIP_LOOKUP.call} are answered with ${held.join(' + ')} of ${identity}`,
+    };
+  }
+  const grant = grantAdvice(leastToGrant(GROUP_OWNERSHIP_LOOKUP.sets, granted), kind);
+  return {
+    id,
+    status: 'missing',
+    message: `administrator targets (owners of role-assignable groups): ${GROUP_OWNERSHIP_LOOKUP.call} need ${grantText(grant)} for ${identity} (${GROUP_OWNERSHIP_LOOKUP.source}); without it ${enabled.map((f) => f.id).join(', ')} fail closed with ADMINISTRATOR_CHECK_FAILED for every caller without ${Permission.UsersManageAdmins}`,
     grant,
   };
 }

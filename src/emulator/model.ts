@@ -129,6 +129,13 @@ export interface GroupRecord {
    * role (docs/graph-facts.md#writes-and-permissions, "Roles held through a group"). Unset: false.
    */
   isAssignableToRole?: boolean;
+  /**
+   * The group's standing owners (user object ids): Graph's `owners` relationship, at most 100
+   * (resources/group). An owner manages the membership, so an owner of a role-assignable group can
+   * add themselves and hold its roles (docs/graph-facts.md#writes-and-permissions, "Roles held
+   * through a group"). Unset: none.
+   */
+  owners?: string[];
   /** Emulator-internal: PIM eligibilities held by this (role-assignable) group as principal. Unset: none. */
   _eligibleRoles?: RoleGrantRecord[];
   /** Emulator-internal: active assignments scoped to an administrative unit held by this group as principal. Unset: none. */

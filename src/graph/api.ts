@@ -103,20 +103,16 @@ export interface GraphUsersClient {
   listMemberOf(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery>): Promise<GraphPage<GraphGroup>>;
   listOwnedDevices(userIdOrUpn: string, page: PageRequest<RelationshipPageQuery & { filter?: string }>): Promise<GraphPage<GraphDirectoryObject>>;
   /**
-   * The user's activated directory roles, direct or through groups (`id` and `displayName`;
-   * PIM-eligible roles not activated are not listed), read page after page until one holds a role
-   * or none follows: a page of the cast may be empty while a later one holds the role
-   * (docs/graph-facts.md#paging). Empty when the user holds none; `null` when Graph says 404.
-   */
-  directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null>;
-  /**
    * The user's PIM eligibilities and active role assignments at any scope, as principal (by object
-   * id; src/graph/role-grants.ts), and those of the role-assignable groups the user is a member of
-   * and of the groups it is PIM-eligible for: one `$batch` (the user's grants, its groups), a second
-   * for the groups' grants only when there are groups. Throws a RoleGrantLookupFailure naming the
-   * lookup Graph did not answer, or past MAX_GROUP_PRINCIPALS groups. (Additive.)
+   * id; src/graph/role-grants.ts), and those of the role-assignable groups the user is a member of or
+   * owns, and of the groups it is PIM-eligible for: one `$batch` (the user's grants, its groups), a
+   * second for the groups' grants only when there are groups. With `activeRoles`, the same first
+   * `$batch` also carries the directoryRole cast (what `directoryRolesOf` reads), counted in
+   * `activeRoles`: one HTTP request instead of two. Throws a RoleGrantLookupFailure naming the lookup
+   * Graph did not answer (the cast's first, when it failed and nothing was found), or past
+   * MAX_GROUP_PRINCIPALS groups. (Additive.)
    */
-  roleGrantsOf(principalId: string): Promise<RoleGrants>;
+  roleGrantsOf(principalId: string, options?: { activeRoles?: boolean }): Promise<RoleGrants>;
   /** Every page of the user's methods of that kind. */
   listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
   /**

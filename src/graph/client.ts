@@ -35,9 +35,14 @@ import {
 } from './requests.js';
 import {
   groupEligibilityRequest,
+  groupOwnersRequest,
   groupPrincipals,
   grantsOf,
+  MAX_GROUP_PRINCIPALS,
+  ownedGroups,
+  ownerIds,
   RoleGrantLookupFailure,
+  roleAssignableGroupOwnersRequest,
   roleAssignableGroupsRequest,
   roleAssignmentsRequest,
   roleEligibilityRequest,
@@ -235,6 +240,56 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return read.map((r) => (r.status === 'fulfilled' ? r.value : new RoleGrantLookupFailure('roleGrants', r.reason)));
   }
 
+  /**
+   * The grants of the groups through which the user may hold a role (role-assignable memberships and
+   * ownerships, PIM for Groups eligibilities), added to `grants`, from the first `$batch`'s answers:
+   * a group whose expanded owners may be cut short has its whole owners list read first (one more
+   * round trip, only for such groups), then one `$batch` of the groups' grants.
+   */
+  async function groupGrants(
+    principalId: string,
+    first: ReadonlyArray<Record<string, unknown>[] | RoleGrantLookupFailure>,
+    grants: RoleGrants,
+  ): Promise<RoleGrants> {
+    const [, , memberships, ownerships, groupEligibilities] = answered(first);
+    // The groups whose grants count as the user's (role-assignable memberships and ownerships, PIM
+    // for Groups eligibilities). A group whose expanded owners may be cut short has its whole owners
+    // list read first (one more round trip, only for such groups).
+    const { owned, unsure } = ownedGroups(ownerships!, principalId);
+    // Past the cap with the groups known so far, or with those still to be ruled out: fail closed
+    // before reading any owners list.
+    groupPrincipals(memberships!, groupEligibilities!, owned);
+    if (unsure.length > MAX_GROUP_PRINCIPALS) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
+    if (unsure.length > 0) {
+      const lists = answered(
+        await readLookups(
+          unsure.map((groupId): RoleLookup => ({ lookup: 'groupOwnerships', request: groupOwnersRequest(groupId), shape: continuationShapes.groupOwners })),
+        ),
+      );
+      unsure.forEach((groupId, n) => {
+        if (ownerIds(lists[n]!).includes(principalId.toLowerCase())) owned.push(groupId);
+      });
+    }
+    const groups = groupPrincipals(memberships!, groupEligibilities!, owned);
+    if (groups.length === 0) return grants;
+    // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
+    // documents no `in` on principalId).
+    const perGroup = await readLookups(
+      groups.flatMap((groupId): RoleLookup[] => [
+        { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
+        { lookup: 'roleGrants', request: roleAssignmentsRequest(groupId), shape: continuationShapes.roleAssignments, untilAny: true },
+      ]),
+    );
+    groups.forEach((groupId, n) => {
+      const [eligible, assigned] = [perGroup[2 * n], perGroup[2 * n + 1]];
+      if (Array.isArray(eligible)) grants.eligible.push(...grantsOf(eligible, groupId));
+      if (Array.isArray(assigned)) grants.assigned.push(...grantsOf(assigned, groupId));
+    });
+    // A group's grant answers the question whatever another group's lookup did; else any failure stands.
+    if (grants.eligible.length === 0 && grants.assigned.length === 0) answered(perGroup);
+    return grants;
+  }
+
   return {
     partition: deps.tokenSource.partition,
 
@@ -279,25 +334,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
 
-    async directoryRolesOf(userIdOrUpn: string): Promise<GraphDirectoryObject[] | null> {
-      const found = await call<unknown>(directoryRolesRequest(userIdOrUpn), true);
-      if (!found) return null;
-      // The cast applies to each page of the user's memberships: an empty page with a nextLink says
-      // nothing about the next one (docs/graph-facts.md#paging). Before, an administrator in more
-      // groups than a page holds read as holding no role. Past MAX_FOLLOWED_PAGES this throws, and
-      // the check that asked fails closed (src/graphql/mutations/admin-targets.ts).
-      return followAll(readPage<GraphDirectoryObject>(found.body, found.requestId, true), continuationShapes.directoryRoles, {
-        advanced: true,
-        untilAny: true,
-      });
-    },
-
-    async roleGrantsOf(principalId: string): Promise<RoleGrants> {
-      // One $batch: the user's own grants, its role-assignable groups and its PIM for Groups
-      // eligibilities. The grant lists are read on until an item (any item is a grant; a page may
+    async roleGrantsOf(principalId: string, options: { activeRoles?: boolean } = {}): Promise<RoleGrants> {
+      // One $batch: the user's own grants, its role-assignable groups, the tenant's role-assignable
+      // groups with their owners, its PIM for Groups eligibilities and, with `activeRoles`, the
+      // directoryRole cast (an advanced query: ConsistencyLevel rides in the item's headers). The
+      // grant lists and the cast are read on until an item (any item is a grant or a role; a page may
       // be empty with a nextLink: before, a nextLink was counted as a grant), the group lists to the
-      // end. A user not found has no memberships (404): the write then meets the same 404.
-      const first = await readLookups([
+      // end. A user not found has no memberships nor roles (404): the write then meets the same 404.
+      const lookups: RoleLookup[] = [
         { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
         { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
         {
@@ -307,32 +351,40 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
           advanced: true,
           emptyOn404: true,
         },
+        { lookup: 'groupOwnerships', request: roleAssignableGroupOwnersRequest(), shape: continuationShapes.groups },
         { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
-      ]);
+      ];
+      if (options.activeRoles) {
+        // The cast applies to each page of the user's memberships: an empty page with a nextLink says
+        // nothing about the next one (docs/graph-facts.md#paging). Before, an administrator in more
+        // groups than a page holds read as holding no role. Past MAX_FOLLOWED_PAGES the lookup fails,
+        // and the check fails closed (src/graphql/mutations/admin-targets.ts).
+        lookups.push({
+          lookup: 'directoryRoles',
+          request: directoryRolesRequest(principalId),
+          shape: continuationShapes.directoryRoles,
+          advanced: true,
+          untilAny: true,
+          emptyOn404: true,
+        });
+      }
+      const read = await readLookups(lookups);
+      const first = read.slice(0, 5);
+      const cast = options.activeRoles ? read[5]! : [];
       const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
-      const grants: RoleGrants = { eligible: own(0), assigned: own(1) };
-      // A grant of the user's own answers the question, whatever else failed: no second round trip.
-      if (grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
-      const [, , memberships, groupEligibilities] = answered(first);
-      // The groups whose grants count as the user's (role-assignable memberships, PIM for Groups eligibilities).
-      const groups = groupPrincipals(memberships!, groupEligibilities!);
-      if (groups.length === 0) return grants;
-      // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
-      // documents no `in` on principalId).
-      const perGroup = await readLookups(
-        groups.flatMap((groupId): RoleLookup[] => [
-          { lookup: 'roleGrants', request: roleEligibilityRequest(groupId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
-          { lookup: 'roleGrants', request: roleAssignmentsRequest(groupId), shape: continuationShapes.roleAssignments, untilAny: true },
-        ]),
-      );
-      groups.forEach((groupId, n) => {
-        const [eligible, assigned] = [perGroup[2 * n], perGroup[2 * n + 1]];
-        if (Array.isArray(eligible)) grants.eligible.push(...grantsOf(eligible, groupId));
-        if (Array.isArray(assigned)) grants.assigned.push(...grantsOf(assigned, groupId));
-      });
-      // A group's grant answers the question whatever another group's lookup did; else any failure stands.
-      if (grants.eligible.length === 0 && grants.assigned.length === 0) answered(perGroup);
-      return grants;
+      const grants: RoleGrants = { eligible: own(0), assigned: own(1), ...(options.activeRoles ? { activeRoles: Array.isArray(cast) ? cast.length : 0 } : {}) };
+      // A role or a grant of the user's own answers the question, whatever else failed: no second round trip.
+      if ((grants.activeRoles ?? 0) > 0 || grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
+      // The cast's failure is the one reported when nothing is found (it was the first lookup, and
+      // needs its own permission), whatever else failed; a grant found through a group still wins.
+      const castFailure = cast instanceof RoleGrantLookupFailure ? cast : undefined;
+      try {
+        const found = await groupGrants(principalId, first, grants);
+        if (castFailure && found.eligible.length === 0 && found.assigned.length === 0) throw castFailure;
+        return found;
+      } catch (error) {
+        throw castFailure && error instanceof RoleGrantLookupFailure ? castFailure : error;
+      }
     },
 
     async listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]> {

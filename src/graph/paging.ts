@@ -42,6 +42,8 @@ export const continuationShapes = {
     template: '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
     pattern: /^\/identityGovernance\/privilegedAccess\/group\/eligibilityScheduleInstances\/?$/i,
   },
+  groups: { template: '/groups', pattern: /^\/groups\/?$/i },
+  groupOwners: { template: '/groups/{id}/owners', pattern: /^\/groups\/[0-9a-f-]{36}\/owners\/?$/i },
   ownedDevices: { template: '/users/{id}/ownedDevices', pattern: new RegExp(`^/${USER_SEGMENT}/ownedDevices/?$`, 'i') },
   authMethods: { template: '/users/{id}/authentication/{methods}', pattern: new RegExp(`^/${USER_SEGMENT}/authentication/[A-Za-z0-9]+/?$`, 'i') },
 } satisfies Record<string, ContinuationShape>;

@@ -126,6 +126,13 @@ export const graphPaths = {
       '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
       '/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances',
     ),
+  /** The tenant's groups (the administrator-target check lists the role-assignable ones with their owners, src/graph/role-grants.ts). */
+  groups: (): GraphPath => graphPath('/groups', '/groups'),
+  /** A group's owners, by its object id (a GUID the caller never typed: taken from Graph's own answer). */
+  groupOwners: (groupId: string): GraphPath => {
+    assertAddressable(groupId, 'group id');
+    return graphPath(`/groups/${encodeSegment(groupId)}/owners`, '/groups/{id}/owners');
+  },
   /** A user's groups, direct or transitive (an OData cast: an advanced query). */
   userGroups: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.group'),
   /** A user's activated directory roles, direct or through groups (an OData cast: an advanced query). */

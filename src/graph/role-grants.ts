@@ -17,12 +17,20 @@ import type { GraphRequest } from './types.js';
  * - the role-assignable groups the user is a member of: `GET /users/{id}/transitiveMemberOf/microsoft.graph.group`
  *   with `$filter=isAssignableToRole eq true` (an advanced query; only a role-assignable group can
  *   hold a role, and it cannot have groups as members, so its members are users);
+ * - the role-assignable groups the user is a standing owner of: an owner manages the membership and
+ *   can add themselves (groups-concept). `/users/{id}/ownedObjects` lists no application permission,
+ *   so the tenant's role-assignable groups are listed with their owners:
+ *   `GET /groups?$filter=isAssignableToRole eq true&$select=id&$expand=owners($select=id)` (a default
+ *   query: `$expand` is not taken with advanced ones; at most 500 such groups per tenant). An expanded
+ *   relationship holds at most 20 objects, so a group listing 20 owners without the user has its
+ *   whole owners list read (`GET /groups/{id}/owners`) before it is ruled out;
  * - the groups the user is eligible for, as member or owner, through PIM for Groups:
  *   `GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=principalId eq '{id}'`
  *   (an eligible member activates membership; an eligible owner activates ownership and manages the members).
  * Permissions: RoleManagement.Read.Directory answers both role lists (Directory.Read.All only the
  * assignments); User.Read.All the memberships, as for the directoryRole cast;
- * PrivilegedEligibilitySchedule.Read.AzureADGroup the PIM for Groups eligibilities.
+ * PrivilegedEligibilitySchedule.Read.AzureADGroup the PIM for Groups eligibilities; GroupMember.Read.All
+ * the groups and their owners.
  */
 
 /** One grant as the gateway reads it: who holds it, the role and where it applies. */
@@ -39,10 +47,15 @@ export interface RoleGrants {
   eligible: RoleGrant[];
   /** Active assignments, any scope, the user's own and its groups'. Read until one is found. */
   assigned: RoleGrant[];
+  /**
+   * Activated directory roles the transitiveMemberOf cast listed (any item counts, also one with
+   * limited information), when it was asked in the same `$batch` (`activeRoles`). Read until one is found.
+   */
+  activeRoles?: number;
 }
 
 /** Which of the lookups Graph did not answer: each needs its own permission. */
-export type RoleGrantLookup = 'roleGrants' | 'groupMemberships' | 'groupEligibilities' | 'groupsUnchecked';
+export type RoleGrantLookup = 'directoryRoles' | 'roleGrants' | 'groupMemberships' | 'groupOwnerships' | 'groupEligibilities' | 'groupsUnchecked';
 
 /** A lookup Graph did not answer (its error), or groups the check does not read through (`groupsUnchecked`: past MAX_GROUP_PRINCIPALS, or one without an id). */
 export class RoleGrantLookupFailure extends Error {
@@ -60,6 +73,15 @@ export const ROLE_GRANTS_PERMISSION = 'RoleManagement.Read.Directory';
 export const GROUP_ELIGIBILITY_PERMISSION = 'PrivilegedEligibilitySchedule.Read.AzureADGroup';
 /** The least permission that lists another user's memberships (the directoryRole cast's too). */
 export const GROUP_MEMBERSHIP_PERMISSION = 'User.Read.All';
+
+/** The least permission that lists the tenant's groups and a group's owners (group-list, group-list-owners). */
+export const GROUP_OWNERSHIP_PERMISSION = 'GroupMember.Read.All';
+
+/**
+ * Most objects Graph puts in an expanded relationship of a directory object (known issue 13635), with
+ * no nextLink: a group listing that many owners may have more.
+ */
+export const EXPANDED_RELATIONSHIP_CAP = 20;
 
 /**
  * Most groups whose grants one check asks (two requests each, one `$batch` envelope of 20 items per
@@ -95,6 +117,49 @@ export function roleAssignableGroupsRequest(userId: string): GraphRequest {
   };
 }
 
+/**
+ * The tenant's role-assignable groups, each with its owners (a default query: `isAssignableToRole eq`
+ * needs no advanced parameters, and `$expand` is not supported with them).
+ */
+export function roleAssignableGroupOwnersRequest(): GraphRequest {
+  return {
+    method: 'GET',
+    path: graphPaths.groups(),
+    query: { $filter: 'isAssignableToRole eq true', $select: 'id', $expand: 'owners($select=id)', $top: String(MAX_PAGE_SIZE) },
+  };
+}
+
+/** One group's whole owners list (at most 100 owners, more than an expanded relationship holds). */
+export function groupOwnersRequest(groupId: string): GraphRequest {
+  if (!isGuid(groupId)) throw badInput('A role lookup needs the object id of a group.');
+  return { method: 'GET', path: graphPaths.groupOwners(groupId.toLowerCase()), query: { $select: 'id', $top: String(MAX_PAGE_SIZE) } };
+}
+
+/**
+ * From the role-assignable groups and their expanded owners: the groups `userId` owns, and the ones
+ * whose owners list may have been cut short (EXPANDED_RELATIONSHIP_CAP listed, the user not among
+ * them, or no owners list at all), whose whole list must be read before they are ruled out. A group
+ * without a usable id is one the check cannot ask about: it fails closed.
+ */
+export function ownedGroups(groups: readonly Record<string, unknown>[], userId: string): { owned: string[]; unsure: string[] } {
+  const user = userId.toLowerCase();
+  const owned: string[] = [];
+  const unsure: string[] = [];
+  for (const group of groups) {
+    if (typeof group.id !== 'string' || !isGuid(group.id)) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
+    const owners = group.owners;
+    if (!Array.isArray(owners)) unsure.push(group.id.toLowerCase());
+    else if (ownerIds(owners).includes(user)) owned.push(group.id.toLowerCase());
+    else if (owners.length >= EXPANDED_RELATIONSHIP_CAP) unsure.push(group.id.toLowerCase());
+  }
+  return { owned, unsure };
+}
+
+/** The object ids of an owners list (lower case); an item without one is no owner the check can match. */
+export function ownerIds(owners: readonly unknown[]): string[] {
+  return owners.flatMap((o) => (o && typeof o === 'object' && typeof (o as { id?: unknown }).id === 'string' ? [(o as { id: string }).id.toLowerCase()] : []));
+}
+
 /** The user's PIM for Groups eligibilities (membership and ownership). */
 export function groupEligibilityRequest(userId: string): GraphRequest {
   return { method: 'GET', path: graphPaths.groupEligibilityInstances(), query: { $filter: byPrincipal(userId), $select: 'id,groupId,accessId' } };
@@ -111,16 +176,22 @@ export function grantsOf(items: readonly Record<string, unknown>[], principalId:
 /**
  * The group ids to ask as principals: every group the membership list returned (Graph applied the
  * role-assignable filter; an item it lists with limited information, without the property, counts
- * too, and only one that says `isAssignableToRole: false` is left out), and every group of a PIM for
- * Groups eligibility. An item without a usable id is a group the check cannot ask about: it fails closed.
+ * too, and only one that says `isAssignableToRole: false` is left out), every role-assignable group
+ * the user owns, and every group of a PIM for Groups eligibility. An item without a usable id is a
+ * group the check cannot ask about: it fails closed, as do more than MAX_GROUP_PRINCIPALS groups.
  */
-export function groupPrincipals(memberships: readonly Record<string, unknown>[], eligibilities: readonly Record<string, unknown>[]): string[] {
+export function groupPrincipals(
+  memberships: readonly Record<string, unknown>[],
+  eligibilities: readonly Record<string, unknown>[],
+  owned: readonly string[] = [],
+): string[] {
   const ids = new Set<string>();
   const add = (id: unknown) => {
     if (typeof id !== 'string' || !isGuid(id)) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
     ids.add(id.toLowerCase());
   };
   for (const group of memberships) if (group.isAssignableToRole !== false) add(group.id);
+  for (const id of owned) add(id);
   for (const eligibility of eligibilities) add(eligibility.groupId);
   if (ids.size > MAX_GROUP_PRINCIPALS) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
   return [...ids];

@@ -73,6 +73,30 @@ describe('app-only', () => {
     );
   }, 120_000);
 
+  it('without a permission that lists groups: the group-owner lookup is missing, naming GroupMember.Read.All; with it, ok', async () => {
+    const app = registerTestApp(emulator, [
+      'User.Read.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+      'UserAuthMethod-TAP.ReadWrite.All',
+    ]);
+    const result = await doctorInProcess(tenantEnv(emulator, app));
+    expect(result.code).toBe(1);
+    const finding = line(result, /^missing\s+administrator targets \(owners of role-assignable groups\):/);
+    expect(finding).toContain('need GroupMember.Read.All (application permission');
+    expect(finding).toContain('group-list');
+    expect(finding).toContain('ADMINISTRATOR_CHECK_FAILED');
+    const granted = registerTestApp(emulator, [
+      'User.Read.All',
+      'GroupMember.Read.All',
+      'RoleManagement.Read.Directory',
+      'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+      'UserAuthMethod-TAP.ReadWrite.All',
+    ]);
+    const ok = await doctorInProcess(tenantEnv(emulator, granted));
+    expect(line(ok, /^ok\s+administrator targets \(owners of role-assignable groups\):/)).toContain('are answered with GroupMember.Read.All');
+  }, 120_000);
+
   it('API keys that all hold Users.ManageAdmins send no lookup: ok without User.Read.All', async () => {
     const app = registerTestApp(emulator, ['UserAuthMethod-TAP.ReadWrite.All']);
     const result = await doctorInProcess(

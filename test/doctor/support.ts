@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../src/config.js';
 import { FEATURES, GRAPH_OPERATIONS, NOT_SUPPORTED } from '../../src/doctor/feature-permissions.js';
-import { ADMINISTRATOR_LOOKUP, GROUP_ELIGIBILITY_LOOKUP, ROLE_GRANTS_LOOKUP } from '../../src/doctor/admin-target-check.js';
+import { ADMINISTRATOR_LOOKUP, GROUP_ELIGIBILITY_LOOKUP, GROUP_OWNERSHIP_LOOKUP, ROLE_GRANTS_LOOKUP } from '../../src/doctor/admin-target-check.js';
 import { renderText } from '../../src/doctor/report.js';
 import { runDoctor, type DoctorOptions } from '../../src/doctor/run.js';
 import { createUpstreamHttp } from '../../src/http/upstream.js';
@@ -86,7 +86,8 @@ export function leastApplicationPermissions(): string[] {
     }
   }
   // The administrator-target check of takeover-class mutations (src/doctor/admin-target-check.ts).
-  for (const lookup of [ADMINISTRATOR_LOOKUP, ROLE_GRANTS_LOOKUP, GROUP_ELIGIBILITY_LOOKUP]) for (const p of lookup.sets[0]!) out.add(p);
+  for (const lookup of [ADMINISTRATOR_LOOKUP, ROLE_GRANTS_LOOKUP, GROUP_ELIGIBILITY_LOOKUP, GROUP_OWNERSHIP_LOOKUP])
+    for (const p of lookup.sets[0]!) out.add(p);
   return [...out].sort();
 }
 

@@ -87,8 +87,10 @@ describe('the role lookup reads every page of the cast', () => {
     expect(result.errors).toHaveLength(1);
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET', argument: 'user' });
     expect(passesOf(target)).toHaveLength(0);
-    // Two pages of 999 memberships at most: the role is on the second.
-    expect((await emulator.stats()).byRoute[ROLE_LOOKUP]).toBe(2);
+    // Two pages of 999 memberships at most: the role is on the second (the first page is an item of
+    // the lookups' $batch, the next one a request of its own).
+    const stats = await emulator.stats();
+    expect((stats.batch.itemsByRoute[ROLE_LOOKUP] ?? 0) + (stats.byRoute[ROLE_LOOKUP] ?? 0)).toBe(2);
     expect(eventsOf('ManyGroupsAdmin')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET' })]);
   });
 
@@ -99,7 +101,8 @@ describe('the role lookup reads every page of the cast', () => {
     const result = await createPass(target.id, 'ManyGroupsUser');
     expect(result.errors).toBeUndefined();
     expect(passesOf(target)).toHaveLength(1);
-    expect((await emulator.stats()).byRoute[ROLE_LOOKUP]).toBe(2);
+    const stats = await emulator.stats();
+    expect((stats.batch.itemsByRoute[ROLE_LOOKUP] ?? 0) + (stats.byRoute[ROLE_LOOKUP] ?? 0)).toBe(2);
   });
 });
 

@@ -18,6 +18,7 @@ import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
 import { listGroupEligibilityScheduleInstances, listTransitiveGroups } from './group-roles.js';
+import { listGroupOwners, listGroups } from './groups.js';
 import { listRoleEligibilityScheduleInstances } from './role-eligibility.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
 import { getMetadata } from './metadata.js';
@@ -161,6 +162,10 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   }
   if (first === 'identityGovernance' && second === 'privilegedAccess' && s[2] === 'group' && s[3] === 'eligibilityScheduleInstances' && s.length === 4) {
     return result('identityGovernance/privilegedAccess/group/eligibilityScheduleInstances', pick(method, { GET: listGroupEligibilityScheduleInstances }));
+  }
+  if (first === 'groups' && s.length === 1) return result('groups', pick(method, { GET: listGroups }));
+  if (first === 'groups' && second !== undefined && s[2] === 'owners' && s.length === 3) {
+    return result('groups/{id}/owners', pick(method, { GET: (call) => listGroupOwners(call, second) }));
   }
   if (first === 'directoryObjects' && (second === 'getByIds' || second === 'microsoft.graph.getByIds') && s.length === 2) {
     return result('directoryObjects/getByIds', pick(method, { POST: getByIds }));

@@ -1,14 +1,22 @@
-import { ErrorCode, GatewayError, isGatewayError } from '../../errors.js';
+import { ErrorCode, GatewayError } from '../../errors.js';
 import type { GraphUsersClient } from '../../graph/api.js';
 import {
   GROUP_ELIGIBILITY_PERMISSION,
   GROUP_MEMBERSHIP_PERMISSION,
+  GROUP_OWNERSHIP_PERMISSION,
   MAX_GROUP_PRINCIPALS,
   ROLE_GRANTS_PERMISSION,
   RoleGrantLookupFailure,
 } from '../../graph/role-grants.js';
 import { Permission } from '../../permissions.js';
-import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TARGET, refuseAdministratorTarget, targetObjectId } from './admin-targets.js';
+import {
+  activeRoleLookupFailed,
+  activeRoleRefusal,
+  ADMINISTRATOR_CHECK_FAILED,
+  administratorCheckFailed,
+  ADMINISTRATOR_TARGET,
+  targetObjectId,
+} from './admin-targets.js';
 
 /**
  * The second half of the administrator-target check (docs/security.md#administrators-as-targets):
@@ -16,22 +24,24 @@ import { ADMINISTRATOR_CHECK_FAILED, administratorCheckFailed, ADMINISTRATOR_TAR
  * tenant-wide roles, yet a Temporary Access Pass or a new password for a user merely *eligible*
  * for Global Administrator through PIM lets the attacker activate the role, and an administrator
  * over an administrative unit (a User Administrator of a unit resets its members' passwords) is an
- * administrator too, as is a user who holds such a grant through a role-assignable group (a member)
- * or can activate one (PIM for Groups eligible member or owner). So the user's PIM eligibilities and
+ * administrator too, as is a user who holds such a grant through a role-assignable group (a member),
+ * can add themselves to such a group (a standing owner) or can activate one (PIM for Groups eligible
+ * member or owner). So the user's PIM eligibilities and
  * active assignments at every scope are read as well, the user's own and those of its groups
  * (src/graph/role-grants.ts), any of them counting, in the same round trip as the role lookup for an
  * object id, and a second one only for a user in or eligible for a group (a userPrincipalName is first
  * resolved: Graph filters principalId by object id only). Fails closed as the role lookup does: the
  * write is not sent when Graph does not answer (RoleManagement.Read.Directory,
- * PrivilegedEligibilitySchedule.Read.AzureADGroup or User.Read.All missing, or unavailable), nor for a
- * user in more groups than the check reads.
+ * PrivilegedEligibilitySchedule.Read.AzureADGroup, GroupMember.Read.All or User.Read.All missing, or
+ * unavailable), nor for a user in or owning more groups than the check reads.
  */
 
-type RoleLookupGraph = Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser' | 'roleGrantsOf'>;
+type RoleLookupGraph = Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>;
 
 /**
- * Both lookups at once; an administrator refusal wins over a failed lookup, so the answer does not
- * depend on timing. A userPrincipalName is read once, for both: each lookup then asks by object id.
+ * Both halves in one `$batch` (the directoryRole cast beside the grant and group lists); an
+ * administrator refusal wins over a failed lookup, so the answer does not depend on timing. A
+ * userPrincipalName is read once, first: each lookup then asks by object id.
  */
 export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userKey: string): Promise<void> {
   let objectId: string | undefined;
@@ -46,27 +56,13 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
   }
   // Not found by the read the write is like: the write meets the same 404.
   if (objectId === undefined) return;
-  const outcomes = await Promise.allSettled([refuseAdministratorTarget(graph, objectId), refuseRoleGrantTarget(graph, objectId)]);
-  const failures = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as unknown);
-  const refusal = failures.find((e) => isGatewayError(e) && e.extensions.reason === ADMINISTRATOR_TARGET);
-  if (refusal !== undefined) throw refusal;
-  if (failures.length > 0) throw failures[0];
-}
-
-/**
- * Refuses a target with a PIM eligibility or an active role assignment at any scope, its own or
- * held by a role-assignable group it is a member of or by a group it is PIM-eligible for.
- */
-export async function refuseRoleGrantTarget(graph: Pick<GraphUsersClient, 'getUser' | 'roleGrantsOf'>, userKey: string): Promise<void> {
   let grants;
   try {
-    const principalId = await targetObjectId(graph, userKey);
-    // No such user: nothing to protect; the write then meets Graph's own 404.
-    if (principalId === undefined) return;
-    grants = await graph.roleGrantsOf(principalId);
+    grants = await graph.roleGrantsOf(objectId, { activeRoles: true });
   } catch (error) {
     throw roleLookupFailed(error);
   }
+  if ((grants.activeRoles ?? 0) > 0) throw activeRoleRefusal();
   if (grants.eligible.length === 0 && grants.assigned.length === 0) return;
   throw new GatewayError(
     ErrorCode.FORBIDDEN,
@@ -87,10 +83,12 @@ function roleLookupFailed(error: unknown): unknown {
     );
   }
   switch (error.lookup) {
+    case 'directoryRoles':
+      return activeRoleLookupFailed(error.error);
     case 'groupsUnchecked':
       return new GatewayError(
         ErrorCode.FORBIDDEN,
-        `This user is a member of, or eligible for, more role-assignable or PIM-governed groups than the gateway checks (${MAX_GROUP_PRINCIPALS}), so it could not tell whether they hold a directory role through one, and nothing was written. Acting on this user needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
+        `This user is a member or owner of, or eligible for, more role-assignable or PIM-governed groups than the gateway checks (${MAX_GROUP_PRINCIPALS}), so it could not tell whether they hold a directory role through one, and nothing was written. Acting on this user needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
         { argument: 'user', reason: ADMINISTRATOR_CHECK_FAILED, permission: Permission.UsersManageAdmins },
       );
     case 'groupMemberships':
@@ -99,6 +97,13 @@ function roleLookupFailed(error: unknown): unknown {
         'holds a directory role through a role-assignable group',
         `Reading a user's groups needs the Graph permission ${GROUP_MEMBERSHIP_PERMISSION}: ${DELEGATED_NOTE}; or grant the caller ${Permission.UsersManageAdmins}.`,
         { permission: GROUP_MEMBERSHIP_PERMISSION },
+      );
+    case 'groupOwnerships':
+      return administratorCheckFailed(
+        error.error,
+        'owns a role-assignable group that holds a directory role',
+        `Reading the role-assignable groups and their owners needs the Graph permission ${GROUP_OWNERSHIP_PERMISSION}: ${DELEGATED_NOTE}; or grant the caller ${Permission.UsersManageAdmins}.`,
+        { permission: GROUP_OWNERSHIP_PERMISSION },
       );
     case 'groupEligibilities':
       return administratorCheckFailed(

@@ -32,26 +32,25 @@ export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
  * userPrincipalName is first found by a plain read, as the write will find it, and its roles are
  * asked by object id: before, an administrator renamed a minute ago was unknown to the index under
  * the new name, a 404 that read as "no role", while the write reached them.
+ *
+ * The cast rides in the `$batch` of the check's other lookups (src/graph/client.ts, `roleGrantsOf`
+ * with `activeRoles`; src/graphql/mutations/admin-role-grants.ts): these are its refusal and its
+ * fail-closed error.
  */
-export async function refuseAdministratorTarget(graph: Pick<GraphUsersClient, 'directoryRolesOf' | 'getUser'>, userKey: string): Promise<void> {
-  let roles;
-  try {
-    const objectId = await targetObjectId(graph, userKey);
-    // Not found by the read the write is like: the write meets the same 404.
-    if (objectId === undefined) return;
-    roles = await graph.directoryRolesOf(objectId);
-  } catch (error) {
-    throw administratorCheckFailed(
-      error,
-      'holds a directory role',
-      `Reading a user's roles needs the Graph permission User.Read.All: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it; or grant the caller ${Permission.UsersManageAdmins}.`,
-    );
-  }
-  if (!roles || roles.length === 0) return;
-  throw new GatewayError(
+export function activeRoleRefusal(): GatewayError {
+  return new GatewayError(
     ErrorCode.FORBIDDEN,
     `This user holds a directory role, and this mutation could hand their account over: acting on an administrator needs the permission ${Permission.UsersManageAdmins} besides the mutation's own.`,
     { argument: 'user', reason: ADMINISTRATOR_TARGET, permission: Permission.UsersManageAdmins },
+  );
+}
+
+/** The fail-closed error when Graph did not answer the role cast (User.Read.All missing, or unavailable). */
+export function activeRoleLookupFailed(error: unknown): unknown {
+  return administratorCheckFailed(
+    error,
+    'holds a directory role',
+    `Reading a user's roles needs the Graph permission User.Read.All: an application permission of the gateway's app, or under on-behalf-of a delegated permission consented for it; or grant the caller ${Permission.UsersManageAdmins}.`,
   );
 }
 

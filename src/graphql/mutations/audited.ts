@@ -24,7 +24,7 @@ export interface MutationContextLike {
   correlationId: string;
   /** Every caller is served as one signed-in account (src/graphql/mutations/gateway-account.ts); with `graph` to tell who it is. */
   sharedGraphAccount?: boolean;
-  graph?: Pick<GraphUsersClient, 'me' | 'getUser' | 'directoryRolesOf' | 'roleGrantsOf'>;
+  graph?: Pick<GraphUsersClient, 'me' | 'getUser' | 'roleGrantsOf'>;
 }
 
 /**

@@ -155,3 +155,50 @@ describe('server-side pages of the role-management lists', () => {
     delete filler._eligibleRoles;
   });
 });
+
+describe('owners of role-assignable groups (group-list with $expand=owners; group-list-owners; user-list-ownedobjects has no application permission)', () => {
+  const LIST = `/groups?$filter=isAssignableToRole eq true&$select=id&$expand=owners($select=id)`;
+
+  it('lists the role-assignable groups with their owners to GroupMember.Read.All, as a default query; 403 to User.Read.All alone', async () => {
+    const owner = pickUser();
+    const owned = group({ isAssignableToRole: true, owners: [owner.id] });
+    group({ isAssignableToRole: false, owners: [owner.id] });
+    const bearer = await appToken(registerApp(emulator.tenant, { displayName: 'group member reader', graphAppRoles: ['GroupMember.Read.All'] }));
+    const res = await get(`${LIST}&$top=999`, bearer);
+    expect(res.status).toBe(200);
+    const items = res.body.value as Array<{ id: string; owners: Array<{ id: string }> }>;
+    expect(items.every((g) => !('displayName' in g))).toBe(true);
+    expect(items.find((g) => g.id === owned.id)?.owners).toEqual([{ '@odata.type': '#microsoft.graph.user', id: owner.id }]);
+    expect(items.filter((g) => emulator.tenant.groups.get(g.id)?.isAssignableToRole !== true)).toEqual([]);
+
+    const usersOnly = await appToken(registerApp(emulator.tenant, { displayName: 'user reader', graphAppRoles: ['User.Read.All'] }));
+    expect((await get(LIST, usersOnly)).status).toBe(403);
+  });
+
+  it('an expanded owners list holds at most 20 owners and no nextLink; the owners list itself holds them all', async () => {
+    const owners = plainUsers()
+      .slice(0, 25)
+      .map((u) => u.id);
+    const crowded = group({ isAssignableToRole: true, owners });
+    const bearer = await appToken(registerApp(emulator.tenant, { displayName: 'group reader 2', graphAppRoles: ['GroupMember.Read.All'] }));
+    const listed = ((await get(`${LIST}&$top=999`, bearer)).body.value as Array<Record<string, any>>).find((g) => g.id === crowded.id)!;
+    expect(listed.owners).toHaveLength(20);
+    expect(listed['owners@odata.nextLink']).toBeUndefined();
+    const all = await get(`/groups/${crowded.id}/owners?$select=id&$top=999`, bearer);
+    expect(all.status).toBe(200);
+    expect((all.body.value as Array<{ id: string }>).map((o) => o.id)).toEqual(owners);
+    expect((await get(`/groups/${randomUUID()}/owners`, bearer)).status).toBe(404);
+  });
+
+  it('pages with $expand hold at most 100 groups; $top outside 1..999, other filters, and $expand with the advanced-query header are refused', async () => {
+    for (let n = 0; n < 105; n++) group({ isAssignableToRole: true });
+    const bearer = await appToken(registerApp(emulator.tenant, { displayName: 'group reader 3', graphAppRoles: ['GroupMember.Read.All'] }));
+    const first = await get(`${LIST}&$top=999`, bearer);
+    expect(first.body.value.length).toBeLessThanOrEqual(100);
+    expect(typeof first.body['@odata.nextLink']).toBe('string');
+    expect((await get(`${LIST}&$top=1000`, bearer)).status).toBe(400);
+    expect((await get(`/groups?$filter=displayName eq 'x'&$expand=owners`, bearer)).status).toBe(400);
+    expect((await get(`${LIST}&$count=true`, bearer, EVENTUAL)).status).toBe(400);
+    expect((await get(`/groups?$expand=members`, bearer)).status).toBe(400);
+  });
+});

@@ -22,6 +22,8 @@ const PRIVILEGED = 'privileged-helpdesk-key-0123456789';
 const ELIGIBILITY = 'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances';
 const ASSIGNMENTS = 'GET /v1.0/roleManagement/directory/roleAssignments';
 const GROUPS = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group';
+const OWNED_GROUPS = 'GET /v1.0/groups';
+const GROUP_OWNERS = 'GET /v1.0/groups/{id}/owners';
 const GROUP_ELIGIBILITY = 'GET /v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances';
 const ROLE_LOOKUP = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole';
 const TAP_CREATE = 'POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods';
@@ -81,9 +83,9 @@ describe('roles held through a group are seen', () => {
     expectAdministratorRefusal(result);
     expect(passesOf(target.id)).toHaveLength(0);
     const stats = await emulator.stats();
-    // Round one: the role cast, and one $batch of the user's grants, groups and PIM for Groups
-    // eligibilities; round two: one $batch of the group's grants.
-    expect(stats.byRoute[ROLE_LOOKUP]).toBe(1);
+    // Round one: one $batch of the role cast, the user's grants, groups, owned groups and PIM for
+    // Groups eligibilities; round two: one $batch of the group's grants.
+    expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
     expect(stats.batch.requests).toBe(2);
     expect(sent(stats, GROUPS)).toBe(1);
     expect(sent(stats, GROUP_ELIGIBILITY)).toBe(1);
@@ -141,16 +143,19 @@ describe('roles held through a group are seen', () => {
     expect(stats.batch.requests).toBe(2);
   });
 
-  it('an ordinary user: one round trip of lookups (the role cast and one $batch of four lists)', async () => {
+  it('an ordinary user: one round trip of lookups, one $batch of six lists (the role cast among them), one HTTP request', async () => {
     const target = ordinaryUser();
     await emulator.resetStats();
     const result = await createPass(gw, HELPDESK, target.id, 'OrdinaryPass');
     expect(result.errors).toBeUndefined();
     const stats = await emulator.stats();
     expect(stats.batch.requests).toBe(1);
-    for (const route of [ELIGIBILITY, ASSIGNMENTS, GROUPS, GROUP_ELIGIBILITY]) expect(stats.batch.itemsByRoute[route]).toBe(1);
-    expect(stats.byRoute[ROLE_LOOKUP]).toBe(1);
+    for (const route of [ROLE_LOOKUP, ELIGIBILITY, ASSIGNMENTS, GROUPS, OWNED_GROUPS, GROUP_ELIGIBILITY]) expect(stats.batch.itemsByRoute[route]).toBe(1);
+    expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
     expect(sent(stats, TAP_CREATE)).toBe(1);
+    // The lookups' $batch and the write: the owned groups and the role cast ride in the $batch
+    // (before: the cast was a request of its own beside a $batch of four, three requests in all).
+    expect(stats.graphRequests).toBe(2);
   });
 
   it('a caller holding Users.ManageAdmins sends no lookup', async () => {
@@ -165,11 +170,140 @@ describe('roles held through a group are seen', () => {
   });
 });
 
-describe('an app that reads users but not groups', () => {
-  it('gets the role-assignable groups with limited information (no isAssignableToRole) and still asks their grants: no pass', async () => {
+/** `n` owners for a group: disabled users of their own, never picked as ordinary targets. */
+function otherOwners(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const owner: UserRecord = {
+      ...structuredClone(ordinaryUserTemplate()),
+      id: randomUUID(),
+      userPrincipalName: `owner${i}.${randomUUID().slice(0, 8)}@contoso.example`,
+      accountEnabled: false,
+    };
+    emulator.tenant.users.set(owner.id, owner);
+    return owner.id;
+  });
+}
+
+/** Any enabled member of the tenant, as the shape of a new user record. */
+const ordinaryUserTemplate = (): UserRecord => [...emulator.tenant.users.values()].find((u) => u.userType === 'Member' && u.accountEnabled)!;
+
+describe('standing owners of a role-assignable group are seen', () => {
+  // An owner manages the group's membership and can add themselves (groups-concept, "How are
+  // role-assignable groups protected?"). Before, only members and PIM-eligible owners were asked
+  // about: a standing owner of a group eligible for Global Administrator got a pass and a chosen password.
+  it('an owner (not a member) of a group eligible for Global Administrator gets no pass, in two round trips of lookups', async () => {
+    const target = ordinaryUser();
+    const admins = group({ _eligibleRoles: [GLOBAL_ADMIN], owners: [target.id] });
+    await emulator.resetStats();
+    const result = await createPass(gw, HELPDESK, target.id, 'GroupOwnerPass');
+    expectAdministratorRefusal(result);
+    expect(passesOf(target.id)).toHaveLength(0);
+    const stats = await emulator.stats();
+    // Round one: one $batch of the role cast, the user's grants, member groups, owned
+    // role-assignable groups and PIM for Groups eligibilities; round two: the owned group's grants.
+    expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
+    expect(stats.batch.requests).toBe(2);
+    expect(sent(stats, OWNED_GROUPS)).toBe(1);
+    expect(sent(stats, ELIGIBILITY)).toBe(2);
+    expect(sent(stats, ASSIGNMENTS)).toBe(2);
+    expect(sent(stats, TAP_CREATE)).toBe(0);
+    expect(admins.owners).toEqual([target.id]);
+  });
+
+  it('an owner past the 20 owners Graph expands: the whole owners list is read (one more round trip), no pass', async () => {
+    const target = ordinaryUser();
+    group({ _eligibleRoles: [GLOBAL_ADMIN], owners: [...otherOwners(24), target.id] });
+    await emulator.resetStats();
+    expectAdministratorRefusal(await createPass(gw, HELPDESK, target.id, 'LateOwnerPass'));
+    expect(passesOf(target.id)).toHaveLength(0);
+    const stats = await emulator.stats();
+    // Round one: the lookups' $batch; round two: the group's owners (one request, sent alone);
+    // round three: the $batch of the group's grants.
+    expect(sent(stats, GROUP_OWNERS)).toBe(1);
+    expect(stats.batch.requests).toBe(2);
+    expect(stats.graphRequests).toBe(3);
+  });
+
+  it('an ordinary user, with a group of more than 20 owners in the tenant: its owners are read, and the user gets a pass', async () => {
+    const target = ordinaryUser();
+    group({ _eligibleRoles: [GLOBAL_ADMIN], owners: otherOwners(25) });
+    await emulator.resetStats();
+    expect((await createPass(gw, HELPDESK, target.id, 'ManyOwnersOrdinaryPass')).errors).toBeUndefined();
+    expect(passesOf(target.id)).toHaveLength(1);
+    expect(sent(await emulator.stats(), GROUP_OWNERS)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('an owner of a role-assignable group holding no role, and of an ordinary group holding one, gets a pass', async () => {
+    const target = ordinaryUser();
+    group({ owners: [target.id] });
+    group({ isAssignableToRole: false, owners: [target.id], _eligibleRoles: [GLOBAL_ADMIN] });
+    expect((await createPass(gw, HELPDESK, target.id, 'EmptyOwnedGroupPass')).errors).toBeUndefined();
+    expect(passesOf(target.id)).toHaveLength(1);
+  });
+
+  it('an owner of more role-assignable groups than the check reads (20): no pass, Users.ManageAdmins named', async () => {
+    const target = ordinaryUser();
+    for (let n = 0; n < 21; n++) group({ owners: [target.id] });
+    try {
+      const result = await createPass(gw, HELPDESK, target.id, 'ManyOwnedGroupsPass');
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_CHECK_FAILED', permission: 'Users.ManageAdmins' });
+      expect(passesOf(target.id)).toHaveLength(0);
+    } finally {
+      for (const g of emulator.tenant.groups.values()) if (g.owners?.length === 1 && g.owners[0] === target.id) g.owners = [];
+    }
+  });
+
+  it('an app without a permission that lists groups (GroupMember.Read.All): no pass, the message names it', async () => {
     const app = registerApp(emulator.tenant, {
       displayName: 'tap with user and role reads, no group reads',
       graphAppRoles: ['User.Read.All', 'RoleManagement.Read.Directory', 'PrivilegedEligibilitySchedule.Read.AzureADGroup', 'UserAuthMethod-TAP.ReadWrite.All'],
+      directoryRoles: ['Privileged Authentication Administrator'],
+    });
+    const noGroups = await startTestGateway({ emulator, env: callers, configure: actingAsApp(app) });
+    try {
+      const target = ordinaryUser();
+      const result = await createPass(noGroups, HELPDESK, target.id, 'NoGroupReadPass');
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0]!.extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'ADMINISTRATOR_CHECK_FAILED',
+        argument: 'user',
+        permission: 'GroupMember.Read.All',
+      });
+      expect(result.errors![0]!.message).toContain('Users.ManageAdmins');
+      expect(passesOf(target.id)).toHaveLength(0);
+    } finally {
+      await noGroups.close();
+    }
+  }, 60_000);
+
+  it('an owner of a group holding User Administrator over a unit: changePassword is refused and the password stays', async () => {
+    const target = ordinaryUser();
+    group({ owners: [ordinaryUser().id, target.id], _scopedRoles: [{ role: 'User Administrator', directoryScopeId: `/administrativeUnits/${randomUUID()}` }] });
+    const password = target._password;
+    const result = await gw.graphql(
+      `mutation OwnerScopedPassword { changePassword(input: {user: "${target.id}", password: "Chosen-By-Caller-9!"}) { forceChangePasswordNextSignIn } }`,
+      undefined,
+      { 'x-api-key': PASSWORDS },
+    );
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+    expect(target._password).toBe(password);
+  });
+});
+
+describe('an app that reads group memberships but not groups in full', () => {
+  it('gets the role-assignable groups with limited information (no isAssignableToRole) and still asks their grants: no pass', async () => {
+    const app = registerApp(emulator.tenant, {
+      displayName: 'tap with user, membership and role reads, no full group reads',
+      graphAppRoles: [
+        'User.Read.All',
+        'GroupMember.Read.All',
+        'RoleManagement.Read.Directory',
+        'PrivilegedEligibilitySchedule.Read.AzureADGroup',
+        'UserAuthMethod-TAP.ReadWrite.All',
+      ],
       directoryRoles: ['Privileged Authentication Administrator'],
     });
     const limited = await startTestGateway({ emulator, env: callers, configure: actingAsApp(app) });
