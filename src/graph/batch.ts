@@ -1,6 +1,6 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
-import { malformedResponse, mapGraphError, transportError } from './errors.js';
+import { graphRequestIdOf, malformedResponse, mapGraphError, transportError } from './errors.js';
 import { batchResourceUnitCost } from './graph-cost.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, retryReasonOf, type RetryReason } from './retry.js';
@@ -151,7 +151,7 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
     if (tally) tally.items += 1;
     else counted.set(`${route} ${status}`, { route, status: String(status), items: 1 });
     // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
-    const requestId = headers['request-id'];
+    const requestId = graphRequestIdOf(headers['request-id']);
     if (status >= 200 && status < 300) {
       return {
         result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers, ...(clientRequestId ? { clientRequestId } : {}) },
