@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { answerJson, startHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
+import { startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -151,4 +152,49 @@ describe('Graph error texts that echo the bearer token', () => {
     expect(error.message).toBe('Microsoft Graph denied the operation: Authorization_RequestDenied: Insufficient privileges to complete the operation.');
     expect(error.extensions.requestId).toBe('0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f');
   });
+});
+
+describe('the production build', () => {
+  let gw: GatewayProcess | undefined;
+  afterAll(async () => {
+    gw?.kill();
+    await gw?.exited;
+  });
+
+  it('gives a reader no token either (node dist/src/main.js, NODE_ENV=production)', async () => {
+    const known = emulator.tenant.wellKnown;
+    gw = await startProductionGateway({
+      dataDir: emulator.dataDir,
+      env: {
+        SANDBOX: 'false',
+        AZURE_TENANT_ID: emulator.tenantId,
+        AZURE_CLIENT_ID: known.demoAppId,
+        AZURE_CLIENT_SECRET: known.demoAppSecret,
+        AZURE_AUTHORITY_HOST: emulator.authorityHost,
+        GRAPH_ENDPOINT: graph.origin,
+        NODE_EXTRA_CA_CERTS: emulator.caFile,
+        CACHE_URL: 'memory',
+        LOG_LEVEL: 'trace',
+        ...apiKeyCallers({ reader: { key: readerKey, permissions: ['Users.Read'] } }),
+      },
+    });
+    const tokens: string[] = [];
+    graph.answer = (req, res) => {
+      if (!req.url.startsWith('/v1.0/users?')) return false;
+      tokens.push(tokenOf(req));
+      const { body, headers } = echoingError(req);
+      return answerJson(res, 403, body, headers);
+    };
+    const res = await fetch(`${gw.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': readerKey },
+      body: JSON.stringify({ query: '{ users(first: 3) { nodes { id } } }' }),
+    });
+    graph.answer = () => false;
+    const text = await res.text();
+    expect(tokens).toHaveLength(1);
+    expect(JSON.parse(text).errors[0].extensions).toEqual({ code: 'FORBIDDEN', graphErrorCode: 'Authorization_RequestDenied' });
+    expectNoToken(text, tokens);
+    expectNoToken(gw.output(), tokens);
+  }, 240_000);
 });
