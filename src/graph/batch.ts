@@ -144,7 +144,10 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
         }),
       };
     }
-    const status = typeof answer.status === 'number' ? answer.status : 0;
+    // Only an HTTP status is one: any other number (3.5, 1e9, -1) is an item without a status, like a
+    // missing one. Each distinct status is a label of gateway_upstream_requests_total, so the numbers
+    // an answer made up grew /metrics by a series each (docs/security.md#batch-item-statuses).
+    const status = isHttpStatus(answer.status) ? answer.status : 0;
     const headers = batchItemHeaders(answer.headers);
     const route = routeLabel(req);
     const tally = counted.get(`${route} ${status}`);
@@ -178,6 +181,10 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   });
   for (const { route, status, items } of counted.values()) transport.metrics.upstreamRequests.inc({ route, status }, items);
   return outcomes;
+}
+
+function isHttpStatus(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
