@@ -1,5 +1,5 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
+import { AMBIGUOUS, GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
 import { graphRequestIdOf, malformedResponse, mapGraphError, transportError } from './errors.js';
 import { batchResourceUnitCost } from './graph-cost.js';
 import { parseRetryAfter } from '../http/retry-after.js';
@@ -134,6 +134,18 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   const outcomes = indices.map((index): ItemOutcome => {
     const req = requests[index]!;
     const answer = responses.get(String(index));
+    if (answer === AMBIGUOUS) {
+      // Two answers for one request: whether Graph applied it is not known (a write is UNKNOWN, not
+      // whichever answer came last).
+      return {
+        result: graphFailure(malformedResponse('a $batch answer with two answers for one of its items', attempt.requestId), {
+          status: undefined,
+          scope: 'item',
+          outcome: 'unknown',
+          clientRequestId,
+        }),
+      };
+    }
     if (!answer) {
       return {
         result: graphFailure(malformedResponse('a $batch answer missing one of its items', attempt.requestId), {
