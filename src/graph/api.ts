@@ -69,8 +69,12 @@ export interface UserListQuery {
   advanced: boolean;
 }
 
-/** Continuation of a collection: either the first page's query or a Graph nextLink. */
-export type PageRequest<Q> = { kind: 'first'; query: Q } | { kind: 'next'; nextLink: string; advanced: boolean };
+/**
+ * Continuation of a collection: either the first page's query or a Graph nextLink. `fromGraph`: the
+ * link is one Graph sent in this operation (a page filled from several), not a caller's cursor, so
+ * a link the gateway will not follow is Graph's answer gone wrong (UPSTREAM_ERROR), not the caller's.
+ */
+export type PageRequest<Q> = { kind: 'first'; query: Q } | { kind: 'next'; nextLink: string; advanced: boolean; fromGraph?: boolean };
 
 export interface RelationshipPageQuery {
   top: number;

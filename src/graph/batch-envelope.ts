@@ -82,17 +82,26 @@ export function outgoingBatchItems(body: unknown): OutgoingBatchItem[] {
   });
 }
 
-/** The answer's items by id, or undefined when the body has no `responses` array. */
-export function readBatchAnswers(body: unknown): Map<string, BatchItemAnswer> | undefined {
+/**
+ * The answer's items by id, or undefined when the body has no `responses` array. An id answered
+ * twice maps to `AMBIGUOUS`: Graph answers each request of a batch once (docs/graph-facts.md#json-batching),
+ * and of two answers (a 204 and a 403 for one PATCH) neither says what became of the request.
+ */
+export function readBatchAnswers(body: unknown): Map<string, BatchItemAnswer | typeof AMBIGUOUS> | undefined {
   const list = (body as { responses?: unknown } | null)?.responses;
   if (!Array.isArray(list)) return undefined;
-  const byId = new Map<string, BatchItemAnswer>();
+  const byId = new Map<string, BatchItemAnswer | typeof AMBIGUOUS>();
   for (const item of list as BatchItemAnswer[]) {
     // Ids are case-insensitive in Graph; ours are decimal, so String() is enough.
-    if (item && (typeof item.id === 'string' || typeof item.id === 'number')) byId.set(String(item.id), item);
+    if (!item || (typeof item.id !== 'string' && typeof item.id !== 'number')) continue;
+    const id = String(item.id);
+    byId.set(id, byId.has(id) ? AMBIGUOUS : item);
   }
   return byId;
 }
+
+/** An item id a `$batch` answer answered more than once. */
+export const AMBIGUOUS = Symbol('answered more than once');
 
 /** An item's headers with lower-case names (Graph's casing varies), string values only. */
 export function batchItemHeaders(headers: unknown): Record<string, string> {

@@ -1,6 +1,6 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import { GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
-import { malformedResponse, mapGraphError, transportError } from './errors.js';
+import { AMBIGUOUS, GRAPH_BATCH_LIMIT, batchEnvelopeRequest, batchItemHeaders, batchItemOf, readBatchAnswers, splitIntoEnvelopes } from './batch-envelope.js';
+import { graphRequestIdOf, malformedResponse, mapGraphError, transportError } from './errors.js';
 import { batchResourceUnitCost } from './graph-cost.js';
 import { parseRetryAfter } from '../http/retry-after.js';
 import { RETRYABLE_STATUSES, RetryBudget, mayRepeatRequest, retryReasonOf, type RetryReason } from './retry.js';
@@ -134,6 +134,18 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   const outcomes = indices.map((index): ItemOutcome => {
     const req = requests[index]!;
     const answer = responses.get(String(index));
+    if (answer === AMBIGUOUS) {
+      // Two answers for one request: whether Graph applied it is not known (a write is UNKNOWN, not
+      // whichever answer came last).
+      return {
+        result: graphFailure(malformedResponse('a $batch answer with two answers for one of its items', attempt.requestId), {
+          status: undefined,
+          scope: 'item',
+          outcome: 'unknown',
+          clientRequestId,
+        }),
+      };
+    }
     if (!answer) {
       return {
         result: graphFailure(malformedResponse('a $batch answer missing one of its items', attempt.requestId), {
@@ -144,14 +156,17 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
         }),
       };
     }
-    const status = typeof answer.status === 'number' ? answer.status : 0;
+    // Only an HTTP status is one: any other number (3.5, 1e9, -1) is an item without a status, like a
+    // missing one. Each distinct status is a label of gateway_upstream_requests_total, so the numbers
+    // an answer made up grew /metrics by a series each (docs/security.md#batch-item-statuses).
+    const status = isHttpStatus(answer.status) ? answer.status : 0;
     const headers = batchItemHeaders(answer.headers);
     const route = routeLabel(req);
     const tally = counted.get(`${route} ${status}`);
     if (tally) tally.items += 1;
     else counted.set(`${route} ${status}`, { route, status: String(status), items: 1 });
     // Graph puts request-id on the envelope, not on items: the envelope's is the one support can trace.
-    const requestId = headers['request-id'];
+    const requestId = graphRequestIdOf(headers['request-id']);
     if (status >= 200 && status < 300) {
       return {
         result: { ok: true, status, body: answer.body, requestId: requestId ?? attempt.requestId, headers, ...(clientRequestId ? { clientRequestId } : {}) },
@@ -178,6 +193,10 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   });
   for (const { route, status, items } of counted.values()) transport.metrics.upstreamRequests.inc({ route, status }, items);
   return outcomes;
+}
+
+function isHttpStatus(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 100 && value <= 599;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

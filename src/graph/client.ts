@@ -1,4 +1,4 @@
-import { ErrorCode, GatewayError } from '../errors.js';
+import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import type {
   AuthMethodKind,
   GraphDirectoryObject,
@@ -155,13 +155,28 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return check ? check(read, requestId) : read;
   }
 
-  function continuation(nextLink: string, shape: ContinuationShape): GraphPath {
-    return validateContinuationLink(nextLink, transport.endpoint, shape);
+  /**
+   * The validated path of a nextLink or deltaLink. `fromGraph`: Graph sent the link in this
+   * operation (followed pages, a delta round), so a link the gateway will not follow (another host,
+   * another collection) is Graph's answer gone wrong: UPSTREAM_ERROR, where a caller's cursor that
+   * held it is the caller's BAD_USER_INPUT. Either way nothing is sent to it.
+   */
+  function continuation(nextLink: string, shape: ContinuationShape, fromGraph = false): GraphPath {
+    if (!fromGraph) return validateContinuationLink(nextLink, transport.endpoint, shape);
+    try {
+      return validateContinuationLink(nextLink, transport.endpoint, shape);
+    } catch (error) {
+      if (!isGatewayError(error)) throw error;
+      throw new GatewayError(
+        ErrorCode.UPSTREAM_ERROR,
+        'Microsoft Graph sent a next page link the gateway will not follow (not on the configured endpoint, or of another collection).',
+      );
+    }
   }
 
   /** The request of a next page; an advanced query's needs `ConsistencyLevel` again (it is not carried over). */
-  function nextPageRequest(nextLink: string, shape: ContinuationShape, advanced: boolean | undefined): GraphRequest {
-    return { method: 'GET', path: continuation(nextLink, shape), ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) };
+  function nextPageRequest(nextLink: string, shape: ContinuationShape, advanced: boolean | undefined, fromGraph = false): GraphRequest {
+    return { method: 'GET', path: continuation(nextLink, shape, fromGraph), ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) };
   }
 
   /** Relationship collections share one paging scheme. */
@@ -178,7 +193,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       items: shownItems(sub, result.items as GraphDirectoryObject[], requestId) as T[],
     });
     if (request.kind === 'next') {
-      return page<T>(nextPageRequest(request.nextLink, shape, request.advanced), false, check);
+      return page<T>(nextPageRequest(request.nextLink, shape, request.advanced, request.fromGraph), false, check);
     }
     const q = request.query;
     const first =
@@ -207,7 +222,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       items.push(...current.items);
       if (!current.nextLink || (options.untilAny && items.length > 0)) return items;
       if (pages >= MAX_FOLLOWED_PAGES) throw new GatewayError(ErrorCode.UPSTREAM_ERROR, `Microsoft Graph kept paging past ${MAX_FOLLOWED_PAGES} pages.`);
-      current = await page<T>(nextPageRequest(current.nextLink, shape, options.advanced), false);
+      current = await page<T>(nextPageRequest(current.nextLink, shape, options.advanced, true), false);
     }
   }
 
@@ -312,7 +327,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       if (request.kind === 'next') {
         // Graph does not carry ConsistencyLevel (or Prefer) over to the next page (docs/graph-facts.md#paging): resend them.
         const headers = continuationHeaders(request.nextLink, request.advanced);
-        return page<GraphUser>({ method: 'GET', path: continuation(request.nextLink, continuationShapes.users), ...(headers ? { headers } : {}) }, false);
+        return page<GraphUser>(
+          { method: 'GET', path: continuation(request.nextLink, continuationShapes.users, request.fromGraph), ...(headers ? { headers } : {}) },
+          false,
+        );
       }
       const first = usersListRequest(request.query);
       // Never send what Graph refuses for its length (the GraphQL layer checks the same before execution).
@@ -417,8 +435,13 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         }
         const next = typeof body['@odata.nextLink'] === 'string' ? body['@odata.nextLink'] : null;
         const delta = typeof body['@odata.deltaLink'] === 'string' ? body['@odata.deltaLink'] : null;
-        if (!next) return { changed, removed, nextLink: null, deltaLink: delta };
-        req = { method: 'GET', path: continuation(next, continuationShapes.usersDelta) };
+        if (!next) {
+          // The round's deltaLink goes into the caller's change-feed token: checked now, so one Graph
+          // should not have sent fails this round as Graph's error, not every later call as the caller's.
+          if (delta) continuation(delta, continuationShapes.usersDelta, true);
+          return { changed, removed, nextLink: null, deltaLink: delta };
+        }
+        req = { method: 'GET', path: continuation(next, continuationShapes.usersDelta, true) };
         if (pages === maxPages - 1) return { changed, removed, nextLink: next, deltaLink: null };
       }
       /* c8 ignore next */

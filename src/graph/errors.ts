@@ -1,9 +1,15 @@
 import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
-import { printableUpstreamText } from '../http/upstream-text.js';
+import { scrubbedUpstreamText } from '../http/upstream-text.js';
 
 /**
  * Graph failure -> GatewayError (the closed set in src/errors.ts). Graph's `code` and, where it is safe and useful
  * (400, 403, 409, 412), a trimmed copy of its `message` reach the caller; never a whole body.
+ *
+ * Whatever answers at the Graph endpoint writes these texts, and it holds the gateway's bearer token:
+ * one that echoes the request (a compromised or misbehaving Graph, a proxy in front of it) handed
+ * that token, which carries every Graph permission of the gateway's app, to any caller allowed a
+ * read (docs/security.md#graphs-error-text). So a code is kept only when it reads as one, a
+ * request-id only when it reads as an id, and the message is printable, scrubbed and bounded.
  */
 
 export interface GraphErrorDetail {
@@ -16,28 +22,50 @@ export interface GraphErrorDetail {
 
 const MAX_MESSAGE = 300;
 
+/**
+ * Graph's codes are identifiers (`Authorization_RequestDenied`, `Request_ResourceNotFound`,
+ * `badRequest_ExpiredSyncState`: docs/graph-facts.md#errors-and-request-ids); anything else is no code.
+ */
+const GRAPH_CODE = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * Graph's request-ids are GUIDs (docs/graph-facts.md#errors-and-request-ids); a little more is
+ * kept (letters, digits and hyphens, 64 at most) for whatever else answers there, but nothing
+ * with the dots of a JWT nor the length of a token or a secret.
+ */
+const GRAPH_REQUEST_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** Graph's `request-id` (a response header, a `$batch` item's header, an error body's), or undefined when it does not read as one. */
+export function graphRequestIdOf(value: unknown): string | undefined {
+  return typeof value === 'string' && GRAPH_REQUEST_ID.test(value) ? value : undefined;
+}
+
+function graphCodeOf(value: unknown): string | undefined {
+  return typeof value === 'string' && GRAPH_CODE.test(value) ? value : undefined;
+}
+
 /** Reads Graph's `{error:{code,message,innerError:{...}}}`, tolerating anything else. */
 export function readGraphErrorBody(body: unknown): GraphErrorDetail {
   const error = isRecord(body) && isRecord(body.error) ? body.error : undefined;
   if (!error) return { code: undefined, message: undefined, requestId: undefined };
   // An empty code says nothing: json-batching's example response has a 403 item with `"code": ""`
   // (docs/graph-facts.md#errors-and-request-ids), which must read as "no code", not as a code.
-  let code = typeof error.code === 'string' && error.code !== '' ? error.code : undefined;
+  let code = graphCodeOf(error.code);
   let requestId: string | undefined;
   let inner: unknown = error.innerError ?? error.innererror;
   for (let depth = 0; isRecord(inner) && depth < 10; depth++) {
     // Numeric inner codes ("429") say less than the outer one ("TooManyRequests").
-    if (typeof inner.code === 'string' && inner.code !== '' && !/^\d+$/.test(inner.code)) code = inner.code;
-    if (typeof inner['request-id'] === 'string') requestId = inner['request-id'];
+    if (graphCodeOf(inner.code) !== undefined) code = inner.code as string;
+    requestId = graphRequestIdOf(inner['request-id']) ?? requestId;
     inner = inner.innerError ?? inner.innererror;
   }
   return { code, message: typeof error.message === 'string' ? error.message : undefined, requestId };
 }
 
-/** Graph's message made safe to show: printable, one line, bounded. */
+/** Graph's message made safe to show: printable, one line, nothing token-shaped, bounded. */
 export function safeGraphMessage(message: string | undefined): string {
   if (!message) return 'no reason given';
-  return printableUpstreamText(message, MAX_MESSAGE);
+  return scrubbedUpstreamText(message, [], MAX_MESSAGE) || 'no reason given';
 }
 
 export interface UpstreamFailureContext {

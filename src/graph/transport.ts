@@ -5,7 +5,7 @@ import { isResponseTooLarge, requestVia, type UpstreamHttp } from '../http/upstr
 import type { GraphTokenSource } from '../identity/types.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { DEFAULT_RETRY_HINT_SECONDS, malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
+import { DEFAULT_RETRY_HINT_SECONDS, graphRequestIdOf, malformedResponse, mapGraphError, transportError, type TransportFailureKind } from './errors.js';
 import type { GovernorPermit, GraphGovernor } from './governor.js';
 import { costOfOutgoingCall, type CallCost } from './graph-cost.js';
 import { relativeUrl } from './paths.js';
@@ -269,7 +269,7 @@ export class GraphTransport {
       const res = await requestVia(this.deps.upstream, url, { method: req.method, headers, ...(payload !== undefined ? { body: payload } : {}), signal });
       const text = res.text;
       const responseHeaders = res.headers;
-      const requestId = responseHeaders['request-id'];
+      const requestId = graphRequestIdOf(responseHeaders['request-id']);
       const durationMs = Math.round(performance.now() - started);
       metrics.upstreamRequests.inc({ route, status: String(res.status) });
       if (logger.isLevelEnabled('debug'))

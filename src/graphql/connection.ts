@@ -32,7 +32,9 @@ export function validateFirst(first: number | null | undefined, fallback = 100):
 }
 
 /** How one page is fetched: the first page of the query (with a page size) or a Graph link. */
-export type PageFetch<T> = (request: { kind: 'first'; top: number } | { kind: 'next'; nextLink: string; advanced: boolean }) => Promise<GraphPage<T>>;
+export type PageFetch<T> = (
+  request: { kind: 'first'; top: number } | { kind: 'next'; nextLink: string; advanced: boolean; fromGraph?: boolean },
+) => Promise<GraphPage<T>>;
 
 export interface PageOptions<T> {
   kind: string;
@@ -105,7 +107,8 @@ export async function fetchConnectionPage<T>(options: PageOptions<T>): Promise<C
     let last = firstPage;
     for (let followed = 0; followed < options.fill.maxFollowed && collected < options.first && last.nextLink !== null; followed += 1) {
       const link = last.nextLink;
-      last = await options.fetch({ kind: 'next', nextLink: link, advanced });
+      // Graph's own link, this operation: one that cannot be followed is Graph's error, not the caller's.
+      last = await options.fetch({ kind: 'next', nextLink: link, advanced, fromGraph: true });
       segments.push({ link, page: last });
       collected += last.items.length;
     }

@@ -16,6 +16,13 @@ const REQUEST_PROBLEM_CODES = new Set([
 /** graphql-armor's rejections ("Query depth limit of 10 exceeded, found 12."). */
 const LIMIT_EXCEEDED = /\blimit of \d+ exceeded\b/i;
 const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
+/**
+ * graphql-js's (and src/graphql/scalars.ts's) refusals of a result value (graphql-js 16,
+ * `completeLeafValue`: "String cannot represent value: …", "Boolean cannot represent a non boolean
+ * value: …", "Enum \"X\" cannot represent value: …"). Only errors with a path are results: a refused
+ * argument or variable has none.
+ */
+const RESULT_COERCION = /^(?:String|Int|Float|Boolean|ID|DateTime|EmailAddress) cannot represent\b|^Enum "[^"]*" cannot represent\b/;
 
 export const INTERNAL_ERROR_PLACEHOLDER = 'Internal error';
 
@@ -45,6 +52,15 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
   // A GraphQLError thrown deliberately with one of our public codes (e.g. by a plugin).
   if (code && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && fromGraphqlJs) {
     return { ...base, message: formatted.message, extensions: { code } };
+  }
+  // A leaf value its field's type cannot represent. The resolvers hand Graph's values to the fields
+  // as Graph sent them, so it is Graph's answer that does not fit: an upstream error, not the
+  // gateway's. graphql-js writes the whole value into its message, which is neither shown nor (as an
+  // internal error would be) logged: a token Graph echoed into a field went to the log whole
+  // (docs/security.md#values-graph-sends-of-the-wrong-type).
+  if (formatted.path && RESULT_COERCION.test(formatted.message)) {
+    const field = [...formatted.path].reverse().find((segment): segment is string => typeof segment === 'string');
+    return { ...base, message: `Microsoft Graph sent a value the field ${field ?? '?'} cannot hold.`, extensions: { code: ErrorCode.UPSTREAM_ERROR } };
   }
   return { ...base, message: INTERNAL_ERROR_PLACEHOLDER, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
 }

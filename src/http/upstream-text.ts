@@ -11,7 +11,7 @@
  *   U+200F and U+061C, which reorder what a reader sees ("Trojan Source", CVE-2021-42574): a message
  *   can display as something else than it says.
  *
- * Neutralise before scrubbing secrets from the text (src/identity/token-errors.ts): a secret split
+ * Neutralise before scrubbing secrets from the text (`scrubSecrets` below): a secret split
  * by one of these characters is not recognised by the scrubber, and removing the character
  * afterwards would join it again; replaced by a space it stays split.
  */
@@ -31,4 +31,35 @@ export function printableUpstreamText(text: string, maxLength = MAX_UPSTREAM_TEX
   if (flat.length <= maxLength) return flat;
   const points = Array.from(flat);
   return points.length > maxLength ? `${points.slice(0, maxLength).join('')}…` : flat;
+}
+
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
+const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
+
+/**
+ * Removes anything token-shaped from a server message before it reaches a log or a caller:
+ * JWTs, long opaque strings (refresh tokens, codes, secrets) and the known secret values.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  return removeKnownSecrets(text, secrets).replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
+}
+
+/**
+ * Another service's text (Entra's, the hosted broker's, Microsoft Graph's) fit for a log line or
+ * an error: printable first, so a secret split by a control or bidi character stays split and is
+ * still found, then scrubbed, then bounded.
+ */
+export function scrubbedUpstreamText(text: string, secrets: readonly string[], maxLength = Infinity): string {
+  return printableUpstreamText(scrubSecrets(printableUpstreamText(text, Infinity), secrets), maxLength);
+}
+
+/**
+ * Only the known secret values: for text whose long strings are not tokens (a stack's file paths).
+ * In any letter case: the broker's Token is a tenant id, a GUID that Entra and the broker write in
+ * lower case whatever case BROKER_TOKEN was given in (and a little too much redacted costs nothing).
+ */
+export function removeKnownSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.replace(new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '[redacted]');
+  return out;
 }

@@ -31,6 +31,19 @@ export function brokerExpiresIn(value: unknown): { seconds: number; clamped: boo
   return { seconds, clamped: seconds !== n };
 }
 const MAX_BACKOFF_EXPONENT = 6; // 2**6 = 64 s, as the original
+/**
+ * The broker's `function-execution-id` (an Azure Functions invocation id, a GUID), logged beside its
+ * answers for the broker's operator. The broker's text like its body: kept only when it reads as
+ * an id (letters, digits and hyphens, 64 at most: no JWT, no token of the broker's alphabet) and
+ * is none of the secrets (BROKER_TOKEN is a GUID too, docs/security.md#the-broker-token-is-a-secret).
+ */
+const EXECUTION_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+function executionIdOf(header: string | null, secrets: readonly string[]): string | undefined {
+  if (header === null || !EXECUTION_ID.test(header)) return undefined;
+  return secrets.some((secret) => secret.length >= 4 && header.toLowerCase().includes(secret.toLowerCase())) ? undefined : header;
+}
+
 /** How the broker says the key does not fit (then a refresh-token fallback cannot help). */
 const KEY_MISMATCH = /decryption failed|could not be decrypted/i;
 
@@ -76,7 +89,7 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
     } catch {
       body = {};
     }
-    const executionId = response.headers.get('function-execution-id') ?? undefined;
+    const executionId = executionIdOf(response.headers.get('function-execution-id'), secrets);
     return { status: response.status, body, ...(executionId ? { executionId } : {}) };
   };
 

@@ -1,5 +1,8 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
-import { printableUpstreamText } from '../http/upstream-text.js';
+import { scrubbedUpstreamText } from '../http/upstream-text.js';
+
+// Where they were first written; they moved to the HTTP layer so that Graph's text is scrubbed the same way.
+export { removeKnownSecrets, scrubSecrets, scrubbedUpstreamText } from '../http/upstream-text.js';
 
 /**
  * AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. Not
@@ -84,37 +87,6 @@ function claimsChallengeOf(claims: unknown): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g;
-const LONG_OPAQUE = /[A-Za-z0-9_\-+/=.~]{40,}/g;
-
-/**
- * Removes anything token-shaped from a server message before it reaches a log or a caller:
- * JWTs, long opaque strings (refresh tokens, codes, secrets) and the known secret values.
- */
-export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
-  return removeKnownSecrets(text, secrets).replace(JWT_LIKE, '[redacted]').replace(LONG_OPAQUE, '[redacted]');
-}
-
-/**
- * Another service's text (Entra's, the hosted broker's) fit for a log line: printable first, so a
- * secret split by a control or bidi character stays split and is still found, then scrubbed, then
- * bounded (src/http/upstream-text.ts).
- */
-export function scrubbedUpstreamText(text: string, secrets: readonly string[], maxLength = Infinity): string {
-  return printableUpstreamText(scrubSecrets(printableUpstreamText(text, Infinity), secrets), maxLength);
-}
-
-/**
- * Only the known secret values: for text whose long strings are not tokens (a stack's file paths).
- * In any letter case: the broker's Token is a tenant id, a GUID that Entra and the broker write in
- * lower case whatever case BROKER_TOKEN was given in (and a little too much redacted costs nothing).
- */
-export function removeKnownSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.replace(new RegExp(s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '[redacted]');
-  return out;
 }
 
 function firstSentence(text: string): string {

@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
+import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
+import { answerJson, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import { capturingLogger } from '../support/log-capture.js';
+
+/**
+ * Links Graph sends in the middle of an operation (the next page of a page the gateway fills from
+ * several, the next page of a delta round, the round's deltaLink) that point at another host. The
+ * gateway never sends anything there (the link is checked as a caller's cursor is), but it blamed
+ * the caller: BAD_USER_INPUT, "The page cursor is not valid ... Start again from the first page",
+ * for a cursor the caller never sent, and a deltaLink of another host went into the change-feed
+ * token, refused at every later call. Production configuration, a caller with the read permissions.
+ */
+let emulator: TestEmulator;
+let graph: HostileGraph;
+let elsewhere: Server;
+let elsewhereOrigin = '';
+const reachedElsewhere: string[] = [];
+let app: App;
+const lines: string[] = [];
+const key = randomBytes(24).toString('base64url');
+
+beforeAll(async () => {
+  emulator = await startTestEmulator({ userCount: 10 });
+  graph = await startHostileGraph(emulator);
+  // Another host the gateway trusts the certificate of: only where a link points, never to be reached.
+  const dir = path.dirname(emulator.caFile);
+  elsewhere = createServer(
+    { cert: readFileSync(path.join(dir, 'emulator-server.pem')), key: readFileSync(path.join(dir, 'emulator-server.key')) },
+    (req, res) => {
+      reachedElsewhere.push(`${req.method} ${req.url}`);
+      res.end('{"value":[]}');
+    },
+  );
+  await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+  elsewhereOrigin = `https://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
+  const known = emulator.tenant.wellKnown;
+  app = await startApp(
+    loadConfig({
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SANDBOX: 'false',
+      AZURE_TENANT_ID: emulator.tenantId,
+      AZURE_CLIENT_ID: known.demoAppId,
+      AZURE_CLIENT_SECRET: known.demoAppSecret,
+      AZURE_AUTHORITY_HOST: emulator.authorityHost,
+      GRAPH_ENDPOINT: graph.origin,
+      NODE_EXTRA_CA_CERTS: emulator.caFile,
+      CACHE_URL: 'memory',
+      DATA_DIR: emulator.dataDir,
+      ...apiKeyCallers({ reader: { key, permissions: ['Users.Read', 'Users.ReadChanges'] } }),
+    }),
+    { logger: capturingLogger(lines, 'info') },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await app?.close();
+  await graph?.close();
+  elsewhere?.closeAllConnections();
+  await new Promise((resolve) => elsewhere?.close(resolve));
+  await emulator?.close();
+});
+
+async function gql(query: string): Promise<{ data: any; errors?: Array<{ message: string; extensions: Record<string, unknown> }> }> {
+  const res = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: JSON.stringify({ query }),
+  });
+  return (await res.json()) as { data: any; errors?: Array<{ message: string; extensions: Record<string, unknown> }> };
+}
+
+const USER = { id: '0b4c2f5e-1d2a-4c3b-9e8f-7a6b5c4d3e2f', displayName: 'Someone' };
+
+describe("Graph's own links to another host", () => {
+  it('a page filled from several Graph pages (manager expanded, Graph pages of 20): UPSTREAM_ERROR, not the caller’s cursor', async () => {
+    graph.answer = (req, res) =>
+      req.url.startsWith('/v1.0/users?') ? answerJson(res, 200, { value: [USER], '@odata.nextLink': `${elsewhereOrigin}/v1.0/users?$skiptoken=x` }) : false;
+    const result = await gql('{ users(first: 30) { nodes { id manager { id } } } }');
+    graph.answer = () => false;
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect(result.errors?.[0]?.message).toMatch(/^Microsoft Graph sent a next page link the gateway will not follow/);
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it('the next page of a delta round: UPSTREAM_ERROR, no resync asked of the caller', async () => {
+    graph.answer = (req, res) =>
+      req.url.startsWith('/v1.0/users/delta')
+        ? answerJson(res, 200, { value: [USER], '@odata.nextLink': `${elsewhereOrigin}/v1.0/users/delta?$skiptoken=x` })
+        : false;
+    const result = await gql('{ userChanges { complete nextDeltaToken } }');
+    graph.answer = () => false;
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect(result.errors?.[0]?.extensions.resyncRequired).toBeUndefined();
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it("a round's deltaLink of another host fails that round, instead of becoming a token refused at every later call", async () => {
+    graph.answer = (req, res) =>
+      req.url.startsWith('/v1.0/users/delta')
+        ? answerJson(res, 200, { value: [USER], '@odata.deltaLink': `${elsewhereOrigin}/v1.0/users/delta?$deltatoken=x` })
+        : false;
+    const result = await gql('{ userChanges { complete nextDeltaToken } }');
+    graph.answer = () => false;
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect(result.data?.userChanges ?? null).toBeNull();
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it('the same queries against a Graph that keeps to its own links are served', async () => {
+    const users = await gql('{ users(first: 5) { nodes { id } } }');
+    expect(users.errors).toBeUndefined();
+    expect(users.data.users.nodes).toHaveLength(5);
+    const changes = await gql('{ userChanges { complete nextDeltaToken } }');
+    expect(changes.errors).toBeUndefined();
+    expect(typeof changes.data.userChanges.nextDeltaToken).toBe('string');
+  });
+});
