@@ -4,7 +4,7 @@ import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 
 /**
  * A containment's steps go to Graph in one `$batch` (revoke the sessions, disable the account). A
@@ -20,22 +20,10 @@ const key = randomBytes(24).toString('base64url');
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 10 });
   graph = await startHostileGraph(emulator);
-  const known = emulator.tenant.wellKnown;
   app = await startApp(
     loadConfig({
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SANDBOX: 'false',
+      ...gatewayEnvBehind(emulator, graph),
       LOG_LEVEL: 'silent',
-      AZURE_TENANT_ID: emulator.tenantId,
-      AZURE_CLIENT_ID: known.demoAppId,
-      AZURE_CLIENT_SECRET: known.demoAppSecret,
-      AZURE_AUTHORITY_HOST: emulator.authorityHost,
-      GRAPH_ENDPOINT: graph.origin,
-      NODE_EXTRA_CA_CERTS: emulator.caFile,
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
       ...apiKeyCallers({ responder: { key, permissions: ['Users.Terminate'] } }),
     }),
   );

@@ -8,7 +8,7 @@ import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -42,21 +42,9 @@ beforeAll(async () => {
   );
   await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
   elsewhereOrigin = `https://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
-  const known = emulator.tenant.wellKnown;
   app = await startApp(
     loadConfig({
-      NODE_ENV: 'production',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SANDBOX: 'false',
-      AZURE_TENANT_ID: emulator.tenantId,
-      AZURE_CLIENT_ID: known.demoAppId,
-      AZURE_CLIENT_SECRET: known.demoAppSecret,
-      AZURE_AUTHORITY_HOST: emulator.authorityHost,
-      GRAPH_ENDPOINT: graph.origin,
-      NODE_EXTRA_CA_CERTS: emulator.caFile,
-      CACHE_URL: 'memory',
-      DATA_DIR: emulator.dataDir,
+      ...gatewayEnvBehind(emulator, graph),
       ...apiKeyCallers({ reader: { key, permissions: ['Users.Read', 'Users.ReadChanges'] } }),
     }),
     { logger: capturingLogger(lines, 'info') },

@@ -4,7 +4,7 @@ import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -23,20 +23,8 @@ const readerKey = randomBytes(24).toString('base64url');
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 10 });
   graph = await startHostileGraph(emulator);
-  const known = emulator.tenant.wellKnown;
   const config = loadConfig({
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    SANDBOX: 'false',
-    AZURE_TENANT_ID: emulator.tenantId,
-    AZURE_CLIENT_ID: known.demoAppId,
-    AZURE_CLIENT_SECRET: known.demoAppSecret,
-    AZURE_AUTHORITY_HOST: emulator.authorityHost,
-    GRAPH_ENDPOINT: graph.origin,
-    NODE_EXTRA_CA_CERTS: emulator.caFile,
-    CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
+    ...gatewayEnvBehind(emulator, graph),
     ...apiKeyCallers({ reader: { key: readerKey, permissions: ['Users.Read'] } }),
   });
   app = await startApp(config, { logger: capturingLogger(lines, 'info') });

@@ -97,3 +97,26 @@ export function answerJson(res: ServerResponse, status: number, body: unknown, h
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
   return true;
 }
+
+/**
+ * The environment of a gateway in production configuration (NODE_ENV=production, SANDBOX=false) with
+ * the emulator tenant's demo app, whose Graph is `graph`: what the hostile-Graph suites run.
+ * `NODE_ENV`, `HOST` and `PORT` are for an in-process `startApp`; a spawned build sets its own.
+ */
+export function gatewayEnvBehind(emulator: TestEmulator, graph: HostileGraph): Record<string, string> {
+  const known = emulator.tenant.wellKnown;
+  return {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SANDBOX: 'false',
+    AZURE_TENANT_ID: emulator.tenantId,
+    AZURE_CLIENT_ID: known.demoAppId,
+    AZURE_CLIENT_SECRET: known.demoAppSecret,
+    AZURE_AUTHORITY_HOST: emulator.authorityHost,
+    GRAPH_ENDPOINT: graph.origin,
+    NODE_EXTRA_CA_CERTS: emulator.caFile,
+    CACHE_URL: 'memory',
+    DATA_DIR: emulator.dataDir,
+  };
+}
