@@ -134,26 +134,12 @@ async function sendChunk(transport: GraphTransport, requests: GraphRequest[], in
   const outcomes = indices.map((index): ItemOutcome => {
     const req = requests[index]!;
     const answer = responses.get(String(index));
-    if (answer === AMBIGUOUS) {
-      // Two answers for one request: whether Graph applied it is not known (a write is UNKNOWN, not
-      // whichever answer came last).
+    // Two answers for one request, or none: whether Graph applied it is not known (a write is UNKNOWN,
+    // not whichever answer came last).
+    if (answer === AMBIGUOUS || !answer) {
+      const what = answer === AMBIGUOUS ? 'a $batch answer with two answers for one of its items' : 'a $batch answer missing one of its items';
       return {
-        result: graphFailure(malformedResponse('a $batch answer with two answers for one of its items', attempt.requestId), {
-          status: undefined,
-          scope: 'item',
-          outcome: 'unknown',
-          clientRequestId,
-        }),
-      };
-    }
-    if (!answer) {
-      return {
-        result: graphFailure(malformedResponse('a $batch answer missing one of its items', attempt.requestId), {
-          status: undefined,
-          scope: 'item',
-          outcome: 'unknown',
-          clientRequestId,
-        }),
+        result: graphFailure(malformedResponse(what, attempt.requestId), { status: undefined, scope: 'item', outcome: 'unknown', clientRequestId }),
       };
     }
     // Only an HTTP status is one: any other number (3.5, 1e9, -1) is an item without a status, like a
