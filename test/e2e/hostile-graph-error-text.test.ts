@@ -4,7 +4,7 @@ import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
+import { answerJson, gatewayEnvBehind, graphIdentityEnvBehind, startHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
 import { startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { capturingLogger } from '../support/log-capture.js';
 
@@ -150,18 +150,10 @@ describe('the production build', () => {
   });
 
   it('gives a reader no token either (node dist/src/main.js, NODE_ENV=production)', async () => {
-    const known = emulator.tenant.wellKnown;
     gw = await startProductionGateway({
       dataDir: emulator.dataDir,
       env: {
-        SANDBOX: 'false',
-        AZURE_TENANT_ID: emulator.tenantId,
-        AZURE_CLIENT_ID: known.demoAppId,
-        AZURE_CLIENT_SECRET: known.demoAppSecret,
-        AZURE_AUTHORITY_HOST: emulator.authorityHost,
-        GRAPH_ENDPOINT: graph.origin,
-        NODE_EXTRA_CA_CERTS: emulator.caFile,
-        CACHE_URL: 'memory',
+        ...graphIdentityEnvBehind(emulator, graph),
         LOG_LEVEL: 'trace',
         ...apiKeyCallers({ reader: { key: readerKey, permissions: ['Users.Read'] } }),
       },

@@ -99,16 +99,13 @@ export function answerJson(res: ServerResponse, status: number, body: unknown, h
 }
 
 /**
- * The environment of a gateway in production configuration (NODE_ENV=production, SANDBOX=false) with
- * the emulator tenant's demo app, whose Graph is `graph`: what the hostile-Graph suites run.
- * `NODE_ENV`, `HOST` and `PORT` are for an in-process `startApp`; a spawned build sets its own.
+ * The Graph identity of a gateway whose Graph is `graph`: the emulator tenant's demo app, SANDBOX=false,
+ * the emulator's CA, a memory cache. What a spawned production build (which sets its own NODE_ENV,
+ * HOST, PORT and DATA_DIR) takes.
  */
-export function gatewayEnvBehind(emulator: TestEmulator, graph: HostileGraph): Record<string, string> {
+export function graphIdentityEnvBehind(emulator: TestEmulator, graph: HostileGraph): Record<string, string> {
   const known = emulator.tenant.wellKnown;
   return {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
     SANDBOX: 'false',
     AZURE_TENANT_ID: emulator.tenantId,
     AZURE_CLIENT_ID: known.demoAppId,
@@ -117,6 +114,10 @@ export function gatewayEnvBehind(emulator: TestEmulator, graph: HostileGraph): R
     GRAPH_ENDPOINT: graph.origin,
     NODE_EXTRA_CA_CERTS: emulator.caFile,
     CACHE_URL: 'memory',
-    DATA_DIR: emulator.dataDir,
   };
+}
+
+/** The same for an in-process `startApp` in production configuration (NODE_ENV=production): what the hostile-Graph suites run. */
+export function gatewayEnvBehind(emulator: TestEmulator, graph: HostileGraph): Record<string, string> {
+  return { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATA_DIR: emulator.dataDir, ...graphIdentityEnvBehind(emulator, graph) };
 }
