@@ -235,9 +235,12 @@ export class FaultRules {
     this.rules = [];
   }
 
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
+
   /** The answer of the first rule matching `method` and the version-relative `path`, spending one of its `times`. */
   take(method: string, path: string): FaultRule['answer'] | undefined {
-    if (this.rules.length === 0) return undefined;
     const wanted = path.toLowerCase();
     const rule = this.rules.find((r) => r.method === method && r.path.toLowerCase() === wanted && (r.times === null || r.times > 0));
     if (!rule) return undefined;

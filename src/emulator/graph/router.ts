@@ -228,6 +228,8 @@ export function faultResponse(ctx: EmulatorContext, decision: Exclude<FaultDecis
  * a 200 whose body is no collection. `path` is the request's path without its version segment.
  */
 function targetedFault(ctx: EmulatorContext, req: EmuRequest, ids: RequestIds, clientKey: string): EmuResponse | undefined {
+  // No rules (every run but the tests that set some): nothing to compute per request or item.
+  if (ctx.faults.rules.empty) return undefined;
   const path = req.rawPath.replace(/^\/(v1\.0|beta)(?=\/)/, '');
   const answer: FaultRule['answer'] | undefined = ctx.faults.rules.take(req.method, path);
   if (answer === undefined) return undefined;
