@@ -1,4 +1,4 @@
-import { removeKnownSecrets, scrubSecrets } from './identity/index.js';
+import { removeKnownSecrets, scrubSecrets } from './http/upstream-text.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 

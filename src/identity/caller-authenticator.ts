@@ -10,7 +10,7 @@ import type { Caller, CallerAuthenticator, CallerRevocations } from './types.js'
 import { issuedBefore } from './caller-revocations.js';
 import { ALLOWED_ALGORITHMS, CallerTokenRejected, createCallerTokenVerifier } from './caller-token-verifier.js';
 import { assertOneCredential, type CredentialHeader } from './credential-headers.js';
-import { removeKnownSecrets } from './token-errors.js';
+import { removeKnownSecrets } from '../http/upstream-text.js';
 
 /**
  * The headers each mode reads a credential from. With `entra`, `x-api-key` is not a credential and

@@ -8,7 +8,7 @@ import { MAX_ACCESS_TOKEN_LIFETIME_SECONDS } from './access-token-lifetime.js';
 import type { GraphIdentityDeps } from './deps.js';
 import { MAX_UPSTREAM_TEXT } from '../http/upstream-text.js';
 import { describeNetworkFailure } from './msal-network.js';
-import { scrubbedUpstreamText } from './token-errors.js';
+import { scrubbedUpstreamText } from '../http/upstream-text.js';
 import { TokenSlot, slotTokenSource, tokenProbe, type AcquiredToken } from './token-slot.js';
 
 export const BROKER_APP_NAME = 'ms-graph-user';

@@ -17,7 +17,7 @@ export { authenticationChallenge, createCallerAuthenticator } from './caller-aut
 export { createAuthRoutes } from './auth-routes.js';
 export { graphIdentityId, graphFlowOf } from './identity-id.js';
 export { graphDefaultScope } from './authority.js';
-export { removeKnownSecrets, scrubSecrets, tokenErrorToGatewayError } from './token-errors.js';
+export { tokenErrorToGatewayError } from './token-errors.js';
 export { encryptBrokerToken, decryptBrokerToken } from './broker-crypto.js';
 
 /**

@@ -1,6 +1,6 @@
 import { LogLevel, type Configuration } from '@azure/msal-node';
 import type { Logger } from '../logger.js';
-import { scrubbedUpstreamText } from './token-errors.js';
+import { scrubbedUpstreamText } from '../http/upstream-text.js';
 
 /**
  * msal-common warns "No client info in response" for every token response without `client_info`

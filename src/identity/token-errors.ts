@@ -1,9 +1,6 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import { scrubbedUpstreamText } from '../http/upstream-text.js';
 
-// Where they were first written; they moved to the HTTP layer so that Graph's text is scrubbed the same way.
-export { removeKnownSecrets, scrubSecrets, scrubbedUpstreamText } from '../http/upstream-text.js';
-
 /**
  * AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. Not
  * AADSTS7000222: that is the app's client secret past its end date (reference-error-codes,

@@ -1,6 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { scrubbedUpstreamText } from '../identity/token-errors.js';
+import { scrubbedUpstreamText } from '../http/upstream-text.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_SERVICE_NAME, type TracingConfig } from './config.js';
 import { setActiveTracer } from './state.js';
