@@ -110,13 +110,12 @@ export interface GraphUsersClient {
    * The user's PIM eligibilities and active role assignments at any scope, as principal (by object
    * id; src/graph/role-grants.ts), and those of the role-assignable groups the user is a member of or
    * owns, and of the groups it is PIM-eligible for: one `$batch` (the user's grants, its groups), a
-   * second for the groups' grants only when there are groups. With `activeRoles`, the same first
-   * `$batch` also carries the directoryRole cast (what `directoryRolesOf` reads), counted in
-   * `activeRoles`: one HTTP request instead of two. Throws a RoleGrantLookupFailure naming the lookup
+   * second for the groups' grants only when there are groups. The first `$batch` also carries the
+   * directoryRole cast (the user's activated roles), counted in `activeRoles`. Throws a RoleGrantLookupFailure naming the lookup
    * Graph did not answer (the cast's first, when it failed and nothing was found), or past
    * MAX_GROUP_PRINCIPALS groups. (Additive.)
    */
-  roleGrantsOf(principalId: string, options?: { activeRoles?: boolean }): Promise<RoleGrants>;
+  roleGrantsOf(principalId: string): Promise<RoleGrants>;
   /** Every page of the user's methods of that kind. */
   listAuthMethods(userIdOrUpn: string, kind: AuthMethodKind): Promise<GraphDirectoryObject[]>;
   /**

@@ -352,14 +352,17 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
 
-    async roleGrantsOf(principalId: string, options: { activeRoles?: boolean } = {}): Promise<RoleGrants> {
+    async roleGrantsOf(principalId: string): Promise<RoleGrants> {
       // One $batch: the user's own grants, its role-assignable groups, the tenant's role-assignable
-      // groups with their owners, its PIM for Groups eligibilities and, with `activeRoles`, the
-      // directoryRole cast (an advanced query: ConsistencyLevel rides in the item's headers). The
-      // grant lists and the cast are read on until an item (any item is a grant or a role; a page may
-      // be empty with a nextLink: before, a nextLink was counted as a grant), the group lists to the
-      // end. A user not found has no memberships nor roles (404): the write then meets the same 404.
-      const lookups: RoleLookup[] = [
+      // groups with their owners, its PIM for Groups eligibilities and the directoryRole cast (an
+      // advanced query: ConsistencyLevel rides in the item's headers). The grant lists and the cast
+      // are read on until an item (any item is a grant or a role; a page may be empty with a
+      // nextLink: before, a nextLink was counted as a grant), the group lists to the end. A user not
+      // found has no memberships nor roles (404): the write then meets the same 404. The cast applies
+      // to each page of the user's memberships: an empty page with a nextLink says nothing about the
+      // next one (docs/graph-facts.md#paging); past MAX_FOLLOWED_PAGES the lookup fails, and the
+      // check fails closed (src/graphql/mutations/admin-targets.ts).
+      const read = await readLookups([
         { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
         { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
         {
@@ -371,30 +374,23 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         },
         { lookup: 'groupOwnerships', request: roleAssignableGroupOwnersRequest(), shape: continuationShapes.groups },
         { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
-      ];
-      if (options.activeRoles) {
-        // The cast applies to each page of the user's memberships: an empty page with a nextLink says
-        // nothing about the next one (docs/graph-facts.md#paging). Before, an administrator in more
-        // groups than a page holds read as holding no role. Past MAX_FOLLOWED_PAGES the lookup fails,
-        // and the check fails closed (src/graphql/mutations/admin-targets.ts).
-        lookups.push({
+        {
           lookup: 'directoryRoles',
           request: directoryRolesRequest(principalId),
           shape: continuationShapes.directoryRoles,
           advanced: true,
           untilAny: true,
           emptyOn404: true,
-        });
-      }
-      const read = await readLookups(lookups);
+        },
+      ]);
       const first = read.slice(0, 5);
-      const cast = options.activeRoles ? read[5]! : [];
+      const cast = read[5]!;
       const own = (n: number) => (Array.isArray(first[n]) ? grantsOf(first[n], principalId) : []);
-      const grants: RoleGrants = { eligible: own(0), assigned: own(1), ...(options.activeRoles ? { activeRoles: Array.isArray(cast) ? cast.length : 0 } : {}) };
+      const grants: RoleGrants = { eligible: own(0), assigned: own(1), activeRoles: Array.isArray(cast) ? cast.length : 0 };
       // A role or a grant of the user's own answers the question, whatever else failed: no second round trip.
-      if ((grants.activeRoles ?? 0) > 0 || grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
-      // The cast's failure is the one reported when nothing is found (it was the first lookup, and
-      // needs its own permission), whatever else failed; a grant found through a group still wins.
+      if (grants.activeRoles > 0 || grants.eligible.length > 0 || grants.assigned.length > 0) return grants;
+      // The cast's failure is the one reported when nothing is found (it needs its own permission),
+      // whatever else failed; a grant found through a group still wins.
       const castFailure = cast instanceof RoleGrantLookupFailure ? cast : undefined;
       try {
         const found = await groupGrants(principalId, first, grants);

@@ -49,9 +49,9 @@ export interface RoleGrants {
   assigned: RoleGrant[];
   /**
    * Activated directory roles the transitiveMemberOf cast listed (any item counts, also one with
-   * limited information), when it was asked in the same `$batch` (`activeRoles`). Read until one is found.
+   * limited information), asked in the same `$batch`. Read until one is found.
    */
-  activeRoles?: number;
+  activeRoles: number;
 }
 
 /** Which of the lookups Graph did not answer: each needs its own permission. */

@@ -58,11 +58,11 @@ export async function refuseAnyAdministratorTarget(graph: RoleLookupGraph, userK
   if (objectId === undefined) return;
   let grants;
   try {
-    grants = await graph.roleGrantsOf(objectId, { activeRoles: true });
+    grants = await graph.roleGrantsOf(objectId);
   } catch (error) {
     throw roleLookupFailed(error);
   }
-  if ((grants.activeRoles ?? 0) > 0) throw activeRoleRefusal();
+  if (grants.activeRoles > 0) throw activeRoleRefusal();
   if (grants.eligible.length === 0 && grants.assigned.length === 0) return;
   throw new GatewayError(
     ErrorCode.FORBIDDEN,

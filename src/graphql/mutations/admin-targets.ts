@@ -33,8 +33,8 @@ export const ADMINISTRATOR_CHECK_FAILED = 'ADMINISTRATOR_CHECK_FAILED';
  * asked by object id: before, an administrator renamed a minute ago was unknown to the index under
  * the new name, a 404 that read as "no role", while the write reached them.
  *
- * The cast rides in the `$batch` of the check's other lookups (src/graph/client.ts, `roleGrantsOf`
- * with `activeRoles`; src/graphql/mutations/admin-role-grants.ts): these are its refusal and its
+ * The cast rides in the `$batch` of the check's other lookups (src/graph/client.ts, `roleGrantsOf`;
+ * src/graphql/mutations/admin-role-grants.ts): these are its refusal and its
  * fail-closed error.
  */
 export function activeRoleRefusal(): GatewayError {
