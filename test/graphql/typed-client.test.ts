@@ -170,10 +170,11 @@ describe('the typed-client steps of docs/querying.md', () => {
 
       const allowed = await outcome(withCors);
       expect(allowed.error).toBeNull();
-      const user = JSON.parse(allowed.result!) as { id: string; displayName: string; manager: { displayName: string } | null };
+      const user = JSON.parse(allowed.result!) as { id: string; displayName: string; manager: { displayName: string } | null; managerUnavailable: boolean };
       expect(user.id).toBe(manager.id);
       expect(user.displayName).toBe(manager.displayName);
       expect(user.manager?.displayName).toBe(emulator.tenant.users.get(manager.managerId!)!.displayName);
+      expect(user.managerUnavailable).toBe(false);
 
       // The same page against a gateway without CORS_ORIGINS: the browser refuses the answer.
       const refused = await outcome(withoutCors);
