@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     `  Demo certificate   ${emulator.demoAppCertificatePath}`,
     `  Gateway API        ${known.gatewayApiAudience} (v${apiTokenVersion}.0 access tokens; API_AUDIENCE=${known.gatewayApiAudience},${known.demoAppId})`,
     `  CA file            ${emulator.caFile}   (trust it: NODE_EXTRA_CA_CERTS=${emulator.caFile})`,
-    `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults`,
+    `  Stats / faults     ${emulator.origin}/_emulator/stats, POST ${emulator.origin}/_emulator/faults (all requests), POST ${emulator.origin}/_emulator/faults/rules (targeted)`,
     `  Graph switches     ${emulator.origin}/_emulator/graph (expandPageCap: ${String(emulator.context.graph.expandPageCap)}, expandNestedSelect: ${String(emulator.context.graph.expandNestedSelect)}, revokeSignInSessionsStatus: ${String(emulator.context.graph.revokeSignInSessionsStatus)}, forceChangeWithoutPassword: ${emulator.context.graph.forceChangeWithoutPassword})`,
     `  TAP policy         ${emulator.origin}/_emulator/tap-policy (${tap.state}; lifetime ${tap.minimumLifetimeInMinutes}..${tap.maximumLifetimeInMinutes} min, default ${tap.defaultLifetimeInMinutes}; one-time only: ${String(tap.isUsableOnce)})`,
     `  Directory limits   ${emulator.origin}/_emulator/throttling (RU per 10 s: ${String(emulator.context.throttle.settings.resourceUnitsPer10s ?? 'off')}, writes per 150 s: ${String(emulator.context.throttle.settings.writesPer150s ?? 'off')})`,
