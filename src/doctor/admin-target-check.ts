@@ -20,16 +20,26 @@ const TAKEOVER_FEATURES: ReadonlySet<FeatureId> = new Set([
 ]);
 
 /**
- * `GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole`, "another user's memberships":
- * User.Read.All least, then GroupMember.Read.All, Group.Read.All, Directory.Read.All,
- * Directory.ReadWrite.All, application and delegated alike (docs/graph-facts.md#writes-and-permissions).
- * Any of them is enough for the check: without a permission that reads directory roles Graph lists
- * them with limited information, and any item counts as a role.
+ * The user's memberships, read twice: `GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole`
+ * ("another user's memberships": User.Read.All least, then GroupMember.Read.All, Group.Read.All,
+ * Directory.Read.All, Directory.ReadWrite.All) and `POST /users/{id}/getMemberObjects` ("Memberships
+ * for a user": User.Read.All, Directory.Read.All, User.ReadWrite.All, Directory.ReadWrite.All), the
+ * latter because the cast's index may not list a membership made moments ago
+ * (docs/graph-facts.md#writes-and-permissions, "Recent memberships"). Application and delegated alike;
+ * a set answers both. Without a permission that reads directory roles Graph lists them with limited
+ * information, and any item counts as a role.
  */
 export const ADMINISTRATOR_LOOKUP = {
-  call: 'GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole',
-  sets: [['User.Read.All'], ['GroupMember.Read.All'], ['Group.Read.All'], ['Directory.Read.All'], ['Directory.ReadWrite.All']] as readonly PermissionSet[],
-  source: 'https://learn.microsoft.com/graph/api/user-list-transitivememberof#permissions',
+  call: 'GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole and POST /users/{id}/getMemberObjects',
+  sets: [
+    ['User.Read.All'],
+    ['Directory.Read.All'],
+    ['Directory.ReadWrite.All'],
+    ['GroupMember.Read.All', 'User.ReadWrite.All'],
+    ['Group.Read.All', 'User.ReadWrite.All'],
+  ] as readonly PermissionSet[],
+  source:
+    'https://learn.microsoft.com/graph/api/user-list-transitivememberof#permissions and https://learn.microsoft.com/graph/api/directoryobject-getmemberobjects#permissions',
 };
 
 /**
@@ -62,8 +72,8 @@ export const ROLE_GRANTS_LOOKUP = {
  * (`privilegedAccess/group/eligibilityScheduleInstances`): PrivilegedEligibilitySchedule.Read.AzureADGroup
  * least, then PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup, application and delegated alike
  * (delegated, the signed-in caller also needs Global Reader or Privileged Role Administrator). The
- * target's role-assignable groups come from the transitiveMemberOf cast, answered by the first
- * lookup's permissions; the groups' own grants by the second's.
+ * target's role-assignable groups come from getMemberObjects, answered by the first lookup's
+ * permissions; the groups' own grants by the second's.
  */
 export const GROUP_ELIGIBILITY_LOOKUP = {
   call: 'GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances (principalId filter)',

@@ -66,6 +66,15 @@ export interface UserRecord {
    */
   _previousUpns?: Array<{ upn: string; untilMs: number }>;
   /**
+   * Emulator-internal: when (emulator clock, ms) the user joined a group of `memberOf` (keyed by the
+   * group id) or was granted a role of `_directoryRoles` (keyed `role:{name}`), for recent ones;
+   * advanced queries under an index lag (GraphSettings.advancedQueryIndexLagSeconds) do not list it
+   * until the lag has passed, other reads (getMemberObjects, the role lists) do
+   * (docs/graph-facts.md#writes-and-permissions, "Recent memberships"). Not listed here: held by the
+   * index all along. Unset: none recent.
+   */
+  _joinedAtMs?: Record<string, number>;
+  /**
    * Emulator-internal: roles the user is only eligible for through Privileged Identity Management
    * (not activated, so not in `_directoryRoles` nor memberOf), listed by
    * `/roleManagement/directory/roleEligibilityScheduleInstances`. Unset: none.

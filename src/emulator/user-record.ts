@@ -63,3 +63,18 @@ export function keepPreviousUpn(user: UserRecord, upn: string, nowMs: number): v
   if (upn === user.userPrincipalName) return;
   user._previousUpns = [...(user._previousUpns ?? []), { upn: user.userPrincipalName, untilMs: nowMs }];
 }
+
+/**
+ * Adds the user to a group now (emulator clock, ms): the lagging index of advanced queries does not
+ * list the membership until GraphSettings.advancedQueryIndexLagSeconds have passed.
+ */
+export function joinGroup(user: UserRecord, groupId: string, nowMs: number): void {
+  if (!user.memberOf.includes(groupId)) user.memberOf.push(groupId);
+  user._joinedAtMs = { ...(user._joinedAtMs ?? {}), [groupId]: nowMs };
+}
+
+/** Grants the user a tenant-wide directory role now: the lagging index does not list it for a while (as joinGroup). */
+export function grantRole(user: UserRecord, role: string, nowMs: number): void {
+  if (!user._directoryRoles.includes(role)) user._directoryRoles.push(role);
+  user._joinedAtMs = { ...(user._joinedAtMs ?? {}), [`role:${role}`]: nowMs };
+}

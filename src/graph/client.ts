@@ -43,7 +43,8 @@ import {
   ownerIds,
   RoleGrantLookupFailure,
   roleAssignableGroupOwnersRequest,
-  roleAssignableGroupsRequest,
+  memberObjectsRequest,
+  roleAssignableMemberships,
   roleAssignmentsRequest,
   roleEligibilityRequest,
   type RoleGrantLookup,
@@ -266,14 +267,17 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     first: ReadonlyArray<Record<string, unknown>[] | RoleGrantLookupFailure>,
     grants: RoleGrants,
   ): Promise<RoleGrants> {
-    const [, , memberships, ownerships, groupEligibilities] = answered(first);
+    const [, , memberObjects, ownerships, groupEligibilities] = answered(first);
+    // The user's memberships as getMemberObjects lists them (not the lagging index of advanced
+    // queries), kept when the tenant's role-assignable groups hold them.
+    const memberships = roleAssignableMemberships(memberObjects!, ownerships!);
     // The groups whose grants count as the user's (role-assignable memberships and ownerships, PIM
     // for Groups eligibilities). A group whose expanded owners may be cut short has its whole owners
     // list read first (one more round trip, only for such groups).
     const { owned, unsure } = ownedGroups(ownerships!, principalId);
     // Past the cap with the groups known so far, or with those still to be ruled out: fail closed
     // before reading any owners list.
-    groupPrincipals(memberships!, groupEligibilities!, owned);
+    groupPrincipals(memberships, groupEligibilities!, owned);
     if (unsure.length > MAX_GROUP_PRINCIPALS) throw new RoleGrantLookupFailure('groupsUnchecked', undefined);
     if (unsure.length > 0) {
       const lists = answered(
@@ -285,7 +289,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         if (ownerIds(lists[n]!).includes(principalId.toLowerCase())) owned.push(groupId);
       });
     }
-    const groups = groupPrincipals(memberships!, groupEligibilities!, owned);
+    const groups = groupPrincipals(memberships, groupEligibilities!, owned);
     if (groups.length === 0) return grants;
     // The groups' own grants, as principals, in a second $batch (eq per id: the eligibility list
     // documents no `in` on principalId).
@@ -353,7 +357,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     listOwnedDevices: (userIdOrUpn, request) => relationshipPage<GraphDirectoryObject>(userIdOrUpn, 'ownedDevices', continuationShapes.ownedDevices, request),
 
     async roleGrantsOf(principalId: string): Promise<RoleGrants> {
-      // One $batch: the user's own grants, its role-assignable groups, the tenant's role-assignable
+      // One $batch: the user's own grants, its memberships, the tenant's role-assignable
       // groups with their owners, its PIM for Groups eligibilities and the directoryRole cast (an
       // advanced query: ConsistencyLevel rides in the item's headers). The grant lists and the cast
       // are read on until an item (any item is a grant or a role; a page may be empty with a
@@ -365,13 +369,10 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
       const read = await readLookups([
         { lookup: 'roleGrants', request: roleEligibilityRequest(principalId), shape: continuationShapes.roleEligibilities, untilAny: true, pim: true },
         { lookup: 'roleGrants', request: roleAssignmentsRequest(principalId), shape: continuationShapes.roleAssignments, untilAny: true },
-        {
-          lookup: 'groupMemberships',
-          request: roleAssignableGroupsRequest(principalId),
-          shape: continuationShapes.userGroups,
-          advanced: true,
-          emptyOn404: true,
-        },
+        // Every membership's id, from a function no index serves: a membership made a moment ago is
+        // in it, where the cast on transitiveMemberOf (an advanced query) may not list it yet
+        // (docs/graph-facts.md#writes-and-permissions, "Recent memberships").
+        { lookup: 'groupMemberships', request: memberObjectsRequest(principalId), shape: continuationShapes.memberObjects, emptyOn404: true },
         { lookup: 'groupOwnerships', request: roleAssignableGroupOwnersRequest(), shape: continuationShapes.groups },
         { lookup: 'groupEligibilities', request: groupEligibilityRequest(principalId), shape: continuationShapes.groupEligibilities, pim: true },
         {

@@ -29,10 +29,9 @@ export const continuationShapes = {
     template: '/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole',
     pattern: new RegExp(`^/${USER_SEGMENT}/transitiveMemberOf/microsoft\\.graph\\.directoryRole/?$`, 'i'),
   },
-  userGroups: {
-    template: '/users/{id}/transitiveMemberOf/microsoft.graph.group',
-    pattern: new RegExp(`^/${USER_SEGMENT}/transitiveMemberOf/microsoft\\.graph\\.group/?$`, 'i'),
-  },
+  // getMemberObjects answers in one String collection (directoryobject-getmemberobjects documents no
+  // paging): no link is followed, so a nextLink fails the lookup and the check fails closed.
+  memberObjects: { template: '/users/{id}/getMemberObjects', pattern: /(?!)/ },
   roleEligibilities: {
     template: '/roleManagement/directory/roleEligibilityScheduleInstances',
     pattern: /^\/roleManagement\/directory\/roleEligibilityScheduleInstances\/?$/i,

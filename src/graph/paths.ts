@@ -74,6 +74,7 @@ export type UserSubresource =
   | 'memberOf'
   | 'transitiveMemberOf/microsoft.graph.directoryRole'
   | 'transitiveMemberOf/microsoft.graph.group'
+  | 'getMemberObjects'
   | 'ownedDevices'
   | 'revokeSignInSessions'
   | 'authentication/methods'
@@ -133,8 +134,8 @@ export const graphPaths = {
     assertAddressable(groupId, 'group id');
     return graphPath(`/groups/${encodeSegment(groupId)}/owners`, '/groups/{id}/owners');
   },
-  /** A user's groups, direct or transitive (an OData cast: an advanced query). */
-  userGroups: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.group'),
+  /** The ids of every group, administrative unit and directory role a user is a member of, transitively (a POST function that reads). */
+  userMemberObjects: (id: string): GraphPath => graphPaths.userSub(id, 'getMemberObjects'),
   /** A user's activated directory roles, direct or through groups (an OData cast: an advanced query). */
   userDirectoryRoles: (idOrUpn: string): GraphPath => graphPaths.userSub(idOrUpn, 'transitiveMemberOf/microsoft.graph.directoryRole'),
   /** The signed-in user's directory roles, direct or through groups (an OData cast: an advanced query). */

@@ -1,7 +1,7 @@
-import { badInput } from '../errors.js';
+import { badInput, ErrorCode, GatewayError } from '../errors.js';
 import { isGuid } from '../guid.js';
 import { graphPaths } from './paths.js';
-import { EVENTUAL_CONSISTENCY, MAX_PAGE_SIZE } from './requests.js';
+import { MAX_PAGE_SIZE } from './requests.js';
 import type { GraphRequest } from './types.js';
 
 /**
@@ -14,9 +14,13 @@ import type { GraphRequest } from './types.js';
  * Both filtered on `principalId eq '{object id}'`, so both list what the principal holds itself: an
  * eligibility or assignment held by a role-assignable group names the group, not its members. So the
  * groups through which the user may hold a role are found as well, and their ids asked as principals:
- * - the role-assignable groups the user is a member of: `GET /users/{id}/transitiveMemberOf/microsoft.graph.group`
- *   with `$filter=isAssignableToRole eq true` (an advanced query; only a role-assignable group can
- *   hold a role, and it cannot have groups as members, so its members are users);
+ * - the role-assignable groups the user is a member of: the ids `POST /users/{id}/getMemberObjects`
+ *   lists (every membership, transitively) that are among the tenant's role-assignable groups (the
+ *   list below). Not the cast `transitiveMemberOf/microsoft.graph.group?$filter=isAssignableToRole eq true`:
+ *   that is an advanced query, answered from an index that may not hold a membership made moments ago,
+ *   so a user just added to a group holding Global Administrator read as ordinary
+ *   (docs/graph-facts.md#writes-and-permissions, "Recent memberships"). Only a role-assignable group
+ *   can hold a role, and it cannot have groups as members, so its members are users;
  * - the role-assignable groups the user is a standing owner of: an owner manages the membership and
  *   can add themselves (groups-concept). `/users/{id}/ownedObjects` lists no application permission,
  *   so the tenant's role-assignable groups are listed with their owners:
@@ -28,7 +32,8 @@ import type { GraphRequest } from './types.js';
  *   `GET /identityGovernance/privilegedAccess/group/eligibilityScheduleInstances?$filter=principalId eq '{id}'`
  *   (an eligible member activates membership; an eligible owner activates ownership and manages the members).
  * Permissions: RoleManagement.Read.Directory answers both role lists (Directory.Read.All only the
- * assignments); User.Read.All the memberships, as for the directoryRole cast;
+ * assignments); User.Read.All the memberships (getMemberObjects, "Memberships for a user"), as for
+ * the directoryRole cast;
  * PrivilegedEligibilitySchedule.Read.AzureADGroup the PIM for Groups eligibilities; GroupMember.Read.All
  * the groups and their owners.
  */
@@ -106,15 +111,37 @@ export function roleAssignmentsRequest(principalId: string): GraphRequest {
   return { method: 'GET', path: graphPaths.directoryRoleAssignments(), query: { $filter: byPrincipal(principalId), $select: SELECT } };
 }
 
-/** The role-assignable groups the user is a member of (an OData cast with a filter: an advanced query). */
-export function roleAssignableGroupsRequest(userId: string): GraphRequest {
+/**
+ * The ids of every group, administrative unit and directory role the user is a member of, directly or
+ * transitively: a function Graph answers from the directory, not from the index behind advanced
+ * queries, so a membership made a moment ago is listed. A POST that only reads (effect `read`).
+ */
+export function memberObjectsRequest(userId: string): GraphRequest {
   if (!isGuid(userId)) throw badInput('A role lookup needs the object id of the user.');
-  return {
-    method: 'GET',
-    path: graphPaths.userGroups(userId.toLowerCase()),
-    query: { $filter: 'isAssignableToRole eq true', $select: 'id,isAssignableToRole', $count: 'true', $top: String(MAX_PAGE_SIZE) },
-    headers: { ...EVENTUAL_CONSISTENCY },
-  };
+  return { method: 'POST', path: graphPaths.userMemberObjects(userId.toLowerCase()), body: { securityEnabledOnly: false }, effect: 'read' };
+}
+
+/**
+ * The user's role-assignable groups: the ids getMemberObjects listed (`memberObjects`) that the
+ * tenant's list of role-assignable groups holds, as `{id}` items. A value that is not a string is an
+ * answer the check cannot read: it fails closed.
+ */
+export function roleAssignableMemberships(
+  memberObjects: readonly unknown[],
+  roleAssignableGroups: readonly Record<string, unknown>[],
+): Record<string, unknown>[] {
+  const assignable = new Set(roleAssignableGroups.flatMap((g) => (typeof g.id === 'string' ? [g.id.toLowerCase()] : [])));
+  const found: Record<string, unknown>[] = [];
+  for (const id of memberObjects) {
+    if (typeof id !== 'string') {
+      throw new RoleGrantLookupFailure(
+        'groupMemberships',
+        new GatewayError(ErrorCode.UPSTREAM_ERROR, "Microsoft Graph sent an unexpected response: a user's memberships listed a value that is not an id."),
+      );
+    }
+    if (assignable.has(id.toLowerCase())) found.push({ id: id.toLowerCase() });
+  }
+  return found;
 }
 
 /**
@@ -174,9 +201,8 @@ export function grantsOf(items: readonly Record<string, unknown>[], principalId:
 }
 
 /**
- * The group ids to ask as principals: every group the membership list returned (Graph applied the
- * role-assignable filter; an item it lists with limited information, without the property, counts
- * too, and only one that says `isAssignableToRole: false` is left out), every role-assignable group
+ * The group ids to ask as principals: every role-assignable group the user is a member of
+ * (roleAssignableMemberships; an item that says `isAssignableToRole: false` is left out), every role-assignable group
  * the user owns, and every group of a PIM for Groups eligibility. An item without a usable id is a
  * group the check cannot ask about: it fails closed, as do more than MAX_GROUP_PRINCIPALS groups.
  */

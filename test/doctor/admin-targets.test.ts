@@ -26,7 +26,9 @@ describe('app-only', () => {
     const result = await doctorInProcess(tenantEnv(emulator, app));
     expect(result.code).toBe(1);
     const finding = line(result, /^missing\s+administrator targets:/);
-    expect(finding).toContain('GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole needs User.Read.All (application permission');
+    expect(finding).toContain(
+      'GET /users/{id}/transitiveMemberOf/microsoft.graph.directoryRole and POST /users/{id}/getMemberObjects needs User.Read.All (application permission',
+    );
     expect(finding).toContain('temporaryAccessPass');
     expect(finding).toContain('ADMINISTRATOR_CHECK_FAILED');
   }, 120_000);

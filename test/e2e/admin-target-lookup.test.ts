@@ -6,8 +6,8 @@ import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
-import { ordinaryUserPicker } from '../graphql/mutations/support.js';
-import { keepPreviousUpn } from '../../src/emulator/user-record.js';
+import { addGroup, ordinaryUserPicker } from '../graphql/mutations/support.js';
+import { grantRole, joinGroup, keepPreviousUpn } from '../../src/emulator/user-record.js';
 
 /**
  * The role lookup of administrators as targets (docs/security.md#administrators-as-targets).
@@ -146,6 +146,83 @@ describe('a target named by userPrincipalName is found before its roles are read
       expect(passesOf(target)).toHaveLength(1);
       const nobody = await createPass(`nobody-${target.id.slice(0, 8)}@${target.userPrincipalName.split('@')[1]}`, 'NobodyPass');
       expect(nobody.errors![0]!.extensions).toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+  });
+});
+
+describe('a membership made a moment ago counts', () => {
+  /**
+   * The user's role-assignable groups used to come from `transitiveMemberOf/microsoft.graph.group`
+   * with a filter, an advanced query served from an index that "might not be up-to-date with recent
+   * changes to the object" (docs/graph-facts.md#writes-and-permissions, "Recent memberships"), as is
+   * the directoryRole cast. A user added a minute ago to a role-assignable group holding or eligible
+   * for Global Administrator was in neither answer, and the roles' own lists name the group, not its
+   * members: a helpdesk key minted their pass. The memberships now come from getMemberObjects, which
+   * no index serves.
+   */
+  const MEMBER_OBJECTS = 'POST /v1.0/users/{id}/getMemberObjects';
+  const GROUP_CAST = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group';
+
+  it('regression: a user who joined a group eligible for Global Administrator while the index lags gets no pass', async () => {
+    const target = pick();
+    const admins = addGroup(emulator, { _eligibleRoles: [{ role: 'Global Administrator', directoryScopeId: '/' }] });
+    joinGroup(target, admins.id, Date.now());
+    expect((await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 })).status).toBe(200);
+    try {
+      await emulator.resetStats();
+      const result = await createPass(target.id, 'JustJoinedAdmin');
+      expect(result.data?.createTemporaryAccessPass ?? null).toBeNull();
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET', argument: 'user' });
+      expect(passesOf(target)).toHaveLength(0);
+      expect(eventsOf('JustJoinedAdmin')).toEqual([expect.objectContaining({ outcome: 'refused', reasonDetail: 'ADMINISTRATOR_TARGET' })]);
+      const stats = await emulator.stats();
+      expect(stats.batch.itemsByRoute[MEMBER_OBJECTS]).toBe(1);
+      expect(stats.batch.itemsByRoute[GROUP_CAST] ?? 0).toBe(0);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+  });
+
+  it('regression: a user created a moment ago and put in a group holding an active assignment gets no pass', async () => {
+    const target = pick();
+    // Unknown to the lagging index at all: its casts answer 404, which reads as "no role".
+    target.createdDateTime = new Date().toISOString();
+    const unitAdmins = addGroup(emulator, { _scopedRoles: [{ role: 'User Administrator', directoryScopeId: `/administrativeUnits/${randomUUID()}` }] });
+    joinGroup(target, unitAdmins.id, Date.now());
+    await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 });
+    try {
+      const result = await createPass(target.userPrincipalName, 'NewUnitAdmin');
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+      expect(passesOf(target)).toHaveLength(0);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+  });
+
+  it('a Global Administrator granted the role a moment ago, whom the role cast does not list yet, gets no pass (the assignments list is no advanced query)', async () => {
+    const target = pick();
+    grantRole(target, 'Global Administrator', Date.now());
+    await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 });
+    try {
+      const result = await createPass(target.id, 'JustGrantedAdmin');
+      expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+      expect(passesOf(target)).toHaveLength(0);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+  });
+
+  it('under the same lag a user who joined a role-assignable group holding nothing still gets the pass', async () => {
+    const target = pick();
+    joinGroup(target, addGroup(emulator).id, Date.now());
+    await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 });
+    try {
+      const result = await createPass(target.id, 'JustJoinedUser');
+      expect(result.errors).toBeUndefined();
+      expect(passesOf(target)).toHaveLength(1);
     } finally {
       await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
     }

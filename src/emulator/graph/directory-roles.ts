@@ -202,6 +202,28 @@ export function assertCastAllowed(call: GraphCall, user: UserRecord): void {
   }
 }
 
+/**
+ * The user's group memberships as the index behind advanced queries holds them: without the ones made
+ * within GraphSettings.advancedQueryIndexLagSeconds (UserRecord._joinedAtMs). The casts on
+ * transitiveMemberOf are advanced queries, "served from an index that might not be up-to-date with
+ * recent changes" (docs/graph-facts.md#writes-and-permissions, "Recent memberships").
+ */
+export function indexedMemberships(call: GraphCall, user: UserRecord): string[] {
+  return indexed(call, user, user.memberOf, (id) => id);
+}
+
+/** The user's activated directory roles as that index holds them (a role granted within the lag: `role:{name}` in `_joinedAtMs`). */
+function indexedRoles(call: GraphCall, user: UserRecord): string[] {
+  return indexed(call, user, user._directoryRoles, (name) => `role:${name}`);
+}
+
+function indexed(call: GraphCall, user: UserRecord, items: string[], key: (item: string) => string): string[] {
+  const lagMs = isEventual(call) ? call.ctx.graph.advancedQueryIndexLagSeconds * 1000 : 0;
+  if (lagMs === 0 || !user._joinedAtMs) return items;
+  const asOfMs = call.ctx.now() - lagMs;
+  return items.filter((item) => (user._joinedAtMs![key(item)] ?? Number.NEGATIVE_INFINITY) <= asOfMs);
+}
+
 /** Where a page of these lists starts: 0, or the offset its `$skiptoken` carries (a bad one is Graph's expired-token 400). */
 export function pageOffset(call: GraphCall): number {
   const skipToken = queryParam(call, '$skiptoken');
@@ -312,14 +334,14 @@ export function listTransitiveDirectoryRoles(call: GraphCall, user: UserRecord):
   // every other selected property null (docs/graph-facts.md#writes-and-permissions, "Another user's directory roles").
   const select = directoryRoleSelect(queryParam(call, '$select'));
   const full = canReadType(principal, 'directoryRole');
-  const roles = user._directoryRoles
+  const roles = indexedRoles(call, user)
     .map((name) => directoryRole(call, name))
     .filter((r): r is Record<string, unknown> => r !== undefined)
     .map((role) => (full ? project(role, select, DIRECTORY_ROLE_TYPE) : projectLimited(role, select, DIRECTORY_ROLE_TYPE)));
   // The cast is applied to each page of the user's memberships, groups first: a user in more groups
   // than a page holds gets pages without a role (or with none at all) before the page that has one,
   // each with a nextLink (docs/graph-facts.md#paging: a page may hold zero results).
-  const groups = user.memberOf.filter((id) => call.ctx.tenant.groups.has(id)).length;
+  const groups = indexedMemberships(call, user).filter((id) => call.ctx.tenant.groups.has(id)).length;
   const memberships: Array<Record<string, unknown> | null> = [...Array<null>(groups).fill(null), ...roles];
   return castAnswer(call, 'directoryRoles', memberships, roles.length);
 }

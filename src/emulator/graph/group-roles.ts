@@ -21,8 +21,17 @@ import { createHash } from 'node:crypto';
 import type { EmuResponse } from '../http.js';
 import type { GroupRecord, UserRecord } from '../model.js';
 import { canReadType } from './authorization.js';
-import { metadataUrl, ok, queryParam, type GraphCall } from './call.js';
-import { assertCastAllowed, castAnswer, mayReadRoleList, roleListPage, roleObjectEqFilter, roleObjectSelect } from './directory-roles.js';
+import { metadataUrl, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
+import {
+  assertCastAllowed,
+  castAnswer,
+  directoryRole,
+  indexedMemberships,
+  mayReadRoleList,
+  roleListPage,
+  roleObjectEqFilter,
+  roleObjectSelect,
+} from './directory-roles.js';
 import { groupEntity } from './entities.js';
 import { badRequest, forbidden, pimUnlicensed, unsupportedQuery } from './errors.js';
 import { project, projectLimited } from './query.js';
@@ -43,7 +52,7 @@ export function listTransitiveGroups(call: GraphCall, user: UserRecord): EmuResp
   const full = canReadType(principal, 'group');
   // Every membership in order (groups, then directory roles, which the cast leaves out), `null` for
   // what the cast or the filter leaves out: the cast applies to each page of memberships.
-  const memberships: Array<Record<string, unknown> | null> = user.memberOf.map((id) => {
+  const memberships: Array<Record<string, unknown> | null> = indexedMemberships(call, user).map((id) => {
     const group: GroupRecord | undefined = call.ctx.tenant.groups.get(id);
     if (!group) return null;
     if (wanted !== undefined && (group.isAssignableToRole ?? false) !== wanted) return null;
@@ -52,6 +61,42 @@ export function listTransitiveGroups(call: GraphCall, user: UserRecord): EmuResp
   });
   for (let n = 0; n < user._directoryRoles.length; n++) memberships.push(null);
   return castAnswer(call, 'groups', memberships, memberships.filter((m) => m !== null).length);
+}
+
+/**
+ * directoryobject-getmemberobjects, "Memberships for a user": application User.Read.All,
+ * Directory.Read.All, User.ReadWrite.All, Directory.ReadWrite.All; delegated the same, and User.Read
+ * (taken for the signed-in user's own memberships only, the stricter reading).
+ */
+const MEMBER_OBJECTS_READERS = ['User.Read.All', 'Directory.Read.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'];
+
+/**
+ * `POST /users/{id}/getMemberObjects` `{"securityEnabledOnly": bool}`: the ids of every group,
+ * administrative unit and directory role the user is a member of, transitively
+ * (directoryobject-getmemberobjects); `true` keeps security groups only. A function, not an advanced
+ * query: nothing documents it as served from the lagging index, so it lists memberships made within
+ * the index lag (docs/graph-facts.md#writes-and-permissions, "Recent memberships"). The parameter is
+ * required as a JSON boolean (the stricter reading of the page's Boolean parameter).
+ */
+export function getMemberObjects(call: GraphCall, user: UserRecord): EmuResponse {
+  const principal = call.principal;
+  const readsSelf = principal.kind === 'user' && principal.objectId === user.id && principal.permissions.has('User.Read');
+  if (!readsSelf && !MEMBER_OBJECTS_READERS.some((p) => principal.permissions.has(p))) throw forbidden();
+  const body = readJsonObject(call);
+  if (typeof body.securityEnabledOnly !== 'boolean') throw badRequest("The parameter 'securityEnabledOnly' must be given as true or false.");
+  const securityOnly = body.securityEnabledOnly;
+  const value: string[] = [];
+  for (const id of user.memberOf) {
+    const group = call.ctx.tenant.groups.get(id);
+    if (group && (!securityOnly || group.securityEnabled)) value.push(group.id);
+  }
+  if (!securityOnly) {
+    for (const name of user._directoryRoles) {
+      const role = directoryRole(call, name);
+      if (role) value.push(role.id as string);
+    }
+  }
+  return ok(200, { '@odata.context': metadataUrl(call, 'Collection(Edm.String)'), value });
 }
 
 const GROUP_ELIGIBILITY_READERS = ['PrivilegedEligibilitySchedule.Read.AzureADGroup', 'PrivilegedEligibilitySchedule.ReadWrite.AzureADGroup'];

@@ -17,7 +17,7 @@ import { assertJsonContentType } from './content-type.js';
 import { userDelta } from './delta.js';
 import { getByIds } from './directory-objects.js';
 import { listRoleAssignments, listTransitiveDirectoryRoles } from './directory-roles.js';
-import { listGroupEligibilityScheduleInstances, listTransitiveGroups } from './group-roles.js';
+import { getMemberObjects, listGroupEligibilityScheduleInstances, listTransitiveGroups } from './group-roles.js';
 import { listGroupOwners, listGroups } from './groups.js';
 import { listRoleEligibilityScheduleInstances } from './role-eligibility.js';
 import { GraphError, errorBody, errorResponse, type RequestIds } from './errors.js';
@@ -67,6 +67,7 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
   if (a === 'transitiveMemberOf' && b === 'microsoft.graph.directoryRole' && rest.length === 2) {
     return { template: t('/transitiveMemberOf/microsoft.graph.directoryRole'), handler: pick(method, { GET: withUser(listTransitiveDirectoryRoles) }) };
   }
+  if (a === 'getMemberObjects' && rest.length === 1) return { template: t('/getMemberObjects'), handler: pick(method, { POST: withUser(getMemberObjects) }) };
   if (a === 'transitiveMemberOf' && b === 'microsoft.graph.group' && rest.length === 2) {
     return { template: t('/transitiveMemberOf/microsoft.graph.group'), handler: pick(method, { GET: withUser(listTransitiveGroups) }) };
   }

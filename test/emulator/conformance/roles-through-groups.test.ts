@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { AppRegistration, GroupRecord, UserRecord } from '../../../src/emulator/model.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
+import { grantRole, joinGroup } from '../../../src/emulator/user-record.js';
 
 /**
  * Roles held through a group, as the v1.0 pages document them (docs/graph-facts.md#writes-and-permissions,
@@ -109,6 +110,70 @@ describe('GET /users/{id}/transitiveMemberOf/microsoft.graph.group', () => {
     // Without a permission on the page's list: 403.
     const none = await appToken(registerApp(emulator.tenant, { displayName: 'no reads', graphAppRoles: ['RoleManagement.Read.Directory'] }));
     expect((await get(path, none, EVENTUAL)).status).toBe(403);
+  });
+});
+
+describe('a membership made within the index lag (docs/graph-facts.md#writes-and-permissions, "Recent memberships")', () => {
+  async function post(path: string, bearer: string, body: unknown): Promise<{ status: number; body: Record<string, any> }> {
+    const res = await emulator.fetch(`/v1.0${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  }
+
+  it('is left out of the advanced-query casts until the lag has passed, and listed by getMemberObjects at once', async () => {
+    const user = pickUser();
+    // Without the groups the tenant gave this user: the pages below count memberships.
+    user.memberOf = [];
+    const before = group({ isAssignableToRole: true });
+    user.memberOf.push(before.id);
+    const joined = group({ isAssignableToRole: true });
+    joinGroup(user, joined.id, Date.now());
+    user._directoryRoles.push('User Administrator');
+    grantRole(user, 'Helpdesk Administrator', Date.now());
+    const reader = await appToken(registerApp(emulator.tenant, { displayName: 'lag reader', graphAppRoles: ['User.Read.All', 'Directory.Read.All'] }));
+    const cast = `/users/${user.id}/transitiveMemberOf/microsoft.graph.group?$filter=isAssignableToRole eq true&$select=id&$count=true`;
+    const roles = `/users/${user.id}/transitiveMemberOf/microsoft.graph.directoryRole?$select=id&$count=true&$top=1`;
+    expect((await emulator.setGraph({ advancedQueryIndexLagSeconds: 600 })).status).toBe(200);
+    try {
+      expect((await get(cast, reader, EVENTUAL)).body.value).toEqual([expect.objectContaining({ id: before.id })]);
+      // The directoryRole cast pages over the memberships the index holds: one group, then the role.
+      const firstRolePage = await get(roles, reader, EVENTUAL);
+      expect(firstRolePage.body.value).toEqual([]);
+      expect(typeof firstRolePage.body['@odata.nextLink']).toBe('string');
+      const ids = await post(`/users/${user.id}/getMemberObjects`, reader, { securityEnabledOnly: false });
+      expect(ids).toMatchObject({ status: 200, body: { '@odata.context': expect.stringContaining('$metadata#Collection(Edm.String)') } });
+      expect(ids.body.value).toEqual(expect.arrayContaining([before.id, joined.id]));
+      expect(ids.body.value).toHaveLength(4);
+      // The role granted within the lag: not on the cast's second (last) page; the older one is.
+      const secondRolePage = await get(firstRolePage.body['@odata.nextLink'].replace(/^.*\/v1\.0/, ''), reader, EVENTUAL);
+      expect(secondRolePage.body.value).toHaveLength(1);
+      expect(secondRolePage.body['@odata.nextLink']).toBeUndefined();
+      const assigned = await get(`${ASSIGNMENTS}?$filter=principalId eq '${user.id}'`, reader);
+      expect(assigned.body.value).toHaveLength(2);
+    } finally {
+      await emulator.setGraph({ advancedQueryIndexLagSeconds: 0 });
+    }
+    // Without the lag (the default) the cast lists both.
+    expect((await get(cast, reader, EVENTUAL)).body.value.map((g: { id: string }) => g.id).sort()).toEqual([before.id, joined.id].sort());
+  });
+
+  it('getMemberObjects: security groups only on request, the permissions of "Memberships for a user", a boolean parameter', async () => {
+    const user = pickUser();
+    user.memberOf = [];
+    const security = group();
+    const m365 = group({ securityEnabled: false, mailEnabled: true, groupTypes: ['Unified'] });
+    user.memberOf.push(security.id, m365.id);
+    const users = await appToken(registerApp(emulator.tenant, { displayName: 'member objects', graphAppRoles: ['User.Read.All'] }));
+    expect((await post(`/users/${user.id}/getMemberObjects`, users, { securityEnabledOnly: true })).body.value).toEqual([security.id]);
+    expect((await post(`/users/${user.id}/getMemberObjects`, users, { securityEnabledOnly: false })).body.value).toEqual([security.id, m365.id]);
+    expect((await post(`/users/${user.id}/getMemberObjects`, users, { securityEnabledOnly: 'false' })).status).toBe(400);
+    expect((await post(`/users/${user.id}/getMemberObjects`, users, {})).status).toBe(400);
+    const groupsOnly = await appToken(registerApp(emulator.tenant, { displayName: 'group member reader', graphAppRoles: ['GroupMember.Read.All'] }));
+    expect((await post(`/users/${user.id}/getMemberObjects`, groupsOnly, { securityEnabledOnly: false })).status).toBe(403);
+    expect((await post(`/users/${randomUUID()}/getMemberObjects`, users, { securityEnabledOnly: false })).status).toBe(404);
   });
 });
 

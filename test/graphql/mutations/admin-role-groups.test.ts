@@ -21,7 +21,7 @@ const PASSWORDS = 'password-desk-key-0123456789abcdef';
 const PRIVILEGED = 'privileged-helpdesk-key-0123456789';
 const ELIGIBILITY = 'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances';
 const ASSIGNMENTS = 'GET /v1.0/roleManagement/directory/roleAssignments';
-const GROUPS = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group';
+const GROUPS = 'POST /v1.0/users/{id}/getMemberObjects';
 const OWNED_GROUPS = 'GET /v1.0/groups';
 const GROUP_OWNERS = 'GET /v1.0/groups/{id}/owners';
 const GROUP_ELIGIBILITY = 'GET /v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances';
@@ -293,8 +293,8 @@ describe('standing owners of a role-assignable group are seen', () => {
   });
 });
 
-describe('an app that reads group memberships but not groups in full', () => {
-  it('gets the role-assignable groups with limited information (no isAssignableToRole) and still asks their grants: no pass', async () => {
+describe('an app that reads memberships but not groups in full', () => {
+  it('matches the ids of its memberships against the role-assignable groups and still asks their grants: no pass', async () => {
     const app = registerApp(emulator.tenant, {
       displayName: 'tap with user, membership and role reads, no full group reads',
       graphAppRoles: [
