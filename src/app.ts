@@ -86,6 +86,15 @@ export async function startApp(baseConfig: Config, options: AppOptions = {}): Pr
         'SIGN_IN_ACCOUNT is not set: any account of the tenant that completes /auth/login becomes the Graph identity every caller is served as; set it to the operator account',
       );
     }
+    if (config.federation === true && config.callerAuth.mode !== 'none' && (config.trustedProxies?.length ?? 0) === 0) {
+      // Every fetch of a supergraph comes from the router's address, and a router adds no
+      // X-Forwarded-For: all its clients share one failed-authentication budget, so anyone who sends
+      // the router AUTH_FAILURE_LIMIT wrong credentials shuts them all out of this subgraph
+      // (docs/security.md#the-federation-entry-points).
+      logger.warn(
+        "FEDERATION=true without TRUSTED_PROXIES: every request of a router counts against the router's address, so one client's wrong credentials (AUTH_FAILURE_LIMIT of them) lock every supergraph client out for AUTH_FAILURE_WINDOW_SECONDS; have the router propagate X-Forwarded-For and set TRUSTED_PROXIES to its addresses (docs/querying.md#adding-it-to-an-apollo-router-supergraph)",
+      );
+    }
     // In hosted mode the broker's "Token" is the tenant id (docs/identity.md#hosted-broker).
     const tenantId = emulator?.tenantId ?? config.selfDeployed?.tenantId ?? config.hosted?.token.reveal();
     // With a Redis CACHE_URL, replicas share through one connection of this process the Graph budget

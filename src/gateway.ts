@@ -204,6 +204,9 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
         : []),
       createUpstreamBudgetPlugin<GatewayContext>({
         maxUpstreamRequests: config.limits.maxUpstreamRequests,
+        // Lookups by id cost a getByIds per 1000, or a `$batch` POST per 20 for a Graph identity
+        // getByIds refused (1000 `_entities` references: 50 requests, not 1).
+        tunablesOf: (context) => ({ getByIdsSize: context.loaders.idLookupsPerRequest() }),
         maxResultValues,
         // Answers are built whole in memory: what executing operations hold together is bounded
         // too, with a share per caller (docs/security.md#answers-in-flight).

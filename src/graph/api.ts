@@ -163,6 +163,12 @@ export interface GraphLoaders {
    * $batch run, the rare further pages followed per user. (Additive.)
    */
   authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>;
+  /**
+   * How many lookups by object id of one `$select` one Graph request answers for this Graph
+   * identity right now: a getByIds (1000), or 20 once getByIds refused the identity and its
+   * lookups ride `$batch` (src/graph/bulk-lookup-route.ts). The upstream budget counts with it.
+   */
+  idLookupsPerRequest(): number;
 }
 
 /** Loader key for the first page of a user's relationship collection. */

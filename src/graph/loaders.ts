@@ -16,6 +16,7 @@ import { answerGetByIds } from './get-by-ids-result.js';
 import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
+import { GRAPH_BATCH_LIMIT } from './batch-envelope.js';
 import { isGuid } from '../guid.js';
 import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
 import {
@@ -322,7 +323,8 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
     { cacheKeyFn: (key) => `${key.key.toLowerCase()}|${key.kind}` },
   );
 
-  return { user, managerOf, directReportsOf, membershipsOf, ownedDevicesOf, authMethodsOf };
+  const idLookupsPerRequest = () => (route.usesBatch(client.partition) ? GRAPH_BATCH_LIMIT : GET_BY_IDS_LIMIT);
+  return { user, managerOf, directReportsOf, membershipsOf, ownedDevicesOf, authMethodsOf, idLookupsPerRequest };
 }
 
 function relationshipCacheKey(key: RelationshipPageKey): string {

@@ -4,6 +4,7 @@ import { registerApp } from '../../src/emulator/apps.js';
 import { createBulkLookupRoute } from '../../src/graph/bulk-lookup-route.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiKeyCallers } from '../support/api-key-callers.js';
 
 /**
  * Lookups by object id with an app that holds User.Read.All but not Directory.Read.All: Graph
@@ -87,6 +88,47 @@ describe('an app with Directory.Read.All', () => {
     const stats = await emulator.stats();
     expect(stats.byRoute['POST /v1.0/directoryObjects/getByIds']).toBe(1);
     expect(stats.graphRequests).toBe(1);
+  });
+});
+
+describe('the upstream budget of an app with User.Read.All only', () => {
+  const KEY = 'bulk-route-reader-key-0123456789abcdef';
+  let federated: TestGateway | undefined;
+  beforeAll(async () => {
+    // Production configuration, a subgraph (`_entities` carries up to 1000 references), budget 20.
+    federated = await readOnlyGateway({
+      ...apiKeyCallers({ reader: { key: KEY, permissions: ['Users.Read'] } }),
+      NODE_ENV: 'production',
+      INTROSPECTION: '',
+      FEDERATION: 'true',
+      LOG_LEVEL: 'warn',
+      MAX_UPSTREAM_REQUESTS: '20',
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await federated?.close();
+  });
+
+  const references = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ __typename: 'User', id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` }));
+  const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { displayName } } }';
+
+  it('counts lookups by id as $batch POSTs of 20 once getByIds refused the identity: 500 references are refused, 400 cost 20', async () => {
+    const gw = federated!;
+    // The first lookups by id learn that getByIds is refused to this identity.
+    const learn = await gw.graphql(lookups(ids().slice(0, 2)), undefined, { 'x-api-key': KEY });
+    expect(learn.errors).toBeUndefined();
+    // 500 references: 25 `$batch` POSTs. Before, estimated as one getByIds (1 request) and sent.
+    await emulator.resetStats();
+    const refused = await gw.graphql(ENTITIES, { r: references(500) }, { 'x-api-key': KEY });
+    expect(refused.status).toBe(400);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 25, budget: 20 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
+    // 400 references: 20 POSTs, as estimated.
+    const served = await gw.graphql(ENTITIES, { r: references(400) }, { 'x-api-key': KEY });
+    expect(served.errors).toBeUndefined();
+    expect(served.data!._entities).toHaveLength(400);
+    expect((await emulator.stats()).graphRequests).toBe(20);
   });
 });
 

@@ -4,6 +4,7 @@ import { compileUserOrder } from '../user-order.js';
 import { DELTA_PAGES_PER_CALL } from '../user-changes.js';
 import { compileUserSearch } from '../user-search.js';
 import { EXPANDED_PAGE_SIZE, isAdvancedUsersQuery } from '../users-query.js';
+import { USER_FIELD_TO_GRAPH } from '../select.js';
 import { isGuid } from '../../guid.js';
 import { GRAPH_BATCH_LIMIT } from '../../graph/batch-envelope.js';
 import { GET_BY_IDS_LIMIT, MAX_PAGE_SIZE } from '../../graph/requests.js';
@@ -121,13 +122,45 @@ export function pageSize(args: Record<string, unknown>, tunables: PlanningTunabl
   return Math.min(tunables.maxPageSize, Math.max(1, Math.floor(first)));
 }
 
+/**
+ * The `$select` a User lookup sends for this occurrence's selection, as a key: the loaders send one
+ * getByIds per distinct `$select` (src/graph/loaders.ts), and the cross-request coalescer one
+ * dispatch per `$select` (src/graph/user-coalescing.ts), so lookups by GUID batch only with lookups
+ * of the same selection.
+ */
+function lookupSelect(o: FieldOccurrence): string {
+  const properties = new Set<string>(['id']);
+  for (const name of o.childFieldNames) {
+    const property = USER_FIELD_TO_GRAPH[name];
+    if (property) properties.add(property);
+  }
+  return [...properties].sort().join(',');
+}
+
+/**
+ * Requests of plain lookups by GUID (no `manager`): one getByIds per 1000 lookups of the same
+ * `$select`. Before, every GUID lookup of the operation was counted as sharing one getByIds: 100
+ * aliased `user(id:)` fields in 50 different selections were estimated at 1 request and sent 50
+ * getByIds (with the coalescer, 100 aliases in 100 selections sent 100 GETs), past a budget of 50
+ * (docs/security.md#the-upstream-budget-and-its-cache).
+ */
+function guidLookupRequests(lookups: ReadonlyArray<{ select: string; count: number }>, t: PlanningTunables): number {
+  const bySelect = new Map<string, number>();
+  for (const { select, count } of lookups) bySelect.set(select, (bySelect.get(select) ?? 0) + count);
+  return sum([...bySelect.values()].map((count) => batches(count, t.getByIdsSize)));
+}
+
 const userLookup: PlanningRule = (occurrences, t) => {
   const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
   const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
-  const guids = sum(plain.filter((o) => isGuidId(o.args.id)).map((o) => o.parents));
-  const others = sum(plain.map((o) => o.parents)) - guids;
+  const guidOccurrences = plain.filter((o) => isGuidId(o.args.id));
+  const guids = guidLookupRequests(
+    guidOccurrences.map((o) => ({ select: lookupSelect(o), count: o.parents })),
+    t,
+  );
+  const others = sum(plain.map((o) => o.parents)) - sum(guidOccurrences.map((o) => o.parents));
   return {
-    requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + batches(guids, t.getByIdsSize) + batches(others, t.batchSize),
+    requests: batches(sum(withManager.map((o) => o.parents)), t.batchSize) + guids + batches(others, t.batchSize),
     children: (o) => ({ parents: o.parents, source: o.childFieldNames.has('manager') ? 'manager-expanded' : 'other' }),
   };
 };
@@ -135,8 +168,9 @@ const userLookup: PlanningRule = (occurrences, t) => {
 /**
  * `_entities(representations:)` of a supergraph (FEDERATION=true): each User reference is a lookup
  * by object id through the same loader as `user(id:)` (src/graphql/federation/entities.ts), so N
- * references cost what N `user(id:)` fields with GUIDs cost: one `getByIds` per 1000, or with
- * `manager` selected one `$batch` item each (20 per POST). Representations without a GUID `id`
+ * references cost what N `user(id:)` fields with GUIDs cost: one `getByIds` per 1000 of the same
+ * selection (aliases of `_entities` may select differently), or with `manager` selected one `$batch`
+ * item each (20 per POST). Representations without a GUID `id`
  * are refused before Graph. `__typename` is not read on purpose: estimates are cached by the
  * variables' shape, which keeps GUIDs apart from other text but not "User" from other names, and
  * counting every GUID reference is an upper bound either way.
@@ -153,7 +187,12 @@ const entityLookup: PlanningRule = (occurrences, t) => {
   const withManager = occurrences.filter((o) => o.childFieldNames.has('manager'));
   const plain = occurrences.filter((o) => !o.childFieldNames.has('manager'));
   return {
-    requests: batches(sum(withManager.map(references)), t.batchSize) + batches(sum(plain.map(references)), t.getByIdsSize),
+    requests:
+      batches(sum(withManager.map(references)), t.batchSize) +
+      guidLookupRequests(
+        plain.map((o) => ({ select: lookupSelect(o), count: references(o) })),
+        t,
+      ),
     children: (o) => ({ parents: references(o), source: o.childFieldNames.has('manager') ? 'manager-expanded' : 'other' }),
   };
 };

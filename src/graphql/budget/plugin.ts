@@ -20,6 +20,12 @@ export interface UpstreamBudgetOptions<TContext extends BaseContext = BaseContex
    */
   maxResultValues?: number;
   tunables?: Partial<PlanningTunables>;
+  /**
+   * Tunables that depend on the request (over `tunables`): how many lookups by id one Graph request
+   * answers depends on the Graph identity (getByIds, or `$batch` once getByIds refused it).
+   * Estimates are cached per value, so keep them few.
+   */
+  tunablesOf?: (context: TContext) => Partial<PlanningTunables>;
   rules?: Readonly<Record<string, PlanningRule>>;
   /**
    * The values the answers of executing operations hold together (src/graphql/budget/answers-in-flight.ts):
@@ -74,7 +80,10 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
         async didResolveOperation(requestContext) {
           const document = requestContext.document;
           const variables = requestContext.request.variables ?? null;
-          const cacheKey = estimateCacheKey(requestContext.operationName, variables);
+          const requestTunables = options.tunablesOf?.(requestContext.contextValue);
+          const tunables = requestTunables ? { ...options.tunables, ...requestTunables } : options.tunables;
+          const variablesKey = estimateCacheKey(requestContext.operationName, variables);
+          const cacheKey = variablesKey === undefined || !requestTunables ? variablesKey : `${JSON.stringify(requestTunables)}\u0000${variablesKey}`;
           let perDocument = cache.get(document);
           if (!perDocument) cache.set(document, (perDocument = new Map()));
           let estimate = cacheKey === undefined ? undefined : perDocument.get(cacheKey);
@@ -84,7 +93,7 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
               document,
               operationName: requestContext.operationName,
               variables,
-              ...(options.tunables ? { tunables: options.tunables } : {}),
+              ...(tunables ? { tunables } : {}),
               ...(options.rules ? { rules: options.rules } : {}),
             });
             // Only estimates are kept: "cannot estimate" (e.g. a variable that fails coercion) may

@@ -13,12 +13,40 @@ let gw: TestGateway;
 const schema = buildGatewaySchema();
 let guids: string[] = [];
 let upns: string[] = [];
+let moreGuids: string[] = [];
+
+/** `count` different User selections of two profile fields each: each is a `$select` of its own. */
+function selections(count: number): string[] {
+  const fields = [
+    'displayName',
+    'givenName',
+    'surname',
+    'mail',
+    'jobTitle',
+    'department',
+    'officeLocation',
+    'mobilePhone',
+    'employeeId',
+    'companyName',
+    'userType',
+    'accountEnabled',
+  ];
+  const out: string[] = [];
+  for (let a = 0; a < fields.length; a++) for (let b = a + 1; b < fields.length; b++) out.push(`${fields[a]} ${fields[b]}`);
+  return out.slice(0, count);
+}
+/** Two aliased lookups by GUID per selection: `2 * selections` lookups in `selections` different `$select`s. */
+const lookupsInSelections = (ids: string[], count: number) =>
+  `{ ${selections(count)
+    .map((selection, i) => `a${i}: user(id: "${ids[2 * i]}") { ${selection} } b${i}: user(id: "${ids[2 * i + 1]}") { ${selection} }`)
+    .join(' ')} }`;
 
 beforeAll(async () => {
   gw = await startTestGateway({ env: { MAX_UPSTREAM_REQUESTS: '40' } });
   const users = [...gw.emulator.tenant.users.values()] as Array<{ id: string; userPrincipalName: string }>;
   guids = users.slice(0, 50).map((u) => u.id);
   upns = users.slice(100, 130).map((u) => u.userPrincipalName);
+  moreGuids = users.slice(200, 290).map((u) => u.id);
 }, 60_000);
 afterAll(async () => {
   await gw?.close();
@@ -42,6 +70,8 @@ describe('estimate against the emulator', () => {
       exact: true,
     },
     { name: '50 aliased GUID lookups', query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName }`).join(' ')} }`, exact: true },
+    // One getByIds (with the cross-request coalescer: one dispatch) per `$select`, not one for all.
+    { name: '50 aliased GUID lookups in 25 different selections', query: () => lookupsInSelections(guids, 25), exact: true },
     {
       name: '50 aliased GUID lookups with manager',
       query: () => `{ ${guids.map((id, i) => `u${i}: user(id: "${id}") { displayName manager { displayName } }`).join(' ')} }`,
@@ -137,6 +167,14 @@ describe('refusal over budget', () => {
     const aliases = Array.from({ length: 45 }, (_, i) => `l${i}: users(first: 1) { nodes { id } }`).join(' ');
     const r = await gw.graphql(`{ ${aliases} }`);
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 45, budget: 40 });
+  });
+
+  it('cannot be dodged with different selections: lookups by id share a getByIds only with the same $select', async () => {
+    // 90 lookups by GUID in 45 selections sent 45 Graph requests under a budget of 40, estimated at 1.
+    await gw.emulator.resetStats();
+    const r = await gw.graphql(lookupsInSelections(moreGuids, 45));
+    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 45, budget: 40 });
+    expect((await gw.emulator.stats()).graphRequests).toBe(0);
   });
 
   it('is not bypassed by an operation or fragment named __schema', async () => {

@@ -352,6 +352,35 @@ describe('what _entities costs upstream (the budget estimate)', () => {
     expect((await emulator.stats()).graphRequests).toBe(0);
   });
 
+  it('counts one getByIds per selection: aliases of _entities selecting differently do not share one', async () => {
+    const two =
+      'query($r: [_Any!]!) { a: _entities(representations: $r) { ... on User { displayName } } b: _entities(representations: $r) { ... on User { mail } } }';
+    expect(estimate(two, 50).total).toBe(2);
+    // Against the production gateway (budget 50): 60 aliases in 60 selections, two references
+    // each, were estimated at 1 request and sent 60 (one getByIds, or one coalesced lookup, per
+    // `$select`). Now they are refused before Graph.
+    const fields = [
+      'displayName',
+      'givenName',
+      'surname',
+      'mail',
+      'jobTitle',
+      'department',
+      'officeLocation',
+      'mobilePhone',
+      'employeeId',
+      'companyName',
+      'userType',
+      'accountEnabled',
+    ];
+    const selections = fields.flatMap((a, i) => fields.slice(i + 1).map((b) => `${a} ${b}`)).slice(0, 60);
+    const query = `query($r: [_Any!]!) { ${selections.map((selection, i) => `e${i}: _entities(representations: $r) { ... on User { ${selection} } }`).join(' ')} }`;
+    const refused = await asReader(production, query, { r: refs(users.slice(200, 202).map((u) => u.id)) });
+    expect(refused.status).toBe(400);
+    expect(refused.errors![0]!.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', estimatedUpstreamRequests: 60, budget: 50 });
+    expect((await emulator.stats()).graphRequests).toBe(0);
+  });
+
   it('applies the deployment-mode rule to fields selected under _entities', () => {
     const typeDefs = `${loadSchemaSource()}\nextend type User {\n  "A field only a self-deployed gateway serves."\n  hostedNever: String @deployment(requires: SELF_DEPLOYED)\n}\n`;
     const withHostedOnly = buildGatewaySchema({ typeDefs, federation: true });
