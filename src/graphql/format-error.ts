@@ -25,6 +25,7 @@ const PUBLIC_CODES = new Set<string>(Object.values(ErrorCode));
 const RESULT_COERCION = /^(?:String|Int|Float|Boolean|ID|DateTime|EmailAddress) cannot represent\b|^Enum "[^"]*" cannot represent\b/;
 
 export const INTERNAL_ERROR_PLACEHOLDER = 'Internal error';
+const NESTED_TOO_DEEPLY = 'Syntax Error: the document nests lists, objects or selections too deeply to be read.';
 
 /**
  * Apollo `formatError`: the only path from an error to a client. GatewayErrors pass through with
@@ -47,7 +48,10 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     return { ...base, message: formatted.message.replace(/^Syntax Error:\s*/, ''), extensions: { code: ErrorCode.OPERATION_TOO_COMPLEX } };
   }
   if (code && REQUEST_PROBLEM_CODES.has(code) && fromGraphqlJs) {
-    return { ...base, message: formatted.message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } };
+    // graphql-js parses nested lists and objects by recursion: a literal nested a few thousand deep
+    // (under MAX_TOKENS) runs out of stack, and Apollo passes the engine's own words on.
+    const message = code === 'GRAPHQL_PARSE_FAILED' && ranOutOfStack(error) ? NESTED_TOO_DEEPLY : formatted.message;
+    return { ...base, message, extensions: { code: ErrorCode.BAD_USER_INPUT, reason: code } };
   }
   // A GraphQLError thrown deliberately with one of our public codes (e.g. by a plugin).
   if (code && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR && fromGraphqlJs) {
@@ -63,6 +67,16 @@ export function formatGatewayError(formatted: GraphQLFormattedError, error: unkn
     return { ...base, message: `Microsoft Graph sent a value the field ${field ?? '?'} cannot hold.`, extensions: { code: ErrorCode.UPSTREAM_ERROR } };
   }
   return { ...base, message: INTERNAL_ERROR_PLACEHOLDER, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+}
+
+/** Apollo's SyntaxError wraps a GraphQLError that wraps what the parser threw: a RangeError when it ran out of stack. */
+function ranOutOfStack(error: unknown): boolean {
+  let cause = error;
+  for (let depth = 0; depth < 3 && typeof cause === 'object' && cause !== null; depth++) {
+    if (cause instanceof RangeError) return true;
+    cause = (cause as { originalError?: unknown }).originalError;
+  }
+  return cause instanceof RangeError;
 }
 
 /** Only plain, small values travel to clients: never an upstream body or an Error object. */

@@ -234,6 +234,18 @@ describe('hostile operations', () => {
     expect(calls).toEqual([]);
   });
 
+  it('a literal nested deeper than the parser recurses (under the token limit) → 400 BAD_USER_INPUT saying so, not the engine’s stack message', async () => {
+    for (const literal of ['['.repeat(2_400) + '1' + ']'.repeat(2_400), '{a:'.repeat(1_600) + '1' + '}'.repeat(1_600)]) {
+      const { answer, calls } = await gql(`{ user(id: ${literal}) { id } }`);
+      expect(answer.status).toBe(400);
+      expectClear(answer);
+      expect(answer.json?.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'GRAPHQL_PARSE_FAILED' });
+      expect(answer.json?.errors?.[0]?.message).toMatch(/nests .* too deeply/);
+      expect(JSON.stringify(answer.json)).not.toMatch(/call stack/i);
+      expect(calls).toEqual([]);
+    }
+  });
+
   it('huge and out-of-range `first` → BAD_USER_INPUT, nothing upstream', async () => {
     for (const first of ['100000', '0', '-5', '2147483647', '99999999999999']) {
       const { answer, calls } = await gql(`{ users(first: ${first}) { nodes { id } } }`);
