@@ -81,6 +81,12 @@ export interface GraphClient extends GraphUsersClient {
    * later page fails.
    */
   followPages<T>(first: GraphPage<T>, shape: ContinuationShape, options?: { advanced?: boolean }): Promise<T[]>;
+  /**
+   * Checks a page's nextLink that Graph just sent, before it goes into a caller's cursor: one the
+   * gateway would not follow throws UPSTREAM_ERROR (Graph's answer gone wrong), so no cursor is
+   * handed out that the gateway would refuse as the caller's BAD_USER_INPUT when it comes back.
+   */
+  checkNextLink(nextLink: string, shape: ContinuationShape): void;
 }
 
 /** One list of the administrator-target check's role lookup (src/graph/role-grants.ts). */
@@ -174,6 +180,12 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     }
   }
 
+  /** A page whose nextLink becomes a caller's cursor, its link checked as received (`checkNextLink`). */
+  function cursorPage<T>(read: GraphPage<T>, shape: ContinuationShape): GraphPage<T> {
+    if (read.nextLink !== null) continuation(read.nextLink, shape, true);
+    return read;
+  }
+
   /** The request of a next page; an advanced query's needs `ConsistencyLevel` again (it is not carried over). */
   function nextPageRequest(nextLink: string, shape: ContinuationShape, advanced: boolean | undefined, fromGraph = false): GraphRequest {
     return { method: 'GET', path: continuation(nextLink, shape, fromGraph), ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) };
@@ -189,7 +201,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     // The page holds the objects the field shows, or fails when Graph listed some of them with
     // limited information (src/graph/relationship-items.ts): the same table as the first pages' loaders.
     const check = (result: GraphPage<T>, requestId: string | undefined): GraphPage<T> => ({
-      ...result,
+      ...cursorPage(result, shape),
       items: shownItems(sub, result.items as GraphDirectoryObject[], requestId) as T[],
     });
     if (request.kind === 'next') {
@@ -305,10 +317,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return grants;
   }
 
+  const usersCursorPage = (read: GraphPage<GraphUser>): GraphPage<GraphUser> => cursorPage(read, continuationShapes.users);
+
   return {
     partition: deps.tokenSource.partition,
 
     followPages: (first, shape, options) => followAll(first, shape, options),
+
+    checkNextLink: (nextLink, shape) => void continuation(nextLink, shape, true),
 
     request: <T = unknown>(req: GraphRequest) => transport.request<T>(req),
     batch: (reqs: GraphRequest[]) => executeBatch(transport, reqs, deps.batch),
@@ -330,13 +346,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         return page<GraphUser>(
           { method: 'GET', path: continuation(request.nextLink, continuationShapes.users, request.fromGraph), ...(headers ? { headers } : {}) },
           false,
+          usersCursorPage,
         );
       }
       const first = usersListRequest(request.query);
       // Never send what Graph refuses for its length (the GraphQL layer checks the same before execution).
       const length = absoluteUrlLength(deps.graphEndpoint, first);
       if (length > MAX_GRAPH_URL_LENGTH) throw urlTooLong(length);
-      return page<GraphUser>(first, request.query.count);
+      return page<GraphUser>(first, request.query.count, usersCursorPage);
     },
 
     async getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null> {
