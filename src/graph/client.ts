@@ -16,6 +16,7 @@ import { isUserObject } from './api.js';
 import { typedAuthMethods } from './auth-method-types.js';
 import { shownItems, type RelationshipCollection } from './relationship-items.js';
 import { executeBatch, type BatchOptions } from './batch.js';
+import { answeredUser } from './user-answer.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
 import {
@@ -331,7 +332,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     async getUser(idOrUpn: string, select: UserProperty[], options?: { expandManager?: UserProperty[] }): Promise<GraphUser | null> {
       const found = await call<GraphUser>(userRequest(idOrUpn, select, options?.expandManager), true);
-      return found?.body ?? null;
+      return found ? answeredUser(idOrUpn, found.body, found.requestId) : null;
     },
 
     async me(select: UserProperty[]): Promise<GraphUser | null> {

@@ -17,6 +17,7 @@ import type { GraphClient } from './client.js';
 import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
 import { isGuid } from '../guid.js';
+import { answeredUser } from './user-answer.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import {
   GET_BY_IDS_LIMIT,
@@ -271,7 +272,8 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
       submit,
       batchKeys,
       (key) => userRequest(key.key, key.select, key.expandManager),
-      (body) => body as GraphUser,
+      // The user the key names, or UPSTREAM_ERROR for this lookup only (src/graph/user-answer.ts).
+      (body, result, key) => answeredUser(key.key, body, result.requestId),
       () => null,
       (key) => user.clear(key),
     );
