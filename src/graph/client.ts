@@ -16,6 +16,7 @@ import { isUserObject } from './api.js';
 import { typedAuthMethods } from './auth-method-types.js';
 import { shownItems, type RelationshipCollection } from './relationship-items.js';
 import { executeBatch, type BatchOptions } from './batch.js';
+import { answeredUser } from './user-answer.js';
 import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import { graphPaths, type GraphPath } from './paths.js';
 import {
@@ -82,6 +83,12 @@ export interface GraphClient extends GraphUsersClient {
    * later page fails.
    */
   followPages<T>(first: GraphPage<T>, shape: ContinuationShape, options?: { advanced?: boolean }): Promise<T[]>;
+  /**
+   * Checks a page's nextLink that Graph just sent, before it goes into a caller's cursor: one the
+   * gateway would not follow throws UPSTREAM_ERROR (Graph's answer gone wrong), so no cursor is
+   * handed out that the gateway would refuse as the caller's BAD_USER_INPUT when it comes back.
+   */
+  checkNextLink(nextLink: string, shape: ContinuationShape): void;
 }
 
 /** One list of the administrator-target check's role lookup (src/graph/role-grants.ts). */
@@ -175,6 +182,12 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     }
   }
 
+  /** A page whose nextLink becomes a caller's cursor, its link checked as received (`checkNextLink`). */
+  function cursorPage<T>(read: GraphPage<T>, shape: ContinuationShape): GraphPage<T> {
+    if (read.nextLink !== null) continuation(read.nextLink, shape, true);
+    return read;
+  }
+
   /** The request of a next page; an advanced query's needs `ConsistencyLevel` again (it is not carried over). */
   function nextPageRequest(nextLink: string, shape: ContinuationShape, advanced: boolean | undefined, fromGraph = false): GraphRequest {
     return { method: 'GET', path: continuation(nextLink, shape, fromGraph), ...(advanced ? { headers: { ...EVENTUAL_CONSISTENCY } } : {}) };
@@ -190,7 +203,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     // The page holds the objects the field shows, or fails when Graph listed some of them with
     // limited information (src/graph/relationship-items.ts): the same table as the first pages' loaders.
     const check = (result: GraphPage<T>, requestId: string | undefined): GraphPage<T> => ({
-      ...result,
+      ...cursorPage(result, shape),
       items: shownItems(sub, result.items as GraphDirectoryObject[], requestId) as T[],
     });
     if (request.kind === 'next') {
@@ -309,17 +322,21 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
     return grants;
   }
 
+  const usersCursorPage = (read: GraphPage<GraphUser>): GraphPage<GraphUser> => cursorPage(read, continuationShapes.users);
+
   return {
     partition: deps.tokenSource.partition,
 
     followPages: (first, shape, options) => followAll(first, shape, options),
+
+    checkNextLink: (nextLink, shape) => void continuation(nextLink, shape, true),
 
     request: <T = unknown>(req: GraphRequest) => transport.request<T>(req),
     batch: (reqs: GraphRequest[]) => executeBatch(transport, reqs, deps.batch),
 
     async getUser(idOrUpn: string, select: UserProperty[], options?: { expandManager?: UserProperty[] }): Promise<GraphUser | null> {
       const found = await call<GraphUser>(userRequest(idOrUpn, select, options?.expandManager), true);
-      return found?.body ?? null;
+      return found ? answeredUser(idOrUpn, found.body, found.requestId) : null;
     },
 
     async me(select: UserProperty[]): Promise<GraphUser | null> {
@@ -334,13 +351,14 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
         return page<GraphUser>(
           { method: 'GET', path: continuation(request.nextLink, continuationShapes.users, request.fromGraph), ...(headers ? { headers } : {}) },
           false,
+          usersCursorPage,
         );
       }
       const first = usersListRequest(request.query);
       // Never send what Graph refuses for its length (the GraphQL layer checks the same before execution).
       const length = absoluteUrlLength(deps.graphEndpoint, first);
       if (length > MAX_GRAPH_URL_LENGTH) throw urlTooLong(length);
-      return page<GraphUser>(first, request.query.count);
+      return page<GraphUser>(first, request.query.count, usersCursorPage);
     },
 
     async getManager(userIdOrUpn: string, select: UserProperty[]): Promise<GraphUser | null> {

@@ -18,7 +18,8 @@ import type { CoalescedUserLoad } from './user-coalescing.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
 import { GRAPH_BATCH_LIMIT } from './batch-envelope.js';
 import { isGuid } from '../guid.js';
-import { continuationShapes, readPage, validateContinuationLink } from './paging.js';
+import { answeredUser } from './user-answer.js';
+import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
 import {
   GET_BY_IDS_LIMIT,
   authMethodsRequest,
@@ -272,7 +273,8 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
       submit,
       batchKeys,
       (key) => userRequest(key.key, key.select, key.expandManager),
-      (body) => body as GraphUser,
+      // The user the key names, or UPSTREAM_ERROR for this lookup only (src/graph/user-answer.ts).
+      (body, result, key) => answeredUser(key.key, body, result.requestId),
       () => null,
       (key) => user.clear(key),
     );
@@ -292,9 +294,11 @@ export function createGraphLoaders(client: GraphClient, options: GraphLoaderOpti
   );
 
   // Each field shows its type of object only (src/graph/relationship-items.ts).
-  const directReportsOf = createFirstPageLoader<GraphUser>(submit, 'directReports', (key) => directReportsRequest(key.key, key.select, key.top));
-  const membershipsOf = createFirstPageLoader<GraphGroup>(submit, 'memberOf', (key) => memberOfRequest(key.key, key.select, key.top));
-  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(submit, 'ownedDevices', (key) => ownedDevicesRequest(key.key, key.select, key.top));
+  const directReportsOf = createFirstPageLoader<GraphUser>(client, submit, 'directReports', (key) => directReportsRequest(key.key, key.select, key.top));
+  const membershipsOf = createFirstPageLoader<GraphGroup>(client, submit, 'memberOf', (key) => memberOfRequest(key.key, key.select, key.top));
+  const ownedDevicesOf = createFirstPageLoader<GraphDirectoryObject>(client, submit, 'ownedDevices', (key) =>
+    ownedDevicesRequest(key.key, key.select, key.top),
+  );
 
   const authMethodsOf: DataLoader<AuthMethodsKey, GraphDirectoryObject[], string> = new DataLoader<AuthMethodsKey, GraphDirectoryObject[], string>(
     async (keys) => {
@@ -336,6 +340,7 @@ function relationshipCacheKey(key: RelationshipPageKey): string {
  * is an error for a list, not an empty page; later pages go through the client with the nextLink.
  */
 function createFirstPageLoader<T extends GraphDirectoryObject>(
+  client: GraphClient,
   submit: BatchQueue,
   relationship: RelationshipCollection,
   build: (key: RelationshipPageKey) => GraphRequest,
@@ -348,6 +353,9 @@ function createFirstPageLoader<T extends GraphDirectoryObject>(
         build,
         (body, result) => {
           const page = readPage<T>(body, result.requestId, false);
+          // Its nextLink goes into the caller's cursor: one the gateway would not follow fails this
+          // parent's field now (UPSTREAM_ERROR), not the caller's next page as BAD_USER_INPUT.
+          if (page.nextLink !== null) client.checkNextLink(page.nextLink, RELATIONSHIP_SHAPES[relationship]);
           // Objects listed with limited information fail that parent's field (src/graph/limited-information.ts).
           return { ...page, items: shownItems(relationship, page.items, result.requestId) };
         },
@@ -358,6 +366,13 @@ function createFirstPageLoader<T extends GraphDirectoryObject>(
   );
   return loader;
 }
+
+/** The collection a relationship's nextLink continues (as the client's later pages of it). */
+const RELATIONSHIP_SHAPES: Record<RelationshipCollection, ContinuationShape> = {
+  directReports: continuationShapes.directReports,
+  memberOf: continuationShapes.memberOf,
+  ownedDevices: continuationShapes.ownedDevices,
+};
 
 /** Most pages of one user's authentication methods followed after the first (as the client's `listAuthMethods`). */
 const MAX_FOLLOWED_AUTH_METHOD_PAGES = 49;

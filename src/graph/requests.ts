@@ -1,4 +1,5 @@
 import { badInput } from '../errors.js';
+import { isGuid } from '../guid.js';
 import type { AuthMethodKind, UserListQuery, UserProperty } from './api.js';
 import { ALWAYS_SET_PROPERTY } from './limited-information.js';
 import { graphPaths, relativeUrl } from './paths.js';
@@ -111,11 +112,16 @@ export function absoluteUrlLength(graphEndpoint: string, request: GraphRequest):
   return `${graphEndpoint.replace(/\/+$/, '')}/v1.0${relativeUrl(request.path, request.query)}`.length;
 }
 
+/**
+ * `GET /users/{id | upn}`. A lookup by UPN selects `userPrincipalName` too: the answer is checked to
+ * be the user the key names (src/graph/user-answer.ts), and by UPN only that property says so.
+ */
 export function userRequest(idOrUpn: string, select: readonly UserProperty[], expandManager?: readonly UserProperty[]): GraphRequest {
+  const selected = isGuid(idOrUpn) || select.includes('userPrincipalName') ? select : [...select, 'userPrincipalName'];
   return {
     method: 'GET',
     path: graphPaths.user(idOrUpn),
-    query: { $select: selectParam(select), $expand: expandManagerParam(expandManager) },
+    query: { $select: selectParam(selected), $expand: expandManagerParam(expandManager) },
   };
 }
 

@@ -6,6 +6,7 @@ import type { GraphClient } from './client.js';
 import { Coalescer } from './coalescer.js';
 import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from './bulk-lookup-route.js';
 import { answerGetByIds } from './get-by-ids-result.js';
+import { answeredUser } from './user-answer.js';
 import { GET_BY_IDS_LIMIT, getByIdsRequest, userRequest } from './requests.js';
 
 /**
@@ -46,6 +47,15 @@ export interface UserLookupCoalescingOptions {
 
 const SEPARATOR = '\n';
 
+/** The user the lookup's id names, or the UPSTREAM_ERROR of that lookup alone (src/graph/user-answer.ts). */
+function userOrError(id: string, result: { body: unknown; requestId?: string | undefined }): GraphUser | Error {
+  try {
+    return answeredUser(id, result.body, result.requestId);
+  } catch (error) {
+    return error as Error;
+  }
+}
+
 export function createUserLookupCoalescing(options: UserLookupCoalescingOptions): UserLookupCoalescing {
   const maxPartitions = options.maxPartitions ?? 16;
   // The client that sends a partition's dispatches: built without a caller's deadline, since a
@@ -55,7 +65,7 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
   /** The lookups as `GET /users/{id}` items of `$batch` runs: same answers, a 404 item is "no such user". */
   const viaBatch = async (client: GraphClient, lookups: readonly CoalescedUserLookup[]): Promise<Array<GraphUser | null | Error>> => {
     const results = await client.batch(lookups.map((l) => userRequest(l.id, l.select)));
-    return results.map((result) => (result.ok ? (result.body as GraphUser) : result.status === 404 ? null : result.error));
+    return results.map((result, i) => (result.ok ? userOrError(lookups[i]!.id, result) : result.status === 404 ? null : result.error));
   };
   const coalescer = new Coalescer<CoalescedUserLookup, GraphUser | null>({
     windowMs: options.windowMs,
@@ -69,7 +79,7 @@ export function createUserLookupCoalescing(options: UserLookupCoalescingOptions)
       const select = lookups[0]!.select;
       if (lookups.length === 1) {
         const result = await client.request<GraphUser>(userRequest(lookups[0]!.id, select));
-        if (result.ok) return [result.body];
+        if (result.ok) return [userOrError(lookups[0]!.id, result)];
         if (result.status === 404) return [null];
         return [result.error];
       }

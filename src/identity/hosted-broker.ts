@@ -44,6 +44,15 @@ function executionIdOf(header: string | null, secrets: readonly string[]): strin
   return secrets.some((secret) => secret.length >= 4 && header.toLowerCase().includes(secret.toLowerCase())) ? undefined : header;
 }
 
+/**
+ * What an access token can be and still go into `Authorization: Bearer <token>`: RFC 6750's
+ * b64token (RFC 7235's token68), which is all an Entra token is, JWT or not. A value with CR, LF,
+ * a space or any other byte outside it cannot be sent in a header at all (undici refuses it, so
+ * every Graph call would fail locally until the token's `expires_in` ran out), and one the broker
+ * answered so is refused where it arrives: never cached, and the next acquisition asks again.
+ */
+const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 /** How the broker says the key does not fit (then a refresh-token fallback cannot help). */
 const KEY_MISMATCH = /decryption failed|could not be decrypted/i;
 
@@ -127,6 +136,18 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
       }
       log.debug({ status: result.status, functionExecutionId: result.executionId }, 'broker answered');
       if (result.status !== 200 || typeof result.body.access_token !== 'string') throw brokerError(result.status, result.body);
+      if (!BEARER_TOKEN.test(result.body.access_token)) {
+        // Nothing of the value is logged (it may be a Graph token with one stray byte), nor is the
+        // answer's refresh token kept: the whole answer is unusable.
+        log.warn(
+          { functionExecutionId: result.executionId },
+          'the hosted broker answered with an access token that cannot be sent as a bearer token (a character outside RFC 6750 b64token); refused, nothing sent to Graph',
+        );
+        throw new GatewayError(
+          ErrorCode.UPSTREAM_ERROR,
+          "Error in Microsoft authorization (hosted-broker): the broker answered with an access token that is not a usable bearer token; it was not used. The operator's log has the details.",
+        );
+      }
       if (brokerTokenNamesAnotherTenant(result.body.access_token, hosted.token.reveal())) {
         // Neither the token nor its refresh token is kept: both belong to another tenant. Neither
         // tenant id is logged (BROKER_TOKEN is a secret; the other is not ours to record).

@@ -105,10 +105,61 @@ describe("Graph's own links to another host", () => {
     expect(reachedElsewhere).toEqual([]);
   });
 
+  it("a page's own nextLink of another host: UPSTREAM_ERROR when the page is received, no cursor handed out that the gateway would refuse", async () => {
+    graph.answer = (req, res) =>
+      req.url.startsWith('/v1.0/users?') ? answerJson(res, 200, { value: [USER], '@odata.nextLink': `${elsewhereOrigin}/v1.0/users?$skiptoken=x` }) : false;
+    const result = await gql('{ users(first: 1) { nodes { id } pageInfo { hasNextPage endCursor } } }');
+    graph.answer = () => false;
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect(result.errors?.[0]?.message).toMatch(/^Microsoft Graph sent a next page link the gateway will not follow/);
+    expect(result.data?.users ?? null).toBeNull();
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it('the same for a link of the right host that continues another collection', async () => {
+    graph.answer = (req, res) =>
+      req.url.startsWith('/v1.0/users?') ? answerJson(res, 200, { value: [USER], '@odata.nextLink': `${graph.origin}/v1.0/groups?$skiptoken=x` }) : false;
+    const result = await gql('{ users(first: 1) { nodes { id } pageInfo { endCursor } } }');
+    graph.answer = () => false;
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect(result.data?.users ?? null).toBeNull();
+  });
+
+  it("a relationship's first page (a $batch item) with a link of another host: that user's field only is UPSTREAM_ERROR", async () => {
+    const [first, second] = [...emulator.tenant.users.values()].slice(0, 2).map((u) => u.id);
+    // The directReports items of the $batch answered with a link of another host; the rest relayed.
+    graph.answer = (req, res) => {
+      if (req.method !== 'POST' || !req.url.startsWith('/v1.0/$batch')) return false;
+      const batch = JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> };
+      if (!batch.requests.every((r) => r.url.includes('/directReports'))) return false;
+      return answerJson(res, 200, {
+        responses: batch.requests.map((r) => ({
+          id: r.id,
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: r.url.includes(first!) ? { value: [], '@odata.nextLink': `${elsewhereOrigin}/v1.0/users/${first}/directReports?$skiptoken=x` } : { value: [] },
+        })),
+      });
+    };
+    const result = await gql(
+      `{ a: user(id: "${first}") { id directReports(first: 1) { pageInfo { endCursor } } } b: user(id: "${second}") { id directReports(first: 1) { pageInfo { endCursor } } } }`,
+    );
+    graph.answer = () => false;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect((result.errors?.[0] as { path?: unknown }).path).toEqual(['a', 'directReports']);
+    expect(result.data.a).toEqual({ id: first, directReports: null });
+    expect(result.data.b).toEqual({ id: second, directReports: { pageInfo: { endCursor: null } } });
+    expect(reachedElsewhere).toEqual([]);
+  });
+
   it('the same queries against a Graph that keeps to its own links are served', async () => {
-    const users = await gql('{ users(first: 5) { nodes { id } } }');
+    const users = await gql('{ users(first: 5) { nodes { id } pageInfo { endCursor } } }');
     expect(users.errors).toBeUndefined();
     expect(users.data.users.nodes).toHaveLength(5);
+    const next = await gql(`{ users(first: 5, after: "${users.data.users.pageInfo.endCursor}") { nodes { id } } }`);
+    expect(next.errors).toBeUndefined();
+    expect(next.data.users.nodes).toHaveLength(5);
     const changes = await gql('{ userChanges { complete nextDeltaToken } }');
     expect(changes.errors).toBeUndefined();
     expect(typeof changes.data.userChanges.nextDeltaToken).toBe('string');

@@ -258,11 +258,12 @@ describe('addressing', () => {
       expect([null, 'BAD_USER_INPUT']).toContain(result);
     }
     const paths = sent.map((s) => s.url.slice(emulator.origin.length));
+    // A key that is not an object id is a UPN lookup: it selects userPrincipalName too (src/graph/user-answer.ts).
     expect(paths).toEqual([
-      '/v1.0/users/a%2Fb?$select=id',
-      '/v1.0/users/a%3Fb%3D1?$select=id',
-      '/v1.0/users/a%23b?$select=id',
-      '/v1.0/users/a%252Fb?$select=id',
+      '/v1.0/users/a%2Fb?$select=id,userPrincipalName',
+      '/v1.0/users/a%3Fb%3D1?$select=id,userPrincipalName',
+      '/v1.0/users/a%23b?$select=id,userPrincipalName',
+      '/v1.0/users/a%252Fb?$select=id,userPrincipalName',
     ]);
     const stats = await emulator.stats();
     expect(Object.keys(stats.byRoute)).toEqual(['GET /v1.0/users/{id}']);

@@ -84,7 +84,8 @@ async function metricValue(metrics: ReturnType<typeof createMetrics>, name: stri
 
 describe('single requests', () => {
   it('sends bearer, accept and a fresh GUID client-request-id; logs the route template but never the token', async () => {
-    script = (_req, res) => send(res, 200, { id: 'u1', displayName: 'A' }, { 'request-id': 'graph-rid-1' });
+    // A lookup by UPN selects userPrincipalName too, and Graph's answer names the UPN asked (src/graph/user-answer.ts).
+    script = (_req, res) => send(res, 200, { id: 'u1', displayName: 'A', userPrincipalName: 'u1@contoso.example' }, { 'request-id': 'graph-rid-1' });
     const { client, logLines, metrics } = harness();
     await client.getUser('u1@contoso.example', ['displayName']);
     await client.getUser('u1@contoso.example', ['displayName']);
@@ -94,7 +95,7 @@ describe('single requests', () => {
     expect(a!.headers.accept).toBe('application/json');
     expect(a!.headers['client-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(a!.headers['client-request-id']).not.toBe(b!.headers['client-request-id']);
-    expect(a!.url).toBe('/v1.0/users/u1@contoso.example?$select=id,displayName');
+    expect(a!.url).toBe('/v1.0/users/u1@contoso.example?$select=id,displayName,userPrincipalName');
     const logs = logLines.join('');
     expect(logs).toContain('"route":"GET /users/{id}"');
     expect(logs).toContain('"requestId":"graph-rid-1"');
