@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { estimateUpstreamRequests } from '../../../src/graphql/budget/index.js';
 import { buildGatewaySchema } from '../../../src/graphql/schema.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { distinctUserSelections } from '../../support/user-selections.js';
 
 /**
  * The Graph-aware budget: its estimate is checked against the requests the emulator really
@@ -15,29 +16,9 @@ let guids: string[] = [];
 let upns: string[] = [];
 let moreGuids: string[] = [];
 
-/** `count` different User selections of two profile fields each: each is a `$select` of its own. */
-function selections(count: number): string[] {
-  const fields = [
-    'displayName',
-    'givenName',
-    'surname',
-    'mail',
-    'jobTitle',
-    'department',
-    'officeLocation',
-    'mobilePhone',
-    'employeeId',
-    'companyName',
-    'userType',
-    'accountEnabled',
-  ];
-  const out: string[] = [];
-  for (let a = 0; a < fields.length; a++) for (let b = a + 1; b < fields.length; b++) out.push(`${fields[a]} ${fields[b]}`);
-  return out.slice(0, count);
-}
 /** Two aliased lookups by GUID per selection: `2 * selections` lookups in `selections` different `$select`s. */
 const lookupsInSelections = (ids: string[], count: number) =>
-  `{ ${selections(count)
+  `{ ${distinctUserSelections(count)
     .map((selection, i) => `a${i}: user(id: "${ids[2 * i]}") { ${selection} } b${i}: user(id: "${ids[2 * i + 1]}") { ${selection} }`)
     .join(' ')} }`;
 

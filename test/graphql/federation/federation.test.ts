@@ -15,6 +15,7 @@ import { startTestEmulator, type TestEmulator } from '../../support/emulator.js'
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { recordingUpstream } from '../../support/recording-upstream.js';
 import { apiKeyCallers } from '../../support/api-key-callers.js';
+import { distinctUserSelections } from '../../support/user-selections.js';
 
 const READER = 'federation-test-reader-key-0123456789';
 const AUTH_READER = 'federation-test-auth-reader-key-0123456789';
@@ -359,21 +360,7 @@ describe('what _entities costs upstream (the budget estimate)', () => {
     // Against the production gateway (budget 50): 60 aliases in 60 selections, two references
     // each, were estimated at 1 request and sent 60 (one getByIds, or one coalesced lookup, per
     // `$select`). Now they are refused before Graph.
-    const fields = [
-      'displayName',
-      'givenName',
-      'surname',
-      'mail',
-      'jobTitle',
-      'department',
-      'officeLocation',
-      'mobilePhone',
-      'employeeId',
-      'companyName',
-      'userType',
-      'accountEnabled',
-    ];
-    const selections = fields.flatMap((a, i) => fields.slice(i + 1).map((b) => `${a} ${b}`)).slice(0, 60);
+    const selections = distinctUserSelections(60);
     const query = `query($r: [_Any!]!) { ${selections.map((selection, i) => `e${i}: _entities(representations: $r) { ... on User { ${selection} } }`).join(' ')} }`;
     const refused = await asReader(production, query, { r: refs(users.slice(200, 202).map((u) => u.id)) });
     expect(refused.status).toBe(400);
