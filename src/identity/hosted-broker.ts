@@ -136,29 +136,25 @@ export function createHostedBrokerIdentity(config: Config, deps: GraphIdentityDe
       }
       log.debug({ status: result.status, functionExecutionId: result.executionId }, 'broker answered');
       if (result.status !== 200 || typeof result.body.access_token !== 'string') throw brokerError(result.status, result.body);
-      if (!BEARER_TOKEN.test(result.body.access_token)) {
-        // Nothing of the value is logged (it may be a Graph token with one stray byte), nor is the
-        // answer's refresh token kept: the whole answer is unusable.
-        log.warn(
-          { functionExecutionId: result.executionId },
-          'the hosted broker answered with an access token that cannot be sent as a bearer token (a character outside RFC 6750 b64token); refused, nothing sent to Graph',
-        );
-        throw new GatewayError(
+      // An answer refused here is not kept at all, nor its refresh token; nothing of the value is logged.
+      const refuseAnswer = (logged: string, told: string): GatewayError => {
+        log.warn({ functionExecutionId: result.executionId }, `the hosted broker answered with ${logged}; refused, nothing sent to Graph`);
+        return new GatewayError(
           ErrorCode.UPSTREAM_ERROR,
-          "Error in Microsoft authorization (hosted-broker): the broker answered with an access token that is not a usable bearer token; it was not used. The operator's log has the details.",
+          `Error in Microsoft authorization (hosted-broker): the broker answered with ${told}; it was not used. The operator's log has the details.`,
+        );
+      };
+      if (!BEARER_TOKEN.test(result.body.access_token)) {
+        // It may be a Graph token with one stray byte.
+        throw refuseAnswer(
+          'an access token that cannot be sent as a bearer token (a character outside RFC 6750 b64token)',
+          'an access token that is not a usable bearer token',
         );
       }
       if (brokerTokenNamesAnotherTenant(result.body.access_token, hosted.token.reveal())) {
-        // Neither the token nor its refresh token is kept: both belong to another tenant. Neither
-        // tenant id is logged (BROKER_TOKEN is a secret; the other is not ours to record).
-        log.warn(
-          { functionExecutionId: result.executionId },
-          "the hosted broker answered with a Graph token of another tenant than BROKER_TOKEN's; refused, nothing sent to Graph",
-        );
-        throw new GatewayError(
-          ErrorCode.UPSTREAM_ERROR,
-          "Error in Microsoft authorization (hosted-broker): the broker answered with a Graph token of another tenant than the one this gateway serves; it was not used. The operator's log has the details.",
-        );
+        // Both belong to another tenant. Neither tenant id is logged (BROKER_TOKEN is a secret; the
+        // other is not ours to record).
+        throw refuseAnswer("a Graph token of another tenant than BROKER_TOKEN's", 'a Graph token of another tenant than the one this gateway serves');
       }
       if (typeof result.body.refresh_token === 'string' && result.body.refresh_token.length > 0) {
         try {
