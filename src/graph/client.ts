@@ -84,11 +84,12 @@ export interface GraphClient extends GraphUsersClient {
    */
   followPages<T>(first: GraphPage<T>, shape: ContinuationShape, options?: { advanced?: boolean }): Promise<T[]>;
   /**
-   * Checks a page's nextLink that Graph just sent, before it goes into a caller's cursor: one the
-   * gateway would not follow throws UPSTREAM_ERROR (Graph's answer gone wrong), so no cursor is
-   * handed out that the gateway would refuse as the caller's BAD_USER_INPUT when it comes back.
+   * Checks a page's nextLink that Graph just sent, before it goes into a caller's cursor or is
+   * followed, and answers the path it continues: one the gateway would not follow (another host,
+   * another collection) throws UPSTREAM_ERROR (Graph's answer gone wrong), so no cursor is handed
+   * out that the gateway would refuse as the caller's BAD_USER_INPUT when it comes back.
    */
-  checkNextLink(nextLink: string, shape: ContinuationShape): void;
+  checkNextLink(nextLink: string, shape: ContinuationShape): GraphPath;
 }
 
 /** One list of the administrator-target check's role lookup (src/graph/role-grants.ts). */
@@ -329,7 +330,7 @@ export function createGraphClient(deps: GraphClientDeps): GraphClient {
 
     followPages: (first, shape, options) => followAll(first, shape, options),
 
-    checkNextLink: (nextLink, shape) => void continuation(nextLink, shape, true),
+    checkNextLink: (nextLink, shape) => continuation(nextLink, shape, true),
 
     request: <T = unknown>(req: GraphRequest) => transport.request<T>(req),
     batch: (reqs: GraphRequest[]) => executeBatch(transport, reqs, deps.batch),

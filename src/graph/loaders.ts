@@ -19,7 +19,7 @@ import { isGetByIdsRefusal, processBulkLookupRoute, type BulkLookupRoute } from 
 import { GRAPH_BATCH_LIMIT } from './batch-envelope.js';
 import { isGuid } from '../guid.js';
 import { answeredUser } from './user-answer.js';
-import { continuationShapes, readPage, validateContinuationLink, type ContinuationShape } from './paging.js';
+import { continuationShapes, readPage, type ContinuationShape } from './paging.js';
 import {
   GET_BY_IDS_LIMIT,
   authMethodsRequest,
@@ -397,14 +397,11 @@ async function followAuthMethodPages(client: GraphClient, firstLink: string): Pr
     }
     let request: GraphRequest;
     try {
-      request = { method: 'GET', path: validateContinuationLink(link, graphRootOf(link), continuationShapes.authMethods) };
+      // On the configured endpoint and of this collection, as every other link Graph sends.
+      request = { method: 'GET', path: client.checkNextLink(link, continuationShapes.authMethods) };
     } catch (error) {
       if (!isGatewayError(error)) throw error;
-      return {
-        ok: false,
-        error: new GatewayError(ErrorCode.UPSTREAM_ERROR, 'Microsoft Graph sent an unexpected response: a next page link the gateway cannot follow.'),
-        transient: false,
-      };
+      return { ok: false, error, transient: false };
     }
     const result: GraphResult = await client.request(request);
     if (!result.ok) return { ok: false, error: result.error, transient: isTransientFailure(result) };
@@ -418,19 +415,4 @@ async function followAuthMethodPages(client: GraphClient, firstLink: string): Pr
     }
   }
   return { ok: true, items };
-}
-
-/**
- * The Graph root a nextLink was minted under (origin plus any path before `/v1.0/`), so the
- * link's shape can be validated with the usual rules. Only its path and query are used: the
- * request goes to the client's configured endpoint whatever origin the link names.
- */
-function graphRootOf(link: string): string {
-  try {
-    const url = new URL(link);
-    const at = url.pathname.indexOf('/v1.0/');
-    return `${url.origin}${at > 0 ? url.pathname.slice(0, at) : ''}`;
-  } catch {
-    return 'invalid:';
-  }
 }

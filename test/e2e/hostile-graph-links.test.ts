@@ -45,7 +45,7 @@ beforeAll(async () => {
   app = await startApp(
     loadConfig({
       ...gatewayEnvBehind(emulator, graph),
-      ...apiKeyCallers({ reader: { key, permissions: ['Users.Read', 'Users.ReadChanges'] } }),
+      ...apiKeyCallers({ reader: { key, permissions: ['Users.Read', 'Users.ReadChanges', 'Users.ReadAuthMethods'] } }),
     }),
     { logger: capturingLogger(lines, 'info') },
   );
@@ -150,6 +150,36 @@ describe("Graph's own links to another host", () => {
     expect((result.errors?.[0] as { path?: unknown }).path).toEqual(['a', 'directReports']);
     expect(result.data.a).toEqual({ id: first, directReports: null });
     expect(result.data.b).toEqual({ id: second, directReports: { pageInfo: { endCursor: null } } });
+    expect(reachedElsewhere).toEqual([]);
+  });
+
+  it("a user's authentication methods (a $batch item) with a next link of another host: that user's field only is UPSTREAM_ERROR, the link not followed", async () => {
+    const [first, second] = [...emulator.tenant.users.values()].slice(2, 4).map((u) => u.id);
+    graph.answer = (req, res) => {
+      if (req.method !== 'POST' || !req.url.startsWith('/v1.0/$batch')) return false;
+      const batch = JSON.parse(req.body) as { requests: Array<{ id: string; url: string }> };
+      if (!batch.requests.every((r) => r.url.includes('/authentication/methods'))) return false;
+      return answerJson(res, 200, {
+        responses: batch.requests.map((r) => ({
+          id: r.id,
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: r.url.includes(first!)
+            ? { value: [], '@odata.nextLink': `${elsewhereOrigin}/v1.0/users/${first}/authentication/methods?$skiptoken=x` }
+            : { value: [] },
+        })),
+      });
+    };
+    const seenBefore = graph.seen.length;
+    const result = await gql(`{ a: user(id: "${first}") { id authenticationMethods { id } } b: user(id: "${second}") { id authenticationMethods { id } } }`);
+    graph.answer = () => false;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions.code).toBe('UPSTREAM_ERROR');
+    expect((result.errors?.[0] as { path?: unknown }).path).toEqual(['a', 'authenticationMethods']);
+    expect(result.data.a).toEqual({ id: first, authenticationMethods: null });
+    expect(result.data.b).toEqual({ id: second, authenticationMethods: [] });
+    // Before, the link's path was taken whatever its host and asked of the configured endpoint.
+    expect(graph.seen.slice(seenBefore).filter((r) => r.url.includes('skiptoken'))).toEqual([]);
     expect(reachedElsewhere).toEqual([]);
   });
 
