@@ -1,10 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startHostedGatewayBehindRelayingBroker, type HostedGatewayBehindBroker } from '../support/relaying-broker.js';
 
 /**
  * The hosted broker names each of its answers with a `function-execution-id` header, which the
@@ -18,52 +15,26 @@ import { apiKeyCallers } from '../support/api-key-callers.js';
 const READER_KEY = 'execution-id-reader-key-0123456789abcdef';
 
 let emulator: TestEmulator;
+let hosted: HostedGatewayBehindBroker;
 let gw: TestGateway;
-let broker: Server;
-let dispatcher: Agent;
 /** What the broker writes into the header: the access token it answers, or a fixed text. */
 let executionId: (accessToken: string) => string = () => 'f0e1d2c3-b4a5-4697-8899-aabbccddeeff';
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 5 });
-  dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
-  // Relays the gateway's token request to the emulator's broker, and answers with its answer.
-  broker = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        const answer = await undiciFetch(emulator.brokerUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: Buffer.concat(chunks).toString('utf8'),
-          dispatcher,
-        });
-        const text = await answer.text();
-        const token = String((JSON.parse(text) as { access_token?: unknown }).access_token ?? '');
-        res.writeHead(answer.status, { 'content-type': 'application/json', 'function-execution-id': executionId(token) });
-        res.end(text);
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-  const brokerUrl = `http://127.0.0.1:${(broker.address() as AddressInfo).port}/obtain-token`;
-  gw = await startTestGateway({
-    emulator,
-    env: {
-      NODE_ENV: 'production',
-      INTROSPECTION: '',
-      DEPLOYMENT_MODE: 'hosted',
-      ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }),
+  // The emulator's broker's answer as it is, with the header written from its token.
+  hosted = await startHostedGatewayBehindRelayingBroker(emulator, {
+    callers: { reader: { key: READER_KEY, permissions: ['Users.Read'] } },
+    answer: ({ text }) => {
+      const token = String((JSON.parse(text) as { access_token?: unknown }).access_token ?? '');
+      return { text, headers: { 'function-execution-id': executionId(token) } };
     },
-    configure: (config) => ({ ...config, hosted: { ...config.hosted!, brokerUrl } }),
   });
+  gw = hosted.gateway;
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.close();
-  await new Promise((resolve) => broker?.close(resolve));
-  await dispatcher?.close();
+  await hosted?.close();
   await emulator?.close();
 });
 

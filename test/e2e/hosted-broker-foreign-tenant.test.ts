@@ -1,14 +1,11 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { Secret } from '../../src/config-types.js';
 import { encryptBrokerToken } from '../../src/identity/broker-crypto.js';
 import { BROKER_APP_NAME } from '../../src/identity/hosted-broker.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startHostedGatewayBehindRelayingBroker, type HostedGatewayBehindBroker } from '../support/relaying-broker.js';
 import { decodeJwtPayload } from '../identity/support.js';
 
 /**
@@ -25,61 +22,39 @@ const WRITER_KEY = 'foreign-tenant-writer-key-0123456789';
 const OPERATORS_TENANT = randomUUID();
 
 let emulator: TestEmulator;
+let hosted: HostedGatewayBehindBroker;
 let gw: TestGateway;
-let broker: Server;
-let dispatcher: Agent;
 const brokerAnswers: string[] = [];
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 10 });
-  dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
   const registration = emulator.tenant.brokerRegistrations.get(emulator.tenant.wellKnown.brokerRegistrationId)!;
   // Whatever this gateway sends, the broker answers with what the emulator's broker issues for
   // another customer's registration: a genuine Graph token of that customer's tenant.
-  broker = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      void (async () => {
-        const answer = await undiciFetch(emulator.brokerUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            app_name: BROKER_APP_NAME,
-            registration_id: registration.id,
-            encrypted_token: encryptBrokerToken(registration.key, registration.token, Math.floor(Date.now() / 1000)),
-            scope: null,
-            resource: '',
-          }),
-          dispatcher,
-        });
-        const text = await answer.text();
-        brokerAnswers.push(text);
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(text);
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-  const brokerUrl = `http://127.0.0.1:${(broker.address() as AddressInfo).port}/obtain-token`;
-  gw = await startTestGateway({
-    emulator,
-    env: {
-      NODE_ENV: 'production',
-      INTROSPECTION: '',
-      DEPLOYMENT_MODE: 'hosted',
-      ...apiKeyCallers({
-        reader: { key: READER_KEY, permissions: ['Users.Read'] },
-        writer: { key: WRITER_KEY, permissions: ['Users.Write'] },
-      }),
+  hosted = await startHostedGatewayBehindRelayingBroker(emulator, {
+    callers: {
+      reader: { key: READER_KEY, permissions: ['Users.Read'] },
+      writer: { key: WRITER_KEY, permissions: ['Users.Write'] },
     },
-    configure: (config) => ({ ...config, hosted: { ...config.hosted!, brokerUrl, token: new Secret(OPERATORS_TENANT) } }),
+    requestBody: () =>
+      JSON.stringify({
+        app_name: BROKER_APP_NAME,
+        registration_id: registration.id,
+        encrypted_token: encryptBrokerToken(registration.key, registration.token, Math.floor(Date.now() / 1000)),
+        scope: null,
+        resource: '',
+      }),
+    answer: ({ text }) => {
+      brokerAnswers.push(text);
+      return { text };
+    },
+    hosted: (settings) => ({ ...settings, token: new Secret(OPERATORS_TENANT) }),
   });
+  gw = hosted.gateway;
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.close();
-  await new Promise((resolve) => broker?.close(resolve));
-  await dispatcher?.close();
+  await hosted?.close();
   await emulator?.close();
 });
 

@@ -1,10 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
+import type { TestGateway } from '../support/gateway.js';
+import { startHostedGatewayBehindRelayingBroker, type HostedGatewayBehindBroker } from '../support/relaying-broker.js';
 
 /**
  * A hosted broker that answers an access token the gateway cannot send: a genuine Graph token with
@@ -19,57 +16,30 @@ const READER_KEY = 'unusable-token-reader-key-0123456789';
 const INJECTED = 'x-injected-by-broker';
 
 let emulator: TestEmulator;
+let hosted: HostedGatewayBehindBroker;
 let gw: TestGateway;
-let broker: Server;
-let dispatcher: Agent;
 let spoil: ((token: string) => string) | null = null;
 let asked = 0;
 const spoiled: string[] = [];
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 10 });
-  dispatcher = new Agent({ connect: { ca: emulator.caCertPem } });
-  broker = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void (async () => {
-        asked += 1;
-        const answer = await undiciFetch(emulator.brokerUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: Buffer.concat(chunks).toString('utf8'),
-          dispatcher,
-        });
-        const body = (await answer.json()) as Record<string, unknown>;
-        if (spoil && typeof body.access_token === 'string') {
-          body.access_token = spoil(body.access_token);
-          spoiled.push(body.access_token as string);
-        }
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => broker.listen(0, '127.0.0.1', resolve));
-  const brokerUrl = `http://127.0.0.1:${(broker.address() as AddressInfo).port}/obtain-token`;
-  gw = await startTestGateway({
-    emulator,
-    env: {
-      NODE_ENV: 'production',
-      INTROSPECTION: '',
-      DEPLOYMENT_MODE: 'hosted',
-      ...apiKeyCallers({ reader: { key: READER_KEY, permissions: ['Users.Read'] } }),
+  hosted = await startHostedGatewayBehindRelayingBroker(emulator, {
+    callers: { reader: { key: READER_KEY, permissions: ['Users.Read'] } },
+    answer: ({ text }) => {
+      asked += 1;
+      const body = JSON.parse(text) as Record<string, unknown>;
+      if (!spoil || typeof body.access_token !== 'string') return { text };
+      body.access_token = spoil(body.access_token);
+      spoiled.push(body.access_token as string);
+      return { text: JSON.stringify(body) };
     },
-    configure: (config) => ({ ...config, hosted: { ...config.hosted!, brokerUrl } }),
   });
+  gw = hosted.gateway;
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.close();
-  broker?.closeAllConnections();
-  await new Promise((resolve) => broker?.close(resolve));
-  await dispatcher?.close();
+  await hosted?.close();
   await emulator?.close();
 });
 
