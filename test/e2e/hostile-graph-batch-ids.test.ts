@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import type { App } from '../../src/app.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { answerJson, startAppBehindHostileGraph, type AppBehindHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 
 /**
  * A containment's steps go to Graph in one `$batch` (revoke the sessions, disable the account). A
@@ -17,23 +15,14 @@ let graph: HostileGraph;
 let app: App;
 const key = randomBytes(24).toString('base64url');
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 10 });
-  graph = await startHostileGraph(emulator);
-  app = await startApp(
-    loadConfig({
-      ...gatewayEnvBehind(emulator, graph),
-      LOG_LEVEL: 'silent',
-      ...apiKeyCallers({ responder: { key, permissions: ['Users.Terminate'] } }),
-    }),
-  );
+  setup = await startAppBehindHostileGraph({ userCount: 10, env: { LOG_LEVEL: 'silent' }, callers: { responder: { key, permissions: ['Users.Terminate'] } } });
+  ({ emulator, graph, app } = setup);
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await graph?.close();
-  await emulator?.close();
-});
+afterAll(() => setup?.close());
 
 type Step = { step: string; outcome: string; succeeded: boolean };
 

@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import type { App } from '../../src/app.js';
+import { answerJson, startAppBehindHostileGraph, type AppBehindHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 
 /**
  * Each `$batch` item's status becomes the `status` label of gateway_upstream_requests_total. A Graph
@@ -12,28 +9,18 @@ import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } fr
  * added a series per number: 20 operations of 20 items each made 400 series, and they are never
  * dropped. Production configuration, a caller allowed only to read.
  */
-let emulator: TestEmulator;
 let graph: HostileGraph;
 let app: App;
 const key = randomBytes(24).toString('base64url');
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 30 });
-  graph = await startHostileGraph(emulator);
-  app = await startApp(
-    loadConfig({
-      ...gatewayEnvBehind(emulator, graph),
-      LOG_LEVEL: 'silent',
-      ...apiKeyCallers({ reader: { key, permissions: ['Users.Read'] } }),
-    }),
-  );
+  setup = await startAppBehindHostileGraph({ userCount: 30, env: { LOG_LEVEL: 'silent' }, callers: { reader: { key, permissions: ['Users.Read'] } } });
+  ({ graph, app } = setup);
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await graph?.close();
-  await emulator?.close();
-});
+afterAll(() => setup?.close());
 
 const statusLabels = async (): Promise<string[]> => {
   const text = await (await fetch(`${app.url}/metrics`)).text();

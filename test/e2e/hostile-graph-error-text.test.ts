@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import type { App } from '../../src/app.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, graphIdentityEnvBehind, startHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
+import type { TestEmulator } from '../support/emulator.js';
+import {
+  answerJson,
+  graphIdentityEnvBehind,
+  startAppBehindHostileGraph,
+  type AppBehindHostileGraph,
+  type HostileGraph,
+  type HostileRequest,
+} from '../support/hostile-graph.js';
 import { startProductionGateway, type GatewayProcess } from '../support/gateway-process.js';
 import { capturingLogger } from '../support/log-capture.js';
 
@@ -21,22 +27,19 @@ let app: App;
 const lines: string[] = [];
 const readerKey = randomBytes(24).toString('base64url');
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 10 });
-  graph = await startHostileGraph(emulator);
-  const config = loadConfig({
-    ...gatewayEnvBehind(emulator, graph),
-    LOG_LEVEL: 'trace',
-    ...apiKeyCallers({ reader: { key: readerKey, permissions: ['Users.Read'] } }),
+  setup = await startAppBehindHostileGraph({
+    userCount: 10,
+    env: { LOG_LEVEL: 'trace' },
+    callers: { reader: { key: readerKey, permissions: ['Users.Read'] } },
+    logger: capturingLogger(lines, 'trace'),
   });
-  app = await startApp(config, { logger: capturingLogger(lines, 'trace') });
+  ({ emulator, graph, app } = setup);
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await graph?.close();
-  await emulator?.close();
-});
+afterAll(() => setup?.close());
 
 const gql = async (query: string) => {
   const res = await fetch(`${app.url}/graphql`, {

@@ -4,11 +4,9 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import type { App } from '../../src/app.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { answerJson, startAppBehindHostileGraph, type AppBehindHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -28,9 +26,15 @@ let app: App;
 const lines: string[] = [];
 const key = randomBytes(24).toString('base64url');
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 10 });
-  graph = await startHostileGraph(emulator);
+  setup = await startAppBehindHostileGraph({
+    userCount: 10,
+    callers: { reader: { key, permissions: ['Users.Read', 'Users.ReadChanges', 'Users.ReadAuthMethods'] } },
+    logger: capturingLogger(lines, 'info'),
+  });
+  ({ emulator, graph, app } = setup);
   // Another host the gateway trusts the certificate of: only where a link points, never to be reached.
   const dir = path.dirname(emulator.caFile);
   elsewhere = createServer(
@@ -42,21 +46,12 @@ beforeAll(async () => {
   );
   await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
   elsewhereOrigin = `https://127.0.0.1:${(elsewhere.address() as AddressInfo).port}`;
-  app = await startApp(
-    loadConfig({
-      ...gatewayEnvBehind(emulator, graph),
-      ...apiKeyCallers({ reader: { key, permissions: ['Users.Read', 'Users.ReadChanges', 'Users.ReadAuthMethods'] } }),
-    }),
-    { logger: capturingLogger(lines, 'info') },
-  );
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await graph?.close();
   elsewhere?.closeAllConnections();
   await new Promise((resolve) => elsewhere?.close(resolve));
-  await emulator?.close();
+  await setup?.close();
 });
 
 async function gql(query: string): Promise<{ data: any; errors?: Array<{ message: string; extensions: Record<string, unknown> }> }> {

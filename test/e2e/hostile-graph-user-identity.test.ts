@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetch as undiciFetch } from 'undici';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
+import type { App } from '../../src/app.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { answerJson, startAppBehindHostileGraph, type AppBehindHostileGraph, type HostileGraph, type HostileRequest } from '../support/hostile-graph.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -24,23 +22,22 @@ const lines: string[] = [];
 const key = randomBytes(24).toString('base64url');
 let users: Array<{ id: string; userPrincipalName: string; displayName: string }>;
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 10 });
-  graph = await startHostileGraph(emulator);
-  app = await startApp(loadConfig({ ...gatewayEnvBehind(emulator, graph), ...apiKeyCallers({ reader: { key, permissions: ['Users.Read'] } }) }), {
+  setup = await startAppBehindHostileGraph({
+    userCount: 10,
+    callers: { reader: { key, permissions: ['Users.Read'] } },
     logger: capturingLogger(lines, 'info'),
   });
+  ({ emulator, graph, app } = setup);
   users = [...emulator.tenant.users.values()]
     .filter((u) => !u.userPrincipalName.includes('#EXT#'))
     .slice(0, 3)
     .map((u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName }));
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await graph?.close();
-  await emulator?.close();
-});
+afterAll(() => setup?.close());
 
 async function gql(query: string): Promise<{ data: any; errors?: Array<{ message: string; path?: unknown[]; extensions: Record<string, unknown> }> }> {
   const res = await fetch(`${app.url}/graphql`, {

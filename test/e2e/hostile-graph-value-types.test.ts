@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { apiKeyCallers } from '../support/api-key-callers.js';
-import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { answerJson, gatewayEnvBehind, startHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
+import type { App } from '../../src/app.js';
+import { answerJson, startAppBehindHostileGraph, type AppBehindHostileGraph, type HostileGraph } from '../support/hostile-graph.js';
 import { capturingLogger } from '../support/log-capture.js';
 
 /**
@@ -14,27 +11,23 @@ import { capturingLogger } from '../support/log-capture.js';
  * held. Here the values hold the bearer token Graph was sent. Production configuration, the default
  * log level, a caller allowed only to read.
  */
-let emulator: TestEmulator;
 let graph: HostileGraph;
 let app: App;
 const lines: string[] = [];
 const readerKey = randomBytes(24).toString('base64url');
 
+let setup: AppBehindHostileGraph;
+
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 10 });
-  graph = await startHostileGraph(emulator);
-  const config = loadConfig({
-    ...gatewayEnvBehind(emulator, graph),
-    ...apiKeyCallers({ reader: { key: readerKey, permissions: ['Users.Read'] } }),
+  setup = await startAppBehindHostileGraph({
+    userCount: 10,
+    callers: { reader: { key: readerKey, permissions: ['Users.Read'] } },
+    logger: capturingLogger(lines, 'info'),
   });
-  app = await startApp(config, { logger: capturingLogger(lines, 'info') });
+  ({ graph, app } = setup);
 }, 60_000);
 
-afterAll(async () => {
-  await app?.close();
-  await graph?.close();
-  await emulator?.close();
-});
+afterAll(() => setup?.close());
 
 it('values of the wrong type: UPSTREAM_ERROR naming the field, the value neither shown nor logged', async () => {
   const tokens: string[] = [];

@@ -4,7 +4,11 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fetch as undiciFetch } from 'undici';
-import type { TestEmulator } from './emulator.js';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
+import { apiKeyCallers } from './api-key-callers.js';
+import { startTestEmulator, type TestEmulator } from './emulator.js';
 
 /**
  * A Microsoft Graph that another party controls: an HTTPS server on loopback, with the emulator's
@@ -120,4 +124,47 @@ export function graphIdentityEnvBehind(emulator: TestEmulator, graph: HostileGra
 /** The same for an in-process `startApp` in production configuration (NODE_ENV=production): what the hostile-Graph suites run. */
 export function gatewayEnvBehind(emulator: TestEmulator, graph: HostileGraph): Record<string, string> {
   return { NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', DATA_DIR: emulator.dataDir, ...graphIdentityEnvBehind(emulator, graph) };
+}
+
+export interface AppBehindHostileGraph {
+  emulator: TestEmulator;
+  graph: HostileGraph;
+  app: App;
+  /** Closes the gateway, then the hostile Graph, then the emulator. */
+  close(): Promise<void>;
+}
+
+/**
+ * What the hostile-Graph suites start: an emulator tenant of `userCount` users, a hostile Graph
+ * relaying to it, and the gateway in process behind it in production configuration
+ * (gatewayEnvBehind) with the given API-key callers. `env` adds the suite's own settings
+ * (LOG_LEVEL, ...), `logger` captures its lines.
+ */
+export async function startAppBehindHostileGraph(options: {
+  userCount: number;
+  callers: Parameters<typeof apiKeyCallers>[0];
+  env?: Record<string, string>;
+  logger?: Logger;
+}): Promise<AppBehindHostileGraph> {
+  const emulator = await startTestEmulator({ userCount: options.userCount });
+  const graph = await startHostileGraph(emulator);
+  let app: App;
+  try {
+    const config = loadConfig({ ...gatewayEnvBehind(emulator, graph), ...options.env, ...apiKeyCallers(options.callers) });
+    app = await startApp(config, options.logger ? { logger: options.logger } : {});
+  } catch (error) {
+    await graph.close();
+    await emulator.close();
+    throw error;
+  }
+  return {
+    emulator,
+    graph,
+    app,
+    async close() {
+      await app.close();
+      await graph.close();
+      await emulator.close();
+    },
+  };
 }
