@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { UserRecord } from '../../../src/emulator/model.js';
-import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import { createPass, DESK_KEYS, deskCallers, eventsOf, expectAdministratorRefusal, ordinaryUserPicker, passesOf as passesIn, sentTo } from './support.js';
 
 /**
  * Administrators transitiveMemberOf does not list (docs/security.md#administrators-as-targets): a
@@ -15,9 +14,7 @@ import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from '
  * that lookup. A real gateway over real sockets against the emulator.
  */
 
-const HELPDESK = 'helpdesk-key-0123456789abcdef';
-const PRIVILEGED = 'privileged-helpdesk-key-0123456789';
-const PASSWORDS = 'password-desk-key-0123456789abcdef';
+const { helpdesk: HELPDESK, privileged: PRIVILEGED, passwords: PASSWORDS } = DESK_KEYS;
 const ROLE_LOOKUP = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole';
 const ELIGIBILITY = 'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances';
 const ASSIGNMENTS = 'GET /v1.0/roleManagement/directory/roleAssignments';
@@ -29,11 +26,7 @@ let gw: TestGateway;
 /** Served by an app that reads users and directory roles (Directory.Read.All) but not PIM eligibilities. */
 let noPim: TestGateway;
 
-const callers = apiKeyCallers({
-  helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] },
-  privileged: { key: PRIVILEGED, permissions: ['Users.ManageAuthMethods', 'Users.ManageAdmins'] },
-  passwords: { key: PASSWORDS, permissions: ['Users.ChangePassword'] },
-});
+const callers = deskCallers('helpdesk', 'privileged', 'passwords');
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 60 });
@@ -60,8 +53,6 @@ const users = () => [...emulator.tenant.users.values()];
 const eligibleAdmin = (): UserRecord => users().find((u) => (u._eligibleRoles ?? []).length > 0)!;
 const scopedAdmin = (): UserRecord => users().find((u) => (u._scopedRoles ?? []).length > 0)!;
 const passesOf = (id: string) => passesIn(emulator, id);
-/** Requests of a route, alone or as `$batch` items. */
-const sent = (stats: Awaited<ReturnType<TestEmulator['stats']>>, route: string) => (stats.byRoute[route] ?? 0) + (stats.batch.itemsByRoute[route] ?? 0);
 
 describe('administrators transitiveMemberOf does not list are refused too', () => {
   it('a user only eligible for Global Administrator (PIM): no pass, one round trip of lookups (one $batch holding the role cast and both lists)', async () => {
@@ -70,13 +61,7 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     await emulator.resetStats();
     const result = await createPass(gw, HELPDESK, target.id, 'EligiblePass');
     expect(result.data?.createTemporaryAccessPass ?? null).toBeNull();
-    expect(result.errors).toHaveLength(1);
-    expect(result.errors![0]!.extensions).toMatchObject({
-      code: 'FORBIDDEN',
-      reason: 'ADMINISTRATOR_TARGET',
-      argument: 'user',
-      permission: 'Users.ManageAdmins',
-    });
+    expectAdministratorRefusal(result);
     expect(passesOf(target.id)).toHaveLength(0);
     const stats = await emulator.stats();
     // One $batch: the role cast rides beside the eligibility and assignment lists.
@@ -84,8 +69,8 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     expect(stats.batch.itemsByRoute[ELIGIBILITY]).toBe(1);
     expect(stats.batch.itemsByRoute[ASSIGNMENTS]).toBe(1);
     expect(stats.batch.requests).toBe(1);
-    expect(sent(stats, USER_GET)).toBe(0);
-    expect(sent(stats, TAP_CREATE)).toBe(0);
+    expect(sentTo(stats, USER_GET)).toBe(0);
+    expect(sentTo(stats, TAP_CREATE)).toBe(0);
     expect(eventsOf(gw, 'EligiblePass')).toEqual([
       expect.objectContaining({ outcome: 'refused', reason: 'FORBIDDEN', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] }),
     ]);
@@ -98,9 +83,9 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     expect(result.errors![0]!.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
     expect(passesOf(target.id)).toHaveLength(0);
     const stats = await emulator.stats();
-    expect(sent(stats, USER_GET)).toBe(1);
-    expect(sent(stats, ELIGIBILITY)).toBe(1);
-    expect(sent(stats, TAP_CREATE)).toBe(0);
+    expect(sentTo(stats, USER_GET)).toBe(1);
+    expect(sentTo(stats, ELIGIBILITY)).toBe(1);
+    expect(sentTo(stats, TAP_CREATE)).toBe(0);
   });
 
   it('a User Administrator over an administrative unit: changePassword is refused and the password stays', async () => {
@@ -127,9 +112,9 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     expect(result.data!.createTemporaryAccessPass.temporaryAccessPass.temporaryAccessPass).toEqual(expect.any(String));
     expect(passesOf(target.id)).toHaveLength(1);
     const stats = await emulator.stats();
-    expect(sent(stats, ELIGIBILITY)).toBe(1);
-    expect(sent(stats, ASSIGNMENTS)).toBe(1);
-    expect(sent(stats, TAP_CREATE)).toBe(1);
+    expect(sentTo(stats, ELIGIBILITY)).toBe(1);
+    expect(sentTo(stats, ASSIGNMENTS)).toBe(1);
+    expect(sentTo(stats, TAP_CREATE)).toBe(1);
   });
 
   it('a caller holding Users.ManageAdmins: no lookup is sent, the eligible administrator gets the pass', async () => {
@@ -138,9 +123,9 @@ describe('administrators transitiveMemberOf does not list are refused too', () =
     const result = await createPass(gw, PRIVILEGED, target.id, 'PrivilegedEligiblePass');
     expect(result.errors).toBeUndefined();
     const stats = await emulator.stats();
-    for (const route of [ROLE_LOOKUP, ELIGIBILITY, ASSIGNMENTS, USER_GET]) expect(sent(stats, route)).toBe(0);
+    for (const route of [ROLE_LOOKUP, ELIGIBILITY, ASSIGNMENTS, USER_GET]) expect(sentTo(stats, route)).toBe(0);
     expect(stats.batch.requests).toBe(0);
-    expect(sent(stats, TAP_CREATE)).toBe(1);
+    expect(sentTo(stats, TAP_CREATE)).toBe(1);
     expect(stats.graphRequests).toBe(1);
     emulator.tenant.users.get(target.id)!.authMethods = target.authMethods.filter((m) => m.type !== 'temporaryAccessPass');
   });
@@ -160,7 +145,7 @@ describe('fails closed when Graph refuses the eligibility lookup', () => {
     expect(result.errors![0]!.message).toContain('RoleManagement.Read.Directory');
     expect(result.errors![0]!.message).toContain('Users.ManageAdmins');
     expect(passesOf(target.id)).toHaveLength(0);
-    expect(sent(await emulator.stats(), TAP_CREATE)).toBe(0);
+    expect(sentTo(await emulator.stats(), TAP_CREATE)).toBe(0);
     expect(eventsOf(noPim, 'NoPimPass')).toEqual([expect.objectContaining({ outcome: 'failed', reasonDetail: 'ADMINISTRATOR_CHECK_FAILED', steps: [] })]);
     // The Global Administrator is still refused as an administrator (the active-role lookup answered): a refusal wins over a failed lookup.
     const admin = emulator.tenant.users.get(emulator.tenant.wellKnown.adminUserId)!;

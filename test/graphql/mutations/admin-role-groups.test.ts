@@ -2,10 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import type { GroupRecord, RoleGrantRecord, UserRecord } from '../../../src/emulator/model.js';
-import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { addGroup, createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import {
+  addGroup,
+  createPass,
+  DESK_KEYS,
+  deskCallers,
+  eventsOf,
+  expectAdministratorRefusal,
+  ordinaryUserPicker,
+  passesOf as passesIn,
+  sentTo,
+} from './support.js';
 
 /**
  * Directory roles held through a group (docs/security.md#administrators-as-targets): in v1.0 an
@@ -16,9 +25,7 @@ import { addGroup, createPass, eventsOf, ordinaryUserPicker, passesOf as passesI
  * those groups' grants as principals. A real gateway over real sockets against the emulator.
  */
 
-const HELPDESK = 'helpdesk-key-0123456789abcdef';
-const PASSWORDS = 'password-desk-key-0123456789abcdef';
-const PRIVILEGED = 'privileged-helpdesk-key-0123456789';
+const { helpdesk: HELPDESK, privileged: PRIVILEGED, passwords: PASSWORDS } = DESK_KEYS;
 const ELIGIBILITY = 'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances';
 const ASSIGNMENTS = 'GET /v1.0/roleManagement/directory/roleAssignments';
 const GROUPS = 'POST /v1.0/users/{id}/getMemberObjects';
@@ -34,11 +41,7 @@ let gw: TestGateway;
 /** Served by an app that reads roles and users but not PIM for Groups eligibilities. */
 let noGroupPim: TestGateway;
 
-const callers = apiKeyCallers({
-  helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] },
-  passwords: { key: PASSWORDS, permissions: ['Users.ChangePassword'] },
-  privileged: { key: PRIVILEGED, permissions: ['Users.ManageAuthMethods', 'Users.ManageAdmins'] },
-});
+const callers = deskCallers('helpdesk', 'passwords', 'privileged');
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 60 });
@@ -58,20 +61,9 @@ afterAll(async () => {
 
 const ordinaryUser = ordinaryUserPicker(() => emulator);
 const passesOf = (id: string) => passesIn(emulator, id);
-const sent = (stats: Awaited<ReturnType<TestEmulator['stats']>>, route: string) => (stats.byRoute[route] ?? 0) + (stats.batch.itemsByRoute[route] ?? 0);
 
 /** A group in the emulator tenant; role-assignable unless said otherwise. */
 const group = (fields: Partial<GroupRecord> = {}): GroupRecord => addGroup(emulator, fields);
-
-function expectAdministratorRefusal(result: Awaited<ReturnType<typeof createPass>>): void {
-  expect(result.errors).toHaveLength(1);
-  expect(result.errors![0]!.extensions).toMatchObject({
-    code: 'FORBIDDEN',
-    reason: 'ADMINISTRATOR_TARGET',
-    argument: 'user',
-    permission: 'Users.ManageAdmins',
-  });
-}
 
 describe('roles held through a group are seen', () => {
   it('a member of a role-assignable group eligible for Global Administrator gets no pass (two round trips of lookups)', async () => {
@@ -87,11 +79,11 @@ describe('roles held through a group are seen', () => {
     // Groups eligibilities; round two: one $batch of the group's grants.
     expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
     expect(stats.batch.requests).toBe(2);
-    expect(sent(stats, GROUPS)).toBe(1);
-    expect(sent(stats, GROUP_ELIGIBILITY)).toBe(1);
-    expect(sent(stats, ELIGIBILITY)).toBe(2);
-    expect(sent(stats, ASSIGNMENTS)).toBe(2);
-    expect(sent(stats, TAP_CREATE)).toBe(0);
+    expect(sentTo(stats, GROUPS)).toBe(1);
+    expect(sentTo(stats, GROUP_ELIGIBILITY)).toBe(1);
+    expect(sentTo(stats, ELIGIBILITY)).toBe(2);
+    expect(sentTo(stats, ASSIGNMENTS)).toBe(2);
+    expect(sentTo(stats, TAP_CREATE)).toBe(0);
     expect(eventsOf(gw, 'GroupEligiblePass')).toEqual([
       expect.objectContaining({ outcome: 'refused', reason: 'FORBIDDEN', reasonDetail: 'ADMINISTRATOR_TARGET', steps: [] }),
     ]);
@@ -139,7 +131,7 @@ describe('roles held through a group are seen', () => {
     expect(passesOf(target.id)).toHaveLength(1);
     const stats = await emulator.stats();
     // Only the role-assignable group is asked about (the filter leaves the other out).
-    expect(sent(stats, ELIGIBILITY)).toBe(2);
+    expect(sentTo(stats, ELIGIBILITY)).toBe(2);
     expect(stats.batch.requests).toBe(2);
   });
 
@@ -152,7 +144,7 @@ describe('roles held through a group are seen', () => {
     expect(stats.batch.requests).toBe(1);
     for (const route of [ROLE_LOOKUP, ELIGIBILITY, ASSIGNMENTS, GROUPS, OWNED_GROUPS, GROUP_ELIGIBILITY]) expect(stats.batch.itemsByRoute[route]).toBe(1);
     expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
-    expect(sent(stats, TAP_CREATE)).toBe(1);
+    expect(sentTo(stats, TAP_CREATE)).toBe(1);
     // The lookups' $batch and the write: the owned groups and the role cast ride in the $batch
     // (before: the cast was a request of its own beside a $batch of four, three requests in all).
     expect(stats.graphRequests).toBe(2);
@@ -166,7 +158,7 @@ describe('roles held through a group are seen', () => {
     expect(result.errors).toBeUndefined();
     const stats = await emulator.stats();
     expect(stats.graphRequests).toBe(1);
-    expect(sent(stats, TAP_CREATE)).toBe(1);
+    expect(sentTo(stats, TAP_CREATE)).toBe(1);
   });
 });
 
@@ -203,10 +195,10 @@ describe('standing owners of a role-assignable group are seen', () => {
     // role-assignable groups and PIM for Groups eligibilities; round two: the owned group's grants.
     expect(stats.batch.itemsByRoute[ROLE_LOOKUP]).toBe(1);
     expect(stats.batch.requests).toBe(2);
-    expect(sent(stats, OWNED_GROUPS)).toBe(1);
-    expect(sent(stats, ELIGIBILITY)).toBe(2);
-    expect(sent(stats, ASSIGNMENTS)).toBe(2);
-    expect(sent(stats, TAP_CREATE)).toBe(0);
+    expect(sentTo(stats, OWNED_GROUPS)).toBe(1);
+    expect(sentTo(stats, ELIGIBILITY)).toBe(2);
+    expect(sentTo(stats, ASSIGNMENTS)).toBe(2);
+    expect(sentTo(stats, TAP_CREATE)).toBe(0);
     expect(admins.owners).toEqual([target.id]);
   });
 
@@ -219,7 +211,7 @@ describe('standing owners of a role-assignable group are seen', () => {
     const stats = await emulator.stats();
     // Round one: the lookups' $batch; round two: the group's owners (one request, sent alone);
     // round three: the $batch of the group's grants.
-    expect(sent(stats, GROUP_OWNERS)).toBe(1);
+    expect(sentTo(stats, GROUP_OWNERS)).toBe(1);
     expect(stats.batch.requests).toBe(2);
     expect(stats.graphRequests).toBe(3);
   });
@@ -230,7 +222,7 @@ describe('standing owners of a role-assignable group are seen', () => {
     await emulator.resetStats();
     expect((await createPass(gw, HELPDESK, target.id, 'ManyOwnersOrdinaryPass')).errors).toBeUndefined();
     expect(passesOf(target.id)).toHaveLength(1);
-    expect(sent(await emulator.stats(), GROUP_OWNERS)).toBeGreaterThanOrEqual(1);
+    expect(sentTo(await emulator.stats(), GROUP_OWNERS)).toBeGreaterThanOrEqual(1);
   });
 
   it('an owner of a role-assignable group holding no role, and of an ordinary group holding one, gets a pass', async () => {

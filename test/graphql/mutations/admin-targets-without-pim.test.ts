@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoleGrantRecord } from '../../../src/emulator/model.js';
-import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { addGroup, createPass, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import { addGroup, createPass, DESK_KEYS, deskCallers, ordinaryUserPicker, passesOf as passesIn } from './support.js';
 
 /**
  * A tenant without Microsoft Entra ID P2 or Entra ID Governance (docs/security.md#administrators-as-targets,
@@ -16,7 +15,7 @@ import { addGroup, createPass, ordinaryUserPicker, passesOf as passesIn } from '
  * which need no licence to list, are still checked. The emulator's answers: test/emulator/conformance/eligible-and-scoped-roles.test.ts.
  */
 
-const HELPDESK = 'helpdesk-key-0123456789abcdef';
+const HELPDESK = DESK_KEYS.helpdesk;
 const GLOBAL_ADMIN: RoleGrantRecord = { role: 'Global Administrator', directoryScopeId: '/' };
 
 let emulator: TestEmulator;
@@ -25,7 +24,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 40 });
   await emulator.setGraph({ pimLicence: 'unlicensed' });
-  gw = await startTestGateway({ emulator, env: apiKeyCallers({ helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] } }) });
+  gw = await startTestGateway({ emulator, env: deskCallers('helpdesk') });
 }, 60_000);
 afterAll(async () => {
   await gw?.close();

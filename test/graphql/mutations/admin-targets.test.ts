@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerApp } from '../../../src/emulator/apps.js';
 import { PHONE_METHOD_IDS } from '../../../src/emulator/seed.js';
-import { apiKeyCallers } from '../../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../../support/emulator.js';
 import { actingAsApp, startTestGateway, type TestGateway } from '../../support/gateway.js';
-import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from './support.js';
+import { createPass, DESK_KEYS, deskCallers, eventsOf, ordinaryUserPicker, passesOf as passesIn, sentTo } from './support.js';
 
 /**
  * Administrators as targets (docs/security.md#administrators-as-targets): with the sandbox's app-only
@@ -14,15 +13,11 @@ import { createPass, eventsOf, ordinaryUserPicker, passesOf as passesIn } from '
  * gateway over real sockets against the emulator, whose seed admin holds Global Administrator.
  */
 
-const HELPDESK = 'helpdesk-key-0123456789abcdef';
-const PRIVILEGED = 'privileged-helpdesk-key-0123456789';
-const RESPONDER = 'responder-key-0123456789abcdef';
-const PROVISIONER = 'provisioner-key-0123456789abcdef';
-const PASSWORDS = 'password-desk-key-0123456789abcdef';
+const { helpdesk: HELPDESK, privileged: PRIVILEGED, passwords: PASSWORDS, responder: RESPONDER, provisioner: PROVISIONER } = DESK_KEYS;
 const PHONE_METHOD_ID = PHONE_METHOD_IDS.mobile;
 const ROLE_LOOKUP = 'GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.directoryRole';
 /** Role casts sent, on their own or as `$batch` items. */
-const sentRoleLookups = (stats: Awaited<ReturnType<TestEmulator['stats']>>) => (stats.byRoute[ROLE_LOOKUP] ?? 0) + (stats.batch.itemsByRoute[ROLE_LOOKUP] ?? 0);
+const sentRoleLookups = (stats: Awaited<ReturnType<TestEmulator['stats']>>) => sentTo(stats, ROLE_LOOKUP);
 const TAP_CREATE = 'POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods';
 
 let emulator: TestEmulator;
@@ -32,13 +27,7 @@ let blind: TestGateway;
 /** Served by an app that reads users (so reaches the role lookup) but not directory roles: they come with limited information. */
 let limited: TestGateway;
 
-const callers = apiKeyCallers({
-  helpdesk: { key: HELPDESK, permissions: ['Users.ManageAuthMethods'] },
-  privileged: { key: PRIVILEGED, permissions: ['Users.ManageAuthMethods', 'Users.ManageAdmins'] },
-  responder: { key: RESPONDER, permissions: ['Users.Terminate'] },
-  provisioner: { key: PROVISIONER, permissions: ['Users.Write'] },
-  passwords: { key: PASSWORDS, permissions: ['Users.ChangePassword'] },
-});
+const callers = deskCallers('helpdesk', 'privileged', 'responder', 'provisioner', 'passwords');
 
 beforeAll(async () => {
   emulator = await startTestEmulator({ userCount: 60 });

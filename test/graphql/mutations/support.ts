@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'vitest';
 import type { GroupRecord, UserRecord } from '../../../src/emulator/model.js';
+import type { Permission } from '../../../src/permissions.js';
+import { apiKeyCallers } from '../../support/api-key-callers.js';
 import type { TestEmulator } from '../../support/emulator.js';
 import type { TestGateway } from '../../support/gateway.js';
 import { logRecordsOf } from '../../support/log-capture.js';
@@ -74,4 +77,42 @@ export function addGroup(emulator: TestEmulator, fields: Partial<GroupRecord> = 
   };
   emulator.tenant.groups.set(id, record);
   return record;
+}
+
+/** The API keys of the administrator-target suites' callers (see deskCallers). */
+export const DESK_KEYS = {
+  helpdesk: 'helpdesk-key-0123456789abcdef',
+  privileged: 'privileged-helpdesk-key-0123456789',
+  passwords: 'password-desk-key-0123456789abcdef',
+  responder: 'responder-key-0123456789abcdef',
+  provisioner: 'provisioner-key-0123456789abcdef',
+} as const;
+
+const DESK_PERMISSIONS: Record<keyof typeof DESK_KEYS, readonly Permission[]> = {
+  helpdesk: ['Users.ManageAuthMethods'],
+  privileged: ['Users.ManageAuthMethods', 'Users.ManageAdmins'],
+  passwords: ['Users.ChangePassword'],
+  responder: ['Users.Terminate'],
+  provisioner: ['Users.Write'],
+};
+
+/** The gateway environment for the named desk callers, each with its key from DESK_KEYS and its permissions. */
+export function deskCallers(...names: Array<keyof typeof DESK_KEYS>): ReturnType<typeof apiKeyCallers> {
+  return apiKeyCallers(Object.fromEntries(names.map((name) => [name, { key: DESK_KEYS[name], permissions: DESK_PERMISSIONS[name] }])));
+}
+
+/** Requests of an emulator route in `stats`, sent on their own or as `$batch` items. */
+export function sentTo(stats: Awaited<ReturnType<TestEmulator['stats']>>, route: string): number {
+  return (stats.byRoute[route] ?? 0) + (stats.batch.itemsByRoute[route] ?? 0);
+}
+
+/** The one error of a mutation refused because its target is an administrator and the caller lacks Users.ManageAdmins. */
+export function expectAdministratorRefusal(result: { errors?: Array<{ extensions?: Record<string, unknown> }> | undefined }): void {
+  expect(result.errors).toHaveLength(1);
+  expect(result.errors![0]!.extensions).toMatchObject({
+    code: 'FORBIDDEN',
+    reason: 'ADMINISTRATOR_TARGET',
+    argument: 'user',
+    permission: 'Users.ManageAdmins',
+  });
 }
