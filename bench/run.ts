@@ -20,9 +20,9 @@ import { connectFloorClient, type FloorClient } from './floor/client.js';
 import type { BenchFixtures } from './lib/fixtures.js';
 import { createGraphqlClient, type GraphqlClient } from './lib/graphql-client.js';
 import { runLoad } from './lib/load.js';
-import { BENCH_USAGE, BenchUsageError, parseBenchOptions, readBenchArgs, type BenchOptions } from './lib/options.js';
+import { BENCH_USAGE, BenchUsageError, DEFAULT_CONTENDERS, parseBenchOptions, readBenchArgs, type BenchOptions } from './lib/options.js';
 import { onExit, startChild, waitForHttpOk, type ChildHandle } from './lib/processes.js';
-import { CONTENDERS, judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
+import { judgeTargets, markdownTable, svgChart, textTable } from './lib/report.js';
 import { startMesh } from './mesh/contender.js';
 import type { BenchReport, CellResult, ContenderName, MachineInfo } from './lib/results.js';
 import { MIN_SAMPLES_PER_CELL, countWaves, mode, summarize } from './lib/stats.js';
@@ -110,6 +110,11 @@ function machineInfo(loadAtStart: number, speedAtStart: number): MachineInfo {
   };
 }
 
+/** Whether two lists of names hold the same names. */
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((name) => b.includes(name));
+}
+
 /** Only what a child needs, so the developer's own AZURE_* or proxy settings cannot leak in. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -117,7 +122,7 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function graphqlContender(name: 'gateway' | 'naive', url: string, fixtures: BenchFixtures, child: ChildHandle): Contender {
+function graphqlContender(name: 'gateway' | 'gateway-b' | 'naive', url: string, fixtures: BenchFixtures, child: ChildHandle): Contender {
   const client: GraphqlClient = createGraphqlClient(url);
   return {
     name,
@@ -162,12 +167,26 @@ async function startNaive(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp: 
   }
 }
 
-async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp: string): Promise<{ contender: Contender; command: string }> {
-  const distMain = path.join(ROOT, 'dist', 'src', 'main.js');
+/**
+ * The gateway of this checkout, or (`gateway-b`) the built gateway of another checkout with the same
+ * settings: two builds taking turns in every cell of one run are compared on the same stretches of
+ * a machine that drifts, which separate runs are not.
+ */
+async function startGateway(
+  emulator: EmulatorInfo,
+  fixtures: BenchFixtures,
+  tmp: string,
+  build: { name: 'gateway' } | { name: 'gateway-b'; root: string } = { name: 'gateway' },
+): Promise<{ contender: Contender; command: string }> {
+  const root = build.name === 'gateway' ? ROOT : path.resolve(build.root);
+  const distMain = path.join(root, 'dist', 'src', 'main.js');
   const srcMain = path.join(ROOT, 'src', 'main.ts');
   let args: string[];
   // BENCH_GATEWAY_FROM=src measures the gateway as `npm start` runs it (through tsx) even when a build exists.
-  if (existsSync(distMain) && process.env.BENCH_GATEWAY_FROM !== 'src') args = [distMain];
+  if (build.name === 'gateway-b') {
+    if (!existsSync(distMain)) throw new Error(`${distMain} does not exist: build that checkout first (npm run build there)`);
+    args = [distMain];
+  } else if (existsSync(distMain) && process.env.BENCH_GATEWAY_FROM !== 'src') args = [distMain];
   else if (existsSync(srcMain)) args = ['--import', 'tsx', srcMain];
   else throw new Error('neither dist/src/main.js nor src/main.ts exists');
   // For profiling the gateway under load, e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -178,7 +197,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
   args = [GATEWAY_HEAP_FLAG, ...nodeArgs, ...args];
   const port = await freePort();
   const child = startChild(
-    'gateway',
+    build.name,
     process.execPath,
     args,
     {
@@ -197,7 +216,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       PORT: String(port),
       CALLER_AUTH: 'none',
       CACHE_URL: 'memory',
-      DATA_DIR: path.join(tmp, 'gateway-data'),
+      DATA_DIR: path.join(tmp, `${build.name}-data`),
       LOG_LEVEL: 'warn',
       // The table compares what each contender adds per operation: the tenant budget is raised out of
       // the way, since the emulator enforces none on the other contenders here (the floor sends
@@ -217,7 +236,8 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
       ),
       GRAPH_MAX_CONCURRENCY: '64',
     },
-    path.join(tmp, 'gateway.log'),
+    path.join(tmp, `${build.name}.log`),
+    { cwd: root },
   );
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -227,7 +247,7 @@ async function startGateway(emulator: EmulatorInfo, fixtures: BenchFixtures, tmp
     throw new Error(`${(error as Error).message}\n${tail(child.logFile)}`, { cause: error });
   }
   return {
-    contender: graphqlContender('gateway', `${base}/graphql`, fixtures, child),
+    contender: graphqlContender(build.name, `${base}/graphql`, fixtures, child),
     command: `node ${args.map((a) => path.relative(ROOT, a) || a).join(' ')}`,
   };
 }
@@ -489,6 +509,17 @@ async function main(): Promise<void> {
         log(problems.at(-1)!);
       }
     }
+    if (options.contenders.includes('gateway-b') && options.gatewayBDir) {
+      try {
+        const other = await startGateway(emulator, fixtures, tmp, { name: 'gateway-b', root: options.gatewayBDir });
+        cleanups.push(() => other.contender.close());
+        contenders.push(other.contender);
+        log(`gateway-b started: ${other.command}`);
+      } catch (error) {
+        problems.push(`gateway-b could not start: ${(error as Error).message}`);
+        log(problems.at(-1)!);
+      }
+    }
     if (options.contenders.includes('naive')) {
       try {
         const naive = await startNaive(emulator, fixtures, tmp);
@@ -596,7 +627,7 @@ async function main(): Promise<void> {
     writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(path.join(RESULTS_DIR, 'latest.svg'), svgChart(report));
     // Only a complete run speaks for the project in the README section.
-    if (options.scenarios.length === 0 && options.contenders.length === CONTENDERS.length) writeDoc(report);
+    if (options.scenarios.length === 0 && sameSet(options.contenders, DEFAULT_CONTENDERS)) writeDoc(report);
 
     const speed = report.machine.speedProbeMs;
     process.stdout.write(`\nSpeed probe: ${speed.start.toFixed(2)} ms at the start, ${speed.end.toFixed(2)} ms at the end (lower is faster).\n`);

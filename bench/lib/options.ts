@@ -25,8 +25,13 @@ export interface BenchOptions {
   /** Scenario keys to run (`s1`, `s3-c64`, ...); empty means all. */
   scenarios: string[];
   /** Contenders to run (all by default). */
-  contenders: Array<'gateway' | 'naive' | 'floor' | 'mesh'>;
+  contenders: Array<'gateway' | 'gateway-b' | 'naive' | 'floor' | 'mesh'>;
+  /** With the `gateway-b` contender: the checkout whose built gateway (dist/src/main.js) it runs. */
+  gatewayBDir: string | null;
 }
+
+/** What a run measures when no contender is named: the set the committed results speak for. */
+export const DEFAULT_CONTENDERS = ['gateway', 'naive', 'floor', 'mesh'] as const;
 
 export const BENCH_USAGE = `Usage: npm run bench [-- options]
 
@@ -37,7 +42,7 @@ the results section of docs/benchmark.md (full runs only). About five minutes wi
 Options (the environment variable in brackets is used when the option is absent):
   --latency <ms>           injected latency per upstream request, 0 to 1000 (default 20) [BENCH_LATENCY_MS]
   --quick                  short cells: a smoke run of under a minute [BENCH_QUICK=1]
-  --contenders <list>      gateway,naive,floor,mesh (default all four) [BENCH_CONTENDERS]
+  --contenders <list>      gateway,naive,floor,mesh (default all four), and gateway-b [BENCH_CONTENDERS]
   --scenarios <list>       scenario keys such as s1,s3-c64 (default all) [BENCH_SCENARIOS]
   --no-overhead-pass       skip the extra 0 ms pass of scenario 3
   --warmup <ms>            unmeasured warm-up before each cell, 0 to 60000 (default 5000, quick 200) [BENCH_WARMUP_MS]
@@ -47,6 +52,8 @@ Options (the environment variable in brackets is used when the option is absent)
 Also: BENCH_KEEP_LOGS=1 keeps the children's logs; BENCH_GATEWAY_NODE_ARGS adds node flags to the gateway;
 BENCH_MESH_CLI points at a GraphQL Mesh CLI (@graphql-mesh/cli/cjs/bin.js) outside the project.
 BENCH_GATEWAY_FROM=src runs the gateway from src/main.ts as \`npm start\` does, even when dist/ is built.
+BENCH_GATEWAY_B_DIR=<checkout> with the contender gateway-b runs that checkout's built gateway (its dist/src/main.js)
+beside this one, with the same settings, taking turns in every cell: two builds compared in one run.
 `;
 
 /** A command line the benchmark cannot run: the message says what was wrong; print it with BENCH_USAGE. */
@@ -111,14 +118,18 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
     throw new BenchUsageError(`--rounds must be a whole number from 1 to 10, received ${JSON.stringify(roundsText)}`);
   }
-  const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? 'gateway,naive,floor,mesh';
+  const contendersText = value('contenders') ?? env.BENCH_CONTENDERS ?? DEFAULT_CONTENDERS.join(',');
   const contenders = contendersText
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   for (const c of contenders) {
-    if (c !== 'gateway' && c !== 'naive' && c !== 'floor' && c !== 'mesh')
-      throw new BenchUsageError(`--contenders takes gateway, naive, floor and mesh, received ${JSON.stringify(c)}`);
+    if (c !== 'gateway' && c !== 'gateway-b' && c !== 'naive' && c !== 'floor' && c !== 'mesh')
+      throw new BenchUsageError(`--contenders takes gateway, gateway-b, naive, floor and mesh, received ${JSON.stringify(c)}`);
+  }
+  const gatewayBDir = env.BENCH_GATEWAY_B_DIR?.trim() || null;
+  if (contenders.includes('gateway-b') && !gatewayBDir) {
+    throw new BenchUsageError('--contenders gateway-b needs BENCH_GATEWAY_B_DIR, the checkout of the other build (with dist/ built)');
   }
   const scenarios = (value('scenarios') ?? env.BENCH_SCENARIOS ?? '')
     .split(',')
@@ -135,5 +146,6 @@ export function parseBenchOptions(argv: readonly string[], env: Record<string, s
     rounds,
     probeLatencyMs: 80,
     contenders: contenders as BenchOptions['contenders'],
+    gatewayBDir,
   };
 }

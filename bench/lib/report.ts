@@ -2,7 +2,7 @@
 import type { BenchReport, CellResult, ContenderName, TargetVerdict } from './results.js';
 import { MIN_SAMPLES_PER_CELL, formatNumber, formatRatio, ratio } from './stats.js';
 
-export const CONTENDERS: readonly ContenderName[] = ['gateway', 'naive', 'floor', 'mesh'];
+export const CONTENDERS: readonly ContenderName[] = ['gateway', 'gateway-b', 'naive', 'floor', 'mesh'];
 
 function find(cells: readonly CellResult[], scenario: string, latencyMs: number, contender: ContenderName): CellResult | undefined {
   return cells.find((c) => c.scenario === scenario && c.latencyMs === latencyMs && c.contender === contender);
@@ -172,7 +172,7 @@ function p50Limit(floorP50Ms: number): number {
   return P50_FLOOR_FACTOR * floorP50Ms + P50_FLOOR_SLACK_MS;
 }
 
-const COLORS: Record<ContenderName, string> = { gateway: '#2b6cb0', naive: '#c05621', floor: '#718096', mesh: '#6b46c1' };
+const COLORS: Record<ContenderName, string> = { gateway: '#2b6cb0', 'gateway-b': '#2f855a', naive: '#c05621', floor: '#718096', mesh: '#6b46c1' };
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -188,8 +188,10 @@ export function svgChart(report: BenchReport): string {
     { title: 'Upstream Graph requests per operation (log scale, lower is better)', value: (c) => c.upstreamRequestsPerOp, unit: '' },
     { title: `p50 latency in ms at ${report.settings.latencyMs} ms injected latency (log scale, lower is better)`, value: (c) => c.p50Ms, unit: ' ms' },
   ];
+  // The legend and the bars name the contenders this run measured (five with gateway-b).
+  const shown = CONTENDERS.filter((name) => report.cells.some((c) => c.contender === name));
   const groupWidth = 140;
-  const barWidth = 30;
+  const barWidth = shown.length > 4 ? 24 : 30;
   const left = 60;
   const panelHeight = 220;
   const top = 60;
@@ -201,8 +203,8 @@ export function svgChart(report: BenchReport): string {
     `<text x="${left}" y="20" font-size="14" font-weight="bold">msgraph-user-gateway benchmark: gateway vs naive vs floor vs GraphQL Mesh</text>`,
     `<text x="${left}" y="38" fill="#4a5568">${escapeXml(`${report.machine.cpuModel}, ${report.machine.cpus} CPUs, Node ${report.machine.node}, ${report.generatedAt.slice(0, 10)}`)}</text>`,
   ];
-  CONTENDERS.forEach((name, i) => {
-    const x = width - 345 + i * 85;
+  shown.forEach((name, i) => {
+    const x = width - 5 - (shown.length - i) * 85;
     parts.push(`<rect x="${x}" y="10" width="12" height="12" fill="${COLORS[name]}"/><text x="${x + 16}" y="20">${name}</text>`);
   });
   panels.forEach((panel, p) => {
@@ -224,7 +226,7 @@ export function svgChart(report: BenchReport): string {
     }
     main.forEach((g, gi) => {
       const gx = left + gi * groupWidth + 10;
-      CONTENDERS.forEach((name, ci) => {
+      shown.forEach((name, ci) => {
         const cell = find(report.cells, g.scenario, g.latencyMs, name);
         const v = cell ? panel.value(cell) : null;
         if (v === null || !(v > 0)) return;
@@ -236,7 +238,7 @@ export function svgChart(report: BenchReport): string {
         );
         parts.push(`<text x="${x + barWidth / 2}" y="${(y - 3).toFixed(1)}" text-anchor="middle" font-size="9">${formatNumber(v, v < 10 ? 1 : 0)}</text>`);
       });
-      parts.push(`<text x="${gx + 64}" y="${y0 + panelHeight + 36}" text-anchor="middle">${escapeXml(g.scenario)}</text>`);
+      parts.push(`<text x="${gx + (shown.length * (barWidth + 2)) / 2}" y="${y0 + panelHeight + 36}" text-anchor="middle">${escapeXml(g.scenario)}</text>`);
     });
   });
   parts.push('</svg>');

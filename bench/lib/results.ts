@@ -1,5 +1,6 @@
 /** The shape of bench/results/latest.json. */
-export type ContenderName = 'gateway' | 'naive' | 'floor' | 'mesh';
+/** `gateway-b`: a second gateway build (BENCH_GATEWAY_B_DIR) measured beside the first, for comparing two builds in one run. */
+export type ContenderName = 'gateway' | 'gateway-b' | 'naive' | 'floor' | 'mesh';
 
 export interface CellResult {
   scenario: string;

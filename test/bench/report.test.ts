@@ -138,7 +138,7 @@ describe('tables and chart', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     expect(svg).toContain('Test &lt;CPU&gt;');
-    // Two panels × 5 scenarios × 3 contenders with cells, plus 4 legend swatches and the background.
-    expect(svg.match(/<rect /g)).toHaveLength(2 * 5 * 3 + 4 + 1);
+    // Two panels × 5 scenarios × 3 contenders with cells, a legend swatch per contender measured, and the background.
+    expect(svg.match(/<rect /g)).toHaveLength(2 * 5 * 3 + 3 + 1);
   });
 });

@@ -136,4 +136,12 @@ describe('parseBenchOptions', () => {
     expect(() => parseBenchOptions(['--latency', 'fast'], {})).toThrow(/--latency .*"fast"/);
     expect(() => parseBenchOptions(['--contenders', 'gateway,apollo'], {})).toThrow(/--contenders .*"apollo"/);
   });
+  it('runs a second gateway build only from a checkout named by BENCH_GATEWAY_B_DIR', () => {
+    expect(() => parseBenchOptions(['--contenders', 'gateway,gateway-b,floor'], {})).toThrow(/gateway-b needs BENCH_GATEWAY_B_DIR/);
+    expect(parseBenchOptions(['--contenders', 'gateway,gateway-b,floor'], { BENCH_GATEWAY_B_DIR: '/tmp/other' })).toMatchObject({
+      contenders: ['gateway', 'gateway-b', 'floor'],
+      gatewayBDir: '/tmp/other',
+    });
+    expect(parseBenchOptions([], { BENCH_GATEWAY_B_DIR: '/tmp/other' }).contenders).toEqual(['gateway', 'naive', 'floor', 'mesh']);
+  });
 });
