@@ -162,6 +162,22 @@ export interface DeviceRecord {
   approximateLastSignInDateTime: string | null;
 }
 
+/**
+ * An `endpoint` object (resources/endpoint): a URL of a resource published for a directory object.
+ * Graph's API description lets a user's `ownedDevices` hold endpoints and appRoleAssignments besides
+ * devices (docs/graph-facts.md#manager-and-bulk-lookup, "Owned devices are not always devices").
+ * None are seeded; `POST /_emulator/endpoints` adds one to a user's ownedDevices.
+ */
+export interface EndpointRecord {
+  kind: 'endpoint';
+  id: string;
+  capability: string;
+  providerId: string | null;
+  providerName: string | null;
+  providerResourceId: string | null;
+  uri: string;
+}
+
 export interface AppCertificate {
   /** base64url SHA-256 thumbprint of the DER certificate (x5t#S256). */
   thumbprintSha256: string;
@@ -246,6 +262,8 @@ export interface TenantModel {
   devices: Map<string, DeviceRecord>;
   /** Organizational contacts; none are seeded, `POST /_emulator/contacts` adds them. */
   contacts: Map<string, ContactRecord>;
+  /** Endpoint objects a user owns (listed in ownedDevices); none are seeded, `POST /_emulator/endpoints` adds them. */
+  endpoints: Map<string, EndpointRecord>;
   apps: Map<string, AppRegistration>;
   brokerRegistrations: Map<string, BrokerRegistration>;
   /** The Temporary Access Pass authentication method policy (src/emulator/tap-policy.ts). */

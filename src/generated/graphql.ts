@@ -1214,6 +1214,8 @@ export type User = {
   officeLocation?: Maybe<Scalars['String']['output']>;
   /**
    * Devices registered as owned by this user. Needs the gateway permission `Users.ReadDevices`.
+   * Devices only: other objects Graph lists among them (endpoints, app role assignments) are left out,
+   * so a page may hold fewer than `first`.
    * Null only when Graph's answer for this user could not be read, with an error at this field's path
    * (as for `directReports`); a user owning no device has an empty page.
    */

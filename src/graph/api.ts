@@ -41,6 +41,16 @@ export function isGroupObject(value: { readonly [property: string]: unknown }): 
   return type === undefined || type === '#microsoft.graph.group';
 }
 
+/**
+ * Whether a directoryObject of `ownedDevices` is a device: Graph's API description lets the list hold
+ * endpoints and appRoleAssignments too (docs/graph-facts.md#manager-and-bulk-lookup, "Owned devices
+ * are not always devices").
+ */
+export function isDeviceObject(value: { readonly [property: string]: unknown }): boolean {
+  const type = value['@odata.type'];
+  return type === undefined || type === '#microsoft.graph.device';
+}
+
 /** Graph user properties the gateway can select (the User type's scalar fields). */
 export type UserProperty = string;
 

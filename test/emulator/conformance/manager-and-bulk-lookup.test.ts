@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { relativeUrl } from '../../../src/graph/paths.js';
-import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, userRequest } from '../../../src/graph/requests.js';
+import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, ownedDevicesRequest, userRequest } from '../../../src/graph/requests.js';
 import type { GraphRequest } from '../../../src/graph/types.js';
 import { type Conformance, EVENTUAL, graphErrorCode, mintToken, startConformance } from './support.js';
 
@@ -209,5 +209,38 @@ describe('memberships (user-list-memberof)', () => {
     const client = await c.gatewayClient();
     const page = await client.listMemberOf(member.id, { kind: 'first', query: { top: 50, select: ['displayName'] } });
     expect(page.items.map((g) => g.id).sort()).toEqual([...member.memberOf].sort());
+  });
+});
+
+describe('ownedDevices holds more than devices (Get-MgUserOwnedDeviceAsEndpoint, ...AsAppRoleAssignment)', () => {
+  it('an endpoint the user owns is listed typed #microsoft.graph.endpoint, with only the selected properties it has', async () => {
+    const owner = c.users.find((u) => u.ownedDevices.length > 0)!;
+    const devices = [...owner.ownedDevices];
+    const added = await c.emulator.fetch(`${c.emulator.origin}/_emulator/endpoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: owner.id, capability: 'Conversations', providerName: 'Microsoft 365', uri: 'https://outlook.example/owa' }),
+    });
+    expect(added.status).toBe(200);
+    const endpointId = ((await added.json()) as { id: string }).id;
+    // The gateway's request: device properties selected (displayName always).
+    const res = await send(ownedDevicesRequest(owner.id, ['id', 'operatingSystem'], 100));
+    expect(res.status).toBe(200);
+    const items = res.body.value as Record<string, unknown>[];
+    expect(
+      items
+        .filter((i) => i['@odata.type'] === '#microsoft.graph.device')
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(devices.sort());
+    expect(items.filter((i) => i['@odata.type'] === '#microsoft.graph.endpoint')).toEqual([{ '@odata.type': '#microsoft.graph.endpoint', id: endpointId }]);
+    // Without $select, its own properties (resources/endpoint).
+    const own = await c.graph('GET', `/v1.0/users/${owner.id}/ownedDevices`);
+    expect(own.status).toBe(200);
+    expect((own.body.value as Record<string, unknown>[]).find((i) => i.id === endpointId)).toMatchObject({
+      '@odata.type': '#microsoft.graph.endpoint',
+      capability: 'Conversations',
+      uri: 'https://outlook.example/owa',
+    });
   });
 });
