@@ -104,6 +104,13 @@ export interface UserRecord {
    * with `interaction_required` and a claims challenge (docs/graph-facts.md#caller-tokens). Unset: none.
    */
   _graphRequiresMfa?: boolean;
+  /**
+   * Set on an agent user (resources/agentuser: "Inherits from user"; `identityParentId` names its parent
+   * agent identity): Graph types it `#microsoft.graph.agentUser` where it lists directory objects, as
+   * someone's manager or direct report (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users").
+   * None are seeded; tests set it. Unset: a user.
+   */
+  identityParentId?: string;
 }
 
 /**

@@ -25,14 +25,21 @@ export interface GraphDirectoryObject {
 }
 
 /**
+ * The `@odata.type` of users: `user` and its derived `agentUser` (resources/agentuser, "Inherits from
+ * user"), which Graph lists among `/users` and which can manage and report to users
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users").
+ */
+const USER_TYPES: ReadonlySet<unknown> = new Set(['#microsoft.graph.user', '#microsoft.graph.agentUser']);
+
+/**
  * Whether a directoryObject Graph returned is a user. A user's manager can be an organizational
  * contact and direct reports include contacts (`@odata.type` `#microsoft.graph.orgContact`,
- * docs/graph-facts.md#manager-and-bulk-lookup); the User type shows users only. An item without
- * `@odata.type` is taken as what was asked for (a user).
+ * docs/graph-facts.md#manager-and-bulk-lookup); the User type shows users only, agent users
+ * included. An item without `@odata.type` is taken as what was asked for (a user).
  */
 export function isUserObject(value: { readonly [property: string]: unknown }): boolean {
   const type = value['@odata.type'];
-  return type === undefined || type === '#microsoft.graph.user';
+  return type === undefined || USER_TYPES.has(type);
 }
 
 /** Whether a directoryObject of `memberOf` is a group (it also holds directory roles and administrative units). */

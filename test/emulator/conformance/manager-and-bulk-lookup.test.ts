@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { relativeUrl } from '../../../src/graph/paths.js';
-import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, ownedDevicesRequest, userRequest } from '../../../src/graph/requests.js';
+import { GET_BY_IDS_LIMIT, directReportsRequest, getByIdsRequest, managerRequest, ownedDevicesRequest, userRequest } from '../../../src/graph/requests.js';
 import type { GraphRequest } from '../../../src/graph/types.js';
 import { type Conformance, EVENTUAL, graphErrorCode, mintToken, startConformance } from './support.js';
 
@@ -242,5 +242,25 @@ describe('ownedDevices holds more than devices (Get-MgUserOwnedDeviceAsEndpoint,
       capability: 'Conversations',
       uri: 'https://outlook.example/owa',
     });
+  });
+});
+
+describe('agent users (resources/agentuser: "Inherits from user")', () => {
+  it('as a manager and as a direct report they come typed #microsoft.graph.agentUser, with the user properties selected', async () => {
+    const agent = c.users.find((u) => u.managerId && c.users.some((r) => r.managerId === u.id))!;
+    const report = c.users.find((r) => r.managerId === agent.id)!;
+    agent.identityParentId = '7b1b2b3c-0000-4000-8000-000000000001';
+    try {
+      const manager = await send(managerRequest(report.id, ['displayName', 'userPrincipalName']));
+      expect(manager.status).toBe(200);
+      expect(manager.body).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser', id: agent.id, userPrincipalName: agent.userPrincipalName });
+      const reports = await send(directReportsRequest(agent.managerId!, ['displayName'], 999));
+      expect(reports.status).toBe(200);
+      expect((reports.body.value as Record<string, unknown>[]).find((r) => r.id === agent.id)).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser' });
+      const expanded = await send(userRequest(report.id, ['displayName'], ['displayName']));
+      expect(expanded.body.manager).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser', id: agent.id });
+    } finally {
+      delete agent.identityParentId;
+    }
   });
 });
