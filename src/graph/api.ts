@@ -25,11 +25,12 @@ export interface GraphDirectoryObject {
 }
 
 /**
- * The `@odata.type` of users: `user` and its derived `agentUser` (resources/agentuser, "Inherits from
- * user"), which Graph lists among `/users` and which can manage and report to users
- * (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users").
+ * The `@odata.type` of users, lower case: `user` and its derived `agentUser` (resources/agentuser,
+ * "Inherits from user"), which Graph lists among `/users` and which can manage and report to users
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users"). Compared in any letter case: the
+ * agentUser list page spells the type both `agentUser` and `AgentUser`.
  */
-const USER_TYPES: ReadonlySet<unknown> = new Set(['#microsoft.graph.user', '#microsoft.graph.agentUser']);
+const USER_TYPES: ReadonlySet<string> = new Set(['#microsoft.graph.user', '#microsoft.graph.agentuser']);
 
 /**
  * Whether a directoryObject Graph returned is a user. A user's manager can be an organizational
@@ -39,7 +40,7 @@ const USER_TYPES: ReadonlySet<unknown> = new Set(['#microsoft.graph.user', '#mic
  */
 export function isUserObject(value: { readonly [property: string]: unknown }): boolean {
   const type = value['@odata.type'];
-  return type === undefined || USER_TYPES.has(type);
+  return type === undefined || (typeof type === 'string' && USER_TYPES.has(type.toLowerCase()));
 }
 
 /** Whether a directoryObject of `memberOf` is a group (it also holds directory roles and administrative units). */
