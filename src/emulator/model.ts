@@ -104,6 +104,13 @@ export interface UserRecord {
    * with `interaction_required` and a claims challenge (docs/graph-facts.md#caller-tokens). Unset: none.
    */
   _graphRequiresMfa?: boolean;
+  /**
+   * Set on an agent user (resources/agentuser: "Inherits from user"; `identityParentId` names its parent
+   * agent identity): Graph types it `#microsoft.graph.agentUser` where it lists directory objects, as
+   * someone's manager or direct report (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users").
+   * None are seeded; tests set it. Unset: a user.
+   */
+  identityParentId?: string;
 }
 
 /**
@@ -160,6 +167,22 @@ export interface DeviceRecord {
   accountEnabled: boolean;
   trustType: string | null;
   approximateLastSignInDateTime: string | null;
+}
+
+/**
+ * An `endpoint` object (resources/endpoint): a URL of a resource published for a directory object.
+ * Graph's API description lets a user's `ownedDevices` hold endpoints and appRoleAssignments besides
+ * devices (docs/graph-facts.md#manager-and-bulk-lookup, "Owned devices are not always devices").
+ * None are seeded; `POST /_emulator/endpoints` adds one to a user's ownedDevices.
+ */
+export interface EndpointRecord {
+  kind: 'endpoint';
+  id: string;
+  capability: string;
+  providerId: string | null;
+  providerName: string | null;
+  providerResourceId: string | null;
+  uri: string;
 }
 
 export interface AppCertificate {
@@ -246,6 +269,8 @@ export interface TenantModel {
   devices: Map<string, DeviceRecord>;
   /** Organizational contacts; none are seeded, `POST /_emulator/contacts` adds them. */
   contacts: Map<string, ContactRecord>;
+  /** Endpoint objects a user owns (listed in ownedDevices); none are seeded, `POST /_emulator/endpoints` adds them. */
+  endpoints: Map<string, EndpointRecord>;
   apps: Map<string, AppRegistration>;
   brokerRegistrations: Map<string, BrokerRegistration>;
   /** The Temporary Access Pass authentication method policy (src/emulator/tap-policy.ts). */

@@ -6,6 +6,7 @@ import { handleBroker } from './broker.js';
 import { handleEntra } from './entra.js';
 import { handleEntraAdmin } from './entra/admin.js';
 import { addContact } from './graph/contacts.js';
+import { addEndpoint } from './graph/endpoints.js';
 import { handleGraph } from './graph/router.js';
 import { json, type EmuRequest, type EmuResponse } from './http.js';
 import { validateGraphSettings } from './graph-settings.js';
@@ -66,7 +67,7 @@ function configureFromBody(req: EmuRequest, what: string, apply: (body: unknown)
   }
 }
 
-/** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches, the TAP policy, contacts. Not counted in statistics. */
+/** Admin routes (contract): stats, reset, faults, directory throttling, Graph and identity switches, the TAP policy, contacts, endpoints. Not counted in statistics. */
 async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => Promise<void>): Promise<EmuResponse | undefined> {
   const p = req.url.pathname;
   if (p === '/_emulator/stats' && req.method === 'GET') return json(200, ctx.stats.snapshot());
@@ -102,6 +103,11 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
     return configureFromBody(req, 'contact', (body) => {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('the contact must be a JSON object');
       return addContact(ctx.tenant, body as Record<string, unknown>);
+    });
+  if (p === '/_emulator/endpoints' && req.method === 'POST')
+    return configureFromBody(req, 'endpoint', (body) => {
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('the endpoint must be a JSON object');
+      return addEndpoint(ctx.tenant, body as Record<string, unknown>);
     });
   const identity = handleEntraAdmin(ctx, req);
   if (identity) return identity;

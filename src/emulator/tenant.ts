@@ -20,6 +20,7 @@ export function createTenant(options: TenantOptions): TenantModel {
     groups: new Map(),
     devices: new Map(),
     contacts: new Map(),
+    endpoints: new Map(),
     apps: new Map(),
     brokerRegistrations: new Map(),
     temporaryAccessPassPolicy: { ...ENTRA_DEFAULT_TAP_POLICY },

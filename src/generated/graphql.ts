@@ -1163,7 +1163,9 @@ export type User = {
    * Registered authentication methods (MFA and passwordless), optionally of one type only. Needs the
    * gateway permission `Users.ReadAuthMethods`. Null only when Graph's answer for this user could not be
    * read, with an error at this field's path (as for `directReports`); a user without methods of the
-   * type has an empty list.
+   * type has an empty list. Only the types of `AuthenticationMethodType` are listed: methods of the other
+   * types Graph v1.0 has (external, platform credential, QR code PIN) are left out, so an empty list does
+   * not mean the user registered nothing but a password.
    */
   authenticationMethods?: Maybe<Array<AuthenticationMethod>>;
   /** Business phone numbers (Graph allows at most one). */
@@ -1214,6 +1216,8 @@ export type User = {
   officeLocation?: Maybe<Scalars['String']['output']>;
   /**
    * Devices registered as owned by this user. Needs the gateway permission `Users.ReadDevices`.
+   * Devices only: other objects Graph lists among them (endpoints, app role assignments) are left out,
+   * so a page may hold fewer than `first`.
    * Null only when Graph's answer for this user could not be read, with an error at this field's path
    * (as for `directReports`); a user owning no device has an empty page.
    */

@@ -25,20 +25,38 @@ export interface GraphDirectoryObject {
 }
 
 /**
+ * The `@odata.type` of users, lower case: `user` and its derived `agentUser` (resources/agentuser,
+ * "Inherits from user"), which Graph lists among `/users` and which can manage and report to users
+ * (docs/graph-facts.md#manager-and-bulk-lookup, "Agent users"). Compared in any letter case: the
+ * agentUser list page spells the type both `agentUser` and `AgentUser`.
+ */
+const USER_TYPES: ReadonlySet<string> = new Set(['#microsoft.graph.user', '#microsoft.graph.agentuser']);
+
+/**
  * Whether a directoryObject Graph returned is a user. A user's manager can be an organizational
  * contact and direct reports include contacts (`@odata.type` `#microsoft.graph.orgContact`,
- * docs/graph-facts.md#manager-and-bulk-lookup); the User type shows users only. An item without
- * `@odata.type` is taken as what was asked for (a user).
+ * docs/graph-facts.md#manager-and-bulk-lookup); the User type shows users only, agent users
+ * included. An item without `@odata.type` is taken as what was asked for (a user).
  */
 export function isUserObject(value: { readonly [property: string]: unknown }): boolean {
   const type = value['@odata.type'];
-  return type === undefined || type === '#microsoft.graph.user';
+  return type === undefined || (typeof type === 'string' && USER_TYPES.has(type.toLowerCase()));
 }
 
 /** Whether a directoryObject of `memberOf` is a group (it also holds directory roles and administrative units). */
 export function isGroupObject(value: { readonly [property: string]: unknown }): boolean {
   const type = value['@odata.type'];
   return type === undefined || type === '#microsoft.graph.group';
+}
+
+/**
+ * Whether a directoryObject of `ownedDevices` is a device: Graph's API description lets the list hold
+ * endpoints and appRoleAssignments too (docs/graph-facts.md#manager-and-bulk-lookup, "Owned devices
+ * are not always devices").
+ */
+export function isDeviceObject(value: { readonly [property: string]: unknown }): boolean {
+  const type = value['@odata.type'];
+  return type === undefined || type === '#microsoft.graph.device';
 }
 
 /** Graph user properties the gateway can select (the User type's scalar fields). */

@@ -1,7 +1,8 @@
 /** `/users/{id}/manager`, `manager/$ref`, `directReports`, `memberOf`, `ownedDevices`. */
 import type { EmuResponse } from '../http.js';
-import type { ContactRecord, DeviceRecord, UserRecord } from '../model.js';
+import type { ContactRecord, DeviceRecord, EndpointRecord, UserRecord } from '../model.js';
 import { contactToGraph, isContact } from './contacts.js';
+import { endpointItem, endpointToGraph, isEndpoint } from './endpoints.js';
 import { can, canReadType, requireCapability } from './authorization.js';
 import { metadataUrl, noContent, ok, queryParam, readJsonObject, type GraphCall } from './call.js';
 import { deviceEntity, userEntity, userToGraph, type EntityType } from './entities.js';
@@ -131,20 +132,31 @@ function memberOfCollection(call: GraphCall, user: UserRecord): CollectionOption
   };
 }
 
+/** Owned devices are devices and endpoints: filtered on each one's own properties. */
+const ownedDeviceEntity: EntityType<DeviceRecord | EndpointRecord> = {
+  ...(deviceEntity as EntityType<unknown>),
+  toGraph: (record) => (isEndpoint(record) ? endpointToGraph(record) : deviceEntity.toGraph(record)),
+};
+
 /**
  * `/users/{id}/ownedDevices` answers whoever reads the user: its page lists User.Read, User.Read.All,
  * User.ReadWrite.All, Directory.Read.All and Directory.ReadWrite.All (Device.Read.All alone is not
  * listed, so it is refused). Devices come back in full only for a caller that reads devices
  * (device-get), otherwise with limited information (docs/graph-facts.md#manager-and-bulk-lookup).
+ * The list may also hold endpoint objects (src/emulator/graph/endpoints.ts), typed as such.
  */
 export function listOwnedDevices(call: GraphCall, user: UserRecord): EmuResponse {
   requireCapability(call.principal, 'users.read', user);
-  const devices = user.ownedDevices.map((id) => call.ctx.tenant.devices.get(id)).filter((d): d is DeviceRecord => d !== undefined);
+  const tenant = call.ctx.tenant;
+  const owned = user.ownedDevices
+    .map((id) => tenant.devices.get(id) ?? tenant.endpoints.get(id))
+    .filter((d): d is DeviceRecord | EndpointRecord => d !== undefined);
   const full = canReadType(call.principal, 'device');
-  return listCollection(call, {
-    entity: deviceEntity,
-    records: devices,
-    item: (_record, graph, select) => {
+  return listCollection<DeviceRecord | EndpointRecord>(call, {
+    entity: ownedDeviceEntity,
+    records: owned,
+    item: (record, graph, select) => {
+      if (isEndpoint(record)) return endpointItem(record, select);
       const properties = select ?? deviceEntity.defaultSelect;
       return full ? project(graph, properties, deviceEntity.odataType) : projectLimited(graph, properties, deviceEntity.odataType);
     },

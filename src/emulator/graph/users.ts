@@ -18,6 +18,8 @@ import { assertPasswordComplexity } from './password-policy.js';
 import { countCollection, listCollection, parseExpand, parseSelect, project, projectLimited, type CollectionOptions, type ExpandSpec } from './query.js';
 import { recordChange } from './state.js';
 
+const AGENT_USER_TYPE = '#microsoft.graph.agentUser';
+
 /** Expanded collections hold at most 20 items and never a nextLink (docs/graph-facts.md#listing-users). */
 const EXPANDED_COLLECTION_LIMIT = 20;
 const USER_EXPANDABLE = ['manager', 'directReports', 'memberOf'] as const;
@@ -43,7 +45,8 @@ export function managerOf(call: GraphCall, user: UserRecord): UserRecord | Conta
 /** A user or a contact as an item of a directoryObject relationship, typed by `@odata.type`. */
 export function directoryObjectItem(call: GraphCall, record: UserRecord | ContactRecord, select: readonly string[] | undefined): Record<string, unknown> {
   if (isContact(record)) return renderContact(call.principal, record, select);
-  return project(userToGraph(record), select ?? userEntity.defaultSelect, userEntity.odataType);
+  // An agent user is a user of a derived type, which a directoryObject item names (resources/agentuser).
+  return project(userToGraph(record), select ?? userEntity.defaultSelect, record.identityParentId ? AGENT_USER_TYPE : userEntity.odataType);
 }
 
 function expandUser(call: GraphCall, user: UserRecord, spec: ExpandSpec): [string, unknown] | undefined {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphSettingsFromEnv } from '../../../src/emulator/graph-settings.js';
 import { relativeUrl } from '../../../src/graph/paths.js';
-import { GET_BY_IDS_LIMIT, getByIdsRequest, managerRequest, userRequest } from '../../../src/graph/requests.js';
+import { GET_BY_IDS_LIMIT, directReportsRequest, getByIdsRequest, managerRequest, ownedDevicesRequest, userRequest } from '../../../src/graph/requests.js';
 import type { GraphRequest } from '../../../src/graph/types.js';
 import { type Conformance, EVENTUAL, graphErrorCode, mintToken, startConformance } from './support.js';
 
@@ -209,5 +209,58 @@ describe('memberships (user-list-memberof)', () => {
     const client = await c.gatewayClient();
     const page = await client.listMemberOf(member.id, { kind: 'first', query: { top: 50, select: ['displayName'] } });
     expect(page.items.map((g) => g.id).sort()).toEqual([...member.memberOf].sort());
+  });
+});
+
+describe('ownedDevices holds more than devices (Get-MgUserOwnedDeviceAsEndpoint, ...AsAppRoleAssignment)', () => {
+  it('an endpoint the user owns is listed typed #microsoft.graph.endpoint, with only the selected properties it has', async () => {
+    const owner = c.users.find((u) => u.ownedDevices.length > 0)!;
+    const devices = [...owner.ownedDevices];
+    const added = await c.emulator.fetch(`${c.emulator.origin}/_emulator/endpoints`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ owner: owner.id, capability: 'Conversations', providerName: 'Microsoft 365', uri: 'https://outlook.example/owa' }),
+    });
+    expect(added.status).toBe(200);
+    const endpointId = ((await added.json()) as { id: string }).id;
+    // The gateway's request: device properties selected (displayName always).
+    const res = await send(ownedDevicesRequest(owner.id, ['id', 'operatingSystem'], 100));
+    expect(res.status).toBe(200);
+    const items = res.body.value as Record<string, unknown>[];
+    expect(
+      items
+        .filter((i) => i['@odata.type'] === '#microsoft.graph.device')
+        .map((i) => i.id)
+        .sort(),
+    ).toEqual(devices.sort());
+    expect(items.filter((i) => i['@odata.type'] === '#microsoft.graph.endpoint')).toEqual([{ '@odata.type': '#microsoft.graph.endpoint', id: endpointId }]);
+    // Without $select, its own properties (resources/endpoint).
+    const own = await c.graph('GET', `/v1.0/users/${owner.id}/ownedDevices`);
+    expect(own.status).toBe(200);
+    expect((own.body.value as Record<string, unknown>[]).find((i) => i.id === endpointId)).toMatchObject({
+      '@odata.type': '#microsoft.graph.endpoint',
+      capability: 'Conversations',
+      uri: 'https://outlook.example/owa',
+    });
+  });
+});
+
+describe('agent users (resources/agentuser: "Inherits from user")', () => {
+  it('as a manager and as a direct report they come typed #microsoft.graph.agentUser, with the user properties selected', async () => {
+    const agent = c.users.find((u) => u.managerId && c.users.some((r) => r.managerId === u.id))!;
+    const report = c.users.find((r) => r.managerId === agent.id)!;
+    agent.identityParentId = '7b1b2b3c-0000-4000-8000-000000000001';
+    try {
+      const manager = await send(managerRequest(report.id, ['displayName', 'userPrincipalName']));
+      expect(manager.status).toBe(200);
+      expect(manager.body).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser', id: agent.id, userPrincipalName: agent.userPrincipalName });
+      const reports = await send(directReportsRequest(agent.managerId!, ['displayName'], 999));
+      expect(reports.status).toBe(200);
+      expect((reports.body.value as Record<string, unknown>[]).find((r) => r.id === agent.id)).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser' });
+      const expanded = await send(userRequest(report.id, ['displayName'], ['displayName']));
+      expect(expanded.body.manager).toMatchObject({ '@odata.type': '#microsoft.graph.agentUser', id: agent.id });
+    } finally {
+      delete agent.identityParentId;
+    }
   });
 });
