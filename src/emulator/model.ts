@@ -6,7 +6,17 @@
 import type { TemporaryAccessPassPolicy } from './tap-policy.js';
 
 export type AuthMethodType =
-  'password' | 'email' | 'phone' | 'fido2' | 'microsoftAuthenticator' | 'softwareOath' | 'windowsHelloForBusiness' | 'temporaryAccessPass';
+  | 'password'
+  | 'email'
+  | 'phone'
+  | 'fido2'
+  | 'microsoftAuthenticator'
+  | 'softwareOath'
+  | 'windowsHelloForBusiness'
+  | 'temporaryAccessPass'
+  | 'external'
+  | 'platformCredential'
+  | 'qrCodePin';
 
 export interface AuthMethodRecord {
   id: string;

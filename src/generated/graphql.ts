@@ -43,7 +43,10 @@ export type AssignManagerInput = {
   user: Scalars['ID']['input'];
 };
 
-/** An authentication method registered by a user. Secrets (passwords, pass codes, OATH keys) are never exposed. */
+/**
+ * An authentication method registered by a user. Secrets (passwords, pass codes, OATH keys, PINs, QR code
+ * images) are never exposed.
+ */
 export type AuthenticationMethod = {
   /** Method id. */
   id: Scalars['ID']['output'];
@@ -55,6 +58,8 @@ export type AuthenticationMethod = {
 export type AuthenticationMethodType =
   /** Email address used for self-service password reset. */
   | 'EMAIL'
+  /** External authentication method (MFA through an external identity provider). Added after the first eight values: see docs/querying.md. */
+  | 'EXTERNAL'
   /** FIDO2 security key. */
   | 'FIDO2'
   /** Microsoft Authenticator app. */
@@ -63,6 +68,10 @@ export type AuthenticationMethodType =
   | 'PASSWORD'
   /** Phone number (SMS or voice). */
   | 'PHONE'
+  /** Platform Credential (macOS sign-in key). Added after the first eight values: see docs/querying.md. */
+  | 'PLATFORM_CREDENTIAL'
+  /** QR code with a PIN (frontline workers). Added after the first eight values: see docs/querying.md. */
+  | 'QR_CODE_PIN'
   /** Software OATH token. */
   | 'SOFTWARE_OATH'
   /** Temporary Access Pass. */
@@ -216,7 +225,7 @@ export type CreatedTemporaryAccessPass = {
 export type DeleteAuthenticationMethodInput = {
   /** Id of the method (from `User.authenticationMethods`). */
   methodId: Scalars['ID']['input'];
-  /** Type of the method (not PASSWORD: the password cannot be deleted). */
+  /** Type of the method. Not PASSWORD (the password cannot be deleted), nor EXTERNAL, PLATFORM_CREDENTIAL or QR_CODE_PIN (not deletable through the gateway yet: docs/mutations.md). */
   type: AuthenticationMethodType;
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];
@@ -312,6 +321,24 @@ export type EmailAuthenticationMethod = AuthenticationMethod & {
   /** Method id. */
   id: Scalars['ID']['output'];
   /** Always EMAIL. */
+  type: AuthenticationMethodType;
+};
+
+/**
+ * An external authentication method: MFA done by an external identity provider that the tenant configured
+ * (Graph's externalAuthenticationMethod).
+ */
+export type ExternalAuthenticationMethod = AuthenticationMethod & {
+  __typename?: 'ExternalAuthenticationMethod';
+  /** Id of the tenant's external authentication method configuration it was registered under. */
+  configurationId?: Maybe<Scalars['String']['output']>;
+  /** When the method was registered. */
+  createdDateTime?: Maybe<Scalars['DateTime']['output']>;
+  /** Name given to the registered method. */
+  displayName?: Maybe<Scalars['String']['output']>;
+  /** Method id. */
+  id: Scalars['ID']['output'];
+  /** Always EXTERNAL. */
   type: AuthenticationMethodType;
 };
 
@@ -937,6 +964,37 @@ export type PhoneAuthenticationMethod = AuthenticationMethod & {
   type: AuthenticationMethodType;
 };
 
+/** A Platform Credential: a sign-in key on a device, for macOS (Graph's platformCredentialAuthenticationMethod). */
+export type PlatformCredentialAuthenticationMethod = AuthenticationMethod & {
+  __typename?: 'PlatformCredentialAuthenticationMethod';
+  /** When the key was registered. */
+  createdDateTime?: Maybe<Scalars['DateTime']['output']>;
+  /** Name of the device the key is on. */
+  displayName?: Maybe<Scalars['String']['output']>;
+  /** Method id. */
+  id: Scalars['ID']['output'];
+  /** `normal`, `weak` or `unknown`. */
+  keyStrength?: Maybe<Scalars['String']['output']>;
+  /** Platform the key is on: `unknown`, `windows`, `macOS`, `iOS`, `android` or `linux`. */
+  platform?: Maybe<Scalars['String']['output']>;
+  /** Always PLATFORM_CREDENTIAL. */
+  type: AuthenticationMethodType;
+};
+
+/**
+ * A QR code with a PIN (Graph's qrCodePinAuthenticationMethod). The PIN and the QR codes themselves are never
+ * shown.
+ */
+export type QrCodePinAuthenticationMethod = AuthenticationMethod & {
+  __typename?: 'QrCodePinAuthenticationMethod';
+  /** When the method was created. */
+  createdDateTime?: Maybe<Scalars['DateTime']['output']>;
+  /** Method id. */
+  id: Scalars['ID']['output'];
+  /** Always QR_CODE_PIN. */
+  type: AuthenticationMethodType;
+};
+
 /**
  * Read-only entry points of the gateway. Each needs a gateway permission: `Users.Read` for profiles,
  * `Users.ReadChanges` for the change feed.
@@ -1163,9 +1221,9 @@ export type User = {
    * Registered authentication methods (MFA and passwordless), optionally of one type only. Needs the
    * gateway permission `Users.ReadAuthMethods`. Null only when Graph's answer for this user could not be
    * read, with an error at this field's path (as for `directReports`); a user without methods of the
-   * type has an empty list. Only the types of `AuthenticationMethodType` are listed: methods of the other
-   * types Graph v1.0 has (external, platform credential, QR code PIN) are left out, so an empty list does
-   * not mean the user registered nothing but a password.
+   * type has an empty list. Every type Graph v1.0 lists is shown (`AuthenticationMethodType`; EXTERNAL,
+   * PLATFORM_CREDENTIAL and QR_CODE_PIN were added later, see docs/querying.md). A method of a type Graph adds
+   * after this schema is left out rather than failing the field.
    */
   authenticationMethods?: Maybe<Array<AuthenticationMethod>>;
   /** Business phone numbers (Graph allows at most one). */
@@ -1567,6 +1625,7 @@ export type ResolversTypes = ResolversObject<{
   DeviceEdge: ResolverTypeWrapper<EdgeModel<GraphDirectoryObject>>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  ExternalAuthenticationMethod: ResolverTypeWrapper<ExternalAuthenticationMethod>;
   Fido2AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   ForceResetPasswordPayload: ResolverTypeWrapper<UserPayloadModel<ForceResetPasswordPayload>>;
   GraphIdentityKind: GraphIdentityKind;
@@ -1584,6 +1643,8 @@ export type ResolversTypes = ResolversObject<{
   PasswordAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   PasswordResetStatus: PasswordResetStatus;
   PhoneAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  PlatformCredentialAuthenticationMethod: ResolverTypeWrapper<PlatformCredentialAuthenticationMethod>;
+  QrCodePinAuthenticationMethod: ResolverTypeWrapper<QrCodePinAuthenticationMethod>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RemovalReason: RemovalReason;
   RemovedUser: ResolverTypeWrapper<RemovedUserModel>;
@@ -1640,6 +1701,7 @@ export type ResolversParentTypes = ResolversObject<{
   DeviceEdge: EdgeModel<GraphDirectoryObject>;
   EmailAddress: Scalars['EmailAddress']['output'];
   EmailAuthenticationMethod: GraphDirectoryObject;
+  ExternalAuthenticationMethod: ExternalAuthenticationMethod;
   Fido2AuthenticationMethod: GraphDirectoryObject;
   ForceResetPasswordPayload: UserPayloadModel<ForceResetPasswordPayload>;
   Group: GraphGroup;
@@ -1652,6 +1714,8 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfoModel;
   PasswordAuthenticationMethod: GraphDirectoryObject;
   PhoneAuthenticationMethod: GraphDirectoryObject;
+  PlatformCredentialAuthenticationMethod: PlatformCredentialAuthenticationMethod;
+  QrCodePinAuthenticationMethod: QrCodePinAuthenticationMethod;
   Query: Record<PropertyKey, never>;
   RemovedUser: RemovedUserModel;
   RevokeSignInSessionsPayload: UserPayloadModel<RevokeSignInSessionsPayload>;
@@ -1715,7 +1779,7 @@ export type AccountStatusPayloadResolvers<ContextType = GatewayContext, ParentTy
 }>;
 
 export type AuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['AuthenticationMethod'] = ResolversParentTypes['AuthenticationMethod']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'EmailAuthenticationMethod' | 'Fido2AuthenticationMethod' | 'MicrosoftAuthenticatorAuthenticationMethod' | 'PasswordAuthenticationMethod' | 'PhoneAuthenticationMethod' | 'SoftwareOathAuthenticationMethod' | 'TemporaryAccessPassAuthenticationMethod' | 'WindowsHelloForBusinessAuthenticationMethod', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'EmailAuthenticationMethod' | 'ExternalAuthenticationMethod' | 'Fido2AuthenticationMethod' | 'MicrosoftAuthenticatorAuthenticationMethod' | 'PasswordAuthenticationMethod' | 'PhoneAuthenticationMethod' | 'PlatformCredentialAuthenticationMethod' | 'QrCodePinAuthenticationMethod' | 'SoftwareOathAuthenticationMethod' | 'TemporaryAccessPassAuthenticationMethod' | 'WindowsHelloForBusinessAuthenticationMethod', ParentType, ContextType>;
 }>;
 
 export type ChangePasswordOnPremisesPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ChangePasswordOnPremisesPayload'] = ResolversParentTypes['ChangePasswordOnPremisesPayload']> = ResolversObject<{
@@ -1800,6 +1864,15 @@ export interface EmailAddressScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type EmailAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['EmailAuthenticationMethod'] = ResolversParentTypes['EmailAuthenticationMethod']> = ResolversObject<{
   emailAddress?: Resolver<Maybe<ResolversTypes['EmailAddress']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type ExternalAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ExternalAuthenticationMethod'] = ResolversParentTypes['ExternalAuthenticationMethod']> = ResolversObject<{
+  configurationId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -1905,6 +1978,23 @@ export type PhoneAuthenticationMethodResolvers<ContextType = GatewayContext, Par
   phoneNumber?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phoneType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   smsSignInState?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type PlatformCredentialAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PlatformCredentialAuthenticationMethod'] = ResolversParentTypes['PlatformCredentialAuthenticationMethod']> = ResolversObject<{
+  createdDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  displayName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  keyStrength?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  platform?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type QrCodePinAuthenticationMethodResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['QrCodePinAuthenticationMethod'] = ResolversParentTypes['QrCodePinAuthenticationMethod']> = ResolversObject<{
+  createdDateTime?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   type?: Resolver<ResolversTypes['AuthenticationMethodType'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
@@ -2044,6 +2134,7 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   DeviceEdge?: DeviceEdgeResolvers<ContextType>;
   EmailAddress?: GraphQLScalarType;
   EmailAuthenticationMethod?: EmailAuthenticationMethodResolvers<ContextType>;
+  ExternalAuthenticationMethod?: ExternalAuthenticationMethodResolvers<ContextType>;
   Fido2AuthenticationMethod?: Fido2AuthenticationMethodResolvers<ContextType>;
   ForceResetPasswordPayload?: ForceResetPasswordPayloadResolvers<ContextType>;
   Group?: GroupResolvers<ContextType>;
@@ -2056,6 +2147,8 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   PasswordAuthenticationMethod?: PasswordAuthenticationMethodResolvers<ContextType>;
   PhoneAuthenticationMethod?: PhoneAuthenticationMethodResolvers<ContextType>;
+  PlatformCredentialAuthenticationMethod?: PlatformCredentialAuthenticationMethodResolvers<ContextType>;
+  QrCodePinAuthenticationMethod?: QrCodePinAuthenticationMethodResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RemovedUser?: RemovedUserResolvers<ContextType>;
   RevokeSignInSessionsPayload?: RevokeSignInSessionsPayloadResolvers<ContextType>;

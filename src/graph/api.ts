@@ -100,7 +100,20 @@ export interface RelationshipPageQuery {
 }
 
 export type AuthMethodKind =
-  'all' | 'email' | 'phone' | 'fido2' | 'microsoftAuthenticator' | 'softwareOath' | 'windowsHelloForBusiness' | 'temporaryAccessPass' | 'password';
+  | 'all'
+  | 'email'
+  | 'phone'
+  | 'fido2'
+  | 'microsoftAuthenticator'
+  | 'softwareOath'
+  | 'windowsHelloForBusiness'
+  | 'temporaryAccessPass'
+  | 'password'
+  | 'external'
+  | 'platformCredential';
+
+/** The kinds the delete mutation may remove (docs/mutations.md): not the password, nor the types added later. */
+export type DeletableAuthMethodKind = Exclude<AuthMethodKind, 'all' | 'password' | 'external' | 'platformCredential'>;
 
 export interface UserChangesPage {
   changed: GraphUser[];

@@ -16,6 +16,8 @@ const COLLECTION_TYPE: Record<Exclude<AuthMethodKind, 'all'>, string> = {
   softwareOath: '#microsoft.graph.softwareOathAuthenticationMethod',
   windowsHelloForBusiness: '#microsoft.graph.windowsHelloForBusinessAuthenticationMethod',
   temporaryAccessPass: '#microsoft.graph.temporaryAccessPassAuthenticationMethod',
+  external: '#microsoft.graph.externalAuthenticationMethod',
+  platformCredential: '#microsoft.graph.platformCredentialAuthenticationMethod',
 };
 
 /**

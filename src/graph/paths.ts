@@ -90,6 +90,10 @@ const AUTH_METHOD_COLLECTION: Record<AuthMethodKind, UserSubresource> = {
   windowsHelloForBusiness: 'authentication/windowsHelloForBusinessMethods',
   temporaryAccessPass: 'authentication/temporaryAccessPassMethods',
   password: 'authentication/passwordMethods',
+  // Named differently from the others (authentication-list-externalauthenticationmethods,
+  // platformcredentialauthenticationmethod-list).
+  external: 'authentication/externalAuthenticationMethods',
+  platformCredential: 'authentication/platformCredentialMethods',
 };
 
 export const graphPaths = {

@@ -1,5 +1,5 @@
 import { ErrorCode, GatewayError, type GatewayErrorExtensions } from '../errors.js';
-import type { AuthMethodKind, GraphDirectoryObject, GraphUser } from './api.js';
+import type { DeletableAuthMethodKind, GraphDirectoryObject, GraphUser } from './api.js';
 import { DEFAULT_RETRY_HINT_SECONDS, safeGraphMessage } from './errors.js';
 import { isGuid } from '../guid.js';
 import { validateContinuationLink } from './paging.js';
@@ -175,7 +175,7 @@ export interface GraphWrites {
   /** `managerId` must be an object id (Graph documents `@odata.id` as `.../users/{id}`): resolve UPNs first. */
   assignManager(user: string, managerId: string): Promise<WriteOutcome>;
   removeManager(user: string): Promise<WriteOutcome>;
-  deleteAuthMethod(user: string, kind: Exclude<AuthMethodKind, 'all' | 'password'>, methodId: string): Promise<WriteOutcome>;
+  deleteAuthMethod(user: string, kind: DeletableAuthMethodKind, methodId: string): Promise<WriteOutcome>;
   createTemporaryAccessPass(user: string, input: TemporaryAccessPassRequest): Promise<WriteOutcome<CreatedTemporaryAccessPass>>;
   /** Every TAP of the user, with the pass itself stripped (Graph never returns it after creation anyway). */
   listTemporaryAccessPasses(user: string): Promise<WriteOutcome<GraphDirectoryObject[]>>;

@@ -31,6 +31,12 @@ export const METHOD_COLLECTIONS: Record<string, AuthMethodType> = {
   softwareOathMethods: 'softwareOath',
   windowsHelloForBusinessMethods: 'windowsHelloForBusiness',
   temporaryAccessPassMethods: 'temporaryAccessPass',
+  // v1.0 collections named unlike the others (authentication-list-externalauthenticationmethods,
+  // platformcredentialauthenticationmethod-list). QR code PIN has no collection, only the single
+  // `qrCodePinMethod` (qrcodepinauthenticationmethod-get), which the emulator does not serve: its answer
+  // for a user without one is not documented; the method is listed in `methods`.
+  externalAuthenticationMethods: 'external',
+  platformCredentialMethods: 'platformCredential',
 };
 
 const UAM_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'];
@@ -45,7 +51,7 @@ const either = (permissions: readonly string[]): CallPermissions => ({ applicati
  * include (fido2authenticationmethod-delete-permissions.md) Passkey alone; the emulator takes the
  * stricter reading. Self-only permissions (no `.All`) are not listed: the gateway acts on other users.
  */
-const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
+const DELETE_PERMISSIONS: Partial<Record<AuthMethodType, CallPermissions>> = {
   password: either(UAM_WRITE),
   email: either([...UAM_WRITE, 'UserAuthMethod-Email.ReadWrite.All']),
   phone: either(UAM_WRITE),
@@ -54,7 +60,16 @@ const DELETE_PERMISSIONS: Record<AuthMethodType, CallPermissions> = {
   softwareOath: either([...UAM_WRITE, 'UserAuthMethod-SoftwareOATH.ReadWrite.All']),
   windowsHelloForBusiness: either([...UAM_WRITE, 'UserAuthMethod-WindowsHello.ReadWrite.All']),
   temporaryAccessPass: either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']),
+  // External and Platform Credential methods have DELETE pages too (the external one under a `/$ref`
+  // path), but their permission tables were not checked: the emulator serves no DELETE for them
+  // (docs/graph-facts.md#authentication-method-reads).
 };
+
+/** Whether the emulator serves DELETE on a per-type collection's method. */
+export function deletableCollection(collection: string): boolean {
+  const type = METHOD_COLLECTIONS[collection];
+  return type !== undefined && DELETE_PERMISSIONS[type] !== undefined;
+}
 
 /**
  * Creating a pass: UserAuthenticationMethod.ReadWrite.All or UserAuthMethod-TAP.ReadWrite.All. The

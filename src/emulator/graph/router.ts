@@ -9,7 +9,16 @@ import type { FaultDecision, FaultRule } from '../faults.js';
 import { directoryCost, type ThrottleDecision } from '../throttling.js';
 import { json, type EmuRequest, type EmuResponse } from '../http.js';
 import { decodeSegments, parenthesisedKey, resolveUser, type UserKey } from './addressing.js';
-import { METHOD_COLLECTIONS, createTemporaryAccessPass, deleteMethod, getMethod, getOperation, listMethods, resetPassword } from './auth-methods.js';
+import {
+  METHOD_COLLECTIONS,
+  createTemporaryAccessPass,
+  deletableCollection,
+  deleteMethod,
+  getMethod,
+  getOperation,
+  listMethods,
+  resetPassword,
+} from './auth-methods.js';
 import { authenticate, unverifiedClientKey } from './authorization.js';
 import { handleBatch } from './batch.js';
 import type { GraphCall } from './call.js';
@@ -97,7 +106,10 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
       if (rest.length === 3) {
         return {
           template: t(`/authentication/${b}/{methodId}`),
-          handler: pick(method, { GET: withUser((call, u) => getMethod(call, u, c!, b)), DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) }),
+          handler: pick(method, {
+            GET: withUser((call, u) => getMethod(call, u, c!, b)),
+            ...(deletableCollection(b) ? { DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) } : {}),
+          }),
         };
       }
     }

@@ -1,4 +1,4 @@
-import type { AuthMethodKind, GraphDirectoryObject } from '../../graph/api.js';
+import type { AuthMethodKind, DeletableAuthMethodKind, GraphDirectoryObject } from '../../graph/api.js';
 import type { AuthenticationMethodResolvers, AuthenticationMethodType, Resolvers } from '../../generated/graphql.js';
 
 /** The schema's object types that implement AuthenticationMethod. */
@@ -17,11 +17,54 @@ const BY_ODATA_TYPE: Record<string, { type: AuthenticationMethodType; typename: 
     typename: 'WindowsHelloForBusinessAuthenticationMethod',
   },
   '#microsoft.graph.temporaryAccessPassAuthenticationMethod': { type: 'TEMPORARY_ACCESS_PASS', typename: 'TemporaryAccessPassAuthenticationMethod' },
+  '#microsoft.graph.externalAuthenticationMethod': { type: 'EXTERNAL', typename: 'ExternalAuthenticationMethod' },
+  '#microsoft.graph.platformCredentialAuthenticationMethod': { type: 'PLATFORM_CREDENTIAL', typename: 'PlatformCredentialAuthenticationMethod' },
+  '#microsoft.graph.qrCodePinAuthenticationMethod': { type: 'QR_CODE_PIN', typename: 'QrCodePinAuthenticationMethod' },
 };
 
-/** Schema enum → the Graph client's method kind (one Graph endpoint family each). */
-export const AUTH_METHOD_KIND: Record<AuthenticationMethodType, Exclude<AuthMethodKind, 'all'>> = {
+/**
+ * The same table keyed by lower-cased `@odata.type`: OData names are case-sensitive, but a type
+ * annotation that differs only in letter case names no other type, and dropping the method would
+ * hide it from the review this field serves.
+ */
+const BY_ODATA_TYPE_LOWER = new Map(Object.entries(BY_ODATA_TYPE).map(([odataType, entry]) => [odataType.toLowerCase(), entry]));
+
+function entryOf(method: GraphDirectoryObject) {
+  const odataType = method['@odata.type'];
+  return typeof odataType === 'string' ? BY_ODATA_TYPE_LOWER.get(odataType.toLowerCase()) : undefined;
+}
+
+/**
+ * Schema enum → the Graph collection a `type` filter reads (one request per user either way). QR code
+ * PIN has no collection: Graph's `qrCodePinMethod` is a single object (qrcodepinauthenticationmethod-get),
+ * whose answer for a user without one is not documented, so the filter reads `/authentication/methods`
+ * and keeps that type (docs/graph-facts.md#authentication-method-reads).
+ */
+const READ_KIND: Record<AuthenticationMethodType, AuthMethodKind> = {
   PASSWORD: 'password',
+  EMAIL: 'email',
+  PHONE: 'phone',
+  FIDO2: 'fido2',
+  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
+  SOFTWARE_OATH: 'softwareOath',
+  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
+  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
+  EXTERNAL: 'external',
+  PLATFORM_CREDENTIAL: 'platformCredential',
+  QR_CODE_PIN: 'all',
+};
+
+/** The Graph collection `authenticationMethods(type:)` reads. */
+export function authMethodReadKind(type: AuthenticationMethodType | null | undefined): AuthMethodKind {
+  return type ? READ_KIND[type] : 'all';
+}
+
+/**
+ * Schema enum → the kind the delete mutation removes. Not the password (reset, never deleted), nor the
+ * types added later: Graph's external delete is `.../externalAuthenticationMethods/{id}/$ref`, QR code
+ * PIN's has no method id, and their permission tables were not checked (docs/mutations.md).
+ */
+const DELETE_KIND: Partial<Record<AuthenticationMethodType, DeletableAuthMethodKind>> = {
   EMAIL: 'email',
   PHONE: 'phone',
   FIDO2: 'fido2',
@@ -31,15 +74,14 @@ export const AUTH_METHOD_KIND: Record<AuthenticationMethodType, Exclude<AuthMeth
   TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
 };
 
-/** The kind a delete mutation may remove, or undefined (the password cannot be deleted, only reset). */
-export function deletableAuthMethodKind(type: string): Exclude<AuthMethodKind, 'all' | 'password'> | undefined {
-  if (!Object.hasOwn(AUTH_METHOD_KIND, type)) return undefined;
-  const kind = AUTH_METHOD_KIND[type as AuthenticationMethodType];
-  return kind === 'password' ? undefined : kind;
+/** The kind a delete mutation may remove, or undefined. */
+export function deletableAuthMethodKind(type: string): DeletableAuthMethodKind | undefined {
+  return Object.hasOwn(DELETE_KIND, type) ? DELETE_KIND[type as AuthenticationMethodType] : undefined;
 }
 
+/** The method's schema type, or null for a type this schema does not model (Graph adds new ones). */
 export function authMethodTypeOf(method: GraphDirectoryObject): AuthenticationMethodType | null {
-  return BY_ODATA_TYPE[method['@odata.type'] ?? '']?.type ?? null;
+  return entryOf(method)?.type ?? null;
 }
 
 const typeField = { type: (m: GraphDirectoryObject) => authMethodTypeOf(m) ?? 'PASSWORD' } as const;
@@ -55,9 +97,12 @@ export const authenticationMethodResolvers: Pick<
   | 'SoftwareOathAuthenticationMethod'
   | 'WindowsHelloForBusinessAuthenticationMethod'
   | 'TemporaryAccessPassAuthenticationMethod'
+  | 'ExternalAuthenticationMethod'
+  | 'PlatformCredentialAuthenticationMethod'
+  | 'QrCodePinAuthenticationMethod'
 > = {
   AuthenticationMethod: {
-    __resolveType: (method) => BY_ODATA_TYPE[method['@odata.type'] ?? '']?.typename ?? null,
+    __resolveType: (method) => entryOf(method)?.typename ?? null,
   },
   PasswordAuthenticationMethod: typeField,
   EmailAuthenticationMethod: typeField,
@@ -67,4 +112,7 @@ export const authenticationMethodResolvers: Pick<
   SoftwareOathAuthenticationMethod: typeField,
   WindowsHelloForBusinessAuthenticationMethod: typeField,
   TemporaryAccessPassAuthenticationMethod: typeField,
+  ExternalAuthenticationMethod: typeField,
+  PlatformCredentialAuthenticationMethod: typeField,
+  QrCodePinAuthenticationMethod: typeField,
 };

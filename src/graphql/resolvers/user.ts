@@ -13,7 +13,7 @@ import {
   type ConnectionSelectionPlan,
   type UserSelectionPlan,
 } from '../select.js';
-import { AUTH_METHOD_KIND, authMethodTypeOf } from './authentication-methods.js';
+import { authMethodReadKind, authMethodTypeOf } from './authentication-methods.js';
 import { memoizedPlan } from './plan-memo.js';
 
 const managerPlans = new WeakMap<FieldNode, { variables: unknown; plan: UserSelectionPlan }>();
@@ -87,10 +87,14 @@ export const userResolvers: UserResolvers = {
   },
 
   authenticationMethods: async (user, args, ctx) => {
-    const kind = args.type ? AUTH_METHOD_KIND[args.type] : 'all';
+    const kind = authMethodReadKind(args.type);
     // Every parent's first page in one $batch run; the rare further pages are followed per user.
     const methods = await ctx.loaders.authMethodsOf.load({ key: user.id, kind });
-    // Types this schema does not model yet (Graph adds new ones) are left out rather than failing.
-    return methods.filter((m) => authMethodTypeOf(m) !== null);
+    // Types this schema does not model yet (Graph adds new ones) are left out rather than failing;
+    // with a `type`, only that type (QR code PIN is read from the mixed collection).
+    return methods.filter((m) => {
+      const type = authMethodTypeOf(m);
+      return type !== null && (!args.type || type === args.type);
+    });
   },
 };
