@@ -1625,7 +1625,7 @@ export type ResolversTypes = ResolversObject<{
   DeviceEdge: ResolverTypeWrapper<EdgeModel<GraphDirectoryObject>>;
   EmailAddress: ResolverTypeWrapper<Scalars['EmailAddress']['output']>;
   EmailAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
-  ExternalAuthenticationMethod: ResolverTypeWrapper<ExternalAuthenticationMethod>;
+  ExternalAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Fido2AuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   ForceResetPasswordPayload: ResolverTypeWrapper<UserPayloadModel<ForceResetPasswordPayload>>;
   GraphIdentityKind: GraphIdentityKind;
@@ -1643,8 +1643,8 @@ export type ResolversTypes = ResolversObject<{
   PasswordAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   PasswordResetStatus: PasswordResetStatus;
   PhoneAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
-  PlatformCredentialAuthenticationMethod: ResolverTypeWrapper<PlatformCredentialAuthenticationMethod>;
-  QrCodePinAuthenticationMethod: ResolverTypeWrapper<QrCodePinAuthenticationMethod>;
+  PlatformCredentialAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
+  QrCodePinAuthenticationMethod: ResolverTypeWrapper<GraphDirectoryObject>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RemovalReason: RemovalReason;
   RemovedUser: ResolverTypeWrapper<RemovedUserModel>;
@@ -1701,7 +1701,7 @@ export type ResolversParentTypes = ResolversObject<{
   DeviceEdge: EdgeModel<GraphDirectoryObject>;
   EmailAddress: Scalars['EmailAddress']['output'];
   EmailAuthenticationMethod: GraphDirectoryObject;
-  ExternalAuthenticationMethod: ExternalAuthenticationMethod;
+  ExternalAuthenticationMethod: GraphDirectoryObject;
   Fido2AuthenticationMethod: GraphDirectoryObject;
   ForceResetPasswordPayload: UserPayloadModel<ForceResetPasswordPayload>;
   Group: GraphGroup;
@@ -1714,8 +1714,8 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfoModel;
   PasswordAuthenticationMethod: GraphDirectoryObject;
   PhoneAuthenticationMethod: GraphDirectoryObject;
-  PlatformCredentialAuthenticationMethod: PlatformCredentialAuthenticationMethod;
-  QrCodePinAuthenticationMethod: QrCodePinAuthenticationMethod;
+  PlatformCredentialAuthenticationMethod: GraphDirectoryObject;
+  QrCodePinAuthenticationMethod: GraphDirectoryObject;
   Query: Record<PropertyKey, never>;
   RemovedUser: RemovedUserModel;
   RevokeSignInSessionsPayload: UserPayloadModel<RevokeSignInSessionsPayload>;

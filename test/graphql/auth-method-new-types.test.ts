@@ -42,6 +42,12 @@ const QR: AuthMethodRecord = {
     pin: { code: PIN_SENTINEL, forceChangePinNextSignIn: false },
   },
 };
+/** As platformcredentialauthenticationmethod-list's example spells it: `creationDateTime`. */
+const PLATFORM_AS_LISTED: AuthMethodRecord = {
+  id: 'J18B378Ogh9XIOGmPt81d6p_KXJs1YTxfGgGqeVFJGM1',
+  type: 'platformCredential',
+  data: { displayName: "Kim's Macbook Pro", creationDateTime: '2023-09-02T03:36:19Z', keyStrength: 'weak', platform: 'macOS' },
+};
 /** A type Graph might add after this schema (no such type today). */
 const FUTURE: AuthMethodRecord = { id: '0f6c7a55-51a4-4bd4-9f43-1d1c1c1c1c1c', type: 'futureKind' as AuthMethodType, data: { displayName: 'later' } };
 
@@ -49,7 +55,7 @@ beforeAll(async () => {
   emulator = await startTestEmulator({ seed: 13, userCount: 40 });
   gateway = await startTestGateway({ emulator, env: { LOG_LEVEL: 'warn', DEPLOYMENT_MODE: 'self-deployed' } });
   person = [...emulator.tenant.users.values()].find((u) => u._directoryRoles.length === 0 && u.authMethods.some((m) => m.type === 'phone'))!;
-  person.authMethods.push(EXTERNAL, PLATFORM, QR, FUTURE);
+  person.authMethods.push(EXTERNAL, PLATFORM, PLATFORM_AS_LISTED, QR, FUTURE);
 }, 60_000);
 
 afterAll(async () => {
@@ -97,6 +103,8 @@ describe('authenticationMethods: the types Graph v1.0 added after the first eigh
       platform: 'macOS',
       createdDateTime: '2023-09-02T04:16:49Z',
     });
+    // Sources disagree on the name of the registration time; either reaches createdDateTime.
+    expect(methods.find((m) => m.id === PLATFORM_AS_LISTED.id)).toMatchObject({ keyStrength: 'weak', createdDateTime: '2023-09-02T03:36:19Z' });
     expect(methods.find((m) => m.id === QR.id)).toEqual({
       __typename: 'QrCodePinAuthenticationMethod',
       id: QR.id,
@@ -144,7 +152,7 @@ describe('authenticationMethods: the types Graph v1.0 added after the first eigh
       expect(
         methods.map((m) => [m.id, m.type]),
         type,
-      ).toEqual([[method.id, type]]);
+      ).toEqual(person.authMethods.filter((m) => m.type === method.type).map((m) => [m.id, type]));
       expect(stats.graphRequests, type).toBe(baseline.stats.graphRequests);
       const routes = Object.keys({ ...stats.byRoute, ...stats.batch.itemsByRoute }).filter((r) => r.includes('/authentication/'));
       expect(routes, type).toEqual([expect.stringMatching(new RegExp(`/authentication/${collection}$`))]);

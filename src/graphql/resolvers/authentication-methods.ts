@@ -113,6 +113,11 @@ export const authenticationMethodResolvers: Pick<
   WindowsHelloForBusinessAuthenticationMethod: typeField,
   TemporaryAccessPassAuthenticationMethod: typeField,
   ExternalAuthenticationMethod: typeField,
-  PlatformCredentialAuthenticationMethod: typeField,
+  PlatformCredentialAuthenticationMethod: {
+    ...typeField,
+    // Sources disagree: the resource names createdDateTime, the List page's example creationDateTime
+    // (docs/graph-facts.md#authentication-method-reads); either is read.
+    createdDateTime: (m) => (typeof m.createdDateTime === 'string' ? m.createdDateTime : typeof m.creationDateTime === 'string' ? m.creationDateTime : null),
+  },
   QrCodePinAuthenticationMethod: typeField,
 };
