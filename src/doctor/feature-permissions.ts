@@ -268,6 +268,19 @@ export const GRAPH_OPERATIONS = {
     delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-TAP.ReadWrite.All']],
     source: 'https://learn.microsoft.com/graph/api/temporaryaccesspassauthenticationmethod-delete#permissions',
   },
+  deletePlatformCredentialMethod: {
+    call: 'DELETE /users/{id}/authentication/platformCredentialMethods/{id}',
+    application: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-PlatformCred.ReadWrite.All']],
+    delegated: [['UserAuthenticationMethod.ReadWrite.All'], ['UserAuthMethod-PlatformCred.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/platformcredentialauthenticationmethod-delete#permissions',
+  },
+  deleteExternalMethod: {
+    call: 'DELETE /users/{id}/authentication/externalAuthenticationMethods/{id}/$ref',
+    // This page names the type's own permission as least privileged, UserAuthenticationMethod.ReadWrite.All higher.
+    application: [['UserAuthMethod-External.ReadWrite.All'], ['UserAuthenticationMethod.ReadWrite.All']],
+    delegated: [['UserAuthMethod-External.ReadWrite.All'], ['UserAuthenticationMethod.ReadWrite.All']],
+    source: 'https://learn.microsoft.com/graph/api/authentication-delete-externalauthenticationmethods#permissions',
+  },
   temporaryAccessPass: {
     call: 'POST or DELETE /users/{id}/authentication/temporaryAccessPassMethods',
     // Both calls take UserAuthMethod-TAP.ReadWrite.All or UserAuthenticationMethod.ReadWrite.All; the
@@ -508,6 +521,8 @@ export const FEATURES: readonly Feature[] = [
       'deleteSoftwareOathMethod',
       'deleteWindowsHelloMethod',
       'deleteTemporaryAccessPassMethod',
+      'deletePlatformCredentialMethod',
+      'deleteExternalMethod',
     ],
     roles: { application: NO_ROLE, delegated: AUTH_METHOD_ADMIN },
   },

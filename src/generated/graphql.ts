@@ -225,7 +225,7 @@ export type CreatedTemporaryAccessPass = {
 export type DeleteAuthenticationMethodInput = {
   /** Id of the method (from `User.authenticationMethods`). */
   methodId: Scalars['ID']['input'];
-  /** Type of the method. Not PASSWORD (the password cannot be deleted), nor EXTERNAL, PLATFORM_CREDENTIAL or QR_CODE_PIN (not deletable through the gateway yet: docs/mutations.md). */
+  /** Type of the method. Not PASSWORD (the password cannot be deleted), nor QR_CODE_PIN (not deletable through the gateway: docs/mutations.md). */
   type: AuthenticationMethodType;
   /** Object id (GUID) or userPrincipalName of the user. */
   user: Scalars['ID']['input'];

@@ -112,8 +112,8 @@ export type AuthMethodKind =
   | 'external'
   | 'platformCredential';
 
-/** The kinds the delete mutation may remove (docs/mutations.md): not the password, nor the types added later. */
-export type DeletableAuthMethodKind = Exclude<AuthMethodKind, 'all' | 'password' | 'external' | 'platformCredential'>;
+/** The kinds the delete mutation may remove (docs/mutations.md): not the password (reset, never deleted). */
+export type DeletableAuthMethodKind = Exclude<AuthMethodKind, 'all' | 'password'>;
 
 export interface UserChangesPage {
   changed: GraphUser[];

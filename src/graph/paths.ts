@@ -108,8 +108,11 @@ export const graphPaths = {
   userSub: (idOrUpn: string, sub: UserSubresource): GraphPath => graphPath(`${userBase(idOrUpn)}/${sub}`, `/users/{id}/${sub}`),
   /** The collection holding a user's authentication methods of one kind. */
   userAuthMethods: (idOrUpn: string, kind: AuthMethodKind): GraphPath => graphPaths.userSub(idOrUpn, AUTH_METHOD_COLLECTION[kind]),
-  /** One authentication method, optionally with an action (`resetPassword`). */
-  userAuthMethod: (idOrUpn: string, kind: AuthMethodKind, methodId: string, action?: 'resetPassword'): GraphPath => {
+  /**
+   * One authentication method, optionally with an action (`resetPassword`) or `$ref` (an external
+   * method is deleted there: authentication-delete-externalauthenticationmethods).
+   */
+  userAuthMethod: (idOrUpn: string, kind: AuthMethodKind, methodId: string, action?: 'resetPassword' | '$ref'): GraphPath => {
     assertAddressable(methodId, 'authentication method id');
     const sub = AUTH_METHOD_COLLECTION[kind];
     const tail = action ? `/${action}` : '';

@@ -585,7 +585,13 @@ export function createGraphWrites(deps: GraphWritesDeps): GraphWrites {
       return { ...removed, error };
     },
 
-    deleteAuthMethod: (user, kind, methodId) => send({ method: 'DELETE', path: graphPaths.userAuthMethod(user, kind, methodId), effect: 'idempotent-write' }),
+    deleteAuthMethod: (user, kind, methodId) =>
+      send({
+        method: 'DELETE',
+        // Graph's v1.0 page deletes an external method at `.../{id}/$ref`, every other type at `.../{id}`.
+        path: graphPaths.userAuthMethod(user, kind, methodId, kind === 'external' ? '$ref' : undefined),
+        effect: 'idempotent-write',
+      }),
 
     async createTemporaryAccessPass(user, input) {
       const body: Record<string, unknown> = {};

@@ -15,7 +15,7 @@ let emulator: TestEmulator;
 let graph: ReturnType<typeof graphCaller>;
 
 beforeAll(async () => {
-  emulator = await startTestEmulator({ userCount: 60 });
+  emulator = await startTestEmulator({ userCount: 80 });
   // The service principal outranks every target; only the permissions differ between calls.
   registerApp(emulator, USER_ADMIN_APP_ID, ['Privileged Authentication Administrator']);
   graph = graphCaller(emulator, () => {
@@ -50,6 +50,13 @@ const DELETES: Partial<Record<OperationId, AuthMethodType>> = {
   deleteSoftwareOathMethod: 'softwareOath',
   deleteWindowsHelloMethod: 'windowsHelloForBusiness',
   deleteTemporaryAccessPassMethod: 'temporaryAccessPass',
+  deletePlatformCredentialMethod: 'platformCredential',
+  deleteExternalMethod: 'external',
+};
+/** Where each type's method is deleted, when not at `{type}Methods/{id}` (the types added later). */
+const DELETE_PATHS: Partial<Record<AuthMethodType, (id: string) => string>> = {
+  platformCredential: (id) => `platformCredentialMethods/${id}`,
+  external: (id) => `externalAuthenticationMethods/${id}/$ref`,
 };
 
 /** The Graph calls an operation stands for, made against a fresh target with `token`; their statuses. */
@@ -62,7 +69,8 @@ async function perform(operation: OperationId, token: string): Promise<number[]>
   if (type) {
     const id = crypto.randomUUID();
     user.authMethods.push({ id, type, data: {} });
-    return [(await graph('DELETE', `/v1.0/users/${user.id}/authentication/${type}Methods/${id}`, { token })).status];
+    const path = DELETE_PATHS[type]?.(id) ?? `${type}Methods/${id}`;
+    return [(await graph('DELETE', `/v1.0/users/${user.id}/authentication/${path}`, { token })).status];
   }
   // temporaryAccessPass: POST, then DELETE of the pass it made.
   const created = await graph('POST', `/v1.0/users/${user.id}/authentication/temporaryAccessPassMethods`, { body: {}, token });

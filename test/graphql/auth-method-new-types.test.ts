@@ -159,24 +159,15 @@ describe('authenticationMethods: the types Graph v1.0 added after the first eigh
     }
   });
 
-  it('deleteAuthenticationMethod refuses the later types as BAD_USER_INPUT before any DELETE reaches Graph', async () => {
-    for (const [type, method] of [
-      ['EXTERNAL', EXTERNAL],
-      ['PLATFORM_CREDENTIAL', PLATFORM],
-      ['QR_CODE_PIN', QR],
-    ] as const) {
-      await emulator.resetStats();
-      const result = await gateway.graphql(
-        `mutation { deleteAuthenticationMethod(input: {user: "${person.id}", type: ${type}, methodId: "${method.id}"}) { methodId } }`,
-      );
-      expect(result.errors?.[0]?.extensions?.code, type).toBe('BAD_USER_INPUT');
-      expect(result.errors?.[0]?.message, type).toContain('cannot be deleted through the gateway');
-      expect(
-        Object.keys((await emulator.stats()).byRoute).filter((r) => r.startsWith('DELETE')),
-        type,
-      ).toEqual([]);
-      expect(person.authMethods, type).toContain(method);
-    }
+  it('deleteAuthenticationMethod refuses QR_CODE_PIN as BAD_USER_INPUT before any DELETE reaches Graph', async () => {
+    await emulator.resetStats();
+    const result = await gateway.graphql(
+      `mutation { deleteAuthenticationMethod(input: {user: "${person.id}", type: QR_CODE_PIN, methodId: "${QR.id}"}) { methodId } }`,
+    );
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0]?.message).toContain('cannot be deleted through the gateway');
+    expect(Object.keys((await emulator.stats()).byRoute).filter((r) => r.startsWith('DELETE'))).toEqual([]);
+    expect(person.authMethods).toContain(QR);
   });
 
   it('a list without any method of the filtered type is empty', async () => {

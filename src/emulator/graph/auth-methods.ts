@@ -60,10 +60,18 @@ const DELETE_PERMISSIONS: Partial<Record<AuthMethodType, CallPermissions>> = {
   softwareOath: either([...UAM_WRITE, 'UserAuthMethod-SoftwareOATH.ReadWrite.All']),
   windowsHelloForBusiness: either([...UAM_WRITE, 'UserAuthMethod-WindowsHello.ReadWrite.All']),
   temporaryAccessPass: either([...UAM_WRITE, 'UserAuthMethod-TAP.ReadWrite.All']),
-  // External and Platform Credential methods have DELETE pages too (the external one under a `/$ref`
-  // path), but their permission tables were not checked: the emulator serves no DELETE for them
-  // (docs/graph-facts.md#authentication-method-reads).
+  // platformcredentialauthenticationmethod-delete; authentication-delete-externalauthenticationmethods
+  // (served at `.../{id}/$ref` only, the path its page gives: REF_DELETE_COLLECTIONS).
+  platformCredential: either([...UAM_WRITE, 'UserAuthMethod-PlatformCred.ReadWrite.All']),
+  external: either([...UAM_WRITE, 'UserAuthMethod-External.ReadWrite.All']),
 };
+
+/**
+ * Collections whose methods are deleted at `.../{id}/$ref`: the external methods' Delete page gives
+ * only that path. A DELETE of `.../{id}` there is not documented: the emulator refuses it (405), the
+ * stricter reading.
+ */
+export const REF_DELETE_COLLECTIONS: ReadonlySet<string> = new Set(['externalAuthenticationMethods']);
 
 /** Whether the emulator serves DELETE on a per-type collection's method. */
 export function deletableCollection(collection: string): boolean {

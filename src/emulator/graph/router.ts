@@ -11,6 +11,7 @@ import { json, type EmuRequest, type EmuResponse } from '../http.js';
 import { decodeSegments, parenthesisedKey, resolveUser, type UserKey } from './addressing.js';
 import {
   METHOD_COLLECTIONS,
+  REF_DELETE_COLLECTIONS,
   createTemporaryAccessPass,
   deletableCollection,
   deleteMethod,
@@ -108,9 +109,12 @@ function userRoutes(method: string, base: string, key: UserKey, rest: string[]):
           template: t(`/authentication/${b}/{methodId}`),
           handler: pick(method, {
             GET: withUser((call, u) => getMethod(call, u, c!, b)),
-            ...(deletableCollection(b) ? { DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) } : {}),
+            ...(deletableCollection(b) && !REF_DELETE_COLLECTIONS.has(b) ? { DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) } : {}),
           }),
         };
+      }
+      if (rest.length === 4 && d === '$ref' && REF_DELETE_COLLECTIONS.has(b)) {
+        return { template: t(`/authentication/${b}/{methodId}/$ref`), handler: pick(method, { DELETE: withUser((call, u) => deleteMethod(call, u, c!, b)) }) };
       }
     }
   }

@@ -30,7 +30,7 @@ export function authenticationMethodMutations(writesOf: WritesOf): MutationResol
           const user = normalizeUserKey(target, 'user');
           const kind = deletableAuthMethodKind(type);
           if (!kind) {
-            // The types added later are listed but not deletable here yet (docs/mutations.md).
+            // QR code PIN is listed but not deletable here (docs/mutations.md).
             const why = type === 'PASSWORD' ? ' (reset the password instead)' : ' through the gateway';
             throw badInput(`Authentication methods of type ${type} cannot be deleted${why}.`);
           }

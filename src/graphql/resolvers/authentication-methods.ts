@@ -60,9 +60,9 @@ export function authMethodReadKind(type: AuthenticationMethodType | null | undef
 }
 
 /**
- * Schema enum → the kind the delete mutation removes. Not the password (reset, never deleted), nor the
- * types added later: Graph's external delete is `.../externalAuthenticationMethods/{id}/$ref`, QR code
- * PIN's has no method id, and their permission tables were not checked (docs/mutations.md).
+ * Schema enum → the kind the delete mutation removes. Not the password (reset, never deleted), nor QR
+ * code PIN: Graph deletes it at `.../qrCodePinMethod`, without a method id, so the id the caller names
+ * could not be checked without another read (docs/mutations.md).
  */
 const DELETE_KIND: Partial<Record<AuthenticationMethodType, DeletableAuthMethodKind>> = {
   EMAIL: 'email',
@@ -72,6 +72,8 @@ const DELETE_KIND: Partial<Record<AuthenticationMethodType, DeletableAuthMethodK
   SOFTWARE_OATH: 'softwareOath',
   WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
   TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
+  EXTERNAL: 'external',
+  PLATFORM_CREDENTIAL: 'platformCredential',
 };
 
 /** The kind a delete mutation may remove, or undefined. */

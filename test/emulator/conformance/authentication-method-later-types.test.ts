@@ -5,11 +5,16 @@
  * `/authentication/methods` lists them typed by `@odata.type`; external and Platform Credential methods
  * also have their own collections, `externalAuthenticationMethods` (authentication-list-externalauthenticationmethods)
  * and `platformCredentialMethods` (platformcredentialauthenticationmethod-list). QR code PIN has only the
- * single `qrCodePinMethod` (qrcodepinauthenticationmethod-get), not served by the emulator.
+ * single `qrCodePinMethod` (qrcodepinauthenticationmethod-get), not served by the emulator. Deletes
+ * (docs/graph-facts.md#deleting-authentication-methods): `DELETE .../platformCredentialMethods/{id}`
+ * (platformcredentialauthenticationmethod-delete) and `DELETE .../externalAuthenticationMethods/{id}/$ref`
+ * (authentication-delete-externalauthenticationmethods), 204,
+ * each with `UserAuthenticationMethod.ReadWrite.All` or its type's own `.ReadWrite.All`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthMethodRecord, UserRecord } from '../../../src/emulator/model.js';
-import { type Conformance, startConformance } from './support.js';
+import { USER_ADMIN_APP_ID } from '../graph/graph-client.js';
+import { type Conformance, graphErrorCode, mintToken, startConformance } from './support.js';
 
 let c: Conformance;
 let user: UserRecord;
@@ -67,5 +72,36 @@ describe('authentication methods: the types added after the first eight (v1.0)',
       expect(list.status, collection).toBe(200);
       expect(list.body.value, collection).toEqual([]);
     }
+  });
+});
+
+describe('authentication methods: deleting the types added later', () => {
+  const app = (roles: string[]) => mintToken(c.emulator, { appid: USER_ADMIN_APP_ID, roles });
+  const target = () => c.users.find((u) => u.userType === 'Member' && u._directoryRoles.length === 0 && u !== user)!;
+  const give = (u: UserRecord, type: 'external' | 'platformCredential') => {
+    const id = crypto.randomUUID();
+    u.authMethods.push({ id, type, data: {} });
+    return id;
+  };
+
+  it("a Platform Credential is deleted at platformCredentialMethods/{id} with its type's permission (204); another type's permission is 403", async () => {
+    const u = target();
+    const id = give(u, 'platformCredential');
+    const path = `/v1.0/users/${u.id}/authentication/platformCredentialMethods/${id}`;
+    const other = await c.graph('DELETE', path, { token: await app(['UserAuthMethod-Passkey.ReadWrite.All']) });
+    expect(other.status).toBe(403);
+    expect(graphErrorCode(other)).toBe('Authorization_RequestDenied');
+    expect((await c.graph('DELETE', path, { token: await app(['UserAuthMethod-PlatformCred.ReadWrite.All']) })).status).toBe(204);
+    expect(u.authMethods.some((m) => m.id === id)).toBe(false);
+  });
+
+  it('an external method is deleted at its documented path, .../{id}/$ref (204); .../{id} alone is not served (405, the stricter reading)', async () => {
+    const u = target();
+    const id = give(u, 'external');
+    const token = await app(['UserAuthMethod-External.ReadWrite.All']);
+    expect((await c.graph('DELETE', `/v1.0/users/${u.id}/authentication/externalAuthenticationMethods/${id}`, { token })).status).toBe(405);
+    expect(u.authMethods.some((m) => m.id === id)).toBe(true);
+    expect((await c.graph('DELETE', `/v1.0/users/${u.id}/authentication/externalAuthenticationMethods/${id}/$ref`, { token })).status).toBe(204);
+    expect(u.authMethods.some((m) => m.id === id)).toBe(false);
   });
 });

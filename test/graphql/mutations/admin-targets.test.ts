@@ -143,6 +143,43 @@ describe('a takeover-class mutation on an administrator needs Users.ManageAdmins
     expect(target.authMethods.some((m) => m.id === methodId)).toBe(true);
   });
 
+  // The types added later (docs/graph-facts.md#authentication-method-reads) take the same check as the others.
+  it("deleteAuthenticationMethod of an administrator's Platform Credential or external method needs Users.ManageAdmins; with it, one DELETE at the documented path", async () => {
+    const target = admin();
+    const methods = [
+      {
+        type: 'PLATFORM_CREDENTIAL',
+        route: 'DELETE /v1.0/users/{id}/authentication/platformCredentialMethods/{methodId}',
+        record: { id: crypto.randomUUID(), type: 'platformCredential' as const, data: { displayName: 'Mac', keyStrength: 'normal', platform: 'macOS' } },
+      },
+      {
+        type: 'EXTERNAL',
+        route: 'DELETE /v1.0/users/{id}/authentication/externalAuthenticationMethods/{methodId}/$ref',
+        record: { id: crypto.randomUUID(), type: 'external' as const, data: { displayName: 'Adatum', configurationId: crypto.randomUUID() } },
+      },
+    ];
+    for (const { type, route, record } of methods) {
+      target.authMethods.push(record);
+      const mutation = `mutation { deleteAuthenticationMethod(input: {user: "${target.id}", type: ${type}, methodId: "${record.id}"}) { methodId } }`;
+      await emulator.resetStats();
+      const refused = await gw.graphql(mutation, undefined, { 'x-api-key': HELPDESK });
+      expect(refused.errors![0]!.extensions, type).toMatchObject({ code: 'FORBIDDEN', reason: 'ADMINISTRATOR_TARGET' });
+      expect(sentTo(await emulator.stats(), route), type).toBe(0);
+      expect(
+        target.authMethods.some((m) => m.id === record.id),
+        type,
+      ).toBe(true);
+      await emulator.resetStats();
+      const deleted = await gw.graphql(mutation, undefined, { 'x-api-key': PRIVILEGED });
+      expect(deleted.errors, type).toBeUndefined();
+      expect(sentTo(await emulator.stats(), route), type).toBe(1);
+      expect(
+        target.authMethods.some((m) => m.id === record.id),
+        type,
+      ).toBe(false);
+    }
+  });
+
   it('updateUser: a sign-in phone of an administrator needs Users.ManageAdmins, a job title does not', async () => {
     const target = admin();
     const headers = { 'x-api-key': PROVISIONER };
