@@ -128,6 +128,35 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 240_000);
 
+  it('budget estimates of many documents and variable shapes stay bounded: 8 documents named with 100,000 characters, 256 shapes each', async () => {
+    // Before: the estimates were cached per document (at most 256 each, keyed by the operation's
+    // name and the variables' shape) for as long as Apollo's store kept the document, and nothing
+    // bounded them all together: each key held its own copy of the name, so ~800 such requests
+    // (about 3 documents) exhausted the heap and the process aborted. `{ __typename }` needs no
+    // permission, so any credential could. Now one cache bounded by what it holds serves every
+    // document, and the operation is keyed by its position, not its name
+    // (docs/security.md#the-upstream-budget-and-its-cache).
+    const name = 'N'.repeat(100_000);
+    for (let d = 0; d < 8; d++) {
+      const query = `query Q${d}${name} { __typename }`;
+      let next = 0;
+      const statuses: number[] = [];
+      const worker = async () => {
+        while (next < 256) {
+          const shape = next++;
+          const res = await post({ query, variables: { [`v${shape}`]: shape } });
+          statuses.push(res.status);
+          await res.text();
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, worker));
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      expect(gw.child.exitCode).toBeNull();
+    }
+    expect(await heapUsedMb()).toBeLessThan(100);
+    expect((await post({ query: '{ __typename }' })).status).toBe(200);
+  }, 240_000);
+
   it('a 250,000-item list variable that does not coerce: one refusal, not 250,000 errors built in each planning hook', async () => {
     // Before: the upstream budget and the users input check coerced the variables without graphql-js's
     // error limit, one GraphQLError (with its stack) per item: the heap ran out and the process died,

@@ -11,7 +11,8 @@ class NotCacheable extends Error {}
 
 /**
  * Cache key of an upstream-request estimate within one document; undefined = too large (or deep)
- * to be worth keeping.
+ * to be worth keeping. `operation` says which operation of the document runs (the budget plugin
+ * passes its position, never the caller's name for it: src/graphql/budget/plugin.ts).
  *
  * The key is what of the variables the estimate can depend on: the planning rules read numbers
  * (`first`), presence (`after`, `search`, filter keys), enum values (`orderBy.field`) and whether an
@@ -25,8 +26,8 @@ class NotCacheable extends Error {}
  * a copy of them (about 40 ms of event loop per 800 KB of list variables, from any caller, before
  * the permission check's answer was sent), only to throw the key away.
  */
-export function estimateCacheKey(operationName: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
-  if (!variables) return `${operationName ?? ''}\u0000`;
+export function estimateCacheKey(operation: string | null | undefined, variables: Record<string, unknown> | null): string | undefined {
+  if (!variables) return `${operation ?? ''}\u0000`;
   const parts: string[] = [];
   let length = 0;
   const push = (text: string): void => {
@@ -65,5 +66,5 @@ export function estimateCacheKey(operationName: string | null | undefined, varia
     if (error instanceof NotCacheable) return undefined;
     throw error;
   }
-  return `${operationName ?? ''}\u0000${parts.join('')}`;
+  return `${operation ?? ''}\u0000${parts.join('')}`;
 }

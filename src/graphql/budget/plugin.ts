@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import type { DocumentNode } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { operationTooComplex } from '../limits/limit-error.js';
 import { estimateUpstreamRequests, type UpstreamEstimate } from './estimate.js';
 import type { PlanningRule, PlanningTunables } from './planning-rules.js';
@@ -55,7 +56,26 @@ export interface UpstreamBudgetOptions<TContext extends BaseContext = BaseContex
  */
 export const DEFAULT_MAX_RESULT_VALUES = 250_000;
 
-const MAX_ESTIMATES_PER_DOCUMENT = 256;
+/**
+ * Memory the cached estimates may hold together, by `estimateMemory` (their keys and paths, as
+ * UTF-16, plus a fixed overhead each): thousands of documents' usual estimates.
+ *
+ * Before, the cache was bounded per document only (256 estimates each), and a document lives as
+ * long as Apollo's store keeps it (16 MiB of documents: thousands of small ones). Any caller, with
+ * any credential (`{ __typename }` needs no permission), sent one small document after another,
+ * each with variables of a new shape near the key's 2 KB limit: every request left ~2 KB behind,
+ * and ~70,000 requests (about three minutes) exhausted the image's 128 MB heap; with an operation
+ * name of 100,000 characters in the key (a copy per estimate), ~800 requests did
+ * (docs/security.md#the-upstream-budget-and-its-cache).
+ */
+export const ESTIMATE_CACHE_MAX_BYTES = 4 * 2 ** 20;
+
+/** What one cached estimate holds, roughly: two bytes a character of its key and path names, and the objects around them. */
+function estimateMemory(estimate: UpstreamEstimate, key: string): number {
+  let bytes = 2 * key.length + 200;
+  for (const path of Object.keys(estimate.byPath)) bytes += 2 * path.length + 40;
+  return bytes;
+}
 
 export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseContext>(options: UpstreamBudgetOptions<TContext>): ApolloServerPlugin<TContext> {
   const budget = options.maxUpstreamRequests;
@@ -66,7 +86,15 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
   const maxValues = options.maxResultValues;
   if (maxValues !== undefined && (!Number.isInteger(maxValues) || maxValues < 1))
     throw new Error(`createUpstreamBudgetPlugin: maxResultValues must be an integer >= 1, received ${String(maxValues)}`);
-  const cache = new WeakMap<DocumentNode, Map<string, UpstreamEstimate | null>>();
+  // One cache for every document, bounded by what it holds: a document's estimates are keyed by a
+  // number it is given when first seen (a weak map: the number goes with the document once Apollo's
+  // store drops it, and its estimates age out of the LRU).
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+  const cache = new LRUCache<string, UpstreamEstimate>({
+    maxSize: ESTIMATE_CACHE_MAX_BYTES,
+    sizeCalculation: (estimate, key) => estimateMemory(estimate, key),
+  });
   const inFlight = options.answersInFlight;
   return {
     async requestDidStart() {
@@ -82,11 +110,16 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
           const variables = requestContext.request.variables ?? null;
           const requestTunables = options.tunablesOf?.(requestContext.contextValue);
           const tunables = requestTunables ? { ...options.tunables, ...requestTunables } : options.tunables;
-          const variablesKey = estimateCacheKey(requestContext.operationName, variables);
+          // The operation is named by its position in the document, not its name: a name is the
+          // caller's text, as long as the document allows, and a key of it would hold a copy of it
+          // per estimate, outside what Apollo's store counts for the document.
+          const operation = requestContext.operation ? document.definitions.indexOf(requestContext.operation) : -1;
+          const variablesKey = estimateCacheKey(String(operation), variables);
           const cacheKey = variablesKey === undefined || !requestTunables ? variablesKey : `${JSON.stringify(requestTunables)}\u0000${variablesKey}`;
-          let perDocument = cache.get(document);
-          if (!perDocument) cache.set(document, (perDocument = new Map()));
-          let estimate = cacheKey === undefined ? undefined : perDocument.get(cacheKey);
+          let documentId = documentIds.get(document);
+          if (documentId === undefined) documentIds.set(document, (documentId = nextDocumentId++));
+          const key = cacheKey === undefined ? undefined : `${documentId}\u0000${cacheKey}`;
+          let estimate: UpstreamEstimate | null | undefined = key === undefined ? undefined : cache.get(key);
           if (estimate === undefined) {
             estimate = estimateUpstreamRequests({
               schema: requestContext.schema,
@@ -100,11 +133,9 @@ export function createUpstreamBudgetPlugin<TContext extends BaseContext = BaseCo
             // differ between values of the same shape, and must never excuse a valid one. Nor is an
             // estimate of arguments that do not compile (a blank search term): it may be below that
             // of valid text of the same shape (docs/security.md#the-upstream-budget-and-its-cache).
-            if (cacheKey !== undefined && estimate !== null && !estimate.uncacheable) {
-              // Bounded: documents with ever-changing variables (one id per request) must not grow it.
-              if (perDocument.size >= MAX_ESTIMATES_PER_DOCUMENT) perDocument.clear();
-              perDocument.set(cacheKey, estimate);
-            }
+            // Bounded by ESTIMATE_CACHE_MAX_BYTES over all documents: new documents and new shapes of
+            // variables only push the oldest estimates out.
+            if (key !== undefined && estimate !== null && !estimate.uncacheable) cache.set(key, estimate);
           }
           if (!estimate) return;
           try {
