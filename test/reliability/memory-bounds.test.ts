@@ -157,6 +157,25 @@ describe('memory one caller can pin (production build, 128 MB heap)', () => {
     expect((await post({ query: '{ __typename }' })).status).toBe(200);
   }, 240_000);
 
+  it('plans that use variables keep nothing of them past their request: 250 documents, each given a 900 KB variable', async () => {
+    // Before: the selection plan of `manager @include(if: $m)` was kept on the document's field
+    // node with the variables it was planned for, for as long as Apollo's store kept the document
+    // (which counts the document, not those variables): every different document kept its 900 KB
+    // and ~105 such requests aborted the process. Now such plans are kept per request
+    // (src/graphql/resolvers/plan-memo.ts).
+    const pad = 'p'.repeat(900_000);
+    for (let i = 0; i < 250; i++) {
+      const query = `query($m: Boolean!, $pad: ID!) { users(first: 1) { nodes { id manager @include(if: $m) { id } } } user(id: $pad) @skip(if: true) { id } } # ${i}`;
+      const res = await post({ query, variables: { m: true, pad } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: { users: { nodes: Array<{ id: string }> } }; errors?: unknown };
+      expect(body.errors).toBeUndefined();
+      expect(body.data.users.nodes).toHaveLength(1);
+    }
+    expect(gw.child.exitCode).toBeNull();
+    expect(await heapUsedMb()).toBeLessThan(100);
+  }, 240_000);
+
   it('a 250,000-item list variable that does not coerce: one refusal, not 250,000 errors built in each planning hook', async () => {
     // Before: the upstream budget and the users input check coerced the variables without graphql-js's
     // error limit, one GraphQLError (with its stack) per item: the heap ran out and the process died,

@@ -1,9 +1,6 @@
 import { BREAK, visit, type ASTNode, type FieldNode, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { planningSelectionSet } from '../select.js';
 
-/** Stands for the variables of plans that cannot depend on them: the same for every request. */
-const NO_VARIABLES: unknown = Object.freeze({});
-
 /** Per node of a cached document: whether the node (with the fragments it spreads) names a variable. */
 const namesVariables = new WeakMap<ASTNode, boolean>();
 
@@ -33,33 +30,60 @@ function usesVariables(node: ASTNode, fragments: GraphQLResolveInfo['fragments']
 }
 
 /**
- * What a plan depends on besides the document: the request's variables, if the planned node uses
- * any. A lookup by `$id` plans its selection set the same for every id, so that plan serves every
- * request instead of being rebuilt per request (the variables object is new each time).
+ * Plans of one kind of node (field nodes, selection sets). A plan that uses no variable serves every
+ * request and is kept per node of the cached document. A plan that uses one serves its request only,
+ * so it is kept per request (its variables object, which graphql-js makes anew for each execution)
+ * and goes when the request's variables do.
+ *
+ * Why not per node with the variables beside it: the document lives in Apollo's store for as long
+ * as the store keeps it, and so did the last request's variables, which the store does not count.
+ * A key holding only `Users.Read` sent small documents, each different (a comment), selecting
+ * `manager @include(if: $m)` beside a skipped field given a 900 KB variable: every document kept its
+ * 900 KB, and ~105 requests (five seconds) aborted the production build with the image's 128 MB heap
+ * (docs/security.md#memory-kept-with-a-cached-document).
  */
-function variablesKey(info: GraphQLResolveInfo, node: ASTNode): unknown {
-  if ((info.operation.variableDefinitions?.length ?? 0) === 0) return NO_VARIABLES;
-  return usesVariables(node, info.fragments) ? info.variableValues : NO_VARIABLES;
+export interface PlanCache<K extends object, P> {
+  readonly constant: WeakMap<K, { plan: P }>;
+  readonly perRequest: WeakMap<object, WeakMap<K, { plan: P }>>;
+}
+
+export function createPlanCache<K extends object, P>(): PlanCache<K, P> {
+  return { constant: new WeakMap(), perRequest: new WeakMap() };
+}
+
+/** Whether the plan of `node` depends on the request's variables. */
+function dependsOnVariables(info: GraphQLResolveInfo, node: ASTNode): boolean {
+  if ((info.operation.variableDefinitions?.length ?? 0) === 0) return false;
+  return usesVariables(node, info.fragments);
+}
+
+function cached<K extends object, P>(cache: PlanCache<K, P>, info: GraphQLResolveInfo, node: K & ASTNode, plan: () => P): P {
+  let plans = cache.constant;
+  if (dependsOnVariables(info, node)) {
+    const variables = info.variableValues as object;
+    let ofRequest = cache.perRequest.get(variables);
+    if (!ofRequest) cache.perRequest.set(variables, (ofRequest = new WeakMap()));
+    plans = ofRequest;
+  }
+  const hit = plans.get(node);
+  if (hit) return hit.plan;
+  const fresh = plan();
+  plans.set(node, { plan: fresh });
+  return fresh;
 }
 
 /**
  * Selection plans depend only on the field's nodes and the operation's variables, yet a field of a
  * list (or of a fragment spread under many aliases) resolves once per parent: 100 users' `manager`
  * would plan the same selection 100 times. Plans are kept per field node (the parsed document is
- * shared across requests by Apollo's cache) and per variables object (one per request) when the
- * field uses variables; a field that uses none (in its arguments, directives or selections) plans
- * the same every time, so its plan serves every request.
+ * shared across requests by Apollo's cache), and per request when the field uses variables (in its
+ * arguments, directives or selections); a field that uses none plans the same every time, so its
+ * plan serves every request.
  */
-export function memoizedPlan<P>(cache: WeakMap<FieldNode, { variables: unknown; plan: P }>, info: GraphQLResolveInfo, plan: () => P): P {
+export function memoizedPlan<P>(cache: PlanCache<FieldNode, P>, info: GraphQLResolveInfo, plan: () => P): P {
   // Merged field nodes (the same response key spelled twice) are rare: plan those directly.
   if (info.fieldNodes.length !== 1) return plan();
-  const node = info.fieldNodes[0]!;
-  const variables = variablesKey(info, node);
-  const hit = cache.get(node);
-  if (hit && hit.variables === variables) return hit.plan;
-  const fresh = plan();
-  cache.set(node, { variables, plan: fresh });
-  return fresh;
+  return cached(cache, info, info.fieldNodes[0]!, plan);
 }
 
 /**
@@ -67,19 +91,9 @@ export function memoizedPlan<P>(cache: WeakMap<FieldNode, { variables: unknown; 
  * different fields (aliases) that spread the same fragment share one plan. For plans that depend
  * on the field's selection set and the variables only, not on its arguments.
  */
-export function memoizedSelectionPlan<P>(
-  cache: WeakMap<SelectionSetNode, { variables: unknown; plan: P }>,
-  info: GraphQLResolveInfo,
-  typeName: string,
-  plan: () => P,
-): P {
+export function memoizedSelectionPlan<P>(cache: PlanCache<SelectionSetNode, P>, info: GraphQLResolveInfo, typeName: string, plan: () => P): P {
   if (info.fieldNodes.length !== 1) return plan();
   const set = planningSelectionSet(info, info.fieldNodes[0]!, typeName);
   if (!set) return plan();
-  const variables = variablesKey(info, set);
-  const hit = cache.get(set);
-  if (hit && hit.variables === variables) return hit.plan;
-  const fresh = plan();
-  cache.set(set, { variables, plan: fresh });
-  return fresh;
+  return cached(cache, info, set, plan);
 }

@@ -3,7 +3,7 @@ import type { GraphUser, UserLookupKey } from '../../graph/api.js';
 import type { GatewayContext } from '../context.js';
 import { markManagerExpanded } from '../manager-expansion.js';
 import { planUserSelection, type UserSelectionPlan } from '../select.js';
-import { memoizedSelectionPlan } from './plan-memo.js';
+import { createPlanCache, memoizedSelectionPlan } from './plan-memo.js';
 import { plannedFirstPageReports, prefetchReports, type PlannedReportPage } from './report-prefetch.js';
 
 /**
@@ -20,7 +20,7 @@ interface UserFieldPlan {
 }
 
 /** Per selection set and request: aliased `user(id:) { ...Card }` fields (or the references of one `_entities`) share one plan. */
-const userFieldPlans = new WeakMap<SelectionSetNode, { variables: unknown; plan: UserFieldPlan }>();
+const userFieldPlans = createPlanCache<SelectionSetNode, UserFieldPlan>();
 
 /** `key` is normalized already (src/graphql/user-id.ts). */
 export async function loadPlannedUser(key: string, ctx: Pick<GatewayContext, 'loaders'>, info: GraphQLResolveInfo): Promise<GraphUser | null> {

@@ -14,10 +14,10 @@ import {
   type UserSelectionPlan,
 } from '../select.js';
 import { authMethodReadKind, authMethodTypeOf } from './authentication-methods.js';
-import { memoizedPlan } from './plan-memo.js';
+import { createPlanCache, memoizedPlan } from './plan-memo.js';
 
-const managerPlans = new WeakMap<FieldNode, { variables: unknown; plan: UserSelectionPlan }>();
-const reportPlans = new WeakMap<FieldNode, { variables: unknown; plan: ConnectionSelectionPlan<UserSelectionPlan> }>();
+const managerPlans = createPlanCache<FieldNode, UserSelectionPlan>();
+const reportPlans = createPlanCache<FieldNode, ConnectionSelectionPlan<UserSelectionPlan>>();
 
 export const userResolvers: UserResolvers = {
   businessPhones: (user) => (Array.isArray(user.businessPhones) ? (user.businessPhones as string[]) : []),

@@ -1,12 +1,13 @@
 /**
  * Selection plans are kept per node of the (cached) document: a field whose selections use no
  * variable is planned once for every request, a field whose selections do use one is planned per
- * request (its plan may differ with the variables).
+ * request (its plan may differ with the variables), and kept with that request's variables, not
+ * with the document.
  */
 import { type FieldNode, type SelectionSetNode, execute, parse } from 'graphql';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { describe, expect, it } from 'vitest';
-import { memoizedPlan, memoizedSelectionPlan } from '../../../src/graphql/resolvers/plan-memo.js';
+import { createPlanCache, memoizedPlan, memoizedSelectionPlan } from '../../../src/graphql/resolvers/plan-memo.js';
 
 const typeDefs = /* GraphQL */ `
   type Query {
@@ -20,8 +21,8 @@ const typeDefs = /* GraphQL */ `
 `;
 
 function harness() {
-  const selectionPlans = new WeakMap<SelectionSetNode, { variables: unknown; plan: number }>();
-  const fieldPlans = new WeakMap<FieldNode, { variables: unknown; plan: number }>();
+  const selectionPlans = createPlanCache<SelectionSetNode, number>();
+  const fieldPlans = createPlanCache<FieldNode, number>();
   const planned = { user: 0, reports: 0 };
   const schema = makeExecutableSchema({
     typeDefs,
