@@ -188,7 +188,8 @@ export async function createGateway(deps: GatewayDeps): Promise<Gateway> {
       // nothing from the limits below, and Graph sees nothing of a refused operation.
       permissionPlugin<GatewayContext>(),
       // The one implementation of the depth/alias/directive limits (graphql-armor's rules, hardened
-      // against introspection-looking names; the parser enforces the token limit), and the
+      // against introspection-looking names; the parser enforces the token limit, and the HTTP layer
+      // the repeated fields that would make validation itself slow), and the
       // Graph-aware upstream request budget (needs variables, so it runs after validation).
       createOperationLimitsPlugin<GatewayContext>(config.limits),
       // Filter, search and URL limits of every users list (src/graphql/query-limits.ts), before any Graph call.

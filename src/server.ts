@@ -13,6 +13,7 @@ import { HttpProblem } from './http/http-problem.js';
 import { DEFAULT_ANSWER_MIN_BYTES_PER_SECOND, DEFAULT_ANSWER_WRITE_GRACE_MS, writeAnswer, type AnswerWriteRule } from './http/answer-writer.js';
 import { bodyBudgetBytes, callerBodyShareBytes, ClientClosedError, createBodyBudget, readBody } from './http/request-body.js';
 import { assertVariablesDepth } from './graphql/variables-depth.js';
+import { createFieldRepetitionCheck } from './graphql/limits/index.js';
 import { checkLoopbackRequest } from './http/loopback-guard.js';
 import { expectsContinue, hasUnmetExpectation, MAX_HEADER_LINES, repeatedSingleHeader, requestUrl, tooManyHeaderLines } from './http/request-target.js';
 import { securityHeaders, setBaselineSecurityHeaders } from './http/security-headers.js';
@@ -88,6 +89,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
     countMemoryBudgetRefusal(deps.metrics, 'request_bodies'),
   );
   const setSecurityHeaders = securityHeaders(servedOverHttpsResolver(deps.config.trustedProxies ?? []));
+  // graphql-js's validation is quadratic in fields sharing a response name; judged before Apollo
+  // parses a document (docs/security.md#repeated-fields-in-one-selection).
+  const assertFieldRepetition = createFieldRepetitionCheck({ maxTokens: deps.config.limits.maxTokens });
   // A caller that does not read its answer must not keep it, and what its operation reserved, for as
   // long as it keeps the connection open (docs/security.md#answers-nobody-reads).
   const answerWriteRule: AnswerWriteRule = {
@@ -340,6 +344,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
           : undefined;
       // Before graphql-js or any plugin walks them (docs/reliability.md#operation-limits).
       assertVariablesDepth({ body, search: url.searchParams });
+      assertFieldRepetition({ body, search: url.searchParams });
     } catch (error) {
       if (error instanceof ClientClosedError) {
         deps.logger.debug({ correlationId }, 'the caller closed the connection before its request body ended');
@@ -348,7 +353,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): (req: IncomingMessage,
       // The body could not be read (413 PAYLOAD_TOO_LARGE, 400 INVALID_JSON or EMPTY_BODY): what it
       // asked for is not known, so no audit event (docs/security.md#audit-of-refused-requests).
       if (error instanceof HttpProblem) return sendProblem(res, error);
-      // The depth refusal (400, VARIABLES_TOO_DEEP) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT, or CALLER_REQUEST_BODIES_IN_FLIGHT past the caller's share).
+      // The depth refusal (400, VARIABLES_TOO_DEEP), the repeated fields' (400, OPERATION_TOO_COMPLEX) and the body budget's (429, REQUEST_BODIES_IN_FLIGHT, or CALLER_REQUEST_BODIES_IN_FLIGHT past the caller's share).
       if (isGatewayError(error)) return refuse(res, error, url, req, body, context.caller);
       throw error;
     }

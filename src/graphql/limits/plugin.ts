@@ -7,8 +7,9 @@ import { createLimitRules, type LimitRuleOptions, type OperationLimits } from '.
 /**
  * The depth, alias and directive limits as an Apollo plugin. Apollo rewrites the code of every
  * validation-rule error to GRAPHQL_VALIDATION_FAILED, so instead of joining `validationRules` the
- * rules run here, right after validation (the token limit of the parser already bounds what
- * validation costs), and the first violation is thrown as OPERATION_TOO_COMPLEX with HTTP 400.
+ * rules run here, right after validation (what validation costs is bounded by the parser's token
+ * limit and, before it, by repeated-fields.ts), and the first violation is thrown as
+ * OPERATION_TOO_COMPLEX with HTTP 400.
  */
 export function createOperationLimitsPlugin<TContext extends BaseContext = BaseContext>(
   limits: OperationLimits,
