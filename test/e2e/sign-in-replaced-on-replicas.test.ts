@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { apiKeyCallers } from '../support/api-key-callers.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
-import { capturingLogger } from '../support/log-capture.js';
+import { capturingLogger, logRecordsOf } from '../support/log-capture.js';
 import { loadSandboxConfig } from '../support/sandbox-config.js';
 import { redisSkipReason, startTestRedis, type TestRedis } from '../store/redis-server.js';
 
@@ -22,6 +22,9 @@ describe.skipIf(skip !== undefined)('a new sign-in on one replica', () => {
   let redis: TestRedis;
   let first: App;
   let second: App;
+  const firstLines: string[] = [];
+  const secondLines: string[] = [];
+  const dropped = (lines: string[]) => logRecordsOf(lines).filter((r) => String(r.msg).startsWith('the stored sign-in names another account')).length;
 
   const graphql = async (replica: App, query: string, variables: Record<string, unknown> = {}) => {
     const res = await fetch(`${replica.url}/graphql`, {
@@ -64,8 +67,8 @@ describe.skipIf(skip !== undefined)('a new sign-in on one replica', () => {
         CACHE_URL: redis.url,
         TOKEN_CACHE_KEY: 'replicas sign-in test token cache key',
       });
-    first = await startApp(config(), { emulator, logger: capturingLogger([], 'info') });
-    second = await startApp(config(), { emulator, logger: capturingLogger([], 'info') });
+    first = await startApp(config(), { emulator, logger: capturingLogger(firstLines, 'info') });
+    second = await startApp(config(), { emulator, logger: capturingLogger(secondLines, 'info') });
   }, 60_000);
 
   afterAll(async () => {
@@ -97,5 +100,8 @@ describe.skipIf(skip !== undefined)('a new sign-in on one replica', () => {
     await signIn(second);
     expect(await me(second)).toBe(adminId);
     expect(await me(first)).toBe(adminId);
+    // Each replica dropped a token once, for the sign-in the other completed; never while its account stayed.
+    expect(dropped(firstLines)).toBe(1);
+    expect(dropped(secondLines)).toBe(1);
   }, 60_000);
 });
