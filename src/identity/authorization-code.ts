@@ -3,7 +3,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditAccount, AuditCaller } from '../audit/event.js';
 import type { Config } from '../config-types.js';
 import { ErrorCode, GatewayError } from '../errors.js';
-import type { GraphIdentity } from './types.js';
+import type { GraphIdentity, GraphTokenSource } from './types.js';
 import { graphDefaultScope } from './authority.js';
 import { fromMsalResult, instrumentAcquisition } from './acquisition.js';
 import type { GraphIdentityDeps } from './deps.js';
@@ -34,6 +34,8 @@ export type SignInOutcome =
   | { outcome: 'account-refused'; operator: AuditCaller; account: AuditAccount; previousAccount?: AuditAccount };
 
 const LOGIN_TTL_MS = 10 * 60_000;
+/** How long a token store that answered nothing is not asked again which account it holds (see followStoredAccount). */
+const STORED_ACCOUNT_RETRY_MS = 5_000;
 
 /** The authorization-code identity also drives the /auth/login → /auth/callback sign-in. */
 export interface AuthorizationCodeIdentity extends GraphIdentity {
@@ -120,6 +122,32 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     return accounts[0];
   };
 
+  /** The account (msal homeAccountId) whose access token the slot holds; acquisitions run one at a time (the refresh lock). */
+  let servedAccount: string | undefined;
+  /** The accounts `app` has acquired tokens for: what its in-memory cache holds besides what the store holds now. */
+  let appAccounts = new Set<string>();
+  /**
+   * msal merges what the plugin loads into its in-memory cache, it never drops an entry the store no
+   * longer has: after a sign-in completed on another replica, this replica's application still held
+   * the previous account, with its refresh token, listed it first, kept redeeming that refresh token
+   * and wrote both accounts back to the shared store (docs/security.md#a-new-sign-in-reaches-every-replica).
+   * When the store no longer names an account this application acquired for, a new application (an
+   * empty in-memory cache) takes over, as after a sign-in here. Called under the refresh lock.
+   */
+  const forgetReplacedAccounts = async (): Promise<void> => {
+    if (appAccounts.size === 0) return;
+    let stored: Set<string> | undefined;
+    try {
+      stored = storedAccounts(await deps.store.get('msal-cache'));
+    } catch {
+      // Not openable: signedInAccount (next) meets the same record and says so.
+      return;
+    }
+    if (stored === undefined || [...appAccounts].every((a) => stored.has(a))) return;
+    log.info('the stored sign-in no longer names an account this replica served (signed in again on another replica): its in-memory token cache is dropped');
+    app = factory.create(plugin);
+    appAccounts = new Set();
+  };
   const redeemConfiguredCode = async (): Promise<AcquiredToken> => {
     const code = selfDeployed.authCode?.reveal();
     if (!code || !selfDeployed.redirectUri) {
@@ -130,7 +158,10 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     }
     log.info('redeeming AUTH_CODE (no signed-in user in the token cache yet)');
     try {
-      return fromMsalResult(await app.acquireTokenByCode({ code, redirectUri: selfDeployed.redirectUri, scopes }), now());
+      const result = await app.acquireTokenByCode({ code, redirectUri: selfDeployed.redirectUri, scopes });
+      servedAccount = result?.account?.homeAccountId;
+      if (servedAccount !== undefined) appAccounts.add(servedAccount);
+      return fromMsalResult(result, now());
     } catch (error) {
       // A refused AUTH_CODE is a spent or stale configuration value: nothing stored needs a reset.
       throw tokenErrorToGatewayError('authorization-code', error, factory.secrets, 'configured-code');
@@ -140,8 +171,11 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
   const acquire = (forceRefresh: boolean, rejectedToken?: string) =>
     instrumentAcquisition('authorization-code', { ...deps, secrets: factory.secrets }, () =>
       deps.store.withRefreshLock(async () => {
+        await forgetReplacedAccounts();
         const account = await signedInAccount();
         if (!account) return redeemConfiguredCode();
+        servedAccount = account.homeAccountId;
+        appAccounts.add(account.homeAccountId);
         if (forceRefresh && rejectedToken) {
           // Another replica may already have renewed while we waited for the lock: reuse its token.
           const cached = fromMsalResult(await app.acquireTokenSilent({ account, scopes }), now());
@@ -152,7 +186,49 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
     );
   const slot = new TokenSlot(acquire, now);
 
-  const source = slotTokenSource(`delegated:${selfDeployed.clientId}`, slot);
+  /**
+   * A sign-in completed on another replica replaces the stored account, and this replica's cached
+   * access token (the previous account's, valid for an hour and more) has to go with it: before, that
+   * replica kept serving every caller as the previous account, and the check that keeps mutations off
+   * the signed-in account (it asks Graph `/me` with this token) guarded the previous account, so the
+   * new one could be terminated or have its password changed there
+   * (docs/security.md#a-new-sign-in-reaches-every-replica). So every use of the cached token first
+   * reads which accounts the store holds (one read shared by concurrent uses: the store is read
+   * anyway for every acquisition); a store that answers nothing (unreachable, or nothing stored, which
+   * a read cannot tell apart) keeps the token, as a Redis outage must not stop serving, and is asked
+   * again only after STORED_ACCOUNT_RETRY_MS, so an outage does not cost every Graph call a timeout.
+   */
+  let accountCheck: Promise<void> | undefined;
+  let storeQuietUntil = 0;
+  const followStoredAccount = (): Promise<void> => {
+    if (servedAccount === undefined || now() < storeQuietUntil) return Promise.resolve();
+    accountCheck ??= (async () => {
+      try {
+        const stored = storedAccounts(await deps.store.get('msal-cache'));
+        if (stored === undefined) storeQuietUntil = now() + STORED_ACCOUNT_RETRY_MS;
+        else if (servedAccount !== undefined && !stored.has(servedAccount)) {
+          log.info('the stored sign-in names another account (signed in on another replica): the cached access token is dropped');
+          servedAccount = undefined;
+          slot.clear();
+        }
+      } catch {
+        // Not openable (a key this replica does not hold, or altered): the next acquisition says so.
+        storeQuietUntil = now() + STORED_ACCOUNT_RETRY_MS;
+      } finally {
+        accountCheck = undefined;
+      }
+    })();
+    return accountCheck;
+  };
+
+  const slotSource = slotTokenSource(`delegated:${selfDeployed.clientId}`, slot);
+  const source: GraphTokenSource = {
+    ...slotSource,
+    getAccessToken: async (signal) => {
+      await followStoredAccount();
+      return slotSource.getAccessToken(signal);
+    },
+  };
 
   return {
     kind: 'authorization-code',
@@ -236,12 +312,30 @@ export function createAuthorizationCodeIdentity(config: Config, factory: MsalApp
         // The new user replaces the previous one: exactly the candidate's cache is persisted.
         await deps.store.set('msal-cache', serialized);
         app = factory.create(plugin);
+        appAccounts = new Set();
       });
+      servedAccount = undefined;
       slot.clear();
       log.info({ account: signedIn }, 'signed in through /auth/login');
       return { outcome: 'signed-in', operator: login.operator, account: signedIn, ...(previousAccount ? { previousAccount } : {}) };
     },
   };
+}
+
+/**
+ * The accounts (homeAccountId) of a serialized msal cache, read without msal: deserializing it into
+ * the live application could replace what an acquisition in progress just put there. Undefined when
+ * nothing is stored or the text is not a cache.
+ */
+function storedAccounts(serialized: string | undefined): Set<string> | undefined {
+  if (serialized === undefined) return undefined;
+  try {
+    const accounts = (JSON.parse(serialized) as { Account?: Record<string, { home_account_id?: unknown }> }).Account;
+    if (!accounts || typeof accounts !== 'object') return undefined;
+    return new Set(Object.values(accounts).flatMap((a) => (typeof a?.home_account_id === 'string' ? [a.home_account_id] : [])));
+  } catch {
+    return undefined;
+  }
 }
 
 function accountOf(account: AccountInfo): AuditAccount {

@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError, isGatewayError } from '../errors.js';
 import { scrubbedUpstreamText } from '../http/upstream-text.js';
+import { TokenCacheKeyMismatchError } from '../store/token-store.js';
 
 /**
  * AAD errors that mean the stored grant is dead: only a reset and a new sign-in fix them. Not
@@ -107,6 +108,18 @@ function sentence(text: string): string {
  */
 export function tokenErrorToGatewayError(flow: FlowName, error: unknown, secrets: readonly string[] = [], grant: RedeemedGrant = 'stored'): GatewayError {
   if (isGatewayError(error)) return error;
+  // A stored record this process cannot open, met while serving (it opened at start-up): another
+  // replica sealed it under a TOKEN_CACHE_KEY this one does not hold (a rotation being rolled out), or
+  // it was altered. Not Entra's refusal, and `npm run auth:reset` (what the start-up check advises when
+  // the key itself is lost) would delete the sign-in every replica serves; nor does a caller need the
+  // store's location (docs/security.md#tokens-at-rest).
+  if (error instanceof TokenCacheKeyMismatchError) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `Graph token acquisition (${flow}) cannot open the stored token record in the gateway's token store: it was sealed with a TOKEN_CACHE_KEY this gateway process does not hold (replicas on different keys while a rotation is rolled out), or altered. Nothing was sent to Entra ID. Give every replica the same TOKEN_CACHE_KEY and TOKEN_CACHE_KEY_PREVIOUS (docs/operations.md#rotating-keys); do not reset the stored sign-in for this.`,
+      { retryAfterSeconds: 5 },
+    );
+  }
   const e = (error ?? {}) as {
     errorCode?: string;
     errorMessage?: string;
