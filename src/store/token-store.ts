@@ -61,15 +61,23 @@ export class TokenCacheKeyMismatchError extends Error {
 }
 
 /**
+ * How a caller's error names the token store: its kind, never its address (a Redis host and port,
+ * a file path), which only the operator needs and has in CACHE_URL and the gateway log
+ * (docs/security.md#tokens-at-rest). Before, these errors named the Redis address to any caller
+ * whose request met an unreachable or full Redis.
+ */
+const STORE_KIND_NAMES: Record<KeyvBackend['kind'], string> = { memory: 'memory', sqlite: 'SQLite file', redis: 'Redis' };
+
+/**
  * A store's failure to write (Redis down, or full: `OOM command not allowed` under
  * `maxmemory-policy noeviction`; keyv throws it or answers `false` from `set`). A record that was
  * not written must not pass for written: a sign-in whose PKCE verifier was not kept would fail at
  * its callback with "unknown state", a completed sign-in would be lost on the next read.
  */
-function writeRefused(location: string): GatewayError {
+function writeRefused(kind: KeyvBackend['kind']): GatewayError {
   return new GatewayError(
     ErrorCode.UPSTREAM_UNAVAILABLE,
-    `The token store (${location}) refused the write: it is unreachable or full (a Redis at maxmemory refuses writes). Retry in a moment; see docs/operations.md#redis.`,
+    `The token store (${STORE_KIND_NAMES[kind]}) refused the write: it is unreachable or full (a Redis at maxmemory refuses writes). Retry in a moment; see docs/operations.md#redis.`,
     { retryAfterSeconds: 5 },
   );
 }
@@ -81,7 +89,7 @@ function writeRefused(location: string): GatewayError {
 export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher, identityId: string): Promise<TokenStore> {
   const write = async (key: string, sealed: string, ttlMs?: number): Promise<void> => {
     const written = await backend.keyv.set(key, sealed, ttlMs).catch(() => false);
-    if (!written) throw writeRefused(backend.location);
+    if (!written) throw writeRefused(backend.kind);
   };
   /**
    * A token record the store cannot read is "nothing stored": the gateway then asks Entra (or the
@@ -96,7 +104,7 @@ export async function createTokenStore(backend: KeyvBackend, cipher: TokenCipher
   const unreadable = (): GatewayError =>
     new GatewayError(
       ErrorCode.UPSTREAM_UNAVAILABLE,
-      `The token store (${backend.location}) could not be read: it is unreachable. Retry in a moment; see docs/operations.md#redis.`,
+      `The token store (${STORE_KIND_NAMES[backend.kind]}) could not be read: it is unreachable. Retry in a moment; see docs/operations.md#redis.`,
       { retryAfterSeconds: 5 },
     );
   const keyOf = (name: string) => `${identityId}:${name}`;
