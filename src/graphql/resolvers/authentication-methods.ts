@@ -60,25 +60,15 @@ export function authMethodReadKind(type: AuthenticationMethodType | null | undef
 }
 
 /**
- * Schema enum → the kind the delete mutation removes. Not the password (reset, never deleted), nor QR
- * code PIN: Graph deletes it at `.../qrCodePinMethod`, without a method id, so the id the caller names
- * could not be checked without another read (docs/mutations.md).
+ * The kind a delete mutation may remove, or undefined: a type with a collection of its own (its
+ * methods are deleted at `.../{collection}/{id}`), not the password (reset, never deleted). QR code
+ * PIN has none: Graph deletes it at `.../qrCodePinMethod`, without a method id, so the id the caller
+ * names could not be checked without another read (docs/mutations.md).
  */
-const DELETE_KIND: Partial<Record<AuthenticationMethodType, DeletableAuthMethodKind>> = {
-  EMAIL: 'email',
-  PHONE: 'phone',
-  FIDO2: 'fido2',
-  MICROSOFT_AUTHENTICATOR: 'microsoftAuthenticator',
-  SOFTWARE_OATH: 'softwareOath',
-  WINDOWS_HELLO_FOR_BUSINESS: 'windowsHelloForBusiness',
-  TEMPORARY_ACCESS_PASS: 'temporaryAccessPass',
-  EXTERNAL: 'external',
-  PLATFORM_CREDENTIAL: 'platformCredential',
-};
-
-/** The kind a delete mutation may remove, or undefined. */
 export function deletableAuthMethodKind(type: string): DeletableAuthMethodKind | undefined {
-  return Object.hasOwn(DELETE_KIND, type) ? DELETE_KIND[type as AuthenticationMethodType] : undefined;
+  if (!Object.hasOwn(READ_KIND, type)) return undefined;
+  const kind = READ_KIND[type as AuthenticationMethodType];
+  return kind === 'all' || kind === 'password' ? undefined : kind;
 }
 
 /** The method's schema type, or null for a type this schema does not model (Graph adds new ones). */
