@@ -5,6 +5,7 @@ import type { EmulatorContext } from './context.js';
 import { handleBroker } from './broker.js';
 import { handleEntra } from './entra.js';
 import { handleEntraAdmin } from './entra/admin.js';
+import { objectBody } from './graph/admin-body.js';
 import { addContact } from './graph/contacts.js';
 import { addEndpoint } from './graph/endpoints.js';
 import { handleGraph } from './graph/router.js';
@@ -100,15 +101,9 @@ async function handleAdmin(ctx: EmulatorContext, req: EmuRequest, reset: () => P
     );
   }
   if (p === '/_emulator/contacts' && req.method === 'POST')
-    return configureFromBody(req, 'contact', (body) => {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('the contact must be a JSON object');
-      return addContact(ctx.tenant, body as Record<string, unknown>);
-    });
+    return configureFromBody(req, 'contact', (body) => addContact(ctx.tenant, objectBody(body, 'contact')));
   if (p === '/_emulator/endpoints' && req.method === 'POST')
-    return configureFromBody(req, 'endpoint', (body) => {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('the endpoint must be a JSON object');
-      return addEndpoint(ctx.tenant, body as Record<string, unknown>);
-    });
+    return configureFromBody(req, 'endpoint', (body) => addEndpoint(ctx.tenant, objectBody(body, 'endpoint')));
   const identity = handleEntraAdmin(ctx, req);
   if (identity) return identity;
   if (p === '/_emulator/info' && req.method === 'GET') {

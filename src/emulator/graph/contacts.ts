@@ -6,6 +6,7 @@
  * and every other selected property null ("limited information", permissions-overview).
  */
 import { randomUUID } from 'node:crypto';
+import { optionalString, rejectUnknownSettings } from './admin-body.js';
 import type { ContactRecord, TenantModel, UserRecord } from '../model.js';
 import type { Principal } from './authorization.js';
 
@@ -75,19 +76,11 @@ export interface NewContact {
   reports?: string[];
 }
 
-function optionalString(body: Record<string, unknown>, key: string): string | null {
-  const v = body[key];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw new Error(`'${key}' must be a string.`);
-  return v;
-}
-
 /** `POST /_emulator/contacts`: adds an organizational contact, optionally wired into the org chart. */
 export function addContact(tenant: TenantModel, body: Record<string, unknown>): { id: string } {
   const displayName = body.displayName;
   if (typeof displayName !== 'string' || displayName.trim() === '') throw new Error("'displayName' is required (a non-empty string).");
-  const known = new Set(['displayName', 'mail', 'givenName', 'surname', 'jobTitle', 'department', 'companyName', 'manager', 'reports']);
-  for (const key of Object.keys(body)) if (!known.has(key)) throw new Error(`Unknown contact setting '${key}'.`);
+  rejectUnknownSettings(body, ['displayName', 'mail', 'givenName', 'surname', 'jobTitle', 'department', 'companyName', 'manager', 'reports'], 'contact');
   const manager = optionalString(body, 'manager');
   if (manager !== null && !tenant.users.has(manager)) throw new Error(`'manager' must be the object id of a user; '${manager}' is not one.`);
   const reports = body.reports ?? [];

@@ -7,6 +7,7 @@
  * (docs/graph-facts.md#manager-and-bulk-lookup, "Owned devices are not always devices").
  */
 import { randomUUID } from 'node:crypto';
+import { optionalString, rejectUnknownSettings } from './admin-body.js';
 import type { EndpointRecord, TenantModel } from '../model.js';
 
 export const ENDPOINT_TYPE = '#microsoft.graph.endpoint';
@@ -40,17 +41,9 @@ export function endpointItem(e: EndpointRecord, select: readonly string[] | unde
   return out;
 }
 
-function optionalString(body: Record<string, unknown>, key: string): string | null {
-  const v = body[key];
-  if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw new Error(`'${key}' must be a string.`);
-  return v;
-}
-
 /** `POST /_emulator/endpoints`: adds an endpoint object to a user's ownedDevices. */
 export function addEndpoint(tenant: TenantModel, body: Record<string, unknown>): { id: string } {
-  const known = new Set(['owner', 'capability', 'providerId', 'providerName', 'providerResourceId', 'uri']);
-  for (const key of Object.keys(body)) if (!known.has(key)) throw new Error(`Unknown endpoint setting '${key}'.`);
+  rejectUnknownSettings(body, ['owner', 'capability', 'providerId', 'providerName', 'providerResourceId', 'uri'], 'endpoint');
   const owner = typeof body.owner === 'string' ? tenant.users.get(body.owner) : undefined;
   if (!owner) throw new Error("'owner' must be the object id of a user.");
   // capability and uri are "Not nullable" (resources/endpoint).
