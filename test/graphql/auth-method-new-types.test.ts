@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthMethodRecord, AuthMethodType, UserRecord } from '../../src/emulator/model.js';
 import { authMethodTypeOf } from '../../src/graphql/resolvers/authentication-methods.js';
+import { EXTERNAL_METHOD, PLATFORM_CREDENTIAL_METHOD, QR_CODE_PIN_METHOD_ID } from '../support/auth-method-examples.js';
 import { startTestEmulator, type TestEmulator } from '../support/emulator.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -21,24 +22,15 @@ let person: UserRecord;
 const PIN_SENTINEL = '73915528406';
 const QR_IMAGE_SENTINEL = 'qr-image-private-d41d8cd9';
 
-// Shapes from the v1.0 pages' examples (authentication-list-externalauthenticationmethods,
-// platformcredentialauthenticationmethod-list, qrcodepinauthenticationmethod-get).
-const EXTERNAL: AuthMethodRecord = {
-  id: '78381c69-811f-51f6-66ec-c2c2aa0e2b46',
-  type: 'external',
-  data: { createdDateTime: '2025-04-02T16:01:39Z', configurationId: '26310fee-860b-4eab-8749-ab730dcf335e', displayName: 'Adatum' },
-};
-const PLATFORM: AuthMethodRecord = {
-  id: 'R18B3t8Ogh9XIOGmPt81d6p_KXJs1YTxfGgGqeVFJSM1',
-  type: 'platformCredential',
-  data: { displayName: 'My Macbook Pro', createdDateTime: '2023-09-02T04:16:49Z', keyStrength: 'normal', platform: 'macOS' },
-};
+// Shapes from the v1.0 pages' examples (test/support/auth-method-examples.ts).
+const EXTERNAL = EXTERNAL_METHOD;
+const PLATFORM = PLATFORM_CREDENTIAL_METHOD;
 const QR: AuthMethodRecord = {
-  id: '6c2f8b36-b6f0-46fa-9548-1eba48bebbde',
+  id: QR_CODE_PIN_METHOD_ID,
   type: 'qrCodePin',
   data: {
     createdDateTime: '2026-01-27T12:00:00Z',
-    standardQRCode: { id: '6c2f8b36-b6f0-46fa-9548-1eba48bebbde', image: QR_IMAGE_SENTINEL, expireDateTime: '2027-01-27T12:00:00Z' },
+    standardQRCode: { id: QR_CODE_PIN_METHOD_ID, image: QR_IMAGE_SENTINEL, expireDateTime: '2027-01-27T12:00:00Z' },
     pin: { code: PIN_SENTINEL, forceChangePinNextSignIn: false },
   },
 };

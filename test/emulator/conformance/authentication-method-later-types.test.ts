@@ -13,23 +13,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthMethodRecord, UserRecord } from '../../../src/emulator/model.js';
+import { EXTERNAL_METHOD, PLATFORM_CREDENTIAL_METHOD, QR_CODE_PIN_METHOD_ID } from '../../support/auth-method-examples.js';
 import { USER_ADMIN_APP_ID } from '../graph/graph-client.js';
 import { type Conformance, graphErrorCode, mintToken, startConformance } from './support.js';
 
 let c: Conformance;
 let user: UserRecord;
 
-const EXTERNAL: AuthMethodRecord = {
-  id: '78381c69-811f-51f6-66ec-c2c2aa0e2b46',
-  type: 'external',
-  data: { createdDateTime: '2025-04-02T16:01:39Z', configurationId: '26310fee-860b-4eab-8749-ab730dcf335e', displayName: 'Adatum' },
-};
-const PLATFORM: AuthMethodRecord = {
-  id: 'R18B3t8Ogh9XIOGmPt81d6p_KXJs1YTxfGgGqeVFJSM1',
-  type: 'platformCredential',
-  data: { displayName: 'My Macbook Pro', createdDateTime: '2023-09-02T04:16:49Z', keyStrength: 'normal', platform: 'macOS' },
-};
-const QR: AuthMethodRecord = { id: '6c2f8b36-b6f0-46fa-9548-1eba48bebbde', type: 'qrCodePin', data: { createdDateTime: '2026-01-27T12:00:00Z' } };
+const EXTERNAL = EXTERNAL_METHOD;
+const PLATFORM = PLATFORM_CREDENTIAL_METHOD;
+const QR: AuthMethodRecord = { id: QR_CODE_PIN_METHOD_ID, type: 'qrCodePin', data: { createdDateTime: '2026-01-27T12:00:00Z' } };
 
 beforeAll(async () => {
   c = await startConformance(['Privileged Authentication Administrator'], { userCount: 30 });
